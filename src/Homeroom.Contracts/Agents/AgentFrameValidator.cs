@@ -1,0 +1,136 @@
+namespace Homeroom.Contracts.Agents;
+
+/// <summary>Checks an agent frame against the limits of <see cref="ProtocolLimits"/>.</summary>
+public static class AgentFrameValidator
+{
+    /// <summary>Returns null when the frame is valid, otherwise a short reason fit for a close message.</summary>
+    public static string? Validate(AgentFrame frame) => frame switch
+    {
+        AuthFrame f => f.Credential is null or { Length: 0 or > ProtocolLimits.MaxShortText } ? "credential missing or too long"
+            : TooLong(f.AgentVersion, ProtocolLimits.MaxShortText, "agentVersion"),
+        HeartbeatFrame f => ValidateHeartbeat(f),
+        InventoryFrame f => ValidateInventory(f),
+        ActivityFrame f => ValidateActivity(f),
+        CommandStatusFrame f => ValidateCommandStatus(f),
+        PolicyStatusFrame f => f.Version < 0 ? "policy version is negative"
+            : f.Failures is { Count: > 64 } ? "too many policy failures"
+            : f.Failures?.Any(x => x is null || x.Length > ProtocolLimits.MaxShortText) == true ? "policy failure text too long" : null,
+        _ => "frame type is not sent by agents",
+    };
+
+    private static string? ValidateHeartbeat(HeartbeatFrame f)
+    {
+        if (f.Battery is { Level: < 0 or > 100 })
+        {
+            return "battery level must be 0 to 100";
+        }
+
+        if (f.Network is { } n && (n.Kind is null || n.Kind.Length > 32 || n.Ssid?.Length > 64 || n.IpAddress?.Length > 64))
+        {
+            return "network fields invalid";
+        }
+
+        if (f.Location is { } l && (!double.IsFinite(l.Latitude) || !double.IsFinite(l.Longitude) || l.Latitude is < -90 or > 90
+            || l.Longitude is < -180 or > 180 || !double.IsFinite(l.AccuracyMeters) || l.AccuracyMeters < 0))
+        {
+            return "location out of range";
+        }
+
+        return null;
+    }
+
+    private static string? ValidateInventory(InventoryFrame f)
+    {
+        var reason = TooLong(f.OsName, ProtocolLimits.MaxShortText, "osName")
+            ?? TooLong(f.OsVersion, ProtocolLimits.MaxShortText, "osVersion")
+            ?? TooLong(f.Model, ProtocolLimits.MaxShortText, "model")
+            ?? TooLong(f.Manufacturer, ProtocolLimits.MaxShortText, "manufacturer");
+        if (reason is not null)
+        {
+            return reason;
+        }
+
+        if (f.StorageTotalBytes < 0 || f.StorageFreeBytes < 0)
+        {
+            return "storage must not be negative";
+        }
+
+        if (f.Apps is null)
+        {
+            return null;
+        }
+
+        if (f.Apps.Count > ProtocolLimits.MaxInventoryApps)
+        {
+            return "too many apps";
+        }
+
+        foreach (var app in f.Apps)
+        {
+            if (app is null || string.IsNullOrEmpty(app.Id) || app.Id.Length > ProtocolLimits.MaxShortText
+                || app.Name?.Length > ProtocolLimits.MaxShortText || app.Version?.Length > ProtocolLimits.MaxShortText)
+            {
+                return "app entry invalid";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? ValidateActivity(ActivityFrame f)
+    {
+        if (f.Events is null || f.Events.Count == 0)
+        {
+            return "activity frame has no events";
+        }
+
+        if (f.Events.Count > ProtocolLimits.MaxActivityEventsPerFrame)
+        {
+            return "too many activity events";
+        }
+
+        long previous = 0;
+        foreach (var e in f.Events)
+        {
+            if (e is null || e.Seq <= previous)
+            {
+                return "activity seq must be positive and increasing";
+            }
+
+            previous = e.Seq;
+            if (e.Kind is null || !ActivityKinds.All.Contains(e.Kind))
+            {
+                return "unknown activity kind";
+            }
+
+            var reason = TooLong(e.Url, ProtocolLimits.MaxUrlLength, "url")
+                ?? TooLong(e.Title, ProtocolLimits.MaxShortText, "title")
+                ?? TooLong(e.AppId, ProtocolLimits.MaxShortText, "appId")
+                ?? TooLong(e.Detail, ProtocolLimits.MaxShortText, "detail");
+            if (reason is not null)
+            {
+                return reason;
+            }
+
+            if (e.DurationSeconds is < 0 or > 86_400)
+            {
+                return "durationSeconds out of range";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? ValidateCommandStatus(CommandStatusFrame f)
+    {
+        if (f.Status is not (CommandStatusValues.Acknowledged or CommandStatusValues.Succeeded or CommandStatusValues.Failed))
+        {
+            return "unknown command status";
+        }
+
+        return TooLong(f.Error, ProtocolLimits.MaxLongText, "error") ?? TooLong(f.Result, ProtocolLimits.MaxLongText, "result");
+    }
+
+    private static string? TooLong(string? value, int max, string name) =>
+        value is not null && value.Length > max ? $"{name} too long" : null;
+}

@@ -1,0 +1,88 @@
+namespace Homeroom.Contracts.Agents;
+
+/// <summary>Fixed facts of agent protocol v1. See docs/agent-protocol.md.</summary>
+public static class AgentProtocol
+{
+    /// <summary>The protocol version this library speaks.</summary>
+    public const int Version = 1;
+
+    /// <summary>The WebSocket endpoint agents connect to.</summary>
+    public const string WebSocketPath = "/agent/v1";
+
+    /// <summary>The HTTP endpoint an agent posts its enrollment to.</summary>
+    public const string EnrollPath = "/agent/v1/enroll";
+
+    /// <summary>The optional WebSocket sub-protocol name an agent may offer.</summary>
+    public const string SubProtocol = "homeroom.agent.v1";
+}
+
+/// <summary>
+/// Limits every peer must respect. A server may announce lower values in <see cref="WelcomeFrame"/>;
+/// it never accepts more than these.
+/// </summary>
+public static class ProtocolLimits
+{
+    /// <summary>Largest text (JSON) frame in bytes.</summary>
+    public const int MaxTextFrameBytes = 64 * 1024;
+
+    /// <summary>Largest binary (thumbnail) frame in bytes, header included.</summary>
+    public const int MaxBinaryFrameBytes = 256 * 1024;
+
+    /// <summary>Most activity events in one <see cref="ActivityFrame"/>.</summary>
+    public const int MaxActivityEventsPerFrame = 500;
+
+    /// <summary>Most apps in one <see cref="InventoryFrame"/>.</summary>
+    public const int MaxInventoryApps = 2000;
+
+    /// <summary>Longest URL carried in any frame.</summary>
+    public const int MaxUrlLength = 2048;
+
+    /// <summary>Longest short text (names, titles, versions, errors).</summary>
+    public const int MaxShortText = 256;
+
+    /// <summary>Longest long text (messages, command results).</summary>
+    public const int MaxLongText = 4096;
+
+    /// <summary>Most arguments a command carries.</summary>
+    public const int MaxCommandArguments = 16;
+}
+
+/// <summary>WebSocket close codes the server uses. Agents should log the reason text too.</summary>
+public static class AgentCloseCodes
+{
+    /// <summary>The server is shutting down or restarting; reconnect with back-off.</summary>
+    public const int ServerShuttingDown = 1001;
+
+    /// <summary>A frame was not valid JSON, or a field broke a rule. Do not resend it unchanged.</summary>
+    public const int MalformedFrame = 4400;
+
+    /// <summary>The first frame was not a valid <c>auth</c>, or the credential is wrong. Re-enroll.</summary>
+    public const int AuthenticationFailed = 4401;
+
+    /// <summary>The device was revoked by an administrator. Do not reconnect; re-enroll only if told.</summary>
+    public const int DeviceRevoked = 4403;
+
+    /// <summary>No <c>auth</c> frame arrived in time.</summary>
+    public const int AuthenticationTimeout = 4408;
+
+    /// <summary>A newer connection for the same device replaced this one.</summary>
+    public const int Replaced = 4409;
+
+    /// <summary>A frame was larger than the limit.</summary>
+    public const int FrameTooLarge = 4413;
+
+    /// <summary>A frame had an unknown <c>type</c>.</summary>
+    public const int UnknownFrameType = 4415;
+
+    /// <summary>The agent asked for a protocol version the server does not speak.</summary>
+    public const int UnsupportedProtocolVersion = 4426;
+
+    /// <summary>The agent sent more frames than its rate allows.</summary>
+    public const int RateLimited = 4429;
+
+    /// <summary>The agent is too slow to read what the server sends.</summary>
+    public const int SlowConsumer = 4430;
+
+    /// <summary>An unexpected server fault; reconnect with back-off.</summary>
+    public const int ServerError = 4500;
+}

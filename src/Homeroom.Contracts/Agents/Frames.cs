@@ -1,0 +1,255 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Homeroom.Contracts.Agents;
+
+/// <summary>
+/// One JSON text frame of agent protocol v1. The <c>type</c> property names the kind; unknown
+/// properties are ignored so that newer peers can add optional fields.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(AuthFrame), FrameTypes.Auth)]
+[JsonDerivedType(typeof(WelcomeFrame), FrameTypes.Welcome)]
+[JsonDerivedType(typeof(HeartbeatFrame), FrameTypes.Heartbeat)]
+[JsonDerivedType(typeof(InventoryFrame), FrameTypes.Inventory)]
+[JsonDerivedType(typeof(ActivityFrame), FrameTypes.Activity)]
+[JsonDerivedType(typeof(ActivityAckFrame), FrameTypes.ActivityAck)]
+[JsonDerivedType(typeof(CommandFrame), FrameTypes.Command)]
+[JsonDerivedType(typeof(CommandStatusFrame), FrameTypes.CommandStatus)]
+[JsonDerivedType(typeof(PolicyFrame), FrameTypes.Policy)]
+[JsonDerivedType(typeof(PolicyStatusFrame), FrameTypes.PolicyStatus)]
+[JsonDerivedType(typeof(ScreenViewFrame), FrameTypes.ScreenView)]
+public abstract record AgentFrame;
+
+/// <summary>The <c>type</c> values of every frame.</summary>
+public static class FrameTypes
+{
+    /// <summary>Agent to server, first frame: who the device is.</summary>
+    public const string Auth = "auth";
+    /// <summary>Server to agent: authentication accepted.</summary>
+    public const string Welcome = "welcome";
+    /// <summary>Agent to server: periodic liveness and telemetry.</summary>
+    public const string Heartbeat = "heartbeat";
+    /// <summary>Agent to server: OS, hardware and installed apps.</summary>
+    public const string Inventory = "inventory";
+    /// <summary>Agent to server: a batch of sequenced activity events.</summary>
+    public const string Activity = "activity";
+    /// <summary>Server to agent: activity events stored up to a sequence number.</summary>
+    public const string ActivityAck = "activityAck";
+    /// <summary>Server to agent: a command to carry out.</summary>
+    public const string Command = "command";
+    /// <summary>Agent to server: progress or result of a command.</summary>
+    public const string CommandStatus = "commandStatus";
+    /// <summary>Server to agent: an effective policy snapshot.</summary>
+    public const string Policy = "policy";
+    /// <summary>Agent to server: whether a policy snapshot was applied.</summary>
+    public const string PolicyStatus = "policyStatus";
+    /// <summary>Server to agent: start or stop sending screen thumbnails.</summary>
+    public const string ScreenView = "screenView";
+
+    /// <summary>Every type an agent may send.</summary>
+    public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus,
+    };
+
+    /// <summary>Every type the server may send.</summary>
+    public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Welcome, ActivityAck, Command, Policy, ScreenView,
+    };
+}
+
+/// <summary>First frame on every connection. Browser extensions cannot set WebSocket headers, so the credential travels here.</summary>
+/// <param name="DeviceId">The id received at enrollment.</param>
+/// <param name="Credential">The secret received at enrollment.</param>
+/// <param name="ProtocolVersion">The protocol version the agent speaks; must be 1.</param>
+/// <param name="AgentVersion">The agent's own version, for inventory and support.</param>
+public sealed record AuthFrame(Guid DeviceId, string Credential, int ProtocolVersion, string? AgentVersion) : AgentFrame;
+
+/// <summary>Sent once after a successful <see cref="AuthFrame"/>.</summary>
+/// <param name="DeviceId">The authenticated device.</param>
+/// <param name="ServerTime">The server's clock, so the agent can correct timestamps.</param>
+/// <param name="HeartbeatIntervalSeconds">How often the agent should send <see cref="HeartbeatFrame"/>.</param>
+/// <param name="ActivityAckedSeq">The highest activity sequence number the server has stored; resend everything after it.</param>
+/// <param name="PolicyVersion">The policy version the server believes the device has applied.</param>
+/// <param name="MaxTextFrameBytes">The text frame limit in force.</param>
+/// <param name="MaxMessagesPerSecond">The sustained frame rate allowed before the connection is closed with 4429.</param>
+public sealed record WelcomeFrame(
+    Guid DeviceId,
+    DateTimeOffset ServerTime,
+    int HeartbeatIntervalSeconds,
+    long ActivityAckedSeq,
+    long PolicyVersion,
+    int MaxTextFrameBytes,
+    int MaxMessagesPerSecond) : AgentFrame;
+
+/// <summary>Periodic liveness and telemetry. The server keeps the latest in memory and stores it in batches.</summary>
+/// <param name="Battery">Battery state, when the device has one.</param>
+/// <param name="Network">Current network.</param>
+/// <param name="Location">A location fix, when location reporting is on and a fix is available.</param>
+public sealed record HeartbeatFrame(BatteryState? Battery, NetworkState? Network, LocationFix? Location) : AgentFrame;
+
+/// <summary>Battery charge and whether it is charging.</summary>
+/// <param name="Level">Charge in percent, 0 to 100.</param>
+/// <param name="Charging">Whether external power is connected.</param>
+public sealed record BatteryState(int Level, bool Charging);
+
+/// <summary>The network the device is on.</summary>
+/// <param name="Kind">One of <c>wifi</c>, <c>ethernet</c>, <c>cellular</c>, <c>other</c>.</param>
+/// <param name="Ssid">Wi-Fi network name, when known.</param>
+/// <param name="IpAddress">The device's local address, when known.</param>
+public sealed record NetworkState(string Kind, string? Ssid, string? IpAddress);
+
+/// <summary>A location fix in WGS 84.</summary>
+/// <param name="Latitude">Degrees, -90 to 90.</param>
+/// <param name="Longitude">Degrees, -180 to 180.</param>
+/// <param name="AccuracyMeters">Radius of 68% confidence, in meters.</param>
+/// <param name="CapturedAt">When the fix was taken.</param>
+public sealed record LocationFix(double Latitude, double Longitude, double AccuracyMeters, DateTimeOffset CapturedAt);
+
+/// <summary>Operating system, hardware and installed apps. Sent after <see cref="WelcomeFrame"/> and whenever they change.</summary>
+/// <param name="OsName">Operating system name, for example <c>ChromeOS</c>.</param>
+/// <param name="OsVersion">Operating system version.</param>
+/// <param name="Model">Hardware model.</param>
+/// <param name="Manufacturer">Hardware maker.</param>
+/// <param name="StorageTotalBytes">Storage capacity, when known.</param>
+/// <param name="StorageFreeBytes">Free storage, when known.</param>
+/// <param name="Apps">Installed apps and extensions; at most <see cref="ProtocolLimits.MaxInventoryApps"/>.</param>
+public sealed record InventoryFrame(
+    string? OsName,
+    string? OsVersion,
+    string? Model,
+    string? Manufacturer,
+    long? StorageTotalBytes,
+    long? StorageFreeBytes,
+    IReadOnlyList<InstalledApp>? Apps) : AgentFrame;
+
+/// <summary>One installed app.</summary>
+/// <param name="Id">Platform id: bundle id, package name, extension id, Windows package id.</param>
+/// <param name="Name">Display name.</param>
+/// <param name="Version">Version string.</param>
+public sealed record InstalledApp(string Id, string? Name, string? Version);
+
+/// <summary>
+/// A batch of activity events. Sequence numbers are per device, start at 1 and increase by one;
+/// the server stores each (device, seq) once, so resending a batch is harmless.
+/// </summary>
+/// <param name="Events">The events in increasing <c>seq</c> order; at most <see cref="ProtocolLimits.MaxActivityEventsPerFrame"/>.</param>
+public sealed record ActivityFrame(IReadOnlyList<ActivityEvent> Events) : AgentFrame;
+
+/// <summary>One thing the student did.</summary>
+/// <param name="Seq">Per-device sequence number, 1 or more.</param>
+/// <param name="OccurredAt">When it happened on the device.</param>
+/// <param name="Kind">See <see cref="ActivityKinds"/>.</param>
+/// <param name="Url">The page, for web events.</param>
+/// <param name="Title">The page or window title.</param>
+/// <param name="AppId">The app, for app events.</param>
+/// <param name="DurationSeconds">Active time, for usage events.</param>
+/// <param name="Detail">Short extra detail, for example the rule that blocked a page.</param>
+public sealed record ActivityEvent(
+    long Seq,
+    DateTimeOffset OccurredAt,
+    string Kind,
+    string? Url = null,
+    string? Title = null,
+    string? AppId = null,
+    int? DurationSeconds = null,
+    string? Detail = null);
+
+/// <summary>Activity event kinds defined by v1. Others are rejected.</summary>
+public static class ActivityKinds
+{
+    /// <summary>A page was visited.</summary>
+    public const string WebVisit = "web.visit";
+    /// <summary>A page was blocked by the filter.</summary>
+    public const string WebBlocked = "web.blocked";
+    /// <summary>An app was in the foreground.</summary>
+    public const string AppUsage = "app.usage";
+    /// <summary>An app was blocked from starting.</summary>
+    public const string AppBlocked = "app.blocked";
+
+    /// <summary>All v1 kinds.</summary>
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+    {
+        WebVisit, WebBlocked, AppUsage, AppBlocked,
+    };
+}
+
+/// <summary>Every activity event up to and including <paramref name="ThroughSeq"/> is stored; the agent may forget them.</summary>
+/// <param name="ThroughSeq">The highest sequence number stored.</param>
+public sealed record ActivityAckFrame(long ThroughSeq) : AgentFrame;
+
+/// <summary>
+/// A command to carry out. Delivery is at-least-once: an agent must remember the ids of commands it
+/// carried out (at least until they expire) and answer a repeat with the earlier result instead of
+/// running it again.
+/// </summary>
+/// <param name="CommandId">Idempotency key.</param>
+/// <param name="Kind">See <see cref="CommandKinds"/>.</param>
+/// <param name="Arguments">Kind-specific string arguments.</param>
+/// <param name="IssuedAt">When staff issued it.</param>
+/// <param name="ExpiresAt">After this the command must not be carried out.</param>
+public sealed record CommandFrame(
+    Guid CommandId,
+    string Kind,
+    IReadOnlyDictionary<string, string>? Arguments,
+    DateTimeOffset IssuedAt,
+    DateTimeOffset ExpiresAt) : AgentFrame;
+
+/// <summary>Command kinds defined by v1 and the arguments each takes.</summary>
+public static class CommandKinds
+{
+    /// <summary>Lock the screen. Optional argument <c>message</c>.</summary>
+    public const string Lock = "lock";
+    /// <summary>Unlock the screen.</summary>
+    public const string Unlock = "unlock";
+    /// <summary>Show a message. Argument <c>text</c>, optional <c>title</c>.</summary>
+    public const string Message = "message";
+    /// <summary>Open a URL. Argument <c>url</c>.</summary>
+    public const string OpenUrl = "openUrl";
+    /// <summary>Close tabs. Argument <c>url</c> (prefix) or <c>tabId</c>.</summary>
+    public const string CloseTab = "closeTab";
+    /// <summary>Restart the device.</summary>
+    public const string Restart = "restart";
+    /// <summary>Report a location fix now.</summary>
+    public const string Locate = "locate";
+    /// <summary>Answer at once; tests the path end to end.</summary>
+    public const string Ping = "ping";
+}
+
+/// <summary>Progress or result of a command.</summary>
+/// <param name="CommandId">The command.</param>
+/// <param name="Status">See <see cref="CommandStatusValues"/>.</param>
+/// <param name="Error">What went wrong, when <c>failed</c>.</param>
+/// <param name="Result">Short result text, when the command produces one.</param>
+public sealed record CommandStatusFrame(Guid CommandId, string Status, string? Error = null, string? Result = null) : AgentFrame;
+
+/// <summary>The values of <see cref="CommandStatusFrame.Status"/>.</summary>
+public static class CommandStatusValues
+{
+    /// <summary>Received; will be carried out.</summary>
+    public const string Acknowledged = "acknowledged";
+    /// <summary>Carried out.</summary>
+    public const string Succeeded = "succeeded";
+    /// <summary>Could not be carried out; see <c>error</c>.</summary>
+    public const string Failed = "failed";
+}
+
+/// <summary>A complete, versioned effective policy. Applying the same version twice is a no-op.</summary>
+/// <param name="Version">Increases with every change for this device.</param>
+/// <param name="Document">The policy document; its schema is in docs/agent-protocol.md.</param>
+public sealed record PolicyFrame(long Version, JsonElement Document) : AgentFrame;
+
+/// <summary>Whether a policy snapshot was applied.</summary>
+/// <param name="Version">The version the agent applied or tried to apply.</param>
+/// <param name="Applied">True when every setting took effect.</param>
+/// <param name="Failures">Settings that could not be applied, with reasons.</param>
+public sealed record PolicyStatusFrame(long Version, bool Applied, IReadOnlyList<string>? Failures) : AgentFrame;
+
+/// <summary>Start or stop sending screen thumbnails as binary frames. While active the device must show that its screen is viewed.</summary>
+/// <param name="Active">True to start, false to stop.</param>
+/// <param name="ViewerName">Who is watching, to show on the device.</param>
+/// <param name="IntervalMilliseconds">How often to send a thumbnail.</param>
+/// <param name="MaxWidth">Largest thumbnail width in pixels.</param>
+public sealed record ScreenViewFrame(bool Active, string? ViewerName, int IntervalMilliseconds, int MaxWidth) : AgentFrame;

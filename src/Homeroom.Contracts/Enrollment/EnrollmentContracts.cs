@@ -1,0 +1,48 @@
+using System.Text.Json.Serialization;
+
+namespace Homeroom.Contracts.Enrollment;
+
+/// <summary>Device platforms Homeroom manages.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<DevicePlatform>))]
+public enum DevicePlatform
+{
+    /// <summary>Chromebooks.</summary>
+    [JsonStringEnumMemberName("chromeos")] ChromeOS,
+    /// <summary>iPads.</summary>
+    [JsonStringEnumMemberName("ipados")] IPadOS,
+    /// <summary>iPhones.</summary>
+    [JsonStringEnumMemberName("ios")] IOS,
+    /// <summary>Macs.</summary>
+    [JsonStringEnumMemberName("macos")] MacOS,
+    /// <summary>Windows laptops.</summary>
+    [JsonStringEnumMemberName("windows")] Windows,
+    /// <summary>Android tablets.</summary>
+    [JsonStringEnumMemberName("android")] Android,
+    /// <summary>Linux laptops.</summary>
+    [JsonStringEnumMemberName("linux")] Linux,
+}
+
+/// <summary>Body of <c>POST /agent/v1/enroll</c>: an enrollment token and the device's hardware facts.</summary>
+/// <param name="Token">The enrollment token secret given by an administrator.</param>
+/// <param name="Platform">The device platform.</param>
+/// <param name="Serial">Hardware serial number (or a stable generated id where none is readable); identifies the device across re-enrollment.</param>
+/// <param name="Model">Hardware model.</param>
+/// <param name="Manufacturer">Hardware maker.</param>
+/// <param name="OsVersion">Operating system version.</param>
+/// <param name="Name">Device name.</param>
+/// <param name="AgentVersion">The agent's version.</param>
+public sealed record EnrollRequest(
+    string Token,
+    DevicePlatform Platform,
+    string Serial,
+    string? Model = null,
+    string? Manufacturer = null,
+    string? OsVersion = null,
+    string? Name = null,
+    string? AgentVersion = null);
+
+/// <summary>Answer to a successful enrollment. The credential is shown only here; store it safely.</summary>
+/// <param name="DeviceId">The device's id; the same on re-enrollment of the same serial.</param>
+/// <param name="Credential">The device's own secret for <see cref="Agents.AuthFrame"/>. A re-enrollment replaces the previous one.</param>
+/// <param name="WebSocketPath">Where to connect.</param>
+public sealed record EnrollResponse(Guid DeviceId, string Credential, string WebSocketPath);
