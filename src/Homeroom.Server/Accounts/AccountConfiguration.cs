@@ -1,0 +1,14 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Homeroom.Server.Accounts;
+
+internal sealed class StaffAccountConfiguration : IEntityTypeConfiguration<StaffAccount>
+{
+    public void Configure(EntityTypeBuilder<StaffAccount> builder) => builder.ToTable("staff_accounts");
+}
+
+internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
+{
+    public void Configure(EntityTypeBuilder<ApiKey> builder) => builder.ToTable("api_keys");
+}

@@ -1,0 +1,132 @@
+using Homeroom.Server.Audit;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Accounts;
+
+public sealed record LoginRequest(string? Username, string? Password);
+
+public sealed record MeDto(Guid Id, string Username, string DisplayName, string AuthMethod);
+
+public sealed record CreateApiKeyRequest(string? Name);
+
+public sealed record ApiKeyDto(Guid Id, string Name, string KeyPrefix, DateTime CreatedAt, DateTime? RevokedAt);
+
+public sealed record CreatedApiKeyDto(Guid Id, string Name, string KeyPrefix, DateTime CreatedAt, string Key);
+
+public static class AccountEndpoints
+{
+    public const string SignInRateLimit = "sign-in";
+
+    public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
+    {
+        var auth = app.MapGroup("/api/auth").WithTags("Accounts");
+        auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(SignInRateLimit);
+        auth.MapPost("/logout", LogoutAsync);
+        auth.MapGet("/me", MeAsync);
+
+        var keys = app.MapGroup("/api/api-keys").WithTags("Accounts");
+        keys.MapGet("/", ListKeysAsync);
+        keys.MapPost("/", CreateKeyAsync);
+        keys.MapDelete("/{id:guid}", RevokeKeyAsync);
+        return app;
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> LoginAsync(
+        LoginRequest request, HomeroomDbContext db, AuditTrail audit, TimeProvider time, HttpContext context, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("username", request.Username, 100).Required("password", request.Password, 1024);
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.Errors);
+        }
+
+        var username = request.Username!.Trim().ToLowerInvariant();
+        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
+        if (account is null || account.DisabledAt is not null || !PasswordHasher.Verify(request.Password!, account.PasswordHash))
+        {
+            AccountsLog.SignInFailed(loggers.CreateLogger(typeof(AccountEndpoints)), username, context.Connection.RemoteIpAddress?.ToString());
+            audit.Record(db, "auth.sign-in-failed", "account", username);
+            await db.SaveChangesAsync(cancellationToken);
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "Wrong username or password.");
+        }
+
+        account.LastSignInAt = time.GetUtcNow().UtcDateTime;
+        var principal = StaffUser.CreatePrincipal(account, "password", CookieAuthenticationDefaults.AuthenticationScheme);
+        context.User = principal;
+        audit.Record(db, "auth.sign-in", "account", account.Id.ToString());
+        await db.SaveChangesAsync(cancellationToken);
+        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<NoContent> LogoutAsync(HttpContext context, HomeroomDbContext db, AuditTrail audit, CancellationToken cancellationToken)
+    {
+        audit.Record(db, "auth.sign-out", "account", StaffUser.From(context.User).Id.ToString());
+        await db.SaveChangesAsync(cancellationToken);
+        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<MeDto>, NotFound>> MeAsync(HttpContext context, HomeroomDbContext db, CancellationToken cancellationToken)
+    {
+        var user = StaffUser.From(context.User);
+        var account = await db.StaffAccounts.AsNoTracking().FirstOrDefaultAsync(a => a.Id == user.Id, cancellationToken);
+        return account is null
+            ? TypedResults.NotFound()
+            : TypedResults.Ok(new MeDto(account.Id, account.Username, account.DisplayName, context.User.FindFirst(StaffUser.AuthMethodClaim)?.Value ?? "unknown"));
+    }
+
+    private static async Task<Ok<List<ApiKeyDto>>> ListKeysAsync(HttpContext context, HomeroomDbContext db, CancellationToken cancellationToken)
+    {
+        var user = StaffUser.From(context.User);
+        var keys = await db.ApiKeys.AsNoTracking().Where(k => k.AccountId == user.Id).OrderBy(k => k.CreatedAt)
+            .Select(k => new ApiKeyDto(k.Id, k.Name, k.KeyPrefix, k.CreatedAt, k.RevokedAt)).ToListAsync(cancellationToken);
+        return TypedResults.Ok(keys);
+    }
+
+    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> CreateKeyAsync(
+        CreateApiKeyRequest request, HttpContext context, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("name", request.Name, 100);
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.Errors);
+        }
+
+        var user = StaffUser.From(context.User);
+        var key = Secrets.Create("hrk_");
+        var apiKey = new ApiKey
+        {
+            Id = Guid.CreateVersion7(),
+            AccountId = user.Id,
+            Name = request.Name!.Trim(),
+            KeyHash = Secrets.Hash(key),
+            KeyPrefix = key[..8],
+            CreatedAt = time.GetUtcNow().UtcDateTime,
+        };
+        db.ApiKeys.Add(apiKey);
+        audit.Record(db, "api-key.create", "api-key", apiKey.Id.ToString(), apiKey.Name);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created($"/api/api-keys/{apiKey.Id}", new CreatedApiKeyDto(apiKey.Id, apiKey.Name, apiKey.KeyPrefix, apiKey.CreatedAt, key));
+    }
+
+    private static async Task<Results<NoContent, NotFound>> RevokeKeyAsync(Guid id, HttpContext context, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var user = StaffUser.From(context.User);
+        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id && k.AccountId == user.Id, cancellationToken);
+        if (key is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        key.RevokedAt ??= time.GetUtcNow().UtcDateTime;
+        audit.Record(db, "api-key.revoke", "api-key", id.ToString(), key.Name);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,27 @@
+namespace Homeroom.Server.Accounts;
+
+public sealed class StaffAccount
+{
+    public Guid Id { get; set; }
+    public required string Username { get; set; }
+    public required string DisplayName { get; set; }
+
+    /// <summary>PBKDF2 hash in the format of <see cref="PasswordHasher"/>.</summary>
+    public required string PasswordHash { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? DisabledAt { get; set; }
+    public DateTime? LastSignInAt { get; set; }
+}
+
+public sealed class ApiKey
+{
+    public Guid Id { get; set; }
+    public Guid AccountId { get; set; }
+    public required string Name { get; set; }
+
+    /// <summary>SHA-256 of the key; keys are 256-bit random values, so a fast hash is enough.</summary>
+    public required string KeyHash { get; set; }
+    public required string KeyPrefix { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? RevokedAt { get; set; }
+}

@@ -1,0 +1,13 @@
+namespace Homeroom.Server.Accounts;
+
+internal static partial class AccountsLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Created the admin account (generated password: {Generated})")]
+    public static partial void AdminCreated(ILogger logger, bool generated);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Registered the bootstrap API key for the admin account")]
+    public static partial void BootstrapKeyRegistered(ILogger logger);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Failed sign-in for {Username} from {RemoteAddress}")]
+    public static partial void SignInFailed(ILogger logger, string username, string? remoteAddress);
+}

@@ -1,0 +1,30 @@
+using System.Security.Claims;
+
+namespace Homeroom.Server.Accounts;
+
+/// <summary>The signed-in staff member, read from the authenticated principal.</summary>
+public sealed record StaffUser(Guid Id, string Username)
+{
+    public const string AuthMethodClaim = "homeroom:auth_method";
+
+    public static StaffUser From(ClaimsPrincipal principal)
+    {
+        var id = principal.FindFirstValue(ClaimTypes.NameIdentifier);
+        var name = principal.FindFirstValue(ClaimTypes.Name);
+        if (id is null || name is null || !Guid.TryParse(id, out var guid))
+        {
+            throw new InvalidOperationException("The request is not authenticated as a staff member.");
+        }
+
+        return new StaffUser(guid, name);
+    }
+
+    public static ClaimsPrincipal CreatePrincipal(StaffAccount account, string authMethod, string scheme) =>
+        new(new ClaimsIdentity(
+            [
+                new Claim(ClaimTypes.NameIdentifier, account.Id.ToString()),
+                new Claim(ClaimTypes.Name, account.Username),
+                new Claim(AuthMethodClaim, authMethod),
+            ],
+            scheme));
+}

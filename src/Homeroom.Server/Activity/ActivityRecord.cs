@@ -1,0 +1,17 @@
+namespace Homeroom.Server.Activity;
+
+/// <summary>One stored activity event. (device, seq) is unique, which makes resent batches harmless.</summary>
+public sealed class ActivityRecord
+{
+    public long Id { get; set; }
+    public Guid DeviceId { get; set; }
+    public long Seq { get; set; }
+    public DateTime OccurredAt { get; set; }
+    public DateTime ReceivedAt { get; set; }
+    public required string Kind { get; set; }
+    public string? Url { get; set; }
+    public string? Title { get; set; }
+    public string? AppId { get; set; }
+    public int? DurationSeconds { get; set; }
+    public string? Detail { get; set; }
+}

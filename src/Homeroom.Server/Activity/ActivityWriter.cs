@@ -1,0 +1,82 @@
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+
+namespace Homeroom.Server.Activity;
+
+/// <summary>A batch of activity events from one device, and how to tell the device once it is stored.</summary>
+public sealed record ActivityBatch(Guid DeviceId, IReadOnlyList<ActivityEvent> Events, DateTime ReceivedAt)
+{
+    public TaskCompletionSource<bool> Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>
+/// Stores activity events in large transactions. (device, seq) is unique and inserts skip
+/// duplicates, so a batch the agent resends after a reconnect is stored once. A batch's task
+/// completes only after its transaction commits; only then is the agent told to forget it.
+/// </summary>
+public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
+    : BatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
+{
+    private static readonly string[] Parameters = ["@d", "@s", "@o", "@r", "@k", "@u", "@t", "@a", "@du", "@de"];
+
+    private const string InsertSql = """
+        INSERT INTO activity_events (device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
+        VALUES (@d, @s, @o, @r, @k, @u, @t, @a, @du, @de)
+        ON CONFLICT (device_id, seq) DO NOTHING
+        """;
+
+    private const string AdvanceSeqSql = "UPDATE devices SET activity_seq = @s WHERE id = @d AND activity_seq < @s";
+
+    private long _stored;
+
+    /// <summary>Events stored since start (duplicates excluded), for benchmarks and diagnostics.</summary>
+    public long StoredCount => Interlocked.Read(ref _stored);
+
+    protected override async Task WriteBatchAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
+    {
+        var rows = new List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)>();
+        var highest = new Dictionary<Guid, long>();
+        foreach (var item in batch)
+        {
+            foreach (var e in item.Events)
+            {
+                rows.Add((item.DeviceId, e, item.ReceivedAt));
+            }
+
+            var last = item.Events[^1].Seq;
+            highest[item.DeviceId] = Math.Max(highest.GetValueOrDefault(item.DeviceId), last);
+        }
+
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var inserted = await bulk.ExecuteManyAsync(connection, transaction, InsertSql, Parameters, rows, (row, v) =>
+        {
+            v[0] = bulk.Id(row.Device);
+            v[1] = row.Event.Seq;
+            v[2] = row.Event.OccurredAt.UtcDateTime;
+            v[3] = row.ReceivedAt;
+            v[4] = row.Event.Kind;
+            v[5] = row.Event.Url;
+            v[6] = row.Event.Title;
+            v[7] = row.Event.AppId;
+            v[8] = row.Event.DurationSeconds;
+            v[9] = row.Event.Detail;
+        }, cancellationToken);
+        await bulk.ExecuteManyAsync(connection, transaction, AdvanceSeqSql, ["@s", "@d"], highest.ToList(), (row, v) =>
+        {
+            v[0] = row.Value;
+            v[1] = bulk.Id(row.Key);
+        }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        Interlocked.Add(ref _stored, inserted);
+    }
+
+    protected override void OnBatchCompleted(IReadOnlyList<ActivityBatch> batch, Exception? error)
+    {
+        foreach (var item in batch)
+        {
+            item.Stored.TrySetResult(error is null);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using System.Net.WebSockets;
+using Homeroom.Contracts.Agents;
+
+namespace Homeroom.Server.Agents;
+
+/// <summary>
+/// The server's side of one live agent WebSocket. Sends are serialized by a lock and bounded by a
+/// timeout; there is no per-connection queue or thread.
+/// </summary>
+public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan sendTimeout) : IDisposable
+{
+    private const int RecentCommandCapacity = 64;
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
+
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly CancellationTokenSource _closed = new();
+    private readonly Queue<Guid> _recentOrder = new();
+    private readonly HashSet<Guid> _recentCommands = [];
+
+    public Guid DeviceId { get; } = deviceId;
+
+    public DateTime ConnectedAt { get; init; }
+
+    /// <summary>Cancelled when a close the server started was not answered in time: abort the socket.</summary>
+    public CancellationToken Aborting => _closed.Token;
+
+    public int? CloseCode { get; private set; }
+
+    public string? CloseReason { get; private set; }
+
+    public Task<bool> SendAsync(AgentFrame frame) => SendAsync(AgentFrameCodec.Serialize(frame), WebSocketMessageType.Text);
+
+    /// <summary>Sends a command unless this connection already carried it (a command issued while the device was connecting can reach it twice otherwise).</summary>
+    public Task<bool> SendCommandAsync(Guid commandId, ReadOnlyMemory<byte> frame)
+    {
+        lock (_recentCommands)
+        {
+            if (!_recentCommands.Add(commandId))
+            {
+                return Task.FromResult(true);
+            }
+
+            _recentOrder.Enqueue(commandId);
+            if (_recentOrder.Count > RecentCommandCapacity)
+            {
+                _recentCommands.Remove(_recentOrder.Dequeue());
+            }
+        }
+
+        return SendAsync(frame, WebSocketMessageType.Text);
+    }
+
+    /// <summary>Sends one whole message. False when the connection is gone or too slow (it is then closed).</summary>
+    public async Task<bool> SendAsync(ReadOnlyMemory<byte> payload, WebSocketMessageType type)
+    {
+        if (CloseCode is not null || socket.State != WebSocketState.Open)
+        {
+            return false;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token);
+        timeout.CancelAfter(sendTimeout);
+        try
+        {
+            await _sendLock.WaitAsync(timeout.Token);
+            try
+            {
+                await socket.SendAsync(payload, type, endOfMessage: true, timeout.Token);
+                return true;
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (OperationCanceledException) when (!_closed.IsCancellationRequested)
+        {
+            RequestClose(AgentCloseCodes.SlowConsumer, "send timed out");
+            _closed.Cancel();
+            return false;
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Starts closing with a code and reason; safe from any thread. The close frame is sent at once;
+    /// if the peer does not answer it within the grace period the receive loop aborts the socket.
+    /// </summary>
+    public void RequestClose(int code, string reason)
+    {
+        lock (_closed)
+        {
+            if (CloseCode is not null)
+            {
+                return;
+            }
+
+            CloseCode = code;
+            CloseReason = reason;
+        }
+
+        _ = SendCloseAsync(code, reason);
+    }
+
+    private async Task SendCloseAsync(int code, string reason)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(CloseGrace);
+            await _sendLock.WaitAsync(timeout.Token);
+            try
+            {
+                if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                {
+                    await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer is gone or stuck; the abort below ends the connection either way.
+        }
+        finally
+        {
+            try
+            {
+                _closed.CancelAfter(CloseGrace);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already finished.
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _closed.Dispose();
+        _sendLock.Dispose();
+    }
+}

@@ -1,0 +1,349 @@
+using System.Net.WebSockets;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Commands;
+using Homeroom.Rules.Throttling;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Activity;
+using Homeroom.Server.Commands;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Agents;
+
+/// <summary>
+/// Runs one agent WebSocket from handshake to close: authenticates the first frame, registers the
+/// connection, delivers pending commands, then reads frames and routes each to its writer. No thread
+/// is held while waiting; all state is per connection or in the shared singletons.
+/// </summary>
+public sealed class AgentGateway(
+    ConnectionRegistry registry,
+    IDbContextFactory<HomeroomDbContext> dbFactory,
+    PresenceTracker presence,
+    ActivityWriter activityWriter,
+    InventoryWriter inventoryWriter,
+    CommandStatusWriter commandStatusWriter,
+    CommandDispatcher dispatcher,
+    CommandProgress progress,
+    IOptions<AgentOptions> options,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<AgentGateway> logger)
+{
+    private readonly AgentOptions _options = options.Value;
+
+    public async Task RunAsync(HttpContext context)
+    {
+        var remote = context.Connection.RemoteIpAddress?.ToString();
+        var subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(AgentProtocol.SubProtocol) ? AgentProtocol.SubProtocol : null;
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            SubProtocol = subProtocol,
+            KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(15, _options.HeartbeatIntervalSeconds)),
+        });
+        using var reader = new MessageReader(_options.MaxTextFrameBytes, _options.MaxBinaryFrameBytes);
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        try
+        {
+            var device = await AuthenticateAsync(socket, reader, remote, stopping.Token);
+            if (device is null)
+            {
+                return;
+            }
+
+            await RunAuthenticatedAsync(socket, reader, device, remote, stopping.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            // The client vanished mid-frame or the server is stopping; nothing was half-written
+            // because every frame is applied only once it has been read whole.
+            AgentsLog.Aborted(logger, ex.Message);
+        }
+    }
+
+    private sealed record AuthenticatedDevice(Guid Id, long ActivitySeq, long PolicyVersion);
+
+    private async Task<AuthenticatedDevice?> AuthenticateAsync(WebSocket socket, MessageReader reader, string? remote, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.AuthTimeoutSeconds), time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        ReadOutcome outcome;
+        try
+        {
+            outcome = await reader.ReadAsync(socket, linked.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            await RejectAsync(socket, remote, AgentCloseCodes.AuthenticationTimeout, "no auth frame in time");
+            return null;
+        }
+
+        switch (outcome)
+        {
+            case ReadOutcome.Closed:
+                return null;
+            case ReadOutcome.TooLarge:
+                await RejectAsync(socket, remote, AgentCloseCodes.FrameTooLarge, "frame too large");
+                return null;
+            case ReadOutcome.Binary:
+                await RejectAsync(socket, remote, AgentCloseCodes.AuthenticationFailed, "first frame must be auth");
+                return null;
+        }
+
+        var error = AgentFrameCodec.TryRead(reader.Message, out var frame, out _);
+        if (error != FrameReadError.None || frame is not AuthFrame auth || AgentFrameValidator.Validate(auth) is not null)
+        {
+            await RejectAsync(socket, remote, AgentCloseCodes.AuthenticationFailed, "first frame must be a valid auth frame");
+            return null;
+        }
+
+        if (auth.ProtocolVersion != AgentProtocol.Version)
+        {
+            await RejectAsync(socket, remote, AgentCloseCodes.UnsupportedProtocolVersion, $"server speaks protocol {AgentProtocol.Version}");
+            return null;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var device = await db.Devices.AsNoTracking()
+            .Where(d => d.Id == auth.DeviceId)
+            .Select(d => new { d.Id, d.CredentialHash, d.RevokedAt, d.ActivitySeq, d.PolicyVersionApplied, d.AgentVersion })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (device?.RevokedAt is not null)
+        {
+            await RejectAsync(socket, remote, AgentCloseCodes.DeviceRevoked, "device revoked");
+            return null;
+        }
+
+        if (device is null || !Secrets.Matches(auth.Credential, device.CredentialHash))
+        {
+            await RejectAsync(socket, remote, AgentCloseCodes.AuthenticationFailed, "unknown device or wrong credential");
+            return null;
+        }
+
+        if (auth.AgentVersion is not null && auth.AgentVersion != device.AgentVersion)
+        {
+            await db.Devices.Where(d => d.Id == device.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.AgentVersion, auth.AgentVersion), cancellationToken);
+        }
+
+        return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied);
+    }
+
+    private async Task RejectAsync(WebSocket socket, string? remote, int code, string reason)
+    {
+        AgentsLog.Rejected(logger, remote, code, reason);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await socket.CloseAsync((WebSocketCloseStatus)code, reason, timeout.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            socket.Abort();
+        }
+    }
+
+    private async Task RunAuthenticatedAsync(WebSocket socket, MessageReader reader, AuthenticatedDevice device, string? remote, CancellationToken stopping)
+    {
+        using var connection = new AgentConnection(device.Id, socket, TimeSpan.FromSeconds(_options.SendTimeoutSeconds))
+        {
+            ConnectedAt = time.GetUtcNow().UtcDateTime,
+        };
+        registry.Register(connection);
+        presence.Touch(device.Id);
+        AgentsLog.Connected(logger, device.Id, remote);
+        using var abort = CancellationTokenSource.CreateLinkedTokenSource(stopping, connection.Aborting);
+        var session = new Session(device.Id, device.ActivitySeq, new TokenBucket(_options.MessagesPerSecond, _options.MessageBurst, time.GetTimestamp()));
+        try
+        {
+            await connection.SendAsync(new WelcomeFrame(
+                device.Id, time.GetUtcNow(), _options.HeartbeatIntervalSeconds, device.ActivitySeq, device.PolicyVersion,
+                _options.MaxTextFrameBytes, _options.MessagesPerSecond));
+            await dispatcher.DeliverPendingAsync(connection, abort.Token);
+
+            while (socket.State == WebSocketState.Open || (socket.State == WebSocketState.CloseSent && connection.CloseCode is not null))
+            {
+                var outcome = await reader.ReadAsync(socket, abort.Token);
+                if (outcome == ReadOutcome.Closed)
+                {
+                    if (connection.CloseCode is null)
+                    {
+                        // The agent said goodbye; answer in kind.
+                        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                    }
+
+                    break;
+                }
+
+                if (connection.CloseCode is not null)
+                {
+                    continue; // Closing: whatever still arrives is discarded.
+                }
+
+                if (!session.Bucket.TryTake(time.GetTimestamp()))
+                {
+                    Violation(connection, AgentCloseCodes.RateLimited, "too many frames");
+                    continue;
+                }
+
+                switch (outcome)
+                {
+                    case ReadOutcome.TooLarge:
+                        Violation(connection, AgentCloseCodes.FrameTooLarge, "frame too large");
+                        break;
+                    case ReadOutcome.Binary:
+                        HandleBinary(connection, reader.Message);
+                        break;
+                    default:
+                        if (ReadTextFrame(connection, reader.Message) is { } frame)
+                        {
+                            await HandleFrameAsync(connection, session, frame);
+                        }
+
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (connection.Aborting.IsCancellationRequested)
+        {
+            socket.Abort();
+        }
+        finally
+        {
+            registry.Unregister(connection);
+            presence.Touch(device.Id);
+            AgentsLog.Disconnected(logger, device.Id, connection.CloseCode ?? (int?)socket.CloseStatus, connection.CloseReason ?? socket.CloseStatusDescription);
+        }
+
+        if (stopping.IsCancellationRequested && socket.State == WebSocketState.Open)
+        {
+            connection.RequestClose(AgentCloseCodes.ServerShuttingDown, "server stopping");
+        }
+    }
+
+    private sealed class Session(Guid deviceId, long activitySeq, TokenBucket bucket)
+    {
+        public Guid DeviceId { get; } = deviceId;
+        public long ActivityAckedSeq { get; set; } = activitySeq;
+        public TokenBucket Bucket = bucket;
+    }
+
+    private void Violation(AgentConnection connection, int code, string reason)
+    {
+        AgentsLog.Violation(logger, connection.DeviceId, code, reason);
+        connection.RequestClose(code, reason);
+    }
+
+    private void HandleBinary(AgentConnection connection, ReadOnlySpan<byte> message)
+    {
+        if (!ThumbnailFrame.TryDecode(message, out _, out _, out _))
+        {
+            Violation(connection, AgentCloseCodes.MalformedFrame, "unknown binary frame");
+        }
+
+        // Thumbnails are only requested by a watching teacher (classroom view); until then there is no
+        // viewer to pass them to, and the image is dropped unread.
+    }
+
+    /// <summary>Parses and validates a text frame; null (and the connection closing) when it breaks a rule.</summary>
+    private AgentFrame? ReadTextFrame(AgentConnection connection, ReadOnlySpan<byte> message)
+    {
+        var error = AgentFrameCodec.TryRead(message, out var frame, out var type);
+        if (error == FrameReadError.UnknownType)
+        {
+            Violation(connection, AgentCloseCodes.UnknownFrameType, $"unknown frame type '{Truncate(type)}'");
+            return null;
+        }
+
+        if (error != FrameReadError.None || frame is null)
+        {
+            Violation(connection, AgentCloseCodes.MalformedFrame, "malformed frame");
+            return null;
+        }
+
+        if (frame is AuthFrame)
+        {
+            Violation(connection, AgentCloseCodes.MalformedFrame, "already authenticated");
+            return null;
+        }
+
+        if (AgentFrameValidator.Validate(frame) is { } reason)
+        {
+            Violation(connection, AgentCloseCodes.MalformedFrame, reason);
+            return null;
+        }
+
+        return frame;
+    }
+
+    private async Task HandleFrameAsync(AgentConnection connection, Session session, AgentFrame frame)
+    {
+        var deviceId = session.DeviceId;
+        var now = time.GetUtcNow().UtcDateTime;
+        switch (frame)
+        {
+            case HeartbeatFrame heartbeat:
+                presence.Heartbeat(deviceId, heartbeat);
+                break;
+            case InventoryFrame inventory:
+                presence.Touch(deviceId);
+                await inventoryWriter.EnqueueAsync(new InventoryReport(deviceId, inventory, now));
+                break;
+            case ActivityFrame activity:
+                presence.Touch(deviceId);
+                await AcceptActivityAsync(connection, session, activity, now);
+                break;
+            case CommandStatusFrame status:
+                presence.Touch(deviceId);
+                var update = new DeliveryUpdate(status.CommandId, deviceId, ToDeliveryStatus(status.Status), now, status.Error, status.Result);
+                progress.Report(update);
+                await commandStatusWriter.EnqueueAsync(update);
+                break;
+            case PolicyStatusFrame policy when policy.Applied:
+                presence.PolicyApplied(deviceId, policy.Version);
+                break;
+            default:
+                presence.Touch(deviceId);
+                break;
+        }
+    }
+
+    private async Task AcceptActivityAsync(AgentConnection connection, Session session, ActivityFrame activity, DateTime now)
+    {
+        // Events the server already stored (a resend after reconnecting) are acknowledged, not re-written.
+        var fresh = activity.Events.Where(e => e.Seq > session.ActivityAckedSeq).ToList();
+        var through = activity.Events[^1].Seq;
+        if (fresh.Count == 0)
+        {
+            await connection.SendAsync(new ActivityAckFrame(Math.Max(through, session.ActivityAckedSeq)));
+            return;
+        }
+
+        var batch = new ActivityBatch(session.DeviceId, fresh, now);
+        await activityWriter.EnqueueAsync(batch);
+        _ = AcknowledgeWhenStoredAsync(connection, session, batch, through);
+    }
+
+    private static async Task AcknowledgeWhenStoredAsync(AgentConnection connection, Session session, ActivityBatch batch, long through)
+    {
+        if (await batch.Stored.Task)
+        {
+            lock (session)
+            {
+                session.ActivityAckedSeq = Math.Max(session.ActivityAckedSeq, through);
+            }
+
+            await connection.SendAsync(new ActivityAckFrame(through));
+        }
+    }
+
+    private static DeliveryStatus ToDeliveryStatus(string status) => status switch
+    {
+        CommandStatusValues.Acknowledged => DeliveryStatus.Acknowledged,
+        CommandStatusValues.Succeeded => DeliveryStatus.Succeeded,
+        _ => DeliveryStatus.Failed,
+    };
+
+    private static string Truncate(string? value) => value is null ? string.Empty : value.Length > 40 ? value[..40] : value;
+}

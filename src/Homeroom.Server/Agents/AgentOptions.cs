@@ -1,0 +1,39 @@
+using System.ComponentModel.DataAnnotations;
+using Homeroom.Contracts.Agents;
+
+namespace Homeroom.Server.Agents;
+
+/// <summary>Limits and timings of agent connections (configuration section <c>Homeroom:Agents</c>).</summary>
+public sealed class AgentOptions
+{
+    public const string Section = "Homeroom:Agents";
+
+    [Range(5, 3600)]
+    public int HeartbeatIntervalSeconds { get; set; } = 30;
+
+    /// <summary>How long a new connection may take to send its <c>auth</c> frame.</summary>
+    [Range(1, 120)]
+    public int AuthTimeoutSeconds { get; set; } = 10;
+
+    [Range(1024, ProtocolLimits.MaxTextFrameBytes)]
+    public int MaxTextFrameBytes { get; set; } = ProtocolLimits.MaxTextFrameBytes;
+
+    [Range(1024, ProtocolLimits.MaxBinaryFrameBytes)]
+    public int MaxBinaryFrameBytes { get; set; } = ProtocolLimits.MaxBinaryFrameBytes;
+
+    /// <summary>Sustained frames per second one connection may send.</summary>
+    [Range(1, 10_000)]
+    public int MessagesPerSecond { get; set; } = 20;
+
+    /// <summary>Frames one connection may send in a burst above the sustained rate.</summary>
+    [Range(1, 100_000)]
+    public int MessageBurst { get; set; } = 200;
+
+    /// <summary>A send that takes longer than this closes the connection (4430): a stuck client must not hold server memory.</summary>
+    [Range(1, 300)]
+    public int SendTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>Enrollment requests per minute from one address.</summary>
+    [Range(1, 100_000)]
+    public int EnrollmentsPerMinutePerAddress { get; set; } = 600;
+}

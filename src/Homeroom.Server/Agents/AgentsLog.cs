@@ -1,0 +1,25 @@
+namespace Homeroom.Server.Agents;
+
+internal static partial class AgentsLog
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Agent {DeviceId} connected from {RemoteAddress}")]
+    public static partial void Connected(ILogger logger, Guid deviceId, string? remoteAddress);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Agent {DeviceId} disconnected (close {CloseCode}: {Reason})")]
+    public static partial void Disconnected(ILogger logger, Guid deviceId, int? closeCode, string? reason);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Agent connection from {RemoteAddress} rejected before authentication: {CloseCode} {Reason}")]
+    public static partial void Rejected(ILogger logger, string? remoteAddress, int closeCode, string reason);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Agent {DeviceId} closed for a protocol violation: {CloseCode} {Reason}")]
+    public static partial void Violation(ILogger logger, Guid deviceId, int closeCode, string reason);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Agent connection ended abruptly: {Message}")]
+    public static partial void Aborted(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Device {DeviceId} enrolled ({Platform} {Serial}, re-enrollment: {Reenrolled})")]
+    public static partial void Enrolled(ILogger logger, Guid deviceId, string platform, string serial, bool reenrolled);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Enrollment refused from {RemoteAddress}: {Reason}")]
+    public static partial void EnrollmentRefused(ILogger logger, string? remoteAddress, string reason);
+}

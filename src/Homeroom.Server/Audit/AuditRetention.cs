@@ -1,0 +1,29 @@
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Audit;
+
+public sealed class AuditOptions
+{
+    public const string Section = "Homeroom:Audit";
+
+    /// <summary>Audit entries older than this are deleted. Set it to what the district's records policy requires.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(400);
+}
+
+public sealed class AuditRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(6), time, logger)
+{
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = Time.GetUtcNow().UtcDateTime - options.Value.Retention;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var deleted = await db.AuditLog.Where(e => e.At < cutoff).ExecuteDeleteAsync(cancellationToken);
+        if (deleted > 0)
+        {
+            HostingLog.RetentionPurged(Logger, nameof(AuditRetention), deleted);
+        }
+    }
+}

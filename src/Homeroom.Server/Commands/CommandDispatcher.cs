@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Commands;
+using Homeroom.Server.Agents;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Commands;
+
+/// <summary>
+/// Puts stored commands on the wire: at once to connected devices, and on (re)connection to the
+/// others. The database is the truth; sending is best effort and may repeat (agents deduplicate).
+/// </summary>
+public sealed class CommandDispatcher(
+    ConnectionRegistry registry,
+    CommandStatusWriter statusWriter,
+    CommandProgress progress,
+    IDbContextFactory<HomeroomDbContext> dbFactory,
+    TimeProvider time)
+{
+    public static CommandFrame ToFrame(Command command) => new(
+        command.Id,
+        command.Kind,
+        JsonSerializer.Deserialize(command.ArgumentsJson, CommandJsonContext.Default.DictionaryStringString),
+        new DateTimeOffset(command.IssuedAt, TimeSpan.Zero),
+        new DateTimeOffset(command.ExpiresAt, TimeSpan.Zero));
+
+    /// <summary>Sends a just-stored command to whichever targets are online.</summary>
+    public async Task DispatchAsync(Command command, IReadOnlyList<Guid> deviceIds)
+    {
+        var payload = AgentFrameCodec.Serialize(ToFrame(command));
+        var sends = new List<Task>();
+        foreach (var deviceId in deviceIds)
+        {
+            if (registry.Get(deviceId) is { } connection)
+            {
+                sends.Add(SendAsync(connection, command.Id, payload));
+            }
+        }
+
+        await Task.WhenAll(sends);
+    }
+
+    /// <summary>Sends every unfinished, unexpired command of a device that just connected, oldest first.</summary>
+    public async Task DeliverPendingAsync(AgentConnection connection, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var pending = await db.CommandDeliveries.AsNoTracking()
+            .Where(d => d.DeviceId == connection.DeviceId && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent))
+            .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => c)
+            .Where(c => c.ExpiresAt > now)
+            .OrderBy(c => c.IssuedAt)
+            .Take(500)
+            .ToListAsync(cancellationToken);
+        foreach (var command in pending)
+        {
+            if (!await SendAsync(connection, command.Id, AgentFrameCodec.Serialize(ToFrame(command))))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> SendAsync(AgentConnection connection, Guid commandId, byte[] payload)
+    {
+        if (!await connection.SendCommandAsync(commandId, payload))
+        {
+            return false;
+        }
+
+        var update = new DeliveryUpdate(commandId, connection.DeviceId, DeliveryStatus.Sent, time.GetUtcNow().UtcDateTime);
+        progress.Report(update);
+        await statusWriter.EnqueueAsync(update);
+        return true;
+    }
+}

@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using Homeroom.Rules.Commands;
+
+namespace Homeroom.Server.Commands;
+
+/// <summary>
+/// In-memory view of commands in flight: who has acknowledged what, without waiting for the batched
+/// status writes. Lets callers wait until a command reaches every target (the console's live
+/// feedback, the load benchmark). Entries are dropped when complete or after <see cref="Horizon"/>.
+/// </summary>
+public sealed class CommandProgress(TimeProvider time)
+{
+    private static readonly TimeSpan Horizon = TimeSpan.FromMinutes(10);
+    private readonly ConcurrentDictionary<Guid, Tracker> _commands = new();
+
+    public void Track(Guid commandId, int targetCount)
+    {
+        var tracker = new Tracker(targetCount, time.GetTimestamp());
+        if (targetCount == 0)
+        {
+            tracker.AllAcknowledged.TrySetResult();
+        }
+
+        _commands[commandId] = tracker;
+    }
+
+    public void Report(DeliveryUpdate update)
+    {
+        if (_commands.TryGetValue(update.CommandId, out var tracker) && update.Status >= DeliveryStatus.Acknowledged)
+        {
+            tracker.Acknowledge(update.DeviceId, time.GetTimestamp());
+        }
+    }
+
+    /// <summary>Completes when every target acknowledged (true) or the timeout passed (false). Returns the elapsed time since issue.</summary>
+    public async Task<(bool Complete, TimeSpan Elapsed)> WaitForAllAsync(Guid commandId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (!_commands.TryGetValue(commandId, out var tracker))
+        {
+            return (false, TimeSpan.Zero);
+        }
+
+        try
+        {
+            await tracker.AllAcknowledged.Task.WaitAsync(timeout, time, cancellationToken);
+            return (true, time.GetElapsedTime(tracker.IssuedAt, tracker.CompletedAt));
+        }
+        catch (TimeoutException)
+        {
+            return (false, time.GetElapsedTime(tracker.IssuedAt));
+        }
+    }
+
+    /// <summary>Drops trackers that are complete or too old.</summary>
+    public void Prune()
+    {
+        foreach (var (id, tracker) in _commands)
+        {
+            if (tracker.AllAcknowledged.Task.IsCompleted || time.GetElapsedTime(tracker.IssuedAt) > Horizon)
+            {
+                _commands.TryRemove(id, out _);
+            }
+        }
+    }
+
+    private sealed class Tracker(int targetCount, long issuedAt)
+    {
+        private readonly HashSet<Guid> _acknowledged = [];
+
+        public long IssuedAt { get; } = issuedAt;
+        public long CompletedAt { get; private set; }
+        public TaskCompletionSource AllAcknowledged { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Acknowledge(Guid deviceId, long now)
+        {
+            lock (_acknowledged)
+            {
+                if (_acknowledged.Add(deviceId) && _acknowledged.Count >= targetCount)
+                {
+                    CompletedAt = now;
+                    AllAcknowledged.TrySetResult();
+                }
+            }
+        }
+    }
+}

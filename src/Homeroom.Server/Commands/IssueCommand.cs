@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Homeroom.Rules.Commands;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Homeroom.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Commands;
+
+/// <summary>Who a command is for: exactly one of a device list, a group or a school.</summary>
+public sealed record CommandTarget(IReadOnlyList<Guid>? DeviceIds, Guid? GroupId, Guid? SchoolId);
+
+public sealed record IssuedCommand(Command Command, IReadOnlyList<Guid> DeviceIds);
+
+/// <summary>
+/// Stores a command and one queued status row per target device in one transaction, then hands it
+/// to the dispatcher. Nothing is sent before it is stored, so a restart loses nothing.
+/// </summary>
+public sealed class IssueCommand(
+    IDbContextFactory<HomeroomDbContext> dbFactory,
+    BulkSql bulk,
+    CommandDispatcher dispatcher,
+    CommandProgress progress,
+    AuditTrail audit,
+    IOptions<CommandOptions> options,
+    TimeProvider time)
+{
+    private static readonly string[] DeliveryParameters = ["@c", "@d", "@s", "@u"];
+    private const string InsertDeliverySql = "INSERT INTO command_deliveries (command_id, device_id, status, updated_at) VALUES (@c, @d, @s, @u)";
+
+    public async Task<IssuedCommand> ExecuteAsync(
+        StaffUser issuer, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken)
+    {
+        var errors = CommandCatalog.Validate(kind, arguments);
+        var ttl = timeToLive ?? options.Value.DefaultTimeToLive;
+        if (ttl <= TimeSpan.Zero || ttl > options.Value.MaxTimeToLive)
+        {
+            errors["ttlSeconds"] = [$"Must be between 1 and {(int)options.Value.MaxTimeToLive.TotalSeconds} seconds."];
+        }
+
+        var targetKinds = (target.DeviceIds is { Count: > 0 } ? 1 : 0) + (target.GroupId is null ? 0 : 1) + (target.SchoolId is null ? 0 : 1);
+        if (targetKinds != 1)
+        {
+            errors["target"] = ["Give exactly one of deviceIds, groupId or schoolId."];
+        }
+        else if (target.DeviceIds?.Count > options.Value.MaxTargets)
+        {
+            errors["deviceIds"] = [$"At most {options.Value.MaxTargets} devices."];
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new RequestValidationException(errors);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var (targetType, targetId, deviceIds) = await ResolveTargetsAsync(db, target, cancellationToken);
+        if (deviceIds.Count > options.Value.MaxTargets)
+        {
+            throw new RequestValidationException(new() { ["target"] = [$"The target has {deviceIds.Count} devices; at most {options.Value.MaxTargets} allowed."] });
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var command = new Command
+        {
+            Id = Guid.CreateVersion7(),
+            Kind = kind,
+            ArgumentsJson = JsonSerializer.Serialize(
+                new Dictionary<string, string>(arguments ?? new Dictionary<string, string>()), CommandJsonContext.Default.DictionaryStringString),
+            TargetType = targetType,
+            TargetId = targetId,
+            TargetCount = deviceIds.Count,
+            IssuedBy = issuer.Username,
+            IssuedAt = now,
+            ExpiresAt = now + ttl,
+        };
+
+        var strategy = db.Database.CreateExecutionStrategy();
+        await strategy.ExecuteAsync(async () =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            db.Commands.Add(command);
+            audit.Record(db, "command.issue", targetType, targetId?.ToString(), $"{kind} to {deviceIds.Count} device(s), command {command.Id}");
+            await db.SaveChangesAsync(cancellationToken);
+            var connection = db.Database.GetDbConnection();
+            await bulk.ExecuteManyAsync(connection, transaction.GetDbTransaction(), InsertDeliverySql, DeliveryParameters, deviceIds, (deviceId, v) =>
+            {
+                v[0] = bulk.Id(command.Id);
+                v[1] = bulk.Id(deviceId);
+                v[2] = (short)DeliveryStatus.Queued;
+                v[3] = now;
+            }, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        });
+
+        progress.Track(command.Id, deviceIds.Count);
+        await dispatcher.DispatchAsync(command, deviceIds);
+        return new IssuedCommand(command, deviceIds);
+    }
+
+    private static async Task<(string Type, Guid? Id, List<Guid> DeviceIds)> ResolveTargetsAsync(
+        HomeroomDbContext db, CommandTarget target, CancellationToken cancellationToken)
+    {
+        // Revoked and retired devices never receive commands.
+        var manageable = db.Devices.Where(d => d.RevokedAt == null && d.State != DeviceState.Retired);
+        if (target.GroupId is { } groupId)
+        {
+            if (!await db.Groups.AnyAsync(g => g.Id == groupId, cancellationToken))
+            {
+                throw new NotFoundException("No such group.");
+            }
+
+            var ids = await manageable
+                .Where(d => db.GroupDevices.Any(m => m.GroupId == groupId && m.DeviceId == d.Id)
+                    || (d.AssignedPersonId != null && db.GroupMembers.Any(m => m.GroupId == groupId && m.PersonId == d.AssignedPersonId)))
+                .Select(d => d.Id)
+                .ToListAsync(cancellationToken);
+            return ("group", groupId, ids);
+        }
+
+        if (target.SchoolId is { } schoolId)
+        {
+            if (!await db.Schools.AnyAsync(s => s.Id == schoolId, cancellationToken))
+            {
+                throw new NotFoundException("No such school.");
+            }
+
+            return ("school", schoolId, await manageable.Where(d => d.SchoolId == schoolId).Select(d => d.Id).ToListAsync(cancellationToken));
+        }
+
+        var requested = target.DeviceIds!.Distinct().ToList();
+        var found = new List<Guid>(requested.Count);
+        foreach (var chunk in requested.Chunk(5_000))
+        {
+            found.AddRange(await manageable.Where(d => chunk.Contains(d.Id)).Select(d => d.Id).ToListAsync(cancellationToken));
+        }
+
+        if (found.Count != requested.Count)
+        {
+            var missing = requested.Except(found).Take(5).ToList();
+            throw new RequestValidationException(new()
+            {
+                ["deviceIds"] = [$"{requested.Count - found.Count} device(s) do not exist, are revoked or are retired, for example {string.Join(", ", missing)}."],
+            });
+        }
+
+        return ("devices", null, found);
+    }
+}

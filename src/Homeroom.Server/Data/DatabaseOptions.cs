@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Homeroom.Server.Data;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// Where data lives. SQLite in <see cref="DataDirectory"/> unless <c>ConnectionStrings:Postgres</c>
+/// is set, in which case PostgreSQL is used.
+/// </summary>
+public sealed class DatabaseOptions
+{
+    public const string Section = "Homeroom";
+
+    [Required]
+    public string DataDirectory { get; set; } = "./data";
+
+    public string? PostgresConnectionString { get; set; }
+
+    public DatabaseProvider Provider => string.IsNullOrWhiteSpace(PostgresConnectionString) ? DatabaseProvider.Sqlite : DatabaseProvider.Postgres;
+
+    public string SqlitePath => Path.GetFullPath(Path.Combine(DataDirectory, "homeroom.db"));
+
+    public string SqliteConnectionString => $"Data Source={SqlitePath};Pooling=True;Default Timeout=30";
+}

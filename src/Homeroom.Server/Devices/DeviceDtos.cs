@@ -1,0 +1,54 @@
+using Homeroom.Contracts.Enrollment;
+
+namespace Homeroom.Server.Devices;
+
+public sealed record DeviceSummaryDto(
+    Guid Id,
+    string Name,
+    DevicePlatform Platform,
+    string Serial,
+    string? Model,
+    string? AssetTag,
+    string? OsVersion,
+    DeviceState State,
+    Guid? SchoolId,
+    Guid? AssignedPersonId,
+    bool Online,
+    DateTime? LastSeenAt,
+    DateTime EnrolledAt,
+    bool Revoked);
+
+public sealed record DeviceDetailDto(
+    Guid Id,
+    string Name,
+    DevicePlatform Platform,
+    string Serial,
+    string? Model,
+    string? Manufacturer,
+    string? AssetTag,
+    string? OsName,
+    string? OsVersion,
+    string? AgentVersion,
+    DeviceState State,
+    Guid? SchoolId,
+    Guid? AssignedPersonId,
+    bool Online,
+    DateTime? LastSeenAt,
+    DateTime EnrolledAt,
+    DateTime? RevokedAt,
+    int? BatteryLevel,
+    bool? BatteryCharging,
+    string? NetworkKind,
+    string? IpAddress,
+    DeviceLocationDto? Location,
+    long? StorageTotalBytes,
+    long? StorageFreeBytes,
+    DateTime? InventoryAt,
+    int AppCount,
+    long PolicyVersionApplied);
+
+public sealed record DeviceLocationDto(double Latitude, double Longitude, double? AccuracyMeters, DateTime? CapturedAt);
+
+public sealed record DeviceAppDto(string AppId, string? Name, string? Version);
+
+public sealed record UpdateDeviceRequest(string? Name, string? AssetTag, DeviceState? State, Guid? AssignedPersonId, bool? Unassign, Guid? SchoolId);

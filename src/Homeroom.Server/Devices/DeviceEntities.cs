@@ -1,0 +1,61 @@
+using Homeroom.Contracts.Enrollment;
+
+namespace Homeroom.Server.Devices;
+
+public enum DeviceState
+{
+    Active,
+    Spare,
+    InRepair,
+    Lost,
+    Retired,
+}
+
+public sealed class Device
+{
+    public Guid Id { get; set; }
+    public Guid? SchoolId { get; set; }
+    public required string Name { get; set; }
+    public DevicePlatform Platform { get; set; }
+    public required string Serial { get; set; }
+    public string? Model { get; set; }
+    public string? Manufacturer { get; set; }
+    public string? AssetTag { get; set; }
+    public string? OsName { get; set; }
+    public string? OsVersion { get; set; }
+    public string? AgentVersion { get; set; }
+    public Guid? AssignedPersonId { get; set; }
+    public DeviceState State { get; set; }
+    public DateTime EnrolledAt { get; set; }
+    public DateTime? LastSeenAt { get; set; }
+
+    /// <summary>SHA-256 of the device credential; the credential itself is never stored.</summary>
+    public required string CredentialHash { get; set; }
+    public DateTime? RevokedAt { get; set; }
+    public Guid? EnrollmentTokenId { get; set; }
+
+    public int? BatteryLevel { get; set; }
+    public bool? BatteryCharging { get; set; }
+    public string? NetworkKind { get; set; }
+    public string? IpAddress { get; set; }
+    public double? Latitude { get; set; }
+    public double? Longitude { get; set; }
+    public double? LocationAccuracy { get; set; }
+    public DateTime? LocationAt { get; set; }
+    public long? StorageTotalBytes { get; set; }
+    public long? StorageFreeBytes { get; set; }
+    public DateTime? InventoryAt { get; set; }
+
+    public long PolicyVersionApplied { get; set; }
+
+    /// <summary>Highest activity sequence number stored for this device.</summary>
+    public long ActivitySeq { get; set; }
+}
+
+public sealed class DeviceApp
+{
+    public Guid DeviceId { get; set; }
+    public required string AppId { get; set; }
+    public string? Name { get; set; }
+    public string? Version { get; set; }
+}

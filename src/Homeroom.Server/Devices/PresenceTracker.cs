@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Devices;
+
+public sealed class PresenceOptions
+{
+    public const string Section = "Homeroom:Presence";
+
+    /// <summary>How often last-seen times and telemetry are written to the database.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>The newest telemetry of one device, held in memory between flushes.</summary>
+public sealed class DevicePresence
+{
+    internal int Dirty;
+
+    public DateTime LastSeenAt { get; internal set; }
+    public BatteryState? Battery { get; internal set; }
+    public NetworkState? Network { get; internal set; }
+    public LocationFix? Location { get; internal set; }
+    public long? PolicyVersionApplied { get; internal set; }
+}
+
+/// <summary>
+/// Keeps last-seen times and the latest heartbeat of every device in memory and writes the changed
+/// ones in one transaction every <see cref="PresenceOptions.FlushInterval"/>: a heartbeat never
+/// causes a database write of its own. Online status is not stored at all; it is whether the device
+/// has a live connection (<see cref="Agents.ConnectionRegistry"/>).
+/// </summary>
+public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> options, TimeProvider time, ILogger<PresenceTracker> logger)
+    : PeriodicTask(options.Value.FlushInterval, time, logger)
+{
+    private const string UpdateSql = """
+        UPDATE devices SET
+            last_seen_at = @ls,
+            battery_level = COALESCE(@bl, battery_level),
+            battery_charging = COALESCE(@bc, battery_charging),
+            network_kind = COALESCE(@nk, network_kind),
+            ip_address = COALESCE(@ip, ip_address),
+            latitude = COALESCE(@la, latitude),
+            longitude = COALESCE(@lo, longitude),
+            location_accuracy = COALESCE(@acc, location_accuracy),
+            location_at = COALESCE(@lat, location_at),
+            policy_version_applied = COALESCE(@pv, policy_version_applied)
+        WHERE id = @id
+        """;
+
+    private static readonly string[] Parameters = ["@ls", "@bl", "@bc", "@nk", "@ip", "@la", "@lo", "@acc", "@lat", "@pv", "@id"];
+
+    private readonly ConcurrentDictionary<Guid, DevicePresence> _devices = new();
+    private readonly ConcurrentQueue<Guid> _dirty = new();
+
+    public DevicePresence? Get(Guid deviceId) => _devices.GetValueOrDefault(deviceId);
+
+    public int PendingWrites => _dirty.Count;
+
+    /// <summary>Any frame from the device counts as a sign of life.</summary>
+    public void Touch(Guid deviceId) => Update(deviceId, static (_, _) => { }, (object?)null);
+
+    public void Heartbeat(Guid deviceId, HeartbeatFrame frame) => Update(deviceId, static (p, f) =>
+    {
+        p.Battery = f.Battery ?? p.Battery;
+        p.Network = f.Network ?? p.Network;
+        p.Location = f.Location ?? p.Location;
+    }, frame);
+
+    public void PolicyApplied(Guid deviceId, long version) => Update(deviceId, static (p, v) => p.PolicyVersionApplied = v, version);
+
+    private void Update<TState>(Guid deviceId, Action<DevicePresence, TState> apply, TState state)
+    {
+        var presence = _devices.GetOrAdd(deviceId, static _ => new DevicePresence());
+        lock (presence)
+        {
+            presence.LastSeenAt = Time.GetUtcNow().UtcDateTime;
+            apply(presence, state);
+        }
+
+        if (Interlocked.Exchange(ref presence.Dirty, 1) == 0)
+        {
+            _dirty.Enqueue(deviceId);
+        }
+    }
+
+    /// <summary>Forgets a device (revoked or deleted) so nothing more is written for it.</summary>
+    public void Forget(Guid deviceId) => _devices.TryRemove(deviceId, out _);
+
+    protected override Task RunOnceAsync(CancellationToken cancellationToken) => FlushAsync(cancellationToken);
+
+    /// <summary>Writes every changed device now.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var rows = new List<(Guid Id, DateTime LastSeen, BatteryState? Battery, NetworkState? Network, LocationFix? Location, long? Policy)>();
+        while (_dirty.TryDequeue(out var id))
+        {
+            if (!_devices.TryGetValue(id, out var presence))
+            {
+                continue;
+            }
+
+            Interlocked.Exchange(ref presence.Dirty, 0);
+            lock (presence)
+            {
+                rows.Add((id, presence.LastSeenAt, presence.Battery, presence.Network, presence.Location, presence.PolicyVersionApplied));
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await WriteAsync(rows, cancellationToken);
+        }
+        catch
+        {
+            // Nothing is lost: mark the devices dirty again so the next flush retries them.
+            foreach (var row in rows)
+            {
+                if (_devices.TryGetValue(row.Id, out var presence) && Interlocked.Exchange(ref presence.Dirty, 1) == 0)
+                {
+                    _dirty.Enqueue(row.Id);
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private async Task WriteAsync(List<(Guid Id, DateTime LastSeen, BatteryState? Battery, NetworkState? Network, LocationFix? Location, long? Policy)> rows, CancellationToken cancellationToken)
+    {
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await bulk.ExecuteManyAsync(connection, transaction, UpdateSql, Parameters, rows, (r, v) =>
+        {
+            v[0] = r.LastSeen;
+            v[1] = r.Battery?.Level;
+            v[2] = r.Battery?.Charging;
+            v[3] = r.Network?.Kind;
+            v[4] = r.Network?.IpAddress;
+            v[5] = r.Location?.Latitude;
+            v[6] = r.Location?.Longitude;
+            v[7] = r.Location?.AccuracyMeters;
+            v[8] = r.Location?.CapturedAt.UtcDateTime;
+            v[9] = r.Policy;
+            v[10] = bulk.Id(r.Id);
+        }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await FlushAsync(CancellationToken.None);
+    }
+}

@@ -1,0 +1,29 @@
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+
+namespace Homeroom.Server;
+
+/// <summary>Builds the Homeroom web application; used by Program and by the integration tests (real Kestrel on loopback).</summary>
+public static class HomeroomApp
+{
+    public const long DefaultMaxRequestBodyBytes = 1024 * 1024;
+
+    public static async Task<WebApplication> CreateAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = builder.Configuration.GetValue("Homeroom:Api:MaxRequestBodyBytes", DefaultMaxRequestBodyBytes);
+            k.AddServerHeader = false;
+        });
+        builder.Services.AddHomeroom(builder.Configuration);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        await app.Services.InitializeDatabaseAsync(cancellationToken);
+        await app.Services.GetRequiredService<AdminBootstrapper>().RunAsync(cancellationToken);
+        app.UseHomeroom();
+        return app;
+    }
+}

@@ -1,0 +1,28 @@
+namespace Homeroom.Server.Hosting;
+
+/// <summary>A rule of the domain was broken; mapped to ProblemDetails by <see cref="DomainExceptionHandler"/>.</summary>
+public abstract class DomainException(string message) : Exception(message)
+{
+    public abstract int StatusCode { get; }
+    public abstract string Title { get; }
+}
+
+public sealed class NotFoundException(string message) : DomainException(message)
+{
+    public override int StatusCode => StatusCodes.Status404NotFound;
+    public override string Title => "Not found";
+}
+
+public sealed class ConflictException(string message) : DomainException(message)
+{
+    public override int StatusCode => StatusCodes.Status409Conflict;
+    public override string Title => "Conflict";
+}
+
+/// <summary>Field errors found inside a use case; answered as a ValidationProblem (400).</summary>
+public sealed class RequestValidationException(Dictionary<string, string[]> errors) : DomainException("One or more validation errors occurred.")
+{
+    public Dictionary<string, string[]> Errors { get; } = errors;
+    public override int StatusCode => StatusCodes.Status400BadRequest;
+    public override string Title => "One or more validation errors occurred.";
+}

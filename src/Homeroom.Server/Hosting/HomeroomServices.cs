@@ -1,0 +1,200 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Activity;
+using Homeroom.Server.Agents;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Commands;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Homeroom.Server.Enrollment;
+using Homeroom.Server.Roster;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Hosting;
+
+/// <summary>Registers every feature. Each feature's own <c>AddXxx</c> lives next to its code.</summary>
+public static class HomeroomServices
+{
+    public const string AuthScheme = "Homeroom";
+
+    public static IServiceCollection AddHomeroom(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddHttpContextAccessor();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<DomainExceptionHandler>();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+            o.SerializerOptions.MaxDepth = 32;
+        });
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+
+        var dataDirectory = configuration["Homeroom:DataDirectory"] ?? "./data";
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys"))).SetApplicationName("Homeroom");
+
+        services.AddAuthentication(AuthScheme)
+            .AddPolicyScheme(AuthScheme, "API key or session cookie", o => o.ForwardDefaultSelector = context =>
+                context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                    ? ApiKeyAuthenticationHandler.SchemeName
+                    : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, o =>
+            {
+                o.Cookie.Name = "homeroom.session";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Strict;
+                o.ExpireTimeSpan = TimeSpan.FromHours(8);
+                o.SlidingExpiration = true;
+                o.Events.OnRedirectToLogin = c =>
+                {
+                    c.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    return Task.CompletedTask;
+                };
+                o.Events.OnRedirectToAccessDenied = c =>
+                {
+                    c.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    return Task.CompletedTask;
+                };
+            });
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(AuthScheme).RequireAuthenticatedUser().Build());
+
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.AddPolicy(AgentEndpoints.EnrollRateLimit, context =>
+                AgentEndpoints.EnrollPartition(context, context.RequestServices.GetRequiredService<IOptions<AgentOptions>>().Value));
+            o.AddPolicy(AccountEndpoints.SignInRateLimit, context => System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new System.Threading.RateLimiting.FixedWindowRateLimiterOptions { PermitLimit = 20, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+        });
+
+        services.AddHomeroomData(configuration);
+        services.AddSingleton<BulkSql>();
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContext());
+
+        services.AddAccounts();
+        services.AddAudit();
+        services.AddDevices();
+        services.AddEnrollment();
+        services.AddAgents();
+        services.AddCommands();
+        services.AddActivity();
+        return services;
+    }
+
+    public static IServiceCollection AddAccounts(this IServiceCollection services) => services.AddSingleton<AdminBootstrapper>();
+
+    public static IServiceCollection AddAudit(this IServiceCollection services)
+    {
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
+        services.AddSingleton<AuditTrail>();
+        services.AddHostedService<AuditRetention>();
+        return services;
+    }
+
+    public static IServiceCollection AddDevices(this IServiceCollection services)
+    {
+        services.AddOptions<PresenceOptions>().BindConfiguration(PresenceOptions.Section)
+            .Validate(o => o.FlushInterval >= TimeSpan.FromMilliseconds(100) && o.FlushInterval <= TimeSpan.FromMinutes(10), "Presence flush interval must be 100 ms to 10 minutes.")
+            .ValidateOnStart();
+        services.AddSingleton<PresenceTracker>();
+        services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
+        services.AddSingleton<InventoryWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<InventoryWriter>());
+        services.AddSingleton<RevokeDevice>();
+        return services;
+    }
+
+    public static IServiceCollection AddEnrollment(this IServiceCollection services) => services.AddSingleton<EnrollDevice>();
+
+    public static IServiceCollection AddAgents(this IServiceCollection services)
+    {
+        services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<AgentGateway>();
+        return services;
+    }
+
+    public static IServiceCollection AddCommands(this IServiceCollection services)
+    {
+        services.AddOptions<CommandOptions>().BindConfiguration(CommandOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.DefaultTimeToLive > TimeSpan.Zero && o.DefaultTimeToLive <= o.MaxTimeToLive, "Default time to live must be positive and at most the maximum.")
+            .Validate(o => o.Retention >= TimeSpan.FromHours(1), "Command retention must be at least an hour.")
+            .Validate(o => o.MaintenanceInterval >= TimeSpan.FromSeconds(1), "Maintenance interval must be at least a second.")
+            .ValidateOnStart();
+        services.AddSingleton<CommandProgress>();
+        services.AddSingleton<CommandStatusWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<CommandStatusWriter>());
+        services.AddSingleton<CommandDispatcher>();
+        services.AddSingleton<IssueCommand>();
+        services.AddSingleton<CommandMaintenance>();
+        services.AddHostedService(sp => sp.GetRequiredService<CommandMaintenance>());
+        return services;
+    }
+
+    public static IServiceCollection AddActivity(this IServiceCollection services)
+    {
+        services.AddOptions<ActivityOptions>().BindConfiguration(ActivityOptions.Section)
+            .Validate(o => o.Retention >= TimeSpan.FromDays(1), "Activity retention must be at least a day.").ValidateOnStart();
+        services.AddSingleton<ActivityWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ActivityWriter>());
+        services.AddSingleton<ActivityRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<ActivityRetention>());
+        return services;
+    }
+
+    public static WebApplication UseHomeroom(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        app.MapOpenApi().AllowAnonymous();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions()).AllowAnonymous();
+        app.MapAgentEndpoints();
+        app.MapAccountEndpoints();
+        app.MapRosterEndpoints();
+        app.MapDeviceEndpoints();
+        app.MapEnrollmentTokenEndpoints();
+        app.MapCommandEndpoints();
+        app.MapAuditEndpoints();
+
+        var registry = app.Services.GetRequiredService<ConnectionRegistry>();
+        app.Lifetime.ApplicationStopping.Register(() =>
+            registry.DisconnectAll(Contracts.Agents.AgentCloseCodes.ServerShuttingDown, "server stopping"));
+        return app;
+    }
+}
+
+/// <summary>Healthy when a database round trip works.</summary>
+public sealed class DatabaseHealthCheck(IDbContextFactory<HomeroomDbContext> dbFactory) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            return await db.Database.CanConnectAsync(cancellationToken) && await db.Schools.CountAsync(cancellationToken) >= 0
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy("The database cannot be reached.");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("The database query failed.");
+        }
+    }
+}

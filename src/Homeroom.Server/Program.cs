@@ -1,0 +1,4 @@
+using Homeroom.Server;
+
+var app = await HomeroomApp.CreateAsync(args);
+await app.RunAsync();

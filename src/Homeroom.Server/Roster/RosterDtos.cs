@@ -1,0 +1,21 @@
+namespace Homeroom.Server.Roster;
+
+public sealed record SchoolDto(Guid Id, string Name, string? Code, string TimeZone, DateTime CreatedAt)
+{
+    public static SchoolDto From(School s) => new(s.Id, s.Name, s.Code, s.TimeZone, s.CreatedAt);
+}
+
+public sealed record SchoolRequest(string? Name, string? Code, string? TimeZone);
+
+public sealed record GroupDto(Guid Id, Guid? SchoolId, GroupKind Kind, string Name, string? ExternalId, int? GradeLevel, int MemberCount, int DeviceCount);
+
+public sealed record GroupRequest(Guid? SchoolId, GroupKind? Kind, string? Name, string? ExternalId, int? GradeLevel);
+
+public sealed record GroupMembersRequest(IReadOnlyList<Guid>? PersonIds, IReadOnlyList<Guid>? DeviceIds);
+
+public sealed record PersonDto(Guid Id, Guid? SchoolId, PersonKind Kind, string? ExternalId, string GivenName, string FamilyName, string? Email, int? GradeLevel)
+{
+    public static PersonDto From(Person p) => new(p.Id, p.SchoolId, p.Kind, p.ExternalId, p.GivenName, p.FamilyName, p.Email, p.GradeLevel);
+}
+
+public sealed record PersonRequest(Guid? SchoolId, PersonKind? Kind, string? ExternalId, string? GivenName, string? FamilyName, string? Email, int? GradeLevel);

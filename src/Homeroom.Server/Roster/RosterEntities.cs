@@ -1,0 +1,71 @@
+namespace Homeroom.Server.Roster;
+
+/// <summary>The district this installation serves. There is exactly one row.</summary>
+public sealed class District
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    public required string TimeZone { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class School
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    public string? Code { get; set; }
+    public required string TimeZone { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public enum GroupKind
+{
+    Grade,
+    Class,
+    Cart,
+    SparePool,
+    Custom,
+}
+
+/// <summary>A set of people and/or devices: a grade, a class, a device cart, a spare pool or anything else.</summary>
+public sealed class Group
+{
+    public Guid Id { get; set; }
+    public Guid? SchoolId { get; set; }
+    public GroupKind Kind { get; set; }
+    public required string Name { get; set; }
+    public string? ExternalId { get; set; }
+    public int? GradeLevel { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public enum PersonKind
+{
+    Student,
+    Staff,
+}
+
+public sealed class Person
+{
+    public Guid Id { get; set; }
+    public Guid? SchoolId { get; set; }
+    public PersonKind Kind { get; set; }
+    public string? ExternalId { get; set; }
+    public required string GivenName { get; set; }
+    public required string FamilyName { get; set; }
+    public string? Email { get; set; }
+    public int? GradeLevel { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class GroupMember
+{
+    public Guid GroupId { get; set; }
+    public Guid PersonId { get; set; }
+}
+
+public sealed class GroupDevice
+{
+    public Guid GroupId { get; set; }
+    public Guid DeviceId { get; set; }
+}
