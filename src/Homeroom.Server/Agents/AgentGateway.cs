@@ -66,19 +66,20 @@ public sealed class AgentGateway(
 
     private async Task<AuthenticatedDevice?> AuthenticateAsync(WebSocket socket, MessageReader reader, string? remote, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.AuthTimeoutSeconds), time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        ReadOutcome outcome;
-        try
+        // Cancelling a WebSocket read aborts the socket, and the agent would never see why; so on
+        // timeout the close frame is sent while the read is still pending.
+        var read = reader.ReadAsync(socket, cancellationToken);
+        var timeout = Task.Delay(TimeSpan.FromSeconds(_options.AuthTimeoutSeconds), time, cancellationToken);
+        if (await Task.WhenAny(read, timeout) != read)
         {
-            outcome = await reader.ReadAsync(socket, linked.Token);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            await RejectAsync(socket, remote, AgentCloseCodes.AuthenticationTimeout, "no auth frame in time");
+            await RejectAsync(socket, remote, AgentCloseCodes.AuthenticationTimeout, "no auth frame in time", drain: false);
+            await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(5), time, CancellationToken.None));
+            socket.Abort();
+            _ = read.ContinueWith(static t => t.Exception, TaskScheduler.Default);
             return null;
         }
 
+        var outcome = await read;
         switch (outcome)
         {
             case ReadOutcome.Closed:
@@ -130,13 +131,22 @@ public sealed class AgentGateway(
         return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied);
     }
 
-    private async Task RejectAsync(WebSocket socket, string? remote, int code, string reason)
+    private async Task RejectAsync(WebSocket socket, string? remote, int code, string reason, bool drain = true)
     {
         AgentsLog.Rejected(logger, remote, code, reason);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            await socket.CloseAsync((WebSocketCloseStatus)code, reason, timeout.Token);
+            await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token);
+            if (drain)
+            {
+                // Wait briefly for the agent's closing reply so the close completes cleanly.
+                var scratch = new byte[256];
+                while (socket.State == WebSocketState.CloseSent)
+                {
+                    await socket.ReceiveAsync(scratch.AsMemory(), timeout.Token);
+                }
+            }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {

@@ -84,9 +84,10 @@ public static class CommandEndpoints
     }
 
     private static async Task<Results<Ok<PagedResult<DeliveryDto>>, NotFound, ValidationProblem>> ListDeliveriesAsync(
-        Guid id, HomeroomDbContext db, [AsParameters] PageQuery paging, DeliveryStatus? status, CancellationToken cancellationToken)
+        Guid id, HomeroomDbContext db, [AsParameters] PageQuery paging, string? status, CancellationToken cancellationToken)
     {
-        if (paging.Validate() is { } errors)
+        var errors = paging.Validate() ?? [];
+        if (!QueryEnum.TryParse<DeliveryStatus>(status, "status", errors, out var statusFilter) || errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -97,9 +98,9 @@ public static class CommandEndpoints
         }
 
         var query = db.CommandDeliveries.AsNoTracking().Where(d => d.CommandId == id);
-        if (status is not null)
+        if (statusFilter is { } wanted)
         {
-            query = query.Where(d => d.Status == status);
+            query = query.Where(d => d.Status == wanted);
         }
 
         var total = await query.CountAsync(cancellationToken);

@@ -41,8 +41,8 @@ public static class DeviceEndpoints
     public sealed record DeviceQuery(
         int? Page,
         int? PageSize,
-        DevicePlatform? Platform,
-        DeviceState? State,
+        string? Platform,
+        string? State,
         Guid? SchoolId,
         Guid? GroupId,
         Guid? AssignedPersonId,
@@ -66,18 +66,20 @@ public static class DeviceEndpoints
             errors["sort"] = [$"Sort by one of {string.Join(", ", SortKeys.Keys)}; prefix with '-' for descending."];
         }
 
+        QueryEnum.TryParse<DevicePlatform>(query.Platform, "platform", errors, out var platformFilter);
+        QueryEnum.TryParse<DeviceState>(query.State, "state", errors, out var stateFilter);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
         var devices = db.Devices.AsNoTracking();
-        if (query.Platform is { } platform)
+        if (platformFilter is { } platform)
         {
             devices = devices.Where(d => d.Platform == platform);
         }
 
-        if (query.State is { } state)
+        if (stateFilter is { } state)
         {
             devices = devices.Where(d => d.State == state);
         }

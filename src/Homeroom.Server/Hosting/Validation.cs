@@ -61,3 +61,27 @@ public sealed class Validation
 
     public Validation Check(bool condition, string field, string message) => condition ? this : Add(field, message);
 }
+
+/// <summary>Reads enum query parameters by name, ignoring case, with a clear error listing the allowed values.</summary>
+public static class QueryEnum
+{
+    public static bool TryParse<TEnum>(string? value, string field, Dictionary<string, string[]> errors, out TEnum? result)
+        where TEnum : struct, Enum
+    {
+        result = null;
+        if (string.IsNullOrEmpty(value))
+        {
+            return true;
+        }
+
+        if (value.Length <= 64 && !char.IsAsciiDigit(value[0]) && Enum.TryParse<TEnum>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed))
+        {
+            result = parsed;
+            return true;
+        }
+
+        var allowed = string.Join(", ", Enum.GetNames<TEnum>().Select(n => char.ToLowerInvariant(n[0]) + n[1..]));
+        errors[field] = [$"Unknown value. Allowed: {allowed}."];
+        return false;
+    }
+}

@@ -138,9 +138,10 @@ public static class RosterEndpoints
     // Groups
 
     private static async Task<Results<Ok<PagedResult<GroupDto>>, ValidationProblem>> ListGroupsAsync(
-        HomeroomDbContext db, [AsParameters] PageQuery paging, Guid? schoolId, GroupKind? kind, string? q, CancellationToken cancellationToken)
+        HomeroomDbContext db, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, CancellationToken cancellationToken)
     {
-        if (paging.Validate() is { } errors)
+        var errors = paging.Validate() ?? [];
+        if (!QueryEnum.TryParse<GroupKind>(kind, "kind", errors, out var kindFilter) || errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -156,9 +157,9 @@ public static class RosterEndpoints
             query = query.Where(g => g.SchoolId == schoolId);
         }
 
-        if (kind is not null)
+        if (kindFilter is { } groupKind)
         {
-            query = query.Where(g => g.Kind == kind);
+            query = query.Where(g => g.Kind == groupKind);
         }
 
         if (!string.IsNullOrWhiteSpace(q))
@@ -358,9 +359,10 @@ public static class RosterEndpoints
     // People
 
     private static async Task<Results<Ok<PagedResult<PersonDto>>, ValidationProblem>> ListPeopleAsync(
-        HomeroomDbContext db, [AsParameters] PageQuery paging, Guid? schoolId, PersonKind? kind, string? q, CancellationToken cancellationToken)
+        HomeroomDbContext db, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, CancellationToken cancellationToken)
     {
-        if (paging.Validate() is { } errors)
+        var errors = paging.Validate() ?? [];
+        if (!QueryEnum.TryParse<PersonKind>(kind, "kind", errors, out var kindFilter) || errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -376,9 +378,9 @@ public static class RosterEndpoints
             query = query.Where(p => p.SchoolId == schoolId);
         }
 
-        if (kind is not null)
+        if (kindFilter is { } personKind)
         {
-            query = query.Where(p => p.Kind == kind);
+            query = query.Where(p => p.Kind == personKind);
         }
 
         if (!string.IsNullOrWhiteSpace(q))

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Activity;
+using Homeroom.Server.Data;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Homeroom.Server.Tests.Activity;
+
+public abstract class ActivityTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    protected HomeroomHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Host = await HomeroomHost.StartAsync(provider);
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+
+    private static ActivityFrame Batch(long from, int count, DateTimeOffset at) => new(
+        Enumerable.Range(0, count).Select(i => new ActivityEvent(from + i, at.AddSeconds(i), ActivityKinds.WebVisit, $"https://example.org/page/{from + i}", "Example")).ToList());
+
+    private async Task<long> StoredCountAsync(Guid deviceId)
+    {
+        await using var db = await Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        return await db.ActivityEvents.LongCountAsync(e => e.DeviceId == deviceId);
+    }
+
+    [Fact]
+    public async Task Batch_IsStoredThenAcknowledged()
+    {
+        await using var agent = await Host.ConnectNewAgentAsync();
+
+        await agent.SendAsync(Batch(1, 50, DateTimeOffset.UtcNow));
+
+        (await agent.ExpectAsync<ActivityAckFrame>()).ThroughSeq.ShouldBe(50);
+        (await StoredCountAsync(agent.DeviceId)).ShouldBe(50);
+    }
+
+    [Fact]
+    public async Task ResentBatches_AfterReconnect_AreStoredOnce()
+    {
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "ACT-1");
+        var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        (await agent.ExpectWelcomeAsync()).ActivityAckedSeq.ShouldBe(0);
+        var now = DateTimeOffset.UtcNow;
+        await agent.SendAsync(Batch(1, 20, now));
+        await agent.ExpectAsync<ActivityAckFrame>();
+        await agent.CloseAsync();
+        await agent.DisposeAsync();
+
+        await using var again = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        (await again.ExpectWelcomeAsync()).ActivityAckedSeq.ShouldBe(20);
+        // An agent that missed the ack resends overlapping batches.
+        await again.SendAsync(Batch(11, 20, now.AddSeconds(10)));
+        (await again.ExpectAsync<ActivityAckFrame>()).ThroughSeq.ShouldBe(30);
+        await again.SendAsync(Batch(1, 5, now));
+        (await again.ExpectAsync<ActivityAckFrame>()).ThroughSeq.ShouldBe(30);
+
+        (await StoredCountAsync(enrolled.DeviceId)).ShouldBe(30);
+    }
+
+    [Fact]
+    public async Task Retention_DeletesOnlyEventsPastTheLimit()
+    {
+        await using var agent = await Host.ConnectNewAgentAsync();
+        var now = DateTimeOffset.UtcNow;
+        await agent.SendAsync(Batch(1, 10, now.AddDays(-100)));
+        await agent.ExpectAsync<ActivityAckFrame>();
+        await agent.SendAsync(Batch(11, 10, now.AddDays(-1)));
+        await agent.ExpectAsync<ActivityAckFrame>();
+
+        var purged = await Host.GetService<ActivityRetention>().PurgeAsync(CancellationToken.None);
+
+        purged.ShouldBe(10);
+        (await StoredCountAsync(agent.DeviceId)).ShouldBe(10);
+    }
+
+    [Fact]
+    public async Task Batch_WithNonIncreasingSequence_IsRefusedAndNothingStored()
+    {
+        await using var agent = await Host.ConnectNewAgentAsync();
+
+        await agent.SendAsync(new ActivityFrame([
+            new ActivityEvent(5, DateTimeOffset.UtcNow, ActivityKinds.WebVisit),
+            new ActivityEvent(4, DateTimeOffset.UtcNow, ActivityKinds.WebVisit)]));
+
+        (await agent.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.MalformedFrame);
+        (await StoredCountAsync(agent.DeviceId)).ShouldBe(0);
+        var device = await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}");
+        device.GetProperty("id").GetGuid().ShouldBe(agent.DeviceId);
+    }
+}
+
+public sealed class ActivitySqliteTests() : ActivityTests(DatabaseProvider.Sqlite);
+
+public sealed class ActivityPostgresTests() : ActivityTests(DatabaseProvider.Postgres);

@@ -1,0 +1,183 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Homeroom.Contracts.Enrollment;
+using Homeroom.Server.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A real Homeroom server on Kestrel at a free loopback port, on a fresh SQLite or PostgreSQL
+/// database. <see cref="RestartAsync"/> stops it and starts a new process-equivalent host on the
+/// same data, which is how the durability tests model a server restart.
+/// </summary>
+public sealed class HomeroomHost : IAsyncDisposable
+{
+    public const string ApiKey = "hrk_test-bootstrap-key-0123456789";
+    public const string AdminPassword = "correct horse battery staple";
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private readonly string[] _extraArguments;
+    private WebApplication? _app;
+
+    private HomeroomHost(TestDatabase database, string[] extraArguments)
+    {
+        Database = database;
+        _extraArguments = extraArguments;
+    }
+
+    public TestDatabase Database { get; }
+
+    public ShiftedTimeProvider Clock { get; } = new();
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public Uri AgentUri => new($"ws://{BaseAddress.Authority}/agent/v1");
+
+    public IServiceProvider Services => _app!.Services;
+
+    /// <summary>An HTTP client signed in with the bootstrap API key.</summary>
+    public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>Starts a host. <paramref name="settings"/> are extra configuration pairs such as <c>Homeroom:Agents:AuthTimeoutSeconds=1</c>.</summary>
+    public static async Task<HomeroomHost> StartAsync(DatabaseProvider provider, params string[] settings)
+    {
+        var database = await TestDatabase.CreateAsync(provider);
+        var host = new HomeroomHost(database, settings.Select(s => "--" + s).ToArray());
+        await host.StartAppAsync();
+        return host;
+    }
+
+    private async Task StartAppAsync()
+    {
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            $"--HOMEROOM_BOOTSTRAP_API_KEY={ApiKey}",
+            $"--HOMEROOM_ADMIN_PASSWORD={AdminPassword}",
+            "--Logging:LogLevel:Default=Warning",
+            .. Database.HostArguments(),
+            .. _extraArguments,
+        ];
+        _app = await HomeroomApp.CreateAsync(args, builder =>
+        {
+            builder.Services.AddSingleton<TimeProvider>(Clock);
+            builder.Host.UseDefaultServiceProvider(o =>
+            {
+                o.ValidateScopes = true;
+                o.ValidateOnBuild = true;
+            });
+            builder.Logging.ClearProviders();
+        }).WaitAsync(Timeout);
+        await _app.StartAsync().WaitAsync(Timeout);
+        var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        BaseAddress = new Uri(address);
+        Client?.Dispose();
+        Client = CreateClient(ApiKey);
+    }
+
+    public HttpClient CreateClient(string? apiKey = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout };
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    /// <summary>Stops the server (flushing its writers, as on a normal shutdown) and starts a fresh one on the same database.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAppAsync();
+        await StartAppAsync();
+    }
+
+    private async Task StopAppAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync().WaitAsync(Timeout);
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    public T GetService<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    public async Task<T> GetJsonAsync<T>(string path)
+    {
+        using var response = await Client.GetAsync(new Uri(path, UriKind.Relative)).WaitAsync(Timeout);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<T>(Json).WaitAsync(Timeout))!;
+    }
+
+    public async Task<HttpResponseMessage> PostJsonAsync(string path, object body) =>
+        await Client.PostAsJsonAsync(new Uri(path, UriKind.Relative), body, Json).WaitAsync(Timeout);
+
+    public async Task<T> PostJsonAsync<T>(string path, object body)
+    {
+        using var response = await PostJsonAsync(path, body);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"POST {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        return (await response.Content.ReadFromJsonAsync<T>(Json).WaitAsync(Timeout))!;
+    }
+
+    /// <summary>Creates an enrollment token through the API and returns its secret.</summary>
+    public async Task<string> CreateTokenAsync(int? maxUses = null, Guid? groupId = null, Guid? schoolId = null, DateTime? expiresAt = null)
+    {
+        var created = await PostJsonAsync<JsonElement>("/api/enrollment-tokens", new { name = "test token", maxUses, groupId, schoolId, expiresAt });
+        return created.GetProperty("token").GetString()!;
+    }
+
+    /// <summary>Enrolls a device over HTTP and returns a connected-ready agent identity.</summary>
+    public async Task<EnrollResponse> EnrollAsync(string token, string serial, DevicePlatform platform = DevicePlatform.ChromeOS)
+    {
+        using var client = CreateClient();
+        using var response = await client.PostAsJsonAsync(
+            new Uri("/agent/v1/enroll", UriKind.Relative),
+            new EnrollRequest(token, platform, serial, "Test Model", "Test Maker", "1.0"),
+            Contracts.Agents.AgentJsonContext.Default.EnrollRequest).WaitAsync(Timeout);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"Enrollment answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        return (await response.Content.ReadFromJsonAsync(Contracts.Agents.AgentJsonContext.Default.EnrollResponse).WaitAsync(Timeout))!;
+    }
+
+    /// <summary>Enrolls a device and connects it; the returned agent has read its welcome frame.</summary>
+    public async Task<TestAgent> ConnectNewAgentAsync(string? token = null, string? serial = null)
+    {
+        token ??= await CreateTokenAsync();
+        var enrolled = await EnrollAsync(token, serial ?? "SN-" + Guid.NewGuid().ToString("N")[..10]);
+        var agent = await TestAgent.ConnectAsync(AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        return agent;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client?.Dispose();
+        await StopAppAsync();
+        await Database.DisposeAsync();
+    }
+}
