@@ -1,0 +1,54 @@
+namespace Homeroom.Simulator.Fleet;
+
+/// <summary>One site a student might visit, with how often, and whether a typical school policy blocks it.</summary>
+public sealed record Site(string Url, string Title, double Weight, string? BlockedCategory = null);
+
+/// <summary>The URL distribution virtual students browse from.</summary>
+public static class Browsing
+{
+    public static readonly IReadOnlyList<Site> Sites =
+    [
+        new("https://classroom.google.com/u/0/h", "Google Classroom", 18),
+        new("https://docs.google.com/document/d/1", "Essay draft - Google Docs", 14),
+        new("https://www.khanacademy.org/math/algebra", "Algebra | Khan Academy", 9),
+        new("https://www.wikipedia.org/wiki/Photosynthesis", "Photosynthesis - Wikipedia", 8),
+        new("https://www.youtube.com/watch?v=edu", "Cell biology explained - YouTube", 8),
+        new("https://www.desmos.com/calculator", "Desmos | Graphing Calculator", 5),
+        new("https://quizlet.com/latest", "Quizlet", 5),
+        new("https://www.nasa.gov/", "NASA", 3),
+        new("https://www.britannica.com/science", "Britannica", 3),
+        new("https://code.org/learn", "Code.org", 3),
+        new("https://www.typing.com/student/lessons", "Typing.com", 2),
+        new("https://scratch.mit.edu/projects/editor", "Scratch", 3),
+        new("https://www.coolmathgames.com/0-run-3", "Run 3 - Cool Math Games", 3, "games"),
+        new("https://poki.com/en/g/subway-surfers", "Subway Surfers - Poki", 2, "games"),
+        new("https://www.tiktok.com/foryou", "TikTok", 2, "social_networks"),
+        new("https://www.instagram.com/", "Instagram", 1.5, "social_networks"),
+        new("https://discord.com/channels/@me", "Discord", 1, "chat"),
+        new("https://www.roblox.com/home", "Roblox", 1.5, "games"),
+        new("https://unblocked-games.example.net/", "Unblocked Games", 0.5, "proxy"),
+    ];
+
+    private static readonly double TotalWeight = Sites.Sum(s => s.Weight);
+
+    public static Site Pick(Random random)
+    {
+        var roll = random.NextDouble() * TotalWeight;
+        foreach (var site in Sites)
+        {
+            roll -= site.Weight;
+            if (roll <= 0)
+            {
+                return site;
+            }
+        }
+
+        return Sites[^1];
+    }
+
+    public static readonly IReadOnlyList<(string AppId, string Name)> IPadApps =
+    [
+        ("com.google.Classroom", "Google Classroom"), ("com.apple.iWork.Pages", "Pages"), ("org.khanacademy.Khan-kids", "Khan Academy Kids"),
+        ("com.epic.ebooks", "Epic"), ("com.seesaw.Seesaw", "Seesaw"), ("com.brainpop.jr", "BrainPOP Jr."), ("com.duolingo.DuolingoMobile", "Duolingo"),
+    ];
+}

@@ -1,0 +1,56 @@
+namespace Homeroom.Simulator.Fleet;
+
+/// <summary>Counters of what the fleet did, for the console summary and the load benchmark.</summary>
+public sealed class FleetMetrics
+{
+    private long _enrolled;
+    private long _resumed;
+    private long _enrollFailures;
+    private long _connected;
+    private long _connects;
+    private long _heartbeats;
+    private long _eventsGenerated;
+    private long _eventsAcknowledged;
+    private long _eventsDropped;
+    private long _commandsReceived;
+    private long _commandRepeats;
+    private long _thumbnails;
+
+    /// <summary>Raised when a device acknowledges a command: command id, device index, timestamp (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    public event Action<Guid, int, long>? CommandAcknowledged;
+
+    public long Enrolled => Interlocked.Read(ref _enrolled);
+    public long Resumed => Interlocked.Read(ref _resumed);
+    public long EnrollFailures => Interlocked.Read(ref _enrollFailures);
+    public long Connected => Interlocked.Read(ref _connected);
+    public long Connects => Interlocked.Read(ref _connects);
+    public long Heartbeats => Interlocked.Read(ref _heartbeats);
+    public long EventsGenerated => Interlocked.Read(ref _eventsGenerated);
+    public long EventsAcknowledged => Interlocked.Read(ref _eventsAcknowledged);
+    public long EventsDropped => Interlocked.Read(ref _eventsDropped);
+    public long CommandsReceived => Interlocked.Read(ref _commandsReceived);
+    public long CommandRepeats => Interlocked.Read(ref _commandRepeats);
+    public long Thumbnails => Interlocked.Read(ref _thumbnails);
+
+    internal void OnEnrolled() => Interlocked.Increment(ref _enrolled);
+    internal void OnResumed() => Interlocked.Increment(ref _resumed);
+    internal void OnEnrollFailed() => Interlocked.Increment(ref _enrollFailures);
+    internal void OnConnected()
+    {
+        Interlocked.Increment(ref _connected);
+        Interlocked.Increment(ref _connects);
+    }
+
+    internal void OnDisconnected() => Interlocked.Decrement(ref _connected);
+    internal void OnHeartbeat() => Interlocked.Increment(ref _heartbeats);
+    internal void OnEventsGenerated(int count) => Interlocked.Add(ref _eventsGenerated, count);
+    internal void OnEventsAcknowledged(int count) => Interlocked.Add(ref _eventsAcknowledged, count);
+    internal void OnEventsDropped(int count) => Interlocked.Add(ref _eventsDropped, count);
+    internal void OnCommand(bool repeat) => Interlocked.Increment(ref repeat ? ref _commandRepeats : ref _commandsReceived);
+    internal void OnThumbnail() => Interlocked.Increment(ref _thumbnails);
+    internal void OnCommandAcknowledged(Guid commandId, int deviceIndex, long timestamp) => CommandAcknowledged?.Invoke(commandId, deviceIndex, timestamp);
+
+    public override string ToString() =>
+        $"connected {Connected}, enrolled {Enrolled}, resumed {Resumed}, enroll failures {EnrollFailures}, heartbeats {Heartbeats}, " +
+        $"events {EventsAcknowledged}/{EventsGenerated} stored, commands {CommandsReceived} (+{CommandRepeats} repeats), thumbnails {Thumbnails}";
+}

@@ -1,0 +1,40 @@
+using System.Net;
+
+namespace Homeroom.Simulator.Fleet;
+
+/// <summary>How the fleet runs; set from the command line or by the load benchmark.</summary>
+public sealed class FleetOptions
+{
+    public required Uri Server { get; init; }
+    public string? EnrollToken { get; init; }
+    public int Devices { get; init; } = 100;
+    public int Seed { get; init; } = 1;
+
+    /// <summary>How much faster than real time the simulated school day runs (1 = real time, 480 = a day in 3 minutes).</summary>
+    public double Speed { get; init; } = 1;
+
+    public DateTimeOffset? StartAt { get; init; }
+    public string TimeZone { get; init; } = "America/Chicago";
+    public GeoPoint Campus { get; init; } = new(41.8781, -87.6298);
+
+    /// <summary>Where credentials are kept between runs; null keeps them in memory only.</summary>
+    public string? StateFile { get; init; }
+
+    /// <summary>Loopback source addresses to spread connections over (each has about 28,000 ephemeral ports).</summary>
+    public IReadOnlyList<IPAddress> SourceAddresses { get; init; } = [];
+
+    /// <summary>How often (real time) a device sends its accumulated activity.</summary>
+    public TimeSpan ActivityInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>When set, every device sends this many activity events per real second, ignoring the school-day model (load benchmark).</summary>
+    public double? FixedEventsPerSecond { get; init; }
+
+    /// <summary>When true, devices stay online around the clock (load benchmark); otherwise they go offline at night and sometimes by day.</summary>
+    public bool AlwaysOnline { get; init; }
+
+    /// <summary>How many devices may enroll or connect at the same moment.</summary>
+    public int ConnectConcurrency { get; init; } = 64;
+
+    /// <summary>Chance that a device answers a command only after a short delay, as a busy device would.</summary>
+    public double SlowAnswerChance { get; init; } = 0.05;
+}

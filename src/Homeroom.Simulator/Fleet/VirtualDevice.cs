@@ -1,0 +1,550 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
+using Homeroom.Simulator.Agent;
+
+namespace Homeroom.Simulator.Fleet;
+
+/// <summary>Everything the devices of one fleet share.</summary>
+public sealed class FleetContext(FleetOptions options, SimulatedClock clock, CredentialStore credentials, FleetMetrics metrics, HttpClient http, TimeProvider time)
+{
+    public FleetOptions Options { get; } = options;
+    public SimulatedClock Clock { get; } = clock;
+    public CredentialStore Credentials { get; } = credentials;
+    public FleetMetrics Metrics { get; } = metrics;
+    public HttpClient Http { get; } = http;
+    public TimeProvider Time { get; } = time;
+    public SemaphoreSlim ConnectGate { get; } = new(options.ConnectConcurrency);
+    public Uri AgentUri { get; } = new UriBuilder(options.Server) { Scheme = options.Server.Scheme == "https" ? "wss" : "ws", Path = AgentProtocol.WebSocketPath }.Uri;
+}
+
+/// <summary>
+/// One simulated device living a school day over the real protocol: it enrolls or resumes, keeps a
+/// connection (reconnecting with back-off), sends heartbeats, inventory and sequenced activity,
+/// answers every command exactly once however often it is delivered, and sends thumbnails only
+/// while a teacher watches.
+/// </summary>
+public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
+{
+    private const int MaxUnacknowledgedEvents = 5_000;
+    private static readonly string[] StatusAcknowledgedThenSucceeded = [CommandStatusValues.Acknowledged, CommandStatusValues.Succeeded];
+
+    private readonly Random _random = new(HashCode.Combine(fleet.Options.Seed, spec.Index));
+    private readonly Dictionary<Guid, string> _executed = [];
+    private readonly Queue<Guid> _executedOrder = new();
+    private readonly List<ActivityEvent> _unacknowledged = [];
+    private long _nextSeq = 1;
+    private double _battery = 60;
+    private DateTimeOffset _lastActivityAt;
+    private bool _inventorySent;
+    private CancellationTokenSource? _screenView;
+    private Site _currentSite = Browsing.Sites[0];
+
+    public DeviceSpec Spec => spec;
+    public Guid? DeviceId { get; private set; }
+    public bool Locked { get; private set; }
+    public string? LastMessage { get; private set; }
+    public bool Connected { get; private set; }
+    public int? LastCloseCode { get; private set; }
+
+    /// <summary>Commands carried out, by id (a repeat delivery is answered from here, not run again).</summary>
+    public IReadOnlyCollection<Guid> ExecutedCommands => _executedOrder;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        _battery = 40 + (_random.NextDouble() * 60);
+        var backoff = TimeSpan.FromSeconds(1);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (!fleet.Options.AlwaysOnline && IsAsleep())
+            {
+                await DelayAsync(TimeSpan.FromSeconds(5 + _random.Next(10)), cancellationToken);
+                continue;
+            }
+
+            var credential = await EnsureCredentialAsync(cancellationToken);
+            if (credential is null)
+            {
+                return; // refused for good (token expired, revoked or used up)
+            }
+
+            if (ReferenceEquals(credential, Retry))
+            {
+                await DelayAsync(TimeSpan.FromSeconds(2 + _random.Next(5)), cancellationToken);
+                continue;
+            }
+
+            var closeCode = await RunConnectionAsync(credential, cancellationToken);
+            LastCloseCode = closeCode;
+            switch (closeCode)
+            {
+                case AgentCloseCodes.DeviceRevoked:
+                    return;
+                case AgentCloseCodes.AuthenticationFailed:
+                    fleet.Credentials.Remove(spec.Serial);
+                    break;
+                case 0:
+                    backoff = TimeSpan.FromSeconds(1); // a session that worked resets the back-off
+                    break;
+            }
+
+            var jitter = TimeSpan.FromMilliseconds(_random.Next(0, (int)backoff.TotalMilliseconds));
+            await DelayAsync(backoff + jitter, cancellationToken);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(60).Ticks));
+        }
+    }
+
+    private bool IsAsleep()
+    {
+        var hour = fleet.Clock.LocalHour;
+        return hour < 6.5 || hour >= 22;
+    }
+
+    private async Task<SavedCredential?> EnsureCredentialAsync(CancellationToken cancellationToken)
+    {
+        if (fleet.Credentials.Get(spec.Serial) is { } saved)
+        {
+            if (DeviceId is null)
+            {
+                fleet.Metrics.OnResumed();
+            }
+
+            DeviceId = saved.DeviceId;
+            return saved;
+        }
+
+        if (fleet.Options.EnrollToken is null)
+        {
+            fleet.Metrics.OnEnrollFailed();
+            return null;
+        }
+
+        await fleet.ConnectGate.WaitAsync(cancellationToken);
+        try
+        {
+            var request = new EnrollRequest(fleet.Options.EnrollToken, spec.Platform, spec.Serial, spec.Model, spec.Manufacturer, spec.OsVersion, spec.Name, "homeroom-simulator/1");
+            using var response = await fleet.Http.PostAsJsonAsync(new Uri(fleet.Options.Server, AgentProtocol.EnrollPath), request, AgentJsonContext.Default.EnrollRequest, cancellationToken);
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                fleet.Metrics.OnEnrollFailed();
+                return null;
+            }
+
+            response.EnsureSuccessStatusCode();
+            var enrolled = (await response.Content.ReadFromJsonAsync(AgentJsonContext.Default.EnrollResponse, cancellationToken))!;
+            var credential = new SavedCredential(enrolled.DeviceId, enrolled.Credential);
+            fleet.Credentials.Set(spec.Serial, credential);
+            DeviceId = enrolled.DeviceId;
+            fleet.Metrics.OnEnrolled();
+            return credential;
+        }
+        catch (HttpRequestException)
+        {
+            // The server is unreachable or busy: not a refusal, so try again after a pause.
+            return Retry;
+        }
+        finally
+        {
+            fleet.ConnectGate.Release();
+        }
+    }
+
+    private static readonly SavedCredential Retry = new(Guid.Empty, string.Empty);
+
+    /// <summary>One connection from connect to close. Returns the server's close code, or 0 after a session that ended normally.</summary>
+    private async Task<int> RunConnectionAsync(SavedCredential credential, CancellationToken cancellationToken)
+    {
+        AgentClient client;
+        await fleet.ConnectGate.WaitAsync(cancellationToken);
+        try
+        {
+            var sources = fleet.Options.SourceAddresses;
+            var source = sources.Count == 0 ? null : sources[spec.Index % sources.Count];
+            client = await AgentClient.ConnectAsync(fleet.AgentUri, source, cancellationToken);
+        }
+        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+        {
+            return -1;
+        }
+        finally
+        {
+            fleet.ConnectGate.Release();
+        }
+
+        await using var _ = client;
+        var welcome = new TaskCompletionSource<WelcomeFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Start(frame => OnFrameAsync(client, frame, welcome));
+        await client.SendAsync(new AuthFrame(credential.DeviceId, credential.Credential, AgentProtocol.Version, "homeroom-simulator/1"));
+        var first = await Task.WhenAny(welcome.Task, client.Completion, Task.Delay(TimeSpan.FromSeconds(30), cancellationToken));
+        if (first != welcome.Task)
+        {
+            client.Abort();
+            return (int?)client.CloseStatus ?? -1;
+        }
+
+        var hello = await welcome.Task;
+        Connected = true;
+        fleet.Metrics.OnConnected();
+        try
+        {
+            lock (_unacknowledged)
+            {
+                _unacknowledged.RemoveAll(e => e.Seq <= hello.ActivityAckedSeq);
+                _nextSeq = Math.Max(_nextSeq, hello.ActivityAckedSeq + 1);
+            }
+
+            if (!_inventorySent)
+            {
+                _inventorySent = await client.SendAsync(Inventory());
+            }
+
+            await ResendUnacknowledgedAsync(client);
+            _lastActivityAt = fleet.Clock.Now;
+            await LiveAsync(client, TimeSpan.FromSeconds(hello.HeartbeatIntervalSeconds), cancellationToken);
+        }
+        finally
+        {
+            Connected = false;
+            fleet.Metrics.OnDisconnected();
+            StopScreenView();
+        }
+
+        return client.CloseStatus is { } status && status != WebSocketCloseStatus.NormalClosure ? (int)status : 0;
+    }
+
+    private async Task LiveAsync(AgentClient client, TimeSpan heartbeatInterval, CancellationToken cancellationToken)
+    {
+        var tick = fleet.Options.FixedEventsPerSecond is not null ? TimeSpan.FromSeconds(1) : fleet.Options.ActivityInterval;
+        var nextHeartbeat = fleet.Time.GetTimestamp();
+        var firstDelay = TimeSpan.FromMilliseconds(_random.Next(0, (int)Math.Min(tick.TotalMilliseconds, heartbeatInterval.TotalMilliseconds)));
+        await Task.WhenAny(client.Completion, Task.Delay(firstDelay, fleet.Time, cancellationToken));
+        using var timer = new PeriodicTimer(tick, fleet.Time);
+        while (client.State == WebSocketState.Open && !cancellationToken.IsCancellationRequested)
+        {
+            if (fleet.Time.GetElapsedTime(nextHeartbeat) >= TimeSpan.Zero)
+            {
+                if (!await client.SendAsync(Heartbeat()))
+                {
+                    break;
+                }
+
+                fleet.Metrics.OnHeartbeat();
+                nextHeartbeat = fleet.Time.GetTimestamp() + (long)(heartbeatInterval.TotalSeconds * fleet.Time.TimestampFrequency);
+            }
+
+            var events = GenerateActivity(tick);
+            if (events.Count > 0 && !await SendActivityAsync(client, events))
+            {
+                break;
+            }
+
+            if (!fleet.Options.AlwaysOnline && (IsAsleep() || _random.NextDouble() < 0.0005))
+            {
+                await client.CloseAsync(); // lid closed, or out of Wi-Fi range for a while
+                break;
+            }
+
+            var next = await Task.WhenAny(timer.WaitForNextTickAsync(cancellationToken).AsTask(), client.Completion);
+            if (next == client.Completion)
+            {
+                break;
+            }
+        }
+    }
+
+    private HeartbeatFrame Heartbeat()
+    {
+        var hour = fleet.Clock.LocalHour;
+        var atSchool = fleet.Clock.IsSchoolDay && hour is >= 7.5 and < 15;
+        var charging = hour is >= 18 and < 22 || spec.IsSpare;
+        _battery = Math.Clamp(_battery + (charging ? 3 : -0.4), 3, 100);
+        var location = Locate(hour);
+        var network = atSchool
+            ? new NetworkState("wifi", "District-WiFi", $"10.{spec.Index / 65536 % 256}.{spec.Index / 256 % 256}.{spec.Index % 256}")
+            : new NetworkState(spec.Index % 17 == 0 ? "cellular" : "wifi", spec.Index % 17 == 0 ? null : "Home-WiFi", "192.168.1." + ((spec.Index % 200) + 20));
+        return new HeartbeatFrame(new BatteryState((int)_battery, charging), network,
+            new LocationFix(location.Latitude, location.Longitude, 10 + _random.Next(40), fleet.Clock.Now));
+    }
+
+    private GeoPoint Locate(double hour)
+    {
+        if (!fleet.Clock.IsSchoolDay || spec.IsSpare)
+        {
+            return spec.IsSpare ? spec.School : spec.Home;
+        }
+
+        return hour switch
+        {
+            >= 7 and < 7.5 => spec.Home.Toward(spec.School, (hour - 7) / 0.5),
+            >= 7.5 and < 15 => spec.School,
+            >= 15 and < 15.5 => spec.School.Toward(spec.Home, (hour - 15) / 0.5),
+            _ => spec.Home,
+        };
+    }
+
+    private InventoryFrame Inventory()
+    {
+        var apps = spec.Platform == DevicePlatform.IPadOS
+            ? Browsing.IPadApps.Select(a => new InstalledApp(a.AppId, a.Name, $"{1 + (spec.Index % 5)}.{spec.Index % 10}")).ToList()
+            : [new InstalledApp("homeroom-agent", "Homeroom agent", "1.0"), new InstalledApp("docs", "Google Docs", "1.2"), new InstalledApp("classroom", "Google Classroom", "2.0")];
+        var osName = spec.Platform switch
+        {
+            DevicePlatform.ChromeOS => "ChromeOS",
+            DevicePlatform.IPadOS => "iPadOS",
+            DevicePlatform.Windows => "Windows",
+            DevicePlatform.MacOS => "macOS",
+            DevicePlatform.Android => "Android",
+            _ => spec.Platform.ToString(),
+        };
+        return new InventoryFrame(osName, spec.OsVersion, spec.Model, spec.Manufacturer, 64L << 30, (16L + spec.Index % 32) << 30, apps);
+    }
+
+    private List<ActivityEvent> GenerateActivity(TimeSpan realElapsed)
+    {
+        var now = fleet.Clock.Now;
+        int count;
+        if (fleet.Options.FixedEventsPerSecond is { } rate)
+        {
+            var exact = rate * realElapsed.TotalSeconds;
+            count = (int)exact + (_random.NextDouble() < exact - (int)exact ? 1 : 0);
+        }
+        else
+        {
+            // About one page or app every two simulated minutes while awake and not locked.
+            var minutes = (now - _lastActivityAt).TotalMinutes;
+            count = Locked || IsAsleep() ? 0 : (int)Math.Min(200, minutes / 2);
+            if (count > 0)
+            {
+                _lastActivityAt = now;
+            }
+        }
+
+        var events = new List<ActivityEvent>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var at = now.AddSeconds(-i);
+            if (spec.Platform == DevicePlatform.IPadOS && _random.NextDouble() < 0.6)
+            {
+                var (appId, name) = Browsing.IPadApps[_random.Next(Browsing.IPadApps.Count)];
+                events.Add(new ActivityEvent(0, at, ActivityKinds.AppUsage, Title: name, AppId: appId, DurationSeconds: 30 + _random.Next(600)));
+                continue;
+            }
+
+            var site = Browsing.Pick(_random);
+            _currentSite = site;
+            events.Add(site.BlockedCategory is { } category
+                ? new ActivityEvent(0, at, ActivityKinds.WebBlocked, site.Url, site.Title, Detail: $"category:{category}")
+                : new ActivityEvent(0, at, ActivityKinds.WebVisit, site.Url, site.Title, DurationSeconds: 10 + _random.Next(300)));
+        }
+
+        return events;
+    }
+
+    private async Task<bool> SendActivityAsync(AgentClient client, List<ActivityEvent> fresh)
+    {
+        List<ActivityEvent> batch;
+        lock (_unacknowledged)
+        {
+            foreach (var e in fresh.OrderBy(e => e.OccurredAt))
+            {
+                _unacknowledged.Add(e with { Seq = _nextSeq++ });
+            }
+
+            fleet.Metrics.OnEventsGenerated(fresh.Count);
+            if (_unacknowledged.Count > MaxUnacknowledgedEvents)
+            {
+                // A bounded offline queue: the oldest events go first.
+                var drop = _unacknowledged.Count - MaxUnacknowledgedEvents;
+                _unacknowledged.RemoveRange(0, drop);
+                fleet.Metrics.OnEventsDropped(drop);
+            }
+
+            batch = _unacknowledged.Skip(_unacknowledged.Count - fresh.Count).Take(ProtocolLimits.MaxActivityEventsPerFrame).ToList();
+        }
+
+        return await client.SendAsync(new ActivityFrame(batch));
+    }
+
+    private async Task ResendUnacknowledgedAsync(AgentClient client)
+    {
+        List<ActivityEvent[]> chunks;
+        lock (_unacknowledged)
+        {
+            chunks = _unacknowledged.Chunk(ProtocolLimits.MaxActivityEventsPerFrame).ToList();
+        }
+
+        foreach (var chunk in chunks)
+        {
+            await client.SendAsync(new ActivityFrame(chunk));
+        }
+    }
+
+    private async Task OnFrameAsync(AgentClient client, AgentFrame frame, TaskCompletionSource<WelcomeFrame> welcome)
+    {
+        switch (frame)
+        {
+            case WelcomeFrame hello:
+                welcome.TrySetResult(hello);
+                break;
+            case ActivityAckFrame ack:
+                lock (_unacknowledged)
+                {
+                    var removed = _unacknowledged.RemoveAll(e => e.Seq <= ack.ThroughSeq);
+                    fleet.Metrics.OnEventsAcknowledged(removed);
+                }
+
+                break;
+            case CommandFrame command:
+                await OnCommandAsync(client, command);
+                break;
+            case ScreenViewFrame view:
+                OnScreenView(client, view);
+                break;
+            case PolicyFrame policy:
+                await client.SendAsync(new PolicyStatusFrame(policy.Version, true, null));
+                break;
+        }
+    }
+
+    private async Task OnCommandAsync(AgentClient client, CommandFrame command)
+    {
+        string? earlier;
+        lock (_executed)
+        {
+            _executed.TryGetValue(command.CommandId, out earlier);
+        }
+
+        fleet.Metrics.OnCommand(repeat: earlier is not null);
+        if (earlier is not null)
+        {
+            await client.SendAsync(new CommandStatusFrame(command.CommandId, CommandStatusValues.Succeeded, Result: earlier));
+            return;
+        }
+
+        if (command.ExpiresAt < fleet.Time.GetUtcNow())
+        {
+            await client.SendAsync(new CommandStatusFrame(command.CommandId, CommandStatusValues.Failed, Error: "expired before it arrived"));
+            return;
+        }
+
+        await client.SendAsync(new CommandStatusFrame(command.CommandId, StatusAcknowledgedThenSucceeded[0]));
+        fleet.Metrics.OnCommandAcknowledged(command.CommandId, spec.Index, fleet.Time.GetTimestamp());
+        if (_random.NextDouble() < fleet.Options.SlowAnswerChance)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200 + _random.Next(1500)), fleet.Time);
+        }
+
+        var (ok, result) = Execute(command);
+        Remember(command.CommandId, result);
+        await client.SendAsync(ok
+            ? new CommandStatusFrame(command.CommandId, StatusAcknowledgedThenSucceeded[1], Result: result)
+            : new CommandStatusFrame(command.CommandId, CommandStatusValues.Failed, Error: result));
+        if (ok && command.Kind == CommandKinds.Restart)
+        {
+            await client.CloseAsync();
+        }
+    }
+
+    private (bool Ok, string Result) Execute(CommandFrame command)
+    {
+        string Argument(string name) => command.Arguments?.GetValueOrDefault(name) ?? string.Empty;
+        switch (command.Kind)
+        {
+            case CommandKinds.Lock:
+                Locked = true;
+                return (true, "locked");
+            case CommandKinds.Unlock:
+                Locked = false;
+                return (true, "unlocked");
+            case CommandKinds.Message:
+                LastMessage = Argument("text");
+                return (true, "shown");
+            case CommandKinds.OpenUrl:
+                _currentSite = new Site(Argument("url"), Argument("url"), 0);
+                return (true, "opened");
+            case CommandKinds.CloseTab:
+                return (true, "closed 1 tab");
+            case CommandKinds.Restart:
+                return (true, "restarting");
+            case CommandKinds.Locate:
+                var here = Locate(fleet.Clock.LocalHour);
+                return (true, FormattableString.Invariant($"{here.Latitude:F5},{here.Longitude:F5}"));
+            case CommandKinds.Ping:
+                return (true, "pong");
+            default:
+                return (false, $"unsupported command '{command.Kind}'");
+        }
+    }
+
+    private void Remember(Guid commandId, string result)
+    {
+        lock (_executed)
+        {
+            _executed[commandId] = result;
+            _executedOrder.Enqueue(commandId);
+            if (_executedOrder.Count > 1000)
+            {
+                _executed.Remove(_executedOrder.Dequeue());
+            }
+        }
+    }
+
+    private void OnScreenView(AgentClient client, ScreenViewFrame view)
+    {
+        StopScreenView();
+        if (!view.Active)
+        {
+            return;
+        }
+
+        var cts = new CancellationTokenSource();
+        _screenView = cts;
+        var width = Math.Clamp(view.MaxWidth, 64, 400);
+        var height = width * 10 / 16;
+        var interval = TimeSpan.FromMilliseconds(Math.Clamp(view.IntervalMilliseconds, 250, 10_000));
+        _ = Task.Run(async () =>
+        {
+            long frame = 0;
+            using var timer = new PeriodicTimer(interval, fleet.Time);
+            while (!cts.IsCancellationRequested && client.State == WebSocketState.Open)
+            {
+                var png = ThumbnailPainter.Paint(width, height, _currentSite.Url.GetHashCode(StringComparison.Ordinal), frame++, Locked);
+                if (!await client.SendAsync(ThumbnailFrame.Encode(ThumbnailFormat.Png, fleet.Time.GetUtcNow(), png), WebSocketMessageType.Binary))
+                {
+                    break;
+                }
+
+                fleet.Metrics.OnThumbnail();
+                try
+                {
+                    await timer.WaitForNextTickAsync(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        });
+    }
+
+    private void StopScreenView()
+    {
+        _screenView?.Cancel();
+        _screenView?.Dispose();
+        _screenView = null;
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, fleet.Time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+}
