@@ -172,6 +172,7 @@ public static class HomeroomServices
         app.MapEnrollmentTokenEndpoints();
         app.MapCommandEndpoints();
         app.MapAuditEndpoints();
+        app.MapActivityEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();
         app.Lifetime.ApplicationStopping.Register(() =>

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Homeroom.Bench.Load;
+using Homeroom.Simulator.Fleet;
+using Npgsql;
+
+// Load benchmark: a real Homeroom server process and a simulated fleet on this machine.
+// bench/load/run.sh [--devices N] [--postgres] [--activity-devices N] [--activity-rate R] [--steady-seconds S]
+var options = ParseArguments(args);
+var devices = Int(options, "devices", 2000);
+var activityDevices = Int(options, "activity-devices", 400);
+var activityRate = double.Parse(options.GetValueOrDefault("activity-rate", "60"), CultureInfo.InvariantCulture);
+var steadySeconds = Int(options, "steady-seconds", 30);
+var classCommands = Int(options, "class-commands", 50);
+var usePostgres = options.ContainsKey("postgres");
+var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (bench/load/run.sh passes it)");
+var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
+const string ApiKey = "hrk_load-benchmark-key-0000000000000000";
+
+var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-" + Guid.NewGuid().ToString("N")[..8]);
+Directory.CreateDirectory(dataDirectory);
+string? postgres = null;
+string? postgresDatabase = null;
+if (usePostgres)
+{
+    var admin = Environment.GetEnvironmentVariable("HOMEROOM_TEST_POSTGRES") ?? "Host=127.0.0.1;Username=homeroom;Password=homeroom;Database=postgres";
+    postgresDatabase = "homeroom_bench_" + Guid.NewGuid().ToString("N")[..8];
+    await using (var connection = new NpgsqlConnection(admin))
+    {
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {postgresDatabase}", connection);
+        await create.ExecuteNonQueryAsync();
+    }
+
+    postgres = new NpgsqlConnectionStringBuilder(admin) { Database = postgresDatabase, MaxPoolSize = 50 }.ConnectionString;
+}
+
+var results = new Dictionary<string, object>();
+var started = Stopwatch.StartNew();
+await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, postgres, 5091))
+{
+    using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
+    api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    await Task.Delay(2000);
+    var baselineRss = server.ResidentBytes();
+
+    // 1. Connect the fleet.
+    var token = await CreateTokenAsync(api, devices + activityDevices + 10);
+    var sources = devices > 20_000 ? Enumerable.Range(1, (devices / 20_000) + 1).Select(i => IPAddress.Parse($"127.0.0.{i}")).ToList() : [];
+    await using var fleet = new Fleet(new FleetOptions
+    {
+        Server = server.Address, EnrollToken = token, Devices = devices, Seed = 42, AlwaysOnline = true, SlowAnswerChance = 0,
+        ActivityInterval = TimeSpan.FromSeconds(60), SourceAddresses = sources, ConnectConcurrency = 128,
+    });
+    var acks = new AckTracker();
+    fleet.Metrics.CommandAcknowledged += acks.OnAcknowledged;
+    var connectWatch = Stopwatch.StartNew();
+    fleet.Start();
+    var allConnected = await fleet.WaitForConnectedAsync(devices, TimeSpan.FromMinutes(10));
+    var connectSeconds = connectWatch.Elapsed.TotalSeconds;
+    Console.WriteLine($"connected {fleet.Metrics.Connected}/{devices} in {connectSeconds:F1} s");
+    results["connect_all_seconds"] = Math.Round(connectSeconds, 2);
+    results["connected"] = fleet.Metrics.Connected;
+    results["all_connected"] = allConnected;
+
+    // 2. Memory and CPU at steady heartbeat load.
+    await Task.Delay(5000);
+    var cpuBefore = server.CpuTime();
+    var wall = Stopwatch.StartNew();
+    await Task.Delay(TimeSpan.FromSeconds(steadySeconds));
+    var cpuUsed = server.CpuTime() - cpuBefore;
+    var rss = server.ResidentBytes();
+    results["server_rss_baseline_mb"] = Math.Round(baselineRss / 1048576.0, 1);
+    results["server_rss_connected_mb"] = Math.Round(rss / 1048576.0, 1);
+    results["server_kb_per_device"] = Math.Round((rss - baselineRss) / 1024.0 / Math.Max(1, fleet.Metrics.Connected), 1);
+    results["server_cpu_percent_of_one_core_steady"] = Math.Round(100 * cpuUsed.TotalSeconds / wall.Elapsed.TotalSeconds, 1);
+    results["heartbeats_per_second"] = Math.Round(devices / 30.0, 0);
+
+    // 3. Command round trip to a 30-device class.
+    var ids = fleet.Devices.Select(d => d.DeviceId!.Value).ToList();
+    var classId = await CreateGroupAsync(api, "Bench class", "class", ids.Take(30).ToList());
+    var classLatencies = new List<double>();
+    for (var i = 0; i < classCommands; i++)
+    {
+        var (ok, ms) = await IssueAndWaitAsync(api, acks, i % 2 == 0 ? "lock" : "unlock", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));
+        if (ok)
+        {
+            classLatencies.Add(ms);
+        }
+    }
+
+    results["class_command_count"] = classLatencies.Count;
+    results["class_command_p50_ms"] = Percentile(classLatencies, 50);
+    results["class_command_p99_ms"] = Percentile(classLatencies, 99);
+
+    // 4. Command round trip to every device.
+    var allId = await CreateGroupAsync(api, "Bench all", "custom", ids);
+    var allLatencies = new List<double>();
+    for (var i = 0; i < 3; i++)
+    {
+        var (ok, ms) = await IssueAndWaitAsync(api, acks, "ping", new { groupId = allId }, devices, TimeSpan.FromSeconds(60));
+        allLatencies.Add(ok ? ms : double.NaN);
+        await Task.Delay(2000);
+    }
+
+    results["all_command_ms"] = allLatencies.Select(x => Math.Round(x, 1)).ToList();
+    results["all_command_max_ms"] = allLatencies.Max();
+
+    // 5. Activity events persisted per second, and the lag until they are visible in the API.
+    await using var activityFleet = new Fleet(new FleetOptions
+    {
+        Server = server.Address, EnrollToken = token, Devices = activityDevices, Seed = 4242, AlwaysOnline = true, SlowAnswerChance = 0,
+        FixedEventsPerSecond = activityRate, ConnectConcurrency = 64,
+    });
+    activityFleet.Start();
+    await activityFleet.WaitForConnectedAsync(activityDevices, TimeSpan.FromMinutes(5));
+    await Task.Delay(3000);
+    var ackedBefore = activityFleet.Metrics.EventsAcknowledged;
+    var generatedBefore = activityFleet.Metrics.EventsGenerated;
+    var window = Stopwatch.StartNew();
+    var probe = activityFleet.Devices[0].DeviceId!.Value;
+    var lags = new List<double>();
+    long lastSeq = 0;
+    while (window.Elapsed < TimeSpan.FromSeconds(20))
+    {
+        using var response = await api.GetAsync(new Uri($"/api/activity?deviceId={probe}&pageSize=1", UriKind.Relative));
+        var page = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var items = page.GetProperty("items");
+        if (items.GetArrayLength() > 0)
+        {
+            var newest = items[0];
+            var seq = newest.GetProperty("seq").GetInt64();
+            if (lastSeq != 0 && seq != lastSeq)
+            {
+                lags.Add((DateTimeOffset.UtcNow - newest.GetProperty("occurredAt").GetDateTimeOffset()).TotalMilliseconds);
+            }
+
+            lastSeq = seq;
+        }
+
+        await Task.Delay(50);
+    }
+
+    var persistedRate = (activityFleet.Metrics.EventsAcknowledged - ackedBefore) / window.Elapsed.TotalSeconds;
+    var offeredRate = (activityFleet.Metrics.EventsGenerated - generatedBefore) / window.Elapsed.TotalSeconds;
+    results["activity_offered_per_second"] = Math.Round(offeredRate, 0);
+    results["activity_persisted_per_second"] = Math.Round(persistedRate, 0);
+    results["activity_visible_lag_p50_ms"] = Percentile(lags, 50);
+    results["activity_visible_lag_p99_ms"] = Percentile(lags, 99);
+    await activityFleet.StopAsync();
+    await fleet.StopAsync();
+}
+
+if (postgresDatabase is not null)
+{
+    NpgsqlConnection.ClearAllPools();
+    var admin = Environment.GetEnvironmentVariable("HOMEROOM_TEST_POSTGRES") ?? "Host=127.0.0.1;Username=homeroom;Password=homeroom;Database=postgres";
+    await using var connection = new NpgsqlConnection(admin);
+    await connection.OpenAsync();
+    await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", connection);
+    await drop.ExecuteNonQueryAsync();
+}
+
+Directory.Delete(dataDirectory, recursive: true);
+results["database"] = usePostgres ? "postgresql" : "sqlite";
+results["devices"] = devices;
+results["activity_devices"] = activityDevices;
+results["duration_seconds"] = Math.Round(started.Elapsed.TotalSeconds, 0);
+results["machine"] = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0:F0} GB, {CpuModel()}";
+results["date"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture);
+
+Console.WriteLine();
+Console.WriteLine($"| metric | value |");
+Console.WriteLine($"| --- | --- |");
+foreach (var (key, value) in results)
+{
+    Console.WriteLine($"| {key} | {(value is IEnumerable<double> list ? string.Join(", ", list) : value)} |");
+}
+
+Directory.CreateDirectory(resultsDirectory);
+var file = Path.Combine(resultsDirectory, $"load-{(usePostgres ? "postgres" : "sqlite")}-{devices}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
+await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine($"wrote {file}");
+return 0;
+
+static async Task<string> CreateTokenAsync(HttpClient api, int uses)
+{
+    using var response = await api.PostAsJsonAsync("/api/enrollment-tokens", new { name = "load benchmark", maxUses = uses });
+    response.EnsureSuccessStatusCode();
+    return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+}
+
+static async Task<Guid> CreateGroupAsync(HttpClient api, string name, string kind, List<Guid> deviceIds)
+{
+    using var created = await api.PostAsJsonAsync("/api/groups", new { name, kind });
+    created.EnsureSuccessStatusCode();
+    var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    foreach (var chunk in deviceIds.Chunk(5000))
+    {
+        using var added = await api.PostAsJsonAsync($"/api/groups/{id}/members", new { deviceIds = chunk });
+        added.EnsureSuccessStatusCode();
+    }
+
+    return id;
+}
+
+static async Task<(bool Ok, double Milliseconds)> IssueAndWaitAsync(HttpClient api, AckTracker acks, string kind, object target, int expected, TimeSpan timeout)
+{
+    var body = JsonSerializer.SerializeToElement(target);
+    var request = new Dictionary<string, object?> { ["kind"] = kind, ["groupId"] = body.GetProperty("groupId").GetGuid() };
+    var start = Stopwatch.GetTimestamp();
+    using var response = await api.PostAsJsonAsync("/api/commands", request);
+    response.EnsureSuccessStatusCode();
+    var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    var last = await acks.WaitAsync(id, expected, timeout);
+    return last is null ? (false, double.NaN) : (true, Stopwatch.GetElapsedTime(start, last.Value).TotalMilliseconds);
+}
+
+static double Percentile(List<double> values, int percentile)
+{
+    if (values.Count == 0)
+    {
+        return double.NaN;
+    }
+
+    var sorted = values.Order().ToList();
+    var rank = (int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1;
+    return Math.Round(sorted[Math.Clamp(rank, 0, sorted.Count - 1)], 1);
+}
+
+static string CpuModel() =>
+    File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+
+static int Int(Dictionary<string, string> options, string name, int fallback) =>
+    options.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
+
+static Dictionary<string, string> ParseArguments(string[] args)
+{
+    var result = new Dictionary<string, string>(StringComparer.Ordinal);
+    for (var i = 0; i < args.Length; i++)
+    {
+        if (args[i].StartsWith("--", StringComparison.Ordinal))
+        {
+            var hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+            result[args[i][2..]] = hasValue ? args[++i] : "true";
+        }
+    }
+
+    return result;
+}

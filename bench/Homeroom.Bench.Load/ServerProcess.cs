@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Homeroom.Bench.Load;
+
+/// <summary>The Homeroom server under test, as a separate process, with its memory and CPU read from /proc.</summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ServerProcess(Process process, Uri address)
+    {
+        _process = process;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    public int Id => _process.Id;
+
+    public static async Task<ServerProcess> StartAsync(string serverDll, string dataDirectory, string apiKey, string? postgres, int port)
+    {
+        serverDll = Path.GetFullPath(serverDll);
+        var start = new ProcessStartInfo("dotnet", [serverDll])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(serverDll)!,
+        };
+        start.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        start.Environment["Homeroom__DataDirectory"] = dataDirectory;
+        start.Environment["HOMEROOM_BOOTSTRAP_API_KEY"] = apiKey;
+        start.Environment["HOMEROOM_ADMIN_PASSWORD"] = "bench-" + Guid.NewGuid().ToString("N");
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Homeroom__Agents__EnrollmentsPerMinutePerAddress"] = "100000";
+        if (postgres is not null)
+        {
+            start.Environment["ConnectionStrings__Postgres"] = postgres;
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                Console.Error.WriteLine("[server] " + e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ServerProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                if ((await http.GetAsync(new Uri(server.Address, "/healthz"))).IsSuccessStatusCode)
+                {
+                    return server;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            if (DateTime.UtcNow > deadline || process.HasExited)
+            {
+                throw new InvalidOperationException("The server did not start.");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Resident memory in bytes.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>CPU time used so far (user + system).</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
