@@ -16,7 +16,8 @@ public static class ThumbnailPainter
     {
         var raw = new byte[height * ((width * 3) + 1)];
         var (r, g, b) = ((byte)(siteHash & 0xFF), (byte)((siteHash >> 8) & 0xFF), (byte)((siteHash >> 16) & 0xFF));
-        var bar = (int)(frameNumber % Math.Max(1, height - 20));
+        var top = height / 8;
+        var bar = top + (int)(frameNumber * 7 % Math.Max(1, height - top - 6));
         for (var y = 0; y < height; y++)
         {
             var row = y * ((width * 3) + 1);

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Homeroom.Server.Data;
+using Homeroom.Server.Tests.Infrastructure;
+using Homeroom.Simulator.Fleet;
+
+namespace Homeroom.Simulator.Tests;
+
+public sealed class FleetTests : IAsyncLifetime
+{
+    private HomeroomHost _host = null!;
+    private string _stateFile = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
+        _stateFile = Path.Combine(_host.Database.DataDirectory, "simulator-state.json");
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private Fleet.Fleet NewFleet(string token, int devices, int seed = 7) => new(new FleetOptions
+    {
+        Server = _host.BaseAddress,
+        EnrollToken = token,
+        Devices = devices,
+        Seed = seed,
+        AlwaysOnline = true,
+        SlowAnswerChance = 0,
+        StateFile = _stateFile,
+        ActivityInterval = TimeSpan.FromMilliseconds(200),
+        Speed = 600,
+        StartAt = new DateTimeOffset(2026, 11, 24, 15, 0, 0, TimeSpan.Zero),
+    });
+
+    private async Task<JsonElement> IssueAsync(object body) => await _host.PostJsonAsync<JsonElement>("/api/commands", body);
+
+    private static async Task Eventually(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The condition did not become true in time.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task Start_EnrollsAndConnectsEveryDevice()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 20);
+        await using var fleet = NewFleet(token, 20);
+
+        fleet.Start();
+
+        (await fleet.WaitForConnectedAsync(20, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        var online = await _host.GetJsonAsync<JsonElement>("/api/devices?online=true");
+        online.GetProperty("total").GetInt32().ShouldBe(20);
+        await Eventually(async () => (await _host.GetJsonAsync<JsonElement>($"/api/devices/{fleet.Devices[0].DeviceId}")).GetProperty("appCount").GetInt32() > 0);
+        fleet.Metrics.Enrolled.ShouldBe(20);
+    }
+
+    [Fact]
+    public async Task Restart_ResumesWithSavedCredentialsWithoutEnrollingAgain()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 10);
+        List<Guid?> firstIds;
+        await using (var first = NewFleet(token, 10))
+        {
+            first.Start();
+            (await first.WaitForConnectedAsync(10, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+            firstIds = first.Devices.Select(d => d.DeviceId).ToList();
+            await first.StopAsync();
+        }
+
+        await using var second = NewFleet(token, 10);
+        second.Start();
+
+        (await second.WaitForConnectedAsync(10, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        second.Metrics.Enrolled.ShouldBe(0);
+        second.Metrics.Resumed.ShouldBe(10);
+        second.Devices.Select(d => d.DeviceId).ShouldBe(firstIds);
+        (await _host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(10);
+    }
+
+    [Theory]
+    [InlineData("lock", null, null, "locked")]
+    [InlineData("unlock", null, null, "unlocked")]
+    [InlineData("message", "text", "Please close your laptops", "shown")]
+    [InlineData("openUrl", "url", "https://www.khanacademy.org/", "opened")]
+    [InlineData("closeTab", "url", "https://poki.com/", "closed 1 tab")]
+    [InlineData("ping", null, null, "pong")]
+    [InlineData("locate", null, null, null)]
+    [InlineData("restart", null, null, "restarting")]
+    public async Task Command_EachKind_IsAnsweredWithItsResult(string kind, string? argument, string? value, string? expectedResult)
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 1);
+        await using var fleet = NewFleet(token, 1);
+        fleet.Start();
+        (await fleet.WaitForConnectedAsync(1, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        var device = fleet.Devices[0];
+        var arguments = argument is null ? new Dictionary<string, string>() : new Dictionary<string, string> { [argument] = value! };
+
+        var command = await IssueAsync(new { kind, arguments, deviceIds = new[] { device.DeviceId } });
+        var id = command.GetProperty("id").GetGuid();
+
+        JsonElement delivery = default;
+        await Eventually(async () =>
+        {
+            delivery = (await _host.GetJsonAsync<JsonElement>($"/api/commands/{id}/deliveries")).GetProperty("items")[0];
+            return delivery.GetProperty("status").GetString() == "succeeded";
+        });
+        if (expectedResult is not null)
+        {
+            delivery.GetProperty("result").GetString().ShouldBe(expectedResult);
+        }
+        else
+        {
+            delivery.GetProperty("result").GetString()!.ShouldContain(",");
+        }
+
+        if (kind == "lock")
+        {
+            device.Locked.ShouldBeTrue();
+        }
+
+        if (kind == "message")
+        {
+            device.LastMessage.ShouldBe(value);
+        }
+    }
+
+    [Fact]
+    public async Task Command_DeliveredAgainAfterReconnect_IsCarriedOutOnce()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 1);
+        await using var fleet = NewFleet(token, 1);
+        fleet.Start();
+        (await fleet.WaitForConnectedAsync(1, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        var device = fleet.Devices[0];
+
+        var lockCommand = await IssueAsync(new { kind = "lock", deviceIds = new[] { device.DeviceId } });
+        await Eventually(() => Task.FromResult(device.ExecutedCommands.Contains(lockCommand.GetProperty("id").GetGuid())));
+
+        device.ExecutedCommands.Count(id => id == lockCommand.GetProperty("id").GetGuid()).ShouldBe(1);
+        fleet.Metrics.CommandsReceived.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Activity_IsStoredAndAcknowledged()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 3);
+        await using var fleet = NewFleet(token, 3);
+        fleet.Start();
+        (await fleet.WaitForConnectedAsync(3, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+
+        await Eventually(() => Task.FromResult(fleet.Metrics.EventsAcknowledged >= 30));
+
+        var stored = 0;
+        foreach (var device in fleet.Devices)
+        {
+            stored += (await _host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={device.DeviceId}")).GetProperty("total").GetInt32();
+        }
+
+        stored.ShouldBeGreaterThanOrEqualTo((int)fleet.Metrics.EventsAcknowledged);
+    }
+}
