@@ -6,6 +6,7 @@ using Homeroom.Server.Agents;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
+using Homeroom.Server.Demo;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
 using Homeroom.Server.Roster;
@@ -90,6 +91,16 @@ public static class HomeroomServices
         services.AddAgents();
         services.AddCommands();
         services.AddActivity();
+        services.AddDemo();
+        return services;
+    }
+
+    public static IServiceCollection AddDemo(this IServiceCollection services)
+    {
+        services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<DemoDistrict>();
+        services.AddSingleton<DemoFleetService>();
+        services.AddHostedService(sp => sp.GetRequiredService<DemoFleetService>());
         return services;
     }
 
@@ -173,6 +184,7 @@ public static class HomeroomServices
         app.MapCommandEndpoints();
         app.MapAuditEndpoints();
         app.MapActivityEndpoints();
+        app.MapDemoEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();
         app.Lifetime.ApplicationStopping.Register(() =>

@@ -1,0 +1,90 @@
+using Homeroom.Server.Data;
+using Homeroom.Simulator.Fleet;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Demo;
+
+/// <summary>
+/// In demo mode, seeds the demo district and, once the server listens, runs the simulated fleet
+/// against the server's own address over real WebSockets. Stops with the server, or when the demo
+/// is removed.
+/// </summary>
+public sealed class DemoFleetService(
+    DemoDistrict district,
+    IServer server,
+    IHostApplicationLifetime lifetime,
+    DatabaseOptions database,
+    IOptions<DemoOptions> options,
+    ILogger<DemoFleetService> logger) : BackgroundService
+{
+    private Fleet? _fleet;
+
+    public Fleet? Fleet => _fleet;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.Enabled)
+        {
+            return;
+        }
+
+        await district.SeedAsync(stoppingToken);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        await started.Task.WaitAsync(stoppingToken);
+
+        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+        if (address is null)
+        {
+            return;
+        }
+
+        var token = await district.CreateFleetTokenAsync(stoppingToken);
+        var now = DateTimeOffset.UtcNow;
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago");
+        var local = TimeZoneInfo.ConvertTime(now, zone);
+        // The demo day starts mid-morning on the next school day, so the console is busy at once.
+        var schoolDay = local.Date.AddDays(local.DayOfWeek switch { DayOfWeek.Saturday => 2, DayOfWeek.Sunday => 1, _ => 0 });
+        var startAt = new DateTimeOffset(schoolDay.AddHours(10), zone.GetUtcOffset(schoolDay.AddHours(10)));
+        _fleet = new Fleet(new FleetOptions
+        {
+            Server = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal)),
+            EnrollToken = token,
+            Devices = options.Value.Devices,
+            Seed = options.Value.Seed,
+            Speed = options.Value.Speed,
+            StartAt = startAt,
+            Campus = DemoDistrict.Campus,
+            StateFile = Path.Combine(database.DataDirectory, "demo-fleet.json"),
+            ConnectConcurrency = 16,
+        });
+        _fleet.Start();
+        DemoLog.FleetStarted(logger, options.Value.Devices, address);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Server stopping.
+        }
+    }
+
+    /// <summary>Stops the simulated fleet (the demo is being removed or the server stops).</summary>
+    public async Task StopFleetAsync()
+    {
+        if (_fleet is { } fleet)
+        {
+            _fleet = null;
+            await fleet.DisposeAsync();
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await StopFleetAsync();
+        await base.StopAsync(cancellationToken);
+    }
+}

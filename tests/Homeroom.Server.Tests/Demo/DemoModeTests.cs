@@ -1,0 +1,67 @@
+using System.Net;
+using System.Text.Json;
+using Homeroom.Server.Data;
+using Homeroom.Server.Tests.Agents;
+using Homeroom.Server.Tests.Infrastructure;
+
+namespace Homeroom.Server.Tests.Demo;
+
+public sealed class DemoModeTests : IAsyncLifetime
+{
+    private HomeroomHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(
+        DatabaseProvider.Sqlite, "Homeroom:Demo:Enabled=true", "Homeroom:Demo:Devices=40", "Homeroom:Demo:StudentsPerClass=8");
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private async Task<int> TotalAsync(string path) => (await _host.GetJsonAsync<JsonElement>(path)).GetProperty("total").GetInt32();
+
+    [Fact]
+    public async Task Start_SeedsADistrictAndItsSimulatedFleetComesOnline()
+    {
+        await AgentConnectionTests.Eventually(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
+
+        (await TotalAsync("/api/schools")).ShouldBe(3);
+        (await TotalAsync("/api/devices")).ShouldBe(40);
+        (await TotalAsync("/api/groups?kind=class")).ShouldBeGreaterThan(3);
+        var device = (await _host.GetJsonAsync<JsonElement>("/api/devices?platform=chromeos&state=active&pageSize=1")).GetProperty("items")[0];
+        device.GetProperty("assignedPersonId").ValueKind.ShouldBe(JsonValueKind.String);
+        device.GetProperty("serial").GetString()!.ShouldStartWith("SIM");
+    }
+
+    [Fact]
+    public async Task Restart_DoesNotSeedTwiceAndTheFleetResumes()
+    {
+        await AgentConnectionTests.Eventually(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
+        var people = await TotalAsync("/api/people");
+
+        await _host.RestartAsync();
+
+        await AgentConnectionTests.Eventually(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
+        (await TotalAsync("/api/devices")).ShouldBe(40);
+        (await TotalAsync("/api/people")).ShouldBe(people);
+        (await TotalAsync("/api/schools")).ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task Remove_DeletesDemoDataAndKeepsTheDistrictsOwn()
+    {
+        await AgentConnectionTests.Eventually(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
+        await _host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Our Real School" });
+        var ownToken = await _host.CreateTokenAsync();
+        var own = await _host.EnrollAsync(ownToken, "REAL-001");
+
+        using var response = await _host.Client.DeleteAsync(new Uri("/api/demo", UriKind.Relative));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var schools = await _host.GetJsonAsync<JsonElement>("/api/schools");
+        schools.GetProperty("total").GetInt32().ShouldBe(1);
+        schools.GetProperty("items")[0].GetProperty("name").GetString().ShouldBe("Our Real School");
+        var devices = await _host.GetJsonAsync<JsonElement>("/api/devices");
+        devices.GetProperty("total").GetInt32().ShouldBe(1);
+        devices.GetProperty("items")[0].GetProperty("id").GetGuid().ShouldBe(own.DeviceId);
+        (await TotalAsync("/api/people")).ShouldBe(0);
+        (await TotalAsync("/api/audit?action=demo.remove")).ShouldBe(1);
+    }
+}
