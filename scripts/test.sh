@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# Runs every test: unit, integration (real Kestrel, real WebSockets, SQLite and PostgreSQL).
-# Installs and starts what the tests need on a fresh Debian machine.
+# Runs every test: unit, integration (real Kestrel, real WebSockets, SQLite and PostgreSQL) and the
+# simulator against a real server. Installs and starts what the tests need on a fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-postgres.sh
 export HOMEROOM_TEST_POSTGRES="${HOMEROOM_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres;Timeout=10}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+ulimit -n 65536 2>/dev/null || true
 
-dotnet build Homeroom.slnx -c Release --nologo -v quiet
+results=artifacts/test-results
+rm -rf "$results"
+dotnet build Homeroom.slnx -c Release --nologo -v quiet -clp:ErrorsOnly
+status=0
 dotnet test Homeroom.slnx -c Release --no-build --nologo \
-  --logger "console;verbosity=normal" \
-  --results-directory artifacts/test-results "$@"
+  --logger "console;verbosity=normal" --logger trx \
+  --results-directory "$results" "$@" || status=$?
+
+# One plain summary line over every test project.
+python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+totals = {"passed": 0, "failed": 0, "notExecuted": 0}
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    counters = ET.parse(path).getroot().find("{*}ResultSummary/{*}Counters")
+    for key in totals:
+        totals[key] += int(counters.get(key, 0))
+print(f"tests: {totals['passed']} passed, {totals['failed']} failed, {totals['notExecuted']} skipped")
+PY
+exit $status
