@@ -1,0 +1,82 @@
+using Homeroom.Contracts.Agents;
+
+namespace Homeroom.Contracts.Tests;
+
+public sealed class AgentFrameValidatorTests
+{
+    private static readonly DateTimeOffset At = new(2026, 9, 1, 8, 0, 0, TimeSpan.Zero);
+
+    private static ActivityEvent Event(long seq, string kind = ActivityKinds.WebVisit) => new(seq, At, kind, "https://example.org");
+
+    [Fact]
+    public void Validate_TypicalAgentFrames_AreValid()
+    {
+        AgentFrameValidator.Validate(new HeartbeatFrame(new BatteryState(0, false), new NetworkState("wifi", null, null), new LocationFix(-90, 180, 0, At))).ShouldBeNull();
+        AgentFrameValidator.Validate(new ActivityFrame([Event(1), Event(2), Event(10)])).ShouldBeNull();
+        AgentFrameValidator.Validate(new CommandStatusFrame(Guid.NewGuid(), CommandStatusValues.Acknowledged)).ShouldBeNull();
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null)).ShouldBeNull();
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(101)]
+    public void Validate_BatteryOutOfRange_IsRejected(int level) =>
+        AgentFrameValidator.Validate(new HeartbeatFrame(new BatteryState(level, false), null, null)).ShouldNotBeNull();
+
+    [Theory]
+    [InlineData(91, 0, 10)]
+    [InlineData(0, -181, 10)]
+    [InlineData(double.NaN, 0, 10)]
+    [InlineData(0, double.PositiveInfinity, 10)]
+    [InlineData(0, 0, -1)]
+    public void Validate_LocationOutOfRange_IsRejected(double latitude, double longitude, double accuracy) =>
+        AgentFrameValidator.Validate(new HeartbeatFrame(null, null, new LocationFix(latitude, longitude, accuracy, At))).ShouldNotBeNull();
+
+    [Fact]
+    public void Validate_TooManyApps_IsRejected() =>
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null,
+            Enumerable.Range(0, ProtocolLimits.MaxInventoryApps + 1).Select(i => new InstalledApp($"app{i}", null, null)).ToList())).ShouldBe("too many apps");
+
+    [Fact]
+    public void Validate_AppWithoutId_IsRejected() =>
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, [new InstalledApp("", "x", "1")])).ShouldNotBeNull();
+
+    [Fact]
+    public void Validate_TooManyEvents_IsRejected() =>
+        AgentFrameValidator.Validate(new ActivityFrame(Enumerable.Range(1, ProtocolLimits.MaxActivityEventsPerFrame + 1).Select(i => Event(i)).ToList()))
+            .ShouldBe("too many activity events");
+
+    [Fact]
+    public void Validate_EmptyActivity_IsRejected() => AgentFrameValidator.Validate(new ActivityFrame([])).ShouldNotBeNull();
+
+    [Theory]
+    [InlineData(0L, 1L)]
+    [InlineData(2L, 2L)]
+    [InlineData(3L, 2L)]
+    public void Validate_SequenceNotPositiveAndIncreasing_IsRejected(long first, long second) =>
+        AgentFrameValidator.Validate(new ActivityFrame([Event(first), Event(second)])).ShouldBe("activity seq must be positive and increasing");
+
+    [Fact]
+    public void Validate_UnknownActivityKind_IsRejected() =>
+        AgentFrameValidator.Validate(new ActivityFrame([Event(1, "keylogger")])).ShouldBe("unknown activity kind");
+
+    [Fact]
+    public void Validate_TooLongUrl_IsRejected() =>
+        AgentFrameValidator.Validate(new ActivityFrame([new ActivityEvent(1, At, ActivityKinds.WebVisit, "https://x.org/" + new string('a', ProtocolLimits.MaxUrlLength))]))
+            .ShouldBe("url too long");
+
+    [Fact]
+    public void Validate_UnknownCommandStatus_IsRejected() =>
+        AgentFrameValidator.Validate(new CommandStatusFrame(Guid.NewGuid(), "maybe")).ShouldBe("unknown command status");
+
+    [Fact]
+    public void Validate_ServerOnlyFrameFromAnAgent_IsRejected()
+    {
+        AgentFrameValidator.Validate(new WelcomeFrame(Guid.NewGuid(), At, 30, 0, 0, 1, 1)).ShouldBe("frame type is not sent by agents");
+        AgentFrameValidator.Validate(new CommandFrame(Guid.NewGuid(), "lock", null, At, At)).ShouldBe("frame type is not sent by agents");
+    }
+
+    [Fact]
+    public void Validate_AuthWithoutCredential_IsRejected() =>
+        AgentFrameValidator.Validate(new AuthFrame(Guid.NewGuid(), "", 1, null)).ShouldNotBeNull();
+}

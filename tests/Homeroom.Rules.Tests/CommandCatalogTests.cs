@@ -1,0 +1,66 @@
+using Homeroom.Rules.Commands;
+
+namespace Homeroom.Rules.Tests;
+
+public sealed class CommandCatalogTests
+{
+    private static Dictionary<string, string> Args(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
+
+    [Theory]
+    [InlineData("lock")]
+    [InlineData("unlock")]
+    [InlineData("restart")]
+    [InlineData("locate")]
+    [InlineData("ping")]
+    [InlineData("closeTab")]
+    public void Validate_KindWithoutRequiredArguments_IsValid(string kind) => CommandCatalog.Validate(kind, null).ShouldBeEmpty();
+
+    [Fact]
+    public void Validate_MessageWithText_IsValid() => CommandCatalog.Validate("message", Args(("text", "Hi"), ("title", "Teacher"))).ShouldBeEmpty();
+
+    [Fact]
+    public void Validate_MessageWithoutText_NamesTheArgument() =>
+        CommandCatalog.Validate("message", Args(("title", "x"))).Keys.ShouldBe(["arguments.text"]);
+
+    [Fact]
+    public void Validate_BlankRequiredArgument_IsAnError() =>
+        CommandCatalog.Validate("message", Args(("text", "   "))).ShouldContainKey("arguments.text");
+
+    [Fact]
+    public void Validate_UnknownKind_ListsKnownKinds()
+    {
+        var errors = CommandCatalog.Validate("selfDestruct", null);
+
+        errors.Keys.ShouldBe(["kind"]);
+        errors["kind"][0].ShouldContain("lock");
+    }
+
+    [Fact]
+    public void Validate_NullKind_IsAnError() => CommandCatalog.Validate(null, null).ShouldContainKey("kind");
+
+    [Fact]
+    public void Validate_ArgumentTheKindDoesNotTake_IsAnError() =>
+        CommandCatalog.Validate("lock", Args(("url", "https://example.org"))).ShouldContainKey("arguments.url");
+
+    [Fact]
+    public void Validate_TooManyArguments_IsAnError() =>
+        CommandCatalog.Validate("lock", Enumerable.Range(0, 17).ToDictionary(i => $"a{i}", _ => "x")).ShouldContainKey("arguments");
+
+    [Fact]
+    public void Validate_TooLongValue_IsAnError() =>
+        CommandCatalog.Validate("message", Args(("text", new string('x', 4097)))).ShouldContainKey("arguments.text");
+
+    [Theory]
+    [InlineData("https://www.khanacademy.org/math", true)]
+    [InlineData("http://intranet.district.example/page", true)]
+    [InlineData("javascript:alert(1)", false)]
+    [InlineData("file:///etc/passwd", false)]
+    [InlineData("/relative/path", false)]
+    [InlineData("not a url", false)]
+    public void Validate_OpenUrl_AcceptsOnlyAbsoluteWebUrls(string url, bool valid) =>
+        CommandCatalog.Validate("openUrl", Args(("url", url))).Count.ShouldBe(valid ? 0 : 1);
+
+    [Fact]
+    public void Validate_OpenUrlLongerThanTheLimit_IsAnError() =>
+        CommandCatalog.Validate("openUrl", Args(("url", "https://example.org/" + new string('a', 2100)))).ShouldContainKey("arguments.url");
+}
