@@ -60,6 +60,11 @@ public sealed class AgentGateway(
             // because every frame is applied only once it has been read whole.
             AgentsLog.Aborted(logger, ex.Message);
         }
+        catch (Exception ex)
+        {
+            AgentsLog.ServerFault(logger, ex);
+            await RejectAsync(socket, remote, AgentCloseCodes.ServerError, "server error", drain: false);
+        }
     }
 
     private sealed record AuthenticatedDevice(Guid Id, long ActivitySeq, long PolicyVersion);
@@ -137,6 +142,12 @@ public sealed class AgentGateway(
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
+            if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+            {
+                socket.Abort();
+                return;
+            }
+
             await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token);
             if (drain)
             {
@@ -148,7 +159,7 @@ public sealed class AgentGateway(
                 }
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
         {
             socket.Abort();
         }

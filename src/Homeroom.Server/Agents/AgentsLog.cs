@@ -22,4 +22,7 @@ internal static partial class AgentsLog
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Enrollment refused from {RemoteAddress}: {Reason}")]
     public static partial void EnrollmentRefused(ILogger logger, string? remoteAddress, string reason);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Error, Message = "Agent connection failed with an unexpected error")]
+    public static partial void ServerFault(ILogger logger, Exception exception);
 }
