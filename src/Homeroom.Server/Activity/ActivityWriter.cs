@@ -1,6 +1,8 @@
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace Homeroom.Server.Activity;
 
@@ -50,6 +52,14 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
 
         await using var connection = await bulk.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (connection is NpgsqlConnection npgsql)
+        {
+            var stored = await InsertWithArraysAsync(npgsql, (NpgsqlTransaction)transaction, rows, highest, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            Interlocked.Add(ref _stored, stored);
+            return;
+        }
+
         var inserted = await bulk.ExecuteManyAsync(connection, transaction, InsertSql, Parameters, rows, (row, v) =>
         {
             v[0] = bulk.Id(row.Device);
@@ -71,6 +81,47 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
         await transaction.CommitAsync(cancellationToken);
         Interlocked.Add(ref _stored, inserted);
     }
+
+    /// <summary>
+    /// PostgreSQL: the whole batch in one statement from parallel arrays, instead of one statement
+    /// per event (the database does the row loop, with a single round trip).
+    /// </summary>
+    private static async Task<int> InsertWithArraysAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)> rows,
+        Dictionary<Guid, long> highest,
+        CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO activity_events (device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
+            SELECT * FROM unnest(@d, @s, @o, @r, @k, @u, @t, @a, @du, @de)
+            ON CONFLICT (device_id, seq) DO NOTHING
+            """, connection, transaction);
+        insert.Parameters.AddWithValue("d", rows.Select(r => r.Device).ToArray());
+        insert.Parameters.AddWithValue("s", rows.Select(r => r.Event.Seq).ToArray());
+        insert.Parameters.AddWithValue("o", rows.Select(r => r.Event.OccurredAt.UtcDateTime).ToArray());
+        insert.Parameters.AddWithValue("r", rows.Select(r => r.ReceivedAt).ToArray());
+        insert.Parameters.AddWithValue("k", rows.Select(r => r.Event.Kind).ToArray());
+        insert.Parameters.Add(TextArray("u", rows.Select(r => r.Event.Url)));
+        insert.Parameters.Add(TextArray("t", rows.Select(r => r.Event.Title)));
+        insert.Parameters.Add(TextArray("a", rows.Select(r => r.Event.AppId)));
+        insert.Parameters.AddWithValue("du", rows.Select(r => r.Event.DurationSeconds).ToArray());
+        insert.Parameters.Add(TextArray("de", rows.Select(r => r.Event.Detail)));
+        var inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
+
+        await using var advance = new NpgsqlCommand(
+            "UPDATE devices SET activity_seq = v.s FROM unnest(@ids, @seqs) AS v(id, s) WHERE devices.id = v.id AND devices.activity_seq < v.s",
+            connection, transaction);
+        advance.Parameters.AddWithValue("ids", highest.Keys.ToArray());
+        advance.Parameters.AddWithValue("seqs", highest.Values.ToArray());
+        await advance.ExecuteNonQueryAsync(cancellationToken);
+        return inserted;
+    }
+
+    private static NpgsqlParameter TextArray(string name, IEnumerable<string?> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() };
 
     protected override void OnBatchCompleted(IReadOnlyList<ActivityBatch> batch, Exception? error)
     {
