@@ -34,20 +34,6 @@ public sealed class FleetTests : IAsyncLifetime
 
     private async Task<JsonElement> IssueAsync(object body) => await _host.PostJsonAsync<JsonElement>("/api/commands", body);
 
-    private static async Task Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("The condition did not become true in time.");
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
     [Fact]
     public async Task Start_EnrollsAndConnectsEveryDevice()
     {
@@ -59,7 +45,7 @@ public sealed class FleetTests : IAsyncLifetime
         (await fleet.WaitForConnectedAsync(20, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         var online = await _host.GetJsonAsync<JsonElement>("/api/devices?online=true");
         online.GetProperty("total").GetInt32().ShouldBe(20);
-        await Eventually(async () => (await _host.GetJsonAsync<JsonElement>($"/api/devices/{fleet.Devices[0].DeviceId}")).GetProperty("appCount").GetInt32() > 0);
+        await Poll.UntilAsync(async () => (await _host.GetJsonAsync<JsonElement>($"/api/devices/{fleet.Devices[0].DeviceId}")).GetProperty("appCount").GetInt32() > 0);
         fleet.Metrics.Enrolled.ShouldBe(20);
     }
 
@@ -108,7 +94,7 @@ public sealed class FleetTests : IAsyncLifetime
         var id = command.GetProperty("id").GetGuid();
 
         JsonElement delivery = default;
-        await Eventually(async () =>
+        await Poll.UntilAsync(async () =>
         {
             delivery = (await _host.GetJsonAsync<JsonElement>($"/api/commands/{id}/deliveries")).GetProperty("items")[0];
             return delivery.GetProperty("status").GetString() == "succeeded";
@@ -143,7 +129,7 @@ public sealed class FleetTests : IAsyncLifetime
         var device = fleet.Devices[0];
 
         var lockCommand = await IssueAsync(new { kind = "lock", deviceIds = new[] { device.DeviceId } });
-        await Eventually(() => Task.FromResult(device.ExecutedCommands.Contains(lockCommand.GetProperty("id").GetGuid())));
+        await Poll.UntilAsync(() => Task.FromResult(device.ExecutedCommands.Contains(lockCommand.GetProperty("id").GetGuid())));
 
         device.ExecutedCommands.Count(id => id == lockCommand.GetProperty("id").GetGuid()).ShouldBe(1);
         fleet.Metrics.CommandsReceived.ShouldBe(1);
@@ -157,7 +143,7 @@ public sealed class FleetTests : IAsyncLifetime
         fleet.Start();
         (await fleet.WaitForConnectedAsync(3, TimeSpan.FromSeconds(30))).ShouldBeTrue();
 
-        await Eventually(() => Task.FromResult(fleet.Metrics.EventsAcknowledged >= 30));
+        await Poll.UntilAsync(() => Task.FromResult(fleet.Metrics.EventsAcknowledged >= 30));
 
         var stored = 0;
         foreach (var device in fleet.Devices)

@@ -33,7 +33,7 @@ public sealed class AgentConnectionTests : IAsyncLifetime
         online.GetProperty("total").GetInt32().ShouldBe(1);
 
         await agent.CloseAsync();
-        await Eventually(async () => !(await DeviceAsync(agent.DeviceId)).GetProperty("online").GetBoolean());
+        await Poll.UntilAsync(async () => !(await DeviceAsync(agent.DeviceId)).GetProperty("online").GetBoolean());
     }
 
     [Fact]
@@ -118,7 +118,7 @@ public sealed class AgentConnectionTests : IAsyncLifetime
     {
         await using var agent = await _host.ConnectNewAgentAsync();
         await agent.SendAsync(new HeartbeatFrame(new BatteryState(77, true), null, null));
-        await Eventually(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
+        await Poll.UntilAsync(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
         var before = await DeviceAsync(agent.DeviceId);
 
         await agent.SendRawAsync(Encoding.UTF8.GetBytes(frame));
@@ -168,7 +168,7 @@ public sealed class AgentConnectionTests : IAsyncLifetime
         await agent.SendRawAsync(ThumbnailFrame.Encode(ThumbnailFormat.Jpeg, DateTimeOffset.UtcNow, new byte[2048]), WebSocketMessageType.Binary);
         await agent.SendAsync(new HeartbeatFrame(new BatteryState(50, false), null, null));
 
-        await Eventually(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
+        await Poll.UntilAsync(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
         agent.State.ShouldBe(WebSocketState.Open);
     }
 
@@ -204,7 +204,7 @@ public sealed class AgentConnectionTests : IAsyncLifetime
         agent.Abort();
         await agent.DisposeAsync();
 
-        await Eventually(async () => !(await DeviceAsync(enrolled.DeviceId)).GetProperty("online").GetBoolean());
+        await Poll.UntilAsync(async () => !(await DeviceAsync(enrolled.DeviceId)).GetProperty("online").GetBoolean());
         await using var again = await TestAgent.ConnectAsync(_host.AgentUri, enrolled.DeviceId, enrolled.Credential);
         await again.ExpectWelcomeAsync();
         (await DeviceAsync(enrolled.DeviceId)).GetProperty("batteryLevel").ValueKind.ShouldBe(JsonValueKind.Null);
@@ -218,7 +218,7 @@ public sealed class AgentConnectionTests : IAsyncLifetime
         await presence.FlushAsync(CancellationToken.None);
 
         await agent.SendAsync(new HeartbeatFrame(new BatteryState(41, false), new NetworkState("wifi", "District-WiFi", "10.0.0.8"), new LocationFix(41.88, -87.63, 25, DateTimeOffset.UtcNow)));
-        await Eventually(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
+        await Poll.UntilAsync(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
 
         presence.PendingWrites.ShouldBe(1);
         await presence.FlushAsync(CancellationToken.None);
@@ -238,27 +238,13 @@ public sealed class AgentConnectionTests : IAsyncLifetime
 
         await agent.SendAsync(new InventoryFrame("ChromeOS", "128.0.6613.1", "Chromebook 311", "Acme", 64_000_000_000, 20_000_000_000,
             [new InstalledApp("ext.a", "Reader", "1.0"), new InstalledApp("ext.b", "Math", "2.1")]));
-        await Eventually(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("appCount").GetInt32() == 2);
+        await Poll.UntilAsync(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("appCount").GetInt32() == 2);
         await agent.SendAsync(new InventoryFrame(null, "129.0", null, null, null, null, [new InstalledApp("ext.c", "Typing", "3")]));
-        await Eventually(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("osVersion").GetString() == "129.0");
+        await Poll.UntilAsync(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("osVersion").GetString() == "129.0");
 
         var apps = await _host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/apps");
         apps.GetProperty("total").GetInt32().ShouldBe(1);
         apps.GetProperty("items")[0].GetProperty("appId").GetString().ShouldBe("ext.c");
         (await DeviceAsync(agent.DeviceId)).GetProperty("model").GetString().ShouldBe("Chromebook 311");
-    }
-
-    internal static async Task Eventually(Func<Task<bool>> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("The condition did not become true in time.");
-            }
-
-            await Task.Delay(25);
-        }
     }
 }

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
-using Homeroom.Server.Tests.Agents;
 using Homeroom.Server.Tests.Infrastructure;
 
 namespace Homeroom.Server.Tests.Commands;
@@ -26,7 +25,7 @@ public abstract class CommandTests(DatabaseProvider provider) : IAsyncLifetime
         (await Host.GetJsonAsync<JsonElement>($"/api/commands/{commandId}")).GetProperty("counts");
 
     private Task WaitForCountAsync(Guid commandId, string status, int expected) =>
-        AgentConnectionTests.Eventually(async () => (await CountsAsync(commandId)).GetProperty(status).GetInt32() == expected);
+        Poll.UntilAsync(async () => (await CountsAsync(commandId)).GetProperty(status).GetInt32() == expected);
 
     [Fact]
     public async Task Issue_ToConnectedDevice_DeliversAndTracksEveryStatus()

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Homeroom.Server.Data;
-using Homeroom.Server.Tests.Agents;
 using Homeroom.Server.Tests.Infrastructure;
 
 namespace Homeroom.Server.Tests.Demo;
@@ -20,7 +19,7 @@ public sealed class DemoModeTests : IAsyncLifetime
     [Fact]
     public async Task Start_SeedsADistrictAndItsSimulatedFleetComesOnline()
     {
-        await AgentConnectionTests.Eventually(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
 
         (await TotalAsync("/api/schools")).ShouldBe(3);
         (await TotalAsync("/api/devices")).ShouldBe(40);
@@ -33,12 +32,12 @@ public sealed class DemoModeTests : IAsyncLifetime
     [Fact]
     public async Task Restart_DoesNotSeedTwiceAndTheFleetResumes()
     {
-        await AgentConnectionTests.Eventually(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
         var people = await TotalAsync("/api/people");
 
         await _host.RestartAsync();
 
-        await AgentConnectionTests.Eventually(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
         (await TotalAsync("/api/devices")).ShouldBe(40);
         (await TotalAsync("/api/people")).ShouldBe(people);
         (await TotalAsync("/api/schools")).ShouldBe(3);
@@ -47,7 +46,7 @@ public sealed class DemoModeTests : IAsyncLifetime
     [Fact]
     public async Task Remove_DeletesDemoDataAndKeepsTheDistrictsOwn()
     {
-        await AgentConnectionTests.Eventually(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(async () => await TotalAsync("/api/devices?online=true") == 40, TimeSpan.FromSeconds(30));
         await _host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Our Real School" });
         var ownToken = await _host.CreateTokenAsync();
         var own = await _host.EnrollAsync(ownToken, "REAL-001");
