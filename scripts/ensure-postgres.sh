@@ -30,3 +30,5 @@ pg_isready -h 127.0.0.1 -p 5432
 if ! as_postgres "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname = 'homeroom'\"" | grep -q 1; then
   as_postgres "psql -q -c \"CREATE ROLE homeroom LOGIN PASSWORD 'homeroom' CREATEDB\""
 fi
+# Lets the test role end stray sessions (autovacuum) when it drops a test database WITH (FORCE).
+as_postgres "psql -q -c \"GRANT pg_signal_backend TO homeroom\"" >/dev/null

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-postgres.sh
+# Databases left behind by an interrupted earlier run.
+for db in $(psql "postgresql://homeroom:homeroom@127.0.0.1:5432/postgres" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'homeroom_test_%'"); do
+  psql "postgresql://homeroom:homeroom@127.0.0.1:5432/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+done
 export HOMEROOM_TEST_POSTGRES="${HOMEROOM_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres;Timeout=10}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 ulimit -n 65536 2>/dev/null || true
