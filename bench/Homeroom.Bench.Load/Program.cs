@@ -151,6 +151,20 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
     results["activity_persisted_per_second"] = Math.Round(persistedRate, 0);
     results["activity_visible_lag_p50_ms"] = Percentile(lags, 50);
     results["activity_visible_lag_p99_ms"] = Percentile(lags, 99);
+
+    // 6. The class command again, while the activity load goes on (a teacher locking a class mid-morning).
+    var busyLatencies = new List<double>();
+    for (var i = 0; i < classCommands; i++)
+    {
+        var (ok, ms) = await IssueAndWaitAsync(api, acks, i % 2 == 0 ? "lock" : "unlock", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));
+        if (ok)
+        {
+            busyLatencies.Add(ms);
+        }
+    }
+
+    results["class_command_under_activity_p50_ms"] = Percentile(busyLatencies, 50);
+    results["class_command_under_activity_p99_ms"] = Percentile(busyLatencies, 99);
     await activityFleet.StopAsync();
     await fleet.StopAsync();
 }

@@ -35,6 +35,10 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
     /// <summary>Events stored since start (duplicates excluded), for benchmarks and diagnostics.</summary>
     public long StoredCount => Interlocked.Read(ref _stored);
 
+    protected override int Weigh(ActivityBatch item) => item.Events.Count;
+
+    protected override int MaxBatchWeight => 4_000;
+
     protected override async Task WriteBatchAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
     {
         var rows = new List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)>();

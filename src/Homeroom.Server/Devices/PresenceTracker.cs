@@ -116,7 +116,11 @@ public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> opti
 
         try
         {
-            await WriteAsync(rows, cancellationToken);
+            // Slices keep each transaction short, so a command issued during a flush waits little.
+            foreach (var slice in rows.Chunk(1_000))
+            {
+                await WriteAsync(slice, cancellationToken);
+            }
         }
         catch
         {
@@ -133,7 +137,7 @@ public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> opti
         }
     }
 
-    private async Task WriteAsync(List<(Guid Id, DateTime LastSeen, BatteryState? Battery, NetworkState? Network, LocationFix? Location, long? Policy)> rows, CancellationToken cancellationToken)
+    private async Task WriteAsync((Guid Id, DateTime LastSeen, BatteryState? Battery, NetworkState? Network, LocationFix? Location, long? Policy)[] rows, CancellationToken cancellationToken)
     {
         await using var connection = await bulk.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -28,6 +28,14 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
 
     protected abstract Task WriteBatchAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// How many rows an item writes. A batch closes when the total passes <see cref="MaxBatchWeight"/>,
+    /// so one transaction never holds the database (SQLite's single writer) for long.
+    /// </summary>
+    protected virtual int Weigh(T item) => 1;
+
+    protected virtual int MaxBatchWeight => int.MaxValue;
+
     /// <summary>Called after a batch is stored (or given up on at shutdown).</summary>
     protected virtual void OnBatchCompleted(IReadOnlyList<T> batch, Exception? error)
     {
@@ -47,9 +55,11 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
                     await Task.Delay(maxDelay, time, stoppingToken);
                 }
 
-                while (batch.Count < maxBatch && reader.TryRead(out var item))
+                var weight = 0;
+                while (batch.Count < maxBatch && weight < MaxBatchWeight && reader.TryRead(out var item))
                 {
                     batch.Add(item);
+                    weight += Weigh(item);
                 }
 
                 await WriteWithRetryAsync(batch, stoppingToken);
