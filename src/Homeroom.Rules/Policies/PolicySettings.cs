@@ -1,0 +1,225 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Homeroom.Rules.Filtering;
+
+namespace Homeroom.Rules.Policies;
+
+/// <summary>The value type of a setting.</summary>
+public enum SettingKind
+{
+    /// <summary>true or false.</summary>
+    Boolean,
+    /// <summary>One of a fixed set of strings.</summary>
+    Choice,
+    /// <summary>A list of strings (sites, categories, app ids).</summary>
+    StringList,
+    /// <summary>A short text.</summary>
+    Text,
+}
+
+/// <summary>One setting a profile can set.</summary>
+/// <param name="Key">Dotted name, e.g. <c>webFilter.blockedCategories</c>.</param>
+/// <param name="Kind">Value type.</param>
+/// <param name="Default">The value when no profile sets it.</param>
+/// <param name="Description">What it does, for the console.</param>
+/// <param name="Choices">Allowed values of a <see cref="SettingKind.Choice"/>.</param>
+/// <param name="MaxItems">Longest list.</param>
+public sealed record SettingDefinition(string Key, SettingKind Kind, JsonNode Default, string Description, IReadOnlyList<string>? Choices = null, int MaxItems = 1000);
+
+/// <summary>
+/// Every setting a profile can hold. A profile is a JSON object grouped by the first part of the key
+/// (<c>{"webFilter": {"blockedCategories": ["games"]}}</c>); a setting a profile leaves out is
+/// inherited from less specific assignments, down to the default here.
+/// </summary>
+public static class PolicySettings
+{
+    /// <summary>Largest profile document, in UTF-8 bytes.</summary>
+    public const int MaxProfileBytes = 512 * 1024;
+
+    /// <summary>Longest text setting.</summary>
+    public const int MaxTextLength = 500;
+
+    /// <summary>Every setting, by key.</summary>
+    public static IReadOnlyDictionary<string, SettingDefinition> All { get; } = new SettingDefinition[]
+    {
+        new("webFilter.blockedCategories", SettingKind.StringList, new JsonArray(), "Filter-list categories to block."),
+        new("webFilter.allowedCategories", SettingKind.StringList, new JsonArray(), "Categories to allow even where a blocked category lists the site."),
+        new("webFilter.blockedSites", SettingKind.StringList, new JsonArray(), "Hosts (with subdomains) or host/path prefixes to block.", MaxItems: WebFilterSettings.MaxSites),
+        new("webFilter.allowedSites", SettingKind.StringList, new JsonArray(), "Hosts or host/path prefixes always allowed.", MaxItems: WebFilterSettings.MaxSites),
+        new("webFilter.allowOnly", SettingKind.Boolean, false, "Block everything except allowed sites and categories."),
+        new("webFilter.safeSearch", SettingKind.Boolean, false, "Force SafeSearch on Google, Bing and DuckDuckGo."),
+        new("webFilter.youTube", SettingKind.Choice, "off", "YouTube Restricted Mode.", ["off", "moderate", "strict"]),
+        new("apps.required", SettingKind.StringList, new JsonArray(), "Apps to install, as platform:id (chrome:<extension id>, ios:<App Store id>, windows:<package id>, android:<package>)."),
+        new("apps.blocked", SettingKind.StringList, new JsonArray(), "Apps that may not run, as platform:id."),
+        new("apps.disabled", SettingKind.StringList, new JsonArray(), "Installed apps to disable (kept, not runnable), as platform:id."),
+        new("apps.allowed", SettingKind.StringList, new JsonArray(), "Apps the student may install, as platform:id."),
+        new("restrictions.camera", SettingKind.Boolean, true, "Camera allowed."),
+        new("restrictions.appStore", SettingKind.Boolean, true, "App store allowed."),
+        new("restrictions.usbStorage", SettingKind.Boolean, true, "USB storage allowed."),
+        new("restrictions.screenCapture", SettingKind.Boolean, true, "Screenshots and screen recording allowed."),
+        new("restrictions.bluetooth", SettingKind.Boolean, true, "Bluetooth allowed."),
+        new("monitoring.activity", SettingKind.Boolean, true, "Report browsing and app activity."),
+        new("monitoring.classroomViewing", SettingKind.Boolean, true, "Teachers may view the screen during their class."),
+        new("monitoring.safety", SettingKind.Boolean, true, "Safety monitoring (self-harm, bullying, violence signals)."),
+        new("monitoring.location", SettingKind.Boolean, true, "Report location (zones and out-of-bounds alerts)."),
+        new("device.locked", SettingKind.Boolean, false, "Lock the device (a curfew, when assigned on a schedule)."),
+        new("device.lockMessage", SettingKind.Text, "This device is locked.", "Shown on the lock screen."),
+    }.ToDictionary(d => d.Key, StringComparer.Ordinal);
+
+    /// <summary>The platforms an app reference may name.</summary>
+    public static IReadOnlySet<string> AppPlatforms { get; } = new HashSet<string>(StringComparer.Ordinal) { "chrome", "ios", "macos", "windows", "android" };
+
+    /// <summary>
+    /// Reads a profile's settings, checking every key, type and limit. Returns the flat settings
+    /// (key to value) or every problem found, each naming the setting.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, JsonNode> Settings, IReadOnlyList<string> Errors) Parse(JsonElement document)
+    {
+        var settings = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
+        var errors = new List<string>();
+        if (document.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("Settings must be a JSON object.");
+            return (settings, errors);
+        }
+
+        foreach (var group in document.EnumerateObject())
+        {
+            if (group.Value.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add($"'{group.Name}' must be an object of settings.");
+                continue;
+            }
+
+            foreach (var setting in group.Value.EnumerateObject())
+            {
+                var key = group.Name + "." + setting.Name;
+                if (!All.TryGetValue(key, out var definition))
+                {
+                    errors.Add($"'{key}' is not a known setting.");
+                    continue;
+                }
+
+                if (setting.Value.ValueKind == JsonValueKind.Null)
+                {
+                    continue;
+                }
+
+                var error = Check(definition, setting.Value);
+                if (error is null)
+                {
+                    settings[key] = JsonNode.Parse(setting.Value.GetRawText())!;
+                }
+                else
+                {
+                    errors.Add($"'{key}': {error}");
+                }
+            }
+        }
+
+        if (errors.Count == 0)
+        {
+            var filter = ToWebFilter(settings);
+            errors.AddRange(WebFilter.ValidateSites(filter).Select(e => "webFilter." + e));
+        }
+
+        return (settings, errors);
+    }
+
+    /// <summary>Writes flat settings back as the grouped JSON object.</summary>
+    public static JsonObject ToDocument(IEnumerable<KeyValuePair<string, JsonNode>> settings)
+    {
+        var document = new JsonObject();
+        foreach (var (key, value) in settings.OrderBy(s => s.Key, StringComparer.Ordinal))
+        {
+            var dot = key.IndexOf('.', StringComparison.Ordinal);
+            var groupName = key[..dot];
+            if (document[groupName] is not JsonObject group)
+            {
+                group = [];
+                document[groupName] = group;
+            }
+
+            group[key[(dot + 1)..]] = value.DeepClone();
+        }
+
+        return document;
+    }
+
+    /// <summary>The web filter part of flat settings; missing keys take their defaults.</summary>
+    public static WebFilterSettings ToWebFilter(IReadOnlyDictionary<string, JsonNode> settings) => new(
+        Strings(settings, "webFilter.blockedCategories"),
+        Strings(settings, "webFilter.allowedCategories"),
+        Strings(settings, "webFilter.blockedSites"),
+        Strings(settings, "webFilter.allowedSites"),
+        Boolean(settings, "webFilter.allowOnly"));
+
+    /// <summary>A list setting, or its default.</summary>
+    public static IReadOnlyList<string> Strings(IReadOnlyDictionary<string, JsonNode> settings, string key) =>
+        (settings.TryGetValue(key, out var value) ? value : All[key].Default).AsArray().Select(n => n!.GetValue<string>()).ToArray();
+
+    /// <summary>A boolean setting, or its default.</summary>
+    public static bool Boolean(IReadOnlyDictionary<string, JsonNode> settings, string key) =>
+        (settings.TryGetValue(key, out var value) ? value : All[key].Default).GetValue<bool>();
+
+    private static string? Check(SettingDefinition definition, JsonElement value)
+    {
+        switch (definition.Kind)
+        {
+            case SettingKind.Boolean:
+                return value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : "must be true or false.";
+            case SettingKind.Choice:
+                return value.ValueKind == JsonValueKind.String && definition.Choices!.Contains(value.GetString())
+                    ? null
+                    : $"must be one of {string.Join(", ", definition.Choices!)}.";
+            case SettingKind.Text:
+                return value.ValueKind == JsonValueKind.String && value.GetString()!.Length <= MaxTextLength
+                    ? null
+                    : $"must be a string of at most {MaxTextLength} characters.";
+            case SettingKind.StringList:
+                if (value.ValueKind != JsonValueKind.Array)
+                {
+                    return "must be an array of strings.";
+                }
+
+                if (value.GetArrayLength() > definition.MaxItems)
+                {
+                    return $"holds at most {definition.MaxItems} items.";
+                }
+
+                var index = 0;
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.String || item.GetString()!.Length is 0 or > 2048)
+                    {
+                        return $"item {index} must be a non-empty string of at most 2048 characters.";
+                    }
+
+                    if (definition.Key.StartsWith("apps.", StringComparison.Ordinal) && AppReferenceError(item.GetString()!) is { } appError)
+                    {
+                        return $"item {index}: {appError}";
+                    }
+
+                    index++;
+                }
+
+                return null;
+            default:
+                return "is not supported.";
+        }
+    }
+
+    private static string? AppReferenceError(string reference)
+    {
+        var colon = reference.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0 || !AppPlatforms.Contains(reference[..colon]))
+        {
+            return $"'{reference}' must be platform:id with platform one of {string.Join(", ", AppPlatforms.Order(StringComparer.Ordinal))}.";
+        }
+
+        var id = reference[(colon + 1)..];
+        return id.Length is > 0 and <= 255 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')
+            ? null
+            : $"'{reference}' has an id that is not a package, bundle, extension or store id.";
+    }
+}
