@@ -18,6 +18,7 @@ public readonly struct FilterUrl
 
     // Characters of a host already in canonical form; anything else takes the slower checking path.
     private static readonly SearchValues<char> CanonicalHostChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-._");
+    private static readonly SearchValues<char> AuthorityEnd = SearchValues.Create("/?#");
 
     private static readonly IdnMapping Idn = new() { AllowUnassigned = false, UseStd3AsciiRules = false };
 
@@ -96,59 +97,21 @@ public readonly struct FilterUrl
             }
         }
 
-        // One pass over the authority: where it ends, where the host starts (after any user info),
-        // where a port starts, and whether the host is already canonical.
-        var hostStart = start;
-        var colon = -1;
-        var canonical = true;
-        var k = start;
-        for (; k < end; k++)
-        {
-            var c = span[k];
-            if (c is '/' or '?' or '#')
-            {
-                break;
-            }
-
-            if (c == '@')
-            {
-                hostStart = k + 1;
-                colon = -1;
-                canonical = true;
-            }
-            else if (c == ':')
-            {
-                if (colon < 0)
-                {
-                    colon = k;
-                }
-            }
-            else if (colon < 0 && !((uint)(c - 'a') <= 'z' - 'a' || (uint)(c - '0') <= 9 || c is '-' or '.' or '_'))
-            {
-                canonical = false;
-            }
-        }
-
+        var authorityLength = span[start..end].IndexOfAny(AuthorityEnd);
+        var k = authorityLength < 0 ? end : start + authorityLength;
         var pathStart = k;
-        var pathEnd = k < end && span[k] == '#' ? k : end;
-        if (pathEnd == end)
+        var pathEnd = end;
+        var fragment = span[pathStart..end].IndexOf('#');
+        if (fragment >= 0)
         {
-            var fragment = span[pathStart..end].IndexOf('#');
-            if (fragment >= 0)
-            {
-                pathEnd = pathStart + fragment;
-            }
+            pathEnd = pathStart + fragment;
         }
 
-        if (canonical && colon < 0)
+        var authority = span[start..k];
+        if (authority.IndexOfAnyExcept(CanonicalHostChars) < 0)
         {
-            var hostEnd = k;
-            if (hostEnd > hostStart && span[hostEnd - 1] == '.')
-            {
-                hostEnd--;
-            }
-
-            var host = span[hostStart..hostEnd];
+            // The common case: no user info, no port, already canonical. Only the structure is left to check.
+            var host = authority.EndsWith('.') ? authority[..^1] : authority;
             if (host.IsEmpty || host.Length > MaxHostLength || host[0] == '.' || host.IndexOf("..".AsSpan()) >= 0)
             {
                 error = host.IsEmpty ? "The URL has no host." : host.Length > MaxHostLength ? "The host is longer than 253 characters." : "The host has an empty label.";
@@ -156,8 +119,15 @@ public readonly struct FilterUrl
             }
 
             error = null;
-            result = new FilterUrl(url, hostStart, host.Length, pathStart, pathEnd - pathStart, IsIPv4(host));
+            result = new FilterUrl(url, start, host.Length, pathStart, pathEnd - pathStart, IsIPv4(host));
             return true;
+        }
+
+        var hostStart = start;
+        var at = authority.LastIndexOf('@');
+        if (at >= 0)
+        {
+            hostStart += at + 1;
         }
 
         return Finish(url, span[hostStart..k], hostStart, pathStart, pathEnd - pathStart, out result, out error);
