@@ -99,12 +99,22 @@ public static class FilterListImport
     /// <summary>Imports the UT1 archive (<c>blacklists.tar.gz</c>, or an uncompressed tar).</summary>
     public static FilterListImportReport ImportUt1Archive(Stream archive, FilterListBuilder builder)
     {
+        var report = new FilterListImportReport();
+        ReadUt1Archive(archive, (category, kind, reader) => AddLines(reader, builder, category, $"{category}/{kind}", hostsFormat: false, report), report.Note);
+        return report;
+    }
+
+    /// <summary>
+    /// Walks the UT1 archive (<c>blacklists.tar.gz</c>, or an uncompressed tar; the stream must be
+    /// seekable) and hands each category's <c>domains</c> or <c>urls</c> file to <paramref name="read"/>.
+    /// </summary>
+    public static void ReadUt1Archive(Stream archive, Action<string, string, TextReader> read, Action<string>? note = null)
+    {
         if (!archive.CanSeek)
         {
             throw new ArgumentException("The archive stream must be seekable (save an upload to a file first).", nameof(archive));
         }
 
-        var report = new FilterListImportReport();
         var gzip = IsGzip(archive);
         using var gzipStream = gzip ? new GZipStream(archive, CompressionMode.Decompress, leaveOpen: true) : null;
         using var tar = new TarReader(gzipStream ?? archive, leaveOpen: true);
@@ -130,7 +140,7 @@ public static class FilterListImport
                 var kind = parts[^1];
                 if (kind == "expressions")
                 {
-                    report.Note($"{category}/expressions: regular expressions are not imported.");
+                    note?.Invoke($"{category}/expressions: regular expressions are not imported.");
                     continue;
                 }
 
@@ -151,7 +161,7 @@ public static class FilterListImport
                 }
 
                 using var reader = new StreamReader(entry.DataStream);
-                AddLines(reader, builder, category, $"{category}/{kind}", hostsFormat: false, report);
+                read(category, kind, reader);
             }
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
@@ -163,8 +173,6 @@ public static class FilterListImport
         {
             throw new FilterListFormatException("The archive holds no UT1 'domains' or 'urls' files.");
         }
-
-        return report;
     }
 
     /// <summary>Imports a plain list (hosts, host/path, or hosts-file lines) into one category.</summary>
@@ -185,76 +193,95 @@ public static class FilterListImport
 
         var index = builder.AddCategory(category);
         var lineNumber = 0;
+        var entries = new List<string>(4);
         while (ReadLine(reader) is { } line)
         {
             lineNumber++;
-            if (line.Length > MaxLineLength)
+            entries.Clear();
+            if (!TryParseLine(line, hostsFormat, entries, out var lineError))
             {
-                report.Skip(source, lineNumber, $"The line is longer than {MaxLineLength} characters.");
+                report.Skip(source, lineNumber, lineError!);
                 continue;
             }
 
-            var text = line.AsSpan().Trim();
-            if (text.IsEmpty || text[0] == '#' || text[0] == '!')
+            foreach (var entry in entries)
             {
-                continue;
-            }
-
-            var comment = text.IndexOf(" #", StringComparison.Ordinal);
-            if (comment >= 0)
-            {
-                text = text[..comment].TrimEnd();
-            }
-
-            if (hostsFormat)
-            {
-                // "0.0.0.0 example.com", "127.0.0.1 a.example b.example": the address is dropped.
-                var space = text.IndexOfAny(' ', '\t');
-                if (space > 0 && IsSinkAddress(text[..space]))
+                if (report.Entries >= MaxEntries)
                 {
-                    foreach (var range in text[space..].SplitAny(" \t"))
-                    {
-                        var host = text[space..][range];
-                        if (!host.IsEmpty && host is not "localhost" && host is not "localhost.localdomain")
-                        {
-                            Add(host.ToString());
-                        }
-                    }
-
-                    continue;
+                    throw new FilterListFormatException($"A filter list holds at most {MaxEntries:N0} entries.");
                 }
 
-                if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+                if (builder.TryAdd(index, entry, out var error))
                 {
-                    text = text[(text.IndexOf("://", StringComparison.Ordinal) + 3)..];
+                    report.Entries++;
+                }
+                else
+                {
+                    report.Skip(source, lineNumber, error ?? "Not a host.");
                 }
             }
-
-            if (text.ContainsAny(' ', '\t'))
-            {
-                report.Skip(source, lineNumber, "A line holds one host or host/path.");
-                continue;
-            }
-
-            Add(text.ToString());
         }
+    }
 
-        void Add(string entry)
+    /// <summary>
+    /// Splits one list line into its entries: none for blanks and comments, one host or host/path,
+    /// or (in hosts-file format) every host after a sink address such as <c>0.0.0.0</c>. The entries
+    /// are not yet checked as hosts; <see cref="FilterListBuilder.TryAdd"/> does that.
+    /// </summary>
+    public static bool TryParseLine(string line, bool hostsFormat, List<string> entries, out string? error)
+    {
+        error = null;
+        if (line.Length > MaxLineLength)
         {
-            if (report.Entries >= MaxEntries)
+            error = $"The line is longer than {MaxLineLength} characters.";
+            return false;
+        }
+
+        var text = line.AsSpan().Trim();
+        if (text.IsEmpty || text[0] == '#' || text[0] == '!')
+        {
+            return true;
+        }
+
+        var comment = text.IndexOf(" #", StringComparison.Ordinal);
+        if (comment >= 0)
+        {
+            text = text[..comment].TrimEnd();
+        }
+
+        if (hostsFormat)
+        {
+            // "0.0.0.0 example.com", "127.0.0.1 a.example b.example": the address is dropped.
+            var space = text.IndexOfAny(' ', '\t');
+            if (space > 0 && IsSinkAddress(text[..space]))
             {
-                throw new FilterListFormatException($"A filter list holds at most {MaxEntries:N0} entries.");
+                var hosts = text[space..];
+                foreach (var range in hosts.SplitAny(" \t"))
+                {
+                    var host = hosts[range];
+                    if (!host.IsEmpty && host is not "localhost" && host is not "localhost.localdomain")
+                    {
+                        entries.Add(host.ToString());
+                    }
+                }
+
+                return true;
             }
 
-            if (builder.TryAdd(index, entry, out var error))
+            if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
             {
-                report.Entries++;
-            }
-            else
-            {
-                report.Skip(source, lineNumber, error ?? "Not a host.");
+                text = text[(text.IndexOf("://", StringComparison.Ordinal) + 3)..];
             }
         }
+
+        if (text.ContainsAny(' ', '\t'))
+        {
+            error = "A line holds one host or host/path.";
+            return false;
+        }
+
+        entries.Add(text.ToString());
+        return true;
     }
 
     // Cuts an overlong line to MaxLineLength + 1 characters so the length check reports it; the

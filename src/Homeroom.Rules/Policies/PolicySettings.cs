@@ -62,6 +62,8 @@ public static class PolicySettings
         new("monitoring.classroomViewing", SettingKind.Boolean, true, "Teachers may view the screen during their class."),
         new("monitoring.safety", SettingKind.Boolean, true, "Safety monitoring (self-harm, bullying, violence signals)."),
         new("monitoring.location", SettingKind.Boolean, true, "Report location (zones and out-of-bounds alerts)."),
+        new("location.allowedZones", SettingKind.StringList, new JsonArray(), "Zone ids the device must stay inside while this applies; leaving all of them raises an out-of-bounds alert.", MaxItems: 100),
+        new("location.outOfBoundsMessage", SettingKind.Text, "This device is outside the area it may be used in. Please return.", "Shown on the device when it leaves its allowed zones."),
         new("device.locked", SettingKind.Boolean, false, "Lock the device (a curfew, when assigned on a schedule)."),
         new("device.lockMessage", SettingKind.Text, "This device is locked.", "Shown on the lock screen."),
     }.ToDictionary(d => d.Key, StringComparer.Ordinal);
@@ -193,6 +195,11 @@ public static class PolicySettings
                     if (item.ValueKind != JsonValueKind.String || item.GetString()!.Length is 0 or > 2048)
                     {
                         return $"item {index} must be a non-empty string of at most 2048 characters.";
+                    }
+
+                    if (definition.Key == "location.allowedZones" && !Guid.TryParse(item.GetString(), out _))
+                    {
+                        return $"item {index} must be a zone id.";
                     }
 
                     if (definition.Key.StartsWith("apps.", StringComparison.Ordinal) && AppReferenceError(item.GetString()!) is { } appError)

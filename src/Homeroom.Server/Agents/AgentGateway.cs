@@ -7,6 +7,8 @@ using Homeroom.Server.Activity;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
+using Homeroom.Server.Locations;
+using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -26,6 +28,8 @@ public sealed class AgentGateway(
     CommandStatusWriter commandStatusWriter,
     CommandDispatcher dispatcher,
     CommandProgress progress,
+    PolicyDistributor policies,
+    LocationTracker locations,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -182,6 +186,7 @@ public sealed class AgentGateway(
                 device.Id, time.GetUtcNow(), _options.HeartbeatIntervalSeconds, device.ActivitySeq, device.PolicyVersion,
                 _options.MaxTextFrameBytes, _options.MessagesPerSecond));
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
+            policies.DeviceConnected(device.Id, device.PolicyVersion);
 
             while (socket.State == WebSocketState.Open || (socket.State == WebSocketState.CloseSent && connection.CloseCode is not null))
             {
@@ -306,6 +311,11 @@ public sealed class AgentGateway(
         {
             case HeartbeatFrame heartbeat:
                 presence.Heartbeat(deviceId, heartbeat);
+                if (heartbeat.Location is { } fix)
+                {
+                    locations.Observe(deviceId, fix);
+                }
+
                 break;
             case InventoryFrame inventory:
                 presence.Touch(deviceId);
@@ -321,8 +331,17 @@ public sealed class AgentGateway(
                 progress.Report(update);
                 await commandStatusWriter.EnqueueAsync(update);
                 break;
-            case PolicyStatusFrame policy when policy.Applied:
-                presence.PolicyApplied(deviceId, policy.Version);
+            case PolicyStatusFrame policy:
+                if (policy.Applied)
+                {
+                    presence.PolicyApplied(deviceId, policy.Version);
+                }
+                else
+                {
+                    presence.Touch(deviceId);
+                }
+
+                policies.Report(deviceId, policy);
                 break;
             default:
                 presence.Touch(deviceId);

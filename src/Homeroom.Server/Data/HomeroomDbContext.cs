@@ -5,6 +5,9 @@ using Homeroom.Server.Audit;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
+using Homeroom.Server.Filtering;
+using Homeroom.Server.Locations;
+using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -32,6 +35,13 @@ public sealed class HomeroomDbContext(DbContextOptions<HomeroomDbContext> option
     public DbSet<CommandDelivery> CommandDeliveries => Set<CommandDelivery>();
     public DbSet<ActivityRecord> ActivityEvents => Set<ActivityRecord>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<Profile> Profiles => Set<Profile>();
+    public DbSet<PolicyAssignmentRecord> PolicyAssignments => Set<PolicyAssignmentRecord>();
+    public DbSet<DevicePolicy> DevicePolicies => Set<DevicePolicy>();
+    public DbSet<FilterListRecord> FilterLists => Set<FilterListRecord>();
+    public DbSet<Zone> Zones => Set<Zone>();
+    public DbSet<DeviceLocation> DeviceLocations => Set<DeviceLocation>();
+    public DbSet<Alert> Alerts => Set<Alert>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -9,6 +9,9 @@ using Homeroom.Server.Data;
 using Homeroom.Server.Demo;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
+using Homeroom.Server.Filtering;
+using Homeroom.Server.Locations;
+using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -91,6 +94,9 @@ public static class HomeroomServices
         services.AddAgents();
         services.AddCommands();
         services.AddActivity();
+        services.AddFiltering();
+        services.AddPolicies();
+        services.AddLocations();
         services.AddDemo();
         return services;
     }
@@ -165,6 +171,39 @@ public static class HomeroomServices
         return services;
     }
 
+    public static IServiceCollection AddFiltering(this IServiceCollection services)
+    {
+        services.AddSingleton<FilterListStore>();
+        services.AddHostedService<FilterListLoader>();
+        return services;
+    }
+
+    public static IServiceCollection AddPolicies(this IServiceCollection services)
+    {
+        services.AddSingleton<PolicyDistributor>();
+        services.AddHostedService(sp => sp.GetRequiredService<PolicyDistributor>());
+        return services;
+    }
+
+    public static IServiceCollection AddLocations(this IServiceCollection services)
+    {
+        services.AddOptions<LocationOptions>().BindConfiguration(LocationOptions.Section)
+            .Validate(o => o.MaxAccuracyMeters > 0 && o.ConsecutiveFixes is >= 1 and <= 20 && o.MinDwell >= TimeSpan.Zero, "Location hysteresis settings are out of range.")
+            .Validate(o => o.Retention >= TimeSpan.FromDays(1) && o.AlertRetention >= TimeSpan.FromDays(1), "Location and alert retention must be at least a day.")
+            .ValidateOnStart();
+        services.AddSingleton<ZoneMembership>();
+        services.AddHostedService<ZoneLoader>();
+        services.AddSingleton<BoundsRules>();
+        services.AddSingleton<LocationTrackWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<LocationTrackWriter>());
+        services.AddSingleton<AlertService>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlertService>());
+        services.AddSingleton<LocationTracker>();
+        services.AddSingleton<LocationRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<LocationRetention>());
+        return services;
+    }
+
     public static WebApplication UseHomeroom(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -184,6 +223,12 @@ public static class HomeroomServices
         app.MapCommandEndpoints();
         app.MapAuditEndpoints();
         app.MapActivityEndpoints();
+        app.MapFilterListEndpoints();
+        app.MapProfileEndpoints();
+        app.MapAssignmentEndpoints();
+        app.MapPolicyEndpoints();
+        app.MapZoneEndpoints();
+        app.MapAlertEndpoints();
         app.MapDemoEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();

@@ -1,0 +1,241 @@
+using System.IO.Compression;
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Filtering;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Filtering;
+
+public sealed record FilterListDto(
+    Guid Id, string Name, string Format, string? Category, long ContentBytes, int Entries, int SkippedLines,
+    IReadOnlyList<FilterListLineError> Errors, IReadOnlyList<string> Notes, DateTime CreatedAt, DateTime UpdatedAt)
+{
+    public static FilterListDto From(FilterListRecord r)
+    {
+        var report = JsonSerializer.Deserialize<StoredReport>(r.ReportJson) ?? new StoredReport([], []);
+        return new(r.Id, r.Name, r.Format, r.Category, r.ContentBytes, r.Entries, r.SkippedLines, report.Errors, report.Notes, r.CreatedAt, r.UpdatedAt);
+    }
+}
+
+public sealed record StoredReport(IReadOnlyList<FilterListLineError> Errors, IReadOnlyList<string> Notes);
+
+public sealed record FilterCategoryDto(string Name, int Entries);
+
+public sealed record FilterListsSummary(string Version, int Hosts, int UrlRules, IReadOnlyList<FilterCategoryDto> Categories);
+
+/// <summary>
+/// Filter lists: upload (the UT1 archive or a plain list), list, delete, the categories in use, and
+/// the export agents download. An upload is imported into a fresh list first; one with no usable
+/// entry is refused with its line errors and the lists in use stay as they were.
+/// </summary>
+public static class FilterListEndpoints
+{
+    public const long MaxArchiveBytes = 200L * 1024 * 1024;
+    public const long MaxPlainBytes = 50L * 1024 * 1024;
+
+    public static IEndpointRouteBuilder MapFilterListEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/filter-lists").WithTags("Filtering");
+        group.MapGet("/", ListAsync);
+        group.MapGet("/categories", Categories);
+        group.MapPost("/", UploadAsync)
+            .Accepts<Stream>("application/gzip", "application/x-tar", "text/plain")
+            .WithDescription("Uploads a list as the raw request body. ?format=ut1 takes the UT1 archive (blacklists.tar.gz); ?format=plain&category=NAME takes one host or host/path per line (hosts-file lines too). An upload with the name of an existing list replaces it once the new one imports.");
+        group.MapDelete("/{id:guid}", DeleteAsync);
+        app.MapGet(AgentProtocol.FilterListPath, ExportAsync).AllowAnonymous().WithTags("Agents");
+        return app;
+    }
+
+    private static async Task<Ok<List<FilterListDto>>> ListAsync(HomeroomDbContext db, CancellationToken cancellationToken)
+    {
+        var records = await db.FilterLists.AsNoTracking()
+            .Select(l => new FilterListRecord
+            {
+                Id = l.Id, Name = l.Name, Format = l.Format, Category = l.Category, Content = Array.Empty<byte>(), ContentBytes = l.ContentBytes,
+                Entries = l.Entries, SkippedLines = l.SkippedLines, ReportJson = l.ReportJson, CreatedAt = l.CreatedAt, UpdatedAt = l.UpdatedAt,
+            })
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(records.OrderBy(r => r.Name, StringComparer.Ordinal).Select(FilterListDto.From).ToList());
+    }
+
+    private static Ok<FilterListsSummary> Categories(FilterListStore store)
+    {
+        var list = store.Current;
+        var categories = list.Categories.Select((name, i) => new FilterCategoryDto(name, list.EntriesPerCategory[i])).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+        return TypedResults.Ok(new FilterListsSummary(store.Version, list.HostCount, list.UrlRuleCount, categories));
+    }
+
+    private static async Task<Results<Created<FilterListDto>, Ok<FilterListDto>, ValidationProblem, ProblemHttpResult>> UploadAsync(
+        string? name, string? format, string? category, HttpContext context, HomeroomDbContext db, FilterListStore store, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("name", name, 200);
+        var isArchive = format == FilterListFormats.Ut1;
+        if (format is not (FilterListFormats.Ut1 or FilterListFormats.Plain))
+        {
+            validation.Add("format", "Must be 'ut1' (the UT1 archive) or 'plain' (one host per line).");
+        }
+        else if (!isArchive && !FilterListBuilder.IsValidCategoryName(category))
+        {
+            validation.Add("category", "A plain list needs a category: 1 to 64 of a-z, A-Z, 0-9, '_', '-', '.'.");
+        }
+
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.Errors);
+        }
+
+        var limit = isArchive ? MaxArchiveBytes : MaxPlainBytes;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+
+        // Read the body whole (bounded) before touching anything stored.
+        using var body = new MemoryStream();
+        try
+        {
+            await CopyLimitedAsync(context.Request.Body, body, limit, cancellationToken);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or InvalidDataException)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large", detail: $"A {format} list may be at most {limit / (1024 * 1024)} MB.");
+        }
+
+        if (body.Length == 0)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["The request body is empty."] });
+        }
+
+        byte[] content;
+        if (isArchive)
+        {
+            content = body.ToArray();
+        }
+        else
+        {
+            using var compressed = new MemoryStream();
+            await using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+            {
+                body.Position = 0;
+                await body.CopyToAsync(gzip, cancellationToken);
+            }
+
+            content = compressed.ToArray();
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var candidate = new FilterListRecord
+        {
+            Id = Guid.CreateVersion7(), Name = name!.Trim(), Format = format!, Category = isArchive ? null : category, Content = content,
+            ContentBytes = body.Length, ReportJson = "{}", CreatedAt = now, UpdatedAt = now,
+        };
+        FilterListImportReport report;
+        try
+        {
+            report = FilterListStore.Import(candidate, new FilterListBuilder());
+        }
+        catch (Exception e) when (e is FilterListFormatException or InvalidOperationException or ArgumentException)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The list could not be read", detail: e.Message);
+        }
+
+        if (report.Entries == 0)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "The list has no usable entries",
+                detail: $"{report.SkippedLines} lines were skipped; the lists in use are unchanged.",
+                extensions: new Dictionary<string, object?> { ["lineErrors"] = report.Errors.Take(50).ToList() });
+        }
+
+        candidate.Entries = report.Entries;
+        candidate.SkippedLines = report.SkippedLines;
+        candidate.ReportJson = JsonSerializer.Serialize(new StoredReport(report.Errors, report.Notes));
+
+        var existing = await db.FilterLists.FirstOrDefaultAsync(l => l.Name == candidate.Name, cancellationToken);
+        if (existing is not null)
+        {
+            existing.Format = candidate.Format;
+            existing.Category = candidate.Category;
+            existing.Content = candidate.Content;
+            existing.ContentBytes = candidate.ContentBytes;
+            existing.Entries = candidate.Entries;
+            existing.SkippedLines = candidate.SkippedLines;
+            existing.ReportJson = candidate.ReportJson;
+            existing.UpdatedAt = now;
+            audit.Record(db, "filter-list.replace", "filter-list", existing.Id.ToString(), $"{existing.Name}: {report.Entries} entries, {report.SkippedLines} skipped");
+        }
+        else
+        {
+            db.FilterLists.Add(candidate);
+            audit.Record(db, "filter-list.create", "filter-list", candidate.Id.ToString(), $"{candidate.Name}: {report.Entries} entries, {report.SkippedLines} skipped");
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await store.ReloadAsync(cancellationToken);
+        var dto = FilterListDto.From(existing ?? candidate);
+        return existing is null ? TypedResults.Created($"/api/filter-lists/{candidate.Id}", dto) : TypedResults.Ok(dto);
+    }
+
+    private static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, HomeroomDbContext db, FilterListStore store, AuditTrail audit, CancellationToken cancellationToken)
+    {
+        var record = await db.FilterLists.Where(l => l.Id == id).Select(l => new { l.Id, l.Name }).FirstOrDefaultAsync(cancellationToken);
+        if (record is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        await db.FilterLists.Where(l => l.Id == id).ExecuteDeleteAsync(cancellationToken);
+        audit.Record(db, "filter-list.delete", "filter-list", id.ToString(), record.Name);
+        await db.SaveChangesAsync(cancellationToken);
+        await store.ReloadAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// The hosts and host/path prefixes of the requested categories as text: a <c># category</c>
+    /// line, then one entry per line. Agents that decide on the device (the Chrome extension, .NET
+    /// agents) download it when their policy's <c>filter.listVersion</c> changes.
+    /// </summary>
+    private static async Task<Results<FileContentHttpResult, UnauthorizedHttpResult, ValidationProblem>> ExportAsync(
+        string? categories, HttpContext context, HomeroomDbContext db, FilterListStore store, CancellationToken cancellationToken)
+    {
+        if (await DeviceCredentials.AuthenticateAsync(context, db, cancellationToken) is null)
+        {
+            return TypedResults.Unauthorized();
+        }
+
+        var wanted = (categories ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (wanted.Length is 0 or > 256 || !wanted.All(FilterListBuilder.IsValidCategoryName))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["categories"] = ["1 to 256 comma-separated category names."] });
+        }
+
+        var bytes = await store.ExportAsync(wanted, cancellationToken);
+        context.Response.Headers.ETag = $"\"{store.Version}\"";
+        return TypedResults.File(bytes, "text/plain; charset=utf-8");
+    }
+
+    private static async Task CopyLimitedAsync(Stream source, Stream destination, long limit, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[81920];
+        long total = 0;
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            total += read;
+            if (total > limit)
+            {
+                throw new InvalidDataException("Body too large.");
+            }
+
+            await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+        }
+    }
+}

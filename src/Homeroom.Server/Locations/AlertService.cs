@@ -1,0 +1,132 @@
+using System.Threading.Channels;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Commands;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Locations;
+
+/// <summary>A device's bounds state as last evaluated.</summary>
+public sealed record BoundsReport(Guid DeviceId, bool OutOfBounds, string? Message, double? Latitude, double? Longitude);
+
+/// <summary>Kinds of alert.</summary>
+public static class AlertKinds
+{
+    public const string OutOfBounds = "outOfBounds";
+}
+
+/// <summary>
+/// Raises and clears out-of-bounds alerts. Raising one stores it, writes the audit log and sends
+/// the device a message (a durable command); coming back in bounds clears it. One open alert per
+/// device at most. Runs off the heartbeat path: reports are queued and handled in order.
+/// </summary>
+public sealed class AlertService(
+    IDbContextFactory<HomeroomDbContext> dbFactory,
+    IssueCommand issueCommand,
+    AuditTrail audit,
+    TimeProvider time,
+    ILogger<AlertService> logger) : BackgroundService
+{
+    private static readonly StaffUser System = new(Guid.Empty, "system");
+    private readonly Channel<BoundsReport> _reports = Channel.CreateBounded<BoundsReport>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
+    private HashSet<Guid>? _open;
+
+    /// <summary>Raised after an alert was stored (tests and live views listen).</summary>
+    public event Action<Alert>? Raised;
+
+    public void Report(BoundsReport report)
+    {
+        if (_open is { } open && report.OutOfBounds == open.Contains(report.DeviceId))
+        {
+            return; // Nothing changes.
+        }
+
+        _reports.Writer.TryWrite(report);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await using (var db = await dbFactory.CreateDbContextAsync(stoppingToken))
+        {
+            _open = (await db.Alerts.Where(a => a.Kind == AlertKinds.OutOfBounds && a.ClearedAt == null).Select(a => a.DeviceId).ToListAsync(stoppingToken)).ToHashSet();
+        }
+
+        await foreach (var report in _reports.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await HandleAsync(report, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LocationsLog.AlertFailed(logger, report.DeviceId, e);
+            }
+        }
+    }
+
+    private async Task HandleAsync(BoundsReport report, CancellationToken cancellationToken)
+    {
+        var open = _open!;
+        if (report.OutOfBounds == open.Contains(report.DeviceId))
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!report.OutOfBounds)
+        {
+            var alerts = await db.Alerts.Where(a => a.DeviceId == report.DeviceId && a.Kind == AlertKinds.OutOfBounds && a.ClearedAt == null).ToListAsync(cancellationToken);
+            foreach (var alert in alerts)
+            {
+                alert.ClearedAt = now;
+                audit.Record(db, "alert.clear", "device", report.DeviceId.ToString(), $"Back in bounds; alert {alert.Id}");
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            open.Remove(report.DeviceId);
+            return;
+        }
+
+        var device = await db.Devices.AsNoTracking().Where(d => d.Id == report.DeviceId).Select(d => new { d.Name, d.Latitude, d.Longitude }).FirstOrDefaultAsync(cancellationToken);
+        if (device is null)
+        {
+            return;
+        }
+
+        var raised = new Alert
+        {
+            Id = Guid.CreateVersion7(),
+            Kind = AlertKinds.OutOfBounds,
+            DeviceId = report.DeviceId,
+            RaisedAt = now,
+            Latitude = report.Latitude ?? device.Latitude,
+            Longitude = report.Longitude ?? device.Longitude,
+            Details = $"{device.Name} left its allowed zones.",
+        };
+        db.Alerts.Add(raised);
+        audit.Record(db, "alert.raise", "device", report.DeviceId.ToString(), raised.Details);
+        await db.SaveChangesAsync(cancellationToken);
+        open.Add(report.DeviceId);
+        LocationsLog.OutOfBounds(logger, report.DeviceId);
+        Raised?.Invoke(raised);
+
+        var message = new Dictionary<string, string>
+        {
+            ["title"] = "Out of bounds",
+            ["text"] = report.Message ?? "This device is outside the area it may be used in.",
+        };
+        await issueCommand.ExecuteAsync(System, CommandKinds.Message, message, new CommandTarget([report.DeviceId], null, null), TimeSpan.FromHours(1), cancellationToken);
+    }
+}
+
+internal static partial class LocationsLog
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} is out of bounds")]
+    public static partial void OutOfBounds(ILogger logger, Guid deviceId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling the bounds of device {DeviceId} failed")]
+    public static partial void AlertFailed(ILogger logger, Guid deviceId, Exception exception);
+}

@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Zones;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Locations;
+
+public sealed class LocationOptions
+{
+    public const string Section = "Homeroom:Locations";
+
+    /// <summary>Fixes less accurate than this are ignored for zones.</summary>
+    public double MaxAccuracyMeters { get; set; } = 150;
+
+    /// <summary>Agreeing fixes needed before a device is taken to have entered or left a zone.</summary>
+    public int ConsecutiveFixes { get; set; } = 2;
+
+    /// <summary>Time since the first agreeing fix before the change counts.</summary>
+    public TimeSpan MinDwell { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Location fixes older than this are deleted.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Alerts older than this (since they were raised) are deleted.</summary>
+    public TimeSpan AlertRetention { get; set; } = TimeSpan.FromDays(365);
+}
+
+/// <summary>A stored zone ready for point tests.</summary>
+public sealed record LoadedZone(Guid Id, string Name, string Kind, Guid? SchoolId, ZoneShape Shape);
+
+/// <summary>
+/// Which zones each device is in, with hysteresis (<see cref="ZonePresence"/>) so a device at a
+/// boundary does not flap. Held in memory: after a restart the first usable fix sets the state.
+/// </summary>
+public sealed class ZoneMembership(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<LocationOptions> options)
+{
+    private readonly ConcurrentDictionary<Guid, DeviceZones> _devices = new();
+    private volatile IReadOnlyList<LoadedZone> _zones = [];
+
+    public IReadOnlyList<LoadedZone> Zones => _zones;
+
+    public LoadedZone? Find(Guid zoneId) => _zones.FirstOrDefault(z => z.Id == zoneId);
+
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = await db.Zones.AsNoTracking().ToListAsync(cancellationToken);
+        var zones = new List<LoadedZone>();
+        foreach (var row in rows)
+        {
+            using var document = JsonDocument.Parse(row.GeometryJson);
+            if (GeoJsonZones.Parse(document.RootElement).Shape is { } shape)
+            {
+                zones.Add(new LoadedZone(row.Id, row.Name, row.Kind, row.SchoolId, shape));
+            }
+        }
+
+        _zones = zones;
+        var ids = zones.Select(z => z.Id).ToHashSet();
+        foreach (var device in _devices.Values)
+        {
+            device.Retain(ids);
+        }
+    }
+
+    /// <summary>Zones the device is confirmed inside.</summary>
+    public IReadOnlyCollection<Guid> InsideZones(Guid deviceId) =>
+        _devices.TryGetValue(deviceId, out var device) ? device.Inside : [];
+
+    /// <summary>The confirmed state of one device in one zone.</summary>
+    public ZoneState StateOf(Guid deviceId, Guid zoneId) =>
+        _devices.TryGetValue(deviceId, out var device) ? device.StateOf(zoneId) : ZoneState.Unknown;
+
+    /// <summary>Feeds one fix; true when the set of zones the device is inside changed.</summary>
+    public bool Observe(Guid deviceId, LocationFix fix)
+    {
+        var settings = options.Value;
+        var presenceOptions = new ZonePresenceOptions(settings.MaxAccuracyMeters, settings.ConsecutiveFixes, settings.MinDwell);
+        var device = _devices.GetOrAdd(deviceId, _ => new DeviceZones());
+        return device.Observe(_zones, fix, presenceOptions);
+    }
+
+    public void Forget(Guid deviceId) => _devices.TryRemove(deviceId, out _);
+
+    private sealed class DeviceZones
+    {
+        private readonly Dictionary<Guid, ZonePresence> _presence = [];
+        private Guid[] _inside = [];
+
+        public IReadOnlyCollection<Guid> Inside => Volatile.Read(ref _inside);
+
+        public ZoneState StateOf(Guid zoneId)
+        {
+            lock (_presence)
+            {
+                return _presence.TryGetValue(zoneId, out var presence) ? presence.State : ZoneState.Unknown;
+            }
+        }
+
+        public bool Observe(IReadOnlyList<LoadedZone> zones, LocationFix fix, ZonePresenceOptions options)
+        {
+            var point = new GeoPoint(fix.Longitude, fix.Latitude);
+            lock (_presence)
+            {
+                var changed = false;
+                foreach (var zone in zones)
+                {
+                    var presence = _presence.GetValueOrDefault(zone.Id);
+                    // The distance is not used by the hysteresis today (see ZonePresence), so it is not computed.
+                    changed |= presence.Observe(zone.Shape.Contains(point), fix.AccuracyMeters, 0, fix.CapturedAt, options) is not null;
+                    _presence[zone.Id] = presence;
+                }
+
+                if (!changed)
+                {
+                    return false;
+                }
+
+                var inside = _presence.Where(p => p.Value.State == ZoneState.Inside).Select(p => p.Key).Order().ToArray();
+                var insideChanged = !inside.SequenceEqual(_inside);
+                Volatile.Write(ref _inside, inside);
+                return insideChanged || changed;
+            }
+        }
+
+        public void Retain(HashSet<Guid> zoneIds)
+        {
+            lock (_presence)
+            {
+                foreach (var id in _presence.Keys.Where(id => !zoneIds.Contains(id)).ToList())
+                {
+                    _presence.Remove(id);
+                }
+
+                Volatile.Write(ref _inside, _inside.Where(zoneIds.Contains).ToArray());
+            }
+        }
+    }
+}
+
+/// <summary>Loads the zones when the server starts.</summary>
+public sealed class ZoneLoader(ZoneMembership membership) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => membership.ReloadAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

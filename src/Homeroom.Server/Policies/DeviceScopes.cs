@@ -1,0 +1,46 @@
+using Homeroom.Rules.Policies;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Policies;
+
+/// <summary>Reads what the resolver needs to know about devices: school, grade, groups (direct or through the student).</summary>
+public static class DeviceScopes
+{
+    /// <summary>Scopes of every active device, or of the given ones.</summary>
+    public static async Task<List<(DeviceScope Scope, long AppliedVersion)>> LoadAsync(
+        HomeroomDbContext db, IReadOnlyCollection<Guid>? deviceIds, Func<Guid, IReadOnlyCollection<Guid>> insideZones, CancellationToken cancellationToken)
+    {
+        var devices = db.Devices.AsNoTracking().Where(d => d.RevokedAt == null);
+        if (deviceIds is not null)
+        {
+            devices = devices.Where(d => deviceIds.Contains(d.Id));
+        }
+
+        var rows = await (
+            from d in devices
+            join p in db.People on d.AssignedPersonId equals p.Id into people
+            from p in people.DefaultIfEmpty()
+            select new { d.Id, d.SchoolId, Grade = p == null ? null : p.GradeLevel, d.AssignedPersonId, d.PolicyVersionApplied })
+            .ToListAsync(cancellationToken);
+
+        var direct = db.GroupDevices.AsNoTracking().Select(g => new { g.DeviceId, g.GroupId });
+        var throughStudent =
+            from m in db.GroupMembers
+            join d in db.Devices on m.PersonId equals d.AssignedPersonId
+            select new { DeviceId = d.Id, m.GroupId };
+        if (deviceIds is not null)
+        {
+            direct = direct.Where(g => deviceIds.Contains(g.DeviceId));
+            throughStudent = throughStudent.Where(g => deviceIds.Contains(g.DeviceId));
+        }
+
+        var groups = (await direct.ToListAsync(cancellationToken)).Concat(await throughStudent.ToListAsync(cancellationToken))
+            .GroupBy(g => g.DeviceId)
+            .ToDictionary(g => g.Key, g => (IReadOnlyCollection<Guid>)g.Select(x => x.GroupId).Distinct().ToArray());
+
+        return rows.Select(r => (
+            new DeviceScope(r.Id, r.SchoolId, r.Grade, groups.GetValueOrDefault(r.Id, []), insideZones(r.Id)),
+            r.PolicyVersionApplied)).ToList();
+    }
+}

@@ -1,0 +1,278 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Policies;
+using Homeroom.Server.Agents;
+using Homeroom.Server.Data;
+using Homeroom.Server.Filtering;
+using Homeroom.Server.Locations;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Policies;
+
+/// <summary>
+/// Keeps every device's policy current. After any change (profiles, assignments, zones, filter
+/// lists, roster), at every schedule boundary, when a device changes zones and when it connects,
+/// it resolves the affected devices' effective policies; a device whose policy document changed
+/// gets the next version, stored first, then sent if it is online. Offline devices get theirs when
+/// they connect. Versions only grow and a device applies each once, so sending twice is harmless.
+/// </summary>
+public sealed class PolicyDistributor(
+    IDbContextFactory<HomeroomDbContext> dbFactory,
+    BulkSql bulk,
+    ConnectionRegistry registry,
+    ZoneMembership zones,
+    BoundsRules bounds,
+    FilterListStore filterLists,
+    TimeProvider time,
+    ILogger<PolicyDistributor> logger) : BackgroundService
+{
+    /// <summary>Largest policy document sent to a device.</summary>
+    public const int MaxDocumentBytes = 256 * 1024;
+
+    public const string TooLargeFailure = "The effective policy is larger than 256 KB; the previous policy stays in force.";
+
+    private const string UpsertSql = """
+        INSERT INTO device_policies (device_id, version, hash, computed_at) VALUES (@d, @v, @h, @t)
+        ON CONFLICT (device_id) DO UPDATE SET version = excluded.version, hash = excluded.hash, computed_at = excluded.computed_at
+        """;
+
+    private const string ReportSql = """
+        UPDATE device_policies SET reported_version = @v, reported_applied = @a, reported_failures = @f, reported_at = @t
+        WHERE device_id = @d AND reported_version <= @v
+        """;
+
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly ConcurrentQueue<(Guid Id, long? Applied)> _devices = new();
+    private readonly ConcurrentQueue<(Guid Id, PolicyStatusFrame Status, DateTime At)> _reports = new();
+    private int _allRequested = 1;
+    private DateTimeOffset? _nextBoundary;
+
+    /// <summary>Raised after each pass with the devices resolved and the versions sent.</summary>
+    public event Action<PolicyPass>? PassCompleted;
+
+    /// <summary>Re-resolve every device (after a change to profiles, assignments, zones, lists or the roster).</summary>
+    public void RequestAll()
+    {
+        Interlocked.Exchange(ref _allRequested, 1);
+        Wake();
+    }
+
+    /// <summary>Re-resolve one device (it changed zones).</summary>
+    public void RequestDevice(Guid deviceId)
+    {
+        _devices.Enqueue((deviceId, null));
+        Wake();
+    }
+
+    /// <summary>A device connected having applied <paramref name="appliedVersion"/>; it gets the current policy if that is newer.</summary>
+    public void DeviceConnected(Guid deviceId, long appliedVersion)
+    {
+        _devices.Enqueue((deviceId, appliedVersion));
+        Wake();
+    }
+
+    /// <summary>A device reported applying (or failing to apply) a version.</summary>
+    public void Report(Guid deviceId, PolicyStatusFrame status)
+    {
+        _reports.Enqueue((deviceId, status, time.GetUtcNow().UtcDateTime));
+        Wake();
+    }
+
+    private void Wake()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        filterLists.Changed += RequestAll;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var wait = _nextBoundary is { } boundary ? boundary - time.GetUtcNow() : TimeSpan.FromMinutes(5);
+            wait = TimeSpan.FromMilliseconds(Math.Clamp(wait.TotalMilliseconds, 0, TimeSpan.FromMinutes(5).TotalMilliseconds));
+            await _wake.WaitAsync(wait, stoppingToken);
+            try
+            {
+                if (_nextBoundary is { } due && time.GetUtcNow() >= due)
+                {
+                    Interlocked.Exchange(ref _allRequested, 1);
+                }
+
+                await WriteReportsAsync(stoppingToken);
+                if (Interlocked.Exchange(ref _allRequested, 0) == 1)
+                {
+                    _devices.Clear();
+                    await PassAsync(null, stoppingToken);
+                }
+                else if (!_devices.IsEmpty)
+                {
+                    var batch = new Dictionary<Guid, long?>();
+                    while (_devices.TryDequeue(out var item))
+                    {
+                        batch[item.Id] = item.Applied ?? batch.GetValueOrDefault(item.Id);
+                    }
+
+                    await PassAsync(batch, stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                PoliciesLog.PassFailed(logger, e);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
+                Interlocked.Exchange(ref _allRequested, 1);
+            }
+        }
+    }
+
+    /// <summary>Resolves devices (all when <paramref name="connected"/> is null), stores new versions and sends them.</summary>
+    private async Task PassAsync(Dictionary<Guid, long?>? connected, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var now = time.GetUtcNow();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var model = await PolicyModel.LoadAsync(db, cancellationToken);
+        var ids = connected?.Keys.ToList();
+        var scopes = await DeviceScopes.LoadAsync(db, ids, zones.InsideZones, cancellationToken);
+        var stored = await (ids is null ? db.DevicePolicies.AsNoTracking() : db.DevicePolicies.AsNoTracking().Where(p => ids.Contains(p.DeviceId)))
+            .Select(p => new { p.DeviceId, p.Version, p.Hash })
+            .ToDictionaryAsync(p => p.DeviceId, cancellationToken);
+
+        var listVersion = filterLists.Version;
+        var changed = new List<(Guid Id, long Version, string Hash)>();
+        var sends = new List<(AgentConnection Connection, PolicyFrame Frame)>();
+        var tooLarge = new List<Guid>();
+        DateTimeOffset? nextBoundary = connected is null ? null : _nextBoundary;
+        foreach (var (scope, applied) in scopes)
+        {
+            var effective = PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, model.TimeZoneOf(scope.SchoolId));
+            if (effective.ValidUntil is { } until && (nextBoundary is null || until < nextBoundary))
+            {
+                nextBoundary = until;
+            }
+
+            var values = effective.Values;
+            bounds.Set(scope.DeviceId, new DeviceBounds(
+                PolicySettings.Strings(values, "location.allowedZones").Select(Guid.Parse).ToList(),
+                values["location.outOfBoundsMessage"].GetValue<string>()));
+
+            var document = Document(effective, listVersion);
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(document);
+            if (bytes.Length > MaxDocumentBytes)
+            {
+                tooLarge.Add(scope.DeviceId);
+                continue;
+            }
+
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..32];
+            var previous = stored.GetValueOrDefault(scope.DeviceId);
+            var version = previous?.Version ?? 0;
+            var isNew = previous?.Hash != hash;
+            if (isNew)
+            {
+                version++;
+                changed.Add((scope.DeviceId, version, hash));
+            }
+
+            var reconnectBehind = connected is not null && connected.GetValueOrDefault(scope.DeviceId) is { } appliedNow && appliedNow < version;
+            if ((isNew || reconnectBehind) && registry.Get(scope.DeviceId) is { } connection)
+            {
+                using var element = JsonDocument.Parse(bytes);
+                sends.Add((connection, new PolicyFrame(version, element.RootElement.Clone())));
+            }
+        }
+
+        if (connected is null)
+        {
+            _nextBoundary = nextBoundary;
+        }
+        else if (nextBoundary is { } candidate && (_nextBoundary is null || candidate < _nextBoundary))
+        {
+            _nextBoundary = candidate;
+        }
+
+        await StoreAsync(changed, now.UtcDateTime, cancellationToken);
+        foreach (var id in tooLarge)
+        {
+            _reports.Enqueue((id, new PolicyStatusFrame(0, false, [TooLargeFailure]), now.UtcDateTime));
+            PoliciesLog.TooLarge(logger, id);
+        }
+
+        await Parallel.ForEachAsync(sends, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
+            async (send, _) => await send.Connection.SendAsync(send.Frame));
+
+        var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), connected is null);
+        PoliciesLog.Pass(logger, pass.Devices, pass.Changed, pass.Sent, pass.Elapsed.TotalMilliseconds);
+        PassCompleted?.Invoke(pass);
+    }
+
+    /// <summary>The document a device receives: its settings plus the filter-list version to download.</summary>
+    public static JsonObject Document(EffectivePolicy effective, string listVersion)
+    {
+        var document = effective.ToDocument();
+        document["filter"] = new JsonObject { ["listVersion"] = listVersion };
+        return document;
+    }
+
+    private async Task StoreAsync(List<(Guid Id, long Version, string Hash)> changed, DateTime now, CancellationToken cancellationToken)
+    {
+        foreach (var slice in changed.Chunk(2_000))
+        {
+            await using var connection = await bulk.OpenAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await bulk.ExecuteManyAsync(connection, transaction, UpsertSql, ["@d", "@v", "@h", "@t"], slice, (c, v) =>
+            {
+                v[0] = bulk.Id(c.Id);
+                v[1] = c.Version;
+                v[2] = c.Hash;
+                v[3] = now;
+            }, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
+
+    private async Task WriteReportsAsync(CancellationToken cancellationToken)
+    {
+        var reports = new List<(Guid Id, PolicyStatusFrame Status, DateTime At)>();
+        while (reports.Count < 10_000 && _reports.TryDequeue(out var report))
+        {
+            reports.Add(report);
+        }
+
+        if (reports.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await bulk.ExecuteManyAsync(connection, transaction, ReportSql, ["@v", "@a", "@f", "@t", "@d"], reports, (r, v) =>
+        {
+            v[0] = r.Status.Version;
+            v[1] = r.Status.Applied;
+            v[2] = r.Status.Failures is { Count: > 0 } failures ? string.Join('\n', failures.Take(20)) : null;
+            v[3] = r.At;
+            v[4] = bulk.Id(r.Id);
+        }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+}
+
+/// <summary>One distribution pass: devices resolved, versions changed, frames sent, time taken.</summary>
+public sealed record PolicyPass(int Devices, int Changed, int Sent, TimeSpan Elapsed, bool Full);
+
+internal static partial class PoliciesLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Policy pass: {Devices} devices resolved, {Changed} new versions, {Sent} sent in {Milliseconds:F0} ms")]
+    public static partial void Pass(ILogger logger, int devices, int changed, int sent, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A policy pass failed; retrying")]
+    public static partial void PassFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The effective policy of device {DeviceId} is too large to send; its previous policy stays in force")]
+    public static partial void TooLarge(ILogger logger, Guid deviceId);
+}
