@@ -91,6 +91,11 @@ public static class FilterListEndpoints
         }
 
         var limit = isArchive ? MaxArchiveBytes : MaxPlainBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large", detail: $"A {format} list may be at most {limit / (1024 * 1024)} MB.");
+        }
+
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
             sizeFeature.MaxRequestBodySize = limit;

@@ -1,0 +1,173 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Tests;
+using Homeroom.Server.Data;
+using Homeroom.Server.Filtering;
+using Homeroom.Server.Tests.Infrastructure;
+
+namespace Homeroom.Server.Tests.Filtering;
+
+public abstract class FilterListTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    private static readonly Lazy<byte[]> Ut1Archive = new(() =>
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            TarFile.CreateFromDirectory(SharedData.PathOf("filter-lists/ut1"), gzip, includeBaseDirectory: true);
+        }
+
+        return output.ToArray();
+    });
+
+    protected HomeroomHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Host = await HomeroomHost.StartAsync(provider);
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+
+    private async Task<HttpResponseMessage> UploadAsync(string query, byte[] body, string contentType = "application/gzip")
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        return await Host.Client.PostAsync($"/api/filter-lists?{query}", content);
+    }
+
+    private async Task<Guid> DeviceWithProfileAsync(object webFilter)
+    {
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "SN-" + Guid.NewGuid().ToString("N")[..8]);
+        var profile = await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Filter " + Guid.NewGuid().ToString("N")[..6], settings = new { webFilter } });
+        await Host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "device", scopeId = enrolled.DeviceId.ToString() });
+        return enrolled.DeviceId;
+    }
+
+    private Task<JsonElement> CheckAsync(Guid deviceId, string url) =>
+        Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/filter-check?url={Uri.EscapeDataString(url)}");
+
+    [Fact]
+    public async Task Ut1Archive_Upload_BlocksByCategory_AndExplainsWhy()
+    {
+        using var response = await UploadAsync("name=UT1&format=ut1", Ut1Archive.Value);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var list = await response.Content.ReadFromJsonAsync<JsonElement>();
+        list.GetProperty("entries").GetInt32().ShouldBeGreaterThan(600_000);
+        list.GetProperty("notes").GetArrayLength().ShouldBeGreaterThan(0);
+
+        var summary = await Host.GetJsonAsync<JsonElement>("/api/filter-lists/categories");
+        summary.GetProperty("categories").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ShouldContain("gambling");
+
+        var gamblingHost = File.ReadLines(Path.Combine(SharedData.PathOf("filter-lists/ut1"), "gambling", "domains")).First(l => l.Contains('.', StringComparison.Ordinal) && !l.StartsWith('#') && !char.IsAsciiDigit(l[^1]));
+        var device = await DeviceWithProfileAsync(new { blockedCategories = new[] { "gambling" }, allowedSites = new[] { "docs.example.org" } });
+
+        var blocked = await CheckAsync(device, $"https://www.{gamblingHost.ToUpperInvariant()}./page");
+        blocked.GetProperty("blocked").GetBoolean().ShouldBeTrue();
+        blocked.GetProperty("reason").GetString().ShouldBe("blockedCategory");
+        blocked.GetProperty("category").GetString().ShouldBe("gambling");
+        blocked.GetProperty("matchedHost").GetString().ShouldBe(gamblingHost);
+        blocked.GetProperty("ruleFrom").GetProperty("level").GetString().ShouldBe("device");
+
+        var allowed = await CheckAsync(device, "https://docs.example.org/a");
+        allowed.GetProperty("blocked").GetBoolean().ShouldBeFalse();
+        allowed.GetProperty("reason").GetString().ShouldBe("allowedSite");
+
+        var lookAlike = await CheckAsync(device, $"https://not{gamblingHost}/");
+        lookAlike.GetProperty("blocked").GetBoolean().ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task PlainList_ReplacedByABrokenOne_KeepsTheOldList()
+    {
+        using var first = await UploadAsync("name=District%20blocks&format=plain&category=district_block", Encoding.UTF8.GetBytes("0.0.0.0 tiktok.test\nroblox.test\nbad line here\n"), "text/plain");
+        first.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var created = await first.Content.ReadFromJsonAsync<JsonElement>();
+        created.GetProperty("entries").GetInt32().ShouldBe(2);
+        created.GetProperty("errors")[0].GetProperty("line").GetInt32().ShouldBe(3);
+        var device = await DeviceWithProfileAsync(new { blockedCategories = new[] { "district_block" } });
+        (await CheckAsync(device, "https://www.roblox.test/")).GetProperty("blocked").GetBoolean().ShouldBeTrue();
+
+        using var broken = await UploadAsync("name=District%20blocks&format=plain&category=district_block", Encoding.UTF8.GetBytes("not a host\n%%%\n"), "text/plain");
+
+        broken.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        broken.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var problem = await broken.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("lineErrors").GetArrayLength().ShouldBe(2);
+        (await CheckAsync(device, "https://www.roblox.test/")).GetProperty("blocked").GetBoolean().ShouldBeTrue();
+        (await Host.GetJsonAsync<JsonElement>("/api/filter-lists"))[0].GetProperty("entries").GetInt32().ShouldBe(2);
+    }
+
+    [Theory]
+    [InlineData("name=x&format=ut1", "this is not an archive")]
+    [InlineData("name=x&format=zip", "example.test")]
+    [InlineData("format=plain&category=c", "example.test")]
+    [InlineData("name=x&format=plain", "example.test")]
+    [InlineData("name=x&format=plain&category=..%2Fetc", "example.test")]
+    [InlineData("name=x&format=plain&category=c", "")]
+    public async Task BadUploads_AreRefused_AndStoreNothing(string query, string body)
+    {
+        using var response = await UploadAsync(query, Encoding.UTF8.GetBytes(body), "text/plain");
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await Host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task OversizedUpload_Answers413()
+    {
+        var body = new byte[FilterListEndpoints.MaxPlainBytes + 1024];
+        Array.Fill(body, (byte)'a');
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/filter-lists?name=big&format=plain&category=c") { Content = new ByteArrayContent(body) };
+        request.Headers.ExpectContinue = true;
+
+        using var response = await Host.Client.SendAsync(request);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+        (await Host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Export_ForDevicesWithTheirCredential_ListsRequestedCategories()
+    {
+        using var upload = await UploadAsync("name=custom&format=plain&category=custom", Encoding.UTF8.GetBytes("a.test\nb.test/path\n"), "text/plain");
+        upload.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "SN-EXPORT");
+        using var client = Host.CreateClient();
+
+        using var anonymous = await client.GetAsync($"{AgentProtocol.FilterListPath}?categories=custom");
+        anonymous.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Device", $"{enrolled.DeviceId}:wrong");
+        using var wrong = await client.GetAsync($"{AgentProtocol.FilterListPath}?categories=custom");
+        wrong.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Device", $"{enrolled.DeviceId}:{enrolled.Credential}");
+        var text = await client.GetStringAsync($"{AgentProtocol.FilterListPath}?categories=custom,unknown");
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ShouldBe(["# custom", "a.test", "b.test/path"]);
+
+        using var bad = await client.GetAsync($"{AgentProtocol.FilterListPath}?categories=../x");
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task ListChange_SendsDevicesANewPolicyVersion()
+    {
+        await using var agent = await Host.ConnectNewAgentAsync();
+        var first = await agent.ExpectAsync<PolicyFrame>();
+
+        using var upload = await UploadAsync("name=custom&format=plain&category=custom", Encoding.UTF8.GetBytes("a.test\n"), "text/plain");
+        var second = await agent.ExpectAsync<PolicyFrame>();
+
+        second.Version.ShouldBe(first.Version + 1);
+        second.Document.GetProperty("filter").GetProperty("listVersion").GetString().ShouldNotBe(first.Document.GetProperty("filter").GetProperty("listVersion").GetString());
+    }
+}
+
+public sealed class FilterListSqliteTests() : FilterListTests(DatabaseProvider.Sqlite);
+
+public sealed class FilterListPostgresTests() : FilterListTests(DatabaseProvider.Postgres);
