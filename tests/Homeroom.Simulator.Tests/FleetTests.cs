@@ -153,4 +153,45 @@ public sealed class FleetTests : IAsyncLifetime
 
         stored.ShouldBeGreaterThanOrEqualTo((int)fleet.Metrics.EventsAcknowledged);
     }
+
+    [Fact]
+    public async Task Policies_AreEnforcedOnTheDevices_AndReportedApplied()
+    {
+        using var list = new ByteArrayContent("coolmathgames.com\npoki.com\nroblox.com\n"u8.ToArray());
+        using var upload = await _host.Client.PostAsync("/api/filter-lists?name=games&format=plain&category=games", list);
+        upload.EnsureSuccessStatusCode();
+        var profile = await _host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "School filter", settings = new { webFilter = new { blockedCategories = new[] { "games" }, blockedSites = new[] { "tiktok.com" } } } });
+        await _host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "district" });
+        var token = await _host.CreateTokenAsync(maxUses: 4);
+        await using var fleet = new Fleet.Fleet(new FleetOptions
+        {
+            Server = _host.BaseAddress, EnrollToken = token, Devices = 4, Seed = 11, AlwaysOnline = true, SlowAnswerChance = 0,
+            ActivityInterval = TimeSpan.FromMilliseconds(200), FixedEventsPerSecond = 40, StartAt = new DateTimeOffset(2026, 11, 24, 16, 0, 0, TimeSpan.Zero),
+        });
+        fleet.Start();
+        (await fleet.WaitForConnectedAsync(4, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+
+        await Poll.UntilAsync(() => Task.FromResult(fleet.Devices.All(d => d.PolicyVersion > 0)));
+        await Poll.UntilAsync(async () => (await _host.GetJsonAsync<JsonElement>("/api/policies/compliance")).GetProperty("total").GetInt32() == 0);
+        async Task<List<JsonElement>> EventsAsync(string kind)
+        {
+            var all = new List<JsonElement>();
+            foreach (var device in fleet.Devices)
+            {
+                all.AddRange((await _host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={device.DeviceId}&kind={kind}&pageSize=500")).GetProperty("items").EnumerateArray());
+            }
+
+            return all;
+        }
+
+        await Poll.UntilAsync(async () => (await EventsAsync("web.blocked")).Count >= 10);
+
+        string[] blockedHosts = ["coolmathgames.com", "poki.com", "roblox.com", "tiktok.com"];
+        var blocked = await EventsAsync("web.blocked");
+        blocked.ShouldAllBe(e => blockedHosts.Any(h => new Uri(e.GetProperty("url").GetString()!).Host.EndsWith(h, StringComparison.Ordinal)));
+        blocked.ShouldContain(e => e.GetProperty("detail").GetString() == "category:games");
+        var visits = await EventsAsync("web.visit");
+        visits.ShouldNotBeEmpty();
+        visits.ShouldAllBe(e => !blockedHosts.Any(h => new Uri(e.GetProperty("url").GetString()!).Host.EndsWith(h, StringComparison.Ordinal)));
+    }
 }

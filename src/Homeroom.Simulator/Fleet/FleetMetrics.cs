@@ -15,9 +15,13 @@ public sealed class FleetMetrics
     private long _commandsReceived;
     private long _commandRepeats;
     private long _thumbnails;
+    private long _policiesApplied;
 
     /// <summary>Raised when a device acknowledges a command: command id, device index, timestamp (<see cref="TimeProvider.GetTimestamp"/>).</summary>
     public event Action<Guid, int, long>? CommandAcknowledged;
+
+    /// <summary>Raised when a device applied a policy version: version, device index, timestamp.</summary>
+    public event Action<long, int, long>? PolicyApplied;
 
     public long Enrolled => Interlocked.Read(ref _enrolled);
     public long Resumed => Interlocked.Read(ref _resumed);
@@ -31,6 +35,7 @@ public sealed class FleetMetrics
     public long CommandsReceived => Interlocked.Read(ref _commandsReceived);
     public long CommandRepeats => Interlocked.Read(ref _commandRepeats);
     public long Thumbnails => Interlocked.Read(ref _thumbnails);
+    public long PoliciesApplied => Interlocked.Read(ref _policiesApplied);
 
     internal void OnEnrolled() => Interlocked.Increment(ref _enrolled);
     internal void OnResumed() => Interlocked.Increment(ref _resumed);
@@ -49,8 +54,13 @@ public sealed class FleetMetrics
     internal void OnCommand(bool repeat) => Interlocked.Increment(ref repeat ? ref _commandRepeats : ref _commandsReceived);
     internal void OnThumbnail() => Interlocked.Increment(ref _thumbnails);
     internal void OnCommandAcknowledged(Guid commandId, int deviceIndex, long timestamp) => CommandAcknowledged?.Invoke(commandId, deviceIndex, timestamp);
+    internal void OnPolicyApplied(long version, int deviceIndex, long timestamp)
+    {
+        Interlocked.Increment(ref _policiesApplied);
+        PolicyApplied?.Invoke(version, deviceIndex, timestamp);
+    }
 
     public override string ToString() =>
         $"connected {Connected}, enrolled {Enrolled}, resumed {Resumed}, enroll failures {EnrollFailures}, heartbeats {Heartbeats}, " +
-        $"events {EventsAcknowledged}/{EventsGenerated} stored, commands {CommandsReceived} (+{CommandRepeats} repeats), thumbnails {Thumbnails}";
+        $"events {EventsAcknowledged}/{EventsGenerated} stored, commands {CommandsReceived} (+{CommandRepeats} repeats), thumbnails {Thumbnails}, policies applied {PoliciesApplied}";
 }

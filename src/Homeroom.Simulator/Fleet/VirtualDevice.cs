@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Filtering;
+using Homeroom.Rules.Policies;
 using Homeroom.Simulator.Agent;
 
 namespace Homeroom.Simulator.Fleet;
@@ -10,6 +12,7 @@ namespace Homeroom.Simulator.Fleet;
 /// <summary>Everything the devices of one fleet share.</summary>
 public sealed class FleetContext(FleetOptions options, SimulatedClock clock, CredentialStore credentials, FleetMetrics metrics, HttpClient http, TimeProvider time)
 {
+    public FleetPolicies Policies { get; } = new(http, options.Server);
     public FleetOptions Options { get; } = options;
     public SimulatedClock Clock { get; } = clock;
     public CredentialStore Credentials { get; } = credentials;
@@ -41,10 +44,18 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     private bool _inventorySent;
     private CancellationTokenSource? _screenView;
     private Site _currentSite = Browsing.Sites[0];
+    private long _policyVersion;
+    private WebFilter _filter = WebFilter.AllowAll;
+    private bool _curfew;
+    private bool _reportLocation = true;
+    private SavedCredential? _credential;
 
     public DeviceSpec Spec => spec;
     public Guid? DeviceId { get; private set; }
     public bool Locked { get; private set; }
+
+    /// <summary>The policy version last applied.</summary>
+    public long PolicyVersion => Interlocked.Read(ref _policyVersion);
     public string? LastMessage { get; private set; }
     public bool Connected { get; private set; }
     public int? LastCloseCode { get; private set; }
@@ -76,6 +87,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 continue;
             }
 
+            _credential = credential;
             var closeCode = await RunConnectionAsync(credential, cancellationToken);
             LastCloseCode = closeCode;
             switch (closeCode)
@@ -265,7 +277,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             ? new NetworkState("wifi", "District-WiFi", $"10.{spec.Index / 65536 % 256}.{spec.Index / 256 % 256}.{spec.Index % 256}")
             : new NetworkState(spec.Index % 17 == 0 ? "cellular" : "wifi", spec.Index % 17 == 0 ? null : "Home-WiFi", "192.168.1." + ((spec.Index % 200) + 20));
         return new HeartbeatFrame(new BatteryState((int)_battery, charging), network,
-            new LocationFix(location.Latitude, location.Longitude, 10 + _random.Next(40), fleet.Clock.Now));
+            _reportLocation ? new LocationFix(location.Latitude, location.Longitude, 10 + _random.Next(40), fleet.Clock.Now) : null);
     }
 
     private GeoPoint Locate(double hour)
@@ -278,6 +290,8 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         return hour switch
         {
             >= 7 and < 7.5 => spec.Home.Toward(spec.School, (hour - 7) / 0.5),
+            // One student in forty walks off campus over lunch: the out-of-bounds case the demo shows.
+            >= 12 and < 12.75 when spec.Index % 40 == 3 => new GeoPoint(spec.School.Latitude + 0.0135, spec.School.Longitude),
             >= 7.5 and < 15 => spec.School,
             >= 15 and < 15.5 => spec.School.Toward(spec.Home, (hour - 15) / 0.5),
             _ => spec.Home,
@@ -314,7 +328,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         {
             // About one page or app every two simulated minutes while awake and not locked.
             var minutes = (now - _lastActivityAt).TotalMinutes;
-            count = Locked || IsAsleep() ? 0 : (int)Math.Min(200, minutes / 2);
+            count = Locked || _curfew || IsAsleep() ? 0 : (int)Math.Min(200, minutes / 2);
             if (count > 0)
             {
                 _lastActivityAt = now;
@@ -333,10 +347,15 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             }
 
             var site = Browsing.Pick(_random);
+            var decision = _filter.Explain(site.Url);
+            if (decision.Blocked)
+            {
+                events.Add(new ActivityEvent(0, at, ActivityKinds.WebBlocked, site.Url, site.Title, Detail: decision.Category is { } category ? $"category:{category}" : $"rule:{decision.Rule ?? decision.Reason.ToString()}"));
+                continue;
+            }
+
             _currentSite = site;
-            events.Add(site.BlockedCategory is { } category
-                ? new ActivityEvent(0, at, ActivityKinds.WebBlocked, site.Url, site.Title, Detail: $"category:{category}")
-                : new ActivityEvent(0, at, ActivityKinds.WebVisit, site.Url, site.Title, DurationSeconds: 10 + _random.Next(300)));
+            events.Add(new ActivityEvent(0, at, ActivityKinds.WebVisit, site.Url, site.Title, DurationSeconds: 10 + _random.Next(300)));
         }
 
         return events;
@@ -403,9 +422,39 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 OnScreenView(client, view);
                 break;
             case PolicyFrame policy:
-                await client.SendAsync(new PolicyStatusFrame(policy.Version, true, null));
+                await OnPolicyAsync(client, policy);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Applies a policy once per version, as a real agent would: the web filter (downloading the
+    /// categories it names), the curfew lock and whether to report location; then reports the outcome.
+    /// </summary>
+    private async Task OnPolicyAsync(AgentClient client, PolicyFrame frame)
+    {
+        if (frame.Version <= PolicyVersion)
+        {
+            await client.SendAsync(new PolicyStatusFrame(frame.Version, true, null));
+            return;
+        }
+
+        var policy = PolicyDocument.Read(frame.Document);
+        try
+        {
+            _filter = await fleet.Policies.FilterForAsync(policy, DeviceId!.Value, _credential!.Credential, CancellationToken.None);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            await client.SendAsync(new PolicyStatusFrame(frame.Version, false, [$"webFilter: the filter list could not be downloaded ({e.Message})"]));
+            return;
+        }
+
+        _curfew = policy.Boolean("device", "locked");
+        _reportLocation = policy.Boolean("monitoring", "location");
+        Interlocked.Exchange(ref _policyVersion, frame.Version);
+        await client.SendAsync(new PolicyStatusFrame(frame.Version, true, null));
+        fleet.Metrics.OnPolicyApplied(frame.Version, spec.Index, fleet.Time.GetTimestamp());
     }
 
     private async Task OnCommandAsync(AgentClient client, CommandFrame command)
@@ -510,7 +559,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             using var timer = new PeriodicTimer(interval, fleet.Time);
             while (!cts.IsCancellationRequested && client.State == WebSocketState.Open)
             {
-                var png = ThumbnailPainter.Paint(width, height, _currentSite.Url.GetHashCode(StringComparison.Ordinal), frame++, Locked);
+                var png = ThumbnailPainter.Paint(width, height, _currentSite.Url.GetHashCode(StringComparison.Ordinal), frame++, Locked || _curfew);
                 if (!await client.SendAsync(ThumbnailFrame.Encode(ThumbnailFormat.Png, fleet.Time.GetUtcNow(), png), WebSocketMessageType.Binary))
                 {
                     break;

@@ -262,3 +262,38 @@ public sealed class PolicyResolverTests
         PolicySettings.ToDocument(settings).ToJsonString().ShouldBe(json);
     }
 }
+
+public sealed class PolicyDocumentTests
+{
+    [Fact]
+    public void Read_ResolvedDocument_GivesTheEnforcedValues()
+    {
+        var (settings, _) = PolicySettings.Parse(JsonDocument.Parse("""{"webFilter":{"blockedCategories":["games"],"allowedSites":["docs.test"],"allowOnly":true},"device":{"locked":true}}""").RootElement);
+        var document = PolicySettings.ToDocument(settings);
+        document["filter"] = new JsonObject { ["listVersion"] = "abc" };
+
+        var read = PolicyDocument.Read(JsonDocument.Parse(document.ToJsonString()).RootElement);
+
+        read.WebFilter.BlockedCategories.ShouldBe(["games"]);
+        read.WebFilter.AllowedSites.ShouldBe(["docs.test"]);
+        read.WebFilter.AllowOnly.ShouldBeTrue();
+        read.Boolean("device", "locked").ShouldBeTrue();
+        read.Boolean("monitoring", "location").ShouldBeTrue(); // default
+        read.Text("device", "lockMessage").ShouldBe("This device is locked.");
+        read.ListVersion.ShouldBe("abc");
+        read.ListCategories.ShouldBe(["games"]);
+    }
+
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("""{"webFilter":5}""")]
+    [InlineData("""{"webFilter":{"blockedCategories":"games","allowOnly":"yes"}}""")]
+    public void Read_Malformed_FallsBackToDefaults(string json)
+    {
+        var read = PolicyDocument.Read(JsonDocument.Parse(json).RootElement);
+
+        read.WebFilter.BlockedCategories.ShouldBeEmpty();
+        read.WebFilter.AllowOnly.ShouldBeFalse();
+        read.ListVersion.ShouldBeNull();
+    }
+}
