@@ -188,6 +188,8 @@ public sealed partial class DemoDistrict(IDbContextFactory<HomeroomDbContext> db
         await db.SaveChangesAsync(cancellationToken);
         db.GroupDevices.AddRange(newGroupDevices);
         await db.SaveChangesAsync(cancellationToken);
+        await DemoPolicies.SeedAsync(db, Campus, now, cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         DemoLog.Seeded(logger, schools.Count, classes.Count, people, fleet.Count);
         return true;
@@ -225,6 +227,7 @@ public sealed partial class DemoDistrict(IDbContextFactory<HomeroomDbContext> db
         removed += await db.EnrollmentTokens.Where(t => t.Name == TokenName).ExecuteDeleteAsync(cancellationToken);
         removed += await db.Schools.Where(s => schoolIds.Contains(s.Id)).ExecuteDeleteAsync(cancellationToken);
         removed += await db.Districts.Where(d => d.Name.EndsWith("(demo)")).ExecuteDeleteAsync(cancellationToken);
+        removed += await DemoPolicies.RemoveAsync(db, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return removed;
     }

@@ -19,6 +19,7 @@ public static class DemoEndpoints
     {
         await fleet.StopFleetAsync();
         var rows = await district.RemoveAsync(cancellationToken);
+        await fleet.ReloadRulesAsync(cancellationToken);
         var actor = StaffUser.From(context.User).Username;
         audit.Record(db, "demo.remove", "demo", null, $"{rows} rows removed");
         await db.SaveChangesAsync(cancellationToken);

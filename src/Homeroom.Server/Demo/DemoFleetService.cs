@@ -1,4 +1,7 @@
 using Homeroom.Server.Data;
+using Homeroom.Server.Filtering;
+using Homeroom.Server.Locations;
+using Homeroom.Server.Policies;
 using Homeroom.Simulator.Fleet;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -13,6 +16,9 @@ namespace Homeroom.Server.Demo;
 /// </summary>
 public sealed class DemoFleetService(
     DemoDistrict district,
+    FilterListStore filterLists,
+    ZoneMembership zones,
+    PolicyDistributor policies,
     IServer server,
     IHostApplicationLifetime lifetime,
     DatabaseOptions database,
@@ -30,7 +36,10 @@ public sealed class DemoFleetService(
             return;
         }
 
-        await district.SeedAsync(stoppingToken);
+        if (await district.SeedAsync(stoppingToken))
+        {
+            await ReloadRulesAsync(stoppingToken);
+        }
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(stoppingToken);
@@ -70,6 +79,14 @@ public sealed class DemoFleetService(
         {
             // Server stopping.
         }
+    }
+
+    /// <summary>Makes the lists, zones and policies the demo seeded (or removed) take effect.</summary>
+    public async Task ReloadRulesAsync(CancellationToken cancellationToken)
+    {
+        await filterLists.ReloadAsync(cancellationToken);
+        await zones.ReloadAsync(cancellationToken);
+        policies.RequestAll();
     }
 
     /// <summary>Stops the simulated fleet (the demo is being removed or the server stops).</summary>

@@ -206,7 +206,14 @@ public sealed class PolicyDistributor(
             async (send, _) => await send.Connection.SendAsync(send.Frame));
 
         var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), connected is null);
-        PoliciesLog.Pass(logger, pass.Devices, pass.Changed, pass.Sent, pass.Elapsed.TotalMilliseconds);
+        if (pass.Full)
+        {
+            PoliciesLog.Pass(logger, pass.Devices, pass.Changed, pass.Sent, pass.Elapsed.TotalMilliseconds);
+        }
+        else
+        {
+            PoliciesLog.DevicePass(logger, pass.Devices, pass.Changed, pass.Sent, pass.Elapsed.TotalMilliseconds);
+        }
         PassCompleted?.Invoke(pass);
     }
 
@@ -269,6 +276,9 @@ internal static partial class PoliciesLog
 {
     [LoggerMessage(Level = LogLevel.Information, Message = "Policy pass: {Devices} devices resolved, {Changed} new versions, {Sent} sent in {Milliseconds:F0} ms")]
     public static partial void Pass(ILogger logger, int devices, int changed, int sent, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Policy pass for connecting or moving devices: {Devices} resolved, {Changed} new versions, {Sent} sent in {Milliseconds:F0} ms")]
+    public static partial void DevicePass(ILogger logger, int devices, int changed, int sent, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A policy pass failed; retrying")]
     public static partial void PassFailed(ILogger logger, Exception exception);

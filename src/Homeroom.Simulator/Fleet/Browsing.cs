@@ -26,7 +26,7 @@ public static class Browsing
         new("https://www.instagram.com/", "Instagram", 1.5, "social_networks"),
         new("https://discord.com/channels/@me", "Discord", 1, "chat"),
         new("https://www.roblox.com/home", "Roblox", 1.5, "games"),
-        new("https://unblocked-games.example.net/", "Unblocked Games", 0.5, "proxy"),
+        new("https://unblocked-games.example.net/", "Unblocked Games", 0.5, "redirector"),
     ];
 
     private static readonly double TotalWeight = Sites.Sum(s => s.Weight);

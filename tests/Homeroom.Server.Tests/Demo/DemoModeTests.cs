@@ -27,6 +27,10 @@ public sealed class DemoModeTests : IAsyncLifetime
         var device = (await _host.GetJsonAsync<JsonElement>("/api/devices?platform=chromeos&state=active&pageSize=1")).GetProperty("items")[0];
         device.GetProperty("assignedPersonId").ValueKind.ShouldBe(JsonValueKind.String);
         device.GetProperty("serial").GetString()!.ShouldStartWith("SIM");
+        (await _host.GetJsonAsync<JsonElement>("/api/profiles")).GetArrayLength().ShouldBe(3);
+        (await _host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(2);
+        (await _host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(4);
+        await Poll.UntilAsync(async () => (await _host.GetJsonAsync<JsonElement>("/api/policies/compliance")).GetProperty("total").GetInt32() == 0);
     }
 
     [Fact]
@@ -54,6 +58,9 @@ public sealed class DemoModeTests : IAsyncLifetime
         using var response = await _host.Client.DeleteAsync(new Uri("/api/demo", UriKind.Relative));
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await _host.GetJsonAsync<JsonElement>("/api/profiles")).GetArrayLength().ShouldBe(0);
+        (await _host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(0);
+        (await _host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(0);
         var schools = await _host.GetJsonAsync<JsonElement>("/api/schools");
         schools.GetProperty("total").GetInt32().ShouldBe(1);
         schools.GetProperty("items")[0].GetProperty("name").GetString().ShouldBe("Our Real School");
