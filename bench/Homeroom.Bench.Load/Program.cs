@@ -113,6 +113,41 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
     results["all_command_ms"] = allLatencies.Select(x => Math.Round(x, 1)).ToList();
     results["all_command_max_ms"] = allLatencies.Max();
 
+    // 4b. Policy distribution: a profile change assigned to the whole district, from the API call
+    // until every connected device has received and applied the new version.
+    var policyRounds = new List<(double All, double P50)>();
+    var appliedAt = new long[devices];
+    fleet.Metrics.PolicyApplied += (_, index, at) => Volatile.Write(ref appliedAt[index], at);
+    using (var created = await api.PostAsJsonAsync("/api/profiles", new { name = "Bench filter", settings = new { webFilter = new { blockedSites = new[] { "round-0.example" } } } }))
+    {
+        created.EnsureSuccessStatusCode();
+        var profileId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        using (var assigned = await api.PostAsJsonAsync("/api/assignments", new { profileId, level = "district" }))
+        {
+            assigned.EnsureSuccessStatusCode();
+        }
+
+        await WaitAsync(() => fleet.Devices.All(d => d.PolicyVersion > 1), TimeSpan.FromSeconds(60));
+        for (var round = 1; round <= 3; round++)
+        {
+            await Task.Delay(1000);
+            var before = fleet.Devices.Select(d => d.PolicyVersion).ToArray();
+            var start = TimeProvider.System.GetTimestamp();
+            using (var update = await api.PutAsJsonAsync($"/api/profiles/{profileId}", new { name = "Bench filter", settings = new { webFilter = new { blockedSites = new[] { $"round-{round}.example" } } } }))
+            {
+                update.EnsureSuccessStatusCode();
+            }
+
+            var done = await WaitAsync(() => fleet.Devices.Select((d, i) => d.PolicyVersion > before[i]).All(x => x), TimeSpan.FromSeconds(60));
+            var latencies = appliedAt.Select(at => TimeProvider.System.GetElapsedTime(start, at).TotalMilliseconds).ToList();
+            policyRounds.Add((done ? latencies.Max() : double.NaN, Percentile(latencies, 50)));
+        }
+    }
+
+    results["policy_to_all_devices_ms"] = policyRounds.Select(r => Math.Round(r.All, 0)).ToList();
+    results["policy_to_all_devices_max_ms"] = policyRounds.Max(r => r.All);
+    results["policy_per_device_p50_ms"] = Math.Round(policyRounds.Average(r => r.P50), 0);
+
     // 5. Activity events persisted per second, and the lag until they are visible in the API.
     await using var activityFleet = new Fleet(new FleetOptions
     {
@@ -203,6 +238,22 @@ var file = Path.Combine(resultsDirectory, $"load-{(usePostgres ? "postgres" : "s
 await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine($"wrote {file}");
 return 0;
+
+static async Task<bool> WaitAsync(Func<bool> condition, TimeSpan timeout)
+{
+    var deadline = DateTime.UtcNow + timeout;
+    while (!condition())
+    {
+        if (DateTime.UtcNow > deadline)
+        {
+            return false;
+        }
+
+        await Task.Delay(10);
+    }
+
+    return true;
+}
 
 static async Task<string> CreateTokenAsync(HttpClient api, int uses)
 {

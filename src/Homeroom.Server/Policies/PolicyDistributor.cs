@@ -145,7 +145,7 @@ public sealed class PolicyDistributor(
         var listVersion = filterLists.Version;
         var changed = new List<(Guid Id, long Version, string Hash)>();
         var sends = new List<(AgentConnection Connection, PolicyFrame Frame)>();
-        var tooLarge = new List<Guid>();
+        var tooLarge = new List<(Guid Id, long Version)>();
         DateTimeOffset? nextBoundary = connected is null ? null : _nextBoundary;
         foreach (var (scope, applied) in scopes)
         {
@@ -162,14 +162,20 @@ public sealed class PolicyDistributor(
 
             var document = Document(effective, listVersion);
             var bytes = JsonSerializer.SerializeToUtf8Bytes(document);
+            var previous = stored.GetValueOrDefault(scope.DeviceId);
             if (bytes.Length > MaxDocumentBytes)
             {
-                tooLarge.Add(scope.DeviceId);
+                // Nothing is sent or stored: the device keeps its current version, and the reason shows in compliance.
+                tooLarge.Add((scope.DeviceId, previous?.Version ?? 0));
+                if (previous is null)
+                {
+                    changed.Add((scope.DeviceId, 0, "none")); // a row for the failure to be recorded on
+                }
+
                 continue;
             }
 
             var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..32];
-            var previous = stored.GetValueOrDefault(scope.DeviceId);
             var version = previous?.Version ?? 0;
             var isNew = previous?.Hash != hash;
             if (isNew)
@@ -196,10 +202,15 @@ public sealed class PolicyDistributor(
         }
 
         await StoreAsync(changed, now.UtcDateTime, cancellationToken);
-        foreach (var id in tooLarge)
+        foreach (var (id, version) in tooLarge)
         {
-            _reports.Enqueue((id, new PolicyStatusFrame(0, false, [TooLargeFailure]), now.UtcDateTime));
+            _reports.Enqueue((id, new PolicyStatusFrame(version, false, [TooLargeFailure]), now.UtcDateTime));
             PoliciesLog.TooLarge(logger, id);
+        }
+
+        if (tooLarge.Count > 0)
+        {
+            Wake();
         }
 
         await Parallel.ForEachAsync(sends, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },

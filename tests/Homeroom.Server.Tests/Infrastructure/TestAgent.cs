@@ -37,6 +37,9 @@ public sealed class TestAgent : IAsyncDisposable
 
     public WebSocketState State => _socket.State;
 
+    /// <summary>The last policy frame received, whether or not a test has read it yet.</summary>
+    public PolicyFrame? LastPolicy { get; private set; }
+
     /// <summary>Opens the socket and sends the auth frame (unless <paramref name="auth"/> is false).</summary>
     public static async Task<TestAgent> ConnectAsync(Uri uri, Guid deviceId, string credential, bool auth = true, int protocolVersion = AgentProtocol.Version)
     {
@@ -173,6 +176,11 @@ public sealed class TestAgent : IAsyncDisposable
                         {
                             Received.Add(command);
                         }
+                    }
+
+                    if (frame is PolicyFrame policy)
+                    {
+                        LastPolicy = policy;
                     }
 
                     await _frames.Writer.WriteAsync(frame);

@@ -210,6 +210,50 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EffectivePolicyTooLarge_IsNotSent_AndShowsAsAFailure()
+    {
+        await using var agent = await Host.ConnectNewAgentAsync();
+        var first = await agent.ExpectAsync<PolicyFrame>();
+        string[] Sites(string prefix) => Enumerable.Range(0, 2300).Select(i => $"{prefix}-{i:D5}.example.org").ToArray();
+        string[] Apps(string platform) => Enumerable.Range(0, 1000).Select(i => $"{platform}:com.example.app{i:D5}.student.tools").ToArray();
+        var big = new object[]
+        {
+            new { webFilter = new { blockedSites = Sites("blocked") } },
+            new { webFilter = new { allowedSites = Sites("allowed") } },
+            new { apps = new { required = Apps("android") } },
+            new { apps = new { blocked = Apps("android") } },
+            new { apps = new { disabled = Apps("android") } },
+            new { apps = new { allowed = Apps("android") } },
+        };
+        var profiles = new List<Guid>();
+        for (var i = 0; i < big.Length; i++)
+        {
+            profiles.Add(await CreateProfileAsync($"Big {i}", big[i]));
+        }
+
+        for (var i = 0; i < profiles.Count; i++)
+        {
+            await AssignAsync(profiles[i], "device", agent.DeviceId.ToString(), priority: i);
+        }
+
+        await Poll.UntilAsync(async () =>
+        {
+            var items = (await Host.GetJsonAsync<JsonElement>("/api/policies/compliance")).GetProperty("items");
+            return items.GetArrayLength() == 1 && items[0].GetProperty("failures").GetString()!.Contains("256 KB", StringComparison.Ordinal);
+        });
+        var policy = await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/policy");
+        var stored = policy.GetProperty("version").GetInt64();
+        stored.ShouldBeGreaterThanOrEqualTo(first.Version);
+
+        // What the agent received last is that stored version, whole; nothing newer was sent.
+        while (!await agent.NothingOfTypeAsync<PolicyFrame>(TimeSpan.FromSeconds(1)))
+        {
+        }
+
+        agent.LastPolicy!.Version.ShouldBe(stored);
+    }
+
+    [Fact]
     public async Task SettingsCatalog_ListsEveryKey()
     {
         var settings = await Host.GetJsonAsync<JsonElement>("/api/profiles/settings");
