@@ -17,18 +17,40 @@ internal sealed class DomainTable
     private readonly ulong[] _slots;
     private readonly int _mask;
 
+    // A one-hash Bloom filter over the hosts, about 8 bits per host: a host absent from it is
+    // certainly absent from the table, so most lookups for unlisted hosts touch this smaller, more
+    // cache-friendly array instead of the table (about one in nine still reaches the table).
+    private readonly ulong[] _filter;
+    private readonly int _filterMask;
+
     private DomainTable(ulong[] slots, int count)
     {
         _slots = slots;
         _mask = slots.Length - 1;
         Count = count;
+        var bits = 64;
+        while (bits < count * 8L && bits < 1 << 30)
+        {
+            bits <<= 1;
+        }
+
+        _filter = new ulong[bits / 64];
+        _filterMask = bits - 1;
+        foreach (var entry in slots)
+        {
+            if (entry != 0)
+            {
+                var bit = FilterBit(entry);
+                _filter[bit >> 6] |= 1UL << (bit & 63);
+            }
+        }
     }
 
     /// <summary>Hosts held.</summary>
     public int Count { get; }
 
     /// <summary>Bytes held by the table.</summary>
-    public long SizeBytes => (long)_slots.Length * sizeof(ulong);
+    public long SizeBytes => ((long)_slots.Length + _filter.Length) * sizeof(ulong);
 
     /// <summary>An empty table.</summary>
     public static DomainTable Empty { get; } = new(new ulong[1], 0);
@@ -79,8 +101,13 @@ internal sealed class DomainTable
     {
         if (Sse.IsSupported)
         {
-            var slot = (int)mixed & _mask;
-            fixed (ulong* p = &_slots[slot])
+            var bit = FilterBit(Fingerprint(mixed));
+            fixed (ulong* p = &_filter[bit >> 6])
+            {
+                Sse.Prefetch0(p);
+            }
+
+            fixed (ulong* p = &_slots[(int)mixed & _mask])
             {
                 Sse.Prefetch0(p);
             }
@@ -92,6 +119,12 @@ internal sealed class DomainTable
     public ushort Find(ulong mixed)
     {
         var fingerprint = Fingerprint(mixed);
+        var bit = FilterBit(fingerprint);
+        if ((_filter[bit >> 6] & (1UL << (bit & 63))) == 0)
+        {
+            return 0;
+        }
+
         var slots = _slots;
         var slot = (int)mixed & _mask;
         while (true)
@@ -110,6 +143,10 @@ internal sealed class DomainTable
             slot = (slot + 1) & _mask;
         }
     }
+
+    // Bits 24 and up of the fingerprint (the slot index uses the low bits of the same hash).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int FilterBit(ulong fingerprintOrEntry) => (int)(fingerprintOrEntry >> 24) & _filterMask;
 
     // The top 48 bits; never zero, so an occupied slot is never mistaken for an empty one.
     private static ulong Fingerprint(ulong mixed) => (mixed & ~0xFFFFUL) | 0x10000UL;
