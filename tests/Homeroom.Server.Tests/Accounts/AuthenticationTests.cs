@@ -50,7 +50,10 @@ public sealed class AuthenticationTests : IAsyncLifetime
         (await anonymous.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode.ShouldBe(HttpStatusCode.OK);
         var openApi = await anonymous.GetFromJsonAsync<JsonElement>(new Uri("/openapi/v1.json", UriKind.Relative));
         var paths = openApi.GetProperty("paths");
-        foreach (var path in new[] { "/api/devices", "/api/schools", "/api/groups", "/api/people", "/api/enrollment-tokens", "/api/commands", "/agent/v1/enroll" })
+        foreach (var path in new[] { "/api/devices", "/api/schools", "/api/groups", "/api/people", "/api/enrollment-tokens", "/api/commands", "/agent/v1/enroll",
+            "/api/profiles", "/api/profiles/settings", "/api/assignments", "/api/zones", "/api/filter-lists", "/api/filter-lists/categories",
+            "/api/devices/{id}/policy", "/api/devices/{id}/filter-check", "/api/policies/compliance", "/api/alerts", "/api/alerts/{id}/acknowledge",
+            "/api/devices/{id}/locations", "/agent/v1/filter-list" })
         {
             paths.TryGetProperty(path, out _).ShouldBeTrue(path);
         }
