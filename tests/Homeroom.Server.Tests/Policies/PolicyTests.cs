@@ -239,7 +239,7 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
         await Poll.UntilAsync(async () =>
         {
             var items = (await Host.GetJsonAsync<JsonElement>("/api/policies/compliance")).GetProperty("items");
-            return items.GetArrayLength() == 1 && items[0].GetProperty("failures").GetString()!.Contains("256 KB", StringComparison.Ordinal);
+            return items.GetArrayLength() == 1 && items[0].GetProperty("failures").GetString() is { } failures && failures.Contains("256 KB", StringComparison.Ordinal);
         });
         var policy = await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/policy");
         var stored = policy.GetProperty("version").GetInt64();
