@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Homeroom.Rules.Commands;
 using Homeroom.Server.Accounts;
+using Homeroom.Server.Apple;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
@@ -29,8 +30,8 @@ public sealed class IssueCommand(
     IOptions<CommandOptions> options,
     TimeProvider time)
 {
-    private static readonly string[] DeliveryParameters = ["@c", "@d", "@s", "@u"];
-    private const string InsertDeliverySql = "INSERT INTO command_deliveries (command_id, device_id, status, updated_at) VALUES (@c, @d, @s, @u)";
+    private static readonly string[] DeliveryParameters = ["@c", "@d", "@s", "@u", "@e"];
+    private const string InsertDeliverySql = "INSERT INTO command_deliveries (command_id, device_id, status, updated_at, error) VALUES (@c, @d, @s, @u, @e)";
 
     public async Task<IssuedCommand> ExecuteAsync(
         StaffUser issuer, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken)
@@ -64,6 +65,14 @@ public sealed class IssueCommand(
             throw new RequestValidationException(new() { ["target"] = [$"The target has {deviceIds.Count} devices; at most {options.Value.MaxTargets} allowed."] });
         }
 
+        // Apple devices that cannot carry this action out: a single device is refused; in a group they
+        // are recorded as failed with the reason, and the others get the command.
+        var unsupported = await AppleCommandSupport.FindUnsupportedAsync(db, kind, deviceIds, cancellationToken);
+        if (unsupported.Count > 0 && unsupported.Count == deviceIds.Count && target.DeviceIds is { Count: 1 })
+        {
+            throw new RequestValidationException(new() { ["kind"] = [unsupported.Values.First()] });
+        }
+
         var now = time.GetUtcNow().UtcDateTime;
         var command = new Command
         {
@@ -91,14 +100,16 @@ public sealed class IssueCommand(
             {
                 v[0] = bulk.Id(command.Id);
                 v[1] = bulk.Id(deviceId);
-                v[2] = (short)DeliveryStatus.Queued;
+                var reason = unsupported.GetValueOrDefault(deviceId);
+                v[2] = (short)(reason is null ? DeliveryStatus.Queued : DeliveryStatus.Failed);
                 v[3] = now;
+                v[4] = reason;
             }, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         });
 
         progress.Track(command.Id, deviceIds.Count);
-        await dispatcher.DispatchAsync(command, deviceIds);
+        await dispatcher.DispatchAsync(command, unsupported.Count == 0 ? deviceIds : deviceIds.Where(id => !unsupported.ContainsKey(id)).ToList());
         return new IssuedCommand(command, deviceIds);
     }
 

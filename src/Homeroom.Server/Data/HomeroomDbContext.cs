@@ -1,5 +1,6 @@
 using System.Text;
 using Homeroom.Server.Accounts;
+using Homeroom.Server.Apple;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Commands;
@@ -42,6 +43,7 @@ public sealed class HomeroomDbContext(DbContextOptions<HomeroomDbContext> option
     public DbSet<Zone> Zones => Set<Zone>();
     public DbSet<DeviceLocation> DeviceLocations => Set<DeviceLocation>();
     public DbSet<Alert> Alerts => Set<Alert>();
+    public DbSet<AppleDevice> AppleDevices => Set<AppleDevice>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Agents;
+using Homeroom.Server.Apple;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
@@ -97,6 +98,7 @@ public static class HomeroomServices
         services.AddFiltering();
         services.AddPolicies();
         services.AddLocations();
+        services.AddApple();
         services.AddDemo();
         return services;
     }
@@ -204,6 +206,17 @@ public static class HomeroomServices
         return services;
     }
 
+    public static IServiceCollection AddApple(this IServiceCollection services)
+    {
+        services.AddOptions<AppleOptions>().BindConfiguration(AppleOptions.Section)
+            .Validate(o => o.MaxBodyBytes is >= 16 * 1024 and <= 16 * 1024 * 1024 && o.NotNowRetry >= TimeSpan.FromSeconds(1), "Apple MDM limits are out of range.")
+            .ValidateOnStart();
+        services.AddSingleton<MdmIdentity>();
+        services.AddSingleton<MdmQueue>();
+        services.AddSingleton<MdmReplayGuard>();
+        return services;
+    }
+
     public static WebApplication UseHomeroom(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -229,6 +242,7 @@ public static class HomeroomServices
         app.MapPolicyEndpoints();
         app.MapZoneEndpoints();
         app.MapAlertEndpoints();
+        app.MapMdmEndpoints();
         app.MapDemoEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();

@@ -1,0 +1,32 @@
+using Homeroom.Rules.Apple;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Apple;
+
+/// <summary>Which of a command's target devices are Apple devices that cannot carry it out, and why.</summary>
+public static class AppleCommandSupport
+{
+    public static async Task<Dictionary<Guid, string>> FindUnsupportedAsync(HomeroomDbContext db, string kind, IReadOnlyList<Guid> deviceIds, CancellationToken cancellationToken)
+    {
+        var unsupported = new Dictionary<Guid, string>();
+        foreach (var chunk in deviceIds.Chunk(5_000))
+        {
+            var apple = await (
+                from a in db.AppleDevices
+                join d in db.Devices on a.DeviceId equals d.Id
+                where chunk.Contains(a.DeviceId) && a.CheckedOutAt == null
+                select new { a.DeviceId, d.Platform, a.Supervised })
+                .ToListAsync(cancellationToken);
+            foreach (var device in apple)
+            {
+                if (MdmCommands.Unsupported(kind, new AppleDeviceFacts(device.Platform, device.Supervised)) is { } reason)
+                {
+                    unsupported[device.DeviceId] = reason;
+                }
+            }
+        }
+
+        return unsupported;
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Homeroom.Server.Apple;
+
+/// <summary>The MDM side of an Apple device: its UDID, the identity certificate it proved, and how to wake it.</summary>
+public sealed class AppleDevice
+{
+    public Guid DeviceId { get; set; }
+    public required string Udid { get; set; }
+    /// <summary>SHA-256 of the device identity certificate every message must be signed with.</summary>
+    public required string IdentityThumbprint { get; set; }
+    public string? Topic { get; set; }
+    public string? PushMagic { get; set; }
+    /// <summary>The APNs device token, hex.</summary>
+    public string? PushToken { get; set; }
+    public bool Supervised { get; set; }
+    public DateTime EnrolledAt { get; set; }
+    public DateTime? LastCheckinAt { get; set; }
+    public DateTime? LastPollAt { get; set; }
+    public DateTime? CheckedOutAt { get; set; }
+}
+
+internal sealed class AppleDeviceConfiguration : IEntityTypeConfiguration<AppleDevice>
+{
+    public void Configure(EntityTypeBuilder<AppleDevice> builder)
+    {
+        builder.ToTable("apple_devices");
+        builder.HasKey(d => d.DeviceId);
+    }
+}

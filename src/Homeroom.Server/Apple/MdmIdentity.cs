@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Apple;
+
+public sealed class AppleOptions
+{
+    public const string Section = "Homeroom:Apple";
+
+    /// <summary>
+    /// When a TLS-terminating proxy checks the device's client certificate, the header in which it
+    /// passes the certificate (PEM or base64 DER) instead of the device signing with <c>Mdm-Signature</c>.
+    /// Only set this behind such a proxy: the header is trusted as given.
+    /// </summary>
+    public string? ClientCertificateHeader { get; set; }
+
+    /// <summary>Largest check-in or command-result body.</summary>
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How long a command the device answered NotNow waits before it is offered again.</summary>
+    public TimeSpan NotNowRetry { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>
+/// Finds which identity certificate signed an MDM request: the <c>Mdm-Signature</c> header (a
+/// detached CMS signature of the body, base64) verified against the body, or a certificate passed
+/// by a trusted TLS-terminating proxy. The answer is the certificate's SHA-256 thumbprint, which the
+/// device's record is bound to at enrollment, so one device cannot speak for another.
+/// </summary>
+public sealed class MdmIdentity(IOptions<AppleOptions> options)
+{
+    public const string SignatureHeader = "Mdm-Signature";
+
+    /// <summary>The signer's thumbprint, or null with a reason.</summary>
+    public string? Identify(HttpRequest request, byte[] body, out string? error)
+    {
+        error = null;
+        if (options.Value.ClientCertificateHeader is { Length: > 0 } header)
+        {
+            var passed = request.Headers[header].ToString();
+            try
+            {
+                using var certificate = passed.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal)
+                    ? X509Certificate2.CreateFromPem(Uri.UnescapeDataString(passed))
+                    : X509CertificateLoader.LoadCertificate(Convert.FromBase64String(passed));
+                return Thumbprint(certificate);
+            }
+            catch (Exception e) when (e is CryptographicException or FormatException or ArgumentException)
+            {
+                error = "The client certificate from the proxy could not be read.";
+                return null;
+            }
+        }
+
+        var signature = request.Headers[SignatureHeader].ToString();
+        if (signature.Length is 0 or > 16_384)
+        {
+            error = "The request is not signed (Mdm-Signature).";
+            return null;
+        }
+
+        try
+        {
+            var cms = new SignedCms(new ContentInfo(body), detached: true);
+            cms.Decode(Convert.FromBase64String(signature));
+            if (cms.SignerInfos.Count != 1 || cms.SignerInfos[0].Certificate is not { } signer)
+            {
+                error = "The signature must have exactly one signer with its certificate.";
+                return null;
+            }
+
+            // The device identity is self-contained here: its binding to the device record is what is trusted.
+            cms.CheckSignature(verifySignatureOnly: true);
+            return Thumbprint(signer);
+        }
+        catch (Exception e) when (e is CryptographicException or FormatException)
+        {
+            error = "The Mdm-Signature does not verify against the request body.";
+            return null;
+        }
+    }
+
+    public static string Thumbprint(X509Certificate2 certificate) => certificate.GetCertHashString(HashAlgorithmName.SHA256);
+}

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Homeroom.Contracts.Apple;
+using Homeroom.Rules.Apple;
+using Homeroom.Rules.Commands;
+using Homeroom.Server.Commands;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Apple;
+
+/// <summary>
+/// The MDM command loop for one Apple device, over Homeroom's durable command deliveries: the
+/// device polls (Idle), gets its oldest pending command as an MDM command whose CommandUUID is the
+/// Homeroom command id, and answers it. Acknowledged succeeds, Error and CommandFormatError fail
+/// (keeping the error chain), NotNow leaves it pending and it is offered again only after a pause, so
+/// a busy device is never asked in a tight loop. An answer for a command this device was not sent
+/// changes nothing.
+/// </summary>
+public sealed class MdmQueue(CommandProgress progress, IOptions<AppleOptions> options, TimeProvider time, ILogger<MdmQueue> logger)
+{
+    public const int MaxResultLength = 4096;
+
+    // (device, command) -> not before. In memory: after a restart a NotNow'd command is offered once more, which is harmless.
+    private readonly ConcurrentDictionary<(Guid, Guid), DateTime> _notNow = new();
+
+    /// <summary>Records the device's answer to a command; false when it answered a command it was never sent.</summary>
+    public async Task<bool> RecordAsync(HomeroomDbContext db, Guid deviceId, Guid commandId, string status, Dictionary<string, object> answer, CancellationToken cancellationToken)
+    {
+        var delivery = await db.CommandDeliveries.AsNoTracking()
+            .Where(d => d.CommandId == commandId && d.DeviceId == deviceId && d.Status == DeliveryStatus.Sent)
+            .Select(d => new { d.Result })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (delivery is null)
+        {
+            AppleLog.UnknownCommand(logger, deviceId, commandId, status);
+            return false;
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        switch (status)
+        {
+            case "Acknowledged":
+                _notNow.TryRemove((deviceId, commandId), out _);
+                await UpdateAsync(db, commandId, deviceId, DeliveryStatus.Succeeded, null, delivery.Result ?? Summary(answer), now, cancellationToken);
+                break;
+            case "Error":
+            case "CommandFormatError":
+                _notNow.TryRemove((deviceId, commandId), out _);
+                var chain = answer.TryGetValue("ErrorChain", out var c) ? JsonSerializer.Serialize(ToJson(c)) : null;
+                await UpdateAsync(db, commandId, deviceId, DeliveryStatus.Failed, Truncate($"{status}: {chain ?? "no error chain"}"), delivery.Result, now, cancellationToken);
+                break;
+            case "NotNow":
+                _notNow[(deviceId, commandId)] = now + options.Value.NotNowRetry;
+                break;
+        }
+
+        return true;
+    }
+
+    /// <summary>The device's next command as the MDM response body, marking it sent; null when nothing is pending.</summary>
+    public async Task<byte[]?> NextAsync(HomeroomDbContext db, Guid deviceId, AppleDeviceFacts facts, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var pending = await (
+            from d in db.CommandDeliveries.AsNoTracking()
+            join c in db.Commands.AsNoTracking() on d.CommandId equals c.Id
+            where d.DeviceId == deviceId && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent) && c.ExpiresAt > now
+            orderby c.IssuedAt, c.Id
+            select new { c.Id, c.Kind, c.ArgumentsJson })
+            .Take(50)
+            .ToListAsync(cancellationToken);
+        foreach (var command in pending)
+        {
+            if (_notNow.TryGetValue((deviceId, command.Id), out var notBefore) && notBefore > now)
+            {
+                continue;
+            }
+
+            if (MdmCommands.Unsupported(command.Kind, facts) is { } reason)
+            {
+                await UpdateAsync(db, command.Id, deviceId, DeliveryStatus.Failed, reason, null, now, cancellationToken);
+                continue;
+            }
+
+            var arguments = JsonSerializer.Deserialize(command.ArgumentsJson, CommandJsonContext.Default.DictionaryStringString);
+            var built = MdmCommands.Build(command.Kind, arguments, facts);
+            await UpdateAsync(db, command.Id, deviceId, DeliveryStatus.Sent, null, built.Secret is { } pin ? $"PIN {pin}" : null, now, cancellationToken);
+            return PropertyList.WriteXml(new Dictionary<string, object>
+            {
+                ["CommandUUID"] = command.Id.ToString().ToUpperInvariant(),
+                ["Command"] = built.Command,
+            });
+        }
+
+        return null;
+    }
+
+    // Forward-only, like the agents' status writer; written at once (MDM answers are few) so a result set
+    // when the command was sent (a Mac's PIN) is there when the answer comes.
+    private async Task UpdateAsync(HomeroomDbContext db, Guid commandId, Guid deviceId, DeliveryStatus status, string? error, string? result, DateTime now, CancellationToken cancellationToken)
+    {
+        var changed = await db.CommandDeliveries
+            .Where(d => d.CommandId == commandId && d.DeviceId == deviceId && d.Status <= status && d.Status < DeliveryStatus.Succeeded)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, status).SetProperty(d => d.UpdatedAt, now).SetProperty(d => d.Error, error).SetProperty(d => d.Result, result), cancellationToken);
+        if (changed > 0)
+        {
+            progress.Report(new DeliveryUpdate(commandId, deviceId, status, now, error, result));
+        }
+    }
+
+    private static string? Summary(Dictionary<string, object> answer)
+    {
+        var interesting = answer.Where(p => p.Key is not ("UDID" or "Status" or "CommandUUID" or "EnrollmentID" or "EnrollmentUserID")).ToDictionary(p => p.Key, p => ToJson(p.Value));
+        return interesting.Count == 0 ? null : Truncate(JsonSerializer.Serialize(interesting));
+    }
+
+    private static object? ToJson(object value) => value switch
+    {
+        byte[] data => Convert.ToBase64String(data),
+        DateTimeOffset date => date.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        Dictionary<string, object> dict => dict.ToDictionary(p => p.Key, p => ToJson(p.Value)),
+        List<object> list => list.Select(ToJson).ToList(),
+        _ => value,
+    };
+
+    private static string Truncate(string text) => text.Length <= MaxResultLength ? text : text[..MaxResultLength];
+}

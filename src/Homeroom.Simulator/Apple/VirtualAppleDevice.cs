@@ -1,0 +1,151 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
+using System.Security.Cryptography.X509Certificates;
+using Homeroom.Contracts.Apple;
+
+namespace Homeroom.Simulator.Apple;
+
+/// <summary>What a virtual Apple device answers to a command: Acknowledged, NotNow, Error or CommandFormatError.</summary>
+public delegate string MdmAnswer(string requestType, Dictionary<string, object> command);
+
+/// <summary>
+/// A simulated iPad or Mac speaking Apple's MDM protocol to a Homeroom server: it checks in
+/// (Authenticate, TokenUpdate, CheckOut) and polls the command endpoint, answering each command.
+/// Every request is signed with its own identity certificate in the <c>Mdm-Signature</c> header, as
+/// real devices sign with the identity from their enrollment profile.
+/// </summary>
+public sealed class VirtualAppleDevice : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly Uri _server;
+
+    public VirtualAppleDevice(HttpClient http, Uri server, string udid, string serial, string productName = "iPad13,18", string osVersion = "18.1")
+    {
+        _http = http;
+        _server = server;
+        Udid = udid;
+        Serial = serial;
+        ProductName = productName;
+        OsVersion = osVersion;
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest($"CN={udid}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        Identity = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(2));
+        PushToken = RandomNumberGenerator.GetBytes(32);
+    }
+
+    public string Udid { get; }
+    public string Serial { get; }
+    public string ProductName { get; }
+    public string OsVersion { get; }
+    public X509Certificate2 Identity { get; set; }
+    public byte[] PushToken { get; set; }
+    public bool Locked { get; private set; }
+
+    /// <summary>Commands received, in order: (CommandUUID, RequestType, the command dictionary).</summary>
+    public List<(Guid Id, string RequestType, Dictionary<string, object> Command)> Received { get; } = [];
+
+    public Task<HttpResponseMessage> AuthenticateAsync(string? enrollToken) => SendAsync(
+        "/mdm/checkin" + (enrollToken is null ? "" : "?enroll=" + Uri.EscapeDataString(enrollToken)),
+        new Dictionary<string, object>
+        {
+            ["MessageType"] = "Authenticate", ["UDID"] = Udid, ["Topic"] = "com.apple.mgmt.External.homeroom", ["SerialNumber"] = Serial,
+            ["ProductName"] = ProductName, ["Model"] = ProductName.StartsWith("Mac", StringComparison.Ordinal) ? "Mac14,2" : "iPad (10th generation)",
+            ["OSVersion"] = OsVersion, ["BuildVersion"] = "22B83",
+        });
+
+    public Task<HttpResponseMessage> TokenUpdateAsync() => SendAsync("/mdm/checkin", new Dictionary<string, object>
+    {
+        ["MessageType"] = "TokenUpdate", ["UDID"] = Udid, ["Topic"] = "com.apple.mgmt.External.homeroom", ["Token"] = PushToken,
+        ["PushMagic"] = "PM-" + Udid, ["AwaitingConfiguration"] = false,
+    });
+
+    public Task<HttpResponseMessage> CheckOutAsync() => SendAsync("/mdm/checkin", new Dictionary<string, object>
+    {
+        ["MessageType"] = "CheckOut", ["UDID"] = Udid, ["Topic"] = "com.apple.mgmt.External.homeroom",
+    });
+
+    /// <summary>Polls until the server has nothing more, answering each command; returns how many commands came.</summary>
+    public async Task<int> PollAsync(MdmAnswer? answer = null, CancellationToken cancellationToken = default)
+    {
+        var reply = new Dictionary<string, object> { ["UDID"] = Udid, ["Status"] = "Idle" };
+        var count = 0;
+        while (true)
+        {
+            using var response = await SendAsync("/mdm/connect", reply, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            if (body.Length == 0)
+            {
+                return count;
+            }
+
+            var envelope = PropertyList.ReadDictionary(body);
+            var id = Guid.Parse((string)envelope["CommandUUID"]);
+            var command = (Dictionary<string, object>)envelope["Command"];
+            var type = (string)command["RequestType"];
+            Received.Add((id, type, command));
+            count++;
+            var status = answer?.Invoke(type, command) ?? "Acknowledged";
+            reply = new Dictionary<string, object> { ["UDID"] = Udid, ["Status"] = status, ["CommandUUID"] = id.ToString().ToUpperInvariant() };
+            if (status == "Acknowledged")
+            {
+                Carry(type, reply);
+            }
+            else if (status is "Error" or "CommandFormatError")
+            {
+                reply["ErrorChain"] = new List<object>
+                {
+                    new Dictionary<string, object> { ["ErrorCode"] = 12021L, ["ErrorDomain"] = "MCMDMErrorDomain", ["LocalizedDescription"] = "The device is busy." },
+                };
+            }
+        }
+    }
+
+    private void Carry(string requestType, Dictionary<string, object> reply)
+    {
+        switch (requestType)
+        {
+            case "DeviceLock":
+                Locked = true;
+                break;
+            case "DeviceInformation":
+                reply["QueryResponses"] = new Dictionary<string, object>
+                {
+                    ["DeviceName"] = "iPad " + Serial, ["OSVersion"] = OsVersion, ["SerialNumber"] = Serial, ["BatteryLevel"] = 0.8, ["IsSupervised"] = true,
+                };
+                break;
+        }
+    }
+
+    /// <summary>Sends a property list signed with this device's identity (exposed for tests of bad input).</summary>
+    public async Task<HttpResponseMessage> SendAsync(string path, Dictionary<string, object> message, CancellationToken cancellationToken = default)
+    {
+        var body = PropertyList.WriteXml(message);
+        return await SendRawAsync(path, body, Sign(body), cancellationToken);
+    }
+
+    public async Task<HttpResponseMessage> SendRawAsync(string path, byte[] body, string? signature, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(_server, path)) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-apple-aspen-mdm");
+        if (signature is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Mdm-Signature", signature);
+        }
+
+        return await _http.SendAsync(request, cancellationToken);
+    }
+
+    public string Sign(byte[] body)
+    {
+        var cms = new SignedCms(new ContentInfo(body), detached: true);
+        cms.ComputeSignature(new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, Identity) { IncludeOption = X509IncludeOption.EndCertOnly });
+        return Convert.ToBase64String(cms.Encode());
+    }
+
+    public void Dispose() => Identity.Dispose();
+
+    /// <summary>True when a response means the server accepted the request.</summary>
+    public static bool Accepted(HttpResponseMessage response) => response.StatusCode == HttpStatusCode.OK;
+}

@@ -1,0 +1,249 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Homeroom.Server.Data;
+using Homeroom.Server.Tests.Infrastructure;
+using Homeroom.Simulator.Apple;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Tests.Apple;
+
+public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    private readonly List<VirtualAppleDevice> _devices = [];
+
+    protected HomeroomHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Host = await HomeroomHost.StartAsync(provider, "Homeroom:Apple:NotNowRetry=00:00:01");
+
+    public async Task DisposeAsync()
+    {
+        _devices.ForEach(d => d.Dispose());
+        await Host.DisposeAsync();
+    }
+
+    private VirtualAppleDevice NewDevice(string product = "iPad13,18")
+    {
+        var n = _devices.Count + 1;
+        var device = new VirtualAppleDevice(Host.Client, Host.BaseAddress, $"00008030-{n:D4}A2D3E0C38802E", $"DMPX{n:D6}", product);
+        _devices.Add(device);
+        return device;
+    }
+
+    private async Task<(VirtualAppleDevice Device, Guid Id)> EnrolledAsync(string product = "iPad13,18")
+    {
+        var device = NewDevice(product);
+        using var authenticate = await device.AuthenticateAsync(await Host.CreateTokenAsync());
+        authenticate.StatusCode.ShouldBe(HttpStatusCode.OK, await authenticate.Content.ReadAsStringAsync());
+        using var token = await device.TokenUpdateAsync();
+        token.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var id = (await Host.GetJsonAsync<JsonElement>($"/api/devices?q={device.Serial}")).GetProperty("items")[0].GetProperty("id").GetGuid();
+        return (device, id);
+    }
+
+    private async Task<Guid> IssueAsync(object body) => (await Host.PostJsonAsync<JsonElement>("/api/commands", body)).GetProperty("id").GetGuid();
+
+    private async Task<JsonElement> DeliveryAsync(Guid commandId, Guid deviceId) =>
+        (await Host.GetJsonAsync<JsonElement>($"/api/commands/{commandId}/deliveries?pageSize=500")).GetProperty("items").EnumerateArray()
+            .Single(d => d.GetProperty("deviceId").GetGuid() == deviceId);
+
+    private async Task<T> WithDbAsync<T>(Func<HomeroomDbContext, Task<T>> read)
+    {
+        await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        return await read(db);
+    }
+
+    [Fact]
+    public async Task Enrollment_CreatesTheDevice_AndStoresItsPushToken()
+    {
+        var (device, id) = await EnrolledAsync();
+
+        var record = await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}");
+        record.GetProperty("platform").GetString().ShouldBe("ipados");
+        record.GetProperty("serial").GetString().ShouldBe(device.Serial);
+        var apple = await WithDbAsync(db => db.AppleDevices.SingleAsync(a => a.DeviceId == id));
+        apple.Udid.ShouldBe(device.Udid);
+        apple.PushToken.ShouldBe(Convert.ToHexStringLower(device.PushToken));
+        apple.PushMagic.ShouldBe("PM-" + device.Udid);
+        (await Host.GetJsonAsync<JsonElement>("/api/audit?action=mdm.authenticate")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Lock_ReachesTheIPad_AsDeviceLock_AndSucceedsWhenAcknowledged()
+    {
+        var (device, id) = await EnrolledAsync();
+
+        var command = await IssueAsync(new { kind = "lock", arguments = new { message = "Eyes on the board" }, deviceIds = new[] { id } });
+        (await device.PollAsync()).ShouldBe(1);
+
+        device.Received.Single().Id.ShouldBe(command);
+        device.Received.Single().RequestType.ShouldBe("DeviceLock");
+        device.Received.Single().Command["Message"].ShouldBe("Eyes on the board");
+        device.Locked.ShouldBeTrue();
+        (await DeliveryAsync(command, id)).GetProperty("status").GetString().ShouldBe("succeeded");
+        (await device.PollAsync()).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task MixedClass_OneLockReachesChromebookAndIPad_UnsupportedActionsFailOnlyOnTheIPad()
+    {
+        var (ipad, ipadId) = await EnrolledAsync();
+        await using var chromebook = await Host.ConnectNewAgentAsync();
+        var group = await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Period 2 science", kind = "class" });
+        var groupId = group.GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync($"/api/groups/{groupId}/members", new { deviceIds = new[] { ipadId, chromebook.DeviceId } })).EnsureSuccessStatusCode();
+
+        var lockId = await IssueAsync(new { kind = "lock", groupId });
+        await chromebook.HandleNextCommandAsync();
+        await ipad.PollAsync();
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/commands/{lockId}")).GetProperty("counts").GetProperty("succeeded").GetInt32() == 2);
+
+        var messageId = await IssueAsync(new { kind = "message", arguments = new { text = "Hello" }, groupId });
+        await chromebook.HandleNextCommandAsync();
+        var ipadDelivery = await DeliveryAsync(messageId, ipadId);
+        ipadDelivery.GetProperty("status").GetString().ShouldBe("failed");
+        ipadDelivery.GetProperty("error").GetString()!.ShouldContain("no message command");
+        (await ipad.PollAsync()).ShouldBe(0);
+        await Poll.UntilAsync(async () => (await DeliveryAsync(messageId, chromebook.DeviceId)).GetProperty("status").GetString() == "succeeded");
+
+        using var alone = await Host.PostJsonAsync("/api/commands", new { kind = "unlock", deviceIds = new[] { ipadId } });
+        alone.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await alone.Content.ReadAsStringAsync()).ShouldContain("passcode");
+    }
+
+    [Fact]
+    public async Task NotNow_KeepsTheCommand_AndOffersItAgainOnlyAfterAPause()
+    {
+        var (device, id) = await EnrolledAsync();
+        var command = await IssueAsync(new { kind = "ping", deviceIds = new[] { id } });
+
+        (await device.PollAsync((_, _) => "NotNow")).ShouldBe(1);
+        (await DeliveryAsync(command, id)).GetProperty("status").GetString().ShouldBe("sent");
+        (await device.PollAsync()).ShouldBe(0); // not straight back
+
+        await Task.Delay(1200);
+        (await device.PollAsync()).ShouldBe(1);
+        var delivery = await DeliveryAsync(command, id);
+        delivery.GetProperty("status").GetString().ShouldBe("succeeded");
+        delivery.GetProperty("result").GetString()!.ShouldContain("QueryResponses");
+    }
+
+    [Fact]
+    public async Task Error_FailsTheDelivery_KeepingTheErrorChain()
+    {
+        var (device, id) = await EnrolledAsync();
+        var command = await IssueAsync(new { kind = "ping", deviceIds = new[] { id } });
+
+        await device.PollAsync((_, _) => "Error");
+
+        var delivery = await DeliveryAsync(command, id);
+        delivery.GetProperty("status").GetString().ShouldBe("failed");
+        delivery.GetProperty("error").GetString()!.ShouldContain("The device is busy.");
+        delivery.GetProperty("error").GetString()!.ShouldContain("MCMDMErrorDomain");
+    }
+
+    [Fact]
+    public async Task MacLock_CarriesAPin_KeptAsTheResult()
+    {
+        var (mac, id) = await EnrolledAsync("MacBookAir10,1");
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}")).GetProperty("platform").GetString().ShouldBe("macos");
+        var command = await IssueAsync(new { kind = "lock", deviceIds = new[] { id } });
+
+        await mac.PollAsync();
+
+        var pin = (string)mac.Received.Single().Command["PIN"];
+        pin.Length.ShouldBe(6);
+        (await DeliveryAsync(command, id)).GetProperty("result").GetString().ShouldBe($"PIN {pin}");
+    }
+
+    [Fact]
+    public async Task OneDevice_CannotSpeakForAnother()
+    {
+        var (first, firstId) = await EnrolledAsync();
+        var (second, secondId) = await EnrolledAsync();
+        var command = await IssueAsync(new { kind = "ping", deviceIds = new[] { firstId } });
+        await first.PollAsync((_, _) => "NotNow");
+
+        // The second device answers the first device's command: nothing changes.
+        using (var forged = await second.SendAsync("/mdm/connect", new() { ["UDID"] = second.Udid, ["Status"] = "Acknowledged", ["CommandUUID"] = command.ToString() }))
+        {
+            forged.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        (await DeliveryAsync(command, firstId)).GetProperty("status").GetString().ShouldBe("sent");
+
+        // The second device's identity claiming the first device's UDID is refused.
+        using (var impostor = await second.SendAsync("/mdm/connect", new() { ["UDID"] = first.Udid, ["Status"] = "Idle" }))
+        {
+            impostor.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        }
+
+        // A new identity for an enrolled UDID needs an enrollment token.
+        using var fresh = new VirtualAppleDevice(Host.Client, Host.BaseAddress, first.Udid, first.Serial);
+        (await fresh.TokenUpdateAsync()).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await fresh.AuthenticateAsync(null)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await WithDbAsync(db => db.AppleDevices.SingleAsync(a => a.DeviceId == firstId))).IdentityThumbprint
+            .ShouldBe(Homeroom.Server.Apple.MdmIdentity.Thumbprint(first.Identity));
+        secondId.ShouldNotBe(firstId);
+    }
+
+    [Fact]
+    public async Task BadRequests_AreRefused_AndStoreNothing()
+    {
+        var device = NewDevice();
+        var token = await Host.CreateTokenAsync();
+
+        using (var unsigned = await device.SendRawAsync("/mdm/checkin?enroll=" + token, Encoding.UTF8.GetBytes("<plist><dict/></plist>"), null))
+        {
+            unsigned.StatusCode.ShouldBe(HttpStatusCode.BadRequest); // no UDID
+        }
+
+        var body = Homeroom.Contracts.Apple.PropertyList.WriteXml(new Dictionary<string, object> { ["MessageType"] = "Authenticate", ["UDID"] = device.Udid });
+        (await device.SendRawAsync("/mdm/checkin?enroll=" + token, body, null)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        var tampered = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(body).Replace("Authenticate", "Authenticatf", StringComparison.Ordinal));
+        (await device.SendRawAsync("/mdm/checkin?enroll=" + token, tampered, device.Sign(body))).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await device.SendRawAsync("/mdm/checkin", Encoding.UTF8.GetBytes("<plist><dict><key>UDID</key>"), "x")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await device.SendRawAsync("/mdm/checkin", new byte[2 * 1024 * 1024], "x")).StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+        (await device.SendAsync("/mdm/checkin?enroll=" + token, new() { ["MessageType"] = "Hello", ["UDID"] = device.Udid })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await device.AuthenticateAsync("hre_not-a-real-token")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await device.SendAsync("/mdm/connect", new() { ["UDID"] = device.Udid, ["Status"] = "Idle" })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+
+        (await WithDbAsync(db => db.AppleDevices.CountAsync())).ShouldBe(0);
+        (await Host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task ReplayedTokenUpdate_CannotBringBackAnOldPushToken()
+    {
+        var (device, id) = await EnrolledAsync();
+        var oldToken = device.PushToken;
+        var oldBody = Homeroom.Contracts.Apple.PropertyList.WriteXml(new Dictionary<string, object>
+        {
+            ["MessageType"] = "TokenUpdate", ["UDID"] = device.Udid, ["Topic"] = "com.apple.mgmt.External.homeroom", ["Token"] = oldToken,
+            ["PushMagic"] = "PM-" + device.Udid, ["AwaitingConfiguration"] = false,
+        });
+        var oldSignature = device.Sign(oldBody);
+        device.PushToken = [9, 9, 9, 9];
+        (await device.TokenUpdateAsync()).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        (await device.SendRawAsync("/mdm/checkin", oldBody, oldSignature)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        (await WithDbAsync(db => db.AppleDevices.SingleAsync(a => a.DeviceId == id))).PushToken.ShouldBe("09090909");
+    }
+
+    [Fact]
+    public async Task CheckOut_EndsManagement()
+    {
+        var (device, id) = await EnrolledAsync();
+
+        (await device.CheckOutAsync()).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        (await device.SendAsync("/mdm/connect", new() { ["UDID"] = device.Udid, ["Status"] = "Idle" })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await WithDbAsync(db => db.AppleDevices.SingleAsync(a => a.DeviceId == id))).CheckedOutAt.ShouldNotBeNull();
+        (await Host.GetJsonAsync<JsonElement>("/api/audit?action=mdm.checkout")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+}
+
+public sealed class MdmSqliteTests() : MdmTests(DatabaseProvider.Sqlite);
+
+public sealed class MdmPostgresTests() : MdmTests(DatabaseProvider.Postgres);
