@@ -21,6 +21,15 @@ public sealed class AppleOptions
 
     /// <summary>How long a command the device answered NotNow waits before it is offered again.</summary>
     public TimeSpan NotNowRetry { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The push topic of the district's APNs MDM certificate (<c>com.apple.mgmt.External.&lt;uuid&gt;</c>).</summary>
+    public string PushTopic { get; set; } = "com.apple.mgmt.External.homeroom-unconfigured";
+
+    /// <summary>The address devices reach this server at (https://...), for enrollment profiles; the request's host when unset.</summary>
+    public string? PublicUrl { get; set; }
+
+    /// <summary>Shown as the profile's organization on the device.</summary>
+    public string Organization { get; set; } = "School district";
 }
 
 /// <summary>
@@ -29,7 +38,7 @@ public sealed class AppleOptions
 /// by a trusted TLS-terminating proxy. The answer is the certificate's SHA-256 thumbprint, which the
 /// device's record is bound to at enrollment, so one device cannot speak for another.
 /// </summary>
-public sealed class MdmIdentity(IOptions<AppleOptions> options)
+public sealed class MdmIdentity(IOptions<AppleOptions> options, DeviceCertificateAuthority authority, TimeProvider time)
 {
     public const string SignatureHeader = "Mdm-Signature";
 
@@ -45,7 +54,7 @@ public sealed class MdmIdentity(IOptions<AppleOptions> options)
                 using var certificate = passed.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal)
                     ? X509Certificate2.CreateFromPem(Uri.UnescapeDataString(passed))
                     : X509CertificateLoader.LoadCertificate(Convert.FromBase64String(passed));
-                return Thumbprint(certificate);
+                return Accept(certificate, out error);
             }
             catch (Exception e) when (e is CryptographicException or FormatException or ArgumentException)
             {
@@ -71,9 +80,8 @@ public sealed class MdmIdentity(IOptions<AppleOptions> options)
                 return null;
             }
 
-            // The device identity is self-contained here: its binding to the device record is what is trusted.
             cms.CheckSignature(verifySignatureOnly: true);
-            return Thumbprint(signer);
+            return Accept(signer, out error);
         }
         catch (Exception e) when (e is CryptographicException or FormatException)
         {
@@ -83,4 +91,17 @@ public sealed class MdmIdentity(IOptions<AppleOptions> options)
     }
 
     public static string Thumbprint(X509Certificate2 certificate) => certificate.GetCertHashString(HashAlgorithmName.SHA256);
+
+    // Only identities Homeroom issued (in an enrollment profile) are accepted.
+    private string? Accept(X509Certificate2 certificate, out string? error)
+    {
+        if (!authority.Issued(certificate, time.GetUtcNow()))
+        {
+            error = "The identity certificate was not issued by this server or has expired.";
+            return null;
+        }
+
+        error = null;
+        return Thumbprint(certificate);
+    }
 }

@@ -211,6 +211,7 @@ public static class HomeroomServices
         services.AddOptions<AppleOptions>().BindConfiguration(AppleOptions.Section)
             .Validate(o => o.MaxBodyBytes is >= 16 * 1024 and <= 16 * 1024 * 1024 && o.NotNowRetry >= TimeSpan.FromSeconds(1), "Apple MDM limits are out of range.")
             .ValidateOnStart();
+        services.AddSingleton<DeviceCertificateAuthority>();
         services.AddSingleton<MdmIdentity>();
         services.AddSingleton<MdmQueue>();
         services.AddSingleton<MdmReplayGuard>();
@@ -243,6 +244,7 @@ public static class HomeroomServices
         app.MapZoneEndpoints();
         app.MapAlertEndpoints();
         app.MapMdmEndpoints();
+        app.MapEnrollmentProfile();
         app.MapDemoEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();

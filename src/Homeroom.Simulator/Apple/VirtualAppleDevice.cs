@@ -45,8 +45,31 @@ public sealed class VirtualAppleDevice : IDisposable
     /// <summary>Commands received, in order: (CommandUUID, RequestType, the command dictionary).</summary>
     public List<(Guid Id, string RequestType, Dictionary<string, object> Command)> Received { get; } = [];
 
-    public Task<HttpResponseMessage> AuthenticateAsync(string? enrollToken) => SendAsync(
-        "/mdm/checkin" + (enrollToken is null ? "" : "?enroll=" + Uri.EscapeDataString(enrollToken)),
+    /// <summary>The check-in address from the enrollment profile (with its token), once one is installed.</summary>
+    public Uri? CheckInUrl { get; private set; }
+
+    /// <summary>
+    /// Downloads and "installs" the enrollment profile for a token, as a person opening it on the
+    /// device would: takes the identity from its PKCS#12 payload and the check-in address from its MDM payload.
+    /// </summary>
+    public async Task InstallEnrollmentProfileAsync(string enrollToken, CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.GetAsync(new Uri(_server, "/mdm/enroll?token=" + Uri.EscapeDataString(enrollToken)), cancellationToken);
+        response.EnsureSuccessStatusCode();
+        var profile = PropertyList.ReadDictionary(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+        var payloads = ((List<object>)profile["PayloadContent"]).Cast<Dictionary<string, object>>().ToList();
+        var pkcs12 = payloads.Single(p => (string)p["PayloadType"] == "com.apple.security.pkcs12");
+        var mdm = payloads.Single(p => (string)p["PayloadType"] == "com.apple.mdm");
+        Identity.Dispose();
+        Identity = X509CertificateLoader.LoadPkcs12((byte[])pkcs12["PayloadContent"], (string)pkcs12["Password"], X509KeyStorageFlags.Exportable);
+        CheckInUrl = new Uri((string)mdm["CheckInURL"]);
+    }
+
+    /// <summary>Authenticates through the installed profile's check-in address.</summary>
+    public Task<HttpResponseMessage> AuthenticateAsync() => AuthenticateAsync(null, CheckInUrl?.PathAndQuery);
+
+    public Task<HttpResponseMessage> AuthenticateAsync(string? enrollToken, string? path = null) => SendAsync(
+        path ?? "/mdm/checkin" + (enrollToken is null ? "" : "?enroll=" + Uri.EscapeDataString(enrollToken)),
         new Dictionary<string, object>
         {
             ["MessageType"] = "Authenticate", ["UDID"] = Udid, ["Topic"] = "com.apple.mgmt.External.homeroom", ["SerialNumber"] = Serial,

@@ -33,7 +33,8 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
     private async Task<(VirtualAppleDevice Device, Guid Id)> EnrolledAsync(string product = "iPad13,18")
     {
         var device = NewDevice(product);
-        using var authenticate = await device.AuthenticateAsync(await Host.CreateTokenAsync());
+        await device.InstallEnrollmentProfileAsync(await Host.CreateTokenAsync());
+        using var authenticate = await device.AuthenticateAsync();
         authenticate.StatusCode.ShouldBe(HttpStatusCode.OK, await authenticate.Content.ReadAsStringAsync());
         using var token = await device.TokenUpdateAsync();
         token.StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -178,8 +179,10 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
             impostor.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         }
 
-        // A new identity for an enrolled UDID needs an enrollment token.
+        // Another valid identity for an enrolled UDID needs an enrollment token; a self-made one is refused outright.
         using var fresh = new VirtualAppleDevice(Host.Client, Host.BaseAddress, first.Udid, first.Serial);
+        (await fresh.TokenUpdateAsync()).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        await fresh.InstallEnrollmentProfileAsync(await Host.CreateTokenAsync());
         (await fresh.TokenUpdateAsync()).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await fresh.AuthenticateAsync(null)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await WithDbAsync(db => db.AppleDevices.SingleAsync(a => a.DeviceId == firstId))).IdentityThumbprint
@@ -192,6 +195,7 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
     {
         var device = NewDevice();
         var token = await Host.CreateTokenAsync();
+        await device.InstallEnrollmentProfileAsync(token);
 
         using (var unsigned = await device.SendRawAsync("/mdm/checkin?enroll=" + token, Encoding.UTF8.GetBytes("<plist><dict/></plist>"), null))
         {
@@ -207,6 +211,12 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         (await device.SendAsync("/mdm/checkin?enroll=" + token, new() { ["MessageType"] = "Hello", ["UDID"] = device.Udid })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await device.AuthenticateAsync("hre_not-a-real-token")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         (await device.SendAsync("/mdm/connect", new() { ["UDID"] = device.Udid, ["Status"] = "Idle" })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        using var selfMade = new VirtualAppleDevice(Host.Client, Host.BaseAddress, "00008030-SELF", "SELF0001");
+        (await selfMade.AuthenticateAsync(token)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        using (var bad = await Host.CreateClient().GetAsync("/mdm/enroll?token=hre_nope"))
+        {
+            bad.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        }
 
         (await WithDbAsync(db => db.AppleDevices.CountAsync())).ShouldBe(0);
         (await Host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(0);
@@ -229,6 +239,29 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         (await device.SendRawAsync("/mdm/checkin", oldBody, oldSignature)).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         (await WithDbAsync(db => db.AppleDevices.SingleAsync(a => a.DeviceId == id))).PushToken.ShouldBe("09090909");
+    }
+
+    [Fact]
+    public async Task EnrollmentProfile_PointsAtThisServer_WithAFreshIdentityPerDownload()
+    {
+        var token = await Host.CreateTokenAsync();
+        using var anonymous = Host.CreateClient();
+
+        using var response = await anonymous.GetAsync($"/mdm/enroll?token={Uri.EscapeDataString(token)}");
+
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/x-apple-aspen-config");
+        var profile = Homeroom.Contracts.Apple.PropertyList.ReadDictionary(await response.Content.ReadAsByteArrayAsync());
+        var payloads = ((List<object>)profile["PayloadContent"]).Cast<Dictionary<string, object>>().ToList();
+        var mdm = payloads.Single(p => (string)p["PayloadType"] == "com.apple.mdm");
+        ((string)mdm["ServerURL"]).ShouldBe(new Uri(Host.BaseAddress, "/mdm/connect").ToString());
+        ((string)mdm["CheckInURL"]).ShouldEndWith("/mdm/checkin?enroll=" + Uri.EscapeDataString(token));
+        mdm["SignMessage"].ShouldBe(true);
+        var identity = payloads.Single(p => (string)p["PayloadType"] == "com.apple.security.pkcs12");
+        mdm["IdentityCertificateUUID"].ShouldBe(identity["PayloadUUID"]);
+        using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12((byte[])identity["PayloadContent"], (string)identity["Password"]);
+        certificate.HasPrivateKey.ShouldBeTrue();
+        certificate.Issuer.ShouldContain("Homeroom device identity CA");
+        (await Host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(0); // nothing spent yet
     }
 
     [Fact]
