@@ -278,4 +278,7 @@ internal static partial class AppleLog
 {
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} answered {Status} for command {CommandId}, which it was not sent; ignored")]
     public static partial void UnknownCommand(ILogger logger, Guid deviceId, Guid commandId, string status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "APNs did not accept the wake-up for device {DeviceId}; it will get its commands at its next check-in")]
+    public static partial void PushFailed(ILogger logger, Guid deviceId);
 }

@@ -27,6 +27,7 @@ public sealed class IssueCommand(
     CommandDispatcher dispatcher,
     CommandProgress progress,
     AuditTrail audit,
+    IEnumerable<ICommandWaker> wakers,
     IOptions<CommandOptions> options,
     TimeProvider time)
 {
@@ -109,7 +110,13 @@ public sealed class IssueCommand(
         });
 
         progress.Track(command.Id, deviceIds.Count);
-        await dispatcher.DispatchAsync(command, unsupported.Count == 0 ? deviceIds : deviceIds.Where(id => !unsupported.ContainsKey(id)).ToList());
+        var reachable = unsupported.Count == 0 ? deviceIds : deviceIds.Where(id => !unsupported.ContainsKey(id)).ToList();
+        await dispatcher.DispatchAsync(command, reachable);
+        foreach (var waker in wakers)
+        {
+            await waker.WakeAsync(reachable, cancellationToken);
+        }
+
         return new IssuedCommand(command, deviceIds);
     }
 
