@@ -216,6 +216,35 @@ public static class CommandKinds
     public const string Locate = "locate";
     /// <summary>Answer at once; tests the path end to end.</summary>
     public const string Ping = "ping";
+
+    // Device management actions. Apple devices carry them out through MDM; agents that cannot answer failed.
+
+    /// <summary>Shut the device down.</summary>
+    public const string Shutdown = "shutdown";
+    /// <summary>Erase the device (return it to factory settings). Irreversible.</summary>
+    public const string Erase = "erase";
+    /// <summary>Install an app. Argument <c>appStoreId</c> (App Store id) or <c>bundleId</c>.</summary>
+    public const string InstallApp = "installApp";
+    /// <summary>Remove a managed app. Argument <c>bundleId</c>.</summary>
+    public const string RemoveApp = "removeApp";
+    /// <summary>Report the installed apps (the result lists them).</summary>
+    public const string ListApps = "listApps";
+    /// <summary>Report the installed configuration profiles.</summary>
+    public const string ListProfiles = "listProfiles";
+    /// <summary>Remove a configuration profile. Argument <c>identifier</c>.</summary>
+    public const string RemoveProfile = "removeProfile";
+    /// <summary>Install an OS update. Optional <c>version</c>, optional <c>action</c> (<c>install</c>, <c>download</c>, <c>installLater</c>).</summary>
+    public const string UpdateOs = "updateOs";
+    /// <summary>Report the OS updates available.</summary>
+    public const string ListOsUpdates = "listOsUpdates";
+    /// <summary>Report the progress of OS updates.</summary>
+    public const string OsUpdateStatus = "osUpdateStatus";
+    /// <summary>Put the device in Lost Mode. Argument <c>message</c>, optional <c>phoneNumber</c>, <c>footnote</c>.</summary>
+    public const string LostMode = "lostMode";
+    /// <summary>End Lost Mode.</summary>
+    public const string EndLostMode = "endLostMode";
+    /// <summary>Rename the device. Argument <c>name</c>.</summary>
+    public const string Rename = "rename";
 }
 
 /// <summary>Progress or result of a command.</summary>

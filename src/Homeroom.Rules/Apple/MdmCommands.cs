@@ -22,62 +22,151 @@ public sealed record MdmCommand(Dictionary<string, object> Command, string? Secr
 /// </summary>
 public static class MdmCommands
 {
+    /// <summary>Actions that only devices managed through MDM carry out today.</summary>
+    public static IReadOnlySet<string> AppleOnly { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        CommandKinds.Shutdown, CommandKinds.Erase, CommandKinds.InstallApp, CommandKinds.RemoveApp, CommandKinds.ListApps, CommandKinds.ListProfiles,
+        CommandKinds.RemoveProfile, CommandKinds.UpdateOs, CommandKinds.ListOsUpdates, CommandKinds.OsUpdateStatus, CommandKinds.LostMode,
+        CommandKinds.EndLostMode, CommandKinds.Rename,
+    };
+
     /// <summary>The MDM request type a Homeroom action becomes, or null when Apple devices have none.</summary>
     public static string? RequestTypeOf(string kind) => kind switch
     {
         CommandKinds.Lock => "DeviceLock",
         CommandKinds.Restart => "RestartDevice",
         CommandKinds.Ping => "DeviceInformation",
+        CommandKinds.Locate => "DeviceLocation",
+        CommandKinds.Shutdown => "ShutDownDevice",
+        CommandKinds.Erase => "EraseDevice",
+        CommandKinds.InstallApp => "InstallApplication",
+        CommandKinds.RemoveApp => "RemoveApplication",
+        CommandKinds.ListApps => "InstalledApplicationList",
+        CommandKinds.ListProfiles => "ProfileList",
+        CommandKinds.RemoveProfile => "RemoveProfile",
+        CommandKinds.UpdateOs => "ScheduleOSUpdate",
+        CommandKinds.ListOsUpdates => "AvailableOSUpdates",
+        CommandKinds.OsUpdateStatus => "OSUpdateStatus",
+        CommandKinds.LostMode => "EnableLostMode",
+        CommandKinds.EndLostMode => "DisableLostMode",
+        CommandKinds.Rename => "Settings",
         _ => null,
     };
 
-    /// <summary>Why the device cannot carry out the action, or null when it can.</summary>
+    /// <summary>Why the device cannot carry out the action, or null when it can (checked against Apple's schemas in the tests).</summary>
     public static string? Unsupported(string kind, AppleDeviceFacts device) => kind switch
     {
-        CommandKinds.Lock or CommandKinds.Ping => null,
-        CommandKinds.Restart when !device.Supervised && !device.IsMac => "Restarting an iPad or iPhone needs a supervised device.",
-        CommandKinds.Restart => null,
         CommandKinds.Unlock => "Apple devices are unlocked with their passcode; MDM cannot unlock them.",
         CommandKinds.Message => "Apple MDM has no message command; use lock with a message instead.",
-        CommandKinds.Locate => "Apple devices report their location only in Lost Mode.",
         CommandKinds.OpenUrl or CommandKinds.CloseTab => "Opening or closing browser tabs is not an MDM command.",
-        _ => $"'{kind}' is not available on Apple devices.",
+        CommandKinds.LostMode or CommandKinds.EndLostMode or CommandKinds.Locate when device.IsMac => "Lost Mode is for iPads and iPhones.",
+        CommandKinds.LostMode or CommandKinds.EndLostMode or CommandKinds.Locate or CommandKinds.Restart or CommandKinds.Shutdown
+            or CommandKinds.UpdateOs or CommandKinds.ListOsUpdates or CommandKinds.OsUpdateStatus or CommandKinds.Rename
+            when !device.Supervised && !device.IsMac => "This needs a supervised iPad or iPhone (set up through Apple School Manager).",
+        CommandKinds.UpdateOs or CommandKinds.OsUpdateStatus when !device.Supervised => "Scheduling OS updates needs a supervised Mac.",
+        _ when RequestTypeOf(kind) is null => $"'{kind}' is not available on Apple devices.",
+        _ => null,
     };
 
-    /// <summary>The MDM command for an action (check <see cref="Unsupported"/> first).</summary>
+    /// <summary>The MDM command for an action (check <see cref="Unsupported"/> first; arguments are checked by the command catalog).</summary>
     public static MdmCommand Build(string kind, IReadOnlyDictionary<string, string>? arguments, AppleDeviceFacts device)
     {
+        string? Argument(string name) => arguments?.GetValueOrDefault(name) is { Length: > 0 } value ? value : null;
+        var type = RequestTypeOf(kind) ?? throw new ArgumentException($"'{kind}' has no MDM command.", nameof(kind));
+        var command = new Dictionary<string, object>(StringComparer.Ordinal) { ["RequestType"] = type };
+        string? secret = null;
         switch (kind)
         {
             case CommandKinds.Lock:
-            {
-                var command = new Dictionary<string, object>(StringComparer.Ordinal) { ["RequestType"] = "DeviceLock" };
-                if (arguments?.GetValueOrDefault("message") is { Length: > 0 } message)
+                if (Argument("message") is { } message)
                 {
                     command["Message"] = message;
                 }
 
-                string? pin = null;
                 if (device.IsMac)
                 {
                     // A Mac locks with a firmware PIN the admin must know to unlock it; it is kept as the command's result.
-                    pin = RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", CultureInfo.InvariantCulture);
-                    command["PIN"] = pin;
+                    secret = NewPin();
+                    command["PIN"] = secret;
                 }
 
-                return new MdmCommand(command, pin);
+                break;
+            case CommandKinds.Erase:
+                if (device.IsMac)
+                {
+                    secret = NewPin();
+                    command["PIN"] = secret;
+                }
+
+                break;
+            case CommandKinds.Ping:
+                command["Queries"] = new List<object> { "DeviceName", "OSVersion", "BuildVersion", "ModelName", "SerialNumber", "BatteryLevel", "IsSupervised" };
+                break;
+            case CommandKinds.InstallApp:
+                if (Argument("appStoreId") is { } storeId)
+                {
+                    command["iTunesStoreID"] = long.Parse(storeId, CultureInfo.InvariantCulture);
+                }
+                else
+                {
+                    command["Identifier"] = Argument("bundleId")!;
+                }
+
+                // 1: remove the app when the device leaves management.
+                command["ManagementFlags"] = 1L;
+                break;
+            case CommandKinds.RemoveApp:
+                command["Identifier"] = Argument("bundleId")!;
+                break;
+            case CommandKinds.ListApps:
+                command["ManagedAppsOnly"] = false;
+                break;
+            case CommandKinds.RemoveProfile:
+                command["Identifier"] = Argument("identifier")!;
+                break;
+            case CommandKinds.UpdateOs:
+            {
+                var update = new Dictionary<string, object>(StringComparer.Ordinal)
+                {
+                    ["InstallAction"] = Argument("action") switch
+                    {
+                        "download" => "DownloadOnly",
+                        "installLater" => "InstallLater",
+                        _ => "InstallASAP",
+                    },
+                };
+                if (Argument("version") is { } version)
+                {
+                    update["ProductVersion"] = version;
+                }
+
+                command["Updates"] = new List<object> { update };
+                break;
             }
 
-            case CommandKinds.Restart:
-                return new MdmCommand(new Dictionary<string, object>(StringComparer.Ordinal) { ["RequestType"] = "RestartDevice" }, null);
-            case CommandKinds.Ping:
-                return new MdmCommand(new Dictionary<string, object>(StringComparer.Ordinal)
+            case CommandKinds.LostMode:
+                command["Message"] = Argument("message")!;
+                if (Argument("phoneNumber") is { } phone)
                 {
-                    ["RequestType"] = "DeviceInformation",
-                    ["Queries"] = new List<object> { "DeviceName", "OSVersion", "BuildVersion", "ModelName", "SerialNumber", "BatteryLevel", "IsSupervised" },
-                }, null);
-            default:
-                throw new ArgumentException($"'{kind}' has no MDM command.", nameof(kind));
+                    command["PhoneNumber"] = phone;
+                }
+
+                if (Argument("footnote") is { } footnote)
+                {
+                    command["Footnote"] = footnote;
+                }
+
+                break;
+            case CommandKinds.Rename:
+                command["Settings"] = new List<object>
+                {
+                    new Dictionary<string, object>(StringComparer.Ordinal) { ["Item"] = "DeviceName", ["DeviceName"] = Argument("name")! },
+                };
+                break;
         }
+
+        return new MdmCommand(command, secret);
     }
+
+    private static string NewPin() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", CultureInfo.InvariantCulture);
 }

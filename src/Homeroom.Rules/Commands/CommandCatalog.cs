@@ -21,6 +21,33 @@ public static class CommandCatalog
         [CommandKinds.Restart] = new(CommandKinds.Restart, [], []),
         [CommandKinds.Locate] = new(CommandKinds.Locate, [], []),
         [CommandKinds.Ping] = new(CommandKinds.Ping, [], []),
+        [CommandKinds.Shutdown] = new(CommandKinds.Shutdown, [], []),
+        [CommandKinds.Erase] = new(CommandKinds.Erase, [], []),
+        [CommandKinds.InstallApp] = new(CommandKinds.InstallApp, [], ["appStoreId", "bundleId"]),
+        [CommandKinds.RemoveApp] = new(CommandKinds.RemoveApp, ["bundleId"], []),
+        [CommandKinds.ListApps] = new(CommandKinds.ListApps, [], []),
+        [CommandKinds.ListProfiles] = new(CommandKinds.ListProfiles, [], []),
+        [CommandKinds.RemoveProfile] = new(CommandKinds.RemoveProfile, ["identifier"], []),
+        [CommandKinds.UpdateOs] = new(CommandKinds.UpdateOs, [], ["version", "action"]),
+        [CommandKinds.ListOsUpdates] = new(CommandKinds.ListOsUpdates, [], []),
+        [CommandKinds.OsUpdateStatus] = new(CommandKinds.OsUpdateStatus, [], []),
+        [CommandKinds.LostMode] = new(CommandKinds.LostMode, ["message"], ["phoneNumber", "footnote"]),
+        [CommandKinds.EndLostMode] = new(CommandKinds.EndLostMode, [], []),
+        [CommandKinds.Rename] = new(CommandKinds.Rename, ["name"], []),
+    };
+
+    /// <summary>What an argument of this name must look like, or null for free text.</summary>
+    private static string? FormatError(string name, string value) => name switch
+    {
+        "appStoreId" => value.Length is > 0 and <= 15 && value.All(char.IsAsciiDigit) ? null : "An App Store id is 1 to 15 digits.",
+        "bundleId" or "identifier" => value.Length is > 0 and <= 255 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_')
+            ? null
+            : "An identifier is up to 255 of letters, digits, '.', '-' and '_'.",
+        "version" => value.Length is > 0 and <= 32 && value.All(c => char.IsAsciiDigit(c) || c == '.') ? null : "A version is digits and dots, like 18.2.",
+        "action" => value is "install" or "download" or "installLater" ? null : "One of install, download, installLater.",
+        "name" => value.Length is > 0 and <= 255 && !value.Any(char.IsControl) ? null : "A name is 1 to 255 characters without control characters.",
+        "phoneNumber" => value.Length <= 32 && value.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')') ? null : "A phone number is digits, spaces and + - ( ).",
+        _ => null,
     };
 
     /// <summary>Every known kind.</summary>
@@ -65,6 +92,15 @@ public static class CommandCatalog
             {
                 errors[$"arguments.{name}"] = ["Must be an absolute http or https URL."];
             }
+            else if (FormatError(name, value) is { } format)
+            {
+                errors[$"arguments.{name}"] = [format];
+            }
+        }
+
+        if (kind == CommandKinds.InstallApp && arguments.ContainsKey("appStoreId") == arguments.ContainsKey("bundleId"))
+        {
+            errors["arguments"] = ["Give exactly one of appStoreId and bundleId."];
         }
 
         return errors;

@@ -25,6 +25,15 @@ public static class AppleCommandSupport
                     unsupported[device.DeviceId] = reason;
                 }
             }
+
+            if (MdmCommands.AppleOnly.Contains(kind))
+            {
+                var managed = apple.Select(a => a.DeviceId).ToHashSet();
+                foreach (var other in chunk.Where(id => !managed.Contains(id)))
+                {
+                    unsupported[other] = $"'{kind}' is carried out only by devices managed through Apple MDM for now.";
+                }
+            }
         }
 
         return unsupported;

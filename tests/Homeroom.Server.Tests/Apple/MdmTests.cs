@@ -107,6 +107,14 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         (await ipad.PollAsync()).ShouldBe(0);
         await Poll.UntilAsync(async () => (await DeliveryAsync(messageId, chromebook.DeviceId)).GetProperty("status").GetString() == "succeeded");
 
+        // An MDM-only action: the iPad installs the app, the Chromebook records why it did not.
+        var install = await IssueAsync(new { kind = "installApp", arguments = new { appStoreId = "361309726" }, groupId });
+        await ipad.PollAsync();
+        ipad.Received[^1].RequestType.ShouldBe("InstallApplication");
+        ipad.Received[^1].Command["iTunesStoreID"].ShouldBe(361309726L);
+        (await DeliveryAsync(install, ipadId)).GetProperty("status").GetString().ShouldBe("succeeded");
+        (await DeliveryAsync(install, chromebook.DeviceId)).GetProperty("error").GetString()!.ShouldContain("Apple MDM");
+
         using var alone = await Host.PostJsonAsync("/api/commands", new { kind = "unlock", deviceIds = new[] { ipadId } });
         alone.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await alone.Content.ReadAsStringAsync()).ShouldContain("passcode");

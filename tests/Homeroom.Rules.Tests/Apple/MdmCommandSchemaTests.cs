@@ -1,0 +1,213 @@
+using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Apple;
+using YamlDotNet.RepresentationModel;
+
+namespace Homeroom.Rules.Tests.Apple;
+
+/// <summary>
+/// Every MDM command Homeroom builds, checked against Apple's own schemas
+/// (../shared/apple-device-management/mdm/commands): only known keys, the right types, every
+/// required key, and no command sent to an OS or supervision state the schema says cannot take it.
+/// </summary>
+public sealed class MdmCommandSchemaTests
+{
+    private static readonly Lazy<Dictionary<string, YamlMappingNode>> Schemas = new(() =>
+    {
+        var schemas = new Dictionary<string, YamlMappingNode>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(SharedData.PathOf("apple-device-management/mdm/commands"), "*.yaml"))
+        {
+            var yaml = new YamlStream();
+            using var reader = new StreamReader(file);
+            yaml.Load(reader);
+            var root = (YamlMappingNode)yaml.Documents[0].RootNode;
+            var type = Scalar(Child(Child(root, "payload")!, "requesttype"));
+            if (type is not null)
+            {
+                schemas[type] = root;
+            }
+        }
+
+        return schemas;
+    });
+
+    private static readonly Dictionary<string, string> Arguments = new(StringComparer.Ordinal)
+    {
+        ["message"] = "Please return this iPad to the library.",
+        ["phoneNumber"] = "+1 555 0100",
+        ["footnote"] = "Maple Valley Unified",
+        ["bundleId"] = "org.khanacademy.Khan-kids",
+        ["identifier"] = "org.homeroom.policy.webfilter",
+        ["version"] = "18.2",
+        ["action"] = "install",
+        ["name"] = "Room 12 iPad 3",
+    };
+
+    public static TheoryData<string, DevicePlatform, bool> Cases()
+    {
+        var data = new TheoryData<string, DevicePlatform, bool>();
+        foreach (var kind in Kinds())
+        {
+            foreach (var platform in new[] { DevicePlatform.IPadOS, DevicePlatform.MacOS })
+            {
+                data.Add(kind, platform, true);
+                data.Add(kind, platform, false);
+            }
+        }
+
+        return data;
+    }
+
+    private static IEnumerable<string> Kinds() => typeof(CommandKinds).GetFields().Select(f => (string)f.GetValue(null)!).Where(k => MdmCommands.RequestTypeOf(k) is not null);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Build_EverySupportedCase_ConformsToApplesSchema(string kind, DevicePlatform platform, bool supervised)
+    {
+        var facts = new AppleDeviceFacts(platform, supervised);
+        var schema = Schemas.Value[MdmCommands.RequestTypeOf(kind)!];
+        var os = Child(Child(Child(schema, "payload")!, "supportedOS")!, platform == DevicePlatform.MacOS ? "macOS" : "iOS") as YamlMappingNode;
+        var introduced = os is null ? "n/a" : Scalar(Child(os, "introduced"));
+        var needsSupervision = os is not null && Scalar(Child(os, "supervised")) == "true";
+        var arguments = new Dictionary<string, string>(Arguments);
+        if (kind == CommandKinds.InstallApp)
+        {
+            arguments.Remove("bundleId");
+            arguments["appStoreId"] = "361309726";
+        }
+
+        var built = MdmCommands.Build(kind, arguments, facts).Command;
+        var osName = platform == DevicePlatform.MacOS ? "macOS" : "iOS";
+        var payload = built.Where(p => p.Key != "RequestType").ToDictionary(p => p.Key, p => p.Value);
+
+        // A key can need supervision where the command as a whole does not (Settings' DeviceName item).
+        needsSupervision |= KeysNeedSupervision(payload, Child(schema, "payloadkeys") as YamlSequenceNode, osName);
+        var allowed = introduced != "n/a" && (supervised || !needsSupervision);
+
+        var refusal = MdmCommands.Unsupported(kind, facts);
+
+        if (!allowed)
+        {
+            refusal.ShouldNotBeNull($"{kind} on {platform} (supervised: {supervised}) is not possible per Apple's schema and must be refused before it is queued.");
+            return;
+        }
+
+        refusal.ShouldBeNull();
+        built["RequestType"].ShouldBe(MdmCommands.RequestTypeOf(kind));
+        var errors = new List<string>();
+        CheckDictionary(payload, Child(schema, "payloadkeys") as YamlSequenceNode, kind, errors);
+        errors.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Schemas_AreReadAndCoverEveryMappedRequestType()
+    {
+        foreach (var kind in Kinds())
+        {
+            Schemas.Value.ShouldContainKey(MdmCommands.RequestTypeOf(kind)!);
+        }
+    }
+
+    // Whether any key used (at any depth, in any matching array item shape) is marked supervised-only for this OS.
+    private static bool KeysNeedSupervision(object value, YamlSequenceNode? keys, string os)
+    {
+        if (keys is null)
+        {
+            return false;
+        }
+
+        var definitions = keys.Children.OfType<YamlMappingNode>().ToList();
+        return value switch
+        {
+            Dictionary<string, object> dict => dict.Any(p => definitions.Where(d => Scalar(Child(d, "key")) == p.Key).Any(d =>
+                Scalar(Child(Child(Child(d, "supportedOS") ?? new YamlMappingNode(), os) ?? new YamlMappingNode(), "supervised")) == "true"
+                || KeysNeedSupervision(p.Value, Child(d, "subkeys") as YamlSequenceNode, os))),
+            List<object> list => list.Any(item => definitions.Any(d =>
+                (item is Dictionary<string, object> entry && entry.Keys.Where(k => k != "Item").All(k => (Child(d, "subkeys") as YamlSequenceNode)?.Children.OfType<YamlMappingNode>().Any(s => Scalar(Child(s, "key")) == k) == true)
+                    && Scalar(Child(Child(Child(d, "supportedOS") ?? new YamlMappingNode(), os) ?? new YamlMappingNode(), "supervised")) == "true")
+                || KeysNeedSupervision(item, Child(d, "subkeys") as YamlSequenceNode, os))),
+            _ => false,
+        };
+    }
+
+    private static void CheckDictionary(Dictionary<string, object> value, YamlSequenceNode? keys, string path, List<string> errors)
+    {
+        var definitions = (keys?.Children ?? []).OfType<YamlMappingNode>().ToDictionary(k => Scalar(Child(k, "key"))!, k => k);
+        foreach (var (key, item) in value)
+        {
+            if (!definitions.TryGetValue(key, out var definition))
+            {
+                errors.Add($"{path}.{key} is not a key of this command.");
+                continue;
+            }
+
+            CheckValue(item, definition, $"{path}.{key}", errors);
+        }
+
+        foreach (var (key, definition) in definitions)
+        {
+            if (Scalar(Child(definition, "presence")) == "required" && !value.ContainsKey(key))
+            {
+                errors.Add($"{path}.{key} is required.");
+            }
+        }
+    }
+
+    private static void CheckValue(object value, YamlMappingNode definition, string path, List<string> errors)
+    {
+        var type = Scalar(Child(definition, "type"));
+        var ok = type switch
+        {
+            "<string>" => value is string,
+            "<integer>" => value is long or int,
+            "<real>" => value is double or long,
+            "<boolean>" => value is bool,
+            "<data>" => value is byte[],
+            "<date>" => value is DateTimeOffset,
+            "<array>" => value is List<object>,
+            "<dictionary>" => value is Dictionary<string, object>,
+            "<any>" => true,
+            _ => false,
+        };
+        if (!ok)
+        {
+            errors.Add($"{path} is a {value.GetType().Name}; the schema says {type}.");
+            return;
+        }
+
+        if (Scalar(Child(definition, "rangelist")) is null && Child(definition, "rangelist") is YamlSequenceNode range && value is string text
+            && !range.Children.Select(Scalar).Contains(text))
+        {
+            errors.Add($"{path} '{text}' is not one of {string.Join(", ", range.Children.Select(Scalar))}.");
+        }
+
+        var subkeys = Child(definition, "subkeys") as YamlSequenceNode;
+        if (value is Dictionary<string, object> dict)
+        {
+            CheckDictionary(dict, subkeys, path, errors);
+        }
+        else if (value is List<object> list && subkeys is not null)
+        {
+            var variants = subkeys.Children.OfType<YamlMappingNode>().ToList();
+            for (var i = 0; i < list.Count; i++)
+            {
+                // An array's subkeys describe its element; several subkeys are alternative shapes (Settings items).
+                var fits = variants.Select(v =>
+                {
+                    var attempt = new List<string>();
+                    CheckValue(list[i], v, $"{path}[{i}]", attempt);
+                    return attempt;
+                }).ToList();
+                if (fits.All(f => f.Count > 0))
+                {
+                    errors.AddRange(fits.OrderBy(f => f.Count).First());
+                }
+            }
+        }
+    }
+
+    private static YamlNode? Child(YamlNode node, string key) =>
+        node is YamlMappingNode mapping && mapping.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
+
+    private static string? Scalar(YamlNode? node) => (node as YamlScalarNode)?.Value;
+}
