@@ -1,0 +1,140 @@
+// Apple MDM benchmark: N simulated iPads enroll through the profile, then the server's check-in and
+// command endpoints are driven as hard as the devices can: check-ins per second, idle polls per
+// second, and a command to every device until all have answered. Prints a table, writes JSON.
+//   bench/mdm/run.sh [--devices 1000] [--concurrency 64] [--seconds 10]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Homeroom.Bench.Load;
+using Homeroom.Simulator.Apple;
+
+var options = ParseArguments(args);
+var devices = Int("devices", 1000);
+var concurrency = Int("concurrency", 64);
+var seconds = Int("seconds", 10);
+var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (bench/mdm/run.sh passes it)");
+var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
+const string ApiKey = "hrk_mdm-benchmark-key-00000000000000000000";
+var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-mdm-bench-" + Guid.NewGuid().ToString("N")[..8]);
+Directory.CreateDirectory(dataDirectory);
+var results = new Dictionary<string, object>();
+
+await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, null, 5092))
+{
+    using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) };
+    api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { Timeout = TimeSpan.FromMinutes(2) };
+    using var created = await api.PostAsJsonAsync("/api/enrollment-tokens", new { name = "mdm benchmark", maxUses = devices });
+    var token = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+    var fleet = Enumerable.Range(0, devices)
+        .Select(i => new VirtualAppleDevice(http, server.Address, $"00008030-BENCH{i:D8}", $"BNCH{i:D6}"))
+        .ToList();
+
+    // 1. Enrollment: download the profile (the server issues an identity), Authenticate, TokenUpdate.
+    var watch = Stopwatch.StartNew();
+    await Parallel.ForEachAsync(fleet, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (device, _) =>
+    {
+        await device.InstallEnrollmentProfileAsync(token);
+        (await device.AuthenticateAsync()).EnsureSuccessStatusCode();
+        (await device.TokenUpdateAsync()).EnsureSuccessStatusCode();
+    });
+    results["enroll_seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 2);
+    results["enrollments_per_second"] = Math.Round(devices / watch.Elapsed.TotalSeconds, 1);
+
+    // 2. Check-ins: TokenUpdates (each with a new token, as after a restore) for a fixed time.
+    var checkIns = await ForAsync(seconds, concurrency, fleet, async device =>
+    {
+        device.PushToken = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        (await device.TokenUpdateAsync()).EnsureSuccessStatusCode();
+        return 1;
+    });
+    results["checkins_per_second"] = Math.Round(checkIns, 0);
+
+    // 3. Idle polls with nothing queued.
+    var polls = await ForAsync(seconds, concurrency, fleet, async device => (await device.PollAsync()) + 1);
+    results["idle_polls_per_second"] = Math.Round(polls, 0);
+
+    // 4. One command to every device: from the API call until every device has fetched and answered it.
+    var group = await api.PostAsJsonAsync("/api/groups", new { name = "All iPads", kind = "custom" });
+    var groupId = (await group.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    var ids = new List<Guid>();
+    for (var page = 1; ids.Count < devices; page++)
+    {
+        var list = await api.GetFromJsonAsync<JsonElement>($"/api/devices?pageSize=500&page={page}");
+        ids.AddRange(list.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("id").GetGuid()));
+    }
+
+    foreach (var chunk in ids.Chunk(1000))
+    {
+        (await api.PostAsJsonAsync($"/api/groups/{groupId}/members", new { deviceIds = chunk })).EnsureSuccessStatusCode();
+    }
+
+    var rounds = new List<double>();
+    for (var round = 0; round < 3; round++)
+    {
+        watch.Restart();
+        (await api.PostAsJsonAsync("/api/commands", new { kind = "ping", groupId })).EnsureSuccessStatusCode();
+        await Parallel.ForEachAsync(fleet, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (device, _) => await device.PollAsync());
+        rounds.Add(watch.Elapsed.TotalSeconds);
+    }
+
+    // Each device made three requests per round: Idle (gets the command), Acknowledged (gets nothing more).
+    results["command_to_all_seconds"] = rounds.Select(r => Math.Round(r, 2)).ToList();
+    results["command_round_trips_per_second"] = Math.Round(devices / rounds.Min(), 0);
+    results["server_rss_mb"] = Math.Round(server.ResidentBytes() / 1048576.0, 0);
+    fleet.ForEach(d => d.Dispose());
+}
+
+Directory.Delete(dataDirectory, recursive: true);
+results["devices"] = devices;
+results["concurrency"] = concurrency;
+results["machine"] = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0:F0} GB";
+results["date"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture);
+Console.WriteLine();
+Console.WriteLine("| metric | value |");
+Console.WriteLine("| --- | --- |");
+foreach (var (key, value) in results)
+{
+    Console.WriteLine($"| {key} | {(value is IEnumerable<double> list ? string.Join(", ", list) : value)} |");
+}
+
+Directory.CreateDirectory(resultsDirectory);
+var file = Path.Combine(resultsDirectory, $"mdm-{devices}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
+await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine($"wrote {file}");
+return 0;
+
+// Runs an action over the fleet (round robin) with fixed concurrency for a time; returns completed actions per second.
+static async Task<double> ForAsync(int seconds, int concurrency, List<VirtualAppleDevice> fleet, Func<VirtualAppleDevice, Task<int>> action)
+{
+    var watch = Stopwatch.StartNew();
+    long done = 0;
+    var next = -1;
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+    {
+        while (watch.Elapsed.TotalSeconds < seconds)
+        {
+            var device = fleet[(int)((uint)Interlocked.Increment(ref next) % (uint)fleet.Count)];
+            Interlocked.Add(ref done, await action(device));
+        }
+    }));
+    return done / watch.Elapsed.TotalSeconds;
+}
+
+int Int(string name, int fallback) => options.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
+
+static Dictionary<string, string> ParseArguments(string[] args)
+{
+    var parsed = new Dictionary<string, string>(StringComparer.Ordinal);
+    for (var i = 0; i < args.Length; i++)
+    {
+        if (args[i].StartsWith("--", StringComparison.Ordinal))
+        {
+            parsed[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+        }
+    }
+
+    return parsed;
+}
