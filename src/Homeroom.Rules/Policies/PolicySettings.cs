@@ -64,6 +64,8 @@ public static class PolicySettings
         new("monitoring.location", SettingKind.Boolean, true, "Report location (zones and out-of-bounds alerts)."),
         new("location.allowedZones", SettingKind.StringList, new JsonArray(), "Zone ids the device must stay inside while this applies; leaving all of them raises an out-of-bounds alert.", MaxItems: 100),
         new("location.outOfBoundsMessage", SettingKind.Text, "This device is outside the area it may be used in. Please return.", "Shown on the device when it leaves its allowed zones."),
+        new("softwareUpdate.targetVersion", SettingKind.Text, "", "Apple devices: the OS version to be on by the deadline (declarative management), e.g. 18.2; empty for none."),
+        new("softwareUpdate.deadline", SettingKind.Text, "", "Apple devices: the local date and time the target version is enforced, as 2026-12-01T17:00:00."),
         new("device.locked", SettingKind.Boolean, false, "Lock the device (a curfew, when assigned on a schedule)."),
         new("device.lockMessage", SettingKind.Text, "This device is locked.", "Shown on the lock screen."),
     }.ToDictionary(d => d.Key, StringComparer.Ordinal);
@@ -175,9 +177,19 @@ public static class PolicySettings
                     ? null
                     : $"must be one of {string.Join(", ", definition.Choices!)}.";
             case SettingKind.Text:
-                return value.ValueKind == JsonValueKind.String && value.GetString()!.Length <= MaxTextLength
-                    ? null
-                    : $"must be a string of at most {MaxTextLength} characters.";
+                if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length > MaxTextLength)
+                {
+                    return $"must be a string of at most {MaxTextLength} characters.";
+                }
+
+                return definition.Key switch
+                {
+                    "softwareUpdate.targetVersion" when value.GetString() is { Length: > 0 } v && !System.Text.RegularExpressions.Regex.IsMatch(v, @"^\d{1,3}(\.\d{1,3}){0,2}$")
+                        => "must be a version such as 18.2 or 15.1.1.",
+                    "softwareUpdate.deadline" when value.GetString() is { Length: > 0 } d && !DateTime.TryParseExact(d, "yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
+                        => "must be a local date and time as 2026-12-01T17:00:00.",
+                    _ => null,
+                };
             case SettingKind.StringList:
                 if (value.ValueKind != JsonValueKind.Array)
                 {

@@ -19,6 +19,9 @@ public sealed class AppleDevice
     public DateTime? LastCheckinAt { get; set; }
     public DateTime? LastPollAt { get; set; }
     public DateTime? CheckedOutAt { get; set; }
+    /// <summary>The last declarative-management status report (JSON), as the device sent it.</summary>
+    public string? DdmStatus { get; set; }
+    public DateTime? DdmStatusAt { get; set; }
 }
 
 internal sealed class AppleDeviceConfiguration : IEntityTypeConfiguration<AppleDevice>

@@ -6,6 +6,8 @@ using Homeroom.Rules.Apple;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Enrollment;
+using Homeroom.Server.Filtering;
+using Homeroom.Server.Locations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -80,7 +82,7 @@ public static class MdmEndpoints
 
     private static async Task<IResult> CheckInAsync(
         HttpContext context, string? enroll, MdmIdentity identity, MdmReplayGuard replays, EnrollDevice enrollDevice, IDbContextFactory<HomeroomDbContext> dbFactory,
-        AuditTrail audit, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        AuditTrail audit, ZoneMembership zones, FilterListStore lists, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var (message, error) = await ReadAsync(context, identity, options.Value);
         if (message is null)
@@ -89,6 +91,16 @@ public static class MdmEndpoints
         }
 
         var type = message.Body.GetValueOrDefault("MessageType") as string;
+        if (type == "DeclarativeManagement")
+        {
+            // Repeated legitimately (a device asks for its tokens often), so not subject to the replay guard.
+            await using var ddm = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var bound = await ddm.AppleDevices.FirstOrDefaultAsync(a => a.Udid == message.Udid, cancellationToken);
+            return bound is null || bound.IdentityThumbprint != message.Thumbprint || bound.CheckedOutAt is not null
+                ? Results.Text("This UDID is not enrolled with this identity.", statusCode: StatusCodes.Status403Forbidden)
+                : await DeclarativeManagement.HandleAsync(ddm, bound, message.Body, zones, lists, time, cancellationToken);
+        }
+
         if (type is not ("Authenticate" or "TokenUpdate" or "CheckOut"))
         {
             return Results.Text($"MessageType '{Truncate(type)}' is not supported.", statusCode: StatusCodes.Status400BadRequest);

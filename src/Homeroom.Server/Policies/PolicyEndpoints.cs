@@ -43,18 +43,8 @@ public static class PolicyEndpoints
         return app;
     }
 
-    private static async Task<(EffectivePolicy Policy, DeviceScope Scope)?> ResolveAsync(Guid id, HomeroomDbContext db, ZoneMembership zones, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var scopes = await DeviceScopes.LoadAsync(db, [id], zones.InsideZones, cancellationToken);
-        if (scopes.Count == 0)
-        {
-            return null;
-        }
-
-        var model = await PolicyModel.LoadAsync(db, cancellationToken);
-        var scope = scopes[0].Scope;
-        return (PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, time.GetUtcNow(), model.TimeZoneOf(scope.SchoolId)), scope);
-    }
+    private static Task<(EffectivePolicy Policy, DeviceScope Scope)?> ResolveAsync(Guid id, HomeroomDbContext db, ZoneMembership zones, TimeProvider time, CancellationToken cancellationToken) =>
+        EffectivePolicies.ResolveAsync(db, id, zones, time, cancellationToken);
 
     private static async Task<Results<Ok<DevicePolicyDto>, NotFound>> GetDevicePolicyAsync(
         Guid id, HomeroomDbContext db, ZoneMembership zones, LocationTracker tracker, FilterListStore lists, TimeProvider time, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Apple;
+using Homeroom.Rules.Policies;
 using YamlDotNet.RepresentationModel;
 
 namespace Homeroom.Rules.Tests.Apple;
@@ -97,6 +98,45 @@ public sealed class MdmCommandSchemaTests
         var errors = new List<string>();
         CheckDictionary(payload, Child(schema, "payloadkeys") as YamlSequenceNode, kind, errors);
         errors.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Declarations_FromAPolicy_ConformToApplesDeclarationSchemas()
+    {
+        var (settings, errors) = PolicySettings.Parse(System.Text.Json.JsonDocument.Parse("""{"softwareUpdate":{"targetVersion":"18.2","deadline":"2026-12-01T17:00:00"}}""").RootElement);
+        errors.ShouldBeEmpty();
+        var document = PolicySettings.ToDocument(settings);
+
+        var declarations = Declarations.For(PolicyDocument.Read(System.Text.Json.JsonDocument.Parse(document.ToJsonString()).RootElement));
+
+        declarations.Select(d => d.Type).ShouldBe(["com.apple.activation.simple", "com.apple.configuration.softwareupdate.enforcement.specific"]);
+        ((List<object>)declarations[0].Payload["StandardConfigurations"]).ShouldBe([Declarations.SoftwareUpdateId]);
+        var schemas = Directory.EnumerateFiles(SharedData.PathOf("apple-device-management/declarative/declarations"), "*.yaml", SearchOption.AllDirectories)
+            .Select(file =>
+            {
+                var yaml = new YamlStream();
+                using var reader = new StreamReader(file);
+                yaml.Load(reader);
+                return (YamlMappingNode)yaml.Documents[0].RootNode;
+            })
+            .Where(root => Scalar(Child(Child(root, "payload") ?? new YamlMappingNode(), "declarationtype")) is not null)
+            .ToDictionary(root => Scalar(Child(Child(root, "payload")!, "declarationtype"))!, root => root);
+        var problems = new List<string>();
+        foreach (var declaration in declarations)
+        {
+            CheckDictionary(declaration.Payload, Child(schemas[declaration.Type], "payloadkeys") as YamlSequenceNode, declaration.Type, problems);
+        }
+
+        problems.ShouldBeEmpty();
+        Declarations.Token(declarations).ShouldNotBe(Declarations.Token(Declarations.For(PolicyDocument.Read(default))));
+    }
+
+    [Theory]
+    [InlineData("""{"softwareUpdate":{"targetVersion":"eighteen"}}""")]
+    [InlineData("""{"softwareUpdate":{"deadline":"next tuesday"}}""")]
+    public void SoftwareUpdateSettings_AreValidated(string json)
+    {
+        PolicySettings.Parse(System.Text.Json.JsonDocument.Parse(json).RootElement).Errors.ShouldNotBeEmpty();
     }
 
     [Fact]

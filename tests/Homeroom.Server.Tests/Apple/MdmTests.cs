@@ -273,6 +273,49 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeclarativeManagement_SoftwareUpdateFromThePolicy_ReachesTheDevice()
+    {
+        var (device, id) = await EnrolledAsync();
+        async Task<JsonElement> AskAsync(string endpoint, byte[]? data = null)
+        {
+            var message = new Dictionary<string, object> { ["MessageType"] = "DeclarativeManagement", ["UDID"] = device.Udid, ["Endpoint"] = endpoint };
+            if (data is not null)
+            {
+                message["Data"] = data;
+            }
+
+            using var response = await device.SendAsync("/mdm/checkin", message);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+            var text = await response.Content.ReadAsStringAsync();
+            return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+        }
+
+        var before = (await AskAsync("tokens")).GetProperty("SyncTokens").GetProperty("DeclarationsToken").GetString();
+        var profile = await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Pilot: iPadOS 18.2", settings = new { softwareUpdate = new { targetVersion = "18.2", deadline = "2026-12-01T17:00:00" } } });
+        await Host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "device", scopeId = id.ToString() });
+
+        var after = (await AskAsync("tokens")).GetProperty("SyncTokens").GetProperty("DeclarationsToken").GetString();
+        after.ShouldNotBe(before);
+        var items = (await AskAsync("declaration-items")).GetProperty("Declarations");
+        var configuration = items.GetProperty("Configurations")[0];
+        var identifier = configuration.GetProperty("Identifier").GetString();
+        var declaration = await AskAsync($"declaration/configuration/{identifier}");
+        declaration.GetProperty("Type").GetString().ShouldBe("com.apple.configuration.softwareupdate.enforcement.specific");
+        declaration.GetProperty("Payload").GetProperty("TargetOSVersion").GetString().ShouldBe("18.2");
+        declaration.GetProperty("ServerToken").GetString().ShouldBe(configuration.GetProperty("ServerToken").GetString());
+        var activation = await AskAsync($"declaration/activation/{items.GetProperty("Activations")[0].GetProperty("Identifier").GetString()}");
+        activation.GetProperty("Payload").GetProperty("StandardConfigurations")[0].GetString().ShouldBe(identifier);
+
+        await AskAsync("status", Encoding.UTF8.GetBytes("""{"StatusItems":{"softwareupdate":{"install-state":"downloading"}}}"""));
+        (await WithDbAsync(db => db.AppleDevices.SingleAsync(a => a.DeviceId == id))).DdmStatus!.ShouldContain("downloading");
+
+        using var missing = await device.SendAsync("/mdm/checkin", new() { ["MessageType"] = "DeclarativeManagement", ["UDID"] = device.Udid, ["Endpoint"] = "declaration/configuration/nope" });
+        missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        using var badStatus = await device.SendAsync("/mdm/checkin", new() { ["MessageType"] = "DeclarativeManagement", ["UDID"] = device.Udid, ["Endpoint"] = "status", ["Data"] = Encoding.UTF8.GetBytes("not json") });
+        badStatus.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task CheckOut_EndsManagement()
     {
         var (device, id) = await EnrolledAsync();

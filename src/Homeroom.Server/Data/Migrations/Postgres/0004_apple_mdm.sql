@@ -10,5 +10,7 @@ CREATE TABLE apple_devices (
     enrolled_at timestamptz NOT NULL,
     last_checkin_at timestamptz NULL,
     last_poll_at timestamptz NULL,
-    checked_out_at timestamptz NULL
+    checked_out_at timestamptz NULL,
+    ddm_status text NULL,
+    ddm_status_at timestamptz NULL
 );

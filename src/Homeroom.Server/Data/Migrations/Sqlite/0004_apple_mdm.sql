@@ -10,5 +10,7 @@ CREATE TABLE apple_devices (
     enrolled_at TEXT NOT NULL,
     last_checkin_at TEXT NULL,
     last_poll_at TEXT NULL,
-    checked_out_at TEXT NULL
+    checked_out_at TEXT NULL,
+    ddm_status TEXT NULL,
+    ddm_status_at TEXT NULL
 );

@@ -1,0 +1,23 @@
+using Homeroom.Rules.Policies;
+using Homeroom.Server.Data;
+using Homeroom.Server.Locations;
+
+namespace Homeroom.Server.Policies;
+
+/// <summary>Resolves one device's effective policy now (for explanations and declarative management).</summary>
+public static class EffectivePolicies
+{
+    public static async Task<(EffectivePolicy Policy, DeviceScope Scope)?> ResolveAsync(
+        HomeroomDbContext db, Guid deviceId, ZoneMembership zones, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var scopes = await DeviceScopes.LoadAsync(db, [deviceId], zones.InsideZones, cancellationToken);
+        if (scopes.Count == 0)
+        {
+            return null;
+        }
+
+        var model = await PolicyModel.LoadAsync(db, cancellationToken);
+        var scope = scopes[0].Scope;
+        return (PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, time.GetUtcNow(), model.TimeZoneOf(scope.SchoolId)), scope);
+    }
+}
