@@ -245,6 +245,8 @@ public static class CommandKinds
     public const string EndLostMode = "endLostMode";
     /// <summary>Rename the device. Argument <c>name</c>.</summary>
     public const string Rename = "rename";
+    /// <summary>Install the device's current policy as a configuration profile (Apple devices; agents get policy frames instead).</summary>
+    public const string ApplyPolicy = "applyPolicy";
 }
 
 /// <summary>Progress or result of a command.</summary>

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Apple;
 using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Policies;
 
 namespace Homeroom.Rules.Apple;
 
@@ -27,7 +29,7 @@ public static class MdmCommands
     {
         CommandKinds.Shutdown, CommandKinds.Erase, CommandKinds.InstallApp, CommandKinds.RemoveApp, CommandKinds.ListApps, CommandKinds.ListProfiles,
         CommandKinds.RemoveProfile, CommandKinds.UpdateOs, CommandKinds.ListOsUpdates, CommandKinds.OsUpdateStatus, CommandKinds.LostMode,
-        CommandKinds.EndLostMode, CommandKinds.Rename,
+        CommandKinds.EndLostMode, CommandKinds.Rename, CommandKinds.ApplyPolicy,
     };
 
     /// <summary>The MDM request type a Homeroom action becomes, or null when Apple devices have none.</summary>
@@ -50,6 +52,7 @@ public static class MdmCommands
         CommandKinds.LostMode => "EnableLostMode",
         CommandKinds.EndLostMode => "DisableLostMode",
         CommandKinds.Rename => "Settings",
+        CommandKinds.ApplyPolicy => "InstallProfile",
         _ => null,
     };
 
@@ -69,7 +72,7 @@ public static class MdmCommands
     };
 
     /// <summary>The MDM command for an action (check <see cref="Unsupported"/> first; arguments are checked by the command catalog).</summary>
-    public static MdmCommand Build(string kind, IReadOnlyDictionary<string, string>? arguments, AppleDeviceFacts device)
+    public static MdmCommand Build(string kind, IReadOnlyDictionary<string, string>? arguments, AppleDeviceFacts device, PolicyDocument? policy = null)
     {
         string? Argument(string name) => arguments?.GetValueOrDefault(name) is { Length: > 0 } value ? value : null;
         var type = RequestTypeOf(kind) ?? throw new ArgumentException($"'{kind}' has no MDM command.", nameof(kind));
@@ -156,6 +159,9 @@ public static class MdmCommands
                     command["Footnote"] = footnote;
                 }
 
+                break;
+            case CommandKinds.ApplyPolicy:
+                command["Payload"] = PropertyList.WriteXml(PolicyProfiles.Build(policy ?? PolicyDocument.Read(default)));
                 break;
             case CommandKinds.Rename:
                 command["Settings"] = new List<object>

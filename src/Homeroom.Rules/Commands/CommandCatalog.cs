@@ -34,6 +34,7 @@ public static class CommandCatalog
         [CommandKinds.LostMode] = new(CommandKinds.LostMode, ["message"], ["phoneNumber", "footnote"]),
         [CommandKinds.EndLostMode] = new(CommandKinds.EndLostMode, [], []),
         [CommandKinds.Rename] = new(CommandKinds.Rename, ["name"], []),
+        [CommandKinds.ApplyPolicy] = new(CommandKinds.ApplyPolicy, [], []),
     };
 
     /// <summary>What an argument of this name must look like, or null for free text.</summary>

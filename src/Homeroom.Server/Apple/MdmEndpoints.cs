@@ -8,6 +8,7 @@ using Homeroom.Server.Data;
 using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
 using Homeroom.Server.Locations;
+using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -82,7 +83,7 @@ public static class MdmEndpoints
 
     private static async Task<IResult> CheckInAsync(
         HttpContext context, string? enroll, MdmIdentity identity, MdmReplayGuard replays, EnrollDevice enrollDevice, IDbContextFactory<HomeroomDbContext> dbFactory,
-        AuditTrail audit, ZoneMembership zones, FilterListStore lists, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        AuditTrail audit, ZoneMembership zones, FilterListStore lists, PolicyDistributor policies, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var (message, error) = await ReadAsync(context, identity, options.Value);
         if (message is null)
@@ -170,6 +171,7 @@ public static class MdmEndpoints
             apple.LastCheckinAt = now;
             audit.Record(db, "mdm.authenticate", "device", enrolled.DeviceId.ToString(), $"UDID {message.Udid}");
             await db.SaveChangesAsync(cancellationToken);
+            policies.RequestDevice(enrolled.DeviceId); // its policy, as a profile, is queued for its first poll
             return Results.Ok();
         }
 

@@ -1,10 +1,15 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Apple;
 using Homeroom.Rules.Apple;
 using Homeroom.Rules.Commands;
+using Homeroom.Rules.Policies;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
+using Homeroom.Server.Filtering;
+using Homeroom.Server.Locations;
+using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +23,14 @@ namespace Homeroom.Server.Apple;
 /// a busy device is never asked in a tight loop. An answer for a command this device was not sent
 /// changes nothing.
 /// </summary>
-public sealed class MdmQueue(CommandProgress progress, IOptions<AppleOptions> options, TimeProvider time, ILogger<MdmQueue> logger)
+public sealed class MdmQueue(
+    CommandProgress progress,
+    PolicyDistributor policies,
+    ZoneMembership zones,
+    FilterListStore lists,
+    IOptions<AppleOptions> options,
+    TimeProvider time,
+    ILogger<MdmQueue> logger)
 {
     public const int MaxResultLength = 4096;
 
@@ -28,9 +40,11 @@ public sealed class MdmQueue(CommandProgress progress, IOptions<AppleOptions> op
     /// <summary>Records the device's answer to a command; false when it answered a command it was never sent.</summary>
     public async Task<bool> RecordAsync(HomeroomDbContext db, Guid deviceId, Guid commandId, string status, Dictionary<string, object> answer, CancellationToken cancellationToken)
     {
-        var delivery = await db.CommandDeliveries.AsNoTracking()
-            .Where(d => d.CommandId == commandId && d.DeviceId == deviceId && d.Status == DeliveryStatus.Sent)
-            .Select(d => new { d.Result })
+        var delivery = await (
+            from d in db.CommandDeliveries.AsNoTracking()
+            join c in db.Commands.AsNoTracking() on d.CommandId equals c.Id
+            where d.CommandId == commandId && d.DeviceId == deviceId && d.Status == DeliveryStatus.Sent
+            select new { d.Result, c.Kind })
             .FirstOrDefaultAsync(cancellationToken);
         if (delivery is null)
         {
@@ -44,12 +58,22 @@ public sealed class MdmQueue(CommandProgress progress, IOptions<AppleOptions> op
             case "Acknowledged":
                 _notNow.TryRemove((deviceId, commandId), out _);
                 await UpdateAsync(db, commandId, deviceId, DeliveryStatus.Succeeded, null, delivery.Result ?? Summary(answer), now, cancellationToken);
+                if (delivery.Kind == CommandKinds.ApplyPolicy && PolicyVersionOf(delivery.Result) is { } applied)
+                {
+                    policies.Report(deviceId, new PolicyStatusFrame(applied, true, null));
+                }
+
                 break;
             case "Error":
             case "CommandFormatError":
                 _notNow.TryRemove((deviceId, commandId), out _);
                 var chain = answer.TryGetValue("ErrorChain", out var c) ? JsonSerializer.Serialize(ToJson(c)) : null;
                 await UpdateAsync(db, commandId, deviceId, DeliveryStatus.Failed, Truncate($"{status}: {chain ?? "no error chain"}"), delivery.Result, now, cancellationToken);
+                if (delivery.Kind == CommandKinds.ApplyPolicy && PolicyVersionOf(delivery.Result) is { } failed)
+                {
+                    policies.Report(deviceId, new PolicyStatusFrame(failed, false, [Truncate($"The policy profile was refused: {chain ?? status}")]));
+                }
+
                 break;
             case "NotNow":
                 _notNow[(deviceId, commandId)] = now + options.Value.NotNowRetry;
@@ -85,8 +109,26 @@ public sealed class MdmQueue(CommandProgress progress, IOptions<AppleOptions> op
             }
 
             var arguments = JsonSerializer.Deserialize(command.ArgumentsJson, CommandJsonContext.Default.DictionaryStringString);
-            var built = MdmCommands.Build(command.Kind, arguments, facts);
-            await UpdateAsync(db, command.Id, deviceId, DeliveryStatus.Sent, null, built.Secret is { } pin ? $"PIN {pin}" : null, now, cancellationToken);
+            string? result;
+            MdmCommand built;
+            if (command.Kind == CommandKinds.ApplyPolicy)
+            {
+                // Always the policy as it is now, however long the command waited.
+                var resolved = await EffectivePolicies.ResolveAsync(db, deviceId, zones, time, cancellationToken);
+                var version = await db.DevicePolicies.Where(p => p.DeviceId == deviceId).Select(p => p.Version).FirstOrDefaultAsync(cancellationToken);
+                var document = resolved is null
+                    ? PolicyDocument.Read(default)
+                    : PolicyDocument.Read(JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Value.Policy, lists.Version)));
+                built = MdmCommands.Build(command.Kind, arguments, facts, document);
+                result = $"policy version {version}";
+            }
+            else
+            {
+                built = MdmCommands.Build(command.Kind, arguments, facts);
+                result = built.Secret is { } pin ? $"PIN {pin}" : null;
+            }
+
+            await UpdateAsync(db, command.Id, deviceId, DeliveryStatus.Sent, null, result, now, cancellationToken);
             return PropertyList.WriteXml(new Dictionary<string, object>
             {
                 ["CommandUUID"] = command.Id.ToString().ToUpperInvariant(),
@@ -109,6 +151,11 @@ public sealed class MdmQueue(CommandProgress progress, IOptions<AppleOptions> op
             progress.Report(new DeliveryUpdate(commandId, deviceId, status, now, error, result));
         }
     }
+
+    private static long? PolicyVersionOf(string? result) =>
+        result is not null && result.StartsWith("policy version ", StringComparison.Ordinal) && long.TryParse(result.AsSpan(15), System.Globalization.CultureInfo.InvariantCulture, out var version)
+            ? version
+            : null;
 
     private static string? Summary(Dictionary<string, object> answer)
     {

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Policies;
 using Homeroom.Server.Agents;
+using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Filtering;
 using Homeroom.Server.Locations;
@@ -25,6 +26,7 @@ public sealed class PolicyDistributor(
     ZoneMembership zones,
     BoundsRules bounds,
     FilterListStore filterLists,
+    IssueCommand issueCommand,
     TimeProvider time,
     ILogger<PolicyDistributor> logger) : BackgroundService
 {
@@ -215,6 +217,7 @@ public sealed class PolicyDistributor(
 
         await Parallel.ForEachAsync(sends, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
             async (send, _) => await send.Connection.SendAsync(send.Frame));
+        await QueueAppleProfilesAsync(db, changed.Where(c => c.Version > 0).Select(c => c.Id).ToList(), cancellationToken);
 
         var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), connected is null);
         if (pass.Full)
@@ -226,6 +229,31 @@ public sealed class PolicyDistributor(
             PoliciesLog.DevicePass(logger, pass.Devices, pass.Changed, pass.Sent, pass.Elapsed.TotalMilliseconds);
         }
         PassCompleted?.Invoke(pass);
+    }
+
+    // Apple devices take a policy as a configuration profile through MDM: queue one install per changed
+    // device, unless one is already waiting (it is built from the policy as it is when the device fetches it).
+    private async Task QueueAppleProfilesAsync(HomeroomDbContext db, List<Guid> changed, CancellationToken cancellationToken)
+    {
+        if (changed.Count == 0)
+        {
+            return;
+        }
+
+        var apple = new List<Guid>();
+        foreach (var chunk in changed.Chunk(5_000))
+        {
+            apple.AddRange(await db.AppleDevices.Where(a => chunk.Contains(a.DeviceId) && a.CheckedOutAt == null)
+                .Where(a => !db.CommandDeliveries.Any(d => d.DeviceId == a.DeviceId && d.Status == Rules.Commands.DeliveryStatus.Queued
+                    && db.Commands.Any(c => c.Id == d.CommandId && c.Kind == CommandKinds.ApplyPolicy)))
+                .Select(a => a.DeviceId)
+                .ToListAsync(cancellationToken));
+        }
+
+        if (apple.Count > 0)
+        {
+            await issueCommand.ExecuteAsync(new Accounts.StaffUser(Guid.Empty, "system"), CommandKinds.ApplyPolicy, null, new CommandTarget(apple, null, null), TimeSpan.FromDays(14), cancellationToken);
+        }
     }
 
     /// <summary>The document a device receives: its settings plus the filter-list version to download.</summary>

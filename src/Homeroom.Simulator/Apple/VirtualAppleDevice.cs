@@ -152,6 +152,7 @@ public sealed class VirtualAppleDevice : IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(_server, path)) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-apple-aspen-mdm");
+        request.Headers.ExpectContinue = body.Length > 64 * 1024; // a server refusing a large body answers before it is sent
         if (signature is not null)
         {
             request.Headers.TryAddWithoutValidation("Mdm-Signature", signature);

@@ -132,6 +132,44 @@ public sealed class MdmCommandSchemaTests
     }
 
     [Theory]
+    [InlineData("""{"webFilter":{"blockedCategories":["adult"],"blockedSites":["*.tiktok.com","video.example.org/shorts"],"allowedSites":["classroom.google.com"]},"restrictions":{"camera":false}}""")]
+    [InlineData("""{"webFilter":{"allowOnly":true,"allowedSites":["classroom.google.com","docs.google.com/document"]}}""")]
+    public void PolicyProfile_ConformsToApplesProfileSchemas(string settingsJson)
+    {
+        var (settings, parseErrors) = PolicySettings.Parse(System.Text.Json.JsonDocument.Parse(settingsJson).RootElement);
+        parseErrors.ShouldBeEmpty();
+        var policy = PolicyDocument.Read(System.Text.Json.JsonDocument.Parse(PolicySettings.ToDocument(settings).ToJsonString()).RootElement);
+
+        var profile = PolicyProfiles.Build(policy);
+
+        var schemas = Directory.EnumerateFiles(SharedData.PathOf("apple-device-management/mdm/profiles"), "com.apple.*.yaml")
+            .Where(f => !f.EndsWith(".new.yaml", StringComparison.Ordinal))
+            .Select(file =>
+            {
+                var yaml = new YamlStream();
+                using var reader = new StreamReader(file);
+                yaml.Load(reader);
+                return (YamlMappingNode)yaml.Documents[0].RootNode;
+            })
+            .Where(root => Scalar(Child(Child(root, "payload") ?? new YamlMappingNode(), "payloadtype")) is not null)
+            .GroupBy(root => Scalar(Child(Child(root, "payload")!, "payloadtype"))!)
+            .ToDictionary(g => g.Key, g => g.First());
+        var problems = new List<string>();
+        foreach (var payload in ((List<object>)profile["PayloadContent"]).Cast<Dictionary<string, object>>())
+        {
+            var type = (string)payload["PayloadType"];
+            var keys = Child(schemas[type], "payloadkeys") as YamlSequenceNode;
+            var defined = (keys?.Children ?? []).OfType<YamlMappingNode>().Select(k => Scalar(Child(k, "key"))).ToHashSet();
+            var own = payload.Where(p => defined.Contains(p.Key) || !p.Key.StartsWith("Payload", StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value);
+            CheckDictionary(own, keys, type, problems);
+        }
+
+        problems.ShouldBeEmpty();
+        var installProfile = MdmCommands.Build(CommandKinds.ApplyPolicy, null, new AppleDeviceFacts(DevicePlatform.IPadOS, true), policy).Command;
+        Homeroom.Contracts.Apple.PropertyList.ReadDictionary((byte[])installProfile["Payload"])["PayloadIdentifier"].ShouldBe(PolicyProfiles.Identifier);
+    }
+
+    [Theory]
     [InlineData("""{"softwareUpdate":{"targetVersion":"eighteen"}}""")]
     [InlineData("""{"softwareUpdate":{"deadline":"next tuesday"}}""")]
     public void SoftwareUpdateSettings_AreValidated(string json)

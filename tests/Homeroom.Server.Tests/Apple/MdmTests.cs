@@ -39,6 +39,11 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         using var token = await device.TokenUpdateAsync();
         token.StatusCode.ShouldBe(HttpStatusCode.OK);
         var id = (await Host.GetJsonAsync<JsonElement>($"/api/devices?q={device.Serial}")).GetProperty("items")[0].GetProperty("id").GetGuid();
+
+        // A new device first gets its policy as a configuration profile.
+        await Poll.UntilAsync(async () => await device.PollAsync() > 0 || device.Received.Count > 0);
+        device.Received.Single().RequestType.ShouldBe("InstallProfile");
+        device.Received.Clear();
         return (device, id);
     }
 
@@ -313,6 +318,28 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         using var badStatus = await device.SendAsync("/mdm/checkin", new() { ["MessageType"] = "DeclarativeManagement", ["UDID"] = device.Udid, ["Endpoint"] = "status", ["Data"] = Encoding.UTF8.GetBytes("not json") });
         badStatus.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task PolicyChange_ReachesTheIPadAsAProfile_AndCompliancePicksUpItsAnswer()
+    {
+        var (device, id) = await EnrolledAsync();
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/policy")).GetProperty("compliant").GetBoolean());
+
+        var profile = await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "No TikTok", settings = new { webFilter = new { blockedSites = new[] { "tiktok.com" } }, restrictions = new { camera = false } } });
+        await Host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "district" });
+
+        await Poll.UntilAsync(async () => await device.PollAsync() > 0);
+        var install = device.Received.Single(r => r.RequestType == "InstallProfile");
+        var installed = Homeroom.Contracts.Apple.PropertyList.ReadDictionary((byte[])install.Command["Payload"]);
+        var payloads = ((List<object>)installed["PayloadContent"]).Cast<Dictionary<string, object>>().ToList();
+        ((List<object>)payloads.Single(p => (string)p["PayloadType"] == "com.apple.webcontent-filter")["DenyListURLs"]).ShouldBe(["https://tiktok.com"]);
+        payloads.Single(p => (string)p["PayloadType"] == "com.apple.applicationaccess")["allowCamera"].ShouldBe(false);
+        await Poll.UntilAsync(async () =>
+        {
+            var policy = await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/policy");
+            return policy.GetProperty("compliant").GetBoolean() && policy.GetProperty("appliedVersion").GetInt64() == policy.GetProperty("version").GetInt64();
+        });
     }
 
     [Fact]
