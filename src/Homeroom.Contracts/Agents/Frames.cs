@@ -245,6 +245,8 @@ public static class CommandKinds
     public const string EndLostMode = "endLostMode";
     /// <summary>Rename the device. Argument <c>name</c>.</summary>
     public const string Rename = "rename";
+    /// <summary>Set the wallpaper. Argument <c>wallpaperId</c> (uploaded at <c>/api/apple/wallpapers</c>), optional <c>where</c> (<c>lock</c>, <c>home</c>, <c>both</c>).</summary>
+    public const string Wallpaper = "wallpaper";
     /// <summary>Install the device's current policy as a configuration profile (Apple devices; agents get policy frames instead).</summary>
     public const string ApplyPolicy = "applyPolicy";
 }

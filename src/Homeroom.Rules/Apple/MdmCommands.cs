@@ -29,7 +29,7 @@ public static class MdmCommands
     {
         CommandKinds.Shutdown, CommandKinds.Erase, CommandKinds.InstallApp, CommandKinds.RemoveApp, CommandKinds.ListApps, CommandKinds.ListProfiles,
         CommandKinds.RemoveProfile, CommandKinds.UpdateOs, CommandKinds.ListOsUpdates, CommandKinds.OsUpdateStatus, CommandKinds.LostMode,
-        CommandKinds.EndLostMode, CommandKinds.Rename, CommandKinds.ApplyPolicy,
+        CommandKinds.EndLostMode, CommandKinds.Rename, CommandKinds.ApplyPolicy, CommandKinds.Wallpaper,
     };
 
     /// <summary>The MDM request type a Homeroom action becomes, or null when Apple devices have none.</summary>
@@ -53,6 +53,7 @@ public static class MdmCommands
         CommandKinds.EndLostMode => "DisableLostMode",
         CommandKinds.Rename => "Settings",
         CommandKinds.ApplyPolicy => "InstallProfile",
+        CommandKinds.Wallpaper => "Settings",
         _ => null,
     };
 
@@ -63,6 +64,8 @@ public static class MdmCommands
         CommandKinds.Message => "Apple MDM has no message command; use lock with a message instead.",
         CommandKinds.OpenUrl or CommandKinds.CloseTab => "Opening or closing browser tabs is not an MDM command.",
         CommandKinds.LostMode or CommandKinds.EndLostMode or CommandKinds.Locate when device.IsMac => "Lost Mode is for iPads and iPhones.",
+        CommandKinds.Wallpaper when device.IsMac => "Macs do not take a wallpaper through MDM.",
+        CommandKinds.Wallpaper when !device.Supervised => "Setting the wallpaper needs a supervised iPad or iPhone.",
         CommandKinds.LostMode or CommandKinds.EndLostMode or CommandKinds.Locate or CommandKinds.Restart or CommandKinds.Shutdown
             or CommandKinds.UpdateOs or CommandKinds.ListOsUpdates or CommandKinds.OsUpdateStatus or CommandKinds.Rename
             when !device.Supervised && !device.IsMac => "This needs a supervised iPad or iPhone (set up through Apple School Manager).",
@@ -72,7 +75,7 @@ public static class MdmCommands
     };
 
     /// <summary>The MDM command for an action (check <see cref="Unsupported"/> first; arguments are checked by the command catalog).</summary>
-    public static MdmCommand Build(string kind, IReadOnlyDictionary<string, string>? arguments, AppleDeviceFacts device, PolicyDocument? policy = null)
+    public static MdmCommand Build(string kind, IReadOnlyDictionary<string, string>? arguments, AppleDeviceFacts device, PolicyDocument? policy = null, byte[]? image = null)
     {
         string? Argument(string name) => arguments?.GetValueOrDefault(name) is { Length: > 0 } value ? value : null;
         var type = RequestTypeOf(kind) ?? throw new ArgumentException($"'{kind}' has no MDM command.", nameof(kind));
@@ -159,6 +162,17 @@ public static class MdmCommands
                     command["Footnote"] = footnote;
                 }
 
+                break;
+            case CommandKinds.Wallpaper:
+                command["Settings"] = new List<object>
+                {
+                    new Dictionary<string, object>(StringComparer.Ordinal)
+                    {
+                        ["Item"] = "Wallpaper",
+                        ["Image"] = image ?? throw new ArgumentException("A wallpaper needs its image.", nameof(image)),
+                        ["Where"] = Argument("where") switch { "lock" => 1L, "home" => 2L, _ => 3L },
+                    },
+                };
                 break;
             case CommandKinds.ApplyPolicy:
                 command["Payload"] = PropertyList.WriteXml(PolicyProfiles.Build(policy ?? PolicyDocument.Read(default)));

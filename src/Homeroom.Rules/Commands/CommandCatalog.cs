@@ -35,6 +35,7 @@ public static class CommandCatalog
         [CommandKinds.EndLostMode] = new(CommandKinds.EndLostMode, [], []),
         [CommandKinds.Rename] = new(CommandKinds.Rename, ["name"], []),
         [CommandKinds.ApplyPolicy] = new(CommandKinds.ApplyPolicy, [], []),
+        [CommandKinds.Wallpaper] = new(CommandKinds.Wallpaper, ["wallpaperId"], ["where"]),
     };
 
     /// <summary>What an argument of this name must look like, or null for free text.</summary>
@@ -45,6 +46,8 @@ public static class CommandCatalog
             ? null
             : "An identifier is up to 255 of letters, digits, '.', '-' and '_'.",
         "version" => value.Length is > 0 and <= 32 && value.All(c => char.IsAsciiDigit(c) || c == '.') ? null : "A version is digits and dots, like 18.2.",
+        "wallpaperId" => Guid.TryParse(value, out _) ? null : "A wallpaper id from /api/apple/wallpapers.",
+        "where" => value is "lock" or "home" or "both" ? null : "One of lock, home, both.",
         "action" => value is "install" or "download" or "installLater" ? null : "One of install, download, installLater.",
         "name" => value.Length is > 0 and <= 255 && !value.Any(char.IsControl) ? null : "A name is 1 to 255 characters without control characters.",
         "phoneNumber" => value.Length <= 32 && value.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')') ? null : "A phone number is digits, spaces and + - ( ).",

@@ -7,6 +7,20 @@ namespace Homeroom.Server.Apple;
 /// <summary>Which of a command's target devices are Apple devices that cannot carry it out, and why.</summary>
 public static class AppleCommandSupport
 {
+    /// <summary>Arguments that name stored things (a wallpaper) must name ones that exist.</summary>
+    public static async Task<Dictionary<string, string[]>> ValidateReferencesAsync(HomeroomDbContext db, string kind, IReadOnlyDictionary<string, string>? arguments, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (kind == Homeroom.Contracts.Agents.CommandKinds.Wallpaper
+            && arguments?.GetValueOrDefault("wallpaperId") is { } text && Guid.TryParse(text, out var id)
+            && !await db.AppleWallpapers.AnyAsync(w => w.Id == id, cancellationToken))
+        {
+            errors["arguments.wallpaperId"] = ["No such wallpaper."];
+        }
+
+        return errors;
+    }
+
     public static async Task<Dictionary<Guid, string>> FindUnsupportedAsync(HomeroomDbContext db, string kind, IReadOnlyList<Guid> deviceIds, CancellationToken cancellationToken)
     {
         var unsupported = new Dictionary<Guid, string>();

@@ -32,3 +32,18 @@ internal sealed class AppleDeviceConfiguration : IEntityTypeConfiguration<AppleD
         builder.HasKey(d => d.DeviceId);
     }
 }
+
+/// <summary>An image staff uploaded to set as Apple devices' wallpaper.</summary>
+public sealed class AppleWallpaper
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    public required string ContentType { get; set; }
+    public required byte[] Content { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+internal sealed class AppleWallpaperConfiguration : IEntityTypeConfiguration<AppleWallpaper>
+{
+    public void Configure(EntityTypeBuilder<AppleWallpaper> builder) => builder.ToTable("apple_wallpapers");
+}

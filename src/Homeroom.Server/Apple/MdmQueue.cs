@@ -63,6 +63,12 @@ public sealed class MdmQueue(
                     policies.Report(deviceId, new PolicyStatusFrame(applied, true, null));
                 }
 
+                if (answer.GetValueOrDefault("QueryResponses") is Dictionary<string, object> facts && facts.GetValueOrDefault("IsSupervised") is bool supervised)
+                {
+                    // Supervision decides which commands the device can take; learn it from the device itself.
+                    await db.AppleDevices.Where(a => a.DeviceId == deviceId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Supervised, supervised), cancellationToken);
+                }
+
                 break;
             case "Error":
             case "CommandFormatError":
@@ -121,6 +127,19 @@ public sealed class MdmQueue(
                     : PolicyDocument.Read(JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Value.Policy, lists.Version)));
                 built = MdmCommands.Build(command.Kind, arguments, facts, document);
                 result = $"policy version {version}";
+            }
+            else if (command.Kind == CommandKinds.Wallpaper)
+            {
+                var wallpaperId = Guid.Parse(arguments!["wallpaperId"]);
+                var image = await db.AppleWallpapers.Where(w => w.Id == wallpaperId).Select(w => w.Content).FirstOrDefaultAsync(cancellationToken);
+                if (image is null)
+                {
+                    await UpdateAsync(db, command.Id, deviceId, DeliveryStatus.Failed, "The wallpaper was deleted before the device fetched it.", null, now, cancellationToken);
+                    continue;
+                }
+
+                built = MdmCommands.Build(command.Kind, arguments, facts, image: image);
+                result = null;
             }
             else
             {

@@ -60,6 +60,11 @@ public sealed class IssueCommand(
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (await AppleCommandSupport.ValidateReferencesAsync(db, kind, arguments, cancellationToken) is { Count: > 0 } referenceErrors)
+        {
+            throw new RequestValidationException(referenceErrors);
+        }
+
         var (targetType, targetId, deviceIds) = await ResolveTargetsAsync(db, target, cancellationToken);
         if (deviceIds.Count > options.Value.MaxTargets)
         {

@@ -44,6 +44,7 @@ public sealed class HomeroomDbContext(DbContextOptions<HomeroomDbContext> option
     public DbSet<DeviceLocation> DeviceLocations => Set<DeviceLocation>();
     public DbSet<Alert> Alerts => Set<Alert>();
     public DbSet<AppleDevice> AppleDevices => Set<AppleDevice>();
+    public DbSet<AppleWallpaper> AppleWallpapers => Set<AppleWallpaper>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

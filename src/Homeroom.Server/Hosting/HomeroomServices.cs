@@ -248,6 +248,7 @@ public static class HomeroomServices
         app.MapAlertEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
+        app.MapWallpaperEndpoints();
         app.MapDemoEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();

@@ -42,6 +42,7 @@ public sealed class MdmCommandSchemaTests
         ["version"] = "18.2",
         ["action"] = "install",
         ["name"] = "Room 12 iPad 3",
+        ["where"] = "both",
     };
 
     public static TheoryData<string, DevicePlatform, bool> Cases()
@@ -77,13 +78,15 @@ public sealed class MdmCommandSchemaTests
             arguments["appStoreId"] = "361309726";
         }
 
-        var built = MdmCommands.Build(kind, arguments, facts).Command;
+        var built = MdmCommands.Build(kind, arguments, facts, image: [0x89, 0x50, 0x4E, 0x47]).Command;
         var osName = platform == DevicePlatform.MacOS ? "macOS" : "iOS";
         var payload = built.Where(p => p.Key != "RequestType").ToDictionary(p => p.Key, p => p.Value);
 
         // A key can need supervision where the command as a whole does not (Settings' DeviceName item).
-        needsSupervision |= KeysNeedSupervision(payload, Child(schema, "payloadkeys") as YamlSequenceNode, osName);
-        var allowed = introduced != "n/a" && (supervised || !needsSupervision);
+        var keys = Child(schema, "payloadkeys") as YamlSequenceNode;
+        needsSupervision |= KeysWhere(payload, keys, osName, node => Scalar(Child(node, "supervised")) == "true");
+        var unavailable = KeysWhere(payload, keys, osName, node => Scalar(Child(node, "introduced")) == "n/a");
+        var allowed = introduced != "n/a" && !unavailable && (supervised || !needsSupervision);
 
         var refusal = MdmCommands.Unsupported(kind, facts);
 
@@ -186,24 +189,26 @@ public sealed class MdmCommandSchemaTests
         }
     }
 
-    // Whether any key used (at any depth, in any matching array item shape) is marked supervised-only for this OS.
-    private static bool KeysNeedSupervision(object value, YamlSequenceNode? keys, string os)
+    // Whether any key used (at any depth, in any matching array item shape) has, for this OS, a
+    // supportedOS entry matching the test (supervised-only, or not available at all).
+    private static bool KeysWhere(object value, YamlSequenceNode? keys, string os, Func<YamlNode, bool> test)
     {
         if (keys is null)
         {
             return false;
         }
 
+        bool Marked(YamlNode definition) => Child(Child(definition, "supportedOS") ?? new YamlMappingNode(), os) is { } node && test(node);
         var definitions = keys.Children.OfType<YamlMappingNode>().ToList();
         return value switch
         {
             Dictionary<string, object> dict => dict.Any(p => definitions.Where(d => Scalar(Child(d, "key")) == p.Key).Any(d =>
-                Scalar(Child(Child(Child(d, "supportedOS") ?? new YamlMappingNode(), os) ?? new YamlMappingNode(), "supervised")) == "true"
-                || KeysNeedSupervision(p.Value, Child(d, "subkeys") as YamlSequenceNode, os))),
+                Marked(d) || KeysWhere(p.Value, Child(d, "subkeys") as YamlSequenceNode, os, test))),
             List<object> list => list.Any(item => definitions.Any(d =>
-                (item is Dictionary<string, object> entry && entry.Keys.Where(k => k != "Item").All(k => (Child(d, "subkeys") as YamlSequenceNode)?.Children.OfType<YamlMappingNode>().Any(s => Scalar(Child(s, "key")) == k) == true)
-                    && Scalar(Child(Child(Child(d, "supportedOS") ?? new YamlMappingNode(), os) ?? new YamlMappingNode(), "supervised")) == "true")
-                || KeysNeedSupervision(item, Child(d, "subkeys") as YamlSequenceNode, os))),
+                (item is Dictionary<string, object> entry
+                    && entry.Keys.Where(k => k != "Item").All(k => (Child(d, "subkeys") as YamlSequenceNode)?.Children.OfType<YamlMappingNode>().Any(sub => Scalar(Child(sub, "key")) == k) == true)
+                    && Marked(d))
+                || KeysWhere(item, Child(d, "subkeys") as YamlSequenceNode, os, test))),
             _ => false,
         };
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Homeroom.Server.Data;
@@ -340,6 +341,43 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
             var policy = await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/policy");
             return policy.GetProperty("compliant").GetBoolean() && policy.GetProperty("appliedVersion").GetInt64() == policy.GetProperty("version").GetInt64();
         });
+    }
+
+    [Fact]
+    public async Task Wallpaper_UploadedOnce_ReachesASupervisedIPad()
+    {
+        var (device, id) = await EnrolledAsync();
+        var png = Homeroom.Simulator.Fleet.ThumbnailPainter.Paint(64, 40, 1, 0, false);
+        using var upload = await Host.Client.PostAsync("/api/apple/wallpapers?name=Maple%20Valley%20crest", new ByteArrayContent(png));
+        upload.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var wallpaperId = (await upload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        // Not yet known to be supervised: refused with the reason.
+        using var early = await Host.PostJsonAsync("/api/commands", new { kind = "wallpaper", arguments = new { wallpaperId = wallpaperId.ToString() }, deviceIds = new[] { id } });
+        early.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await early.Content.ReadAsStringAsync()).ShouldContain("supervised");
+
+        // Its DeviceInformation answer says it is supervised.
+        await IssueAsync(new { kind = "ping", deviceIds = new[] { id } });
+        await device.PollAsync();
+        var command = await IssueAsync(new { kind = "wallpaper", arguments = new { wallpaperId = wallpaperId.ToString(), where = "lock" }, deviceIds = new[] { id } });
+        await device.PollAsync();
+
+        var settings = (Dictionary<string, object>)((List<object>)device.Received[^1].Command["Settings"])[0];
+        settings["Item"].ShouldBe("Wallpaper");
+        settings["Image"].ShouldBe(png);
+        settings["Where"].ShouldBe(1L);
+        (await DeliveryAsync(command, id)).GetProperty("status").GetString().ShouldBe("succeeded");
+
+        using var missing = await Host.PostJsonAsync("/api/commands", new { kind = "wallpaper", arguments = new { wallpaperId = Guid.NewGuid().ToString() }, deviceIds = new[] { id } });
+        missing.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        using var wrongType = await Host.Client.PostAsync("/api/apple/wallpapers?name=x", new StringContent("<svg/>"));
+        wrongType.StatusCode.ShouldBe(HttpStatusCode.UnsupportedMediaType);
+        var fake = new ByteArrayContent(Encoding.UTF8.GetBytes("<svg/> pretending to be a PNG"));
+        fake.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+        using var notAnImage = await Host.Client.PostAsync("/api/apple/wallpapers?name=x", fake);
+        notAnImage.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await Host.GetJsonAsync<JsonElement>("/api/apple/wallpapers")).GetArrayLength().ShouldBe(1);
     }
 
     [Fact]

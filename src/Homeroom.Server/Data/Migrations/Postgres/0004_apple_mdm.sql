@@ -14,3 +14,11 @@ CREATE TABLE apple_devices (
     ddm_status text NULL,
     ddm_status_at timestamptz NULL
 );
+
+CREATE TABLE apple_wallpapers (
+    id uuid NOT NULL PRIMARY KEY,
+    name text NOT NULL,
+    content_type text NOT NULL,
+    content bytea NOT NULL,
+    created_at timestamptz NOT NULL
+);

@@ -14,3 +14,11 @@ CREATE TABLE apple_devices (
     ddm_status TEXT NULL,
     ddm_status_at TEXT NULL
 );
+
+CREATE TABLE apple_wallpapers (
+    id TEXT NOT NULL PRIMARY KEY,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    content BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
