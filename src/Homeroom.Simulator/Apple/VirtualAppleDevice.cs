@@ -42,6 +42,12 @@ public sealed class VirtualAppleDevice : IDisposable
     public byte[] PushToken { get; set; }
     public bool Locked { get; private set; }
 
+    /// <summary>
+    /// When set, the device is behind a TLS-terminating proxy that passes its client certificate in
+    /// this header (base64 DER) instead of the device signing each request.
+    /// </summary>
+    public string? ProxyCertificateHeader { get; set; }
+
     /// <summary>Commands received, in order: (CommandUUID, RequestType, the command dictionary).</summary>
     public List<(Guid Id, string RequestType, Dictionary<string, object> Command)> Received { get; } = [];
 
@@ -145,7 +151,7 @@ public sealed class VirtualAppleDevice : IDisposable
     public async Task<HttpResponseMessage> SendAsync(string path, Dictionary<string, object> message, CancellationToken cancellationToken = default)
     {
         var body = PropertyList.WriteXml(message);
-        return await SendRawAsync(path, body, Sign(body), cancellationToken);
+        return await SendRawAsync(path, body, ProxyCertificateHeader is null ? Sign(body) : null, cancellationToken);
     }
 
     public async Task<HttpResponseMessage> SendRawAsync(string path, byte[] body, string? signature, CancellationToken cancellationToken = default)
@@ -156,6 +162,11 @@ public sealed class VirtualAppleDevice : IDisposable
         if (signature is not null)
         {
             request.Headers.TryAddWithoutValidation("Mdm-Signature", signature);
+        }
+
+        if (ProxyCertificateHeader is not null)
+        {
+            request.Headers.TryAddWithoutValidation(ProxyCertificateHeader, Convert.ToBase64String(Identity.RawData));
         }
 
         return await _http.SendAsync(request, cancellationToken);
