@@ -56,6 +56,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 
     /// <summary>The policy version last applied.</summary>
     public long PolicyVersion => Interlocked.Read(ref _policyVersion);
+
+    /// <summary>When (simulated time) the first policy was applied; browsing before it is unfiltered.</summary>
+    public DateTimeOffset? FirstPolicyAt { get; private set; }
     public string? LastMessage { get; private set; }
     public bool Connected { get; private set; }
     public int? LastCloseCode { get; private set; }
@@ -450,6 +453,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             return;
         }
 
+        FirstPolicyAt ??= fleet.Clock.Now;
         _curfew = policy.Boolean("device", "locked");
         _reportLocation = policy.Boolean("monitoring", "location");
         Interlocked.Exchange(ref _policyVersion, frame.Version);
