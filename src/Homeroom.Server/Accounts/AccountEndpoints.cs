@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
@@ -18,8 +19,23 @@ public sealed record ApiKeyDto(Guid Id, string Name, string KeyPrefix, DateTime 
 
 public sealed record CreatedApiKeyDto(Guid Id, string Name, string KeyPrefix, DateTime CreatedAt, string Key);
 
+public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+public sealed class AccountOptions
+{
+    public const string Section = "Homeroom:Accounts";
+
+    /// <summary>Failed sign-ins in a row that lock an account.</summary>
+    public int LockoutThreshold { get; set; } = 5;
+
+    /// <summary>How long a locked account waits.</summary>
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+}
+
 public static class AccountEndpoints
 {
+    public const int MinPasswordLength = 12;
+
     public const string SignInRateLimit = "sign-in";
 
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
@@ -28,6 +44,7 @@ public static class AccountEndpoints
         auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(SignInRateLimit);
         auth.MapPost("/logout", LogoutAsync);
         auth.MapGet("/me", MeAsync);
+        auth.MapPost("/password", ChangePasswordAsync);
 
         var keys = app.MapGroup("/api/api-keys").WithTags("Accounts");
         keys.MapGet("/", ListKeysAsync);
@@ -37,7 +54,8 @@ public static class AccountEndpoints
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> LoginAsync(
-        LoginRequest request, HomeroomDbContext db, AuditTrail audit, TimeProvider time, HttpContext context, ILoggerFactory loggers, CancellationToken cancellationToken)
+        LoginRequest request, HomeroomDbContext db, AuditTrail audit, TimeProvider time, HttpContext context, ILoggerFactory loggers,
+        IOptions<AccountOptions> options, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("username", request.Username, 100).Required("password", request.Password, 1024);
         if (!validation.IsValid)
@@ -47,20 +65,65 @@ public static class AccountEndpoints
 
         var username = request.Username!.Trim().ToLowerInvariant();
         var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
-        if (account is null || account.DisabledAt is not null || !PasswordHasher.Verify(request.Password!, account.PasswordHash))
+        var now = time.GetUtcNow().UtcDateTime;
+        var locked = account?.LockedUntil > now;
+        if (account is null || account.DisabledAt is not null || locked || !PasswordHasher.Verify(request.Password!, account.PasswordHash))
         {
             AccountsLog.SignInFailed(loggers.CreateLogger(typeof(AccountEndpoints)), username, context.Connection.RemoteIpAddress?.ToString());
-            audit.Record(db, "auth.sign-in-failed", "account", username);
+            audit.Record(db, locked ? "auth.sign-in-refused-locked" : "auth.sign-in-failed", "account", username);
+            if (account is not null && !locked && ++account.FailedSignIns >= options.Value.LockoutThreshold)
+            {
+                // Too many failures in a row: the account waits, whatever password comes next.
+                account.LockedUntil = now + options.Value.LockoutDuration;
+                account.FailedSignIns = 0;
+                audit.Record(db, "auth.locked", "account", account.Id.ToString(), $"{options.Value.LockoutThreshold} failed sign-ins; locked until {account.LockedUntil:u}");
+            }
+
             await db.SaveChangesAsync(cancellationToken);
-            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "Wrong username or password.");
+
+            // The same answer whether the name exists, the password is wrong or the account is locked.
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed",
+                detail: "Wrong username or password, or the account is locked for a while after repeated failures.");
         }
 
-        account.LastSignInAt = time.GetUtcNow().UtcDateTime;
+        account.FailedSignIns = 0;
+        account.LockedUntil = null;
+        account.LastSignInAt = now;
         var principal = StaffUser.CreatePrincipal(account, "password", CookieAuthenticationDefaults.AuthenticationScheme);
         context.User = principal;
         audit.Record(db, "auth.sign-in", "account", account.Id.ToString());
         await db.SaveChangesAsync(cancellationToken);
         await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Changes the signed-in account's password; the current one is required.</summary>
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
+        ChangePasswordRequest request, HttpContext context, HomeroomDbContext db, AuditTrail audit, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("currentPassword", request.CurrentPassword, 1024).Required("newPassword", request.NewPassword, 1024);
+        if (request.NewPassword is { } fresh && (fresh.Length < MinPasswordLength || fresh == request.CurrentPassword))
+        {
+            validation.Add("newPassword", $"At least {MinPasswordLength} characters, and not the current password.");
+        }
+
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.Errors);
+        }
+
+        var id = StaffUser.From(context.User).Id;
+        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
+        if (account is null || !PasswordHasher.Verify(request.CurrentPassword!, account.PasswordHash))
+        {
+            audit.Record(db, "auth.password-change-failed", "account", id.ToString());
+            await db.SaveChangesAsync(cancellationToken);
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Password not changed", detail: "The current password is wrong.");
+        }
+
+        account.PasswordHash = PasswordHasher.Hash(request.NewPassword!);
+        audit.Record(db, "auth.password-change", "account", id.ToString());
+        await db.SaveChangesAsync(cancellationToken);
         return TypedResults.NoContent();
     }
 

@@ -11,6 +11,12 @@ public sealed class StaffAccount
     public DateTime CreatedAt { get; set; }
     public DateTime? DisabledAt { get; set; }
     public DateTime? LastSignInAt { get; set; }
+
+    /// <summary>Consecutive failed sign-ins since the last success.</summary>
+    public int FailedSignIns { get; set; }
+
+    /// <summary>Sign-in is refused until then, after too many failures.</summary>
+    public DateTime? LockedUntil { get; set; }
 }
 
 public sealed class ApiKey

@@ -112,7 +112,13 @@ public static class HomeroomServices
         return services;
     }
 
-    public static IServiceCollection AddAccounts(this IServiceCollection services) => services.AddSingleton<AdminBootstrapper>();
+    public static IServiceCollection AddAccounts(this IServiceCollection services)
+    {
+        services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section)
+            .Validate(o => o.LockoutThreshold is >= 3 and <= 100 && o.LockoutDuration >= TimeSpan.FromMinutes(1), "Lockout settings are out of range.")
+            .ValidateOnStart();
+        return services.AddSingleton<AdminBootstrapper>();
+    }
 
     public static IServiceCollection AddAudit(this IServiceCollection services)
     {
@@ -226,6 +232,7 @@ public static class HomeroomServices
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
+        app.UseAntiforgeryHeader();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();

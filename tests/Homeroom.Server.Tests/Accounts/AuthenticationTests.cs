@@ -72,11 +72,18 @@ public sealed class AuthenticationTests : IAsyncLifetime
         (await client.GetAsync(new Uri("/api/devices", UriKind.Relative))).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
     }
 
+    private HttpClient Browser(HttpClientHandler handler)
+    {
+        var browser = new HttpClient(handler) { BaseAddress = _host.BaseAddress };
+        browser.DefaultRequestHeaders.Add("X-Homeroom-Request", "1");
+        return browser;
+    }
+
     [Fact]
     public async Task Login_WithAdminPassword_SetsSessionCookieThatAuthenticates()
     {
         using var handler = new HttpClientHandler { CookieContainer = new CookieContainer() };
-        using var browser = new HttpClient(handler) { BaseAddress = _host.BaseAddress };
+        using var browser = Browser(handler);
 
         using var login = await browser.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "Admin", password = HomeroomHost.AdminPassword });
 
@@ -89,9 +96,61 @@ public sealed class AuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CookieRequests_WithoutTheAntiforgeryHeader_AreRefused()
+    {
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer() };
+        using var browser = Browser(handler);
+        (await browser.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = HomeroomHost.AdminPassword })).EnsureSuccessStatusCode();
+        using var forged = new HttpClient(handler, disposeHandler: false) { BaseAddress = _host.BaseAddress };
+
+        using var refused = await forged.PostAsJsonAsync(new Uri("/api/schools", UriKind.Relative), new { name = "Forged school" });
+        refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        refused.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await forged.GetAsync(new Uri("/api/schools", UriKind.Relative))).StatusCode.ShouldBe(HttpStatusCode.OK); // reading is not a forgery risk
+        (await forged.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = HomeroomHost.AdminPassword })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await browser.PostAsJsonAsync(new Uri("/api/schools", UriKind.Relative), new { name = "Real school" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await _host.GetJsonAsync<JsonElement>("/api/schools")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task RepeatedFailures_LockTheAccount_EvenForTheRightPassword_UntilItExpires()
+    {
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer() };
+        using var browser = Browser(handler);
+        for (var i = 0; i < 5; i++)
+        {
+            (await browser.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = "guess" + i })).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        }
+
+        (await browser.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = HomeroomHost.AdminPassword })).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await _host.GetJsonAsync<JsonElement>("/api/audit?action=auth.locked")).GetProperty("total").GetInt32().ShouldBe(1);
+
+        _host.Clock.Advance(TimeSpan.FromMinutes(16));
+        (await browser.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = HomeroomHost.AdminPassword })).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+    }
+
+    [Fact]
+    public async Task PasswordChange_NeedsTheCurrentPassword_AndTheNewOneWorks()
+    {
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer() };
+        using var browser = Browser(handler);
+        (await browser.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = HomeroomHost.AdminPassword })).EnsureSuccessStatusCode();
+
+        (await browser.PostAsJsonAsync(new Uri("/api/auth/password", UriKind.Relative), new { currentPassword = "wrong", newPassword = "a much longer passphrase" })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await browser.PostAsJsonAsync(new Uri("/api/auth/password", UriKind.Relative), new { currentPassword = HomeroomHost.AdminPassword, newPassword = "short" })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await browser.PostAsJsonAsync(new Uri("/api/auth/password", UriKind.Relative), new { currentPassword = HomeroomHost.AdminPassword, newPassword = "a much longer passphrase" })).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        using var other = Browser(new HttpClientHandler { CookieContainer = new CookieContainer() });
+        (await other.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = HomeroomHost.AdminPassword })).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await other.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = "a much longer passphrase" })).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await _host.GetJsonAsync<JsonElement>("/api/audit?action=auth.password-change")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+
+    [Fact]
     public async Task Login_WithWrongPassword_Answers401AndIsAudited()
     {
         using var browser = _host.CreateClient();
+        browser.DefaultRequestHeaders.Add("X-Homeroom-Request", "1");
 
         using var login = await browser.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username = "admin", password = "wrong" });
 
