@@ -3,6 +3,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Apple;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Audit;
+using Homeroom.Server.Classroom;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
@@ -45,6 +46,8 @@ public sealed class HomeroomDbContext(DbContextOptions<HomeroomDbContext> option
     public DbSet<Alert> Alerts => Set<Alert>();
     public DbSet<AppleDevice> AppleDevices => Set<AppleDevice>();
     public DbSet<AppleWallpaper> AppleWallpapers => Set<AppleWallpaper>();
+    public DbSet<ClassScheduleRecord> ClassSchedules => Set<ClassScheduleRecord>();
+    public DbSet<ClassSessionRecord> ClassSessions => Set<ClassSessionRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -5,6 +5,7 @@ using Homeroom.Server.Activity;
 using Homeroom.Server.Agents;
 using Homeroom.Server.Apple;
 using Homeroom.Server.Audit;
+using Homeroom.Server.Classroom;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Demo;
@@ -256,6 +257,7 @@ public static class HomeroomServices
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();
+        app.MapClassSessionEndpoints();
         app.MapDemoEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();
