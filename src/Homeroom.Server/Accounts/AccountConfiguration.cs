@@ -5,7 +5,13 @@ namespace Homeroom.Server.Accounts;
 
 internal sealed class StaffAccountConfiguration : IEntityTypeConfiguration<StaffAccount>
 {
-    public void Configure(EntityTypeBuilder<StaffAccount> builder) => builder.ToTable("staff_accounts");
+    public void Configure(EntityTypeBuilder<StaffAccount> builder)
+    {
+        builder.ToTable("staff_accounts");
+        builder.Property(a => a.Role).HasConversion(
+            role => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(role.ToString()),
+            text => Enum.Parse<StaffRole>(text, true));
+    }
 }
 
 internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>

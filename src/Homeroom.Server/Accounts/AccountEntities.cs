@@ -17,6 +17,12 @@ public sealed class StaffAccount
 
     /// <summary>Sign-in is refused until then, after too many failures.</summary>
     public DateTime? LockedUntil { get; set; }
+
+    /// <summary>What the account may do (see <see cref="Permissions"/>).</summary>
+    public StaffRole Role { get; set; } = StaffRole.DistrictAdmin;
+
+    /// <summary>The roster person this account is (a teacher's classes are that person's classes).</summary>
+    public Guid? PersonId { get; set; }
 }
 
 public sealed class ApiKey

@@ -6,6 +6,10 @@ namespace Homeroom.Server.Accounts;
 public sealed record StaffUser(Guid Id, string Username)
 {
     public const string AuthMethodClaim = "homeroom:auth_method";
+    public const string PersonClaim = "homeroom:person";
+
+    /// <summary>The roster person of the signed-in account, if it is linked to one.</summary>
+    public static Guid? PersonOf(ClaimsPrincipal principal) => Guid.TryParse(principal.FindFirstValue(PersonClaim), out var person) ? person : null;
 
     public static StaffUser From(ClaimsPrincipal principal)
     {
@@ -25,6 +29,8 @@ public sealed record StaffUser(Guid Id, string Username)
                 new Claim(ClaimTypes.NameIdentifier, account.Id.ToString()),
                 new Claim(ClaimTypes.Name, account.Username),
                 new Claim(AuthMethodClaim, authMethod),
+                new Claim(Permissions.RoleClaim, account.Role.ToString()),
+                new Claim(PersonClaim, account.PersonId?.ToString() ?? ""),
             ],
             scheme));
 }

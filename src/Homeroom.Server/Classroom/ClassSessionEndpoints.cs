@@ -84,15 +84,30 @@ public static class ClassSessionEndpoints
         return TypedResults.Ok(request);
     }
 
-    private static async Task<Results<Ok<SessionStateDto>, NotFound>> GetStateAsync(Guid id, HomeroomDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    // A teacher reaches only the classes they are a member of.
+    private static async Task<bool> MayUseAsync(HttpContext context, HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken) =>
+        Permissions.RoleOf(context.User) != StaffRole.Teacher
+        || (StaffUser.PersonOf(context.User) is { } person && await db.GroupMembers.AnyAsync(m => m.GroupId == groupId && m.PersonId == person, cancellationToken));
+
+    private static async Task<Results<Ok<SessionStateDto>, NotFound, ForbidHttpResult>> GetStateAsync(Guid id, HttpContext context, HomeroomDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (!await MayUseAsync(context, db, id, cancellationToken))
+        {
+            return TypedResults.Forbid();
+        }
+
         var state = await StateAsync(db, id, time.GetUtcNow(), cancellationToken);
         return state is null ? TypedResults.NotFound() : TypedResults.Ok(new SessionStateDto(state.InSession, state.Until, state.Reason));
     }
 
-    private static async Task<Results<Ok<SessionStateDto>, NotFound, ValidationProblem>> StartAsync(
+    private static async Task<Results<Ok<SessionStateDto>, NotFound, ValidationProblem, ForbidHttpResult>> StartAsync(
         Guid id, StartSessionRequest request, HttpContext context, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (!await MayUseAsync(context, db, id, cancellationToken))
+        {
+            return TypedResults.Forbid();
+        }
+
         if (await ClassAsync(db, id, cancellationToken) is not { } group)
         {
             return TypedResults.NotFound();
@@ -114,8 +129,13 @@ public static class ClassSessionEndpoints
         return TypedResults.Ok(new SessionStateDto(state.InSession, state.Until, state.Reason));
     }
 
-    private static async Task<Results<NoContent, NotFound>> EndAsync(Guid id, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, NotFound, ForbidHttpResult>> EndAsync(Guid id, HttpContext context, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (!await MayUseAsync(context, db, id, cancellationToken))
+        {
+            return TypedResults.Forbid();
+        }
+
         if (await ClassAsync(db, id, cancellationToken) is null)
         {
             return TypedResults.NotFound();

@@ -236,12 +236,14 @@ public static class HomeroomServices
         app.UseAntiforgeryHeader();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UsePermissions();
         app.UseRateLimiter();
 
         app.MapOpenApi().AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions()).AllowAnonymous();
         app.MapAgentEndpoints();
         app.MapAccountEndpoints();
+        app.MapStaffAccountEndpoints();
         app.MapRosterEndpoints();
         app.MapDeviceEndpoints();
         app.MapEnrollmentTokenEndpoints();
