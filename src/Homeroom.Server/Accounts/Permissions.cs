@@ -28,6 +28,7 @@ public static class Permissions
     private static readonly StaffRole[] Admins = [StaffRole.DistrictAdmin, StaffRole.SchoolAdmin];
     private static readonly StaffRole[] Everyone = Enum.GetValues<StaffRole>();
 
+    // Suffix: a segment the path must also contain (/api/groups/{id}/session).
     private sealed record Rule(string Prefix, string? Suffix, StaffRole[] Read, StaffRole[] Write);
 
     private static readonly Rule[] Rules =
@@ -40,6 +41,7 @@ public static class Permissions
         new("/api/alerts", null, [.. Admins, StaffRole.SafetyLead, StaffRole.ItTechnician], [.. Admins, StaffRole.SafetyLead]),
         new("/api/devices/", "/locations", [.. Admins, StaffRole.SafetyLead], []),
         new("/api/groups/", "/session", [.. Admins, StaffRole.Teacher], [.. Admins, StaffRole.Teacher]),
+        new("/api/groups/", "/screen", [.. Admins, StaffRole.Teacher], [.. Admins, StaffRole.Teacher]),
         new("/api/groups/", "/schedule", [.. Admins, StaffRole.Teacher, StaffRole.ItTechnician, StaffRole.ReadOnly], Admins),
         new("/api/devices", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], [.. Admins, StaffRole.ItTechnician]),
         new("/api/commands", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], [.. Admins, StaffRole.ItTechnician]),
@@ -67,7 +69,7 @@ public static class Permissions
         var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
         foreach (var rule in Rules)
         {
-            if (path.StartsWith(rule.Prefix, StringComparison.OrdinalIgnoreCase) && (rule.Suffix is null || path.EndsWith(rule.Suffix, StringComparison.OrdinalIgnoreCase)))
+            if (path.StartsWith(rule.Prefix, StringComparison.OrdinalIgnoreCase) && (rule.Suffix is null || path.Contains(rule.Suffix, StringComparison.OrdinalIgnoreCase)))
             {
                 return (read ? rule.Read : rule.Write).Contains(role);
             }

@@ -4,6 +4,7 @@ using Homeroom.Rules.Commands;
 using Homeroom.Rules.Throttling;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Activity;
+using Homeroom.Server.Classroom;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
@@ -30,6 +31,7 @@ public sealed class AgentGateway(
     CommandProgress progress,
     PolicyDistributor policies,
     LocationTracker locations,
+    ScreenViews screenViews,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -187,6 +189,7 @@ public sealed class AgentGateway(
                 _options.MaxTextFrameBytes, _options.MessagesPerSecond));
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
             policies.DeviceConnected(device.Id, device.PolicyVersion);
+            await screenViews.OnConnectedAsync(connection);
 
             while (socket.State == WebSocketState.Open || (socket.State == WebSocketState.CloseSent && connection.CloseCode is not null))
             {
@@ -266,10 +269,11 @@ public sealed class AgentGateway(
         if (!ThumbnailFrame.TryDecode(message, out _, out _, out _))
         {
             Violation(connection, AgentCloseCodes.MalformedFrame, "unknown binary frame");
+            return;
         }
 
-        // Thumbnails are only requested by a watching teacher (classroom view); until then there is no
-        // viewer to pass them to, and the image is dropped unread.
+        // Kept (undecoded) only while a teacher watches this device; otherwise dropped unread.
+        screenViews.Accept(connection.DeviceId, message);
     }
 
     /// <summary>Parses and validates a text frame; null (and the connection closing) when it breaks a rule.</summary>

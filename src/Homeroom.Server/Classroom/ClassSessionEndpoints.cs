@@ -85,7 +85,7 @@ public static class ClassSessionEndpoints
     }
 
     // A teacher reaches only the classes they are a member of.
-    private static async Task<bool> MayUseAsync(HttpContext context, HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken) =>
+    public static async Task<bool> MayUseAsync(HttpContext context, HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken) =>
         Permissions.RoleOf(context.User) != StaffRole.Teacher
         || (StaffUser.PersonOf(context.User) is { } person && await db.GroupMembers.AnyAsync(m => m.GroupId == groupId && m.PersonId == person, cancellationToken));
 

@@ -100,6 +100,8 @@ public static class HomeroomServices
         services.AddPolicies();
         services.AddLocations();
         services.AddApple();
+        services.AddSingleton<ScreenViews>();
+        services.AddHostedService(sp => sp.GetRequiredService<ScreenViews>());
         services.AddDemo();
         return services;
     }
@@ -260,6 +262,7 @@ public static class HomeroomServices
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();
         app.MapClassSessionEndpoints();
+        app.MapScreenViewEndpoints();
         app.MapDemoEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Data;
+using Homeroom.Server.Tests.Infrastructure;
+
+namespace Homeroom.Server.Tests.Classroom;
+
+/// <summary>A teacher watches their class's screens only during class; devices are told and send thumbnails only then.</summary>
+public sealed class ScreenViewTests : IAsyncLifetime
+{
+    private const string Password = "a long enough passphrase";
+    private HomeroomHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private async Task<HttpClient> TeacherAsync(string name, Guid classId)
+    {
+        var person = await _host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = name, familyName = "Teacher" });
+        (await _host.PostJsonAsync($"/api/groups/{classId}/members", new { personIds = new[] { person.GetProperty("id").GetGuid() } })).EnsureSuccessStatusCode();
+        var username = name.ToLowerInvariant();
+        (await _host.PostJsonAsync("/api/accounts", new { username, displayName = $"Ms. {name}", password = Password, role = "teacher", personId = person.GetProperty("id").GetGuid() })).EnsureSuccessStatusCode();
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = _host.BaseAddress };
+        client.DefaultRequestHeaders.Add("X-Homeroom-Request", "1");
+        (await client.PostAsJsonAsync("/api/auth/login", new { username, password = Password })).EnsureSuccessStatusCode();
+        return client;
+    }
+
+    [Fact]
+    public async Task Teacher_WatchesOwnClassDuringASession_AndTheViewEndsWithIt()
+    {
+        var science = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
+        var art = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Art", kind = "class" })).GetProperty("id").GetGuid();
+        await using var student = await _host.ConnectNewAgentAsync();
+        (await _host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { student.DeviceId } })).EnsureSuccessStatusCode();
+        using var rivera = await TeacherAsync("Rivera", science);
+        using var chen = await TeacherAsync("Chen", art);
+
+        // Not in session: refused with the reason, and the device hears nothing.
+        using (var early = await rivera.PostAsync($"/api/groups/{science}/screen-view", null))
+        {
+            early.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await early.Content.ReadAsStringAsync()).ShouldContain("no schedule");
+        }
+
+        (await student.NothingOfTypeAsync<ScreenViewFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+
+        (await rivera.PostAsJsonAsync($"/api/groups/{science}/session", new { minutes = 1 })).EnsureSuccessStatusCode();
+        (await rivera.PostAsync($"/api/groups/{science}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var view = await student.ExpectAsync<ScreenViewFrame>();
+        view.Active.ShouldBeTrue();
+        view.ViewerName.ShouldBe("Ms. Rivera");
+
+        var image = new byte[] { 0x89, 0x50, 0x4E, 0x47, 1, 2, 3, 4, 5 };
+        await student.SendRawAsync(ThumbnailFrame.Encode(ThumbnailFormat.Png, DateTimeOffset.UtcNow, image), WebSocketMessageType.Binary);
+        await Poll.UntilAsync(async () => (await rivera.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}")).StatusCode == HttpStatusCode.OK);
+        using (var shown = await rivera.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}"))
+        {
+            shown.Content.Headers.ContentType!.MediaType.ShouldBe("image/png");
+            (await shown.Content.ReadAsByteArrayAsync()).ShouldBe(image);
+        }
+
+        // Another class's teacher sees nothing of it.
+        (await chen.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await chen.PostAsync($"/api/groups/{science}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+
+        // The session ends: the device is told to stop, and the image is gone.
+        _host.Clock.Advance(TimeSpan.FromMinutes(2));
+        var stop = await student.ExpectAsync<ScreenViewFrame>();
+        stop.Active.ShouldBeFalse();
+        (await rivera.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await _host.GetJsonAsync<JsonElement>("/api/audit?action=class.screen-view.start")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+}
