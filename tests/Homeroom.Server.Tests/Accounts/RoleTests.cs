@@ -16,19 +16,8 @@ public sealed class RoleTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private async Task<HttpClient> SignedInAsync(string role, Guid? personId = null)
-    {
-        var username = role.ToLowerInvariant() + Guid.NewGuid().ToString("N")[..6];
-        using (var created = await _host.PostJsonAsync("/api/accounts", new { username, displayName = role, password = Password, role, personId }))
-        {
-            created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        }
-
-        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = _host.BaseAddress };
-        client.DefaultRequestHeaders.Add("X-Homeroom-Request", "1");
-        (await client.PostAsJsonAsync("/api/auth/login", new { username, password = Password })).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        return client;
-    }
+    private Task<HttpClient> SignedInAsync(string role, Guid? personId = null) =>
+        _host.SignInAsNewAccountAsync(role.ToLowerInvariant() + Guid.NewGuid().ToString("N")[..6], role, personId);
 
     private static async Task<HttpStatusCode> StatusAsync(Task<HttpResponseMessage> call)
     {

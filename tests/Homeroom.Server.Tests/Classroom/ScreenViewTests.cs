@@ -11,7 +11,6 @@ namespace Homeroom.Server.Tests.Classroom;
 /// <summary>A teacher watches their class's screens only during class; devices are told and send thumbnails only then.</summary>
 public sealed class ScreenViewTests : IAsyncLifetime
 {
-    private const string Password = "a long enough passphrase";
     private HomeroomHost _host = null!;
 
     public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
@@ -22,12 +21,7 @@ public sealed class ScreenViewTests : IAsyncLifetime
     {
         var person = await _host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = name, familyName = "Teacher" });
         (await _host.PostJsonAsync($"/api/groups/{classId}/members", new { personIds = new[] { person.GetProperty("id").GetGuid() } })).EnsureSuccessStatusCode();
-        var username = name.ToLowerInvariant();
-        (await _host.PostJsonAsync("/api/accounts", new { username, displayName = $"Ms. {name}", password = Password, role = "teacher", personId = person.GetProperty("id").GetGuid() })).EnsureSuccessStatusCode();
-        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = _host.BaseAddress };
-        client.DefaultRequestHeaders.Add("X-Homeroom-Request", "1");
-        (await client.PostAsJsonAsync("/api/auth/login", new { username, password = Password })).EnsureSuccessStatusCode();
-        return client;
+        return await _host.SignInAsNewAccountAsync(name.ToLowerInvariant(), "teacher", person.GetProperty("id").GetGuid(), $"Ms. {name}");
     }
 
     [Fact]

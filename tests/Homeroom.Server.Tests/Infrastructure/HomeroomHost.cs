@@ -141,6 +141,25 @@ public sealed class HomeroomHost : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync<T>(Json).WaitAsync(Timeout))!;
     }
 
+    /// <summary>Creates a staff account through the API and returns a browser-like client signed in as it (session cookie, anti-forgery header).</summary>
+    public async Task<HttpClient> SignInAsNewAccountAsync(string username, string role, Guid? personId = null, string? displayName = null)
+    {
+        const string password = "a long enough passphrase";
+        using (var created = await PostJsonAsync("/api/accounts", new { username, displayName = displayName ?? username, password, role, personId }))
+        {
+            if (!created.IsSuccessStatusCode)
+            {
+                throw new HttpRequestException($"Creating {username} answered {(int)created.StatusCode}: {await created.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer() }) { BaseAddress = BaseAddress, Timeout = Timeout };
+        client.DefaultRequestHeaders.Add("X-Homeroom-Request", "1");
+        using var login = await client.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { username, password });
+        login.EnsureSuccessStatusCode();
+        return client;
+    }
+
     /// <summary>Creates an enrollment token through the API and returns its secret.</summary>
     public async Task<string> CreateTokenAsync(int? maxUses = null, Guid? groupId = null, Guid? schoolId = null, DateTime? expiresAt = null)
     {
