@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Homeroom.Rules.Apple;
-using Homeroom.Rules.Policies;
 using Homeroom.Server.Data;
 using Homeroom.Server.Filtering;
 using Homeroom.Server.Locations;
@@ -52,10 +51,7 @@ public static class DeclarativeManagement
             return Results.Ok();
         }
 
-        var resolved = await EffectivePolicies.ResolveAsync(db, device.DeviceId, zones, time, cancellationToken);
-        var document = resolved is null
-            ? PolicyDocument.Read(default)
-            : PolicyDocument.Read(JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Value.Policy, lists.Version)));
+        var document = await EffectivePolicies.DocumentAsync(db, device.DeviceId, zones, lists, time, cancellationToken);
         var declarations = Declarations.For(document);
         var token = Declarations.Token(declarations);
         switch (endpoint)

@@ -7,6 +7,7 @@ using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
+using Homeroom.Server.Hosting;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
@@ -36,25 +37,11 @@ public static class MdmEndpoints
 
     private static async Task<(Message? Message, IResult? Error)> ReadAsync(HttpContext context, MdmIdentity identity, AppleOptions options)
     {
-        if (context.Request.ContentLength > options.MaxBodyBytes)
+        if (await RequestBody.ReadLimitedAsync(context.Request, options.MaxBodyBytes, context.RequestAborted) is not { } body)
         {
             return (null, Results.Text("The body is too large.", statusCode: StatusCodes.Status413PayloadTooLarge));
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > options.MaxBodyBytes)
-            {
-                return (null, Results.Text("The body is too large.", statusCode: StatusCodes.Status413PayloadTooLarge));
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        var body = buffer.ToArray();
         Dictionary<string, object> plist;
         try
         {

@@ -4,7 +4,6 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Apple;
 using Homeroom.Rules.Apple;
 using Homeroom.Rules.Commands;
-using Homeroom.Rules.Policies;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Filtering;
@@ -120,11 +119,8 @@ public sealed class MdmQueue(
             if (command.Kind == CommandKinds.ApplyPolicy)
             {
                 // Always the policy as it is now, however long the command waited.
-                var resolved = await EffectivePolicies.ResolveAsync(db, deviceId, zones, time, cancellationToken);
+                var document = await EffectivePolicies.DocumentAsync(db, deviceId, zones, lists, time, cancellationToken);
                 var version = await db.DevicePolicies.Where(p => p.DeviceId == deviceId).Select(p => p.Version).FirstOrDefaultAsync(cancellationToken);
-                var document = resolved is null
-                    ? PolicyDocument.Read(default)
-                    : PolicyDocument.Read(JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Value.Policy, lists.Version)));
                 built = MdmCommands.Build(command.Kind, arguments, facts, document);
                 result = $"policy version {version}";
             }

@@ -1,5 +1,6 @@
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -34,27 +35,16 @@ public static class WallpaperEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["A name of 1 to 200 characters is required."] });
         }
 
-        if (context.Request.ContentLength > MaxBytes)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large", detail: "A wallpaper may be at most 2 MB.");
-        }
-
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
             size.MaxRequestBodySize = MaxBytes;
         }
 
-        using var body = new MemoryStream();
-        try
-        {
-            await context.Request.Body.CopyToAsync(body, cancellationToken);
-        }
-        catch (BadHttpRequestException)
+        if (await RequestBody.ReadLimitedAsync(context.Request, MaxBytes, cancellationToken) is not { } bytes)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large", detail: "A wallpaper may be at most 2 MB.");
         }
 
-        var bytes = body.ToArray();
         var type = bytes.AsSpan().StartsWith((byte[])[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) ? "image/png"
             : bytes.AsSpan().StartsWith((byte[])[0xFF, 0xD8, 0xFF]) ? "image/jpeg"
             : null;

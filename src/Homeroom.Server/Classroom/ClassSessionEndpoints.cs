@@ -196,8 +196,7 @@ public static class ClassSessionEndpoints
             var days = new List<DayOfWeek>();
             foreach (var day in list[i].Days ?? [])
             {
-                if (day is { Length: > 0 and <= 9 } && !char.IsAsciiDigit(day[0]) && !day.Contains(',', StringComparison.Ordinal)
-                    && Enum.TryParse<DayOfWeek>(day, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed))
+                if (DayNames.TryParse(day, out var parsed))
                 {
                     days.Add(parsed);
                 }

@@ -91,26 +91,18 @@ public static class FilterListEndpoints
         }
 
         var limit = isArchive ? MaxArchiveBytes : MaxPlainBytes;
-        if (context.Request.ContentLength > limit)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large", detail: $"A {format} list may be at most {limit / (1024 * 1024)} MB.");
-        }
-
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
             sizeFeature.MaxRequestBodySize = limit;
         }
 
         // Read the body whole (bounded) before touching anything stored.
-        using var body = new MemoryStream();
-        try
-        {
-            await CopyLimitedAsync(context.Request.Body, body, limit, cancellationToken);
-        }
-        catch (Exception e) when (e is BadHttpRequestException or InvalidDataException)
+        if (await RequestBody.ReadLimitedAsync(context.Request, limit, cancellationToken) is not { } bytes)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large", detail: $"A {format} list may be at most {limit / (1024 * 1024)} MB.");
         }
+
+        using var body = new MemoryStream(bytes, writable: false);
 
         if (body.Length == 0)
         {
@@ -120,7 +112,7 @@ public static class FilterListEndpoints
         byte[] content;
         if (isArchive)
         {
-            content = body.ToArray();
+            content = bytes;
         }
         else
         {
@@ -225,22 +217,5 @@ public static class FilterListEndpoints
         var bytes = await store.ExportAsync(wanted, cancellationToken);
         context.Response.Headers.ETag = $"\"{store.Version}\"";
         return TypedResults.File(bytes, "text/plain; charset=utf-8");
-    }
-
-    private static async Task CopyLimitedAsync(Stream source, Stream destination, long limit, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[81920];
-        long total = 0;
-        int read;
-        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
-        {
-            total += read;
-            if (total > limit)
-            {
-                throw new InvalidDataException("Body too large.");
-            }
-
-            await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Accounts;
@@ -31,14 +32,16 @@ public sealed class AlertService(
 {
     private static readonly StaffUser System = new(Guid.Empty, "system");
     private readonly Channel<BoundsReport> _reports = Channel.CreateBounded<BoundsReport>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
-    private HashSet<Guid>? _open;
+    // Devices with an open out-of-bounds alert. Read by Report on heartbeat threads, changed by the loop.
+    private readonly ConcurrentDictionary<Guid, bool> _open = new();
+    private volatile bool _loaded;
 
     /// <summary>Raised after an alert was stored (tests and live views listen).</summary>
     public event Action<Alert>? Raised;
 
     public void Report(BoundsReport report)
     {
-        if (_open is { } open && report.OutOfBounds == open.Contains(report.DeviceId))
+        if (_loaded && report.OutOfBounds == _open.ContainsKey(report.DeviceId))
         {
             return; // Nothing changes.
         }
@@ -50,7 +53,12 @@ public sealed class AlertService(
     {
         await using (var db = await dbFactory.CreateDbContextAsync(stoppingToken))
         {
-            _open = (await db.Alerts.Where(a => a.Kind == AlertKinds.OutOfBounds && a.ClearedAt == null).Select(a => a.DeviceId).ToListAsync(stoppingToken)).ToHashSet();
+            foreach (var deviceId in await db.Alerts.Where(a => a.Kind == AlertKinds.OutOfBounds && a.ClearedAt == null).Select(a => a.DeviceId).ToListAsync(stoppingToken))
+            {
+                _open[deviceId] = true;
+            }
+
+            _loaded = true;
         }
 
         await foreach (var report in _reports.Reader.ReadAllAsync(stoppingToken))
@@ -68,8 +76,7 @@ public sealed class AlertService(
 
     private async Task HandleAsync(BoundsReport report, CancellationToken cancellationToken)
     {
-        var open = _open!;
-        if (report.OutOfBounds == open.Contains(report.DeviceId))
+        if (report.OutOfBounds == _open.ContainsKey(report.DeviceId))
         {
             return;
         }
@@ -86,7 +93,7 @@ public sealed class AlertService(
             }
 
             await db.SaveChangesAsync(cancellationToken);
-            open.Remove(report.DeviceId);
+            _open.TryRemove(report.DeviceId, out _);
             return;
         }
 
@@ -109,7 +116,7 @@ public sealed class AlertService(
         db.Alerts.Add(raised);
         audit.Record(db, "alert.raise", "device", report.DeviceId.ToString(), raised.Details);
         await db.SaveChangesAsync(cancellationToken);
-        open.Add(report.DeviceId);
+        _open[report.DeviceId] = true;
         LocationsLog.OutOfBounds(logger, report.DeviceId);
         Raised?.Invoke(raised);
 

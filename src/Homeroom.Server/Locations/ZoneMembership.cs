@@ -74,14 +74,11 @@ public sealed class ZoneMembership(IDbContextFactory<HomeroomDbContext> dbFactor
     public ZoneState StateOf(Guid deviceId, Guid zoneId) =>
         _devices.TryGetValue(deviceId, out var device) ? device.StateOf(zoneId) : ZoneState.Unknown;
 
-    /// <summary>Feeds one fix; true when the set of zones the device is inside changed.</summary>
-    public bool Observe(Guid deviceId, LocationFix fix)
-    {
-        var settings = options.Value;
-        var presenceOptions = new ZonePresenceOptions(settings.MaxAccuracyMeters, settings.ConsecutiveFixes, settings.MinDwell);
-        var device = _devices.GetOrAdd(deviceId, _ => new DeviceZones());
-        return device.Observe(_zones, fix, presenceOptions);
-    }
+    private readonly ZonePresenceOptions _presenceOptions = new(options.Value.MaxAccuracyMeters, options.Value.ConsecutiveFixes, options.Value.MinDwell);
+
+    /// <summary>Feeds one fix; true when the confirmed state of any zone changed for the device.</summary>
+    public bool Observe(Guid deviceId, LocationFix fix) =>
+        _devices.GetOrAdd(deviceId, _ => new DeviceZones()).Observe(_zones, fix, _presenceOptions);
 
     public void Forget(Guid deviceId) => _devices.TryRemove(deviceId, out _);
 
@@ -119,10 +116,8 @@ public sealed class ZoneMembership(IDbContextFactory<HomeroomDbContext> dbFactor
                     return false;
                 }
 
-                var inside = _presence.Where(p => p.Value.State == ZoneState.Inside).Select(p => p.Key).Order().ToArray();
-                var insideChanged = !inside.SequenceEqual(_inside);
-                Volatile.Write(ref _inside, inside);
-                return insideChanged || changed;
+                Volatile.Write(ref _inside, _presence.Where(p => p.Value.State == ZoneState.Inside).Select(p => p.Key).Order().ToArray());
+                return true;
             }
         }
 

@@ -1,5 +1,7 @@
+using System.Text.Json;
 using Homeroom.Rules.Policies;
 using Homeroom.Server.Data;
+using Homeroom.Server.Filtering;
 using Homeroom.Server.Locations;
 
 namespace Homeroom.Server.Policies;
@@ -20,4 +22,11 @@ public static class EffectivePolicies
         var scope = scopes[0].Scope;
         return (PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, time.GetUtcNow(), model.TimeZoneOf(scope.SchoolId)), scope);
     }
+
+    /// <summary>The policy document the device would receive now, read as an agent reads it (defaults for an unknown device).</summary>
+    public static async Task<PolicyDocument> DocumentAsync(
+        HomeroomDbContext db, Guid deviceId, ZoneMembership zones, FilterListStore lists, TimeProvider time, CancellationToken cancellationToken) =>
+        await ResolveAsync(db, deviceId, zones, time, cancellationToken) is { } resolved
+            ? PolicyDocument.Read(JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Policy, lists.Version)))
+            : PolicyDocument.Read(default);
 }

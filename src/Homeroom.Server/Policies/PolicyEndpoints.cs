@@ -43,13 +43,10 @@ public static class PolicyEndpoints
         return app;
     }
 
-    private static Task<(EffectivePolicy Policy, DeviceScope Scope)?> ResolveAsync(Guid id, HomeroomDbContext db, ZoneMembership zones, TimeProvider time, CancellationToken cancellationToken) =>
-        EffectivePolicies.ResolveAsync(db, id, zones, time, cancellationToken);
-
     private static async Task<Results<Ok<DevicePolicyDto>, NotFound>> GetDevicePolicyAsync(
         Guid id, HomeroomDbContext db, ZoneMembership zones, LocationTracker tracker, FilterListStore lists, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (await ResolveAsync(id, db, zones, time, cancellationToken) is not { } resolved)
+        if (await EffectivePolicies.ResolveAsync(db, id, zones, time, cancellationToken) is not { } resolved)
         {
             return TypedResults.NotFound();
         }
@@ -77,7 +74,7 @@ public static class PolicyEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["url"] = [$"A URL or host of at most {FilterUrl.MaxLength} characters."] });
         }
 
-        if (await ResolveAsync(id, db, zones, time, cancellationToken) is not { } resolved)
+        if (await EffectivePolicies.ResolveAsync(db, id, zones, time, cancellationToken) is not { } resolved)
         {
             return TypedResults.NotFound();
         }

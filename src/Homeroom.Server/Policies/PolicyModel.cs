@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Homeroom.Rules.Policies;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Policies;
@@ -46,13 +47,13 @@ public sealed record ConditionDto(IReadOnlyList<ScheduleWindowDto>? Schedule, IR
 public sealed record ScheduleWindowDto(IReadOnlyList<string>? Days, string? Start, string? End)
 {
     public ScheduleWindow ToWindow() => new(
-        Days!.Select(d => Enum.Parse<DayOfWeek>(d, ignoreCase: true)).Distinct().ToList(),
+        Days!.Select(d => DayNames.TryParse(d, out var day) ? day : throw new FormatException($"'{d}' is not a day.")).Distinct().ToList(),
         TimeOnly.ParseExact(Start!, "HH:mm", System.Globalization.CultureInfo.InvariantCulture),
         TimeOnly.ParseExact(End!, "HH:mm", System.Globalization.CultureInfo.InvariantCulture));
 
     public IEnumerable<string> Validate()
     {
-        if (Days is not { Count: > 0 and <= 7 } || Days.Any(d => d is null || d.Length > 9 || !Enum.TryParse<DayOfWeek>(d, ignoreCase: true, out var day) || !Enum.IsDefined(day) || char.IsAsciiDigit(d[0]) || d.Contains(',', StringComparison.Ordinal)))
+        if (Days is not { Count: > 0 and <= 7 } || Days.Any(d => !DayNames.TryParse(d, out _)))
         {
             yield return "days: 1 to 7 of monday, tuesday, wednesday, thursday, friday, saturday, sunday.";
         }
