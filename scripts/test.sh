@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-postgres.sh
+bash scripts/ensure-chromium.sh
 # Databases left behind by an interrupted earlier run.
 for db in $(psql "postgresql://homeroom:homeroom@127.0.0.1:5432/postgres" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'homeroom_test_%'"); do
   psql "postgresql://homeroom:homeroom@127.0.0.1:5432/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Makes sure Debian's Chromium is installed: the browser tests drive it through Playwright
+# (Playwright's own browser download does not work here).
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing Chromium from Debian's packages..."
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi

@@ -1,0 +1,45 @@
+using Microsoft.Playwright;
+
+namespace Homeroom.Browser.Tests.Infrastructure;
+
+/// <summary>
+/// Starts Debian's Chromium through Playwright. Playwright's own browser download does not work
+/// here, so tests always use the system browser (installed by scripts/ensure-chromium.sh).
+/// </summary>
+public static class Browsers
+{
+    public static string ChromiumPath =>
+        Environment.GetEnvironmentVariable("HOMEROOM_CHROMIUM") is { Length: > 0 } configured ? configured : "/usr/bin/chromium";
+
+    /// <summary>Where screenshots and traces go; the test command keeps this folder as an artifact.</summary>
+    public static string ArtifactsDirectory
+    {
+        get
+        {
+            var directory = Environment.GetEnvironmentVariable("HOMEROOM_TEST_ARTIFACTS") is { Length: > 0 } configured
+                ? configured
+                : Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+            Directory.CreateDirectory(directory);
+            return directory;
+        }
+    }
+
+    public static async Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
+        await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+        });
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Homeroom.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? AppContext.BaseDirectory;
+    }
+}
