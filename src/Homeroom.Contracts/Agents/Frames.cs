@@ -216,6 +216,10 @@ public static class CommandKinds
     public const string Locate = "locate";
     /// <summary>Answer at once; tests the path end to end.</summary>
     public const string Ping = "ping";
+    /// <summary>Focus mode: only the listed sites open until <c>until</c> or <c>endFocus</c>. Argument <c>sites</c> (space-separated hosts or host/paths), optional <c>until</c> (ISO 8601).</summary>
+    public const string Focus = "focus";
+    /// <summary>End focus mode.</summary>
+    public const string EndFocus = "endFocus";
 
     // Device management actions. Apple devices carry them out through MDM; agents that cannot answer failed.
 

@@ -21,6 +21,8 @@ public static class CommandCatalog
         [CommandKinds.Restart] = new(CommandKinds.Restart, [], []),
         [CommandKinds.Locate] = new(CommandKinds.Locate, [], []),
         [CommandKinds.Ping] = new(CommandKinds.Ping, [], []),
+        [CommandKinds.Focus] = new(CommandKinds.Focus, ["sites"], ["until"]),
+        [CommandKinds.EndFocus] = new(CommandKinds.EndFocus, [], []),
         [CommandKinds.Shutdown] = new(CommandKinds.Shutdown, [], []),
         [CommandKinds.Erase] = new(CommandKinds.Erase, [], []),
         [CommandKinds.InstallApp] = new(CommandKinds.InstallApp, [], ["appStoreId", "bundleId"]),
@@ -51,6 +53,10 @@ public static class CommandCatalog
         "action" => value is "install" or "download" or "installLater" ? null : "One of install, download, installLater.",
         "name" => value.Length is > 0 and <= 255 && !value.Any(char.IsControl) ? null : "A name is 1 to 255 characters without control characters.",
         "phoneNumber" => value.Length <= 32 && value.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')') ? null : "A phone number is digits, spaces and + - ( ).",
+        "sites" => FocusSites.Parse(value, out var sitesError) is null ? sitesError : null,
+        "until" => DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
+            ? null
+            : "An ISO 8601 time with offset, like 2026-09-01T10:15:00+00:00.",
         _ => null,
     };
 
