@@ -23,6 +23,9 @@ public sealed class StaffAccount
 
     /// <summary>The roster person this account is (a teacher's classes are that person's classes).</summary>
     public Guid? PersonId { get; set; }
+
+    /// <summary>The one school this account works in; null for the whole district. District administrators are never limited.</summary>
+    public Guid? SchoolId { get; set; }
 }
 
 public sealed class ApiKey

@@ -7,13 +7,13 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Accounts;
 
-public sealed record CreateAccountRequest(string? Username, string? DisplayName, string? Password, StaffRole? Role, Guid? PersonId);
+public sealed record CreateAccountRequest(string? Username, string? DisplayName, string? Password, StaffRole? Role, Guid? PersonId, Guid? SchoolId = null);
 
-public sealed record UpdateAccountRequest(StaffRole? Role, Guid? PersonId, bool? Disabled);
+public sealed record UpdateAccountRequest(StaffRole? Role, Guid? PersonId, bool? Disabled, Guid? SchoolId = null, bool? District = null);
 
-public sealed record AccountDto(Guid Id, string Username, string DisplayName, StaffRole Role, Guid? PersonId, DateTime? DisabledAt, DateTime? LastSignInAt, DateTime? LockedUntil)
+public sealed record AccountDto(Guid Id, string Username, string DisplayName, StaffRole Role, Guid? PersonId, Guid? SchoolId, DateTime? DisabledAt, DateTime? LastSignInAt, DateTime? LockedUntil)
 {
-    public static AccountDto From(StaffAccount a) => new(a.Id, a.Username, a.DisplayName, a.Role, a.PersonId, a.DisabledAt, a.LastSignInAt, a.LockedUntil);
+    public static AccountDto From(StaffAccount a) => new(a.Id, a.Username, a.DisplayName, a.Role, a.PersonId, a.SchoolId, a.DisabledAt, a.LastSignInAt, a.LockedUntil);
 }
 
 /// <summary>Staff accounts and their roles. Creating and changing them is for district administrators.</summary>
@@ -52,6 +52,7 @@ public static class StaffAccountEndpoints
 
         validation.Check(request.Role is not null, "role", "One of districtAdmin, schoolAdmin, itTechnician, teacher, safetyLead, readOnly.");
         await CheckPersonAsync(db, request.PersonId, validation, cancellationToken);
+        await CheckSchoolAsync(db, request.SchoolId, validation, cancellationToken);
         if (!validation.IsValid)
         {
             return TypedResults.ValidationProblem(validation.Errors);
@@ -60,10 +61,10 @@ public static class StaffAccountEndpoints
         var account = new StaffAccount
         {
             Id = Guid.CreateVersion7(), Username = username!, DisplayName = request.DisplayName!.Trim(), PasswordHash = PasswordHasher.Hash(request.Password!),
-            Role = request.Role!.Value, PersonId = request.PersonId, CreatedAt = time.GetUtcNow().UtcDateTime,
+            Role = request.Role!.Value, PersonId = request.PersonId, SchoolId = request.SchoolId, CreatedAt = time.GetUtcNow().UtcDateTime,
         };
         db.StaffAccounts.Add(account);
-        audit.Record(db, "account.create", "account", account.Id.ToString(), $"{account.Username} as {account.Role}");
+        audit.Record(db, "account.create", "account", account.Id.ToString(), $"{account.Username} as {account.Role} in {account.SchoolId?.ToString() ?? "the district"}");
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Created($"/api/accounts/{account.Id}", AccountDto.From(account));
     }
@@ -79,6 +80,7 @@ public static class StaffAccountEndpoints
 
         var validation = new Validation();
         await CheckPersonAsync(db, request.PersonId, validation, cancellationToken);
+        await CheckSchoolAsync(db, request.SchoolId, validation, cancellationToken);
         if (!validation.IsValid)
         {
             return TypedResults.ValidationProblem(validation.Errors);
@@ -86,12 +88,13 @@ public static class StaffAccountEndpoints
 
         account.Role = request.Role ?? account.Role;
         account.PersonId = request.PersonId ?? account.PersonId;
+        account.SchoolId = request.District == true ? null : request.SchoolId ?? account.SchoolId;
         if (request.Disabled is { } disabled)
         {
             account.DisabledAt = disabled ? account.DisabledAt ?? time.GetUtcNow().UtcDateTime : null;
         }
 
-        audit.Record(db, "account.update", "account", id.ToString(), $"{account.Username}: role {account.Role}, person {account.PersonId}, disabled {account.DisabledAt is not null}");
+        audit.Record(db, "account.update", "account", id.ToString(), $"{account.Username}: role {account.Role}, person {account.PersonId}, school {account.SchoolId?.ToString() ?? "district"}, disabled {account.DisabledAt is not null}");
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Ok(AccountDto.From(account));
     }
@@ -101,6 +104,14 @@ public static class StaffAccountEndpoints
         if (personId is { } person && !await db.People.AnyAsync(p => p.Id == person && p.Kind == PersonKind.Staff, cancellationToken))
         {
             validation.Add("personId", "No such staff member in the roster.");
+        }
+    }
+
+    private static async Task CheckSchoolAsync(HomeroomDbContext db, Guid? schoolId, Validation validation, CancellationToken cancellationToken)
+    {
+        if (schoolId is { } school && !await db.Schools.AnyAsync(s => s.Id == school, cancellationToken))
+        {
+            validation.Add("schoolId", "No such school.");
         }
     }
 }

@@ -32,6 +32,7 @@ public sealed class AgentGateway(
     PolicyDistributor policies,
     LocationTracker locations,
     ScreenViews screenViews,
+    DeviceLiveState live,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -179,6 +180,7 @@ public sealed class AgentGateway(
         };
         registry.Register(connection);
         presence.Touch(device.Id);
+        live.Touch(device.Id);
         AgentsLog.Connected(logger, device.Id, remote);
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(stopping, connection.Aborting);
         var session = new Session(device.Id, device.ActivitySeq, new TokenBucket(_options.MessagesPerSecond, _options.MessageBurst, time.GetTimestamp()));
@@ -242,6 +244,7 @@ public sealed class AgentGateway(
         {
             registry.Unregister(connection);
             presence.Touch(device.Id);
+            live.Touch(device.Id);
             AgentsLog.Disconnected(logger, device.Id, connection.CloseCode ?? (int?)socket.CloseStatus, connection.CloseReason ?? socket.CloseStatusDescription);
         }
 
@@ -273,7 +276,10 @@ public sealed class AgentGateway(
         }
 
         // Kept (undecoded) only while a teacher watches this device; otherwise dropped unread.
-        screenViews.Accept(connection.DeviceId, message);
+        if (screenViews.Accept(connection.DeviceId, message))
+        {
+            live.Touch(connection.DeviceId);
+        }
     }
 
     /// <summary>Parses and validates a text frame; null (and the connection closing) when it breaks a rule.</summary>
@@ -362,6 +368,12 @@ public sealed class AgentGateway(
         {
             await connection.SendAsync(new ActivityAckFrame(Math.Max(through, session.ActivityAckedSeq)));
             return;
+        }
+
+        // The page under each classroom tile: the latest visit, live (blocked attempts do not move it).
+        if (fresh.LastOrDefault(e => e.Kind == ActivityKinds.WebVisit && e.Url is not null) is { } visit)
+        {
+            live.Visited(session.DeviceId, visit.Url!, visit.Title);
         }
 
         var batch = new ActivityBatch(session.DeviceId, fresh, now);

@@ -84,10 +84,9 @@ public static class ClassSessionEndpoints
         return TypedResults.Ok(request);
     }
 
-    // A teacher reaches only the classes they are a member of.
-    public static async Task<bool> MayUseAsync(HttpContext context, HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken) =>
-        Permissions.RoleOf(context.User) != StaffRole.Teacher
-        || (StaffUser.PersonOf(context.User) is { } person && await db.GroupMembers.AnyAsync(m => m.GroupId == groupId && m.PersonId == person, cancellationToken));
+    // A teacher reaches only the classes they are a member of; other staff the classes of their scope.
+    public static Task<bool> MayUseAsync(HttpContext context, HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken) =>
+        Classroom.MayUseAsync(StaffScope.Of(context.User), db, groupId, cancellationToken);
 
     private static async Task<Results<Ok<SessionStateDto>, NotFound, ForbidHttpResult>> GetStateAsync(Guid id, HttpContext context, HomeroomDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -100,56 +99,16 @@ public static class ClassSessionEndpoints
         return state is null ? TypedResults.NotFound() : TypedResults.Ok(new SessionStateDto(state.InSession, state.Until, state.Reason));
     }
 
-    private static async Task<Results<Ok<SessionStateDto>, NotFound, ValidationProblem, ForbidHttpResult>> StartAsync(
-        Guid id, StartSessionRequest request, HttpContext context, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<SessionStateDto>, ValidationProblem>> StartAsync(
+        Guid id, StartSessionRequest request, HttpContext context, Classroom classroom, CancellationToken cancellationToken)
     {
-        if (!await MayUseAsync(context, db, id, cancellationToken))
-        {
-            return TypedResults.Forbid();
-        }
-
-        if (await ClassAsync(db, id, cancellationToken) is not { } group)
-        {
-            return TypedResults.NotFound();
-        }
-
-        var validation = new Validation().Range("minutes", request.Minutes ?? 0, 1, (int)ClassSessions.MaxAdHoc.TotalMinutes)
-            .Check(group.Kind == GroupKind.Class, "group", "Only a class has sessions.");
-        if (!validation.IsValid)
-        {
-            return TypedResults.ValidationProblem(validation.Errors);
-        }
-
-        var now = time.GetUtcNow().UtcDateTime;
-        var who = StaffUser.From(context.User).Username;
-        db.ClassSessions.Add(new ClassSessionRecord { Id = Guid.CreateVersion7(), GroupId = id, StartsAt = now, EndsAt = now.AddMinutes(request.Minutes!.Value), StartedBy = who });
-        audit.Record(db, "class.session.start", "group", id.ToString(), $"{request.Minutes} minutes");
-        await db.SaveChangesAsync(cancellationToken);
-        var state = (await StateAsync(db, id, time.GetUtcNow(), cancellationToken))!;
+        var state = await classroom.StartSessionAsync(StaffScope.Of(context.User), StaffUser.From(context.User), id, request.Minutes ?? 0, cancellationToken);
         return TypedResults.Ok(new SessionStateDto(state.InSession, state.Until, state.Reason));
     }
 
-    private static async Task<Results<NoContent, NotFound, ForbidHttpResult>> EndAsync(Guid id, HttpContext context, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<NoContent> EndAsync(Guid id, HttpContext context, Classroom classroom, CancellationToken cancellationToken)
     {
-        if (!await MayUseAsync(context, db, id, cancellationToken))
-        {
-            return TypedResults.Forbid();
-        }
-
-        if (await ClassAsync(db, id, cancellationToken) is null)
-        {
-            return TypedResults.NotFound();
-        }
-
-        var now = time.GetUtcNow().UtcDateTime;
-        var ended = await db.ClassSessions.Where(s => s.GroupId == id && s.EndsAt > now && s.StartsAt <= now)
-            .ExecuteUpdateAsync(s => s.SetProperty(x => x.EndsAt, now), cancellationToken);
-        if (ended > 0)
-        {
-            audit.Record(db, "class.session.end", "group", id.ToString());
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
+        await classroom.EndSessionAsync(StaffScope.Of(context.User), StaffUser.From(context.User), id, cancellationToken);
         return TypedResults.NoContent();
     }
 

@@ -1,8 +1,6 @@
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Accounts;
-using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
-using Homeroom.Server.Devices;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -26,43 +24,18 @@ public static class ScreenViewEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<List<ScreenDto>>, ProblemHttpResult, NotFound>> StartAsync(
-        Guid id, HttpContext context, HomeroomDbContext db, ScreenViews views, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Ok<List<ScreenDto>>> StartAsync(Guid id, HttpContext context, HomeroomDbContext db, Classroom classroom, CancellationToken cancellationToken)
     {
-        if (!await ClassSessionEndpoints.MayUseAsync(context, db, id, cancellationToken))
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not your class");
-        }
-
-        var state = await ClassSessionEndpoints.StateAsync(db, id, time.GetUtcNow(), cancellationToken);
-        if (state is null)
-        {
-            return TypedResults.NotFound();
-        }
-
-        if (!state.InSession || state.Until is not { } until)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "The class is not in session", detail: $"Screens can be viewed only during class: {state.Reason}.");
-        }
-
-        var devices = await DevicesOfAsync(db, id, cancellationToken);
         var viewer = await db.StaffAccounts.Where(a => a.Id == StaffUser.From(context.User).Id).Select(a => a.DisplayName).FirstAsync(cancellationToken);
-        await views.StartAsync(id, viewer, until, devices);
-        audit.Record(db, "class.screen-view.start", "group", id.ToString(), $"{devices.Count} devices until {until:u}");
-        await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.Ok(devices.Select(d => new ScreenDto(d, null)).ToList());
+        var scope = StaffScope.Of(context.User);
+        await classroom.StartViewingAsync(scope, viewer, id, cancellationToken);
+        var devices = await classroom.DevicesAsync(scope, id, cancellationToken);
+        return TypedResults.Ok(devices.Select(d => new ScreenDto(d.DeviceId, null)).ToList());
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> StopAsync(Guid id, HttpContext context, HomeroomDbContext db, ScreenViews views, AuditTrail audit, CancellationToken cancellationToken)
+    private static async Task<NoContent> StopAsync(Guid id, HttpContext context, Classroom classroom, CancellationToken cancellationToken)
     {
-        if (!await ClassSessionEndpoints.MayUseAsync(context, db, id, cancellationToken))
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not your class");
-        }
-
-        await views.StopAsync(id);
-        audit.Record(db, "class.screen-view.stop", "group", id.ToString());
-        await db.SaveChangesAsync(cancellationToken);
+        await classroom.StopViewingAsync(StaffScope.Of(context.User), id, cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -73,7 +46,7 @@ public static class ScreenViewEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not your class");
         }
 
-        var devices = await DevicesOfAsync(db, id, cancellationToken);
+        var devices = (await Classroom.DevicesAsync(db, id, cancellationToken)).Select(d => d.DeviceId);
         return TypedResults.Ok(devices.Where(d => views.IsViewing(id, d)).Select(d => new ScreenDto(d, views.Latest(id, d)?.CapturedAt)).ToList());
     }
 
@@ -94,12 +67,4 @@ public static class ScreenViewEndpoints
         var type = thumbnail.Format switch { ThumbnailFormat.Jpeg => "image/jpeg", ThumbnailFormat.Webp => "image/webp", _ => "image/png" };
         return TypedResults.File(thumbnail.Image.ToArray(), type);
     }
-
-    // The class's devices: assigned to it directly, or to its students.
-    private static async Task<List<Guid>> DevicesOfAsync(HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken) =>
-        await db.Devices.Where(d => d.RevokedAt == null && d.State != DeviceState.Retired
-                && (db.GroupDevices.Any(m => m.GroupId == groupId && m.DeviceId == d.Id)
-                    || (d.AssignedPersonId != null && db.GroupMembers.Any(m => m.GroupId == groupId && m.PersonId == d.AssignedPersonId))))
-            .Select(d => d.Id)
-            .ToListAsync(cancellationToken);
 }

@@ -6,7 +6,7 @@ using Homeroom.Server.Hosting;
 namespace Homeroom.Server.Classroom;
 
 /// <summary>A student's screen as last captured.</summary>
-public sealed record Thumbnail(ReadOnlyMemory<byte> Image, ThumbnailFormat Format, DateTimeOffset CapturedAt);
+public sealed record Thumbnail(ReadOnlyMemory<byte> Image, ThumbnailFormat Format, DateTimeOffset CapturedAt, DateTimeOffset ReceivedAt);
 
 /// <summary>
 /// Live screen viewing for a class: which devices are being watched, by whom and until when, and
@@ -56,14 +56,17 @@ public sealed class ScreenViews(ConnectionRegistry registry, TimeProvider time, 
     public bool IsViewing(Guid groupId, Guid deviceId) =>
         _viewing.TryGetValue(deviceId, out var viewing) && viewing.GroupId == groupId && viewing.Until > Time.GetUtcNow();
 
-    /// <summary>Takes a thumbnail from a device; kept only while someone watches it.</summary>
-    public void Accept(Guid deviceId, ReadOnlySpan<byte> frame)
+    /// <summary>Takes a thumbnail from a device; kept only while someone watches it. True when kept.</summary>
+    public bool Accept(Guid deviceId, ReadOnlySpan<byte> frame)
     {
         if (_viewing.TryGetValue(deviceId, out var viewing) && viewing.Until > Time.GetUtcNow()
             && ThumbnailFrame.TryDecode(frame, out var format, out var capturedAt, out var offset))
         {
-            _latest[deviceId] = new Thumbnail(frame[offset..].ToArray(), format, capturedAt);
+            _latest[deviceId] = new Thumbnail(frame[offset..].ToArray(), format, capturedAt, Time.GetUtcNow());
+            return true;
         }
+
+        return false;
     }
 
     public Thumbnail? Latest(Guid groupId, Guid deviceId) => IsViewing(groupId, deviceId) ? _latest.GetValueOrDefault(deviceId) : null;

@@ -52,7 +52,8 @@ public static class CommandEndpoints
             request.Arguments,
             new CommandTarget(request.DeviceIds, request.GroupId, request.SchoolId),
             request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
-            cancellationToken);
+            cancellationToken,
+            StaffScope.Of(context.User));
         var dto = ToDto(issued.Command, new DeliveryCounts(issued.DeviceIds.Count, 0, 0, 0, 0, 0));
         return TypedResults.Accepted($"/api/commands/{issued.Command.Id}", dto);
     }

@@ -8,13 +8,14 @@ namespace Homeroom.Server.Commands;
 /// status writes. Lets callers wait until a command reaches every target (the console's live
 /// feedback, the load benchmark). Entries are dropped when complete or after <see cref="Horizon"/>.
 /// </summary>
-public sealed class CommandProgress(TimeProvider time)
+public sealed class CommandProgress(TimeProvider time, Devices.DeviceLiveState live)
 {
     private static readonly TimeSpan Horizon = TimeSpan.FromMinutes(10);
     private readonly ConcurrentDictionary<Guid, Tracker> _commands = new();
 
-    public void Track(Guid commandId, int targetCount)
+    public void Track(Guid commandId, int targetCount, string kind, IReadOnlyDictionary<string, string>? arguments = null)
     {
+        live.CommandIssued(commandId, kind, arguments);
         var tracker = new Tracker(targetCount, time.GetTimestamp());
         if (targetCount == 0)
         {
@@ -26,6 +27,7 @@ public sealed class CommandProgress(TimeProvider time)
 
     public void Report(DeliveryUpdate update)
     {
+        live.Delivery(update);
         if (_commands.TryGetValue(update.CommandId, out var tracker) && update.Status >= DeliveryStatus.Acknowledged)
         {
             tracker.Acknowledge(update.DeviceId, time.GetTimestamp());

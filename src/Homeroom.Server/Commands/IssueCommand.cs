@@ -35,7 +35,8 @@ public sealed class IssueCommand(
     private const string InsertDeliverySql = "INSERT INTO command_deliveries (command_id, device_id, status, updated_at, error) VALUES (@c, @d, @s, @u, @e)";
 
     public async Task<IssuedCommand> ExecuteAsync(
-        StaffUser issuer, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken)
+        StaffUser issuer, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken,
+        StaffScope? scope = null)
     {
         var errors = CommandCatalog.Validate(kind, arguments);
         var ttl = timeToLive ?? options.Value.DefaultTimeToLive;
@@ -65,7 +66,7 @@ public sealed class IssueCommand(
             throw new RequestValidationException(referenceErrors);
         }
 
-        var (targetType, targetId, deviceIds) = await ResolveTargetsAsync(db, target, cancellationToken);
+        var (targetType, targetId, deviceIds) = await ResolveTargetsAsync(db, target, scope, cancellationToken);
         if (deviceIds.Count > options.Value.MaxTargets)
         {
             throw new RequestValidationException(new() { ["target"] = [$"The target has {deviceIds.Count} devices; at most {options.Value.MaxTargets} allowed."] });
@@ -114,7 +115,7 @@ public sealed class IssueCommand(
             await transaction.CommitAsync(cancellationToken);
         });
 
-        progress.Track(command.Id, deviceIds.Count);
+        progress.Track(command.Id, deviceIds.Count, kind, arguments);
         var reachable = unsupported.Count == 0 ? deviceIds : deviceIds.Where(id => !unsupported.ContainsKey(id)).ToList();
         await dispatcher.DispatchAsync(command, reachable);
         foreach (var waker in wakers)
@@ -126,13 +127,13 @@ public sealed class IssueCommand(
     }
 
     private static async Task<(string Type, Guid? Id, List<Guid> DeviceIds)> ResolveTargetsAsync(
-        HomeroomDbContext db, CommandTarget target, CancellationToken cancellationToken)
+        HomeroomDbContext db, CommandTarget target, StaffScope? scope, CancellationToken cancellationToken)
     {
-        // Revoked and retired devices never receive commands.
-        var manageable = db.Devices.Where(d => d.RevokedAt == null && d.State != DeviceState.Retired);
+        // Revoked and retired devices never receive commands; staff reach only the devices of their scope.
+        var manageable = (scope?.Devices(db) ?? db.Devices).Where(d => d.RevokedAt == null && d.State != DeviceState.Retired);
         if (target.GroupId is { } groupId)
         {
-            if (!await db.Groups.AnyAsync(g => g.Id == groupId, cancellationToken))
+            if (!await (scope?.Groups(db) ?? db.Groups).AnyAsync(g => g.Id == groupId, cancellationToken))
             {
                 throw new NotFoundException("No such group.");
             }
@@ -147,7 +148,7 @@ public sealed class IssueCommand(
 
         if (target.SchoolId is { } schoolId)
         {
-            if (!await db.Schools.AnyAsync(s => s.Id == schoolId, cancellationToken))
+            if (!await db.Schools.AnyAsync(s => s.Id == schoolId, cancellationToken) || scope?.IncludesSchool(schoolId) == false)
             {
                 throw new NotFoundException("No such school.");
             }

@@ -1,5 +1,7 @@
 using System.Linq.Expressions;
+using System.Security.Claims;
 using Homeroom.Contracts.Enrollment;
+using Homeroom.Server.Accounts;
 using Homeroom.Server.Agents;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
@@ -51,7 +53,7 @@ public static class DeviceEndpoints
         string? Sort);
 
     private static async Task<Results<Ok<PagedResult<DeviceSummaryDto>>, ValidationProblem>> ListAsync(
-        [AsParameters] DeviceQuery query, HomeroomDbContext db, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
+        [AsParameters] DeviceQuery query, ClaimsPrincipal user, HomeroomDbContext db, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
     {
         var paging = new PageQuery(query.Page, query.PageSize);
         var errors = paging.Validate() ?? [];
@@ -73,7 +75,7 @@ public static class DeviceEndpoints
             return TypedResults.ValidationProblem(errors);
         }
 
-        var devices = db.Devices.AsNoTracking();
+        var devices = StaffScope.Of(user).Devices(db);
         if (platformFilter is { } platform)
         {
             devices = devices.Where(d => d.Platform == platform);
@@ -127,9 +129,9 @@ public static class DeviceEndpoints
         presence.Get(device.Id) is { } live && (device.LastSeenAt is null || live.LastSeenAt > device.LastSeenAt) ? live.LastSeenAt : device.LastSeenAt;
 
     private static async Task<Results<Ok<DeviceDetailDto>, NotFound>> GetAsync(
-        Guid id, HomeroomDbContext db, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, HomeroomDbContext db, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
     {
-        var d = await db.Devices.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, cancellationToken);
+        var d = await StaffScope.Of(user).Devices(db).FirstOrDefaultAsync(x => x.Id == id, cancellationToken);
         if (d is null)
         {
             return TypedResults.NotFound();
@@ -150,14 +152,14 @@ public static class DeviceEndpoints
     }
 
     private static async Task<Results<Ok<PagedResult<DeviceAppDto>>, NotFound, ValidationProblem>> ListAppsAsync(
-        Guid id, HomeroomDbContext db, [AsParameters] PageQuery paging, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, HomeroomDbContext db, [AsParameters] PageQuery paging, CancellationToken cancellationToken)
     {
         if (paging.Validate() is { } errors)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        if (!await db.Devices.AnyAsync(d => d.Id == id, cancellationToken))
+        if (!await StaffScope.Of(user).Devices(db).AnyAsync(d => d.Id == id, cancellationToken))
         {
             return TypedResults.NotFound();
         }
@@ -170,14 +172,14 @@ public static class DeviceEndpoints
     }
 
     private static async Task<Results<Ok<PagedResult<DeliveryDto>>, NotFound, ValidationProblem>> ListCommandsAsync(
-        Guid id, HomeroomDbContext db, [AsParameters] PageQuery paging, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, HomeroomDbContext db, [AsParameters] PageQuery paging, CancellationToken cancellationToken)
     {
         if (paging.Validate() is { } errors)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var device = await db.Devices.AsNoTracking().Where(d => d.Id == id).Select(d => new { d.Name }).FirstOrDefaultAsync(cancellationToken);
+        var device = await StaffScope.Of(user).Devices(db).Where(d => d.Id == id).Select(d => new { d.Name }).FirstOrDefaultAsync(cancellationToken);
         if (device is null)
         {
             return TypedResults.NotFound();
@@ -192,7 +194,7 @@ public static class DeviceEndpoints
     }
 
     private static async Task<Results<Ok<DeviceDetailDto>, NotFound, ValidationProblem>> UpdateAsync(
-        Guid id, UpdateDeviceRequest request, HomeroomDbContext db, Audit.AuditTrail audit, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
+        Guid id, UpdateDeviceRequest request, ClaimsPrincipal user, HomeroomDbContext db, Audit.AuditTrail audit, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
     {
         var validation = new Validation()
             .Optional("name", request.Name, 200)
@@ -214,7 +216,7 @@ public static class DeviceEndpoints
             return TypedResults.ValidationProblem(validation.Errors);
         }
 
-        var device = await db.Devices.FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        var device = await StaffScope.Of(user).Devices(db).AsTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         if (device is null)
         {
             return TypedResults.NotFound();
@@ -262,13 +264,13 @@ public static class DeviceEndpoints
             await db.SaveChangesAsync(cancellationToken);
         }
 
-        return (await GetAsync(id, db, registry, presence, cancellationToken)).Result switch
+        return (await GetAsync(id, user, db, registry, presence, cancellationToken)).Result switch
         {
             Ok<DeviceDetailDto> ok => ok,
             _ => TypedResults.NotFound(),
         };
     }
 
-    private static async Task<Results<NoContent, NotFound>> RevokeAsync(Guid id, RevokeDevice revoke, CancellationToken cancellationToken) =>
-        await revoke.ExecuteAsync(id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+    private static async Task<Results<NoContent, NotFound>> RevokeAsync(Guid id, ClaimsPrincipal user, HomeroomDbContext db, RevokeDevice revoke, CancellationToken cancellationToken) =>
+        await StaffScope.Of(user).Devices(db).AnyAsync(d => d.Id == id, cancellationToken) && await revoke.ExecuteAsync(id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
 }

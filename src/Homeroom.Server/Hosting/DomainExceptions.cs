@@ -26,3 +26,10 @@ public sealed class RequestValidationException(Dictionary<string, string[]> erro
     public override int StatusCode => StatusCodes.Status400BadRequest;
     public override string Title => "One or more validation errors occurred.";
 }
+
+/// <summary>The staff member may not do this (not their class, not in session); answered 403 with the reason.</summary>
+public sealed class ForbiddenException(string title, string message) : DomainException(message)
+{
+    public override int StatusCode => StatusCodes.Status403Forbidden;
+    public override string Title { get; } = title;
+}

@@ -101,6 +101,7 @@ public static class HomeroomServices
         services.AddLocations();
         services.AddApple();
         services.AddSingleton<ScreenViews>();
+        services.AddSingleton<Classroom.Classroom>();
         services.AddHostedService(sp => sp.GetRequiredService<ScreenViews>());
         services.AddDemo();
         return services;
@@ -137,6 +138,7 @@ public static class HomeroomServices
             .Validate(o => o.FlushInterval >= TimeSpan.FromMilliseconds(100) && o.FlushInterval <= TimeSpan.FromMinutes(10), "Presence flush interval must be 100 ms to 10 minutes.")
             .ValidateOnStart();
         services.AddSingleton<PresenceTracker>();
+        services.AddSingleton<DeviceLiveState>();
         services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         services.AddSingleton<InventoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<InventoryWriter>());
@@ -263,6 +265,7 @@ public static class HomeroomServices
         app.MapWallpaperEndpoints();
         app.MapClassSessionEndpoints();
         app.MapScreenViewEndpoints();
+        app.MapClassroomEndpoints();
         app.MapDemoEndpoints();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();

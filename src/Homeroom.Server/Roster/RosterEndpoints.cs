@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
@@ -138,7 +140,7 @@ public static class RosterEndpoints
     // Groups
 
     private static async Task<Results<Ok<PagedResult<GroupDto>>, ValidationProblem>> ListGroupsAsync(
-        HomeroomDbContext db, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, CancellationToken cancellationToken)
+        ClaimsPrincipal user, HomeroomDbContext db, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, CancellationToken cancellationToken)
     {
         var errors = paging.Validate() ?? [];
         if (!QueryEnum.TryParse<GroupKind>(kind, "kind", errors, out var kindFilter) || errors.Count > 0)
@@ -151,7 +153,7 @@ public static class RosterEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["q"] = ["Too long."] });
         }
 
-        var query = db.Groups.AsNoTracking();
+        var query = StaffScope.Of(user).Groups(db);
         if (schoolId is not null)
         {
             query = query.Where(g => g.SchoolId == schoolId);
@@ -175,9 +177,9 @@ public static class RosterEndpoints
         return TypedResults.Ok(new PagedResult<GroupDto>(items, total));
     }
 
-    private static async Task<Results<Ok<GroupDto>, NotFound>> GetGroupAsync(Guid id, HomeroomDbContext db, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<GroupDto>, NotFound>> GetGroupAsync(Guid id, ClaimsPrincipal user, HomeroomDbContext db, CancellationToken cancellationToken)
     {
-        var group = await db.Groups.AsNoTracking().Where(g => g.Id == id)
+        var group = await StaffScope.Of(user).Groups(db).Where(g => g.Id == id)
             .Select(g => new GroupDto(g.Id, g.SchoolId, g.Kind, g.Name, g.ExternalId, g.GradeLevel,
                 db.GroupMembers.Count(m => m.GroupId == g.Id), db.GroupDevices.Count(m => m.GroupId == g.Id)))
             .FirstOrDefaultAsync(cancellationToken);
@@ -338,14 +340,14 @@ public static class RosterEndpoints
     }
 
     private static async Task<Results<Ok<PagedResult<PersonDto>>, NotFound, ValidationProblem>> ListGroupPeopleAsync(
-        Guid id, HomeroomDbContext db, [AsParameters] PageQuery paging, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, HomeroomDbContext db, [AsParameters] PageQuery paging, CancellationToken cancellationToken)
     {
         if (paging.Validate() is { } errors)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        if (!await db.Groups.AnyAsync(g => g.Id == id, cancellationToken))
+        if (!await StaffScope.Of(user).Groups(db).AnyAsync(g => g.Id == id, cancellationToken))
         {
             return TypedResults.NotFound();
         }
@@ -359,7 +361,7 @@ public static class RosterEndpoints
     // People
 
     private static async Task<Results<Ok<PagedResult<PersonDto>>, ValidationProblem>> ListPeopleAsync(
-        HomeroomDbContext db, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, CancellationToken cancellationToken)
+        ClaimsPrincipal user, HomeroomDbContext db, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, CancellationToken cancellationToken)
     {
         var errors = paging.Validate() ?? [];
         if (!QueryEnum.TryParse<PersonKind>(kind, "kind", errors, out var kindFilter) || errors.Count > 0)
@@ -372,7 +374,7 @@ public static class RosterEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["q"] = ["Too long."] });
         }
 
-        var query = db.People.AsNoTracking();
+        var query = StaffScope.Of(user).People(db);
         if (schoolId is not null)
         {
             query = query.Where(p => p.SchoolId == schoolId);
@@ -393,8 +395,8 @@ public static class RosterEndpoints
         return TypedResults.Ok(new PagedResult<PersonDto>(items.Select(PersonDto.From).ToList(), total));
     }
 
-    private static async Task<Results<Ok<PersonDto>, NotFound>> GetPersonAsync(Guid id, HomeroomDbContext db, CancellationToken cancellationToken) =>
-        await db.People.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } person
+    private static async Task<Results<Ok<PersonDto>, NotFound>> GetPersonAsync(Guid id, ClaimsPrincipal user, HomeroomDbContext db, CancellationToken cancellationToken) =>
+        await StaffScope.Of(user).People(db).FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } person
             ? TypedResults.Ok(PersonDto.From(person))
             : TypedResults.NotFound();
 

@@ -54,6 +54,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     public Guid? DeviceId { get; private set; }
     public bool Locked { get; private set; }
 
+    /// <summary>The sites of the teacher's focus mode, while it is on.</summary>
+    public IReadOnlyList<string>? FocusSites { get; private set; }
+
     /// <summary>The policy version last applied.</summary>
     public long PolicyVersion => Interlocked.Read(ref _policyVersion);
 
@@ -526,6 +529,12 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 return (true, FormattableString.Invariant($"{here.Latitude:F5},{here.Longitude:F5}"));
             case CommandKinds.Ping:
                 return (true, "pong");
+            case CommandKinds.Focus:
+                FocusSites = Homeroom.Rules.Commands.FocusSites.Parse(Argument("sites"), out _);
+                return (true, "focused");
+            case CommandKinds.EndFocus:
+                FocusSites = null;
+                return (true, "unfocused");
             default:
                 return (false, $"unsupported command '{command.Kind}'");
         }

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Commands;
+using Homeroom.Server.Commands;
+
+namespace Homeroom.Server.Devices;
+
+/// <summary>What the console shows live about one device, beyond presence.</summary>
+/// <param name="Locked">The device confirmed a lock (and no unlock since).</param>
+/// <param name="FocusSites">The focus-mode sites the device confirmed, while focused.</param>
+/// <param name="CurrentUrl">The page the device last reported visiting.</param>
+/// <param name="CurrentTitle">Its title.</param>
+/// <param name="LastCommand">The last classroom command the device finished and how: "lock: locked".</param>
+public sealed record LiveDevice(bool Locked, string? FocusSites, string? CurrentUrl, string? CurrentTitle, string? LastCommand)
+{
+    public static readonly LiveDevice Unknown = new(false, null, null, null, null);
+}
+
+/// <summary>
+/// The classroom's live facts about devices, kept in memory from what devices report: whether a
+/// lock took effect, focus mode, the current page. <see cref="Changed"/> tells the console at once
+/// (it also fires for thumbnails and connections), so a class lock shows on every tile as soon as
+/// each device confirms it. Nothing here is stored: after a restart a device shows unlocked until
+/// it next confirms a lock, and its page after its next visit.
+/// </summary>
+public sealed class DeviceLiveState(TimeProvider time)
+{
+    private static readonly TimeSpan CommandHorizon = TimeSpan.FromHours(2);
+
+    private sealed record PendingCommand(string Kind, string? Sites, DateTimeOffset IssuedAt);
+
+    private readonly ConcurrentDictionary<Guid, PendingCommand> _commands = new();
+    private readonly ConcurrentDictionary<Guid, LiveDevice> _devices = new();
+
+    /// <summary>Raised with a device id whenever something the console shows about it changed. Handlers must be quick.</summary>
+    public event Action<Guid>? Changed;
+
+    public LiveDevice Get(Guid deviceId) => _devices.GetValueOrDefault(deviceId, LiveDevice.Unknown);
+
+    /// <summary>Remembers what a command does, for the classroom kinds whose outcome changes a tile.</summary>
+    public void CommandIssued(Guid commandId, string kind, IReadOnlyDictionary<string, string>? arguments)
+    {
+        if (kind is CommandKinds.Lock or CommandKinds.Unlock or CommandKinds.Focus or CommandKinds.EndFocus or CommandKinds.Message
+            or CommandKinds.OpenUrl or CommandKinds.CloseTab)
+        {
+            _commands[commandId] = new PendingCommand(kind, arguments?.GetValueOrDefault("sites"), time.GetUtcNow());
+            if (_commands.Count > 10_000)
+            {
+                Prune();
+            }
+        }
+    }
+
+    /// <summary>A device reported progress on a command.</summary>
+    public void Delivery(DeliveryUpdate update)
+    {
+        if (update.Status is not (DeliveryStatus.Succeeded or DeliveryStatus.Failed) || !_commands.TryGetValue(update.CommandId, out var command))
+        {
+            return;
+        }
+
+        var outcome = update.Status == DeliveryStatus.Succeeded ? update.Result ?? "done" : "failed: " + update.Error;
+        _devices.AddOrUpdate(update.DeviceId, _ => Apply(LiveDevice.Unknown), (_, current) => Apply(current));
+        Changed?.Invoke(update.DeviceId);
+
+        LiveDevice Apply(LiveDevice current)
+        {
+            var next = current with { LastCommand = $"{command.Kind}: {outcome}" };
+            if (update.Status != DeliveryStatus.Succeeded)
+            {
+                return next;
+            }
+
+            return command.Kind switch
+            {
+                CommandKinds.Lock => next with { Locked = true },
+                CommandKinds.Unlock => next with { Locked = false },
+                CommandKinds.Focus => next with { FocusSites = command.Sites },
+                CommandKinds.EndFocus => next with { FocusSites = null },
+                _ => next,
+            };
+        }
+    }
+
+    /// <summary>A device reported visiting a page.</summary>
+    public void Visited(Guid deviceId, string url, string? title)
+    {
+        _devices.AddOrUpdate(deviceId, _ => LiveDevice.Unknown with { CurrentUrl = url, CurrentTitle = title }, (_, current) => current with { CurrentUrl = url, CurrentTitle = title });
+        Changed?.Invoke(deviceId);
+    }
+
+    /// <summary>Something else about the device changed (a thumbnail, a connection).</summary>
+    public void Touch(Guid deviceId) => Changed?.Invoke(deviceId);
+
+    private void Prune()
+    {
+        var cutoff = time.GetUtcNow() - CommandHorizon;
+        foreach (var (id, command) in _commands)
+        {
+            if (command.IssuedAt < cutoff)
+            {
+                _commands.TryRemove(id, out _);
+            }
+        }
+    }
+}
