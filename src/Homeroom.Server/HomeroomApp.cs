@@ -11,12 +11,17 @@ public static class HomeroomApp
 
     public static async Task<WebApplication> CreateAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The application name is the server's own, also when a test host starts it, so the console's
+        // framework assets are found.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(HomeroomApp).Assembly.GetName().Name });
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = builder.Configuration.GetValue("Homeroom:Api:MaxRequestBodyBytes", DefaultMaxRequestBodyBytes);
             k.AddServerHeader = false;
         });
+        // The console's framework script comes from the build's static web assets in any environment
+        // (a published build carries them in wwwroot instead).
+        builder.WebHost.UseStaticWebAssets();
         builder.Services.AddHomeroom(builder.Configuration);
         configure?.Invoke(builder);
 

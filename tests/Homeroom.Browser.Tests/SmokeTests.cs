@@ -16,5 +16,9 @@ public sealed class SmokeTests
         var page = await browser.NewPageAsync();
         var response = await page.GotoAsync(new Uri(host.BaseAddress, "/healthz").AbsoluteUri);
         response!.Status.ShouldBe(200);
+        var script = await page.GotoAsync(new Uri(host.BaseAddress, "/_framework/blazor.web.js").AbsoluteUri);
+        script!.Status.ShouldBe(200);
+        var home = await page.GotoAsync(host.BaseAddress.AbsoluteUri);
+        page.Url.ShouldContain("/login");
     }
 }

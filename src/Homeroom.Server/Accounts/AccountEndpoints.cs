@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
@@ -54,8 +53,7 @@ public static class AccountEndpoints
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> LoginAsync(
-        LoginRequest request, HomeroomDbContext db, AuditTrail audit, TimeProvider time, HttpContext context, ILoggerFactory loggers,
-        IOptions<AccountOptions> options, CancellationToken cancellationToken)
+        LoginRequest request, StaffSignIn signIn, HttpContext context, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("username", request.Username, 100).Required("password", request.Password, 1024);
         if (!validation.IsValid)
@@ -63,37 +61,13 @@ public static class AccountEndpoints
             return TypedResults.ValidationProblem(validation.Errors);
         }
 
-        var username = request.Username!.Trim().ToLowerInvariant();
-        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
-        var now = time.GetUtcNow().UtcDateTime;
-        var locked = account?.LockedUntil > now;
-        if (account is null || account.DisabledAt is not null || locked || !PasswordHasher.Verify(request.Password!, account.PasswordHash))
+        if (!await signIn.SignInAsync(context, request.Username!, request.Password!, cancellationToken))
         {
-            AccountsLog.SignInFailed(loggers.CreateLogger(typeof(AccountEndpoints)), username, context.Connection.RemoteIpAddress?.ToString());
-            audit.Record(db, locked ? "auth.sign-in-refused-locked" : "auth.sign-in-failed", "account", username);
-            if (account is not null && !locked && ++account.FailedSignIns >= options.Value.LockoutThreshold)
-            {
-                // Too many failures in a row: the account waits, whatever password comes next.
-                account.LockedUntil = now + options.Value.LockoutDuration;
-                account.FailedSignIns = 0;
-                audit.Record(db, "auth.locked", "account", account.Id.ToString(), $"{options.Value.LockoutThreshold} failed sign-ins; locked until {account.LockedUntil:u}");
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
-
             // The same answer whether the name exists, the password is wrong or the account is locked.
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed",
                 detail: "Wrong username or password, or the account is locked for a while after repeated failures.");
         }
 
-        account.FailedSignIns = 0;
-        account.LockedUntil = null;
-        account.LastSignInAt = now;
-        var principal = StaffUser.CreatePrincipal(account, "password", CookieAuthenticationDefaults.AuthenticationScheme);
-        context.User = principal;
-        audit.Record(db, "auth.sign-in", "account", account.Id.ToString());
-        await db.SaveChangesAsync(cancellationToken);
-        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
         return TypedResults.NoContent();
     }
 

@@ -8,6 +8,7 @@ public sealed record StaffUser(Guid Id, string Username)
     public const string AuthMethodClaim = "homeroom:auth_method";
     public const string PersonClaim = "homeroom:person";
     public const string SchoolClaim = "homeroom:school";
+    public const string DisplayNameClaim = "homeroom:display_name";
 
     /// <summary>The roster person of the signed-in account, if it is linked to one.</summary>
     public static Guid? PersonOf(ClaimsPrincipal principal) => Guid.TryParse(principal.FindFirstValue(PersonClaim), out var person) ? person : null;
@@ -32,6 +33,7 @@ public sealed record StaffUser(Guid Id, string Username)
                 new Claim(AuthMethodClaim, authMethod),
                 new Claim(Permissions.RoleClaim, account.Role.ToString()),
                 new Claim(PersonClaim, account.PersonId?.ToString() ?? ""),
+                new Claim(DisplayNameClaim, account.DisplayName),
                 new Claim(SchoolClaim, account.Role == StaffRole.DistrictAdmin ? "" : account.SchoolId?.ToString() ?? ""),
             ],
             scheme));

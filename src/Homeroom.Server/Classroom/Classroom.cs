@@ -153,7 +153,9 @@ public sealed class Classroom(IDbContextFactory<HomeroomDbContext> dbFactory, Sc
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await EnsureMayUseAsync(scope, db, groupId, cancellationToken);
-        var validation = new Validation().Range("minutes", minutes, 1, (int)ClassSessions.MaxAdHoc.TotalMinutes);
+        var isClass = await db.Groups.AnyAsync(g => g.Id == groupId && g.Kind == GroupKind.Class, cancellationToken);
+        var validation = new Validation().Range("minutes", minutes, 1, (int)ClassSessions.MaxAdHoc.TotalMinutes)
+            .Check(isClass, "group", "Only a class has sessions.");
         if (!validation.IsValid)
         {
             throw new RequestValidationException(validation.Errors);
@@ -192,8 +194,9 @@ public sealed class Classroom(IDbContextFactory<HomeroomDbContext> dbFactory, Sc
     {
         if (!await MayUseAsync(scope, db, groupId, cancellationToken))
         {
-            // The same answer whether the class exists or is someone else's.
-            throw new ForbiddenException("Not your class", "You can use only your own classes.");
+            throw await db.Groups.AnyAsync(g => g.Id == groupId, cancellationToken)
+                ? new ForbiddenException("Not your class", "You can use only your own classes.")
+                : new NotFoundException("No such class.");
         }
     }
 

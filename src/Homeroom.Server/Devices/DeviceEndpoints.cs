@@ -15,7 +15,7 @@ public static class DeviceEndpoints
 {
     private const int MaxSearchLength = 100;
 
-    private static readonly Dictionary<string, Expression<Func<Device, object?>>> SortKeys = new(StringComparer.OrdinalIgnoreCase)
+    internal static readonly Dictionary<string, Expression<Func<Device, object?>>> SortKeys = new(StringComparer.OrdinalIgnoreCase)
     {
         ["name"] = d => d.Name,
         ["serial"] = d => d.Serial,

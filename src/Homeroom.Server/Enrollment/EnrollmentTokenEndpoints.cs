@@ -52,6 +52,16 @@ public static class EnrollmentTokenEndpoints
     private static async Task<Results<Created<CreatedEnrollmentTokenResponse>, ValidationProblem>> CreateAsync(
         CreateEnrollmentTokenRequest request, HomeroomDbContext db, AuditTrail audit, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
+        var (validation, created) = await CreateTokenAsync(request, db, audit, time, StaffUser.From(context.User).Username, cancellationToken);
+        return created is null
+            ? TypedResults.ValidationProblem(validation.Errors)
+            : TypedResults.Created($"/api/enrollment-tokens/{created.Id}", created);
+    }
+
+    /// <summary>Creates a token (API and console); the secret is in the result only.</summary>
+    public static async Task<(Validation Validation, CreatedEnrollmentTokenResponse? Created)> CreateTokenAsync(
+        CreateEnrollmentTokenRequest request, HomeroomDbContext db, AuditTrail audit, TimeProvider time, string createdBy, CancellationToken cancellationToken)
+    {
         var now = time.GetUtcNow().UtcDateTime;
         var expiresAt = request.ExpiresAt?.ToUniversalTime() ?? now.AddDays(30);
         var validation = new Validation()
@@ -70,7 +80,7 @@ public static class EnrollmentTokenEndpoints
 
         if (!validation.IsValid)
         {
-            return TypedResults.ValidationProblem(validation.Errors);
+            return (validation, null);
         }
 
         var secret = Secrets.Create("hre_");
@@ -85,12 +95,12 @@ public static class EnrollmentTokenEndpoints
             ExpiresAt = expiresAt,
             MaxUses = request.MaxUses,
             CreatedAt = now,
-            CreatedBy = StaffUser.From(context.User).Username,
+            CreatedBy = createdBy,
         };
         db.EnrollmentTokens.Add(token);
         audit.Record(db, "enrollment-token.create", "enrollment-token", token.Id.ToString(), token.Name);
         await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.Created($"/api/enrollment-tokens/{token.Id}", CreatedEnrollmentTokenResponse.From(token, secret));
+        return (validation, CreatedEnrollmentTokenResponse.From(token, secret));
     }
 
     private static async Task<Results<NoContent, NotFound>> RevokeAsync(Guid id, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)

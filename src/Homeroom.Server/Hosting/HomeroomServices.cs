@@ -7,6 +7,7 @@ using Homeroom.Server.Apple;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Classroom;
 using Homeroom.Server.Commands;
+using Homeroom.Server.WebConsole;
 using Homeroom.Server.Data;
 using Homeroom.Server.Demo;
 using Homeroom.Server.Devices;
@@ -43,6 +44,7 @@ public static class HomeroomServices
             o.SerializerOptions.MaxDepth = 32;
         });
         services.AddOpenApi();
+        services.AddConsole();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
 
         var dataDirectory = configuration["Homeroom:DataDirectory"] ?? "./data";
@@ -61,9 +63,19 @@ public static class HomeroomServices
                 o.Cookie.SameSite = SameSiteMode.Strict;
                 o.ExpireTimeSpan = TimeSpan.FromHours(8);
                 o.SlidingExpiration = true;
+                o.LoginPath = "/login";
                 o.Events.OnRedirectToLogin = c =>
                 {
-                    c.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    // The API answers 401; a console page sends the browser to sign in.
+                    if (c.Request.Path.StartsWithSegments("/api") || c.Request.Path.StartsWithSegments("/agent") || c.Request.Path.StartsWithSegments("/mdm"))
+                    {
+                        c.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    }
+                    else
+                    {
+                        c.Response.Redirect(c.RedirectUri);
+                    }
+
                     return Task.CompletedTask;
                 };
                 o.Events.OnRedirectToAccessDenied = c =>
@@ -121,6 +133,7 @@ public static class HomeroomServices
         services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section)
             .Validate(o => o.LockoutThreshold is >= 3 and <= 100 && o.LockoutDuration >= TimeSpan.FromMinutes(1), "Lockout settings are out of range.")
             .ValidateOnStart();
+        services.AddSingleton<StaffSignIn>();
         return services.AddSingleton<AdminBootstrapper>();
     }
 
@@ -242,6 +255,7 @@ public static class HomeroomServices
         app.UseAuthorization();
         app.UsePermissions();
         app.UseRateLimiter();
+        app.UseAntiforgery();
 
         app.MapOpenApi().AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions()).AllowAnonymous();
@@ -267,6 +281,7 @@ public static class HomeroomServices
         app.MapScreenViewEndpoints();
         app.MapClassroomEndpoints();
         app.MapDemoEndpoints();
+        app.MapConsole();
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();
         app.Lifetime.ApplicationStopping.Register(() =>

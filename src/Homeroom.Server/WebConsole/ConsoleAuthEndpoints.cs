@@ -1,0 +1,49 @@
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Homeroom.Server.WebConsole;
+
+/// <summary>
+/// The console's sign-in and sign-out forms. Plain form posts with Blazor's anti-forgery token,
+/// the same rate limit, lockout and audit as the API's sign-in.
+/// </summary>
+public static class ConsoleAuthEndpoints
+{
+    public static IEndpointRouteBuilder MapConsoleAuthEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/auth/sign-in", SignInAsync).AllowAnonymous().RequireRateLimiting(AccountEndpoints.SignInRateLimit).ExcludeFromDescription();
+        app.MapPost("/auth/sign-out", SignOutAsync).ExcludeFromDescription();
+        return app;
+    }
+
+    private static async Task<IResult> SignInAsync(
+        [FromForm] string? username, [FromForm] string? password, [FromForm] string? returnUrl, HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)
+    {
+        var target = LocalOrHome(returnUrl);
+        if (username is not { Length: > 0 and <= 100 } || password is not { Length: > 0 and <= 1024 }
+            || !await signIn.SignInAsync(context, username, password, cancellationToken))
+        {
+            return Results.Redirect("/login?error=1&returnUrl=" + Uri.EscapeDataString(target));
+        }
+
+        return Results.Redirect(target);
+    }
+
+    private static async Task<IResult> SignOutAsync(HttpContext context, HomeroomDbContext db, AuditTrail audit, CancellationToken cancellationToken)
+    {
+        audit.Record(db, "auth.sign-out", "account", StaffUser.From(context.User).Id.ToString());
+        await db.SaveChangesAsync(cancellationToken);
+        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        return Results.Redirect("/login");
+    }
+
+    // Only a path on this site: never an open redirect.
+    private static string LocalOrHome(string? returnUrl) =>
+        returnUrl is { Length: > 0 and <= 500 } && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.Contains('\\') && !returnUrl.Contains("://", StringComparison.Ordinal)
+            ? "/" + returnUrl.TrimStart('/')
+            : "/";
+}

@@ -1,0 +1,161 @@
+using System.Net;
+using System.Text.Json;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Homeroom.Browser.Tests.Console;
+
+/// <summary>The web console in Chromium against a real server with simulated devices.</summary>
+[Collection(nameof(ConsoleCollection))]
+public sealed class ConsoleTests(ConsoleDistrict district)
+{
+    private static readonly LocatorAssertionsToHaveCountOptions Soon = new() { Timeout = 15_000 };
+
+    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    [Fact]
+    public async Task Administrator_SignsIn_SeesTheOverview_AndFindsDevices()
+    {
+        var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("total-devices")).ToHaveTextAsync("6");
+        await Expect(page.GetByTestId("online-devices")).ToHaveTextAsync("6", new() { Timeout = 15_000 });
+        await ConsoleDistrict.ScreenshotAsync(page, "overview");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Devices" }).ClickAsync();
+        await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(6, Soon);
+        var serial = district.Fleet.Devices[2].Spec.Serial;
+        await page.GetByTestId("device-search").FillAsync(serial);
+        await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(1, Soon);
+        await Expect(page.GetByTestId("device-row")).ToContainTextAsync(serial);
+        await page.GetByTestId("device-search").FillAsync("");
+        await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(6, Soon);
+        await ConsoleDistrict.ScreenshotAsync(page, "devices");
+        district.ConsoleErrors[page].ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Teacher_StartsASession_LocksTheClass_SendsAMessage_AndWatchesScreens()
+    {
+        var page = await district.SignInAsync("rivera", ConsoleDistrict.TeacherPassword);
+        await page.WaitForURLAsync("**/classroom");
+        await page.GetByTestId("class-picker").SelectOptionAsync(new SelectOptionValue { Label = "Science 7" });
+        await Expect(page.GetByTestId("tile")).ToHaveCountAsync(4, Soon);
+        await Expect(page.GetByTestId("tile").First).ToContainTextAsync("Ada Lovelace");
+        await page.GetByTestId("start-session").ClickAsync();
+        await Expect(page.GetByTestId("session-state")).ToContainTextAsync("In session");
+
+        // Thumbnails arrive while she watches, and change.
+        var firstImage = page.GetByTestId("tile").First.Locator("img");
+        await Expect(firstImage).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        var before = await firstImage.GetAttributeAsync("src");
+        await Poll.UntilAsync(async () => await firstImage.GetAttributeAsync("src") != before, TimeSpan.FromSeconds(10));
+        (await firstImage.EvaluateAsync<int>("img => img.naturalWidth")).ShouldBeGreaterThan(0);
+
+        // Lock the class: every tile shows locked, and every device is.
+        await page.GetByTestId("lock-class").ClickAsync();
+        await Expect(page.Locator("[data-testid=tile][data-state=locked]")).ToHaveCountAsync(4, Soon);
+        district.ScienceDevices.ShouldAllBe(d => d.Locked);
+        district.ArtDevices.ShouldAllBe(d => !d.Locked);
+        await ConsoleDistrict.ScreenshotAsync(page, "classroom-locked");
+
+        await page.GetByTestId("class-message").FillAsync("Eyes up front, please");
+        await page.GetByTestId("send-message").ClickAsync();
+        await Poll.UntilAsync(() => Task.FromResult(district.ScienceDevices.All(d => d.LastMessage == "Eyes up front, please")));
+        district.ArtDevices.ShouldAllBe(d => d.LastMessage != "Eyes up front, please");
+
+        // One student: a larger live view, then unlock just that tile.
+        await page.GetByTestId("tile").First.Locator("button.screen").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Dialog).Locator("img")).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.GetByRole(AriaRole.Dialog)).ToHaveCountAsync(0);
+
+        await page.GetByTestId("unlock-class").ClickAsync();
+        await Expect(page.Locator("[data-testid=tile][data-state=online]")).ToHaveCountAsync(4, Soon);
+        district.ScienceDevices.ShouldAllBe(d => !d.Locked);
+
+        // Focus mode reaches the devices; ending the session ends it and the viewing.
+        await page.GetByTestId("focus-sites").FillAsync("docs.google.com khanacademy.org");
+        await page.GetByTestId("start-focus").ClickAsync();
+        await Poll.UntilAsync(() => Task.FromResult(district.ScienceDevices.All(d => d.FocusSites is { Count: 2 })));
+        await page.GetByTestId("end-session").ClickAsync();
+        await Expect(page.GetByTestId("session-state")).ToContainTextAsync("Not in session");
+        await Poll.UntilAsync(() => Task.FromResult(district.ScienceDevices.All(d => d.FocusSites is null)));
+        district.ConsoleErrors[page].ShouldBeEmpty();
+
+        // Every action is in the audit log under her name.
+        var audit = await district.Host.GetJsonAsync<JsonElement>("/api/audit?actor=rivera&pageSize=100");
+        var actions = audit.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        actions.ShouldContain("auth.sign-in");
+        actions.ShouldContain("class.session.start");
+        actions.ShouldContain("class.screen-view.start");
+        actions.ShouldContain("command.issue");
+        actions.ShouldContain("class.session.end");
+    }
+
+    [Fact]
+    public async Task Teacher_OfAnotherClass_CannotSeeTheseStudents_InTheConsoleOrTheApi()
+    {
+        var page = await district.SignInAsync("chen", ConsoleDistrict.TeacherPassword);
+        await page.WaitForURLAsync("**/classroom");
+        await Expect(page.GetByTestId("class-picker").Locator("option", new() { HasText = "Art 7" })).ToHaveCountAsync(1, Soon);
+        var options = await page.GetByTestId("class-picker").Locator("option").AllTextContentsAsync();
+        options.ShouldContain("Art 7");
+        options.ShouldNotContain("Science 7");
+        (await page.ContentAsync()).ShouldNotContain("Ada Lovelace");
+
+        await page.GotoAsync($"/classroom/{district.Science}");
+        await Expect(page.GetByTestId("classroom-error")).ToContainTextAsync("Not your class");
+        await Expect(page.GetByTestId("tile")).ToHaveCountAsync(0);
+
+        // The API answers 403 with the same session cookie.
+        foreach (var path in new[] { $"/api/groups/{district.Science}/classroom", $"/api/groups/{district.Science}/screens/{district.ScienceDevices[0].DeviceId}", $"/api/devices/{district.ScienceDevices[0].DeviceId}" })
+        {
+            var response = await page.Context.APIRequest.GetAsync(path);
+            response.Status.ShouldBe((int)HttpStatusCode.Forbidden, path);
+        }
+
+        var lockOther = await page.Context.APIRequest.PostAsync($"/api/groups/{district.Science}/commands", new()
+        {
+            DataObject = new { kind = "lock" },
+            Headers = new Dictionary<string, string> { ["X-Homeroom-Request"] = "1" },
+        });
+        lockOther.Status.ShouldBe((int)HttpStatusCode.Forbidden);
+        district.ConsoleErrors[page].ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Viewing_AfterHours_IsRefused()
+    {
+        var page = await district.SignInAsync("chen", ConsoleDistrict.TeacherPassword);
+        await page.GotoAsync($"/classroom/{district.Art}");
+        await Expect(page.GetByTestId("session-state")).ToContainTextAsync("Not in session");
+        await Expect(page.GetByTestId("tile")).ToHaveCountAsync(2, Soon);
+        await Expect(page.Locator("[data-testid=tile] img")).ToHaveCountAsync(0);
+        await Expect(page.GetByTestId("lock-class")).ToHaveCountAsync(0);
+        await ConsoleDistrict.ScreenshotAsync(page, "classroom-after-hours");
+
+        var headers = new Dictionary<string, string> { ["X-Homeroom-Request"] = "1" };
+        (await page.Context.APIRequest.PostAsync($"/api/groups/{district.Art}/screen-view", new() { Headers = headers })).Status.ShouldBe(403);
+        (await page.Context.APIRequest.PostAsync($"/api/groups/{district.Art}/commands", new() { DataObject = new { kind = "lock" }, Headers = headers })).Status.ShouldBe(403);
+        district.ArtDevices.ShouldAllBe(d => !d.Locked);
+    }
+
+    [Fact]
+    public async Task SignIn_WithAWrongPassword_IsRefused_AndPagesNeedSignIn()
+    {
+        var context = await district.Browser.NewContextAsync(new() { BaseURL = district.Host.BaseAddress.AbsoluteUri });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/devices");
+        page.Url.ShouldContain("/login");
+        await page.GetByLabel("Username").FillAsync("rivera");
+        await page.GetByLabel("Password").FillAsync("not the password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Wrong username or password");
+        await ConsoleDistrict.ScreenshotAsync(page, "sign-in");
+    }
+}
+
+[CollectionDefinition(nameof(ConsoleCollection))]
+public sealed class ConsoleCollection : ICollectionFixture<ConsoleDistrict>;
