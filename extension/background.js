@@ -115,8 +115,16 @@ async function checkNavigation(tabId, url) {
   const decision = decide(policy.filter, url, activeFocus());
   if (!decision.blocked) return;
 
+  // One navigation raises several events (before navigate, commit, tab update). A late one must not
+  // pull the tab back to the block page after it has moved on.
   const previous = recentBlocks.get(tabId);
   const repeat = previous && previous.url === url && Date.now() - previous.at < 5000;
+  if (repeat) {
+    const tab = await chrome.tabs.get(tabId).catch(() => null);
+    const now = tab?.pendingUrl || tab?.url;
+    if (!tab || now !== url) return;
+  }
+
   recentBlocks.set(tabId, { url, at: Date.now() });
   const page = new URL(BLOCK_PAGE);
   page.searchParams.set('url', url);
