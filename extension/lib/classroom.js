@@ -17,6 +17,10 @@ export function isLockUrl(url) {
   return typeof url === 'string' && url.startsWith(lockUrl());
 }
 
+function isBlank(url) {
+  return !url || url === 'about:blank' || url.startsWith('chrome://newtab');
+}
+
 export class Lock {
   constructor() {
     this.state = { command: false, commandMessage: null, policy: false, policyMessage: null, tabs: {} };
@@ -68,7 +72,9 @@ export class Lock {
 
   async cover(tabId, url) {
     if (isLockUrl(url)) return;
-    if (url && !(String(tabId) in this.state.tabs)) {
+    // A new tab starts blank and then navigates: remember the page it was going to, not the blank.
+    const saved = this.state.tabs[String(tabId)];
+    if (url && (saved === undefined || isBlank(saved))) {
       this.state.tabs[String(tabId)] = url;
       await this.persist();
     }
@@ -166,6 +172,7 @@ export class ScreenView {
     this.connection = connection;
     this.timer = null;
     this.capturing = false;
+    this.sent = 0;
     this.maxWidth = 400;
     this.allowed = () => true;
   }
@@ -200,7 +207,11 @@ export class ScreenView {
     this.capturing = true;
     try {
       const image = await captureThumbnail(this.maxWidth);
-      if (image && this.timer) this.connection.send(frames.thumbnail(image.format, Date.now(), image.bytes));
+      if (image && this.timer && this.connection.send(frames.thumbnail(image.format, Date.now(), image.bytes))) {
+        // Shown on the options page, so a technician can see thumbnails leave only while watched.
+        this.sent += 1;
+        await chrome.storage.session.set({ thumbnails: { sent: this.sent, bytes: image.bytes.length, width: image.width, at: new Date().toISOString() } });
+      }
     } catch (error) {
       console.warn('Homeroom: capture failed', error?.message ?? error);
     } finally {

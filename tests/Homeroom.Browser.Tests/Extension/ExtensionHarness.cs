@@ -167,6 +167,13 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
 
     public async Task<bool> IsOnlineAsync() => (await DeviceAsync()).GetProperty("online").GetBoolean();
 
+    /// <summary>Waits until the device reported its policy applied in full (the server's compliance view).</summary>
+    public Task UntilPolicyAppliedAsync() => Poll.UntilAsync(async () =>
+    {
+        var policy = await Host.GetJsonAsync<JsonElement>($"/api/devices/{DeviceId}/policy");
+        return policy.GetProperty("appliedVersion").GetInt64() >= 1 && policy.GetProperty("compliant").GetBoolean();
+    }, Timeout);
+
     public async Task<Guid> IssueAsync(string kind, object? arguments = null) =>
         (await Host.PostJsonAsync<JsonElement>("/api/commands", new { kind, arguments, deviceIds = new[] { DeviceId } })).GetProperty("id").GetGuid();
 
@@ -181,7 +188,18 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
     public async Task ScreenshotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browsers.ArtifactsDirectory, name) });
 
-    public static Task UntilAsync(Func<bool> condition) => Poll.UntilAsync(() => Task.FromResult(condition()), Timeout);
+    /// <summary>Waits for browser state; on timeout the message lists every open page, which is what a failure needs.</summary>
+    public async Task UntilAsync(Func<bool> condition)
+    {
+        try
+        {
+            await Poll.UntilAsync(() => Task.FromResult(condition()), Timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"The browser did not reach the expected state. Open pages: {string.Join(", ", Context.Pages.Select(p => p.Url))}");
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
