@@ -1,0 +1,341 @@
+// Homeroom's Chromebook agent: the service worker. Listeners are registered synchronously at the
+// top level (MV3 only delivers events to listeners present when the worker starts); each one
+// waits for the state to load from storage first, since the worker may have just been started.
+
+import * as frames from './lib/frames.js';
+import { Connection } from './lib/connection.js';
+import { PolicyState } from './lib/policy.js';
+import { Lock, ScreenView, isLockUrl, showMessage } from './lib/classroom.js';
+import { blockedDetail, decide, parseFocusSites, Reason } from './lib/filter.js';
+import { classify, record } from './lib/ledger.js';
+import { isWebUrl } from './lib/url.js';
+import { load, loadSession, save, saveSession } from './lib/store.js';
+
+const KEEPALIVE_ALARM = 'homeroom-keepalive';
+const FOCUS_ALARM = 'homeroom-focus-end';
+const BLOCK_PAGE = chrome.runtime.getURL('pages/blocked.html');
+
+const policy = new PolicyState();
+const lock = new Lock();
+const connection = new Connection({
+  onFrame: (frame) => handleFrame(frame).catch((error) => console.warn('Homeroom: frame failed', frame.type, error)),
+  onStatus: (status) => save({ status }),
+  onClosed: () => screenView.stop(),
+});
+const screenView = new ScreenView(connection);
+screenView.allowed = () => policy.monitoring.classroomViewing !== false;
+
+let ledger = {};
+let focus = null;
+const running = new Set();
+const recentBlocks = new Map();
+
+const ready = (async () => {
+  await Promise.all([connection.init(), policy.init(), lock.init()]);
+  const stored = await load(['ledger', 'focus']);
+  ledger = stored.ledger ?? {};
+  focus = stored.focus ?? null;
+  await save({ viewing: { active: false } });
+  await chrome.alarms.create(KEEPALIVE_ALARM, { periodInMinutes: 0.5 });
+})();
+
+function whenReady(handler) {
+  return (...args) => {
+    ready.then(() => handler(...args)).catch((error) => console.warn('Homeroom:', error));
+  };
+}
+
+// Every start of the worker (browser start, install, an event, an alarm) reconnects.
+ready.then(() => connection.ensure());
+
+chrome.runtime.onInstalled.addListener(whenReady(() => connection.ensure()));
+chrome.runtime.onStartup.addListener(whenReady(() => connection.ensure()));
+chrome.alarms.onAlarm.addListener(whenReady(async (alarm) => {
+  if (alarm.name === FOCUS_ALARM) await endFocusIfDue();
+  await connection.ensure();
+}));
+
+chrome.storage.onChanged.addListener(whenReady((changes, area) => {
+  if ((area === 'local' && 'config' in changes) || area === 'managed') connection.restart();
+}));
+
+chrome.runtime.onMessage.addListener((message, _sender, reply) => {
+  if (message?.type === 'homeroom.status') {
+    ready.then(async () => reply({ ...(await load('status')).status, online: connection.online, deviceId: connection.deviceId }));
+    return true;
+  }
+
+  if (message?.type === 'homeroom.reconnect') {
+    ready.then(() => connection.restart()).then(() => reply({ ok: true }));
+    return true;
+  }
+
+  return false;
+});
+
+// --- navigation: lock first, then the web filter and focus mode ---
+
+chrome.webNavigation.onBeforeNavigate.addListener(whenReady((details) => {
+  if (details.frameId === 0) checkNavigation(details.tabId, details.url);
+}));
+chrome.webNavigation.onCommitted.addListener(whenReady((details) => {
+  if (details.frameId === 0) checkNavigation(details.tabId, details.url);
+}));
+chrome.tabs.onCreated.addListener(whenReady((tab) => {
+  if (lock.locked) lock.cover(tab.id, tab.pendingUrl || tab.url);
+}));
+chrome.tabs.onUpdated.addListener(whenReady((tabId, change, tab) => {
+  if (change.url) checkNavigation(tabId, change.url);
+  if (tab.active && (change.url || change.title || change.status === 'complete')) visitChanged(tab);
+}));
+chrome.tabs.onRemoved.addListener(whenReady((tabId) => {
+  recentBlocks.delete(tabId);
+  if (lock.locked || String(tabId) in lock.state.tabs) lock.tabRemoved(tabId);
+  endVisitIf((v) => v.tabId === tabId);
+}));
+chrome.tabs.onActivated.addListener(whenReady(async ({ tabId }) => {
+  visitChanged(await chrome.tabs.get(tabId));
+}));
+chrome.windows.onFocusChanged.addListener(whenReady(async (windowId) => {
+  if (windowId === chrome.windows.WINDOW_ID_NONE) {
+    await endVisitIf(() => true);
+    return;
+  }
+  const [tab] = await chrome.tabs.query({ active: true, windowId });
+  if (tab) visitChanged(tab);
+}));
+
+async function checkNavigation(tabId, url) {
+  if (lock.locked) {
+    if (!isLockUrl(url)) await lock.cover(tabId, url);
+    return;
+  }
+
+  if (!isWebUrl(url)) return;
+  const decision = decide(policy.filter, url, activeFocus());
+  if (!decision.blocked) return;
+
+  // One navigation raises several events (before navigate, commit, tab update). A late one must not
+  // pull the tab back to the block page after it has moved on.
+  const previous = recentBlocks.get(tabId);
+  const repeat = previous && previous.url === url && Date.now() - previous.at < 5000;
+  if (repeat) {
+    const tab = await chrome.tabs.get(tabId).catch(() => null);
+    const now = tab?.pendingUrl || tab?.url;
+    if (!tab || now !== url) return;
+  }
+
+  recentBlocks.set(tabId, { url, at: Date.now() });
+  const page = new URL(BLOCK_PAGE);
+  page.searchParams.set('url', url);
+  page.searchParams.set('reason', decision.reason);
+  page.searchParams.set('detail', blockedDetail(decision));
+  if (decision.matchedHost) page.searchParams.set('host', decision.matchedHost);
+  if (decision.reason === Reason.Focus) page.searchParams.set('sites', activeFocus().sites.join(' '));
+  try {
+    await chrome.tabs.update(tabId, { url: page.toString() });
+  } catch (error) {
+    console.warn('Homeroom: could not show the block page', error);
+  }
+
+  if (!repeat) await connection.record(frames.activityEvent('web.blocked', { url, detail: blockedDetail(decision) }));
+}
+
+/** Re-decides every open tab (the policy or focus list changed). */
+async function recheckTabs() {
+  for (const tab of await chrome.tabs.query({})) {
+    const url = tab.pendingUrl || tab.url;
+    if (isWebUrl(url)) await checkNavigation(tab.id, url);
+  }
+}
+
+// --- tab activity: web.visit with the seconds a page was the active tab ---
+
+async function visitChanged(tab) {
+  const current = await loadSession('visit');
+  if (current && current.tabId === tab.id && current.url === tab.url) {
+    if (tab.title && tab.title !== current.title) await saveSession('visit', { ...current, title: tab.title });
+    return;
+  }
+
+  await endVisitIf(() => true);
+  if (isWebUrl(tab.url) && !lock.locked) {
+    await saveSession('visit', { tabId: tab.id, url: tab.url, title: tab.title, since: Date.now() });
+  }
+}
+
+async function endVisitIf(predicate) {
+  const current = await loadSession('visit');
+  if (!current || !predicate(current)) return;
+  await saveSession('visit', null);
+  const seconds = (Date.now() - current.since) / 1000;
+  if (seconds < 1 || policy.monitoring.activity === false) return;
+  if (decide(policy.filter, current.url, activeFocus()).blocked) return;
+  await connection.record(frames.activityEvent('web.visit', {
+    url: current.url,
+    title: current.title,
+    durationSeconds: seconds,
+    occurredAt: new Date(current.since).toISOString(),
+  }));
+}
+
+// --- frames from the server ---
+
+async function handleFrame(frame) {
+  switch (frame.type) {
+    case 'command':
+      await handleCommand(frame);
+      break;
+    case 'policy':
+      await handlePolicy(frame);
+      break;
+    case 'screenView':
+      if (frame.active) await screenView.start(frame);
+      else await screenView.stop();
+      break;
+    default:
+      break;
+  }
+}
+
+async function handlePolicy(frame) {
+  const failures = await policy.apply(frame, connection.enrollment);
+  const device = policy.device;
+  if (Boolean(device.locked) !== lock.state.policy || (device.locked && device.lockMessage !== lock.state.policyMessage)) {
+    await lock.set('policy', Boolean(device.locked), device.lockMessage);
+  }
+
+  await recheckTabs();
+  connection.send(frames.policyStatus(frame.version, failures));
+}
+
+async function handleCommand(frame) {
+  const id = frame.commandId;
+  if (running.has(id)) return;
+  const verdict = classify(ledger, frame, Date.now());
+  if (verdict.action === 'repeat') {
+    // Delivered again (the server did not hear the final status): answer, do not carry it out twice.
+    const { status, result, error } = verdict.entry;
+    connection.send(frames.commandStatus(id, status, { result, error }));
+    return;
+  }
+
+  if (verdict.action === 'expired') {
+    await finish(frame, { status: 'failed', error: 'The command expired before it could be carried out.' });
+    return;
+  }
+
+  running.add(id);
+  try {
+    connection.send(frames.commandStatus(id, 'acknowledged'));
+    let outcome;
+    try {
+      outcome = { status: 'succeeded', result: await carryOut(frame.kind, frame.arguments ?? {}) };
+    } catch (error) {
+      outcome = { status: 'failed', error: String(error?.message ?? error) };
+    }
+    await finish(frame, outcome);
+  } finally {
+    running.delete(id);
+  }
+}
+
+async function finish(frame, outcome) {
+  ledger = record(ledger, frame, outcome, Date.now());
+  await save({ ledger });
+  connection.send(frames.commandStatus(frame.commandId, outcome.status, outcome));
+}
+
+async function carryOut(kind, args) {
+  switch (kind) {
+    case 'ping':
+      return 'pong';
+    case 'lock':
+      await lock.set('command', true, args.message);
+      return 'locked';
+    case 'unlock':
+      await lock.set('command', false);
+      return lock.locked ? 'unlocked (the policy still locks this device)' : 'unlocked';
+    case 'message':
+      if (!args.text) throw new Error('A message needs text.');
+      await showMessage(args.title, args.text);
+      return 'shown';
+    case 'openUrl': {
+      if (!isWebUrl(args.url)) throw new Error('openUrl needs an absolute http or https URL.');
+      await chrome.tabs.create({ url: new URL(args.url).toString(), active: true });
+      return 'opened';
+    }
+    case 'closeTab':
+      return closeTabs(args);
+    case 'focus':
+      return startFocus(args);
+    case 'endFocus':
+      await setFocus(null);
+      return 'unfocused';
+    case 'locate':
+      return locate();
+    default:
+      throw new Error(`The Chrome extension does not support "${kind}" commands.`);
+  }
+}
+
+async function closeTabs(args) {
+  const tabs = await chrome.tabs.query({});
+  let matching;
+  if (args.tabId) matching = tabs.filter((t) => String(t.id) === String(args.tabId));
+  else if (args.url) matching = tabs.filter((t) => (t.url ?? '').startsWith(args.url) || (t.pendingUrl ?? '').startsWith(args.url));
+  else throw new Error('closeTab needs a url prefix or a tabId.');
+  if (matching.length > 0) await chrome.tabs.remove(matching.map((t) => t.id));
+  return `closed ${matching.length} tab${matching.length === 1 ? '' : 's'}`;
+}
+
+// --- focus mode ---
+
+function activeFocus() {
+  if (!focus) return null;
+  if (focus.until && Date.parse(focus.until) <= Date.now()) return null;
+  return focus;
+}
+
+async function startFocus(args) {
+  const sites = parseFocusSites(args.sites);
+  if (sites.length === 0) throw new Error('focus needs at least one site.');
+  let until = null;
+  if (args.until) {
+    const at = Date.parse(args.until);
+    if (!Number.isFinite(at)) throw new Error('until is not an ISO 8601 time.');
+    until = new Date(at).toISOString();
+  }
+  await setFocus({ sites, until });
+  return 'focused';
+}
+
+async function setFocus(value) {
+  focus = value;
+  await save({ focus });
+  await chrome.alarms.clear(FOCUS_ALARM);
+  if (focus?.until) await chrome.alarms.create(FOCUS_ALARM, { when: Date.parse(focus.until) });
+  if (focus) await recheckTabs();
+}
+
+async function endFocusIfDue() {
+  if (focus?.until && Date.parse(focus.until) <= Date.now()) await setFocus(null);
+}
+
+// --- locate: a position fix through an offscreen document (service workers have no geolocation) ---
+
+async function locate() {
+  if (policy.monitoring.location === false) throw new Error('Location is switched off by the policy.');
+  const url = 'pages/offscreen.html';
+  if (!(await chrome.offscreen.hasDocument?.())) {
+    await chrome.offscreen.createDocument({ url, reasons: ['GEOLOCATION'], justification: 'Report the device location when the school asks' });
+  }
+  try {
+    const fix = await chrome.runtime.sendMessage({ type: 'homeroom.locate' });
+    if (!fix || fix.error) throw new Error(fix?.error ?? 'No location fix.');
+    connection.send(frames.heartbeat({ location: fix }));
+    return `${fix.latitude},${fix.longitude}`;
+  } finally {
+    await chrome.offscreen.closeDocument().catch(() => {});
+  }
+}

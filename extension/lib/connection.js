@@ -1,0 +1,307 @@
+// The agent's link to the server: enrollment, the WebSocket with its auth/welcome handshake,
+// heartbeats, the offline activity queue and reconnecting with back-off. Frames the server sends
+// after welcome go to `onFrame`. MV3 stops idle service workers: the heartbeats keep the socket
+// (and so the worker) busy while connected, and an alarm restarts everything after a stop.
+
+import * as frames from './frames.js';
+import { reconnectDelay } from './backoff.js';
+import { ActivityQueue } from './queue.js';
+import { TokenBucket } from './ratelimit.js';
+import { deviceFacts, signedInUser } from './device.js';
+import { load, readConfig, save } from './store.js';
+
+// MV3 ends a worker after 30 s without events; a frame sent or received on a WebSocket counts.
+const MAX_HEARTBEAT_SECONDS = 20;
+const PERMANENT_STOP = new Set([4403, 4426]);
+
+export class Connection {
+  constructor({ onFrame, onStatus, onClosed }) {
+    this.onFrame = onFrame;
+    this.onStatus = onStatus;
+    this.onClosed = onClosed;
+    this.socket = null;
+    this.online = false;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.heartbeatTimer = null;
+    this.stoppedReason = null;
+    this.replacedUntil = 0;
+    this.queue = null;
+    this.sentThrough = 0;
+    this.bucket = new TokenBucket();
+    this.outbox = [];
+    this.draining = false;
+    this.enrollment = null;
+  }
+
+  async init() {
+    const { queue, enrollment, stopped } = await load(['queue', 'enrollment', 'stopped']);
+    this.queue = new ActivityQueue(queue);
+    this.enrollment = enrollment ?? null;
+    this.stoppedReason = stopped ?? null;
+  }
+
+  get deviceId() {
+    return this.enrollment?.deviceId ?? null;
+  }
+
+  /** Connects unless connected, connecting, waiting to retry, or stopped for good. */
+  async ensure() {
+    if (this.socket || this.retryTimer || this.stoppedReason || Date.now() < this.replacedUntil || this.busy) return;
+    this.busy = true;
+    try {
+      await this.connect();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Forgets a stop and connects again (the configuration changed). */
+  async restart() {
+    this.stoppedReason = null;
+    await save({ stopped: null });
+    this.close();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.attempt = 0;
+    await this.ensure();
+  }
+
+  async connect() {
+    const config = await readConfig();
+    if (!config.serverUrl) {
+      this.status('unconfigured', 'No server address is configured.');
+      return;
+    }
+
+    if (!this.enrollment || this.enrollment.serverUrl !== config.serverUrl) {
+      if (!(await this.enroll(config))) return;
+    }
+
+    const { deviceId, credential } = this.enrollment;
+    this.status('connecting', config.serverUrl);
+    let socket;
+    try {
+      socket = new WebSocket(frames.webSocketUrl(config.serverUrl), [frames.SUBPROTOCOL]);
+    } catch (error) {
+      this.scheduleRetry(`The server address is not usable: ${error.message}`);
+      return;
+    }
+
+    socket.binaryType = 'arraybuffer';
+    this.socket = socket;
+    socket.onopen = () => socket.send(JSON.stringify(frames.auth(deviceId, credential)));
+    socket.onmessage = (event) => {
+      if (this.socket === socket && typeof event.data === 'string') this.receive(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.socket === socket) this.closed(event.code, event.reason, config);
+    };
+  }
+
+  async enroll(config) {
+    if (!config.enrollmentToken) {
+      this.status('unenrolled', 'No enrollment token is configured.');
+      return false;
+    }
+
+    this.status('enrolling', config.serverUrl);
+    const facts = await deviceFacts();
+    const body = {
+      token: config.enrollmentToken,
+      platform: 'chromeos',
+      serial: facts.serial,
+      model: facts.model,
+      manufacturer: facts.manufacturer,
+      osVersion: facts.osVersion,
+      name: facts.name,
+      agentVersion: frames.AGENT_VERSION,
+    };
+    let response;
+    try {
+      response = await fetch(new URL('/agent/v1/enroll', `${config.serverUrl}/`), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      this.scheduleRetry(`Enrollment failed: ${error.message}`);
+      return false;
+    }
+
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      const why = `Enrollment answered ${response.status}: ${problem.detail ?? problem.title ?? ''}`.trim();
+      if (response.status === 401 || response.status === 403 || response.status === 400) {
+        // The token is wrong, revoked or used up: retrying changes nothing until the configuration does.
+        await this.stop('enrollment-refused', why);
+      } else {
+        this.scheduleRetry(why);
+      }
+      return false;
+    }
+
+    const answer = await response.json();
+    this.enrollment = { serverUrl: config.serverUrl, deviceId: answer.deviceId, credential: answer.credential, serial: facts.serial };
+    await save({ enrollment: this.enrollment });
+    return true;
+  }
+
+  receive(text) {
+    const frame = frames.parse(text);
+    if (!frame) return;
+    if (frame.type === 'welcome') {
+      this.welcome(frame).catch((error) => console.warn('Homeroom: welcome failed', error));
+      return;
+    }
+
+    if (frame.type === 'activityAck') {
+      this.queue.ack(frame.throughSeq);
+      this.persistQueue();
+      return;
+    }
+
+    this.onFrame(frame);
+  }
+
+  async welcome(frame) {
+    this.online = true;
+    this.attempt = 0;
+    this.status('online', `Connected as ${frame.deviceId}`);
+    this.queue.ack(frame.activityAckedSeq);
+    this.sentThrough = frame.activityAckedSeq ?? 0;
+    await this.persistQueue();
+
+    const seconds = Math.max(5, Math.min(MAX_HEARTBEAT_SECONDS, frame.heartbeatIntervalSeconds ?? 30));
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => this.send(frames.heartbeat(heartbeatFacts())), seconds * 1000);
+    this.send(frames.heartbeat(heartbeatFacts()));
+    this.sendInventory().catch(() => {});
+    this.flushActivity();
+  }
+
+  async sendInventory() {
+    const config = await readConfig();
+    const facts = await deviceFacts();
+    const user = config.reportSignedInUser ? await signedInUser() : undefined;
+    this.send(frames.inventory({ ...facts, signedInUser: user }));
+  }
+
+  closed(code, reason, config) {
+    this.socket = null;
+    this.online = false;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    this.outbox = [];
+    this.onClosed?.();
+    console.info(`Homeroom: connection closed ${code} ${reason ?? ''}`);
+
+    if (PERMANENT_STOP.has(code)) {
+      this.stop(code === 4403 ? 'revoked' : 'unsupported', `The server closed with ${code}: ${reason}`);
+      return;
+    }
+
+    if (code === 4401) {
+      // The credential was replaced or the device is unknown: enroll again when a token is configured.
+      this.enrollment = null;
+      save({ enrollment: null });
+      if (!config.enrollmentToken) {
+        this.stop('unenrolled', 'The server no longer accepts this device and no enrollment token is configured.');
+        return;
+      }
+    }
+
+    if (code === 4409) {
+      // Another connection for this device took over; do not fight it. The alarm tries again later.
+      this.replacedUntil = Date.now() + 5 * 60_000;
+      this.status('replaced', 'Another connection for this device took over.');
+      return;
+    }
+
+    this.scheduleRetry(`Closed with ${code}${reason ? `: ${reason}` : ''}`);
+  }
+
+  scheduleRetry(why) {
+    const delay = reconnectDelay(this.attempt++);
+    this.status('offline', `${why}. Retrying in ${Math.round(delay / 1000)} s.`);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.ensure();
+    }, delay);
+  }
+
+  async stop(reason, detail) {
+    this.stoppedReason = reason;
+    await save({ stopped: reason });
+    this.status('stopped', detail);
+  }
+
+  close() {
+    const socket = this.socket;
+    this.socket = null;
+    this.online = false;
+    clearInterval(this.heartbeatTimer);
+    if (socket) {
+      try {
+        socket.close(1000, 'agent closing');
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  status(state, detail) {
+    this.onStatus?.({ state, detail, deviceId: this.deviceId, at: new Date().toISOString() });
+  }
+
+  /** Sends a text frame (or a binary one) if online, pacing frames under the server's rate limit. */
+  send(frame) {
+    if (!this.online || !this.socket) return false;
+    this.outbox.push(frame instanceof Uint8Array ? frame : JSON.stringify(frame));
+    this.drain();
+    return true;
+  }
+
+  drain() {
+    if (this.draining) return;
+    this.draining = true;
+    const step = () => {
+      while (this.outbox.length > 0 && this.socket && this.online) {
+        const wait = this.bucket.take();
+        if (wait > 0) {
+          setTimeout(step, wait);
+          return;
+        }
+        this.socket.send(this.outbox.shift());
+      }
+      this.draining = false;
+    };
+    step();
+  }
+
+  /** Queues an activity event (kept until acknowledged) and sends it when online. */
+  async record(event) {
+    this.queue.add(event);
+    await this.persistQueue();
+    this.flushActivity();
+  }
+
+  flushActivity() {
+    if (!this.online) return;
+    for (const batch of this.queue.batchesAfter(this.sentThrough)) {
+      if (!this.send(frames.activity(batch))) return;
+      this.sentThrough = batch[batch.length - 1].seq;
+    }
+  }
+
+  async persistQueue() {
+    await save({ queue: this.queue.toJSON() });
+  }
+}
+
+function heartbeatFacts() {
+  const type = navigator.connection?.type;
+  const kind = type === 'wifi' || type === 'ethernet' || type === 'cellular' ? type : undefined;
+  return kind ? { network: { kind } } : {};
+}

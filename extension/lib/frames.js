@@ -1,0 +1,104 @@
+// Agent protocol v1 frames (docs/agent-protocol.md; the C# types are in
+// src/Homeroom.Contracts/Agents/Frames.cs). Builders drop absent values, since receivers treat an
+// omitted property as null.
+
+export const PROTOCOL_VERSION = 1;
+export const AGENT_VERSION = 'homeroom-extension/1.0.0';
+export const SUBPROTOCOL = 'homeroom.agent.v1';
+
+export const ThumbnailFormat = Object.freeze({ Jpeg: 1, WebP: 2, Png: 3 });
+
+const MAX_TEXT = 4096;
+
+function compact(object) {
+  const out = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (value !== undefined && value !== null) out[key] = value;
+  }
+  return out;
+}
+
+function clip(text, max) {
+  return typeof text === 'string' && text.length > max ? text.slice(0, max) : text;
+}
+
+export function auth(deviceId, credential) {
+  return { type: 'auth', deviceId, credential, protocolVersion: PROTOCOL_VERSION, agentVersion: AGENT_VERSION };
+}
+
+export function heartbeat({ battery, network, location } = {}) {
+  return compact({ type: 'heartbeat', battery, network, location });
+}
+
+export function inventory(facts) {
+  return compact({
+    type: 'inventory',
+    osName: clip(facts.osName, 256),
+    osVersion: clip(facts.osVersion, 256),
+    model: clip(facts.model, 256),
+    manufacturer: clip(facts.manufacturer, 256),
+    apps: facts.apps,
+    // Not part of v1 yet (extension/SERVER-NOTES.md): today's server ignores it.
+    signedInUser: facts.signedInUser,
+  });
+}
+
+/** An activity event without its sequence number (the queue numbers it). */
+export function activityEvent(kind, { url, title, detail, durationSeconds, occurredAt } = {}) {
+  return compact({
+    occurredAt: occurredAt ?? new Date().toISOString(),
+    kind,
+    url: clip(url, 2048),
+    title: clip(title, 256),
+    detail: clip(detail, 256),
+    durationSeconds: Number.isFinite(durationSeconds) ? Math.min(86_400, Math.max(0, Math.round(durationSeconds))) : undefined,
+  });
+}
+
+export function activity(events) {
+  return { type: 'activity', events };
+}
+
+export function commandStatus(commandId, status, { result, error } = {}) {
+  return compact({ type: 'commandStatus', commandId, status, result: clip(result, MAX_TEXT), error: clip(error, MAX_TEXT) });
+}
+
+export function policyStatus(version, failures) {
+  const list = (failures ?? []).slice(0, 64).map((f) => clip(f, 256));
+  return { type: 'policyStatus', version, applied: list.length === 0, failures: list };
+}
+
+/** Parses a text frame; null when it is not a JSON object with a `type`. */
+export function parse(text) {
+  try {
+    const frame = JSON.parse(text);
+    return frame && typeof frame === 'object' && typeof frame.type === 'string' ? frame : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The binary thumbnail frame: kind 1, image format, capture time (Unix ms, signed 64-bit
+ * big-endian), then the encoded image.
+ * @param {number} format one of ThumbnailFormat
+ * @param {number} capturedAtMs
+ * @param {Uint8Array} image
+ */
+export function thumbnail(format, capturedAtMs, image) {
+  if (!(image instanceof Uint8Array) || image.length === 0) throw new Error('A thumbnail needs an image.');
+  const frame = new Uint8Array(10 + image.length);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, 1);
+  view.setUint8(1, format);
+  view.setBigInt64(2, BigInt(Math.trunc(capturedAtMs)), false);
+  frame.set(image, 10);
+  return frame;
+}
+
+/** The WebSocket URL of the agent endpoint for a server address (http → ws, https → wss). */
+export function webSocketUrl(serverUrl, path = '/agent/v1') {
+  const url = new URL(path, serverUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}

@@ -1,0 +1,100 @@
+// Applies the effective policy: the web filter (with its category lists), SafeSearch and YouTube
+// rules, and reports what the extension cannot enforce as policyStatus failures.
+
+import { compileFilter, parseFilterList } from './filter.js';
+import { safetyRuleIdsToRemove, safetyRules } from './dnr.js';
+import { load, save } from './store.js';
+
+const RESTRICTION_NAMES = ['appStore', 'bluetooth', 'camera', 'screenCapture', 'usbStorage'];
+
+export class PolicyState {
+  constructor() {
+    this.version = 0;
+    this.document = null;
+    this.filter = null;
+    this.lists = null;
+  }
+
+  async init() {
+    const { policy, filterList } = await load(['policy', 'filterList']);
+    this.lists = filterList ?? null;
+    if (policy?.document) {
+      this.version = policy.version;
+      this.document = policy.document;
+      this.compile();
+    }
+  }
+
+  compile() {
+    const categories = this.lists ? parseFilterList(this.lists.text).categories : new Map();
+    this.filter = compileFilter(this.document?.webFilter ?? {}, categories);
+  }
+
+  get monitoring() {
+    return this.document?.monitoring ?? {};
+  }
+
+  get device() {
+    return this.document?.device ?? {};
+  }
+
+  /**
+   * Applies a policy document. Returns the failures to report (empty when everything took effect).
+   * @param {{ version: number, document: object }} frame
+   * @param {{ serverUrl: string, deviceId: string, credential: string }} enrollment
+   */
+  async apply(frame, enrollment) {
+    const failures = [];
+    this.version = frame.version;
+    this.document = frame.document ?? {};
+    await save({ policy: { version: this.version, document: this.document } });
+
+    const webFilter = this.document.webFilter ?? {};
+    const wanted = [...new Set([...(webFilter.blockedCategories ?? []), ...(webFilter.allowedCategories ?? [])])].sort();
+    const listVersion = this.document.filter?.listVersion ?? null;
+    if (wanted.length > 0 && (this.lists?.listVersion !== listVersion || this.lists?.categories !== wanted.join(','))) {
+      try {
+        await this.download(wanted, listVersion, enrollment);
+      } catch (error) {
+        // Keep the previous lists: a half-known filter is better than none.
+        failures.push(`filter.listVersion: the category lists could not be downloaded (${error.message})`);
+      }
+    }
+
+    this.compile();
+
+    try {
+      const existing = await chrome.declarativeNetRequest.getDynamicRules();
+      await chrome.declarativeNetRequest.updateDynamicRules({
+        removeRuleIds: safetyRuleIdsToRemove(existing),
+        addRules: safetyRules(webFilter),
+      });
+    } catch (error) {
+      failures.push(`webFilter.safeSearch: the SafeSearch and YouTube rules could not be set (${error.message})`);
+    }
+
+    const restrictions = this.document.restrictions ?? {};
+    for (const name of RESTRICTION_NAMES) {
+      if (restrictions[name] === false) failures.push(`restrictions.${name}: not supported by the Chrome extension (set it in Google Admin)`);
+    }
+
+    const apps = this.document.apps ?? {};
+    for (const key of ['required', 'blocked', 'disabled']) {
+      if ((apps[key] ?? []).some((entry) => String(entry).startsWith('chrome:'))) {
+        failures.push(`apps.${key}: Chrome apps and extensions are installed and blocked through Google Admin, not the extension`);
+      }
+    }
+
+    return failures;
+  }
+
+  async download(categories, listVersion, enrollment) {
+    const url = new URL('/agent/v1/filter-list', `${enrollment.serverUrl}/`);
+    url.searchParams.set('categories', categories.join(','));
+    const response = await fetch(url, { headers: { Authorization: `Device ${enrollment.deviceId}:${enrollment.credential}` } });
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    const text = await response.text();
+    this.lists = { listVersion, categories: categories.join(','), text };
+    await save({ filterList: this.lists });
+  }
+}
