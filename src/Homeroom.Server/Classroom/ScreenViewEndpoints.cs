@@ -20,7 +20,7 @@ public static class ScreenViewEndpoints
         group.MapPost("/screen-view", StartAsync).WithDescription("Starts watching the class's screens until the session ends.");
         group.MapDelete("/screen-view", StopAsync);
         group.MapGet("/screens", ListAsync).WithDescription("The class's devices being watched, with when each was last captured.");
-        group.MapGet("/screens/{deviceId:guid}", ImageAsync).WithDescription("A device's latest screen image, as the device sent it.");
+        group.MapGet("/screens/{deviceId:guid}", ImageAsync).WithDescription("A device's latest screen image, as the device sent it; 204 when there is none (not watched, or nothing sent yet).");
         return app;
     }
 
@@ -50,7 +50,7 @@ public static class ScreenViewEndpoints
         return TypedResults.Ok(devices.Where(d => views.IsViewing(id, d)).Select(d => new ScreenDto(d, views.Latest(id, d)?.CapturedAt)).ToList());
     }
 
-    private static async Task<Results<FileContentHttpResult, NotFound, ProblemHttpResult>> ImageAsync(
+    private static async Task<Results<FileContentHttpResult, NoContent, ProblemHttpResult>> ImageAsync(
         Guid id, Guid deviceId, HttpContext context, HomeroomDbContext db, ScreenViews views, CancellationToken cancellationToken)
     {
         if (!await ClassSessionEndpoints.MayUseAsync(context, db, id, cancellationToken))
@@ -60,7 +60,8 @@ public static class ScreenViewEndpoints
 
         if (views.Latest(id, deviceId) is not { } thumbnail)
         {
-            return TypedResults.NotFound();
+            // No image now (not watched, or none sent yet): nothing to show, which is not an error.
+            return TypedResults.NoContent();
         }
 
         context.Response.Headers.CacheControl = "no-store";

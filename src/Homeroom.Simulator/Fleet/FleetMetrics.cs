@@ -35,6 +35,11 @@ public sealed class FleetMetrics
     public long CommandsReceived => Interlocked.Read(ref _commandsReceived);
     public long CommandRepeats => Interlocked.Read(ref _commandRepeats);
     public long Thumbnails => Interlocked.Read(ref _thumbnails);
+
+    /// <summary>Bytes of thumbnail frames sent, headers included.</summary>
+    public long ThumbnailBytes => Interlocked.Read(ref _thumbnailBytes);
+
+    private long _thumbnailBytes;
     public long PoliciesApplied => Interlocked.Read(ref _policiesApplied);
 
     internal void OnEnrolled() => Interlocked.Increment(ref _enrolled);
@@ -52,7 +57,11 @@ public sealed class FleetMetrics
     internal void OnEventsAcknowledged(int count) => Interlocked.Add(ref _eventsAcknowledged, count);
     internal void OnEventsDropped(int count) => Interlocked.Add(ref _eventsDropped, count);
     internal void OnCommand(bool repeat) => Interlocked.Increment(ref repeat ? ref _commandRepeats : ref _commandsReceived);
-    internal void OnThumbnail() => Interlocked.Increment(ref _thumbnails);
+    internal void OnThumbnail(int bytes)
+    {
+        Interlocked.Increment(ref _thumbnails);
+        Interlocked.Add(ref _thumbnailBytes, bytes);
+    }
     internal void OnCommandAcknowledged(Guid commandId, int deviceIndex, long timestamp) => CommandAcknowledged?.Invoke(commandId, deviceIndex, timestamp);
     internal void OnPolicyApplied(long version, int deviceIndex, long timestamp)
     {

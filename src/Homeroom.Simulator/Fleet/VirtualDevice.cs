@@ -573,12 +573,13 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             while (!cts.IsCancellationRequested && client.State == WebSocketState.Open)
             {
                 var png = ThumbnailPainter.Paint(width, height, _currentSite.Url.GetHashCode(StringComparison.Ordinal), frame++, Locked || _curfew);
-                if (!await client.SendAsync(ThumbnailFrame.Encode(ThumbnailFormat.Png, fleet.Time.GetUtcNow(), png), WebSocketMessageType.Binary))
+                var thumbnail = ThumbnailFrame.Encode(ThumbnailFormat.Png, fleet.Time.GetUtcNow(), png);
+                if (!await client.SendAsync(thumbnail, WebSocketMessageType.Binary))
                 {
                     break;
                 }
 
-                fleet.Metrics.OnThumbnail();
+                fleet.Metrics.OnThumbnail(thumbnail.Length);
                 try
                 {
                     await timer.WaitForNextTickAsync(cts.Token);

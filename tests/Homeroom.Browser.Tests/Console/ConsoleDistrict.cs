@@ -28,7 +28,7 @@ public sealed class ConsoleDistrict : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Agents:HeartbeatIntervalSeconds=15");
+        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Agents:HeartbeatIntervalSeconds=15", "DetailedErrors=true");
         var school = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         Science = await IdAsync("/api/groups", new { name = "Science 7", kind = "class", schoolId = school });
         Art = await IdAsync("/api/groups", new { name = "Art 7", kind = "class", schoolId = school });

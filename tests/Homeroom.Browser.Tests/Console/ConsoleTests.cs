@@ -31,6 +31,34 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await page.GetByTestId("device-search").FillAsync("");
         await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(6, Soon);
         await ConsoleDistrict.ScreenshotAsync(page, "devices");
+
+        // Device detail: inventory and an action with its per-device status.
+        await page.GetByTestId("device-row").First.GetByRole(AriaRole.Link).ClickAsync();
+        await Expect(page.GetByTestId("device-online")).ToHaveTextAsync("online");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Locate" }).ClickAsync();
+        await Expect(page.GetByTestId("device-commands")).ToContainTextAsync("Succeeded", new() { Timeout = 15_000 });
+        await ConsoleDistrict.ScreenshotAsync(page, "device-detail");
+
+        // The audit viewer, filtered.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Audit log" }).ClickAsync();
+        await page.GetByTestId("audit-action").FillAsync("command.issue");
+        await Expect(page.GetByTestId("audit-row").First).ToContainTextAsync("command.issue", new() { Timeout = 15_000 });
+        await Poll.UntilAsync(async () => (await page.GetByTestId("audit-row").AllTextContentsAsync()).All(row => row.Contains("command.issue")), TimeSpan.FromSeconds(10));
+        await page.GetByTestId("audit-action").FillAsync("auth.sign-in");
+        await Expect(page.GetByTestId("audit-row").First).ToContainTextAsync("admin");
+        await ConsoleDistrict.ScreenshotAsync(page, "audit");
+
+        // Enrollment tokens: the secret is shown once and enrolls; revoked, it does not.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Enrollment tokens" }).ClickAsync();
+        await page.GetByTestId("token-name").FillAsync("Cart 12 spares");
+        await page.GetByTestId("create-token").ClickAsync();
+        var secret = await page.GetByTestId("token-secret").TextContentAsync();
+        secret.ShouldStartWith("hre_");
+        (await district.Host.EnrollAsync(secret!, "SN-CONSOLE-1")).DeviceId.ShouldNotBe(Guid.Empty);
+        await ConsoleDistrict.ScreenshotAsync(page, "enrollment-tokens");
+        await page.GetByTestId("token-row").Filter(new() { HasText = "Cart 12 spares" }).GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+        await Expect(page.GetByTestId("token-row").Filter(new() { HasText = "Cart 12 spares" })).ToContainTextAsync("revoked");
+        await Should.ThrowAsync<HttpRequestException>(() => district.Host.EnrollAsync(secret!, "SN-CONSOLE-2"));
         district.ConsoleErrors[page].ShouldBeEmpty();
     }
 

@@ -66,7 +66,7 @@ public sealed class ScreenViewTests : IAsyncLifetime
         _host.Clock.Advance(TimeSpan.FromMinutes(2));
         var stop = await student.ExpectAsync<ScreenViewFrame>();
         stop.Active.ShouldBeFalse();
-        (await rivera.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await rivera.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         (await _host.GetJsonAsync<JsonElement>("/api/audit?action=class.screen-view.start")).GetProperty("total").GetInt32().ShouldBe(1);
     }
 }

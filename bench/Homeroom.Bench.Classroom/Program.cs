@@ -1,0 +1,161 @@
+// Classroom benchmark: a server process (SQLite), a class of N simulated Chromebooks sending
+// thumbnails at 1 s, and a teacher's classroom page in Chromium. Measures the bytes per second the
+// teacher's browser receives (images and the live connection) and each device sends, the delay from
+// a thumbnail's capture on the device to its display in the page, and a class lock from click to
+// every tile showing locked. Prints a table; JSON goes to bench/results/.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Homeroom.Bench.Load;
+using Homeroom.Simulator.Fleet;
+using Microsoft.Playwright;
+
+const string ApiKey = "hrk_classroom-bench-key-0123456789abcdef";
+const string Password = "classroom benchmark password";
+var options = ParseArguments(args);
+var students = int.Parse(options.GetValueOrDefault("students", "30"), CultureInfo.InvariantCulture);
+var seconds = int.Parse(options.GetValueOrDefault("seconds", "20"), CultureInfo.InvariantCulture);
+var locks = int.Parse(options.GetValueOrDefault("locks", "10"), CultureInfo.InvariantCulture);
+var serverDll = options["server-dll"];
+var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
+var chromium = options.GetValueOrDefault("chromium", "/usr/bin/chromium");
+var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-classroom-bench-" + Guid.NewGuid().ToString("N")[..8]);
+Directory.CreateDirectory(dataDirectory);
+var results = new Dictionary<string, object>();
+
+await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, null, 5093))
+{
+    using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
+    api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    async Task<Guid> IdAsync(string path, object body)
+    {
+        using var response = await api.PostAsJsonAsync(path, body);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    var classId = await IdAsync("/api/groups", new { name = "Benchmark class", kind = "class" });
+    using var created = await api.PostAsJsonAsync("/api/enrollment-tokens", new { name = "classroom benchmark", maxUses = students });
+    var token = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+    await using var fleet = new Fleet(new FleetOptions { Server = server.Address, EnrollToken = token, Devices = students, Seed = 3, AlwaysOnline = true, SlowAnswerChance = 0 });
+    fleet.Start();
+    if (!await fleet.WaitForConnectedAsync(students, TimeSpan.FromSeconds(120)))
+    {
+        throw new InvalidOperationException("The fleet did not connect.");
+    }
+
+    for (var i = 0; i < students; i++)
+    {
+        var student = await IdAsync("/api/people", new { kind = "student", givenName = "Student", familyName = $"{i:D2}" });
+        (await api.PatchAsJsonAsync($"/api/devices/{fleet.Devices[i].DeviceId}", new { assignedPersonId = student })).EnsureSuccessStatusCode();
+        (await api.PostAsJsonAsync($"/api/groups/{classId}/members", new { personIds = new[] { student } })).EnsureSuccessStatusCode();
+    }
+
+    var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Bench", familyName = "Teacher" });
+    (await api.PostAsJsonAsync($"/api/groups/{classId}/members", new { personIds = new[] { teacher } })).EnsureSuccessStatusCode();
+    (await api.PostAsJsonAsync("/api/accounts", new { username = "teacher", displayName = "Bench Teacher", password = Password, role = "teacher", personId = teacher })).EnsureSuccessStatusCode();
+
+    using var playwright = await Playwright.CreateAsync();
+    await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
+    var context = await browser.NewContextAsync(new() { BaseURL = server.Address.AbsoluteUri, ViewportSize = new() { Width = 1280, Height = 800 } });
+    var page = await context.NewPageAsync();
+    await page.GotoAsync("/login");
+    await page.GetByLabel("Username").FillAsync("teacher");
+    await page.GetByLabel("Password").FillAsync(Password);
+    await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    await page.WaitForURLAsync("**/classroom");
+    await page.GotoAsync($"/classroom/{classId}");
+    await page.GetByTestId("start-session").ClickAsync();
+    await page.Locator("[data-testid=tile] img").Nth(students - 1).WaitForAsync(new() { Timeout = 30_000 });
+
+    // Bytes to the teacher: image responses plus the live connection's frames, counted by the browser.
+    var cdp = await context.NewCDPSessionAsync(page);
+    await cdp.SendAsync("Network.enable");
+    long received = 0;
+    cdp.Event("Network.dataReceived").OnEvent += (_, e) => Interlocked.Add(ref received, e!.Value.GetProperty("encodedDataLength").GetInt64());
+    cdp.Event("Network.webSocketFrameReceived").OnEvent += (_, e) => Interlocked.Add(ref received, e!.Value.GetProperty("response").GetProperty("payloadData").GetString()!.Length);
+
+    // Capture-to-display: each image that finishes loading, against the capture time the device stamped.
+    await page.EvaluateAsync(@"() => {
+        window.__delays = [];
+        document.addEventListener('load', e => {
+            const img = e.target;
+            if (img.tagName === 'IMG' && img.dataset.captured) { window.__delays.push(Date.now() - Number(img.dataset.captured)); }
+        }, true);
+    }");
+    var sentBefore = fleet.Metrics.ThumbnailBytes;
+    var receivedBefore = Interlocked.Read(ref received);
+    var watch = Stopwatch.StartNew();
+    await Task.Delay(TimeSpan.FromSeconds(seconds));
+    var elapsed = watch.Elapsed.TotalSeconds;
+    var teacherBytes = Interlocked.Read(ref received) - receivedBefore;
+    var delays = (await page.EvaluateAsync<double[]>("() => window.__delays")).Order().ToArray();
+    results["teacher_bytes_per_second"] = Math.Round(teacherBytes / elapsed, 0);
+    results["teacher_bytes_per_second_per_student"] = Math.Round(teacherBytes / elapsed / students, 0);
+    results["thumbnails_displayed_per_second"] = Math.Round(delays.Length / elapsed, 1);
+    results["capture_to_display_ms_p50"] = Percentile(delays, 0.50);
+    results["capture_to_display_ms_p95"] = Percentile(delays, 0.95);
+    results["capture_to_display_ms_max"] = delays.Length == 0 ? 0 : delays[^1];
+        results["device_thumbnail_bytes_per_second"] = Math.Round((fleet.Metrics.ThumbnailBytes - sentBefore) / elapsed / students, 0);
+
+    // A class lock: click, then the moment the last tile shows locked (timed in the page).
+    var lockTimes = new List<double>();
+    for (var round = 0; round < locks; round++)
+    {
+        foreach (var (button, state) in new[] { ("lock-class", "locked"), ("unlock-class", "online") })
+        {
+            var ms = await page.EvaluateAsync<double>(@"([button, state, count]) => new Promise(resolve => {
+                const start = performance.now();
+                const done = () => document.querySelectorAll(`[data-testid=tile][data-state=${state}]`).length === count;
+                const observer = new MutationObserver(() => { if (done()) { observer.disconnect(); resolve(performance.now() - start); } });
+                observer.observe(document.querySelector('[data-testid=tiles]'), { subtree: true, attributes: true, childList: true });
+                document.querySelector(`[data-testid=${button}]`).click();
+            })", new object[] { button, state, students });
+            if (state == "locked")
+            {
+                lockTimes.Add(ms);
+            }
+        }
+    }
+
+    lockTimes.Sort();
+    results["class_lock_ms_p50"] = Percentile([.. lockTimes], 0.5);
+    results["class_lock_ms_max"] = Math.Round(lockTimes[^1], 0);
+    results["class_lock_rounds"] = lockTimes.Count;
+    results["server_rss_mb"] = Math.Round(server.ResidentBytes() / 1048576.0, 0);
+}
+
+results["students"] = students;
+results["seconds"] = seconds;
+results["machine"] = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0:F0} GB";
+results["date"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture);
+Console.WriteLine($"{"metric",-40} value");
+foreach (var (key, value) in results)
+{
+    Console.WriteLine($"{key,-40} {(value is System.Collections.IEnumerable and not string ? string.Join(", ", ((System.Collections.IEnumerable)value).Cast<object>()) : value)}");
+}
+
+Directory.CreateDirectory(resultsDirectory);
+var file = Path.Combine(resultsDirectory, $"classroom-{students}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
+await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine($"results: {file}");
+Directory.Delete(dataDirectory, recursive: true);
+
+static double Percentile(double[] sorted, double p) =>
+    sorted.Length == 0 ? 0 : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 0);
+
+static Dictionary<string, string> ParseArguments(string[] args)
+{
+    var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+    for (var i = 0; i < args.Length; i++)
+    {
+        if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
+        {
+            options[args[i][2..]] = args[++i];
+        }
+    }
+
+    return options;
+}
