@@ -4,7 +4,6 @@
 // a thumbnail's capture on the device to its display in the page, and a class lock from click to
 // every tile showing locked. Prints a table; JSON goes to bench/results/.
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -14,10 +13,10 @@ using Microsoft.Playwright;
 
 const string ApiKey = "hrk_classroom-bench-key-0123456789abcdef";
 const string Password = "classroom benchmark password";
-var options = ParseArguments(args);
-var students = int.Parse(options.GetValueOrDefault("students", "30"), CultureInfo.InvariantCulture);
-var seconds = int.Parse(options.GetValueOrDefault("seconds", "20"), CultureInfo.InvariantCulture);
-var locks = int.Parse(options.GetValueOrDefault("locks", "10"), CultureInfo.InvariantCulture);
+var options = BenchReport.ParseArguments(args);
+var students = options.Int("students", 30);
+var seconds = options.Int("seconds", 20);
+var locks = options.Int("locks", 10);
 var serverDll = options["server-dll"];
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
 var chromium = options.GetValueOrDefault("chromium", "/usr/bin/chromium");
@@ -129,33 +128,10 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
 
 results["students"] = students;
 results["seconds"] = seconds;
-results["machine"] = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0:F0} GB";
-results["date"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture);
-Console.WriteLine($"{"metric",-40} value");
-foreach (var (key, value) in results)
-{
-    Console.WriteLine($"{key,-40} {(value is System.Collections.IEnumerable and not string ? string.Join(", ", ((System.Collections.IEnumerable)value).Cast<object>()) : value)}");
-}
-
-Directory.CreateDirectory(resultsDirectory);
-var file = Path.Combine(resultsDirectory, $"classroom-{students}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
-await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-Console.WriteLine($"results: {file}");
+results["machine"] = BenchReport.Machine();
+results["date"] = BenchReport.Now();
+await BenchReport.WriteAsync(results, resultsDirectory, $"classroom-{students}");
 Directory.Delete(dataDirectory, recursive: true);
 
 static double Percentile(double[] sorted, double p) =>
     sorted.Length == 0 ? 0 : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 0);
-
-static Dictionary<string, string> ParseArguments(string[] args)
-{
-    var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-    for (var i = 0; i < args.Length; i++)
-    {
-        if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
-        {
-            options[args[i][2..]] = args[++i];
-        }
-    }
-
-    return options;
-}

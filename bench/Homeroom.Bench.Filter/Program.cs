@@ -4,11 +4,11 @@
 //   bench/filter/run.sh [--ut1 ../shared/filter-lists/ut1] [--synthetic 5000000] [--seconds 3]
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Homeroom.Bench.Filter;
+using Homeroom.Bench.Load;
 using Homeroom.Rules.Filtering;
 
-var options = ParseOptions(args);
+var options = BenchReport.ParseArguments(args);
 var ut1 = Path.GetFullPath(options.GetValueOrDefault("ut1", "../shared/filter-lists/ut1"));
 var syntheticCount = int.Parse(options.GetValueOrDefault("synthetic", "5000000"), CultureInfo.InvariantCulture);
 var seconds = double.Parse(options.GetValueOrDefault("seconds", "3"), CultureInfo.InvariantCulture);
@@ -122,13 +122,10 @@ Console.WriteLine();
 Console.WriteLine($"Reload of UT1 while deciding: {reload.ReloadMs} ms to build and swap; {reload.DecisionsDuringReload:N0} decisions during it, none without a filter; longest pause between decisions {reload.LongestPauseMs:F1} ms.");
 Console.WriteLine("Targets: >= 5,000,000 decisions/s per core; < 200 MB for 5 million domains.");
 
-results["machine"] = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GB";
-results["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+results["machine"] = BenchReport.Machine();
+results["date"] = BenchReport.Now();
 results["command"] = "bench/filter/run.sh " + string.Join(' ', args);
-Directory.CreateDirectory(resultsDir);
-var file = Path.Combine(resultsDir, $"filter-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
-File.WriteAllText(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-Console.WriteLine($"JSON: {file}");
+await BenchReport.WriteAsync(results, resultsDir, "filter", table: false);
 
 static (T Value, long BuildMs, long Bytes) Measure<T>(Func<T> build)
 {
@@ -360,20 +357,6 @@ static void PrintTable(string[] header, List<string[]> rows)
     {
         Console.WriteLine(string.Join(" | ", row.Select((c, i) => c.PadRight(widths[i]))));
     }
-}
-
-static Dictionary<string, string> ParseOptions(string[] args)
-{
-    var options = new Dictionary<string, string>(StringComparer.Ordinal);
-    for (var i = 0; i < args.Length; i++)
-    {
-        if (args[i].StartsWith("--", StringComparison.Ordinal))
-        {
-            options[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
-        }
-    }
-
-    return options;
 }
 
 internal sealed record ReloadResult(long ReloadMs, long DecisionsDuringReload, double LongestPauseMs);

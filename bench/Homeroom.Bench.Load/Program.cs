@@ -10,12 +10,12 @@ using Npgsql;
 
 // Load benchmark: a real Homeroom server process and a simulated fleet on this machine.
 // bench/load/run.sh [--devices N] [--postgres] [--activity-devices N] [--activity-rate R] [--steady-seconds S]
-var options = ParseArguments(args);
-var devices = Int(options, "devices", 2000);
-var activityDevices = Int(options, "activity-devices", 400);
+var options = BenchReport.ParseArguments(args);
+var devices = options.Int("devices", 2000);
+var activityDevices = options.Int("activity-devices", 400);
 var activityRate = double.Parse(options.GetValueOrDefault("activity-rate", "60"), CultureInfo.InvariantCulture);
-var steadySeconds = Int(options, "steady-seconds", 30);
-var classCommands = Int(options, "class-commands", 50);
+var steadySeconds = options.Int("steady-seconds", 30);
+var classCommands = options.Int("class-commands", 50);
 var usePostgres = options.ContainsKey("postgres");
 var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (bench/load/run.sh passes it)");
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
@@ -222,21 +222,9 @@ results["database"] = usePostgres ? "postgresql" : "sqlite";
 results["devices"] = devices;
 results["activity_devices"] = activityDevices;
 results["duration_seconds"] = Math.Round(started.Elapsed.TotalSeconds, 0);
-results["machine"] = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0:F0} GB, {CpuModel()}";
-results["date"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture);
-
-Console.WriteLine();
-Console.WriteLine($"| metric | value |");
-Console.WriteLine($"| --- | --- |");
-foreach (var (key, value) in results)
-{
-    Console.WriteLine($"| {key} | {(value is IEnumerable<double> list ? string.Join(", ", list) : value)} |");
-}
-
-Directory.CreateDirectory(resultsDirectory);
-var file = Path.Combine(resultsDirectory, $"load-{(usePostgres ? "postgres" : "sqlite")}-{devices}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
-await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-Console.WriteLine($"wrote {file}");
+results["machine"] = $"{BenchReport.Machine()}, {CpuModel()}";
+results["date"] = BenchReport.Now();
+await BenchReport.WriteAsync(results, resultsDirectory, $"load-{(usePostgres ? "postgres" : "sqlite")}-{devices}");
 return 0;
 
 static async Task<bool> WaitAsync(Func<bool> condition, TimeSpan timeout)
@@ -302,21 +290,3 @@ static double Percentile(List<double> values, int percentile)
 
 static string CpuModel() =>
     File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
-
-static int Int(Dictionary<string, string> options, string name, int fallback) =>
-    options.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
-
-static Dictionary<string, string> ParseArguments(string[] args)
-{
-    var result = new Dictionary<string, string>(StringComparer.Ordinal);
-    for (var i = 0; i < args.Length; i++)
-    {
-        if (args[i].StartsWith("--", StringComparison.Ordinal))
-        {
-            var hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
-            result[args[i][2..]] = hasValue ? args[++i] : "true";
-        }
-    }
-
-    return result;
-}

@@ -3,17 +3,16 @@
 // second, and a command to every device until all have answered. Prints a table, writes JSON.
 //   bench/mdm/run.sh [--devices 1000] [--concurrency 64] [--seconds 10]
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Bench.Load;
 using Homeroom.Simulator.Apple;
 
-var options = ParseArguments(args);
-var devices = Int("devices", 1000);
-var concurrency = Int("concurrency", 64);
-var seconds = Int("seconds", 10);
+var options = BenchReport.ParseArguments(args);
+var devices = options.Int("devices", 1000);
+var concurrency = options.Int("concurrency", 64);
+var seconds = options.Int("seconds", 10);
 var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (bench/mdm/run.sh passes it)");
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
 const string ApiKey = "hrk_mdm-benchmark-key-00000000000000000000";
@@ -90,20 +89,9 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
 Directory.Delete(dataDirectory, recursive: true);
 results["devices"] = devices;
 results["concurrency"] = concurrency;
-results["machine"] = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0:F0} GB";
-results["date"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture);
-Console.WriteLine();
-Console.WriteLine("| metric | value |");
-Console.WriteLine("| --- | --- |");
-foreach (var (key, value) in results)
-{
-    Console.WriteLine($"| {key} | {(value is IEnumerable<double> list ? string.Join(", ", list) : value)} |");
-}
-
-Directory.CreateDirectory(resultsDirectory);
-var file = Path.Combine(resultsDirectory, $"mdm-{devices}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
-await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-Console.WriteLine($"wrote {file}");
+results["machine"] = BenchReport.Machine();
+results["date"] = BenchReport.Now();
+await BenchReport.WriteAsync(results, resultsDirectory, $"mdm-{devices}");
 return 0;
 
 // Runs an action over the fleet (round robin) with fixed concurrency for a time; returns completed actions per second.
@@ -121,20 +109,4 @@ static async Task<double> ForAsync(int seconds, int concurrency, List<VirtualApp
         }
     }));
     return done / watch.Elapsed.TotalSeconds;
-}
-
-int Int(string name, int fallback) => options.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
-
-static Dictionary<string, string> ParseArguments(string[] args)
-{
-    var parsed = new Dictionary<string, string>(StringComparer.Ordinal);
-    for (var i = 0; i < args.Length; i++)
-    {
-        if (args[i].StartsWith("--", StringComparison.Ordinal))
-        {
-            parsed[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
-        }
-    }
-
-    return parsed;
 }

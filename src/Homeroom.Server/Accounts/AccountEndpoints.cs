@@ -1,8 +1,6 @@
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -101,11 +99,9 @@ public static class AccountEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<NoContent> LogoutAsync(HttpContext context, HomeroomDbContext db, AuditTrail audit, CancellationToken cancellationToken)
+    private static async Task<NoContent> LogoutAsync(HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)
     {
-        audit.Record(db, "auth.sign-out", "account", StaffUser.From(context.User).Id.ToString());
-        await db.SaveChangesAsync(cancellationToken);
-        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        await signIn.SignOutAsync(context, cancellationToken);
         return TypedResults.NoContent();
     }
 

@@ -40,9 +40,7 @@ public sealed record StaffScope(Guid AccountId, StaffRole Role, Guid? SchoolId, 
 
         if (Role == StaffRole.Teacher)
         {
-            var classes = OwnClassIds(db);
-            return devices.Where(d => db.GroupDevices.Any(g => classes.Contains(g.GroupId) && g.DeviceId == d.Id)
-                || (d.AssignedPersonId != null && db.GroupMembers.Any(m => classes.Contains(m.GroupId) && m.PersonId == d.AssignedPersonId)));
+            return devices.InGroups(db, OwnClassIds(db));
         }
 
         var school = SchoolId;

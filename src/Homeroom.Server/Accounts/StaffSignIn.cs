@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Accounts;
 
 /// <summary>
-/// Password sign-in for the API and the console's sign-in form alike: checks the password, counts
+/// Password sign-in and sign-out for the API and the console's forms alike: checks the password, counts
 /// failures and locks the account after too many in a row, audits every attempt, and issues the
 /// session cookie.
 /// </summary>
@@ -47,5 +47,17 @@ public sealed class StaffSignIn(
         await db.SaveChangesAsync(cancellationToken);
         await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
         return true;
+    }
+
+    /// <summary>Ends the session (audited).</summary>
+    public async Task SignOutAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            audit.Record(db, "auth.sign-out", "account", StaffUser.From(context.User).Id.ToString());
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
     }
 }

@@ -13,6 +13,10 @@ public sealed record StaffUser(Guid Id, string Username)
     /// <summary>The roster person of the signed-in account, if it is linked to one.</summary>
     public static Guid? PersonOf(ClaimsPrincipal principal) => Guid.TryParse(principal.FindFirstValue(PersonClaim), out var person) ? person : null;
 
+    /// <summary>The name to show for the signed-in staff member (to students, for instance): the display name, else the username.</summary>
+    public static string DisplayNameOf(ClaimsPrincipal principal) =>
+        principal.FindFirstValue(DisplayNameClaim) is { Length: > 0 } name ? name : From(principal).Username;
+
     public static StaffUser From(ClaimsPrincipal principal)
     {
         var id = principal.FindFirstValue(ClaimTypes.NameIdentifier);

@@ -30,35 +30,26 @@ public sealed class AuditTrail(IHttpContextAccessor httpContextAccessor, TimePro
 
     public void Record(HomeroomDbContext db, string action, string? targetType = null, string? targetId = null, string? details = null)
     {
-        var context = httpContextAccessor.HttpContext;
-        var user = context?.User;
-        var id = user?.FindFirstValue(ClaimTypes.NameIdentifier);
-        if (Actor.Value is { } actor)
-        {
-            db.AuditLog.Add(new AuditEntry
-            {
-                At = time.GetUtcNow().UtcDateTime,
-                ActorId = actor.Id,
-                ActorName = actor.Name,
-                Action = action,
-                TargetType = targetType,
-                TargetId = targetId,
-                Details = details is { Length: > 2000 } ? details[..2000] : details,
-                RemoteAddress = actor.RemoteAddress,
-            });
-            return;
-        }
-
+        var actor = Actor.Value ?? FromRequest(httpContextAccessor.HttpContext);
         db.AuditLog.Add(new AuditEntry
         {
             At = time.GetUtcNow().UtcDateTime,
-            ActorId = Guid.TryParse(id, out var actorId) ? actorId : null,
-            ActorName = user?.Identity?.Name ?? "system",
+            ActorId = actor.Id,
+            ActorName = actor.Name,
             Action = action,
             TargetType = targetType,
             TargetId = targetId,
             Details = details is { Length: > 2000 } ? details[..2000] : details,
-            RemoteAddress = context?.Connection.RemoteIpAddress?.ToString(),
+            RemoteAddress = actor.RemoteAddress,
         });
+    }
+
+    private static AuditActor FromRequest(HttpContext? context)
+    {
+        var user = context?.User;
+        return new AuditActor(
+            Guid.TryParse(user?.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null,
+            user?.Identity?.Name ?? "system",
+            context?.Connection.RemoteIpAddress?.ToString());
     }
 }

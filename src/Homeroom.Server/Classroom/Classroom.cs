@@ -72,10 +72,7 @@ public sealed class Classroom(IDbContextFactory<HomeroomDbContext> dbFactory, Sc
 
     internal static async Task<List<ClassDevice>> DevicesAsync(HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken)
     {
-        var devices = await db.Devices.AsNoTracking()
-            .Where(d => d.RevokedAt == null && d.State != DeviceState.Retired
-                && (db.GroupDevices.Any(m => m.GroupId == groupId && m.DeviceId == d.Id)
-                    || (d.AssignedPersonId != null && db.GroupMembers.Any(m => m.GroupId == groupId && m.PersonId == d.AssignedPersonId))))
+        var devices = await db.Devices.AsNoTracking().Manageable().InGroup(db, groupId)
             .Select(d => new
             {
                 d.Id,
@@ -127,8 +124,8 @@ public sealed class Classroom(IDbContextFactory<HomeroomDbContext> dbFactory, Sc
         return await issue.ExecuteAsync(user, kind, arguments, new CommandTarget(targets, null, null), CommandTimeToLive, cancellationToken, scope);
     }
 
-    /// <summary>Starts watching the class's screens; only during class.</summary>
-    public async Task<DateTimeOffset> StartViewingAsync(StaffScope scope, string viewerName, Guid groupId, CancellationToken cancellationToken = default)
+    /// <summary>Starts watching the class's screens; only during class. Returns the devices watched.</summary>
+    public async Task<List<Guid>> StartViewingAsync(StaffScope scope, string viewerName, Guid groupId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var state = await EnsureInSessionAsync(scope, db, groupId, cancellationToken);
@@ -136,7 +133,7 @@ public sealed class Classroom(IDbContextFactory<HomeroomDbContext> dbFactory, Sc
         await views.StartAsync(groupId, viewerName, state.Until!.Value, devices);
         audit.Record(db, "class.screen-view.start", "group", groupId.ToString(), $"{devices.Count} devices until {state.Until:u}");
         await db.SaveChangesAsync(cancellationToken);
-        return state.Until.Value;
+        return devices;
     }
 
     public async Task StopViewingAsync(StaffScope scope, Guid groupId, CancellationToken cancellationToken = default)

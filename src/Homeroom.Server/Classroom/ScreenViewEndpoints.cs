@@ -2,7 +2,6 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Classroom;
 
@@ -24,13 +23,10 @@ public static class ScreenViewEndpoints
         return app;
     }
 
-    private static async Task<Ok<List<ScreenDto>>> StartAsync(Guid id, HttpContext context, HomeroomDbContext db, Classroom classroom, CancellationToken cancellationToken)
+    private static async Task<Ok<List<ScreenDto>>> StartAsync(Guid id, HttpContext context, Classroom classroom, CancellationToken cancellationToken)
     {
-        var viewer = await db.StaffAccounts.Where(a => a.Id == StaffUser.From(context.User).Id).Select(a => a.DisplayName).FirstAsync(cancellationToken);
-        var scope = StaffScope.Of(context.User);
-        await classroom.StartViewingAsync(scope, viewer, id, cancellationToken);
-        var devices = await classroom.DevicesAsync(scope, id, cancellationToken);
-        return TypedResults.Ok(devices.Select(d => new ScreenDto(d.DeviceId, null)).ToList());
+        var devices = await classroom.StartViewingAsync(StaffScope.Of(context.User), StaffUser.DisplayNameOf(context.User), id, cancellationToken);
+        return TypedResults.Ok(devices.Select(d => new ScreenDto(d, null)).ToList());
     }
 
     private static async Task<NoContent> StopAsync(Guid id, HttpContext context, Classroom classroom, CancellationToken cancellationToken)

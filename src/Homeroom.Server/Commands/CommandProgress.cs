@@ -53,9 +53,10 @@ public sealed class CommandProgress(TimeProvider time, Devices.DeviceLiveState l
         }
     }
 
-    /// <summary>Drops trackers that are complete or too old.</summary>
+    /// <summary>Drops trackers that are complete or too old, and the live state's old commands.</summary>
     public void Prune()
     {
+        live.Prune();
         foreach (var (id, tracker) in _commands)
         {
             if (tracker.AllAcknowledged.Task.IsCompleted || time.GetElapsedTime(tracker.IssuedAt) > Horizon)

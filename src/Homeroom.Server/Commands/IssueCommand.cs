@@ -130,7 +130,7 @@ public sealed class IssueCommand(
         HomeroomDbContext db, CommandTarget target, StaffScope? scope, CancellationToken cancellationToken)
     {
         // Revoked and retired devices never receive commands; staff reach only the devices of their scope.
-        var manageable = (scope?.Devices(db) ?? db.Devices).Where(d => d.RevokedAt == null && d.State != DeviceState.Retired);
+        var manageable = (scope?.Devices(db) ?? db.Devices).Manageable();
         if (target.GroupId is { } groupId)
         {
             if (!await (scope?.Groups(db) ?? db.Groups).AnyAsync(g => g.Id == groupId, cancellationToken))
@@ -138,11 +138,7 @@ public sealed class IssueCommand(
                 throw new NotFoundException("No such group.");
             }
 
-            var ids = await manageable
-                .Where(d => db.GroupDevices.Any(m => m.GroupId == groupId && m.DeviceId == d.Id)
-                    || (d.AssignedPersonId != null && db.GroupMembers.Any(m => m.GroupId == groupId && m.PersonId == d.AssignedPersonId)))
-                .Select(d => d.Id)
-                .ToListAsync(cancellationToken);
+            var ids = await manageable.InGroup(db, groupId).Select(d => d.Id).ToListAsync(cancellationToken);
             return ("group", groupId, ids);
         }
 

@@ -1,4 +1,3 @@
-using System.Linq.Expressions;
 using System.Security.Claims;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Accounts;
@@ -14,19 +13,6 @@ namespace Homeroom.Server.Devices;
 public static class DeviceEndpoints
 {
     private const int MaxSearchLength = 100;
-
-    internal static readonly Dictionary<string, Expression<Func<Device, object?>>> SortKeys = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["name"] = d => d.Name,
-        ["serial"] = d => d.Serial,
-        ["platform"] = d => d.Platform,
-        ["state"] = d => d.State,
-        ["model"] = d => d.Model,
-        ["osVersion"] = d => d.OsVersion,
-        ["assetTag"] = d => d.AssetTag,
-        ["lastSeenAt"] = d => d.LastSeenAt,
-        ["enrolledAt"] = d => d.EnrolledAt,
-    };
 
     public static IEndpointRouteBuilder MapDeviceEndpoints(this IEndpointRouteBuilder app)
     {
@@ -62,10 +48,10 @@ public static class DeviceEndpoints
             errors["q"] = [$"At most {MaxSearchLength} characters."];
         }
 
-        var sortKey = query.Sort?.TrimStart('-') ?? "name";
-        if (!SortKeys.TryGetValue(sortKey, out var sortExpression))
+        var sort = query.Sort ?? "name";
+        if (!DeviceQueries.SortKeys.ContainsKey(sort.TrimStart('-')))
         {
-            errors["sort"] = [$"Sort by one of {string.Join(", ", SortKeys.Keys)}; prefix with '-' for descending."];
+            errors["sort"] = [$"Sort by one of {string.Join(", ", DeviceQueries.SortKeys.Keys)}; prefix with '-' for descending."];
         }
 
         QueryEnum.TryParse<DevicePlatform>(query.Platform, "platform", errors, out var platformFilter);
@@ -98,27 +84,21 @@ public static class DeviceEndpoints
 
         if (query.GroupId is { } groupId)
         {
-            devices = devices.Where(d => db.GroupDevices.Any(m => m.GroupId == groupId && m.DeviceId == d.Id)
-                || (d.AssignedPersonId != null && db.GroupMembers.Any(m => m.GroupId == groupId && m.PersonId == d.AssignedPersonId)));
+            devices = devices.InGroup(db, groupId);
         }
 
         if (query.Online is { } online)
         {
-            var onlineIds = registry.OnlineDeviceIds.ToList();
-            devices = online ? devices.Where(d => onlineIds.Contains(d.Id)) : devices.Where(d => !onlineIds.Contains(d.Id));
+            devices = devices.Online(registry, online);
         }
 
         if (!string.IsNullOrWhiteSpace(query.Q))
         {
-            var q = query.Q.Trim();
-            devices = devices.Where(d => d.Name.Contains(q) || d.Serial.Contains(q) || (d.AssetTag != null && d.AssetTag.Contains(q)) || (d.Model != null && d.Model.Contains(q)));
+            devices = devices.Matching(query.Q.Trim());
         }
 
         var total = await devices.CountAsync(cancellationToken);
-        var ordered = query.Sort?.StartsWith('-') == true
-            ? devices.OrderByDescending(sortExpression!).ThenBy(d => d.Id)
-            : devices.OrderBy(sortExpression!).ThenBy(d => d.Id);
-        var page = await ordered.Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
+        var page = await devices.SortedBy(sort).Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
         var items = page.Select(d => new DeviceSummaryDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.AssetTag, d.OsVersion, d.State, d.SchoolId, d.AssignedPersonId,
             registry.IsOnline(d.Id), LastSeen(d, presence), d.EnrolledAt, d.RevokedAt is not null)).ToList();

@@ -44,10 +44,6 @@ public sealed class DeviceLiveState(TimeProvider time)
             or CommandKinds.OpenUrl or CommandKinds.CloseTab)
         {
             _commands[commandId] = new PendingCommand(kind, arguments?.GetValueOrDefault("sites"), time.GetUtcNow());
-            if (_commands.Count > 10_000)
-            {
-                Prune();
-            }
         }
     }
 
@@ -92,7 +88,8 @@ public sealed class DeviceLiveState(TimeProvider time)
     /// <summary>Something else about the device changed (a thumbnail, a connection).</summary>
     public void Touch(Guid deviceId) => Changed?.Invoke(deviceId);
 
-    private void Prune()
+    /// <summary>Forgets commands older than a lesson could use; run with the command maintenance.</summary>
+    public void Prune()
     {
         var cutoff = time.GetUtcNow() - CommandHorizon;
         foreach (var (id, command) in _commands)

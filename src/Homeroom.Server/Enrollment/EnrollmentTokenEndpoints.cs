@@ -103,12 +103,17 @@ public static class EnrollmentTokenEndpoints
         return (validation, CreatedEnrollmentTokenResponse.From(token, secret));
     }
 
-    private static async Task<Results<NoContent, NotFound>> RevokeAsync(Guid id, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, NotFound>> RevokeAsync(Guid id, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken) =>
+        await RevokeTokenAsync(db, db.EnrollmentTokens, id, audit, time, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    /// <summary>Revokes a token found in <paramref name="tokens"/> (API and console); false when there is none. Revoking twice changes nothing.</summary>
+    public static async Task<bool> RevokeTokenAsync(
+        HomeroomDbContext db, IQueryable<EnrollmentToken> tokens, Guid id, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
     {
-        var token = await db.EnrollmentTokens.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var token = await tokens.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
         if (token is null)
         {
-            return TypedResults.NotFound();
+            return false;
         }
 
         if (token.RevokedAt is null)
@@ -118,7 +123,7 @@ public static class EnrollmentTokenEndpoints
             await db.SaveChangesAsync(cancellationToken);
         }
 
-        return TypedResults.NoContent();
+        return true;
     }
 }
 

@@ -1,8 +1,4 @@
 using Homeroom.Server.Accounts;
-using Homeroom.Server.Audit;
-using Homeroom.Server.Data;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Homeroom.Server.WebConsole;
@@ -33,11 +29,9 @@ public static class ConsoleAuthEndpoints
         return Results.Redirect(target);
     }
 
-    private static async Task<IResult> SignOutAsync(HttpContext context, HomeroomDbContext db, AuditTrail audit, CancellationToken cancellationToken)
+    private static async Task<IResult> SignOutAsync(HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)
     {
-        audit.Record(db, "auth.sign-out", "account", StaffUser.From(context.User).Id.ToString());
-        await db.SaveChangesAsync(cancellationToken);
-        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        await signIn.SignOutAsync(context, cancellationToken);
         return Results.Redirect("/login");
     }
 

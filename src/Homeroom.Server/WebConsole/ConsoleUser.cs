@@ -31,7 +31,7 @@ public sealed class ConsoleUser(AuthenticationStateProvider authentication, IHtt
         {
             var state = await authentication.GetAuthenticationStateAsync();
             var user = StaffUser.From(state.User);
-            _identity = new ConsoleIdentity(user, state.User.FindFirst(StaffUser.DisplayNameClaim)?.Value ?? user.Username, StaffScope.Of(state.User), new AuditActor(user.Id, user.Username, _remoteAddress));
+            _identity = new ConsoleIdentity(user, StaffUser.DisplayNameOf(state.User), StaffScope.Of(state.User), new AuditActor(user.Id, user.Username, _remoteAddress));
         }
 
         return _identity;

@@ -102,9 +102,6 @@ public sealed class ConsoleDistrict : IAsyncLifetime
     /// <summary>Errors each page's browser console printed, to assert there were none.</summary>
     public Dictionary<IPage, List<string>> ConsoleErrors { get; } = [];
 
-    public static async Task ScreenshotAsync(IPage page, string name) =>
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browsers.ArtifactsDirectory, name + ".png"), FullPage = true });
-
     public async Task DisposeAsync()
     {
         if (Browser is not null)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -20,7 +21,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
         await Expect(page.GetByTestId("total-devices")).ToHaveTextAsync("6");
         await Expect(page.GetByTestId("online-devices")).ToHaveTextAsync("6", new() { Timeout = 15_000 });
-        await ConsoleDistrict.ScreenshotAsync(page, "overview");
+        await Browsers.ScreenshotAsync(page, "overview");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Devices" }).ClickAsync();
         await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(6, Soon);
@@ -30,14 +31,14 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await Expect(page.GetByTestId("device-row")).ToContainTextAsync(serial);
         await page.GetByTestId("device-search").FillAsync("");
         await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(6, Soon);
-        await ConsoleDistrict.ScreenshotAsync(page, "devices");
+        await Browsers.ScreenshotAsync(page, "devices");
 
         // Device detail: inventory and an action with its per-device status.
         await page.GetByTestId("device-row").First.GetByRole(AriaRole.Link).ClickAsync();
         await Expect(page.GetByTestId("device-online")).ToHaveTextAsync("online");
         await page.GetByRole(AriaRole.Button, new() { Name = "Locate" }).ClickAsync();
         await Expect(page.GetByTestId("device-commands")).ToContainTextAsync("Succeeded", new() { Timeout = 15_000 });
-        await ConsoleDistrict.ScreenshotAsync(page, "device-detail");
+        await Browsers.ScreenshotAsync(page, "device-detail");
 
         // The audit viewer, filtered.
         await page.GetByRole(AriaRole.Link, new() { Name = "Audit log" }).ClickAsync();
@@ -46,7 +47,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await Poll.UntilAsync(async () => (await page.GetByTestId("audit-row").AllTextContentsAsync()).All(row => row.Contains("command.issue")), TimeSpan.FromSeconds(10));
         await page.GetByTestId("audit-action").FillAsync("auth.sign-in");
         await Expect(page.GetByTestId("audit-row").First).ToContainTextAsync("admin");
-        await ConsoleDistrict.ScreenshotAsync(page, "audit");
+        await Browsers.ScreenshotAsync(page, "audit");
 
         // Enrollment tokens: the secret is shown once and enrolls; revoked, it does not.
         await page.GetByRole(AriaRole.Link, new() { Name = "Enrollment tokens" }).ClickAsync();
@@ -55,7 +56,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         var secret = await page.GetByTestId("token-secret").TextContentAsync();
         secret.ShouldStartWith("hre_");
         (await district.Host.EnrollAsync(secret!, "SN-CONSOLE-1")).DeviceId.ShouldNotBe(Guid.Empty);
-        await ConsoleDistrict.ScreenshotAsync(page, "enrollment-tokens");
+        await Browsers.ScreenshotAsync(page, "enrollment-tokens");
         await page.GetByTestId("token-row").Filter(new() { HasText = "Cart 12 spares" }).GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
         await Expect(page.GetByTestId("token-row").Filter(new() { HasText = "Cart 12 spares" })).ToContainTextAsync("revoked");
         await Should.ThrowAsync<HttpRequestException>(() => district.Host.EnrollAsync(secret!, "SN-CONSOLE-2"));
@@ -85,7 +86,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await Expect(page.Locator("[data-testid=tile][data-state=locked]")).ToHaveCountAsync(4, Soon);
         district.ScienceDevices.ShouldAllBe(d => d.Locked);
         district.ArtDevices.ShouldAllBe(d => !d.Locked);
-        await ConsoleDistrict.ScreenshotAsync(page, "classroom-locked");
+        await Browsers.ScreenshotAsync(page, "classroom-locked");
 
         await page.GetByTestId("class-message").FillAsync("Eyes up front, please");
         await page.GetByTestId("send-message").ClickAsync();
@@ -162,7 +163,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await Expect(page.GetByTestId("tile")).ToHaveCountAsync(2, Soon);
         await Expect(page.Locator("[data-testid=tile] img")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("lock-class")).ToHaveCountAsync(0);
-        await ConsoleDistrict.ScreenshotAsync(page, "classroom-after-hours");
+        await Browsers.ScreenshotAsync(page, "classroom-after-hours");
 
         var headers = new Dictionary<string, string> { ["X-Homeroom-Request"] = "1" };
         (await page.Context.APIRequest.PostAsync($"/api/groups/{district.Art}/screen-view", new() { Headers = headers })).Status.ShouldBe(403);
@@ -181,7 +182,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await page.GetByLabel("Password").FillAsync("not the password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Wrong username or password");
-        await ConsoleDistrict.ScreenshotAsync(page, "sign-in");
+        await Browsers.ScreenshotAsync(page, "sign-in");
     }
 }
 

@@ -36,19 +36,7 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
 
     public Guid DeviceId { get; private set; }
 
-    public static string ExtensionDirectory
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Homeroom.slnx")))
-            {
-                directory = directory.Parent;
-            }
-
-            return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("Homeroom.slnx not found above the test binaries."), "extension");
-        }
-    }
+    public static string ExtensionDirectory => Path.Combine(Browsers.RepositoryRoot(), "extension");
 
     public string ExtensionUrl(string path) => $"chrome-extension://{ExtensionId}/{path}";
 
@@ -83,7 +71,7 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
             ExecutablePath = Browsers.ChromiumPath,
             Headless = true,
             ViewportSize = new ViewportSize { Width = 1000, Height = 700 },
-            Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", $"--disable-extensions-except={extension}", $"--load-extension={extension}"],
+            Args = [.. Browsers.Arguments, $"--disable-extensions-except={extension}", $"--load-extension={extension}"],
         });
         await Context.RouteAsync(TestSite(), route => route.FulfillAsync(new RouteFulfillOptions
         {
@@ -184,9 +172,6 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
 
     public async Task<JsonElement> DeliveryAsync(Guid commandId) =>
         (await Host.GetJsonAsync<JsonElement>($"/api/commands/{commandId}/deliveries")).GetProperty("items")[0];
-
-    public async Task ScreenshotAsync(IPage page, string name) =>
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browsers.ArtifactsDirectory, name) });
 
     /// <summary>Waits for browser state; on timeout the message lists every open page, which is what a failure needs.</summary>
     public async Task UntilAsync(Func<bool> condition)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Server.Tests.Infrastructure;
 
 namespace Homeroom.Browser.Tests.Extension;
@@ -47,7 +48,7 @@ public sealed class ExtensionTests
         await page.Locator("#why").Filter(new() { HasText = "games" }).WaitForAsync();
         (await page.Locator("#why").InnerTextAsync()).ShouldContain("games");
         (await page.Locator("#url").InnerTextAsync()).ShouldBe("http://www.poki.test/game/1");
-        await harness.ScreenshotAsync(page, "extension-block-page.png");
+        await Browsers.ScreenshotAsync(page, "extension-block-page");
 
         // A site rule with a path blocks under the path only.
         await ExtensionHarness.GotoAsync(page, "http://blocked.test/open");
@@ -82,7 +83,7 @@ public sealed class ExtensionTests
         await harness.UntilSucceededAsync(locked);
         await harness.UntilAsync(() => first.Url == lockPage && second.Url == lockPage);
         await first.Locator("#message").Filter(new() { HasText = "Eyes on me, please" }).WaitForAsync();
-        await harness.ScreenshotAsync(first, "extension-lock-page.png");
+        await Browsers.ScreenshotAsync(first, "extension-lock-page");
 
         // A tab opened while locked is locked too, and so is a tab that tries to leave the lock page.
         var third = await harness.OpenAsync("http://school.test/games");

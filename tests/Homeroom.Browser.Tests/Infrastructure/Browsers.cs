@@ -24,15 +24,18 @@ public static class Browsers
         }
     }
 
-    public static async Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
-        await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-        });
+    /// <summary>What every test browser starts with: headless in a container, no GPU.</summary>
+    public static readonly string[] Arguments = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"];
 
-    private static string RepositoryRoot()
+    public static async Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
+        await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = Arguments });
+
+    /// <summary>Saves a full-page screenshot as <c>name.png</c> among the test artifacts.</summary>
+    public static async Task ScreenshotAsync(IPage page, string name) =>
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsDirectory, name + ".png"), FullPage = true });
+
+    /// <summary>The checkout the tests run from (the folder holding Homeroom.slnx).</summary>
+    public static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Homeroom.slnx")))
@@ -40,6 +43,6 @@ public static class Browsers
             directory = directory.Parent;
         }
 
-        return directory?.FullName ?? AppContext.BaseDirectory;
+        return directory?.FullName ?? throw new InvalidOperationException("Homeroom.slnx not found above the test binaries.");
     }
 }

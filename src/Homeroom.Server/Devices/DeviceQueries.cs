@@ -1,0 +1,59 @@
+using System.Linq.Expressions;
+using Homeroom.Server.Agents;
+using Homeroom.Server.Data;
+
+namespace Homeroom.Server.Devices;
+
+/// <summary>
+/// The device filters every list shares (API, console, command targets, classrooms): the one
+/// definition of "a group's devices", "manageable", the search and the sort keys.
+/// </summary>
+public static class DeviceQueries
+{
+    /// <summary>Sort keys a list may be ordered by; a leading '-' means descending.</summary>
+    public static readonly IReadOnlyDictionary<string, Expression<Func<Device, object?>>> SortKeys =
+        new Dictionary<string, Expression<Func<Device, object?>>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["name"] = d => d.Name,
+            ["serial"] = d => d.Serial,
+            ["platform"] = d => d.Platform,
+            ["state"] = d => d.State,
+            ["model"] = d => d.Model,
+            ["osVersion"] = d => d.OsVersion,
+            ["assetTag"] = d => d.AssetTag,
+            ["lastSeenAt"] = d => d.LastSeenAt,
+            ["enrolledAt"] = d => d.EnrolledAt,
+        };
+
+    /// <summary>Devices that may receive commands: neither revoked nor retired.</summary>
+    public static IQueryable<Device> Manageable(this IQueryable<Device> devices) =>
+        devices.Where(d => d.RevokedAt == null && d.State != DeviceState.Retired);
+
+    /// <summary>A group's devices: assigned to the group directly, or to one of its people.</summary>
+    public static IQueryable<Device> InGroup(this IQueryable<Device> devices, HomeroomDbContext db, Guid groupId) =>
+        devices.Where(d => db.GroupDevices.Any(m => m.GroupId == groupId && m.DeviceId == d.Id)
+            || (d.AssignedPersonId != null && db.GroupMembers.Any(m => m.GroupId == groupId && m.PersonId == d.AssignedPersonId)));
+
+    /// <summary>The devices of any of these groups, in the same sense as <see cref="InGroup"/>.</summary>
+    public static IQueryable<Device> InGroups(this IQueryable<Device> devices, HomeroomDbContext db, IQueryable<Guid> groupIds) =>
+        devices.Where(d => db.GroupDevices.Any(m => groupIds.Contains(m.GroupId) && m.DeviceId == d.Id)
+            || (d.AssignedPersonId != null && db.GroupMembers.Any(m => groupIds.Contains(m.GroupId) && m.PersonId == d.AssignedPersonId)));
+
+    /// <summary>Name, serial, asset tag or model containing the text.</summary>
+    public static IQueryable<Device> Matching(this IQueryable<Device> devices, string text) =>
+        devices.Where(d => d.Name.Contains(text) || d.Serial.Contains(text) || (d.AssetTag != null && d.AssetTag.Contains(text)) || (d.Model != null && d.Model.Contains(text)));
+
+    /// <summary>Devices connected now (or not).</summary>
+    public static IQueryable<Device> Online(this IQueryable<Device> devices, ConnectionRegistry registry, bool online = true)
+    {
+        var onlineIds = registry.OnlineDeviceIds.ToList();
+        return online ? devices.Where(d => onlineIds.Contains(d.Id)) : devices.Where(d => !onlineIds.Contains(d.Id));
+    }
+
+    /// <summary>Ordered by a key of <see cref="SortKeys"/> ('-' for descending), then by id so pages are stable.</summary>
+    public static IOrderedQueryable<Device> SortedBy(this IQueryable<Device> devices, string sort)
+    {
+        var key = SortKeys[sort.TrimStart('-')];
+        return sort.StartsWith('-') ? devices.OrderByDescending(key).ThenBy(d => d.Id) : devices.OrderBy(key).ThenBy(d => d.Id);
+    }
+}
