@@ -71,32 +71,17 @@ public static class AccountEndpoints
 
     /// <summary>Changes the signed-in account's password; the current one is required.</summary>
     private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
-        ChangePasswordRequest request, HttpContext context, HomeroomDbContext db, AuditTrail audit, CancellationToken cancellationToken)
+        ChangePasswordRequest request, HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)
     {
-        var validation = new Validation().Required("currentPassword", request.CurrentPassword, 1024).Required("newPassword", request.NewPassword, 1024);
-        if (request.NewPassword is { } fresh && (fresh.Length < MinPasswordLength || fresh == request.CurrentPassword))
-        {
-            validation.Add("newPassword", $"At least {MinPasswordLength} characters, and not the current password.");
-        }
-
+        var (validation, changed) = await signIn.ChangePasswordAsync(StaffUser.From(context.User).Id, request.CurrentPassword, request.NewPassword, cancellationToken);
         if (!validation.IsValid)
         {
             return TypedResults.ValidationProblem(validation.Errors);
         }
 
-        var id = StaffUser.From(context.User).Id;
-        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
-        if (account is null || !PasswordHasher.Verify(request.CurrentPassword!, account.PasswordHash))
-        {
-            audit.Record(db, "auth.password-change-failed", "account", id.ToString());
-            await db.SaveChangesAsync(cancellationToken);
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Password not changed", detail: "The current password is wrong.");
-        }
-
-        account.PasswordHash = PasswordHasher.Hash(request.NewPassword!);
-        audit.Record(db, "auth.password-change", "account", id.ToString());
-        await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.NoContent();
+        return changed
+            ? TypedResults.NoContent()
+            : TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Password not changed", detail: "The current password is wrong.");
     }
 
     private static async Task<NoContent> LogoutAsync(HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)

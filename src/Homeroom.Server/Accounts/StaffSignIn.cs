@@ -1,5 +1,6 @@
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.EntityFrameworkCore;
@@ -8,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Accounts;
 
 /// <summary>
-/// Password sign-in and sign-out for the API and the console's forms alike: checks the password, counts
+/// Password sign-in, sign-out and password change for the API and the console alike: checks the password, counts
 /// failures and locks the account after too many in a row, audits every attempt, and issues the
 /// session cookie.
 /// </summary>
@@ -59,5 +60,36 @@ public sealed class StaffSignIn(
         }
 
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Changes an account's password when the current one is right (audited either way). Returns the
+    /// field errors, and whether it changed (false with no errors: the current password was wrong).
+    /// </summary>
+    public async Task<(Validation Validation, bool Changed)> ChangePasswordAsync(
+        Guid accountId, string? currentPassword, string? newPassword, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("currentPassword", currentPassword, 1024).Required("newPassword", newPassword, 1024);
+        if (newPassword is { } fresh && (fresh.Length < AccountEndpoints.MinPasswordLength || fresh == currentPassword))
+        {
+            validation.Add("newPassword", $"At least {AccountEndpoints.MinPasswordLength} characters, and not the current password.");
+        }
+
+        if (!validation.IsValid)
+        {
+            return (validation, false);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Id == accountId, cancellationToken);
+        var changed = account is not null && PasswordHasher.Verify(currentPassword!, account.PasswordHash);
+        if (changed)
+        {
+            account!.PasswordHash = PasswordHasher.Hash(newPassword!);
+        }
+
+        audit.Record(db, changed ? "auth.password-change" : "auth.password-change-failed", "account", accountId.ToString());
+        await db.SaveChangesAsync(cancellationToken);
+        return (validation, changed);
     }
 }

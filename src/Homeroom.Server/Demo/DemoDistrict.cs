@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Homeroom.Server.Accounts;
+using Homeroom.Server.Classroom;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
@@ -187,12 +189,21 @@ public sealed partial class DemoDistrict(IDbContextFactory<HomeroomDbContext> db
         db.GroupMembers.AddRange(newMembers);
         await db.SaveChangesAsync(cancellationToken);
         db.GroupDevices.AddRange(newGroupDevices);
+        db.ClassSchedules.AddRange(classes.Values.Select(c => ClassDay(c.Id, now)));
         await db.SaveChangesAsync(cancellationToken);
         await DemoPolicies.SeedAsync(db, Campus, now, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         DemoLog.Seeded(logger, schools.Count, classes.Count, people, fleet.Count);
         return true;
+    }
+
+    // Every demo class meets all school day, so its classroom is live during school hours (schools' time zone).
+    private static ClassScheduleRecord ClassDay(Guid classId, DateTime now)
+    {
+        var year = now.Month >= 8 ? now.Year : now.Year - 1;
+        var schedule = new ClassScheduleDto($"{year}-08-01", $"{year + 1}-06-30", [new ClassMeetingDto(["monday", "tuesday", "wednesday", "thursday", "friday"], "08:00", "15:00")]);
+        return new ClassScheduleRecord { GroupId = classId, ScheduleJson = JsonSerializer.Serialize(schedule, JsonSerializerOptions.Web), UpdatedAt = now };
     }
 
     /// <summary>Creates a fresh, short-lived enrollment token for the demo fleet and returns its secret.</summary>

@@ -172,6 +172,33 @@ public sealed class ConsoleTests(ConsoleDistrict district)
     }
 
     [Fact]
+    public async Task StaffMember_ChangesTheirPassword_AndSignsInWithTheNewOne()
+    {
+        (await district.Host.PostJsonAsync("/api/accounts", new { username = "tech", displayName = "Sam Tech", password = "the first long password", role = "itTechnician" })).EnsureSuccessStatusCode();
+        var page = await district.SignInAsync("tech", "the first long password");
+        await page.GetByRole(AriaRole.Link, new() { Name = "My account" }).ClickAsync();
+        await page.GetByLabel("Current password").FillAsync("not my password at all");
+        await page.GetByLabel("New password").FillAsync("the second long password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
+        await Expect(page.GetByTestId("password-result")).ToHaveTextAsync("The current password is wrong.");
+        await page.GetByLabel("Current password").FillAsync("the first long password");
+        await page.GetByLabel("New password").FillAsync("the second long password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
+        await Expect(page.GetByTestId("password-result")).ToHaveTextAsync("Password changed.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.WaitForURLAsync("**/login");
+
+        var again = await district.SignInAsync("tech", "the second long password");
+        await Expect(again.GetByTestId("signed-in-as")).ToHaveTextAsync("tech");
+        var audit = await district.Host.GetJsonAsync<JsonElement>("/api/audit?actor=tech&pageSize=100");
+        var actions = audit.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        actions.ShouldContain("auth.password-change-failed");
+        actions.ShouldContain("auth.password-change");
+        actions.ShouldContain("auth.sign-out");
+        district.ConsoleErrors[page].ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task SignIn_WithAWrongPassword_IsRefused_AndPagesNeedSignIn()
     {
         var context = await district.Browser.NewContextAsync(new() { BaseURL = district.Host.BaseAddress.AbsoluteUri });

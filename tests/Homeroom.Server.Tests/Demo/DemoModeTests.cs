@@ -24,6 +24,9 @@ public sealed class DemoModeTests : IAsyncLifetime
         (await TotalAsync("/api/schools")).ShouldBe(3);
         (await TotalAsync("/api/devices")).ShouldBe(40);
         (await TotalAsync("/api/groups?kind=class")).ShouldBeGreaterThan(3);
+        var someClass = (await _host.GetJsonAsync<JsonElement>("/api/groups?kind=class&pageSize=1")).GetProperty("items")[0].GetProperty("id").GetGuid();
+        var schedule = await _host.GetJsonAsync<JsonElement>($"/api/groups/{someClass}/schedule");
+        schedule.GetProperty("meetings")[0].GetProperty("start").GetString().ShouldBe("08:00");
         var device = (await _host.GetJsonAsync<JsonElement>("/api/devices?platform=chromeos&state=active&pageSize=1")).GetProperty("items")[0];
         device.GetProperty("assignedPersonId").ValueKind.ShouldBe(JsonValueKind.String);
         device.GetProperty("serial").GetString()!.ShouldStartWith("SIM");
