@@ -142,10 +142,10 @@ public sealed class HomeroomHost : IAsyncDisposable
     }
 
     /// <summary>Creates a staff account through the API and returns a browser-like client signed in as it (session cookie, anti-forgery header).</summary>
-    public async Task<HttpClient> SignInAsNewAccountAsync(string username, string role, Guid? personId = null, string? displayName = null)
+    public async Task<HttpClient> SignInAsNewAccountAsync(string username, string role, Guid? personId = null, string? displayName = null, Guid? schoolId = null)
     {
         const string password = "a long enough passphrase";
-        using (var created = await PostJsonAsync("/api/accounts", new { username, displayName = displayName ?? username, password, role, personId }))
+        using (var created = await PostJsonAsync("/api/accounts", new { username, displayName = displayName ?? username, password, role, personId, schoolId }))
         {
             if (!created.IsSuccessStatusCode)
             {
