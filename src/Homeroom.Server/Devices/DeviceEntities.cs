@@ -34,6 +34,9 @@ public sealed class Device
     public DateTime? RevokedAt { get; set; }
     public Guid? EnrollmentTokenId { get; set; }
 
+    /// <summary>Until when an administrator's approval lets this device enroll again without its current credential (see <c>ReenrollmentRules</c>).</summary>
+    public DateTime? ReenrollmentApprovedUntil { get; set; }
+
     public int? BatteryLevel { get; set; }
     public bool? BatteryCharging { get; set; }
     public string? NetworkKind { get; set; }

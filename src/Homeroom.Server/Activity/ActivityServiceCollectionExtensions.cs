@@ -1,0 +1,16 @@
+namespace Homeroom.Server.Activity;
+
+/// <summary>Registers the activity feature's services.</summary>
+public static class ActivityServiceCollectionExtensions
+{
+    public static IServiceCollection AddActivity(this IServiceCollection services)
+    {
+        services.AddOptions<ActivityOptions>().BindConfiguration(ActivityOptions.Section)
+            .Validate(o => o.Retention >= TimeSpan.FromDays(1), "Activity retention must be at least a day.").ValidateOnStart();
+        services.AddSingleton<ActivityWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ActivityWriter>());
+        services.AddSingleton<ActivityRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<ActivityRetention>());
+        return services;
+    }
+}

@@ -1,0 +1,13 @@
+namespace Homeroom.Server.Audit;
+
+/// <summary>Registers the audit feature's services.</summary>
+public static class AuditServiceCollectionExtensions
+{
+    public static IServiceCollection AddAudit(this IServiceCollection services)
+    {
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
+        services.AddSingleton<AuditTrail>();
+        services.AddHostedService<AuditRetention>();
+        return services;
+    }
+}

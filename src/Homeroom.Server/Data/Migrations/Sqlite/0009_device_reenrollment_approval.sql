@@ -1,0 +1,3 @@
+-- Homeroom schema v9 (SQLite): until when an administrator's approval lets a device enroll again
+-- without its current credential (a wiped agent, a restored revoked device).
+ALTER TABLE devices ADD COLUMN reenrollment_approved_until TEXT NULL;
