@@ -45,6 +45,12 @@ public sealed record ClassSchedule(DateOnly TermStart, DateOnly TermEnd, IReadOn
 /// <summary>A session a teacher started outside the schedule, for a limited time.</summary>
 public sealed record AdHocSession(DateTimeOffset StartsAt, DateTimeOffset EndsAt, string StartedBy);
 
+/// <summary>The hours of a school day, in the school's local time, on which teachers may start ad-hoc sessions.</summary>
+/// <param name="Days">School days.</param>
+/// <param name="Start">When the school day starts.</param>
+/// <param name="End">When it ends, after <paramref name="Start"/>.</param>
+public sealed record SchoolDay(IReadOnlySet<DayOfWeek> Days, TimeOnly Start, TimeOnly End);
+
 /// <summary>Whether a class is in session, until when, and why.</summary>
 public sealed record SessionState(bool InSession, DateTimeOffset? Until, string Reason);
 
@@ -89,5 +95,25 @@ public static class ClassSessions
         }
 
         return new SessionState(false, null, "outside class time");
+    }
+
+    /// <summary>
+    /// When an ad-hoc session asked for at <paramref name="now"/> for <paramref name="length"/> would end:
+    /// never past the end of the school day; null when <paramref name="now"/> is outside the school day
+    /// (no watching screens at night or at the weekend).
+    /// </summary>
+    public static DateTimeOffset? AdHocEnd(SchoolDay day, DateTimeOffset now, TimeSpan length, TimeZoneInfo timeZone)
+    {
+        var local = TimeZoneInfo.ConvertTime(now, timeZone).DateTime;
+        var time = TimeOnly.FromDateTime(local);
+        if (!day.Days.Contains(local.DayOfWeek) || time < day.Start || time >= day.End)
+        {
+            return null;
+        }
+
+        var endLocal = DateTime.SpecifyKind(DateOnly.FromDateTime(local).ToDateTime(day.End), DateTimeKind.Unspecified);
+        var dayEnd = new DateTimeOffset(TimeZoneInfo.ConvertTimeToUtc(endLocal, timeZone), TimeSpan.Zero);
+        var wanted = now + length;
+        return wanted < dayEnd ? wanted : dayEnd;
     }
 }

@@ -32,21 +32,24 @@ public sealed class AccountOptions
 public static class AccountEndpoints
 {
     public const int MinPasswordLength = 12;
+    public const int MaxPasswordLength = 1024;
 
     public const string SignInRateLimit = "sign-in";
 
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
     {
         var auth = app.MapGroup("/api/auth").WithTags("Accounts");
-        auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(SignInRateLimit);
-        auth.MapPost("/logout", LogoutAsync);
-        auth.MapGet("/me", MeAsync);
-        auth.MapPost("/password", ChangePasswordAsync);
+        auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(SignInRateLimit)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        auth.MapPost("/logout", LogoutAsync).RequireStaff(Permission.OwnAccount);
+        auth.MapGet("/me", MeAsync).RequireStaff(Permission.OwnAccount);
+        auth.MapPost("/password", ChangePasswordAsync).RequireStaff(Permission.OwnAccount);
 
+        // API keys are the caller's own: each query is limited to their account.
         var keys = app.MapGroup("/api/api-keys").WithTags("Accounts");
-        keys.MapGet("/", ListKeysAsync);
-        keys.MapPost("/", CreateKeyAsync);
-        keys.MapDelete("/{id:guid}", RevokeKeyAsync);
+        keys.MapGet("/", ListKeysAsync).RequireStaff(Permission.OwnAccount);
+        keys.MapPost("/", CreateKeyAsync).RequireStaff(Permission.OwnAccount);
+        keys.MapDelete("/{id:guid}", RevokeKeyAsync).RequireStaff(Permission.OwnAccount);
         return app;
     }
 

@@ -57,6 +57,12 @@ public static class AccountsServiceCollectionExtensions
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(AuthScheme).RequireAuthenticatedUser().Build());
 
+        // One check of who may do what, for which school, for the API and the console alike.
+        services.AddSingleton<IAuthorizationPolicyProvider, StaffPolicyProvider>();
+        services.AddSingleton<IAuthorizationHandler, StaffAuthorizationHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, StaffAuthorizationResultHandler>();
+        services.AddSingleton<StaffAccountDirectory>();
+
         services.Configure<RateLimiterOptions>(o => o.AddPolicy(AccountEndpoints.SignInRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
             context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
             _ => new FixedWindowRateLimiterOptions { PermitLimit = 20, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })));

@@ -1,6 +1,4 @@
-using System.Security.Claims;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Mvc;
 
 namespace Homeroom.Server.Accounts;
 
@@ -17,83 +15,126 @@ public enum StaffRole
 }
 
 /// <summary>
-/// Who may call which part of the API, in one table: a path prefix, and the roles allowed to read
-/// (GET) and to change (anything else). The first matching row decides; an /api path no row names is
-/// for district administrators only. Finer rules (a teacher's own classes) are checked by the
-/// endpoint itself. Least privilege: a teacher reaches only the classroom endpoints, a safety lead
-/// the activity, alerts and tracks, read-only staff nothing personal and nothing that changes.
+/// One thing a staff member may do. Every API endpoint and console page requires one (or one of a
+/// few) of these, together with the school of the resource it touches (<see cref="RequireStaffAttribute"/>).
+/// </summary>
+public enum Permission
+{
+    /// <summary>Their own account: who am I, password, API keys, sign-out.</summary>
+    OwnAccount,
+
+    /// <summary>Device lists, details, apps and each device's command history.</summary>
+    ReadDevices,
+
+    /// <summary>Rename, tag, assign, move, change state, revoke, approve a re-enrollment.</summary>
+    ManageDevices,
+
+    /// <summary>Send commands to devices, groups or a school.</summary>
+    IssueCommands,
+
+    /// <summary>Read commands and their deliveries.</summary>
+    ReadCommands,
+
+    /// <summary>Schools, groups and people (and class schedules).</summary>
+    ReadRoster,
+
+    /// <summary>Create, change and delete groups and people, and class schedules.</summary>
+    ManageRoster,
+
+    /// <summary>Create, change and delete schools (a district matter).</summary>
+    ManageSchools,
+
+    /// <summary>Staff accounts of their school.</summary>
+    ReadAccounts,
+
+    /// <summary>Create staff accounts and change their role, school and state.</summary>
+    ManageAccounts,
+
+    /// <summary>The audit log of their school.</summary>
+    ReadAudit,
+
+    /// <summary>What students did on their devices.</summary>
+    ReadActivity,
+
+    /// <summary>Where devices have been: tracks, alert tracks, locate results, last location.</summary>
+    ReadLocations,
+
+    /// <summary>Alerts (without locations unless <see cref="ReadLocations"/> too).</summary>
+    ReadAlerts,
+
+    /// <summary>Acknowledge alerts.</summary>
+    ManageAlerts,
+
+    /// <summary>Enrollment tokens (never their secrets).</summary>
+    ReadEnrollment,
+
+    /// <summary>Create and revoke enrollment tokens.</summary>
+    ManageEnrollment,
+
+    /// <summary>Profiles, assignments, effective policies, compliance, zones and filter lists.</summary>
+    ReadPolicies,
+
+    /// <summary>Profiles and assignments of their school (district ones for district administrators).</summary>
+    ManagePolicies,
+
+    /// <summary>Zones of their school (district zones for district administrators).</summary>
+    ManageZones,
+
+    /// <summary>Upload and delete filter lists (district-wide).</summary>
+    ManageFilterLists,
+
+    /// <summary>Apple settings and resources (wallpapers).</summary>
+    ReadApple,
+
+    /// <summary>Change Apple settings and resources (wallpapers, the push certificate): district-wide.</summary>
+    ManageApple,
+
+    /// <summary>The classroom of their classes: tiles, commands, sessions, screens.</summary>
+    UseClassroom,
+
+    /// <summary>Remove the demo district.</summary>
+    ManageDemo,
+}
+
+/// <summary>
+/// Which role may do what, in one table (least privilege): a teacher reaches only their classroom, a
+/// safety lead activity, alerts and locations, an IT technician devices without anything personal,
+/// read-only staff reads without anything personal. Where a school-limited account may use a
+/// permission, it still reaches only its school (<see cref="StaffScope"/>).
 /// </summary>
 public static class Permissions
 {
-    private static readonly StaffRole[] Admins = [StaffRole.DistrictAdmin, StaffRole.SchoolAdmin];
-    private static readonly StaffRole[] Everyone = Enum.GetValues<StaffRole>();
-
-    // Suffix: a segment the path must also contain (/api/groups/{id}/session).
-    private sealed record Rule(string Prefix, string? Suffix, StaffRole[] Read, StaffRole[] Write);
-
-    private static readonly Rule[] Rules =
-    [
-        new("/api/auth", null, Everyone, Everyone),
-        new("/api/api-keys", null, Everyone, Everyone),
-        new("/api/accounts", null, Admins, [StaffRole.DistrictAdmin]),
-        new("/api/audit", null, Admins, []),
-        new("/api/activity", null, [.. Admins, StaffRole.SafetyLead], []),
-        new("/api/alerts", null, [.. Admins, StaffRole.SafetyLead, StaffRole.ItTechnician], [.. Admins, StaffRole.SafetyLead]),
-        new("/api/devices/", "/locations", [.. Admins, StaffRole.SafetyLead], []),
-        new("/api/groups/", "/session", [.. Admins, StaffRole.Teacher], [.. Admins, StaffRole.Teacher]),
-        new("/api/groups/", "/screen", [.. Admins, StaffRole.Teacher], [.. Admins, StaffRole.Teacher]),
-        new("/api/groups/", "/classroom", [.. Admins, StaffRole.Teacher], []),
-        new("/api/groups/", "/commands", [.. Admins, StaffRole.Teacher], [.. Admins, StaffRole.Teacher]),
-        new("/api/classes", null, [.. Admins, StaffRole.Teacher], []),
-        new("/api/groups/", "/schedule", [.. Admins, StaffRole.Teacher, StaffRole.ItTechnician, StaffRole.ReadOnly], Admins),
-        new("/api/devices", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], [.. Admins, StaffRole.ItTechnician]),
-        new("/api/commands", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], [.. Admins, StaffRole.ItTechnician]),
-        new("/api/enrollment-tokens", null, [.. Admins, StaffRole.ItTechnician], [.. Admins, StaffRole.ItTechnician]),
-        new("/api/apple", null, [.. Admins, StaffRole.ItTechnician], [.. Admins, StaffRole.ItTechnician]),
-        new("/api/schools", null, [.. Admins, StaffRole.ItTechnician, StaffRole.SafetyLead, StaffRole.ReadOnly], Admins),
-        new("/api/groups", null, [.. Admins, StaffRole.ItTechnician, StaffRole.SafetyLead, StaffRole.ReadOnly], Admins),
-        new("/api/people", null, [.. Admins, StaffRole.ItTechnician, StaffRole.SafetyLead, StaffRole.ReadOnly], Admins),
-        new("/api/profiles", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], Admins),
-        new("/api/assignments", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], Admins),
-        new("/api/zones", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], Admins),
-        new("/api/filter-lists", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], Admins),
-        new("/api/policies", null, [.. Admins, StaffRole.ItTechnician, StaffRole.ReadOnly], Admins),
-    ];
-
-    public const string RoleClaim = ClaimTypes.Role;
-
-    /// <summary>The role of an authenticated principal.</summary>
-    public static StaffRole RoleOf(ClaimsPrincipal user) =>
-        Enum.TryParse<StaffRole>(user.FindFirstValue(RoleClaim), ignoreCase: true, out var role) ? role : StaffRole.ReadOnly;
-
-    /// <summary>Whether a role may make this request.</summary>
-    public static bool Allows(StaffRole role, string method, string path)
+    private static readonly IReadOnlyDictionary<StaffRole, IReadOnlySet<Permission>> Table = new Dictionary<StaffRole, IReadOnlySet<Permission>>
     {
-        var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
-        foreach (var rule in Rules)
+        [StaffRole.DistrictAdmin] = Enum.GetValues<Permission>().ToHashSet(),
+        [StaffRole.SchoolAdmin] = new HashSet<Permission>
         {
-            if (path.StartsWith(rule.Prefix, StringComparison.OrdinalIgnoreCase) && (rule.Suffix is null || path.Contains(rule.Suffix, StringComparison.OrdinalIgnoreCase)))
-            {
-                return (read ? rule.Read : rule.Write).Contains(role);
-            }
-        }
-
-        return role == StaffRole.DistrictAdmin;
-    }
-
-    public static IApplicationBuilder UsePermissions(this IApplicationBuilder app) => app.Use(async (context, next) =>
-    {
-        var path = context.Request.Path.Value ?? "";
-        if (context.User.Identity?.IsAuthenticated == true && path.StartsWith("/api/", StringComparison.OrdinalIgnoreCase)
-            && !Allows(RoleOf(context.User), context.Request.Method, path))
+            Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
+            Permission.ReadRoster, Permission.ManageRoster, Permission.ReadAccounts, Permission.ReadAudit,
+            Permission.ReadActivity, Permission.ReadLocations, Permission.ReadAlerts, Permission.ManageAlerts,
+            Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies, Permission.ManagePolicies, Permission.ManageZones,
+            Permission.ReadApple, Permission.UseClassroom,
+        },
+        [StaffRole.ItTechnician] = new HashSet<Permission>
         {
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.Response.WriteAsJsonAsync(
-                new ProblemDetails { Status = 403, Title = "Forbidden", Detail = "Your role does not allow this." },
-                options: null, contentType: "application/problem+json");
-            return;
-        }
+            Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
+            Permission.ReadRoster, Permission.ReadAlerts, Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies,
+            Permission.ReadApple,
+        },
+        [StaffRole.Teacher] = new HashSet<Permission> { Permission.OwnAccount, Permission.UseClassroom },
+        [StaffRole.SafetyLead] = new HashSet<Permission>
+        {
+            Permission.OwnAccount, Permission.ReadRoster, Permission.ReadActivity, Permission.ReadLocations, Permission.ReadAlerts, Permission.ManageAlerts,
+        },
+        [StaffRole.ReadOnly] = new HashSet<Permission>
+        {
+            Permission.OwnAccount, Permission.ReadDevices, Permission.ReadCommands, Permission.ReadRoster, Permission.ReadPolicies,
+        },
+    };
 
-        await next();
-    });
+    /// <summary>Whether a role has a permission.</summary>
+    public static bool Has(StaffRole role, Permission permission) => Table[role].Contains(permission);
+
+    /// <summary>Every permission of a role.</summary>
+    public static IReadOnlySet<Permission> Of(StaffRole role) => Table[role];
 }

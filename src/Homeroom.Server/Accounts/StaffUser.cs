@@ -5,6 +5,7 @@ namespace Homeroom.Server.Accounts;
 /// <summary>The signed-in staff member, read from the authenticated principal.</summary>
 public sealed record StaffUser(Guid Id, string Username)
 {
+    public const string RoleClaim = ClaimTypes.Role;
     public const string AuthMethodClaim = "homeroom:auth_method";
     public const string PersonClaim = "homeroom:person";
     public const string SchoolClaim = "homeroom:school";
@@ -35,7 +36,7 @@ public sealed record StaffUser(Guid Id, string Username)
                 new Claim(ClaimTypes.NameIdentifier, account.Id.ToString()),
                 new Claim(ClaimTypes.Name, account.Username),
                 new Claim(AuthMethodClaim, authMethod),
-                new Claim(Permissions.RoleClaim, account.Role.ToString()),
+                new Claim(RoleClaim, account.Role.ToString()),
                 new Claim(PersonClaim, account.PersonId?.ToString() ?? ""),
                 new Claim(DisplayNameClaim, account.DisplayName),
                 new Claim(SchoolClaim, account.Role == StaffRole.DistrictAdmin ? "" : account.SchoolId?.ToString() ?? ""),

@@ -7,6 +7,7 @@ public static class ActivityServiceCollectionExtensions
     {
         services.AddOptions<ActivityOptions>().BindConfiguration(ActivityOptions.Section)
             .Validate(o => o.Retention >= TimeSpan.FromDays(1), "Activity retention must be at least a day.").ValidateOnStart();
+        services.AddSingleton<ActivityQueries>();
         services.AddSingleton<ActivityWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<ActivityWriter>());
         services.AddSingleton<ActivityRetention>();

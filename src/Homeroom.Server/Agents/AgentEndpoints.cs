@@ -16,7 +16,8 @@ public static class AgentEndpoints
         app.MapPost(AgentProtocol.EnrollPath, EnrollAsync)
             .AllowAnonymous()
             .RequireRateLimiting(EnrollRateLimit)
-            .WithTags("Agents");
+            .WithTags("Agents")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         app.Map(AgentProtocol.WebSocketPath, async (HttpContext context, AgentGateway gateway) =>
         {

@@ -23,6 +23,8 @@ public static class EnrollmentProfile
     public static IEndpointRouteBuilder MapEnrollmentProfile(this IEndpointRouteBuilder app)
     {
         app.MapGet(Path, DownloadAsync).AllowAnonymous().RequireRateLimiting(Agents.AgentEndpoints.EnrollRateLimit).WithTags("Apple")
+            .Produces(StatusCodes.Status200OK, contentType: "application/x-apple-aspen-config")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithDescription("The enrollment profile (.mobileconfig) for an enrollment token; open it on the iPad or Mac to enroll.");
         return app;
     }

@@ -1,3 +1,4 @@
+using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
@@ -17,9 +18,9 @@ public static class WallpaperEndpoints
     public static IEndpointRouteBuilder MapWallpaperEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/apple/wallpapers").WithTags("Apple");
-        group.MapGet("/", ListAsync);
-        group.MapPost("/", UploadAsync).Accepts<Stream>("image/png", "image/jpeg").WithDescription("Uploads a PNG or JPEG (at most 2 MB) as the raw body; ?name= names it.");
-        group.MapDelete("/{id:guid}", DeleteAsync);
+        group.MapGet("/", ListAsync).RequireStaff(Permission.ReadApple);
+        group.MapPost("/", UploadAsync).RequireStaff(Permission.ManageApple).Accepts<Stream>("image/png", "image/jpeg").WithDescription("Uploads a PNG or JPEG (at most 2 MB) as the raw body; ?name= names it.");
+        group.MapDelete("/{id:guid}", DeleteAsync).RequireStaff(Permission.ManageApple);
         return app;
     }
 

@@ -12,4 +12,7 @@ public sealed class AuditEntry
     public string? TargetId { get; set; }
     public string? Details { get; set; }
     public string? RemoteAddress { get; set; }
+
+    /// <summary>The school the action concerns (the target's, else the actor's); null for district matters.</summary>
+    public Guid? SchoolId { get; set; }
 }

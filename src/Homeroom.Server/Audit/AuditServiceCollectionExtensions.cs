@@ -7,6 +7,7 @@ public static class AuditServiceCollectionExtensions
     {
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
         services.AddSingleton<AuditTrail>();
+        services.AddSingleton<AuditQueries>();
         services.AddHostedService<AuditRetention>();
         return services;
     }

@@ -4,7 +4,12 @@ using Homeroom.Server.Data;
 namespace Homeroom.Server.Audit;
 
 /// <summary>Who did something, and from where.</summary>
-public sealed record AuditActor(Guid? Id, string Name, string? RemoteAddress);
+public sealed record AuditActor(Guid? Id, string Name, string? RemoteAddress, Guid? SchoolId = null)
+{
+    /// <summary>The staff member of a scope, acting from an address.</summary>
+    public static AuditActor Of(Accounts.StaffScope scope, string? remoteAddress) =>
+        new(scope.AccountId == Guid.Empty ? null : scope.AccountId, scope.Username, remoteAddress, scope.SchoolId);
+}
 
 /// <summary>
 /// Adds audit entries to the same unit of work as the change they describe, so an action and its
@@ -28,7 +33,11 @@ public sealed class AuditTrail(IHttpContextAccessor httpContextAccessor, TimePro
         public void Dispose() => Actor.Value = previous;
     }
 
-    public void Record(HomeroomDbContext db, string action, string? targetType = null, string? targetId = null, string? details = null)
+    /// <summary>
+    /// Adds an entry to <paramref name="db"/>'s unit of work. <paramref name="schoolId"/> is the school
+    /// the action concerns (the target's); without it, the actor's school.
+    /// </summary>
+    public void Record(HomeroomDbContext db, string action, string? targetType = null, string? targetId = null, string? details = null, Guid? schoolId = null)
     {
         var actor = Actor.Value ?? FromRequest(httpContextAccessor.HttpContext);
         db.AuditLog.Add(new AuditEntry
@@ -41,6 +50,7 @@ public sealed class AuditTrail(IHttpContextAccessor httpContextAccessor, TimePro
             TargetId = targetId,
             Details = details is { Length: > 2000 } ? details[..2000] : details,
             RemoteAddress = actor.RemoteAddress,
+            SchoolId = schoolId ?? actor.SchoolId,
         });
     }
 
@@ -50,6 +60,7 @@ public sealed class AuditTrail(IHttpContextAccessor httpContextAccessor, TimePro
         return new AuditActor(
             Guid.TryParse(user?.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null,
             user?.Identity?.Name ?? "system",
-            context?.Connection.RemoteIpAddress?.ToString());
+            context?.Connection.RemoteIpAddress?.ToString(),
+            Guid.TryParse(user?.FindFirstValue(Accounts.StaffUser.SchoolClaim), out var school) ? school : null);
     }
 }

@@ -15,6 +15,7 @@ public static class CommandsServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CommandStatusWriter>());
         services.AddSingleton<CommandDispatcher>();
         services.AddSingleton<IssueCommand>();
+        services.AddSingleton<CommandLog>();
         services.AddSingleton<CommandMaintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<CommandMaintenance>());
         return services;

@@ -34,9 +34,24 @@ public sealed class IssueCommand(
     private static readonly string[] DeliveryParameters = ["@c", "@d", "@s", "@u", "@e"];
     private const string InsertDeliverySql = "INSERT INTO command_deliveries (command_id, device_id, status, updated_at, error) VALUES (@c, @d, @s, @u, @e)";
 
-    public async Task<IssuedCommand> ExecuteAsync(
-        StaffUser issuer, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken,
-        StaffScope? scope = null)
+    /// <summary>Issues a command to devices, a group or a school of the scope (staff who may issue commands).</summary>
+    public Task<IssuedCommand> ExecuteAsync(
+        StaffScope scope, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.IssueCommands);
+        return IssueAsync(scope, kind, arguments, target, timeToLive, cancellationToken);
+    }
+
+    /// <summary>Issues a classroom command; the classroom has checked the teacher's class, session and kind.</summary>
+    internal Task<IssuedCommand> ExecuteForClassroomAsync(
+        StaffScope scope, string kind, IReadOnlyDictionary<string, string>? arguments, IReadOnlyList<Guid> deviceIds, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.UseClassroom);
+        return IssueAsync(scope, kind, arguments, new CommandTarget(deviceIds, null, null), timeToLive, cancellationToken);
+    }
+
+    private async Task<IssuedCommand> IssueAsync(
+        StaffScope scope, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
         var errors = CommandCatalog.Validate(kind, arguments);
         var ttl = timeToLive ?? options.Value.DefaultTimeToLive;
@@ -80,6 +95,7 @@ public sealed class IssueCommand(
             throw new RequestValidationException(new() { ["kind"] = [unsupported.Values.First()] });
         }
 
+        var auditSchool = await AuditSchoolAsync(db, targetType, targetId, deviceIds, cancellationToken);
         var now = time.GetUtcNow().UtcDateTime;
         var command = new Command
         {
@@ -90,7 +106,7 @@ public sealed class IssueCommand(
             TargetType = targetType,
             TargetId = targetId,
             TargetCount = deviceIds.Count,
-            IssuedBy = issuer.Username,
+            IssuedBy = scope.Username,
             IssuedAt = now,
             ExpiresAt = now + ttl,
         };
@@ -100,7 +116,7 @@ public sealed class IssueCommand(
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             db.Commands.Add(command);
-            audit.Record(db, "command.issue", targetType, targetId?.ToString(), $"{kind} to {deviceIds.Count} device(s), command {command.Id}");
+            audit.Record(db, "command.issue", targetType, targetId?.ToString(), $"{kind} to {deviceIds.Count} device(s), command {command.Id}", auditSchool);
             await db.SaveChangesAsync(cancellationToken);
             var connection = db.Database.GetDbConnection();
             await bulk.ExecuteManyAsync(connection, transaction.GetDbTransaction(), InsertDeliverySql, DeliveryParameters, deviceIds, (deviceId, v) =>
@@ -126,14 +142,24 @@ public sealed class IssueCommand(
         return new IssuedCommand(command, deviceIds);
     }
 
+    // The school a command concerns, for its audit entry: the target school, the group's school, or the
+    // one school of a handful of devices (else none: the actor's school is recorded).
+    private static async Task<Guid?> AuditSchoolAsync(HomeroomDbContext db, string targetType, Guid? targetId, List<Guid> deviceIds, CancellationToken cancellationToken) => targetType switch
+    {
+        "school" => targetId,
+        "group" => await db.Groups.Where(g => g.Id == targetId).Select(g => g.SchoolId).FirstOrDefaultAsync(cancellationToken),
+        _ when deviceIds.Count is > 0 and <= 500 => await db.Devices.Where(d => deviceIds.Contains(d.Id)).Select(d => d.SchoolId).Distinct().Take(2).ToListAsync(cancellationToken) is [var only] ? only : null,
+        _ => null,
+    };
+
     private static async Task<(string Type, Guid? Id, List<Guid> DeviceIds)> ResolveTargetsAsync(
-        HomeroomDbContext db, CommandTarget target, StaffScope? scope, CancellationToken cancellationToken)
+        HomeroomDbContext db, CommandTarget target, StaffScope scope, CancellationToken cancellationToken)
     {
         // Revoked and retired devices never receive commands; staff reach only the devices of their scope.
-        var manageable = (scope?.Devices(db) ?? db.Devices).Manageable();
+        var manageable = scope.Devices(db).Manageable();
         if (target.GroupId is { } groupId)
         {
-            if (!await (scope?.Groups(db) ?? db.Groups).AnyAsync(g => g.Id == groupId, cancellationToken))
+            if (!await scope.Groups(db).AnyAsync(g => g.Id == groupId, cancellationToken))
             {
                 throw new NotFoundException("No such group.");
             }
@@ -144,7 +170,7 @@ public sealed class IssueCommand(
 
         if (target.SchoolId is { } schoolId)
         {
-            if (!await db.Schools.AnyAsync(s => s.Id == schoolId, cancellationToken) || scope?.IncludesSchool(schoolId) == false)
+            if (!await db.Schools.AnyAsync(s => s.Id == schoolId, cancellationToken) || !scope.IncludesSchool(schoolId))
             {
                 throw new NotFoundException("No such school.");
             }

@@ -9,7 +9,7 @@ public static class DemoEndpoints
 {
     public static IEndpointRouteBuilder MapDemoEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapDelete("/api/demo", RemoveAsync).WithTags("Demo");
+        app.MapDelete("/api/demo", RemoveAsync).WithTags("Demo").RequireStaff(Permission.ManageDemo);
         return app;
     }
 

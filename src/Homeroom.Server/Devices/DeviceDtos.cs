@@ -45,7 +45,9 @@ public sealed record DeviceDetailDto(
     long? StorageFreeBytes,
     DateTime? InventoryAt,
     int AppCount,
-    long PolicyVersionApplied);
+    long PolicyVersionApplied,
+    string? AssignedPersonName,
+    DateTime? ReenrollmentApprovedUntil);
 
 public sealed record DeviceLocationDto(double Latitude, double Longitude, double? AccuracyMeters, DateTime? CapturedAt);
 

@@ -1,6 +1,6 @@
 namespace Homeroom.Server.Devices;
 
-/// <summary>Registers the devices feature's services.</summary>
+/// <summary>Registers devices: presence, inventory, live state and the device use cases.</summary>
 public static class DevicesServiceCollectionExtensions
 {
     public static IServiceCollection AddDevices(this IServiceCollection services)
@@ -13,6 +13,8 @@ public static class DevicesServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         services.AddSingleton<InventoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<InventoryWriter>());
+        services.AddSingleton<DeviceDirectory>();
+        services.AddSingleton<UpdateDevice>();
         services.AddSingleton<RevokeDevice>();
         return services;
     }

@@ -9,24 +9,28 @@ namespace Homeroom.Server.Devices;
 
 /// <summary>
 /// Withdraws a device's credential. Its stored hash is replaced, so the old credential stops working
-/// at once, and a live connection is closed with 4403 there and then.
+/// at once, and a live connection is closed with 4403 there and then. The device stays revoked until
+/// an administrator approves a re-enrollment.
 /// </summary>
 public sealed class RevokeDevice(IDbContextFactory<HomeroomDbContext> dbFactory, ConnectionRegistry registry, PresenceTracker presence, AuditTrail audit, TimeProvider time)
 {
-    public async Task<bool> ExecuteAsync(Guid deviceId, CancellationToken cancellationToken)
+    /// <summary>Revokes a device of the scope; false when there is none.</summary>
+    public async Task<bool> ExecuteAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
     {
+        scope.EnsureCan(Permission.ManageDevices);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var device = await db.Devices.FirstOrDefaultAsync(d => d.Id == deviceId, cancellationToken);
-        if (device is null)
+        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
         {
             return false;
         }
 
+        var device = await db.Devices.FirstAsync(d => d.Id == deviceId, cancellationToken);
         if (device.RevokedAt is null)
         {
             device.RevokedAt = time.GetUtcNow().UtcDateTime;
             device.CredentialHash = Secrets.Hash(Secrets.Create("revoked_"));
-            audit.Record(db, "device.revoke", "device", deviceId.ToString(), device.Name);
+            device.ReenrollmentApprovedUntil = null;
+            audit.Record(db, "device.revoke", "device", deviceId.ToString(), device.Name, device.SchoolId);
             await db.SaveChangesAsync(cancellationToken);
         }
 

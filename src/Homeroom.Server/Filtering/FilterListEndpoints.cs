@@ -42,13 +42,14 @@ public static class FilterListEndpoints
     public static IEndpointRouteBuilder MapFilterListEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/filter-lists").WithTags("Filtering");
-        group.MapGet("/", ListAsync);
-        group.MapGet("/categories", Categories);
-        group.MapPost("/", UploadAsync)
+        group.MapGet("/", ListAsync).RequireStaff(Permission.ReadPolicies);
+        group.MapGet("/categories", Categories).RequireStaff(Permission.ReadPolicies);
+        group.MapPost("/", UploadAsync).RequireStaff(Permission.ManageFilterLists)
             .Accepts<Stream>("application/gzip", "application/x-tar", "text/plain")
             .WithDescription("Uploads a list as the raw request body. ?format=ut1 takes the UT1 archive (blacklists.tar.gz); ?format=plain&category=NAME takes one host or host/path per line (hosts-file lines too). An upload with the name of an existing list replaces it once the new one imports.");
-        group.MapDelete("/{id:guid}", DeleteAsync);
-        app.MapGet(AgentProtocol.FilterListPath, ExportAsync).AllowAnonymous().WithTags("Agents");
+        group.MapDelete("/{id:guid}", DeleteAsync).RequireStaff(Permission.ManageFilterLists);
+        app.MapGet(AgentProtocol.FilterListPath, ExportAsync).AllowAnonymous().WithTags("Agents")
+            .Produces(StatusCodes.Status200OK, contentType: "text/plain").ProducesProblem(StatusCodes.Status401Unauthorized);
         return app;
     }
 

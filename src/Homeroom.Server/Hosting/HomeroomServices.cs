@@ -37,7 +37,7 @@ public static class HomeroomServices
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
             o.SerializerOptions.MaxDepth = 32;
         });
-        services.AddOpenApi();
+        services.AddHomeroomOpenApi();
         services.AddConsole();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
 
@@ -51,6 +51,7 @@ public static class HomeroomServices
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContext());
 
         services.AddAccounts();
+        services.AddRoster();
         services.AddAudit();
         services.AddDevices();
         services.AddEnrollment();
@@ -74,7 +75,6 @@ public static class HomeroomServices
         app.UseAntiforgeryHeader();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UsePermissions();
         app.UseRateLimiter();
         app.UseAntiforgery();
 
@@ -103,6 +103,7 @@ public static class HomeroomServices
         app.MapClassroomEndpoints();
         app.MapDemoEndpoints();
         app.MapConsole();
+        StaffAuthorization.VerifyEveryEndpointHasARule(app);
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();
         app.Lifetime.ApplicationStopping.Register(() =>

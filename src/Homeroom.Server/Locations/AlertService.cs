@@ -30,7 +30,6 @@ public sealed class AlertService(
     TimeProvider time,
     ILogger<AlertService> logger) : BackgroundService
 {
-    private static readonly StaffUser System = new(Guid.Empty, "system");
     private readonly Channel<BoundsReport> _reports = Channel.CreateBounded<BoundsReport>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
     // Devices with an open out-of-bounds alert. Read by Report on heartbeat threads, changed by the loop.
     private readonly ConcurrentDictionary<Guid, bool> _open = new();
@@ -125,7 +124,7 @@ public sealed class AlertService(
             ["title"] = "Out of bounds",
             ["text"] = report.Message ?? "This device is outside the area it may be used in.",
         };
-        await issueCommand.ExecuteAsync(System, CommandKinds.Message, message, new CommandTarget([report.DeviceId], null, null), TimeSpan.FromHours(1), cancellationToken);
+        await issueCommand.ExecuteAsync(StaffScope.System, CommandKinds.Message, message, new CommandTarget([report.DeviceId], null, null), TimeSpan.FromHours(1), cancellationToken);
     }
 }
 

@@ -9,6 +9,8 @@ public static class LocationsServiceCollectionExtensions
             .Validate(o => o.MaxAccuracyMeters > 0 && o.ConsecutiveFixes is >= 1 and <= 20 && o.MinDwell >= TimeSpan.Zero, "Location hysteresis settings are out of range.")
             .Validate(o => o.Retention >= TimeSpan.FromDays(1) && o.AlertRetention >= TimeSpan.FromDays(1), "Location and alert retention must be at least a day.")
             .ValidateOnStart();
+        services.AddSingleton<ZoneDirectory>();
+        services.AddSingleton<AlertDirectory>();
         services.AddSingleton<ZoneMembership>();
         services.AddHostedService<ZoneLoader>();
         services.AddSingleton<BoundsRules>();

@@ -1,12 +1,15 @@
 namespace Homeroom.Server.Policies;
 
-/// <summary>Registers the policies feature's services.</summary>
+/// <summary>Registers policies: profiles, assignments, explanations and the distributor.</summary>
 public static class PoliciesServiceCollectionExtensions
 {
     public static IServiceCollection AddPolicies(this IServiceCollection services)
     {
         services.AddSingleton<PolicyDistributor>();
         services.AddHostedService(sp => sp.GetRequiredService<PolicyDistributor>());
+        services.AddSingleton<ProfileDirectory>();
+        services.AddSingleton<AssignmentDirectory>();
+        services.AddSingleton<PolicyQueries>();
         return services;
     }
 }

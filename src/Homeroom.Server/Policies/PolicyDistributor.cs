@@ -252,7 +252,7 @@ public sealed class PolicyDistributor(
 
         if (apple.Count > 0)
         {
-            await issueCommand.ExecuteAsync(new Accounts.StaffUser(Guid.Empty, "system"), CommandKinds.ApplyPolicy, null, new CommandTarget(apple, null, null), TimeSpan.FromDays(14), cancellationToken);
+            await issueCommand.ExecuteAsync(Accounts.StaffScope.System, CommandKinds.ApplyPolicy, null, new CommandTarget(apple, null, null), TimeSpan.FromDays(14), cancellationToken);
         }
     }
 

@@ -1,119 +1,31 @@
-using System.Text.Json;
-using Homeroom.Rules.Filtering;
-using Homeroom.Rules.Policies;
-using Homeroom.Server.Data;
-using Homeroom.Server.Filtering;
+using Homeroom.Server.Accounts;
 using Homeroom.Server.Hosting;
-using Homeroom.Server.Locations;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Policies;
 
-public sealed record SettingSourceDto(Guid ProfileId, string ProfileName, Guid AssignmentId, ScopeLevel Level, string? ScopeId, bool Conditional)
-{
-    public static SettingSourceDto From(SettingSource s) => new(s.ProfileId, s.ProfileName, s.AssignmentId, s.Level, s.ScopeKey, s.Conditional);
-}
-
-public sealed record EffectiveSettingDto(string Key, JsonElement Value, SettingSourceDto? Source, IReadOnlyList<SettingSourceDto> Overridden);
-
-/// <summary>A device's policy now: every setting with the profile and assignment it came from.</summary>
-public sealed record DevicePolicyDto(
-    Guid DeviceId, long Version, long AppliedVersion, bool? Applied, string? Failures, bool Compliant, DateTimeOffset? ValidUntil,
-    IReadOnlyList<Guid> InsideZones, bool? OutOfBounds, IReadOnlyList<EffectiveSettingDto> Settings, JsonElement Document);
-
-/// <summary>Would this URL be blocked for this device now, and why.</summary>
-public sealed record FilterCheckDto(
-    Guid DeviceId, string Url, string? Host, bool Blocked, FilterReason Reason, string? Rule, string? Category, string? MatchedHost, string? Error,
-    SettingSourceDto? RuleFrom, IReadOnlyList<string> UnknownCategories);
-
-public sealed record ComplianceDto(Guid DeviceId, string DeviceName, bool Online, long Version, long ReportedVersion, bool? Applied, string? Failures, DateTime? ReportedAt);
-
-/// <summary>Effective policy and its explanation, URL decisions, and compliance.</summary>
+/// <summary>Effective policy and its explanation, URL decisions, and compliance over HTTP: thin calls into <see cref="PolicyQueries"/>.</summary>
 public static class PolicyEndpoints
 {
     public static IEndpointRouteBuilder MapPolicyEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/devices/{id:guid}/policy", GetDevicePolicyAsync).WithTags("Policies")
+        app.MapGet("/api/devices/{id:guid}/policy", GetDevicePolicyAsync).WithTags("Policies").RequireStaff(ScopedResource.Device, Permission.ReadPolicies)
             .WithDescription("The device's effective policy now: each setting's value, the profile and assignment it came from, and what it overrode.");
-        app.MapGet("/api/devices/{id:guid}/filter-check", CheckUrlAsync).WithTags("Filtering")
+        app.MapGet("/api/devices/{id:guid}/filter-check", CheckUrlAsync).WithTags("Filtering").RequireStaff(ScopedResource.Device, Permission.ReadPolicies)
+            .ProducesValidationProblem()
             .WithDescription("Would this URL be blocked on this device now, and by which rule or category.");
-        app.MapGet("/api/policies/compliance", ComplianceAsync).WithTags("Policies")
-            .WithDescription("Devices that have not applied their current policy version, or reported failures.");
+        app.MapGet("/api/policies/compliance", ComplianceAsync).WithTags("Policies").RequireStaff(Permission.ReadPolicies)
+            .WithDescription("Devices of your scope that have not applied their current policy version, or reported failures.");
         return app;
     }
 
-    private static async Task<Results<Ok<DevicePolicyDto>, NotFound>> GetDevicePolicyAsync(
-        Guid id, HomeroomDbContext db, ZoneMembership zones, LocationTracker tracker, FilterListStore lists, TimeProvider time, CancellationToken cancellationToken)
-    {
-        if (await EffectivePolicies.ResolveAsync(db, id, zones, time, cancellationToken) is not { } resolved)
-        {
-            return TypedResults.NotFound();
-        }
+    private static async Task<Results<Ok<DevicePolicyDto>, NotFound>> GetDevicePolicyAsync(Guid id, StaffScope scope, PolicyQueries policies, CancellationToken cancellationToken) =>
+        await policies.DevicePolicyAsync(scope, id, cancellationToken) is { } policy ? TypedResults.Ok(policy) : TypedResults.NotFound();
 
-        var stored = await db.DevicePolicies.AsNoTracking().FirstOrDefaultAsync(p => p.DeviceId == id, cancellationToken);
-        var applied = await db.Devices.Where(d => d.Id == id).Select(d => d.PolicyVersionApplied).FirstAsync(cancellationToken);
-        var version = stored?.Version ?? 0;
-        var appliedVersion = Math.Max(applied, stored?.ReportedApplied == true ? stored.ReportedVersion : 0);
-        var settings = resolved.Policy.Settings.Values
-            .OrderBy(s => s.Key, StringComparer.Ordinal)
-            .Select(s => new EffectiveSettingDto(s.Key, JsonSerializer.SerializeToElement(s.Value), s.Source is null ? null : SettingSourceDto.From(s.Source), s.Overridden.Select(SettingSourceDto.From).ToList()))
-            .ToList();
-        return TypedResults.Ok(new DevicePolicyDto(
-            id, version, appliedVersion, stored?.ReportedApplied, stored?.ReportedFailures,
-            Compliant: version > 0 && appliedVersion >= version && stored?.ReportedApplied != false,
-            resolved.Policy.ValidUntil, resolved.Scope.InsideZones.ToList(), tracker.IsOutOfBounds(id), settings,
-            JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Policy, lists.Version))));
-    }
-
-    private static async Task<Results<Ok<FilterCheckDto>, NotFound, ValidationProblem>> CheckUrlAsync(
-        Guid id, string? url, HomeroomDbContext db, ZoneMembership zones, FilterListStore lists, TimeProvider time, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrWhiteSpace(url) || url.Length > FilterUrl.MaxLength)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["url"] = [$"A URL or host of at most {FilterUrl.MaxLength} characters."] });
-        }
-
-        if (await EffectivePolicies.ResolveAsync(db, id, zones, time, cancellationToken) is not { } resolved)
-        {
-            return TypedResults.NotFound();
-        }
-
-        var filter = lists.FilterFor(PolicySettings.ToWebFilter(resolved.Policy.Values));
-        var answer = filter.Explain(url);
-        var key = answer.Reason switch
-        {
-            FilterReason.AllowedSite => "webFilter.allowedSites",
-            FilterReason.BlockedSite => "webFilter.blockedSites",
-            FilterReason.AllowedCategory => "webFilter.allowedCategories",
-            FilterReason.BlockedCategory => "webFilter.blockedCategories",
-            FilterReason.NotAllowed => "webFilter.allowOnly",
-            _ => null,
-        };
-        var source = key is null ? null : resolved.Policy.Settings[key].Source;
-        return TypedResults.Ok(new FilterCheckDto(
-            id, url, answer.Host, answer.Blocked, answer.Reason, answer.Rule, answer.Category, answer.MatchedHost, answer.Error,
-            source is null ? null : SettingSourceDto.From(source), filter.UnknownCategories));
-    }
+    private static async Task<Results<Ok<FilterCheckDto>, NotFound>> CheckUrlAsync(Guid id, string? url, StaffScope scope, PolicyQueries policies, CancellationToken cancellationToken) =>
+        await policies.CheckUrlAsync(scope, id, url ?? "", cancellationToken) is { } check ? TypedResults.Ok(check) : TypedResults.NotFound();
 
     private static async Task<Results<Ok<PagedResult<ComplianceDto>>, ValidationProblem>> ComplianceAsync(
-        [AsParameters] PageQuery paging, HomeroomDbContext db, Agents.ConnectionRegistry registry, CancellationToken cancellationToken)
-    {
-        if (paging.Validate() is { } errors)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        var query =
-            from p in db.DevicePolicies.AsNoTracking()
-            join d in db.Devices on p.DeviceId equals d.Id
-            where d.RevokedAt == null && (p.ReportedApplied == false || (p.ReportedVersion < p.Version && d.PolicyVersionApplied < p.Version))
-            orderby d.Name, d.Id
-            select new { p.DeviceId, d.Name, p.Version, Reported = p.ReportedVersion > d.PolicyVersionApplied ? p.ReportedVersion : d.PolicyVersionApplied, p.ReportedApplied, p.ReportedFailures, p.ReportedAt };
-        var total = await query.CountAsync(cancellationToken);
-        var rows = await query.Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new PagedResult<ComplianceDto>(
-            rows.Select(r => new ComplianceDto(r.DeviceId, r.Name, registry.IsOnline(r.DeviceId), r.Version, r.Reported, r.ReportedApplied, r.ReportedFailures, r.ReportedAt)).ToList(),
-            total));
-    }
+        [AsParameters] PageQuery paging, StaffScope scope, PolicyQueries policies, CancellationToken cancellationToken) =>
+        paging.Validate() is { } errors ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(await policies.ComplianceAsync(scope, paging, cancellationToken));
 }

@@ -11,6 +11,9 @@ public sealed class Profile
     public required string Name { get; set; }
     public string? Description { get; set; }
     public required string SettingsJson { get; set; }
+
+    /// <summary>The school whose administrators own it; null for a district profile.</summary>
+    public Guid? SchoolId { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }

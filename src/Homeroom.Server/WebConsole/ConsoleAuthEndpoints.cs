@@ -12,7 +12,7 @@ public static class ConsoleAuthEndpoints
     public static IEndpointRouteBuilder MapConsoleAuthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/auth/sign-in", SignInAsync).AllowAnonymous().RequireRateLimiting(AccountEndpoints.SignInRateLimit).ExcludeFromDescription();
-        app.MapPost("/auth/sign-out", SignOutAsync).ExcludeFromDescription();
+        app.MapPost("/auth/sign-out", SignOutAsync).RequireStaff(Permission.OwnAccount).ExcludeFromDescription();
         return app;
     }
 

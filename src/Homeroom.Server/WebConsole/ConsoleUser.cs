@@ -5,20 +5,23 @@ using Microsoft.AspNetCore.Components.Authorization;
 namespace Homeroom.Server.WebConsole;
 
 /// <summary>The signed-in staff member of one console connection.</summary>
-public sealed record ConsoleIdentity(StaffUser User, string DisplayName, StaffScope Scope, AuditActor Actor)
+public sealed record ConsoleIdentity(StaffScope Scope, AuditActor Actor)
 {
+    public StaffUser User => Scope.User;
+
+    public string DisplayName => Scope.DisplayName;
+
     public StaffRole Role => Scope.Role;
 
-    public bool Is(params StaffRole[] roles) => roles.Contains(Role);
-
-    /// <summary>May this role change devices (commands, tokens)?</summary>
-    public bool ManagesDevices => Is(StaffRole.DistrictAdmin, StaffRole.SchoolAdmin, StaffRole.ItTechnician);
+    /// <summary>Whether the role has a permission (pages show only what the staff member may use).</summary>
+    public bool Can(Permission permission) => Scope.Can(permission);
 }
 
 /// <summary>
 /// Who is using this console connection. Console actions run on a live connection, not an HTTP
 /// request, so the staff member and their address are read once when the connection starts and
-/// every action is audited under them (<see cref="RunAsync{T}"/>).
+/// every action is audited under them (<see cref="RunAsync{T}"/>). Pages pass <see cref="ConsoleIdentity.Scope"/>
+/// to the same use cases the API calls.
 /// </summary>
 public sealed class ConsoleUser(AuthenticationStateProvider authentication, IHttpContextAccessor http)
 {
@@ -30,8 +33,8 @@ public sealed class ConsoleUser(AuthenticationStateProvider authentication, IHtt
         if (_identity is null)
         {
             var state = await authentication.GetAuthenticationStateAsync();
-            var user = StaffUser.From(state.User);
-            _identity = new ConsoleIdentity(user, StaffUser.DisplayNameOf(state.User), StaffScope.Of(state.User), new AuditActor(user.Id, user.Username, _remoteAddress));
+            var scope = StaffScope.Of(state.User);
+            _identity = new ConsoleIdentity(scope, AuditActor.Of(scope, _remoteAddress));
         }
 
         return _identity;

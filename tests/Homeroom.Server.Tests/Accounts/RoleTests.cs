@@ -28,6 +28,7 @@ public sealed class RoleTests : IAsyncLifetime
     [Fact]
     public async Task Teacher_ReachesOnlyTheirOwnClasses()
     {
+        _host.Clock.MoveToSchoolDayMorning();
         var teacher = await _host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = "Ana", familyName = "Rivera" });
         var own = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Rivera period 2", kind = "class" })).GetProperty("id").GetGuid();
         var other = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Chen period 2", kind = "class" })).GetProperty("id").GetGuid();
@@ -36,8 +37,8 @@ public sealed class RoleTests : IAsyncLifetime
 
         (await StatusAsync(client.GetAsync($"/api/groups/{own}/session"))).ShouldBe(HttpStatusCode.OK);
         (await StatusAsync(client.PostAsJsonAsync($"/api/groups/{own}/session", new { minutes = 20 }))).ShouldBe(HttpStatusCode.OK);
-        (await StatusAsync(client.GetAsync($"/api/groups/{other}/session"))).ShouldBe(HttpStatusCode.Forbidden);
-        (await StatusAsync(client.PostAsJsonAsync($"/api/groups/{other}/session", new { minutes = 20 }))).ShouldBe(HttpStatusCode.Forbidden);
+        (await StatusAsync(client.GetAsync($"/api/groups/{other}/session"))).ShouldBe(HttpStatusCode.NotFound);
+        (await StatusAsync(client.PostAsJsonAsync($"/api/groups/{other}/session", new { minutes = 20 }))).ShouldBe(HttpStatusCode.NotFound);
         (await StatusAsync(client.GetAsync("/api/devices"))).ShouldBe(HttpStatusCode.Forbidden);
         (await StatusAsync(client.GetAsync("/api/people"))).ShouldBe(HttpStatusCode.Forbidden);
         (await StatusAsync(client.PostAsJsonAsync("/api/commands", new { kind = "lock", groupId = other }))).ShouldBe(HttpStatusCode.Forbidden);
@@ -64,7 +65,7 @@ public sealed class RoleTests : IAsyncLifetime
         using var safety = await SignedInAsync("safetyLead");
         var device = Guid.NewGuid();
         (await StatusAsync(safety.GetAsync("/api/alerts"))).ShouldBe(HttpStatusCode.OK);
-        (await StatusAsync(safety.GetAsync($"/api/activity?deviceId={device}"))).ShouldBe(HttpStatusCode.OK);
+        (await StatusAsync(safety.GetAsync($"/api/activity?deviceId={device}"))).ShouldBe(HttpStatusCode.NotFound);
         (await StatusAsync(safety.GetAsync("/api/devices"))).ShouldBe(HttpStatusCode.Forbidden);
         (await StatusAsync(safety.PostAsJsonAsync("/api/profiles", new { name = "x", settings = new { } }))).ShouldBe(HttpStatusCode.Forbidden);
 

@@ -64,6 +64,7 @@ public sealed class ScopeTests : IAsyncLifetime
     [Fact]
     public async Task ClassCommands_AreValidated_AndStoreNothingWhenRefused()
     {
+        _host.Clock.MoveToSchoolDayMorning();
         var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Ana", familyName = "Rivera" });
         var science = await IdAsync("/api/groups", new { name = "Science", kind = "class" });
         await using var student = await _host.ConnectNewAgentAsync();

@@ -43,7 +43,7 @@ public abstract class ClassSessionTests(DatabaseProvider provider) : IAsyncLifet
     private async Task<JsonElement> StateAsync(Guid id) => await Host.GetJsonAsync<JsonElement>($"/api/groups/{id}/session");
 
     [Fact]
-    public async Task Schedule_DecidesWhenTheClassIsInSession_AndAdHocSessionsAreTimeLimited()
+    public async Task Schedule_DecidesWhenTheClassIsInSession_AndAdHocSessionsOnlyInTheSchoolDay()
     {
         var id = await ClassAsync();
         var now = Host.Clock.GetUtcNow();
@@ -65,6 +65,16 @@ public abstract class ClassSessionTests(DatabaseProvider provider) : IAsyncLifet
         evening.GetProperty("inSession").GetBoolean().ShouldBeFalse();
         evening.GetProperty("reason").GetString().ShouldBe("outside class time");
 
+        // No ad-hoc session at night: nobody watches students' screens after the school day.
+        using (var night = await Host.PostJsonAsync($"/api/groups/{id}/session", new { minutes = 30 }))
+        {
+            night.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await night.Content.ReadAsStringAsync()).ShouldContain("school day");
+        }
+
+        (await StateAsync(id)).GetProperty("inSession").GetBoolean().ShouldBeFalse();
+
+        GoToMonday(14, 0);
         using var start = await Host.PostJsonAsync($"/api/groups/{id}/session", new { minutes = 30 });
         start.StatusCode.ShouldBe(HttpStatusCode.OK);
         var adHoc = await StateAsync(id);
@@ -77,8 +87,17 @@ public abstract class ClassSessionTests(DatabaseProvider provider) : IAsyncLifet
         (await Host.PostJsonAsync($"/api/groups/{id}/session", new { minutes = 60 })).EnsureSuccessStatusCode();
         (await Host.Client.DeleteAsync($"/api/groups/{id}/session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         (await StateAsync(id)).GetProperty("inSession").GetBoolean().ShouldBeFalse();
-        (await Host.GetJsonAsync<JsonElement>("/api/audit?action=class.session.start")).GetProperty("total").GetInt32().ShouldBe(2);
+
+        // Late in the day a session ends with the school day, however long it was asked for.
+        var lateAfternoon = GoToMonday(16, 45);
+        (await Host.PostJsonAsync($"/api/groups/{id}/session", new { minutes = 120 })).EnsureSuccessStatusCode();
+        (await StateAsync(id)).GetProperty("until").GetDateTimeOffset().ShouldBe(lateAfternoon.AddMinutes(15));
+
+        (await Host.GetJsonAsync<JsonElement>("/api/audit?action=class.session.start")).GetProperty("total").GetInt32().ShouldBe(3);
         (await Host.GetJsonAsync<JsonElement>("/api/audit?action=class.session.end")).GetProperty("total").GetInt32().ShouldBe(1);
+        var sessions = await Host.GetJsonAsync<JsonElement>($"/api/groups/{id}/sessions");
+        sessions.GetArrayLength().ShouldBe(3);
+        sessions.EnumerateArray().ShouldAllBe(s => s.GetProperty("startedBy").GetString() == "admin");
     }
 
     [Theory]

@@ -27,6 +27,7 @@ public sealed class ScreenViewTests : IAsyncLifetime
     [Fact]
     public async Task Teacher_WatchesOwnClassDuringASession_AndTheViewEndsWithIt()
     {
+        _host.Clock.MoveToSchoolDayMorning();
         var science = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
         var art = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Art", kind = "class" })).GetProperty("id").GetGuid();
         await using var student = await _host.ConnectNewAgentAsync();
@@ -58,9 +59,9 @@ public sealed class ScreenViewTests : IAsyncLifetime
             (await shown.Content.ReadAsByteArrayAsync()).ShouldBe(image);
         }
 
-        // Another class's teacher sees nothing of it.
-        (await chen.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
-        (await chen.PostAsync($"/api/groups/{science}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        // Another class's teacher sees nothing of it: for them the class does not exist.
+        (await chen.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await chen.PostAsync($"/api/groups/{science}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
 
         // The session ends: the device is told to stop, and the image is gone.
         _host.Clock.Advance(TimeSpan.FromMinutes(2));

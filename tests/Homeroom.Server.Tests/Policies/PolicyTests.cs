@@ -190,10 +190,11 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
     [Fact]
     public async Task ScheduleBoundary_SwitchesThePolicyWithoutAnyChange()
     {
-        // Put the server's clock 4 s before a minute boundary, with a window that starts on it.
+        // Put the server's clock 10 s before a minute boundary, with a window that starts on it (time
+        // enough to set it up on a busy machine before the boundary passes).
         var now = Host.Clock.GetUtcNow();
         var boundary = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(2);
-        Host.Clock.Advance(boundary - now - TimeSpan.FromSeconds(4));
+        Host.Clock.Advance(boundary - now - TimeSpan.FromSeconds(10));
         await using var agent = await Host.ConnectNewAgentAsync();
         (await agent.ExpectAsync<PolicyFrame>()).Version.ShouldBe(1);
         var curfew = await CreateProfileAsync("Curfew", new { device = new { locked = true } });
@@ -201,7 +202,7 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
         await AssignAsync(curfew, "district", condition: new { schedule = new[] { new { days = new[] { day }, start = boundary.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture), end = boundary.AddMinutes(30).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture) } } });
         (await agent.NothingOfTypeAsync<PolicyFrame>(TimeSpan.FromSeconds(1))).ShouldBeTrue();
 
-        var locked = await agent.ExpectAsync<PolicyFrame>(TimeSpan.FromSeconds(15));
+        var locked = await agent.ExpectAsync<PolicyFrame>(TimeSpan.FromSeconds(25));
 
         Host.Clock.GetUtcNow().ShouldBeGreaterThanOrEqualTo(boundary);
         Setting(locked, "device", "locked").GetBoolean().ShouldBeTrue();

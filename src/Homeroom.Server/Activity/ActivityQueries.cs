@@ -1,0 +1,40 @@
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Activity;
+
+public sealed record ActivityEventDto(long Seq, Guid DeviceId, DateTime OccurredAt, DateTime ReceivedAt, string Kind, string? Url, string? Title, string? AppId, int? DurationSeconds, string? Detail);
+
+/// <summary>
+/// A device's activity, newest first, for staff who may read activity and reach the device. A device
+/// is required: activity is personal data and is read one student at a time.
+/// </summary>
+public sealed class ActivityQueries(IDbContextFactory<HomeroomDbContext> dbFactory)
+{
+    public const int MaxKindLength = 32;
+
+    /// <summary>The device's events; null when the device is not in the scope.</summary>
+    public async Task<PagedResult<ActivityEventDto>?> ListAsync(StaffScope scope, Guid deviceId, string? kind, PageQuery paging, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ReadActivity);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
+        {
+            return null;
+        }
+
+        var query = db.ActivityEvents.AsNoTracking().Where(e => e.DeviceId == deviceId);
+        if (!string.IsNullOrEmpty(kind))
+        {
+            query = query.Where(e => e.Kind == kind);
+        }
+
+        var total = await query.CountAsync(cancellationToken);
+        var items = await query.OrderByDescending(e => e.Seq).Skip(paging.Skip).Take(paging.Take)
+            .Select(e => new ActivityEventDto(e.Seq, e.DeviceId, e.OccurredAt, e.ReceivedAt, e.Kind, e.Url, e.Title, e.AppId, e.DurationSeconds, e.Detail))
+            .ToListAsync(cancellationToken);
+        return new PagedResult<ActivityEventDto>(items, total);
+    }
+}

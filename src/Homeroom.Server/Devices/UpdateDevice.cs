@@ -1,0 +1,100 @@
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Homeroom.Server.Policies;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Devices;
+
+/// <summary>
+/// Renames, tags, assigns, moves or changes the state of a device (API and console). The device must
+/// be in the caller's scope, a new assignee too, and a move to another school is checked against
+/// both the old and the new school. Every change is audited, and the device's policy is resolved again.
+/// </summary>
+public sealed class UpdateDevice(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor policies)
+{
+    public const int MaxNameLength = 200;
+    public const int MaxAssetTagLength = 100;
+
+    /// <summary>Applies the request; false when the device is not in the scope (nothing changes).</summary>
+    public async Task<bool> ExecuteAsync(StaffScope scope, Guid id, UpdateDeviceRequest request, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ManageDevices);
+        var validation = new Validation()
+            .Optional("name", request.Name, MaxNameLength)
+            .Optional("assetTag", request.AssetTag, MaxAssetTagLength)
+            .Check(request.Name is null || request.Name.Trim().Length > 0, "name", "Must not be empty.")
+            .Check(request.State is null || Enum.IsDefined(request.State.Value), "state", "Unknown state.")
+            .Check(!(request.Unassign == true && request.AssignedPersonId is not null), "assignedPersonId", "Give assignedPersonId or unassign, not both.");
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (request.AssignedPersonId is { } personId && !await scope.People(db).AnyAsync(p => p.Id == personId, cancellationToken))
+        {
+            validation.Add("assignedPersonId", "No such person in your scope.");
+        }
+
+        if (request.SchoolId is { } schoolId && !await db.Schools.AnyAsync(s => s.Id == schoolId, cancellationToken))
+        {
+            validation.Add("schoolId", "No such school.");
+        }
+
+        if (!validation.IsValid)
+        {
+            throw new RequestValidationException(validation.Errors);
+        }
+
+        if (!await scope.Devices(db).AnyAsync(d => d.Id == id, cancellationToken))
+        {
+            return false;
+        }
+
+        var device = await db.Devices.FirstAsync(d => d.Id == id, cancellationToken);
+        var changes = new List<string>();
+        if (request.SchoolId is { } school && school != device.SchoolId)
+        {
+            // Moving a device takes both schools: the one it leaves and the one it joins.
+            scope.EnsureIncludesSchool(device.SchoolId, "schoolId");
+            scope.EnsureIncludesSchool(school, "schoolId");
+            changes.Add($"schoolId={device.SchoolId}->{school}");
+            device.SchoolId = school;
+        }
+
+        if (request.Name is not null && request.Name.Trim() != device.Name)
+        {
+            device.Name = request.Name.Trim();
+            changes.Add($"name={device.Name}");
+        }
+
+        if (request.AssetTag is not null && (request.AssetTag.Length == 0 ? null : request.AssetTag) != device.AssetTag)
+        {
+            device.AssetTag = request.AssetTag.Length == 0 ? null : request.AssetTag;
+            changes.Add($"assetTag={device.AssetTag}");
+        }
+
+        if (request.State is { } state && state != device.State)
+        {
+            changes.Add($"state={device.State}->{state}");
+            device.State = state;
+        }
+
+        if (request.AssignedPersonId is { } assignee && assignee != device.AssignedPersonId)
+        {
+            device.AssignedPersonId = assignee;
+            changes.Add($"assignedPersonId={assignee}");
+        }
+        else if (request.Unassign == true && device.AssignedPersonId is not null)
+        {
+            device.AssignedPersonId = null;
+            changes.Add("unassigned");
+        }
+
+        if (changes.Count > 0)
+        {
+            audit.Record(db, "device.update", "device", id.ToString(), string.Join("; ", changes), device.SchoolId);
+            await db.SaveChangesAsync(cancellationToken);
+            policies.RequestDevice(id);
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,13 @@
+namespace Homeroom.Server.Roster;
+
+/// <summary>Registers the roster: schools, groups and people.</summary>
+public static class RosterServiceCollectionExtensions
+{
+    public static IServiceCollection AddRoster(this IServiceCollection services)
+    {
+        services.AddSingleton<SchoolDirectory>();
+        services.AddSingleton<GroupDirectory>();
+        services.AddSingleton<PeopleDirectory>();
+        return services;
+    }
+}

@@ -1,0 +1,454 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Homeroom.Server.Data;
+using Homeroom.Server.Tests.Infrastructure;
+
+namespace Homeroom.Server.Tests.Accounts;
+
+/// <summary>
+/// Visits every endpoint of the OpenAPI document as every role, signed out, in the caller's own school
+/// and in another, and checks who gets in: a role the rule does not name is refused (403), another
+/// school's resource does not exist for the caller (404, or 403 for a school named in the body) and
+/// nothing is changed, the caller's own school is served, and every answer is one the document
+/// declares. An endpoint the table below does not name fails the test: a new endpoint must state who
+/// may use it.
+/// </summary>
+public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    private const string DA = "districtAdmin", SA = "schoolAdmin", IT = "itTechnician", TE = "teacher", SL = "safetyLead", RO = "readOnly";
+
+    private static readonly string[] Everyone = AccessDistrict.Roles;
+    private static readonly string[] DistrictOnly = [DA];
+    private static readonly string[] Admins = [DA, SA];
+    private static readonly string[] DeviceReaders = [DA, SA, IT, RO];
+    private static readonly string[] DeviceManagers = [DA, SA, IT];
+    private static readonly string[] RosterReaders = [DA, SA, IT, SL, RO];
+    private static readonly string[] PersonalData = [DA, SA, SL];
+    private static readonly string[] AlertReaders = [DA, SA, IT, SL];
+    private static readonly string[] PolicyReaders = [DA, SA, IT, RO];
+    private static readonly string[] ClassroomUsers = [DA, SA, TE];
+    private static readonly string[] ScheduleReaders = [DA, SA, IT, TE, SL, RO];
+
+    /// <summary>What the {id} of a path is, and so which school a call concerns.</summary>
+    private enum Kind
+    {
+        /// <summary>No resource in the path, and no school in the body.</summary>
+        None,
+
+        /// <summary>No resource in the path; the body names resources of a school ({school}, {class}, ...).</summary>
+        Body,
+
+        Device,
+        Class,
+        Person,
+        School,
+        Account,
+        Token,
+        Command,
+        Alert,
+        Zone,
+        Profile,
+        Assignment,
+
+        /// <summary>The caller's own API key, a district filter list or wallpaper: no school.</summary>
+        Own,
+    }
+
+    /// <param name="Method">The HTTP method.</param>
+    /// <param name="Path">The path as the OpenAPI document writes it.</param>
+    /// <param name="Who">The roles that may use it.</param>
+    /// <param name="Kind">What the path's id is (or that the body names a school's resources).</param>
+    /// <param name="Body">The JSON body, with placeholders for the school's resources.</param>
+    /// <param name="Fresh">The call changes or removes its resource: allowed callers get a fresh one of their school each time.</param>
+    /// <param name="Query">The query string, with placeholders.</param>
+    /// <param name="FreshCaller">The call ends the caller's session: it is made by a new account of the same role.</param>
+    /// <param name="OwnAnswer">The answer an allowed caller in their own school gets, when it is not a success (a body refused on purpose).</param>
+    private sealed record Rule(
+        string Method, string Path, string[] Who, Kind Kind, string? Body = null, bool Fresh = false, string? Query = null, bool FreshCaller = false, HttpStatusCode? OwnAnswer = null);
+
+    /// <summary>Who may use each endpoint: the specification this test holds the server to.</summary>
+    private static readonly Rule[] Rules =
+    [
+        new("POST", "/api/auth/logout", Everyone, Kind.None, FreshCaller: true),
+        new("GET", "/api/auth/me", Everyone, Kind.None),
+        new("POST", "/api/auth/password", Everyone, Kind.None, """{"currentPassword":"a long enough passphrase","newPassword":"short"}""", OwnAnswer: HttpStatusCode.BadRequest),
+        new("GET", "/api/api-keys", Everyone, Kind.None),
+        new("POST", "/api/api-keys", Everyone, Kind.None, """{"name":"script"}"""),
+        new("DELETE", "/api/api-keys/{id}", Everyone, Kind.Own, Fresh: true),
+
+        new("GET", "/api/accounts", Admins, Kind.None),
+        new("POST", "/api/accounts", DistrictOnly, Kind.Body, """{"username":"{unique}","displayName":"New","password":"a long enough passphrase","role":"readOnly","schoolId":"{school}"}"""),
+        new("PUT", "/api/accounts/{id}", DistrictOnly, Kind.Account, """{"disabled":false}"""),
+
+        new("GET", "/api/schools", RosterReaders, Kind.None),
+        new("POST", "/api/schools", DistrictOnly, Kind.None, """{"name":"{unique}","timeZone":"UTC"}"""),
+        new("GET", "/api/schools/{id}", RosterReaders, Kind.School),
+        new("PUT", "/api/schools/{id}", DistrictOnly, Kind.School, """{"name":"Renamed {unique}","timeZone":"UTC"}""", Fresh: true),
+        new("DELETE", "/api/schools/{id}", DistrictOnly, Kind.School, Fresh: true),
+
+        new("GET", "/api/groups", RosterReaders, Kind.None),
+        new("POST", "/api/groups", Admins, Kind.Body, """{"name":"{unique}","kind":"custom","schoolId":"{school}"}"""),
+        new("GET", "/api/groups/{id}", RosterReaders, Kind.Class),
+        new("PUT", "/api/groups/{id}", Admins, Kind.Class, """{"name":"{unique}","kind":"class","schoolId":"{school}"}""", Fresh: true),
+        new("DELETE", "/api/groups/{id}", Admins, Kind.Class, Fresh: true),
+        new("POST", "/api/groups/{id}/members", Admins, Kind.Class, """{"personIds":["{student}"],"deviceIds":["{device}"]}""", Fresh: true),
+        new("POST", "/api/groups/{id}/members/remove", Admins, Kind.Class, """{"personIds":["{student}"]}""", Fresh: true),
+        new("GET", "/api/groups/{id}/people", RosterReaders, Kind.Class),
+
+        new("GET", "/api/people", RosterReaders, Kind.None),
+        new("POST", "/api/people", Admins, Kind.Body, """{"kind":"student","givenName":"New","familyName":"{unique}","schoolId":"{school}"}"""),
+        new("GET", "/api/people/{id}", RosterReaders, Kind.Person),
+        new("PUT", "/api/people/{id}", Admins, Kind.Person, """{"kind":"student","givenName":"Renamed","familyName":"{unique}","schoolId":"{school}"}""", Fresh: true),
+        new("DELETE", "/api/people/{id}", Admins, Kind.Person, Fresh: true),
+
+        new("GET", "/api/devices", DeviceReaders, Kind.None),
+        new("GET", "/api/devices/{id}", DeviceReaders, Kind.Device),
+        new("PATCH", "/api/devices/{id}", DeviceManagers, Kind.Device, """{"assetTag":"{unique}"}"""),
+        new("GET", "/api/devices/{id}/apps", DeviceReaders, Kind.Device),
+        new("GET", "/api/devices/{id}/commands", DeviceReaders, Kind.Device),
+        new("POST", "/api/devices/{id}/revoke", DeviceManagers, Kind.Device, Fresh: true),
+        new("GET", "/api/devices/{id}/policy", PolicyReaders, Kind.Device),
+        new("GET", "/api/devices/{id}/filter-check", PolicyReaders, Kind.Device, Query: "url=https://example.org/"),
+        new("GET", "/api/devices/{id}/locations", PersonalData, Kind.Device),
+        new("GET", "/api/policies/compliance", PolicyReaders, Kind.None),
+
+        new("GET", "/api/enrollment-tokens", DeviceManagers, Kind.None),
+        new("POST", "/api/enrollment-tokens", DeviceManagers, Kind.Body, """{"name":"{unique}","schoolId":"{school}"}"""),
+        new("GET", "/api/enrollment-tokens/{id}", DeviceManagers, Kind.Token),
+        new("POST", "/api/enrollment-tokens/{id}/revoke", DeviceManagers, Kind.Token, Fresh: true),
+
+        new("POST", "/api/commands", DeviceManagers, Kind.Body, """{"kind":"ping","deviceIds":["{device}"]}"""),
+        new("GET", "/api/commands", DeviceReaders, Kind.None),
+        new("GET", "/api/commands/{id}", DeviceReaders, Kind.Command),
+        new("GET", "/api/commands/{id}/deliveries", DeviceReaders, Kind.Command),
+
+        new("GET", "/api/audit", Admins, Kind.None),
+        new("GET", "/api/activity", PersonalData, Kind.Body, Query: "deviceId={device}"),
+
+        new("GET", "/api/filter-lists", PolicyReaders, Kind.None),
+        new("POST", "/api/filter-lists", DistrictOnly, Kind.None, Query: "name={unique}&format=plain&category=test"),
+        new("GET", "/api/filter-lists/categories", PolicyReaders, Kind.None),
+        new("DELETE", "/api/filter-lists/{id}", DistrictOnly, Kind.Own, Fresh: true),
+
+        new("GET", "/api/profiles", PolicyReaders, Kind.None),
+        new("POST", "/api/profiles", Admins, Kind.Body, """{"name":"{unique}","schoolId":"{school}","settings":{}}"""),
+        new("GET", "/api/profiles/settings", PolicyReaders, Kind.None),
+        new("GET", "/api/profiles/{id}", PolicyReaders, Kind.None, Query: null),
+        new("PUT", "/api/profiles/{id}", Admins, Kind.Profile, """{"name":"{unique}","settings":{}}""", Fresh: true),
+        new("DELETE", "/api/profiles/{id}", Admins, Kind.Profile, Fresh: true),
+
+        new("GET", "/api/assignments", PolicyReaders, Kind.None),
+        new("POST", "/api/assignments", Admins, Kind.Body, """{"profileId":"{profile}","level":"group","scopeId":"{class}","priority":{number}}"""),
+        new("PUT", "/api/assignments/{id}", Admins, Kind.Assignment, """{"profileId":"{profile}","level":"school","scopeId":"{school}","priority":{number}}""", Fresh: true),
+        new("DELETE", "/api/assignments/{id}", Admins, Kind.Assignment, Fresh: true),
+
+        new("GET", "/api/zones", PolicyReaders, Kind.None),
+        new("POST", "/api/zones", Admins, Kind.Body, """{"type":"Feature","properties":{"name":"{unique}","kind":"campus","schoolId":"{school}","radius":200},"geometry":{"type":"Point","coordinates":[-73.5,45.5]}}"""),
+        new("GET", "/api/zones/{id}", PolicyReaders, Kind.None),
+        new("PUT", "/api/zones/{id}", Admins, Kind.Zone, """{"type":"Feature","properties":{"name":"{unique}","kind":"campus","schoolId":"{school}","radius":250},"geometry":{"type":"Point","coordinates":[-73.5,45.5]}}""", Fresh: true),
+        new("DELETE", "/api/zones/{id}", Admins, Kind.Zone, Fresh: true),
+
+        new("GET", "/api/alerts", AlertReaders, Kind.None),
+        new("GET", "/api/alerts/{id}", AlertReaders, Kind.Alert),
+        new("POST", "/api/alerts/{id}/acknowledge", PersonalData, Kind.Alert),
+
+        new("GET", "/api/apple/wallpapers", DeviceManagers, Kind.None),
+        new("POST", "/api/apple/wallpapers", DistrictOnly, Kind.None, Query: "name={unique}"),
+        new("DELETE", "/api/apple/wallpapers/{id}", DistrictOnly, Kind.Own, Fresh: true),
+
+        new("GET", "/api/classes", ClassroomUsers, Kind.None),
+        new("GET", "/api/groups/{id}/schedule", ScheduleReaders, Kind.Class),
+        new("PUT", "/api/groups/{id}/schedule", Admins, Kind.Class, """{"termStart":"2026-01-01","termEnd":"2026-12-31","meetings":[{"days":["monday"],"start":"08:00","end":"09:00"}]}""", Fresh: true),
+        new("GET", "/api/groups/{id}/session", ScheduleReaders, Kind.Class),
+        new("POST", "/api/groups/{id}/session", ClassroomUsers, Kind.Class, """{"minutes":20}"""),
+        new("DELETE", "/api/groups/{id}/session", ClassroomUsers, Kind.Class),
+        new("GET", "/api/groups/{id}/sessions", ScheduleReaders, Kind.Class),
+        new("POST", "/api/groups/{id}/screen-view", ClassroomUsers, Kind.Class),
+        new("DELETE", "/api/groups/{id}/screen-view", ClassroomUsers, Kind.Class),
+        new("GET", "/api/groups/{id}/screens", ClassroomUsers, Kind.Class),
+        new("GET", "/api/groups/{id}/screens/{deviceId}", ClassroomUsers, Kind.Class),
+        new("GET", "/api/groups/{id}/classroom", ClassroomUsers, Kind.Class),
+        new("POST", "/api/groups/{id}/commands", ClassroomUsers, Kind.Class, """{"kind":"message","arguments":{"text":"Eyes up front"}}"""),
+
+        new("DELETE", "/api/demo", DistrictOnly, Kind.None),
+    ];
+
+    /// <summary>Endpoints for devices and for signing in: no staff session; each answers a stranger with one of its declared answers.</summary>
+    private static readonly (string Method, string Path)[] MachineEndpoints =
+    [
+        ("POST", "/api/auth/login"), ("POST", "/agent/v1/enroll"), ("GET", "/agent/v1/filter-list"), ("GET", "/mdm/enroll"),
+    ];
+
+    private HomeroomHost _host = null!;
+    private AccessDistrict _district = null!;
+    private JsonElement _openApi;
+
+    public async Task InitializeAsync()
+    {
+        _host = await HomeroomHost.StartAsync(provider);
+        _district = await AccessDistrict.CreateAsync(_host);
+        _openApi = await _host.GetJsonAsync<JsonElement>("/openapi/v1.json");
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _district?.Clients.Values.ToList() ?? [])
+        {
+            client.Dispose();
+        }
+
+        await _host.DisposeAsync();
+    }
+
+    private IEnumerable<(string Method, string Path, JsonElement Operation)> Operations() =>
+        from path in _openApi.GetProperty("paths").EnumerateObject()
+        from operation in path.Value.EnumerateObject()
+        select (operation.Name.ToUpperInvariant(), path.Name, operation.Value);
+
+    [Fact]
+    public void EveryEndpoint_HasARule_AndEveryRuleAnEndpoint()
+    {
+        var documented = Operations().Select(o => $"{o.Method} {o.Path}").ToHashSet();
+        var ruled = Rules.Select(r => $"{r.Method} {r.Path}").Concat(MachineEndpoints.Select(m => $"{m.Method} {m.Path}")).ToHashSet();
+        documented.Except(ruled).ShouldBeEmpty("endpoints without a rule in this test: state who may use them");
+        ruled.Except(documented).ShouldBeEmpty("rules for endpoints the OpenAPI document does not list");
+    }
+
+    [Fact]
+    public async Task EveryEndpoint_AsEveryRole_InTheirSchoolAndAnother()
+    {
+        var failures = new List<string>();
+        foreach (var rule in Rules)
+        {
+            var operation = Operation(rule.Method, rule.Path);
+            if (operation is null)
+            {
+                continue; // Reported by EveryEndpoint_HasARule_AndEveryRuleAnEndpoint.
+            }
+
+            // Signed out: nobody.
+            using (var anonymous = _host.CreateClient())
+            {
+                var (status, _) = await SendAsync(anonymous, rule, _district.North, await IdForAsync(rule, _district.North, fresh: false, anonymous));
+                Expect(failures, rule, "signed out", status, status == HttpStatusCode.Unauthorized, operation.Value);
+            }
+
+            foreach (var role in AccessDistrict.Roles)
+            {
+                var allowed = rule.Who.Contains(role);
+                foreach (var school in Schools(rule))
+                {
+                    using var freshCaller = rule.FreshCaller ? await _host.SignInAsNewAccountAsync($"{role.ToLowerInvariant()}-{Guid.NewGuid():N}"[..30], role,
+                        personId: role == TE ? _district.North.Teacher : null, schoolId: role == DA ? null : _district.North.School) : null;
+                    var client = freshCaller ?? _district.Clients[role];
+                    var own = school == _district.North || role == DA;
+                    var fresh = rule.Fresh && allowed && own;
+                    var id = await IdForAsync(rule, school, fresh, client);
+                    var before = await _district.ChangeCountAsync();
+                    var (status, body) = await SendAsync(client, rule, school, id);
+                    var who = $"{role} in {(school == _district.North ? "own school" : "another school")}";
+                    if (!allowed)
+                    {
+                        Expect(failures, rule, who, status, status == HttpStatusCode.Forbidden, operation.Value, body);
+                    }
+                    else if (!own)
+                    {
+                        // Another school's resource in the path does not exist for the caller; one named in the body is refused.
+                        Expect(failures, rule, who, status, status is HttpStatusCode.NotFound or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest, operation.Value, body);
+                    }
+                    else if (rule.OwnAnswer is { } answer)
+                    {
+                        Expect(failures, rule, who, status, status == answer, operation.Value, body);
+                    }
+                    else
+                    {
+                        Expect(failures, rule, who, status, (int)status is >= 200 and < 300, operation.Value, body);
+                    }
+
+                    if ((!allowed || !own) && await _district.ChangeCountAsync() != before)
+                    {
+                        failures.Add($"{rule.Method} {rule.Path} as {who}: refused with {(int)status} but something was changed (audit log grew)");
+                    }
+                }
+            }
+        }
+
+        failures.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task MachineEndpoints_AnswerStrangersWithDeclaredErrors()
+    {
+        using var stranger = _host.CreateClient();
+        var failures = new List<string>();
+        foreach (var (method, path) in MachineEndpoints)
+        {
+            var operation = Operation(method, path);
+            operation.ShouldNotBeNull($"{method} {path}");
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "GET" ? null : new StringContent("{}", Encoding.UTF8, "application/json") };
+            request.Headers.Add("X-Homeroom-Request", "1");
+            using var response = await stranger.SendAsync(request);
+            if ((int)response.StatusCode is < 400 or >= 500 || !Declared(operation.Value, response.StatusCode))
+            {
+                failures.Add($"{method} {path}: a stranger got {(int)response.StatusCode}");
+            }
+        }
+
+        failures.ShouldBeEmpty();
+    }
+
+    private IEnumerable<SchoolResources> Schools(Rule rule) =>
+        rule.Kind is Kind.None or Kind.Own ? [_district.North] : [_district.North, _district.South];
+
+    private JsonElement? Operation(string method, string path) =>
+        Operations().Where(o => o.Method == method && o.Path == path).Select(o => (JsonElement?)o.Operation).FirstOrDefault();
+
+    private static bool Declared(JsonElement operation, HttpStatusCode status) =>
+        operation.TryGetProperty("responses", out var responses)
+        && (responses.TryGetProperty(((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture), out _) || responses.TryGetProperty("default", out _));
+
+    private static void Expect(List<string> failures, Rule rule, string who, HttpStatusCode status, bool ok, JsonElement operation, string? body = null)
+    {
+        if (!ok)
+        {
+            failures.Add($"{rule.Method} {rule.Path} as {who}: unexpected {(int)status} {Trim(body)}");
+        }
+        else if (!Declared(operation, status))
+        {
+            failures.Add($"{rule.Method} {rule.Path} as {who}: answered {(int)status}, which the OpenAPI document does not declare");
+        }
+    }
+
+    private static string Trim(string? text) => text is null ? "" : text.Length > 300 ? text[..300] : text;
+
+    private async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpClient client, Rule rule, SchoolResources school, Guid? id)
+    {
+        var path = rule.Path.Replace("{id}", id?.ToString() ?? Guid.Empty.ToString(), StringComparison.Ordinal)
+            .Replace("{deviceId}", school.Device.ToString(), StringComparison.Ordinal);
+        if (rule.Query is { } query)
+        {
+            path += "?" + Fill(query, school);
+        }
+
+        using var request = new HttpRequestMessage(new HttpMethod(rule.Method), path);
+        if (rule.Body is { } body)
+        {
+            request.Content = new StringContent(Fill(body, school), Encoding.UTF8, "application/json");
+        }
+        else if (rule.Path == "/api/filter-lists" && rule.Method == "POST")
+        {
+            request.Content = new StringContent("blocked.example.org\n", Encoding.UTF8, "text/plain");
+        }
+        else if (rule.Path == "/api/apple/wallpapers" && rule.Method == "POST")
+        {
+            request.Content = new ByteArrayContent(Png);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+        }
+        else if (rule.Method is "POST" or "PUT" or "PATCH")
+        {
+            request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+        }
+
+        using var response = await client.SendAsync(request).WaitAsync(HomeroomHost.Timeout);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static int _unique;
+
+    private static string Fill(string template, SchoolResources school) => template
+        .Replace("{unique}", $"item{Interlocked.Increment(ref _unique):D5}", StringComparison.Ordinal)
+        .Replace("{number}", (Interlocked.Increment(ref _unique) % 900).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+        .Replace("{school}", school.School.ToString(), StringComparison.Ordinal)
+        .Replace("{class}", school.Class.ToString(), StringComparison.Ordinal)
+        .Replace("{student}", school.Student.ToString(), StringComparison.Ordinal)
+        .Replace("{device}", school.Device.ToString(), StringComparison.Ordinal)
+        .Replace("{profile}", school.Profile.ToString(), StringComparison.Ordinal);
+
+    // The id the path names: the school's resource of the rule's kind, or a fresh one for calls that change or remove it.
+    private async Task<Guid?> IdForAsync(Rule rule, SchoolResources school, bool fresh, HttpClient caller)
+    {
+        if (!rule.Path.Contains("{id}", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        if (!fresh && rule.Kind != Kind.Own)
+        {
+            return rule.Kind switch
+            {
+                Kind.Device => school.Device,
+                Kind.Class => school.Class,
+                Kind.Person => school.Student,
+                Kind.School => school.School,
+                Kind.Account => school.Account,
+                Kind.Token => school.Token,
+                Kind.Command => school.Command,
+                Kind.Alert => school.Alert,
+                Kind.Zone => school.Zone,
+                Kind.Profile => school.Profile,
+                Kind.Assignment => school.Assignment,
+                Kind.None when rule.Path.StartsWith("/api/profiles", StringComparison.Ordinal) => school.Profile,
+                Kind.None when rule.Path.StartsWith("/api/zones", StringComparison.Ordinal) => school.Zone,
+                _ => throw new InvalidOperationException($"No resource for {rule.Path}"),
+            };
+        }
+
+        var unique = Guid.NewGuid().ToString("N")[..8];
+        return rule.Path switch
+        {
+            "/api/api-keys/{id}" => await FreshApiKeyAsync(caller, unique),
+            "/api/schools/{id}" => await _district.IdAsync("/api/schools", new { name = $"School {unique}", timeZone = "UTC" }),
+            "/api/groups/{id}" or "/api/groups/{id}/members" or "/api/groups/{id}/members/remove" or "/api/groups/{id}/schedule" =>
+                await FreshClassAsync(school, unique),
+            "/api/people/{id}" => await _district.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
+            "/api/devices/{id}/revoke" => (await _host.EnrollAsync(await _host.CreateTokenAsync(schoolId: school.School), $"SN-{unique}")).DeviceId,
+            "/api/enrollment-tokens/{id}/revoke" => (await _host.PostJsonAsync<JsonElement>("/api/enrollment-tokens", new { name = unique, schoolId = school.School })).GetProperty("id").GetGuid(),
+            "/api/profiles/{id}" => await _district.IdAsync("/api/profiles", new { name = $"Profile {unique}", schoolId = school.School, settings = new { } }),
+            "/api/assignments/{id}" => await _district.IdAsync("/api/assignments", new { profileId = school.Profile, level = "device", scopeId = school.Device.ToString(), priority = Random.Shared.Next(-900, 900) }),
+            "/api/zones/{id}" => await _district.ZoneAsync(school.School, $"Zone {unique}"),
+            "/api/filter-lists/{id}" => await FreshFilterListAsync(unique),
+            "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
+            _ => throw new InvalidOperationException($"No fresh resource for {rule.Path}"),
+        };
+    }
+
+    // An API key is its owner's: made by the caller (a signed-out caller gets none).
+    private static async Task<Guid?> FreshApiKeyAsync(HttpClient caller, string unique)
+    {
+        using var response = await caller.PostAsJsonAsync("/api/api-keys", new { name = unique });
+        return response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid() : null;
+    }
+
+    private async Task<Guid> FreshClassAsync(SchoolResources school, string unique)
+    {
+        var id = await _district.IdAsync("/api/groups", new { name = $"Class {unique}", kind = "class", schoolId = school.School });
+        (await _host.PostJsonAsync($"/api/groups/{id}/members", new { personIds = new[] { school.Student } })).EnsureSuccessStatusCode();
+        return id;
+    }
+
+    private async Task<Guid> FreshFilterListAsync(string unique)
+    {
+        using var content = new StringContent("fresh.example.org\n", Encoding.UTF8, "text/plain");
+        using var response = await _host.Client.PostAsync($"/api/filter-lists?name={unique}&format=plain&category=fresh", content);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    private async Task<Guid> FreshWallpaperAsync(string unique)
+    {
+        using var content = new ByteArrayContent(Png);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+        using var response = await _host.Client.PostAsync($"/api/apple/wallpapers?name={unique}", content);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    // The smallest valid PNG signature plus a header chunk is enough: wallpapers are checked by their magic bytes.
+    private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0];
+}
+
+public sealed class AccessMatrixSqliteTests() : AccessMatrixTests(DatabaseProvider.Sqlite);
+
+public sealed class AccessMatrixPostgresTests() : AccessMatrixTests(DatabaseProvider.Postgres);
