@@ -35,7 +35,8 @@ public static class SharedData
             $"Test data '{relative}' is expected in ../shared beside the repository (looked in {string.Join(", ", candidates.Select(Path.GetFullPath))}); set HOMEROOM_SHARED_DATA to its folder.");
     }
 
-    private static string RepositoryRoot()
+    /// <summary>The checkout the tests run from (the folder holding Homeroom.slnx).</summary>
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

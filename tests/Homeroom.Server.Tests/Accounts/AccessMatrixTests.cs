@@ -181,6 +181,21 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("POST", "/api/auth/login"), ("POST", "/agent/v1/enroll"), ("GET", "/agent/v1/filter-list"), ("GET", "/mdm/enroll"),
     ];
 
+    /// <summary>Who may open each console page (the same rules as the API's).</summary>
+    private static readonly (string Route, string[] Who, Kind Kind)[] Pages =
+    [
+        ("/", Everyone, Kind.None),
+        ("/devices", DeviceReaders, Kind.None),
+        ("/devices/{Id:guid}", DeviceReaders, Kind.Device),
+        ("/classroom", ClassroomUsers, Kind.None),
+        ("/classroom/{GroupId:guid}", ClassroomUsers, Kind.Class),
+        ("/groups", RosterReaders, Kind.None),
+        ("/people", RosterReaders, Kind.None),
+        ("/enrollment", DeviceManagers, Kind.None),
+        ("/audit", Admins, Kind.None),
+        ("/account", Everyone, Kind.None),
+    ];
+
     private HomeroomHost _host = null!;
     private AccessDistrict _district = null!;
     private JsonElement _openApi;
@@ -277,6 +292,56 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
 
         failures.ShouldBeEmpty();
     }
+
+    [Fact]
+    public void EveryConsolePage_HasARule()
+    {
+        var routes = typeof(HomeroomApp).Assembly.GetTypes()
+            .SelectMany(t => t.GetCustomAttributes(typeof(Microsoft.AspNetCore.Components.RouteAttribute), inherit: false))
+            .Cast<Microsoft.AspNetCore.Components.RouteAttribute>()
+            .Select(r => r.Template)
+            .Where(t => t != "/login")
+            .ToHashSet();
+        routes.Except(Pages.Select(p => p.Route)).ShouldBeEmpty("console pages without a rule in this test: state who may open them");
+    }
+
+    [Fact]
+    public async Task EveryConsolePage_AsEveryRole_InTheirSchoolAndAnother()
+    {
+        var failures = new List<string>();
+        foreach (var (route, who, kind) in Pages)
+        {
+            using (var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _host.BaseAddress })
+            using (var response = await anonymous.GetAsync(PagePath(route, _district.North)))
+            {
+                // Signed out: to the sign-in page.
+                if (response.StatusCode != HttpStatusCode.Redirect || response.Headers.Location?.ToString().Contains("/login", StringComparison.Ordinal) != true)
+                {
+                    failures.Add($"{route} signed out: {(int)response.StatusCode} {response.Headers.Location}");
+                }
+            }
+
+            foreach (var role in AccessDistrict.Roles)
+            {
+                foreach (var school in kind == Kind.None ? [_district.North] : new[] { _district.North, _district.South })
+                {
+                    using var response = await _district.Clients[role].GetAsync(PagePath(route, school));
+                    var own = school == _district.North || role == DA;
+                    var expected = !who.Contains(role) ? HttpStatusCode.Forbidden : own ? HttpStatusCode.OK : HttpStatusCode.NotFound;
+                    if (response.StatusCode != expected)
+                    {
+                        failures.Add($"{route} as {role} in {school.Name}: {(int)response.StatusCode}, expected {(int)expected}");
+                    }
+                }
+            }
+        }
+
+        failures.ShouldBeEmpty();
+    }
+
+    private static string PagePath(string route, SchoolResources school) => route
+        .Replace("{Id:guid}", school.Device.ToString(), StringComparison.Ordinal)
+        .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal);
 
     [Fact]
     public async Task MachineEndpoints_AnswerStrangersWithDeclaredErrors()
