@@ -146,6 +146,33 @@ public sealed class FilterListImportTests
     }
 
     [Fact]
+    public void Build_CategoryAddedAfterASetOfCategoriesWasMet_KeepsItsOwnMeaning()
+    {
+        // A path listed by two categories makes the set {a, b} while the lists are still being read;
+        // a category added afterwards must not take that set's id (it used to: "c" then listed every
+        // host of both "a" and "b").
+        var builder = new FilterListBuilder();
+        var a = builder.AddCategory("a");
+        var b = builder.AddCategory("b");
+        builder.TryAdd(a, "videos.test/clips", out _).ShouldBeTrue();
+        builder.TryAdd(b, "videos.test/clips", out _).ShouldBeTrue();
+        builder.TryAdd(a, "both.test", out _).ShouldBeTrue();
+        builder.TryAdd(b, "both.test", out _).ShouldBeTrue();
+        var c = builder.AddCategory("c");
+        builder.TryAdd(c, "c-only.test", out _).ShouldBeTrue();
+        var list = builder.Build();
+
+        var blockC = WebFilter.Compile(list, new WebFilterSettings(["c"], [], [], [], false));
+        blockC.Decide("both.test").Blocked.ShouldBeFalse();
+        blockC.Decide("videos.test/clips/1").Blocked.ShouldBeFalse();
+        blockC.Explain("c-only.test").Category.ShouldBe("c");
+        var blockB = WebFilter.Compile(list, new WebFilterSettings(["b"], [], [], [], false));
+        blockB.Explain("www.both.test").Category.ShouldBe("b");
+        blockB.Explain("videos.test/clips/1").Category.ShouldBe("b");
+        blockB.Decide("c-only.test").Blocked.ShouldBeFalse();
+    }
+
+    [Fact]
     public void AddCategory_BadName_Throws()
     {
         Should.Throw<ArgumentException>(() => new FilterListBuilder().AddCategory("../etc"));
