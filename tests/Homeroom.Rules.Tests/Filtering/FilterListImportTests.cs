@@ -124,6 +124,116 @@ public sealed class FilterListImportTests
     }
 
     [Fact]
+    public void ImportPlain_LineOfHundredsOfMegabytes_IsSkippedWithItsNumberWithoutBeingHeld()
+    {
+        const long lineLength = 200L * 1024 * 1024;
+        using var text = new StreamReader(GeneratedLists.Text("good.test\n", 'a', lineLength, "\r\nfine.test\n"));
+        var builder = new FilterListBuilder();
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+
+        var report = FilterListImport.ImportPlain(text, "custom", builder);
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        allocated.ShouldBeLessThan(8L * 1024 * 1024, $"{allocated:N0} bytes allocated to read a {lineLength:N0}-character line");
+        report.Entries.ShouldBe(2);
+        report.Errors.Single().ShouldBe(new FilterListLineError("custom", 2, $"The line is longer than {FilterListImport.MaxLineLength} characters."));
+        WebFilter.Compile(builder.Build(), new WebFilterSettings(["custom"], [], [], [], false)).Decide("fine.test").Blocked.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void ImportUt1Archive_LineOfHundredsOfMegabytes_IsSkippedWithItsNumberWithoutBeingHeld()
+    {
+        const long lineLength = 100L * 1024 * 1024;
+        var archive = GeneratedLists.TarGz(
+            ("blacklists/games/domains", GeneratedLists.Text("play.test\n", 'x', lineLength, "\ngame.test\n")),
+            ("blacklists/games/urls", GeneratedLists.Text(string.Empty, 'y', 3000, "\nvideos.test/games\n")));
+        using var stream = new MemoryStream(archive);
+        var builder = new FilterListBuilder();
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+
+        var report = FilterListImport.ImportUt1Archive(stream, builder);
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        allocated.ShouldBeLessThan(8L * 1024 * 1024, $"{allocated:N0} bytes allocated to read a {lineLength:N0}-character line");
+        report.Entries.ShouldBe(3);
+        report.Errors.Select(e => (e.Source, e.Line)).ShouldBe([("games/domains", 2), ("games/urls", 1)]);
+        var filter = WebFilter.Compile(builder.Build(), new WebFilterSettings(["games"], [], [], [], false));
+        filter.Decide("www.game.test").Blocked.ShouldBeTrue();
+        filter.Decide("videos.test/games/1").Blocked.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void ImportPlain_ExpandingBeyondTheLimit_ThrowsTooLargeWithoutHoldingIt()
+    {
+        var bomb = GeneratedLists.Gzip(GeneratedLists.Text("ok.test\n", 'z', FilterListImport.MaxDecompressedBytes, string.Empty));
+        ((long)bomb.Length).ShouldBeLessThan(FilterListImport.MaxDecompressedBytes / 50);
+        using var stream = new MemoryStream(bomb);
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+
+        Should.Throw<FilterListTooLargeException>(() => FilterListImport.ImportPlain(stream, "custom", new FilterListBuilder()));
+
+        (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore).ShouldBeLessThan(8L * 1024 * 1024);
+    }
+
+    [Theory]
+    [InlineData(TarEntryFormat.V7)]
+    [InlineData(TarEntryFormat.Ustar)]
+    [InlineData(TarEntryFormat.Pax)]
+    [InlineData(TarEntryFormat.Gnu)]
+    public void ImportUt1Archive_EveryTarFormat_ReadsNamesAndLists(TarEntryFormat format)
+    {
+        // Names longer than 100 bytes need ustar's prefix, a pax record or a GNU long-name entry.
+        var folder = format == TarEntryFormat.V7 ? "blacklists" : "blacklists/" + new string('d', 120);
+        using var output = new MemoryStream();
+        using (var tar = new TarWriter(output, format, leaveOpen: true))
+        {
+            foreach (var (name, content) in new[] { ($"{folder}/games/domains", "game.test\n"), ($"{folder}/games/urls", "videos.test/games\n"), ($"{folder}/social_networks/domains", "social.test\r\nchat.test") })
+            {
+                var type = format == TarEntryFormat.V7 ? TarEntryType.V7RegularFile : TarEntryType.RegularFile;
+                TarEntry entry = format switch
+                {
+                    TarEntryFormat.V7 => new V7TarEntry(type, name),
+                    TarEntryFormat.Ustar => new UstarTarEntry(type, name),
+                    TarEntryFormat.Pax => new PaxTarEntry(type, name),
+                    _ => new GnuTarEntry(type, name),
+                };
+                entry.DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content));
+                tar.WriteEntry(entry);
+            }
+        }
+
+        output.Position = 0;
+        var builder = new FilterListBuilder();
+
+        var report = FilterListImport.ImportUt1Archive(output, builder);
+
+        report.Entries.ShouldBe(4);
+        var list = builder.Build();
+        list.Categories.ShouldBe(["games", "social_networks"]);
+        WebFilter.Compile(list, new WebFilterSettings(["social_networks"], [], [], [], false)).Decide("chat.test").Blocked.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void ImportUt1Archive_PaxRecordDeclaringHundredsOfMegabytes_IsRefusedWithoutAllocatingThem()
+    {
+        // A tar header whose pax record claims 300 MB; the record's bytes are not even there.
+        var header = new byte[512];
+        Encoding.ASCII.GetBytes("PaxHeaders/domains").CopyTo(header, 0);
+        Encoding.ASCII.GetBytes("0000644\0").CopyTo(header, 100);
+        Encoding.ASCII.GetBytes(Convert.ToString(300L * 1024 * 1024, 8).PadLeft(11, '0') + "\0").CopyTo(header, 124);
+        header[156] = (byte)'x';
+        Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(header, 257);
+        Encoding.ASCII.GetBytes("        ").CopyTo(header, 148);
+        Encoding.ASCII.GetBytes(Convert.ToString(header.Sum(b => b), 8).PadLeft(6, '0') + "\0 ").CopyTo(header, 148);
+        using var stream = new MemoryStream([.. header, .. Encoding.ASCII.GetBytes("30 path=blacklists/a/domains\n")]);
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+
+        Should.Throw<FilterListFormatException>(() => FilterListImport.ImportUt1Archive(stream, new FilterListBuilder()));
+
+        (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore).ShouldBeLessThan(8L * 1024 * 1024);
+    }
+
+    [Fact]
     public void Build_HostInSeveralCategories_BelongsToAll()
     {
         var builder = new FilterListBuilder();
