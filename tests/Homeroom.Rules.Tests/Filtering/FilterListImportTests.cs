@@ -124,6 +124,45 @@ public sealed class FilterListImportTests
     }
 
     [Fact]
+    public void FilterListLineReader_RandomText_SplitsLikeReadLineAndDropsOnlyLongLines()
+    {
+        for (var seed = 0; seed < 20; seed++)
+        {
+            var rng = new Random(seed);
+            var text = new StringBuilder();
+            while (text.Length < 60_000)
+            {
+                text.Append('x', rng.Next(4) == 0 ? rng.Next(0, 3000) : rng.Next(0, 40));
+                text.Append(rng.Next(4) switch { 0 => "\r\n", 1 => "\r", _ => "\n" });
+            }
+
+            if (rng.Next(2) == 0)
+            {
+                text.Append('y', rng.Next(1, 10));
+            }
+
+            var expected = new List<string>();
+            using (var plain = new StringReader(text.ToString()))
+            {
+                while (plain.ReadLine() is { } line)
+                {
+                    expected.Add(line);
+                }
+            }
+
+            var reader = new FilterListLineReader(new StringReader(text.ToString()));
+            var actual = new List<FilterListLine>();
+            while (reader.TryRead(out var line))
+            {
+                actual.Add(line);
+            }
+
+            actual.Select(l => l.Number).ShouldBe(Enumerable.Range(1, expected.Count), $"seed {seed}");
+            actual.Select(l => l.Text).ShouldBe(expected.Select(l => l.Length <= FilterListImport.MaxLineLength ? l : null), $"seed {seed}");
+        }
+    }
+
+    [Fact]
     public void ImportPlain_LineOfHundredsOfMegabytes_IsSkippedWithItsNumberWithoutBeingHeld()
     {
         const long lineLength = 200L * 1024 * 1024;
