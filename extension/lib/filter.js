@@ -1,7 +1,9 @@
 // Web filter decisions, matching Homeroom.Rules.Filtering.WebFilter: an allowed site allows; a
 // blocked site blocks; a category the policy allows allows; a category it blocks blocks; in
-// allow-only mode anything else is blocked, otherwise allowed. Within each step the most specific
-// listed host wins. Focus mode sits on top: the policy still blocks, and anything it allows must
+// allow-only mode anything else is blocked, otherwise allowed. Every category listing a URL counts
+// (the host, a parent domain, or one of those with a path prefix of the URL's path). Within each
+// step the most specific listed host wins, and a category step names the policy's first category
+// (in the policy's order) listing that host. Focus mode sits on top: the policy still blocks, and anything it allows must
 // also be on the focus list.
 
 import { canonicalize, hostSuffixes, pathStartsWith } from './url.js';
@@ -73,6 +75,19 @@ class RuleIndex {
     }
 
     return this.hosts.has(suffix) ? { payload: this.hosts.get(suffix) } : null;
+  }
+
+  /**
+   * Every payload listing a URL at one host suffix: the host rule's and every matching path
+   * rule's (a path rule does not hide the host's own rule, nor a shorter path's).
+   */
+  findAll(suffix, path) {
+    const found = [];
+    if (this.hosts.has(suffix)) found.push(this.hosts.get(suffix));
+    for (const rule of this.paths.get(suffix) ?? []) {
+      if (pathStartsWith(path, rule.prefix)) found.push(rule.payload);
+    }
+    return found;
   }
 
   /** The first match walking from the whole host to its shortest suffix. */
@@ -224,11 +239,12 @@ function decidePolicy(filter, url) {
   if (!filter.categories.isEmpty && (allowedCategories.length > 0 || blockedCategories.length > 0)) {
     let blocked = null;
     for (const suffix of hostSuffixes(url.host, url.isIp)) {
-      const found = filter.categories.find(suffix, url.path);
-      if (!found) continue;
-      const allowedBy = allowedCategories.find((c) => found.payload.has(c));
+      const listing = filter.categories.findAll(suffix, url.path);
+      if (listing.length === 0) continue;
+      const lists = (c) => listing.some((set) => set.has(c));
+      const allowedBy = allowedCategories.find(lists);
       if (allowedBy) return { blocked: false, reason: Reason.AllowedCategory, category: allowedBy, matchedHost: suffix };
-      const blockedBy = blockedCategories.find((c) => found.payload.has(c));
+      const blockedBy = blockedCategories.find(lists);
       if (!blocked && blockedBy) blocked = { blocked: true, reason: Reason.BlockedCategory, category: blockedBy, matchedHost: suffix };
     }
 

@@ -95,3 +95,24 @@ test('decide_NoPolicy_AllowsAndMalformedUrlBlocks', () => {
   assert.equal(decide(null, 'https://anything.example/').blocked, false);
   assert.equal(decide(filterOf({}), 'http://exa mple.com/').reason, Reason.InvalidUrl);
 });
+
+test('decide_PathEntryInBlockedCategory_DoesNotHideTheHostsAllowedCategory', () => {
+  const categories = parseFilterList('# education\nschool.test\n# games\nschool.test/arcade\n').categories;
+  const d = decide(compileFilter({ blockedCategories: ['games'], allowedCategories: ['education'] }, categories), 'https://www.school.test/arcade/pacman');
+  assert.deepEqual([d.blocked, d.reason, d.category, d.matchedHost], [false, Reason.AllowedCategory, 'education', 'school.test']);
+});
+
+test('decide_NestedPathEntries_EveryCategoryListingTheUrlCounts', () => {
+  const categories = parseFilterList('# education\nvideo.test/Learn\n# games\nvideo.test/learn/play\n').categories;
+  const allow = decide(compileFilter({ blockedCategories: ['games'], allowedCategories: ['education'] }, categories), 'video.test/learn/play/1');
+  assert.equal(allow.reason, Reason.AllowedCategory);
+  const blockBoth = compileFilter({ blockedCategories: ['education', 'games'] }, categories);
+  assert.equal(decide(blockBoth, 'video.test/learn/play/1').category, 'education');
+  assert.equal(decide(blockBoth, 'video.test/play').blocked, false);
+});
+
+test('decide_HostInSeveralCategories_IsBlockedOnlyByThoseAndNamesThePolicysFirst', () => {
+  const categories = parseFilterList('# liste_blanche\nuniv.test\n# liste_bu\nuniv.test\n# manga\nmanga.test\n').categories;
+  assert.equal(decide(compileFilter({ blockedCategories: ['manga'] }, categories), 'https://univ.test/').blocked, false);
+  assert.equal(decide(compileFilter({ blockedCategories: ['liste_bu', 'liste_blanche'] }, categories), 'https://univ.test/').category, 'liste_bu');
+});

@@ -50,19 +50,4 @@ public sealed class FilterList
         var word = category >> 6;
         return word < words.Length && (words[word] & (1UL << (category & 63))) != 0;
     }
-
-    internal IEnumerable<int> CategoriesOf(int setId)
-    {
-        var words = Sets[setId];
-        for (var w = 0; w < words.Length; w++)
-        {
-            for (var b = 0; b < 64; b++)
-            {
-                if ((words[w] & (1UL << b)) != 0)
-                {
-                    yield return (w * 64) + b;
-                }
-            }
-        }
-    }
 }

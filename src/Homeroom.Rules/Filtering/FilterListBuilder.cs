@@ -45,10 +45,15 @@ public sealed class FilterListBuilder
             throw new InvalidOperationException($"A filter list holds at most {MaxCategories} categories.");
         }
 
+        var index = _categories.Count;
+        var words = new ulong[SetWords];
+        words[index >> 6] = 1UL << (index & 63);
+        var set = Intern(words);
         _categories.Add(name);
         _counts.Add(0);
-        _categoryIndex[name] = _categories.Count - 1;
-        return _categories.Count - 1;
+        _categorySets.Add(set);
+        _categoryIndex[name] = index;
+        return index;
     }
 
     /// <summary>Adds one entry to a category; false with a reason when the entry is not a host or host/path.</summary>
@@ -74,7 +79,7 @@ public sealed class FilterListBuilder
         }
 
         var hash = DomainHash.Of(url.Host);
-        var set = (ushort)(category + 1);
+        var set = _categorySets[category];
         var path = url.Path;
         if (path.IsEmpty || path is "/")
         {
@@ -129,10 +134,7 @@ public sealed class FilterListBuilder
 
             urlHashes[g] = hash;
             urlGroupIds[g] = (ushort)(g + 1);
-            groups[g] = rules
-                .OrderByDescending(r => r.Key.Length)
-                .Select(r => new HostRuleIndex.UrlRule(r.Key, r.Value))
-                .ToArray();
+            groups[g] = CompleteRules(rules, hosts.Find(DomainHash.Mix(hash)));
             g++;
         }
 
@@ -141,36 +143,70 @@ public sealed class FilterListBuilder
         return new FilterList(_categories.ToArray(), index, SetsArray(), _counts.ToArray());
     }
 
-    // Category sets: id 0 is empty, 1..N the single categories, then every union met while merging.
-    private readonly List<ulong[]> _unions = [];
-    private readonly Dictionary<string, ushort> _unionIds = new(StringComparer.Ordinal);
+    // A lookup takes one set per host suffix: the longest path rule that prefixes the URL's path,
+    // else the host rule. So that this one set holds every category listing the URL at that suffix,
+    // each path rule's set is widened here with the host's own set and the sets of its shorter rules
+    // that prefix it. Sorted case-insensitively, the rules a rule extends come right before it, so a
+    // stack of the current chain of prefixes finds them in one pass.
+    private HostRuleIndex.UrlRule[] CompleteRules(Dictionary<string, ushort> rules, ushort hostSet)
+    {
+        var sorted = rules.OrderBy(r => r.Key, StringComparer.OrdinalIgnoreCase).ToArray();
+        var completed = new HostRuleIndex.UrlRule[sorted.Length];
+        var chain = new Stack<HostRuleIndex.UrlRule>();
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            var (prefix, set) = sorted[i];
+            while (chain.Count > 0 && !prefix.StartsWith(chain.Peek().PathPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                chain.Pop();
+            }
+
+            set = Union(set, chain.Count > 0 ? chain.Peek().Payload : hostSet);
+            completed[i] = new HostRuleIndex.UrlRule(prefix, set);
+            chain.Push(completed[i]);
+        }
+
+        // Longest first: the first rule that prefixes a path is the most specific one.
+        return completed.OrderByDescending(r => r.PathPrefix.Length).ToArray();
+    }
+
+    // Category sets. Id 0 is the empty set (not listed); every other id names one distinct set of
+    // categories, interned as it is first met (a single category when it is added, a union while
+    // merging). An id never changes meaning once handed out, whenever categories are added later.
+    private const int SetWords = MaxCategories / 64;
+    private readonly List<ulong[]> _sets = [new ulong[SetWords]];
+    private readonly Dictionary<ulong[], ushort> _setIds = new(WordsComparer.Instance);
+    private readonly List<ushort> _categorySets = [];
     private readonly Dictionary<(ushort, ushort), ushort> _unionMemo = [];
 
-    private ulong[] Words(ushort set)
+    private ushort Intern(ulong[] words)
     {
-        var words = new ulong[(_categories.Count + 63) / 64];
-        if (set == 0)
+        if (_setIds.TryGetValue(words, out var id))
         {
-            return words;
+            return id;
         }
 
-        if (set <= _categories.Count)
+        if (_sets.Count > ushort.MaxValue)
         {
-            var c = set - 1;
-            words[c >> 6] |= 1UL << (c & 63);
-            return words;
+            throw new InvalidOperationException("Too many distinct combinations of categories.");
         }
 
-        var union = _unions[set - _categories.Count - 1];
-        Array.Copy(union, words, union.Length);
-        return words;
+        id = (ushort)_sets.Count;
+        _sets.Add(words);
+        _setIds[words] = id;
+        return id;
     }
 
     private ushort Union(ushort a, ushort b)
     {
-        if (a == b)
+        if (a == b || b == 0)
         {
             return a;
+        }
+
+        if (a == 0)
+        {
+            return b;
         }
 
         var key = a < b ? (a, b) : (b, a);
@@ -179,38 +215,35 @@ public sealed class FilterListBuilder
             return memo;
         }
 
-        var left = Words(a);
-        var right = Words(b);
-        for (var i = 0; i < left.Length; i++)
+        var words = (ulong[])_sets[a].Clone();
+        var other = _sets[b];
+        for (var i = 0; i < words.Length; i++)
         {
-            left[i] |= right[i];
+            words[i] |= other[i];
         }
 
-        var name = string.Join(',', left);
-        if (!_unionIds.TryGetValue(name, out var id))
-        {
-            if (_categories.Count + _unions.Count + 1 >= ushort.MaxValue)
-            {
-                throw new InvalidOperationException("Too many distinct combinations of categories.");
-            }
-
-            _unions.Add(left);
-            id = (ushort)(_categories.Count + _unions.Count);
-            _unionIds[name] = id;
-        }
-
+        var id = Intern(words);
         _unionMemo[key] = id;
         return id;
     }
 
     private ulong[][] SetsArray()
     {
-        var sets = new ulong[1 + _categories.Count + _unions.Count][];
-        for (var i = 0; i < sets.Length; i++)
-        {
-            sets[i] = Words((ushort)i);
-        }
+        var used = (_categories.Count + 63) / 64;
+        return _sets.Select(words => words[..used]).ToArray();
+    }
 
-        return sets;
+    private sealed class WordsComparer : IEqualityComparer<ulong[]>
+    {
+        public static WordsComparer Instance { get; } = new();
+
+        public bool Equals(ulong[]? x, ulong[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(ulong[] obj)
+        {
+            var hash = default(HashCode);
+            hash.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(obj.AsSpan()));
+            return hash.ToHashCode();
+        }
     }
 }

@@ -1,5 +1,5 @@
-using System.Formats.Tar;
 using System.IO.Compression;
+using System.Text;
 
 namespace Homeroom.Rules.Filtering;
 
@@ -45,15 +45,20 @@ public sealed class FilterListImportReport
 /// <summary>Thrown when a list cannot be imported at all (as opposed to single bad lines, which are skipped and reported).</summary>
 public sealed class FilterListFormatException(string message) : Exception(message);
 
+/// <summary>Thrown when a list is larger than an import reads (<see cref="FilterListImport.MaxDecompressedBytes"/>, <see cref="FilterListImport.MaxArchiveEntryBytes"/>).</summary>
+public sealed class FilterListTooLargeException(string message) : Exception(message);
+
 /// <summary>
 /// Reads filter lists into a <see cref="FilterListBuilder"/>: the UT1 layout (a folder per category
 /// holding <c>domains</c> and <c>urls</c>, as a directory or as the published <c>.tar.gz</c>) and plain
 /// lists (one host or host/path per line, or hosts-file lines such as <c>0.0.0.0 example.com</c>).
-/// Bad lines are skipped and reported with their line numbers; limits stop oversized input.
+/// Everything is streamed: bad lines are skipped and reported with their line numbers, a line longer
+/// than <see cref="MaxLineLength"/> is never held whole, and <see cref="MaxDecompressedBytes"/> bounds
+/// what one archive or list may expand to.
 /// </summary>
 public static class FilterListImport
 {
-    /// <summary>Longest line read.</summary>
+    /// <summary>Longest line read; a longer one is skipped and reported.</summary>
     public const int MaxLineLength = 2048;
 
     /// <summary>Most entries one import may add.</summary>
@@ -62,8 +67,13 @@ public static class FilterListImport
     /// <summary>Largest file inside an archive, uncompressed.</summary>
     public const long MaxArchiveEntryBytes = 256L * 1024 * 1024;
 
-    /// <summary>Most bytes read from an archive, uncompressed.</summary>
-    public const long MaxArchiveBytes = 1024L * 1024 * 1024;
+    /// <summary>Most bytes one archive or plain list may expand to (everything read after decompression, tar headers and skipped files included).</summary>
+    public const long MaxDecompressedBytes = 1024L * 1024 * 1024;
+
+    /// <summary>Most files (of any kind) in an archive.</summary>
+    public const int MaxArchiveFiles = 10_000;
+
+    private static readonly string TooLongLine = $"The line is longer than {MaxLineLength} characters.";
 
     /// <summary>Imports a UT1 directory (the folder holding one folder per category).</summary>
     public static FilterListImportReport ImportUt1Directory(string directory, FilterListBuilder builder)
@@ -83,7 +93,7 @@ public static class FilterListImport
                 if (File.Exists(file))
                 {
                     using var reader = new StreamReader(file);
-                    AddLines(reader, builder, category, $"{category}/{kind}", hostsFormat: false, report);
+                    AddLines(new FilterListLineReader(reader), builder, category, $"{category}/{kind}", hostsFormat: false, report);
                 }
             }
 
@@ -97,18 +107,23 @@ public static class FilterListImport
     }
 
     /// <summary>Imports the UT1 archive (<c>blacklists.tar.gz</c>, or an uncompressed tar).</summary>
+    /// <exception cref="FilterListFormatException">Not a readable archive, or no list in it.</exception>
+    /// <exception cref="FilterListTooLargeException">It expands to more than <see cref="MaxDecompressedBytes"/>.</exception>
     public static FilterListImportReport ImportUt1Archive(Stream archive, FilterListBuilder builder)
     {
         var report = new FilterListImportReport();
-        ReadUt1Archive(archive, (category, kind, reader) => AddLines(reader, builder, category, $"{category}/{kind}", hostsFormat: false, report), report.Note);
+        ReadUt1Archive(archive, (category, kind, lines) => AddLines(lines, builder, category, $"{category}/{kind}", hostsFormat: false, report), report.Note);
         return report;
     }
 
     /// <summary>
     /// Walks the UT1 archive (<c>blacklists.tar.gz</c>, or an uncompressed tar; the stream must be
-    /// seekable) and hands each category's <c>domains</c> or <c>urls</c> file to <paramref name="read"/>.
+    /// seekable) and hands each category's <c>domains</c> or <c>urls</c> file to <paramref name="read"/>
+    /// as lines, streamed from the archive. What <paramref name="read"/> leaves unread is skipped.
     /// </summary>
-    public static void ReadUt1Archive(Stream archive, Action<string, string, TextReader> read, Action<string>? note = null)
+    /// <exception cref="FilterListFormatException">Not a readable archive, or no list in it.</exception>
+    /// <exception cref="FilterListTooLargeException">It expands to more than <see cref="MaxDecompressedBytes"/>, or one list is larger than <see cref="MaxArchiveEntryBytes"/>.</exception>
+    public static void ReadUt1Archive(Stream archive, Action<string, string, FilterListLineReader> read, Action<string>? note = null)
     {
         if (!archive.CanSeek)
         {
@@ -117,20 +132,25 @@ public static class FilterListImport
 
         var gzip = IsGzip(archive);
         using var gzipStream = gzip ? new GZipStream(archive, CompressionMode.Decompress, leaveOpen: true) : null;
-        using var tar = new TarReader(gzipStream ?? archive, leaveOpen: true);
-        long total = 0;
+        var tar = new TarStream(Limited(gzipStream ?? archive));
         var files = 0;
+        var lists = 0;
         try
         {
-            while (tar.GetNextEntry() is { } entry)
+            while (tar.MoveNext())
             {
-                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
+                if (++files > MaxArchiveFiles)
+                {
+                    throw new FilterListFormatException($"The archive holds more than {MaxArchiveFiles:N0} entries.");
+                }
+
+                if (!tar.IsFile)
                 {
                     continue;
                 }
 
                 // blacklists/<category>/<kind>
-                var parts = entry.Name.Split('/', StringSplitOptions.RemoveEmptyEntries);
+                var parts = tar.Name.Split('/', StringSplitOptions.RemoveEmptyEntries);
                 if (parts.Length < 2)
                 {
                     continue;
@@ -149,27 +169,22 @@ public static class FilterListImport
                     continue;
                 }
 
-                if (entry.Length > MaxArchiveEntryBytes)
+                if (tar.Length > MaxArchiveEntryBytes)
                 {
-                    throw new FilterListFormatException($"{entry.Name} is larger than {MaxArchiveEntryBytes / (1024 * 1024)} MB.");
+                    throw new FilterListTooLargeException($"{tar.Name} is larger than {MaxArchiveEntryBytes / (1024 * 1024)} MB.");
                 }
 
-                total += entry.Length;
-                if (total > MaxArchiveBytes || ++files > 10_000)
-                {
-                    throw new FilterListFormatException("The archive is too large.");
-                }
-
-                using var reader = new StreamReader(entry.DataStream);
-                read(category, kind, reader);
+                lists++;
+                using var reader = new StreamReader(tar.Data, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 4096, leaveOpen: true);
+                read(category, kind, new FilterListLineReader(reader));
             }
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
         {
             throw new FilterListFormatException($"The archive is not a readable tar or tar.gz file: {e.Message}");
         }
 
-        if (files == 0)
+        if (lists == 0)
         {
             throw new FilterListFormatException("The archive holds no UT1 'domains' or 'urls' files.");
         }
@@ -179,11 +194,46 @@ public static class FilterListImport
     public static FilterListImportReport ImportPlain(TextReader reader, string category, FilterListBuilder builder)
     {
         var report = new FilterListImportReport();
-        AddLines(reader, builder, category, category, hostsFormat: true, report);
+        AddLines(new FilterListLineReader(reader), builder, category, category, hostsFormat: true, report);
         return report;
     }
 
-    private static void AddLines(TextReader reader, FilterListBuilder builder, string category, string source, bool hostsFormat, FilterListImportReport report)
+    /// <summary>Imports a plain list from UTF-8 text, or gzip-compressed UTF-8 text, into one category.</summary>
+    /// <exception cref="FilterListFormatException">The gzip data is damaged.</exception>
+    /// <exception cref="FilterListTooLargeException">It expands to more than <see cref="MaxDecompressedBytes"/>.</exception>
+    public static FilterListImportReport ImportPlain(Stream content, string category, FilterListBuilder builder)
+    {
+        var report = new FilterListImportReport();
+        ReadPlain(content, lines => AddLines(lines, builder, category, category, hostsFormat: true, report));
+        return report;
+    }
+
+    /// <summary>Hands the lines of a plain list (UTF-8 text, or gzip-compressed UTF-8 text; the stream must be seekable) to <paramref name="read"/>, streamed.</summary>
+    /// <exception cref="FilterListFormatException">The gzip data is damaged.</exception>
+    /// <exception cref="FilterListTooLargeException">It expands to more than <see cref="MaxDecompressedBytes"/>.</exception>
+    public static void ReadPlain(Stream content, Action<FilterListLineReader> read)
+    {
+        if (!content.CanSeek)
+        {
+            throw new ArgumentException("The list stream must be seekable.", nameof(content));
+        }
+
+        using var gzipStream = IsGzip(content) ? new GZipStream(content, CompressionMode.Decompress, leaveOpen: true) : null;
+        try
+        {
+            using var reader = new StreamReader(Limited(gzipStream ?? content), Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 4096, leaveOpen: true);
+            read(new FilterListLineReader(reader));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new FilterListFormatException($"The list is not readable gzip data: {e.Message}");
+        }
+    }
+
+    private static LimitedReadStream Limited(Stream stream) =>
+        new(stream, MaxDecompressedBytes, () => new FilterListTooLargeException($"The list expands to more than {MaxDecompressedBytes / (1024 * 1024)} MB."));
+
+    private static void AddLines(FilterListLineReader lines, FilterListBuilder builder, string category, string source, bool hostsFormat, FilterListImportReport report)
     {
         if (!FilterListBuilder.IsValidCategoryName(category))
         {
@@ -192,15 +242,19 @@ public static class FilterListImport
         }
 
         var index = builder.AddCategory(category);
-        var lineNumber = 0;
         var entries = new List<string>(4);
-        while (ReadLine(reader) is { } line)
+        while (lines.TryRead(out var line))
         {
-            lineNumber++;
             entries.Clear();
-            if (!TryParseLine(line, hostsFormat, entries, out var lineError))
+            if (line.Text is null)
             {
-                report.Skip(source, lineNumber, lineError!);
+                report.Skip(source, line.Number, TooLongLine);
+                continue;
+            }
+
+            if (!TryParseLine(line.Text, hostsFormat, entries, out var lineError))
+            {
+                report.Skip(source, line.Number, lineError!);
                 continue;
             }
 
@@ -217,12 +271,11 @@ public static class FilterListImport
                 }
                 else
                 {
-                    report.Skip(source, lineNumber, error ?? "Not a host.");
+                    report.Skip(source, line.Number, error ?? "Not a host.");
                 }
             }
         }
     }
-
     /// <summary>
     /// Splits one list line into its entries: none for blanks and comments, one host or host/path,
     /// or (in hosts-file format) every host after a sink address such as <c>0.0.0.0</c>. The entries
@@ -233,7 +286,7 @@ public static class FilterListImport
         error = null;
         if (line.Length > MaxLineLength)
         {
-            error = $"The line is longer than {MaxLineLength} characters.";
+            error = TooLongLine;
             return false;
         }
 
@@ -282,14 +335,6 @@ public static class FilterListImport
 
         entries.Add(text.ToString());
         return true;
-    }
-
-    // Cuts an overlong line to MaxLineLength + 1 characters so the length check reports it; the
-    // memory a single line can take is bounded by the caller's size limit on the whole input.
-    private static string? ReadLine(TextReader reader)
-    {
-        var line = reader.ReadLine();
-        return line is null || line.Length <= MaxLineLength ? line : line[..(MaxLineLength + 1)];
     }
 
     private static bool IsSinkAddress(ReadOnlySpan<char> address) =>

@@ -3,8 +3,12 @@ namespace Homeroom.Rules.Filtering;
 /// <summary>
 /// A policy's web filter compiled against the current category lists. Decides in this order:
 /// an allowed site allows; a blocked site blocks; a category the policy allows allows; a category it
-/// blocks blocks; in allow-only mode anything else is blocked, otherwise allowed. Within each step the
-/// most specific listed host wins. Immutable; safe to use from many threads.
+/// blocks blocks; in allow-only mode anything else is blocked, otherwise allowed. A category lists a
+/// URL when it holds the URL's host or a parent domain, or one of those with a path prefix of the
+/// URL's path; every category listing the URL counts, whichever entry lists it. Within each step the
+/// most specific listed host wins (a site rule with a path before the host's own rule, the longest
+/// path first), and a category step names the first of the policy's categories, in the policy's
+/// order, that lists that host. Immutable; safe to use from many threads.
 /// </summary>
 public sealed class WebFilter
 {
@@ -206,8 +210,19 @@ public sealed class WebFilter
         return new FilterExplanation(url, host, decision.Blocked, decision.Reason, rule, category, matched, null);
     }
 
-    private string? FirstOf(int set, int[] wanted) =>
-        _list.CategoriesOf(set).Where(wanted.Contains).Select(c => _list.Categories[c]).FirstOrDefault();
+    // The policy's first category (in the order the policy names them) that the matched set holds.
+    private string? FirstOf(int set, int[] wanted)
+    {
+        foreach (var category in wanted)
+        {
+            if (_list.SetContains(set, category))
+            {
+                return _list.Categories[category];
+            }
+        }
+
+        return null;
+    }
 
     private static bool Match(HostRuleIndex index, in HostSuffixes suffixes, ReadOnlySpan<char> path, out int payload, out int at)
     {

@@ -1,11 +1,9 @@
-using System.IO.Compression;
 using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Filtering;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
-using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -36,9 +34,6 @@ public sealed record FilterListsSummary(string Version, int Hosts, int UrlRules,
 /// </summary>
 public static class FilterListEndpoints
 {
-    public const long MaxArchiveBytes = 200L * 1024 * 1024;
-    public const long MaxPlainBytes = 50L * 1024 * 1024;
-
     public static IEndpointRouteBuilder MapFilterListEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/filter-lists").WithTags("Filtering");
@@ -73,112 +68,22 @@ public static class FilterListEndpoints
     }
 
     private static async Task<Results<Created<FilterListDto>, Ok<FilterListDto>, ValidationProblem, ProblemHttpResult>> UploadAsync(
-        string? name, string? format, string? category, HttpContext context, HomeroomDbContext db, FilterListStore store, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+        string? name, string? format, string? category, HttpContext context, UploadFilterList upload, CancellationToken cancellationToken)
     {
-        var validation = new Validation().Required("name", name, 200);
-        var isArchive = format == FilterListFormats.Ut1;
-        if (format is not (FilterListFormats.Ut1 or FilterListFormats.Plain))
-        {
-            validation.Add("format", "Must be 'ut1' (the UT1 archive) or 'plain' (one host per line).");
-        }
-        else if (!isArchive && !FilterListBuilder.IsValidCategoryName(category))
-        {
-            validation.Add("category", "A plain list needs a category: 1 to 64 of a-z, A-Z, 0-9, '_', '-', '.'.");
-        }
-
-        if (!validation.IsValid)
-        {
-            return TypedResults.ValidationProblem(validation.Errors);
-        }
-
-        var limit = isArchive ? MaxArchiveBytes : MaxPlainBytes;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
-            sizeFeature.MaxRequestBodySize = limit;
+            sizeFeature.MaxRequestBodySize = UploadFilterList.BodyLimit(format);
         }
 
-        // Read the body whole (bounded) before touching anything stored.
-        if (await RequestBody.ReadLimitedAsync(context.Request, limit, cancellationToken) is not { } bytes)
+        var outcome = await upload.ExecuteAsync(new UploadFilterListRequest(name, format, category), context.Request.Body, context.Request.ContentLength, cancellationToken);
+        return outcome switch
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large", detail: $"A {format} list may be at most {limit / (1024 * 1024)} MB.");
-        }
-
-        using var body = new MemoryStream(bytes, writable: false);
-
-        if (body.Length == 0)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["The request body is empty."] });
-        }
-
-        byte[] content;
-        if (isArchive)
-        {
-            content = bytes;
-        }
-        else
-        {
-            using var compressed = new MemoryStream();
-            await using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
-            {
-                body.Position = 0;
-                await body.CopyToAsync(gzip, cancellationToken);
-            }
-
-            content = compressed.ToArray();
-        }
-
-        var now = time.GetUtcNow().UtcDateTime;
-        var candidate = new FilterListRecord
-        {
-            Id = Guid.CreateVersion7(), Name = name!.Trim(), Format = format!, Category = isArchive ? null : category, Content = content,
-            ContentBytes = body.Length, ReportJson = "{}", CreatedAt = now, UpdatedAt = now,
+            UploadFilterListOutcome.Stored { Replaced: false } stored => TypedResults.Created($"/api/filter-lists/{stored.List.Id}", stored.List),
+            UploadFilterListOutcome.Stored stored => TypedResults.Ok(stored.List),
+            UploadFilterListOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),
+            UploadFilterListOutcome.Refused refused => TypedResults.Problem(statusCode: refused.StatusCode, title: refused.Title, detail: refused.Detail, extensions: refused.Extensions),
+            _ => throw new InvalidOperationException($"Unexpected outcome {outcome}."),
         };
-        FilterListImportReport report;
-        try
-        {
-            report = FilterListStore.Import(candidate, new FilterListBuilder());
-        }
-        catch (Exception e) when (e is FilterListFormatException or InvalidOperationException or ArgumentException)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The list could not be read", detail: e.Message);
-        }
-
-        if (report.Entries == 0)
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "The list has no usable entries",
-                detail: $"{report.SkippedLines} lines were skipped; the lists in use are unchanged.",
-                extensions: new Dictionary<string, object?> { ["lineErrors"] = report.Errors.Take(50).ToList() });
-        }
-
-        candidate.Entries = report.Entries;
-        candidate.SkippedLines = report.SkippedLines;
-        candidate.ReportJson = JsonSerializer.Serialize(new StoredReport(report.Errors, report.Notes));
-
-        var existing = await db.FilterLists.FirstOrDefaultAsync(l => l.Name == candidate.Name, cancellationToken);
-        if (existing is not null)
-        {
-            existing.Format = candidate.Format;
-            existing.Category = candidate.Category;
-            existing.Content = candidate.Content;
-            existing.ContentBytes = candidate.ContentBytes;
-            existing.Entries = candidate.Entries;
-            existing.SkippedLines = candidate.SkippedLines;
-            existing.ReportJson = candidate.ReportJson;
-            existing.UpdatedAt = now;
-            audit.Record(db, "filter-list.replace", "filter-list", existing.Id.ToString(), $"{existing.Name}: {report.Entries} entries, {report.SkippedLines} skipped");
-        }
-        else
-        {
-            db.FilterLists.Add(candidate);
-            audit.Record(db, "filter-list.create", "filter-list", candidate.Id.ToString(), $"{candidate.Name}: {report.Entries} entries, {report.SkippedLines} skipped");
-        }
-
-        await db.SaveChangesAsync(cancellationToken);
-        await store.ReloadAsync(cancellationToken);
-        var dto = FilterListDto.From(existing ?? candidate);
-        return existing is null ? TypedResults.Created($"/api/filter-lists/{candidate.Id}", dto) : TypedResults.Ok(dto);
     }
 
     private static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, HomeroomDbContext db, FilterListStore store, AuditTrail audit, CancellationToken cancellationToken)

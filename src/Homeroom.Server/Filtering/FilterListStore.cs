@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.IO.Compression;
 using System.Text;
 using Homeroom.Rules.Filtering;
 using Homeroom.Server.Data;
@@ -55,12 +54,7 @@ public sealed class FilterListStore(IDbContextFactory<HomeroomDbContext> dbFacto
                 return;
             }
 
-            var builder = new FilterListBuilder();
-            foreach (var record in records)
-            {
-                Import(record, builder);
-            }
-
+            var builder = ImportAll(records);
             var list = await Task.Run(builder.Build, cancellationToken);
             _current = new Generation(list, version, time.GetUtcNow().UtcDateTime);
             FilteringLog.Reloaded(logger, records.Count, list.HostCount, list.UrlRuleCount);
@@ -93,17 +87,24 @@ public sealed class FilterListStore(IDbContextFactory<HomeroomDbContext> dbFacto
         var checker = new FilterListBuilder();
         foreach (var record in records)
         {
-            foreach (var (category, entry) in Entries(record))
+            try
             {
-                if (wanted.Contains(category) && checker.TryAdd(checker.AddCategory(category), entry, out _))
+                ReadEntries(record, wanted, (category, entry) =>
                 {
-                    if (!sections.TryGetValue(category, out var set))
+                    if (checker.TryAdd(checker.AddCategory(category), entry, out _))
                     {
-                        sections[category] = set = new SortedSet<string>(StringComparer.Ordinal);
-                    }
+                        if (!sections.TryGetValue(category, out var set))
+                        {
+                            sections[category] = set = new SortedSet<string>(StringComparer.Ordinal);
+                        }
 
-                    set.Add(entry.Trim().ToLowerInvariant());
-                }
+                        set.Add(entry.Trim().ToLowerInvariant());
+                    }
+                });
+            }
+            catch (Exception e) when (IsUnreadable(e))
+            {
+                FilteringLog.StoredListUnreadable(logger, e, record.Name);
             }
         }
 
@@ -128,48 +129,86 @@ public sealed class FilterListStore(IDbContextFactory<HomeroomDbContext> dbFacto
         return bytes;
     }
 
-    // Every (category, entry) of a stored list, as written in it.
-    private static List<(string Category, string Entry)> Entries(FilterListRecord record)
+    // Imports every stored list into one builder. A stored list that no longer imports (stored by an
+    // older version with other limits, or damaged) is left out and logged, so it cannot stop the
+    // server from starting or the other lists from loading.
+    private FilterListBuilder ImportAll(List<FilterListRecord> records)
     {
-        var found = new List<(string, string)>();
+        var excluded = new HashSet<Guid>();
+        while (true)
+        {
+            var builder = new FilterListBuilder();
+            var complete = true;
+            foreach (var record in records.Where(r => !excluded.Contains(r.Id)))
+            {
+                try
+                {
+                    Import(record, builder);
+                }
+                catch (Exception e) when (IsUnreadable(e))
+                {
+                    FilteringLog.StoredListUnreadable(logger, e, record.Name);
+                    excluded.Add(record.Id);
+                    complete = false;
+                    break;
+                }
+            }
+
+            if (complete)
+            {
+                return builder;
+            }
+        }
+    }
+
+    private static bool IsUnreadable(Exception e) =>
+        e is FilterListFormatException or FilterListTooLargeException or InvalidOperationException or ArgumentException;
+
+    // Every (category, entry) of the wanted categories in a stored list, as written in it, streamed
+    // with the same line and size limits as an import.
+    private static void ReadEntries(FilterListRecord record, HashSet<string> wanted, Action<string, string> found)
+    {
         var entries = new List<string>();
         using var content = new MemoryStream(record.Content, writable: false);
         if (record.Format == FilterListFormats.Ut1)
         {
-            FilterListImport.ReadUt1Archive(content, (category, _, reader) => Read(reader, category, hostsFormat: false));
-            return found;
+            FilterListImport.ReadUt1Archive(content, (category, _, lines) => Read(lines, category, hostsFormat: false));
+        }
+        else
+        {
+            FilterListImport.ReadPlain(content, lines => Read(lines, record.Category!, hostsFormat: true));
         }
 
-        using var gzip = new GZipStream(content, CompressionMode.Decompress);
-        using var plain = new StreamReader(gzip, Encoding.UTF8);
-        Read(plain, record.Category!, hostsFormat: true);
-        return found;
-
-        void Read(TextReader reader, string category, bool hostsFormat)
+        void Read(FilterListLineReader lines, string category, bool hostsFormat)
         {
-            while (reader.ReadLine() is { } line)
+            if (!wanted.Contains(category))
+            {
+                return;
+            }
+
+            while (lines.TryRead(out var line))
             {
                 entries.Clear();
-                if (FilterListImport.TryParseLine(line, hostsFormat, entries, out _))
+                if (line.Text is not null && FilterListImport.TryParseLine(line.Text, hostsFormat, entries, out _))
                 {
-                    found.AddRange(entries.Select(e => (category, e)));
+                    foreach (var entry in entries)
+                    {
+                        found(category, entry);
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Imports one stored list into a builder.</summary>
+    /// <summary>Imports one stored list into a builder, streamed from its stored (compressed) content.</summary>
+    /// <exception cref="FilterListFormatException">It cannot be read.</exception>
+    /// <exception cref="FilterListTooLargeException">It expands beyond the import limits.</exception>
     public static FilterListImportReport Import(FilterListRecord record, FilterListBuilder builder)
     {
         using var content = new MemoryStream(record.Content, writable: false);
-        if (record.Format == FilterListFormats.Ut1)
-        {
-            return FilterListImport.ImportUt1Archive(content, builder);
-        }
-
-        using var gzip = new GZipStream(content, CompressionMode.Decompress);
-        using var reader = new StreamReader(gzip, Encoding.UTF8);
-        return FilterListImport.ImportPlain(reader, record.Category!, builder);
+        return record.Format == FilterListFormats.Ut1
+            ? FilterListImport.ImportUt1Archive(content, builder)
+            : FilterListImport.ImportPlain(content, record.Category!, builder);
     }
 
     private sealed record Generation(FilterList List, string Version, DateTime LoadedAt)
@@ -202,4 +241,7 @@ internal static partial class FilteringLog
 {
     [LoggerMessage(Level = LogLevel.Information, Message = "Filter lists loaded: {Lists} lists, {Hosts} hosts, {UrlRules} URL rules")]
     public static partial void Reloaded(ILogger logger, int lists, int hosts, int urlRules);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The stored filter list {Name} could not be read and is left out of the lists in use")]
+    public static partial void StoredListUnreadable(ILogger logger, Exception exception, string name);
 }

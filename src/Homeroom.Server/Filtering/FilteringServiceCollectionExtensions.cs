@@ -6,6 +6,7 @@ public static class FilteringServiceCollectionExtensions
     public static IServiceCollection AddFiltering(this IServiceCollection services)
     {
         services.AddSingleton<FilterListStore>();
+        services.AddSingleton<UploadFilterList>();
         services.AddHostedService<FilterListLoader>();
         return services;
     }

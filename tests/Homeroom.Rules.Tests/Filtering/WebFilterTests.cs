@@ -115,6 +115,50 @@ public sealed class WebFilterTests
     }
 
     [Fact]
+    public void Decide_PathEntryInBlockedCategory_DoesNotHideTheHostsAllowedCategory()
+    {
+        var builder = new FilterListBuilder();
+        var education = builder.AddCategory("education");
+        var games = builder.AddCategory("games");
+        builder.TryAdd(education, "school.test", out _).ShouldBeTrue();
+        builder.TryAdd(games, "school.test/arcade", out _).ShouldBeTrue();
+        var filter = WebFilter.Compile(builder.Build(), new WebFilterSettings(["games"], ["education"], [], [], false));
+
+        var explanation = filter.Explain("https://www.school.test/arcade/pacman");
+
+        explanation.Reason.ShouldBe(FilterReason.AllowedCategory);
+        explanation.Category.ShouldBe("education");
+        explanation.MatchedHost.ShouldBe("school.test");
+    }
+
+    [Fact]
+    public void Decide_NestedPathEntries_EveryCategoryListingTheUrlCounts()
+    {
+        var builder = new FilterListBuilder();
+        var education = builder.AddCategory("education");
+        var games = builder.AddCategory("games");
+        builder.TryAdd(education, "video.test/Learn", out _).ShouldBeTrue();
+        builder.TryAdd(games, "video.test/learn/play", out _).ShouldBeTrue();
+        var list = builder.Build();
+
+        var allowEducation = WebFilter.Compile(list, new WebFilterSettings(["games"], ["education"], [], [], false));
+        allowEducation.Explain("video.test/learn/play/1").Reason.ShouldBe(FilterReason.AllowedCategory);
+        var blockBoth = WebFilter.Compile(list, new WebFilterSettings(["education", "games"], [], [], [], false));
+        blockBoth.Explain("video.test/learn/play/1").Category.ShouldBe("education");
+        blockBoth.Explain("video.test/learn/other").Category.ShouldBe("education");
+        blockBoth.Decide("video.test/play").Blocked.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Explain_SeveralBlockedCategoriesListTheHost_NamesThePolicysFirst()
+    {
+        var list = Lists();
+
+        WebFilter.Compile(list, new WebFilterSettings(["educational_games", "games"], [], [], [], false)).Explain("coolmath-games.test").Category.ShouldBe("educational_games");
+        WebFilter.Compile(list, new WebFilterSettings(["games", "educational_games"], [], [], [], false)).Explain("coolmath-games.test").Category.ShouldBe("games");
+    }
+
+    [Fact]
     public void Decide_BlockedSite_BeatsAllowedCategory()
     {
         var filter = Filter(allowedCategories: ["educational_games"], blockedSites: ["coolmath-games.test"]);

@@ -120,7 +120,7 @@ public abstract class FilterListTests(DatabaseProvider provider) : IAsyncLifetim
     [Fact]
     public async Task OversizedUpload_Answers413()
     {
-        var body = new byte[FilterListEndpoints.MaxPlainBytes + 1024];
+        var body = new byte[UploadFilterList.MaxPlainBytes + 1024];
         Array.Fill(body, (byte)'a');
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/filter-lists?name=big&format=plain&category=c") { Content = new ByteArrayContent(body) };
         request.Headers.ExpectContinue = true;
