@@ -2,11 +2,9 @@ using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Filtering;
 using Homeroom.Server.Accounts;
-using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Filtering;
 
@@ -48,34 +46,20 @@ public static class FilterListEndpoints
         return app;
     }
 
-    private static async Task<Ok<List<FilterListDto>>> ListAsync(HomeroomDbContext db, CancellationToken cancellationToken)
-    {
-        var records = await db.FilterLists.AsNoTracking()
-            .Select(l => new FilterListRecord
-            {
-                Id = l.Id, Name = l.Name, Format = l.Format, Category = l.Category, Content = Array.Empty<byte>(), ContentBytes = l.ContentBytes,
-                Entries = l.Entries, SkippedLines = l.SkippedLines, ReportJson = l.ReportJson, CreatedAt = l.CreatedAt, UpdatedAt = l.UpdatedAt,
-            })
-            .ToListAsync(cancellationToken);
-        return TypedResults.Ok(records.OrderBy(r => r.Name, StringComparer.Ordinal).Select(FilterListDto.From).ToList());
-    }
+    private static async Task<Ok<List<FilterListDto>>> ListAsync(StaffScope scope, FilterListDirectory lists, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await lists.ListAsync(scope, cancellationToken));
 
-    private static Ok<FilterListsSummary> Categories(FilterListStore store)
-    {
-        var list = store.Current;
-        var categories = list.Categories.Select((name, i) => new FilterCategoryDto(name, list.EntriesPerCategory[i])).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
-        return TypedResults.Ok(new FilterListsSummary(store.Version, list.HostCount, list.UrlRuleCount, categories));
-    }
+    private static Ok<FilterListsSummary> Categories(StaffScope scope, FilterListDirectory lists) => TypedResults.Ok(lists.Categories(scope));
 
     private static async Task<Results<Created<FilterListDto>, Ok<FilterListDto>, ValidationProblem, ProblemHttpResult>> UploadAsync(
-        string? name, string? format, string? category, HttpContext context, UploadFilterList upload, CancellationToken cancellationToken)
+        string? name, string? format, string? category, HttpContext context, StaffScope scope, UploadFilterList upload, CancellationToken cancellationToken)
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
             sizeFeature.MaxRequestBodySize = UploadFilterList.BodyLimit(format);
         }
 
-        var outcome = await upload.ExecuteAsync(new UploadFilterListRequest(name, format, category), context.Request.Body, context.Request.ContentLength, cancellationToken);
+        var outcome = await upload.ExecuteAsync(scope, new UploadFilterListRequest(name, format, category), context.Request.Body, context.Request.ContentLength, cancellationToken);
         return outcome switch
         {
             UploadFilterListOutcome.Stored { Replaced: false } stored => TypedResults.Created($"/api/filter-lists/{stored.List.Id}", stored.List),
@@ -86,20 +70,8 @@ public static class FilterListEndpoints
         };
     }
 
-    private static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, HomeroomDbContext db, FilterListStore store, AuditTrail audit, CancellationToken cancellationToken)
-    {
-        var record = await db.FilterLists.Where(l => l.Id == id).Select(l => new { l.Id, l.Name }).FirstOrDefaultAsync(cancellationToken);
-        if (record is null)
-        {
-            return TypedResults.NotFound();
-        }
-
-        await db.FilterLists.Where(l => l.Id == id).ExecuteDeleteAsync(cancellationToken);
-        audit.Record(db, "filter-list.delete", "filter-list", id.ToString(), record.Name);
-        await db.SaveChangesAsync(cancellationToken);
-        await store.ReloadAsync(cancellationToken);
-        return TypedResults.NoContent();
-    }
+    private static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, StaffScope scope, FilterListDirectory lists, CancellationToken cancellationToken) =>
+        await lists.DeleteAsync(scope, id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
 
     /// <summary>
     /// The hosts and host/path prefixes of the requested categories as text: a <c># category</c>

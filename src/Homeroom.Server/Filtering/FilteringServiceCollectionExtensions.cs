@@ -7,6 +7,7 @@ public static class FilteringServiceCollectionExtensions
     {
         services.AddSingleton<FilterListStore>();
         services.AddSingleton<UploadFilterList>();
+        services.AddSingleton<FilterListDirectory>();
         services.AddHostedService<FilterListLoader>();
         return services;
     }

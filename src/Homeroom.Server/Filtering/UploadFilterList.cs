@@ -1,3 +1,4 @@
+using Homeroom.Server.Accounts;
 using System.IO.Compression;
 using System.Text.Json;
 using Homeroom.Rules.Filtering;
@@ -44,8 +45,9 @@ public sealed class UploadFilterList(IDbContextFactory<HomeroomDbContext> dbFact
     /// <summary>The body limit for a format (the larger one while the format is not yet known to be valid).</summary>
     public static long BodyLimit(string? format) => format == FilterListFormats.Plain ? MaxPlainBytes : MaxArchiveBytes;
 
-    public async Task<UploadFilterListOutcome> ExecuteAsync(UploadFilterListRequest request, Stream body, long? contentLength, CancellationToken cancellationToken)
+    public async Task<UploadFilterListOutcome> ExecuteAsync(StaffScope scope, UploadFilterListRequest request, Stream body, long? contentLength, CancellationToken cancellationToken)
     {
+        scope.EnsureCan(Permission.ManageFilterLists);
         var validation = new Validation().Required("name", request.Name, 200);
         var isArchive = request.Format == FilterListFormats.Ut1;
         if (request.Format is not (FilterListFormats.Ut1 or FilterListFormats.Plain))
