@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Homeroom.Server.Policies;
 
 /// <summary>Registers policies: profiles, assignments, explanations and the distributor.</summary>
@@ -5,6 +7,8 @@ public static class PoliciesServiceCollectionExtensions
 {
     public static IServiceCollection AddPolicies(this IServiceCollection services)
     {
+        services.AddOptions<PolicyOptions>().BindConfiguration(PolicyOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PolicyOptions>, PolicyOptionsValidator>();
         services.AddSingleton<PolicyDistributor>();
         services.AddHostedService(sp => sp.GetRequiredService<PolicyDistributor>());
         services.AddSingleton<ProfileDirectory>();

@@ -14,8 +14,9 @@ namespace Homeroom.Server.Policies;
 
 /// <summary>
 /// Keeps every device's policy current. After any change (profiles, assignments, zones, filter
-/// lists, roster), at every schedule boundary, when a device changes zones and when it connects,
-/// it resolves the affected devices' effective policies; a device whose policy document changed
+/// lists, roster, a device's school or assignee), at every schedule boundary, when a device changes
+/// zones, when it connects, and in a sweep every <see cref="PolicyOptions.SweepInterval"/>, it
+/// resolves the affected devices' effective policies; a device whose policy document changed
 /// gets the next version, stored first, then sent if it is online. Offline devices get theirs when
 /// they connect. Versions only grow and a device applies each once, so sending twice is harmless.
 /// </summary>
@@ -27,6 +28,7 @@ public sealed class PolicyDistributor(
     BoundsRules bounds,
     FilterListStore filterLists,
     IssueCommand issueCommand,
+    Microsoft.Extensions.Options.IOptions<PolicyOptions> options,
     TimeProvider time,
     ILogger<PolicyDistributor> logger) : BackgroundService
 {
@@ -93,16 +95,25 @@ public sealed class PolicyDistributor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         filterLists.Changed += RequestAll;
+        var sweep = options.Value.SweepInterval;
+        var nextSweep = time.GetUtcNow() + sweep;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var wait = _nextBoundary is { } boundary ? boundary - time.GetUtcNow() : TimeSpan.FromMinutes(5);
-            wait = TimeSpan.FromMilliseconds(Math.Clamp(wait.TotalMilliseconds, 0, TimeSpan.FromMinutes(5).TotalMilliseconds));
+            var now = time.GetUtcNow();
+            var until = _nextBoundary is { } boundary && boundary < nextSweep ? boundary : nextSweep;
+            var wait = TimeSpan.FromMilliseconds(Math.Clamp((until - now).TotalMilliseconds, 0, sweep.TotalMilliseconds));
             await _wake.WaitAsync(wait, stoppingToken);
             try
             {
-                if (_nextBoundary is { } due && time.GetUtcNow() >= due)
+                now = time.GetUtcNow();
+                if ((_nextBoundary is { } due && now >= due) || now >= nextSweep)
                 {
                     Interlocked.Exchange(ref _allRequested, 1);
+                }
+
+                if (Volatile.Read(ref _allRequested) == 1)
+                {
+                    nextSweep = now + sweep;
                 }
 
                 await WriteReportsAsync(stoppingToken);
