@@ -11,9 +11,9 @@ public sealed record CreateAccountRequest(string? Username, string? DisplayName,
 
 public sealed record UpdateAccountRequest(StaffRole? Role, Guid? PersonId, bool? Disabled, Guid? SchoolId = null, bool? District = null);
 
-public sealed record AccountDto(Guid Id, string Username, string DisplayName, StaffRole Role, Guid? PersonId, Guid? SchoolId, DateTime? DisabledAt, DateTime? LastSignInAt, DateTime? LockedUntil)
+public sealed record AccountDto(Guid Id, string Username, string DisplayName, StaffRole Role, Guid? PersonId, Guid? SchoolId, DateTime? DisabledAt, DateTime? LastSignInAt)
 {
-    public static AccountDto From(StaffAccount a) => new(a.Id, a.Username, a.DisplayName, a.Role, a.PersonId, a.SchoolId, a.DisabledAt, a.LastSignInAt, a.LockedUntil);
+    public static AccountDto From(StaffAccount a) => new(a.Id, a.Username, a.DisplayName, a.Role, a.PersonId, a.SchoolId, a.DisabledAt, a.LastSignInAt);
 }
 
 /// <summary>Staff accounts and their roles. Creating and changing them is for district administrators.</summary>
@@ -70,7 +70,7 @@ public static class StaffAccountEndpoints
     }
 
     private static async Task<Results<Ok<AccountDto>, NotFound, ValidationProblem>> UpdateAsync(
-        Guid id, UpdateAccountRequest request, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+        Guid id, UpdateAccountRequest request, HomeroomDbContext db, AuditTrail audit, TimeProvider time, StaffSessions sessions, CancellationToken cancellationToken)
     {
         var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
         if (account is null)
@@ -86,6 +86,7 @@ public static class StaffAccountEndpoints
             return TypedResults.ValidationProblem(validation.Errors);
         }
 
+        var access = account.Access();
         account.Role = request.Role ?? account.Role;
         account.PersonId = request.PersonId ?? account.PersonId;
         account.SchoolId = request.District == true ? null : request.SchoolId ?? account.SchoolId;
@@ -94,8 +95,14 @@ public static class StaffAccountEndpoints
             account.DisabledAt = disabled ? account.DisabledAt ?? time.GetUtcNow().UtcDateTime : null;
         }
 
+        if (account.Access() != access)
+        {
+            account.RotateSecurityStamp(); // its sessions end with the rights they were signed in with
+        }
+
         audit.Record(db, "account.update", "account", id.ToString(), $"{account.Username}: role {account.Role}, person {account.PersonId}, school {account.SchoolId?.ToString() ?? "district"}, disabled {account.DisabledAt is not null}");
         await db.SaveChangesAsync(cancellationToken);
+        sessions.NotifyChanged(id);
         return TypedResults.Ok(AccountDto.From(account));
     }
 
