@@ -301,6 +301,38 @@ public abstract class SessionTests(DatabaseProvider provider) : IAsyncLifetime
         (await bystander.Provider.GetAuthenticationStateAsync()).User.Identity!.IsAuthenticated.ShouldBeTrue();
     }
 
+    [Fact]
+    public async Task Migration_GivesEveryExistingAccountItsOwnStamp_AndDropsTheLockoutColumns()
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var runner = new MigrationRunner(database.Options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<MigrationRunner>.Instance);
+        await runner.MigrateAsync(targetVersion: 9);
+        await using (var connection = DatabaseSetup.CreateConnection(database.Options))
+        {
+            await connection.OpenAsync();
+            foreach (var name in new[] { "first", "second" })
+            {
+                await using var insert = connection.CreateCommand();
+                var id = provider == DatabaseProvider.Sqlite ? $"'{Guid.NewGuid()}'" : $"'{Guid.NewGuid()}'::uuid";
+                var now = provider == DatabaseProvider.Sqlite ? "'2026-01-01 00:00:00'" : "now()";
+                insert.CommandText = $"INSERT INTO staff_accounts (id, username, display_name, password_hash, created_at, failed_sign_ins) VALUES ({id}, '{name}', '{name}', 'x', {now}, 4)";
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+
+        await runner.MigrateAsync();
+
+        var builder = new DbContextOptionsBuilder<HomeroomDbContext>();
+        _ = provider == DatabaseProvider.Sqlite ? builder.UseSqlite(database.Options.SqliteConnectionString) : builder.UseNpgsql(database.PostgresConnectionString);
+        await using var db = new HomeroomDbContext(builder.Options);
+        var stamps = await db.StaffAccounts.Select(a => a.SecurityStamp).ToListAsync();
+        stamps.Count.ShouldBe(2);
+        stamps.ShouldAllBe(stamp => stamp.Length == 32);
+        stamps.Distinct().Count().ShouldBe(2);
+        (await db.Set<StaffSession>().ToListAsync()).ShouldBeEmpty();
+        await Should.ThrowAsync<Exception>(() => db.Database.ExecuteSqlRawAsync("UPDATE staff_accounts SET failed_sign_ins = 0"));
+    }
+
     private ClaimsPrincipal PrincipalIn(string cookie)
     {
         var options = _host.GetService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme);
