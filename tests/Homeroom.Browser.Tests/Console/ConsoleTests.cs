@@ -210,7 +210,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         (await district.Host.Client.PutAsJsonAsync($"/api/accounts/{account.GetProperty("id").GetGuid()}", new { disabled = true })).EnsureSuccessStatusCode();
 
         // Within a few seconds (the interval check is 30 s away): the live connection closes and the browser is asked to sign in.
-        await page.WaitForURLAsync("**/login**", new() { Timeout = 5_000 });
+        await page.WaitForURLAsync("**/login**", new() { Timeout = 10_000 });
         await Expect(page.GetByLabel("Username")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(0);
         await Browsers.ScreenshotAsync(page, "signed-out-when-disabled");
@@ -230,7 +230,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await office.GetByTestId("end-other-sessions").ClickAsync();
 
         await Expect(office.GetByTestId("session-row")).ToHaveCountAsync(1);
-        await laptop.WaitForURLAsync("**/login**", new() { Timeout = 5_000 });
+        await laptop.WaitForURLAsync("**/login**", new() { Timeout = 10_000 });
         await office.ReloadAsync();
         await Expect(office.GetByRole(AriaRole.Heading, new() { Name = "My account" })).ToBeVisibleAsync();
         district.ConsoleErrors[office].ShouldBeEmpty();
