@@ -18,17 +18,6 @@ public sealed record CreatedApiKeyDto(Guid Id, string Name, string KeyPrefix, Da
 
 public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
 
-public sealed class AccountOptions
-{
-    public const string Section = "Homeroom:Accounts";
-
-    /// <summary>Failed sign-ins in a row that lock an account.</summary>
-    public int LockoutThreshold { get; set; } = 5;
-
-    /// <summary>How long a locked account waits.</summary>
-    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
-}
-
 public static class AccountEndpoints
 {
     public const int MinPasswordLength = 12;
@@ -44,6 +33,9 @@ public static class AccountEndpoints
         auth.MapPost("/logout", LogoutAsync).RequireStaff(Permission.OwnAccount);
         auth.MapGet("/me", MeAsync).RequireStaff(Permission.OwnAccount);
         auth.MapPost("/password", ChangePasswordAsync).RequireStaff(Permission.OwnAccount);
+        auth.MapGet("/sessions", ListSessionsAsync).RequireStaff(Permission.OwnAccount);
+        auth.MapDelete("/sessions/{id:guid}", EndSessionAsync).RequireStaff(Permission.OwnAccount);
+        auth.MapDelete("/sessions", EndOtherSessionsAsync).RequireStaff(Permission.OwnAccount);
 
         // API keys are the caller's own: each query is limited to their account.
         var keys = app.MapGroup("/api/api-keys").WithTags("Accounts");
@@ -53,6 +45,11 @@ public static class AccountEndpoints
         return app;
     }
 
+    /// <summary>
+    /// Signs in with a password and sets the session cookie. 401 for a wrong name or password or a
+    /// disabled account (one answer for all); 429 with Retry-After when this address has failed too
+    /// often for this name and must wait (the password is not looked at).
+    /// </summary>
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> LoginAsync(
         LoginRequest request, StaffSignIn signIn, HttpContext context, CancellationToken cancellationToken)
     {
@@ -62,21 +59,27 @@ public static class AccountEndpoints
             return TypedResults.ValidationProblem(validation.Errors);
         }
 
-        if (!await signIn.SignInAsync(context, request.Username!, request.Password!, cancellationToken))
+        var result = await signIn.SignInAsync(context, request.Username!, request.Password!, cancellationToken);
+        switch (result.Outcome)
         {
-            // The same answer whether the name exists, the password is wrong or the account is locked.
-            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed",
-                detail: "Wrong username or password, or the account is locked for a while after repeated failures.");
+            case SignInOutcome.Throttled:
+                context.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed sign-ins",
+                    detail: $"Too many failed sign-ins for this name from your address. Try again in {result.RetryAfterSeconds} seconds.");
+            case SignInOutcome.Failed:
+                // The same answer whether the name exists, the password is wrong or the account is disabled.
+                return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "Wrong username or password.");
+            default:
+                return TypedResults.NoContent();
         }
-
-        return TypedResults.NoContent();
     }
 
     /// <summary>Changes the signed-in account's password; the current one is required.</summary>
     private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
         ChangePasswordRequest request, HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)
     {
-        var (validation, changed) = await signIn.ChangePasswordAsync(StaffUser.From(context.User).Id, request.CurrentPassword, request.NewPassword, cancellationToken);
+        var (validation, changed) = await signIn.ChangePasswordAsync(
+            StaffUser.From(context.User).Id, StaffSessions.SessionOf(context.User), request.CurrentPassword, request.NewPassword, cancellationToken);
         if (!validation.IsValid)
         {
             return TypedResults.ValidationProblem(validation.Errors);
@@ -85,6 +88,23 @@ public static class AccountEndpoints
         return changed
             ? TypedResults.NoContent()
             : TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Password not changed", detail: "The current password is wrong.");
+    }
+
+    /// <summary>The signed-in account's sessions that still hold; <c>current</c> marks the caller's own.</summary>
+    private static async Task<Ok<List<StaffSessionDto>>> ListSessionsAsync(HttpContext context, StaffSessions sessions, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await sessions.ListActiveAsync(StaffUser.From(context.User).Id, StaffSessions.SessionOf(context.User), cancellationToken));
+
+    /// <summary>Ends one of the signed-in account's sessions (its cookie stops working at once).</summary>
+    private static async Task<Results<NoContent, NotFound>> EndSessionAsync(Guid id, HttpContext context, StaffSessions sessions, CancellationToken cancellationToken) =>
+        await sessions.EndAsync(StaffUser.From(context.User).Id, id, StaffSessions.SessionOf(context.User), cancellationToken) > 0
+            ? TypedResults.NoContent()
+            : TypedResults.NotFound();
+
+    /// <summary>Ends every session of the signed-in account except the caller's own.</summary>
+    private static async Task<NoContent> EndOtherSessionsAsync(HttpContext context, StaffSessions sessions, CancellationToken cancellationToken)
+    {
+        await sessions.EndAsync(StaffUser.From(context.User).Id, null, StaffSessions.SessionOf(context.User), cancellationToken);
+        return TypedResults.NoContent();
     }
 
     private static async Task<NoContent> LogoutAsync(HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace Homeroom.Server.Accounts;
 
 public sealed class StaffAccount
@@ -12,11 +14,11 @@ public sealed class StaffAccount
     public DateTime? DisabledAt { get; set; }
     public DateTime? LastSignInAt { get; set; }
 
-    /// <summary>Consecutive failed sign-ins since the last success.</summary>
-    public int FailedSignIns { get; set; }
-
-    /// <summary>Sign-in is refused until then, after too many failures.</summary>
-    public DateTime? LockedUntil { get; set; }
+    /// <summary>
+    /// A random value that changes whenever what the account may do changes (disabled, role, school,
+    /// person, password). A session signed in under another stamp no longer works.
+    /// </summary>
+    public string SecurityStamp { get; set; } = NewSecurityStamp();
 
     /// <summary>What the account may do (see <see cref="Permissions"/>).</summary>
     public StaffRole Role { get; set; } = StaffRole.DistrictAdmin;
@@ -26,6 +28,50 @@ public sealed class StaffAccount
 
     /// <summary>The one school this account works in; null for the whole district. District administrators are never limited.</summary>
     public Guid? SchoolId { get; set; }
+
+    /// <summary>Ends every session of the account; call it in the same unit of work as the change that needs it.</summary>
+    public void RotateSecurityStamp() => SecurityStamp = NewSecurityStamp();
+
+    /// <summary>What a session's rights depend on: when this changes, the stamp must rotate.</summary>
+    public StaffAccess Access() => new(Role, PersonId, SchoolId, DisabledAt is not null);
+
+    private static string NewSecurityStamp() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+}
+
+/// <summary>The parts of an account its sessions' rights depend on.</summary>
+public readonly record struct StaffAccess(StaffRole Role, Guid? PersonId, Guid? SchoolId, bool Disabled);
+
+/// <summary>
+/// A signed-in browser session. The cookie carries a random session id; only its SHA-256 is stored,
+/// so a copy of the database signs no one in.
+/// </summary>
+public sealed class StaffSession
+{
+    /// <summary>The session's public handle (listing and ending sessions); not the secret.</summary>
+    public Guid Id { get; set; }
+
+    public Guid AccountId { get; set; }
+
+    /// <summary>SHA-256 of the session id the cookie carries.</summary>
+    public required string TokenHash { get; set; }
+
+    /// <summary>The account's <see cref="StaffAccount.SecurityStamp"/> when the session began (or the password last changed in it).</summary>
+    public required string SecurityStamp { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    /// <summary>When a request last used the session, written at most once a minute.</summary>
+    public DateTime LastSeenAt { get; set; }
+
+    /// <summary>The session ends then unless used again (idle timeout, never past the maximum lifetime).</summary>
+    public DateTime ExpiresAt { get; set; }
+
+    public string? RemoteAddress { get; set; }
+
+    public string? UserAgent { get; set; }
+
+    /// <summary>Set when the session was signed out or ended from another session.</summary>
+    public DateTime? RevokedAt { get; set; }
 }
 
 public sealed class ApiKey

@@ -10,4 +10,10 @@ internal static partial class AccountsLog
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Failed sign-in for {Username} from {RemoteAddress}")]
     public static partial void SignInFailed(ILogger logger, string username, string? remoteAddress);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Refused a sign-in for {Username} from {RemoteAddress}: too many failures, waiting")]
+    public static partial void SignInThrottled(ILogger logger, string username, string? remoteAddress);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Checking a console connection's session failed; signing the connection out")]
+    public static partial void ConsoleRevalidationFailed(ILogger logger, Exception exception);
 }

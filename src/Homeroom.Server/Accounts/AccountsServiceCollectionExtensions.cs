@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using System.Threading.RateLimiting;
 
 namespace Homeroom.Server.Accounts;
@@ -14,11 +15,13 @@ public static class AccountsServiceCollectionExtensions
 
     public static IServiceCollection AddAccounts(this IServiceCollection services)
     {
-        services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section)
-            .Validate(o => o.LockoutThreshold is >= 3 and <= 100 && o.LockoutDuration >= TimeSpan.FromMinutes(1), "Lockout settings are out of range.")
-            .ValidateOnStart();
+        services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AccountOptions>, AccountOptionsValidator>();
         services.AddSingleton<StaffSignIn>();
+        services.AddSingleton<StaffSessions>();
+        services.AddSingleton<SignInThrottle>();
         services.AddSingleton<AdminBootstrapper>();
+        services.AddHostedService<SessionRetention>();
 
         services.AddAuthentication(AuthScheme)
             .AddPolicyScheme(AuthScheme, "API key or session cookie", o => o.ForwardDefaultSelector = context =>
@@ -31,9 +34,11 @@ public static class AccountsServiceCollectionExtensions
                 o.Cookie.Name = "homeroom.session";
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Strict;
-                o.ExpireTimeSpan = TimeSpan.FromHours(8);
-                o.SlidingExpiration = true;
+                // The stored session decides when a session ends (idle timeout, sign-out, a changed
+                // account); the cookie only has to outlive it.
+                o.SlidingExpiration = false;
                 o.LoginPath = "/login";
+                o.Events.OnValidatePrincipal = c => c.HttpContext.RequestServices.GetRequiredService<StaffSessions>().ValidatePrincipalAsync(c);
                 o.Events.OnRedirectToLogin = c =>
                 {
                     // The API answers 401; a console page sends the browser to sign in.
@@ -54,6 +59,12 @@ public static class AccountsServiceCollectionExtensions
                     return Task.CompletedTask;
                 };
             });
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme).Configure<IOptions<AccountOptions>>((o, accounts) =>
+        {
+            o.ExpireTimeSpan = accounts.Value.SessionMaxLifetime;
+            // Secure whenever the request is HTTPS, which behind a trusted proxy comes from X-Forwarded-Proto.
+            o.Cookie.SecurePolicy = accounts.Value.RequireSecureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+        });
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(AuthScheme).RequireAuthenticatedUser().Build());
 
@@ -63,9 +74,11 @@ public static class AccountsServiceCollectionExtensions
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, StaffAuthorizationResultHandler>();
         services.AddSingleton<StaffAccountDirectory>();
 
-        services.Configure<RateLimiterOptions>(o => o.AddPolicy(AccountEndpoints.SignInRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
-            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-            _ => new FixedWindowRateLimiterOptions { PermitLimit = 20, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })));
+        // Partitioned by the client's address (the forwarded one behind a trusted proxy; an IPv6 client by its /64).
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccountOptions>>((o, accounts) => o.AddPolicy(AccountEndpoints.SignInRateLimit, context =>
+            RateLimitPartition.GetFixedWindowLimiter(
+                SignInThrottle.AddressKey(context.Connection.RemoteIpAddress),
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = accounts.Value.SignInsPerMinutePerAddress, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })));
         return services;
     }
 }

@@ -11,7 +11,7 @@ namespace Homeroom.Server.Accounts;
 /// school's accounts; creating accounts and changing roles, schools and state is for district
 /// administrators (<see cref="Permission.ManageAccounts"/>).
 /// </summary>
-public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, TimeProvider time)
+public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, TimeProvider time)
 {
     public const int MaxUsernameLength = 100;
     public const int MaxDisplayNameLength = 200;
@@ -96,6 +96,7 @@ public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> d
             scope.EnsureIncludesSchool(newSchool, "schoolId");
         }
 
+        var access = account.Access();
         account.Role = request.Role ?? account.Role;
         account.PersonId = request.PersonId ?? account.PersonId;
         account.SchoolId = account.Role == StaffRole.DistrictAdmin ? null : newSchool;
@@ -104,10 +105,16 @@ public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> d
             account.DisabledAt = disabled ? account.DisabledAt ?? time.GetUtcNow().UtcDateTime : null;
         }
 
+        if (account.Access() != access)
+        {
+            account.RotateSecurityStamp(); // its sessions end with the rights they were signed in with
+        }
+
         audit.Record(db, "account.update", "account", id.ToString(),
             $"{account.Username}: role {account.Role}, person {account.PersonId}, school {account.SchoolId?.ToString() ?? "district"}, disabled {account.DisabledAt is not null}",
             account.SchoolId ?? oldSchool);
         await db.SaveChangesAsync(cancellationToken);
+        sessions.NotifyChanged(id);
         return AccountDto.From(account);
     }
 

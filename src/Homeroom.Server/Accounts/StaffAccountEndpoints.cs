@@ -6,9 +6,9 @@ public sealed record CreateAccountRequest(string? Username, string? DisplayName,
 
 public sealed record UpdateAccountRequest(StaffRole? Role, Guid? PersonId, bool? Disabled, Guid? SchoolId = null, bool? District = null);
 
-public sealed record AccountDto(Guid Id, string Username, string DisplayName, StaffRole Role, Guid? PersonId, Guid? SchoolId, DateTime? DisabledAt, DateTime? LastSignInAt, DateTime? LockedUntil)
+public sealed record AccountDto(Guid Id, string Username, string DisplayName, StaffRole Role, Guid? PersonId, Guid? SchoolId, DateTime? DisabledAt, DateTime? LastSignInAt)
 {
-    public static AccountDto From(StaffAccount a) => new(a.Id, a.Username, a.DisplayName, a.Role, a.PersonId, a.SchoolId, a.DisabledAt, a.LastSignInAt, a.LockedUntil);
+    public static AccountDto From(StaffAccount a) => new(a.Id, a.Username, a.DisplayName, a.Role, a.PersonId, a.SchoolId, a.DisabledAt, a.LastSignInAt);
 }
 
 /// <summary>Staff accounts over HTTP: thin calls into <see cref="StaffAccountDirectory"/>.</summary>

@@ -1,73 +1,119 @@
+using System.Security.Claims;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
+/// <summary>How a sign-in attempt ended.</summary>
+public enum SignInOutcome
+{
+    SignedIn,
+
+    /// <summary>Wrong name or password, or a disabled account: one answer for all three.</summary>
+    Failed,
+
+    /// <summary>Too many failures for this name from this address: refused without looking at the password.</summary>
+    Throttled,
+}
+
+/// <summary>The outcome, and for <see cref="SignInOutcome.Throttled"/> how long to wait.</summary>
+public readonly record struct SignInResult(SignInOutcome Outcome, TimeSpan RetryAfter = default)
+{
+    public bool Succeeded => Outcome == SignInOutcome.SignedIn;
+
+    /// <summary>Whole seconds to wait, rounded up (the Retry-After header's unit).</summary>
+    public int RetryAfterSeconds => (int)Math.Ceiling(Math.Max(RetryAfter.TotalSeconds, 1));
+}
+
 /// <summary>
-/// Password sign-in, sign-out and password change for the API and the console alike: checks the password, counts
-/// failures and locks the account after too many in a row, audits every attempt, and issues the
-/// session cookie.
+/// Password sign-in, sign-out and password change for the API and the console alike: throttles
+/// guessing per name and client address (<see cref="SignInThrottle"/>), takes as long for a name that
+/// does not exist as for a wrong password, audits every attempt, and begins a server-side session
+/// (<see cref="StaffSessions"/>) carried by the session cookie.
 /// </summary>
 public sealed class StaffSignIn(
-    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, TimeProvider time, IOptions<AccountOptions> options, ILogger<StaffSignIn> logger)
+    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, SignInThrottle throttle, TimeProvider time, ILogger<StaffSignIn> logger)
 {
-    public async Task<bool> SignInAsync(HttpContext context, string username, string password, CancellationToken cancellationToken)
+    public async Task<SignInResult> SignInAsync(HttpContext context, string username, string password, CancellationToken cancellationToken)
     {
         username = username.Trim().ToLowerInvariant();
+        var address = context.Connection.RemoteIpAddress;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
-        var now = time.GetUtcNow().UtcDateTime;
-        var locked = account?.LockedUntil > now;
-        if (account is null || account.DisabledAt is not null || locked || !PasswordHasher.Verify(password, account.PasswordHash))
+        if (throttle.Begin(username, address) is { } wait)
         {
-            AccountsLog.SignInFailed(logger, username, context.Connection.RemoteIpAddress?.ToString());
-            audit.Record(db, locked ? "auth.sign-in-refused-locked" : "auth.sign-in-failed", "account", username);
-            if (account is not null && !locked && ++account.FailedSignIns >= options.Value.LockoutThreshold)
-            {
-                // Too many failures in a row: the account waits, whatever password comes next.
-                account.LockedUntil = now + options.Value.LockoutDuration;
-                account.FailedSignIns = 0;
-                audit.Record(db, "auth.locked", "account", account.Id.ToString(), $"{options.Value.LockoutThreshold} failed sign-ins; locked until {account.LockedUntil:u}");
-            }
-
+            AccountsLog.SignInThrottled(logger, username, address?.ToString());
+            audit.Record(db, "auth.sign-in-throttled", "account", username, $"refused without checking the password; retry in {Math.Ceiling(wait.TotalSeconds)} s");
             await db.SaveChangesAsync(cancellationToken);
-            return false;
+            return new SignInResult(SignInOutcome.Throttled, wait);
         }
 
-        account.FailedSignIns = 0;
-        account.LockedUntil = null;
-        account.LastSignInAt = now;
+        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
+        bool verified;
+        if (account is null || account.DisabledAt is not null)
+        {
+            // The same work as a real check, so the time taken does not say whether the name exists.
+            PasswordHasher.VerifyDummy(password);
+            verified = false;
+        }
+        else
+        {
+            verified = PasswordHasher.Verify(password, account.PasswordHash);
+        }
+
+        if (!verified)
+        {
+            AccountsLog.SignInFailed(logger, username, address?.ToString());
+            audit.Record(db, "auth.sign-in-failed", "account", username);
+            await db.SaveChangesAsync(cancellationToken);
+            return new SignInResult(SignInOutcome.Failed);
+        }
+
+        throttle.Succeeded(username, address);
+        account!.LastSignInAt = time.GetUtcNow().UtcDateTime;
+        var session = sessions.Begin(db, account, context);
         var principal = StaffUser.CreatePrincipal(account, "password", CookieAuthenticationDefaults.AuthenticationScheme);
+        principal.Identities.First().AddClaim(new Claim(StaffUser.SessionClaim, session));
         context.User = principal;
         audit.Record(db, "auth.sign-in", "account", account.Id.ToString());
         await db.SaveChangesAsync(cancellationToken);
         await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
-        return true;
+        return new SignInResult(SignInOutcome.SignedIn);
     }
 
-    /// <summary>Ends the session (audited).</summary>
+    /// <summary>Ends the session (audited): its cookie stops working here and on every server at once.</summary>
     public async Task SignOutAsync(HttpContext context, CancellationToken cancellationToken)
     {
+        Guid? ended = null;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
+            if (StaffSessions.SessionOf(context.User) is { } session)
+            {
+                ended = await sessions.RevokeAsync(db, session, cancellationToken);
+            }
+
             audit.Record(db, "auth.sign-out", "account", StaffUser.From(context.User).Id.ToString());
             await db.SaveChangesAsync(cancellationToken);
         }
 
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        if (ended is { } accountId)
+        {
+            sessions.NotifyChanged(accountId);
+        }
     }
 
     /// <summary>
-    /// Changes an account's password when the current one is right (audited either way). Returns the
-    /// field errors, and whether it changed (false with no errors: the current password was wrong).
+    /// Changes an account's password when the current one is right (audited either way). Every other
+    /// session of the account ends; the session it was changed in (<paramref name="currentSession"/>)
+    /// goes on. Returns the field errors, and whether it changed (false with no errors: the current
+    /// password was wrong).
     /// </summary>
     public async Task<(Validation Validation, bool Changed)> ChangePasswordAsync(
-        Guid accountId, string? currentPassword, string? newPassword, CancellationToken cancellationToken)
+        Guid accountId, string? currentSession, string? currentPassword, string? newPassword, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("currentPassword", currentPassword, 1024).Required("newPassword", newPassword, 1024);
         if (newPassword is { } fresh && (fresh.Length < AccountEndpoints.MinPasswordLength || fresh == currentPassword))
@@ -86,10 +132,22 @@ public sealed class StaffSignIn(
         if (changed)
         {
             account!.PasswordHash = PasswordHasher.Hash(newPassword!);
+            account.RotateSecurityStamp();
+            if (currentSession is not null)
+            {
+                var hash = Secrets.Hash(currentSession);
+                var own = await db.Set<StaffSession>().FirstOrDefaultAsync(s => s.TokenHash == hash && s.AccountId == accountId && s.RevokedAt == null, cancellationToken);
+                own?.SecurityStamp = account.SecurityStamp;
+            }
         }
 
         audit.Record(db, changed ? "auth.password-change" : "auth.password-change-failed", "account", accountId.ToString());
         await db.SaveChangesAsync(cancellationToken);
+        if (changed)
+        {
+            sessions.NotifyChanged(accountId);
+        }
+
         return (validation, changed);
     }
 }

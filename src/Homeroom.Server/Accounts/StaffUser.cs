@@ -11,6 +11,9 @@ public sealed record StaffUser(Guid Id, string Username)
     public const string SchoolClaim = "homeroom:school";
     public const string DisplayNameClaim = "homeroom:display_name";
 
+    /// <summary>The server-side session a password sign-in began (see <see cref="StaffSessions"/>); API keys have none.</summary>
+    public const string SessionClaim = "homeroom:session";
+
     /// <summary>The roster person of the signed-in account, if it is linked to one.</summary>
     public static Guid? PersonOf(ClaimsPrincipal principal) => Guid.TryParse(principal.FindFirstValue(PersonClaim), out var person) ? person : null;
 

@@ -45,6 +45,7 @@ public static class HomeroomServices
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys"))).SetApplicationName("Homeroom");
 
         services.AddRateLimiter(o => o.RejectionStatusCode = StatusCodes.Status429TooManyRequests);
+        services.AddReverseProxy();
 
         services.AddHomeroomData(configuration);
         services.AddSingleton<BulkSql>();
@@ -69,6 +70,7 @@ public static class HomeroomServices
 
     public static WebApplication UseHomeroom(this WebApplication app)
     {
+        app.UseReverseProxy();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();

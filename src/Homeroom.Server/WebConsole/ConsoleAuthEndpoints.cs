@@ -5,7 +5,7 @@ namespace Homeroom.Server.WebConsole;
 
 /// <summary>
 /// The console's sign-in and sign-out forms. Plain form posts with Blazor's anti-forgery token,
-/// the same rate limit, lockout and audit as the API's sign-in.
+/// the same rate limit, throttling, session and audit as the API's sign-in.
 /// </summary>
 public static class ConsoleAuthEndpoints
 {
@@ -20,13 +20,18 @@ public static class ConsoleAuthEndpoints
         [FromForm] string? username, [FromForm] string? password, [FromForm] string? returnUrl, HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)
     {
         var target = LocalOrHome(returnUrl);
-        if (username is not { Length: > 0 and <= 100 } || password is not { Length: > 0 and <= 1024 }
-            || !await signIn.SignInAsync(context, username, password, cancellationToken))
+        if (username is not { Length: > 0 and <= 100 } || password is not { Length: > 0 and <= 1024 })
         {
             return Results.Redirect("/login?error=1&returnUrl=" + Uri.EscapeDataString(target));
         }
 
-        return Results.Redirect(target);
+        var result = await signIn.SignInAsync(context, username, password, cancellationToken);
+        return result.Outcome switch
+        {
+            SignInOutcome.SignedIn => Results.Redirect(target),
+            SignInOutcome.Throttled => Results.Redirect($"/login?wait={result.RetryAfterSeconds}&returnUrl={Uri.EscapeDataString(target)}"),
+            _ => Results.Redirect("/login?error=1&returnUrl=" + Uri.EscapeDataString(target)),
+        };
     }
 
     private static async Task<IResult> SignOutAsync(HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)

@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+
 namespace Homeroom.Server.WebConsole;
 
 /// <summary>The web console: Blazor components rendered on the server, interactive over one live connection per browser tab.</summary>
@@ -7,6 +10,9 @@ public static class ConsoleSetup
     {
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
+        // Each live connection checks its session again while it lives, and closes when it ends.
+        services.AddScoped<AuthenticationStateProvider, ConsoleAuthenticationStateProvider>();
+        services.AddScoped<CircuitHandler, ConsoleSessionGuard>();
         services.AddHttpContextAccessor();
         services.AddScoped<ConsoleUser>();
         return services;

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Server.Tests.Infrastructure;
@@ -196,6 +197,43 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         actions.ShouldContain("auth.password-change");
         actions.ShouldContain("auth.sign-out");
         district.ConsoleErrors[page].ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task SignedInPage_WhenTheAccountIsDisabled_StopsShowingDataAndGoesToSignIn()
+    {
+        var account = await district.Host.PostJsonAsync<JsonElement>("/api/accounts", new { username = "dana", displayName = "Dana Admin", password = "a long enough passphrase", role = "districtAdmin" });
+        var page = await district.SignInAsync("dana", "a long enough passphrase");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Devices" }).ClickAsync();
+        await Expect(page.GetByTestId("device-row").First).ToBeVisibleAsync(new() { Timeout = 15_000 });
+
+        (await district.Host.Client.PutAsJsonAsync($"/api/accounts/{account.GetProperty("id").GetGuid()}", new { disabled = true })).EnsureSuccessStatusCode();
+
+        // Within a few seconds (the interval check is 30 s away): the live connection closes and the browser is asked to sign in.
+        await page.WaitForURLAsync("**/login**", new() { Timeout = 10_000 });
+        await Expect(page.GetByLabel("Username")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(0);
+        await Browsers.ScreenshotAsync(page, "signed-out-when-disabled");
+    }
+
+    [Fact]
+    public async Task MyAccount_ListsWhereIAmSignedIn_AndSignsOutTheOtherBrowser()
+    {
+        (await district.Host.PostJsonAsync("/api/accounts", new { username = "robin", displayName = "Robin Tech", password = "a long enough passphrase", role = "itTechnician" })).EnsureSuccessStatusCode();
+        var laptop = await district.SignInAsync("robin", "a long enough passphrase");
+        var office = await district.SignInAsync("robin", "a long enough passphrase");
+        await office.GetByRole(AriaRole.Link, new() { Name = "My account" }).ClickAsync();
+        await Expect(office.GetByTestId("session-row")).ToHaveCountAsync(2, Soon);
+        await Expect(office.GetByTestId("session-row").Filter(new() { HasText = "this browser" })).ToHaveCountAsync(1);
+        await Browsers.ScreenshotAsync(office, "account-sessions");
+
+        await office.GetByTestId("end-other-sessions").ClickAsync();
+
+        await Expect(office.GetByTestId("session-row")).ToHaveCountAsync(1);
+        await laptop.WaitForURLAsync("**/login**", new() { Timeout = 10_000 });
+        await office.ReloadAsync();
+        await Expect(office.GetByRole(AriaRole.Heading, new() { Name = "My account" })).ToBeVisibleAsync();
+        district.ConsoleErrors[office].ShouldBeEmpty();
     }
 
     [Fact]

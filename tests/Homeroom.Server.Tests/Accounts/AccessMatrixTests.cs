@@ -74,6 +74,9 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("POST", "/api/auth/logout", Everyone, Kind.None, FreshCaller: true),
         new("GET", "/api/auth/me", Everyone, Kind.None),
         new("POST", "/api/auth/password", Everyone, Kind.None, """{"currentPassword":"a long enough passphrase","newPassword":"short"}""", OwnAnswer: HttpStatusCode.BadRequest),
+        new("GET", "/api/auth/sessions", Everyone, Kind.None),
+        new("DELETE", "/api/auth/sessions", Everyone, Kind.None),
+        new("DELETE", "/api/auth/sessions/{id}", Everyone, Kind.Own, Fresh: true, FreshCaller: true),
         new("GET", "/api/api-keys", Everyone, Kind.None),
         new("POST", "/api/api-keys", Everyone, Kind.None, """{"name":"script"}"""),
         new("DELETE", "/api/api-keys/{id}", Everyone, Kind.Own, Fresh: true),
@@ -464,6 +467,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         return rule.Path switch
         {
             "/api/api-keys/{id}" => await FreshApiKeyAsync(caller, unique),
+            "/api/auth/sessions/{id}" => await CurrentSessionAsync(caller),
             "/api/schools/{id}" => await _district.IdAsync("/api/schools", new { name = $"School {unique}", timeZone = "UTC" }),
             "/api/groups/{id}" or "/api/groups/{id}/members" or "/api/groups/{id}/members/remove" or "/api/groups/{id}/schedule" =>
                 await FreshClassAsync(school, unique),
@@ -477,6 +481,13 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
             "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
             _ => throw new InvalidOperationException($"No fresh resource for {rule.Path}"),
         };
+    }
+
+    // A session is its owner's: the caller's own (a signed-out caller has none).
+    private static async Task<Guid?> CurrentSessionAsync(HttpClient caller)
+    {
+        using var response = await caller.GetAsync("/api/auth/sessions");
+        return response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<JsonElement>())[0].GetProperty("id").GetGuid() : null;
     }
 
     // An API key is its owner's: made by the caller (a signed-out caller gets none).
