@@ -4,9 +4,9 @@ using Microsoft.OpenApi;
 namespace Homeroom.Server.Hosting;
 
 /// <summary>
-/// Keeps the OpenAPI document true for the answers every endpoint shares: any request body can be
-/// malformed (400) or too large (413), and both come back as ProblemDetails from one handler, so
-/// each operation with a body declares them.
+/// Keeps the OpenAPI document true for the answers every endpoint shares, which come back as
+/// ProblemDetails from one handler: any request body can be malformed (400) or too large (413), and
+/// any write can lose a race to another (a name taken or a row removed meanwhile: 409).
 /// </summary>
 public static class OpenApiDocument
 {
@@ -17,11 +17,16 @@ public static class OpenApiDocument
     {
         var hasBody = operation.RequestBody is not null
             || context.Description.ParameterDescriptions.Any(p => p.Source == Microsoft.AspNetCore.Mvc.ModelBinding.BindingSource.Body);
+        operation.Responses ??= [];
         if (hasBody)
         {
-            operation.Responses ??= [];
             operation.Responses.TryAdd("400", new OpenApiResponse { Description = "The request could not be read or is not valid." });
             operation.Responses.TryAdd("413", new OpenApiResponse { Description = "The request body is too large." });
+        }
+
+        if (!HttpMethods.IsGet(context.Description.HttpMethod ?? "GET") && context.Description.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true)
+        {
+            operation.Responses.TryAdd("409", new OpenApiResponse { Description = "Another change got there first (a name taken or a referenced item removed meanwhile); nothing was changed." });
         }
 
         return Task.CompletedTask;

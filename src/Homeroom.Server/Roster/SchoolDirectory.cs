@@ -92,6 +92,12 @@ public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
             throw new ConflictException("The school still has devices; move or retire them first.");
         }
 
+        // An account limited to a school that disappeared would become district-wide: never widen access by deleting.
+        if (await db.StaffAccounts.AnyAsync(a => a.SchoolId == id, cancellationToken))
+        {
+            throw new ConflictException("Staff accounts are limited to this school; move them to another school first.");
+        }
+
         var school = await db.Schools.FirstAsync(s => s.Id == id, cancellationToken);
         db.Schools.Remove(school);
         audit.Record(db, "school.delete", "school", id.ToString(), school.Name, id);
