@@ -5,14 +5,6 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Audit;
 
-public sealed class AuditOptions
-{
-    public const string Section = "Homeroom:Audit";
-
-    /// <summary>Audit entries older than this are deleted. Set it to what the district's records policy requires.</summary>
-    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(400);
-}
-
 public sealed class AuditRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditRetention> logger)
     : PeriodicTask(TimeSpan.FromHours(6), time, logger)
 {

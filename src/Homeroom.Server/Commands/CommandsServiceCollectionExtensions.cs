@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Commands;
 
 /// <summary>Registers the commands feature's services.</summary>
@@ -5,11 +6,8 @@ public static class CommandsServiceCollectionExtensions
 {
     public static IServiceCollection AddCommands(this IServiceCollection services)
     {
-        services.AddOptions<CommandOptions>().BindConfiguration(CommandOptions.Section).ValidateDataAnnotations()
-            .Validate(o => o.DefaultTimeToLive > TimeSpan.Zero && o.DefaultTimeToLive <= o.MaxTimeToLive, "Default time to live must be positive and at most the maximum.")
-            .Validate(o => o.Retention >= TimeSpan.FromHours(1), "Command retention must be at least an hour.")
-            .Validate(o => o.MaintenanceInterval >= TimeSpan.FromSeconds(1), "Maintenance interval must be at least a second.")
-            .ValidateOnStart();
+        services.AddOptions<CommandOptions>().BindConfiguration(CommandOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CommandOptions>, CommandOptionsValidator>();
         services.AddSingleton<CommandProgress>();
         services.AddSingleton<CommandStatusWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<CommandStatusWriter>());

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Data;
 
@@ -27,3 +28,7 @@ public sealed class DatabaseOptions
 
     public string SqliteConnectionString => $"Data Source={SqlitePath};Pooling=True;Default Timeout=30";
 }
+
+/// <summary>Validates <see cref="DatabaseOptions"/> at start.</summary>
+[OptionsValidator]
+public sealed partial class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>;

@@ -17,8 +17,8 @@ public static class DatabaseSetup
                 o.DataDirectory = configuration["Homeroom:DataDirectory"] ?? o.DataDirectory;
                 o.PostgresConnectionString = configuration.GetConnectionString("Postgres");
             })
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value);
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<SqlitePragmaInterceptor>();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Demo;
 
@@ -24,3 +25,7 @@ public sealed class DemoOptions
     [Range(5, 40)]
     public int StudentsPerClass { get; set; } = 24;
 }
+
+/// <summary>Validates <see cref="DemoOptions"/> at start.</summary>
+[OptionsValidator]
+public sealed partial class DemoOptionsValidator : IValidateOptions<DemoOptions>;

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Homeroom.Server.Devices;
 
 /// <summary>Registers devices: presence, inventory, live state and the device use cases.</summary>
@@ -5,9 +7,8 @@ public static class DevicesServiceCollectionExtensions
 {
     public static IServiceCollection AddDevices(this IServiceCollection services)
     {
-        services.AddOptions<PresenceOptions>().BindConfiguration(PresenceOptions.Section)
-            .Validate(o => o.FlushInterval >= TimeSpan.FromMilliseconds(100) && o.FlushInterval <= TimeSpan.FromMinutes(10), "Presence flush interval must be 100 ms to 10 minutes.")
-            .ValidateOnStart();
+        services.AddOptions<PresenceOptions>().BindConfiguration(PresenceOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PresenceOptions>, PresenceOptionsValidator>();
         services.AddSingleton<PresenceTracker>();
         services.AddSingleton<DeviceLiveState>();
         services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());

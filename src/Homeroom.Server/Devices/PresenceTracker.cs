@@ -6,14 +6,6 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Devices;
 
-public sealed class PresenceOptions
-{
-    public const string Section = "Homeroom:Presence";
-
-    /// <summary>How often last-seen times and telemetry are written to the database.</summary>
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(10);
-}
-
 /// <summary>The newest telemetry of one device, held in memory between flushes.</summary>
 public sealed class DevicePresence
 {

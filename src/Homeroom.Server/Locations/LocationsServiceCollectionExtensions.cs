@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Homeroom.Server.Locations;
 
 /// <summary>Registers the locations feature's services.</summary>
@@ -5,10 +7,8 @@ public static class LocationsServiceCollectionExtensions
 {
     public static IServiceCollection AddLocations(this IServiceCollection services)
     {
-        services.AddOptions<LocationOptions>().BindConfiguration(LocationOptions.Section)
-            .Validate(o => o.MaxAccuracyMeters > 0 && o.ConsecutiveFixes is >= 1 and <= 20 && o.MinDwell >= TimeSpan.Zero, "Location hysteresis settings are out of range.")
-            .Validate(o => o.Retention >= TimeSpan.FromDays(1) && o.AlertRetention >= TimeSpan.FromDays(1), "Location and alert retention must be at least a day.")
-            .ValidateOnStart();
+        services.AddOptions<LocationOptions>().BindConfiguration(LocationOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LocationOptions>, LocationOptionsValidator>();
         services.AddSingleton<ZoneDirectory>();
         services.AddSingleton<AlertDirectory>();
         services.AddSingleton<ZoneMembership>();

@@ -8,26 +8,6 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Locations;
 
-public sealed class LocationOptions
-{
-    public const string Section = "Homeroom:Locations";
-
-    /// <summary>Fixes less accurate than this are ignored for zones.</summary>
-    public double MaxAccuracyMeters { get; set; } = 150;
-
-    /// <summary>Agreeing fixes needed before a device is taken to have entered or left a zone.</summary>
-    public int ConsecutiveFixes { get; set; } = 2;
-
-    /// <summary>Time since the first agreeing fix before the change counts.</summary>
-    public TimeSpan MinDwell { get; set; } = TimeSpan.Zero;
-
-    /// <summary>Location fixes older than this are deleted.</summary>
-    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
-
-    /// <summary>Alerts older than this (since they were raised) are deleted.</summary>
-    public TimeSpan AlertRetention { get; set; } = TimeSpan.FromDays(365);
-}
-
 /// <summary>A stored zone ready for point tests.</summary>
 public sealed record LoadedZone(Guid Id, string Name, string Kind, Guid? SchoolId, ZoneShape Shape);
 

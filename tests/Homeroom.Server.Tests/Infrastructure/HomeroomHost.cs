@@ -57,7 +57,24 @@ public sealed class HomeroomHost : IAsyncDisposable
     {
         var database = await TestDatabase.CreateAsync(provider);
         var host = new HomeroomHost(database, settings.Select(s => "--" + s).ToArray());
-        await host.StartAppAsync();
+        try
+        {
+            await host.StartAppAsync();
+        }
+        catch
+        {
+            // Clean up what started; a host that failed half-way may fail to stop too, and the first error is the one to see.
+            try
+            {
+                await host.DisposeAsync();
+            }
+            catch (Exception cleanup) when (cleanup is InvalidOperationException or ArgumentException or OperationCanceledException or ObjectDisposedException or AggregateException)
+            {
+            }
+
+            throw;
+        }
+
         return host;
     }
 

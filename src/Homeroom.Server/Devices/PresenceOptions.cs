@@ -1,0 +1,18 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Devices;
+
+/// <summary>Presence and telemetry (configuration section <c>Homeroom:Presence</c>).</summary>
+public sealed class PresenceOptions
+{
+    public const string Section = "Homeroom:Presence";
+
+    /// <summary>How often last-seen times and telemetry are written to the database.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Validates <see cref="PresenceOptions"/> at start.</summary>
+[OptionsValidator]
+public sealed partial class PresenceOptionsValidator : IValidateOptions<PresenceOptions>;
