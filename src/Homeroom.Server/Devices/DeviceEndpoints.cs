@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Accounts;
-using Homeroom.Server.Agents;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
@@ -39,7 +38,7 @@ public static class DeviceEndpoints
         string? Sort);
 
     private static async Task<Results<Ok<PagedResult<DeviceSummaryDto>>, ValidationProblem>> ListAsync(
-        [AsParameters] DeviceQuery query, ClaimsPrincipal user, HomeroomDbContext db, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
+        [AsParameters] DeviceQuery query, ClaimsPrincipal user, HomeroomDbContext db, PresenceTracker presence, CancellationToken cancellationToken)
     {
         var paging = new PageQuery(query.Page, query.PageSize);
         var errors = paging.Validate() ?? [];
@@ -89,7 +88,7 @@ public static class DeviceEndpoints
 
         if (query.Online is { } online)
         {
-            devices = devices.Online(registry, online);
+            devices = devices.Online(presence, online);
         }
 
         if (!string.IsNullOrWhiteSpace(query.Q))
@@ -101,7 +100,7 @@ public static class DeviceEndpoints
         var page = await devices.SortedBy(sort).Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
         var items = page.Select(d => new DeviceSummaryDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.AssetTag, d.OsVersion, d.State, d.SchoolId, d.AssignedPersonId,
-            registry.IsOnline(d.Id), LastSeen(d, presence), d.EnrolledAt, d.RevokedAt is not null)).ToList();
+            presence.IsOnline(d.Id), LastSeen(d, presence), d.EnrolledAt, d.RevokedAt is not null)).ToList();
         return TypedResults.Ok(new PagedResult<DeviceSummaryDto>(items, total));
     }
 
@@ -109,7 +108,7 @@ public static class DeviceEndpoints
         presence.Get(device.Id) is { } live && (device.LastSeenAt is null || live.LastSeenAt > device.LastSeenAt) ? live.LastSeenAt : device.LastSeenAt;
 
     private static async Task<Results<Ok<DeviceDetailDto>, NotFound>> GetAsync(
-        Guid id, ClaimsPrincipal user, HomeroomDbContext db, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, HomeroomDbContext db, PresenceTracker presence, CancellationToken cancellationToken)
     {
         var d = await StaffScope.Of(user).Devices(db).FirstOrDefaultAsync(x => x.Id == id, cancellationToken);
         if (d is null)
@@ -126,7 +125,7 @@ public static class DeviceEndpoints
             : d.Latitude is { } lat && d.Longitude is { } lon ? new DeviceLocationDto(lat, lon, d.LocationAccuracy, d.LocationAt) : null;
         return TypedResults.Ok(new DeviceDetailDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.Manufacturer, d.AssetTag, d.OsName, d.OsVersion, d.AgentVersion, d.State,
-            d.SchoolId, d.AssignedPersonId, registry.IsOnline(id), LastSeen(d, presence), d.EnrolledAt, d.RevokedAt,
+            d.SchoolId, d.AssignedPersonId, presence.IsOnline(id), LastSeen(d, presence), d.EnrolledAt, d.RevokedAt,
             battery?.Level ?? d.BatteryLevel, battery?.Charging ?? d.BatteryCharging, network?.Kind ?? d.NetworkKind, network?.IpAddress ?? d.IpAddress,
             location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied));
     }
@@ -174,7 +173,7 @@ public static class DeviceEndpoints
     }
 
     private static async Task<Results<Ok<DeviceDetailDto>, NotFound, ValidationProblem>> UpdateAsync(
-        Guid id, UpdateDeviceRequest request, ClaimsPrincipal user, HomeroomDbContext db, Audit.AuditTrail audit, ConnectionRegistry registry, PresenceTracker presence, CancellationToken cancellationToken)
+        Guid id, UpdateDeviceRequest request, ClaimsPrincipal user, HomeroomDbContext db, Audit.AuditTrail audit, PresenceTracker presence, CancellationToken cancellationToken)
     {
         var validation = new Validation()
             .Optional("name", request.Name, 200)
@@ -244,7 +243,7 @@ public static class DeviceEndpoints
             await db.SaveChangesAsync(cancellationToken);
         }
 
-        return (await GetAsync(id, user, db, registry, presence, cancellationToken)).Result switch
+        return (await GetAsync(id, user, db, presence, cancellationToken)).Result switch
         {
             Ok<DeviceDetailDto> ok => ok,
             _ => TypedResults.NotFound(),

@@ -7,6 +7,7 @@ public static class DevicesServiceCollectionExtensions
     {
         services.AddOptions<PresenceOptions>().BindConfiguration(PresenceOptions.Section)
             .Validate(o => o.FlushInterval >= TimeSpan.FromMilliseconds(100) && o.FlushInterval <= TimeSpan.FromMinutes(10), "Presence flush interval must be 100 ms to 10 minutes.")
+            .Validate(o => o.MdmOnlineWindow >= TimeSpan.FromSeconds(10) && o.MdmOnlineWindow <= TimeSpan.FromDays(1), "The MDM online window must be 10 seconds to a day.")
             .ValidateOnStart();
         services.AddSingleton<PresenceTracker>();
         services.AddSingleton<DeviceLiveState>();
