@@ -1,7 +1,8 @@
-// Apple MDM benchmark: N simulated iPads enroll through the profile, then the server's check-in and
-// command endpoints are driven as hard as the devices can: check-ins per second, idle polls per
-// second, and a command to every device until all have answered. Prints a table, writes JSON.
-//   bench/mdm/run.sh [--devices 1000] [--concurrency 64] [--seconds 10]
+// Apple MDM benchmark: the server's CPU per enrollment-profile download (each mints a device
+// identity), then N simulated iPads enroll through the profile and the server's check-in and command
+// endpoints are driven as hard as the devices can: check-ins per second, idle polls per second, and a
+// command to every device until all have answered. Prints a table, writes JSON.
+//   bench/mdm/run.sh [--devices 1000] [--concurrency 64] [--seconds 10] [--downloads 200]
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -13,6 +14,7 @@ var options = BenchReport.ParseArguments(args);
 var devices = options.Int("devices", 1000);
 var concurrency = options.Int("concurrency", 64);
 var seconds = options.Int("seconds", 10);
+var downloads = options.Int("downloads", 200);
 var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (bench/mdm/run.sh passes it)");
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
 const string ApiKey = "hrk_mdm-benchmark-key-00000000000000000000";
@@ -25,17 +27,48 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
     using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) };
     api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
     using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { Timeout = TimeSpan.FromMinutes(2) };
-    using var created = await api.PostAsJsonAsync("/api/enrollment-tokens", new { name = "mdm benchmark", maxUses = devices });
-    var token = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+    // One token per 40 devices, as one per cart or class: each token may download a limited number of profiles a minute.
+    async Task<List<string>> TokensAsync(string name, int count)
+    {
+        var created = new List<string>();
+        for (var i = 0; i < (count + 39) / 40; i++)
+        {
+            using var response = await api.PostAsJsonAsync("/api/enrollment-tokens", new { name = $"{name} {i}", maxUses = 40 });
+            created.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!);
+        }
+
+        return created;
+    }
+
+    var tokens = await TokensAsync("mdm benchmark", devices);
+    var downloadTokens = await TokensAsync("profile downloads", downloads + 1);
+
     var fleet = Enumerable.Range(0, devices)
         .Select(i => new VirtualAppleDevice(http, server.Address, $"00008030-BENCH{i:D8}", $"BNCH{i:D6}"))
         .ToList();
 
+    // 0. Profile downloads alone: the server's CPU time per download (the identity it issues dominates).
+    using (var warm = await http.GetAsync(new Uri(server.Address, "/mdm/enroll?token=" + Uri.EscapeDataString(downloadTokens[0]))))
+    {
+        warm.EnsureSuccessStatusCode();
+    }
+
+    var cpuBefore = server.CpuTime();
+    var watchDownloads = Stopwatch.StartNew();
+    await Parallel.ForEachAsync(Enumerable.Range(0, downloads), new ParallelOptions { MaxDegreeOfParallelism = Math.Min(concurrency, 8) }, async (i, _) =>
+    {
+        using var response = await http.GetAsync(new Uri(server.Address, "/mdm/enroll?token=" + Uri.EscapeDataString(downloadTokens[i / 40])));
+        response.EnsureSuccessStatusCode();
+    });
+    results["profile_download_cpu_ms"] = Math.Round((server.CpuTime() - cpuBefore).TotalMilliseconds / downloads, 1);
+    results["profile_downloads_per_second"] = Math.Round(downloads / watchDownloads.Elapsed.TotalSeconds, 1);
+
     // 1. Enrollment: download the profile (the server issues an identity), Authenticate, TokenUpdate.
     var watch = Stopwatch.StartNew();
-    await Parallel.ForEachAsync(fleet, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (device, _) =>
+    await Parallel.ForEachAsync(Enumerable.Range(0, devices), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, _) =>
     {
-        await device.InstallEnrollmentProfileAsync(token);
+        var device = fleet[i];
+        await device.InstallEnrollmentProfileAsync(tokens[i / 40]);
         (await device.AuthenticateAsync()).EnsureSuccessStatusCode();
         (await device.TokenUpdateAsync()).EnsureSuccessStatusCode();
     });
@@ -89,6 +122,7 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
 Directory.Delete(dataDirectory, recursive: true);
 results["devices"] = devices;
 results["concurrency"] = concurrency;
+results["downloads"] = downloads;
 results["machine"] = BenchReport.Machine();
 results["date"] = BenchReport.Now();
 await BenchReport.WriteAsync(results, resultsDirectory, $"mdm-{devices}");

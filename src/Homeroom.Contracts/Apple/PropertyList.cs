@@ -13,8 +13,16 @@ public sealed class PropertyListException(string message) : Exception(message);
 /// <param name="MaxDepth">Deepest nesting of arrays and dictionaries.</param>
 /// <param name="MaxObjects">Most values in the whole document.</param>
 /// <param name="MaxStringLength">Longest string (characters) or data value (bytes).</param>
-public sealed record PropertyListLimits(int MaxBytes = 1024 * 1024, int MaxDepth = 32, int MaxObjects = 100_000, int MaxStringLength = 256 * 1024)
+/// <param name="MaxMaterializedBytes">
+/// Most bytes of string and data values the reader creates in all (a string counts two bytes a
+/// character), counting a value again each time it is referenced: a binary list that refers to one
+/// large value thousands of times is refused here, long before it could fill memory.
+/// </param>
+public sealed record PropertyListLimits(int MaxBytes = 1024 * 1024, int MaxDepth = 32, int MaxObjects = 100_000, int MaxStringLength = 256 * 1024, long MaxMaterializedBytes = 4L * 1024 * 1024)
 {
+    /// <summary>The limits for documents of at most <paramref name="maxBytes"/>, allowing values four times the document's size in all.</summary>
+    public static PropertyListLimits ForDocument(int maxBytes) => new(MaxBytes: maxBytes, MaxMaterializedBytes: 4L * maxBytes);
+
     /// <summary>Limits for MDM check-in and command results.</summary>
     public static PropertyListLimits Default { get; } = new();
 }
@@ -88,8 +96,8 @@ public static class PropertyList
             }
 
             reader.Read();
-            var objects = 0;
-            var value = ReadXmlValue(reader, limits, 0, ref objects);
+            var budget = new Budget(limits);
+            var value = ReadXmlValue(reader, budget, 0);
             if (reader.NodeType != XmlNodeType.EndElement || reader.Name != "plist")
             {
                 throw new PropertyListException("A property list holds exactly one top value.");
@@ -104,18 +112,15 @@ public static class PropertyList
     }
 
     // Reads the element at the reader and leaves the reader after it.
-    private static object ReadXmlValue(XmlReader reader, PropertyListLimits limits, int depth, ref int objects)
+    private static object ReadXmlValue(XmlReader reader, Budget budget, int depth)
     {
         if (reader.NodeType != XmlNodeType.Element)
         {
             throw new PropertyListException($"Expected a value element, found {reader.NodeType}.");
         }
 
-        if (++objects > limits.MaxObjects)
-        {
-            throw new PropertyListException($"The property list holds more than {limits.MaxObjects} values.");
-        }
-
+        var limits = budget.Limits;
+        budget.Object();
         if (depth > limits.MaxDepth)
         {
             throw new PropertyListException($"The property list is nested deeper than {limits.MaxDepth} levels.");
@@ -145,8 +150,8 @@ public static class PropertyList
                         throw new PropertyListException("A <dict> holds <key> elements, each followed by a value.");
                     }
 
-                    var key = Text(reader, limits);
-                    if (!dict.TryAdd(key, ReadXmlValue(reader, limits, depth + 1, ref objects)))
+                    var key = Text(reader, budget);
+                    if (!dict.TryAdd(key, ReadXmlValue(reader, budget, depth + 1)))
                     {
                         throw new PropertyListException($"The key '{Truncate(key)}' appears twice in one <dict>.");
                     }
@@ -168,7 +173,7 @@ public static class PropertyList
                 reader.Read();
                 while (reader.NodeType != XmlNodeType.EndElement)
                 {
-                    list.Add(ReadXmlValue(reader, limits, depth + 1, ref objects));
+                    list.Add(ReadXmlValue(reader, budget, depth + 1));
                 }
 
                 reader.Read();
@@ -176,10 +181,10 @@ public static class PropertyList
             }
 
             case "string":
-                return Text(reader, limits);
+                return Text(reader, budget);
             case "integer":
             {
-                var text = Text(reader, limits).Trim();
+                var text = Text(reader, budget).Trim();
                 if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
                 {
                     return integer;
@@ -191,7 +196,7 @@ public static class PropertyList
 
             case "real":
             {
-                var text = Text(reader, limits).Trim();
+                var text = Text(reader, budget).Trim();
                 return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real)
                     ? real
                     : throw new PropertyListException($"'{Truncate(text)}' is not a real number.");
@@ -199,7 +204,7 @@ public static class PropertyList
 
             case "date":
             {
-                var text = Text(reader, limits).Trim();
+                var text = Text(reader, budget).Trim();
                 return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var date)
                     ? date
                     : throw new PropertyListException($"'{Truncate(text)}' is not a date.");
@@ -207,14 +212,18 @@ public static class PropertyList
 
             case "data":
             {
-                var text = Text(reader, limits);
+                var text = Text(reader, budget);
                 var clean = new string(text.Where(c => !char.IsWhiteSpace(c)).ToArray());
                 try
                 {
                     var data = Convert.FromBase64String(clean);
-                    return data.Length <= limits.MaxStringLength
-                        ? data
-                        : throw new PropertyListException($"A <data> value is longer than {limits.MaxStringLength} bytes.");
+                    if (data.Length > limits.MaxStringLength)
+                    {
+                        throw new PropertyListException($"A <data> value is longer than {limits.MaxStringLength} bytes.");
+                    }
+
+                    budget.Bytes(data.Length);
+                    return data;
                 }
                 catch (FormatException)
                 {
@@ -227,7 +236,7 @@ public static class PropertyList
         }
     }
 
-    private static string Text(XmlReader reader, PropertyListLimits limits)
+    private static string Text(XmlReader reader, Budget budget)
     {
         if (reader.IsEmptyElement)
         {
@@ -236,7 +245,39 @@ public static class PropertyList
         }
 
         var text = reader.ReadElementContentAsString();
-        return text.Length <= limits.MaxStringLength ? text : throw new PropertyListException($"A value is longer than {limits.MaxStringLength} characters.");
+        if (text.Length > budget.Limits.MaxStringLength)
+        {
+            throw new PropertyListException($"A value is longer than {budget.Limits.MaxStringLength} characters.");
+        }
+
+        budget.Bytes(2L * text.Length);
+        return text;
+    }
+
+    /// <summary>What one read has created so far, against the limits.</summary>
+    private sealed class Budget(PropertyListLimits limits)
+    {
+        private int _objects;
+        private long _bytes;
+
+        public PropertyListLimits Limits => limits;
+
+        public void Object()
+        {
+            if (++_objects > limits.MaxObjects)
+            {
+                throw new PropertyListException($"The property list holds more than {limits.MaxObjects} values.");
+            }
+        }
+
+        public void Bytes(long count)
+        {
+            _bytes += count;
+            if (_bytes > limits.MaxMaterializedBytes)
+            {
+                throw new PropertyListException($"The property list's strings and data come to more than {limits.MaxMaterializedBytes} bytes (values referenced more than once count each time).");
+            }
+        }
     }
 
     private static void Skip(XmlReader reader)
@@ -326,9 +367,9 @@ public static class PropertyList
     /// <summary>The binary format: a header, objects, an offset table and a 32-byte trailer.</summary>
     private sealed class BinaryReader(byte[] bytes, PropertyListLimits limits)
     {
+        private readonly Budget _budget = new(limits);
         private long[] _offsets = [];
         private int _refSize;
-        private int _objects;
         private readonly HashSet<long> _open = [];
 
         public object ReadTop()
@@ -377,11 +418,7 @@ public static class PropertyList
                 throw new PropertyListException($"The property list is nested deeper than {limits.MaxDepth} levels.");
             }
 
-            if (++_objects > limits.MaxObjects)
-            {
-                throw new PropertyListException($"The property list holds more than {limits.MaxObjects} values.");
-            }
-
+            _budget.Object();
             var position = (int)_offsets[index];
             var marker = bytes[position];
             var kind = marker >> 4;
@@ -427,21 +464,24 @@ public static class PropertyList
                         : throw new PropertyListException("A date is out of range.");
                 case 0x4:
                 {
+                    // Each value is checked against the budget before it is created, so a value
+                    // referenced many times is refused before the copies are made.
                     var (length, start) = Length(info, position);
-                    return Limit(length, "data") ? Slice(start, length).ToArray() : [];
+                    Limit(length, "data", length);
+                    return Slice(start, length).ToArray();
                 }
 
                 case 0x5:
                 {
                     var (length, start) = Length(info, position);
-                    Limit(length, "string");
+                    Limit(length, "string", 2L * length);
                     return Encoding.ASCII.GetString(Slice(start, length));
                 }
 
                 case 0x6:
                 {
                     var (length, start) = Length(info, position);
-                    Limit(length, "string");
+                    Limit(length, "string", 2L * length);
                     return Encoding.BigEndianUnicode.GetString(Slice(start, length * 2));
                 }
 
@@ -499,8 +539,15 @@ public static class PropertyList
             }
         }
 
-        private bool Limit(int length, string what) =>
-            length <= limits.MaxStringLength ? true : throw new PropertyListException($"A {what} value is longer than {limits.MaxStringLength}.");
+        private void Limit(int length, string what, long bytes)
+        {
+            if (length > limits.MaxStringLength)
+            {
+                throw new PropertyListException($"A {what} value is longer than {limits.MaxStringLength}.");
+            }
+
+            _budget.Bytes(bytes);
+        }
 
         private (int Length, int Start) Length(int info, int position)
         {

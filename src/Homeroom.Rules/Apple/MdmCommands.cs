@@ -106,7 +106,10 @@ public static class MdmCommands
 
                 break;
             case CommandKinds.Ping:
-                command["Queries"] = new List<object> { "DeviceName", "OSVersion", "BuildVersion", "ModelName", "SerialNumber", "BatteryLevel", "IsSupervised" };
+                command["Queries"] = new List<object>
+                {
+                    "DeviceName", "OSVersion", "BuildVersion", "ModelName", "Model", "ProductName", "SerialNumber", "DeviceCapacity", "AvailableDeviceCapacity", "BatteryLevel", "IsSupervised",
+                };
                 break;
             case CommandKinds.InstallApp:
                 if (Argument("appStoreId") is { } storeId)

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Security;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using Homeroom.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
@@ -15,19 +15,8 @@ public sealed class ApnsOptions
     /// <summary>APNs address; Apple's production service by default.</summary>
     public Uri Url { get; set; } = new("https://api.push.apple.com");
 
-    /// <summary>Token-based authentication: the .p8 key file from Apple, its key id and the team id.</summary>
-    public string? KeyPath { get; set; }
-    public string? KeyId { get; set; }
-    public string? TeamId { get; set; }
-
-    /// <summary>Certificate-based authentication: the MDM push certificate as a .p12/.pfx file and its password.</summary>
-    public string? CertificatePath { get; set; }
-    public string? CertificatePassword { get; set; }
-
     /// <summary>For testing or a private relay: a PEM file with the only root the APNs server certificate may chain to.</summary>
     public string? TrustedRootPath { get; set; }
-
-    public bool Configured => (KeyPath is not null && KeyId is not null && TeamId is not null) || CertificatePath is not null;
 }
 
 /// <summary>The outcome of one push.</summary>
@@ -42,24 +31,34 @@ public enum PushOutcome
 
 /// <summary>
 /// An APNs client over HTTP/2 for MDM wake-ups: <c>POST /3/device/&lt;token&gt;</c> with the device's
-/// PushMagic, authenticated with a token (ES256 JWT from a .p8 key, renewed every 50 minutes) or the
-/// MDM push certificate. One multiplexed connection carries all pushes.
+/// PushMagic, over TLS with the district's MDM push certificate (<see cref="PushCertificateStore"/>;
+/// Apple's token authentication does not work for MDM). One multiplexed connection carries all
+/// pushes; importing a renewed certificate switches to a new connection with it.
 /// </summary>
 public sealed class ApnsClient : IDisposable
 {
-    private static readonly TimeSpan JwtLifetime = TimeSpan.FromMinutes(50);
     private readonly ApnsOptions _options;
-    private readonly HttpClient? _http;
-    private readonly ECDsa? _key;
+    private readonly PushCertificateStore _certificates;
     private readonly TimeProvider _time;
-    private readonly Lock _jwtLock = new();
-    private (string Token, DateTimeOffset At)? _jwt;
+    private readonly Lock _lock = new();
+    private HttpClient? _http;
+    private HttpClient? _retired;
 
-    public ApnsClient(IOptions<ApnsOptions> options, TimeProvider time)
+    public ApnsClient(IOptions<ApnsOptions> options, PushCertificateStore certificates, TimeProvider time)
     {
         _options = options.Value;
+        _certificates = certificates;
         _time = time;
-        if (!_options.Configured)
+        certificates.Changed += Connect;
+        Connect();
+    }
+
+    public bool Configured => _http is not null;
+
+    // A client presenting the current certificate. The previous client is kept until the next switch so pushes in flight finish.
+    private void Connect()
+    {
+        if (_certificates.Certificate is not { } certificate)
         {
             return;
         }
@@ -70,22 +69,13 @@ public sealed class ApnsClient : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(30),
             ConnectTimeout = TimeSpan.FromSeconds(10),
         };
-        if (_options.CertificatePath is { } certificatePath)
-        {
-            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12FromFile(certificatePath, _options.CertificatePassword)];
-        }
-        else
-        {
-            _key = ECDsa.Create();
-            _key.ImportFromPem(File.ReadAllText(_options.KeyPath!));
-        }
-
+        handler.SslOptions.ClientCertificates = [certificate];
         if (_options.TrustedRootPath is { } rootPath)
         {
             var root = X509Certificate2.CreateFromPem(File.ReadAllText(rootPath));
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, errors) =>
             {
-                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+                if (presented is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
                 {
                     return false;
                 }
@@ -94,19 +84,24 @@ public sealed class ApnsClient : IDisposable
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.CustomTrustStore.Add(root);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
+                return chain.Build(new X509Certificate2(presented));
             };
         }
 
-        _http = new HttpClient(handler) { BaseAddress = _options.Url, Timeout = TimeSpan.FromSeconds(15) };
+        var http = new HttpClient(handler) { BaseAddress = _options.Url, Timeout = TimeSpan.FromSeconds(15) };
+        lock (_lock)
+        {
+            _retired?.Dispose();
+            _retired = _http;
+            _http = http;
+        }
     }
-
-    public bool Configured => _http is not null;
 
     /// <summary>Wakes one device.</summary>
     public async Task<PushOutcome> PushAsync(string deviceTokenHex, string topic, string pushMagic, CancellationToken cancellationToken)
     {
-        if (_http is null)
+        var http = _http;
+        if (http is null)
         {
             return PushOutcome.NotConfigured;
         }
@@ -121,14 +116,9 @@ public sealed class ApnsClient : IDisposable
         request.Headers.TryAddWithoutValidation("apns-push-type", "mdm");
         request.Headers.TryAddWithoutValidation("apns-priority", "10");
         request.Headers.TryAddWithoutValidation("apns-expiration", _time.GetUtcNow().AddDays(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (_key is not null)
-        {
-            request.Headers.TryAddWithoutValidation("authorization", "bearer " + Jwt());
-        }
-
         try
         {
-            using var response = await _http.SendAsync(request, cancellationToken);
+            using var response = await http.SendAsync(request, cancellationToken);
             return response.StatusCode switch
             {
                 HttpStatusCode.OK => PushOutcome.Sent,
@@ -136,37 +126,34 @@ public sealed class ApnsClient : IDisposable
                 _ => PushOutcome.Failed,
             };
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or ObjectDisposedException)
         {
             return PushOutcome.Failed;
         }
     }
 
-    // ES256 JSON Web Token: {"alg":"ES256","kid":KeyId} . {"iss":TeamId,"iat":now}, reused for 50 minutes (APNs refuses older than an hour).
-    private string Jwt()
-    {
-        lock (_jwtLock)
-        {
-            var now = _time.GetUtcNow();
-            if (_jwt is { } cached && now - cached.At < JwtLifetime)
-            {
-                return cached.Token;
-            }
-
-            var header = Base64Url(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["alg"] = "ES256", ["kid"] = _options.KeyId! }));
-            var claims = Base64Url(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["iss"] = _options.TeamId!, ["iat"] = now.ToUnixTimeSeconds() }));
-            var signature = _key!.SignData(Encoding.ASCII.GetBytes($"{header}.{claims}"), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-            var token = $"{header}.{claims}.{Base64Url(signature)}";
-            _jwt = (token, now);
-            return token;
-        }
-    }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
     public void Dispose()
     {
-        _http?.Dispose();
-        _key?.Dispose();
+        _certificates.Changed -= Connect;
+        lock (_lock)
+        {
+            _http?.Dispose();
+            _retired?.Dispose();
+        }
+    }
+}
+
+/// <summary>Logs a warning twice a day while the push certificate is within its renewal window or expired.</summary>
+public sealed class PushCertificateMonitor(PushCertificateStore store, IOptions<PushCertificateOptions> options, TimeProvider time, ILogger<PushCertificateMonitor> logger)
+    : PeriodicTask(TimeSpan.FromHours(12), time, logger)
+{
+    protected override Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        if (store.Info is { } info && ApplePushCertificate.Warning(info, Time.GetUtcNow().UtcDateTime, options.Value.ExpiryWarning) is { } warning)
+        {
+            AppleLog.PushCertificateExpiring(Logger, warning);
+        }
+
+        return Task.CompletedTask;
     }
 }

@@ -16,7 +16,10 @@ public sealed class AppleDevice
     public string? PushToken { get; set; }
     public bool Supervised { get; set; }
     public DateTime EnrolledAt { get; set; }
+    /// <summary>The last Authenticate or TokenUpdate; polls and other check-ins count as presence (<c>devices.last_seen_at</c>).</summary>
     public DateTime? LastCheckinAt { get; set; }
+
+    /// <summary>No longer written: a poll was a row write; polls now count as presence (<c>devices.last_seen_at</c>, batched). Kept until a migration drops the column.</summary>
     public DateTime? LastPollAt { get; set; }
     public DateTime? CheckedOutAt { get; set; }
     /// <summary>The last declarative-management status report (JSON), as the device sent it.</summary>

@@ -13,7 +13,9 @@ namespace Homeroom.Server.Apple;
 /// The enrollment profile (<c>.mobileconfig</c>) an iPad or Mac installs to enroll: an MDM payload
 /// pointing at this server (its check-in URL carries the enrollment token) and a device identity
 /// issued for this download, in a PKCS#12 payload. <c>GET /mdm/enroll?token=...</c>; the token is
-/// checked but not spent until the device checks in.
+/// checked but not spent until the device checks in. Each token may download
+/// <see cref="AppleOptions.EnrollmentProfilesPerTokenPerMinute"/> profiles a minute (429 above), on top
+/// of the per-address enrollment limit, so one token holder cannot keep the server minting identities.
 /// </summary>
 public static class EnrollmentProfile
 {
@@ -30,7 +32,8 @@ public static class EnrollmentProfile
     }
 
     private static async Task<IResult> DownloadAsync(
-        string? token, HttpContext context, HomeroomDbContext db, DeviceCertificateAuthority authority, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        string? token, HttpContext context, HomeroomDbContext db, DeviceCertificateAuthority authority, EnrollmentProfileLimiter limiter, PushCertificateStore push,
+        IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(token) || token.Length > 200)
         {
@@ -43,6 +46,13 @@ public static class EnrollmentProfile
         if (record is null || EnrollmentTokenRules.Check(new TokenState(record.ExpiresAt, record.MaxUses, record.UseCount, record.RevokedAt), now.UtcDateTime) != TokenVerdict.Usable)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "The enrollment token is not usable.");
+        }
+
+        if (limiter.TryAcquire(record.Id) is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many enrollment profiles",
+                detail: $"This enrollment token may download {options.Value.EnrollmentProfilesPerTokenPerMinute} enrollment profiles a minute; try again in {Math.Ceiling(retryAfter.TotalSeconds)} seconds.");
         }
 
         var baseUrl = options.Value.PublicUrl?.TrimEnd('/') ?? $"{context.Request.Scheme}://{context.Request.Host}";
@@ -79,7 +89,7 @@ public static class EnrollmentProfile
                     ["PayloadUUID"] = Guid.NewGuid().ToString().ToUpperInvariant(),
                     ["PayloadDisplayName"] = "Device management",
                     ["IdentityCertificateUUID"] = identityUuid,
-                    ["Topic"] = options.Value.PushTopic,
+                    ["Topic"] = push.Topic,
                     ["ServerURL"] = baseUrl + MdmEndpoints.ConnectPath,
                     ["CheckInURL"] = $"{baseUrl}{MdmEndpoints.CheckInPath}?enroll={Uri.EscapeDataString(token)}",
                     ["SignMessage"] = true,
@@ -91,5 +101,48 @@ public static class EnrollmentProfile
         };
         context.Response.Headers.ContentDisposition = "attachment; filename=\"homeroom-enroll.mobileconfig\"";
         return Results.Bytes(PropertyList.WriteXml(profile), ContentType);
+    }
+}
+
+/// <summary>
+/// Counts enrollment-profile downloads per enrollment token in one-minute windows (only tokens that
+/// exist and are usable are counted, so the table holds at most one entry per real token).
+/// </summary>
+public sealed class EnrollmentProfileLimiter(IOptions<AppleOptions> options, TimeProvider time, ILogger<EnrollmentProfileLimiter> logger)
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private readonly Dictionary<Guid, (DateTime Start, int Count)> _windows = [];
+    private readonly Lock _lock = new();
+
+    /// <summary>Null when the download may go ahead (and is counted); otherwise how long until the token's window ends.</summary>
+    public TimeSpan? TryAcquire(Guid tokenId)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var limit = options.Value.EnrollmentProfilesPerTokenPerMinute;
+        lock (_lock)
+        {
+            if (_windows.Count > 10_000)
+            {
+                foreach (var stale in _windows.Where(w => now - w.Value.Start >= Window).Select(w => w.Key).ToList())
+                {
+                    _windows.Remove(stale);
+                }
+            }
+
+            var window = _windows.TryGetValue(tokenId, out var current) && now - current.Start < Window ? current : (Start: now, Count: 0);
+            if (window.Count >= limit)
+            {
+                if (window.Count == limit)
+                {
+                    AppleLog.ProfileDownloadsLimited(logger, tokenId, limit); // once a window, not per refused request
+                    _windows[tokenId] = (window.Start, limit + 1);
+                }
+
+                return window.Start + Window - now;
+            }
+
+            _windows[tokenId] = (window.Start, window.Count + 1);
+            return null;
+        }
     }
 }

@@ -1,25 +1,22 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Homeroom.Contracts.Apple;
-using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Apple;
-using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
-using Homeroom.Server.Enrollment;
+using Homeroom.Server.Devices;
 using Homeroom.Server.Filtering;
-using Homeroom.Server.Hosting;
 using Homeroom.Server.Locations;
-using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
 
 /// <summary>
-/// Apple's MDM protocol: the check-in endpoint (Authenticate, TokenUpdate, CheckOut) and the command
-/// endpoint (Idle and answers). Bodies are property lists, every request is tied to the identity
-/// certificate the device enrolled with, and any error is a status with a short plain-text reason
-/// (Apple devices do not read ProblemDetails).
+/// Apple's MDM protocol: the check-in endpoint (Authenticate, TokenUpdate, CheckOut,
+/// DeclarativeManagement) and the command endpoint (Idle and answers). Bodies are property lists,
+/// every request is tied to the identity certificate the device enrolled with, and a refusal is a
+/// 4xx ProblemDetails (devices act on the status only). The signature is checked against the raw
+/// body before the property list is read, so an unauthenticated caller never reaches the parser.
 /// </summary>
 public static class MdmEndpoints
 {
@@ -33,34 +30,49 @@ public static class MdmEndpoints
         return app;
     }
 
+    /// <summary>A refused MDM request, as a ProblemDetails with the reason.</summary>
+    internal static IResult Refuse(int status, string detail) => Results.Problem(
+        statusCode: status,
+        detail: detail,
+        title: status switch
+        {
+            StatusCodes.Status401Unauthorized => "Not signed by an identity of this server",
+            StatusCodes.Status403Forbidden => "Refused",
+            StatusCodes.Status404NotFound => "Not found",
+            StatusCodes.Status409Conflict => "Conflict",
+            StatusCodes.Status413PayloadTooLarge => "Too large",
+            _ => "Bad MDM request",
+        });
+
     private sealed record Message(Dictionary<string, object> Body, string Udid, string Thumbprint, string BodyHash);
 
+    // Order matters: size, then the signature over the raw bytes, and only then the property list.
     private static async Task<(Message? Message, IResult? Error)> ReadAsync(HttpContext context, MdmIdentity identity, AppleOptions options)
     {
-        if (await RequestBody.ReadLimitedAsync(context.Request, options.MaxBodyBytes, context.RequestAborted) is not { } body)
+        if (await Hosting.RequestBody.ReadLimitedAsync(context.Request, options.MaxBodyBytes, context.RequestAborted) is not { } body)
         {
-            return (null, Results.Text("The body is too large.", statusCode: StatusCodes.Status413PayloadTooLarge));
-        }
-
-        Dictionary<string, object> plist;
-        try
-        {
-            plist = PropertyList.ReadDictionary(body, new PropertyListLimits(MaxBytes: options.MaxBodyBytes));
-        }
-        catch (PropertyListException e)
-        {
-            return (null, Results.Text($"Malformed property list: {e.Message}", statusCode: StatusCodes.Status400BadRequest));
-        }
-
-        if (plist.GetValueOrDefault("UDID") is not string udid || udid.Length is 0 or > 64 || !udid.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
-        {
-            return (null, Results.Text("UDID is missing or malformed.", statusCode: StatusCodes.Status400BadRequest));
+            return (null, Refuse(StatusCodes.Status413PayloadTooLarge, $"The body is larger than {options.MaxBodyBytes} bytes."));
         }
 
         var thumbprint = identity.Identify(context.Request, body, out var error);
         if (thumbprint is null)
         {
-            return (null, Results.Text(error!, statusCode: StatusCodes.Status401Unauthorized));
+            return (null, Refuse(StatusCodes.Status401Unauthorized, error!));
+        }
+
+        Dictionary<string, object> plist;
+        try
+        {
+            plist = PropertyList.ReadDictionary(body, PropertyListLimits.ForDocument(options.MaxBodyBytes));
+        }
+        catch (PropertyListException e)
+        {
+            return (null, Refuse(StatusCodes.Status400BadRequest, $"Malformed property list: {e.Message}"));
+        }
+
+        if (plist.GetValueOrDefault("UDID") is not string udid || udid.Length is 0 or > 64 || !udid.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        {
+            return (null, Refuse(StatusCodes.Status400BadRequest, "UDID is missing or malformed."));
         }
 
         // A replay is the same body signed by the same identity.
@@ -69,8 +81,8 @@ public static class MdmEndpoints
     }
 
     private static async Task<IResult> CheckInAsync(
-        HttpContext context, string? enroll, MdmIdentity identity, MdmReplayGuard replays, EnrollDevice enrollDevice, IDbContextFactory<HomeroomDbContext> dbFactory,
-        AuditTrail audit, ZoneMembership zones, FilterListStore lists, PolicyDistributor policies, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext context, string? enroll, MdmIdentity identity, MdmReplayGuard replays, AuthenticateAppleDevice authenticate, IDbContextFactory<HomeroomDbContext> dbFactory,
+        Audit.AuditTrail audit, ZoneMembership zones, FilterListStore lists, PresenceTracker presence, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var (message, error) = await ReadAsync(context, identity, options.Value);
         if (message is null)
@@ -79,114 +91,70 @@ public static class MdmEndpoints
         }
 
         var type = message.Body.GetValueOrDefault("MessageType") as string;
+        if (type is not ("Authenticate" or "TokenUpdate" or "CheckOut" or "DeclarativeManagement"))
+        {
+            return Refuse(StatusCodes.Status400BadRequest, $"MessageType '{Truncate(type)}' is not supported.");
+        }
+
+        if (type == "Authenticate")
+        {
+            if (!replays.FirstTime(message.BodyHash))
+            {
+                return Results.Ok(); // the same signed message again: it was applied once, so nothing changes
+            }
+
+            var outcome = await authenticate.ExecuteAsync(
+                new AppleAuthentication(message.Udid, message.Thumbprint, message.Body), enroll, context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+            if (outcome.DeviceId is { } enrolled)
+            {
+                presence.MdmContact(enrolled);
+                return Results.Ok();
+            }
+
+            replays.Forget(message.BodyHash); // refused: it may be sent again once allowed
+            return Refuse(outcome.Status, outcome.Detail!);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var apple = await db.AppleDevices.FirstOrDefaultAsync(a => a.Udid == message.Udid, cancellationToken);
+        var revoked = apple is not null && await db.Devices.AnyAsync(d => d.Id == apple.DeviceId && d.RevokedAt != null, cancellationToken);
+        if (apple is null || apple.IdentityThumbprint != message.Thumbprint || apple.CheckedOutAt is not null || revoked)
+        {
+            return Refuse(StatusCodes.Status403Forbidden, "This UDID is not enrolled with this identity.");
+        }
+
+        presence.MdmContact(apple.DeviceId);
         if (type == "DeclarativeManagement")
         {
             // Repeated legitimately (a device asks for its tokens often), so not subject to the replay guard.
-            await using var ddm = await dbFactory.CreateDbContextAsync(cancellationToken);
-            var bound = await ddm.AppleDevices.FirstOrDefaultAsync(a => a.Udid == message.Udid, cancellationToken);
-            return bound is null || bound.IdentityThumbprint != message.Thumbprint || bound.CheckedOutAt is not null
-                ? Results.Text("This UDID is not enrolled with this identity.", statusCode: StatusCodes.Status403Forbidden)
-                : await DeclarativeManagement.HandleAsync(ddm, bound, message.Body, zones, lists, time, cancellationToken);
-        }
-
-        if (type is not ("Authenticate" or "TokenUpdate" or "CheckOut"))
-        {
-            return Results.Text($"MessageType '{Truncate(type)}' is not supported.", statusCode: StatusCodes.Status400BadRequest);
+            return await DeclarativeManagement.HandleAsync(db, apple, message.Body, zones, lists, time, cancellationToken);
         }
 
         if (!replays.FirstTime(message.BodyHash))
         {
-            return Results.Ok(); // the same signed message again: it was applied once, so nothing changes
-        }
-
-        var now = time.GetUtcNow().UtcDateTime;
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var apple = await db.AppleDevices.FirstOrDefaultAsync(a => a.Udid == message.Udid, cancellationToken);
-        var boundHere = apple is not null && apple.IdentityThumbprint == message.Thumbprint && apple.CheckedOutAt is null;
-
-        if (type == "Authenticate")
-        {
-            if (boundHere)
-            {
-                apple!.LastCheckinAt = now;
-                await db.SaveChangesAsync(cancellationToken);
-                return Results.Ok();
-            }
-
-            if (string.IsNullOrEmpty(enroll))
-            {
-                replays.Forget(message.BodyHash);
-                return Results.Text("Enrolling needs an enrollment token (the check-in URL's enroll parameter).", statusCode: StatusCodes.Status403Forbidden);
-            }
-
-            var serial = message.Body.GetValueOrDefault("SerialNumber") as string;
-            var product = message.Body.GetValueOrDefault("ProductName") as string ?? "";
-            var platform = product.StartsWith("Mac", StringComparison.Ordinal) ? DevicePlatform.MacOS
-                : product.StartsWith("iPhone", StringComparison.Ordinal) ? DevicePlatform.IOS
-                : DevicePlatform.IPadOS;
-            EnrollResponse enrolled;
-            try
-            {
-                enrolled = await enrollDevice.ExecuteAsync(
-                    new EnrollRequest(enroll, platform, serial ?? message.Udid, message.Body.GetValueOrDefault("Model") as string ?? product, "Apple",
-                        message.Body.GetValueOrDefault("OSVersion") as string, "mdm"),
-                    context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
-            }
-            catch (Exception e) when (e is EnrollmentRefusedException or Hosting.RequestValidationException)
-            {
-                replays.Forget(message.BodyHash);
-                return Results.Text($"Enrollment refused: {e.Message}", statusCode: e is EnrollmentRefusedException refused ? refused.StatusCode : StatusCodes.Status400BadRequest);
-            }
-
-            if (apple is null)
-            {
-                apple = new AppleDevice { DeviceId = enrolled.DeviceId, Udid = message.Udid, IdentityThumbprint = message.Thumbprint, EnrolledAt = now };
-                db.AppleDevices.Add(apple);
-            }
-            else
-            {
-                // Re-enrolled (a new identity, or after checking out): bind the new identity, forget the old push token.
-                apple.DeviceId = enrolled.DeviceId;
-                apple.IdentityThumbprint = message.Thumbprint;
-                apple.PushToken = null;
-                apple.PushMagic = null;
-                apple.CheckedOutAt = null;
-                apple.EnrolledAt = now;
-            }
-
-            apple.Topic = message.Body.GetValueOrDefault("Topic") as string;
-            apple.LastCheckinAt = now;
-            audit.Record(db, "mdm.authenticate", "device", enrolled.DeviceId.ToString(), $"UDID {message.Udid}");
-            await db.SaveChangesAsync(cancellationToken);
-            policies.RequestDevice(enrolled.DeviceId); // its policy, as a profile, is queued for its first poll
             return Results.Ok();
         }
 
-        if (!boundHere)
-        {
-            replays.Forget(message.BodyHash);
-            return Results.Text("This UDID is not enrolled with this identity.", statusCode: StatusCodes.Status403Forbidden);
-        }
-
+        var now = time.GetUtcNow().UtcDateTime;
         if (type == "TokenUpdate")
         {
             if (message.Body.GetValueOrDefault("Token") is byte[] token && token.Length is > 0 and <= 256)
             {
-                apple!.PushToken = Convert.ToHexStringLower(token);
+                apple.PushToken = Convert.ToHexStringLower(token);
             }
 
             if (message.Body.GetValueOrDefault("PushMagic") is string magic && magic.Length <= 128)
             {
-                apple!.PushMagic = magic;
+                apple.PushMagic = magic;
             }
 
-            apple!.Topic = message.Body.GetValueOrDefault("Topic") as string ?? apple.Topic;
+            apple.Topic = message.Body.GetValueOrDefault("Topic") as string is { Length: <= 255 } topic ? topic : apple.Topic;
             apple.LastCheckinAt = now;
             await db.SaveChangesAsync(cancellationToken);
             return Results.Ok();
         }
 
-        apple!.CheckedOutAt = now;
+        apple.CheckedOutAt = now;
         apple.PushToken = null;
         audit.Record(db, "mdm.checkout", "device", apple.DeviceId.ToString(), $"UDID {message.Udid}");
         await db.SaveChangesAsync(cancellationToken);
@@ -194,7 +162,7 @@ public static class MdmEndpoints
     }
 
     private static async Task<IResult> ConnectAsync(
-        HttpContext context, MdmIdentity identity, MdmQueue queue, IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext context, MdmIdentity identity, MdmQueue queue, IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence, IOptions<AppleOptions> options, CancellationToken cancellationToken)
     {
         var (message, error) = await ReadAsync(context, identity, options.Value);
         if (message is null)
@@ -211,26 +179,27 @@ public static class MdmEndpoints
             .FirstOrDefaultAsync(cancellationToken);
         if (device is null || device.IdentityThumbprint != message.Thumbprint || device.CheckedOutAt is not null || device.RevokedAt is not null)
         {
-            return Results.Text("This UDID is not enrolled with this identity.", statusCode: StatusCodes.Status403Forbidden);
+            return Refuse(StatusCodes.Status403Forbidden, "This UDID is not enrolled with this identity.");
         }
 
         var status = message.Body.GetValueOrDefault("Status") as string;
         if (status is not ("Idle" or "Acknowledged" or "Error" or "CommandFormatError" or "NotNow"))
         {
-            return Results.Text($"Status '{Truncate(status)}' is not valid.", statusCode: StatusCodes.Status400BadRequest);
+            return Refuse(StatusCodes.Status400BadRequest, $"Status '{Truncate(status)}' is not valid.");
         }
 
+        // A poll is a sign of life: kept in memory and written in the presence tracker's batches, never a row per poll.
+        presence.MdmContact(device.DeviceId);
         if (status != "Idle")
         {
             if (message.Body.GetValueOrDefault("CommandUUID") is not string uuid || !Guid.TryParse(uuid, out var commandId))
             {
-                return Results.Text("CommandUUID is missing or not a command of this server.", statusCode: StatusCodes.Status400BadRequest);
+                return Refuse(StatusCodes.Status400BadRequest, "CommandUUID is missing or not a command of this server.");
             }
 
-            await queue.RecordAsync(db, device.DeviceId, commandId, status, message.Body, cancellationToken);
+            await queue.RecordAsync(db, device.DeviceId, device.Platform, commandId, status, message.Body, cancellationToken);
         }
 
-        await db.AppleDevices.Where(a => a.DeviceId == device.DeviceId).ExecuteUpdateAsync(s => s.SetProperty(a => a.LastPollAt, time.GetUtcNow().UtcDateTime), cancellationToken);
         var next = await queue.NextAsync(db, device.DeviceId, new AppleDeviceFacts(device.Platform, device.Supervised), cancellationToken);
         return next is null ? Results.Ok() : Results.Bytes(next, "application/xml");
     }
@@ -282,4 +251,10 @@ internal static partial class AppleLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "APNs did not accept the wake-up for device {DeviceId}; it will get its commands at its next check-in")]
     public static partial void PushFailed(ILogger logger, Guid deviceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+    public static partial void PushCertificateExpiring(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Enrollment profile downloads for token {TokenId} are over the limit of {Limit} a minute; refused")]
+    public static partial void ProfileDownloadsLimited(ILogger logger, Guid tokenId, int limit);
 }

@@ -2,10 +2,12 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Apple;
+using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Apple;
 using Homeroom.Rules.Commands;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
 using Homeroom.Server.Filtering;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Policies;
@@ -20,11 +22,13 @@ namespace Homeroom.Server.Apple;
 /// Homeroom command id, and answers it. Acknowledged succeeds, Error and CommandFormatError fail
 /// (keeping the error chain), NotNow leaves it pending and it is offered again only after a pause, so
 /// a busy device is never asked in a tight loop. An answer for a command this device was not sent
-/// changes nothing.
+/// changes nothing. <c>DeviceInformation</c> and <c>InstalledApplicationList</c> answers update the
+/// device's inventory and app list through the same batched writer as agents' inventory reports.
 /// </summary>
 public sealed class MdmQueue(
     CommandProgress progress,
     PolicyDistributor policies,
+    InventoryWriter inventory,
     ZoneMembership zones,
     FilterListStore lists,
     IOptions<AppleOptions> options,
@@ -37,7 +41,7 @@ public sealed class MdmQueue(
     private readonly ConcurrentDictionary<(Guid, Guid), DateTime> _notNow = new();
 
     /// <summary>Records the device's answer to a command; false when it answered a command it was never sent.</summary>
-    public async Task<bool> RecordAsync(HomeroomDbContext db, Guid deviceId, Guid commandId, string status, Dictionary<string, object> answer, CancellationToken cancellationToken)
+    public async Task<bool> RecordAsync(HomeroomDbContext db, Guid deviceId, DevicePlatform platform, Guid commandId, string status, Dictionary<string, object> answer, CancellationToken cancellationToken)
     {
         var delivery = await (
             from d in db.CommandDeliveries.AsNoTracking()
@@ -62,12 +66,7 @@ public sealed class MdmQueue(
                     policies.Report(deviceId, new PolicyStatusFrame(applied, true, null));
                 }
 
-                if (answer.GetValueOrDefault("QueryResponses") is Dictionary<string, object> facts && facts.GetValueOrDefault("IsSupervised") is bool supervised)
-                {
-                    // Supervision decides which commands the device can take; learn it from the device itself.
-                    await db.AppleDevices.Where(a => a.DeviceId == deviceId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Supervised, supervised), cancellationToken);
-                }
-
+                await LearnAsync(db, deviceId, platform, answer, now, cancellationToken);
                 break;
             case "Error":
             case "CommandFormatError":
@@ -152,6 +151,34 @@ public sealed class MdmQueue(
         }
 
         return null;
+    }
+
+    // What the answer tells about the device: its facts, supervision and battery, or its apps.
+    private async Task LearnAsync(HomeroomDbContext db, Guid deviceId, DevicePlatform platform, Dictionary<string, object> answer, DateTime now, CancellationToken cancellationToken)
+    {
+        if (answer.GetValueOrDefault("QueryResponses") is Dictionary<string, object> responses)
+        {
+            var information = MdmAnswers.DeviceInformation(responses, platform);
+            await inventory.EnqueueAsync(new InventoryReport(deviceId, information.Inventory, now), cancellationToken);
+            if (information.Supervised is { } supervised)
+            {
+                // Supervision decides which commands the device can take; learn it from the device itself.
+                await db.AppleDevices.Where(a => a.DeviceId == deviceId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Supervised, supervised), cancellationToken);
+            }
+
+            if (information.BatteryPercent is { } battery)
+            {
+                // Rare (one per DeviceInformation answer), so written at once rather than through presence, which has no
+                // place for a level without a charging state.
+                await db.Devices.Where(d => d.Id == deviceId).ExecuteUpdateAsync(s => s.SetProperty(d => d.BatteryLevel, battery), cancellationToken);
+            }
+        }
+
+        if (answer.GetValueOrDefault("InstalledApplicationList") is List<object> list)
+        {
+            var apps = MdmAnswers.InstalledApplications(list);
+            await inventory.EnqueueAsync(new InventoryReport(deviceId, new InventoryFrame(null, null, null, null, null, null, apps), now), cancellationToken);
+        }
     }
 
     // Forward-only, like the agents' status writer; written at once (MDM answers are few) so a result set

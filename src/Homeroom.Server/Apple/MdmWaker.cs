@@ -1,7 +1,6 @@
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
 
@@ -10,7 +9,7 @@ namespace Homeroom.Server.Apple;
 /// the command endpoint now rather than at its next routine check-in. A token APNs reports as
 /// unregistered is cleared.
 /// </summary>
-public sealed class MdmWaker(ApnsClient apns, IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AppleOptions> options, ILogger<MdmWaker> logger) : ICommandWaker
+public sealed class MdmWaker(ApnsClient apns, PushCertificateStore certificates, IDbContextFactory<HomeroomDbContext> dbFactory, ILogger<MdmWaker> logger) : ICommandWaker
 {
     public async Task WakeAsync(IReadOnlyList<Guid> deviceIds, CancellationToken cancellationToken)
     {
@@ -27,7 +26,7 @@ public sealed class MdmWaker(ApnsClient apns, IDbContextFactory<HomeroomDbContex
                 .Where(a => chunk.Contains(a.DeviceId) && a.PushToken != null && a.PushMagic != null && a.CheckedOutAt == null)
                 .Select(a => new { a.DeviceId, a.PushToken, a.PushMagic, a.Topic })
                 .ToListAsync(cancellationToken))
-                .Select(a => (a.DeviceId, a.PushToken!, a.PushMagic!, a.Topic ?? options.Value.PushTopic)));
+                .Select(a => (a.DeviceId, a.PushToken!, a.PushMagic!, a.Topic ?? certificates.Topic)));
         }
 
         var unregistered = new List<Guid>();

@@ -2,7 +2,6 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Classroom;
 using Homeroom.Server.Accounts;
-using Homeroom.Server.Agents;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
@@ -36,7 +35,7 @@ public sealed class Classroom(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     ScreenViews views,
     IssueCommand issue,
-    ConnectionRegistry registry,
+    PresenceTracker presence,
     DeviceLiveState live,
     AuditTrail audit,
     IOptions<ClassroomOptions> options,
@@ -98,7 +97,7 @@ public sealed class Classroom(
     {
         var now = live.Get(device.DeviceId);
         return new ClassTileDto(device.DeviceId, device.DeviceName, device.Platform, device.StudentId, device.StudentName,
-            registry.IsOnline(device.DeviceId), now.Locked, now.FocusSites,
+            presence.IsOnline(device.DeviceId), now.Locked, now.FocusSites,
             inSession ? now.CurrentUrl : null, inSession ? now.CurrentTitle : null,
             inSession ? views.Latest(groupId, device.DeviceId)?.CapturedAt : null);
     }

@@ -1,7 +1,6 @@
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Commands;
 using Homeroom.Server.Accounts;
-using Homeroom.Server.Agents;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
@@ -33,7 +32,7 @@ public sealed record DeviceCommandDto(
 /// one device's detail, its apps and its command history. Everything goes through the caller's
 /// scope; a device outside it does not exist for them. Locations show only to staff who may read them.
 /// </summary>
-public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, ConnectionRegistry registry, PresenceTracker presence)
+public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence)
 {
     public const int MaxSearchLength = 100;
 
@@ -73,7 +72,7 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
 
         if (filter.Online is { } online)
         {
-            devices = devices.Online(registry, online);
+            devices = devices.Online(presence, online);
         }
 
         if (filter.Search?.Trim() is { Length: > 0 } search)
@@ -85,7 +84,7 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         var page = await devices.SortedBy(filter.Sort).Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
         var items = page.Select(d => new DeviceSummaryDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.AssetTag, d.OsVersion, d.State, d.SchoolId, d.AssignedPersonId,
-            registry.IsOnline(d.Id), LastSeen(d), d.EnrolledAt, d.RevokedAt is not null)).ToList();
+            presence.IsOnline(d.Id), LastSeen(d), d.EnrolledAt, d.RevokedAt is not null)).ToList();
         return new PagedResult<DeviceSummaryDto>(items, total);
     }
 
@@ -98,7 +97,7 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
             .OrderByDescending(g => g.Count).Select(g => (g.Key.ToString(), g.Count)).ToList();
         var byState = (await devices.GroupBy(d => d.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(cancellationToken))
             .OrderByDescending(g => g.Count).Select(g => (g.Key.ToString(), g.Count)).ToList();
-        var online = await devices.Online(registry).CountAsync(cancellationToken);
+        var online = await devices.Online(presence).CountAsync(cancellationToken);
         return new FleetSummaryDto(byPlatform.Sum(p => p.Count), online, byPlatform, byState);
     }
 
@@ -129,7 +128,7 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
 
         return new DeviceDetailDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.Manufacturer, d.AssetTag, d.OsName, d.OsVersion, d.AgentVersion, d.State,
-            d.SchoolId, d.AssignedPersonId, registry.IsOnline(id), LastSeen(d), d.EnrolledAt, d.RevokedAt,
+            d.SchoolId, d.AssignedPersonId, presence.IsOnline(id), LastSeen(d), d.EnrolledAt, d.RevokedAt,
             battery?.Level ?? d.BatteryLevel, battery?.Charging ?? d.BatteryCharging, network?.Kind ?? d.NetworkKind, network?.IpAddress ?? d.IpAddress,
             location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied, assignee,
             d.ReenrollmentApprovedUntil);

@@ -44,11 +44,15 @@ public static class DeviceQueries
         devices.Where(d => d.Name.Contains(text) || d.Serial.Contains(text) || (d.AssetTag != null && d.AssetTag.Contains(text)) || (d.Model != null && d.Model.Contains(text)));
 
     /// <summary>Devices connected now (or not).</summary>
-    public static IQueryable<Device> Online(this IQueryable<Device> devices, ConnectionRegistry registry, bool online = true)
-    {
-        var onlineIds = registry.OnlineDeviceIds.ToList();
-        return online ? devices.Where(d => onlineIds.Contains(d.Id)) : devices.Where(d => !onlineIds.Contains(d.Id));
-    }
+    public static IQueryable<Device> Online(this IQueryable<Device> devices, ConnectionRegistry registry, bool online = true) =>
+        devices.Online(registry.OnlineDeviceIds.ToList(), online);
+
+    /// <summary>Devices online now (or not) in the sense of <see cref="PresenceTracker.IsOnline"/>: agents connected, Apple devices in touch over MDM.</summary>
+    public static IQueryable<Device> Online(this IQueryable<Device> devices, PresenceTracker presence, bool online = true) =>
+        devices.Online(presence.OnlineDeviceIds.ToList(), online);
+
+    private static IQueryable<Device> Online(this IQueryable<Device> devices, List<Guid> onlineIds, bool online) =>
+        online ? devices.Where(d => onlineIds.Contains(d.Id)) : devices.Where(d => !onlineIds.Contains(d.Id));
 
     /// <summary>Ordered by a key of <see cref="SortKeys"/> ('-' for descending), then by id so pages are stable.</summary>
     public static IOrderedQueryable<Device> SortedBy(this IQueryable<Device> devices, string sort)

@@ -16,15 +16,20 @@ public sealed class DevicePresence
     public NetworkState? Network { get; internal set; }
     public LocationFix? Location { get; internal set; }
     public long? PolicyVersionApplied { get; internal set; }
+
+    /// <summary>The last check-in or command poll of a device managed through Apple MDM.</summary>
+    public DateTime? LastMdmContactAt { get; internal set; }
 }
 
 /// <summary>
 /// Keeps last-seen times and the latest heartbeat of every device in memory and writes the changed
 /// ones in one transaction every <see cref="PresenceOptions.FlushInterval"/>: a heartbeat never
-/// causes a database write of its own. Online status is not stored at all; it is whether the device
-/// has a live connection (<see cref="Agents.ConnectionRegistry"/>).
+/// causes a database write of its own. Online status is not stored at all (<see cref="IsOnline"/>):
+/// an agent is online while it has a live connection (<see cref="Agents.ConnectionRegistry"/>), an
+/// Apple device managed through MDM while its last check-in or poll is within
+/// <see cref="PresenceOptions.MdmOnlineWindow"/>.
 /// </summary>
-public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> options, TimeProvider time, ILogger<PresenceTracker> logger)
+public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry registry, IOptions<PresenceOptions> options, TimeProvider time, ILogger<PresenceTracker> logger)
     : PeriodicTask(options.Value.FlushInterval, time, logger)
 {
     private const string UpdateSql = """
@@ -62,6 +67,35 @@ public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> opti
     }, frame);
 
     public void PolicyApplied(Guid deviceId, long version) => Update(deviceId, static (p, v) => p.PolicyVersionApplied = v, version);
+
+    /// <summary>An Apple device checked in or polled for commands over MDM: seen now, and online for <see cref="PresenceOptions.MdmOnlineWindow"/>.</summary>
+    public void MdmContact(Guid deviceId) => Update(deviceId, static (p, _) => p.LastMdmContactAt = p.LastSeenAt, (object?)null);
+
+    /// <summary>The one definition of online, for the API and the console: a live agent connection, or an MDM contact within the window.</summary>
+    public bool IsOnline(Guid deviceId) => registry.IsOnline(deviceId) || ReachedOverMdm(_devices.GetValueOrDefault(deviceId), MdmOnlineSince());
+
+    /// <summary>Every device online now, in the sense of <see cref="IsOnline"/>.</summary>
+    public IReadOnlyCollection<Guid> OnlineDeviceIds
+    {
+        get
+        {
+            var since = MdmOnlineSince();
+            var online = new HashSet<Guid>(registry.OnlineDeviceIds);
+            foreach (var (id, presence) in _devices)
+            {
+                if (ReachedOverMdm(presence, since))
+                {
+                    online.Add(id);
+                }
+            }
+
+            return online;
+        }
+    }
+
+    private DateTime MdmOnlineSince() => Time.GetUtcNow().UtcDateTime - options.Value.MdmOnlineWindow;
+
+    private static bool ReachedOverMdm(DevicePresence? presence, DateTime since) => presence?.LastMdmContactAt is { } at && at >= since;
 
     private void Update<TState>(Guid deviceId, Action<DevicePresence, TState> apply, TState state)
     {

@@ -100,6 +100,8 @@ public static class HomeroomServices
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();
+        app.MapPushCertificateEndpoints();
+        app.MapAppleStatusEndpoints();
         app.MapClassSessionEndpoints();
         app.MapScreenViewEndpoints();
         app.MapClassroomEndpoints();

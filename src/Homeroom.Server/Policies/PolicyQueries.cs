@@ -2,7 +2,6 @@ using System.Text.Json;
 using Homeroom.Rules.Filtering;
 using Homeroom.Rules.Policies;
 using Homeroom.Server.Accounts;
-using Homeroom.Server.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Filtering;
 using Homeroom.Server.Hosting;
@@ -36,7 +35,7 @@ public sealed record ComplianceDto(Guid DeviceId, string DeviceName, bool Online
 /// staff who may read locations.
 /// </summary>
 public sealed class PolicyQueries(
-    IDbContextFactory<HomeroomDbContext> dbFactory, ZoneMembership zones, LocationTracker tracker, FilterListStore lists, ConnectionRegistry registry, TimeProvider time)
+    IDbContextFactory<HomeroomDbContext> dbFactory, ZoneMembership zones, LocationTracker tracker, FilterListStore lists, Devices.PresenceTracker presence, TimeProvider time)
 {
     /// <summary>The device's effective policy; null when the device is not in the scope.</summary>
     public async Task<DevicePolicyDto?> DevicePolicyAsync(StaffScope scope, Guid id, CancellationToken cancellationToken = default)
@@ -112,7 +111,7 @@ public sealed class PolicyQueries(
         var total = await query.CountAsync(cancellationToken);
         var rows = await query.Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
         return new PagedResult<ComplianceDto>(
-            rows.Select(r => new ComplianceDto(r.DeviceId, r.Name, registry.IsOnline(r.DeviceId), r.Version, r.Reported, r.ReportedApplied, r.ReportedFailures, r.ReportedAt)).ToList(),
+            rows.Select(r => new ComplianceDto(r.DeviceId, r.Name, presence.IsOnline(r.DeviceId), r.Version, r.Reported, r.ReportedApplied, r.ReportedFailures, r.ReportedAt)).ToList(),
             total);
     }
 }

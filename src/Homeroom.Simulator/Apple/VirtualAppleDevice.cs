@@ -42,6 +42,20 @@ public sealed class VirtualAppleDevice : IDisposable
     public byte[] PushToken { get; set; }
     public bool Locked { get; private set; }
 
+    /// <summary>Charge, 0 to 1, reported in DeviceInformation answers.</summary>
+    public double BatteryLevel { get; set; } = 0.8;
+
+    /// <summary>Storage in base-10 gigabytes (total, available), reported in DeviceInformation answers.</summary>
+    public (double Total, double Available) Capacity { get; set; } = (64, 21.5);
+
+    /// <summary>Installed apps (bundle id, name, version), reported in InstalledApplicationList answers.</summary>
+    public List<(string Identifier, string Name, string Version)> InstalledApps { get; } =
+    [
+        ("com.apple.mobilesafari", "Safari", "18.1"),
+        ("org.khanacademy.Khan-kids", "Khan Kids", "4.2.1"),
+        ("com.google.chrome.ios", "Chrome", "131.0"),
+    ];
+
     /// <summary>
     /// When set, the device is behind a TLS-terminating proxy that passes its client certificate in
     /// this header (base64 DER) instead of the device signing each request.
@@ -139,10 +153,18 @@ public sealed class VirtualAppleDevice : IDisposable
                 Locked = true;
                 break;
             case "DeviceInformation":
+                var isMac = ProductName.StartsWith("Mac", StringComparison.Ordinal);
                 reply["QueryResponses"] = new Dictionary<string, object>
                 {
-                    ["DeviceName"] = "iPad " + Serial, ["OSVersion"] = OsVersion, ["SerialNumber"] = Serial, ["BatteryLevel"] = 0.8, ["IsSupervised"] = true,
+                    ["DeviceName"] = (isMac ? "Mac " : "iPad ") + Serial, ["OSVersion"] = OsVersion, ["BuildVersion"] = "22B83", ["SerialNumber"] = Serial,
+                    ["ModelName"] = isMac ? "MacBook Air" : "iPad", ["ProductName"] = ProductName, ["Model"] = isMac ? "Z15S" : "MPQ03LL/A",
+                    ["DeviceCapacity"] = Capacity.Total, ["AvailableDeviceCapacity"] = Capacity.Available, ["BatteryLevel"] = BatteryLevel, ["IsSupervised"] = true,
                 };
+                break;
+            case "InstalledApplicationList":
+                reply["InstalledApplicationList"] = InstalledApps
+                    .Select(a => (object)new Dictionary<string, object> { ["Identifier"] = a.Identifier, ["Name"] = a.Name, ["ShortVersion"] = a.Version, ["Version"] = a.Version })
+                    .ToList();
                 break;
         }
     }

@@ -3,13 +3,31 @@ using System.Text;
 
 namespace Homeroom.Contracts.Tests.Apple;
 
-/// <summary>Writes binary property lists (bplist00) for tests: Homeroom itself only reads them.</summary>
+/// <summary>
+/// Writes binary property lists (bplist00) for tests: Homeroom itself only reads them. As Apple's
+/// writer does, a <c>byte[]</c>, list or dictionary that appears more than once (the same instance) is
+/// written once and referenced from every place it appears, which is how a small file can stand for
+/// a huge value (see <see cref="Bomb"/>).
+/// </summary>
 internal static class BinaryPlistWriter
 {
+    /// <summary>
+    /// A dictionary with an MDM message's keys and an array that refers <paramref name="references"/>
+    /// times to one data value of <paramref name="dataBytes"/> bytes: a file of about dataBytes + 2 ×
+    /// references bytes whose values, read naively, come to dataBytes × references.
+    /// </summary>
+    public static byte[] Bomb(Dictionary<string, object> message, int dataBytes, int references)
+    {
+        var shared = new byte[dataBytes];
+        Array.Fill(shared, (byte)'A');
+        return Write(new Dictionary<string, object>(message) { ["Padding"] = Enumerable.Repeat<object>(shared, references).ToList() });
+    }
+
     public static byte[] Write(object top)
     {
         var objects = new List<byte[]>();
         var refs = new List<List<int>>();
+        var written = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
         Add(top);
         using var output = new MemoryStream();
         output.Write("bplist00"u8);
@@ -44,7 +62,17 @@ internal static class BinaryPlistWriter
 
         int Add(object value)
         {
+            if (value is byte[] or List<object> or Dictionary<string, object> && written.TryGetValue(value, out var existing))
+            {
+                return existing;
+            }
+
             var index = objects.Count;
+            if (value is byte[] or List<object> or Dictionary<string, object>)
+            {
+                written[value] = index;
+            }
+
             objects.Add([]);
             refs.Add([]);
             switch (value)

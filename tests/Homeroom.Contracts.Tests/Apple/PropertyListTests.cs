@@ -161,6 +161,42 @@ public sealed class PropertyListTests
     }
 
     [Fact]
+    public void Read_BinaryValueReferencedThousandsOfTimes_IsRefusedByTheMaterializedBytesLimit()
+    {
+        // The shape of the reported attack: one 256 KB data value referenced 12,000 times, a 280 KB
+        // file that would otherwise become 3 GB of byte arrays.
+        var bomb = BinaryPlistWriter.Bomb(new Dictionary<string, object> { ["UDID"] = "x", ["Status"] = "Idle" }, 256 * 1024, 12_000);
+        bomb.Length.ShouldBeLessThan(300 * 1024);
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Should.Throw<PropertyListException>(() => PropertyList.Read(bomb));
+
+        error.Message.ShouldContain("more than 4194304 bytes");
+        (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore).ShouldBeLessThan(16L * 1024 * 1024);
+    }
+
+    [Fact]
+    public void Read_SharedValuesWithinTheLimit_AreReadEveryTimeTheyAreReferenced()
+    {
+        var bytes = BinaryPlistWriter.Bomb(new Dictionary<string, object> { ["UDID"] = "x" }, 1024, 100);
+
+        var read = PropertyList.ReadDictionary(bytes, new PropertyListLimits(MaxMaterializedBytes: (100 * 1024) + 64));
+
+        ((List<object>)read["Padding"]).Count.ShouldBe(100);
+        Should.Throw<PropertyListException>(() => PropertyList.ReadDictionary(bytes, new PropertyListLimits(MaxMaterializedBytes: 99 * 1024)));
+    }
+
+    [Fact]
+    public void Read_XmlStrings_CountTowardsTheMaterializedBytesLimit()
+    {
+        var xml = PropertyList.WriteXml(new Dictionary<string, object> { ["A"] = new string('a', 1000), ["B"] = new byte[1000] });
+
+        PropertyList.Read(xml, new PropertyListLimits(MaxMaterializedBytes: 8000)).ShouldNotBeNull(); // the data counts as its base64 text and its bytes
+        Should.Throw<PropertyListException>(() => PropertyList.Read(xml, new PropertyListLimits(MaxMaterializedBytes: 2500)))
+            .Message.ShouldContain("more than 2500 bytes");
+    }
+
+    [Fact]
     public void Read_BinaryWithBadStructure_Throws()
     {
         var good = BinaryPlistWriter.Write(new Dictionary<string, object> { ["a"] = new List<object> { 1L, 2L } });

@@ -160,6 +160,12 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/apple/wallpapers", DeviceManagers, Kind.None),
         new("POST", "/api/apple/wallpapers", DistrictOnly, Kind.None, Query: "name={unique}"),
         new("DELETE", "/api/apple/wallpapers/{id}", DistrictOnly, Kind.Own, Fresh: true),
+        new("GET", "/api/apple/push-certificate", DistrictOnly, Kind.None),
+        new("POST", "/api/apple/push-certificate/request", DistrictOnly, Kind.None),
+        new("PUT", "/api/apple/push-certificate", DistrictOnly, Kind.None, OwnAnswer: HttpStatusCode.BadRequest),
+
+        // The test devices are Chromebooks: their Apple status is "not an MDM device" (404) in their own school too.
+        new("GET", "/api/devices/{id}/apple-status", DeviceReaders, Kind.Device, OwnAnswer: HttpStatusCode.NotFound),
 
         new("GET", "/api/classes", ClassroomUsers, Kind.None),
         new("GET", "/api/groups/{id}/schedule", ScheduleReaders, Kind.Class),
@@ -408,6 +414,10 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         else if (rule.Path == "/api/filter-lists" && rule.Method == "POST")
         {
             request.Content = new StringContent("blocked.example.org\n", Encoding.UTF8, "text/plain");
+        }
+        else if (rule.Path == "/api/apple/push-certificate" && rule.Method == "PUT")
+        {
+            request.Content = new StringContent("not a certificate", Encoding.UTF8, "text/plain");
         }
         else if (rule.Path == "/api/apple/wallpapers" && rule.Method == "POST")
         {

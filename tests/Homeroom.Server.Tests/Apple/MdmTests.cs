@@ -211,16 +211,30 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         var token = await Host.CreateTokenAsync();
         await device.InstallEnrollmentProfileAsync(token);
 
+        // The signature is checked before the body is read as a property list: unsigned or wrongly signed is 401, whatever the body.
         using (var unsigned = await device.SendRawAsync("/mdm/checkin?enroll=" + token, Encoding.UTF8.GetBytes("<plist><dict/></plist>"), null))
         {
-            unsigned.StatusCode.ShouldBe(HttpStatusCode.BadRequest); // no UDID
+            unsigned.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+            unsigned.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
         }
 
         var body = Homeroom.Contracts.Apple.PropertyList.WriteXml(new Dictionary<string, object> { ["MessageType"] = "Authenticate", ["UDID"] = device.Udid });
         (await device.SendRawAsync("/mdm/checkin?enroll=" + token, body, null)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         var tampered = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(body).Replace("Authenticate", "Authenticatf", StringComparison.Ordinal));
         (await device.SendRawAsync("/mdm/checkin?enroll=" + token, tampered, device.Sign(body))).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
-        (await device.SendRawAsync("/mdm/checkin", Encoding.UTF8.GetBytes("<plist><dict><key>UDID</key>"), "x")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await device.SendRawAsync("/mdm/checkin", Encoding.UTF8.GetBytes("<plist><dict><key>UDID</key>"), "x")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await device.SendRawAsync("/mdm/checkin", body, new string('A', 20_000))).StatusCode.ShouldBe(HttpStatusCode.Unauthorized); // a signature over the size limit is not decoded
+
+        // Signed by an identity this server issued, but not a usable message: 400 with the reason.
+        var malformed = Encoding.UTF8.GetBytes("<plist><dict><key>UDID</key>");
+        using (var bad = await device.SendRawAsync("/mdm/checkin", malformed, device.Sign(malformed)))
+        {
+            bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await bad.Content.ReadAsStringAsync()).ShouldContain("Malformed property list");
+        }
+
+        var noUdid = Encoding.UTF8.GetBytes("<plist><dict/></plist>");
+        (await device.SendRawAsync("/mdm/checkin", noUdid, device.Sign(noUdid))).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await device.SendRawAsync("/mdm/checkin", new byte[2 * 1024 * 1024], "x")).StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
         (await device.SendAsync("/mdm/checkin?enroll=" + token, new() { ["MessageType"] = "Hello", ["UDID"] = device.Udid })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await device.AuthenticateAsync("hre_not-a-real-token")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
@@ -315,6 +329,12 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         await AskAsync("status", Encoding.UTF8.GetBytes("""{"StatusItems":{"softwareupdate":{"install-state":"downloading"}}}"""));
         (await WithDbAsync(db => db.AppleDevices.SingleAsync(a => a.DeviceId == id))).DdmStatus!.ShouldContain("downloading");
 
+        // The saved report is on the device's Apple status, for its device page.
+        var status = await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apple-status");
+        status.GetProperty("declarativeStatus").GetProperty("StatusItems").GetProperty("softwareupdate").GetProperty("install-state").GetString().ShouldBe("downloading");
+        status.GetProperty("declarativeStatusAt").ValueKind.ShouldBe(JsonValueKind.String);
+        status.GetProperty("udid").GetString().ShouldBe(device.Udid);
+
         using var missing = await device.SendAsync("/mdm/checkin", new() { ["MessageType"] = "DeclarativeManagement", ["UDID"] = device.Udid, ["Endpoint"] = "declaration/configuration/nope" });
         missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         using var badStatus = await device.SendAsync("/mdm/checkin", new() { ["MessageType"] = "DeclarativeManagement", ["UDID"] = device.Udid, ["Endpoint"] = "status", ["Data"] = Encoding.UTF8.GetBytes("not json") });
@@ -378,6 +398,85 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         using var notAnImage = await Host.Client.PostAsync("/api/apple/wallpapers?name=x", fake);
         notAnImage.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await Host.GetJsonAsync<JsonElement>("/api/apple/wallpapers")).GetArrayLength().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task CheckInsAndPolls_MakeTheDeviceOnlineAndSeen_UntilTheWindowPasses()
+    {
+        var (device, id) = await EnrolledAsync();
+
+        var detail = await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}");
+        detail.GetProperty("online").GetBoolean().ShouldBeTrue();
+        detail.GetProperty("lastSeenAt").ValueKind.ShouldBe(JsonValueKind.String);
+        var online = await Host.GetJsonAsync<JsonElement>("/api/devices?online=true");
+        online.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("id").GetGuid()).ShouldContain(id);
+        online.GetProperty("items").EnumerateArray().Single(d => d.GetProperty("id").GetGuid() == id).GetProperty("online").GetBoolean().ShouldBeTrue();
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apple-status")).GetProperty("online").GetBoolean().ShouldBeTrue();
+
+        // Ten minutes without a check-in or poll: offline, still last seen; the next poll brings it back.
+        Host.Clock.Advance(TimeSpan.FromMinutes(11));
+        var later = await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}");
+        later.GetProperty("online").GetBoolean().ShouldBeFalse();
+        later.GetProperty("lastSeenAt").GetDateTime().ShouldBe(detail.GetProperty("lastSeenAt").GetDateTime());
+        (await Host.GetJsonAsync<JsonElement>("/api/devices?online=false")).GetProperty("items").EnumerateArray().Select(d => d.GetProperty("id").GetGuid()).ShouldContain(id);
+        await device.PollAsync();
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}")).GetProperty("online").GetBoolean().ShouldBeTrue();
+
+        // Written through the presence tracker's batches: the stored last-seen time follows.
+        await Host.GetService<Homeroom.Server.Devices.PresenceTracker>().FlushAsync(CancellationToken.None);
+        (await WithDbAsync(db => db.Devices.SingleAsync(d => d.Id == id))).LastSeenAt.ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task DeviceInformationAndAppListAnswers_UpdateTheInventory()
+    {
+        var (device, id) = await EnrolledAsync();
+        device.BatteryLevel = 0.42;
+
+        await IssueAsync(new { kind = "ping", deviceIds = new[] { id } });
+        (await device.PollAsync()).ShouldBe(1);
+
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}")).GetProperty("storageTotalBytes").ValueKind == JsonValueKind.Number);
+        var detail = await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}");
+        detail.GetProperty("osName").GetString().ShouldBe("iPadOS");
+        detail.GetProperty("osVersion").GetString().ShouldBe("18.1");
+        detail.GetProperty("model").GetString().ShouldBe("iPad (iPad13,18)");
+        detail.GetProperty("storageTotalBytes").GetInt64().ShouldBe(64_000_000_000);
+        detail.GetProperty("storageFreeBytes").GetInt64().ShouldBe(21_500_000_000);
+        detail.GetProperty("batteryLevel").GetInt32().ShouldBe(42);
+        detail.GetProperty("inventoryAt").ValueKind.ShouldBe(JsonValueKind.String);
+
+        await IssueAsync(new { kind = "listApps", deviceIds = new[] { id } });
+        (await device.PollAsync()).ShouldBe(1);
+
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apps")).GetProperty("total").GetInt32() == 3);
+        var apps = (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apps")).GetProperty("items").EnumerateArray().ToList();
+        apps.Single(a => a.GetProperty("appId").GetString() == "org.khanacademy.Khan-kids").GetProperty("version").GetString().ShouldBe("4.2.1");
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}")).GetProperty("appCount").GetInt32().ShouldBe(3);
+
+        // A later list replaces the stored one whole.
+        device.InstalledApps.RemoveAll(a => a.Identifier == "com.google.chrome.ios");
+        await IssueAsync(new { kind = "listApps", deviceIds = new[] { id } });
+        await device.PollAsync();
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apps")).GetProperty("total").GetInt32() == 2);
+    }
+
+    [Fact]
+    public async Task AppleStatus_OnlyForMdmDevicesInTheCallersScope()
+    {
+        var (_, id) = await EnrolledAsync();
+        await using var agent = await Host.ConnectNewAgentAsync();
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Another school", timeZone = "America/Chicago" })).GetProperty("id").GetGuid();
+        using var otherSchoolTech = await Host.SignInAsNewAccountAsync("tech-other", "itTechnician", schoolId: school);
+
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apple-status")).GetProperty("supervised").GetBoolean().ShouldBeFalse();
+        using (var notApple = await Host.Client.GetAsync($"/api/devices/{agent.DeviceId}/apple-status"))
+        {
+            notApple.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        }
+
+        using var outOfScope = await otherSchoolTech.GetAsync($"/api/devices/{id}/apple-status");
+        outOfScope.StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
     [Fact]
