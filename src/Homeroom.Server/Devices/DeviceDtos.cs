@@ -36,6 +36,7 @@ public sealed record DeviceDetailDto(
     DateTime? LastSeenAt,
     DateTime EnrolledAt,
     DateTime? RevokedAt,
+    DateTime? ReenrollmentApprovedUntil,
     int? BatteryLevel,
     bool? BatteryCharging,
     string? NetworkKind,

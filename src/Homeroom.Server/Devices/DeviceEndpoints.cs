@@ -23,6 +23,7 @@ public static class DeviceEndpoints
         group.MapGet("/{id:guid}/commands", ListCommandsAsync);
         group.MapPatch("/{id:guid}", UpdateAsync);
         group.MapPost("/{id:guid}/revoke", RevokeAsync);
+        group.MapPost("/{id:guid}/approve-reenrollment", ApproveReenrollmentAsync);
         return app;
     }
 
@@ -126,7 +127,7 @@ public static class DeviceEndpoints
             : d.Latitude is { } lat && d.Longitude is { } lon ? new DeviceLocationDto(lat, lon, d.LocationAccuracy, d.LocationAt) : null;
         return TypedResults.Ok(new DeviceDetailDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.Manufacturer, d.AssetTag, d.OsName, d.OsVersion, d.AgentVersion, d.State,
-            d.SchoolId, d.AssignedPersonId, registry.IsOnline(id), LastSeen(d, presence), d.EnrolledAt, d.RevokedAt,
+            d.SchoolId, d.AssignedPersonId, registry.IsOnline(id), LastSeen(d, presence), d.EnrolledAt, d.RevokedAt, d.ReenrollmentApprovedUntil,
             battery?.Level ?? d.BatteryLevel, battery?.Charging ?? d.BatteryCharging, network?.Kind ?? d.NetworkKind, network?.IpAddress ?? d.IpAddress,
             location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied));
     }
@@ -253,4 +254,10 @@ public static class DeviceEndpoints
 
     private static async Task<Results<NoContent, NotFound>> RevokeAsync(Guid id, ClaimsPrincipal user, HomeroomDbContext db, RevokeDevice revoke, CancellationToken cancellationToken) =>
         await StaffScope.Of(user).Devices(db).AnyAsync(d => d.Id == id, cancellationToken) && await revoke.ExecuteAsync(id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<ReenrollmentApprovalDto>, NotFound>> ApproveReenrollmentAsync(
+        Guid id, ClaimsPrincipal user, HomeroomDbContext db, ApproveReenrollment approve, CancellationToken cancellationToken) =>
+        await StaffScope.Of(user).Devices(db).AnyAsync(d => d.Id == id, cancellationToken) && await approve.ExecuteAsync(id, cancellationToken) is { } approval
+            ? TypedResults.Ok(approval)
+            : TypedResults.NotFound();
 }

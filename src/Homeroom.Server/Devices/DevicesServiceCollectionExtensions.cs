@@ -14,6 +14,10 @@ public static class DevicesServiceCollectionExtensions
         services.AddSingleton<InventoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<InventoryWriter>());
         services.AddSingleton<RevokeDevice>();
+        services.AddOptions<ReenrollmentOptions>().BindConfiguration(ReenrollmentOptions.Section)
+            .Validate(o => o.ApprovalWindow >= TimeSpan.FromMinutes(5) && o.ApprovalWindow <= TimeSpan.FromDays(30), "The re-enrollment approval window must be 5 minutes to 30 days.")
+            .ValidateOnStart();
+        services.AddSingleton<ApproveReenrollment>();
         return services;
     }
 }

@@ -9,7 +9,9 @@ namespace Homeroom.Server.Devices;
 
 /// <summary>
 /// Withdraws a device's credential. Its stored hash is replaced, so the old credential stops working
-/// at once, and a live connection is closed with 4403 there and then.
+/// at once, and a live connection is closed with 4403 there and then. The device stays revoked, and
+/// cannot enroll again, until an administrator approves its re-enrollment (<see cref="ApproveReenrollment"/>);
+/// revoking cancels an approval not yet used.
 /// </summary>
 public sealed class RevokeDevice(IDbContextFactory<HomeroomDbContext> dbFactory, ConnectionRegistry registry, PresenceTracker presence, AuditTrail audit, TimeProvider time)
 {
@@ -26,6 +28,7 @@ public sealed class RevokeDevice(IDbContextFactory<HomeroomDbContext> dbFactory,
         {
             device.RevokedAt = time.GetUtcNow().UtcDateTime;
             device.CredentialHash = Secrets.Hash(Secrets.Create("revoked_"));
+            device.ReenrollmentApprovedUntil = null;
             audit.Record(db, "device.revoke", "device", deviceId.ToString(), device.Name);
             await db.SaveChangesAsync(cancellationToken);
         }
