@@ -50,6 +50,15 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
         return SendAsync(frame, WebSocketMessageType.Text);
     }
 
+    /// <summary>Whether this connection carried the command recently (the last few dozen it was sent).</summary>
+    public bool Carried(Guid commandId)
+    {
+        lock (_recentCommands)
+        {
+            return _recentCommands.Contains(commandId);
+        }
+    }
+
     /// <summary>Sends one whole message. False when the connection is gone or too slow (it is then closed).</summary>
     public async Task<bool> SendAsync(ReadOnlyMemory<byte> payload, WebSocketMessageType type)
     {

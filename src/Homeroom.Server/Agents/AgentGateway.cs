@@ -338,7 +338,13 @@ public sealed class AgentGateway(
             case CommandStatusFrame status:
                 presence.Touch(deviceId);
                 var update = new DeliveryUpdate(status.CommandId, deviceId, ToDeliveryStatus(status.Status), now, status.Error, status.Result);
-                progress.Report(update);
+                if (connection.Carried(status.CommandId))
+                {
+                    // Live feedback only for commands this connection carried; the stored status
+                    // (whose SQL ignores reports on commands not sent to this device) is the truth.
+                    progress.Report(update);
+                }
+
                 await commandStatusWriter.EnqueueAsync(update);
                 break;
             case PolicyStatusFrame policy:
