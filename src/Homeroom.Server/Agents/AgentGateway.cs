@@ -186,7 +186,8 @@ public sealed class AgentGateway(
         var session = new Session(device.Id, device.ActivitySeq, new TokenBucket(_options.MessagesPerSecond, _options.MessageBurst, time.GetTimestamp()));
         try
         {
-            await connection.SendAsync(new WelcomeFrame(
+            // Registered above, so commands and policies may already be sending: they wait for this.
+            await connection.SendWelcomeAsync(new WelcomeFrame(
                 device.Id, time.GetUtcNow(), _options.HeartbeatIntervalSeconds, device.ActivitySeq, device.PolicyVersion,
                 _options.MaxTextFrameBytes, _options.MessagesPerSecond));
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
