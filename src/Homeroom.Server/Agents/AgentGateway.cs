@@ -44,22 +44,30 @@ public sealed class AgentGateway(
     {
         var remote = context.Connection.RemoteIpAddress?.ToString();
         var subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(AgentProtocol.SubProtocol) ? AgentProtocol.SubProtocol : null;
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            SubProtocol = subProtocol,
-            KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(15, _options.HeartbeatIntervalSeconds)),
-        });
+        var (socket, guard) = await AgentSocketAcceptor.AcceptAsync(
+            context, subProtocol, TimeSpan.FromSeconds(Math.Max(15, _options.HeartbeatIntervalSeconds)), _options.MaxTextFrameBytes, _options.MaxBinaryFrameBytes);
+        using var _ = socket;
         using var reader = new MessageReader(_options.MaxTextFrameBytes, _options.MaxBinaryFrameBytes);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        AuthenticatedDevice? device = null;
         try
         {
-            var device = await AuthenticateAsync(socket, reader, remote, stopping.Token);
+            device = await AuthenticateAsync(socket, reader, remote, stopping.Token);
             if (device is null)
             {
                 return;
             }
 
-            await RunAuthenticatedAsync(socket, reader, device, remote, stopping.Token);
+            await RunAuthenticatedAsync(socket, guard, reader, device, remote, stopping.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException && guard.Refused)
+        {
+            // The guard sent 4413 and ended the stream at the header of an oversized frame (logged
+            // with the device once authenticated).
+            if (device is null)
+            {
+                AgentsLog.Rejected(logger, remote, AgentCloseCodes.FrameTooLarge, $"frame header declared {guard.RefusedLength} bytes");
+            }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
@@ -172,7 +180,7 @@ public sealed class AgentGateway(
         }
     }
 
-    private async Task RunAuthenticatedAsync(WebSocket socket, MessageReader reader, AuthenticatedDevice device, string? remote, CancellationToken stopping)
+    private async Task RunAuthenticatedAsync(WebSocket socket, FrameLimitStream guard, MessageReader reader, AuthenticatedDevice device, string? remote, CancellationToken stopping)
     {
         using var connection = new AgentConnection(device.Id, socket, TimeSpan.FromSeconds(_options.SendTimeoutSeconds))
         {
@@ -246,7 +254,16 @@ public sealed class AgentGateway(
             registry.Unregister(connection);
             presence.Touch(device.Id);
             live.Touch(device.Id);
-            AgentsLog.Disconnected(logger, device.Id, connection.CloseCode ?? (int?)socket.CloseStatus, connection.CloseReason ?? socket.CloseStatusDescription);
+            if (guard.Refused)
+            {
+                AgentsLog.Violation(logger, device.Id, AgentCloseCodes.FrameTooLarge, $"frame header declared {guard.RefusedLength} bytes");
+            }
+
+            AgentsLog.Disconnected(
+                logger,
+                device.Id,
+                connection.CloseCode ?? (guard.Refused ? AgentCloseCodes.FrameTooLarge : (int?)socket.CloseStatus),
+                connection.CloseReason ?? (guard.Refused ? "frame too large" : socket.CloseStatusDescription));
         }
 
         if (stopping.IsCancellationRequested && socket.State == WebSocketState.Open)
