@@ -161,6 +161,8 @@ export class Connection {
     }
 
     if (frame.type === 'activityAck') {
+      // `dropped`: the device is over its activity budget and the server discarded that many events.
+      if (frame.dropped) console.warn(`Homeroom: the server dropped ${frame.dropped} activity events over this device's budget`);
       this.queue.ack(frame.throughSeq);
       this.persistQueue();
       return;

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -11,6 +12,18 @@ public sealed class ActivityOptions
 
     /// <summary>Activity events older than this are deleted.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>Events one device may store per minute, sustained (see <see cref="ActivityBudget"/>).</summary>
+    [Range(1, 1_000_000)]
+    public int EventsPerMinute { get; set; } = 120;
+
+    /// <summary>Events one device may store at once above the sustained rate: more than an agent keeps while offline (5,000).</summary>
+    [Range(1, 10_000_000)]
+    public int EventBurst { get; set; } = 6_000;
+
+    /// <summary>Events one device may store per day (a rolling day), whatever its bursts.</summary>
+    [Range(1, 100_000_000)]
+    public int EventsPerDay { get; set; } = 20_000;
 }
 
 /// <summary>Deletes activity events past retention, in slices so SQLite's write lock is never held for long.</summary>

@@ -6,7 +6,9 @@ public static class ActivityServiceCollectionExtensions
     public static IServiceCollection AddActivity(this IServiceCollection services)
     {
         services.AddOptions<ActivityOptions>().BindConfiguration(ActivityOptions.Section)
+            .ValidateDataAnnotations()
             .Validate(o => o.Retention >= TimeSpan.FromDays(1), "Activity retention must be at least a day.").ValidateOnStart();
+        services.AddSingleton<ActivityBudget>();
         services.AddSingleton<ActivityWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<ActivityWriter>());
         services.AddSingleton<ActivityRetention>();

@@ -25,6 +25,7 @@ public sealed class AgentGateway(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     PresenceTracker presence,
     ActivityWriter activityWriter,
+    ActivityBudget activityBudget,
     InventoryWriter inventoryWriter,
     CommandStatusWriter commandStatusWriter,
     CommandDispatcher dispatcher,
@@ -400,12 +401,26 @@ public sealed class AgentGateway(
             live.Visited(session.DeviceId, visit.Url!, visit.Title);
         }
 
-        var batch = new ActivityBatch(session.DeviceId, fresh, now);
+        // Over the device's budget the rest is dropped here, never queued or stored; the ack says how many.
+        var allowed = activityBudget.Take(session.DeviceId, fresh.Count);
+        int? dropped = allowed < fresh.Count ? fresh.Count - allowed : null;
+        if (allowed == 0)
+        {
+            lock (session)
+            {
+                session.ActivityAckedSeq = Math.Max(session.ActivityAckedSeq, through);
+            }
+
+            await connection.SendAsync(new ActivityAckFrame(through, dropped));
+            return;
+        }
+
+        var batch = new ActivityBatch(session.DeviceId, allowed < fresh.Count ? fresh.GetRange(0, allowed) : fresh, now);
         await activityWriter.EnqueueAsync(batch);
-        _ = AcknowledgeWhenStoredAsync(connection, session, batch, through);
+        _ = AcknowledgeWhenStoredAsync(connection, session, batch, through, dropped);
     }
 
-    private static async Task AcknowledgeWhenStoredAsync(AgentConnection connection, Session session, ActivityBatch batch, long through)
+    private static async Task AcknowledgeWhenStoredAsync(AgentConnection connection, Session session, ActivityBatch batch, long through, int? dropped)
     {
         if (await batch.Stored.Task)
         {
@@ -414,7 +429,7 @@ public sealed class AgentGateway(
                 session.ActivityAckedSeq = Math.Max(session.ActivityAckedSeq, through);
             }
 
-            await connection.SendAsync(new ActivityAckFrame(through));
+            await connection.SendAsync(new ActivityAckFrame(through, dropped));
         }
     }
 
