@@ -26,6 +26,8 @@ public sealed class CommandStatusWriter(BulkSql bulk, TimeProvider time, ILogger
 
     private static readonly string[] Parameters = ["@s", "@at", "@e", "@r", "@c", "@d"];
 
+    protected override string Describe(DeliveryUpdate item) => $"the {item.Status} report of device {item.DeviceId} on command {item.CommandId}";
+
     protected override async Task WriteBatchAsync(IReadOnlyList<DeliveryUpdate> batch, CancellationToken cancellationToken)
     {
         await using var connection = await bulk.OpenAsync(cancellationToken);

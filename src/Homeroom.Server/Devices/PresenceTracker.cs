@@ -30,7 +30,10 @@ public sealed class DevicePresence
 /// Keeps last-seen times and the latest heartbeat of every device in memory and writes the changed
 /// ones in one transaction every <see cref="PresenceOptions.FlushInterval"/>: a heartbeat never
 /// causes a database write of its own. Online status is not stored at all; it is whether the device
-/// has a live connection (<see cref="Agents.ConnectionRegistry"/>).
+/// has a live connection (<see cref="Agents.ConnectionRegistry"/>). When the database is unavailable
+/// the devices stay marked and the next flush tries again; a device whose row the database refuses
+/// for its data is isolated (the others are written), logged and counted, and its network facts,
+/// the only text in the row, are forgotten so its next report writes cleanly.
 /// </summary>
 public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> options, TimeProvider time, ILogger<PresenceTracker> logger)
     : PeriodicTask(options.Value.FlushInterval, time, logger)
@@ -54,6 +57,10 @@ public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> opti
 
     private readonly ConcurrentDictionary<Guid, DevicePresence> _devices = new();
     private readonly ConcurrentQueue<Guid> _dirty = new();
+    private long _rejected;
+
+    /// <summary>Device rows the database refused for their data since start; they were not written.</summary>
+    public long RejectedCount => Interlocked.Read(ref _rejected);
 
     public DevicePresence? Get(Guid deviceId) => _devices.GetValueOrDefault(deviceId);
 
@@ -119,7 +126,7 @@ public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> opti
             // Slices keep each transaction short, so a command issued during a flush waits little.
             foreach (var slice in rows.Chunk(1_000))
             {
-                await WriteAsync(slice, cancellationToken);
+                await WriteIsolatingAsync(slice, cancellationToken);
             }
         }
         catch
@@ -134,6 +141,34 @@ public sealed class PresenceTracker(BulkSql bulk, IOptions<PresenceOptions> opti
             }
 
             throw;
+        }
+    }
+
+    /// <summary>Writes the rows; when the database refuses their data, halves them until the refused rows stand alone and drops those.</summary>
+    private async Task WriteIsolatingAsync((Guid Id, DateTime LastSeen, BatteryState? Battery, NetworkState? Network, LocationFix? Location, long? Policy)[] rows, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteAsync(rows, cancellationToken);
+        }
+        catch (Exception ex) when (WriteErrors.IsDataError(ex))
+        {
+            if (rows.Length > 1)
+            {
+                await WriteIsolatingAsync(rows[..(rows.Length / 2)], cancellationToken);
+                await WriteIsolatingAsync(rows[(rows.Length / 2)..], cancellationToken);
+                return;
+            }
+
+            Interlocked.Increment(ref _rejected);
+            HostingLog.ItemRejected(Logger, nameof(PresenceTracker), $"the presence of device {rows[0].Id}", ex);
+            if (_devices.TryGetValue(rows[0].Id, out var presence))
+            {
+                lock (presence)
+                {
+                    presence.Network = null;
+                }
+            }
         }
     }
 
