@@ -49,6 +49,23 @@ public sealed class DataFilePermissionTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.Postgres)]
+    public async Task FirstStart_CreatesTheDataDirectoryOwnerOnly(DatabaseProvider provider)
+    {
+        var data = Path.Combine(_scratch.DataDirectory, "first-start", provider.ToString());
+
+        await using var host = await HomeroomHost.StartAsync(provider, $"Homeroom:DataDirectory={data}");
+        using var signedIn = await host.SignInAsNewAccountAsync("perm-" + provider.ToString().ToLowerInvariant(), "readOnly");
+
+        File.GetUnixFileMode(data).ShouldBe(PrivateDirectory);
+        File.GetUnixFileMode(Path.Combine(data, "keys")).ShouldBe(PrivateDirectory);
+        var keys = Directory.GetFiles(Path.Combine(data, "keys"));
+        keys.ShouldNotBeEmpty();
+        keys.ShouldAllBe(f => File.GetUnixFileMode(f) == PrivateFile);
+    }
+
     [Fact]
     public async Task ExistingWorldReadableFiles_AreMadeOwnerOnlyAtStart()
     {
