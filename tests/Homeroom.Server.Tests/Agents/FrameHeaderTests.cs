@@ -1,7 +1,12 @@
 using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Text;
+using System.Text.Json;
 using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 
@@ -39,6 +44,71 @@ public sealed class FrameHeaderTests : IAsyncLifetime
         var (code, reason) = await client.ReadCloseAsync();
         code.ShouldBe(AgentCloseCodes.FrameTooLarge);
         reason.ShouldNotBeNullOrEmpty();
+    }
+
+    [Fact]
+    public async Task Http2WebSocket_ConnectsAndAnOversizedFrameClosesWith4413()
+    {
+        // Browsers use WebSockets over HTTP/2 (extended CONNECT) where the server offers it; cleartext here.
+        await using var host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Kestrel:EndpointDefaults:Protocols=Http2");
+        using var handler = new SocketsHttpHandler();
+        using var http = new HttpClient(handler, disposeHandler: false)
+        {
+            BaseAddress = host.BaseAddress,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", HomeroomHost.ApiKey);
+        using var created = await http.PostAsJsonAsync("/api/enrollment-tokens", new { name = "h2" });
+        var token = (await created.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        using var enrollment = await http.PostAsJsonAsync("/agent/v1/enroll", new EnrollRequest(token, DevicePlatform.ChromeOS, "H2-1"), AgentJsonContext.Default.EnrollRequest);
+        var enrolled = (await enrollment.EnsureSuccessStatusCode().Content.ReadFromJsonAsync(AgentJsonContext.Default.EnrollResponse))!;
+
+        using var socket = new ClientWebSocket();
+        socket.Options.HttpVersion = HttpVersion.Version20;
+        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        socket.Options.AddSubProtocol(AgentProtocol.SubProtocol);
+        socket.Options.CollectHttpResponseDetails = true;
+        using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
+        await socket.ConnectAsync(host.AgentUri, invoker, CancellationToken.None).WaitAsync(HomeroomHost.Timeout);
+        socket.HttpStatusCode.ShouldBe(HttpStatusCode.OK);
+        socket.SubProtocol.ShouldBe(AgentProtocol.SubProtocol);
+        await socket.SendAsync(AgentFrameCodec.Serialize(new AuthFrame(enrolled.DeviceId, enrolled.Credential, AgentProtocol.Version, null)), WebSocketMessageType.Text, true, CancellationToken.None);
+        var buffer = new byte[64 * 1024];
+        var welcome = await socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(HomeroomHost.Timeout);
+        AgentFrameCodec.TryRead(buffer.AsSpan(0, welcome.Count), out var frame, out _).ShouldBe(FrameReadError.None);
+        frame.ShouldBeOfType<WelcomeFrame>();
+
+        // More than the server's request body limit (1 MB) in all: a socket is not a request body.
+        var padded = Encoding.UTF8.GetBytes("{\"type\":\"heartbeat\",\"padding\":\"" + new string('x', 60_000) + "\"}");
+        for (var i = 0; i < 20; i++)
+        {
+            await socket.SendAsync(padded, WebSocketMessageType.Text, true, CancellationToken.None).WaitAsync(HomeroomHost.Timeout);
+        }
+
+        using var ping = await http.PostAsJsonAsync("/api/commands", new { kind = "ping", deviceIds = new[] { enrolled.DeviceId } });
+        ping.EnsureSuccessStatusCode();
+        var command = await socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(HomeroomHost.Timeout);
+        AgentFrameCodec.TryRead(buffer.AsSpan(0, command.Count), out var commandFrame, out _).ShouldBe(FrameReadError.None);
+        commandFrame.ShouldBeOfType<CommandFrame>();
+
+        try
+        {
+            await socket.SendAsync(new byte[ProtocolLimits.MaxTextFrameBytes + 1], WebSocketMessageType.Text, true, CancellationToken.None).WaitAsync(HomeroomHost.Timeout);
+        }
+        catch (WebSocketException)
+        {
+            // The server may end the stream before the whole frame is written.
+        }
+
+        WebSocketReceiveResult result;
+        do
+        {
+            result = await socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(HomeroomHost.Timeout);
+        }
+        while (result.MessageType != WebSocketMessageType.Close);
+
+        ((int?)result.CloseStatus).ShouldBe(AgentCloseCodes.FrameTooLarge);
     }
 
     [Fact]
