@@ -180,6 +180,29 @@ public abstract class EnrollmentTests(DatabaseProvider provider) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task ApproveReenrollment_ByStaffOfAnotherSchoolOrATeacher_IsRefusedAndApprovesNothing()
+    {
+        var north = await CreateSchoolAsync("North High");
+        var south = await CreateSchoolAsync("South Middle");
+        var token = await Host.CreateTokenAsync(schoolId: north);
+        var enrolled = await Host.EnrollAsync(token, "SN-SCOPE");
+        using var southTechnician = await Host.SignInAsNewAccountAsync("south-tech", "itTechnician", schoolId: south);
+        using var teacher = await Host.SignInAsNewAccountAsync("a-teacher", "teacher");
+        using var northTechnician = await Host.SignInAsNewAccountAsync("north-tech", "itTechnician", schoolId: north);
+
+        using var fromSouth = await southTechnician.PostAsync(new Uri($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", UriKind.Relative), null);
+        using var fromTeacher = await teacher.PostAsync(new Uri($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", UriKind.Relative), null);
+
+        fromSouth.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        fromTeacher.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        using var refused = await PostEnrollAsync(new EnrollRequest(token, DevicePlatform.ChromeOS, "SN-SCOPE"));
+        refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        using var fromNorth = await northTechnician.PostAsync(new Uri($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", UriKind.Relative), null);
+        fromNorth.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await Host.EnrollAsync(token, "SN-SCOPE")).DeviceId.ShouldBe(enrolled.DeviceId);
+    }
+
+    [Fact]
     public async Task Enroll_DistrictWideTokenWithItsCredential_KeepsTheDevicesSchool()
     {
         var school = await CreateSchoolAsync("North High");
