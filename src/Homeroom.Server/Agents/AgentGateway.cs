@@ -277,6 +277,10 @@ public sealed class AgentGateway(
     {
         public Guid DeviceId { get; } = deviceId;
         public long ActivityAckedSeq { get; set; } = activitySeq;
+
+        /// <summary>Completes when the last activity batch this connection queued is handled.</summary>
+        public Task<bool> LastStore { get; set; } = Task.FromResult(true);
+
         public TokenBucket Bucket = bucket;
     }
 
@@ -406,23 +410,21 @@ public sealed class AgentGateway(
         int? dropped = allowed < fresh.Count ? fresh.Count - allowed : null;
         if (allowed == 0)
         {
-            lock (session)
-            {
-                session.ActivityAckedSeq = Math.Max(session.ActivityAckedSeq, through);
-            }
-
-            await connection.SendAsync(new ActivityAckFrame(through, dropped));
+            // Nothing to store, but the ack covers earlier sequence numbers too: it waits for the
+            // batch before it, so the agent never forgets events the server has not stored yet.
+            _ = AcknowledgeWhenStoredAsync(connection, session, session.LastStore, through, dropped);
             return;
         }
 
         var batch = new ActivityBatch(session.DeviceId, allowed < fresh.Count ? fresh.GetRange(0, allowed) : fresh, now);
         await activityWriter.EnqueueAsync(batch);
-        _ = AcknowledgeWhenStoredAsync(connection, session, batch, through, dropped);
+        session.LastStore = batch.Stored.Task;
+        _ = AcknowledgeWhenStoredAsync(connection, session, batch.Stored.Task, through, dropped);
     }
 
-    private static async Task AcknowledgeWhenStoredAsync(AgentConnection connection, Session session, ActivityBatch batch, long through, int? dropped)
+    private static async Task AcknowledgeWhenStoredAsync(AgentConnection connection, Session session, Task<bool> stored, long through, int? dropped)
     {
-        if (await batch.Stored.Task)
+        if (await stored)
         {
             lock (session)
             {
