@@ -33,6 +33,11 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["HOMEROOM_ADMIN_PASSWORD"] = "bench-" + Guid.NewGuid().ToString("N");
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Homeroom__Agents__EnrollmentsPerMinutePerAddress"] = "100000";
+        // The activity phase measures storage throughput with a few devices sending far more than a
+        // real one would; the per-device activity budget would drop most of it.
+        start.Environment["Homeroom__Activity__EventsPerMinute"] = "1000000";
+        start.Environment["Homeroom__Activity__EventBurst"] = "10000000";
+        start.Environment["Homeroom__Activity__EventsPerDay"] = "100000000";
         if (postgres is not null)
         {
             start.Environment["ConnectionStrings__Postgres"] = postgres;

@@ -5,6 +5,7 @@
 
 import * as frames from './frames.js';
 import { reconnectDelay } from './backoff.js';
+import { APPROVAL_RETRY_MS, enrollRequest, enrollmentOutcome, needsEnrollment } from './enrollment.js';
 import { ActivityQueue } from './queue.js';
 import { TokenBucket } from './ratelimit.js';
 import { deviceFacts, signedInUser } from './device.js';
@@ -32,22 +33,24 @@ export class Connection {
     this.outbox = [];
     this.draining = false;
     this.enrollment = null;
+    this.enrollRetryAt = 0;
   }
 
   async init() {
-    const { queue, enrollment, stopped } = await load(['queue', 'enrollment', 'stopped']);
+    const { queue, enrollment, stopped, enrollRetryAt } = await load(['queue', 'enrollment', 'stopped', 'enrollRetryAt']);
     this.queue = new ActivityQueue(queue);
     this.enrollment = enrollment ?? null;
     this.stoppedReason = stopped ?? null;
+    this.enrollRetryAt = enrollRetryAt ?? 0;
   }
 
   get deviceId() {
     return this.enrollment?.deviceId ?? null;
   }
 
-  /** Connects unless connected, connecting, waiting to retry, or stopped for good. */
+  /** Connects unless connected, connecting, waiting to retry or for an approval, or stopped for good. */
   async ensure() {
-    if (this.socket || this.retryTimer || this.stoppedReason || Date.now() < this.replacedUntil || this.busy) return;
+    if (this.socket || this.retryTimer || this.stoppedReason || Date.now() < this.replacedUntil || Date.now() < this.enrollRetryAt || this.busy) return;
     this.busy = true;
     try {
       await this.connect();
@@ -59,7 +62,8 @@ export class Connection {
   /** Forgets a stop and connects again (the configuration changed). */
   async restart() {
     this.stoppedReason = null;
-    await save({ stopped: null });
+    this.enrollRetryAt = 0;
+    await save({ stopped: null, enrollRetryAt: 0 });
     this.close();
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -74,7 +78,7 @@ export class Connection {
       return;
     }
 
-    if (!this.enrollment || this.enrollment.serverUrl !== config.serverUrl) {
+    if (needsEnrollment(this.enrollment, config.serverUrl)) {
       if (!(await this.enroll(config))) return;
     }
 
@@ -107,16 +111,9 @@ export class Connection {
 
     this.status('enrolling', config.serverUrl);
     const facts = await deviceFacts();
-    const body = {
-      token: config.enrollmentToken,
-      platform: 'chromeos',
-      serial: facts.serial,
-      model: facts.model,
-      manufacturer: facts.manufacturer,
-      osVersion: facts.osVersion,
-      name: facts.name,
-      agentVersion: frames.AGENT_VERSION,
-    };
+    // Enrolling again (the server refused the credential with 4401): the credential this agent has
+    // goes along, so the server can tell the device itself from someone typing its serial number.
+    const body = enrollRequest(config.enrollmentToken, facts, config.serverUrl, this.enrollment);
     let response;
     try {
       response = await fetch(new URL('/agent/v1/enroll', `${config.serverUrl}/`), {
@@ -129,12 +126,19 @@ export class Connection {
       return false;
     }
 
-    if (!response.ok) {
+    const outcome = enrollmentOutcome(response.status);
+    if (outcome !== 'enrolled') {
       const problem = await response.json().catch(() => ({}));
       const why = `Enrollment answered ${response.status}: ${problem.detail ?? problem.title ?? ''}`.trim();
-      if (response.status === 401 || response.status === 403 || response.status === 400) {
-        // The token is wrong, revoked or used up: retrying changes nothing until the configuration does.
+      if (outcome === 'stop') {
+        // The token is wrong, revoked, used up or of another school: retrying changes nothing until the configuration does.
         await this.stop('enrollment-refused', why);
+      } else if (outcome === 'await-approval') {
+        // The device is enrolled already (or revoked) and this agent cannot prove it is that device:
+        // an administrator has to approve. Ask again now and then; a restart of the worker waits too.
+        this.enrollRetryAt = Date.now() + APPROVAL_RETRY_MS;
+        await save({ enrollRetryAt: this.enrollRetryAt });
+        this.status('awaiting-approval', `${why} Asking again in ${Math.round(APPROVAL_RETRY_MS / 60_000)} minutes.`);
       } else {
         this.scheduleRetry(why);
       }
@@ -143,7 +147,8 @@ export class Connection {
 
     const answer = await response.json();
     this.enrollment = { serverUrl: config.serverUrl, deviceId: answer.deviceId, credential: answer.credential, serial: facts.serial };
-    await save({ enrollment: this.enrollment });
+    this.enrollRetryAt = 0;
+    await save({ enrollment: this.enrollment, enrollRetryAt: 0 });
     return true;
   }
 
@@ -156,6 +161,8 @@ export class Connection {
     }
 
     if (frame.type === 'activityAck') {
+      // `dropped`: the device is over its activity budget and the server discarded that many events.
+      if (frame.dropped) console.warn(`Homeroom: the server dropped ${frame.dropped} activity events over this device's budget`);
       this.queue.ack(frame.throughSeq);
       this.persistQueue();
       return;
@@ -202,9 +209,12 @@ export class Connection {
     }
 
     if (code === 4401) {
-      // The credential was replaced or the device is unknown: enroll again when a token is configured.
-      this.enrollment = null;
-      save({ enrollment: null });
+      // The credential was refused: enroll again when a token is configured, presenting it (if it is
+      // still the device's, it proves this agent is the device; if not, an administrator must approve).
+      if (this.enrollment) {
+        this.enrollment = { ...this.enrollment, stale: true };
+        save({ enrollment: this.enrollment });
+      }
       if (!config.enrollmentToken) {
         this.stop('unenrolled', 'The server no longer accepts this device and no enrollment token is configured.');
         return;

@@ -72,6 +72,32 @@ public sealed class FleetTests : IAsyncLifetime
         (await _host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(10);
     }
 
+    [Fact]
+    public async Task Reenroll_AfterTheServerRefusedItsCredential_PresentsItAndKeepsTheDevice()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 1);
+        Guid? deviceId;
+        await using (var first = NewFleet(token, 1))
+        {
+            first.Start();
+            (await first.WaitForConnectedAsync(1, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+            deviceId = first.Devices[0].DeviceId;
+            await first.StopAsync();
+        }
+
+        // As after a close with 4401: the agent enrolls again, and its credential (still the
+        // device's here) is what proves the serial is really this device.
+        await using var second = NewFleet(token, 1);
+        second.Credentials.MarkStale(second.Devices[0].Spec.Serial);
+        second.Start();
+
+        (await second.WaitForConnectedAsync(1, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        second.Metrics.Enrolled.ShouldBe(1);
+        second.Devices[0].DeviceId.ShouldBe(deviceId);
+        (await _host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(1);
+        (await _host.GetJsonAsync<JsonElement>("/api/audit?action=device.reenroll")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+
     [Theory]
     [InlineData("lock", null, null, "locked")]
     [InlineData("unlock", null, null, "unlocked")]

@@ -12,7 +12,7 @@ public static class AgentProtocol
     /// <summary>The HTTP endpoint an agent posts its enrollment to.</summary>
     public const string EnrollPath = "/agent/v1/enroll";
 
-    /// <summary>HTTP GET: the hosts of the categories a policy names, for agents that filter on the device (<c>Authorization: Device     public const string EnrollPath = "/agent/v1/enroll";lt;id    public const string EnrollPath = "/agent/v1/enroll";gt;:    public const string EnrollPath = "/agent/v1/enroll";lt;credential    public const string EnrollPath = "/agent/v1/enroll";gt;</c>).</summary>
+    /// <summary>HTTP GET: the hosts of the categories a policy names, for agents that filter on the device (<c>Authorization: Device &lt;id&gt;:&lt;credential&gt;</c>).</summary>
     public const string FilterListPath = "/agent/v1/filter-list";
 
     /// <summary>The optional WebSocket sub-protocol name an agent may offer.</summary>

@@ -176,9 +176,14 @@ public static class ActivityKinds
     };
 }
 
-/// <summary>Every activity event up to and including <paramref name="ThroughSeq"/> is stored; the agent may forget them.</summary>
-/// <param name="ThroughSeq">The highest sequence number stored.</param>
-public sealed record ActivityAckFrame(long ThroughSeq) : AgentFrame;
+/// <summary>Every activity event up to and including <paramref name="ThroughSeq"/> is handled (stored, or dropped over the device's budget); the agent may forget them.</summary>
+/// <param name="ThroughSeq">The highest sequence number handled.</param>
+/// <param name="Dropped">
+/// How many events of the acknowledged frame the server dropped, unstored, because the device is over
+/// its activity budget (events per minute with a burst, and per day); absent when none was. Resending
+/// them does not help: send less.
+/// </param>
+public sealed record ActivityAckFrame(long ThroughSeq, int? Dropped = null) : AgentFrame;
 
 /// <summary>
 /// A command to carry out. Delivery is at-least-once: an agent must remember the ids of commands it

@@ -31,6 +31,12 @@ public enum DevicePlatform
 /// <param name="OsVersion">Operating system version.</param>
 /// <param name="Name">Device name.</param>
 /// <param name="AgentVersion">The agent's version.</param>
+/// <param name="Credential">
+/// The device's current credential, when an agent that is already enrolled enrolls again (for example
+/// after the server closed its connection with 4401). It proves the request comes from the enrolled
+/// device; without it, or an administrator's approval, the server refuses to re-enroll an existing
+/// device. Send it only to the server that issued it.
+/// </param>
 public sealed record EnrollRequest(
     string Token,
     DevicePlatform Platform,
@@ -39,10 +45,11 @@ public sealed record EnrollRequest(
     string? Manufacturer = null,
     string? OsVersion = null,
     string? Name = null,
-    string? AgentVersion = null);
+    string? AgentVersion = null,
+    string? Credential = null);
 
 /// <summary>Answer to a successful enrollment. The credential is shown only here; store it safely.</summary>
-/// <param name="DeviceId">The device's id; the same on re-enrollment of the same serial.</param>
+/// <param name="DeviceId">The device's id; the same when an existing device enrolls again.</param>
 /// <param name="Credential">The device's own secret for <see cref="Agents.AuthFrame"/>. A re-enrollment replaces the previous one.</param>
 /// <param name="WebSocketPath">Where to connect.</param>
 public sealed record EnrollResponse(Guid DeviceId, string Credential, string WebSocketPath);

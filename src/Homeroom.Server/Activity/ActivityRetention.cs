@@ -5,14 +5,6 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Activity;
 
-public sealed class ActivityOptions
-{
-    public const string Section = "Homeroom:Activity";
-
-    /// <summary>Activity events older than this are deleted.</summary>
-    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(90);
-}
-
 /// <summary>Deletes activity events past retention, in slices so SQLite's write lock is never held for long.</summary>
 public sealed class ActivityRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<ActivityOptions> options, TimeProvider time, ILogger<ActivityRetention> logger)
     : PeriodicTask(TimeSpan.FromHours(1), time, logger)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Homeroom.Server.Activity;
 
 /// <summary>Registers the activity feature's services.</summary>
@@ -5,9 +7,10 @@ public static class ActivityServiceCollectionExtensions
 {
     public static IServiceCollection AddActivity(this IServiceCollection services)
     {
-        services.AddOptions<ActivityOptions>().BindConfiguration(ActivityOptions.Section)
-            .Validate(o => o.Retention >= TimeSpan.FromDays(1), "Activity retention must be at least a day.").ValidateOnStart();
+        services.AddOptions<ActivityOptions>().BindConfiguration(ActivityOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ActivityOptions>, ActivityOptionsValidator>();
         services.AddSingleton<ActivityQueries>();
+        services.AddSingleton<ActivityBudget>();
         services.AddSingleton<ActivityWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<ActivityWriter>());
         services.AddSingleton<ActivityRetention>();

@@ -7,15 +7,64 @@ using NpgsqlTypes;
 namespace Homeroom.Server.Activity;
 
 /// <summary>A batch of activity events from one device, and how to tell the device once it is stored.</summary>
-public sealed record ActivityBatch(Guid DeviceId, IReadOnlyList<ActivityEvent> Events, DateTime ReceivedAt)
+public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> events, DateTime receivedAt)
 {
+    private ActivityBatch? _whole;
+    private int _partsLeft;
+    private int _partsFailed;
+
+    public Guid DeviceId { get; } = deviceId;
+
+    public IReadOnlyList<ActivityEvent> Events { get; } = events;
+
+    public DateTime ReceivedAt { get; } = receivedAt;
+
+    /// <summary>
+    /// Completes with true once the events are handled: stored, except any the database refused for
+    /// their data (sending those again cannot help); false when they were given up at shutdown.
+    /// </summary>
     public TaskCompletionSource<bool> Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Two halves that complete this batch once both are handled.</summary>
+    internal ActivityBatch[] Halve()
+    {
+        var half = Events.Count / 2;
+        ActivityBatch[] parts = [new(DeviceId, Events.Take(half).ToArray(), ReceivedAt), new(DeviceId, Events.Skip(half).ToArray(), ReceivedAt)];
+        _partsLeft = parts.Length;
+        foreach (var part in parts)
+        {
+            part._whole = this;
+        }
+
+        return parts;
+    }
+
+    internal void Complete(bool handled)
+    {
+        if (_whole is not { } whole)
+        {
+            Stored.TrySetResult(handled);
+            return;
+        }
+
+        if (!handled)
+        {
+            Interlocked.Increment(ref whole._partsFailed);
+        }
+
+        if (Interlocked.Decrement(ref whole._partsLeft) == 0)
+        {
+            whole.Complete(Volatile.Read(ref whole._partsFailed) == 0);
+        }
+    }
 }
 
 /// <summary>
 /// Stores activity events in large transactions. (device, seq) is unique and inserts skip
 /// duplicates, so a batch the agent resends after a reconnect is stored once. A batch's task
-/// completes only after its transaction commits; only then is the agent told to forget it.
+/// completes only after its transaction commits; only then is the agent told to forget it. An event
+/// the database refuses (a deleted device's, say) is isolated down to itself and dropped, and the
+/// events around it are stored.
 /// </summary>
 public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
     : BatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
@@ -127,11 +176,18 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
     private static NpgsqlParameter TextArray(string name, IEnumerable<string?> values) =>
         new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() };
 
+    protected override IReadOnlyList<ActivityBatch>? Split(ActivityBatch item) => item.Events.Count > 1 ? item.Halve() : null;
+
+    protected override string Describe(ActivityBatch item) => $"activity event {item.Events[0].Seq} of device {item.DeviceId}";
+
     protected override void OnBatchCompleted(IReadOnlyList<ActivityBatch> batch, Exception? error)
     {
         foreach (var item in batch)
         {
-            item.Stored.TrySetResult(error is null);
+            item.Complete(error is null);
         }
     }
+
+    // Refused for its data: handled, so the agent may forget it; resending could never store it.
+    protected override void OnRejected(ActivityBatch item, Exception error) => item.Complete(handled: true);
 }

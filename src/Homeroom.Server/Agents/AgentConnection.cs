@@ -5,7 +5,9 @@ namespace Homeroom.Server.Agents;
 
 /// <summary>
 /// The server's side of one live agent WebSocket. Sends are serialized by a lock and bounded by a
-/// timeout; there is no per-connection queue or thread.
+/// timeout; there is no per-connection queue or thread. <c>welcome</c> is the first frame by
+/// construction: the connection is visible to other parts (commands, policies, screen views) as
+/// soon as it is registered, and whatever they send waits until <see cref="SendWelcomeAsync"/> went out.
 /// </summary>
 public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan sendTimeout) : IDisposable
 {
@@ -14,6 +16,7 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
 
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _closed = new();
+    private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Queue<Guid> _recentOrder = new();
     private readonly HashSet<Guid> _recentCommands = [];
 
@@ -29,6 +32,19 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
     public string? CloseReason { get; private set; }
 
     public Task<bool> SendAsync(AgentFrame frame) => SendAsync(AgentFrameCodec.Serialize(frame), WebSocketMessageType.Text);
+
+    /// <summary>Sends the welcome, then lets the frames other parts queued meanwhile go out.</summary>
+    public async Task<bool> SendWelcomeAsync(WelcomeFrame welcome)
+    {
+        try
+        {
+            return await SendCoreAsync(AgentFrameCodec.Serialize(welcome), WebSocketMessageType.Text, afterWelcome: false);
+        }
+        finally
+        {
+            _welcomed.TrySetResult();
+        }
+    }
 
     /// <summary>Sends a command unless this connection already carried it (a command issued while the device was connecting can reach it twice otherwise).</summary>
     public Task<bool> SendCommandAsync(Guid commandId, ReadOnlyMemory<byte> frame)
@@ -50,8 +66,19 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
         return SendAsync(frame, WebSocketMessageType.Text);
     }
 
-    /// <summary>Sends one whole message. False when the connection is gone or too slow (it is then closed).</summary>
-    public async Task<bool> SendAsync(ReadOnlyMemory<byte> payload, WebSocketMessageType type)
+    /// <summary>Whether this connection carried the command recently (the last few dozen it was sent).</summary>
+    public bool Carried(Guid commandId)
+    {
+        lock (_recentCommands)
+        {
+            return _recentCommands.Contains(commandId);
+        }
+    }
+
+    /// <summary>Sends one whole message, after the welcome. False when the connection is gone or too slow (it is then closed).</summary>
+    public Task<bool> SendAsync(ReadOnlyMemory<byte> payload, WebSocketMessageType type) => SendCoreAsync(payload, type, afterWelcome: true);
+
+    private async Task<bool> SendCoreAsync(ReadOnlyMemory<byte> payload, WebSocketMessageType type, bool afterWelcome)
     {
         if (CloseCode is not null || socket.State != WebSocketState.Open)
         {
@@ -62,6 +89,15 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
         timeout.CancelAfter(sendTimeout);
         try
         {
+            if (afterWelcome && !_welcomed.Task.IsCompleted)
+            {
+                await _welcomed.Task.WaitAsync(timeout.Token);
+                if (CloseCode is not null || socket.State != WebSocketState.Open)
+                {
+                    return false;
+                }
+            }
+
             await _sendLock.WaitAsync(timeout.Token);
             try
             {
@@ -142,6 +178,8 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
 
     public void Dispose()
     {
+        // Nothing waits for a welcome that will never be sent.
+        _welcomed.TrySetResult();
         _closed.Dispose();
         _sendLock.Dispose();
     }

@@ -25,6 +25,7 @@ public sealed class AgentGateway(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     PresenceTracker presence,
     ActivityWriter activityWriter,
+    ActivityBudget activityBudget,
     InventoryWriter inventoryWriter,
     CommandStatusWriter commandStatusWriter,
     CommandDispatcher dispatcher,
@@ -44,22 +45,30 @@ public sealed class AgentGateway(
     {
         var remote = context.Connection.RemoteIpAddress?.ToString();
         var subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(AgentProtocol.SubProtocol) ? AgentProtocol.SubProtocol : null;
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            SubProtocol = subProtocol,
-            KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(15, _options.HeartbeatIntervalSeconds)),
-        });
+        var (socket, guard) = await AgentSocketAcceptor.AcceptAsync(
+            context, subProtocol, TimeSpan.FromSeconds(Math.Max(15, _options.HeartbeatIntervalSeconds)), _options.MaxTextFrameBytes, _options.MaxBinaryFrameBytes);
+        using var _ = socket;
         using var reader = new MessageReader(_options.MaxTextFrameBytes, _options.MaxBinaryFrameBytes);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        AuthenticatedDevice? device = null;
         try
         {
-            var device = await AuthenticateAsync(socket, reader, remote, stopping.Token);
+            device = await AuthenticateAsync(socket, reader, remote, stopping.Token);
             if (device is null)
             {
                 return;
             }
 
-            await RunAuthenticatedAsync(socket, reader, device, remote, stopping.Token);
+            await RunAuthenticatedAsync(socket, guard, reader, device, remote, stopping.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException && guard.Refused)
+        {
+            // The guard sent 4413 and ended the stream at the header of an oversized frame (logged
+            // with the device once authenticated).
+            if (device is null)
+            {
+                AgentsLog.Rejected(logger, remote, AgentCloseCodes.FrameTooLarge, $"frame header declared {guard.RefusedLength} bytes");
+            }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
@@ -172,7 +181,7 @@ public sealed class AgentGateway(
         }
     }
 
-    private async Task RunAuthenticatedAsync(WebSocket socket, MessageReader reader, AuthenticatedDevice device, string? remote, CancellationToken stopping)
+    private async Task RunAuthenticatedAsync(WebSocket socket, FrameLimitStream guard, MessageReader reader, AuthenticatedDevice device, string? remote, CancellationToken stopping)
     {
         using var connection = new AgentConnection(device.Id, socket, TimeSpan.FromSeconds(_options.SendTimeoutSeconds))
         {
@@ -186,7 +195,8 @@ public sealed class AgentGateway(
         var session = new Session(device.Id, device.ActivitySeq, new TokenBucket(_options.MessagesPerSecond, _options.MessageBurst, time.GetTimestamp()));
         try
         {
-            await connection.SendAsync(new WelcomeFrame(
+            // Registered above, so commands and policies may already be sending: they wait for this.
+            await connection.SendWelcomeAsync(new WelcomeFrame(
                 device.Id, time.GetUtcNow(), _options.HeartbeatIntervalSeconds, device.ActivitySeq, device.PolicyVersion,
                 _options.MaxTextFrameBytes, _options.MessagesPerSecond));
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
@@ -245,7 +255,16 @@ public sealed class AgentGateway(
             registry.Unregister(connection);
             presence.Touch(device.Id);
             live.Touch(device.Id);
-            AgentsLog.Disconnected(logger, device.Id, connection.CloseCode ?? (int?)socket.CloseStatus, connection.CloseReason ?? socket.CloseStatusDescription);
+            if (guard.Refused)
+            {
+                AgentsLog.Violation(logger, device.Id, AgentCloseCodes.FrameTooLarge, $"frame header declared {guard.RefusedLength} bytes");
+            }
+
+            AgentsLog.Disconnected(
+                logger,
+                device.Id,
+                connection.CloseCode ?? (guard.Refused ? AgentCloseCodes.FrameTooLarge : (int?)socket.CloseStatus),
+                connection.CloseReason ?? (guard.Refused ? "frame too large" : socket.CloseStatusDescription));
         }
 
         if (stopping.IsCancellationRequested && socket.State == WebSocketState.Open)
@@ -258,6 +277,10 @@ public sealed class AgentGateway(
     {
         public Guid DeviceId { get; } = deviceId;
         public long ActivityAckedSeq { get; set; } = activitySeq;
+
+        /// <summary>Completes when the last activity batch this connection queued is handled.</summary>
+        public Task<bool> LastStore { get; set; } = Task.FromResult(true);
+
         public TokenBucket Bucket = bucket;
     }
 
@@ -338,7 +361,13 @@ public sealed class AgentGateway(
             case CommandStatusFrame status:
                 presence.Touch(deviceId);
                 var update = new DeliveryUpdate(status.CommandId, deviceId, ToDeliveryStatus(status.Status), now, status.Error, status.Result);
-                progress.Report(update);
+                if (connection.Carried(status.CommandId))
+                {
+                    // Live feedback only for commands this connection carried; the stored status
+                    // (whose SQL ignores reports on commands not sent to this device) is the truth.
+                    progress.Report(update);
+                }
+
                 await commandStatusWriter.EnqueueAsync(update);
                 break;
             case PolicyStatusFrame policy:
@@ -376,21 +405,33 @@ public sealed class AgentGateway(
             live.Visited(session.DeviceId, visit.Url!, visit.Title);
         }
 
-        var batch = new ActivityBatch(session.DeviceId, fresh, now);
+        // Over the device's budget the rest is dropped here, never queued or stored; the ack says how many.
+        var allowed = activityBudget.Take(session.DeviceId, fresh.Count);
+        int? dropped = allowed < fresh.Count ? fresh.Count - allowed : null;
+        if (allowed == 0)
+        {
+            // Nothing to store, but the ack covers earlier sequence numbers too: it waits for the
+            // batch before it, so the agent never forgets events the server has not stored yet.
+            _ = AcknowledgeWhenStoredAsync(connection, session, session.LastStore, through, dropped);
+            return;
+        }
+
+        var batch = new ActivityBatch(session.DeviceId, allowed < fresh.Count ? fresh.GetRange(0, allowed) : fresh, now);
         await activityWriter.EnqueueAsync(batch);
-        _ = AcknowledgeWhenStoredAsync(connection, session, batch, through);
+        session.LastStore = batch.Stored.Task;
+        _ = AcknowledgeWhenStoredAsync(connection, session, batch.Stored.Task, through, dropped);
     }
 
-    private static async Task AcknowledgeWhenStoredAsync(AgentConnection connection, Session session, ActivityBatch batch, long through)
+    private static async Task AcknowledgeWhenStoredAsync(AgentConnection connection, Session session, Task<bool> stored, long through, int? dropped)
     {
-        if (await batch.Stored.Task)
+        if (await stored)
         {
             lock (session)
             {
                 session.ActivityAckedSeq = Math.Max(session.ActivityAckedSeq, through);
             }
 
-            await connection.SendAsync(new ActivityAckFrame(through));
+            await connection.SendAsync(new ActivityAckFrame(through, dropped));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Homeroom.Contracts.Agents;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Agents;
 
@@ -37,3 +38,7 @@ public sealed class AgentOptions
     [Range(1, 100_000)]
     public int EnrollmentsPerMinutePerAddress { get; set; } = 600;
 }
+
+/// <summary>Validates <see cref="AgentOptions"/> at start.</summary>
+[OptionsValidator]
+public sealed partial class AgentOptionsValidator : IValidateOptions<AgentOptions>;

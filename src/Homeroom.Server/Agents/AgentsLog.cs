@@ -25,4 +25,7 @@ internal static partial class AgentsLog
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Error, Message = "Agent connection failed with an unexpected error")]
     public static partial void ServerFault(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Enrollment that would take over device {DeviceId} refused from {RemoteAddress}: {Reason}")]
+    public static partial void TakeoverRefused(ILogger logger, Guid deviceId, string? remoteAddress, string reason);
 }

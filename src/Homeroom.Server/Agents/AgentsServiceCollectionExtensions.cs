@@ -8,7 +8,8 @@ public static class AgentsServiceCollectionExtensions
 {
     public static IServiceCollection AddAgents(this IServiceCollection services)
     {
-        services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AgentGateway>();
         services.Configure<RateLimiterOptions>(o => o.AddPolicy(AgentEndpoints.EnrollRateLimit, context =>

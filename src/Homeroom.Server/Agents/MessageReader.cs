@@ -15,7 +15,8 @@ public enum ReadOutcome
 /// <summary>
 /// Assembles whole WebSocket messages into a pooled buffer that starts small (most agent frames are
 /// a few hundred bytes) and grows only up to the configured limit, so an idle connection holds
-/// little memory. Not thread-safe: owned by one receive loop.
+/// little memory. Text messages come out with the NUL character (which PostgreSQL refuses in text)
+/// replaced by U+FFFD. Not thread-safe: owned by one receive loop.
 /// </summary>
 public sealed class MessageReader(int maxTextBytes, int maxBinaryBytes) : IDisposable
 {
@@ -54,7 +55,48 @@ public sealed class MessageReader(int maxTextBytes, int maxBinaryBytes) : IDispo
 
             if (result.EndOfMessage)
             {
-                return result.MessageType == WebSocketMessageType.Binary ? ReadOutcome.Binary : ReadOutcome.Text;
+                if (result.MessageType == WebSocketMessageType.Binary)
+                {
+                    return ReadOutcome.Binary;
+                }
+
+                ReplaceNulEscapes(_buffer.AsSpan(0, Length));
+                return ReadOutcome.Text;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rewrites each JSON escape <c>\u0000</c> as <c>\uFFFD</c>, in place (same length). JSON cannot
+    /// carry a raw NUL byte in a string, so the escape is the only way one arrives. A backslash that
+    /// is itself escaped (<c>\\u0000</c>, the text "\u0000") is left alone.
+    /// </summary>
+    public static void ReplaceNulEscapes(Span<byte> json)
+    {
+        var from = 0;
+        while (from < json.Length)
+        {
+            var at = json[from..].IndexOf("\\u0000"u8);
+            if (at < 0)
+            {
+                return;
+            }
+
+            at += from;
+            var backslashes = 0;
+            while (at - backslashes - 1 >= 0 && json[at - backslashes - 1] == (byte)'\\')
+            {
+                backslashes++;
+            }
+
+            if (backslashes % 2 == 0)
+            {
+                "FFFD"u8.CopyTo(json[(at + 2)..]);
+                from = at + 6;
+            }
+            else
+            {
+                from = at + 1;
             }
         }
     }

@@ -8,17 +8,6 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
 
-public sealed class ApnsOptions
-{
-    public const string Section = "Homeroom:Apple:Apns";
-
-    /// <summary>APNs address; Apple's production service by default.</summary>
-    public Uri Url { get; set; } = new("https://api.push.apple.com");
-
-    /// <summary>For testing or a private relay: a PEM file with the only root the APNs server certificate may chain to.</summary>
-    public string? TrustedRootPath { get; set; }
-}
-
 /// <summary>The outcome of one push.</summary>
 public enum PushOutcome
 {

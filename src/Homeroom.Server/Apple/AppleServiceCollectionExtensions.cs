@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Homeroom.Server.Commands;
 
 namespace Homeroom.Server.Apple;
@@ -7,18 +8,12 @@ public static class AppleServiceCollectionExtensions
 {
     public static IServiceCollection AddApple(this IServiceCollection services)
     {
-        services.AddOptions<AppleOptions>().BindConfiguration(AppleOptions.Section)
-            .Validate(o => o.MaxBodyBytes is >= 16 * 1024 and <= 16 * 1024 * 1024 && o.NotNowRetry >= TimeSpan.FromSeconds(1), "Apple MDM limits are out of range.")
-            .Validate(o => o.MaxSignatureBytes is >= 1024 and <= 256 * 1024, "Homeroom:Apple:MaxSignatureBytes must be 1 KB to 256 KB.")
-            .Validate(o => o.EnrollmentProfilesPerTokenPerMinute is >= 1 and <= 10_000, "Homeroom:Apple:EnrollmentProfilesPerTokenPerMinute must be 1 to 10,000.")
-            .Validate(o => Enum.IsDefined(o.IdentityKey), "Homeroom:Apple:IdentityKey must be EcdsaP256 or Rsa2048.")
-            .ValidateOnStart();
-        services.AddOptions<ApnsOptions>().BindConfiguration(ApnsOptions.Section);
-        services.AddOptions<PushCertificateOptions>().BindConfiguration(PushCertificateOptions.Section)
-            .Validate(o => o.VendorCertificatePath is null || File.Exists(o.VendorCertificatePath), "Homeroom:Apple:PushCertificate:VendorCertificatePath names a file that does not exist.")
-            .Validate(o => o.VendorChainPath is null || File.Exists(o.VendorChainPath), "Homeroom:Apple:PushCertificate:VendorChainPath names a file that does not exist.")
-            .Validate(o => o.ExpiryWarning >= TimeSpan.FromDays(1) && o.ExpiryWarning <= TimeSpan.FromDays(180) && o.MaxUploadBytes is >= 4096 and <= 1024 * 1024, "Push certificate options are out of range.")
-            .ValidateOnStart();
+        services.AddOptions<AppleOptions>().BindConfiguration(AppleOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AppleOptions>, AppleOptionsValidator>();
+        services.AddOptions<ApnsOptions>().BindConfiguration(ApnsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ApnsOptions>, ApnsOptionsValidator>();
+        services.AddOptions<PushCertificateOptions>().BindConfiguration(PushCertificateOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PushCertificateOptions>, PushCertificateOptionsValidator>();
         services.AddSingleton<PushCertificateStore>();
         services.AddSingleton<MdmVendorSigner>();
         services.AddSingleton<ApplePushCertificate>();

@@ -5,49 +5,6 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
 
-public sealed class AppleOptions
-{
-    public const string Section = "Homeroom:Apple";
-
-    /// <summary>
-    /// When a TLS-terminating proxy checks the device's client certificate, the header in which it
-    /// passes the certificate (PEM or base64 DER) instead of the device signing with <c>Mdm-Signature</c>.
-    /// Only set this behind such a proxy: the header is trusted as given.
-    /// </summary>
-    public string? ClientCertificateHeader { get; set; }
-
-    /// <summary>Largest check-in or command-result body.</summary>
-    public int MaxBodyBytes { get; set; } = 1024 * 1024;
-
-    /// <summary>Longest <c>Mdm-Signature</c> header (base64 characters); a device's signature with its certificate is about 2 KB.</summary>
-    public int MaxSignatureBytes { get; set; } = 16 * 1024;
-
-    /// <summary>How long a command the device answered NotNow waits before it is offered again.</summary>
-    public TimeSpan NotNowRetry { get; set; } = TimeSpan.FromMinutes(1);
-
-    /// <summary>The address devices reach this server at (https://...), for enrollment profiles; the request's host when unset.</summary>
-    public string? PublicUrl { get; set; }
-
-    /// <summary>Shown as the profile's organization on the device.</summary>
-    public string Organization { get; set; } = "School district";
-
-    /// <summary>How many enrollment profiles one enrollment token may download per minute (each carries a newly issued identity).</summary>
-    public int EnrollmentProfilesPerTokenPerMinute { get; set; } = 60;
-
-    /// <summary>The key of the device identity in each enrollment profile.</summary>
-    public AppleIdentityKey IdentityKey { get; set; } = AppleIdentityKey.EcdsaP256;
-}
-
-/// <summary>The key type of the device identities Homeroom issues.</summary>
-public enum AppleIdentityKey
-{
-    /// <summary>ECDSA on P-256: a fraction of a millisecond to generate. The default.</summary>
-    EcdsaP256,
-
-    /// <summary>RSA 2048: about 100 to 200 ms of CPU per enrollment profile; for devices that refuse an EC identity.</summary>
-    Rsa2048,
-}
-
 /// <summary>
 /// Finds which identity certificate signed an MDM request: the <c>Mdm-Signature</c> header (a
 /// detached CMS signature of the body, base64) verified against the body, or a certificate passed

@@ -6,29 +6,6 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
 
-public sealed class PushCertificateOptions
-{
-    public const string Section = "Homeroom:Apple:PushCertificate";
-
-    /// <summary>
-    /// The MDM vendor ("MDM CSR") signing certificate with its private key: a .p12/.pfx file, or a PEM
-    /// file holding the certificate and the key. Unset: Homeroom makes the CSR and a vendor signs it.
-    /// </summary>
-    public string? VendorCertificatePath { get; set; }
-
-    /// <summary>The password of a .p12/.pfx vendor certificate.</summary>
-    public string? VendorCertificatePassword { get; set; }
-
-    /// <summary>A PEM file with the certificates between the vendor certificate and Apple's root (the WWDR intermediate and the Apple Inc. root), when the vendor file does not hold them.</summary>
-    public string? VendorChainPath { get; set; }
-
-    /// <summary>How long before expiry the status warns that the push certificate must be renewed.</summary>
-    public TimeSpan ExpiryWarning { get; set; } = TimeSpan.FromDays(30);
-
-    /// <summary>Largest certificate upload.</summary>
-    public int MaxUploadBytes { get; set; } = 64 * 1024;
-}
-
 /// <summary>
 /// Signs a district's push certificate CSR with the MDM vendor certificate, into the request Apple's
 /// Push Certificates Portal takes: a property list with the CSR (<c>PushCertRequestCSR</c>, base64

@@ -64,14 +64,18 @@ public sealed class CommandDispatcher(
 
     private async Task<bool> SendAsync(AgentConnection connection, Guid commandId, byte[] payload)
     {
+        // "Sent" is queued before the frame goes out: the writer applies updates in order, so it is
+        // stored before anything the device answers about the command (answers about commands not
+        // sent are ignored). Should the send then fail, the delivery is still pending and is sent
+        // again on the next connection.
+        var update = new DeliveryUpdate(commandId, connection.DeviceId, DeliveryStatus.Sent, time.GetUtcNow().UtcDateTime);
+        await statusWriter.EnqueueAsync(update);
         if (!await connection.SendCommandAsync(commandId, payload))
         {
             return false;
         }
 
-        var update = new DeliveryUpdate(commandId, connection.DeviceId, DeliveryStatus.Sent, time.GetUtcNow().UtcDateTime);
         progress.Report(update);
-        await statusWriter.EnqueueAsync(update);
         return true;
     }
 }

@@ -48,7 +48,9 @@ public static class DatabaseSetup
             return new NpgsqlConnection(options.PostgresConnectionString);
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(options.SqlitePath)!);
+        // SQLite would create the file 0644; created empty and owner-only here, it keeps that mode, and
+        // SQLite gives its -wal and -shm files the database file's mode.
+        DataFiles.CreatePrivateFile(options.SqlitePath);
         var connection = new SqliteConnection(options.SqliteConnectionString);
         connection.StateChange += (_, e) =>
         {
@@ -66,6 +68,8 @@ public static class DatabaseSetup
         var options = services.GetRequiredService<DatabaseOptions>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseSetup));
         DataLog.DatabaseSelected(logger, options.Provider, options.Provider == DatabaseProvider.Sqlite ? options.SqlitePath : "(connection string)");
+        DataFiles.CreatePrivateDirectory(options.DataDirectory);
+        DataFiles.RestrictExisting(options.DataDirectory);
         if (options.Provider == DatabaseProvider.Sqlite)
         {
             await using var connection = (SqliteConnection)CreateConnection(options);

@@ -127,6 +127,7 @@ public sealed partial class MigrationRunner(DatabaseOptions options, TimeProvide
     {
         var stamp = time.GetUtcNow().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
         var backupPath = $"{options.SqlitePath}.v{fromVersion}-{stamp}.bak";
+        DataFiles.CreatePrivateFile(backupPath); // VACUUM INTO fills an empty file and keeps its mode
         await using var command = connection.CreateCommand();
         command.CommandText = "VACUUM INTO @path";
         command.Parameters.AddWithValue("@path", backupPath);

@@ -173,6 +173,8 @@ public sealed partial class DemoDistrict(IDbContextFactory<HomeroomDbContext> db
                 State = spec.IsSpare ? DeviceState.Spare : DeviceState.Active, EnrolledAt = now,
                 AssetTag = $"MV-{spec.Index + 1:D6}",
                 CredentialHash = Secrets.Hash(Secrets.Create("demo_")),
+                // The record exists before its simulated agent: approve that agent's first enrollment.
+                ReenrollmentApprovedUntil = now.AddYears(10),
             };
             newDevices.Add(device);
             if (spec.IsSpare)

@@ -128,10 +128,9 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
 
         return new DeviceDetailDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.Manufacturer, d.AssetTag, d.OsName, d.OsVersion, d.AgentVersion, d.State,
-            d.SchoolId, d.AssignedPersonId, presence.IsOnline(id), LastSeen(d), d.EnrolledAt, d.RevokedAt,
+            d.SchoolId, d.AssignedPersonId, presence.IsOnline(id), LastSeen(d), d.EnrolledAt, d.RevokedAt, d.ReenrollmentApprovedUntil,
             battery?.Level ?? d.BatteryLevel, battery?.Charging ?? d.BatteryCharging, network?.Kind ?? d.NetworkKind, network?.IpAddress ?? d.IpAddress,
-            location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied, assignee,
-            d.ReenrollmentApprovedUntil);
+            location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied, assignee);
     }
 
     /// <summary>A device's installed apps by name; null when the device is not in the scope.</summary>

@@ -36,6 +36,7 @@ public sealed record DeviceDetailDto(
     DateTime? LastSeenAt,
     DateTime EnrolledAt,
     DateTime? RevokedAt,
+    DateTime? ReenrollmentApprovedUntil,
     int? BatteryLevel,
     bool? BatteryCharging,
     string? NetworkKind,
@@ -46,8 +47,7 @@ public sealed record DeviceDetailDto(
     DateTime? InventoryAt,
     int AppCount,
     long PolicyVersionApplied,
-    string? AssignedPersonName,
-    DateTime? ReenrollmentApprovedUntil);
+    string? AssignedPersonName);
 
 public sealed record DeviceLocationDto(double Latitude, double Longitude, double? AccuracyMeters, DateTime? CapturedAt);
 

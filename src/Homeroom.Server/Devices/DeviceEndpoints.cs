@@ -17,6 +17,8 @@ public static class DeviceEndpoints
         group.MapGet("/{id:guid}/commands", ListCommandsAsync).RequireStaff(ScopedResource.Device, Permission.ReadDevices);
         group.MapPatch("/{id:guid}", UpdateAsync).RequireStaff(ScopedResource.Device, Permission.ManageDevices).ProducesValidationProblem();
         group.MapPost("/{id:guid}/revoke", RevokeAsync).RequireStaff(ScopedResource.Device, Permission.ManageDevices);
+        group.MapPost("/{id:guid}/approve-reenrollment", ApproveReenrollmentAsync).RequireStaff(ScopedResource.Device, Permission.ManageDevices)
+            .WithDescription("Lets the device enroll again without its current credential (a wiped agent, a restored revoked device) for the approval window; one enrollment spends it.");
         return app;
     }
 
@@ -92,4 +94,8 @@ public static class DeviceEndpoints
 
     private static async Task<Results<NoContent, NotFound>> RevokeAsync(Guid id, StaffScope scope, RevokeDevice revoke, CancellationToken cancellationToken) =>
         await revoke.ExecuteAsync(scope, id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<ReenrollmentApprovalDto>, NotFound>> ApproveReenrollmentAsync(
+        Guid id, StaffScope scope, ApproveReenrollment approve, CancellationToken cancellationToken) =>
+        await approve.ExecuteAsync(scope, id, cancellationToken) is { } approval ? TypedResults.Ok(approval) : TypedResults.NotFound();
 }

@@ -25,6 +25,8 @@ public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<Inv
     private const string DeleteAppsSql = "DELETE FROM device_apps WHERE device_id = @id";
     private const string InsertAppSql = "INSERT INTO device_apps (device_id, app_id, name, version) VALUES (@id, @a, @n, @v) ON CONFLICT (device_id, app_id) DO NOTHING";
 
+    protected override string Describe(InventoryReport item) => $"the inventory of device {item.DeviceId}";
+
     protected override async Task WriteBatchAsync(IReadOnlyList<InventoryReport> batch, CancellationToken cancellationToken)
     {
         await using var connection = await bulk.OpenAsync(cancellationToken);

@@ -27,7 +27,10 @@ public sealed class DevicePresence
 /// causes a database write of its own. Online status is not stored at all (<see cref="IsOnline"/>):
 /// an agent is online while it has a live connection (<see cref="Agents.ConnectionRegistry"/>), an
 /// Apple device managed through MDM while its last check-in or poll is within
-/// <see cref="PresenceOptions.MdmOnlineWindow"/>.
+/// <see cref="PresenceOptions.MdmOnlineWindow"/>. When the database is unavailable the devices stay
+/// marked and the next flush tries again; a device whose row the database refuses for its data is
+/// isolated (the others are written), logged and counted, and its network facts, the only text in
+/// the row, are forgotten so its next report writes cleanly.
 /// </summary>
 public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry registry, IOptions<PresenceOptions> options, TimeProvider time, ILogger<PresenceTracker> logger)
     : PeriodicTask(options.Value.FlushInterval, time, logger)
@@ -51,6 +54,10 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
 
     private readonly ConcurrentDictionary<Guid, DevicePresence> _devices = new();
     private readonly ConcurrentQueue<Guid> _dirty = new();
+    private long _rejected;
+
+    /// <summary>Device rows the database refused for their data since start; they were not written.</summary>
+    public long RejectedCount => Interlocked.Read(ref _rejected);
 
     public DevicePresence? Get(Guid deviceId) => _devices.GetValueOrDefault(deviceId);
 
@@ -145,7 +152,7 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
             // Slices keep each transaction short, so a command issued during a flush waits little.
             foreach (var slice in rows.Chunk(1_000))
             {
-                await WriteAsync(slice, cancellationToken);
+                await WriteIsolatingAsync(slice, cancellationToken);
             }
         }
         catch
@@ -160,6 +167,34 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
             }
 
             throw;
+        }
+    }
+
+    /// <summary>Writes the rows; when the database refuses their data, halves them until the refused rows stand alone and drops those.</summary>
+    private async Task WriteIsolatingAsync((Guid Id, DateTime LastSeen, BatteryState? Battery, NetworkState? Network, LocationFix? Location, long? Policy)[] rows, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteAsync(rows, cancellationToken);
+        }
+        catch (Exception ex) when (WriteErrors.IsDataError(ex))
+        {
+            if (rows.Length > 1)
+            {
+                await WriteIsolatingAsync(rows[..(rows.Length / 2)], cancellationToken);
+                await WriteIsolatingAsync(rows[(rows.Length / 2)..], cancellationToken);
+                return;
+            }
+
+            Interlocked.Increment(ref _rejected);
+            HostingLog.ItemRejected(Logger, nameof(PresenceTracker), $"the presence of device {rows[0].Id}", ex);
+            if (_devices.TryGetValue(rows[0].Id, out var presence))
+            {
+                lock (presence)
+                {
+                    presence.Network = null;
+                }
+            }
         }
     }
 

@@ -9,8 +9,9 @@ namespace Homeroom.Server.Devices;
 
 /// <summary>
 /// Withdraws a device's credential. Its stored hash is replaced, so the old credential stops working
-/// at once, and a live connection is closed with 4403 there and then. The device stays revoked until
-/// an administrator approves a re-enrollment.
+/// at once, and a live connection is closed with 4403 there and then. The device stays revoked, and
+/// cannot enroll again, until an administrator approves its re-enrollment (<see cref="ApproveReenrollment"/>);
+/// revoking cancels an approval not yet used.
 /// </summary>
 public sealed class RevokeDevice(IDbContextFactory<HomeroomDbContext> dbFactory, ConnectionRegistry registry, PresenceTracker presence, AuditTrail audit, TimeProvider time)
 {

@@ -6,16 +6,24 @@ namespace Homeroom.Server.Hosting;
 /// Collects items from many connections and writes them in batches from one background loop, so a
 /// busy fleet costs one transaction per batch instead of one per message. The queue is bounded:
 /// when the database falls behind, producers wait (back-pressure on the sending device) rather than
-/// the server growing without limit. A failed batch is retried, never dropped, and items still
-/// queued at shutdown are written before the host stops.
+/// the server growing without limit. A batch that fails because the database is unavailable is
+/// retried, never dropped; a batch the database refuses for its data (<see cref="WriteErrors.IsDataError"/>)
+/// is halved until the items at fault stand alone, so every other item is written and only those
+/// are dropped, logged and counted (<see cref="RejectedCount"/>). Items still queued at shutdown
+/// are written before the host stops.
 /// </summary>
 public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan maxDelay, TimeProvider time, ILogger logger) : BackgroundService
 {
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(10);
+
     private readonly Channel<T> _channel = Channel.CreateBounded<T>(new BoundedChannelOptions(capacity)
     {
         SingleReader = true,
         FullMode = BoundedChannelFullMode.Wait,
     });
+
+    private long _rejected;
 
     /// <summary>Queues an item; waits while the queue is full.</summary>
     public ValueTask EnqueueAsync(T item, CancellationToken cancellationToken = default) =>
@@ -25,6 +33,9 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
     public bool TryEnqueue(T item) => _channel.Writer.TryWrite(item);
 
     public int Pending => _channel.Reader.Count;
+
+    /// <summary>Items the database refused for their data since start; they were dropped.</summary>
+    public long RejectedCount => Interlocked.Read(ref _rejected);
 
     protected abstract Task WriteBatchAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken);
 
@@ -36,10 +47,22 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
 
     protected virtual int MaxBatchWeight => int.MaxValue;
 
-    /// <summary>Called after a batch is stored (or given up on at shutdown).</summary>
+    /// <summary>
+    /// An item the database refused on its own: the smaller items it can be split into (each written,
+    /// and if refused split again, in turn), or null when it cannot be split and is dropped.
+    /// </summary>
+    protected virtual IReadOnlyList<T>? Split(T item) => null;
+
+    /// <summary>Called after a batch is stored (or given up on at shutdown, with the error).</summary>
     protected virtual void OnBatchCompleted(IReadOnlyList<T> batch, Exception? error)
     {
     }
+
+    /// <summary>Called for an item dropped because the database refused its data; by default as a batch that failed with that error.</summary>
+    protected virtual void OnRejected(T item, Exception error) => OnBatchCompleted([item], error);
+
+    /// <summary>A few words naming an item in the log (never its content).</summary>
+    protected virtual string Describe(T item) => typeof(T).Name;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -94,21 +117,54 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
             return;
         }
 
-        var delay = TimeSpan.FromMilliseconds(100);
-        for (var attempt = 1; ; attempt++)
+        // The parts still to write, the next on top. Each part is written in its own transaction,
+        // so a part written before a failure is never written twice.
+        var parts = new Stack<IReadOnlyList<T>>();
+        parts.Push(batch.ToArray());
+        var delay = FirstRetryDelay;
+        var attempt = 0;
+        while (parts.TryPeek(out var part))
         {
             try
             {
-                await WriteBatchAsync(batch, CancellationToken.None);
-                OnBatchCompleted(batch, null);
-                return;
+                await WriteBatchAsync(part, CancellationToken.None);
+                parts.Pop();
+                OnBatchCompleted(part, null);
+                attempt = 0;
+                delay = FirstRetryDelay;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && WriteErrors.IsDataError(ex))
+            {
+                // Retrying cannot help: find the items at fault by halving, and write the others.
+                parts.Pop();
+                if (part.Count > 1)
+                {
+                    var half = part.Count / 2;
+                    parts.Push(part.Skip(half).ToArray());
+                    parts.Push(part.Take(half).ToArray());
+                }
+                else if (Split(part[0]) is { Count: > 1 } pieces)
+                {
+                    parts.Push(pieces);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _rejected);
+                    HostingLog.ItemRejected(logger, GetType().Name, Describe(part[0]), ex);
+                    OnRejected(part[0], ex);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                HostingLog.BatchWriteFailed(logger, GetType().Name, batch.Count, attempt, ex);
+                attempt++;
+                HostingLog.BatchWriteFailed(logger, GetType().Name, part.Count, attempt, ex);
                 if (attempt >= 5 && stoppingToken.IsCancellationRequested)
                 {
-                    OnBatchCompleted(batch, ex);
+                    while (parts.TryPop(out var left))
+                    {
+                        OnBatchCompleted(left, ex);
+                    }
+
                     return;
                 }
 
@@ -121,7 +177,7 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
                     // Keep trying a few more times during shutdown.
                 }
 
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LongestRetryDelay.Ticks));
             }
         }
     }

@@ -42,7 +42,7 @@ public static class HomeroomServices
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
 
         var dataDirectory = configuration["Homeroom:DataDirectory"] ?? "./data";
-        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys"))).SetApplicationName("Homeroom");
+        services.AddDataProtection().AddKeyManagementOptions(o => o.XmlRepository = new PrivateKeyRepository(DataFiles.KeysDirectory(dataDirectory))).SetApplicationName("Homeroom");
 
         services.AddRateLimiter(o => o.RejectionStatusCode = StatusCodes.Status429TooManyRequests);
         services.AddReverseProxy();

@@ -10,4 +10,7 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 9003, Level = LogLevel.Information, Message = "{Task} removed {Count} rows")]
     public static partial void RetentionPurged(ILogger logger, string task, int count);
+
+    [LoggerMessage(EventId = 9004, Level = LogLevel.Error, Message = "{Writer} dropped {Item}: the database refused its data")]
+    public static partial void ItemRejected(ILogger logger, string writer, string item, Exception exception);
 }

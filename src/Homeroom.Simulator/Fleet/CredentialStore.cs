@@ -4,7 +4,8 @@ using System.Text.Json.Serialization;
 
 namespace Homeroom.Simulator.Fleet;
 
-public sealed record SavedCredential(Guid DeviceId, string Credential);
+/// <summary>A device's id and credential. <paramref name="Stale"/>: the server refused it (4401); it is presented once more when enrolling again, to prove the device is the same.</summary>
+public sealed record SavedCredential(Guid DeviceId, string Credential, bool Stale = false);
 
 [JsonSerializable(typeof(Dictionary<string, SavedCredential>))]
 internal sealed partial class CredentialJsonContext : JsonSerializerContext;
@@ -19,6 +20,15 @@ public sealed class CredentialStore(string? path)
     public void Set(string serial, SavedCredential credential) => _credentials[serial] = credential;
 
     public void Remove(string serial) => _credentials.TryRemove(serial, out _);
+
+    /// <summary>Keeps the credential only as proof for the next enrollment: the server no longer accepts it on the socket.</summary>
+    public void MarkStale(string serial)
+    {
+        if (_credentials.TryGetValue(serial, out var saved) && !saved.Stale)
+        {
+            _credentials.TryUpdate(serial, saved with { Stale = true }, saved);
+        }
+    }
 
     public int Count => _credentials.Count;
 

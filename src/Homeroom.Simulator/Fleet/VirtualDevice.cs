@@ -93,6 +93,13 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 continue;
             }
 
+            if (ReferenceEquals(credential, AwaitingApproval))
+            {
+                // Only an administrator's approval helps now; ask again now and then, not in a loop.
+                await DelayAsync(TimeSpan.FromSeconds(60 + _random.Next(60)), cancellationToken);
+                continue;
+            }
+
             _credential = credential;
             var closeCode = await RunConnectionAsync(credential, cancellationToken);
             LastCloseCode = closeCode;
@@ -101,7 +108,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 case AgentCloseCodes.DeviceRevoked:
                     return;
                 case AgentCloseCodes.AuthenticationFailed:
-                    fleet.Credentials.Remove(spec.Serial);
+                    // Enroll again, presenting this credential: if it is still the device's (the
+                    // server refused the socket for another reason) it proves the device is the same.
+                    fleet.Credentials.MarkStale(spec.Serial);
                     break;
                 case 0:
                     backoff = TimeSpan.FromSeconds(1); // a session that worked resets the back-off
@@ -122,7 +131,8 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 
     private async Task<SavedCredential?> EnsureCredentialAsync(CancellationToken cancellationToken)
     {
-        if (fleet.Credentials.Get(spec.Serial) is { } saved)
+        var known = fleet.Credentials.Get(spec.Serial);
+        if (known is { Stale: false } saved)
         {
             if (DeviceId is null)
             {
@@ -142,12 +152,20 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         await fleet.ConnectGate.WaitAsync(cancellationToken);
         try
         {
-            var request = new EnrollRequest(fleet.Options.EnrollToken, spec.Platform, spec.Serial, spec.Model, spec.Manufacturer, spec.OsVersion, spec.Name, "homeroom-simulator/1");
+            var request = new EnrollRequest(
+                fleet.Options.EnrollToken, spec.Platform, spec.Serial, spec.Model, spec.Manufacturer, spec.OsVersion, spec.Name, "homeroom-simulator/1", known?.Credential);
             using var response = await fleet.Http.PostAsJsonAsync(new Uri(fleet.Options.Server, AgentProtocol.EnrollPath), request, AgentJsonContext.Default.EnrollRequest, cancellationToken);
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 fleet.Metrics.OnEnrollFailed();
                 return null;
+            }
+
+            if (response.StatusCode == HttpStatusCode.Conflict)
+            {
+                // Already enrolled and not proved to be this device (or revoked): wait for an administrator's approval.
+                fleet.Metrics.OnEnrollFailed();
+                return AwaitingApproval;
             }
 
             response.EnsureSuccessStatusCode();
@@ -170,6 +188,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     }
 
     private static readonly SavedCredential Retry = new(Guid.Empty, string.Empty);
+    private static readonly SavedCredential AwaitingApproval = new(Guid.Empty, string.Empty);
 
     /// <summary>One connection from connect to close. Returns the server's close code, or 0 after a session that ended normally.</summary>
     private async Task<int> RunConnectionAsync(SavedCredential credential, CancellationToken cancellationToken)

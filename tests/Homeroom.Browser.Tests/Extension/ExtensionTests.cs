@@ -160,6 +160,48 @@ public sealed class ExtensionTests
     }
 
     [Fact]
+    public async Task Enrollment_OfItsSerialBySomeoneElse_IsRefused_AndAfterLosingItsCredentialItWaitsForApproval()
+    {
+        await using var harness = await ExtensionHarness.StartAsync();
+        var host = harness.Host;
+        await Poll.UntilAsync(harness.IsOnlineAsync, ExtensionHarness.Timeout);
+        var serial = (await harness.StorageAsync("enrollment")).GetProperty("serial").GetString()!;
+
+        // Someone with another token types this device's serial: refused, and the extension keeps the device.
+        using (var client = host.CreateClient())
+        {
+            using var takeover = await client.PostAsJsonAsync(new Uri("/agent/v1/enroll", UriKind.Relative), new { token = await host.CreateTokenAsync(), platform = "chromeos", serial });
+            takeover.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        }
+
+        var ping = await harness.IssueAsync("ping");
+        await harness.UntilSucceededAsync(ping);
+        (await harness.IsOnlineAsync()).ShouldBeTrue();
+
+        // The extension loses its credential (a reinstall keeping the hardware serial): it may not take
+        // the device back by itself, and waits for an administrator.
+        var control = await harness.ControlPageAsync();
+        await control.EvaluateAsync("() => chrome.storage.local.remove('enrollment')");
+        var cdp = await harness.Context.NewCDPSessionAsync(control);
+        await cdp.SendAsync("ServiceWorker.enable");
+        await cdp.SendAsync("ServiceWorker.stopAllWorkers");
+        await Poll.UntilAsync(async () => !await harness.IsOnlineAsync(), ExtensionHarness.Timeout);
+        await harness.CloseControlPageAsync();
+        await harness.OpenAsync("http://school.test/wake");
+        await Poll.UntilAsync(async () => (await harness.StorageAsync("status")).GetProperty("state").GetString() == "awaiting-approval", ExtensionHarness.Timeout);
+        (await harness.IsOnlineAsync()).ShouldBeFalse();
+
+        (await host.PostJsonAsync($"/api/devices/{harness.DeviceId}/approve-reenrollment", new { })).EnsureSuccessStatusCode();
+        // The technician presses "reconnect" on the options page rather than waiting for the next attempt.
+        var options = await harness.ControlPageAsync();
+        await options.EvaluateAsync("() => chrome.runtime.sendMessage({ type: 'homeroom.reconnect' })");
+
+        await Poll.UntilAsync(harness.IsOnlineAsync, ExtensionHarness.Timeout);
+        (await harness.StorageAsync("enrollment")).GetProperty("deviceId").GetGuid().ShouldBe(harness.DeviceId);
+        (await host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+
+    [Fact]
     public async Task ServiceWorkerStopped_Reconnects_AndCommandsIssuedMeanwhileRunOnce()
     {
         await using var harness = await ExtensionHarness.StartAsync();

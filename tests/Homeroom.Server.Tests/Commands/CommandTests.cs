@@ -138,6 +138,33 @@ public abstract class CommandTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StatusReport_ForItsOwnCommandStillQueued_IsIgnored()
+    {
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "QUE-1");
+        // Past its time to live but not yet marked expired: stored as queued, and never sent.
+        var neverSent = await IssueAsync(new { kind = "lock", deviceIds = new[] { enrolled.DeviceId }, ttlSeconds = 60 });
+        Host.Clock.Advance(TimeSpan.FromMinutes(2));
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        var delivered = await IssueAsync(new { kind = "ping", deviceIds = new[] { enrolled.DeviceId } });
+        var frame = await agent.ExpectAsync<CommandFrame>();
+        frame.CommandId.ShouldBe(delivered);
+
+        await agent.SendAsync(new CommandStatusFrame(neverSent, CommandStatusValues.Acknowledged));
+        await agent.SendAsync(new CommandStatusFrame(neverSent, CommandStatusValues.Succeeded, Result: "locked"));
+        await agent.AnswerAsync(frame);
+
+        // The writer applies reports in order: once the later report is stored, the earlier ones were seen.
+        await WaitForCountAsync(delivered, "succeeded", 1);
+        var counts = await CountsAsync(neverSent);
+        (counts.GetProperty("queued").GetInt32() + counts.GetProperty("expired").GetInt32()).ShouldBe(1);
+        counts.GetProperty("sent").GetInt32().ShouldBe(0);
+        counts.GetProperty("acknowledged").GetInt32().ShouldBe(0);
+        counts.GetProperty("succeeded").GetInt32().ShouldBe(0);
+        Host.GetService<Homeroom.Server.Devices.DeviceLiveState>().Get(enrolled.DeviceId).Locked.ShouldNotBe(true);
+    }
+
+    [Fact]
     public async Task Issue_ToAClass_ReachesStudentsDevicesAndCartDevices()
     {
         var token = await Host.CreateTokenAsync();

@@ -43,20 +43,206 @@ public abstract class EnrollmentTests(DatabaseProvider provider) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task Enroll_SameSerialAgain_ReusesTheDeviceAndReplacesTheCredential()
+    public async Task Enroll_SameSerialAgainWithItsCredential_ReusesTheDeviceAndReplacesTheCredential()
     {
         var token = await Host.CreateTokenAsync(maxUses: 1);
         var first = await Host.EnrollAsync(token, "SERIAL-R");
+        await using var live = await TestAgent.ConnectAsync(Host.AgentUri, first.DeviceId, first.Credential);
+        await live.ExpectWelcomeAsync();
 
-        var again = await Host.EnrollAsync(token, "SERIAL-R");
+        var again = await Host.EnrollAsync(token, "SERIAL-R", credential: first.Credential);
 
         again.DeviceId.ShouldBe(first.DeviceId);
         again.Credential.ShouldNotBe(first.Credential);
         (await DeviceCountAsync()).ShouldBe(1);
+        (await live.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.AuthenticationFailed);
         await using var stale = await TestAgent.ConnectAsync(Host.AgentUri, first.DeviceId, first.Credential);
         (await stale.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.AuthenticationFailed);
         await using var fresh = await TestAgent.ConnectAsync(Host.AgentUri, again.DeviceId, again.Credential);
         (await fresh.ExpectWelcomeAsync()).DeviceId.ShouldBe(first.DeviceId);
+        (await AuditCountAsync("device.reenroll")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Enroll_AnotherSchoolsTokenWithADevicesSerial_IsRefusedAndTheRealAgentKeepsTheDevice()
+    {
+        var north = await CreateSchoolAsync("North High");
+        var south = await CreateSchoolAsync("South Middle");
+        var southDevice = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: south), "SOUTH-0042");
+        await using var real = await TestAgent.ConnectAsync(Host.AgentUri, southDevice.DeviceId, southDevice.Credential);
+        await real.ExpectWelcomeAsync();
+        var northToken = await Host.CreateTokenAsync(schoolId: north);
+
+        using var takeover = await PostEnrollAsync(new EnrollRequest(northToken, DevicePlatform.ChromeOS, "SOUTH-0042"));
+        using var withAGuess = await PostEnrollAsync(new EnrollRequest(northToken, DevicePlatform.ChromeOS, "SOUTH-0042", Credential: "hrd_guess"));
+
+        takeover.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        takeover.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        (await takeover.Content.ReadAsStringAsync()).ShouldContain("another school");
+        withAGuess.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        await AssertUntouchedAsync(southDevice, real, south);
+        (await AuditCountAsync("device.enroll.refused")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Enroll_ExistingSerialWithoutProof_Answers409AndChangesNothing()
+    {
+        var school = await CreateSchoolAsync("North High");
+        var token = await Host.CreateTokenAsync(schoolId: school);
+        var enrolled = await Host.EnrollAsync(token, "SN-TAKE");
+        await using var real = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await real.ExpectWelcomeAsync();
+
+        using var noCredential = await PostEnrollAsync(new EnrollRequest(token, DevicePlatform.ChromeOS, "SN-TAKE", Name: "attacker"));
+        using var wrongCredential = await PostEnrollAsync(new EnrollRequest(await Host.CreateTokenAsync(), DevicePlatform.ChromeOS, "SN-TAKE", Credential: "hrd_" + new string('x', 43)));
+
+        noCredential.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        noCredential.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        (await noCredential.Content.ReadAsStringAsync()).ShouldContain("approve");
+        wrongCredential.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        await AssertUntouchedAsync(enrolled, real, school);
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}")).GetProperty("name").GetString().ShouldNotBe("attacker");
+    }
+
+    [Fact]
+    public async Task Enroll_RevokedDevice_StaysRevokedUntilAnAdministratorApproves()
+    {
+        var token = await Host.CreateTokenAsync();
+        var enrolled = await Host.EnrollAsync(token, "SN-REV");
+        (await Host.Client.PostAsync(new Uri($"/api/devices/{enrolled.DeviceId}/revoke", UriKind.Relative), null)).EnsureSuccessStatusCode();
+
+        using var withOldCredential = await PostEnrollAsync(new EnrollRequest(token, DevicePlatform.ChromeOS, "SN-REV", Credential: enrolled.Credential));
+        using var withoutCredential = await PostEnrollAsync(new EnrollRequest(token, DevicePlatform.ChromeOS, "SN-REV"));
+
+        withOldCredential.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await withOldCredential.Content.ReadAsStringAsync()).ShouldContain("revoked");
+        withoutCredential.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}")).GetProperty("revokedAt").ValueKind.ShouldBe(JsonValueKind.String);
+
+        var approval = await Host.PostJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", new { });
+        approval.GetProperty("revoked").GetBoolean().ShouldBeTrue();
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}")).GetProperty("revokedAt").ValueKind.ShouldBe(JsonValueKind.String);
+        var restored = await Host.EnrollAsync(token, "SN-REV");
+
+        restored.DeviceId.ShouldBe(enrolled.DeviceId);
+        var device = await Host.GetJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}");
+        device.GetProperty("revokedAt").ValueKind.ShouldBe(JsonValueKind.Null);
+        device.GetProperty("reenrollmentApprovedUntil").ValueKind.ShouldBe(JsonValueKind.Null);
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, restored.DeviceId, restored.Credential);
+        await agent.ExpectWelcomeAsync();
+        (await AuditCountAsync("device.reenrollment.approve")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task ApproveReenrollment_AllowsOneEnrollmentWithoutCredentialWithinTheWindow()
+    {
+        var school = await CreateSchoolAsync("North High");
+        var token = await Host.CreateTokenAsync(schoolId: school);
+        var enrolled = await Host.EnrollAsync(token, "SN-WIPED");
+        await using var old = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await old.ExpectWelcomeAsync();
+
+        var approval = await Host.PostJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", new { });
+
+        approval.GetProperty("approvedUntil").GetDateTime().ShouldBeGreaterThan(Host.Clock.GetUtcNow().UtcDateTime.AddHours(23));
+        old.State.ShouldBe(System.Net.WebSockets.WebSocketState.Open);
+        var wiped = await Host.EnrollAsync(await Host.CreateTokenAsync(), "SN-WIPED");
+        wiped.DeviceId.ShouldBe(enrolled.DeviceId);
+        (await old.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.AuthenticationFailed);
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}")).GetProperty("schoolId").GetGuid().ShouldBe(school);
+
+        // The approval is spent: the next enrollment without the credential is refused again.
+        using var second = await PostEnrollAsync(new EnrollRequest(token, DevicePlatform.ChromeOS, "SN-WIPED"));
+        second.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task ApproveReenrollment_AfterTheWindow_NoLongerApplies()
+    {
+        var token = await Host.CreateTokenAsync(expiresAt: DateTime.UtcNow.AddDays(30));
+        var enrolled = await Host.EnrollAsync(token, "SN-LATE");
+        (await Host.PostJsonAsync($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", new { })).EnsureSuccessStatusCode();
+
+        Host.Clock.Advance(TimeSpan.FromHours(25));
+        using var late = await PostEnrollAsync(new EnrollRequest(token, DevicePlatform.ChromeOS, "SN-LATE"));
+
+        late.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+    }
+
+    [Fact]
+    public async Task ApproveReenrollment_UnknownDevice_Answers404()
+    {
+        using var response = await Host.PostJsonAsync($"/api/devices/{Guid.NewGuid()}/approve-reenrollment", new { });
+
+        response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task ApproveReenrollment_ByStaffOfAnotherSchoolOrATeacher_IsRefusedAndApprovesNothing()
+    {
+        var north = await CreateSchoolAsync("North High");
+        var south = await CreateSchoolAsync("South Middle");
+        var token = await Host.CreateTokenAsync(schoolId: north);
+        var enrolled = await Host.EnrollAsync(token, "SN-SCOPE");
+        using var southTechnician = await Host.SignInAsNewAccountAsync("south-tech", "itTechnician", schoolId: south);
+        using var teacher = await Host.SignInAsNewAccountAsync("a-teacher", "teacher");
+        using var northTechnician = await Host.SignInAsNewAccountAsync("north-tech", "itTechnician", schoolId: north);
+
+        using var fromSouth = await southTechnician.PostAsync(new Uri($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", UriKind.Relative), null);
+        using var fromTeacher = await teacher.PostAsync(new Uri($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", UriKind.Relative), null);
+
+        fromSouth.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        fromTeacher.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        using var refused = await PostEnrollAsync(new EnrollRequest(token, DevicePlatform.ChromeOS, "SN-SCOPE"));
+        refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        using var fromNorth = await northTechnician.PostAsync(new Uri($"/api/devices/{enrolled.DeviceId}/approve-reenrollment", UriKind.Relative), null);
+        fromNorth.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await Host.EnrollAsync(token, "SN-SCOPE")).DeviceId.ShouldBe(enrolled.DeviceId);
+    }
+
+    [Fact]
+    public async Task Enroll_DistrictWideTokenWithItsCredential_KeepsTheDevicesSchool()
+    {
+        var school = await CreateSchoolAsync("North High");
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school), "SN-STAY");
+
+        var again = await Host.EnrollAsync(await Host.CreateTokenAsync(), "SN-STAY", credential: enrolled.Credential);
+
+        again.DeviceId.ShouldBe(enrolled.DeviceId);
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}")).GetProperty("schoolId").GetGuid().ShouldBe(school);
+    }
+
+    [Fact]
+    public async Task Enroll_TextWithNul_Answers400AndCreatesNothing()
+    {
+        var token = await Host.CreateTokenAsync();
+
+        using var response = await PostEnrollAsync(new EnrollRequest(token, DevicePlatform.ChromeOS, "SN-NUL", Model: "Chrome\0book"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await response.Content.ReadAsStringAsync()).ShouldContain("model");
+        (await DeviceCountAsync()).ShouldBe(0);
+    }
+
+    private async Task<Guid> CreateSchoolAsync(string name) =>
+        (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name, timeZone = "America/Chicago" })).GetProperty("id").GetGuid();
+
+    private async Task<int> AuditCountAsync(string action) =>
+        (await Host.GetJsonAsync<JsonElement>($"/api/audit?action={action}")).GetProperty("total").GetInt32();
+
+    /// <summary>The device kept its credential, school and live connection: the real agent still gets its commands.</summary>
+    private async Task AssertUntouchedAsync(EnrollResponse enrolled, TestAgent real, Guid school)
+    {
+        var device = await Host.GetJsonAsync<JsonElement>($"/api/devices/{enrolled.DeviceId}");
+        device.GetProperty("schoolId").GetGuid().ShouldBe(school);
+        device.GetProperty("revokedAt").ValueKind.ShouldBe(JsonValueKind.Null);
+        var command = await Host.PostJsonAsync<JsonElement>("/api/commands", new { kind = "ping", deviceIds = new[] { enrolled.DeviceId } });
+        (await real.ExpectAsync<CommandFrame>()).CommandId.ShouldBe(command.GetProperty("id").GetGuid());
+        real.State.ShouldBe(System.Net.WebSockets.WebSocketState.Open);
+        await using var again = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await again.ExpectWelcomeAsync();
     }
 
     [Fact]

@@ -185,12 +185,12 @@ public sealed class HomeroomHost : IAsyncDisposable
     }
 
     /// <summary>Enrolls a device over HTTP and returns a connected-ready agent identity.</summary>
-    public async Task<EnrollResponse> EnrollAsync(string token, string serial, DevicePlatform platform = DevicePlatform.ChromeOS)
+    public async Task<EnrollResponse> EnrollAsync(string token, string serial, DevicePlatform platform = DevicePlatform.ChromeOS, string? credential = null)
     {
         using var client = CreateClient();
         using var response = await client.PostAsJsonAsync(
             new Uri("/agent/v1/enroll", UriKind.Relative),
-            new EnrollRequest(token, platform, serial, "Test Model", "Test Maker", "1.0"),
+            new EnrollRequest(token, platform, serial, "Test Model", "Test Maker", "1.0", Credential: credential),
             Contracts.Agents.AgentJsonContext.Default.EnrollRequest).WaitAsync(Timeout);
         if (!response.IsSuccessStatusCode)
         {
