@@ -49,8 +49,8 @@ public sealed class RequireStaffAttribute : AuthorizeAttribute
             throw new ArgumentException("Name at least one permission.", nameof(anyOf));
         }
 
+        // No authentication scheme here: console pages may not name one; the policy names it (StaffPolicyProvider).
         AnyOf = anyOf;
-        AuthenticationSchemes = AccountsServiceCollectionExtensions.AuthScheme;
         UpdatePolicy();
     }
 

@@ -29,6 +29,9 @@ public sealed class ConsoleDistrict : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Agents:HeartbeatIntervalSeconds=15", "DetailedErrors=true");
+
+        // A school day morning on the server, so teachers may start ad-hoc sessions.
+        Host.Clock.MoveToSchoolDayMorning();
         var school = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         Science = await IdAsync("/api/groups", new { name = "Science 7", kind = "class", schoolId = school });
         Art = await IdAsync("/api/groups", new { name = "Art 7", kind = "class", schoolId = school });

@@ -121,6 +121,7 @@ public sealed class ExtensionTests
     {
         await using var harness = await ExtensionHarness.StartAsync();
         var host = harness.Host;
+        host.Clock.MoveToSchoolDayMorning(); // ad-hoc sessions start only within the school day
         await Poll.UntilAsync(harness.IsOnlineAsync, ExtensionHarness.Timeout);
         var science = (await host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
         (await host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { harness.DeviceId } })).EnsureSuccessStatusCode();

@@ -112,6 +112,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/devices/{id}/apps", DeviceReaders, Kind.Device),
         new("GET", "/api/devices/{id}/commands", DeviceReaders, Kind.Device),
         new("POST", "/api/devices/{id}/revoke", DeviceManagers, Kind.Device, Fresh: true),
+        new("POST", "/api/devices/{id}/approve-reenrollment", DeviceManagers, Kind.Device),
         new("GET", "/api/devices/{id}/policy", PolicyReaders, Kind.Device),
         new("GET", "/api/devices/{id}/filter-check", PolicyReaders, Kind.Device, Query: "url=https://example.org/"),
         new("GET", "/api/devices/{id}/locations", PersonalData, Kind.Device),

@@ -97,7 +97,11 @@ public sealed class HomeroomHost : IAsyncDisposable
                 o.ValidateScopes = true;
                 o.ValidateOnBuild = true;
             });
-            builder.Logging.ClearProviders();
+            // HOMEROOM_TEST_LOGS=1 keeps the server's warnings and errors on the console, to debug a failing test.
+            if (Environment.GetEnvironmentVariable("HOMEROOM_TEST_LOGS") != "1")
+            {
+                builder.Logging.ClearProviders();
+            }
         }).WaitAsync(Timeout);
         await _app.StartAsync().WaitAsync(Timeout);
         var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
