@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Activity;
 
 /// <summary>Deletes activity events past retention, in slices so SQLite's write lock is never held for long.</summary>
-public sealed class ActivityRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<ActivityOptions> options, TimeProvider time, ILogger<ActivityRetention> logger)
+public sealed class ActivityRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<ActivityOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<ActivityRetention> logger)
     : PeriodicTask(TimeSpan.FromHours(1), time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
@@ -28,6 +28,7 @@ public sealed class ActivityRetention(IDbContextFactory<HomeroomDbContext> dbFac
         if (total > 0)
         {
             HostingLog.RetentionPurged(Logger, nameof(ActivityRetention), total);
+            await housekeeping.AfterPurgeAsync(total, cancellationToken);
         }
 
         return total;

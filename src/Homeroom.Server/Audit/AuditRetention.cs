@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Audit;
 
-public sealed class AuditRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditRetention> logger)
+public sealed class AuditRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AuditOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<AuditRetention> logger)
     : PeriodicTask(TimeSpan.FromHours(6), time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken)
@@ -16,6 +16,7 @@ public sealed class AuditRetention(IDbContextFactory<HomeroomDbContext> dbFactor
         if (deleted > 0)
         {
             HostingLog.RetentionPurged(Logger, nameof(AuditRetention), deleted);
+            await housekeeping.AfterPurgeAsync(deleted, cancellationToken);
         }
     }
 }

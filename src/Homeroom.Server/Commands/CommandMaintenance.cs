@@ -14,6 +14,7 @@ public sealed class CommandMaintenance(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     CommandProgress progress,
     IOptions<CommandOptions> options,
+    SqliteMaintenance housekeeping,
     TimeProvider time,
     ILogger<CommandMaintenance> logger)
     : PeriodicTask(options.Value.MaintenanceInterval, time, logger)
@@ -69,6 +70,7 @@ public sealed class CommandMaintenance(
         if (purged > 0)
         {
             HostingLog.RetentionPurged(Logger, nameof(CommandMaintenance), purged);
+            await housekeeping.AfterPurgeAsync(purged, cancellationToken);
         }
 
         return purged;

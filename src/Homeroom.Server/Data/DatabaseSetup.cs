@@ -36,7 +36,8 @@ public static class DatabaseSetup
 
             builder.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
         });
-        services.AddHostedService<SqliteMaintenance>();
+        services.AddSingleton<SqliteMaintenance>();
+        services.AddHostedService(sp => sp.GetRequiredService<SqliteMaintenance>());
         return services;
     }
 
@@ -74,7 +75,16 @@ public static class DatabaseSetup
         {
             await using var connection = (SqliteConnection)CreateConnection(options);
             await connection.OpenAsync(cancellationToken);
+            // Freed pages go back to the file system after retention deletes (SqliteMaintenance). A database
+            // made before this setting is rebuilt once to take it, after the migration runner's backup.
             await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA auto_vacuum;";
+            if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) != 2)
+            {
+                command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             command.CommandText = "PRAGMA journal_mode=WAL;";
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -102,10 +112,29 @@ public sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
     }
 }
 
-/// <summary>Runs <c>PRAGMA optimize</c> on SQLite every few hours, as SQLite recommends for long-lived processes.</summary>
+/// <summary>
+/// SQLite housekeeping, as SQLite recommends for a long-lived process: <c>PRAGMA optimize</c> every few
+/// hours and at shutdown; after a retention job deletes many rows, the freed pages go back to the file
+/// system (<c>incremental_vacuum</c>) and the write-ahead log is emptied (<c>wal_checkpoint(TRUNCATE)</c>),
+/// so a database that grows with time also shrinks with its retention. PostgreSQL's autovacuum does
+/// the same there, so on PostgreSQL this does nothing.
+/// </summary>
 public sealed class SqliteMaintenance(DatabaseOptions options, TimeProvider time, ILogger<SqliteMaintenance> logger) : BackgroundService
 {
+    /// <summary>Rows a purge must delete before space is reclaimed at once.</summary>
+    public const int ReclaimThreshold = 1_000;
+
     private static readonly TimeSpan Interval = TimeSpan.FromHours(6);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Called by retention jobs after they delete: reclaims space when they deleted many rows.</summary>
+    public async Task AfterPurgeAsync(int deletedRows, CancellationToken cancellationToken)
+    {
+        if (options.Provider == DatabaseProvider.Sqlite && deletedRows >= ReclaimThreshold)
+        {
+            await RunAsync("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);", cancellationToken);
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -117,20 +146,37 @@ public sealed class SqliteMaintenance(DatabaseOptions options, TimeProvider time
         using var timer = new PeriodicTimer(Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            try
-            {
-                await using var connection = CreateConnectionForMaintenance();
-                await connection.OpenAsync(stoppingToken);
-                await using var command = connection.CreateCommand();
-                command.CommandText = "PRAGMA optimize;";
-                await command.ExecuteNonQueryAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is SqliteException or IOException)
-            {
-                DataLog.MaintenanceFailed(logger, ex);
-            }
+            await RunAsync("PRAGMA optimize;", stoppingToken);
         }
     }
 
-    private DbConnection CreateConnectionForMaintenance() => DatabaseSetup.CreateConnection(options);
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (options.Provider == DatabaseProvider.Sqlite)
+        {
+            await RunAsync("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);", CancellationToken.None);
+        }
+    }
+
+    private async Task RunAsync(string sql, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = DatabaseSetup.CreateConnection(options);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException)
+        {
+            DataLog.MaintenanceFailed(logger, ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 }

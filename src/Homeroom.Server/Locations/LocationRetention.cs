@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Locations;
 
 /// <summary>Deletes location fixes and alerts past retention, in slices.</summary>
-public sealed class LocationRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<LocationOptions> options, TimeProvider time, ILogger<LocationRetention> logger)
+public sealed class LocationRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<LocationOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<LocationRetention> logger)
     : PeriodicTask(TimeSpan.FromHours(1), time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
@@ -31,6 +31,7 @@ public sealed class LocationRetention(IDbContextFactory<HomeroomDbContext> dbFac
         if (total > 0)
         {
             HostingLog.RetentionPurged(Logger, nameof(LocationRetention), total);
+            await housekeeping.AfterPurgeAsync(total, cancellationToken);
         }
 
         return total;
