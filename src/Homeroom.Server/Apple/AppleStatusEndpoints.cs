@@ -28,8 +28,9 @@ public sealed record AppleStatusDto(
 /// <summary>Reads an Apple device's MDM status, within the staff member's scope.</summary>
 public sealed class AppleDeviceStatus(IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence)
 {
-    public async Task<AppleStatusDto?> GetAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken)
+    public async Task<AppleStatusDto?> GetAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
     {
+        scope.EnsureCan(Permission.ReadDevices);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var row = await (
             from d in scope.Devices(db)

@@ -119,7 +119,7 @@ public sealed class AuthenticateAppleDevice(
         {
             enrolled = await enrollDevice.ExecuteAsync(
                 new EnrollRequest(enrollToken, platform, serial, message.Body.GetValueOrDefault("Model") as string ?? product, "Apple",
-                    message.Body.GetValueOrDefault("OSVersion") as string, "mdm"),
+                    message.Body.GetValueOrDefault("OSVersion") as string, Name: Clip(message.Body.GetValueOrDefault("DeviceName") as string), AgentVersion: "mdm"),
                 remoteAddress, cancellationToken);
         }
         catch (EnrollmentRefusedException refused)
@@ -169,4 +169,7 @@ public sealed class AuthenticateAppleDevice(
     }
 
     private static string? Topic(AppleAuthentication message) => message.Body.GetValueOrDefault("Topic") as string is { Length: <= 255 } topic ? topic : null;
+
+    // The name the device gives itself, within what a device name may be; none makes one from the platform and serial.
+    private static string? Clip(string? name) => string.IsNullOrWhiteSpace(name) ? null : name.Length > 200 ? name[..200] : name;
 }

@@ -194,7 +194,8 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await page.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
         await Expect(page.GetByTestId("password-result")).ToHaveTextAsync("Password changed.");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/login");
+        // Signing out ends the session, and the live connection also sends the page to sign-in: either navigation may win.
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
 
         var again = await district.SignInAsync("tech", "the second long password");
         await Expect(again.GetByTestId("signed-in-as")).ToHaveTextAsync("tech");
@@ -255,6 +256,45 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Wrong username or password");
         await Browsers.ScreenshotAsync(page, "sign-in");
+    }
+
+    [Fact]
+    public async Task DevicePage_ShowsAnIPadsDeclarativeStatus_AndRevokesIt_AndAllowsItToEnrollAgain()
+    {
+        using var ipad = new Homeroom.Simulator.Apple.VirtualAppleDevice(district.Host.Client, district.Host.BaseAddress, "00008030-0042A2D3E0C38802E", "DMPXCONSOLE42");
+        await ipad.InstallEnrollmentProfileAsync(await district.Host.CreateTokenAsync());
+        (await ipad.AuthenticateAsync()).EnsureSuccessStatusCode();
+        (await ipad.TokenUpdateAsync()).EnsureSuccessStatusCode();
+        (await ipad.SendAsync("/mdm/checkin", new()
+        {
+            ["MessageType"] = "DeclarativeManagement",
+            ["UDID"] = ipad.Udid,
+            ["Endpoint"] = "status",
+            ["Data"] = System.Text.Encoding.UTF8.GetBytes("""{"StatusItems":{"softwareupdate":{"install-state":"downloading"}}}"""),
+        })).EnsureSuccessStatusCode();
+        var id = (await district.Host.GetJsonAsync<JsonElement>($"/api/devices?q={ipad.Serial}")).GetProperty("items")[0].GetProperty("id").GetGuid();
+
+        var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);
+        await page.GotoAsync($"/devices/{id}");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(ipad.Serial);
+        await Expect(page.GetByTestId("apple-status")).ToContainTextAsync("Supervised");
+        await Expect(page.GetByTestId("declarative-status")).ToContainTextAsync("downloading");
+        await Browsers.ScreenshotAsync(page, "device-detail-ipad");
+
+        // Revoking asks first, then the device is cut off; an administrator may let it enroll again.
+        await page.GetByTestId("revoke").ClickAsync();
+        await page.GetByTestId("confirm-revoke").ClickAsync();
+        await Expect(page.GetByTestId("device-revoked")).ToBeVisibleAsync();
+        await page.GetByTestId("approve-reenrollment").ClickAsync();
+        await Expect(page.GetByTestId("reenrollment-approved")).ToBeVisibleAsync();
+        var device = await district.Host.GetJsonAsync<JsonElement>($"/api/devices/{id}");
+        device.GetProperty("revokedAt").ValueKind.ShouldBe(JsonValueKind.String);
+        device.GetProperty("reenrollmentApprovedUntil").ValueKind.ShouldBe(JsonValueKind.String);
+        var audit = await district.Host.GetJsonAsync<JsonElement>($"/api/audit?targetId={id}");
+        var actions = audit.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        actions.ShouldContain("device.revoke");
+        actions.ShouldContain("device.reenrollment.approve");
+        district.ConsoleErrors[page].ShouldBeEmpty();
     }
 }
 
