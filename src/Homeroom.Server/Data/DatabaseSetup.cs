@@ -63,7 +63,7 @@ public static class DatabaseSetup
         return connection;
     }
 
-    /// <summary>Creates the data directory, switches SQLite to WAL and runs pending migrations.</summary>
+    /// <summary>Creates the data directory, switches SQLite to WAL, runs pending migrations and turns on incremental vacuum.</summary>
     public static async Task InitializeDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         var options = services.GetRequiredService<DatabaseOptions>();
@@ -75,8 +75,19 @@ public static class DatabaseSetup
         {
             await using var connection = (SqliteConnection)CreateConnection(options);
             await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode=WAL;";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken: cancellationToken);
+
+        if (options.Provider == DatabaseProvider.Sqlite)
+        {
             // Freed pages go back to the file system after retention deletes (SqliteMaintenance). A database
             // made before this setting is rebuilt once to take it, after the migration runner's backup.
+            await using var connection = (SqliteConnection)CreateConnection(options);
+            await connection.OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = "PRAGMA auto_vacuum;";
             if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) != 2)
@@ -84,12 +95,7 @@ public static class DatabaseSetup
                 command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;";
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
-
-            command.CommandText = "PRAGMA journal_mode=WAL;";
-            await command.ExecuteNonQueryAsync(cancellationToken);
         }
-
-        await services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken: cancellationToken);
     }
 }
 

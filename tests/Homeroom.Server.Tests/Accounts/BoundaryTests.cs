@@ -182,6 +182,26 @@ public abstract class BoundaryTests(DatabaseProvider provider) : IAsyncLifetime
         (await StatusAsync(As("safetyLead").PostAsync($"/api/alerts/{south.Alert}/acknowledge", null))).ShouldBe(HttpStatusCode.NotFound);
         (await AdminGetAsync($"/api/alerts/{south.Alert}")).GetProperty("alert").GetProperty("acknowledgedAt").ValueKind.ShouldBe(JsonValueKind.Null);
     }
+
+    [Fact]
+    public async Task EndingASession_WithADeviceOutsideTheCallersSchool_EndsItCleanly_AndReachesOnlyTheirDevices()
+    {
+        var north = _district.North;
+        var south = _district.South;
+
+        // A district administrator put a South device in the North class; North's administrator runs the class.
+        (await _host.PostJsonAsync($"/api/groups/{north.Class}/members", new { deviceIds = new[] { south.Device } })).EnsureSuccessStatusCode();
+        var admin = As("schoolAdmin");
+        (await admin.PostAsJsonAsync($"/api/groups/{north.Class}/session", new { minutes = 30 })).EnsureSuccessStatusCode();
+
+        using var ended = await admin.DeleteAsync($"/api/groups/{north.Class}/session");
+
+        ended.StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        var endFocus = (await AdminGetAsync("/api/commands?pageSize=50")).GetProperty("items").EnumerateArray().First(c => c.GetProperty("kind").GetString() == "endFocus");
+        var deliveries = await AdminGetAsync($"/api/commands/{endFocus.GetProperty("id").GetGuid()}/deliveries");
+        deliveries.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("deviceId").GetGuid()).ShouldBe([north.Device]);
+        (await AdminGetAsync($"/api/groups/{north.Class}/sessions")).EnumerateArray().ShouldAllBe(s => s.GetProperty("endsAt").GetDateTime() <= _host.Clock.GetUtcNow().UtcDateTime);
+    }
 }
 
 public sealed class BoundarySqliteTests() : BoundaryTests(DatabaseProvider.Sqlite);
