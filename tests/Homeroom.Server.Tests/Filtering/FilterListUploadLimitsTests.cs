@@ -7,6 +7,7 @@ using System.Text.Json;
 using Homeroom.Rules.Filtering;
 using Homeroom.Server.Data;
 using Homeroom.Server.Filtering;
+using Homeroom.Rules.Tests.Filtering;
 using Homeroom.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
 using Microsoft.EntityFrameworkCore;
