@@ -15,9 +15,9 @@ public sealed class Validation
         {
             _errors[field] = ["This field is required."];
         }
-        else if (value.Length > maxLength)
+        else
         {
-            _errors[field] = [$"Must be at most {maxLength} characters."];
+            Optional(field, value, maxLength);
         }
 
         return this;
@@ -28,6 +28,11 @@ public sealed class Validation
         if (value is not null && value.Length > maxLength)
         {
             _errors[field] = [$"Must be at most {maxLength} characters."];
+        }
+        else if (value is not null && value.Contains('\0', StringComparison.Ordinal))
+        {
+            // PostgreSQL refuses NUL in text; no name or label needs one.
+            _errors[field] = ["Must not contain NUL characters."];
         }
 
         return this;

@@ -83,6 +83,24 @@ public abstract class RosterConflictTests(DatabaseProvider provider) : IAsyncLif
         (await _host.Client.PutAsJsonAsync($"/api/accounts/{account}", new { schoolId = other })).EnsureSuccessStatusCode();
         (await _host.Client.DeleteAsync($"/api/schools/{school}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
     }
+
+    [Fact]
+    public async Task NulCharacters_InNames_AreRefusedWith400_AndStoreNothing()
+    {
+        var device = (await _host.EnrollAsync(await _host.CreateTokenAsync(), "SN-NUL-TEST")).DeviceId;
+        using (var rename = await _host.Client.PatchAsJsonAsync($"/api/devices/{device}", new { name = "Cart\u0000 7" }))
+        {
+            rename.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        }
+
+        (await _host.GetJsonAsync<JsonElement>($"/api/devices/{device}")).GetProperty("name").GetString()!.ShouldNotContain("\0");
+        using (var group = await _host.PostJsonAsync("/api/groups", new { name = "Bad\u0000name", kind = "custom" }))
+        {
+            group.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        }
+
+        (await _host.GetJsonAsync<JsonElement>("/api/groups")).GetProperty("total").GetInt32().ShouldBe(0);
+    }
 }
 
 public sealed class RosterConflictSqliteTests() : RosterConflictTests(DatabaseProvider.Sqlite);
