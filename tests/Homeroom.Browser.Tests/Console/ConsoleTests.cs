@@ -98,6 +98,9 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await page.GetByTestId("tile").First.Locator("button.screen").ClickAsync();
         await Expect(page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Dialog).Locator("img")).ToBeVisibleAsync();
+
+        // Keyboard users land on the dialog's Close button, and Escape there closes it.
+        await Expect(page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Close" })).ToBeFocusedAsync();
         await page.Keyboard.PressAsync("Escape");
         await Expect(page.GetByRole(AriaRole.Dialog)).ToHaveCountAsync(0);
 
