@@ -5,7 +5,13 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Audit;
 
-public sealed record AuditEntryDto(long Id, DateTime At, string ActorName, string Action, string? TargetType, string? TargetId, string? Details, string? RemoteAddress);
+/// <summary>
+/// One audit entry. <see cref="TargetName"/> is the target's name as it is now (null when the target
+/// is gone or has no name); <see cref="SchoolId"/> is the school the entry concerns.
+/// </summary>
+public sealed record AuditEntryDto(
+    long Id, DateTime At, string ActorName, string Action, string? TargetType, string? TargetId, string? Details, string? RemoteAddress,
+    string? TargetName = null, Guid? SchoolId = null);
 
 /// <summary>
 /// Which audit entries to read. <see cref="Action"/> and <see cref="Actor"/> match exactly;
@@ -79,8 +85,47 @@ public sealed class AuditQueries(IDbContextFactory<HomeroomDbContext> dbFactory)
 
         var total = await query.CountAsync(cancellationToken);
         var items = await query.OrderByDescending(e => e.Id).Skip(paging.Skip).Take(paging.Take)
-            .Select(e => new AuditEntryDto(e.Id, e.At, e.ActorName, e.Action, e.TargetType, e.TargetId, e.Details, e.RemoteAddress))
+            .Select(e => new AuditEntryDto(e.Id, e.At, e.ActorName, e.Action, e.TargetType, e.TargetId, e.Details, e.RemoteAddress, null, e.SchoolId))
             .ToListAsync(cancellationToken);
-        return new PagedResult<AuditEntryDto>(items, total);
+        var names = await TargetNamesAsync(db, items, cancellationToken);
+        return new PagedResult<AuditEntryDto>(
+            [.. items.Select(e => names.TryGetValue((e.TargetType ?? "", e.TargetId ?? ""), out var name) ? e with { TargetName = name } : e)], total);
+    }
+
+    /// <summary>
+    /// The names of a page's targets, one query per kind of target. The reader may see the entry, so
+    /// they may see what it names: an entry's school is its target's school.
+    /// </summary>
+    private static async Task<Dictionary<(string Type, string Id), string>> TargetNamesAsync(
+        HomeroomDbContext db, IReadOnlyList<AuditEntryDto> entries, CancellationToken cancellationToken)
+    {
+        var names = new Dictionary<(string, string), string>();
+        foreach (var kind in entries.Where(e => e.TargetType is not null).GroupBy(e => e.TargetType!))
+        {
+            var ids = kind.Select(e => Guid.TryParse(e.TargetId, out var id) ? id : Guid.Empty).Where(id => id != Guid.Empty).Distinct().ToList();
+            if (ids.Count == 0)
+            {
+                continue;
+            }
+
+            var found = kind.Key switch
+            {
+                "device" => await db.Devices.Where(d => ids.Contains(d.Id)).Select(d => new { d.Id, Name = d.Name }).ToListAsync(cancellationToken),
+                "group" => await db.Groups.Where(g => ids.Contains(g.Id)).Select(g => new { g.Id, Name = g.Name }).ToListAsync(cancellationToken),
+                "person" => await db.People.Where(p => ids.Contains(p.Id)).Select(p => new { p.Id, Name = p.GivenName + " " + p.FamilyName }).ToListAsync(cancellationToken),
+                "school" => await db.Schools.Where(s => ids.Contains(s.Id)).Select(s => new { s.Id, Name = s.Name }).ToListAsync(cancellationToken),
+                "account" => await db.StaffAccounts.Where(a => ids.Contains(a.Id)).Select(a => new { a.Id, Name = a.DisplayName + " (" + a.Username + ")" }).ToListAsync(cancellationToken),
+                "profile" => await db.Profiles.Where(p => ids.Contains(p.Id)).Select(p => new { p.Id, Name = p.Name }).ToListAsync(cancellationToken),
+                "zone" => await db.Zones.Where(z => ids.Contains(z.Id)).Select(z => new { z.Id, Name = z.Name }).ToListAsync(cancellationToken),
+                "token" => await db.EnrollmentTokens.Where(t => ids.Contains(t.Id)).Select(t => new { t.Id, Name = t.Name }).ToListAsync(cancellationToken),
+                _ => [],
+            };
+            foreach (var target in found)
+            {
+                names[(kind.Key, target.Id.ToString())] = target.Name;
+            }
+        }
+
+        return names;
     }
 }

@@ -8,6 +8,7 @@ public static class RosterServiceCollectionExtensions
         services.AddSingleton<SchoolDirectory>();
         services.AddSingleton<GroupDirectory>();
         services.AddSingleton<PeopleDirectory>();
+        services.AddSingleton<SchoolTimeZones>();
         return services;
     }
 }

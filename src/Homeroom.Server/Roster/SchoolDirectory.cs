@@ -11,7 +11,7 @@ namespace Homeroom.Server.Roster;
 /// Schools, for the API and the console: staff read the schools of their scope; creating, changing
 /// and deleting schools is a district matter (<see cref="Permission.ManageSchools"/>).
 /// </summary>
-public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor policies, TimeProvider time)
+public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor policies, SchoolTimeZones timeZones, TimeProvider time)
 {
     public const int MaxCodeLength = 32;
 
@@ -47,6 +47,7 @@ public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         db.Schools.Add(school);
         audit.Record(db, "school.create", "school", school.Id.ToString(), school.Name, school.Id);
         await db.SaveChangesAsync(cancellationToken);
+        timeZones.Invalidate();
         return SchoolDto.From(school);
     }
 
@@ -69,6 +70,7 @@ public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         school.TimeZone = request.TimeZone ?? school.TimeZone;
         audit.Record(db, "school.update", "school", id.ToString(), $"{school.Name} ({school.TimeZone})", id);
         await db.SaveChangesAsync(cancellationToken);
+        timeZones.Invalidate();
         if (zoneChanged)
         {
             // Schedules are read in the school's time zone.
@@ -102,6 +104,7 @@ public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         db.Schools.Remove(school);
         audit.Record(db, "school.delete", "school", id.ToString(), school.Name, id);
         await db.SaveChangesAsync(cancellationToken);
+        timeZones.Invalidate();
         policies.RequestAll();
         return true;
     }

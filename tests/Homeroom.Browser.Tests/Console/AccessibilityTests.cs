@@ -1,0 +1,92 @@
+using System.Net.Http.Json;
+using System.Reflection;
+using System.Text.Json;
+using Homeroom.Browser.Tests.Infrastructure;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Playwright;
+
+namespace Homeroom.Browser.Tests.Console;
+
+/// <summary>
+/// Every console page, found by reflection (so a new page is checked without being listed), opened
+/// in Chromium as the district admin, checked with axe-core and photographed to artifacts/screenshots.
+/// </summary>
+[Collection(nameof(ConsoleCollection))]
+public sealed class AccessibilityTests(ConsoleDistrict district)
+{
+    private static readonly string AxeScript = Path.Combine(Browsers.RepositoryRoot(), "tests", "Homeroom.Browser.Tests", "node_modules", "axe-core", "axe.min.js");
+
+    [Fact]
+    public async Task EveryConsolePage_HasNoSeriousOrCriticalAccessibilityViolations()
+    {
+        File.Exists(AxeScript).ShouldBeTrue($"{AxeScript} is installed by the test project's build (npm ci).");
+        var failures = new List<string>();
+
+        var signedOut = await (await district.Browser.NewContextAsync(new() { BaseURL = district.Host.BaseAddress.AbsoluteUri })).NewPageAsync();
+        await signedOut.GotoAsync("/login");
+        await CheckAsync(signedOut, "/login", "login", failures);
+
+        var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);
+        foreach (var template in RoutableTemplates().Where(t => t != "/login"))
+        {
+            var path = await PathForAsync(template);
+            await page.GotoAsync(path);
+            await CheckAsync(page, path, ScreenshotName(template), failures);
+        }
+
+        failures.ShouldBeEmpty(string.Join(Environment.NewLine, failures));
+    }
+
+    /// <summary>The route templates of every routable component in the server, parameters included.</summary>
+    public static IEnumerable<string> RoutableTemplates() =>
+        typeof(Homeroom.Server.HomeroomApp).Assembly.GetTypes()
+            .Where(type => typeof(IComponent).IsAssignableFrom(type))
+            .SelectMany(type => type.GetCustomAttributes<RouteAttribute>())
+            .Select(route => route.Template)
+            .Distinct()
+            .Order(StringComparer.Ordinal);
+
+    private static async Task CheckAsync(IPage page, string path, string name, List<string> failures)
+    {
+        // Pages render over the interactive connection: wait until the page's own heading is there.
+        await Assertions.Expect(page.Locator("main h1, h1").First).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await page.AddScriptTagAsync(new() { Path = AxeScript });
+        var violations = await page.EvaluateAsync<string[]>(
+            """
+            async () => {
+              const result = await axe.run(document, { resultTypes: ['violations'] });
+              return result.violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`);
+            }
+            """);
+        failures.AddRange(violations.Select(violation => $"{path}: {violation}"));
+        await Browsers.ScreenshotAsync(page, "page-" + name);
+    }
+
+    /// <summary>
+    /// A real path for a template: a route parameter takes the id of the first resource the API
+    /// lists under the same name (/devices/{Id} → the first of /api/devices), classes for the classroom.
+    /// </summary>
+    private async Task<string> PathForAsync(string template)
+    {
+        var parameter = template.IndexOf('{', StringComparison.Ordinal);
+        if (parameter < 0)
+        {
+            return template;
+        }
+
+        var collection = template[..parameter].Trim('/');
+        var api = collection == "classroom" ? "/api/groups" : $"/api/{collection}";
+        var listed = await district.Host.Client.GetFromJsonAsync<JsonElement>(api);
+        var items = listed.ValueKind == JsonValueKind.Array ? listed : listed.GetProperty("items");
+        items.GetArrayLength().ShouldBeGreaterThan(0, $"The accessibility test opens {template} with the first item of {api}; the test district has none.");
+        var id = collection == "classroom" ? district.Science.ToString() : items[0].GetProperty("id").GetString();
+        var close = template.IndexOf('}', parameter);
+        return template[..parameter] + id + template[(close + 1)..];
+    }
+
+    private static string ScreenshotName(string template) =>
+        template == "/" ? "overview" : string.Join('-', template.Trim('/').Split('/').Select(part => part.StartsWith('{') ? "detail" : part));
+}
