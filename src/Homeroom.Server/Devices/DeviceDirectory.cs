@@ -77,14 +77,23 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
 
         if (filter.Search?.Trim() is { Length: > 0 } search)
         {
-            devices = devices.Matching(search.Length > MaxSearchLength ? search[..MaxSearchLength] : search);
+            devices = devices.Matching(db, search.Length > MaxSearchLength ? search[..MaxSearchLength] : search);
         }
 
         var total = await devices.CountAsync(cancellationToken);
         var page = await devices.SortedBy(filter.Sort).Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
+        // Names for the page only: two small look-ups, not a join per row of the whole list.
+        var personIds = page.Where(d => d.AssignedPersonId != null).Select(d => d.AssignedPersonId!.Value).Distinct().ToList();
+        var schoolIds = page.Where(d => d.SchoolId != null).Select(d => d.SchoolId!.Value).Distinct().ToList();
+        var people = personIds.Count == 0 ? [] : await db.People.AsNoTracking().Where(p => personIds.Contains(p.Id))
+            .Select(p => new { p.Id, Name = p.GivenName + " " + p.FamilyName }).ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
+        var schools = schoolIds.Count == 0 ? [] : await db.Schools.AsNoTracking().Where(s => schoolIds.Contains(s.Id))
+            .ToDictionaryAsync(s => s.Id, s => s.Name, cancellationToken);
         var items = page.Select(d => new DeviceSummaryDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.AssetTag, d.OsVersion, d.State, d.SchoolId, d.AssignedPersonId,
-            presence.IsOnline(d.Id), LastSeen(d), d.EnrolledAt, d.RevokedAt is not null)).ToList();
+            presence.IsOnline(d.Id), LastSeen(d), d.EnrolledAt, d.RevokedAt is not null,
+            d.AssignedPersonId is { } pid ? people.GetValueOrDefault(pid) : null,
+            d.SchoolId is { } sid ? schools.GetValueOrDefault(sid) : null)).ToList();
         return new PagedResult<DeviceSummaryDto>(items, total);
     }
 
