@@ -4,6 +4,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Roster;
 using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Devices;
@@ -22,6 +23,9 @@ public sealed record DeviceFilter(
 
 /// <summary>How many devices a scope has, online, by platform and by state (revoked devices left out).</summary>
 public sealed record FleetSummaryDto(int Total, int Online, IReadOnlyList<(string Name, int Count)> ByPlatform, IReadOnlyList<(string Name, int Count)> ByState);
+
+/// <summary>A person a device can be assigned to.</summary>
+public sealed record AssigneeDto(Guid Id, string Name, PersonKind Kind, int? GradeLevel, Guid? SchoolId);
 
 /// <summary>One command as one device received it.</summary>
 public sealed record DeviceCommandDto(
@@ -177,6 +181,24 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         return new PagedResult<DeviceCommandDto>(
             rows.Select(r => new DeviceCommandDto(r.x.CommandId, r.Kind, r.IssuedBy, r.IssuedAt, r.x.Status, r.x.UpdatedAt, r.x.Error, CommandRedaction.Result(scope, r.Kind, r.x.Result))).ToList(),
             total);
+    }
+
+    /// <summary>People of the scope whose name contains the text, ignoring case: the console's search-as-you-type assignee picker.</summary>
+    public async Task<IReadOnlyList<AssigneeDto>> FindAssigneesAsync(StaffScope scope, string text, int take = 8, CancellationToken cancellationToken = default)
+    {
+        var q = text.Trim().ToLowerInvariant();
+        if (q.Length == 0)
+        {
+            return [];
+        }
+
+        q = q.Length > MaxSearchLength ? q[..MaxSearchLength] : q;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await scope.People(db)
+            .Where(p => (p.GivenName + " " + p.FamilyName).ToLower().Contains(q) || (p.Email != null && p.Email.ToLower().Contains(q)))
+            .OrderBy(p => p.FamilyName).ThenBy(p => p.GivenName).ThenBy(p => p.Id).Take(Math.Clamp(take, 1, 50))
+            .Select(p => new AssigneeDto(p.Id, p.GivenName + " " + p.FamilyName, p.Kind, p.GradeLevel, p.SchoolId))
+            .ToListAsync(cancellationToken);
     }
 
     private DateTime? LastSeen(Device device) =>

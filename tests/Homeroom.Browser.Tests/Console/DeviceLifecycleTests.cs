@@ -282,7 +282,8 @@ public sealed class DeviceLifecycleTests(DeviceLifecycleDistrict district) : ICl
         var page = await district.SignInAsync("rivera");
         await page.GotoAsync("/repairs");
 
-        await Expect(page.GetByTestId("not-allowed")).ToBeVisibleAsync(Soon);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" })).ToBeVisibleAsync(Soon);
+        await Expect(page.GetByText("does not give access")).ToBeVisibleAsync();
     }
 
     [Fact]
