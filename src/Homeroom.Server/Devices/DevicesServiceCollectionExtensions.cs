@@ -19,6 +19,7 @@ public static class DevicesServiceCollectionExtensions
         services.AddSingleton<RevokeDevice>();
         services.AddSingleton<SwapDevice>();
         services.AddSingleton<DeviceRepairs>();
+        services.AddHostedService<RepairRetention>();
         services.AddOptions<ReenrollmentOptions>().BindConfiguration(ReenrollmentOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ReenrollmentOptions>, ReenrollmentOptionsValidator>();
         services.AddSingleton<ApproveReenrollment>();
