@@ -1,4 +1,5 @@
 using Homeroom.Server.Accounts;
+using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -9,9 +10,10 @@ public sealed record ActivityEventDto(long Seq, Guid DeviceId, DateTime Occurred
 
 /// <summary>
 /// A device's activity, newest first, for staff who may read activity and reach the device. A device
-/// is required: activity is personal data and is read one student at a time.
+/// is required: activity is personal data and is read one student at a time, and each read is audited
+/// (API and console alike).
 /// </summary>
-public sealed class ActivityQueries(IDbContextFactory<HomeroomDbContext> dbFactory)
+public sealed class ActivityQueries(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit)
 {
     public const int MaxKindLength = 32;
 
@@ -20,7 +22,8 @@ public sealed class ActivityQueries(IDbContextFactory<HomeroomDbContext> dbFacto
     {
         scope.EnsureCan(Permission.ReadActivity);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
+        var device = await scope.Devices(db).Where(d => d.Id == deviceId).Select(d => new { d.SchoolId }).FirstOrDefaultAsync(cancellationToken);
+        if (device is null)
         {
             return null;
         }
@@ -35,6 +38,8 @@ public sealed class ActivityQueries(IDbContextFactory<HomeroomDbContext> dbFacto
         var items = await query.OrderByDescending(e => e.Seq).Skip(paging.Skip).Take(paging.Take)
             .Select(e => new ActivityEventDto(e.Seq, e.DeviceId, e.OccurredAt, e.ReceivedAt, e.Kind, e.Url, e.Title, e.AppId, e.DurationSeconds, e.Detail))
             .ToListAsync(cancellationToken);
+        audit.Record(db, "device.activity.read", "device", deviceId.ToString(), $"page {paging.Page ?? 1}, {items.Count} events{(string.IsNullOrEmpty(kind) ? "" : $" of kind {kind}")}", device.SchoolId);
+        await db.SaveChangesAsync(cancellationToken);
         return new PagedResult<ActivityEventDto>(items, total);
     }
 }

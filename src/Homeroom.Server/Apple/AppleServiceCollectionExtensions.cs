@@ -10,6 +10,7 @@ public static class AppleServiceCollectionExtensions
     {
         services.AddOptions<AppleOptions>().BindConfiguration(AppleOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AppleOptions>, AppleOptionsValidator>();
+        services.AddSingleton<WallpaperList>();
         services.AddOptions<ApnsOptions>().BindConfiguration(ApnsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApnsOptions>, ApnsOptionsValidator>();
         services.AddOptions<PushCertificateOptions>().BindConfiguration(PushCertificateOptions.Section).ValidateOnStart();

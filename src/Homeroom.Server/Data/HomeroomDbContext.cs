@@ -30,6 +30,7 @@ public sealed class HomeroomDbContext(DbContextOptions<HomeroomDbContext> option
     public DbSet<GroupDevice> GroupDevices => Set<GroupDevice>();
     public DbSet<Device> Devices => Set<Device>();
     public DbSet<DeviceApp> DeviceApps => Set<DeviceApp>();
+    public DbSet<DeviceRepair> DeviceRepairs => Set<DeviceRepair>();
     public DbSet<EnrollmentToken> EnrollmentTokens => Set<EnrollmentToken>();
     public DbSet<StaffAccount> StaffAccounts => Set<StaffAccount>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();

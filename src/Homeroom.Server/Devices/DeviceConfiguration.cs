@@ -23,3 +23,8 @@ internal sealed class DeviceAppConfiguration : IEntityTypeConfiguration<DeviceAp
         builder.HasKey(a => new { a.DeviceId, a.AppId });
     }
 }
+
+internal sealed class DeviceRepairConfiguration : IEntityTypeConfiguration<DeviceRepair>
+{
+    public void Configure(EntityTypeBuilder<DeviceRepair> builder) => builder.ToTable("device_repairs");
+}

@@ -4,6 +4,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Roster;
 using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Devices;
@@ -22,6 +23,9 @@ public sealed record DeviceFilter(
 
 /// <summary>How many devices a scope has, online, by platform and by state (revoked devices left out).</summary>
 public sealed record FleetSummaryDto(int Total, int Online, IReadOnlyList<(string Name, int Count)> ByPlatform, IReadOnlyList<(string Name, int Count)> ByState);
+
+/// <summary>A person a device can be assigned to.</summary>
+public sealed record AssigneeDto(Guid Id, string Name, PersonKind Kind, int? GradeLevel, Guid? SchoolId);
 
 /// <summary>One command as one device received it.</summary>
 public sealed record DeviceCommandDto(
@@ -77,14 +81,23 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
 
         if (filter.Search?.Trim() is { Length: > 0 } search)
         {
-            devices = devices.Matching(search.Length > MaxSearchLength ? search[..MaxSearchLength] : search);
+            devices = devices.Matching(db, search.Length > MaxSearchLength ? search[..MaxSearchLength] : search);
         }
 
         var total = await devices.CountAsync(cancellationToken);
         var page = await devices.SortedBy(filter.Sort).Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
+        // Names for the page only: two small look-ups, not a join per row of the whole list.
+        var personIds = page.Where(d => d.AssignedPersonId != null).Select(d => d.AssignedPersonId!.Value).Distinct().ToList();
+        var schoolIds = page.Where(d => d.SchoolId != null).Select(d => d.SchoolId!.Value).Distinct().ToList();
+        var people = personIds.Count == 0 ? [] : await db.People.AsNoTracking().Where(p => personIds.Contains(p.Id))
+            .Select(p => new { p.Id, Name = p.GivenName + " " + p.FamilyName }).ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
+        var schools = schoolIds.Count == 0 ? [] : await db.Schools.AsNoTracking().Where(s => schoolIds.Contains(s.Id))
+            .ToDictionaryAsync(s => s.Id, s => s.Name, cancellationToken);
         var items = page.Select(d => new DeviceSummaryDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.AssetTag, d.OsVersion, d.State, d.SchoolId, d.AssignedPersonId,
-            presence.IsOnline(d.Id), LastSeen(d), d.EnrolledAt, d.RevokedAt is not null)).ToList();
+            presence.IsOnline(d.Id), LastSeen(d), d.EnrolledAt, d.RevokedAt is not null,
+            d.AssignedPersonId is { } pid ? people.GetValueOrDefault(pid) : null,
+            d.SchoolId is { } sid ? schools.GetValueOrDefault(sid) : null)).ToList();
         return new PagedResult<DeviceSummaryDto>(items, total);
     }
 
@@ -168,6 +181,24 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         return new PagedResult<DeviceCommandDto>(
             rows.Select(r => new DeviceCommandDto(r.x.CommandId, r.Kind, r.IssuedBy, r.IssuedAt, r.x.Status, r.x.UpdatedAt, r.x.Error, CommandRedaction.Result(scope, r.Kind, r.x.Result))).ToList(),
             total);
+    }
+
+    /// <summary>People of the scope whose name contains the text, ignoring case: the console's search-as-you-type assignee picker.</summary>
+    public async Task<IReadOnlyList<AssigneeDto>> FindAssigneesAsync(StaffScope scope, string text, int take = 8, CancellationToken cancellationToken = default)
+    {
+        var q = text.Trim().ToLowerInvariant();
+        if (q.Length == 0)
+        {
+            return [];
+        }
+
+        q = q.Length > MaxSearchLength ? q[..MaxSearchLength] : q;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await scope.People(db)
+            .Where(p => (p.GivenName + " " + p.FamilyName).ToLower().Contains(q) || (p.Email != null && p.Email.ToLower().Contains(q)))
+            .OrderBy(p => p.FamilyName).ThenBy(p => p.GivenName).ThenBy(p => p.Id).Take(Math.Clamp(take, 1, 50))
+            .Select(p => new AssigneeDto(p.Id, p.GivenName + " " + p.FamilyName, p.Kind, p.GradeLevel, p.SchoolId))
+            .ToListAsync(cancellationToken);
     }
 
     private DateTime? LastSeen(Device device) =>

@@ -16,7 +16,9 @@ public sealed record DeviceSummaryDto(
     bool Online,
     DateTime? LastSeenAt,
     DateTime EnrolledAt,
-    bool Revoked);
+    bool Revoked,
+    string? AssignedPersonName = null,
+    string? SchoolName = null);
 
 public sealed record DeviceDetailDto(
     Guid Id,

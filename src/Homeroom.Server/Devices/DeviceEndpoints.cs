@@ -19,6 +19,16 @@ public static class DeviceEndpoints
         group.MapPost("/{id:guid}/revoke", RevokeAsync).RequireStaff(ScopedResource.Device, Permission.ManageDevices);
         group.MapPost("/{id:guid}/approve-reenrollment", ApproveReenrollmentAsync).RequireStaff(ScopedResource.Device, Permission.ManageDevices)
             .WithDescription("Lets the device enroll again without its current credential (a wiped agent, a restored revoked device) for the approval window; one enrollment spends it.");
+        group.MapGet("/{id:guid}/swap-candidates", SwapCandidatesAsync).RequireStaff(ScopedResource.Device, Permission.ManageDevices)
+            .WithDescription("Spares in the spare pools of the device's school that could replace it: same platform and model first, then online, then most charged.");
+        group.MapPost("/{id:guid}/swap", SwapAsync).RequireStaff(ScopedResource.Device, Permission.ManageDevices)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Swaps an assigned device for a spare (the best candidate unless spareId is given) in one transaction; the device goes to repair with the reason as its note. 409 when no spare is available.");
+        group.MapPost("/{id:guid}/return-to-pool", ReturnToPoolAsync).RequireStaff(ScopedResource.Device, Permission.ManageDevices)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Returns a device in repair to a spare pool of its school (groupId, or the first by name) as a spare.");
+        app.MapGet("/api/repairs", ListRepairsAsync).WithTags("Devices").RequireStaff(Permission.ReadDevices)
+            .WithDescription("Devices in repair with their repair note.");
         return app;
     }
 
@@ -94,6 +104,29 @@ public static class DeviceEndpoints
 
     private static async Task<Results<NoContent, NotFound>> RevokeAsync(Guid id, StaffScope scope, RevokeDevice revoke, CancellationToken cancellationToken) =>
         await revoke.ExecuteAsync(scope, id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<IReadOnlyList<SwapCandidateDto>>, NotFound>> SwapCandidatesAsync(
+        Guid id, StaffScope scope, SwapDevice swap, CancellationToken cancellationToken) =>
+        await swap.CandidatesAsync(scope, id, cancellationToken) is { } candidates ? TypedResults.Ok(candidates) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<SwapResultDto>, NotFound>> SwapAsync(
+        Guid id, SwapRequest request, StaffScope scope, SwapDevice swap, CancellationToken cancellationToken) =>
+        await swap.ExecuteAsync(scope, id, request, cancellationToken) is { } result ? TypedResults.Ok(result) : TypedResults.NotFound();
+
+    private static async Task<Results<NoContent, NotFound>> ReturnToPoolAsync(
+        Guid id, ReturnToPoolRequest request, StaffScope scope, DeviceRepairs repairs, CancellationToken cancellationToken) =>
+        await repairs.ReturnToPoolAsync(scope, id, request, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<PagedResult<RepairDto>>, ValidationProblem>> ListRepairsAsync(
+        StaffScope scope, DeviceRepairs repairs, [AsParameters] PageQuery paging, CancellationToken cancellationToken)
+    {
+        if (paging.Validate() is { } errors)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        return TypedResults.Ok(await repairs.ListAsync(scope, paging, cancellationToken));
+    }
 
     private static async Task<Results<Ok<ReenrollmentApprovalDto>, NotFound>> ApproveReenrollmentAsync(
         Guid id, StaffScope scope, ApproveReenrollment approve, CancellationToken cancellationToken) =>

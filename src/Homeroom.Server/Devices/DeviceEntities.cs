@@ -62,3 +62,22 @@ public sealed class DeviceApp
     public string? Name { get; set; }
     public string? Version { get; set; }
 }
+
+/// <summary>Why a device went to repair, who took it in and when, and what replaced it; closed when it returns to a spare pool.</summary>
+public sealed class DeviceRepair
+{
+    public Guid Id { get; set; }
+    public Guid DeviceId { get; set; }
+
+    /// <summary>The person the device was taken from.</summary>
+    public Guid? PersonId { get; set; }
+
+    /// <summary>The spare that replaced it.</summary>
+    public Guid? ReplacementDeviceId { get; set; }
+    public required string Reason { get; set; }
+    public Guid? ReportedById { get; set; }
+    public required string ReportedBy { get; set; }
+    public DateTime ReportedAt { get; set; }
+    public DateTime? ReturnedAt { get; set; }
+    public string? ReturnedBy { get; set; }
+}

@@ -39,9 +39,18 @@ public static class DeviceQueries
         devices.Where(d => db.GroupDevices.Any(m => groupIds.Contains(m.GroupId) && m.DeviceId == d.Id)
             || (d.AssignedPersonId != null && db.GroupMembers.Any(m => groupIds.Contains(m.GroupId) && m.PersonId == d.AssignedPersonId)));
 
-    /// <summary>Name, serial, asset tag or model containing the text.</summary>
-    public static IQueryable<Device> Matching(this IQueryable<Device> devices, string text) =>
-        devices.Where(d => d.Name.Contains(text) || d.Serial.Contains(text) || (d.AssetTag != null && d.AssetTag.Contains(text)) || (d.Model != null && d.Model.Contains(text)));
+    /// <summary>
+    /// Name, serial, asset tag, model or the assigned person's name containing the text, ignoring case
+    /// (lower() on both providers: SQLite folds ASCII letters only).
+    /// </summary>
+    public static IQueryable<Device> Matching(this IQueryable<Device> devices, HomeroomDbContext db, string text)
+    {
+        var q = text.ToLowerInvariant();
+        return devices.Where(d => d.Name.ToLower().Contains(q) || d.Serial.ToLower().Contains(q)
+            || (d.AssetTag != null && d.AssetTag.ToLower().Contains(q)) || (d.Model != null && d.Model.ToLower().Contains(q))
+            || (d.AssignedPersonId != null && db.People.Any(p => p.Id == d.AssignedPersonId
+                && (p.GivenName.ToLower().Contains(q) || p.FamilyName.ToLower().Contains(q) || (p.GivenName + " " + p.FamilyName).ToLower().Contains(q)))));
+    }
 
     /// <summary>Devices connected now (or not).</summary>
     public static IQueryable<Device> Online(this IQueryable<Device> devices, ConnectionRegistry registry, bool online = true) =>

@@ -17,6 +17,9 @@ public static class DevicesServiceCollectionExtensions
         services.AddSingleton<DeviceDirectory>();
         services.AddSingleton<UpdateDevice>();
         services.AddSingleton<RevokeDevice>();
+        services.AddSingleton<SwapDevice>();
+        services.AddSingleton<DeviceRepairs>();
+        services.AddHostedService<RepairRetention>();
         services.AddOptions<ReenrollmentOptions>().BindConfiguration(ReenrollmentOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ReenrollmentOptions>, ReenrollmentOptionsValidator>();
         services.AddSingleton<ApproveReenrollment>();
