@@ -26,6 +26,11 @@ public enum SettingKind
 /// <param name="MaxItems">Longest list.</param>
 public sealed record SettingDefinition(string Key, SettingKind Kind, JsonNode Default, string Description, IReadOnlyList<string>? Choices = null, int MaxItems = 1000);
 
+/// <summary>A problem with a profile's settings.</summary>
+/// <param name="Key">The setting it concerns (<c>webFilter.blockedSites</c>); the group, or null, when the document's shape is wrong.</param>
+/// <param name="Message">What is wrong, naming the setting.</param>
+public sealed record SettingError(string? Key, string Message);
+
 /// <summary>
 /// Every setting a profile can hold. A profile is a JSON object grouped by the first part of the key
 /// (<c>{"webFilter": {"blockedCategories": ["games"]}}</c>); a setting a profile leaves out is
@@ -79,11 +84,21 @@ public static class PolicySettings
     /// </summary>
     public static (IReadOnlyDictionary<string, JsonNode> Settings, IReadOnlyList<string> Errors) Parse(JsonElement document)
     {
+        var (settings, errors) = ParseBySetting(document);
+        return (settings, errors.Select(e => e.Message).ToList());
+    }
+
+    /// <summary>
+    /// As <see cref="Parse"/>, with each problem tied to the setting it concerns (its key, or the group
+    /// or null when the document's shape is wrong), so an editor can show it beside that setting.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, JsonNode> Settings, IReadOnlyList<SettingError> Errors) ParseBySetting(JsonElement document)
+    {
         var settings = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
-        var errors = new List<string>();
+        var errors = new List<SettingError>();
         if (document.ValueKind != JsonValueKind.Object)
         {
-            errors.Add("Settings must be a JSON object.");
+            errors.Add(new(null, "Settings must be a JSON object."));
             return (settings, errors);
         }
 
@@ -91,7 +106,7 @@ public static class PolicySettings
         {
             if (group.Value.ValueKind != JsonValueKind.Object)
             {
-                errors.Add($"'{group.Name}' must be an object of settings.");
+                errors.Add(new(group.Name, $"'{group.Name}' must be an object of settings."));
                 continue;
             }
 
@@ -100,7 +115,7 @@ public static class PolicySettings
                 var key = group.Name + "." + setting.Name;
                 if (!All.TryGetValue(key, out var definition))
                 {
-                    errors.Add($"'{key}' is not a known setting.");
+                    errors.Add(new(key, $"'{key}' is not a known setting."));
                     continue;
                 }
 
@@ -116,7 +131,7 @@ public static class PolicySettings
                 }
                 else
                 {
-                    errors.Add($"'{key}': {error}");
+                    errors.Add(new(key, $"'{key}': {error}"));
                 }
             }
         }
@@ -124,10 +139,18 @@ public static class PolicySettings
         if (errors.Count == 0)
         {
             var filter = ToWebFilter(settings);
-            errors.AddRange(WebFilter.ValidateSites(filter).Select(e => "webFilter." + e));
+            errors.AddRange(WebFilter.ValidateSites(filter).Select(e => new SettingError(SiteErrorKey(e), "webFilter." + e)));
         }
 
         return (settings, errors);
+    }
+
+    // "blockedSites[3] 'x': ..." or "allowedCategories: ..." names its setting; the total-size message concerns both site lists.
+    private static string SiteErrorKey(string message)
+    {
+        var end = message.IndexOfAny(['[', ':', ' ']);
+        var field = end > 0 ? message[..end] : message;
+        return All.ContainsKey("webFilter." + field) ? "webFilter." + field : "webFilter.blockedSites";
     }
 
     /// <summary>Writes flat settings back as the grouped JSON object.</summary>

@@ -4,6 +4,7 @@ using Homeroom.Rules.Policies;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 
@@ -17,7 +18,28 @@ namespace Homeroom.Server.Policies;
 /// <param name="Condition">When it applies.</param>
 public sealed record AssignmentRequest(Guid? ProfileId, ScopeLevel? Level, string? ScopeId, int? Priority, ConditionDto? Condition);
 
-public sealed record AssignmentDto(Guid Id, Guid ProfileId, string ProfileName, ScopeLevel Level, string? ScopeId, int Priority, ConditionDto? Condition, DateTime CreatedAt);
+/// <summary>An assignment; <c>ScopeName</c> is the target's name (school, group or device) when it is within your scope, the grade's label, or "District".</summary>
+public sealed record AssignmentDto(Guid Id, Guid ProfileId, string ProfileName, ScopeLevel Level, string? ScopeId, int Priority, ConditionDto? Condition, DateTime CreatedAt, string? ScopeName = null);
+
+/// <summary>An assignment as it would be saved, to preview before saving; <c>AssignmentId</c> is the assignment being changed, none for a new one.</summary>
+public sealed record AssignmentPreviewRequest(Guid? AssignmentId, Guid? ProfileId, ScopeLevel? Level, string? ScopeId, int? Priority, ConditionDto? Condition)
+{
+    public AssignmentRequest ToRequest() => new(ProfileId, Level, ScopeId, Priority, Condition);
+}
+
+public sealed record DeviceRefDto(Guid Id, string Name);
+
+public sealed record AssignmentFindingDto(FindingKind Kind, string? Setting, Guid OtherAssignmentId, string OtherProfileName, int Devices, string Message);
+
+/// <summary>What saving an assignment would do.</summary>
+/// <param name="DeviceCount">Devices it reaches (conditions aside: a schedule or zone limits when, not which).</param>
+/// <param name="Devices">The first of them by name, within your scope.</param>
+/// <param name="Refused">Saving would be refused (409): a finding of kind "refused".</param>
+/// <param name="Findings">Conflicts and overrides, each naming the setting and the other assignment's profile.</param>
+public sealed record AssignmentPreviewDto(int DeviceCount, IReadOnlyList<DeviceRefDto> Devices, bool Refused, IReadOnlyList<AssignmentFindingDto> Findings);
+
+/// <summary>Something an assignment may target, as a picker shows it.</summary>
+public sealed record AssignmentTargetDto(string Id, string Name);
 
 /// <summary>
 /// Assignments of profiles to scopes, for the API and the console. Everyone who reads policies reads
@@ -40,8 +62,186 @@ public sealed class AssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbF
 
         var rows = await query.OrderBy(a => a.Level).ThenByDescending(a => a.Priority).ThenBy(a => a.Id).ToListAsync(cancellationToken);
         var names = await db.Profiles.AsNoTracking().ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
-        return rows.Select(r => ToDto(r, names.GetValueOrDefault(r.ProfileId, "?"))).ToList();
+        var targets = await TargetNamesAsync(scope, db, rows, cancellationToken);
+        return rows.Select(r => ToDto(r, names.GetValueOrDefault(r.ProfileId, "?")) with { ScopeName = TargetName(r.Level, r.ScopeKey, targets) }).ToList();
     }
+
+    /// <summary>The longest list a target picker shows.</summary>
+    public const int MaxTargets = 200;
+
+    /// <summary>Devices a preview names.</summary>
+    public const int PreviewDevices = 20;
+
+    /// <summary>
+    /// What the scope may assign to at a level, with names, for pickers: district-wide staff every
+    /// school, group and device; a school's administrators their school, its groups and its devices;
+    /// district and grade targets only district-wide. At most <see cref="MaxTargets"/>, matching the search.
+    /// </summary>
+    public async Task<IReadOnlyList<AssignmentTargetDto>> TargetsAsync(StaffScope scope, ScopeLevel level, string? search, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ManagePolicies);
+        var text = string.IsNullOrWhiteSpace(search) ? null : search.Trim();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        switch (level)
+        {
+            case ScopeLevel.District:
+                return scope.IsDistrictWide ? [new AssignmentTargetDto("", "District")] : [];
+            case ScopeLevel.Grade:
+                return scope.IsDistrictWide
+                    ? Enumerable.Range(-1, 15).Select(g => new AssignmentTargetDto(g.ToString(CultureInfo.InvariantCulture), GradeName(g))).ToList()
+                    : [];
+            case ScopeLevel.School:
+                var schools = scope.Schools(db).Where(s => scope.IsDistrictWide || s.Id == scope.SchoolId);
+                if (text is not null)
+                {
+                    schools = schools.Where(s => s.Name.ToLower().Contains(text.ToLower()));
+                }
+
+                return (await schools.OrderBy(s => s.Name).Take(MaxTargets).Select(s => new { s.Id, s.Name }).ToListAsync(cancellationToken))
+                    .Select(s => new AssignmentTargetDto(s.Id.ToString(), s.Name)).ToList();
+            case ScopeLevel.Group:
+                if (scope.Role == StaffRole.Teacher)
+                {
+                    return [];
+                }
+
+                var groups = from g in scope.Groups(db)
+                             join school in db.Schools on g.SchoolId equals school.Id into schoolOf
+                             from school in schoolOf.DefaultIfEmpty()
+                             select new { g.Id, g.Name, School = school == null ? null : school.Name };
+                if (text is not null)
+                {
+                    groups = groups.Where(g => g.Name.ToLower().Contains(text.ToLower()));
+                }
+
+                return (await groups.OrderBy(g => g.Name).ThenBy(g => g.School).Take(MaxTargets).ToListAsync(cancellationToken))
+                    .Select(g => new AssignmentTargetDto(g.Id.ToString(), g.School is null ? g.Name : $"{g.Name} ({g.School})")).ToList();
+            case ScopeLevel.Device:
+                if (scope.Role == StaffRole.Teacher)
+                {
+                    return [];
+                }
+
+                var devices = scope.Devices(db).Where(d => d.RevokedAt == null);
+                if (text is not null)
+                {
+                    var lower = text.ToLower();
+                    devices = devices.Where(d => d.Name.ToLower().Contains(lower) || d.Serial.ToLower().Contains(lower)
+                        || (d.AssignedPersonId != null && db.People.Any(p => p.Id == d.AssignedPersonId && (p.GivenName + " " + p.FamilyName).ToLower().Contains(lower))));
+                }
+
+                return (await devices.OrderBy(d => d.Name).Take(MaxTargets).Select(d => new { d.Id, d.Name, d.Serial }).ToListAsync(cancellationToken))
+                    .Select(d => new AssignmentTargetDto(d.Id.ToString(), $"{d.Name} ({d.Serial})")).ToList();
+            default:
+                return [];
+        }
+    }
+
+    /// <summary>
+    /// What saving the assignment would do, without saving: how many and which devices it reaches, and
+    /// the conflicts (saving refused) and overrides it meets (<see cref="PolicyConflicts.Review"/>).
+    /// Invalid input and targets outside the scope are refused exactly as saving refuses them.
+    /// </summary>
+    public async Task<AssignmentPreviewDto> PreviewAsync(StaffScope scope, AssignmentPreviewRequest request, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ManagePolicies);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var record = new PolicyAssignmentRecord { Id = Guid.CreateVersion7() };
+        if (request.AssignmentId is { } existingId)
+        {
+            var existing = await db.PolicyAssignments.AsNoTracking().FirstOrDefaultAsync(a => a.Id == existingId, cancellationToken);
+            if (existing is null || !await scope.MayAssignAsync(db, existing.Level, existing.ScopeKey, cancellationToken))
+            {
+                throw new RequestValidationException(new() { ["assignmentId"] = ["No such assignment (or not yours to change)."] });
+            }
+
+            record.Id = existing.Id;
+        }
+
+        await PrepareAsync(scope, db, record, request.ToRequest(), cancellationToken);
+        var candidate = PolicyModel.ToAssignment(record);
+        var model = await PolicyModel.LoadAsync(db, cancellationToken);
+        var others = model.Assignments.Where(a => a.Id != record.Id).ToList();
+
+        var reachedIds = await Reached(db.Devices.AsNoTracking(), db, record.Level, record.ScopeKey).Select(d => d.Id).ToListAsync(cancellationToken);
+        var scopes = record.Level == ScopeLevel.District
+            ? await DeviceScopes.LoadAsync(db, null, _ => [], cancellationToken)
+            : await DeviceScopes.LoadAsync(db, reachedIds, _ => [], cancellationToken);
+        var reached = scopes.Select(s => s.Scope).Where(s => PolicyResolver.Reaches(candidate, s)).ToList();
+        var names = await Reached(scope.Devices(db), db, record.Level, record.ScopeKey)
+            .OrderBy(d => d.Name).ThenBy(d => d.Id).Take(PreviewDevices)
+            .Select(d => new DeviceRefDto(d.Id, d.Name)).ToListAsync(cancellationToken);
+
+        var findings = PolicyConflicts.Review(candidate, others, model.Profiles, reached)
+            .Select(f => new AssignmentFindingDto(f.Kind, f.Setting, f.OtherAssignmentId, f.OtherProfileName, f.Devices, f.Message))
+            .ToList();
+        return new AssignmentPreviewDto(reached.Count, names, findings.Any(f => f.Kind == FindingKind.Refused), findings);
+    }
+
+    // The active devices an assignment's target takes in, in the resolver's sense (DeviceScopes, PolicyResolver.Reaches).
+    private static IQueryable<Devices.Device> Reached(IQueryable<Device> devices, HomeroomDbContext db, ScopeLevel level, string? scopeKey)
+    {
+        devices = devices.Where(d => d.RevokedAt == null);
+        var id = Guid.TryParse(scopeKey, out var parsed) ? parsed : Guid.Empty;
+        return level switch
+        {
+            ScopeLevel.District => devices,
+            ScopeLevel.School => devices.Where(d => d.SchoolId == id),
+            ScopeLevel.Grade when int.TryParse(scopeKey, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var grade) =>
+                devices.Where(d => d.AssignedPersonId != null && db.People.Any(p => p.Id == d.AssignedPersonId && p.GradeLevel == grade)),
+            ScopeLevel.Group => devices.InGroup(db, id),
+            ScopeLevel.Device => devices.Where(d => d.Id == id),
+            _ => devices.Where(_ => false),
+        };
+    }
+
+    private static string GradeName(int grade) => grade switch
+    {
+        -1 => "Pre-K",
+        0 => "Kindergarten",
+        _ => $"Grade {grade.ToString(CultureInfo.InvariantCulture)}",
+    };
+
+    // Names of the schools, groups and devices the rows target, as far as the scope reaches them.
+    private static async Task<Dictionary<Guid, string>> TargetNamesAsync(StaffScope scope, HomeroomDbContext db, List<PolicyAssignmentRecord> rows, CancellationToken cancellationToken)
+    {
+        var ids = rows.Select(r => Guid.TryParse(r.ScopeKey, out var id) ? id : Guid.Empty).Where(id => id != Guid.Empty).Distinct().ToList();
+        var names = new Dictionary<Guid, string>();
+        if (ids.Count == 0)
+        {
+            return names;
+        }
+
+        foreach (var s in await scope.Schools(db).Where(s => ids.Contains(s.Id)).Select(s => new { s.Id, s.Name }).ToListAsync(cancellationToken))
+        {
+            names[s.Id] = s.Name;
+        }
+
+        if (scope.Can(Permission.ReadRoster))
+        {
+            foreach (var g in await scope.Groups(db).Where(g => ids.Contains(g.Id)).Select(g => new { g.Id, g.Name }).ToListAsync(cancellationToken))
+            {
+                names[g.Id] = g.Name;
+            }
+        }
+
+        if (scope.Can(Permission.ReadDevices))
+        {
+            foreach (var d in await scope.Devices(db).Where(d => ids.Contains(d.Id)).Select(d => new { d.Id, d.Name }).ToListAsync(cancellationToken))
+            {
+                names[d.Id] = d.Name;
+            }
+        }
+
+        return names;
+    }
+
+    private static string? TargetName(ScopeLevel level, string? scopeKey, Dictionary<Guid, string> names) => level switch
+    {
+        ScopeLevel.District => "District",
+        ScopeLevel.Grade => int.TryParse(scopeKey, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var grade) ? GradeName(grade) : null,
+        _ => Guid.TryParse(scopeKey, out var id) ? names.GetValueOrDefault(id) : null,
+    };
 
     public async Task<AssignmentDto> CreateAsync(StaffScope scope, AssignmentRequest request, CancellationToken cancellationToken = default)
     {
@@ -88,6 +288,27 @@ public sealed class AssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbF
 
     // Validates, checks the scope and conflicts against every other assignment, then saves.
     private async Task SaveAsync(StaffScope scope, HomeroomDbContext db, PolicyAssignmentRecord record, AssignmentRequest request, bool isNew, CancellationToken cancellationToken)
+    {
+        var targetSchool = await PrepareAsync(scope, db, record, request, cancellationToken);
+        var model = await PolicyModel.LoadAsync(db, cancellationToken);
+        var assignments = model.Assignments.Where(a => a.Id != record.Id).Append(PolicyModel.ToAssignment(record)).ToList();
+        if (PolicyConflicts.Find(assignments, model.Profiles) is { Count: > 0 } conflicts)
+        {
+            throw new ConflictException(string.Join(" ", conflicts));
+        }
+
+        if (isNew)
+        {
+            db.PolicyAssignments.Add(record);
+        }
+
+        audit.Record(db, isNew ? "assignment.create" : "assignment.update", "assignment", record.Id.ToString(),
+            $"{record.Level} {record.ScopeKey} profile {record.ProfileId} priority {record.Priority} {record.ConditionJson}", targetSchool);
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    // Validates the request and the scope's right to the target, and fills the record (not saved); returns the target's school.
+    private static async Task<Guid?> PrepareAsync(StaffScope scope, HomeroomDbContext db, PolicyAssignmentRecord record, AssignmentRequest request, CancellationToken cancellationToken)
     {
         var validation = new Validation()
             .Range("priority", request.Priority, -1000, 1000)
@@ -168,22 +389,7 @@ public sealed class AssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbF
         record.Priority = request.Priority ?? 0;
         var condition = request.Condition is { } c && !c.ToCondition().IsEmpty ? c : null;
         record.ConditionJson = condition is null ? null : JsonSerializer.Serialize(condition, PolicyModel.Json);
-
-        var model = await PolicyModel.LoadAsync(db, cancellationToken);
-        var assignments = model.Assignments.Where(a => a.Id != record.Id).Append(PolicyModel.ToAssignment(record)).ToList();
-        if (PolicyConflicts.Find(assignments, model.Profiles) is { Count: > 0 } conflicts)
-        {
-            throw new ConflictException(string.Join(" ", conflicts));
-        }
-
-        if (isNew)
-        {
-            db.PolicyAssignments.Add(record);
-        }
-
-        audit.Record(db, isNew ? "assignment.create" : "assignment.update", "assignment", record.Id.ToString(),
-            $"{record.Level} {record.ScopeKey} profile {record.ProfileId} priority {record.Priority} {record.ConditionJson}", targetSchool);
-        await db.SaveChangesAsync(cancellationToken);
+        return targetSchool;
     }
 
     private static Task<bool> ScopeExistsAsync(HomeroomDbContext db, ScopeLevel level, Guid id, CancellationToken cancellationToken) => level switch

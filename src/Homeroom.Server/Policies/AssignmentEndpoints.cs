@@ -11,6 +11,8 @@ public static class AssignmentEndpoints
         var group = app.MapGroup("/api/assignments").WithTags("Policies");
         group.MapGet("/", ListAsync).RequireStaff(Permission.ReadPolicies);
         group.MapPost("/", CreateAsync).RequireStaff(Permission.ManagePolicies).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/preview", PreviewAsync).RequireStaff(Permission.ManagePolicies).ProducesValidationProblem()
+            .WithDescription("What saving this assignment would do, without saving: how many and which devices it reaches, and the conflicts (saving refused) and overrides it meets.");
         group.MapPut("/{id:guid}", UpdateAsync).RequireStaff(ScopedResource.Assignment, Permission.ManagePolicies).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id:guid}", DeleteAsync).RequireStaff(ScopedResource.Assignment, Permission.ManagePolicies);
         return app;
@@ -18,6 +20,9 @@ public static class AssignmentEndpoints
 
     private static async Task<Ok<List<AssignmentDto>>> ListAsync(Guid? profileId, StaffScope scope, AssignmentDirectory assignments, CancellationToken cancellationToken) =>
         TypedResults.Ok(await assignments.ListAsync(scope, profileId, cancellationToken));
+
+    private static async Task<Ok<AssignmentPreviewDto>> PreviewAsync(AssignmentPreviewRequest request, StaffScope scope, AssignmentDirectory assignments, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await assignments.PreviewAsync(scope, request, cancellationToken));
 
     private static async Task<Created<AssignmentDto>> CreateAsync(AssignmentRequest request, StaffScope scope, AssignmentDirectory assignments, CancellationToken cancellationToken)
     {

@@ -27,7 +27,24 @@ public sealed record FilterCheckDto(
     Guid DeviceId, string Url, string? Host, bool Blocked, FilterReason Reason, string? Rule, string? Category, string? MatchedHost, string? Error,
     SettingSourceDto? RuleFrom, IReadOnlyList<string> UnknownCategories);
 
-public sealed record ComplianceDto(Guid DeviceId, string DeviceName, bool Online, long Version, long ReportedVersion, bool? Applied, string? Failures, DateTime? ReportedAt);
+/// <summary>Why a device's applied policy lags the one it was given.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ComplianceReason>))]
+public enum ComplianceReason
+{
+    /// <summary>The device reported it could not apply the policy (see the failures).</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("rejected")] Rejected,
+
+    /// <summary>The device is offline; it gets the policy when it connects (see when it was last seen).</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("offline")] Offline,
+
+    /// <summary>The device is online and has not reported the new version yet.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("pending")] Pending,
+}
+
+/// <summary>A device whose applied policy version lags the resolved one, and why.</summary>
+public sealed record ComplianceDto(
+    Guid DeviceId, string DeviceName, bool Online, long Version, long ReportedVersion, bool? Applied, string? Failures, DateTime? ReportedAt,
+    ComplianceReason Reason = ComplianceReason.Pending, DateTime? LastSeenAt = null, Guid? SchoolId = null);
 
 /// <summary>
 /// Effective policies and their explanation, URL decisions and compliance, for devices of the
@@ -107,11 +124,17 @@ public sealed class PolicyQueries(
             join d in scope.Devices(db) on p.DeviceId equals d.Id
             where d.RevokedAt == null && (p.ReportedApplied == false || (p.ReportedVersion < p.Version && d.PolicyVersionApplied < p.Version))
             orderby d.Name, d.Id
-            select new { p.DeviceId, d.Name, p.Version, Reported = p.ReportedVersion > d.PolicyVersionApplied ? p.ReportedVersion : d.PolicyVersionApplied, p.ReportedApplied, p.ReportedFailures, p.ReportedAt };
+            select new { p.DeviceId, d.Name, p.Version, Reported = p.ReportedVersion > d.PolicyVersionApplied ? p.ReportedVersion : d.PolicyVersionApplied, p.ReportedApplied, p.ReportedFailures, p.ReportedAt, d.LastSeenAt, d.SchoolId };
         var total = await query.CountAsync(cancellationToken);
         var rows = await query.Skip(paging.Skip).Take(paging.Take).ToListAsync(cancellationToken);
         return new PagedResult<ComplianceDto>(
-            rows.Select(r => new ComplianceDto(r.DeviceId, r.Name, presence.IsOnline(r.DeviceId), r.Version, r.Reported, r.ReportedApplied, r.ReportedFailures, r.ReportedAt)).ToList(),
+            rows.Select(r =>
+            {
+                var online = presence.IsOnline(r.DeviceId);
+                var lastSeen = presence.Get(r.DeviceId) is { } live && (r.LastSeenAt is null || live.LastSeenAt > r.LastSeenAt) ? live.LastSeenAt : r.LastSeenAt;
+                var reason = r.ReportedApplied == false ? ComplianceReason.Rejected : online ? ComplianceReason.Pending : ComplianceReason.Offline;
+                return new ComplianceDto(r.DeviceId, r.Name, online, r.Version, r.Reported, r.ReportedApplied, r.ReportedFailures, r.ReportedAt, reason, lastSeen, r.SchoolId);
+            }).ToList(),
             total);
     }
 }

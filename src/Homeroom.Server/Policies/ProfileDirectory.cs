@@ -28,6 +28,9 @@ public sealed class ProfileDirectory(IDbContextFactory<HomeroomDbContext> dbFact
     public const int MaxNameLength = 200;
     public const int MaxDescriptionLength = 2000;
 
+    /// <summary>The request field of the settings; a setting's problems are reported under "settings.&lt;key&gt;".</summary>
+    public const string SettingsField = "settings";
+
     public async Task<List<ProfileDto>> ListAsync(StaffScope scope, CancellationToken cancellationToken = default)
     {
         scope.EnsureCan(Permission.ReadPolicies);
@@ -152,10 +155,16 @@ public sealed class ProfileDirectory(IDbContextFactory<HomeroomDbContext> dbFact
             throw new RequestValidationException(validation.Errors);
         }
 
-        var (parsed, errors) = PolicySettings.Parse(settings);
+        // Each problem under the setting it concerns ("settings.webFilter.blockedSites"), so the console
+        // shows it beside that setting's control; the message names the setting too.
+        var (parsed, errors) = PolicySettings.ParseBySetting(settings);
         if (errors.Count > 0)
         {
-            validation.Errors["settings"] = [.. errors];
+            foreach (var group in errors.GroupBy(e => e.Key is null ? SettingsField : $"{SettingsField}.{e.Key}"))
+            {
+                validation.Errors[group.Key] = [.. group.Select(e => e.Message)];
+            }
+
             throw new RequestValidationException(validation.Errors);
         }
 
@@ -165,7 +174,7 @@ public sealed class ProfileDirectory(IDbContextFactory<HomeroomDbContext> dbFact
             var known = await db.Zones.Where(z => ids.Contains(z.Id)).Select(z => z.Id).ToListAsync(cancellationToken);
             if (ids.Except(known).ToList() is { Count: > 0 } missing)
             {
-                validation.Add("settings", $"location.allowedZones: no such zone {missing[0]}.");
+                validation.Add($"{SettingsField}.location.allowedZones", $"'location.allowedZones': no such zone {missing[0]}.");
             }
         }
 

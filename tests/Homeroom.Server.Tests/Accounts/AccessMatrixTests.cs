@@ -149,6 +149,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
 
         new("GET", "/api/assignments", PolicyReaders, Kind.None),
         new("POST", "/api/assignments", Admins, Kind.Body, """{"profileId":"{profile}","level":"group","scopeId":"{class}","priority":{number}}"""),
+        new("POST", "/api/assignments/preview", Admins, Kind.Body, """{"profileId":"{profile}","level":"group","scopeId":"{class}","priority":{number}}"""),
         new("PUT", "/api/assignments/{id}", Admins, Kind.Assignment, """{"profileId":"{profile}","level":"school","scopeId":"{school}","priority":{number}}""", Fresh: true),
         new("DELETE", "/api/assignments/{id}", Admins, Kind.Assignment, Fresh: true),
 
@@ -209,6 +210,10 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/enrollment", DeviceManagers, Kind.None),
         ("/audit", Admins, Kind.None),
         ("/account", Everyone, Kind.None),
+        ("/profiles", PolicyReaders, Kind.None),
+        ("/profiles/new", Admins, Kind.None),
+        ("/profiles/{ProfileId:guid}", PolicyReaders, Kind.None),
+        ("/compliance", PolicyReaders, Kind.None),
     ];
 
     private HomeroomHost _host = null!;
@@ -356,7 +361,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
 
     private static string PagePath(string route, SchoolResources school) => route
         .Replace("{Id:guid}", school.Device.ToString(), StringComparison.Ordinal)
-        .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal);
+        .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal)
+        .Replace("{ProfileId:guid}", school.Profile.ToString(), StringComparison.Ordinal);
 
     [Fact]
     public async Task MachineEndpoints_AnswerStrangersWithDeclaredErrors()
