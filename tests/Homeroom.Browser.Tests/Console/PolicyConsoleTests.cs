@@ -43,8 +43,8 @@ public sealed class PolicyConsoleTests(PolicyConsoleDistrict district) : IClassF
 
         await page.Locator("#s-webFilter\\.blockedSites").FillAsync("tiktok.com");
         await page.GetByTestId("save-profile").ClickAsync();
-        await page.WaitForURLAsync(url => System.Text.RegularExpressions.Regex.IsMatch(url, "/profiles/[0-9a-f-]{36}$"));
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Science filter" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Science filter" })).ToBeVisibleAsync(Soon);
+        await Expect(page.GetByTestId("assign-profile")).ToBeVisibleAsync();
         var saved = (await district.Host.GetJsonAsync<JsonElement>("/api/profiles")).EnumerateArray().Single(p => p.GetProperty("name").GetString() == "Science filter");
         saved.GetProperty("settings").GetProperty("webFilter").GetProperty("youTube").GetString().ShouldBe("strict");
         saved.GetProperty("settings").GetProperty("webFilter").GetProperty("blockedSites")[0].GetString().ShouldBe("tiktok.com");
@@ -53,6 +53,7 @@ public sealed class PolicyConsoleTests(PolicyConsoleDistrict district) : IClassF
         // with the class's existing assignment at the same priority before anything is saved.
         await page.GetByTestId("assign-profile").ClickAsync();
         await page.GetByTestId("assignment-level").SelectOptionAsync("Group");
+        await Expect(page.GetByTestId("assignment-target").Locator("option", new() { HasText = "Science 7 (Lincoln Middle)" })).ToHaveCountAsync(1, new() { Timeout = 15_000 });
         await page.GetByTestId("assignment-target").SelectOptionAsync(new SelectOptionValue { Label = "Science 7 (Lincoln Middle)" });
         await Expect(page.GetByTestId("preview-count")).ToHaveTextAsync("3", new() { Timeout = 15_000 });
         await Expect(page.GetByTestId("preview-device")).ToHaveCountAsync(3);
@@ -109,9 +110,11 @@ public sealed class PolicyConsoleTests(PolicyConsoleDistrict district) : IClassF
         await page.GotoAsync($"/profiles/{district.DistrictProfile}");
         await page.GetByTestId("assign-profile").ClickAsync();
 
+        await Expect(page.GetByTestId("assignment-level").Locator("option")).ToHaveCountAsync(3, new() { Timeout = 15_000 });
         var levels = await page.GetByTestId("assignment-level").Locator("option").AllTextContentsAsync();
         levels.ShouldBe(["School", "Group or class", "Device"]);
         await page.GetByTestId("assignment-level").SelectOptionAsync("Group");
+        await Expect(page.GetByTestId("assignment-target").Locator("option", new() { HasText = "Science 7 (Lincoln Middle)" })).ToHaveCountAsync(1, new() { Timeout = 15_000 });
         var groups = await page.GetByTestId("assignment-target").Locator("option").AllTextContentsAsync();
         groups.ShouldContain("Science 7 (Lincoln Middle)");
         groups.ShouldNotContain("Franklin 7 (Franklin High)");
@@ -130,11 +133,11 @@ public sealed class PolicyConsoleTests(PolicyConsoleDistrict district) : IClassF
     {
         var page = await district.SignInAsync("rivera", PolicyConsoleDistrict.Password);
         await page.GotoAsync("/profiles");
-        await Expect(page.GetByTestId("not-allowed")).ToBeVisibleAsync(Soon);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" })).ToBeVisibleAsync(Soon);
         (await page.ContentAsync()).ShouldNotContain("Games allowed");
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Profiles" })).ToHaveCountAsync(0);
         await page.GotoAsync("/compliance");
-        await Expect(page.GetByTestId("not-allowed")).ToBeVisibleAsync(Soon);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" })).ToBeVisibleAsync(Soon);
     }
 }
 

@@ -251,6 +251,20 @@ public sealed class PolicyResolverTests
         errors.ShouldContain(e => e.Contains(message, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("""[]""", null)]
+    [InlineData("""{"webFilter":[]}""", "webFilter")]
+    [InlineData("""{"restrictions":{"camera":"no"}}""", "restrictions.camera")]
+    [InlineData("""{"webFilter":{"allowedSites":["ok.test","exa mple.com"]}}""", "webFilter.allowedSites")]
+    [InlineData("""{"webFilter":{"blockedCategories":["Not A Category!"]}}""", "webFilter.blockedCategories")]
+    [InlineData("""{"apps":{"allowed":["ios:bad id"]}}""", "apps.allowed")]
+    public void ParseBySetting_BadSettings_AreKeyedByTheSetting(string json, string? key)
+    {
+        var (_, errors) = PolicySettings.ParseBySetting(JsonDocument.Parse(json).RootElement);
+
+        errors.Select(e => e.Key).ShouldBe([key]);
+    }
+
     [Fact]
     public void Parse_ThenToDocument_RoundTrips()
     {
