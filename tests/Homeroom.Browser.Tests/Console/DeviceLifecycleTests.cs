@@ -146,21 +146,23 @@ public sealed class DeviceLifecycleTests(DeviceLifecycleDistrict district) : ICl
         await Expect(page.GetByTestId("swap-candidate")).ToHaveCountAsync(2);
         await page.GetByTestId("swap-reason").FillAsync("Cracked screen");
         await Browsers.ScreenshotAsync(page, "device-swap-dialog");
+        var spare = Guid.Parse((await page.Locator("[data-testid=swap-candidate]:checked").GetAttributeAsync("value"))!);
+
+        // From the confirming click to the spare reporting the student's policy (Science 7's profile) as applied.
         var watch = Stopwatch.StartNew();
         await ClickAsync(page.GetByTestId("dialog-confirm"));
-
-        await Expect(page.GetByTestId("device-status")).ToContainTextAsync("Swapped", new() { Timeout = 15_000 });
-        var repairs = await district.Host.GetJsonAsync<JsonElement>("/api/repairs");
-        var note = repairs.GetProperty("items").EnumerateArray().Single(r => r.GetProperty("deviceId").GetGuid() == district.AdaDevice);
-        var spare = note.GetProperty("replacementDeviceId").GetGuid();
         await Poll.UntilAsync(async () =>
         {
             var policy = await district.Host.GetJsonAsync<JsonElement>($"/api/devices/{spare}/policy");
             return policy.GetProperty("compliant").GetBoolean() && policy.GetProperty("settings").EnumerateArray().Any(s =>
                 s.GetProperty("source").ValueKind == JsonValueKind.Object && s.GetProperty("source").GetProperty("scopeId").GetString() == district.Science.ToString());
-        }, TimeSpan.FromSeconds(10));
+        }, TimeSpan.FromSeconds(15));
         watch.Stop();
 
+        await Expect(page.GetByTestId("device-status")).ToContainTextAsync("Swapped", new() { Timeout = 15_000 });
+        var repairs = await district.Host.GetJsonAsync<JsonElement>("/api/repairs");
+        var note = repairs.GetProperty("items").EnumerateArray().Single(r => r.GetProperty("deviceId").GetGuid() == district.AdaDevice);
+        note.GetProperty("replacementDeviceId").GetGuid().ShouldBe(spare);
         clicks.ShouldBeLessThanOrEqualTo(4);
         watch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(5));
         (await district.Host.GetJsonAsync<JsonElement>($"/api/devices/{spare}")).GetProperty("assignedPersonId").GetGuid().ShouldBe(district.Ada);
