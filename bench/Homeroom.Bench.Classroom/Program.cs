@@ -24,6 +24,14 @@ var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-classroom-bench-"
 Directory.CreateDirectory(dataDirectory);
 var results = new Dictionary<string, object>();
 
+// Teachers start ad-hoc sessions only within the school day (07:00 to 17:00, Monday to Friday, by
+// default); the benchmark runs at any hour, so the server it starts (which inherits this process's
+// environment) has a school day of every day and all day. The binder appends to the default days.
+Environment.SetEnvironmentVariable("Homeroom__Classroom__SchoolDays__0", "saturday");
+Environment.SetEnvironmentVariable("Homeroom__Classroom__SchoolDays__1", "sunday");
+Environment.SetEnvironmentVariable("Homeroom__Classroom__SchoolDayStart", "00:00");
+Environment.SetEnvironmentVariable("Homeroom__Classroom__SchoolDayEnd", "23:59");
+
 await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, null, 5093))
 {
     using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
@@ -67,14 +75,51 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
     await page.WaitForURLAsync("**/classroom");
     await page.GotoAsync($"/classroom/{classId}");
     await page.GetByTestId("start-session").ClickAsync();
-    await page.Locator("[data-testid=tile] img").Nth(students - 1).WaitForAsync(new() { Timeout = 30_000 });
+    page.Console += (_, message) =>
+    {
+        if (message.Type == "error")
+        {
+            Console.Error.WriteLine("[browser] " + message.Text);
+        }
+    };
+    try
+    {
+        await page.Locator("[data-testid=tile] img").Nth(students - 1).WaitForAsync(new() { Timeout = 90_000 });
+    }
+    catch (TimeoutException)
+    {
+        var seen = await page.EvaluateAsync<string>("() => `${document.querySelectorAll('[data-testid=tile]').length} tiles, ${document.querySelectorAll('[data-testid=tile] img').length} images, ${document.querySelectorAll('[data-testid=tile] img[src]').length} shown`");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(resultsDirectory, "classroom-timeout.png") });
+        throw new TimeoutException($"Not every tile showed a screen within 90 s: {seen}.");
+    }
 
-    // Bytes to the teacher: image responses plus the live connection's frames, counted by the browser.
+    // Bytes to the teacher, counted by the browser (Chrome DevTools Protocol): the live connection's
+    // WebSocket messages by their payload (binary messages decoded from the base64 the protocol
+    // carries them in; WebSocket framing and compression not counted), and every HTTP response
+    // (images) with its headers. Before 2026-12-02 binary messages were counted by their base64
+    // length and responses without headers; that figure is still reported, as the "_old_way" row.
     var cdp = await context.NewCDPSessionAsync(page);
     await cdp.SendAsync("Network.enable");
-    long received = 0;
-    cdp.Event("Network.dataReceived").OnEvent += (_, e) => Interlocked.Add(ref received, e!.Value.GetProperty("encodedDataLength").GetInt64());
-    cdp.Event("Network.webSocketFrameReceived").OnEvent += (_, e) => Interlocked.Add(ref received, e!.Value.GetProperty("response").GetProperty("payloadData").GetString()!.Length);
+    long wsIn = 0, wsInMessages = 0, wsInBase64 = 0, wsOut = 0, httpIn = 0, httpBodies = 0, httpResponses = 0;
+    cdp.Event("Network.webSocketFrameReceived").OnEvent += (_, e) =>
+    {
+        var (bytes, text) = Payload(e!.Value.GetProperty("response"));
+        Interlocked.Add(ref wsIn, bytes);
+        Interlocked.Add(ref wsInBase64, text);
+        Interlocked.Increment(ref wsInMessages);
+    };
+    cdp.Event("Network.webSocketFrameSent").OnEvent += (_, e) => Interlocked.Add(ref wsOut, Payload(e!.Value.GetProperty("response")).Bytes);
+    cdp.Event("Network.dataReceived").OnEvent += (_, e) => Interlocked.Add(ref httpBodies, e!.Value.GetProperty("encodedDataLength").GetInt64());
+    cdp.Event("Network.loadingFinished").OnEvent += (_, e) =>
+    {
+        // Object URLs (blob:) load too, from memory: not network traffic.
+        var bytes = e!.Value.GetProperty("encodedDataLength").GetInt64();
+        if (bytes > 0)
+        {
+            Interlocked.Add(ref httpIn, bytes);
+            Interlocked.Increment(ref httpResponses);
+        }
+    };
 
     // Capture-to-display: each image that finishes loading, against the capture time the device stamped.
     await page.EvaluateAsync(@"() => {
@@ -85,19 +130,32 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
         }, true);
     }");
     var sentBefore = fleet.Metrics.ThumbnailBytes;
-    var receivedBefore = Interlocked.Read(ref received);
+    long[] Counters() => [Interlocked.Read(ref wsIn), Interlocked.Read(ref wsInMessages), Interlocked.Read(ref wsInBase64), Interlocked.Read(ref wsOut),
+        Interlocked.Read(ref httpIn), Interlocked.Read(ref httpBodies), Interlocked.Read(ref httpResponses)];
+    var before = Counters();
+    var cpuBefore = server.CpuTime();
     var watch = Stopwatch.StartNew();
     await Task.Delay(TimeSpan.FromSeconds(seconds));
     var elapsed = watch.Elapsed.TotalSeconds;
-    var teacherBytes = Interlocked.Read(ref received) - receivedBefore;
+    var cpu = server.CpuTime() - cpuBefore;
+    var after = Counters();
+    double Rate(int counter) => Math.Round((after[counter] - before[counter]) / elapsed, 0);
     var delays = (await page.EvaluateAsync<double[]>("() => window.__delays")).Order().ToArray();
-    results["teacher_bytes_per_second"] = Math.Round(teacherBytes / elapsed, 0);
-    results["teacher_bytes_per_second_per_student"] = Math.Round(teacherBytes / elapsed / students, 0);
+    var teacherRate = Rate(0) + Rate(4);
+    results["teacher_bytes_per_second"] = teacherRate;
+    results["teacher_bytes_per_second_per_student"] = Math.Round(teacherRate / students, 0);
+    results["teacher_live_connection_bytes_per_second"] = Rate(0);
+    results["teacher_live_connection_messages_per_second"] = Rate(1);
+    results["teacher_http_bytes_per_second"] = Rate(4);
+    results["teacher_http_responses_per_second"] = Rate(6);
+    results["teacher_bytes_per_second_old_way"] = Rate(2) + Rate(5);
+    results["teacher_sent_bytes_per_second"] = Rate(3);
     results["thumbnails_displayed_per_second"] = Math.Round(delays.Length / elapsed, 1);
     results["capture_to_display_ms_p50"] = Percentile(delays, 0.50);
     results["capture_to_display_ms_p95"] = Percentile(delays, 0.95);
     results["capture_to_display_ms_max"] = delays.Length == 0 ? 0 : delays[^1];
-        results["device_thumbnail_bytes_per_second"] = Math.Round((fleet.Metrics.ThumbnailBytes - sentBefore) / elapsed / students, 0);
+    results["device_thumbnail_bytes_per_second"] = Math.Round((fleet.Metrics.ThumbnailBytes - sentBefore) / elapsed / students, 0);
+    results["server_cpu_percent_of_one_core"] = Math.Round(cpu.TotalSeconds / elapsed * 100, 1);
 
     // A class lock: click, then the moment the last tile shows locked (timed in the page).
     var lockTimes = new List<double>();
@@ -132,6 +190,19 @@ results["machine"] = BenchReport.Machine();
 results["date"] = BenchReport.Now();
 await BenchReport.WriteAsync(results, resultsDirectory, $"classroom-{students}");
 Directory.Delete(dataDirectory, recursive: true);
+
+// A WebSocket message's payload in bytes (binary ones arrive base64-encoded), and its length as text.
+static (long Bytes, long Text) Payload(JsonElement response)
+{
+    var data = response.GetProperty("payloadData").GetString()!;
+    if (response.GetProperty("opcode").GetInt32() != 2)
+    {
+        return (System.Text.Encoding.UTF8.GetByteCount(data), data.Length);
+    }
+
+    var padding = data.EndsWith("==", StringComparison.Ordinal) ? 2 : data.EndsWith('=') ? 1 : 0;
+    return (data.Length / 4 * 3 - padding, data.Length);
+}
 
 static double Percentile(double[] sorted, double p) =>
     sorted.Length == 0 ? 0 : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 0);

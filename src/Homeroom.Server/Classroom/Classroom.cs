@@ -102,6 +102,14 @@ public sealed class Classroom(
             inSession ? views.Latest(groupId, device.DeviceId)?.CapturedAt : null);
     }
 
+    /// <summary>
+    /// A tile's latest screen image for a page that already holds the class (through
+    /// <see cref="DevicesAsync(StaffScope, Guid, CancellationToken)"/>): the same rule as <see cref="Tile"/>,
+    /// only <paramref name="inSession"/> and while the class watches the device; null otherwise.
+    /// </summary>
+    public Thumbnail? Screen(ClassDevice device, Guid groupId, bool inSession) =>
+        inSession ? views.Latest(groupId, device.DeviceId) : null;
+
     /// <summary>The devices of a class's students and the class's own devices (a cart); a staff member's own devices never count.</summary>
     internal static async Task<List<ClassDevice>> DevicesAsync(HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken)
     {
