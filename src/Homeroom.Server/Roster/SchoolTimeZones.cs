@@ -75,6 +75,18 @@ public sealed class SchoolTimes(IReadOnlyDictionary<Guid, TimeZoneInfo> zones, T
 
     public string Format(DateTimeOffset at, Guid? schoolId = null, bool seconds = false) => Format(at.UtcDateTime, schoolId, seconds);
 
+    /// <summary>Only the time of day ("14:30") in the school's zone, for today's events.</summary>
+    public string TimeOfDay(DateTimeOffset at, Guid? schoolId = null)
+    {
+        var zone = ZoneOf(schoolId);
+        var text = TimeZoneInfo.ConvertTime(at, zone).ToString("HH:mm", CultureInfo.InvariantCulture);
+        return IsUtc(zone) ? text + " UTC" : text;
+    }
+
+    /// <summary>A date ("Dec 2, 2026") in the school's zone.</summary>
+    public string Date(DateTime utc, Guid? schoolId = null) =>
+        TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), ZoneOf(schoolId)).ToString("MMM d, yyyy", CultureInfo.InvariantCulture);
+
     private static bool IsUtc(TimeZoneInfo zone) => zone.BaseUtcOffset == TimeSpan.Zero && !zone.SupportsDaylightSavingTime;
 
     /// <summary>The zone's name for a column heading, e.g. "America/Chicago".</summary>

@@ -23,7 +23,7 @@ public sealed record ConsoleIdentity(StaffScope Scope, AuditActor Actor)
 /// every action is audited under them (<see cref="RunAsync{T}"/>). Pages pass <see cref="ConsoleIdentity.Scope"/>
 /// to the same use cases the API calls.
 /// </summary>
-public sealed class ConsoleUser(AuthenticationStateProvider authentication, IHttpContextAccessor http)
+public sealed class ConsoleUser(AuthenticationStateProvider authentication, IHttpContextAccessor http, Roster.SchoolTimeZones timeZones)
 {
     private readonly string? _remoteAddress = http.HttpContext?.Connection.RemoteIpAddress?.ToString();
     private ConsoleIdentity? _identity;
@@ -39,6 +39,9 @@ public sealed class ConsoleUser(AuthenticationStateProvider authentication, IHtt
 
         return _identity;
     }
+
+    /// <summary>How this staff member reads times: each school's rows in that school's zone (never bare UTC).</summary>
+    public async Task<Roster.SchoolTimes> TimesAsync() => await timeZones.ForAsync((await GetAsync()).Scope);
 
     /// <summary>Runs a staff action with the audit trail attributing it to this staff member.</summary>
     public async Task<T> RunAsync<T>(Func<ConsoleIdentity, Task<T>> action)
