@@ -92,6 +92,14 @@ public sealed class RosterConsoleTests(RosterDistrict district) : IClassFixture<
         limited.GetProperty("role").GetString().ShouldBe("schoolAdmin");
         limited.GetProperty("schoolId").GetGuid().ShouldNotBe(Guid.Empty);
 
+        // The school cannot be deleted while an account is limited to it: the page says why, and the school stays.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Schools" }).ClickAsync();
+        var roosevelt = page.GetByTestId("school-row").Filter(new() { HasText = "Roosevelt Elementary" });
+        await roosevelt.GetByRole(AriaRole.Button, new() { Name = "Delete…" }).ClickAsync();
+        await roosevelt.GetByTestId("confirm-delete-school").ClickAsync();
+        await Expect(page.GetByTestId("school-error")).ToContainTextAsync("Staff accounts are limited to this school", Contains);
+        await Expect(roosevelt).ToHaveCountAsync(1);
+
         // An API key: its secret is shown once and works; after a reload only its start shows; revoked, it stops.
         await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
         await page.GetByTestId("api-key-name").FillAsync("nightly export");
