@@ -195,7 +195,9 @@ public sealed class RosterConsoleTests(RosterDistrict district) : IClassFixture<
         // Typed into the address bar: the console, with its "not available" page, and the 404 status.
         var response = await page.GotoAsync($"/groups/{district.SouthSpares}");
         response!.Status.ShouldBe(404);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not found", Exact = true })).ToBeVisibleAsync(Visible);
         await Expect(page.GetByTestId("not-allowed")).ToBeVisibleAsync(Visible);
+        (await page.ContentAsync()).ShouldNotContain("Spare Chromebooks");
         await Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Main" })).ToBeVisibleAsync();
         district.ConsoleErrors[page].Where(e => !e.Contains("404", StringComparison.Ordinal)).ShouldBeEmpty();
     }
@@ -208,6 +210,7 @@ public sealed class RosterConsoleTests(RosterDistrict district) : IClassFixture<
         {
             var response = await page.GotoAsync(path);
             response!.Status.ShouldBe(403, path);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not allowed", Exact = true })).ToBeVisibleAsync(Visible);
             await Expect(page.GetByTestId("not-allowed")).ToBeVisibleAsync(Visible);
             await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Classroom" })).ToBeVisibleAsync();
             await Expect(page.GetByRole(AriaRole.Link, new() { Name = "People" })).ToHaveCountAsync(0);
