@@ -1,4 +1,3 @@
-using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -37,7 +36,7 @@ public static class AccountEndpoints
         auth.MapDelete("/sessions/{id:guid}", EndSessionAsync).RequireStaff(Permission.OwnAccount);
         auth.MapDelete("/sessions", EndOtherSessionsAsync).RequireStaff(Permission.OwnAccount);
 
-        // API keys are the caller's own: each query is limited to their account.
+        // API keys are the caller's own (ApiKeyDirectory): each query is limited to their account.
         var keys = app.MapGroup("/api/api-keys").WithTags("Accounts");
         keys.MapGet("/", ListKeysAsync).RequireStaff(Permission.OwnAccount);
         keys.MapPost("/", CreateKeyAsync).RequireStaff(Permission.OwnAccount);
@@ -122,52 +121,16 @@ public static class AccountEndpoints
             : TypedResults.Ok(new MeDto(account.Id, account.Username, account.DisplayName, context.User.FindFirst(StaffUser.AuthMethodClaim)?.Value ?? "unknown"));
     }
 
-    private static async Task<Ok<List<ApiKeyDto>>> ListKeysAsync(HttpContext context, HomeroomDbContext db, CancellationToken cancellationToken)
-    {
-        var user = StaffUser.From(context.User);
-        var keys = await db.ApiKeys.AsNoTracking().Where(k => k.AccountId == user.Id).OrderBy(k => k.CreatedAt)
-            .Select(k => new ApiKeyDto(k.Id, k.Name, k.KeyPrefix, k.CreatedAt, k.RevokedAt)).ToListAsync(cancellationToken);
-        return TypedResults.Ok(keys);
-    }
+    private static async Task<Ok<List<ApiKeyDto>>> ListKeysAsync(StaffScope scope, ApiKeyDirectory keys, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await keys.ListAsync(scope, cancellationToken));
 
     private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> CreateKeyAsync(
-        CreateApiKeyRequest request, HttpContext context, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
+        CreateApiKeyRequest request, StaffScope scope, ApiKeyDirectory keys, CancellationToken cancellationToken)
     {
-        var validation = new Validation().Required("name", request.Name, 100);
-        if (!validation.IsValid)
-        {
-            return TypedResults.ValidationProblem(validation.Errors);
-        }
-
-        var user = StaffUser.From(context.User);
-        var key = Secrets.Create("hrk_");
-        var apiKey = new ApiKey
-        {
-            Id = Guid.CreateVersion7(),
-            AccountId = user.Id,
-            Name = request.Name!.Trim(),
-            KeyHash = Secrets.Hash(key),
-            KeyPrefix = key[..8],
-            CreatedAt = time.GetUtcNow().UtcDateTime,
-        };
-        db.ApiKeys.Add(apiKey);
-        audit.Record(db, "api-key.create", "api-key", apiKey.Id.ToString(), apiKey.Name);
-        await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.Created($"/api/api-keys/{apiKey.Id}", new CreatedApiKeyDto(apiKey.Id, apiKey.Name, apiKey.KeyPrefix, apiKey.CreatedAt, key));
+        var key = await keys.CreateAsync(scope, request, cancellationToken);
+        return TypedResults.Created($"/api/api-keys/{key.Id}", key);
     }
 
-    private static async Task<Results<NoContent, NotFound>> RevokeKeyAsync(Guid id, HttpContext context, HomeroomDbContext db, AuditTrail audit, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var user = StaffUser.From(context.User);
-        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id && k.AccountId == user.Id, cancellationToken);
-        if (key is null)
-        {
-            return TypedResults.NotFound();
-        }
-
-        key.RevokedAt ??= time.GetUtcNow().UtcDateTime;
-        audit.Record(db, "api-key.revoke", "api-key", id.ToString(), key.Name);
-        await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.NoContent();
-    }
+    private static async Task<Results<NoContent, NotFound>> RevokeKeyAsync(Guid id, StaffScope scope, ApiKeyDirectory keys, CancellationToken cancellationToken) =>
+        await keys.RevokeAsync(scope, id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
 }

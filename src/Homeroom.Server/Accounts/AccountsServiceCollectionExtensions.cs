@@ -73,6 +73,7 @@ public static class AccountsServiceCollectionExtensions
         services.AddSingleton<IAuthorizationHandler, StaffAuthorizationHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, StaffAuthorizationResultHandler>();
         services.AddSingleton<StaffAccountDirectory>();
+        services.AddSingleton<ApiKeyDirectory>();
 
         // Partitioned by the client's address (the forwarded one behind a trusted proxy; an IPv6 client by its /64).
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccountOptions>>((o, accounts) => o.AddPolicy(AccountEndpoints.SignInRateLimit, context =>

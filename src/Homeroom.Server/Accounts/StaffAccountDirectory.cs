@@ -18,6 +18,7 @@ public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> d
 
     public async Task<List<AccountDto>> ListAsync(StaffScope scope, CancellationToken cancellationToken = default)
     {
+        scope.EnsureCan(Permission.ReadAccounts);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         return (await scope.Accounts(db).OrderBy(a => a.Username).ToListAsync(cancellationToken)).Select(AccountDto.From).ToList();
     }
@@ -74,7 +75,9 @@ public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> d
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var validation = new Validation()
             .Check(request.Role is null || Enum.IsDefined(request.Role.Value), "role", "One of districtAdmin, schoolAdmin, itTechnician, teacher, safetyLead, readOnly.")
-            .Check(!(request.District == true && request.SchoolId is not null), "schoolId", "Give schoolId or district, not both.");
+            .Check(!(request.District == true && request.SchoolId is not null), "schoolId", "Give schoolId or district, not both.")
+            .Optional("password", request.Password, AccountEndpoints.MaxPasswordLength)
+            .Check(request.Password is null or { Length: >= AccountEndpoints.MinPasswordLength }, "password", $"At least {AccountEndpoints.MinPasswordLength} characters.");
         await CheckPersonAsync(db, request.PersonId, validation, cancellationToken);
         await CheckSchoolAsync(db, request.SchoolId, validation, cancellationToken);
         if (!validation.IsValid)
@@ -105,7 +108,14 @@ public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> d
             account.DisabledAt = disabled ? account.DisabledAt ?? time.GetUtcNow().UtcDateTime : null;
         }
 
-        if (account.Access() != access)
+        if (request.Password is { } password)
+        {
+            // A reset by an administrator: the account's sessions end, whoever held them.
+            account.PasswordHash = PasswordHasher.Hash(password);
+            account.RotateSecurityStamp();
+            audit.Record(db, "account.password-reset", "account", id.ToString(), account.Username, account.SchoolId ?? oldSchool);
+        }
+        else if (account.Access() != access)
         {
             account.RotateSecurityStamp(); // its sessions end with the rights they were signed in with
         }

@@ -4,7 +4,8 @@ namespace Homeroom.Server.Accounts;
 
 public sealed record CreateAccountRequest(string? Username, string? DisplayName, string? Password, StaffRole? Role, Guid? PersonId, Guid? SchoolId = null);
 
-public sealed record UpdateAccountRequest(StaffRole? Role, Guid? PersonId, bool? Disabled, Guid? SchoolId = null, bool? District = null);
+/// <summary>Changes to an account; each field left out stays. <see cref="Password"/> resets the password (and ends the account's sessions).</summary>
+public sealed record UpdateAccountRequest(StaffRole? Role, Guid? PersonId, bool? Disabled, Guid? SchoolId = null, bool? District = null, string? Password = null);
 
 public sealed record AccountDto(Guid Id, string Username, string DisplayName, StaffRole Role, Guid? PersonId, Guid? SchoolId, DateTime? DisabledAt, DateTime? LastSignInAt)
 {

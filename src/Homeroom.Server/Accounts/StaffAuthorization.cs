@@ -230,7 +230,7 @@ public sealed class StaffPolicyProvider(IOptions<AuthorizationOptions> options) 
 
 /// <summary>
 /// Answers refusals: a resource outside the scope is "not found" (404), a missing permission is 403,
-/// each as ProblemDetails for the API and as a short page for the console.
+/// each as ProblemDetails for the API and, for a console page, as the console with its "not available" page.
 /// </summary>
 public sealed class StaffAuthorizationResultHandler(IProblemDetailsService problemDetails) : IAuthorizationMiddlewareResultHandler
 {
@@ -246,6 +246,23 @@ public sealed class StaffAuthorizationResultHandler(IProblemDetailsService probl
 
         var outOfScope = authorizeResult.AuthorizationFailure?.FailureReasons.OfType<OutOfScopeReason>().Any() == true;
         var status = outOfScope ? StatusCodes.Status404NotFound : StatusCodes.Status403Forbidden;
+        // A console page typed into the address bar: the console itself loads, answered with the refusal's
+        // status, and its router (checking the same rule on the live connection) shows the refusal inside
+        // the console's layout. No page content is rendered for this request (pages render only on the
+        // live connection, after their own check). The status is set as the answer starts: the console's
+        // endpoint renders nothing for a request already marked "not found".
+        if ((HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+            && context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Components.Endpoints.ComponentTypeMetadata>() is not null)
+        {
+            context.Response.OnStarting(() =>
+            {
+                context.Response.StatusCode = status;
+                return Task.CompletedTask;
+            });
+            await next(context);
+            return;
+        }
+
         context.Response.StatusCode = status;
         if (context.Request.Path.StartsWithSegments("/api"))
         {

@@ -1,14 +1,15 @@
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
 using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Roster;
 
-/// <summary>What a group list is filtered by.</summary>
-public sealed record GroupFilter(Guid? SchoolId = null, GroupKind? Kind = null, string? Search = null);
+/// <summary>What a group list is filtered by: school, kind, a person who is a member, and a name containing the search text (any case).</summary>
+public sealed record GroupFilter(Guid? SchoolId = null, GroupKind? Kind = null, string? Search = null, Guid? PersonId = null);
 
 /// <summary>
 /// Groups (grades, classes, carts, spare pools) and their members, for the API and the console. Staff
@@ -34,21 +35,27 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
             query = query.Where(g => g.Kind == kind);
         }
 
+        if (filter.PersonId is { } personId)
+        {
+            query = query.Where(g => db.GroupMembers.Any(m => m.GroupId == g.Id && m.PersonId == personId));
+        }
+
         if (filter.Search?.Trim() is { Length: > 0 } search)
         {
-            var text = search.Length > RosterLimits.MaxNameLength ? search[..RosterLimits.MaxNameLength] : search;
-            query = query.Where(g => g.Name.Contains(text));
+            var text = (search.Length > RosterLimits.MaxNameLength ? search[..RosterLimits.MaxNameLength] : search).ToLowerInvariant();
+            query = query.Where(g => g.Name.ToLower().Contains(text));
         }
 
         var total = await query.CountAsync(cancellationToken);
         var items = await Project(query.OrderBy(g => g.Name).ThenBy(g => g.Id).Skip(paging.Skip).Take(paging.Take), db).ToListAsync(cancellationToken);
-        return new PagedResult<GroupDto>(items, total);
+        return new PagedResult<GroupDto>(await WithDeviceCountsAsync(db, items, cancellationToken), total);
     }
 
     public async Task<GroupDto?> GetAsync(StaffScope scope, Guid id, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await Project(scope.Groups(db).Where(g => g.Id == id), db).FirstOrDefaultAsync(cancellationToken);
+        var group = await Project(scope.Groups(db).Where(g => g.Id == id), db).FirstOrDefaultAsync(cancellationToken);
+        return group is null ? null : (await WithDeviceCountsAsync(db, [group], cancellationToken))[0];
     }
 
     public async Task<GroupDto> CreateAsync(StaffScope scope, GroupRequest request, CancellationToken cancellationToken = default)
@@ -58,6 +65,7 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
         await ValidateAsync(db, request, cancellationToken);
         scope.EnsureIncludesSchool(request.SchoolId, "schoolId");
         await EnsureExternalIdFreeAsync(db, request.ExternalId, null, cancellationToken);
+        await EnsureNameFreeAsync(db, request.SchoolId, request.Name!.Trim(), null, cancellationToken);
         var group = new Group
         {
             Id = Guid.CreateVersion7(),
@@ -70,8 +78,9 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
         };
         db.Groups.Add(group);
         audit.Record(db, "group.create", "group", group.Id.ToString(), group.Name, group.SchoolId);
-        await db.SaveChangesAsync(cancellationToken);
-        return new GroupDto(group.Id, group.SchoolId, group.Kind, group.Name, group.ExternalId, group.GradeLevel, 0, 0);
+        await SaveAsync(db, group.Name, cancellationToken);
+        var schoolName = group.SchoolId is { } school ? await db.Schools.Where(s => s.Id == school).Select(s => s.Name).FirstOrDefaultAsync(cancellationToken) : null;
+        return new GroupDto(group.Id, group.SchoolId, group.Kind, group.Name, group.ExternalId, group.GradeLevel, 0, 0, schoolName);
     }
 
     /// <summary>Changes a group of the scope; false when there is none.</summary>
@@ -93,6 +102,7 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
         }
 
         await EnsureExternalIdFreeAsync(db, request.ExternalId, id, cancellationToken);
+        await EnsureNameFreeAsync(db, request.SchoolId, request.Name!.Trim(), id, cancellationToken);
         var moved = request.SchoolId != group.SchoolId ? $"; school {group.SchoolId}->{request.SchoolId}" : "";
         var oldSchool = group.SchoolId;
         group.Name = request.Name!.Trim();
@@ -106,7 +116,7 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
             audit.Record(db, "group.move-out", "group", id.ToString(), group.Name + moved, oldSchool);
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        await SaveAsync(db, group.Name, cancellationToken);
         policies.RequestAll();
         return true;
     }
@@ -205,9 +215,53 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
         return new PagedResult<PersonDto>(items.Select(PersonDto.From).ToList(), total);
     }
 
+    // The device count is filled in afterwards (WithDeviceCountsAsync): a group's devices are its own and its members'.
     private static IQueryable<GroupDto> Project(IQueryable<Group> groups, HomeroomDbContext db) =>
         groups.Select(g => new GroupDto(g.Id, g.SchoolId, g.Kind, g.Name, g.ExternalId, g.GradeLevel,
-            db.GroupMembers.Count(m => m.GroupId == g.Id), db.GroupDevices.Count(m => m.GroupId == g.Id)));
+            db.GroupMembers.Count(m => m.GroupId == g.Id), 0, db.Schools.Where(s => s.Id == g.SchoolId).Select(s => s.Name).FirstOrDefault()));
+
+    /// <summary>
+    /// Each group's devices in the sense of <see cref="DeviceQueries.InGroup"/> (devices placed in the group
+    /// and devices assigned to its people), each device counted once, in one query for the whole page.
+    /// </summary>
+    private static async Task<IReadOnlyList<GroupDto>> WithDeviceCountsAsync(HomeroomDbContext db, List<GroupDto> groups, CancellationToken cancellationToken)
+    {
+        if (groups.Count == 0)
+        {
+            return groups;
+        }
+
+        var ids = groups.Select(g => g.Id).ToList();
+        var direct = db.GroupDevices.Where(m => ids.Contains(m.GroupId)).Select(m => new { m.GroupId, m.DeviceId });
+        var throughPeople = db.GroupMembers.Where(m => ids.Contains(m.GroupId))
+            .Join(db.Devices, m => (Guid?)m.PersonId, d => d.AssignedPersonId, (m, d) => new { m.GroupId, DeviceId = d.Id });
+        var counts = await direct.Union(throughPeople).GroupBy(x => x.GroupId).Select(x => new { x.Key, Count = x.Count() })
+            .ToDictionaryAsync(x => x.Key, x => x.Count, cancellationToken);
+        return groups.Select(g => g with { DeviceCount = counts.GetValueOrDefault(g.Id) }).ToList();
+    }
+
+    /// <summary>Saves; a name taken meanwhile by another request (the unique index) is the same clear conflict as one found before.</summary>
+    private static async Task SaveAsync(HomeroomDbContext db, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (DatabaseErrors.IsUniqueViolation(ex))
+        {
+            throw new ConflictException($"A group named '{name}' (or with that external id) exists in this school; choose another name.");
+        }
+    }
+
+    /// <summary>Group names are unique within a school (and among district groups), in any case: staff pick groups by name.</summary>
+    private static async Task EnsureNameFreeAsync(HomeroomDbContext db, Guid? schoolId, string name, Guid? self, CancellationToken cancellationToken)
+    {
+        var lower = name.ToLowerInvariant();
+        if (await db.Groups.AnyAsync(g => g.SchoolId == schoolId && g.Name.ToLower() == lower && g.Id != self, cancellationToken))
+        {
+            throw new ConflictException($"A group named '{name}' exists in this school; choose another name.");
+        }
+    }
 
     private static async Task ValidateAsync(HomeroomDbContext db, GroupRequest request, CancellationToken cancellationToken)
     {

@@ -10,8 +10,8 @@ namespace Homeroom.Server.Roster;
 /// <summary>What a people list is filtered by.</summary>
 public sealed record PersonFilter(Guid? SchoolId = null, PersonKind? Kind = null, string? Search = null);
 
-/// <summary>A person in a list, with how many devices they are assigned.</summary>
-public sealed record PersonRowDto(Guid Id, Guid? SchoolId, PersonKind Kind, string? ExternalId, string GivenName, string FamilyName, string? Email, int? GradeLevel, int Devices);
+/// <summary>A person in a list, with how many devices they are assigned and their school's name.</summary>
+public sealed record PersonRowDto(Guid Id, Guid? SchoolId, PersonKind Kind, string? ExternalId, string GivenName, string FamilyName, string? Email, int? GradeLevel, int Devices, string? SchoolName = null);
 
 /// <summary>
 /// Students and staff in the roster, for the API and the console. Staff reach the people of their
@@ -38,13 +38,18 @@ public sealed class PeopleDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
 
         if (filter.Search?.Trim() is { Length: > 0 } search)
         {
+            // Any case: "ada" finds Ada Lovelace. The full name matches too ("ada love").
             var q = search.Length > RosterLimits.MaxNameLength ? search[..RosterLimits.MaxNameLength] : search;
-            query = query.Where(p => p.GivenName.Contains(q) || p.FamilyName.Contains(q) || (p.Email != null && p.Email.Contains(q)) || p.ExternalId == q);
+            var lower = q.ToLowerInvariant();
+            query = query.Where(p => p.GivenName.ToLower().Contains(lower) || p.FamilyName.ToLower().Contains(lower)
+                || (p.GivenName + " " + p.FamilyName).ToLower().Contains(lower)
+                || (p.Email != null && p.Email.ToLower().Contains(lower)) || p.ExternalId == q);
         }
 
         var total = await query.CountAsync(cancellationToken);
         var items = await query.OrderBy(p => p.FamilyName).ThenBy(p => p.GivenName).ThenBy(p => p.Id).Skip(paging.Skip).Take(paging.Take)
-            .Select(p => new PersonRowDto(p.Id, p.SchoolId, p.Kind, p.ExternalId, p.GivenName, p.FamilyName, p.Email, p.GradeLevel, db.Devices.Count(d => d.AssignedPersonId == p.Id)))
+            .Select(p => new PersonRowDto(p.Id, p.SchoolId, p.Kind, p.ExternalId, p.GivenName, p.FamilyName, p.Email, p.GradeLevel, db.Devices.Count(d => d.AssignedPersonId == p.Id),
+                db.Schools.Where(s => s.Id == p.SchoolId).Select(s => s.Name).FirstOrDefault()))
             .ToListAsync(cancellationToken);
         return new PagedResult<PersonRowDto>(items, total);
     }

@@ -7,7 +7,8 @@ public sealed record SchoolDto(Guid Id, string Name, string? Code, string TimeZo
 
 public sealed record SchoolRequest(string? Name, string? Code, string? TimeZone);
 
-public sealed record GroupDto(Guid Id, Guid? SchoolId, GroupKind Kind, string Name, string? ExternalId, int? GradeLevel, int MemberCount, int DeviceCount);
+/// <summary>A group: <see cref="DeviceCount"/> counts its devices and its people's devices, each once.</summary>
+public sealed record GroupDto(Guid Id, Guid? SchoolId, GroupKind Kind, string Name, string? ExternalId, int? GradeLevel, int MemberCount, int DeviceCount, string? SchoolName = null);
 
 public sealed record GroupRequest(Guid? SchoolId, GroupKind? Kind, string? Name, string? ExternalId, int? GradeLevel);
 

@@ -44,9 +44,10 @@ public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
         await EnsureCodeFreeAsync(db, school.Code, null, cancellationToken);
+        await EnsureNameFreeAsync(db, school.Name, null, cancellationToken);
         db.Schools.Add(school);
         audit.Record(db, "school.create", "school", school.Id.ToString(), school.Name, school.Id);
-        await db.SaveChangesAsync(cancellationToken);
+        await SaveAsync(db, school.Name, cancellationToken);
         timeZones.Invalidate();
         return SchoolDto.From(school);
     }
@@ -64,12 +65,13 @@ public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         var school = await db.Schools.FirstAsync(s => s.Id == id, cancellationToken);
         var code = Code(request.Code);
         await EnsureCodeFreeAsync(db, code, id, cancellationToken);
+        await EnsureNameFreeAsync(db, request.Name!.Trim(), id, cancellationToken);
         var zoneChanged = request.TimeZone is not null && request.TimeZone != school.TimeZone;
         school.Name = request.Name!.Trim();
         school.Code = code;
         school.TimeZone = request.TimeZone ?? school.TimeZone;
         audit.Record(db, "school.update", "school", id.ToString(), $"{school.Name} ({school.TimeZone})", id);
-        await db.SaveChangesAsync(cancellationToken);
+        await SaveAsync(db, school.Name, cancellationToken);
         timeZones.Invalidate();
         if (zoneChanged)
         {
@@ -122,6 +124,29 @@ public sealed class SchoolDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
     }
 
     private static string? Code(string? code) => string.IsNullOrWhiteSpace(code) ? null : code.Trim();
+
+    /// <summary>School names are unique in the district, in any case: staff pick schools by name.</summary>
+    private static async Task EnsureNameFreeAsync(HomeroomDbContext db, string name, Guid? self, CancellationToken cancellationToken)
+    {
+        var lower = name.ToLowerInvariant();
+        if (await db.Schools.AnyAsync(s => s.Name.ToLower() == lower && s.Id != self, cancellationToken))
+        {
+            throw new ConflictException($"A school named '{name}' exists; choose another name.");
+        }
+    }
+
+    /// <summary>Saves; a name or code taken meanwhile by another request (the unique indexes) is the same clear conflict as one found before.</summary>
+    private static async Task SaveAsync(HomeroomDbContext db, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (DatabaseErrors.IsUniqueViolation(ex))
+        {
+            throw new ConflictException($"A school named '{name}' or with that code was created at the same time; nothing was changed.");
+        }
+    }
 
     private static async Task EnsureCodeFreeAsync(HomeroomDbContext db, string? code, Guid? self, CancellationToken cancellationToken)
     {

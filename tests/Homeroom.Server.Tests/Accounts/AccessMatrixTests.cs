@@ -206,7 +206,12 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/classroom", ClassroomUsers, Kind.None),
         ("/classroom/{GroupId:guid}", ClassroomUsers, Kind.Class),
         ("/groups", RosterReaders, Kind.None),
+        ("/groups/{Id:guid}", RosterReaders, Kind.Class),
         ("/people", RosterReaders, Kind.None),
+        ("/people/{Id:guid}", RosterReaders, Kind.Person),
+        ("/schools", RosterReaders, Kind.None),
+        ("/accounts", Admins, Kind.None),
+        ("/api-keys", Everyone, Kind.None),
         ("/enrollment", DeviceManagers, Kind.None),
         ("/audit", Admins, Kind.None),
         ("/account", Everyone, Kind.None),
@@ -332,7 +337,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         foreach (var (route, who, kind) in Pages)
         {
             using (var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _host.BaseAddress })
-            using (var response = await anonymous.GetAsync(PagePath(route, _district.North)))
+            using (var response = await anonymous.GetAsync(PagePath(route, kind, _district.North)))
             {
                 // Signed out: to the sign-in page.
                 if (response.StatusCode != HttpStatusCode.Redirect || response.Headers.Location?.ToString().Contains("/login", StringComparison.Ordinal) != true)
@@ -345,7 +350,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
             {
                 foreach (var school in kind == Kind.None ? [_district.North] : new[] { _district.North, _district.South })
                 {
-                    using var response = await _district.Clients[role].GetAsync(PagePath(route, school));
+                    using var response = await _district.Clients[role].GetAsync(PagePath(route, kind, school));
                     var own = school == _district.North || role == DA;
                     var expected = !who.Contains(role) ? HttpStatusCode.Forbidden : own ? HttpStatusCode.OK : HttpStatusCode.NotFound;
                     if (response.StatusCode != expected)
@@ -359,8 +364,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         failures.ShouldBeEmpty();
     }
 
-    private static string PagePath(string route, SchoolResources school) => route
-        .Replace("{Id:guid}", school.Device.ToString(), StringComparison.Ordinal)
+    private static string PagePath(string route, Kind kind, SchoolResources school) => route
+        .Replace("{Id:guid}", (kind switch { Kind.Class => school.Class, Kind.Person => school.Student, _ => school.Device }).ToString(), StringComparison.Ordinal)
         .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal)
         .Replace("{ProfileId:guid}", school.Profile.ToString(), StringComparison.Ordinal);
 
