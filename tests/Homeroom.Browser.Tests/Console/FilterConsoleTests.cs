@@ -97,6 +97,9 @@ public sealed class FilterConsoleTests(FilterConsoleDistrict district) : IClassF
         }
 
         await page.GetByTestId("list-file").SetInputFilesAsync(new FilePayload { Name = "district-blocks.txt", MimeType = "text/plain", Buffer = Encoding.UTF8.GetBytes(text.ToString()) });
+        // The file's name suggests the list's name and category; the category is changed once the suggestion is there.
+        await Expect(page.GetByTestId("list-category")).ToHaveValueAsync("district-blocks");
+        await Expect(page.GetByTestId("list-name")).ToHaveValueAsync("district-blocks");
         await page.GetByTestId("list-category").FillAsync("district_block");
         await page.GetByTestId("upload-list").ClickAsync();
 
