@@ -127,12 +127,18 @@ public sealed class FilterConsoleTests(FilterConsoleDistrict district) : IClassF
         lists.GetArrayLength().ShouldBe(1);
         lists[0].GetProperty("entries").GetInt32().ShouldBe(20_002);
 
-        // Which category lists a URL, and as which host.
+        // Which category lists a URL, and as which host; and which profile's site rule decides it.
+        (await district.Host.PostJsonAsync("/api/profiles", new { name = "Middle school day", settings = new { webFilter = new { blockedSites = new[] { "roblox.test/games" }, allowedSites = new[] { "docs.example.org" } } } }))
+            .EnsureSuccessStatusCode();
+        await page.ReloadAsync();
+        await Expect(page.GetByTestId("site-rule-row")).ToContainTextAsync("Middle school day");
+        await Expect(page.GetByTestId("site-rule-row")).ToContainTextAsync("roblox.test/games");
         await page.GetByTestId("test-url").FillAsync("https://www.roblox.test/games/1");
         await page.GetByTestId("test-submit").ClickAsync();
         await Expect(page.GetByTestId("test-match")).ToHaveCountAsync(1);
         await Expect(page.GetByTestId("test-match")).ToContainTextAsync("district_block");
         await Expect(page.GetByTestId("test-match")).ToContainTextAsync("roblox.test");
+        await Expect(page.GetByTestId("test-site-rule")).ToHaveTextAsync("Profile Middle school day blocks it by its site rule roblox.test/games.");
         await page.GetByTestId("test-url").FillAsync("https://www.example.org/");
         await page.GetByTestId("test-list").SelectOptionAsync(new SelectOptionValue { Label = "district-blocks" });
         await page.GetByTestId("test-submit").ClickAsync();
