@@ -17,6 +17,7 @@ public sealed class FilterListImportReport
 
     private readonly List<FilterListLineError> _errors = [];
     private readonly List<string> _notes = [];
+    private readonly Dictionary<string, int> _entriesPerCategory = new(StringComparer.Ordinal);
 
     /// <summary>Entries added.</summary>
     public int Entries { get; internal set; }
@@ -29,6 +30,12 @@ public sealed class FilterListImportReport
 
     /// <summary>Things the import left out on purpose (for example UT1 <c>expressions</c> files).</summary>
     public IReadOnlyList<string> Notes => _notes;
+
+    /// <summary>Entries added per category (a category whose files listed nothing usable has 0).</summary>
+    public IReadOnlyDictionary<string, int> EntriesPerCategory => _entriesPerCategory;
+
+    internal void Added(string category, int entries) =>
+        _entriesPerCategory[category] = _entriesPerCategory.GetValueOrDefault(category) + entries;
 
     internal void Skip(string source, int line, string message)
     {
@@ -243,6 +250,7 @@ public static class FilterListImport
 
         var index = builder.AddCategory(category);
         var entries = new List<string>(4);
+        var added = 0;
         while (lines.TryRead(out var line))
         {
             entries.Clear();
@@ -268,6 +276,7 @@ public static class FilterListImport
                 if (builder.TryAdd(index, entry, out var error))
                 {
                     report.Entries++;
+                    added++;
                 }
                 else
                 {
@@ -275,7 +284,10 @@ public static class FilterListImport
                 }
             }
         }
+
+        report.Added(category, added);
     }
+
     /// <summary>
     /// Splits one list line into its entries: none for blanks and comments, one host or host/path,
     /// or (in hosts-file format) every host after a sink address such as <c>0.0.0.0</c>. The entries

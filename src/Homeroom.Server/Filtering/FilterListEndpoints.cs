@@ -8,18 +8,40 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Homeroom.Server.Filtering;
 
+/// <summary>
+/// A stored list and its import report: entries, skipped lines (the first
+/// <see cref="FilterListImportReport.MaxErrorsKept"/> in <c>errors</c>, with their line numbers and
+/// reasons; <c>skippedLines</c> counts them all), notes, and its categories with their entry counts.
+/// </summary>
 public sealed record FilterListDto(
     Guid Id, string Name, string Format, string? Category, long ContentBytes, int Entries, int SkippedLines,
-    IReadOnlyList<FilterListLineError> Errors, IReadOnlyList<string> Notes, DateTime CreatedAt, DateTime UpdatedAt)
+    IReadOnlyList<FilterListLineError> Errors, IReadOnlyList<string> Notes, DateTime CreatedAt, DateTime UpdatedAt,
+    IReadOnlyList<FilterCategoryDto> Categories)
 {
     public static FilterListDto From(FilterListRecord r)
     {
         var report = JsonSerializer.Deserialize<StoredReport>(r.ReportJson) ?? new StoredReport([], []);
-        return new(r.Id, r.Name, r.Format, r.Category, r.ContentBytes, r.Entries, r.SkippedLines, report.Errors, report.Notes, r.CreatedAt, r.UpdatedAt);
+        return new(r.Id, r.Name, r.Format, r.Category, r.ContentBytes, r.Entries, r.SkippedLines, report.Errors ?? [], report.Notes ?? [], r.CreatedAt, r.UpdatedAt, CategoriesOf(r, report));
     }
+
+    // Lists stored before per-category counts were kept: a plain list's one category holds all its entries.
+    private static List<FilterCategoryDto> CategoriesOf(FilterListRecord r, StoredReport report) =>
+        report.Categories is { } counts
+            ? counts.Select(c => new FilterCategoryDto(c.Key, c.Value)).OrderBy(c => c.Name, StringComparer.Ordinal).ToList()
+            : r.Category is { } category ? [new FilterCategoryDto(category, r.Entries)] : [];
 }
 
-public sealed record StoredReport(IReadOnlyList<FilterListLineError> Errors, IReadOnlyList<string> Notes);
+/// <summary>What an import found, as stored with the list (<c>filter_lists.report_json</c>).</summary>
+public sealed record StoredReport(IReadOnlyList<FilterListLineError> Errors, IReadOnlyList<string> Notes, IReadOnlyDictionary<string, int>? Categories = null);
+
+/// <summary>A category listing a tested URL, the listed host whose entry lists it, and the stored lists that have that category.</summary>
+public sealed record FilterLookupMatchDto(string Category, string ListedHost, IReadOnlyList<string> Lists);
+
+/// <summary>
+/// Which categories list a URL, in every list in use or in one list (<c>listId</c>): what a policy
+/// blocking or allowing those categories would see. No category means no list knows the site.
+/// </summary>
+public sealed record FilterLookupDto(string Url, string? Host, Guid? ListId, string? ListName, IReadOnlyList<FilterLookupMatchDto> Matches, string? Error);
 
 public sealed record FilterCategoryDto(string Name, int Entries);
 
@@ -37,6 +59,8 @@ public static class FilterListEndpoints
         var group = app.MapGroup("/api/filter-lists").WithTags("Filtering");
         group.MapGet("/", ListAsync).RequireStaff(Permission.ReadPolicies);
         group.MapGet("/categories", Categories).RequireStaff(Permission.ReadPolicies);
+        group.MapGet("/lookup", LookupAsync).RequireStaff(Permission.ReadPolicies).ProducesValidationProblem()
+            .WithDescription("Which categories list a URL or host, and which listed host lists it: in every list in use, or with listId in that stored list only. 404 for an unknown listId.");
         group.MapPost("/", UploadAsync).RequireStaff(Permission.ManageFilterLists)
             .Accepts<Stream>("application/gzip", "application/x-tar", "text/plain")
             .WithDescription("Uploads a list as the raw request body. ?format=ut1 takes the UT1 archive (blacklists.tar.gz); ?format=plain&category=NAME takes one host or host/path per line (hosts-file lines too). An upload with the name of an existing list replaces it once the new one imports.");
@@ -50,6 +74,10 @@ public static class FilterListEndpoints
         TypedResults.Ok(await lists.ListAsync(scope, cancellationToken));
 
     private static Ok<FilterListsSummary> Categories(StaffScope scope, FilterListDirectory lists) => TypedResults.Ok(lists.Categories(scope));
+
+    private static async Task<Results<Ok<FilterLookupDto>, NotFound>> LookupAsync(
+        string? url, Guid? listId, StaffScope scope, FilterListDirectory lists, CancellationToken cancellationToken) =>
+        await lists.LookupAsync(scope, url, listId, cancellationToken) is { } lookup ? TypedResults.Ok(lookup) : TypedResults.NotFound();
 
     private static async Task<Results<Created<FilterListDto>, Ok<FilterListDto>, ValidationProblem, ProblemHttpResult>> UploadAsync(
         string? name, string? format, string? category, HttpContext context, StaffScope scope, UploadFilterList upload, CancellationToken cancellationToken)

@@ -73,7 +73,12 @@ public sealed class UploadFilterList(IDbContextFactory<HomeroomDbContext> dbFact
 
         if (bytes.Length == 0)
         {
-            return new UploadFilterListOutcome.Invalid(new() { ["body"] = ["The request body is empty."] });
+            return new UploadFilterListOutcome.Invalid(new() { ["body"] = ["The file is empty."] });
+        }
+
+        if (UploadSniffer.NotAList(bytes, isArchive) is { } notAList)
+        {
+            return new UploadFilterListOutcome.Refused(StatusCodes.Status400BadRequest, "This file is not a filter list", $"{notAList} The lists in use are unchanged.");
         }
 
         var content = isArchive ? bytes : await CompressAsync(bytes, cancellationToken);
@@ -109,7 +114,7 @@ public sealed class UploadFilterList(IDbContextFactory<HomeroomDbContext> dbFact
 
         candidate.Entries = report.Entries;
         candidate.SkippedLines = report.SkippedLines;
-        candidate.ReportJson = JsonSerializer.Serialize(new StoredReport(report.Errors, report.Notes));
+        candidate.ReportJson = JsonSerializer.Serialize(new StoredReport(report.Errors, report.Notes, report.EntriesPerCategory));
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var existing = await db.FilterLists.FirstOrDefaultAsync(l => l.Name == candidate.Name, cancellationToken);
@@ -176,5 +181,99 @@ public sealed class UploadFilterList(IDbContextFactory<HomeroomDbContext> dbFact
         }
 
         return compressed.ToArray();
+    }
+}
+
+/// <summary>
+/// Tells an upload that is plainly not what its format says (an image, a document, other binary
+/// data, an archive sent as a plain list) before it is imported, so the refusal names what the
+/// file is instead of listing every line as unreadable.
+/// </summary>
+internal static class UploadSniffer
+{
+    private const int SampleBytes = 64 * 1024;
+
+    /// <summary>Why the upload is not a list of its declared format, or null when it may be one.</summary>
+    public static string? NotAList(byte[] bytes, bool isArchive)
+    {
+        var gzip = bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+        if (isArchive)
+        {
+            // A UT1 archive is a tar, usually gzip-compressed; the import says what is wrong with a damaged one.
+            return !gzip && Known(bytes) is { } kind ? $"It is {kind}, not a UT1 archive (blacklists.tar.gz)." : null;
+        }
+
+        if (!gzip && Known(bytes) is { } known)
+        {
+            return $"It is {known}, not a list. A plain list is text: one host or host/path per line.";
+        }
+
+        var sample = gzip ? Decompressed(bytes) : bytes.AsSpan(0, Math.Min(bytes.Length, SampleBytes)).ToArray();
+        if (sample is null)
+        {
+            return null; // Damaged gzip: the import reports it.
+        }
+
+        if (sample.Length > 262 && sample.AsSpan(257, 5).SequenceEqual("ustar"u8))
+        {
+            return "It is a tar archive, not a plain list. Upload a UT1 archive as 'UT1 archive'.";
+        }
+
+        if (Known(sample) is { } inner)
+        {
+            return $"It holds {inner}, not a list. A plain list is text: one host or host/path per line.";
+        }
+
+        var controls = 0;
+        foreach (var b in sample)
+        {
+            if (b == 0)
+            {
+                return "It holds binary data, not text. A plain list is text: one host or host/path per line.";
+            }
+
+            if (b < 0x20 && b is not ((byte)'\t' or (byte)'\n' or (byte)'\r' or 0x0b or 0x0c))
+            {
+                controls++;
+            }
+        }
+
+        return controls > sample.Length / 20 ? "It holds binary data, not text. A plain list is text: one host or host/path per line." : null;
+    }
+
+    private static string? Known(ReadOnlySpan<byte> b) => b switch
+    {
+        [0x89, (byte)'P', (byte)'N', (byte)'G', ..] => "a PNG image",
+        [0xff, 0xd8, 0xff, ..] => "a JPEG image",
+        [(byte)'G', (byte)'I', (byte)'F', (byte)'8', ..] => "a GIF image",
+        [(byte)'%', (byte)'P', (byte)'D', (byte)'F', ..] => "a PDF document",
+        [(byte)'P', (byte)'K', 3, 4, ..] => "a ZIP archive (or an Office document)",
+        [(byte)'R', (byte)'I', (byte)'F', (byte)'F', ..] => "a media file",
+        [0x7f, (byte)'E', (byte)'L', (byte)'F', ..] => "a program",
+        [0x42, 0x5a, 0x68, ..] => "a bzip2 archive",
+        [0xfd, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', ..] => "an xz archive",
+        [(byte)'7', (byte)'z', 0xbc, 0xaf, ..] => "a 7-Zip archive",
+        _ => null,
+    };
+
+    private static byte[]? Decompressed(byte[] bytes)
+    {
+        try
+        {
+            using var gzip = new GZipStream(new MemoryStream(bytes, writable: false), CompressionMode.Decompress);
+            var sample = new byte[SampleBytes];
+            var total = 0;
+            int read;
+            while (total < sample.Length && (read = gzip.Read(sample, total, sample.Length - total)) > 0)
+            {
+                total += read;
+            }
+
+            return sample[..total];
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
     }
 }

@@ -60,6 +60,7 @@ public sealed class FilterListImportTests
         report.SkippedLines.ShouldBe(1);
         report.Errors.Single().ShouldBe(new FilterListLineError("games/domains", 4, "A line holds one host or host/path."));
         report.Notes.ShouldContain(n => n.Contains("expressions", StringComparison.Ordinal));
+        report.EntriesPerCategory.ShouldBe(new Dictionary<string, int> { ["games"] = 3 });
         var filter = WebFilter.Compile(list, new WebFilterSettings(["games"], [], [], [], false));
         filter.Decide("www.play.test").Blocked.ShouldBeTrue();
         filter.Decide("videos.test/games/1").Blocked.ShouldBeTrue();

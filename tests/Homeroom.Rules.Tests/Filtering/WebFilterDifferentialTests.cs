@@ -141,6 +141,44 @@ public sealed class WebFilterDifferentialTests(Ut1Lists ut1) : IClassFixture<Ut1
         }
     }
 
+    [Fact]
+    public void Lookup_RandomUrls_FindsEveryListingCategoryLikeTheReference()
+    {
+        var seed = Seed();
+        var rng = new Random(seed);
+        var settings = new WebFilterSettings([], [], [], [], false);
+        for (var u = 0; u < 20_000; u++)
+        {
+            var url = RandomUrl(rng, settings);
+            var actual = ut1.Engine.Lookup(url);
+            if (!FilterUrl.TryParse(url, out var parsed, out _))
+            {
+                actual.Error.ShouldNotBeNull(url);
+                continue;
+            }
+
+            // The reference: every category at each host from the most specific, first one found wins.
+            var expected = new List<FilterCategoryMatch>();
+            var host = parsed.Host.ToString();
+            var hosts = new List<string> { host };
+            if (!parsed.IsIpAddress)
+            {
+                for (var dot = host.IndexOf('.', StringComparison.Ordinal); dot >= 0; dot = host.IndexOf('.', dot + 1))
+                {
+                    hosts.Add(host[(dot + 1)..]);
+                }
+            }
+
+            foreach (var candidate in hosts)
+            {
+                var at = ut1.Reference.CategoriesAt(candidate, parsed.Path.ToString());
+                expected.AddRange(at.Where(c => expected.All(e => e.Category != c)).OrderBy(ut1.Engine.IndexOf).Select(c => new FilterCategoryMatch(c, candidate)));
+            }
+
+            actual.Matches.ShouldBe(expected, $"seed {seed}, URL {url}");
+        }
+    }
+
     private static void Compare(WebFilter filter, ReferenceWebFilter reference, WebFilterSettings settings, string url, int seed)
     {
         var expected = reference.Explain(url);

@@ -274,4 +274,26 @@ public sealed class WebFilterTests
             filter.Decide($"site{i}.testx").Blocked.ShouldBeFalse();
         }
     }
+
+    [Fact]
+    public void Lookup_ListedHostAndPath_NamesEveryCategoryWithItsListedHost()
+    {
+        var lists = Lists();
+
+        lists.Lookup("https://www.coolmath-games.test/play").Matches.ShouldBe([
+            new FilterCategoryMatch("games", "coolmath-games.test"), new FilterCategoryMatch("educational_games", "coolmath-games.test")]);
+        lists.Lookup("videos.test/adult/1").Matches.ShouldBe([new FilterCategoryMatch("adult", "videos.test")]);
+        lists.Lookup("videos.test/music").Matches.ShouldBeEmpty();
+        lists.Lookup("https://notexample.com/").Matches.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Lookup_NotAUrl_SaysWhy()
+    {
+        var lookup = Lists().Lookup("http://exa mple.com/");
+
+        lookup.Host.ShouldBeNull();
+        lookup.Matches.ShouldBeEmpty();
+        lookup.Error.ShouldNotBeNullOrEmpty();
+    }
 }

@@ -138,6 +138,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/filter-lists", PolicyReaders, Kind.None),
         new("POST", "/api/filter-lists", DistrictOnly, Kind.None, Query: "name={unique}&format=plain&category=test"),
         new("GET", "/api/filter-lists/categories", PolicyReaders, Kind.None),
+        new("GET", "/api/filter-lists/lookup", PolicyReaders, Kind.None, Query: "url=https://example.org/"),
         new("DELETE", "/api/filter-lists/{id}", DistrictOnly, Kind.Own, Fresh: true),
 
         new("GET", "/api/profiles", PolicyReaders, Kind.None),
@@ -213,6 +214,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/accounts", Admins, Kind.None),
         ("/api-keys", Everyone, Kind.None),
         ("/enrollment", DeviceManagers, Kind.None),
+        ("/filters", DistrictOnly, Kind.None),
         ("/audit", Admins, Kind.None),
         ("/account", Everyone, Kind.None),
         ("/profiles", PolicyReaders, Kind.None),

@@ -117,6 +117,148 @@ public abstract class FilterListTests(DatabaseProvider provider) : IAsyncLifetim
         (await Host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(0);
     }
 
+    // A tiny but real PNG (a 1x1 image): signature, IHDR, IDAT, IEND.
+    private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
+
+    private static byte[] TarGz(Dictionary<string, string> files)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        using (var tar = new TarWriter(gzip))
+        {
+            foreach (var (name, text) in files)
+            {
+                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)) });
+            }
+        }
+
+        return output.ToArray();
+    }
+
+    public static TheoryData<string, string, string> NotLists => new()
+    {
+        { "png-as-plain", "format=plain&category=district_block", "PNG image" },
+        { "png-as-ut1", "format=ut1", "PNG image" },
+        { "binary-as-plain", "format=plain&category=district_block", "binary data" },
+        { "gzip-binary-as-plain", "format=plain&category=district_block", "binary data" },
+        { "empty-plain", "format=plain&category=district_block", "empty" },
+        { "empty-ut1", "format=ut1", "empty" },
+        { "tar-without-ut1", "format=ut1", "no UT1" },
+        { "ut1-as-plain", "format=plain&category=district_block", "tar archive" },
+    };
+
+    private static byte[] Body(string kind)
+    {
+        var random = new byte[4096];
+        new Random(7).NextBytes(random);
+        random[100] = 0;
+        return kind switch
+        {
+            "png-as-plain" or "png-as-ut1" => Png,
+            "binary-as-plain" => random,
+            "gzip-binary-as-plain" => Gzip(random),
+            "empty-plain" or "empty-ut1" => [],
+            "tar-without-ut1" => TarGz(new() { ["photos/readme.txt"] = "holiday pictures\n", ["photos/list.csv"] = "a,b\n" }),
+            "ut1-as-plain" => TarGz(new() { ["blacklists/games/domains"] = "game.test\n" }),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+    }
+
+    private static byte[] Gzip(byte[] bytes)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(bytes);
+        }
+
+        return output.ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(NotLists))]
+    public async Task Upload_NotAList_IsRefusedWithWhatItIs_AndTheListOfThatNameStays(string kind, string query, string message)
+    {
+        using var first = await UploadAsync("name=District%20blocks&format=plain&category=district_block", Encoding.UTF8.GetBytes("roblox.test\n"), "text/plain");
+        first.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var before = await Host.GetJsonAsync<JsonElement>("/api/filter-lists");
+
+        using var response = await UploadAsync($"name=District%20blocks&{query}", Body(kind), query.Contains("ut1", StringComparison.Ordinal) ? "application/gzip" : "text/plain");
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, kind);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadAsStringAsync()).ShouldContain(message, Case.Insensitive, kind);
+        var after = await Host.GetJsonAsync<JsonElement>("/api/filter-lists");
+        after.GetArrayLength().ShouldBe(1);
+        after[0].GetProperty("updatedAt").GetDateTime().ShouldBe(before[0].GetProperty("updatedAt").GetDateTime());
+        after[0].GetProperty("entries").GetInt32().ShouldBe(1);
+        (await Host.GetJsonAsync<JsonElement>("/api/filter-lists/lookup?url=roblox.test")).GetProperty("matches")[0].GetProperty("category").GetString().ShouldBe("district_block");
+    }
+
+    [Fact]
+    public async Task Upload_WithBadLines_StoresItsReport_WithLineNumbersAndCategoryCounts()
+    {
+        var lines = new StringBuilder("# district additions\nplay.test\n");
+        for (var i = 0; i < FilterListImportReportCap + 5; i++)
+        {
+            lines.Append("two words\n");
+        }
+
+        lines.Append("games.test/arcade\n");
+        using var plain = await UploadAsync("name=Extra&format=plain&category=extra", Encoding.UTF8.GetBytes(lines.ToString()), "text/plain");
+        plain.StatusCode.ShouldBe(HttpStatusCode.Created);
+        using var archive = await UploadAsync("name=Mini%20UT1&format=ut1", TarGz(new()
+        {
+            ["blacklists/games/domains"] = "game.test\nbad host\nplay.test\n",
+            ["blacklists/games/urls"] = "videos.test/games\n",
+            ["blacklists/social/domains"] = "social.test\n",
+        }));
+        archive.StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        var lists = (await Host.GetJsonAsync<JsonElement>("/api/filter-lists")).EnumerateArray().ToDictionary(l => l.GetProperty("name").GetString()!);
+        var extra = lists["Extra"];
+        extra.GetProperty("entries").GetInt32().ShouldBe(2);
+        extra.GetProperty("skippedLines").GetInt32().ShouldBe(FilterListImportReportCap + 5);
+        extra.GetProperty("errors").GetArrayLength().ShouldBe(FilterListImportReportCap);
+        extra.GetProperty("errors")[0].GetProperty("line").GetInt32().ShouldBe(3);
+        extra.GetProperty("errors")[0].GetProperty("message").GetString().ShouldBe("A line holds one host or host/path.");
+        Categories(extra).ShouldBe(["extra=2"]);
+        var mini = lists["Mini UT1"];
+        mini.GetProperty("errors")[0].GetProperty("source").GetString().ShouldBe("games/domains");
+        mini.GetProperty("errors")[0].GetProperty("line").GetInt32().ShouldBe(2);
+        Categories(mini).ShouldBe(["games=3", "social=1"]);
+
+        static string[] Categories(JsonElement list) =>
+            [.. list.GetProperty("categories").EnumerateArray().Select(c => $"{c.GetProperty("name").GetString()}={c.GetProperty("entries").GetInt32()}")];
+    }
+
+    private const int FilterListImportReportCap = Homeroom.Rules.Filtering.FilterListImportReport.MaxErrorsKept;
+
+    [Fact]
+    public async Task Lookup_InEveryListOrOne_NamesTheCategoryListedHostAndList()
+    {
+        (await UploadAsync("name=Games&format=plain&category=games", Encoding.UTF8.GetBytes("play.test\n"), "text/plain")).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await UploadAsync("name=More%20games&format=plain&category=games", Encoding.UTF8.GetBytes("arcade.test\n"), "text/plain")).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var more = (await Host.GetJsonAsync<JsonElement>("/api/filter-lists")).EnumerateArray().Single(l => l.GetProperty("name").GetString() == "More games").GetProperty("id").GetGuid();
+
+        var everywhere = await Host.GetJsonAsync<JsonElement>("/api/filter-lists/lookup?url=" + Uri.EscapeDataString("https://www.play.test/level/2"));
+        everywhere.GetProperty("host").GetString().ShouldBe("www.play.test");
+        var match = everywhere.GetProperty("matches").EnumerateArray().Single();
+        match.GetProperty("category").GetString().ShouldBe("games");
+        match.GetProperty("listedHost").GetString().ShouldBe("play.test");
+        match.GetProperty("lists").EnumerateArray().Select(l => l.GetString()).ShouldBe(["Games", "More games"]);
+
+        // The category is in both lists, but only one of them lists this host.
+        var inOne = await Host.GetJsonAsync<JsonElement>($"/api/filter-lists/lookup?url=play.test&listId={more}");
+        inOne.GetProperty("listName").GetString().ShouldBe("More games");
+        inOne.GetProperty("matches").GetArrayLength().ShouldBe(0);
+        (await Host.GetJsonAsync<JsonElement>($"/api/filter-lists/lookup?url=arcade.test&listId={more}")).GetProperty("matches").GetArrayLength().ShouldBe(1);
+
+        (await Host.GetJsonAsync<JsonElement>("/api/filter-lists/lookup?url=" + Uri.EscapeDataString("http://bad host/"))).GetProperty("error").GetString().ShouldNotBeNullOrEmpty();
+        (await Host.Client.GetAsync("/api/filter-lists/lookup")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await Host.Client.GetAsync($"/api/filter-lists/lookup?url=play.test&listId={Guid.NewGuid()}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
     [Fact]
     public async Task OversizedUpload_Answers413()
     {
