@@ -153,6 +153,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/zones/{id}", PolicyReaders, Kind.None),
         new("PUT", "/api/zones/{id}", Admins, Kind.Zone, """{"type":"Feature","properties":{"name":"{unique}","kind":"campus","schoolId":"{school}","radius":250},"geometry":{"type":"Point","coordinates":[-73.5,45.5]}}""", Fresh: true),
         new("DELETE", "/api/zones/{id}", Admins, Kind.Zone, Fresh: true),
+        new("POST", "/api/zones/import", Admins, Kind.Body, """{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"{unique}","kind":"campus","schoolId":"{school}","radius":200},"geometry":{"type":"Point","coordinates":[-73.5,45.5]}}]}"""),
+        new("GET", "/api/zones/{id}/devices", PersonalData, Kind.None),
 
         new("GET", "/api/alerts", AlertReaders, Kind.None),
         new("GET", "/api/alerts/{id}", AlertReaders, Kind.Alert),
@@ -203,6 +205,9 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/people", RosterReaders, Kind.None),
         ("/enrollment", DeviceManagers, Kind.None),
         ("/audit", Admins, Kind.None),
+        ("/zones", PolicyReaders, Kind.None),
+        ("/alerts", AlertReaders, Kind.None),
+        ("/alerts/{Id:guid}", AlertReaders, Kind.Alert),
         ("/account", Everyone, Kind.None),
     ];
 
