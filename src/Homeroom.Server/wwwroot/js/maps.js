@@ -69,9 +69,12 @@ class HomeroomMap {
             }
 
             layer.bindTooltip(feature.properties?.name ?? '');
+            // While drawing, a click on an existing zone places a point like a click anywhere else.
             layer.on('click', e => {
                 this.L.DomEvent.stopPropagation(e);
-                if (!this.editor) {
+                if (this.editor) {
+                    this.onMapClick(e);
+                } else {
                     this.dotnet.invokeMethodAsync('ZoneClicked', feature.id);
                 }
             });
