@@ -207,7 +207,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/audit", Admins, Kind.None),
         ("/zones", PolicyReaders, Kind.None),
         ("/alerts", AlertReaders, Kind.None),
-        ("/alerts/{Id:guid}", AlertReaders, Kind.Alert),
+        ("/alerts/{AlertId:guid}", AlertReaders, Kind.Alert),
         ("/account", Everyone, Kind.None),
     ];
 
@@ -356,7 +356,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
 
     private static string PagePath(string route, SchoolResources school) => route
         .Replace("{Id:guid}", school.Device.ToString(), StringComparison.Ordinal)
-        .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal);
+        .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal)
+        .Replace("{AlertId:guid}", school.Alert.ToString(), StringComparison.Ordinal);
 
     [Fact]
     public async Task MachineEndpoints_AnswerStrangersWithDeclaredErrors()
