@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+bash scripts/ensure-node.sh
 export Homeroom__Demo__Enabled="${Homeroom__Demo__Enabled:-true}"
 export Homeroom__DataDirectory="${Homeroom__DataDirectory:-$PWD/data}"
 dotnet build src/Homeroom.Server -c Release --nologo -v quiet -clp:ErrorsOnly

@@ -6,9 +6,14 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Locations;
 
+/// <summary>An alert. <c>TimeZone</c> is the device's school's (or the district's) IANA time zone, for showing times as staff there read them.</summary>
 public sealed record AlertDto(
     Guid Id, string Kind, Guid DeviceId, string DeviceName, DateTime RaisedAt, DateTime? ClearedAt, double? Latitude, double? Longitude,
-    string? Details, string? AcknowledgedBy, DateTime? AcknowledgedAt);
+    string? Details, string? AcknowledgedBy, DateTime? AcknowledgedAt,
+    string? AcknowledgementNote = null, Guid? StudentId = null, string? StudentName = null, string? TimeZone = null);
+
+/// <summary>What staff write when they acknowledge an alert.</summary>
+public sealed record AcknowledgeAlertRequest(string? Note);
 
 public sealed record LocationDto(DateTime At, double Latitude, double Longitude, double AccuracyMeters);
 
@@ -26,6 +31,7 @@ public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
 {
     public const int MaxTrackPoints = 1000;
     public const int MaxTrackHours = 720;
+    public const int MaxNoteLength = 1000;
 
     public async Task<PagedResult<AlertDto>> ListAsync(StaffScope scope, AlertFilter filter, PageQuery paging, CancellationToken cancellationToken = default)
     {
@@ -68,9 +74,10 @@ public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
             return null;
         }
 
+        alert = Redact(scope, alert);
         if (!scope.Can(Permission.ReadLocations))
         {
-            return new AlertDetailDto(Redact(scope, alert), []);
+            return new AlertDetailDto(alert, []);
         }
 
         var from = alert.RaisedAt.AddHours(-1);
@@ -81,10 +88,21 @@ public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
         return new AlertDetailDto(alert, track);
     }
 
-    /// <summary>Acknowledges an alert of the scope (once; audited); null when not in the scope.</summary>
-    public async Task<AlertDto?> AcknowledgeAsync(StaffScope scope, Guid id, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Acknowledges an alert of the scope with an optional note (what was done about it; once: a second
+    /// acknowledgement changes nothing; audited); null when not in the scope.
+    /// </summary>
+    public async Task<AlertDto?> AcknowledgeAsync(StaffScope scope, Guid id, string? note = null, CancellationToken cancellationToken = default)
     {
         scope.EnsureCan(Permission.ManageAlerts);
+        var validation = new Validation();
+        validation.Optional("note", note, MaxNoteLength);
+        if (!validation.IsValid)
+        {
+            throw new RequestValidationException(validation.Errors);
+        }
+
+        note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (!await scope.Alerts(db).AnyAsync(a => a.Id == id, cancellationToken))
         {
@@ -96,7 +114,8 @@ public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
         {
             alert.AcknowledgedAt = time.GetUtcNow().UtcDateTime;
             alert.AcknowledgedBy = scope.Username;
-            audit.Record(db, "alert.acknowledge", "alert", id.ToString(), alert.Details, await SchoolOfDeviceAsync(db, alert.DeviceId, cancellationToken));
+            alert.AcknowledgementNote = note;
+            audit.Record(db, "alert.acknowledge", "alert", id.ToString(), note is null ? alert.Details : $"{alert.Details} Note: {note}", await SchoolOfDeviceAsync(db, alert.DeviceId, cancellationToken));
             await db.SaveChangesAsync(cancellationToken);
         }
 
@@ -128,8 +147,15 @@ public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
         return track;
     }
 
-    private static AlertDto Redact(StaffScope scope, AlertDto alert) =>
-        scope.Can(Permission.ReadLocations) ? alert : alert with { Latitude = null, Longitude = null };
+    private static AlertDto Redact(StaffScope scope, AlertDto alert)
+    {
+        if (!scope.Can(Permission.ReadLocations))
+        {
+            alert = alert with { Latitude = null, Longitude = null };
+        }
+
+        return scope.Can(Permission.ReadRoster) ? alert : alert with { StudentId = null, StudentName = null };
+    }
 
     private static Task<Guid?> SchoolOfDeviceAsync(HomeroomDbContext db, Guid deviceId, CancellationToken cancellationToken) =>
         db.Devices.Where(d => d.Id == deviceId).Select(d => d.SchoolId).FirstOrDefaultAsync(cancellationToken);
@@ -145,5 +171,14 @@ public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
     private static IQueryable<AlertDto> Project(IQueryable<Alert> alerts, HomeroomDbContext db) =>
         from a in alerts
         join d in db.Devices on a.DeviceId equals d.Id
-        select new AlertDto(a.Id, a.Kind, a.DeviceId, d.Name, a.RaisedAt, a.ClearedAt, a.Latitude, a.Longitude, a.Details, a.AcknowledgedBy, a.AcknowledgedAt);
+        join p in db.People on d.AssignedPersonId equals p.Id into people
+        from p in people.DefaultIfEmpty()
+        join s in db.Schools on d.SchoolId equals s.Id into schools
+        from s in schools.DefaultIfEmpty()
+        select new AlertDto(
+            a.Id, a.Kind, a.DeviceId, d.Name, a.RaisedAt, a.ClearedAt, a.Latitude, a.Longitude, a.Details, a.AcknowledgedBy, a.AcknowledgedAt,
+            a.AcknowledgementNote,
+            d.AssignedPersonId,
+            p == null ? null : p.GivenName + " " + p.FamilyName,
+            s == null ? db.Districts.Select(x => x.TimeZone).FirstOrDefault() ?? "UTC" : s.TimeZone);
 }

@@ -42,6 +42,8 @@ public sealed class Alert
     public string? Details { get; set; }
     public string? AcknowledgedBy { get; set; }
     public DateTime? AcknowledgedAt { get; set; }
+    /// <summary>What the acknowledging staff member wrote (what they did about it); at most <see cref="AlertDirectory.MaxNoteLength"/> characters.</summary>
+    public string? AcknowledgementNote { get; set; }
 }
 
 internal sealed class ZoneConfiguration : IEntityTypeConfiguration<Zone>

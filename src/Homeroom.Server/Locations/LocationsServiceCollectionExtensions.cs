@@ -9,6 +9,8 @@ public static class LocationsServiceCollectionExtensions
     {
         services.AddOptions<LocationOptions>().BindConfiguration(LocationOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LocationOptions>, LocationOptionsValidator>();
+        services.AddOptions<MapOptions>().BindConfiguration(MapOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MapOptions>, MapOptionsValidator>();
         services.AddSingleton<ZoneDirectory>();
         services.AddSingleton<AlertDirectory>();
         services.AddSingleton<ZoneMembership>();

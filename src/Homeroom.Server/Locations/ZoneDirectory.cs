@@ -10,6 +10,9 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Locations;
 
+/// <summary>A device inside a zone, with its student's name when it has one.</summary>
+public sealed record ZoneDeviceDto(Guid Id, string Name, string? StudentName);
+
 /// <summary>
 /// Zones as GeoJSON, for the API and the console. A zone is a Feature whose geometry is a Polygon or
 /// MultiPolygon (holes allowed), or a Point with <c>properties.radius</c> in meters; its other
@@ -53,6 +56,115 @@ public sealed class ZoneDirectory(IDbContextFactory<HomeroomDbContext> dbFactory
         distributor.RequestAll();
         return Feature(zone);
     }
+
+    /// <summary>
+    /// Imports zones from a GeoJSON FeatureCollection (or one Feature), all or nothing: every feature is
+    /// checked (geometry by <see cref="GeoJsonZoneCollection"/>, then name, kind and school) before any is
+    /// stored, and they are stored in one transaction. A feature whose <c>id</c> names a zone the scope may
+    /// change replaces it (so an export, edited, imports back); any other feature becomes a new zone.
+    /// </summary>
+    /// <returns>The imported zones as a FeatureCollection, in the order of the import.</returns>
+    public async Task<JsonObject> ImportAsync(StaffScope scope, JsonElement collection, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ManageZones);
+        var parsed = GeoJsonZoneCollection.Parse(collection);
+        if (!parsed.IsValid)
+        {
+            throw new RequestValidationException(new() { ["features"] = [.. parsed.Errors] });
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var imported = new List<Zone>();
+        foreach (var item in parsed.Features)
+        {
+            var existing = FeatureId(item.Feature) is { } id && await scope.ManageableZones(db).AnyAsync(z => z.Id == id, cancellationToken)
+                ? await db.Zones.FirstAsync(z => z.Id == id, cancellationToken)
+                : null;
+            var zone = existing ?? new Zone { Id = Guid.CreateVersion7(), Name = "", Kind = "", GeometryJson = "", CreatedAt = now };
+            var oldSchool = zone.SchoolId;
+            try
+            {
+                var (school, schoolGiven) = await ApplyAsync(zone, item.Feature, db, cancellationToken);
+                zone.SchoolId = schoolGiven ? school : existing is not null ? oldSchool : scope.IsDistrictWide ? null : scope.SchoolId;
+            }
+            catch (RequestValidationException invalid)
+            {
+                foreach (var (key, messages) in invalid.Errors)
+                {
+                    errors[Invariant($"features[{item.Index}].{key}")] = messages;
+                }
+
+                continue;
+            }
+
+            var field = Invariant($"features[{item.Index}].properties.schoolId");
+            if (existing is not null && zone.SchoolId != oldSchool)
+            {
+                scope.EnsureIncludesSchool(oldSchool, field);
+            }
+
+            scope.EnsureIncludesSchool(zone.SchoolId, field);
+            zone.UpdatedAt = now;
+            if (existing is null)
+            {
+                db.Zones.Add(zone);
+            }
+
+            audit.Record(db, existing is null ? "zone.create" : "zone.update", "zone", zone.Id.ToString(), $"{zone.Kind} {zone.Name} (imported)", zone.SchoolId);
+            imported.Add(zone);
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new RequestValidationException(errors);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await membership.ReloadAsync(cancellationToken);
+        distributor.RequestAll();
+        return new JsonObject { ["type"] = "FeatureCollection", ["features"] = new JsonArray([.. imported.Select(Feature)]) };
+    }
+
+    /// <summary>
+    /// The devices of the scope that are inside a zone now (as <see cref="ZoneMembership"/> last confirmed
+    /// them, by name): where devices are is location data. Null when there is no such zone.
+    /// </summary>
+    public async Task<IReadOnlyList<ZoneDeviceDto>?> DevicesInsideAsync(StaffScope scope, Guid id, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ReadLocations);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Zones.AnyAsync(z => z.Id == id, cancellationToken))
+        {
+            return null;
+        }
+
+        var inside = membership.DevicesInside(id);
+        var devices = new List<ZoneDeviceDto>();
+        foreach (var chunk in inside.Chunk(500))
+        {
+            devices.AddRange(await (
+                from d in scope.Devices(db).Where(d => chunk.Contains(d.Id))
+                join p in db.People on d.AssignedPersonId equals p.Id into people
+                from p in people.DefaultIfEmpty()
+                select new ZoneDeviceDto(d.Id, d.Name, p == null ? null : p.GivenName + " " + p.FamilyName)).ToListAsync(cancellationToken));
+            if (devices.Count >= MaxDevicesInside)
+            {
+                break;
+            }
+        }
+
+        return [.. devices.OrderBy(d => d.Name, StringComparer.OrdinalIgnoreCase).Take(MaxDevicesInside)];
+    }
+
+    /// <summary>Most devices <see cref="DevicesInsideAsync"/> lists.</summary>
+    public const int MaxDevicesInside = 500;
+
+    private static Guid? FeatureId(JsonElement feature) =>
+        feature.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String && Guid.TryParse(id.GetString(), out var parsed) ? parsed : null;
+
+    private static string Invariant(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Changes a zone the scope may change; null when there is none.</summary>
     public async Task<JsonObject?> UpdateAsync(StaffScope scope, Guid id, JsonElement feature, CancellationToken cancellationToken = default)

@@ -50,6 +50,10 @@ public sealed class ZoneMembership(IDbContextFactory<HomeroomDbContext> dbFactor
     public IReadOnlyCollection<Guid> InsideZones(Guid deviceId) =>
         _devices.TryGetValue(deviceId, out var device) ? device.Inside : [];
 
+    /// <summary>Devices confirmed inside a zone (in no particular order).</summary>
+    public IReadOnlyList<Guid> DevicesInside(Guid zoneId) =>
+        [.. _devices.Where(d => d.Value.Inside.Contains(zoneId)).Select(d => d.Key)];
+
     /// <summary>The confirmed state of one device in one zone.</summary>
     public ZoneState StateOf(Guid deviceId, Guid zoneId) =>
         _devices.TryGetValue(deviceId, out var device) ? device.StateOf(zoneId) : ZoneState.Unknown;

@@ -159,6 +159,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/zones/{id}", PolicyReaders, Kind.None),
         new("PUT", "/api/zones/{id}", Admins, Kind.Zone, """{"type":"Feature","properties":{"name":"{unique}","kind":"campus","schoolId":"{school}","radius":250},"geometry":{"type":"Point","coordinates":[-73.5,45.5]}}""", Fresh: true),
         new("DELETE", "/api/zones/{id}", Admins, Kind.Zone, Fresh: true),
+        new("POST", "/api/zones/import", Admins, Kind.Body, """{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"{unique}","kind":"campus","schoolId":"{school}","radius":200},"geometry":{"type":"Point","coordinates":[-73.5,45.5]}}]}"""),
+        new("GET", "/api/zones/{id}/devices", PersonalData, Kind.None),
 
         new("GET", "/api/alerts", AlertReaders, Kind.None),
         new("GET", "/api/alerts/{id}", AlertReaders, Kind.Alert),
@@ -216,6 +218,9 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/enrollment", DeviceManagers, Kind.None),
         ("/filters", DistrictOnly, Kind.None),
         ("/audit", Admins, Kind.None),
+        ("/zones", PolicyReaders, Kind.None),
+        ("/alerts", AlertReaders, Kind.None),
+        ("/alerts/{AlertId:guid}", AlertReaders, Kind.Alert),
         ("/account", Everyone, Kind.None),
         ("/profiles", PolicyReaders, Kind.None),
         ("/profiles/new", Admins, Kind.None),
@@ -369,7 +374,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
     private static string PagePath(string route, Kind kind, SchoolResources school) => route
         .Replace("{Id:guid}", (kind switch { Kind.Class => school.Class, Kind.Person => school.Student, _ => school.Device }).ToString(), StringComparison.Ordinal)
         .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal)
-        .Replace("{ProfileId:guid}", school.Profile.ToString(), StringComparison.Ordinal);
+        .Replace("{ProfileId:guid}", school.Profile.ToString(), StringComparison.Ordinal)
+        .Replace("{AlertId:guid}", school.Alert.ToString(), StringComparison.Ordinal);
 
     [Fact]
     public async Task MachineEndpoints_AnswerStrangersWithDeclaredErrors()

@@ -18,6 +18,8 @@ public sealed class OptionsValidationTests
     [InlineData("Homeroom:Policies:SweepInterval=00:00:01", "SweepInterval")]
     [InlineData("Homeroom:Classroom:SchoolDayEnd=06:00", "SchoolDayEnd")]
     [InlineData("Homeroom:Demo:Devices=0", "Devices")]
+    [InlineData("Homeroom:Maps:TileUrl=ftp://tiles.example/{z}/{x}/{y}.png", "TileUrl")]
+    [InlineData("Homeroom:Maps:TileUrl=https://tiles.example/tile.png", "TileUrl")]
     public async Task OutOfRangeSetting_StopsTheServerAtStart(string setting, string named)
     {
         var error = await Should.ThrowAsync<OptionsValidationException>(() => HomeroomHost.StartAsync(DatabaseProvider.Sqlite, setting));

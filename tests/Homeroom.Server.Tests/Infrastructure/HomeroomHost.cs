@@ -86,6 +86,8 @@ public sealed class HomeroomHost : IAsyncDisposable
             $"--HOMEROOM_BOOTSTRAP_API_KEY={ApiKey}",
             $"--HOMEROOM_ADMIN_PASSWORD={AdminPassword}",
             "--Logging:LogLevel:Default=Warning",
+            // No tile server is reachable from tests: the console's maps draw on a blank background.
+            "--Homeroom:Maps:TileUrl=",
             .. Database.HostArguments(),
             .. _extraArguments,
         ];

@@ -1,0 +1,2 @@
+-- Homeroom schema v15 (PostgreSQL): the note staff write when they acknowledge an alert (what they did about it).
+ALTER TABLE alerts ADD COLUMN acknowledgement_note text NULL;
