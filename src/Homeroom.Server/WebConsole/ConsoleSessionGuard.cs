@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 
@@ -11,7 +10,7 @@ namespace Homeroom.Server.WebConsole;
 /// on screen. (Going to the sign-in page rather than reloading the page keeps a sign-out from this very
 /// tab, whose form post is on its way there too, from ending on another address.)
 /// </summary>
-public sealed class ConsoleSessionGuard(AuthenticationStateProvider authentication, NavigationManager navigation) : CircuitHandler, IDisposable
+public sealed class ConsoleSessionGuard(AuthenticationStateProvider authentication, SignInNavigation signIn) : CircuitHandler, IDisposable
 {
     // The connection's renderer context: navigation must run on it. Circuit handlers are called on it.
     private SynchronizationContext? _renderer;
@@ -32,7 +31,7 @@ public sealed class ConsoleSessionGuard(AuthenticationStateProvider authenticati
             return;
         }
 
-        renderer.Post(_ => navigation.NavigateTo("/login", forceLoad: true), null);
+        renderer.Post(_ => signIn.Go(), null);
     }
 
     public void Dispose() => authentication.AuthenticationStateChanged -= OnAuthenticationStateChanged;

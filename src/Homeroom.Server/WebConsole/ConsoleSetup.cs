@@ -12,6 +12,7 @@ public static class ConsoleSetup
         services.AddCascadingAuthenticationState();
         // Each live connection checks its session again while it lives, and closes when it ends.
         services.AddScoped<AuthenticationStateProvider, ConsoleAuthenticationStateProvider>();
+        services.AddScoped<SignInNavigation>();
         services.AddScoped<CircuitHandler, ConsoleSessionGuard>();
         services.AddHttpContextAccessor();
         services.AddScoped<ConsoleUser>();

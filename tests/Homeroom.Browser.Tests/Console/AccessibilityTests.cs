@@ -2,6 +2,10 @@ using System.Net.Http.Json;
 using System.Reflection;
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
+using Homeroom.Server.Data;
+using Homeroom.Server.Locations;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Playwright;
@@ -27,6 +31,7 @@ public sealed class AccessibilityTests(ConsoleDistrict district)
         await signedOut.GotoAsync("/login");
         await CheckAsync(signedOut, "/login", "login", failures);
 
+        await EnsureSomethingOfEveryKindAsync();
         var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);
         foreach (var template in RoutableTemplates().Where(t => t != "/login"))
         {
@@ -36,6 +41,29 @@ public sealed class AccessibilityTests(ConsoleDistrict district)
         }
 
         failures.ShouldBeEmpty(string.Join(Environment.NewLine, failures));
+    }
+
+    // Detail pages need something to show: a profile, and an alert (written as the alert service
+    // would, for a device of the district; raising one for real is the map tests' business).
+    private async Task EnsureSomethingOfEveryKindAsync()
+    {
+        var profiles = await district.Host.Client.GetFromJsonAsync<JsonElement>("/api/profiles");
+        if ((profiles.ValueKind == JsonValueKind.Array ? profiles : profiles.GetProperty("items")).GetArrayLength() == 0)
+        {
+            (await district.Host.PostJsonAsync("/api/profiles", new { name = "Accessibility check profile", settings = new { } })).EnsureSuccessStatusCode();
+        }
+
+        var dbFactory = district.Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>();
+        await using var db = await dbFactory.CreateDbContextAsync();
+        if (!await db.Alerts.AnyAsync())
+        {
+            db.Alerts.Add(new Alert
+            {
+                Id = System.Guid.CreateVersion7(), Kind = AlertKinds.OutOfBounds, DeviceId = district.Fleet.Devices[0].DeviceId!.Value,
+                RaisedAt = DateTime.UtcNow, Latitude = 41.88, Longitude = -87.63, Details = "Left the campus",
+            });
+            await db.SaveChangesAsync();
+        }
     }
 
     /// <summary>The route templates of every routable component in the server, parameters included.</summary>
@@ -79,6 +107,10 @@ public sealed class AccessibilityTests(ConsoleDistrict district)
 
         var collection = template[..parameter].Trim('/');
         var api = collection == "classroom" ? "/api/groups" : $"/api/{collection}";
+        if (collection == "alerts")
+        {
+            api = "/api/alerts";
+        }
         var listed = await district.Host.Client.GetFromJsonAsync<JsonElement>(api);
         var items = listed.ValueKind == JsonValueKind.Array ? listed : listed.GetProperty("items");
         items.GetArrayLength().ShouldBeGreaterThan(0, $"The accessibility test opens {template} with the first item of {api}; the test district has none.");
