@@ -73,6 +73,12 @@ public static class HomeroomServices
         app.UseReverseProxy();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // A browser asking for a console address that does not exist gets the console's own page;
+        // the API, agents and scripts keep their ProblemDetails. (Inside the one above, so it answers first.)
+        app.UseWhen(context => ConsoleSetup.IsConsolePageRequest(context.Request),
+            console => console.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+        // Routing after the status-code pages, so a re-executed request finds its own endpoint.
+        app.UseRouting();
         app.UseWebSockets();
         app.UseAntiforgeryHeader();
         app.UseAuthentication();

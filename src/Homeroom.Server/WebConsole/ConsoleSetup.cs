@@ -19,6 +19,14 @@ public static class ConsoleSetup
         return services;
     }
 
+    private static readonly string[] MachinePaths = ["/api", "/agent", "/mdm", "/openapi", "/healthz", "/auth", "/_framework", "/_blazor", "/_content", "/lib", "/js"];
+
+    /// <summary>A browser's request for a console page (GET, HTML), not one of the API, agents, MDM or static files.</summary>
+    public static bool IsConsolePageRequest(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method)
+        && request.Headers.Accept.Any(accept => accept?.Contains("text/html", StringComparison.OrdinalIgnoreCase) == true)
+        && !MachinePaths.Any(path => request.Path.StartsWithSegments(path, StringComparison.OrdinalIgnoreCase));
+
     public static WebApplication MapConsole(this WebApplication app)
     {
         app.MapStaticAssets().AllowAnonymous();

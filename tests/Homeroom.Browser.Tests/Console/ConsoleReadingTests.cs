@@ -63,4 +63,19 @@ public sealed partial class ConsoleReadingTests(ConsoleDistrict district)
         page.Url.ShouldEndWith("/audit");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Audit log" })).ToBeVisibleAsync();
     }
+
+    [Fact]
+    public async Task MistypedAddress_ShowsTheConsolesNotFoundPage_WhileTheApiKeepsProblemDetails()
+    {
+        var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);
+        var response = await page.GotoAsync("/grops");
+        response!.Status.ShouldBe(404);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not found" })).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await Expect(page.GetByTestId("not-found")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Main" })).ToBeVisibleAsync();
+
+        using var api = await district.Host.Client.GetAsync("/api/no-such-thing");
+        api.StatusCode.ShouldBe(System.Net.HttpStatusCode.NotFound);
+        (await api.Content.ReadAsStringAsync()).ShouldNotContain("<html", Case.Insensitive);
+    }
 }

@@ -222,6 +222,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/alerts", AlertReaders, Kind.None),
         ("/alerts/{AlertId:guid}", AlertReaders, Kind.Alert),
         ("/account", Everyone, Kind.None),
+        ("/not-found", Everyone, Kind.None),
         ("/profiles", PolicyReaders, Kind.None),
         ("/profiles/new", Admins, Kind.None),
         ("/profiles/{ProfileId:guid}", PolicyReaders, Kind.None),

@@ -17,9 +17,12 @@ public abstract class ClassSessionTests(DatabaseProvider provider) : IAsyncLifet
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 
+    private int _schools;
+
     private async Task<Guid> ClassAsync(string kind = "class")
     {
-        var school = await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Maple Valley Middle", timeZone = "America/Chicago" });
+        // School names are unique in a district: each class here gets a school of its own.
+        var school = await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = $"Maple Valley Middle {++_schools}", timeZone = "America/Chicago" });
         var group = await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Period 2 science", kind, schoolId = school.GetProperty("id").GetGuid() });
         return group.GetProperty("id").GetGuid();
     }
