@@ -168,28 +168,8 @@ public sealed class ClassroomDistrict : IAsyncLifetime
     }
 
     /// <summary>A new browser context signed in through the console's sign-in page.</summary>
-    public async Task<IPage> SignInAsync(string username)
-    {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Host.BaseAddress.AbsoluteUri, ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
-        var page = await context.NewPageAsync();
-        var errors = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                errors.Add(message.Text);
-            }
-        };
-        page.PageError += (_, error) => errors.Add(error);
-        ConsoleErrors[page] = errors;
-        await page.GotoAsync("/login");
-        await page.GetByLabel("Username").FillAsync(username);
-        await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        // Generous: the machines these run on are shared, and a sign-in under load can take long.
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new() { Timeout = 60_000 });
-        return page;
-    }
+    public Task<IPage> SignInAsync(string username) =>
+        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, username, Password);
 
     public async Task DisposeAsync()
     {

@@ -89,17 +89,8 @@ public sealed class DeviceLifecycleDistrict : IAsyncLifetime
     private async Task AccountAsync(string username, string role, Guid? schoolId, Guid? personId) =>
         (await Host.PostJsonAsync("/api/accounts", new { username, displayName = username, password = Password, role, schoolId, personId })).EnsureSuccessStatusCode();
 
-    public async Task<IPage> SignInAsync(string username, string password = Password, int width = 1280)
-    {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Host.BaseAddress.AbsoluteUri, ViewportSize = new ViewportSize { Width = width, Height = 800 } });
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/login");
-        await page.GetByLabel("Username").FillAsync(username);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
-        return page;
-    }
+    public Task<IPage> SignInAsync(string username, string password = Password, int width = 1280) =>
+        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, [], username, password, width);
 
     public async Task DisposeAsync()
     {

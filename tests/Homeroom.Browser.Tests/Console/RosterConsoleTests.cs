@@ -277,27 +277,8 @@ public sealed class RosterDistrict : IAsyncLifetime
     private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
     /// <summary>A new browser context (its own cookies) signed in through the console's sign-in page.</summary>
-    public async Task<IPage> SignInAsync(string username, string password)
-    {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Host.BaseAddress.AbsoluteUri, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        var page = await context.NewPageAsync();
-        var errors = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                errors.Add(message.Text);
-            }
-        };
-        page.PageError += (_, error) => errors.Add(error);
-        ConsoleErrors[page] = errors;
-        await page.GotoAsync("/login");
-        await page.GetByLabel("Username").FillAsync(username);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
-        return page;
-    }
+    public Task<IPage> SignInAsync(string username, string password) =>
+        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, username, password, height: 900);
 
     public async Task DisposeAsync()
     {
