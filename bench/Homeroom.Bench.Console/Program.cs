@@ -211,6 +211,13 @@ static async Task SeedAsync(IDbContextFactory<HomeroomDbContext> dbFactory, int 
     await InsertAsync(dbFactory, db => db.Groups.AddRange(groups));
     await InsertAsync(dbFactory, db => db.GroupMembers.AddRange(members));
 
+    // Something for every detail page: a profile and an out-of-bounds alert.
+    await InsertAsync(dbFactory, db => db.Profiles.Add(new Homeroom.Server.Policies.Profile { Id = Guid.CreateVersion7(), Name = "School day", SettingsJson = "{}", CreatedAt = now, UpdatedAt = now }));
+    await InsertAsync(dbFactory, db => db.Alerts.Add(new Homeroom.Server.Locations.Alert
+    {
+        Id = Guid.CreateVersion7(), Kind = Homeroom.Server.Locations.AlertKinds.OutOfBounds, DeviceId = deviceRows[0].Id, RaisedAt = now, Latitude = 41.88, Longitude = -87.63,
+    }));
+
     var audit = Enumerable.Range(0, devices * 2).Select(i => new AuditEntry
     {
         At = now.AddSeconds(-i * 30), ActorName = "admin", Action = i % 3 == 0 ? "device.update" : "command.issue", TargetType = "device",
