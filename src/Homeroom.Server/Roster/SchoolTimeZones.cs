@@ -60,8 +60,6 @@ public sealed class SchoolTimes(IReadOnlyDictionary<Guid, TimeZoneInfo> zones, T
 {
     public static readonly SchoolTimes Utc = new(new Dictionary<Guid, TimeZoneInfo>(), TimeZoneInfo.Utc);
 
-    public TimeZoneInfo DefaultZone => defaultZone;
-
     public TimeZoneInfo ZoneOf(Guid? schoolId) => schoolId is { } id && zones.TryGetValue(id, out var zone) ? zone : defaultZone;
 
     /// <summary>"Dec 2, 08:15" in the school's zone; "UTC" is added when that zone is UTC, so no one mistakes it.</summary>
@@ -82,10 +80,6 @@ public sealed class SchoolTimes(IReadOnlyDictionary<Guid, TimeZoneInfo> zones, T
         var text = TimeZoneInfo.ConvertTime(at, zone).ToString("HH:mm", CultureInfo.InvariantCulture);
         return IsUtc(zone) ? text + " UTC" : text;
     }
-
-    /// <summary>A date ("Dec 2, 2026") in the school's zone.</summary>
-    public string Date(DateTime utc, Guid? schoolId = null) =>
-        TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), ZoneOf(schoolId)).ToString("MMM d, yyyy", CultureInfo.InvariantCulture);
 
     private static bool IsUtc(TimeZoneInfo zone) => zone.BaseUtcOffset == TimeSpan.Zero && !zone.SupportsDaylightSavingTime;
 
