@@ -29,7 +29,17 @@ public static class ConsoleSignIn
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         // Generous: the machines these run on are shared, and a sign-in under load can take long.
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new() { Timeout = 60_000 });
+        try
+        {
+            await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new() { Timeout = 60_000 });
+        }
+        catch (TimeoutException timeout)
+        {
+            // Say what the sign-in page showed: an intermittent sign-in that stays here is being hunted.
+            var shown = await page.Locator("body").InnerTextAsync();
+            throw new TimeoutException($"{username} was still on {page.Url} after a minute; the page said: {shown}", timeout);
+        }
+
         return page;
     }
 }
