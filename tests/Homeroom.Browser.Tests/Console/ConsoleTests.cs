@@ -68,7 +68,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
     public async Task Teacher_StartsASession_LocksTheClass_SendsAMessage_AndWatchesScreens()
     {
         var page = await district.SignInAsync("rivera", ConsoleDistrict.TeacherPassword);
-        await page.WaitForURLAsync("**/classroom");
+        await page.WaitForURLAsync("**/classroom", new() { WaitUntil = WaitUntilState.Commit });
         await page.GetByTestId("class-picker").SelectOptionAsync(new SelectOptionValue { Label = "Science 7" });
         await Expect(page.GetByTestId("tile")).ToHaveCountAsync(4, Soon);
         await Expect(page.GetByTestId("tile").First).ToContainTextAsync("Ada Lovelace");
@@ -131,7 +131,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
     public async Task Teacher_OfAnotherClass_CannotSeeTheseStudents_InTheConsoleOrTheApi()
     {
         var page = await district.SignInAsync("chen", ConsoleDistrict.TeacherPassword);
-        await page.WaitForURLAsync("**/classroom");
+        await page.WaitForURLAsync("**/classroom", new() { WaitUntil = WaitUntilState.Commit });
         await Expect(page.GetByTestId("class-picker").Locator("option", new() { HasText = "Art 7" })).ToHaveCountAsync(1, Soon);
         var options = await page.GetByTestId("class-picker").Locator("option").AllTextContentsAsync();
         options.ShouldContain("Art 7");
@@ -221,7 +221,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         (await district.Host.Client.PutAsJsonAsync($"/api/accounts/{account.GetProperty("id").GetGuid()}", new { disabled = true })).EnsureSuccessStatusCode();
 
         // Within a few seconds (the interval check is 30 s away): the live connection closes and the browser is asked to sign in.
-        await page.WaitForURLAsync("**/login**", new() { Timeout = 10_000 });
+        await page.WaitForURLAsync("**/login**", new() { Timeout = 10_000, WaitUntil = WaitUntilState.Commit });
         await Expect(page.GetByLabel("Username")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("device-row")).ToHaveCountAsync(0);
         await Browsers.ScreenshotAsync(page, "signed-out-when-disabled");
@@ -241,7 +241,7 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         await office.GetByTestId("end-other-sessions").ClickAsync();
 
         await Expect(office.GetByTestId("session-row")).ToHaveCountAsync(1);
-        await laptop.WaitForURLAsync("**/login**", new() { Timeout = 10_000 });
+        await laptop.WaitForURLAsync("**/login**", new() { Timeout = 10_000, WaitUntil = WaitUntilState.Commit });
         await office.ReloadAsync();
         await Expect(office.GetByRole(AriaRole.Heading, new() { Name = "My account" })).ToBeVisibleAsync();
         district.ConsoleErrors[office].ShouldBeEmpty();

@@ -172,7 +172,7 @@ public sealed class MapConsoleTests(MapDistrict district) : IClassFixture<MapDis
         // The overview links to the alerts and to the open alert.
         await Expect(page.GetByTestId("overview-alert")).ToHaveCountAsync(1, Soon);
         await page.GetByTestId("overview-alerts").ClickAsync();
-        await page.WaitForURLAsync("**/alerts");
+        await page.WaitForURLAsync("**/alerts", new() { WaitUntil = WaitUntilState.Commit });
         var row = page.GetByTestId("alert-row");
         await Expect(row).ToHaveCountAsync(1);
         await Expect(row).ToContainTextAsync(MapDistrict.DeviceName);
@@ -182,7 +182,7 @@ public sealed class MapConsoleTests(MapDistrict district) : IClassFixture<MapDis
         await Expect(row).ToContainTextAsync(district.SchoolTime(alert.RaisedAt));
         await page.GotoAsync("/");
         await page.GetByTestId("overview-alert").Locator("a[href^='/alerts/']").ClickAsync();
-        await page.WaitForURLAsync($"**/alerts/{alert.Id}");
+        await page.WaitForURLAsync($"**/alerts/{alert.Id}", new() { WaitUntil = WaitUntilState.Commit });
 
         // The track: a line through the positions, a dot for each, and the alert's position.
         var map = page.GetByTestId("alert-map");

@@ -179,7 +179,7 @@ public sealed class RosterConsoleTests(RosterDistrict district) : IClassFixture<
         await Expect(page.GetByTestId("person-device-row")).ToHaveCountAsync(1, Count);
         await Expect(page.GetByTestId("person-group-row")).ToContainTextAsync("Homeroom 5A", Contains);
         await page.GetByTestId("person-device-row").GetByRole(AriaRole.Link).ClickAsync();
-        await page.WaitForURLAsync("**/devices/*");
+        await page.WaitForURLAsync("**/devices/*", new() { WaitUntil = WaitUntilState.Commit });
         district.ConsoleErrors[page].ShouldBeEmpty();
     }
 

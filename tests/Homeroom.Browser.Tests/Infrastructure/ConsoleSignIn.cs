@@ -28,17 +28,22 @@ public static class ConsoleSignIn
         await page.GetByLabel("Username").FillAsync(username);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        // Generous: the machines these run on are shared, and a sign-in under load can take long.
+        // Wait for the address to change, not for the next page's load event: a signed-in page may move on
+        // at once (a teacher's overview goes to the classroom), and Playwright's wait for "load" after such
+        // an early in-page navigation has hung although the page was there. Generous: the machines these
+        // run on are shared, and a sign-in under load can take long.
         try
         {
-            await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new() { Timeout = 60_000 });
+            await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new() { Timeout = 60_000, WaitUntil = WaitUntilState.Commit });
         }
         catch (TimeoutException timeout)
         {
-            // Say what the sign-in page showed: an intermittent sign-in that stays here is being hunted.
             var shown = await page.Locator("body").InnerTextAsync();
             throw new TimeoutException($"{username} was still on {page.Url} after a minute; the page said: {shown}", timeout);
         }
+
+        // Signed in once the console's live connection shows the signed-in staff member's navigation.
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.List).WaitForAsync(new() { Timeout = 60_000 });
 
         return page;
     }
