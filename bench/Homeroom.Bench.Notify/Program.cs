@@ -12,12 +12,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Bench.Load;
 using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
 using Homeroom.Server;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Notifications;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 var options = BenchReport.ParseArguments(args);
