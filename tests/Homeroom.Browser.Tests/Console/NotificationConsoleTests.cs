@@ -23,6 +23,9 @@ public sealed class NotificationConsoleTests(NotificationDistrict district) : IC
     [Fact]
     public async Task OutOfBoundsAlert_OpenPagesOfStaffInScope_ShowItLive_AndAcknowledgingClearsItEverywhere()
     {
+        var notifier = district.Host.GetService<Homeroom.Server.Notifications.Notifier>();
+        var listeningBefore = notifier.SubscriberCount;
+
         // Three staff members with the console open on some page, before anything happens.
         var north = await district.SignInAsync(NotificationDistrict.NorthAdmin);
         await north.GotoAsync("/devices");
@@ -77,6 +80,15 @@ public sealed class NotificationConsoleTests(NotificationDistrict district) : IC
         {
             district.ConsoleErrors[page].ShouldBeEmpty();
         }
+
+        // Leaving the console ends each page's live connection, and with it its subscription: nothing leaks.
+        notifier.SubscriberCount.ShouldBe(listeningBefore + 3);
+        foreach (var page in new[] { north, admin, south })
+        {
+            await page.GotoAsync("about:blank");
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(notifier.SubscriberCount == listeningBefore), TimeSpan.FromSeconds(30));
     }
 
     [Fact]
