@@ -94,6 +94,9 @@ public enum Permission
 
     /// <summary>Remove the demo district.</summary>
     ManageDemo,
+
+    /// <summary>Notification settings of their school (who is told by e-mail and webhook).</summary>
+    ManageNotifications,
 }
 
 /// <summary>
@@ -113,7 +116,7 @@ public static class Permissions
             Permission.ReadRoster, Permission.ManageRoster, Permission.ReadAccounts, Permission.ReadAudit,
             Permission.ReadActivity, Permission.ReadLocations, Permission.ReadAlerts, Permission.ManageAlerts,
             Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies, Permission.ManagePolicies, Permission.ManageZones,
-            Permission.ReadApple, Permission.UseClassroom,
+            Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {

@@ -14,6 +14,7 @@ using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
 using Homeroom.Server.Locations;
+using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
 using Microsoft.AspNetCore.DataProtection;
@@ -62,6 +63,7 @@ public static class HomeroomServices
         services.AddFiltering();
         services.AddPolicies();
         services.AddLocations();
+        services.AddNotifications();
         services.AddApple();
         services.AddClassroom();
         services.AddDemo();
@@ -103,6 +105,7 @@ public static class HomeroomServices
         app.MapPolicyEndpoints();
         app.MapZoneEndpoints();
         app.MapAlertEndpoints();
+        app.MapNotificationEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();

@@ -2,6 +2,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Notifications;
 using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Locations;
@@ -27,7 +28,7 @@ public sealed record AlertFilter(string? State = null, bool? Unacknowledged = nu
 /// console. Where a device was (an alert's position, its track) shows only to staff who may read
 /// locations, and reading a track is itself audited.
 /// </summary>
-public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, TimeProvider time)
+public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, TimeProvider time, Notifier notifier)
 {
     public const int MaxTrackPoints = 1000;
     public const int MaxTrackHours = 720;
@@ -115,8 +116,12 @@ public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
             alert.AcknowledgedAt = time.GetUtcNow().UtcDateTime;
             alert.AcknowledgedBy = scope.Username;
             alert.AcknowledgementNote = note;
-            audit.Record(db, "alert.acknowledge", "alert", id.ToString(), note is null ? alert.Details : $"{alert.Details} Note: {note}", await SchoolOfDeviceAsync(db, alert.DeviceId, cancellationToken));
+            var school = await SchoolOfDeviceAsync(db, alert.DeviceId, cancellationToken);
+            audit.Record(db, "alert.acknowledge", "alert", id.ToString(), note is null ? alert.Details : $"{alert.Details} Note: {note}", school);
             await db.SaveChangesAsync(cancellationToken);
+
+            // Acknowledged in one place, gone from every open console page.
+            notifier.Resolve(AlertNotifications.Of(alert, school, string.Empty));
         }
 
         return Redact(scope, await Project(db.Alerts.AsNoTracking().Where(a => a.Id == id), db).FirstAsync(cancellationToken));

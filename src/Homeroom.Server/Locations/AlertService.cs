@@ -5,6 +5,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
+using Homeroom.Server.Notifications;
 using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Locations;
@@ -28,6 +29,7 @@ public sealed class AlertService(
     IssueCommand issueCommand,
     AuditTrail audit,
     TimeProvider time,
+    Notifier notifier,
     ILogger<AlertService> logger) : BackgroundService
 {
     private readonly Channel<BoundsReport> _reports = Channel.CreateBounded<BoundsReport>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
@@ -93,10 +95,18 @@ public sealed class AlertService(
 
             await db.SaveChangesAsync(cancellationToken);
             _open.TryRemove(report.DeviceId, out _);
+            if (alerts.Count > 0 && await db.Devices.AsNoTracking().Where(d => d.Id == report.DeviceId).Select(d => new { d.Name, d.SchoolId }).FirstOrDefaultAsync(cancellationToken) is { } back)
+            {
+                foreach (var alert in alerts.Where(a => a.AcknowledgedAt is null))
+                {
+                    notifier.Update(AlertNotifications.Of(alert, back.SchoolId, back.Name));
+                }
+            }
+
             return;
         }
 
-        var device = await db.Devices.AsNoTracking().Where(d => d.Id == report.DeviceId).Select(d => new { d.Name, d.Latitude, d.Longitude }).FirstOrDefaultAsync(cancellationToken);
+        var device = await db.Devices.AsNoTracking().Where(d => d.Id == report.DeviceId).Select(d => new { d.Name, d.Latitude, d.Longitude, d.SchoolId }).FirstOrDefaultAsync(cancellationToken);
         if (device is null)
         {
             return;
@@ -118,6 +128,7 @@ public sealed class AlertService(
         _open[report.DeviceId] = true;
         LocationsLog.OutOfBounds(logger, report.DeviceId);
         Raised?.Invoke(raised);
+        notifier.Publish(AlertNotifications.Of(raised, device.SchoolId, device.Name));
 
         var message = new Dictionary<string, string>
         {

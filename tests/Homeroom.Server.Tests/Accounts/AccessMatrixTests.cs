@@ -165,6 +165,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/alerts", AlertReaders, Kind.None),
         new("GET", "/api/alerts/{id}", AlertReaders, Kind.Alert),
         new("POST", "/api/alerts/{id}/acknowledge", PersonalData, Kind.Alert),
+        new("GET", "/api/schools/{id}/notifications", Admins, Kind.School),
+        new("PUT", "/api/schools/{id}/notifications", Admins, Kind.School, """{"emailKinds":["outOfBounds"],"emailAddresses":["office@example.org"]}"""),
 
         new("GET", "/api/apple/wallpapers", DeviceManagers, Kind.None),
         new("POST", "/api/apple/wallpapers", DistrictOnly, Kind.None, Query: "name={unique}"),
@@ -221,6 +223,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/zones", PolicyReaders, Kind.None),
         ("/alerts", AlertReaders, Kind.None),
         ("/alerts/{AlertId:guid}", AlertReaders, Kind.Alert),
+        ("/notifications", Admins, Kind.None),
         ("/account", Everyone, Kind.None),
         ("/not-found", Everyone, Kind.None),
         ("/profiles", PolicyReaders, Kind.None),
