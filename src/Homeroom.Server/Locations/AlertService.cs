@@ -10,7 +10,13 @@ using Microsoft.EntityFrameworkCore;
 namespace Homeroom.Server.Locations;
 
 /// <summary>A device's bounds state as last evaluated.</summary>
-public sealed record BoundsReport(Guid DeviceId, bool OutOfBounds, string? Message, double? Latitude, double? Longitude);
+/// <param name="DeviceId">The device.</param>
+/// <param name="OutOfBounds">Whether it is out of bounds now.</param>
+/// <param name="Message">What to tell the device when it is.</param>
+/// <param name="Latitude">Where it was, when a fix decided.</param>
+/// <param name="Longitude">Where it was, when a fix decided.</param>
+/// <param name="Explanation">Which signal decided (the fix or the network range), shown on the alert; null when not known.</param>
+public sealed record BoundsReport(Guid DeviceId, bool OutOfBounds, string? Message, double? Latitude, double? Longitude, string? Explanation = null);
 
 /// <summary>Kinds of alert.</summary>
 public static class AlertKinds
@@ -88,7 +94,7 @@ public sealed class AlertService(
             foreach (var alert in alerts)
             {
                 alert.ClearedAt = now;
-                audit.Record(db, "alert.clear", "device", report.DeviceId.ToString(), $"Back in bounds; alert {alert.Id}");
+                audit.Record(db, "alert.clear", "device", report.DeviceId.ToString(), report.Explanation is null ? $"Back in bounds; alert {alert.Id}" : $"Back in bounds; alert {alert.Id}. {report.Explanation}");
             }
 
             await db.SaveChangesAsync(cancellationToken);
@@ -110,7 +116,7 @@ public sealed class AlertService(
             RaisedAt = now,
             Latitude = report.Latitude ?? device.Latitude,
             Longitude = report.Longitude ?? device.Longitude,
-            Details = $"{device.Name} left its allowed zones.",
+            Details = report.Explanation is null ? $"{device.Name} left its allowed zones." : $"{device.Name} left its allowed zones. {report.Explanation}",
         };
         db.Alerts.Add(raised);
         audit.Record(db, "alert.raise", "device", report.DeviceId.ToString(), raised.Details);
