@@ -117,9 +117,21 @@ public sealed class NetworkRanges
 
     private static System.Net.IPNetwork? TryParse(string entry)
     {
-        if (entry.Contains('/', StringComparison.Ordinal))
+        var addressPart = entry.Split('/')[0];
+        if (!addressPart.Contains(':', StringComparison.Ordinal) && addressPart.Count(c => c == '.') != 3)
         {
-            return System.Net.IPNetwork.TryParse(entry, out var network) ? network : null;
+            return null; // IPv4 written in full (10.0.0.0), not the shorthand IPAddress also reads (10.0.0 or a bare number)
+        }
+
+        var slash = entry.IndexOf('/', StringComparison.Ordinal);
+        if (slash >= 0)
+        {
+            // A network with host bits set (10.0.0.1/8) is refused rather than silently widened: it is
+            // most likely a typing mistake for a narrower network.
+            return System.Net.IPNetwork.TryParse(entry, out var network)
+                && IPAddress.TryParse(entry.AsSpan(0, slash), out var written) && written.Equals(network.BaseAddress)
+                ? network
+                : null;
         }
 
         return IPAddress.TryParse(entry, out var address) && !entry.Contains('%', StringComparison.Ordinal)
