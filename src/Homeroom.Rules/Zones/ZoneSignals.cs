@@ -42,7 +42,10 @@ public sealed record ZoneChange(ZoneState From, ZoneState To, DateTimeOffset At,
 /// <item>While a network still matches, fixes outside the zone move the device out only when they are
 /// sustained: <see cref="ZoneSignalOptions.SustainedOutsideFixes"/> usable fixes in a row, the last at
 /// least <see cref="ZoneSignalOptions.SustainedOutsideDwell"/> after the first (a public range shared
-/// with somewhere else, or a school bus on the school's hotspot). One fix inside starts the count again.</item>
+/// with somewhere else, or a school bus on the school's hotspot). One fix inside starts the count again.
+/// A range overruled this way no longer puts the device inside until the device has left that range
+/// (otherwise the next heartbeat on it would bring the device straight back, and it would flap); in the
+/// meantime the GPS decides as if there were no network.</item>
 /// <item>Once no network matches, the GPS hysteresis of <see cref="ZonePresence"/> decides alone, from the
 /// state the network left: leaving needs the normal number of agreeing fixes outside. Losing the
 /// network is not by itself a reason to leave: with no fix, the device stays where it was last confirmed.</item>
@@ -54,6 +57,7 @@ public sealed record ZoneChange(ZoneState From, ZoneState To, DateTimeOffset At,
 public struct ZoneSignals
 {
     private ZonePresence _gps;
+    private string? _overruled;
     private int _sustainedFixes;
     private DateTimeOffset _sustainedSince;
 
@@ -84,9 +88,17 @@ public struct ZoneSignals
                 NetworkMatch = null;
             }
 
+            _overruled = null;
             return null;
         }
 
+        if (matchedRange == _overruled)
+        {
+            NetworkMatch = matchedRange; // still on the range the GPS overruled: it says nothing new
+            return null;
+        }
+
+        _overruled = null;
         NetworkMatch = matchedRange;
         NetworkLost = null;
         ResetSustained();
@@ -113,7 +125,7 @@ public struct ZoneSignals
         }
 
         var fix = Invariant($"GPS fix {latitude:F5}, {longitude:F5} (±{accuracyMeters:0} m)");
-        if (NetworkMatch is { } range)
+        if (NetworkMatch is { } range && range != _overruled)
         {
             if (inside)
             {
@@ -134,6 +146,7 @@ public struct ZoneSignals
             }
 
             _gps = new ZonePresence(ZoneState.Outside);
+            _overruled = range;
             return Confirm(ZoneState.Outside, at, ZoneSignal.Gps,
                 Invariant($"{fix} outside, {_sustainedFixes} fixes in a row outside over {(at - _sustainedSince).TotalMinutes:0} min, overruling network range {range}, which still matched."));
         }

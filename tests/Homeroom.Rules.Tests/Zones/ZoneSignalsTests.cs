@@ -43,6 +43,40 @@ public sealed class ZoneSignalsTests
     }
 
     [Fact]
+    public void OverruledRange_DoesNotBringTheDeviceBack_UntilItWasLeft_ButTheGpsCan()
+    {
+        var signals = new ZoneSignals();
+        signals.ObserveNetwork("203.0.113.0/24", "203.0.113.9", Start);
+        Fix(ref signals, inside: false, 1);
+        Fix(ref signals, inside: false, 2);
+        Fix(ref signals, inside: false, 3).ShouldNotBeNull().To.ShouldBe(ZoneState.Outside);
+
+        // The next heartbeats on the same range change nothing: no flapping.
+        signals.ObserveNetwork("203.0.113.0/24", "203.0.113.9", Minutes(3.5)).ShouldBeNull();
+        Fix(ref signals, inside: false, 4).ShouldBeNull();
+        signals.ObserveNetwork("203.0.113.0/24", "203.0.113.9", Minutes(4.5)).ShouldBeNull();
+        signals.State.ShouldBe(ZoneState.Outside);
+
+        // The GPS brings it back on its normal count.
+        Fix(ref signals, inside: true, 5).ShouldBeNull();
+        Fix(ref signals, inside: true, 6).ShouldNotBeNull().Signal.ShouldBe(ZoneSignal.Gps);
+        signals.State.ShouldBe(ZoneState.Inside);
+    }
+
+    [Fact]
+    public void OverruledRange_LeftAndMatchedAgain_IsInsideAtOnce()
+    {
+        var signals = new ZoneSignals();
+        signals.ObserveNetwork("203.0.113.0/24", "203.0.113.9", Start);
+        Fix(ref signals, inside: false, 1);
+        Fix(ref signals, inside: false, 2);
+        Fix(ref signals, inside: false, 3).ShouldNotBeNull();
+
+        signals.ObserveNetwork(null, null, Minutes(4));
+        signals.ObserveNetwork("203.0.113.0/24", "203.0.113.9", Minutes(5)).ShouldNotBeNull().To.ShouldBe(ZoneState.Inside);
+    }
+
+    [Fact]
     public void ObserveFix_InsideWhileTheNetworkMatches_StartsTheSustainedCountAgain()
     {
         var signals = new ZoneSignals();
