@@ -141,4 +141,7 @@ internal static partial class LocationsLog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handling the bounds of device {DeviceId} failed")]
     public static partial void AlertFailed(ILogger logger, Guid deviceId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Whether device {DeviceId} may report its location could not be read; its fix is not taken")]
+    public static partial void ConsentUnknown(ILogger logger, Guid deviceId, Exception exception);
 }

@@ -20,12 +20,14 @@ public sealed class LocationConsent
     private readonly IDbContextFactory<HomeroomDbContext> _dbFactory;
     private readonly ZoneMembership _zones;
     private readonly TimeProvider _time;
+    private readonly ILogger<LocationConsent> _logger;
     private readonly ConcurrentDictionary<Guid, (bool Monitored, DateTimeOffset Until)> _cache = new();
     // Profiles and assignments, shared by every device's resolution until a full pass or MaxAge.
     private volatile Task<(PolicyModel Model, DateTimeOffset Until)>? _model;
 
-    public LocationConsent(IDbContextFactory<HomeroomDbContext> dbFactory, ZoneMembership zones, BoundsRules bounds, PolicyDistributor distributor, TimeProvider time)
+    public LocationConsent(IDbContextFactory<HomeroomDbContext> dbFactory, ZoneMembership zones, BoundsRules bounds, PolicyDistributor distributor, TimeProvider time, ILogger<LocationConsent> logger)
     {
+        _logger = logger;
         _dbFactory = dbFactory;
         _zones = zones;
         _time = time;
@@ -49,9 +51,22 @@ public sealed class LocationConsent
             return cached.Monitored;
         }
 
-        var model = await ModelAsync(now, cancellationToken);
-        await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
-        var scopes = await DeviceScopes.LoadAsync(db, [deviceId], _zones.InsideZones, cancellationToken);
+        PolicyModel model;
+        List<(DeviceScope Scope, long AppliedVersion)> scopes;
+        try
+        {
+            model = await ModelAsync(now, cancellationToken);
+            await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
+            scopes = await DeviceScopes.LoadAsync(db, [deviceId], _zones.InsideZones, cancellationToken);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            // The database is unreachable: no location is taken (nothing is known to allow it), and the
+            // device's connection is not hurt; the next fix asks again.
+            LocationsLog.ConsentUnknown(_logger, deviceId, e);
+            return false;
+        }
+
         if (scopes.Count == 0)
         {
             return false;
