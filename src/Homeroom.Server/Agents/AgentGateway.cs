@@ -192,7 +192,10 @@ public sealed class AgentGateway(
         live.Touch(device.Id);
         AgentsLog.Connected(logger, device.Id, remote);
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(stopping, connection.Aborting);
-        var session = new Session(device.Id, device.ActivitySeq, new TokenBucket(_options.MessagesPerSecond, _options.MessageBurst, time.GetTimestamp()));
+        var session = new Session(device.Id, device.ActivitySeq, new TokenBucket(_options.MessagesPerSecond, _options.MessageBurst, time.GetTimestamp()))
+        {
+            Address = System.Net.IPAddress.TryParse(remote, out var address) ? address : null,
+        };
         try
         {
             // Registered above, so commands and policies may already be sending: they wait for this.
@@ -282,6 +285,9 @@ public sealed class AgentGateway(
         public Task<bool> LastStore { get; set; } = Task.FromResult(true);
 
         public TokenBucket Bucket = bucket;
+
+        /// <summary>The address the connection comes from, after trusted proxies (for school-network zones).</summary>
+        public System.Net.IPAddress? Address { get; init; }
     }
 
     private void Violation(AgentConnection connection, int code, string reason)
@@ -343,12 +349,16 @@ public sealed class AgentGateway(
         switch (frame)
         {
             case HeartbeatFrame heartbeat:
-                presence.Heartbeat(deviceId, heartbeat);
-                if (heartbeat.Location is { } fix)
+                // The network the device is on now first, then its fix. A fix the tracker refuses (stale, from
+                // the future, flooding, not allowed by policy) or may not keep (at home) is not kept as the
+                // device's last position either; the connection stays up.
+                await locations.ObserveNetworkAsync(deviceId, session.Address, heartbeat.Network?.IpAddress, heartbeat.Network is not null);
+                if (heartbeat.Location is { } fix && await locations.ObserveAsync(deviceId, fix) != FixOutcome.Accepted)
                 {
-                    locations.Observe(deviceId, fix);
+                    heartbeat = heartbeat with { Location = null };
                 }
 
+                presence.Heartbeat(deviceId, heartbeat);
                 break;
             case InventoryFrame inventory:
                 presence.Touch(deviceId);

@@ -82,7 +82,7 @@ public static class MdmEndpoints
 
     private static async Task<IResult> CheckInAsync(
         HttpContext context, string? enroll, MdmIdentity identity, MdmReplayGuard replays, AuthenticateAppleDevice authenticate, IDbContextFactory<HomeroomDbContext> dbFactory,
-        Audit.AuditTrail audit, ZoneMembership zones, FilterListStore lists, PresenceTracker presence, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        Audit.AuditTrail audit, ZoneMembership zones, FilterListStore lists, PresenceTracker presence, LocationTracker locations, IOptions<AppleOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var (message, error) = await ReadAsync(context, identity, options.Value);
         if (message is null)
@@ -124,6 +124,7 @@ public static class MdmEndpoints
         }
 
         presence.MdmContact(apple.DeviceId);
+        await locations.ObserveNetworkAsync(apple.DeviceId, context.Connection.RemoteIpAddress, null, false, cancellationToken);
         if (type == "DeclarativeManagement")
         {
             // Repeated legitimately (a device asks for its tokens often), so not subject to the replay guard.
@@ -162,7 +163,7 @@ public static class MdmEndpoints
     }
 
     private static async Task<IResult> ConnectAsync(
-        HttpContext context, MdmIdentity identity, MdmQueue queue, IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence, IOptions<AppleOptions> options, CancellationToken cancellationToken)
+        HttpContext context, MdmIdentity identity, MdmQueue queue, IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence, LocationTracker locations, IOptions<AppleOptions> options, CancellationToken cancellationToken)
     {
         var (message, error) = await ReadAsync(context, identity, options.Value);
         if (message is null)
@@ -190,6 +191,8 @@ public static class MdmEndpoints
 
         // A poll is a sign of life: kept in memory and written in the presence tracker's batches, never a row per poll.
         presence.MdmContact(device.DeviceId);
+        // A poll from a school's public range is network presence (the address as seen after trusted proxies).
+        await locations.ObserveNetworkAsync(device.DeviceId, context.Connection.RemoteIpAddress, null, false, cancellationToken);
         if (status != "Idle")
         {
             if (message.Body.GetValueOrDefault("CommandUUID") is not string uuid || !Guid.TryParse(uuid, out var commandId))

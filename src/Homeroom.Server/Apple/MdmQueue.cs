@@ -23,7 +23,8 @@ namespace Homeroom.Server.Apple;
 /// (keeping the error chain), NotNow leaves it pending and it is offered again only after a pause, so
 /// a busy device is never asked in a tight loop. An answer for a command this device was not sent
 /// changes nothing. <c>DeviceInformation</c> and <c>InstalledApplicationList</c> answers update the
-/// device's inventory and app list through the same batched writer as agents' inventory reports.
+/// device's inventory and app list through the same batched writer as agents' inventory reports;
+/// <c>DeviceLocation</c> answers (Lost Mode only) go to the <see cref="LocationTracker"/> like an agent's fix.
 /// </summary>
 public sealed class MdmQueue(
     CommandProgress progress,
@@ -31,6 +32,8 @@ public sealed class MdmQueue(
     InventoryWriter inventory,
     ZoneMembership zones,
     FilterListStore lists,
+    LocationTracker locations,
+    PresenceTracker presence,
     IOptions<AppleOptions> options,
     TimeProvider time,
     ILogger<MdmQueue> logger)
@@ -67,6 +70,13 @@ public sealed class MdmQueue(
                 }
 
                 await LearnAsync(db, deviceId, platform, answer, now, cancellationToken);
+                if (delivery.Kind == CommandKinds.Locate && AppleDeviceLocation.Read(answer, time.GetUtcNow()) is { } fix
+                    && await locations.ObserveAsync(deviceId, fix, cancellationToken) == FixOutcome.Accepted)
+                {
+                    // A Lost Mode location reaches the track (and so the map) and the device's last position.
+                    presence.Heartbeat(deviceId, new HeartbeatFrame(null, null, fix));
+                }
+
                 break;
             case "Error":
             case "CommandFormatError":

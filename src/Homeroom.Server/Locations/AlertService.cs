@@ -11,7 +11,13 @@ using Microsoft.EntityFrameworkCore;
 namespace Homeroom.Server.Locations;
 
 /// <summary>A device's bounds state as last evaluated.</summary>
-public sealed record BoundsReport(Guid DeviceId, bool OutOfBounds, string? Message, double? Latitude, double? Longitude);
+/// <param name="DeviceId">The device.</param>
+/// <param name="OutOfBounds">Whether it is out of bounds now.</param>
+/// <param name="Message">What to tell the device when it is.</param>
+/// <param name="Latitude">Where it was, when a fix decided.</param>
+/// <param name="Longitude">Where it was, when a fix decided.</param>
+/// <param name="Explanation">Which signal decided (the fix or the network range), shown on the alert; null when not known.</param>
+public sealed record BoundsReport(Guid DeviceId, bool OutOfBounds, string? Message, double? Latitude, double? Longitude, string? Explanation = null);
 
 /// <summary>Kinds of alert.</summary>
 public static class AlertKinds
@@ -90,7 +96,7 @@ public sealed class AlertService(
             foreach (var alert in alerts)
             {
                 alert.ClearedAt = now;
-                audit.Record(db, "alert.clear", "device", report.DeviceId.ToString(), $"Back in bounds; alert {alert.Id}");
+                audit.Record(db, "alert.clear", "device", report.DeviceId.ToString(), report.Explanation is null ? $"Back in bounds; alert {alert.Id}" : $"Back in bounds; alert {alert.Id}. {report.Explanation}");
             }
 
             await db.SaveChangesAsync(cancellationToken);
@@ -120,7 +126,7 @@ public sealed class AlertService(
             RaisedAt = now,
             Latitude = report.Latitude ?? device.Latitude,
             Longitude = report.Longitude ?? device.Longitude,
-            Details = $"{device.Name} left its allowed zones.",
+            Details = report.Explanation is null ? $"{device.Name} left its allowed zones." : $"{device.Name} left its allowed zones. {report.Explanation}",
         };
         db.Alerts.Add(raised);
         audit.Record(db, "alert.raise", "device", report.DeviceId.ToString(), raised.Details);
@@ -146,4 +152,7 @@ internal static partial class LocationsLog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handling the bounds of device {DeviceId} failed")]
     public static partial void AlertFailed(ILogger logger, Guid deviceId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Whether device {DeviceId} may report its location could not be read; its fix is not taken")]
+    public static partial void ConsentUnknown(ILogger logger, Guid deviceId, Exception exception);
 }

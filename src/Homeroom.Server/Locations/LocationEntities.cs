@@ -13,6 +13,10 @@ public sealed class Zone
     public Guid? SchoolId { get; set; }
     /// <summary>The GeoJSON geometry (Polygon or MultiPolygon) or a circle Feature, as validated.</summary>
     public required string GeometryJson { get; set; }
+    /// <summary>Public ranges of the school's internet connections (JSON array of CIDRs), matched against the address the server sees; null for none.</summary>
+    public string? PublicRangesJson { get; set; }
+    /// <summary>Local ranges (JSON array of CIDRs), matched against the local address a device reports; null for none.</summary>
+    public string? LocalRangesJson { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }

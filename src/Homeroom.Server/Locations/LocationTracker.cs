@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Zones;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Homeroom.Server.Policies;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Locations;
 
@@ -18,10 +20,14 @@ public sealed class BoundsRules
     /// <summary>Raised when a device's bounds changed.</summary>
     public event Action<Guid>? Changed;
 
+    /// <summary>Raised whenever the distributor resolved a device's policy, changed or not.</summary>
+    public event Action<Guid>? Resolved;
+
     public DeviceBounds? Get(Guid deviceId) => _bounds.GetValueOrDefault(deviceId);
 
     public void Set(Guid deviceId, DeviceBounds bounds)
     {
+        Resolved?.Invoke(deviceId);
         var previous = _bounds.GetValueOrDefault(deviceId);
         if (previous is not null && previous.Message == bounds.Message && previous.AllowedZones.SequenceEqual(bounds.AllowedZones))
         {
@@ -33,10 +39,37 @@ public sealed class BoundsRules
     }
 }
 
+/// <summary>What became of a location fix.</summary>
+public enum FixOutcome
+{
+    /// <summary>Stored for the track and counted for zones.</summary>
+    Accepted,
+    /// <summary>Inside a home zone while locations are not collected at home: counted for zones, not stored.</summary>
+    CountedNotStored,
+    /// <summary>Not a position (out of range, not finite, negative accuracy).</summary>
+    Invalid,
+    /// <summary>Accuracy radius larger than <see cref="LocationOptions.MaxStoredAccuracyMeters"/>.</summary>
+    Inaccurate,
+    /// <summary>Taken after the server's clock plus <see cref="LocationOptions.MaxClockSkew"/>.</summary>
+    FromTheFuture,
+    /// <summary>Taken longer ago than <see cref="LocationOptions.MaxFixAge"/>.</summary>
+    TooOld,
+    /// <summary>Taken sooner than <see cref="LocationOptions.MinFixInterval"/> after the last fix taken from this device.</summary>
+    RateLimited,
+    /// <summary>Taken no later than the last fix taken from this device.</summary>
+    OutOfOrder,
+    /// <summary>The device's effective policy has <c>monitoring.location</c> off.</summary>
+    NotMonitored,
+}
+
 /// <summary>
-/// Takes every location fix a device reports: keeps it for the track, updates zone membership
-/// (a change re-resolves the device's policy, since profiles switch by zone), and checks bounds:
-/// a device confirmed outside every zone its policy allows is out of bounds.
+/// Takes every location fix a device reports and every network it is seen on. A fix is checked first
+/// (position and accuracy sane, not from the future beyond a small clock skew, not stale, taken at least
+/// <see cref="LocationOptions.MinFixInterval"/> after the device's last fix, the device's policy has <c>monitoring.location</c>
+/// on); a refused fix changes nothing at all. An accepted one is kept for the track (unless it is at home
+/// and the district does not collect locations at home), updates zone membership (a change re-resolves the
+/// device's policy, since profiles switch by zone), and checks bounds: a device confirmed outside every
+/// zone its policy allows is out of bounds. Every change carries the explanation of the signal that decided.
 /// </summary>
 public sealed class LocationTracker
 {
@@ -45,31 +78,113 @@ public sealed class LocationTracker
     private readonly LocationTrackWriter _track;
     private readonly PolicyDistributor _distributor;
     private readonly AlertService _alerts;
+    private readonly LocationConsent _consent;
+    private readonly LocationOptions _options;
+    private readonly TimeProvider _time;
+    // Per device: the capture time of the last fix taken.
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _lastFix = new();
 
-    public LocationTracker(ZoneMembership membership, BoundsRules bounds, LocationTrackWriter track, PolicyDistributor distributor, AlertService alerts)
+    public LocationTracker(
+        ZoneMembership membership, BoundsRules bounds, LocationTrackWriter track, PolicyDistributor distributor, AlertService alerts,
+        LocationConsent consent, IOptions<LocationOptions> options, TimeProvider time)
     {
         _membership = membership;
         _bounds = bounds;
         _track = track;
         _distributor = distributor;
         _alerts = alerts;
-        _bounds.Changed += id => EvaluateBounds(id, null);
+        _consent = consent;
+        _options = options.Value;
+        _time = time;
+        _bounds.Changed += id => EvaluateBounds(id, null, []);
     }
 
-    public void Observe(Guid deviceId, LocationFix fix)
+    /// <summary>Takes one fix from a device (agent heartbeat or Apple answer); what became of it.</summary>
+    public async ValueTask<FixOutcome> ObserveAsync(Guid deviceId, LocationFix fix, CancellationToken cancellationToken = default)
     {
-        _track.TryEnqueue(new DeviceLocation
+        if (Check(fix) is { } refused)
         {
-            DeviceId = deviceId,
-            At = fix.CapturedAt.UtcDateTime,
-            Latitude = fix.Latitude,
-            Longitude = fix.Longitude,
-            AccuracyMeters = fix.AccuracyMeters,
-        });
-        if (_membership.Observe(deviceId, fix))
+            return refused;
+        }
+
+        // Spaced by the fixes' own times: a device cannot spread a flood out by faking them, since a fix
+        // may be at most MaxClockSkew ahead of the server's clock.
+        var last = _lastFix.GetValueOrDefault(deviceId);
+        if (last != default && fix.CapturedAt <= last)
+        {
+            return FixOutcome.OutOfOrder;
+        }
+
+        if (last != default && fix.CapturedAt - last < _options.MinFixInterval)
+        {
+            return FixOutcome.RateLimited;
+        }
+
+        if (!await _consent.IsMonitoredAsync(deviceId, cancellationToken))
+        {
+            return FixOutcome.NotMonitored;
+        }
+
+        // Two fixes of one device racing here (two connections) both pass; at most one more, harmless.
+        _lastFix[deviceId] = fix.CapturedAt;
+        var store = _options.CollectAtHome || !_membership.InHomeZone(fix);
+        if (store)
+        {
+            _track.TryEnqueue(new DeviceLocation
+            {
+                DeviceId = deviceId,
+                At = fix.CapturedAt.UtcDateTime,
+                Latitude = fix.Latitude,
+                Longitude = fix.Longitude,
+                AccuracyMeters = fix.AccuracyMeters,
+            });
+        }
+
+        Changed(deviceId, _membership.Observe(deviceId, fix), store ? fix : null);
+        return store ? FixOutcome.Accepted : FixOutcome.CountedNotStored;
+    }
+
+    /// <summary>
+    /// Takes the networks a device is on: the address the server sees (after trusted proxies) and, when
+    /// the device reported one, its local address (<paramref name="localReported"/> false keeps the last).
+    /// Ignored while the device's policy has <c>monitoring.location</c> off, like its fixes.
+    /// </summary>
+    public async ValueTask ObserveNetworkAsync(Guid deviceId, IPAddress? publicAddress, string? localAddress, bool localReported, CancellationToken cancellationToken = default)
+    {
+        if (!_membership.Zones.Any(z => z.HasNetworks) || !await _consent.IsMonitoredAsync(deviceId, cancellationToken))
+        {
+            return;
+        }
+
+        var local = localAddress is not null && IPAddress.TryParse(localAddress, out var parsed) ? parsed : null;
+        Changed(deviceId, _membership.ObserveNetwork(deviceId, publicAddress, local, localReported, _time.GetUtcNow()), null);
+    }
+
+    private FixOutcome? Check(LocationFix fix)
+    {
+        if (!double.IsFinite(fix.Latitude) || !double.IsFinite(fix.Longitude) || fix.Latitude is < -90 or > 90 || fix.Longitude is < -180 or > 180
+            || !double.IsFinite(fix.AccuracyMeters) || fix.AccuracyMeters < 0)
+        {
+            return FixOutcome.Invalid;
+        }
+
+        if (fix.AccuracyMeters > _options.MaxStoredAccuracyMeters)
+        {
+            return FixOutcome.Inaccurate;
+        }
+
+        var now = _time.GetUtcNow();
+        return fix.CapturedAt > now + _options.MaxClockSkew ? FixOutcome.FromTheFuture
+            : fix.CapturedAt < now - _options.MaxFixAge ? FixOutcome.TooOld
+            : null;
+    }
+
+    private void Changed(Guid deviceId, IReadOnlyList<ZoneStateChange> changes, LocationFix? fix)
+    {
+        if (changes.Count > 0)
         {
             _distributor.RequestDevice(deviceId);
-            EvaluateBounds(deviceId, fix);
+            EvaluateBounds(deviceId, fix, changes);
         }
     }
 
@@ -91,13 +206,28 @@ public sealed class LocationTracker
         return states.All(s => s == ZoneState.Outside) ? true : null;
     }
 
-    private void EvaluateBounds(Guid deviceId, LocationFix? fix)
+    private void EvaluateBounds(Guid deviceId, LocationFix? fix, IReadOnlyList<ZoneStateChange> changes)
     {
-        if (IsOutOfBounds(deviceId) is { } outOfBounds)
+        if (IsOutOfBounds(deviceId) is not { } outOfBounds)
         {
-            _alerts.Report(new BoundsReport(deviceId, outOfBounds, _bounds.Get(deviceId)?.Message, fix?.Latitude, fix?.Longitude));
+            return;
         }
+
+        var allowed = _bounds.Get(deviceId)?.AllowedZones ?? [];
+        var deciding = changes.Where(c => allowed.Contains(c.ZoneId)).ToList();
+        var explanation = deciding.Count > 0
+            ? string.Join(" ", deciding.Select(c => $"{c.ZoneName}: {c.Change.Explanation}"))
+            : changes.Count == 0 ? "The device's allowed zones changed." : null;
+        if (explanation is { Length: > MaxExplanationLength })
+        {
+            explanation = explanation[..MaxExplanationLength];
+        }
+
+        _alerts.Report(new BoundsReport(deviceId, outOfBounds, _bounds.Get(deviceId)?.Message, fix?.Latitude, fix?.Longitude, explanation));
     }
+
+    /// <summary>Longest explanation kept on an alert.</summary>
+    public const int MaxExplanationLength = 1000;
 }
 
 /// <summary>Stores location fixes in batches.</summary>

@@ -20,6 +20,7 @@ public static class LocationsServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<LocationTrackWriter>());
         services.AddSingleton<AlertService>();
         services.AddHostedService(sp => sp.GetRequiredService<AlertService>());
+        services.AddSingleton<LocationConsent>();
         services.AddSingleton<LocationTracker>();
         services.AddSingleton<LocationRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<LocationRetention>());

@@ -14,9 +14,18 @@ namespace Homeroom.Server.Locations;
 public sealed record ZoneDeviceDto(Guid Id, string Name, string? StudentName);
 
 /// <summary>
+/// A device's state in one zone: <c>inside</c>, <c>outside</c> or <c>unknown</c>, since when, which signal
+/// decided (<c>gps</c> or <c>network</c>) and why, and the zone's network range it matches now (if any).
+/// </summary>
+public sealed record DeviceZoneDto(Guid ZoneId, string ZoneName, string Kind, string State, DateTimeOffset? ChangedAt, string? Signal, string? Explanation, string? NetworkMatch);
+
+/// <summary>
 /// Zones as GeoJSON, for the API and the console. A zone is a Feature whose geometry is a Polygon or
 /// MultiPolygon (holes allowed), or a Point with <c>properties.radius</c> in meters; its other
-/// properties are <c>name</c>, <c>kind</c> (campus, home, district, other) and optionally <c>schoolId</c>.
+/// properties are <c>name</c>, <c>kind</c> (campus, home, district, other), optionally <c>schoolId</c>, and
+/// optionally the networks that also define it: <c>publicRanges</c> (CIDRs of the school's internet
+/// connections, matched against the address the server sees) and <c>localRanges</c> (CIDRs matched
+/// against the local address a device reports), each at most <see cref="NetworkRanges.MaxRanges"/>.
 /// Staff who read policies read every zone; a school's administrators change their school's zones
 /// (a zone they create belongs to their school), district administrators every zone.
 /// </summary>
@@ -158,6 +167,28 @@ public sealed class ZoneDirectory(IDbContextFactory<HomeroomDbContext> dbFactory
         return [.. devices.OrderBy(d => d.Name, StringComparer.OrdinalIgnoreCase).Take(MaxDevicesInside)];
     }
 
+    /// <summary>
+    /// A device of the scope's state in each zone, as <see cref="ZoneMembership"/> holds it now, with the
+    /// signal that decided each state. Location data: audited. Null when the device is not in the scope.
+    /// </summary>
+    public async Task<IReadOnlyList<DeviceZoneDto>?> DeviceZonesAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ReadLocations);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var device = await scope.Devices(db).Where(d => d.Id == deviceId).Select(d => new { d.SchoolId }).FirstOrDefaultAsync(cancellationToken);
+        if (device is null)
+        {
+            return null;
+        }
+
+        var states = membership.StatesOf(deviceId).Select(s => new DeviceZoneDto(
+            s.ZoneId, s.ZoneName, s.Kind, s.State.ToString().ToLowerInvariant(), s.LastChange?.At,
+            s.LastChange?.Signal.ToString().ToLowerInvariant(), s.LastChange?.Explanation, s.NetworkMatch)).ToList();
+        audit.Record(db, "device.zones.read", "device", deviceId.ToString(), $"{states.Count} zones", device.SchoolId);
+        await db.SaveChangesAsync(cancellationToken);
+        return states;
+    }
+
     /// <summary>Most devices <see cref="DevicesInsideAsync"/> lists.</summary>
     public const int MaxDevicesInside = 500;
 
@@ -250,6 +281,8 @@ public sealed class ZoneDirectory(IDbContextFactory<HomeroomDbContext> dbFactory
             }
         }
 
+        var publicRanges = ReadRanges(properties, "publicRanges", validation);
+        var localRanges = ReadRanges(properties, "localRanges", validation);
         var result = GeoJsonZones.Parse(feature);
         if (!result.IsValid)
         {
@@ -264,7 +297,33 @@ public sealed class ZoneDirectory(IDbContextFactory<HomeroomDbContext> dbFactory
         zone.Name = name!.Trim();
         zone.Kind = kind!;
         zone.GeometryJson = Write(result.Shape!);
+        zone.PublicRangesJson = publicRanges is { IsEmpty: false } ? JsonSerializer.Serialize(publicRanges.Entries) : null;
+        zone.LocalRangesJson = localRanges is { IsEmpty: false } ? JsonSerializer.Serialize(localRanges.Entries) : null;
         return (schoolId, school is not null);
+    }
+
+    // properties.publicRanges / localRanges: arrays of CIDRs (absent or null: none), checked by NetworkRanges.
+    private static NetworkRanges? ReadRanges(JsonElement properties, string name, Validation validation)
+    {
+        var field = "properties." + name;
+        if (properties.ValueKind != JsonValueKind.Object || !properties.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return NetworkRanges.Empty;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() > NetworkRanges.MaxRanges || value.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String))
+        {
+            validation.Add(field, $"A list of at most {NetworkRanges.MaxRanges} networks like 203.0.113.0/24.");
+            return null;
+        }
+
+        var ranges = NetworkRanges.Parse([.. value.EnumerateArray().Select(e => e.GetString())], out var errors);
+        if (errors.Count > 0)
+        {
+            validation.Errors[field] = [.. errors];
+        }
+
+        return ranges;
     }
 
     private static string? Text(JsonElement properties, string name) =>
@@ -292,6 +351,8 @@ public sealed class ZoneDirectory(IDbContextFactory<HomeroomDbContext> dbFactory
         properties["name"] = zone.Name;
         properties["kind"] = zone.Kind;
         properties["schoolId"] = zone.SchoolId?.ToString();
+        properties["publicRanges"] = new JsonArray([.. ZoneMembership.Ranges(zone.PublicRangesJson).Entries.Select(e => (JsonNode)JsonValue.Create(e))]);
+        properties["localRanges"] = new JsonArray([.. ZoneMembership.Ranges(zone.LocalRangesJson).Entries.Select(e => (JsonNode)JsonValue.Create(e))]);
         return feature;
     }
 }

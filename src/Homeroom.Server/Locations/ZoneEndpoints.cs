@@ -24,8 +24,13 @@ public static class ZoneEndpoints
             .WithDescription($"Devices of your scope inside the zone now (at most {ZoneDirectory.MaxDevicesInside}, by name). Location data: for staff who read locations.");
         group.MapPut("/{id:guid}", UpdateAsync).RequireStaff(ScopedResource.Zone, Permission.ManageZones).Produces(StatusCodes.Status200OK, contentType: GeoJson).ProducesValidationProblem();
         group.MapDelete("/{id:guid}", DeleteAsync).RequireStaff(ScopedResource.Zone, Permission.ManageZones).ProducesProblem(StatusCodes.Status409Conflict);
+        app.MapGet("/api/devices/{id:guid}/zones", DeviceZonesAsync).WithTags("Locations").RequireStaff(ScopedResource.Device, Permission.ReadLocations)
+            .WithDescription("The device's state in each zone now (inside, outside), since when, and which signal decided: a GPS fix (with its accuracy) or a network range. Location data: audited.");
         return app;
     }
+
+    private static async Task<Results<Ok<IReadOnlyList<DeviceZoneDto>>, NotFound>> DeviceZonesAsync(Guid id, StaffScope scope, ZoneDirectory zones, CancellationToken cancellationToken) =>
+        await zones.DeviceZonesAsync(scope, id, cancellationToken) is { } states ? TypedResults.Ok(states) : TypedResults.NotFound();
 
     private static async Task<IResult> ListAsync(StaffScope scope, ZoneDirectory zones, CancellationToken cancellationToken) =>
         Results.Text((await zones.ListAsync(scope, cancellationToken)).ToJsonString(), GeoJson);

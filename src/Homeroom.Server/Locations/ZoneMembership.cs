@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Zones;
@@ -8,12 +9,24 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Locations;
 
-/// <summary>A stored zone ready for point tests.</summary>
-public sealed record LoadedZone(Guid Id, string Name, string Kind, Guid? SchoolId, ZoneShape Shape);
+/// <summary>A stored zone ready for point and network tests.</summary>
+public sealed record LoadedZone(Guid Id, string Name, string Kind, Guid? SchoolId, ZoneShape Shape, NetworkRanges PublicRanges, NetworkRanges LocalRanges)
+{
+    /// <summary>Whether the zone is also defined by network.</summary>
+    public bool HasNetworks => !PublicRanges.IsEmpty || !LocalRanges.IsEmpty;
+}
+
+/// <summary>A confirmed change of one device's state in one zone.</summary>
+public sealed record ZoneStateChange(Guid ZoneId, string ZoneName, ZoneChange Change);
+
+/// <summary>One device's state in one zone, with the last change and the signal that decided it.</summary>
+public sealed record DeviceZoneState(Guid ZoneId, string ZoneName, string Kind, ZoneState State, ZoneChange? LastChange, string? NetworkMatch);
 
 /// <summary>
-/// Which zones each device is in, with hysteresis (<see cref="ZonePresence"/>) so a device at a
-/// boundary does not flap. Held in memory: after a restart the first usable fix sets the state.
+/// Which zones each device is in, from its location fixes and the networks it is on, with hysteresis
+/// (<see cref="ZoneSignals"/>: a school network match is a strong "inside" signal; the rule is written
+/// there) so a device at a boundary does not flap. Held in memory: after a restart the first usable
+/// fix or network match sets the state.
 /// </summary>
 public sealed class ZoneMembership(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<LocationOptions> options)
 {
@@ -34,7 +47,7 @@ public sealed class ZoneMembership(IDbContextFactory<HomeroomDbContext> dbFactor
             using var document = JsonDocument.Parse(row.GeometryJson);
             if (GeoJsonZones.Parse(document.RootElement).Shape is { } shape)
             {
-                zones.Add(new LoadedZone(row.Id, row.Name, row.Kind, row.SchoolId, shape));
+                zones.Add(new LoadedZone(row.Id, row.Name, row.Kind, row.SchoolId, shape, Ranges(row.PublicRangesJson), Ranges(row.LocalRangesJson)));
             }
         }
 
@@ -43,6 +56,24 @@ public sealed class ZoneMembership(IDbContextFactory<HomeroomDbContext> dbFactor
         foreach (var device in _devices.Values)
         {
             device.Retain(ids);
+        }
+    }
+
+    /// <summary>Stored ranges as validated when they were saved; an unreadable list (never written by Homeroom) counts as none.</summary>
+    internal static NetworkRanges Ranges(string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return NetworkRanges.Empty;
+        }
+
+        try
+        {
+            return NetworkRanges.Parse(JsonSerializer.Deserialize<List<string?>>(json), out _) ?? NetworkRanges.Empty;
+        }
+        catch (JsonException)
+        {
+            return NetworkRanges.Empty;
         }
     }
 
@@ -58,60 +89,154 @@ public sealed class ZoneMembership(IDbContextFactory<HomeroomDbContext> dbFactor
     public ZoneState StateOf(Guid deviceId, Guid zoneId) =>
         _devices.TryGetValue(deviceId, out var device) ? device.StateOf(zoneId) : ZoneState.Unknown;
 
-    private readonly ZonePresenceOptions _presenceOptions = new(options.Value.MaxAccuracyMeters, options.Value.ConsecutiveFixes, options.Value.MinDwell);
+    /// <summary>The device's state in every zone it has a state for, by zone name.</summary>
+    public IReadOnlyList<DeviceZoneState> StatesOf(Guid deviceId)
+    {
+        if (!_devices.TryGetValue(deviceId, out var device))
+        {
+            return [];
+        }
 
-    /// <summary>Feeds one fix; true when the confirmed state of any zone changed for the device.</summary>
-    public bool Observe(Guid deviceId, LocationFix fix) =>
-        _devices.GetOrAdd(deviceId, _ => new DeviceZones()).Observe(_zones, fix, _presenceOptions);
+        var zones = _zones;
+        return [.. zones.Select(z => device.Describe(z)).OfType<DeviceZoneState>().OrderBy(s => s.ZoneName, StringComparer.OrdinalIgnoreCase)];
+    }
+
+    /// <summary>The last confirmed change of one device in one zone; null when there was none.</summary>
+    public ZoneChange? LastChange(Guid deviceId, Guid zoneId) =>
+        _devices.TryGetValue(deviceId, out var device) && Find(zoneId) is { } zone ? device.Describe(zone)?.LastChange : null;
+
+    /// <summary>Whether the fix's position is inside a zone of kind <c>home</c> (the raw point, no hysteresis).</summary>
+    public bool InHomeZone(LocationFix fix)
+    {
+        var point = new GeoPoint(fix.Longitude, fix.Latitude);
+        return _zones.Any(z => z.Kind == "home" && z.Shape.Contains(point));
+    }
+
+    private readonly ZoneSignalOptions _signalOptions = new(
+        new ZonePresenceOptions(options.Value.MaxAccuracyMeters, options.Value.ConsecutiveFixes, options.Value.MinDwell),
+        options.Value.SustainedOutsideFixes,
+        options.Value.SustainedOutsideDwell);
+
+    /// <summary>Feeds one fix; the confirmed changes it caused (empty when none).</summary>
+    public IReadOnlyList<ZoneStateChange> Observe(Guid deviceId, LocationFix fix) =>
+        _devices.GetOrAdd(deviceId, _ => new DeviceZones()).Observe(_zones, fix, _signalOptions);
+
+    /// <summary>
+    /// Feeds the networks the device is on: the address the server sees it connect from (after trusted
+    /// proxies) and the local address it reports. A null <paramref name="localAddress"/> with
+    /// <paramref name="localReported"/> false keeps the last one the device reported.
+    /// </summary>
+    public IReadOnlyList<ZoneStateChange> ObserveNetwork(Guid deviceId, IPAddress? publicAddress, IPAddress? localAddress, bool localReported, DateTimeOffset at)
+    {
+        var zones = _zones;
+        if (!zones.Any(z => z.HasNetworks) && !_devices.ContainsKey(deviceId))
+        {
+            return [];
+        }
+
+        return _devices.GetOrAdd(deviceId, _ => new DeviceZones()).ObserveNetwork(zones, publicAddress, localAddress, localReported, at);
+    }
 
     public void Forget(Guid deviceId) => _devices.TryRemove(deviceId, out _);
 
     private sealed class DeviceZones
     {
-        private readonly Dictionary<Guid, ZonePresence> _presence = [];
+        private readonly Dictionary<Guid, ZoneSignals> _signals = [];
         private Guid[] _inside = [];
+        private IPAddress? _local;
 
         public IReadOnlyCollection<Guid> Inside => Volatile.Read(ref _inside);
 
         public ZoneState StateOf(Guid zoneId)
         {
-            lock (_presence)
+            lock (_signals)
             {
-                return _presence.TryGetValue(zoneId, out var presence) ? presence.State : ZoneState.Unknown;
+                return _signals.TryGetValue(zoneId, out var signals) ? signals.State : ZoneState.Unknown;
             }
         }
 
-        public bool Observe(IReadOnlyList<LoadedZone> zones, LocationFix fix, ZonePresenceOptions options)
+        public DeviceZoneState? Describe(LoadedZone zone)
+        {
+            lock (_signals)
+            {
+                return _signals.TryGetValue(zone.Id, out var s) && (s.State != ZoneState.Unknown || s.NetworkMatch is not null)
+                    ? new DeviceZoneState(zone.Id, zone.Name, zone.Kind, s.State, s.LastChange, s.NetworkMatch)
+                    : null;
+            }
+        }
+
+        public IReadOnlyList<ZoneStateChange> Observe(IReadOnlyList<LoadedZone> zones, LocationFix fix, ZoneSignalOptions options)
         {
             var point = new GeoPoint(fix.Longitude, fix.Latitude);
-            lock (_presence)
+            lock (_signals)
             {
-                var changed = false;
+                List<ZoneStateChange>? changes = null;
                 foreach (var zone in zones)
                 {
-                    var presence = _presence.GetValueOrDefault(zone.Id);
-                    // The distance is not used by the hysteresis today (see ZonePresence), so it is not computed.
-                    changed |= presence.Observe(zone.Shape.Contains(point), fix.AccuracyMeters, 0, fix.CapturedAt, options) is not null;
-                    _presence[zone.Id] = presence;
+                    var signals = _signals.GetValueOrDefault(zone.Id);
+                    if (signals.ObserveFix(zone.Shape.Contains(point), fix.Latitude, fix.Longitude, fix.AccuracyMeters, fix.CapturedAt, options) is { } change)
+                    {
+                        (changes ??= []).Add(new ZoneStateChange(zone.Id, zone.Name, change));
+                    }
+
+                    _signals[zone.Id] = signals;
                 }
 
-                if (!changed)
-                {
-                    return false;
-                }
-
-                Volatile.Write(ref _inside, _presence.Where(p => p.Value.State == ZoneState.Inside).Select(p => p.Key).Order().ToArray());
-                return true;
+                return Publish(changes);
             }
+        }
+
+        public IReadOnlyList<ZoneStateChange> ObserveNetwork(IReadOnlyList<LoadedZone> zones, IPAddress? publicAddress, IPAddress? localAddress, bool localReported, DateTimeOffset at)
+        {
+            lock (_signals)
+            {
+                if (localReported)
+                {
+                    _local = localAddress;
+                }
+
+                List<ZoneStateChange>? changes = null;
+                foreach (var zone in zones)
+                {
+                    if (!zone.HasNetworks && !_signals.ContainsKey(zone.Id))
+                    {
+                        continue;
+                    }
+
+                    var signals = _signals.GetValueOrDefault(zone.Id);
+                    var (range, address) = zone.PublicRanges.Match(publicAddress) is { } publicRange ? (publicRange, publicAddress)
+                        : zone.LocalRanges.Match(_local) is { } localRange ? (localRange, _local)
+                        : (null, null);
+                    if (signals.ObserveNetwork(range, address?.ToString(), at) is { } change)
+                    {
+                        (changes ??= []).Add(new ZoneStateChange(zone.Id, zone.Name, change));
+                    }
+
+                    _signals[zone.Id] = signals;
+                }
+
+                return Publish(changes);
+            }
+        }
+
+        private List<ZoneStateChange> Publish(List<ZoneStateChange>? changes)
+        {
+            if (changes is null)
+            {
+                return [];
+            }
+
+            Volatile.Write(ref _inside, _signals.Where(p => p.Value.State == ZoneState.Inside).Select(p => p.Key).Order().ToArray());
+            return changes;
         }
 
         public void Retain(HashSet<Guid> zoneIds)
         {
-            lock (_presence)
+            lock (_signals)
             {
-                foreach (var id in _presence.Keys.Where(id => !zoneIds.Contains(id)).ToList())
+                foreach (var id in _signals.Keys.Where(id => !zoneIds.Contains(id)).ToList())
                 {
-                    _presence.Remove(id);
+                    _signals.Remove(id);
                 }
 
                 Volatile.Write(ref _inside, _inside.Where(zoneIds.Contains).ToArray());

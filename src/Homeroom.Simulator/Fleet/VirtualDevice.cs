@@ -302,7 +302,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             ? new NetworkState("wifi", "District-WiFi", $"10.{spec.Index / 65536 % 256}.{spec.Index / 256 % 256}.{spec.Index % 256}")
             : new NetworkState(spec.Index % 17 == 0 ? "cellular" : "wifi", spec.Index % 17 == 0 ? null : "Home-WiFi", "192.168.1." + ((spec.Index % 200) + 20));
         return new HeartbeatFrame(new BatteryState((int)_battery, charging), network,
-            _reportLocation ? new LocationFix(location.Latitude, location.Longitude, 10 + _random.Next(40), fleet.Clock.Now) : null);
+            // Where the device is follows the simulated day; when the fix was taken is real time, as on a real
+            // device (the server refuses fixes from the future or more than an hour old).
+            _reportLocation ? new LocationFix(location.Latitude, location.Longitude, 10 + _random.Next(40), fleet.Time.GetUtcNow()) : null);
     }
 
     private GeoPoint Locate(double hour)

@@ -120,6 +120,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/devices/{id}/policy", PolicyReaders, Kind.Device),
         new("GET", "/api/devices/{id}/filter-check", PolicyReaders, Kind.Device, Query: "url=https://example.org/"),
         new("GET", "/api/devices/{id}/locations", PersonalData, Kind.Device),
+        new("GET", "/api/devices/{id}/zones", PersonalData, Kind.Device),
         new("GET", "/api/policies/compliance", PolicyReaders, Kind.None),
 
         new("GET", "/api/enrollment-tokens", DeviceManagers, Kind.None),

@@ -51,8 +51,12 @@ public abstract class LocationTests(DatabaseProvider provider) : IAsyncLifetime
         return profile.GetProperty("id").GetGuid();
     }
 
-    private Task FixAsync(TestAgent agent, (double Lat, double Lon) at, double accuracy = 20) =>
-        agent.SendAsync(new HeartbeatFrame(null, null, new LocationFix(at.Lat, at.Lon, accuracy, Host.Clock.GetUtcNow())));
+    // The server takes at most one fix per device every 10 s (Homeroom:Locations:MinFixInterval): each fix comes a little later.
+    private Task FixAsync(TestAgent agent, (double Lat, double Lon) at, double accuracy = 20)
+    {
+        Host.Clock.Advance(TimeSpan.FromSeconds(11));
+        return agent.SendAsync(new HeartbeatFrame(null, null, new LocationFix(at.Lat, at.Lon, accuracy, Host.Clock.GetUtcNow())));
+    }
 
     private async Task<JsonElement> OpenAlertsAsync() => (await Host.GetJsonAsync<JsonElement>("/api/alerts?state=open")).GetProperty("items");
 
