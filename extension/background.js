@@ -10,6 +10,7 @@ import { blockedDetail, decide, parseFocusSites, Reason } from './lib/filter.js'
 import { classify, record } from './lib/ledger.js';
 import { isWebUrl } from './lib/url.js';
 import { load, loadSession, save, saveSession } from './lib/store.js';
+import { LOCATION_ALARM, LocationReporter } from './lib/reporter.js';
 
 const KEEPALIVE_ALARM = 'homeroom-keepalive';
 const FOCUS_ALARM = 'homeroom-focus-end';
@@ -19,9 +20,13 @@ const policy = new PolicyState();
 const lock = new Lock();
 const connection = new Connection({
   onFrame: (frame) => handleFrame(frame).catch((error) => console.warn('Homeroom: frame failed', frame.type, error)),
-  onStatus: (status) => save({ status }),
+  onStatus: (status) => {
+    if (status.state === 'online') reporter.flush();
+    return save({ status });
+  },
   onClosed: () => screenView.stop(),
 });
+const reporter = new LocationReporter({ connection, policy });
 const screenView = new ScreenView(connection);
 screenView.allowed = () => policy.monitoring.classroomViewing !== false;
 
@@ -31,7 +36,7 @@ const running = new Set();
 const recentBlocks = new Map();
 
 const ready = (async () => {
-  await Promise.all([connection.init(), policy.init(), lock.init()]);
+  await Promise.all([connection.init(), policy.init(), lock.init(), reporter.init()]);
   const stored = await load(['ledger', 'focus']);
   ledger = stored.ledger ?? {};
   focus = stored.focus ?? null;
@@ -45,14 +50,17 @@ function whenReady(handler) {
   };
 }
 
-// Every start of the worker (browser start, install, an event, an alarm) reconnects.
+// Every start of the worker (browser start, install, an event, an alarm) reconnects, and picks up
+// the location schedule where the stopped worker left it.
 ready.then(() => connection.ensure());
+ready.then(() => reporter.tick());
 
 chrome.runtime.onInstalled.addListener(whenReady(() => connection.ensure()));
 chrome.runtime.onStartup.addListener(whenReady(() => connection.ensure()));
 chrome.alarms.onAlarm.addListener(whenReady(async (alarm) => {
   if (alarm.name === FOCUS_ALARM) await endFocusIfDue();
   await connection.ensure();
+  if (alarm.name === LOCATION_ALARM) await reporter.tick();
 }));
 
 chrome.storage.onChanged.addListener(whenReady((changes, area) => {
@@ -207,6 +215,7 @@ async function handlePolicy(frame) {
 
   await recheckTabs();
   connection.send(frames.policyStatus(frame.version, failures));
+  reporter.tick().catch((error) => console.warn('Homeroom: location', error));
 }
 
 async function handleCommand(frame) {
@@ -272,8 +281,10 @@ async function carryOut(kind, args) {
     case 'endFocus':
       await setFocus(null);
       return 'unfocused';
-    case 'locate':
-      return locate();
+    case 'locate': {
+      const fix = await reporter.locate();
+      return `${fix.latitude},${fix.longitude}`;
+    }
     default:
       throw new Error(`The Chrome extension does not support "${kind}" commands.`);
   }
@@ -320,22 +331,4 @@ async function setFocus(value) {
 
 async function endFocusIfDue() {
   if (focus?.until && Date.parse(focus.until) <= Date.now()) await setFocus(null);
-}
-
-// --- locate: a position fix through an offscreen document (service workers have no geolocation) ---
-
-async function locate() {
-  if (policy.monitoring.location === false) throw new Error('Location is switched off by the policy.');
-  const url = 'pages/offscreen.html';
-  if (!(await chrome.offscreen.hasDocument?.())) {
-    await chrome.offscreen.createDocument({ url, reasons: ['GEOLOCATION'], justification: 'Report the device location when the school asks' });
-  }
-  try {
-    const fix = await chrome.runtime.sendMessage({ type: 'homeroom.locate' });
-    if (!fix || fix.error) throw new Error(fix?.error ?? 'No location fix.');
-    connection.send(frames.heartbeat({ location: fix }));
-    return `${fix.latitude},${fix.longitude}`;
-  } finally {
-    await chrome.offscreen.closeDocument().catch(() => {});
-  }
 }

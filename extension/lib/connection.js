@@ -34,6 +34,7 @@ export class Connection {
     this.draining = false;
     this.enrollment = null;
     this.enrollRetryAt = 0;
+    this.networkDetails = null;
   }
 
   async init() {
@@ -181,10 +182,31 @@ export class Connection {
 
     const seconds = Math.max(5, Math.min(MAX_HEARTBEAT_SECONDS, frame.heartbeatIntervalSeconds ?? 30));
     clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = setInterval(() => this.send(frames.heartbeat(heartbeatFacts())), seconds * 1000);
-    this.send(frames.heartbeat(heartbeatFacts()));
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), seconds * 1000);
+    await this.refreshNetwork();
+    this.send(frames.heartbeat(heartbeatFacts(this.networkDetails)));
     this.sendInventory().catch(() => {});
     this.flushActivity();
+  }
+
+  heartbeat() {
+    this.send(frames.heartbeat(heartbeatFacts(this.networkDetails)));
+    // Read for the next heartbeat: the answer is asynchronous and a heartbeat should not wait for it.
+    this.refreshNetwork();
+  }
+
+  /**
+   * On managed ChromeOS, the device's local addresses (chrome.enterprise.networkingAttributes, only
+   * for force-installed extensions; absent elsewhere): the server may place the device on a school
+   * network with them. Anywhere else this quietly stays empty.
+   */
+  async refreshNetwork() {
+    try {
+      const details = await chrome.enterprise?.networkingAttributes?.getNetworkDetails?.();
+      this.networkDetails = details ?? null;
+    } catch {
+      this.networkDetails = null;
+    }
   }
 
   async sendInventory() {
@@ -310,8 +332,11 @@ export class Connection {
   }
 }
 
-function heartbeatFacts() {
-  const type = navigator.connection?.type;
+/** The heartbeat's network: its kind when the browser tells, and the local IPv4 address when ChromeOS does. */
+export function heartbeatFacts(networkDetails) {
+  const type = globalThis.navigator?.connection?.type;
   const kind = type === 'wifi' || type === 'ethernet' || type === 'cellular' ? type : undefined;
-  return kind ? { network: { kind } } : {};
+  const ip = typeof networkDetails?.ipv4 === 'string' && /^\d{1,3}(\.\d{1,3}){3}$/.test(networkDetails.ipv4) ? networkDetails.ipv4 : undefined;
+  if (!kind && !ip) return {};
+  return { network: ip ? { kind: kind ?? 'other', ipAddress: ip } : { kind } };
 }

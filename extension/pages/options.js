@@ -1,5 +1,7 @@
 // Manual setup for browsers Google Admin does not manage: stores into chrome.storage.local, which
-// the agent reads under any managed values.
+// the agent reads under any managed values. Also the page a student can open to see whether this
+// device reports its location now, how often, and when it last sent one.
+import { describeLocation } from '../lib/location.js';
 const form = document.getElementById('form');
 
 async function fill() {
@@ -37,9 +39,20 @@ form.addEventListener('submit', async (event) => {
   await showStatus();
 });
 
+async function showLocation() {
+  const { location, locationQueue, policy } = await chrome.storage.local.get(['location', 'locationQueue', 'policy']);
+  const text = describeLocation(policy?.document ?? null, location ?? {}, locationQueue?.fixes?.length ?? 0, new Date());
+  document.getElementById('location-now').textContent = text.now;
+  document.getElementById('location-last').textContent = text.last;
+}
+
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && changes.status) showStatus();
+  if (area === 'local' && (changes.location || changes.locationQueue || changes.policy)) showLocation();
 });
 
 fill();
 showStatus();
+showLocation();
+// The reporting hours begin and end by the clock, not by a change in storage.
+setInterval(showLocation, 30_000);

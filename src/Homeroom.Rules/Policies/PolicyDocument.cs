@@ -41,6 +41,14 @@ public sealed class PolicyDocument
             ? value.GetBoolean()
             : PolicySettings.All.TryGetValue($"{group}.{name}", out var definition) && definition.Default.GetValueKind() == JsonValueKind.True;
 
+    /// <summary>An integer setting within its range, or its default (0 for an unknown setting).</summary>
+    public int Integer(string group, string name) =>
+        PolicySettings.All.TryGetValue($"{group}.{name}", out var definition) && definition.Kind == SettingKind.Integer
+            ? Find(group, name) is { ValueKind: JsonValueKind.Number } value && value.TryGetInt32(out var number) && number >= definition.Min && number <= definition.Max
+                ? number
+                : definition.Default.GetValue<int>()
+            : 0;
+
     /// <summary>A text setting, or its default.</summary>
     public string? Text(string group, string name) =>
         Find(group, name) is { ValueKind: JsonValueKind.String } value

@@ -15,6 +15,8 @@ public enum SettingKind
     StringList,
     /// <summary>A short text.</summary>
     Text,
+    /// <summary>A whole number between <see cref="SettingDefinition.Min"/> and <see cref="SettingDefinition.Max"/>.</summary>
+    Integer,
 }
 
 /// <summary>One setting a profile can set.</summary>
@@ -24,7 +26,9 @@ public enum SettingKind
 /// <param name="Description">What it does, for the console.</param>
 /// <param name="Choices">Allowed values of a <see cref="SettingKind.Choice"/>.</param>
 /// <param name="MaxItems">Longest list.</param>
-public sealed record SettingDefinition(string Key, SettingKind Kind, JsonNode Default, string Description, IReadOnlyList<string>? Choices = null, int MaxItems = 1000);
+/// <param name="Min">Smallest value of an <see cref="SettingKind.Integer"/>.</param>
+/// <param name="Max">Largest value of an <see cref="SettingKind.Integer"/>.</param>
+public sealed record SettingDefinition(string Key, SettingKind Kind, JsonNode Default, string Description, IReadOnlyList<string>? Choices = null, int MaxItems = 1000, int Min = 0, int Max = int.MaxValue);
 
 /// <summary>A problem with a profile's settings.</summary>
 /// <param name="Key">The setting it concerns (<c>webFilter.blockedSites</c>); the group, or null, when the document's shape is wrong.</param>
@@ -68,6 +72,8 @@ public static class PolicySettings
         new("monitoring.safety", SettingKind.Boolean, true, "Safety monitoring (self-harm, bullying, violence signals)."),
         new("monitoring.location", SettingKind.Boolean, true, "Report location (zones and out-of-bounds alerts)."),
         new("location.allowedZones", SettingKind.StringList, new JsonArray(), "Zone ids the device must stay inside while this applies; leaving all of them raises an out-of-bounds alert.", MaxItems: 100),
+        new("location.reportIntervalSeconds", SettingKind.Integer, 60, "Seconds between location reports while reporting (faster near a zone boundary, slower on low battery).", Min: 15, Max: 3600),
+        new("location.reportingHours", SettingKind.Text, "Mon-Fri 07:00-17:00", "When location may be reported, in the school's time zone: windows such as Mon-Fri 07:00-17:00; Sat 09:00-12:00 (always for all the time, empty for never)."),
         new("location.outOfBoundsMessage", SettingKind.Text, "This device is outside the area it may be used in. Please return.", "Shown on the device when it leaves its allowed zones."),
         new("softwareUpdate.targetVersion", SettingKind.Text, "", "Apple devices: the OS version to be on by the deadline (declarative management), e.g. 18.2; empty for none."),
         new("softwareUpdate.deadline", SettingKind.Text, "", "Apple devices: the local date and time the target version is enforced, as 2026-12-01T17:00:00."),
@@ -185,6 +191,10 @@ public static class PolicySettings
     public static IReadOnlyList<string> Strings(IReadOnlyDictionary<string, JsonNode> settings, string key) =>
         (settings.TryGetValue(key, out var value) ? value : All[key].Default).AsArray().Select(n => n!.GetValue<string>()).ToArray();
 
+    /// <summary>An integer setting, or its default.</summary>
+    public static int Integer(IReadOnlyDictionary<string, JsonNode> settings, string key) =>
+        (settings.TryGetValue(key, out var value) ? value : All[key].Default).GetValue<int>();
+
     /// <summary>A boolean setting, or its default.</summary>
     public static bool Boolean(IReadOnlyDictionary<string, JsonNode> settings, string key) =>
         (settings.TryGetValue(key, out var value) ? value : All[key].Default).GetValue<bool>();
@@ -209,10 +219,16 @@ public static class PolicySettings
                 {
                     "softwareUpdate.targetVersion" when value.GetString() is { Length: > 0 } v && !System.Text.RegularExpressions.Regex.IsMatch(v, @"^\d{1,3}(\.\d{1,3}){0,2}$")
                         => "must be a version such as 18.2 or 15.1.1.",
+                    "location.reportingHours" when ScheduleText.Parse(value.GetString()).Error is { } scheduleError
+                        => scheduleError,
                     "softwareUpdate.deadline" when value.GetString() is { Length: > 0 } d && !DateTime.TryParseExact(d, "yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
                         => "must be a local date and time as 2026-12-01T17:00:00.",
                     _ => null,
                 };
+            case SettingKind.Integer:
+                return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && number >= definition.Min && number <= definition.Max
+                    ? null
+                    : $"must be a whole number from {definition.Min} to {definition.Max}.";
             case SettingKind.StringList:
                 if (value.ValueKind != JsonValueKind.Array)
                 {

@@ -9,7 +9,7 @@ namespace Homeroom.Server.Policies;
 /// <summary>Resolves one device's effective policy now (for explanations and declarative management).</summary>
 public static class EffectivePolicies
 {
-    public static async Task<(EffectivePolicy Policy, DeviceScope Scope)?> ResolveAsync(
+    public static async Task<(EffectivePolicy Policy, DeviceScope Scope, TimeZoneInfo TimeZone)?> ResolveAsync(
         HomeroomDbContext db, Guid deviceId, ZoneMembership zones, TimeProvider time, CancellationToken cancellationToken)
     {
         var scopes = await DeviceScopes.LoadAsync(db, [deviceId], zones.InsideZones, cancellationToken);
@@ -20,13 +20,14 @@ public static class EffectivePolicies
 
         var model = await PolicyModel.LoadAsync(db, cancellationToken);
         var scope = scopes[0].Scope;
-        return (PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, time.GetUtcNow(), model.TimeZoneOf(scope.SchoolId)), scope);
+        var timeZone = model.TimeZoneOf(scope.SchoolId);
+        return (PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, time.GetUtcNow(), timeZone), scope, timeZone);
     }
 
     /// <summary>The policy document the device would receive now, read as an agent reads it (defaults for an unknown device).</summary>
     public static async Task<PolicyDocument> DocumentAsync(
         HomeroomDbContext db, Guid deviceId, ZoneMembership zones, FilterListStore lists, TimeProvider time, CancellationToken cancellationToken) =>
         await ResolveAsync(db, deviceId, zones, time, cancellationToken) is { } resolved
-            ? PolicyDocument.Read(JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Policy, lists.Version)))
+            ? PolicyDocument.Read(JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Policy, lists.Version, PolicyDistributor.LocationContext(resolved.Policy, resolved.TimeZone, zones))))
             : PolicyDocument.Read(default);
 }

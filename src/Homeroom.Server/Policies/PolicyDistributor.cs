@@ -173,7 +173,7 @@ public sealed class PolicyDistributor(
                 PolicySettings.Strings(values, "location.allowedZones").Select(Guid.Parse).ToList(),
                 values["location.outOfBoundsMessage"].GetValue<string>()));
 
-            var document = Document(effective, listVersion);
+            var document = Document(effective, listVersion, LocationContext(effective, model.TimeZoneOf(scope.SchoolId), zones));
             var bytes = JsonSerializer.SerializeToUtf8Bytes(document);
             var previous = stored.GetValueOrDefault(scope.DeviceId);
             if (bytes.Length > MaxDocumentBytes)
@@ -267,13 +267,82 @@ public sealed class PolicyDistributor(
         }
     }
 
-    /// <summary>The document a device receives: its settings plus the filter-list version to download.</summary>
-    public static JsonObject Document(EffectivePolicy effective, string listVersion)
+    /// <summary>Most zone vertices (and circles) sent in one document; beyond it <c>geo.zones</c> is left out.</summary>
+    public const int MaxZonePoints = 5_000;
+
+    /// <summary>
+    /// The document a device receives: its settings plus the filter-list version to download and,
+    /// when <paramref name="location"/> is given, <c>geo</c>: the school's time zone (IANA id, in which
+    /// <c>location.reportingHours</c> is read) and the shapes of the allowed zones, so the agent can
+    /// tell how far it is from a boundary (docs/agent-protocol.md).
+    /// </summary>
+    public static JsonObject Document(EffectivePolicy effective, string listVersion, DeviceLocationContext? location = null)
     {
         var document = effective.ToDocument();
         document["filter"] = new JsonObject { ["listVersion"] = listVersion };
+        if (location is not null)
+        {
+            var geo = new JsonObject { ["timeZone"] = IanaId(location.TimeZone) };
+            if (ZoneGeometry(location.Zones) is { } shapes)
+            {
+                geo["zones"] = shapes;
+            }
+
+            document["geo"] = geo;
+        }
+
         return document;
     }
+
+    /// <summary>What a device's document needs besides its settings: its school's time zone and its allowed zones' shapes.</summary>
+    public static DeviceLocationContext LocationContext(EffectivePolicy effective, TimeZoneInfo timeZone, ZoneMembership zones) => new(
+        timeZone,
+        PolicySettings.Strings(effective.Values, "location.allowedZones")
+            .Select(id => Guid.TryParse(id, out var zoneId) ? zones.Find(zoneId)?.Shape : null)
+            .OfType<Rules.Zones.ZoneShape>()
+            .ToList());
+
+    private static string IanaId(TimeZoneInfo zone) =>
+        zone.HasIanaId ? zone.Id : TimeZoneInfo.TryConvertWindowsIdToIanaId(zone.Id, out var iana) ? iana : "UTC";
+
+    // Circles as centre and radius, polygons as rings of flat [lon, lat, lon, lat, ...] (the outer ring
+    // first, then holes), rounded to about 10 cm: all an agent needs to measure a distance to the boundary.
+    private static JsonArray? ZoneGeometry(IReadOnlyList<Rules.Zones.ZoneShape> shapes)
+    {
+        var points = 0;
+        var result = new JsonArray();
+        foreach (var shape in shapes)
+        {
+            switch (shape)
+            {
+                case Rules.Zones.CircleZone circle:
+                    points++;
+                    result.Add(new JsonObject
+                    {
+                        ["circle"] = new JsonArray(Round(circle.Center.Longitude), Round(circle.Center.Latitude), Math.Round(circle.RadiusMeters, 1)),
+                    });
+                    break;
+                case Rules.Zones.PolygonZone polygon:
+                    foreach (var part in polygon.Polygons)
+                    {
+                        var rings = new JsonArray();
+                        foreach (var ring in part.Holes.Prepend(part.Outer))
+                        {
+                            points += ring.Count;
+                            rings.Add(new JsonArray([.. ring.SelectMany(p => new[] { Round(p.Longitude), Round(p.Latitude) }).Select(v => (JsonNode)JsonValue.Create(v))]));
+                        }
+
+                        result.Add(new JsonObject { ["rings"] = rings });
+                    }
+
+                    break;
+            }
+        }
+
+        return points is 0 or > MaxZonePoints ? null : result;
+    }
+
+    private static double Round(double degrees) => Math.Round(degrees, 6);
 
     private async Task StoreAsync(List<(Guid Id, long Version, string Hash)> changed, DateTime now, CancellationToken cancellationToken)
     {
@@ -318,6 +387,9 @@ public sealed class PolicyDistributor(
         await transaction.CommitAsync(cancellationToken);
     }
 }
+
+/// <summary>The location part of a device's document: the time zone its reporting hours are read in, and its allowed zones.</summary>
+public sealed record DeviceLocationContext(TimeZoneInfo TimeZone, IReadOnlyList<Rules.Zones.ZoneShape> Zones);
 
 /// <summary>One distribution pass: devices resolved, versions changed, frames sent, time taken.</summary>
 public sealed record PolicyPass(int Devices, int Changed, int Sent, TimeSpan Elapsed, bool Full);

@@ -78,7 +78,7 @@ public sealed class PolicyQueries(
             id, version, appliedVersion, stored?.ReportedApplied, stored?.ReportedFailures,
             Compliant: version > 0 && appliedVersion >= version && stored?.ReportedApplied != false,
             resolved.Policy.ValidUntil, locations ? resolved.Scope.InsideZones.ToList() : [], locations ? tracker.IsOutOfBounds(id) : null, settings,
-            JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Policy, lists.Version)));
+            JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Policy, lists.Version, PolicyDistributor.LocationContext(resolved.Policy, resolved.TimeZone, zones))));
     }
 
     /// <summary>Would <paramref name="url"/> be blocked on the device now, and why; null when the device is not in the scope.</summary>

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Homeroom.Server.Policies;
 
-public sealed record SettingDefinitionDto(string Key, SettingKind Kind, JsonElement Default, string Description, IReadOnlyList<string>? Choices, int? MaxItems);
+public sealed record SettingDefinitionDto(string Key, SettingKind Kind, JsonElement Default, string Description, IReadOnlyList<string>? Choices, int? MaxItems, int? Min = null, int? Max = null);
 
 /// <summary>Profiles over HTTP: thin calls into <see cref="ProfileDirectory"/>, and the catalogue of settings.</summary>
 public static class ProfileEndpoints
@@ -23,7 +23,8 @@ public static class ProfileEndpoints
     }
 
     private static Ok<List<SettingDefinitionDto>> Settings() => TypedResults.Ok(PolicySettings.All.Values
-        .Select(d => new SettingDefinitionDto(d.Key, d.Kind, JsonSerializer.SerializeToElement(d.Default), d.Description, d.Choices, d.Kind == SettingKind.StringList ? d.MaxItems : null))
+        .Select(d => new SettingDefinitionDto(d.Key, d.Kind, JsonSerializer.SerializeToElement(d.Default), d.Description, d.Choices, d.Kind == SettingKind.StringList ? d.MaxItems : null,
+            d.Kind == SettingKind.Integer ? d.Min : null, d.Kind == SettingKind.Integer ? d.Max : null))
         .ToList());
 
     private static async Task<Ok<List<ProfileDto>>> ListAsync(StaffScope scope, ProfileDirectory profiles, CancellationToken cancellationToken) =>
