@@ -16,7 +16,7 @@ namespace Homeroom.Server.Tests.Infrastructure;
 
 /// <summary>
 /// A real Homeroom server on Kestrel at a free loopback port, on a fresh SQLite or PostgreSQL
-/// database. <see cref="RestartAsync"/> stops it and starts a new process-equivalent host on the
+/// database (already migrated: see <see cref="TestDatabase.CreateMigratedAsync"/>). <see cref="RestartAsync"/> stops it and starts a new process-equivalent host on the
 /// same data, which is how the durability tests model a server restart.
 /// </summary>
 public sealed class HomeroomHost : IAsyncDisposable
@@ -55,7 +55,7 @@ public sealed class HomeroomHost : IAsyncDisposable
     /// <summary>Starts a host. <paramref name="settings"/> are extra configuration pairs such as <c>Homeroom:Agents:AuthTimeoutSeconds=1</c>.</summary>
     public static async Task<HomeroomHost> StartAsync(DatabaseProvider provider, params string[] settings)
     {
-        var database = await TestDatabase.CreateAsync(provider);
+        var database = await TestDatabase.CreateMigratedAsync(provider);
         var host = new HomeroomHost(database, settings.Select(s => "--" + s).ToArray());
         try
         {
