@@ -167,7 +167,7 @@ public sealed class DeviceLifecycleTests(DeviceLifecycleDistrict district) : ICl
         await Expect(row).ToContainTextAsync("Ada Lovelace");
         await Browsers.ScreenshotAsync(page, "repairs");
         await row.GetByTestId("return-to-pool").ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("spare again in Cart A spares");
+        await Expect(page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Status)).ToContainTextAsync("spare again in Cart A spares");
         await Expect(row).ToHaveCountAsync(0);
         (await district.Host.GetJsonAsync<JsonElement>($"/api/devices/{district.AdaDevice}")).GetProperty("state").GetString().ShouldBe("spare");
     }

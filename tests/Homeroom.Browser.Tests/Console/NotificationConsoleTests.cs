@@ -183,8 +183,12 @@ public sealed class NotificationDistrict : IAsyncLifetime
         return agent;
     }
 
-    private Task FixAsync(TestAgent agent, (double Lat, double Lon) at) =>
-        agent.SendAsync(new HeartbeatFrame(null, null, new LocationFix(at.Lat, at.Lon, 20, Host.Clock.GetUtcNow())));
+    // The server takes at most one fix per device every 10 s (Homeroom:Locations:MinFixInterval): each fix comes a little later.
+    private Task FixAsync(TestAgent agent, (double Lat, double Lon) at)
+    {
+        Host.Clock.Advance(TimeSpan.FromSeconds(11));
+        return agent.SendAsync(new HeartbeatFrame(null, null, new LocationFix(at.Lat, at.Lon, 20, Host.Clock.GetUtcNow())));
+    }
 
     /// <summary>The device reports two fixes far from campus (what the hysteresis needs to call it out of bounds).</summary>
     public async Task LeaveAsync(TestAgent agent)
