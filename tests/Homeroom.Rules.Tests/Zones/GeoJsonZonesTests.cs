@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -312,48 +311,39 @@ public sealed class GeoJsonZonesTests
         result.Errors[^1].ShouldBe("... and 480 more errors");
     }
 
+    // The largest outlines: how long their check takes is measured by bench/zones/run.sh, not here.
     [Fact]
-    public void Parse_RoundRingOfMaxPositions_FinishesQuickly()
+    public void Parse_RoundRingOfMaxPositions_IsAccepted()
     {
         var json = ZoneBuilder.Polygon(ZoneBuilder.RoundRing(GeoJsonZones.MaxPositions));
 
-        var elapsed = Stopwatch.StartNew();
         var shape = ZoneBuilder.Parse(json).ShouldBeValid();
-        elapsed.Stop();
 
         shape.ShouldBeOfType<PolygonZone>().Polygons[0].Outer.Count.ShouldBe(GeoJsonZones.MaxPositions);
-        elapsed.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(1));
     }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Parse_SawtoothOfMaxPositions_FinishesQuickly(bool upright)
+    public void Parse_SawtoothOfMaxPositions_IsAccepted(bool upright)
     {
         // Long teeth, each spanning the whole zone one way, so sorting along that axis prunes nothing.
         GeoPoint Turn(GeoPoint p) => upright ? new GeoPoint(-122.3 + (p.Latitude - 47.6), 47.6 + (p.Longitude + 122.3)) : p;
         var ring = ZoneBuilder.Sawtooth(GeoJsonZones.MaxPositions, shear: 0).Select(Turn).ToArray();
 
-        var elapsed = Stopwatch.StartNew();
         var shape = ZoneBuilder.Parse(ZoneBuilder.Polygon(ring)).ShouldBeValid();
-        elapsed.Stop();
 
         shape.Contains(Turn(new GeoPoint(-122.3, 47.59875))).ShouldBeTrue();
         shape.Contains(Turn(new GeoPoint(-122.3, 47.6005))).ShouldBeFalse();
-        elapsed.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(1));
     }
 
     [Fact]
-    public void Parse_CombOfLongDiagonalTeeth_IsRefusedQuickly()
+    public void Parse_CombOfLongDiagonalTeeth_IsRefused()
     {
         // Sheared so that every edge's box overlaps every other's: checking all pairs would be slow.
         var ring = ZoneBuilder.Sawtooth(GeoJsonZones.MaxPositions, shear: 2);
 
-        var elapsed = Stopwatch.StartNew();
         ZoneBuilder.Parse(ZoneBuilder.Polygon(ring)).ShouldFailWith("coordinates: the outline is too intricate to check");
-        elapsed.Stop();
-
-        elapsed.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(1));
     }
 
     [Fact]
