@@ -181,7 +181,8 @@ public sealed class SafetyScanner
                     }
 
                     var distance = Math.Max(0, Math.Max(words[hits.Starts[h]] - words[end - 1], words[start] - words[hits.Ends[h] - 1]));
-                    if (distance <= SafetyScoring.ContextWindowWords && distance < bestDistance)
+                    if (distance <= SafetyScoring.ContextWindowWords
+                        && (distance < bestDistance || (distance == bestDistance && hits.Starts[h] < hits.Starts[found])))
                     {
                         found = h;
                         bestDistance = distance;
