@@ -34,8 +34,8 @@ internal static class StudentText
         return texts;
     }
 
-    private static readonly string[] DrugsEn = ["xanax", "percocet", "oxy", "adderall", "molly", "acid", "shrooms", "ketamine", "codeine", "lean", "weed", "dabs", "coke", "meth", "fentanyl", "pills", "edibles", "carts", "ecstasy", "lsd"];
-    private static readonly string[] DrugVerbsEn = ["buy", "sell", "get", "order", "cheap", "where to buy", "how to get", "plug for", "dealer for", "how much is", "snort", "smoke", "pop", "take", "mix"];
+    private static readonly string[] DrugsEn = ["xanax", "percocet", "oxy", "adderall", "molly", "acid", "shrooms", "ketamine", "codeine", "lean", "weed", "dabs", "coke", "meth", "fentanyl", "pills", "edibles", "carts", "ecstasy", "lsd", "vicodin", "mdma", "crack", "tramadol", "delta 8", "wax", "nitrous", "promethazine"];
+    private static readonly string[] DrugVerbsEn = ["buy", "sell", "get", "order", "cheap", "where to buy", "how to get", "plug for", "dealer for", "how much is", "snort", "smoke", "pop", "take", "mix", "selling", "looking for", "anyone got", "dm for"];
     private static readonly string[] DrugsEs = ["mota", "cocaina", "pastillas", "perico", "cristal", "hierba", "porro", "tachas", "piedra", "fentanilo"];
     private static readonly string[] DrugVerbsEs = ["comprar", "vender", "conseguir", "donde comprar", "fumar", "pasame", "quien vende", "precio de", "tomar", "mezclar"];
     private static readonly string[] HarmVerbsEn = ["kill", "hurt", "stab", "shoot", "beat up", "jump", "punch", "choke", "burn", "attack", "destroy", "end"];

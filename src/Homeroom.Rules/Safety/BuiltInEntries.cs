@@ -329,7 +329,6 @@ internal static class BuiltInEntries
         40 pornhub
         30 nudes
         30 send nudes
-        30 xxx
         25 sex
         40 sex videos
         40 sex video

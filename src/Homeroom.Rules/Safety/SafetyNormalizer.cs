@@ -305,7 +305,8 @@ public static class SafetyNormalizer
 
     private static bool GapAllowsJoin(ReadOnlySpan<char> text, int previousEnd, int nextStart)
     {
-        if (nextStart - previousEnd > MaxSpreadGap)
+        // Letters from one expanded character ("⒜⒝" style) are not a spread word; nor is a wide gap.
+        if (nextStart < previousEnd || nextStart - previousEnd > MaxSpreadGap)
         {
             return false;
         }

@@ -15,9 +15,9 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
 {
     public sealed record Item(string Label, SafetySeverity Severity, string Language, string Kind, string Text);
 
-    public static IReadOnlyList<Item> Load()
+    public static IReadOnlyList<Item> Load(string file = "safety-evaluation.tsv")
     {
-        var path = Path.Combine(SharedData.RepositoryRoot(), "tests", "Homeroom.Rules.Tests", "Safety", "Data", "safety-evaluation.tsv");
+        var path = Path.Combine(SharedData.RepositoryRoot(), "tests", "Homeroom.Rules.Tests", "Safety", "Data", file);
         var items = new List<Item>();
         foreach (var line in File.ReadLines(path))
         {
@@ -38,9 +38,27 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
     [Fact]
     public void Scan_EvaluationSet_MeetsRecallAndPrecisionTargets()
     {
-        var scanner = new SafetyScanner(SafetyLexicon.BuiltIn);
         var items = Load();
         items.Count.ShouldBeGreaterThanOrEqualTo(500);
+        var (seriousRecall, precision, misses) = Evaluate(items);
+        seriousRecall.ShouldBeGreaterThanOrEqualTo(0.9, misses);
+        precision.ShouldBeGreaterThanOrEqualTo(0.8, misses);
+    }
+
+    // Reported, not asserted: texts the lexicon was never tuned on (docs/safety.md gives the figures).
+    [Fact]
+    public void Scan_HoldoutSet_ReportsItsFigures()
+    {
+        var items = Load("safety-evaluation-holdout.tsv");
+        items.Count.ShouldBeGreaterThanOrEqualTo(50);
+        var (seriousRecall, precision, _) = Evaluate(items);
+        seriousRecall.ShouldBeInRange(0, 1);
+        precision.ShouldBeInRange(0, 1);
+    }
+
+    private (double SeriousRecall, double Precision, string Misses) Evaluate(IReadOnlyList<Item> items)
+    {
+        var scanner = new SafetyScanner(SafetyLexicon.BuiltIn);
         var categories = Enum.GetValues<SafetyCategory>();
         var tp = new Dictionary<SafetyCategory, int>();
         var fp = new Dictionary<SafetyCategory, int>();
@@ -99,8 +117,7 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
         output.WriteLine(FormattableString.Invariant($"| all | {items.Count} ({items.Count(i => i.Label == "none")} harmless) | {precision:F2} | {recall:F2} |"));
         output.WriteLine(FormattableString.Invariant($"recall on {serious} high/imminent items (found at high or above): {seriousRecall:F3}"));
         output.WriteLine(misses.ToString());
-        seriousRecall.ShouldBeGreaterThanOrEqualTo(0.9, misses.ToString());
-        precision.ShouldBeGreaterThanOrEqualTo(0.8, misses.ToString());
+        return (seriousRecall, precision, misses.ToString());
     }
 
     private static double Ratio(int numerator, int denominator) => denominator == 0 ? 1 : (double)numerator / denominator;
