@@ -25,12 +25,14 @@ GC.KeepAlive(builtInScanner);
 
 var entries = StudentText.Lexicon(entryCount);
 var english = entries.Count(e => e.Language == "en");
+var cpuAtBuild = Environment.CpuUsage.TotalTime;
 watch.Restart();
 var lexicon = SafetyLexicon.Build(entries);
 var lexiconMs = watch.Elapsed.TotalMilliseconds;
 watch.Restart();
 var scanner = new SafetyScanner(lexicon);
 var scannerMs = watch.Elapsed.TotalMilliseconds;
+var buildCpuMs = (Environment.CpuUsage.TotalTime - cpuAtBuild).TotalMilliseconds;
 
 var texts = StudentText.Texts(textCount, 0.02, new Random(14));
 var bytes = texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
@@ -61,7 +63,7 @@ Console.WriteLine($"| SafetyScanner, only texts that match nothing | {cleanRate.
 Console.WriteLine($"| SafetyScanner, the same text as 4 KB pages | {pageRate.MbPerSecond:F0} | {pageRate.TextsPerSecond:N0} | {pageRate.WallMbPerSecond:F0} | | |");
 Console.WriteLine($"| lower-case + compiled Regex alternation | {regexRate.MbPerSecond:F0} | {regexRate.TextsPerSecond:N0} | {regexRate.WallMbPerSecond:F0} | {regexMs:F0} ms | {regexMatched:N0} of the first {sample.Length:N0} |");
 Console.WriteLine();
-Console.WriteLine($"Built-in lexicon ({builtIn.Count} entries) loaded and its scanner built in {builtInMs:F0} ms; the {lexicon.Count:N0}-entry lexicon validated in {lexiconMs:F0} ms and its scanner built in {scannerMs:F0} ms.");
+Console.WriteLine($"Built-in lexicon ({builtIn.Count} entries) loaded and its scanner built in {builtInMs:F0} ms; the {lexicon.Count:N0}-entry lexicon validated in {lexiconMs:F0} ms and its scanner built in {scannerMs:F0} ms (wall clock); both together took {buildCpuMs:F0} ms of CPU time.");
 Console.WriteLine("Targets: >= 300 MB/s per core; the 10,000-entry lexicon loads and builds in under 1 s.");
 
 var results = new Dictionary<string, object>
@@ -81,6 +83,7 @@ var results = new Dictionary<string, object>
     ["scan_mb_per_second_one_core_4kb_pages"] = pageRate.MbPerSecond,
     ["lexicon_build_ms"] = lexiconMs,
     ["scanner_build_ms"] = scannerMs,
+    ["lexicon_and_scanner_build_cpu_ms"] = buildCpuMs,
     ["builtin_load_and_build_ms"] = builtInMs,
     ["regex_mb_per_second_one_core"] = regexRate.MbPerSecond,
     ["regex_texts_per_second_one_core"] = regexRate.TextsPerSecond,

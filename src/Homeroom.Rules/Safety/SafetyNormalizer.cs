@@ -58,11 +58,15 @@ public static class SafetyNormalizer
     // decompose under invariant globalization, which the server uses.
     private static readonly Lazy<Dictionary<int, string>> Folding = new(ReadFolding);
 
-    /// <summary>Normalises a text (allocates; the scanner uses a reusable workspace instead).</summary>
+    // Reused by Normalize on each thread: building a lexicon normalises thousands of phrases.
+    [ThreadStatic]
+    private static NormalizerBuffers? sharedBuffers;
+
+    /// <summary>Normalises a text (allocates the result; the scanner uses a reusable workspace instead).</summary>
     public static NormalizedText Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var buffers = new NormalizerBuffers();
+        var buffers = sharedBuffers ??= new NormalizerBuffers();
         var length = Run(text, buffers);
         return new NormalizedText(new string(buffers.Norm, 0, length), buffers.NormStart[..length], buffers.NormEnd[..length]);
     }
