@@ -62,3 +62,15 @@ public sealed class SafetyScannerExampleTests
         match.Context.Select(c => (c.Phrase, c.Factor)).ShouldBe([("i", 1.2), ("myself", 1.2), ("i want to", 1.5), ("tonight", 1.6)]);
     }
 }
+
+public sealed class SafetyJsonTests
+{
+    [Fact]
+    public void Serialize_Enums_UseTheContractNames()
+    {
+        System.Text.Json.JsonSerializer.Serialize(new[] { SafetyCategory.SelfHarm, SafetyCategory.Extremism }).ShouldBe("[\"selfHarm\",\"extremism\"]");
+        System.Text.Json.JsonSerializer.Serialize(SafetySeverity.Imminent).ShouldBe("\"imminent\"");
+        System.Text.Json.JsonSerializer.Deserialize<SafetySeverity>("\"high\"").ShouldBe(SafetySeverity.High);
+        (SafetySeverity.Imminent > SafetySeverity.High && SafetySeverity.Low > SafetySeverity.None).ShouldBeTrue();
+    }
+}
