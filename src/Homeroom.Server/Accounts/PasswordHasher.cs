@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -18,8 +17,10 @@ public static class PasswordHasher
     private const int HashBytes = 32;
     private const string Scheme = "pbkdf2-sha256";
 
-    // Per cost, a hash of a random password no one knows, made with the same parameters as real ones.
-    private static readonly ConcurrentDictionary<int, string> DummyHashes = new();
+    // The salt and hash part of a stored hash that is random bytes: checking a password against it does
+    // the same work as a real check at any cost, and never matches.
+    private static readonly string DummySaltAndHash =
+        Convert.ToBase64String(RandomNumberGenerator.GetBytes(SaltBytes)) + "$" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(HashBytes));
 
     public static string Hash(string password, int iterations = DefaultIterations)
     {
@@ -35,7 +36,7 @@ public static class PasswordHasher
     /// hashed at <paramref name="iterations"/>.
     /// </summary>
     public static void VerifyDummy(string password, int iterations = DefaultIterations) =>
-        Verify(password, DummyHashes.GetOrAdd(iterations, cost => Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), cost)));
+        Verify(password, string.Join('$', Scheme, iterations.ToString(CultureInfo.InvariantCulture), DummySaltAndHash));
 
     public static bool Verify(string password, string stored)
     {
