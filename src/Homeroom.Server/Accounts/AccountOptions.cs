@@ -58,6 +58,14 @@ public sealed class AccountOptions : IValidatableObject
     [Range(1, 100_000)]
     public int SignInsPerMinutePerAddress { get; set; } = 20;
 
+    /// <summary>
+    /// PBKDF2-SHA256 iterations for passwords hashed from now on (stored hashes keep their own count and
+    /// still verify). Keep the default in production; the test hosts lower it so that seeding staff
+    /// accounts does not dominate the suite's time.
+    /// </summary>
+    [Range(1_000, 10_000_000)]
+    public int PasswordHashIterations { get; set; } = PasswordHasher.DefaultIterations;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (SessionMaxLifetime < SessionIdleTimeout)

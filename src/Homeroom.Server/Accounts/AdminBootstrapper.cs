@@ -1,5 +1,6 @@
 using Homeroom.Server.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
@@ -11,7 +12,8 @@ public sealed class AdminBootstrapper(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     IConfiguration configuration,
     TimeProvider time,
-    ILogger<AdminBootstrapper> logger)
+    ILogger<AdminBootstrapper> logger,
+    IOptions<AccountOptions> options)
 {
     public const string AdminUsername = "admin";
 
@@ -34,7 +36,7 @@ public sealed class AdminBootstrapper(
                 Id = Guid.CreateVersion7(),
                 Username = AdminUsername,
                 DisplayName = "Administrator",
-                PasswordHash = PasswordHasher.Hash(password!),
+                PasswordHash = PasswordHasher.Hash(password!, options.Value.PasswordHashIterations),
                 CreatedAt = now,
             };
             db.StaffAccounts.Add(admin);

@@ -3,6 +3,7 @@ using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Homeroom.Server.Roster;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
@@ -11,7 +12,8 @@ namespace Homeroom.Server.Accounts;
 /// school's accounts; creating accounts and changing roles, schools and state is for district
 /// administrators (<see cref="Permission.ManageAccounts"/>).
 /// </summary>
-public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, TimeProvider time)
+public sealed class StaffAccountDirectory(
+    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, TimeProvider time, IOptions<AccountOptions> options)
 {
     public const int MaxUsernameLength = 100;
     public const int MaxDisplayNameLength = 200;
@@ -58,7 +60,7 @@ public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> d
 
         var account = new StaffAccount
         {
-            Id = Guid.CreateVersion7(), Username = username!, DisplayName = request.DisplayName!.Trim(), PasswordHash = PasswordHasher.Hash(request.Password!),
+            Id = Guid.CreateVersion7(), Username = username!, DisplayName = request.DisplayName!.Trim(), PasswordHash = PasswordHasher.Hash(request.Password!, options.Value.PasswordHashIterations),
             Role = request.Role!.Value, PersonId = request.PersonId, SchoolId = request.Role == StaffRole.DistrictAdmin ? null : request.SchoolId,
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
@@ -111,7 +113,7 @@ public sealed class StaffAccountDirectory(IDbContextFactory<HomeroomDbContext> d
         if (request.Password is { } password)
         {
             // A reset by an administrator: the account's sessions end, whoever held them.
-            account.PasswordHash = PasswordHasher.Hash(password);
+            account.PasswordHash = PasswordHasher.Hash(password, options.Value.PasswordHashIterations);
             account.RotateSecurityStamp();
             audit.Record(db, "account.password-reset", "account", id.ToString(), account.Username, account.SchoolId ?? oldSchool);
         }

@@ -5,6 +5,7 @@ using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
@@ -36,7 +37,8 @@ public readonly record struct SignInResult(SignInOutcome Outcome, TimeSpan Retry
 /// (<see cref="StaffSessions"/>) carried by the session cookie.
 /// </summary>
 public sealed class StaffSignIn(
-    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, SignInThrottle throttle, TimeProvider time, ILogger<StaffSignIn> logger)
+    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, SignInThrottle throttle, TimeProvider time, ILogger<StaffSignIn> logger,
+    IOptions<AccountOptions> options)
 {
     public async Task<SignInResult> SignInAsync(HttpContext context, string username, string password, CancellationToken cancellationToken)
     {
@@ -56,7 +58,7 @@ public sealed class StaffSignIn(
         if (account is null || account.DisabledAt is not null)
         {
             // The same work as a real check, so the time taken does not say whether the name exists.
-            PasswordHasher.VerifyDummy(password);
+            PasswordHasher.VerifyDummy(password, options.Value.PasswordHashIterations);
             verified = false;
         }
         else
@@ -131,7 +133,7 @@ public sealed class StaffSignIn(
         var changed = account is not null && PasswordHasher.Verify(currentPassword!, account.PasswordHash);
         if (changed)
         {
-            account!.PasswordHash = PasswordHasher.Hash(newPassword!);
+            account!.PasswordHash = PasswordHasher.Hash(newPassword!, options.Value.PasswordHashIterations);
             account.RotateSecurityStamp();
             if (currentSession is not null)
             {

@@ -25,6 +25,9 @@ public sealed class HomeroomHost : IAsyncDisposable
     public const string AdminPassword = "correct horse battery staple";
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>The PBKDF2 cost test hosts hash passwords with (production keeps <see cref="Homeroom.Server.Accounts.PasswordHasher.DefaultIterations"/>).</summary>
+    public const int TestPasswordHashIterations = 1_000;
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
@@ -55,11 +58,13 @@ public sealed class HomeroomHost : IAsyncDisposable
     /// <summary>Starts a host. <paramref name="settings"/> are extra configuration pairs such as <c>Homeroom:Agents:AuthTimeoutSeconds=1</c>.</summary>
     public static async Task<HomeroomHost> StartAsync(DatabaseProvider provider, params string[] settings)
     {
+        var timing = HostTimings.Start();
         var database = await TestDatabase.CreateMigratedAsync(provider);
+        timing.Lap("database");
         var host = new HomeroomHost(database, settings.Select(s => "--" + s).ToArray());
         try
         {
-            await host.StartAppAsync();
+            await host.StartAppAsync(timing);
         }
         catch
         {
@@ -78,7 +83,7 @@ public sealed class HomeroomHost : IAsyncDisposable
         return host;
     }
 
-    private async Task StartAppAsync()
+    private async Task StartAppAsync(HostTimings? timing = null)
     {
         string[] args =
         [
@@ -86,6 +91,10 @@ public sealed class HomeroomHost : IAsyncDisposable
             $"--HOMEROOM_BOOTSTRAP_API_KEY={ApiKey}",
             $"--HOMEROOM_ADMIN_PASSWORD={AdminPassword}",
             "--Logging:LogLevel:Default=Warning",
+            // Production's 210,000 PBKDF2 iterations cost 0.1 to 0.5 s per hash on a busy 2-core machine, and
+            // tests hash the admin's password at every start and create and sign in many accounts. Stored
+            // hashes carry their count, so this changes how long hashing takes, not what is checked.
+            $"--Homeroom:Accounts:PasswordHashIterations={TestPasswordHashIterations}",
             // No tile server is reachable from tests: the console's maps draw on a blank background.
             "--Homeroom:Maps:TileUrl=",
             .. Database.HostArguments(),
@@ -93,6 +102,7 @@ public sealed class HomeroomHost : IAsyncDisposable
         ];
         _app = await HomeroomApp.CreateAsync(args, builder =>
         {
+            timing?.Lap("builder");
             builder.Services.AddSingleton<TimeProvider>(Clock);
             builder.Host.UseDefaultServiceProvider(o =>
             {
@@ -105,11 +115,14 @@ public sealed class HomeroomHost : IAsyncDisposable
                 builder.Logging.ClearProviders();
             }
         }).WaitAsync(Timeout);
+        timing?.Lap("build+migrate+admin");
         await _app.StartAsync().WaitAsync(Timeout);
+        timing?.Lap("start");
         var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         BaseAddress = new Uri(address);
         Client?.Dispose();
         Client = CreateClient(ApiKey);
+        timing?.Write(Database.Provider);
     }
 
     public HttpClient CreateClient(string? apiKey = null)
@@ -218,8 +231,12 @@ public sealed class HomeroomHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var timing = HostTimings.Start();
         Client?.Dispose();
         await StopAppAsync();
+        timing.Lap("stop");
         await Database.DisposeAsync();
+        timing.Lap("drop");
+        timing.Write(Database.Provider);
     }
 }
