@@ -54,18 +54,22 @@ public sealed record NotificationUpdate(NotificationChange Change, Notification 
 
 /// <summary>
 /// The kinds of notification a school can choose to send by e-mail or webhook. A feature that
-/// publishes a new kind adds it here (the safety alerts of issue 14 will add theirs).
+/// publishes a new kind adds it here.
 /// </summary>
 public static class NotificationKinds
 {
     public const string OutOfBounds = "outOfBounds";
 
-    public static readonly IReadOnlyList<string> All = [OutOfBounds];
+    /// <summary>A safety alert (issue 14): only for staff who read safety; by e-mail and webhook only when high or imminent.</summary>
+    public const string Safety = "safety";
+
+    public static readonly IReadOnlyList<string> All = [OutOfBounds, Safety];
 
     /// <summary>How the console names each kind.</summary>
     public static string Label(string kind) => kind switch
     {
         OutOfBounds => "Device out of bounds",
+        Safety => "Safety alert (high and imminent)",
         _ => kind,
     };
 }
