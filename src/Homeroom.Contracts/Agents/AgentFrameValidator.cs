@@ -11,6 +11,7 @@ public static class AgentFrameValidator
         HeartbeatFrame f => ValidateHeartbeat(f),
         InventoryFrame f => ValidateInventory(f),
         ActivityFrame f => ValidateActivity(f),
+        SignalsFrame f => ValidateSignals(f),
         CommandStatusFrame f => ValidateCommandStatus(f),
         PolicyStatusFrame f => f.Version < 0 ? "policy version is negative"
             : f.Failures is { Count: > 64 } ? "too many policy failures"
@@ -115,6 +116,54 @@ public static class AgentFrameValidator
             if (e.DurationSeconds is < 0 or > 86_400)
             {
                 return "durationSeconds out of range";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? ValidateSignals(SignalsFrame f)
+    {
+        if (f.Batch is < 1 or > ProtocolLimits.MaxSignalBatch)
+        {
+            return "signals batch out of range";
+        }
+
+        if (f.Signals is null || f.Signals.Count == 0)
+        {
+            return "signals frame has no signals";
+        }
+
+        if (f.Signals.Count > ProtocolLimits.MaxSignalsPerFrame)
+        {
+            return "too many signals";
+        }
+
+        foreach (var signal in f.Signals)
+        {
+            if (signal is null || signal.OccurredAt == default)
+            {
+                return "signal occurredAt missing";
+            }
+
+            if (signal.Source is null || !SignalSources.All.Contains(signal.Source))
+            {
+                return "unknown signal source";
+            }
+
+            if (string.IsNullOrEmpty(signal.Text))
+            {
+                return "signal text missing";
+            }
+
+            if (TooLong(signal.Text, ProtocolLimits.MaxSignalTextLength, "signal text") is { } text)
+            {
+                return text;
+            }
+
+            if (TooLong(signal.Url, ProtocolLimits.MaxUrlLength, "url") is { } url)
+            {
+                return url;
             }
         }
 

@@ -46,6 +46,15 @@ public static class ProtocolLimits
     /// <summary>Longest long text (messages, command results).</summary>
     public const int MaxLongText = 4096;
 
+    /// <summary>Most signals in one <see cref="SignalsFrame"/>.</summary>
+    public const int MaxSignalsPerFrame = 50;
+
+    /// <summary>Longest text of one safety signal, in characters.</summary>
+    public const int MaxSignalTextLength = 2000;
+
+    /// <summary>Largest <see cref="SignalsFrame.Batch"/> number (2^53, exact in JavaScript).</summary>
+    public const long MaxSignalBatch = 9_007_199_254_740_992;
+
     /// <summary>Most arguments a command carries.</summary>
     public const int MaxCommandArguments = 16;
 }

@@ -19,6 +19,9 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(PolicyFrame), FrameTypes.Policy)]
 [JsonDerivedType(typeof(PolicyStatusFrame), FrameTypes.PolicyStatus)]
 [JsonDerivedType(typeof(ScreenViewFrame), FrameTypes.ScreenView)]
+[JsonDerivedType(typeof(SignalsFrame), FrameTypes.Signals)]
+[JsonDerivedType(typeof(SignalsAckFrame), FrameTypes.SignalsAck)]
+[JsonDerivedType(typeof(SafetyCaptureFrame), FrameTypes.SafetyCapture)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -46,17 +49,23 @@ public static class FrameTypes
     public const string PolicyStatus = "policyStatus";
     /// <summary>Server to agent: start or stop sending screen thumbnails.</summary>
     public const string ScreenView = "screenView";
+    /// <summary>Agent to server: a batch of safety signals (searches, titles, URLs, typed text) to scan.</summary>
+    public const string Signals = "signals";
+    /// <summary>Server to agent: a signals batch was scanned and any alert committed.</summary>
+    public const string SignalsAck = "signalsAck";
+    /// <summary>Server to agent: capture the visible tab for a safety alert.</summary>
+    public const string SafetyCapture = "safetyCapture";
 
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
-        Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus,
+        Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
     };
 
     /// <summary>Every type the server may send.</summary>
     public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
     {
-        Welcome, ActivityAck, Command, Policy, ScreenView,
+        Welcome, ActivityAck, Command, Policy, ScreenView, SignalsAck, SafetyCapture,
     };
 }
 
@@ -295,3 +304,52 @@ public sealed record PolicyStatusFrame(long Version, bool Applied, IReadOnlyList
 /// <param name="IntervalMilliseconds">How often to send a thumbnail.</param>
 /// <param name="MaxWidth">Largest thumbnail width in pixels.</param>
 public sealed record ScreenViewFrame(bool Active, string? ViewerName, int IntervalMilliseconds, int MaxWidth) : AgentFrame;
+
+/// <summary>
+/// A batch of safety signals for the server to scan, sent only while the effective policy's
+/// <c>monitoring.safety</c> is true (typed text only while <c>safety.typedText</c> is also true). The
+/// server stores nothing of a signal that matched nothing; resending a batch is harmless.
+/// </summary>
+/// <param name="Batch">Chosen by the agent, 1 to 2^53, echoed in <see cref="SignalsAckFrame"/>.</param>
+/// <param name="Signals">1 to <see cref="ProtocolLimits.MaxSignalsPerFrame"/> signals.</param>
+public sealed record SignalsFrame(long Batch, IReadOnlyList<SafetySignal> Signals) : AgentFrame;
+
+/// <summary>One piece of text seen or typed on the device.</summary>
+/// <param name="OccurredAt">When it was seen or typed on the device.</param>
+/// <param name="Source">See <see cref="SignalSources"/>.</param>
+/// <param name="Text">1 to <see cref="ProtocolLimits.MaxSignalTextLength"/> characters (agents cut longer text).</param>
+/// <param name="Url">The page it was seen on, at most <see cref="ProtocolLimits.MaxUrlLength"/> characters.</param>
+public sealed record SafetySignal(DateTimeOffset OccurredAt, string Source, string Text, string? Url = null);
+
+/// <summary>The values of <see cref="SafetySignal.Source"/>.</summary>
+public static class SignalSources
+{
+    /// <summary>A search query, read from a search engine's URL.</summary>
+    public const string Search = "search";
+    /// <summary>A page title.</summary>
+    public const string Title = "title";
+    /// <summary>A visited URL.</summary>
+    public const string Url = "url";
+    /// <summary>Text typed into a page (never password or payment fields).</summary>
+    public const string Typed = "typed";
+    /// <summary>A window title (.NET agent).</summary>
+    public const string Window = "window";
+
+    /// <summary>All v1 sources.</summary>
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Search, Title, Url, Typed, Window,
+    };
+}
+
+/// <summary>A signals batch was scanned and every alert it raised is committed; the agent may forget it.</summary>
+/// <param name="Batch">The batch number of the acknowledged <see cref="SignalsFrame"/>.</param>
+/// <param name="Dropped">How many of its signals were not scanned because the device is over its signal budget; absent when none.</param>
+public sealed record SignalsAckFrame(long Batch, int? Dropped = null) : AgentFrame;
+
+/// <summary>
+/// Capture the visible tab now for a safety alert and send it as a <see cref="SafetyScreenshotFrame"/>
+/// within 30 seconds; sent only when the policy's <c>safety.screenshots</c> is true.
+/// </summary>
+/// <param name="CaptureId">Echoed in the screenshot's header.</param>
+public sealed record SafetyCaptureFrame(Guid CaptureId) : AgentFrame;
