@@ -305,7 +305,7 @@ export function describeSafety(document, queued = 0) {
   ];
   if (document.safety?.atHome === true) items.push('Where: at school and outside school (your school has chosen both).');
   else items.push('Where: at school only; what is sent from outside school is not kept by your school\'s server.');
-  const waiting = queued > 0 ? ` ${queued} waiting to be sent when the connection is back.` : '';
+  const waiting = queued > 0 ? ` ${queued} not yet confirmed by the server (kept on this device until they are).` : '';
   return {
     now: 'Safety monitoring is on. Your school\'s server checks the following for signs that you or someone else may be at risk (self-harm, bullying, violence); '
       + 'only what matches a concern is kept, and only your school\'s safety leads can read it.' + waiting,

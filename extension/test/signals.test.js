@@ -196,7 +196,7 @@ test('safetySettings_NothingWithoutAPolicyOrAServerThatTakesSignals', () => {
 
 test('describeSafety_SaysPlainlyWhatIsCollected', () => {
   const on = describeSafety({ monitoring: { safety: true }, safety: { typedText: false, screenshots: false, atHome: false } }, 3);
-  assert.match(on.now, /Safety monitoring is on.*3 waiting/);
+  assert.match(on.now, /Safety monitoring is on.*3 not yet confirmed by the server/);
   assert.equal(on.items.length, 6);
   assert.match(on.items.join('\n'), /Searches:.*\nPage titles:.*\nPage addresses:.*\nTyped text: not collected\.\nScreenshots: not taken\.\nWhere: at school only/);
   const all = describeSafety({ monitoring: { safety: true }, safety: { typedText: true, screenshots: true, atHome: true } });
