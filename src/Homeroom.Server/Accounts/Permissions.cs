@@ -97,6 +97,15 @@ public enum Permission
 
     /// <summary>Notification settings of their school (who is told by e-mail and webhook).</summary>
     ManageNotifications,
+
+    /// <summary>Safety alerts, their cases, evidence and trends (safety leads and district administrators only).</summary>
+    ReadSafety,
+
+    /// <summary>The safety case workflow (assign, status, notes, deletion on request) and the district's lexicon adjustments.</summary>
+    ManageSafety,
+
+    /// <summary>The lexicon tester: scan a text and see the explanation, without creating an alert.</summary>
+    ScanSafetyText,
 }
 
 /// <summary>
@@ -116,7 +125,7 @@ public static class Permissions
             Permission.ReadRoster, Permission.ManageRoster, Permission.ReadAccounts, Permission.ReadAudit,
             Permission.ReadActivity, Permission.ReadLocations, Permission.ReadAlerts, Permission.ManageAlerts,
             Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies, Permission.ManagePolicies, Permission.ManageZones,
-            Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications,
+            Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {
@@ -128,6 +137,7 @@ public static class Permissions
         [StaffRole.SafetyLead] = new HashSet<Permission>
         {
             Permission.OwnAccount, Permission.ReadRoster, Permission.ReadActivity, Permission.ReadLocations, Permission.ReadAlerts, Permission.ManageAlerts,
+            Permission.ReadSafety, Permission.ManageSafety, Permission.ScanSafetyText,
         },
         [StaffRole.ReadOnly] = new HashSet<Permission>
         {

@@ -28,6 +28,9 @@ public enum ScopedResource
 
     /// <summary>An assignment the scope may change (on its school, or a group or device of it).</summary>
     Assignment,
+
+    /// <summary>A safety alert of the scope's school (all for district-wide staff who read safety).</summary>
+    SafetyAlert,
 }
 
 /// <summary>
@@ -193,6 +196,7 @@ public static class ScopedResources
             ScopedResource.Profile => await scope.ManageableProfiles(db).AnyAsync(p => p.Id == id, cancellationToken),
             ScopedResource.Assignment => await db.PolicyAssignments.AsNoTracking().Where(a => a.Id == id).Select(a => new { a.Level, a.ScopeKey }).FirstOrDefaultAsync(cancellationToken) is { } assignment
                 && await scope.MayAssignAsync(db, assignment.Level, assignment.ScopeKey, cancellationToken),
+            ScopedResource.SafetyAlert => await Safety.SafetyScope.SafetyAlerts(scope, db).AnyAsync(a => a.Id == id, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
         if (inScope)
@@ -213,6 +217,7 @@ public static class ScopedResources
             ScopedResource.Zone => await db.Zones.AnyAsync(z => z.Id == id, cancellationToken),
             ScopedResource.Profile => await db.Profiles.AnyAsync(p => p.Id == id, cancellationToken),
             ScopedResource.Assignment => await db.PolicyAssignments.AnyAsync(a => a.Id == id, cancellationToken),
+            ScopedResource.SafetyAlert => await db.Set<Safety.SafetyAlert>().AnyAsync(a => a.Id == id, cancellationToken),
             _ => false,
         };
         return exists ? ResourceAccess.OutOfScope : ResourceAccess.Missing;

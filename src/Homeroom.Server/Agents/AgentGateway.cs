@@ -10,6 +10,7 @@ using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Policies;
+using Homeroom.Server.Safety;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -34,6 +35,8 @@ public sealed class AgentGateway(
     LocationTracker locations,
     ScreenViews screenViews,
     DeviceLiveState live,
+    SafetyIngestion safety,
+    SafetyCaptures safetyCaptures,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -237,7 +240,7 @@ public sealed class AgentGateway(
                         Violation(connection, AgentCloseCodes.FrameTooLarge, "frame too large");
                         break;
                     case ReadOutcome.Binary:
-                        HandleBinary(connection, reader.Message);
+                        await HandleBinaryAsync(connection, reader.MessageMemory);
                         break;
                     default:
                         if (ReadTextFrame(connection, reader.Message) is { } frame)
@@ -296,16 +299,30 @@ public sealed class AgentGateway(
         connection.RequestClose(code, reason);
     }
 
-    private void HandleBinary(AgentConnection connection, ReadOnlySpan<byte> message)
+    private async Task HandleBinaryAsync(AgentConnection connection, ReadOnlyMemory<byte> message)
     {
-        if (!ThumbnailFrame.TryDecode(message, out _, out _, out _))
+        if (message.Length > 0 && message.Span[0] == SafetyScreenshotFrame.Kind)
+        {
+            if (!SafetyScreenshotFrame.TryDecode(message.Span, out _, out _, out _, out _))
+            {
+                Violation(connection, AgentCloseCodes.MalformedFrame, "malformed safety screenshot");
+                return;
+            }
+
+            // Stored only when it answers a capture the server asked this device for, in time; else dropped.
+            await safetyCaptures.AcceptAsync(connection.DeviceId, message);
+            live.Touch(connection.DeviceId);
+            return;
+        }
+
+        if (!ThumbnailFrame.TryDecode(message.Span, out _, out _, out _))
         {
             Violation(connection, AgentCloseCodes.MalformedFrame, "unknown binary frame");
             return;
         }
 
         // Kept (undecoded) only while a teacher watches this device; otherwise dropped unread.
-        if (screenViews.Accept(connection.DeviceId, message))
+        if (screenViews.Accept(connection.DeviceId, message.Span))
         {
             live.Touch(connection.DeviceId);
         }
@@ -367,6 +384,10 @@ public sealed class AgentGateway(
             case ActivityFrame activity:
                 presence.Touch(deviceId);
                 await AcceptActivityAsync(connection, session, activity, now);
+                break;
+            case SignalsFrame signals:
+                presence.Touch(deviceId);
+                await AcceptSignalsAsync(connection, signals);
                 break;
             case CommandStatusFrame status:
                 presence.Touch(deviceId);
@@ -430,6 +451,18 @@ public sealed class AgentGateway(
         await activityWriter.EnqueueAsync(batch);
         session.LastStore = batch.Stored.Task;
         _ = AcknowledgeWhenStoredAsync(connection, session, batch.Stored.Task, through, dropped);
+    }
+
+    private async Task AcceptSignalsAsync(AgentConnection connection, SignalsFrame frame)
+    {
+        // Scanned and committed before the ack, on this device's own loop: a flood from one device
+        // waits on itself only, and its budget drops the excess (the ack says how many).
+        var outcome = await safety.IngestAsync(connection.DeviceId, frame.Signals);
+        await connection.SendAsync(new SignalsAckFrame(frame.Batch, outcome.Dropped > 0 ? outcome.Dropped : null));
+        foreach (var captureId in outcome.Captures)
+        {
+            await connection.SendAsync(new SafetyCaptureFrame(captureId));
+        }
     }
 
     private static async Task AcknowledgeWhenStoredAsync(AgentConnection connection, Session session, Task<bool> stored, long through, int? dropped)

@@ -17,6 +17,7 @@ using Homeroom.Server.Locations;
 using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
+using Homeroom.Server.Safety;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
@@ -64,6 +65,7 @@ public static class HomeroomServices
         services.AddPolicies();
         services.AddLocations();
         services.AddNotifications();
+        services.AddSafety();
         services.AddApple();
         services.AddClassroom();
         services.AddDemo();
@@ -106,6 +108,7 @@ public static class HomeroomServices
         app.MapZoneEndpoints();
         app.MapAlertEndpoints();
         app.MapNotificationEndpoints();
+        app.MapSafetyEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();

@@ -60,12 +60,16 @@ public static class NotificationKinds
 {
     public const string OutOfBounds = "outOfBounds";
 
-    public static readonly IReadOnlyList<string> All = [OutOfBounds];
+    /// <summary>A safety alert (issue 14): only for staff who read safety; by e-mail and webhook only when high or imminent.</summary>
+    public const string Safety = "safety";
+
+    public static readonly IReadOnlyList<string> All = [OutOfBounds, Safety];
 
     /// <summary>How the console names each kind.</summary>
     public static string Label(string kind) => kind switch
     {
         OutOfBounds => "Device out of bounds",
+        Safety => "Safety alert (high and imminent)",
         _ => kind,
     };
 }

@@ -35,6 +35,11 @@ public sealed class NotificationDelivery(
                     continue; // Settings are per school; a device of no school has none.
                 }
 
+                if (notification.Kind == NotificationKinds.Safety && notification.Severity < NotificationSeverity.High)
+                {
+                    continue; // Safety alerts leave the console only when high or imminent.
+                }
+
                 try
                 {
                     if (await settings.TargetsAsync(school, notification.Kind, stoppingToken) is not { } targets)

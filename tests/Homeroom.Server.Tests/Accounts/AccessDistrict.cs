@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Server.Data;
 using Homeroom.Server.Locations;
+using Homeroom.Server.Safety;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,8 @@ public sealed class SchoolResources
     public Guid Profile { get; set; }
     public Guid Assignment { get; set; }
     public Guid Account { get; set; }
+    public Guid SafetyAlert { get; set; }
+    public Guid SafetyScreenshot { get; set; }
 }
 
 /// <summary>
@@ -106,6 +109,20 @@ public sealed class AccessDistrict
         s.Alert = Guid.CreateVersion7();
         db.Alerts.Add(new Alert { Id = s.Alert, Kind = "outOfBounds", DeviceId = s.Device, RaisedAt = at, Latitude = 45.5, Longitude = -73.5, Details = "left campus" });
         db.DeviceLocations.Add(new DeviceLocation { DeviceId = s.Device, At = at, Latitude = 45.5, Longitude = -73.5, AccuracyMeters = 10 });
+        s.SafetyAlert = Guid.CreateVersion7();
+        s.SafetyScreenshot = Guid.CreateVersion7();
+        var evidence = Guid.CreateVersion7();
+        db.Set<SafetyAlert>().Add(new SafetyAlert
+        {
+            Id = s.SafetyAlert, DeviceId = s.Device, PersonId = s.Student, SchoolId = s.School, Category = "bullying", Phrase = "loser", Severity = "medium",
+            SeverityRank = 2, Score = 30, Status = SafetyStatuses.New, Count = 1, FirstSeenAt = at, LastSeenAt = at, UpdatedAt = at,
+        });
+        db.Set<SafetyEvidence>().Add(new SafetyEvidence
+        {
+            Id = evidence, AlertId = s.SafetyAlert, OccurredAt = at, ReceivedAt = at, Source = "typed", Excerpt = "what a loser", ExcerptStart = 0,
+            Severity = "medium", Score = 30, ExplanationJson = "{}", CaptureId = s.SafetyScreenshot,
+        });
+        db.Set<SafetyScreenshot>().Add(new SafetyScreenshot { Id = s.SafetyScreenshot, AlertId = s.SafetyAlert, EvidenceId = evidence, CapturedAt = at, ReceivedAt = at, Format = 1, Content = [0xFF, 0xD8, 0xFF] });
         await db.SaveChangesAsync();
     }
 

@@ -30,6 +30,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
     private static readonly string[] PolicyReaders = [DA, SA, IT, RO];
     private static readonly string[] ClassroomUsers = [DA, SA, TE];
     private static readonly string[] ScheduleReaders = [DA, SA, IT, TE, SL, RO];
+    private static readonly string[] SafetyReaders = [DA, SL];
+    private static readonly string[] SafetyTesters = [DA, SA, SL];
 
     /// <summary>What the {id} of a path is, and so which school a call concerns.</summary>
     private enum Kind
@@ -51,6 +53,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         Zone,
         Profile,
         Assignment,
+        SafetyAlert,
 
         /// <summary>The caller's own API key, a district filter list or wallpaper: no school.</summary>
         Own,
@@ -166,6 +169,20 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/alerts", AlertReaders, Kind.None),
         new("GET", "/api/alerts/{id}", AlertReaders, Kind.Alert),
         new("POST", "/api/alerts/{id}/acknowledge", PersonalData, Kind.Alert),
+        new("GET", "/api/safety/alerts", SafetyReaders, Kind.None, Query: "status=open&severity=low"),
+        new("GET", "/api/safety/alerts/{id}", SafetyReaders, Kind.SafetyAlert),
+        new("GET", "/api/safety/alerts/{id}/history", SafetyReaders, Kind.SafetyAlert),
+        new("GET", "/api/safety/alerts/{id}/screenshots/{screenshotId}", SafetyReaders, Kind.SafetyAlert),
+        new("POST", "/api/safety/alerts/{id}/assign", SafetyReaders, Kind.SafetyAlert, """{"accountId":null}"""),
+        new("POST", "/api/safety/alerts/{id}/status", SafetyReaders, Kind.SafetyAlert, """{"status":"inReview","note":"Looking into it"}"""),
+        new("POST", "/api/safety/alerts/{id}/notes", SafetyReaders, Kind.SafetyAlert, """{"text":"Spoke with the counselor"}"""),
+        new("GET", "/api/safety/trends", SafetyReaders, Kind.None),
+        new("DELETE", "/api/safety/students/{id}", SafetyReaders, Kind.Person, Fresh: true),
+        new("POST", "/api/safety/scan", SafetyTesters, Kind.None, """{"text":"what a loser"}"""),
+        new("GET", "/api/safety/lexicon/adjustments", SafetyReaders, Kind.None),
+        new("POST", "/api/safety/lexicon/adjustments", DistrictOnly, Kind.None, """{"kind":"add","phrase":"{unique}","category":"bullying","weight":5,"language":"en"}"""),
+        new("DELETE", "/api/safety/lexicon/adjustments/{id}", DistrictOnly, Kind.Own, Fresh: true),
+        new("POST", "/api/safety/lexicon/import", DistrictOnly, Kind.None, """{"category":"bullying","language":"en","text":"<nobody likes you><20>\n"}"""),
         new("GET", "/api/schools/{id}/notifications", Admins, Kind.School),
         new("PUT", "/api/schools/{id}/notifications", Admins, Kind.School, """{"emailKinds":["outOfBounds"],"emailAddresses":["office@example.org"]}"""),
 
@@ -430,7 +447,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
     private async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpClient client, Rule rule, SchoolResources school, Guid? id)
     {
         var path = rule.Path.Replace("{id}", id?.ToString() ?? Guid.Empty.ToString(), StringComparison.Ordinal)
-            .Replace("{deviceId}", school.Device.ToString(), StringComparison.Ordinal);
+            .Replace("{deviceId}", school.Device.ToString(), StringComparison.Ordinal)
+            .Replace("{screenshotId}", school.SafetyScreenshot.ToString(), StringComparison.Ordinal);
         if (rule.Query is { } query)
         {
             path += "?" + Fill(query, school);
@@ -497,6 +515,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
                 Kind.Zone => school.Zone,
                 Kind.Profile => school.Profile,
                 Kind.Assignment => school.Assignment,
+                Kind.SafetyAlert => school.SafetyAlert,
                 Kind.None when rule.Path.StartsWith("/api/profiles", StringComparison.Ordinal) => school.Profile,
                 Kind.None when rule.Path.StartsWith("/api/zones", StringComparison.Ordinal) => school.Zone,
                 _ => throw new InvalidOperationException($"No resource for {rule.Path}"),
@@ -519,6 +538,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
             "/api/zones/{id}" => await _district.ZoneAsync(school.School, $"Zone {unique}"),
             "/api/filter-lists/{id}" => await FreshFilterListAsync(unique),
             "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
+            "/api/safety/students/{id}" => await _district.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
+            "/api/safety/lexicon/adjustments/{id}" => await _district.IdAsync("/api/safety/lexicon/adjustments", new { kind = "add", phrase = $"phrase {unique}", category = "bullying", weight = 5, language = "en" }),
             _ => throw new InvalidOperationException($"No fresh resource for {rule.Path}"),
         };
     }

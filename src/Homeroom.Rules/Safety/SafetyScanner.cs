@@ -1,0 +1,217 @@
+namespace Homeroom.Rules.Safety;
+
+/// <summary>
+/// Scans text against a lexicon: normalise, one pass of a multi-pattern automaton over the normalised form (lexicon
+/// phrases and context phrases together), then, only for texts that matched, context rules, scores and the
+/// explanation in original offsets. Build once per lexicon; <see cref="Scan"/> is thread-safe.
+/// </summary>
+public sealed class SafetyScanner
+{
+    /// <summary>Characters scanned; the rest is cut and <see cref="SafetyVerdict.Truncated"/> is true.</summary>
+    public const int MaxTextLength = 16_384;
+
+    [ThreadStatic]
+    private static Workspace? workspace;
+
+    private readonly PhraseAutomaton automaton;
+    private readonly string[] keys;
+    private readonly int[][] keyEntries;
+    private readonly CompiledEntry[] entries;
+
+    public SafetyScanner(SafetyLexicon lexicon)
+    {
+        ArgumentNullException.ThrowIfNull(lexicon);
+        Lexicon = lexicon;
+        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var keyList = new List<string>();
+        var entriesOfKey = new List<List<int>>();
+        var phraseCache = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        int KeyOf(string normalized)
+        {
+            if (!keyIndex.TryGetValue(normalized, out var key))
+            {
+                key = keyList.Count;
+                keyIndex[normalized] = key;
+                keyList.Add(normalized);
+                entriesOfKey.Add([]);
+            }
+
+            return key;
+        }
+
+        string Normalized(string phrase)
+        {
+            if (!phraseCache.TryGetValue(phrase, out var normalized))
+            {
+                normalized = SafetyNormalizer.NormalizePhrase(phrase);
+                phraseCache[phrase] = normalized;
+            }
+
+            return normalized;
+        }
+
+        var demotionsByPhrase = lexicon.Demotions
+            .GroupBy(d => Normalized(d.Phrase), StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        entries = new CompiledEntry[lexicon.Count];
+        for (var e = 0; e < lexicon.Count; e++)
+        {
+            var entry = lexicon.Entries[e];
+            var phrase = lexicon.NormalizedPhrase(e);
+            var key = KeyOf(phrase);
+            entriesOfKey[key].Add(e);
+            var rules = new List<CompiledRule>(entry.Context.Count);
+            foreach (var rule in entry.Context)
+            {
+                rules.Add(new CompiledRule(KeyOf(Normalized(rule.Phrase)), rule.Phrase, rule.Factor, false));
+            }
+
+            if (demotionsByPhrase.TryGetValue(phrase, out var demotions))
+            {
+                foreach (var demotion in demotions)
+                {
+                    rules.Add(new CompiledRule(KeyOf(Normalized(demotion.Context)), demotion.Context, demotion.Factor, true));
+                }
+            }
+
+            entries[e] = new CompiledEntry(entry, [.. rules]);
+        }
+
+        keys = [.. keyList];
+        keyEntries = [.. entriesOfKey.Select(l => l.ToArray())];
+        automaton = new PhraseAutomaton(keys);
+    }
+
+    public SafetyLexicon Lexicon { get; }
+
+    /// <summary>Automaton states (for the benchmark's report).</summary>
+    public int StateCount => automaton.StateCount;
+
+    public SafetyVerdict Scan(string text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return SafetyVerdict.Nothing;
+        }
+
+        var truncated = text.Length > MaxTextLength;
+        var span = truncated ? text.AsSpan(0, MaxTextLength) : text.AsSpan();
+        var ws = workspace ??= new Workspace();
+        var length = SafetyNormalizer.Run(span, ws.Buffers);
+        ws.Hits.Count = 0;
+        automaton.Find(ws.Buffers.Norm.AsSpan(0, length), ws.Hits);
+        var any = false;
+        for (var h = 0; h < ws.Hits.Count && !any; h++)
+        {
+            any = keyEntries[ws.Hits.Keys[h]].Length > 0;
+        }
+
+        return any ? Explain(text, ws, length, truncated) : SafetyScoring.Verdict([], truncated);
+    }
+
+    // Only texts that matched get here: the matches (longest wins where one lies inside another), their
+    // context rules, and the offsets in the original text.
+    private SafetyVerdict Explain(string text, Workspace ws, int length, bool truncated)
+    {
+        var hits = ws.Hits;
+        var norm = ws.Buffers.Norm;
+        var ns = ws.Buffers.NormStart;
+        var ne = ws.Buffers.NormEnd;
+        var candidates = new List<(int Entry, int Start, int End)>();
+        for (var h = 0; h < hits.Count; h++)
+        {
+            foreach (var e in keyEntries[hits.Keys[h]])
+            {
+                candidates.Add((e, hits.Starts[h], hits.Ends[h]));
+            }
+        }
+
+        candidates.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start)
+            : a.End != b.End ? b.End.CompareTo(a.End)
+            : a.Entry.CompareTo(b.Entry));
+        var kept = new List<(int Entry, int Start, int End)>(candidates.Count);
+        int maxEnd = -1, maxEndStart = -1;
+        foreach (var c in candidates)
+        {
+            var inside = c.End <= maxEnd && !(maxEndStart == c.Start && maxEnd == c.End);
+            if (!inside)
+            {
+                kept.Add(c);
+            }
+
+            if (c.End > maxEnd)
+            {
+                maxEnd = c.End;
+                maxEndStart = c.Start;
+            }
+        }
+
+        // Word and sentence number of every normalised position, for the context window.
+        var words = new int[length];
+        var sentences = new int[length];
+        int word = 0, sentence = 0;
+        for (var i = 0; i < length; i++)
+        {
+            if (SafetyNormalizer.IsSeparator(norm[i]))
+            {
+                word++;
+                sentence += norm[i] == '\n' ? 1 : 0;
+            }
+
+            words[i] = word;
+            sentences[i] = sentence;
+        }
+
+        var matches = new List<PhraseMatch>(kept.Count);
+        foreach (var (e, start, end) in kept)
+        {
+            var compiled = entries[e];
+            var weight = compiled.Entry.Weight;
+            var applied = new List<AppliedContext>();
+            foreach (var rule in compiled.Rules)
+            {
+                var found = -1;
+                var bestDistance = int.MaxValue;
+                for (var h = 0; h < hits.Count; h++)
+                {
+                    if (hits.Keys[h] != rule.Key || sentences[hits.Starts[h]] != sentences[start])
+                    {
+                        continue;
+                    }
+
+                    var distance = Math.Max(0, Math.Max(words[hits.Starts[h]] - words[end - 1], words[start] - words[hits.Ends[h] - 1]));
+                    if (distance <= SafetyScoring.ContextWindowWords && distance < bestDistance)
+                    {
+                        found = h;
+                        bestDistance = distance;
+                    }
+                }
+
+                if (found >= 0)
+                {
+                    weight *= rule.Factor;
+                    var at = ns[hits.Starts[found]];
+                    applied.Add(new AppliedContext(rule.Phrase, rule.Factor, at, ne[hits.Ends[found] - 1] - at, rule.IsDemotion));
+                }
+            }
+
+            var origin = ns[start];
+            var originEnd = ne[end - 1];
+            matches.Add(new PhraseMatch(compiled.Entry.Phrase, compiled.Entry.Category, origin, originEnd - origin,
+                text[origin..originEnd], compiled.Entry.Weight, weight, applied));
+        }
+
+        return SafetyScoring.Verdict(matches, truncated);
+    }
+
+    private sealed record CompiledEntry(LexiconEntry Entry, CompiledRule[] Rules);
+
+    private sealed record CompiledRule(int Key, string Phrase, double Factor, bool IsDemotion);
+
+    private sealed class Workspace
+    {
+        public readonly NormalizerBuffers Buffers = new();
+        public readonly HitList Hits = new();
+    }
+}
