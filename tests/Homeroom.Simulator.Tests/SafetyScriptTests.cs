@@ -1,5 +1,6 @@
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Safety;
 using Homeroom.Simulator.Fleet;
 
 namespace Homeroom.Simulator.Tests;
@@ -75,5 +76,26 @@ public sealed class SafetyScriptTests
         var concerningTexts = atRisk.SelectMany(s => s.Signals).Where(s => s.Concerning).Select(s => s.Text).ToList();
         concerningTexts.ShouldContain(t => t.Contains("how to tie a noose", StringComparison.Ordinal));
         concerningTexts.ShouldContain(t => t.Contains("suicidarse", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void For_WithTheBuiltInLexicon_EveryAtRiskStudentRaisesAnAlert_NoLookAlikeDoes()
+    {
+        // The demo shows real alerts beside ignored false alarms only while the engine and the script agree.
+        var scanner = new SafetyScanner(SafetyLexicon.BuiltIn);
+        var scripts = Scripts(4000, 3);
+        var atRisk = scripts.Where(s => s.Signals.Any(x => x.Concerning)).ToList();
+
+        atRisk.ShouldNotBeEmpty();
+        foreach (var (device, signals) in atRisk)
+        {
+            signals.ShouldContain(
+                s => s.Concerning && s.TimeOfDay < TimeSpan.FromHours(14.5) && scanner.Scan(s.Text).Severity >= SafetySeverity.Medium,
+                $"device {device.Index}: {string.Join(" | ", signals.Select(s => s.Text))}");
+        }
+
+        var falseAlarms = scripts.SelectMany(s => s.Signals).Where(s => !s.Concerning).Select(s => s.Text).Distinct()
+            .Where(t => scanner.Scan(t).Severity >= SafetySeverity.Medium).ToList();
+        falseAlarms.ShouldBeEmpty();
     }
 }

@@ -36,23 +36,25 @@ public static class SafetyScript
     // What at-risk students search, view and type, by kind (English and Spanish), written for the
     // demo. The self-harm ones follow the warning signs of the 988 Suicide & Crisis Lifeline's "Know
     // the signs" list (talking about wanting to die or being a burden, searching online for a method),
-    // put the way a student would type them.
+    // put the way a student would type them. The first of each kind says it plainly and is always sent
+    // (at school), so every at-risk student shows up in the queue; the others are subtler and show what
+    // the district's lexicon catches and what it still misses.
     private static readonly (string Source, string Text)[][] Concerning =
     [
         [
+            (SignalSources.Search, "painless ways to kill myself"),
             (SignalSources.Search, "how to tie a noose"),
             (SignalSources.Typed, "nobody would even notice if i was gone"),
-            (SignalSources.Search, "painless ways to kill myself"),
             (SignalSources.Title, "I want to die and I don't know who to tell - Forum"),
         ],
         [
-            (SignalSources.Search, "como suicidarse sin dolor"),
             (SignalSources.Typed, "ya no quiero vivir, nadie me va a extrañar"),
+            (SignalSources.Search, "como suicidarse sin dolor"),
             (SignalSources.Search, "cuantas pastillas para morir"),
         ],
         [
-            (SignalSources.Search, "how to hide cutting scars from parents"),
             (SignalSources.Typed, "i cut myself again last night"),
+            (SignalSources.Search, "how to hide cutting scars from parents"),
             (SignalSources.Search, "self harm with a razor blade"),
         ],
         [
@@ -61,13 +63,13 @@ public static class SafetyScript
             (SignalSources.Search, "how to make someone's life miserable at school"),
         ],
         [
-            (SignalSources.Search, "how to make a pipe bomb"),
             (SignalSources.Typed, "i'm bringing my dad's gun to school tomorrow"),
+            (SignalSources.Search, "how to make a pipe bomb"),
             (SignalSources.Search, "how to buy a gun without a background check"),
         ],
         [
-            (SignalSources.Search, "where to buy xanax without a prescription"),
-            (SignalSources.Typed, "who has weed for sale after school"),
+            (SignalSources.Typed, "who has xanax and percocet for sale after school"),
+            (SignalSources.Search, "where can i buy fentanyl pills"),
             (SignalSources.Search, "how much vodka to get drunk fast"),
         ],
     ];
@@ -83,7 +85,7 @@ public static class SafetyScript
         (SignalSources.Title, "Romeo and Juliet: the death scene explained - SparkNotes"),
         (SignalSources.Search, "killer whale facts for kids"),
         (SignalSources.Typed, "i'm dying to see the new movie lol"),
-        (SignalSources.Search, "how to shoot a basketball better"),
+        (SignalSources.Search, "basketball shooting drills for beginners"),
         (SignalSources.Search, "prevencion del suicidio en adolescentes"),
         (SignalSources.Title, "The Battle of Gettysburg - History"),
         (SignalSources.Typed, "that test was brutal, i'm dead"),
@@ -106,10 +108,11 @@ public static class SafetyScript
         {
             var kind = Concerning[random.Next(Concerning.Length)];
             var count = 2 + random.Next(2);
-            var first = random.Next(kind.Length);
+            var next = random.Next(kind.Length - 1);
             for (var i = 0; i < count; i++)
             {
-                var (source, text) = kind[(first + i) % kind.Length];
+                // The plain one first, then the subtler ones of the kind in turn.
+                var (source, text) = i == 0 ? kind[0] : kind[1 + ((next + i - 1) % (kind.Length - 1))];
                 // The last one in the evening, at home (only scanned where the district's policy says safety.atHome).
                 var at = i == count - 1 ? EveningStart + Minutes(random, 120) : SchoolTime(random);
                 signals.Add(Make(spec, at, source, text, concerning: true));
