@@ -22,7 +22,8 @@ internal static class BuiltInEntries
         new("i want to", 1.5), new("i wanna", 1.5), new("i need to", 1.5), new("im going to", 1.6), new("im gonna", 1.6),
         new("i will", 1.5), new("ill", 1.3), new("i am going to", 1.6), new("tonight", 1.6), new("tomorrow", 1.5),
         new("today", 1.5), new("right now", 1.6), new("after school", 1.5), new("this weekend", 1.5), new("i have a plan", 1.8),
-        new("my plan", 1.6), new("goodbye", 1.5), new("going to do it", 1.6), new("how many", 1.5), new("painless", 1.6),
+        new("my plan", 1.6), new("goodbye", 1.5), new("going to do it", 1.6), new("how many", 1.5), new("painless", 1.6), new("gonna", 1.5),
+        new("monday", 1.5), new("tuesday", 1.5), new("wednesday", 1.5), new("thursday", 1.5), new("friday", 1.5),
     ];
 
     private static readonly ContextRule[] FirstPersonEs =
@@ -44,8 +45,13 @@ internal static class BuiltInEntries
         new("fortnite", 0.3), new("roblox", 0.3), new("how to help", 0.3), new("help a friend", 0.3), new("signs of", 0.3),
         new("warning signs", 0.3), new("sparknotes", 0.2), new("quizlet", 0.4), new("wikipedia", 0.4), new("netflix", 0.4),
         new("episode", 0.4), new("season", 0.5), new("documentary", 0.3), new("shakespeare", 0.3), new("mockingbird", 0.1),
-        new("homework", 0.2), new("test", 0.5), new("lol", 0.5), new("lmao", 0.4), new("jk", 0.4), new("joking", 0.4),
+        new("homework", 0.2), new("test", 0.5), new("movies", 0.3), new("films", 0.3), new("songs", 0.3), new("books", 0.5),
+        new("games", 0.5), new("squad", 0.1), new("hair", 0.1), new("education", 0.2), new("health class", 0.3),
+        new("first aid", 0.2), new("wound", 0.3), new("kindness", 0.1), new("photo", 0.2), new("scores", 0.2), new("score", 0.2),
+        new("pistols", 0.1),
     ];
+
+    private static readonly ContextRule[] JokesEn = [new("lol", 0.5), new("lmao", 0.4), new("jk", 0.4), new("joking", 0.4)];
 
     private static readonly ContextRule[] ReferenceEs =
     [
@@ -53,10 +59,11 @@ internal static class BuiltInEntries
         new("ensayo", 0.3), new("historia", 0.4), new("investigacion", 0.4), new("estadisticas", 0.3), new("noticias", 0.5),
         new("pelicula", 0.3), new("serie", 0.4), new("cancion", 0.3), new("letra", 0.4), new("libro", 0.5), new("novela", 0.4),
         new("videojuego", 0.3), new("juego", 0.5), new("como ayudar", 0.3), new("senales de", 0.3), new("tarea", 0.2),
-        new("de risa", 0.05), new("jaja", 0.4), new("jajaja", 0.4), new("broma", 0.4),
+        new("de risa", 0.05), new("jaja", 0.4), new("jajaja", 0.4), new("broma", 0.4), new("examen", 0.2),
+        new("pelo", 0.1), new("foto", 0.2), new("camara", 0.2), new("educacion", 0.2),
     ];
 
-    private static readonly ContextRule[] EnRules = [.. FirstPersonEn, .. ReferenceEn];
+    private static readonly ContextRule[] EnRules = [.. FirstPersonEn, .. ReferenceEn, .. JokesEn];
     private static readonly ContextRule[] EsRules = [.. FirstPersonEs, .. ReferenceEs];
     private static readonly ContextRule[] EnReference = ReferenceEn;
     private static readonly ContextRule[] EsReference = ReferenceEs;
@@ -146,6 +153,16 @@ internal static class BuiltInEntries
         70 kill myself
         70 killing myself
         70 killmyself
+        50 kms
+        60 sucide
+        60 suicde
+        40 ending it all
+        40 ending my life
+        60 hide cuts
+        60 hide my cuts
+        55 cutting myself
+        40 started cutting
+        70 suicide methods
         70 end my life
         70 take my own life
         70 commit suicide
@@ -160,8 +177,7 @@ internal static class BuiltInEntries
         40 no reason to live
         35 self harm
         35 selfharm
-        40 cut myself
-        40 cutting myself
+        55 cut myself
         40 hurt myself
         50 hang myself
         50 overdose
@@ -170,6 +186,7 @@ internal static class BuiltInEntries
         30 nobody would miss me
         30 everyone would be better off
         30 im a burden
+        35 i am a burden
         60 suicide note
         30 end it all
         45 ways to die
@@ -181,6 +198,15 @@ internal static class BuiltInEntries
         70 matarme
         70 quitarme la vida
         60 suicidarme
+        60 suicidarse
+        60 suicidar
+        60 suicidas
+        70 pensamientos suicidas
+        70 formas de suicidarse
+        70 me voy a matar
+        50 me corto
+        70 me corto los brazos
+        70 cortarme los brazos
         60 suicidio
         60 suicida
         50 quiero morir
@@ -198,15 +224,16 @@ internal static class BuiltInEntries
         """;
 
     private const string BullyingEn = """
-        30 kill yourself
-        35 kys
+        60 kill yourself
+        60 kys
         25 go die
+        40 go die in a hole
         20 nobody likes you
-        20 everyone hates you
+        35 everyone hates you
         15 loser
         15 ugly
         20 fat pig
-        25 you should die
+        35 you should die
         20 no one likes you
         15 freak
         15 retard
@@ -215,19 +242,23 @@ internal static class BuiltInEntries
         """;
 
     private const string BullyingEs = """
-        30 matate
-        25 muerete
-        20 nadie te quiere
-        20 todos te odian
+        60 matate
+        30 muerete
+        30 nadie te quiere
+        35 todos te odian
         15 perdedor
         15 fea
-        20 gorda asquerosa
+        35 gorda asquerosa
         15 inutil
         """;
 
     private const string ViolenceEn = """
         90 shoot up the school
         80 bring a gun to school
+        80 bringing a gun to school
+        50 bring a gun
+        55 stab him
+        55 stab her
         70 kill everyone
         50 kill you
         45 kill him
@@ -235,7 +266,7 @@ internal static class BuiltInEntries
         45 kill them
         40 stab
         50 stab you
-        30 shoot
+        20 shoot
         40 school shooting
         70 how to make a bomb
         60 pipe bomb
@@ -254,7 +285,9 @@ internal static class BuiltInEntries
         45 matarla
         70 matar a todos
         40 apunalar
-        30 disparar
+        20 disparar
+        80 llevar una pistola a la escuela
+        70 una pistola a la escuela
         80 tiroteo en la escuela
         70 como hacer una bomba
         40 comprar un arma
@@ -267,13 +300,15 @@ internal static class BuiltInEntries
         30 meth
         40 fentanyl
         25 heroin
-        20 buy weed
-        20 smoke weed
+        35 buy weed
+        35 smoke weed
         15 weed pen
         20 vape
-        25 get high
-        30 molly
+        35 get high
+        25 molly
+        35 get molly
         25 xanax
+        35 buy xanax
         30 percocet
         35 lean drink
         """;
@@ -282,8 +317,11 @@ internal static class BuiltInEntries
         30 cocaina
         20 marihuana
         25 drogarse
-        20 fumar mota
-        25 comprar droga
+        35 fumar mota
+        35 comprar mota
+        35 comprar droga
+        40 vendo marihuana
+        40 vendo mota
         """;
 
     private const string SexualEn = """
@@ -291,9 +329,12 @@ internal static class BuiltInEntries
         40 pornhub
         30 nudes
         30 send nudes
-        30 xxx
-        30 sex
+        25 sex
+        40 sex videos
+        40 sex video
         25 naked
+        40 naked girls
+        40 naked pics
         40 onlyfans
         20 horny
         """;
@@ -307,12 +348,12 @@ internal static class BuiltInEntries
         """;
 
     private const string ExtremismEn = """
-        60 white power
+        70 white power
         50 race war
-        50 join isis
+        70 join isis
         40 great replacement
         40 14 words
-        50 heil hitler
+        70 heil hitler
         40 jihad
         40 accelerationism
         """;
@@ -320,7 +361,7 @@ internal static class BuiltInEntries
     private const string ExtremismEs = """
         50 guerra racial
         50 unirse al estado islamico
-        50 supremacia blanca
+        70 supremacia blanca
         40 yihad
         """;
 }

@@ -176,7 +176,7 @@ public static class SafetyNormalizer
         var o = 0;
         var pending = '\0';
         int pendingStart = 0, pendingEnd = 0;
-        int runStart = 0, runLength = 0, lastSingleEnd = 0, gapStart = 0, gapLength = 0;
+        int runStart = 0, runLength = 0, lastSingleEnd = 0, lastSingleOut = 0, gapStart = 0, gapLength = 0;
         var i = 0;
         while (i < rawLength)
         {
@@ -218,8 +218,10 @@ public static class SafetyNormalizer
                 }
             }
 
-            // Letters of one spread word are set apart the same way; "k-i-l-l m-y-s-e-l-f" is two words.
-            var continues = single && runLength > 0 && GapAllowsJoin(text, lastSingleEnd, rawStart[i])
+            // Letters of one spread word are set apart the same way: "k-i-l-l m-y-s-e-l-f" is two words, and in
+            // "i w.a.n.t" the changed gap makes "w" the first letter of a new spread word.
+            var gapOk = single && runLength > 0 && GapAllowsJoin(text, lastSingleEnd, rawStart[i]);
+            var continues = gapOk
                 && (runLength == 1 || text.Slice(lastSingleEnd, rawStart[i] - lastSingleEnd).SequenceEqual(text.Slice(gapStart, gapLength)));
             if (continues && runLength == 1)
             {
@@ -227,7 +229,14 @@ public static class SafetyNormalizer
                 gapLength = rawStart[i] - lastSingleEnd;
             }
 
-            if (!continues)
+            if (!continues && gapOk && runLength < MinSpreadLetters)
+            {
+                runStart = lastSingleOut;
+                runLength = 1;
+                gapStart = lastSingleEnd;
+                gapLength = rawStart[i] - lastSingleEnd;
+            }
+            else if (!continues)
             {
                 if (runLength >= MinSpreadLetters)
                 {
@@ -255,6 +264,7 @@ public static class SafetyNormalizer
 
                 runLength++;
                 lastSingleEnd = rawEnd[j - 1];
+                lastSingleOut = o;
             }
 
             var tokenStart = o;
@@ -295,7 +305,8 @@ public static class SafetyNormalizer
 
     private static bool GapAllowsJoin(ReadOnlySpan<char> text, int previousEnd, int nextStart)
     {
-        if (nextStart - previousEnd > MaxSpreadGap)
+        // Letters from one expanded character ("⒜⒝" style) are not a spread word; nor is a wide gap.
+        if (nextStart < previousEnd || nextStart - previousEnd > MaxSpreadGap)
         {
             return false;
         }

@@ -163,6 +163,15 @@ public sealed class SafetyScanner
             sentences[i] = sentence;
         }
 
+        // The occurrences of each key, linked in text order, so a context rule looks only at its own phrase.
+        var firstHit = new Dictionary<int, int>();
+        var nextHit = new int[hits.Count];
+        for (var h = hits.Count - 1; h >= 0; h--)
+        {
+            nextHit[h] = firstHit.GetValueOrDefault(hits.Keys[h], -1);
+            firstHit[hits.Keys[h]] = h;
+        }
+
         var matches = new List<PhraseMatch>(kept.Count);
         foreach (var (e, start, end) in kept)
         {
@@ -173,15 +182,16 @@ public sealed class SafetyScanner
             {
                 var found = -1;
                 var bestDistance = int.MaxValue;
-                for (var h = 0; h < hits.Count; h++)
+                for (var h = firstHit.GetValueOrDefault(rule.Key, -1); h >= 0; h = nextHit[h])
                 {
-                    if (hits.Keys[h] != rule.Key || sentences[hits.Starts[h]] != sentences[start])
+                    if (sentences[hits.Starts[h]] != sentences[start])
                     {
                         continue;
                     }
 
                     var distance = Math.Max(0, Math.Max(words[hits.Starts[h]] - words[end - 1], words[start] - words[hits.Ends[h] - 1]));
-                    if (distance <= SafetyScoring.ContextWindowWords && distance < bestDistance)
+                    if (distance <= SafetyScoring.ContextWindowWords
+                        && (distance < bestDistance || (distance == bestDistance && hits.Starts[h] < hits.Starts[found])))
                     {
                         found = h;
                         bestDistance = distance;

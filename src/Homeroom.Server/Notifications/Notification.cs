@@ -54,7 +54,7 @@ public sealed record NotificationUpdate(NotificationChange Change, Notification 
 
 /// <summary>
 /// The kinds of notification a school can choose to send by e-mail or webhook. A feature that
-/// publishes a new kind adds it here (the safety alerts of issue 14 will add theirs).
+/// publishes a new kind adds it here.
 /// </summary>
 public static class NotificationKinds
 {

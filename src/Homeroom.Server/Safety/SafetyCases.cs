@@ -241,9 +241,9 @@ public sealed class SafetyCases(IDbContextFactory<HomeroomDbContext> dbFactory, 
             validation.Add("demote", "A context phrase, or leave it out.");
         }
 
-        if (request.DemoteFactor is { } factor && (!double.IsFinite(factor) || factor is < 0 or >= 1))
+        if (request.DemoteFactor is { } factor && (!double.IsFinite(factor) || factor is <= 0 or >= 1))
         {
-            validation.Add("demoteFactor", "At least 0 and less than 1.");
+            validation.Add("demoteFactor", "More than 0 and less than 1.");
         }
 
         if (!validation.IsValid)
@@ -290,6 +290,11 @@ public sealed class SafetyCases(IDbContextFactory<HomeroomDbContext> dbFactory, 
                 CreatedAt = now,
                 CreatedBy = scope.Username,
             };
+            if (!SafetyLexicons.IsAccepted(demotion))
+            {
+                throw new RequestValidationException(new() { ["demote"] = ["The lexicon cannot use this context phrase (it needs letters or digits, at most 200 characters)."] });
+            }
+
             db.SafetyLexiconAdjustments().Add(demotion);
             AddEvent(db, id, now, scope, "demotion", null, $"\"{demotion.Phrase}\" near \"{demotion.Context}\" now weighs ×{demotion.Factor} for the district.");
             details += $"; demoted \"{demotion.Phrase}\" near \"{demotion.Context}\" ×{demotion.Factor}";

@@ -64,11 +64,11 @@ public sealed class SafetyLexiconDirectory(IDbContextFactory<HomeroomDbContext> 
             case AdjustmentKinds.Remove:
                 break;
             case AdjustmentKinds.Weight:
-                validation.Check(request.Weight is { } rw && double.IsFinite(rw) && rw >= 0 && rw <= 1000, "weight", "At least 0, at most 1000.");
+                validation.Check(request.Weight is { } rw && double.IsFinite(rw) && rw > 0 && rw <= 1000, "weight", "More than 0, at most 1000 (remove a phrase to silence it).");
                 break;
             case AdjustmentKinds.Demotion:
                 validation.Check(!string.IsNullOrWhiteSpace(request.Context), "context", "This field is required.")
-                    .Check(request.Factor is { } f && double.IsFinite(f) && f >= 0 && f < 1, "factor", "At least 0 and less than 1.");
+                    .Check(request.Factor is { } f && double.IsFinite(f) && f > 0 && f < 1, "factor", "More than 0 and less than 1.");
                 break;
             default:
                 validation.Add("kind", $"One of {string.Join(", ", AdjustmentKinds.All)}.");

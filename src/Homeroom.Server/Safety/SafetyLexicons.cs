@@ -33,7 +33,7 @@ public sealed class SafetyLexicons(IDbContextFactory<HomeroomDbContext> dbFactor
                 var generation = Interlocked.Read(ref _generation);
                 await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
                 var rows = await db.SafetyLexiconAdjustments().AsNoTracking().OrderBy(a => a.CreatedAt).ThenBy(a => a.Id).ToListAsync(cancellationToken);
-                var scanner = new SafetyScanner(SafetyLexicon.BuiltIn.With(ToAdjustments(rows)));
+                var scanner = new SafetyScanner(Build(rows));
                 if (generation == Interlocked.Read(ref _generation))
                 {
                     _scanner = scanner;
@@ -45,6 +45,36 @@ public sealed class SafetyLexicons(IDbContextFactory<HomeroomDbContext> dbFactor
         finally
         {
             _building.Release();
+        }
+    }
+
+    /// <summary>
+    /// The built-in lexicon with the rows applied. Rows are checked when they are saved; one the engine
+    /// refuses all the same (a stricter engine after an upgrade) is left out rather than stopping every scan.
+    /// </summary>
+    public static SafetyLexicon Build(IReadOnlyList<SafetyLexiconAdjustment> rows)
+    {
+        try
+        {
+            return SafetyLexicon.BuiltIn.With(ToAdjustments(rows));
+        }
+        catch (ArgumentException)
+        {
+            return SafetyLexicon.BuiltIn.With(ToAdjustments(rows.Where(IsAccepted)));
+        }
+    }
+
+    /// <summary>Whether the engine accepts the row on its own.</summary>
+    public static bool IsAccepted(SafetyLexiconAdjustment row)
+    {
+        try
+        {
+            _ = SafetyLexicon.BuiltIn.With(ToAdjustments([row]));
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 

@@ -11,6 +11,7 @@ public sealed class SafetyNormalizerTests
     [InlineData("s.u.i.c.i.d.e", "suicide")]
     [InlineData("k-i-l-l m-y-s-e-l-f", "kil myself")]
     [InlineData("k1ll mys3lf", "kil myself")]
+    [InlineData("i w.a.n.t to die", "i want to die")]
     [InlineData("$uicide", "suicide")]
     [InlineData("h@te", "hate")]
     [InlineData("top 10 in 2024", "top 10 in 2024")]

@@ -46,3 +46,19 @@ public sealed class SafetyScannerTests
         (verdict.Severity < SafetySeverity.Medium).ShouldBeTrue();
     }
 }
+
+public sealed class SafetyScannerExampleTests
+{
+    // The example in docs/safety.md, "Using it".
+    [Fact]
+    public void Scan_DocumentedExample_GivesTheDocumentedExplanation()
+    {
+        var verdict = new SafetyScanner(SafetyLexicon.BuiltIn).Scan("i want to k i l l myself tonight");
+
+        verdict.Severity.ShouldBe(SafetySeverity.Imminent);
+        verdict.Category.ShouldBe(SafetyCategory.SelfHarm);
+        var match = verdict.Matches.ShouldHaveSingleItem();
+        (match.Phrase, match.Start, match.Length, match.Text, match.BaseWeight).ShouldBe(("kill myself", 10, 14, "k i l l myself", 70.0));
+        match.Context.Select(c => (c.Phrase, c.Factor)).ShouldBe([("i", 1.2), ("myself", 1.2), ("i want to", 1.5), ("tonight", 1.6)]);
+    }
+}

@@ -241,6 +241,9 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/zones", PolicyReaders, Kind.None),
         ("/alerts", AlertReaders, Kind.None),
         ("/alerts/{AlertId:guid}", AlertReaders, Kind.Alert),
+        ("/safety", SafetyReaders, Kind.None),
+        ("/safety/alerts/{SafetyAlertId:guid}", SafetyReaders, Kind.SafetyAlert),
+        ("/safety/tester", SafetyTesters, Kind.None),
         ("/notifications", Admins, Kind.None),
         ("/account", Everyone, Kind.None),
         ("/not-found", Everyone, Kind.None),
@@ -397,7 +400,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         .Replace("{Id:guid}", (kind switch { Kind.Class => school.Class, Kind.Person => school.Student, _ => school.Device }).ToString(), StringComparison.Ordinal)
         .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal)
         .Replace("{ProfileId:guid}", school.Profile.ToString(), StringComparison.Ordinal)
-        .Replace("{AlertId:guid}", school.Alert.ToString(), StringComparison.Ordinal);
+        .Replace("{AlertId:guid}", school.Alert.ToString(), StringComparison.Ordinal)
+        .Replace("{SafetyAlertId:guid}", school.SafetyAlert.ToString(), StringComparison.Ordinal);
 
     [Fact]
     public async Task MachineEndpoints_AnswerStrangersWithDeclaredErrors()
