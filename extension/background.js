@@ -11,6 +11,7 @@ import { classify, record } from './lib/ledger.js';
 import { isWebUrl } from './lib/url.js';
 import { load, loadSession, save, saveSession } from './lib/store.js';
 import { LOCATION_ALARM, LocationReporter } from './lib/reporter.js';
+import { SafetyMonitor } from './lib/safety.js';
 
 const KEEPALIVE_ALARM = 'homeroom-keepalive';
 const FOCUS_ALARM = 'homeroom-focus-end';
@@ -21,12 +22,16 @@ const lock = new Lock();
 const connection = new Connection({
   onFrame: (frame) => handleFrame(frame).catch((error) => console.warn('Homeroom: frame failed', frame.type, error)),
   onStatus: (status) => {
-    if (status.state === 'online') reporter.flush();
+    if (status.state === 'online') {
+      reporter.flush();
+      safety.online();
+    }
     return save({ status });
   },
   onClosed: () => screenView.stop(),
 });
 const reporter = new LocationReporter({ connection, policy });
+const safety = new SafetyMonitor({ connection, policy });
 const screenView = new ScreenView(connection);
 screenView.allowed = () => policy.monitoring.classroomViewing !== false;
 
@@ -36,7 +41,7 @@ const running = new Set();
 const recentBlocks = new Map();
 
 const ready = (async () => {
-  await Promise.all([connection.init(), policy.init(), lock.init(), reporter.init()]);
+  await Promise.all([connection.init(), policy.init(), lock.init(), reporter.init(), safety.init()]);
   const stored = await load(['ledger', 'focus']);
   ledger = stored.ledger ?? {};
   focus = stored.focus ?? null;
@@ -54,6 +59,7 @@ function whenReady(handler) {
 // the location schedule where the stopped worker left it.
 ready.then(() => connection.ensure());
 ready.then(() => reporter.tick());
+ready.then(() => safety.policyChanged()).catch((error) => console.warn('Homeroom: safety', error));
 
 chrome.runtime.onInstalled.addListener(whenReady(() => connection.ensure()));
 chrome.runtime.onStartup.addListener(whenReady(() => connection.ensure()));
@@ -67,10 +73,16 @@ chrome.storage.onChanged.addListener(whenReady((changes, area) => {
   if ((area === 'local' && 'config' in changes) || area === 'managed') connection.restart();
 }));
 
-chrome.runtime.onMessage.addListener((message, _sender, reply) => {
+chrome.runtime.onMessage.addListener((message, sender, reply) => {
   if (message?.type === 'homeroom.status') {
     ready.then(async () => reply({ ...(await load('status')).status, online: connection.online, deviceId: connection.deviceId }));
     return true;
+  }
+
+  if (message?.type === 'homeroom.typed') {
+    // From content/typing.js in a page; only a tab's content script has a sender.tab.
+    if (sender?.id === chrome.runtime.id && sender.tab) ready.then(() => safety.typed(message, sender)).catch(() => {});
+    return false;
   }
 
   if (message?.type === 'homeroom.reconnect') {
@@ -84,17 +96,26 @@ chrome.runtime.onMessage.addListener((message, _sender, reply) => {
 // --- navigation: lock first, then the web filter and focus mode ---
 
 chrome.webNavigation.onBeforeNavigate.addListener(whenReady((details) => {
-  if (details.frameId === 0) checkNavigation(details.tabId, details.url);
+  if (details.frameId !== 0) return;
+  safety.navigated(details.url);
+  checkNavigation(details.tabId, details.url);
 }));
 chrome.webNavigation.onCommitted.addListener(whenReady((details) => {
-  if (details.frameId === 0) checkNavigation(details.tabId, details.url);
+  if (details.frameId !== 0) return;
+  safety.navigated(details.url);
+  checkNavigation(details.tabId, details.url);
 }));
 chrome.tabs.onCreated.addListener(whenReady((tab) => {
   if (lock.locked) lock.cover(tab.id, tab.pendingUrl || tab.url);
 }));
 chrome.tabs.onUpdated.addListener(whenReady((tabId, change, tab) => {
-  if (change.url) checkNavigation(tabId, change.url);
+  if (change.url) {
+    // A page changing its own address (YouTube's search) raises no navigation event.
+    safety.navigated(change.url);
+    checkNavigation(tabId, change.url);
+  }
   if (tab.active && (change.url || change.title || change.status === 'complete')) visitChanged(tab);
+  if (tab.active && !lock.locked && (change.title || change.status === 'complete')) safety.pageShown(tab);
 }));
 chrome.tabs.onRemoved.addListener(whenReady((tabId) => {
   recentBlocks.delete(tabId);
@@ -102,7 +123,9 @@ chrome.tabs.onRemoved.addListener(whenReady((tabId) => {
   endVisitIf((v) => v.tabId === tabId);
 }));
 chrome.tabs.onActivated.addListener(whenReady(async ({ tabId }) => {
-  visitChanged(await chrome.tabs.get(tabId));
+  const tab = await chrome.tabs.get(tabId);
+  visitChanged(tab);
+  if (!lock.locked) safety.pageShown(tab);
 }));
 chrome.windows.onFocusChanged.addListener(whenReady(async (windowId) => {
   if (windowId === chrome.windows.WINDOW_ID_NONE) {
@@ -197,6 +220,12 @@ async function handleFrame(frame) {
     case 'policy':
       await handlePolicy(frame);
       break;
+    case 'signalsAck':
+      await safety.acknowledged(frame);
+      break;
+    case 'safetyCapture':
+      await safety.capture(frame);
+      break;
     case 'screenView':
       if (frame.active) await screenView.start(frame);
       else await screenView.stop();
@@ -214,6 +243,11 @@ async function handlePolicy(frame) {
   }
 
   await recheckTabs();
+  try {
+    await safety.policyChanged();
+  } catch (error) {
+    failures.push(`safety.typedText: the typing script could not be ${policy.document?.safety?.typedText ? 'loaded' : 'removed'} (${error.message})`);
+  }
   connection.send(frames.policyStatus(frame.version, failures));
   reporter.tick().catch((error) => console.warn('Homeroom: location', error));
 }

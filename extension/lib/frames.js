@@ -9,6 +9,10 @@ export const SUBPROTOCOL = 'homeroom.agent.v1';
 export const ThumbnailFormat = Object.freeze({ Jpeg: 1, WebP: 2, Png: 3 });
 
 const MAX_TEXT = 4096;
+/** Bytes before the image in a safety screenshot frame. */
+export const SCREENSHOT_HEADER_BYTES = 26;
+/** The server's binary frame limit (MaxBinaryFrameBytes). */
+export const MAX_BINARY_FRAME_BYTES = 256 * 1024;
 
 function compact(object) {
   const out = {};
@@ -68,6 +72,11 @@ export function policyStatus(version, failures) {
   return { type: 'policyStatus', version, applied: list.length === 0, failures: list };
 }
 
+/** A batch of safety signals (extension/lib/signals.js builds them). */
+export function signals(batch, list) {
+  return { type: 'signals', batch, signals: list };
+}
+
 /** Parses a text frame; null when it is not a JSON object with a `type`. */
 export function parse(text) {
   try {
@@ -93,6 +102,40 @@ export function thumbnail(format, capturedAtMs, image) {
   view.setUint8(1, format);
   view.setBigInt64(2, BigInt(Math.trunc(capturedAtMs)), false);
   frame.set(image, 10);
+  return frame;
+}
+
+/**
+ * A GUID's 16 bytes in RFC 4122 order (big-endian, as .NET's `Guid.ToByteArray(bigEndian: true)`):
+ * the hex digits in the order they are written. Null when the text is not a GUID.
+ */
+export function guidBytes(text) {
+  if (typeof text !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) return null;
+  const hex = text.replaceAll('-', '');
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+/**
+ * The binary safety screenshot frame: kind 2, image format, capture time (Unix ms, signed 64-bit
+ * big-endian), the captureId's 16 bytes (RFC 4122 order), then the encoded image.
+ * @param {number} format one of ThumbnailFormat
+ * @param {number} capturedAtMs
+ * @param {string} captureId the id from the server's safetyCapture frame
+ * @param {Uint8Array} image
+ */
+export function safetyScreenshot(format, capturedAtMs, captureId, image) {
+  if (!(image instanceof Uint8Array) || image.length === 0) throw new Error('A screenshot needs an image.');
+  const id = guidBytes(captureId);
+  if (!id) throw new Error('A screenshot needs the capture id the server sent.');
+  const frame = new Uint8Array(SCREENSHOT_HEADER_BYTES + image.length);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, 2);
+  view.setUint8(1, format);
+  view.setBigInt64(2, BigInt(Math.trunc(capturedAtMs)), false);
+  frame.set(id, 10);
+  frame.set(image, SCREENSHOT_HEADER_BYTES);
   return frame;
 }
 

@@ -1,7 +1,9 @@
 // Manual setup for browsers Google Admin does not manage: stores into chrome.storage.local, which
 // the agent reads under any managed values. Also the page a student can open to see whether this
-// device reports its location now, how often, and when it last sent one.
+// device reports its location now, how often, and when it last sent one, and what safety
+// monitoring collects.
 import { describeLocation } from '../lib/location.js';
+import { describeSafety } from '../lib/signals.js';
 const form = document.getElementById('form');
 
 async function fill() {
@@ -46,13 +48,28 @@ async function showLocation() {
   document.getElementById('location-last').textContent = text.last;
 }
 
+async function showSafety() {
+  const { policy, signalQueue } = await chrome.storage.local.get(['policy', 'signalQueue']);
+  const queued = (signalQueue?.batches ?? []).reduce((sum, b) => sum + (b.signals?.length ?? 0), 0);
+  const text = describeSafety(policy?.document ?? null, queued);
+  document.getElementById('safety-now').textContent = text.now;
+  const list = document.getElementById('safety-items');
+  list.replaceChildren(...text.items.map((item) => {
+    const li = document.createElement('li');
+    li.textContent = item;
+    return li;
+  }));
+}
+
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && changes.status) showStatus();
   if (area === 'local' && (changes.location || changes.locationQueue || changes.policy)) showLocation();
+  if (area === 'local' && (changes.policy || changes.signalQueue)) showSafety();
 });
 
 fill();
 showStatus();
 showLocation();
+showSafety();
 // The reporting hours begin and end by the clock, not by a change in storage.
 setInterval(showLocation, 30_000);

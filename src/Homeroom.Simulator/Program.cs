@@ -3,7 +3,7 @@ using System.Net;
 using Homeroom.Simulator.Fleet;
 
 // homeroom-simulator --server URL --enroll-token TOKEN --devices N --seed S [--speed X] [--state-file F]
-//                    [--campus LAT,LON] [--source-addresses K] [--duration SECONDS] [--always-online]
+//                    [--campus LAT,LON] [--source-addresses K] [--duration SECONDS] [--always-online] [--no-safety-signals]
 var arguments = ParseArguments(args);
 if (arguments.ContainsKey("help") || !arguments.ContainsKey("server"))
 {
@@ -20,6 +20,8 @@ if (arguments.ContainsKey("help") || !arguments.ContainsKey("server"))
           --source-addresses K     spread connections over 127.0.0.1..127.0.0.K (default 1)
           --duration SECONDS       stop after this long (default: run until Ctrl+C)
           --always-online          never go offline at night (load tests)
+          --no-safety-signals      no safety signals: by default about one student in twenty searches or types
+                                   something concerning and one in five a harmless look-alike (same for a seed)
         """);
     return arguments.ContainsKey("help") ? 0 : 2;
 }
@@ -37,6 +39,7 @@ var options = new FleetOptions
     Campus = new GeoPoint(double.Parse(campus[0], CultureInfo.InvariantCulture), double.Parse(campus[1], CultureInfo.InvariantCulture)),
     SourceAddresses = sourceCount > 1 ? Enumerable.Range(1, sourceCount).Select(i => IPAddress.Parse($"127.0.0.{i}")).ToList() : [],
     AlwaysOnline = arguments.ContainsKey("always-online"),
+    SafetySignals = !arguments.ContainsKey("no-safety-signals"),
 };
 
 await using var fleet = new Fleet(options);

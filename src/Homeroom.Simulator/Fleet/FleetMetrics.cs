@@ -16,6 +16,9 @@ public sealed class FleetMetrics
     private long _commandRepeats;
     private long _thumbnails;
     private long _policiesApplied;
+    private long _signalsSent;
+    private long _signalsAcknowledged;
+    private long _safetyScreenshots;
 
     /// <summary>Raised when a device acknowledges a command: command id, device index, timestamp (<see cref="TimeProvider.GetTimestamp"/>).</summary>
     public event Action<Guid, int, long>? CommandAcknowledged;
@@ -42,6 +45,15 @@ public sealed class FleetMetrics
     private long _thumbnailBytes;
     public long PoliciesApplied => Interlocked.Read(ref _policiesApplied);
 
+    /// <summary>Safety signals sent (first sends; resends after a reconnect are not counted again).</summary>
+    public long SignalsSent => Interlocked.Read(ref _signalsSent);
+
+    /// <summary>Safety signals in batches the server acknowledged.</summary>
+    public long SignalsAcknowledged => Interlocked.Read(ref _signalsAcknowledged);
+
+    /// <summary>Screenshots sent for the server's safetyCapture requests.</summary>
+    public long SafetyScreenshots => Interlocked.Read(ref _safetyScreenshots);
+
     internal void OnEnrolled() => Interlocked.Increment(ref _enrolled);
     internal void OnResumed() => Interlocked.Increment(ref _resumed);
     internal void OnEnrollFailed() => Interlocked.Increment(ref _enrollFailures);
@@ -62,6 +74,9 @@ public sealed class FleetMetrics
         Interlocked.Increment(ref _thumbnails);
         Interlocked.Add(ref _thumbnailBytes, bytes);
     }
+    internal void OnSignalsSent(int count) => Interlocked.Add(ref _signalsSent, count);
+    internal void OnSignalsAcknowledged(int count) => Interlocked.Add(ref _signalsAcknowledged, count);
+    internal void OnSafetyScreenshot() => Interlocked.Increment(ref _safetyScreenshots);
     internal void OnCommandAcknowledged(Guid commandId, int deviceIndex, long timestamp) => CommandAcknowledged?.Invoke(commandId, deviceIndex, timestamp);
     internal void OnPolicyApplied(long version, int deviceIndex, long timestamp)
     {
@@ -71,5 +86,6 @@ public sealed class FleetMetrics
 
     public override string ToString() =>
         $"connected {Connected}, enrolled {Enrolled}, resumed {Resumed}, enroll failures {EnrollFailures}, heartbeats {Heartbeats}, " +
-        $"events {EventsAcknowledged}/{EventsGenerated} stored, commands {CommandsReceived} (+{CommandRepeats} repeats), thumbnails {Thumbnails}, policies applied {PoliciesApplied}";
+        $"events {EventsAcknowledged}/{EventsGenerated} stored, commands {CommandsReceived} (+{CommandRepeats} repeats), thumbnails {Thumbnails}, policies applied {PoliciesApplied}, " +
+        $"safety signals {SignalsAcknowledged}/{SignalsSent} acknowledged, safety screenshots {SafetyScreenshots}";
 }

@@ -35,6 +35,12 @@ public sealed class FleetOptions
     /// <summary>How many devices may enroll or connect at the same moment.</summary>
     public int ConnectConcurrency { get; init; } = 64;
 
+    /// <summary>
+    /// When true, the few students <see cref="SafetyScript"/> picks send safety signals (concerning ones
+    /// and harmless look-alikes) at their times of the school day, while the policy's monitoring.safety is on.
+    /// </summary>
+    public bool SafetySignals { get; init; } = true;
+
     /// <summary>Chance that a device answers a command only after a short delay, as a busy device would.</summary>
     public double SlowAnswerChance { get; init; } = 0.05;
 }

@@ -26,12 +26,15 @@ public sealed class FleetContext(FleetOptions options, SimulatedClock clock, Cre
 /// <summary>
 /// One simulated device living a school day over the real protocol: it enrolls or resumes, keeps a
 /// connection (reconnecting with back-off), sends heartbeats, inventory and sequenced activity,
-/// answers every command exactly once however often it is delivered, and sends thumbnails only
-/// while a teacher watches.
+/// answers every command exactly once however often it is delivered, sends thumbnails only
+/// while a teacher watches, and (for the few students <see cref="SafetyScript"/> picks) safety
+/// signals kept until acknowledged, with a screenshot when the server asks and the policy allows.
 /// </summary>
 public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 {
     private const int MaxUnacknowledgedEvents = 5_000;
+    private const int MaxUnacknowledgedSignalBatches = 20;
+    private const int SafetyScreenshotWidth = 640;
     private static readonly string[] StatusAcknowledgedThenSucceeded = [CommandStatusValues.Acknowledged, CommandStatusValues.Succeeded];
 
     private readonly Random _random = new(HashCode.Combine(fleet.Options.Seed, spec.Index));
@@ -49,6 +52,13 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     private bool _curfew;
     private bool _reportLocation = true;
     private SavedCredential? _credential;
+    private readonly IReadOnlyList<ScriptedSignal> _safetyScript = fleet.Options.SafetySignals ? SafetyScript.For(fleet.Options.Seed, spec) : [];
+    private readonly List<SignalsFrame> _unacknowledgedSignals = [];
+    private long _nextSignalBatch = 1;
+    private DateTimeOffset? _signalsCheckedAt;
+    private bool _safety;
+    private bool _typedText;
+    private bool _screenshots;
 
     public DeviceSpec Spec => spec;
     public Guid? DeviceId { get; private set; }
@@ -65,6 +75,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     public string? LastMessage { get; private set; }
     public bool Connected { get; private set; }
     public int? LastCloseCode { get; private set; }
+
+    /// <summary>What this device's student sends for safety monitoring each school day (empty for most).</summary>
+    public IReadOnlyList<ScriptedSignal> ScriptedSignals => _safetyScript;
 
     /// <summary>Commands carried out, by id (a repeat delivery is answered from here, not run again).</summary>
     public IReadOnlyCollection<Guid> ExecutedCommands => _executedOrder;
@@ -238,6 +251,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             }
 
             await ResendUnacknowledgedAsync(client);
+            await ResendUnacknowledgedSignalsAsync(client);
             _lastActivityAt = fleet.Clock.Now;
             await LiveAsync(client, TimeSpan.FromSeconds(hello.HeartbeatIntervalSeconds), cancellationToken);
         }
@@ -273,6 +287,12 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 
             var events = GenerateActivity(tick);
             if (events.Count > 0 && !await SendActivityAsync(client, events))
+            {
+                break;
+            }
+
+            var signals = DueSignals();
+            if (signals.Count > 0 && !await SendSignalsAsync(client, signals))
             {
                 break;
             }
@@ -451,6 +471,122 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             case PolicyFrame policy:
                 await OnPolicyAsync(client, policy);
                 break;
+            case SignalsAckFrame ack:
+                lock (_unacknowledgedSignals)
+                {
+                    var index = _unacknowledgedSignals.FindIndex(b => b.Batch == ack.Batch);
+                    if (index >= 0)
+                    {
+                        fleet.Metrics.OnSignalsAcknowledged(_unacknowledgedSignals[index].Signals.Count);
+                        _unacknowledgedSignals.RemoveAt(index);
+                    }
+                }
+
+                break;
+            case SafetyCaptureFrame capture:
+                await OnSafetyCaptureAsync(client, capture);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The scripted signals whose time of the simulated school day came since the last look, while the
+    /// policy's monitoring.safety is on (typed text only with safety.typedText) and the device is not
+    /// locked. They carry the real time they are sent at, as a real agent's would.
+    /// </summary>
+    private List<SafetySignal> DueSignals()
+    {
+        var now = fleet.Clock.Now;
+        var since = _signalsCheckedAt ?? now;
+        _signalsCheckedAt = now;
+        if (_safetyScript.Count == 0 || !_safety || Locked || _curfew || now <= since)
+        {
+            return [];
+        }
+
+        var zone = fleet.Clock.Zone;
+        var from = TimeZoneInfo.ConvertTime(since, zone);
+        var to = TimeZoneInfo.ConvertTime(now, zone);
+        var due = new List<SafetySignal>();
+        for (var day = from.Date; day <= to.Date; day = day.AddDays(1))
+        {
+            if (day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday)
+            {
+                continue;
+            }
+
+            foreach (var scripted in _safetyScript)
+            {
+                var local = day + scripted.TimeOfDay;
+                var at = new DateTimeOffset(local, zone.GetUtcOffset(local));
+                if (at > from && at <= to && (scripted.Source != SignalSources.Typed || _typedText))
+                {
+                    due.Add(new SafetySignal(fleet.Time.GetUtcNow(), scripted.Source, scripted.Text, scripted.Url));
+                }
+            }
+        }
+
+        return due;
+    }
+
+    private async Task<bool> SendSignalsAsync(AgentClient client, List<SafetySignal> signals)
+    {
+        var batches = new List<SignalsFrame>();
+        lock (_unacknowledgedSignals)
+        {
+            foreach (var chunk in signals.Chunk(ProtocolLimits.MaxSignalsPerFrame))
+            {
+                var batch = new SignalsFrame(_nextSignalBatch++, chunk);
+                _unacknowledgedSignals.Add(batch);
+                batches.Add(batch);
+            }
+
+            // Bounded like the extension's queue: beyond 20 batches the oldest goes.
+            if (_unacknowledgedSignals.Count > MaxUnacknowledgedSignalBatches)
+            {
+                _unacknowledgedSignals.RemoveRange(0, _unacknowledgedSignals.Count - MaxUnacknowledgedSignalBatches);
+            }
+        }
+
+        fleet.Metrics.OnSignalsSent(signals.Count);
+        foreach (var batch in batches)
+        {
+            if (!await client.SendAsync(batch))
+            {
+                return false; // kept: sent again after reconnecting
+            }
+        }
+
+        return true;
+    }
+
+    private async Task ResendUnacknowledgedSignalsAsync(AgentClient client)
+    {
+        List<SignalsFrame> batches;
+        lock (_unacknowledgedSignals)
+        {
+            batches = [.. _unacknowledgedSignals];
+        }
+
+        foreach (var batch in batches)
+        {
+            await client.SendAsync(batch);
+        }
+    }
+
+    /// <summary>A screenshot for a safety alert: a painted picture of the current page, only while the policy allows screenshots.</summary>
+    private async Task OnSafetyCaptureAsync(AgentClient client, SafetyCaptureFrame capture)
+    {
+        if (!_safety || !_screenshots)
+        {
+            return;
+        }
+
+        var png = ThumbnailPainter.Paint(SafetyScreenshotWidth, SafetyScreenshotWidth * 10 / 16, _currentSite.Url.GetHashCode(StringComparison.Ordinal), 0, Locked || _curfew);
+        var frame = SafetyScreenshotFrame.Encode(ThumbnailFormat.Png, fleet.Time.GetUtcNow(), capture.CaptureId, png);
+        if (await client.SendAsync(frame, WebSocketMessageType.Binary))
+        {
+            fleet.Metrics.OnSafetyScreenshot();
         }
     }
 
@@ -480,6 +616,33 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         FirstPolicyAt ??= fleet.Clock.Now;
         _curfew = policy.Boolean("device", "locked");
         _reportLocation = policy.Boolean("monitoring", "location");
+        _safety = policy.Boolean("monitoring", "safety");
+        _typedText = _safety && policy.Boolean("safety", "typedText");
+        _screenshots = _safety && policy.Boolean("safety", "screenshots");
+        lock (_unacknowledgedSignals)
+        {
+            // What was collected under a setting now off never leaves the device.
+            if (!_safety)
+            {
+                _unacknowledgedSignals.Clear();
+            }
+            else if (!_typedText)
+            {
+                for (var i = _unacknowledgedSignals.Count - 1; i >= 0; i--)
+                {
+                    var kept = _unacknowledgedSignals[i].Signals.Where(s => s.Source != SignalSources.Typed).ToList();
+                    if (kept.Count == 0)
+                    {
+                        _unacknowledgedSignals.RemoveAt(i);
+                    }
+                    else if (kept.Count != _unacknowledgedSignals[i].Signals.Count)
+                    {
+                        _unacknowledgedSignals[i] = _unacknowledgedSignals[i] with { Signals = kept };
+                    }
+                }
+            }
+        }
+
         Interlocked.Exchange(ref _policyVersion, frame.Version);
         await client.SendAsync(new PolicyStatusFrame(frame.Version, true, null));
         fleet.Metrics.OnPolicyApplied(frame.Version, spec.Index, fleet.Time.GetTimestamp());
