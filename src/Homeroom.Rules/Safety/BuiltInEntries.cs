@@ -372,6 +372,35 @@ internal static class BuiltInEntries
         40 moms pills
         40 dads pills
         50 all my pills
+        45 dont want to be here anymore
+        35 dont want to be here
+        50 dont wanna live
+        50 dont wanna be alive
+        45 dont wanna be here anymore
+        50 want to give up on life
+        45 give up on life
+        45 giving up on life
+        45 done with life
+        50 end my suffering
+        35 end the pain
+        40 make the pain stop
+        40 cant live like this
+        45 no reason to keep going
+        60 wish i could die
+        55 wish i would die
+        45 hope i die
+        55 hope i dont wake up
+        60 suicide plan
+        40 suicide attempt
+        35 attempted suicide
+        40 bottle of pills
+        25 sleeping pills
+        50 how many sleeping pills
+        45 drinking bleach
+        15 razor
+        15 razors
+        50 cut deeper
+        45 deeper cuts
         """;
 
     private const string SelfHarmEs = """
@@ -475,6 +504,21 @@ internal static class BuiltInEntries
         70 como suicidarse
         70 como morir sin dolor
         60 morir sin dolor
+        55 no quiero existir
+        50 dejar de existir
+        60 quiero dejar de existir
+        55 ya me canse de vivir
+        45 me quiero ir para siempre
+        30 nadie me necesita
+        25 me odio
+        35 me odio a mi misma
+        35 me odio a mi mismo
+        30 no sirvo para nada
+        30 no valgo nada
+        50 quiero dormir para siempre
+        45 quiero dejar de sufrir
+        40 me voy a tirar
+        50 tomar veneno
         """;
 
     private const string BullyingEn = """
@@ -562,6 +606,15 @@ internal static class BuiltInEntries
         25 whore
         50 go cut yourself
         35 starve yourself
+        35 youre a waste of space
+        35 waste of oxygen
+        35 no one will ever love you
+        35 nobody will ever love you
+        25 youre disgusting
+        25 ur disgusting
+        35 ugly bitch
+        35 fat bitch
+        35 nobody wants to be your friend
         """;
 
     private const string BullyingEs = """
@@ -608,6 +661,12 @@ internal static class BuiltInEntries
         40 cortate
         55 ahorcate
         50 tirate de un puente
+        40 nadie te quiere aqui
+        30 eres una basura
+        35 nadie quiere ser tu amigo
+        35 fea asquerosa
+        20 asquerosa
+        20 asqueroso
         """;
 
     private const string ViolenceEn = """
@@ -745,6 +804,21 @@ internal static class BuiltInEntries
         70 youre all going to die
         70 you are all going to die
         50 everyone is going to die
+        35 gonna shoot
+        70 im bringing a gun
+        55 bringing a gun
+        60 bringing my gun
+        45 bring a knife
+        50 bringing a knife
+        55 bring a weapon
+        75 weapon to school
+        70 gun in my backpack
+        60 knife in my backpack
+        60 theyre all going to die
+        55 theyll all die
+        25 get revenge
+        60 watch them bleed
+        50 make them bleed
         """;
 
     private const string ViolenceEs = """
@@ -805,6 +879,11 @@ internal static class BuiltInEntries
         45 me las van a pagar
         60 lo voy a matar
         60 la voy a matar
+        50 voy a disparar
+        70 voy a llevar un arma
+        30 me voy a vengar
+        60 se van a morir todos
+        55 van a morir todos
         """;
 
     private const string DrugsEn = """
@@ -899,6 +978,20 @@ internal static class BuiltInEntries
         40 buy cocaine
         40 carts for sale
         40 buying edibles
+        35 weed cart
+        25 delta 8
+        40 how to make lean
+        35 drink lean
+        30 acid trip
+        35 tripping on acid
+        35 trip on shrooms
+        35 smoke a blunt
+        30 hit a bong
+        40 selling dabs
+        30 percocets
+        35 xanax bars
+        35 pills for sale
+        25 fake id
         """;
 
     private const string DrugsEs = """
@@ -937,6 +1030,12 @@ internal static class BuiltInEntries
         35 fumar marihuana
         40 comprar marihuana
         40 quien vende mota
+        35 fumar porro
+        35 fumar un porro
+        45 vendo porros
+        40 conseguir marihuana
+        40 conseguir mota
+        45 comprar cocaina
         """;
 
     private const string SexualEn = """
@@ -994,6 +1093,13 @@ internal static class BuiltInEntries
         35 dont tell your parents
         30 our little secret
         40 x videos
+        35 nude pictures
+        35 naked pictures
+        35 sex tape
+        40 trade nudes
+        40 sell nudes
+        45 nudes for money
+        30 sugar daddy
         """;
 
     private const string SexualEs = """
@@ -1019,6 +1125,12 @@ internal static class BuiltInEntries
         40 mujeres desnudas
         50 porno gratis
         50 pornografia gratis
+        35 mandame nudes
+        40 manda fotos sin ropa
+        40 fotos sin ropa
+        35 video intimo
+        35 videos intimos
+        25 desnudo
         """;
 
     private const string ExtremismEn = """
@@ -1075,6 +1187,16 @@ internal static class BuiltInEntries
         40 accelerationist
         50 siege culture
         60 terrorgram
+        60 wpww
+        60 rahowa
+        60 race war now
+        40 jewish question
+        30 zog
+        45 blood and soil
+        30 jihadist
+        60 join jihad
+        55 lone wolf attack
+        30 remigration
         """;
 
     private const string ExtremismEs = """
