@@ -9,7 +9,10 @@ namespace Homeroom.Rules.Safety;
 /// Prevention ("Risk factors, protective factors and warning signs") and the WHO's "Preventing suicide: a
 /// resource for teachers and other school staff"; the bullying and violence phrases on StopBullying.gov's
 /// description of verbal and social bullying and of threats, and on the U.S. Secret Service National Threat
-/// Assessment Center's "Protecting America's Schools" (leakage: telling others of a plan to attack). The words
+/// Assessment Center's "Protecting America's Schools" and "Averting Targeted School Violence" (leakage: telling
+/// others of a plan to attack). The second round draws the kinds of phrasing (not the words) for drugs from the
+/// DEA's public "Drug Slang Code Words" report, for sexual exploitation from the FBI's and NCMEC's public
+/// sextortion and grooming warnings, and for extremism from the ADL's "Hate on Display" database. The words
 /// are our own; no list was copied. Weights: about 70 for a phrase that on its own means a student may be in
 /// danger, 30 to 50 for one that usually does, 10 to 20 for words that only matter with others.
 /// </summary>
