@@ -7,9 +7,10 @@ using Xunit.Abstractions;
 namespace Homeroom.Rules.Tests.Safety;
 
 /// <summary>
-/// Quality on the labelled evaluation set (Data/safety-evaluation.tsv). An item is flagged for a category when
-/// that category reaches medium (what would raise an alert). Fails if recall on the items labelled high or
-/// imminent (found at high or above, in their category) drops below 0.9, or overall precision below 0.8.
+/// Quality on the labelled evaluation sets (Data/*.tsv). An item is flagged for a category when that category
+/// reaches medium (what would raise an alert). Fails if, on a tuning set, recall on the items labelled high or
+/// imminent (found at high or above, in their category) drops below 0.9, or overall precision below 0.8; the
+/// held-out set's figures are only reported.
 /// </summary>
 public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
 {
@@ -35,22 +36,26 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
         return items;
     }
 
-    [Fact]
-    public void Scan_EvaluationSet_MeetsRecallAndPrecisionTargets()
+    // The tuning sets: the lexicon was written against these, so the targets are asserted here.
+    [Theory]
+    [InlineData("safety-evaluation.tsv", 500)]
+    [InlineData("safety-evaluation-holdout.tsv", 50)]
+    public void Scan_TuningSet_MeetsRecallAndPrecisionTargets(string file, int minimumItems)
     {
-        var items = Load();
-        items.Count.ShouldBeGreaterThanOrEqualTo(500);
+        var items = Load(file);
+        items.Count.ShouldBeGreaterThanOrEqualTo(minimumItems);
         var (seriousRecall, precision, misses) = Evaluate(items);
         seriousRecall.ShouldBeGreaterThanOrEqualTo(0.9, misses);
         precision.ShouldBeGreaterThanOrEqualTo(0.8, misses);
     }
 
-    // Reported, not asserted: texts the lexicon was never tuned on (docs/safety.md gives the figures).
+    // Reported, not asserted: texts written before the second round of the lexicon and never used to tune it
+    // (docs/safety.md gives the figures). Asserting on them would invite tuning on them.
     [Fact]
     public void Scan_HoldoutSet_ReportsItsFigures()
     {
-        var items = Load("safety-evaluation-holdout.tsv");
-        items.Count.ShouldBeGreaterThanOrEqualTo(50);
+        var items = Load("safety-evaluation-holdout-2.tsv");
+        items.Count.ShouldBeGreaterThanOrEqualTo(150);
         var (seriousRecall, precision, _) = Evaluate(items);
         seriousRecall.ShouldBeInRange(0, 1);
         precision.ShouldBeInRange(0, 1);
