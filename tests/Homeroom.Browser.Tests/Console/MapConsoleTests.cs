@@ -294,7 +294,8 @@ public sealed class MapDistrict : IAsyncLifetime
             properties = new { name = "Alert campus", kind = "campus", radius = 500 },
             geometry = new { type = "Point", coordinates = new[] { Campus.Lon, Campus.Lat } },
         })).GetProperty("id").GetString();
-        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Stay on campus", settings = new { location = new { allowedZones = new[] { zone } } } })).GetProperty("id").GetGuid();
+        // Reporting hours "always": the server refuses fixes outside them, and this walk is not about the time of day.
+        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Stay on campus", settings = new { location = new { allowedZones = new[] { zone }, reportingHours = "always" } } })).GetProperty("id").GetGuid();
         await Host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile, level = "district" });
         await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{Agent.DeviceId}/policy")).GetRawText().Contains(zone!, StringComparison.OrdinalIgnoreCase));
 
