@@ -265,6 +265,9 @@ public sealed class MapDistrict : IAsyncLifetime
         Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
         var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Lincoln Middle", timeZone = "America/Chicago" })).GetProperty("id").GetGuid();
         var student = (await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "student", givenName = "Ada", familyName = "Lovelace", schoolId = school, gradeLevel = 7 })).GetProperty("id").GetGuid();
+        // Reporting hours "always": the server refuses fixes outside them, and these tests are not about the time of day.
+        var anyHour = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Location at any hour", settings = new { location = new { reportingHours = "always" } } })).GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync("/api/assignments", new { profileId = anyHour, level = "district" })).EnsureSuccessStatusCode();
         Agent = await Host.ConnectNewAgentAsync(serial: "SN-MAP-1");
         (await Host.Client.PatchAsJsonAsync($"/api/devices/{Agent.DeviceId}", new { name = DeviceName, assignedPersonId = student, schoolId = school })).EnsureSuccessStatusCode();
         (await Host.PostJsonAsync("/api/accounts", new { username = Technician, displayName = "IT Tech", password = Password, role = "itTechnician" })).EnsureSuccessStatusCode();
@@ -294,8 +297,7 @@ public sealed class MapDistrict : IAsyncLifetime
             properties = new { name = "Alert campus", kind = "campus", radius = 500 },
             geometry = new { type = "Point", coordinates = new[] { Campus.Lon, Campus.Lat } },
         })).GetProperty("id").GetString();
-        // Reporting hours "always": the server refuses fixes outside them, and this walk is not about the time of day.
-        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Stay on campus", settings = new { location = new { allowedZones = new[] { zone }, reportingHours = "always" } } })).GetProperty("id").GetGuid();
+        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Stay on campus", settings = new { location = new { allowedZones = new[] { zone } } } })).GetProperty("id").GetGuid();
         await Host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile, level = "district" });
         await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{Agent.DeviceId}/policy")).GetRawText().Contains(zone!, StringComparison.OrdinalIgnoreCase));
 
