@@ -1,10 +1,16 @@
-// Location benchmark: does the extension's own location reporting cost CPU while the browser is
-// idle? A server process (SQLite) and Chromium with the unpacked extension enrolled; no tab does
-// anything. Two phases of --minutes each: monitoring.location off, then on (reporting hours
-// "always", --interval seconds, geolocation overridden in the offscreen document through the
-// DevTools protocol). In each, the CPU time (user + system, /proc/<pid>/stat) of the extension's
-// renderer process (the service worker and the offscreen document; Chromium marks it
-// --extension-process) and of every process of the browser. Prints a table; JSON to bench/results/.
+// Location benchmark, two phases (--phase idle, crossing or all; idle by default).
+// Idle: does the extension's own location reporting cost CPU while the browser is idle? A server
+// process (SQLite) and Chromium with the unpacked extension enrolled; no tab does anything. Two
+// phases of --minutes each: monitoring.location off, then on (reporting hours "always", --interval
+// seconds, geolocation overridden in the offscreen document through the DevTools protocol). In each,
+// the CPU time (user + system, /proc/<pid>/stat) of the extension's renderer process (the service
+// worker and the offscreen document; Chromium marks it --extension-process) and of every process of
+// the browser.
+// Crossing: end to end, from the device crossing its campus boundary to the live notice on a staff
+// member's open console page (a second Chromium, signed in) and to the out-of-bounds message the
+// extension shows; --runs times each for a device walking out across the edge and for one jumping
+// from deep inside (Crossing.cs). The server and the extension run on real time.
+// Prints a table; JSON to bench/results/.
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -12,11 +18,20 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Homeroom.Bench.Load;
+using Homeroom.Bench.Location;
 using Microsoft.Playwright;
 
 const string ApiKey = "hrk_location-bench-key-0123456789abcdef";
 var options = BenchReport.ParseArguments(args);
+var phase = options.GetValueOrDefault("phase", "idle");
+if (phase is not ("idle" or "crossing" or "all"))
+{
+    Console.Error.WriteLine("--phase must be idle, crossing or all.");
+    return 2;
+}
+
 var minutes = options.Int("minutes", 3);
+var runs = options.Int("runs", 5);
 var interval = options.Int("interval", 60);
 var serverDll = options["server-dll"];
 var extension = Path.GetFullPath(options.GetValueOrDefault("extension", "extension"));
@@ -62,9 +77,9 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
     var cdp = await context.NewCDPSessionAsync(blank);
     var browserPid = BrowserPid(userDataDirectory);
 
-    foreach (var on in new[] { false, true })
+    foreach (var on in phase is "crossing" ? [] : new[] { false, true })
     {
-        var phase = on ? "on" : "off";
+        var state = on ? "on" : "off";
         using (var update = await api.PutAsJsonAsync($"/api/profiles/{profileId}", new { name = "Location", settings = Settings(on) }))
         {
             update.EnsureSuccessStatusCode();
@@ -90,20 +105,30 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
         await Task.Delay(TimeSpan.FromMinutes(minutes));
         var (extensionAfter, browserAfter) = CpuTimes(browserPid);
         var seconds = (DateTime.UtcNow - started).TotalSeconds;
-        results[$"{phase}_extension_process_cpu_ms"] = Math.Round((extensionAfter - extensionBefore) * 1000);
-        results[$"{phase}_extension_process_cpu_percent"] = Math.Round((extensionAfter - extensionBefore) / seconds * 100, 3);
-        results[$"{phase}_browser_cpu_ms"] = Math.Round((browserAfter - browserBefore) * 1000);
-        results[$"{phase}_browser_cpu_percent"] = Math.Round((browserAfter - browserBefore) / seconds * 100, 3);
-        results[$"{phase}_fixes_sent"] = await TrackAsync(api, deviceId) - fixesBefore;
+        results[$"{state}_extension_process_cpu_ms"] = Math.Round((extensionAfter - extensionBefore) * 1000);
+        results[$"{state}_extension_process_cpu_percent"] = Math.Round((extensionAfter - extensionBefore) / seconds * 100, 3);
+        results[$"{state}_browser_cpu_ms"] = Math.Round((browserAfter - browserBefore) * 1000);
+        results[$"{state}_browser_cpu_percent"] = Math.Round((browserAfter - browserBefore) / seconds * 100, 3);
+        results[$"{state}_fixes_sent"] = await TrackAsync(api, deviceId) - fixesBefore;
+    }
+
+    if (phase is "crossing" or "all")
+    {
+        await CrossingPhaseAsync(playwright, api, server.Address, profileId, deviceId, context, cdp, extensionId);
     }
 }
 
+results["phase"] = phase;
 results["interval_seconds"] = interval;
-results["minutes_per_phase"] = minutes;
+if (phase is not "crossing")
+{
+    results["minutes_per_phase"] = minutes;
+}
+
 results["cpu_clock_resolution_ms"] = 10;
 results["machine"] = BenchReport.Machine();
 results["date"] = BenchReport.Now();
-await BenchReport.WriteAsync(results, resultsDirectory, $"location-{interval}s");
+await BenchReport.WriteAsync(results, resultsDirectory, phase is "idle" ? $"location-{interval}s" : $"location-{phase}-{interval}s");
 Directory.Delete(dataDirectory, recursive: true);
 try
 {
@@ -112,6 +137,109 @@ try
 catch (IOException)
 {
     // Chromium may hold a lock file a moment longer.
+}
+
+return 0;
+
+async Task CrossingPhaseAsync(IPlaywright playwright, HttpClient api, Uri server, Guid profileId, Guid deviceId, IBrowserContext extensionContext, ICDPSession cdp, string extensionId)
+{
+    using var createdZone = await api.PostAsJsonAsync("/api/zones", Crossing.Zone());
+    var zoneId = Guid.Parse((await createdZone.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
+    var settings = new
+    {
+        monitoring = new { location = true },
+        location = new { reportIntervalSeconds = interval, reportingHours = "always", allowedZones = new[] { zoneId }, outOfBoundsMessage = "Please go back to campus." },
+    };
+    using (var update = await api.PutAsJsonAsync($"/api/profiles/{profileId}", new { name = "Location", settings }))
+    {
+        update.EnsureSuccessStatusCode();
+    }
+
+    await using var location = new FakeLocation(cdp, $"chrome-extension://{extensionId}/pages/offscreen.html", Crossing.CentreLatitude, Crossing.CentreLongitude);
+    await UntilAsync(async () =>
+    {
+        var policy = await api.GetFromJsonAsync<JsonElement>($"/api/devices/{deviceId}/policy");
+        return policy.GetProperty("compliant").GetBoolean() && policy.GetProperty("document").GetRawText().Contains(zoneId.ToString(), StringComparison.OrdinalIgnoreCase);
+    }, TimeSpan.FromMinutes(1));
+
+    // A district administrator with the console open in another browser, as on a staff member's own computer.
+    const string StaffPassword = "location bench staff passphrase";
+    using (var account = await api.PostAsJsonAsync("/api/accounts", new { username = "bench-staff", displayName = "Bench staff", password = StaffPassword, role = "districtAdmin" }))
+    {
+        account.EnsureSuccessStatusCode();
+    }
+
+    await using var staffBrowser = await playwright.Chromium.LaunchAsync(new()
+    {
+        ExecutablePath = chromium,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+    });
+    var console = await staffBrowser.NewPageAsync(new() { BaseURL = server.AbsoluteUri });
+    await console.GotoAsync("/login");
+    await console.GetByLabel("Username").FillAsync("bench-staff");
+    await console.GetByLabel("Password").FillAsync(StaffPassword);
+    await console.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    await console.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+    await console.GetByTestId("live-notifications").WaitForAsync(new() { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+    await console.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.List).WaitForAsync(new() { Timeout = 60_000 });
+
+    var crossing = new Crossing(api, deviceId, zoneId, location, extensionContext, console, interval);
+    var measured = new List<CrossingRun>();
+    for (var run = 1; run <= runs; run++)
+    {
+        measured.Add(await crossing.EdgeAsync(run));
+    }
+
+    for (var run = 1; run <= runs; run++)
+    {
+        measured.Add(await crossing.JumpAsync(run));
+    }
+
+    Console.WriteLine();
+    Console.WriteLine("| scenario | runs | notice median s | notice max s | message median s | message max s | missed |");
+    Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+    foreach (var scenario in new[] { "edge", "jump" })
+    {
+        var these = measured.Where(m => m.Scenario == scenario).ToList();
+        var notices = these.Where(m => m.NoticeSeconds is not null).Select(m => m.NoticeSeconds!.Value).ToList();
+        var messages = these.Where(m => m.MessageSeconds is not null).Select(m => m.MessageSeconds!.Value).ToList();
+        var missed = these.Count(m => m.NoticeSeconds is null || m.MessageSeconds is null);
+        Console.WriteLine(FormattableString.Invariant($"| {scenario} | {these.Count} | {Median(notices):F1} | {Max(notices):F1} | {Median(messages):F1} | {Max(messages):F1} | {missed} |"));
+        // JSON has no NaN: a figure with no run behind it, or a run that saw nothing, is written as null.
+        static double? Rounded(double value) => double.IsNaN(value) ? null : Math.Round(value, 1);
+        results[$"{scenario}_notice_median_s"] = Rounded(Median(notices))!;
+        results[$"{scenario}_notice_max_s"] = Rounded(Max(notices))!;
+        results[$"{scenario}_message_median_s"] = Rounded(Median(messages))!;
+        results[$"{scenario}_message_max_s"] = Rounded(Max(messages))!;
+        results[$"{scenario}_notice_s"] = Series(these.Select(m => Rounded(m.NoticeSeconds ?? double.NaN)));
+        results[$"{scenario}_message_s"] = Series(these.Select(m => Rounded(m.MessageSeconds ?? double.NaN)));
+        results[$"{scenario}_first_fix_outside_s"] = Series(these.Select(m => Rounded(m.FirstOutsideFixAfterSeconds)));
+        results[$"{scenario}_missed"] = missed;
+    }
+
+    results["runs_per_scenario"] = runs;
+    results["walk_meters_per_second"] = 1.4;
+}
+
+static double Median(List<double> values)
+{
+    if (values.Count == 0)
+    {
+        return double.NaN;
+    }
+
+    var sorted = values.Order().ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+}
+
+static double Max(List<double> values) => values.Count == 0 ? double.NaN : values.Max();
+
+// A list of numbers (printed as such in the table) unless a run is missing one.
+static object Series(IEnumerable<double?> values)
+{
+    var list = values.ToList();
+    return list.TrueForAll(v => v is not null) ? list.Select(v => v!.Value).ToList() : list;
 }
 
 static async Task<int> TrackAsync(HttpClient api, Guid deviceId) =>

@@ -71,7 +71,7 @@ public sealed class MdmQueue(
 
                 await LearnAsync(db, deviceId, platform, answer, now, cancellationToken);
                 if (delivery.Kind == CommandKinds.Locate && AppleDeviceLocation.Read(answer, time.GetUtcNow()) is { } fix
-                    && await locations.ObserveAsync(deviceId, fix, cancellationToken) == FixOutcome.Accepted)
+                    && await locations.ObserveLocateAnswerAsync(deviceId, fix, cancellationToken) == FixOutcome.Accepted)
                 {
                     // A Lost Mode location reaches the track (and so the map) and the device's last position.
                     presence.Heartbeat(deviceId, new HeartbeatFrame(null, null, fix));

@@ -6,11 +6,24 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Locations;
 
+/// <summary>What a device's policy says of one location fix.</summary>
+public enum LocationPermission
+{
+    /// <summary>The fix may be taken.</summary>
+    Allowed,
+    /// <summary><c>monitoring.location</c> is off (or the device is unknown, or its policy could not be read).</summary>
+    NotMonitored,
+    /// <summary>Taken outside <c>location.reportingHours</c>, in the school's time zone.</summary>
+    OutsideReportingHours,
+}
+
 /// <summary>
-/// Whether a device's effective policy lets it report its location now (<c>monitoring.location</c>),
-/// read from the resolved effective policy. Cached per device until the policy could change: until the
-/// resolution's next schedule boundary, at most <see cref="MaxAge"/>, and dropped when the distributor
-/// re-resolves the device (<see cref="BoundsRules.Resolved"/>) or every device (a full pass).
+/// Whether a device's effective policy lets it report its location (<c>monitoring.location</c>) and
+/// when (<c>location.reportingHours</c>, weekly windows read in the school's time zone and checked
+/// against a fix's capture time), read from the resolved effective policy. Cached per device until the
+/// policy could change: until the resolution's next schedule boundary, at most <see cref="MaxAge"/>, and
+/// dropped when the distributor re-resolves the device (<see cref="BoundsRules.Resolved"/>) or every
+/// device (a full pass).
 /// </summary>
 public sealed class LocationConsent
 {
@@ -21,7 +34,7 @@ public sealed class LocationConsent
     private readonly ZoneMembership _zones;
     private readonly TimeProvider _time;
     private readonly ILogger<LocationConsent> _logger;
-    private readonly ConcurrentDictionary<Guid, (bool Monitored, DateTimeOffset Until)> _cache = new();
+    private readonly ConcurrentDictionary<Guid, Answer> _cache = new();
     // Profiles and assignments, shared by every device's resolution until a full pass or MaxAge.
     private volatile Task<(PolicyModel Model, DateTimeOffset Until)>? _model;
 
@@ -43,12 +56,38 @@ public sealed class LocationConsent
     }
 
     /// <summary>Whether the device may report its location now; false for an unknown or revoked device.</summary>
-    public async ValueTask<bool> IsMonitoredAsync(Guid deviceId, CancellationToken cancellationToken)
+    public async ValueTask<bool> IsMonitoredAsync(Guid deviceId, CancellationToken cancellationToken) =>
+        (await AnswerAsync(deviceId, cancellationToken)).Monitored;
+
+    /// <summary>
+    /// Whether a fix taken at <paramref name="capturedAt"/> may be taken: <c>monitoring.location</c> on,
+    /// and the capture time inside the reporting hours in the school's time zone, unless the fix answers
+    /// an administrator's explicit locate (<paramref name="explicitLocate"/>: an audited staff action
+    /// asked for it), which needs <c>monitoring.location</c> only.
+    /// </summary>
+    public async ValueTask<LocationPermission> CheckAsync(Guid deviceId, DateTimeOffset capturedAt, bool explicitLocate, CancellationToken cancellationToken)
+    {
+        var answer = await AnswerAsync(deviceId, cancellationToken);
+        if (!answer.Monitored)
+        {
+            return LocationPermission.NotMonitored;
+        }
+
+        if (explicitLocate)
+        {
+            return LocationPermission.Allowed;
+        }
+
+        var local = TimeZoneInfo.ConvertTime(capturedAt, answer.TimeZone).DateTime;
+        return ScheduleText.Covers(answer.Hours, local) ? LocationPermission.Allowed : LocationPermission.OutsideReportingHours;
+    }
+
+    private async ValueTask<Answer> AnswerAsync(Guid deviceId, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         if (_cache.TryGetValue(deviceId, out var cached) && cached.Until > now)
         {
-            return cached.Monitored;
+            return cached;
         }
 
         PolicyModel model;
@@ -64,20 +103,31 @@ public sealed class LocationConsent
             // The database is unreachable: no location is taken (nothing is known to allow it), and the
             // device's connection is not hurt; the next fix asks again.
             LocationsLog.ConsentUnknown(_logger, deviceId, e);
-            return false;
+            return Answer.Refused;
         }
 
         if (scopes.Count == 0)
         {
-            return false;
+            return Answer.Refused;
         }
 
         var scope = scopes[0].Scope;
-        var effective = PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, model.TimeZoneOf(scope.SchoolId));
-        var monitored = effective.Values.TryGetValue("monitoring.location", out var value) && value.GetValue<bool>();
+        var zone = model.TimeZoneOf(scope.SchoolId);
+        var effective = PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, zone);
+        var values = effective.Values;
+        var monitored = values.TryGetValue("monitoring.location", out var value) && value.GetValue<bool>();
+        // Every setting resolves (to its default when no profile sets it), and profiles are validated when
+        // saved; text that still did not parse gives no window, the safe reading.
+        var hours = values.TryGetValue("location.reportingHours", out var text) ? ScheduleText.Parse(text.GetValue<string>()).Windows ?? [] : [];
         var until = effective.ValidUntil is { } boundary && boundary < now + MaxAge ? boundary : now + MaxAge;
-        _cache[deviceId] = (monitored, until);
-        return monitored;
+        var answer = new Answer(monitored, hours, zone, until);
+        _cache[deviceId] = answer;
+        return answer;
+    }
+
+    private sealed record Answer(bool Monitored, IReadOnlyList<ScheduleWindow> Hours, TimeZoneInfo TimeZone, DateTimeOffset Until)
+    {
+        public static readonly Answer Refused = new(false, [], TimeZoneInfo.Utc, DateTimeOffset.MinValue);
     }
 
     private async Task<PolicyModel> ModelAsync(DateTimeOffset now, CancellationToken cancellationToken)

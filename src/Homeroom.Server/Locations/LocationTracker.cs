@@ -60,13 +60,16 @@ public enum FixOutcome
     OutOfOrder,
     /// <summary>The device's effective policy has <c>monitoring.location</c> off.</summary>
     NotMonitored,
+    /// <summary>Taken outside the policy's <c>location.reportingHours</c> (in the school's time zone), and not an answer to an explicit locate.</summary>
+    OutsideReportingHours,
 }
 
 /// <summary>
 /// Takes every location fix a device reports and every network it is seen on. A fix is checked first
 /// (position and accuracy sane, not from the future beyond a small clock skew, not stale, taken at least
 /// <see cref="LocationOptions.MinFixInterval"/> after the device's last fix, the device's policy has <c>monitoring.location</c>
-/// on); a refused fix changes nothing at all. An accepted one is kept for the track (unless it is at home
+/// on and its <c>location.reportingHours</c> cover the fix's capture time in the school's time zone, unless the fix answers
+/// an administrator's explicit locate); a refused fix changes nothing at all. An accepted one is kept for the track (unless it is at home
 /// and the district does not collect locations at home), updates zone membership (a change re-resolves the
 /// device's policy, since profiles switch by zone), and checks bounds: a device confirmed outside every
 /// zone its policy allows is out of bounds. Every change carries the explanation of the signal that decided.
@@ -99,8 +102,19 @@ public sealed class LocationTracker
         _bounds.Changed += id => EvaluateBounds(id, null, []);
     }
 
-    /// <summary>Takes one fix from a device (agent heartbeat or Apple answer); what became of it.</summary>
-    public async ValueTask<FixOutcome> ObserveAsync(Guid deviceId, LocationFix fix, CancellationToken cancellationToken = default)
+    /// <summary>Takes one fix a device reported (an agent's heartbeat); what became of it.</summary>
+    public ValueTask<FixOutcome> ObserveAsync(Guid deviceId, LocationFix fix, CancellationToken cancellationToken = default) =>
+        ObserveAsync(deviceId, fix, explicitLocate: false, cancellationToken);
+
+    /// <summary>
+    /// Takes one fix that answers an administrator's explicit locate (Apple's <c>DeviceLocation</c> in Lost
+    /// Mode): checked like any other, except against the reporting hours, since an audited staff action asked
+    /// for it; <c>monitoring.location</c> must still be on.
+    /// </summary>
+    public ValueTask<FixOutcome> ObserveLocateAnswerAsync(Guid deviceId, LocationFix fix, CancellationToken cancellationToken = default) =>
+        ObserveAsync(deviceId, fix, explicitLocate: true, cancellationToken);
+
+    private async ValueTask<FixOutcome> ObserveAsync(Guid deviceId, LocationFix fix, bool explicitLocate, CancellationToken cancellationToken)
     {
         if (Check(fix) is { } refused)
         {
@@ -120,9 +134,12 @@ public sealed class LocationTracker
             return FixOutcome.RateLimited;
         }
 
-        if (!await _consent.IsMonitoredAsync(deviceId, cancellationToken))
+        switch (await _consent.CheckAsync(deviceId, fix.CapturedAt, explicitLocate, cancellationToken))
         {
-            return FixOutcome.NotMonitored;
+            case LocationPermission.NotMonitored:
+                return FixOutcome.NotMonitored;
+            case LocationPermission.OutsideReportingHours:
+                return FixOutcome.OutsideReportingHours;
         }
 
         // Two fixes of one device racing here (two connections) both pass; at most one more, harmless.

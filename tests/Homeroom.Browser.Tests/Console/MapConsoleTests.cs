@@ -265,6 +265,9 @@ public sealed class MapDistrict : IAsyncLifetime
         Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
         var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Lincoln Middle", timeZone = "America/Chicago" })).GetProperty("id").GetGuid();
         var student = (await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "student", givenName = "Ada", familyName = "Lovelace", schoolId = school, gradeLevel = 7 })).GetProperty("id").GetGuid();
+        // Reporting hours "always": the server refuses fixes outside them, and these tests are not about the time of day.
+        var anyHour = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Location at any hour", settings = new { location = new { reportingHours = "always" } } })).GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync("/api/assignments", new { profileId = anyHour, level = "district" })).EnsureSuccessStatusCode();
         Agent = await Host.ConnectNewAgentAsync(serial: "SN-MAP-1");
         (await Host.Client.PatchAsJsonAsync($"/api/devices/{Agent.DeviceId}", new { name = DeviceName, assignedPersonId = student, schoolId = school })).EnsureSuccessStatusCode();
         (await Host.PostJsonAsync("/api/accounts", new { username = Technician, displayName = "IT Tech", password = Password, role = "itTechnician" })).EnsureSuccessStatusCode();

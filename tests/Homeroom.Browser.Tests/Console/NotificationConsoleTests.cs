@@ -159,7 +159,8 @@ public sealed class NotificationDistrict : IAsyncLifetime
             properties = new { name = "Campus", kind = "campus", radius = 500 },
             geometry = new { type = "Point", coordinates = new[] { Campus.Lon, Campus.Lat } },
         })).GetProperty("id").GetString()!;
-        var profile = await IdAsync("/api/profiles", new { name = "Stay on campus", settings = new { location = new { allowedZones = new[] { zone } } } });
+        // Reporting hours "always": the server refuses fixes outside them, and these notices are not about the time of day.
+        var profile = await IdAsync("/api/profiles", new { name = "Stay on campus", settings = new { location = new { allowedZones = new[] { zone }, reportingHours = "always" } } });
         await Host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile, level = "district" });
 
         NorthAgent = await DeviceAsync("SN-NOTE-N", NorthDevice, NorthSchool, zone);

@@ -213,11 +213,12 @@ public sealed class AgentConnectionTests : IAsyncLifetime
     [Fact]
     public async Task Heartbeats_AreHeldInMemoryAndWrittenInOneBatch()
     {
+        _host.Clock.MoveToSchoolDayMorning(); // inside the default location.reportingHours, which the server enforces
         await using var agent = await _host.ConnectNewAgentAsync();
         var presence = _host.GetService<PresenceTracker>();
         await presence.FlushAsync(CancellationToken.None);
 
-        await agent.SendAsync(new HeartbeatFrame(new BatteryState(41, false), new NetworkState("wifi", "District-WiFi", "10.0.0.8"), new LocationFix(41.88, -87.63, 25, DateTimeOffset.UtcNow)));
+        await agent.SendAsync(new HeartbeatFrame(new BatteryState(41, false), new NetworkState("wifi", "District-WiFi", "10.0.0.8"), new LocationFix(41.88, -87.63, 25, _host.Clock.GetUtcNow())));
         await Poll.UntilAsync(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
 
         presence.PendingWrites.ShouldBe(1);

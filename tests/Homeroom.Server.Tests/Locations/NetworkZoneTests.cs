@@ -39,7 +39,14 @@ public abstract class NetworkZoneTests(DatabaseProvider provider) : IAsyncLifeti
         }
     }
 
-    private async Task<HomeroomHost> StartAsync(params string[] settings) => _host = await HomeroomHost.StartAsync(provider, settings);
+    private async Task<HomeroomHost> StartAsync(params string[] settings)
+    {
+        _host = await HomeroomHost.StartAsync(provider, settings);
+        // A school day morning: inside the default location.reportingHours (Mon-Fri 07:00-17:00, the district on UTC),
+        // which the server enforces, so these tests mean the same whatever the time they run at.
+        _host.Clock.MoveToSchoolDayMorning();
+        return _host;
+    }
 
     private static object Campus(string name = "Maple Valley campus", string[]? publicRanges = null, string[]? localRanges = null) => new
     {

@@ -18,7 +18,13 @@ public abstract class ZoneImportAndAlertNoteTests(DatabaseProvider provider) : I
 
     protected HomeroomHost Host { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Host = await HomeroomHost.StartAsync(provider);
+    public async Task InitializeAsync()
+    {
+        Host = await HomeroomHost.StartAsync(provider);
+        // A school day morning: inside the default location.reportingHours (Mon-Fri 07:00-17:00, the district on UTC),
+        // which the server enforces, so these tests mean the same whatever the time they run at.
+        Host.Clock.MoveToSchoolDayMorning();
+    }
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 
