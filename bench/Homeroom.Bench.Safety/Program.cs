@@ -41,6 +41,8 @@ var matched = texts.Count(t => scanner.Scan(t).IsMatch);
 var rate = Rate(texts, bytes, seconds, t => scanner.Scan(t).IsMatch);
 var clean = texts.Where(t => !scanner.Scan(t).IsMatch).ToArray();
 var cleanRate = Rate(clean, clean.Sum(t => (long)Encoding.UTF8.GetByteCount(t)), seconds, t => scanner.Scan(t).IsMatch);
+// Profile: normalisation alone (the public, allocating Normalize: an upper bound of the scan's own share).
+var normalizeRate = Rate(texts, bytes, seconds, t => SafetyNormalizer.Normalize(t).Text.Length > 0);
 var pages = Pages(texts, 4096);
 var pageRate = Rate(pages, pages.Sum(t => (long)Encoding.UTF8.GetByteCount(t)), seconds, t => scanner.Scan(t).IsMatch);
 
@@ -61,6 +63,7 @@ Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
 Console.WriteLine($"| SafetyScanner (normalised, Aho-Corasick) | {rate.MbPerSecond:F0} | {rate.TextsPerSecond:N0} | {rate.WallMbPerSecond:F0} | {lexiconMs + scannerMs:F0} ms | {matched:N0} |");
 Console.WriteLine($"| SafetyScanner, only texts that match nothing | {cleanRate.MbPerSecond:F0} | {cleanRate.TextsPerSecond:N0} | {cleanRate.WallMbPerSecond:F0} | | 0 |");
 Console.WriteLine($"| SafetyScanner, the same text as 4 KB pages | {pageRate.MbPerSecond:F0} | {pageRate.TextsPerSecond:N0} | {pageRate.WallMbPerSecond:F0} | | |");
+Console.WriteLine($"| profile: SafetyNormalizer.Normalize alone (allocates its result) | {normalizeRate.MbPerSecond:F0} | {normalizeRate.TextsPerSecond:N0} | {normalizeRate.WallMbPerSecond:F0} | | |");
 Console.WriteLine($"| lower-case + compiled Regex alternation | {regexRate.MbPerSecond:F0} | {regexRate.TextsPerSecond:N0} | {regexRate.WallMbPerSecond:F0} | {regexMs:F0} ms | {regexMatched:N0} of the first {sample.Length:N0} |");
 Console.WriteLine();
 Console.WriteLine($"Built-in lexicon ({builtIn.Count} entries) loaded and its scanner built in {builtInMs:F0} ms; the {lexicon.Count:N0}-entry lexicon validated in {lexiconMs:F0} ms and its scanner built in {scannerMs:F0} ms (wall clock); both together took {buildCpuMs:F0} ms of CPU time.");
@@ -81,6 +84,7 @@ var results = new Dictionary<string, object>
     ["load_average_at_end"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "",
     ["scan_mb_per_second_one_core_unmatched_texts"] = cleanRate.MbPerSecond,
     ["scan_mb_per_second_one_core_4kb_pages"] = pageRate.MbPerSecond,
+    ["normalize_alone_mb_per_second_one_core"] = normalizeRate.MbPerSecond,
     ["lexicon_build_ms"] = lexiconMs,
     ["scanner_build_ms"] = scannerMs,
     ["lexicon_and_scanner_build_cpu_ms"] = buildCpuMs,

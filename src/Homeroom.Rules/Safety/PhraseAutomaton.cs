@@ -4,6 +4,7 @@ namespace Homeroom.Rules.Safety;
 /// Aho-Corasick over normalised text with a dense transition table: every state has one slot per symbol class
 /// (separator, sentence end, a-z, 0-9, other letter), states are stored pre-multiplied by the class count, and a
 /// negative slot means "the target state ends at least one phrase", so the hot loop is one load and one sign test.
+/// States are numbered breadth-first, so the rows of the shallow states, which ordinary text visits most, lie together.
 /// </summary>
 internal sealed class PhraseAutomaton
 {
@@ -56,6 +57,11 @@ internal sealed class PhraseAutomaton
         var fail = new int[states];
         var outputs = new List<int>?[states];
         var queue = new Queue<int>();
+
+        // The breadth-first order becomes the state numbering, so the states near the root (where almost every
+        // character of ordinary text is) share a small part of the table and stay in cache.
+        var order = new int[states];
+        var ordered = 1;
         for (var c = 0; c < Classes; c++)
         {
             var t = next[c];
@@ -68,6 +74,7 @@ internal sealed class PhraseAutomaton
                 fail[t] = 0;
                 outputs[t] = own[t];
                 queue.Enqueue(t);
+                order[ordered++] = t;
             }
         }
 
@@ -89,7 +96,14 @@ internal sealed class PhraseAutomaton
                 var inherited = outputs[viaFail];
                 outputs[t] = own[t] is null ? inherited : inherited is null ? own[t] : [.. own[t]!, .. inherited];
                 queue.Enqueue(t);
+                order[ordered++] = t;
             }
+        }
+
+        var rank = new int[states];
+        for (var r = 0; r < states; r++)
+        {
+            rank[order[r]] = r;
         }
 
         outputStart = new int[states + 1];
@@ -97,7 +111,7 @@ internal sealed class PhraseAutomaton
         for (var s = 0; s < states; s++)
         {
             outputStart[s] = flat.Count;
-            if (outputs[s] is { } list)
+            if (outputs[order[s]] is { } list)
             {
                 flat.AddRange(list);
             }
@@ -106,10 +120,13 @@ internal sealed class PhraseAutomaton
         outputStart[states] = flat.Count;
         outputKeys = [.. flat];
         delta = new int[states * Classes];
-        for (var slot = 0; slot < delta.Length; slot++)
+        for (var s = 0; s < states; s++)
         {
-            var t = next[slot];
-            delta[slot] = outputs[t] is null ? t * Classes : ~(t * Classes);
+            for (var c = 0; c < Classes; c++)
+            {
+                var t = next[(order[s] * Classes) + c];
+                delta[(s * Classes) + c] = outputs[t] is null ? rank[t] * Classes : ~(rank[t] * Classes);
+            }
         }
 
         StateCount = states;
