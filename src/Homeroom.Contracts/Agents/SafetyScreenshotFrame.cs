@@ -31,23 +31,13 @@ public static class SafetyScreenshotFrame
     /// <summary>Reads the header; false when the frame is not a well-formed safety screenshot.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> frame, out ThumbnailFormat format, out DateTimeOffset capturedAt, out Guid captureId, out int imageOffset)
     {
-        format = default;
-        capturedAt = default;
         captureId = default;
         imageOffset = HeaderLength;
-        if (frame.Length <= HeaderLength || frame[0] != Kind || !Enum.IsDefined((ThumbnailFormat)frame[1]))
+        if (!ThumbnailFrame.TryReadImageHeader(frame, Kind, HeaderLength, out format, out capturedAt))
         {
             return false;
         }
 
-        var millis = BinaryPrimitives.ReadInt64BigEndian(frame[2..]);
-        if (millis is < 0 or > 253_402_300_799_999)
-        {
-            return false;
-        }
-
-        format = (ThumbnailFormat)frame[1];
-        capturedAt = DateTimeOffset.FromUnixTimeMilliseconds(millis);
         captureId = new Guid(frame.Slice(10, 16), bigEndian: true);
         return true;
     }

@@ -40,10 +40,19 @@ public static class ThumbnailFrame
     /// <summary>Reads the header; false when the frame is not a well-formed thumbnail.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> frame, out ThumbnailFormat format, out DateTimeOffset capturedAt, out int imageOffset)
     {
+        imageOffset = HeaderLength;
+        return TryReadImageHeader(frame, Kind, HeaderLength, out format, out capturedAt);
+    }
+
+    /// <summary>
+    /// Reads the part every image frame shares (kind, format, capture time); false when the kind is
+    /// not <paramref name="kind"/>, the format or time is invalid, or no image byte follows <paramref name="headerLength"/>.
+    /// </summary>
+    internal static bool TryReadImageHeader(ReadOnlySpan<byte> frame, byte kind, int headerLength, out ThumbnailFormat format, out DateTimeOffset capturedAt)
+    {
         format = default;
         capturedAt = default;
-        imageOffset = HeaderLength;
-        if (frame.Length <= HeaderLength || frame[0] != Kind || !Enum.IsDefined((ThumbnailFormat)frame[1]))
+        if (frame.Length <= headerLength || frame[0] != kind || !Enum.IsDefined((ThumbnailFormat)frame[1]))
         {
             return false;
         }

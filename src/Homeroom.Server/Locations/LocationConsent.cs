@@ -35,11 +35,11 @@ public sealed class LocationConsent
     private readonly TimeProvider _time;
     private readonly ILogger<LocationConsent> _logger;
     private readonly ConcurrentDictionary<Guid, Answer> _cache = new();
-    // Profiles and assignments, shared by every device's resolution until a full pass or MaxAge.
-    private volatile Task<(PolicyModel Model, DateTimeOffset Until)>? _model;
+    private readonly SharedPolicyModel _policies;
 
-    public LocationConsent(IDbContextFactory<HomeroomDbContext> dbFactory, ZoneMembership zones, BoundsRules bounds, PolicyDistributor distributor, TimeProvider time, ILogger<LocationConsent> logger)
+    public LocationConsent(IDbContextFactory<HomeroomDbContext> dbFactory, SharedPolicyModel policies, ZoneMembership zones, BoundsRules bounds, PolicyDistributor distributor, TimeProvider time, ILogger<LocationConsent> logger)
     {
+        _policies = policies;
         _logger = logger;
         _dbFactory = dbFactory;
         _zones = zones;
@@ -49,7 +49,6 @@ public sealed class LocationConsent
         {
             if (pass.Full)
             {
-                _model = null;
                 _cache.Clear();
             }
         };
@@ -94,7 +93,7 @@ public sealed class LocationConsent
         List<(DeviceScope Scope, long AppliedVersion)> scopes;
         try
         {
-            model = await ModelAsync(now, cancellationToken);
+            model = await _policies.GetAsync(now);
             await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
             scopes = await DeviceScopes.LoadAsync(db, [deviceId], _zones.InsideZones, cancellationToken);
         }
@@ -128,32 +127,5 @@ public sealed class LocationConsent
     private sealed record Answer(bool Monitored, IReadOnlyList<ScheduleWindow> Hours, TimeZoneInfo TimeZone, DateTimeOffset Until)
     {
         public static readonly Answer Refused = new(false, [], TimeZoneInfo.Utc, DateTimeOffset.MinValue);
-    }
-
-    private async Task<PolicyModel> ModelAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var current = _model;
-        if (current is not null && (!current.IsCompleted || (current.IsCompletedSuccessfully && current.Result.Until > now)))
-        {
-            return (await current).Model;
-        }
-
-        var loading = LoadAsync(now); // shared by every caller, so not cancelled with the first
-        _model = loading;
-        try
-        {
-            return (await loading).Model;
-        }
-        catch
-        {
-            _model = null;
-            throw;
-        }
-    }
-
-    private async Task<(PolicyModel Model, DateTimeOffset Until)> LoadAsync(DateTimeOffset now)
-    {
-        await using var db = await _dbFactory.CreateDbContextAsync();
-        return (await PolicyModel.LoadAsync(db, CancellationToken.None), now + MaxAge);
     }
 }

@@ -10,6 +10,7 @@ public static class PoliciesServiceCollectionExtensions
         services.AddOptions<PolicyOptions>().BindConfiguration(PolicyOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PolicyOptions>, PolicyOptionsValidator>();
         services.AddSingleton<PolicyDistributor>();
+        services.AddSingleton<SharedPolicyModel>();
         services.AddHostedService(sp => sp.GetRequiredService<PolicyDistributor>());
         services.AddSingleton<ProfileDirectory>();
         services.AddSingleton<AssignmentDirectory>();

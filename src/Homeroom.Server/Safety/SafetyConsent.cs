@@ -35,11 +35,11 @@ public sealed class SafetyConsent
     private readonly ZoneMembership _zones;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<Guid, (SafetyPolicy Policy, DateTimeOffset Until)> _cache = new();
-    // Profiles and assignments, shared by every device's resolution until a full pass or MaxAge.
-    private volatile Task<(PolicyModel Model, DateTimeOffset Until)>? _model;
+    private readonly SharedPolicyModel _policies;
 
-    public SafetyConsent(IDbContextFactory<HomeroomDbContext> dbFactory, ZoneMembership zones, BoundsRules bounds, PolicyDistributor distributor, TimeProvider time)
+    public SafetyConsent(IDbContextFactory<HomeroomDbContext> dbFactory, SharedPolicyModel policies, ZoneMembership zones, BoundsRules bounds, PolicyDistributor distributor, TimeProvider time)
     {
+        _policies = policies;
         _dbFactory = dbFactory;
         _zones = zones;
         _time = time;
@@ -48,7 +48,6 @@ public sealed class SafetyConsent
         {
             if (pass.Full)
             {
-                _model = null;
                 _cache.Clear();
             }
         };
@@ -62,7 +61,7 @@ public sealed class SafetyConsent
         var now = _time.GetUtcNow();
         if (!_cache.TryGetValue(deviceId, out var cached) || cached.Until <= now)
         {
-            var model = await ModelAsync(now);
+            var model = await _policies.GetAsync(now);
             await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
             var scopes = await DeviceScopes.LoadAsync(db, [deviceId], _zones.InsideZones, cancellationToken);
             if (scopes.Count == 0)
@@ -92,33 +91,6 @@ public sealed class SafetyConsent
         }
 
         return new SafetyPermission(true, p.Screenshots, null);
-    }
-
-    private async Task<PolicyModel> ModelAsync(DateTimeOffset now)
-    {
-        var current = _model;
-        if (current is not null && (!current.IsCompleted || (current.IsCompletedSuccessfully && current.Result.Until > now)))
-        {
-            return (await current).Model;
-        }
-
-        var loading = LoadAsync(now); // shared by every caller, so not cancelled with the first
-        _model = loading;
-        try
-        {
-            return (await loading).Model;
-        }
-        catch
-        {
-            _model = null;
-            throw;
-        }
-    }
-
-    private async Task<(PolicyModel Model, DateTimeOffset Until)> LoadAsync(DateTimeOffset now)
-    {
-        await using var db = await _dbFactory.CreateDbContextAsync();
-        return (await PolicyModel.LoadAsync(db, CancellationToken.None), now + MaxAge);
     }
 
     private bool AtSchool(Guid deviceId) =>
