@@ -134,6 +134,12 @@ internal sealed class PhraseAutomaton
 
     public int StateCount { get; }
 
+    /// <summary>The transition table (states pre-multiplied by <see cref="Classes"/>, negative where the target has outputs).</summary>
+    internal int[] Transitions => delta;
+
+    /// <summary>The keys state <paramref name="state"/> (by number, not pre-multiplied) ends, its own and its failure chain's.</summary>
+    internal ReadOnlySpan<int> OutputsOf(int state) => outputKeys.AsSpan(outputStart[state], outputStart[state + 1] - outputStart[state]);
+
     public static int Class(char c) => c < 128 ? AsciiClass[c] : OtherClass;
 
     /// <summary>Finds every key occurrence with a word boundary on both sides; appends (key, start, end) to <paramref name="hits"/>.</summary>

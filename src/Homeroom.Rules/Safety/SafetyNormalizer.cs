@@ -344,7 +344,7 @@ public static class SafetyNormalizer
         return w;
     }
 
-    private static char Leet(char c) => c switch
+    internal static char Leet(char c) => c switch
     {
         '0' => 'o',
         '1' => 'i',
@@ -356,6 +356,9 @@ public static class SafetyNormalizer
         '$' => 's',
         _ => c,
     };
+
+    /// <summary>Stage one's output for an ASCII character other than '.' (which is a separator either way).</summary>
+    internal static char AsciiStageOne(char c) => AsciiOut[c];
 
     private static char[] BuildAsciiTable()
     {

@@ -17,6 +17,7 @@ public sealed class SafetyScanner
     private readonly string[] keys;
     private readonly int[][] keyEntries;
     private readonly CompiledEntry[] entries;
+    private readonly AsciiFastPath fastPath;
 
     public SafetyScanner(SafetyLexicon lexicon)
     {
@@ -81,6 +82,7 @@ public sealed class SafetyScanner
         keys = [.. keyList];
         keyEntries = [.. entriesOfKey.Select(l => l.ToArray())];
         automaton = new PhraseAutomaton(keys);
+        fastPath = new AsciiFastPath(automaton, keys, key => keyEntries[key].Length > 0);
     }
 
     public SafetyLexicon Lexicon { get; }
@@ -88,7 +90,16 @@ public sealed class SafetyScanner
     /// <summary>Automaton states (for the benchmark's report).</summary>
     public int StateCount => automaton.StateCount;
 
-    public SafetyVerdict Scan(string text)
+    public SafetyVerdict Scan(string text) => ScanCore(text, useFastPath: true);
+
+    /// <summary>Whether the ASCII fast path alone proves that <paramref name="text"/> matches nothing (for tests).</summary>
+    internal bool FastPathProvesNothing(string text) =>
+        fastPath.ProvesNothing(text.AsSpan(0, Math.Min(text.Length, MaxTextLength)));
+
+    /// <summary><see cref="Scan(string)"/> without the ASCII fast path: always the full normalisation (for tests).</summary>
+    internal SafetyVerdict ScanFullPath(string text) => ScanCore(text, useFastPath: false);
+
+    private SafetyVerdict ScanCore(string text, bool useFastPath)
     {
         if (string.IsNullOrEmpty(text))
         {
@@ -97,6 +108,12 @@ public sealed class SafetyScanner
 
         var truncated = text.Length > MaxTextLength;
         var span = truncated ? text.AsSpan(0, MaxTextLength) : text.AsSpan();
+        if (useFastPath && fastPath.ProvesNothing(span))
+        {
+            // Most texts: one loop over the original, no normalised copy, no allocation.
+            return SafetyScoring.Verdict([], truncated);
+        }
+
         var ws = workspace ??= new Workspace();
         var length = SafetyNormalizer.Run(span, ws.Buffers);
         ws.Hits.Count = 0;

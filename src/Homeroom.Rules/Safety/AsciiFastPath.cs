@@ -1,0 +1,245 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Homeroom.Rules.Tests")]
+
+namespace Homeroom.Rules.Safety;
+
+/// <summary>
+/// The scanner's fast path for all-ASCII text (docs/safety.md, "Performance"): lower-casing, leetspeak, apostrophes
+/// removed, punctuation as separators and repeated letters collapsed, fed straight into the automaton in one loop over
+/// the original text, with no normalised string and no offset map. It only ever answers "certainly nothing": it gives
+/// up (and the scanner runs the full path) on a non-ASCII character, on three single-letter words in a row that
+/// could be joined as a spread word, and on any lexicon phrase that starts and ends at a word boundary.
+/// </summary>
+/// <remarks>
+/// Why "nothing" is exact: for ASCII text without a spread word the full normaliser emits, word by word, the same
+/// characters as this loop; the only difference is that it writes a sentence end ('\n') where this loop writes a
+/// space, and no phrase contains either at its ends or a sentence end inside, so this loop finds every phrase the full
+/// path finds (and perhaps a few more, which only send the text to the full path). Words are the same in both, so a
+/// phrase of k+1 words starts at a word boundary exactly when it starts where the word k words back starts.
+/// </remarks>
+internal sealed class AsciiFastPath
+{
+    private static readonly char[] Folded = BuildFolded();
+
+    // How many word starts are remembered; a phrase of more words than this sends the text to the full path.
+    private const int RememberedWords = 64;
+
+    private readonly int[] delta;
+
+    // For each automaton state, the lexicon phrases it ends as (length, spaces) pairs: reportStart[s]..reportStart[s+1].
+    private readonly int[] reportStart;
+    private readonly int[] reportLength;
+    private readonly int[] reportSpaces;
+
+    /// <param name="automaton">The scanner's automaton.</param>
+    /// <param name="keys">The automaton's keys (normalised phrases).</param>
+    /// <param name="hasEntries">Whether a key is a lexicon phrase (not only a context phrase).</param>
+    public AsciiFastPath(PhraseAutomaton automaton, IReadOnlyList<string> keys, Func<int, bool> hasEntries)
+    {
+        delta = automaton.Transitions;
+        reportStart = new int[automaton.StateCount + 1];
+        var lengths = new List<int>();
+        var spaces = new List<int>();
+        for (var s = 0; s < automaton.StateCount; s++)
+        {
+            reportStart[s] = lengths.Count;
+            foreach (var key in automaton.OutputsOf(s))
+            {
+                if (hasEntries(key))
+                {
+                    lengths.Add(keys[key].Length);
+                    spaces.Add(keys[key].Count(c => c == ' '));
+                }
+            }
+        }
+
+        reportStart[automaton.StateCount] = lengths.Count;
+        reportLength = [.. lengths];
+        reportSpaces = [.. spaces];
+    }
+
+    /// <summary>
+    /// True when <paramref name="text"/> is ASCII and certainly matches no lexicon phrase after normalisation; false
+    /// when the full path must decide (it may still find nothing).
+    /// </summary>
+    public bool ProvesNothing(ReadOnlySpan<char> text)
+    {
+        var table = delta;
+        var folded = Folded;
+        var s = 0;
+
+        // The state that ended a lexicon phrase at the last normalised character, or -1; its match counts only if a
+        // separator or the end of the text follows.
+        var armed = -1;
+
+        // Normalised characters so far, and where the last RememberedWords words started.
+        var o = 0;
+        Span<int> wordStarts = stackalloc int[RememberedWords];
+        var words = 0;
+        var emitted = false;
+        var singles = 0;
+        var lastSingleEnd = 0;
+        var i = 0;
+        var n = text.Length;
+        while (i < n)
+        {
+            var c = text[i];
+            if (c >= 128)
+            {
+                return false;
+            }
+
+            var m = folded[c];
+            if (m is '\0' or ' ')
+            {
+                i++;
+                continue;
+            }
+
+            // One word: the characters up to the next separator (apostrophes inside are removed).
+            var start = i;
+            var end = i;
+            bool hasLetter = false, hasDigit = false, same = true;
+            var first = Leet(m);
+            var j = i;
+            for (; j < n; j++)
+            {
+                c = text[j];
+                if (c >= 128)
+                {
+                    return false;
+                }
+
+                m = folded[c];
+                if (m == ' ')
+                {
+                    break;
+                }
+
+                if (m == '\0')
+                {
+                    continue;
+                }
+
+                hasLetter |= m is >= 'a' and <= 'z';
+                hasDigit |= m is >= '0' and <= '9';
+                same &= Leet(m) == first;
+                end = j + 1;
+            }
+
+            i = j;
+            if (!hasLetter && !hasDigit)
+            {
+                // Only '@' and '$': the normaliser drops the word and leaves the spread-word state alone.
+                continue;
+            }
+
+            if (hasLetter && same && first is >= 'a' and <= 'z')
+            {
+                // A single letter ("i", "a", "kk"): three in a row, close together, could be a spread word.
+                singles = singles > 0 && GapAllowsJoin(text, lastSingleEnd, start) ? singles + 1 : 1;
+                if (singles >= SafetyNormalizer.MinSpreadLetters)
+                {
+                    return false;
+                }
+
+                lastSingleEnd = end;
+            }
+            else
+            {
+                singles = 0;
+            }
+
+            if (emitted)
+            {
+                if (armed >= 0 && StartsAtWord(armed, o, wordStarts, words))
+                {
+                    // A lexicon phrase ended just before this separator.
+                    return false;
+                }
+
+                // No phrase ends with a separator, so the state reached ends none that counts.
+                s = table[s];
+                s = s < 0 ? ~s : s;
+                armed = -1;
+                o++;
+            }
+
+            wordStarts[words % RememberedWords] = o;
+            words++;
+
+            var previous = '\0';
+            for (var k = start; k < end; k++)
+            {
+                var t = folded[text[k]];
+                if (t == '\0')
+                {
+                    continue;
+                }
+
+                if (hasLetter)
+                {
+                    t = Leet(t);
+                }
+                else if (t is '@' or '$')
+                {
+                    continue;
+                }
+
+                if (t == previous && t is >= 'a' and <= 'z')
+                {
+                    continue;
+                }
+
+                previous = t;
+                o++;
+                s = table[s + PhraseAutomaton.Class(t)];
+                armed = -1;
+                if (s < 0)
+                {
+                    s = ~s;
+                    var state = s / PhraseAutomaton.Classes;
+                    armed = reportStart[state] < reportStart[state + 1] ? state : -1;
+                }
+            }
+
+            emitted = true;
+        }
+
+        return armed < 0 || !StartsAtWord(armed, o, wordStarts, words);
+    }
+
+    // Whether one of the lexicon phrases that state ends, ending at normalised position end, starts where a word starts.
+    private bool StartsAtWord(int state, int end, ReadOnlySpan<int> wordStarts, int words)
+    {
+        for (var r = reportStart[state]; r < reportStart[state + 1]; r++)
+        {
+            var back = reportSpaces[r];
+            if (back >= words || back >= RememberedWords || end - reportLength[r] == wordStarts[(words - 1 - back) % RememberedWords])
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool GapAllowsJoin(ReadOnlySpan<char> text, int previousEnd, int nextStart) =>
+        nextStart - previousEnd <= SafetyNormalizer.MaxSpreadGap && text[previousEnd..nextStart].IndexOfAny('\n', '\r') < 0;
+
+    private static char Leet(char c) => SafetyNormalizer.Leet(c);
+
+    // Lower-case letters, digits, '@' and '$' as they are; apostrophes '\0' (removed); everything else a separator.
+    private static char[] BuildFolded()
+    {
+        var table = new char[128];
+        for (var c = 0; c < 128; c++)
+        {
+            var m = SafetyNormalizer.AsciiStageOne((char)c);
+            table[c] = SafetyNormalizer.IsSeparator(m) ? ' ' : m;
+        }
+
+        return table;
+    }
+}
