@@ -41,6 +41,9 @@ var matched = texts.Count(t => scanner.Scan(t).IsMatch);
 var rate = Rate(texts, bytes, seconds, t => scanner.Scan(t).IsMatch);
 var clean = texts.Where(t => !scanner.Scan(t).IsMatch).ToArray();
 var cleanRate = Rate(clean, clean.Sum(t => (long)Encoding.UTF8.GetByteCount(t)), seconds, t => scanner.Scan(t).IsMatch);
+// Profile: the ASCII fast path's decision alone over the unmatched texts, and how many of them it decides.
+var fastDecided = clean.Count(scanner.FastPathProvesNothing);
+var fastRate = Rate(clean, clean.Sum(t => (long)Encoding.UTF8.GetByteCount(t)), seconds, t => !scanner.FastPathProvesNothing(t));
 // Profile: normalisation alone (the public, allocating Normalize: an upper bound of the scan's own share).
 var normalizeRate = Rate(texts, bytes, seconds, t => SafetyNormalizer.Normalize(t).Text.Length > 0);
 var pages = Pages(texts, 4096);
@@ -63,6 +66,7 @@ Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
 Console.WriteLine($"| SafetyScanner (normalised, Aho-Corasick) | {rate.MbPerSecond:F0} | {rate.TextsPerSecond:N0} | {rate.WallMbPerSecond:F0} | {lexiconMs + scannerMs:F0} ms | {matched:N0} |");
 Console.WriteLine($"| SafetyScanner, only texts that match nothing | {cleanRate.MbPerSecond:F0} | {cleanRate.TextsPerSecond:N0} | {cleanRate.WallMbPerSecond:F0} | | 0 |");
 Console.WriteLine($"| SafetyScanner, the same text as 4 KB pages | {pageRate.MbPerSecond:F0} | {pageRate.TextsPerSecond:N0} | {pageRate.WallMbPerSecond:F0} | | |");
+Console.WriteLine($"| profile: ASCII fast path decision alone, unmatched texts ({100.0 * fastDecided / Math.Max(1, clean.Length):F1} % decided there) | {fastRate.MbPerSecond:F0} | {fastRate.TextsPerSecond:N0} | {fastRate.WallMbPerSecond:F0} | | |");
 Console.WriteLine($"| profile: SafetyNormalizer.Normalize alone (allocates its result) | {normalizeRate.MbPerSecond:F0} | {normalizeRate.TextsPerSecond:N0} | {normalizeRate.WallMbPerSecond:F0} | | |");
 Console.WriteLine($"| lower-case + compiled Regex alternation | {regexRate.MbPerSecond:F0} | {regexRate.TextsPerSecond:N0} | {regexRate.WallMbPerSecond:F0} | {regexMs:F0} ms | {regexMatched:N0} of the first {sample.Length:N0} |");
 Console.WriteLine();
@@ -85,6 +89,8 @@ var results = new Dictionary<string, object>
     ["scan_mb_per_second_one_core_unmatched_texts"] = cleanRate.MbPerSecond,
     ["scan_mb_per_second_one_core_4kb_pages"] = pageRate.MbPerSecond,
     ["normalize_alone_mb_per_second_one_core"] = normalizeRate.MbPerSecond,
+    ["fast_path_alone_mb_per_second_one_core_unmatched_texts"] = fastRate.MbPerSecond,
+    ["fast_path_decided_share_of_unmatched_texts"] = (double)fastDecided / Math.Max(1, clean.Length),
     ["lexicon_build_ms"] = lexiconMs,
     ["scanner_build_ms"] = scannerMs,
     ["lexicon_and_scanner_build_cpu_ms"] = buildCpuMs,

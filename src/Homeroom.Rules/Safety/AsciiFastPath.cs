@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Homeroom.Rules.Tests")]
+[assembly: InternalsVisibleTo("Homeroom.Bench.Safety")]
 
 namespace Homeroom.Rules.Safety;
 
