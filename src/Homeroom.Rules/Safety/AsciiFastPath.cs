@@ -73,8 +73,8 @@ internal sealed class AsciiFastPath
         var folded = Folded;
         var s = 0;
 
-        // The state that ended a lexicon phrase at the last normalised character, or -1; its match counts only if a
-        // separator or the end of the text follows.
+        // The state that ended a lexicon phrase at the last normalised character, or -1; checked at each word's end
+        // (the normaliser never writes a letter right after a word, only a separator or nothing).
         var armed = -1;
 
         // Normalised characters so far, and where the last RememberedWords words started.
@@ -101,11 +101,25 @@ internal sealed class AsciiFastPath
                 continue;
             }
 
-            // One word: the characters up to the next separator (apostrophes inside are removed).
+            // One word, the characters up to the next separator (apostrophes inside are removed), fed in the same
+            // pass on the guess that it holds a letter (so leetspeak applies); a word without one is fed again.
             var start = i;
             var end = i;
+            var wordState = s;
+            var wordOut = o;
+            if (emitted)
+            {
+                // No phrase ends with a separator, so the state reached ends none that counts.
+                s = table[s];
+                s = s < 0 ? ~s : s;
+                o++;
+            }
+
+            wordStarts[words % RememberedWords] = o;
+            words++;
             bool hasLetter = false, hasDigit = false, same = true;
             var first = Leet(m);
+            var previous = '\0';
             var j = i;
             for (; j < n; j++)
             {
@@ -128,15 +142,51 @@ internal sealed class AsciiFastPath
 
                 hasLetter |= m is >= 'a' and <= 'z';
                 hasDigit |= m is >= '0' and <= '9';
-                same &= Leet(m) == first;
                 end = j + 1;
+                var t = Leet(m);
+                same &= t == first;
+                if (t == previous && t is >= 'a' and <= 'z')
+                {
+                    continue;
+                }
+
+                previous = t;
+                o++;
+                s = Step(table, s, t, ref armed);
             }
 
             i = j;
-            if (!hasLetter && !hasDigit)
+            if (!hasLetter)
             {
-                // Only '@' and '$': the normaliser drops the word and leaves the spread-word state alone.
-                continue;
+                // Undo the guess: only '@' and '$' (the normaliser drops the word and leaves the spread-word state
+                // alone), or a number, whose digits stay digits and '@' and '$' vanish.
+                s = wordState;
+                o = wordOut;
+                words--;
+                armed = -1;
+                if (!hasDigit)
+                {
+                    continue;
+                }
+
+                if (emitted)
+                {
+                    s = table[s];
+                    s = s < 0 ? ~s : s;
+                    o++;
+                }
+
+                wordStarts[words % RememberedWords] = o;
+                words++;
+                for (var k = start; k < end; k++)
+                {
+                    var t = folded[text[k]];
+                    if (t is >= '0' and <= '9')
+                    {
+                        o++;
+                        s = Step(table, s, t, ref armed);
+                    }
+                }
             }
 
             if (hasLetter && same && first is >= 'a' and <= 'z')
@@ -155,63 +205,33 @@ internal sealed class AsciiFastPath
                 singles = 0;
             }
 
-            if (emitted)
+            // The next normalised character is a separator or the end: a phrase ending here is at a word boundary.
+            if (armed >= 0 && StartsAtWord(armed, o, wordStarts, words))
             {
-                if (armed >= 0 && StartsAtWord(armed, o, wordStarts, words))
-                {
-                    // A lexicon phrase ended just before this separator.
-                    return false;
-                }
-
-                // No phrase ends with a separator, so the state reached ends none that counts.
-                s = table[s];
-                s = s < 0 ? ~s : s;
-                armed = -1;
-                o++;
+                return false;
             }
 
-            wordStarts[words % RememberedWords] = o;
-            words++;
-
-            var previous = '\0';
-            for (var k = start; k < end; k++)
-            {
-                var t = folded[text[k]];
-                if (t == '\0')
-                {
-                    continue;
-                }
-
-                if (hasLetter)
-                {
-                    t = Leet(t);
-                }
-                else if (t is '@' or '$')
-                {
-                    continue;
-                }
-
-                if (t == previous && t is >= 'a' and <= 'z')
-                {
-                    continue;
-                }
-
-                previous = t;
-                o++;
-                s = table[s + PhraseAutomaton.Class(t)];
-                armed = -1;
-                if (s < 0)
-                {
-                    s = ~s;
-                    var state = s / PhraseAutomaton.Classes;
-                    armed = reportStart[state] < reportStart[state + 1] ? state : -1;
-                }
-            }
-
+            armed = -1;
             emitted = true;
         }
 
-        return armed < 0 || !StartsAtWord(armed, o, wordStarts, words);
+        return true;
+    }
+
+    // One automaton step; remembers the state if it ends a lexicon phrase.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Step(int[] table, int s, char t, ref int armed)
+    {
+        s = table[s + PhraseAutomaton.Class(t)];
+        armed = -1;
+        if (s < 0)
+        {
+            s = ~s;
+            var state = s / PhraseAutomaton.Classes;
+            armed = reportStart[state] < reportStart[state + 1] ? state : -1;
+        }
+
+        return s;
     }
 
     // Whether one of the lexicon phrases that state ends, ending at normalised position end, starts where a word starts.

@@ -13,7 +13,7 @@ public sealed class SafetyAsciiFastPathTests
     [
         "the", "homework", "lol", "i", "a", "I", "u", "skill", "skills", "killer", "killing", "tonight", "movie", "essay",
         "2024", "10", "3.5", "google.com", "prevention", "don't", "it's", "o'clock", "x", "ok", "aa", "@", "$", "$5", "@home",
-        "b4", "gr8", "l33t", "n00b", "mr.", "e.g.", "a.m.", "k", "ii", "1", "11", "1i", "q&a",
+        "b4", "gr8", "l33t", "n00b", "mr.", "e.g.", "a.m.", "k", "ii", "1", "11", "1i", "q&a", "2@4", "$100", "@@", "1$", "8'", "4@",
     ];
 
     private static readonly string[] Gaps = [" ", "  ", ". ", ", ", "! ", "? ", "\n", "\r\n", " - ", "...", "\t", ";", " ' ", "`", "/", " @ "];
@@ -89,7 +89,11 @@ public sealed class SafetyAsciiFastPathTests
     }
 
     private static SafetyLexicon Adjusted() => SafetyLexicon.BuiltIn.With(new LexiconAdjustments(
-        [new LexiconEntry("kill the lights", SafetyCategory.Violence, 5, "en", [new ContextRule("tonight", 2)])],
+        [
+            new LexiconEntry("kill the lights", SafetyCategory.Violence, 5, "en", [new ContextRule("tonight", 2)]),
+            new LexiconEntry("area 51 raid", SafetyCategory.Violence, 5, "en", []),
+            new LexiconEntry("420", SafetyCategory.Drugs, 5, "en", []),
+        ],
         ["loser"],
         new Dictionary<string, double> { ["kill"] = 12 },
         [new FalsePositiveRule("kill", "minecraft", 0.25)]));
