@@ -6,7 +6,7 @@ using System.Runtime.CompilerServices;
 namespace Homeroom.Rules.Safety;
 
 /// <summary>
-/// The scanner's fast path for all-ASCII text (docs/safety.md, "Performance"): lower-casing, leetspeak, apostrophes
+/// The scanner's fast path for all-ASCII text (docs/safety.md, "Matching"): lower-casing, leetspeak, apostrophes
 /// removed, punctuation as separators and repeated letters collapsed, fed straight into the automaton in one loop over
 /// the original text, with no normalised string and no offset map. It only ever answers "certainly nothing": it gives
 /// up (and the scanner runs the full path) on a non-ASCII character, on three single-letter words in a row that
