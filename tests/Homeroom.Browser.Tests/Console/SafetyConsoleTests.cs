@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Agents;
+using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -9,12 +10,34 @@ namespace Homeroom.Browser.Tests.Console;
 /// <summary>
 /// The safety pages in Chromium: a signal from a device of a school whose policy monitors safety shows
 /// in the queue, the case page marks the matched phrase in the evidence and records a status change,
-/// and the lexicon tester explains a text without storing it. Uses a school of its own, so the shared
-/// district's devices and policies are untouched.
+/// and the lexicon tester explains a text without storing it. Runs on a server of its own: the shared
+/// console district's tests count its devices.
 /// </summary>
-[Collection(nameof(ConsoleCollection))]
-public sealed class SafetyConsoleTests(ConsoleDistrict district)
+public sealed class SafetyConsoleTests : IAsyncLifetime
 {
+    private HomeroomHost _host = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private readonly Dictionary<IPage, List<string>> _consoleErrors = [];
+
+    public async Task InitializeAsync()
+    {
+        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "DetailedErrors=true");
+        _playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        _browser = await Browsers.LaunchAsync(_playwright);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        await _host.DisposeAsync();
+    }
+
     private const string Concerning = "i want to kill myself tonight";
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
@@ -24,7 +47,7 @@ public sealed class SafetyConsoleTests(ConsoleDistrict district)
     [Fact]
     public async Task SafetyLead_OpensTheCase_SeesTheMatchMarked_AndMovesItToReview()
     {
-        var host = district.Host;
+        var host = _host;
         var school = (await host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Safety school", timeZone = "UTC" })).GetProperty("id").GetGuid();
         var profile = (await host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety school rules", schoolId = school, settings = new { safety = new { atHome = true } } }))
             .GetProperty("id").GetGuid();
@@ -42,7 +65,7 @@ public sealed class SafetyConsoleTests(ConsoleDistrict district)
         }
 
         using var leadApi = await host.SignInAsNewAccountAsync("safety-console-lead", "safetyLead", schoolId: school);
-        var page = await district.SignInAsync("safety-console-lead", ConsoleDistrict.TeacherPassword);
+        var page = await ConsoleSignIn.SignInAsync(_browser, host.BaseAddress, _consoleErrors, "safety-console-lead", ConsoleDistrict.TeacherPassword);
         await page.GotoAsync("/safety");
         await Expect(page.GetByTestId("safety-row")).ToHaveCountAsync(1, Soon);
         await Expect(page.GetByTestId("safety-row")).ToContainTextAsync("self-harm");
@@ -70,6 +93,6 @@ public sealed class SafetyConsoleTests(ConsoleDistrict district)
         await Expect(page.GetByTestId("tester-would-alert")).ToContainTextAsync("yes");
         await Expect(page.GetByTestId("tester-highlight").Locator("mark").First).ToBeVisibleAsync();
         await Browsers.ScreenshotAsync(page, "safety-tester");
-        district.ConsoleErrors[page].ShouldBeEmpty();
+        _consoleErrors[page].ShouldBeEmpty();
     }
 }
