@@ -18,6 +18,10 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    // Enrolling goes through a freshly started service worker, the options page and the server; on a starved
+    // machine (CI once saw 50 % CPU steal) that took longer than 30 s, so the wait for it is longer.
+    private static readonly TimeSpan EnrollmentTimeout = TimeSpan.FromSeconds(90);
+
     private readonly string _userDataDir;
     private IPlaywright _playwright = null!;
     private IPage? _control;
@@ -88,7 +92,7 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
         await options.Locator("#serverUrl").FillAsync(Host.BaseAddress.ToString());
         await options.Locator("#enrollmentToken").FillAsync(token);
         await options.Locator("button[type=submit]").ClickAsync();
-        await Poll.UntilAsync(async () => await StorageAsync("enrollment") is { ValueKind: JsonValueKind.Object }, Timeout);
+        await Poll.UntilAsync(async () => await StorageAsync("enrollment") is { ValueKind: JsonValueKind.Object }, EnrollmentTimeout);
         DeviceId = (await StorageAsync("enrollment")).GetProperty("deviceId").GetGuid();
     }
 
