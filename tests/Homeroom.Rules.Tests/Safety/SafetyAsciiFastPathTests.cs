@@ -40,7 +40,7 @@ public sealed class SafetyAsciiFastPathTests
             var full = scanner.ScanFullPath(text);
             if (fast)
             {
-                full.IsMatch.ShouldBeFalse($"the fast path said nothing, the full path matched: {Escape(text)}");
+                full.IsMatch.ShouldBeFalse($"the fast path said nothing, the full path matched: {SafetyScannerDifferentialTests.Escape(text)}");
                 provedNothing++;
             }
             else if (!full.IsMatch)
@@ -49,7 +49,7 @@ public sealed class SafetyAsciiFastPathTests
             }
 
             fullMatched += full.IsMatch ? 1 : 0;
-            Describe(scanner.Scan(text)).ShouldBe(Describe(full), $"text: {Escape(text)}");
+            SafetyScannerDifferentialTests.Describe(scanner.Scan(text)).ShouldBe(SafetyScannerDifferentialTests.Describe(full), $"text: {SafetyScannerDifferentialTests.Escape(text)}");
         }
 
         // Both answers must be common, or the comparison says little.
@@ -125,28 +125,4 @@ public sealed class SafetyAsciiFastPathTests
         9 => phrase.Replace('s', '5').Replace('t', '7') + random.Next(100).ToString(System.Globalization.CultureInfo.InvariantCulture),
         _ => phrase,
     };
-
-    private static string Describe(SafetyVerdict verdict)
-    {
-        var text = new StringBuilder();
-        text.AppendLine(FormattableString.Invariant($"{verdict.Severity} {verdict.Category} truncated={verdict.Truncated}"));
-        foreach (var score in verdict.Scores)
-        {
-            text.AppendLine(FormattableString.Invariant($"  {score.Category} {score.Score:F6} {score.Severity}"));
-        }
-
-        foreach (var m in verdict.Matches)
-        {
-            text.AppendLine(FormattableString.Invariant($"  {m.Phrase}/{m.Category} @{m.Start}+{m.Length} '{Escape(m.Text)}' {m.BaseWeight} -> {m.Weight:F6}"));
-            foreach (var c in m.Context)
-            {
-                text.AppendLine(FormattableString.Invariant($"    {c.Phrase} x{c.Factor} @{c.Start}+{c.Length} demotion={c.IsDemotion}"));
-            }
-        }
-
-        return text.ToString();
-    }
-
-    private static string Escape(string text) =>
-        string.Concat(text.Select(c => c is < ' ' or > '~' ? $"\\u{(int)c:X4}" : c.ToString()));
 }

@@ -86,7 +86,8 @@ public sealed class SafetyScannerDifferentialTests
         _ => phrase,
     };
 
-    private static string Describe(SafetyVerdict verdict)
+    /// <summary>A verdict in full, one line per score, match and context, so two verdicts compare as text.</summary>
+    internal static string Describe(SafetyVerdict verdict)
     {
         var text = new StringBuilder();
         text.AppendLine(FormattableString.Invariant($"{verdict.Severity} {verdict.Category} truncated={verdict.Truncated}"));
@@ -107,6 +108,6 @@ public sealed class SafetyScannerDifferentialTests
         return text.ToString();
     }
 
-    private static string Escape(string text) =>
+    internal static string Escape(string text) =>
         string.Concat(text.Select(c => c is < ' ' or > '~' ? $"\\u{(int)c:X4}" : c.ToString()));
 }
