@@ -17,14 +17,19 @@ async function fill() {
 
   for (const key of ['serverUrl', 'enrollmentToken']) {
     const input = form.elements[key];
-    input.value = config?.[key] ?? '';
+    // Storage answers after the page is shown: what someone typed meanwhile is kept, not overwritten.
+    if (!edited.has(key)) input.value = config?.[key] ?? '';
     if (managed[key]) {
       input.value = key === 'enrollmentToken' ? '(set by your organisation)' : managed[key];
       input.disabled = true;
     }
   }
   document.getElementById('managed').hidden = Object.keys(managed).length === 0;
+  form.dataset.ready = 'true';
 }
+
+const edited = new Set();
+form.addEventListener('input', (event) => edited.add(event.target.name));
 
 async function showStatus() {
   const status = await chrome.runtime.sendMessage({ type: 'homeroom.status' }).catch(() => null);

@@ -32,17 +32,29 @@ public static class DeviceEndpoints
         return app;
     }
 
-    public sealed record DeviceQuery(
-        int? Page,
-        int? PageSize,
-        string? Platform,
-        string? State,
-        Guid? SchoolId,
-        Guid? GroupId,
-        Guid? AssignedPersonId,
-        bool? Online,
-        string? Q,
-        string? Sort);
+    /// <summary>The device list's query string. A class with properties rather than a positional record: the request delegate generator cannot describe a record's nullable string parameters.</summary>
+    public sealed class DeviceQuery
+    {
+        public int? Page { get; init; }
+
+        public int? PageSize { get; init; }
+
+        public string? Platform { get; init; }
+
+        public string? State { get; init; }
+
+        public Guid? SchoolId { get; init; }
+
+        public Guid? GroupId { get; init; }
+
+        public Guid? AssignedPersonId { get; init; }
+
+        public bool? Online { get; init; }
+
+        public string? Q { get; init; }
+
+        public string? Sort { get; init; }
+    }
 
     private static async Task<Results<Ok<PagedResult<DeviceSummaryDto>>, ValidationProblem>> ListAsync(
         [AsParameters] DeviceQuery query, StaffScope scope, DeviceDirectory devices, CancellationToken cancellationToken)

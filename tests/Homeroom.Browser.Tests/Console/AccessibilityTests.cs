@@ -4,6 +4,7 @@ using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Server.Data;
 using Homeroom.Server.Locations;
+using Homeroom.Server.Safety;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Homeroom.Server.Tests.Infrastructure;
@@ -43,8 +44,8 @@ public sealed class AccessibilityTests(ConsoleDistrict district)
         failures.ShouldBeEmpty(string.Join(Environment.NewLine, failures));
     }
 
-    // Detail pages need something to show: a profile, and an alert (written as the alert service
-    // would, for a device of the district; raising one for real is the map tests' business).
+    // Detail pages need something to show: a profile, an alert and a safety case (written as the alert
+    // services would, for a device of the district; raising them for real is the map and safety tests' business).
     private async Task EnsureSomethingOfEveryKindAsync()
     {
         var profiles = await district.Host.Client.GetFromJsonAsync<JsonElement>("/api/profiles");
@@ -61,6 +62,17 @@ public sealed class AccessibilityTests(ConsoleDistrict district)
             {
                 Id = System.Guid.CreateVersion7(), Kind = AlertKinds.OutOfBounds, DeviceId = district.Fleet.Devices[0].DeviceId!.Value,
                 RaisedAt = DateTime.UtcNow, Latitude = 41.88, Longitude = -87.63, Details = "Left the campus",
+            });
+            await db.SaveChangesAsync();
+        }
+
+        if (!await db.SafetyAlerts().AnyAsync())
+        {
+            var now = DateTime.UtcNow;
+            db.SafetyAlerts().Add(new SafetyAlert
+            {
+                Id = System.Guid.CreateVersion7(), DeviceId = district.Fleet.Devices[0].DeviceId!.Value, Category = "bullying", Phrase = "nobody likes you",
+                Severity = "medium", SeverityRank = 2, Score = 2.5, Status = SafetyStatuses.New, Count = 1, FirstSeenAt = now, LastSeenAt = now, UpdatedAt = now,
             });
             await db.SaveChangesAsync();
         }

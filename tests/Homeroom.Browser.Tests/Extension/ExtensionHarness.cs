@@ -89,10 +89,20 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
         // Set up the way a technician would on an unmanaged browser: the options page.
         var token = await Host.CreateTokenAsync();
         var options = await ControlPageAsync();
+        await options.Locator("form[data-ready=true]").WaitForAsync();
         await options.Locator("#serverUrl").FillAsync(Host.BaseAddress.ToString());
         await options.Locator("#enrollmentToken").FillAsync(token);
         await options.Locator("button[type=submit]").ClickAsync();
-        await Poll.UntilAsync(async () => await StorageAsync("enrollment") is { ValueKind: JsonValueKind.Object }, EnrollmentTimeout);
+        try
+        {
+            await Poll.UntilAsync(async () => await StorageAsync("enrollment") is { ValueKind: JsonValueKind.Object }, EnrollmentTimeout);
+        }
+        catch (TimeoutException timeout)
+        {
+            var page = await ControlPageAsync();
+            throw new TimeoutException(
+                $"The extension did not enroll; its options page says \"{await page.Locator("#status").InnerTextAsync()}\", config {await StorageAsync("config")}.", timeout);
+        }
         DeviceId = (await StorageAsync("enrollment")).GetProperty("deviceId").GetGuid();
     }
 

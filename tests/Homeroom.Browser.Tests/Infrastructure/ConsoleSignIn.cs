@@ -28,18 +28,20 @@ public static class ConsoleSignIn
         await page.GetByLabel("Username").FillAsync(username);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        // Wait for the address to change, not for the next page's load event: a signed-in page may move on
-        // at once (a teacher's overview goes to the classroom), and Playwright's wait for "load" after such
-        // an early in-page navigation has hung although the page was there. Generous: the machines these
-        // run on are shared, and a sign-in under load can take long.
-        try
+        // Wait for the address to change by watching it, not with Playwright's WaitForURL: when the address
+        // has already changed by the time that is called, it waits for a load state instead, and that wait
+        // has hung although the signed-in page was there (a teacher's overview moves on to the classroom at
+        // once). Generous: the machines these run on are shared, and a sign-in under load can take long.
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (page.Url.Contains("/login", StringComparison.Ordinal))
         {
-            await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new() { Timeout = 60_000, WaitUntil = WaitUntilState.Commit });
-        }
-        catch (TimeoutException timeout)
-        {
-            var shown = await page.Locator("body").InnerTextAsync();
-            throw new TimeoutException($"{username} was still on {page.Url} after a minute; the page said: {shown}", timeout);
+            if (DateTime.UtcNow > deadline)
+            {
+                var shown = await page.Locator("body").InnerTextAsync();
+                throw new TimeoutException($"{username} was still on {page.Url} after a minute; the page said: {shown}");
+            }
+
+            await Task.Delay(100);
         }
 
         // Signed in once the console's live connection shows the signed-in staff member's navigation.
