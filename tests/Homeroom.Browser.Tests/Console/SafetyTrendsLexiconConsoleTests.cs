@@ -11,8 +11,9 @@ namespace Homeroom.Browser.Tests.Console;
 
 /// <summary>
 /// The safety trends and lexicon pages in Chromium: an alert raised by a device's signal shows as this
-/// week's bar and table row (and in the CSV) for its school's safety lead, who may read the lexicon but
-/// not change it; the district admin sees a false positive's demotion with its alert, adds an entry, has a
+/// week's bar and table row (and in the CSV) for its school's safety lead, who sees only that school and may
+/// read the lexicon but not change it; the district admin sees both schools' alerts and narrows them by
+/// school, sees a false positive's demotion with its alert, adds an entry, has a
 /// list with a bad line refused with its line number (nothing added), imports a good list, undoes the
 /// demotion, and the lexicon tester scores the added phrase. Runs on a server of its own.
 /// </summary>
@@ -49,21 +50,8 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
     public async Task SafetyLeadSeesTheWeeksAlert_AndDistrictAdminChangesTheLexicon_Reversibly()
     {
         var host = _host;
-        var school = (await host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Trend school", timeZone = "UTC" })).GetProperty("id").GetGuid();
-        var profile = (await host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Trend school rules", schoolId = school, settings = new { safety = new { atHome = true } } }))
-            .GetProperty("id").GetGuid();
-        using (var assigned = await host.PostJsonAsync("/api/assignments", new { profileId = profile, level = "school", scopeId = school.ToString() }))
-        {
-            assigned.EnsureSuccessStatusCode();
-        }
-
-        var enrolled = await host.EnrollAsync(await host.CreateTokenAsync(schoolId: school), "SN-SAFETY-TRENDS");
-        await using (var agent = await TestAgent.ConnectAsync(host.AgentUri, enrolled.DeviceId, enrolled.Credential))
-        {
-            await agent.ExpectWelcomeAsync();
-            await agent.SendAsync(new SignalsFrame(1, [new SafetySignal(DateTimeOffset.UtcNow, SignalSources.Search, "my poem says i want to kill myself tonight", "https://www.google.com/search?q=x")]));
-            await agent.ExpectAsync<SignalsAckFrame>();
-        }
+        var school = await SchoolWithAnAlertAsync(host, "Trend school", "my poem says i want to kill myself tonight");
+        var otherSchool = await SchoolWithAnAlertAsync(host, "Other trend school", "he said he will shoot up the school friday");
 
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         var monday = today.AddDays(-(((int)today.DayOfWeek + 6) % 7)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
@@ -82,6 +70,7 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
         await Expect(lead.Locator($"[data-testid=trends-bar][data-week='{monday}'] rect")).ToHaveCountAsync(1);
         await Expect(lead.GetByTestId("trends-legend")).ToContainTextAsync("self-harm");
         await Expect(lead.GetByTestId("trends-row")).ToHaveCountAsync(12);
+        await Expect(lead.GetByTestId("trends-school").Locator("option")).ToHaveTextAsync(["Trend school"]);
         var csv = Uri.UnescapeDataString((await lead.GetByTestId("trends-csv").GetAttributeAsync("href"))!["data:text/csv;charset=utf-8,".Length..]);
         csv.ShouldStartWith("week,selfHarm,total\r\n");
         csv.ShouldContain($"\r\n{monday},1,1\r\n");
@@ -97,14 +86,25 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
         _consoleErrors[lead].ShouldBeEmpty();
 
         // A false positive with a context phrase becomes a demotion, listed with the alert it came from.
-        var alerts = await host.Client.GetFromJsonAsync<JsonElement>("/api/safety/alerts?status=open");
+        var alerts = await host.Client.GetFromJsonAsync<JsonElement>($"/api/safety/alerts?status=open&schoolId={school}");
         var alertId = alerts.GetProperty("items")[0].GetProperty("id").GetGuid();
         using (var marked = await host.PostJsonAsync($"/api/safety/alerts/{alertId}/status", new { status = "falsePositive", note = "A poem for class.", demote = "my poem" }))
         {
             marked.EnsureSuccessStatusCode();
         }
 
+        // District-wide, the trends count both schools' alerts, and the school filter narrows them.
         var admin = await ConsoleSignIn.SignInAsync(_browser, host.BaseAddress, _consoleErrors, "admin", HomeroomHost.AdminPassword);
+        await admin.GotoAsync("/safety/trends");
+        var adminRow = admin.Locator($"[data-testid=trends-row][data-week='{monday}']");
+        await Expect(adminRow.Locator("td").Last).ToHaveTextAsync("2", new() { Timeout = 15_000 });
+        await Expect(admin.Locator($"[data-testid=trends-bar][data-week='{monday}'] rect")).ToHaveCountAsync(2);
+        await admin.GetByTestId("trends-school").SelectOptionAsync(otherSchool.ToString());
+        await Expect(adminRow.Locator("td").Last).ToHaveTextAsync("1");
+        await Expect(admin.GetByTestId("trends-table").Locator("thead")).Not.ToContainTextAsync("self-harm");
+        await admin.GetByTestId("trends-school").SelectOptionAsync(school.ToString());
+        await Expect(admin.GetByTestId("trends-table").Locator("thead")).ToContainTextAsync("self-harm");
+
         await admin.GotoAsync("/safety");
         await admin.GetByTestId("safety-lexicon-link").ClickAsync();
         await Expect(admin.GetByTestId("lexicon-demotion").GetByTestId("lexicon-row")).ToHaveCountAsync(1, Soon);
@@ -150,6 +150,25 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
         await Expect(admin.GetByTestId("tester-matches")).ToContainTextAsync("\"purple elephant\" (bullying)");
         await Expect(admin.GetByTestId("tester-highlight").Locator("mark")).ToHaveTextAsync("purple elephant");
         _consoleErrors[admin].ShouldBeEmpty();
+    }
+
+    // A school whose policy monitors safety, with a device that sent one matching signal.
+    private static async Task<Guid> SchoolWithAnAlertAsync(HomeroomHost host, string name, string text)
+    {
+        var school = (await host.PostJsonAsync<JsonElement>("/api/schools", new { name, timeZone = "UTC" })).GetProperty("id").GetGuid();
+        var profile = (await host.PostJsonAsync<JsonElement>("/api/profiles", new { name = name + " rules", schoolId = school, settings = new { safety = new { atHome = true } } }))
+            .GetProperty("id").GetGuid();
+        using (var assigned = await host.PostJsonAsync("/api/assignments", new { profileId = profile, level = "school", scopeId = school.ToString() }))
+        {
+            assigned.EnsureSuccessStatusCode();
+        }
+
+        var enrolled = await host.EnrollAsync(await host.CreateTokenAsync(schoolId: school), "SN-" + school.ToString("N"));
+        await using var agent = await TestAgent.ConnectAsync(host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        await agent.SendAsync(new SignalsFrame(1, [new SafetySignal(DateTimeOffset.UtcNow, SignalSources.Search, text, "https://www.google.com/search?q=x")]));
+        await agent.ExpectAsync<SignalsAckFrame>();
+        return school;
     }
 
     private static async Task<List<JsonElement>> AdjustmentsAsync(HomeroomHost host) =>
