@@ -128,8 +128,12 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
         (await AdjustmentsAsync(host)).Count(a => a.GetProperty("kind").GetString() == "add").ShouldBe(1);
         await Browsers.ScreenshotAsync(admin, "safety-lexicon-import-refused");
 
-        // The corrected list is imported.
-        await admin.GetByTestId("lexicon-import-text").FillAsync("# a district list\n<blue whale><40>\n<green frog><30>\n");
+        // The corrected list, read from a file into the box, is imported.
+        await admin.GetByTestId("lexicon-import-file").SetInputFilesAsync(new FilePayload
+        {
+            Name = "district.txt", MimeType = "text/plain", Buffer = System.Text.Encoding.UTF8.GetBytes("# a district list\n<blue whale><40>\n<green frog><30>\n"),
+        });
+        await Expect(admin.GetByTestId("lexicon-import-text")).ToHaveValueAsync("# a district list\n<blue whale><40>\n<green frog><30>\n", new() { Timeout = 15_000 });
         await admin.GetByTestId("lexicon-import").ClickAsync();
         await Expect(admin.GetByTestId("lexicon-status")).ToContainTextAsync("2 phrases added", new() { Timeout = 15_000 });
         await Expect(admin.GetByTestId("lexicon-import-errors")).ToHaveCountAsync(0);
