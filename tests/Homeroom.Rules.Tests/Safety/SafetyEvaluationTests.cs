@@ -10,7 +10,7 @@ namespace Homeroom.Rules.Tests.Safety;
 /// Quality on the labelled evaluation sets (Data/*.tsv). An item is flagged for a category when that category
 /// reaches medium (what would raise an alert). Fails if, on a tuning set, recall on the items labelled high or
 /// imminent (found at high or above, in their category) drops below 0.9, or overall precision below 0.8; the
-/// held-out set's figures are only reported.
+/// held-out sets' figures are only reported.
 /// </summary>
 public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
 {
@@ -49,13 +49,15 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
         precision.ShouldBeGreaterThanOrEqualTo(0.8, misses);
     }
 
-    // Reported, not asserted: texts written before the second round of the lexicon and never used to tune it
+    // Reported, not asserted: texts written before a round of the lexicon and never used to tune it
     // (docs/safety.md gives the figures). Asserting on them would invite tuning on them.
-    [Fact]
-    public void Scan_HoldoutSet_ReportsItsFigures()
+    [Theory]
+    [InlineData("safety-evaluation-holdout-2.tsv", 150)]
+    [InlineData("safety-evaluation-holdout-3.tsv", 200)]
+    public void Scan_HoldoutSet_ReportsItsFigures(string file, int minimumItems)
     {
-        var items = Load("safety-evaluation-holdout-2.tsv");
-        items.Count.ShouldBeGreaterThanOrEqualTo(150);
+        var items = Load(file);
+        items.Count.ShouldBeGreaterThanOrEqualTo(minimumItems);
         var (seriousRecall, precision, _) = Evaluate(items);
         seriousRecall.ShouldBeInRange(0, 1);
         precision.ShouldBeInRange(0, 1);
