@@ -10,7 +10,7 @@ namespace Homeroom.Rules.Tests.Safety;
 /// Quality on the labelled evaluation sets (Data/*.tsv). An item is flagged for a category when that category
 /// reaches medium (what would raise an alert). Fails if, on a tuning set, recall on the items labelled high or
 /// imminent (found at high or above, in their category) drops below 0.9, or overall precision below 0.8; the
-/// held-out sets' figures are only reported.
+/// held-out set's figures are only reported.
 /// </summary>
 public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
 {
@@ -36,10 +36,12 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
         return items;
     }
 
-    // The tuning sets: the lexicon was written against these, so the targets are asserted here.
+    // The tuning sets: the lexicon was written against these, so the targets are asserted here. Holdout-2
+    // was held out from the second round and tuned on in the third.
     [Theory]
     [InlineData("safety-evaluation.tsv", 500)]
     [InlineData("safety-evaluation-holdout.tsv", 50)]
+    [InlineData("safety-evaluation-holdout-2.tsv", 150)]
     public void Scan_TuningSet_MeetsRecallAndPrecisionTargets(string file, int minimumItems)
     {
         var items = Load(file);
@@ -52,7 +54,6 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
     // Reported, not asserted: texts written before a round of the lexicon and never used to tune it
     // (docs/safety.md gives the figures). Asserting on them would invite tuning on them.
     [Theory]
-    [InlineData("safety-evaluation-holdout-2.tsv", 150)]
     [InlineData("safety-evaluation-holdout-3.tsv", 200)]
     public void Scan_HoldoutSet_ReportsItsFigures(string file, int minimumItems)
     {
