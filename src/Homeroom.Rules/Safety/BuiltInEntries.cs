@@ -26,6 +26,7 @@ internal static class BuiltInEntries
         new("i will", 1.5), new("ill", 1.3), new("i am going to", 1.6), new("tonight", 1.6), new("tomorrow", 1.5),
         new("today", 1.5), new("right now", 1.6), new("after school", 1.5), new("this weekend", 1.5), new("i have a plan", 1.8),
         new("my plan", 1.6), new("goodbye", 1.5), new("going to do it", 1.6), new("how many", 1.5), new("painless", 1.6), new("gonna", 1.5),
+        new("id", 1.2), new("ive", 1.2), new("gona", 1.5), new("imma", 1.5),
         new("monday", 1.5), new("tuesday", 1.5), new("wednesday", 1.5), new("thursday", 1.5), new("friday", 1.5),
     ];
 
@@ -52,6 +53,8 @@ internal static class BuiltInEntries
         new("games", 0.5), new("squad", 0.1), new("hair", 0.1), new("education", 0.2), new("health class", 0.3),
         new("first aid", 0.2), new("wound", 0.3), new("kindness", 0.1), new("photo", 0.2), new("scores", 0.2), new("score", 0.2),
         new("pistols", 0.1), new("988", 0.2), new("mean girls", 0.2), new("effects of", 0.4), new("dangers of", 0.3),
+        new("analysis", 0.3), new("scene", 0.4), new("character", 0.4), new("theme", 0.4), new("literature", 0.3),
+        new("assignment", 0.4),
     ];
 
     private static readonly ContextRule[] JokesEn = [new("lol", 0.5), new("lmao", 0.4), new("jk", 0.4), new("joking", 0.4)];
@@ -60,7 +63,9 @@ internal static class BuiltInEntries
     private static readonly ContextRule[] IdiomsEn =
     [
         new("is killing me", 0.1), new("killing it", 0.1), new("dying to", 0.1), new("to die for", 0.1),
-        new("of embarrassment", 0.1), new("laughing", 0.2),
+        new("of embarrassment", 0.1), new("dying laughing", 0.1), new("died laughing", 0.1), new("laughing so hard", 0.1),
+        new("cant stop laughing", 0.1), new("of laughter", 0.1), new("on the team", 0.3), new("to the team", 0.3),
+        new("to my team", 0.3),
     ];
 
     private static readonly ContextRule[] ReferenceEs =
@@ -74,12 +79,56 @@ internal static class BuiltInEntries
         new("las unas", 0.1), new("flequillo", 0.1), new("fleco", 0.1), new("cabello", 0.1), new("de hambre", 0.1),
         new("de ganas", 0.1), new("de cansancio", 0.1), new("de sueno", 0.1), new("de frio", 0.1), new("de calor", 0.1),
         new("de verguenza", 0.1), new("clase de salud", 0.3), new("efectos del", 0.4),
+        new("analisis", 0.3), new("escena", 0.4), new("personaje", 0.4), new("literatura", 0.3),
     ];
 
     private static readonly ContextRule[] EnRules = [.. FirstPersonEn, .. ReferenceEn, .. JokesEn, .. IdiomsEn];
     private static readonly ContextRule[] EsRules = [.. FirstPersonEs, .. ReferenceEs];
     private static readonly ContextRule[] EnReference = ReferenceEn;
     private static readonly ContextRule[] EsReference = ReferenceEs;
+
+    // Method and lethality questions ("does it hurt", "how much is lethal", "high enough to die"): looking for a way
+    // to kill oneself, such as searching online for means, is a warning sign on its own in the 988 Lifeline's and
+    // AFSP's lists, so these raise a self-harm match without any first-person or intent word. Below 1.5: they make a
+    // match serious, not imminent.
+    private static readonly ContextRule[] LethalityEn =
+    [
+        new("to die", 1.3), new("lethal", 1.3), new("fatal", 1.3), new("hurt", 1.25), new("painful", 1.25),
+        new("best way", 1.3), new("fastest way", 1.3), new("easiest way", 1.3), new("how much", 1.25), new("how long", 1.2),
+        new("how high", 1.3), new("enough to", 1.2), new("what happens if", 1.2),
+    ];
+
+    private static readonly ContextRule[] LethalityEs =
+    [
+        new("para morir", 1.3), new("letal", 1.3), new("mortal", 1.3), new("duele", 1.25), new("mejor forma", 1.3),
+        new("forma mas rapida", 1.3), new("cuanto", 1.2), new("que pasa si", 1.2),
+    ];
+
+    // Making or getting a weapon (interest in and acquisition of weapons, one of the behaviours the Secret Service
+    // NTAC's "Averting Targeted School Violence" found before attacks): raises a weapon match without intent words.
+    private static readonly ContextRule[] WeaponMakingEn =
+    [
+        new("how to make", 1.3), new("how do you make", 1.3), new("how to build", 1.3), new("homemade", 1.3),
+        new("diy", 1.3), new("instructions", 1.3), new("recipe", 1.3), new("where to buy", 1.3), new("where can i buy", 1.3),
+        new("without id", 1.3),
+    ];
+
+    private static readonly ContextRule[] WeaponMakingEs =
+    [
+        new("como hacer", 1.3), new("como fabricar", 1.3), new("casera", 1.3), new("casero", 1.3), new("instrucciones", 1.3),
+        new("donde comprar", 1.3), new("sin permiso", 1.3),
+    ];
+
+    // A search for a method is not an insult aimed at someone ("best way to hang yourself" is self-harm).
+    private static readonly ContextRule[] SearchNotInsultEn =
+    [
+        new("how to", 0.3), new("best way to", 0.3), new("ways to", 0.3), new("does it hurt", 0.3), new("how do you", 0.3),
+    ];
+
+    // Bullying keeps its meaning when the bully laughs ("ur such a loser lmao"), so it leaves out the joke rules.
+    private static readonly ContextRule[] SelfHarmEnRules = [.. EnRules, .. LethalityEn];
+    private static readonly ContextRule[] SelfHarmEsRules = [.. EsRules, .. LethalityEs];
+    private static readonly ContextRule[] BullyingEnRules = [.. FirstPersonEn, .. ReferenceEn, .. IdiomsEn, .. SearchNotInsultEn];
 
     // Figures of speech that look like threats.
     private static readonly ContextRule[] FigurativeEn =
@@ -92,17 +141,17 @@ internal static class BuiltInEntries
 
     public static IEnumerable<LexiconEntry> All()
     {
-        foreach (var entry in Read(SafetyCategory.SelfHarm, "en", EnRules, SelfHarmEn))
+        foreach (var entry in Read(SafetyCategory.SelfHarm, "en", SelfHarmEnRules, SelfHarmEn))
         {
             yield return entry;
         }
 
-        foreach (var entry in Read(SafetyCategory.SelfHarm, "es", EsRules, SelfHarmEs))
+        foreach (var entry in Read(SafetyCategory.SelfHarm, "es", SelfHarmEsRules, SelfHarmEs))
         {
             yield return entry;
         }
 
-        foreach (var entry in Read(SafetyCategory.Bullying, "en", EnRules, BullyingEn))
+        foreach (var entry in Read(SafetyCategory.Bullying, "en", BullyingEnRules, BullyingEn))
         {
             yield return entry;
         }
@@ -112,12 +161,12 @@ internal static class BuiltInEntries
             yield return entry;
         }
 
-        foreach (var entry in Read(SafetyCategory.Violence, "en", [.. EnRules, .. FigurativeEn], ViolenceEn))
+        foreach (var entry in Read(SafetyCategory.Violence, "en", [.. EnRules, .. FigurativeEn, .. WeaponMakingEn], ViolenceEn))
         {
             yield return entry;
         }
 
-        foreach (var entry in Read(SafetyCategory.Violence, "es", EsRules, ViolenceEs))
+        foreach (var entry in Read(SafetyCategory.Violence, "es", [.. EsRules, .. WeaponMakingEs], ViolenceEs))
         {
             yield return entry;
         }
@@ -164,6 +213,9 @@ internal static class BuiltInEntries
         }
     }
 
+    // The third round weighs means and lethality ("lethal dose", "slit your wrists", "take a whole bottle", common
+    // overdose medicines as words that count only with others) so they are serious without a first-person word: the
+    // 988 Lifeline and AFSP list searching for a way to kill oneself as a warning sign in itself.
     private const string SelfHarmEn = """
         70 kill myself
         70 killing myself
@@ -188,7 +240,7 @@ internal static class BuiltInEntries
         50 dont want to live
         50 dont want to be alive
         40 better off without me
-        40 better off dead
+        55 better off dead
         40 no reason to live
         35 self harm
         35 selfharm
@@ -197,7 +249,7 @@ internal static class BuiltInEntries
         50 hang myself
         50 overdose
         40 how to overdose
-        45 slit my wrists
+        55 slit my wrists
         30 nobody would miss me
         30 everyone would be better off
         30 im a burden
@@ -288,7 +340,7 @@ internal static class BuiltInEntries
         40 im such a burden
         45 burden on my family
         40 no hope left
-        25 no way out
+        35 no way out
         40 nothing will ever get better
         35 never going to get better
         25 i hate myself
@@ -298,8 +350,8 @@ internal static class BuiltInEntries
         35 deserve pain
         60 pills to die
         50 overdose on
-        55 lethal dose
-        55 fatal dose
+        60 lethal dose
+        60 fatal dose
         45 how much tylenol
         60 tylenol overdose
         60 overdose on tylenol
@@ -404,6 +456,29 @@ internal static class BuiltInEntries
         15 razors
         50 cut deeper
         45 deeper cuts
+        50 slit your wrists
+        50 slit wrist
+        50 hang yourself
+        55 hanging yourself
+        50 take a whole bottle
+        50 took a whole bottle
+        50 swallow a whole bottle
+        50 jump from to die
+        50 high enough to die
+        45 how high to jump
+        45 fall to die
+        15 acetaminophen
+        15 tylenol
+        15 paracetamol
+        15 ibuprofen
+        15 advil
+        15 aspirin
+        15 benadryl
+        50 never wake up
+        60 id be better off dead
+        40 deserve to feel pain
+        40 deserve to hurt
+        55 no way out for me
         """;
 
     private const string SelfHarmEs = """
@@ -459,8 +534,8 @@ internal static class BuiltInEntries
         45 desaparecer para siempre
         40 quiero desaparecer
         50 mejor si yo no estuviera
-        45 si yo no existiera
-        45 si yo no estuviera
+        55 si yo no existiera
+        50 si yo no estuviera
         40 nadie me va a extranar
         40 soy un estorbo
         40 soy una carga para
@@ -522,8 +597,13 @@ internal static class BuiltInEntries
         45 quiero dejar de sufrir
         40 me voy a tirar
         50 tomar veneno
+        55 mejor si yo no existiera
+        15 paracetamol
+        15 ibuprofeno
         """;
 
+    // The third round adds verbal and social bullying of the kinds StopBullying.gov describes (mocking, exclusion,
+    // name-calling), with no joke rules: an insult with "lmao" after it is still an insult.
     private const string BullyingEn = """
         60 kill yourself
         60 kys
@@ -618,6 +698,20 @@ internal static class BuiltInEntries
         35 ugly bitch
         35 fat bitch
         35 nobody wants to be your friend
+        35 laughing at you
+        30 ur so ugly
+        30 youre so ugly
+        25 nobody talks to you
+        25 no one talks to you
+        35 nobody at this school likes you
+        35 nobody at school likes you
+        35 nobody here likes you
+        20 just disappear
+        30 roast you
+        35 ur such a retard
+        35 youre such a retard
+        30 such a retard
+        15 and die
         """;
 
     private const string BullyingEs = """
@@ -672,6 +766,8 @@ internal static class BuiltInEntries
         20 asqueroso
         """;
 
+    // The third round adds leakage of targets ("a list of people im going to hurt") and of weapons, after the
+    // Secret Service NTAC's "Averting Targeted School Violence" (2021), and a misspelling of murder.
     private const string ViolenceEn = """
         90 shoot up the school
         80 bring a gun to school
@@ -770,7 +866,7 @@ internal static class BuiltInEntries
         25 hurt you
         40 hurt people
         55 hurt everyone
-        45 ghost gun
+        55 ghost gun
         45 3d printed gun
         50 where to buy a gun
         50 how to get a gun
@@ -822,6 +918,17 @@ internal static class BuiltInEntries
         25 get revenge
         60 watch them bleed
         50 make them bleed
+        35 list of people
+        60 people im going to hurt
+        30 going to hurt
+        45 school will pay
+        50 end them all
+        50 bring the rifle
+        50 bring the gun
+        50 bring my rifle
+        40 murdr
+        55 murdr him
+        55 murdr her
         """;
 
     private const string ViolenceEs = """
@@ -889,6 +996,8 @@ internal static class BuiltInEntries
         55 van a morir todos
         """;
 
+    // The third round adds cocaine slang of the kind in the DEA's "Drug Slang Code Words" ("coke" counts only with a
+    // sale or use word: alone it is a soft drink) and lets a drug-test question outweigh the "test" lowering rule.
     private const string DrugsEn = """
         30 cocaine
         30 meth
@@ -952,7 +1061,7 @@ internal static class BuiltInEntries
         20 juul
         35 buy vapes
         35 buy a vape
-        40 pass a drug test
+        65 pass a drug test
         20 drug dealer
         40 sell drugs
         40 selling drugs
@@ -995,6 +1104,14 @@ internal static class BuiltInEntries
         35 xanax bars
         35 pills for sale
         25 fake id
+        70 how to pass a drug test
+        15 coke
+        45 coke for sale
+        40 buy coke
+        40 selling coke
+        35 do coke
+        45 snort coke
+        40 line of coke
         """;
 
     private const string DrugsEs = """
@@ -1039,6 +1156,11 @@ internal static class BuiltInEntries
         40 conseguir marihuana
         40 conseguir mota
         45 comprar cocaina
+        20 perico
+        25 quien vende
+        45 comprar perico
+        45 vende perico
+        45 quien vende perico
         """;
 
     private const string SexualEn = """
@@ -1103,6 +1225,10 @@ internal static class BuiltInEntries
         40 sell nudes
         45 nudes for money
         30 sugar daddy
+        35 send me a pic of your
+        50 pic of your boobs
+        50 pics of your boobs
+        45 xxx videos
         """;
 
     private const string SexualEs = """
@@ -1134,6 +1260,8 @@ internal static class BuiltInEntries
         35 video intimo
         35 videos intimos
         25 desnudo
+        45 videos xxx
+        50 xxx gratis
         """;
 
     private const string ExtremismEn = """
@@ -1200,6 +1328,7 @@ internal static class BuiltInEntries
         60 join jihad
         55 lone wolf attack
         30 remigration
+        60 jews control everything
         """;
 
     private const string ExtremismEs = """

@@ -36,10 +36,12 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
         return items;
     }
 
-    // The tuning sets: the lexicon was written against these, so the targets are asserted here.
+    // The tuning sets: the lexicon was written against these, so the targets are asserted here. Holdout-2
+    // was held out from the second round and tuned on in the third.
     [Theory]
     [InlineData("safety-evaluation.tsv", 500)]
     [InlineData("safety-evaluation-holdout.tsv", 50)]
+    [InlineData("safety-evaluation-holdout-2.tsv", 150)]
     public void Scan_TuningSet_MeetsRecallAndPrecisionTargets(string file, int minimumItems)
     {
         var items = Load(file);
@@ -49,13 +51,14 @@ public sealed partial class SafetyEvaluationTests(ITestOutputHelper output)
         precision.ShouldBeGreaterThanOrEqualTo(0.8, misses);
     }
 
-    // Reported, not asserted: texts written before the second round of the lexicon and never used to tune it
+    // Reported, not asserted: texts written before a round of the lexicon and never used to tune it
     // (docs/safety.md gives the figures). Asserting on them would invite tuning on them.
-    [Fact]
-    public void Scan_HoldoutSet_ReportsItsFigures()
+    [Theory]
+    [InlineData("safety-evaluation-holdout-3.tsv", 200)]
+    public void Scan_HoldoutSet_ReportsItsFigures(string file, int minimumItems)
     {
-        var items = Load("safety-evaluation-holdout-2.tsv");
-        items.Count.ShouldBeGreaterThanOrEqualTo(150);
+        var items = Load(file);
+        items.Count.ShouldBeGreaterThanOrEqualTo(minimumItems);
         var (seriousRecall, precision, _) = Evaluate(items);
         seriousRecall.ShouldBeInRange(0, 1);
         precision.ShouldBeInRange(0, 1);
