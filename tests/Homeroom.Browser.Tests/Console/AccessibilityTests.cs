@@ -66,10 +66,10 @@ public sealed class AccessibilityTests(ConsoleDistrict district)
             await db.SaveChangesAsync();
         }
 
-        if (!await db.SafetyAlerts().AnyAsync())
+        if (!await db.Set<SafetyAlert>().AnyAsync())
         {
             var now = DateTime.UtcNow;
-            db.SafetyAlerts().Add(new SafetyAlert
+            db.Set<SafetyAlert>().Add(new SafetyAlert
             {
                 Id = System.Guid.CreateVersion7(), DeviceId = district.Fleet.Devices[0].DeviceId!.Value, Category = "bullying", Phrase = "nobody likes you",
                 Severity = "medium", SeverityRank = 2, Score = 2.5, Status = SafetyStatuses.New, Count = 1, FirstSeenAt = now, LastSeenAt = now, UpdatedAt = now,
