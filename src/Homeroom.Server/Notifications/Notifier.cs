@@ -40,6 +40,18 @@ public sealed class Notifier(ILogger<Notifier> logger)
         }
     }
 
+    /// <summary>Tells the staff it is for on every open console page only; its e-mail and webhook are held (a school's quiet hours).</summary>
+    public void PublishToConsole(Notification notification) => FanOut(new NotificationUpdate(NotificationChange.Raised, notification));
+
+    /// <summary>Sends by e-mail and webhook only, where the school asks (a summary of what open pages already showed).</summary>
+    public void SendOutward(Notification notification)
+    {
+        if (!_outbound.Writer.TryWrite(notification))
+        {
+            NotificationsLog.OutboundQueueFull(logger, notification.Kind, notification.SubjectId);
+        }
+    }
+
     /// <summary>Replaces what open console pages show for the same subject (not sent again by e-mail).</summary>
     public void Update(Notification notification) => FanOut(new NotificationUpdate(NotificationChange.Updated, notification));
 

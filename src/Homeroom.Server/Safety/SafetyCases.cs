@@ -210,6 +210,7 @@ public sealed class SafetyCases(IDbContextFactory<HomeroomDbContext> dbFactory, 
         alert.AssignedToId = request.AccountId;
         alert.AssignedToName = name;
         alert.UpdatedAt = now;
+        alert.AcknowledgedAt ??= now;
         AddEvent(db, id, now, scope, "assigned", null, name is null ? "Unassigned." : $"Assigned to {name}.");
         audit.Record(db, "safety.alert.assign", "safetyAlert", id.ToString(), name is null ? "unassigned" : $"assigned to {name}", alert.SchoolId);
         await db.SaveChangesAsync(cancellationToken);
@@ -269,6 +270,7 @@ public sealed class SafetyCases(IDbContextFactory<HomeroomDbContext> dbFactory, 
         var previous = alert.Status;
         alert.Status = status;
         alert.UpdatedAt = now;
+        alert.AcknowledgedAt ??= now;
         alert.ClosedAt = SafetyStatuses.IsClosed(status) ? alert.ClosedAt ?? now : null;
         if (status == SafetyStatuses.Escalated)
         {

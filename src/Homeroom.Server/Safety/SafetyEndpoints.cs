@@ -41,8 +41,20 @@ public static class SafetyEndpoints
             .WithDescription("Removes an adjustment (a false positive's demotion too). District-wide staff only. Audited.");
         lexicon.MapPost("/import", ImportAsync).RequireStaff(Permission.ManageSafety).ProducesValidationProblem()
             .WithDescription("Adds the phrases of an e2guardian weighted phrase list (`text`, with `category` and `language`). A list with errors is refused whole with each line's error, and the lexicon stays as it was. District-wide staff only. Audited.");
+        var settings = app.MapGroup("/api/schools/{id:guid}/safety-settings").WithTags("Safety");
+        settings.MapGet("/", SettingsAsync).RequireStaff(ScopedResource.School, Permission.ReadSafety)
+            .WithDescription("The school's safety routing: its escalation contacts in order (the district's Homeroom:Safety:EscalationContacts are always the last step), how many minutes an imminent alert may stay unacknowledged before each next step, and its quiet hours.");
+        settings.MapPut("/", UpdateSettingsAsync).RequireStaff(ScopedResource.School, Permission.ManageSafety).ProducesValidationProblem()
+            .WithDescription($"Replaces the school's safety routing: `contacts` (at most {SafetySettingsDirectory.MaxContacts}, each a name of at most {SafetySettingsDirectory.MaxContactNameLength} characters and an e-mail address), `escalateAfterMinutes` ({SafetySettingsDirectory.MinEscalateAfterMinutes} to {SafetySettingsDirectory.MaxEscalateAfterMinutes}, or null for the district's delay) and `quietHours` (`start` and `end` as HH:mm in the school's time zone, an end before the start wraps midnight; `days` the periods start on; null for none). Audited.");
         return app;
     }
+
+    private static async Task<Results<Ok<SafetySettingsDto>, NotFound>> SettingsAsync(Guid id, StaffScope scope, SafetySettingsDirectory settings, CancellationToken cancellationToken) =>
+        await settings.GetAsync(scope, id, cancellationToken) is { } found ? TypedResults.Ok(found) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<SafetySettingsDto>, NotFound>> UpdateSettingsAsync(
+        Guid id, SafetySettingsRequest request, StaffScope scope, SafetySettingsDirectory settings, CancellationToken cancellationToken) =>
+        await settings.UpdateAsync(scope, id, request, cancellationToken) is { } saved ? TypedResults.Ok(saved) : TypedResults.NotFound();
 
     private static async Task<Results<Ok<PagedResult<SafetyAlertDto>>, ValidationProblem>> ListAsync(
         string? status, string? category, string? severity, Guid? schoolId, [AsParameters] PageQuery paging, StaffScope scope, SafetyCases cases, CancellationToken cancellationToken) =>

@@ -35,6 +35,14 @@ public sealed class SafetyAlert
     public Guid? AssignedToId { get; set; }
     public string? AssignedToName { get; set; }
     public DateTime? EscalatedAt { get; set; }
+    /// <summary>How many steps of the escalation chain were told (0: none yet).</summary>
+    public int EscalationStep { get; set; }
+    /// <summary>When the last step of the chain was told; the next waits the school's delay from here.</summary>
+    public DateTime? LastEscalatedAt { get; set; }
+    /// <summary>When a person first changed its status or assigned it: escalation stops.</summary>
+    public DateTime? AcknowledgedAt { get; set; }
+    /// <summary>Set while the alert's e-mail and webhook wait for the end of its school's quiet hours.</summary>
+    public DateTime? QuietHeldAt { get; set; }
     /// <summary>When it was resolved or marked a false positive (retention counts from here).</summary>
     public DateTime? ClosedAt { get; set; }
     public DateTime UpdatedAt { get; set; }

@@ -10,69 +10,141 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Safety;
 
 /// <summary>
-/// Escalates imminent alerts no one acknowledged: one still <c>new</c> <see cref="SafetyOptions.EscalateAfter"/>
-/// after it was raised is marked escalated (in its history and the audit log), told again to the
-/// safety leads, and sent by e-mail to the district's contacts (<see cref="SafetyOptions.EscalationContacts"/>).
+/// Walks the escalation chain of imminent alerts no one acknowledged. An alert still <c>new</c> its
+/// school's delay (<see cref="SafetySettings.EscalateAfterMinutes"/>, else <see cref="SafetyOptions.EscalateAfter"/>)
+/// after it was raised is marked escalated, told again to the safety leads and mailed to the chain's
+/// first step; each further delay without a person acknowledging it (a status change or an assignment)
+/// mails the next step: the school's contacts in order, then the district's contacts
+/// (<see cref="SafetyOptions.EscalationContacts"/>), the only step for an alert of no school. Each step is
+/// in the case's history and the audit log.
 /// </summary>
 public sealed class SafetyEscalation(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     AuditTrail audit,
     Notifier notifier,
     EmailSender email,
-    IOptions<SafetyOptions> options,
+    SafetySettingsDirectory routing,
     TimeProvider time,
     ILogger<SafetyEscalation> logger)
     : PeriodicTask(TimeSpan.FromMinutes(1), time, logger)
 {
+    /// <summary>Open, unacknowledged imminent alerts looked at per run (those told least first, then the oldest).</summary>
+    public const int BatchSize = 500;
+
+    // The background run and a direct call (tests, a future "run now") must not tell one step twice.
+    private readonly SemaphoreSlim _running = new(1, 1);
+
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await EscalateAsync(cancellationToken);
 
-    /// <summary>Escalates every overdue imminent alert; returns how many.</summary>
+    /// <summary>Takes every overdue step of every unacknowledged imminent alert; returns how many steps were taken.</summary>
     public async Task<int> EscalateAsync(CancellationToken cancellationToken)
     {
+        await _running.WaitAsync(cancellationToken);
+        try
+        {
+            return await EscalateOnceAsync(cancellationToken);
+        }
+        finally
+        {
+            _running.Release();
+        }
+    }
+
+    private async Task<int> EscalateOnceAsync(CancellationToken cancellationToken)
+    {
         var now = Time.GetUtcNow().UtcDateTime;
-        var due = now - options.Value.EscalateAfter;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var alerts = await db.SafetyAlerts()
-            .Where(a => a.Status == SafetyStatuses.New && a.SeverityRank >= (int)SafetySeverity.Imminent && a.FirstSeenAt <= due)
-            .OrderBy(a => a.FirstSeenAt).Take(100).ToListAsync(cancellationToken);
-        if (alerts.Count == 0)
+        var candidates = await db.SafetyAlerts()
+            .Where(a => a.AcknowledgedAt == null && a.SeverityRank >= (int)SafetySeverity.Imminent
+                && (a.Status == SafetyStatuses.New || a.Status == SafetyStatuses.Escalated)
+                && a.EscalationStep <= SafetySettingsDirectory.MaxContacts)
+            .OrderBy(a => a.EscalationStep).ThenBy(a => a.FirstSeenAt).Take(BatchSize).ToListAsync(cancellationToken);
+        if (candidates.Count == 0)
+        {
+            return 0;
+        }
+
+        var routes = new Dictionary<Guid, SafetyRoute>();
+        var noSchool = await routing.RouteAsync(db, null, cancellationToken);
+        var steps = new List<(SafetyAlert Alert, EscalationStep? Step, SafetyRoute Route)>();
+        foreach (var alert in candidates)
+        {
+            SafetyRoute route;
+            if (alert.SchoolId is { } school)
+            {
+                if (!routes.TryGetValue(school, out route!))
+                {
+                    route = await routing.RouteAsync(db, school, cancellationToken);
+                    routes[school] = route;
+                }
+            }
+            else
+            {
+                route = noSchool;
+            }
+
+            var since = alert.EscalationStep == 0 ? alert.FirstSeenAt : alert.LastEscalatedAt ?? alert.EscalatedAt ?? alert.FirstSeenAt;
+            // The first step is always taken (marked escalated, told again) even with no one to mail.
+            var last = Math.Max(route.Chain.Count, 1);
+            if (alert.EscalationStep >= last || since + route.EscalateAfter > now)
+            {
+                continue;
+            }
+
+            steps.Add((alert, alert.EscalationStep < route.Chain.Count ? route.Chain[alert.EscalationStep] : null, route));
+        }
+
+        if (steps.Count == 0)
         {
             return 0;
         }
 
         using (AuditTrail.ActAs(AuditActor.Of(StaffScope.System, null)))
         {
-            foreach (var alert in alerts)
+            foreach (var (alert, step, route) in steps)
             {
+                alert.EscalationStep++;
                 alert.Status = SafetyStatuses.Escalated;
-                alert.EscalatedAt = now;
+                alert.EscalatedAt ??= now;
+                alert.LastEscalatedAt = now;
                 alert.UpdatedAt = now;
+                var minutes = route.EscalateAfter.TotalMinutes.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+                var to = step is null ? "no one to mail (no escalation contacts)" : step.Label;
                 db.SafetyCaseEvents().Add(new SafetyCaseEvent
                 {
                     Id = Guid.CreateVersion7(), AlertId = alert.Id, At = now, Actor = "system", Kind = "escalated", Status = SafetyStatuses.Escalated,
-                    Text = $"Imminent and not acknowledged within {options.Value.EscalateAfter.TotalMinutes:0} minutes: escalated to the district's contacts.",
+                    Text = $"Imminent and not acknowledged within {minutes} minutes: escalation step {alert.EscalationStep} of {Math.Max(route.Chain.Count, 1)}, to {to}.",
                 });
-                audit.Record(db, "safety.alert.escalate", "safetyAlert", alert.Id.ToString(), $"not acknowledged within {options.Value.EscalateAfter}", alert.SchoolId);
+                audit.Record(db, "safety.alert.escalate", "safetyAlert", alert.Id.ToString(),
+                    $"step {alert.EscalationStep} to {to}: not acknowledged within {route.EscalateAfter}", alert.SchoolId);
             }
 
             await db.SaveChangesAsync(cancellationToken);
         }
 
-        var names = await db.Devices.AsNoTracking().Where(d => alerts.Select(a => a.DeviceId).Contains(d.Id))
-            .ToDictionaryAsync(d => d.Id, d => d.Name, cancellationToken);
-        foreach (var alert in alerts)
+        var ids = steps.Select(s => s.Alert.DeviceId).ToList();
+        var names = await db.Devices.AsNoTracking().Where(d => ids.Contains(d.Id)).ToDictionaryAsync(d => d.Id, d => d.Name, cancellationToken);
+        foreach (var (alert, step, route) in steps)
         {
             SafetyLog.Escalated(Logger, alert.Id);
             var notification = SafetyNotifications.Of(alert, names.GetValueOrDefault(alert.DeviceId) ?? "a device") with
             {
                 Title = $"ESCALATED safety alert: {SafetyNotifications.CategoryLabel(alert.Category)} (imminent)",
-                Text = $"An imminent safety alert was not acknowledged within {options.Value.EscalateAfter.TotalMinutes:0} minutes.",
+                Text = $"An imminent safety alert was not acknowledged within {route.EscalateAfter.TotalMinutes:0} minutes (escalation step {alert.EscalationStep}).",
                 At = now,
             };
-            notifier.Publish(notification);
-            if (options.Value.EscalationContacts.Count > 0)
+            if (alert.EscalationStep == 1)
             {
-                var outcome = await email.SendAsync(notification, options.Value.EscalationContacts, cancellationToken);
+                notifier.Publish(notification);
+            }
+            else
+            {
+                notifier.Update(notification);
+            }
+
+            if (step is not null)
+            {
+                var outcome = await email.SendAsync(notification, step.Addresses, cancellationToken);
                 if (!outcome.Succeeded)
                 {
                     SafetyLog.EscalationMailFailed(Logger, alert.Id, outcome.Result);
@@ -80,7 +152,13 @@ public sealed class SafetyEscalation(
             }
         }
 
-        return alerts.Count;
+        return steps.Count;
+    }
+
+    public override void Dispose()
+    {
+        _running.Dispose();
+        base.Dispose();
     }
 }
 

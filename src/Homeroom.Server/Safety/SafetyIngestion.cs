@@ -36,6 +36,7 @@ public sealed class SafetyIngestion(
     SafetyLexicons lexicons,
     SafetyCaptures captures,
     Notifier notifier,
+    SafetySettingsDirectory routing,
     IOptions<SafetyOptions> options,
     TimeProvider time,
     ILogger<SafetyIngestion> logger)
@@ -212,10 +213,11 @@ public sealed class SafetyIngestion(
 
         await db.SaveChangesAsync(cancellationToken);
 
+        var told = new List<SafetyAlert>();
         foreach (var alert in raised)
         {
             SafetyLog.Raised(logger, alert.Id, deviceId, alert.Category, alert.Severity);
-            notifier.Publish(SafetyNotifications.Of(alert, device.Name));
+            told.Add(alert);
         }
 
         foreach (var (alert, higher) in grown)
@@ -223,7 +225,7 @@ public sealed class SafetyIngestion(
             if (higher)
             {
                 // A case that became more serious is news: told again, by e-mail too when it is now high.
-                notifier.Publish(SafetyNotifications.Of(alert, device.Name));
+                told.Add(alert);
             }
             else
             {
@@ -231,7 +233,58 @@ public sealed class SafetyIngestion(
             }
         }
 
+        await TellAsync(db, told, device.Name, now, cancellationToken);
         return new SignalsOutcome(dropped, touched.Keys.ToList(), captureIds);
+    }
+
+    /// <summary>
+    /// Tells staff of new and more serious alerts. During the school's quiet hours a high (not imminent)
+    /// alert is shown on open console pages only and held for the summary sent when they end
+    /// (<see cref="SafetyQuietHours"/>); an imminent one always goes out at once.
+    /// </summary>
+    private async Task TellAsync(HomeroomDbContext db, List<SafetyAlert> alerts, string deviceName, DateTime now, CancellationToken cancellationToken)
+    {
+        var held = new List<Guid>();
+        var released = new List<Guid>();
+        var quiet = new Dictionary<Guid, QuietHours?>();
+        foreach (var alert in alerts)
+        {
+            var notification = SafetyNotifications.Of(alert, deviceName);
+            if (notification.Severity == NotificationSeverity.High && alert.SchoolId is { } school)
+            {
+                if (!quiet.TryGetValue(school, out var hours))
+                {
+                    hours = (await routing.RouteAsync(db, school, cancellationToken)).Quiet;
+                    quiet[school] = hours;
+                }
+
+                if (hours?.Contains(now) == true)
+                {
+                    notifier.PublishToConsole(notification);
+                    held.Add(alert.Id);
+                    continue;
+                }
+            }
+
+            if (notification.Severity == NotificationSeverity.Imminent && alert.QuietHeldAt is not null)
+            {
+                released.Add(alert.Id); // Told now in full; the summary need not repeat it.
+            }
+
+            notifier.Publish(notification);
+        }
+
+        if (held.Count > 0)
+        {
+            await db.SafetyAlerts().Where(a => held.Contains(a.Id) && a.QuietHeldAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.QuietHeldAt, now), cancellationToken);
+        }
+
+        if (released.Count > 0)
+        {
+            await db.SafetyAlerts().Where(a => released.Contains(a.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.QuietHeldAt, (DateTime?)null), cancellationToken);
+        }
     }
 
     /// <summary>The matched text in context: at most <see cref="MaxExcerptLength"/> characters around the category's matches.</summary>
@@ -311,4 +364,7 @@ internal static partial class SafetyLog
 
     [LoggerMessage(EventId = 14006, Level = LogLevel.Warning, Message = "The escalation e-mail of safety alert {AlertId} failed: {Result}")]
     public static partial void EscalationMailFailed(ILogger logger, Guid alertId, string result);
+
+    [LoggerMessage(EventId = 14007, Level = LogLevel.Information, Message = "Quiet hours of school {SchoolId} ended: a summary of {Count} held safety alert(s) is sent")]
+    public static partial void QuietSummary(ILogger logger, Guid schoolId, int count);
 }

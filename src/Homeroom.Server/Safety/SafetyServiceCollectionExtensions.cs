@@ -16,8 +16,11 @@ public static class SafetyServiceCollectionExtensions
         services.AddSingleton<SafetyIngestion>();
         services.AddSingleton<SafetyCases>();
         services.AddSingleton<SafetyLexiconDirectory>();
+        services.AddSingleton<SafetySettingsDirectory>();
         services.AddSingleton<SafetyEscalation>();
         services.AddHostedService(sp => sp.GetRequiredService<SafetyEscalation>());
+        services.AddSingleton<SafetyQuietHours>();
+        services.AddHostedService(sp => sp.GetRequiredService<SafetyQuietHours>());
         services.AddSingleton<SafetyRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<SafetyRetention>());
         return services;

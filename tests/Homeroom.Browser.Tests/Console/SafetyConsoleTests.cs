@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Agents;
@@ -93,6 +94,48 @@ public sealed class SafetyConsoleTests : IAsyncLifetime
         await Expect(page.GetByTestId("tester-would-alert")).ToContainTextAsync("yes");
         await Expect(page.GetByTestId("tester-highlight").Locator("mark").First).ToBeVisibleAsync();
         await Browsers.ScreenshotAsync(page, "safety-tester");
+        _consoleErrors[page].ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task SafetyLead_SetsTheSchoolsEscalationContactsAndQuietHours_FromTheQueue()
+    {
+        var host = _host;
+        var school = (await host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Routing school", timeZone = "America/Chicago" })).GetProperty("id").GetGuid();
+        using var leadApi = await host.SignInAsNewAccountAsync("safety-routing-lead", "safetyLead", schoolId: school);
+        var page = await ConsoleSignIn.SignInAsync(_browser, host.BaseAddress, _consoleErrors, "safety-routing-lead", ConsoleDistrict.TeacherPassword);
+        await page.GotoAsync("/safety");
+        await page.GetByTestId("safety-settings-link").ClickAsync();
+        await Expect(page.GetByTestId("safety-settings-form")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("safety-contacts")).ToContainTextAsync("the district's contacts");
+
+        await page.GetByTestId("add-contact").ClickAsync();
+        await page.GetByTestId("add-contact").ClickAsync();
+        await page.GetByTestId("contact-name").Nth(0).FillAsync("Dana Counselor");
+        await page.GetByTestId("contact-email").Nth(0).FillAsync("dana@mail.example.org");
+        await page.GetByTestId("contact-name").Nth(1).FillAsync("Lee Principal");
+        // The browser checks the address's form itself; the server refuses an address listed twice.
+        await page.GetByTestId("contact-email").Nth(1).FillAsync("DANA@mail.example.org");
+        await page.GetByTestId("escalate-after").FillAsync("10");
+        await page.GetByTestId("quiet-on").CheckAsync();
+        await page.GetByTestId("quiet-start").FillAsync("22:00");
+        await page.GetByTestId("quiet-end").FillAsync("06:00");
+        await page.GetByTestId("quiet-day-friday").CheckAsync();
+        await page.GetByTestId("save-safety-settings").ClickAsync();
+        await Expect(page.GetByTestId("safety-settings-errors")).ToContainTextAsync("contacts[1].email: This address is already in the chain.");
+        (await leadApi.GetFromJsonAsync<JsonElement>($"/api/schools/{school}/safety-settings")).GetProperty("contacts").GetArrayLength().ShouldBe(0, "nothing was saved");
+
+        await page.GetByTestId("contact-email").Nth(1).FillAsync("lee@mail.example.org");
+        await page.GetByTestId("save-safety-settings").ClickAsync();
+        await Expect(page.GetByTestId("safety-settings-status")).ToHaveTextAsync("Saved.");
+        await Browsers.ScreenshotAsync(page, "safety-settings");
+
+        var saved = await leadApi.GetFromJsonAsync<JsonElement>($"/api/schools/{school}/safety-settings");
+        saved.GetProperty("contacts").EnumerateArray().Select(c => c.GetProperty("email").GetString()).ShouldBe(["dana@mail.example.org", "lee@mail.example.org"]);
+        saved.GetProperty("escalateAfterMinutes").GetInt32().ShouldBe(10);
+        saved.GetProperty("quietHours").GetProperty("start").GetString().ShouldBe("22:00");
+        saved.GetProperty("quietHours").GetProperty("end").GetString().ShouldBe("06:00");
+        saved.GetProperty("quietHours").GetProperty("days").EnumerateArray().Select(d => d.GetString()).ShouldBe(["friday"]);
         _consoleErrors[page].ShouldBeEmpty();
     }
 }

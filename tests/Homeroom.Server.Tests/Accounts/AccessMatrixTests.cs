@@ -183,6 +183,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("POST", "/api/safety/lexicon/adjustments", DistrictOnly, Kind.None, """{"kind":"add","phrase":"{unique}","category":"bullying","weight":5,"language":"en"}"""),
         new("DELETE", "/api/safety/lexicon/adjustments/{id}", DistrictOnly, Kind.Own, Fresh: true),
         new("POST", "/api/safety/lexicon/import", DistrictOnly, Kind.None, """{"category":"bullying","language":"en","text":"<nobody likes you><20>\n"}"""),
+        new("GET", "/api/schools/{id}/safety-settings", SafetyReaders, Kind.School),
+        new("PUT", "/api/schools/{id}/safety-settings", SafetyReaders, Kind.School, """{"contacts":[{"name":"Dana Counselor","email":"dana@example.org"}],"escalateAfterMinutes":10,"quietHours":{"start":"21:00","end":"07:00","days":["monday"]}}"""),
         new("GET", "/api/schools/{id}/notifications", Admins, Kind.School),
         new("PUT", "/api/schools/{id}/notifications", Admins, Kind.School, """{"emailKinds":["outOfBounds"],"emailAddresses":["office@example.org"]}"""),
 
@@ -244,6 +246,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/safety", SafetyReaders, Kind.None),
         ("/safety/alerts/{SafetyAlertId:guid}", SafetyReaders, Kind.SafetyAlert),
         ("/safety/tester", SafetyTesters, Kind.None),
+        ("/safety/settings", SafetyReaders, Kind.None),
         ("/notifications", Admins, Kind.None),
         ("/account", Everyone, Kind.None),
         ("/not-found", Everyone, Kind.None),

@@ -26,7 +26,7 @@ namespace Homeroom.Server.Tests.Safety;
 /// on the fake clock and go out by e-mail (a real SMTP server on loopback), and retention deletes
 /// closed cases.
 /// </summary>
-public abstract class SafetyTests(DatabaseProvider provider) : IAsyncLifetime
+public abstract partial class SafetyTests(DatabaseProvider provider) : IAsyncLifetime
 {
     private const string Imminent = "i want to kill myself tonight";
     private const string Harmless = "what time is the math test tomorrow";
@@ -49,7 +49,7 @@ public abstract class SafetyTests(DatabaseProvider provider) : IAsyncLifetime
         Host = await HomeroomHost.StartAsync(provider,
             "Homeroom:Notifications:Smtp:Host=127.0.0.1", $"Homeroom:Notifications:Smtp:Port={_port}", "Homeroom:Notifications:Smtp:Security=none",
             "Homeroom:Notifications:Smtp:From=Homeroom <homeroom@district.example.org>", "Homeroom:Notifications:PublicUrl=https://homeroom.example.org",
-            "Homeroom:Notifications:RetryDelay=00:00:00.2",
+            "Homeroom:Notifications:RetryDelay=00:00:00.2", "Homeroom:Notifications:Senders=1",
             "Homeroom:Safety:SignalBurst=10", "Homeroom:Safety:SignalsPerMinute=1",
             "Homeroom:Safety:EscalationContacts:0=district-safety@mail.example.org");
         _north = await SchoolAsync("North " + Guid.NewGuid().ToString("N")[..6]);
