@@ -165,8 +165,8 @@ public sealed class SafetyScanner
         }
 
         // Word and sentence number of every normalised position, for the context window.
-        var words = new int[length];
-        var sentences = new int[length];
+        var words = ws.Words(length);
+        var sentences = ws.Sentences;
         int word = 0, sentence = 0;
         for (var i = 0; i < length; i++)
         {
@@ -240,5 +240,19 @@ public sealed class SafetyScanner
     {
         public readonly NormalizerBuffers Buffers = new();
         public readonly HitList Hits = new();
+        public int[] Sentences = [];
+        private int[] words = [];
+
+        // Both arrays, at least length long (reused: only texts that match need them).
+        public int[] Words(int length)
+        {
+            if (words.Length < length)
+            {
+                words = new int[Math.Max(length, 2 * words.Length)];
+                Sentences = new int[words.Length];
+            }
+
+            return words;
+        }
     }
 }
