@@ -51,6 +51,7 @@ public static class SafetyNormalizer
 
     // Stage one's output for ASCII: the character itself, a separator (' '), a sentence end ('\n') or '\0' (removed).
     private static readonly char[] AsciiOut = BuildAsciiTable();
+    private static readonly char[] LeetAscii = [.. Enumerable.Range(0, 128).Select(c => Leet((char)c))];
     private static readonly string?[] BmpCache = new string?[65536];
     private static readonly string?[] SupplementaryCache = new string?[0x1D800 - 0x1D400 + 0x100];
 
@@ -214,11 +215,11 @@ public static class SafetyNormalizer
             var single = false;
             if (hasLetter)
             {
-                var first = Leet(raw[i]);
+                var first = LeetOf(raw[i]);
                 single = first is >= 'a' and <= 'z';
                 for (var k = i + 1; single && k < j; k++)
                 {
-                    single = Leet(raw[k]) == first;
+                    single = LeetOf(raw[k]) == first;
                 }
             }
 
@@ -277,7 +278,7 @@ public static class SafetyNormalizer
                 var t = raw[k];
                 if (hasLetter)
                 {
-                    t = Leet(t);
+                    t = LeetOf(t);
                 }
                 else if (t is '@' or '$')
                 {
@@ -343,6 +344,9 @@ public static class SafetyNormalizer
 
         return w;
     }
+
+    // Leet by table in the per-character loops (the switch is a chain of branches).
+    private static char LeetOf(char c) => c < 128 ? LeetAscii[c] : c;
 
     internal static char Leet(char c) => c switch
     {
