@@ -106,6 +106,17 @@ public static class SafetyNormalizer
             if (c < 128)
             {
                 var m = AsciiOut[c];
+                if (m > ' ')
+                {
+                    // A letter, digit, '@' or '$' (most characters): written as it is, no separator to merge.
+                    raw[r] = m;
+                    rs[r] = i;
+                    re[r] = i + 1;
+                    r++;
+                    i++;
+                    continue;
+                }
+
                 if (c == '.')
                 {
                     // "google.com", "3.5" and "s.u.i.c.i.d.e" are not sentence ends.
