@@ -51,7 +51,6 @@ public static class SafetyNormalizer
 
     // Stage one's output for ASCII: the character itself, a separator (' '), a sentence end ('\n') or '\0' (removed).
     private static readonly char[] AsciiOut = BuildAsciiTable();
-    private static readonly char[] LeetAscii = [.. Enumerable.Range(0, 128).Select(c => Leet((char)c))];
     private static readonly string?[] BmpCache = new string?[65536];
     private static readonly string?[] SupplementaryCache = new string?[0x1D800 - 0x1D400 + 0x100];
 
@@ -106,17 +105,6 @@ public static class SafetyNormalizer
             if (c < 128)
             {
                 var m = AsciiOut[c];
-                if (m > ' ')
-                {
-                    // A letter, digit, '@' or '$' (most characters): written as it is, no separator to merge.
-                    raw[r] = m;
-                    rs[r] = i;
-                    re[r] = i + 1;
-                    r++;
-                    i++;
-                    continue;
-                }
-
                 if (c == '.')
                 {
                     // "google.com", "3.5" and "s.u.i.c.i.d.e" are not sentence ends.
@@ -226,11 +214,11 @@ public static class SafetyNormalizer
             var single = false;
             if (hasLetter)
             {
-                var first = LeetOf(raw[i]);
+                var first = Leet(raw[i]);
                 single = first is >= 'a' and <= 'z';
                 for (var k = i + 1; single && k < j; k++)
                 {
-                    single = LeetOf(raw[k]) == first;
+                    single = Leet(raw[k]) == first;
                 }
             }
 
@@ -289,7 +277,7 @@ public static class SafetyNormalizer
                 var t = raw[k];
                 if (hasLetter)
                 {
-                    t = LeetOf(t);
+                    t = Leet(t);
                 }
                 else if (t is '@' or '$')
                 {
@@ -355,9 +343,6 @@ public static class SafetyNormalizer
 
         return w;
     }
-
-    // Leet by table in the per-character loops (the switch is a chain of branches).
-    private static char LeetOf(char c) => c < 128 ? LeetAscii[c] : c;
 
     internal static char Leet(char c) => c switch
     {
