@@ -41,6 +41,12 @@ var matched = texts.Count(t => scanner.Scan(t).IsMatch);
 var rate = Rate(texts, bytes, seconds, t => scanner.Scan(t).IsMatch);
 var clean = texts.Where(t => !scanner.Scan(t).IsMatch).ToArray();
 var cleanRate = Rate(clean, clean.Sum(t => (long)Encoding.UTF8.GetByteCount(t)), seconds, t => scanner.Scan(t).IsMatch);
+var dirty = texts.Where(t => scanner.Scan(t).IsMatch).ToArray();
+var dirtyRate = Rate(dirty, dirty.Sum(t => (long)Encoding.UTF8.GetByteCount(t)), seconds, t => scanner.Scan(t).IsMatch);
+// Profile of the texts that match: the fast path's attempt (it gives up), and the normalisation alone.
+var dirtyBytes = dirty.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
+var dirtyFastRate = Rate(dirty, dirtyBytes, seconds, scanner.FastPathProvesNothing);
+var dirtyNormalizeRate = Rate(dirty, dirtyBytes, seconds, t => SafetyNormalizer.Normalize(t).Text.Length > 0);
 // Profile: the ASCII fast path's decision alone over the unmatched texts, and how many of them it decides.
 var fastDecided = clean.Count(scanner.FastPathProvesNothing);
 var fastRate = Rate(clean, clean.Sum(t => (long)Encoding.UTF8.GetByteCount(t)), seconds, t => !scanner.FastPathProvesNothing(t));
@@ -65,6 +71,9 @@ Console.WriteLine("| implementation | MB/s per CPU-second | texts per CPU-second
 Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
 Console.WriteLine($"| SafetyScanner (normalised, Aho-Corasick) | {rate.MbPerSecond:F0} | {rate.TextsPerSecond:N0} | {rate.WallMbPerSecond:F0} | {lexiconMs + scannerMs:F0} ms | {matched:N0} |");
 Console.WriteLine($"| SafetyScanner, only texts that match nothing | {cleanRate.MbPerSecond:F0} | {cleanRate.TextsPerSecond:N0} | {cleanRate.WallMbPerSecond:F0} | | 0 |");
+Console.WriteLine($"| SafetyScanner, only texts that match | {dirtyRate.MbPerSecond:F0} | {dirtyRate.TextsPerSecond:N0} | {dirtyRate.WallMbPerSecond:F0} | | {dirty.Length:N0} |");
+Console.WriteLine($"| profile: texts that match, the fast path's attempt alone | {dirtyFastRate.MbPerSecond:F0} | {dirtyFastRate.TextsPerSecond:N0} | {dirtyFastRate.WallMbPerSecond:F0} | | |");
+Console.WriteLine($"| profile: texts that match, SafetyNormalizer.Normalize alone | {dirtyNormalizeRate.MbPerSecond:F0} | {dirtyNormalizeRate.TextsPerSecond:N0} | {dirtyNormalizeRate.WallMbPerSecond:F0} | | |");
 Console.WriteLine($"| SafetyScanner, the same text as 4 KB pages | {pageRate.MbPerSecond:F0} | {pageRate.TextsPerSecond:N0} | {pageRate.WallMbPerSecond:F0} | | |");
 Console.WriteLine($"| profile: ASCII fast path decision alone, unmatched texts ({100.0 * fastDecided / Math.Max(1, clean.Length):F1} % decided there) | {fastRate.MbPerSecond:F0} | {fastRate.TextsPerSecond:N0} | {fastRate.WallMbPerSecond:F0} | | |");
 Console.WriteLine($"| profile: SafetyNormalizer.Normalize alone (allocates its result) | {normalizeRate.MbPerSecond:F0} | {normalizeRate.TextsPerSecond:N0} | {normalizeRate.WallMbPerSecond:F0} | | |");
@@ -87,6 +96,10 @@ var results = new Dictionary<string, object>
     ["scan_mb_per_second_wall_clock"] = rate.WallMbPerSecond,
     ["load_average_at_end"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "",
     ["scan_mb_per_second_one_core_unmatched_texts"] = cleanRate.MbPerSecond,
+    ["scan_mb_per_second_one_core_matched_texts"] = dirtyRate.MbPerSecond,
+    ["scan_texts_per_second_one_core_matched_texts"] = dirtyRate.TextsPerSecond,
+    ["matched_texts_fast_path_attempt_texts_per_second_one_core"] = dirtyFastRate.TextsPerSecond,
+    ["matched_texts_normalize_alone_texts_per_second_one_core"] = dirtyNormalizeRate.TextsPerSecond,
     ["scan_mb_per_second_one_core_4kb_pages"] = pageRate.MbPerSecond,
     ["normalize_alone_mb_per_second_one_core"] = normalizeRate.MbPerSecond,
     ["fast_path_alone_mb_per_second_one_core_unmatched_texts"] = fastRate.MbPerSecond,

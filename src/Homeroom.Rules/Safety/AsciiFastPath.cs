@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 
 [assembly: InternalsVisibleTo("Homeroom.Rules.Tests")]
 [assembly: InternalsVisibleTo("Homeroom.Bench.Safety")]
@@ -21,10 +22,18 @@ namespace Homeroom.Rules.Safety;
 /// </remarks>
 internal sealed class AsciiFastPath
 {
-    private static readonly char[] Folded = BuildFolded();
-
-    // Folded characters after leetspeak (a table: the normaliser's switch costs mispredicted branches here).
-    private static readonly char[] LeetTable = [.. Enumerable.Range(0, 128).Select(c => SafetyNormalizer.Leet((char)c))];
+    // Per ASCII character, everything the loop needs in one load: the automaton class of the character after
+    // folding and leetspeak (bits 0-5), whether it separates words or is removed, whether it is a letter or a digit
+    // before leetspeak and a letter after it, and a digit's own class (for numbers, where digits stay digits).
+    private const int ClassMask = 0x3F;
+    private const int Separator = 0x40;
+    private const int Dropped = 0x80;
+    private const int Letter = 0x100;
+    private const int Digit = 0x200;
+    private const int LeetLetter = 0x400;
+    private const int DigitClassShift = 11;
+    private const int LetterClass = 2;
+    private static readonly int[] Info = BuildInfo();
 
     // How many word starts are remembered; a phrase of more words than this sends the text to the full path.
     private const int RememberedWords = 64;
@@ -67,17 +76,25 @@ internal sealed class AsciiFastPath
     /// True when <paramref name="text"/> is ASCII and certainly matches no lexicon phrase after normalisation; false
     /// when the full path must decide (it may still find nothing).
     /// </summary>
+    [SkipLocalsInit]
     public bool ProvesNothing(ReadOnlySpan<char> text)
     {
+        // One vectorised check up front, so the loop below never tests for non-ASCII characters.
+        if (!Ascii.IsValid(text))
+        {
+            return false;
+        }
+
         var table = delta;
-        var folded = Folded;
+        var info = Info;
         var s = 0;
 
         // The state that ended a lexicon phrase at the last normalised character, or -1; checked at each word's end
         // (the normaliser never writes a letter right after a word, only a separator or nothing).
         var armed = -1;
 
-        // Normalised characters so far, and where the last RememberedWords words started.
+        // Normalised characters so far, and where the last RememberedWords words started (slots are written before
+        // they are read: only the last min(words, RememberedWords) are looked at).
         var o = 0;
         Span<int> wordStarts = stackalloc int[RememberedWords];
         var words = 0;
@@ -88,14 +105,8 @@ internal sealed class AsciiFastPath
         var n = text.Length;
         while (i < n)
         {
-            var c = text[i];
-            if (c >= 128)
-            {
-                return false;
-            }
-
-            var m = folded[c];
-            if (m is '\0' or ' ')
+            int x = info[text[i]];
+            if ((x & (Separator | Dropped)) != 0)
             {
                 i++;
                 continue;
@@ -115,47 +126,49 @@ internal sealed class AsciiFastPath
                 o++;
             }
 
-            wordStarts[words % RememberedWords] = o;
+            wordStarts[words & (RememberedWords - 1)] = o;
             words++;
-            bool hasLetter = false, hasDigit = false, same = true;
-            var first = Leet(m);
-            var previous = '\0';
+            var flags = 0;
+            var first = x & ClassMask;
+            var differs = 0;
+            var previous = -1;
             var j = i;
             for (; j < n; j++)
             {
-                c = text[j];
-                if (c >= 128)
+                x = info[text[j]];
+                if ((x & (Separator | Dropped)) != 0)
                 {
-                    return false;
-                }
+                    if ((x & Separator) != 0)
+                    {
+                        break;
+                    }
 
-                m = folded[c];
-                if (m == ' ')
-                {
-                    break;
-                }
-
-                if (m == '\0')
-                {
                     continue;
                 }
 
-                hasLetter |= m is >= 'a' and <= 'z';
-                hasDigit |= m is >= '0' and <= '9';
+                flags |= x;
                 end = j + 1;
-                var t = Leet(m);
-                same &= t == first;
-                if (t == previous && t is >= 'a' and <= 'z')
+                var t = x & ClassMask;
+                differs |= t ^ first;
+                if (t == previous && (x & LeetLetter) != 0)
                 {
                     continue;
                 }
 
                 previous = t;
                 o++;
-                s = Step(table, s, t, ref armed);
+                s = table[s + t];
+                armed = -1;
+                if (s < 0)
+                {
+                    s = ~s;
+                    var state = s / PhraseAutomaton.Classes;
+                    armed = reportStart[state] < reportStart[state + 1] ? state : -1;
+                }
             }
 
             i = j;
+            var hasLetter = (flags & Letter) != 0;
             if (!hasLetter)
             {
                 // Undo the guess: only '@' and '$' (the normaliser drops the word and leaves the spread-word state
@@ -164,7 +177,7 @@ internal sealed class AsciiFastPath
                 o = wordOut;
                 words--;
                 armed = -1;
-                if (!hasDigit)
+                if ((flags & Digit) == 0)
                 {
                     continue;
                 }
@@ -176,20 +189,20 @@ internal sealed class AsciiFastPath
                     o++;
                 }
 
-                wordStarts[words % RememberedWords] = o;
+                wordStarts[words & (RememberedWords - 1)] = o;
                 words++;
                 for (var k = start; k < end; k++)
                 {
-                    var t = folded[text[k]];
-                    if (t is >= '0' and <= '9')
+                    x = info[text[k]];
+                    if ((x & Digit) != 0)
                     {
                         o++;
-                        s = Step(table, s, t, ref armed);
+                        s = Step(table, s, x >> DigitClassShift, ref armed);
                     }
                 }
             }
 
-            if (hasLetter && same && first is >= 'a' and <= 'z')
+            if (hasLetter && differs == 0 && (uint)(first - LetterClass) < 26)
             {
                 // A single letter ("i", "a", "kk"): three in a row, close together, could be a spread word.
                 singles = singles > 0 && GapAllowsJoin(text, lastSingleEnd, start) ? singles + 1 : 1;
@@ -220,9 +233,9 @@ internal sealed class AsciiFastPath
 
     // One automaton step; remembers the state if it ends a lexicon phrase.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Step(int[] table, int s, char t, ref int armed)
+    private int Step(int[] table, int s, int symbolClass, ref int armed)
     {
-        s = table[s + PhraseAutomaton.Class(t)];
+        s = table[s + symbolClass];
         armed = -1;
         if (s < 0)
         {
@@ -252,16 +265,29 @@ internal sealed class AsciiFastPath
     private static bool GapAllowsJoin(ReadOnlySpan<char> text, int previousEnd, int nextStart) =>
         nextStart - previousEnd <= SafetyNormalizer.MaxSpreadGap && text[previousEnd..nextStart].IndexOfAny('\n', '\r') < 0;
 
-    private static char Leet(char c) => LeetTable[c & 127];
-
-    // Lower-case letters, digits, '@' and '$' as they are; apostrophes '\0' (removed); everything else a separator.
-    private static char[] BuildFolded()
+    private static int[] BuildInfo()
     {
-        var table = new char[128];
+        var table = new int[128];
         for (var c = 0; c < 128; c++)
         {
             var m = SafetyNormalizer.AsciiStageOne((char)c);
-            table[c] = SafetyNormalizer.IsSeparator(m) ? ' ' : m;
+            if (m == '\0')
+            {
+                table[c] = Dropped;
+                continue;
+            }
+
+            if (SafetyNormalizer.IsSeparator(m))
+            {
+                table[c] = Separator;
+                continue;
+            }
+
+            var t = SafetyNormalizer.Leet(m);
+            table[c] = PhraseAutomaton.Class(t)
+                | (m is >= 'a' and <= 'z' ? Letter : 0)
+                | (m is >= '0' and <= '9' ? Digit | (PhraseAutomaton.Class(m) << DigitClassShift) : 0)
+                | (t is >= 'a' and <= 'z' ? LeetLetter : 0);
         }
 
         return table;

@@ -10,6 +10,9 @@ public sealed class SafetyScanner
     /// <summary>Characters scanned; the rest is cut and <see cref="SafetyVerdict.Truncated"/> is true.</summary>
     public const int MaxTextLength = 16_384;
 
+    // Up to this many automaton hits, context rules look through all of them rather than through per-key links.
+    private const int LinkedHitsFrom = 16;
+
     [ThreadStatic]
     private static Workspace? workspace;
 
@@ -111,7 +114,7 @@ public sealed class SafetyScanner
         if (useFastPath && fastPath.ProvesNothing(span))
         {
             // Most texts: one loop over the original, no normalised copy, no allocation.
-            return SafetyScoring.Verdict([], truncated);
+            return truncated ? SafetyVerdict.Nothing with { Truncated = true } : SafetyVerdict.Nothing;
         }
 
         var ws = workspace ??= new Workspace();
@@ -165,8 +168,8 @@ public sealed class SafetyScanner
         }
 
         // Word and sentence number of every normalised position, for the context window.
-        var words = new int[length];
-        var sentences = new int[length];
+        var words = ws.Words(length);
+        var sentences = ws.Sentences;
         int word = 0, sentence = 0;
         for (var i = 0; i < length; i++)
         {
@@ -180,13 +183,28 @@ public sealed class SafetyScanner
             sentences[i] = sentence;
         }
 
-        // The occurrences of each key, linked in text order, so a context rule looks only at its own phrase.
-        var firstHit = new Dictionary<int, int>();
-        var nextHit = new int[hits.Count];
-        for (var h = hits.Count - 1; h >= 0; h--)
+        // The occurrences of each key, linked in text order, so a context rule looks only at its own phrase. With a
+        // few hits (a short text) a rule looks at all of them in the same order instead, without building the links.
+        var linked = hits.Count > LinkedHitsFrom;
+        Dictionary<int, int>? firstHit = null;
+        int[]? nextHit = null;
+        if (linked)
         {
-            nextHit[h] = firstHit.GetValueOrDefault(hits.Keys[h], -1);
-            firstHit[hits.Keys[h]] = h;
+            firstHit = [];
+            nextHit = new int[hits.Count];
+            for (var h = hits.Count - 1; h >= 0; h--)
+            {
+                nextHit[h] = firstHit.GetValueOrDefault(hits.Keys[h], -1);
+                firstHit[hits.Keys[h]] = h;
+            }
+        }
+
+        // Which keys occur at all: most context rules (an entry may have dozens) name a phrase the text does not hold,
+        // and are passed over with one load. Only a filter: a flag left set would only cost a look through the hits.
+        var present = ws.KeyPresence(keys.Length);
+        for (var h = 0; h < hits.Count; h++)
+        {
+            present[hits.Keys[h]] = true;
         }
 
         var matches = new List<PhraseMatch>(kept.Count);
@@ -197,11 +215,16 @@ public sealed class SafetyScanner
             var applied = new List<AppliedContext>();
             foreach (var rule in compiled.Rules)
             {
+                if (!present[rule.Key])
+                {
+                    continue;
+                }
+
                 var found = -1;
                 var bestDistance = int.MaxValue;
-                for (var h = firstHit.GetValueOrDefault(rule.Key, -1); h >= 0; h = nextHit[h])
+                for (var h = linked ? firstHit!.GetValueOrDefault(rule.Key, -1) : 0; h >= 0 && h < hits.Count; h = linked ? nextHit![h] : h + 1)
                 {
-                    if (sentences[hits.Starts[h]] != sentences[start])
+                    if (hits.Keys[h] != rule.Key || sentences[hits.Starts[h]] != sentences[start])
                     {
                         continue;
                     }
@@ -229,6 +252,11 @@ public sealed class SafetyScanner
                 text[origin..originEnd], compiled.Entry.Weight, weight, applied));
         }
 
+        for (var h = 0; h < hits.Count; h++)
+        {
+            present[hits.Keys[h]] = false;
+        }
+
         return SafetyScoring.Verdict(matches, truncated);
     }
 
@@ -240,5 +268,32 @@ public sealed class SafetyScanner
     {
         public readonly NormalizerBuffers Buffers = new();
         public readonly HitList Hits = new();
+        public int[] Sentences = [];
+        private int[] words = [];
+
+        private bool[] keyPresence = [];
+
+        // One flag per automaton key, all false between scans.
+        public bool[] KeyPresence(int keyCount)
+        {
+            if (keyPresence.Length < keyCount)
+            {
+                keyPresence = new bool[keyCount];
+            }
+
+            return keyPresence;
+        }
+
+        // Both arrays, at least length long (reused: only texts that match need them).
+        public int[] Words(int length)
+        {
+            if (words.Length < length)
+            {
+                words = new int[Math.Max(length, 2 * words.Length)];
+                Sentences = new int[words.Length];
+            }
+
+            return words;
+        }
     }
 }

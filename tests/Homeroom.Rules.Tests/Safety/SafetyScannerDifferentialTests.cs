@@ -40,6 +40,35 @@ public sealed class SafetyScannerDifferentialTests
         matched.ShouldBeGreaterThan(150);
     }
 
+    // Texts with many phrases: more than 16 automaton hits, where context rules go through per-key links
+    // rather than through all hits (SafetyScanner.Explain), with matches in both categories and contexts.
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Scan_RandomTextsWithManyPhrases_SameAsReference(int seed)
+    {
+        var random = new Random(seed + 1000);
+        var lexicon = seed % 2 == 0 ? SafetyLexicon.BuiltIn : Adjusted();
+        var scanner = new SafetyScanner(lexicon);
+        var phrases = lexicon.Entries.Select(e => e.Phrase)
+            .Concat(lexicon.Entries.SelectMany(e => e.Context).Select(c => c.Phrase).Distinct())
+            .Concat(lexicon.Demotions.Select(d => d.Context))
+            .ToArray();
+        var withContext = 0;
+        for (var n = 0; n < 40; n++)
+        {
+            var text = RandomText(random, phrases, minParts: 30, maxParts: 60);
+            var fast = scanner.Scan(text);
+            fast.Matches.Count.ShouldBeGreaterThan(0);
+            // More than 16 distinct match spans means more than 16 hits; at least one match must have context applied.
+            var manyHits = fast.Matches.Select(m => (m.Start, m.Length)).Distinct().Count() > 16;
+            withContext += manyHits && fast.Matches.Any(m => m.Context.Count > 0) ? 1 : 0;
+            Describe(fast).ShouldBe(Describe(ReferenceSafetyScanner.Scan(lexicon, text)), $"text: {Escape(text)}");
+        }
+
+        // Most texts must have many matches with context applied, or the linked search is barely used.
+        withContext.ShouldBeGreaterThan(20);
+    }
+
     [Fact]
     public void Scan_TextLongerThanLimit_SameAsReferenceAndTruncated()
     {
@@ -62,10 +91,10 @@ public sealed class SafetyScannerDifferentialTests
         new Dictionary<string, double> { ["kill"] = 12 },
         [new FalsePositiveRule("kill", "minecraft", 0.25), new FalsePositiveRule("suicide", "essay", 0.5)]));
 
-    private static string RandomText(Random random, string[] phrases)
+    private static string RandomText(Random random, string[] phrases, int minParts = 1, int maxParts = 12)
     {
         var text = new StringBuilder();
-        var parts = random.Next(1, 12);
+        var parts = random.Next(minParts, maxParts);
         for (var p = 0; p < parts; p++)
         {
             var part = random.Next(3) == 0 ? Noise[random.Next(Noise.Length)] : phrases[random.Next(phrases.Length)];
