@@ -31,24 +31,10 @@ public sealed class SafetyEscalation(
     /// <summary>Open, unacknowledged imminent alerts looked at per run (those told least first, then the oldest).</summary>
     public const int BatchSize = 500;
 
-    // The background run and a direct call (tests, a future "run now") must not tell one step twice.
-    private readonly SemaphoreSlim _running = new(1, 1);
-
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await EscalateAsync(cancellationToken);
 
     /// <summary>Takes every overdue step of every unacknowledged imminent alert; returns how many steps were taken.</summary>
-    public async Task<int> EscalateAsync(CancellationToken cancellationToken)
-    {
-        await _running.WaitAsync(cancellationToken);
-        try
-        {
-            return await EscalateOnceAsync(cancellationToken);
-        }
-        finally
-        {
-            _running.Release();
-        }
-    }
+    public Task<int> EscalateAsync(CancellationToken cancellationToken) => RunExclusiveAsync(EscalateOnceAsync, cancellationToken);
 
     private async Task<int> EscalateOnceAsync(CancellationToken cancellationToken)
     {
@@ -153,12 +139,6 @@ public sealed class SafetyEscalation(
         }
 
         return steps.Count;
-    }
-
-    public override void Dispose()
-    {
-        _running.Dispose();
-        base.Dispose();
     }
 }
 

@@ -26,23 +26,10 @@ public sealed class SafetyQuietHours(
     /// <summary>Alerts named one by one in a summary; the rest are counted.</summary>
     public const int MaxListed = 50;
 
-    private readonly SemaphoreSlim _running = new(1, 1);
-
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await SendSummariesAsync(cancellationToken);
 
     /// <summary>Sends a summary for every school whose quiet hours ended with alerts held; returns how many summaries.</summary>
-    public async Task<int> SendSummariesAsync(CancellationToken cancellationToken)
-    {
-        await _running.WaitAsync(cancellationToken);
-        try
-        {
-            return await SendOnceAsync(cancellationToken);
-        }
-        finally
-        {
-            _running.Release();
-        }
-    }
+    public Task<int> SendSummariesAsync(CancellationToken cancellationToken) => RunExclusiveAsync(SendOnceAsync, cancellationToken);
 
     private async Task<int> SendOnceAsync(CancellationToken cancellationToken)
     {
@@ -100,11 +87,5 @@ public sealed class SafetyQuietHours(
         }
 
         return sent;
-    }
-
-    public override void Dispose()
-    {
-        _running.Dispose();
-        base.Dispose();
     }
 }
