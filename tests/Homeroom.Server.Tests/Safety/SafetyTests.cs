@@ -196,6 +196,26 @@ public abstract partial class SafetyTests(DatabaseProvider provider) : IAsyncLif
     }
 
     [Fact]
+    public async Task Signals_BatchResentAfterALostAcknowledgement_CountsOnce()
+    {
+        await MonitoredAsync(_north);
+        await using var agent = await AgentAsync(_north, _student);
+        var batch = Signals(Imminent, Imminent + " please");
+
+        await SendAsync(agent, batch);
+        var before = await StoredCountAsync();
+        await SendAsync(agent, batch);
+
+        (await StoredCountAsync()).ShouldBe(before, "a resent batch adds no evidence and no history");
+        var alerts = await AlertsOfAsync(agent.DeviceId);
+        alerts.Sum(a => a.Count).ShouldBe(2);
+
+        // A new signal with the same text is news.
+        await SendAsync(agent, Signals(Imminent));
+        (await AlertsOfAsync(agent.DeviceId)).Sum(a => a.Count).ShouldBe(3);
+    }
+
+    [Fact]
     public async Task Signals_PolicyGateOff_StoresNothing()
     {
         await PolicyAsync(_north, new { monitoring = new { safety = false }, safety = new { atHome = true } });
