@@ -1,7 +1,7 @@
 // Safety signals waiting for the server's signalsAck. Signals gather in an open batch (at most 50);
 // a batch is sealed when it is sent and kept, with its number, until the ack for that number comes.
-// After a reconnect every unacknowledged batch is sent again (the server groups repeats into the
-// same alert, so a resend is harmless). Kept in storage across service-worker stops. Bounded: at
+// After a reconnect every unacknowledged batch is sent again, unchanged (the server skips a signal
+// it already holds as evidence, so a resend is harmless). Kept in storage across service-worker stops. Bounded: at
 // most 20 batches; beyond that the oldest goes.
 
 export const MAX_BATCHES = 20;
