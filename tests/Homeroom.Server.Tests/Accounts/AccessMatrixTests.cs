@@ -247,6 +247,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/safety/alerts/{SafetyAlertId:guid}", SafetyReaders, Kind.SafetyAlert),
         ("/safety/tester", SafetyTesters, Kind.None),
         ("/safety/settings", SafetyReaders, Kind.None),
+        ("/safety/trends", SafetyReaders, Kind.None),
+        ("/safety/lexicon", SafetyReaders, Kind.None),
         ("/notifications", Admins, Kind.None),
         ("/account", Everyone, Kind.None),
         ("/not-found", Everyone, Kind.None),
@@ -490,9 +492,20 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
 
     private static int _unique;
 
+    // Priorities (-1000 to 1000) are never repeated in a test process: two assignments of one profile to one
+    // scope at the same priority conflict (409), and a counter that wrapped every 900 names made that flaky.
+    private static int _priority = -1000;
+
+    private static int NextPriority()
+    {
+        var priority = Interlocked.Increment(ref _priority);
+        priority.ShouldBeLessThanOrEqualTo(1000, "the access matrix ran out of distinct assignment priorities");
+        return priority;
+    }
+
     private static string Fill(string template, SchoolResources school) => template
         .Replace("{unique}", $"item{Interlocked.Increment(ref _unique):D5}", StringComparison.Ordinal)
-        .Replace("{number}", (Interlocked.Increment(ref _unique) % 900).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+        .Replace("{number}", template.Contains("{number}", StringComparison.Ordinal) ? NextPriority().ToString(System.Globalization.CultureInfo.InvariantCulture) : "", StringComparison.Ordinal)
         .Replace("{school}", school.School.ToString(), StringComparison.Ordinal)
         .Replace("{class}", school.Class.ToString(), StringComparison.Ordinal)
         .Replace("{student}", school.Student.ToString(), StringComparison.Ordinal)
@@ -541,7 +554,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
             "/api/devices/{id}/revoke" => (await _host.EnrollAsync(await _host.CreateTokenAsync(schoolId: school.School), $"SN-{unique}")).DeviceId,
             "/api/enrollment-tokens/{id}/revoke" => (await _host.PostJsonAsync<JsonElement>("/api/enrollment-tokens", new { name = unique, schoolId = school.School })).GetProperty("id").GetGuid(),
             "/api/profiles/{id}" => await _district.IdAsync("/api/profiles", new { name = $"Profile {unique}", schoolId = school.School, settings = new { } }),
-            "/api/assignments/{id}" => await _district.IdAsync("/api/assignments", new { profileId = school.Profile, level = "device", scopeId = school.Device.ToString(), priority = Random.Shared.Next(-900, 900) }),
+            "/api/assignments/{id}" => await _district.IdAsync("/api/assignments", new { profileId = school.Profile, level = "device", scopeId = school.Device.ToString(), priority = NextPriority() }),
             "/api/zones/{id}" => await _district.ZoneAsync(school.School, $"Zone {unique}"),
             "/api/filter-lists/{id}" => await FreshFilterListAsync(unique),
             "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
