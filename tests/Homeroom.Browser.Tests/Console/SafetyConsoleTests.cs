@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Agents;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -14,31 +13,8 @@ namespace Homeroom.Browser.Tests.Console;
 /// and the lexicon tester explains a text without storing it. Runs on a server of its own: the shared
 /// console district's tests count its devices.
 /// </summary>
-public sealed class SafetyConsoleTests : IAsyncLifetime
+public sealed class SafetyConsoleTests(ConsoleServer server) : IClassFixture<ConsoleServer>
 {
-    private HomeroomHost _host = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private readonly Dictionary<IPage, List<string>> _consoleErrors = [];
-
-    public async Task InitializeAsync()
-    {
-        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "DetailedErrors=true");
-        _playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        _browser = await Browsers.LaunchAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        await _host.DisposeAsync();
-    }
-
     private const string Concerning = "i want to kill myself tonight";
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
@@ -48,7 +24,7 @@ public sealed class SafetyConsoleTests : IAsyncLifetime
     [Fact]
     public async Task SafetyLead_OpensTheCase_SeesTheMatchMarked_AndMovesItToReview()
     {
-        var host = _host;
+        var host = server.Host;
         var school = (await host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Safety school", timeZone = "UTC" })).GetProperty("id").GetGuid();
         var profile = (await host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety school rules", schoolId = school, settings = new { safety = new { atHome = true } } }))
             .GetProperty("id").GetGuid();
@@ -66,7 +42,7 @@ public sealed class SafetyConsoleTests : IAsyncLifetime
         }
 
         using var leadApi = await host.SignInAsNewAccountAsync("safety-console-lead", "safetyLead", schoolId: school);
-        var page = await ConsoleSignIn.SignInAsync(_browser, host.BaseAddress, _consoleErrors, "safety-console-lead", ConsoleDistrict.TeacherPassword);
+        var page = await server.SignInAsync("safety-console-lead", ConsoleDistrict.TeacherPassword);
         await page.GotoAsync("/safety");
         await Expect(page.GetByTestId("safety-row")).ToHaveCountAsync(1, Soon);
         await Expect(page.GetByTestId("safety-row")).ToContainTextAsync("self-harm");
@@ -94,16 +70,16 @@ public sealed class SafetyConsoleTests : IAsyncLifetime
         await Expect(page.GetByTestId("tester-would-alert")).ToContainTextAsync("yes");
         await Expect(page.GetByTestId("tester-highlight").Locator("mark").First).ToBeVisibleAsync();
         await Browsers.ScreenshotAsync(page, "safety-tester");
-        _consoleErrors[page].ShouldBeEmpty();
+        server.ConsoleErrors[page].ShouldBeEmpty();
     }
 
     [Fact]
     public async Task SafetyLead_SetsTheSchoolsEscalationContactsAndQuietHours_FromTheQueue()
     {
-        var host = _host;
+        var host = server.Host;
         var school = (await host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Routing school", timeZone = "America/Chicago" })).GetProperty("id").GetGuid();
         using var leadApi = await host.SignInAsNewAccountAsync("safety-routing-lead", "safetyLead", schoolId: school);
-        var page = await ConsoleSignIn.SignInAsync(_browser, host.BaseAddress, _consoleErrors, "safety-routing-lead", ConsoleDistrict.TeacherPassword);
+        var page = await server.SignInAsync("safety-routing-lead", ConsoleDistrict.TeacherPassword);
         await page.GotoAsync("/safety");
         await page.GetByTestId("safety-settings-link").ClickAsync();
         await Expect(page.GetByTestId("safety-settings-form")).ToBeVisibleAsync();
@@ -136,6 +112,6 @@ public sealed class SafetyConsoleTests : IAsyncLifetime
         saved.GetProperty("quietHours").GetProperty("start").GetString().ShouldBe("22:00");
         saved.GetProperty("quietHours").GetProperty("end").GetString().ShouldBe("06:00");
         saved.GetProperty("quietHours").GetProperty("days").EnumerateArray().Select(d => d.GetString()).ShouldBe(["friday"]);
-        _consoleErrors[page].ShouldBeEmpty();
+        server.ConsoleErrors[page].ShouldBeEmpty();
     }
 }

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Agents;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -17,31 +16,8 @@ namespace Homeroom.Browser.Tests.Console;
 /// list with a bad line refused with its line number (nothing added), imports a good list, undoes the
 /// demotion, and the lexicon tester scores the added phrase. Runs on a server of its own.
 /// </summary>
-public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
+public sealed class SafetyTrendsLexiconConsoleTests(ConsoleServer server) : IClassFixture<ConsoleServer>
 {
-    private HomeroomHost _host = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private readonly Dictionary<IPage, List<string>> _consoleErrors = [];
-
-    public async Task InitializeAsync()
-    {
-        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "DetailedErrors=true");
-        _playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        _browser = await Browsers.LaunchAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        await _host.DisposeAsync();
-    }
-
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
     private static readonly LocatorAssertionsToHaveCountOptions Soon = new() { Timeout = 15_000 };
@@ -49,7 +25,7 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
     [Fact]
     public async Task SafetyLeadSeesTheWeeksAlert_AndDistrictAdminChangesTheLexicon_Reversibly()
     {
-        var host = _host;
+        var host = server.Host;
         var school = await SchoolWithAnAlertAsync(host, "Trend school", "my poem says i want to kill myself tonight");
         var otherSchool = await SchoolWithAnAlertAsync(host, "Other trend school", "he said he will shoot up the school friday");
 
@@ -58,7 +34,7 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
 
         // The school's safety lead: the queue links to the trends, which show this week's alert.
         using var leadApi = await host.SignInAsNewAccountAsync("trends-lead", "safetyLead", schoolId: school);
-        var lead = await ConsoleSignIn.SignInAsync(_browser, host.BaseAddress, _consoleErrors, "trends-lead", ConsoleDistrict.TeacherPassword);
+        var lead = await server.SignInAsync("trends-lead", ConsoleDistrict.TeacherPassword);
         await lead.GotoAsync("/safety");
         await Expect(lead.GetByTestId("safety-row")).ToHaveCountAsync(1, Soon);
         await lead.GetByTestId("safety-trends-link").ClickAsync();
@@ -83,7 +59,7 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
         await lead.GotoAsync("/safety/lexicon");
         await Expect(lead.GetByTestId("lexicon-read-only")).ToBeVisibleAsync();
         await Expect(lead.GetByTestId("lexicon-add")).ToHaveCountAsync(0);
-        _consoleErrors[lead].ShouldBeEmpty();
+        server.ConsoleErrors[lead].ShouldBeEmpty();
 
         // A false positive with a context phrase becomes a demotion, listed with the alert it came from.
         var alerts = await host.Client.GetFromJsonAsync<JsonElement>($"/api/safety/alerts?status=open&schoolId={school}");
@@ -94,7 +70,7 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
         }
 
         // District-wide, the trends count both schools' alerts, and the school filter narrows them.
-        var admin = await ConsoleSignIn.SignInAsync(_browser, host.BaseAddress, _consoleErrors, "admin", HomeroomHost.AdminPassword);
+        var admin = await server.SignInAsync("admin", HomeroomHost.AdminPassword);
         await admin.GotoAsync("/safety/trends");
         var adminRow = admin.Locator($"[data-testid=trends-row][data-week='{monday}']");
         await Expect(adminRow.Locator("td").Last).ToHaveTextAsync("2", new() { Timeout = 15_000 });
@@ -153,7 +129,7 @@ public sealed class SafetyTrendsLexiconConsoleTests : IAsyncLifetime
         await admin.GetByTestId("tester-scan").ClickAsync();
         await Expect(admin.GetByTestId("tester-matches")).ToContainTextAsync("\"purple elephant\" (bullying)");
         await Expect(admin.GetByTestId("tester-highlight").Locator("mark")).ToHaveTextAsync("purple elephant");
-        _consoleErrors[admin].ShouldBeEmpty();
+        server.ConsoleErrors[admin].ShouldBeEmpty();
     }
 
     // A school whose policy monitors safety, with a device that sent one matching signal.
