@@ -121,7 +121,8 @@ public sealed class SafetyIngestion(
                 ?? await db.SafetyAlerts().Where(a => a.DeviceId == deviceId && a.Category == categoryName && a.Phrase == phrase
                         && a.LastSeenAt >= since && a.Status != SafetyStatuses.Resolved && a.Status != SafetyStatuses.FalsePositive)
                     .OrderByDescending(a => a.LastSeenAt).FirstOrDefaultAsync(cancellationToken);
-            if (alert is not null && !touched.ContainsKey(alert.Id) && await IsResentAsync(db, alert.Id, signal, matches, cancellationToken))
+            var (excerpt, start) = Excerpt(signal.Text, matches);
+            if (alert is not null && !touched.ContainsKey(alert.Id) && await IsResentAsync(db, alert.Id, signal, excerpt, cancellationToken))
             {
                 // The same signal again: an agent resends a batch whose acknowledgement it did not receive.
                 continue;
@@ -192,7 +193,6 @@ public sealed class SafetyIngestion(
                 + db.ChangeTracker.Entries<SafetyEvidence>().Count(e => e.State == EntityState.Added && e.Entity.AlertId == alert.Id);
             if (stored < _options.MaxEvidencePerAlert)
             {
-                var (excerpt, start) = Excerpt(signal.Text, matches);
                 var evidence = new SafetyEvidence
                 {
                     Id = Guid.CreateVersion7(),
@@ -293,20 +293,19 @@ public sealed class SafetyIngestion(
         }
     }
 
-    /// <summary>The matched text in context: at most <see cref="MaxExcerptLength"/> characters around the category's matches.</summary>
     /// <summary>
     /// Whether this signal is already evidence of the alert (same time, source and excerpt): a resent batch
     /// then neither counts again nor adds evidence. Repeats beyond <see cref="SafetyOptions.MaxEvidencePerAlert"/>
     /// are not kept, so a resend of one of those still counts.
     /// </summary>
-    private static Task<bool> IsResentAsync(HomeroomDbContext db, Guid alertId, SafetySignal signal, IReadOnlyList<PhraseMatch> matches, CancellationToken cancellationToken)
+    private static Task<bool> IsResentAsync(HomeroomDbContext db, Guid alertId, SafetySignal signal, string excerpt, CancellationToken cancellationToken)
     {
         var occurredAt = signal.OccurredAt.UtcDateTime;
-        var (excerpt, _) = Excerpt(signal.Text, matches);
         return db.SafetyEvidence().AnyAsync(
             e => e.AlertId == alertId && e.OccurredAt == occurredAt && e.Source == signal.Source && e.Excerpt == excerpt, cancellationToken);
     }
 
+    /// <summary>The matched text in context: at most <see cref="MaxExcerptLength"/> characters around the category's matches.</summary>
     public static (string Excerpt, int Start) Excerpt(string text, IReadOnlyList<PhraseMatch> matches)
     {
         if (text.Length <= MaxExcerptLength || matches.Count == 0)
