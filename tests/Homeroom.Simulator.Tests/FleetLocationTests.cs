@@ -27,7 +27,9 @@ public sealed class FleetLocationTests : IAsyncLifetime
         var profile = await _host.PostJsonAsync<JsonElement>("/api/profiles", new
         {
             name = "Stay on campus",
-            settings = new { location = new { allowedZones = new[] { zone.GetProperty("id").GetString() }, outOfBoundsMessage = "Back to class, please." } },
+            // Reporting hours "always": the fleet sends fixes on the real clock, and the default hours
+            // (Mon-Fri 07:00-17:00, UTC here) would refuse them when the suite runs in the evening.
+            settings = new { location = new { allowedZones = new[] { zone.GetProperty("id").GetString() }, outOfBoundsMessage = "Back to class, please.", reportingHours = "always" } },
         });
         await _host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "district" });
         var token = await _host.CreateTokenAsync(maxUses: 4);
