@@ -106,6 +106,15 @@ public enum Permission
 
     /// <summary>The lexicon tester: scan a text and see the explanation, without creating an alert.</summary>
     ScanSafetyText,
+
+    /// <summary>Insights: aggregate reports on usage, blocked sites, fleet health and classroom use, without student names.</summary>
+    ReadInsights,
+
+    /// <summary>Who is behind an insight (the students who reached blocked sites); every such read is audited.</summary>
+    ReadInsightNames,
+
+    /// <summary>Reports e-mailed on a schedule (a district matter).</summary>
+    ManageReportSchedules,
 }
 
 /// <summary>
@@ -126,22 +135,24 @@ public static class Permissions
             Permission.ReadActivity, Permission.ReadLocations, Permission.ReadAlerts, Permission.ManageAlerts,
             Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies, Permission.ManagePolicies, Permission.ManageZones,
             Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
+            Permission.ReadInsights, Permission.ReadInsightNames,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {
             Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
             Permission.ReadRoster, Permission.ReadAlerts, Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies,
-            Permission.ReadApple,
+            Permission.ReadApple, Permission.ReadInsights,
         },
         [StaffRole.Teacher] = new HashSet<Permission> { Permission.OwnAccount, Permission.UseClassroom },
         [StaffRole.SafetyLead] = new HashSet<Permission>
         {
             Permission.OwnAccount, Permission.ReadRoster, Permission.ReadActivity, Permission.ReadLocations, Permission.ReadAlerts, Permission.ManageAlerts,
-            Permission.ReadSafety, Permission.ManageSafety, Permission.ScanSafetyText,
+            Permission.ReadSafety, Permission.ManageSafety, Permission.ScanSafetyText, Permission.ReadInsights, Permission.ReadInsightNames,
         },
         [StaffRole.ReadOnly] = new HashSet<Permission>
         {
             Permission.OwnAccount, Permission.ReadDevices, Permission.ReadCommands, Permission.ReadRoster, Permission.ReadPolicies,
+            Permission.ReadInsights,
         },
     };
 
