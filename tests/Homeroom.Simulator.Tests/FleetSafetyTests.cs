@@ -20,17 +20,50 @@ public sealed class FleetSafetyTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    [Fact]
-    public async Task SchoolDay_AtRiskStudentsRaiseAlertsWithScreenshots_LookAlikesRaiseNone()
+    // At home too (the simulated devices are in no school zone), typed text and screenshots on.
+    private async Task<string> AssignSafetyProfileAsync()
     {
-        // At home too (the simulated devices are in no school zone), typed text and screenshots on.
         var profile = await _host.PostJsonAsync<JsonElement>("/api/profiles", new
         {
             name = "Safety",
             settings = new { monitoring = new { safety = true }, safety = new { atHome = true, typedText = true, screenshots = true } },
         });
         await _host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "district" });
-        var token = await _host.CreateTokenAsync(maxUses: 40);
+        return await _host.CreateTokenAsync(maxUses: 40);
+    }
+
+    [Fact]
+    public async Task FleetStartedMidMorning_SendsTheMorningsSignalsAtOnce()
+    {
+        var token = await AssignSafetyProfileAsync();
+
+        // Like the demo: real speed, starting at 10:00 on a school day. The signals scripted for the
+        // morning are sent as soon as each device has its policy, not tomorrow.
+        await using var fleet = new Fleet.Fleet(new FleetOptions
+        {
+            Server = _host.BaseAddress, EnrollToken = token, Devices = 40, Seed = 11, Campus = Campus, AlwaysOnline = true, SlowAnswerChance = 0,
+            Speed = 1, StartAt = new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.FromHours(-6)), ActivityInterval = TimeSpan.FromSeconds(1),
+        });
+        var morning = fleet.Devices.Sum(d => d.ScriptedSignals.Count(s => s.TimeOfDay <= TimeSpan.FromHours(10)));
+        var morningAtRisk = fleet.Devices.Where(d => d.ScriptedSignals.Any(s => s.Concerning && s.TimeOfDay <= TimeSpan.FromHours(10))).ToList();
+        morningAtRisk.ShouldNotBeEmpty();
+
+        fleet.Start();
+        (await fleet.WaitForConnectedAsync(40, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        await Poll.UntilAsync(() => Task.FromResult(fleet.Metrics.SignalsAcknowledged >= morning), TimeSpan.FromSeconds(60));
+
+        var alerted = (await _host.GetJsonAsync<JsonElement>("/api/safety/alerts")).GetProperty("items").EnumerateArray()
+            .Select(a => a.GetProperty("deviceId").GetGuid()).ToHashSet();
+        // Alerts at once, only for students whose script had concerning signals this morning (the subtler
+        // phrases of a kind may pass, so not necessarily every one of them).
+        alerted.ShouldNotBeEmpty();
+        alerted.ShouldBeSubsetOf(morningAtRisk.Select(d => d.DeviceId!.Value));
+    }
+
+    [Fact]
+    public async Task SchoolDay_AtRiskStudentsRaiseAlertsWithScreenshots_LookAlikesRaiseNone()
+    {
+        var token = await AssignSafetyProfileAsync();
 
         // Tuesday 05:30 in Chicago, twenty minutes of school day per real second: about 7 s to enroll, connect and
         // apply the policy before school starts at 08:00, and the school day is over about 20 s later.

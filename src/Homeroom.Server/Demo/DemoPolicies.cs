@@ -63,10 +63,14 @@ public static class DemoPolicies
             location = new { allowedZones = new[] { campusZone.Id.ToString() }, outOfBoundsMessage = "You have left campus during school hours. Please return to school." },
         }, now);
         var curfew = Profile("Night curfew", new { device = new { locked = true, lockMessage = "Devices rest from 22:00 to 06:00. Good night!" } }, now);
-        db.Profiles.AddRange(home, schoolDay, curfew);
+        // Safety monitoring as a district that chose it might set it: typed text scanned too, with a
+        // screenshot for the evidence, and only on school grounds (safety.atHome stays off), at any hour.
+        var safety = Profile("Student safety", new { monitoring = new { safety = true }, safety = new { typedText = true, screenshots = true } }, now);
+        db.Profiles.AddRange(home, schoolDay, curfew, safety);
         await db.SaveChangesAsync(cancellationToken);
         db.PolicyAssignments.AddRange(
             Assign(home, null, now),
+            Assign(safety, null, now),
             Assign(schoolDay, new ConditionDto([new ScheduleWindowDto(SchoolDays, "08:00", "15:00")], null, null), now),
             Assign(curfew, new ConditionDto([new ScheduleWindowDto(EveryDay, "22:00", "06:00")], null, null), now));
     }

@@ -492,12 +492,20 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     /// <summary>
     /// The scripted signals whose time of the simulated school day came since the last look, while the
     /// policy's monitoring.safety is on (typed text only with safety.typedText) and the device is not
-    /// locked. They carry the real time they are sent at, as a real agent's would.
+    /// locked. The first look, once the device knows its policy, takes what the script gave the day so
+    /// far, as if the agent had been watching since midnight: a fleet started mid-morning (the demo's)
+    /// shows the morning's alerts at once instead of hours later. They carry the real time they are
+    /// sent at, as a real agent's would.
     /// </summary>
     private List<SafetySignal> DueSignals()
     {
+        if (FirstPolicyAt is null)
+        {
+            return []; // an agent collects nothing before it knows what its policy allows
+        }
+
         var now = fleet.Clock.Now;
-        var since = _signalsCheckedAt ?? now;
+        var since = _signalsCheckedAt ?? StartOfLocalDay(now);
         _signalsCheckedAt = now;
         if (_safetyScript.Count == 0 || !_safety || Locked || _curfew || now <= since)
         {
@@ -527,6 +535,13 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         }
 
         return due;
+    }
+
+    private DateTimeOffset StartOfLocalDay(DateTimeOffset now)
+    {
+        var midnight = TimeZoneInfo.ConvertTime(now, fleet.Clock.Zone).Date;
+        // Just before midnight, so a signal scripted at 00:00 is taken too (the window is (since, now]).
+        return new DateTimeOffset(midnight, fleet.Clock.Zone.GetUtcOffset(midnight)).AddTicks(-1);
     }
 
     private async Task<bool> SendSignalsAsync(AgentClient client, List<SafetySignal> signals)

@@ -30,7 +30,8 @@ public sealed class DemoModeTests : IAsyncLifetime
         var device = (await _host.GetJsonAsync<JsonElement>("/api/devices?platform=chromeos&state=active&pageSize=1")).GetProperty("items")[0];
         device.GetProperty("assignedPersonId").ValueKind.ShouldBe(JsonValueKind.String);
         device.GetProperty("serial").GetString()!.ShouldStartWith("SIM");
-        (await _host.GetJsonAsync<JsonElement>("/api/profiles")).GetArrayLength().ShouldBe(3);
+        var profiles = (await _host.GetJsonAsync<JsonElement>("/api/profiles")).EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToList();
+        profiles.ShouldBe(["Home and weekends (demo)", "School day (demo)", "Night curfew (demo)", "Student safety (demo)"], ignoreOrder: true);
         (await _host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(2);
         (await _host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(4);
         await Poll.UntilAsync(async () => (await _host.GetJsonAsync<JsonElement>("/api/policies/compliance")).GetProperty("total").GetInt32() == 0);
