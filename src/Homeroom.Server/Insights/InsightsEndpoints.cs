@@ -100,18 +100,41 @@ public static class InsightsEndpoints
             : TypedResults.Ok(report);
     }
 
-    private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult>> TopSitesAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, UsageOrder? order, CancellationToken cancellationToken) =>
-        Answer(await insights.TopUsageAsync(scope, query.Filter(time), apps: false, order ?? UsageOrder.Time, query.Take, cancellationToken), query, "top-sites", UsageHeader, UsageCells);
+    private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult, ValidationProblem>> TopSitesAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, string? order, CancellationToken cancellationToken)
+    {
+        if (ParseOrder(order) is not { } by)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["order"] = ["time or students."] });
+        }
 
-    private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult>> TopAppsAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, UsageOrder? order, CancellationToken cancellationToken) =>
-        Answer(await insights.TopUsageAsync(scope, query.Filter(time), apps: true, order ?? UsageOrder.Time, query.Take, cancellationToken), query, "top-apps", UsageHeader, UsageCells);
+        var report = await insights.TopUsageAsync(scope, query.Filter(time), apps: false, by, query.Take, cancellationToken);
+        return query.Csv ? Csv("top-sites", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
+    }
+
+    private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult, ValidationProblem>> TopAppsAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, string? order, CancellationToken cancellationToken)
+    {
+        if (ParseOrder(order) is not { } by)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["order"] = ["time or students."] });
+        }
+
+        var report = await insights.TopUsageAsync(scope, query.Filter(time), apps: true, by, query.Take, cancellationToken);
+        return query.Csv ? Csv("top-apps", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
+    }
 
     private static async Task<Results<Ok<InsightReport<AppAdoptionRow>>, PushStreamHttpResult>> AppAdoptionAsync(
         StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
         Answer(await insights.AppAdoptionAsync(scope, query.Filter(time), licences: null, query.Take, cancellationToken), query, "apps", AdoptionHeader,
             r => [r.AppId, r.Name, N(r.Installed), N(r.Licensed), N(r.UsedLast30Days), N(r.NeverUsed)]);
+
+    private static UsageOrder? ParseOrder(string? order) => order?.ToLowerInvariant() switch
+    {
+        null or "" or "time" => UsageOrder.Time,
+        "students" => UsageOrder.Students,
+        _ => null,
+    };
 
     private static string?[] UsageCells(UsageRow r) => [r.Subject, N(r.Seconds), N(r.UnfocusedSeconds), N(r.Events), N(r.Students)];
 
