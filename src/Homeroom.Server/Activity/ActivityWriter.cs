@@ -92,6 +92,20 @@ public sealed class ActivityWriter(BulkSql bulk, InsightRollups rollups, TimePro
 
     protected override async Task WriteBatchAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
     {
+        try
+        {
+            await WriteAsync(batch, cancellationToken);
+        }
+        catch
+        {
+            // The rollups' cached sketches may hold what the rolled-back transaction did not commit.
+            rollups.ForgetSketches();
+            throw;
+        }
+    }
+
+    private async Task WriteAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
+    {
         var rows = new List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)>();
         var highest = new Dictionary<Guid, long>();
         foreach (var item in batch)

@@ -36,6 +36,11 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     private const long FoldLockKey = 0x496e736967687473; // "Insights"
     private static readonly TimeSpan DeviceCacheFor = TimeSpan.FromMinutes(1);
 
+    // SQLite has one writer (this process), so the sketches it last wrote are what the tables hold: a
+    // fold reads them here instead of from the database, and rewrites a row's sketch only when it
+    // gained an id. Cleared whenever a write may not have committed, on rebuild and on retention.
+    private const int MaxCachedSketches = 300_000;
+    private readonly ConcurrentDictionary<(string Table, RollupKey Key), byte[]> _sketches = new();
     private readonly ConcurrentDictionary<Guid, (InsightDevice? Device, long At)> _devices = new();
     private long _skipped;
 
@@ -43,7 +48,14 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     public long SkippedCount => Interlocked.Read(ref _skipped);
 
     /// <summary>Forgets cached device dimensions (a rebuild reads today's roster afresh).</summary>
-    public void ForgetDevices() => _devices.Clear();
+    public void ForgetDevices()
+    {
+        _devices.Clear();
+        _sketches.Clear();
+    }
+
+    /// <summary>Forgets cached sketches: a write may have rolled back, or rows were deleted.</summary>
+    public void ForgetSketches() => _sketches.Clear();
 
     /// <summary>Month number (year * 12 + month - 1) of a day number.</summary>
     public static int MonthOf(int day)
@@ -149,30 +161,48 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             return;
         }
 
-        var existing = await ReadSketchesAsync(connection, transaction, table, sums.Keys, cancellationToken);
-        var rows = new List<(RollupKey Key, Sum Sum, byte[] Students)>(sums.Count);
-        foreach (var (key, sum) in sums)
+        var cache = bulk.Provider == DatabaseProvider.Sqlite;
+        if (cache && _sketches.Count > MaxCachedSketches)
         {
-            var students = sum.Students;
-            if (existing.TryGetValue(key, out var stored))
-            {
-                students = DistinctSketch.FromBytes(stored);
-                students.Merge(sum.Students);
-            }
-
-            rows.Add((key, sum, students.ToBytes()));
+            _sketches.Clear();
         }
 
-        var sql = $"""
+        var missing = cache ? sums.Keys.Where(k => !_sketches.ContainsKey((table.Name, k))).ToList() : sums.Keys.ToList();
+        var existing = await ReadSketchesAsync(connection, transaction, table, missing, cancellationToken);
+        var changed = new List<(RollupKey Key, Sum Sum, byte[] Students)>(sums.Count);
+        var same = new List<(RollupKey Key, Sum Sum, byte[] Students)>();
+        foreach (var (key, sum) in sums)
+        {
+            var stored = existing.TryGetValue(key, out var read) ? read : cache && _sketches.TryGetValue((table.Name, key), out var held) ? held : null;
+            if (stored is null)
+            {
+                changed.Add((key, sum, sum.Students.ToBytes()));
+                continue;
+            }
+
+            var students = DistinctSketch.FromBytes(stored);
+            var before = students.Count();
+            students.Merge(sum.Students);
+            if (students.IsExact && students.Count() == before)
+            {
+                // No new id: the stored sketch stands; only the counters change.
+                same.Add((key, sum, stored));
+                continue;
+            }
+
+            changed.Add((key, sum, students.ToBytes()));
+        }
+
+        var insert = $"""
             INSERT INTO {table.Name} ({table.PeriodColumn}, {table.ScopeColumn}, grade, platform, kind, subject, category, seconds, unfocused_seconds, events, students)
             VALUES (@p, @sc, @g, @pl, @k, @su, @c, @s, @u, @e, @st)
             ON CONFLICT ({table.PeriodColumn}, {table.ScopeColumn}, grade, platform, kind, subject, category) DO UPDATE SET
                 seconds = {table.Name}.seconds + excluded.seconds,
                 unfocused_seconds = {table.Name}.unfocused_seconds + excluded.unfocused_seconds,
-                events = {table.Name}.events + excluded.events,
-                students = excluded.students
+                events = {table.Name}.events + excluded.events
             """;
-        await bulk.ExecuteManyAsync(connection, transaction, sql, ["@p", "@sc", "@g", "@pl", "@k", "@su", "@c", "@s", "@u", "@e", "@st"], rows, (row, v) =>
+        string[] names = ["@p", "@sc", "@g", "@pl", "@k", "@su", "@c", "@s", "@u", "@e", "@st"];
+        void Bind((RollupKey Key, Sum Sum, byte[] Students) row, object?[] v)
         {
             v[0] = row.Key.Period;
             v[1] = bulk.Id(row.Key.Scope);
@@ -185,7 +215,25 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             v[8] = row.Sum.Unfocused;
             v[9] = row.Sum.Events;
             v[10] = row.Students;
-        }, cancellationToken);
+        }
+
+        if (changed.Count > 0)
+        {
+            await bulk.ExecuteManyAsync(connection, transaction, insert + ",\n    students = excluded.students", names, changed, Bind, cancellationToken);
+        }
+
+        if (same.Count > 0)
+        {
+            await bulk.ExecuteManyAsync(connection, transaction, insert, names, same, Bind, cancellationToken);
+        }
+
+        if (cache)
+        {
+            foreach (var row in changed.Concat(same))
+            {
+                _sketches[(table.Name, row.Key)] = row.Students;
+            }
+        }
     }
 
     private async Task<Dictionary<RollupKey, byte[]>> ReadSketchesAsync(
