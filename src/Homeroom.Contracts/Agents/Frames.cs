@@ -177,11 +177,15 @@ public static class ActivityKinds
     public const string AppUsage = "app.usage";
     /// <summary>An app was blocked from starting.</summary>
     public const string AppBlocked = "app.blocked";
+    /// <summary>Time on a site in the active tab since the last report: Url the site's origin, DurationSeconds, Detail "focused" or "unfocused".</summary>
+    public const string WebUsage = "web.usage";
+    /// <summary>An installed app or extension (an inventory snapshot, not usage): AppId, Title the name, Detail version or state.</summary>
+    public const string AppInventory = "app.inventory";
 
     /// <summary>All v1 kinds.</summary>
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
-        WebVisit, WebBlocked, AppUsage, AppBlocked,
+        WebVisit, WebBlocked, AppUsage, AppBlocked, WebUsage, AppInventory,
     };
 }
 

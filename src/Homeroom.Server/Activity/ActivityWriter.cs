@@ -1,6 +1,7 @@
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Insights;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -64,9 +65,10 @@ public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> ev
 /// duplicates, so a batch the agent resends after a reconnect is stored once. A batch's task
 /// completes only after its transaction commits; only then is the agent told to forget it. An event
 /// the database refuses (a deleted device's, say) is isolated down to itself and dropped, and the
-/// events around it are stored.
+/// events around it are stored. The events a batch really inserted (never the duplicates of a resend)
+/// are folded into the insight rollups in the same transaction (<see cref="InsightRollups"/>).
 /// </summary>
-public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
+public sealed class ActivityWriter(BulkSql bulk, InsightRollups rollups, TimeProvider time, ILogger<ActivityWriter> logger)
     : BatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
 {
     private static readonly string[] Parameters = ["@d", "@s", "@o", "@r", "@k", "@u", "@t", "@a", "@du", "@de"];
@@ -89,6 +91,20 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
     protected override int MaxBatchWeight => 4_000;
 
     protected override async Task WriteBatchAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteAsync(batch, cancellationToken);
+        }
+        catch
+        {
+            // The rollups' cached sketches may hold what the rolled-back transaction did not commit.
+            rollups.ForgetSketches();
+            throw;
+        }
+    }
+
+    private async Task WriteAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
     {
         var rows = new List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)>();
         var highest = new Dictionary<Guid, long>();
@@ -113,6 +129,7 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
             return;
         }
 
+        var fresh = new List<StoredActivity>(rows.Count);
         var inserted = await bulk.ExecuteManyAsync(connection, transaction, InsertSql, Parameters, rows, (row, v) =>
         {
             v[0] = bulk.Id(row.Device);
@@ -125,7 +142,14 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
             v[7] = row.Event.AppId;
             v[8] = row.Event.DurationSeconds;
             v[9] = row.Event.Detail;
-        }, cancellationToken);
+        }, cancellationToken, (row, count) =>
+        {
+            if (count == 1)
+            {
+                fresh.Add(Stored(row));
+            }
+        });
+        await rollups.FoldAsync(connection, transaction, fresh, cancellationToken);
         await bulk.ExecuteManyAsync(connection, transaction, AdvanceSeqSql, ["@s", "@d"], highest.ToList(), (row, v) =>
         {
             v[0] = row.Value;
@@ -139,7 +163,10 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
     /// PostgreSQL: the whole batch in one statement from parallel arrays, instead of one statement
     /// per event (the database does the row loop, with a single round trip).
     /// </summary>
-    private static async Task<int> InsertWithArraysAsync(
+    private static StoredActivity Stored((Guid Device, ActivityEvent Event, DateTime ReceivedAt) row) => new(
+        row.Device, row.Event.Kind, row.Event.OccurredAt.UtcDateTime, row.ReceivedAt, row.Event.Url, row.Event.AppId, row.Event.DurationSeconds, row.Event.Detail);
+
+    private async Task<int> InsertWithArraysAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)> rows,
@@ -151,6 +178,7 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
             INSERT INTO activity_events (device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
             SELECT * FROM unnest(@d, @s, @o, @r, @k, @u, @t, @a, @du, @de)
             ON CONFLICT (device_id, seq) DO NOTHING
+            RETURNING device_id, seq
             """, connection, transaction);
         insert.Parameters.AddWithValue("d", rows.Select(r => r.Device).ToArray());
         insert.Parameters.AddWithValue("s", rows.Select(r => r.Event.Seq).ToArray());
@@ -162,7 +190,19 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
         insert.Parameters.Add(TextArray("a", rows.Select(r => r.Event.AppId)));
         insert.Parameters.AddWithValue("du", rows.Select(r => r.Event.DurationSeconds).ToArray());
         insert.Parameters.Add(TextArray("de", rows.Select(r => r.Event.Detail)));
-        var inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
+        // Only what this statement inserted is folded: a resent event's (device, seq) conflicts and is not returned.
+        var returned = new HashSet<(Guid, long)>();
+        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                returned.Add((reader.GetGuid(0), reader.GetInt64(1)));
+            }
+        }
+
+        var inserted = returned.Count;
+        var fresh = rows.Where(r => returned.Remove((r.Device, r.Event.Seq))).Select(Stored).ToList();
+        await rollups.FoldAsync(connection, transaction, fresh, cancellationToken);
 
         await using var advance = new NpgsqlCommand(
             "UPDATE devices SET activity_seq = v.s FROM unnest(@ids, @seqs) AS v(id, s) WHERE devices.id = v.id AND devices.activity_seq < v.s",

@@ -26,7 +26,10 @@ public sealed class BulkSql(DatabaseOptions options)
         return connection;
     }
 
-    /// <summary>Executes <paramref name="sql"/> once per row; <paramref name="bind"/> fills the values in the order of <paramref name="parameterNames"/>.</summary>
+    /// <summary>
+    /// Executes <paramref name="sql"/> once per row; <paramref name="bind"/> fills the values in the order of
+    /// <paramref name="parameterNames"/>. <paramref name="affected"/>, when given, hears each row's count of affected rows.
+    /// </summary>
     public async Task<int> ExecuteManyAsync<T>(
         DbConnection connection,
         DbTransaction transaction,
@@ -34,10 +37,11 @@ public sealed class BulkSql(DatabaseOptions options)
         string[] parameterNames,
         IReadOnlyList<T> rows,
         Action<T, object?[]> bind,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Action<T, int>? affected = null)
     {
+        var total = 0;
         var values = new object?[parameterNames.Length];
-        var affected = 0;
         if (connection is NpgsqlConnection npgsql)
         {
             for (var start = 0; start < rows.Count; start += PostgresBatchSize)
@@ -55,10 +59,17 @@ public sealed class BulkSql(DatabaseOptions options)
                     batch.BatchCommands.Add(command);
                 }
 
-                affected += await batch.ExecuteNonQueryAsync(cancellationToken);
+                total += await batch.ExecuteNonQueryAsync(cancellationToken);
+                if (affected is not null)
+                {
+                    for (var i = 0; i < batch.BatchCommands.Count; i++)
+                    {
+                        affected(rows[start + i], batch.BatchCommands[i].RecordsAffected);
+                    }
+                }
             }
 
-            return affected;
+            return total;
         }
 
         await using var statement = connection.CreateCommand();
@@ -80,9 +91,11 @@ public sealed class BulkSql(DatabaseOptions options)
                 parameters[p].Value = values[p] ?? DBNull.Value;
             }
 
-            affected += await statement.ExecuteNonQueryAsync(cancellationToken);
+            var count = await statement.ExecuteNonQueryAsync(cancellationToken);
+            total += count;
+            affected?.Invoke(row, count);
         }
 
-        return affected;
+        return total;
     }
 }

@@ -13,6 +13,7 @@ using Homeroom.Server.Demo;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
+using Homeroom.Server.Insights;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
@@ -61,6 +62,7 @@ public static class HomeroomServices
         services.AddAgents();
         services.AddCommands();
         services.AddActivity();
+        services.AddInsights();
         services.AddFiltering();
         services.AddPolicies();
         services.AddLocations();
@@ -101,6 +103,7 @@ public static class HomeroomServices
         app.MapCommandEndpoints();
         app.MapAuditEndpoints();
         app.MapActivityEndpoints();
+        app.MapInsightsEndpoints();
         app.MapFilterListEndpoints();
         app.MapProfileEndpoints();
         app.MapAssignmentEndpoints();

@@ -32,6 +32,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
     private static readonly string[] ScheduleReaders = [DA, SA, IT, TE, SL, RO];
     private static readonly string[] SafetyReaders = [DA, SL];
     private static readonly string[] SafetyTesters = [DA, SA, SL];
+    private static readonly string[] InsightReaders = [DA, SA, IT, SL, RO];
 
     /// <summary>What the {id} of a path is, and so which school a call concerns.</summary>
     private enum Kind
@@ -211,6 +212,14 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/groups/{id}/screens/{deviceId}", ClassroomUsers, Kind.Class),
         new("GET", "/api/groups/{id}/classroom", ClassroomUsers, Kind.Class),
         new("POST", "/api/groups/{id}/commands", ClassroomUsers, Kind.Class, """{"kind":"message","arguments":{"text":"Eyes up front"}}"""),
+
+        new("GET", "/api/insights/blocked-sites", InsightReaders, Kind.Body, Query: "schoolId={school}"),
+        new("GET", "/api/insights/blocked-apps", InsightReaders, Kind.Body, Query: "schoolId={school}&format=csv"),
+        new("GET", "/api/insights/blocked-categories", InsightReaders, Kind.Body, Query: "schoolId={school}"),
+        new("GET", "/api/insights/blocked-sites/students", PersonalData, Kind.Body, Query: "schoolId={school}&site=example.org"),
+        new("GET", "/api/insights/top-sites", InsightReaders, Kind.Body, Query: "groupId={class}&order=students"),
+        new("GET", "/api/insights/top-apps", InsightReaders, Kind.Body, Query: "schoolId={school}"),
+        new("GET", "/api/insights/apps", InsightReaders, Kind.Body, Query: "schoolId={school}"),
 
         new("DELETE", "/api/demo", DistrictOnly, Kind.None),
     ];

@@ -1,0 +1,370 @@
+using System.Diagnostics;
+using System.Globalization;
+using Homeroom.Bench.Load;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Insights;
+using Homeroom.Server;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Activity;
+using Homeroom.Server.Data;
+using Homeroom.Server.Insights;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using ActivityEvent = Homeroom.Contracts.Agents.ActivityEvent;
+
+// Insights benchmark: ingestion with rollups, then a seeded year of rollups and each report's latency.
+var options = BenchReport.ParseArguments(args);
+var postgres = options.GetValueOrDefault("provider") == "postgres";
+var deviceCount = options.Int("devices", 50_000);
+var schoolCount = options.Int("schools", 100);
+var days = options.Int("days", 365);
+var ingestEvents = options.Int("ingest-events", 600_000);
+var runs = options.Int("runs", 5);
+var provider = postgres ? "postgres" : "sqlite";
+
+var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-insights-" + Guid.NewGuid().ToString("N")[..8]);
+var postgresDatabase = "homeroom_bench_insights";
+var adminConnection = Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres";
+if (postgres)
+{
+    await using var admin = new NpgsqlConnection(adminConnection);
+    await admin.OpenAsync();
+    await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
+    await drop.ExecuteNonQueryAsync();
+    await using var create = new NpgsqlCommand($"CREATE DATABASE {postgresDatabase}", admin);
+    await create.ExecuteNonQueryAsync();
+}
+
+string[] serverArgs =
+[
+    "--urls=http://127.0.0.1:0",
+    "--HOMEROOM_ADMIN_PASSWORD=benchmark admin passphrase",
+    $"--Homeroom:DataDirectory={dataDirectory}",
+    "--Logging:LogLevel:Default=Warning",
+    .. postgres ? new[] { "--ConnectionStrings:Postgres=" + new NpgsqlConnectionStringBuilder(adminConnection) { Database = postgresDatabase } } : [],
+];
+
+var app = await HomeroomApp.CreateAsync(serverArgs);
+await app.StartAsync();
+var bulk = app.Services.GetRequiredService<BulkSql>();
+var results = new Dictionary<string, object>
+{
+    ["machine"] = BenchReport.Machine(),
+    ["provider"] = provider,
+    ["devices"] = deviceCount,
+    ["schools"] = schoolCount,
+    ["days"] = days,
+};
+
+// The roster: schools in one zone, a student per device with a grade, one class of 25 per 25 devices.
+var clock = Stopwatch.StartNew();
+var schools = Enumerable.Range(0, schoolCount).Select(i => Id(1, i)).ToArray();
+var devicesPerSchool = deviceCount / schoolCount;
+await using (var connection = await bulk.OpenAsync(CancellationToken.None))
+{
+    await using var tx = await connection.BeginTransactionAsync();
+    var now = DateTime.UtcNow;
+    await bulk.ExecuteManyAsync(connection, tx, "INSERT INTO schools (id, name, time_zone, created_at) VALUES (@i, @n, @z, @c)", ["@i", "@n", "@z", "@c"],
+        schools, (s, v) => { v[0] = bulk.Id(s); v[1] = "School " + Array.IndexOf(schools, s).ToString(CultureInfo.InvariantCulture); v[2] = "America/Chicago"; v[3] = now; }, CancellationToken.None);
+    var people = Enumerable.Range(0, deviceCount).ToList();
+    await bulk.ExecuteManyAsync(connection, tx,
+        "INSERT INTO people (id, school_id, kind, given_name, family_name, grade_level, created_at) VALUES (@i, @s, 'student', 'Student', @f, @g, @c)",
+        ["@i", "@s", "@f", "@g", "@c"], people, (p, v) =>
+        {
+            v[0] = bulk.Id(Id(2, p));
+            v[1] = bulk.Id(schools[p / devicesPerSchool % schoolCount]);
+            v[2] = "No " + p.ToString(CultureInfo.InvariantCulture);
+            v[3] = GradeOf(p, devicesPerSchool);
+            v[4] = now;
+        }, CancellationToken.None);
+    await bulk.ExecuteManyAsync(connection, tx,
+        """
+        INSERT INTO devices (id, school_id, name, platform, serial, state, enrolled_at, credential_hash, assigned_person_id)
+        VALUES (@i, @s, @n, @p, @n, 'active', @c, 'x', @a)
+        """,
+        ["@i", "@s", "@n", "@p", "@c", "@a"], people, (p, v) =>
+        {
+            v[0] = bulk.Id(Id(3, p));
+            v[1] = bulk.Id(schools[p / devicesPerSchool % schoolCount]);
+            v[2] = "D-" + p.ToString(CultureInfo.InvariantCulture);
+            v[3] = p % 4 == 0 ? "ipados" : "chromeos";
+            v[4] = now;
+            v[5] = bulk.Id(Id(2, p));
+        }, CancellationToken.None);
+    var classes = Enumerable.Range(0, deviceCount / 25).ToList();
+    await bulk.ExecuteManyAsync(connection, tx, "INSERT INTO groups (id, school_id, kind, name, created_at) VALUES (@i, @s, 'class', @n, @c)", ["@i", "@s", "@n", "@c"],
+        classes, (c, v) => { v[0] = bulk.Id(Id(4, c)); v[1] = bulk.Id(schools[c * 25 / devicesPerSchool % schoolCount]); v[2] = "Class " + c.ToString(CultureInfo.InvariantCulture); v[3] = now; }, CancellationToken.None);
+    await bulk.ExecuteManyAsync(connection, tx, "INSERT INTO group_members (group_id, person_id) VALUES (@g, @p)", ["@g", "@p"],
+        people, (p, v) => { v[0] = bulk.Id(Id(4, p / 25)); v[1] = bulk.Id(Id(2, p)); }, CancellationToken.None);
+    await tx.CommitAsync();
+}
+
+results["roster seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
+Console.WriteLine($"roster of {deviceCount:N0} devices in {clock.Elapsed.TotalSeconds:F1} s");
+
+// (a) Ingestion with rollups: batches of 50 events from 2,000 devices, straight into the writer.
+var writer = app.Services.GetRequiredService<ActivityWriter>();
+var random = new Random(15);
+var sites = Enumerable.Range(0, 300).Select(i => $"https://www{i % 3}.site{i}.example/page").ToArray();
+var kinds = new[] { ActivityKinds.WebVisit, ActivityKinds.WebVisit, ActivityKinds.WebVisit, ActivityKinds.WebUsage, ActivityKinds.WebUsage, ActivityKinds.AppUsage, ActivityKinds.WebBlocked, ActivityKinds.AppBlocked };
+var ingestDevices = Math.Min(2_000, deviceCount);
+var seqs = new long[ingestDevices];
+clock.Restart();
+var stored = new List<Task<bool>>();
+var received = DateTime.UtcNow;
+for (var sent = 0; sent < ingestEvents; sent += 50)
+{
+    var d = random.Next(ingestDevices);
+    var events = new List<ActivityEvent>(50);
+    for (var i = 0; i < 50; i++)
+    {
+        var kind = kinds[random.Next(kinds.Length)];
+        var at = new DateTimeOffset(received.AddMinutes(-random.Next(600)), TimeSpan.Zero);
+        events.Add(kind.StartsWith("web", StringComparison.Ordinal)
+            ? new ActivityEvent(++seqs[d], at, kind, sites[(int)Math.Min(299, random.NextDouble() * random.NextDouble() * 300)], "t", null, random.Next(120), kind == ActivityKinds.WebBlocked ? "games" : "focused")
+            : new ActivityEvent(++seqs[d], at, kind, null, "t", "app." + random.Next(40).ToString(CultureInfo.InvariantCulture), random.Next(600), "social"));
+    }
+
+    var batch = new ActivityBatch(Id(3, d), events, received);
+    await writer.EnqueueAsync(batch);
+    stored.Add(batch.Stored.Task);
+}
+
+await Task.WhenAll(stored);
+var ingestSeconds = clock.Elapsed.TotalSeconds;
+results["ingest events"] = ingestEvents;
+results["ingest events/s (with rollups)"] = Math.Round(ingestEvents / ingestSeconds);
+Console.WriteLine($"ingested {ingestEvents:N0} events with rollups in {ingestSeconds:F1} s: {ingestEvents / ingestSeconds:N0}/s");
+
+// (b) A seeded year: rollup rows generated directly (clear what ingestion left first).
+clock.Restart();
+await using (var connection = await bulk.OpenAsync(CancellationToken.None))
+{
+    foreach (var table in new[] { "insight_daily", "insight_monthly", "insight_group_daily", "insight_app_last_used" })
+    {
+        await using var clear = connection.CreateCommand();
+        clear.CommandText = $"DELETE FROM {table}";
+        await clear.ExecuteNonQueryAsync();
+    }
+}
+
+var today = DateOnly.FromDateTime(DateTime.UtcNow);
+var firstDay = today.AddDays(-days + 1);
+long dailyRows = 0, monthlyRows = 0, groupRows = 0, eventsWorth = 0;
+var blockedSites = Enumerable.Range(0, 200).Select(i => $"blocked{i}.example").ToArray();
+var categories = new[] { "games", "social", "proxy", "adult", "streaming", "chat", "shopping", "gambling", "weapons", "unknown-new" };
+var apps = Enumerable.Range(0, 40).Select(i => $"app.{i}").ToArray();
+var siteNames = Enumerable.Range(0, 300).Select(i => $"site{i}.example").ToArray();
+string Pick(string[] pool, Random r) => pool[(int)(r.NextDouble() * r.NextDouble() * pool.Length)];
+
+// The rows of one (school, grade, platform) cell for one period: subjects per kind, events, seconds, students.
+IEnumerable<(string Kind, string Subject, string Category, long Seconds, long Events, byte[] Students)> Cell(Random r, int subjectsScale, int school, int grade, int maxStudents, long eventsScale)
+{
+    var chosen = new HashSet<(string, string, string)>();
+    void Take(string kind, string[] pool, int count, bool blocked)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            chosen.Add((kind, Pick(pool, r), blocked ? categories[r.Next(categories.Length)] : ""));
+        }
+    }
+
+    Take("web.visit", siteNames, 8 * subjectsScale, false);
+    Take("web.usage", siteNames, 4 * subjectsScale, false);
+    Take("app.usage", apps, 3 * subjectsScale, false);
+    Take("web.blocked", blockedSites, 3 * subjectsScale, true);
+    Take("app.blocked", apps, 1 * subjectsScale, true);
+    foreach (var (kind, subject, category) in chosen)
+    {
+        var sketch = new DistinctSketch();
+        var students = r.Next(1, maxStudents + 1);
+        for (var s = 0; s < students; s++)
+        {
+            sketch.Add(Id(2, (school * devicesPerSchool) + ((grade * 97) + r.Next(devicesPerSchool)) % devicesPerSchool));
+        }
+
+        var events = eventsScale * r.Next(300, 800);
+        yield return (kind, subject, category, kind is "web.usage" or "app.usage" ? events * 40 : 0, events, sketch.ToBytes());
+    }
+}
+
+async Task InsertAsync(string table, string periodColumn, string scopeColumn, IEnumerable<(int Period, Guid Scope, int Grade, string Platform, string Kind, string Subject, string Category, long Seconds, long Events, byte[] Students)> rows)
+{
+    var sql = $"""
+        INSERT INTO {table} ({periodColumn}, {scopeColumn}, grade, platform, kind, subject, category, seconds, unfocused_seconds, events, students)
+        VALUES (@p, @sc, @g, @pl, @k, @su, @c, @s, 0, @e, @st) ON CONFLICT DO NOTHING
+        """;
+    await using var connection = await bulk.OpenAsync(CancellationToken.None);
+    foreach (var chunk in rows.Chunk(100_000))
+    {
+        await using var tx = await connection.BeginTransactionAsync();
+        await bulk.ExecuteManyAsync(connection, tx, sql, ["@p", "@sc", "@g", "@pl", "@k", "@su", "@c", "@s", "@e", "@st"], chunk, (row, v) =>
+        {
+            v[0] = row.Period; v[1] = bulk.Id(row.Scope); v[2] = row.Grade; v[3] = row.Platform; v[4] = row.Kind;
+            v[5] = row.Subject; v[6] = row.Category; v[7] = row.Seconds; v[8] = row.Events; v[9] = row.Students;
+        }, CancellationToken.None);
+        await tx.CommitAsync();
+    }
+}
+
+IEnumerable<int> GradesOf(int school) => Enumerable.Range(0, devicesPerSchool).Select(p => GradeOf((school * devicesPerSchool) + p, devicesPerSchool)).Distinct();
+
+IEnumerable<(int, Guid, int, string, string, string, string, long, long, byte[])> DailyRows()
+{
+    for (var day = firstDay; day <= today; day = day.AddDays(1))
+    {
+        var r = new Random(day.DayNumber);
+        var weekend = day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday;
+        for (var school = 0; school < schoolCount; school++)
+        {
+            foreach (var grade in GradesOf(school))
+            {
+                foreach (var platform in new[] { "chromeos", "ipados" })
+                {
+                    foreach (var row in Cell(r, 1, school, grade, platform == "ipados" ? 6 : 20, weekend ? 1 : 4))
+                    {
+                        dailyRows++;
+                        eventsWorth += row.Events;
+                        yield return (InsightFold.DayNumber(day), schools[school], grade, platform, row.Kind, row.Subject, row.Category, row.Seconds, row.Events, row.Students);
+                    }
+                }
+            }
+        }
+    }
+}
+
+IEnumerable<(int, Guid, int, string, string, string, string, long, long, byte[])> MonthlyRows()
+{
+    for (var month = new DateOnly(firstDay.Year, firstDay.Month, 1); month <= today; month = month.AddMonths(1))
+    {
+        var r = new Random(month.DayNumber);
+        for (var school = 0; school < schoolCount; school++)
+        {
+            foreach (var grade in GradesOf(school))
+            {
+                foreach (var platform in new[] { "chromeos", "ipados" })
+                {
+                    foreach (var row in Cell(r, 5, school, grade, platform == "ipados" ? 20 : 80, 80))
+                    {
+                        monthlyRows++;
+                        yield return ((month.Year * 12) + month.Month - 1, schools[school], grade, platform, row.Kind, row.Subject, row.Category, row.Seconds, row.Events, row.Students);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Class rows for the first school's classes (a class filter reads only its own rows).
+IEnumerable<(int, Guid, int, string, string, string, string, long, long, byte[])> GroupRows()
+{
+    var classesOfFirst = devicesPerSchool / 25;
+    for (var day = firstDay; day <= today; day = day.AddDays(1))
+    {
+        var r = new Random(day.DayNumber + 7);
+        for (var c = 0; c < classesOfFirst; c++)
+        {
+            foreach (var row in Cell(r, 1, 0, GradeOf(c * 25, devicesPerSchool), 25, 1))
+            {
+                groupRows++;
+                yield return (InsightFold.DayNumber(day), Id(4, c), GradeOf(c * 25, devicesPerSchool), "chromeos", row.Kind, row.Subject, row.Category, row.Seconds, row.Events, row.Students);
+            }
+        }
+    }
+}
+
+await InsertAsync("insight_daily", "day", "school_id", DailyRows());
+Console.WriteLine($"daily rows {dailyRows:N0} ({eventsWorth:N0} events' worth) at {clock.Elapsed.TotalSeconds:F0} s");
+await InsertAsync("insight_monthly", "month", "school_id", MonthlyRows());
+await InsertAsync("insight_group_daily", "day", "group_id", GroupRows());
+
+// Inventories: 10 apps per device; most used at some point, some never.
+await using (var connection = await bulk.OpenAsync(CancellationToken.None))
+{
+    await using var tx = await connection.BeginTransactionAsync();
+    var installs = Enumerable.Range(0, deviceCount).SelectMany(p => Enumerable.Range(0, 10).Select(a => (Device: p, App: apps[((p % 7) + (a * 3)) % apps.Length]))).Distinct().ToList();
+    await bulk.ExecuteManyAsync(connection, tx, "INSERT INTO device_apps (device_id, app_id, name) VALUES (@d, @a, @a)", ["@d", "@a"], installs,
+        (i, v) => { v[0] = bulk.Id(Id(3, i.Device)); v[1] = i.App; }, CancellationToken.None);
+    var lastDay = InsightFold.DayNumber(today);
+    await bulk.ExecuteManyAsync(connection, tx, "INSERT INTO insight_app_last_used (device_id, app_id, last_day) VALUES (@d, @a, @l)", ["@d", "@a", "@l"],
+        installs.Where(i => (i.Device + i.App.Length) % 5 != 0).ToList(),
+        (i, v) => { v[0] = bulk.Id(Id(3, i.Device)); v[1] = i.App; v[2] = lastDay - (i.Device % 90); }, CancellationToken.None);
+    await tx.CommitAsync();
+}
+
+await using (var connection = await bulk.OpenAsync(CancellationToken.None))
+{
+    await using var analyze = connection.CreateCommand();
+    analyze.CommandText = postgres ? "ANALYZE" : "ANALYZE; PRAGMA optimize;";
+    await analyze.ExecuteNonQueryAsync();
+}
+
+results["seed seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
+results["daily rows"] = dailyRows;
+results["monthly rows"] = monthlyRows;
+results["class daily rows"] = groupRows;
+results["raw events summarised"] = eventsWorth;
+Console.WriteLine($"seeded {dailyRows:N0} daily, {monthlyRows:N0} monthly, {groupRows:N0} class rows ({eventsWorth:N0} events' worth) in {clock.Elapsed.TotalSeconds:F0} s");
+
+// Report latencies: median and worst of several runs each.
+var queries = app.Services.GetRequiredService<InsightsQueries>();
+var district = StaffScope.System;
+var schoolAdmin = new StaffScope(Guid.NewGuid(), "bench", "Bench", StaffRole.SchoolAdmin, schools[0], null);
+var year = new InsightFilter(today.AddDays(-364), today);
+var month30 = new InsightFilter(today.AddDays(-29), today);
+var reports = new (string Name, Func<Task<int>> Run)[]
+{
+    ("most-blocked sites, year, district", async () => (await queries.MostBlockedAsync(district, year, false, 50, CancellationToken.None)).Rows.Count),
+    ("blocked categories, year, district", async () => (await queries.BlockedCategoriesAsync(district, year, 50, CancellationToken.None)).Rows.Count),
+    ("top sites by time, year, district", async () => (await queries.TopUsageAsync(district, year, false, UsageOrder.Time, 50, CancellationToken.None)).Rows.Count),
+    ("top sites by students, year, district", async () => (await queries.TopUsageAsync(district, year, false, UsageOrder.Students, 50, CancellationToken.None)).Rows.Count),
+    ("top apps by students, year, district", async () => (await queries.TopUsageAsync(district, year, true, UsageOrder.Students, 50, CancellationToken.None)).Rows.Count),
+    ("most-blocked sites, year, one school", async () => (await queries.MostBlockedAsync(schoolAdmin, year, false, 50, CancellationToken.None)).Rows.Count),
+    ("top sites by students, 30 days, district, grade 5", async () => (await queries.TopUsageAsync(district, month30 with { Grade = 5 }, false, UsageOrder.Students, 50, CancellationToken.None)).Rows.Count),
+    ("top sites by time, year, one class", async () => (await queries.TopUsageAsync(schoolAdmin, year with { GroupId = Id(4, 0) }, false, UsageOrder.Time, 50, CancellationToken.None)).Rows.Count),
+    ("app adoption, district", async () => (await queries.AppAdoptionAsync(district, year, null, 100, CancellationToken.None)).Rows.Count),
+};
+
+var latencies = new Dictionary<string, object>();
+foreach (var (name, run) in reports)
+{
+    var times = new List<double>();
+    var rows = 0;
+    for (var i = 0; i < runs; i++)
+    {
+        var watch = Stopwatch.StartNew();
+        rows = await run();
+        times.Add(watch.Elapsed.TotalMilliseconds);
+    }
+
+    times.Sort();
+    results[$"{name}: median ms"] = Math.Round(times[times.Count / 2], 1);
+    results[$"{name}: worst ms"] = Math.Round(times[^1], 1);
+    latencies[name] = rows;
+}
+
+await app.StopAsync();
+await app.DisposeAsync();
+if (postgres)
+{
+    NpgsqlConnection.ClearAllPools();
+    await using var admin = new NpgsqlConnection(adminConnection);
+    await admin.OpenAsync();
+    await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
+    await drop.ExecuteNonQueryAsync();
+}
+
+Directory.Delete(dataDirectory, recursive: true);
+await BenchReport.WriteAsync(results, Path.Combine("bench", "results"), $"insights-{provider}-{deviceCount}");
+
+static Guid Id(int kind, int index)
+{
+    Span<byte> bytes = stackalloc byte[16];
+    BitConverter.TryWriteBytes(bytes, kind);
+    BitConverter.TryWriteBytes(bytes[4..], index);
+    bytes[15] = 0x5A;
+    return new Guid(bytes);
+}
+
+// Grades 0 to 12, six per school (elementary, middle or high), spread over its devices.
+static int GradeOf(int person, int perSchool) => ((person / perSchool) % 3 * 4) + (person % perSchool * 6 / perSchool);

@@ -1,0 +1,213 @@
+using System.Buffers.Binary;
+using System.Numerics;
+
+namespace Homeroom.Rules.Insights;
+
+/// <summary>
+/// Counts distinct students (or devices) and merges across days, schools and groups: a HyperLogLog
+/// with 2^12 registers, kept as an exact sorted set of 64-bit hashes while it holds at most
+/// <see cref="SparseLimit"/> of them. Small counts (most rows of a daily rollup) are exact up to
+/// 64-bit hash collisions; above the limit the relative standard error is 1.04/√4096 ≈ 1.6%
+/// (estimates fall within ±6.5%, four standard errors, for practically every input). Merging is
+/// exact: the merge of two sketches equals the sketch of the union.
+/// </summary>
+public sealed class DistinctSketch
+{
+    /// <summary>Register index bits.</summary>
+    public const int Precision = 12;
+
+    /// <summary>Registers in the dense form.</summary>
+    public const int Registers = 1 << Precision;
+
+    /// <summary>Hashes kept exactly before the sketch turns dense (2 KB, half the dense form's 4 KB).</summary>
+    public const int SparseLimit = 256;
+
+    /// <summary>Relative standard error of the dense form.</summary>
+    public static readonly double StandardError = 1.04 / Math.Sqrt(Registers);
+
+    private const byte SparseFormat = 1;
+    private const byte DenseFormat = 2;
+
+    private SortedSet<ulong>? _sparse = [];
+    private byte[]? _dense;
+
+    /// <summary>Whether the sketch still counts exactly.</summary>
+    public bool IsExact => _sparse is not null;
+
+    /// <summary>The 64-bit hash of an id: a strong mix of its bytes, so sequential ids spread evenly.</summary>
+    public static ulong Hash(Guid id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.TryWriteBytes(bytes);
+        var low = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var high = BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]);
+        return Mix(low ^ Mix(high + 0x9E3779B97F4A7C15UL));
+    }
+
+    // MurmurHash3's 64-bit finaliser.
+    private static ulong Mix(ulong x)
+    {
+        x ^= x >> 33;
+        x *= 0xFF51AFD7ED558CCDUL;
+        x ^= x >> 33;
+        x *= 0xC4CEB93FE53E87DUL;
+        x ^= x >> 33;
+        return x;
+    }
+
+    /// <summary>Adds an id.</summary>
+    public void Add(Guid id) => AddHash(Hash(id));
+
+    /// <summary>Adds a hash made by <see cref="Hash"/>.</summary>
+    public void AddHash(ulong hash)
+    {
+        if (_sparse is { } sparse)
+        {
+            sparse.Add(hash);
+            if (sparse.Count > SparseLimit)
+            {
+                ToDense();
+            }
+
+            return;
+        }
+
+        AddDense(_dense!, hash);
+    }
+
+    /// <summary>Adds everything <paramref name="other"/> counted.</summary>
+    public void Merge(DistinctSketch other)
+    {
+        if (other._sparse is { } hashes)
+        {
+            foreach (var hash in hashes)
+            {
+                AddHash(hash);
+            }
+
+            return;
+        }
+
+        if (_sparse is not null)
+        {
+            ToDense();
+        }
+
+        var mine = _dense!;
+        var theirs = other._dense!;
+        for (var i = 0; i < Registers; i++)
+        {
+            if (theirs[i] > mine[i])
+            {
+                mine[i] = theirs[i];
+            }
+        }
+    }
+
+    /// <summary>The number of distinct ids added (exact while <see cref="IsExact"/>).</summary>
+    public long Count()
+    {
+        if (_sparse is { } sparse)
+        {
+            return sparse.Count;
+        }
+
+        var registers = _dense!;
+        double sum = 0;
+        var zeros = 0;
+        foreach (var r in registers)
+        {
+            sum += Math.ScaleB(1.0, -r);
+            if (r == 0)
+            {
+                zeros++;
+            }
+        }
+
+        const double m = Registers;
+        var alpha = 0.7213 / (1 + 1.079 / m);
+        var estimate = alpha * m * m / sum;
+        // Linear counting where HyperLogLog is biased (small cardinalities); the 2^64 hash needs no
+        // large-range correction at school scale.
+        if (estimate <= 2.5 * m && zeros > 0)
+        {
+            estimate = m * Math.Log(m / zeros);
+        }
+
+        return (long)Math.Round(estimate);
+    }
+
+    /// <summary>The sketch as bytes: a format byte, then the sorted hashes or the registers.</summary>
+    public byte[] ToBytes()
+    {
+        if (_sparse is { } sparse)
+        {
+            var bytes = new byte[1 + (8 * sparse.Count)];
+            bytes[0] = SparseFormat;
+            var at = 1;
+            foreach (var hash in sparse)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at), hash);
+                at += 8;
+            }
+
+            return bytes;
+        }
+
+        var dense = new byte[1 + Registers];
+        dense[0] = DenseFormat;
+        _dense!.CopyTo(dense, 1);
+        return dense;
+    }
+
+    /// <summary>Reads bytes made by <see cref="ToBytes"/>; empty or null is an empty sketch.</summary>
+    public static DistinctSketch FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        var sketch = new DistinctSketch();
+        if (bytes.IsEmpty)
+        {
+            return sketch;
+        }
+
+        switch (bytes[0])
+        {
+            case SparseFormat when (bytes.Length - 1) % 8 == 0 && (bytes.Length - 1) / 8 <= SparseLimit:
+                for (var at = 1; at < bytes.Length; at += 8)
+                {
+                    sketch._sparse!.Add(BinaryPrimitives.ReadUInt64LittleEndian(bytes[at..]));
+                }
+
+                return sketch;
+            case DenseFormat when bytes.Length == 1 + Registers:
+                sketch._sparse = null;
+                sketch._dense = bytes[1..].ToArray();
+                return sketch;
+            default:
+                throw new FormatException("Not a distinct sketch.");
+        }
+    }
+
+    private void ToDense()
+    {
+        var dense = new byte[Registers];
+        foreach (var hash in _sparse!)
+        {
+            AddDense(dense, hash);
+        }
+
+        _sparse = null;
+        _dense = dense;
+    }
+
+    private static void AddDense(byte[] registers, ulong hash)
+    {
+        var index = (int)(hash >> (64 - Precision));
+        // The rank of the first 1 bit in the remaining 52 bits (a guard bit bounds it).
+        var rest = (hash << Precision) | (1UL << (Precision - 1));
+        var rank = (byte)(BitOperations.LeadingZeroCount(rest) + 1);
+        if (rank > registers[index])
+        {
+            registers[index] = rank;
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Homeroom.Server.Accounts;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Homeroom.Server.Insights;
+
+/// <summary>
+/// The query string every insight report takes: local days from and to (default: the 30 days to today,
+/// UTC), at most 400 days; optional schoolId, grade (-1: none), groupId (a class or group), platform;
+/// limit (default 50, at most 1,000); format=csv for a streamed CSV file instead of JSON.
+/// </summary>
+public sealed class InsightQuery
+{
+    public DateOnly? From { get; init; }
+
+    public DateOnly? To { get; init; }
+
+    public Guid? SchoolId { get; init; }
+
+    public int? Grade { get; init; }
+
+    public Guid? GroupId { get; init; }
+
+    public string? Platform { get; init; }
+
+    public int? Limit { get; init; }
+
+    public string? Format { get; init; }
+
+    public InsightFilter Filter(TimeProvider time)
+    {
+        var to = To ?? DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        var from = From ?? to.AddDays(-29);
+        return new InsightFilter(from, to, SchoolId, Grade, GroupId, string.IsNullOrWhiteSpace(Platform) ? null : Platform);
+    }
+
+    public int Take => Limit ?? 50;
+
+    public bool Csv => string.Equals(Format, "csv", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Insight reports over HTTP: thin calls into <see cref="InsightsQueries"/>, as JSON or CSV.</summary>
+public static class InsightsEndpoints
+{
+    private const string Filters = " Query: from, to (yyyy-MM-dd, local days, at most 400; default the last 30), schoolId, grade, groupId, platform, limit (≤ 1,000), format=csv (a streamed text/csv file with formula-neutralised cells).";
+
+    public static IEndpointRouteBuilder MapInsightsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/insights").WithTags("Insights");
+        group.MapGet("/blocked-sites", BlockedSitesAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithDescription("Most-blocked sites (registrable hosts) by blocks, with students and the previous period's blocks for the trend." + Filters);
+        group.MapGet("/blocked-apps", BlockedAppsAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithDescription("Most-blocked apps by blocks, with students and the previous period's blocks." + Filters);
+        group.MapGet("/blocked-categories", BlockedCategoriesAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithDescription("Blocking categories of sites and apps by blocks, with students and the previous period's blocks." + Filters);
+        group.MapGet("/blocked-sites/students", BlockedStudentsAsync).RequireStaff(Permission.ReadInsightNames).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithDescription("Who hit a blocked site (query: site=example.org): students with their blocks, from raw events, so only within their retention. Audited." + Filters);
+        group.MapGet("/top-sites", TopSitesAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithDescription("Top sites by focused time (order=time) or by students (order=students), with visits and unfocused time." + Filters);
+        group.MapGet("/top-apps", TopAppsAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithDescription("Top apps by foreground time (order=time) or by students (order=students)." + Filters);
+        group.MapGet("/apps", AppAdoptionAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithDescription("Installed apps with licences (the installs until a catalog gives seats), devices that used each in the last 30 days and installs never used; the date range does not apply." + Filters);
+        return app;
+    }
+
+    private static readonly string[] BlockedHeader = ["subject", "blocks", "students", "previous_blocks"];
+    private static readonly string[] CategoryHeader = ["category", "blocks", "students", "previous_blocks"];
+    private static readonly string[] UsageHeader = ["subject", "seconds", "unfocused_seconds", "events", "students"];
+    private static readonly string[] AdoptionHeader = ["app_id", "name", "installed", "licensed", "used_last_30_days", "never_used"];
+    private static readonly string[] StudentHeader = ["person_id", "name", "device_id", "device_name", "blocks", "last_blocked_at"];
+
+    private static async Task<Results<Ok<InsightReport<BlockedSubjectRow>>, PushStreamHttpResult>> BlockedSitesAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
+        Answer(await insights.MostBlockedAsync(scope, query.Filter(time), apps: false, query.Take, cancellationToken), query, "blocked-sites", BlockedHeader,
+            r => [r.Subject, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
+
+    private static async Task<Results<Ok<InsightReport<BlockedSubjectRow>>, PushStreamHttpResult>> BlockedAppsAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
+        Answer(await insights.MostBlockedAsync(scope, query.Filter(time), apps: true, query.Take, cancellationToken), query, "blocked-apps", BlockedHeader,
+            r => [r.Subject, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
+
+    private static async Task<Results<Ok<InsightReport<BlockedCategoryRow>>, PushStreamHttpResult>> BlockedCategoriesAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
+        Answer(await insights.BlockedCategoriesAsync(scope, query.Filter(time), query.Take, cancellationToken), query, "blocked-categories", CategoryHeader,
+            r => [r.Category, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
+
+    private static async Task<Results<Ok<InsightReport<BlockedStudentRow>>, PushStreamHttpResult, ValidationProblem>> BlockedStudentsAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, string? site, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(site))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["site"] = ["Required."] });
+        }
+
+        var report = await insights.BlockedStudentsAsync(scope, query.Filter(time), site, query.Take, cancellationToken);
+        return query.Csv
+            ? Csv("blocked-site-students", StudentHeader, report.Rows, r => [r.PersonId?.ToString(), r.Name, r.DeviceId.ToString(), r.DeviceName, N(r.Blocks), r.LastBlockedAt.ToString("O", CultureInfo.InvariantCulture)])
+            : TypedResults.Ok(report);
+    }
+
+    private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult, ValidationProblem>> TopSitesAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, string? order, CancellationToken cancellationToken)
+    {
+        if (ParseOrder(order) is not { } by)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["order"] = ["time or students."] });
+        }
+
+        var report = await insights.TopUsageAsync(scope, query.Filter(time), apps: false, by, query.Take, cancellationToken);
+        return query.Csv ? Csv("top-sites", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
+    }
+
+    private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult, ValidationProblem>> TopAppsAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, string? order, CancellationToken cancellationToken)
+    {
+        if (ParseOrder(order) is not { } by)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["order"] = ["time or students."] });
+        }
+
+        var report = await insights.TopUsageAsync(scope, query.Filter(time), apps: true, by, query.Take, cancellationToken);
+        return query.Csv ? Csv("top-apps", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
+    }
+
+    private static async Task<Results<Ok<InsightReport<AppAdoptionRow>>, PushStreamHttpResult>> AppAdoptionAsync(
+        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
+        Answer(await insights.AppAdoptionAsync(scope, query.Filter(time), licences: null, query.Take, cancellationToken), query, "apps", AdoptionHeader,
+            r => [r.AppId, r.Name, N(r.Installed), N(r.Licensed), N(r.UsedLast30Days), N(r.NeverUsed)]);
+
+    private static UsageOrder? ParseOrder(string? order) => order?.ToLowerInvariant() switch
+    {
+        null or "" or "time" => UsageOrder.Time,
+        "students" => UsageOrder.Students,
+        _ => null,
+    };
+
+    private static string?[] UsageCells(UsageRow r) => [r.Subject, N(r.Seconds), N(r.UnfocusedSeconds), N(r.Events), N(r.Students)];
+
+    private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static Results<Ok<InsightReport<T>>, PushStreamHttpResult> Answer<T>(
+        InsightReport<T> report, InsightQuery query, string name, string[] header, Func<T, string?[]> cells) =>
+        query.Csv ? Csv(name, header, report.Rows, cells) : TypedResults.Ok(report);
+
+    private static PushStreamHttpResult Csv<T>(string name, string[] header, IReadOnlyList<T> rows, Func<T, string?[]> cells) =>
+        (PushStreamHttpResult)CsvResults.Stream($"{name}.csv", header, Enumerate(rows, cells));
+
+    private static async IAsyncEnumerable<IReadOnlyList<string?>> Enumerate<T>(IReadOnlyList<T> rows, Func<T, string?[]> cells, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var row in rows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return cells(row);
+            await Task.CompletedTask;
+        }
+    }
+}

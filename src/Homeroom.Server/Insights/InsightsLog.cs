@@ -1,0 +1,13 @@
+namespace Homeroom.Server.Insights;
+
+internal static partial class InsightsLog
+{
+    [LoggerMessage(EventId = 15001, Level = LogLevel.Warning, Message = "Time zone {Zone} is unknown here; insight rollups file its events by UTC days")]
+    public static partial void UnknownTimeZone(ILogger logger, string zone);
+
+    [LoggerMessage(EventId = 15002, Level = LogLevel.Information, Message = "Rebuilding insight rollups: {Done} raw events folded")]
+    public static partial void RebuildProgress(ILogger logger, long done);
+
+    [LoggerMessage(EventId = 15003, Level = LogLevel.Information, Message = "Deleted {Count} insight rollup rows past retention")]
+    public static partial void RetentionPurged(ILogger logger, int count);
+}

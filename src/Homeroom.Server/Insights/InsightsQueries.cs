@@ -1,0 +1,487 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Homeroom.Rules.Insights;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Insights;
+
+/// <summary>What a report covers: local days From to To (inclusive) and optional school, grade, class or group, and platform.</summary>
+public sealed record InsightFilter(DateOnly From, DateOnly To, Guid? SchoolId = null, int? Grade = null, Guid? GroupId = null, string? Platform = null)
+{
+    /// <summary>The longest range a report covers.</summary>
+    public const int MaxDays = 400;
+
+    public const int MaxPlatformLength = 32;
+
+    /// <summary>Days in the range.</summary>
+    public int Days => To.DayNumber - From.DayNumber + 1;
+
+    /// <summary>The period of the same length just before this one, for trends.</summary>
+    public InsightFilter Previous => this with { From = From.AddDays(-Days), To = From.AddDays(-1) };
+
+    /// <summary>Field errors; null when valid.</summary>
+    public Dictionary<string, string[]>? Validate()
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (To < From)
+        {
+            errors["to"] = ["Must not be before from."];
+        }
+        else if (Days > MaxDays)
+        {
+            errors["from"] = [$"A report covers at most {MaxDays} days."];
+        }
+
+        if (Grade is < InsightFold.NoGrade or > 20)
+        {
+            errors["grade"] = ["Must be -1 (none) to 20."];
+        }
+
+        if (Platform is { Length: > MaxPlatformLength })
+        {
+            errors["platform"] = ["Too long."];
+        }
+
+        return errors.Count > 0 ? errors : null;
+    }
+}
+
+/// <summary>A report: its range, the previous range its trend compares against (when it has one), and its rows.</summary>
+public sealed record InsightReport<T>(DateOnly From, DateOnly To, DateOnly? PreviousFrom, DateOnly? PreviousTo, IReadOnlyList<T> Rows);
+
+/// <summary>A blocked site or app: blocks in the range, students who hit it, and blocks in the previous range.</summary>
+public sealed record BlockedSubjectRow(string Subject, long Blocks, long Students, long PreviousBlocks);
+
+/// <summary>A blocking category: blocks of sites and apps in the range, students, and blocks in the previous range.</summary>
+public sealed record BlockedCategoryRow(string Category, long Blocks, long Students, long PreviousBlocks);
+
+/// <summary>
+/// A site or app in use: headline seconds (focused time on a site, foreground time of an app), unfocused
+/// seconds (sites only), events (visits of a site, usage reports of an app) and students.
+/// </summary>
+public sealed record UsageRow(string Subject, long Seconds, long UnfocusedSeconds, long Events, long Students);
+
+/// <summary>
+/// An app of the devices' inventories: devices it is installed on, licences (given, else the installs),
+/// devices that used it in the last 30 days, and installs never seen in use.
+/// </summary>
+public sealed record AppAdoptionRow(string AppId, string? Name, long Installed, long Licensed, long UsedLast30Days, long NeverUsed);
+
+/// <summary>A student (or an unassigned device) who hit a blocked site: from raw events, so only within their retention.</summary>
+public sealed record BlockedStudentRow(Guid? PersonId, string Name, Guid DeviceId, string DeviceName, long Blocks, DateTime LastBlockedAt);
+
+/// <summary>How a usage report is ordered.</summary>
+public enum UsageOrder
+{
+    Time,
+    Students,
+}
+
+/// <summary>
+/// The insight reports the console and the API share. Every method takes the caller's scope: staff
+/// limited to a school see only it (naming another school is refused, 403), a class filter must be a
+/// class the caller reaches (else 404). Reports read rollups only, never raw events, except the names
+/// behind a blocked site (<see cref="BlockedStudentsAsync"/>), which need
+/// <see cref="Permission.ReadInsightNames"/> and are audited.
+/// </summary>
+public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, TimeProvider time)
+{
+    public const int MaxLimit = 1_000;
+    public const int MaxSiteLength = 255;
+
+    // "Top by students" merges the sketches of this many candidates, the most active by events.
+    private const int StudentCandidates = 200;
+
+    /// <summary>Most-blocked sites (<paramref name="apps"/>: apps) with the previous period's blocks.</summary>
+    public async Task<InsightReport<BlockedSubjectRow>> MostBlockedAsync(StaffScope scope, InsightFilter filter, bool apps, int limit, CancellationToken cancellationToken)
+    {
+        var where = await ResolveAsync(scope, filter, limit, cancellationToken);
+        var kind = apps ? InsightFold.AppBlocked : InsightFold.WebBlocked;
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        var top = await TotalsAsync(connection, where, filter, [kind], "subject", limit, cancellationToken);
+        var students = await StudentsAsync(connection, where, filter, [kind], "subject", top.Select(t => t.Key).ToList(), cancellationToken);
+        var previous = await TotalsAsync(connection, where, filter.Previous, [kind], "subject", top.Select(t => t.Key).ToList(), cancellationToken);
+        var rows = top.Select(t => new BlockedSubjectRow(t.Key, t.Events, students.GetValueOrDefault(t.Key), previous.FirstOrDefault(p => p.Key == t.Key)?.Events ?? 0)).ToList();
+        return Report(filter, rows, withPrevious: true);
+    }
+
+    /// <summary>Blocking categories of sites and apps, with the previous period's blocks.</summary>
+    public async Task<InsightReport<BlockedCategoryRow>> BlockedCategoriesAsync(StaffScope scope, InsightFilter filter, int limit, CancellationToken cancellationToken)
+    {
+        var where = await ResolveAsync(scope, filter, limit, cancellationToken);
+        string[] kinds = [InsightFold.WebBlocked, InsightFold.AppBlocked];
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        var top = await TotalsAsync(connection, where, filter, kinds, "category", limit, cancellationToken);
+        var students = await StudentsAsync(connection, where, filter, kinds, "category", top.Select(t => t.Key).ToList(), cancellationToken);
+        var previous = await TotalsAsync(connection, where, filter.Previous, kinds, "category", top.Select(t => t.Key).ToList(), cancellationToken);
+        var rows = top.Select(t => new BlockedCategoryRow(t.Key, t.Events, students.GetValueOrDefault(t.Key), previous.FirstOrDefault(p => p.Key == t.Key)?.Events ?? 0)).ToList();
+        return Report(filter, rows, withPrevious: true);
+    }
+
+    /// <summary>
+    /// Top sites (<paramref name="apps"/>: apps) by time or by students. By students, the
+    /// <c>200</c> (or 10 × limit) most active by events are counted exactly and ranked.
+    /// </summary>
+    public async Task<InsightReport<UsageRow>> TopUsageAsync(StaffScope scope, InsightFilter filter, bool apps, UsageOrder order, int limit, CancellationToken cancellationToken)
+    {
+        var where = await ResolveAsync(scope, filter, limit, cancellationToken);
+        string[] kinds = apps ? [InsightFold.AppUsage] : [InsightFold.WebVisit, InsightFold.WebUsage];
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        var candidates = order == UsageOrder.Time
+            ? await TotalsAsync(connection, where, filter, kinds, "subject", limit, cancellationToken, orderBySeconds: true)
+            : await TotalsAsync(connection, where, filter, kinds, "subject", Math.Max(StudentCandidates, 10 * limit), cancellationToken);
+        var students = await StudentsAsync(connection, where, filter, kinds, "subject", candidates.Select(t => t.Key).ToList(), cancellationToken);
+        var rows = candidates.Select(t => new UsageRow(t.Key, t.Seconds, t.Unfocused, apps ? t.Events : t.Visits, students.GetValueOrDefault(t.Key)));
+        rows = order == UsageOrder.Time ? rows : rows.OrderByDescending(r => r.Students).ThenByDescending(r => r.Events).ThenBy(r => r.Subject, StringComparer.Ordinal).Take(limit);
+        return Report(filter, rows.ToList(), withPrevious: false);
+    }
+
+    /// <summary>
+    /// Apps of the scope's devices' inventories with installs, licences (<paramref name="licences"/> by
+    /// app id, else the installs), devices that used the app in the 30 days to today, and installs never
+    /// used. The date range does not apply (inventories are current); the other filters do.
+    /// </summary>
+    public async Task<InsightReport<AppAdoptionRow>> AppAdoptionAsync(
+        StaffScope scope, InsightFilter filter, IReadOnlyDictionary<string, int>? licences, int limit, CancellationToken cancellationToken)
+    {
+        var where = await ResolveAsync(scope, filter, limit, cancellationToken);
+        var since = InsightFold.DayNumber(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime)) - 30;
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var sql = new StringBuilder("""
+            SELECT da.app_id, MAX(da.name), COUNT(*),
+                   SUM(CASE WHEN u.last_day >= @since THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN u.last_day IS NULL THEN 1 ELSE 0 END)
+            FROM device_apps da
+            JOIN devices d ON d.id = da.device_id
+            LEFT JOIN people p ON p.id = d.assigned_person_id
+            LEFT JOIN insight_app_last_used u ON u.device_id = da.device_id AND u.app_id = da.app_id
+            WHERE 1 = 1
+            """);
+        Add(command, "@since", since);
+        DeviceConditions(command, sql, where);
+        sql.Append(" GROUP BY da.app_id ORDER BY 3 DESC, 1 LIMIT @limit");
+        Add(command, "@limit", limit);
+        command.CommandText = sql.ToString();
+        var rows = new List<AppAdoptionRow>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var app = reader.GetString(0);
+                var installed = Long(reader, 2);
+                rows.Add(new AppAdoptionRow(app, reader.IsDBNull(1) ? null : reader.GetString(1), installed,
+                    licences is not null && licences.TryGetValue(app, out var seats) ? seats : installed, Long(reader, 3), Long(reader, 4)));
+            }
+        }
+
+        return Report(filter, rows, withPrevious: false);
+    }
+
+    /// <summary>
+    /// Who hit a blocked site in the range: students (or unassigned devices) with their blocks, from raw
+    /// events (so only within raw retention). Needs <see cref="Permission.ReadInsightNames"/>; audited.
+    /// </summary>
+    public async Task<InsightReport<BlockedStudentRow>> BlockedStudentsAsync(StaffScope scope, InsightFilter filter, string site, int limit, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.ReadInsightNames);
+        site = site.Trim().ToLowerInvariant();
+        if (site.Length is 0 or > MaxSiteLength || !site.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or ':' or '[' or ']'))
+        {
+            throw new RequestValidationException(new() { ["site"] = ["A site's host name, e.g. example.org."] });
+        }
+
+        var where = await ResolveAsync(scope, filter, limit, cancellationToken);
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var sql = new StringBuilder("""
+            SELECT e.device_id, d.name, p.id, p.given_name, p.family_name, e.occurred_at, e.url, COALESCE(s.time_zone, (SELECT time_zone FROM district LIMIT 1))
+            FROM activity_events e
+            JOIN devices d ON d.id = e.device_id
+            LEFT JOIN people p ON p.id = d.assigned_person_id
+            LEFT JOIN schools s ON s.id = d.school_id
+            WHERE e.kind = @kind AND e.occurred_at >= @start AND e.occurred_at < @end AND e.url LIKE @like
+            """);
+        Add(command, "@kind", InsightFold.WebBlocked);
+        // A day in any zone lies within 14 hours of the same UTC day; the exact local day is checked below.
+        Add(command, "@start", filter.From.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).AddHours(-14));
+        Add(command, "@end", filter.To.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).AddHours(14));
+        Add(command, "@like", "%" + site + "%");
+        DeviceConditions(command, sql, where);
+        command.CommandText = sql.ToString();
+        var from = InsightFold.DayNumber(filter.From);
+        var to = InsightFold.DayNumber(filter.To);
+        var found = new Dictionary<(Guid?, Guid), (string Name, string Device, long Blocks, DateTime Last)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var at = DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc);
+                var zone = TimeZoneInfo.TryFindSystemTimeZoneById(reader.GetString(7), out var z) ? z : TimeZoneInfo.Utc;
+                var day = InsightFold.LocalDay(at, zone);
+                if (day < from || day > to || InsightFold.RegistrableHost(reader.IsDBNull(6) ? null : reader.GetString(6)) != site)
+                {
+                    continue;
+                }
+
+                var device = InsightRollups.ReadGuid(reader.GetValue(0));
+                Guid? person = reader.IsDBNull(2) ? null : InsightRollups.ReadGuid(reader.GetValue(2));
+                var name = person is null ? "(no student)" : $"{reader.GetString(3)} {reader.GetString(4)}";
+                var key = (person, device);
+                var current = found.GetValueOrDefault(key, (name, reader.GetString(1), 0, DateTime.MinValue));
+                found[key] = (current.Name, current.Device, current.Blocks + 1, at > current.Last ? at : current.Last);
+            }
+        }
+
+        var rows = found.Select(f => new BlockedStudentRow(f.Key.Item1, f.Value.Name, f.Key.Item2, f.Value.Device, f.Value.Blocks, f.Value.Last))
+            .OrderByDescending(r => r.Blocks).ThenBy(r => r.Name, StringComparer.Ordinal).Take(limit).ToList();
+
+        // Names behind a blocked site are personal data: reading them is audited.
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        audit.Record(db, "insights.blocked.students.read", "site", site,
+            $"{filter.From:yyyy-MM-dd} to {filter.To:yyyy-MM-dd}, {rows.Count} students", where.SchoolId ?? scope.SchoolId);
+        await db.SaveChangesAsync(cancellationToken);
+        return Report(filter, rows, withPrevious: false);
+    }
+
+    /// <summary>The filter as the scope allows it: the school it is limited to, and a class it reaches.</summary>
+    private sealed record Where(Guid? SchoolId, int? Grade, Guid? GroupId, string? Platform);
+
+    private async Task<Where> ResolveAsync(StaffScope scope, InsightFilter filter, int limit, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.ReadInsights);
+        var errors = filter.Validate() ?? [];
+        if (limit is < 1 or > MaxLimit)
+        {
+            errors["limit"] = [$"1 to {MaxLimit}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new RequestValidationException(errors);
+        }
+
+        var school = filter.SchoolId;
+        if (school is { } id)
+        {
+            scope.EnsureIncludesSchool(id, "schoolId");
+        }
+        else if (!scope.IsDistrictWide)
+        {
+            // Staff limited to a school see only it (a teacher has no insight permission at all).
+            school = scope.SchoolId ?? throw new ForbiddenException("Outside your school", "Your account reaches no school.");
+        }
+
+        if (filter.GroupId is { } group)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            if (!await scope.Groups(db).AnyAsync(g => g.Id == group, cancellationToken))
+            {
+                throw new NotFoundException("No such class or group in your scope.");
+            }
+        }
+
+        return new Where(school, filter.Grade, filter.GroupId, filter.Platform?.Trim().ToLowerInvariant());
+    }
+
+    private sealed record Totals(string Key, long Events, long Seconds, long Unfocused, long Visits);
+
+    /// <summary>
+    /// The rollup rows of the range as one row source: whole months from the monthly table, the days
+    /// around them from the daily one (a class filter reads its own daily table).
+    /// </summary>
+    private static string Rows(DbCommand command, Where where, InsightFilter filter, string[] kinds, string prefix)
+    {
+        var from = InsightFold.DayNumber(filter.From);
+        var to = InsightFold.DayNumber(filter.To);
+        var dims = new StringBuilder();
+        var kindNames = new List<string>();
+        for (var i = 0; i < kinds.Length; i++)
+        {
+            kindNames.Add($"@{prefix}k{i}");
+            Add(command, $"@{prefix}k{i}", kinds[i]);
+        }
+
+        dims.Append(" AND kind IN (").Append(string.Join(", ", kindNames)).Append(')');
+        if (where.Grade is { } grade)
+        {
+            dims.Append($" AND grade = @{prefix}grade");
+            Add(command, $"@{prefix}grade", grade);
+        }
+
+        if (where.Platform is { } platform)
+        {
+            dims.Append($" AND platform = @{prefix}platform");
+            Add(command, $"@{prefix}platform", platform);
+        }
+
+        const string Columns = "kind, subject, category, seconds, unfocused_seconds, events, students";
+        if (where.GroupId is { } group)
+        {
+            Add(command, $"@{prefix}group", Id(command, group));
+            Add(command, $"@{prefix}from", from);
+            Add(command, $"@{prefix}to", to);
+            return $"SELECT {Columns} FROM insight_group_daily WHERE group_id = @{prefix}group AND day BETWEEN @{prefix}from AND @{prefix}to{dims}";
+        }
+
+        if (where.SchoolId is { } school)
+        {
+            dims.Append($" AND school_id = @{prefix}school");
+            Add(command, $"@{prefix}school", Id(command, school));
+        }
+
+        // Whole months inside the range: the first month starting on or after From, the last ending on or before To.
+        var firstMonthStart = filter.From.Day == 1 ? filter.From : new DateOnly(filter.From.Year, filter.From.Month, 1).AddMonths(1);
+        var lastMonthEnd = filter.To.AddDays(1).Day == 1 ? filter.To : new DateOnly(filter.To.Year, filter.To.Month, 1).AddDays(-1);
+        if (firstMonthStart > lastMonthEnd)
+        {
+            Add(command, $"@{prefix}from", from);
+            Add(command, $"@{prefix}to", to);
+            return $"SELECT {Columns} FROM insight_daily WHERE day BETWEEN @{prefix}from AND @{prefix}to{dims}";
+        }
+
+        Add(command, $"@{prefix}from", from);
+        Add(command, $"@{prefix}head", InsightFold.DayNumber(firstMonthStart) - 1);
+        Add(command, $"@{prefix}tail", InsightFold.DayNumber(lastMonthEnd) + 1);
+        Add(command, $"@{prefix}to", to);
+        Add(command, $"@{prefix}m1", (firstMonthStart.Year * 12) + firstMonthStart.Month - 1);
+        Add(command, $"@{prefix}m2", (lastMonthEnd.Year * 12) + lastMonthEnd.Month - 1);
+        return $"""
+            SELECT {Columns} FROM insight_daily WHERE day BETWEEN @{prefix}from AND @{prefix}head{dims}
+            UNION ALL SELECT {Columns} FROM insight_daily WHERE day BETWEEN @{prefix}tail AND @{prefix}to{dims}
+            UNION ALL SELECT {Columns} FROM insight_monthly WHERE month BETWEEN @{prefix}m1 AND @{prefix}m2{dims}
+            """;
+    }
+
+    /// <summary>Sums per <paramref name="keyColumn"/>: the top <paramref name="limit"/> by events (or seconds).</summary>
+    private static Task<List<Totals>> TotalsAsync(
+        DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, int limit, CancellationToken cancellationToken, bool orderBySeconds = false) =>
+        TotalsAsync(connection, where, filter, kinds, keyColumn, limit, null, orderBySeconds, cancellationToken);
+
+    /// <summary>Sums for the given keys only.</summary>
+    private static Task<List<Totals>> TotalsAsync(
+        DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
+        keys.Count == 0 ? Task.FromResult(new List<Totals>()) : TotalsAsync(connection, where, filter, kinds, keyColumn, keys.Count, keys, false, cancellationToken);
+
+    private static async Task<List<Totals>> TotalsAsync(
+        DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, int limit, IReadOnlyList<string>? keys, bool orderBySeconds, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        var rows = Rows(command, where, filter, kinds, "r");
+        var only = keys is null ? "" : $" WHERE {keyColumn} IN ({KeyList(command, keys)})";
+        var order = orderBySeconds ? "3 DESC, 2 DESC" : "2 DESC, 3 DESC";
+        command.CommandText = $"""
+            SELECT {keyColumn}, SUM(events), SUM(seconds), SUM(unfocused_seconds), SUM(CASE WHEN kind = 'web.visit' THEN events ELSE 0 END)
+            FROM ({rows}) x{only}
+            GROUP BY {keyColumn} ORDER BY {order}, 1 LIMIT @limit
+            """;
+        Add(command, "@limit", limit);
+        var result = new List<Totals>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(new Totals(reader.GetString(0), Long(reader, 1), Long(reader, 2), Long(reader, 3), Long(reader, 4)));
+        }
+
+        return result;
+    }
+
+    /// <summary>Distinct students per key, merging the sketches of every matching row.</summary>
+    private static async Task<Dictionary<string, long>> StudentsAsync(
+        DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var sketches = new Dictionary<string, DistinctSketch>(StringComparer.Ordinal);
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        await using var command = connection.CreateCommand();
+        var rows = Rows(command, where, filter, kinds, "r");
+        command.CommandText = $"SELECT {keyColumn}, students FROM ({rows}) x WHERE {keyColumn} IN ({KeyList(command, keys)})";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var key = reader.GetString(0);
+            var bytes = (byte[])reader.GetValue(1);
+            if (bytes.Length <= 1)
+            {
+                continue;
+            }
+
+            if (!sketches.TryGetValue(key, out var sketch))
+            {
+                sketches[key] = DistinctSketch.FromBytes(bytes);
+            }
+            else
+            {
+                sketch.Merge(DistinctSketch.FromBytes(bytes));
+            }
+        }
+
+        return sketches.ToDictionary(s => s.Key, s => s.Value.Count(), StringComparer.Ordinal);
+    }
+
+    private static string KeyList(DbCommand command, IReadOnlyList<string> keys)
+    {
+        var names = new List<string>(keys.Count);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            names.Add($"@key{i}");
+            Add(command, $"@key{i}", keys[i]);
+        }
+
+        return string.Join(", ", names);
+    }
+
+    /// <summary>Conditions on devices <c>d</c> and their students <c>p</c> for the inventory and names reports.</summary>
+    private static void DeviceConditions(DbCommand command, StringBuilder sql, Where where)
+    {
+        if (where.SchoolId is { } school)
+        {
+            sql.Append(" AND d.school_id = @school");
+            Add(command, "@school", Id(command, school));
+        }
+
+        if (where.Grade is { } grade)
+        {
+            sql.Append(" AND COALESCE(p.grade_level, -1) = @grade");
+            Add(command, "@grade", grade);
+        }
+
+        if (where.Platform is { } platform)
+        {
+            sql.Append(" AND d.platform = @platform");
+            Add(command, "@platform", platform);
+        }
+
+        if (where.GroupId is { } group)
+        {
+            sql.Append(" AND (d.id IN (SELECT device_id FROM group_devices WHERE group_id = @group) OR d.assigned_person_id IN (SELECT person_id FROM group_members WHERE group_id = @group))");
+            Add(command, "@group", Id(command, group));
+        }
+    }
+
+    private static object Id(DbCommand command, Guid id) => command is Npgsql.NpgsqlCommand ? id : id.ToString().ToUpperInvariant();
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+
+    private static long Long(DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+
+    private static InsightReport<T> Report<T>(InsightFilter filter, IReadOnlyList<T> rows, bool withPrevious) =>
+        withPrevious
+            ? new InsightReport<T>(filter.From, filter.To, filter.Previous.From, filter.Previous.To, rows)
+            : new InsightReport<T>(filter.From, filter.To, null, null, rows);
+}

@@ -1,0 +1,48 @@
+using Homeroom.Rules.Insights;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Insights;
+
+/// <summary>Deletes rollup rows past <see cref="InsightsOptions.Retention"/>, once a day, a slice of days at a time.</summary>
+public sealed class InsightsRetention(BulkSql bulk, InsightRollups rollups, IOptions<InsightsOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<InsightsRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(24), time, logger)
+{
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
+
+    /// <summary>Deletes what is past retention; returns the rows deleted.</summary>
+    public Task<int> PurgeAsync(CancellationToken cancellationToken) => RunExclusiveAsync(async ct =>
+    {
+        var cutoffDay = InsightFold.DayNumber(DateOnly.FromDateTime(Time.GetUtcNow().UtcDateTime - options.Value.Retention));
+        // A month is kept while any of its days is.
+        var cutoffMonth = InsightRollups.MonthOf(cutoffDay);
+        var total = 0;
+        await using var connection = await bulk.OpenAsync(ct);
+        foreach (var (sql, cutoff) in new[]
+        {
+            ("DELETE FROM insight_daily WHERE day < @c", cutoffDay),
+            ("DELETE FROM insight_group_daily WHERE day < @c", cutoffDay),
+            ("DELETE FROM insight_monthly WHERE month < @c", cutoffMonth),
+            ("DELETE FROM insight_app_last_used WHERE last_day < @c", cutoffDay),
+        })
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@c";
+            parameter.Value = cutoff;
+            command.Parameters.Add(parameter);
+            total += await command.ExecuteNonQueryAsync(ct);
+        }
+
+        if (total > 0)
+        {
+            rollups.ForgetSketches();
+            InsightsLog.RetentionPurged(Logger, total);
+            await housekeeping.AfterPurgeAsync(total, ct);
+        }
+
+        return total;
+    }, cancellationToken);
+}

@@ -1,0 +1,284 @@
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Insights;
+using Homeroom.Server.Activity;
+using Homeroom.Server.Data;
+using Homeroom.Server.Insights;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Homeroom.Server.Tests.Insights;
+
+/// <summary>
+/// The rollups equal a plain recomputation from the raw events the database kept, for random event
+/// streams with resent (duplicate) batches, late events, events far in the future or past, absurd
+/// durations, unknown categories and inventory snapshots, on the days around the spring DST change of
+/// a Chicago school (8 March 2026) and a Berlin school (29 March 2026); and a rebuild gives the same rows.
+/// </summary>
+public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    // Raw events are kept ten years here, so the test's March 2026 events survive the retention job.
+    private const int RetentionDays = 3650;
+    private static readonly DateTime Start = new(2026, 3, 5, 0, 0, 0, DateTimeKind.Utc);
+
+    private HomeroomHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(provider, $"Homeroom:Activity:Retention={RetentionDays}.00:00:00");
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private sealed record Roster(Guid Device, Guid School, int Grade, string Platform, Guid Student, TimeZoneInfo Zone, Guid[] Groups);
+
+    private async Task<Guid> IdAsync(string path, object body) => (await _host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
+
+    private async Task<List<Roster>> BuildRosterAsync()
+    {
+        var chicago = await IdAsync("/api/schools", new { name = "Lakeside", timeZone = "America/Chicago" });
+        var berlin = await IdAsync("/api/schools", new { name = "Spree", timeZone = "Europe/Berlin" });
+        var classA = await IdAsync("/api/groups", new { name = "5A", kind = "class", schoolId = chicago });
+        var club = await IdAsync("/api/groups", new { name = "Robotics", kind = "custom", schoolId = chicago });
+        var ana = await IdAsync("/api/people", new { kind = "student", givenName = "Ana", familyName = "Lopez", schoolId = chicago, gradeLevel = 5 });
+        var ben = await IdAsync("/api/people", new { kind = "student", givenName = "Ben", familyName = "Ode", schoolId = chicago, gradeLevel = 6 });
+        (await _host.PostJsonAsync($"/api/groups/{classA}/members", new { personIds = new[] { ana, ben } })).EnsureSuccessStatusCode();
+
+        var a = (await _host.EnrollAsync(await _host.CreateTokenAsync(schoolId: chicago), "RU-A")).DeviceId;
+        var b = (await _host.EnrollAsync(await _host.CreateTokenAsync(schoolId: chicago), "RU-B", DevicePlatform.IPadOS)).DeviceId;
+        var c = (await _host.EnrollAsync(await _host.CreateTokenAsync(schoolId: berlin), "RU-C")).DeviceId;
+        var d = (await _host.EnrollAsync(await _host.CreateTokenAsync(), "RU-D")).DeviceId;
+        (await _host.Client.PatchAsync($"/api/devices/{a}", JsonContent(new { assignedPersonId = ana }))).EnsureSuccessStatusCode();
+        (await _host.Client.PatchAsync($"/api/devices/{b}", JsonContent(new { assignedPersonId = ben }))).EnsureSuccessStatusCode();
+        (await _host.PostJsonAsync($"/api/groups/{club}/members", new { deviceIds = new[] { b } })).EnsureSuccessStatusCode();
+
+        await using var db = await _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        // A device of no school days by the district's zone (UTC when no district row names one).
+        var districtZone = await db.Districts.Select(x => x.TimeZone).FirstOrDefaultAsync() is { } zone ? TimeZoneInfo.FindSystemTimeZoneById(zone) : TimeZoneInfo.Utc;
+        var zoneOf = new Dictionary<Guid, TimeZoneInfo>
+        {
+            [chicago] = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago"),
+            [berlin] = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"),
+        };
+        var devices = await db.Devices.AsNoTracking().Where(x => new[] { a, b, c, d }.Contains(x.Id)).ToListAsync();
+        return devices.Select(x => new Roster(
+            x.Id,
+            x.SchoolId ?? Guid.Empty,
+            x.Id == a ? 5 : x.Id == b ? 6 : InsightFold.NoGrade,
+            x.Platform.ToString().ToLowerInvariant(),
+            x.Id == a ? ana : x.Id == b ? ben : x.Id,
+            x.SchoolId is { } s ? zoneOf[s] : districtZone,
+            x.Id == a ? [classA] : x.Id == b ? [classA, club] : [])).ToList();
+    }
+
+    private static StringContent JsonContent(object body) => new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+
+    private static readonly string?[] Urls =
+    [
+        "https://www.example.org/a", "https://docs.example.org/b?q=1", "https://maps.google.co.uk/", "https://GOOGLE.com/search",
+        "https://10.0.0.7/admin", "poki.com/games", "not a url", null,
+    ];
+
+    private static readonly string?[] Apps = ["com.khan.academy", "com.roblox.client", " org.chess ", "", null];
+    private static readonly string?[] Details = ["games", " Social ", "", null, "focused", "unfocused", "Brand-New-" + new string('x', 120)];
+    private static readonly string[] Kinds = ["web.visit", "web.blocked", "web.usage", "app.usage", "app.blocked", "app.inventory"];
+
+    private static ActivityEvent RandomEvent(Random random, long seq, DateTime received)
+    {
+        // Mostly within three days before receipt; some late by weeks, some far ahead, some older than retention.
+        var roll = random.Next(100);
+        var occurred = roll switch
+        {
+            < 3 => received.AddDays(1).AddMinutes(random.Next(1, 3000)),
+            < 6 => received.AddDays(-RetentionDays - random.Next(1, 30)),
+            < 15 => received.AddDays(-random.Next(7, 25)).AddMinutes(random.Next(1440)),
+            _ => received.AddMinutes(-random.Next(0, 3 * 1440)),
+        };
+        int? duration = random.Next(6) switch { 0 => null, 1 => 30 * 3600, 2 => -5, _ => random.Next(0, 900) };
+        return new ActivityEvent(seq, new DateTimeOffset(occurred, TimeSpan.Zero), Kinds[random.Next(Kinds.Length)],
+            Urls[random.Next(Urls.Length)], "Title", Apps[random.Next(Apps.Length)], duration, Details[random.Next(Details.Length)]);
+    }
+
+    [Fact]
+    public async Task Rollups_RandomStreamsWithResendsLateEventsAndDst_EqualARecomputationFromRawEvents()
+    {
+        var roster = await BuildRosterAsync();
+        var writer = _host.GetService<ActivityWriter>();
+        var random = new Random(provider == DatabaseProvider.Sqlite ? 20260308 : 20260329);
+        var nextSeq = roster.ToDictionary(r => r.Device, _ => 1L);
+        var sent = new List<ActivityBatch>();
+        var pending = new List<Task>();
+        for (var round = 0; round < 160; round++)
+        {
+            var device = roster[random.Next(roster.Count)].Device;
+            // Receipts walk through 5 March to 2 April 2026, across both DST changes.
+            var received = Start.AddHours(round * 4.2 + random.Next(4));
+            ActivityBatch batch;
+            if (sent.Count > 0 && random.Next(5) == 0)
+            {
+                // A resend: the same sequence numbers (content may differ, as a buggy agent's would); only the first is kept.
+                var earlier = sent[random.Next(sent.Count)];
+                var events = earlier.Events.Select(e => random.Next(3) == 0 ? e with { DurationSeconds = 777 } : e).ToList();
+                if (random.Next(2) == 0)
+                {
+                    events.Add(RandomEvent(random, nextSeq[earlier.DeviceId]++, received));
+                }
+
+                batch = new ActivityBatch(earlier.DeviceId, events, received);
+            }
+            else
+            {
+                var count = random.Next(1, 40);
+                var events = Enumerable.Range(0, count).Select(_ => RandomEvent(random, nextSeq[device]++, received)).ToList();
+                batch = new ActivityBatch(device, events, received);
+            }
+
+            sent.Add(batch);
+            await writer.EnqueueAsync(batch);
+            pending.Add(batch.Stored.Task);
+            if (random.Next(4) == 0)
+            {
+                await Task.WhenAll(pending).WaitAsync(HomeroomHost.Timeout);
+            }
+        }
+
+        await Task.WhenAll(pending).WaitAsync(HomeroomHost.Timeout);
+
+        var expected = await RecomputeAsync(roster);
+        expected.Daily.Count.ShouldBeGreaterThan(50, "the stream produced a real spread of rows");
+        expected.Daily.Keys.Select(k => k.Period).Distinct().Count().ShouldBeGreaterThan(20);
+        var actual = await ReadRollupsAsync();
+        Same(actual, expected, "live");
+
+        var folded = await _host.GetService<InsightsRebuild>().RunAsync(CancellationToken.None);
+        folded.ShouldBeGreaterThan(0);
+        Same(await ReadRollupsAsync(), expected, "rebuilt");
+    }
+
+    private static void Same(Rollups actual, Rollups expected, string what)
+    {
+        Compare(actual.Daily, expected.Daily, $"{what} daily");
+        Compare(actual.Monthly, expected.Monthly, $"{what} monthly");
+        Compare(actual.Groups, expected.Groups, $"{what} group daily");
+        actual.LastUsed.OrderBy(x => x.Key.ToString()).ShouldBe(expected.LastUsed.OrderBy(x => x.Key.ToString()), $"{what} app last used");
+    }
+
+    private static void Compare(Dictionary<RollupKey, Row> actual, Dictionary<RollupKey, Row> expected, string what)
+    {
+        var missing = expected.Keys.Except(actual.Keys).Take(5).ToList();
+        missing.ShouldBeEmpty($"{what}: rows missing");
+        var extra = actual.Keys.Except(expected.Keys).Take(5).ToList();
+        extra.ShouldBeEmpty($"{what}: rows not expected");
+        foreach (var (key, row) in expected)
+        {
+            actual[key].ShouldBe(row, $"{what} {key}");
+        }
+    }
+
+    private sealed record Row(long Seconds, long Unfocused, long Events, long Students);
+
+    private sealed record Rollups(Dictionary<RollupKey, Row> Daily, Dictionary<RollupKey, Row> Monthly, Dictionary<RollupKey, Row> Groups, Dictionary<(Guid, string), int> LastUsed);
+
+    /// <summary>The plain recomputation: every kept raw event, the documented rules, exact sets of students.</summary>
+    private async Task<Rollups> RecomputeAsync(List<Roster> roster)
+    {
+        await using var db = await _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        var raw = await db.ActivityEvents.AsNoTracking().ToListAsync();
+        var byDevice = roster.ToDictionary(r => r.Device);
+        var daily = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
+        var monthly = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
+        var groups = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
+        var lastUsed = new Dictionary<(Guid, string), int>();
+        string[] folded = ["web.visit", "web.blocked", "web.usage", "app.usage", "app.blocked"];
+        foreach (var e in raw)
+        {
+            if (!folded.Contains(e.Kind) || e.OccurredAt > e.ReceivedAt.AddDays(1) || e.OccurredAt < e.ReceivedAt.AddDays(-RetentionDays))
+            {
+                continue;
+            }
+
+            var web = e.Kind.StartsWith("web.", StringComparison.Ordinal);
+            var subject = web ? InsightFold.RegistrableHost(e.Url) : e.AppId?.Trim();
+            if (string.IsNullOrEmpty(subject))
+            {
+                continue;
+            }
+
+            var r = byDevice[e.DeviceId];
+            var blocked = e.Kind.EndsWith(".blocked", StringComparison.Ordinal);
+            var category = blocked ? (e.Detail?.Trim().ToLowerInvariant() ?? "") : "";
+            category = category.Length > 64 ? category[..64] : category;
+            var seconds = Math.Clamp(e.DurationSeconds ?? 0, 0, 3600);
+            var unfocused = e.Kind == "web.usage" && e.Detail == "unfocused";
+            long headline = e.Kind == "app.usage" || (e.Kind == "web.usage" && !unfocused) ? seconds : 0;
+            long apart = unfocused ? seconds : 0;
+            var local = TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(e.OccurredAt, DateTimeKind.Utc), r.Zone);
+            var day = (int)(local.Date - new DateTime(1970, 1, 1)).TotalDays;
+            var month = (local.Year * 12) + local.Month - 1;
+            void Add(Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)> into, RollupKey key)
+            {
+                var v = into.TryGetValue(key, out var found) ? found : (0, 0, 0, new HashSet<Guid>());
+                if (!unfocused)
+                {
+                    v.St.Add(r.Student);
+                }
+
+                into[key] = (v.S + headline, v.U + apart, v.E + 1, v.St);
+            }
+
+            Add(daily, new RollupKey(day, r.School, r.Grade, r.Platform, e.Kind, subject, category));
+            Add(monthly, new RollupKey(month, r.School, r.Grade, r.Platform, e.Kind, subject, category));
+            foreach (var g in r.Groups)
+            {
+                Add(groups, new RollupKey(day, g, r.Grade, r.Platform, e.Kind, subject, category));
+            }
+
+            if (e.Kind == "app.usage")
+            {
+                lastUsed[(e.DeviceId, subject)] = Math.Max(lastUsed.GetValueOrDefault((e.DeviceId, subject), int.MinValue), day);
+            }
+        }
+
+        static Dictionary<RollupKey, Row> Rows(Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)> sums) =>
+            sums.ToDictionary(s => s.Key, s => new Row(s.Value.S, s.Value.U, s.Value.E, s.Value.St.Count));
+        return new Rollups(Rows(daily), Rows(monthly), Rows(groups), lastUsed);
+    }
+
+    private async Task<Rollups> ReadRollupsAsync()
+    {
+        var bulk = _host.GetService<BulkSql>();
+        await using var connection = await bulk.OpenAsync(CancellationToken.None);
+        async Task<Dictionary<RollupKey, Row>> ReadAsync(RollupTable table)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {table.PeriodColumn}, {table.ScopeColumn}, grade, platform, kind, subject, category, seconds, unfocused_seconds, events, students FROM {table.Name}";
+            var rows = new Dictionary<RollupKey, Row>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var key = new RollupKey(reader.GetInt32(0), InsightRollups.ReadGuid(reader.GetValue(1)), reader.GetInt32(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6));
+                var sketch = DistinctSketch.FromBytes((byte[])reader.GetValue(10));
+                sketch.IsExact.ShouldBeTrue();
+                rows.Add(key, new Row(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), sketch.Count()));
+            }
+
+            return rows;
+        }
+
+        var lastUsed = new Dictionary<(Guid, string), int>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT device_id, app_id, last_day FROM insight_app_last_used";
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                lastUsed[(InsightRollups.ReadGuid(reader.GetValue(0)), reader.GetString(1))] = reader.GetInt32(2);
+            }
+        }
+
+        return new Rollups(await ReadAsync(RollupTable.Daily), await ReadAsync(RollupTable.Monthly), await ReadAsync(RollupTable.GroupDaily), lastUsed);
+    }
+}
+
+public sealed class RollupSqliteTests() : RollupTests(DatabaseProvider.Sqlite);
+
+public sealed class RollupPostgresTests() : RollupTests(DatabaseProvider.Postgres);
