@@ -1,7 +1,6 @@
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
-using Homeroom.Server.Insights;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -65,23 +64,27 @@ public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> ev
 /// duplicates, so a batch the agent resends after a reconnect is stored once. A batch's task
 /// completes only after its transaction commits; only then is the agent told to forget it. An event
 /// the database refuses (a deleted device's, say) is isolated down to itself and dropped, and the
-/// events around it are stored. The events a batch really inserted (never the duplicates of a resend)
-/// are folded into the insight rollups in the same transaction (<see cref="InsightRollups"/>).
+/// events around it are stored. The insight rollups fold what it stored afterwards, in their own
+/// transactions (<see cref="Insights.InsightFolder"/>), so ingestion never waits for them.
 /// </summary>
-public sealed class ActivityWriter(BulkSql bulk, InsightRollups rollups, TimeProvider time, ILogger<ActivityWriter> logger)
+public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
     : BatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
 {
-    private static readonly string[] Parameters = ["@d", "@s", "@o", "@r", "@k", "@u", "@t", "@a", "@du", "@de"];
+    private static readonly string[] Parameters = ["@i", "@d", "@s", "@o", "@r", "@k", "@u", "@t", "@a", "@du", "@de"];
 
     private const string InsertSql = """
-        INSERT INTO activity_events (device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
-        VALUES (@d, @s, @o, @r, @k, @u, @t, @a, @du, @de)
+        INSERT INTO activity_events (id, device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
+        VALUES (@i, @d, @s, @o, @r, @k, @u, @t, @a, @du, @de)
         ON CONFLICT (device_id, seq) DO NOTHING
         """;
 
     private const string AdvanceSeqSql = "UPDATE devices SET activity_seq = @s WHERE id = @d AND activity_seq < @s";
 
     private long _stored;
+
+    // SQLite: the next row id, given here rather than by SQLite, which reuses the ids of deleted newest
+    // rows; the insight folder's watermark relies on ids that only grow (PostgreSQL's identity does).
+    private long _nextId;
 
     /// <summary>Events stored since start (duplicates excluded), for benchmarks and diagnostics.</summary>
     public long StoredCount => Interlocked.Read(ref _stored);
@@ -91,20 +94,6 @@ public sealed class ActivityWriter(BulkSql bulk, InsightRollups rollups, TimePro
     protected override int MaxBatchWeight => 4_000;
 
     protected override async Task WriteBatchAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await WriteAsync(batch, cancellationToken);
-        }
-        catch
-        {
-            // The rollups' cached sketches may hold what the rolled-back transaction did not commit.
-            rollups.ForgetSketches();
-            throw;
-        }
-    }
-
-    private async Task WriteAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
     {
         var rows = new List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)>();
         var highest = new Dictionary<Guid, long>();
@@ -129,27 +118,30 @@ public sealed class ActivityWriter(BulkSql bulk, InsightRollups rollups, TimePro
             return;
         }
 
-        var fresh = new List<StoredActivity>(rows.Count);
+        // Above every row and the folder's watermark, read again each batch (two index lookups) in case
+        // anything else added rows.
+        await using (var highestId = connection.CreateCommand())
+        {
+            highestId.Transaction = transaction;
+            highestId.CommandText = "SELECT max(COALESCE((SELECT MAX(id) FROM activity_events), 0), COALESCE((SELECT folded_through FROM insight_fold_state WHERE id = 1), 0))";
+            var topId = Convert.ToInt64(await highestId.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            _nextId = Math.Max(_nextId, topId + 1);
+        }
+
         var inserted = await bulk.ExecuteManyAsync(connection, transaction, InsertSql, Parameters, rows, (row, v) =>
         {
-            v[0] = bulk.Id(row.Device);
-            v[1] = row.Event.Seq;
-            v[2] = row.Event.OccurredAt.UtcDateTime;
-            v[3] = row.ReceivedAt;
-            v[4] = row.Event.Kind;
-            v[5] = row.Event.Url;
-            v[6] = row.Event.Title;
-            v[7] = row.Event.AppId;
-            v[8] = row.Event.DurationSeconds;
-            v[9] = row.Event.Detail;
-        }, cancellationToken, (row, count) =>
-        {
-            if (count == 1)
-            {
-                fresh.Add(Stored(row));
-            }
-        });
-        await rollups.FoldAsync(connection, transaction, fresh, cancellationToken);
+            v[0] = _nextId++; // a duplicate (DO NOTHING) leaves a gap, which is harmless
+            v[1] = bulk.Id(row.Device);
+            v[2] = row.Event.Seq;
+            v[3] = row.Event.OccurredAt.UtcDateTime;
+            v[4] = row.ReceivedAt;
+            v[5] = row.Event.Kind;
+            v[6] = row.Event.Url;
+            v[7] = row.Event.Title;
+            v[8] = row.Event.AppId;
+            v[9] = row.Event.DurationSeconds;
+            v[10] = row.Event.Detail;
+        }, cancellationToken);
         await bulk.ExecuteManyAsync(connection, transaction, AdvanceSeqSql, ["@s", "@d"], highest.ToList(), (row, v) =>
         {
             v[0] = row.Value;
@@ -163,10 +155,7 @@ public sealed class ActivityWriter(BulkSql bulk, InsightRollups rollups, TimePro
     /// PostgreSQL: the whole batch in one statement from parallel arrays, instead of one statement
     /// per event (the database does the row loop, with a single round trip).
     /// </summary>
-    private static StoredActivity Stored((Guid Device, ActivityEvent Event, DateTime ReceivedAt) row) => new(
-        row.Device, row.Event.Kind, row.Event.OccurredAt.UtcDateTime, row.ReceivedAt, row.Event.Url, row.Event.AppId, row.Event.DurationSeconds, row.Event.Detail);
-
-    private async Task<int> InsertWithArraysAsync(
+    private static async Task<int> InsertWithArraysAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)> rows,
@@ -178,7 +167,6 @@ public sealed class ActivityWriter(BulkSql bulk, InsightRollups rollups, TimePro
             INSERT INTO activity_events (device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
             SELECT * FROM unnest(@d, @s, @o, @r, @k, @u, @t, @a, @du, @de)
             ON CONFLICT (device_id, seq) DO NOTHING
-            RETURNING device_id, seq
             """, connection, transaction);
         insert.Parameters.AddWithValue("d", rows.Select(r => r.Device).ToArray());
         insert.Parameters.AddWithValue("s", rows.Select(r => r.Event.Seq).ToArray());
@@ -190,19 +178,7 @@ public sealed class ActivityWriter(BulkSql bulk, InsightRollups rollups, TimePro
         insert.Parameters.Add(TextArray("a", rows.Select(r => r.Event.AppId)));
         insert.Parameters.AddWithValue("du", rows.Select(r => r.Event.DurationSeconds).ToArray());
         insert.Parameters.Add(TextArray("de", rows.Select(r => r.Event.Detail)));
-        // Only what this statement inserted is folded: a resent event's (device, seq) conflicts and is not returned.
-        var returned = new HashSet<(Guid, long)>();
-        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                returned.Add((reader.GetGuid(0), reader.GetInt64(1)));
-            }
-        }
-
-        var inserted = returned.Count;
-        var fresh = rows.Where(r => returned.Remove((r.Device, r.Event.Seq))).Select(Stored).ToList();
-        await rollups.FoldAsync(connection, transaction, fresh, cancellationToken);
+        var inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
 
         await using var advance = new NpgsqlCommand(
             "UPDATE devices SET activity_seq = v.s FROM unnest(@ids, @seqs) AS v(id, s) WHERE devices.id = v.id AND devices.activity_seq < v.s",

@@ -26,10 +26,7 @@ public sealed class BulkSql(DatabaseOptions options)
         return connection;
     }
 
-    /// <summary>
-    /// Executes <paramref name="sql"/> once per row; <paramref name="bind"/> fills the values in the order of
-    /// <paramref name="parameterNames"/>. <paramref name="affected"/>, when given, hears each row's count of affected rows.
-    /// </summary>
+    /// <summary>Executes <paramref name="sql"/> once per row; <paramref name="bind"/> fills the values in the order of <paramref name="parameterNames"/>.</summary>
     public async Task<int> ExecuteManyAsync<T>(
         DbConnection connection,
         DbTransaction transaction,
@@ -37,11 +34,10 @@ public sealed class BulkSql(DatabaseOptions options)
         string[] parameterNames,
         IReadOnlyList<T> rows,
         Action<T, object?[]> bind,
-        CancellationToken cancellationToken,
-        Action<T, int>? affected = null)
+        CancellationToken cancellationToken)
     {
-        var total = 0;
         var values = new object?[parameterNames.Length];
+        var affected = 0;
         if (connection is NpgsqlConnection npgsql)
         {
             for (var start = 0; start < rows.Count; start += PostgresBatchSize)
@@ -59,17 +55,10 @@ public sealed class BulkSql(DatabaseOptions options)
                     batch.BatchCommands.Add(command);
                 }
 
-                total += await batch.ExecuteNonQueryAsync(cancellationToken);
-                if (affected is not null)
-                {
-                    for (var i = 0; i < batch.BatchCommands.Count; i++)
-                    {
-                        affected(rows[start + i], batch.BatchCommands[i].RecordsAffected);
-                    }
-                }
+                affected += await batch.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            return total;
+            return affected;
         }
 
         await using var statement = connection.CreateCommand();
@@ -91,11 +80,9 @@ public sealed class BulkSql(DatabaseOptions options)
                 parameters[p].Value = values[p] ?? DBNull.Value;
             }
 
-            var count = await statement.ExecuteNonQueryAsync(cancellationToken);
-            total += count;
-            affected?.Invoke(row, count);
+            affected += await statement.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        return total;
+        return affected;
     }
 }

@@ -10,4 +10,10 @@ internal static partial class InsightsLog
 
     [LoggerMessage(EventId = 15003, Level = LogLevel.Information, Message = "Deleted {Count} insight rollup rows past retention")]
     public static partial void RetentionPurged(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 15004, Level = LogLevel.Debug, Message = "Folded {Count} activity events into the insight rollups")]
+    public static partial void Folded(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 15005, Level = LogLevel.Warning, Message = "Folding activity events into the insight rollups failed; trying again shortly")]
+    public static partial void FoldFailed(ILogger logger, Exception exception);
 }

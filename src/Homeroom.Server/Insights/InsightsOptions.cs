@@ -12,7 +12,11 @@ public sealed class InsightsOptions
     [Range(typeof(TimeSpan), "400.00:00:00", "3660.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(3 * 366);
 
-    /// <summary>Raw events a rebuild reads and folds per transaction.</summary>
+    /// <summary>How often the folder looks for newly stored events (reports trail raw events by about this much).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan FoldInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Raw events folded per transaction, live and in a rebuild.</summary>
     [Range(100, 1_000_000)]
     public int RebuildBatch { get; set; } = 20_000;
 }

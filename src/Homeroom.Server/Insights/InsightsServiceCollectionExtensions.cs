@@ -10,6 +10,8 @@ public static class InsightsServiceCollectionExtensions
         services.AddOptions<InsightsOptions>().BindConfiguration(InsightsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<InsightsOptions>, InsightsOptionsValidator>();
         services.AddSingleton<InsightRollups>();
+        services.AddSingleton<InsightFolder>();
+        services.AddHostedService(sp => sp.GetRequiredService<InsightFolder>());
         services.AddSingleton<InsightsRebuild>();
         services.AddSingleton<InsightsQueries>();
         services.AddSingleton<InsightsRetention>();

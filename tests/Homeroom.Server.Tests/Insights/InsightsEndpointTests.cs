@@ -4,6 +4,7 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
+using Homeroom.Server.Insights;
 using Homeroom.Server.Tests.Accounts;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -65,6 +66,7 @@ public abstract class InsightsEndpointTests(DatabaseProvider provider) : IAsyncL
         var batch = new ActivityBatch(device, events.Select(e => e with { Seq = Interlocked.Increment(ref _seq), OccurredAt = new DateTimeOffset(at.AddMinutes(-30), TimeSpan.Zero) }).ToList(), at);
         await _host.GetService<ActivityWriter>().EnqueueAsync(batch);
         (await batch.Stored.Task.WaitAsync(HomeroomHost.Timeout)).ShouldBeTrue();
+        await _host.GetService<InsightFolder>().CatchUpAsync();
     }
 
     private async Task<JsonElement> GetAsync(string role, string path)

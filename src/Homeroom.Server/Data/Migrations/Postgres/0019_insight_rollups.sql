@@ -57,3 +57,10 @@ CREATE TABLE insight_app_last_used (
     last_day integer NOT NULL,
     PRIMARY KEY (device_id, app_id)
 );
+
+-- How far the insight folder has folded activity_events (an id): rollups and this row commit together.
+CREATE TABLE insight_fold_state (
+    id INTEGER NOT NULL PRIMARY KEY,
+    folded_through BIGINT NOT NULL
+);
+INSERT INTO insight_fold_state (id, folded_through) VALUES (1, 0);
