@@ -13,6 +13,7 @@ using Homeroom.Server.Demo;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
+using Homeroom.Server.Insights;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
@@ -68,6 +69,7 @@ public static class HomeroomServices
         services.AddSafety();
         services.AddApple();
         services.AddClassroom();
+        services.AddInsightsReports();
         services.AddDemo();
         return services;
     }
@@ -117,6 +119,7 @@ public static class HomeroomServices
         app.MapClassSessionEndpoints();
         app.MapScreenViewEndpoints();
         app.MapClassroomEndpoints();
+        app.MapInsightsReportEndpoints();
         app.MapDemoEndpoints();
         app.MapConsole();
         StaffAuthorization.VerifyEveryEndpointHasARule(app);
