@@ -41,20 +41,24 @@ public static class InsightsReportEndpoints
     }
 
     private static async Task<IResult> FleetHealthAsync(
-        StaffScope scope, FleetHealth fleet, string? schoolId, string? grade, string? classId, string? platform, string? format, CancellationToken cancellationToken)
+        StaffScope scope, FleetHealth fleet, string? schoolId, string? grade, string? classId, string? platform, string? from, string? to, string? format,
+        CancellationToken cancellationToken)
     {
+        // from and to are read only to refuse them (400): a snapshot asked for a range would silently ignore it otherwise.
         var csv = IsCsv(format);
-        var report = await fleet.ReportAsync(scope, new ReportRequest(schoolId, grade, classId, platform), cancellationToken);
+        var report = await fleet.ReportAsync(scope, new ReportRequest(schoolId, grade, classId, platform, from, to), cancellationToken);
         return csv
             ? CsvResults.Stream($"fleet-health-{report.At:yyyy-MM-dd}.csv", FleetHealth.CsvHeader, FleetHealth.CsvRows(report))
             : TypedResults.Ok(report);
     }
 
     private static async Task<IResult> ClassroomAsync(
-        StaffScope scope, ClassroomUse classroom, string? schoolId, string? grade, string? classId, string? from, string? to, string? format, CancellationToken cancellationToken)
+        StaffScope scope, ClassroomUse classroom, string? schoolId, string? grade, string? classId, string? platform, string? from, string? to, string? format,
+        CancellationToken cancellationToken)
     {
+        // platform is read only to refuse it (400): classes have no platform.
         var csv = IsCsv(format);
-        var report = await classroom.ReportAsync(scope, new ReportRequest(schoolId, grade, classId, null, from, to), cancellationToken);
+        var report = await classroom.ReportAsync(scope, new ReportRequest(schoolId, grade, classId, platform, from, to), cancellationToken);
         return csv
             ? CsvResults.Stream($"classroom-use-{report.From}-to-{report.To}.csv", ClassroomUse.CsvHeader, ClassroomUse.CsvRows(report))
             : TypedResults.Ok(report);
