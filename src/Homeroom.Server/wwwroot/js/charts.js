@@ -71,7 +71,7 @@ function build(spec) {
                 tooltip: { titleFont: { size: 16 }, bodyFont: { size: 16 } },
             },
             scales: {
-                x: { stacked: !!spec.stacked, ticks: { color: ink, font: { size: 15 } }, grid: { color: grid } },
+                x: { stacked: !!spec.stacked, beginAtZero: true, ticks: { color: ink, font: { size: 15 }, precision: 0 }, grid: { color: grid } },
                 y: { stacked: !!spec.stacked, beginAtZero: true, ticks: { color: ink, font: { size: 15 }, precision: 0 }, grid: { color: grid } },
             },
         },
