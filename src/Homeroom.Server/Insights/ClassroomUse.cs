@@ -63,10 +63,16 @@ public sealed class ClassroomUse(IDbContextFactory<HomeroomDbContext> dbFactory,
 
         var classIds = classes.Select(g => g.Id);
         var (from, to) = (range.From, range.To);
-        var usage = await db.ClassUsageDays.AsNoTracking()
-            .Where(u => u.Day >= from && u.Day <= to && classIds.Contains(u.GroupId))
-            .Select(u => new { u.GroupId, u.Day, u.ViewedSeconds, u.Commands })
-            .ToListAsync(cancellationToken);
+        // Summed in the database, by class and by day: a year of a district's use is hundreds of thousands of rows.
+        var inRange = db.ClassUsageDays.AsNoTracking().Where(u => u.Day >= from && u.Day <= to && classIds.Contains(u.GroupId));
+        var usageByClass = (await inRange.GroupBy(u => u.GroupId)
+                .Select(g => new { g.Key, Seconds = g.Sum(u => u.ViewedSeconds), Commands = g.Sum(u => u.Commands) })
+                .ToListAsync(cancellationToken))
+            .ToDictionary(g => g.Key, g => (g.Seconds, g.Commands));
+        var usageByDay = (await inRange.GroupBy(u => u.Day)
+                .Select(g => new { g.Key, Seconds = g.Sum(u => u.ViewedSeconds), Commands = g.Sum(u => u.Commands) })
+                .ToListAsync(cancellationToken))
+            .ToDictionary(g => g.Key, g => (g.Seconds, g.Commands));
 
         var start = from.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         var end = to.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
@@ -106,32 +112,36 @@ public sealed class ClassroomUse(IDbContextFactory<HomeroomDbContext> dbFactory,
             }
         }
 
-        var active = usage.Select(u => u.GroupId).Concat(adHoc.Select(a => a.GroupId)).Concat(meetings.Select(m => m.GroupId)).ToHashSet();
+        var active = usageByClass.Keys.Concat(adHoc.Select(a => a.GroupId)).Concat(meetings.Select(m => m.GroupId)).ToHashSet();
         var names = await classes.Where(g => active.Contains(g.Id))
             .Select(g => new { g.Id, g.Name, g.SchoolId, g.GradeLevel, School = db.Schools.Where(s => s.Id == g.SchoolId).Select(s => s.Name).FirstOrDefault() })
             .ToListAsync(cancellationToken);
 
+        var meetingsByClass = meetings.CountBy(m => m.GroupId).ToDictionary();
+        var meetingsByDay = meetings.CountBy(m => m.Day).ToDictionary();
+        var adHocByClass = adHoc.CountBy(a => a.GroupId).ToDictionary();
+        var adHocByDay = adHoc.CountBy(a => DateOnly.FromDateTime(a.StartsAt)).ToDictionary();
+
         var rows = names.Select(g =>
             {
-                var scheduled = meetings.Count(m => m.GroupId == g.Id);
-                var started = adHoc.Count(a => a.GroupId == g.Id);
-                var mine = usage.Where(u => u.GroupId == g.Id).ToList();
-                return new ClassroomUseRow(g.Id, g.Name, g.SchoolId, g.School, g.GradeLevel, scheduled, started, scheduled + started,
-                    Minutes(mine.Sum(u => u.ViewedSeconds)), mine.Sum(u => u.Commands));
+                var scheduled = meetingsByClass.GetValueOrDefault(g.Id);
+                var started = adHocByClass.GetValueOrDefault(g.Id);
+                var used = usageByClass.GetValueOrDefault(g.Id);
+                return new ClassroomUseRow(g.Id, g.Name, g.SchoolId, g.School, g.GradeLevel, scheduled, started, scheduled + started, Minutes(used.Item1), used.Item2);
             })
             .OrderByDescending(r => r.Sessions).ThenByDescending(r => r.MinutesViewed).ThenBy(r => r.ClassName, StringComparer.OrdinalIgnoreCase)
             .ToList();
 
         var days = range.Each().Select(day =>
             {
-                var on = usage.Where(u => u.Day == day).ToList();
-                var sessions = meetings.Count(m => m.Day == day) + adHoc.Count(a => DateOnly.FromDateTime(a.StartsAt) == day);
-                return new ClassroomUseDay(ReportFilters.Day(day), sessions, Minutes(on.Sum(u => u.ViewedSeconds)), on.Sum(u => u.Commands));
+                var used = usageByDay.GetValueOrDefault(day);
+                var sessions = meetingsByDay.GetValueOrDefault(day) + adHocByDay.GetValueOrDefault(day);
+                return new ClassroomUseDay(ReportFilters.Day(day), sessions, Minutes(used.Item1), used.Item2);
             })
             .ToList();
 
         return new ClassroomUseDto(
-            ReportFilters.Day(from), ReportFilters.Day(to), rows.Count, rows.Sum(r => r.Sessions), Minutes(usage.Sum(u => u.ViewedSeconds)), rows.Sum(r => r.Commands),
+            ReportFilters.Day(from), ReportFilters.Day(to), rows.Count, rows.Sum(r => r.Sessions), Minutes(usageByClass.Values.Sum(u => u.Item1)), rows.Sum(r => r.Commands),
             days, rows.Take(MaxClassRows).ToList());
     }
 

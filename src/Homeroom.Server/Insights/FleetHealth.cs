@@ -52,11 +52,13 @@ public sealed class FleetHealth(IDbContextFactory<HomeroomDbContext> dbFactory, 
         var storagePercent = config.StorageNearlyFullPercent;
         var devices = scope.Devices(db).Where(d => d.RevokedAt == null && d.State != DeviceState.Retired).Apply(db, filter);
 
-        var byPlatform = await devices
-            .GroupBy(d => d.Platform)
+        // One pass over the devices: counts per platform and OS version, summed per platform below.
+        var groups = await devices
+            .GroupBy(d => new { d.Platform, d.OsVersion })
             .Select(g => new
             {
-                Platform = g.Key,
+                g.Key.Platform,
+                g.Key.OsVersion,
                 Devices = g.Count(),
                 NotSeen7 = g.Count(d => d.LastSeenAt != null && d.LastSeenAt < seen7),
                 NotSeen30 = g.Count(d => d.LastSeenAt != null && d.LastSeenAt < seen30),
@@ -69,11 +71,20 @@ public sealed class FleetHealth(IDbContextFactory<HomeroomDbContext> dbFactory, 
                 Spare = g.Count(d => d.State == DeviceState.Spare),
             })
             .ToListAsync(cancellationToken);
-
-        var versions = await devices
-            .GroupBy(d => new { d.Platform, d.OsVersion })
-            .Select(g => new { g.Key.Platform, g.Key.OsVersion, Devices = g.Count() })
-            .ToListAsync(cancellationToken);
+        var byPlatform = groups.GroupBy(g => g.Platform).Select(p => new
+        {
+            Platform = p.Key,
+            Devices = p.Sum(g => g.Devices),
+            NotSeen7 = p.Sum(g => g.NotSeen7),
+            NotSeen30 = p.Sum(g => g.NotSeen30),
+            NeverSeen = p.Sum(g => g.NeverSeen),
+            LowBattery = p.Sum(g => g.LowBattery),
+            StorageFull = p.Sum(g => g.StorageFull),
+            InRepair = p.Sum(g => g.InRepair),
+            Lost = p.Sum(g => g.Lost),
+            Spare = p.Sum(g => g.Spare),
+        }).ToList();
+        var versions = groups.Select(g => new { g.Platform, g.OsVersion, g.Devices }).ToList();
 
         var compliance = await (
                 from p in db.DevicePolicies.AsNoTracking()

@@ -22,6 +22,10 @@ public sealed class InsightsReportOptions
     [Range(1, 100)]
     public int StorageNearlyFullPercent { get; set; } = 10;
 
+    /// <summary>How long classroom use per class and day is kept (at least the longest report range, 400 days).</summary>
+    [Range(typeof(TimeSpan), "400.00:00:00", "3650.00:00:00")]
+    public TimeSpan ClassUsageRetention { get; set; } = TimeSpan.FromDays(730);
+
     /// <summary>How often the scheduler looks for reports that are due.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ScheduleCheckInterval { get; set; } = TimeSpan.FromMinutes(1);

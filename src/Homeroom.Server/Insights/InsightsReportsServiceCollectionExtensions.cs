@@ -16,6 +16,7 @@ public static class InsightsReportsServiceCollectionExtensions
         services.AddSingleton<ReportSchedules>();
         services.AddSingleton<ReportScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<ReportScheduler>());
+        services.AddHostedService<ClassUsageRetention>();
         return services;
     }
 }

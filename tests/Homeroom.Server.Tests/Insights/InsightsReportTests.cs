@@ -260,6 +260,27 @@ public abstract class InsightsReportTests(DatabaseProvider provider) : IAsyncLif
     }
 
     [Fact]
+    public async Task ClassUsageRetention_AtStart_DeletesUseOlderThanTheRetention_AndKeepsTheRest()
+    {
+        var math = await ClassAsync(_north, "Math");
+        var recorder = Host.GetService<ClassUsageRecorder>();
+        var now = Host.Clock.GetUtcNow();
+        await recorder.AddCommandAsync(math, now.AddDays(-731));
+        await recorder.AddCommandAsync(math, now.AddDays(-700));
+
+        await Host.RestartAsync();
+
+        var dbFactory = Host.GetService<IDbContextFactory<HomeroomDbContext>>();
+        await Poll.UntilAsync(async () =>
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            return await db.ClassUsageDays.CountAsync() == 1;
+        });
+        await using var check = await dbFactory.CreateDbContextAsync();
+        (await check.ClassUsageDays.SingleAsync()).Day.ShouldBe(DateOnly.FromDateTime(now.AddDays(-700).UtcDateTime));
+    }
+
+    [Fact]
     public async Task Classroom_RangeOfExactly400Days_IsServed()
     {
         var (status, report) = await GetAsync(Host.Client, "/api/insights/classroom?from=2025-01-01&to=2026-02-04");
