@@ -23,14 +23,14 @@ var runs = options.Int("runs", 20);
 var postgres = options.GetValueOrDefault("provider") == "postgres";
 const double TargetMs = 500;
 
-var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-insights-" + Guid.NewGuid().ToString("N")[..8]);
+var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-reports-" + Guid.NewGuid().ToString("N")[..8]);
 string[] serverArgs =
 [
     "--urls=http://127.0.0.1:0",
     "--HOMEROOM_ADMIN_PASSWORD=benchmark admin passphrase",
     $"--Homeroom:DataDirectory={dataDirectory}",
     "--Logging:LogLevel:Default=Warning",
-    .. postgres ? new[] { "--ConnectionStrings:Postgres=" + (Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=homeroom_bench_insights") } : [],
+    .. postgres ? new[] { "--ConnectionStrings:Postgres=" + (Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=homeroom_bench_reports") } : [],
 ];
 
 var app = await HomeroomApp.CreateAsync(serverArgs);
@@ -93,7 +93,7 @@ var results = new Dictionary<string, object>
     }).ToList(),
     ["fleet_within_500ms"] = rows.Where(r => r.Case.StartsWith("fleet", StringComparison.Ordinal)).All(r => r.Max <= TargetMs),
 };
-await BenchReport.WriteAsync(results, Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "results"), $"insights-{(postgres ? "postgres" : "sqlite")}-{deviceCount}", table: false);
+await BenchReport.WriteAsync(results, Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "results"), $"reports-{(postgres ? "postgres" : "sqlite")}-{deviceCount}", table: false);
 
 await app.DisposeAsync();
 if (!postgres)
