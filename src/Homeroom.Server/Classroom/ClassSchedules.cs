@@ -138,6 +138,10 @@ public sealed class ClassSchedules(IDbContextFactory<HomeroomDbContext> dbFactor
         return zoneId is not null && TimeZoneInfo.TryFindSystemTimeZoneById(zoneId, out var found) ? found : TimeZoneInfo.Utc;
     }
 
+    /// <summary>A stored schedule as the rules read it (null when it no longer reads).</summary>
+    internal static ClassSchedule? ParseStored(string json) =>
+        JsonSerializer.Deserialize<ClassScheduleDto>(json, JsonSerializerOptions.Web) is { } dto ? Parse(dto, new Validation()) : null;
+
     private static void EnsureMayRead(StaffScope scope)
     {
         if (!scope.Can(Permission.ReadRoster) && !scope.Can(Permission.UseClassroom))

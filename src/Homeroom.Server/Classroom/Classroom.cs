@@ -38,6 +38,7 @@ public sealed class Classroom(
     PresenceTracker presence,
     DeviceLiveState live,
     AuditTrail audit,
+    Insights.ClassUsageRecorder usage,
     IOptions<ClassroomOptions> options,
     TimeProvider time)
 {
@@ -163,7 +164,9 @@ public sealed class Classroom(
             arguments = new Dictionary<string, string>(arguments) { ["until"] = until.ToString("O", System.Globalization.CultureInfo.InvariantCulture) };
         }
 
-        return await issue.ExecuteForClassroomAsync(scope, kind, arguments, targets, CommandTimeToLive, cancellationToken);
+        var issued = await issue.ExecuteForClassroomAsync(scope, kind, arguments, targets, CommandTimeToLive, cancellationToken);
+        await usage.AddCommandAsync(groupId, time.GetUtcNow(), cancellationToken);
+        return issued;
     }
 
     /// <summary>Starts watching the class's screens; only during class. Returns the devices watched.</summary>

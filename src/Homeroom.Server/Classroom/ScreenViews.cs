@@ -13,9 +13,11 @@ public sealed record Thumbnail(ReadOnlyMemory<byte> Image, ThumbnailFormat Forma
 /// the latest thumbnail of each. Devices are told (a <c>screenView</c> frame with the viewer's name,
 /// which they show) and send thumbnails only while watched; images are passed through as they came,
 /// never decoded, kept only in memory and dropped when the view ends. A view ends when the teacher
-/// stops it or the class session ends, whichever is first.
+/// stops it or the class session ends, whichever is first. How long each class watched is added to its
+/// classroom use when the view ends (<see cref="Insights.ClassUsageRecorder"/>).
 /// </summary>
-public sealed class ScreenViews(ConnectionRegistry registry, TimeProvider time, ILogger<ScreenViews> logger) : PeriodicTask(TimeSpan.FromSeconds(1), time, logger)
+public sealed class ScreenViews(ConnectionRegistry registry, Insights.ClassUsageRecorder usage, TimeProvider time, ILogger<ScreenViews> logger)
+    : PeriodicTask(TimeSpan.FromSeconds(1), time, logger)
 {
     public const int IntervalMilliseconds = 1000;
     public const int MaxWidth = 400;
@@ -25,8 +27,13 @@ public sealed class ScreenViews(ConnectionRegistry registry, TimeProvider time, 
     private readonly ConcurrentDictionary<Guid, Viewing> _viewing = new();
     private readonly ConcurrentDictionary<Guid, Thumbnail> _latest = new();
 
+    // When each class started watching, and until when it may; a view started again keeps its start.
+    private readonly ConcurrentDictionary<Guid, (DateTimeOffset Started, DateTimeOffset Until)> _classViews = new();
+
     public async Task StartAsync(Guid groupId, string viewerName, DateTimeOffset until, IReadOnlyCollection<Guid> deviceIds)
     {
+        var now = Time.GetUtcNow();
+        _classViews.AddOrUpdate(groupId, (now, until), (_, view) => (view.Started, until));
         foreach (var deviceId in deviceIds)
         {
             _viewing[deviceId] = new Viewing(groupId, viewerName, until);
@@ -39,6 +46,12 @@ public sealed class ScreenViews(ConnectionRegistry registry, TimeProvider time, 
 
     public async Task StopAsync(Guid groupId)
     {
+        if (_classViews.TryRemove(groupId, out var view))
+        {
+            var now = Time.GetUtcNow();
+            await usage.AddViewingAsync(groupId, view.Started, now < view.Until ? now : view.Until);
+        }
+
         foreach (var (deviceId, viewing) in _viewing.Where(v => v.Value.GroupId == groupId).ToList())
         {
             if (_viewing.TryRemove(new KeyValuePair<Guid, Viewing>(deviceId, viewing)))
@@ -84,7 +97,8 @@ public sealed class ScreenViews(ConnectionRegistry registry, TimeProvider time, 
     protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         var now = Time.GetUtcNow();
-        foreach (var group in _viewing.Where(v => v.Value.Until <= now).Select(v => v.Value.GroupId).Distinct().ToList())
+        foreach (var group in _viewing.Where(v => v.Value.Until <= now).Select(v => v.Value.GroupId)
+            .Concat(_classViews.Where(v => v.Value.Until <= now).Select(v => v.Key)).Distinct().ToList())
         {
             await StopAsync(group);
         }

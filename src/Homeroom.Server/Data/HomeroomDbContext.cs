@@ -49,6 +49,8 @@ public sealed class HomeroomDbContext(DbContextOptions<HomeroomDbContext> option
     public DbSet<AppleWallpaper> AppleWallpapers => Set<AppleWallpaper>();
     public DbSet<ClassScheduleRecord> ClassSchedules => Set<ClassScheduleRecord>();
     public DbSet<ClassSessionRecord> ClassSessions => Set<ClassSessionRecord>();
+    public DbSet<Insights.ClassUsageDay> ClassUsageDays => Set<Insights.ClassUsageDay>();
+    public DbSet<Insights.ReportSchedule> ReportSchedules => Set<Insights.ReportSchedule>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -70,6 +70,7 @@ public static class HomeroomServices
         services.AddSafety();
         services.AddApple();
         services.AddClassroom();
+        services.AddInsightsReports();
         services.AddDemo();
         return services;
     }
@@ -120,6 +121,7 @@ public static class HomeroomServices
         app.MapClassSessionEndpoints();
         app.MapScreenViewEndpoints();
         app.MapClassroomEndpoints();
+        app.MapInsightsReportEndpoints();
         app.MapDemoEndpoints();
         app.MapConsole();
         StaffAuthorization.VerifyEveryEndpointHasARule(app);

@@ -5,20 +5,37 @@ using MimeKit;
 
 namespace Homeroom.Server.Notifications;
 
-/// <summary>Sends one notification as one plain-text e-mail to a school's addresses through the configured SMTP relay (MailKit).</summary>
+/// <summary>
+/// Sends e-mail through the configured SMTP relay (MailKit): a notification as one plain-text message to a
+/// school's addresses, or any message another feature composes (the scheduled insights reports).
+/// </summary>
 public sealed class EmailSender(IOptions<NotificationOptions> options)
 {
-    public async Task<DeliveryOutcome> SendAsync(Notification notification, IReadOnlyList<string> addresses, CancellationToken cancellationToken)
+    /// <summary>Whether a relay is configured (nothing is sent without one).</summary>
+    public bool IsConfigured => options.Value.Smtp.IsConfigured;
+
+    /// <summary>A message from the configured sender, or null when no relay is configured.</summary>
+    public MimeMessage? NewMessage()
     {
-        var config = options.Value;
-        var smtp = config.Smtp;
+        var smtp = options.Value.Smtp;
         if (!smtp.IsConfigured)
         {
-            return new DeliveryOutcome(false, "No SMTP relay is configured.", false);
+            return null;
         }
 
         var message = new MimeMessage();
         message.From.Add(MailboxAddress.Parse(smtp.From!));
+        return message;
+    }
+
+    public async Task<DeliveryOutcome> SendAsync(Notification notification, IReadOnlyList<string> addresses, CancellationToken cancellationToken)
+    {
+        var config = options.Value;
+        if (NewMessage() is not { } message)
+        {
+            return new DeliveryOutcome(false, "No SMTP relay is configured.", false);
+        }
+
         foreach (var address in addresses)
         {
             message.To.Add(MailboxAddress.Parse(address));
@@ -29,6 +46,19 @@ public sealed class EmailSender(IOptions<NotificationOptions> options)
         {
             Text = $"{notification.Text}\n\nSeverity: {notification.Severity.ToString().ToLowerInvariant()}\nWhen: {notification.At:yyyy-MM-dd HH:mm} UTC\n\nOpen it in Homeroom: {NotificationLinks.Absolute(config, notification.Link)}\n",
         };
+
+        return await SendAsync(message, cancellationToken);
+    }
+
+    /// <summary>Sends a composed message (from <see cref="NewMessage"/>) within the configured timeout.</summary>
+    public async Task<DeliveryOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken)
+    {
+        var config = options.Value;
+        var smtp = config.Smtp;
+        if (!smtp.IsConfigured)
+        {
+            return new DeliveryOutcome(false, "No SMTP relay is configured.", false);
+        }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(config.EmailTimeout);
@@ -50,7 +80,7 @@ public sealed class EmailSender(IOptions<NotificationOptions> options)
 
             await client.SendAsync(message, timeout.Token);
             await client.DisconnectAsync(true, timeout.Token);
-            return DeliveryOutcome.Ok($"Sent to {addresses.Count} address(es).");
+            return DeliveryOutcome.Ok($"Sent to {message.To.Count} address(es).");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
