@@ -1,4 +1,5 @@
 using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Policies;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Commands;
@@ -21,6 +22,7 @@ public sealed class AppleAppEvents(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     ActivityWriter writer,
     ActivityBudget budget,
+    SharedPolicyModel policies,
     ZoneMembership zones,
     TimeProvider time)
 {
@@ -32,9 +34,19 @@ public sealed class AppleAppEvents(
             return 0;
         }
 
+        // The shared model, as the location and safety gates use: a district's daily answers do not each read every profile.
+        var now = time.GetUtcNow();
+        var model = await policies.GetAsync(now);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        if (await EffectivePolicies.ResolveAsync(db, deviceId, zones, time, cancellationToken) is not { } resolved
-            || (resolved.Policy.Values.TryGetValue("monitoring.activity", out var on) && !on.GetValue<bool>()))
+        var scopes = await DeviceScopes.LoadAsync(db, [deviceId], zones.InsideZones, cancellationToken);
+        if (scopes.Count == 0)
+        {
+            return 0;
+        }
+
+        var scope = scopes[0].Scope;
+        var effective = PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, model.TimeZoneOf(scope.SchoolId));
+        if (effective.Values.TryGetValue("monitoring.activity", out var on) && !on.GetValue<bool>())
         {
             return 0;
         }
