@@ -245,12 +245,20 @@ async function observeUsage(options) {
   const events = tracker.observe(seen, Date.now(), options);
   await saveSession('usage', tracker.toJSON());
   // Switched off by the policy: what was open is dropped, never sent.
-  if (policy.monitoring.activity === false) return;
+  if (!usageAllowed()) return;
   await connection.recordAll(events.map((event) => frames.activityEvent(event.kind, event)));
 }
 
+/**
+ * Usage data only under a policy that leaves monitoring.activity on: before the first policy arrives
+ * (a new enrollment) nothing is known, so nothing is collected.
+ */
+function usageAllowed() {
+  return policy.document != null && policy.monitoring.activity !== false;
+}
+
 async function siteInFront() {
-  if (policy.monitoring.activity === false || lock.locked) return null;
+  if (!usageAllowed() || lock.locked) return null;
   if ((await chrome.idle.queryState(IDLE_SECONDS)) !== 'active') return null;
   let win;
   try {
@@ -273,7 +281,7 @@ function appsChanged() {
 }
 
 async function sendAppsIfDue() {
-  if (policy.monitoring.activity === false || !chrome.management?.getAll) return;
+  if (!usageAllowed() || !chrome.management?.getAll) return;
   const items = snapshotItems(await chrome.management.getAll());
   const print = fingerprint(items);
   const now = Date.now();

@@ -50,4 +50,30 @@ public sealed class ExtensionUsageTests
             return list.GetProperty("items").EnumerateArray().Any(a => a.GetProperty("appId").GetString() == harness.ExtensionId && a.GetProperty("source").GetString() == "chrome");
         }, ExtensionHarness.Timeout);
     }
+
+    [Fact]
+    public async Task MonitoringActivityOff_SendsNoUsageAndNoAppInventory()
+    {
+        await using var harness = await ExtensionHarness.StartAsync(async host =>
+        {
+            var profile = await host.PostJsonAsync<JsonElement>("/api/profiles", new
+            {
+                name = "No activity",
+                settings = new { monitoring = new { activity = false }, webFilter = new { blockedSites = new[] { "poki.test" } } },
+            });
+            (await host.PostJsonAsync("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "district" })).EnsureSuccessStatusCode();
+        });
+        await harness.UntilPolicyAppliedAsync();
+
+        var page = await harness.OpenAsync("http://www.khanacademy.test/math");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await ExtensionHarness.GotoAsync(page, "http://docs.test/document");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        // A block is recorded whatever monitoring.activity says; once it is stored, anything queued before it is too.
+        await ExtensionHarness.GotoAsync(page, "http://poki.test/game");
+        await Poll.UntilAsync(async () => (await ActivityAsync(harness, "web.blocked")).Length == 1, ExtensionHarness.Timeout);
+
+        (await ActivityAsync(harness, "web.usage")).ShouldBeEmpty();
+        (await ActivityAsync(harness, "app.inventory")).ShouldBeEmpty();
+    }
 }
