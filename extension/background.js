@@ -12,8 +12,12 @@ import { isWebUrl } from './lib/url.js';
 import { load, loadSession, save, saveSession } from './lib/store.js';
 import { LOCATION_ALARM, LocationReporter } from './lib/reporter.js';
 import { SafetyMonitor } from './lib/safety.js';
+import { FLUSH_MINUTES, siteOf, USAGE_ALARM, UsageTracker } from './lib/usage.js';
+import { fingerprint, snapshotDue, snapshotEvents, snapshotItems } from './lib/apps.js';
 
 const KEEPALIVE_ALARM = 'homeroom-keepalive';
+// A tab is counted only while someone used the device within this long (chrome.idle).
+const IDLE_SECONDS = 60;
 const FOCUS_ALARM = 'homeroom-focus-end';
 const BLOCK_PAGE = chrome.runtime.getURL('pages/blocked.html');
 
@@ -47,6 +51,8 @@ const ready = (async () => {
   focus = stored.focus ?? null;
   await save({ viewing: { active: false } });
   await chrome.alarms.create(KEEPALIVE_ALARM, { periodInMinutes: 0.5 });
+  if (!(await chrome.alarms.get(USAGE_ALARM))) await chrome.alarms.create(USAGE_ALARM, { periodInMinutes: FLUSH_MINUTES });
+  chrome.idle.setDetectionInterval(IDLE_SECONDS);
 })();
 
 function whenReady(handler) {
@@ -60,6 +66,7 @@ function whenReady(handler) {
 ready.then(() => connection.ensure());
 ready.then(() => reporter.tick());
 ready.then(() => safety.policyChanged()).catch((error) => console.warn('Homeroom: safety', error));
+ready.then(() => usageChanged()).then(() => appsChanged()).catch((error) => console.warn('Homeroom: usage', error));
 
 chrome.runtime.onInstalled.addListener(whenReady(() => connection.ensure()));
 chrome.runtime.onStartup.addListener(whenReady(() => connection.ensure()));
@@ -67,6 +74,10 @@ chrome.alarms.onAlarm.addListener(whenReady(async (alarm) => {
   if (alarm.name === FOCUS_ALARM) await endFocusIfDue();
   await connection.ensure();
   if (alarm.name === LOCATION_ALARM) await reporter.tick();
+  if (alarm.name === USAGE_ALARM) {
+    await usageChanged({ flush: true });
+    await appsChanged();
+  }
 }));
 
 chrome.storage.onChanged.addListener(whenReady((changes, area) => {
@@ -115,19 +126,23 @@ chrome.tabs.onUpdated.addListener(whenReady((tabId, change, tab) => {
     checkNavigation(tabId, change.url);
   }
   if (tab.active && (change.url || change.title || change.status === 'complete')) visitChanged(tab);
+  if (tab.active && change.url) usageChanged();
   if (tab.active && !lock.locked && (change.title || change.status === 'complete')) safety.pageShown(tab);
 }));
 chrome.tabs.onRemoved.addListener(whenReady((tabId) => {
+  usageChanged();
   recentBlocks.delete(tabId);
   if (lock.locked || String(tabId) in lock.state.tabs) lock.tabRemoved(tabId);
   endVisitIf((v) => v.tabId === tabId);
 }));
 chrome.tabs.onActivated.addListener(whenReady(async ({ tabId }) => {
   const tab = await chrome.tabs.get(tabId);
+  usageChanged();
   visitChanged(tab);
   if (!lock.locked) safety.pageShown(tab);
 }));
 chrome.windows.onFocusChanged.addListener(whenReady(async (windowId) => {
+  await usageChanged();
   if (windowId === chrome.windows.WINDOW_ID_NONE) {
     await endVisitIf(() => true);
     return;
@@ -135,6 +150,10 @@ chrome.windows.onFocusChanged.addListener(whenReady(async (windowId) => {
   const [tab] = await chrome.tabs.query({ active: true, windowId });
   if (tab) visitChanged(tab);
 }));
+chrome.idle.onStateChanged.addListener(whenReady(() => usageChanged()));
+for (const event of [chrome.management?.onInstalled, chrome.management?.onUninstalled, chrome.management?.onEnabled, chrome.management?.onDisabled]) {
+  event?.addListener(whenReady(() => appsChanged()));
+}
 
 async function checkNavigation(tabId, url) {
   if (lock.locked) {
@@ -210,6 +229,68 @@ async function endVisitIf(predicate) {
   }));
 }
 
+// --- web.usage: seconds per site (origin only) in the active tab, focused or not ---
+
+let usageRunning = Promise.resolve();
+
+/** Looks at what is in front now and queues the stretches that ended; serialised, since events overlap. */
+function usageChanged(options) {
+  usageRunning = usageRunning.then(() => observeUsage(options)).catch((error) => console.warn('Homeroom: usage', error));
+  return usageRunning;
+}
+
+async function observeUsage(options) {
+  const tracker = new UsageTracker(await loadSession('usage'));
+  const seen = await siteInFront();
+  const events = tracker.observe(seen, Date.now(), options);
+  await saveSession('usage', tracker.toJSON());
+  // Switched off by the policy: what was open is dropped, never sent.
+  if (!usageAllowed()) return;
+  await connection.recordAll(events.map((event) => frames.activityEvent(event.kind, event)));
+}
+
+/**
+ * Usage data only under a policy that leaves monitoring.activity on: before the first policy arrives
+ * (a new enrollment) nothing is known, so nothing is collected.
+ */
+function usageAllowed() {
+  return policy.document != null && policy.monitoring.activity !== false;
+}
+
+async function siteInFront() {
+  if (!usageAllowed() || lock.locked) return null;
+  if ((await chrome.idle.queryState(IDLE_SECONDS)) !== 'active') return null;
+  let win;
+  try {
+    win = await chrome.windows.getLastFocused();
+  } catch {
+    return null; // No browser window.
+  }
+  const [tab] = await chrome.tabs.query({ active: true, windowId: win.id });
+  const site = siteOf(tab?.url);
+  return site ? { site, focused: Boolean(win.focused) } : null;
+}
+
+// --- app.inventory: the installed extensions and apps, at start, on a change, else at most hourly ---
+
+let appsRunning = Promise.resolve();
+
+function appsChanged() {
+  appsRunning = appsRunning.then(sendAppsIfDue).catch((error) => console.warn('Homeroom: apps', error));
+  return appsRunning;
+}
+
+async function sendAppsIfDue() {
+  if (!usageAllowed() || !chrome.management?.getAll) return;
+  const items = snapshotItems(await chrome.management.getAll());
+  const print = fingerprint(items);
+  const now = Date.now();
+  const { appsSnapshot } = await load('appsSnapshot');
+  if (items.length === 0 || !snapshotDue(appsSnapshot, print, now)) return;
+  await connection.recordAll(snapshotEvents(items, now).map((event) => frames.activityEvent(event.kind, event)));
+  await save({ appsSnapshot: { fingerprint: print, sentAt: now } });
+}
+
 // --- frames from the server ---
 
 async function handleFrame(frame) {
@@ -243,6 +324,9 @@ async function handlePolicy(frame) {
   }
 
   await recheckTabs();
+  // monitoring.activity may have changed: close or open the usage stretch, send apps if now allowed.
+  usageChanged();
+  appsChanged();
   try {
     await safety.policyChanged();
   } catch (error) {

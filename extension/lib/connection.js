@@ -319,6 +319,14 @@ export class Connection {
     this.flushActivity();
   }
 
+  /** Queues several events with one write to storage (an app snapshot, the stretches one look ended). */
+  async recordAll(events) {
+    if (events.length === 0) return;
+    for (const event of events) this.queue.add(event);
+    await this.persistQueue();
+    this.flushActivity();
+  }
+
   flushActivity() {
     if (!this.online) return;
     for (const batch of this.queue.batchesAfter(this.sentThrough)) {

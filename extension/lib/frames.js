@@ -48,12 +48,13 @@ export function inventory(facts) {
 }
 
 /** An activity event without its sequence number (the queue numbers it). */
-export function activityEvent(kind, { url, title, detail, durationSeconds, occurredAt } = {}) {
+export function activityEvent(kind, { url, title, appId, detail, durationSeconds, occurredAt } = {}) {
   return compact({
     occurredAt: occurredAt ?? new Date().toISOString(),
     kind,
     url: clip(url, 2048),
     title: clip(title, 256),
+    appId: clip(appId, 256),
     detail: clip(detail, 256),
     durationSeconds: Number.isFinite(durationSeconds) ? Math.min(86_400, Math.max(0, Math.round(durationSeconds))) : undefined,
   });

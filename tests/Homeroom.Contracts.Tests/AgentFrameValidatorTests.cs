@@ -65,6 +65,56 @@ public sealed class AgentFrameValidatorTests
         AgentFrameValidator.Validate(new ActivityFrame([new ActivityEvent(1, At, ActivityKinds.WebVisit, "https://x.org/" + new string('a', ProtocolLimits.MaxUrlLength))]))
             .ShouldBe("url too long");
 
+    private static ActivityEvent Usage(string? url = "https://www.khanacademy.org/", int? seconds = 60, string? detail = ActivityKinds.WebUsageFocused) =>
+        new(1, At, ActivityKinds.WebUsage, url, DurationSeconds: seconds, Detail: detail);
+
+    [Theory]
+    [InlineData("https://www.khanacademy.org/", 1, "focused")]
+    [InlineData("http://intranet.school.example:8080/", 3600, "unfocused")]
+    [InlineData("https://xn--bcher-kva.example/", 42, "focused")]
+    public void Validate_WebUsageOfAnOrigin_IsValid(string url, int seconds, string detail) =>
+        AgentFrameValidator.Validate(new ActivityFrame([Usage(url, seconds, detail)])).ShouldBeNull();
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(3601)]
+    [InlineData(108_000)]
+    [InlineData(null)]
+    public void Validate_WebUsageDurationOutOfRange_IsRejected(int? seconds) =>
+        AgentFrameValidator.Validate(new ActivityFrame([Usage(seconds: seconds)])).ShouldNotBeNull();
+
+    [Theory]
+    [InlineData("https://www.khanacademy.org/math/algebra")]
+    [InlineData("https://www.google.com/?q=private")]
+    [InlineData("https://www.google.com/search?q=private")]
+    [InlineData("https://example.org/#section")]
+    [InlineData("https://user:pw@example.org/")]
+    [InlineData("https://example.org")]
+    [InlineData("ftp://example.org/")]
+    [InlineData("example.org")]
+    [InlineData(null)]
+    public void Validate_WebUsageUrlNotAnOrigin_IsRejected(string? url) =>
+        AgentFrameValidator.Validate(new ActivityFrame([Usage(url)])).ShouldBe("web.usage url must be an origin (https://host/) without path or query");
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("visible")]
+    public void Validate_WebUsageWithoutFocusDetail_IsRejected(string? detail) =>
+        AgentFrameValidator.Validate(new ActivityFrame([Usage(detail: detail)])).ShouldBe("web.usage detail must be focused or unfocused");
+
+    [Fact]
+    public void Validate_AppInventory_NeedsAnAppId()
+    {
+        AgentFrameValidator.Validate(new ActivityFrame([new ActivityEvent(1, At, ActivityKinds.AppInventory, Title: "Kami", AppId: "ecnphlgnajanjnkcmbpancdjoidceilk", Detail: "3.1.0 enabled")])).ShouldBeNull();
+        AgentFrameValidator.Validate(new ActivityFrame([new ActivityEvent(1, At, ActivityKinds.AppInventory, Title: "Kami")])).ShouldBe("app.inventory needs an appId");
+    }
+
+    [Fact]
+    public void Validate_OtherKindsKeepTheirRules_PathsAndLongDurationsAllowed() =>
+        AgentFrameValidator.Validate(new ActivityFrame([new ActivityEvent(1, At, ActivityKinds.WebVisit, "https://example.org/a?b=c", DurationSeconds: 7200)])).ShouldBeNull();
+
     [Fact]
     public void Validate_UnknownCommandStatus_IsRejected() =>
         AgentFrameValidator.Validate(new CommandStatusFrame(Guid.NewGuid(), "maybe")).ShouldBe("unknown command status");

@@ -183,6 +183,28 @@ public sealed class FleetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Chromebooks_SendWebUsageOfOriginsAndAnAppInventorySnapshot_LikeTheExtension()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 8);
+        await using var fleet = NewFleet(token, 8);
+        fleet.Start();
+        (await fleet.WaitForConnectedAsync(8, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        var chromebook = fleet.Devices.First(d => d.Spec.Platform == Homeroom.Contracts.Enrollment.DevicePlatform.ChromeOS);
+
+        JsonElement[] usage = [];
+        await Poll.UntilAsync(async () =>
+        {
+            usage = [.. (await _host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={chromebook.DeviceId}&kind=web.usage&pageSize=500")).GetProperty("items").EnumerateArray()];
+            return usage.Length >= 3;
+        });
+        usage.ShouldAllBe(e => e.GetProperty("durationSeconds").GetInt32() >= 1 && e.GetProperty("durationSeconds").GetInt32() <= 3600);
+        usage.ShouldAllBe(e => new Uri(e.GetProperty("url").GetString()!).PathAndQuery == "/");
+
+        await Poll.UntilAsync(async () => (await _host.GetJsonAsync<JsonElement>($"/api/devices/{chromebook.DeviceId}/apps?pageSize=500")).GetProperty("items").EnumerateArray()
+            .Any(a => a.GetProperty("source").GetString() == "chrome" && a.GetProperty("appId").GetString() == "ghbmnnjooekpmoecnnnilnnbdlolhkhi"));
+    }
+
+    [Fact]
     public async Task Policies_AreEnforcedOnTheDevices_AndReportedApplied()
     {
         using var list = new ByteArrayContent("coolmathgames.com\npoki.com\nroblox.com\n"u8.ToArray());

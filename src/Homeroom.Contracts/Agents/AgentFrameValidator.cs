@@ -117,10 +117,45 @@ public static class AgentFrameValidator
             {
                 return "durationSeconds out of range";
             }
+
+            reason = e.Kind switch
+            {
+                ActivityKinds.WebUsage => ValidateWebUsage(e),
+                ActivityKinds.AppInventory => string.IsNullOrEmpty(e.AppId) ? "app.inventory needs an appId" : null,
+                _ => null,
+            };
+            if (reason is not null)
+            {
+                return reason;
+            }
         }
 
         return null;
     }
+
+    // Time on a site is reported per origin only: a path or query could say what the student read.
+    private static string? ValidateWebUsage(ActivityEvent e)
+    {
+        if (e.DurationSeconds is not (>= 1 and <= ProtocolLimits.MaxWebUsageSeconds))
+        {
+            return "web.usage durationSeconds must be 1 to 3600";
+        }
+
+        if (e.Detail is not (ActivityKinds.WebUsageFocused or ActivityKinds.WebUsageUnfocused))
+        {
+            return "web.usage detail must be focused or unfocused";
+        }
+
+        return IsOrigin(e.Url) ? null : "web.usage url must be an origin (https://host/) without path or query";
+    }
+
+    /// <summary>True for <c>http(s)://host[:port]/</c> and nothing more: no user, path, query or fragment.</summary>
+    public static bool IsOrigin(string? url) =>
+        url is not null
+        && Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+        && uri.UserInfo.Length == 0
+        && string.Equals(url, uri.GetLeftPart(UriPartial.Authority) + "/", StringComparison.OrdinalIgnoreCase);
 
     private static string? ValidateSignals(SignalsFrame f)
     {

@@ -37,6 +37,9 @@ public static class ProtocolLimits
     /// <summary>Most apps in one <see cref="InventoryFrame"/>.</summary>
     public const int MaxInventoryApps = 2000;
 
+    /// <summary>Most seconds one <c>web.usage</c> event may cover (agents report at least this often).</summary>
+    public const int MaxWebUsageSeconds = 3600;
+
     /// <summary>Longest URL carried in any frame.</summary>
     public const int MaxUrlLength = 2048;
 

@@ -182,6 +182,27 @@ public static class ActivityKinds
     /// <summary>An installed app or extension (an inventory snapshot, not usage): AppId, Title the name, Detail version or state.</summary>
     public const string AppInventory = "app.inventory";
 
+    /// <summary>
+    /// Time on one site in the active tab: <c>Url</c> is the site's origin only (<c>https://host/</c>,
+    /// never a path or query), <c>DurationSeconds</c> the seconds since the last report
+    /// (1 to <see cref="ProtocolLimits.MaxWebUsageSeconds"/>), <c>Detail</c> <see cref="WebUsageFocused"/>
+    /// or <see cref="WebUsageUnfocused"/> (whether the browser window had focus).
+    /// </summary>
+    public const string WebUsage = "web.usage";
+
+    /// <summary>
+    /// One installed extension or app in a snapshot of all of them (one event per item, all sharing the
+    /// snapshot's <c>OccurredAt</c>): <c>AppId</c> its id, <c>Title</c> its name, <c>Detail</c> its
+    /// version and state, for example <c>1.2.3 enabled</c>.
+    /// </summary>
+    public const string AppInventory = "app.inventory";
+
+    /// <summary><c>Detail</c> of a <see cref="WebUsage"/> event whose window had focus.</summary>
+    public const string WebUsageFocused = "focused";
+
+    /// <summary><c>Detail</c> of a <see cref="WebUsage"/> event whose window did not have focus.</summary>
+    public const string WebUsageUnfocused = "unfocused";
+
     /// <summary>All v1 kinds.</summary>
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {

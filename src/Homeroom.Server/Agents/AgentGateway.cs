@@ -28,6 +28,7 @@ public sealed class AgentGateway(
     ActivityWriter activityWriter,
     ActivityBudget activityBudget,
     InventoryWriter inventoryWriter,
+    AppSnapshotWriter appSnapshots,
     CommandStatusWriter commandStatusWriter,
     CommandDispatcher dispatcher,
     CommandProgress progress,
@@ -449,6 +450,12 @@ public sealed class AgentGateway(
 
         var batch = new ActivityBatch(session.DeviceId, allowed < fresh.Count ? fresh.GetRange(0, allowed) : fresh, now);
         await activityWriter.EnqueueAsync(batch);
+        if (AppSnapshot.From(session.DeviceId, batch.Events) is { } snapshot)
+        {
+            // Besides the raw events, the newest snapshot is the device's Chrome app list (only events within the budget count).
+            await appSnapshots.EnqueueAsync(snapshot);
+        }
+
         session.LastStore = batch.Stored.Task;
         _ = AcknowledgeWhenStoredAsync(connection, session, batch.Stored.Task, through, dropped);
     }

@@ -39,6 +39,13 @@ public sealed class AppleOptions
     [Range(1, 10_000)]
     public int EnrollmentProfilesPerTokenPerMinute { get; set; } = 60;
 
+    /// <summary>
+    /// How often the daily installed-apps schedule looks for Apple devices whose time of day has come
+    /// (and newly enrolled ones): each device is asked once a day (<see cref="AppleAppInventorySchedule"/>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan AppInventoryCheckInterval { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>The key of the device identity in each enrollment profile.</summary>
     [EnumDataType(typeof(AppleIdentityKey))]
     public AppleIdentityKey IdentityKey { get; set; } = AppleIdentityKey.EcdsaP256;

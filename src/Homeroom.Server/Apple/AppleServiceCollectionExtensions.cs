@@ -25,6 +25,8 @@ public static class AppleServiceCollectionExtensions
         services.AddSingleton<EnrollmentProfileLimiter>();
         services.AddSingleton<MdmIdentity>();
         services.AddSingleton<MdmQueue>();
+        services.AddSingleton<AppleAppEvents>();
+        services.AddHostedService<AppleAppInventorySchedule>();
         services.AddSingleton<MdmReplayGuard>();
         services.AddSingleton<AuthenticateAppleDevice>();
         services.AddSingleton<AppleDeviceStatus>();

@@ -260,4 +260,10 @@ internal static partial class AppleLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Enrollment profile downloads for token {TokenId} are over the limit of {Limit} a minute; refused")]
     public static partial void ProfileDownloadsLimited(ILogger logger, Guid tokenId, int limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Asked {Devices} Apple devices for their installed apps (the daily listApps)")]
+    public static partial void AppInventoryAsked(ILogger logger, int devices);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The daily installed-apps schedule of Apple devices failed; it tries again at its next look")]
+    public static partial void AppInventoryFailed(ILogger logger, Exception exception);
 }

@@ -23,7 +23,8 @@ namespace Homeroom.Server.Apple;
 /// (keeping the error chain), NotNow leaves it pending and it is offered again only after a pause, so
 /// a busy device is never asked in a tight loop. An answer for a command this device was not sent
 /// changes nothing. <c>DeviceInformation</c> and <c>InstalledApplicationList</c> answers update the
-/// device's inventory and app list through the same batched writer as agents' inventory reports;
+/// device's inventory and app list through the same batched writer as agents' inventory reports (the
+/// app list also as <c>app.inventory</c> activity events, <see cref="AppleAppEvents"/>);
 /// <c>DeviceLocation</c> answers (Lost Mode only) go to the <see cref="LocationTracker"/> like an agent's fix.
 /// </summary>
 public sealed class MdmQueue(
@@ -34,6 +35,7 @@ public sealed class MdmQueue(
     FilterListStore lists,
     LocationTracker locations,
     PresenceTracker presence,
+    AppleAppEvents appEvents,
     IOptions<AppleOptions> options,
     TimeProvider time,
     ILogger<MdmQueue> logger)
@@ -188,6 +190,7 @@ public sealed class MdmQueue(
         {
             var apps = MdmAnswers.InstalledApplications(list);
             await inventory.EnqueueAsync(new InventoryReport(deviceId, new InventoryFrame(null, null, null, null, null, null, apps), now), cancellationToken);
+            await appEvents.RecordAsync(deviceId, apps, now, cancellationToken);
         }
     }
 

@@ -20,7 +20,7 @@ internal sealed class DeviceAppConfiguration : IEntityTypeConfiguration<DeviceAp
     public void Configure(EntityTypeBuilder<DeviceApp> builder)
     {
         builder.ToTable("device_apps");
-        builder.HasKey(a => new { a.DeviceId, a.AppId });
+        builder.HasKey(a => new { a.DeviceId, a.Source, a.AppId });
     }
 }
 

@@ -158,7 +158,7 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         var apps = db.DeviceApps.AsNoTracking().Where(a => a.DeviceId == id);
         var total = await apps.CountAsync(cancellationToken);
         var items = await apps.OrderBy(a => a.Name).ThenBy(a => a.AppId).Skip(paging.Skip).Take(paging.Take)
-            .Select(a => new DeviceAppDto(a.AppId, a.Name, a.Version)).ToListAsync(cancellationToken);
+            .Select(a => new DeviceAppDto(a.AppId, a.Name, a.Version, a.Source)).ToListAsync(cancellationToken);
         return new PagedResult<DeviceAppDto>(items, total);
     }
 

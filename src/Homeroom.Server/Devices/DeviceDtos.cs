@@ -53,6 +53,7 @@ public sealed record DeviceDetailDto(
 
 public sealed record DeviceLocationDto(double Latitude, double Longitude, double? AccuracyMeters, DateTime? CapturedAt);
 
-public sealed record DeviceAppDto(string AppId, string? Name, string? Version);
+/// <summary>One installed app; <paramref name="Source"/> is <c>device</c> (the operating system's list) or <c>chrome</c> (Chrome extensions and apps).</summary>
+public sealed record DeviceAppDto(string AppId, string? Name, string? Version, string Source);
 
 public sealed record UpdateDeviceRequest(string? Name, string? AssetTag, DeviceState? State, Guid? AssignedPersonId, bool? Unassign, Guid? SchoolId);

@@ -55,12 +55,27 @@ public sealed class Device
     public long ActivitySeq { get; set; }
 }
 
+/// <summary>One installed app, from one source (see <see cref="DeviceAppSources"/>); each source replaces only its own rows.</summary>
 public sealed class DeviceApp
 {
     public Guid DeviceId { get; set; }
+    public string Source { get; set; } = DeviceAppSources.Device;
     public required string AppId { get; set; }
     public string? Name { get; set; }
     public string? Version { get; set; }
+
+    /// <summary>When the snapshot that listed it was taken (Chrome snapshots), so an older one never replaces a newer one.</summary>
+    public DateTime? ReportedAt { get; set; }
+}
+
+/// <summary>Where a device's app list came from.</summary>
+public static class DeviceAppSources
+{
+    /// <summary>The operating system's own list: an agent's <c>inventory</c> frame, Apple MDM's InstalledApplicationList.</summary>
+    public const string Device = "device";
+
+    /// <summary>The Chrome extension's snapshot of Chrome extensions and apps (<c>app.inventory</c> events).</summary>
+    public const string Chrome = "chrome";
 }
 
 /// <summary>Why a device went to repair, who took it in and when, and what replaced it; closed when it returns to a spare pool.</summary>

@@ -14,6 +14,8 @@ public static class DevicesServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         services.AddSingleton<InventoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<InventoryWriter>());
+        services.AddSingleton<AppSnapshotWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<AppSnapshotWriter>());
         services.AddSingleton<DeviceDirectory>();
         services.AddSingleton<UpdateDevice>();
         services.AddSingleton<RevokeDevice>();

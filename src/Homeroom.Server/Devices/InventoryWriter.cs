@@ -22,8 +22,9 @@ public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<Inv
         WHERE id = @id
         """;
 
-    private const string DeleteAppsSql = "DELETE FROM device_apps WHERE device_id = @id";
-    private const string InsertAppSql = "INSERT INTO device_apps (device_id, app_id, name, version) VALUES (@id, @a, @n, @v) ON CONFLICT (device_id, app_id) DO NOTHING";
+    // Only the operating system's list: the Chrome extension's snapshot (AppSnapshotWriter) is its own source.
+    private const string DeleteAppsSql = "DELETE FROM device_apps WHERE device_id = @id AND source = 'device'";
+    private const string InsertAppSql = "INSERT INTO device_apps (device_id, source, app_id, name, version) VALUES (@id, 'device', @a, @n, @v) ON CONFLICT (device_id, source, app_id) DO NOTHING";
 
     protected override string Describe(InventoryReport item) => $"the inventory of device {item.DeviceId}";
 

@@ -54,6 +54,7 @@ public sealed class VirtualAppleDevice : IDisposable
         ("com.apple.mobilesafari", "Safari", "18.1"),
         ("org.khanacademy.Khan-kids", "Khan Kids", "4.2.1"),
         ("com.google.chrome.ios", "Chrome", "131.0"),
+        ("com.google.Classroom", "Google Classroom", "8.0.451"),
     ];
 
     /// <summary>

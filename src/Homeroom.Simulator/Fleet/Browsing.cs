@@ -46,6 +46,21 @@ public static class Browsing
         return Sites[^1];
     }
 
+    /// <summary>The site of a URL as a <c>web.usage</c> event names it: its origin only (<c>https://host/</c>).</summary>
+    public static string Origin(string url) => new Uri(url).GetLeftPart(UriPartial.Authority) + "/";
+
+    /// <summary>Chrome extensions a school's Chromebooks might have (id, name, version, enabled), for app.inventory snapshots.</summary>
+    public static readonly IReadOnlyList<(string Id, string Name, string Version, bool Enabled)> ChromeExtensions =
+    [
+        ("ghbmnnjooekpmoecnnnilnnbdlolhkhi", "Google Docs Offline", "1.87.1", true),
+        ("ecnphlgnajanjnkcmbpancdjoidceilk", "Kami for Google Chrome", "3.1.18", true),
+        ("inoeonmfapjbbkmdafoankkfajkcphgd", "Read&Write for Google Chrome", "2.1.437", true),
+        ("mmeijimgabbpbgpdklnllpncmdofkcpn", "Screencastify - Screen Video Recorder", "4.8.0", true),
+        ("bjfhmglciegochdpefhhlphglcehbmek", "Pocket Dictionary", "1.0.6", false),
+        ("dnkkabhdhfcpkmbhdeijpkkpdbdjfieo", "Equatio - Math made digital", "41.1.0", true),
+        ("chphlpgkkbolifaimnlloiipkdnihall", "OneTab", "1.83", true),
+    ];
+
     public static readonly IReadOnlyList<(string AppId, string Name)> IPadApps =
     [
         ("com.google.Classroom", "Google Classroom"), ("com.apple.iWork.Pages", "Pages"), ("org.khanacademy.Khan-kids", "Khan Academy Kids"),

@@ -44,6 +44,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     private long _nextSeq = 1;
     private double _battery = 60;
     private DateTimeOffset _lastActivityAt;
+    private DateTimeOffset? _appsSnapshotAt;
     private bool _inventorySent;
     private CancellationTokenSource? _screenView;
     private Site _currentSite = Browsing.Sites[0];
@@ -383,6 +384,13 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         }
 
         var events = new List<ActivityEvent>(count);
+        if (spec.Platform == DevicePlatform.ChromeOS && fleet.Options.FixedEventsPerSecond is null && (_appsSnapshotAt is not { } last || now - last >= TimeSpan.FromDays(1)))
+        {
+            // Like the extension: a snapshot of the installed extensions (itself included) at start, then daily here.
+            _appsSnapshotAt = now;
+            events.AddRange(ChromeSnapshot(now));
+        }
+
         for (var i = 0; i < count; i++)
         {
             var at = now.AddSeconds(-i);
@@ -402,10 +410,32 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             }
 
             _currentSite = site;
+            if (spec.Platform == DevicePlatform.ChromeOS && _random.NextDouble() < 0.5)
+            {
+                // The extension's time per site: the origin only, focused most of the time.
+                var focused = _random.NextDouble() < 0.85 ? ActivityKinds.WebUsageFocused : ActivityKinds.WebUsageUnfocused;
+                events.Add(new ActivityEvent(0, at, ActivityKinds.WebUsage, Browsing.Origin(site.Url), DurationSeconds: 10 + _random.Next(900), Detail: focused));
+                continue;
+            }
+
             events.Add(new ActivityEvent(0, at, ActivityKinds.WebVisit, site.Url, site.Title, DurationSeconds: 10 + _random.Next(300)));
         }
 
         return events;
+    }
+
+    private IEnumerable<ActivityEvent> ChromeSnapshot(DateTimeOffset at)
+    {
+        yield return new ActivityEvent(0, at, ActivityKinds.AppInventory, Title: "Homeroom", AppId: "homeroom-simulator-extension", Detail: "1.0.0 enabled");
+        for (var i = 0; i < Browsing.ChromeExtensions.Count; i++)
+        {
+            // Each device has some of them: a stable pick by its index.
+            if ((spec.Index + i) % 3 == 0 || i == 0)
+            {
+                var (id, name, version, enabled) = Browsing.ChromeExtensions[i];
+                yield return new ActivityEvent(0, at, ActivityKinds.AppInventory, Title: name, AppId: id, Detail: $"{version} {(enabled ? "enabled" : "disabled")}");
+            }
+        }
     }
 
     private async Task<bool> SendActivityAsync(AgentClient client, List<ActivityEvent> fresh)

@@ -449,16 +449,16 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
         await IssueAsync(new { kind = "listApps", deviceIds = new[] { id } });
         (await device.PollAsync()).ShouldBe(1);
 
-        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apps")).GetProperty("total").GetInt32() == 3);
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apps")).GetProperty("total").GetInt32() == 4);
         var apps = (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apps")).GetProperty("items").EnumerateArray().ToList();
         apps.Single(a => a.GetProperty("appId").GetString() == "org.khanacademy.Khan-kids").GetProperty("version").GetString().ShouldBe("4.2.1");
-        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}")).GetProperty("appCount").GetInt32().ShouldBe(3);
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}")).GetProperty("appCount").GetInt32().ShouldBe(4);
 
         // A later list replaces the stored one whole.
         device.InstalledApps.RemoveAll(a => a.Identifier == "com.google.chrome.ios");
         await IssueAsync(new { kind = "listApps", deviceIds = new[] { id } });
         await device.PollAsync();
-        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apps")).GetProperty("total").GetInt32() == 2);
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/apps")).GetProperty("total").GetInt32() == 3);
     }
 
     [Fact]
