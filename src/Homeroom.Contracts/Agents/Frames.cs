@@ -177,10 +177,6 @@ public static class ActivityKinds
     public const string AppUsage = "app.usage";
     /// <summary>An app was blocked from starting.</summary>
     public const string AppBlocked = "app.blocked";
-    /// <summary>Time on a site in the active tab since the last report: Url the site's origin, DurationSeconds, Detail "focused" or "unfocused".</summary>
-    public const string WebUsage = "web.usage";
-    /// <summary>An installed app or extension (an inventory snapshot, not usage): AppId, Title the name, Detail version or state.</summary>
-    public const string AppInventory = "app.inventory";
 
     /// <summary>
     /// Time on one site in the active tab: <c>Url</c> is the site's origin only (<c>https://host/</c>,

@@ -11,7 +11,7 @@ public enum ChartKind
 public sealed record ChartSeries(string Name, IReadOnlyList<double> Values);
 
 /// <summary>The query string of a report's API address, for the console's CSV links.</summary>
-public static class InsightQuery
+public static class ReportLinks
 {
     public static string Of(Insights.ReportRequest filters, string? format = null)
     {
