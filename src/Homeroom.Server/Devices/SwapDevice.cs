@@ -167,11 +167,16 @@ public sealed class SwapDevice(IDbContextFactory<HomeroomDbContext> dbFactory, P
 
         var spare = await scope.Devices(db).FirstOrDefaultAsync(d => d.Id == id, cancellationToken)
             ?? throw new NotFoundException("There is no such spare device in your scope.");
+        if (spare.Id != broken.Id && spare.SchoolId == broken.SchoolId && (spare.State != DeviceState.Spare || spare.RevokedAt is not null))
+        {
+            // Also what the loser of a race for one spare sees once the winner has committed: a conflict, as when it loses the claim.
+            throw new ConflictException($"{spare.Name} is not a spare (anymore); nothing was changed. Choose another spare.");
+        }
+
         var refusal = spare.Id == broken.Id ? "A device cannot replace itself."
             : spare.SchoolId != broken.SchoolId ? "That spare belongs to another school; choose a spare of this device's school."
             : !await db.GroupDevices.AnyAsync(m => m.DeviceId == spare.Id && db.Groups.Any(g => g.Id == m.GroupId && g.Kind == GroupKind.SparePool && g.SchoolId == broken.SchoolId), cancellationToken)
                 ? "That device is not in a spare pool of this device's school."
-            : spare.State != DeviceState.Spare || spare.RevokedAt is not null ? "That device is not a spare (anymore)."
             : null;
         if (refusal is not null)
         {
