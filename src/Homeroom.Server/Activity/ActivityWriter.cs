@@ -64,8 +64,9 @@ public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> ev
 /// duplicates, so a batch the agent resends after a reconnect is stored once. A batch's task
 /// completes only after its transaction commits; only then is the agent told to forget it. An event
 /// the database refuses (a deleted device's, say) is isolated down to itself and dropped, and the
-/// events around it are stored. The insight rollups fold what it stored afterwards, in their own
-/// transactions (<see cref="Insights.InsightFolder"/>), so ingestion never waits for them.
+/// events around it are stored. The insight rollups fold what it stored afterwards, in memory, and
+/// write it in their own short transactions (<see cref="Insights.InsightFolder"/>), so ingestion never
+/// waits for them.
 /// </summary>
 public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
     : BatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
@@ -118,12 +119,12 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
             return;
         }
 
-        // Above every row and the folder's watermark, read again each batch (two index lookups) in case
+        // Above every row and every one of the folder's watermarks, read again each batch (two index lookups) in case
         // anything else added rows.
         await using (var highestId = connection.CreateCommand())
         {
             highestId.Transaction = transaction;
-            highestId.CommandText = "SELECT max(COALESCE((SELECT MAX(id) FROM activity_events), 0), COALESCE((SELECT folded_through FROM insight_fold_state WHERE id = 1), 0))";
+            highestId.CommandText = "SELECT max(COALESCE((SELECT MAX(id) FROM activity_events), 0), COALESCE((SELECT MAX(folded_through) FROM insight_fold_state), 0))";
             var topId = Convert.ToInt64(await highestId.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
             _nextId = Math.Max(_nextId, topId + 1);
         }

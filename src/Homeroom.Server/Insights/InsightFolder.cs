@@ -1,46 +1,78 @@
 using System.Data.Common;
+using System.Globalization;
 using Homeroom.Server.Data;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Homeroom.Server.Insights;
 
 /// <summary>
-/// Folds stored activity events into the rollups behind the writer: it reads the raw events after its
-/// watermark (<c>insight_fold_state.folded_through</c>, an <c>activity_events.id</c>) in id order, a page
-/// at a time, and commits each page's rollup deltas together with the new watermark in one transaction,
-/// so every stored event is folded exactly once, also across a crash or restart (the next page starts
-/// at the committed watermark). Ingestion never waits for the rollups: a page of thousands of events
-/// costs one upsert per distinct key instead of one per event, and reports trail the raw events by about
-/// <see cref="InsightsOptions.FoldInterval"/>. Resent events are never folded twice because the writer
-/// never stores them twice ((device, seq) is unique). Ids grow in commit order because the
-/// <c>ActivityWriter</c> is the one inserter, writes one transaction at a time and, on SQLite, numbers
-/// the rows itself (SQLite would give a deleted newest row's id again).
+/// Folds stored activity events into the rollups behind the writer. Every
+/// <see cref="InsightsOptions.FoldInterval"/> it reads the raw events after what it has read (by
+/// <c>activity_events.id</c>, in id order, a page at a time, outside any write transaction) and folds
+/// them into sums held in memory (<see cref="InsightRollups"/>); every
+/// <see cref="InsightsOptions.FlushInterval"/>, or sooner when more than
+/// <see cref="InsightsOptions.MaxBufferedKeys"/> keys are held, it writes them: partition by partition
+/// (<see cref="InsightRollups.Partitions"/>), each key once, each partition in its own short transaction
+/// that also moves that partition's watermark (row <c>partition + 1</c> of <c>insight_fold_state</c>) to
+/// the last event read, with a pause after each as long as the transaction took, so the activity writer
+/// is never kept waiting long for SQLite's one write lock.
+/// <para>
+/// Exactly once, also across a crash: a partition's rows and its watermark commit together; nothing else
+/// is written. After a crash (or any failure, or a plain stop, which does not write either) the folder
+/// reads again from the lowest watermark and leaves out, per partition, the events at or below that
+/// partition's watermark. A watermark that does not hold the value this folder last committed means
+/// another folder wrote (a rebuild, another server on PostgreSQL): the transaction rolls back and this
+/// folder forgets what it held and starts again from the database.
+/// </para>
+/// <para>
+/// On PostgreSQL one server folds at a time: the one holding a session advisory lock (the lease); the
+/// others wait and take over when its connection ends. The watermark check above keeps the rows right
+/// even if two ever overlap, and sketches are read, merged and written back under the partition's
+/// watermark row lock.
+/// </para>
+/// Ids grow in commit order because the <c>ActivityWriter</c> is the one inserter, writes one transaction
+/// at a time and, on SQLite, numbers the rows itself above every watermark.
 /// </summary>
 public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions<InsightsOptions> options, TimeProvider time, ILogger<InsightFolder> logger)
     : BackgroundService
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private long _folded;
+    private const long LeaseKey = 0x496e736967687473; // "Insights"
+    private static readonly TimeSpan MinimumPause = TimeSpan.FromMilliseconds(2);
 
-    /// <summary>Raw events folded since start.</summary>
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private long[]? _flushed;
+    private long _readThrough;
+    private long _pendingEvents;
+    private long _folded;
+    private long _lastFlush;
+    private NpgsqlConnection? _lease;
+
+    /// <summary>Raw events folded (into memory) since start.</summary>
     public long FoldedCount => Interlocked.Read(ref _folded);
 
-    /// <summary>Folds every event stored so far (pages until none is left); returns how many it folded.</summary>
+    /// <summary>Events folded into memory and not yet written: what a crash now would make the next start fold again.</summary>
+    public long PendingEvents => Interlocked.Read(ref _pendingEvents);
+
+    /// <summary>Folds every event stored so far and writes everything folded; returns how many events it folded.</summary>
     public async Task<long> CatchUpAsync(CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            long done = 0;
-            while (true)
+            if (!await HoldLeaseAsync(cancellationToken))
             {
-                var page = await FoldPageAsync(cancellationToken);
-                done += page;
-                if (page < options.Value.RebuildBatch)
-                {
-                    return done;
-                }
+                return 0;
             }
+
+            var done = await FoldNewAsync(cancellationToken);
+            await FlushAsync(cancellationToken);
+            return done;
+        }
+        catch
+        {
+            Forget();
+            throw;
         }
         finally
         {
@@ -48,20 +80,33 @@ public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions
         }
     }
 
-    /// <summary>Empties every rollup and moves the watermark back to the start, in one transaction; the next catch-up folds all kept raw events again.</summary>
+    /// <summary>Tests: folds what is stored and writes only the first <paramref name="partitions"/> partitions that hold something, as a crash part-way through a write would leave it.</summary>
+    internal async Task FoldAndWritePartAsync(int partitions, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await FoldNewAsync(cancellationToken);
+            await FlushAsync(cancellationToken, partitions);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Empties every rollup and moves every watermark back to the start, in one transaction; the next catch-up folds all kept raw events again.</summary>
     public async Task ResetAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            rollups.ForgetDevices();
             await using var connection = await bulk.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            foreach (var sql in new[]
-            {
-                "DELETE FROM insight_daily", "DELETE FROM insight_monthly", "DELETE FROM insight_group_daily", "DELETE FROM insight_app_last_used",
-                "UPDATE insight_fold_state SET folded_through = 0",
-            })
+            // The watermarks first: on PostgreSQL that waits for (and then fails) any other folder's write in progress.
+            var statements = new[] { "UPDATE insight_fold_state SET folded_through = 0", "DELETE FROM insight_app_last_used" }
+                .Concat(RollupTable.All.Select(t => $"DELETE FROM {t.Name}"));
+            foreach (var sql in statements)
             {
                 await ExecuteAsync(connection, transaction, sql, cancellationToken);
             }
@@ -70,25 +115,23 @@ public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions
         }
         finally
         {
+            Forget();
             _gate.Release();
         }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _lastFlush = time.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var folded = await CatchUpAsync(stoppingToken);
-                if (folded > 0)
-                {
-                    InsightsLog.Folded(logger, folded);
-                }
+                await RoundAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                return;
+                break;
             }
             catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException)
             {
@@ -101,75 +144,300 @@ public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions
             }
             catch (OperationCanceledException)
             {
-                return;
+                break;
             }
         }
+
+        await ReleaseLeaseAsync();
     }
 
-    private async Task<int> FoldPageAsync(CancellationToken cancellationToken)
+    private async Task RoundAsync(CancellationToken cancellationToken)
     {
+        await _gate.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await bulk.OpenAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var watermark = await ScalarAsync(connection, transaction, "SELECT folded_through FROM insight_fold_state WHERE id = 1", cancellationToken);
-            // Ids only grow (the writer numbers SQLite's rows itself), so everything after the watermark is new.
-            var page = new List<StoredActivity>(Math.Min(options.Value.RebuildBatch, 4096));
-            var last = watermark;
-            await using (var read = connection.CreateCommand())
+            if (!await HoldLeaseAsync(cancellationToken))
             {
-                read.Transaction = transaction;
-                read.CommandText = """
-                    SELECT id, device_id, kind, occurred_at, received_at, url, app_id, duration_seconds, detail
-                    FROM activity_events WHERE id > @after ORDER BY id LIMIT @take
-                    """;
-                AddParameter(read, "@after", watermark);
-                AddParameter(read, "@take", options.Value.RebuildBatch);
-                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    last = reader.GetInt64(0);
-                    page.Add(new StoredActivity(
-                        InsightRollups.ReadGuid(reader.GetValue(1)),
-                        reader.GetString(2),
-                        Utc(reader.GetDateTime(3)),
-                        Utc(reader.GetDateTime(4)),
-                        reader.IsDBNull(5) ? null : reader.GetString(5),
-                        reader.IsDBNull(6) ? null : reader.GetString(6),
-                        reader.IsDBNull(7) ? null : reader.GetInt32(7),
-                        reader.IsDBNull(8) ? null : reader.GetString(8)));
-                }
+                return;
             }
 
-            await rollups.FoldAsync(connection, transaction, page, cancellationToken);
-            await SetWatermarkAsync(connection, transaction, last, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            Interlocked.Add(ref _folded, page.Count);
-            return page.Count;
+            await FoldNewAsync(cancellationToken);
+            if (PendingEvents > 0 && time.GetElapsedTime(_lastFlush) >= options.Value.FlushInterval)
+            {
+                await FlushAsync(cancellationToken);
+            }
         }
         catch
         {
-            // The rollups' cached sketches may hold what the rolled-back transaction did not commit.
-            rollups.ForgetSketches();
+            // What was folded or half-written is forgotten; the next round starts from the committed watermarks.
+            Forget();
             throw;
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 
-    private static async Task SetWatermarkAsync(DbConnection connection, DbTransaction transaction, long value, CancellationToken cancellationToken)
+    /// <summary>Reads and folds pages until none is left; writes early whenever memory holds too many keys.</summary>
+    private async Task<long> FoldNewAsync(CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "UPDATE insight_fold_state SET folded_through = @w WHERE id = 1";
-        AddParameter(command, "@w", value);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var flushed = await WatermarksAsync(cancellationToken);
+        long done = 0;
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        while (true)
+        {
+            var page = await ReadPageAsync(connection, _readThrough, options.Value.RebuildBatch, cancellationToken);
+            if (page.Count > 0)
+            {
+                await rollups.FoldAsync(connection, page, flushed, cancellationToken);
+                _readThrough = page[^1].Id;
+                done += page.Count;
+                Interlocked.Add(ref _pendingEvents, page.Count);
+                Interlocked.Add(ref _folded, page.Count);
+                if (rollups.BufferedKeys > options.Value.MaxBufferedKeys)
+                {
+                    await FlushAsync(cancellationToken);
+                }
+            }
+
+            if (page.Count < options.Value.RebuildBatch)
+            {
+                if (done > 0)
+                {
+                    InsightsLog.Folded(logger, done);
+                }
+
+                return done;
+            }
+        }
     }
 
-    private static async Task<long> ScalarAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    /// <summary>Writes every partition that holds something, each in its own transaction, and moves the others' watermarks in one more.</summary>
+    private async Task FlushAsync(CancellationToken cancellationToken, int limit = int.MaxValue)
+    {
+        var flushed = await WatermarksAsync(cancellationToken);
+        var target = _readThrough;
+        var idle = new List<int>();
+        long rows = 0;
+        var started = time.GetTimestamp();
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        for (var partition = 0; partition < InsightRollups.Partitions; partition++)
+        {
+            if (flushed[partition] >= target)
+            {
+                continue;
+            }
+
+            if (rollups.IsClean(partition))
+            {
+                idle.Add(partition);
+                continue;
+            }
+
+            if (limit-- == 0)
+            {
+                return;
+            }
+
+            var postgres = connection is NpgsqlConnection;
+            if (!postgres)
+            {
+                await rollups.PrepareAsync(connection, null, partition, cancellationToken);
+            }
+
+            var began = time.GetTimestamp();
+            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+            {
+                await MoveWatermarksAsync(connection, transaction, [partition], flushed, target, cancellationToken);
+                if (postgres)
+                {
+                    await rollups.PrepareAsync(connection, transaction, partition, cancellationToken);
+                }
+
+                rows += await rollups.WriteAsync(connection, transaction, partition, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            rollups.Committed(partition);
+            flushed[partition] = target;
+            // Step aside as long as the write took, so the activity writer (waiting on the same lock) gets its turn.
+            var took = time.GetElapsedTime(began);
+            await Task.Delay(took > MinimumPause ? took : MinimumPause, time, cancellationToken);
+        }
+
+        if (idle.Count > 0)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await MoveWatermarksAsync(connection, transaction, idle, flushed, target, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            foreach (var partition in idle)
+            {
+                flushed[partition] = target;
+            }
+        }
+
+        Interlocked.Exchange(ref _pendingEvents, 0);
+        _lastFlush = time.GetTimestamp();
+        InsightsLog.Flushed(logger, rows, time.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>Moves the watermarks of <paramref name="partitions"/> from what this folder last committed to <paramref name="target"/>; fails when another folder moved one meanwhile.</summary>
+    private static async Task MoveWatermarksAsync(DbConnection connection, DbTransaction transaction, List<int> partitions, long[] flushed, long target, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = sql;
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        command.CommandText = "UPDATE insight_fold_state SET folded_through = @to WHERE id = @id AND folded_through = @from";
+        AddParameter(command, "@to", target);
+        var id = AddParameter(command, "@id", 0);
+        var from = AddParameter(command, "@from", 0);
+        foreach (var partition in partitions)
+        {
+            id.Value = (long)partition + 1;
+            from.Value = flushed[partition];
+            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                throw new InvalidOperationException($"The insight fold watermark of partition {partition} was moved by another folder; folding again from the database.");
+            }
+        }
+    }
+
+    /// <summary>The partitions' watermarks as committed, read once (creating rows 2 to N from row 1 the first time, when row 1 was the only watermark).</summary>
+    private async Task<long[]> WatermarksAsync(CancellationToken cancellationToken)
+    {
+        if (_flushed is { } known)
+        {
+            return known;
+        }
+
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await using var create = connection.CreateCommand();
+            create.Transaction = transaction;
+            create.CommandText = "INSERT INTO insight_fold_state (id, folded_through) SELECT @id, folded_through FROM insight_fold_state WHERE id = 1 ON CONFLICT (id) DO NOTHING";
+            var id = AddParameter(create, "@id", 0);
+            for (var row = 2; row <= InsightRollups.Partitions; row++)
+            {
+                id.Value = (long)row;
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var flushed = new long[InsightRollups.Partitions];
+        await using (var read = connection.CreateCommand())
+        {
+            read.CommandText = "SELECT id, folded_through FROM insight_fold_state WHERE id BETWEEN 1 AND @n";
+            AddParameter(read, "@n", InsightRollups.Partitions);
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                flushed[Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture) - 1] = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
+            }
+        }
+
+        _flushed = flushed;
+        _readThrough = flushed.Min();
+        Interlocked.Exchange(ref _pendingEvents, 0);
+        return flushed;
+    }
+
+    private static async Task<List<(long Id, StoredActivity Event)>> ReadPageAsync(DbConnection connection, long after, int take, CancellationToken cancellationToken)
+    {
+        var page = new List<(long, StoredActivity)>(Math.Min(take, 4096));
+        await using var read = connection.CreateCommand();
+        read.CommandText = """
+            SELECT id, device_id, kind, occurred_at, received_at, url, app_id, duration_seconds, detail
+            FROM activity_events WHERE id > @after ORDER BY id LIMIT @take
+            """;
+        AddParameter(read, "@after", after);
+        AddParameter(read, "@take", take);
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            page.Add((reader.GetInt64(0), new StoredActivity(
+                InsightRollups.ReadGuid(reader.GetValue(1)),
+                reader.GetString(2),
+                Utc(reader.GetDateTime(3)),
+                Utc(reader.GetDateTime(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetInt32(7),
+                reader.IsDBNull(8) ? null : reader.GetString(8))));
+        }
+
+        return page;
+    }
+
+    /// <summary>PostgreSQL: whether this server holds the folding lease (taking it when free). SQLite: always.</summary>
+    private async Task<bool> HoldLeaseAsync(CancellationToken cancellationToken)
+    {
+        if (bulk.Provider != DatabaseProvider.Postgres)
+        {
+            return true;
+        }
+
+        if (_lease is { } held)
+        {
+            try
+            {
+                await using var ping = new NpgsqlCommand("SELECT 1", held);
+                await ping.ExecuteScalarAsync(cancellationToken);
+                return true;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                // The lease ended with its connection: another server may fold now.
+                await held.DisposeAsync();
+                _lease = null;
+                Forget();
+            }
+        }
+
+        var connection = (NpgsqlConnection)await bulk.OpenAsync(cancellationToken);
+        await using var take = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LeaseKey})", connection);
+        if (await take.ExecuteScalarAsync(cancellationToken) is true)
+        {
+            _lease = connection;
+            Forget();
+            return true;
+        }
+
+        await connection.DisposeAsync();
+        return false;
+    }
+
+    private async Task ReleaseLeaseAsync()
+    {
+        if (_lease is not { } held)
+        {
+            return;
+        }
+
+        _lease = null;
+        try
+        {
+            // A pooled connection keeps session locks until it is reused: let go explicitly.
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LeaseKey})", held);
+            await release.ExecuteScalarAsync();
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The connection is gone, and the lock with it.
+        }
+
+        await held.DisposeAsync();
+    }
+
+    /// <summary>Forgets everything in memory; the next round reads the watermarks and folds from the lowest.</summary>
+    private void Forget()
+    {
+        rollups.Discard();
+        _flushed = null;
+        _readThrough = 0;
+        Interlocked.Exchange(ref _pendingEvents, 0);
     }
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
@@ -180,12 +448,13 @@ public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static void AddParameter(DbCommand command, string name, long value)
+    private static DbParameter AddParameter(DbCommand command, string name, long value)
     {
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;
         parameter.Value = value;
         command.Parameters.Add(parameter);
+        return parameter;
     }
 
     private static DateTime Utc(DateTime value) => value.Kind == DateTimeKind.Utc ? value : DateTime.SpecifyKind(value, DateTimeKind.Utc);
@@ -193,6 +462,7 @@ public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions
     public override void Dispose()
     {
         _gate.Dispose();
+        _lease?.Dispose();
         base.Dispose();
     }
 }

@@ -16,4 +16,7 @@ internal static partial class InsightsLog
 
     [LoggerMessage(EventId = 15005, Level = LogLevel.Warning, Message = "Folding activity events into the insight rollups failed; trying again shortly")]
     public static partial void FoldFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 15006, Level = LogLevel.Debug, Message = "Wrote {Rows} insight rollup rows in {Milliseconds} ms")]
+    public static partial void Flushed(ILogger logger, long rows, double milliseconds);
 }

@@ -12,11 +12,19 @@ public sealed class InsightsOptions
     [Range(typeof(TimeSpan), "400.00:00:00", "3660.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(3 * 366);
 
-    /// <summary>How often the folder looks for newly stored events (reports trail raw events by about this much).</summary>
+    /// <summary>How often the folder reads newly stored events and folds them into the sums it holds in memory.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan FoldInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Raw events folded per transaction, live and in a rebuild.</summary>
+    /// <summary>How often the folder writes the sums it holds to the rollup tables (reports trail raw events by about this much).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Most rollup keys held in memory; past it the folder writes at once (about 1 KB a key, more for keys with many students).</summary>
+    [Range(1_000, 10_000_000)]
+    public int MaxBufferedKeys { get; set; } = 200_000;
+
+    /// <summary>Raw events read per page, live and in a rebuild.</summary>
     [Range(100, 1_000_000)]
     public int RebuildBatch { get; set; } = 20_000;
 }

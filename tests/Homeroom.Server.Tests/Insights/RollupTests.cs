@@ -156,6 +156,69 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Folder_StoppedAfterFoldingAndPartWayThroughAWrite_FoldsAgainAtStartWithNothingLostOrCountedTwice()
+    {
+        // Sums stay in memory for an hour here: only the test's explicit steps write them.
+        await _host.DisposeAsync();
+        _host = await HomeroomHost.StartAsync(provider, $"Homeroom:Activity:Retention={RetentionDays}.00:00:00",
+            "Homeroom:Insights:FlushInterval=01:00:00", "Homeroom:Insights:FoldInterval=00:00:00.050");
+        var roster = await BuildRosterAsync();
+        var random = new Random(provider == DatabaseProvider.Sqlite ? 15015 : 15016);
+        var nextSeq = roster.ToDictionary(r => r.Device, _ => 1L);
+        async Task SendAsync(int rounds, int from)
+        {
+            var writer = _host.GetService<ActivityWriter>();
+            var pending = new List<Task<bool>>();
+            for (var round = from; round < from + rounds; round++)
+            {
+                var device = roster[random.Next(roster.Count)].Device;
+                var received = Start.AddHours(round * 4.2);
+                var batch = new ActivityBatch(device, Enumerable.Range(0, random.Next(1, 40)).Select(_ => RandomEvent(random, nextSeq[device]++, received)).ToList(), received);
+                await writer.EnqueueAsync(batch);
+                pending.Add(batch.Stored.Task);
+            }
+
+            (await Task.WhenAll(pending).WaitAsync(HomeroomHost.Timeout)).ShouldAllBe(stored => stored);
+        }
+
+        async Task<long> RawCountAsync()
+        {
+            await using var db = await _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+            return await db.ActivityEvents.LongCountAsync();
+        }
+
+        async Task WaitUntilFoldedInMemoryAsync(long events)
+        {
+            var folder = _host.GetService<InsightFolder>();
+            while (folder.PendingEvents < events)
+            {
+                await Task.Delay(20).WaitAsync(HomeroomHost.Timeout);
+            }
+        }
+
+        // 1. Folded into memory, never written, then stopped: the tables are still empty.
+        await SendAsync(60, 0);
+        await WaitUntilFoldedInMemoryAsync(await RawCountAsync()).WaitAsync(HomeroomHost.Timeout);
+        (await ReadRollupsAsync()).Daily.ShouldBeEmpty("nothing is written before the flush interval");
+        await _host.RestartAsync();
+
+        // 2. More events; the new process folds all of them, writes a few partitions, and stops part-way.
+        await SendAsync(60, 60);
+        var expected = await RecomputeAsync(roster);
+        var expectedRows = expected.Daily.Count + expected.Monthly.Count + expected.Groups.Count;
+        await _host.GetService<InsightFolder>().FoldAndWritePartAsync(5, CancellationToken.None).WaitAsync(HomeroomHost.Timeout);
+        var part = await ReadRollupsAsync();
+        var partRows = part.Daily.Count + part.Monthly.Count + part.Groups.Count;
+        partRows.ShouldBeGreaterThan(0, "some partitions were written");
+        partRows.ShouldBeLessThan(expectedRows, "others were not");
+        await _host.RestartAsync();
+
+        // 3. The next start folds again from each partition's watermark: the rollups equal a recomputation.
+        await _host.GetService<InsightFolder>().CatchUpAsync().WaitAsync(HomeroomHost.Timeout);
+        Same(await ReadRollupsAsync(), expected, "after two stops");
+    }
+
+    [Fact]
     public async Task Folder_AfterTheNewestRawEventsWereDeleted_StillFoldsEveryNewEventOnce()
     {
         var roster = await BuildRosterAsync();
