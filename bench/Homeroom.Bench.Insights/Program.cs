@@ -12,7 +12,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using ActivityEvent = Homeroom.Contracts.Agents.ActivityEvent;
 
-// Insights benchmark: ingestion with rollups, then a seeded year of rollups and each report's latency.
+// Insights benchmark: ingestion with rollups, then a seeded year of rollups and each report's latency
+// (`--only ingest` stops after ingestion).
 var options = BenchReport.ParseArguments(args);
 var postgres = options.GetValueOrDefault("provider") == "postgres";
 var deviceCount = options.Int("devices", 50_000);
@@ -20,6 +21,9 @@ var schoolCount = options.Int("schools", 100);
 var days = options.Int("days", 365);
 var ingestEvents = options.Int("ingest-events", 600_000);
 var runs = options.Int("runs", 5);
+var onlyIngest = options.GetValueOrDefault("only") == "ingest";
+// Shorter than the server's default (30 s), so the folder also writes while events arrive.
+var flushInterval = options.GetValueOrDefault("flush-interval") ?? "00:00:10";
 var provider = postgres ? "postgres" : "sqlite";
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-insights-" + Guid.NewGuid().ToString("N")[..8]);
@@ -41,6 +45,7 @@ string[] serverArgs =
     "--HOMEROOM_ADMIN_PASSWORD=benchmark admin passphrase",
     $"--Homeroom:DataDirectory={dataDirectory}",
     "--Logging:LogLevel:Default=Warning",
+    $"--Homeroom:Insights:FlushInterval={flushInterval}",
     .. postgres ? new[] { "--ConnectionStrings:Postgres=" + new NpgsqlConnectionStringBuilder(adminConnection) { Database = postgresDatabase } } : [],
 ];
 
@@ -102,48 +107,114 @@ await using (var connection = await bulk.OpenAsync(CancellationToken.None))
 results["roster seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
 Console.WriteLine($"roster of {deviceCount:N0} devices in {clock.Elapsed.TotalSeconds:F1} s");
 
-// (a) Ingestion with rollups: batches of 50 events from 2,000 devices, straight into the writer.
+// (a) Ingestion with rollups: batches of 50 events from 2,000 devices, straight into the writer, while
+// the folder (InsightFolder) folds behind it and writes every flush interval. Two streams: "school", as a
+// school's devices behave (each grade's students visit the same 150 sites and use the same 12 apps, this
+// past hour, so keys repeat), and "skewed" (every device picks from 300 sites and 40 apps on a skewed
+// draw over the past 10 hours: most keys of a page are new, the worst case for the rollups).
 var writer = app.Services.GetRequiredService<ActivityWriter>();
-var random = new Random(15);
-var sites = Enumerable.Range(0, 300).Select(i => $"https://www{i % 3}.site{i}.example/page").ToArray();
+var folder = app.Services.GetRequiredService<InsightFolder>();
 var kinds = new[] { ActivityKinds.WebVisit, ActivityKinds.WebVisit, ActivityKinds.WebVisit, ActivityKinds.WebUsage, ActivityKinds.WebUsage, ActivityKinds.AppUsage, ActivityKinds.WebBlocked, ActivityKinds.AppBlocked };
 var ingestDevices = Math.Min(2_000, deviceCount);
 var seqs = new long[ingestDevices];
-clock.Restart();
-var stored = new List<Task<bool>>();
-var received = DateTime.UtcNow;
-for (var sent = 0; sent < ingestEvents; sent += 50)
-{
-    var d = random.Next(ingestDevices);
-    var events = new List<ActivityEvent>(50);
-    for (var i = 0; i < 50; i++)
-    {
-        var kind = kinds[random.Next(kinds.Length)];
-        var at = new DateTimeOffset(received.AddMinutes(-random.Next(600)), TimeSpan.Zero);
-        events.Add(kind.StartsWith("web", StringComparison.Ordinal)
-            ? new ActivityEvent(++seqs[d], at, kind, sites[(int)Math.Min(299, random.NextDouble() * random.NextDouble() * 300)], "t", null, random.Next(120), kind == ActivityKinds.WebBlocked ? "games" : "focused")
-            : new ActivityEvent(++seqs[d], at, kind, null, "t", "app." + random.Next(40).ToString(CultureInfo.InvariantCulture), random.Next(600), "social"));
-    }
+var skewedSites = Enumerable.Range(0, 300).Select(i => $"https://www{i % 3}.site{i}.example/page").ToArray();
+var sitePool = Enumerable.Range(0, 1_000).Select(i => $"https://www{i % 3}.site{i}.example/page").ToArray();
+var blockedPool = Enumerable.Range(0, 100).Select(i => $"https://blocked{i}.example/").ToArray();
+var blockedCategories = new[] { "games", "social", "proxy", "streaming", "chat" };
+var gradeSites = Enumerable.Range(0, 13).Select(g => new Random(100 + g).GetItems(sitePool, 150)).ToArray();
+var gradeBlocked = Enumerable.Range(0, 13).Select(g => new Random(200 + g).GetItems(Enumerable.Range(0, blockedPool.Length).ToArray(), 20)).ToArray();
+var gradeApps = Enumerable.Range(0, 13).Select(g => new Random(300 + g).GetItems(Enumerable.Range(0, 40).ToArray(), 12)).ToArray();
 
-    var batch = new ActivityBatch(Id(3, d), events, received);
-    await writer.EnqueueAsync(batch);
-    stored.Add(batch.Stored.Task);
+ActivityEvent SkewedEvent(Random random, int device, long seq, DateTime received)
+{
+    var kind = kinds[random.Next(kinds.Length)];
+    var at = new DateTimeOffset(received.AddMinutes(-random.Next(600)), TimeSpan.Zero);
+    return kind.StartsWith("web", StringComparison.Ordinal)
+        ? new ActivityEvent(seq, at, kind, skewedSites[(int)Math.Min(299, random.NextDouble() * random.NextDouble() * 300)], "t", null, random.Next(120), kind == ActivityKinds.WebBlocked ? "games" : "focused")
+        : new ActivityEvent(seq, at, kind, null, "t", "app." + random.Next(40).ToString(CultureInfo.InvariantCulture), random.Next(600), "social");
 }
 
-await Task.WhenAll(stored);
-var ingestSeconds = clock.Elapsed.TotalSeconds;
-results["ingest events"] = ingestEvents;
-results["ingest events/s (stored, acknowledged)"] = Math.Round(ingestEvents / ingestSeconds);
-Console.WriteLine($"ingested {ingestEvents:N0} events in {ingestSeconds:F1} s: {ingestEvents / ingestSeconds:N0}/s stored and acknowledged");
+ActivityEvent SchoolEvent(Random random, int device, long seq, DateTime received)
+{
+    var grade = GradeOf(device, devicesPerSchool);
+    var kind = kinds[random.Next(kinds.Length)];
+    var at = new DateTimeOffset(received.AddMinutes(-random.Next(60)), TimeSpan.Zero);
+    // A few sites take most visits (the class's current work), the rest share the tail.
+    var site = gradeSites[grade][(int)(random.NextDouble() * random.NextDouble() * 150)];
+    var app = "app." + gradeApps[grade][(int)(random.NextDouble() * random.NextDouble() * 12)].ToString(CultureInfo.InvariantCulture);
+    return kind switch
+    {
+        ActivityKinds.WebBlocked => Blocked(gradeBlocked[grade][random.Next(20)]),
+        ActivityKinds.AppBlocked => new ActivityEvent(seq, at, kind, null, "t", app, null, "games"),
+        ActivityKinds.AppUsage => new ActivityEvent(seq, at, kind, null, "t", app, random.Next(600), null),
+        _ => new ActivityEvent(seq, at, kind, site, "t", null, random.Next(120), random.Next(10) == 0 ? "unfocused" : "focused"),
+    };
 
-// The folder runs behind the writer (InsightFolder): the time until the rollups hold every event,
-// counted from the first event sent, gives the sustained rate of ingestion with rollups.
-var folder = app.Services.GetRequiredService<InsightFolder>();
-await folder.CatchUpAsync();
-var withRollupsSeconds = clock.Elapsed.TotalSeconds;
-results["ingest events/s (with rollups)"] = Math.Round(ingestEvents / withRollupsSeconds);
-results["rollup lag after the last event, s"] = Math.Round(withRollupsSeconds - ingestSeconds, 2);
-Console.WriteLine($"rollups hold all {ingestEvents:N0} events after {withRollupsSeconds:F1} s: {ingestEvents / withRollupsSeconds:N0}/s with rollups");
+    ActivityEvent Blocked(int b) => new(seq, at, ActivityKinds.WebBlocked, blockedPool[b], "t", null, null, blockedCategories[b % blockedCategories.Length]);
+}
+
+async Task IngestAsync(string stream, Func<Random, int, long, DateTime, ActivityEvent> next)
+{
+    var random = new Random(15);
+    var keysBefore = await RollupRowsAsync();
+    var watch = Stopwatch.StartNew();
+    var stored = new List<Task<bool>>();
+    var received = DateTime.UtcNow;
+    for (var sent = 0; sent < ingestEvents; sent += 50)
+    {
+        var d = random.Next(ingestDevices);
+        var events = new List<ActivityEvent>(50);
+        for (var i = 0; i < 50; i++)
+        {
+            events.Add(next(random, d, ++seqs[d], received));
+        }
+
+        var batch = new ActivityBatch(Id(3, d), events, received);
+        await writer.EnqueueAsync(batch);
+        stored.Add(batch.Stored.Task);
+    }
+
+    await Task.WhenAll(stored);
+    var ingestSeconds = watch.Elapsed.TotalSeconds;
+    // The time until the rollups hold every event, counted from the first event sent, gives the
+    // sustained rate of ingestion with rollups (it includes the last write of the folder's sums).
+    await folder.CatchUpAsync();
+    var withRollupsSeconds = watch.Elapsed.TotalSeconds;
+    var rows = await RollupRowsAsync() - keysBefore;
+    results[$"{stream}: ingest events"] = ingestEvents;
+    results[$"{stream}: ingest events/s (stored, acknowledged)"] = Math.Round(ingestEvents / ingestSeconds);
+    results[$"{stream}: ingest events/s (with rollups)"] = Math.Round(ingestEvents / withRollupsSeconds);
+    results[$"{stream}: rollup lag after the last event, s"] = Math.Round(withRollupsSeconds - ingestSeconds, 2);
+    results[$"{stream}: new rollup rows"] = rows;
+    Console.WriteLine($"{stream}: {ingestEvents:N0} events stored and acknowledged in {ingestSeconds:F1} s ({ingestEvents / ingestSeconds:N0}/s); " +
+        $"rollups hold them all after {withRollupsSeconds:F1} s ({ingestEvents / withRollupsSeconds:N0}/s with rollups, {rows:N0} new rollup rows)");
+}
+
+async Task<long> RollupRowsAsync()
+{
+    await using var connection = await bulk.OpenAsync(CancellationToken.None);
+    long total = 0;
+    foreach (var table in RollupTable.All)
+    {
+        await using var count = connection.CreateCommand();
+        count.CommandText = $"SELECT COUNT(*) FROM {table.Name}";
+        total += Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    return total;
+}
+
+results["flush interval"] = flushInterval;
+await IngestAsync("school", SchoolEvent);
+await IngestAsync("skewed", SkewedEvent);
+if (onlyIngest)
+{
+    await app.StopAsync();
+    await app.DisposeAsync();
+    await DropAsync();
+    await BenchReport.WriteAsync(results, Path.Combine("bench", "results"), $"insights-ingest-{provider}");
+    return;
+}
 
 // (b) A seeded year: rollup rows generated directly (clear what ingestion left first).
 clock.Restart();
@@ -354,17 +425,22 @@ foreach (var (name, run) in reports)
 
 await app.StopAsync();
 await app.DisposeAsync();
-if (postgres)
-{
-    NpgsqlConnection.ClearAllPools();
-    await using var admin = new NpgsqlConnection(adminConnection);
-    await admin.OpenAsync();
-    await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
-    await drop.ExecuteNonQueryAsync();
-}
-
-Directory.Delete(dataDirectory, recursive: true);
+await DropAsync();
 await BenchReport.WriteAsync(results, Path.Combine("bench", "results"), $"insights-{provider}-{deviceCount}");
+
+async Task DropAsync()
+{
+    if (postgres)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = new NpgsqlConnection(adminConnection);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    Directory.Delete(dataDirectory, recursive: true);
+}
 
 static Guid Id(int kind, int index)
 {
