@@ -121,9 +121,9 @@ var skewedSites = Enumerable.Range(0, 300).Select(i => $"https://www{i % 3}.site
 var sitePool = Enumerable.Range(0, 1_000).Select(i => $"https://www{i % 3}.site{i}.example/page").ToArray();
 var blockedPool = Enumerable.Range(0, 100).Select(i => $"https://blocked{i}.example/").ToArray();
 var blockedCategories = new[] { "games", "social", "proxy", "streaming", "chat" };
-var gradeSites = Enumerable.Range(0, 13).Select(g => new Random(100 + g).GetItems(sitePool, 150)).ToArray();
-var gradeBlocked = Enumerable.Range(0, 13).Select(g => new Random(200 + g).GetItems(Enumerable.Range(0, blockedPool.Length).ToArray(), 20)).ToArray();
-var gradeApps = Enumerable.Range(0, 13).Select(g => new Random(300 + g).GetItems(Enumerable.Range(0, 40).ToArray(), 12)).ToArray();
+var gradeSites = Enumerable.Range(0, 14).Select(g => new Random(100 + g).GetItems(sitePool, 150)).ToArray();
+var gradeBlocked = Enumerable.Range(0, 14).Select(g => new Random(200 + g).GetItems(Enumerable.Range(0, blockedPool.Length).ToArray(), 20)).ToArray();
+var gradeApps = Enumerable.Range(0, 14).Select(g => new Random(300 + g).GetItems(Enumerable.Range(0, 40).ToArray(), 12)).ToArray();
 
 ActivityEvent SkewedEvent(Random random, int device, long seq, DateTime received)
 {
