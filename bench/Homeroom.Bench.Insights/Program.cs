@@ -20,6 +20,8 @@ var schoolCount = options.Int("schools", 100);
 var days = options.Int("days", 365);
 var ingestEvents = options.Int("ingest-events", 600_000);
 var runs = options.Int("runs", 5);
+// --only reports skips the ingestion phase (a), which takes long and measures something else.
+var onlyReports = options.GetValueOrDefault("only") == "reports";
 var provider = postgres ? "postgres" : "sqlite";
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-insights-" + Guid.NewGuid().ToString("N")[..8]);
@@ -103,53 +105,56 @@ results["roster seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
 Console.WriteLine($"roster of {deviceCount:N0} devices in {clock.Elapsed.TotalSeconds:F1} s");
 
 // (a) Ingestion with rollups: batches of 50 events from 2,000 devices, straight into the writer.
-var writer = app.Services.GetRequiredService<ActivityWriter>();
-var random = new Random(15);
-var sites = Enumerable.Range(0, 300).Select(i => $"https://www{i % 3}.site{i}.example/page").ToArray();
-var kinds = new[] { ActivityKinds.WebVisit, ActivityKinds.WebVisit, ActivityKinds.WebVisit, ActivityKinds.WebUsage, ActivityKinds.WebUsage, ActivityKinds.AppUsage, ActivityKinds.WebBlocked, ActivityKinds.AppBlocked };
-var ingestDevices = Math.Min(2_000, deviceCount);
-var seqs = new long[ingestDevices];
-clock.Restart();
-var stored = new List<Task<bool>>();
-var received = DateTime.UtcNow;
-for (var sent = 0; sent < ingestEvents; sent += 50)
+if (!onlyReports)
 {
-    var d = random.Next(ingestDevices);
-    var events = new List<ActivityEvent>(50);
-    for (var i = 0; i < 50; i++)
+    var writer = app.Services.GetRequiredService<ActivityWriter>();
+    var random = new Random(15);
+    var sites = Enumerable.Range(0, 300).Select(i => $"https://www{i % 3}.site{i}.example/page").ToArray();
+    var kinds = new[] { ActivityKinds.WebVisit, ActivityKinds.WebVisit, ActivityKinds.WebVisit, ActivityKinds.WebUsage, ActivityKinds.WebUsage, ActivityKinds.AppUsage, ActivityKinds.WebBlocked, ActivityKinds.AppBlocked };
+    var ingestDevices = Math.Min(2_000, deviceCount);
+    var seqs = new long[ingestDevices];
+    clock.Restart();
+    var stored = new List<Task<bool>>();
+    var received = DateTime.UtcNow;
+    for (var sent = 0; sent < ingestEvents; sent += 50)
     {
-        var kind = kinds[random.Next(kinds.Length)];
-        var at = new DateTimeOffset(received.AddMinutes(-random.Next(600)), TimeSpan.Zero);
-        events.Add(kind.StartsWith("web", StringComparison.Ordinal)
-            ? new ActivityEvent(++seqs[d], at, kind, sites[(int)Math.Min(299, random.NextDouble() * random.NextDouble() * 300)], "t", null, random.Next(120), kind == ActivityKinds.WebBlocked ? "games" : "focused")
-            : new ActivityEvent(++seqs[d], at, kind, null, "t", "app." + random.Next(40).ToString(CultureInfo.InvariantCulture), random.Next(600), "social"));
+        var d = random.Next(ingestDevices);
+        var events = new List<ActivityEvent>(50);
+        for (var i = 0; i < 50; i++)
+        {
+            var kind = kinds[random.Next(kinds.Length)];
+            var at = new DateTimeOffset(received.AddMinutes(-random.Next(600)), TimeSpan.Zero);
+            events.Add(kind.StartsWith("web", StringComparison.Ordinal)
+                ? new ActivityEvent(++seqs[d], at, kind, sites[(int)Math.Min(299, random.NextDouble() * random.NextDouble() * 300)], "t", null, random.Next(120), kind == ActivityKinds.WebBlocked ? "games" : "focused")
+                : new ActivityEvent(++seqs[d], at, kind, null, "t", "app." + random.Next(40).ToString(CultureInfo.InvariantCulture), random.Next(600), "social"));
+        }
+
+        var batch = new ActivityBatch(Id(3, d), events, received);
+        await writer.EnqueueAsync(batch);
+        stored.Add(batch.Stored.Task);
     }
 
-    var batch = new ActivityBatch(Id(3, d), events, received);
-    await writer.EnqueueAsync(batch);
-    stored.Add(batch.Stored.Task);
+    await Task.WhenAll(stored);
+    var ingestSeconds = clock.Elapsed.TotalSeconds;
+    results["ingest events"] = ingestEvents;
+    results["ingest events/s (stored, acknowledged)"] = Math.Round(ingestEvents / ingestSeconds);
+    Console.WriteLine($"ingested {ingestEvents:N0} events in {ingestSeconds:F1} s: {ingestEvents / ingestSeconds:N0}/s stored and acknowledged");
+
+    // The folder runs behind the writer (InsightFolder): the time until the rollups hold every event,
+    // counted from the first event sent, gives the sustained rate of ingestion with rollups.
+    var folder = app.Services.GetRequiredService<InsightFolder>();
+    await folder.CatchUpAsync();
+    var withRollupsSeconds = clock.Elapsed.TotalSeconds;
+    results["ingest events/s (with rollups)"] = Math.Round(ingestEvents / withRollupsSeconds);
+    results["rollup lag after the last event, s"] = Math.Round(withRollupsSeconds - ingestSeconds, 2);
+    Console.WriteLine($"rollups hold all {ingestEvents:N0} events after {withRollupsSeconds:F1} s: {ingestEvents / withRollupsSeconds:N0}/s with rollups");
 }
-
-await Task.WhenAll(stored);
-var ingestSeconds = clock.Elapsed.TotalSeconds;
-results["ingest events"] = ingestEvents;
-results["ingest events/s (stored, acknowledged)"] = Math.Round(ingestEvents / ingestSeconds);
-Console.WriteLine($"ingested {ingestEvents:N0} events in {ingestSeconds:F1} s: {ingestEvents / ingestSeconds:N0}/s stored and acknowledged");
-
-// The folder runs behind the writer (InsightFolder): the time until the rollups hold every event,
-// counted from the first event sent, gives the sustained rate of ingestion with rollups.
-var folder = app.Services.GetRequiredService<InsightFolder>();
-await folder.CatchUpAsync();
-var withRollupsSeconds = clock.Elapsed.TotalSeconds;
-results["ingest events/s (with rollups)"] = Math.Round(ingestEvents / withRollupsSeconds);
-results["rollup lag after the last event, s"] = Math.Round(withRollupsSeconds - ingestSeconds, 2);
-Console.WriteLine($"rollups hold all {ingestEvents:N0} events after {withRollupsSeconds:F1} s: {ingestEvents / withRollupsSeconds:N0}/s with rollups");
 
 // (b) A seeded year: rollup rows generated directly (clear what ingestion left first).
 clock.Restart();
 await using (var connection = await bulk.OpenAsync(CancellationToken.None))
 {
-    foreach (var table in new[] { "insight_daily", "insight_monthly", "insight_group_daily", "insight_app_last_used" })
+    foreach (var table in RollupTable.All.Select(t => t.Name).Append("insight_app_last_used"))
     {
         await using var clear = connection.CreateCommand();
         clear.CommandText = $"DELETE FROM {table}";
@@ -287,6 +292,21 @@ Console.WriteLine($"daily rows {dailyRows:N0} ({eventsWorth:N0} events' worth) a
 await InsertAsync("insight_monthly", "month", "school_id", MonthlyRows());
 await InsertAsync("insight_group_daily", "day", "group_id", GroupRows());
 
+// The district rows are the sums of the school rows (sketches merged), as the folder fills them.
+long districtRows;
+await using (var connection = await bulk.OpenAsync(CancellationToken.None))
+{
+    await using var tx = await connection.BeginTransactionAsync();
+    districtRows = await app.Services.GetRequiredService<InsightRollups>().FillDistrictAsync(connection, tx, CancellationToken.None);
+    await using var ready = connection.CreateCommand();
+    ready.Transaction = tx;
+    ready.CommandText = "UPDATE insight_fold_state SET district_ready = 1";
+    await ready.ExecuteNonQueryAsync();
+    await tx.CommitAsync();
+}
+
+Console.WriteLine($"district rows {districtRows:N0} at {clock.Elapsed.TotalSeconds:F0} s");
+
 // Inventories: 10 apps per device; most used at some point, some never.
 await using (var connection = await bulk.OpenAsync(CancellationToken.None))
 {
@@ -312,6 +332,7 @@ results["seed seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
 results["daily rows"] = dailyRows;
 results["monthly rows"] = monthlyRows;
 results["class daily rows"] = groupRows;
+results["district daily and monthly rows"] = districtRows;
 results["raw events summarised"] = eventsWorth;
 Console.WriteLine($"seeded {dailyRows:N0} daily, {monthlyRows:N0} monthly, {groupRows:N0} class rows ({eventsWorth:N0} events' worth) in {clock.Elapsed.TotalSeconds:F0} s");
 

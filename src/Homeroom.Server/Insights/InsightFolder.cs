@@ -57,11 +57,8 @@ public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions
             rollups.ForgetDevices();
             await using var connection = await bulk.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            foreach (var sql in new[]
-            {
-                "DELETE FROM insight_daily", "DELETE FROM insight_monthly", "DELETE FROM insight_group_daily", "DELETE FROM insight_app_last_used",
-                "UPDATE insight_fold_state SET folded_through = 0",
-            })
+            foreach (var sql in RollupTable.All.Select(t => $"DELETE FROM {t.Name}")
+                .Concat(["DELETE FROM insight_app_last_used", "UPDATE insight_fold_state SET folded_through = 0"]))
             {
                 await ExecuteAsync(connection, transaction, sql, cancellationToken);
             }

@@ -16,4 +16,7 @@ internal static partial class InsightsLog
 
     [LoggerMessage(EventId = 15005, Level = LogLevel.Warning, Message = "Folding activity events into the insight rollups failed; trying again shortly")]
     public static partial void FoldFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 15006, Level = LogLevel.Information, Message = "Filled the district insight rollups from the school rollups: {Rows} rows")]
+    public static partial void DistrictFilled(ILogger logger, long rows);
 }
