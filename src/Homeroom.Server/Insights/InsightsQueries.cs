@@ -434,12 +434,11 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
 
             if (!sketches.TryGetValue(key, out var sketch))
             {
-                sketches[key] = DistinctSketch.FromBytes(bytes);
+                sketch = new DistinctSketch();
+                sketches[key] = sketch;
             }
-            else
-            {
-                sketch.Merge(DistinctSketch.FromBytes(bytes));
-            }
+
+            sketch.MergeBytes(bytes);
         }
 
         return sketches.ToDictionary(s => s.Key, s => s.Value.Count(), StringComparer.Ordinal);
