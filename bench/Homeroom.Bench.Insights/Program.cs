@@ -25,7 +25,8 @@ var onlyReports = options.GetValueOrDefault("only") == "reports";
 var provider = postgres ? "postgres" : "sqlite";
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-insights-" + Guid.NewGuid().ToString("N")[..8]);
-var postgresDatabase = "homeroom_bench_insights";
+// A database of its own per run: two runs at once (another checkout's) must not drop each other's.
+var postgresDatabase = "homeroom_bench_insights_" + Guid.NewGuid().ToString("N")[..8];
 var adminConnection = Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres";
 if (postgres)
 {
