@@ -24,10 +24,13 @@ var runs = options.Int("runs", 5);
 var onlyIngest = options.GetValueOrDefault("only") == "ingest";
 // Shorter than the server's default (30 s), so the folder also writes while events arrive.
 var flushInterval = options.GetValueOrDefault("flush-interval") ?? "00:00:10";
+// --only reports skips the ingestion phase (a), which takes long and measures something else.
+var onlyReports = options.GetValueOrDefault("only") == "reports";
 var provider = postgres ? "postgres" : "sqlite";
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-insights-" + Guid.NewGuid().ToString("N")[..8]);
-var postgresDatabase = "homeroom_bench_insights";
+// A database of its own per run: two runs at once (another checkout's) must not drop each other's.
+var postgresDatabase = "homeroom_bench_insights_" + Guid.NewGuid().ToString("N")[..8];
 var adminConnection = Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres";
 if (postgres)
 {
@@ -205,8 +208,12 @@ async Task<long> RollupRowsAsync()
 }
 
 results["flush interval"] = flushInterval;
-await IngestAsync("school", SchoolEvent);
-await IngestAsync("skewed", SkewedEvent);
+if (!onlyReports)
+{
+    await IngestAsync("school", SchoolEvent);
+    await IngestAsync("skewed", SkewedEvent);
+}
+
 if (onlyIngest)
 {
     await app.StopAsync();
@@ -220,7 +227,7 @@ if (onlyIngest)
 clock.Restart();
 await using (var connection = await bulk.OpenAsync(CancellationToken.None))
 {
-    foreach (var table in new[] { "insight_daily", "insight_monthly", "insight_group_daily", "insight_app_last_used" })
+    foreach (var table in RollupTable.All.Select(t => t.Name).Append("insight_app_last_used"))
     {
         await using var clear = connection.CreateCommand();
         clear.CommandText = $"DELETE FROM {table}";
@@ -358,6 +365,21 @@ Console.WriteLine($"daily rows {dailyRows:N0} ({eventsWorth:N0} events' worth) a
 await InsertAsync("insight_monthly", "month", "school_id", MonthlyRows());
 await InsertAsync("insight_group_daily", "day", "group_id", GroupRows());
 
+// The district rows are the sums of the school rows (sketches merged), as the folder fills them.
+long districtRows;
+await using (var connection = await bulk.OpenAsync(CancellationToken.None))
+{
+    await using var tx = await connection.BeginTransactionAsync();
+    districtRows = await app.Services.GetRequiredService<InsightRollups>().FillDistrictAsync(connection, tx, CancellationToken.None);
+    await using var ready = connection.CreateCommand();
+    ready.Transaction = tx;
+    ready.CommandText = "UPDATE insight_fold_state SET district_ready = 1";
+    await ready.ExecuteNonQueryAsync();
+    await tx.CommitAsync();
+}
+
+Console.WriteLine($"district rows {districtRows:N0} at {clock.Elapsed.TotalSeconds:F0} s");
+
 // Inventories: 10 apps per device; most used at some point, some never.
 await using (var connection = await bulk.OpenAsync(CancellationToken.None))
 {
@@ -383,6 +405,7 @@ results["seed seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
 results["daily rows"] = dailyRows;
 results["monthly rows"] = monthlyRows;
 results["class daily rows"] = groupRows;
+results["district daily and monthly rows"] = districtRows;
 results["raw events summarised"] = eventsWorth;
 Console.WriteLine($"seeded {dailyRows:N0} daily, {monthlyRows:N0} monthly, {groupRows:N0} class rows ({eventsWorth:N0} events' worth) in {clock.Elapsed.TotalSeconds:F0} s");
 

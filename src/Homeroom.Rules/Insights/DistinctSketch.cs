@@ -104,6 +104,55 @@ public sealed class DistinctSketch
         }
     }
 
+    /// <summary>
+    /// Adds everything the sketch in <paramref name="bytes"/> (made by <see cref="ToBytes"/>) counted,
+    /// without building it first: a report merges tens of thousands of stored sketches, and the
+    /// registers of a dense one are merged a vector at a time. The same as <c>Merge(FromBytes(bytes))</c>.
+    /// </summary>
+    public void MergeBytes(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+
+        switch (bytes[0])
+        {
+            case SparseFormat when (bytes.Length - 1) % 8 == 0 && (bytes.Length - 1) / 8 <= SparseLimit:
+                for (var at = 1; at < bytes.Length; at += 8)
+                {
+                    AddHash(BinaryPrimitives.ReadUInt64LittleEndian(bytes[at..]));
+                }
+
+                return;
+            case DenseFormat when bytes.Length == 1 + Registers:
+                if (_sparse is not null)
+                {
+                    ToDense();
+                }
+
+                var mine = _dense.AsSpan();
+                var theirs = bytes[1..];
+                var i = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    for (; i <= Registers - Vector<byte>.Count; i += Vector<byte>.Count)
+                    {
+                        Vector.Max(new Vector<byte>(mine[i..]), new Vector<byte>(theirs[i..])).CopyTo(mine[i..]);
+                    }
+                }
+
+                for (; i < Registers; i++)
+                {
+                    mine[i] = Math.Max(mine[i], theirs[i]);
+                }
+
+                return;
+            default:
+                throw new FormatException("Not a distinct sketch.");
+        }
+    }
+
     /// <summary>The number of distinct ids added (exact while <see cref="IsExact"/>).</summary>
     public long Count()
     {

@@ -277,6 +277,15 @@ public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions
             }
         }
 
+        if (!rollups.DistrictReady)
+        {
+            // Every partition has written what it folded, so the school tables hold exactly the folded
+            // events: the one moment the district tables can be filled from them after the upgrade.
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await rollups.EnsureDistrictAsync(connection, transaction, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
         Interlocked.Exchange(ref _pendingEvents, 0);
         _lastFlush = time.GetTimestamp();
         InsightsLog.Flushed(logger, rows, time.GetElapsedTime(started).TotalMilliseconds);

@@ -16,19 +16,113 @@ public readonly record struct StoredActivity(
 /// <summary>A rollup row's key: the period (a day or a month), the school or group, and the event's dimensions.</summary>
 public readonly record struct RollupKey(int Period, Guid Scope, int Grade, string Platform, string Kind, string Subject, string Category);
 
-/// <summary>A rollup table: its name, the columns of its period and scope, and the rows one folded event adds to.</summary>
-public sealed record RollupTable(string Name, string PeriodColumn, string ScopeColumn, Func<InsightContribution, InsightDevice, IEnumerable<RollupKey>> KeysOf)
+/// <summary>
+/// A rollup table: its name, the columns of its key (a period, then a school or group when it has one,
+/// a grade when it has one, then platform, kind, subject, category) and which rows an event adds to.
+/// The fold, the rebuild, retention and the tests go through <see cref="All"/>, so a new table is one entry.
+/// </summary>
+public sealed class RollupTable
 {
-    public static readonly RollupTable Daily = new("insight_daily", "day", "school_id", (c, d) => [Key(c.Day, d.SchoolId, c, d)]);
-    public static readonly RollupTable Monthly = new("insight_monthly", "month", "school_id", (c, d) => [Key(InsightRollups.MonthOf(c.Day), d.SchoolId, c, d)]);
-    public static readonly RollupTable GroupDaily = new("insight_group_daily", "day", "group_id", (c, d) => d.Groups.Select(g => Key(c.Day, g, c, d)));
+    private readonly Func<InsightContribution, InsightDevice, IEnumerable<Guid>> _scopes;
 
-    /// <summary>Every rollup table: the fold and the flush go through this list, so a new table only needs its entry here.</summary>
-    public static readonly IReadOnlyList<RollupTable> All = [Daily, Monthly, GroupDaily];
+    private RollupTable(string name, bool monthly, string? scopeColumn, bool byGrade, Func<InsightContribution, InsightDevice, IEnumerable<Guid>> scopes)
+    {
+        Name = name;
+        IsMonthly = monthly;
+        PeriodColumn = monthly ? "month" : "day";
+        ScopeColumn = scopeColumn;
+        ByGrade = byGrade;
+        _scopes = scopes;
+        List<string> columns = [PeriodColumn];
+        if (scopeColumn is not null)
+        {
+            columns.Add(scopeColumn);
+        }
 
-    /// <summary>The key of a row of school or group <paramref name="scope"/> for <paramref name="period"/>.</summary>
-    public static RollupKey Key(int period, Guid scope, InsightContribution c, InsightDevice d) =>
-        new(period, scope, d.Grade, d.Platform, c.Kind, c.Subject, c.Category);
+        if (byGrade)
+        {
+            columns.Add("grade");
+        }
+
+        columns.AddRange(["platform", "kind", "subject", "category"]);
+        KeyColumns = columns;
+    }
+
+    /// <summary>Per school, grade and local day.</summary>
+    public static readonly RollupTable Daily = new("insight_daily", monthly: false, "school_id", byGrade: true, static (_, d) => [d.SchoolId]);
+
+    /// <summary>Per school, grade and month.</summary>
+    public static readonly RollupTable Monthly = new("insight_monthly", monthly: true, "school_id", byGrade: true, static (_, d) => [d.SchoolId]);
+
+    /// <summary>Per class or group (every one the device or its student belongs to), grade and local day.</summary>
+    public static readonly RollupTable GroupDaily = new("insight_group_daily", monthly: false, "group_id", byGrade: true, static (_, d) => d.Groups);
+
+    /// <summary>The whole district per local day (each device's day in its school's zone): no school, no grade.</summary>
+    public static readonly RollupTable DistrictDaily = new("insight_district_daily", monthly: false, null, byGrade: false, static (_, _) => [Guid.Empty]);
+
+    /// <summary>The whole district per month: no school, no grade.</summary>
+    public static readonly RollupTable DistrictMonthly = new("insight_district_monthly", monthly: true, null, byGrade: false, static (_, _) => [Guid.Empty]);
+
+    public static readonly IReadOnlyList<RollupTable> All = [Daily, Monthly, GroupDaily, DistrictDaily, DistrictMonthly];
+
+    public string Name { get; }
+
+    /// <summary>Whether the period is a month (else a local day).</summary>
+    public bool IsMonthly { get; }
+
+    public string PeriodColumn { get; }
+
+    /// <summary>The school or group column; null for a district table.</summary>
+    public string? ScopeColumn { get; }
+
+    public bool ByGrade { get; }
+
+    /// <summary>The key's columns, in <see cref="KeyValues"/> order.</summary>
+    public IReadOnlyList<string> KeyColumns { get; }
+
+    /// <summary>The keys of the rows one event adds to (none, one, or one per group). A table without school or grade keys them as the empty GUID and 0.</summary>
+    public IEnumerable<RollupKey> KeysOf(InsightContribution c, InsightDevice device)
+    {
+        var period = IsMonthly ? InsightRollups.MonthOf(c.Day) : c.Day;
+        var grade = ByGrade ? device.Grade : 0;
+        foreach (var scope in _scopes(c, device))
+        {
+            yield return new RollupKey(period, ScopeColumn is null ? Guid.Empty : scope, grade, device.Platform, c.Kind, c.Subject, c.Category);
+        }
+    }
+
+    /// <summary>A key's values in <see cref="KeyColumns"/> order (GUIDs as the provider stores them).</summary>
+    public object[] KeyValues(RollupKey key, Func<Guid, object> id)
+    {
+        var values = new object[KeyColumns.Count];
+        var i = 0;
+        values[i++] = key.Period;
+        if (ScopeColumn is not null)
+        {
+            values[i++] = id(key.Scope);
+        }
+
+        if (ByGrade)
+        {
+            values[i++] = key.Grade;
+        }
+
+        values[i++] = key.Platform;
+        values[i++] = key.Kind;
+        values[i++] = key.Subject;
+        values[i] = key.Category;
+        return values;
+    }
+
+    /// <summary>A key read back from <see cref="KeyColumns"/> at ordinals <paramref name="first"/> onwards.</summary>
+    public RollupKey ReadKey(DbDataReader reader, int first = 0)
+    {
+        var i = first;
+        var period = Convert.ToInt32(reader.GetValue(i++), System.Globalization.CultureInfo.InvariantCulture);
+        var scope = ScopeColumn is null ? Guid.Empty : InsightRollups.ReadGuid(reader.GetValue(i++));
+        var grade = ByGrade ? Convert.ToInt32(reader.GetValue(i++), System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return new RollupKey(period, scope, grade, reader.GetString(i), reader.GetString(i + 1), reader.GetString(i + 2), reader.GetString(i + 3));
+    }
 }
 
 /// <summary>
@@ -62,6 +156,10 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     private readonly Pending[] _pending = Enumerable.Range(0, Partitions).Select(_ => new Pending()).ToArray();
     private long _skipped;
     private long _bufferedKeys;
+    private volatile bool _districtReady;
+
+    /// <summary>Whether the district tables are known to have been filled from the school tables after the upgrade that added them.</summary>
+    public bool DistrictReady => _districtReady;
 
     /// <summary>Events stored but not folded (in the future, too old, no subject) since start.</summary>
     public long SkippedCount => Interlocked.Read(ref _skipped);
@@ -219,33 +317,30 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     {
         var pending = _pending[partition];
         var written = 0;
-        string[] names = ["@p", "@sc", "@g", "@pl", "@k", "@su", "@c", "@s", "@u", "@e", "@st"];
-        void Bind(Row row, object?[] v)
-        {
-            v[0] = row.Key.Period;
-            v[1] = bulk.Id(row.Key.Scope);
-            v[2] = row.Key.Grade;
-            v[3] = row.Key.Platform;
-            v[4] = row.Key.Kind;
-            v[5] = row.Key.Subject;
-            v[6] = row.Key.Category;
-            v[7] = row.Sum.Seconds;
-            v[8] = row.Sum.Unfocused;
-            v[9] = row.Sum.Events;
-            v[10] = row.Students;
-        }
-
         for (var t = 0; t < RollupTable.All.Count; t++)
         {
             var table = RollupTable.All[t];
+            var keyColumns = string.Join(", ", table.KeyColumns);
+            var keyCount = table.KeyColumns.Count;
+            var names = Enumerable.Range(0, keyCount + 4).Select(i => "@v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             var insert = $"""
-                INSERT INTO {table.Name} ({table.PeriodColumn}, {table.ScopeColumn}, grade, platform, kind, subject, category, seconds, unfocused_seconds, events, students)
-                VALUES (@p, @sc, @g, @pl, @k, @su, @c, @s, @u, @e, @st)
-                ON CONFLICT ({table.PeriodColumn}, {table.ScopeColumn}, grade, platform, kind, subject, category) DO UPDATE SET
+                INSERT INTO {table.Name} ({keyColumns}, seconds, unfocused_seconds, events, students)
+                VALUES ({string.Join(", ", names)})
+                ON CONFLICT ({keyColumns}) DO UPDATE SET
                     seconds = {table.Name}.seconds + excluded.seconds,
                     unfocused_seconds = {table.Name}.unfocused_seconds + excluded.unfocused_seconds,
                     events = {table.Name}.events + excluded.events
                 """;
+            void Bind(Row row, object?[] v)
+            {
+                var key = table.KeyValues(row.Key, bulk.Id);
+                Array.Copy(key, v, keyCount);
+                v[keyCount] = row.Sum.Seconds;
+                v[keyCount + 1] = row.Sum.Unfocused;
+                v[keyCount + 2] = row.Sum.Events;
+                v[keyCount + 3] = row.Students;
+            }
+
             var changed = pending.Rows.Where(r => r.Table == t && r.SketchChanged).ToList();
             var same = pending.Rows.Where(r => r.Table == t && !r.SketchChanged).ToList();
             if (changed.Count > 0)
@@ -268,7 +363,8 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                 INSERT INTO {LastUsedTable} (device_id, app_id, last_day) VALUES (@d, @a, @l)
                 ON CONFLICT (device_id, app_id) DO UPDATE SET last_day = {greatest}({LastUsedTable}.last_day, excluded.last_day)
                 """,
-                ["@d", "@a", "@l"], pending.LastUsed.ToList(), (row, v) =>
+                // In app order: the adoption triggers lock their per-app counters in a fixed order.
+                ["@d", "@a", "@l"], pending.LastUsed.OrderBy(x => x.Key.App, StringComparer.Ordinal).ThenBy(x => x.Key.Device).ToList(), (row, v) =>
                 {
                     v[0] = bulk.Id(row.Key.Device);
                     v[1] = row.Key.App;
@@ -295,6 +391,100 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         pending.Clear();
     }
 
+    /// <summary>
+    /// Fills the district tables from the school tables once, after the first complete flush that follows
+    /// the migration that added them (rows folded before it). The folder calls it only when every
+    /// partition has written everything it folded, so the school tables hold exactly the folded events.
+    /// </summary>
+    public async Task EnsureDistrictAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (_districtReady)
+        {
+            return;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT district_ready FROM insight_fold_state WHERE id = 1";
+        var ready = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        if (ready)
+        {
+            // Only a committed flag is trusted: a fill in this transaction may still roll back.
+            _districtReady = true;
+            return;
+        }
+
+        var rows = await FillDistrictAsync(connection, transaction, cancellationToken);
+        command.CommandText = "UPDATE insight_fold_state SET district_ready = 1 WHERE id = 1";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        InsightsLog.DistrictFilled(logger, rows);
+    }
+
+    /// <summary>
+    /// Replaces the district tables' rows with the sums of the school tables' rows of each day and month
+    /// (sketches merged): what folding every event into them would have given. Returns the rows written.
+    /// </summary>
+    public async Task<long> FillDistrictAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        long written = 0;
+        foreach (var (source, target) in new[] { (RollupTable.Daily, RollupTable.DistrictDaily), (RollupTable.Monthly, RollupTable.DistrictMonthly) })
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = $"DELETE FROM {target.Name}";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            command.CommandText = $"SELECT DISTINCT {source.PeriodColumn} FROM {source.Name} ORDER BY 1";
+            var periods = new List<int>();
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    periods.Add(Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+
+            command.CommandText = $"SELECT platform, kind, subject, category, seconds, unfocused_seconds, events, students FROM {source.Name} WHERE {source.PeriodColumn} = @p";
+            var period = command.CreateParameter();
+            period.ParameterName = "@p";
+            command.Parameters.Add(period);
+            foreach (var p in periods)
+            {
+                period.Value = p;
+                var sums = new Dictionary<RollupKey, (long Seconds, long Unfocused, long Events, DistinctSketch Students)>();
+                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                {
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        var key = new RollupKey(p, Guid.Empty, 0, reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+                        var students = DistinctSketch.FromBytes((byte[])reader.GetValue(7));
+                        if (sums.TryGetValue(key, out var sum))
+                        {
+                            sum.Students.Merge(students);
+                            students = sum.Students;
+                        }
+
+                        sums[key] = (sum.Seconds + reader.GetInt64(4), sum.Unfocused + reader.GetInt64(5), sum.Events + reader.GetInt64(6), students);
+                    }
+                }
+
+                var keyCount = target.KeyColumns.Count;
+                var names = Enumerable.Range(0, keyCount + 4).Select(i => "@v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                written += await bulk.ExecuteManyAsync(connection, transaction,
+                    $"INSERT INTO {target.Name} ({string.Join(", ", target.KeyColumns)}, seconds, unfocused_seconds, events, students) VALUES ({string.Join(", ", names)})",
+                    names, sums.ToList(), (row, v) =>
+                    {
+                        Array.Copy(target.KeyValues(row.Key, bulk.Id), v, keyCount);
+                        v[keyCount] = row.Value.Seconds;
+                        v[keyCount + 1] = row.Value.Unfocused;
+                        v[keyCount + 2] = row.Value.Events;
+                        v[keyCount + 3] = row.Value.Students.ToBytes();
+                    }, cancellationToken);
+            }
+        }
+
+        _sketches.Clear();
+        return written;
+    }
     /// <summary>The partition of a rollup row: a fixed hash (FNV-1a) of its table, period, scope and subject, the same in every process and after a restart.</summary>
     public static int PartitionOf(string table, RollupKey key)
     {
@@ -353,33 +543,41 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         DbConnection connection, DbTransaction? transaction, RollupTable table, List<RollupKey> keys, CancellationToken cancellationToken)
     {
         var found = new Dictionary<RollupKey, byte[]>();
-        if (keys.Count == 0)
-        {
-            return found;
-        }
-
+        var columns = table.KeyColumns;
         if (connection is NpgsqlConnection npgsql)
         {
+            var list = keys.ToList();
+            if (list.Count == 0)
+            {
+                return found;
+            }
+
+            var arrays = Enumerable.Range(0, columns.Count).Select(i => "@a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var aliases = Enumerable.Range(0, columns.Count).Select(i => "v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
             await using var select = new NpgsqlCommand(
                 $"""
-                SELECT t.{table.PeriodColumn}, t.{table.ScopeColumn}, t.grade, t.platform, t.kind, t.subject, t.category, t.students
+                SELECT {string.Join(", ", columns.Select(c => "t." + c))}, t.students
                 FROM {table.Name} t
-                JOIN unnest(@p, @sc, @g, @pl, @k, @su, @c) AS v(p, sc, g, pl, k, su, c)
-                  ON t.{table.PeriodColumn} = v.p AND t.{table.ScopeColumn} = v.sc AND t.grade = v.g AND t.platform = v.pl
-                 AND t.kind = v.k AND t.subject = v.su AND t.category = v.c
+                JOIN unnest({string.Join(", ", arrays)}) AS v({string.Join(", ", aliases)})
+                  ON {string.Join(" AND ", columns.Select((c, i) => $"t.{c} = v.{aliases[i]}"))}
                 """, npgsql, (NpgsqlTransaction?)transaction);
-            select.Parameters.AddWithValue("p", keys.Select(k => k.Period).ToArray());
-            select.Parameters.AddWithValue("sc", keys.Select(k => k.Scope).ToArray());
-            select.Parameters.AddWithValue("g", keys.Select(k => k.Grade).ToArray());
-            select.Parameters.AddWithValue("pl", keys.Select(k => k.Platform).ToArray());
-            select.Parameters.AddWithValue("k", keys.Select(k => k.Kind).ToArray());
-            select.Parameters.AddWithValue("su", keys.Select(k => k.Subject).ToArray());
-            select.Parameters.AddWithValue("c", keys.Select(k => k.Category).ToArray());
+            var values = list.Select(k => table.KeyValues(k, bulk.Id)).ToList();
+            for (var i = 0; i < columns.Count; i++)
+            {
+                var column = i;
+                Array array = values[0][column] switch
+                {
+                    int => values.Select(v => (int)v[column]).ToArray(),
+                    Guid => values.Select(v => (Guid)v[column]).ToArray(),
+                    _ => values.Select(v => (string)v[column]).ToArray(),
+                };
+                select.Parameters.AddWithValue(arrays[i][1..], array);
+            }
+
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var key = new RollupKey(reader.GetInt32(0), reader.GetGuid(1), reader.GetInt32(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6));
-                found[key] = (byte[])reader.GetValue(7);
+                found[table.ReadKey(reader)] = (byte[])reader.GetValue(columns.Count);
             }
 
             return found;
@@ -387,27 +585,22 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
 
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"""
-            SELECT students FROM {table.Name}
-            WHERE {table.PeriodColumn} = @p AND {table.ScopeColumn} = @sc AND grade = @g AND platform = @pl AND kind = @k AND subject = @su AND category = @c
-            """;
-        var names = new[] { "@p", "@sc", "@g", "@pl", "@k", "@su", "@c" };
-        var parameters = names.Select(n =>
+        command.CommandText = $"SELECT students FROM {table.Name} WHERE {string.Join(" AND ", columns.Select((c, i) => $"{c} = @k{i}"))}";
+        var parameters = columns.Select((_, i) =>
         {
             var p = command.CreateParameter();
-            p.ParameterName = n;
+            p.ParameterName = "@k" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
             command.Parameters.Add(p);
             return p;
         }).ToArray();
         foreach (var key in keys)
         {
-            parameters[0].Value = key.Period;
-            parameters[1].Value = bulk.Id(key.Scope);
-            parameters[2].Value = key.Grade;
-            parameters[3].Value = key.Platform;
-            parameters[4].Value = key.Kind;
-            parameters[5].Value = key.Subject;
-            parameters[6].Value = key.Category;
+            var values = table.KeyValues(key, bulk.Id);
+            for (var i = 0; i < values.Length; i++)
+            {
+                parameters[i].Value = values[i];
+            }
+
             if (await command.ExecuteScalarAsync(cancellationToken) is byte[] bytes)
             {
                 found[key] = bytes;

@@ -19,4 +19,7 @@ internal static partial class InsightsLog
 
     [LoggerMessage(EventId = 15006, Level = LogLevel.Debug, Message = "Wrote {Rows} insight rollup rows in {Milliseconds} ms")]
     public static partial void Flushed(ILogger logger, long rows, double milliseconds);
+
+    [LoggerMessage(EventId = 15007, Level = LogLevel.Information, Message = "Filled the district insight rollups from the school rollups: {Rows} rows")]
+    public static partial void DistrictFilled(ILogger logger, long rows);
 }

@@ -97,6 +97,9 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
     // "Top by students" merges the sketches of this many candidates, the most active by events.
     private const int StudentCandidates = 200;
 
+    /// <summary>Whether district-wide reports read the district tables (tests compare both ways).</summary>
+    internal bool ReadDistrictTables { get; init; } = true;
+
     /// <summary>Most-blocked sites (<paramref name="apps"/>: apps) with the previous period's blocks.</summary>
     public async Task<InsightReport<BlockedSubjectRow>> MostBlockedAsync(StaffScope scope, InsightFilter filter, bool apps, int limit, CancellationToken cancellationToken)
     {
@@ -153,7 +156,16 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         var since = InsightFold.DayNumber(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime)) - 30;
         await using var connection = await bulk.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        var sql = new StringBuilder("""
+        var sql = new StringBuilder(ReadDistrictTables && where is { SchoolId: null, Grade: null, Platform: null, GroupId: null }
+            // The whole district: the counts the inventory and fold triggers keep per app and last-used day.
+            ? """
+            SELECT a.app_id, (SELECT MAX(da.name) FROM device_apps da WHERE da.app_id = a.app_id), SUM(a.devices),
+                   SUM(CASE WHEN a.last_day >= @since THEN a.devices ELSE 0 END),
+                   SUM(CASE WHEN a.last_day = -1 THEN a.devices ELSE 0 END)
+            FROM insight_app_adoption a
+            WHERE 1 = 1
+            """
+            : """
             SELECT da.app_id, MAX(da.name), COUNT(*),
                    SUM(CASE WHEN u.last_day >= @since THEN 1 ELSE 0 END),
                    SUM(CASE WHEN u.last_day IS NULL THEN 1 ELSE 0 END)
@@ -165,7 +177,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
             """);
         Add(command, "@since", since);
         DeviceConditions(command, sql, where);
-        sql.Append(" GROUP BY da.app_id ORDER BY 3 DESC, 1 LIMIT @limit");
+        sql.Append(" GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT @limit");
         Add(command, "@limit", limit);
         command.CommandText = sql.ToString();
         var rows = new List<AppAdoptionRow>();
@@ -295,7 +307,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
     /// The rollup rows of the range as one row source: whole months from the monthly table, the days
     /// around them from the daily one (a class filter reads its own daily table).
     /// </summary>
-    private static string Rows(DbCommand command, Where where, InsightFilter filter, string[] kinds, string prefix)
+    private string Rows(DbCommand command, Where where, InsightFilter filter, string[] kinds, string prefix)
     {
         var from = InsightFold.DayNumber(filter.From);
         var to = InsightFold.DayNumber(filter.To);
@@ -335,6 +347,12 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
             Add(command, $"@{prefix}school", Id(command, school));
         }
 
+        // With neither school nor grade (a school-limited caller always has its school here), the
+        // district tables hold the same sums in a few thousand rows a month instead of every school's.
+        var district = ReadDistrictTables && where is { SchoolId: null, Grade: null };
+        var daily = district ? RollupTable.DistrictDaily.Name : RollupTable.Daily.Name;
+        var monthly = district ? RollupTable.DistrictMonthly.Name : RollupTable.Monthly.Name;
+
         // Whole months inside the range: the first month starting on or after From, the last ending on or before To.
         var firstMonthStart = filter.From.Day == 1 ? filter.From : new DateOnly(filter.From.Year, filter.From.Month, 1).AddMonths(1);
         var lastMonthEnd = filter.To.AddDays(1).Day == 1 ? filter.To : new DateOnly(filter.To.Year, filter.To.Month, 1).AddDays(-1);
@@ -342,7 +360,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         {
             Add(command, $"@{prefix}from", from);
             Add(command, $"@{prefix}to", to);
-            return $"SELECT {Columns} FROM insight_daily WHERE day BETWEEN @{prefix}from AND @{prefix}to{dims}";
+            return $"SELECT {Columns} FROM {daily} WHERE day BETWEEN @{prefix}from AND @{prefix}to{dims}";
         }
 
         Add(command, $"@{prefix}from", from);
@@ -352,23 +370,23 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         Add(command, $"@{prefix}m1", (firstMonthStart.Year * 12) + firstMonthStart.Month - 1);
         Add(command, $"@{prefix}m2", (lastMonthEnd.Year * 12) + lastMonthEnd.Month - 1);
         return $"""
-            SELECT {Columns} FROM insight_daily WHERE day BETWEEN @{prefix}from AND @{prefix}head{dims}
-            UNION ALL SELECT {Columns} FROM insight_daily WHERE day BETWEEN @{prefix}tail AND @{prefix}to{dims}
-            UNION ALL SELECT {Columns} FROM insight_monthly WHERE month BETWEEN @{prefix}m1 AND @{prefix}m2{dims}
+            SELECT {Columns} FROM {daily} WHERE day BETWEEN @{prefix}from AND @{prefix}head{dims}
+            UNION ALL SELECT {Columns} FROM {daily} WHERE day BETWEEN @{prefix}tail AND @{prefix}to{dims}
+            UNION ALL SELECT {Columns} FROM {monthly} WHERE month BETWEEN @{prefix}m1 AND @{prefix}m2{dims}
             """;
     }
 
     /// <summary>Sums per <paramref name="keyColumn"/>: the top <paramref name="limit"/> by events (or seconds).</summary>
-    private static Task<List<Totals>> TotalsAsync(
+    private Task<List<Totals>> TotalsAsync(
         DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, int limit, CancellationToken cancellationToken, bool orderBySeconds = false) =>
         TotalsAsync(connection, where, filter, kinds, keyColumn, limit, null, orderBySeconds, cancellationToken);
 
     /// <summary>Sums for the given keys only.</summary>
-    private static Task<List<Totals>> TotalsAsync(
+    private Task<List<Totals>> TotalsAsync(
         DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
         keys.Count == 0 ? Task.FromResult(new List<Totals>()) : TotalsAsync(connection, where, filter, kinds, keyColumn, keys.Count, keys, false, cancellationToken);
 
-    private static async Task<List<Totals>> TotalsAsync(
+    private async Task<List<Totals>> TotalsAsync(
         DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, int limit, IReadOnlyList<string>? keys, bool orderBySeconds, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
@@ -392,7 +410,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
     }
 
     /// <summary>Distinct students per key, merging the sketches of every matching row.</summary>
-    private static async Task<Dictionary<string, long>> StudentsAsync(
+    private async Task<Dictionary<string, long>> StudentsAsync(
         DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         var sketches = new Dictionary<string, DistinctSketch>(StringComparer.Ordinal);
@@ -416,12 +434,11 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
 
             if (!sketches.TryGetValue(key, out var sketch))
             {
-                sketches[key] = DistinctSketch.FromBytes(bytes);
+                sketch = new DistinctSketch();
+                sketches[key] = sketch;
             }
-            else
-            {
-                sketch.Merge(DistinctSketch.FromBytes(bytes));
-            }
+
+            sketch.MergeBytes(bytes);
         }
 
         return sketches.ToDictionary(s => s.Key, s => s.Value.Count(), StringComparer.Ordinal);

@@ -19,13 +19,9 @@ public sealed class InsightsRetention(BulkSql bulk, InsightRollups rollups, IOpt
         var cutoffMonth = InsightRollups.MonthOf(cutoffDay);
         var total = 0;
         await using var connection = await bulk.OpenAsync(ct);
-        foreach (var (sql, cutoff) in new[]
-        {
-            ("DELETE FROM insight_daily WHERE day < @c", cutoffDay),
-            ("DELETE FROM insight_group_daily WHERE day < @c", cutoffDay),
-            ("DELETE FROM insight_monthly WHERE month < @c", cutoffMonth),
-            ("DELETE FROM insight_app_last_used WHERE last_day < @c", cutoffDay),
-        })
+        foreach (var (sql, cutoff) in RollupTable.All
+            .Select(t => ($"DELETE FROM {t.Name} WHERE {t.PeriodColumn} < @c", t.IsMonthly ? cutoffMonth : cutoffDay))
+            .Append(("DELETE FROM insight_app_last_used WHERE last_day < @c", cutoffDay)))
         {
             await using var command = connection.CreateCommand();
             command.CommandText = sql;

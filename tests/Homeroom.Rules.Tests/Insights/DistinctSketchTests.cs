@@ -73,14 +73,17 @@ public sealed class DistinctSketchTests
             }
 
             var merged = new DistinctSketch();
+            var mergedFromBytes = new DistinctSketch();
             foreach (var part in parts.OrderBy(_ => random.Next()))
             {
-                // Through bytes, as the rollups store them.
+                // Through bytes, as the rollups store them; and straight from the bytes, as reports merge them.
                 merged.Merge(DistinctSketch.FromBytes(part.ToBytes()));
+                mergedFromBytes.MergeBytes(part.ToBytes());
             }
 
             merged.Count().ShouldBe(whole.Count(), $"trial {trial}");
             merged.ToBytes().ShouldBe(whole.ToBytes());
+            mergedFromBytes.ToBytes().ShouldBe(whole.ToBytes(), $"trial {trial}, merged from bytes");
         }
     }
 

@@ -2,7 +2,9 @@ using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Insights;
+using Homeroom.Server.Accounts;
 using Homeroom.Server.Activity;
+using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Insights;
 using Homeroom.Server.Tests.Infrastructure;
@@ -98,16 +100,15 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
             Urls[random.Next(Urls.Length)], "Title", Apps[random.Next(Apps.Length)], duration, Details[random.Next(Details.Length)]);
     }
 
-    [Fact]
-    public async Task Rollups_RandomStreamsWithResendsLateEventsAndDst_EqualARecomputationFromRawEvents()
+    /// <summary>Stores a random stream (resends, late, future and too-old events, inventories) through the writer.</summary>
+    private async Task StreamAsync(List<Roster> roster, int seed, int rounds = 160)
     {
-        var roster = await BuildRosterAsync();
         var writer = _host.GetService<ActivityWriter>();
-        var random = new Random(provider == DatabaseProvider.Sqlite ? 20260308 : 20260329);
+        var random = new Random(seed);
         var nextSeq = roster.ToDictionary(r => r.Device, _ => 1L);
         var sent = new List<ActivityBatch>();
         var pending = new List<Task>();
-        for (var round = 0; round < 160; round++)
+        for (var round = 0; round < rounds; round++)
         {
             var device = roster[random.Next(roster.Count)].Device;
             // Receipts walk through 5 March to 2 April 2026, across both DST changes.
@@ -142,6 +143,13 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         }
 
         await Task.WhenAll(pending).WaitAsync(HomeroomHost.Timeout);
+    }
+
+    [Fact]
+    public async Task Rollups_RandomStreamsWithResendsLateEventsAndDst_EqualARecomputationFromRawEvents()
+    {
+        var roster = await BuildRosterAsync();
+        await StreamAsync(roster, provider == DatabaseProvider.Sqlite ? 20260308 : 20260329);
 
         var expected = await RecomputeAsync(roster);
         expected.Daily.Count.ShouldBeGreaterThan(50, "the stream produced a real spread of rows");
@@ -219,6 +227,93 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DistrictTables_RandomRangesAndPlatforms_AnswerEveryReportAsTheSchoolTablesDo()
+    {
+        var roster = await BuildRosterAsync();
+        await StreamAsync(roster, provider == DatabaseProvider.Sqlite ? 150001 : 150002, rounds: 120);
+        await _host.GetService<InsightFolder>().CatchUpAsync();
+
+        var withDistrict = _host.GetService<InsightsQueries>();
+        var schoolTablesOnly = new InsightsQueries(_host.GetService<BulkSql>(), _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>(),
+            _host.GetService<AuditTrail>(), TimeProvider.System) { ReadDistrictTables = false };
+        var random = new Random(15);
+        string?[] platforms = [null, "chromeos", "ipados"];
+        var nonEmpty = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            // Ranges from a few days to three months around March 2026: partial months, whole months, both.
+            var from = new DateOnly(2026, 2, 1).AddDays(random.Next(0, 60));
+            var filter = new InsightFilter(from, from.AddDays(random.Next(0, 90)), Platform: platforms[random.Next(platforms.Length)]);
+            var limit = random.Next(1, 12);
+            async Task SameAsync<T>(Func<InsightsQueries, Task<InsightReport<T>>> report, string what)
+            {
+                var expected = await report(schoolTablesOnly);
+                var actual = await report(withDistrict);
+                // (Not {filter}: a record's ToString would follow Previous for ever.)
+                actual.Rows.ShouldBe(expected.Rows, $"{what} {filter.From}..{filter.To} {filter.Platform}");
+                nonEmpty += expected.Rows.Count > 0 ? 1 : 0;
+            }
+
+            var scope = StaffScope.System;
+            await SameAsync(q => q.MostBlockedAsync(scope, filter, apps: false, limit, CancellationToken.None), "most-blocked sites");
+            await SameAsync(q => q.MostBlockedAsync(scope, filter, apps: true, limit, CancellationToken.None), "most-blocked apps");
+            await SameAsync(q => q.BlockedCategoriesAsync(scope, filter, limit, CancellationToken.None), "blocked categories");
+            await SameAsync(q => q.TopUsageAsync(scope, filter, apps: false, UsageOrder.Time, limit, CancellationToken.None), "top sites by time");
+            await SameAsync(q => q.TopUsageAsync(scope, filter, apps: false, UsageOrder.Students, limit, CancellationToken.None), "top sites by students");
+            await SameAsync(q => q.TopUsageAsync(scope, filter, apps: true, UsageOrder.Students, limit, CancellationToken.None), "top apps by students");
+            await SameAsync(q => q.AppAdoptionAsync(scope, filter, null, limit, CancellationToken.None), "app adoption");
+        }
+
+        nonEmpty.ShouldBeGreaterThan(150, "most of the reports compared had rows");
+    }
+
+    [Fact]
+    public async Task SchoolAdmin_DistrictWideRequest_NeverReadsTheDistrictTables()
+    {
+        var roster = await BuildRosterAsync();
+        await StreamAsync(roster, 150003, rounds: 60);
+        await _host.GetService<InsightFolder>().CatchUpAsync();
+        var chicago = roster.First(r => r.Zone.Id == "America/Chicago").School;
+
+        // A row only the district tables hold: whoever reads them sees this site.
+        var bulk = _host.GetService<BulkSql>();
+        var day = InsightFold.DayNumber(new DateOnly(2026, 3, 10));
+        await using (var connection = await bulk.OpenAsync(CancellationToken.None))
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO insight_district_daily (day, platform, kind, subject, category, seconds, unfocused_seconds, events, students)
+                VALUES (@d, 'chromeos', 'web.blocked', 'district-only.example', 'games', 0, 0, 100000, @s)
+                """;
+            foreach (var (name, value) in new (string, object)[] { ("@d", day), ("@s", new DistinctSketch().ToBytes()) })
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = value;
+                command.Parameters.Add(parameter);
+            }
+
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var queries = _host.GetService<InsightsQueries>();
+        // Not the whole of March: the marker is a daily row, and a whole month reads the monthly table.
+        var filter = new InsightFilter(new DateOnly(2026, 3, 2), new DateOnly(2026, 3, 31));
+        var admin = new StaffScope(Guid.NewGuid(), "lakeside-admin", "Lakeside admin", StaffRole.SchoolAdmin, chicago, null);
+        (await queries.MostBlockedAsync(StaffScope.System, filter, apps: false, 50, CancellationToken.None)).Rows
+            .ShouldContain(r => r.Subject == "district-only.example", "the district admin's district-wide report reads the district table");
+        foreach (var asked in new[] { filter, filter with { Platform = "chromeos" } })
+        {
+            var schoolReport = await queries.MostBlockedAsync(admin, asked, apps: false, 50, CancellationToken.None);
+            schoolReport.Rows.ShouldNotContain(r => r.Subject == "district-only.example");
+            var sameSchool = await queries.MostBlockedAsync(StaffScope.System, asked with { SchoolId = chicago }, apps: false, 50, CancellationToken.None);
+            schoolReport.Rows.ShouldBe(sameSchool.Rows, "a school admin's report is their school's");
+            (await queries.BlockedCategoriesAsync(admin, asked, 50, CancellationToken.None)).Rows
+                .ShouldBe((await queries.BlockedCategoriesAsync(StaffScope.System, asked with { SchoolId = chicago }, 50, CancellationToken.None)).Rows);
+        }
+    }
+
+    [Fact]
     public async Task Folder_AfterTheNewestRawEventsWereDeleted_StillFoldsEveryNewEventOnce()
     {
         var roster = await BuildRosterAsync();
@@ -256,6 +351,9 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         Compare(actual.Daily, expected.Daily, $"{what} daily");
         Compare(actual.Monthly, expected.Monthly, $"{what} monthly");
         Compare(actual.Groups, expected.Groups, $"{what} group daily");
+        Compare(actual.DistrictDaily, expected.DistrictDaily, $"{what} district daily");
+        Compare(actual.DistrictMonthly, expected.DistrictMonthly, $"{what} district monthly");
+        actual.Adoption.OrderBy(x => x.Key.ToString()).ShouldBe(expected.Adoption.OrderBy(x => x.Key.ToString()), $"{what} app adoption counts");
         actual.LastUsed.OrderBy(x => x.Key.ToString()).ShouldBe(expected.LastUsed.OrderBy(x => x.Key.ToString()), $"{what} app last used");
     }
 
@@ -273,7 +371,10 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
     private sealed record Row(long Seconds, long Unfocused, long Events, long Students);
 
-    private sealed record Rollups(Dictionary<RollupKey, Row> Daily, Dictionary<RollupKey, Row> Monthly, Dictionary<RollupKey, Row> Groups, Dictionary<(Guid, string), int> LastUsed);
+    private sealed record Rollups(
+        Dictionary<RollupKey, Row> Daily, Dictionary<RollupKey, Row> Monthly, Dictionary<RollupKey, Row> Groups,
+        Dictionary<RollupKey, Row> DistrictDaily, Dictionary<RollupKey, Row> DistrictMonthly,
+        Dictionary<(Guid, string), int> LastUsed, Dictionary<(string, int), long> Adoption);
 
     /// <summary>The plain recomputation: every kept raw event, the documented rules, exact sets of students.</summary>
     private async Task<Rollups> RecomputeAsync(List<Roster> roster)
@@ -284,6 +385,8 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         var daily = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
         var monthly = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
         var groups = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
+        var districtDaily = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
+        var districtMonthly = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
         var lastUsed = new Dictionary<(Guid, string), int>();
         string[] folded = ["web.visit", "web.blocked", "web.usage", "app.usage", "app.blocked"];
         foreach (var e in raw)
@@ -329,6 +432,10 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
                 Add(groups, new RollupKey(day, g, r.Grade, r.Platform, e.Kind, subject, category));
             }
 
+            // The district tables: every school's and grade's rows of the day or month together.
+            Add(districtDaily, new RollupKey(day, Guid.Empty, 0, r.Platform, e.Kind, subject, category));
+            Add(districtMonthly, new RollupKey(month, Guid.Empty, 0, r.Platform, e.Kind, subject, category));
+
             if (e.Kind == "app.usage")
             {
                 lastUsed[(e.DeviceId, subject)] = Math.Max(lastUsed.GetValueOrDefault((e.DeviceId, subject), int.MinValue), day);
@@ -337,7 +444,15 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
         static Dictionary<RollupKey, Row> Rows(Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)> sums) =>
             sums.ToDictionary(s => s.Key, s => new Row(s.Value.S, s.Value.U, s.Value.E, s.Value.St.Count));
-        return new Rollups(Rows(daily), Rows(monthly), Rows(groups), lastUsed);
+        // Adoption counts: every install (a device's app from each source) by the day it was last used (-1: never).
+        var adoption = new Dictionary<(string, int), long>();
+        foreach (var install in await db.DeviceApps.AsNoTracking().ToListAsync())
+        {
+            var key = (install.AppId, lastUsed.TryGetValue((install.DeviceId, install.AppId), out var last) ? last : -1);
+            adoption[key] = adoption.GetValueOrDefault(key) + 1;
+        }
+
+        return new Rollups(Rows(daily), Rows(monthly), Rows(groups), Rows(districtDaily), Rows(districtMonthly), lastUsed, adoption);
     }
 
     private async Task<Rollups> ReadRollupsAsync()
@@ -347,15 +462,16 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         async Task<Dictionary<RollupKey, Row>> ReadAsync(RollupTable table)
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {table.PeriodColumn}, {table.ScopeColumn}, grade, platform, kind, subject, category, seconds, unfocused_seconds, events, students FROM {table.Name}";
+            command.CommandText = $"SELECT {string.Join(", ", table.KeyColumns)}, seconds, unfocused_seconds, events, students FROM {table.Name}";
             var rows = new Dictionary<RollupKey, Row>();
+            var n = table.KeyColumns.Count;
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                var key = new RollupKey(reader.GetInt32(0), InsightRollups.ReadGuid(reader.GetValue(1)), reader.GetInt32(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6));
-                var sketch = DistinctSketch.FromBytes((byte[])reader.GetValue(10));
+                var key = table.ReadKey(reader);
+                var sketch = DistinctSketch.FromBytes((byte[])reader.GetValue(n + 3));
                 sketch.IsExact.ShouldBeTrue();
-                rows.Add(key, new Row(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), sketch.Count()));
+                rows.Add(key, new Row(reader.GetInt64(n), reader.GetInt64(n + 1), reader.GetInt64(n + 2), sketch.Count()));
             }
 
             return rows;
@@ -372,7 +488,20 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
             }
         }
 
-        return new Rollups(await ReadAsync(RollupTable.Daily), await ReadAsync(RollupTable.Monthly), await ReadAsync(RollupTable.GroupDaily), lastUsed);
+        var adoption = new Dictionary<(string, int), long>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT app_id, last_day, devices FROM insight_app_adoption";
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                adoption[(reader.GetString(0), reader.GetInt32(1))] = reader.GetInt64(2);
+            }
+        }
+
+        return new Rollups(
+            await ReadAsync(RollupTable.Daily), await ReadAsync(RollupTable.Monthly), await ReadAsync(RollupTable.GroupDaily),
+            await ReadAsync(RollupTable.DistrictDaily), await ReadAsync(RollupTable.DistrictMonthly), lastUsed, adoption);
     }
 }
 
