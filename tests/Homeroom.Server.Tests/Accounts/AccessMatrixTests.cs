@@ -276,6 +276,9 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/compliance", PolicyReaders, Kind.None),
         ("/insights/fleet", InsightReaders, Kind.None),
         ("/insights/classroom", InsightReaders, Kind.None),
+        ("/insights/blocked", InsightReaders, Kind.None),
+        ("/insights/usage", InsightReaders, Kind.None),
+        ("/insights/apps", InsightReaders, Kind.None),
         ("/insights/schedules", DistrictOnly, Kind.None),
     ];
 
