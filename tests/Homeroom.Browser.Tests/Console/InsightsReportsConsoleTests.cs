@@ -18,11 +18,13 @@ namespace Homeroom.Browser.Tests.Console;
 /// The rollup reports' pages in Chromium over activity stored through the activity writer and folded
 /// into the rollups (the devices' own ingestion path): blocked sites with their trend and, for staff who
 /// may read names, who hit them (audited); web and app use by time and by students; app adoption with
-/// never-used apps; the overview's cards. Each page draws its chart, holds the numbers in a table,
+/// never-used apps; the overview's cards. Each page draws its chart, holds the numbers in a table, passes axe-core,
 /// answers its filters and prints nothing to the browser console.
 /// </summary>
 public sealed class InsightsReportsConsoleTests(ConsoleServer server) : IClassFixture<ConsoleServer>
 {
+    private static readonly string AxeScript = Path.Combine(Browsers.RepositoryRoot(), "tests", "Homeroom.Browser.Tests", "node_modules", "axe-core", "axe.min.js");
+
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
     private static readonly LocatorAssertionsToHaveCountOptions Soon = new() { Timeout = 15_000 };
@@ -103,6 +105,7 @@ public sealed class InsightsReportsConsoleTests(ConsoleServer server) : IClassFi
         await Expect(admin.GetByTestId("blocked-who-panel")).ToHaveCountAsync(0);
         (await admin.GetByTestId("blocked-csv").GetAttributeAsync("href"))!.ShouldContain("platform=ipados");
         await admin.WaitForFunctionAsync("() => document.querySelector('[data-testid=blocked-sites-chart-canvas]').homeroomChart.data.datasets[0].data[0] === 1");
+        await CheckAccessibilityAsync(admin, "/insights/blocked");
         await PrintAsync(admin, "insights-blocked");
 
         // Web and app use: by time, then by students, then one class.
@@ -119,6 +122,7 @@ public sealed class InsightsReportsConsoleTests(ConsoleServer server) : IClassFi
         await admin.GetByTestId("filter-class").SelectOptionAsync(history.ToString());
         await Expect(admin.GetByTestId("usage-site-row")).ToHaveCountAsync(1, Soon);
         await Expect(admin.GetByTestId("usage-site-row").Locator("td")).ToHaveTextAsync(["10", "0", "1", "1"]);
+        await CheckAccessibilityAsync(admin, "/insights/usage");
         await PrintAsync(admin, "insights-usage");
 
         // App adoption: installs, use in the last 30 days, and the apps never used.
@@ -133,6 +137,7 @@ public sealed class InsightsReportsConsoleTests(ConsoleServer server) : IClassFi
         await admin.GetByTestId("filter-platform").SelectOptionAsync("ipados");
         await Expect(admin.GetByTestId("apps-row")).ToHaveCountAsync(1, Soon);
         await Expect(admin.GetByTestId("apps-row").Locator("td")).ToHaveTextAsync(["com.shelfware", "1", "1", "0", "0%", "1"]);
+        await CheckAccessibilityAsync(admin, "/insights/apps");
         await PrintAsync(admin, "insights-apps");
         server.ConsoleErrors[admin].ShouldBeEmpty();
 
@@ -178,6 +183,21 @@ public sealed class InsightsReportsConsoleTests(ConsoleServer server) : IClassFi
         var canvas = $"document.querySelector('[data-testid={testId}-canvas]')";
         await page.WaitForFunctionAsync($"() => {canvas} && {canvas}.homeroomChart && {canvas}.width > 0", null, new() { Timeout = 15_000 });
         return await page.EvaluateAsync<string[]>($"() => {canvas}.homeroomChart.data.labels");
+    }
+
+    private static async Task CheckAccessibilityAsync(IPage page, string path)
+    {
+        await page.AddScriptTagAsync(new() { Path = AxeScript });
+        var violations = await page.EvaluateAsync<string[]>(
+            """
+            async () => {
+              const result = await axe.run(document, { resultTypes: ['violations'] });
+              return result.violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`);
+            }
+            """);
+        violations.ShouldBeEmpty($"{path}: {string.Join("; ", violations)}");
     }
 
     /// <summary>Printed: the navigation and filters go; the page still holds its tables.</summary>
