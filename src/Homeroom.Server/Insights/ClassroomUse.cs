@@ -34,16 +34,18 @@ public sealed class ClassroomUse(IDbContextFactory<HomeroomDbContext> dbFactory,
     /// <summary>Classes listed at most; the totals count them all.</summary>
     public const int MaxClassRows = 5000;
 
+    /// <summary>The days a report covers when no range is asked for (and a scheduled report always).</summary>
+    public const int DefaultDays = 7;
+
     public async Task<ClassroomUseDto> ReportAsync(StaffScope scope, ReportRequest request, CancellationToken cancellationToken = default)
     {
         scope.EnsureCan(Permission.ReadInsights);
-        var range = ReportFilters.Range(request, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var filter = await ReportFilters.ResolveAsync(db, scope, request, Filters, cancellationToken);
-        return await ReportAsync(db, scope, filter, range, cancellationToken);
+        var filter = await ReportFilters.ResolveAsync(db, scope, request, Filters, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime), DefaultDays, cancellationToken);
+        return await ReportAsync(db, scope, filter, cancellationToken);
     }
 
-    internal async Task<ClassroomUseDto> ReportAsync(HomeroomDbContext db, StaffScope scope, ReportFilter filter, DayRange range, CancellationToken cancellationToken)
+    internal async Task<ClassroomUseDto> ReportAsync(HomeroomDbContext db, StaffScope scope, InsightFilter filter, CancellationToken cancellationToken)
     {
         var classes = scope.Groups(db).Where(g => g.Kind == GroupKind.Class);
         if (filter.SchoolId is { } school)
@@ -56,13 +58,13 @@ public sealed class ClassroomUse(IDbContextFactory<HomeroomDbContext> dbFactory,
             classes = classes.Where(g => g.GradeLevel == grade);
         }
 
-        if (filter.ClassId is { } only)
+        if (filter.GroupId is { } only)
         {
             classes = classes.Where(g => g.Id == only);
         }
 
         var classIds = classes.Select(g => g.Id);
-        var (from, to) = (range.From, range.To);
+        var (from, to) = (filter.From, filter.To);
         // Summed in the database, by class and by day: a year of a district's use is hundreds of thousands of rows.
         var inRange = db.ClassUsageDays.AsNoTracking().Where(u => u.Day >= from && u.Day <= to && classIds.Contains(u.GroupId));
         var usageByClass = (await inRange.GroupBy(u => u.GroupId)
@@ -99,7 +101,7 @@ public sealed class ClassroomUse(IDbContextFactory<HomeroomDbContext> dbFactory,
             }
 
             var zone = zones.GetValueOrDefault(record.SchoolId ?? Guid.Empty, TimeZoneInfo.Utc);
-            foreach (var day in range.Each().Where(d => d >= schedule.TermStart && d <= schedule.TermEnd))
+            foreach (var day in filter.EachDay().Where(d => d >= schedule.TermStart && d <= schedule.TermEnd))
             {
                 foreach (var meeting in schedule.Meetings.Where(m => m.Days.Contains(day.DayOfWeek)))
                 {
@@ -132,7 +134,7 @@ public sealed class ClassroomUse(IDbContextFactory<HomeroomDbContext> dbFactory,
             .OrderByDescending(r => r.Sessions).ThenByDescending(r => r.MinutesViewed).ThenBy(r => r.ClassName, StringComparer.OrdinalIgnoreCase)
             .ToList();
 
-        var days = range.Each().Select(day =>
+        var days = filter.EachDay().Select(day =>
             {
                 var used = usageByDay.GetValueOrDefault(day);
                 var sessions = meetingsByDay.GetValueOrDefault(day) + adHocByDay.GetValueOrDefault(day);

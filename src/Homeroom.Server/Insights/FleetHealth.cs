@@ -38,11 +38,11 @@ public sealed class FleetHealth(IDbContextFactory<HomeroomDbContext> dbFactory, 
     {
         scope.EnsureCan(Permission.ReadInsights);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var filter = await ReportFilters.ResolveAsync(db, scope, request, Filters, cancellationToken);
+        var filter = await ReportFilters.ResolveAsync(db, scope, request, Filters, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime), 1, cancellationToken);
         return await ReportAsync(db, scope, filter, cancellationToken);
     }
 
-    internal async Task<FleetHealthDto> ReportAsync(HomeroomDbContext db, StaffScope scope, ReportFilter filter, CancellationToken cancellationToken)
+    internal async Task<FleetHealthDto> ReportAsync(HomeroomDbContext db, StaffScope scope, InsightFilter filter, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var config = options.Value;

@@ -5,45 +5,13 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Homeroom.Server.Insights;
 
-/// <summary>
-/// The query string every insight report takes: local days from and to (default: the 30 days to today,
-/// UTC), at most 400 days; optional schoolId, grade (-1: none), groupId (a class or group), platform;
-/// limit (default 50, at most 1,000); format=csv for a streamed CSV file instead of JSON.
-/// </summary>
-public sealed class InsightQuery
-{
-    public DateOnly? From { get; init; }
-
-    public DateOnly? To { get; init; }
-
-    public Guid? SchoolId { get; init; }
-
-    public int? Grade { get; init; }
-
-    public Guid? GroupId { get; init; }
-
-    public string? Platform { get; init; }
-
-    public int? Limit { get; init; }
-
-    public string? Format { get; init; }
-
-    public InsightFilter Filter(TimeProvider time)
-    {
-        var to = To ?? DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        var from = From ?? to.AddDays(-29);
-        return new InsightFilter(from, to, SchoolId, Grade, GroupId, string.IsNullOrWhiteSpace(Platform) ? null : Platform);
-    }
-
-    public int Take => Limit ?? 50;
-
-    public bool Csv => string.Equals(Format, "csv", StringComparison.OrdinalIgnoreCase);
-}
-
 /// <summary>Insight reports over HTTP: thin calls into <see cref="InsightsQueries"/>, as JSON or CSV.</summary>
 public static class InsightsEndpoints
 {
-    private const string Filters = " Query: from, to (yyyy-MM-dd, local days, at most 400; default the last 30), schoolId, grade, groupId, platform, limit (≤ 1,000), format=csv (a streamed text/csv file with formula-neutralised cells).";
+    private static readonly string Filters =
+        $" Query: from, to (yyyy-MM-dd, local days, both included; at most {ReportFilters.MaxRangeYears} years; default the last {InsightReports.DefaultDays}), schoolId, " +
+        $"grade (-1 or pk: pre-K or none, 0 or k, 1 to 13), classId, platform (chromeos, ipados, ...), limit (1 to {ReportFilters.MaxLimit}, default {ReportFilters.DefaultLimit}), " +
+        "format=csv (a streamed text/csv file with formula-neutralised cells). An unknown value, or a school or class outside your scope, is refused (400).";
 
     public static IEndpointRouteBuilder MapInsightsEndpoints(this IEndpointRouteBuilder app)
     {
@@ -61,7 +29,7 @@ public static class InsightsEndpoints
         group.MapGet("/top-apps", TopAppsAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithDescription("Top apps by foreground time (order=time) or by students (order=students)." + Filters);
         group.MapGet("/apps", AppAdoptionAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithDescription("Installed apps with licences (the installs until a catalog gives seats), devices that used each in the last 30 days and installs never used; the date range does not apply." + Filters);
+            .WithDescription("Installed apps with licences (the installs until a catalog gives seats), devices that used each in the last 30 days and installs never used; a picture of now: from and to are refused." + Filters);
         return app;
     }
 
@@ -72,61 +40,64 @@ public static class InsightsEndpoints
     private static readonly string[] StudentHeader = ["person_id", "name", "device_id", "device_name", "blocks", "last_blocked_at"];
 
     private static async Task<Results<Ok<InsightReport<BlockedSubjectRow>>, PushStreamHttpResult>> BlockedSitesAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
-        Answer(await insights.MostBlockedAsync(scope, query.Filter(time), apps: false, query.Take, cancellationToken), query, "blocked-sites", BlockedHeader,
+        StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, CancellationToken cancellationToken) =>
+        Answer(await insights.MostBlockedAsync(scope, query.Filters, apps: false, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-sites", BlockedHeader,
             r => [r.Subject, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
 
     private static async Task<Results<Ok<InsightReport<BlockedSubjectRow>>, PushStreamHttpResult>> BlockedAppsAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
-        Answer(await insights.MostBlockedAsync(scope, query.Filter(time), apps: true, query.Take, cancellationToken), query, "blocked-apps", BlockedHeader,
+        StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, CancellationToken cancellationToken) =>
+        Answer(await insights.MostBlockedAsync(scope, query.Filters, apps: true, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-apps", BlockedHeader,
             r => [r.Subject, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
 
     private static async Task<Results<Ok<InsightReport<BlockedCategoryRow>>, PushStreamHttpResult>> BlockedCategoriesAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
-        Answer(await insights.BlockedCategoriesAsync(scope, query.Filter(time), query.Take, cancellationToken), query, "blocked-categories", CategoryHeader,
+        StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, CancellationToken cancellationToken) =>
+        Answer(await insights.BlockedCategoriesAsync(scope, query.Filters, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-categories", CategoryHeader,
             r => [r.Category, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
 
     private static async Task<Results<Ok<InsightReport<BlockedStudentRow>>, PushStreamHttpResult, ValidationProblem>> BlockedStudentsAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, string? site, CancellationToken cancellationToken)
+        StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, string? site, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(site))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["site"] = ["Required."] });
         }
 
-        var report = await insights.BlockedStudentsAsync(scope, query.Filter(time), site, query.Take, cancellationToken);
-        return query.Csv
+        var csv = ReportFilters.IsCsv(query.Format);
+        var report = await insights.BlockedStudentsAsync(scope, query.Filters, site, ReportFilters.Limit(query.Limit), cancellationToken);
+        return csv
             ? Csv("blocked-site-students", StudentHeader, report.Rows, r => [r.PersonId?.ToString(), r.Name, r.DeviceId.ToString(), r.DeviceName, N(r.Blocks), r.LastBlockedAt.ToString("O", CultureInfo.InvariantCulture)])
             : TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult, ValidationProblem>> TopSitesAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, string? order, CancellationToken cancellationToken)
+        StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, string? order, CancellationToken cancellationToken)
     {
         if (ParseOrder(order) is not { } by)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["order"] = ["time or students."] });
         }
 
-        var report = await insights.TopUsageAsync(scope, query.Filter(time), apps: false, by, query.Take, cancellationToken);
-        return query.Csv ? Csv("top-sites", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
+        var csv = ReportFilters.IsCsv(query.Format);
+        var report = await insights.TopUsageAsync(scope, query.Filters, apps: false, by, ReportFilters.Limit(query.Limit), cancellationToken);
+        return csv ? Csv("top-sites", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult, ValidationProblem>> TopAppsAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, string? order, CancellationToken cancellationToken)
+        StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, string? order, CancellationToken cancellationToken)
     {
         if (ParseOrder(order) is not { } by)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["order"] = ["time or students."] });
         }
 
-        var report = await insights.TopUsageAsync(scope, query.Filter(time), apps: true, by, query.Take, cancellationToken);
-        return query.Csv ? Csv("top-apps", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
+        var csv = ReportFilters.IsCsv(query.Format);
+        var report = await insights.TopUsageAsync(scope, query.Filters, apps: true, by, ReportFilters.Limit(query.Limit), cancellationToken);
+        return csv ? Csv("top-apps", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<InsightReport<AppAdoptionRow>>, PushStreamHttpResult>> AppAdoptionAsync(
-        StaffScope scope, InsightsQueries insights, TimeProvider time, [AsParameters] InsightQuery query, CancellationToken cancellationToken) =>
-        Answer(await insights.AppAdoptionAsync(scope, query.Filter(time), licences: null, query.Take, cancellationToken), query, "apps", AdoptionHeader,
+        StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, CancellationToken cancellationToken) =>
+        Answer(await insights.AppAdoptionAsync(scope, query.Filters, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "apps", AdoptionHeader,
             r => [r.AppId, r.Name, N(r.Installed), N(r.Licensed), N(r.UsedLast30Days), N(r.NeverUsed)]);
 
     private static UsageOrder? ParseOrder(string? order) => order?.ToLowerInvariant() switch
@@ -141,8 +112,8 @@ public static class InsightsEndpoints
     private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static Results<Ok<InsightReport<T>>, PushStreamHttpResult> Answer<T>(
-        InsightReport<T> report, InsightQuery query, string name, string[] header, Func<T, string?[]> cells) =>
-        query.Csv ? Csv(name, header, report.Rows, cells) : TypedResults.Ok(report);
+        InsightReport<T> report, bool csv, string name, string[] header, Func<T, string?[]> cells) =>
+        csv ? Csv(name, header, report.Rows, cells) : TypedResults.Ok(report);
 
     private static PushStreamHttpResult Csv<T>(string name, string[] header, IReadOnlyList<T> rows, Func<T, string?[]> cells) =>
         (PushStreamHttpResult)CsvResults.Stream($"{name}.csv", header, Enumerate(rows, cells));

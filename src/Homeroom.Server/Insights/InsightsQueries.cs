@@ -10,47 +10,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Insights;
 
-/// <summary>What a report covers: local days From to To (inclusive) and optional school, grade, class or group, and platform.</summary>
-public sealed record InsightFilter(DateOnly From, DateOnly To, Guid? SchoolId = null, int? Grade = null, Guid? GroupId = null, string? Platform = null)
-{
-    /// <summary>The longest range a report covers.</summary>
-    public const int MaxDays = 400;
-
-    public const int MaxPlatformLength = 32;
-
-    /// <summary>Days in the range.</summary>
-    public int Days => To.DayNumber - From.DayNumber + 1;
-
-    /// <summary>The period of the same length just before this one, for trends.</summary>
-    public InsightFilter Previous => this with { From = From.AddDays(-Days), To = From.AddDays(-1) };
-
-    /// <summary>Field errors; null when valid.</summary>
-    public Dictionary<string, string[]>? Validate()
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (To < From)
-        {
-            errors["to"] = ["Must not be before from."];
-        }
-        else if (Days > MaxDays)
-        {
-            errors["from"] = [$"A report covers at most {MaxDays} days."];
-        }
-
-        if (Grade is < InsightFold.NoGrade or > 20)
-        {
-            errors["grade"] = ["Must be -1 (none) to 20."];
-        }
-
-        if (Platform is { Length: > MaxPlatformLength })
-        {
-            errors["platform"] = ["Too long."];
-        }
-
-        return errors.Count > 0 ? errors : null;
-    }
-}
-
 /// <summary>A report: its range, the previous range its trend compares against (when it has one), and its rows.</summary>
 public sealed record InsightReport<T>(DateOnly From, DateOnly To, DateOnly? PreviousFrom, DateOnly? PreviousTo, IReadOnlyList<T> Rows);
 

@@ -22,8 +22,8 @@ public static class InsightsReportEndpoints
                 "nearly full storage, devices in repair and lost, and policy compliance. " + FilterHelp);
         group.MapGet("/classroom", ClassroomAsync).RequireStaff(Permission.ReadInsights)
             .Produces<ClassroomUseDto>(StatusCodes.Status200OK, "application/json", "text/csv").ProducesValidationProblem()
-            .WithDescription($"Classroom use per class and per UTC day from `from` to `to` (yyyy-MM-dd, both included; default the last {ReportFilters.DefaultRangeDays} days; " +
-                $"at most {ReportFilters.MaxRangeDays} days): sessions (scheduled meetings begun and ad-hoc sessions), minutes of screen viewing, classroom commands. " +
+            .WithDescription($"Classroom use per class and per UTC day from `from` to `to` (yyyy-MM-dd, both included; default the last {ClassroomUse.DefaultDays} days; " +
+                $"at most {ReportFilters.MaxRangeYears} years): sessions (scheduled meetings begun and ad-hoc sessions), minutes of screen viewing, classroom commands. " +
                 "Filters: `schoolId`, `grade` (the class's grade level), `classId`. An unknown value is refused (400). `format=csv` answers a CSV file of the classes.");
 
         var schedules = group.MapGroup("/schedules");
@@ -41,35 +41,37 @@ public static class InsightsReportEndpoints
     }
 
     private static async Task<IResult> FleetHealthAsync(
-        StaffScope scope, FleetHealth fleet, string? schoolId, string? grade, string? classId, string? platform, string? from, string? to, string? format,
-        CancellationToken cancellationToken)
+        StaffScope scope, FleetHealth fleet, [AsParameters] ReportQuery query, CancellationToken cancellationToken)
     {
         // from and to are read only to refuse them (400): a snapshot asked for a range would silently ignore it otherwise.
-        var csv = IsCsv(format);
-        var report = await fleet.ReportAsync(scope, new ReportRequest(schoolId, grade, classId, platform, from, to), cancellationToken);
+        var csv = ReportFilters.IsCsv(query.Format);
+        NoLimit(query);
+        var report = await fleet.ReportAsync(scope, query.Filters, cancellationToken);
         return csv
             ? CsvResults.Stream($"fleet-health-{report.At:yyyy-MM-dd}.csv", FleetHealth.CsvHeader, FleetHealth.CsvRows(report))
             : TypedResults.Ok(report);
     }
 
     private static async Task<IResult> ClassroomAsync(
-        StaffScope scope, ClassroomUse classroom, string? schoolId, string? grade, string? classId, string? platform, string? from, string? to, string? format,
-        CancellationToken cancellationToken)
+        StaffScope scope, ClassroomUse classroom, [AsParameters] ReportQuery query, CancellationToken cancellationToken)
     {
         // platform is read only to refuse it (400): classes have no platform.
-        var csv = IsCsv(format);
-        var report = await classroom.ReportAsync(scope, new ReportRequest(schoolId, grade, classId, platform, from, to), cancellationToken);
+        var csv = ReportFilters.IsCsv(query.Format);
+        NoLimit(query);
+        var report = await classroom.ReportAsync(scope, query.Filters, cancellationToken);
         return csv
             ? CsvResults.Stream($"classroom-use-{report.From}-to-{report.To}.csv", ClassroomUse.CsvHeader, ClassroomUse.CsvRows(report))
             : TypedResults.Ok(report);
     }
 
-    private static bool IsCsv(string? format) => format switch
+    /// <summary>These reports list every platform or class: a limit would be silently ignored, so it is refused.</summary>
+    private static void NoLimit(ReportQuery query)
     {
-        null or "" or "json" => false,
-        "csv" => true,
-        _ => throw new RequestValidationException(new() { ["format"] = ["json or csv."] }),
-    };
+        if (!string.IsNullOrEmpty(query.Limit))
+        {
+            throw new RequestValidationException(new() { ["limit"] = ["This report takes no limit."] });
+        }
+    }
 
     private static async Task<Ok<List<ReportScheduleDto>>> ListSchedulesAsync(StaffScope scope, ReportSchedules schedules, CancellationToken cancellationToken) =>
         TypedResults.Ok(await schedules.ListAsync(scope, cancellationToken));

@@ -14,6 +14,7 @@ public static class InsightsServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<InsightFolder>());
         services.AddSingleton<InsightsRebuild>();
         services.AddSingleton<InsightsQueries>();
+        services.AddSingleton<InsightReports>();
         services.AddSingleton<InsightsRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<InsightsRetention>());
         return services;

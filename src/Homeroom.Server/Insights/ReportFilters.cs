@@ -18,18 +18,76 @@ namespace Homeroom.Server.Insights;
 public sealed record ReportRequest(
     string? SchoolId = null, string? Grade = null, string? ClassId = null, string? Platform = null, string? From = null, string? To = null);
 
-/// <summary>Filters checked against the caller's scope: every id names something the caller reaches.</summary>
-public sealed record ReportFilter(Guid? SchoolId, int? Grade, Guid? ClassId, DevicePlatform? Platform)
+/// <summary>
+/// The query string of every insights endpoint as it arrives (bound with <c>[AsParameters]</c>): the
+/// filters of a <see cref="ReportRequest"/>, and limit and format, all as text for
+/// <see cref="ReportFilters"/> to read.
+/// </summary>
+public sealed class ReportQuery
 {
-    public static readonly ReportFilter None = new(null, null, null, null);
+    public string? SchoolId { get; init; }
+
+    public string? Grade { get; init; }
+
+    public string? ClassId { get; init; }
+
+    public string? Platform { get; init; }
+
+    public string? From { get; init; }
+
+    public string? To { get; init; }
+
+    public string? Limit { get; init; }
+
+    public string? Format { get; init; }
+
+    public ReportRequest Filters => new(SchoolId, Grade, ClassId, Platform, From, To);
 }
 
-/// <summary>A range of whole days, both included.</summary>
-public sealed record DayRange(DateOnly From, DateOnly To)
+/// <summary>
+/// What a report covers, read and checked by <see cref="ReportFilters.ResolveAsync"/> (the one filter of
+/// every insights report, API, console and scheduled): local days From to To (both included; a report
+/// that is a picture of now has today's), and optional school, grade (-1 pre-K or none, 0 kindergarten,
+/// 1 to 13), class (<see cref="GroupId"/>) and platform (as stored: chromeos, ipados, ...).
+/// </summary>
+public sealed record InsightFilter(DateOnly From, DateOnly To, Guid? SchoolId = null, int? Grade = null, Guid? GroupId = null, string? Platform = null)
 {
+    /// <summary>Days in the range.</summary>
     public int Days => To.DayNumber - From.DayNumber + 1;
 
-    public IEnumerable<DateOnly> Each() => Enumerable.Range(0, Days).Select(From.AddDays);
+    /// <summary>The period of the same length just before this one, for trends.</summary>
+    public InsightFilter Previous => this with { From = From.AddDays(-Days), To = From.AddDays(-1) };
+
+    /// <summary>The platform as the devices table's enum.</summary>
+    public DevicePlatform? DevicePlatform => Platform is null ? null : ReportFilters.ParsePlatform(Platform);
+
+    /// <summary>Every day of the range, in order.</summary>
+    public IEnumerable<DateOnly> EachDay() => Enumerable.Range(0, Days).Select(From.AddDays);
+
+    /// <summary>
+    /// Field errors of a filter built in code rather than read by <see cref="ReportFilters.ResolveAsync"/>
+    /// (the same limits); null when valid.
+    /// </summary>
+    public Dictionary<string, string[]>? Validate()
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (ReportFilters.RangeError(From, To) is { } range)
+        {
+            errors[range.Field] = [range.Message];
+        }
+
+        if (Grade is < ReportFilters.MinGrade or > ReportFilters.MaxGrade)
+        {
+            errors["grade"] = [ReportFilters.GradeHelp];
+        }
+
+        if (Platform is not null && ReportFilters.ParsePlatform(Platform) is null)
+        {
+            errors["platform"] = [ReportFilters.PlatformHelp];
+        }
+
+        return errors.Count > 0 ? errors : null;
+    }
 }
 
 /// <summary>Which filter a report takes.</summary>
@@ -46,25 +104,54 @@ public enum ReportFilterKinds
 }
 
 /// <summary>
-/// Reads report filters once for the API, the console and scheduled reports: unknown values, ids
-/// the caller does not reach, filters a report does not take and ranges longer than
-/// <see cref="MaxRangeDays"/> are refused (400), so a typo never answers an empty report.
+/// The one reader of report filters, for every insights endpoint, console page and scheduled report:
+/// unknown values, ids the caller does not reach, filters a report does not take and ranges longer than
+/// <see cref="MaxRangeYears"/> years are refused together as one 400 ProblemDetails, so a typo never
+/// answers an empty report.
 /// </summary>
 public static class ReportFilters
 {
-    public const int MaxRangeDays = 400;
+    /// <summary>The longest range a report covers: the rollups' retention.</summary>
+    public const int MaxRangeYears = 3;
     public const int MinGrade = -1;
     public const int MaxGrade = 13;
-    public const int DefaultRangeDays = 7;
 
-    /// <summary>The filter, checked against the scope; throws <see cref="RequestValidationException"/> for anything it cannot read.</summary>
-    public static async Task<ReportFilter> ResolveAsync(
-        HomeroomDbContext db, StaffScope scope, ReportRequest request, ReportFilterKinds allowed, CancellationToken cancellationToken)
+    /// <summary>Rows a report lists by default, and at most.</summary>
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = InsightsQueries.MaxLimit;
+
+    /// <summary>The longest text of any filter value read (an id, a day, a name).</summary>
+    public const int MaxValueLength = 64;
+
+    public const string GradeHelp = "A grade level from -1 (pre-K) and 0 (kindergarten) to 13, or pk or k.";
+
+    public static string PlatformHelp { get; } = $"One of {string.Join(", ", Enum.GetValues<DevicePlatform>().Select(p => p.ToString().ToLowerInvariant()))}.";
+
+    /// <summary>
+    /// The filter, checked against the scope; the range defaults to the <paramref name="defaultDays"/>
+    /// days to <paramref name="today"/> (a report without <see cref="ReportFilterKinds.Range"/> covers
+    /// today only). Throws <see cref="RequestValidationException"/> with every field it cannot read.
+    /// </summary>
+    public static async Task<InsightFilter> ResolveAsync(
+        HomeroomDbContext db, StaffScope scope, ReportRequest request, ReportFilterKinds allowed, DateOnly today, int defaultDays, CancellationToken cancellationToken)
     {
         var validation = new Validation();
         Guid? school = null, group = null;
         int? grade = null;
-        DevicePlatform? platform = null;
+        string? platform = null;
+        foreach (var (field, value) in new[] { ("schoolId", request.SchoolId), ("grade", request.Grade), ("classId", request.ClassId), ("platform", request.Platform), ("from", request.From), ("to", request.To) })
+        {
+            if (value is { Length: > MaxValueLength })
+            {
+                validation.Add(field, $"At most {MaxValueLength} characters.");
+            }
+        }
+
+        if (!validation.IsValid)
+        {
+            throw new RequestValidationException(validation.Errors);
+        }
+
         if (!string.IsNullOrEmpty(request.SchoolId))
         {
             if (!allowed.HasFlag(ReportFilterKinds.School))
@@ -111,7 +198,7 @@ public static class ReportFilters
             }
             else
             {
-                validation.Add("grade", $"A grade level from {MinGrade} (pre-K) and 0 (kindergarten) to {MaxGrade}, or pk or k.");
+                validation.Add("grade", GradeHelp);
             }
         }
 
@@ -123,17 +210,25 @@ public static class ReportFilters
             }
             else if (ParsePlatform(request.Platform) is { } p)
             {
-                platform = p;
+                platform = p.ToString().ToLowerInvariant();
             }
             else
             {
-                validation.Add("platform", $"One of {string.Join(", ", PlatformNames)}.");
+                validation.Add("platform", PlatformHelp);
             }
         }
 
-        if (!allowed.HasFlag(ReportFilterKinds.Range) && (!string.IsNullOrEmpty(request.From) || !string.IsNullOrEmpty(request.To)))
+        var (from, to) = (today, today);
+        if (!allowed.HasFlag(ReportFilterKinds.Range))
         {
-            validation.Add("from", "This report is a picture of now; it takes no date range.");
+            if (!string.IsNullOrEmpty(request.From) || !string.IsNullOrEmpty(request.To))
+            {
+                validation.Add("from", "This report is a picture of now; it takes no date range.");
+            }
+        }
+        else if (Range(request, today, defaultDays, validation) is { } range)
+        {
+            (from, to) = range;
         }
 
         if (!validation.IsValid)
@@ -141,54 +236,81 @@ public static class ReportFilters
             throw new RequestValidationException(validation.Errors);
         }
 
-        return new ReportFilter(school, grade, group, platform);
+        return new InsightFilter(from, to, school, grade, group, platform);
     }
 
-    /// <summary>The range asked for (default: the <see cref="DefaultRangeDays"/> days to <paramref name="today"/>), at most <see cref="MaxRangeDays"/> days.</summary>
-    public static DayRange Range(ReportRequest request, DateOnly today)
+    /// <summary>The range asked for, or null with the errors added to <paramref name="validation"/>.</summary>
+    private static (DateOnly From, DateOnly To)? Range(ReportRequest request, DateOnly today, int defaultDays, Validation validation)
     {
-        var validation = new Validation();
         DateOnly? from = null, to = null;
+        var readable = true;
         if (!string.IsNullOrEmpty(request.From))
         {
             from = ParseDay(request.From);
+            readable &= from is not null;
             validation.Check(from is not null, "from", "A day as yyyy-MM-dd.");
         }
 
         if (!string.IsNullOrEmpty(request.To))
         {
             to = ParseDay(request.To);
+            readable &= to is not null;
             validation.Check(to is not null, "to", "A day as yyyy-MM-dd.");
         }
 
-        if (!validation.IsValid)
+        if (!readable)
         {
-            throw new RequestValidationException(validation.Errors);
+            return null;
         }
 
-        var end = to ?? (from is { } f && f.AddDays(DefaultRangeDays - 1) < today ? f.AddDays(DefaultRangeDays - 1) : today);
-        var start = from ?? end.AddDays(-(DefaultRangeDays - 1));
-        if (start > end)
+        // Only a start: the default length from it, but not past today.
+        var end = to ?? (from is { } f && f.AddDays(defaultDays - 1) < today ? f.AddDays(defaultDays - 1) : today);
+        var start = from ?? end.AddDays(-(defaultDays - 1));
+        if (RangeError(start, end) is { } error)
         {
-            validation.Add("from", "The range starts after it ends.");
-        }
-        else if (end.DayNumber - start.DayNumber + 1 > MaxRangeDays)
-        {
-            validation.Add("to", $"A range of at most {MaxRangeDays} days.");
+            validation.Add(error.Field, error.Message);
+            return null;
         }
 
-        return validation.IsValid ? new DayRange(start, end) : throw new RequestValidationException(validation.Errors);
+        return (start, end);
     }
 
+    /// <summary>What is wrong with a range (starts after it ends, longer than <see cref="MaxRangeYears"/> years), or null.</summary>
+    public static (string Field, string Message)? RangeError(DateOnly from, DateOnly to) =>
+        from > to ? ("from", "The range starts after it ends.")
+        : to >= from.AddYears(MaxRangeYears) ? ("to", $"A range of at most {MaxRangeYears} years.")
+        : null;
+
+    /// <summary>The rows asked for: <see cref="DefaultLimit"/> by default, 1 to <see cref="MaxLimit"/>.</summary>
+    public static int Limit(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return DefaultLimit;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxLimit
+            ? n
+            : throw new RequestValidationException(new() { ["limit"] = [$"1 to {MaxLimit}."] });
+    }
+
+    /// <summary>Whether the answer is a CSV file (format=csv) rather than JSON (none, or format=json).</summary>
+    public static bool IsCsv(string? format) => format switch
+    {
+        null or "" or "json" => false,
+        "csv" => true,
+        _ => throw new RequestValidationException(new() { ["format"] = ["json or csv."] }),
+    };
+
     /// <summary>The devices of a scope that a filter keeps (class: in the sense of <see cref="DeviceQueries.InGroup"/>; grade: the assigned person's).</summary>
-    public static IQueryable<Device> Apply(this IQueryable<Device> devices, HomeroomDbContext db, ReportFilter filter)
+    public static IQueryable<Device> Apply(this IQueryable<Device> devices, HomeroomDbContext db, InsightFilter filter)
     {
         if (filter.SchoolId is { } school)
         {
             devices = devices.Where(d => d.SchoolId == school);
         }
 
-        if (filter.Platform is { } platform)
+        if (filter.DevicePlatform is { } platform)
         {
             devices = devices.Where(d => d.Platform == platform);
         }
@@ -198,7 +320,7 @@ public static class ReportFilters
             devices = devices.Where(d => d.AssignedPersonId != null && db.People.Any(p => p.Id == d.AssignedPersonId && p.GradeLevel == grade));
         }
 
-        if (filter.ClassId is { } group)
+        if (filter.GroupId is { } group)
         {
             devices = devices.InGroup(db, group);
         }
@@ -210,13 +332,13 @@ public static class ReportFilters
         Enum.GetValues<DevicePlatform>().Select(p => p.ToString().ToLowerInvariant()).ToList();
 
     public static DevicePlatform? ParsePlatform(string text) =>
-        Enum.GetValues<DevicePlatform>().Where(p => string.Equals(p.ToString(), text, StringComparison.OrdinalIgnoreCase)).Select(p => (DevicePlatform?)p).FirstOrDefault();
+        Enum.GetValues<DevicePlatform>().Where(p => string.Equals(p.ToString(), text.Trim(), StringComparison.OrdinalIgnoreCase)).Select(p => (DevicePlatform?)p).FirstOrDefault();
 
-    public static int? ParseGrade(string text) => text.ToLowerInvariant() switch
+    public static int? ParseGrade(string text) => text.Trim().ToLowerInvariant() switch
     {
         "pk" or "prek" or "pre-k" => -1,
         "k" => 0,
-        _ => int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n is >= MinGrade and <= MaxGrade ? n : null,
+        var t => int.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n is >= MinGrade and <= MaxGrade ? n : null,
     };
 
     public static DateOnly? ParseDay(string text) =>

@@ -103,7 +103,7 @@ public sealed class ReportScheduler(
             var filters = ReportSchedules.FiltersOf(schedule);
             if (schedule.Report == ScheduledReportKind.Fleet)
             {
-                var filter = await ReportFilters.ResolveAsync(db, scope, filters, FleetHealth.Filters, cancellationToken);
+                var filter = await ReportFilters.ResolveAsync(db, scope, filters, FleetHealth.Filters, DateOnly.FromDateTime(due), 1, cancellationToken);
                 var report = await fleet.ReportAsync(db, scope, filter, cancellationToken);
                 csv = await CsvBytesAsync(FleetHealth.CsvHeader, FleetHealth.CsvRows(report), cancellationToken);
                 fileName = $"fleet-health-{Day(due, zone)}.csv";
@@ -112,10 +112,10 @@ public sealed class ReportScheduler(
             }
             else
             {
-                var filter = await ReportFilters.ResolveAsync(db, scope, filters, ClassroomUse.Filters, cancellationToken);
+                // The seven days before the sending's local day, whatever the stored filters say (they hold no dates).
                 var lastDay = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(due, zone)).AddDays(-1);
-                var range = new DayRange(lastDay.AddDays(-(ReportFilters.DefaultRangeDays - 1)), lastDay);
-                var report = await classroom.ReportAsync(db, scope, filter, range, cancellationToken);
+                var filter = await ReportFilters.ResolveAsync(db, scope, filters, ClassroomUse.Filters, lastDay, ClassroomUse.DefaultDays, cancellationToken);
+                var report = await classroom.ReportAsync(db, scope, filter, cancellationToken);
                 csv = await CsvBytesAsync(ClassroomUse.CsvHeader, ClassroomUse.CsvRows(report), cancellationToken);
                 fileName = $"classroom-use-{report.From}-to-{report.To}.csv";
                 summary = $"Classroom use from {report.From} to {report.To}: {report.Classes} classes, {report.Sessions} sessions, " +

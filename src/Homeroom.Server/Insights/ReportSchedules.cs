@@ -207,7 +207,8 @@ public sealed class ReportSchedules(
         var allowed = report == ScheduledReportKind.Fleet ? FleetHealth.Filters : ClassroomUse.Filters & ~ReportFilterKinds.Range;
         try
         {
-            await ReportFilters.ResolveAsync(db, scope, filters, allowed, cancellationToken);
+            // No range is allowed, so the day given as today is never read.
+            await ReportFilters.ResolveAsync(db, scope, filters, allowed, DateOnly.MinValue, ClassroomUse.DefaultDays, cancellationToken);
         }
         catch (RequestValidationException invalid)
         {

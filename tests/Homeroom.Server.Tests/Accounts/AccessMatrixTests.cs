@@ -217,7 +217,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         new("GET", "/api/insights/blocked-apps", InsightReaders, Kind.Body, Query: "schoolId={school}&format=csv"),
         new("GET", "/api/insights/blocked-categories", InsightReaders, Kind.Body, Query: "schoolId={school}"),
         new("GET", "/api/insights/blocked-sites/students", PersonalData, Kind.Body, Query: "schoolId={school}&site=example.org"),
-        new("GET", "/api/insights/top-sites", InsightReaders, Kind.Body, Query: "groupId={class}&order=students"),
+        new("GET", "/api/insights/top-sites", InsightReaders, Kind.Body, Query: "classId={class}&order=students"),
         new("GET", "/api/insights/top-apps", InsightReaders, Kind.Body, Query: "schoolId={school}"),
         new("GET", "/api/insights/apps", InsightReaders, Kind.Body, Query: "schoolId={school}"),
         // A report filtered by another school's id answers 400: that school is unknown in the caller's scope.
@@ -276,6 +276,9 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/compliance", PolicyReaders, Kind.None),
         ("/insights/fleet", InsightReaders, Kind.None),
         ("/insights/classroom", InsightReaders, Kind.None),
+        ("/insights/blocked", InsightReaders, Kind.None),
+        ("/insights/usage", InsightReaders, Kind.None),
+        ("/insights/apps", InsightReaders, Kind.None),
         ("/insights/schedules", DistrictOnly, Kind.None),
     ];
 
