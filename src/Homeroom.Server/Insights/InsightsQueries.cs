@@ -67,7 +67,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         await using var connection = await bulk.OpenAsync(cancellationToken);
         var top = await TotalsAsync(connection, where, filter, [kind], "subject", limit, cancellationToken);
         var students = await StudentsAsync(connection, where, filter, [kind], "subject", top.Select(t => t.Key).ToList(), cancellationToken);
-        var previous = await TotalsAsync(connection, where, filter.Previous, [kind], "subject", top.Select(t => t.Key).ToList(), cancellationToken);
+        var previous = await TotalsAsync(connection, where, filter.PreviousPeriod(), [kind], "subject", top.Select(t => t.Key).ToList(), cancellationToken);
         var rows = top.Select(t => new BlockedSubjectRow(t.Key, t.Events, students.GetValueOrDefault(t.Key), previous.FirstOrDefault(p => p.Key == t.Key)?.Events ?? 0)).ToList();
         return Report(filter, rows, withPrevious: true);
     }
@@ -80,7 +80,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         await using var connection = await bulk.OpenAsync(cancellationToken);
         var top = await TotalsAsync(connection, where, filter, kinds, "category", limit, cancellationToken);
         var students = await StudentsAsync(connection, where, filter, kinds, "category", top.Select(t => t.Key).ToList(), cancellationToken);
-        var previous = await TotalsAsync(connection, where, filter.Previous, kinds, "category", top.Select(t => t.Key).ToList(), cancellationToken);
+        var previous = await TotalsAsync(connection, where, filter.PreviousPeriod(), kinds, "category", top.Select(t => t.Key).ToList(), cancellationToken);
         var rows = top.Select(t => new BlockedCategoryRow(t.Key, t.Events, students.GetValueOrDefault(t.Key), previous.FirstOrDefault(p => p.Key == t.Key)?.Events ?? 0)).ToList();
         return Report(filter, rows, withPrevious: true);
     }
@@ -458,6 +458,6 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
 
     private static InsightReport<T> Report<T>(InsightFilter filter, IReadOnlyList<T> rows, bool withPrevious) =>
         withPrevious
-            ? new InsightReport<T>(filter.From, filter.To, filter.Previous.From, filter.Previous.To, rows)
+            ? new InsightReport<T>(filter.From, filter.To, filter.PreviousPeriod().From, filter.PreviousPeriod().To, rows)
             : new InsightReport<T>(filter.From, filter.To, null, null, rows);
 }

@@ -56,7 +56,7 @@ public sealed record InsightFilter(DateOnly From, DateOnly To, Guid? SchoolId = 
     public int Days => To.DayNumber - From.DayNumber + 1;
 
     /// <summary>The period of the same length just before this one, for trends.</summary>
-    public InsightFilter Previous => this with { From = From.AddDays(-Days), To = From.AddDays(-1) };
+    public InsightFilter PreviousPeriod() => this with { From = From.AddDays(-Days), To = From.AddDays(-1) };
 
     /// <summary>The platform as the devices table's enum.</summary>
     public DevicePlatform? DevicePlatform => Platform is null ? null : ReportFilters.ParsePlatform(Platform);

@@ -59,6 +59,15 @@ public sealed class ReportFiltersTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Filter_PrintsItselfAndItsPreviousPeriod()
+    {
+        // A computed record property returning the record would make ToString (logs, test messages) recurse for ever.
+        var filter = new InsightFilter(new DateOnly(2026, 3, 1), new DateOnly(2026, 3, 10), Platform: "chromeos");
+        filter.ToString().ShouldContain("Platform = chromeos");
+        filter.PreviousPeriod().ShouldBe(filter with { From = new DateOnly(2026, 2, 19), To = new DateOnly(2026, 2, 28) });
+    }
+
+    [Fact]
     public async Task EveryReport_AValueLongerThanTheLimit_IsRefusedBeforeItIsRead()
     {
         var longValue = new string('7', ReportFilters.MaxValueLength + 1);
