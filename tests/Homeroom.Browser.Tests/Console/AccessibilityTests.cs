@@ -20,12 +20,11 @@ namespace Homeroom.Browser.Tests.Console;
 [Collection(nameof(ConsoleCollection))]
 public sealed class AccessibilityTests(ConsoleDistrict district)
 {
-    private static readonly string AxeScript = Path.Combine(Browsers.RepositoryRoot(), "tests", "Homeroom.Browser.Tests", "node_modules", "axe-core", "axe.min.js");
 
     [Fact]
     public async Task EveryConsolePage_HasNoSeriousOrCriticalAccessibilityViolations()
     {
-        File.Exists(AxeScript).ShouldBeTrue($"{AxeScript} is installed by the test project's build (npm ci).");
+        File.Exists(Axe.Script).ShouldBeTrue($"{Axe.Script} is installed by the test project's build (npm ci).");
         var failures = new List<string>();
 
         var signedOut = await (await district.Browser.NewContextAsync(new() { BaseURL = district.Host.BaseAddress.AbsoluteUri })).NewPageAsync();
@@ -91,16 +90,7 @@ public sealed class AccessibilityTests(ConsoleDistrict district)
     {
         // Pages render over the interactive connection: wait until the page's own heading is there.
         await Assertions.Expect(page.Locator("main h1, h1").First).ToBeVisibleAsync(new() { Timeout = 15_000 });
-        await page.AddScriptTagAsync(new() { Path = AxeScript });
-        var violations = await page.EvaluateAsync<string[]>(
-            """
-            async () => {
-              const result = await axe.run(document, { resultTypes: ['violations'] });
-              return result.violations
-                .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`);
-            }
-            """);
+        var violations = await Axe.SeriousViolationsAsync(page);
         failures.AddRange(violations.Select(violation => $"{path}: {violation}"));
         await Browsers.ScreenshotAsync(page, "page-" + name);
     }

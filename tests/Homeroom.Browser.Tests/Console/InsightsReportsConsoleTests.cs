@@ -23,7 +23,6 @@ namespace Homeroom.Browser.Tests.Console;
 /// </summary>
 public sealed class InsightsReportsConsoleTests(ConsoleServer server) : IClassFixture<ConsoleServer>
 {
-    private static readonly string AxeScript = Path.Combine(Browsers.RepositoryRoot(), "tests", "Homeroom.Browser.Tests", "node_modules", "axe-core", "axe.min.js");
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
@@ -187,16 +186,7 @@ public sealed class InsightsReportsConsoleTests(ConsoleServer server) : IClassFi
 
     private static async Task CheckAccessibilityAsync(IPage page, string path)
     {
-        await page.AddScriptTagAsync(new() { Path = AxeScript });
-        var violations = await page.EvaluateAsync<string[]>(
-            """
-            async () => {
-              const result = await axe.run(document, { resultTypes: ['violations'] });
-              return result.violations
-                .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`);
-            }
-            """);
+        var violations = await Axe.SeriousViolationsAsync(page);
         violations.ShouldBeEmpty($"{path}: {string.Join("; ", violations)}");
     }
 
