@@ -18,7 +18,6 @@ namespace Homeroom.Browser.Tests.Console;
 /// </summary>
 public sealed class InsightsConsoleTests(ConsoleServer server) : IClassFixture<ConsoleServer>
 {
-
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
     private static readonly LocatorAssertionsToHaveCountOptions Soon = new() { Timeout = 15_000 };
