@@ -20,6 +20,12 @@ public sealed class InsightReports(IDbContextFactory<HomeroomDbContext> dbFactor
 
     public const int DefaultDays = 30;
 
+    /// <summary>A count against the period before, in words ("new", "no change", "up 25%"), as every blocked report shows it.</summary>
+    public static string Trend(long now, long before) =>
+        before == 0 ? (now == 0 ? "none" : "new")
+        : now == before ? "no change"
+        : $"{(now > before ? "up" : "down")} {Math.Abs(now - before) * 100.0 / before:0}%";
+
     /// <summary>The filter of a rollup report, checked against the scope.</summary>
     public async Task<InsightFilter> FilterAsync(StaffScope scope, ReportRequest request, ReportFilterKinds allowed, CancellationToken cancellationToken)
     {

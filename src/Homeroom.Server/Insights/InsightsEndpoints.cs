@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Runtime.CompilerServices;
 using Homeroom.Server.Accounts;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -33,26 +31,17 @@ public static class InsightsEndpoints
         return app;
     }
 
-    private static readonly string[] BlockedHeader = ["subject", "blocks", "students", "previous_blocks"];
-    private static readonly string[] CategoryHeader = ["category", "blocks", "students", "previous_blocks"];
-    private static readonly string[] UsageHeader = ["subject", "seconds", "unfocused_seconds", "events", "students"];
-    private static readonly string[] AdoptionHeader = ["app_id", "name", "installed", "licensed", "used_last_30_days", "never_used"];
-    private static readonly string[] StudentHeader = ["person_id", "name", "device_id", "device_name", "blocks", "last_blocked_at"];
-
     private static async Task<Results<Ok<InsightReport<BlockedSubjectRow>>, PushStreamHttpResult>> BlockedSitesAsync(
         StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, CancellationToken cancellationToken) =>
-        Answer(await insights.MostBlockedAsync(scope, query.Filters, apps: false, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-sites", BlockedHeader,
-            r => [r.Subject, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
+        Answer(await insights.MostBlockedAsync(scope, query.Filters, apps: false, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-sites", InsightCsv.BlockedHeader, InsightCsv.Blocked);
 
     private static async Task<Results<Ok<InsightReport<BlockedSubjectRow>>, PushStreamHttpResult>> BlockedAppsAsync(
         StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, CancellationToken cancellationToken) =>
-        Answer(await insights.MostBlockedAsync(scope, query.Filters, apps: true, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-apps", BlockedHeader,
-            r => [r.Subject, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
+        Answer(await insights.MostBlockedAsync(scope, query.Filters, apps: true, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-apps", InsightCsv.BlockedHeader, InsightCsv.Blocked);
 
     private static async Task<Results<Ok<InsightReport<BlockedCategoryRow>>, PushStreamHttpResult>> BlockedCategoriesAsync(
         StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, CancellationToken cancellationToken) =>
-        Answer(await insights.BlockedCategoriesAsync(scope, query.Filters, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-categories", CategoryHeader,
-            r => [r.Category, N(r.Blocks), N(r.Students), N(r.PreviousBlocks)]);
+        Answer(await insights.BlockedCategoriesAsync(scope, query.Filters, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "blocked-categories", InsightCsv.CategoryHeader, InsightCsv.Category);
 
     private static async Task<Results<Ok<InsightReport<BlockedStudentRow>>, PushStreamHttpResult, ValidationProblem>> BlockedStudentsAsync(
         StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, string? site, CancellationToken cancellationToken)
@@ -65,7 +54,7 @@ public static class InsightsEndpoints
         var csv = ReportFilters.IsCsv(query.Format);
         var report = await insights.BlockedStudentsAsync(scope, query.Filters, site, ReportFilters.Limit(query.Limit), cancellationToken);
         return csv
-            ? Csv("blocked-site-students", StudentHeader, report.Rows, r => [r.PersonId?.ToString(), r.Name, r.DeviceId.ToString(), r.DeviceName, N(r.Blocks), r.LastBlockedAt.ToString("O", CultureInfo.InvariantCulture)])
+            ? Csv("blocked-site-students", InsightCsv.StudentHeader, report.Rows, InsightCsv.Student)
             : TypedResults.Ok(report);
     }
 
@@ -79,7 +68,7 @@ public static class InsightsEndpoints
 
         var csv = ReportFilters.IsCsv(query.Format);
         var report = await insights.TopUsageAsync(scope, query.Filters, apps: false, by, ReportFilters.Limit(query.Limit), cancellationToken);
-        return csv ? Csv("top-sites", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
+        return csv ? Csv("top-sites", InsightCsv.UsageHeader, report.Rows, InsightCsv.Usage) : TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<InsightReport<UsageRow>>, PushStreamHttpResult, ValidationProblem>> TopAppsAsync(
@@ -92,13 +81,12 @@ public static class InsightsEndpoints
 
         var csv = ReportFilters.IsCsv(query.Format);
         var report = await insights.TopUsageAsync(scope, query.Filters, apps: true, by, ReportFilters.Limit(query.Limit), cancellationToken);
-        return csv ? Csv("top-apps", UsageHeader, report.Rows, UsageCells) : TypedResults.Ok(report);
+        return csv ? Csv("top-apps", InsightCsv.UsageHeader, report.Rows, InsightCsv.Usage) : TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<InsightReport<AppAdoptionRow>>, PushStreamHttpResult>> AppAdoptionAsync(
         StaffScope scope, InsightReports insights, [AsParameters] ReportQuery query, CancellationToken cancellationToken) =>
-        Answer(await insights.AppAdoptionAsync(scope, query.Filters, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "apps", AdoptionHeader,
-            r => [r.AppId, r.Name, N(r.Installed), N(r.Licensed), N(r.UsedLast30Days), N(r.NeverUsed)]);
+        Answer(await insights.AppAdoptionAsync(scope, query.Filters, ReportFilters.Limit(query.Limit), cancellationToken), ReportFilters.IsCsv(query.Format), "apps", InsightCsv.AdoptionHeader, InsightCsv.Adoption);
 
     private static UsageOrder? ParseOrder(string? order) => order?.ToLowerInvariant() switch
     {
@@ -107,24 +95,10 @@ public static class InsightsEndpoints
         _ => null,
     };
 
-    private static string?[] UsageCells(UsageRow r) => [r.Subject, N(r.Seconds), N(r.UnfocusedSeconds), N(r.Events), N(r.Students)];
-
-    private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
-
     private static Results<Ok<InsightReport<T>>, PushStreamHttpResult> Answer<T>(
         InsightReport<T> report, bool csv, string name, string[] header, Func<T, string?[]> cells) =>
         csv ? Csv(name, header, report.Rows, cells) : TypedResults.Ok(report);
 
     private static PushStreamHttpResult Csv<T>(string name, string[] header, IReadOnlyList<T> rows, Func<T, string?[]> cells) =>
-        (PushStreamHttpResult)CsvResults.Stream($"{name}.csv", header, Enumerate(rows, cells));
-
-    private static async IAsyncEnumerable<IReadOnlyList<string?>> Enumerate<T>(IReadOnlyList<T> rows, Func<T, string?[]> cells, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        foreach (var row in rows)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            yield return cells(row);
-            await Task.CompletedTask;
-        }
-    }
+        (PushStreamHttpResult)CsvResults.Stream($"{name}.csv", header, InsightCsv.Rows(rows, cells));
 }

@@ -13,11 +13,19 @@ public sealed class ClassUsageDay
     public int Commands { get; set; }
 }
 
-/// <summary>The reports a schedule can send.</summary>
+/// <summary>
+/// The reports a schedule can send. The rollup reports and classroom use cover the seven days before
+/// each sending; fleet health and app adoption are a picture of the sending's moment.
+/// </summary>
 public enum ScheduledReportKind
 {
     Fleet,
     Classroom,
+    BlockedSites,
+    BlockedCategories,
+    TopSites,
+    TopApps,
+    AppAdoption,
 }
 
 /// <summary>A report e-mailed weekly (the district's time zone) as a CSV attachment.</summary>

@@ -24,6 +24,7 @@ public sealed class ReportScheduler(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     FleetHealth fleet,
     ClassroomUse classroom,
+    InsightsQueries insights,
     EmailSender email,
     IOptions<InsightsReportOptions> options,
     TimeProvider time,
@@ -110,16 +111,18 @@ public sealed class ReportScheduler(
                 summary = $"Fleet health on {Day(due, zone)}: {report.Devices} devices, {report.Behind} behind their OS version, {report.NotSeen7Days} not seen for 7 days, " +
                     $"{report.LowBattery} with a low battery, {report.StorageNearlyFull} with storage nearly full, {report.InRepair} in repair, {report.Lost} lost.";
             }
-            else
+            else if (schedule.Report == ScheduledReportKind.Classroom)
             {
-                // The seven days before the sending's local day, whatever the stored filters say (they hold no dates).
-                var lastDay = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(due, zone)).AddDays(-1);
-                var filter = await ReportFilters.ResolveAsync(db, scope, filters, ClassroomUse.Filters, lastDay, ClassroomUse.DefaultDays, cancellationToken);
+                var filter = await ReportFilters.ResolveAsync(db, scope, filters, ClassroomUse.Filters, LastWeekEnd(due, zone), ClassroomUse.DefaultDays, cancellationToken);
                 var report = await classroom.ReportAsync(db, scope, filter, cancellationToken);
                 csv = await CsvBytesAsync(ClassroomUse.CsvHeader, ClassroomUse.CsvRows(report), cancellationToken);
                 fileName = $"classroom-use-{report.From}-to-{report.To}.csv";
                 summary = $"Classroom use from {report.From} to {report.To}: {report.Classes} classes, {report.Sessions} sessions, " +
                     $"{report.MinutesViewed.ToString("0.#", CultureInfo.InvariantCulture)} minutes of screen viewing, {report.Commands} classroom commands.";
+            }
+            else
+            {
+                (fileName, summary, csv) = await RollupReportAsync(db, scope, schedule.Report, filters, due, zone, cancellationToken);
             }
         }
         catch (RequestValidationException invalid)
@@ -144,6 +147,62 @@ public sealed class ReportScheduler(
         message.Body = body.ToMessageBody();
         return await email.SendAsync(message, cancellationToken);
     }
+
+    /// <summary>The rows a scheduled rollup report attaches (its top subjects; the API gives up to <see cref="ReportFilters.MaxLimit"/>).</summary>
+    public const int ScheduledRows = 200;
+
+    // The seven days before the sending's local day, whatever the stored filters say (they hold no dates).
+    private static DateOnly LastWeekEnd(DateTime due, TimeZoneInfo zone) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(due, zone)).AddDays(-1);
+
+    private async Task<(string FileName, string Summary, byte[] Csv)> RollupReportAsync(
+        HomeroomDbContext db, StaffScope scope, ScheduledReportKind kind, ReportRequest filters, DateTime due, TimeZoneInfo zone, CancellationToken cancellationToken)
+    {
+        var filter = await ReportFilters.ResolveAsync(db, scope, filters, ReportSchedules.FiltersOf(kind), LastWeekEnd(due, zone), ScheduledDays, cancellationToken);
+        var period = $"from {filter.From:yyyy-MM-dd} to {filter.To:yyyy-MM-dd}";
+        var file = $"{filter.From:yyyy-MM-dd}-to-{filter.To:yyyy-MM-dd}.csv";
+        switch (kind)
+        {
+            case ScheduledReportKind.BlockedSites:
+            {
+                var report = await insights.MostBlockedAsync(scope, filter, apps: false, ScheduledRows, cancellationToken);
+                return ("most-blocked-sites-" + file, $"Most-blocked sites {period}, against the seven days before: " + Top(report.Rows, r => $"{r.Subject} ({r.Blocks} blocks, {InsightReports.Trend(r.Blocks, r.PreviousBlocks)})"),
+                    await CsvBytesAsync(InsightCsv.BlockedHeader, InsightCsv.Rows(report.Rows, InsightCsv.Blocked), cancellationToken));
+            }
+
+            case ScheduledReportKind.BlockedCategories:
+            {
+                var report = await insights.BlockedCategoriesAsync(scope, filter, ScheduledRows, cancellationToken);
+                return ("blocked-categories-" + file, $"Blocked categories {period}, against the seven days before: " + Top(report.Rows, r => $"{r.Category} ({r.Blocks} blocks, {InsightReports.Trend(r.Blocks, r.PreviousBlocks)})"),
+                    await CsvBytesAsync(InsightCsv.CategoryHeader, InsightCsv.Rows(report.Rows, InsightCsv.Category), cancellationToken));
+            }
+
+            case ScheduledReportKind.TopSites or ScheduledReportKind.TopApps:
+            {
+                var apps = kind == ScheduledReportKind.TopApps;
+                var report = await insights.TopUsageAsync(scope, filter, apps, UsageOrder.Time, ScheduledRows, cancellationToken);
+                return ((apps ? "top-apps-" : "top-sites-") + file, $"Top {(apps ? "apps" : "sites")} by time {period}: " + Top(report.Rows, r => $"{r.Subject} ({Minutes(r.Seconds)} minutes, {r.Students} students)"),
+                    await CsvBytesAsync(InsightCsv.UsageHeader, InsightCsv.Rows(report.Rows, InsightCsv.Usage), cancellationToken));
+            }
+
+            default:
+            {
+                var report = await insights.AppAdoptionAsync(scope, filter, licences: null, ScheduledRows, cancellationToken);
+                var day = Day(due, zone);
+                var unused = report.Rows.Count(r => r.UsedLast30Days == 0);
+                return ($"app-adoption-{day}.csv", $"App adoption on {day}: {report.Rows.Count} apps installed, {unused} not used on any device in the last 30 days. " +
+                    "Most used: " + Top(report.Rows.OrderByDescending(r => r.UsedLast30Days).ToList(), r => $"{r.Name ?? r.AppId} ({r.UsedLast30Days} of {r.Installed} devices)"),
+                    await CsvBytesAsync(InsightCsv.AdoptionHeader, InsightCsv.Rows(report.Rows, InsightCsv.Adoption), cancellationToken));
+            }
+        }
+    }
+
+    /// <summary>The days a scheduled rollup report covers: the week before each sending.</summary>
+    public const int ScheduledDays = 7;
+
+    private static string Top<T>(IReadOnlyList<T> rows, Func<T, string> describe) =>
+        rows.Count == 0 ? "nothing recorded." : string.Join(", ", rows.Take(5).Select(describe)) + (rows.Count > 5 ? $", and {rows.Count - 5} more in the attachment." : ".");
+
+    private static string Minutes(long seconds) => (seconds / 60.0).ToString("0", CultureInfo.InvariantCulture);
 
     private async Task<byte[]> CsvBytesAsync(IReadOnlyList<string> header, IAsyncEnumerable<IReadOnlyList<string?>> rows, CancellationToken cancellationToken)
     {

@@ -10,8 +10,9 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Insights;
 
 /// <summary>
-/// A report to e-mail weekly: <c>report</c> (fleet or classroom), its <c>filters</c> (schoolId, grade,
-/// classId, platform; the classroom report covers the seven days before each sending), <c>dayOfWeek</c>
+/// A report to e-mail weekly: <c>report</c> (fleet, classroom, blockedSites, blockedCategories, topSites,
+/// topApps or appAdoption), its <c>filters</c> (schoolId, grade, classId, platform, as the report takes
+/// them; the classroom, blocked and usage reports cover the seven days before each sending), <c>dayOfWeek</c>
 /// (monday to sunday) and <c>hour</c> (0 to 23) in the district's time zone, and the <c>recipients</c>.
 /// </summary>
 public sealed record ReportScheduleRequest(
@@ -168,19 +169,14 @@ public sealed class ReportSchedules(
     }
 
     private static string Describe(ReportSchedule s) =>
-        $"{s.Name}: {s.Report.ToString().ToLowerInvariant()} on {(DayOfWeek)s.DayOfWeek} at {s.Hour:00}:00 to {RecipientsOf(s).Count} recipient(s), filters {s.FiltersJson}";
+        $"{s.Name}: {Title(s.Report)} on {(DayOfWeek)s.DayOfWeek} at {s.Hour:00}:00 to {RecipientsOf(s).Count} recipient(s), filters {s.FiltersJson}";
 
     private static async Task<Valid> ValidateAsync(HomeroomDbContext db, StaffScope scope, ReportScheduleRequest request, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("name", request.Name, MaxNameLength).Range("hour", request.Hour, 0, 23)
             .Check(request.Hour is not null, "hour", "An hour from 0 to 23, in the district's time zone.");
-        var report = request.Report?.ToLowerInvariant() switch
-        {
-            "fleet" => ScheduledReportKind.Fleet,
-            "classroom" => ScheduledReportKind.Classroom,
-            _ => (ScheduledReportKind?)null,
-        };
-        validation.Check(report is not null, "report", "fleet or classroom.");
+        var report = ParseReport(request.Report);
+        validation.Check(report is not null, "report", "One of " + string.Join(", ", ReportNames) + ".");
         validation.Check(DayNames.TryParse(request.DayOfWeek, out var day), "dayOfWeek", "A day, monday to sunday.");
 
         var recipients = request.Recipients ?? [];
@@ -196,7 +192,7 @@ public sealed class ReportSchedules(
         var filters = request.Filters ?? new ReportRequest();
         if (!string.IsNullOrEmpty(filters.From) || !string.IsNullOrEmpty(filters.To))
         {
-            validation.Add("filters", "A scheduled report has no dates: the classroom report covers the seven days before each sending.");
+            validation.Add("filters", "A scheduled report has no dates: the classroom, blocked and usage reports cover the seven days before each sending.");
         }
 
         if (!validation.IsValid)
@@ -204,7 +200,7 @@ public sealed class ReportSchedules(
             throw new RequestValidationException(validation.Errors);
         }
 
-        var allowed = report == ScheduledReportKind.Fleet ? FleetHealth.Filters : ClassroomUse.Filters & ~ReportFilterKinds.Range;
+        var allowed = FiltersOf(report!.Value) & ~ReportFilterKinds.Range;
         try
         {
             // No range is allowed, so the day given as today is never read.
@@ -219,6 +215,39 @@ public sealed class ReportSchedules(
         return new Valid(request.Name!.Trim(), report!.Value, JsonSerializer.Serialize(kept, JsonSerializerOptions.Web), day, request.Hour!.Value,
             string.Join('\n', recipients.Distinct(StringComparer.OrdinalIgnoreCase)));
     }
+
+    /// <summary>The report names a request may give, as the API returns them.</summary>
+    public static readonly IReadOnlyList<string> ReportNames =
+        Enum.GetValues<ScheduledReportKind>().Select(k => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(k.ToString())).ToArray();
+
+    /// <summary>A report's name (<c>blockedSites</c>, also <c>blocked-sites</c>; any case), or null.</summary>
+    public static ScheduledReportKind? ParseReport(string? name)
+    {
+        var plain = name?.Replace("-", "", StringComparison.Ordinal);
+        return !string.IsNullOrEmpty(plain) && plain.All(char.IsAsciiLetter) && Enum.TryParse<ScheduledReportKind>(plain, ignoreCase: true, out var kind) ? kind : null;
+    }
+
+    /// <summary>The filters a scheduled report takes (its range is always the days before each sending).</summary>
+    public static ReportFilterKinds FiltersOf(ScheduledReportKind report) => report switch
+    {
+        ScheduledReportKind.Fleet => FleetHealth.Filters,
+        ScheduledReportKind.Classroom => ClassroomUse.Filters,
+        ScheduledReportKind.AppAdoption => InsightReports.AdoptionFilters,
+        _ => InsightReports.Filters,
+    };
+
+    /// <summary>A report's title, as the console and the e-mail name it.</summary>
+    public static string Title(ScheduledReportKind report) => report switch
+    {
+        ScheduledReportKind.Fleet => "Fleet health",
+        ScheduledReportKind.Classroom => "Classroom use",
+        ScheduledReportKind.BlockedSites => "Most-blocked sites",
+        ScheduledReportKind.BlockedCategories => "Blocked categories",
+        ScheduledReportKind.TopSites => "Top sites by time",
+        ScheduledReportKind.TopApps => "Top apps by time",
+        ScheduledReportKind.AppAdoption => "App adoption",
+        _ => report.ToString(),
+    };
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 

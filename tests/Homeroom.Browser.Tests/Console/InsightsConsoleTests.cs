@@ -101,6 +101,14 @@ public sealed class InsightsConsoleTests(ConsoleServer server) : IClassFixture<C
         await admin.GetByTestId("schedule-save").ClickAsync();
         await Expect(admin.GetByTestId("schedule-row")).ToHaveCountAsync(1, Soon);
         await Expect(admin.GetByTestId("schedule-row")).ToContainTextAsync("it@example.org");
+        // A rollup report too: the week's most-blocked sites, for one platform.
+        await admin.GetByTestId("schedule-name").FillAsync("Blocked this week");
+        await admin.GetByTestId("schedule-report").SelectOptionAsync("blockedSites");
+        await admin.GetByTestId("schedule-platform").SelectOptionAsync("chromeos");
+        await admin.GetByTestId("schedule-recipients").FillAsync("safety@example.org");
+        await admin.GetByTestId("schedule-save").ClickAsync();
+        await Expect(admin.GetByTestId("schedule-row")).ToHaveCountAsync(2, Soon);
+        await Expect(admin.GetByTestId("schedule-row").Filter(new() { HasText = "Blocked this week" })).ToContainTextAsync("Most-blocked sites");
         await CheckAccessibilityAsync(admin, "/insights/schedules");
 
         server.ConsoleErrors[admin].ShouldBeEmpty();

@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
+using Homeroom.Server.Activity;
 using Homeroom.Server.Data;
 using Homeroom.Server.Insights;
 using Homeroom.Server.Tests.Infrastructure;
@@ -130,6 +132,84 @@ public abstract class ReportScheduleTests(DatabaseProvider provider) : IAsyncLif
     }
 
     [Fact]
+    public async Task Scheduler_BlockedSitesReport_SendsTheWeekBeforeWithItsTrend_OnlyForTheSchoolItNames()
+    {
+        var south = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "South " + Guid.NewGuid().ToString("N")[..6], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        var northDevice = (await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: _north), "SN-" + Guid.NewGuid().ToString("N")[..8])).DeviceId;
+        var southDevice = (await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: south), "SN-" + Guid.NewGuid().ToString("N")[..8])).DeviceId;
+        var now = Host.Clock.GetUtcNow().UtcDateTime;
+        // This week: four blocks of poki.com and a blocked app (not a site); the week before: two of
+        // poki.com. Another school's blocks are not in North's report.
+        await SendAsync(northDevice, now.AddDays(-2), Blocked("https://poki.com/a"), Blocked("https://poki.com/b"), Blocked("https://www.poki.com/"), Blocked("https://poki.com/c"),
+            new ActivityEvent(0, default, ActivityKinds.AppBlocked, AppId: "=cmd()", Detail: "games"));
+        await SendAsync(northDevice, now.AddDays(-10), Blocked("https://poki.com/"), Blocked("https://poki.com/"));
+        await SendAsync(southDevice, now.AddDays(-2), Blocked("https://south-only.example/"));
+
+        var zone = TimeZoneInfo.FindSystemTimeZoneById((await Host.PostJsonAsync<JsonElement>("/api/insights/schedules",
+            Schedule("monday", 7, new { schoolId = _north }, report: "blockedSites", name: "North blocks"))).GetProperty("timeZone").GetString()!);
+        var id = (await Host.GetJsonAsync<JsonElement>("/api/insights/schedules")).EnumerateArray().Single().GetProperty("id").GetGuid();
+        var dueLocal = TimeZoneInfo.ConvertTime(Host.Clock.GetUtcNow(), zone).AddHours(2);
+        using (var changed = await Host.Client.PutAsJsonAsync($"/api/insights/schedules/{id}",
+            Schedule(dueLocal.DayOfWeek.ToString().ToLowerInvariant(), dueLocal.Hour, new { schoolId = _north, platform = "chromeos" }, report: "blocked-sites", name: "North blocks")))
+        {
+            changed.StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await changed.Content.ReadFromJsonAsync<JsonElement>(HomeroomHost.Json)).GetProperty("report").GetString().ShouldBe("blockedSites");
+        }
+
+        Host.Clock.Advance(TimeSpan.FromHours(2));
+        var sent = await Host.GetService<ReportScheduler>().SendDueAsync();
+
+        sent.Single().Succeeded.ShouldBeTrue(sent[0].Result);
+        var message = await _store.Messages.Reader.ReadAsync().AsTask().WaitAsync(HomeroomHost.Timeout);
+        message.Subject.ShouldBe("[Homeroom] North blocks");
+        var lastDay = DateOnly.FromDateTime(dueLocal.DateTime).AddDays(-1);
+        (message.TextBody ?? "").ShouldContain($"Most-blocked sites from {lastDay.AddDays(-6):yyyy-MM-dd} to {lastDay:yyyy-MM-dd}");
+        (message.TextBody ?? "").ShouldContain("poki.com (4 blocks, up 100%)");
+        var attachment = message.Attachments.OfType<MimePart>().Single();
+        attachment.FileName.ShouldBe($"most-blocked-sites-{lastDay.AddDays(-6):yyyy-MM-dd}-to-{lastDay:yyyy-MM-dd}.csv");
+        using var csv = new MemoryStream();
+        await attachment.Content!.DecodeToAsync(csv);
+        System.Text.Encoding.UTF8.GetString(csv.ToArray()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries)
+            .ShouldBe(["subject,blocks,students,previous_blocks", "poki.com,4,1,2"]);
+
+        // App adoption is a picture of the sending: the installed app never used is counted, its id kept from running as a formula.
+        await using (var db = await Host.GetService<Microsoft.EntityFrameworkCore.IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync())
+        {
+            db.DeviceApps.Add(new Homeroom.Server.Devices.DeviceApp { DeviceId = northDevice, AppId = "=shelf()", Name = "Shelfware" });
+            await db.SaveChangesAsync();
+        }
+
+        var due = TimeZoneInfo.ConvertTime(Host.Clock.GetUtcNow(), zone).AddHours(1);
+        using (var adoption = await Host.PostJsonAsync("/api/insights/schedules",
+            Schedule(due.DayOfWeek.ToString().ToLowerInvariant(), due.Hour, new { schoolId = _north }, report: "appAdoption", name: "Apps")))
+        {
+            adoption.StatusCode.ShouldBe(HttpStatusCode.Created);
+        }
+
+        Host.Clock.Advance(TimeSpan.FromHours(1));
+        (await Host.GetService<ReportScheduler>().SendDueAsync()).Single().Succeeded.ShouldBeTrue();
+        var apps = await _store.Messages.Reader.ReadAsync().AsTask().WaitAsync(HomeroomHost.Timeout);
+        apps.Subject.ShouldBe("[Homeroom] Apps");
+        (apps.TextBody ?? "").ShouldContain("1 apps installed, 1 not used on any device in the last 30 days");
+        using var appsCsv = new MemoryStream();
+        await apps.Attachments.OfType<MimePart>().Single().Content!.DecodeToAsync(appsCsv);
+        System.Text.Encoding.UTF8.GetString(appsCsv.ToArray()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries)
+            .ShouldBe(["app_id,name,installed,licensed,used_last_30_days,never_used", "\"'=shelf()\",Shelfware,1,1,0,1"]);
+    }
+
+    private long _seq;
+
+    private static ActivityEvent Blocked(string url) => new(0, default, ActivityKinds.WebBlocked, url, Detail: "games");
+
+    private async Task SendAsync(Guid device, DateTime at, params ActivityEvent[] events)
+    {
+        var batch = new ActivityBatch(device, events.Select(e => e with { Seq = Interlocked.Increment(ref _seq), OccurredAt = new DateTimeOffset(at, TimeSpan.Zero) }).ToList(), at);
+        await Host.GetService<ActivityWriter>().EnqueueAsync(batch);
+        (await batch.Stored.Task.WaitAsync(HomeroomHost.Timeout)).ShouldBeTrue();
+        await Host.GetService<InsightFolder>().CatchUpAsync();
+    }
+
+    [Fact]
     public async Task Schedules_Changes_AreAudited_AndDeleteStopsThem()
     {
         var id = (await Host.PostJsonAsync<JsonElement>("/api/insights/schedules", Schedule("friday", 16, report: "classroom", name: "Classroom week")))
@@ -161,6 +241,9 @@ public abstract class ReportScheduleTests(DatabaseProvider provider) : IAsyncLif
         { """{"name":"R","report":"fleet","dayOfWeek":"monday","hour":7,"recipients":["a@example.org,b@example.org"]}""", "recipients" },
         { "{\"name\":\"R\",\"report\":\"fleet\",\"dayOfWeek\":\"monday\",\"hour\":7,\"recipients\":[" + string.Join(',', Enumerable.Range(0, 21).Select(i => $"\"r{i}@example.org\"")) + "]}", "recipients" },
         { """{"name":"R","report":"usage","dayOfWeek":"monday","hour":7,"recipients":["a@example.org"]}""", "report" },
+        { """{"name":"R","report":"1","dayOfWeek":"monday","hour":7,"recipients":["a@example.org"]}""", "report" },
+        { """{"name":"R","report":"blockedSites","dayOfWeek":"monday","hour":7,"recipients":["a@example.org"],"filters":{"to":"2026-01-01"}}""", "filters" },
+        { """{"name":"R","report":"topApps","dayOfWeek":"monday","hour":7,"recipients":["a@example.org"],"filters":{"grade":"14"}}""", "filters.grade" },
         { """{"name":"R","report":"fleet","dayOfWeek":"someday","hour":7,"recipients":["a@example.org"]}""", "dayOfWeek" },
         { """{"name":"R","report":"fleet","dayOfWeek":"monday","hour":24,"recipients":["a@example.org"]}""", "hour" },
         { """{"name":"","report":"fleet","dayOfWeek":"monday","hour":7,"recipients":["a@example.org"]}""", "name" },
