@@ -115,7 +115,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         var since = InsightFold.DayNumber(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime)) - 30;
         await using var connection = await bulk.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        var sql = new StringBuilder(ReadDistrictTables && where is { SchoolId: null, Grade: null, Platform: null, GroupId: null }
+        var sql = new StringBuilder(where is { District: true, Grade: null, Platform: null }
             // The whole district: the counts the inventory and fold triggers keep per app and last-used day.
             ? """
             SELECT a.app_id, (SELECT MAX(da.name) FROM device_apps da WHERE da.app_id = a.app_id), SUM(a.devices),
@@ -220,8 +220,33 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         return Report(filter, rows, withPrevious: false);
     }
 
-    /// <summary>The filter as the scope allows it: the school it is limited to, and a class it reaches.</summary>
-    private sealed record Where(Guid? SchoolId, int? Grade, Guid? GroupId, string? Platform);
+    /// <summary>
+    /// The filter as the scope allows it: the school it is limited to, and a class it reaches; whether
+    /// the district tables may be read (filled since the upgrade that added them).
+    /// </summary>
+    private sealed record Where(Guid? SchoolId, int? Grade, Guid? GroupId, string? Platform, bool District = false);
+
+    // Set once the fold state says the district tables were filled; a database never goes back (a
+    // migration that adds district tables runs before the server starts).
+    private volatile bool _districtFilled;
+
+    /// <summary>
+    /// Whether the district tables hold what the school tables hold: after an upgrade that added one,
+    /// the folder fills them at its first complete flush, and until then reports read the school tables.
+    /// </summary>
+    private async Task<bool> DistrictFilledAsync(CancellationToken cancellationToken)
+    {
+        if (_districtFilled)
+        {
+            return true;
+        }
+
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT district_ready FROM insight_fold_state WHERE id = 1";
+        _districtFilled = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
+        return _districtFilled;
+    }
 
     private async Task<Where> ResolveAsync(StaffScope scope, InsightFilter filter, int limit, CancellationToken cancellationToken)
     {
@@ -257,7 +282,8 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
             }
         }
 
-        return new Where(school, filter.Grade, filter.GroupId, filter.Platform?.Trim().ToLowerInvariant());
+        var district = ReadDistrictTables && school is null && filter.GroupId is null && await DistrictFilledAsync(cancellationToken);
+        return new Where(school, filter.Grade, filter.GroupId, filter.Platform?.Trim().ToLowerInvariant(), district);
     }
 
     private sealed record Totals(string Key, long Events, long Seconds, long Unfocused, long Visits);
@@ -278,7 +304,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
     /// </summary>
     private Family FamilyFor(Where where, string keyColumn)
     {
-        if (!ReadDistrictTables || where.SchoolId is not null)
+        if (!where.District)
         {
             return SchoolFamily;
         }
