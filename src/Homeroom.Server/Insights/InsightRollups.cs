@@ -16,22 +16,43 @@ public readonly record struct StoredActivity(
 /// <summary>A rollup row's key: the period (a day or a month), the school or group, and the event's dimensions.</summary>
 public readonly record struct RollupKey(int Period, Guid Scope, int Grade, string Platform, string Kind, string Subject, string Category);
 
+/// <summary>The period of a rollup table's rows.</summary>
+public enum RollupPeriod
+{
+    /// <summary>A local day (days since 1970-01-01).</summary>
+    Day,
+
+    /// <summary>A week from Monday to Sunday, keyed by its Monday's day number.</summary>
+    Week,
+
+    /// <summary>A month (year * 12 + month - 1).</summary>
+    Month,
+}
+
 /// <summary>
 /// A rollup table: its name, the columns of its key (a period, then a school or group when it has one,
-/// a grade when it has one, then platform, kind, subject, category) and which rows an event adds to.
-/// The fold, the rebuild, retention and the tests go through <see cref="All"/>, so a new table is one entry.
+/// a grade when it has one, then kind and whichever of platform, subject and category it keeps) and
+/// which rows an event adds to. A dimension a table does not keep is summed over (its rows hold every
+/// value's events and the union of their students) and reads back as "" (grade: 0). The fold, the
+/// district fill, the rebuild, retention and the tests go through <see cref="All"/>, so a new table is
+/// one entry (and its migration).
 /// </summary>
 public sealed class RollupTable
 {
     private readonly Func<InsightContribution, InsightDevice, IEnumerable<Guid>> _scopes;
 
-    private RollupTable(string name, bool monthly, string? scopeColumn, bool byGrade, Func<InsightContribution, InsightDevice, IEnumerable<Guid>> scopes)
+    private RollupTable(
+        string name, RollupPeriod period, string? scopeColumn, bool byGrade, Func<InsightContribution, InsightDevice, IEnumerable<Guid>> scopes,
+        bool byPlatform = true, bool bySubject = true, bool byCategory = true)
     {
         Name = name;
-        IsMonthly = monthly;
-        PeriodColumn = monthly ? "month" : "day";
+        Period = period;
+        PeriodColumn = period switch { RollupPeriod.Month => "month", RollupPeriod.Week => "week", _ => "day" };
         ScopeColumn = scopeColumn;
         ByGrade = byGrade;
+        ByPlatform = byPlatform;
+        BySubject = bySubject;
+        ByCategory = byCategory;
         _scopes = scopes;
         List<string> columns = [PeriodColumn];
         if (scopeColumn is not null)
@@ -44,31 +65,79 @@ public sealed class RollupTable
             columns.Add("grade");
         }
 
-        columns.AddRange(["platform", "kind", "subject", "category"]);
+        if (byPlatform)
+        {
+            columns.Add("platform");
+        }
+
+        columns.Add("kind");
+        if (bySubject)
+        {
+            columns.Add("subject");
+        }
+
+        if (byCategory)
+        {
+            columns.Add("category");
+        }
+
         KeyColumns = columns;
     }
 
+    private static readonly Func<InsightContribution, InsightDevice, IEnumerable<Guid>> District = static (_, _) => [Guid.Empty];
+
     /// <summary>Per school, grade and local day.</summary>
-    public static readonly RollupTable Daily = new("insight_daily", monthly: false, "school_id", byGrade: true, static (_, d) => [d.SchoolId]);
+    public static readonly RollupTable Daily = new("insight_daily", RollupPeriod.Day, "school_id", byGrade: true, static (_, d) => [d.SchoolId]);
 
     /// <summary>Per school, grade and month.</summary>
-    public static readonly RollupTable Monthly = new("insight_monthly", monthly: true, "school_id", byGrade: true, static (_, d) => [d.SchoolId]);
+    public static readonly RollupTable Monthly = new("insight_monthly", RollupPeriod.Month, "school_id", byGrade: true, static (_, d) => [d.SchoolId]);
 
     /// <summary>Per class or group (every one the device or its student belongs to), grade and local day.</summary>
-    public static readonly RollupTable GroupDaily = new("insight_group_daily", monthly: false, "group_id", byGrade: true, static (_, d) => d.Groups);
+    public static readonly RollupTable GroupDaily = new("insight_group_daily", RollupPeriod.Day, "group_id", byGrade: true, static (_, d) => d.Groups);
 
     /// <summary>The whole district per local day (each device's day in its school's zone): no school, no grade.</summary>
-    public static readonly RollupTable DistrictDaily = new("insight_district_daily", monthly: false, null, byGrade: false, static (_, _) => [Guid.Empty]);
+    public static readonly RollupTable DistrictDaily = new("insight_district_daily", RollupPeriod.Day, null, byGrade: false, District);
 
     /// <summary>The whole district per month: no school, no grade.</summary>
-    public static readonly RollupTable DistrictMonthly = new("insight_district_monthly", monthly: true, null, byGrade: false, static (_, _) => [Guid.Empty]);
+    public static readonly RollupTable DistrictMonthly = new("insight_district_monthly", RollupPeriod.Month, null, byGrade: false, District);
 
-    public static readonly IReadOnlyList<RollupTable> All = [Daily, Monthly, GroupDaily, DistrictDaily, DistrictMonthly];
+    /// <summary>The whole district per local day and subject: no school, grade, platform or category (reports by site or app).</summary>
+    public static readonly RollupTable DistrictSubjectDaily = new("insight_district_subject_daily", RollupPeriod.Day, null, byGrade: false, District, byPlatform: false, byCategory: false);
+
+    /// <summary>The whole district per week and subject: the whole weeks of a range's partial months.</summary>
+    public static readonly RollupTable DistrictSubjectWeekly = new("insight_district_subject_weekly", RollupPeriod.Week, null, byGrade: false, District, byPlatform: false, byCategory: false);
+
+    /// <summary>The whole district per month and subject.</summary>
+    public static readonly RollupTable DistrictSubjectMonthly = new("insight_district_subject_monthly", RollupPeriod.Month, null, byGrade: false, District, byPlatform: false, byCategory: false);
+
+    /// <summary>The whole district per local day and blocking category: no subject (the categories report).</summary>
+    public static readonly RollupTable DistrictCategoryDaily = new("insight_district_category_daily", RollupPeriod.Day, null, byGrade: false, District, byPlatform: false, bySubject: false);
+
+    /// <summary>The whole district per month and blocking category.</summary>
+    public static readonly RollupTable DistrictCategoryMonthly = new("insight_district_category_monthly", RollupPeriod.Month, null, byGrade: false, District, byPlatform: false, bySubject: false);
+
+    /// <summary>The whole district per local day and grade: no school, no platform (district-wide reports for one grade).</summary>
+    public static readonly RollupTable DistrictGradeDaily = new("insight_district_grade_daily", RollupPeriod.Day, null, byGrade: true, District, byPlatform: false);
+
+    /// <summary>The whole district per month and grade.</summary>
+    public static readonly RollupTable DistrictGradeMonthly = new("insight_district_grade_monthly", RollupPeriod.Month, null, byGrade: true, District, byPlatform: false);
+
+    public static readonly IReadOnlyList<RollupTable> All =
+    [
+        Daily, Monthly, GroupDaily, DistrictDaily, DistrictMonthly,
+        DistrictSubjectDaily, DistrictSubjectWeekly, DistrictSubjectMonthly, DistrictCategoryDaily, DistrictCategoryMonthly, DistrictGradeDaily, DistrictGradeMonthly,
+    ];
 
     public string Name { get; }
 
-    /// <summary>Whether the period is a month (else a local day).</summary>
-    public bool IsMonthly { get; }
+    /// <summary>Whether a row covers a day, a week or a month.</summary>
+    public RollupPeriod Period { get; }
+
+    /// <summary>Whether the period is a month.</summary>
+    public bool IsMonthly => Period == RollupPeriod.Month;
+
+    /// <summary>Whether the period is a week (its Monday's day number).</summary>
+    public bool IsWeekly => Period == RollupPeriod.Week;
 
     public string PeriodColumn { get; }
 
@@ -77,19 +146,36 @@ public sealed class RollupTable
 
     public bool ByGrade { get; }
 
+    public bool ByPlatform { get; }
+
+    public bool BySubject { get; }
+
+    public bool ByCategory { get; }
+
     /// <summary>The key's columns, in <see cref="KeyValues"/> order.</summary>
     public IReadOnlyList<string> KeyColumns { get; }
+
+    /// <summary>This table's period of a local day.</summary>
+    public int PeriodOfDay(int day) => Period switch
+    {
+        RollupPeriod.Month => InsightRollups.MonthOf(day),
+        RollupPeriod.Week => InsightRollups.WeekOf(day),
+        _ => day,
+    };
 
     /// <summary>The keys of the rows one event adds to (none, one, or one per group). A table without school or grade keys them as the empty GUID and 0.</summary>
     public IEnumerable<RollupKey> KeysOf(InsightContribution c, InsightDevice device)
     {
-        var period = IsMonthly ? InsightRollups.MonthOf(c.Day) : c.Day;
-        var grade = ByGrade ? device.Grade : 0;
+        var period = PeriodOfDay(c.Day);
         foreach (var scope in _scopes(c, device))
         {
-            yield return new RollupKey(period, ScopeColumn is null ? Guid.Empty : scope, grade, device.Platform, c.Kind, c.Subject, c.Category);
+            yield return KeyOf(period, scope, device.Grade, device.Platform, c.Kind, c.Subject, c.Category);
         }
     }
+
+    /// <summary>A key of this table: the dimensions it does not keep are blanked (scope: the empty GUID, grade: 0, the rest "").</summary>
+    public RollupKey KeyOf(int period, Guid scope, int grade, string platform, string kind, string subject, string category) =>
+        new(period, ScopeColumn is null ? Guid.Empty : scope, ByGrade ? grade : 0, ByPlatform ? platform : "", kind, BySubject ? subject : "", ByCategory ? category : "");
 
     /// <summary>A key's values in <see cref="KeyColumns"/> order (GUIDs as the provider stores them).</summary>
     public object[] KeyValues(RollupKey key, Func<Guid, object> id)
@@ -107,10 +193,22 @@ public sealed class RollupTable
             values[i++] = key.Grade;
         }
 
-        values[i++] = key.Platform;
+        if (ByPlatform)
+        {
+            values[i++] = key.Platform;
+        }
+
         values[i++] = key.Kind;
-        values[i++] = key.Subject;
-        values[i] = key.Category;
+        if (BySubject)
+        {
+            values[i++] = key.Subject;
+        }
+
+        if (ByCategory)
+        {
+            values[i] = key.Category;
+        }
+
         return values;
     }
 
@@ -121,7 +219,11 @@ public sealed class RollupTable
         var period = Convert.ToInt32(reader.GetValue(i++), System.Globalization.CultureInfo.InvariantCulture);
         var scope = ScopeColumn is null ? Guid.Empty : InsightRollups.ReadGuid(reader.GetValue(i++));
         var grade = ByGrade ? Convert.ToInt32(reader.GetValue(i++), System.Globalization.CultureInfo.InvariantCulture) : 0;
-        return new RollupKey(period, scope, grade, reader.GetString(i), reader.GetString(i + 1), reader.GetString(i + 2), reader.GetString(i + 3));
+        var platform = ByPlatform ? reader.GetString(i++) : "";
+        var kind = reader.GetString(i++);
+        var subject = BySubject ? reader.GetString(i++) : "";
+        var category = ByCategory ? reader.GetString(i) : "";
+        return new RollupKey(period, scope, grade, platform, kind, subject, category);
     }
 }
 
@@ -188,6 +290,9 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         Interlocked.Exchange(ref _bufferedKeys, 0);
         ForgetDevices();
     }
+
+    /// <summary>The week of a day number: its Monday's day number (day 0, 1 January 1970, was a Thursday).</summary>
+    public static int WeekOf(int day) => day - (((day % 7) + 10) % 7);
 
     /// <summary>Month number (year * 12 + month - 1) of a day number.</summary>
     public static int MonthOf(int day)
@@ -421,18 +526,26 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     }
 
     /// <summary>
-    /// Replaces the district tables' rows with the sums of the school tables' rows of each day and month
-    /// (sketches merged): what folding every event into them would have given. Returns the rows written.
+    /// Replaces every district table's rows (<see cref="RollupTable.ScopeColumn"/> null) with the sums of
+    /// the school tables' rows of each day, week and month (sketches merged): what folding every event
+    /// into them would have given. Daily and weekly tables are filled from the school daily rows, monthly
+    /// ones from the school monthly rows, each source period read once for all of its targets. Returns
+    /// the rows written.
     /// </summary>
     public async Task<long> FillDistrictAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
         long written = 0;
-        foreach (var (source, target) in new[] { (RollupTable.Daily, RollupTable.DistrictDaily), (RollupTable.Monthly, RollupTable.DistrictMonthly) })
+        foreach (var source in new[] { RollupTable.Daily, RollupTable.Monthly })
         {
+            var targets = RollupTable.All.Where(t => t.ScopeColumn is null && t.IsMonthly == source.IsMonthly).ToList();
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = $"DELETE FROM {target.Name}";
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            foreach (var target in targets)
+            {
+                command.CommandText = $"DELETE FROM {target.Name}";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             command.CommandText = $"SELECT DISTINCT {source.PeriodColumn} FROM {source.Name} ORDER BY 1";
             var periods = new List<int>();
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -443,48 +556,88 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                 }
             }
 
-            command.CommandText = $"SELECT platform, kind, subject, category, seconds, unfocused_seconds, events, students FROM {source.Name} WHERE {source.PeriodColumn} = @p";
+            command.CommandText = $"SELECT grade, platform, kind, subject, category, seconds, unfocused_seconds, events, students FROM {source.Name} WHERE {source.PeriodColumn} = @p";
             var period = command.CreateParameter();
             period.ParameterName = "@p";
             command.Parameters.Add(period);
+            // A target's sums are written when its period ends (a week spans seven source days).
+            var sums = targets.Select(_ => new Dictionary<RollupKey, DistrictSum>()).ToArray();
+            var current = new int?[targets.Count];
             foreach (var p in periods)
             {
-                period.Value = p;
-                var sums = new Dictionary<RollupKey, (long Seconds, long Unfocused, long Events, DistinctSketch Students)>();
-                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                for (var t = 0; t < targets.Count; t++)
                 {
-                    while (await reader.ReadAsync(cancellationToken))
+                    var targetPeriod = source.IsMonthly ? p : targets[t].PeriodOfDay(p);
+                    if (current[t] is { } open && open != targetPeriod)
                     {
-                        var key = new RollupKey(p, Guid.Empty, 0, reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
-                        var students = DistinctSketch.FromBytes((byte[])reader.GetValue(7));
-                        if (sums.TryGetValue(key, out var sum))
-                        {
-                            sum.Students.Merge(students);
-                            students = sum.Students;
-                        }
-
-                        sums[key] = (sum.Seconds + reader.GetInt64(4), sum.Unfocused + reader.GetInt64(5), sum.Events + reader.GetInt64(6), students);
+                        written += await WriteDistrictAsync(connection, transaction, targets[t], sums[t], cancellationToken);
                     }
+
+                    current[t] = targetPeriod;
                 }
 
-                var keyCount = target.KeyColumns.Count;
-                var names = Enumerable.Range(0, keyCount + 4).Select(i => "@v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-                written += await bulk.ExecuteManyAsync(connection, transaction,
-                    $"INSERT INTO {target.Name} ({string.Join(", ", target.KeyColumns)}, seconds, unfocused_seconds, events, students) VALUES ({string.Join(", ", names)})",
-                    names, sums.ToList(), (row, v) =>
+                period.Value = p;
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var grade = Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+                    var (platform, kind, subject, category) = (reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4));
+                    var (seconds, unfocused, events) = (reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7));
+                    var students = (byte[])reader.GetValue(8);
+                    for (var t = 0; t < targets.Count; t++)
                     {
-                        Array.Copy(target.KeyValues(row.Key, bulk.Id), v, keyCount);
-                        v[keyCount] = row.Value.Seconds;
-                        v[keyCount + 1] = row.Value.Unfocused;
-                        v[keyCount + 2] = row.Value.Events;
-                        v[keyCount + 3] = row.Value.Students.ToBytes();
-                    }, cancellationToken);
+                        var key = targets[t].KeyOf(current[t]!.Value, Guid.Empty, grade, platform, kind, subject, category);
+                        if (!sums[t].TryGetValue(key, out var sum))
+                        {
+                            sum = new DistrictSum();
+                            sums[t][key] = sum;
+                        }
+
+                        sum.Seconds += seconds;
+                        sum.Unfocused += unfocused;
+                        sum.Events += events;
+                        sum.Students.MergeBytes(students);
+                    }
+                }
+            }
+
+            for (var t = 0; t < targets.Count; t++)
+            {
+                written += await WriteDistrictAsync(connection, transaction, targets[t], sums[t], cancellationToken);
             }
         }
 
         _sketches.Clear();
         return written;
     }
+
+    private async Task<int> WriteDistrictAsync(DbConnection connection, DbTransaction transaction, RollupTable target, Dictionary<RollupKey, DistrictSum> sums, CancellationToken cancellationToken)
+    {
+        var keyCount = target.KeyColumns.Count;
+        var names = Enumerable.Range(0, keyCount + 4).Select(i => "@v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var written = await bulk.ExecuteManyAsync(connection, transaction,
+            $"INSERT INTO {target.Name} ({string.Join(", ", target.KeyColumns)}, seconds, unfocused_seconds, events, students) VALUES ({string.Join(", ", names)})",
+            names, sums.ToList(), (row, v) =>
+            {
+                Array.Copy(target.KeyValues(row.Key, bulk.Id), v, keyCount);
+                v[keyCount] = row.Value.Seconds;
+                v[keyCount + 1] = row.Value.Unfocused;
+                v[keyCount + 2] = row.Value.Events;
+                v[keyCount + 3] = row.Value.Students.ToBytes();
+            }, cancellationToken);
+        sums.Clear();
+        return written;
+    }
+
+    /// <summary>A district row being filled from school rows.</summary>
+    private sealed class DistrictSum
+    {
+        public long Seconds;
+        public long Unfocused;
+        public long Events;
+        public readonly DistinctSketch Students = new();
+    }
+
     /// <summary>The partition of a rollup row: a fixed hash (FNV-1a) of its table, period, scope and subject, the same in every process and after a restart.</summary>
     public static int PartitionOf(string table, RollupKey key)
     {

@@ -27,7 +27,7 @@ public static class InsightsEndpoints
         group.MapGet("/top-apps", TopAppsAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithDescription("Top apps by foreground time (order=time) or by students (order=students)." + Filters);
         group.MapGet("/apps", AppAdoptionAsync).RequireStaff(Permission.ReadInsights).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithDescription("Installed apps with licences (the installs until a catalog gives seats), devices that used each in the last 30 days and installs never used; a picture of now: from and to are refused." + Filters);
+            .WithDescription("Installed apps with licences (the installs until a catalog gives seats), devices that used each in the last 30 days and installs never used; a picture of now: from and to are refused (today's installs are counted by the last day each was used, which cannot tell use within an earlier range)." + Filters);
         return app;
     }
 

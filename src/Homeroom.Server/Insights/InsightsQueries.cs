@@ -115,7 +115,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         var since = InsightFold.DayNumber(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime)) - 30;
         await using var connection = await bulk.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        var sql = new StringBuilder(ReadDistrictTables && where is { SchoolId: null, Grade: null, Platform: null, GroupId: null }
+        var sql = new StringBuilder(where is { District: true, Grade: null, Platform: null }
             // The whole district: the counts the inventory and fold triggers keep per app and last-used day.
             ? """
             SELECT a.app_id, (SELECT MAX(da.name) FROM device_apps da WHERE da.app_id = a.app_id), SUM(a.devices),
@@ -220,8 +220,33 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         return Report(filter, rows, withPrevious: false);
     }
 
-    /// <summary>The filter as the scope allows it: the school it is limited to, and a class it reaches.</summary>
-    private sealed record Where(Guid? SchoolId, int? Grade, Guid? GroupId, string? Platform);
+    /// <summary>
+    /// The filter as the scope allows it: the school it is limited to, and a class it reaches; whether
+    /// the district tables may be read (filled since the upgrade that added them).
+    /// </summary>
+    private sealed record Where(Guid? SchoolId, int? Grade, Guid? GroupId, string? Platform, bool District = false);
+
+    // Set once the fold state says the district tables were filled; a database never goes back (a
+    // migration that adds district tables runs before the server starts).
+    private volatile bool _districtFilled;
+
+    /// <summary>
+    /// Whether the district tables hold what the school tables hold: after an upgrade that added one,
+    /// the folder fills them at its first complete flush, and until then reports read the school tables.
+    /// </summary>
+    private async Task<bool> DistrictFilledAsync(CancellationToken cancellationToken)
+    {
+        if (_districtFilled)
+        {
+            return true;
+        }
+
+        await using var connection = await bulk.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT district_ready FROM insight_fold_state WHERE id = 1";
+        _districtFilled = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
+        return _districtFilled;
+    }
 
     private async Task<Where> ResolveAsync(StaffScope scope, InsightFilter filter, int limit, CancellationToken cancellationToken)
     {
@@ -257,20 +282,50 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
             }
         }
 
-        return new Where(school, filter.Grade, filter.GroupId, filter.Platform?.Trim().ToLowerInvariant());
+        var district = ReadDistrictTables && school is null && filter.GroupId is null && await DistrictFilledAsync(cancellationToken);
+        return new Where(school, filter.Grade, filter.GroupId, filter.Platform?.Trim().ToLowerInvariant(), district);
     }
 
     private sealed record Totals(string Key, long Events, long Seconds, long Unfocused, long Visits);
 
+    /// <summary>The tables one report reads: per day, per week (optional) and per month.</summary>
+    private sealed record Family(RollupTable Daily, RollupTable? Weekly, RollupTable Monthly);
+
+    private static readonly Family SchoolFamily = new(RollupTable.Daily, null, RollupTable.Monthly);
+    private static readonly Family DistrictFamily = new(RollupTable.DistrictDaily, null, RollupTable.DistrictMonthly);
+    private static readonly Family SubjectFamily = new(RollupTable.DistrictSubjectDaily, RollupTable.DistrictSubjectWeekly, RollupTable.DistrictSubjectMonthly);
+    private static readonly Family CategoryFamily = new(RollupTable.DistrictCategoryDaily, null, RollupTable.DistrictCategoryMonthly);
+    private static readonly Family GradeFamily = new(RollupTable.DistrictGradeDaily, null, RollupTable.DistrictGradeMonthly);
+
     /// <summary>
-    /// The rollup rows of the range as one row source: whole months from the monthly table, the days
-    /// around them from the daily one (a class filter reads its own daily table).
+    /// The smallest tables that answer a report keyed by <paramref name="keyColumn"/>: a school (always
+    /// there for a school-limited caller) reads the school tables; the whole district reads a district
+    /// table that keeps only the dimensions the report groups or filters by.
     /// </summary>
-    private string Rows(DbCommand command, Where where, InsightFilter filter, string[] kinds, string prefix)
+    private Family FamilyFor(Where where, string keyColumn)
     {
-        var from = InsightFold.DayNumber(filter.From);
-        var to = InsightFold.DayNumber(filter.To);
-        var dims = new StringBuilder();
+        if (!where.District)
+        {
+            return SchoolFamily;
+        }
+
+        return (where.Grade, where.Platform) switch
+        {
+            (null, null) => keyColumn == "category" ? CategoryFamily : SubjectFamily,
+            (not null, null) => GradeFamily,
+            (null, not null) => DistrictFamily,
+            // A grade on one platform: the school tables (read through their grade index).
+            _ => SchoolFamily,
+        };
+    }
+
+    /// <summary>
+    /// The rollup rows of the range as one row source (kind, subject, category, sums, students): whole
+    /// months from the monthly table, whole weeks of the days around them from the weekly table (when the
+    /// family has one), the rest from the daily one (a class filter reads its own daily table).
+    /// </summary>
+    private string Rows(DbCommand command, Where where, InsightFilter filter, string[] kinds, string keyColumn, string prefix)
+    {
         var kindNames = new List<string>();
         for (var i = 0; i < kinds.Length; i++)
         {
@@ -278,61 +333,99 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
             Add(command, $"@{prefix}k{i}", kinds[i]);
         }
 
-        dims.Append(" AND kind IN (").Append(string.Join(", ", kindNames)).Append(')');
+        var kindCondition = " AND kind IN (" + string.Join(", ", kindNames) + ")";
         if (where.Grade is { } grade)
         {
-            dims.Append($" AND grade = @{prefix}grade");
             Add(command, $"@{prefix}grade", grade);
         }
 
         if (where.Platform is { } platform)
         {
-            dims.Append($" AND platform = @{prefix}platform");
             Add(command, $"@{prefix}platform", platform);
         }
 
-        const string Columns = "kind, subject, category, seconds, unfocused_seconds, events, students";
+        string Dims(RollupTable table) =>
+            kindCondition
+            + (where.Grade is not null ? $" AND grade = @{prefix}grade" : "")
+            + (where.Platform is not null ? $" AND platform = @{prefix}platform" : "")
+            + (where.SchoolId is not null && table.ScopeColumn == "school_id" ? $" AND school_id = @{prefix}school" : "");
+
+        static string Columns(RollupTable table) =>
+            "kind, " + (table.BySubject ? "subject" : "'' AS subject") + ", " + (table.ByCategory ? "category" : "'' AS category")
+            + ", seconds, unfocused_seconds, events, students";
+
+        var parts = new List<string>();
+        void Part(RollupTable table, int from, int to)
+        {
+            var n = parts.Count.ToString(CultureInfo.InvariantCulture);
+            Add(command, $"@{prefix}a{n}", from);
+            Add(command, $"@{prefix}b{n}", to);
+            var scope = table.ScopeColumn == "group_id" ? $" AND group_id = @{prefix}group" : "";
+            parts.Add($"SELECT {Columns(table)} FROM {table.Name} WHERE {table.PeriodColumn} BETWEEN @{prefix}a{n} AND @{prefix}b{n}{scope}{Dims(table)}");
+        }
+
+        var first = InsightFold.DayNumber(filter.From);
+        var last = InsightFold.DayNumber(filter.To);
         if (where.GroupId is { } group)
         {
             Add(command, $"@{prefix}group", Id(command, group));
-            Add(command, $"@{prefix}from", from);
-            Add(command, $"@{prefix}to", to);
-            return $"SELECT {Columns} FROM insight_group_daily WHERE group_id = @{prefix}group AND day BETWEEN @{prefix}from AND @{prefix}to{dims}";
+            Part(RollupTable.GroupDaily, first, last);
+            return string.Join("\nUNION ALL ", parts);
         }
 
         if (where.SchoolId is { } school)
         {
-            dims.Append($" AND school_id = @{prefix}school");
             Add(command, $"@{prefix}school", Id(command, school));
         }
 
-        // With neither school nor grade (a school-limited caller always has its school here), the
-        // district tables hold the same sums in a few thousand rows a month instead of every school's.
-        var district = ReadDistrictTables && where is { SchoolId: null, Grade: null };
-        var daily = district ? RollupTable.DistrictDaily.Name : RollupTable.Daily.Name;
-        var monthly = district ? RollupTable.DistrictMonthly.Name : RollupTable.Monthly.Name;
+        var family = FamilyFor(where, keyColumn);
+        // Days first..last not in whole months: whole weeks where the family has them, then days.
+        void Days(int from, int to)
+        {
+            if (from > to)
+            {
+                return;
+            }
+
+            if (family.Weekly is { } weekly)
+            {
+                var firstWeek = InsightRollups.WeekOf(from) == from ? from : InsightRollups.WeekOf(from) + 7;
+                var lastWeek = InsightRollups.WeekOf(to + 1) - 7;
+                if (firstWeek <= lastWeek)
+                {
+                    if (from < firstWeek)
+                    {
+                        Part(family.Daily, from, firstWeek - 1);
+                    }
+
+                    Part(weekly, firstWeek, lastWeek);
+                    if (lastWeek + 6 < to)
+                    {
+                        Part(family.Daily, lastWeek + 7, to);
+                    }
+
+                    return;
+                }
+            }
+
+            Part(family.Daily, from, to);
+        }
 
         // Whole months inside the range: the first month starting on or after From, the last ending on or before To.
         var firstMonthStart = filter.From.Day == 1 ? filter.From : new DateOnly(filter.From.Year, filter.From.Month, 1).AddMonths(1);
         var lastMonthEnd = filter.To.AddDays(1).Day == 1 ? filter.To : new DateOnly(filter.To.Year, filter.To.Month, 1).AddDays(-1);
         if (firstMonthStart > lastMonthEnd)
         {
-            Add(command, $"@{prefix}from", from);
-            Add(command, $"@{prefix}to", to);
-            return $"SELECT {Columns} FROM {daily} WHERE day BETWEEN @{prefix}from AND @{prefix}to{dims}";
+            Days(first, last);
+        }
+        else
+        {
+            Days(first, InsightFold.DayNumber(firstMonthStart) - 1);
+            Part(family.Monthly, (firstMonthStart.Year * 12) + firstMonthStart.Month - 1, (lastMonthEnd.Year * 12) + lastMonthEnd.Month - 1);
+            Days(InsightFold.DayNumber(lastMonthEnd) + 1, last);
         }
 
-        Add(command, $"@{prefix}from", from);
-        Add(command, $"@{prefix}head", InsightFold.DayNumber(firstMonthStart) - 1);
-        Add(command, $"@{prefix}tail", InsightFold.DayNumber(lastMonthEnd) + 1);
-        Add(command, $"@{prefix}to", to);
-        Add(command, $"@{prefix}m1", (firstMonthStart.Year * 12) + firstMonthStart.Month - 1);
-        Add(command, $"@{prefix}m2", (lastMonthEnd.Year * 12) + lastMonthEnd.Month - 1);
-        return $"""
-            SELECT {Columns} FROM {daily} WHERE day BETWEEN @{prefix}from AND @{prefix}head{dims}
-            UNION ALL SELECT {Columns} FROM {daily} WHERE day BETWEEN @{prefix}tail AND @{prefix}to{dims}
-            UNION ALL SELECT {Columns} FROM {monthly} WHERE month BETWEEN @{prefix}m1 AND @{prefix}m2{dims}
-            """;
+        return string.Join("\nUNION ALL ", parts);
     }
 
     /// <summary>Sums per <paramref name="keyColumn"/>: the top <paramref name="limit"/> by events (or seconds).</summary>
@@ -349,7 +442,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, int limit, IReadOnlyList<string>? keys, bool orderBySeconds, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        var rows = Rows(command, where, filter, kinds, "r");
+        var rows = Rows(command, where, filter, kinds, keyColumn, "r");
         var only = keys is null ? "" : $" WHERE {keyColumn} IN ({KeyList(command, keys)})";
         var order = orderBySeconds ? "3 DESC, 2 DESC" : "2 DESC, 3 DESC";
         command.CommandText = $"""
@@ -379,7 +472,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         }
 
         await using var command = connection.CreateCommand();
-        var rows = Rows(command, where, filter, kinds, "r");
+        var rows = Rows(command, where, filter, kinds, keyColumn, "r");
         command.CommandText = $"SELECT {keyColumn}, students FROM ({rows}) x WHERE {keyColumn} IN ({KeyList(command, keys)})";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -20,7 +20,13 @@ public sealed class InsightsRetention(BulkSql bulk, InsightRollups rollups, IOpt
         var total = 0;
         await using var connection = await bulk.OpenAsync(ct);
         foreach (var (sql, cutoff) in RollupTable.All
-            .Select(t => ($"DELETE FROM {t.Name} WHERE {t.PeriodColumn} < @c", t.IsMonthly ? cutoffMonth : cutoffDay))
+            .Select(t => ($"DELETE FROM {t.Name} WHERE {t.PeriodColumn} < @c", t.Period switch
+            {
+                RollupPeriod.Month => cutoffMonth,
+                // A week, too, while any of its days is.
+                RollupPeriod.Week => InsightRollups.WeekOf(cutoffDay),
+                _ => cutoffDay,
+            }))
             .Append(("DELETE FROM insight_app_last_used WHERE last_day < @c", cutoffDay)))
         {
             await using var command = connection.CreateCommand();

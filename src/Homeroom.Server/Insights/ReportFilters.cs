@@ -123,6 +123,9 @@ public static class ReportFilters
     /// <summary>The longest text of any filter value read (an id, a day, a name).</summary>
     public const int MaxValueLength = 64;
 
+    /// <summary>Why a picture of now (app adoption, fleet health) refuses from and to.</summary>
+    public const string NoRangeHelp = "This report is a picture of now; it takes no date range: inventories and device health are kept only as they are now, and app use only as the last day each install was used, so an earlier range cannot be answered.";
+
     public const string GradeHelp = "A grade level from -1 (pre-K) and 0 (kindergarten) to 13, or pk or k.";
 
     public static string PlatformHelp { get; } = $"One of {string.Join(", ", Enum.GetValues<DevicePlatform>().Select(p => p.ToString().ToLowerInvariant()))}.";
@@ -223,7 +226,7 @@ public static class ReportFilters
         {
             if (!string.IsNullOrEmpty(request.From) || !string.IsNullOrEmpty(request.To))
             {
-                validation.Add("from", "This report is a picture of now; it takes no date range.");
+                validation.Add("from", NoRangeHelp);
             }
         }
         else if (Range(request, today, defaultDays, validation) is { } range)

@@ -97,7 +97,7 @@ public sealed class ReportFiltersTests : IAsyncLifetime
     {
         foreach (var path in new[] { "/api/insights/apps", "/api/insights/fleet-health" })
         {
-            Errors(await ProblemAsync(With(path, "from=2026-01-01")), "from").ShouldBe(["This report is a picture of now; it takes no date range."], path);
+            Errors(await ProblemAsync(With(path, "from=2026-01-01")), "from").ShouldBe([ReportFilters.NoRangeHelp], path);
         }
     }
 

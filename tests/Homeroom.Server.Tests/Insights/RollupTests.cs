@@ -237,19 +237,20 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         var schoolTablesOnly = new InsightsQueries(_host.GetService<BulkSql>(), _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>(),
             _host.GetService<AuditTrail>(), TimeProvider.System) { ReadDistrictTables = false };
         var random = new Random(15);
-        string?[] platforms = [null, "chromeos", "ipados"];
+        string?[] platforms = [null, null, "chromeos", "ipados"];
+        int?[] grades = [null, null, 5, 6, InsightFold.NoGrade];
         var nonEmpty = 0;
-        for (var i = 0; i < 40; i++)
+        for (var i = 0; i < 60; i++)
         {
             // Ranges from a few days to three months around March 2026: partial months, whole months, both.
             var from = new DateOnly(2026, 2, 1).AddDays(random.Next(0, 60));
-            var filter = new InsightFilter(from, from.AddDays(random.Next(0, 90)), Platform: platforms[random.Next(platforms.Length)]);
+            var filter = new InsightFilter(from, from.AddDays(random.Next(0, 90)), Grade: grades[random.Next(grades.Length)], Platform: platforms[random.Next(platforms.Length)]);
             var limit = random.Next(1, 12);
             async Task SameAsync<T>(Func<InsightsQueries, Task<InsightReport<T>>> report, string what)
             {
                 var expected = await report(schoolTablesOnly);
                 var actual = await report(withDistrict);
-                actual.Rows.ShouldBe(expected.Rows, $"{what} {filter.From}..{filter.To} {filter.Platform}");
+                actual.Rows.ShouldBe(expected.Rows, $"{what} {filter.From}..{filter.To} grade {filter.Grade} {filter.Platform}");
                 nonEmpty += expected.Rows.Count > 0 ? 1 : 0;
             }
 
@@ -263,7 +264,7 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
             await SameAsync(q => q.AppAdoptionAsync(scope, filter, null, limit, CancellationToken.None), "app adoption");
         }
 
-        nonEmpty.ShouldBeGreaterThan(150, "most of the reports compared had rows");
+        nonEmpty.ShouldBeGreaterThan(200, "most of the reports compared had rows");
     }
 
     [Fact]
@@ -274,42 +275,136 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         await _host.GetService<InsightFolder>().CatchUpAsync();
         var chicago = roster.First(r => r.Zone.Id == "America/Chicago").School;
 
-        // A row only the district tables hold: whoever reads them sees this site.
+        // A row only the district tables hold (each of them, grade 5's for the grade table): whoever reads them sees this site.
         var bulk = _host.GetService<BulkSql>();
         var day = InsightFold.DayNumber(new DateOnly(2026, 3, 10));
         await using (var connection = await bulk.OpenAsync(CancellationToken.None))
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO insight_district_daily (day, platform, kind, subject, category, seconds, unfocused_seconds, events, students)
-                VALUES (@d, 'chromeos', 'web.blocked', 'district-only.example', 'games', 0, 0, 100000, @s)
-                """;
-            foreach (var (name, value) in new (string, object)[] { ("@d", day), ("@s", new DistinctSketch().ToBytes()) })
+            foreach (var table in RollupTable.All.Where(t => t.ScopeColumn is null && t.Period == RollupPeriod.Day))
             {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = name;
-                parameter.Value = value;
-                command.Parameters.Add(parameter);
-            }
+                await using var command = connection.CreateCommand();
+                var key = table.KeyOf(day, Guid.Empty, 5, "chromeos", "web.blocked", "district-only.example", "district-only");
+                var values = table.KeyValues(key, bulk.Id).Concat(new object[] { 0L, 0L, 100000L, new DistinctSketch().ToBytes() }).ToArray();
+                command.CommandText = $"INSERT INTO {table.Name} ({string.Join(", ", table.KeyColumns)}, seconds, unfocused_seconds, events, students) " +
+                    $"VALUES ({string.Join(", ", values.Select((_, i) => $"@v{i}"))})";
+                for (var i = 0; i < values.Length; i++)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = $"@v{i}";
+                    parameter.Value = values[i];
+                    command.Parameters.Add(parameter);
+                }
 
-            await command.ExecuteNonQueryAsync();
+                await command.ExecuteNonQueryAsync();
+            }
         }
 
         var queries = _host.GetService<InsightsQueries>();
         // Not the whole of March: the marker is a daily row, and a whole month reads the monthly table.
         var filter = new InsightFilter(new DateOnly(2026, 3, 2), new DateOnly(2026, 3, 31));
         var admin = new StaffScope(Guid.NewGuid(), "lakeside-admin", "Lakeside admin", StaffRole.SchoolAdmin, chicago, null);
-        (await queries.MostBlockedAsync(StaffScope.System, filter, apps: false, 50, CancellationToken.None)).Rows
-            .ShouldContain(r => r.Subject == "district-only.example", "the district admin's district-wide report reads the district table");
-        foreach (var asked in new[] { filter, filter with { Platform = "chromeos" } })
+        InsightFilter[] asks = [filter, filter with { Platform = "chromeos" }, filter with { Grade = 5 }];
+        foreach (var asked in asks)
+        {
+            (await queries.MostBlockedAsync(StaffScope.System, asked, apps: false, 50, CancellationToken.None)).Rows
+                .ShouldContain(r => r.Subject == "district-only.example", $"the district admin's district-wide report reads a district table ({asked})");
+            (await queries.BlockedCategoriesAsync(StaffScope.System, asked, 50, CancellationToken.None)).Rows
+                .ShouldContain(r => r.Category == "district-only", $"the district admin's categories read a district table ({asked})");
+        }
+
+        foreach (var asked in asks)
         {
             var schoolReport = await queries.MostBlockedAsync(admin, asked, apps: false, 50, CancellationToken.None);
             schoolReport.Rows.ShouldNotContain(r => r.Subject == "district-only.example");
             var sameSchool = await queries.MostBlockedAsync(StaffScope.System, asked with { SchoolId = chicago }, apps: false, 50, CancellationToken.None);
             schoolReport.Rows.ShouldBe(sameSchool.Rows, "a school admin's report is their school's");
-            (await queries.BlockedCategoriesAsync(admin, asked, 50, CancellationToken.None)).Rows
-                .ShouldBe((await queries.BlockedCategoriesAsync(StaffScope.System, asked with { SchoolId = chicago }, 50, CancellationToken.None)).Rows);
+            var categories = await queries.BlockedCategoriesAsync(admin, asked, 50, CancellationToken.None);
+            categories.Rows.ShouldNotContain(r => r.Category == "district-only");
+            categories.Rows.ShouldBe((await queries.BlockedCategoriesAsync(StaffScope.System, asked with { SchoolId = chicago }, 50, CancellationToken.None)).Rows);
         }
+    }
+
+    [Fact]
+    public async Task AdoptionCounts_MultiRowInsertsUpdatesAndDeletes_StayEqualToARecount()
+    {
+        var roster = await BuildRosterAsync();
+        var bulk = _host.GetService<BulkSql>();
+        await using var connection = await bulk.OpenAsync(CancellationToken.None);
+        var ids = roster.Select(r => bulk.Id(r.Device)).ToArray();
+        var greatest = provider == DatabaseProvider.Sqlite ? "max" : "GREATEST";
+
+        async Task ExecuteAsync(string sql)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            for (var i = 0; i < ids.Length; i++)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = $"@d{i}";
+                parameter.Value = ids[i];
+                command.Parameters.Add(parameter);
+            }
+
+            await command.ExecuteNonQueryAsync();
+        }
+
+        async Task<List<(string App, long Day, long Devices)>> ReadAsync(string sql)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            var rows = new List<(string, long, long)>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetString(0), Convert.ToInt64(reader.GetValue(1)), Convert.ToInt64(reader.GetValue(2))));
+            }
+
+            return rows.OrderBy(r => r.Item1, StringComparer.Ordinal).ThenBy(r => r.Item2).ToList();
+        }
+
+        async Task SameAsRecountAsync(string after, bool empty = false)
+        {
+            var counts = await ReadAsync("SELECT app_id, last_day, devices FROM insight_app_adoption");
+            var recount = await ReadAsync("""
+                SELECT da.app_id, COALESCE(u.last_day, -1), COUNT(*)
+                FROM device_apps da LEFT JOIN insight_app_last_used u ON u.device_id = da.device_id AND u.app_id = da.app_id
+                GROUP BY da.app_id, COALESCE(u.last_day, -1)
+                """);
+            counts.ShouldBe(recount, $"after {after}");
+            (counts.Count == 0).ShouldBe(empty, $"after {after}");
+        }
+
+        // Each statement moves many installs at once (a statement-level trigger sees them together on PostgreSQL).
+        await ExecuteAsync("""
+            INSERT INTO device_apps (device_id, source, app_id, name) VALUES
+                (@d0, 'device', 'app.a', 'A'), (@d0, 'device', 'app.b', 'B'), (@d0, 'managed', 'app.b', 'B'),
+                (@d1, 'device', 'app.a', 'A'), (@d1, 'device', 'app.c', 'C'), (@d2, 'device', 'app.b', 'B'),
+                (@d2, 'device', 'app.c', 'C'), (@d3, 'device', 'app.a', 'A'), (@d3, 'device', 'app.d', 'D')
+            """);
+        await SameAsRecountAsync("a multi-row inventory insert");
+        await ExecuteAsync("INSERT INTO insight_app_last_used (device_id, app_id, last_day) VALUES (@d0, 'app.a', 100), (@d0, 'app.b', 101), (@d1, 'app.c', 100), (@d2, 'app.z', 100)");
+        await SameAsRecountAsync("a multi-row last-used insert (one app not installed)");
+        await ExecuteAsync($"""
+            INSERT INTO insight_app_last_used (device_id, app_id, last_day) VALUES (@d0, 'app.a', 105), (@d0, 'app.b', 90), (@d2, 'app.b', 105), (@d3, 'app.a', 100)
+            ON CONFLICT (device_id, app_id) DO UPDATE SET last_day = {greatest}(insight_app_last_used.last_day, excluded.last_day)
+            """);
+        await SameAsRecountAsync("a multi-row last-used upsert (inserts, a move, an unchanged day)");
+        await ExecuteAsync("UPDATE insight_app_last_used SET last_day = last_day + 1 WHERE last_day >= 100");
+        await SameAsRecountAsync("a multi-row last-used update");
+        await ExecuteAsync("UPDATE device_apps SET app_id = 'app.renamed' WHERE app_id = 'app.b'");
+        await SameAsRecountAsync("a multi-row inventory key update");
+        await ExecuteAsync("UPDATE device_apps SET name = 'Renamed'");
+        await SameAsRecountAsync("an inventory update that changes no key");
+        await ExecuteAsync("UPDATE device_apps SET device_id = @d1 WHERE device_id = @d3 AND app_id = 'app.d'");
+        await SameAsRecountAsync("installs moved to another device");
+        await ExecuteAsync("DELETE FROM insight_app_last_used WHERE last_day <= 101");
+        await SameAsRecountAsync("a multi-row last-used delete (retention)");
+        await ExecuteAsync("DELETE FROM device_apps WHERE device_id = @d0");
+        await SameAsRecountAsync("a device's inventory deleted");
+        await ExecuteAsync("DELETE FROM insight_app_last_used");
+        await SameAsRecountAsync("every last-used day deleted (a rebuild)");
+        await ExecuteAsync("DELETE FROM device_apps");
+        await SameAsRecountAsync("every inventory deleted", empty: true);
     }
 
     [Fact]
@@ -347,11 +442,11 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
     private static void Same(Rollups actual, Rollups expected, string what)
     {
-        Compare(actual.Daily, expected.Daily, $"{what} daily");
-        Compare(actual.Monthly, expected.Monthly, $"{what} monthly");
-        Compare(actual.Groups, expected.Groups, $"{what} group daily");
-        Compare(actual.DistrictDaily, expected.DistrictDaily, $"{what} district daily");
-        Compare(actual.DistrictMonthly, expected.DistrictMonthly, $"{what} district monthly");
+        foreach (var table in RollupTable.All)
+        {
+            Compare(actual.Tables[table.Name], expected.Tables[table.Name], $"{what} {table.Name}");
+        }
+
         actual.Adoption.OrderBy(x => x.Key.ToString()).ShouldBe(expected.Adoption.OrderBy(x => x.Key.ToString()), $"{what} app adoption counts");
         actual.LastUsed.OrderBy(x => x.Key.ToString()).ShouldBe(expected.LastUsed.OrderBy(x => x.Key.ToString()), $"{what} app last used");
     }
@@ -370,10 +465,16 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
     private sealed record Row(long Seconds, long Unfocused, long Events, long Students);
 
+    /// <summary>Every rollup table's rows (by table name), the apps' last-used days and the adoption counts.</summary>
     private sealed record Rollups(
-        Dictionary<RollupKey, Row> Daily, Dictionary<RollupKey, Row> Monthly, Dictionary<RollupKey, Row> Groups,
-        Dictionary<RollupKey, Row> DistrictDaily, Dictionary<RollupKey, Row> DistrictMonthly,
-        Dictionary<(Guid, string), int> LastUsed, Dictionary<(string, int), long> Adoption);
+        Dictionary<string, Dictionary<RollupKey, Row>> Tables, Dictionary<(Guid, string), int> LastUsed, Dictionary<(string, int), long> Adoption)
+    {
+        public Dictionary<RollupKey, Row> Daily => Tables[RollupTable.Daily.Name];
+
+        public Dictionary<RollupKey, Row> Monthly => Tables[RollupTable.Monthly.Name];
+
+        public Dictionary<RollupKey, Row> Groups => Tables[RollupTable.GroupDaily.Name];
+    }
 
     /// <summary>The plain recomputation: every kept raw event, the documented rules, exact sets of students.</summary>
     private async Task<Rollups> RecomputeAsync(List<Roster> roster)
@@ -381,11 +482,7 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         await using var db = await _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
         var raw = await db.ActivityEvents.AsNoTracking().ToListAsync();
         var byDevice = roster.ToDictionary(r => r.Device);
-        var daily = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
-        var monthly = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
-        var groups = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
-        var districtDaily = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
-        var districtMonthly = new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>();
+        var sums = RollupTable.All.ToDictionary(t => t.Name, _ => new Dictionary<RollupKey, (long S, long U, long E, HashSet<Guid> St)>());
         var lastUsed = new Dictionary<(Guid, string), int>();
         string[] folded = ["web.visit", "web.blocked", "web.usage", "app.usage", "app.blocked"];
         foreach (var e in raw)
@@ -424,16 +521,18 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
                 into[key] = (v.S + headline, v.U + apart, v.E + 1, v.St);
             }
 
-            Add(daily, new RollupKey(day, r.School, r.Grade, r.Platform, e.Kind, subject, category));
-            Add(monthly, new RollupKey(month, r.School, r.Grade, r.Platform, e.Kind, subject, category));
-            foreach (var g in r.Groups)
+            // Every table: its period of the day (a week is keyed by its Monday), its school, class or
+            // none (the district), and the dimensions it keeps (the others summed over).
+            var week = day - (((int)local.DayOfWeek + 6) % 7);
+            foreach (var table in RollupTable.All)
             {
-                Add(groups, new RollupKey(day, g, r.Grade, r.Platform, e.Kind, subject, category));
+                var period = table.Period switch { RollupPeriod.Month => month, RollupPeriod.Week => week, _ => day };
+                IEnumerable<Guid> scopes = table.ScopeColumn switch { "school_id" => [r.School], "group_id" => r.Groups, _ => [Guid.Empty] };
+                foreach (var scope in scopes)
+                {
+                    Add(sums[table.Name], table.KeyOf(period, scope, r.Grade, r.Platform, e.Kind, subject, category));
+                }
             }
-
-            // The district tables: every school's and grade's rows of the day or month together.
-            Add(districtDaily, new RollupKey(day, Guid.Empty, 0, r.Platform, e.Kind, subject, category));
-            Add(districtMonthly, new RollupKey(month, Guid.Empty, 0, r.Platform, e.Kind, subject, category));
 
             if (e.Kind == "app.usage")
             {
@@ -451,7 +550,7 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
             adoption[key] = adoption.GetValueOrDefault(key) + 1;
         }
 
-        return new Rollups(Rows(daily), Rows(monthly), Rows(groups), Rows(districtDaily), Rows(districtMonthly), lastUsed, adoption);
+        return new Rollups(sums.ToDictionary(t => t.Key, t => Rows(t.Value)), lastUsed, adoption);
     }
 
     private async Task<Rollups> ReadRollupsAsync()
@@ -498,9 +597,13 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
             }
         }
 
-        return new Rollups(
-            await ReadAsync(RollupTable.Daily), await ReadAsync(RollupTable.Monthly), await ReadAsync(RollupTable.GroupDaily),
-            await ReadAsync(RollupTable.DistrictDaily), await ReadAsync(RollupTable.DistrictMonthly), lastUsed, adoption);
+        var tables = new Dictionary<string, Dictionary<RollupKey, Row>>();
+        foreach (var table in RollupTable.All)
+        {
+            tables[table.Name] = await ReadAsync(table);
+        }
+
+        return new Rollups(tables, lastUsed, adoption);
     }
 }
 
