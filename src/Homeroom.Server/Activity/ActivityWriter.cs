@@ -71,13 +71,7 @@ public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> ev
 public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
     : BatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
 {
-    private static readonly string[] Parameters = ["@i", "@d", "@s", "@o", "@r", "@k", "@u", "@t", "@a", "@du", "@de"];
-
-    private const string InsertSql = """
-        INSERT INTO activity_events (id, device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
-        VALUES (@i, @d, @s, @o, @r, @k, @u, @t, @a, @du, @de)
-        ON CONFLICT (device_id, seq) DO NOTHING
-        """;
+    private const int InsertColumns = 11;
 
     private const string AdvanceSeqSql = "UPDATE devices SET activity_seq = @s WHERE id = @d AND activity_seq < @s";
 
@@ -87,14 +81,35 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
     // rows; the insight folder's watermark relies on ids that only grow (PostgreSQL's identity does).
     private long _nextId;
 
+    private int _writing;
+
     /// <summary>Events stored since start (duplicates excluded), for benchmarks and diagnostics.</summary>
     public long StoredCount => Interlocked.Read(ref _stored);
+
+    /// <summary>
+    /// Whether events are queued or a batch is being written (and may be waiting for SQLite's write lock):
+    /// the insight folder steps aside between its writes only then.
+    /// </summary>
+    public bool Busy => Pending > 0 || Volatile.Read(ref _writing) > 0;
 
     protected override int Weigh(ActivityBatch item) => item.Events.Count;
 
     protected override int MaxBatchWeight => 4_000;
 
     protected override async Task WriteBatchAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _writing);
+        try
+        {
+            await WriteAsync(batch, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _writing);
+        }
+    }
+
+    private async Task WriteAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
     {
         var rows = new List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)>();
         var highest = new Dictionary<Guid, long>();
@@ -129,7 +144,8 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
             _nextId = Math.Max(_nextId, topId + 1);
         }
 
-        var inserted = await bulk.ExecuteManyAsync(connection, transaction, InsertSql, Parameters, rows, (row, v) =>
+        // Many rows a statement: a duplicate (device, seq), also within one statement, is skipped by DO NOTHING.
+        var inserted = await bulk.ExecuteRowsAsync(connection, transaction, InsertSql, InsertColumns, rows, (row, v) =>
         {
             v[0] = _nextId++; // a duplicate (DO NOTHING) leaves a gap, which is harmless
             v[1] = bulk.Id(row.Device);
@@ -151,6 +167,12 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
         await transaction.CommitAsync(cancellationToken);
         Interlocked.Add(ref _stored, inserted);
     }
+
+    private string InsertSql(int rows) => $"""
+        INSERT INTO activity_events (id, device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
+        {bulk.RowsSql(rows, InsertColumns)}
+        ON CONFLICT (device_id, seq) DO NOTHING
+        """;
 
     /// <summary>
     /// PostgreSQL: the whole batch in one statement from parallel arrays, instead of one statement

@@ -1,16 +1,31 @@
 using System.Data.Common;
+using System.Globalization;
+using System.Text;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace Homeroom.Server.Data;
 
 /// <summary>
 /// Runs one parameterized statement for many rows inside one transaction: a prepared statement
-/// looped on SQLite, batched round trips on PostgreSQL. Used by the hot-path writers (presence,
-/// activity, command status), where EF change tracking per row would cost more than the write.
+/// looped on SQLite, batched round trips on PostgreSQL (<see cref="ExecuteManyAsync"/>); or many
+/// rows per statement (<see cref="ExecuteRowsAsync"/>): a <c>VALUES</c> list of parameters on SQLite,
+/// one array per column on PostgreSQL. Used by the hot-path writers (presence, activity, command
+/// status, the insight rollups), where EF change tracking per row would cost more than the write.
 /// </summary>
 public sealed class BulkSql(DatabaseOptions options)
 {
     private const int PostgresBatchSize = 500;
+
+    /// <summary>
+    /// Parameters per multi-row statement on SQLite. Its limit is 32,766 (999 before 3.32), but
+    /// Microsoft.Data.Sqlite looks each parameter up by name, a linear search in SQLite, on every
+    /// execution: the cost per row grows with the statement, so a few hundred is the sweet spot.
+    /// </summary>
+    public const int SqliteVariablesPerStatement = 256;
+
+    /// <summary>Rows per statement on PostgreSQL (one array element each): bounds one message's size.</summary>
+    public const int PostgresRowsPerStatement = 50_000;
 
     public DatabaseProvider Provider => options.Provider;
 
@@ -18,6 +33,171 @@ public sealed class BulkSql(DatabaseOptions options)
     public object Id(Guid id) => options.Provider == DatabaseProvider.Sqlite ? id.ToString().ToUpperInvariant() : id;
 
     public object? Id(Guid? id) => id is { } value ? Id(value) : null;
+
+    /// <summary>How many rows of <paramref name="columns"/> values one statement of <see cref="ExecuteRowsAsync"/> takes.</summary>
+    public int RowsPerStatement(int columns) =>
+        Provider == DatabaseProvider.Sqlite ? Math.Max(1, SqliteVariablesPerStatement / columns) : PostgresRowsPerStatement;
+
+    /// <summary>
+    /// A row source of <paramref name="rows"/> rows of <paramref name="columns"/> values, to follow
+    /// <c>INSERT INTO t (…)</c> or to name in a <c>WITH v (…) AS (…)</c>: on SQLite
+    /// <c>VALUES (@p0, @p1, …), (…)</c> (row r's column c is <c>@p{r × columns + c}</c>), on PostgreSQL
+    /// <c>SELECT * FROM unnest(@a0, …)</c>, one array per column (<paramref name="rows"/> is then ignored).
+    /// <see cref="BindRows"/> fills either.
+    /// </summary>
+    public string RowsSql(int rows, int columns)
+    {
+        var sql = new StringBuilder();
+        if (Provider == DatabaseProvider.Postgres)
+        {
+            sql.Append("SELECT * FROM unnest(");
+            for (var c = 0; c < columns; c++)
+            {
+                sql.Append(c == 0 ? "@a" : ", @a").Append(c.ToString(CultureInfo.InvariantCulture));
+            }
+
+            return sql.Append(')').ToString();
+        }
+
+        sql.Append("VALUES ");
+        for (var r = 0; r < rows; r++)
+        {
+            sql.Append(r == 0 ? "(" : ", (");
+            for (var c = 0; c < columns; c++)
+            {
+                sql.Append(c == 0 ? "@p" : ", @p").Append(((r * columns) + c).ToString(CultureInfo.InvariantCulture));
+            }
+
+            sql.Append(')');
+        }
+
+        return sql.ToString();
+    }
+
+    /// <summary>
+    /// Binds rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> of
+    /// <paramref name="rows"/> to a command whose text holds <see cref="RowsSql"/>: parameters are added the
+    /// first time and only given new values afterwards, so one command serves every statement of its size.
+    /// PostgreSQL arrays take their element type from the values (int, long, Guid, DateTime, string, byte[]).
+    /// </summary>
+    public void BindRows<T>(DbCommand command, IReadOnlyList<T> rows, int start, int count, int columns, Action<T, object?[]> bind)
+    {
+        var values = new object?[columns];
+        if (command is NpgsqlCommand npgsql)
+        {
+            var arrays = new object?[columns][];
+            for (var c = 0; c < columns; c++)
+            {
+                arrays[c] = new object?[count];
+            }
+
+            for (var r = 0; r < count; r++)
+            {
+                bind(rows[start + r], values);
+                for (var c = 0; c < columns; c++)
+                {
+                    arrays[c][r] = values[c];
+                }
+            }
+
+            npgsql.Parameters.Clear();
+            for (var c = 0; c < columns; c++)
+            {
+                npgsql.Parameters.Add(ArrayParameter("a" + c.ToString(CultureInfo.InvariantCulture), arrays[c]));
+            }
+
+            return;
+        }
+
+        var add = command.Parameters.Count == 0;
+        for (var r = 0; r < count; r++)
+        {
+            bind(rows[start + r], values);
+            for (var c = 0; c < columns; c++)
+            {
+                var index = (r * columns) + c;
+                if (add)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = "@p" + index.ToString(CultureInfo.InvariantCulture);
+                    command.Parameters.Add(parameter);
+                }
+
+                command.Parameters[index].Value = values[c] ?? DBNull.Value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Executes <paramref name="sql"/> (given a row count, a statement over <see cref="RowsSql"/> of that
+    /// many rows) for every row of <paramref name="rows"/>, <see cref="RowsPerStatement"/> rows a
+    /// statement, in their order; <paramref name="bind"/> fills a row's <paramref name="columns"/> values.
+    /// Returns the rows affected. A statement must not touch a row twice (PostgreSQL refuses an upsert that does).
+    /// </summary>
+    public async Task<int> ExecuteRowsAsync<T>(
+        DbConnection connection,
+        DbTransaction transaction,
+        Func<int, string> sql,
+        int columns,
+        IReadOnlyList<T> rows,
+        Action<T, object?[]> bind,
+        CancellationToken cancellationToken)
+    {
+        var perStatement = RowsPerStatement(columns);
+        var affected = 0;
+        DbCommand? full = null;
+        try
+        {
+            for (var start = 0; start < rows.Count; start += perStatement)
+            {
+                var count = Math.Min(perStatement, rows.Count - start);
+                if (count == perStatement)
+                {
+                    // Every full statement reuses one command, prepared once.
+                    full ??= Command(connection, transaction, sql(count));
+                    BindRows(full, rows, start, count, columns, bind);
+                    affected += await full.ExecuteNonQueryAsync(cancellationToken);
+                    continue;
+                }
+
+                await using var last = Command(connection, transaction, sql(count));
+                BindRows(last, rows, start, count, columns, bind);
+                affected += await last.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            if (full is not null)
+            {
+                await full.DisposeAsync();
+            }
+        }
+
+        return affected;
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static NpgsqlParameter ArrayParameter(string name, object?[] values)
+    {
+        var first = Array.Find(values, v => v is not null);
+        return first switch
+        {
+            int => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = Array.ConvertAll(values, v => (int?)v) },
+            long => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = Array.ConvertAll(values, v => (long?)v) },
+            Guid => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = Array.ConvertAll(values, v => (Guid?)v) },
+            DateTime => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = Array.ConvertAll(values, v => (DateTime?)v) },
+            byte[] => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = Array.ConvertAll(values, v => (byte[]?)v) },
+            string or null => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = Array.ConvertAll(values, v => (string?)v) },
+            _ => throw new NotSupportedException($"No PostgreSQL array for {first.GetType()}."),
+        };
+    }
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Homeroom.Server.Activity;
 using Homeroom.Server.Data;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -15,8 +16,9 @@ namespace Homeroom.Server.Insights;
 /// <see cref="InsightsOptions.MaxBufferedKeys"/> keys are held, it writes them: partition by partition
 /// (<see cref="InsightRollups.Partitions"/>), each key once, each partition in its own short transaction
 /// that also moves that partition's watermark (row <c>partition + 1</c> of <c>insight_fold_state</c>) to
-/// the last event read, with a pause after each as long as the transaction took, so the activity writer
-/// is never kept waiting long for SQLite's one write lock.
+/// the last event read. While the activity writer has events queued or a batch in progress, the folder
+/// pauses after each partition as long as its transaction took, so the writer is never kept waiting long
+/// for SQLite's one write lock; when the writer is idle it writes the next partition straight away.
 /// <para>
 /// Exactly once, also across a crash: a partition's rows and its watermark commit together; nothing else
 /// is written. After a crash (or any failure, or a plain stop, which does not write either) the folder
@@ -34,7 +36,8 @@ namespace Homeroom.Server.Insights;
 /// Ids grow in commit order because the <c>ActivityWriter</c> is the one inserter, writes one transaction
 /// at a time and, on SQLite, numbers the rows itself above every watermark.
 /// </summary>
-public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions<InsightsOptions> options, TimeProvider time, ILogger<InsightFolder> logger)
+public sealed class InsightFolder(
+    BulkSql bulk, InsightRollups rollups, ActivityWriter writer, IOptions<InsightsOptions> options, TimeProvider time, ILogger<InsightFolder> logger)
     : BackgroundService
 {
     private const long LeaseKey = 0x496e736967687473; // "Insights"
@@ -261,9 +264,13 @@ public sealed class InsightFolder(BulkSql bulk, InsightRollups rollups, IOptions
 
             rollups.Committed(partition);
             flushed[partition] = target;
-            // Step aside as long as the write took, so the activity writer (waiting on the same lock) gets its turn.
-            var took = time.GetElapsedTime(began);
-            await Task.Delay(took > MinimumPause ? took : MinimumPause, time, cancellationToken);
+            // Step aside as long as the write took, so the activity writer (waiting on the same lock) gets its turn;
+            // with nothing to store it is not waiting, and the next partition goes straight on.
+            if (writer.Busy)
+            {
+                var took = time.GetElapsedTime(began);
+                await Task.Delay(took > MinimumPause ? took : MinimumPause, time, cancellationToken);
+            }
         }
 
         if (idle.Count > 0)

@@ -5,7 +5,6 @@ using Homeroom.Rules.Insights;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Data;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Homeroom.Server.Insights;
 
@@ -40,6 +39,9 @@ public enum RollupPeriod
 public sealed class RollupTable
 {
     private readonly Func<InsightContribution, InsightDevice, IEnumerable<Guid>> _scopes;
+
+    // The upserts, built once per provider, row count (SQLite's VALUES lists) and students variant.
+    private readonly ConcurrentDictionary<(DatabaseProvider Provider, int Rows, bool Students), string> _upserts = new();
 
     private RollupTable(
         string name, RollupPeriod period, string? scopeColumn, bool byGrade, Func<InsightContribution, InsightDevice, IEnumerable<Guid>> scopes,
@@ -177,10 +179,50 @@ public sealed class RollupTable
     public RollupKey KeyOf(int period, Guid scope, int grade, string platform, string kind, string subject, string category) =>
         new(period, ScopeColumn is null ? Guid.Empty : scope, ByGrade ? grade : 0, ByPlatform ? platform : "", kind, BySubject ? subject : "", ByCategory ? category : "");
 
-    /// <summary>A key's values in <see cref="KeyColumns"/> order (GUIDs as the provider stores them).</summary>
-    public object[] KeyValues(RollupKey key, Func<Guid, object> id)
+    /// <summary>Values written per row: the key (<see cref="KeyColumns"/>), then seconds, unfocused seconds, events and the students sketch.</summary>
+    public int ValueCount => KeyColumns.Count + 4;
+
+    /// <summary>
+    /// The statement that adds the sums of <paramref name="rows"/> rows (<see cref="BulkSql.RowsSql"/> of
+    /// <see cref="ValueCount"/> values each) to the table, inserting the keys it does not hold; with
+    /// <paramref name="students"/> it also replaces their sketches, without it the stored sketch stands.
+    /// </summary>
+    public string UpsertSql(BulkSql bulk, int rows, bool students)
     {
-        var values = new object[KeyColumns.Count];
+        var shape = (bulk.Provider, bulk.Provider == DatabaseProvider.Sqlite ? rows : 0, students);
+        if (_upserts.TryGetValue(shape, out var sql))
+        {
+            return sql;
+        }
+
+        var keyColumns = string.Join(", ", KeyColumns);
+        sql = $"""
+            INSERT INTO {Name} ({keyColumns}, seconds, unfocused_seconds, events, students)
+            {bulk.RowsSql(rows, ValueCount)}
+            ON CONFLICT ({keyColumns}) DO UPDATE SET
+                seconds = {Name}.seconds + excluded.seconds,
+                unfocused_seconds = {Name}.unfocused_seconds + excluded.unfocused_seconds,
+                events = {Name}.events + excluded.events
+            """ + (students ? ",\n    students = excluded.students" : "");
+        return _upserts.GetOrAdd(shape, sql);
+    }
+
+    /// <summary>
+    /// Binds one row's values for <see cref="UpsertSql"/>: its key in <see cref="KeyColumns"/> order (GUIDs as
+    /// the provider stores them), then its sums and sketch.
+    /// </summary>
+    public void BindRow(BulkSql bulk, RollupKey key, long seconds, long unfocused, long events, byte[] students, object?[] values)
+    {
+        var i = BindKey(key, bulk.Id, values);
+        values[i] = seconds;
+        values[i + 1] = unfocused;
+        values[i + 2] = events;
+        values[i + 3] = students;
+    }
+
+    /// <summary>Binds a key's values in <see cref="KeyColumns"/> order; returns how many.</summary>
+    public int BindKey(RollupKey key, Func<Guid, object> id, object?[] values)
+    {
         var i = 0;
         values[i++] = key.Period;
         if (ScopeColumn is not null)
@@ -206,10 +248,18 @@ public sealed class RollupTable
 
         if (ByCategory)
         {
-            values[i] = key.Category;
+            values[i++] = key.Category;
         }
 
-        return values;
+        return i;
+    }
+
+    /// <summary>A key's values in <see cref="KeyColumns"/> order (GUIDs as the provider stores them).</summary>
+    public object[] KeyValues(RollupKey key, Func<Guid, object> id)
+    {
+        var values = new object?[KeyColumns.Count];
+        BindKey(key, id, values);
+        return values!;
     }
 
     /// <summary>A key read back from <see cref="KeyColumns"/> at ordinals <paramref name="first"/> onwards.</summary>
@@ -381,7 +431,7 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     public async Task PrepareAsync(DbConnection connection, DbTransaction? transaction, int partition, CancellationToken cancellationToken)
     {
         var pending = _pending[partition];
-        pending.Rows.Clear();
+        pending.ClearRows();
         var cache = bulk.Provider == DatabaseProvider.Sqlite;
         if (cache && _sketches.Count > MaxCachedSketches)
         {
@@ -404,20 +454,30 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                 var stored = existing.TryGetValue(key, out var read) ? read : cache && _sketches.TryGetValue((table.Name, key), out var held) ? held : null;
                 if (stored is null)
                 {
-                    pending.Rows.Add(new Row(t, key, sum, sum.Students.ToBytes(), SketchChanged: true));
+                    pending.Changed[t].Add(new Row(key, sum, sum.Students.ToBytes()));
                     continue;
                 }
 
                 var students = DistinctSketch.FromBytes(stored);
                 students.Merge(sum.Students);
                 var merged = students.ToBytes();
-                var changed = !merged.AsSpan().SequenceEqual(stored);
-                pending.Rows.Add(new Row(t, key, sum, changed ? merged : stored, changed));
+                if (merged.AsSpan().SequenceEqual(stored))
+                {
+                    pending.Same[t].Add(new Row(key, sum, stored));
+                }
+                else
+                {
+                    pending.Changed[t].Add(new Row(key, sum, merged));
+                }
             }
         }
     }
 
-    /// <summary>Writes what <see cref="PrepareAsync"/> computed for <paramref name="partition"/>, and its apps' last-used days; returns the rows written.</summary>
+    /// <summary>
+    /// Writes what <see cref="PrepareAsync"/> computed for <paramref name="partition"/>, and its apps' last-used
+    /// days, many rows a statement (<see cref="BulkSql.ExecuteRowsAsync"/>: a partition holds each key once
+    /// per table, so no statement touches a row twice); returns the rows written.
+    /// </summary>
     public async Task<int> WriteAsync(DbConnection connection, DbTransaction transaction, int partition, CancellationToken cancellationToken)
     {
         var pending = _pending[partition];
@@ -425,51 +485,22 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         for (var t = 0; t < RollupTable.All.Count; t++)
         {
             var table = RollupTable.All[t];
-            var keyColumns = string.Join(", ", table.KeyColumns);
-            var keyCount = table.KeyColumns.Count;
-            var names = Enumerable.Range(0, keyCount + 4).Select(i => "@v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            var insert = $"""
-                INSERT INTO {table.Name} ({keyColumns}, seconds, unfocused_seconds, events, students)
-                VALUES ({string.Join(", ", names)})
-                ON CONFLICT ({keyColumns}) DO UPDATE SET
-                    seconds = {table.Name}.seconds + excluded.seconds,
-                    unfocused_seconds = {table.Name}.unfocused_seconds + excluded.unfocused_seconds,
-                    events = {table.Name}.events + excluded.events
-                """;
-            void Bind(Row row, object?[] v)
-            {
-                var key = table.KeyValues(row.Key, bulk.Id);
-                Array.Copy(key, v, keyCount);
-                v[keyCount] = row.Sum.Seconds;
-                v[keyCount + 1] = row.Sum.Unfocused;
-                v[keyCount + 2] = row.Sum.Events;
-                v[keyCount + 3] = row.Students;
-            }
-
-            var changed = pending.Rows.Where(r => r.Table == t && r.SketchChanged).ToList();
-            var same = pending.Rows.Where(r => r.Table == t && !r.SketchChanged).ToList();
-            if (changed.Count > 0)
-            {
-                written += await bulk.ExecuteManyAsync(connection, transaction, insert + ",\n    students = excluded.students", names, changed, Bind, cancellationToken);
-            }
-
-            if (same.Count > 0)
-            {
-                // No new id: the stored sketch stands; only the counters change.
-                written += await bulk.ExecuteManyAsync(connection, transaction, insert, names, same, Bind, cancellationToken);
-            }
+            written += await WriteRowsAsync(connection, transaction, table, pending.Changed[t], students: true, cancellationToken);
+            // No new id in these: the stored sketch stands; only the counters change.
+            written += await WriteRowsAsync(connection, transaction, table, pending.Same[t], students: false, cancellationToken);
         }
 
         if (pending.LastUsed.Count > 0)
         {
             var greatest = bulk.Provider == DatabaseProvider.Sqlite ? "max" : "GREATEST";
-            written += await bulk.ExecuteManyAsync(connection, transaction,
-                $"""
-                INSERT INTO {LastUsedTable} (device_id, app_id, last_day) VALUES (@d, @a, @l)
-                ON CONFLICT (device_id, app_id) DO UPDATE SET last_day = {greatest}({LastUsedTable}.last_day, excluded.last_day)
-                """,
+            written += await bulk.ExecuteRowsAsync(connection, transaction,
+                rows => $"""
+                    INSERT INTO {LastUsedTable} (device_id, app_id, last_day) {bulk.RowsSql(rows, 3)}
+                    ON CONFLICT (device_id, app_id) DO UPDATE SET last_day = {greatest}({LastUsedTable}.last_day, excluded.last_day)
+                    """,
+                3,
                 // In app order: the adoption triggers lock their per-app counters in a fixed order.
-                ["@d", "@a", "@l"], pending.LastUsed.OrderBy(x => x.Key.App, StringComparer.Ordinal).ThenBy(x => x.Key.Device).ToList(), (row, v) =>
+                pending.LastUsed.OrderBy(x => x.Key.App, StringComparer.Ordinal).ThenBy(x => x.Key.Device).ToList(), (row, v) =>
                 {
                     v[0] = bulk.Id(row.Key.Device);
                     v[1] = row.Key.App;
@@ -480,15 +511,36 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         return written;
     }
 
+    /// <summary>
+    /// Adds rows' sums to <paramref name="table"/> (inserting new keys) through its <see cref="RollupTable.UpsertSql"/>,
+    /// replacing their sketches when <paramref name="students"/>: the one insert of the fold's writes and
+    /// of <see cref="FillDistrictAsync"/>. Keys must be distinct. Returns the rows written.
+    /// </summary>
+    private async Task<int> WriteRowsAsync(
+        DbConnection connection, DbTransaction transaction, RollupTable table, IReadOnlyList<Row> rows, bool students, CancellationToken cancellationToken) =>
+        rows.Count == 0
+            ? 0
+            : await bulk.ExecuteRowsAsync(connection, transaction, n => table.UpsertSql(bulk, n, students), table.ValueCount, rows,
+                (row, v) => table.BindRow(bulk, row.Key, row.Seconds, row.Unfocused, row.Events, row.Students, v), cancellationToken);
+
     /// <summary>The write of <paramref name="partition"/> committed: its keys leave memory (SQLite keeps their sketches as the tables now hold them).</summary>
     public void Committed(int partition)
     {
         var pending = _pending[partition];
         if (bulk.Provider == DatabaseProvider.Sqlite)
         {
-            foreach (var row in pending.Rows)
+            for (var t = 0; t < RollupTable.All.Count; t++)
             {
-                _sketches[(RollupTable.All[row.Table].Name, row.Key)] = row.Students;
+                var name = RollupTable.All[t].Name;
+                foreach (var row in pending.Changed[t])
+                {
+                    _sketches[(name, row.Key)] = row.Students;
+                }
+
+                foreach (var row in pending.Same[t])
+                {
+                    _sketches[(name, row.Key)] = row.Students;
+                }
             }
         }
 
@@ -613,18 +665,9 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
 
     private async Task<int> WriteDistrictAsync(DbConnection connection, DbTransaction transaction, RollupTable target, Dictionary<RollupKey, DistrictSum> sums, CancellationToken cancellationToken)
     {
-        var keyCount = target.KeyColumns.Count;
-        var names = Enumerable.Range(0, keyCount + 4).Select(i => "@v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var written = await bulk.ExecuteManyAsync(connection, transaction,
-            $"INSERT INTO {target.Name} ({string.Join(", ", target.KeyColumns)}, seconds, unfocused_seconds, events, students) VALUES ({string.Join(", ", names)})",
-            names, sums.ToList(), (row, v) =>
-            {
-                Array.Copy(target.KeyValues(row.Key, bulk.Id), v, keyCount);
-                v[keyCount] = row.Value.Seconds;
-                v[keyCount + 1] = row.Value.Unfocused;
-                v[keyCount + 2] = row.Value.Events;
-                v[keyCount + 3] = row.Value.Students.ToBytes();
-            }, cancellationToken);
+        var written = await WriteRowsAsync(connection, transaction, target,
+            sums.Select(x => new Row(x.Key, x.Value.Seconds, x.Value.Unfocused, x.Value.Events, x.Value.Students.ToBytes())).ToList(),
+            students: true, cancellationToken);
         sums.Clear();
         return written;
     }
@@ -692,71 +735,34 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         return (int)(hash % Partitions);
     }
 
+    /// <summary>
+    /// The stored sketches of <paramref name="keys"/> (those the table holds), one statement per
+    /// <see cref="BulkSql.RowsPerStatement"/> keys: the keys as a row source joined to the table on its key
+    /// (SQLite: a VALUES list, driving the join through CROSS JOIN, so each key is one primary-key lookup;
+    /// PostgreSQL: arrays, one statement).
+    /// </summary>
     private async Task<Dictionary<RollupKey, byte[]>> ReadSketchesAsync(
         DbConnection connection, DbTransaction? transaction, RollupTable table, List<RollupKey> keys, CancellationToken cancellationToken)
     {
         var found = new Dictionary<RollupKey, byte[]>();
         var columns = table.KeyColumns;
-        if (connection is NpgsqlConnection npgsql)
+        var perStatement = bulk.RowsPerStatement(columns.Count);
+        for (var start = 0; start < keys.Count; start += perStatement)
         {
-            var list = keys.ToList();
-            if (list.Count == 0)
-            {
-                return found;
-            }
-
-            var arrays = Enumerable.Range(0, columns.Count).Select(i => "@a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
-            var aliases = Enumerable.Range(0, columns.Count).Select(i => "v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
-            await using var select = new NpgsqlCommand(
-                $"""
+            var count = Math.Min(perStatement, keys.Count - start);
+            await using var select = connection.CreateCommand();
+            select.Transaction = transaction;
+            select.CommandText = $"""
+                WITH v ({string.Join(", ", columns.Select((_, i) => "k" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) AS ({bulk.RowsSql(count, columns.Count)})
                 SELECT {string.Join(", ", columns.Select(c => "t." + c))}, t.students
-                FROM {table.Name} t
-                JOIN unnest({string.Join(", ", arrays)}) AS v({string.Join(", ", aliases)})
-                  ON {string.Join(" AND ", columns.Select((c, i) => $"t.{c} = v.{aliases[i]}"))}
-                """, npgsql, (NpgsqlTransaction?)transaction);
-            var values = list.Select(k => table.KeyValues(k, bulk.Id)).ToList();
-            for (var i = 0; i < columns.Count; i++)
-            {
-                var column = i;
-                Array array = values[0][column] switch
-                {
-                    int => values.Select(v => (int)v[column]).ToArray(),
-                    Guid => values.Select(v => (Guid)v[column]).ToArray(),
-                    _ => values.Select(v => (string)v[column]).ToArray(),
-                };
-                select.Parameters.AddWithValue(arrays[i][1..], array);
-            }
-
+                FROM v CROSS JOIN {table.Name} t
+                WHERE {string.Join(" AND ", columns.Select((c, i) => $"t.{c} = v.k{i.ToString(System.Globalization.CultureInfo.InvariantCulture)}"))}
+                """;
+            bulk.BindRows(select, keys, start, count, columns.Count, (key, v) => table.BindKey(key, bulk.Id, v));
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 found[table.ReadKey(reader)] = (byte[])reader.GetValue(columns.Count);
-            }
-
-            return found;
-        }
-
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"SELECT students FROM {table.Name} WHERE {string.Join(" AND ", columns.Select((c, i) => $"{c} = @k{i}"))}";
-        var parameters = columns.Select((_, i) =>
-        {
-            var p = command.CreateParameter();
-            p.ParameterName = "@k" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            command.Parameters.Add(p);
-            return p;
-        }).ToArray();
-        foreach (var key in keys)
-        {
-            var values = table.KeyValues(key, bulk.Id);
-            for (var i = 0; i < values.Length; i++)
-            {
-                parameters[i].Value = values[i];
-            }
-
-            if (await command.ExecuteScalarAsync(cancellationToken) is byte[] bytes)
-            {
-                found[key] = bytes;
             }
         }
 
@@ -860,19 +866,42 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         }
     }
 
-    /// <summary>One row to write: the key's gathered sums and the sketch the row will hold.</summary>
-    private readonly record struct Row(int Table, RollupKey Key, Sum Sum, byte[] Students, bool SketchChanged);
+    /// <summary>One row to write: the key, the sums to add and the sketch the row will hold.</summary>
+    private readonly record struct Row(RollupKey Key, long Seconds, long Unfocused, long Events, byte[] Students)
+    {
+        public Row(RollupKey key, Sum sum, byte[] students)
+            : this(key, sum.Seconds, sum.Unfocused, sum.Events, students)
+        {
+        }
+    }
 
-    /// <summary>One partition's keys in memory (per table, in <see cref="RollupTable.All"/>'s order) and its prepared rows.</summary>
+    /// <summary>
+    /// One partition's keys in memory (per table, in <see cref="RollupTable.All"/>'s order) and its prepared
+    /// rows, per table: those whose sketch changes and those whose stored sketch stands.
+    /// </summary>
     private sealed class Pending
     {
         public readonly Dictionary<RollupKey, Sum>[] Tables = RollupTable.All.Select(_ => new Dictionary<RollupKey, Sum>()).ToArray();
         public readonly Dictionary<(Guid Device, string App), int> LastUsed = [];
-        public readonly List<Row> Rows = [];
+        public readonly List<Row>[] Changed = RollupTable.All.Select(_ => new List<Row>()).ToArray();
+        public readonly List<Row>[] Same = RollupTable.All.Select(_ => new List<Row>()).ToArray();
 
         public bool IsEmpty => LastUsed.Count == 0 && Array.TrueForAll(Tables, t => t.Count == 0);
 
         public long KeyCount => LastUsed.Count + Tables.Sum(t => (long)t.Count);
+
+        public void ClearRows()
+        {
+            foreach (var rows in Changed)
+            {
+                rows.Clear();
+            }
+
+            foreach (var rows in Same)
+            {
+                rows.Clear();
+            }
+        }
 
         public void Clear()
         {
@@ -882,7 +911,7 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             }
 
             LastUsed.Clear();
-            Rows.Clear();
+            ClearRows();
         }
     }
 }
