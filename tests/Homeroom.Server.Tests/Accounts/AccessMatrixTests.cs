@@ -15,7 +15,7 @@ namespace Homeroom.Server.Tests.Accounts;
 /// declares. An endpoint the table below does not name fails the test: a new endpoint must state who
 /// may use it.
 /// </summary>
-public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifetime
+public abstract class AccessMatrixTests(AccessMatrixServer server)
 {
     private const string DA = "districtAdmin", SA = "schoolAdmin", IT = "itTechnician", TE = "teacher", SL = "safetyLead", RO = "readOnly";
 
@@ -282,29 +282,14 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         ("/insights/schedules", DistrictOnly, Kind.None),
     ];
 
-    private HomeroomHost _host = null!;
-    private AccessDistrict _district = null!;
-    private JsonElement _openApi;
+    private HomeroomHost Host => server.Host;
 
-    public async Task InitializeAsync()
-    {
-        _host = await HomeroomHost.StartAsync(provider);
-        _district = await AccessDistrict.CreateAsync(_host);
-        _openApi = await _host.GetJsonAsync<JsonElement>("/openapi/v1.json");
-    }
+    private AccessDistrict District => server.District;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var client in _district?.Clients.Values.ToList() ?? [])
-        {
-            client.Dispose();
-        }
-
-        await _host.DisposeAsync();
-    }
+    private JsonElement OpenApi => server.OpenApi;
 
     private IEnumerable<(string Method, string Path, JsonElement Operation)> Operations() =>
-        from path in _openApi.GetProperty("paths").EnumerateObject()
+        from path in OpenApi.GetProperty("paths").EnumerateObject()
         from operation in path.Value.EnumerateObject()
         select (operation.Name.ToUpperInvariant(), path.Name, operation.Value);
 
@@ -330,9 +315,9 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
             }
 
             // Signed out: nobody.
-            using (var anonymous = _host.CreateClient())
+            using (var anonymous = Host.CreateClient())
             {
-                var (status, _) = await SendAsync(anonymous, rule, _district.North, await IdForAsync(rule, _district.North, fresh: false, anonymous));
+                var (status, _) = await SendAsync(anonymous, rule, District.North, await IdForAsync(rule, District.North, fresh: false, anonymous));
                 Expect(failures, rule, "signed out", status, status == HttpStatusCode.Unauthorized, operation.Value);
             }
 
@@ -341,15 +326,15 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
                 var allowed = rule.Who.Contains(role);
                 foreach (var school in Schools(rule))
                 {
-                    using var freshCaller = rule.FreshCaller ? await _host.SignInAsNewAccountAsync($"{role.ToLowerInvariant()}-{Guid.NewGuid():N}"[..30], role,
-                        personId: role == TE ? _district.North.Teacher : null, schoolId: role == DA ? null : _district.North.School) : null;
-                    var client = freshCaller ?? _district.Clients[role];
-                    var own = school == _district.North || role == DA;
+                    using var freshCaller = rule.FreshCaller ? await Host.SignInAsNewAccountAsync($"{role.ToLowerInvariant()}-{Guid.NewGuid():N}"[..30], role,
+                        personId: role == TE ? District.North.Teacher : null, schoolId: role == DA ? null : District.North.School) : null;
+                    var client = freshCaller ?? District.Clients[role];
+                    var own = school == District.North || role == DA;
                     var fresh = rule.Fresh && allowed && own;
                     var id = await IdForAsync(rule, school, fresh, client);
-                    var before = await _district.ChangeCountAsync();
+                    var before = await District.ChangeCountAsync();
                     var (status, body) = await SendAsync(client, rule, school, id);
-                    var who = $"{role} in {(school == _district.North ? "own school" : "another school")}";
+                    var who = $"{role} in {(school == District.North ? "own school" : "another school")}";
                     if (!allowed)
                     {
                         Expect(failures, rule, who, status, status == HttpStatusCode.Forbidden, operation.Value, body);
@@ -368,7 +353,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
                         Expect(failures, rule, who, status, (int)status is >= 200 and < 300, operation.Value, body);
                     }
 
-                    if ((!allowed || !own) && await _district.ChangeCountAsync() != before)
+                    if ((!allowed || !own) && await District.ChangeCountAsync() != before)
                     {
                         failures.Add($"{rule.Method} {rule.Path} as {who}: refused with {(int)status} but something was changed (audit log grew)");
                     }
@@ -397,8 +382,8 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         var failures = new List<string>();
         foreach (var (route, who, kind) in Pages)
         {
-            using (var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _host.BaseAddress })
-            using (var response = await anonymous.GetAsync(PagePath(route, kind, _district.North)))
+            using (var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = Host.BaseAddress })
+            using (var response = await anonymous.GetAsync(PagePath(route, kind, District.North)))
             {
                 // Signed out: to the sign-in page.
                 if (response.StatusCode != HttpStatusCode.Redirect || response.Headers.Location?.ToString().Contains("/login", StringComparison.Ordinal) != true)
@@ -409,10 +394,10 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
 
             foreach (var role in AccessDistrict.Roles)
             {
-                foreach (var school in kind == Kind.None ? [_district.North] : new[] { _district.North, _district.South })
+                foreach (var school in kind == Kind.None ? [District.North] : new[] { District.North, District.South })
                 {
-                    using var response = await _district.Clients[role].GetAsync(PagePath(route, kind, school));
-                    var own = school == _district.North || role == DA;
+                    using var response = await District.Clients[role].GetAsync(PagePath(route, kind, school));
+                    var own = school == District.North || role == DA;
                     var expected = !who.Contains(role) ? HttpStatusCode.Forbidden : own ? HttpStatusCode.OK : HttpStatusCode.NotFound;
                     if (response.StatusCode != expected)
                     {
@@ -435,7 +420,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
     [Fact]
     public async Task MachineEndpoints_AnswerStrangersWithDeclaredErrors()
     {
-        using var stranger = _host.CreateClient();
+        using var stranger = Host.CreateClient();
         var failures = new List<string>();
         foreach (var (method, path) in MachineEndpoints)
         {
@@ -454,7 +439,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
     }
 
     private IEnumerable<SchoolResources> Schools(Rule rule) =>
-        rule.Kind is Kind.None or Kind.Own ? [_district.North] : [_district.North, _district.South];
+        rule.Kind is Kind.None or Kind.Own ? [District.North] : [District.North, District.South];
 
     private JsonElement? Operation(string method, string path) =>
         Operations().Where(o => o.Method == method && o.Path == path).Select(o => (JsonElement?)o.Operation).FirstOrDefault();
@@ -571,21 +556,21 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
         {
             "/api/api-keys/{id}" => await FreshApiKeyAsync(caller, unique),
             "/api/auth/sessions/{id}" => await CurrentSessionAsync(caller),
-            "/api/schools/{id}" => await _district.IdAsync("/api/schools", new { name = $"School {unique}", timeZone = "UTC" }),
+            "/api/schools/{id}" => await District.IdAsync("/api/schools", new { name = $"School {unique}", timeZone = "UTC" }),
             "/api/groups/{id}" or "/api/groups/{id}/members" or "/api/groups/{id}/members/remove" or "/api/groups/{id}/schedule" =>
                 await FreshClassAsync(school, unique),
-            "/api/people/{id}" => await _district.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
-            "/api/devices/{id}/revoke" => (await _host.EnrollAsync(await _host.CreateTokenAsync(schoolId: school.School), $"SN-{unique}")).DeviceId,
-            "/api/enrollment-tokens/{id}/revoke" => (await _host.PostJsonAsync<JsonElement>("/api/enrollment-tokens", new { name = unique, schoolId = school.School })).GetProperty("id").GetGuid(),
-            "/api/profiles/{id}" => await _district.IdAsync("/api/profiles", new { name = $"Profile {unique}", schoolId = school.School, settings = new { } }),
-            "/api/assignments/{id}" => await _district.IdAsync("/api/assignments", new { profileId = school.Profile, level = "device", scopeId = school.Device.ToString(), priority = NextPriority() }),
-            "/api/zones/{id}" => await _district.ZoneAsync(school.School, $"Zone {unique}"),
+            "/api/people/{id}" => await District.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
+            "/api/devices/{id}/revoke" => (await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school.School), $"SN-{unique}")).DeviceId,
+            "/api/enrollment-tokens/{id}/revoke" => (await Host.PostJsonAsync<JsonElement>("/api/enrollment-tokens", new { name = unique, schoolId = school.School })).GetProperty("id").GetGuid(),
+            "/api/profiles/{id}" => await District.IdAsync("/api/profiles", new { name = $"Profile {unique}", schoolId = school.School, settings = new { } }),
+            "/api/assignments/{id}" => await District.IdAsync("/api/assignments", new { profileId = school.Profile, level = "device", scopeId = school.Device.ToString(), priority = NextPriority() }),
+            "/api/zones/{id}" => await District.ZoneAsync(school.School, $"Zone {unique}"),
             "/api/filter-lists/{id}" => await FreshFilterListAsync(unique),
             "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
-            "/api/safety/students/{id}" => await _district.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
-            "/api/insights/schedules/{id}" => await _district.IdAsync("/api/insights/schedules",
+            "/api/safety/students/{id}" => await District.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
+            "/api/insights/schedules/{id}" => await District.IdAsync("/api/insights/schedules",
                 new { name = $"Schedule {unique}", report = "classroom", dayOfWeek = "friday", hour = 16, recipients = new[] { "office@example.org" } }),
-            "/api/safety/lexicon/adjustments/{id}" => await _district.IdAsync("/api/safety/lexicon/adjustments", new { kind = "add", phrase = $"phrase {unique}", category = "bullying", weight = 5, language = "en" }),
+            "/api/safety/lexicon/adjustments/{id}" => await District.IdAsync("/api/safety/lexicon/adjustments", new { kind = "add", phrase = $"phrase {unique}", category = "bullying", weight = 5, language = "en" }),
             _ => throw new InvalidOperationException($"No fresh resource for {rule.Path}"),
         };
     }
@@ -606,15 +591,15 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
 
     private async Task<Guid> FreshClassAsync(SchoolResources school, string unique)
     {
-        var id = await _district.IdAsync("/api/groups", new { name = $"Class {unique}", kind = "class", schoolId = school.School });
-        (await _host.PostJsonAsync($"/api/groups/{id}/members", new { personIds = new[] { school.Student } })).EnsureSuccessStatusCode();
+        var id = await District.IdAsync("/api/groups", new { name = $"Class {unique}", kind = "class", schoolId = school.School });
+        (await Host.PostJsonAsync($"/api/groups/{id}/members", new { personIds = new[] { school.Student } })).EnsureSuccessStatusCode();
         return id;
     }
 
     private async Task<Guid> FreshFilterListAsync(string unique)
     {
         using var content = new StringContent("fresh.example.org\n", Encoding.UTF8, "text/plain");
-        using var response = await _host.Client.PostAsync($"/api/filter-lists?name={unique}&format=plain&category=fresh", content);
+        using var response = await Host.Client.PostAsync($"/api/filter-lists?name={unique}&format=plain&category=fresh", content);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
     }
@@ -623,7 +608,7 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
     {
         using var content = new ByteArrayContent(Png);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
-        using var response = await _host.Client.PostAsync($"/api/apple/wallpapers?name={unique}", content);
+        using var response = await Host.Client.PostAsync($"/api/apple/wallpapers?name={unique}", content);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
     }
@@ -632,6 +617,41 @@ public abstract class AccessMatrixTests(DatabaseProvider provider) : IAsyncLifet
     private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0];
 }
 
-public sealed class AccessMatrixSqliteTests() : AccessMatrixTests(DatabaseProvider.Sqlite);
+/// <summary>
+/// One server and district for a provider's access-matrix tests (a server and a district of two schools
+/// with every role cost several seconds each time). No test needs them fresh: calls that change or remove
+/// something do so on fresh resources or as fresh callers, and refused calls change nothing (checked).
+/// </summary>
+public abstract class AccessMatrixServer(DatabaseProvider provider) : IAsyncLifetime
+{
+    public HomeroomHost Host { get; private set; } = null!;
 
-public sealed class AccessMatrixPostgresTests() : AccessMatrixTests(DatabaseProvider.Postgres);
+    public AccessDistrict District { get; private set; } = null!;
+
+    public JsonElement OpenApi { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        Host = await HomeroomHost.StartAsync(provider);
+        District = await AccessDistrict.CreateAsync(Host);
+        OpenApi = await Host.GetJsonAsync<JsonElement>("/openapi/v1.json");
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in District?.Clients.Values.ToList() ?? [])
+        {
+            client.Dispose();
+        }
+
+        await Host.DisposeAsync();
+    }
+}
+
+public sealed class AccessMatrixSqliteServer() : AccessMatrixServer(DatabaseProvider.Sqlite);
+
+public sealed class AccessMatrixPostgresServer() : AccessMatrixServer(DatabaseProvider.Postgres);
+
+public sealed class AccessMatrixSqliteTests(AccessMatrixSqliteServer server) : AccessMatrixTests(server), IClassFixture<AccessMatrixSqliteServer>;
+
+public sealed class AccessMatrixPostgresTests(AccessMatrixPostgresServer server) : AccessMatrixTests(server), IClassFixture<AccessMatrixPostgresServer>;

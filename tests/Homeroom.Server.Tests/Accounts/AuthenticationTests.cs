@@ -14,24 +14,6 @@ public sealed class AuthenticationTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    [Theory]
-    [InlineData("/api/devices")]
-    [InlineData("/api/schools")]
-    [InlineData("/api/groups")]
-    [InlineData("/api/people")]
-    [InlineData("/api/enrollment-tokens")]
-    [InlineData("/api/commands")]
-    [InlineData("/api/audit")]
-    public async Task Get_WithoutCredentials_Answers401ProblemDetails(string path)
-    {
-        using var anonymous = _host.CreateClient();
-
-        using var response = await anonymous.GetAsync(new Uri(path, UriKind.Relative));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
-        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
-    }
-
     [Fact]
     public async Task Get_WithUnknownApiKey_Answers401()
     {
@@ -157,3 +139,29 @@ public sealed class AuthenticationTests : IAsyncLifetime
         text.ShouldNotContain(HomeroomHost.AdminPassword);
     }
 }
+
+/// <summary>Signed-out reads change nothing, so these cases share one server (<see cref="SharedHost"/>).</summary>
+public abstract class AuthenticationValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("/api/devices")]
+    [InlineData("/api/schools")]
+    [InlineData("/api/groups")]
+    [InlineData("/api/people")]
+    [InlineData("/api/enrollment-tokens")]
+    [InlineData("/api/commands")]
+    [InlineData("/api/audit")]
+    public async Task Get_WithoutCredentials_Answers401ProblemDetails(string path)
+    {
+        using var anonymous = Host.CreateClient();
+
+        using var response = await anonymous.GetAsync(new Uri(path, UriKind.Relative));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+    }
+}
+
+public sealed class AuthenticationValidationSqliteTests(SharedSqliteHost shared) : AuthenticationValidationTests(shared), IClassFixture<SharedSqliteHost>;

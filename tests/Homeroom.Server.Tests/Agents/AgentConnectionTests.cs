@@ -12,12 +12,15 @@ public sealed class AgentConnectionTests : IAsyncLifetime
 {
     private HomeroomHost _host = null!;
 
-    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(
-        DatabaseProvider.Sqlite,
+    internal static readonly string[] Settings =
+    [
         "Homeroom:Agents:AuthTimeoutSeconds=1",
         "Homeroom:Agents:MessagesPerSecond=5",
         "Homeroom:Agents:MessageBurst=20",
-        "Homeroom:Presence:FlushInterval=00:10:00");
+        "Homeroom:Presence:FlushInterval=00:10:00",
+    ];
+
+    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, Settings);
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
@@ -104,32 +107,6 @@ public sealed class AgentConnectionTests : IAsyncLifetime
 
         (await first.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.Replaced);
         (await DeviceAsync(enrolled.DeviceId)).GetProperty("online").GetBoolean().ShouldBeTrue();
-    }
-
-    [Theory]
-    [InlineData("{\"type\":\"heartbeat\",", AgentCloseCodes.MalformedFrame)]
-    [InlineData("not json at all", AgentCloseCodes.MalformedFrame)]
-    [InlineData("{\"type\":\"heartbeat\",\"battery\":{\"level\":\"full\"}}", AgentCloseCodes.MalformedFrame)]
-    [InlineData("{\"type\":\"heartbeat\",\"battery\":{\"level\":250,\"charging\":true}}", AgentCloseCodes.MalformedFrame)]
-    [InlineData("{\"type\":\"selfDestruct\"}", AgentCloseCodes.UnknownFrameType)]
-    [InlineData("{\"type\":\"welcome\",\"deviceId\":\"00000000-0000-0000-0000-000000000000\"}", AgentCloseCodes.MalformedFrame)]
-    [InlineData("{\"type\":\"auth\",\"deviceId\":\"00000000-0000-0000-0000-000000000000\",\"credential\":\"x\",\"protocolVersion\":1}", AgentCloseCodes.MalformedFrame)]
-    public async Task BadFrame_AfterAuth_ClosesWithCodeAndKeepsStoredData(string frame, int expectedCode)
-    {
-        await using var agent = await _host.ConnectNewAgentAsync();
-        await agent.SendAsync(new HeartbeatFrame(new BatteryState(77, true), null, null));
-        await Poll.UntilAsync(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
-        var before = await DeviceAsync(agent.DeviceId);
-
-        await agent.SendRawAsync(Encoding.UTF8.GetBytes(frame));
-
-        var (code, reason) = await agent.WaitForCloseAsync();
-        code.ShouldBe(expectedCode);
-        reason.ShouldNotBeNullOrEmpty();
-        var after = await DeviceAsync(agent.DeviceId);
-        after.GetProperty("batteryLevel").GetInt32().ShouldBe(77);
-        after.GetProperty("serial").GetString().ShouldBe(before.GetProperty("serial").GetString());
-        (await _host.Client.GetAsync(new Uri("/healthz", UriKind.Relative))).IsSuccessStatusCode.ShouldBeTrue();
     }
 
     [Fact]
@@ -249,3 +226,41 @@ public sealed class AgentConnectionTests : IAsyncLifetime
         (await DeviceAsync(agent.DeviceId)).GetProperty("model").GetString().ShouldBe("Chromebook 311");
     }
 }
+
+/// <summary>Each bad frame comes from a device of its own, so these cases share one server (<see cref="SharedHost"/>) configured as <see cref="AgentConnectionTests"/>.</summary>
+public abstract class AgentConnectionValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    private async Task<JsonElement> DeviceAsync(Guid id) => await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}");
+
+    [Theory]
+    [InlineData("{\"type\":\"heartbeat\",", AgentCloseCodes.MalformedFrame)]
+    [InlineData("not json at all", AgentCloseCodes.MalformedFrame)]
+    [InlineData("{\"type\":\"heartbeat\",\"battery\":{\"level\":\"full\"}}", AgentCloseCodes.MalformedFrame)]
+    [InlineData("{\"type\":\"heartbeat\",\"battery\":{\"level\":250,\"charging\":true}}", AgentCloseCodes.MalformedFrame)]
+    [InlineData("{\"type\":\"selfDestruct\"}", AgentCloseCodes.UnknownFrameType)]
+    [InlineData("{\"type\":\"welcome\",\"deviceId\":\"00000000-0000-0000-0000-000000000000\"}", AgentCloseCodes.MalformedFrame)]
+    [InlineData("{\"type\":\"auth\",\"deviceId\":\"00000000-0000-0000-0000-000000000000\",\"credential\":\"x\",\"protocolVersion\":1}", AgentCloseCodes.MalformedFrame)]
+    public async Task BadFrame_AfterAuth_ClosesWithCodeAndKeepsStoredData(string frame, int expectedCode)
+    {
+        await using var agent = await Host.ConnectNewAgentAsync();
+        await agent.SendAsync(new HeartbeatFrame(new BatteryState(77, true), null, null));
+        await Poll.UntilAsync(async () => (await DeviceAsync(agent.DeviceId)).GetProperty("batteryLevel").ValueKind == JsonValueKind.Number);
+        var before = await DeviceAsync(agent.DeviceId);
+
+        await agent.SendRawAsync(Encoding.UTF8.GetBytes(frame));
+
+        var (code, reason) = await agent.WaitForCloseAsync();
+        code.ShouldBe(expectedCode);
+        reason.ShouldNotBeNullOrEmpty();
+        var after = await DeviceAsync(agent.DeviceId);
+        after.GetProperty("batteryLevel").GetInt32().ShouldBe(77);
+        after.GetProperty("serial").GetString().ShouldBe(before.GetProperty("serial").GetString());
+        (await Host.Client.GetAsync(new Uri("/healthz", UriKind.Relative))).IsSuccessStatusCode.ShouldBeTrue();
+    }
+}
+
+public sealed class AgentConnectionHost() : SharedHost(DatabaseProvider.Sqlite, AgentConnectionTests.Settings);
+
+public sealed class AgentConnectionValidationSqliteTests(AgentConnectionHost shared) : AgentConnectionValidationTests(shared), IClassFixture<AgentConnectionHost>;

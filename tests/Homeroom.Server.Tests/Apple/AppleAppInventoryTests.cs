@@ -20,7 +20,7 @@ public abstract class AppleAppInventoryTests(DatabaseProvider provider) : IAsync
 
     protected HomeroomHost Host { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Host = await HomeroomHost.StartAsync(provider, "Homeroom:Apple:AppInventoryCheckInterval=00:00:01");
+    public async Task InitializeAsync() => Host = await HomeroomHost.StartWithDeviceCaAsync(provider, "Homeroom:Apple:AppInventoryCheckInterval=00:00:01");
 
     public async Task DisposeAsync()
     {

@@ -16,17 +16,26 @@ public sealed class MdmMemoryCollection;
 /// byte limit refuses it; either way the server allocates little and answers a 4xx ProblemDetails.
 /// </summary>
 [Collection(nameof(MdmMemoryTests))]
-public sealed class MdmMemoryTests : IAsyncLifetime
+public sealed class MdmMemoryTests(MdmMemoryTests.Server server) : IClassFixture<MdmMemoryTests.Server>
 {
     // 2,000 references to 256 KB: a 262 KB request that would become 512 MB of byte arrays (the reported
     // attack used 12,000 for 3 GB; this is enough to tell the two apart without taxing the test machine).
     private const int References = 2_000;
     private const long AllowedBytes = 64L * 1024 * 1024;
-    private HomeroomHost _host = null!;
+    private HomeroomHost Host => server.Host;
 
-    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
+    /// <summary>
+    /// One server for these tests: every bomb is refused before anything is stored, so none of them needs a
+    /// fresh one (and these run alone at the end of the suite, where a server start is time nothing else uses).
+    /// </summary>
+    public sealed class Server : IAsyncLifetime
+    {
+        public HomeroomHost Host { get; private set; } = null!;
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+        public async Task InitializeAsync() => Host = await HomeroomHost.StartWithDeviceCaAsync(DatabaseProvider.Sqlite);
+
+        public async Task DisposeAsync() => await Host.DisposeAsync();
+    }
 
     private static byte[] Bomb(string udid) =>
         BinaryPlistWriter.Bomb(new Dictionary<string, object> { ["UDID"] = udid, ["Status"] = "Idle", ["MessageType"] = "Authenticate" }, 256 * 1024, References);
@@ -46,7 +55,7 @@ public sealed class MdmMemoryTests : IAsyncLifetime
     [InlineData("/mdm/checkin?enroll=hre_anything")]
     public async Task PlistBomb_Unsigned_IsRefusedBeforeParsing_AndAllocatesLittle(string path)
     {
-        using var device = new VirtualAppleDevice(_host.Client, _host.BaseAddress, "00008030-BOMB00000001", "BOMB000001");
+        using var device = new VirtualAppleDevice(Host.Client, Host.BaseAddress, "00008030-BOMB00000001", "BOMB000001");
         var bomb = Bomb(device.Udid);
         bomb.Length.ShouldBeLessThan(600 * 1024);
 
@@ -67,8 +76,8 @@ public sealed class MdmMemoryTests : IAsyncLifetime
     public async Task PlistBomb_SignedByARealIdentity_IsRefusedByTheReadersByteLimit_AndAllocatesLittle(string path)
     {
         // Any enrollment token holder can get an identity this server issued.
-        using var device = new VirtualAppleDevice(_host.Client, _host.BaseAddress, "00008030-BOMB00000002", "BOMB000002");
-        await device.InstallEnrollmentProfileAsync(await _host.CreateTokenAsync());
+        using var device = new VirtualAppleDevice(Host.Client, Host.BaseAddress, "00008030-BOMB00000002", "BOMB000002");
+        await device.InstallEnrollmentProfileAsync(await Host.CreateTokenAsync());
         var bomb = Bomb(device.Udid);
 
         var (response, allocated, retained) = await MeasureAsync(() => device.SendRawAsync(path, bomb, device.Sign(bomb)));

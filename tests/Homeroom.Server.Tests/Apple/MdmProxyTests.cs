@@ -10,7 +10,7 @@ public sealed class MdmProxyTests : IAsyncLifetime
 {
     private HomeroomHost _host = null!;
 
-    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Apple:ClientCertificateHeader=X-Client-Cert");
+    public async Task InitializeAsync() => _host = await HomeroomHost.StartWithDeviceCaAsync(DatabaseProvider.Sqlite, "Homeroom:Apple:ClientCertificateHeader=X-Client-Cert");
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 

@@ -19,7 +19,7 @@ public abstract class MdmReenrollmentTests(DatabaseProvider provider) : IAsyncLi
 
     protected HomeroomHost Host { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Host = await HomeroomHost.StartAsync(provider);
+    public async Task InitializeAsync() => Host = await HomeroomHost.StartWithDeviceCaAsync(provider);
 
     public async Task DisposeAsync()
     {

@@ -15,7 +15,7 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
 
     protected HomeroomHost Host { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Host = await HomeroomHost.StartAsync(provider, "Homeroom:Apple:NotNowRetry=00:00:01");
+    public async Task InitializeAsync() => Host = await HomeroomHost.StartWithDeviceCaAsync(provider, "Homeroom:Apple:NotNowRetry=00:00:01");
 
     public async Task DisposeAsync()
     {

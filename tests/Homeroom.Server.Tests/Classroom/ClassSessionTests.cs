@@ -103,24 +103,6 @@ public abstract class ClassSessionTests(DatabaseProvider provider) : IAsyncLifet
         sessions.EnumerateArray().ShouldAllBe(s => s.GetProperty("startedBy").GetString() == "admin");
     }
 
-    [Theory]
-    [InlineData("""{"termStart":"2026-09-01","termEnd":"2026-12-18","meetings":[{"days":["funday"],"start":"09:00","end":"09:50"}]}""", "meetings[0].days")]
-    [InlineData("""{"termStart":"2026-09-01","termEnd":"2026-12-18","meetings":[{"days":["monday"],"start":"9am","end":"09:50"}]}""", "meetings[0]")]
-    [InlineData("""{"termStart":"2026-09-01","termEnd":"2026-12-18","meetings":[{"days":["monday"],"start":"10:00","end":"09:50"}]}""", "meetings[0].end")]
-    [InlineData("""{"termStart":"2026-12-18","termEnd":"2026-09-01","meetings":[{"days":["monday"],"start":"09:00","end":"09:50"}]}""", "termEnd")]
-    [InlineData("""{"termStart":"someday","termEnd":"2026-12-18","meetings":[{"days":["monday"],"start":"09:00","end":"09:50"}]}""", "termStart")]
-    [InlineData("""{"termStart":"2026-09-01","termEnd":"2026-12-18","meetings":[]}""", "meetings")]
-    public async Task BadSchedules_AreRefusedWithTheField(string json, string field)
-    {
-        var id = await ClassAsync();
-
-        using var response = await Host.Client.PutAsync($"/api/groups/{id}/schedule", new StringContent(json, Encoding.UTF8, "application/json"));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        (await response.Content.ReadAsStringAsync()).ShouldContain(field);
-        (await Host.Client.GetAsync($"/api/groups/{id}/schedule")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
-    }
-
     [Fact]
     public async Task Sessions_AreForClassesOnly_AndLimitedToTwoHours()
     {
@@ -137,3 +119,33 @@ public abstract class ClassSessionTests(DatabaseProvider provider) : IAsyncLifet
 public sealed class ClassSessionSqliteTests() : ClassSessionTests(DatabaseProvider.Sqlite);
 
 public sealed class ClassSessionPostgresTests() : ClassSessionTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused schedules store nothing, so these cases share one server (<see cref="SharedHost"/>), each with a class of its own.</summary>
+public abstract class ClassSessionValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("""{"termStart":"2026-09-01","termEnd":"2026-12-18","meetings":[{"days":["funday"],"start":"09:00","end":"09:50"}]}""", "meetings[0].days")]
+    [InlineData("""{"termStart":"2026-09-01","termEnd":"2026-12-18","meetings":[{"days":["monday"],"start":"9am","end":"09:50"}]}""", "meetings[0]")]
+    [InlineData("""{"termStart":"2026-09-01","termEnd":"2026-12-18","meetings":[{"days":["monday"],"start":"10:00","end":"09:50"}]}""", "meetings[0].end")]
+    [InlineData("""{"termStart":"2026-12-18","termEnd":"2026-09-01","meetings":[{"days":["monday"],"start":"09:00","end":"09:50"}]}""", "termEnd")]
+    [InlineData("""{"termStart":"someday","termEnd":"2026-12-18","meetings":[{"days":["monday"],"start":"09:00","end":"09:50"}]}""", "termStart")]
+    [InlineData("""{"termStart":"2026-09-01","termEnd":"2026-12-18","meetings":[]}""", "meetings")]
+    public async Task BadSchedules_AreRefusedWithTheField(string json, string field)
+    {
+        // School names are unique in a district: each case gets a school of its own.
+        var school = await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Maple Valley Middle " + Guid.NewGuid().ToString("N")[..8], timeZone = "America/Chicago" });
+        var id = (await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Period 2 science", kind = "class", schoolId = school.GetProperty("id").GetGuid() })).GetProperty("id").GetGuid();
+
+        using var response = await Host.Client.PutAsync($"/api/groups/{id}/schedule", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await response.Content.ReadAsStringAsync()).ShouldContain(field);
+        (await Host.Client.GetAsync($"/api/groups/{id}/schedule")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+}
+
+public sealed class ClassSessionValidationSqliteTests(SharedSqliteHost shared) : ClassSessionValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class ClassSessionValidationPostgresTests(SharedPostgresHost shared) : ClassSessionValidationTests(shared), IClassFixture<SharedPostgresHost>;

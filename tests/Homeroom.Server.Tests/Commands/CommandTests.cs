@@ -223,6 +223,19 @@ public abstract class CommandTests(DatabaseProvider provider) : IAsyncLifetime
         (await Host.Client.GetAsync(new Uri($"/api/commands/{pending}", UriKind.Relative))).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
+    private static StringContent JsonContent(object body) =>
+        new(JsonSerializer.Serialize(body, HomeroomHost.Json), System.Text.Encoding.UTF8, "application/json");
+}
+
+public sealed class CommandSqliteTests() : CommandTests(DatabaseProvider.Sqlite);
+
+public sealed class CommandPostgresTests() : CommandTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused commands store nothing, so these cases share one server (<see cref="SharedHost"/>): none is ever stored, so the count stays 0.</summary>
+public abstract class CommandValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
     [Theory]
     [InlineData("{\"kind\":\"selfDestruct\",\"deviceIds\":[\"0195a3b2-0000-7000-8000-000000000001\"]}", "kind")]
     [InlineData("{\"kind\":\"message\",\"deviceIds\":[\"0195a3b2-0000-7000-8000-000000000001\"]}", "arguments.text")]
@@ -241,11 +254,8 @@ public abstract class CommandTests(DatabaseProvider provider) : IAsyncLifetime
         problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(await response.Content.ReadAsStringAsync());
         (await Host.GetJsonAsync<JsonElement>("/api/commands")).GetProperty("total").GetInt32().ShouldBe(0);
     }
-
-    private static StringContent JsonContent(object body) =>
-        new(JsonSerializer.Serialize(body, HomeroomHost.Json), System.Text.Encoding.UTF8, "application/json");
 }
 
-public sealed class CommandSqliteTests() : CommandTests(DatabaseProvider.Sqlite);
+public sealed class CommandValidationSqliteTests(SharedSqliteHost shared) : CommandValidationTests(shared), IClassFixture<SharedSqliteHost>;
 
-public sealed class CommandPostgresTests() : CommandTests(DatabaseProvider.Postgres);
+public sealed class CommandValidationPostgresTests(SharedPostgresHost shared) : CommandValidationTests(shared), IClassFixture<SharedPostgresHost>;

@@ -56,19 +56,6 @@ public abstract class DeviceApiTests(DatabaseProvider provider) : IAsyncLifetime
         Serials(await ListAsync("?sort=-serial")).ShouldBe(["W-001", "I-001", "C-003", "C-002", "C-001"]);
     }
 
-    [Theory]
-    [InlineData("?pageSize=100000")]
-    [InlineData("?page=0")]
-    [InlineData("?sort=credentialHash")]
-    [InlineData("?platform=toaster")]
-    [InlineData("?page=abc")]
-    public async Task List_BadQuery_Answers400(string query)
-    {
-        using var response = await Host.Client.GetAsync(new Uri("/api/devices" + query, UriKind.Relative));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-    }
-
     [Fact]
     public async Task List_LongSearch_Answers400()
     {
@@ -106,3 +93,26 @@ public abstract class DeviceApiTests(DatabaseProvider provider) : IAsyncLifetime
 public sealed class DeviceApiSqliteTests() : DeviceApiTests(DatabaseProvider.Sqlite);
 
 public sealed class DeviceApiPostgresTests() : DeviceApiTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused queries change nothing, so these cases share one server (<see cref="SharedHost"/>).</summary>
+public abstract class DeviceApiValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("?pageSize=100000")]
+    [InlineData("?page=0")]
+    [InlineData("?sort=credentialHash")]
+    [InlineData("?platform=toaster")]
+    [InlineData("?page=abc")]
+    public async Task List_BadQuery_Answers400(string query)
+    {
+        using var response = await Host.Client.GetAsync(new Uri("/api/devices" + query, UriKind.Relative));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+}
+
+public sealed class DeviceApiValidationSqliteTests(SharedSqliteHost shared) : DeviceApiValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class DeviceApiValidationPostgresTests(SharedPostgresHost shared) : DeviceApiValidationTests(shared), IClassFixture<SharedPostgresHost>;

@@ -294,23 +294,6 @@ public abstract class EnrollmentTests(DatabaseProvider provider) : IAsyncLifetim
         response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
     }
 
-    [Theory]
-    [InlineData("{not json")]
-    [InlineData("[]")]
-    [InlineData("{\"token\":\"x\",\"platform\":\"toaster\",\"serial\":\"1\"}")]
-    [InlineData("{\"token\":\"x\",\"platform\":\"chromeos\",\"serial\":\"\"}")]
-    public async Task Enroll_MalformedBody_Answers400ProblemDetails(string body)
-    {
-        using var client = Host.CreateClient();
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-
-        using var response = await client.PostAsync(new Uri("/agent/v1/enroll", UriKind.Relative), content);
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
-        (await DeviceCountAsync()).ShouldBe(0);
-    }
-
     [Fact]
     public async Task Enroll_OversizedBody_Answers413()
     {
@@ -358,3 +341,32 @@ public abstract class EnrollmentTests(DatabaseProvider provider) : IAsyncLifetim
 public sealed class EnrollmentSqliteTests() : EnrollmentTests(DatabaseProvider.Sqlite);
 
 public sealed class EnrollmentPostgresTests() : EnrollmentTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused enrollments store nothing, so these cases share one server (<see cref="SharedHost"/>): none is ever stored, so the count stays 0.</summary>
+public abstract class EnrollmentValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    private async Task<int> DeviceCountAsync() => (await Host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32();
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("[]")]
+    [InlineData("{\"token\":\"x\",\"platform\":\"toaster\",\"serial\":\"1\"}")]
+    [InlineData("{\"token\":\"x\",\"platform\":\"chromeos\",\"serial\":\"\"}")]
+    public async Task Enroll_MalformedBody_Answers400ProblemDetails(string body)
+    {
+        using var client = Host.CreateClient();
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+
+        using var response = await client.PostAsync(new Uri("/agent/v1/enroll", UriKind.Relative), content);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        (await DeviceCountAsync()).ShouldBe(0);
+    }
+}
+
+public sealed class EnrollmentValidationSqliteTests(SharedSqliteHost shared) : EnrollmentValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class EnrollmentValidationPostgresTests(SharedPostgresHost shared) : EnrollmentValidationTests(shared), IClassFixture<SharedPostgresHost>;

@@ -101,22 +101,6 @@ public abstract class FilterListTests(DatabaseProvider provider) : IAsyncLifetim
         (await Host.GetJsonAsync<JsonElement>("/api/filter-lists"))[0].GetProperty("entries").GetInt32().ShouldBe(2);
     }
 
-    [Theory]
-    [InlineData("name=x&format=ut1", "this is not an archive")]
-    [InlineData("name=x&format=zip", "example.test")]
-    [InlineData("format=plain&category=c", "example.test")]
-    [InlineData("name=x&format=plain", "example.test")]
-    [InlineData("name=x&format=plain&category=..%2Fetc", "example.test")]
-    [InlineData("name=x&format=plain&category=c", "")]
-    public async Task BadUploads_AreRefused_AndStoreNothing(string query, string body)
-    {
-        using var response = await UploadAsync(query, Encoding.UTF8.GetBytes(body), "text/plain");
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
-        (await Host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(0);
-    }
-
     // A tiny but real PNG (a 1x1 image): signature, IHDR, IDAT, IEND.
     private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
 
@@ -317,3 +301,36 @@ public abstract class FilterListTests(DatabaseProvider provider) : IAsyncLifetim
 public sealed class FilterListSqliteTests() : FilterListTests(DatabaseProvider.Sqlite);
 
 public sealed class FilterListPostgresTests() : FilterListTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused uploads store nothing, so these cases share one server (<see cref="SharedHost"/>): none is ever stored, so the list stays empty.</summary>
+public abstract class FilterListValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    private async Task<HttpResponseMessage> UploadAsync(string query, byte[] body, string contentType)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        return await Host.Client.PostAsync($"/api/filter-lists?{query}", content);
+    }
+
+    [Theory]
+    [InlineData("name=x&format=ut1", "this is not an archive")]
+    [InlineData("name=x&format=zip", "example.test")]
+    [InlineData("format=plain&category=c", "example.test")]
+    [InlineData("name=x&format=plain", "example.test")]
+    [InlineData("name=x&format=plain&category=..%2Fetc", "example.test")]
+    [InlineData("name=x&format=plain&category=c", "")]
+    public async Task BadUploads_AreRefused_AndStoreNothing(string query, string body)
+    {
+        using var response = await UploadAsync(query, Encoding.UTF8.GetBytes(body), "text/plain");
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await Host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(0);
+    }
+}
+
+public sealed class FilterListValidationSqliteTests(SharedSqliteHost shared) : FilterListValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class FilterListValidationPostgresTests(SharedPostgresHost shared) : FilterListValidationTests(shared), IClassFixture<SharedPostgresHost>;

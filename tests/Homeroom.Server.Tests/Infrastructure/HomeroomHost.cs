@@ -56,10 +56,24 @@ public sealed class HomeroomHost : IAsyncDisposable
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>Starts a host. <paramref name="settings"/> are extra configuration pairs such as <c>Homeroom:Agents:AuthTimeoutSeconds=1</c>.</summary>
-    public static async Task<HomeroomHost> StartAsync(DatabaseProvider provider, params string[] settings)
+    public static Task<HomeroomHost> StartAsync(DatabaseProvider provider, params string[] settings) => StartAsync(provider, withDeviceCa: false, settings);
+
+    /// <summary>
+    /// Starts a host whose data directory already holds a device certificate authority (and the data-protection
+    /// keys that encrypt it), made by the server's own code once per test process: see <see cref="DeviceCaTemplate"/>.
+    /// For tests of MDM behaviour, not of how the CA file is written.
+    /// </summary>
+    public static Task<HomeroomHost> StartWithDeviceCaAsync(DatabaseProvider provider, params string[] settings) => StartAsync(provider, withDeviceCa: true, settings);
+
+    private static async Task<HomeroomHost> StartAsync(DatabaseProvider provider, bool withDeviceCa, string[] settings)
     {
         var timing = HostTimings.Start();
         var database = await TestDatabase.CreateMigratedAsync(provider);
+        if (withDeviceCa)
+        {
+            await DeviceCaTemplate.CopyToAsync(database.DataDirectory);
+        }
+
         timing.Lap("database");
         var host = new HomeroomHost(database, settings.Select(s => "--" + s).ToArray());
         try

@@ -90,26 +90,6 @@ public abstract class LocationTests(DatabaseProvider provider) : IAsyncLifetime
         (await Host.GetJsonAsync<JsonElement>($"/api/zones/{campus}")).GetProperty("properties").GetProperty("name").GetString().ShouldBe("Renamed campus");
     }
 
-    [Theory]
-    [InlineData("""{"type":"Feature","properties":{"name":"Bow tie","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}""", "geometry")]
-    [InlineData("""{"type":"Feature","properties":{"name":"Open","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}""", "geometry")]
-    [InlineData("""{"type":"Feature","properties":{"name":"Far","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,91],[0,0]]]}}""", "geometry")]
-    [InlineData("""{"type":"Feature","properties":{"name":"Kind","kind":"moon"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}""", "properties.kind")]
-    [InlineData("""{"type":"Feature","properties":{"kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}""", "properties.name")]
-    [InlineData("""{"type":"Feature","properties":{"name":"Circle","kind":"home","radius":-5},"geometry":{"type":"Point","coordinates":[0,0]}}""", "geometry")]
-    [InlineData("""{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}""", "type")]
-    [InlineData("""{"type":"Feature","properties":{"name":"Line","kind":"campus"},"geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}""", "geometry")]
-    [InlineData("""[1,2,3]""", "type")]
-    public async Task BadZones_AreRefusedAndNothingStored(string json, string field)
-    {
-        using var response = await Host.Client.PostAsync("/api/zones", new StringContent(json, Encoding.UTF8, "application/json"));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
-        (await response.Content.ReadAsStringAsync()).ShouldContain(field);
-        (await Host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(0);
-    }
-
     [Fact]
     public async Task LeavingCampus_RaisesAnAlert_MessagesTheDevice_AndClearsOnReturn()
     {
@@ -223,3 +203,33 @@ public abstract class LocationTests(DatabaseProvider provider) : IAsyncLifetime
 public sealed class LocationSqliteTests() : LocationTests(DatabaseProvider.Sqlite);
 
 public sealed class LocationPostgresTests() : LocationTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused zones store nothing, so these cases share one server (<see cref="SharedHost"/>): none is ever stored, so the list stays empty.</summary>
+public abstract class LocationValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("""{"type":"Feature","properties":{"name":"Bow tie","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}""", "geometry")]
+    [InlineData("""{"type":"Feature","properties":{"name":"Open","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}""", "geometry")]
+    [InlineData("""{"type":"Feature","properties":{"name":"Far","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,91],[0,0]]]}}""", "geometry")]
+    [InlineData("""{"type":"Feature","properties":{"name":"Kind","kind":"moon"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}""", "properties.kind")]
+    [InlineData("""{"type":"Feature","properties":{"kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}""", "properties.name")]
+    [InlineData("""{"type":"Feature","properties":{"name":"Circle","kind":"home","radius":-5},"geometry":{"type":"Point","coordinates":[0,0]}}""", "geometry")]
+    [InlineData("""{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}""", "type")]
+    [InlineData("""{"type":"Feature","properties":{"name":"Line","kind":"campus"},"geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}""", "geometry")]
+    [InlineData("""[1,2,3]""", "type")]
+    public async Task BadZones_AreRefusedAndNothingStored(string json, string field)
+    {
+        using var response = await Host.Client.PostAsync("/api/zones", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadAsStringAsync()).ShouldContain(field);
+        (await Host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(0);
+    }
+}
+
+public sealed class LocationValidationSqliteTests(SharedSqliteHost shared) : LocationValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class LocationValidationPostgresTests(SharedPostgresHost shared) : LocationValidationTests(shared), IClassFixture<SharedPostgresHost>;

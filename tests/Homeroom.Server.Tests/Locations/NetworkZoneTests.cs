@@ -41,7 +41,7 @@ public abstract class NetworkZoneTests(DatabaseProvider provider) : IAsyncLifeti
 
     private async Task<HomeroomHost> StartAsync(params string[] settings)
     {
-        _host = await HomeroomHost.StartAsync(provider, settings);
+        _host = await HomeroomHost.StartWithDeviceCaAsync(provider, settings);
         // A school day morning: inside the default location.reportingHours (Mon-Fri 07:00-17:00, the district on UTC),
         // which the server enforces, so these tests mean the same whatever the time they run at.
         _host.Clock.MoveToSchoolDayMorning();
@@ -390,31 +390,6 @@ public abstract class NetworkZoneTests(DatabaseProvider provider) : IAsyncLifeti
         (await Host.GetJsonAsync<JsonElement>($"/api/zones/{id}")).GetProperty("properties").GetProperty("publicRanges").GetArrayLength().ShouldBe(0);
     }
 
-    [Theory]
-    [InlineData("""["10.0.0.1/8"]""", "publicRanges")] // host bits set
-    [InlineData("""["0.0.0.0/0"]""", "publicRanges")] // everyone
-    [InlineData("""["10.0.0.0/7"]""", "publicRanges")] // broader than /8
-    [InlineData("""["2001::/16"]""", "publicRanges")] // broader than /32
-    [InlineData("""["not a network"]""", "publicRanges")]
-    [InlineData("""["10.0.0.0/33"]""", "publicRanges")]
-    [InlineData("""["10.0.0.0/8", "10.0.0.0/8"]""", "publicRanges")]
-    [InlineData("""[""]""", "publicRanges")]
-    [InlineData("""[5]""", "publicRanges")]
-    [InlineData("\"10.0.0.0/8\"", "publicRanges")]
-    [InlineData("""["10.0.0.0/8"]""", "localRanges", """["fe80::1%eth0"]""")]
-    public async Task BadNetworks_AreRefusedAndNothingStored(string publicRanges, string field, string localRanges = "[]")
-    {
-        await StartAsync();
-        var json = """{"type":"Feature","properties":{"name":"Bad","kind":"campus","radius":100,"publicRanges":""" + publicRanges + ""","localRanges":""" + localRanges
-            + """},"geometry":{"type":"Point","coordinates":[0,0]}}""";
-
-        using var response = await Host.Client.PostAsync("/api/zones", new StringContent(json, Encoding.UTF8, "application/json"));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await response.Content.ReadAsStringAsync());
-        (await response.Content.ReadAsStringAsync()).ShouldContain("properties." + field);
-        (await Host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(0);
-    }
-
     [Fact]
     public async Task TooManyNetworks_AreRefused()
     {
@@ -478,3 +453,37 @@ public abstract class NetworkZoneTests(DatabaseProvider provider) : IAsyncLifeti
 public sealed class NetworkZoneSqliteTests() : NetworkZoneTests(DatabaseProvider.Sqlite);
 
 public sealed class NetworkZonePostgresTests() : NetworkZoneTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused network ranges store nothing, so these cases share one server (<see cref="SharedHost"/>): none is ever stored, so the list stays empty.</summary>
+public abstract class NetworkZoneValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("""["10.0.0.1/8"]""", "publicRanges")] // host bits set
+    [InlineData("""["0.0.0.0/0"]""", "publicRanges")] // everyone
+    [InlineData("""["10.0.0.0/7"]""", "publicRanges")] // broader than /8
+    [InlineData("""["2001::/16"]""", "publicRanges")] // broader than /32
+    [InlineData("""["not a network"]""", "publicRanges")]
+    [InlineData("""["10.0.0.0/33"]""", "publicRanges")]
+    [InlineData("""["10.0.0.0/8", "10.0.0.0/8"]""", "publicRanges")]
+    [InlineData("""[""]""", "publicRanges")]
+    [InlineData("""[5]""", "publicRanges")]
+    [InlineData("\"10.0.0.0/8\"", "publicRanges")]
+    [InlineData("""["10.0.0.0/8"]""", "localRanges", """["fe80::1%eth0"]""")]
+    public async Task BadNetworks_AreRefusedAndNothingStored(string publicRanges, string field, string localRanges = "[]")
+    {
+        var json = """{"type":"Feature","properties":{"name":"Bad","kind":"campus","radius":100,"publicRanges":""" + publicRanges + ""","localRanges":""" + localRanges
+            + """},"geometry":{"type":"Point","coordinates":[0,0]}}""";
+
+        using var response = await Host.Client.PostAsync("/api/zones", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await response.Content.ReadAsStringAsync());
+        (await response.Content.ReadAsStringAsync()).ShouldContain("properties." + field);
+        (await Host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(0);
+    }
+}
+
+public sealed class NetworkZoneValidationSqliteTests(SharedSqliteHost shared) : NetworkZoneValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class NetworkZoneValidationPostgresTests(SharedPostgresHost shared) : NetworkZoneValidationTests(shared), IClassFixture<SharedPostgresHost>;

@@ -27,7 +27,7 @@ public abstract class ReportingHoursTests(DatabaseProvider provider) : IAsyncLif
 
     private HomeroomHost Host { get; set; } = null!;
 
-    public async Task InitializeAsync() => Host = await HomeroomHost.StartAsync(provider);
+    public async Task InitializeAsync() => Host = await HomeroomHost.StartWithDeviceCaAsync(provider);
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 

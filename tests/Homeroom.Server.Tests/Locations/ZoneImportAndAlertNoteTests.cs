@@ -11,7 +11,7 @@ namespace Homeroom.Server.Tests.Locations;
 /// <summary>What the console's zone and alert pages rely on: GeoJSON import (all or nothing), devices inside a zone, and the acknowledgement note.</summary>
 public abstract class ZoneImportAndAlertNoteTests(DatabaseProvider provider) : IAsyncLifetime
 {
-    private const string Campus = """{"type":"Feature","properties":{"name":"Campus","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[-122.305,47.595],[-122.295,47.595],[-122.295,47.605],[-122.305,47.605],[-122.305,47.595]]]}}""";
+    internal const string Campus = """{"type":"Feature","properties":{"name":"Campus","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[-122.305,47.595],[-122.295,47.595],[-122.295,47.605],[-122.305,47.605],[-122.305,47.595]]]}}""";
     private const string Gym = """{"type":"Feature","properties":{"name":"Gym","kind":"other","radius":150},"geometry":{"type":"Point","coordinates":[-122.3,47.6]}}""";
     private static readonly (double Lat, double Lon) OnCampus = (47.600, -122.300);
     private static readonly (double Lat, double Lon) OffCampus = (47.620, -122.300);
@@ -69,31 +69,6 @@ public abstract class ZoneImportAndAlertNoteTests(DatabaseProvider provider) : I
         after.Single(z => z.GetProperty("properties").GetProperty("name").GetString() == "Sports hall")
             .GetProperty("properties").GetProperty("radius").GetDouble().ShouldBe(150);
         (await Host.GetJsonAsync<JsonElement>("/api/audit?action=zone.update")).GetProperty("total").GetInt32().ShouldBe(2);
-    }
-
-    [Theory]
-    [InlineData("""{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}""", "features", "a bare Polygon geometry")]
-    [InlineData("""{"type":"FeatureCollection","features":[]}""", "features", "the collection is empty")]
-    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Bow tie","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}""", "features", "features[1].geometry.coordinates[0]")]
-    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Few","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}}]}""", "features", "at least 4 positions")]
-    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Far","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[200,0],[1,1],[0,0]]]}}]}""", "features", "longitude 200 is outside")]
-    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Line","kind":"campus"},"geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}]}""", "features", "'LineString' is not supported")]
-    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"kind":"campus"},"geometry":{"type":"Point","coordinates":[0,0]},"id":"x"}]}""", "features", "radius")]
-    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"kind":"campus","radius":10},"geometry":{"type":"Point","coordinates":[0,0]}}]}""", "features[1].properties.name", "required")]
-    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Moon","kind":"moon","radius":10},"geometry":{"type":"Point","coordinates":[0,0]}}]}""", "features[1].properties.kind", "One of")]
-    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Nowhere","kind":"home","radius":10,"schoolId":"00000000-0000-0000-0000-000000000001"},"geometry":{"type":"Point","coordinates":[0,0]}}]}""", "features[1].properties.schoolId", "No such school")]
-    [InlineData("""[1,2]""", "features", "(root)")]
-    public async Task Import_AnythingInvalid_Answers400_AndStoresNothing(string json, string field, string message)
-    {
-        using var response = await ImportAsync(json.Replace("CAMPUS", Campus, StringComparison.Ordinal));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
-        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
-        errors.TryGetProperty(field, out var messages).ShouldBeTrue(errors.ToString());
-        messages.EnumerateArray().ShouldContain(m => m.GetString()!.Contains(message, StringComparison.Ordinal), messages.ToString());
-        (await ZonesAsync()).ShouldBeEmpty();
-        (await Host.GetJsonAsync<JsonElement>("/api/audit?action=zone.create")).GetProperty("total").GetInt32().ShouldBe(0);
     }
 
     [Fact]
@@ -171,3 +146,46 @@ public abstract class ZoneImportAndAlertNoteTests(DatabaseProvider provider) : I
 public sealed class ZoneImportAndAlertNoteSqliteTests() : ZoneImportAndAlertNoteTests(DatabaseProvider.Sqlite);
 
 public sealed class ZoneImportAndAlertNotePostgresTests() : ZoneImportAndAlertNoteTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused imports store nothing, so these cases share one server (<see cref="SharedHost"/>): none is ever stored, so the list stays empty and nothing is audited.</summary>
+public abstract class ZoneImportValidationTests(SharedHost shared)
+{
+    private const string Campus = ZoneImportAndAlertNoteTests.Campus;
+
+    private HomeroomHost Host => shared.Host;
+
+    private async Task<HttpResponseMessage> ImportAsync(string json) =>
+        await Host.Client.PostAsync(new Uri("/api/zones/import", UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"));
+
+    private async Task<List<JsonElement>> ZonesAsync() =>
+        [.. (await Host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").EnumerateArray()];
+
+    [Theory]
+    [InlineData("""{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}""", "features", "a bare Polygon geometry")]
+    [InlineData("""{"type":"FeatureCollection","features":[]}""", "features", "the collection is empty")]
+    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Bow tie","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}""", "features", "features[1].geometry.coordinates[0]")]
+    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Few","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}}]}""", "features", "at least 4 positions")]
+    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Far","kind":"campus"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[200,0],[1,1],[0,0]]]}}]}""", "features", "longitude 200 is outside")]
+    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Line","kind":"campus"},"geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}]}""", "features", "'LineString' is not supported")]
+    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"kind":"campus"},"geometry":{"type":"Point","coordinates":[0,0]},"id":"x"}]}""", "features", "radius")]
+    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"kind":"campus","radius":10},"geometry":{"type":"Point","coordinates":[0,0]}}]}""", "features[1].properties.name", "required")]
+    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Moon","kind":"moon","radius":10},"geometry":{"type":"Point","coordinates":[0,0]}}]}""", "features[1].properties.kind", "One of")]
+    [InlineData("""{"type":"FeatureCollection","features":[CAMPUS,{"type":"Feature","properties":{"name":"Nowhere","kind":"home","radius":10,"schoolId":"00000000-0000-0000-0000-000000000001"},"geometry":{"type":"Point","coordinates":[0,0]}}]}""", "features[1].properties.schoolId", "No such school")]
+    [InlineData("""[1,2]""", "features", "(root)")]
+    public async Task Import_AnythingInvalid_Answers400_AndStoresNothing(string json, string field, string message)
+    {
+        using var response = await ImportAsync(json.Replace("CAMPUS", Campus, StringComparison.Ordinal));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        errors.TryGetProperty(field, out var messages).ShouldBeTrue(errors.ToString());
+        messages.EnumerateArray().ShouldContain(m => m.GetString()!.Contains(message, StringComparison.Ordinal), messages.ToString());
+        (await ZonesAsync()).ShouldBeEmpty();
+        (await Host.GetJsonAsync<JsonElement>("/api/audit?action=zone.create")).GetProperty("total").GetInt32().ShouldBe(0);
+    }
+}
+
+public sealed class ZoneImportValidationSqliteTests(SharedSqliteHost shared) : ZoneImportValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class ZoneImportValidationPostgresTests(SharedPostgresHost shared) : ZoneImportValidationTests(shared), IClassFixture<SharedPostgresHost>;

@@ -140,31 +140,6 @@ public abstract class NotificationTests(DatabaseProvider provider) : IAsyncLifet
         (await NextAsync(reader)).Notification.Title.ShouldBe($"n{Notifier.SubscriberQueueLength * 3}");
     }
 
-    [Theory]
-    [InlineData("""{"emailKinds":["outOfBounds"],"emailAddresses":[]}""", "emailAddresses")]
-    [InlineData("""{"emailKinds":["outOfBounds"],"emailAddresses":["not an address"]}""", "emailAddresses")]
-    [InlineData("""{"emailKinds":["outOfBounds"],"emailAddresses":["Office <office@example.org>"]}""", "emailAddresses")]
-    [InlineData("""{"emailKinds":["outOfBounds"],"emailAddresses":["a@example.org","A@example.org"]}""", "emailAddresses")]
-    [InlineData("""{"emailKinds":["nonsense"],"emailAddresses":["a@example.org"]}""", "emailKinds")]
-    [InlineData("""{"webhookKinds":["outOfBounds"]}""", "webhookUrl")]
-    [InlineData("""{"webhookKinds":["outOfBounds"],"webhookUrl":"http://hooks.example.org/x"}""", "webhookUrl")]
-    [InlineData("""{"webhookKinds":["outOfBounds"],"webhookUrl":"ftp://hooks.example.org/x"}""", "webhookUrl")]
-    [InlineData("""{"webhookKinds":["outOfBounds"],"webhookUrl":"https://user:pw@hooks.example.org/x"}""", "webhookUrl")]
-    [InlineData("""{"webhookKinds":["outOfBounds"],"webhookUrl":"/relative"}""", "webhookUrl")]
-    [InlineData("""{"webhookKinds":["nope"],"webhookUrl":"https://hooks.example.org/x"}""", "webhookKinds")]
-    public async Task Update_InvalidSettings_Answers400_AndSavesNothing(string json, string field)
-    {
-        using var response = await Host.Client.PutAsync(new Uri($"/api/schools/{_north}/notifications", UriKind.Relative),
-            new StringContent(json, System.Text.Encoding.UTF8, "application/json")).WaitAsync(Wait);
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
-        var saved = await Host.GetJsonAsync<JsonElement>($"/api/schools/{_north}/notifications");
-        saved.GetProperty("updatedAt").ValueKind.ShouldBe(JsonValueKind.Null);
-        (await Host.GetJsonAsync<JsonElement>("/api/audit?action=notifications.update")).GetProperty("total").GetInt32().ShouldBe(0);
-    }
-
     [Fact]
     public async Task Update_TooManyOrTooLong_Answers400()
     {
@@ -385,6 +360,39 @@ public abstract class NotificationEmailTests(DatabaseProvider provider) : IAsync
     }
 }
 
+/// <summary>Refused settings save nothing, so these cases share one server (<see cref="SharedHost"/>); none is ever saved, so none is counted.</summary>
+public abstract class NotificationValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("""{"emailKinds":["outOfBounds"],"emailAddresses":[]}""", "emailAddresses")]
+    [InlineData("""{"emailKinds":["outOfBounds"],"emailAddresses":["not an address"]}""", "emailAddresses")]
+    [InlineData("""{"emailKinds":["outOfBounds"],"emailAddresses":["Office <office@example.org>"]}""", "emailAddresses")]
+    [InlineData("""{"emailKinds":["outOfBounds"],"emailAddresses":["a@example.org","A@example.org"]}""", "emailAddresses")]
+    [InlineData("""{"emailKinds":["nonsense"],"emailAddresses":["a@example.org"]}""", "emailKinds")]
+    [InlineData("""{"webhookKinds":["outOfBounds"]}""", "webhookUrl")]
+    [InlineData("""{"webhookKinds":["outOfBounds"],"webhookUrl":"http://hooks.example.org/x"}""", "webhookUrl")]
+    [InlineData("""{"webhookKinds":["outOfBounds"],"webhookUrl":"ftp://hooks.example.org/x"}""", "webhookUrl")]
+    [InlineData("""{"webhookKinds":["outOfBounds"],"webhookUrl":"https://user:pw@hooks.example.org/x"}""", "webhookUrl")]
+    [InlineData("""{"webhookKinds":["outOfBounds"],"webhookUrl":"/relative"}""", "webhookUrl")]
+    [InlineData("""{"webhookKinds":["nope"],"webhookUrl":"https://hooks.example.org/x"}""", "webhookKinds")]
+    public async Task Update_InvalidSettings_Answers400_AndSavesNothing(string json, string field)
+    {
+        var north = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "North " + Guid.NewGuid().ToString("N")[..6], timeZone = "UTC" })).GetProperty("id").GetGuid();
+
+        using var response = await Host.Client.PutAsync(new Uri($"/api/schools/{north}/notifications", UriKind.Relative),
+            new StringContent(json, System.Text.Encoding.UTF8, "application/json")).WaitAsync(HomeroomHost.Timeout);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
+        var saved = await Host.GetJsonAsync<JsonElement>($"/api/schools/{north}/notifications");
+        saved.GetProperty("updatedAt").ValueKind.ShouldBe(JsonValueKind.Null);
+        (await Host.GetJsonAsync<JsonElement>("/api/audit?action=notifications.update")).GetProperty("total").GetInt32().ShouldBe(0);
+    }
+}
+
 public sealed class NotificationSqliteTests() : NotificationTests(DatabaseProvider.Sqlite);
 
 public sealed class NotificationPostgresTests() : NotificationTests(DatabaseProvider.Postgres);
@@ -392,3 +400,7 @@ public sealed class NotificationPostgresTests() : NotificationTests(DatabaseProv
 public sealed class NotificationEmailSqliteTests() : NotificationEmailTests(DatabaseProvider.Sqlite);
 
 public sealed class NotificationEmailPostgresTests() : NotificationEmailTests(DatabaseProvider.Postgres);
+
+public sealed class NotificationValidationSqliteTests(SharedSqliteHost shared) : NotificationValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class NotificationValidationPostgresTests(SharedPostgresHost shared) : NotificationValidationTests(shared), IClassFixture<SharedPostgresHost>;

@@ -134,23 +134,6 @@ public abstract class PolicyEditorTests(DatabaseProvider provider) : IAsyncLifet
         fresh.GetProperty("refused").GetBoolean().ShouldBeTrue(); // the same profile twice on one target
     }
 
-    [Theory]
-    [InlineData("""{"profileId":"{P}","level":"group","scopeId":"not-a-guid"}""", "scopeId")]
-    [InlineData("""{"profileId":"{P}"}""", "level")]
-    [InlineData("""{"profileId":"{P}","level":"grade","scopeId":"99"}""", "scopeId")]
-    [InlineData("""{"profileId":"{P}","level":"district","priority":5000}""", "priority")]
-    [InlineData("""{"profileId":"{P}","level":"district","assignmentId":"6f9619ff-8b86-d011-b42d-00cf4fc964ff"}""", "assignmentId")]
-    [InlineData("""{"profileId":"{P}","level":"district","condition":{"schedule":[{"days":["monday"],"start":"25:00","end":"15:00"}]}}""", "condition.schedule[0]")]
-    public async Task Preview_BadInput_Is400NamingTheField(string json, string field)
-    {
-        var profile = await IdAsync("/api/profiles", new { name = "P", settings = new { } });
-        using var response = await Host.Client.PostAsync("/api/assignments/preview", new StringContent(json.Replace("{P}", profile.ToString(), StringComparison.Ordinal), Encoding.UTF8, "application/json"));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
-    }
-
     [Fact]
     public async Task Preview_ASchoolAdmin_CannotTargetAnotherSchool()
     {
@@ -165,36 +148,6 @@ public abstract class PolicyEditorTests(DatabaseProvider provider) : IAsyncLifet
 
         var own = await PreviewAsync(new { profileId = profile, level = "group", scopeId = _class.ToString() }, admin);
         own.GetProperty("deviceCount").GetInt32().ShouldBe(3);
-    }
-
-    [Theory]
-    [InlineData("""{"restrictions":{"camera":"no"}}""", "settings.restrictions.camera", "true or false")]
-    [InlineData("""{"webFilter":{"youTube":"loud"}}""", "settings.webFilter.youTube", "one of off, moderate, strict")]
-    [InlineData("""{"webFilter":{"blockedSites":["ok.example.org","exa mple.com"]}}""", "settings.webFilter.blockedSites", "blockedSites[1]")]
-    [InlineData("""{"apps":{"required":["playstation:x"]}}""", "settings.apps.required", "platform:id")]
-    [InlineData("""{"location":{"allowedZones":["6f9619ff-8b86-d011-b42d-00cf4fc964ff"]}}""", "settings.location.allowedZones", "no such zone")]
-    [InlineData("""{"restrictions":{"telepathy":true}}""", "settings.restrictions.telepathy", "not a known setting")]
-    public async Task Profile_InvalidSettingValue_Is400NamingTheSetting_AndSavesNothing(string settings, string field, string message)
-    {
-        var existing = await IdAsync("/api/profiles", new { name = "Existing", settings = new { restrictions = new { camera = false } } });
-        var audit = await AuditCountAsync();
-        var body = $$"""{"name":"Bad","settings":{{settings}}}""";
-
-        using var create = await Host.Client.PostAsync("/api/profiles", new StringContent(body, Encoding.UTF8, "application/json"));
-        using var update = await Host.Client.PutAsync($"/api/profiles/{existing}", new StringContent(body, Encoding.UTF8, "application/json"));
-
-        foreach (var response in new[] { create, update })
-        {
-            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-            var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
-            errors.TryGetProperty(field, out var messages).ShouldBeTrue(errors.ToString());
-            messages[0].GetString()!.ShouldContain(message);
-        }
-
-        var profiles = await Host.GetJsonAsync<JsonElement>("/api/profiles");
-        profiles.EnumerateArray().Select(p => p.GetProperty("name").GetString()).ShouldBe(["Existing"]);
-        profiles[0].GetProperty("settings").GetProperty("restrictions").GetProperty("camera").GetBoolean().ShouldBeFalse();
-        (await AuditCountAsync()).ShouldBe(audit);
     }
 
     [Fact]
@@ -264,3 +217,67 @@ public abstract class PolicyEditorTests(DatabaseProvider provider) : IAsyncLifet
 public sealed class PolicyEditorSqliteTests() : PolicyEditorTests(DatabaseProvider.Sqlite);
 
 public sealed class PolicyEditorPostgresTests() : PolicyEditorTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused previews and profiles store nothing, so these cases share one server (<see cref="SharedHost"/>), each with profiles of its own.</summary>
+public abstract class PolicyEditorValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
+
+    private async Task<int> AuditCountAsync() => (await Host.GetJsonAsync<JsonElement>("/api/audit?pageSize=1")).GetProperty("total").GetInt32();
+
+    [Theory]
+    [InlineData("""{"profileId":"{P}","level":"group","scopeId":"not-a-guid"}""", "scopeId")]
+    [InlineData("""{"profileId":"{P}"}""", "level")]
+    [InlineData("""{"profileId":"{P}","level":"grade","scopeId":"99"}""", "scopeId")]
+    [InlineData("""{"profileId":"{P}","level":"district","priority":5000}""", "priority")]
+    [InlineData("""{"profileId":"{P}","level":"district","assignmentId":"6f9619ff-8b86-d011-b42d-00cf4fc964ff"}""", "assignmentId")]
+    [InlineData("""{"profileId":"{P}","level":"district","condition":{"schedule":[{"days":["monday"],"start":"25:00","end":"15:00"}]}}""", "condition.schedule[0]")]
+    public async Task Preview_BadInput_Is400NamingTheField(string json, string field)
+    {
+        var profile = await IdAsync("/api/profiles", new { name = "P " + Guid.NewGuid().ToString("N")[..8], settings = new { } });
+        using var response = await Host.Client.PostAsync("/api/assignments/preview", new StringContent(json.Replace("{P}", profile.ToString(), StringComparison.Ordinal), Encoding.UTF8, "application/json"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{"restrictions":{"camera":"no"}}""", "settings.restrictions.camera", "true or false")]
+    [InlineData("""{"webFilter":{"youTube":"loud"}}""", "settings.webFilter.youTube", "one of off, moderate, strict")]
+    [InlineData("""{"webFilter":{"blockedSites":["ok.example.org","exa mple.com"]}}""", "settings.webFilter.blockedSites", "blockedSites[1]")]
+    [InlineData("""{"apps":{"required":["playstation:x"]}}""", "settings.apps.required", "platform:id")]
+    [InlineData("""{"location":{"allowedZones":["6f9619ff-8b86-d011-b42d-00cf4fc964ff"]}}""", "settings.location.allowedZones", "no such zone")]
+    [InlineData("""{"restrictions":{"telepathy":true}}""", "settings.restrictions.telepathy", "not a known setting")]
+    public async Task Profile_InvalidSettingValue_Is400NamingTheSetting_AndSavesNothing(string settings, string field, string message)
+    {
+        var existing = await IdAsync("/api/profiles", new { name = "Existing " + Guid.NewGuid().ToString("N")[..8], settings = new { restrictions = new { camera = false } } });
+        var before = (await Host.GetJsonAsync<JsonElement>("/api/profiles")).GetRawText();
+        var audit = await AuditCountAsync();
+        var body = $$"""{"name":"Bad","settings":{{settings}}}""";
+
+        using var create = await Host.Client.PostAsync("/api/profiles", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var update = await Host.Client.PutAsync($"/api/profiles/{existing}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        foreach (var response in new[] { create, update })
+        {
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+            errors.TryGetProperty(field, out var messages).ShouldBeTrue(errors.ToString());
+            messages[0].GetString()!.ShouldContain(message);
+        }
+
+        // Every profile as it was: none added ("Bad"), the existing one not changed.
+        var profiles = await Host.GetJsonAsync<JsonElement>("/api/profiles");
+        profiles.GetRawText().ShouldBe(before);
+        profiles.EnumerateArray().Single(p => p.GetProperty("id").GetGuid() == existing)
+            .GetProperty("settings").GetProperty("restrictions").GetProperty("camera").GetBoolean().ShouldBeFalse();
+        (await AuditCountAsync()).ShouldBe(audit);
+    }
+}
+
+public sealed class PolicyEditorValidationSqliteTests(SharedSqliteHost shared) : PolicyEditorValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class PolicyEditorValidationPostgresTests(SharedPostgresHost shared) : PolicyEditorValidationTests(shared), IClassFixture<SharedPostgresHost>;

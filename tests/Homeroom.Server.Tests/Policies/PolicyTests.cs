@@ -166,27 +166,6 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
         edit.StatusCode.ShouldBe(HttpStatusCode.Conflict);
     }
 
-    [Theory]
-    [InlineData("""{"profileId":"{P}","level":"school","scopeId":"not-a-guid"}""", "scopeId")]
-    [InlineData("""{"profileId":"{P}","level":"grade","scopeId":"14"}""", "scopeId")]
-    [InlineData("""{"profileId":"{P}","level":"district","scopeId":"x"}""", "scopeId")]
-    [InlineData("""{"profileId":"{P}","level":"planet"}""", "")]
-    [InlineData("""{"profileId":"{P}","level":"district","condition":{"schedule":[{"days":["funday"],"start":"08:00","end":"15:00"}]}}""", "condition.schedule[0]")]
-    [InlineData("""{"profileId":"{P}","level":"district","condition":{"schedule":[{"days":["monday,tuesday"],"start":"08:00","end":"15:00"}]}}""", "condition.schedule[0]")]
-    [InlineData("""{"profileId":"{P}","level":"district","condition":{"schedule":[{"days":["monday"],"start":"8am","end":"15:00"}]}}""", "condition.schedule[0]")]
-    [InlineData("""{"profileId":"{P}","level":"district","condition":{"insideZones":["6f9619ff-8b86-d011-b42d-00cf4fc964ff"]}}""", "condition")]
-    [InlineData("""{"profileId":"6f9619ff-8b86-d011-b42d-00cf4fc964ff","level":"district"}""", "profileId")]
-    public async Task BadAssignments_AreRefusedWithTheField(string json, string field)
-    {
-        var profile = await CreateProfileAsync("P", new { });
-        using var response = await Host.Client.PostAsync("/api/assignments", new StringContent(json.Replace("{P}", profile.ToString(), StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json"));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
-        (await response.Content.ReadAsStringAsync()).ShouldContain(field);
-        (await Host.GetJsonAsync<JsonElement>("/api/assignments")).GetArrayLength().ShouldBe(0);
-    }
-
     [Fact]
     public async Task ScheduleBoundary_SwitchesThePolicyWithoutAnyChange()
     {
@@ -266,3 +245,34 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
 public sealed class PolicySqliteTests() : PolicyTests(DatabaseProvider.Sqlite);
 
 public sealed class PolicyPostgresTests() : PolicyTests(DatabaseProvider.Postgres);
+
+/// <summary>Refused assignments store nothing, so these cases share one server (<see cref="SharedHost"/>): none is ever stored, so the list stays empty.</summary>
+public abstract class PolicyValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("""{"profileId":"{P}","level":"school","scopeId":"not-a-guid"}""", "scopeId")]
+    [InlineData("""{"profileId":"{P}","level":"grade","scopeId":"14"}""", "scopeId")]
+    [InlineData("""{"profileId":"{P}","level":"district","scopeId":"x"}""", "scopeId")]
+    [InlineData("""{"profileId":"{P}","level":"planet"}""", "")]
+    [InlineData("""{"profileId":"{P}","level":"district","condition":{"schedule":[{"days":["funday"],"start":"08:00","end":"15:00"}]}}""", "condition.schedule[0]")]
+    [InlineData("""{"profileId":"{P}","level":"district","condition":{"schedule":[{"days":["monday,tuesday"],"start":"08:00","end":"15:00"}]}}""", "condition.schedule[0]")]
+    [InlineData("""{"profileId":"{P}","level":"district","condition":{"schedule":[{"days":["monday"],"start":"8am","end":"15:00"}]}}""", "condition.schedule[0]")]
+    [InlineData("""{"profileId":"{P}","level":"district","condition":{"insideZones":["6f9619ff-8b86-d011-b42d-00cf4fc964ff"]}}""", "condition")]
+    [InlineData("""{"profileId":"6f9619ff-8b86-d011-b42d-00cf4fc964ff","level":"district"}""", "profileId")]
+    public async Task BadAssignments_AreRefusedWithTheField(string json, string field)
+    {
+        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "P " + Guid.NewGuid().ToString("N")[..8], settings = new { } })).GetProperty("id").GetGuid();
+        using var response = await Host.Client.PostAsync("/api/assignments", new StringContent(json.Replace("{P}", profile.ToString(), StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadAsStringAsync()).ShouldContain(field);
+        (await Host.GetJsonAsync<JsonElement>("/api/assignments")).GetArrayLength().ShouldBe(0);
+    }
+}
+
+public sealed class PolicyValidationSqliteTests(SharedSqliteHost shared) : PolicyValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class PolicyValidationPostgresTests(SharedPostgresHost shared) : PolicyValidationTests(shared), IClassFixture<SharedPostgresHost>;

@@ -37,21 +37,6 @@ public sealed class RosterApiTests : IAsyncLifetime
         (await _host.GetJsonAsync<JsonElement>("/api/schools")).GetProperty("items")[0].GetProperty("code").GetString().ShouldBe("LES");
     }
 
-    [Theory]
-    [InlineData("/api/schools", "{\"name\":\"\"}", "name")]
-    [InlineData("/api/schools", "{\"name\":\"X\",\"timeZone\":\"Mars/Olympus\"}", "timeZone")]
-    [InlineData("/api/groups", "{\"name\":\"G\"}", "kind")]
-    [InlineData("/api/groups", "{\"name\":\"G\",\"kind\":\"class\",\"schoolId\":\"0195a3b2-0000-7000-8000-000000000001\"}", "schoolId")]
-    [InlineData("/api/people", "{\"kind\":\"student\",\"givenName\":\"A\"}", "familyName")]
-    public async Task Create_InvalidBody_Answers400WithTheField(string path, string body, string field)
-    {
-        using var response = await _host.Client.PostAsync(new Uri(path, UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue();
-    }
-
     [Fact]
     public async Task Create_DuplicateExternalId_Answers409AndKeepsTheFirst()
     {
@@ -65,3 +50,26 @@ public sealed class RosterApiTests : IAsyncLifetime
         people.GetProperty("items")[0].GetProperty("givenName").GetString().ShouldBe("A");
     }
 }
+
+/// <summary>Refused bodies store nothing, so these cases share one server (<see cref="SharedHost"/>).</summary>
+public abstract class RosterApiValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("/api/schools", "{\"name\":\"\"}", "name")]
+    [InlineData("/api/schools", "{\"name\":\"X\",\"timeZone\":\"Mars/Olympus\"}", "timeZone")]
+    [InlineData("/api/groups", "{\"name\":\"G\"}", "kind")]
+    [InlineData("/api/groups", "{\"name\":\"G\",\"kind\":\"class\",\"schoolId\":\"0195a3b2-0000-7000-8000-000000000001\"}", "schoolId")]
+    [InlineData("/api/people", "{\"kind\":\"student\",\"givenName\":\"A\"}", "familyName")]
+    public async Task Create_InvalidBody_Answers400WithTheField(string path, string body, string field)
+    {
+        using var response = await Host.Client.PostAsync(new Uri(path, UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue();
+    }
+}
+
+public sealed class RosterApiValidationSqliteTests(SharedSqliteHost shared) : RosterApiValidationTests(shared), IClassFixture<SharedSqliteHost>;
