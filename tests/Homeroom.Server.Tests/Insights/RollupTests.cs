@@ -277,7 +277,8 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
         // A row only the district tables hold (each of them, grade 5's for the grade table): whoever reads them sees this site.
         var bulk = _host.GetService<BulkSql>();
-        var day = InsightFold.DayNumber(new DateOnly(2026, 3, 10));
+        // A Tuesday after the range's last whole week, so the subject tables read it from their daily table.
+        var day = InsightFold.DayNumber(new DateOnly(2026, 3, 31));
         await using (var connection = await bulk.OpenAsync(CancellationToken.None))
         {
             foreach (var table in RollupTable.All.Where(t => t.ScopeColumn is null && t.Period == RollupPeriod.Day))
@@ -302,6 +303,7 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         var queries = _host.GetService<InsightsQueries>();
         // Not the whole of March: the marker is a daily row, and a whole month reads the monthly table.
         var filter = new InsightFilter(new DateOnly(2026, 3, 2), new DateOnly(2026, 3, 31));
+        new DateOnly(2026, 3, 31).DayOfWeek.ShouldBe(DayOfWeek.Tuesday);
         var admin = new StaffScope(Guid.NewGuid(), "lakeside-admin", "Lakeside admin", StaffRole.SchoolAdmin, chicago, null);
         InsightFilter[] asks = [filter, filter with { Platform = "chromeos" }, filter with { Grade = 5 }];
         foreach (var asked in asks)
