@@ -148,6 +148,9 @@ public sealed class ReportScheduler(
         return await email.SendAsync(message, cancellationToken);
     }
 
+    /// <summary>The days a scheduled rollup report covers: the week before each sending.</summary>
+    public const int ScheduledDays = 7;
+
     /// <summary>The rows a scheduled rollup report attaches (its top subjects; the API gives up to <see cref="ReportFilters.MaxLimit"/>).</summary>
     public const int ScheduledRows = 200;
 
@@ -195,9 +198,6 @@ public sealed class ReportScheduler(
             }
         }
     }
-
-    /// <summary>The days a scheduled rollup report covers: the week before each sending.</summary>
-    public const int ScheduledDays = 7;
 
     private static string Top<T>(IReadOnlyList<T> rows, Func<T, string> describe) =>
         rows.Count == 0 ? "nothing recorded." : string.Join(", ", rows.Take(5).Select(describe)) + (rows.Count > 5 ? $", and {rows.Count - 5} more in the attachment." : ".");

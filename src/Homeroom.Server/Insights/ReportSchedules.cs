@@ -217,8 +217,10 @@ public sealed class ReportSchedules(
     }
 
     /// <summary>The report names a request may give, as the API returns them.</summary>
-    public static readonly IReadOnlyList<string> ReportNames =
-        Enum.GetValues<ScheduledReportKind>().Select(k => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(k.ToString())).ToArray();
+    public static readonly IReadOnlyList<string> ReportNames = Enum.GetValues<ScheduledReportKind>().Select(NameOf).ToArray();
+
+    /// <summary>A report's name as the API gives and takes it (<c>blockedSites</c>).</summary>
+    public static string NameOf(ScheduledReportKind report) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(report.ToString());
 
     /// <summary>A report's name (<c>blockedSites</c>, also <c>blocked-sites</c>; any case), or null.</summary>
     public static ScheduledReportKind? ParseReport(string? name)
