@@ -33,6 +33,10 @@ run_tests() {
     --logger "console;verbosity=normal" --logger trx \
     --results-directory "$results" "${@:2}"
 }
+# The machine's CPU use over the test run (busy share of all cores, from /proc/stat), printed with its
+# time: whether the tests wait or compute decides whether more of them at once would finish sooner.
+cpu_ticks() { awk '/^cpu /{ idle=$5+$6; total=0; for (i=2; i<=9; i++) total+=$i; print total, idle, $9 }' /proc/stat; }
+read -r cpu_total0 cpu_idle0 cpu_steal0 < <(cpu_ticks)
 started=$(date +%s)
 other_status=0
 (
@@ -48,7 +52,9 @@ run_tests tests/Homeroom.Server.Tests "$@" || status=$?
 wait $others || other_status=$?
 cat "$results/other-projects.log"
 [ "$status" -ne 0 ] || status=$other_status
-echo "dotnet test: $(( $(date +%s) - started )) s"
+read -r cpu_total1 cpu_idle1 cpu_steal1 < <(cpu_ticks)
+ticks=$(( cpu_total1 - cpu_total0 + 1 ))
+echo "dotnet test: $(( $(date +%s) - started )) s, CPU busy $(( 100 - 100 * (cpu_idle1 - cpu_idle0) / ticks )) % of $(nproc) cores ($(( 100 * (cpu_steal1 - cpu_steal0) / ticks )) % taken by the host)"
 
 # One plain summary line over every test project.
 python3 - "$results" <<'PY'
