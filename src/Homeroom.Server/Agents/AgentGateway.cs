@@ -8,6 +8,7 @@ using Homeroom.Server.Classroom;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
+using Homeroom.Server.Hosting;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Safety;
@@ -36,6 +37,7 @@ public sealed class AgentGateway(
     LocationTracker locations,
     ScreenViews screenViews,
     DeviceLiveState live,
+    ServerMetrics metrics,
     SafetyIngestion safety,
     SafetyCaptures safetyCaptures,
     IOptions<AgentOptions> options,
@@ -241,11 +243,13 @@ public sealed class AgentGateway(
                         Violation(connection, AgentCloseCodes.FrameTooLarge, "frame too large");
                         break;
                     case ReadOutcome.Binary:
+                        metrics.BinaryFrameReceived();
                         await HandleBinaryAsync(connection, reader.MessageMemory);
                         break;
                     default:
                         if (ReadTextFrame(connection, reader.Message) is { } frame)
                         {
+                            metrics.FrameReceived(frame);
                             await HandleFrameAsync(connection, session, frame);
                         }
 
@@ -296,6 +300,7 @@ public sealed class AgentGateway(
 
     private void Violation(AgentConnection connection, int code, string reason)
     {
+        metrics.Violation(code);
         AgentsLog.Violation(logger, connection.DeviceId, code, reason);
         connection.RequestClose(code, reason);
     }

@@ -3,6 +3,7 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Commands;
 using Homeroom.Server.Agents;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Commands;
@@ -16,6 +17,7 @@ public sealed class CommandDispatcher(
     CommandStatusWriter statusWriter,
     CommandProgress progress,
     IDbContextFactory<HomeroomDbContext> dbFactory,
+    ServerMetrics metrics,
     TimeProvider time)
 {
     public static CommandFrame ToFrame(Command command) => new(
@@ -34,7 +36,7 @@ public sealed class CommandDispatcher(
         {
             if (registry.Get(deviceId) is { } connection)
             {
-                sends.Add(SendAsync(connection, command.Id, payload));
+                sends.Add(SendAsync(connection, command, payload, onConnect: false));
             }
         }
 
@@ -55,15 +57,16 @@ public sealed class CommandDispatcher(
             .ToListAsync(cancellationToken);
         foreach (var command in pending)
         {
-            if (!await SendAsync(connection, command.Id, AgentFrameCodec.Serialize(ToFrame(command))))
+            if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), onConnect: true))
             {
                 return;
             }
         }
     }
 
-    private async Task<bool> SendAsync(AgentConnection connection, Guid commandId, byte[] payload)
+    private async Task<bool> SendAsync(AgentConnection connection, Command command, byte[] payload, bool onConnect)
     {
+        var commandId = command.Id;
         // "Sent" is queued before the frame goes out: the writer applies updates in order, so it is
         // stored before anything the device answers about the command (answers about commands not
         // sent are ignored). Should the send then fail, the delivery is still pending and is sent
@@ -76,6 +79,7 @@ public sealed class CommandDispatcher(
         }
 
         progress.Report(update);
+        metrics.CommandSent(update.At - command.IssuedAt, onConnect);
         return true;
     }
 }

@@ -43,6 +43,7 @@ public static class HomeroomServices
         services.AddHomeroomOpenApi();
         services.AddConsole();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        services.AddServerMetrics(configuration);
 
         var dataDirectory = configuration["Homeroom:DataDirectory"] ?? "./data";
         services.AddDataProtection().AddKeyManagementOptions(o => o.XmlRepository = new PrivateKeyRepository(DataFiles.KeysDirectory(dataDirectory))).SetApplicationName("Homeroom");
@@ -78,6 +79,7 @@ public static class HomeroomServices
     public static WebApplication UseHomeroom(this WebApplication app)
     {
         app.UseReverseProxy();
+        app.UseServerMetrics();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // A browser asking for a console address that does not exist gets the console's own page;
@@ -95,6 +97,7 @@ public static class HomeroomServices
 
         app.MapOpenApi().AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions()).AllowAnonymous();
+        app.MapServerMetrics();
         app.MapAgentEndpoints();
         app.MapAccountEndpoints();
         app.MapStaffAccountEndpoints();
