@@ -22,13 +22,15 @@ public static class AppPlatforms
         DevicePlatform.ChromeOS when ids.ChromeExtensionId is null && ids.WebAppUrl is null =>
             new(false, "Not for Chromebooks: the catalog entry has no Chrome extension id or web app URL."),
         DevicePlatform.ChromeOS when intent == AppIntent.Required && ids.ChromeExtensionId is { } id =>
-            new(true, $"Chrome cannot force-install from an extension: add \"{AppIdentity.ChromeForceInstallLine(id)}\" to ExtensionInstallForcelist in Google Admin."),
+            new(true, $"Chrome cannot force-install from an extension: add \"{AppIdentity.ChromeForceInstallLine(id)}\" to ExtensionInstallForcelist in Google Admin; Homeroom's extension reports it while it is missing."),
         DevicePlatform.ChromeOS when intent == AppIntent.Required =>
             new(true, "Chrome cannot install a web app from an extension: add the URL to Google Admin's force-installed web apps."),
         DevicePlatform.ChromeOS when intent == AppIntent.Available =>
             new(true, "Allowed: nothing to install."),
+        DevicePlatform.ChromeOS when ids.ChromeExtensionId is null =>
+            new(true, "Recorded only: Homeroom's extension turns off extensions, not web apps; block the site with a profile's web filter."),
         DevicePlatform.ChromeOS =>
-            new(true, "Recorded only: the extension does not disable other extensions yet."),
+            new(true, "Homeroom's extension turns it off (chrome.management) and back on when it is no longer blocked or disabled."),
         DevicePlatform.IPadOS or DevicePlatform.IOS when ids.AppleAdamId is null =>
             new(false, "Not for iPads: the catalog entry has no App Store id."),
         DevicePlatform.IPadOS or DevicePlatform.IOS =>
