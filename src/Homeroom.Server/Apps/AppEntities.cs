@@ -53,6 +53,8 @@ internal sealed class AppAssignmentConfiguration : IEntityTypeConfiguration<AppA
     public void Configure(EntityTypeBuilder<AppAssignmentRecord> builder)
     {
         builder.ToTable("app_assignments");
+        // Known to EF so an entry is inserted before its assignments in one save (the demo's seed).
+        builder.HasOne<CatalogApp>().WithMany().HasForeignKey(a => a.AppId).OnDelete(DeleteBehavior.Cascade);
         builder.Property(a => a.Level).HasConversion<int>();
         builder.Property(a => a.Intent).HasConversion<LowerCaseEnumConverter<AppIntent>>();
     }
