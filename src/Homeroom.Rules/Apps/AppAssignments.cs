@@ -5,16 +5,16 @@ namespace Homeroom.Rules.Apps;
 /// <summary>What an assignment asks of an app on the devices it reaches.</summary>
 public enum AppIntent
 {
-    /// <summary>Offered: the student may install it (Apple: in the managed app list; Chrome: allowed).</summary>
+    /// <summary>Offered: allowed, and the student may install it.</summary>
     Available = 0,
 
     /// <summary>Installed and kept installed.</summary>
     Required = 1,
 
-    /// <summary>Kept installed but turned off (Chrome: the extension disabled; Apple: hidden from the home screen).</summary>
+    /// <summary>Kept installed but turned off (on Chromebooks Homeroom's extension turns it off).</summary>
     Disabled = 2,
 
-    /// <summary>Never allowed: turned off or removed where installed, hidden from launching.</summary>
+    /// <summary>Never allowed (on Chromebooks Homeroom's extension turns it off where installed).</summary>
     Blocked = 3,
 }
 
