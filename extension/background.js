@@ -154,6 +154,10 @@ chrome.idle.onStateChanged.addListener(whenReady(() => usageChanged()));
 for (const event of [chrome.management?.onInstalled, chrome.management?.onUninstalled, chrome.management?.onEnabled, chrome.management?.onDisabled]) {
   event?.addListener(whenReady(() => appsChanged()));
 }
+// A blocked extension installed or turned back on after the policy arrived is turned off again at once.
+for (const event of [chrome.management?.onInstalled, chrome.management?.onEnabled]) {
+  event?.addListener(whenReady(() => policy.applyCatalog()));
+}
 
 async function checkNavigation(tabId, url) {
   if (lock.locked) {

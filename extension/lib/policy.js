@@ -4,6 +4,7 @@
 import { compileFilter, parseFilterList } from './filter.js';
 import { safetyRuleIdsToRemove, safetyRules } from './dnr.js';
 import { load, save } from './store.js';
+import { catalogLists, catalogPlan } from './apps.js';
 
 const RESTRICTION_NAMES = ['appStore', 'bluetooth', 'camera', 'screenCapture', 'usbStorage'];
 
@@ -85,6 +86,51 @@ export class PolicyState {
       }
     }
 
+    failures.push(...(await this.applyCatalog()));
+    return failures;
+  }
+
+  /**
+   * The catalog's Chrome extensions: turns off the blocked and disabled ones, turns back on those it
+   * turned off that no longer are, and reports required ones that are missing (Google Admin installs them).
+   */
+  async applyCatalog() {
+    const lists = catalogLists(this.document?.catalog);
+    const { catalogTurnedOff } = await load(['catalogTurnedOff']);
+    const failures = [];
+    let installed;
+    try {
+      installed = await chrome.management.getAll();
+    } catch (error) {
+      return lists.blocked.length + lists.disabled.length + lists.required.length > 0
+        ? [`catalog: the installed extensions could not be read (${error.message})`]
+        : [];
+    }
+
+    const plan = catalogPlan(lists, installed, catalogTurnedOff ?? [], chrome.runtime.id);
+    const turnedOff = new Set((catalogTurnedOff ?? []).filter((id) => !plan.enable.includes(id)));
+    for (const id of plan.disable) {
+      try {
+        await chrome.management.setEnabled(id, false);
+        turnedOff.add(id);
+      } catch (error) {
+        failures.push(`catalog: extension ${id} could not be turned off (${error.message})`);
+      }
+    }
+
+    for (const id of plan.enable) {
+      try {
+        await chrome.management.setEnabled(id, true);
+      } catch (error) {
+        failures.push(`catalog: extension ${id} could not be turned back on (${error.message})`);
+      }
+    }
+
+    for (const id of plan.missing) {
+      failures.push(`catalog: required extension ${id} is not installed (add it to ExtensionInstallForcelist in Google Admin)`);
+    }
+
+    await save({ catalogTurnedOff: [...turnedOff].sort() });
     return failures;
   }
 

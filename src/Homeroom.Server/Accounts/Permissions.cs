@@ -115,6 +115,9 @@ public enum Permission
 
     /// <summary>Reports e-mailed on a schedule (a district matter).</summary>
     ManageReportSchedules,
+
+    /// <summary>Add, change and remove entries of the district's app catalog (assigning apps is <see cref="ManagePolicies"/>).</summary>
+    ManageAppCatalog,
 }
 
 /// <summary>

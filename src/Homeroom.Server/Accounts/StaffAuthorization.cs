@@ -31,6 +31,9 @@ public enum ScopedResource
 
     /// <summary>A safety alert of the scope's school (all for district-wide staff who read safety).</summary>
     SafetyAlert,
+
+    /// <summary>An app assignment the scope may change (on its school, or a group or device of it).</summary>
+    AppAssignment,
 }
 
 /// <summary>
@@ -197,6 +200,8 @@ public static class ScopedResources
             ScopedResource.Assignment => await db.PolicyAssignments.AsNoTracking().Where(a => a.Id == id).Select(a => new { a.Level, a.ScopeKey }).FirstOrDefaultAsync(cancellationToken) is { } assignment
                 && await scope.MayAssignAsync(db, assignment.Level, assignment.ScopeKey, cancellationToken),
             ScopedResource.SafetyAlert => await Safety.SafetyScope.SafetyAlerts(scope, db).AnyAsync(a => a.Id == id, cancellationToken),
+            ScopedResource.AppAssignment => await db.Set<Apps.AppAssignmentRecord>().AsNoTracking().Where(a => a.Id == id).Select(a => new { a.Level, a.ScopeKey }).FirstOrDefaultAsync(cancellationToken) is { } appAssignment
+                && await scope.MayAssignAsync(db, appAssignment.Level, appAssignment.ScopeKey, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
         if (inScope)
@@ -218,6 +223,7 @@ public static class ScopedResources
             ScopedResource.Profile => await db.Profiles.AnyAsync(p => p.Id == id, cancellationToken),
             ScopedResource.Assignment => await db.PolicyAssignments.AnyAsync(a => a.Id == id, cancellationToken),
             ScopedResource.SafetyAlert => await db.Set<Safety.SafetyAlert>().AnyAsync(a => a.Id == id, cancellationToken),
+            ScopedResource.AppAssignment => await db.Set<Apps.AppAssignmentRecord>().AnyAsync(a => a.Id == id, cancellationToken),
             _ => false,
         };
         return exists ? ResourceAccess.OutOfScope : ResourceAccess.Missing;

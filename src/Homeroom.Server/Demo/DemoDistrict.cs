@@ -195,6 +195,8 @@ public sealed partial class DemoDistrict(IDbContextFactory<HomeroomDbContext> db
         await db.SaveChangesAsync(cancellationToken);
         await DemoPolicies.SeedAsync(db, Campus, now, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
+        Apps.DemoApps.Seed(db, now);
+        await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         DemoLog.Seeded(logger, schools.Count, classes.Count, people, fleet.Count);
         return true;
@@ -241,6 +243,7 @@ public sealed partial class DemoDistrict(IDbContextFactory<HomeroomDbContext> db
         removed += await db.Schools.Where(s => schoolIds.Contains(s.Id)).ExecuteDeleteAsync(cancellationToken);
         removed += await db.Districts.Where(d => d.Name.EndsWith("(demo)")).ExecuteDeleteAsync(cancellationToken);
         removed += await DemoPolicies.RemoveAsync(db, cancellationToken);
+        removed += await Apps.DemoApps.RemoveAsync(db, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return removed;
     }

@@ -4,6 +4,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Agents;
 using Homeroom.Server.Apple;
+using Homeroom.Server.Apps;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Classroom;
 using Homeroom.Server.Commands;
@@ -66,6 +67,7 @@ public static class HomeroomServices
         services.AddInsights();
         services.AddFiltering();
         services.AddPolicies();
+        services.AddApps();
         services.AddLocations();
         services.AddNotifications();
         services.AddSafety();
@@ -111,6 +113,7 @@ public static class HomeroomServices
         app.MapFilterListEndpoints();
         app.MapProfileEndpoints();
         app.MapAssignmentEndpoints();
+        app.MapAppEndpoints();
         app.MapPolicyEndpoints();
         app.MapZoneEndpoints();
         app.MapAlertEndpoints();

@@ -195,7 +195,7 @@ public sealed class AssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbF
         };
     }
 
-    private static string GradeName(int grade) => grade switch
+    internal static string GradeName(int grade) => grade switch
     {
         -1 => "Pre-K",
         0 => "Kindergarten",
@@ -392,7 +392,7 @@ public sealed class AssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbF
         return targetSchool;
     }
 
-    private static Task<bool> ScopeExistsAsync(HomeroomDbContext db, ScopeLevel level, Guid id, CancellationToken cancellationToken) => level switch
+    internal static Task<bool> ScopeExistsAsync(HomeroomDbContext db, ScopeLevel level, Guid id, CancellationToken cancellationToken) => level switch
     {
         ScopeLevel.School => db.Schools.AnyAsync(s => s.Id == id, cancellationToken),
         ScopeLevel.Group => db.Groups.AnyAsync(g => g.Id == id, cancellationToken),
@@ -401,7 +401,7 @@ public sealed class AssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbF
     };
 
     /// <summary>The school an assignment's target belongs to (none for the district, a grade, or a group without a school).</summary>
-    private static async Task<Guid?> SchoolOfAsync(HomeroomDbContext db, ScopeLevel level, string? scopeKey, CancellationToken cancellationToken)
+    internal static async Task<Guid?> SchoolOfAsync(HomeroomDbContext db, ScopeLevel level, string? scopeKey, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(scopeKey, out var id))
         {

@@ -151,6 +151,7 @@ public sealed class PolicyDistributor(
         var model = await PolicyModel.LoadAsync(db, cancellationToken);
         var ids = connected?.Keys.ToList();
         var scopes = await DeviceScopes.LoadAsync(db, ids, zones.InsideZones, cancellationToken);
+        var catalog = await Apps.ChromeCatalog.LoadAsync(db, ids, cancellationToken);
         var stored = await (ids is null ? db.DevicePolicies.AsNoTracking() : db.DevicePolicies.AsNoTracking().Where(p => ids.Contains(p.DeviceId)))
             .Select(p => new { p.DeviceId, p.Version, p.Hash })
             .ToDictionaryAsync(p => p.DeviceId, cancellationToken);
@@ -174,6 +175,11 @@ public sealed class PolicyDistributor(
                 values["location.outOfBoundsMessage"].GetValue<string>()));
 
             var document = Document(effective, listVersion, LocationContext(effective, model.TimeZoneOf(scope.SchoolId), zones));
+            if (catalog.For(scope) is { } apps)
+            {
+                document["catalog"] = apps;
+            }
+
             var bytes = JsonSerializer.SerializeToUtf8Bytes(document);
             var previous = stored.GetValueOrDefault(scope.DeviceId);
             if (bytes.Length > MaxDocumentBytes)

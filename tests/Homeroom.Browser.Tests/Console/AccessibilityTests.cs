@@ -53,6 +53,11 @@ public sealed class AccessibilityTests(ConsoleDistrict district)
             (await district.Host.PostJsonAsync("/api/profiles", new { name = "Accessibility check profile", settings = new { } })).EnsureSuccessStatusCode();
         }
 
+        if ((await district.Host.Client.GetFromJsonAsync<JsonElement>("/api/apps")).GetArrayLength() == 0)
+        {
+            (await district.Host.PostJsonAsync("/api/apps", new { name = "Accessibility check app", category = "education", chromeExtensionId = "aapocclcgogkmnckokdopfmhonfmgoek" })).EnsureSuccessStatusCode();
+        }
+
         var dbFactory = district.Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>();
         await using var db = await dbFactory.CreateDbContextAsync();
         if (!await db.Alerts.AnyAsync())

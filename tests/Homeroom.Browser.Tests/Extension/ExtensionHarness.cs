@@ -25,6 +25,7 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
     private readonly string _userDataDir;
     private IPlaywright _playwright = null!;
     private IPage? _control;
+    private IReadOnlyList<string> _otherExtensions = [];
 
     private ExtensionHarness(HomeroomHost host, string userDataDir)
     {
@@ -45,10 +46,12 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
     public string ExtensionUrl(string path) => $"chrome-extension://{ExtensionId}/{path}";
 
     /// <summary>Starts the server, runs <paramref name="prepare"/> against it (profiles, lists), then starts Chromium with the extension and waits until it has enrolled.</summary>
-    public static async Task<ExtensionHarness> StartAsync(Func<HomeroomHost, Task>? prepare = null)
+    /// <param name="prepare">Run against the server before Chromium starts.</param>
+    /// <param name="otherExtensions">Directories of more unpacked extensions to load beside Homeroom's (a student's own, say).</param>
+    public static async Task<ExtensionHarness> StartAsync(Func<HomeroomHost, Task>? prepare = null, IReadOnlyList<string>? otherExtensions = null)
     {
         var host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
-        var harness = new ExtensionHarness(host, Directory.CreateTempSubdirectory("homeroom-ext-").FullName);
+        var harness = new ExtensionHarness(host, Directory.CreateTempSubdirectory("homeroom-ext-").FullName) { _otherExtensions = otherExtensions ?? [] };
         try
         {
             if (prepare is not null)
@@ -69,7 +72,7 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
     private async Task LaunchAsync()
     {
         _playwright = await Playwright.CreateAsync();
-        var extension = ExtensionDirectory;
+        var extension = string.Join(',', _otherExtensions.Prepend(ExtensionDirectory));
         Context = await _playwright.Chromium.LaunchPersistentContextAsync(_userDataDir, new BrowserTypeLaunchPersistentContextOptions
         {
             ExecutablePath = Browsers.ChromiumPath,
@@ -84,7 +87,7 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
             Body = $"<!doctype html><html><head><title>Test page {new Uri(route.Request.Url).AbsolutePath}</title></head><body><h1>{new Uri(route.Request.Url).Host}{new Uri(route.Request.Url).AbsolutePath}</h1></body></html>",
         }));
 
-        ExtensionId = ExtensionIdOf(extension);
+        ExtensionId = ExtensionIdOf(ExtensionDirectory);
 
         // Set up the way a technician would on an unmanaged browser: the options page.
         var token = await Host.CreateTokenAsync();

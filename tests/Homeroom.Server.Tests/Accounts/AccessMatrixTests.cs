@@ -56,6 +56,12 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         Assignment,
         SafetyAlert,
 
+        /// <summary>A catalog app: district-wide, no school.</summary>
+        App,
+
+        /// <summary>An app assignment (on a school's resource).</summary>
+        AppAssignment,
+
         /// <summary>The caller's own API key, a district filter list or wallpaper: no school.</summary>
         Own,
     }
@@ -158,6 +164,17 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("POST", "/api/assignments/preview", Admins, Kind.Body, """{"profileId":"{profile}","level":"group","scopeId":"{class}","priority":{number}}"""),
         new("PUT", "/api/assignments/{id}", Admins, Kind.Assignment, """{"profileId":"{profile}","level":"school","scopeId":"{school}","priority":{number}}""", Fresh: true),
         new("DELETE", "/api/assignments/{id}", Admins, Kind.Assignment, Fresh: true),
+
+        new("GET", "/api/apps", PolicyReaders, Kind.None),
+        new("POST", "/api/apps", DistrictOnly, Kind.None, """{"name":"{unique}","category":"education","webAppUrl":"https://example.org/{unique}"}"""),
+        new("GET", "/api/apps/{id}", PolicyReaders, Kind.App),
+        new("PUT", "/api/apps/{id}", DistrictOnly, Kind.App, """{"name":"{unique}","category":"reference","webAppUrl":"https://example.org/"}""", Fresh: true),
+        new("DELETE", "/api/apps/{id}", DistrictOnly, Kind.App, Fresh: true),
+        new("GET", "/api/apps/{id}/assignments", PolicyReaders, Kind.App),
+        new("POST", "/api/apps/{id}/assignments", Admins, Kind.Body, """{"intent":"required","level":"group","scopeId":"{class}"}""", Fresh: true),
+        new("PUT", "/api/app-assignments/{id}", Admins, Kind.AppAssignment, """{"intent":"blocked","level":"school","scopeId":"{school}"}""", Fresh: true),
+        new("DELETE", "/api/app-assignments/{id}", Admins, Kind.AppAssignment, Fresh: true),
+        new("GET", "/api/devices/{id}/effective-apps", PolicyReaders, Kind.Device),
 
         new("GET", "/api/zones", PolicyReaders, Kind.None),
         new("POST", "/api/zones", Admins, Kind.Body, """{"type":"Feature","properties":{"name":"{unique}","kind":"campus","schoolId":"{school}","radius":200},"geometry":{"type":"Point","coordinates":[-73.5,45.5]}}"""),
@@ -274,6 +291,9 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("/profiles/new", Admins, Kind.None),
         ("/profiles/{ProfileId:guid}", PolicyReaders, Kind.None),
         ("/compliance", PolicyReaders, Kind.None),
+        ("/apps", PolicyReaders, Kind.None),
+        ("/apps/new", DistrictOnly, Kind.None),
+        ("/apps/{AppId:guid}", PolicyReaders, Kind.None),
         ("/insights/fleet", InsightReaders, Kind.None),
         ("/insights/classroom", InsightReaders, Kind.None),
         ("/insights/blocked", InsightReaders, Kind.None),
@@ -410,7 +430,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         failures.ShouldBeEmpty();
     }
 
-    private static string PagePath(string route, Kind kind, SchoolResources school) => route
+    private string PagePath(string route, Kind kind, SchoolResources school) => route
+        .Replace("{AppId:guid}", server.App.ToString(), StringComparison.Ordinal)
         .Replace("{Id:guid}", (kind switch { Kind.Class => school.Class, Kind.Person => school.Student, _ => school.Device }).ToString(), StringComparison.Ordinal)
         .Replace("{GroupId:guid}", school.Class.ToString(), StringComparison.Ordinal)
         .Replace("{ProfileId:guid}", school.Profile.ToString(), StringComparison.Ordinal)
@@ -439,7 +460,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     }
 
     private IEnumerable<SchoolResources> Schools(Rule rule) =>
-        rule.Kind is Kind.None or Kind.Own ? [District.North] : [District.North, District.South];
+        rule.Kind is Kind.None or Kind.Own or Kind.App ? [District.North] : [District.North, District.South];
 
     private JsonElement? Operation(string method, string path) =>
         Operations().Where(o => o.Method == method && o.Path == path).Select(o => (JsonElement?)o.Operation).FirstOrDefault();
@@ -545,6 +566,9 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
                 Kind.Profile => school.Profile,
                 Kind.Assignment => school.Assignment,
                 Kind.SafetyAlert => school.SafetyAlert,
+                Kind.App => server.App,
+                Kind.Body when rule.Path.StartsWith("/api/apps/", StringComparison.Ordinal) => server.App,
+                Kind.AppAssignment => server.AppAssignments[school.Name],
                 Kind.None when rule.Path.StartsWith("/api/profiles", StringComparison.Ordinal) => school.Profile,
                 Kind.None when rule.Path.StartsWith("/api/zones", StringComparison.Ordinal) => school.Zone,
                 _ => throw new InvalidOperationException($"No resource for {rule.Path}"),
@@ -565,6 +589,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             "/api/profiles/{id}" => await District.IdAsync("/api/profiles", new { name = $"Profile {unique}", schoolId = school.School, settings = new { } }),
             "/api/assignments/{id}" => await District.IdAsync("/api/assignments", new { profileId = school.Profile, level = "device", scopeId = school.Device.ToString(), priority = NextPriority() }),
             "/api/zones/{id}" => await District.ZoneAsync(school.School, $"Zone {unique}"),
+            "/api/apps/{id}" or "/api/apps/{id}/assignments" => await FreshAppAsync(unique),
+            "/api/app-assignments/{id}" => await District.IdAsync($"/api/apps/{await FreshAppAsync(unique)}/assignments", new { intent = "required", level = "device", scopeId = school.Device.ToString() }),
             "/api/filter-lists/{id}" => await FreshFilterListAsync(unique),
             "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
             "/api/safety/students/{id}" => await District.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
@@ -595,6 +621,9 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         (await Host.PostJsonAsync($"/api/groups/{id}/members", new { personIds = new[] { school.Student } })).EnsureSuccessStatusCode();
         return id;
     }
+
+    private Task<Guid> FreshAppAsync(string unique) =>
+        District.IdAsync("/api/apps", new { name = $"App {unique}", category = "education", webAppUrl = $"https://example.org/{unique}" });
 
     private async Task<Guid> FreshFilterListAsync(string unique)
     {
@@ -630,11 +659,22 @@ public abstract class AccessMatrixServer(DatabaseProvider provider) : IAsyncLife
 
     public JsonElement OpenApi { get; private set; }
 
+    /// <summary>A catalog app (district-wide), assigned to each school.</summary>
+    public Guid App { get; private set; }
+
+    /// <summary>The app's assignment to each school, by school name.</summary>
+    public Dictionary<string, Guid> AppAssignments { get; } = [];
+
     public async Task InitializeAsync()
     {
         Host = await HomeroomHost.StartAsync(provider);
         District = await AccessDistrict.CreateAsync(Host);
         OpenApi = await Host.GetJsonAsync<JsonElement>("/openapi/v1.json");
+        App = await District.IdAsync("/api/apps", new { name = "Matrix app", category = "education", webAppUrl = "https://example.org/matrix" });
+        foreach (var school in new[] { District.North, District.South })
+        {
+            AppAssignments[school.Name] = await District.IdAsync($"/api/apps/{App}/assignments", new { intent = "required", level = "school", scopeId = school.School.ToString() });
+        }
     }
 
     public async Task DisposeAsync()

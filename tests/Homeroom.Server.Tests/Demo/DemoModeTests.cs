@@ -34,6 +34,7 @@ public sealed class DemoModeTests : IAsyncLifetime
         profiles.ShouldBe(["Home and weekends (demo)", "School day (demo)", "Night curfew (demo)", "Student safety (demo)"], ignoreOrder: true);
         (await _host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(2);
         (await _host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(4);
+        (await _host.GetJsonAsync<JsonElement>("/api/apps")).GetArrayLength().ShouldBe(6);
         await Poll.UntilAsync(async () => (await _host.GetJsonAsync<JsonElement>("/api/policies/compliance")).GetProperty("total").GetInt32() == 0);
     }
 
@@ -65,6 +66,7 @@ public sealed class DemoModeTests : IAsyncLifetime
         (await _host.GetJsonAsync<JsonElement>("/api/profiles")).GetArrayLength().ShouldBe(0);
         (await _host.GetJsonAsync<JsonElement>("/api/zones")).GetProperty("features").GetArrayLength().ShouldBe(0);
         (await _host.GetJsonAsync<JsonElement>("/api/filter-lists")).GetArrayLength().ShouldBe(0);
+        (await _host.GetJsonAsync<JsonElement>("/api/apps")).GetArrayLength().ShouldBe(0);
         var schools = await _host.GetJsonAsync<JsonElement>("/api/schools");
         schools.GetProperty("total").GetInt32().ShouldBe(1);
         schools.GetProperty("items")[0].GetProperty("name").GetString().ShouldBe("Our Real School");

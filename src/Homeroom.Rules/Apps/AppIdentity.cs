@@ -1,0 +1,124 @@
+namespace Homeroom.Rules.Apps;
+
+/// <summary>
+/// How an app is known on each platform, and whether a given identity parses. Each check is strict
+/// and bounded: an identity that does not parse is refused before anything is stored.
+/// </summary>
+public static class AppIdentity
+{
+    /// <summary>A Chrome extension id: exactly 32 letters a to p (a SHA-256 prefix written in base 16 with the letters a–p).</summary>
+    public const int ChromeExtensionIdLength = 32;
+
+    /// <summary>The longest web app URL accepted.</summary>
+    public const int MaxUrlLength = 2048;
+
+    /// <summary>The longest App Store id (adam id) accepted, in digits.</summary>
+    public const int MaxAdamIdDigits = 15;
+
+    /// <summary>Apple's limit on a bundle identifier.</summary>
+    public const int MaxBundleIdLength = 155;
+
+    /// <summary>The longest Windows package id accepted (a winget id, a Store product id or a package family name).</summary>
+    public const int MaxWindowsPackageIdLength = 128;
+
+    /// <summary>The longest Android package name accepted.</summary>
+    public const int MaxAndroidPackageLength = 255;
+
+    /// <summary>Google's update URL for extensions from the Chrome Web Store, as ExtensionInstallForcelist takes it.</summary>
+    public const string ChromeWebStoreUpdateUrl = "https://clients2.google.com/service/update2/crx";
+
+    /// <summary>Whether a text is a Chrome extension id.</summary>
+    public static bool IsChromeExtensionId(string? value)
+    {
+        if (value is null || value.Length != ChromeExtensionIdLength)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (c is < 'a' or > 'p')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether a text is an absolute https URL of a web app (http only for localhost-free real hosts is refused: apps are served over TLS).</summary>
+    public static bool IsWebAppUrl(string? value) =>
+        value is { Length: > 0 and <= MaxUrlLength }
+        && Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        && uri.Scheme == Uri.UriSchemeHttps
+        && uri.Host.Length > 0
+        && string.IsNullOrEmpty(uri.UserInfo)
+        && !value.Any(char.IsWhiteSpace);
+
+    /// <summary>Whether a text is an App Store id (iTunesStoreID, "adam id"): digits only, no leading zero.</summary>
+    public static bool IsAdamId(string? value) =>
+        value is { Length: > 0 and <= MaxAdamIdDigits } && value[0] != '0' && value.All(char.IsAsciiDigit);
+
+    /// <summary>
+    /// Whether a text is an Apple bundle identifier: reverse-DNS, at least two dot-separated parts, each
+    /// of ASCII letters, digits and hyphens (Apple's CFBundleIdentifier rule), at most 155 characters.
+    /// </summary>
+    public static bool IsBundleId(string? value) => IsDotted(value, MaxBundleIdLength, allowHyphen: true, allowUnderscore: false, letterFirst: false);
+
+    /// <summary>
+    /// Whether a text is an Android package name: at least two dot-separated parts, each starting with a
+    /// letter and made of ASCII letters, digits and underscores.
+    /// </summary>
+    public static bool IsAndroidPackage(string? value) => IsDotted(value, MaxAndroidPackageLength, allowHyphen: false, allowUnderscore: true, letterFirst: true);
+
+    /// <summary>
+    /// Whether a text is a Windows package id: a winget id (<c>Publisher.Package</c>), a Microsoft Store
+    /// product id (<c>9NBLGGH4NNS1</c>) or a package family name (<c>Name_publisherhash</c>): ASCII
+    /// letters, digits, dots, hyphens and underscores, starting with a letter or digit.
+    /// </summary>
+    public static bool IsWindowsPackageId(string? value) =>
+        value is { Length: > 0 and <= MaxWindowsPackageIdLength }
+        && char.IsAsciiLetterOrDigit(value[0])
+        && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_')
+        && !value.Contains("..", StringComparison.Ordinal)
+        && value[^1] != '.';
+
+    /// <summary>The ExtensionInstallForcelist line Google Admin takes for a Chrome Web Store extension.</summary>
+    public static string ChromeForceInstallLine(string extensionId) => $"{extensionId};{ChromeWebStoreUpdateUrl}";
+
+    private static bool IsDotted(string? value, int maxLength, bool allowHyphen, bool allowUnderscore, bool letterFirst)
+    {
+        if (value is null || value.Length == 0 || value.Length > maxLength)
+        {
+            return false;
+        }
+
+        var parts = 0;
+        var partLength = 0;
+        for (var i = 0; i <= value.Length; i++)
+        {
+            if (i == value.Length || value[i] == '.')
+            {
+                if (partLength == 0)
+                {
+                    return false;
+                }
+
+                parts++;
+                partLength = 0;
+                continue;
+            }
+
+            var c = value[i];
+            var ok = char.IsAsciiLetterOrDigit(c) || (allowHyphen && c == '-') || (allowUnderscore && c == '_');
+            if (!ok || (letterFirst && partLength == 0 && !char.IsAsciiLetter(c)))
+            {
+                return false;
+            }
+
+            partLength++;
+        }
+
+        return parts >= 2;
+    }
+}

@@ -1,0 +1,46 @@
+using Homeroom.Contracts.Enrollment;
+
+namespace Homeroom.Rules.Apps;
+
+/// <summary>An app's identities, one per platform; null where the catalog entry has none.</summary>
+public sealed record AppIdentities(string? ChromeExtensionId, string? WebAppUrl, string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage);
+
+/// <summary>What an app's effective intent means on one device's platform, said plainly.</summary>
+/// <param name="Applicable">Whether the app exists on the platform at all (the catalog entry has an identity for it).</param>
+/// <param name="Note">What Homeroom does, or why it cannot.</param>
+public sealed record AppPlatformNote(bool Applicable, string Note);
+
+/// <summary>
+/// Which identity an app has on each device platform, and what Homeroom does today with an intent there.
+/// Nothing here claims enforcement that is not built: the notes say what is recorded only.
+/// </summary>
+public static class AppPlatforms
+{
+    /// <summary>The note for an app's intent on a platform.</summary>
+    public static AppPlatformNote For(DevicePlatform platform, AppIdentities ids, AppIntent intent) => platform switch
+    {
+        DevicePlatform.ChromeOS when ids.ChromeExtensionId is null && ids.WebAppUrl is null =>
+            new(false, "Not for Chromebooks: the catalog entry has no Chrome extension id or web app URL."),
+        DevicePlatform.ChromeOS when intent == AppIntent.Required && ids.ChromeExtensionId is { } id =>
+            new(true, $"Chrome cannot force-install from an extension: add \"{AppIdentity.ChromeForceInstallLine(id)}\" to ExtensionInstallForcelist in Google Admin; Homeroom's extension reports it while it is missing."),
+        DevicePlatform.ChromeOS when intent == AppIntent.Required =>
+            new(true, "Chrome cannot install a web app from an extension: add the URL to Google Admin's force-installed web apps."),
+        DevicePlatform.ChromeOS when intent == AppIntent.Available =>
+            new(true, "Allowed: nothing to install."),
+        DevicePlatform.ChromeOS when ids.ChromeExtensionId is null =>
+            new(true, "Recorded only: Homeroom's extension turns off extensions, not web apps; block the site with a profile's web filter."),
+        DevicePlatform.ChromeOS =>
+            new(true, "Homeroom's extension turns it off (chrome.management) and back on when it is no longer blocked or disabled."),
+        DevicePlatform.IPadOS or DevicePlatform.IOS when ids.AppleAdamId is null =>
+            new(false, "Not for iPads: the catalog entry has no App Store id."),
+        DevicePlatform.IPadOS or DevicePlatform.IOS =>
+            new(true, "Recorded only: InstallApplication, RemoveApplication and the restrictions payload are not sent for catalog apps yet; licences are counted locally only."),
+        DevicePlatform.MacOS =>
+            new(false, "Not applied: the Homeroom agent for Mac does not exist yet (issue 17), and App Store apps are not sent to Macs through MDM yet."),
+        DevicePlatform.Windows =>
+            new(false, "Not applied: the Homeroom agent for Windows does not exist yet (issue 17)."),
+        DevicePlatform.Android =>
+            new(false, "Not applied: there is no Homeroom agent for Android yet; the package name is recorded for later."),
+        _ => new(false, "Not applied: Homeroom manages no apps on this platform."),
+    };
+}

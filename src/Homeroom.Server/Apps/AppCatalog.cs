@@ -1,0 +1,215 @@
+using Homeroom.Rules.Apps;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Homeroom.Server.Policies;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Apps;
+
+/// <summary>A catalog entry as written: a name, a category and at least one platform identity.</summary>
+/// <param name="Name">Shown in the console (unique).</param>
+/// <param name="Category">One of <see cref="AppCatalog.Categories"/>.</param>
+/// <param name="IconUrl">An https image URL, optional.</param>
+/// <param name="ChromeExtensionId">32 letters a–p.</param>
+/// <param name="WebAppUrl">An https URL, for a web app on Chromebooks.</param>
+/// <param name="AppleAdamId">The App Store id (digits), with <paramref name="AppleBundleId"/>.</param>
+/// <param name="AppleBundleId">The bundle id (reverse DNS), with <paramref name="AppleAdamId"/>.</param>
+/// <param name="WindowsPackageId">A winget id, Store product id or package family name.</param>
+/// <param name="AndroidPackage">The Android package name (recorded for later).</param>
+/// <param name="LicensesPurchased">Licences bought; none for a free app.</param>
+public sealed record AppRequest(
+    string? Name, string? Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
+    string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased);
+
+/// <summary>A catalog entry. <c>ChromeForceInstall</c> is the ExtensionInstallForcelist line for Google Admin, when it is a Chrome extension.</summary>
+public sealed record AppDto(
+    Guid Id, string Name, string Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
+    string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased,
+    string? ChromeForceInstall, int Assignments, DateTime CreatedAt, DateTime UpdatedAt);
+
+/// <summary>
+/// The district's app catalog. Everyone who reads policies reads it; only district administrators
+/// (<see cref="Permission.ManageAppCatalog"/>) add, change and remove entries, each change audited.
+/// Every identity is checked for its platform (<see cref="AppIdentity"/>) before anything is stored.
+/// </summary>
+public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor distributor, TimeProvider time)
+{
+    public const int MaxNameLength = 100;
+
+    /// <summary>The largest request body the catalog and assignment endpoints read (an entry is well under 8 KB).</summary>
+    public const long MaxBodyBytes = 32 * 1024;
+
+    /// <summary>The most licences an entry may record.</summary>
+    public const int MaxLicenses = 1_000_000;
+
+    /// <summary>The longest list answered at once.</summary>
+    public const int MaxList = 1000;
+
+    /// <summary>The categories an entry may have.</summary>
+    public static readonly IReadOnlyList<string> Categories =
+        ["education", "productivity", "reference", "creativity", "communication", "accessibility", "assessment", "utilities", "games", "other"];
+
+    public async Task<List<AppDto>> ListAsync(StaffScope scope, string? search, string? category, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ReadPolicies);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var query = db.Set<CatalogApp>().AsNoTracking();
+        if (!string.IsNullOrWhiteSpace(search))
+        {
+            var text = search.Trim().ToLower();
+            query = query.Where(a => a.Name.ToLower().Contains(text) || (a.AppleBundleId != null && a.AppleBundleId.ToLower().Contains(text))
+                || (a.ChromeExtensionId != null && a.ChromeExtensionId.Contains(text)));
+        }
+
+        if (!string.IsNullOrWhiteSpace(category))
+        {
+            query = query.Where(a => a.Category == category);
+        }
+
+        var apps = await query.OrderBy(a => a.Name).Take(MaxList).ToListAsync(cancellationToken);
+        var ids = apps.Select(a => a.Id).ToList();
+        var counts = await db.Set<AppAssignmentRecord>().Where(a => ids.Contains(a.AppId)).GroupBy(a => a.AppId)
+            .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
+        return apps.Select(a => ToDto(a, counts.GetValueOrDefault(a.Id))).ToList();
+    }
+
+    /// <summary>One entry; null when there is none.</summary>
+    public async Task<AppDto?> GetAsync(StaffScope scope, Guid id, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ReadPolicies);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var app = await db.Set<CatalogApp>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
+        return app is null ? null : ToDto(app, await db.Set<AppAssignmentRecord>().CountAsync(a => a.AppId == id, cancellationToken));
+    }
+
+    public async Task<AppDto> CreateAsync(StaffScope scope, AppRequest request, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ManageAppCatalog);
+        var now = time.GetUtcNow().UtcDateTime;
+        var app = new CatalogApp { Id = Guid.CreateVersion7(), Name = "", Category = "", CreatedAt = now, UpdatedAt = now };
+        Fill(app, request);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await EnsureUniqueAsync(db, app, cancellationToken);
+        db.Add(app);
+        audit.Record(db, "app.create", "app", app.Id.ToString(), Describe(app));
+        await db.SaveChangesAsync(cancellationToken);
+        distributor.RequestAll();
+        return ToDto(app, 0);
+    }
+
+    /// <summary>Changes an entry; null when there is none.</summary>
+    public async Task<AppDto?> UpdateAsync(StaffScope scope, Guid id, AppRequest request, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ManageAppCatalog);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var app = await db.Set<CatalogApp>().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
+        if (app is null)
+        {
+            return null;
+        }
+
+        Fill(app, request);
+        app.UpdatedAt = time.GetUtcNow().UtcDateTime;
+        await EnsureUniqueAsync(db, app, cancellationToken);
+        audit.Record(db, "app.update", "app", app.Id.ToString(), Describe(app));
+        await db.SaveChangesAsync(cancellationToken);
+        distributor.RequestAll();
+        return ToDto(app, await db.Set<AppAssignmentRecord>().CountAsync(a => a.AppId == id, cancellationToken));
+    }
+
+    /// <summary>Removes an entry and its assignments; false when there is none.</summary>
+    public async Task<bool> DeleteAsync(StaffScope scope, Guid id, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.ManageAppCatalog);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var app = await db.Set<CatalogApp>().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
+        if (app is null)
+        {
+            return false;
+        }
+
+        var assignments = await db.Set<AppAssignmentRecord>().Where(a => a.AppId == id).ToListAsync(cancellationToken);
+        db.RemoveRange(assignments);
+        db.Remove(app);
+        audit.Record(db, "app.delete", "app", id.ToString(), $"{app.Name} with {assignments.Count} assignment(s)");
+        await db.SaveChangesAsync(cancellationToken);
+        distributor.RequestAll();
+        return true;
+    }
+
+    /// <summary>Checks a request and copies it onto the entry; refuses the whole request on any bad field.</summary>
+    internal static void Fill(CatalogApp app, AppRequest request)
+    {
+        var name = request.Name?.Trim();
+        var validation = new Validation().Required("name", name, MaxNameLength);
+        var category = request.Category?.Trim().ToLowerInvariant();
+        validation.Check(category is not null && Categories.Contains(category), "category", $"One of {string.Join(", ", Categories)}.");
+        var ids = new AppIdentities(Blank(request.ChromeExtensionId), Blank(request.WebAppUrl), Blank(request.AppleAdamId), Blank(request.AppleBundleId),
+            Blank(request.WindowsPackageId), Blank(request.AndroidPackage));
+        var icon = Blank(request.IconUrl);
+        validation
+            .Check(icon is null || AppIdentity.IsWebAppUrl(icon), "iconUrl", $"An https URL of at most {AppIdentity.MaxUrlLength} characters.")
+            .Check(ids.ChromeExtensionId is null || AppIdentity.IsChromeExtensionId(ids.ChromeExtensionId), "chromeExtensionId",
+                "A Chrome extension id is 32 lower-case letters from a to p (as in the Chrome Web Store address).")
+            .Check(ids.WebAppUrl is null || AppIdentity.IsWebAppUrl(ids.WebAppUrl), "webAppUrl", $"An https URL of at most {AppIdentity.MaxUrlLength} characters.")
+            .Check(ids.AppleAdamId is null || AppIdentity.IsAdamId(ids.AppleAdamId), "appleAdamId",
+                $"The App Store id: digits only (the number after \"id\" in the App Store address), at most {AppIdentity.MaxAdamIdDigits}.")
+            .Check(ids.AppleBundleId is null || AppIdentity.IsBundleId(ids.AppleBundleId), "appleBundleId",
+                $"A bundle id in reverse-DNS form (com.example.App): letters, digits and hyphens between dots, at most {AppIdentity.MaxBundleIdLength} characters.")
+            .Check((ids.AppleAdamId is null) == (ids.AppleBundleId is null), ids.AppleAdamId is null ? "appleAdamId" : "appleBundleId",
+                "An App Store app needs both its App Store id (to install it) and its bundle id (to block it and read its status).")
+            .Check(ids.WindowsPackageId is null || AppIdentity.IsWindowsPackageId(ids.WindowsPackageId), "windowsPackageId",
+                $"A winget id, Store product id or package family name: letters, digits, dots, hyphens and underscores, at most {AppIdentity.MaxWindowsPackageIdLength}.")
+            .Check(ids.AndroidPackage is null || AppIdentity.IsAndroidPackage(ids.AndroidPackage), "androidPackage",
+                "An Android package name (com.example.app): parts starting with a letter, of letters, digits and underscores.")
+            .Check(ids != new AppIdentities(null, null, null, null, null, null), "chromeExtensionId", "Give the app's identity on at least one platform.")
+            .Range("licensesPurchased", request.LicensesPurchased, 0, MaxLicenses);
+        if (!validation.IsValid)
+        {
+            throw new RequestValidationException(validation.Errors);
+        }
+
+        app.Name = name!;
+        app.Category = category!;
+        app.IconUrl = icon;
+        (app.ChromeExtensionId, app.WebAppUrl, app.AppleAdamId, app.AppleBundleId, app.WindowsPackageId, app.AndroidPackage) =
+            (ids.ChromeExtensionId, ids.WebAppUrl, ids.AppleAdamId, ids.AppleBundleId, ids.WindowsPackageId, ids.AndroidPackage);
+        app.LicensesPurchased = request.LicensesPurchased;
+    }
+
+    // A clear 409 for the usual case; the unique indexes still settle two requests racing (409 too).
+    private static async Task EnsureUniqueAsync(HomeroomDbContext db, CatalogApp app, CancellationToken cancellationToken)
+    {
+        var others = db.Set<CatalogApp>().Where(a => a.Id != app.Id);
+        if (await others.AnyAsync(a => a.Name == app.Name, cancellationToken))
+        {
+            throw new ConflictException($"The catalog already has an app named \"{app.Name}\".");
+        }
+
+        if (app.ChromeExtensionId is { } chrome && await others.AnyAsync(a => a.ChromeExtensionId == chrome, cancellationToken))
+        {
+            throw new ConflictException("Another catalog entry has this Chrome extension id.");
+        }
+
+        if (app.AppleBundleId is { } bundle && await others.AnyAsync(a => a.AppleBundleId == bundle, cancellationToken))
+        {
+            throw new ConflictException("Another catalog entry has this bundle id.");
+        }
+
+        if (app.WindowsPackageId is { } windows && await others.AnyAsync(a => a.WindowsPackageId == windows, cancellationToken))
+        {
+            throw new ConflictException("Another catalog entry has this Windows package id.");
+        }
+    }
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static string Describe(CatalogApp a) =>
+        $"{a.Name} ({a.Category}) chrome {a.ChromeExtensionId} web {a.WebAppUrl} apple {a.AppleAdamId}/{a.AppleBundleId} windows {a.WindowsPackageId} android {a.AndroidPackage} licences {a.LicensesPurchased?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}";
+
+    internal static AppDto ToDto(CatalogApp a, int assignments) => new(
+        a.Id, a.Name, a.Category, a.IconUrl, a.ChromeExtensionId, a.WebAppUrl, a.AppleAdamId, a.AppleBundleId, a.WindowsPackageId, a.AndroidPackage,
+        a.LicensesPurchased, a.ChromeExtensionId is { } id ? AppIdentity.ChromeForceInstallLine(id) : null, assignments, a.CreatedAt, a.UpdatedAt);
+}

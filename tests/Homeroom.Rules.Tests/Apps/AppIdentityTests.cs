@@ -1,0 +1,79 @@
+using Homeroom.Rules.Apps;
+
+namespace Homeroom.Rules.Tests.Apps;
+
+public sealed class AppIdentityTests
+{
+    [Theory]
+    [InlineData("aapocclcgogkmnckokdopfmhonfmgoek", true)]
+    [InlineData("ghbmnnjooekpmoecnnnilnnbdlolhkhi", true)]
+    [InlineData("aapocclcgogkmnckokdopfmhonfmgoe", false)]
+    [InlineData("aapocclcgogkmnckokdopfmhonfmgoekk", false)]
+    [InlineData("aapocclcgogkmnckokdopfmhonfmgoeq", false)]
+    [InlineData("AAPOCCLCGOGKMNCKOKDOPFMHONFMGOEK", false)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    public void IsChromeExtensionId_ThirtyTwoLettersAToP(string? value, bool expected) => AppIdentity.IsChromeExtensionId(value).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("com.apple.Pages", true)]
+    [InlineData("org.khanacademy.Khan-Academy", true)]
+    [InlineData("com.google.chrome.ios", true)]
+    [InlineData("Pages", false)]
+    [InlineData("com..apple", false)]
+    [InlineData(".com.apple", false)]
+    [InlineData("com.apple.", false)]
+    [InlineData("com.apple.Pages app", false)]
+    [InlineData("com.apple.Pagés", false)]
+    [InlineData("com/apple", false)]
+    public void IsBundleId_ReverseDns(string value, bool expected) => AppIdentity.IsBundleId(value).ShouldBe(expected);
+
+    [Fact]
+    public void IsBundleId_LongerThanApplesLimit_Refused()
+    {
+        AppIdentity.IsBundleId("com." + new string('a', AppIdentity.MaxBundleIdLength - 4)).ShouldBeTrue();
+        AppIdentity.IsBundleId("com." + new string('a', AppIdentity.MaxBundleIdLength - 3)).ShouldBeFalse();
+    }
+
+    [Theory]
+    [InlineData("361309726", true)]
+    [InlineData("1", true)]
+    [InlineData("0361309726", false)]
+    [InlineData("36130972a", false)]
+    [InlineData("-361309726", false)]
+    [InlineData("1234567890123456", false)]
+    [InlineData("", false)]
+    public void IsAdamId_DigitsOnly(string value, bool expected) => AppIdentity.IsAdamId(value).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("https://docs.google.com/", true)]
+    [InlineData("https://www.khanacademy.org/math", true)]
+    [InlineData("http://example.org/", false)]
+    [InlineData("javascript:alert(1)", false)]
+    [InlineData("https://user:pw@example.org/", false)]
+    [InlineData("example.org", false)]
+    [InlineData("https://exa mple.org/", false)]
+    public void IsWebAppUrl_AbsoluteHttps(string value, bool expected) => AppIdentity.IsWebAppUrl(value).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("Microsoft.Teams", true)]
+    [InlineData("9NBLGGH4NNS1", true)]
+    [InlineData("Microsoft.WindowsCalculator_8wekyb3d8bbwe", true)]
+    [InlineData(".Teams", false)]
+    [InlineData("Microsoft..Teams", false)]
+    [InlineData("Microsoft Teams", false)]
+    [InlineData("Teams.", false)]
+    public void IsWindowsPackageId(string value, bool expected) => AppIdentity.IsWindowsPackageId(value).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("com.google.android.apps.classroom", true)]
+    [InlineData("org.khanacademy.android", true)]
+    [InlineData("com.1password", false)]
+    [InlineData("classroom", false)]
+    [InlineData("com.google-android", false)]
+    public void IsAndroidPackage(string value, bool expected) => AppIdentity.IsAndroidPackage(value).ShouldBe(expected);
+
+    [Fact]
+    public void ChromeForceInstallLine_IsGoogleAdminsFormat() =>
+        AppIdentity.ChromeForceInstallLine("aapocclcgogkmnckokdopfmhonfmgoek").ShouldBe("aapocclcgogkmnckokdopfmhonfmgoek;https://clients2.google.com/service/update2/crx");
+}
