@@ -665,11 +665,17 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
 
     private async Task<int> WriteDistrictAsync(DbConnection connection, DbTransaction transaction, RollupTable target, Dictionary<RollupKey, DistrictSum> sums, CancellationToken cancellationToken)
     {
-        var written = await WriteRowsAsync(connection, transaction, target,
-            sums.Select(x => new Row(x.Key, x.Value.Seconds, x.Value.Unfocused, x.Value.Events, x.Value.Students.ToBytes())).ToList(),
-            students: true, cancellationToken);
+        var rows = sums.Select(x => new Row(x.Key, x.Value.Seconds, x.Value.Unfocused, x.Value.Events, x.Value.Students.ToBytes())).ToList();
         sums.Clear();
-        return written;
+        if (connection is Npgsql.NpgsqlConnection npgsql)
+        {
+            // The fill emptied the table and writes each key once (when its period ends): plain rows,
+            // copied, instead of an upsert that checks every key for a conflict.
+            return (int)await PostgresCopy.CopyAsync(npgsql, target.Name, [.. target.KeyColumns, "seconds", "unfocused_seconds", "events", "students"], rows,
+                (row, v) => target.BindRow(bulk, row.Key, row.Seconds, row.Unfocused, row.Events, row.Students, v), cancellationToken);
+        }
+
+        return await WriteRowsAsync(connection, transaction, target, rows, students: true, cancellationToken);
     }
 
     /// <summary>A district row being filled from school rows.</summary>
