@@ -124,10 +124,20 @@ public sealed class RollupTable
     /// <summary>The whole district per month and grade.</summary>
     public static readonly RollupTable DistrictGradeMonthly = new("insight_district_grade_monthly", RollupPeriod.Month, null, byGrade: true, District, byPlatform: false);
 
+    /// <summary>The whole district per local day, platform and subject: no school, grade or category (reports by site or app on one platform).</summary>
+    public static readonly RollupTable DistrictPlatformDaily = new("insight_district_platform_daily", RollupPeriod.Day, null, byGrade: false, District, byCategory: false);
+
+    /// <summary>The whole district per week, platform and subject.</summary>
+    public static readonly RollupTable DistrictPlatformWeekly = new("insight_district_platform_weekly", RollupPeriod.Week, null, byGrade: false, District, byCategory: false);
+
+    /// <summary>The whole district per month, platform and subject.</summary>
+    public static readonly RollupTable DistrictPlatformMonthly = new("insight_district_platform_monthly", RollupPeriod.Month, null, byGrade: false, District, byCategory: false);
+
     public static readonly IReadOnlyList<RollupTable> All =
     [
         Daily, Monthly, GroupDaily, DistrictDaily, DistrictMonthly,
         DistrictSubjectDaily, DistrictSubjectWeekly, DistrictSubjectMonthly, DistrictCategoryDaily, DistrictCategoryMonthly, DistrictGradeDaily, DistrictGradeMonthly,
+        DistrictPlatformDaily, DistrictPlatformWeekly, DistrictPlatformMonthly,
     ];
 
     public string Name { get; }
