@@ -124,10 +124,20 @@ public sealed class RollupTable
     /// <summary>The whole district per month and grade.</summary>
     public static readonly RollupTable DistrictGradeMonthly = new("insight_district_grade_monthly", RollupPeriod.Month, null, byGrade: true, District, byPlatform: false);
 
+    /// <summary>The whole district per local day, platform and subject: no school, grade or category (reports by site or app on one platform).</summary>
+    public static readonly RollupTable DistrictPlatformDaily = new("insight_district_platform_daily", RollupPeriod.Day, null, byGrade: false, District, byCategory: false);
+
+    /// <summary>The whole district per week, platform and subject.</summary>
+    public static readonly RollupTable DistrictPlatformWeekly = new("insight_district_platform_weekly", RollupPeriod.Week, null, byGrade: false, District, byCategory: false);
+
+    /// <summary>The whole district per month, platform and subject.</summary>
+    public static readonly RollupTable DistrictPlatformMonthly = new("insight_district_platform_monthly", RollupPeriod.Month, null, byGrade: false, District, byCategory: false);
+
     public static readonly IReadOnlyList<RollupTable> All =
     [
         Daily, Monthly, GroupDaily, DistrictDaily, DistrictMonthly,
         DistrictSubjectDaily, DistrictSubjectWeekly, DistrictSubjectMonthly, DistrictCategoryDaily, DistrictCategoryMonthly, DistrictGradeDaily, DistrictGradeMonthly,
+        DistrictPlatformDaily, DistrictPlatformWeekly, DistrictPlatformMonthly,
     ];
 
     public string Name { get; }
@@ -665,11 +675,17 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
 
     private async Task<int> WriteDistrictAsync(DbConnection connection, DbTransaction transaction, RollupTable target, Dictionary<RollupKey, DistrictSum> sums, CancellationToken cancellationToken)
     {
-        var written = await WriteRowsAsync(connection, transaction, target,
-            sums.Select(x => new Row(x.Key, x.Value.Seconds, x.Value.Unfocused, x.Value.Events, x.Value.Students.ToBytes())).ToList(),
-            students: true, cancellationToken);
+        var rows = sums.Select(x => new Row(x.Key, x.Value.Seconds, x.Value.Unfocused, x.Value.Events, x.Value.Students.ToBytes())).ToList();
         sums.Clear();
-        return written;
+        if (connection is Npgsql.NpgsqlConnection npgsql)
+        {
+            // The fill emptied the table and writes each key once (when its period ends): plain rows,
+            // copied, instead of an upsert that checks every key for a conflict.
+            return (int)await PostgresCopy.CopyAsync(npgsql, target.Name, [.. target.KeyColumns, "seconds", "unfocused_seconds", "events", "students"], rows,
+                (row, v) => target.BindRow(bulk, row.Key, row.Seconds, row.Unfocused, row.Events, row.Students, v), cancellationToken);
+        }
+
+        return await WriteRowsAsync(connection, transaction, target, rows, students: true, cancellationToken);
     }
 
     /// <summary>A district row being filled from school rows.</summary>

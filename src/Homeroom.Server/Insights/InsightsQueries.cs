@@ -296,6 +296,7 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
     private static readonly Family SubjectFamily = new(RollupTable.DistrictSubjectDaily, RollupTable.DistrictSubjectWeekly, RollupTable.DistrictSubjectMonthly);
     private static readonly Family CategoryFamily = new(RollupTable.DistrictCategoryDaily, null, RollupTable.DistrictCategoryMonthly);
     private static readonly Family GradeFamily = new(RollupTable.DistrictGradeDaily, null, RollupTable.DistrictGradeMonthly);
+    private static readonly Family PlatformFamily = new(RollupTable.DistrictPlatformDaily, RollupTable.DistrictPlatformWeekly, RollupTable.DistrictPlatformMonthly);
 
     /// <summary>
     /// The smallest tables that answer a report keyed by <paramref name="keyColumn"/>: a school (always
@@ -313,7 +314,8 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         {
             (null, null) => keyColumn == "category" ? CategoryFamily : SubjectFamily,
             (not null, null) => GradeFamily,
-            (null, not null) => DistrictFamily,
+            // By site or app on one platform: no category to sum over; the categories report keeps 0022's tables.
+            (null, not null) => keyColumn == "category" ? DistrictFamily : PlatformFamily,
             // A grade on one platform: the school tables (read through their grade index).
             _ => SchoolFamily,
         };

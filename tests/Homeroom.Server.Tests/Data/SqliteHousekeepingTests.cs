@@ -26,6 +26,47 @@ public sealed class SqliteHousekeepingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Optimize_TablesNeverAnalyzed_GivesThePlannerTheirStatistics()
+    {
+        // Rollup rows as a year of folding leaves them: the planner needs statistics to pick between the
+        // primary key and the school and grade indexes.
+        await using (var connection = new SqliteConnection(_host.Database.Options.SqliteConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999)
+                INSERT INTO insight_daily (day, school_id, grade, platform, kind, subject, category, seconds, unfocused_seconds, events, students)
+                SELECT 20000 + i / 200, 'S' || (i % 20), i % 13, 'chromeos', 'web.visit', 'site' || (i % 10) || '.example', '', 1, 0, 1, x'00' FROM n
+                """;
+            await insert.ExecuteNonQueryAsync();
+            await transaction.CommitAsync();
+        }
+
+        (await StatisticsAsync()).ShouldBe(0, "nothing analyzed the table yet");
+
+        await _host.GetService<SqliteMaintenance>().OptimizeAsync(CancellationToken.None);
+
+        (await StatisticsAsync()).ShouldBeGreaterThanOrEqualTo(3, "the primary key and the school and grade indexes have statistics");
+
+        async Task<long> StatisticsAsync()
+        {
+            await using var connection = new SqliteConnection(_host.Database.Options.SqliteConnectionString);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'";
+            if (Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                return 0;
+            }
+
+            command.CommandText = "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'insight_daily'";
+            return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    [Fact]
     public async Task RetentionPurge_OfManyRows_ReturnsTheirSpace_AndEmptiesTheLog()
     {
         (await PragmaAsync("auto_vacuum")).ShouldBe(2);

@@ -227,6 +227,38 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DistrictFill_AfterAnUpgradeAddedDistrictTables_EqualsARecomputationFromRawEvents()
+    {
+        var roster = await BuildRosterAsync();
+        await StreamAsync(roster, provider == DatabaseProvider.Sqlite ? 150011 : 150012, rounds: 120);
+        await _host.GetService<InsightFolder>().CatchUpAsync();
+        var expected = await RecomputeAsync(roster);
+
+        // As after a migration that adds district tables: they are empty (or hold stale rows) until the
+        // fill (on PostgreSQL a COPY into the emptied tables) writes the sums of the school tables.
+        var bulk = _host.GetService<BulkSql>();
+        long filled;
+        await using (var connection = await bulk.OpenAsync(CancellationToken.None))
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            foreach (var table in RollupTable.All.Where(t => t.ScopeColumn is null))
+            {
+                await using var stale = connection.CreateCommand();
+                stale.Transaction = transaction;
+                stale.CommandText = $"UPDATE {table.Name} SET events = events + 1000";
+                await stale.ExecuteNonQueryAsync();
+            }
+
+            filled = await _host.GetService<InsightRollups>().FillDistrictAsync(connection, transaction, CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        filled.ShouldBe(RollupTable.All.Where(t => t.ScopeColumn is null).Sum(t => (long)expected.Tables[t.Name].Count), "one row per district key");
+        expected.Tables[RollupTable.DistrictPlatformWeekly.Name].Count.ShouldBeGreaterThan(10, "the stream filled the platform tables' weeks");
+        Same(await ReadRollupsAsync(), expected, "filled from the school tables");
+    }
+
+    [Fact]
     public async Task DistrictTables_RandomRangesAndPlatforms_AnswerEveryReportAsTheSchoolTablesDo()
     {
         var roster = await BuildRosterAsync();
@@ -265,6 +297,36 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         }
 
         nonEmpty.ShouldBeGreaterThan(200, "most of the reports compared had rows");
+
+        // A platform across the district (the platform × subject tables): ranges of whole weeks and months
+        // with partial ones around them, on each platform, and on a platform no device has.
+        var platformRows = 0;
+        foreach (var platform in new[] { "chromeos", "ipados", "macos" })
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                var from = new DateOnly(2026, 2, 20).AddDays(random.Next(0, 30));
+                var filter = new InsightFilter(from, from.AddDays(random.Next(6, 45)), Platform: platform);
+                var limit = random.Next(1, 12);
+                foreach (var apps in new[] { false, true })
+                {
+                    var expectedBlocked = await schoolTablesOnly.MostBlockedAsync(StaffScope.System, filter, apps, limit, CancellationToken.None);
+                    (await withDistrict.MostBlockedAsync(StaffScope.System, filter, apps, limit, CancellationToken.None)).Rows
+                        .ShouldBe(expectedBlocked.Rows, $"most-blocked {(apps ? "apps" : "sites")} {filter.From}..{filter.To} {platform}");
+                    foreach (var order in new[] { UsageOrder.Time, UsageOrder.Students })
+                    {
+                        var expectedUsage = await schoolTablesOnly.TopUsageAsync(StaffScope.System, filter, apps, order, limit, CancellationToken.None);
+                        (await withDistrict.TopUsageAsync(StaffScope.System, filter, apps, order, limit, CancellationToken.None)).Rows
+                            .ShouldBe(expectedUsage.Rows, $"top {(apps ? "apps" : "sites")} by {order} {filter.From}..{filter.To} {platform}");
+                        platformRows += expectedUsage.Rows.Count;
+                    }
+
+                    platformRows += expectedBlocked.Rows.Count;
+                }
+            }
+        }
+
+        platformRows.ShouldBeGreaterThan(100, "the platform reports compared had rows");
     }
 
     [Fact]
