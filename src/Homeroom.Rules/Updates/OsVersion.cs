@@ -74,6 +74,7 @@ public readonly record struct OsVersion : IComparable<OsVersion>
     private static int Read(ReadOnlySpan<char> text, out OsVersion version)
     {
         Span<int> values = stackalloc int[MaxParts];
+        values.Clear(); // The assembly skips locals init: parts not written must read as zero.
         var parts = 0;
         var position = 0;
         var consumed = 0;
