@@ -115,6 +115,12 @@ public enum Permission
 
     /// <summary>Reports e-mailed on a schedule (a district matter).</summary>
     ManageReportSchedules,
+
+    /// <summary>OS update rollouts touching their school's devices, each ring's progress, a device's ring.</summary>
+    ReadUpdates,
+
+    /// <summary>Start, pause, resume and stop OS update rollouts (a district matter).</summary>
+    ManageUpdates,
 }
 
 /// <summary>
@@ -136,6 +142,7 @@ public static class Permissions
             Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies, Permission.ManagePolicies, Permission.ManageZones,
             Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
             Permission.ReadInsights, Permission.ReadInsightNames,
+            Permission.ReadUpdates,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {
