@@ -18,7 +18,7 @@ public static class UpdateEndpoints
             .WithDescription($"Starts a rollout: `name`, `platform` (ios, macos, chromeos, windows), `targetVersion` (compared numerically: 18.10 is newer than 18.9), " +
                 $"`checkInHours` (1 to 336, default 24) and 1 to {UpdateRollouts.MaxRings} `rings` in order, each `groupId`, `requiredPercent` (1 to 100), " +
                 $"`soakHours` (0 to {UpdateRollouts.MaxSoakHours}) and an optional `deadline` (UTC, in the future). A target older than a version the rings' devices " +
-                "already run is refused (400); a second rollout for a platform with one under way is refused (409). District administrators only. Audited.");
+                "already run is refused (400); a group that is a ring of another unfinished rollout of the platform is refused (409). District administrators only. Audited.");
         rollouts.MapPost("/{id:guid}/pause", PauseAsync).RequireStaff(Permission.ManageUpdates).ProducesProblem(StatusCodes.Status409Conflict)
             .WithDescription("Holds an active rollout: nothing promotes until it is resumed. Audited.");
         rollouts.MapPost("/{id:guid}/resume", ResumeAsync).RequireStaff(Permission.ManageUpdates).ProducesProblem(StatusCodes.Status409Conflict)

@@ -148,6 +148,9 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
             validation.Check(ring?.RequiredPercent is >= 1 and <= 100, $"rings[{i}].requiredPercent", "The share of the ring's devices that must be on the target, 1 to 100.");
             validation.Check(ring?.SoakHours is >= 0 and <= MaxSoakHours, $"rings[{i}].soakHours", $"How long they must stay healthy, 0 to {MaxSoakHours} hours.");
             validation.Check(ring?.Deadline is null || ring.Deadline.Value.ToUniversalTime() > now, $"rings[{i}].deadline", "A deadline in the future (UTC).");
+            // Apple's declarative enforcement installs by a date: an Apple ring without one would reach no device.
+            validation.Check(ring?.Deadline is not null || platform is not (UpdatePlatform.Ios or UpdatePlatform.MacOS), $"rings[{i}].deadline",
+                "Apple rings need a deadline: devices are told to install the target by it.");
         }
 
         if (rings.Where(r => r?.GroupId is not null).GroupBy(r => r.GroupId).Any(g => g.Count() > 1))
@@ -198,9 +201,14 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
             throw new RequestValidationException(validation.Errors);
         }
 
-        if (await db.UpdateRollouts.AnyAsync(r => r.Platform == platform && (r.State == RolloutState.Active || r.State == RolloutState.Paused), cancellationToken))
+        // A device in two unfinished rollouts of a platform would be told two targets.
+        var busy = await db.UpdateRings.Where(g => groupIds.Contains(g.GroupId))
+            .Join(db.UpdateRollouts.Where(r => r.Platform == platform && (r.State == RolloutState.Active || r.State == RolloutState.Paused)),
+                g => g.RolloutId, r => r.Id, (g, r) => new { g.Name, Rollout = r.Name })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (busy is not null)
         {
-            throw new ConflictException($"A {NameOf(platform)} rollout is already under way; stop it or let it finish before starting another.");
+            throw new ConflictException($"{busy.Name} is a ring of the {NameOf(platform)} rollout '{busy.Rollout}', which is under way; stop it or let it finish first.");
         }
 
         var status = RolloutStatus.Start(rings.Count, now);
