@@ -182,7 +182,7 @@ public sealed class RolloutEvaluator(
 
     /// <summary>
     /// Sends ScheduleOSUpdate (install as soon as possible) to each Apple device of a started ring whose
-    /// deadline passed and that is still below the target, once per ring: a device that already has an
+    /// deadline passed and that is managed through Apple MDM and still below the target, once per ring: a device that already has an
     /// <c>updateOs</c> command for this version since the ring started is not sent another.
     /// </summary>
     private async Task<int> ScheduleOverdueAsync(HomeroomDbContext db, UpdateRollout rollout, OsVersion target, DateTime now, CancellationToken cancellationToken)
@@ -195,7 +195,7 @@ public sealed class RolloutEvaluator(
             var alreadySent = db.CommandDeliveries.Where(cd => db.Commands.Any(c => c.Id == cd.CommandId && c.Kind == CommandKinds.UpdateOs && c.IssuedAt >= started
                 && c.ArgumentsJson.Contains(version)));
             var candidates = await Members(db, rollout.Platform, ring.GroupId)
-                .Where(d => !alreadySent.Any(cd => cd.DeviceId == d.Id))
+                .Where(d => db.AppleDevices.Any(a => a.DeviceId == d.Id && a.CheckedOutAt == null) && !alreadySent.Any(cd => cd.DeviceId == d.Id))
                 .Select(d => new { d.Id, d.OsVersion }).ToListAsync(cancellationToken);
             var overdue = candidates.Where(d => !OsVersion.FromReported(d.OsVersion).IsAtLeast(target)).Select(d => d.Id)
                 .Take(options.Value.MaxUpdateCommandsPerPass - sent).ToList();

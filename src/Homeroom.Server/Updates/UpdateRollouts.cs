@@ -191,7 +191,7 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
                     .Select(d => d.OsVersion).ToListAsync(cancellationToken);
                 var ahead = count.Count(v => OsVersion.FromReported(v) > target);
                 validation.Add($"rings[{i}].groupId",
-                    $"{ahead} {(ahead == 1 ? "device" : "devices")} of {groups[groupIds[i]]} already run {(ahead == 1 ? "" : "up to ")}{newer[0]}, newer than the target {target}: " +
+                    $"{ahead} {(ahead == 1 ? "device" : "devices")} of {groups[groupIds[i]]} {(ahead == 1 ? "already runs" : "already run up to")} {newer[0]}, newer than the target {target}: " +
                     "an OS update cannot go back. Choose a target at least as new, or take those devices out of the group.");
             }
         }
