@@ -52,12 +52,13 @@ var rollouts = app.Services.GetRequiredService<UpdateRollouts>();
 var evaluator = app.Services.GetRequiredService<RolloutEvaluator>();
 const string Target = "132.0.6834.0";
 
-// Each case is a rollout whose first ring is one of the groups; 100 % required, so the gate keeps waiting and every pass does the whole work.
+// Each case is a rollout whose first ring is one of the groups: about half the devices are on the target, 60 % required and a
+// 96-hour check-in window, so the gate keeps waiting (never pauses) and every pass does the whole work.
 var cases = new List<(string Name, int Devices, Func<Task<int>> Run)>();
 foreach (var (name, group, devices) in rings)
 {
-    var rollout = await rollouts.CreateAsync(StaffScope.System, new RolloutRequest($"Bench {name}", "chromeos", Target, 24, [new RingRequest(group, 100, 48, null)]));
-    cases.Add(($"evaluation pass, ring {name}", devices, async () => (await evaluator.EvaluateOnceAsync(rollout.Id))!.Decision.Progress.Devices));
+    var rollout = await rollouts.CreateAsync(StaffScope.System, new RolloutRequest($"Bench {name}", "chromeos", Target, 96, [new RingRequest(group, 60, 48, null)]));
+    cases.Add(($"evaluation pass, ring {name}", devices, async () => (await evaluator.EvaluateOnceAsync(rollout.Id) ?? throw new InvalidOperationException("The rollout is no longer active.")).Decision.Progress.Devices));
 }
 
 // The pure gate on the largest ring's devices, as the pass loads them.
