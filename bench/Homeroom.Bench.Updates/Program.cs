@@ -42,6 +42,15 @@ string[] serverArgs =
     .. postgres ? new[] { "--ConnectionStrings:Postgres=" + (Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? $"Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database={database}") } : [],
 ];
 
+if (postgres && Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") is null)
+{
+    // A fresh database each run, made here: the server migrates an existing database but does not create one.
+    await using var admin = new Npgsql.NpgsqlConnection("Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres");
+    await admin.OpenAsync();
+    await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", admin);
+    await create.ExecuteNonQueryAsync();
+}
+
 var app = await HomeroomApp.CreateAsync(serverArgs);
 var dbFactory = app.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>();
 var seedClock = Stopwatch.StartNew();

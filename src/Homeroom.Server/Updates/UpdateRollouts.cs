@@ -182,7 +182,7 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
         {
             var versions = await db.Devices.AsNoTracking().InGroup(db, groupIds[i])
                 .Where(d => platforms.Contains(d.Platform) && d.RevokedAt == null && d.OsVersion != null)
-                .Select(d => d.OsVersion).Distinct().Take(options.Value.MaxDistinctVersions).ToListAsync(cancellationToken);
+                .Select(d => d.OsVersion).Distinct().OrderBy(v => v).Take(options.Value.MaxDistinctVersions).ToListAsync(cancellationToken);
             var newer = versions.Select(OsVersion.FromReported).Where(v => v.IsKnown && v > target).OrderDescending().ToList();
             if (newer.Count > 0)
             {
