@@ -37,11 +37,19 @@ public static class Declarations
     public const string ActivationId = "org.homeroom.activation.policy";
     public const string SoftwareUpdateId = "org.homeroom.configuration.softwareupdate";
 
-    public static IReadOnlyList<Declaration> For(PolicyDocument policy)
+    public static IReadOnlyList<Declaration> For(PolicyDocument policy) => For(policy, null);
+
+    /// <summary>
+    /// The declarations for a device, where an OS update rollout's started ring that holds the device
+    /// (<paramref name="rollout"/>) sets the software-update target and deadline instead of the profile's.
+    /// </summary>
+    public static IReadOnlyList<Declaration> For(PolicyDocument policy, SoftwareUpdateTarget? rollout)
     {
         var configurations = new List<Declaration>();
-        if (policy.Text("softwareUpdate", "targetVersion") is { Length: > 0 } version
-            && policy.Text("softwareUpdate", "deadline") is { Length: > 0 } deadline)
+        var (version, deadline) = rollout is not null
+            ? (rollout.Version, rollout.LocalDeadline.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture))
+            : (policy.Text("softwareUpdate", "targetVersion"), policy.Text("softwareUpdate", "deadline"));
+        if (version is { Length: > 0 } && deadline is { Length: > 0 })
         {
             configurations.Add(new Declaration(
                 "com.apple.configuration.softwareupdate.enforcement.specific",
@@ -60,3 +68,6 @@ public static class Declarations
     public static string Token(IEnumerable<Declaration> declarations) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(',', declarations.Select(d => d.Identifier + "=" + d.ServerToken)))))[..16];
 }
+
+/// <summary>An OS version a device must be on by a deadline in its local time (an update ring's).</summary>
+public sealed record SoftwareUpdateTarget(string Version, DateTime LocalDeadline);

@@ -118,6 +118,12 @@ public enum Permission
 
     /// <summary>Add, change and remove entries of the district's app catalog (assigning apps is <see cref="ManagePolicies"/>).</summary>
     ManageAppCatalog,
+
+    /// <summary>OS update rollouts touching their school's devices, each ring's progress, a device's ring.</summary>
+    ReadUpdates,
+
+    /// <summary>Start, pause, resume and stop OS update rollouts (a district matter).</summary>
+    ManageUpdates,
 }
 
 /// <summary>
@@ -139,6 +145,7 @@ public static class Permissions
             Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies, Permission.ManagePolicies, Permission.ManageZones,
             Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
             Permission.ReadInsights, Permission.ReadInsightNames,
+            Permission.ReadUpdates,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {

@@ -52,7 +52,7 @@ public static class DeclarativeManagement
         }
 
         var document = await EffectivePolicies.DocumentAsync(db, device.DeviceId, zones, lists, time, cancellationToken);
-        var declarations = Declarations.For(document);
+        var declarations = Declarations.For(document, await Updates.UpdateDelivery.TargetForAsync(db, device.DeviceId, cancellationToken));
         var token = Declarations.Token(declarations);
         switch (endpoint)
         {

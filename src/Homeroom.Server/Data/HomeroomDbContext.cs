@@ -51,6 +51,8 @@ public sealed class HomeroomDbContext(DbContextOptions<HomeroomDbContext> option
     public DbSet<ClassSessionRecord> ClassSessions => Set<ClassSessionRecord>();
     public DbSet<Insights.ClassUsageDay> ClassUsageDays => Set<Insights.ClassUsageDay>();
     public DbSet<Insights.ReportSchedule> ReportSchedules => Set<Insights.ReportSchedule>();
+    public DbSet<Updates.UpdateRollout> UpdateRollouts => Set<Updates.UpdateRollout>();
+    public DbSet<Updates.UpdateRing> UpdateRings => Set<Updates.UpdateRing>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

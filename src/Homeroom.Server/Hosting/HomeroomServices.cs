@@ -20,6 +20,7 @@ using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
 using Homeroom.Server.Safety;
+using Homeroom.Server.Updates;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
@@ -74,6 +75,7 @@ public static class HomeroomServices
         services.AddApple();
         services.AddClassroom();
         services.AddInsightsReports();
+        services.AddUpdates();
         services.AddDemo();
         return services;
     }
@@ -128,6 +130,7 @@ public static class HomeroomServices
         app.MapScreenViewEndpoints();
         app.MapClassroomEndpoints();
         app.MapInsightsReportEndpoints();
+        app.MapUpdateEndpoints();
         app.MapDemoEndpoints();
         app.MapConsole();
         StaffAuthorization.VerifyEveryEndpointHasARule(app);

@@ -23,6 +23,15 @@ public static class Labels
         _ => platform.ToString(),
     };
 
+    public static string Of(Homeroom.Rules.Updates.RingPhase phase) => phase switch
+    {
+        Homeroom.Rules.Updates.RingPhase.Waiting => "waiting",
+        Homeroom.Rules.Updates.RingPhase.InProgress => "in progress",
+        Homeroom.Rules.Updates.RingPhase.Soaking => "soaking",
+        Homeroom.Rules.Updates.RingPhase.Passed => "passed",
+        _ => phase.ToString(),
+    };
+
     public static string Of(DeviceState state) => state switch
     {
         DeviceState.Active => "Active",

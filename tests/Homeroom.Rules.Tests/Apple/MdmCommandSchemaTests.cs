@@ -134,6 +134,36 @@ public sealed class MdmCommandSchemaTests
         Declarations.Token(declarations).ShouldNotBe(Declarations.Token(Declarations.For(PolicyDocument.Read(default))));
     }
 
+    [Fact]
+    public void Declarations_FromAnUpdateRing_OverrideTheProfile_AndConformToApplesSchema()
+    {
+        var (settings, errors) = PolicySettings.Parse(System.Text.Json.JsonDocument.Parse("""{"softwareUpdate":{"targetVersion":"18.1","deadline":"2026-12-01T17:00:00"}}""").RootElement);
+        errors.ShouldBeEmpty();
+        var policy = PolicyDocument.Read(System.Text.Json.JsonDocument.Parse(PolicySettings.ToDocument(settings).ToJsonString()).RootElement);
+
+        var declarations = Declarations.For(policy, new SoftwareUpdateTarget("18.2", new DateTime(2027, 1, 15, 17, 0, 0)));
+
+        var update = declarations.Where(d => d.Type == "com.apple.configuration.softwareupdate.enforcement.specific").ShouldHaveSingleItem();
+        update.Payload["TargetOSVersion"].ShouldBe("18.2");
+        update.Payload["TargetLocalDateTime"].ShouldBe("2027-01-15T17:00:00");
+        var root = LoadSchema("com.apple.configuration.softwareupdate.enforcement.specific");
+        var problems = new List<string>();
+        CheckDictionary(update.Payload, Child(root, "payloadkeys") as YamlSequenceNode, update.Type, problems);
+        problems.ShouldBeEmpty();
+        Declarations.Token(declarations).ShouldNotBe(Declarations.Token(Declarations.For(policy)));
+    }
+
+    private static YamlMappingNode LoadSchema(string declarationType) =>
+        Directory.EnumerateFiles(SharedData.PathOf("apple-device-management/declarative/declarations"), "*.yaml", SearchOption.AllDirectories)
+            .Select(file =>
+            {
+                var yaml = new YamlStream();
+                using var reader = new StreamReader(file);
+                yaml.Load(reader);
+                return (YamlMappingNode)yaml.Documents[0].RootNode;
+            })
+            .Single(root => Scalar(Child(Child(root, "payload") ?? new YamlMappingNode(), "declarationtype")) == declarationType);
+
     [Theory]
     [InlineData("""{"webFilter":{"blockedCategories":["adult"],"blockedSites":["*.tiktok.com","video.example.org/shorts"],"allowedSites":["classroom.google.com"]},"restrictions":{"camera":false}}""")]
     [InlineData("""{"webFilter":{"allowOnly":true,"allowedSites":["classroom.google.com","docs.google.com/document"]}}""")]

@@ -33,6 +33,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     private static readonly string[] SafetyReaders = [DA, SL];
     private static readonly string[] SafetyTesters = [DA, SA, SL];
     private static readonly string[] InsightReaders = [DA, SA, IT, SL, RO];
+    private static readonly string[] UpdateReaders = [DA, SA];
 
     /// <summary>What the {id} of a path is, and so which school a call concerns.</summary>
     private enum Kind
@@ -245,8 +246,18 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("PUT", "/api/insights/schedules/{id}", DistrictOnly, Kind.Own, ScheduleBody, Fresh: true),
         new("DELETE", "/api/insights/schedules/{id}", DistrictOnly, Kind.Own, Fresh: true),
 
+        new("GET", "/api/updates/rollouts", UpdateReaders, Kind.None),
+        new("POST", "/api/updates/rollouts", DistrictOnly, Kind.None, RolloutBody),
+        new("GET", "/api/updates/rollouts/{id}", UpdateReaders, Kind.Own, Fresh: true),
+        new("POST", "/api/updates/rollouts/{id}/pause", DistrictOnly, Kind.Own, Fresh: true),
+        new("POST", "/api/updates/rollouts/{id}/resume", DistrictOnly, Kind.Own, Fresh: true, OwnAnswer: HttpStatusCode.Conflict),
+        new("POST", "/api/updates/rollouts/{id}/stop", DistrictOnly, Kind.Own, Fresh: true),
+        new("GET", "/api/updates/devices/{id}", UpdateReaders, Kind.Device),
+
         new("DELETE", "/api/demo", DistrictOnly, Kind.None),
     ];
+
+    private const string RolloutBody = """{"name":"Rollout {unique}","platform":"windows","targetVersion":"10.0.99999","rings":[{"groupId":"{class}","requiredPercent":95,"soakHours":48}]}""";
 
     private const string ScheduleBody = """{"name":"Weekly {unique}","report":"fleet","filters":{"schoolId":"{school}"},"dayOfWeek":"monday","hour":7,"recipients":["it@example.org"]}""";
 
@@ -300,6 +311,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("/insights/usage", InsightReaders, Kind.None),
         ("/insights/apps", InsightReaders, Kind.None),
         ("/insights/schedules", DistrictOnly, Kind.None),
+        ("/updates", UpdateReaders, Kind.None),
     ];
 
     private HomeroomHost Host => server.Host;
@@ -596,6 +608,12 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             "/api/safety/students/{id}" => await District.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
             "/api/insights/schedules/{id}" => await District.IdAsync("/api/insights/schedules",
                 new { name = $"Schedule {unique}", report = "classroom", dayOfWeek = "friday", hour = 16, recipients = new[] { "office@example.org" } }),
+            "/api/updates/rollouts/{id}" or "/api/updates/rollouts/{id}/pause" or "/api/updates/rollouts/{id}/resume" or "/api/updates/rollouts/{id}/stop" =>
+                await District.IdAsync("/api/updates/rollouts", new
+                {
+                    name = $"Rollout {unique}", platform = "windows", targetVersion = "10.0.99999",
+                    rings = new[] { new { groupId = await FreshClassAsync(school, unique), requiredPercent = 95, soakHours = 48 } },
+                }),
             "/api/safety/lexicon/adjustments/{id}" => await District.IdAsync("/api/safety/lexicon/adjustments", new { kind = "add", phrase = $"phrase {unique}", category = "bullying", weight = 5, language = "en" }),
             _ => throw new InvalidOperationException($"No fresh resource for {rule.Path}"),
         };
