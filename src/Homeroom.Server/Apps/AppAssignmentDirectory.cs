@@ -170,39 +170,7 @@ public sealed class AppAssignmentDirectory(IDbContextFactory<HomeroomDbContext> 
     {
         var validation = new Validation()
             .Check(request.Intent is { } intent && Enum.IsDefined(intent), "intent", "One of available, required, disabled, blocked.");
-        string? scopeKey = null;
-        switch (request.Level)
-        {
-            case null:
-            case var level when !Enum.IsDefined(level.Value):
-                validation.Add("level", "One of district, school, grade, group, device.");
-                break;
-            case ScopeLevel.District:
-                validation.Check(string.IsNullOrEmpty(request.ScopeId), "scopeId", "A district assignment has no scopeId.");
-                break;
-            case ScopeLevel.Grade:
-                if (int.TryParse(request.ScopeId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var grade) && grade is >= -1 and <= 13)
-                {
-                    scopeKey = grade.ToString(CultureInfo.InvariantCulture);
-                }
-                else
-                {
-                    validation.Add("scopeId", "A grade from -1 (pre-K) to 13.");
-                }
-
-                break;
-            default:
-                if (!Guid.TryParse(request.ScopeId, out var scopeId) || !await AssignmentDirectory.ScopeExistsAsync(db, request.Level.Value, scopeId, cancellationToken))
-                {
-                    validation.Add("scopeId", $"No such {request.Level.Value.ToString().ToLowerInvariant()}.");
-                }
-                else
-                {
-                    scopeKey = scopeId.ToString();
-                }
-
-                break;
-        }
+        var scopeKey = await AssignmentDirectory.ScopeKeyAsync(db, request.Level, request.ScopeId, validation, cancellationToken);
 
         if (!validation.IsValid)
         {

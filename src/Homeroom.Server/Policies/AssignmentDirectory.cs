@@ -321,38 +321,7 @@ public sealed class AssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbF
             validation.Add("profileId", "No such profile (a district profile or your school's).");
         }
 
-        string? scopeKey = null;
-        switch (request.Level)
-        {
-            case null:
-                validation.Add("level", "One of district, school, grade, group, device.");
-                break;
-            case ScopeLevel.District:
-                validation.Check(string.IsNullOrEmpty(request.ScopeId), "scopeId", "A district assignment has no scopeId.");
-                break;
-            case ScopeLevel.Grade:
-                if (int.TryParse(request.ScopeId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var grade) && grade is >= -1 and <= 13)
-                {
-                    scopeKey = grade.ToString(CultureInfo.InvariantCulture);
-                }
-                else
-                {
-                    validation.Add("scopeId", "A grade from -1 (pre-K) to 13.");
-                }
-
-                break;
-            default:
-                if (!Guid.TryParse(request.ScopeId, out var scopeId) || !await ScopeExistsAsync(db, request.Level.Value, scopeId, cancellationToken))
-                {
-                    validation.Add("scopeId", $"No such {request.Level.Value.ToString().ToLowerInvariant()}.");
-                }
-                else
-                {
-                    scopeKey = scopeId.ToString();
-                }
-
-                break;
-        }
+        var scopeKey = await ScopeKeyAsync(db, request.Level, request.ScopeId, validation, cancellationToken);
 
         foreach (var (field, message) in request.Condition?.Validate() ?? [])
         {
@@ -390,6 +359,42 @@ public sealed class AssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbF
         var condition = request.Condition is { } c && !c.ToCondition().IsEmpty ? c : null;
         record.ConditionJson = condition is null ? null : JsonSerializer.Serialize(condition, PolicyModel.Json);
         return targetSchool;
+    }
+
+    /// <summary>
+    /// The key of an assignment's target (a grade's number, a school's, group's or device's id; null for the
+    /// district), checked: the level is known, the district has no target id, the grade is in range, the
+    /// school, group or device exists. Problems go to <paramref name="validation"/>. Profile and app
+    /// assignments place their targets alike.
+    /// </summary>
+    internal static async Task<string?> ScopeKeyAsync(HomeroomDbContext db, ScopeLevel? level, string? scopeIdText, Validation validation, CancellationToken cancellationToken)
+    {
+        switch (level)
+        {
+            case null:
+            case var unknown when !Enum.IsDefined(unknown.Value):
+                validation.Add("level", "One of district, school, grade, group, device.");
+                return null;
+            case ScopeLevel.District:
+                validation.Check(string.IsNullOrEmpty(scopeIdText), "scopeId", "A district assignment has no scopeId.");
+                return null;
+            case ScopeLevel.Grade:
+                if (int.TryParse(scopeIdText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var grade) && grade is >= -1 and <= 13)
+                {
+                    return grade.ToString(CultureInfo.InvariantCulture);
+                }
+
+                validation.Add("scopeId", "A grade from -1 (pre-K) to 13.");
+                return null;
+            default:
+                if (!Guid.TryParse(scopeIdText, out var scopeId) || !await ScopeExistsAsync(db, level.Value, scopeId, cancellationToken))
+                {
+                    validation.Add("scopeId", $"No such {level.Value.ToString().ToLowerInvariant()}.");
+                    return null;
+                }
+
+                return scopeId.ToString();
+        }
     }
 
     internal static Task<bool> ScopeExistsAsync(HomeroomDbContext db, ScopeLevel level, Guid id, CancellationToken cancellationToken) => level switch
