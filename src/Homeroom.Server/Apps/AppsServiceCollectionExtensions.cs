@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace Homeroom.Server.Apps;
 
 /// <summary>Registers the app catalog and app assignments.</summary>
@@ -7,6 +9,8 @@ public static class AppsServiceCollectionExtensions
     {
         services.AddSingleton<AppCatalog>();
         services.AddSingleton<AppAssignmentDirectory>();
+        // Apple School Manager's Apps and Books replaces this when it is connected.
+        services.TryAddSingleton<IVolumePurchaseLicences, LocalVolumePurchaseLicences>();
         return services;
     }
 }
