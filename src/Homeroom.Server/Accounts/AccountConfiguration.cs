@@ -23,3 +23,8 @@ internal sealed class StaffSessionConfiguration : IEntityTypeConfiguration<Staff
 {
     public void Configure(EntityTypeBuilder<StaffSession> builder) => builder.ToTable("staff_sessions");
 }
+
+internal sealed class StaffRecoveryCodeConfiguration : IEntityTypeConfiguration<StaffRecoveryCode>
+{
+    public void Configure(EntityTypeBuilder<StaffRecoveryCode> builder) => builder.ToTable("staff_recovery_codes");
+}

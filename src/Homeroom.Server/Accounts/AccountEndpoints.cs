@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Accounts;
 
-public sealed record LoginRequest(string? Username, string? Password);
+public sealed record LoginRequest(string? Username, string? Password, string? Code = null);
 
 public sealed record MeDto(Guid Id, string Username, string DisplayName, string AuthMethod);
 
@@ -36,6 +36,17 @@ public static class AccountEndpoints
         auth.MapDelete("/sessions/{id:guid}", EndSessionAsync).RequireStaff(Permission.OwnAccount);
         auth.MapDelete("/sessions", EndOtherSessionsAsync).RequireStaff(Permission.OwnAccount);
 
+        // Two-step sign-in of the caller's own account (StaffTwoStep): each change needs the password or a code.
+        auth.MapGet("/two-step", TwoStepStatusAsync).RequireStaff(Permission.OwnAccount);
+        auth.MapPost("/two-step/setup", BeginTwoStepAsync).RequireStaff(Permission.OwnAccount)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict);
+        auth.MapPost("/two-step/confirm", ConfirmTwoStepAsync).RequireStaff(Permission.OwnAccount)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+        auth.MapPost("/two-step/recovery-codes", NewRecoveryCodesAsync).RequireStaff(Permission.OwnAccount)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict);
+        auth.MapPost("/two-step/disable", DisableTwoStepAsync).RequireStaff(Permission.OwnAccount)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict);
+
         // API keys are the caller's own (ApiKeyDirectory): each query is limited to their account.
         var keys = app.MapGroup("/api/api-keys").WithTags("Accounts");
         keys.MapGet("/", ListKeysAsync).RequireStaff(Permission.OwnAccount);
@@ -52,19 +63,24 @@ public static class AccountEndpoints
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> LoginAsync(
         LoginRequest request, StaffSignIn signIn, HttpContext context, CancellationToken cancellationToken)
     {
-        var validation = new Validation().Required("username", request.Username, 100).Required("password", request.Password, 1024);
+        var validation = new Validation().Required("username", request.Username, 100).Required("password", request.Password, 1024)
+            .Optional("code", request.Code, StaffTwoStep.MaxCodeLength);
         if (!validation.IsValid)
         {
             return TypedResults.ValidationProblem(validation.Errors);
         }
 
-        var result = await signIn.SignInAsync(context, request.Username!, request.Password!, cancellationToken);
+        var result = await signIn.SignInAsync(context, request.Username!, request.Password!, request.Code, cancellationToken);
         switch (result.Outcome)
         {
             case SignInOutcome.Throttled:
                 context.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed sign-ins",
                     detail: $"Too many failed sign-ins for this name from your address. Try again in {result.RetryAfterSeconds} seconds.");
+            case SignInOutcome.CodeRequired:
+                return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Code required",
+                    detail: "This account signs in in two steps: send the code from its authenticator app (or a recovery code) as 'code'.",
+                    extensions: new Dictionary<string, object?> { ["codeRequired"] = true });
             case SignInOutcome.Failed:
                 // The same answer whether the name exists, the password is wrong or the account is disabled.
                 return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "Wrong username or password.");
@@ -124,13 +140,86 @@ public static class AccountEndpoints
     private static async Task<Ok<List<ApiKeyDto>>> ListKeysAsync(StaffScope scope, ApiKeyDirectory keys, CancellationToken cancellationToken) =>
         TypedResults.Ok(await keys.ListAsync(scope, cancellationToken));
 
-    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> CreateKeyAsync(
+    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem, ProblemHttpResult>> CreateKeyAsync(
         CreateApiKeyRequest request, StaffScope scope, ApiKeyDirectory keys, CancellationToken cancellationToken)
     {
+        if (scope.MustSetUpTwoStep)
+        {
+            // A key would sign in without the second step the district requires.
+            return TwoStepFirst();
+        }
+
         var key = await keys.CreateAsync(scope, request, cancellationToken);
         return TypedResults.Created($"/api/api-keys/{key.Id}", key);
     }
 
     private static async Task<Results<NoContent, NotFound>> RevokeKeyAsync(Guid id, StaffScope scope, ApiKeyDirectory keys, CancellationToken cancellationToken) =>
         await keys.RevokeAsync(scope, id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static ProblemHttpResult TwoStepFirst() => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Two-step sign-in required",
+        detail: "The district requires two-step sign-in for your role: set it up on your account page first.");
+
+    private static async Task<Results<Ok<TwoStepStatusDto>, NotFound>> TwoStepStatusAsync(StaffScope scope, StaffTwoStep twoStep, CancellationToken cancellationToken) =>
+        await twoStep.StatusAsync(scope.AccountId, cancellationToken) is { } status ? TypedResults.Ok(status) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<TwoStepSetupDto>, ValidationProblem, ProblemHttpResult>> BeginTwoStepAsync(
+        TwoStepPasswordRequest request, StaffScope scope, StaffTwoStep twoStep, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("currentPassword", request.CurrentPassword, MaxPasswordLength);
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.Errors);
+        }
+
+        var (outcome, setup) = await twoStep.BeginSetupAsync(scope.AccountId, request.CurrentPassword!, cancellationToken);
+        return setup is not null ? TypedResults.Ok(setup) : TwoStepRefusal(outcome);
+    }
+
+    private static async Task<Results<Ok<RecoveryCodesDto>, ValidationProblem, ProblemHttpResult>> ConfirmTwoStepAsync(
+        TwoStepConfirmRequest request, HttpContext context, StaffScope scope, StaffTwoStep twoStep, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("code", request.Code, StaffTwoStep.MaxCodeLength);
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.Errors);
+        }
+
+        var (outcome, codes) = await twoStep.ConfirmAsync(scope.AccountId, StaffSessions.SessionOf(context.User), request.Code!, cancellationToken);
+        return codes is not null ? TypedResults.Ok(codes) : TwoStepRefusal(outcome);
+    }
+
+    private static async Task<Results<Ok<RecoveryCodesDto>, ValidationProblem, ProblemHttpResult>> NewRecoveryCodesAsync(
+        TwoStepPasswordRequest request, StaffScope scope, StaffTwoStep twoStep, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("currentPassword", request.CurrentPassword, MaxPasswordLength);
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.Errors);
+        }
+
+        var (outcome, codes) = await twoStep.NewRecoveryCodesAsync(scope.AccountId, request.CurrentPassword!, cancellationToken);
+        return codes is not null ? TypedResults.Ok(codes) : TwoStepRefusal(outcome);
+    }
+
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DisableTwoStepAsync(
+        TwoStepDisableRequest request, HttpContext context, StaffScope scope, StaffTwoStep twoStep, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("currentPassword", request.CurrentPassword, MaxPasswordLength).Required("code", request.Code, StaffTwoStep.MaxCodeLength);
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.Errors);
+        }
+
+        var outcome = await twoStep.DisableAsync(scope.AccountId, StaffSessions.SessionOf(context.User), request.CurrentPassword!, request.Code!, cancellationToken);
+        return outcome == TwoStepOutcome.Done ? TypedResults.NoContent() : TwoStepRefusal(outcome);
+    }
+
+    private static ProblemHttpResult TwoStepRefusal(TwoStepOutcome outcome) => outcome switch
+    {
+        TwoStepOutcome.WrongPassword => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Wrong password", detail: "The current password is wrong."),
+        TwoStepOutcome.WrongCode => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Wrong code", detail: "The code is wrong, expired or already used."),
+        TwoStepOutcome.NotSetUp => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Two-step sign-in is not set up", detail: "Set it up first."),
+        TwoStepOutcome.AlreadyOn => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Two-step sign-in is already on", detail: "Turn it off first to use another authenticator."),
+        _ => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Two-step sign-in is required", detail: "The district requires two-step sign-in for your role."),
+    };
 }

@@ -29,6 +29,15 @@ public sealed class StaffAccount
     /// <summary>The one school this account works in; null for the whole district. District administrators are never limited.</summary>
     public Guid? SchoolId { get; set; }
 
+    /// <summary>The authenticator app's secret, encrypted by the server's data protection; null until set up.</summary>
+    public string? TotpSecret { get; set; }
+
+    /// <summary>When two-step sign-in was turned on (the first code confirmed); null while off or only being set up.</summary>
+    public DateTime? TotpEnabledAt { get; set; }
+
+    /// <summary>The last 30-second time step a code was accepted for: a code is good for one sign-in only.</summary>
+    public long? TotpLastStep { get; set; }
+
     /// <summary>Ends every session of the account; call it in the same unit of work as the change that needs it.</summary>
     public void RotateSecurityStamp() => SecurityStamp = NewSecurityStamp();
 
@@ -72,6 +81,16 @@ public sealed class StaffSession
 
     /// <summary>Set when the session was signed out or ended from another session.</summary>
     public DateTime? RevokedAt { get; set; }
+}
+
+/// <summary>A one-time code that signs in instead of the authenticator app (a lost phone); only its SHA-256 is stored.</summary>
+public sealed class StaffRecoveryCode
+{
+    public Guid Id { get; set; }
+    public Guid AccountId { get; set; }
+    public required string CodeHash { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UsedAt { get; set; }
 }
 
 public sealed class ApiKey

@@ -34,6 +34,12 @@ public sealed class AccountOptions : IValidatableObject
     /// </summary>
     public bool RequireSecureCookies { get; set; }
 
+    /// <summary>
+    /// District administrators must sign in in two steps (an authenticator code after the password). One
+    /// who has not set it up yet signs in to a session that can only set it up (their account page).
+    /// </summary>
+    public bool RequireTwoStepForDistrictAdmins { get; set; }
+
     /// <summary>Failed sign-ins for one name from one address before each further attempt must wait.</summary>
     [Range(1, 100)]
     public int SignInFreeAttempts { get; set; } = 3;

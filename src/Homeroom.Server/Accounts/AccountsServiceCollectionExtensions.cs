@@ -18,6 +18,7 @@ public static class AccountsServiceCollectionExtensions
         services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AccountOptions>, AccountOptionsValidator>();
         services.AddSingleton<StaffSignIn>();
+        services.AddSingleton<StaffTwoStep>();
         services.AddSingleton<StaffSessions>();
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<AdminBootstrapper>();

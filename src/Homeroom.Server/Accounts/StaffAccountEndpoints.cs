@@ -21,6 +21,8 @@ public static class StaffAccountEndpoints
         group.MapGet("/", ListAsync).RequireStaff(Permission.ReadAccounts);
         group.MapPost("/", CreateAsync).RequireStaff(Permission.ManageAccounts).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPut("/{id:guid}", UpdateAsync).RequireStaff(ScopedResource.Account, Permission.ManageAccounts).ProducesValidationProblem();
+        // A lost authenticator: an administrator turns the account's two-step sign-in off (audited; its sessions end).
+        group.MapDelete("/{id:guid}/two-step", ResetTwoStepAsync).RequireStaff(ScopedResource.Account, Permission.ManageAccounts);
         return app;
     }
 
@@ -36,4 +38,7 @@ public static class StaffAccountEndpoints
     private static async Task<Results<Ok<AccountDto>, NotFound>> UpdateAsync(
         Guid id, UpdateAccountRequest request, StaffScope scope, StaffAccountDirectory accounts, CancellationToken cancellationToken) =>
         await accounts.UpdateAsync(scope, id, request, cancellationToken) is { } account ? TypedResults.Ok(account) : TypedResults.NotFound();
+
+    private static async Task<Results<NoContent, NotFound>> ResetTwoStepAsync(Guid id, StaffScope scope, StaffTwoStep twoStep, CancellationToken cancellationToken) =>
+        await twoStep.ResetAsync(scope, id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
 }

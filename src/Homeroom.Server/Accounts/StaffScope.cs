@@ -44,7 +44,10 @@ public sealed record StaffScope(Guid AccountId, string Username, string DisplayN
         var school = Guid.TryParse(user.FindFirstValue(StaffUser.SchoolClaim), out var s) ? s : (Guid?)null;
         var person = Guid.TryParse(user.FindFirstValue(StaffUser.PersonClaim), out var p) ? p : (Guid?)null;
         var display = user.FindFirstValue(StaffUser.DisplayNameClaim) is { Length: > 0 } d ? d : name;
-        scope = new StaffScope(id, name, display, role, role == StaffRole.DistrictAdmin ? null : school, person);
+        scope = new StaffScope(id, name, display, role, role == StaffRole.DistrictAdmin ? null : school, person)
+        {
+            MustSetUpTwoStep = user.HasClaim(c => c.Type == StaffUser.TwoStepSetupClaim),
+        };
         return true;
     }
 
@@ -55,8 +58,14 @@ public sealed record StaffScope(Guid AccountId, string Username, string DisplayN
     /// <summary>The staff member as the issuer of commands and the actor of audit entries.</summary>
     public StaffUser User => new(AccountId, Username);
 
-    /// <summary>Whether the role has a permission.</summary>
-    public bool Can(Permission permission) => Permissions.Has(Role, permission);
+    /// <summary>
+    /// True while the district requires two-step sign-in of this account and it is not set up: then only
+    /// its own account (where it is set up) is open to it, whatever the role.
+    /// </summary>
+    public bool MustSetUpTwoStep { get; init; }
+
+    /// <summary>Whether the role has a permission (only <see cref="Permission.OwnAccount"/> while <see cref="MustSetUpTwoStep"/>).</summary>
+    public bool Can(Permission permission) => Permissions.Has(Role, permission) && (!MustSetUpTwoStep || permission == Permission.OwnAccount);
 
     /// <summary>True when nothing is filtered out.</summary>
     public bool IsDistrictWide => Role == StaffRole.DistrictAdmin || (Role != StaffRole.Teacher && SchoolId is null);

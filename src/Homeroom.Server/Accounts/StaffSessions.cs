@@ -8,6 +8,17 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
+/// <summary>What a session check found.</summary>
+public enum SessionCheck
+{
+    /// <summary>Signed out, ended, expired, or the account disabled or changed.</summary>
+    Ended,
+    Active,
+
+    /// <summary>Active, but the account must set up two-step sign-in before anything else.</summary>
+    MustSetUpTwoStep,
+}
+
 /// <summary>A session of the signed-in staff member, as their account page lists it.</summary>
 public sealed record StaffSessionDto(Guid Id, DateTime CreatedAt, DateTime LastSeenAt, DateTime ExpiresAt, string? RemoteAddress, string? UserAgent, bool Current);
 
@@ -60,18 +71,30 @@ public sealed class StaffSessions(
     public async Task ValidatePrincipalAsync(CookieValidatePrincipalContext context)
     {
         var secret = context.Principal is { } principal ? SessionOf(principal) : null;
-        if (secret is null || !await IsActiveAsync(secret, context.HttpContext.RequestAborted))
+        var check = secret is null ? SessionCheck.Ended : await CheckAsync(secret, context.HttpContext.RequestAborted);
+        if (check == SessionCheck.Ended)
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return;
+        }
+
+        // Read on every request, not kept in the cookie: setting it up (or the district requiring it) counts at once.
+        if (check == SessionCheck.MustSetUpTwoStep && context.Principal!.Identities.First() is { } identity && !identity.HasClaim(c => c.Type == StaffUser.TwoStepSetupClaim))
+        {
+            identity.AddClaim(new Claim(StaffUser.TwoStepSetupClaim, "1"));
         }
     }
+
+    /// <summary>Whether the session still holds (see <see cref="IsActiveAsync"/>).</summary>
+    public async Task<bool> IsActiveAsync(string secret, CancellationToken cancellationToken) =>
+        await CheckAsync(secret, cancellationToken) != SessionCheck.Ended;
 
     /// <summary>
     /// Whether the session still holds (one indexed lookup), marking it used: last-seen and the idle
     /// expiry move on at most once per <see cref="LastSeenResolution"/>.
     /// </summary>
-    public async Task<bool> IsActiveAsync(string secret, CancellationToken cancellationToken)
+    public async Task<SessionCheck> CheckAsync(string secret, CancellationToken cancellationToken)
     {
         var hash = Secrets.Hash(secret);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -79,14 +102,14 @@ public sealed class StaffSessions(
             .Where(s => s.TokenHash == hash)
             .Join(db.StaffAccounts, s => s.AccountId, a => a.Id, (s, a) => new
             {
-                s.Id, s.SecurityStamp, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RevokedAt, AccountStamp = a.SecurityStamp, a.DisabledAt,
+                s.Id, s.SecurityStamp, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RevokedAt, AccountStamp = a.SecurityStamp, a.DisabledAt, a.Role, a.TotpEnabledAt,
             })
             .FirstOrDefaultAsync(cancellationToken);
         var now = time.GetUtcNow().UtcDateTime;
         if (session is null || session.RevokedAt is not null || session.ExpiresAt <= now || session.DisabledAt is not null
             || !string.Equals(session.SecurityStamp, session.AccountStamp, StringComparison.Ordinal))
         {
-            return false;
+            return SessionCheck.Ended;
         }
 
         if (now - session.LastSeenAt >= LastSeenResolution)
@@ -96,7 +119,9 @@ public sealed class StaffSessions(
                 .ExecuteUpdateAsync(u => u.SetProperty(s => s.LastSeenAt, now).SetProperty(s => s.ExpiresAt, expires), cancellationToken);
         }
 
-        return true;
+        return session.TotpEnabledAt is null && options.Value.RequireTwoStepForDistrictAdmins && session.Role == StaffRole.DistrictAdmin
+            ? SessionCheck.MustSetUpTwoStep
+            : SessionCheck.Active;
     }
 
     /// <summary>Marks the session with this id ended in <paramref name="db"/> (saved with the caller's changes); returns its account, if found.</summary>

@@ -4,6 +4,7 @@ using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -19,6 +20,9 @@ public enum SignInOutcome
 
     /// <summary>Too many failures for this name from this address: refused without looking at the password.</summary>
     Throttled,
+
+    /// <summary>The password was right and the account signs in in two steps: send it again with a code.</summary>
+    CodeRequired,
 }
 
 /// <summary>The outcome, and for <see cref="SignInOutcome.Throttled"/> how long to wait.</summary>
@@ -37,10 +41,61 @@ public readonly record struct SignInResult(SignInOutcome Outcome, TimeSpan Retry
 /// (<see cref="StaffSessions"/>) carried by the session cookie.
 /// </summary>
 public sealed class StaffSignIn(
-    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, SignInThrottle throttle, TimeProvider time, ILogger<StaffSignIn> logger,
-    IOptions<AccountOptions> options)
+    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, SignInThrottle throttle, StaffTwoStep twoStep, TimeProvider time,
+    ILogger<StaffSignIn> logger, IOptions<AccountOptions> options, IDataProtectionProvider protection)
 {
-    public async Task<SignInResult> SignInAsync(HttpContext context, string username, string password, CancellationToken cancellationToken)
+    /// <summary>How long the console's second step may follow a right password.</summary>
+    public static readonly TimeSpan SecondStepWindow = TimeSpan.FromMinutes(5);
+
+    private readonly ITimeLimitedDataProtector _pending = protection.CreateProtector("Homeroom.Accounts.TwoStepPending").ToTimeLimitedDataProtector();
+
+    /// <summary>
+    /// For the console's two pages: a token (kept in a short-lived cookie) saying the account's password was
+    /// right a moment ago, so the second page asks only for the code and the password is never stored.
+    /// </summary>
+    public string PendingSecondStep(string username) => _pending.Protect(username.Trim().ToLowerInvariant(), SecondStepWindow);
+
+    /// <summary>The console's second step: the code, for the account whose password <paramref name="pendingToken"/> vouches for.</summary>
+    public async Task<SignInResult> CompleteSecondStepAsync(HttpContext context, string pendingToken, string code, CancellationToken cancellationToken)
+    {
+        string username;
+        try
+        {
+            username = _pending.Unprotect(pendingToken);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return new SignInResult(SignInOutcome.Failed);
+        }
+
+        var address = context.Connection.RemoteIpAddress;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (throttle.Begin(username, address) is { } wait)
+        {
+            audit.Record(db, "auth.sign-in-throttled", "account", username, $"refused without checking the code; retry in {Math.Ceiling(wait.TotalSeconds)} s");
+            await db.SaveChangesAsync(cancellationToken);
+            return new SignInResult(SignInOutcome.Throttled, wait);
+        }
+
+        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
+        if (account is null || account.DisabledAt is not null || !await twoStep.VerifyAsync(db, account, code, cancellationToken))
+        {
+            AccountsLog.SignInFailed(logger, username, address?.ToString());
+            audit.Record(db, "auth.sign-in-failed", "account", username, "wrong two-step code");
+            await db.SaveChangesAsync(cancellationToken);
+            return new SignInResult(SignInOutcome.Failed);
+        }
+
+        throttle.Succeeded(username, address);
+        await BeginSessionAsync(db, context, account, cancellationToken);
+        return new SignInResult(SignInOutcome.SignedIn);
+    }
+
+    /// <summary>
+    /// Signs in with a password and, for an account with two-step sign-in, a <paramref name="code"/> (an
+    /// authenticator code or a recovery code). A wrong code counts as a failed sign-in, throttled the same way.
+    /// </summary>
+    public async Task<SignInResult> SignInAsync(HttpContext context, string username, string password, string? code, CancellationToken cancellationToken)
     {
         username = username.Trim().ToLowerInvariant();
         var address = context.Connection.RemoteIpAddress;
@@ -74,16 +129,46 @@ public sealed class StaffSignIn(
             return new SignInResult(SignInOutcome.Failed);
         }
 
+        if (account!.TotpEnabledAt is not null)
+        {
+            if (string.IsNullOrWhiteSpace(code))
+            {
+                // Still counted against the throttle until a sign-in with the code succeeds.
+                audit.Record(db, "auth.sign-in-code-required", "account", account.Id.ToString());
+                await db.SaveChangesAsync(cancellationToken);
+                return new SignInResult(SignInOutcome.CodeRequired);
+            }
+
+            if (!await twoStep.VerifyAsync(db, account, code, cancellationToken))
+            {
+                AccountsLog.SignInFailed(logger, username, address?.ToString());
+                audit.Record(db, "auth.sign-in-failed", "account", username, "wrong two-step code");
+                await db.SaveChangesAsync(cancellationToken);
+                return new SignInResult(SignInOutcome.Failed);
+            }
+        }
+
         throttle.Succeeded(username, address);
-        account!.LastSignInAt = time.GetUtcNow().UtcDateTime;
+        await BeginSessionAsync(db, context, account, cancellationToken);
+        return new SignInResult(SignInOutcome.SignedIn);
+    }
+
+    private async Task BeginSessionAsync(HomeroomDbContext db, HttpContext context, StaffAccount account, CancellationToken cancellationToken)
+    {
+        account.LastSignInAt = time.GetUtcNow().UtcDateTime;
         var session = sessions.Begin(db, account, context);
-        var principal = StaffUser.CreatePrincipal(account, "password", CookieAuthenticationDefaults.AuthenticationScheme);
+        var principal = StaffUser.CreatePrincipal(account, account.TotpEnabledAt is null ? "password" : "password+code", CookieAuthenticationDefaults.AuthenticationScheme);
         principal.Identities.First().AddClaim(new Claim(StaffUser.SessionClaim, session));
         context.User = principal;
-        audit.Record(db, "auth.sign-in", "account", account.Id.ToString());
+        audit.Record(db, "auth.sign-in", "account", account.Id.ToString(), account.TotpEnabledAt is null ? null : "with a two-step code");
         await db.SaveChangesAsync(cancellationToken);
         await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
-        return new SignInResult(SignInOutcome.SignedIn);
+        if (account.TotpEnabledAt is null && twoStep.IsRequiredFor(account.Role))
+        {
+            // For the rest of this request only (where the console goes next): the cookie never holds it,
+            // each request reads it again (StaffSessions.ValidatePrincipalAsync), so setting it up counts at once.
+            principal.Identities.First().AddClaim(new Claim(StaffUser.TwoStepSetupClaim, "1"));
+        }
     }
 
     /// <summary>Ends the session (audited): its cookie stops working here and on every server at once.</summary>

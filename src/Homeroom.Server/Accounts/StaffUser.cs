@@ -11,6 +11,9 @@ public sealed record StaffUser(Guid Id, string Username)
     public const string SchoolClaim = "homeroom:school";
     public const string DisplayNameClaim = "homeroom:display_name";
 
+    /// <summary>Present while the account must set up two-step sign-in before anything else (see <see cref="AccountOptions.RequireTwoStepForDistrictAdmins"/>).</summary>
+    public const string TwoStepSetupClaim = "homeroom:two_step_setup";
+
     /// <summary>The server-side session a password sign-in began (see <see cref="StaffSessions"/>); API keys have none.</summary>
     public const string SessionClaim = "homeroom:session";
 

@@ -251,6 +251,41 @@ public sealed class ConsoleTests(ConsoleDistrict district)
     }
 
     [Fact]
+    public async Task TwoStepSignIn_SetUpOnMyAccount_ThenTheSignInPageAsksForTheCode()
+    {
+        (await district.Host.PostJsonAsync("/api/accounts", new { username = "tess", displayName = "Tess Reader", password = "a long enough passphrase", role = "readOnly" })).EnsureSuccessStatusCode();
+        var page = await district.SignInAsync("tess", "a long enough passphrase");
+        await page.GetByRole(AriaRole.Link, new() { Name = "My account" }).ClickAsync();
+        await page.GetByTestId("two-step-password").FillAsync("a long enough passphrase");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Set up two-step sign-in" }).ClickAsync();
+        await Expect(page.GetByAltText("QR code of the authenticator key")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        var secret = await page.GetByTestId("two-step-secret").InnerTextAsync();
+        await page.GetByTestId("two-step-confirm-code").FillAsync(TwoStepCodes.At(secret, district.Host.Clock.GetUtcNow()));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Turn on" }).ClickAsync();
+        await Expect(page.GetByTestId("recovery-codes").Locator("li")).ToHaveCountAsync(10, Soon);
+        await Expect(page.GetByTestId("two-step-state")).ToContainTextAsync("On since");
+        await Browsers.ScreenshotAsync(page, "account-two-step");
+        district.ConsoleErrors[page].ShouldBeEmpty();
+
+        // A new browser: the password, then a page that asks only for the code.
+        district.Host.Clock.Advance(TimeSpan.FromSeconds(30));
+        var context = await district.Browser.NewContextAsync(new() { BaseURL = district.Host.BaseAddress.AbsoluteUri });
+        var other = await context.NewPageAsync();
+        await other.GotoAsync("/login");
+        await other.GetByLabel("Username").FillAsync("tess");
+        await other.GetByLabel("Password").FillAsync("a long enough passphrase");
+        await other.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(other.GetByTestId("two-step-code")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await other.GetByTestId("two-step-code").FillAsync("000000" == TwoStepCodes.At(secret, district.Host.Clock.GetUtcNow()) ? "111111" : "000000");
+        await other.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(other.GetByRole(AriaRole.Alert)).ToContainTextAsync("Wrong or expired code", new() { Timeout = 15_000 });
+        await other.GetByTestId("two-step-code").FillAsync(TwoStepCodes.At(secret, district.Host.Clock.GetUtcNow()));
+        await other.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await other.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.List).WaitForAsync(new() { Timeout = 60_000 });
+        other.Url.ShouldNotContain("/login");
+    }
+
+    [Fact]
     public async Task SignIn_WithAWrongPassword_IsRefused_AndPagesNeedSignIn()
     {
         var context = await district.Browser.NewContextAsync(new() { BaseURL = district.Host.BaseAddress.AbsoluteUri });

@@ -91,10 +91,16 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("GET", "/api/api-keys", Everyone, Kind.None),
         new("POST", "/api/api-keys", Everyone, Kind.None, """{"name":"script"}"""),
         new("DELETE", "/api/api-keys/{id}", Everyone, Kind.Own, Fresh: true),
+        new("GET", "/api/auth/two-step", Everyone, Kind.None),
+        new("POST", "/api/auth/two-step/setup", Everyone, Kind.None, """{"currentPassword":""}""", OwnAnswer: HttpStatusCode.BadRequest),
+        new("POST", "/api/auth/two-step/confirm", Everyone, Kind.None, """{"code":"123456"}""", OwnAnswer: HttpStatusCode.Conflict),
+        new("POST", "/api/auth/two-step/recovery-codes", Everyone, Kind.None, """{"currentPassword":""}""", OwnAnswer: HttpStatusCode.BadRequest),
+        new("POST", "/api/auth/two-step/disable", Everyone, Kind.None, """{"currentPassword":"","code":""}""", OwnAnswer: HttpStatusCode.BadRequest),
 
         new("GET", "/api/accounts", Admins, Kind.None),
         new("POST", "/api/accounts", DistrictOnly, Kind.Body, """{"username":"{unique}","displayName":"New","password":"a long enough passphrase","role":"readOnly","schoolId":"{school}"}"""),
         new("PUT", "/api/accounts/{id}", DistrictOnly, Kind.Account, """{"disabled":false}"""),
+        new("DELETE", "/api/accounts/{id}/two-step", DistrictOnly, Kind.Account, Fresh: true),
 
         new("GET", "/api/schools", RosterReaders, Kind.None),
         new("POST", "/api/schools", DistrictOnly, Kind.None, """{"name":"{unique}","timeZone":"UTC"}"""),
@@ -592,6 +598,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         {
             "/api/api-keys/{id}" => await FreshApiKeyAsync(caller, unique),
             "/api/auth/sessions/{id}" => await CurrentSessionAsync(caller),
+            "/api/accounts/{id}/two-step" => await District.IdAsync("/api/accounts",
+                new { username = $"fresh-{unique}", displayName = "Fresh", password = "a long enough passphrase", role = "readOnly", schoolId = school.School }),
             "/api/schools/{id}" => await District.IdAsync("/api/schools", new { name = $"School {unique}", timeZone = "UTC" }),
             "/api/groups/{id}" or "/api/groups/{id}/members" or "/api/groups/{id}/members/remove" or "/api/groups/{id}/schedule" =>
                 await FreshClassAsync(school, unique),
