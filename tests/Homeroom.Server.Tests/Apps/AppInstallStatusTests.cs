@@ -132,9 +132,9 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
         var app = await CreateAppAsync("Licensed", licences: 3);
         var assignment = await AssignAsync(app, "required");
 
-        var pass = await Reconciler.ReconcileAllAsync();
+        // The assignment's own nudge may have run the first pass already; this one settles it either way.
+        await Reconciler.ReconcileAllAsync();
 
-        pass.Installs.ShouldBe(3);
         var states = await StatesAsync(app);
         states.Count(s => s.State == AppInstallState.Installing && s.HoldsLicence).ShouldBe(3);
         var without = states.Where(s => s.State == AppInstallState.NoLicence).ToList();
@@ -197,7 +197,7 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
             (await HoldersAsync(app)).ShouldBe(purchased);
 
             // Releases and takes racing: every device releases (twice) while others take again.
-            await Task.WhenAll(devices.SelectMany(d => new[]
+            await Task.WhenAll(devices.SelectMany(d => new Task[]
             {
                 Task.Run(() => ledger.ReleaseAsync(d, app)),
                 Task.Run(() => ledger.ReleaseAsync(d, app)),
