@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Apps;
 using Homeroom.Rules.Commands;
@@ -84,6 +85,30 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
         counts.GetProperty("installed").GetInt32().ShouldBe(2);
         counts.GetProperty("other").GetInt32().ShouldBe(1);
         counts.GetProperty("failed").GetInt32().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Reconcile_ChromebookReportsTheRequiredExtension_MissingThenInstalled()
+    {
+        await using var agent = await Host.ConnectNewAgentAsync(_token, "SN-CB-REPORT");
+        var app = await CreateAppAsync("Reported", licences: null, chrome: Chrome);
+        await AssignAsync(app, "required");
+        await Reconciler.ReconcileAllAsync();
+        (await StatusAsync(agent.DeviceId)).GetProperty("state").GetString().ShouldBe("missing");
+
+        // The extension's snapshot of installed extensions, as app.inventory events.
+        var takenAt = Host.Clock.GetUtcNow().AddMinutes(-1);
+        await agent.SendAsync(new ActivityFrame([new ActivityEvent(1, takenAt, ActivityKinds.AppInventory, Title: "Reported", AppId: Chrome, Detail: "1.0 enabled")]));
+        await Poll.UntilAsync(async () =>
+        {
+            await using var db = await DbAsync();
+            return await db.DeviceApps.AnyAsync(a => a.DeviceId == agent.DeviceId && a.Source == DeviceAppSources.Chrome && a.AppId == Chrome);
+        });
+        await Reconciler.ReconcileAllAsync();
+
+        var status = await StatusAsync(agent.DeviceId);
+        status.GetProperty("state").GetString().ShouldBe("installed");
+        status.GetProperty("reason").ValueKind.ShouldBe(JsonValueKind.Null);
     }
 
     [Fact]
