@@ -33,8 +33,12 @@ public static class AppPlatforms
             new(true, "Homeroom's extension turns it off (chrome.management) and back on when it is no longer blocked or disabled."),
         DevicePlatform.IPadOS or DevicePlatform.IOS when ids.AppleAdamId is null =>
             new(false, "Not for iPads: the catalog entry has no App Store id."),
+        DevicePlatform.IPadOS or DevicePlatform.IOS when intent == AppIntent.Required =>
+            new(true, "Installed through Apple MDM (InstallApplication, after a licence where the app has them); its status is on this page."),
+        DevicePlatform.IPadOS or DevicePlatform.IOS when intent == AppIntent.Blocked =>
+            new(true, "Removed through Apple MDM where installed (RemoveApplication); the restrictions payload does not block it yet."),
         DevicePlatform.IPadOS or DevicePlatform.IOS =>
-            new(true, "Recorded only: InstallApplication, RemoveApplication and the restrictions payload are not sent for catalog apps yet; licences are counted locally only."),
+            new(true, "Recorded only: Homeroom installs required apps and removes blocked ones; nothing is sent for available or disabled apps."),
         DevicePlatform.MacOS =>
             new(false, "Not applied: the Homeroom agent for Mac does not exist yet (issue 17), and App Store apps are not sent to Macs through MDM yet."),
         DevicePlatform.Windows =>

@@ -44,7 +44,7 @@ public sealed record AppAssignmentSourceDto(Guid AssignmentId, AppIntent Intent,
 /// per app and target (a second answers 409; change its intent instead). Every change audited with the
 /// target's school. A device's effective apps are resolved by <see cref="AppAssignmentIndex"/> (Rules).
 /// </summary>
-public sealed class AppAssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor distributor, TimeProvider time)
+public sealed class AppAssignmentDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor distributor, TimeProvider time, AppInstallReconciler installs)
 {
     /// <summary>The assignments of one app (every one: who reads policies reads all assignments); null when the app does not exist.</summary>
     public async Task<List<AppAssignmentDto>?> ListAsync(StaffScope scope, Guid appId, CancellationToken cancellationToken = default)
@@ -81,6 +81,7 @@ public sealed class AppAssignmentDirectory(IDbContextFactory<HomeroomDbContext> 
         audit.Record(db, "app.assign", "appAssignment", record.Id.ToString(), $"{app}: {Intent(record.Intent)} at {record.Level} {record.ScopeKey}", school);
         await db.SaveChangesAsync(cancellationToken);
         distributor.RequestAll();
+        installs.Nudge();
         return ToDto(record, app, await TargetNamesAsync(scope, db, [record.ScopeKey], cancellationToken));
     }
 
@@ -101,6 +102,7 @@ public sealed class AppAssignmentDirectory(IDbContextFactory<HomeroomDbContext> 
         audit.Record(db, "app.assignment.update", "appAssignment", record.Id.ToString(), $"{app}: {Intent(record.Intent)} at {record.Level} {record.ScopeKey}", school);
         await db.SaveChangesAsync(cancellationToken);
         distributor.RequestAll();
+        installs.Nudge();
         return ToDto(record, app, await TargetNamesAsync(scope, db, [record.ScopeKey], cancellationToken));
     }
 
@@ -120,6 +122,7 @@ public sealed class AppAssignmentDirectory(IDbContextFactory<HomeroomDbContext> 
             await AssignmentDirectory.SchoolOfAsync(db, record.Level, record.ScopeKey, cancellationToken));
         await db.SaveChangesAsync(cancellationToken);
         distributor.RequestAll();
+        installs.Nudge();
         return true;
     }
 

@@ -23,18 +23,21 @@ public sealed record AppRequest(
     string? Name, string? Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
     string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased);
 
-/// <summary>A catalog entry. <c>ChromeForceInstall</c> is the ExtensionInstallForcelist line for Google Admin, when it is a Chrome extension.</summary>
+/// <summary>
+/// A catalog entry. <c>ChromeForceInstall</c> is the ExtensionInstallForcelist line for Google Admin, when it is a Chrome extension;
+/// <c>Status</c> counts its devices by status (among the devices you may see) and its licences in use.
+/// </summary>
 public sealed record AppDto(
     Guid Id, string Name, string Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
     string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased,
-    string? ChromeForceInstall, int Assignments, DateTime CreatedAt, DateTime UpdatedAt);
+    string? ChromeForceInstall, int Assignments, DateTime CreatedAt, DateTime UpdatedAt, AppStatusCounts Status);
 
 /// <summary>
 /// The district's app catalog. Everyone who reads policies reads it; only district administrators
 /// (<see cref="Permission.ManageAppCatalog"/>) add, change and remove entries, each change audited.
 /// Every identity is checked for its platform (<see cref="AppIdentity"/>) before anything is stored.
 /// </summary>
-public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor distributor, TimeProvider time)
+public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor distributor, TimeProvider time, AppInstallReconciler installs)
 {
     public const int MaxNameLength = 100;
 
@@ -72,7 +75,8 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         var ids = apps.Select(a => a.Id).ToList();
         var counts = await db.Set<AppAssignmentRecord>().Where(a => ids.Contains(a.AppId)).GroupBy(a => a.AppId)
             .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
-        return apps.Select(a => ToDto(a, counts.GetValueOrDefault(a.Id))).ToList();
+        var status = await AppInstallStatuses.CountsAsync(scope, db, ids, cancellationToken);
+        return apps.Select(a => ToDto(a, counts.GetValueOrDefault(a.Id), status.GetValueOrDefault(a.Id))).ToList();
     }
 
     /// <summary>One entry; null when there is none.</summary>
@@ -81,7 +85,10 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         scope.EnsureCan(Permission.ReadPolicies);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var app = await db.Set<CatalogApp>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
-        return app is null ? null : ToDto(app, await db.Set<AppAssignmentRecord>().CountAsync(a => a.AppId == id, cancellationToken));
+        return app is null
+            ? null
+            : ToDto(app, await db.Set<AppAssignmentRecord>().CountAsync(a => a.AppId == id, cancellationToken),
+                (await AppInstallStatuses.CountsAsync(scope, db, [id], cancellationToken)).GetValueOrDefault(id));
     }
 
     public async Task<AppDto> CreateAsync(StaffScope scope, AppRequest request, CancellationToken cancellationToken = default)
@@ -96,6 +103,7 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         audit.Record(db, "app.create", "app", app.Id.ToString(), Describe(app));
         await db.SaveChangesAsync(cancellationToken);
         distributor.RequestAll();
+        installs.Nudge();
         return ToDto(app, 0);
     }
 
@@ -116,6 +124,7 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         audit.Record(db, "app.update", "app", app.Id.ToString(), Describe(app));
         await db.SaveChangesAsync(cancellationToken);
         distributor.RequestAll();
+        installs.Nudge();
         return ToDto(app, await db.Set<AppAssignmentRecord>().CountAsync(a => a.AppId == id, cancellationToken));
     }
 
@@ -136,6 +145,7 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         audit.Record(db, "app.delete", "app", id.ToString(), $"{app.Name} with {assignments.Count} assignment(s)");
         await db.SaveChangesAsync(cancellationToken);
         distributor.RequestAll();
+        installs.Nudge();
         return true;
     }
 
@@ -209,7 +219,7 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
     private static string Describe(CatalogApp a) =>
         $"{a.Name} ({a.Category}) chrome {a.ChromeExtensionId} web {a.WebAppUrl} apple {a.AppleAdamId}/{a.AppleBundleId} windows {a.WindowsPackageId} android {a.AndroidPackage} licences {a.LicensesPurchased?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}";
 
-    internal static AppDto ToDto(CatalogApp a, int assignments) => new(
+    internal static AppDto ToDto(CatalogApp a, int assignments, AppStatusCounts? status = null) => new(
         a.Id, a.Name, a.Category, a.IconUrl, a.ChromeExtensionId, a.WebAppUrl, a.AppleAdamId, a.AppleBundleId, a.WindowsPackageId, a.AndroidPackage,
-        a.LicensesPurchased, a.ChromeExtensionId is { } id ? AppIdentity.ChromeForceInstallLine(id) : null, assignments, a.CreatedAt, a.UpdatedAt);
+        a.LicensesPurchased, a.ChromeExtensionId is { } id ? AppIdentity.ChromeForceInstallLine(id) : null, assignments, a.CreatedAt, a.UpdatedAt, status ?? AppStatusCounts.None);
 }

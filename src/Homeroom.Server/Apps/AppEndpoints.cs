@@ -27,8 +27,13 @@ public static class AppEndpoints
 
         app.MapGet("/api/devices/{id:guid}/effective-apps", EffectiveAsync).WithTags("Apps").RequireStaff(ScopedResource.Device, Permission.ReadPolicies)
             .WithDescription("The device's apps as its assignments decide them, each with the assignment that decided, the ones it overrode, and what the device's platform makes of it.");
+        app.MapGet("/api/devices/{id:guid}/apps/status", StatusAsync).WithTags("Apps").RequireStaff(ScopedResource.Device, Permission.ReadPolicies)
+            .WithDescription("Where each app the device's assignments make relevant stands on it: pending, installing, installed, failed, removing, removed, no-licence, not-applicable or missing, with the reason, licence and retry schedule.");
         return app;
     }
+
+    private static async Task<Results<Ok<List<AppInstallStatusDto>>, NotFound>> StatusAsync(Guid id, StaffScope scope, AppInstallStatuses statuses, CancellationToken cancellationToken) =>
+        await statuses.ForDeviceAsync(scope, id, cancellationToken) is { } list ? TypedResults.Ok(list) : TypedResults.NotFound();
 
     private static async Task<Ok<List<AppDto>>> ListAsync(string? search, string? category, StaffScope scope, AppCatalog catalog, CancellationToken cancellationToken) =>
         TypedResults.Ok(await catalog.ListAsync(scope, search, category, cancellationToken));

@@ -22,6 +22,9 @@ public sealed class CatalogApp
 
     /// <summary>Licences bought; null for a free or unlicensed app.</summary>
     public int? LicensesPurchased { get; set; }
+
+    /// <summary>Licences devices hold (<see cref="AppLicenceLedger"/>): never negative, never raised past <see cref="LicensesPurchased"/>.</summary>
+    public int LicensesInUse { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 
@@ -57,5 +60,43 @@ internal sealed class AppAssignmentConfiguration : IEntityTypeConfiguration<AppA
         builder.HasOne<CatalogApp>().WithMany().HasForeignKey(a => a.AppId).OnDelete(DeleteBehavior.Cascade);
         builder.Property(a => a.Level).HasConversion<int>();
         builder.Property(a => a.Intent).HasConversion<LowerCaseEnumConverter<AppIntent>>();
+    }
+}
+
+/// <summary>Where one app stands on one device (<see cref="AppInstallReconciler"/> keeps these in line with the device's effective apps).</summary>
+public sealed class AppDeviceStatus
+{
+    public Guid DeviceId { get; set; }
+    public Guid AppId { get; set; }
+
+    /// <summary>The effective intent the row follows (required or blocked).</summary>
+    public AppIntent Intent { get; set; }
+    public AppInstallState State { get; set; }
+
+    /// <summary>The platform's reason for a failure, or why nothing can act; in words an admin can act on.</summary>
+    public string? Reason { get; set; }
+
+    /// <summary>Whether the device holds one of the app's licences (counted in <see cref="CatalogApp.LicensesInUse"/>).</summary>
+    public bool HoldsLicence { get; set; }
+
+    /// <summary>Failed attempts since the last success; the back-off grows with it.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>Not retried before this time.</summary>
+    public DateTime? NextAttemptAt { get; set; }
+
+    /// <summary>The MDM command (install, remove or app list) the row is waiting for.</summary>
+    public Guid? CommandId { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+internal sealed class AppDeviceStatusConfiguration : IEntityTypeConfiguration<AppDeviceStatus>
+{
+    public void Configure(EntityTypeBuilder<AppDeviceStatus> builder)
+    {
+        builder.ToTable("app_device_status");
+        builder.HasKey(s => new { s.DeviceId, s.AppId });
+        builder.Property(s => s.Intent).HasConversion<LowerCaseEnumConverter<AppIntent>>();
+        builder.Property(s => s.State).HasConversion(s => AppInstallStates.Name(s), s => AppInstallStates.Parse(s));
     }
 }

@@ -182,6 +182,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("PUT", "/api/app-assignments/{id}", Admins, Kind.AppAssignment, """{"intent":"blocked","level":"school","scopeId":"{school}"}""", Fresh: true),
         new("DELETE", "/api/app-assignments/{id}", Admins, Kind.AppAssignment, Fresh: true),
         new("GET", "/api/devices/{id}/effective-apps", PolicyReaders, Kind.Device),
+        new("GET", "/api/devices/{id}/apps/status", PolicyReaders, Kind.Device),
 
         new("GET", "/api/zones", PolicyReaders, Kind.None),
         new("POST", "/api/zones", Admins, Kind.Body, """{"type":"Feature","properties":{"name":"{unique}","kind":"campus","schoolId":"{school}","radius":200},"geometry":{"type":"Point","coordinates":[-73.5,45.5]}}"""),

@@ -1,0 +1,130 @@
+using System.Text.Json.Serialization;
+using Homeroom.Contracts.Enrollment;
+
+namespace Homeroom.Rules.Apps;
+
+/// <summary>Where one app stands on one device.</summary>
+public enum AppInstallState
+{
+    /// <summary>Wanted and not asked for yet (or waiting for its next attempt).</summary>
+    [JsonStringEnumMemberName("pending")] Pending,
+
+    /// <summary>The device was asked to install it; waiting for its app list to show it.</summary>
+    [JsonStringEnumMemberName("installing")] Installing,
+
+    /// <summary>The device's own app list shows it.</summary>
+    [JsonStringEnumMemberName("installed")] Installed,
+
+    /// <summary>The platform refused (with its reason); retried with back-off.</summary>
+    [JsonStringEnumMemberName("failed")] Failed,
+
+    /// <summary>The device was asked to remove it; waiting for its app list to stop showing it.</summary>
+    [JsonStringEnumMemberName("removing")] Removing,
+
+    /// <summary>Not on the device, as a block asks.</summary>
+    [JsonStringEnumMemberName("removed")] Removed,
+
+    /// <summary>Every purchased licence is in use: no install is attempted.</summary>
+    [JsonStringEnumMemberName("no-licence")] NoLicence,
+
+    /// <summary>Homeroom cannot act on this platform (the reason says why and what to do instead).</summary>
+    [JsonStringEnumMemberName("not-applicable")] NotApplicable,
+
+    /// <summary>Required but not on the device, where only another console can install it (Chrome: Google Admin).</summary>
+    [JsonStringEnumMemberName("missing")] Missing,
+}
+
+/// <summary>The states' names as stored and shown (no-licence, not-applicable).</summary>
+public static class AppInstallStates
+{
+    public static string Name(AppInstallState state) => state switch
+    {
+        AppInstallState.NoLicence => "no-licence",
+        AppInstallState.NotApplicable => "not-applicable",
+        _ => state.ToString().ToLowerInvariant(),
+    };
+
+    public static AppInstallState Parse(string name) => name switch
+    {
+        "no-licence" => AppInstallState.NoLicence,
+        "not-applicable" => AppInstallState.NotApplicable,
+        _ => Enum.Parse<AppInstallState>(name, ignoreCase: true),
+    };
+}
+
+/// <summary>Who carries out an app's intent on a device's platform.</summary>
+public enum AppRoute
+{
+    /// <summary>Apple MDM installs it (InstallApplication, after a licence where the app has them).</summary>
+    AppleInstall,
+
+    /// <summary>Apple MDM removes it where it is installed (RemoveApplication).</summary>
+    AppleRemove,
+
+    /// <summary>Chrome reports whether it is installed; Google Admin installs it.</summary>
+    ChromeReport,
+
+    /// <summary>Nothing on this platform can act on it: status not applicable, with the reason.</summary>
+    NotApplicable,
+}
+
+/// <summary>What the per-device status of an app follows on one platform, and why when nothing can act.</summary>
+public sealed record AppStatusPlan(AppRoute Route, string? Reason = null);
+
+/// <summary>
+/// Which (device, app) pairs get a status row and what drives it. Available apps get none (nothing to
+/// enforce). Required apps get one wherever the entry has an identity for the platform; blocked apps on
+/// iPads (removed where installed). A Chromebook's blocked and disabled extensions are turned off by the
+/// extension itself (see the device's policy document) and are not tracked here.
+/// </summary>
+public static class AppStatusPlans
+{
+    public const string ChromeWebApp = "Chrome cannot install a web app from an extension: add the URL to Google Admin's force-installed web apps.";
+    public const string MacAgent = "Macs need the desktop agent (issue 17): App Store apps are not sent to Macs through MDM yet.";
+    public const string WindowsAgent = "Windows needs the desktop agent (issue 17).";
+    public const string NotMdm = "This iPad is not managed through Apple MDM: Homeroom installs and removes apps only on iPads enrolled through MDM.";
+    public const string AndroidAgent = "There is no Homeroom agent for Android yet: the package name is recorded for later.";
+
+    /// <summary>The plan for an app's effective intent on a platform; null when the pair needs no status.</summary>
+    public static AppStatusPlan? For(DevicePlatform platform, AppIdentities ids, AppIntent intent) => (platform, intent) switch
+    {
+        (_, AppIntent.Available or AppIntent.Disabled) => null,
+        (DevicePlatform.IPadOS or DevicePlatform.IOS, AppIntent.Required) when ids.AppleAdamId is not null => new(AppRoute.AppleInstall),
+        (DevicePlatform.IPadOS or DevicePlatform.IOS, AppIntent.Blocked) when ids.AppleBundleId is not null => new(AppRoute.AppleRemove),
+        (DevicePlatform.ChromeOS, AppIntent.Required) when ids.ChromeExtensionId is not null => new(AppRoute.ChromeReport),
+        (DevicePlatform.ChromeOS, AppIntent.Required) when ids.WebAppUrl is not null => new(AppRoute.NotApplicable, ChromeWebApp),
+        (DevicePlatform.MacOS, _) when ids.AppleAdamId is not null => new(AppRoute.NotApplicable, MacAgent),
+        (DevicePlatform.Windows, _) when ids.WindowsPackageId is not null => new(AppRoute.NotApplicable, WindowsAgent),
+        (DevicePlatform.Android, AppIntent.Required) when ids.AndroidPackage is not null => new(AppRoute.NotApplicable, AndroidAgent),
+        _ => null,
+    };
+
+    /// <summary>The reason a Chromebook shows for a required extension it does not have.</summary>
+    public static string ChromeMissing(string extensionId) =>
+        $"missing: force-install it in Google Admin (add \"{AppIdentity.ChromeForceInstallLine(extensionId)}\" to ExtensionInstallForcelist).";
+}
+
+/// <summary>
+/// The retry schedule of a failed install or removal: the first retry after <c>first</c>, each next one
+/// after twice as long, never longer than <c>cap</c>. Pure, so the schedule is tested with numbers.
+/// </summary>
+public static class AppRetrySchedule
+{
+    /// <summary>How long to wait after the given number of failed attempts (1 for the first failure).</summary>
+    public static TimeSpan Delay(int attempts, TimeSpan first, TimeSpan cap)
+    {
+        if (attempts <= 1)
+        {
+            return first <= cap ? first : cap;
+        }
+
+        // Doubling stops as soon as the cap is reached, so a large attempt count cannot overflow.
+        var delay = first;
+        for (var i = 1; i < attempts && delay < cap; i++)
+        {
+            delay += delay;
+        }
+
+        return delay <= cap ? delay : cap;
+    }
+}

@@ -1,0 +1,491 @@
+using System.Runtime.CompilerServices;
+using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Apps;
+using Homeroom.Rules.Commands;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Commands;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Homeroom.Server.Hosting;
+using Homeroom.Server.Policies;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Apps;
+
+/// <summary>What one pass changed.</summary>
+/// <param name="Rows">Status rows the pass looked at.</param>
+/// <param name="Installs">Devices asked to install an app.</param>
+/// <param name="Removals">Devices asked to remove an app.</param>
+/// <param name="AppLists">Devices asked for their app list (after an accepted install or removal).</param>
+/// <param name="Dropped">Rows removed because nothing wants them any more (their licences given back).</param>
+public sealed record AppReconcileResult(int Rows, int Installs, int Removals, int AppLists, int Dropped);
+
+/// <summary>
+/// Brings every device's app status rows (<see cref="AppDeviceStatus"/>) in line with its effective apps,
+/// once a <see cref="AppInstallOptions.ReconcileInterval"/> and at once when an assignment changes
+/// (<see cref="Nudge"/>). Per platform (<see cref="AppStatusPlans"/>): an iPad's required app takes a
+/// licence where the app has them (<see cref="AppLicenceLedger"/>, then <see cref="IVolumePurchaseLicences"/>),
+/// then gets <c>InstallApplication</c> through the command queue and is installing until the device's
+/// app list shows it; a refused command or licence request is retried with doubling back-off (attempts
+/// and next attempt stored); a blocked app, or one no longer assigned, gets <c>RemoveApplication</c>
+/// where installed. A Chromebook's required extension is installed or missing by the extension's own
+/// report. Other platforms say why nothing acts. Rows nothing wants any more (app unassigned, device
+/// retired, revoked or gone) give their licence back and go.
+/// </summary>
+public sealed class AppInstallReconciler(
+    IDbContextFactory<HomeroomDbContext> dbFactory,
+    AppLicenceLedger ledger,
+    IVolumePurchaseLicences volume,
+    IssueCommand issueCommand,
+    IOptions<AppInstallOptions> options,
+    TimeProvider time,
+    ILogger<AppInstallReconciler> logger)
+    : PeriodicTask(options.Value.ReconcileInterval, time, logger)
+{
+    public const int MaxReasonLength = 1_000;
+
+    private readonly CancellationTokenSource _stopping = new();
+    private int _nudged;
+
+    private sealed record DeviceFacts(Guid Id, DevicePlatform Platform, string Serial);
+
+    private sealed record CommandState(DeliveryStatus Status, string? Error, string Kind);
+
+    private sealed record AppleWork(AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, bool Install, bool Unassigned);
+
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await ReconcileAllAsync(cancellationToken);
+
+    /// <summary>Starts a pass soon (an assignment or the catalog changed); passes started meanwhile fold into one.</summary>
+    public void Nudge()
+    {
+        if (Interlocked.Exchange(ref _nudged, 1) == 1 || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await ReconcileAllAsync(_stopping.Token);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && ex is not ObjectDisposedException)
+            {
+                AppsLog.NudgeFailed(Logger, ex);
+            }
+        });
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _stopping.Dispose();
+        base.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>One pass over every device; never at the same time as another pass of this server.</summary>
+    public Task<AppReconcileResult> ReconcileAllAsync(CancellationToken cancellationToken = default) =>
+        RunExclusiveAsync(async ct =>
+        {
+            Interlocked.Exchange(ref _nudged, 0);
+            return await PassAsync(ct);
+        }, cancellationToken);
+
+    private async Task<AppReconcileResult> PassAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var now = Time.GetUtcNow().UtcDateTime;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var assignments = await AppAssignmentDirectory.LoadAsync(db, cancellationToken);
+        var rows = await db.Set<AppDeviceStatus>().ToDictionaryAsync(r => (r.DeviceId, r.AppId), cancellationToken);
+        if (assignments.Count == 0 && rows.Count == 0)
+        {
+            return new(0, 0, 0, 0, 0);
+        }
+
+        var apps = await db.Set<CatalogApp>().AsNoTracking().ToDictionaryAsync(a => a.Id, cancellationToken);
+        var devices = await db.Devices.AsNoTracking().Manageable().Select(d => new DeviceFacts(d.Id, d.Platform, d.Serial)).ToDictionaryAsync(d => d.Id, cancellationToken);
+        var mdm = (await db.AppleDevices.AsNoTracking().Where(a => a.CheckedOutAt == null).Select(a => a.DeviceId).ToListAsync(cancellationToken)).ToHashSet();
+        var index = new AppAssignmentIndex(assignments);
+        var installed = await InstalledAsync(db, apps.Values, cancellationToken);
+        var commands = await CommandsAsync(db, rows.Values, cancellationToken);
+
+        var wanted = new HashSet<(Guid, Guid)>();
+        var effectiveApps = new Dictionary<Guid, IReadOnlyDictionary<Guid, EffectiveApp>>();
+        var apple = new List<AppleWork>();
+        foreach (var (scope, _) in await DeviceScopes.LoadAsync(db, null, _ => [], cancellationToken))
+        {
+            if (!devices.TryGetValue(scope.DeviceId, out var device))
+            {
+                continue;
+            }
+
+            var effective = index.Resolve(scope);
+            effectiveApps[device.Id] = effective;
+            foreach (var e in effective.Values)
+            {
+                if (!apps.TryGetValue(e.AppId, out var app) || AppStatusPlans.For(device.Platform, app.Identities, e.Intent) is not { } plan)
+                {
+                    continue;
+                }
+
+                wanted.Add((device.Id, app.Id));
+                if (!rows.TryGetValue((device.Id, app.Id), out var row))
+                {
+                    row = new AppDeviceStatus { DeviceId = device.Id, AppId = app.Id, Intent = e.Intent, State = AppInstallState.Pending, UpdatedAt = now };
+                    db.Add(row);
+                    rows[(device.Id, app.Id)] = row;
+                }
+                else if (row.Intent != e.Intent)
+                {
+                    // A new intent starts afresh: no back-off carried over from the old one.
+                    row.Intent = e.Intent;
+                    row.Attempts = 0;
+                    row.NextAttemptAt = null;
+                    row.CommandId = null;
+                    Set(row, AppInstallState.Pending, null, now);
+                }
+
+                switch (plan.Route)
+                {
+                    case AppRoute.AppleInstall or AppRoute.AppleRemove when !mdm.Contains(device.Id):
+                        Set(row, AppInstallState.NotApplicable, AppStatusPlans.NotMdm, now);
+                        break;
+                    case AppRoute.NotApplicable:
+                        Set(row, AppInstallState.NotApplicable, plan.Reason, now);
+                        break;
+                    case AppRoute.ChromeReport:
+                        var id = app.ChromeExtensionId!;
+                        if (installed.Contains((device.Id, DeviceAppSources.Chrome, id)))
+                        {
+                            Set(row, AppInstallState.Installed, null, now);
+                        }
+                        else
+                        {
+                            Set(row, AppInstallState.Missing, AppStatusPlans.ChromeMissing(id), now);
+                        }
+
+                        break;
+                    default:
+                        apple.Add(new AppleWork(row, app, device, plan.Route == AppRoute.AppleInstall, Unassigned: false));
+                        break;
+                }
+            }
+        }
+
+        // Rows nothing wants: an iPad app Homeroom installed and that is no longer assigned at all is removed
+        // first (ManagementFlags 1 made it Homeroom's to remove); every other row gives its licence back and goes.
+        var dropped = new List<(AppDeviceStatus Row, DeviceFacts? Device)>();
+        foreach (var row in rows.Values.Where(r => !wanted.Contains((r.DeviceId, r.AppId))))
+        {
+            var device = devices.GetValueOrDefault(row.DeviceId);
+            var app = apps.GetValueOrDefault(row.AppId);
+            if (device is not null && app?.AppleBundleId is not null && device.Platform is DevicePlatform.IPadOS or DevicePlatform.IOS
+                && row.Intent == AppIntent.Required && row.State is AppInstallState.Installed or AppInstallState.Installing or AppInstallState.Removing or AppInstallState.Failed
+                && effectiveApps.TryGetValue(device.Id, out var effective) && !effective.ContainsKey(app.Id))
+            {
+                apple.Add(new AppleWork(row, app, device, Install: false, Unassigned: true));
+            }
+            else
+            {
+                dropped.Add((row, device));
+            }
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex)
+        {
+            // Two servers adding the same device's rows: one wins, the other's next pass carries on from its rows.
+            AppsLog.PassConflict(Logger, ex);
+            return new(rows.Count, 0, 0, 0, 0);
+        }
+
+        // Licences of rows that go are free for the devices below in this same pass.
+        foreach (var (row, device) in dropped)
+        {
+            await GiveBackAsync(row, apps.GetValueOrDefault(row.AppId), device, cancellationToken);
+        }
+
+        if (dropped.Count > 0)
+        {
+            foreach (var fresh in await db.Set<CatalogApp>().AsNoTracking().Select(a => new { a.Id, a.LicensesInUse }).ToListAsync(cancellationToken))
+            {
+                if (apps.TryGetValue(fresh.Id, out var app))
+                {
+                    app.LicensesInUse = fresh.LicensesInUse;
+                }
+            }
+        }
+
+        var droppedEarly = dropped.Count;
+        var installs = new List<AppleWork>();
+        var removals = new List<AppleWork>();
+        var lists = new List<AppleWork>();
+        foreach (var work in apple)
+        {
+            await StepAsync(work, installed, commands, installs, removals, lists, dropped, now, cancellationToken);
+        }
+
+        var budget = new StrongBox<int>(settings.MaxCommandsPerPass);
+        var sentInstalls = await SendAsync(installs, CommandKinds.InstallApp, w => new Dictionary<string, string> { ["appStoreId"] = w.App.AppleAdamId! },
+            AppInstallState.Installing, budget, now, cancellationToken);
+        var sentRemovals = await SendAsync(removals, CommandKinds.RemoveApp, w => new Dictionary<string, string> { ["bundleId"] = w.App.AppleBundleId! },
+            AppInstallState.Removing, budget, now, cancellationToken);
+        var sentLists = await SendListsAsync(lists, now, cancellationToken);
+
+        foreach (var (row, device) in dropped.Skip(droppedEarly))
+        {
+            await GiveBackAsync(row, apps.GetValueOrDefault(row.AppId), device, cancellationToken);
+        }
+
+        foreach (var (row, _) in dropped)
+        {
+            db.Remove(row);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        AppsLog.Pass(Logger, rows.Count, sentInstalls, sentRemovals, sentLists, dropped.Count);
+        return new(rows.Count, sentInstalls, sentRemovals, sentLists, dropped.Count);
+    }
+
+    // One iPad row: read what its last command and the device's app list say, then decide what to send.
+    private async Task StepAsync(
+        AppleWork work, HashSet<(Guid, string, string)> installed, Dictionary<(Guid, Guid), CommandState> commands,
+        List<AppleWork> installs, List<AppleWork> removals, List<AppleWork> lists, List<(AppDeviceStatus, DeviceFacts?)> dropped,
+        DateTime now, CancellationToken cancellationToken)
+    {
+        var (row, app, device, install, unassigned) = work;
+        var isInstalled = installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!));
+        var waiting = install ? AppInstallState.Installing : AppInstallState.Removing;
+        if (!install && row.HoldsLicence)
+        {
+            // A blocked or unassigned app needs no licence: give it back before anything else.
+            await GiveBackAsync(row, app, device, cancellationToken);
+        }
+
+        if (isInstalled == install)
+        {
+            // Done: the device's own app list agrees.
+            if (unassigned)
+            {
+                dropped.Add((row, device));
+                return;
+            }
+
+            row.Attempts = 0;
+            row.NextAttemptAt = null;
+            row.CommandId = null;
+            Set(row, install ? AppInstallState.Installed : AppInstallState.Removed, null, now);
+            return;
+        }
+
+        if (row.State == waiting && row.CommandId is { } commandId)
+        {
+            var verb = install ? "install" : "removal";
+            switch (commands.GetValueOrDefault((commandId, device.Id)))
+            {
+                case null or { Status: DeliveryStatus.Expired }:
+                    Fail(row, $"The {verb} waited longer than its time to live for the device to check in.", now);
+                    break;
+                case { Status: DeliveryStatus.Failed } failed:
+                    Fail(row, $"The device refused the {verb}: {failed.Error ?? "no reason given"}", now);
+                    break;
+                case { Status: DeliveryStatus.Succeeded } when row.NextAttemptAt is null || row.NextAttemptAt <= now:
+                    // Accepted (or the last app list still disagreed): ask for the app list again.
+                    lists.Add(work);
+                    break;
+            }
+
+            return;
+        }
+
+        if (row.NextAttemptAt is { } next && next > now)
+        {
+            return; // Backing off.
+        }
+
+        if (install && app.LicensesPurchased is { } purchased && !row.HoldsLicence && !await TakeLicenceAsync(row, app, device, purchased, now, cancellationToken))
+        {
+            return;
+        }
+
+        (install ? installs : removals).Add(work);
+    }
+
+    // A licence for the device, locally then (where connected) from Apple; false with the row's status set when there is none.
+    private async Task<bool> TakeLicenceAsync(AppDeviceStatus row, CatalogApp app, DeviceFacts device, int purchased, DateTime now, CancellationToken cancellationToken)
+    {
+        var noLicence = $"All {purchased} licence(s) are in use: no install was attempted. Unassign the app from a device that does not need it, or buy more.";
+        if (app.LicensesInUse >= purchased)
+        {
+            Set(row, AppInstallState.NoLicence, noLicence, now);
+            return false;
+        }
+
+        switch (await ledger.TakeAsync(row.DeviceId, row.AppId, cancellationToken))
+        {
+            case LicenceTake.NoLicence or LicenceTake.NotWanted:
+                Set(row, AppInstallState.NoLicence, noLicence, now);
+                return false;
+            case LicenceTake.AlreadyHeld:
+                return true;
+        }
+
+        var answer = await volume.AssignAsync(app.AppleAdamId!, device.Serial, cancellationToken);
+        if (answer.Outcome == VolumeLicenceOutcome.Done)
+        {
+            return true;
+        }
+
+        await ledger.ReleaseAsync(row.DeviceId, row.AppId, cancellationToken);
+        switch (answer.Outcome)
+        {
+            case VolumeLicenceOutcome.NoLicence:
+                Set(row, AppInstallState.NoLicence, answer.Reason ?? "Apple has no licence of this app left to assign: no install was attempted.", now);
+                break;
+            case VolumeLicenceOutcome.RetryLater:
+                Retry(row, AppInstallState.Pending, $"Apple's licence service asked to try later: {answer.Reason ?? "busy"}", now);
+                break;
+            default:
+                Retry(row, AppInstallState.Failed, $"The licence could not be assigned: {answer.Reason ?? "refused"}", now);
+                break;
+        }
+
+        return false;
+    }
+
+    private async Task GiveBackAsync(AppDeviceStatus row, CatalogApp? app, DeviceFacts? device, CancellationToken cancellationToken)
+    {
+        if (row.HoldsLicence && await ledger.ReleaseAsync(row.DeviceId, row.AppId, cancellationToken) && app?.AppleAdamId is { } adamId && device is not null)
+        {
+            // A refusal here leaves Apple's assignment in place; the local count is what limits installs.
+            await volume.ReleaseAsync(adamId, device.Serial, cancellationToken);
+        }
+    }
+
+    private async Task<int> SendAsync(
+        List<AppleWork> work, string kind, Func<AppleWork, Dictionary<string, string>> arguments, AppInstallState state, StrongBox<int> budget, DateTime now, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        foreach (var byApp in work.GroupBy(w => w.App.Id))
+        {
+            var batch = byApp.Take(Math.Max(budget.Value, 0)).ToList();
+            if (batch.Count == 0)
+            {
+                break;
+            }
+
+            budget.Value -= batch.Count;
+            sent += await IssueAsync(batch, kind, arguments(batch[0]), state, now, cancellationToken);
+        }
+
+        return sent;
+    }
+
+    private Task<int> SendListsAsync(List<AppleWork> work, DateTime now, CancellationToken cancellationToken) =>
+        work.Count == 0 ? Task.FromResult(0) : IssueAsync(work.DistinctBy(w => w.Row).ToList(), CommandKinds.ListApps, null, state: null, now, cancellationToken);
+
+    // One command for every device of the batch; each row waits for its own delivery.
+    private async Task<int> IssueAsync(List<AppleWork> batch, string kind, Dictionary<string, string>? arguments, AppInstallState? state, DateTime now, CancellationToken cancellationToken)
+    {
+        IssuedCommand issued;
+        try
+        {
+            issued = await issueCommand.ExecuteAsync(StaffScope.System, kind, arguments,
+                new CommandTarget([.. batch.Select(w => w.Device.Id).Distinct()], null, null), options.Value.CommandTimeToLive, cancellationToken);
+        }
+        catch (RequestValidationException ex)
+        {
+            // A device retired between reading and sending: the next pass drops it; the others try again then.
+            var reason = string.Join(" ", ex.Errors.Values.SelectMany(v => v));
+            AppsLog.CommandRefused(Logger, kind, batch[0].App.Id, batch.Count, reason);
+            return 0;
+        }
+
+        foreach (var w in batch)
+        {
+            w.Row.CommandId = issued.Command.Id;
+            if (state is { } waiting)
+            {
+                w.Row.NextAttemptAt = null;
+                Set(w.Row, waiting, null, now);
+            }
+            else
+            {
+                // Ask again after a while if the list still disagrees (an install can take minutes to download).
+                w.Row.NextAttemptAt = now + options.Value.AppListInterval;
+                w.Row.UpdatedAt = now;
+            }
+        }
+
+        return batch.Count;
+    }
+
+    private void Fail(AppDeviceStatus row, string reason, DateTime now) => Retry(row, AppInstallState.Failed, reason, now);
+
+    private void Retry(AppDeviceStatus row, AppInstallState state, string reason, DateTime now)
+    {
+        row.Attempts++;
+        row.NextAttemptAt = now + AppRetrySchedule.Delay(row.Attempts, options.Value.FirstRetry, options.Value.MaxRetry);
+        row.CommandId = null;
+        Set(row, state, reason, now);
+    }
+
+    private static void Set(AppDeviceStatus row, AppInstallState state, string? reason, DateTime now)
+    {
+        reason = reason is { Length: > MaxReasonLength } ? reason[..MaxReasonLength] : reason;
+        if (row.State != state || row.Reason != reason)
+        {
+            row.State = state;
+            row.Reason = reason;
+            row.UpdatedAt = now;
+        }
+    }
+
+    // (device, source, app id) of every device app that is some catalog entry's bundle id or extension id.
+    private static async Task<HashSet<(Guid, string, string)>> InstalledAsync(HomeroomDbContext db, IEnumerable<CatalogApp> apps, CancellationToken cancellationToken)
+    {
+        var ids = apps.SelectMany(a => new[] { a.AppleBundleId, a.ChromeExtensionId }).OfType<string>().Distinct().ToList();
+        var installed = new HashSet<(Guid, string, string)>();
+        foreach (var chunk in ids.Chunk(500))
+        {
+            foreach (var x in await db.DeviceApps.AsNoTracking().Where(x => chunk.Contains(x.AppId)).Select(x => new { x.DeviceId, x.Source, x.AppId }).ToListAsync(cancellationToken))
+            {
+                installed.Add((x.DeviceId, x.Source, x.AppId));
+            }
+        }
+
+        return installed;
+    }
+
+    private static async Task<Dictionary<(Guid, Guid), CommandState>> CommandsAsync(HomeroomDbContext db, IEnumerable<AppDeviceStatus> rows, CancellationToken cancellationToken)
+    {
+        var ids = rows.Select(r => r.CommandId).OfType<Guid>().Distinct().ToList();
+        var states = new Dictionary<(Guid, Guid), CommandState>();
+        foreach (var chunk in ids.Chunk(1_000))
+        {
+            var found = await (
+                from d in db.CommandDeliveries.AsNoTracking()
+                join c in db.Commands.AsNoTracking() on d.CommandId equals c.Id
+                where chunk.Contains(d.CommandId)
+                select new { d.CommandId, d.DeviceId, d.Status, d.Error, c.Kind }).ToListAsync(cancellationToken);
+            foreach (var x in found)
+            {
+                states[(x.CommandId, x.DeviceId)] = new CommandState(x.Status, x.Error, x.Kind);
+            }
+        }
+
+        return states;
+    }
+}
