@@ -28,6 +28,9 @@ public static class AdeEnrollment
     {
         app.MapPost(AdeSync.EnrollPath, EnrollAsync).AllowAnonymous().RequireRateLimiting(Agents.AgentEndpoints.EnrollRateLimit).WithTags("Apple")
             .Accepts<Stream>("application/pkcs7-signature", "application/octet-stream")
+            .Produces(StatusCodes.Status200OK, contentType: EnrollmentProfile.ContentType)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithDescription("Automated device enrollment: a device in Setup Assistant posts its CMS-signed device information and gets its enrollment profile.");
         return app;
     }

@@ -39,7 +39,7 @@ public sealed record AppleEventFailure(
 public sealed class AppsAndBooksClient(AppleHttp http, IOptions<AppleSchoolManagerOptions> options, TimeProvider time)
 {
     /// <summary>Apple's error numbers that mean no licence is left to assign (taken as such wherever they appear).</summary>
-    public static readonly IReadOnlySet<int> NoLicenceErrors = new HashSet<int> { 9709, 9632 };
+    public static readonly IReadOnlySet<int> NoLicenceErrors = new HashSet<int> { 9709 };
 
     private Uri Url(string path) => new(options.Value.AppsAndBooksUrl.TrimEnd('/') + path);
 
