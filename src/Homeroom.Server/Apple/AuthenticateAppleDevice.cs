@@ -147,6 +147,8 @@ public sealed class AuthenticateAppleDevice(
         apple.EnrolledAt = now;
         apple.Topic = Topic(message);
         apple.LastCheckinAt = now;
+        // Automated device enrollment makes a supervised device; its token is the district's ADE one.
+        apple.Supervised |= await AppleSchoolManager.AdeEnrollment.IsAutomatedEnrollmentTokenAsync(db, token.Id, cancellationToken);
         if (verdict == ReenrollmentVerdict.Approved)
         {
             // One approval, one re-enrollment (only this column is written; the enrollment above wrote the rest).

@@ -56,6 +56,17 @@ public static class EnrollmentProfile
         }
 
         var baseUrl = options.Value.PublicUrl?.TrimEnd('/') ?? $"{context.Request.Scheme}://{context.Request.Host}";
+        var profile = Build(record.Id, record.Name, token, baseUrl, authority, push.Topic, options.Value.Organization, now);
+        context.Response.Headers.ContentDisposition = "attachment; filename=\"homeroom-enroll.mobileconfig\"";
+        return Results.Bytes(profile, ContentType);
+    }
+
+    /// <summary>
+    /// The profile for an enrollment token: a newly issued device identity and the MDM payload whose
+    /// check-in URL carries the token. Also what automated device enrollment hands an ADE device.
+    /// </summary>
+    public static byte[] Build(Guid tokenId, string tokenName, string token, string baseUrl, DeviceCertificateAuthority authority, string topic, string organization, DateTimeOffset now)
+    {
         using var identity = authority.Issue("Homeroom device " + Guid.NewGuid().ToString("N")[..12], now);
         var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
         var identityUuid = Guid.NewGuid().ToString().ToUpperInvariant();
@@ -63,11 +74,11 @@ public static class EnrollmentProfile
         {
             ["PayloadType"] = "Configuration",
             ["PayloadVersion"] = 1L,
-            ["PayloadIdentifier"] = $"org.homeroom.enrollment.{record.Id}",
+            ["PayloadIdentifier"] = $"org.homeroom.enrollment.{tokenId}",
             ["PayloadUUID"] = Guid.NewGuid().ToString().ToUpperInvariant(),
-            ["PayloadDisplayName"] = $"Homeroom: {record.Name}",
+            ["PayloadDisplayName"] = $"Homeroom: {tokenName}",
             ["PayloadDescription"] = "Enrolls this device in the school's Homeroom device management.",
-            ["PayloadOrganization"] = options.Value.Organization,
+            ["PayloadOrganization"] = organization,
             ["PayloadScope"] = "System",
             ["PayloadContent"] = new List<object>
             {
@@ -75,7 +86,7 @@ public static class EnrollmentProfile
                 {
                     ["PayloadType"] = "com.apple.security.pkcs12",
                     ["PayloadVersion"] = 1L,
-                    ["PayloadIdentifier"] = $"org.homeroom.enrollment.{record.Id}.identity",
+                    ["PayloadIdentifier"] = $"org.homeroom.enrollment.{tokenId}.identity",
                     ["PayloadUUID"] = identityUuid,
                     ["PayloadDisplayName"] = "Device identity",
                     ["PayloadContent"] = identity.Export(X509ContentType.Pkcs12, password),
@@ -85,11 +96,11 @@ public static class EnrollmentProfile
                 {
                     ["PayloadType"] = "com.apple.mdm",
                     ["PayloadVersion"] = 1L,
-                    ["PayloadIdentifier"] = $"org.homeroom.enrollment.{record.Id}.mdm",
+                    ["PayloadIdentifier"] = $"org.homeroom.enrollment.{tokenId}.mdm",
                     ["PayloadUUID"] = Guid.NewGuid().ToString().ToUpperInvariant(),
                     ["PayloadDisplayName"] = "Device management",
                     ["IdentityCertificateUUID"] = identityUuid,
-                    ["Topic"] = push.Topic,
+                    ["Topic"] = topic,
                     ["ServerURL"] = baseUrl + MdmEndpoints.ConnectPath,
                     ["CheckInURL"] = $"{baseUrl}{MdmEndpoints.CheckInPath}?enroll={Uri.EscapeDataString(token)}",
                     ["SignMessage"] = true,
@@ -99,8 +110,7 @@ public static class EnrollmentProfile
                 },
             },
         };
-        context.Response.Headers.ContentDisposition = "attachment; filename=\"homeroom-enroll.mobileconfig\"";
-        return Results.Bytes(PropertyList.WriteXml(profile), ContentType);
+        return PropertyList.WriteXml(profile);
     }
 }
 

@@ -4,6 +4,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Agents;
 using Homeroom.Server.Apple;
+using Homeroom.Server.AppleSchoolManager;
 using Homeroom.Server.Apps;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Classroom;
@@ -73,6 +74,7 @@ public static class HomeroomServices
         services.AddNotifications();
         services.AddSafety();
         services.AddApple();
+        services.AddAppleSchoolManager();
         services.AddClassroom();
         services.AddInsightsReports();
         services.AddUpdates();
@@ -125,6 +127,8 @@ public static class HomeroomServices
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();
         app.MapPushCertificateEndpoints();
+        app.MapAppleSchoolManagerEndpoints();
+        app.MapAdeEnrollment();
         app.MapAppleStatusEndpoints();
         app.MapClassSessionEndpoints();
         app.MapScreenViewEndpoints();

@@ -220,6 +220,12 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("GET", "/api/apple/push-certificate", DistrictOnly, Kind.None),
         new("POST", "/api/apple/push-certificate/request", DistrictOnly, Kind.None),
         new("PUT", "/api/apple/push-certificate", DistrictOnly, Kind.None, OwnAnswer: HttpStatusCode.BadRequest),
+        new("GET", "/api/apple/school-manager", DistrictOnly, Kind.None),
+        new("GET", "/api/apple/school-manager/public-key", DistrictOnly, Kind.None),
+        new("PUT", "/api/apple/school-manager/server-token", DistrictOnly, Kind.None, OwnAnswer: HttpStatusCode.BadRequest),
+        new("PUT", "/api/apple/school-manager/content-token", DistrictOnly, Kind.None, OwnAnswer: HttpStatusCode.BadRequest),
+        new("POST", "/api/apple/school-manager/sync", DistrictOnly, Kind.None, OwnAnswer: HttpStatusCode.Conflict),
+        new("GET", "/api/apple/school-manager/devices", DistrictOnly, Kind.None),
 
         // The test devices are Chromebooks: their Apple status is "not an MDM device" (404) in their own school too.
         new("GET", "/api/devices/{id}/apple-status", DeviceReaders, Kind.Device, OwnAnswer: HttpStatusCode.NotFound),
@@ -272,6 +278,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     private static readonly (string Method, string Path)[] MachineEndpoints =
     [
         ("POST", "/api/auth/login"), ("POST", "/agent/v1/enroll"), ("GET", "/agent/v1/filter-list"), ("GET", "/mdm/enroll"),
+        ("POST", "/mdm/ade/enroll"),
     ];
 
     /// <summary>Who may open each console page (the same rules as the API's).</summary>
@@ -319,6 +326,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("/insights/apps", InsightReaders, Kind.None),
         ("/insights/schedules", DistrictOnly, Kind.None),
         ("/updates", UpdateReaders, Kind.None),
+        ("/apple-school-manager", DistrictOnly, Kind.None),
     ];
 
     private HomeroomHost Host => server.Host;
