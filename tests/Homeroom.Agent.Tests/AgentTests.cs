@@ -4,6 +4,7 @@ using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
 using Homeroom.Server.Tests.Infrastructure;
 
 namespace Homeroom.Agent.Tests;
@@ -90,6 +91,13 @@ public sealed class AgentTests : IAsyncLifetime
             device = await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}");
             return device.GetProperty("online").GetBoolean() && device.GetProperty("inventoryAt").ValueKind != JsonValueKind.Null;
         }, HomeroomHost.Timeout);
+
+        // The server keeps what the agent said it can do, for the console to grey out the rest with the reason.
+        var live = _host.GetService<DeviceLiveState>();
+        await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId) is not null), HomeroomHost.Timeout);
+        live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.Lock && !c.Available && c.Reason!.Contains("user-session helper"));
+        live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.Restart && c.Available);
+        live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.Inventory && c.Available);
 
         var release = LinuxInventory.ReadKeyValues("/etc/os-release");
         device.GetProperty("osName").GetString().ShouldBe(release.GetValueOrDefault("NAME") ?? "Linux");

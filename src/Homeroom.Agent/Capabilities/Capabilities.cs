@@ -2,38 +2,6 @@ using Homeroom.Contracts.Agents;
 
 namespace Homeroom.Agent.Capabilities;
 
-/// <summary>The capability names an agent reports in its inventory (<see cref="AgentCapability.Name"/>).</summary>
-public static class CapabilityNames
-{
-    public const string Inventory = "inventory";
-    public const string Applications = "apps.inventory";
-    public const string Battery = "battery";
-    public const string Network = "network";
-    public const string Restart = "power.restart";
-    public const string Shutdown = "power.shutdown";
-    public const string Lock = "screen.lock";
-    public const string Message = "screen.message";
-    public const string ScreenView = "screen.view";
-    public const string OpenUrl = "browser.openUrl";
-    public const string Focus = "browser.focus";
-    public const string WebFilter = "browser.webFilter";
-    public const string Location = "location";
-    public const string AppInstall = "apps.install";
-
-    /// <summary>Which capability a command kind needs (commands missing here need none, such as <c>ping</c>).</summary>
-    public static string? ForCommand(string kind) => kind switch
-    {
-        CommandKinds.Restart => Restart,
-        CommandKinds.Lock or CommandKinds.Unlock => Lock,
-        CommandKinds.Message => Message,
-        CommandKinds.OpenUrl or CommandKinds.CloseTab => OpenUrl,
-        CommandKinds.Focus or CommandKinds.EndFocus => Focus,
-        CommandKinds.Locate => Location,
-        "shutdown" => Shutdown,
-        _ => null,
-    };
-}
-
 /// <summary>One concern the agent can (or cannot) handle on this device; it says which in <see cref="Describe"/>.</summary>
 public interface ICapability
 {
