@@ -166,7 +166,17 @@ public sealed class AgentWorker(
     private async Task LiveAsync(AgentClient client, TimeSpan heartbeatInterval, CancellationToken stoppingToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        _ = client.Completion.ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
+        _ = client.Completion.ContinueWith(_ =>
+        {
+            try
+            {
+                stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The agent stopped first; nothing is waiting any more.
+            }
+        }, TaskScheduler.Default);
         var heartbeat = Task.Run(async () =>
         {
             using var timer = new PeriodicTimer(heartbeatInterval, time);
