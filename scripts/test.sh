@@ -41,7 +41,7 @@ started=$(date +%s)
 other_status=0
 (
   failed=0
-  for project in Browser Simulator Rules Contracts; do
+  for project in Browser Simulator Agent Rules Contracts; do
     run_tests "tests/Homeroom.$project.Tests" "$@" || failed=$?
   done
   exit $failed

@@ -38,6 +38,30 @@ public sealed class AgentFrameValidatorTests
             Enumerable.Range(0, ProtocolLimits.MaxInventoryApps + 1).Select(i => new InstalledApp($"app{i}", null, null)).ToList())).ShouldBe("too many apps");
 
     [Fact]
+    public void Validate_InventoryWithCapabilities_IsValidWithinTheLimits() =>
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null,
+            [new AgentCapability(CapabilityNames.Restart, true), new AgentCapability(CapabilityNames.Lock, false, new string('r', ProtocolLimits.MaxShortText))])).ShouldBeNull();
+
+    [Fact]
+    public void Validate_CapabilitiesOverTheLimits_AreRejected()
+    {
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null,
+            Enumerable.Range(0, ProtocolLimits.MaxCapabilities + 1).Select(i => new AgentCapability($"c{i}", true)).ToList())).ShouldBe("capabilities invalid");
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null, [new AgentCapability("", true)])).ShouldBe("capabilities invalid");
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null, [new AgentCapability(new string('n', 65), true)])).ShouldBe("capabilities invalid");
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null,
+            [new AgentCapability("screen.lock", false, new string('r', ProtocolLimits.MaxShortText + 1))])).ShouldBe("capabilities invalid");
+    }
+
+    [Theory]
+    [InlineData(CommandKinds.Restart, CapabilityNames.Restart)]
+    [InlineData(CommandKinds.Unlock, CapabilityNames.Lock)]
+    [InlineData(CommandKinds.CloseTab, CapabilityNames.OpenUrl)]
+    [InlineData(CommandKinds.Ping, null)]
+    public void ForCommand_NamesTheCapabilityACommandNeeds(string kind, string? capability) =>
+        CapabilityNames.ForCommand(kind).ShouldBe(capability);
+
+    [Fact]
     public void Validate_AppWithoutId_IsRejected() =>
         AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, [new InstalledApp("", "x", "1")])).ShouldNotBeNull();
 

@@ -56,6 +56,13 @@ public static class AgentFrameValidator
             return "storage must not be negative";
         }
 
+        if (f.Capabilities is { } capabilities
+            && (capabilities.Count > ProtocolLimits.MaxCapabilities
+                || capabilities.Any(c => c is null || string.IsNullOrEmpty(c.Name) || c.Name.Length > 64 || c.Reason?.Length > ProtocolLimits.MaxShortText)))
+        {
+            return "capabilities invalid";
+        }
+
         if (f.Apps is null)
         {
             return null;

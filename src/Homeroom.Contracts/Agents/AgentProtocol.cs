@@ -17,6 +17,18 @@ public static class AgentProtocol
 
     /// <summary>The optional WebSocket sub-protocol name an agent may offer.</summary>
     public const string SubProtocol = "homeroom.agent.v1";
+
+    /// <summary>The address of the agent WebSocket on a server whose base address is <paramref name="server"/> (<c>ws</c> for <c>http</c>, <c>wss</c> for <c>https</c>).</summary>
+    public static Uri WebSocketUri(Uri server) =>
+        new UriBuilder(server) { Scheme = server.Scheme == Uri.UriSchemeHttps ? "wss" : "ws", Path = WebSocketPath }.Uri;
+
+    /// <summary>The request for the host lists of <paramref name="categories"/>, authenticated as the device.</summary>
+    public static HttpRequestMessage FilterListRequest(Uri server, Guid deviceId, string credential, IEnumerable<string> categories)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server, $"{FilterListPath}?categories={Uri.EscapeDataString(string.Join(',', categories))}"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Device", $"{deviceId}:{credential}");
+        return request;
+    }
 }
 
 /// <summary>
@@ -36,6 +48,9 @@ public static class ProtocolLimits
 
     /// <summary>Most apps in one <see cref="InventoryFrame"/>.</summary>
     public const int MaxInventoryApps = 2000;
+
+    /// <summary>Most capabilities in one <see cref="InventoryFrame"/>.</summary>
+    public const int MaxCapabilities = 64;
 
     /// <summary>Most seconds one <c>web.usage</c> event may cover (agents report at least this often).</summary>
     public const int MaxWebUsageSeconds = 3600;

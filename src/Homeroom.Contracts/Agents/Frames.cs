@@ -125,6 +125,10 @@ public sealed record LocationFix(double Latitude, double Longitude, double Accur
 /// <param name="StorageTotalBytes">Storage capacity, when known.</param>
 /// <param name="StorageFreeBytes">Free storage, when known.</param>
 /// <param name="Apps">Installed apps and extensions; at most <see cref="ProtocolLimits.MaxInventoryApps"/>.</param>
+/// <param name="Capabilities">
+/// What this agent can do on this device, each with the reason when it cannot (the desktop agent sends it;
+/// optional, at most <see cref="ProtocolLimits.MaxCapabilities"/>).
+/// </param>
 public sealed record InventoryFrame(
     string? OsName,
     string? OsVersion,
@@ -132,7 +136,14 @@ public sealed record InventoryFrame(
     string? Manufacturer,
     long? StorageTotalBytes,
     long? StorageFreeBytes,
-    IReadOnlyList<InstalledApp>? Apps) : AgentFrame;
+    IReadOnlyList<InstalledApp>? Apps,
+    IReadOnlyList<AgentCapability>? Capabilities = null) : AgentFrame;
+
+/// <summary>One capability of an agent on its device, for example <c>power.restart</c>.</summary>
+/// <param name="Name">The capability's name (1 to 64 characters).</param>
+/// <param name="Available">Whether the agent can do it here.</param>
+/// <param name="Reason">Why not, when it cannot (256 characters).</param>
+public sealed record AgentCapability(string Name, bool Available, string? Reason = null);
 
 /// <summary>One installed app.</summary>
 /// <param name="Id">Platform id: bundle id, package name, extension id, Windows package id.</param>

@@ -80,8 +80,8 @@ public sealed record AppStatusPlan(AppRoute Route, string? Reason = null);
 public static class AppStatusPlans
 {
     public const string ChromeWebApp = "Chrome cannot install a web app from an extension: add the URL to Google Admin's force-installed web apps.";
-    public const string MacAgent = "Macs need the desktop agent (issue 17): App Store apps are not sent to Macs through MDM yet.";
-    public const string WindowsAgent = "Windows needs the desktop agent (issue 17).";
+    public const string MacAgent = "The desktop agent does not install applications on Macs yet, and App Store apps are not sent to Macs through MDM yet.";
+    public const string WindowsAgent = "The desktop agent does not install applications on Windows yet.";
     public const string NotMdm = "This iPad is not managed through Apple MDM: Homeroom installs and removes apps only on iPads enrolled through MDM.";
     public const string AndroidAgent = "There is no Homeroom agent for Android yet: the package name is recorded for later.";
 

@@ -40,9 +40,9 @@ public static class AppPlatforms
         DevicePlatform.IPadOS or DevicePlatform.IOS =>
             new(true, "Recorded only: Homeroom installs required apps and removes blocked ones; nothing is sent for available or disabled apps."),
         DevicePlatform.MacOS =>
-            new(false, "Not applied: the Homeroom agent for Mac does not exist yet (issue 17), and App Store apps are not sent to Macs through MDM yet."),
+            new(false, "Not applied: the desktop agent does not install or block applications yet, and App Store apps are not sent to Macs through MDM yet."),
         DevicePlatform.Windows =>
-            new(false, "Not applied: the Homeroom agent for Windows does not exist yet (issue 17)."),
+            new(false, "Not applied: the desktop agent does not install or block applications yet (and its Windows build has no capabilities yet)."),
         DevicePlatform.Android =>
             new(false, "Not applied: there is no Homeroom agent for Android yet; the package name is recorded for later."),
         _ => new(false, "Not applied: Homeroom manages no apps on this platform."),

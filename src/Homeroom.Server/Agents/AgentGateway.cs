@@ -385,6 +385,11 @@ public sealed class AgentGateway(
                 break;
             case InventoryFrame inventory:
                 presence.Touch(deviceId);
+                if (inventory.Capabilities is { } capabilities)
+                {
+                    live.CapabilitiesReported(deviceId, capabilities);
+                }
+
                 await inventoryWriter.EnqueueAsync(new InventoryReport(deviceId, inventory, now));
                 break;
             case ActivityFrame activity:

@@ -31,11 +31,26 @@ public sealed class DeviceLiveState(TimeProvider time)
 
     private readonly ConcurrentDictionary<Guid, PendingCommand> _commands = new();
     private readonly ConcurrentDictionary<Guid, LiveDevice> _devices = new();
+    private readonly ConcurrentDictionary<Guid, IReadOnlyList<AgentCapability>> _capabilities = new();
 
     /// <summary>Raised with a device id whenever something the console shows about it changed. Handlers must be quick.</summary>
     public event Action<Guid>? Changed;
 
     public LiveDevice Get(Guid deviceId) => _devices.GetValueOrDefault(deviceId, LiveDevice.Unknown);
+
+    /// <summary>
+    /// What the device's agent last said it can and cannot do (the desktop agent's inventory), or null
+    /// when it never said. Kept in memory only: agents send it on every connection, so after a server
+    /// restart it is back as soon as the device reconnects.
+    /// </summary>
+    public IReadOnlyList<AgentCapability>? Capabilities(Guid deviceId) => _capabilities.GetValueOrDefault(deviceId);
+
+    /// <summary>Remembers an inventory's capabilities (already validated: at most 64).</summary>
+    public void CapabilitiesReported(Guid deviceId, IReadOnlyList<AgentCapability> capabilities)
+    {
+        _capabilities[deviceId] = [.. capabilities];
+        Changed?.Invoke(deviceId);
+    }
 
     /// <summary>Remembers what a command does, for the classroom kinds whose outcome changes a tile.</summary>
     public void CommandIssued(Guid commandId, string kind, IReadOnlyDictionary<string, string>? arguments)

@@ -80,7 +80,7 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
             "Chromebooks report their OS version to Homeroom, which gates the rings; the update itself is pinned in Google Admin " +
             "(Devices > Chrome > Settings > Device update settings, for the ring's organisational unit): Homeroom cannot pin it.",
         UpdatePlatform.Windows =>
-            "Not delivered yet: the .NET agent for Windows does not exist (issue 17). The gate reads the versions devices report, nothing installs them.",
+            "Not delivered yet: the desktop agent does not install Windows updates yet. The gate reads the versions devices report, nothing installs them.",
         _ => "",
     };
 

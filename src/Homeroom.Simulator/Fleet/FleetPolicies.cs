@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Headers;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Filtering;
 using Homeroom.Rules.Policies;
@@ -43,25 +42,10 @@ public sealed class FleetPolicies(HttpClient http, Uri server)
 
     private async Task<FilterList> DownloadAsync(IReadOnlyList<string> categories, Guid deviceId, string credential, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server, $"{AgentProtocol.FilterListPath}?categories={Uri.EscapeDataString(string.Join(',', categories))}"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Device", $"{deviceId}:{credential}");
+        using var request = AgentProtocol.FilterListRequest(server, deviceId, credential, categories);
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
-        var builder = new FilterListBuilder();
-        var category = -1;
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
-        {
-            if (line.StartsWith("# ", StringComparison.Ordinal) && FilterListBuilder.IsValidCategoryName(line[2..]))
-            {
-                category = builder.AddCategory(line[2..]);
-            }
-            else if (category >= 0 && line.Length > 0 && line[0] != '#')
-            {
-                builder.TryAdd(category, line, out _);
-            }
-        }
-
-        return builder.Build();
+        return await FilterListText.ReadAsync(reader, cancellationToken);
     }
 }

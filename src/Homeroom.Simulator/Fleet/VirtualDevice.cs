@@ -5,7 +5,6 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Filtering;
 using Homeroom.Rules.Policies;
-using Homeroom.Simulator.Agent;
 
 namespace Homeroom.Simulator.Fleet;
 
@@ -20,7 +19,7 @@ public sealed class FleetContext(FleetOptions options, SimulatedClock clock, Cre
     public HttpClient Http { get; } = http;
     public TimeProvider Time { get; } = time;
     public SemaphoreSlim ConnectGate { get; } = new(options.ConnectConcurrency);
-    public Uri AgentUri { get; } = new UriBuilder(options.Server) { Scheme = options.Server.Scheme == "https" ? "wss" : "ws", Path = AgentProtocol.WebSocketPath }.Uri;
+    public Uri AgentUri { get; } = AgentProtocol.WebSocketUri(options.Server);
 }
 
 /// <summary>
@@ -86,7 +85,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         _battery = 40 + (_random.NextDouble() * 60);
-        var backoff = TimeSpan.FromSeconds(1);
+        var backoff = new ReconnectBackoff(_random);
         while (!cancellationToken.IsCancellationRequested)
         {
             if (!fleet.Options.AlwaysOnline && IsAsleep())
@@ -127,13 +126,11 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                     fleet.Credentials.MarkStale(spec.Serial);
                     break;
                 case 0:
-                    backoff = TimeSpan.FromSeconds(1); // a session that worked resets the back-off
+                    backoff.Reset(); // a session that worked resets the back-off
                     break;
             }
 
-            var jitter = TimeSpan.FromMilliseconds(_random.Next(0, (int)backoff.TotalMilliseconds));
-            await DelayAsync(backoff + jitter, cancellationToken);
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(60).Ticks));
+            await DelayAsync(backoff.Next(), cancellationToken);
         }
     }
 

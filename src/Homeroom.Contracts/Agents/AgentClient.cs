@@ -2,27 +2,32 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
-using Homeroom.Contracts.Agents;
-
-namespace Homeroom.Simulator.Agent;
+namespace Homeroom.Contracts.Agents;
 
 /// <summary>
 /// One agent WebSocket speaking protocol v1: sends frames, and hands every frame it receives to a
-/// callback. Optionally binds to a chosen loopback source address, so one process can open more
-/// connections than one address has ephemeral ports.
+/// callback. Used by the simulator and the desktop agent. Optionally binds to a chosen loopback source
+/// address, so one process can open more connections than one address has ephemeral ports.
 /// </summary>
 public sealed class AgentClient : IAsyncDisposable
 {
+    /// <summary>The largest message read from the server; a longer one closes the connection.</summary>
+    public const int MaxIncomingMessageBytes = 1024 * 1024;
+
     private readonly ClientWebSocket _socket = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private Task? _receiveLoop;
 
+    /// <summary>The socket's state.</summary>
     public WebSocketState State => _socket.State;
 
+    /// <summary>The close code the peer sent, once closed.</summary>
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
 
+    /// <summary>The close reason the peer sent, once closed.</summary>
     public string? CloseDescription => _socket.CloseStatusDescription;
 
+    /// <summary>Opens a connection to the agent endpoint (<c>ws://</c> or <c>wss://</c>), from <paramref name="sourceAddress"/> when given.</summary>
     public static async Task<AgentClient> ConnectAsync(Uri uri, IPAddress? sourceAddress, CancellationToken cancellationToken)
     {
         var client = new AgentClient();
@@ -62,8 +67,10 @@ public sealed class AgentClient : IAsyncDisposable
     /// <summary>Completes when the connection ends.</summary>
     public Task Completion => _receiveLoop ?? Task.CompletedTask;
 
+    /// <summary>Sends a text frame; false when the connection is gone.</summary>
     public Task<bool> SendAsync(AgentFrame frame) => SendAsync(AgentFrameCodec.Serialize(frame), WebSocketMessageType.Text);
 
+    /// <summary>Sends one whole message; false when the connection is gone.</summary>
     public async Task<bool> SendAsync(ReadOnlyMemory<byte> payload, WebSocketMessageType type)
     {
         await _sendLock.WaitAsync();
@@ -100,6 +107,13 @@ public sealed class AgentClient : IAsyncDisposable
                 {
                     if (count == buffer.Length)
                     {
+                        if (count >= MaxIncomingMessageBytes)
+                        {
+                            // A server never sends more (a policy document is at most 256 KB): refuse rather than grow without bound.
+                            await _socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, "frame too large", CancellationToken.None);
+                            return;
+                        }
+
                         var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
                         buffer.AsSpan(0, count).CopyTo(larger);
                         ArrayPool<byte>.Shared.Return(buffer);
@@ -138,6 +152,7 @@ public sealed class AgentClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes normally, or aborts when the peer does not answer within 5 s.</summary>
     public async Task CloseAsync()
     {
         if (_socket.State == WebSocketState.Open)
@@ -154,8 +169,10 @@ public sealed class AgentClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops the connection at once.</summary>
     public void Abort() => _socket.Abort();
 
+    /// <summary>Closes, waits for the read loop and frees the socket.</summary>
     public async ValueTask DisposeAsync()
     {
         await CloseAsync();

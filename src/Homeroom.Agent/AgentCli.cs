@@ -1,0 +1,231 @@
+using System.Text.Json;
+using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.Connection;
+using Homeroom.Agent.Install;
+using Homeroom.Agent.State;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Agent;
+
+/// <summary>
+/// <c>homeroom-agent enroll --server URL --token T</c>, <c>run</c> (the service), <c>install</c>
+/// (writes the systemd unit), <c>status</c> and <c>inventory</c>. Every command takes
+/// <c>--state DIR</c> (default <see cref="AgentPaths.DefaultStateDirectory"/>).
+/// </summary>
+public static class AgentCli
+{
+    public const int Ok = 0;
+    public const int Usage = 2;
+    public const int EnrollmentFailed = 3;
+    public const int CredentialRefused = 4;
+
+    private const string Help = """
+        homeroom-agent: the Homeroom device agent
+
+          homeroom-agent enroll --server URL --token TOKEN [--name NAME] [--state DIR]
+          homeroom-agent run [--config FILE] [--state DIR]
+          homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR]
+          homeroom-agent status [--state DIR]
+          homeroom-agent inventory
+
+        run: the service. --config names a JSON file {"server": URL, "token": TOKEN} to enroll from when not enrolled yet.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<IServiceCollection>? overrides = null, CancellationToken cancellationToken = default)
+    {
+        var verb = args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal) ? "run" : args[0];
+        if (!TryParse(args.Skip(verb == "run" && (args.Length == 0 || args[0] != "run") ? 0 : 1), out var flags, out var problem))
+        {
+            await error.WriteLineAsync(problem + Environment.NewLine + Help);
+            return Usage;
+        }
+
+        var options = new AgentOptions
+        {
+            StateDirectory = flags.GetValueOrDefault("state") ?? AgentPaths.DefaultStateDirectory,
+            ConfigFile = flags.GetValueOrDefault("config"),
+            DeviceName = flags.GetValueOrDefault("name"),
+        };
+        try
+        {
+            return verb switch
+            {
+                "enroll" => await EnrollAsync(options, flags, output, error, overrides, cancellationToken),
+                "run" => await ServeAsync(options, output, error, overrides, cancellationToken),
+                "install" => await InstallAsync(options, flags, output),
+                "status" => await StatusAsync(options, output),
+                "inventory" => await InventoryAsync(options, output, overrides),
+                "help" or "--help" => await WriteAsync(output, Help, Ok),
+                _ => await WriteAsync(error, $"Unknown command '{verb}'.{Environment.NewLine}{Help}", Usage),
+            };
+        }
+        catch (CredentialVaultException e)
+        {
+            await error.WriteLineAsync(e.Message);
+            return CredentialRefused;
+        }
+    }
+
+    private static async Task<int> EnrollAsync(AgentOptions options, Dictionary<string, string> flags, TextWriter output, TextWriter error, Action<IServiceCollection>? overrides, CancellationToken cancellationToken)
+    {
+        if (!TryServer(flags.GetValueOrDefault("server"), out var server) || flags.GetValueOrDefault("token") is not { Length: > 0 and <= 256 } token)
+        {
+            return await WriteAsync(error, "enroll needs --server (an absolute http or https address) and --token (1 to 256 characters)." + Environment.NewLine + Help, Usage);
+        }
+
+        using var host = AgentHost.Build(options, overrides, QuietLogging);
+        var vault = host.Services.GetRequiredService<ICredentialVault>();
+        var saved = vault.Load();
+        // Enrolling again on the same server presents the credential held, proving this is the same device.
+        var secrets = saved is not null && saved.Server == server
+            ? saved with { EnrollToken = token, Stale = true }
+            : new AgentSecrets(server, null, null, token);
+        var (outcome, enrolled, detail) = await host.Services.GetRequiredService<AgentEnrollment>().EnrollAsync(secrets, cancellationToken);
+        if (outcome != EnrollOutcome.Enrolled)
+        {
+            return await WriteAsync(error, $"Enrollment {outcome switch { EnrollOutcome.AwaitingApproval => "needs an administrator's approval (409)", EnrollOutcome.Refused => "was refused", _ => "failed" }}: {detail}", EnrollmentFailed);
+        }
+
+        return await WriteAsync(output, $"Enrolled as device {enrolled.DeviceId}. Start the service: systemctl enable --now {SystemdUnit.UnitName}", Ok);
+    }
+
+    private static async Task<int> ServeAsync(AgentOptions options, TextWriter output, TextWriter error, Action<IServiceCollection>? overrides, CancellationToken cancellationToken)
+    {
+        var paths = new AgentPaths(options.StateDirectory);
+        ICredentialVault vault = OperatingSystem.IsWindows() ? new DpapiCredentialVault(paths) : new UnixCredentialVault(paths);
+        // Checked before anything starts: a credential others can read is refused, not used.
+        if (vault.Load() is null)
+        {
+            if (!TryReadConfig(options.ConfigFile, out var server, out var token))
+            {
+                return await WriteAsync(error, "Not enrolled: run `homeroom-agent enroll --server URL --token TOKEN` first, or give --config with a server and token.", EnrollmentFailed);
+            }
+
+            vault.Save(new AgentSecrets(server, null, null, token));
+        }
+
+        using var host = AgentHost.Build(options, overrides);
+        await host.RunAsync(cancellationToken);
+        var stopped = host.Services.GetRequiredService<AgentStatus>().Stopped;
+        return stopped is null ? Ok : await WriteAsync(error, "Stopped: " + stopped, stopped == "revoked" ? Ok : EnrollmentFailed);
+    }
+
+    private static async Task<int> InstallAsync(AgentOptions options, Dictionary<string, string> flags, TextWriter output)
+    {
+        var directory = flags.GetValueOrDefault("unit-dir") ?? SystemdUnit.DefaultUnitDirectory;
+        var executable = flags.GetValueOrDefault("executable") ?? Environment.ProcessPath ?? "/usr/bin/homeroom-agent";
+        Directory.CreateDirectory(directory);
+        var unit = Path.Combine(directory, SystemdUnit.UnitName);
+        await File.WriteAllTextAsync(unit, SystemdUnit.Render(executable, options.StateDirectory));
+        return await WriteAsync(output, $"Wrote {unit}. Then: systemctl daemon-reload && systemctl enable --now {SystemdUnit.UnitName}", Ok);
+    }
+
+    private static async Task<int> StatusAsync(AgentOptions options, TextWriter output)
+    {
+        var paths = new AgentPaths(options.StateDirectory);
+        ICredentialVault vault = OperatingSystem.IsWindows() ? new DpapiCredentialVault(paths) : new UnixCredentialVault(paths);
+        var secrets = vault.Load();
+        var queued = 0;
+        long dropped = 0;
+        if (Directory.Exists(paths.StateDirectory))
+        {
+            using var queue = new ActivityQueue(paths, options.ActivityQueueCapacity);
+            (queued, dropped) = (queue.Count, queue.Dropped);
+        }
+
+        await output.WriteLineAsync(secrets is null
+            ? "Not enrolled."
+            : $"Server {secrets.Server}, device {secrets.DeviceId?.ToString() ?? "(not enrolled yet)"}{(secrets.Stale ? ", credential refused: enrolls again at start" : string.Empty)}");
+        await output.WriteLineAsync($"Activity queued: {queued}, dropped because the queue was full: {dropped}");
+        return Ok;
+    }
+
+    private static async Task<int> InventoryAsync(AgentOptions options, TextWriter output, Action<IServiceCollection>? overrides)
+    {
+        options.StateDirectory = Directory.Exists(options.StateDirectory) ? options.StateDirectory : Path.Combine(Path.GetTempPath(), "homeroom-agent-inventory");
+        using var host = AgentHost.Build(options, overrides, QuietLogging);
+        var facts = host.Services.GetRequiredService<IInventoryCapability>().Read();
+        var capabilities = host.Services.GetRequiredService<IEnumerable<ICapability>>().SelectMany(c => c.Describe());
+        var apps = host.Services.GetRequiredService<IApplicationsCapability>().ListInstalled();
+        await output.WriteLineAsync(JsonSerializer.Serialize(new { facts, apps = apps.Count, capabilities }, CliJson));
+        return Ok;
+    }
+
+    private static readonly JsonSerializerOptions CliJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private static void QuietLogging(ILoggingBuilder logging) => logging.SetMinimumLevel(LogLevel.Warning);
+
+    private static bool TryServer(string? text, out Uri server)
+    {
+        server = null!;
+        if (text is null || text.Length > 2048 || !Uri.TryCreate(text, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
+        {
+            return false;
+        }
+
+        server = new Uri(parsed.GetLeftPart(UriPartial.Authority) + "/");
+        return true;
+    }
+
+    private static bool TryReadConfig(string? path, out Uri server, out string token)
+    {
+        server = null!;
+        token = null!;
+        if (path is null || !File.Exists(path) || new FileInfo(path).Length > 64 * 1024)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("server", out var s) && s.ValueKind == JsonValueKind.String && TryServer(s.GetString(), out server)
+                && root.TryGetProperty("token", out var t) && t.GetString() is { Length: > 0 and <= 256 } text)
+            {
+                token = text;
+                return true;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return false;
+    }
+
+    private static bool TryParse(IEnumerable<string> args, out Dictionary<string, string> flags, out string? problem)
+    {
+        flags = new(StringComparer.Ordinal);
+        problem = null;
+        using var e = args.GetEnumerator();
+        while (e.MoveNext())
+        {
+            var name = e.Current;
+            if (!name.StartsWith("--", StringComparison.Ordinal) || name.Length < 3)
+            {
+                problem = $"Unexpected argument '{name}'.";
+                return false;
+            }
+
+            if (!e.MoveNext())
+            {
+                problem = $"{name} needs a value.";
+                return false;
+            }
+
+            flags[name[2..]] = e.Current;
+        }
+
+        return true;
+    }
+
+    private static async Task<int> WriteAsync(TextWriter writer, string text, int code)
+    {
+        await writer.WriteLineAsync(text);
+        return code;
+    }
+}

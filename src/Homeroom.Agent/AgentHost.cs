@@ -1,0 +1,93 @@
+using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.Capabilities.Linux;
+using Homeroom.Agent.Capabilities.Portable;
+using Homeroom.Agent.Connection;
+using Homeroom.Agent.State;
+using System.Runtime.Versioning;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Agent;
+
+/// <summary>Builds the agent's host: a worker service that runs under systemd or the Windows service manager when started by them.</summary>
+public static class AgentHost
+{
+    /// <summary>The agent's host. <paramref name="overrides"/> runs last, so tests can replace a service (such as <see cref="IOsCommandRunner"/>).</summary>
+    public static IHost Build(AgentOptions options, Action<IServiceCollection>? overrides = null, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
+        builder.Services.AddSystemd();
+        builder.Services.AddWindowsService(service => service.ServiceName = "Homeroom Agent");
+        builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+        logging?.Invoke(builder.Logging);
+        builder.Services.AddAgent(options);
+        overrides?.Invoke(builder.Services);
+        return builder.Build();
+    }
+
+    /// <summary>Registers the agent's parts and this platform's capabilities.</summary>
+    public static IServiceCollection AddAgent(this IServiceCollection services, AgentOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(new AgentPaths(options.StateDirectory));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<AgentStatus>();
+        services.AddSingleton<InstallationId>();
+        services.AddSingleton(new HttpClient { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = 16 * 1024 * 1024 });
+        services.AddSingleton(CreateVault);
+        services.AddSingleton(s => new CommandJournal(s.GetRequiredService<AgentPaths>(), s.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(s => new ActivityQueue(s.GetRequiredService<AgentPaths>(), options.ActivityQueueCapacity));
+        services.AddSingleton<ActivitySink>();
+        services.AddSingleton<AgentEnrollment>();
+        services.AddSingleton<IOsCommandRunner, ProcessRunner>();
+        services.AddCapabilities();
+        services.AddSingleton<AgentWorker>();
+        services.AddHostedService(s => s.GetRequiredService<AgentWorker>());
+        return services;
+    }
+
+    private static ICredentialVault CreateVault(IServiceProvider services)
+    {
+        var paths = services.GetRequiredService<AgentPaths>();
+        return OperatingSystem.IsWindows() ? new DpapiCredentialVault(paths) : new UnixCredentialVault(paths);
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static void AddLinuxCapabilities(this IServiceCollection services)
+    {
+        services.AddSingleton<LinuxInventory>();
+        services.AddSingleton<IInventoryCapability>(s => s.GetRequiredService<LinuxInventory>());
+        services.AddSingleton<IApplicationsCapability>(s => s.GetRequiredService<LinuxInventory>());
+        services.AddSingleton<IDeviceStatusCapability, LinuxDeviceStatus>();
+        services.AddSingleton<IPowerCapability>(s => new LinuxPower(s.GetRequiredService<IOsCommandRunner>(), LinuxPower.FindSystemctl()));
+    }
+
+    /// <summary>One implementation per concern for this OS; every one is also an <see cref="ICapability"/> reported in inventory.</summary>
+    private static void AddCapabilities(this IServiceCollection services)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            services.AddLinuxCapabilities();
+        }
+        else
+        {
+            services.AddSingleton<PortableCapabilities>();
+            services.AddSingleton<IInventoryCapability>(s => s.GetRequiredService<PortableCapabilities>());
+            services.AddSingleton<IApplicationsCapability>(s => s.GetRequiredService<PortableCapabilities>());
+            services.AddSingleton<IDeviceStatusCapability>(s => s.GetRequiredService<PortableCapabilities>());
+            services.AddSingleton<IPowerCapability>(s => s.GetRequiredService<PortableCapabilities>());
+        }
+
+        services.AddSingleton<SessionHelperCapabilities>();
+        services.AddSingleton<IEnumerable<ICapability>>(s =>
+        [
+            s.GetRequiredService<IInventoryCapability>(),
+            s.GetRequiredService<IApplicationsCapability>(),
+            s.GetRequiredService<IDeviceStatusCapability>(),
+            s.GetRequiredService<IPowerCapability>(),
+            s.GetRequiredService<SessionHelperCapabilities>(),
+        ]);
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Agent;
+
+internal static partial class AgentLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Enrolled as device {DeviceId}")]
+    public static partial void Enrolled(ILogger logger, Guid deviceId);
+
+    [LoggerMessage(2, LogLevel.Warning, "Enrollment refused ({Status}): {Detail}")]
+    public static partial void EnrollmentRefused(ILogger logger, int status, string detail);
+
+    [LoggerMessage(3, LogLevel.Information, "Connected to {Server} as device {DeviceId}")]
+    public static partial void Connected(ILogger logger, Uri server, Guid deviceId);
+
+    [LoggerMessage(4, LogLevel.Information, "Connection closed ({Code}: {Reason}); reconnecting in {Delay}")]
+    public static partial void Disconnected(ILogger logger, int code, string? reason, TimeSpan delay);
+
+    [LoggerMessage(5, LogLevel.Error, "The device was revoked (4403): not reconnecting until the agent is enrolled again")]
+    public static partial void Revoked(ILogger logger);
+
+    [LoggerMessage(6, LogLevel.Warning, "The server no longer accepts the credential (4401): enrolling again")]
+    public static partial void CredentialRefused(ILogger logger);
+
+    [LoggerMessage(7, LogLevel.Information, "Command {CommandId} ({Kind}): {Status} {Result}")]
+    public static partial void CommandAnswered(ILogger logger, Guid commandId, string kind, string status, string? result);
+
+    [LoggerMessage(8, LogLevel.Information, "Command {CommandId} delivered again: answered from the journal, not run again")]
+    public static partial void CommandRepeated(ILogger logger, Guid commandId);
+
+    [LoggerMessage(9, LogLevel.Warning, "The offline activity queue is full ({Capacity}): dropped {Count} oldest event(s), {Total} in all")]
+    public static partial void ActivityDropped(ILogger logger, int capacity, int count, long total);
+
+    [LoggerMessage(10, LogLevel.Information, "Applied policy version {Version} ({Failures} failure(s))")]
+    public static partial void PolicyApplied(ILogger logger, long version, int failures);
+
+    [LoggerMessage(11, LogLevel.Error, "Could not ask the operating system to {Action}: {Reason}")]
+    public static partial void PowerFailed(ILogger logger, string action, string reason);
+
+    [LoggerMessage(12, LogLevel.Warning, "The server answered {Count} activity event(s) over its budget (dropped, not stored)")]
+    public static partial void ServerDroppedActivity(ILogger logger, int count);
+
+    [LoggerMessage(13, LogLevel.Warning, "Cannot reach {Server}: {Reason}")]
+    public static partial void Unreachable(ILogger logger, Uri server, string reason);
+}

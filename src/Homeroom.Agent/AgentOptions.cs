@@ -1,0 +1,28 @@
+using System.Reflection;
+using Homeroom.Contracts.Enrollment;
+
+namespace Homeroom.Agent;
+
+/// <summary>How this agent runs. Set from the command line (see <see cref="AgentCli"/>).</summary>
+public sealed class AgentOptions
+{
+    /// <summary>The agent's version as sent in <c>auth</c> and enrollment.</summary>
+    public static readonly string Version =
+        "homeroom-agent/" + (typeof(AgentOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0");
+
+    /// <summary>Where the credential, command journal, activity queue and applied policy are kept.</summary>
+    public string StateDirectory { get; set; } = State.AgentPaths.DefaultStateDirectory;
+
+    /// <summary>A JSON file an installer writes (<c>{"server": "...", "token": "..."}</c>): enrolled from at start when there is no credential yet.</summary>
+    public string? ConfigFile { get; set; }
+
+    /// <summary>Most activity events kept while offline; beyond it the oldest are dropped and counted.</summary>
+    public int ActivityQueueCapacity { get; set; } = 5_000;
+
+    /// <summary>The device name sent at enrollment (default: the host name).</summary>
+    public string? DeviceName { get; set; }
+
+    /// <summary>The platform this build enrolls as.</summary>
+    public static DevicePlatform Platform =>
+        OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;
+}

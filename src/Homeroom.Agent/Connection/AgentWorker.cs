@@ -1,0 +1,459 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.State;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Filtering;
+using Homeroom.Rules.Policies;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Agent.Connection;
+
+/// <summary>
+/// The agent's life: enrolls when it has no credential (or the server stopped accepting it), keeps one
+/// connection open and reconnects with jittered exponential back-off, resumes the activity queue from
+/// the server's acknowledged point, sends inventory (with its capabilities) and heartbeats, answers
+/// every command exactly once (<see cref="CommandJournal"/>), and applies each policy version.
+/// </summary>
+public sealed class AgentWorker(
+    ICredentialVault vault,
+    AgentEnrollment enrollment,
+    CommandJournal journal,
+    ActivityQueue queue,
+    ActivitySink activity,
+    IEnumerable<ICapability> capabilities,
+    IInventoryCapability inventory,
+    IApplicationsCapability applications,
+    IDeviceStatusCapability deviceStatus,
+    IPowerCapability power,
+    AgentPaths paths,
+    AgentStatus status,
+    HttpClient http,
+    TimeProvider time,
+    ILogger<AgentWorker> logger) : BackgroundService
+{
+    private static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ApprovalRetry = TimeSpan.FromMinutes(3);
+
+    private readonly ReconnectBackoff _backoff = new(Random.Shared);
+    private readonly SemaphoreSlim _commandGate = new(1, 1);
+    private AgentSecrets? _secrets;
+    private AppliedPolicy? _policy = LoadPolicy(paths);
+    private WebFilter _filter = WebFilter.AllowAll;
+    private long _sentThroughSeq;
+
+    /// <summary>The web filter compiled from the last policy (for the browser integration still to come).</summary>
+    public WebFilter Filter => _filter;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _secrets = vault.Load();
+        status.PolicyVersion = _policy?.Version ?? 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (_secrets is null)
+            {
+                status.Stopped = "not enrolled: run `homeroom-agent enroll --server URL --token T` or configure a token";
+                return;
+            }
+
+            if (!_secrets.CanConnect)
+            {
+                var (outcome, secrets, detail) = await enrollment.EnrollAsync(_secrets, stoppingToken);
+                _secrets = secrets;
+                switch (outcome)
+                {
+                    case EnrollOutcome.Enrolled:
+                        AgentLog.Enrolled(logger, secrets.DeviceId!.Value);
+                        break;
+                    case EnrollOutcome.Refused:
+                        AgentLog.EnrollmentRefused(logger, 0, detail ?? string.Empty);
+                        status.Stopped = "enrollment refused: " + detail;
+                        return;
+                    case EnrollOutcome.AwaitingApproval:
+                        AgentLog.EnrollmentRefused(logger, 409, detail ?? string.Empty);
+                        await DelayAsync(ApprovalRetry, stoppingToken);
+                        continue;
+                    default:
+                        AgentLog.Unreachable(logger, _secrets.Server, detail ?? string.Empty);
+                        await DelayAsync(_backoff.Next(), stoppingToken);
+                        continue;
+                }
+            }
+
+            status.DeviceId = _secrets.DeviceId;
+            var (code, reason) = await RunConnectionAsync(_secrets, stoppingToken);
+            status.LastCloseCode = code;
+            if (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            switch (code)
+            {
+                case AgentCloseCodes.DeviceRevoked:
+                    AgentLog.Revoked(logger);
+                    status.Stopped = "revoked";
+                    return;
+                case AgentCloseCodes.AuthenticationFailed:
+                    // Enroll again presenting this credential: if it is still the device's, it proves the device is the same.
+                    AgentLog.CredentialRefused(logger);
+                    _secrets = _secrets with { Stale = true };
+                    vault.Save(_secrets);
+                    break;
+                case AgentCloseCodes.Replaced:
+                    break; // another connection of this device took over: do not fight it, but come back later
+                case 0:
+                    _backoff.Reset();
+                    break;
+            }
+
+            var delay = _backoff.Next();
+            AgentLog.Disconnected(logger, code, reason, delay);
+            await DelayAsync(delay, stoppingToken);
+        }
+    }
+
+    /// <summary>One connection from connect to close: the close code (0 for a normal end, -1 when none was received) and reason.</summary>
+    private async Task<(int Code, string? Reason)> RunConnectionAsync(AgentSecrets secrets, CancellationToken stoppingToken)
+    {
+        AgentClient client;
+        try
+        {
+            client = await AgentClient.ConnectAsync(AgentProtocol.WebSocketUri(secrets.Server), null, stoppingToken);
+        }
+        catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            return (-1, e.Message);
+        }
+
+        await using var _ = client;
+        var welcome = new TaskCompletionSource<WelcomeFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Start(frame => OnFrameAsync(client, frame, welcome));
+        await client.SendAsync(new AuthFrame(secrets.DeviceId!.Value, secrets.Credential!, AgentProtocol.Version, AgentOptions.Version));
+        var first = await Task.WhenAny(welcome.Task, client.Completion, Task.Delay(WelcomeTimeout, time, stoppingToken));
+        if (first != welcome.Task)
+        {
+            client.Abort();
+            return ((int?)client.CloseStatus ?? -1, client.CloseDescription);
+        }
+
+        var hello = await welcome.Task;
+        status.OnWelcomed();
+        AgentLog.Connected(logger, secrets.Server, secrets.DeviceId.Value);
+        try
+        {
+            queue.Acknowledge(hello.ActivityAckedSeq);
+            await client.SendAsync(Inventory());
+            _sentThroughSeq = 0;
+            await SendQueuedAsync(client);
+            await LiveAsync(client, TimeSpan.FromSeconds(Math.Max(5, hello.HeartbeatIntervalSeconds)), stoppingToken);
+        }
+        finally
+        {
+            status.Connected = false;
+        }
+
+        if (stoppingToken.IsCancellationRequested)
+        {
+            await client.CloseAsync();
+        }
+
+        return (client.CloseStatus is { } closed && closed != WebSocketCloseStatus.NormalClosure ? (int)closed : 0, client.CloseDescription);
+    }
+
+    private async Task LiveAsync(AgentClient client, TimeSpan heartbeatInterval, CancellationToken stoppingToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        _ = client.Completion.ContinueWith(_ =>
+        {
+            try
+            {
+                stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The agent stopped first; nothing is waiting any more.
+            }
+        }, TaskScheduler.Default);
+        var heartbeat = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(heartbeatInterval, time);
+            do
+            {
+                if (!await client.SendAsync(new HeartbeatFrame(deviceStatus.Battery(), deviceStatus.Network(), null)))
+                {
+                    return;
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stop.Token));
+        }, CancellationToken.None);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await activity.WaitAsync(stop.Token);
+                await SendQueuedAsync(client);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended or the agent is stopping.
+        }
+
+        try
+        {
+            await heartbeat;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Sends what the queue holds beyond what this connection already sent, in order.</summary>
+    private async Task SendQueuedAsync(AgentClient client)
+    {
+        foreach (var batch in queue.Batches())
+        {
+            var fresh = batch.Where(e => e.Seq > _sentThroughSeq).ToArray();
+            if (fresh.Length == 0)
+            {
+                continue;
+            }
+
+            if (!await client.SendAsync(new ActivityFrame(fresh)))
+            {
+                return; // kept: sent again after reconnecting
+            }
+
+            _sentThroughSeq = fresh[^1].Seq;
+        }
+    }
+
+    private InventoryFrame Inventory()
+    {
+        var facts = inventory.Read();
+        var apps = applications.ListInstalled();
+        var described = capabilities.SelectMany(c => c.Describe())
+            .GroupBy(c => c.Name, StringComparer.Ordinal)
+            .Select(g => g.First())
+            .Take(ProtocolLimits.MaxCapabilities)
+            .ToList();
+        return new InventoryFrame(
+            Short(facts.OsName), Short(facts.OsVersion), Short(facts.Model), Short(facts.Manufacturer), facts.StorageTotalBytes, facts.StorageFreeBytes,
+            // The protocol takes at most 2,000 apps; a larger system reports the first 2,000 by id.
+            apps.Count == 0 ? null : apps.Take(ProtocolLimits.MaxInventoryApps).ToList(),
+            described);
+    }
+
+    private static string? Short(string? text) => text is null || text.Length <= ProtocolLimits.MaxShortText ? text : text[..ProtocolLimits.MaxShortText];
+
+    private async Task OnFrameAsync(AgentClient client, AgentFrame frame, TaskCompletionSource<WelcomeFrame> welcome)
+    {
+        switch (frame)
+        {
+            case WelcomeFrame hello:
+                welcome.TrySetResult(hello);
+                break;
+            case ActivityAckFrame ack:
+                queue.Acknowledge(ack.ThroughSeq);
+                if (ack.Dropped is > 0)
+                {
+                    AgentLog.ServerDroppedActivity(logger, ack.Dropped.Value);
+                }
+
+                break;
+            case CommandFrame command:
+                await OnCommandAsync(client, command);
+                break;
+            case PolicyFrame policy:
+                await OnPolicyAsync(client, policy);
+                break;
+            case ScreenViewFrame:
+            case SafetyCaptureFrame:
+                // Screen work needs the user-session helper (not in this build); nothing is sent, which the server tolerates.
+                break;
+        }
+    }
+
+    private async Task OnCommandAsync(AgentClient client, CommandFrame command)
+    {
+        // One command at a time, so a repeat that arrives while the first copy runs waits for its outcome.
+        await _commandGate.WaitAsync();
+        try
+        {
+            switch (journal.Recall(command.CommandId, out var earlier))
+            {
+                case CommandMemory.Finished:
+                    AgentLog.CommandRepeated(logger, command.CommandId);
+                    await AnswerAsync(client, command, earlier!.Ok, earlier.Result ?? string.Empty);
+                    return;
+                case CommandMemory.Interrupted:
+                    AgentLog.CommandRepeated(logger, command.CommandId);
+                    await FinishAsync(client, command, false, "the agent stopped while carrying it out; not run again");
+                    return;
+            }
+
+            if (command.ExpiresAt < time.GetUtcNow())
+            {
+                await FinishAsync(client, command, false, "expired before it arrived");
+                return;
+            }
+
+            journal.Begin(command.CommandId, command.ExpiresAt);
+            await client.SendAsync(new CommandStatusFrame(command.CommandId, CommandStatusValues.Acknowledged));
+            if (command.Kind is CommandKinds.Restart or "shutdown")
+            {
+                await PowerAsync(client, command);
+                return;
+            }
+
+            var (ok, result) = Execute(command);
+            await FinishAsync(client, command, ok, result);
+        }
+        finally
+        {
+            _commandGate.Release();
+        }
+    }
+
+    private (bool Ok, string Result) Execute(CommandFrame command)
+    {
+        if (command.Kind == CommandKinds.Ping)
+        {
+            return (true, "pong");
+        }
+
+        var needed = CapabilityNames.ForCommand(command.Kind);
+        var missing = needed is null ? null : capabilities.SelectMany(c => c.Describe()).FirstOrDefault(c => c.Name == needed && !c.Available);
+        return missing is not null
+            ? (false, $"{command.Kind}: {missing.Reason}")
+            : (false, $"unsupported command '{command.Kind}'");
+    }
+
+    /// <summary>Restart and shutdown: the outcome is recorded and reported first (protocol v1: report <c>succeeded</c> first), then the OS is asked.</summary>
+    private async Task PowerAsync(AgentClient client, CommandFrame command)
+    {
+        var restart = command.Kind == CommandKinds.Restart;
+        var name = restart ? CapabilityNames.Restart : CapabilityNames.Shutdown;
+        var entry = power.Describe().FirstOrDefault(c => c.Name == name);
+        if (entry is not { Available: true })
+        {
+            await FinishAsync(client, command, false, $"{command.Kind}: {entry?.Reason ?? "not supported"}");
+            return;
+        }
+
+        await FinishAsync(client, command, true, restart ? "restarting" : "shutting down");
+        var failure = restart ? await power.RestartAsync(CancellationToken.None) : await power.ShutdownAsync(CancellationToken.None);
+        if (failure is not null)
+        {
+            AgentLog.PowerFailed(logger, command.Kind, failure);
+        }
+    }
+
+    private async Task FinishAsync(AgentClient client, CommandFrame command, bool ok, string result)
+    {
+        result = result.Length <= ProtocolLimits.MaxLongText ? result : result[..ProtocolLimits.MaxLongText];
+        // Written (and flushed) before it is reported: a repeat after any crash is answered, never run again.
+        journal.Finish(command.CommandId, command.ExpiresAt, ok, result);
+        await AnswerAsync(client, command, ok, result);
+    }
+
+    private async Task AnswerAsync(AgentClient client, CommandFrame command, bool ok, string result)
+    {
+        AgentLog.CommandAnswered(logger, command.CommandId, command.Kind, ok ? CommandStatusValues.Succeeded : CommandStatusValues.Failed, result);
+        await client.SendAsync(ok
+            ? new CommandStatusFrame(command.CommandId, CommandStatusValues.Succeeded, Result: result)
+            : new CommandStatusFrame(command.CommandId, CommandStatusValues.Failed, Error: result));
+    }
+
+    /// <summary>Applies a policy once per version and reports what could not take effect on this device.</summary>
+    private async Task OnPolicyAsync(AgentClient client, PolicyFrame frame)
+    {
+        if (_policy is { } applied && frame.Version <= applied.Version)
+        {
+            await client.SendAsync(new PolicyStatusFrame(frame.Version, status.PolicyFailures.Count == 0, status.PolicyFailures.Count == 0 ? null : [.. status.PolicyFailures]));
+            return;
+        }
+
+        var policy = PolicyDocument.Read(frame.Document);
+        var failures = new List<string>();
+        try
+        {
+            _filter = await CompileFilterAsync(policy);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            // Keep the previous lists until new ones load; the server sends the version again on the next connection.
+            await client.SendAsync(new PolicyStatusFrame(frame.Version, false, [Cut($"webFilter: the filter list could not be downloaded ({e.Message})")]));
+            return;
+        }
+
+        var settings = policy.WebFilter;
+        if (settings.AllowOnly || settings.BlockedCategories.Count > 0 || settings.BlockedSites.Count > 0)
+        {
+            failures.Add("webFilter: desktop browsers are not filtered by this agent yet (lists loaded, not enforced)");
+        }
+
+        if (policy.Boolean("device", "locked"))
+        {
+            failures.Add(Cut("device.locked: the lock screen " + SessionHelperCapabilities.Reason));
+        }
+
+        foreach (var restriction in (string[])["appStore", "bluetooth", "camera", "screenCapture", "usbStorage"])
+        {
+            if (!policy.Boolean("restrictions", restriction))
+            {
+                failures.Add($"restrictions.{restriction}: not enforced by this agent yet");
+            }
+        }
+
+        _policy = new AppliedPolicy(frame.Version, frame.Document.Clone());
+        AgentPaths.WriteAtomically(paths.PolicyFile, JsonSerializer.SerializeToUtf8Bytes(_policy, AgentStateJsonContext.Default.AppliedPolicy));
+        status.PolicyVersion = frame.Version;
+        status.PolicyFailures = failures;
+        AgentLog.PolicyApplied(logger, frame.Version, failures.Count);
+        await client.SendAsync(new PolicyStatusFrame(frame.Version, failures.Count == 0, failures.Count == 0 ? null : failures.Take(64).ToList()));
+    }
+
+    private async Task<WebFilter> CompileFilterAsync(PolicyDocument policy)
+    {
+        var list = FilterList.Empty;
+        if (policy.ListCategories.Count > 0 && _secrets is { DeviceId: { } id, Credential: { } credential } secrets)
+        {
+            using var request = AgentProtocol.FilterListRequest(secrets.Server, id, credential, policy.ListCategories);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            list = await FilterListText.ReadAsync(reader, CancellationToken.None);
+        }
+
+        return WebFilter.Compile(list, policy.WebFilter);
+    }
+
+    private static string Cut(string text) => text.Length <= ProtocolLimits.MaxShortText ? text : text[..ProtocolLimits.MaxShortText];
+
+    private static AppliedPolicy? LoadPolicy(AgentPaths paths)
+    {
+        try
+        {
+            return File.Exists(paths.PolicyFile) ? JsonSerializer.Deserialize(File.ReadAllBytes(paths.PolicyFile), AgentStateJsonContext.Default.AppliedPolicy) : null;
+        }
+        catch (JsonException)
+        {
+            return null; // applied again from the server's next policy frame
+        }
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

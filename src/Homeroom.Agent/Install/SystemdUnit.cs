@@ -1,0 +1,43 @@
+namespace Homeroom.Agent.Install;
+
+/// <summary>
+/// The systemd unit <c>homeroom-agent install</c> writes: the agent as a system service running as
+/// root (it restarts the machine and reads root-only hardware facts), its state in
+/// <c>/var/lib/homeroom-agent</c> (0700, through <c>StateDirectory=</c>), restarted when it fails,
+/// with systemd's sandboxing where it does not get in the way.
+/// </summary>
+public static class SystemdUnit
+{
+    public const string UnitName = "homeroom-agent.service";
+
+    public const string DefaultUnitDirectory = "/etc/systemd/system";
+
+    public static string Render(string executable, string stateDirectory) =>
+        $"""
+        [Unit]
+        Description=Homeroom device agent
+        Documentation=https://github.com/homeroom/homeroom/blob/main/docs/desktop-agent.md
+        Wants=network-online.target
+        After=network-online.target
+
+        [Service]
+        Type=notify
+        ExecStart={Quote(executable)} run --state {Quote(stateDirectory)}
+        Restart=on-failure
+        RestartSec=10
+        User=root
+        StateDirectory=homeroom-agent
+        StateDirectoryMode=0700
+        UMask=0077
+        NoNewPrivileges=true
+        ProtectSystem=full
+        ProtectHome=read-only
+        PrivateTmp=true
+
+        [Install]
+        WantedBy=multi-user.target
+
+        """;
+
+    private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"\"{path}\"" : path;
+}

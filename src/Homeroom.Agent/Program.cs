@@ -1,0 +1,3 @@
+using Homeroom.Agent;
+
+return await AgentCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,50 @@
+namespace Homeroom.Contracts.Agents;
+
+/// <summary>
+/// The capability names an agent reports in <see cref="InventoryFrame.Capabilities"/>, and which one
+/// each command needs, so the console can grey out what a device's agent cannot do, with its reason.
+/// </summary>
+public static class CapabilityNames
+{
+    /// <summary>Operating system and hardware facts.</summary>
+    public const string Inventory = "inventory";
+    /// <summary>The installed applications list.</summary>
+    public const string Applications = "apps.inventory";
+    /// <summary>Battery level and charging.</summary>
+    public const string Battery = "battery";
+    /// <summary>The network the device is on.</summary>
+    public const string Network = "network";
+    /// <summary>The <c>restart</c> command.</summary>
+    public const string Restart = "power.restart";
+    /// <summary>The <c>shutdown</c> command.</summary>
+    public const string Shutdown = "power.shutdown";
+    /// <summary>The <c>lock</c> and <c>unlock</c> commands and a policy's <c>device.locked</c>.</summary>
+    public const string Lock = "screen.lock";
+    /// <summary>The <c>message</c> command.</summary>
+    public const string Message = "screen.message";
+    /// <summary>Screen thumbnails while a teacher watches.</summary>
+    public const string ScreenView = "screen.view";
+    /// <summary>The <c>openUrl</c> and <c>closeTab</c> commands.</summary>
+    public const string OpenUrl = "browser.openUrl";
+    /// <summary>The <c>focus</c> and <c>endFocus</c> commands.</summary>
+    public const string Focus = "browser.focus";
+    /// <summary>Enforcing the policy's web filter in the device's browsers.</summary>
+    public const string WebFilter = "browser.webFilter";
+    /// <summary>Location fixes and the <c>locate</c> command.</summary>
+    public const string Location = "location";
+    /// <summary>Installing and removing applications.</summary>
+    public const string AppInstall = "apps.install";
+
+    /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
+    public static string? ForCommand(string kind) => kind switch
+    {
+        CommandKinds.Restart => Restart,
+        CommandKinds.Lock or CommandKinds.Unlock => Lock,
+        CommandKinds.Message => Message,
+        CommandKinds.OpenUrl or CommandKinds.CloseTab => OpenUrl,
+        CommandKinds.Focus or CommandKinds.EndFocus => Focus,
+        CommandKinds.Locate => Location,
+        "shutdown" => Shutdown,
+        _ => null,
+    };
+}

@@ -1,0 +1,253 @@
+using System.Text.Json;
+using Homeroom.Agent.Capabilities.Linux;
+using Homeroom.Agent.State;
+using Homeroom.Agent.Tests.Support;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Homeroom.Server.Tests.Infrastructure;
+
+namespace Homeroom.Agent.Tests;
+
+/// <summary>The real agent against the real server over loopback WebSockets (through a relay that stands for the network).</summary>
+public sealed class AgentTests : IAsyncLifetime
+{
+    private HomeroomHost _host = null!;
+    private TcpProxy _network = null!;
+    private string _state = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
+        _network = new TcpProxy(_host.BaseAddress);
+        // The agent creates its own directory (0700) inside this one.
+        _state = Path.Combine(_host.Database.DataDirectory, "agent-state");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _network.DisposeAsync();
+        await _host.DisposeAsync();
+    }
+
+    private async Task<(int Code, string Output, string Error)> CliAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await AgentCli.RunAsync([.. args, "--state", _state], output, error, AgentUnderTest.Overrides(new RecordingRunner())).WaitAsync(HomeroomHost.Timeout);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private async Task<Guid> EnrollAsync()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 1);
+        var (code, output, error) = await CliAsync("enroll", "--server", _network.Address.ToString(), "--token", token);
+        code.ShouldBe(AgentCli.Ok, error);
+        output.ShouldContain("Enrolled as device");
+        return new UnixCredentialVault(new AgentPaths(_state)).Load()!.DeviceId!.Value;
+    }
+
+    private async Task<Guid> IssueAsync(Guid deviceId, string kind)
+    {
+        var command = await _host.PostJsonAsync<JsonElement>("/api/commands", new { kind, arguments = new Dictionary<string, string>(), deviceIds = new[] { deviceId } });
+        return command.GetProperty("id").GetGuid();
+    }
+
+    private async Task<JsonElement> WaitForDeliveryAsync(Guid commandId, string status)
+    {
+        JsonElement delivery = default;
+        await Poll.UntilAsync(async () =>
+        {
+            delivery = (await _host.GetJsonAsync<JsonElement>($"/api/commands/{commandId}/deliveries")).GetProperty("items")[0];
+            return delivery.GetProperty("status").GetString() == status;
+        }, HomeroomHost.Timeout);
+        return delivery;
+    }
+
+    [Fact]
+    public async Task Enroll_WithToken_StoresTheCredentialReadableOnlyByTheService()
+    {
+        var deviceId = await EnrollAsync();
+
+        var paths = new AgentPaths(_state);
+        File.GetUnixFileMode(paths.StateDirectory).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.GetUnixFileMode(paths.CredentialFile).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var device = await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}");
+        device.GetProperty("platform").GetString().ShouldBe("linux");
+        device.GetProperty("name").GetString().ShouldBe(Environment.MachineName);
+        (await File.ReadAllTextAsync(paths.CredentialFile)).ShouldContain("hrd_");
+    }
+
+    [Fact]
+    public async Task Run_ConnectsAndReportsThisMachinesInventoryAndCapabilities()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await AgentUnderTest.StartAsync(_state);
+        await agent.WaitConnectedAsync();
+
+        JsonElement device = default;
+        await Poll.UntilAsync(async () =>
+        {
+            device = await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}");
+            return device.GetProperty("online").GetBoolean() && device.GetProperty("inventoryAt").ValueKind != JsonValueKind.Null;
+        }, HomeroomHost.Timeout);
+
+        // The server keeps what the agent said it can do, for the console to grey out the rest with the reason.
+        var live = _host.GetService<DeviceLiveState>();
+        await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId) is not null), HomeroomHost.Timeout);
+        live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.Lock && !c.Available && c.Reason!.Contains("user-session helper"));
+        live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.Restart && c.Available);
+        live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.Inventory && c.Available);
+
+        var release = LinuxInventory.ReadKeyValues("/etc/os-release");
+        device.GetProperty("osName").GetString().ShouldBe(release.GetValueOrDefault("NAME") ?? "Linux");
+        device.GetProperty("osVersion").GetString().ShouldBe(release.GetValueOrDefault("VERSION_ID") ?? release.GetValueOrDefault("VERSION"));
+        device.GetProperty("agentVersion").GetString()!.ShouldStartWith("homeroom-agent/");
+        var total = device.GetProperty("storageTotalBytes").GetInt64();
+        total.ShouldBe(new DriveInfo("/").TotalSize);
+        device.GetProperty("storageFreeBytes").GetInt64().ShouldBeInRange(0, total);
+        var installed = File.Exists("/var/lib/dpkg/status") ? File.ReadLines("/var/lib/dpkg/status").Count(l => l == "Status: install ok installed") : 0;
+        device.GetProperty("appCount").GetInt32().ShouldBe(Math.Min(installed, ProtocolLimits.MaxInventoryApps));
+        if (installed > 0)
+        {
+            var apps = await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/apps");
+            apps.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("appId").GetString()).ShouldContain("bash"); // Essential on Debian, so installed everywhere dpkg is
+        }
+    }
+
+    [Fact]
+    public async Task Command_DeliveredAgainAfterTheLinkBroke_IsCarriedOutOnce()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await AgentUnderTest.StartAsync(_state);
+        await agent.WaitConnectedAsync();
+
+        // The link stops delivering what the agent sends: the server never hears the command was received.
+        _network.HoldUpstream = true;
+        var restart = await IssueAsync(deviceId, CommandKinds.Restart);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Runner.Calls.Count == 1), HomeroomHost.Timeout);
+        _network.CutAll();
+        _network.HoldUpstream = false;
+
+        // On the next connection the server sends the command again; the agent answers it from its journal.
+        var delivery = await WaitForDeliveryAsync(restart, "succeeded");
+        delivery.GetProperty("result").GetString().ShouldBe("restarting");
+        agent.Status.Connections.ShouldBeGreaterThanOrEqualTo(2);
+        agent.Runner.Calls.ShouldBe(["/usr/bin/systemctl reboot"]);
+    }
+
+    [Fact]
+    public async Task AgentRestart_KeepsItsCredentialAndItsMemoryOfCommands()
+    {
+        var deviceId = await EnrollAsync();
+        Guid restart;
+        await using (var first = await AgentUnderTest.StartAsync(_state))
+        {
+            await first.WaitConnectedAsync();
+            _network.HoldUpstream = true;
+            restart = await IssueAsync(deviceId, CommandKinds.Restart);
+            await Poll.UntilAsync(() => Task.FromResult(first.Runner.Calls.Count == 1), HomeroomHost.Timeout);
+            _network.CutAll();
+            _network.HoldUpstream = false;
+        }
+
+        // A new agent process on the same state: it resumes with its credential (the token allowed one enrollment only)
+        // and answers the re-delivered command from the journal on disk, without restarting the machine again.
+        await using var second = await AgentUnderTest.StartAsync(_state);
+        await second.WaitConnectedAsync();
+        var delivery = await WaitForDeliveryAsync(restart, "succeeded");
+        delivery.GetProperty("result").GetString().ShouldBe("restarting");
+        second.Runner.Calls.ShouldBeEmpty();
+        second.Status.DeviceId.ShouldBe(deviceId);
+        (await _host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Ping_IsAnsweredAndAnUnsupportedCommandFailsWithItsReason()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await AgentUnderTest.StartAsync(_state);
+        await agent.WaitConnectedAsync();
+
+        var ping = await IssueAsync(deviceId, CommandKinds.Ping);
+        (await WaitForDeliveryAsync(ping, "succeeded")).GetProperty("result").GetString().ShouldBe("pong");
+        var lockCommand = await IssueAsync(deviceId, CommandKinds.Lock);
+        (await WaitForDeliveryAsync(lockCommand, "failed")).GetProperty("error").GetString()!.ShouldContain("user-session helper");
+    }
+
+    [Fact]
+    public async Task ActivityWhileOffline_IsBoundedKeptAcrossARestartAndFlushedOnReconnect()
+    {
+        var deviceId = await EnrollAsync();
+        _network.Down = true;
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+        await using (var offline = await AgentUnderTest.StartAsync(_state, queueCapacity: 10))
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                offline.Activity.Record(new ActivityEvent(0, at.AddSeconds(i), ActivityKinds.AppUsage, AppId: $"org.example.app{i}", Title: "Editor", DurationSeconds: 30));
+            }
+
+            offline.Queue.Count.ShouldBe(10);
+            offline.Queue.Dropped.ShouldBe(5);
+            offline.Status.Connections.ShouldBe(0);
+        }
+
+        await using var online = await AgentUnderTest.StartAsync(_state, queueCapacity: 10);
+        online.Queue.Count.ShouldBe(10);
+        _network.Down = false;
+        await online.WaitConnectedAsync();
+
+        JsonElement page = default;
+        await Poll.UntilAsync(async () =>
+        {
+            page = await _host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50");
+            return page.GetProperty("total").GetInt32() == 10;
+        }, HomeroomHost.Timeout);
+        page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("appId").GetString()).Order()
+            .ShouldBe(Enumerable.Range(5, 10).Select(i => $"org.example.app{i}").Order());
+        await Poll.UntilAsync(() => Task.FromResult(online.Queue.Count == 0), HomeroomHost.Timeout);
+        (await CliAsync("status")).Output.ShouldContain("Activity queued: 0, dropped because the queue was full: 5");
+    }
+
+    [Theory]
+    [InlineData("file", "0640")]
+    [InlineData("file", "0604")]
+    [InlineData("directory", "0750")]
+    [InlineData("owner", "0600")]
+    public async Task Run_WithACredentialOthersCouldRead_RefusesToStart(string what, string mode)
+    {
+        await EnrollAsync();
+        var paths = new AgentPaths(_state);
+        var target = what == "directory" ? paths.StateDirectory : paths.CredentialFile;
+        File.SetUnixFileMode(target, (UnixFileMode)Convert.ToInt32(mode, 8));
+        if (what == "owner")
+        {
+            // The tests run as root (as the service does), which may give a file to another user.
+            using var chown = System.Diagnostics.Process.Start("chown", ["65534", paths.CredentialFile]);
+            await chown.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
+            chown.ExitCode.ShouldBe(0);
+        }
+
+        var (code, _, error) = await CliAsync("run");
+
+        code.ShouldBe(AgentCli.CredentialRefused);
+        error.ShouldContain("refusing to use it");
+        (await _host.GetJsonAsync<JsonElement>("/api/devices?online=true")).GetProperty("total").GetInt32().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Install_WritesASystemdUnitThatRunsTheAgentOnItsState()
+    {
+        var units = Path.Combine(_host.Database.DataDirectory, "units");
+        var (code, output, _) = await CliAsync("install", "--unit-dir", units, "--executable", "/usr/bin/homeroom-agent");
+
+        code.ShouldBe(AgentCli.Ok);
+        output.ShouldContain("systemctl enable --now homeroom-agent.service");
+        var unit = await File.ReadAllTextAsync(Path.Combine(units, "homeroom-agent.service"));
+        unit.ShouldContain($"ExecStart=/usr/bin/homeroom-agent run --state {Path.GetFullPath(_state)}");
+        unit.ShouldContain("Type=notify");
+        unit.ShouldContain("StateDirectoryMode=0700");
+        unit.ShouldContain("WantedBy=multi-user.target");
+    }
+}

@@ -1,0 +1,104 @@
+using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.Capabilities.Linux;
+using Homeroom.Agent.Connection;
+using Homeroom.Agent.State;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Agent.Tests.Support;
+
+/// <summary>Records what the agent asks the operating system to run, instead of running it (a restart must not restart the test machine).</summary>
+public sealed class RecordingRunner : IOsCommandRunner
+{
+    private readonly List<string> _calls = [];
+
+    public IReadOnlyList<string> Calls
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return [.. _calls];
+            }
+        }
+    }
+
+    public Task<int> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        lock (_calls)
+        {
+            _calls.Add(string.Join(' ', [fileName, .. arguments]));
+        }
+
+        return Task.FromResult(0);
+    }
+}
+
+/// <summary>
+/// The real agent (the same host the service runs) on a state directory of its own, with one seam:
+/// the OS commands it runs are recorded. Starting another on the same directory is an agent restart.
+/// </summary>
+public sealed class AgentUnderTest : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private AgentUnderTest(IHost host, RecordingRunner runner)
+    {
+        _host = host;
+        Runner = runner;
+    }
+
+    public RecordingRunner Runner { get; }
+
+    public AgentStatus Status => _host.Services.GetRequiredService<AgentStatus>();
+
+    public ActivitySink Activity => _host.Services.GetRequiredService<ActivitySink>();
+
+    public ActivityQueue Queue => _host.Services.GetRequiredService<ActivityQueue>();
+
+    public static Action<IServiceCollection> Overrides(RecordingRunner runner) => services =>
+    {
+        services.AddSingleton<IOsCommandRunner>(runner);
+        if (OperatingSystem.IsLinux())
+        {
+            // As on a systemd machine (this container may have no systemctl); the call is recorded, not run.
+            services.AddSingleton<IPowerCapability>(new LinuxPower(runner, "/usr/bin/systemctl"));
+        }
+    };
+
+    public static async Task<AgentUnderTest> StartAsync(string stateDirectory, int queueCapacity = 5_000)
+    {
+        var runner = new RecordingRunner();
+        var options = new AgentOptions { StateDirectory = stateDirectory, ActivityQueueCapacity = queueCapacity, DeviceName = "test-laptop" };
+        var host = AgentHost.Build(options, Overrides(runner), logging =>
+        {
+            if (Environment.GetEnvironmentVariable("HOMEROOM_TEST_LOGS") != "1")
+            {
+                logging.ClearProviders();
+            }
+        });
+        await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return new AgentUnderTest(host, runner);
+    }
+
+    public async Task WaitConnectedAsync(int connections = 1)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(Status.Connected && Status.Connections >= connections))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The agent did not connect (connections {Status.Connections}, last close {Status.LastCloseCode}, stopped: {Status.Stopped}).");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        _host.Dispose();
+    }
+}
