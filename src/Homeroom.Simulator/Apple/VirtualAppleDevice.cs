@@ -14,14 +14,31 @@ public delegate string MdmAnswer(string requestType, Dictionary<string, object> 
 /// (Authenticate, TokenUpdate, CheckOut) and polls the command endpoint, answering each command.
 /// Every request is signed with its own identity certificate in the <c>Mdm-Signature</c> header, as
 /// real devices sign with the identity from their enrollment profile.
+/// It installs App Store apps it knows (<see cref="AppStore"/>) when asked by InstallApplication: the
+/// command is acknowledged and the app shows in InstalledApplicationList answers once
+/// <c>installDelay</c> has passed on its clock; RemoveApplication takes an app off at once. Given
+/// <c>refuseInstallEvery</c> = n, it refuses the first install and then every n-th one after it with an
+/// Error answer, as a device that cannot reach the App Store does now and then.
 /// </summary>
 public sealed class VirtualAppleDevice : IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _server;
 
-    public VirtualAppleDevice(HttpClient http, Uri server, string udid, string serial, string productName = "iPad13,18", string osVersion = "18.1")
+    private readonly TimeProvider _clock;
+    private readonly TimeSpan _installDelay;
+    private readonly int _refuseInstallEvery;
+    private readonly List<(string Identifier, string Name, string Version, DateTimeOffset ReadyAt)> _downloading = [];
+    private int _installsAsked;
+
+    public VirtualAppleDevice(
+        HttpClient http, Uri server, string udid, string serial, string productName = "iPad13,18", string osVersion = "18.1",
+        TimeProvider? clock = null, TimeSpan? installDelay = null, int refuseInstallEvery = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(refuseInstallEvery);
+        _clock = clock ?? TimeProvider.System;
+        _installDelay = installDelay ?? TimeSpan.FromSeconds(30);
+        _refuseInstallEvery = refuseInstallEvery;
         _http = http;
         _server = server;
         Udid = udid;
@@ -56,6 +73,17 @@ public sealed class VirtualAppleDevice : IDisposable
         ("com.google.chrome.ios", "Chrome", "131.0"),
         ("com.google.Classroom", "Google Classroom", "8.0.451"),
     ];
+
+    /// <summary>The App Store as this device sees it: App Store id (iTunesStoreID) to bundle id and name.</summary>
+    public Dictionary<long, (string Identifier, string Name)> AppStore { get; } = new()
+    {
+        [1156311547] = ("org.khanacademy.Khan-kids", "Khan Kids"),
+        [1108187098] = ("com.google.Classroom", "Google Classroom"),
+        [361309726] = ("com.apple.Pages", "Pages"),
+    };
+
+    /// <summary>Installs refused so far (InstallApplication answered with Error).</summary>
+    public int InstallsRefused { get; private set; }
 
     /// <summary>
     /// When set, the device is behind a TLS-terminating proxy that passes its client certificate in
@@ -130,26 +158,72 @@ public sealed class VirtualAppleDevice : IDisposable
             var type = (string)command["RequestType"];
             Received.Add((id, type, command));
             count++;
-            var status = answer?.Invoke(type, command) ?? "Acknowledged";
+            var refusal = answer is null ? Refusal(type, command) : null;
+            var status = refusal is null ? answer?.Invoke(type, command) ?? "Acknowledged" : "Error";
             reply = new Dictionary<string, object> { ["UDID"] = Udid, ["Status"] = status, ["CommandUUID"] = id.ToString().ToUpperInvariant() };
             if (status == "Acknowledged")
             {
-                Carry(type, reply);
+                Carry(type, command, reply);
             }
             else if (status is "Error" or "CommandFormatError")
             {
                 reply["ErrorChain"] = new List<object>
                 {
-                    new Dictionary<string, object> { ["ErrorCode"] = 12021L, ["ErrorDomain"] = "MCMDMErrorDomain", ["LocalizedDescription"] = "The device is busy." },
+                    refusal ?? new Dictionary<string, object> { ["ErrorCode"] = 12021L, ["ErrorDomain"] = "MCMDMErrorDomain", ["LocalizedDescription"] = "The device is busy." },
                 };
             }
         }
     }
 
-    private void Carry(string requestType, Dictionary<string, object> reply)
+    // The device's own refusals of app commands (the error an iPad gives), or null to carry the command out.
+    private Dictionary<string, object>? Refusal(string requestType, Dictionary<string, object> command)
+    {
+        static Dictionary<string, object> Error(long code, string text) =>
+            new() { ["ErrorCode"] = code, ["ErrorDomain"] = "MCMDMErrorDomain", ["LocalizedDescription"] = text };
+
+        switch (requestType)
+        {
+            case "InstallApplication":
+                if (command.GetValueOrDefault("iTunesStoreID") is not long storeId || !AppStore.ContainsKey(storeId))
+                {
+                    return Error(12064, "The app could not be found in the App Store.");
+                }
+
+                _installsAsked++;
+                if (_refuseInstallEvery > 0 && (_installsAsked - 1) % _refuseInstallEvery == 0)
+                {
+                    InstallsRefused++;
+                    return Error(12064, "The app could not be installed: the App Store could not be reached.");
+                }
+
+                return null;
+            case "RemoveApplication":
+                var identifier = command.GetValueOrDefault("Identifier") as string;
+                return InstalledApps.Any(a => a.Identifier == identifier) || _downloading.Any(a => a.Identifier == identifier)
+                    ? null
+                    : Error(12029, $"The app \"{identifier}\" is not installed.");
+            default:
+                return null;
+        }
+    }
+
+    private void Carry(string requestType, Dictionary<string, object> command, Dictionary<string, object> reply)
     {
         switch (requestType)
         {
+            case "InstallApplication":
+                var (bundleId, name) = AppStore[(long)command["iTunesStoreID"]];
+                if (!InstalledApps.Any(a => a.Identifier == bundleId) && !_downloading.Any(a => a.Identifier == bundleId))
+                {
+                    _downloading.Add((bundleId, name, "1.0", _clock.GetUtcNow() + _installDelay));
+                }
+
+                break;
+            case "RemoveApplication":
+                var removed = (string)command["Identifier"];
+                InstalledApps.RemoveAll(a => a.Identifier == removed);
+                _downloading.RemoveAll(a => a.Identifier == removed);
+                break;
             case "DeviceLock":
                 Locked = true;
                 break;
@@ -163,6 +237,13 @@ public sealed class VirtualAppleDevice : IDisposable
                 };
                 break;
             case "InstalledApplicationList":
+                var now = _clock.GetUtcNow();
+                foreach (var done in _downloading.Where(d => d.ReadyAt <= now).ToList())
+                {
+                    _downloading.Remove(done);
+                    InstalledApps.Add((done.Identifier, done.Name, done.Version));
+                }
+
                 reply["InstalledApplicationList"] = InstalledApps
                     .Select(a => (object)new Dictionary<string, object> { ["Identifier"] = a.Identifier, ["Name"] = a.Name, ["ShortVersion"] = a.Version, ["Version"] = a.Version })
                     .ToList();

@@ -1,0 +1,187 @@
+using System.Net;
+using System.Text.Json;
+using Homeroom.Server.Apps;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Homeroom.Server.Tests.Infrastructure;
+using Homeroom.Simulator.Apple;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Tests.Apps;
+
+/// <summary>
+/// iPad app installs end to end: a real server, a simulated iPad enrolled over loopback through the real
+/// MDM endpoints, and the reconciler's passes. A required app is sent as InstallApplication, the iPad
+/// acknowledges it and lists the app once its download is done (two minutes on the host's clock), and the
+/// status goes installing → installed from the iPad's own InstalledApplicationList. An install the iPad
+/// refuses is failed with the iPad's words and sent again once the back-off has passed on the host's clock.
+/// A blocked app the iPad lists is removed with RemoveApplication.
+/// </summary>
+public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    private const long StoreId = 1234567890;
+    private const string BundleId = "org.example.fractions";
+
+    private readonly List<VirtualAppleDevice> _devices = [];
+
+    protected HomeroomHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Host = await HomeroomHost.StartWithDeviceCaAsync(provider, "Homeroom:Apps:ReconcileInterval=01:00:00", "Homeroom:Apple:NotNowRetry=00:00:01");
+
+    public async Task DisposeAsync()
+    {
+        _devices.ForEach(d => d.Dispose());
+        await Host.DisposeAsync();
+    }
+
+    private AppInstallReconciler Reconciler => Host.GetService<AppInstallReconciler>();
+
+    [Fact]
+    public async Task RequiredApp_SimulatedIPad_GoesFromPendingThroughInstallingToInstalled()
+    {
+        var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0);
+        var app = await CreateAppAsync("Fractions", StoreId.ToString(System.Globalization.CultureInfo.InvariantCulture), BundleId);
+
+        await AssignAsync(app, "required");
+
+        // The assignment's nudge may already have run a pass (then the install is on its way); otherwise it is pending.
+        await Poll.UntilAsync(async () => (await StatusesAsync(id)).GetArrayLength() == 1);
+        (await StateAsync(id)).ShouldBeOneOf("pending", "installing");
+        await Reconciler.ReconcileAllAsync();
+        (await StateAsync(id)).ShouldBe("installing");
+
+        (await ipad.PollAsync()).ShouldBeGreaterThan(0);
+        var install = ipad.Received.Single(r => r.RequestType == "InstallApplication").Command;
+        install["iTunesStoreID"].ShouldBe(StoreId);
+        install["ManagementFlags"].ShouldBe(1L);
+
+        // Accepted: the reconciler asks for the app list; the download is not done yet, so still installing.
+        (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(1);
+        await ipad.PollAsync();
+        ipad.Received.ShouldContain(r => r.RequestType == "InstalledApplicationList");
+        await Poll.UntilAsync(async () => await HasAppAsync(id, "org.khanacademy.Khan-kids"));
+        (await HasAppAsync(id, BundleId)).ShouldBeFalse();
+        (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(0); // asked again only after AppListInterval
+        (await StateAsync(id)).ShouldBe("installing");
+
+        Host.Clock.Advance(TimeSpan.FromMinutes(6));
+        await InstalledAsync(ipad, id);
+    }
+
+    [Fact]
+    public async Task RefusedInstall_SimulatedIPad_FailsWithItsWords_AndIsSentAgainAfterTheBackOff()
+    {
+        var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 2);
+        var app = await CreateAppAsync("Fractions", StoreId.ToString(System.Globalization.CultureInfo.InvariantCulture), BundleId);
+        await AssignAsync(app, "required");
+        await Reconciler.ReconcileAllAsync();
+        await ipad.PollAsync();
+        ipad.InstallsRefused.ShouldBe(1);
+
+        await Reconciler.ReconcileAllAsync();
+        var failed = (await StatusesAsync(id))[0];
+        failed.GetProperty("state").GetString().ShouldBe("failed");
+        failed.GetProperty("reason").GetString()!.ShouldContain("the App Store could not be reached");
+        failed.GetProperty("attempts").GetInt32().ShouldBe(1);
+        var next = failed.GetProperty("nextAttemptAt").GetDateTime();
+        (next - Host.Clock.GetUtcNow().UtcDateTime).TotalMinutes.ShouldBeInRange(0.5, 1.01);
+
+        (await Reconciler.ReconcileAllAsync()).Installs.ShouldBe(0); // backing off
+        Host.Clock.Advance(next - Host.Clock.GetUtcNow().UtcDateTime + TimeSpan.FromSeconds(1));
+        (await Reconciler.ReconcileAllAsync()).Installs.ShouldBe(1);
+        (await StateAsync(id)).ShouldBe("installing");
+        await ipad.PollAsync();
+        ipad.Received.Count(r => r.RequestType == "InstallApplication").ShouldBe(2);
+        ipad.InstallsRefused.ShouldBe(1);
+
+        Host.Clock.Advance(TimeSpan.FromMinutes(3)); // past the download
+        await InstalledAsync(ipad, id);
+        (await StatusesAsync(id))[0].GetProperty("attempts").GetInt32().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task BlockedApp_TheSimulatedIPadLists_IsRemoved()
+    {
+        var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0);
+        var app = await CreateAppAsync("Khan Kids", "1156311547", "org.khanacademy.Khan-kids");
+        await AssignAsync(app, "blocked");
+
+        // The iPad lists its apps (as the periodic inventory asks it to): Khan Kids is there.
+        using (var list = await Host.PostJsonAsync("/api/commands", new { kind = "listApps", deviceIds = new[] { id } }))
+        {
+            list.StatusCode.ShouldBe(HttpStatusCode.Accepted, await list.Content.ReadAsStringAsync());
+        }
+
+        await ipad.PollAsync();
+        await Poll.UntilAsync(async () => await HasAppAsync(id, "org.khanacademy.Khan-kids"));
+
+        (await Reconciler.ReconcileAllAsync()).Removals.ShouldBe(1);
+        (await StateAsync(id)).ShouldBe("removing");
+        await ipad.PollAsync();
+        ipad.Received.Single(r => r.RequestType == "RemoveApplication").Command["Identifier"].ShouldBe("org.khanacademy.Khan-kids");
+        ipad.InstalledApps.ShouldNotContain(a => a.Identifier == "org.khanacademy.Khan-kids");
+
+        (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(1);
+        await ipad.PollAsync();
+        await Poll.UntilAsync(async () => !await HasAppAsync(id, "org.khanacademy.Khan-kids"));
+        await Reconciler.ReconcileAllAsync();
+        (await StateAsync(id)).ShouldBe("removed");
+    }
+
+    // Passes and polls until the iPad's own list shows the app and the status says installed.
+    private async Task InstalledAsync(VirtualAppleDevice ipad, Guid id)
+    {
+        (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(1);
+        await ipad.PollAsync();
+        ipad.InstalledApps.ShouldContain(a => a.Identifier == BundleId);
+        await Poll.UntilAsync(async () => await HasAppAsync(id, BundleId));
+        await Reconciler.ReconcileAllAsync();
+        var status = (await StatusesAsync(id))[0];
+        status.GetProperty("state").GetString().ShouldBe("installed");
+        status.GetProperty("reason").ValueKind.ShouldBe(JsonValueKind.Null);
+    }
+
+    private async Task<(VirtualAppleDevice Device, Guid Id)> EnrolledAsync(int refuseInstallEvery)
+    {
+        var n = _devices.Count + 1;
+        var device = new VirtualAppleDevice(
+            Host.Client, Host.BaseAddress, $"00008030-{n:D4}C2D3E0C38802E", $"DMPI{n:D6}", clock: Host.Clock, installDelay: TimeSpan.FromMinutes(2),
+            refuseInstallEvery: refuseInstallEvery);
+        _devices.Add(device);
+        device.AppStore[StoreId] = (BundleId, "Fractions");
+        await device.InstallEnrollmentProfileAsync(await Host.CreateTokenAsync());
+        using var authenticate = await device.AuthenticateAsync();
+        authenticate.StatusCode.ShouldBe(HttpStatusCode.OK, await authenticate.Content.ReadAsStringAsync());
+        using var token = await device.TokenUpdateAsync();
+        token.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var id = (await Host.GetJsonAsync<JsonElement>($"/api/devices?q={device.Serial}")).GetProperty("items")[0].GetProperty("id").GetGuid();
+
+        // A new device first gets its policy as a configuration profile.
+        await Poll.UntilAsync(async () => await device.PollAsync() > 0 || device.Received.Count > 0);
+        device.Received.ShouldContain(r => r.RequestType == "InstallProfile");
+        device.Received.Clear();
+        return (device, id);
+    }
+
+    private async Task<Guid> CreateAppAsync(string name, string adamId, string bundleId) =>
+        (await Host.PostJsonAsync<JsonElement>("/api/apps", new { name, category = "education", appleAdamId = adamId, appleBundleId = bundleId }))
+            .GetProperty("id").GetGuid();
+
+    private async Task AssignAsync(Guid app, string intent) =>
+        await Host.PostJsonAsync<JsonElement>($"/api/apps/{app}/assignments", new { intent, level = "district" });
+
+    private async Task<JsonElement> StatusesAsync(Guid device) => await Host.GetJsonAsync<JsonElement>($"/api/devices/{device}/apps/status");
+
+    private async Task<string?> StateAsync(Guid device) => (await StatusesAsync(device))[0].GetProperty("state").GetString();
+
+    private async Task<bool> HasAppAsync(Guid device, string bundleId)
+    {
+        await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        return await db.DeviceApps.AnyAsync(a => a.DeviceId == device && a.Source == DeviceAppSources.Device && a.AppId == bundleId);
+    }
+}
+
+public sealed class AppInstallEndToEndSqliteTests() : AppInstallEndToEndTests(DatabaseProvider.Sqlite);
+
+public sealed class AppInstallEndToEndPostgresTests() : AppInstallEndToEndTests(DatabaseProvider.Postgres);
