@@ -60,10 +60,19 @@ internal sealed class HelpScreenshotConfiguration : IEntityTypeConfiguration<Hel
     {
         builder.ToTable("help_screenshots");
         builder.HasKey(s => s.RequestId);
+
+        // Declared so that EF inserts the request before its screenshot.
+        builder.HasOne<HelpRequest>().WithOne().HasForeignKey<HelpScreenshot>(s => s.RequestId).OnDelete(DeleteBehavior.Cascade);
     }
 }
 
 internal sealed class HelpRequestEventConfiguration : IEntityTypeConfiguration<HelpRequestEvent>
 {
-    public void Configure(EntityTypeBuilder<HelpRequestEvent> builder) => builder.ToTable("help_request_events");
+    public void Configure(EntityTypeBuilder<HelpRequestEvent> builder)
+    {
+        builder.ToTable("help_request_events");
+
+        // Declared so that EF inserts the request before its thread.
+        builder.HasOne<HelpRequest>().WithMany().HasForeignKey(e => e.RequestId).OnDelete(DeleteBehavior.Cascade);
+    }
 }
