@@ -305,13 +305,17 @@ public sealed class HelpRequests(
     // staff of the IT queue reach their school's at any time.
     private async Task<HelpRequest?> FindAsync(StaffScope scope, HomeroomDbContext db, Guid id, CancellationToken cancellationToken, bool tracked = false)
     {
-        var query = scope.HelpRequests(db).Where(r => r.Id == id);
-        var request = tracked
-            ? await db.Set<HelpRequest>().Where(r => query.Select(q => q.Id).Contains(r.Id)).FirstOrDefaultAsync(cancellationToken)
-            : await query.FirstOrDefaultAsync(cancellationToken);
+        // The scope's query is a no-tracking one (and EF applies that to a whole query that contains it):
+        // a request about to change is attached afterwards, so its changes are saved.
+        var request = await scope.HelpRequests(db).Where(r => r.Id == id).FirstOrDefaultAsync(cancellationToken);
         if (request is null)
         {
             return null;
+        }
+
+        if (tracked)
+        {
+            db.Set<HelpRequest>().Attach(request);
         }
 
         if (!scope.Can(Permission.ManageHelpRequests)
