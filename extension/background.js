@@ -11,7 +11,8 @@ import { classify, record } from './lib/ledger.js';
 import { isWebUrl } from './lib/url.js';
 import { load, loadSession, save, saveSession } from './lib/store.js';
 import { LOCATION_ALARM, LocationReporter } from './lib/reporter.js';
-import { SafetyMonitor } from './lib/safety.js';
+import { SafetyMonitor, captureScreenshot } from './lib/safety.js';
+import { HelpRequests, MAX_SCREENSHOT_BYTES, SCREENSHOT_MAX_WIDTH, describe, helpRequestFrame } from './lib/help.js';
 import { FLUSH_MINUTES, siteOf, USAGE_ALARM, UsageTracker } from './lib/usage.js';
 import { fingerprint, snapshotDue, snapshotEvents, snapshotItems } from './lib/apps.js';
 
@@ -29,6 +30,7 @@ const connection = new Connection({
     if (status.state === 'online') {
       reporter.flush();
       safety.online();
+      sendHelp();
     }
     return save({ status });
   },
@@ -40,14 +42,16 @@ const screenView = new ScreenView(connection);
 screenView.allowed = () => policy.monitoring.classroomViewing !== false;
 
 let ledger = {};
+let help = new HelpRequests();
 let focus = null;
 const running = new Set();
 const recentBlocks = new Map();
 
 const ready = (async () => {
   await Promise.all([connection.init(), policy.init(), lock.init(), reporter.init(), safety.init()]);
-  const stored = await load(['ledger', 'focus']);
+  const stored = await load(['ledger', 'focus', 'help']);
   ledger = stored.ledger ?? {};
+  help = new HelpRequests(stored.help);
   focus = stored.focus ?? null;
   await save({ viewing: { active: false } });
   await chrome.alarms.create(KEEPALIVE_ALARM, { periodInMinutes: 0.5 });
@@ -94,6 +98,17 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
     // From content/typing.js in a page; only a tab's content script has a sender.tab.
     if (sender?.id === chrome.runtime.id && sender.tab) ready.then(() => safety.typed(message, sender)).catch(() => {});
     return false;
+  }
+
+  if (message?.type === 'homeroom.help' && !sender?.tab) {
+    // From the action popup (an extension page, never a web page's content script).
+    ready.then(() => askForHelp(message)).then(reply, () => reply({ ok: false, text: 'Could not send.' }));
+    return true;
+  }
+
+  if (message?.type === 'homeroom.help.list' && !sender?.tab) {
+    ready.then(() => reply({ requests: help.view() }));
+    return true;
   }
 
   if (message?.type === 'homeroom.reconnect') {
@@ -295,6 +310,29 @@ async function sendAppsIfDue() {
   await save({ appsSnapshot: { fingerprint: print, sentAt: now } });
 }
 
+// --- "I need help" (pages/help.html) ---
+
+async function askForHelp(message) {
+  let screenshot = null;
+  if (message.screenshot === true) {
+    // Only when the student ticked it; scaled and re-encoded to fit the protocol's limit.
+    try {
+      screenshot = (await captureScreenshot(SCREENSHOT_MAX_WIDTH, MAX_SCREENSHOT_BYTES))?.bytes ?? null;
+    } catch (error) {
+      console.warn('Homeroom: help screenshot', error);
+    }
+  }
+  const request = help.add(helpRequestFrame({ requestId: crypto.randomUUID(), createdAt: Date.now(), note: message.note, screenshot }));
+  await save({ help: help.toJSON() });
+  const sent = connection.send(request.frame);
+  const missing = message.screenshot === true && !request.screenshot ? ' (the picture could not be taken)' : '';
+  return { ok: true, text: (sent ? 'Sent' : 'Saved: it goes as soon as this device is back online') + missing + '.', requests: help.view(), describe: describe(request) };
+}
+
+function sendHelp() {
+  for (const frame of help.unacknowledged()) connection.send(frame);
+}
+
 // --- frames from the server ---
 
 async function handleFrame(frame) {
@@ -310,6 +348,12 @@ async function handleFrame(frame) {
       break;
     case 'safetyCapture':
       await safety.capture(frame);
+      break;
+    case 'helpRequestAck':
+      if (help.acknowledged(frame)) await save({ help: help.toJSON() });
+      break;
+    case 'helpStatus':
+      if (help.changed(frame)) await save({ help: help.toJSON() });
       break;
     case 'screenView':
       if (frame.active) await screenView.start(frame);

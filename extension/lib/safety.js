@@ -175,11 +175,10 @@ export class SafetyMonitor {
  * pixels wide and re-encoded at falling quality only when it is wider or larger than a binary frame
  * may be. Null when even the lowest quality does not fit.
  */
-export async function captureScreenshot(maxWidth) {
+export async function captureScreenshot(maxWidth, limit = frames.MAX_BINARY_FRAME_BYTES - frames.SCREENSHOT_HEADER_BYTES) {
   const capturedAt = Date.now();
   const dataUrl = await chrome.tabs.captureVisibleTab({ format: 'jpeg', quality: 60 });
   const source = await (await fetch(dataUrl)).blob();
-  const limit = frames.MAX_BINARY_FRAME_BYTES - frames.SCREENSHOT_HEADER_BYTES;
   const bitmap = await createImageBitmap(source);
   try {
     if (bitmap.width <= maxWidth && source.size <= limit) {

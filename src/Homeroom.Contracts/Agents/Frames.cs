@@ -22,6 +22,9 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(SignalsFrame), FrameTypes.Signals)]
 [JsonDerivedType(typeof(SignalsAckFrame), FrameTypes.SignalsAck)]
 [JsonDerivedType(typeof(SafetyCaptureFrame), FrameTypes.SafetyCapture)]
+[JsonDerivedType(typeof(HelpRequestFrame), FrameTypes.HelpRequest)]
+[JsonDerivedType(typeof(HelpRequestAckFrame), FrameTypes.HelpRequestAck)]
+[JsonDerivedType(typeof(HelpStatusFrame), FrameTypes.HelpStatus)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -55,17 +58,25 @@ public static class FrameTypes
     public const string SignalsAck = "signalsAck";
     /// <summary>Server to agent: capture the visible tab for a safety alert.</summary>
     public const string SafetyCapture = "safetyCapture";
+    /// <summary>Agent to server: a student asks for help (an optional note and screenshot).</summary>
+    public const string HelpRequest = "helpRequest";
+    /// <summary>Server to agent: a help request was stored (or refused) and where it went.</summary>
+    public const string HelpRequestAck = "helpRequestAck";
+    /// <summary>Server to agent: a help request changed (taken by someone, escalated, resolved).</summary>
+    public const string HelpStatus = "helpStatus";
 
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
         Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
+        HelpRequest,
     };
 
     /// <summary>Every type the server may send.</summary>
     public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
     {
         Welcome, ActivityAck, Command, Policy, ScreenView, SignalsAck, SafetyCapture,
+        HelpRequestAck, HelpStatus,
     };
 }
 

@@ -124,6 +124,9 @@ public enum Permission
 
     /// <summary>Start, pause, resume and stop OS update rollouts (a district matter).</summary>
     ManageUpdates,
+
+    /// <summary>The school's IT queue of help requests from students: list, assign to me, notes, resolve, screenshots (audited).</summary>
+    ManageHelpRequests,
 }
 
 /// <summary>
@@ -146,12 +149,14 @@ public static class Permissions
             Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
             Permission.ReadInsights, Permission.ReadInsightNames,
             Permission.ReadUpdates,
+            Permission.ManageHelpRequests,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {
             Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
             Permission.ReadRoster, Permission.ReadAlerts, Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies,
             Permission.ReadApple, Permission.ReadInsights,
+            Permission.ManageHelpRequests,
         },
         [StaffRole.Teacher] = new HashSet<Permission> { Permission.OwnAccount, Permission.UseClassroom },
         [StaffRole.SafetyLead] = new HashSet<Permission>

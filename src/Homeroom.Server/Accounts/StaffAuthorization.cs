@@ -34,6 +34,9 @@ public enum ScopedResource
 
     /// <summary>An app assignment the scope may change (on its school, or a group or device of it).</summary>
     AppAssignment,
+
+    /// <summary>A student's help request: its school's for school staff, their own classes' for a teacher.</summary>
+    HelpRequest,
 }
 
 /// <summary>
@@ -202,6 +205,7 @@ public static class ScopedResources
             ScopedResource.SafetyAlert => await Safety.SafetyScope.SafetyAlerts(scope, db).AnyAsync(a => a.Id == id, cancellationToken),
             ScopedResource.AppAssignment => await db.Set<Apps.AppAssignmentRecord>().AsNoTracking().Where(a => a.Id == id).Select(a => new { a.Level, a.ScopeKey }).FirstOrDefaultAsync(cancellationToken) is { } appAssignment
                 && await scope.MayAssignAsync(db, appAssignment.Level, appAssignment.ScopeKey, cancellationToken),
+            ScopedResource.HelpRequest => await Support.SupportScope.HelpRequests(scope, db).AnyAsync(r => r.Id == id, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
         if (inScope)
@@ -224,6 +228,7 @@ public static class ScopedResources
             ScopedResource.Assignment => await db.PolicyAssignments.AnyAsync(a => a.Id == id, cancellationToken),
             ScopedResource.SafetyAlert => await db.Set<Safety.SafetyAlert>().AnyAsync(a => a.Id == id, cancellationToken),
             ScopedResource.AppAssignment => await db.Set<Apps.AppAssignmentRecord>().AnyAsync(a => a.Id == id, cancellationToken),
+            ScopedResource.HelpRequest => await db.Set<Support.HelpRequest>().AnyAsync(r => r.Id == id, cancellationToken),
             _ => false,
         };
         return exists ? ResourceAccess.OutOfScope : ResourceAccess.Missing;

@@ -12,6 +12,7 @@ using Homeroom.Server.Hosting;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Safety;
+using Homeroom.Server.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -40,6 +41,7 @@ public sealed class AgentGateway(
     ServerMetrics metrics,
     SafetyIngestion safety,
     SafetyCaptures safetyCaptures,
+    HelpRequests help,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -211,6 +213,7 @@ public sealed class AgentGateway(
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
             policies.DeviceConnected(device.Id, device.PolicyVersion);
             await screenViews.OnConnectedAsync(connection);
+            await help.SendRecentAsync(connection, abort.Token);
 
             while (socket.State == WebSocketState.Open || (socket.State == WebSocketState.CloseSent && connection.CloseCode is not null))
             {
@@ -399,6 +402,10 @@ public sealed class AgentGateway(
             case SignalsFrame signals:
                 presence.Touch(deviceId);
                 await AcceptSignalsAsync(connection, signals);
+                break;
+            case HelpRequestFrame request:
+                presence.Touch(deviceId);
+                await connection.SendAsync(await help.AcceptAsync(deviceId, request));
                 break;
             case CommandStatusFrame status:
                 presence.Touch(deviceId);

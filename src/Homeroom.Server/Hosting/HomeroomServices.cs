@@ -21,6 +21,7 @@ using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
 using Homeroom.Server.Safety;
+using Homeroom.Server.Support;
 using Homeroom.Server.Updates;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -73,6 +74,7 @@ public static class HomeroomServices
         services.AddLocations();
         services.AddNotifications();
         services.AddSafety();
+        services.AddSupport();
         services.AddApple();
         services.AddAppleSchoolManager();
         services.AddClassroom();
@@ -123,6 +125,7 @@ public static class HomeroomServices
         app.MapAlertEndpoints();
         app.MapNotificationEndpoints();
         app.MapSafetyEndpoints();
+        app.MapSupportEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();

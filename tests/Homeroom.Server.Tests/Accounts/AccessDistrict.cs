@@ -27,6 +27,7 @@ public sealed class SchoolResources
     public Guid Account { get; set; }
     public Guid SafetyAlert { get; set; }
     public Guid SafetyScreenshot { get; set; }
+    public Guid HelpRequest { get; set; }
 }
 
 /// <summary>
@@ -123,6 +124,13 @@ public sealed class AccessDistrict
             Severity = "medium", Score = 30, ExplanationJson = "{}", CaptureId = s.SafetyScreenshot,
         });
         db.Set<SafetyScreenshot>().Add(new SafetyScreenshot { Id = s.SafetyScreenshot, AlertId = s.SafetyAlert, EvidenceId = evidence, CapturedAt = at, ReceivedAt = at, Format = 1, Content = [0xFF, 0xD8, 0xFF] });
+        s.HelpRequest = Guid.CreateVersion7();
+        db.Set<Homeroom.Server.Support.HelpRequest>().Add(new Homeroom.Server.Support.HelpRequest
+        {
+            Id = s.HelpRequest, DeviceId = s.Device, ClientId = Guid.NewGuid(), PersonId = s.Student, SchoolId = s.School, GroupId = s.Class,
+            Note = "cannot log in", HasScreenshot = true, Status = Homeroom.Contracts.Agents.HelpStatuses.WithTeacher, CreatedAt = at, UpdatedAt = at,
+        });
+        db.Set<Homeroom.Server.Support.HelpScreenshot>().Add(new Homeroom.Server.Support.HelpScreenshot { RequestId = s.HelpRequest, Content = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0xFF, 0xD9] });
         await db.SaveChangesAsync();
     }
 

@@ -34,6 +34,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     private static readonly string[] SafetyTesters = [DA, SA, SL];
     private static readonly string[] InsightReaders = [DA, SA, IT, SL, RO];
     private static readonly string[] UpdateReaders = [DA, SA];
+    private static readonly string[] HelpQueue = [DA, SA, IT];
+    private static readonly string[] HelpUsers = [DA, SA, IT, TE];
 
     /// <summary>What the {id} of a path is, and so which school a call concerns.</summary>
     private enum Kind
@@ -62,6 +64,9 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
 
         /// <summary>An app assignment (on a school's resource).</summary>
         AppAssignment,
+
+        /// <summary>A student's help request (routed to the school's class, in session).</summary>
+        HelpRequest,
 
         /// <summary>The caller's own API key, a district filter list or wallpaper: no school.</summary>
         Own,
@@ -268,6 +273,15 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("GET", "/api/updates/devices/{id}", UpdateReaders, Kind.Device),
 
         new("DELETE", "/api/demo", DistrictOnly, Kind.None),
+
+        new("GET", "/api/support/requests", HelpQueue, Kind.None),
+        new("GET", "/api/support/requests/{id}", HelpUsers, Kind.HelpRequest),
+        new("GET", "/api/support/requests/{id}/screenshot", HelpUsers, Kind.HelpRequest),
+        new("POST", "/api/support/requests/{id}/assign", HelpQueue, Kind.HelpRequest),
+        new("POST", "/api/support/requests/{id}/notes", HelpUsers, Kind.HelpRequest, """{"text":"checked the device"}"""),
+        new("POST", "/api/support/requests/{id}/escalate", ClassroomUsers, Kind.HelpRequest),
+        new("POST", "/api/support/requests/{id}/resolve", HelpUsers, Kind.HelpRequest),
+        new("GET", "/api/support/classes/{id}", ClassroomUsers, Kind.Class),
     ];
 
     private const string RolloutBody = """{"name":"Rollout {unique}","platform":"windows","targetVersion":"10.0.99999","rings":[{"groupId":"{class}","requiredPercent":95,"soakHours":48}]}""";
@@ -327,6 +341,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("/insights/schedules", DistrictOnly, Kind.None),
         ("/updates", UpdateReaders, Kind.None),
         ("/apple-school-manager", DistrictOnly, Kind.None),
+        ("/support", HelpQueue, Kind.None),
     ];
 
     private HomeroomHost Host => server.Host;
@@ -593,6 +608,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
                 Kind.Profile => school.Profile,
                 Kind.Assignment => school.Assignment,
                 Kind.SafetyAlert => school.SafetyAlert,
+                Kind.HelpRequest => school.HelpRequest,
                 Kind.App => server.App,
                 Kind.Body when rule.Path.StartsWith("/api/apps/", StringComparison.Ordinal) => server.App,
                 Kind.AppAssignment => server.AppAssignments[school.Name],

@@ -16,7 +16,8 @@ public sealed record ClassroomTileView(
     bool HasScreen,
     bool InSession,
     bool CanMessage,
-    bool CanOpen);
+    bool CanOpen,
+    int HelpRequests = 0);
 
 /// <summary>A command a teacher sends from one tile.</summary>
 public sealed record ClassroomTileCommand(Guid DeviceId, string Kind);
