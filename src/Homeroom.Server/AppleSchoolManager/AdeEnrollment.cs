@@ -30,6 +30,8 @@ public static class AdeEnrollment
             .Accepts<Stream>("application/pkcs7-signature", "application/octet-stream")
             .Produces(StatusCodes.Status200OK, contentType: EnrollmentProfile.ContentType)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            // A body of another type matches no endpoint, and the server's fallback answers that 401.
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithDescription("Automated device enrollment: a device in Setup Assistant posts its CMS-signed device information and gets its enrollment profile.");
         return app;

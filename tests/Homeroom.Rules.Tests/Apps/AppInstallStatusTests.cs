@@ -62,7 +62,7 @@ public sealed class AppInstallStatusTests
     [Fact]
     public void For_WindowsAndWebApps_SayWhyNothingActs()
     {
-        AppStatusPlans.For(DevicePlatform.Windows, Everywhere, AppIntent.Required)!.Reason!.ShouldContain("desktop agent (issue 17)");
+        AppStatusPlans.For(DevicePlatform.Windows, Everywhere, AppIntent.Required)!.Reason!.ShouldContain("desktop agent does not install applications");
         var webApp = new AppIdentities(null, "https://example.org/", null, null, null, null);
         AppStatusPlans.For(DevicePlatform.ChromeOS, webApp, AppIntent.Required)!.Reason!.ShouldContain("Google Admin");
     }

@@ -544,6 +544,10 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         {
             request.Content = new StringContent("blocked.example.org\n", Encoding.UTF8, "text/plain");
         }
+        else if (rule.Path is "/api/apple/school-manager/server-token" or "/api/apple/school-manager/content-token" && rule.Method == "PUT")
+        {
+            request.Content = new StringContent("not a token", Encoding.UTF8, "text/plain");
+        }
         else if (rule.Path == "/api/apple/push-certificate" && rule.Method == "PUT")
         {
             request.Content = new StringContent("not a certificate", Encoding.UTF8, "text/plain");

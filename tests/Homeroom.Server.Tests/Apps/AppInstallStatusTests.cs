@@ -67,7 +67,7 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
         onChromebook.GetProperty("reason").GetString()!.ShouldContain($"{Chrome};https://clients2.google.com/service/update2/crx");
         var onWindows = await StatusAsync(windows);
         onWindows.GetProperty("state").GetString().ShouldBe("not-applicable");
-        onWindows.GetProperty("reason").GetString()!.ShouldContain("desktop agent (issue 17)");
+        onWindows.GetProperty("reason").GetString()!.ShouldContain("desktop agent does not install applications");
 
         // The devices' own app lists say installed (the Chromebook's snapshot, the iPad's InstalledApplicationList rows).
         await using (var db = await DbAsync())
