@@ -188,12 +188,12 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         (await district.Host.PostJsonAsync("/api/accounts", new { username = "tech", displayName = "Sam Tech", password = "the first long password", role = "itTechnician" })).EnsureSuccessStatusCode();
         var page = await district.SignInAsync("tech", "the first long password");
         await page.GetByRole(AriaRole.Link, new() { Name = "My account" }).ClickAsync();
-        await page.GetByLabel("Current password").FillAsync("not my password at all");
-        await page.GetByLabel("New password").FillAsync("the second long password");
+        await page.GetByRole(AriaRole.Form, new() { Name = "Change password" }).GetByLabel("Current password").FillAsync("not my password at all");
+        await page.GetByRole(AriaRole.Form, new() { Name = "Change password" }).GetByLabel("New password").FillAsync("the second long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
         await Expect(page.GetByTestId("password-result")).ToHaveTextAsync("The current password is wrong.");
-        await page.GetByLabel("Current password").FillAsync("the first long password");
-        await page.GetByLabel("New password").FillAsync("the second long password");
+        await page.GetByRole(AriaRole.Form, new() { Name = "Change password" }).GetByLabel("Current password").FillAsync("the first long password");
+        await page.GetByRole(AriaRole.Form, new() { Name = "Change password" }).GetByLabel("New password").FillAsync("the second long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
         await Expect(page.GetByTestId("password-result")).ToHaveTextAsync("Password changed.");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
