@@ -80,10 +80,7 @@ public sealed class StaffSignIn(
         var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
         if (account is null || account.DisabledAt is not null || !await twoStep.VerifyAsync(db, account, code, cancellationToken))
         {
-            AccountsLog.SignInFailed(logger, username, address?.ToString());
-            audit.Record(db, "auth.sign-in-failed", "account", username, "wrong two-step code");
-            await db.SaveChangesAsync(cancellationToken);
-            return new SignInResult(SignInOutcome.Failed);
+            return await WrongCodeAsync(db, username, address, cancellationToken);
         }
 
         throttle.Succeeded(username, address);
@@ -141,16 +138,22 @@ public sealed class StaffSignIn(
 
             if (!await twoStep.VerifyAsync(db, account, code, cancellationToken))
             {
-                AccountsLog.SignInFailed(logger, username, address?.ToString());
-                audit.Record(db, "auth.sign-in-failed", "account", username, "wrong two-step code");
-                await db.SaveChangesAsync(cancellationToken);
-                return new SignInResult(SignInOutcome.Failed);
+                return await WrongCodeAsync(db, username, address, cancellationToken);
             }
         }
 
         throttle.Succeeded(username, address);
         await BeginSessionAsync(db, context, account, cancellationToken);
         return new SignInResult(SignInOutcome.SignedIn);
+    }
+
+    // A wrong second step is a failed sign-in like a wrong password: logged, audited, still counted by the throttle.
+    private async Task<SignInResult> WrongCodeAsync(HomeroomDbContext db, string username, System.Net.IPAddress? address, CancellationToken cancellationToken)
+    {
+        AccountsLog.SignInFailed(logger, username, address?.ToString());
+        audit.Record(db, "auth.sign-in-failed", "account", username, "wrong two-step code");
+        await db.SaveChangesAsync(cancellationToken);
+        return new SignInResult(SignInOutcome.Failed);
     }
 
     private async Task BeginSessionAsync(HomeroomDbContext db, HttpContext context, StaffAccount account, CancellationToken cancellationToken)
