@@ -5,7 +5,6 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -159,10 +158,6 @@ public static class PushCertificateEndpoints
         StaffScope scope, HttpContext context, ApplePushCertificate certificates, IOptions<PushCertificateOptions> options, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxUploadBytes;
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = limit;
-        }
 
         var upload = await RequestBody.ReadLimitedAsync(context.Request, limit, cancellationToken);
         if (upload is null)

@@ -5,7 +5,6 @@ using Homeroom.Rules.Enrollment;
 using Homeroom.Server.Apple;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -46,10 +45,6 @@ public static class AdeEnrollment
         IOptions<AppleOptions> apple, IOptions<AppleSchoolManagerOptions> options, TimeProvider time, ILogger<AdeSync> logger, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxDeviceRequestBytes;
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = limit;
-        }
 
         var body = await RequestBody.ReadLimitedAsync(context.Request, limit, cancellationToken);
         if (body is null)

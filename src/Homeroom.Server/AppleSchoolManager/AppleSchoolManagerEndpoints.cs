@@ -1,6 +1,5 @@
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Hosting;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -65,10 +64,6 @@ public static class AppleSchoolManagerEndpoints
     /// <summary>The body when it is within the limit and not empty; null otherwise (the reason is left in the context's items).</summary>
     private static async Task<byte[]?> ReadAsync(HttpContext context, int limit, CancellationToken cancellationToken)
     {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = limit;
-        }
 
         var upload = await RequestBody.ReadLimitedAsync(context.Request, limit, cancellationToken);
         context.Items[nameof(TooLargeOrEmpty)] = upload is null;

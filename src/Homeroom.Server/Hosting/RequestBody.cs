@@ -1,14 +1,24 @@
+using Microsoft.AspNetCore.Http.Features;
+
 namespace Homeroom.Server.Hosting;
 
 /// <summary>Reads a request body whole, but never more than a limit, before anything is stored.</summary>
 public static class RequestBody
 {
-    /// <summary>The body, or null when it is larger than <paramref name="limit"/> bytes (declared or actual).</summary>
+    /// <summary>
+    /// The body, or null when it is larger than <paramref name="limit"/> bytes (declared or actual).
+    /// Kestrel's own body limit is lowered to the same value first, so a sender that keeps writing is cut off by the server too.
+    /// </summary>
     public static async Task<byte[]?> ReadLimitedAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
             return null;
+        }
+
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } kestrelLimit)
+        {
+            kestrelLimit.MaxRequestBodySize = limit;
         }
 
         using var buffer = new MemoryStream();
