@@ -70,6 +70,13 @@ for key, pattern in (("passed", r"^# pass (\d+)"), ("failed", r"^# fail (\d+)"),
     match = re.search(pattern, node, re.M)
     totals[key] += int(match.group(1)) if match else 0
 print(f"tests: {totals['passed']} passed, {totals['failed']} failed, {totals['notExecuted']} skipped")
+# The failures again, last, so the end of a long log names them.
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    for result in ET.parse(path).getroot().iter("{*}UnitTestResult"):
+        if result.get("outcome") == "Failed":
+            message = result.find("{*}Output/{*}ErrorInfo/{*}Message")
+            text = (message.text or "").strip().splitlines() if message is not None else []
+            print(f"FAILED {result.get('testName')} ({result.get('duration')}): {text[0][:300] if text else ''}")
 PY
 if [ "$node_status" -ne 0 ]; then
   cat "$results/extension-node-tests.txt"

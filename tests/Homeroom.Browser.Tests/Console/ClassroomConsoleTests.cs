@@ -20,7 +20,7 @@ public sealed class ClassroomConsoleTests(ClassroomDistrict district)
     public async Task Teacher_WithOneClass_LandsInIt()
     {
         var page = await district.SignInAsync("okafor");
-        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/classroom$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/classroom$"));
         await Expect(page.GetByTestId("tile")).ToHaveCountAsync(2, new() { Timeout = 15_000 });
         await Expect(page.GetByTestId("tile").First).ToContainTextAsync("Gil Moreau");
         await Expect(page.GetByTestId("class-picker")).ToHaveValueAsync(district.Homeroom.ToString());
@@ -32,13 +32,13 @@ public sealed class ClassroomConsoleTests(ClassroomDistrict district)
     public async Task Teacher_WithTwoClasses_ChoosesOne()
     {
         var page = await district.SignInAsync("park");
-        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/classroom$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/classroom$"));
         await Expect(page.GetByTestId("class-picker").Locator("option")).ToHaveCountAsync(3);
         await Expect(page.GetByTestId("class-picker")).ToHaveValueAsync("");
         await Expect(page.GetByTestId("tile")).ToHaveCountAsync(0);
 
         await page.GetByTestId("class-picker").SelectOptionAsync(new SelectOptionValue { Label = "Math 8" });
-        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"/classroom/{district.Math}$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"/classroom/{district.Math}$"));
         await Expect(page.GetByTestId("tile")).ToHaveCountAsync(1, new() { Timeout = 15_000 });
         await Expect(page.GetByTestId("tile")).ToContainTextAsync("Hana Berg");
         district.ConsoleErrors[page].ShouldBeEmpty();
