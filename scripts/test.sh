@@ -72,7 +72,7 @@ for key, pattern in (("passed", r"^# pass (\d+)"), ("failed", r"^# fail (\d+)"),
 print(f"tests: {totals['passed']} passed, {totals['failed']} failed, {totals['notExecuted']} skipped")
 # The failures again, last, so the end of a long log names them.
 for path in glob.glob(sys.argv[1] + "/*.trx"):
-    for result in ET.parse(path).getroot().iter("{*}UnitTestResult"):
+    for result in ET.parse(path).getroot().iterfind(".//{*}UnitTestResult"):
         if result.get("outcome") == "Failed":
             message = result.find("{*}Output/{*}ErrorInfo/{*}Message")
             text = (message.text or "").strip().splitlines() if message is not None else []
