@@ -26,11 +26,12 @@ public static class AgentCli
 
           homeroom-agent enroll --server URL --token TOKEN [--name NAME] [--state DIR]
           homeroom-agent run [--config FILE] [--state DIR]
-          homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR]
+          homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR] [--config FILE]
           homeroom-agent status [--state DIR]
           homeroom-agent inventory
 
-        run: the service. --config names a JSON file {"server": URL, "token": TOKEN} to enroll from when not enrolled yet.
+        run: the service. --config names a JSON file {"server": URL, "token": TOKEN} to enroll from when not enrolled yet;
+        install --config makes the unit's service do the same.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<IServiceCollection>? overrides = null, CancellationToken cancellationToken = default)
@@ -118,7 +119,7 @@ public static class AgentCli
         var executable = flags.GetValueOrDefault("executable") ?? Environment.ProcessPath ?? "/usr/bin/homeroom-agent";
         Directory.CreateDirectory(directory);
         var unit = Path.Combine(directory, SystemdUnit.UnitName);
-        await File.WriteAllTextAsync(unit, SystemdUnit.Render(executable, options.StateDirectory));
+        await File.WriteAllTextAsync(unit, SystemdUnit.Render(executable, options.StateDirectory, options.ConfigFile));
         return await WriteAsync(output, $"Wrote {unit}. Then: systemctl daemon-reload && systemctl enable --now {SystemdUnit.UnitName}", Ok);
     }
 

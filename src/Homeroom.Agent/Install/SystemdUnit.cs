@@ -12,7 +12,8 @@ public static class SystemdUnit
 
     public const string DefaultUnitDirectory = "/etc/systemd/system";
 
-    public static string Render(string executable, string stateDirectory) =>
+    /// <summary>The unit; with <paramref name="configFile"/>, the agent enrolls from that file at start when it holds no credential yet.</summary>
+    public static string Render(string executable, string stateDirectory, string? configFile = null) =>
         $"""
         [Unit]
         Description=Homeroom device agent
@@ -22,7 +23,7 @@ public static class SystemdUnit
 
         [Service]
         Type=notify
-        ExecStart={Quote(executable)} run --state {Quote(stateDirectory)}
+        ExecStart={Quote(executable)} run --state {Quote(stateDirectory)}{(configFile is null ? string.Empty : " --config " + Quote(configFile))}
         Restart=on-failure
         RestartSec=10
         User=root
