@@ -45,6 +45,7 @@ public sealed class AgentWorker(
     private WebFilter _filter = WebFilter.AllowAll;
     private long _sentThroughSeq;
     private AgentClient? _current;
+    private int _maxTextFrameBytes = ProtocolLimits.MaxTextFrameBytes;
 
     /// <summary>The web filter compiled from the last policy (for the browser integration still to come).</summary>
     public WebFilter Filter => _filter;
@@ -145,6 +146,7 @@ public sealed class AgentWorker(
         }
 
         var hello = await welcome.Task;
+        _maxTextFrameBytes = Math.Clamp(hello.MaxTextFrameBytes, 1024, ProtocolLimits.MaxTextFrameBytes);
         status.OnWelcomed();
         AgentLog.Connected(logger, secrets.Server, secrets.DeviceId.Value);
         try
@@ -249,11 +251,18 @@ public sealed class AgentWorker(
             .Select(g => g.First())
             .Take(ProtocolLimits.MaxCapabilities)
             .ToList();
-        return new InventoryFrame(
+        var frame = new InventoryFrame(
             Short(facts.OsName), Short(facts.OsVersion), Short(facts.Model), Short(facts.Manufacturer), facts.StorageTotalBytes, facts.StorageFreeBytes,
             // The protocol takes at most 2,000 apps; a larger system reports the first 2,000 by id.
             apps.Count == 0 ? null : apps.Take(ProtocolLimits.MaxInventoryApps).ToList(),
             described);
+        // And the whole frame must fit in a text frame (64 KB): with long names and versions fewer apps fit, so the first that do are sent.
+        while (frame.Apps is { Count: > 0 } sent && AgentFrameCodec.Serialize(frame).Length > _maxTextFrameBytes)
+        {
+            frame = frame with { Apps = sent.Take(sent.Count * 9 / 10).ToList() };
+        }
+
+        return frame;
     }
 
     private static string? Short(string? text) => text is null || text.Length <= ProtocolLimits.MaxShortText ? text : text[..ProtocolLimits.MaxShortText];
