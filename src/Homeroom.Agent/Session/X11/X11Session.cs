@@ -62,6 +62,7 @@ public sealed unsafe class X11Session : ISessionScreen
     private string[] _messageLines = [];
     private DateTime _messageUntil;
     private bool _grabbed;
+    private int _disposed;
 
     private X11Session(nint display)
     {
@@ -217,7 +218,7 @@ public sealed unsafe class X11Session : ISessionScreen
 
     public void Dispose()
     {
-        if (_work.IsAddingCompleted)
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
         }
