@@ -20,18 +20,29 @@ public static class AgentCli
     public const int Usage = 2;
     public const int EnrollmentFailed = 3;
     public const int CredentialRefused = 4;
+    public const int NotTheService = 5;
+    public const int HelperRefused = 6;
+    public const int NoDisplay = 7;
 
     private const string Help = """
         homeroom-agent: the Homeroom device agent
 
           homeroom-agent enroll --server URL --token TOKEN [--name NAME] [--state DIR]
-          homeroom-agent run [--config FILE] [--state DIR]
+          homeroom-agent run [--config FILE] [--state DIR] [--helper-uid UID[,UID]] [--session-socket NAME]
+          homeroom-agent session [--display :0] [--service-uid UID[,UID]] [--session-socket NAME]
           homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR] [--config FILE]
           homeroom-agent status [--state DIR]
           homeroom-agent inventory
 
         run: the service. --config names a JSON file {"server": URL, "token": TOKEN} to enroll from when not enrolled yet;
         install --config makes the unit's service do the same.
+        --helper-uid: the users whose session helpers it takes (default: the user signed in to the helper's session).
+        session: the user-session helper, run as the signed-in user in their X session (lock screen, messages,
+        screen viewing). It talks only to a service running as --service-uid (default 0, root).
+        """;
+
+    private const string UidsProblem = """
+        --helper-uid and --service-uid take user ids (0 to 4294967294), separated by commas.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<IServiceCollection>? overrides = null, CancellationToken cancellationToken = default)
@@ -43,12 +54,29 @@ public static class AgentCli
             return Usage;
         }
 
+        if (!TryUids(flags.GetValueOrDefault("helper-uid"), out var helperUids) || !TryUids(flags.GetValueOrDefault("service-uid") ?? "0", out var serviceUids))
+        {
+            await error.WriteLineAsync(UidsProblem + Help);
+            return Usage;
+        }
+
         var options = new AgentOptions
         {
             StateDirectory = flags.GetValueOrDefault("state") ?? AgentPaths.DefaultStateDirectory,
             ConfigFile = flags.GetValueOrDefault("config"),
             DeviceName = flags.GetValueOrDefault("name"),
+            SessionHelperUids = helperUids,
         };
+        if (flags.GetValueOrDefault("session-socket") is { } socketName)
+        {
+            if (socketName.Length is 0 or > 100)
+            {
+                return await WriteAsync(error, "--session-socket takes a name of 1 to 100 characters." + Environment.NewLine + Help, Usage);
+            }
+
+            options.SessionSocketName = socketName;
+        }
+
         try
         {
             return verb switch
@@ -58,6 +86,7 @@ public static class AgentCli
                 "install" => await InstallAsync(options, flags, output),
                 "status" => await StatusAsync(options, output),
                 "inventory" => await InventoryAsync(options, output, overrides),
+                "session" => await SessionAsync(options, flags.GetValueOrDefault("display"), serviceUids, error, cancellationToken),
                 "help" or "--help" => await WriteAsync(output, Help, Ok),
                 _ => await WriteAsync(error, $"Unknown command '{verb}'.{Environment.NewLine}{Help}", Usage),
             };
@@ -152,6 +181,64 @@ public static class AgentCli
         var apps = host.Services.GetRequiredService<IApplicationsCapability>().ListInstalled();
         await output.WriteLineAsync(JsonSerializer.Serialize(new { facts, apps = apps.Count, capabilities }, CliJson));
         return Ok;
+    }
+
+    /// <summary>The user-session helper, until stopped (SIGINT, SIGTERM) or refused.</summary>
+    private static async Task<int> SessionAsync(AgentOptions options, string? display, IReadOnlySet<uint> serviceUids, TextWriter error, CancellationToken cancellationToken)
+    {
+        display ??= Environment.GetEnvironmentVariable("DISPLAY");
+        if (!OperatingSystem.IsLinux() || display is not { Length: > 0 and <= 64 })
+        {
+            return await WriteAsync(error, "session needs Linux and an X display (--display or $DISPLAY).", NoDisplay);
+        }
+
+        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(console => console.SingleLine = true));
+        Session.X11.X11Session screen;
+        try
+        {
+            screen = Session.X11.X11Session.Open(display);
+        }
+        catch (InvalidOperationException e)
+        {
+            return await WriteAsync(error, e.Message, NoDisplay);
+        }
+
+        using (screen)
+        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        using (System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); }))
+        using (System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); }))
+        {
+            var helper = new Session.SessionHelper(new Session.SessionHelperOptions(display, options.SessionSocketName, serviceUids), screen, loggers.CreateLogger("homeroom-agent.session"));
+            var outcome = await helper.RunAsync(stop.Token);
+            return outcome switch
+            {
+                Session.SessionHelperOutcome.NotTheService => await WriteAsync(error, "Refused: " + helper.RefusalReason, NotTheService),
+                Session.SessionHelperOutcome.Refused => await WriteAsync(error, "The service refused this helper: " + helper.RefusalReason, HelperRefused),
+                _ => Ok,
+            };
+        }
+    }
+
+    private static bool TryUids(string? text, out IReadOnlySet<uint> uids)
+    {
+        var set = new HashSet<uint>();
+        uids = set;
+        if (text is null)
+        {
+            return true;
+        }
+
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!uint.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var uid) || uid == uint.MaxValue || set.Count >= 64)
+            {
+                return false;
+            }
+
+            set.Add(uid);
+        }
+
+        return set.Count > 0;
     }
 
     private static readonly JsonSerializerOptions CliJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };

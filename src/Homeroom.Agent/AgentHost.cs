@@ -42,6 +42,8 @@ public static class AgentHost
         services.AddSingleton<ActivitySink>();
         services.AddSingleton<AgentEnrollment>();
         services.AddSingleton<IOsCommandRunner, ProcessRunner>();
+        services.AddSingleton<Session.SessionHost>();
+        services.AddHostedService(s => s.GetRequiredService<Session.SessionHost>());
         services.AddCapabilities();
         services.AddSingleton<AgentWorker>();
         services.AddHostedService(s => s.GetRequiredService<AgentWorker>());

@@ -22,6 +22,12 @@ public sealed class AgentOptions
     /// <summary>The device name sent at enrollment (default: the host name).</summary>
     public string? DeviceName { get; set; }
 
+    /// <summary>The abstract Unix socket name the service and the user-session helpers meet on (Linux).</summary>
+    public string SessionSocketName { get; set; } = "homeroom-agent/session";
+
+    /// <summary>The users whose session helpers the service takes; empty: the user signed in to the helper's session (its login uid).</summary>
+    public IReadOnlySet<uint> SessionHelperUids { get; set; } = new HashSet<uint>();
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;

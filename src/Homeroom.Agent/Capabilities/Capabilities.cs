@@ -86,22 +86,24 @@ public sealed class ProcessRunner : IOsCommandRunner
 }
 
 /// <summary>
-/// The concerns that need a program in the student's session (lock screen, messages, screen viewing,
-/// the browser): a service cannot draw on the user's screen, and the per-user helper that would do it
-/// is not built yet, on any platform. Reported as unavailable with that reason, so the console greys
-/// the actions out; commands that need them fail with the same reason.
+/// The concerns that need a program in the student's session. A service cannot draw on the user's
+/// screen, so lock, messages and screen viewing are done by the user-session helper
+/// (<see cref="Session.SessionHelper"/>, Linux/X11 in this build): available while one is connected to
+/// <see cref="Session.SessionHost"/>, else unavailable with the reason, so the console greys the actions
+/// out. Opening pages, focus mode and web filtering need the browser integration, not built yet.
 /// </summary>
-public sealed class SessionHelperCapabilities : ICapability
+public sealed class SessionHelperCapabilities(Session.SessionHost sessions) : ICapability
 {
-    public const string Reason = "needs the Homeroom user-session helper, which this agent build does not include yet";
+    private static string Unavailable =>
+        OperatingSystem.IsLinux() ? Session.SessionHost.NotConnectedReason : "the user-session helper is built for Linux (X11) only in this agent build";
 
     public IEnumerable<AgentCapability> Describe() =>
     [
-        new(CapabilityNames.Lock, false, Reason),
-        new(CapabilityNames.Message, false, Reason),
-        new(CapabilityNames.ScreenView, false, Reason),
-        new(CapabilityNames.OpenUrl, false, Reason),
-        new(CapabilityNames.Focus, false, Reason),
+        sessions.Connected ? new(CapabilityNames.Lock, true) : new(CapabilityNames.Lock, false, Unavailable),
+        sessions.Connected ? new(CapabilityNames.Message, true) : new(CapabilityNames.Message, false, Unavailable),
+        sessions.Connected ? new(CapabilityNames.ScreenView, true) : new(CapabilityNames.ScreenView, false, Unavailable),
+        new(CapabilityNames.OpenUrl, false, "opening pages needs the browser integration, not built yet"),
+        new(CapabilityNames.Focus, false, "focus mode needs the browser integration, not built yet"),
         new(CapabilityNames.WebFilter, false, "desktop browsers are not yet given the Homeroom extension by browser policy"),
         new(CapabilityNames.Location, false, "no location source is read on this platform yet"),
         new(CapabilityNames.AppInstall, false, "installing and removing packages is not built yet"),

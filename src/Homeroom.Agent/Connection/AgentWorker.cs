@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.Session;
 using Homeroom.Agent.State;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Filtering;
@@ -27,6 +28,7 @@ public sealed class AgentWorker(
     IApplicationsCapability applications,
     IDeviceStatusCapability deviceStatus,
     IPowerCapability power,
+    SessionHost sessions,
     AgentPaths paths,
     AgentStatus status,
     HttpClient http,
@@ -42,6 +44,8 @@ public sealed class AgentWorker(
     private AppliedPolicy? _policy = LoadPolicy(paths);
     private WebFilter _filter = WebFilter.AllowAll;
     private long _sentThroughSeq;
+    private AgentClient? _current;
+    private int _maxTextFrameBytes = ProtocolLimits.MaxTextFrameBytes;
 
     /// <summary>The web filter compiled from the last policy (for the browser integration still to come).</summary>
     public WebFilter Filter => _filter;
@@ -49,6 +53,8 @@ public sealed class AgentWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _secrets = vault.Load();
+        sessions.Changed += OnSessionHelpersChanged;
+        sessions.ThumbnailReceived += OnThumbnailAsync;
         status.PolicyVersion = _policy?.Version ?? 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -140,6 +146,7 @@ public sealed class AgentWorker(
         }
 
         var hello = await welcome.Task;
+        _maxTextFrameBytes = Math.Clamp(hello.MaxTextFrameBytes, 1024, ProtocolLimits.MaxTextFrameBytes);
         status.OnWelcomed();
         AgentLog.Connected(logger, secrets.Server, secrets.DeviceId.Value);
         try
@@ -148,11 +155,15 @@ public sealed class AgentWorker(
             await client.SendAsync(Inventory());
             _sentThroughSeq = 0;
             await SendQueuedAsync(client);
+            _current = client;
             await LiveAsync(client, TimeSpan.FromSeconds(Math.Max(5, hello.HeartbeatIntervalSeconds)), stoppingToken);
         }
         finally
         {
+            _current = null;
             status.Connected = false;
+            // Nobody can watch without the server: the banner goes and thumbnails stop (the server starts the view again on reconnect).
+            await sessions.SetScreenViewAsync(new ScreenViewFrame(false, null, 0, 0));
         }
 
         if (stoppingToken.IsCancellationRequested)
@@ -240,11 +251,18 @@ public sealed class AgentWorker(
             .Select(g => g.First())
             .Take(ProtocolLimits.MaxCapabilities)
             .ToList();
-        return new InventoryFrame(
+        var frame = new InventoryFrame(
             Short(facts.OsName), Short(facts.OsVersion), Short(facts.Model), Short(facts.Manufacturer), facts.StorageTotalBytes, facts.StorageFreeBytes,
             // The protocol takes at most 2,000 apps; a larger system reports the first 2,000 by id.
             apps.Count == 0 ? null : apps.Take(ProtocolLimits.MaxInventoryApps).ToList(),
             described);
+        // And the whole frame must fit in a text frame (64 KB): with long names and versions fewer apps fit, so the first that do are sent.
+        while (frame.Apps is { Count: > 0 } sent && AgentFrameCodec.Serialize(frame).Length > _maxTextFrameBytes)
+        {
+            frame = frame with { Apps = sent.Take(sent.Count * 9 / 10).ToList() };
+        }
+
+        return frame;
     }
 
     private static string? Short(string? text) => text is null || text.Length <= ProtocolLimits.MaxShortText ? text : text[..ProtocolLimits.MaxShortText];
@@ -270,9 +288,11 @@ public sealed class AgentWorker(
             case PolicyFrame policy:
                 await OnPolicyAsync(client, policy);
                 break;
-            case ScreenViewFrame:
+            case ScreenViewFrame view:
+                await sessions.SetScreenViewAsync(view);
+                break;
             case SafetyCaptureFrame:
-                // Screen work needs the user-session helper (not in this build); nothing is sent, which the server tolerates.
+                // Safety screenshots are not taken by the desktop agent yet; nothing is sent, which the server tolerates.
                 break;
         }
     }
@@ -309,7 +329,7 @@ public sealed class AgentWorker(
                 return;
             }
 
-            var (ok, result) = Execute(command);
+            var (ok, result) = await ExecuteAsync(command);
             await FinishAsync(client, command, ok, result);
         }
         finally
@@ -318,7 +338,7 @@ public sealed class AgentWorker(
         }
     }
 
-    private (bool Ok, string Result) Execute(CommandFrame command)
+    private async Task<(bool Ok, string Result)> ExecuteAsync(CommandFrame command)
     {
         if (command.Kind == CommandKinds.Ping)
         {
@@ -327,9 +347,32 @@ public sealed class AgentWorker(
 
         var needed = CapabilityNames.ForCommand(command.Kind);
         var missing = needed is null ? null : capabilities.SelectMany(c => c.Describe()).FirstOrDefault(c => c.Name == needed && !c.Available);
-        return missing is not null
-            ? (false, $"{command.Kind}: {missing.Reason}")
+        if (missing is not null)
+        {
+            return (false, $"{command.Kind}: {missing.Reason}");
+        }
+
+        return command.Kind is CommandKinds.Lock or CommandKinds.Unlock or CommandKinds.Message
+            ? await sessions.CommandAsync(command)
             : (false, $"unsupported command '{command.Kind}'");
+    }
+
+    // A helper came or went: the server hears the new capabilities at once (the console greys lock out or back in).
+    private void OnSessionHelpersChanged()
+    {
+        if (_current is { } client)
+        {
+            _ = Task.Run(() => client.SendAsync(Inventory()));
+        }
+    }
+
+    // Passed through as the protocol's thumbnail frame, as the Chrome extension sends it.
+    private async Task OnThumbnailAsync(byte[] jpeg, DateTimeOffset capturedAt)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(ThumbnailFrame.Encode(ThumbnailFormat.Jpeg, capturedAt, jpeg), WebSocketMessageType.Binary);
+        }
     }
 
     /// <summary>Restart and shutdown: the outcome is recorded and reported first (protocol v1: report <c>succeeded</c> first), then the OS is asked.</summary>
@@ -398,7 +441,7 @@ public sealed class AgentWorker(
 
         if (policy.Boolean("device", "locked"))
         {
-            failures.Add(Cut("device.locked: the lock screen " + SessionHelperCapabilities.Reason));
+            failures.Add("device.locked: a scheduled lock is not applied by this agent yet (lock commands are)");
         }
 
         foreach (var restriction in (string[])["appStore", "bluetooth", "camera", "screenCapture", "usbStorage"])

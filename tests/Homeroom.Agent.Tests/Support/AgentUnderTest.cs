@@ -67,10 +67,20 @@ public sealed class AgentUnderTest : IAsyncDisposable
         }
     };
 
-    public static async Task<AgentUnderTest> StartAsync(string stateDirectory, int queueCapacity = 5_000)
+    public Session.SessionHost Sessions => _host.Services.GetRequiredService<Session.SessionHost>();
+
+    /// <summary>Starts the agent; its session socket has a name of its own unless <paramref name="configure"/> sets one.</summary>
+    public static async Task<AgentUnderTest> StartAsync(string stateDirectory, int queueCapacity = 5_000, Action<AgentOptions>? configure = null)
     {
         var runner = new RecordingRunner();
-        var options = new AgentOptions { StateDirectory = stateDirectory, ActivityQueueCapacity = queueCapacity, DeviceName = "test-laptop" };
+        var options = new AgentOptions
+        {
+            StateDirectory = stateDirectory,
+            ActivityQueueCapacity = queueCapacity,
+            DeviceName = "test-laptop",
+            SessionSocketName = $"homeroom-test/{Guid.NewGuid():N}",
+        };
+        configure?.Invoke(options);
         var host = AgentHost.Build(options, Overrides(runner), logging =>
         {
             if (Environment.GetEnvironmentVariable("HOMEROOM_TEST_LOGS") != "1")

@@ -1,0 +1,247 @@
+using System.Net.Sockets;
+using Homeroom.Agent.Session.X11;
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Agent.Session;
+
+/// <summary>How one connection of the helper ended.</summary>
+public enum SessionHelperOutcome
+{
+    /// <summary>Asked to stop.</summary>
+    Stopped,
+
+    /// <summary>Nothing listens on the socket yet (the service is not running).</summary>
+    Unavailable,
+
+    /// <summary>The service went away.</summary>
+    Disconnected,
+
+    /// <summary>The process on the socket is not the Homeroom service (its uid is not allowed): nothing was sent to it.</summary>
+    NotTheService,
+
+    /// <summary>The service refused this helper (wrong user, or a helper already serves this display).</summary>
+    Refused,
+}
+
+/// <summary>How the helper runs (<c>homeroom-agent session</c>).</summary>
+/// <param name="Display">The X display it serves (its <c>$DISPLAY</c>).</param>
+/// <param name="SocketName">The service's abstract socket name.</param>
+/// <param name="ServiceUids">The users the service may run as (root by default).</param>
+public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids);
+
+/// <summary>
+/// The user-session helper: runs as the signed-in user in their graphical session, connects to the
+/// service, checks with <c>SO_PEERCRED</c> that the service runs as an allowed user (root by default)
+/// before sending anything, and then does the screen work the service asks for: lock, unlock, messages,
+/// and, only while a view is active, the viewing banner and a thumbnail per interval. It reports the
+/// foreground window when it changes (checked every 2 seconds). A lock stays up when the service goes away.
+/// </summary>
+public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen screen, ILogger logger)
+{
+    private static readonly TimeSpan ForegroundInterval = TimeSpan.FromSeconds(2);
+    private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the service first welcomed this helper.</summary>
+    public Task Welcomed => _welcomed.Task;
+
+    /// <summary>The refusal the service or this helper gave, if any.</summary>
+    public string? RefusalReason { get; private set; }
+
+    /// <summary>Thumbnails sent, and their sizes (the benchmark reads them).</summary>
+    public IReadOnlyList<int> SentThumbnailSizes => _sizes;
+
+    private readonly List<int> _sizes = [];
+
+    /// <summary>Connects again after the service goes away, until stopped or refused.</summary>
+    public async Task<SessionHelperOutcome> RunAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var outcome = await RunOnceAsync(cancellationToken);
+            if (outcome is SessionHelperOutcome.NotTheService or SessionHelperOutcome.Refused or SessionHelperOutcome.Stopped)
+            {
+                return outcome;
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return SessionHelperOutcome.Stopped;
+            }
+        }
+    }
+
+    public async Task<SessionHelperOutcome> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(SessionChannel.EndPoint(options.SocketName), cancellationToken);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            return cancellationToken.IsCancellationRequested ? SessionHelperOutcome.Stopped : SessionHelperOutcome.Unavailable;
+        }
+
+        await using var channel = new SessionChannel(socket, readsFromHelper: false);
+        if (!options.ServiceUids.Contains(channel.Peer.UserId))
+        {
+            RefusalReason = $"the peer runs as uid {channel.Peer.UserId}, not as the service";
+            SessionLog.NotTheService(logger, options.SocketName, channel.Peer.ProcessId, channel.Peer.UserId);
+            return SessionHelperOutcome.NotTheService;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        CancellationTokenSource? viewing = null;
+        Task? thumbnails = null;
+        try
+        {
+            await channel.WriteAsync(new SessionMessage(SessionMessages.Hello, Display: options.Display), cancellationToken);
+            var first = await channel.ReadAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+            if (first?.Type == SessionMessages.Refused)
+            {
+                RefusalReason = first.Text ?? "refused";
+                SessionLog.RefusedByService(logger, RefusalReason);
+                return SessionHelperOutcome.Refused;
+            }
+
+            if (first?.Type != SessionMessages.Welcome)
+            {
+                return SessionHelperOutcome.Disconnected;
+            }
+
+            SessionLog.ConnectedToService(logger, options.Display);
+            _welcomed.TrySetResult();
+            var foreground = ReportForegroundAsync(channel, stop.Token);
+            while (await channel.ReadAsync(cancellationToken) is { } message)
+            {
+                switch (message.Type)
+                {
+                    case SessionMessages.ScreenView:
+                        await StopViewingAsync();
+                        if (message.Active == true)
+                        {
+                            // The banner is up before the first thumbnail is taken, so every thumbnail shows it.
+                            await screen.SetBannerAsync(message.ViewerName);
+                            viewing = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                            thumbnails = SendThumbnailsAsync(channel, message.IntervalMilliseconds!.Value, message.MaxWidth!.Value, viewing.Token);
+                        }
+
+                        break;
+                    case SessionMessages.Lock or SessionMessages.Unlock or SessionMessages.Message:
+                        var (ok, result) = await CarryOutAsync(message);
+                        await channel.WriteAsync(new SessionMessage(SessionMessages.Done, message.Id, Ok: ok, Text: result), cancellationToken);
+                        break;
+                }
+            }
+
+            await stop.CancelAsync();
+            await foreground;
+            return SessionHelperOutcome.Disconnected;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return SessionHelperOutcome.Stopped;
+        }
+        catch (Exception e) when (e is SessionProtocolException or IOException or SocketException or TimeoutException)
+        {
+            return SessionHelperOutcome.Disconnected;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await StopViewingAsync();
+        }
+
+        async Task StopViewingAsync()
+        {
+            if (viewing is null)
+            {
+                return;
+            }
+
+            await viewing.CancelAsync();
+            await (thumbnails ?? Task.CompletedTask);
+            viewing.Dispose();
+            (viewing, thumbnails) = (null, null);
+            // Nobody watches any more (or nobody can: the service went away): the banner goes.
+            await screen.SetBannerAsync(null);
+        }
+    }
+
+    private async Task<(bool Ok, string Result)> CarryOutAsync(SessionMessage message)
+    {
+        try
+        {
+            switch (message.Type)
+            {
+                case SessionMessages.Lock:
+                    await screen.LockAsync(message.Text ?? "This device is locked.");
+                    return (true, "locked");
+                case SessionMessages.Unlock:
+                    await screen.UnlockAsync();
+                    return (true, "unlocked");
+                default:
+                    await screen.ShowMessageAsync(message.Title, message.Text!);
+                    return (true, "shown");
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            SessionLog.CommandFailed(logger, message.Type, e.Message);
+            return (false, $"{message.Type}: {e.Message}");
+        }
+    }
+
+    private async Task SendThumbnailsAsync(SessionChannel channel, int intervalMilliseconds, int maxWidth, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(intervalMilliseconds));
+        try
+        {
+            do
+            {
+                var capturedAt = DateTimeOffset.UtcNow;
+                var image = await screen.ThumbnailAsync(maxWidth, SessionMessages.TargetThumbnailBytes);
+                cancellationToken.ThrowIfCancellationRequested();
+                await channel.WriteAsync(new SessionMessage(SessionMessages.Thumbnail, Image: image, CapturedAt: capturedAt), cancellationToken);
+                lock (_sizes)
+                {
+                    _sizes.Add(image.Length);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken));
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+            // The view ended or the service went away.
+        }
+    }
+
+    private async Task ReportForegroundAsync(SessionChannel channel, CancellationToken cancellationToken)
+    {
+        (string? App, string? Title) last = (null, null);
+        using var timer = new PeriodicTimer(ForegroundInterval);
+        try
+        {
+            do
+            {
+                var now = await screen.ForegroundAsync();
+                if (now != last && (now.App is not null || now.Title is not null))
+                {
+                    last = now;
+                    await channel.WriteAsync(new SessionMessage(SessionMessages.Foreground, App: Cut(now.App), Title: Cut(now.Title)), cancellationToken);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken));
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private static string? Cut(string? text) => text is null || text.Length <= SessionMessages.MaxTitle ? text : text[..SessionMessages.MaxTitle];
+}

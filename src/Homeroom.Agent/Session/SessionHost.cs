@@ -1,0 +1,347 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Sockets;
+using Homeroom.Contracts.Agents;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Agent.Session;
+
+/// <summary>
+/// The service's end of the local channel to the user-session helpers. Listens on an abstract Unix
+/// socket (<see cref="AgentOptions.SessionSocketName"/>; Linux only) and takes a helper only when the
+/// kernel says (<c>SO_PEERCRED</c>) it runs as an allowed user: one of <see cref="AgentOptions.SessionHelperUids"/>
+/// when configured, else the user who logged in to the helper's session (its <c>/proc/PID/loginuid</c>, which
+/// an unprivileged process cannot change, must be its uid). One helper per X display: a second one for the
+/// same display is refused while the first is connected. Forwards lock, unlock, message and screen view
+/// to the helpers, remembers the lock and the view for a helper that connects later, and hands the
+/// thumbnails and foreground window they report to the agent.
+/// </summary>
+public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger<SessionHost> logger) : BackgroundService
+{
+    public const string NotConnectedReason = "no user-session helper is connected (nobody is signed in to a graphical session, or the helper is not running)";
+    private const int MaxConnections = 8;
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<string, Helper> _helpers = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _connections = new(MaxConnections, MaxConnections);
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SessionMessage? _lock;
+    private SessionMessage? _view;
+
+    private sealed class Helper(SessionChannel channel, string display)
+    {
+        public SessionChannel Channel => channel;
+
+        public string Display => display;
+
+        public ConcurrentDictionary<Guid, TaskCompletionSource<(bool Ok, string Result)>> Pending { get; } = new();
+    }
+
+    /// <summary>A helper connected or went away (the agent reports its capabilities again).</summary>
+    public event Action? Changed;
+
+    /// <summary>A thumbnail arrived while a view is active: the JPEG and its capture time.</summary>
+    public event Func<byte[], DateTimeOffset, Task>? ThumbnailReceived;
+
+    /// <summary>Whether a helper is connected now.</summary>
+    public bool Connected => !_helpers.IsEmpty;
+
+    /// <summary>The displays served by connected helpers.</summary>
+    public IReadOnlyCollection<string> Displays => [.. _helpers.Keys];
+
+    /// <summary>The last foreground window a helper reported: application, title and when.</summary>
+    public (string? App, string? Title, DateTimeOffset At)? Foreground { get; private set; }
+
+    /// <summary>Completes once the socket is bound (tests wait for it).</summary>
+    public Task Listening => _listening.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                listener.Bind(SessionChannel.EndPoint(options.SessionSocketName));
+                listener.Listen(MaxConnections);
+            }
+            catch (SocketException e)
+            {
+                // Another process holds the name (a second agent, or something squatting it: helpers check who we are, so it cannot pose as us).
+                SessionLog.ListenFailed(logger, options.SessionSocketName, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(5), time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                continue;
+            }
+
+            _listening.TrySetResult();
+            SessionLog.Listening(logger, options.SessionSocketName);
+            try
+            {
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    var socket = await listener.AcceptAsync(stoppingToken);
+                    if (!_connections.Wait(0))
+                    {
+                        socket.Dispose(); // more connections than helpers can need: refuse without reading
+                        continue;
+                    }
+
+                    _ = ServeAsync(socket, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Carries out <c>lock</c>, <c>unlock</c> or <c>message</c> on every connected helper; the outcome for the command journal.</summary>
+    public async Task<(bool Ok, string Result)> CommandAsync(CommandFrame command)
+    {
+        var arguments = command.Arguments ?? new Dictionary<string, string>();
+        SessionMessage message;
+        switch (command.Kind)
+        {
+            case CommandKinds.Lock:
+                message = new SessionMessage(SessionMessages.Lock, command.CommandId, Text: arguments.GetValueOrDefault("message") is { Length: > 0 } lockText ? lockText : null);
+                _lock = message;
+                break;
+            case CommandKinds.Unlock:
+                message = new SessionMessage(SessionMessages.Unlock, command.CommandId);
+                _lock = null;
+                break;
+            case CommandKinds.Message when arguments.GetValueOrDefault("text") is { Length: > 0 } text:
+                message = new SessionMessage(SessionMessages.Message, command.CommandId, Title: arguments.GetValueOrDefault("title"), Text: text);
+                break;
+            case CommandKinds.Message:
+                return (false, "message: the text argument is required");
+            default:
+                return (false, $"unsupported command '{command.Kind}'");
+        }
+
+        var helpers = _helpers.Values.ToList();
+        if (helpers.Count == 0)
+        {
+            return (false, $"{command.Kind}: {NotConnectedReason}");
+        }
+
+        var outcomes = await Task.WhenAll(helpers.Select(h => SendCommandAsync(h, message)));
+        return outcomes.FirstOrDefault(o => !o.Ok) is { Result: not null } failed ? failed : outcomes[0];
+    }
+
+    /// <summary>Starts or stops the view on every helper (the banner shows while active, and thumbnails flow).</summary>
+    public async Task SetScreenViewAsync(ScreenViewFrame frame)
+    {
+        var message = frame.Active
+            ? new SessionMessage(SessionMessages.ScreenView, Active: true, ViewerName: frame.ViewerName is { Length: > 0 } name ? name : "your teacher",
+                IntervalMilliseconds: Math.Clamp(frame.IntervalMilliseconds, 200, 60_000), MaxWidth: Math.Clamp(frame.MaxWidth, 16, 1920))
+            : new SessionMessage(SessionMessages.ScreenView, Active: false);
+        _view = frame.Active ? message : null;
+        foreach (var helper in _helpers.Values)
+        {
+            await TryWriteAsync(helper.Channel, message);
+        }
+    }
+
+    private async Task<(bool Ok, string Result)> SendCommandAsync(Helper helper, SessionMessage message)
+    {
+        var done = new TaskCompletionSource<(bool, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        helper.Pending[message.Id!.Value] = done;
+        try
+        {
+            if (!await TryWriteAsync(helper.Channel, message))
+            {
+                return (false, $"{message.Type}: the user-session helper disconnected");
+            }
+
+            return await done.Task.WaitAsync(CommandTimeout, time);
+        }
+        catch (TimeoutException)
+        {
+            return (false, $"{message.Type}: the user-session helper did not answer within {CommandTimeout.TotalSeconds:0} s");
+        }
+        finally
+        {
+            helper.Pending.TryRemove(message.Id.Value, out _);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationToken stoppingToken)
+    {
+        try
+        {
+            SessionChannel channel;
+            try
+            {
+                channel = new SessionChannel(socket, readsFromHelper: true);
+            }
+            catch (SocketException)
+            {
+                socket.Dispose();
+                return;
+            }
+
+            await using (channel)
+            {
+                await ServeAsync(channel, stoppingToken);
+            }
+        }
+        finally
+        {
+            _connections.Release();
+        }
+    }
+
+    private async Task ServeAsync(SessionChannel channel, CancellationToken stoppingToken)
+    {
+        var peer = channel.Peer;
+        if (Refusal(peer) is { } refusal)
+        {
+            SessionLog.HelperRefused(logger, peer.ProcessId, peer.UserId, refusal);
+            await TryWriteAsync(channel, new SessionMessage(SessionMessages.Refused, Text: refusal));
+            return;
+        }
+
+        Helper? helper = null;
+        try
+        {
+            var hello = await channel.ReadAsync(stoppingToken).WaitAsync(HelloTimeout, time, stoppingToken);
+            if (hello?.Type != SessionMessages.Hello)
+            {
+                return;
+            }
+
+            var candidate = new Helper(channel, hello.Display!);
+            if (!_helpers.TryAdd(candidate.Display, candidate))
+            {
+                var reason = $"a helper is already connected for display {candidate.Display}";
+                SessionLog.HelperRefused(logger, peer.ProcessId, peer.UserId, reason);
+                await TryWriteAsync(channel, new SessionMessage(SessionMessages.Refused, Text: reason));
+                return;
+            }
+
+            helper = candidate;
+            SessionLog.HelperConnected(logger, peer.ProcessId, peer.UserId, helper.Display);
+            await channel.WriteAsync(new SessionMessage(SessionMessages.Welcome), stoppingToken);
+            // What holds now holds for a helper that (re)started: a student cannot end a lock by killing it.
+            if (_lock is { } locked)
+            {
+                await channel.WriteAsync(locked with { Id = Guid.NewGuid() }, stoppingToken);
+            }
+
+            if (_view is { } view)
+            {
+                await channel.WriteAsync(view, stoppingToken);
+            }
+
+            Changed?.Invoke();
+            while (await channel.ReadAsync(stoppingToken) is { } message)
+            {
+                await OnMessageAsync(helper, message);
+            }
+        }
+        catch (SessionProtocolException e)
+        {
+            SessionLog.HelperBrokeProtocol(logger, peer.ProcessId, e.Message);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+        {
+            // The helper went away, or the agent is stopping.
+        }
+        finally
+        {
+            if (helper is not null && _helpers.TryRemove(new KeyValuePair<string, Helper>(helper.Display, helper)))
+            {
+                foreach (var pending in helper.Pending.Values)
+                {
+                    pending.TrySetResult((false, "the user-session helper disconnected"));
+                }
+
+                SessionLog.HelperDisconnected(logger, helper.Display);
+                Changed?.Invoke();
+            }
+        }
+    }
+
+    private async Task OnMessageAsync(Helper helper, SessionMessage message)
+    {
+        switch (message.Type)
+        {
+            case SessionMessages.Done:
+                if (helper.Pending.TryGetValue(message.Id!.Value, out var done))
+                {
+                    done.TrySetResult((message.Ok!.Value, message.Text ?? string.Empty));
+                }
+
+                break;
+            case SessionMessages.Thumbnail:
+                // Only while a teacher watches: a helper cannot push screens nobody asked for.
+                if (_view is not null && ThumbnailReceived is { } received)
+                {
+                    await received(message.Image!, message.CapturedAt!.Value);
+                }
+
+                break;
+            case SessionMessages.Foreground:
+                Foreground = (message.App, message.Title, time.GetUtcNow());
+                break;
+        }
+    }
+
+    private string? Refusal(PeerCredentials peer)
+    {
+        if (options.SessionHelperUids is { Count: > 0 } allowed)
+        {
+            return allowed.Contains(peer.UserId) ? null : $"uid {peer.UserId} is not a session helper user of this agent";
+        }
+
+        var loginUid = ReadLoginUid(peer.ProcessId);
+        return loginUid is { } uid && uid == peer.UserId
+            ? null
+            : $"uid {peer.UserId} is not the user signed in to its session (login uid {loginUid?.ToString(CultureInfo.InvariantCulture) ?? "unset"})";
+    }
+
+    private static uint? ReadLoginUid(int processId)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{processId}/loginuid").Trim();
+            return uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var uid) && uid != uint.MaxValue ? uid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<bool> TryWriteAsync(SessionChannel channel, SessionMessage message)
+    {
+        try
+        {
+            await channel.WriteAsync(message).WaitAsync(TimeSpan.FromSeconds(5));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public override void Dispose()
+    {
+        _connections.Dispose();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace Homeroom.Agent.Session;
+
+internal static partial class SessionLog
+{
+    [LoggerMessage(101, LogLevel.Information, "Listening for user-session helpers on @{Name}")]
+    public static partial void Listening(ILogger logger, string name);
+
+    [LoggerMessage(102, LogLevel.Error, "Cannot listen for user-session helpers on @{Name}: {Reason}")]
+    public static partial void ListenFailed(ILogger logger, string name, string reason);
+
+    [LoggerMessage(103, LogLevel.Warning, "Refused a session helper (pid {ProcessId}, uid {UserId}): {Reason}")]
+    public static partial void HelperRefused(ILogger logger, int processId, uint userId, string reason);
+
+    [LoggerMessage(104, LogLevel.Information, "Session helper connected (pid {ProcessId}, uid {UserId}) for display {Display}")]
+    public static partial void HelperConnected(ILogger logger, int processId, uint userId, string display);
+
+    [LoggerMessage(105, LogLevel.Information, "Session helper for display {Display} disconnected")]
+    public static partial void HelperDisconnected(ILogger logger, string display);
+
+    [LoggerMessage(106, LogLevel.Warning, "Session helper (pid {ProcessId}) broke the channel's rules: {Reason}")]
+    public static partial void HelperBrokeProtocol(ILogger logger, int processId, string reason);
+
+    [LoggerMessage(107, LogLevel.Error, "Refused to serve: the peer on @{Name} is pid {ProcessId}, uid {UserId}, not the Homeroom service")]
+    public static partial void NotTheService(ILogger logger, string name, int processId, uint userId);
+
+    [LoggerMessage(108, LogLevel.Error, "The Homeroom service refused this helper: {Reason}")]
+    public static partial void RefusedByService(ILogger logger, string reason);
+
+    [LoggerMessage(109, LogLevel.Information, "Connected to the Homeroom service for display {Display}")]
+    public static partial void ConnectedToService(ILogger logger, string display);
+
+    [LoggerMessage(110, LogLevel.Warning, "{Kind} failed: {Reason}")]
+    public static partial void CommandFailed(ILogger logger, string kind, string reason);
+}

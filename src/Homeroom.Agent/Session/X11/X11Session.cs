@@ -1,0 +1,523 @@
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace Homeroom.Agent.Session.X11;
+
+/// <summary>What the helper shows on, and reads from, one X display.</summary>
+public interface ISessionScreen : IDisposable
+{
+    Task LockAsync(string message);
+
+    Task UnlockAsync();
+
+    Task ShowMessageAsync(string? title, string text);
+
+    /// <summary>Shows the viewing banner naming <paramref name="viewerName"/>, or removes it when null.</summary>
+    Task SetBannerAsync(string? viewerName);
+
+    /// <summary>The whole screen as a JPEG no wider than <paramref name="maxWidth"/> and at most <paramref name="maxBytes"/>.</summary>
+    Task<byte[]> ThumbnailAsync(int maxWidth, int maxBytes);
+
+    /// <summary>The focused window's application (its WM_CLASS class) and title; nulls when unknown.</summary>
+    Task<(string? App, string? Title)> ForegroundAsync();
+}
+
+/// <summary>
+/// The session helper's windows on an X11 display, all on one thread that owns the connection: the
+/// lock screen (an override-redirect window over the whole screen, raised again every 100 ms, holding
+/// the keyboard and pointer grabs), message pop-ups (closed by a click or after a minute), the viewing
+/// banner along the top edge, and screen captures of the root window. Colours assume a TrueColor visual
+/// of depth 24 (Xorg's and Xvfb's default); other depths are refused at start.
+/// </summary>
+public sealed unsafe class X11Session : ISessionScreen
+{
+    /// <summary>The lock screen's background (also what the tests look for).</summary>
+    public const uint LockColour = 0x1F3A5F;
+
+    /// <summary>The viewing banner's background.</summary>
+    public const uint BannerColour = 0xFFD400;
+
+    /// <summary>A message pop-up's background.</summary>
+    public const uint MessageColour = 0xFFF3C4;
+
+    public const int BannerHeight = 28;
+    public const int MessageWidth = 520;
+    public const int MessageHeight = 170;
+    private static readonly TimeSpan MessageLifetime = TimeSpan.FromMinutes(1);
+
+    private readonly BlockingCollection<Action> _work = [];
+    private readonly Thread _thread;
+    private readonly nint _display;
+    private readonly nuint _root;
+    private readonly int _width;
+    private readonly int _height;
+    private readonly nint _gc;
+    private readonly int _charWidth;
+    private readonly int _lineHeight;
+    private nuint _lockWindow;
+    private nuint _bannerWindow;
+    private nuint _messageWindow;
+    private string _lockText = string.Empty;
+    private string _bannerText = string.Empty;
+    private string[] _messageLines = [];
+    private DateTime _messageUntil;
+    private bool _grabbed;
+    private int _disposed;
+
+    private X11Session(nint display)
+    {
+        _display = display;
+        var screen = Xlib.XDefaultScreen(display);
+        _root = Xlib.XRootWindow(display, screen);
+        _width = Xlib.XDisplayWidth(display, screen);
+        _height = Xlib.XDisplayHeight(display, screen);
+        _gc = Xlib.XCreateGC(display, _root, 0, 0);
+        var font = Xlib.XLoadQueryFont(display, "10x20");
+        if (font != 0)
+        {
+            // XFontStruct begins with its extension data pointer, then the font id.
+            Xlib.XSetFont(display, _gc, *(nuint*)(font + sizeof(nint)));
+            (_charWidth, _lineHeight) = (10, 22);
+        }
+        else
+        {
+            (_charWidth, _lineHeight) = (6, 15); // the server's default "fixed" font
+        }
+
+        _thread = new Thread(Loop) { IsBackground = true, Name = "homeroom-x11" };
+        _thread.Start();
+    }
+
+    public int Width => _width;
+
+    public int Height => _height;
+
+    /// <summary>Opens <paramref name="displayName"/> (null: <c>$DISPLAY</c>); throws when it cannot be opened or is not depth 24.</summary>
+    public static X11Session Open(string? displayName)
+    {
+        Xlib.Init();
+        var display = Xlib.XOpenDisplay(displayName);
+        if (display == 0)
+        {
+            throw new InvalidOperationException($"cannot open X display '{displayName ?? Environment.GetEnvironmentVariable("DISPLAY")}'");
+        }
+
+        var depth = Xlib.XDefaultDepth(display, Xlib.XDefaultScreen(display));
+        if (depth != 24)
+        {
+            Xlib.XCloseDisplay(display);
+            throw new InvalidOperationException($"the X display has depth {depth}; the helper draws on depth 24 only");
+        }
+
+        return new X11Session(display);
+    }
+
+    public Task LockAsync(string message) => RunAsync(() =>
+    {
+        _lockText = message;
+        if (_lockWindow == 0)
+        {
+            _lockWindow = CreateWindow(0, 0, _width, _height, LockColour);
+        }
+
+        Draw(_lockWindow);
+        Grab();
+        Restack();
+        return true;
+    });
+
+    public Task UnlockAsync() => RunAsync(() =>
+    {
+        if (_lockWindow != 0)
+        {
+            Xlib.XUngrabKeyboard(_display, 0);
+            Xlib.XUngrabPointer(_display, 0);
+            Xlib.XDestroyWindow(_display, _lockWindow);
+            (_lockWindow, _grabbed) = (0, false);
+        }
+
+        Xlib.XSync(_display, 0);
+        return true;
+    });
+
+    public Task ShowMessageAsync(string? title, string text) => RunAsync(() =>
+    {
+        _messageLines = [.. title is { Length: > 0 } ? Wrap(title, MessageWidth - 40).Take(1) : [], .. Wrap(text, MessageWidth - 40).Take(5), "(click to close)"];
+        _messageUntil = DateTime.UtcNow + MessageLifetime;
+        if (_messageWindow == 0)
+        {
+            _messageWindow = CreateWindow((_width - MessageWidth) / 2, (_height - MessageHeight) / 2, MessageWidth, MessageHeight, MessageColour);
+        }
+
+        Draw(_messageWindow);
+        Restack();
+        return true;
+    });
+
+    public Task SetBannerAsync(string? viewerName) => RunAsync(() =>
+    {
+        if (viewerName is null)
+        {
+            Destroy(ref _bannerWindow);
+        }
+        else
+        {
+            _bannerText = "Your screen is being viewed by " + viewerName;
+            if (_bannerWindow == 0)
+            {
+                _bannerWindow = CreateWindow(0, 0, _width, BannerHeight, BannerColour);
+            }
+
+            Draw(_bannerWindow);
+            Restack();
+        }
+
+        Xlib.XSync(_display, 0);
+        return true;
+    });
+
+    public Task<byte[]> ThumbnailAsync(int maxWidth, int maxBytes) => ThumbnailEncoder.EncodeAsync(RunAsync(CaptureRgb), maxWidth, maxBytes);
+
+    public Task<(string? App, string? Title)> ForegroundAsync() => RunAsync(ReadForeground);
+
+    /// <summary>The root window's pixels as 0xRRGGBB values, row by row (for tests and the benchmark).</summary>
+    public Task<(uint[] Pixels, int Width, int Height)> CaptureAsync() => RunAsync(() =>
+    {
+        var (rgb, width, height) = CaptureRgb();
+        var pixels = new uint[width * height];
+        for (var i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = (uint)(rgb[i * 3] << 16 | rgb[(i * 3) + 1] << 8 | rgb[(i * 3) + 2]);
+        }
+
+        return (pixels, width, height);
+    });
+
+    /// <summary>A plain window with a title and class, given focus and named in <c>_NET_ACTIVE_WINDOW</c> as a window manager would (tests and the benchmark draw with it).</summary>
+    public Task<nuint> OpenAppWindowAsync(string app, string title, int x, int y, int width, int height, uint colour) => RunAsync(() =>
+    {
+        var window = Xlib.XCreateSimpleWindow(_display, _root, x, y, (uint)width, (uint)height, 0, 0, colour);
+        SetStringProperty(window, "WM_CLASS", "STRING", Encoding.Latin1.GetBytes(app.ToLowerInvariant() + "\0" + app + "\0"));
+        SetStringProperty(window, "_NET_WM_NAME", "UTF8_STRING", Encoding.UTF8.GetBytes(title));
+        Xlib.XMapRaised(_display, window);
+        Xlib.XSetInputFocus(_display, window, 1, 0);
+        var active = (ulong)window;
+        Xlib.XChangeProperty(_display, _root, Xlib.XInternAtom(_display, "_NET_ACTIVE_WINDOW", 0), Xlib.XInternAtom(_display, "WINDOW", 0), 32, Xlib.PropModeReplace, (byte*)&active, 1);
+        Xlib.XSync(_display, 0);
+        return window;
+    });
+
+    /// <summary>Fills a rectangle of a window (the benchmark draws a busy desktop with it).</summary>
+    public Task FillAsync(nuint window, int x, int y, int width, int height, uint colour) => RunAsync(() =>
+    {
+        Xlib.XSetForeground(_display, _gc, colour);
+        Xlib.XFillRectangle(_display, window, _gc, x, y, (uint)width, (uint)height);
+        Xlib.XFlush(_display);
+        return true;
+    });
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _work.CompleteAdding();
+        _thread.Join(TimeSpan.FromSeconds(5));
+        Xlib.XFreeGC(_display, _gc);
+        Xlib.XCloseDisplay(_display);
+        _work.Dispose();
+    }
+
+    private Task<T> RunAsync<T>(Func<T> action)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            _work.Add(() =>
+            {
+                try
+                {
+                    done.SetResult(action());
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            });
+        }
+        catch (InvalidOperationException)
+        {
+            done.SetException(new ObjectDisposedException(nameof(X11Session)));
+        }
+
+        return done.Task;
+    }
+
+    private void Loop()
+    {
+        while (!_work.IsCompleted)
+        {
+            try
+            {
+                if (_work.TryTake(out var action, 100))
+                {
+                    action();
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                break; // completed while waiting
+            }
+
+            HandleEvents();
+            if (_messageWindow != 0 && DateTime.UtcNow > _messageUntil)
+            {
+                Destroy(ref _messageWindow);
+            }
+
+            if (_lockWindow != 0)
+            {
+                Grab();
+                Restack();
+            }
+
+            Xlib.XFlush(_display);
+        }
+    }
+
+    private void HandleEvents()
+    {
+        var xevent = stackalloc byte[192];
+        while (Xlib.XPending(_display) > 0)
+        {
+            Xlib.XNextEvent(_display, xevent);
+            var type = *(int*)xevent;
+            // XAnyEvent: type, serial, send_event, display, then the window.
+            var window = *(nuint*)(xevent + 32);
+            if (type == Xlib.Expose)
+            {
+                Draw(window);
+            }
+            else if (type == Xlib.ButtonPress && window == _messageWindow && window != 0)
+            {
+                Destroy(ref _messageWindow);
+            }
+        }
+    }
+
+    private nuint CreateWindow(int x, int y, int width, int height, uint background)
+    {
+        var window = Xlib.XCreateSimpleWindow(_display, _root, x, y, (uint)width, (uint)height, 0, 0, background);
+        var attributes = new Xlib.XSetWindowAttributes { OverrideRedirect = 1 };
+        Xlib.XChangeWindowAttributes(_display, window, Xlib.CWOverrideRedirect, &attributes);
+        Xlib.XSelectInput(_display, window, (nint)(Xlib.ExposureMask | Xlib.ButtonPressMask | Xlib.KeyPressMask));
+        Xlib.XMapRaised(_display, window);
+        return window;
+    }
+
+    private void Destroy(ref nuint window)
+    {
+        if (window != 0)
+        {
+            Xlib.XDestroyWindow(_display, window);
+            window = 0;
+            Xlib.XSync(_display, 0);
+        }
+    }
+
+    // The lock covers everything; the banner and a message stay visible above it.
+    private void Restack()
+    {
+        foreach (var window in (nuint[])[_lockWindow, _messageWindow, _bannerWindow])
+        {
+            if (window != 0)
+            {
+                Xlib.XRaiseWindow(_display, window);
+            }
+        }
+
+        Xlib.XFlush(_display);
+    }
+
+    private void Grab()
+    {
+        if (_grabbed || _lockWindow == 0)
+        {
+            return;
+        }
+
+        // Another client may hold a grab for a moment (a menu); tried again on every tick until it is ours.
+        var keyboard = Xlib.XGrabKeyboard(_display, _lockWindow, 0, Xlib.GrabModeAsync, Xlib.GrabModeAsync, 0);
+        var pointer = Xlib.XGrabPointer(_display, _lockWindow, 0, 0, Xlib.GrabModeAsync, Xlib.GrabModeAsync, _lockWindow, 0, 0);
+        _grabbed = keyboard == Xlib.GrabSuccess && pointer == Xlib.GrabSuccess;
+    }
+
+    private void Draw(nuint window)
+    {
+        if (window == 0)
+        {
+            return;
+        }
+
+        if (window == _lockWindow)
+        {
+            Xlib.XSetForeground(_display, _gc, 0xFFFFFF);
+            var lines = Wrap(_lockText, _width - 80).Take(12).ToArray();
+            var top = (_height / 2) - (lines.Length * _lineHeight / 2);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                Text(window, (_width - (lines[i].Length * _charWidth)) / 2, top + (i * _lineHeight), lines[i]);
+            }
+        }
+        else if (window == _bannerWindow)
+        {
+            Xlib.XSetForeground(_display, _gc, 0x000000);
+            Text(window, 12, (BannerHeight / 2) + (_lineHeight / 3), _bannerText);
+        }
+        else if (window == _messageWindow)
+        {
+            Xlib.XSetForeground(_display, _gc, MessageColour);
+            Xlib.XFillRectangle(_display, window, _gc, 0, 0, MessageWidth, MessageHeight);
+            Xlib.XSetForeground(_display, _gc, 0x202020);
+            for (var i = 0; i < _messageLines.Length; i++)
+            {
+                Text(window, 20, 30 + (i * _lineHeight), _messageLines[i]);
+            }
+        }
+
+        Xlib.XFlush(_display);
+    }
+
+    private void Text(nuint window, int x, int y, string text)
+    {
+        // Core X fonts draw Latin-1; anything else shows as '?'.
+        var bytes = Encoding.Latin1.GetBytes(text);
+        fixed (byte* p = bytes)
+        {
+            Xlib.XDrawString(_display, window, _gc, x, y, p, bytes.Length);
+        }
+    }
+
+    private IEnumerable<string> Wrap(string text, int pixels)
+    {
+        var perLine = Math.Max(8, pixels / _charWidth);
+        foreach (var paragraph in text.ReplaceLineEndings("\n").Split('\n'))
+        {
+            var line = new StringBuilder();
+            foreach (var word in paragraph.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (line.Length > 0 && line.Length + 1 + word.Length > perLine)
+                {
+                    yield return line.ToString();
+                    line.Clear();
+                }
+
+                line.Append(line.Length > 0 ? " " : string.Empty).Append(word.Length > perLine ? word[..perLine] : word);
+            }
+
+            yield return line.ToString();
+        }
+    }
+
+    private (byte[] Rgb, int Width, int Height) CaptureRgb()
+    {
+        var image = Xlib.XGetImage(_display, _root, 0, 0, (uint)_width, (uint)_height, unchecked((nuint)~0UL), Xlib.ZPixmap);
+        if (image == null)
+        {
+            throw new InvalidOperationException("XGetImage of the root window failed");
+        }
+
+        try
+        {
+            if (image->BitsPerPixel != 32 || image->RedMask != 0xFF0000 || image->BlueMask != 0xFF)
+            {
+                throw new InvalidOperationException($"unsupported X image layout ({image->BitsPerPixel} bits per pixel)");
+            }
+
+            var rgb = new byte[image->Width * image->Height * 3];
+            for (var y = 0; y < image->Height; y++)
+            {
+                var row = (uint*)(image->Data + ((long)y * image->BytesPerLine));
+                for (var x = 0; x < image->Width; x++)
+                {
+                    var pixel = row[x];
+                    var at = ((y * image->Width) + x) * 3;
+                    rgb[at] = (byte)(pixel >> 16);
+                    rgb[at + 1] = (byte)(pixel >> 8);
+                    rgb[at + 2] = (byte)pixel;
+                }
+            }
+
+            return (rgb, image->Width, image->Height);
+        }
+        finally
+        {
+            Xlib.XDestroyImage(image);
+        }
+    }
+
+    private (string? App, string? Title) ReadForeground()
+    {
+        var window = ReadActiveWindow();
+        if (window == 0)
+        {
+            Xlib.XGetInputFocus(_display, out window, out _);
+        }
+
+        if (window is 0 or 1 || window == _root)
+        {
+            return (null, null); // None or PointerRoot: nothing focused
+        }
+
+        var title = ReadText(window, "_NET_WM_NAME", Encoding.UTF8) ?? ReadText(window, "WM_NAME", Encoding.Latin1);
+        var app = ReadText(window, "WM_CLASS", Encoding.Latin1)?.Split('\0', StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } parts ? parts[^1] : null;
+        return (app, title);
+    }
+
+    private nuint ReadActiveWindow()
+    {
+        var atom = Xlib.XInternAtom(_display, "_NET_ACTIVE_WINDOW", 1);
+        if (atom == 0 || Xlib.XGetWindowProperty(_display, _root, atom, 0, 1, 0, 0, out _, out var format, out var items, out _, out var value) != 0 || value == null)
+        {
+            return 0;
+        }
+
+        try
+        {
+            // Format-32 properties come back as C longs.
+            return format == 32 && items >= 1 ? *(nuint*)value : 0;
+        }
+        finally
+        {
+            Xlib.XFree(value);
+        }
+    }
+
+    private string? ReadText(nuint window, string property, Encoding encoding)
+    {
+        var atom = Xlib.XInternAtom(_display, property, 1);
+        if (atom == 0 || Xlib.XGetWindowProperty(_display, window, atom, 0, 1024, 0, 0, out _, out var format, out var items, out _, out var value) != 0 || value == null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return format == 8 && items > 0 ? encoding.GetString(value, (int)Math.Min(items, 4096)) : null;
+        }
+        finally
+        {
+            Xlib.XFree(value);
+        }
+    }
+
+    private void SetStringProperty(nuint window, string property, string type, byte[] value)
+    {
+        fixed (byte* p = value)
+        {
+            Xlib.XChangeProperty(_display, window, Xlib.XInternAtom(_display, property, 0), Xlib.XInternAtom(_display, type, 0), 8, Xlib.PropModeReplace, p, value.Length);
+        }
+    }
+}

@@ -1,0 +1,401 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Homeroom.Agent.Session;
+using Homeroom.Agent.Session.X11;
+using Homeroom.Agent.State;
+using Homeroom.Agent.Tests.Support;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Homeroom.Agent.Tests;
+
+/// <summary>
+/// The user-session helper for real: an Xvfb display started for each test, the real server, the real
+/// agent (service) and the helper over the real local channel. What the student sees is checked on
+/// screenshots of the X server's root window; impostors run as another user (uid 65534, through setpriv).
+/// </summary>
+public sealed class SessionHelperTests : IAsyncLifetime
+{
+    private const uint Nobody = 65534;
+    private HomeroomHost _host = null!;
+    private XvfbDisplay _display = null!;
+    private string _state = null!;
+    private readonly string _socket = $"homeroom-test/{Guid.NewGuid():N}";
+    private readonly List<(SessionHelper Helper, X11Session Screen, CancellationTokenSource Stop, Task<SessionHelperOutcome> Run)> _helpers = [];
+
+    public async Task InitializeAsync()
+    {
+        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
+        _display = await XvfbDisplay.StartAsync();
+        _state = Path.Combine(_host.Database.DataDirectory, "agent-state");
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var (_, screen, stop, run) in _helpers)
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(HomeroomHost.Timeout);
+            screen.Dispose();
+            stop.Dispose();
+        }
+
+        await _display.DisposeAsync();
+        await _host.DisposeAsync();
+    }
+
+    private async Task<Guid> EnrollAsync()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 1);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await AgentCli.RunAsync(["enroll", "--server", _host.BaseAddress.ToString(), "--token", token, "--state", _state], output, error,
+            AgentUnderTest.Overrides(new RecordingRunner())).WaitAsync(HomeroomHost.Timeout);
+        code.ShouldBe(AgentCli.Ok, error.ToString());
+        return new UnixCredentialVault(new AgentPaths(_state)).Load()!.DeviceId!.Value;
+    }
+
+    // The tests run as root, so the service is told to take helpers running as root (uid 0).
+    private Task<AgentUnderTest> StartAgentAsync() => AgentUnderTest.StartAsync(_state, configure: options =>
+    {
+        options.SessionSocketName = _socket;
+        options.SessionHelperUids = new HashSet<uint> { 0 };
+    });
+
+    private (SessionHelper Helper, Task<SessionHelperOutcome> Run) StartHelper(string? socket = null)
+    {
+        var screen = X11Session.Open(_display.Name);
+        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, socket ?? _socket, new HashSet<uint> { 0 }), screen, NullLogger.Instance);
+        var stop = new CancellationTokenSource();
+        var run = helper.RunAsync(stop.Token);
+        _helpers.Add((helper, screen, stop, run));
+        return (helper, run);
+    }
+
+    private async Task<(uint[] Pixels, int Width, int Height)> ScreenshotAsync()
+    {
+        using var viewer = X11Session.Open(_display.Name);
+        return await viewer.CaptureAsync().WaitAsync(HomeroomHost.Timeout);
+    }
+
+    private static double Share(uint[] pixels, Func<uint, bool> match) => pixels.Count(match) / (double)pixels.Length;
+
+    private async Task<Guid> IssueAsync(Guid deviceId, string kind, Dictionary<string, string>? arguments = null)
+    {
+        var command = await _host.PostJsonAsync<JsonElement>("/api/commands", new { kind, arguments = arguments ?? [], deviceIds = new[] { deviceId } });
+        return command.GetProperty("id").GetGuid();
+    }
+
+    private async Task<JsonElement> WaitForDeliveryAsync(Guid commandId, string status)
+    {
+        JsonElement delivery = default;
+        await Poll.UntilAsync(async () =>
+        {
+            delivery = (await _host.GetJsonAsync<JsonElement>($"/api/commands/{commandId}/deliveries")).GetProperty("items")[0];
+            return delivery.GetProperty("status").GetString() is var now && (now == status || now is "failed" or "succeeded");
+        }, HomeroomHost.Timeout);
+        delivery.GetProperty("status").GetString().ShouldBe(status, delivery.ToString());
+        return delivery;
+    }
+
+    private async Task WaitForCapabilityAsync(Guid deviceId, string name, bool available)
+    {
+        var live = _host.GetService<DeviceLiveState>();
+        await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId)?.Any(c => c.Name == name && c.Available == available) == true), HomeroomHost.Timeout);
+    }
+
+    [Fact]
+    public async Task Lock_CoversTheWholeScreen_UnlockClearsIt_AndAMessageAppears()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        // No helper yet: lock is greyed out with the reason.
+        await WaitForCapabilityAsync(deviceId, CapabilityNames.Lock, available: false);
+
+        var (helper, _) = StartHelper();
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        await WaitForCapabilityAsync(deviceId, CapabilityNames.Lock, available: true);
+        await WaitForCapabilityAsync(deviceId, CapabilityNames.ScreenView, available: true);
+
+        var lockCommand = await IssueAsync(deviceId, CommandKinds.Lock, new() { ["message"] = "Eyes on Ms. Rivera, please" });
+        (await WaitForDeliveryAsync(lockCommand, "succeeded")).GetProperty("result").GetString().ShouldBe("locked");
+        var (locked, width, height) = await ScreenshotAsync();
+        (width, height).ShouldBe((_display.Width, _display.Height));
+        Share(locked, p => p == X11Session.LockColour).ShouldBeGreaterThanOrEqualTo(0.99);
+        Share(locked, p => p == 0xFFFFFF).ShouldBeGreaterThan(0); // the school's message is drawn on it
+
+        var unlock = await IssueAsync(deviceId, CommandKinds.Unlock);
+        (await WaitForDeliveryAsync(unlock, "succeeded")).GetProperty("result").GetString().ShouldBe("unlocked");
+        Share((await ScreenshotAsync()).Pixels, p => p == X11Session.LockColour).ShouldBe(0);
+
+        var message = await IssueAsync(deviceId, CommandKinds.Message, new() { ["text"] = "Five minutes left", ["title"] = "Ms. Rivera" });
+        (await WaitForDeliveryAsync(message, "succeeded")).GetProperty("result").GetString().ShouldBe("shown");
+        var shown = (await ScreenshotAsync()).Pixels;
+        // The pop-up's background, less the text drawn on it.
+        shown.Count(p => p == X11Session.MessageColour).ShouldBeInRange((int)(X11Session.MessageWidth * X11Session.MessageHeight * 0.85), X11Session.MessageWidth * X11Session.MessageHeight);
+
+        // The helper goes away: the console greys lock out again with the reason.
+        var (_, screen, stop, run) = _helpers[0];
+        await stop.CancelAsync();
+        (await run.WaitAsync(HomeroomHost.Timeout)).ShouldBe(SessionHelperOutcome.Stopped);
+        await WaitForCapabilityAsync(deviceId, CapabilityNames.Lock, available: false);
+        _host.GetService<DeviceLiveState>().Capabilities(deviceId)!.Single(c => c.Name == CapabilityNames.Lock).Reason!.ShouldContain("no user-session helper is connected");
+        var late = await IssueAsync(deviceId, CommandKinds.Lock);
+        (await WaitForDeliveryAsync(late, "failed")).GetProperty("error").GetString()!.ShouldContain("user-session helper");
+    }
+
+    [Fact]
+    public async Task Thumbnails_ArriveOnlyWhileATeacherWatches_AndShowTheBanner()
+    {
+        _host.Clock.MoveToSchoolDayMorning();
+        var deviceId = await EnrollAsync();
+        var science = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
+        (await _host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { deviceId } })).EnsureSuccessStatusCode();
+        var person = await _host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = "Rivera", familyName = "Teacher" });
+        (await _host.PostJsonAsync($"/api/groups/{science}/members", new { personIds = new[] { person.GetProperty("id").GetGuid() } })).EnsureSuccessStatusCode();
+        using var rivera = await _host.SignInAsNewAccountAsync("rivera", "teacher", person.GetProperty("id").GetGuid(), "Ms. Rivera");
+
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        var (helper, _) = StartHelper();
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+
+        // A student's window has focus; the helper reports it (checked every 2 s), which also shows time passed with nobody watching.
+        using var desktop = X11Session.Open(_display.Name);
+        await desktop.OpenAppWindowAsync("Firefox", "Fractions quiz – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.Title == "Fractions quiz – Mozilla Firefox"), HomeroomHost.Timeout);
+        agent.Sessions.Foreground!.Value.App.ShouldBe("Firefox");
+        helper.SentThumbnailSizes.ShouldBeEmpty();
+        Share((await ScreenshotAsync()).Pixels, IsBannerYellow).ShouldBe(0);
+
+        (await rivera.PostAsJsonAsync($"/api/groups/{science}/session", new { minutes = 30 })).EnsureSuccessStatusCode();
+        (await rivera.PostAsync(new Uri($"/api/groups/{science}/screen-view", UriKind.Relative), null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        byte[] jpeg = [];
+        await Poll.UntilAsync(async () =>
+        {
+            using var response = await rivera.GetAsync(new Uri($"/api/groups/{science}/screens/{deviceId}", UriKind.Relative));
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return false;
+            }
+
+            response.Content.Headers.ContentType!.MediaType.ShouldBe("image/jpeg");
+            jpeg = await response.Content.ReadAsByteArrayAsync();
+            return true;
+        }, HomeroomHost.Timeout);
+
+        jpeg.Length.ShouldBeLessThanOrEqualTo(15 * 1024);
+        using (var thumbnail = Image.Load<Rgb24>(jpeg))
+        {
+            thumbnail.Width.ShouldBe(400);
+            thumbnail.Height.ShouldBe(300);
+            // The banner runs along the top (28 of 768 rows, 10 of 300 here); JPEG blurs its text a little.
+            var banner = 0;
+            var total = 0;
+            for (var y = 1; y < 8; y++)
+            {
+                for (var x = 0; x < thumbnail.Width; x++, total++)
+                {
+                    var p = thumbnail[x, y];
+                    banner += p.R > 200 && p.G > 170 && p.B < 100 ? 1 : 0;
+                }
+            }
+
+            (banner / (double)total).ShouldBeGreaterThan(0.6);
+            var window = thumbnail[150, 160]; // inside the student's blue window
+            (window.B > 150 && window.R < 100).ShouldBeTrue(window.ToString());
+        }
+
+        var onScreen = await ScreenshotAsync();
+        Share(onScreen.Pixels[..(onScreen.Width * X11Session.BannerHeight)], IsBannerYellow).ShouldBeGreaterThan(0.7);
+
+        // The teacher stops watching: the banner goes, and no thumbnail follows.
+        (await rivera.DeleteAsync(new Uri($"/api/groups/{science}/screen-view", UriKind.Relative))).EnsureSuccessStatusCode();
+        await Poll.UntilAsync(async () => Share((await ScreenshotAsync()).Pixels, IsBannerYellow) == 0, HomeroomHost.Timeout);
+        var sent = helper.SentThumbnailSizes.Count;
+        sent.ShouldBeGreaterThan(0);
+        helper.SentThumbnailSizes.ShouldAllBe(size => size <= SessionMessages.TargetThumbnailBytes);
+        // A round trip through the server and the helper: had thumbnails continued, some would have been sent meanwhile (1 a second).
+        var message = await IssueAsync(deviceId, CommandKinds.Message, new() { ["text"] = "Thanks" });
+        await WaitForDeliveryAsync(message, "succeeded");
+        await Poll.UntilAsync(async () => (await ScreenshotAsync()).Pixels.Any(p => p == X11Session.MessageColour), HomeroomHost.Timeout);
+        await Task.Delay(1500); // longer than the thumbnail interval
+        helper.SentThumbnailSizes.Count.ShouldBe(sent);
+    }
+
+    private static bool IsBannerYellow(uint pixel) => pixel == X11Session.BannerColour;
+
+    [Fact]
+    public async Task AHelperRunningAsAnotherUser_IsRefused()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await StartAgentAsync();
+        await agent.Sessions.Listening.WaitAsync(HomeroomHost.Timeout);
+
+        var (code, output) = await AsNobodyAsync(ImpostorHelper, _socket);
+        code.ShouldBe(0, output);
+        output.ShouldContain("\"type\":\"refused\"");
+        output.ShouldContain($"uid {Nobody} is not a session helper user");
+        agent.Sessions.Connected.ShouldBeFalse();
+        await agent.WaitConnectedAsync();
+        await WaitForCapabilityAsync(deviceId, CapabilityNames.Lock, available: false);
+    }
+
+    [Fact]
+    public async Task AServiceRunningAsAnotherUser_IsRefusedByTheHelper_BeforeItSendsAnything()
+    {
+        var squatted = $"homeroom-test/{Guid.NewGuid():N}";
+        var impostor = StartAsNobody(ImpostorService, squatted);
+        try
+        {
+            (await impostor.StandardOutput.ReadLineAsync().WaitAsync(HomeroomHost.Timeout)).ShouldBe("listening");
+            var (helper, run) = StartHelper(squatted);
+            (await run.WaitAsync(HomeroomHost.Timeout)).ShouldBe(SessionHelperOutcome.NotTheService);
+            helper.RefusalReason!.ShouldContain($"uid {Nobody}");
+            // The impostor heard nothing: not the display, not a hello.
+            (await impostor.StandardOutput.ReadLineAsync().WaitAsync(HomeroomHost.Timeout)).ShouldBe("received 0 bytes");
+        }
+        finally
+        {
+            await impostor.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
+            impostor.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ASecondHelperForTheSameSession_IsRefused_AndTheFirstKeepsWorking()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        var (first, _) = StartHelper();
+        await first.Welcomed.WaitAsync(HomeroomHost.Timeout);
+
+        var (second, run) = StartHelper();
+        (await run.WaitAsync(HomeroomHost.Timeout)).ShouldBe(SessionHelperOutcome.Refused);
+        second.RefusalReason.ShouldBe($"a helper is already connected for display {_display.Name}");
+        agent.Sessions.Displays.ShouldBe([_display.Name]);
+
+        var message = await IssueAsync(deviceId, CommandKinds.Message, new() { ["text"] = "Still here" });
+        (await WaitForDeliveryAsync(message, "succeeded")).GetProperty("result").GetString().ShouldBe("shown");
+    }
+
+    [Fact]
+    public async Task BadInputOnTheChannel_ClosesThatConnectionOnly()
+    {
+        await using var agent = await StartAgentAsync();
+        await agent.Sessions.Listening.WaitAsync(HomeroomHost.Timeout);
+
+        // A length past the limit, then one that is not JSON, then a thumbnail that is not a JPEG: each connection is closed unread.
+        foreach (var body in (byte[][])[null!, "not json"u8.ToArray(), """{"type":"hello","display":":5"}"""u8.ToArray()])
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(SessionChannel.EndPoint(_socket));
+            var header = new byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(header, body is null ? SessionMessages.MaxMessageBytes + 1 : body.Length);
+            await socket.SendAsync(header);
+            if (body is not null)
+            {
+                await socket.SendAsync(body);
+            }
+
+            if (body is { Length: > 20 })
+            {
+                // A valid hello is welcomed; the thumbnail that follows is not a JPEG.
+                await ReadMessageAsync(socket);
+                var bad = JsonSerializer.SerializeToUtf8Bytes(new { type = "thumbnail", image = Convert.ToBase64String("GIF89a"u8), capturedAt = DateTimeOffset.UtcNow });
+                BinaryPrimitives.WriteInt32BigEndian(header, bad.Length);
+                await socket.SendAsync(header);
+                await socket.SendAsync(bad);
+            }
+
+            var buffer = new byte[1024];
+            (await socket.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(HomeroomHost.Timeout)).ShouldBe(0); // closed by the service
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(!agent.Sessions.Connected), HomeroomHost.Timeout);
+        var (helper, _) = StartHelper();
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+    }
+
+    private static async Task<string> ReadMessageAsync(Socket socket)
+    {
+        var header = new byte[4];
+        await socket.ReceiveAsync(header);
+        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header)];
+        var read = 0;
+        while (read < body.Length)
+        {
+            read += await socket.ReceiveAsync(body.AsMemory(read));
+        }
+
+        return System.Text.Encoding.UTF8.GetString(body);
+    }
+
+    // A helper as another user: connects, says hello, prints the answer (the refusal is sent whether or not the hello was read).
+    private const string ImpostorHelper = """
+        import json, socket, struct, sys
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect("\0" + sys.argv[1])
+        body = json.dumps({"type": "hello", "display": ":0"}).encode()
+        try:
+            s.sendall(struct.pack(">I", len(body)) + body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the service may refuse before reading the hello
+        header = s.recv(4)
+        length = struct.unpack(">I", header)[0]
+        data = b""
+        while len(data) < length:
+            data += s.recv(length - len(data))
+        print(data.decode())
+        """;
+
+    // A "service" as another user squatting a socket name: prints how many bytes a helper sent it.
+    private const string ImpostorService = """
+        import socket, sys
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind("\0" + sys.argv[1])
+        s.listen(1)
+        print("listening", flush=True)
+        c, _ = s.accept()
+        c.settimeout(10)
+        total = 0
+        while True:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            total += len(chunk)
+        print(f"received {total} bytes", flush=True)
+        """;
+
+    private static Process StartAsNobody(string script, string argument)
+    {
+        File.Exists("/usr/bin/setpriv").ShouldBeTrue("setpriv (util-linux) runs the impostor as another user");
+        var start = new ProcessStartInfo("/usr/bin/setpriv") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var part in (string[])[$"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "/usr/bin/python3", "-c", script, argument])
+        {
+            start.ArgumentList.Add(part);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static async Task<(int Code, string Output)> AsNobodyAsync(string script, string argument)
+    {
+        using var process = StartAsNobody(script, argument);
+        var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(HomeroomHost.Timeout);
+        var error = await process.StandardError.ReadToEndAsync().WaitAsync(HomeroomHost.Timeout);
+        await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
+        return (process.ExitCode, output + error);
+    }
+}
