@@ -22,6 +22,12 @@ public sealed class AgentOptions
     /// <summary>The device name sent at enrollment (default: the host name).</summary>
     public string? DeviceName { get; set; }
 
+    /// <summary>Linux: where <c>&lt;package&gt;_&lt;version&gt;_&lt;arch&gt;.deb</c> files a school distributes itself are installed from (else apt).</summary>
+    public string PackageDirectory { get; set; } = "/var/cache/homeroom-agent/packages";
+
+    /// <summary>How often the running processes are checked for blocked applications (only while the policy blocks any).</summary>
+    public TimeSpan BlockScanInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;

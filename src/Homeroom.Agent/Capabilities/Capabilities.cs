@@ -104,6 +104,5 @@ public sealed class SessionHelperCapabilities : ICapability
         new(CapabilityNames.Focus, false, Reason),
         new(CapabilityNames.WebFilter, false, "desktop browsers are not yet given the Homeroom extension by browser policy"),
         new(CapabilityNames.Location, false, "no location source is read on this platform yet"),
-        new(CapabilityNames.AppInstall, false, "installing and removing packages is not built yet"),
     ];
 }

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.Capabilities.Apps;
 using Homeroom.Agent.State;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Filtering;
@@ -27,6 +28,8 @@ public sealed class AgentWorker(
     IApplicationsCapability applications,
     IDeviceStatusCapability deviceStatus,
     IPowerCapability power,
+    IPackagesCapability packages,
+    ApplicationBlocker blocker,
     AgentPaths paths,
     AgentStatus status,
     HttpClient http,
@@ -50,6 +53,11 @@ public sealed class AgentWorker(
     {
         _secrets = vault.Load();
         status.PolicyVersion = _policy?.Version ?? 0;
+        if (_policy is { } stored)
+        {
+            blocker.SetBlockedPackages(PolicyDocument.Read(stored.Document).Strings("catalog", "blockedPackages"));
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             if (_secrets is null)
@@ -309,6 +317,12 @@ public sealed class AgentWorker(
                 return;
             }
 
+            if (command.Kind is CommandKinds.InstallPackage or CommandKinds.RemovePackage)
+            {
+                await PackageAsync(client, command);
+                return;
+            }
+
             var (ok, result) = Execute(command);
             await FinishAsync(client, command, ok, result);
         }
@@ -352,6 +366,31 @@ public sealed class AgentWorker(
         }
     }
 
+    /// <summary>
+    /// Install or removal with the platform's package tool; the fresh inventory goes out before the outcome, so
+    /// the server's package list already agrees when it reads the result.
+    /// </summary>
+    private async Task PackageAsync(AgentClient client, CommandFrame command)
+    {
+        var install = command.Kind == CommandKinds.InstallPackage;
+        if (command.Arguments?.GetValueOrDefault("package") is not { } package || !PackageIds.IsValid(package))
+        {
+            await FinishAsync(client, command, false, $"{command.Kind}: the 'package' argument is missing or not a package identity");
+            return;
+        }
+
+        if (packages.Describe().FirstOrDefault(c => c.Name == CapabilityNames.AppInstall) is { Available: false } unavailable)
+        {
+            await FinishAsync(client, command, false, $"{command.Kind}: {unavailable.Reason}");
+            return;
+        }
+
+        var outcome = install ? await packages.InstallAsync(package, CancellationToken.None) : await packages.RemoveAsync(package, CancellationToken.None);
+        AgentLog.PackageChanged(logger, command.Kind, package, outcome.Result);
+        await client.SendAsync(Inventory());
+        await FinishAsync(client, command, outcome.Ok, outcome.Result);
+    }
+
     private async Task FinishAsync(AgentClient client, CommandFrame command, bool ok, string result)
     {
         result = result.Length <= ProtocolLimits.MaxLongText ? result : result[..ProtocolLimits.MaxLongText];
@@ -379,6 +418,13 @@ public sealed class AgentWorker(
 
         var policy = PolicyDocument.Read(frame.Document);
         var failures = new List<string>();
+        var blocked = policy.Strings("catalog", "blockedPackages").Where(PackageIds.IsValid).Take(1_000).ToList();
+        blocker.SetBlockedPackages(blocked);
+        if (blocked.Count > 0 && blocker.Describe().First() is { Available: false } cannotBlock)
+        {
+            failures.Add(Cut($"catalog.blockedPackages: not stopped from starting here ({cannotBlock.Reason})"));
+        }
+
         try
         {
             _filter = await CompileFilterAsync(policy);
