@@ -385,6 +385,11 @@ public sealed class AgentWorker(
             return;
         }
 
+        if (!install)
+        {
+            blocker.Learn(package); // its file list goes with it
+        }
+
         var outcome = install ? await packages.InstallAsync(package, CancellationToken.None) : await packages.RemoveAsync(package, CancellationToken.None);
         AgentLog.PackageChanged(logger, command.Kind, package, outcome.Result);
         await client.SendAsync(Inventory());

@@ -67,10 +67,13 @@ public sealed class AgentUnderTest : IAsyncDisposable
         }
     };
 
-    public static async Task<AgentUnderTest> StartAsync(string stateDirectory, int queueCapacity = 5_000)
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<AgentUnderTest> StartAsync(string stateDirectory, int queueCapacity = 5_000, Action<AgentOptions>? configure = null)
     {
         var runner = new RecordingRunner();
         var options = new AgentOptions { StateDirectory = stateDirectory, ActivityQueueCapacity = queueCapacity, DeviceName = "test-laptop" };
+        configure?.Invoke(options);
         var host = AgentHost.Build(options, Overrides(runner), logging =>
         {
             if (Environment.GetEnvironmentVariable("HOMEROOM_TEST_LOGS") != "1")

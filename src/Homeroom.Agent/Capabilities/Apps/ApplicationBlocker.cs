@@ -112,6 +112,28 @@ public sealed class ApplicationBlocker(IProcessList processes, IPackagesCapabili
         }
     }
 
+    /// <summary>Remembers a package's executables while it is still installed (before a removal), for when it is blocked.</summary>
+    public void Learn(string package)
+    {
+        var executables = packages.Executables(package);
+        lock (_gate)
+        {
+            if (!_known.TryGetValue(package, out var known))
+            {
+                _known[package] = known = [];
+            }
+
+            known.UnionWith(executables);
+            if (_blocked.ContainsValue(package))
+            {
+                foreach (var name in known)
+                {
+                    _blocked.TryAdd(Normalize(name), package);
+                }
+            }
+        }
+    }
+
     /// <summary>Replaces the blocked packages (from a policy version).</summary>
     public void SetBlockedPackages(IReadOnlyCollection<string> blockedPackages)
     {
