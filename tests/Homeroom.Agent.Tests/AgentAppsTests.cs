@@ -152,6 +152,21 @@ public sealed class AgentAppsTests : IAsyncLifetime
         status.GetProperty("nextAttemptAt").GetDateTime().ShouldBeGreaterThan(_host.Clock.GetUtcNow().UtcDateTime);
     }
 
+    [Fact]
+    public void FitFrame_InventoryOverTheFrameLimit_KeepsTheFirstAppsThatFit()
+    {
+        var apps = Enumerable.Range(0, 2_000).Select(i => new InstalledApp($"package-{i:D4}", $"package-{i:D4}", "1:2.3.4-5ubuntu6.7")).ToList();
+        var frame = new InventoryFrame("Ubuntu", "24.04", null, null, 1, 1, apps, [new AgentCapability(CapabilityNames.AppInstall, true)]);
+
+        var fitted = Connection.AgentWorker.FitFrame(frame, 64 * 1024);
+
+        AgentFrameCodec.Serialize(fitted).Length.ShouldBeLessThanOrEqualTo(64 * 1024);
+        fitted.Apps!.Count.ShouldBeGreaterThan(500);
+        fitted.Apps.ShouldBe(apps.Take(fitted.Apps.Count));
+        fitted.Capabilities.ShouldBe(frame.Capabilities);
+        Connection.AgentWorker.FitFrame(frame, 1024 * 1024).ShouldBeSameAs(frame);
+    }
+
     private async Task<Guid> EnrollAsync()
     {
         var token = await _host.CreateTokenAsync(maxUses: 1);

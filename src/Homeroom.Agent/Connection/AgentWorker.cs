@@ -45,6 +45,7 @@ public sealed class AgentWorker(
     private AppliedPolicy? _policy = LoadPolicy(paths);
     private WebFilter _filter = WebFilter.AllowAll;
     private long _sentThroughSeq;
+    private int _maxFrameBytes = 64 * 1024;
 
     /// <summary>The web filter compiled from the last policy (for the browser integration still to come).</summary>
     public WebFilter Filter => _filter;
@@ -153,6 +154,7 @@ public sealed class AgentWorker(
         try
         {
             queue.Acknowledge(hello.ActivityAckedSeq);
+            _maxFrameBytes = hello.MaxTextFrameBytes > 0 ? hello.MaxTextFrameBytes : _maxFrameBytes;
             await client.SendAsync(Inventory());
             _sentThroughSeq = 0;
             await SendQueuedAsync(client);
@@ -248,11 +250,30 @@ public sealed class AgentWorker(
             .Select(g => g.First())
             .Take(ProtocolLimits.MaxCapabilities)
             .ToList();
-        return new InventoryFrame(
+        var frame = new InventoryFrame(
             Short(facts.OsName), Short(facts.OsVersion), Short(facts.Model), Short(facts.Manufacturer), facts.StorageTotalBytes, facts.StorageFreeBytes,
             // The protocol takes at most 2,000 apps; a larger system reports the first 2,000 by id.
             apps.Count == 0 ? null : apps.Take(ProtocolLimits.MaxInventoryApps).ToList(),
             described);
+        return FitFrame(frame, _maxFrameBytes);
+    }
+
+    /// <summary>
+    /// Cuts the app list until the frame fits the server's text frame limit (a machine with many packages and long
+    /// version strings exceeds 64 KB well before 2,000 apps, and an oversized frame closes the connection with 4413).
+    /// </summary>
+    internal static InventoryFrame FitFrame(InventoryFrame frame, int maxBytes)
+    {
+        var size = AgentFrameCodec.Serialize(frame).Length;
+        while (size > maxBytes && frame.Apps is { Count: > 0 } apps)
+        {
+            // Drop the overflow's share of apps, plus a margin, and measure again.
+            var keep = Math.Max(0, (int)(apps.Count * ((double)maxBytes / size)) - 8);
+            frame = frame with { Apps = apps.Take(keep).ToList() };
+            size = AgentFrameCodec.Serialize(frame).Length;
+        }
+
+        return frame;
     }
 
     private static string? Short(string? text) => text is null || text.Length <= ProtocolLimits.MaxShortText ? text : text[..ProtocolLimits.MaxShortText];
