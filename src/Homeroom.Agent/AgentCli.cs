@@ -25,7 +25,7 @@ public static class AgentCli
         homeroom-agent: the Homeroom device agent
 
           homeroom-agent enroll --server URL --token TOKEN [--name NAME] [--state DIR]
-          homeroom-agent run [--config FILE] [--state DIR]
+          homeroom-agent run [--config FILE] [--state DIR] [--package-dir DIR]
           homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR]
           homeroom-agent status [--state DIR]
           homeroom-agent inventory
@@ -48,6 +48,11 @@ public static class AgentCli
             ConfigFile = flags.GetValueOrDefault("config"),
             DeviceName = flags.GetValueOrDefault("name"),
         };
+        if (flags.GetValueOrDefault("package-dir") is { Length: > 0 } packageDirectory)
+        {
+            options.PackageDirectory = packageDirectory;
+        }
+
         try
         {
             return verb switch

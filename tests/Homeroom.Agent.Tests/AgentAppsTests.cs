@@ -10,6 +10,7 @@ using Homeroom.Server.Apps;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Homeroom.Agent.Tests;
@@ -98,8 +99,11 @@ public sealed class AgentAppsTests : IAsyncLifetime
         var status = await WaitForStateAsync(deviceId, "installed");
         status.GetProperty("reason").ValueKind.ShouldBe(JsonValueKind.Null);
         (await package.IsInstalledAsync()).ShouldBeTrue();
-        await Poll.UntilAsync(async () => (await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/apps")).GetProperty("items").EnumerateArray()
-            .Any(a => a.GetProperty("appId").GetString() == package.Name), HomeroomHost.Timeout);
+        await Poll.UntilAsync(async () =>
+        {
+            await using var db = await _host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+            return await db.DeviceApps.AnyAsync(a => a.DeviceId == deviceId && a.Source == DeviceAppSources.Device && a.AppId == package.Name);
+        }, HomeroomHost.Timeout);
         (await _host.GetJsonAsync<JsonElement>($"/api/apps/{app}")).GetProperty("status").GetProperty("installed").GetInt32().ShouldBe(1);
 
         // Blocked: removed with dpkg, and its program is in the agent's block list (from the policy's catalog.blockedPackages).
