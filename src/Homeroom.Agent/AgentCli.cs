@@ -28,7 +28,7 @@ public static class AgentCli
         homeroom-agent: the Homeroom device agent
 
           homeroom-agent enroll --server URL --token TOKEN [--name NAME] [--state DIR]
-          homeroom-agent run [--config FILE] [--state DIR] [--helper-uid UID[,UID]] [--session-socket NAME]
+          homeroom-agent run [--config FILE] [--state DIR] [--package-dir DIR] [--helper-uid UID[,UID]] [--session-socket NAME]
           homeroom-agent session [--display :0] [--service-uid UID[,UID]] [--session-socket NAME]
           homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR] [--config FILE]
           homeroom-agent status [--state DIR]
@@ -75,6 +75,11 @@ public static class AgentCli
             }
 
             options.SessionSocketName = socketName;
+        }
+
+        if (flags.GetValueOrDefault("package-dir") is { Length: > 0 } packageDirectory)
+        {
+            options.PackageDirectory = packageDirectory;
         }
 
         try

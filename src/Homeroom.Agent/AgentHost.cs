@@ -1,4 +1,6 @@
 using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.Capabilities.Apps;
+using Homeroom.Agent.Capabilities.Windows;
 using Homeroom.Agent.Capabilities.Linux;
 using Homeroom.Agent.Capabilities.Portable;
 using Homeroom.Agent.Connection;
@@ -64,6 +66,8 @@ public static class AgentHost
         services.AddSingleton<IApplicationsCapability>(s => s.GetRequiredService<LinuxInventory>());
         services.AddSingleton<IDeviceStatusCapability, LinuxDeviceStatus>();
         services.AddSingleton<IPowerCapability>(s => new LinuxPower(s.GetRequiredService<IOsCommandRunner>(), LinuxPower.FindSystemctl()));
+        services.AddSingleton<IPackagesCapability>(s => new LinuxPackages(s.GetRequiredService<AgentOptions>()));
+        services.AddSingleton<IProcessList, ProcFsProcessList>();
     }
 
     /// <summary>One implementation per concern for this OS; every one is also an <see cref="ICapability"/> reported in inventory.</summary>
@@ -80,7 +84,21 @@ public static class AgentHost
             services.AddSingleton<IApplicationsCapability>(s => s.GetRequiredService<PortableCapabilities>());
             services.AddSingleton<IDeviceStatusCapability>(s => s.GetRequiredService<PortableCapabilities>());
             services.AddSingleton<IPowerCapability>(s => s.GetRequiredService<PortableCapabilities>());
+            if (OperatingSystem.IsWindows())
+            {
+                services.AddSingleton<IPackagesCapability>(_ => new WingetPackages(WingetPackages.FindWinget()));
+                services.AddSingleton<IProcessList>(new PortableProcessList("the catalog has no executable names for Windows packages yet: blocked packages are removed, not stopped from starting"));
+            }
+            else
+            {
+                services.AddSingleton<IPackagesCapability>(new UnavailablePackages(
+                    "not available on this build for macOS: the catalog names Mac apps by App Store id, which the agent cannot install (a .pkg through `installer` would need a package URL the catalog does not have)"));
+                services.AddSingleton<IProcessList>(new PortableProcessList("not available on this build for macOS: the catalog names no Mac executables"));
+            }
         }
+
+        services.AddSingleton<ApplicationBlocker>();
+        services.AddHostedService(s => s.GetRequiredService<ApplicationBlocker>());
 
         services.AddSingleton<SessionHelperCapabilities>();
         services.AddSingleton<IEnumerable<ICapability>>(s =>
@@ -89,6 +107,8 @@ public static class AgentHost
             s.GetRequiredService<IApplicationsCapability>(),
             s.GetRequiredService<IDeviceStatusCapability>(),
             s.GetRequiredService<IPowerCapability>(),
+            s.GetRequiredService<IPackagesCapability>(),
+            s.GetRequiredService<ApplicationBlocker>(),
             s.GetRequiredService<SessionHelperCapabilities>(),
         ]);
     }

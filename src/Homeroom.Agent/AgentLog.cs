@@ -42,4 +42,13 @@ internal static partial class AgentLog
 
     [LoggerMessage(13, LogLevel.Warning, "Cannot reach {Server}: {Reason}")]
     public static partial void Unreachable(ILogger logger, Uri server, string reason);
+
+    [LoggerMessage(14, LogLevel.Information, "Ended {Executable} (process {ProcessId}): package {Package} is blocked by policy")]
+    public static partial void ApplicationBlocked(ILogger logger, string executable, int processId, string package);
+
+    [LoggerMessage(15, LogLevel.Warning, "Could not scan the running processes for blocked applications: {Reason}")]
+    public static partial void BlockScanFailed(ILogger logger, string reason);
+
+    [LoggerMessage(16, LogLevel.Information, "{Kind} {Package}: {Outcome}")]
+    public static partial void PackageChanged(ILogger logger, string kind, string package, string outcome);
 }

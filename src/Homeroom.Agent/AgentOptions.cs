@@ -28,6 +28,12 @@ public sealed class AgentOptions
     /// <summary>The users whose session helpers the service takes; empty: the user signed in to the helper's session (its login uid).</summary>
     public IReadOnlySet<uint> SessionHelperUids { get; set; } = new HashSet<uint>();
 
+    /// <summary>Linux: where <c>&lt;package&gt;_&lt;version&gt;_&lt;arch&gt;.deb</c> files a school distributes itself are installed from (else apt).</summary>
+    public string PackageDirectory { get; set; } = "/var/cache/homeroom-agent/packages";
+
+    /// <summary>How often the running processes are checked for blocked applications (only while the policy blocks any).</summary>
+    public TimeSpan BlockScanInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;

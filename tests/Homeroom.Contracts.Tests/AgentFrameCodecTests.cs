@@ -17,6 +17,7 @@ public sealed class AgentFrameCodecTests
         new ActivityFrame([new ActivityEvent(1, At, ActivityKinds.WebVisit, "https://example.org", "Example", DurationSeconds: 30)]),
         new ActivityAckFrame(99),
         new CommandFrame(Guid.NewGuid(), CommandKinds.Message, new Dictionary<string, string> { ["text"] = "hi" }, At, At.AddHours(1)),
+        new CommandFrame(Guid.NewGuid(), CommandKinds.InstallPackage, new Dictionary<string, string> { ["package"] = "libreoffice-writer" }, At, At.AddHours(1)),
         new CommandStatusFrame(Guid.NewGuid(), CommandStatusValues.Failed, "no screen", null),
         new PolicyFrame(3, JsonDocument.Parse("{\"filter\":{\"mode\":\"block\"}}").RootElement),
         new PolicyStatusFrame(3, false, ["camera: not supported"]),
@@ -88,5 +89,37 @@ public sealed class AgentFrameCodecTests
         var json = "{\"type\":\"heartbeat\",\"x\":" + new string('[', 5000) + new string(']', 5000) + "}";
 
         AgentFrameCodec.TryRead(Encoding.UTF8.GetBytes(json), out _, out _).ShouldBe(FrameReadError.Malformed);
+    }
+
+    [Theory]
+    [InlineData("gimp", true)]
+    [InlineData("g++", true)]
+    [InlineData("Mozilla.Firefox", true)]
+    [InlineData("9NBLGGH4NNS1", true)]
+    [InlineData("Microsoft.WindowsCalculator_8wekyb3d8bbwe", true)]
+    [InlineData("", false)]
+    [InlineData("-y", false)]
+    [InlineData("--force-all", false)]
+    [InlineData("../etc/passwd", false)]
+    [InlineData("/tmp/x.deb", false)]
+    [InlineData("a b", false)]
+    [InlineData("a;rm", false)]
+    [InlineData("gimp.", false)]
+    [InlineData("a..b", false)]
+    public void PackageIds_IsValid_OnlyNamesThatCannotBeReadAsOptionsOrPaths(string value, bool expected) =>
+        PackageIds.IsValid(value).ShouldBe(expected);
+
+    [Fact]
+    public void PackageIds_IsValid_BoundedLength()
+    {
+        PackageIds.IsValid(new string('a', PackageIds.MaxLength)).ShouldBeTrue();
+        PackageIds.IsValid(new string('a', PackageIds.MaxLength + 1)).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void CapabilityFor_PackageCommands_IsAppInstall()
+    {
+        CapabilityNames.ForCommand(CommandKinds.InstallPackage).ShouldBe(CapabilityNames.AppInstall);
+        CapabilityNames.ForCommand(CommandKinds.RemovePackage).ShouldBe(CapabilityNames.AppInstall);
     }
 }

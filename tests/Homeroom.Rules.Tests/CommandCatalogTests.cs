@@ -63,4 +63,21 @@ public sealed class CommandCatalogTests
     [Fact]
     public void Validate_OpenUrlLongerThanTheLimit_IsAnError() =>
         CommandCatalog.Validate("openUrl", Args(("url", "https://example.org/" + new string('a', 2100)))).ShouldContainKey("arguments.url");
+
+    [Theory]
+    [InlineData("installPackage", "gimp")]
+    [InlineData("removePackage", "Mozilla.Firefox")]
+    public void Validate_PackageCommandWithAPackage_IsValid(string kind, string package) =>
+        CommandCatalog.Validate(kind, Args(("package", package))).ShouldBeEmpty();
+
+    [Theory]
+    [InlineData("--force-all")]
+    [InlineData("/tmp/evil.deb")]
+    [InlineData("gimp; reboot")]
+    public void Validate_PackageThatIsNoIdentity_NamesTheArgument(string package) =>
+        CommandCatalog.Validate("installPackage", Args(("package", package))).Keys.ShouldBe(["arguments.package"]);
+
+    [Fact]
+    public void Validate_PackageCommandWithoutPackage_NamesTheArgument() =>
+        CommandCatalog.Validate("removePackage", Args()).Keys.ShouldBe(["arguments.package"]);
 }

@@ -106,6 +106,5 @@ public sealed class SessionHelperCapabilities(Session.SessionHost sessions) : IC
         new(CapabilityNames.Focus, false, "focus mode needs the browser integration, not built yet"),
         new(CapabilityNames.WebFilter, false, "desktop browsers are not yet given the Homeroom extension by browser policy"),
         new(CapabilityNames.Location, false, "no location source is read on this platform yet"),
-        new(CapabilityNames.AppInstall, false, "installing and removing packages is not built yet"),
     ];
 }

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.Capabilities.Apps;
 using Homeroom.Agent.Session;
 using Homeroom.Agent.State;
 using Homeroom.Contracts.Agents;
@@ -29,6 +30,8 @@ public sealed class AgentWorker(
     IDeviceStatusCapability deviceStatus,
     IPowerCapability power,
     SessionHost sessions,
+    IPackagesCapability packages,
+    ApplicationBlocker blocker,
     AgentPaths paths,
     AgentStatus status,
     HttpClient http,
@@ -56,6 +59,11 @@ public sealed class AgentWorker(
         sessions.Changed += OnSessionHelpersChanged;
         sessions.ThumbnailReceived += OnThumbnailAsync;
         status.PolicyVersion = _policy?.Version ?? 0;
+        if (_policy is { } stored)
+        {
+            blocker.SetBlockedPackages(PolicyDocument.Read(stored.Document).Strings("catalog", "blockedPackages"));
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             if (_secrets is null)
@@ -256,10 +264,22 @@ public sealed class AgentWorker(
             // The protocol takes at most 2,000 apps; a larger system reports the first 2,000 by id.
             apps.Count == 0 ? null : apps.Take(ProtocolLimits.MaxInventoryApps).ToList(),
             described);
-        // And the whole frame must fit in a text frame (64 KB): with long names and versions fewer apps fit, so the first that do are sent.
-        while (frame.Apps is { Count: > 0 } sent && AgentFrameCodec.Serialize(frame).Length > _maxTextFrameBytes)
+        return FitFrame(frame, _maxTextFrameBytes);
+    }
+
+    /// <summary>
+    /// Cuts the app list until the frame fits the server's text frame limit (a machine with many packages and long
+    /// version strings exceeds 64 KB well before 2,000 apps, and an oversized frame closes the connection with 4413).
+    /// </summary>
+    internal static InventoryFrame FitFrame(InventoryFrame frame, int maxBytes)
+    {
+        var size = AgentFrameCodec.Serialize(frame).Length;
+        while (size > maxBytes && frame.Apps is { Count: > 0 } apps)
         {
-            frame = frame with { Apps = sent.Take(sent.Count * 9 / 10).ToList() };
+            // Drop the overflow's share of apps, plus a margin, and measure again.
+            var keep = Math.Max(0, (int)(apps.Count * ((double)maxBytes / size)) - 8);
+            frame = frame with { Apps = apps.Take(keep).ToList() };
+            size = AgentFrameCodec.Serialize(frame).Length;
         }
 
         return frame;
@@ -329,6 +349,12 @@ public sealed class AgentWorker(
                 return;
             }
 
+            if (command.Kind is CommandKinds.InstallPackage or CommandKinds.RemovePackage)
+            {
+                await PackageAsync(client, command);
+                return;
+            }
+
             var (ok, result) = await ExecuteAsync(command);
             await FinishAsync(client, command, ok, result);
         }
@@ -395,6 +421,36 @@ public sealed class AgentWorker(
         }
     }
 
+    /// <summary>
+    /// Install or removal with the platform's package tool; the fresh inventory goes out before the outcome, so
+    /// the server's package list already agrees when it reads the result.
+    /// </summary>
+    private async Task PackageAsync(AgentClient client, CommandFrame command)
+    {
+        var install = command.Kind == CommandKinds.InstallPackage;
+        if (command.Arguments?.GetValueOrDefault("package") is not { } package || !PackageIds.IsValid(package))
+        {
+            await FinishAsync(client, command, false, $"{command.Kind}: the 'package' argument is missing or not a package identity");
+            return;
+        }
+
+        if (packages.Describe().FirstOrDefault(c => c.Name == CapabilityNames.AppInstall) is { Available: false } unavailable)
+        {
+            await FinishAsync(client, command, false, $"{command.Kind}: {unavailable.Reason}");
+            return;
+        }
+
+        if (!install)
+        {
+            blocker.Learn(package); // its file list goes with it
+        }
+
+        var outcome = install ? await packages.InstallAsync(package, CancellationToken.None) : await packages.RemoveAsync(package, CancellationToken.None);
+        AgentLog.PackageChanged(logger, command.Kind, package, outcome.Result);
+        await client.SendAsync(Inventory());
+        await FinishAsync(client, command, outcome.Ok, outcome.Result);
+    }
+
     private async Task FinishAsync(AgentClient client, CommandFrame command, bool ok, string result)
     {
         result = result.Length <= ProtocolLimits.MaxLongText ? result : result[..ProtocolLimits.MaxLongText];
@@ -422,6 +478,13 @@ public sealed class AgentWorker(
 
         var policy = PolicyDocument.Read(frame.Document);
         var failures = new List<string>();
+        var blocked = policy.Strings("catalog", "blockedPackages").Where(PackageIds.IsValid).Take(1_000).ToList();
+        blocker.SetBlockedPackages(blocked);
+        if (blocked.Count > 0 && blocker.Describe().First() is { Available: false } cannotBlock)
+        {
+            failures.Add(Cut($"catalog.blockedPackages: not stopped from starting here ({cannotBlock.Reason})"));
+        }
+
         try
         {
             _filter = await CompileFilterAsync(policy);

@@ -34,6 +34,8 @@ public static class CapabilityNames
     public const string Location = "location";
     /// <summary>Installing and removing applications.</summary>
     public const string AppInstall = "apps.install";
+    /// <summary>Ending blocked applications when they start (the policy's <c>catalog.blockedPackages</c>).</summary>
+    public const string AppBlock = "apps.block";
 
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch
@@ -45,6 +47,7 @@ public static class CapabilityNames
         CommandKinds.Focus or CommandKinds.EndFocus => Focus,
         CommandKinds.Locate => Location,
         "shutdown" => Shutdown,
+        CommandKinds.InstallPackage or CommandKinds.RemovePackage => AppInstall,
         _ => null,
     };
 }

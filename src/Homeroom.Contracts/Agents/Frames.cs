@@ -310,6 +310,33 @@ public static class CommandKinds
     public const string Wallpaper = "wallpaper";
     /// <summary>Install the device's current policy as a configuration profile (Apple devices; agents get policy frames instead).</summary>
     public const string ApplyPolicy = "applyPolicy";
+
+    // Desktop agent package management (docs/agent-protocol.md): the package identity for the device's own platform.
+
+    /// <summary>Install a package with the platform's package tool. Argument <c>package</c> (<see cref="PackageIds"/>): a Debian package name on Linux, a winget id on Windows.</summary>
+    public const string InstallPackage = "installPackage";
+    /// <summary>Remove a package with the platform's package tool. Argument <c>package</c>.</summary>
+    public const string RemovePackage = "removePackage";
+}
+
+/// <summary>
+/// The package identities <see cref="CommandKinds.InstallPackage"/> and <see cref="CommandKinds.RemovePackage"/>
+/// carry: 1 to 128 ASCII letters, digits, <c>.</c>, <c>-</c>, <c>_</c> and <c>+</c>, starting with a letter or
+/// digit, without <c>..</c> and not ending with <c>.</c>. This covers Debian package names and winget ids, and
+/// can never be read as an option or a path by the tool it is passed to.
+/// </summary>
+public static class PackageIds
+{
+    /// <summary>The longest package identity accepted.</summary>
+    public const int MaxLength = 128;
+
+    /// <summary>Whether a text is a package identity an agent may pass to its package tool.</summary>
+    public static bool IsValid(string? value) =>
+        value is { Length: > 0 and <= MaxLength }
+        && char.IsAsciiLetterOrDigit(value[0])
+        && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '+')
+        && !value.Contains("..", StringComparison.Ordinal)
+        && value[^1] != '.';
 }
 
 /// <summary>Progress or result of a command.</summary>

@@ -21,6 +21,9 @@ public static class AppIdentity
     /// <summary>The longest Windows package id accepted (a winget id, a Store product id or a package family name).</summary>
     public const int MaxWindowsPackageIdLength = 128;
 
+    /// <summary>The longest Debian package name accepted (the protocol's package identity limit).</summary>
+    public const int MaxLinuxPackageLength = 128;
+
     /// <summary>The longest Android package name accepted.</summary>
     public const int MaxAndroidPackageLength = 255;
 
@@ -80,6 +83,18 @@ public static class AppIdentity
         value is { Length: > 0 and <= MaxWindowsPackageIdLength }
         && char.IsAsciiLetterOrDigit(value[0])
         && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_')
+        && !value.Contains("..", StringComparison.Ordinal)
+        && value[^1] != '.';
+
+    /// <summary>
+    /// Whether a text is a Debian package name (Debian Policy 5.6.7): at least two characters, lower-case
+    /// ASCII letters, digits, <c>+</c>, <c>-</c> and <c>.</c>, starting with a letter or digit; at most 128 here.
+    /// The desktop agent installs it with apt on Debian and Ubuntu machines.
+    /// </summary>
+    public static bool IsLinuxPackage(string? value) =>
+        value is { Length: >= 2 and <= MaxLinuxPackageLength }
+        && (char.IsAsciiLetterLower(value[0]) || char.IsAsciiDigit(value[0]))
+        && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '+' or '-' or '.')
         && !value.Contains("..", StringComparison.Ordinal)
         && value[^1] != '.';
 

@@ -64,6 +64,12 @@ public enum AppRoute
     /// <summary>Chrome reports whether it is installed; Google Admin installs it.</summary>
     ChromeReport,
 
+    /// <summary>The desktop agent installs the package (<c>installPackage</c>) and reports it in its inventory.</summary>
+    AgentInstall,
+
+    /// <summary>The desktop agent removes the package where installed (<c>removePackage</c>) and ends it when it starts.</summary>
+    AgentRemove,
+
     /// <summary>Nothing on this platform can act on it: status not applicable, with the reason.</summary>
     NotApplicable,
 }
@@ -74,14 +80,13 @@ public sealed record AppStatusPlan(AppRoute Route, string? Reason = null);
 /// <summary>
 /// Which (device, app) pairs get a status row and what drives it. Available apps get none (nothing to
 /// enforce). Required apps get one wherever the entry has an identity for the platform; blocked apps on
-/// iPads (removed where installed). A Chromebook's blocked and disabled extensions are turned off by the
+/// iPads and on Windows and Linux desktops (removed where installed). A Chromebook's blocked and disabled extensions are turned off by the
 /// extension itself (see the device's policy document) and are not tracked here.
 /// </summary>
 public static class AppStatusPlans
 {
     public const string ChromeWebApp = "Chrome cannot install a web app from an extension: add the URL to Google Admin's force-installed web apps.";
     public const string MacAgent = "The desktop agent does not install applications on Macs yet, and App Store apps are not sent to Macs through MDM yet.";
-    public const string WindowsAgent = "The desktop agent does not install applications on Windows yet.";
     public const string NotMdm = "This iPad is not managed through Apple MDM: Homeroom installs and removes apps only on iPads enrolled through MDM.";
     public const string AndroidAgent = "There is no Homeroom agent for Android yet: the package name is recorded for later.";
 
@@ -94,7 +99,10 @@ public static class AppStatusPlans
         (DevicePlatform.ChromeOS, AppIntent.Required) when ids.ChromeExtensionId is not null => new(AppRoute.ChromeReport),
         (DevicePlatform.ChromeOS, AppIntent.Required) when ids.WebAppUrl is not null => new(AppRoute.NotApplicable, ChromeWebApp),
         (DevicePlatform.MacOS, _) when ids.AppleAdamId is not null => new(AppRoute.NotApplicable, MacAgent),
-        (DevicePlatform.Windows, _) when ids.WindowsPackageId is not null => new(AppRoute.NotApplicable, WindowsAgent),
+        (DevicePlatform.Windows, AppIntent.Required) when ids.WindowsPackageId is not null => new(AppRoute.AgentInstall),
+        (DevicePlatform.Windows, AppIntent.Blocked) when ids.WindowsPackageId is not null => new(AppRoute.AgentRemove),
+        (DevicePlatform.Linux, AppIntent.Required) when ids.LinuxPackage is not null => new(AppRoute.AgentInstall),
+        (DevicePlatform.Linux, AppIntent.Blocked) when ids.LinuxPackage is not null => new(AppRoute.AgentRemove),
         (DevicePlatform.Android, AppIntent.Required) when ids.AndroidPackage is not null => new(AppRoute.NotApplicable, AndroidAgent),
         _ => null,
     };
@@ -127,4 +135,15 @@ public static class AppRetrySchedule
 
         return delay <= cap ? delay : cap;
     }
+}
+
+/// <summary>The package identity the desktop agent uses for an app on a platform (null where it has none).</summary>
+public static class AgentPackages
+{
+    public static string? For(DevicePlatform platform, AppIdentities ids) => platform switch
+    {
+        DevicePlatform.Windows => ids.WindowsPackageId,
+        DevicePlatform.Linux => ids.LinuxPackage,
+        _ => null,
+    };
 }

@@ -3,7 +3,7 @@ using Homeroom.Contracts.Enrollment;
 namespace Homeroom.Rules.Apps;
 
 /// <summary>An app's identities, one per platform; null where the catalog entry has none.</summary>
-public sealed record AppIdentities(string? ChromeExtensionId, string? WebAppUrl, string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage);
+public sealed record AppIdentities(string? ChromeExtensionId, string? WebAppUrl, string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, string? LinuxPackage = null);
 
 /// <summary>What an app's effective intent means on one device's platform, said plainly.</summary>
 /// <param name="Applicable">Whether the app exists on the platform at all (the catalog entry has an identity for it).</param>
@@ -41,8 +41,22 @@ public static class AppPlatforms
             new(true, "Recorded only: Homeroom installs required apps and removes blocked ones; nothing is sent for available or disabled apps."),
         DevicePlatform.MacOS =>
             new(false, "Not applied: the desktop agent does not install or block applications yet, and App Store apps are not sent to Macs through MDM yet."),
+        DevicePlatform.Windows when ids.WindowsPackageId is null =>
+            new(false, "Not for Windows: the catalog entry has no Windows package id."),
+        DevicePlatform.Windows when intent == AppIntent.Required =>
+            new(true, "Installed by the desktop agent with winget; its status is on this page."),
+        DevicePlatform.Windows when intent == AppIntent.Blocked =>
+            new(true, "Removed by the desktop agent with winget where installed; the catalog has no executable names for Windows apps, so it is not stopped from starting."),
         DevicePlatform.Windows =>
-            new(false, "Not applied: the desktop agent does not install or block applications yet (and its Windows build has no capabilities yet)."),
+            new(true, "Recorded only: the desktop agent installs required packages and removes blocked ones."),
+        DevicePlatform.Linux when ids.LinuxPackage is null =>
+            new(false, "Not for Linux: the catalog entry has no Debian package name."),
+        DevicePlatform.Linux when intent == AppIntent.Required =>
+            new(true, "Installed by the desktop agent with apt (Debian and Ubuntu); its status is on this page."),
+        DevicePlatform.Linux when intent == AppIntent.Blocked =>
+            new(true, "Removed by the desktop agent (dpkg) where installed, and its programs are ended when they start."),
+        DevicePlatform.Linux =>
+            new(true, "Recorded only: the desktop agent installs required packages and removes blocked ones."),
         DevicePlatform.Android =>
             new(false, "Not applied: there is no Homeroom agent for Android yet; the package name is recorded for later."),
         _ => new(false, "Not applied: Homeroom manages no apps on this platform."),

@@ -38,6 +38,8 @@ public static class CommandCatalog
         [CommandKinds.Rename] = new(CommandKinds.Rename, ["name"], []),
         [CommandKinds.ApplyPolicy] = new(CommandKinds.ApplyPolicy, [], []),
         [CommandKinds.Wallpaper] = new(CommandKinds.Wallpaper, ["wallpaperId"], ["where"]),
+        [CommandKinds.InstallPackage] = new(CommandKinds.InstallPackage, ["package"], []),
+        [CommandKinds.RemovePackage] = new(CommandKinds.RemovePackage, ["package"], []),
     };
 
     /// <summary>What an argument of this name must look like, or null for free text.</summary>
@@ -48,6 +50,7 @@ public static class CommandCatalog
             ? null
             : "An identifier is up to 255 of letters, digits, '.', '-' and '_'.",
         "version" => value.Length is > 0 and <= 32 && value.All(c => char.IsAsciiDigit(c) || c == '.') ? null : "A version is digits and dots, like 18.2.",
+        "package" => PackageIds.IsValid(value) ? null : $"A package identity is 1 to {PackageIds.MaxLength} letters, digits, '.', '-', '_' and '+', starting with a letter or digit.",
         "wallpaperId" => Guid.TryParse(value, out _) ? null : "A wallpaper id from /api/apple/wallpapers.",
         "where" => value is "lock" or "home" or "both" ? null : "One of lock, home, both.",
         "action" => value is "install" or "download" or "installLater" ? null : "One of install, download, installLater.",

@@ -19,9 +19,10 @@ namespace Homeroom.Server.Apps;
 /// <param name="WindowsPackageId">A winget id, Store product id or package family name.</param>
 /// <param name="AndroidPackage">The Android package name (recorded for later).</param>
 /// <param name="LicensesPurchased">Licences bought; none for a free app.</param>
+/// <param name="LinuxPackage">A Debian package name, which the desktop agent installs with apt on Linux.</param>
 public sealed record AppRequest(
     string? Name, string? Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
-    string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased);
+    string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased, string? LinuxPackage = null);
 
 /// <summary>
 /// A catalog entry. <c>ChromeForceInstall</c> is the ExtensionInstallForcelist line for Google Admin, when it is a Chrome extension;
@@ -30,7 +31,7 @@ public sealed record AppRequest(
 public sealed record AppDto(
     Guid Id, string Name, string Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
     string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased,
-    string? ChromeForceInstall, int Assignments, DateTime CreatedAt, DateTime UpdatedAt, AppStatusCounts Status);
+    string? ChromeForceInstall, int Assignments, DateTime CreatedAt, DateTime UpdatedAt, AppStatusCounts Status, string? LinuxPackage);
 
 /// <summary>
 /// The district's app catalog. Everyone who reads policies reads it; only district administrators
@@ -157,7 +158,7 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         var category = request.Category?.Trim().ToLowerInvariant();
         validation.Check(category is not null && Categories.Contains(category), "category", $"One of {string.Join(", ", Categories)}.");
         var ids = new AppIdentities(Blank(request.ChromeExtensionId), Blank(request.WebAppUrl), Blank(request.AppleAdamId), Blank(request.AppleBundleId),
-            Blank(request.WindowsPackageId), Blank(request.AndroidPackage));
+            Blank(request.WindowsPackageId), Blank(request.AndroidPackage), Blank(request.LinuxPackage));
         var icon = Blank(request.IconUrl);
         validation
             .Check(icon is null || AppIdentity.IsWebAppUrl(icon), "iconUrl", $"An https URL of at most {AppIdentity.MaxUrlLength} characters.")
@@ -174,7 +175,9 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
                 $"A winget id, Store product id or package family name: letters, digits, dots, hyphens and underscores, at most {AppIdentity.MaxWindowsPackageIdLength}.")
             .Check(ids.AndroidPackage is null || AppIdentity.IsAndroidPackage(ids.AndroidPackage), "androidPackage",
                 "An Android package name (com.example.app): parts starting with a letter, of letters, digits and underscores.")
-            .Check(ids != new AppIdentities(null, null, null, null, null, null), "chromeExtensionId", "Give the app's identity on at least one platform.")
+            .Check(ids.LinuxPackage is null || AppIdentity.IsLinuxPackage(ids.LinuxPackage), "linuxPackage",
+                $"A Debian package name: at least two lower-case letters, digits, '+', '-' and '.', starting with a letter or digit, at most {AppIdentity.MaxLinuxPackageLength}.")
+            .Check(ids != new AppIdentities(null, null, null, null, null, null, null), "chromeExtensionId", "Give the app's identity on at least one platform.")
             .Range("licensesPurchased", request.LicensesPurchased, 0, MaxLicenses);
         if (!validation.IsValid)
         {
@@ -184,8 +187,8 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         app.Name = name!;
         app.Category = category!;
         app.IconUrl = icon;
-        (app.ChromeExtensionId, app.WebAppUrl, app.AppleAdamId, app.AppleBundleId, app.WindowsPackageId, app.AndroidPackage) =
-            (ids.ChromeExtensionId, ids.WebAppUrl, ids.AppleAdamId, ids.AppleBundleId, ids.WindowsPackageId, ids.AndroidPackage);
+        (app.ChromeExtensionId, app.WebAppUrl, app.AppleAdamId, app.AppleBundleId, app.WindowsPackageId, app.AndroidPackage, app.LinuxPackage) =
+            (ids.ChromeExtensionId, ids.WebAppUrl, ids.AppleAdamId, ids.AppleBundleId, ids.WindowsPackageId, ids.AndroidPackage, ids.LinuxPackage);
         app.LicensesPurchased = request.LicensesPurchased;
     }
 
@@ -212,14 +215,19 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         {
             throw new ConflictException("Another catalog entry has this Windows package id.");
         }
+
+        if (app.LinuxPackage is { } linux && await others.AnyAsync(a => a.LinuxPackage == linux, cancellationToken))
+        {
+            throw new ConflictException("Another catalog entry has this Debian package name.");
+        }
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static string Describe(CatalogApp a) =>
-        $"{a.Name} ({a.Category}) chrome {a.ChromeExtensionId} web {a.WebAppUrl} apple {a.AppleAdamId}/{a.AppleBundleId} windows {a.WindowsPackageId} android {a.AndroidPackage} licences {a.LicensesPurchased?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}";
+        $"{a.Name} ({a.Category}) chrome {a.ChromeExtensionId} web {a.WebAppUrl} apple {a.AppleAdamId}/{a.AppleBundleId} windows {a.WindowsPackageId} linux {a.LinuxPackage} android {a.AndroidPackage} licences {a.LicensesPurchased?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}";
 
     internal static AppDto ToDto(CatalogApp a, int assignments, AppStatusCounts? status = null) => new(
         a.Id, a.Name, a.Category, a.IconUrl, a.ChromeExtensionId, a.WebAppUrl, a.AppleAdamId, a.AppleBundleId, a.WindowsPackageId, a.AndroidPackage,
-        a.LicensesPurchased, a.ChromeExtensionId is { } id ? AppIdentity.ChromeForceInstallLine(id) : null, assignments, a.CreatedAt, a.UpdatedAt, status ?? AppStatusCounts.None);
+        a.LicensesPurchased, a.ChromeExtensionId is { } id ? AppIdentity.ChromeForceInstallLine(id) : null, assignments, a.CreatedAt, a.UpdatedAt, status ?? AppStatusCounts.None, a.LinuxPackage);
 }

@@ -20,6 +20,9 @@ public sealed class CatalogApp
     public string? WindowsPackageId { get; set; }
     public string? AndroidPackage { get; set; }
 
+    /// <summary>A Debian package name (the desktop agent on Linux).</summary>
+    public string? LinuxPackage { get; set; }
+
     /// <summary>Licences bought; null for a free or unlicensed app.</summary>
     public int? LicensesPurchased { get; set; }
 
@@ -28,7 +31,7 @@ public sealed class CatalogApp
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 
-    public AppIdentities Identities => new(ChromeExtensionId, WebAppUrl, AppleAdamId, AppleBundleId, WindowsPackageId, AndroidPackage);
+    public AppIdentities Identities => new(ChromeExtensionId, WebAppUrl, AppleAdamId, AppleBundleId, WindowsPackageId, AndroidPackage, LinuxPackage);
 }
 
 /// <summary>An app assigned to the district, a school, a grade, a group or a device.</summary>

@@ -55,6 +55,9 @@ public sealed class AppInstallReconciler(
 
     private sealed record AppleWork(AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, bool Install, bool Unassigned);
 
+    // A Windows or Linux desktop's row, carried out by the desktop agent with its platform's package identity.
+    private sealed record AgentWork(AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, string Package, bool Install);
+
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await ReconcileAllAsync(cancellationToken);
 
     /// <summary>Starts a pass soon (an assignment or the catalog changed); passes started meanwhile fold into one.</summary>
@@ -121,6 +124,7 @@ public sealed class AppInstallReconciler(
         var wanted = new HashSet<(Guid, Guid)>();
         var effectiveApps = new Dictionary<Guid, IReadOnlyDictionary<Guid, EffectiveApp>>();
         var apple = new List<AppleWork>();
+        var agent = new List<AgentWork>();
         foreach (var (scope, _) in await DeviceScopes.LoadAsync(db, null, _ => [], cancellationToken))
         {
             if (!devices.TryGetValue(scope.DeviceId, out var device))
@@ -173,6 +177,9 @@ public sealed class AppInstallReconciler(
                             Set(row, AppInstallState.Missing, AppStatusPlans.ChromeMissing(id), now);
                         }
 
+                        break;
+                    case AppRoute.AgentInstall or AppRoute.AgentRemove:
+                        agent.Add(new AgentWork(row, app, device, AgentPackages.For(device.Platform, app.Identities)!, plan.Route == AppRoute.AgentInstall));
                         break;
                     default:
                         apple.Add(new AppleWork(row, app, device, plan.Route == AppRoute.AppleInstall, Unassigned: false));
@@ -237,10 +244,22 @@ public sealed class AppInstallReconciler(
             await StepAsync(work, installed, commands, installs, removals, lists, dropped, now, cancellationToken);
         }
 
+        var reportsApps = agent.Count == 0 ? [] : await DevicesReportingAppsAsync(db, agent.Select(w => w.Device.Id), cancellationToken);
+        foreach (var work in agent)
+        {
+            AgentStep(work, installed, reportsApps, commands, installs, removals, now);
+        }
+
         var budget = new StrongBox<int>(settings.MaxCommandsPerPass);
-        var sentInstalls = await SendAsync(installs, CommandKinds.InstallApp, w => new Dictionary<string, string> { ["appStoreId"] = w.App.AppleAdamId! },
+        var apples = (IEnumerable<AppleWork> w) => w.Where(x => x.Device.Platform is DevicePlatform.IPadOS or DevicePlatform.IOS).ToList();
+        var desktops = (IEnumerable<AppleWork> w) => w.Where(x => x.Device.Platform is not (DevicePlatform.IPadOS or DevicePlatform.IOS)).ToList();
+        var sentInstalls = await SendAsync(apples(installs), CommandKinds.InstallApp, w => new Dictionary<string, string> { ["appStoreId"] = w.App.AppleAdamId! },
             AppInstallState.Installing, budget, now, cancellationToken);
-        var sentRemovals = await SendAsync(removals, CommandKinds.RemoveApp, w => new Dictionary<string, string> { ["bundleId"] = w.App.AppleBundleId! },
+        var sentRemovals = await SendAsync(apples(removals), CommandKinds.RemoveApp, w => new Dictionary<string, string> { ["bundleId"] = w.App.AppleBundleId! },
+            AppInstallState.Removing, budget, now, cancellationToken);
+        sentInstalls += await SendAsync(desktops(installs), CommandKinds.InstallPackage, w => new Dictionary<string, string> { ["package"] = AgentPackages.For(w.Device.Platform, w.App.Identities)! },
+            AppInstallState.Installing, budget, now, cancellationToken);
+        sentRemovals += await SendAsync(desktops(removals), CommandKinds.RemovePackage, w => new Dictionary<string, string> { ["package"] = AgentPackages.For(w.Device.Platform, w.App.Identities)! },
             AppInstallState.Removing, budget, now, cancellationToken);
         var sentLists = await SendListsAsync(lists, now, cancellationToken);
 
@@ -378,7 +397,8 @@ public sealed class AppInstallReconciler(
         List<AppleWork> work, string kind, Func<AppleWork, Dictionary<string, string>> arguments, AppInstallState state, StrongBox<int> budget, DateTime now, CancellationToken cancellationToken)
     {
         var sent = 0;
-        foreach (var byApp in work.GroupBy(w => w.App.Id))
+        // One command per app and platform: Windows and Linux desktops name the same app by different packages.
+        foreach (var byApp in work.GroupBy(w => (w.App.Id, w.Device.Platform)))
         {
             var batch = byApp.Take(Math.Max(budget.Value, 0)).ToList();
             if (batch.Count == 0)
@@ -432,6 +452,79 @@ public sealed class AppInstallReconciler(
         return batch.Count;
     }
 
+    // One desktop row: the agent's answer to the last install or removal decides first; else the inventory (where the
+    // agent lists packages) says whether anything is left to do. An agent that lists no packages (the Windows build)
+    // is taken at its word: its succeeded command is the evidence.
+    private void AgentStep(
+        AgentWork work, HashSet<(Guid, string, string)> installed, HashSet<Guid> reportsApps, Dictionary<(Guid, Guid), CommandState> commands,
+        List<AppleWork> installs, List<AppleWork> removals, DateTime now)
+    {
+        var (row, app, device, package, install) = work;
+        var waiting = install ? AppInstallState.Installing : AppInstallState.Removing;
+        var done = install ? AppInstallState.Installed : AppInstallState.Removed;
+        if (row.State == waiting && row.CommandId is { } commandId)
+        {
+            var verb = install ? "install" : "removal";
+            switch (commands.GetValueOrDefault((commandId, device.Id)))
+            {
+                case null or { Status: DeliveryStatus.Expired }:
+                    Fail(row, $"The {verb} of {package} waited longer than its time to live for the agent to connect.", now);
+                    break;
+                case { Status: DeliveryStatus.Failed } failed:
+                    Fail(row, $"The agent could not carry out the {verb} of {package}: {failed.Error ?? "no reason given"}", now);
+                    break;
+                case { Status: DeliveryStatus.Succeeded }:
+                    row.Attempts = 0;
+                    row.NextAttemptAt = null;
+                    row.CommandId = null;
+                    Set(row, done, null, now);
+                    break;
+            }
+
+            return;
+        }
+
+        var isInstalled = reportsApps.Contains(device.Id)
+            ? installed.Contains((device.Id, DeviceAppSources.Device, package))
+            : row.State == AppInstallState.Installed || (!install && row.State != AppInstallState.Removed);
+        if (row.State == done && now - row.UpdatedAt < options.Value.AppListInterval)
+        {
+            return; // Just done: the agent's fresh inventory may still be on its way to the database.
+        }
+
+        if (isInstalled == install)
+        {
+            row.Attempts = 0;
+            row.NextAttemptAt = null;
+            row.CommandId = null;
+            Set(row, done, null, now);
+            return;
+        }
+
+        if (row.NextAttemptAt is { } next && next > now)
+        {
+            return; // Backing off.
+        }
+
+        (install ? installs : removals).Add(new AppleWork(row, app, device, install, Unassigned: false));
+    }
+
+    // The devices whose agents list their installed packages (they have at least one app from their own OS list).
+    private static async Task<HashSet<Guid>> DevicesReportingAppsAsync(HomeroomDbContext db, IEnumerable<Guid> deviceIds, CancellationToken cancellationToken)
+    {
+        var result = new HashSet<Guid>();
+        foreach (var chunk in deviceIds.Distinct().Chunk(500))
+        {
+            foreach (var id in await db.DeviceApps.AsNoTracking().Where(x => chunk.Contains(x.DeviceId) && x.Source == DeviceAppSources.Device)
+                .Select(x => x.DeviceId).Distinct().ToListAsync(cancellationToken))
+            {
+                result.Add(id);
+            }
+        }
+
+        return result;
+    }
+
     private void Fail(AppDeviceStatus row, string reason, DateTime now) => Retry(row, AppInstallState.Failed, reason, now);
 
     private void Retry(AppDeviceStatus row, AppInstallState state, string reason, DateTime now)
@@ -456,7 +549,7 @@ public sealed class AppInstallReconciler(
     // (device, source, app id) of every device app that is some catalog entry's bundle id or extension id.
     private static async Task<HashSet<(Guid, string, string)>> InstalledAsync(HomeroomDbContext db, IEnumerable<CatalogApp> apps, CancellationToken cancellationToken)
     {
-        var ids = apps.SelectMany(a => new[] { a.AppleBundleId, a.ChromeExtensionId }).OfType<string>().Distinct().ToList();
+        var ids = apps.SelectMany(a => new[] { a.AppleBundleId, a.ChromeExtensionId, a.WindowsPackageId, a.LinuxPackage }).OfType<string>().Distinct().ToList();
         var installed = new HashSet<(Guid, string, string)>();
         foreach (var chunk in ids.Chunk(500))
         {

@@ -67,6 +67,8 @@ public sealed class AgentUnderTest : IAsyncDisposable
         }
     };
 
+    public IServiceProvider Services => _host.Services;
+
     public Session.SessionHost Sessions => _host.Services.GetRequiredService<Session.SessionHost>();
 
     /// <summary>Starts the agent; its session socket has a name of its own unless <paramref name="configure"/> sets one.</summary>

@@ -66,6 +66,22 @@ public sealed class AppIdentityTests
     public void IsWindowsPackageId(string value, bool expected) => AppIdentity.IsWindowsPackageId(value).ShouldBe(expected);
 
     [Theory]
+    [InlineData("gimp", true)]
+    [InlineData("libreoffice-writer", true)]
+    [InlineData("g++", true)]
+    [InlineData("0ad", true)]
+    [InlineData("python3.12", true)]
+    [InlineData("x", false)]
+    [InlineData("GIMP", false)]
+    [InlineData("-gimp", false)]
+    [InlineData("gimp.", false)]
+    [InlineData("gimp..x", false)]
+    [InlineData("gimp_2", false)]
+    [InlineData("gimp tools", false)]
+    [InlineData("../gimp", false)]
+    public void IsLinuxPackage(string value, bool expected) => AppIdentity.IsLinuxPackage(value).ShouldBe(expected);
+
+    [Theory]
     [InlineData("com.google.android.apps.classroom", true)]
     [InlineData("org.khanacademy.android", true)]
     [InlineData("com.1password", false)]

@@ -32,14 +32,17 @@ public sealed class AppInstallStatusTests
         }
     }
 
-    private static readonly AppIdentities Everywhere = new("aapocclcgogkmnckokdopfmhonfmgoek", null, "1156311547", "com.example.app", "Example.App", "com.example.app");
+    private static readonly AppIdentities Everywhere = new("aapocclcgogkmnckokdopfmhonfmgoek", null, "1156311547", "com.example.app", "Example.App", "com.example.app", "example-app");
 
     [Theory]
     [InlineData(DevicePlatform.IPadOS, AppIntent.Required, AppRoute.AppleInstall)]
     [InlineData(DevicePlatform.IPadOS, AppIntent.Blocked, AppRoute.AppleRemove)]
     [InlineData(DevicePlatform.ChromeOS, AppIntent.Required, AppRoute.ChromeReport)]
     [InlineData(DevicePlatform.MacOS, AppIntent.Required, AppRoute.NotApplicable)]
-    [InlineData(DevicePlatform.Windows, AppIntent.Required, AppRoute.NotApplicable)]
+    [InlineData(DevicePlatform.Windows, AppIntent.Required, AppRoute.AgentInstall)]
+    [InlineData(DevicePlatform.Windows, AppIntent.Blocked, AppRoute.AgentRemove)]
+    [InlineData(DevicePlatform.Linux, AppIntent.Required, AppRoute.AgentInstall)]
+    [InlineData(DevicePlatform.Linux, AppIntent.Blocked, AppRoute.AgentRemove)]
     [InlineData(DevicePlatform.Android, AppIntent.Required, AppRoute.NotApplicable)]
     public void For_RelevantPair_HasItsRoute(DevicePlatform platform, AppIntent intent, AppRoute route) =>
         AppStatusPlans.For(platform, Everywhere, intent)!.Route.ShouldBe(route);
@@ -57,12 +60,16 @@ public sealed class AppInstallStatusTests
         var chromeOnly = new AppIdentities("aapocclcgogkmnckokdopfmhonfmgoek", null, null, null, null, null);
         AppStatusPlans.For(DevicePlatform.IPadOS, chromeOnly, AppIntent.Required).ShouldBeNull();
         AppStatusPlans.For(DevicePlatform.Windows, chromeOnly, AppIntent.Required).ShouldBeNull();
+        AppStatusPlans.For(DevicePlatform.Linux, chromeOnly, AppIntent.Blocked).ShouldBeNull();
     }
 
     [Fact]
-    public void For_WindowsAndWebApps_SayWhyNothingActs()
+    public void For_MacsAndWebApps_SayWhyNothingActs()
     {
-        AppStatusPlans.For(DevicePlatform.Windows, Everywhere, AppIntent.Required)!.Reason!.ShouldContain("desktop agent does not install applications");
+        AppStatusPlans.For(DevicePlatform.MacOS, Everywhere, AppIntent.Required)!.Reason!.ShouldContain("desktop agent does not install applications");
+        AgentPackages.For(DevicePlatform.Windows, Everywhere).ShouldBe(Everywhere.WindowsPackageId);
+        AgentPackages.For(DevicePlatform.Linux, Everywhere).ShouldBe(Everywhere.LinuxPackage);
+        AgentPackages.For(DevicePlatform.MacOS, Everywhere).ShouldBeNull();
         var webApp = new AppIdentities(null, "https://example.org/", null, null, null, null);
         AppStatusPlans.For(DevicePlatform.ChromeOS, webApp, AppIntent.Required)!.Reason!.ShouldContain("Google Admin");
     }

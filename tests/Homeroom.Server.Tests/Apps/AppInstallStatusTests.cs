@@ -66,8 +66,15 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
         onChromebook.GetProperty("state").GetString().ShouldBe("missing");
         onChromebook.GetProperty("reason").GetString()!.ShouldContain($"{Chrome};https://clients2.google.com/service/update2/crx");
         var onWindows = await StatusAsync(windows);
-        onWindows.GetProperty("state").GetString().ShouldBe("not-applicable");
-        onWindows.GetProperty("reason").GetString()!.ShouldContain("desktop agent does not install applications");
+        // The desktop agent installs it with winget: an installPackage command with the Windows package id.
+        onWindows.GetProperty("state").GetString().ShouldBe("installing");
+        var windowsCommand = await CommandOfAsync(windows, app);
+        await using (var db = await DbAsync())
+        {
+            var sent = await db.Commands.Where(c => c.Id == windowsCommand).Select(c => new { c.Kind, c.ArgumentsJson }).SingleAsync();
+            sent.Kind.ShouldBe("installPackage");
+            sent.ArgumentsJson.ShouldContain("\"package\":\"Example.Everywhere\"");
+        }
 
         // The devices' own app lists say installed (the Chromebook's snapshot, the iPad's InstalledApplicationList rows).
         await using (var db = await DbAsync())
@@ -83,7 +90,7 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
         (await StatusAsync(ipad)).GetProperty("state").GetString().ShouldBe("installed");
         var counts = (await Host.GetJsonAsync<JsonElement>($"/api/apps/{app}")).GetProperty("status");
         counts.GetProperty("installed").GetInt32().ShouldBe(2);
-        counts.GetProperty("other").GetInt32().ShouldBe(1);
+        counts.GetProperty("pending").GetInt32().ShouldBe(1); // the Windows PC, until its agent answers
         counts.GetProperty("failed").GetInt32().ShouldBe(0);
     }
 
