@@ -20,7 +20,7 @@ public sealed class AppleManagedApps(IOptions<AppInstallOptions> options, TimePr
     {
         var rows = await (
             from s in db.Set<AppDeviceStatus>()
-            join a in db.Set<CatalogApp>().AsNoTracking() on s.AppId equals a.Id
+            join a in db.Set<CatalogApp>() on s.AppId equals a.Id // no AsNoTracking: it would untrack the rows too
             where s.DeviceId == deviceId && a.AppleBundleId != null
             select new { Row = s, BundleId = a.AppleBundleId! }).ToListAsync(cancellationToken);
         if (rows.Count == 0)
