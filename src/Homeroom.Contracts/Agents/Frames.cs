@@ -292,6 +292,8 @@ public static class CommandKinds
     public const string ListApps = "listApps";
     /// <summary>Report the installed configuration profiles.</summary>
     public const string ListProfiles = "listProfiles";
+    /// <summary>Report the status of the apps MDM manages on the device (Apple's ManagedApplicationList).</summary>
+    public const string ListManagedApps = "listManagedApps";
     /// <summary>Remove a configuration profile. Argument <c>identifier</c>.</summary>
     public const string RemoveProfile = "removeProfile";
     /// <summary>Install an OS update. Optional <c>version</c>, optional <c>action</c> (<c>install</c>, <c>download</c>, <c>installLater</c>).</summary>

@@ -27,7 +27,7 @@ public static class MdmCommands
     /// <summary>Actions that only devices managed through MDM carry out today.</summary>
     public static IReadOnlySet<string> AppleOnly { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        CommandKinds.Shutdown, CommandKinds.Erase, CommandKinds.InstallApp, CommandKinds.RemoveApp, CommandKinds.ListApps, CommandKinds.ListProfiles,
+        CommandKinds.Shutdown, CommandKinds.Erase, CommandKinds.InstallApp, CommandKinds.RemoveApp, CommandKinds.ListApps, CommandKinds.ListManagedApps, CommandKinds.ListProfiles,
         CommandKinds.RemoveProfile, CommandKinds.UpdateOs, CommandKinds.ListOsUpdates, CommandKinds.OsUpdateStatus, CommandKinds.LostMode,
         CommandKinds.EndLostMode, CommandKinds.Rename, CommandKinds.ApplyPolicy, CommandKinds.Wallpaper,
     };
@@ -44,6 +44,7 @@ public static class MdmCommands
         CommandKinds.InstallApp => "InstallApplication",
         CommandKinds.RemoveApp => "RemoveApplication",
         CommandKinds.ListApps => "InstalledApplicationList",
+        CommandKinds.ListManagedApps => "ManagedApplicationList",
         CommandKinds.ListProfiles => "ProfileList",
         CommandKinds.RemoveProfile => "RemoveProfile",
         CommandKinds.UpdateOs => "ScheduleOSUpdate",
@@ -178,7 +179,7 @@ public static class MdmCommands
                 };
                 break;
             case CommandKinds.ApplyPolicy:
-                command["Payload"] = PropertyList.WriteXml(PolicyProfiles.Build(policy ?? PolicyDocument.Read(default)));
+                command["Payload"] = PropertyList.WriteXml(PolicyProfiles.Build(policy ?? PolicyDocument.Read(default), device.Supervised && !device.IsMac));
                 break;
             case CommandKinds.Rename:
                 command["Settings"] = new List<object>

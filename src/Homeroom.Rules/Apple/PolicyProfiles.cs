@@ -9,12 +9,21 @@ namespace Homeroom.Rules.Apple;
 /// installing a newer one replaces the older. Category lists are not sent: they are far larger than a
 /// profile can carry; on Apple devices a category block takes effect through Apple's own adult filter
 /// (<c>adult</c>) only.
+/// On a supervised device the restrictions also carry the bundle ids of the apps the device's catalog
+/// blocks or disables (<c>catalog.blockedAppBundleIds</c> in its policy document), under Apple's current key
+/// <c>blockedAppBundleIDs</c> (iOS 15 and later) and its deprecated predecessor <c>blacklistedAppBundleIDs</c>
+/// (iOS 9.3 to 14, deprecated but still defined since 15): iPads that stop at iOS 12 or 14 read only the old
+/// key, and a device that knows both reads the new one. Both are supervised-only keys; an unsupervised
+/// device's profile carries neither (Apple would ignore them).
 /// </summary>
 public static class PolicyProfiles
 {
     public const string Identifier = "org.homeroom.policy";
 
-    public static Dictionary<string, object> Build(PolicyDocument policy)
+    /// <summary>The catalog's blocked apps, as the policy document carries them for supervised iPads and iPhones.</summary>
+    public static IReadOnlyList<string> BlockedApps(PolicyDocument policy) => policy.Strings("catalog", "blockedAppBundleIds");
+
+    public static Dictionary<string, object> Build(PolicyDocument policy, bool supervised = false)
     {
         var filter = policy.WebFilter;
         var webFilter = new Dictionary<string, object>(StringComparer.Ordinal)
@@ -52,6 +61,11 @@ public static class PolicyProfiles
             ["allowScreenShot"] = policy.Boolean("restrictions", "screenCapture"),
             ["allowBluetoothModification"] = policy.Boolean("restrictions", "bluetooth"),
         };
+        if (supervised && BlockedApps(policy) is { Count: > 0 } blocked)
+        {
+            restrictions["blockedAppBundleIDs"] = blocked.Select(id => (object)id).ToList();
+            restrictions["blacklistedAppBundleIDs"] = blocked.Select(id => (object)id).ToList();
+        }
 
         return new Dictionary<string, object>(StringComparer.Ordinal)
         {

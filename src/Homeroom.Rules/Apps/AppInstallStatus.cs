@@ -88,7 +88,9 @@ public static class AppStatusPlans
     public const string ChromeWebApp = "Chrome cannot install a web app from an extension: add the URL to Google Admin's force-installed web apps.";
     public const string MacAgent = "The desktop agent does not install applications on Macs yet, and App Store apps are not sent to Macs through MDM yet.";
     public const string NotMdm = "This iPad is not managed through Apple MDM: Homeroom installs and removes apps only on iPads enrolled through MDM.";
-    public const string AndroidAgent = "There is no Homeroom agent for Android yet: the package name is recorded for later.";
+    public const string UnsupervisedUnmanaged = "This iPad is not supervised and Homeroom did not install this app: Apple lets MDM block apps only on supervised iPads "
+        + "(set up through Apple School Manager) and remove only the apps it installed. Remove it by hand, or supervise the iPad.";
+        public const string AndroidAgent = "There is no Homeroom agent for Android yet: the package name is recorded for later.";
 
     /// <summary>The plan for an app's effective intent on a platform; null when the pair needs no status.</summary>
     public static AppStatusPlan? For(DevicePlatform platform, AppIdentities ids, AppIntent intent) => (platform, intent) switch

@@ -29,6 +29,7 @@ public static class CommandCatalog
         [CommandKinds.RemoveApp] = new(CommandKinds.RemoveApp, ["bundleId"], []),
         [CommandKinds.ListApps] = new(CommandKinds.ListApps, [], []),
         [CommandKinds.ListProfiles] = new(CommandKinds.ListProfiles, [], []),
+        [CommandKinds.ListManagedApps] = new(CommandKinds.ListManagedApps, [], []),
         [CommandKinds.RemoveProfile] = new(CommandKinds.RemoveProfile, ["identifier"], []),
         [CommandKinds.UpdateOs] = new(CommandKinds.UpdateOs, [], ["version", "action"]),
         [CommandKinds.ListOsUpdates] = new(CommandKinds.ListOsUpdates, [], []),

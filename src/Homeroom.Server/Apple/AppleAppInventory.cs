@@ -72,7 +72,7 @@ public sealed class AppleAppEvents(
 
 /// <summary>
 /// Asks every enrolled Apple device for its installed apps (<c>listApps</c>, InstalledApplicationList)
-/// once a day, each device at its own minute of the day (from its id) so a district's devices are
+/// and its managed apps' status (<c>listManagedApps</c>, ManagedApplicationList) once a day, each device at its own minute of the day (from its id) so a district's devices are
 /// spread over the day, and a newly enrolled device at the next look. Looks every
 /// <see cref="AppleOptions.AppInventoryCheckInterval"/>; what a device was last asked is read from the
 /// command history, so a restart neither repeats nor skips a day.
@@ -130,6 +130,9 @@ public sealed class AppleAppInventorySchedule(
         foreach (var chunk in due.Chunk(commandOptions.Value.MaxTargets))
         {
             await issue.ExecuteAsync(StaffScope.System, CommandKinds.ListApps, null, new CommandTarget(chunk, null, null), Every, cancellationToken);
+
+            // And Apple's status of the apps MDM manages there: an installed app the student deleted shows as ManagedButUninstalled.
+            await issue.ExecuteAsync(StaffScope.System, CommandKinds.ListManagedApps, null, new CommandTarget(chunk, null, null), Every, cancellationToken);
         }
 
         return due.Count;

@@ -24,7 +24,8 @@ namespace Homeroom.Server.Apple;
 /// a busy device is never asked in a tight loop. An answer for a command this device was not sent
 /// changes nothing. <c>DeviceInformation</c> and <c>InstalledApplicationList</c> answers update the
 /// device's inventory and app list through the same batched writer as agents' inventory reports (the
-/// app list also as <c>app.inventory</c> activity events, <see cref="AppleAppEvents"/>);
+/// app list also as <c>app.inventory</c> activity events, <see cref="AppleAppEvents"/>); <c>ManagedApplicationList</c>
+/// answers update the app status rows (<see cref="Apps.AppleManagedApps"/>);
 /// <c>DeviceLocation</c> answers (Lost Mode only) go to the <see cref="LocationTracker"/> like an agent's fix.
 /// </summary>
 public sealed class MdmQueue(
@@ -36,6 +37,7 @@ public sealed class MdmQueue(
     LocationTracker locations,
     PresenceTracker presence,
     AppleAppEvents appEvents,
+    Apps.AppleManagedApps managedApps,
     IOptions<AppleOptions> options,
     TimeProvider time,
     ILogger<MdmQueue> logger)
@@ -175,7 +177,11 @@ public sealed class MdmQueue(
             if (information.Supervised is { } supervised)
             {
                 // Supervision decides which commands the device can take; learn it from the device itself.
-                await db.AppleDevices.Where(a => a.DeviceId == deviceId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Supervised, supervised), cancellationToken);
+                if (await db.AppleDevices.Where(a => a.DeviceId == deviceId && a.Supervised != supervised).ExecuteUpdateAsync(s => s.SetProperty(a => a.Supervised, supervised), cancellationToken) > 0)
+                {
+                    // A supervised device's profile carries the catalog's blocked apps; an unsupervised one's does not.
+                    policies.RequestDevice(deviceId);
+                }
             }
 
             if (information.BatteryPercent is { } battery)
@@ -191,6 +197,12 @@ public sealed class MdmQueue(
             var apps = MdmAnswers.InstalledApplications(list);
             await inventory.EnqueueAsync(new InventoryReport(deviceId, new InventoryFrame(null, null, null, null, null, null, apps), now), cancellationToken);
             await appEvents.RecordAsync(deviceId, apps, now, cancellationToken);
+        }
+
+        if (answer.GetValueOrDefault("ManagedApplicationList") is Dictionary<string, object> managed)
+        {
+            // Apple's own word on each managed app's install (prompting, installed, declined, failed) for the app status rows.
+            await managedApps.RecordAsync(db, deviceId, managed, cancellationToken);
         }
     }
 

@@ -38,7 +38,9 @@ public sealed record AppDto(
 /// (<see cref="Permission.ManageAppCatalog"/>) add, change and remove entries, each change audited.
 /// Every identity is checked for its platform (<see cref="AppIdentity"/>) before anything is stored.
 /// </summary>
-public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor distributor, TimeProvider time, AppInstallReconciler installs)
+public sealed class AppCatalog(
+    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor distributor, TimeProvider time, AppInstallReconciler installs,
+    IVolumePurchaseLicences volume, ILogger<AppCatalog> logger)
 {
     public const int MaxNameLength = 100;
 
@@ -141,12 +143,28 @@ public sealed class AppCatalog(IDbContextFactory<HomeroomDbContext> dbFactory, A
         }
 
         var assignments = await db.Set<AppAssignmentRecord>().Where(a => a.AppId == id).ToListAsync(cancellationToken);
+        // The devices holding its licences: the local count goes with the entry (and its status rows), Apple's below.
+        var holders = app.AppleAdamId is null ? [] : await (
+            from s in db.Set<AppDeviceStatus>()
+            join d in db.Devices on s.DeviceId equals d.Id
+            where s.AppId == id && s.HoldsLicence
+            select d.Serial).ToListAsync(cancellationToken);
         db.RemoveRange(assignments);
         db.Remove(app);
         audit.Record(db, "app.delete", "app", id.ToString(), $"{app.Name} with {assignments.Count} assignment(s)");
         await db.SaveChangesAsync(cancellationToken);
         distributor.RequestAll();
         installs.Nudge();
+        foreach (var serial in holders)
+        {
+            // After the commit, so a slow or refusing Apple never keeps the entry; a refusal leaves Apple's assignment to its admins.
+            var answer = await volume.ReleaseAsync(app.AppleAdamId!, serial, cancellationToken);
+            if (answer.Outcome != VolumeLicenceOutcome.Done)
+            {
+                AppsLog.ReleaseRefused(logger, id, serial, answer.Outcome, answer.Reason);
+            }
+        }
+
         return true;
     }
 

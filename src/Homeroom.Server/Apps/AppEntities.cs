@@ -88,6 +88,12 @@ public sealed class AppDeviceStatus
     /// <summary>Not retried before this time.</summary>
     public DateTime? NextAttemptAt { get; set; }
 
+    /// <summary>
+    /// Whether MDM manages the app on the device (an iPad's ManagedApplicationList, or Homeroom's own install
+    /// confirmed); null while unknown. An unsupervised iPad lets MDM remove only the apps it manages.
+    /// </summary>
+    public bool? Managed { get; set; }
+
     /// <summary>The MDM command (install, remove or app list) the row is waiting for.</summary>
     public Guid? CommandId { get; set; }
     public DateTime UpdatedAt { get; set; }

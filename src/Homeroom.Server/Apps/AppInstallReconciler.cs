@@ -116,7 +116,7 @@ public sealed class AppInstallReconciler(
 
         var apps = await db.Set<CatalogApp>().AsNoTracking().ToDictionaryAsync(a => a.Id, cancellationToken);
         var devices = await db.Devices.AsNoTracking().Manageable().Select(d => new DeviceFacts(d.Id, d.Platform, d.Serial)).ToDictionaryAsync(d => d.Id, cancellationToken);
-        var mdm = (await db.AppleDevices.AsNoTracking().Where(a => a.CheckedOutAt == null).Select(a => a.DeviceId).ToListAsync(cancellationToken)).ToHashSet();
+        var mdm = await db.AppleDevices.AsNoTracking().Where(a => a.CheckedOutAt == null).ToDictionaryAsync(a => a.DeviceId, a => a.Supervised, cancellationToken);
         var index = new AppAssignmentIndex(assignments);
         var installed = await InstalledAsync(db, apps.Values, cancellationToken);
         var commands = await CommandsAsync(db, rows.Values, cancellationToken);
@@ -160,8 +160,12 @@ public sealed class AppInstallReconciler(
 
                 switch (plan.Route)
                 {
-                    case AppRoute.AppleInstall or AppRoute.AppleRemove when !mdm.Contains(device.Id):
+                    case AppRoute.AppleInstall or AppRoute.AppleRemove when !mdm.ContainsKey(device.Id):
                         Set(row, AppInstallState.NotApplicable, AppStatusPlans.NotMdm, now);
+                        break;
+                    case AppRoute.AppleRemove when !mdm[device.Id] && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!)):
+                        // Apple ignores blocked-app restrictions on an unsupervised iPad, and MDM removes only the apps it manages there.
+                        Set(row, AppInstallState.NotApplicable, AppStatusPlans.UnsupervisedUnmanaged, now);
                         break;
                     case AppRoute.NotApplicable:
                         Set(row, AppInstallState.NotApplicable, plan.Reason, now);
@@ -285,7 +289,9 @@ public sealed class AppInstallReconciler(
         DateTime now, CancellationToken cancellationToken)
     {
         var (row, app, device, install, unassigned) = work;
-        var isInstalled = installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!));
+        // The device's app list, or Apple's ManagedApplicationList (which said Managed: the row is installed and managed).
+        var isInstalled = installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!))
+            || (install && row.State == AppInstallState.Installed && row.Managed == true);
         var waiting = install ? AppInstallState.Installing : AppInstallState.Removing;
         if (!install && row.HoldsLicence)
         {
@@ -305,7 +311,22 @@ public sealed class AppInstallReconciler(
             row.Attempts = 0;
             row.NextAttemptAt = null;
             row.CommandId = null;
-            Set(row, install ? AppInstallState.Installed : AppInstallState.Removed, null, now);
+            if (install)
+            {
+                // Homeroom's install (ManagementFlags 1) made it managed; the reason may carry Apple's UpdateRejected.
+                if (row.State == AppInstallState.Installing)
+                {
+                    row.Managed = true;
+                }
+
+                Set(row, AppInstallState.Installed, row.State == AppInstallState.Installed ? row.Reason : null, now);
+            }
+            else
+            {
+                row.Managed = false;
+                Set(row, AppInstallState.Removed, null, now);
+            }
+
             return;
         }
 
@@ -413,8 +434,30 @@ public sealed class AppInstallReconciler(
         return sent;
     }
 
-    private Task<int> SendListsAsync(List<AppleWork> work, DateTime now, CancellationToken cancellationToken) =>
-        work.Count == 0 ? Task.FromResult(0) : IssueAsync(work.DistinctBy(w => w.Row).ToList(), CommandKinds.ListApps, null, state: null, now, cancellationToken);
+    private async Task<int> SendListsAsync(List<AppleWork> work, DateTime now, CancellationToken cancellationToken)
+    {
+        if (work.Count == 0)
+        {
+            return 0;
+        }
+
+        var sent = await IssueAsync(work.DistinctBy(w => w.Row).ToList(), CommandKinds.ListApps, null, state: null, now, cancellationToken);
+        var installing = work.Where(w => w.Install).Select(w => w.Device.Id).Distinct().ToList();
+        if (sent > 0 && installing.Count > 0)
+        {
+            // Apple's own status of each managed install (prompting, declined, failed, managed), applied by AppleManagedApps.
+            try
+            {
+                await issueCommand.ExecuteAsync(StaffScope.System, CommandKinds.ListManagedApps, null, new CommandTarget(installing, null, null), options.Value.CommandTimeToLive, cancellationToken);
+            }
+            catch (RequestValidationException ex)
+            {
+                AppsLog.CommandRefused(Logger, CommandKinds.ListManagedApps, work[0].App.Id, installing.Count, string.Join(" ", ex.Errors.Values.SelectMany(v => v)));
+            }
+        }
+
+        return sent;
+    }
 
     // One command for every device of the batch; each row waits for its own delivery.
     private async Task<int> IssueAsync(List<AppleWork> batch, string kind, Dictionary<string, string>? arguments, AppInstallState? state, DateTime now, CancellationToken cancellationToken)

@@ -13,4 +13,7 @@ internal static partial class AppsLog
 
     [LoggerMessage(EventId = 1604, Level = LogLevel.Warning, Message = "Could not send {Kind} for app {AppId} to {Count} device(s): {Reason}")]
     public static partial void CommandRefused(ILogger logger, string kind, Guid appId, int count, string reason);
+
+    [LoggerMessage(EventId = 1605, Level = LogLevel.Warning, Message = "Removed app {AppId}: Apple did not take back its licence from {Serial}: {Outcome} {Reason}")]
+    public static partial void ReleaseRefused(ILogger logger, Guid appId, string serial, VolumeLicenceOutcome outcome, string? reason);
 }

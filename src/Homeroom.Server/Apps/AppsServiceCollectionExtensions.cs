@@ -14,6 +14,7 @@ public static class AppsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<AppInstallOptions>, AppInstallOptionsValidator>();
         services.AddSingleton<AppLicenceLedger>();
         services.AddSingleton<AppInstallStatuses>();
+        services.AddSingleton<AppleManagedApps>();
         services.AddSingleton<AppInstallReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<AppInstallReconciler>());
         // Apple School Manager's Apps and Books replaces this when it is connected.

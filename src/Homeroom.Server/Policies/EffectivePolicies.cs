@@ -26,8 +26,21 @@ public static class EffectivePolicies
 
     /// <summary>The policy document the device would receive now, read as an agent reads it (defaults for an unknown device).</summary>
     public static async Task<PolicyDocument> DocumentAsync(
-        HomeroomDbContext db, Guid deviceId, ZoneMembership zones, FilterListStore lists, TimeProvider time, CancellationToken cancellationToken) =>
-        await ResolveAsync(db, deviceId, zones, time, cancellationToken) is { } resolved
-            ? PolicyDocument.Read(JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Policy, lists.Version, PolicyDistributor.LocationContext(resolved.Policy, resolved.TimeZone, zones))))
-            : PolicyDocument.Read(default);
+        HomeroomDbContext db, Guid deviceId, ZoneMembership zones, FilterListStore lists, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (await ResolveAsync(db, deviceId, zones, time, cancellationToken) is not { } resolved)
+        {
+            return PolicyDocument.Read(default);
+        }
+
+        var document = PolicyDistributor.Document(resolved.Policy, lists.Version, PolicyDistributor.LocationContext(resolved.Policy, resolved.TimeZone, zones));
+        // As the distributor adds it: an Apple device's profile carries the catalog's blocked apps, a desktop's its blocked packages.
+        if (((await Apps.CatalogDocument.LoadAsync(db, [deviceId], cancellationToken)).For(resolved.Scope)
+            ?? (await Apps.DesktopCatalog.LoadAsync(db, [deviceId], cancellationToken)).For(resolved.Scope)) is { } catalog)
+        {
+            document["catalog"] = catalog;
+        }
+
+        return PolicyDocument.Read(JsonSerializer.SerializeToElement(document));
+    }
 }

@@ -151,7 +151,7 @@ public sealed class PolicyDistributor(
         var model = await PolicyModel.LoadAsync(db, cancellationToken);
         var ids = connected?.Keys.ToList();
         var scopes = await DeviceScopes.LoadAsync(db, ids, zones.InsideZones, cancellationToken);
-        var catalog = await Apps.ChromeCatalog.LoadAsync(db, ids, cancellationToken);
+        var catalog = await Apps.CatalogDocument.LoadAsync(db, ids, cancellationToken);
         var desktopCatalog = await Apps.DesktopCatalog.LoadAsync(db, ids, cancellationToken);
         var stored = await (ids is null ? db.DevicePolicies.AsNoTracking() : db.DevicePolicies.AsNoTracking().Where(p => ids.Contains(p.DeviceId)))
             .Select(p => new { p.DeviceId, p.Version, p.Hash })

@@ -19,6 +19,11 @@ public delegate string MdmAnswer(string requestType, Dictionary<string, object> 
 /// <c>installDelay</c> has passed on its clock; RemoveApplication takes an app off at once. Given
 /// <c>refuseInstallEvery</c> = n, it refuses the first install and then every n-th one after it with an
 /// Error answer, as a device that cannot reach the App Store does now and then.
+/// The apps it installed through MDM are managed: ManagedApplicationList reports them Installing while
+/// they download and Managed once installed, and an install planned to go wrong (<see cref="InstallOutcomes"/>)
+/// is acknowledged, never arrives and is reported once with Apple's transient status (Failed, UserRejected).
+/// It keeps the blocked bundle ids of the last policy profile it installed (<see cref="BlockedApps"/>) when
+/// supervised; an unsupervised device ignores them, as Apple's restrictions payload says.
 /// </summary>
 public sealed class VirtualAppleDevice : IDisposable
 {
@@ -33,8 +38,9 @@ public sealed class VirtualAppleDevice : IDisposable
 
     public VirtualAppleDevice(
         HttpClient http, Uri server, string udid, string serial, string productName = "iPad13,18", string osVersion = "18.1",
-        TimeProvider? clock = null, TimeSpan? installDelay = null, int refuseInstallEvery = 0)
+        TimeProvider? clock = null, TimeSpan? installDelay = null, int refuseInstallEvery = 0, bool supervised = true)
     {
+        Supervised = supervised;
         ArgumentOutOfRangeException.ThrowIfNegative(refuseInstallEvery);
         _clock = clock ?? TimeProvider.System;
         _installDelay = installDelay ?? TimeSpan.FromSeconds(30);
@@ -58,6 +64,24 @@ public sealed class VirtualAppleDevice : IDisposable
     public X509Certificate2 Identity { get; set; }
     public byte[] PushToken { get; set; }
     public bool Locked { get; private set; }
+
+    /// <summary>Whether the device is supervised (reported as IsSupervised; decides whether it keeps a profile's blocked apps).</summary>
+    public bool Supervised { get; }
+
+    /// <summary>The blocked bundle ids of the last policy profile installed (blockedAppBundleIDs), empty when unsupervised.</summary>
+    public IReadOnlyList<string> BlockedApps { get; private set; } = [];
+
+    /// <summary>Bundle ids installed through MDM (managed), reported by ManagedApplicationList.</summary>
+    public HashSet<string> ManagedApps { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Planned outcomes of the next install of an app (bundle id to Apple's transient status, such as Failed or
+    /// UserRejected): the install is acknowledged but never arrives, and the next ManagedApplicationList reports
+    /// the status once. Used once, so the install after it goes through.
+    /// </summary>
+    public Dictionary<string, string> InstallOutcomes { get; } = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<string, string> _transient = new(StringComparer.Ordinal);
 
     /// <summary>Charge, 0 to 1, reported in DeviceInformation answers.</summary>
     public double BatteryLevel { get; set; } = 0.8;
@@ -213,6 +237,13 @@ public sealed class VirtualAppleDevice : IDisposable
         {
             case "InstallApplication":
                 var (bundleId, name) = AppStore[(long)command["iTunesStoreID"]];
+                if (InstallOutcomes.Remove(bundleId, out var outcome))
+                {
+                    _transient[bundleId] = outcome;
+                    break;
+                }
+
+                ManagedApps.Add(bundleId);
                 if (!InstalledApps.Any(a => a.Identifier == bundleId) && !_downloading.Any(a => a.Identifier == bundleId))
                 {
                     _downloading.Add((bundleId, name, "1.0", _clock.GetUtcNow() + _installDelay));
@@ -223,6 +254,29 @@ public sealed class VirtualAppleDevice : IDisposable
                 var removed = (string)command["Identifier"];
                 InstalledApps.RemoveAll(a => a.Identifier == removed);
                 _downloading.RemoveAll(a => a.Identifier == removed);
+                ManagedApps.Remove(removed);
+                break;
+            case "InstallProfile":
+                var profile = PropertyList.ReadDictionary((byte[])command["Payload"]);
+                var restrictions = ((List<object>)profile["PayloadContent"]).Cast<Dictionary<string, object>>()
+                    .FirstOrDefault(p => (string)p["PayloadType"] == "com.apple.applicationaccess");
+                BlockedApps = Supervised && restrictions?.GetValueOrDefault("blockedAppBundleIDs") is List<object> blocked ? blocked.Cast<string>().ToList() : [];
+                break;
+            case "ManagedApplicationList":
+                Arrive();
+                var managed = new Dictionary<string, object>(StringComparer.Ordinal);
+                foreach (var id in ManagedApps)
+                {
+                    managed[id] = ManagedItem(_downloading.Any(d => d.Identifier == id) ? "Installing" : InstalledApps.Any(a => a.Identifier == id) ? "Managed" : "ManagedButUninstalled");
+                }
+
+                foreach (var (id, status) in _transient)
+                {
+                    managed[id] = ManagedItem(status);
+                }
+
+                _transient.Clear(); // reported once, as Apple's transient statuses are
+                reply["ManagedApplicationList"] = managed;
                 break;
             case "DeviceLock":
                 Locked = true;
@@ -233,16 +287,11 @@ public sealed class VirtualAppleDevice : IDisposable
                 {
                     ["DeviceName"] = (isMac ? "Mac " : "iPad ") + Serial, ["OSVersion"] = OsVersion, ["BuildVersion"] = "22B83", ["SerialNumber"] = Serial,
                     ["ModelName"] = isMac ? "MacBook Air" : "iPad", ["ProductName"] = ProductName, ["Model"] = isMac ? "Z15S" : "MPQ03LL/A",
-                    ["DeviceCapacity"] = Capacity.Total, ["AvailableDeviceCapacity"] = Capacity.Available, ["BatteryLevel"] = BatteryLevel, ["IsSupervised"] = true,
+                    ["DeviceCapacity"] = Capacity.Total, ["AvailableDeviceCapacity"] = Capacity.Available, ["BatteryLevel"] = BatteryLevel, ["IsSupervised"] = Supervised,
                 };
                 break;
             case "InstalledApplicationList":
-                var now = _clock.GetUtcNow();
-                foreach (var done in _downloading.Where(d => d.ReadyAt <= now).ToList())
-                {
-                    _downloading.Remove(done);
-                    InstalledApps.Add((done.Identifier, done.Name, done.Version));
-                }
+                Arrive();
 
                 reply["InstalledApplicationList"] = InstalledApps
                     .Select(a => (object)new Dictionary<string, object> { ["Identifier"] = a.Identifier, ["Name"] = a.Name, ["ShortVersion"] = a.Version, ["Version"] = a.Version })
@@ -250,6 +299,22 @@ public sealed class VirtualAppleDevice : IDisposable
                 break;
         }
     }
+
+    // Downloads whose time has come are installed.
+    private void Arrive()
+    {
+        var now = _clock.GetUtcNow();
+        foreach (var done in _downloading.Where(d => d.ReadyAt <= now).ToList())
+        {
+            _downloading.Remove(done);
+            InstalledApps.Add((done.Identifier, done.Name, done.Version));
+        }
+    }
+
+    private static Dictionary<string, object> ManagedItem(string status) => new(StringComparer.Ordinal)
+    {
+        ["Status"] = status, ["ManagementFlags"] = 1L, ["HasConfiguration"] = false, ["HasFeedback"] = false, ["IsValidated"] = true, ["ExternalVersionIdentifier"] = 0L,
+    };
 
     /// <summary>Sends a property list signed with this device's identity (exposed for tests of bad input).</summary>
     public async Task<HttpResponseMessage> SendAsync(string path, Dictionary<string, object> message, CancellationToken cancellationToken = default)

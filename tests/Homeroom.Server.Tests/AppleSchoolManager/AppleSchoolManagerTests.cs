@@ -31,7 +31,8 @@ public abstract class AppleSchoolManagerTests(DatabaseProvider provider) : IAsyn
     public async Task InitializeAsync()
     {
         _apple = await FakeAppleSchoolManager.StartAsync();
-        _host = await HomeroomHost.StartWithDeviceCaAsync(provider, _apple.Settings);
+        // App status passes only when a test runs one (or an assignment nudges), never from the clock a test advances.
+        _host = await HomeroomHost.StartWithDeviceCaAsync(provider, [.. _apple.Settings, "Homeroom:Apps:ReconcileInterval=01:00:00"]);
     }
 
     public async Task DisposeAsync()
@@ -376,6 +377,106 @@ public abstract class AppleSchoolManagerTests(DatabaseProvider provider) : IAsyn
 
         (await licences.ReleaseAsync("361309726", "DMP000001", CancellationToken.None)).Outcome.ShouldBe(VolumeLicenceOutcome.Done);
         (await licences.AssignAsync("361309726", "DMP000003", CancellationToken.None)).Outcome.ShouldBe(VolumeLicenceOutcome.Done);
+    }
+
+    [Fact]
+    public async Task AppsAndBooks_RateLimitedMalformedOrFailed_NoInstallNoLicenceNothingLost_ALaterPassInstalls_DeletingReleases()
+    {
+        const string AdamId = "361309726";
+        _apple.Assets[AdamId] = new FakeAppleSchoolManager.Asset { AdamId = AdamId, Total = 2 };
+        var file = _apple.ContentTokenFile(NextYear);
+        _apple.AcceptContentToken(file);
+        using (var uploaded = await PutAsync("/api/apple/school-manager/content-token", file))
+        {
+            uploaded.StatusCode.ShouldBe(HttpStatusCode.OK, await uploaded.Content.ReadAsStringAsync());
+        }
+
+        using var ipad = new VirtualAppleDevice(_host.Client, _host.BaseAddress, "00008030-0031C2D3E0C38802E", "DMP000001", clock: _host.Clock, installDelay: TimeSpan.FromMinutes(1));
+        ipad.AppStore[long.Parse(AdamId, System.Globalization.CultureInfo.InvariantCulture)] = ("org.example.app" + AdamId, "Paid app");
+        await ipad.InstallEnrollmentProfileAsync(await _host.CreateTokenAsync());
+        using (var authenticate = await ipad.AuthenticateAsync())
+        {
+            authenticate.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        using (var token = await ipad.TokenUpdateAsync())
+        {
+            token.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        var device = (await _host.GetJsonAsync<JsonElement>("/api/devices?q=DMP000001")).GetProperty("items")[0].GetProperty("id").GetGuid();
+        await ipad.PollAsync();
+        ipad.Received.Clear();
+
+        var app = await CatalogAppAsync(AdamId, 2);
+        var reconciler = _host.GetService<AppInstallReconciler>();
+
+        // Rate-limited (429 with a Retry-After past the longest wait): pending, with Apple's words and a back-off.
+        _apple.Fail("/vpp/assets/associate", 429, times: 10, retryAfterSeconds: 600);
+        await _host.PostJsonAsync<JsonElement>($"/api/apps/{app}/assignments", new { intent = "required", level = "district" });
+        await reconciler.ReconcileAllAsync();
+        var status = await StatusAsync(device);
+        status.GetProperty("state").GetString().ShouldBe("pending");
+        status.GetProperty("reason").GetString()!.ShouldContain("try later");
+        await NothingHappenedAsync(ipad, app, device, AdamId);
+        var attempts = status.GetProperty("attempts").GetInt32();
+        attempts.ShouldBeGreaterThanOrEqualTo(1);
+
+        // Malformed (not JSON): the same, one attempt more.
+        _apple.Reset("/vpp/assets/associate");
+        _apple.Fail("/vpp/assets/associate", 200, times: 10, body: "<html>maintenance</html>");
+        await PastTheBackOffAsync(device);
+        await reconciler.ReconcileAllAsync();
+        status = await StatusAsync(device);
+        status.GetProperty("state").GetString().ShouldBe("pending");
+        status.GetProperty("attempts").GetInt32().ShouldBe(attempts + 1);
+        await NothingHappenedAsync(ipad, app, device, AdamId);
+
+        // A failed association (Apple does not know the serial): failed with Apple's error, still nothing installed.
+        _apple.Reset("/vpp/assets/associate");
+        _apple.UnknownSerials.Add("DMP000001");
+        await PastTheBackOffAsync(device);
+        await reconciler.ReconcileAllAsync();
+        status = await StatusAsync(device);
+        status.GetProperty("state").GetString().ShouldBe("failed");
+        status.GetProperty("reason").GetString()!.ShouldContain("9628");
+        await NothingHappenedAsync(ipad, app, device, AdamId);
+
+        // Apple answers again: the next pass past the back-off takes the licence, then installs. Nothing was lost.
+        _apple.UnknownSerials.Remove("DMP000001");
+        await PastTheBackOffAsync(device);
+        (await reconciler.ReconcileAllAsync()).Installs.ShouldBe(1);
+        (await StatusAsync(device)).GetProperty("state").GetString().ShouldBe("installing");
+        _apple.Assets[AdamId].Serials.ShouldBe(["DMP000001"]);
+        (await _host.GetJsonAsync<JsonElement>($"/api/apps/{app}")).GetProperty("status").GetProperty("licensesInUse").GetInt32().ShouldBe(1);
+        await ipad.PollAsync();
+        ipad.Received.Single(r => r.RequestType == "InstallApplication").Command["iTunesStoreID"].ShouldBe(long.Parse(AdamId, System.Globalization.CultureInfo.InvariantCulture));
+
+        // Removing the catalog entry gives its licences back to Apple too.
+        using (var deleted = await _host.Client.DeleteAsync(new Uri($"/api/apps/{app}", UriKind.Relative)).WaitAsync(HomeroomHost.Timeout))
+        {
+            deleted.IsSuccessStatusCode.ShouldBeTrue(await deleted.Content.ReadAsStringAsync());
+        }
+
+        _apple.Assets[AdamId].Serials.ShouldBeEmpty();
+    }
+
+    private async Task<JsonElement> StatusAsync(Guid device) => (await _host.GetJsonAsync<JsonElement>($"/api/devices/{device}/apps/status"))[0];
+
+    // No licence held or counted here or at Apple, and no install sent to the iPad.
+    private async Task NothingHappenedAsync(VirtualAppleDevice ipad, Guid app, Guid device, string adamId)
+    {
+        (await StatusAsync(device)).GetProperty("holdsLicence").GetBoolean().ShouldBeFalse();
+        (await _host.GetJsonAsync<JsonElement>($"/api/apps/{app}")).GetProperty("status").GetProperty("licensesInUse").GetInt32().ShouldBe(0);
+        _apple.Assets[adamId].Serials.ShouldBeEmpty();
+        await ipad.PollAsync();
+        ipad.Received.ShouldNotContain(r => r.RequestType == "InstallApplication");
+    }
+
+    private async Task PastTheBackOffAsync(Guid device)
+    {
+        var next = (await StatusAsync(device)).GetProperty("nextAttemptAt").GetDateTime();
+        _host.Clock.Advance(next - _host.Clock.GetUtcNow().UtcDateTime + TimeSpan.FromSeconds(1));
     }
 }
 

@@ -114,6 +114,9 @@ public sealed class FakeAppleSchoolManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops the failures still planned for a path.</summary>
+    public void Reset(string path) => _failures.TryRemove(path, out _);
+
     /// <summary>Forgets every session token, so the next call answers 401 as Apple does for an expired session.</summary>
     public void ExpireSessions() => _sessions.Clear();
 

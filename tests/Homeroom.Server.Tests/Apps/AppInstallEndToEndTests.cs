@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Server.Apps;
 using Homeroom.Server.Data;
@@ -15,7 +16,11 @@ namespace Homeroom.Server.Tests.Apps;
 /// acknowledges it and lists the app once its download is done (two minutes on the host's clock), and the
 /// status goes installing → installed from the iPad's own InstalledApplicationList. An install the iPad
 /// refuses is failed with the iPad's words and sent again once the back-off has passed on the host's clock.
-/// A blocked app the iPad lists is removed with RemoveApplication.
+/// A blocked app the iPad lists is removed with RemoveApplication. Apple's ManagedApplicationList is asked
+/// for with each app list after an install: an install Apple reports UserRejected is failed with that reason
+/// and sent again after the back-off. A supervised iPad's policy profile carries the blocked and disabled
+/// apps (blockedAppBundleIDs), sent again when that set changes; an unsupervised iPad's blocked app that
+/// Homeroom did not install is not applicable, and one Homeroom installed is still removed.
 /// </summary>
 public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyncLifetime
 {
@@ -60,7 +65,9 @@ public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyn
         (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(1);
         await ipad.PollAsync();
         ipad.Received.ShouldContain(r => r.RequestType == "InstalledApplicationList");
+        ipad.Received.ShouldContain(r => r.RequestType == "ManagedApplicationList");
         await Poll.UntilAsync(async () => await HasAppAsync(id, "org.khanacademy.Khan-kids"));
+        (await StatusesAsync(id))[0].GetProperty("reason").GetString().ShouldBe("Installing: the app is downloading"); // Apple's status, in words
         (await HasAppAsync(id, BundleId)).ShouldBeFalse();
         (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(0); // asked again only after AppListInterval
         (await StateAsync(id)).ShouldBe("installing");
@@ -104,6 +111,7 @@ public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyn
     public async Task BlockedApp_TheSimulatedIPadLists_IsRemoved()
     {
         var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0);
+        await SupervisionLearnedAsync(ipad, id);
         var app = await CreateAppAsync("Khan Kids", "1156311547", "org.khanacademy.Khan-kids");
         await AssignAsync(app, "blocked");
 
@@ -129,25 +137,165 @@ public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyn
         (await StateAsync(id)).ShouldBe("removed");
     }
 
+    [Fact]
+    public async Task InstallAppleReportsUserRejected_IsFailedWithTheReason_AndSentAgainAfterTheBackOff()
+    {
+        var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0);
+        ipad.InstallOutcomes[BundleId] = "UserRejected";
+        var app = await CreateAppAsync("Fractions", StoreId.ToString(System.Globalization.CultureInfo.InvariantCulture), BundleId);
+        await AssignAsync(app, "required");
+        await Reconciler.ReconcileAllAsync();
+        await ipad.PollAsync();
+        ipad.Received.Count(r => r.RequestType == "InstallApplication").ShouldBe(1); // acknowledged; the student declines
+
+        (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(1);
+        await ipad.PollAsync();
+        ipad.Received.ShouldContain(r => r.RequestType == "ManagedApplicationList");
+        await Poll.UntilAsync(async () => await StateAsync(id) == "failed");
+        var failed = (await StatusesAsync(id))[0];
+        failed.GetProperty("reason").GetString().ShouldBe("UserRejected: the student declined the install");
+        failed.GetProperty("attempts").GetInt32().ShouldBe(1);
+        var next = failed.GetProperty("nextAttemptAt").GetDateTime();
+        (next - Host.Clock.GetUtcNow().UtcDateTime).TotalMinutes.ShouldBeInRange(0.5, 1.01);
+
+        (await Reconciler.ReconcileAllAsync()).Installs.ShouldBe(0); // backing off
+        (await StateAsync(id)).ShouldBe("failed");
+        Host.Clock.Advance(next - Host.Clock.GetUtcNow().UtcDateTime + TimeSpan.FromSeconds(1));
+        (await Reconciler.ReconcileAllAsync()).Installs.ShouldBe(1);
+        await ipad.PollAsync();
+        ipad.Received.Count(r => r.RequestType == "InstallApplication").ShouldBe(2);
+
+        Host.Clock.Advance(TimeSpan.FromMinutes(3)); // past the download
+        await InstalledAsync(ipad, id);
+    }
+
+    [Fact]
+    public async Task BlockedAndDisabledApps_SupervisedIPad_AreInItsPolicyProfile_SentAgainWhenTheSetChanges()
+    {
+        var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0);
+        var game = await CreateAppAsync("Khan Kids", "1156311547", "org.khanacademy.Khan-kids");
+        await AssignAsync(game, "blocked");
+
+        // The iPad says it is supervised (DeviceInformation): its profile is sent again, now with the blocked app.
+        using (var ping = await Host.PostJsonAsync("/api/commands", new { kind = "ping", deviceIds = new[] { id } }))
+        {
+            ping.StatusCode.ShouldBe(HttpStatusCode.Accepted, await ping.Content.ReadAsStringAsync());
+        }
+
+        await ProfileAsync(ipad, ["org.khanacademy.Khan-kids"]);
+        var profile = LastProfile(ipad);
+        ((List<object>)profile["blacklistedAppBundleIDs"]).ShouldBe(["org.khanacademy.Khan-kids"]); // for iPads before iOS 15
+
+        // A disabled app joins the set; removing the block takes it out again: each change sends the profile again.
+        var classroom = await CreateAppAsync("Classroom", "1108187098", "com.google.Classroom");
+        await AssignAsync(classroom, "disabled");
+        await ProfileAsync(ipad, ["com.google.Classroom", "org.khanacademy.Khan-kids"]);
+        var assignment = (await Host.GetJsonAsync<JsonElement>($"/api/apps/{game}/assignments"))[0].GetProperty("id").GetGuid();
+        using (var removed = await Host.Client.DeleteAsync(new Uri($"/api/app-assignments/{assignment}", UriKind.Relative)).WaitAsync(HomeroomHost.Timeout))
+        {
+            removed.IsSuccessStatusCode.ShouldBeTrue(await removed.Content.ReadAsStringAsync());
+        }
+
+        await ProfileAsync(ipad, ["com.google.Classroom"]);
+    }
+
+    [Fact]
+    public async Task BlockedApp_UnsupervisedIPad_NotApplicableWhenHomeroomDidNotInstallIt_RemovedWhenItDid()
+    {
+        var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0, supervised: false);
+        using (var ping = await Host.PostJsonAsync("/api/commands", new { kind = "ping", deviceIds = new[] { id } }))
+        {
+            ping.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        }
+
+        await ipad.PollAsync();
+        var kids = await CreateAppAsync("Khan Kids", "1156311547", "org.khanacademy.Khan-kids");
+        await AssignAsync(kids, "blocked");
+        using (var list = await Host.PostJsonAsync("/api/commands", new { kind = "listApps", deviceIds = new[] { id } }))
+        {
+            list.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        }
+
+        await ipad.PollAsync();
+        await Poll.UntilAsync(async () => await HasAppAsync(id, "org.khanacademy.Khan-kids"));
+        (await Reconciler.ReconcileAllAsync()).Removals.ShouldBe(0);
+        var status = (await StatusesAsync(id))[0];
+        status.GetProperty("state").GetString().ShouldBe("not-applicable");
+        status.GetProperty("reason").GetString()!.ShouldContain("not supervised");
+        await ipad.PollAsync();
+        ipad.Received.ShouldNotContain(r => r.RequestType == "RemoveApplication");
+        ipad.Received.Where(r => r.RequestType == "InstallProfile").ShouldAllBe(r => !Restrictions(r.Command).ContainsKey("blockedAppBundleIDs"));
+
+        // An app Homeroom installed is managed: blocking it removes it, supervised or not.
+        var fractions = await CreateAppAsync("Fractions", StoreId.ToString(System.Globalization.CultureInfo.InvariantCulture), BundleId);
+        await AssignAsync(fractions, "required");
+        await Reconciler.ReconcileAllAsync();
+        await ipad.PollAsync();
+        Host.Clock.Advance(TimeSpan.FromMinutes(3));
+        await InstalledAsync(ipad, id, "Fractions");
+        var assignment = (await Host.GetJsonAsync<JsonElement>($"/api/apps/{fractions}/assignments"))[0].GetProperty("id").GetGuid();
+        using (var blocked = await Host.Client.PutAsJsonAsync(new Uri($"/api/app-assignments/{assignment}", UriKind.Relative), new { intent = "blocked", level = "district" }).WaitAsync(HomeroomHost.Timeout))
+        {
+            blocked.IsSuccessStatusCode.ShouldBeTrue(await blocked.Content.ReadAsStringAsync());
+        }
+
+        await Poll.UntilAsync(async () => (await StatusesAsync(id)).EnumerateArray().Any(s => s.GetProperty("name").GetString() == "Fractions" && s.GetProperty("intent").GetString() == "blocked"));
+        await Reconciler.ReconcileAllAsync();
+        await ipad.PollAsync();
+        ipad.Received.Single(r => r.RequestType == "RemoveApplication").Command["Identifier"].ShouldBe(BundleId);
+        ipad.InstalledApps.ShouldNotContain(a => a.Identifier == BundleId);
+    }
+
+    // The iPad answers DeviceInformation (IsSupervised), so the server knows it is supervised: Homeroom did not
+    // install Khan Kids, and only a supervised iPad lets MDM block (and try to remove) an app it did not install.
+    private async Task SupervisionLearnedAsync(VirtualAppleDevice ipad, Guid id)
+    {
+        using (var ping = await Host.PostJsonAsync("/api/commands", new { kind = "ping", deviceIds = new[] { id } }))
+        {
+            ping.StatusCode.ShouldBe(HttpStatusCode.Accepted, await ping.Content.ReadAsStringAsync());
+        }
+
+        await ipad.PollAsync();
+        await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        (await db.AppleDevices.SingleAsync(a => a.DeviceId == id)).Supervised.ShouldBeTrue();
+    }
+
+    // Polls until the iPad has installed a policy profile whose blocked apps are exactly these.
+    private async Task ProfileAsync(VirtualAppleDevice ipad, string[] blocked)
+    {
+        await Poll.UntilAsync(async () =>
+        {
+            await ipad.PollAsync();
+            return ipad.BlockedApps.SequenceEqual(blocked);
+        });
+        ((List<object>)LastProfile(ipad)["blockedAppBundleIDs"]).ShouldBe(blocked);
+    }
+
+    private static Dictionary<string, object> LastProfile(VirtualAppleDevice ipad) => Restrictions(ipad.Received.Last(r => r.RequestType == "InstallProfile").Command);
+
+    private static Dictionary<string, object> Restrictions(Dictionary<string, object> installProfile) =>
+        ((List<object>)Homeroom.Contracts.Apple.PropertyList.ReadDictionary((byte[])installProfile["Payload"])["PayloadContent"])
+            .Cast<Dictionary<string, object>>().Single(p => (string)p["PayloadType"] == "com.apple.applicationaccess");
+
     // Passes and polls until the iPad's own list shows the app and the status says installed.
-    private async Task InstalledAsync(VirtualAppleDevice ipad, Guid id)
+    private async Task InstalledAsync(VirtualAppleDevice ipad, Guid id, string? name = null)
     {
         (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(1);
         await ipad.PollAsync();
         ipad.InstalledApps.ShouldContain(a => a.Identifier == BundleId);
         await Poll.UntilAsync(async () => await HasAppAsync(id, BundleId));
         await Reconciler.ReconcileAllAsync();
-        var status = (await StatusesAsync(id))[0];
+        var status = (await StatusesAsync(id)).EnumerateArray().Single(s => name is null || s.GetProperty("name").GetString() == name);
         status.GetProperty("state").GetString().ShouldBe("installed");
         status.GetProperty("reason").ValueKind.ShouldBe(JsonValueKind.Null);
     }
 
-    private async Task<(VirtualAppleDevice Device, Guid Id)> EnrolledAsync(int refuseInstallEvery)
+    private async Task<(VirtualAppleDevice Device, Guid Id)> EnrolledAsync(int refuseInstallEvery, bool supervised = true)
     {
         var n = _devices.Count + 1;
         var device = new VirtualAppleDevice(
             Host.Client, Host.BaseAddress, $"00008030-{n:D4}C2D3E0C38802E", $"DMPI{n:D6}", clock: Host.Clock, installDelay: TimeSpan.FromMinutes(2),
-            refuseInstallEvery: refuseInstallEvery);
+            refuseInstallEvery: refuseInstallEvery, supervised: supervised);
         _devices.Add(device);
         device.AppStore[StoreId] = (BundleId, "Fractions");
         await device.InstallEnrollmentProfileAsync(await Host.CreateTokenAsync());

@@ -1,0 +1,107 @@
+using System.Text.Json.Nodes;
+using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Apps;
+using Homeroom.Rules.Policies;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Apps;
+
+/// <summary>
+/// The catalog part of a device's policy document (docs/agent-protocol.md, <c>catalog</c>). A Chromebook's:
+/// the Chrome extension ids its effective apps block, disable or require. A supervised iPad's or iPhone's
+/// (managed through MDM): the bundle ids its effective apps block or disable (<c>blockedAppBundleIds</c>),
+/// which its policy profile's restrictions carry (<see cref="Rules.Apple.PolicyProfiles"/>); since they are
+/// part of the document, a change of the blocked set (or of supervision) changes the document's hash, so
+/// the distributor queues the profile again. Loaded once per distribution pass; a device of another
+/// platform, an unsupervised one, or one no catalog app reaches, gets no <c>catalog</c> (so documents
+/// without catalog apps are exactly as before).
+/// </summary>
+public sealed class CatalogDocument
+{
+    private readonly AppAssignmentIndex _index;
+    private readonly Dictionary<Guid, string> _extensionIds;
+    private readonly Dictionary<Guid, string> _bundleIds;
+    private readonly HashSet<Guid> _chromebooks;
+    private readonly HashSet<Guid> _supervisedApple;
+
+    private CatalogDocument(AppAssignmentIndex index, Dictionary<Guid, string> extensionIds, Dictionary<Guid, string> bundleIds, HashSet<Guid> chromebooks, HashSet<Guid> supervisedApple) =>
+        (_index, _extensionIds, _bundleIds, _chromebooks, _supervisedApple) = (index, extensionIds, bundleIds, chromebooks, supervisedApple);
+
+    private static CatalogDocument Empty => new(new AppAssignmentIndex([]), [], [], [], []);
+
+    /// <summary>Reads the assignments of catalog extensions and App Store apps, and which of the devices (all when null) are Chromebooks or supervised MDM iPads and iPhones.</summary>
+    public static async Task<CatalogDocument> LoadAsync(HomeroomDbContext db, IReadOnlyCollection<Guid>? deviceIds, CancellationToken cancellationToken)
+    {
+        var apps = await db.Set<CatalogApp>().AsNoTracking().Where(a => a.ChromeExtensionId != null || a.AppleBundleId != null)
+            .Select(a => new { a.Id, a.ChromeExtensionId, a.AppleBundleId }).ToListAsync(cancellationToken);
+        if (apps.Count == 0)
+        {
+            return Empty;
+        }
+
+        var ids = apps.Select(a => a.Id).ToList();
+        var assignments = (await db.Set<AppAssignmentRecord>().AsNoTracking().Where(a => ids.Contains(a.AppId)).ToListAsync(cancellationToken))
+            .Select(r => new AppAssignment(r.Id, r.AppId, r.Intent, r.Level, r.ScopeKey)).ToList();
+        if (assignments.Count == 0)
+        {
+            return Empty;
+        }
+
+        var extensionIds = apps.Where(a => a.ChromeExtensionId is not null).ToDictionary(a => a.Id, a => a.ChromeExtensionId!);
+        var bundleIds = apps.Where(a => a.AppleBundleId is not null).ToDictionary(a => a.Id, a => a.AppleBundleId!);
+        var devices = db.Devices.AsNoTracking();
+        var appleDevices = db.AppleDevices.AsNoTracking();
+        if (deviceIds is not null)
+        {
+            devices = devices.Where(d => deviceIds.Contains(d.Id));
+            appleDevices = appleDevices.Where(a => deviceIds.Contains(a.DeviceId));
+        }
+
+        HashSet<Guid> chromebooks = extensionIds.Count == 0 ? [] : [.. await devices.Where(d => d.Platform == DevicePlatform.ChromeOS).Select(d => d.Id).ToListAsync(cancellationToken)];
+        HashSet<Guid> supervised = bundleIds.Count == 0 ? [] : [.. await (
+            from a in appleDevices
+            join d in db.Devices.AsNoTracking() on a.DeviceId equals d.Id
+            where a.CheckedOutAt == null && a.Supervised && (d.Platform == DevicePlatform.IPadOS || d.Platform == DevicePlatform.IOS)
+            select a.DeviceId).ToListAsync(cancellationToken)];
+        return new CatalogDocument(new AppAssignmentIndex(assignments), extensionIds, bundleIds, chromebooks, supervised);
+    }
+
+    /// <summary>The device's <c>catalog</c> object, or null when nothing of the catalog applies to it.</summary>
+    public JsonObject? For(DeviceScope device)
+    {
+        var chromebook = _chromebooks.Contains(device.DeviceId);
+        var apple = _supervisedApple.Contains(device.DeviceId);
+        if (!chromebook && !apple)
+        {
+            return null;
+        }
+
+        var effective = _index.Resolve(device);
+        if (effective.Count == 0)
+        {
+            return null;
+        }
+
+        static JsonArray Array(IEnumerable<string> ids) => new([.. ids.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(id => (JsonNode)JsonValue.Create(id))]);
+        if (apple)
+        {
+            // Blocked and disabled alike: Apple's restriction hides the app and stops it launching, installed or not.
+            var blocked = effective.Values.Where(e => e.Intent is AppIntent.Blocked or AppIntent.Disabled && _bundleIds.ContainsKey(e.AppId)).Select(e => _bundleIds[e.AppId]).ToList();
+            return blocked.Count == 0 ? null : new JsonObject { ["blockedAppBundleIds"] = Array(blocked) };
+        }
+
+        if (!effective.Values.Any(e => _extensionIds.ContainsKey(e.AppId)))
+        {
+            return null;
+        }
+
+        JsonArray Ids(AppIntent intent) => Array(effective.Values.Where(e => e.Intent == intent && _extensionIds.ContainsKey(e.AppId)).Select(e => _extensionIds[e.AppId]));
+        return new JsonObject
+        {
+            ["blockedExtensions"] = Ids(AppIntent.Blocked),
+            ["disabledExtensions"] = Ids(AppIntent.Disabled),
+            ["requiredExtensions"] = Ids(AppIntent.Required),
+        };
+    }
+}
