@@ -133,7 +133,11 @@ var polling = iPadFleet.Select((iPad, i) => Task.Run(async () =>
             await iPad.PollAsync(cancellationToken: stopPolling.Token);
             Interlocked.Increment(ref polls);
         }
-        catch (Exception) when (!stopPolling.IsCancellationRequested)
+        catch (Exception) when (stopPolling.IsCancellationRequested)
+        {
+            break; // The measurement is over: a poll cut short is not an error.
+        }
+        catch (Exception)
         {
             Interlocked.Increment(ref pollErrors);
         }
