@@ -234,7 +234,8 @@ public sealed partial class DemoDistrict(IDbContextFactory<HomeroomDbContext> db
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var schoolIds = await db.Schools.Where(s => s.Code != null && s.Code.StartsWith(SchoolCodePrefix)).Select(s => s.Id).ToListAsync(cancellationToken);
         var tokenIds = await db.EnrollmentTokens.Where(t => t.Name == TokenName).Select(t => t.Id).ToListAsync(cancellationToken);
-        var removed = await db.Devices
+        var removed = await DemoRollout.RemoveAsync(db, cancellationToken);
+        removed += await db.Devices
             .Where(d => (d.SchoolId != null && schoolIds.Contains(d.SchoolId.Value)) || (d.EnrollmentTokenId != null && tokenIds.Contains(d.EnrollmentTokenId.Value)))
             .ExecuteDeleteAsync(cancellationToken);
         removed += await db.People.Where(p => p.ExternalId != null && p.ExternalId.StartsWith(ExternalIdPrefix)).ExecuteDeleteAsync(cancellationToken);

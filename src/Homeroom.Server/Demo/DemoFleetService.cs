@@ -16,6 +16,7 @@ namespace Homeroom.Server.Demo;
 /// </summary>
 public sealed class DemoFleetService(
     DemoDistrict district,
+    DemoRollout rollout,
     FilterListStore filterLists,
     ZoneMembership zones,
     PolicyDistributor policies,
@@ -38,8 +39,10 @@ public sealed class DemoFleetService(
 
         if (await district.SeedAsync(stoppingToken))
         {
+            await rollout.SeedAsync(stoppingToken);
             await ReloadRulesAsync(stoppingToken);
         }
+
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(stoppingToken);
@@ -68,6 +71,9 @@ public sealed class DemoFleetService(
             Campus = DemoDistrict.Campus,
             StateFile = Path.Combine(database.DataDirectory, "demo-fleet.json"),
             ConnectConcurrency = 16,
+            // The demo rollout's Chromebooks carry on with the update from where its seeded week left them.
+            ChromeOsTarget = DemoRollout.TargetVersion,
+            ChromeOsTargetBySerial = await rollout.OffersAsync(stoppingToken),
         });
         _fleet.Start();
         DemoLog.FleetStarted(logger, options.Value.Devices, address);

@@ -10,6 +10,7 @@ public static class DemoServiceCollectionExtensions
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DemoOptions>, DemoOptionsValidator>();
         services.AddSingleton<DemoDistrict>();
+        services.AddSingleton<DemoRollout>();
         services.AddSingleton<DemoFleetService>();
         services.AddHostedService(sp => sp.GetRequiredService<DemoFleetService>());
         return services;

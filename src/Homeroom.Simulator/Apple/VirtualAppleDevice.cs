@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 using Homeroom.Contracts.Apple;
+using Homeroom.Simulator.Fleet;
 
 namespace Homeroom.Simulator.Apple;
 
@@ -24,6 +25,10 @@ public delegate string MdmAnswer(string requestType, Dictionary<string, object> 
 /// is acknowledged, never arrives and is reported once with Apple's transient status (Failed, UserRejected).
 /// It keeps the blocked bundle ids of the last policy profile it installed (<see cref="BlockedApps"/>) when
 /// supervised; an unsupervised device ignores them, as Apple's restrictions payload says.
+/// OS updates follow its <see cref="OsUpdatePlan"/> on its clock: offered a version (the declarative
+/// software-update enforcement, <see cref="OfferOsUpdate"/>, or ScheduleOSUpdate with a ProductVersion), it
+/// reports the new version in DeviceInformation answers once the plan's time has passed; a device whose plan
+/// fails refuses ScheduleOSUpdate with an Error answer, and one that never reports stops polling once due.
 /// </summary>
 public sealed class VirtualAppleDevice : IDisposable
 {
@@ -35,12 +40,15 @@ public sealed class VirtualAppleDevice : IDisposable
     private readonly int _refuseInstallEvery;
     private readonly List<(string Identifier, string Name, string Version, DateTimeOffset ReadyAt)> _downloading = [];
     private int _installsAsked;
+    private readonly OsUpdatePlan _osPlan;
+    private (string Version, DateTimeOffset OfferedAt)? _osOffer;
 
     public VirtualAppleDevice(
         HttpClient http, Uri server, string udid, string serial, string productName = "iPad13,18", string osVersion = "18.1",
-        TimeProvider? clock = null, TimeSpan? installDelay = null, int refuseInstallEvery = 0, bool supervised = true)
+        TimeProvider? clock = null, TimeSpan? installDelay = null, int refuseInstallEvery = 0, bool supervised = true, OsUpdatePlan? osUpdates = null)
     {
         Supervised = supervised;
+        _osPlan = osUpdates ?? new OsUpdatePlan(OsUpdateOutcome.Installs, TimeSpan.FromHours(1));
         ArgumentOutOfRangeException.ThrowIfNegative(refuseInstallEvery);
         _clock = clock ?? TimeProvider.System;
         _installDelay = installDelay ?? TimeSpan.FromSeconds(30);
@@ -51,8 +59,10 @@ public sealed class VirtualAppleDevice : IDisposable
         Serial = serial;
         ProductName = productName;
         OsVersion = osVersion;
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest($"CN={udid}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        // A placeholder until the enrollment profile's identity replaces it: P-256, which takes a millisecond to make where an
+        // RSA key takes a tenth of a second or more (a thousand iPads in a benchmark spent minutes on them).
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={udid}", key, HashAlgorithmName.SHA256);
         Identity = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(2));
         PushToken = RandomNumberGenerator.GetBytes(32);
     }
@@ -60,7 +70,31 @@ public sealed class VirtualAppleDevice : IDisposable
     public string Udid { get; }
     public string Serial { get; }
     public string ProductName { get; }
-    public string OsVersion { get; }
+    public string OsVersion { get; private set; }
+
+    /// <summary>True once the device has gone quiet for good (its OS update plan says it never reports again): polls send nothing.</summary>
+    public bool Silent => _osOffer is { } offer && OsUpdates.IsSilent(_osPlan, offer.OfferedAt, _clock.GetUtcNow());
+
+    /// <summary>
+    /// Offers an OS version, as the declarative software-update enforcement does; the device takes it as its plan says.
+    /// A later offer of the same version keeps the first offer's time.
+    /// </summary>
+    public void OfferOsUpdate(string version)
+    {
+        if (_osOffer?.Version != version)
+        {
+            _osOffer = (version, _clock.GetUtcNow());
+        }
+    }
+
+    // Moves to the offered version once the plan's time has passed.
+    private void AdvanceOs()
+    {
+        if (_osOffer is { } offer)
+        {
+            OsVersion = OsUpdates.VersionAt(_osPlan, OsVersion, offer.Version, offer.OfferedAt, _clock.GetUtcNow());
+        }
+    }
     public X509Certificate2 Identity { get; set; }
     public byte[] PushToken { get; set; }
     public bool Locked { get; private set; }
@@ -164,6 +198,12 @@ public sealed class VirtualAppleDevice : IDisposable
     /// <summary>Polls until the server has nothing more, answering each command; returns how many commands came.</summary>
     public async Task<int> PollAsync(MdmAnswer? answer = null, CancellationToken cancellationToken = default)
     {
+        AdvanceOs();
+        if (Silent)
+        {
+            return 0;
+        }
+
         var reply = new Dictionary<string, object> { ["UDID"] = Udid, ["Status"] = "Idle" };
         var count = 0;
         while (true)
@@ -221,6 +261,8 @@ public sealed class VirtualAppleDevice : IDisposable
                 }
 
                 return null;
+            case "ScheduleOSUpdate" when _osPlan.Outcome == OsUpdateOutcome.Fails:
+                return Error(12050, "The software update could not be installed: there is not enough storage space.");
             case "RemoveApplication":
                 var identifier = command.GetValueOrDefault("Identifier") as string;
                 return InstalledApps.Any(a => a.Identifier == identifier) || _downloading.Any(a => a.Identifier == identifier)
@@ -280,6 +322,15 @@ public sealed class VirtualAppleDevice : IDisposable
                 break;
             case "DeviceLock":
                 Locked = true;
+                break;
+            case "ScheduleOSUpdate":
+                var updates = (command.GetValueOrDefault("Updates") as List<object>)?.OfType<Dictionary<string, object>>() ?? [];
+                if (updates.Select(u => u.GetValueOrDefault("ProductVersion") as string).FirstOrDefault(v => v is not null) is { } version)
+                {
+                    OfferOsUpdate(version);
+                }
+
+                reply["UpdateResults"] = new List<object>();
                 break;
             case "DeviceInformation":
                 var isMac = ProductName.StartsWith("Mac", StringComparison.Ordinal);

@@ -43,4 +43,19 @@ public sealed class FleetOptions
 
     /// <summary>Chance that a device answers a command only after a short delay, as a busy device would.</summary>
     public double SlowAnswerChance { get; init; } = 0.05;
+
+    /// <summary>
+    /// The ChromeOS version Google Admin pins for the fleet (its "Target version"), or none. Chromebooks below it
+    /// take it over simulated days as <see cref="OsUpdates"/> plans: most report it, a few fail, a few go quiet.
+    /// </summary>
+    public string? ChromeOsTarget { get; init; }
+
+    /// <summary>When (simulated time) the pin was set; the fleet's start when not given.</summary>
+    public DateTimeOffset? ChromeOsTargetSince { get; init; }
+
+    /// <summary>
+    /// When given, only these Chromebooks (by serial) have the pin, each since its time (a ring's organisational unit
+    /// gets it when the ring starts); the others stay on their version.
+    /// </summary>
+    public IReadOnlyDictionary<string, DateTimeOffset>? ChromeOsTargetBySerial { get; init; }
 }

@@ -10,9 +10,12 @@ public sealed class SimulatedClock(TimeProvider real, double speed, DateTimeOffs
 
     public double Speed { get; } = speed;
 
+    /// <summary>The simulated moment the clock started at.</summary>
+    public DateTimeOffset Start { get; } = start;
+
     public TimeZoneInfo Zone { get; } = zone;
 
-    public DateTimeOffset Now => start + TimeSpan.FromTicks((long)(real.GetElapsedTime(_startTimestamp).Ticks * Speed));
+    public DateTimeOffset Now => Start + TimeSpan.FromTicks((long)(real.GetElapsedTime(_startTimestamp).Ticks * Speed));
 
     /// <summary>The local time of day at the school, in hours (0 to 24).</summary>
     public double LocalHour

@@ -61,6 +61,12 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     private bool _screenshots;
 
     public DeviceSpec Spec => spec;
+
+    /// <summary>The OS version the device runs now (it moves to <see cref="FleetOptions.ChromeOsTarget"/> on a Chromebook).</summary>
+    public string OsVersion { get; private set; } = spec.OsVersion;
+
+    /// <summary>True once the device has gone quiet for good (its OS update plan says it never reports again).</summary>
+    public bool Silent { get; private set; }
     public Guid? DeviceId { get; private set; }
     public bool Locked { get; private set; }
 
@@ -88,6 +94,12 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         var backoff = new ReconnectBackoff(_random);
         while (!cancellationToken.IsCancellationRequested)
         {
+            TakeOsUpdate();
+            if (Silent)
+            {
+                return;
+            }
+
             if (!fleet.Options.AlwaysOnline && IsAsleep())
             {
                 await DelayAsync(TimeSpan.FromSeconds(5 + _random.Next(10)), cancellationToken);
@@ -134,6 +146,33 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         }
     }
 
+    // A Chromebook below Google Admin's pinned version moves to it when its plan says (simulated time); true when it just did.
+    private bool TakeOsUpdate()
+    {
+        if (spec.Platform != DevicePlatform.ChromeOS || fleet.Options.ChromeOsTarget is not { } target)
+        {
+            return false;
+        }
+
+        var since = fleet.Options.ChromeOsTargetSince ?? fleet.Clock.Start;
+        if (fleet.Options.ChromeOsTargetBySerial is { } bySerial && !bySerial.TryGetValue(spec.Serial, out since))
+        {
+            return false;
+        }
+
+        var plan = OsUpdates.For(fleet.Options.Seed, spec.Index);
+        var now = fleet.Clock.Now;
+        Silent = OsUpdates.IsSilent(plan, since, now);
+        var version = OsUpdates.VersionAt(plan, OsVersion, target, since, now);
+        if (version == OsVersion)
+        {
+            return false;
+        }
+
+        OsVersion = version;
+        return true;
+    }
+
     private bool IsAsleep()
     {
         var hour = fleet.Clock.LocalHour;
@@ -164,7 +203,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         try
         {
             var request = new EnrollRequest(
-                fleet.Options.EnrollToken, spec.Platform, spec.Serial, spec.Model, spec.Manufacturer, spec.OsVersion, spec.Name, "homeroom-simulator/1", known?.Credential);
+                fleet.Options.EnrollToken, spec.Platform, spec.Serial, spec.Model, spec.Manufacturer, OsVersion, spec.Name, "homeroom-simulator/1", known?.Credential);
             using var response = await fleet.Http.PostAsJsonAsync(new Uri(fleet.Options.Server, AgentProtocol.EnrollPath), request, AgentJsonContext.Default.EnrollRequest, cancellationToken);
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
@@ -295,6 +334,21 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 break;
             }
 
+            if (TakeOsUpdate())
+            {
+                // A new version: report it, as the extension's inventory does after a restart.
+                if (!await client.SendAsync(Inventory()))
+                {
+                    break;
+                }
+            }
+
+            if (Silent)
+            {
+                await client.CloseAsync();
+                break;
+            }
+
             if (!fleet.Options.AlwaysOnline && (IsAsleep() || _random.NextDouble() < 0.0005))
             {
                 await client.CloseAsync(); // lid closed, or out of Wi-Fi range for a while
@@ -357,7 +411,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             DevicePlatform.Android => "Android",
             _ => spec.Platform.ToString(),
         };
-        return new InventoryFrame(osName, spec.OsVersion, spec.Model, spec.Manufacturer, 64L << 30, (16L + spec.Index % 32) << 30, apps);
+        return new InventoryFrame(osName, OsVersion, spec.Model, spec.Manufacturer, 64L << 30, (16L + spec.Index % 32) << 30, apps);
     }
 
     private List<ActivityEvent> GenerateActivity(TimeSpan realElapsed)
