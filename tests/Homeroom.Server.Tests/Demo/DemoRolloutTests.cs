@@ -1,7 +1,5 @@
 using System.Text.Json;
-using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Updates;
-using Homeroom.Server.Accounts;
 using Homeroom.Server.Data;
 using Homeroom.Server.Demo;
 using Homeroom.Server.Tests.Infrastructure;
