@@ -71,7 +71,7 @@ public sealed class DemoRollout(IServiceProvider services, IDbContextFactory<Hom
         var rollout = await rollouts.CreateAsync(StaffScope.System, new RolloutRequest(RolloutName, "chromeos", TargetVersion, CheckInHours,
         [
             new RingRequest(pilotId, 80, 24, null),
-            new RingRequest(secondId, 98, 48, null),
+            new RingRequest(secondId, 99, 48, null),
         ]), cancellationToken);
         for (var at = start + Step; at <= end; at += Step)
         {

@@ -34,7 +34,8 @@ public static class OsUpdates
 
     public static OsUpdatePlan For(int seed, int index)
     {
-        var random = new Random(HashCode.Combine(seed, index, 0x05));
+        // A fixed mix, not HashCode.Combine: that is seeded per process, and a plan must be the same in every run.
+        var random = new Random(unchecked((seed * 6_271) + (index * 130_363) + 5));
         var roll = random.NextDouble();
         // Skewed toward the first day: the square of a uniform draw, over 2 to 96 hours.
         var hours = 2 + (94 * Math.Pow(random.NextDouble(), 2));

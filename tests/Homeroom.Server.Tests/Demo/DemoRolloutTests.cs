@@ -48,7 +48,7 @@ public sealed class DemoRolloutTests : IAsyncLifetime
         actions.IndexOf("updates.rollout.promote").ShouldBeLessThan(actions.IndexOf("updates.rollout.pause"));
         actions.Count(a => a == "updates.rollout.pause").ShouldBe(1);
 
-        // The data behind the pause: more of the second ring silent for longer than the check-in window than 98 % allows,
+        // The data behind the pause: more of the second ring silent for longer than the check-in window than 99 % allows,
         // and exactly the devices the simulator's plans send quiet.
         var options = _host.GetService<Microsoft.Extensions.Options.IOptions<DemoOptions>>().Value;
         var specs = FleetProfile.Create(options.Devices, options.Seed, DemoDistrict.Campus).ToDictionary(s => s.Serial);
@@ -57,13 +57,16 @@ public sealed class DemoRolloutTests : IAsyncLifetime
         var ring = await db.GroupDevices.Where(g => g.GroupId == secondGroup).Join(db.Devices, g => g.DeviceId, d => d.Id, (_, d) => new { d.Serial, d.LastSeenAt, d.OsVersion }).ToListAsync();
         var now = _host.Clock.GetUtcNow().UtcDateTime;
         var silent = ring.Where(d => d.LastSeenAt < now.AddHours(-DemoRollout.CheckInHours)).Select(d => d.Serial).ToList();
-        var required = (int)Math.Ceiling(ring.Count * 0.98);
+        var required = (int)Math.Ceiling(ring.Count * 0.99);
         silent.Count.ShouldBeGreaterThan(ring.Count - required);
         silent.ShouldBe(ring.Where(d => OsUpdates.For(options.Seed, specs[d.Serial].Index).Outcome == OsUpdateOutcome.NeverReports).Select(d => d.Serial), ignoreOrder: true);
         reason.ShouldStartWith($"{silent.Count} of {ring.Count}");
-        // Every device that reports is on the version its plan gives now: the live fleet carries on from here.
+        // The ring's numbers are those of the evaluation that paused it (a paused rollout is not evaluated again); the
+        // devices kept updating to the end of the week as their plans say, so at least as many are on the target now.
         var target = OsVersion.FromReported(DemoRollout.TargetVersion);
-        ring.Count(d => OsVersion.FromReported(d.OsVersion).IsAtLeast(target)).ShouldBe(second.GetProperty("atTarget").GetInt32());
+        ring.Count(d => OsVersion.FromReported(d.OsVersion).IsAtLeast(target)).ShouldBeGreaterThanOrEqualTo(second.GetProperty("atTarget").GetInt32());
+        ring.Where(d => OsVersion.FromReported(d.OsVersion).IsAtLeast(target)).Select(d => d.Serial)
+            .ShouldAllBe(serial => OsUpdates.For(options.Seed, specs[serial].Index).Outcome == OsUpdateOutcome.Installs);
 
         // The evaluator, run now on this data, leaves the paused rollout as it is.
         var evaluatedAt = rollout.GetProperty("evaluatedAt").GetDateTime();
