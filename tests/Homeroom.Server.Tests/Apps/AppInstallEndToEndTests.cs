@@ -267,7 +267,7 @@ public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyn
         {
             await ipad.PollAsync();
             return ipad.BlockedApps.SequenceEqual(blocked);
-        });
+        }, TimeSpan.FromSeconds(60)); // a chain of polls (facts, the distributor's pass, the profile); slow on a loaded CI machine
         ((List<object>)LastProfile(ipad)["blockedAppBundleIDs"]).ShouldBe(blocked);
     }
 
