@@ -13,28 +13,38 @@ namespace Homeroom.Server.Apps;
 /// (managed through MDM): the bundle ids its effective apps block or disable (<c>blockedAppBundleIds</c>),
 /// which its policy profile's restrictions carry (<see cref="Rules.Apple.PolicyProfiles"/>); since they are
 /// part of the document, a change of the blocked set (or of supervision) changes the document's hash, so
-/// the distributor queues the profile again. Loaded once per distribution pass; a device of another
-/// platform, an unsupervised one, or one no catalog app reaches, gets no <c>catalog</c> (so documents
-/// without catalog apps are exactly as before).
+/// the distributor queues the profile again. A Windows or Linux desktop's: the package identities for its
+/// platform that its effective apps block (<c>blockedPackages</c>), which the desktop agent keeps from running
+/// (installs and removals go through commands, <see cref="AppInstallReconciler"/>). Loaded once per distribution
+/// pass; a device of another platform, an unsupervised one, or one no catalog app reaches, gets no <c>catalog</c>
+/// (so documents without catalog apps are exactly as before).
 /// </summary>
 public sealed class CatalogDocument
 {
     private readonly AppAssignmentIndex _index;
     private readonly Dictionary<Guid, string> _extensionIds;
     private readonly Dictionary<Guid, string> _bundleIds;
+    private readonly Dictionary<Guid, AppIdentities> _packages;
     private readonly HashSet<Guid> _chromebooks;
     private readonly HashSet<Guid> _supervisedApple;
+    private readonly Dictionary<Guid, DevicePlatform> _desktops;
 
-    private CatalogDocument(AppAssignmentIndex index, Dictionary<Guid, string> extensionIds, Dictionary<Guid, string> bundleIds, HashSet<Guid> chromebooks, HashSet<Guid> supervisedApple) =>
-        (_index, _extensionIds, _bundleIds, _chromebooks, _supervisedApple) = (index, extensionIds, bundleIds, chromebooks, supervisedApple);
+    private CatalogDocument(
+        AppAssignmentIndex index, Dictionary<Guid, string> extensionIds, Dictionary<Guid, string> bundleIds, Dictionary<Guid, AppIdentities> packages,
+        HashSet<Guid> chromebooks, HashSet<Guid> supervisedApple, Dictionary<Guid, DevicePlatform> desktops) =>
+        (_index, _extensionIds, _bundleIds, _packages, _chromebooks, _supervisedApple, _desktops) = (index, extensionIds, bundleIds, packages, chromebooks, supervisedApple, desktops);
 
-    private static CatalogDocument Empty => new(new AppAssignmentIndex([]), [], [], [], []);
+    private static CatalogDocument Empty => new(new AppAssignmentIndex([]), [], [], [], [], [], []);
 
-    /// <summary>Reads the assignments of catalog extensions and App Store apps, and which of the devices (all when null) are Chromebooks or supervised MDM iPads and iPhones.</summary>
+    /// <summary>
+    /// Reads the assignments of catalog extensions, App Store apps and desktop packages, and which of the devices (all when null)
+    /// are Chromebooks, supervised MDM iPads and iPhones, or Windows and Linux desktops.
+    /// </summary>
     public static async Task<CatalogDocument> LoadAsync(HomeroomDbContext db, IReadOnlyCollection<Guid>? deviceIds, CancellationToken cancellationToken)
     {
-        var apps = await db.Set<CatalogApp>().AsNoTracking().Where(a => a.ChromeExtensionId != null || a.AppleBundleId != null)
-            .Select(a => new { a.Id, a.ChromeExtensionId, a.AppleBundleId }).ToListAsync(cancellationToken);
+        var apps = await db.Set<CatalogApp>().AsNoTracking()
+            .Where(a => a.ChromeExtensionId != null || a.AppleBundleId != null || a.WindowsPackageId != null || a.LinuxPackage != null)
+            .ToListAsync(cancellationToken);
         if (apps.Count == 0)
         {
             return Empty;
@@ -50,6 +60,7 @@ public sealed class CatalogDocument
 
         var extensionIds = apps.Where(a => a.ChromeExtensionId is not null).ToDictionary(a => a.Id, a => a.ChromeExtensionId!);
         var bundleIds = apps.Where(a => a.AppleBundleId is not null).ToDictionary(a => a.Id, a => a.AppleBundleId!);
+        var packages = apps.Where(a => a.WindowsPackageId is not null || a.LinuxPackage is not null).ToDictionary(a => a.Id, a => a.Identities);
         var devices = db.Devices.AsNoTracking();
         var appleDevices = db.AppleDevices.AsNoTracking();
         if (deviceIds is not null)
@@ -64,12 +75,28 @@ public sealed class CatalogDocument
             join d in db.Devices.AsNoTracking() on a.DeviceId equals d.Id
             where a.CheckedOutAt == null && a.Supervised && (d.Platform == DevicePlatform.IPadOS || d.Platform == DevicePlatform.IOS)
             select a.DeviceId).ToListAsync(cancellationToken)];
-        return new CatalogDocument(new AppAssignmentIndex(assignments), extensionIds, bundleIds, chromebooks, supervised);
+        // Desktops carry only blocked packages, so they are read only when a package is blocked somewhere.
+        var desktops = !assignments.Any(a => a.Intent == AppIntent.Blocked && packages.ContainsKey(a.AppId)) ? [] : await devices
+            .Where(d => d.Platform == DevicePlatform.Windows || d.Platform == DevicePlatform.Linux)
+            .Select(d => new { d.Id, d.Platform }).ToDictionaryAsync(d => d.Id, d => d.Platform, cancellationToken);
+        return new CatalogDocument(new AppAssignmentIndex(assignments), extensionIds, bundleIds, packages, chromebooks, supervised, desktops);
     }
 
     /// <summary>The device's <c>catalog</c> object, or null when nothing of the catalog applies to it.</summary>
     public JsonObject? For(DeviceScope device)
     {
+        if (_desktops.TryGetValue(device.DeviceId, out var platform))
+        {
+            // The whole assignment set decides (a class may require what the district blocks); only blocked packages are listed.
+            var packages = _index.Resolve(device).Values
+                .Where(e => e.Intent == AppIntent.Blocked && _packages.ContainsKey(e.AppId))
+                .Select(e => AgentPackages.For(platform, _packages[e.AppId]))
+                .OfType<string>()
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            return packages.Count == 0 ? null : new JsonObject { ["blockedPackages"] = new JsonArray([.. packages.Select(p => (JsonNode)JsonValue.Create(p))]) };
+        }
+
         var chromebook = _chromebooks.Contains(device.DeviceId);
         var apple = _supervisedApple.Contains(device.DeviceId);
         if (!chromebook && !apple)

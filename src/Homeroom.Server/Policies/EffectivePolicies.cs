@@ -35,8 +35,7 @@ public static class EffectivePolicies
 
         var document = PolicyDistributor.Document(resolved.Policy, lists.Version, PolicyDistributor.LocationContext(resolved.Policy, resolved.TimeZone, zones));
         // As the distributor adds it: an Apple device's profile carries the catalog's blocked apps, a desktop's its blocked packages.
-        if (((await Apps.CatalogDocument.LoadAsync(db, [deviceId], cancellationToken)).For(resolved.Scope)
-            ?? (await Apps.DesktopCatalog.LoadAsync(db, [deviceId], cancellationToken)).For(resolved.Scope)) is { } catalog)
+        if ((await Apps.CatalogDocument.LoadAsync(db, [deviceId], cancellationToken)).For(resolved.Scope) is { } catalog)
         {
             document["catalog"] = catalog;
         }

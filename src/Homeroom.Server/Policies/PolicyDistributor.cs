@@ -152,7 +152,6 @@ public sealed class PolicyDistributor(
         var ids = connected?.Keys.ToList();
         var scopes = await DeviceScopes.LoadAsync(db, ids, zones.InsideZones, cancellationToken);
         var catalog = await Apps.CatalogDocument.LoadAsync(db, ids, cancellationToken);
-        var desktopCatalog = await Apps.DesktopCatalog.LoadAsync(db, ids, cancellationToken);
         var stored = await (ids is null ? db.DevicePolicies.AsNoTracking() : db.DevicePolicies.AsNoTracking().Where(p => ids.Contains(p.DeviceId)))
             .Select(p => new { p.DeviceId, p.Version, p.Hash })
             .ToDictionaryAsync(p => p.DeviceId, cancellationToken);
@@ -176,7 +175,7 @@ public sealed class PolicyDistributor(
                 values["location.outOfBoundsMessage"].GetValue<string>()));
 
             var document = Document(effective, listVersion, LocationContext(effective, model.TimeZoneOf(scope.SchoolId), zones));
-            if ((catalog.For(scope) ?? desktopCatalog.For(scope)) is { } apps)
+            if (catalog.For(scope) is { } apps)
             {
                 document["catalog"] = apps;
             }
