@@ -22,6 +22,12 @@ public static class AgentHost
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
         builder.Services.AddSystemd();
         builder.Services.AddWindowsService(service => service.ServiceName = "Homeroom Agent");
+        if (OperatingSystem.IsWindows() && Microsoft.Extensions.Hosting.WindowsServices.WindowsServiceHelpers.IsWindowsService())
+        {
+            // The same lifetime, also noting a system shutdown so the agent's goodbye tells it from a stopped service.
+            builder.Services.AddSingleton<IHostLifetime, AgentServiceLifetime>();
+        }
+
         builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
         logging?.Invoke(builder.Logging);
         builder.Services.AddAgent(options);
@@ -36,6 +42,7 @@ public static class AgentHost
         services.AddSingleton(new AgentPaths(options.StateDirectory));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AgentStatus>();
+        services.AddSingleton<ShutdownSignal>();
         services.AddSingleton<InstallationId>();
         services.AddSingleton(new HttpClient { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = 16 * 1024 * 1024 });
         services.AddSingleton(CreateVault);

@@ -34,6 +34,9 @@ public sealed class AgentOptions
     /// <summary>How often the running processes are checked for blocked applications (only while the policy blocks any).</summary>
     public TimeSpan BlockScanInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The systemctl asked whether the system is shutting down as the agent stops (null: found in /usr/bin or /bin).</summary>
+    public string? SystemctlPath { get; set; }
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;

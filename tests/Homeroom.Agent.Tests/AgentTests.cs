@@ -18,7 +18,8 @@ public sealed class AgentTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
+        // A short grace for an agent stopped on a running computer; the test runs the watch's passes itself.
+        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Agents:StoppedAlertGraceSeconds=1", "Homeroom:Agents:WatchIntervalSeconds=300");
         _network = new TcpProxy(_host.BaseAddress);
         // The agent creates its own directory (0700) inside this one.
         _state = Path.Combine(_host.Database.DataDirectory, "agent-state");
@@ -250,5 +251,43 @@ public sealed class AgentTests : IAsyncLifetime
         unit.ShouldContain("Type=notify");
         unit.ShouldContain("StateDirectoryMode=0700");
         unit.ShouldContain("WantedBy=multi-user.target");
+    }
+
+    [Theory]
+    [InlineData("running", "agentStopped")]
+    [InlineData("degraded", "agentStopped")]
+    [InlineData("stopping", null)]
+    public async Task Stopping_TellsTheServerWhetherTheComputerShutsDown_AndAStoppedAgentOnARunningOneRaisesAnAlertUntilItReturns(string systemdState, string? alert)
+    {
+        var deviceId = await EnrollAsync();
+        // A systemctl that answers as systemd would in that state (this container runs no systemd); the agent really runs it.
+        var systemctl = Path.Combine(_host.Database.DataDirectory, "systemctl");
+        await File.WriteAllTextAsync(systemctl, $"#!/bin/sh\n[ \"$1\" = is-system-running ] || exit 2\necho {systemdState}\n[ {systemdState} = running ]\n");
+        File.SetUnixFileMode(systemctl, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var watch = _host.GetService<Homeroom.Server.Agents.AgentWatch>();
+        await using (var agent = await AgentUnderTest.StartAsync(_state, configure: o => o.SystemctlPath = systemctl))
+        {
+            await agent.WaitConnectedAsync();
+        }
+
+        await Poll.UntilAsync(async () => !(await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}")).GetProperty("online").GetBoolean(), HomeroomHost.Timeout);
+        watch.IsWaitingFor(deviceId).ShouldBe(alert is not null);
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await watch.CheckAsync(CancellationToken.None);
+        var open = (await _host.GetJsonAsync<JsonElement>($"/api/alerts?state=open&deviceId={deviceId}")).GetProperty("items");
+        if (alert is null)
+        {
+            open.GetArrayLength().ShouldBe(0);
+            return;
+        }
+
+        open.GetArrayLength().ShouldBe(1);
+        open[0].GetProperty("kind").GetString().ShouldBe(alert);
+        await using (var again = await AgentUnderTest.StartAsync(_state))
+        {
+            await again.WaitConnectedAsync();
+            await watch.CheckAsync(CancellationToken.None);
+            (await _host.GetJsonAsync<JsonElement>($"/api/alerts?state=open&deviceId={deviceId}")).GetProperty("items").GetArrayLength().ShouldBe(0);
+        }
     }
 }

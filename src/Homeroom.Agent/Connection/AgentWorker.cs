@@ -34,6 +34,7 @@ public sealed class AgentWorker(
     ApplicationBlocker blocker,
     AgentPaths paths,
     AgentStatus status,
+    ShutdownSignal shutdown,
     HttpClient http,
     TimeProvider time,
     ILogger<AgentWorker> logger) : BackgroundService
@@ -176,7 +177,15 @@ public sealed class AgentWorker(
 
         if (stoppingToken.IsCancellationRequested)
         {
-            await client.CloseAsync();
+            // Going away: say whether the computer shuts down or only the agent stops (the server alerts on the latter).
+            if (await shutdown.GoingAwayReasonAsync() is { } goingAway)
+            {
+                await client.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, goingAway);
+            }
+            else
+            {
+                await client.CloseAsync();
+            }
         }
 
         return (client.CloseStatus is { } closed && closed != WebSocketCloseStatus.NormalClosure ? (int)closed : 0, client.CloseDescription);

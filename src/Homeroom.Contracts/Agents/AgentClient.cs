@@ -153,14 +153,17 @@ public sealed class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Closes normally, or aborts when the peer does not answer within 5 s.</summary>
-    public async Task CloseAsync()
+    public Task CloseAsync() => CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
+
+    /// <summary>Closes with the given status and reason, or aborts when the peer does not answer within 5 s.</summary>
+    public async Task CloseAsync(WebSocketCloseStatus status, string reason)
     {
         if (_socket.State == WebSocketState.Open)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try
             {
-                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token);
+                await _socket.CloseAsync(status, reason, timeout.Token);
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
             {

@@ -116,3 +116,16 @@ public static class AgentCloseCodes
     /// <summary>An unexpected server fault; reconnect with back-off.</summary>
     public const int ServerError = 4500;
 }
+
+/// <summary>
+/// Why an agent closes its own connection: it closes with 1001 (going away) and one of these reasons,
+/// so the server can tell a computer that shuts down from an agent stopped while the computer runs.
+/// </summary>
+public static class AgentGoingAwayReasons
+{
+    /// <summary>The computer is shutting down or restarting.</summary>
+    public const string SystemShutdown = "system shutdown";
+
+    /// <summary>The agent's service was stopped while the computer keeps running (by an administrator, an upgrade, or someone else).</summary>
+    public const string AgentStopped = "agent stopped";
+}

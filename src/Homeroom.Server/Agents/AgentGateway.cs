@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Commands;
 using Homeroom.Rules.Throttling;
 using Homeroom.Server.Accounts;
@@ -42,6 +43,7 @@ public sealed class AgentGateway(
     SafetyIngestion safety,
     SafetyCaptures safetyCaptures,
     HelpRequests help,
+    AgentWatch watch,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -91,7 +93,7 @@ public sealed class AgentGateway(
         }
     }
 
-    private sealed record AuthenticatedDevice(Guid Id, long ActivitySeq, long PolicyVersion);
+    private sealed record AuthenticatedDevice(Guid Id, long ActivitySeq, long PolicyVersion, DevicePlatform Platform);
 
     private async Task<AuthenticatedDevice?> AuthenticateAsync(WebSocket socket, MessageReader reader, string? remote, CancellationToken cancellationToken)
     {
@@ -137,7 +139,7 @@ public sealed class AgentGateway(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var device = await db.Devices.AsNoTracking()
             .Where(d => d.Id == auth.DeviceId)
-            .Select(d => new { d.Id, d.CredentialHash, d.RevokedAt, d.ActivitySeq, d.PolicyVersionApplied, d.AgentVersion })
+            .Select(d => new { d.Id, d.CredentialHash, d.RevokedAt, d.ActivitySeq, d.PolicyVersionApplied, d.AgentVersion, d.Platform })
             .FirstOrDefaultAsync(cancellationToken);
         if (device?.RevokedAt is not null)
         {
@@ -157,7 +159,7 @@ public sealed class AgentGateway(
                 .ExecuteUpdateAsync(s => s.SetProperty(d => d.AgentVersion, auth.AgentVersion), cancellationToken);
         }
 
-        return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied);
+        return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied, device.Platform);
     }
 
     private async Task RejectAsync(WebSocket socket, string? remote, int code, string reason, bool drain = true)
@@ -196,6 +198,7 @@ public sealed class AgentGateway(
             ConnectedAt = time.GetUtcNow().UtcDateTime,
         };
         registry.Register(connection);
+        watch.Connected(device.Id);
         presence.Touch(device.Id);
         live.Touch(device.Id);
         AgentsLog.Connected(logger, device.Id, remote);
@@ -266,7 +269,11 @@ public sealed class AgentGateway(
         }
         finally
         {
-            registry.Unregister(connection);
+            if (registry.Unregister(connection) && connection.CloseCode is null && !stopping.IsCancellationRequested)
+            {
+                watch.Disconnected(device.Id, device.Platform, (int?)socket.CloseStatus, socket.CloseStatusDescription);
+            }
+
             presence.Touch(device.Id);
             live.Touch(device.Id);
             if (guard.Refused)

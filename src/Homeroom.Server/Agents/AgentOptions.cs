@@ -37,6 +37,24 @@ public sealed class AgentOptions
     /// <summary>Enrollment requests per minute from one address.</summary>
     [Range(1, 100_000)]
     public int EnrollmentsPerMinutePerAddress { get; set; } = 600;
+
+    /// <summary>
+    /// How long a desktop agent that said it was stopped (while its computer kept running) may stay away
+    /// before an alert is raised: an upgrade or an administrator's restart comes back well within it.
+    /// </summary>
+    [Range(1, 86_400)]
+    public int StoppedAlertGraceSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// How long a desktop agent whose connection dropped without a word may stay silent while the same
+    /// computer is seen through another channel (an MDM check-in with its serial number) before an alert is raised.
+    /// </summary>
+    [Range(1, 86_400)]
+    public int SilentAlertSeconds { get; set; } = 1800;
+
+    /// <summary>How often the agent watch looks at the agents it is waiting for.</summary>
+    [Range(1, 300)]
+    public int WatchIntervalSeconds { get; set; } = 15;
 }
 
 /// <summary>Validates <see cref="AgentOptions"/> at start.</summary>

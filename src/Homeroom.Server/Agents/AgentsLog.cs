@@ -2,6 +2,9 @@ namespace Homeroom.Server.Agents;
 
 internal static partial class AgentsLog
 {
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Warning, Message = "The agent of device {DeviceId} is not reporting while the computer runs: alert {Kind} raised")]
+    public static partial void AgentAway(ILogger logger, Guid deviceId, string kind);
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Agent {DeviceId} connected from {RemoteAddress}")]
     public static partial void Connected(ILogger logger, Guid deviceId, string? remoteAddress);
 

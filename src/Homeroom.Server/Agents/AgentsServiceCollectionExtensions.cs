@@ -12,6 +12,8 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AgentGateway>();
+        services.AddSingleton<AgentWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentWatch>());
         services.Configure<RateLimiterOptions>(o => o.AddPolicy(AgentEndpoints.EnrollRateLimit, context =>
             AgentEndpoints.EnrollPartition(context, context.RequestServices.GetRequiredService<IOptions<AgentOptions>>().Value)));
         return services;

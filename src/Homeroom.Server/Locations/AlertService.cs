@@ -23,6 +23,32 @@ public sealed record BoundsReport(Guid DeviceId, bool OutOfBounds, string? Messa
 public static class AlertKinds
 {
     public const string OutOfBounds = "outOfBounds";
+
+    /// <summary>A desktop agent said it was stopped while its computer kept running, and did not come back (see <c>AgentWatch</c>).</summary>
+    public const string AgentStopped = "agentStopped";
+
+    /// <summary>A desktop agent fell silent while its computer went on checking in through Apple MDM.</summary>
+    public const string AgentSilent = "agentSilent";
+
+    /// <summary>How the console names an alert's kind, and its state.</summary>
+    public static string Title(string kind) => kind switch
+    {
+        OutOfBounds => "out of bounds",
+        AgentStopped => "agent stopped",
+        AgentSilent => "agent silent",
+        _ => kind,
+    };
+
+    /// <summary>The state column: what is wrong, or what cleared it.</summary>
+    public static string State(string kind, bool cleared) => (kind, cleared) switch
+    {
+        (OutOfBounds, false) => "out of bounds",
+        (OutOfBounds, true) => "back in bounds",
+        (AgentStopped or AgentSilent, false) => "agent not reporting",
+        (AgentStopped or AgentSilent, true) => "agent back",
+        (_, false) => kind,
+        (_, true) => "cleared",
+    };
 }
 
 /// <summary>

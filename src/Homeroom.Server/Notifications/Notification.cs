@@ -63,13 +63,17 @@ public static class NotificationKinds
     /// <summary>A safety alert (issue 14): only for staff who read safety; by e-mail and webhook only when high or imminent.</summary>
     public const string Safety = "safety";
 
-    public static readonly IReadOnlyList<string> All = [OutOfBounds, Safety];
+    /// <summary>A desktop agent stopped or fell silent while its computer runs (alert kinds agentStopped and agentSilent).</summary>
+    public const string AgentStopped = "agentStopped";
+
+    public static readonly IReadOnlyList<string> All = [OutOfBounds, Safety, AgentStopped];
 
     /// <summary>How the console names each kind.</summary>
     public static string Label(string kind) => kind switch
     {
         OutOfBounds => "Device out of bounds",
         Safety => "Safety alert (high and imminent)",
+        AgentStopped => "Desktop agent stopped while the computer runs",
         _ => kind,
     };
 }

@@ -120,14 +120,17 @@ public sealed class TestAgent : IAsyncDisposable
         return ((int?)status, description);
     }
 
-    public async Task CloseAsync()
+    public Task CloseAsync() => CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
+
+    /// <summary>Closes with the given status and reason (an agent going away says why).</summary>
+    public async Task CloseAsync(WebSocketCloseStatus status, string reason)
     {
         if (_socket.State == WebSocketState.Open)
         {
             using var cts = new CancellationTokenSource(Timeout);
             try
             {
-                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", cts.Token);
+                await _socket.CloseAsync(status, reason, cts.Token);
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
             {

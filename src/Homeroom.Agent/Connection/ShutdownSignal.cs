@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using Homeroom.Contracts.Agents;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.WindowsServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Agent.Connection;
+
+/// <summary>
+/// Tells, as the agent stops, whether the computer is shutting down or only the agent is being stopped, so
+/// its goodbye to the server says which (<see cref="AgentGoingAwayReasons"/>): the server raises an alert when
+/// an agent is stopped on a running computer and does not come back.
+/// <list type="bullet">
+/// <item>Windows: the service manager sends services a shutdown control when Windows shuts down
+/// (<see cref="AgentServiceLifetime"/> records it); any other stop is the agent being stopped.</item>
+/// <item>Linux: systemd reports its state as <c>stopping</c> while the system shuts down
+/// (<c>systemctl is-system-running</c>, asked with a 2 s limit); any other state is the agent being stopped.</item>
+/// <item>macOS: launchd stops daemons the same way in both cases, so the agent says nothing either way
+/// (a normal close); the server watches Macs through their MDM check-ins instead.</item>
+/// </list>
+/// </summary>
+public sealed class ShutdownSignal(AgentOptions options)
+{
+    private volatile bool _systemShutdown;
+
+    /// <summary>The service manager said the system is shutting down.</summary>
+    public void SystemIsShuttingDown() => _systemShutdown = true;
+
+    /// <summary>The reason to close with (1001), or null to close normally without one.</summary>
+    public async Task<string?> GoingAwayReasonAsync()
+    {
+        if (_systemShutdown)
+        {
+            return AgentGoingAwayReasons.SystemShutdown;
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            return await SystemdStateAsync(options.SystemctlPath ?? FindSystemctl()) == "stopping"
+                ? AgentGoingAwayReasons.SystemShutdown
+                : AgentGoingAwayReasons.AgentStopped;
+        }
+
+        return OperatingSystem.IsWindows() ? AgentGoingAwayReasons.AgentStopped : null;
+    }
+
+    private static string? FindSystemctl() => ((string[])["/usr/bin/systemctl", "/bin/systemctl"]).FirstOrDefault(File.Exists);
+
+    /// <summary>systemd's state (<c>running</c>, <c>degraded</c>, <c>stopping</c>, …), or null when it cannot be asked in time.</summary>
+    internal static async Task<string?> SystemdStateAsync(string? systemctl)
+    {
+        if (systemctl is null)
+        {
+            return null;
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            var start = new ProcessStartInfo(systemctl) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("is-system-running");
+            using var process = Process.Start(start);
+            if (process is null)
+            {
+                return null;
+            }
+
+            var output = await process.StandardOutput.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+            var state = output.Trim();
+            return state.Length is > 0 and <= 32 ? state : null;
+        }
+        catch (Exception e) when (e is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>The Windows service lifetime, noting a system shutdown before the host stops (see <see cref="ShutdownSignal"/>).</summary>
+[SupportedOSPlatform("windows")]
+public sealed class AgentServiceLifetime(
+    ShutdownSignal signal,
+    IHostEnvironment environment,
+    IHostApplicationLifetime applicationLifetime,
+    ILoggerFactory loggerFactory,
+    IOptions<HostOptions> hostOptions,
+    IOptions<WindowsServiceLifetimeOptions> serviceOptions)
+    : WindowsServiceLifetime(environment, applicationLifetime, loggerFactory, hostOptions, serviceOptions)
+{
+    protected override void OnShutdown()
+    {
+        signal.SystemIsShuttingDown();
+        base.OnShutdown();
+    }
+}
