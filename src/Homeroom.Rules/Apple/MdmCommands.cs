@@ -124,6 +124,15 @@ public static class MdmCommands
 
                 // 1: remove the app when the device leaves management.
                 command["ManagementFlags"] = 1L;
+                if (device.IsMac)
+                {
+                    // macOS 11 and later (Apple's schema): without InstallAsManaged a Mac installs the app unmanaged, so
+                    // ManagementFlags does nothing and RemoveApplication could never remove it; ChangeManagementState takes
+                    // over a copy the student already installed from the App Store. iPads reject InstallAsManaged.
+                    command["InstallAsManaged"] = true;
+                    command["ChangeManagementState"] = "Managed";
+                }
+
                 break;
             case CommandKinds.RemoveApp:
                 command["Identifier"] = Argument("bundleId")!;

@@ -80,17 +80,23 @@ public sealed record AppStatusPlan(AppRoute Route, string? Reason = null);
 /// <summary>
 /// Which (device, app) pairs get a status row and what drives it. Available apps get none (nothing to
 /// enforce). Required apps get one wherever the entry has an identity for the platform; blocked apps on
-/// iPads and on Windows and Linux desktops (removed where installed). A Chromebook's blocked and disabled extensions are turned off by the
-/// extension itself (see the device's policy document) and are not tracked here.
+/// iPads, Macs (through Apple MDM: removed where MDM installed them) and Windows and Linux desktops (removed
+/// where installed). A Chromebook's blocked and disabled extensions are turned off by the extension itself
+/// (see the device's policy document) and are not tracked here.
 /// </summary>
 public static class AppStatusPlans
 {
     public const string ChromeWebApp = "Chrome cannot install a web app from an extension: add the URL to Google Admin's force-installed web apps.";
-    public const string MacAgent = "The desktop agent does not install applications on Macs yet, and App Store apps are not sent to Macs through MDM yet.";
     public const string NotMdm = "This iPad is not managed through Apple MDM: Homeroom installs and removes apps only on iPads enrolled through MDM.";
+    public const string MacNotMdm = "This Mac is not managed through Apple MDM: Homeroom installs and removes App Store apps only on Macs enrolled through MDM "
+        + "(the desktop agent does not install applications on Macs).";
     public const string UnsupervisedUnmanaged = "This iPad is not supervised and Homeroom did not install this app: Apple lets MDM block apps only on supervised iPads "
         + "(set up through Apple School Manager) and remove only the apps it installed. Remove it by hand, or supervise the iPad.";
-        public const string AndroidAgent = "There is no Homeroom agent for Android yet: the package name is recorded for later.";
+    public const string MacUnmanaged = "Homeroom did not install this app on this Mac: RemoveApplication removes only the apps MDM installed, and macOS has no "
+        + "restriction that stops an App Store app from starting, so it stays and still opens. Remove it by hand.";
+    public const string MacNoStoreVersion = "A Mac installs only App Store apps that have a macOS version (or an iPad app its developer offers on Apple silicon Macs): "
+        + "if this one has none, assign it to iPads only.";
+    public const string AndroidAgent = "There is no Homeroom agent for Android yet: the package name is recorded for later.";
 
     /// <summary>The plan for an app's effective intent on a platform; null when the pair needs no status.</summary>
     public static AppStatusPlan? For(DevicePlatform platform, AppIdentities ids, AppIntent intent) => (platform, intent) switch
@@ -100,7 +106,8 @@ public static class AppStatusPlans
         (DevicePlatform.IPadOS or DevicePlatform.IOS, AppIntent.Blocked) when ids.AppleBundleId is not null => new(AppRoute.AppleRemove),
         (DevicePlatform.ChromeOS, AppIntent.Required) when ids.ChromeExtensionId is not null => new(AppRoute.ChromeReport),
         (DevicePlatform.ChromeOS, AppIntent.Required) when ids.WebAppUrl is not null => new(AppRoute.NotApplicable, ChromeWebApp),
-        (DevicePlatform.MacOS, _) when ids.AppleAdamId is not null => new(AppRoute.NotApplicable, MacAgent),
+        (DevicePlatform.MacOS, AppIntent.Required) when ids.AppleAdamId is not null => new(AppRoute.AppleInstall),
+        (DevicePlatform.MacOS, AppIntent.Blocked) when ids.AppleBundleId is not null => new(AppRoute.AppleRemove),
         (DevicePlatform.Windows, AppIntent.Required) when ids.WindowsPackageId is not null => new(AppRoute.AgentInstall),
         (DevicePlatform.Windows, AppIntent.Blocked) when ids.WindowsPackageId is not null => new(AppRoute.AgentRemove),
         (DevicePlatform.Linux, AppIntent.Required) when ids.LinuxPackage is not null => new(AppRoute.AgentInstall),

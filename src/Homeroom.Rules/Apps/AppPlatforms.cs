@@ -36,11 +36,21 @@ public static class AppPlatforms
         DevicePlatform.IPadOS or DevicePlatform.IOS when intent == AppIntent.Required =>
             new(true, "Installed through Apple MDM (InstallApplication, after a licence where the app has them); its status is on this page."),
         DevicePlatform.IPadOS or DevicePlatform.IOS when intent == AppIntent.Blocked =>
-            new(true, "Removed through Apple MDM where installed (RemoveApplication); the restrictions payload does not block it yet."),
+            new(true, "Removed through Apple MDM where installed (RemoveApplication); on a supervised iPad the restrictions payload also hides it and stops it from starting."),
         DevicePlatform.IPadOS or DevicePlatform.IOS =>
             new(true, "Recorded only: Homeroom installs required apps and removes blocked ones; nothing is sent for available or disabled apps."),
+        DevicePlatform.MacOS when ids.AppleAdamId is null && ids.AppleBundleId is null =>
+            new(false, "Not for Macs: the catalog entry has no App Store id."),
+        DevicePlatform.MacOS when intent == AppIntent.Required && ids.AppleAdamId is null =>
+            new(false, "Not installed on Macs: the catalog entry has no App Store id to install from."),
+        DevicePlatform.MacOS when intent == AppIntent.Required =>
+            new(true, "Installed through Apple MDM on Macs enrolled through MDM (InstallApplication, after a licence where the app has them); the App Store app needs a macOS version. Its status is on this page."),
+        DevicePlatform.MacOS when intent == AppIntent.Blocked && ids.AppleBundleId is null =>
+            new(false, "Not removed on Macs: the catalog entry has no bundle id."),
+        DevicePlatform.MacOS when intent == AppIntent.Blocked =>
+            new(true, "Removed through Apple MDM where MDM installed it (RemoveApplication). macOS has no restriction that blocks an App Store app: a copy installed another way stays and is not stopped from starting."),
         DevicePlatform.MacOS =>
-            new(false, "Not applied: the desktop agent does not install or block applications yet, and App Store apps are not sent to Macs through MDM yet."),
+            new(true, "Recorded only: Homeroom installs required App Store apps on Macs and removes blocked ones it installed; nothing is sent for available or disabled apps."),
         DevicePlatform.Windows when ids.WindowsPackageId is null =>
             new(false, "Not for Windows: the catalog entry has no Windows package id."),
         DevicePlatform.Windows when intent == AppIntent.Required =>

@@ -25,12 +25,13 @@ public sealed record AppReconcileResult(int Rows, int Installs, int Removals, in
 /// <summary>
 /// Brings every device's app status rows (<see cref="AppDeviceStatus"/>) in line with its effective apps,
 /// once a <see cref="AppInstallOptions.ReconcileInterval"/> and at once when an assignment changes
-/// (<see cref="Nudge"/>). Per platform (<see cref="AppStatusPlans"/>): an iPad's required app takes a
+/// (<see cref="Nudge"/>). Per platform (<see cref="AppStatusPlans"/>): an iPad's or MDM-enrolled Mac's required app takes a
 /// licence where the app has them (<see cref="AppLicenceLedger"/>, then <see cref="IVolumePurchaseLicences"/>),
 /// then gets <c>InstallApplication</c> through the command queue and is installing until the device's
 /// app list shows it; a refused command or licence request is retried with doubling back-off (attempts
 /// and next attempt stored); a blocked app, or one no longer assigned, gets <c>RemoveApplication</c>
-/// where installed. A Chromebook's required extension is installed or missing by the extension's own
+/// where installed (on a Mac only where MDM installed it: macOS removes nothing else and blocks no App Store app).
+/// A Chromebook's required extension is installed or missing by the extension's own
 /// report. Other platforms say why nothing acts. Rows nothing wants any more (app unassigned, device
 /// retired, revoked or gone) give their licence back and go.
 /// </summary>
@@ -161,7 +162,12 @@ public sealed class AppInstallReconciler(
                 switch (plan.Route)
                 {
                     case AppRoute.AppleInstall or AppRoute.AppleRemove when !mdm.ContainsKey(device.Id):
-                        Set(row, AppInstallState.NotApplicable, AppStatusPlans.NotMdm, now);
+                        Set(row, AppInstallState.NotApplicable, device.Platform == DevicePlatform.MacOS ? AppStatusPlans.MacNotMdm : AppStatusPlans.NotMdm, now);
+                        break;
+                    case AppRoute.AppleRemove when device.Platform == DevicePlatform.MacOS && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!)):
+                        // A Mac, supervised or not: RemoveApplication removes only the apps MDM manages, and macOS has no
+                        // blocked-apps restriction, so a copy installed another way is out of Homeroom's reach.
+                        Set(row, AppInstallState.NotApplicable, AppStatusPlans.MacUnmanaged, now);
                         break;
                     case AppRoute.AppleRemove when !mdm[device.Id] && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!)):
                         // Apple ignores blocked-app restrictions on an unsupervised iPad, and MDM removes only the apps it manages there.
@@ -192,14 +198,14 @@ public sealed class AppInstallReconciler(
             }
         }
 
-        // Rows nothing wants: an iPad app Homeroom installed and that is no longer assigned at all is removed
+        // Rows nothing wants: an iPad's or Mac's app Homeroom installed and that is no longer assigned at all is removed
         // first (ManagementFlags 1 made it Homeroom's to remove); every other row gives its licence back and goes.
         var dropped = new List<(AppDeviceStatus Row, DeviceFacts? Device)>();
         foreach (var row in rows.Values.Where(r => !wanted.Contains((r.DeviceId, r.AppId))))
         {
             var device = devices.GetValueOrDefault(row.DeviceId);
             var app = apps.GetValueOrDefault(row.AppId);
-            if (device is not null && app?.AppleBundleId is not null && device.Platform is DevicePlatform.IPadOS or DevicePlatform.IOS
+            if (device is not null && app?.AppleBundleId is not null && IsApple(device.Platform)
                 && row.Intent == AppIntent.Required && row.State is AppInstallState.Installed or AppInstallState.Installing or AppInstallState.Removing or AppInstallState.Failed
                 && effectiveApps.TryGetValue(device.Id, out var effective) && !effective.ContainsKey(app.Id))
             {
@@ -255,8 +261,9 @@ public sealed class AppInstallReconciler(
         }
 
         var budget = new StrongBox<int>(settings.MaxCommandsPerPass);
-        var apples = (IEnumerable<AppleWork> w) => w.Where(x => x.Device.Platform is DevicePlatform.IPadOS or DevicePlatform.IOS).ToList();
-        var desktops = (IEnumerable<AppleWork> w) => w.Where(x => x.Device.Platform is not (DevicePlatform.IPadOS or DevicePlatform.IOS)).ToList();
+        // Apple MDM (iPads, iPhones and Macs) takes App Store commands; Windows and Linux desktops take package commands from their agent.
+        var apples = (IEnumerable<AppleWork> w) => w.Where(x => IsApple(x.Device.Platform)).ToList();
+        var desktops = (IEnumerable<AppleWork> w) => w.Where(x => !IsApple(x.Device.Platform)).ToList();
         var sentInstalls = await SendAsync(apples(installs), CommandKinds.InstallApp, w => new Dictionary<string, string> { ["appStoreId"] = w.App.AppleAdamId! },
             AppInstallState.Installing, budget, now, cancellationToken);
         var sentRemovals = await SendAsync(apples(removals), CommandKinds.RemoveApp, w => new Dictionary<string, string> { ["bundleId"] = w.App.AppleBundleId! },
@@ -282,7 +289,7 @@ public sealed class AppInstallReconciler(
         return new(rows.Count, sentInstalls, sentRemovals, sentLists, dropped.Count);
     }
 
-    // One iPad row: read what its last command and the device's app list say, then decide what to send.
+    // One iPad's or Mac's row: read what its last command and the device's app list say, then decide what to send.
     private async Task StepAsync(
         AppleWork work, HashSet<(Guid, string, string)> installed, Dictionary<(Guid, Guid), CommandState> commands,
         List<AppleWork> installs, List<AppleWork> removals, List<AppleWork> lists, List<(AppDeviceStatus, DeviceFacts?)> dropped,
@@ -337,6 +344,10 @@ public sealed class AppInstallReconciler(
             {
                 case null or { Status: DeliveryStatus.Expired }:
                     Fail(row, $"The {verb} waited longer than its time to live for the device to check in.", now);
+                    break;
+                case { Status: DeliveryStatus.Failed } failed when install && device.Platform == DevicePlatform.MacOS:
+                    // Apple's refusal on a Mac rarely says why (its RejectionReason is always "Other"): name the likely cause.
+                    Fail(row, $"The Mac refused the install: {failed.Error ?? "no reason given"} {AppStatusPlans.MacNoStoreVersion}", now);
                     break;
                 case { Status: DeliveryStatus.Failed } failed:
                     Fail(row, $"The device refused the {verb}: {failed.Error ?? "no reason given"}", now);
@@ -567,6 +578,8 @@ public sealed class AppInstallReconciler(
 
         return result;
     }
+
+    private static bool IsApple(DevicePlatform platform) => platform is DevicePlatform.IPadOS or DevicePlatform.IOS or DevicePlatform.MacOS;
 
     private void Fail(AppDeviceStatus row, string reason, DateTime now) => Retry(row, AppInstallState.Failed, reason, now);
 

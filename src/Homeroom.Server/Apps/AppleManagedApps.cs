@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Apps;
 
 /// <summary>
-/// Applies an iPad's ManagedApplicationList answer to its app status rows (<see cref="AppleManagedAppStatus"/>):
+/// Applies an iPad's or Mac's ManagedApplicationList answer to its app status rows (<see cref="AppleManagedAppStatus"/>):
 /// records which catalog apps MDM manages there (<see cref="AppDeviceStatus.Managed"/>; an app the full list
 /// leaves out is not managed), and moves a required app's row that waits on an install: still on its way stays
 /// installing with Apple's status as the reason, <c>Managed</c> is installed, a refusal is failed with Apple's

@@ -103,6 +103,85 @@ public sealed class MdmCommandSchemaTests
         errors.ShouldBeEmpty();
     }
 
+    // A Mac installs an App Store app as managed only with InstallAsManaged (macOS 11 and later), which iPads do not
+    // take; each key sent must be one Apple's schema gives the platform (introduced there, not "n/a").
+    [Theory]
+    [InlineData(DevicePlatform.MacOS, true)]
+    [InlineData(DevicePlatform.MacOS, false)]
+    [InlineData(DevicePlatform.IPadOS, true)]
+    public void Build_InstallApp_SendsOnlyTheKeysApplesSchemaGivesThePlatform(DevicePlatform platform, bool supervised)
+    {
+        var command = MdmCommands.Build(CommandKinds.InstallApp, new Dictionary<string, string> { ["appStoreId"] = "361309726" }, new AppleDeviceFacts(platform, supervised)).Command;
+
+        var os = platform == DevicePlatform.MacOS ? "macOS" : "iOS";
+        var keys = ((YamlSequenceNode)Child(Schemas.Value["InstallApplication"], "payloadkeys")!).Children.OfType<YamlMappingNode>()
+            .ToDictionary(k => Scalar(Child(k, "key"))!, k => k);
+        foreach (var key in command.Keys.Where(k => k != "RequestType"))
+        {
+            var introduced = Child(Child(keys[key], "supportedOS") ?? new YamlMappingNode(), os) is { } node ? Scalar(Child(node, "introduced")) : null;
+            introduced.ShouldNotBe("n/a", $"{key} is not available on {os}");
+        }
+
+        command["iTunesStoreID"].ShouldBe(361309726L);
+        command["ManagementFlags"].ShouldBe(1L);
+        command.ShouldNotContainKey("Identifier");
+        command.ShouldNotContainKey("Options"); // PurchaseMethod is iOS-only
+        if (platform == DevicePlatform.MacOS)
+        {
+            command["InstallAsManaged"].ShouldBe(true);
+            command["ChangeManagementState"].ShouldBe("Managed");
+            Scalar(Child(Child(Child(keys["InstallAsManaged"], "supportedOS")!, "macOS")!, "introduced")).ShouldBe("11.0");
+        }
+        else
+        {
+            command.ShouldNotContainKey("InstallAsManaged");
+            command.ShouldNotContainKey("ChangeManagementState");
+        }
+
+        var errors = new List<string>();
+        CheckDictionary(command.Where(p => p.Key != "RequestType").ToDictionary(p => p.Key, p => p.Value), (YamlSequenceNode)Child(Schemas.Value["InstallApplication"], "payloadkeys")!, "InstallApplication", errors);
+        errors.ShouldBeEmpty();
+    }
+
+    // Apple's restrictions payload has no blocked-app key for macOS: a Mac's profile carries none, a supervised iPad's both.
+    [Fact]
+    public void PolicyProfile_Mac_HasNoBlockedAppKeys_WhichApplesSchemaDoesNotGiveMacs()
+    {
+        var policy = PolicyDocument.Read(System.Text.Json.JsonDocument.Parse("""{"catalog":{"blockedAppBundleIds":["org.khanacademy.Khan-kids"]}}""").RootElement);
+        Dictionary<string, object>? Restrictions(DevicePlatform platform) =>
+            ((List<object>)Homeroom.Contracts.Apple.PropertyList.ReadDictionary((byte[])MdmCommands.Build(CommandKinds.ApplyPolicy, null, new AppleDeviceFacts(platform, true), policy).Command["Payload"])["PayloadContent"])
+                .Cast<Dictionary<string, object>>().FirstOrDefault(p => (string)p["PayloadType"] == "com.apple.applicationaccess");
+
+        ((List<object>)Restrictions(DevicePlatform.IPadOS)!["blockedAppBundleIDs"]).ShouldBe(["org.khanacademy.Khan-kids"]);
+        var mac = Restrictions(DevicePlatform.MacOS) ?? [];
+        mac.ShouldNotContainKey("blockedAppBundleIDs");
+        mac.ShouldNotContainKey("blacklistedAppBundleIDs");
+
+        var yaml = new YamlStream();
+        using (var reader = new StreamReader(SharedData.PathOf("apple-device-management/mdm/profiles/com.apple.applicationaccess.yaml")))
+        {
+            yaml.Load(reader);
+        }
+
+        var keys = ((YamlSequenceNode)Child(yaml.Documents[0].RootNode, "payloadkeys")!).Children.OfType<YamlMappingNode>();
+        foreach (var key in keys.Where(k => Scalar(Child(k, "key")) is "blockedAppBundleIDs" or "blacklistedAppBundleIDs"))
+        {
+            Scalar(Child(Child(Child(key, "supportedOS")!, "macOS")!, "introduced")).ShouldBe("n/a");
+        }
+    }
+
+    // Removal and Apple's status list need macOS 11: the schema gives both to Macs on the device channel, which Homeroom uses.
+    [Theory]
+    [InlineData("RemoveApplication")]
+    [InlineData("ManagedApplicationList")]
+    public void MacAppCommands_AreGivenToMacsByApplesSchema(string requestType)
+    {
+        var macOS = (YamlMappingNode)Child(Child(Child(Schemas.Value[requestType], "payload")!, "supportedOS")!, "macOS")!;
+        Scalar(Child(macOS, "introduced")).ShouldBe("11.0");
+        Scalar(Child(macOS, "devicechannel")).ShouldBe("true");
+        MdmCommands.Unsupported(requestType == "RemoveApplication" ? CommandKinds.RemoveApp : CommandKinds.ListManagedApps, new AppleDeviceFacts(DevicePlatform.MacOS, false)).ShouldBeNull();
+    }
+
     [Fact]
     public void Declarations_FromAPolicy_ConformToApplesDeclarationSchemas()
     {

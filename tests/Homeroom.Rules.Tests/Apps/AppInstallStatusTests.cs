@@ -38,7 +38,8 @@ public sealed class AppInstallStatusTests
     [InlineData(DevicePlatform.IPadOS, AppIntent.Required, AppRoute.AppleInstall)]
     [InlineData(DevicePlatform.IPadOS, AppIntent.Blocked, AppRoute.AppleRemove)]
     [InlineData(DevicePlatform.ChromeOS, AppIntent.Required, AppRoute.ChromeReport)]
-    [InlineData(DevicePlatform.MacOS, AppIntent.Required, AppRoute.NotApplicable)]
+    [InlineData(DevicePlatform.MacOS, AppIntent.Required, AppRoute.AppleInstall)]
+    [InlineData(DevicePlatform.MacOS, AppIntent.Blocked, AppRoute.AppleRemove)]
     [InlineData(DevicePlatform.Windows, AppIntent.Required, AppRoute.AgentInstall)]
     [InlineData(DevicePlatform.Windows, AppIntent.Blocked, AppRoute.AgentRemove)]
     [InlineData(DevicePlatform.Linux, AppIntent.Required, AppRoute.AgentInstall)]
@@ -51,6 +52,8 @@ public sealed class AppInstallStatusTests
     [InlineData(DevicePlatform.IPadOS, AppIntent.Available)]
     [InlineData(DevicePlatform.ChromeOS, AppIntent.Disabled)]
     [InlineData(DevicePlatform.ChromeOS, AppIntent.Blocked)]
+    [InlineData(DevicePlatform.MacOS, AppIntent.Available)]
+    [InlineData(DevicePlatform.MacOS, AppIntent.Disabled)]
     public void For_NothingToEnforce_HasNoRow(DevicePlatform platform, AppIntent intent) =>
         AppStatusPlans.For(platform, Everywhere, intent).ShouldBeNull();
 
@@ -64,14 +67,92 @@ public sealed class AppInstallStatusTests
     }
 
     [Fact]
-    public void For_MacsAndWebApps_SayWhyNothingActs()
+    public void For_WebApps_SayWhyNothingActs()
     {
-        AppStatusPlans.For(DevicePlatform.MacOS, Everywhere, AppIntent.Required)!.Reason!.ShouldContain("desktop agent does not install applications");
         AgentPackages.For(DevicePlatform.Windows, Everywhere).ShouldBe(Everywhere.WindowsPackageId);
         AgentPackages.For(DevicePlatform.Linux, Everywhere).ShouldBe(Everywhere.LinuxPackage);
         AgentPackages.For(DevicePlatform.MacOS, Everywhere).ShouldBeNull();
         var webApp = new AppIdentities(null, "https://example.org/", null, null, null, null);
         AppStatusPlans.For(DevicePlatform.ChromeOS, webApp, AppIntent.Required)!.Reason!.ShouldContain("Google Admin");
+    }
+
+    [Fact]
+    public void For_Mac_InstallsByAdamId_RemovesByBundleId_AndSaysItIsNotStoppedFromStarting()
+    {
+        var adamOnly = new AppIdentities(null, null, "1156311547", null, null, null);
+        var bundleOnly = new AppIdentities(null, null, null, "com.example.app", null, null);
+        AppStatusPlans.For(DevicePlatform.MacOS, adamOnly, AppIntent.Required)!.Route.ShouldBe(AppRoute.AppleInstall);
+        AppStatusPlans.For(DevicePlatform.MacOS, adamOnly, AppIntent.Blocked).ShouldBeNull(); // nothing to name it by on the Mac
+        AppStatusPlans.For(DevicePlatform.MacOS, bundleOnly, AppIntent.Required).ShouldBeNull(); // nothing to install it from
+        AppStatusPlans.For(DevicePlatform.MacOS, bundleOnly, AppIntent.Blocked)!.Route.ShouldBe(AppRoute.AppleRemove);
+
+        var blocked = AppPlatforms.For(DevicePlatform.MacOS, Everywhere, AppIntent.Blocked);
+        blocked.Applicable.ShouldBeTrue();
+        blocked.Note.ShouldContain("where MDM installed it");
+        blocked.Note.ShouldContain("not stopped from starting");
+        AppPlatforms.For(DevicePlatform.MacOS, Everywhere, AppIntent.Required).Note.ShouldContain("InstallApplication");
+        AppPlatforms.For(DevicePlatform.MacOS, new AppIdentities("aapocclcgogkmnckokdopfmhonfmgoek", null, null, null, null, null), AppIntent.Required).Applicable.ShouldBeFalse();
+        AppStatusPlans.MacUnmanaged.ShouldContain("removes only the apps MDM installed");
+        AppStatusPlans.MacNotMdm.ShouldContain("not managed through Apple MDM");
+    }
+
+    // Every platform, intent and combination of identities (all 128), against a plain table of what each Apple
+    // platform does; and a Mac's device page never calls a pair with a status route "not applicable".
+    [Fact]
+    public void For_EveryCombination_MatchesTheReferenceForApplePlatforms_AndTheNotesAgree()
+    {
+        static AppRoute? Reference(DevicePlatform platform, AppIdentities ids, AppIntent intent)
+        {
+            var apple = platform is DevicePlatform.IPadOS or DevicePlatform.IOS or DevicePlatform.MacOS;
+            if (!apple)
+            {
+                return null;
+            }
+
+            if (intent == AppIntent.Required && ids.AppleAdamId is not null)
+            {
+                return AppRoute.AppleInstall;
+            }
+
+            if (intent == AppIntent.Blocked && ids.AppleBundleId is not null)
+            {
+                return AppRoute.AppleRemove;
+            }
+
+            return null;
+        }
+
+        string?[] values = ["aapocclcgogkmnckokdopfmhonfmgoek", "https://example.org/", "1156311547", "com.example.app", "Example.App", "com.example.android", "example-app"];
+        var checkedPairs = 0;
+        for (var mask = 0; mask < 1 << values.Length; mask++)
+        {
+            string? V(int i) => (mask & (1 << i)) != 0 ? values[i] : null;
+            var ids = new AppIdentities(V(0), V(1), V(2), V(3), V(4), V(5), V(6));
+            foreach (var platform in Enum.GetValues<DevicePlatform>())
+            {
+                foreach (var intent in Enum.GetValues<AppIntent>())
+                {
+                    var plan = AppStatusPlans.For(platform, ids, intent);
+                    if (Reference(platform, ids, intent) is { } route)
+                    {
+                        plan.ShouldNotBeNull($"{platform} {intent} {ids}");
+                        plan.Route.ShouldBe(route, $"{platform} {intent} {ids}");
+                        if (platform == DevicePlatform.MacOS)
+                        {
+                            AppPlatforms.For(platform, ids, intent).Applicable.ShouldBeTrue($"{platform} {intent} {ids}");
+                        }
+
+                        checkedPairs++;
+                    }
+                    else if (platform == DevicePlatform.MacOS)
+                    {
+                        plan.ShouldBeNull($"{platform} {intent} {ids}");
+                    }
+                }
+            }
+        }
+
+        checkedPairs.ShouldBe(3 * 2 * 64); // three Apple platforms; required and blocked each with half the combinations
     }
 
     [Theory]
