@@ -53,6 +53,8 @@ public static class AgentHost
         services.AddSingleton<IOsCommandRunner, ProcessRunner>();
         services.AddSingleton<Session.SessionHost>();
         services.AddHostedService(s => s.GetRequiredService<Session.SessionHost>());
+        services.AddSingleton<Session.ForegroundUsage>();
+        services.AddHostedService(s => s.GetRequiredService<Session.ForegroundUsage>());
         services.AddCapabilities();
         services.AddSingleton<AgentWorker>();
         services.AddHostedService(s => s.GetRequiredService<AgentWorker>());

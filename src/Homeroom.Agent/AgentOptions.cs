@@ -34,6 +34,9 @@ public sealed class AgentOptions
     /// <summary>How often the running processes are checked for blocked applications (only while the policy blocks any).</summary>
     public TimeSpan BlockScanInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long one <c>app.usage</c> stretch of the foreground application may grow before it is reported (and a new one starts).</summary>
+    public TimeSpan UsageReportInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The systemctl asked whether the system is shutting down as the agent stops (null: found in /usr/bin or /bin).</summary>
     public string? SystemctlPath { get; set; }
 

@@ -155,6 +155,39 @@ public sealed class SessionHelperTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ForegroundApplicationTime_ReachesTheServerAsAppUsage_WithNoWindowTitle()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        // The server's policy (activity monitoring on by default) must be applied first: nothing is recorded before it.
+        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
+        var (helper, _) = StartHelper();
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+
+        using var desktop = X11Session.Open(_display.Name);
+        await desktop.OpenAppWindowAsync("Firefox", "Private diary – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Firefox"), HomeroomHost.Timeout);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await desktop.OpenAppWindowAsync("Gnome-calculator", "Calculator", 50, 50, 300, 300, 0x208040);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Gnome-calculator"), HomeroomHost.Timeout);
+
+        JsonElement usage = default;
+        JsonElement[] events = [];
+        await Poll.UntilAsync(async () =>
+        {
+            events = [.. (await _host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50")).GetProperty("items").EnumerateArray()];
+            usage = events.FirstOrDefault(e => e.GetProperty("kind").GetString() == ActivityKinds.AppUsage);
+            return usage.ValueKind == JsonValueKind.Object;
+        }, HomeroomHost.Timeout);
+        usage.GetProperty("appId").GetString().ShouldBe("Firefox");
+        usage.GetProperty("title").GetString().ShouldBe("Firefox");
+        // At least the 3 s it was surely in front, at most the whole test so far.
+        usage.GetProperty("durationSeconds").GetInt32().ShouldBeInRange(3, 60);
+        events.ShouldAllBe(e => !e.GetRawText().Contains("Private diary"));
+    }
+
+    [Fact]
     public async Task Thumbnails_ArriveOnlyWhileATeacherWatches_AndShowTheBanner()
     {
         _host.Clock.MoveToSchoolDayMorning();

@@ -30,6 +30,7 @@ public sealed class AgentWorker(
     IDeviceStatusCapability deviceStatus,
     IPowerCapability power,
     SessionHost sessions,
+    ForegroundUsage usage,
     IPackagesCapability packages,
     ApplicationBlocker blocker,
     AgentPaths paths,
@@ -62,7 +63,9 @@ public sealed class AgentWorker(
         status.PolicyVersion = _policy?.Version ?? 0;
         if (_policy is { } stored)
         {
-            blocker.SetBlockedPackages(PolicyDocument.Read(stored.Document).Strings("catalog", "blockedPackages"));
+            var document = PolicyDocument.Read(stored.Document);
+            blocker.SetBlockedPackages(document.Strings("catalog", "blockedPackages"));
+            usage.SetEnabled(document.Boolean("monitoring", "activity"));
         }
 
         while (!stoppingToken.IsCancellationRequested)
@@ -524,6 +527,8 @@ public sealed class AgentWorker(
             }
         }
 
+        // Foreground application time (app.usage) only while the policy leaves activity monitoring on.
+        usage.SetEnabled(policy.Boolean("monitoring", "activity"));
         _policy = new AppliedPolicy(frame.Version, frame.Document.Clone());
         AgentPaths.WriteAtomically(paths.PolicyFile, JsonSerializer.SerializeToUtf8Bytes(_policy, AgentStateJsonContext.Default.AppliedPolicy));
         status.PolicyVersion = frame.Version;

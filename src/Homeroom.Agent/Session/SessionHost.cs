@@ -45,6 +45,9 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>A thumbnail arrived while a view is active: the JPEG and its capture time.</summary>
     public event Func<byte[], DateTimeOffset, Task>? ThumbnailReceived;
 
+    /// <summary>The foreground application changed (its name, or null when no helper reports one any more) at the given time.</summary>
+    public event Action<string?, DateTimeOffset>? ForegroundChanged;
+
     /// <summary>Whether a helper is connected now.</summary>
     public bool Connected => !_helpers.IsEmpty;
 
@@ -267,6 +270,11 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
 
                 SessionLog.HelperDisconnected(logger, helper.Display);
                 Changed?.Invoke();
+                if (_helpers.IsEmpty)
+                {
+                    Foreground = null;
+                    ForegroundChanged?.Invoke(null, time.GetUtcNow());
+                }
             }
         }
     }
@@ -291,7 +299,14 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
 
                 break;
             case SessionMessages.Foreground:
-                Foreground = (message.App, message.Title, time.GetUtcNow());
+                var now = time.GetUtcNow();
+                var previous = Foreground?.App;
+                Foreground = (message.App, message.Title, now);
+                if (previous != message.App)
+                {
+                    ForegroundChanged?.Invoke(message.App, now);
+                }
+
                 break;
         }
     }

@@ -1,0 +1,102 @@
+using Homeroom.Agent.Connection;
+using Homeroom.Contracts.Agents;
+using Microsoft.Extensions.Hosting;
+
+namespace Homeroom.Agent.Session;
+
+/// <summary>
+/// Turns the foreground application the user-session helper reports into <c>app.usage</c> activity
+/// (issue 15's app usage from desktops): one event per stretch of one application in front, with its
+/// start as <c>occurredAt</c> and its length in <c>durationSeconds</c>. A stretch ends when another
+/// application comes to the front, when the helper goes away (nobody signed in, or the session ended),
+/// and every <see cref="AgentOptions.UsageReportInterval"/> (so a long stretch is reported as it goes,
+/// never as one event over an hour). Only the application's name is sent, never a window title, and
+/// only while the applied policy leaves <c>monitoring.activity</c> on (nothing before the first policy,
+/// like the Chrome extension). Not counted yet: idle time with an application in front (no input for a
+/// while) and time behind the lock screen.
+/// </summary>
+public sealed class ForegroundUsage : BackgroundService
+{
+    private readonly ActivitySink _sink;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _interval;
+    private readonly Lock _gate = new();
+    private string? _app;
+    private DateTimeOffset _since;
+    private bool _enabled;
+
+    public ForegroundUsage(SessionHost sessions, ActivitySink sink, AgentOptions options, TimeProvider time)
+    {
+        _sink = sink;
+        _time = time;
+        _interval = options.UsageReportInterval;
+        sessions.ForegroundChanged += Changed;
+    }
+
+    /// <summary>Whether usage is recorded: the applied policy's <c>monitoring.activity</c>.</summary>
+    public void SetEnabled(bool enabled)
+    {
+        lock (_gate)
+        {
+            if (_enabled && !enabled)
+            {
+                Close(_time.GetUtcNow());
+            }
+
+            _enabled = enabled;
+            _since = _time.GetUtcNow();
+        }
+    }
+
+    private void Changed(string? app, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            Close(at);
+            _app = string.IsNullOrWhiteSpace(app) ? null : app.Trim();
+            _since = at;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Clamp(_interval.TotalSeconds / 4, 1, 60)), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var now = _time.GetUtcNow();
+                lock (_gate)
+                {
+                    if (_app is not null && now - _since >= _interval)
+                    {
+                        Close(now);
+                        _since = now;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: what is in front now is counted when the agent runs again and the helper reports it.
+        }
+    }
+
+    // Records the stretch from _since to `at` of the current application, when allowed and at least a second long.
+    private void Close(DateTimeOffset at)
+    {
+        if (!_enabled || _app is not { } app)
+        {
+            return;
+        }
+
+        var seconds = (int)Math.Min((at - _since).TotalSeconds, ProtocolLimits.MaxWebUsageSeconds);
+        if (seconds < 1)
+        {
+            return;
+        }
+
+        var name = app.Length <= ProtocolLimits.MaxShortText ? app : app[..ProtocolLimits.MaxShortText];
+        _sink.Record(new ActivityEvent(0, _since, ActivityKinds.AppUsage, Title: name, AppId: name, DurationSeconds: seconds));
+    }
+}
