@@ -54,6 +54,7 @@ public static class AgentHost
         services.AddSingleton<Session.SessionHost>();
         services.AddHostedService(s => s.GetRequiredService<Session.SessionHost>());
         services.AddSingleton<Session.ForegroundUsage>();
+        services.AddSingleton<Session.WindowSignals>();
         services.AddHostedService(s => s.GetRequiredService<Session.ForegroundUsage>());
         services.AddCapabilities();
         services.AddSingleton<AgentWorker>();

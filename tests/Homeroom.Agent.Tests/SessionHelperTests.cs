@@ -12,6 +12,8 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -185,6 +187,43 @@ public sealed class SessionHelperTests : IAsyncLifetime
         // At least the 3 s it was surely in front, at most the whole test so far.
         usage.GetProperty("durationSeconds").GetInt32().ShouldBeInRange(3, 60);
         events.ShouldAllBe(e => !e.GetRawText().Contains("Private diary"));
+    }
+
+    [Fact]
+    public async Task WindowTitles_AreScannedAsSafetySignals_AndATroublingOneRaisesAnAlert()
+    {
+        var deviceId = await EnrollAsync();
+        // Safety monitoring also away from school zones (this device reports no location).
+        var profile = await _host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety everywhere", settings = new { safety = new { atHome = true } } });
+        (await _host.PostJsonAsync("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "device", scopeId = deviceId.ToString() })).EnsureSuccessStatusCode();
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
+        var (helper, _) = StartHelper();
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+
+        using var desktop = X11Session.Open(_display.Name);
+        await desktop.OpenAppWindowAsync("Gedit", "maths homework.txt - gedit", 100, 100, 500, 300, 0xE0E0E0);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.Title == "maths homework.txt - gedit"), HomeroomHost.Timeout);
+        await desktop.OpenAppWindowAsync("Gedit", "i want to kill myself tonight.txt - gedit", 120, 120, 500, 300, 0xE0E0E0);
+
+        var factory = _host.GetService<IDbContextFactory<HomeroomDbContext>>();
+        List<Homeroom.Server.Safety.SafetyAlert> alerts = [];
+        await Poll.UntilAsync(async () =>
+        {
+            await using var db = await factory.CreateDbContextAsync();
+            alerts = await db.Set<Homeroom.Server.Safety.SafetyAlert>().AsNoTracking().Where(a => a.DeviceId == deviceId).ToListAsync();
+            return alerts.Count > 0;
+        }, HomeroomHost.Timeout);
+        alerts.ShouldHaveSingleItem().Category.ShouldBe("selfHarm");
+        await using (var db = await factory.CreateDbContextAsync())
+        {
+            var evidence = await db.Set<Homeroom.Server.Safety.SafetyEvidence>().AsNoTracking().Where(e => e.AlertId == alerts[0].Id).ToListAsync();
+            evidence.ShouldHaveSingleItem().Source.ShouldBe(SignalSources.Window);
+        }
+
+        // Acknowledged: nothing waits to be resent.
+        await Poll.UntilAsync(() => Task.FromResult(agent.Services.GetRequiredService<WindowSignals>().WaitingCount == 0), HomeroomHost.Timeout);
     }
 
     [Fact]

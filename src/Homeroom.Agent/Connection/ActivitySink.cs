@@ -41,6 +41,22 @@ public sealed class ActivitySink(ActivityQueue queue, ILogger<ActivitySink> logg
         return queued;
     }
 
+    /// <summary>Wakes the connection to send what is waiting (activity, or other queued frames such as safety signals).</summary>
+    public void Nudge()
+    {
+        if (_pending.CurrentCount == 0)
+        {
+            try
+            {
+                _pending.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already nudged.
+            }
+        }
+    }
+
     /// <summary>Completes when something was recorded since the last wait.</summary>
     internal Task WaitAsync(CancellationToken cancellationToken) => _pending.WaitAsync(cancellationToken);
 }

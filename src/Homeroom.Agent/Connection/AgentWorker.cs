@@ -31,6 +31,7 @@ public sealed class AgentWorker(
     IPowerCapability power,
     SessionHost sessions,
     ForegroundUsage usage,
+    WindowSignals signals,
     IPackagesCapability packages,
     ApplicationBlocker blocker,
     AgentPaths paths,
@@ -66,6 +67,7 @@ public sealed class AgentWorker(
             var document = PolicyDocument.Read(stored.Document);
             blocker.SetBlockedPackages(document.Strings("catalog", "blockedPackages"));
             usage.SetEnabled(document.Boolean("monitoring", "activity"));
+            signals.SetEnabled(document.Boolean("monitoring", "safety"));
         }
 
         while (!stoppingToken.IsCancellationRequested)
@@ -167,6 +169,7 @@ public sealed class AgentWorker(
             await client.SendAsync(Inventory());
             _sentThroughSeq = 0;
             await SendQueuedAsync(client);
+            await signals.SendAsync(client, resend: true);
             _current = client;
             await LiveAsync(client, TimeSpan.FromSeconds(Math.Max(5, hello.HeartbeatIntervalSeconds)), stoppingToken);
         }
@@ -226,6 +229,7 @@ public sealed class AgentWorker(
             {
                 await activity.WaitAsync(stop.Token);
                 await SendQueuedAsync(client);
+                await signals.SendAsync(client, resend: false);
             }
         }
         catch (OperationCanceledException)
@@ -322,6 +326,9 @@ public sealed class AgentWorker(
                 break;
             case ScreenViewFrame view:
                 await sessions.SetScreenViewAsync(view);
+                break;
+            case SignalsAckFrame signalsAck:
+                signals.Acknowledge(signalsAck.Batch);
                 break;
             case SafetyCaptureFrame:
                 // Safety screenshots are not taken by the desktop agent yet; nothing is sent, which the server tolerates.
@@ -529,6 +536,7 @@ public sealed class AgentWorker(
 
         // Foreground application time (app.usage) only while the policy leaves activity monitoring on.
         usage.SetEnabled(policy.Boolean("monitoring", "activity"));
+        signals.SetEnabled(policy.Boolean("monitoring", "safety"));
         _policy = new AppliedPolicy(frame.Version, frame.Document.Clone());
         AgentPaths.WriteAtomically(paths.PolicyFile, JsonSerializer.SerializeToUtf8Bytes(_policy, AgentStateJsonContext.Default.AppliedPolicy));
         status.PolicyVersion = frame.Version;

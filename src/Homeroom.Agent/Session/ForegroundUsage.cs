@@ -48,12 +48,18 @@ public sealed class ForegroundUsage : BackgroundService
         }
     }
 
-    private void Changed(string? app, DateTimeOffset at)
+    private void Changed(string? app, string? title, DateTimeOffset at)
     {
+        var name = string.IsNullOrWhiteSpace(app) ? null : app.Trim();
         lock (_gate)
         {
+            if (name == _app)
+            {
+                return; // Only the window title changed: the same application is still in front.
+            }
+
             Close(at);
-            _app = string.IsNullOrWhiteSpace(app) ? null : app.Trim();
+            _app = name;
             _since = at;
         }
     }

@@ -45,8 +45,8 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>A thumbnail arrived while a view is active: the JPEG and its capture time.</summary>
     public event Func<byte[], DateTimeOffset, Task>? ThumbnailReceived;
 
-    /// <summary>The foreground application changed (its name, or null when no helper reports one any more) at the given time.</summary>
-    public event Action<string?, DateTimeOffset>? ForegroundChanged;
+    /// <summary>The foreground window changed: its application and title (both null when no helper reports one any more), and when.</summary>
+    public event Action<string?, string?, DateTimeOffset>? ForegroundChanged;
 
     /// <summary>Whether a helper is connected now.</summary>
     public bool Connected => !_helpers.IsEmpty;
@@ -273,7 +273,7 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 if (_helpers.IsEmpty)
                 {
                     Foreground = null;
-                    ForegroundChanged?.Invoke(null, time.GetUtcNow());
+                    ForegroundChanged?.Invoke(null, null, time.GetUtcNow());
                 }
             }
         }
@@ -300,11 +300,11 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 break;
             case SessionMessages.Foreground:
                 var now = time.GetUtcNow();
-                var previous = Foreground?.App;
+                var previous = Foreground;
                 Foreground = (message.App, message.Title, now);
-                if (previous != message.App)
+                if (previous?.App != message.App || previous?.Title != message.Title)
                 {
-                    ForegroundChanged?.Invoke(message.App, now);
+                    ForegroundChanged?.Invoke(message.App, message.Title, now);
                 }
 
                 break;
