@@ -41,8 +41,9 @@ read -r cpu_total0 cpu_idle0 cpu_steal0 < <(cpu_ticks)
 started=$(date +%s)
 other_status=0
 # The server tests that measure their process's memory run alone (parallelisation off), which xunit does
-# after all the others on one thread while the second core waits: they run in a process of their own in
-# this lane instead (tests/Homeroom.Server.Tests/Infrastructure/AloneInProcess.cs), the rest in the other.
+# after all the others, on one thread while the second core waits: they run in a test process of their own
+# first in the other projects' lane (tests/Homeroom.Server.Tests/Infrastructure/AloneInProcess.cs), and the
+# rest of the server tests in their own lane without them.
 alone="Category=AloneInProcess"
 (
   failed=0
