@@ -14,15 +14,12 @@ namespace Homeroom.Server.Tests.Agents;
 
 /// <summary>
 /// Frame headers written by hand over a raw TCP connection: what a hostile or broken client can send
-/// that a well-behaved WebSocket library never would.
+/// that a well-behaved WebSocket library never would. One server for the class: each test enrolls its own
+/// device and opens its own connections, and nothing here counts what others stored.
 /// </summary>
-public sealed class FrameHeaderTests : IAsyncLifetime
+public sealed class FrameHeaderTests(SharedSqliteHost server) : IClassFixture<SharedSqliteHost>
 {
-    private HomeroomHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    private HomeroomHost Host => server.Host;
 
     [Theory]
     [InlineData(1L << 40, false)]
@@ -30,10 +27,10 @@ public sealed class FrameHeaderTests : IAsyncLifetime
     [InlineData(ProtocolLimits.MaxBinaryFrameBytes + 1L, false)]
     public async Task DeclaredFrameLength_AboveTheLimit_ClosesWith4413(long declared, bool authenticateFirst)
     {
-        using var client = await RawWebSocket.ConnectAsync(_host.BaseAddress);
+        using var client = await RawWebSocket.ConnectAsync(Host.BaseAddress);
         if (authenticateFirst)
         {
-            var enrolled = await _host.EnrollAsync(await _host.CreateTokenAsync(), "RAW-" + Guid.NewGuid().ToString("N")[..8]);
+            var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "RAW-" + Guid.NewGuid().ToString("N")[..8]);
             await client.SendTextAsync(AgentFrameCodec.Serialize(new AuthFrame(enrolled.DeviceId, enrolled.Credential, AgentProtocol.Version, null)));
             (await client.ReadFrameAsync()).Opcode.ShouldBe(1); // welcome
         }
@@ -119,8 +116,8 @@ public sealed class FrameHeaderTests : IAsyncLifetime
     [Fact]
     public async Task ContinuationFrames_DeclaringMoreThanTheLimitInAll_CloseWith4413()
     {
-        using var client = await RawWebSocket.ConnectAsync(_host.BaseAddress);
-        var enrolled = await _host.EnrollAsync(await _host.CreateTokenAsync(), "RAW-CONT");
+        using var client = await RawWebSocket.ConnectAsync(Host.BaseAddress);
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "RAW-CONT");
         await client.SendTextAsync(AgentFrameCodec.Serialize(new AuthFrame(enrolled.DeviceId, enrolled.Credential, AgentProtocol.Version, null)));
         (await client.ReadFrameAsync()).Opcode.ShouldBe(1);
 
@@ -134,8 +131,8 @@ public sealed class FrameHeaderTests : IAsyncLifetime
     [Fact]
     public async Task FramesWithinTheLimit_SentInPieces_PassUnchanged()
     {
-        using var client = await RawWebSocket.ConnectAsync(_host.BaseAddress);
-        var enrolled = await _host.EnrollAsync(await _host.CreateTokenAsync(), "RAW-OK");
+        using var client = await RawWebSocket.ConnectAsync(Host.BaseAddress);
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "RAW-OK");
         var auth = AgentFrameCodec.Serialize(new AuthFrame(enrolled.DeviceId, enrolled.Credential, AgentProtocol.Version, null));
 
         // One byte at a time: the header reader must follow frames across any split.

@@ -16,6 +16,7 @@ public sealed class MdmMemoryCollection;
 /// byte limit refuses it; either way the server allocates little and answers a 4xx ProblemDetails.
 /// </summary>
 [Collection(nameof(MdmMemoryTests))]
+[Trait(AloneInProcess.Trait, AloneInProcess.Value)]
 public sealed class MdmMemoryTests(MdmMemoryTests.Server server) : IClassFixture<MdmMemoryTests.Server>
 {
     // 2,000 references to 256 KB: a 262 KB request that would become 512 MB of byte arrays (the reported

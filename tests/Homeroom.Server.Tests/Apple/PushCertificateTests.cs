@@ -17,26 +17,39 @@ namespace Homeroom.Server.Tests.Apple;
 /// checked, APNs wake-ups presenting it (a fake APNs that demands a client certificate), renewal
 /// keeping the topic, the expiry warning, and only district administrators allowed.
 /// </summary>
-public sealed class PushCertificateTests : IAsyncLifetime
+public sealed class PushCertificateTests(PushCertificateTests.Fakes fakes) : IAsyncLifetime, IClassFixture<PushCertificateTests.Fakes>
 {
     private const string Topic = "com.apple.mgmt.External.5b0f2c1e-7d1a-4e43-9a55-2f6f3f1e9c01";
-    private readonly FakeApplePki _pki = new();
-    private FakeApns _apns = null!;
     private HomeroomHost _host = null!;
 
-    public async Task InitializeAsync()
+    private FakeApplePki Pki => fakes.Pki;
+
+    private FakeApns Apns => fakes.Apns;
+
+    /// <summary>
+    /// Apple's side, made once for the class (six RSA keys and a TLS server, made for every test before): it holds
+    /// no state a test changes except the pushes it records and the tokens marked gone, which one test reads
+    /// for its own device's token. Every test still gets its own server and database.
+    /// </summary>
+    public sealed class Fakes : IAsyncLifetime
     {
-        _apns = await FakeApns.StartAsync(requireClientCertificate: true);
-        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite,
-            [.. _pki.VendorSettings, $"Homeroom:Apple:Apns:Url={_apns.Url}", $"Homeroom:Apple:Apns:TrustedRootPath={_apns.RootPath}"]);
+        public FakeApplePki Pki { get; } = new();
+
+        public FakeApns Apns { get; private set; } = null!;
+
+        public async Task InitializeAsync() => Apns = await FakeApns.StartAsync(requireClientCertificate: true);
+
+        public async Task DisposeAsync()
+        {
+            await Apns.DisposeAsync();
+            Pki.Dispose();
+        }
     }
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _apns.DisposeAsync();
-        _pki.Dispose();
-    }
+    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite,
+        [.. Pki.VendorSettings, $"Homeroom:Apple:Apns:Url={Apns.Url}", $"Homeroom:Apple:Apns:TrustedRootPath={Apns.RootPath}"]);
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     private string AppleFile(string name) => Path.Combine(_host.Database.DataDirectory, "apple", name);
 
@@ -56,11 +69,11 @@ public sealed class PushCertificateTests : IAsyncLifetime
         var portal = PropertyList.ReadDictionary(Convert.FromBase64String(created.GetProperty("portalRequest").GetString()!));
         portal.Keys.Order(StringComparer.Ordinal).ShouldBe(["PushCertCertificateChain", "PushCertRequestCSR", "PushCertSignature"]);
         Convert.FromBase64String((string)portal["PushCertRequestCSR"]).ShouldBe(csr);
-        using var vendorKey = _pki.Vendor.GetRSAPublicKey()!;
+        using var vendorKey = Pki.Vendor.GetRSAPublicKey()!;
         vendorKey.VerifyData(csr, Convert.FromBase64String((string)portal["PushCertSignature"]), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).ShouldBeTrue();
         var chain = new X509Certificate2Collection();
         chain.ImportFromPem((string)portal["PushCertCertificateChain"]);
-        chain.Select(c => c.Thumbprint).ShouldBe(_pki.ChainThumbprints);
+        chain.Select(c => c.Thumbprint).ShouldBe(Pki.ChainThumbprints);
         ((string)portal["PushCertCertificateChain"]).Split('\n').Where(l => l.Length > 0 && !l.StartsWith("-----", StringComparison.Ordinal)).ShouldAllBe(l => l.Length <= 64);
         created.GetProperty("portalUrl").GetString().ShouldBe("https://identity.apple.com");
         created.GetProperty("renewal").GetBoolean().ShouldBeFalse();
@@ -80,7 +93,7 @@ public sealed class PushCertificateTests : IAsyncLifetime
     [Fact]
     public async Task Import_TheCertificateAppleIssued_SetsTheTopic_AndWakeUpsPresentIt()
     {
-        var certificate = await _pki.ImportNewAsync(_host, Topic, TimeSpan.FromDays(365));
+        var certificate = await Pki.ImportNewAsync(_host, Topic, TimeSpan.FromDays(365));
 
         var status = await FakeApplePki.StatusAsync(_host);
         status.GetProperty("state").GetString().ShouldBe("active");
@@ -105,12 +118,12 @@ public sealed class PushCertificateTests : IAsyncLifetime
         (await device.TokenUpdateAsync()).EnsureSuccessStatusCode();
         var id = (await _host.GetJsonAsync<JsonElement>($"/api/devices?q={device.Serial}")).GetProperty("items")[0].GetProperty("id").GetGuid();
         await Poll.UntilAsync(async () => await device.PollAsync() > 0 || device.Received.Count > 0);
-        _apns.Gone[Convert.ToHexStringLower(device.PushToken)] = true;
+        Apns.Gone[Convert.ToHexStringLower(device.PushToken)] = true;
 
         var command = (await _host.PostJsonAsync<JsonElement>("/api/commands", new { kind = "ping", deviceIds = new[] { id } })).GetProperty("id").GetGuid();
 
-        await Poll.UntilAsync(() => Task.FromResult(_apns.Pushes.Any(p => p.Token == Convert.ToHexStringLower(device.PushToken))));
-        var push = _apns.Pushes.Last(p => p.Token == Convert.ToHexStringLower(device.PushToken));
+        await Poll.UntilAsync(() => Task.FromResult(Apns.Pushes.Any(p => p.Token == Convert.ToHexStringLower(device.PushToken))));
+        var push = Apns.Pushes.Last(p => p.Token == Convert.ToHexStringLower(device.PushToken));
         push.ClientCertificateThumbprint.ShouldBe(certificate.GetCertHashString(HashAlgorithmName.SHA256));
         push.PushType.ShouldBe("mdm");
         push.Authorization.ShouldBeNull(); // no token authentication for MDM
@@ -128,7 +141,7 @@ public sealed class PushCertificateTests : IAsyncLifetime
     [Fact]
     public async Task Renewal_KeepsTheTopic_AndACertificateWithAnotherTopicIsRefused()
     {
-        var first = await _pki.ImportNewAsync(_host, Topic, TimeSpan.FromDays(20));
+        var first = await Pki.ImportNewAsync(_host, Topic, TimeSpan.FromDays(20));
         (await FakeApplePki.StatusAsync(_host)).GetProperty("warning").GetString()!.ShouldContain("Renew");
 
         var renewal = await _host.PostJsonAsync<JsonElement>("/api/apple/push-certificate/request", new { });
@@ -138,7 +151,7 @@ public sealed class PushCertificateTests : IAsyncLifetime
         var csr = Convert.FromBase64String(csrPem[PemEncoding.Find(csrPem).Base64Data]);
 
         // "Create" instead of "Renew" in the portal gives a new topic: refused, the old certificate stays.
-        using var otherTopic = _pki.Issue(csr, "com.apple.mgmt.External.00000000-0000-0000-0000-000000000001", _host.Clock.GetUtcNow().AddDays(365));
+        using var otherTopic = Pki.Issue(csr, "com.apple.mgmt.External.00000000-0000-0000-0000-000000000001", _host.Clock.GetUtcNow().AddDays(365));
         using (var refused = await FakeApplePki.UploadAsync(_host.Client, otherTopic))
         {
             refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
@@ -151,7 +164,7 @@ public sealed class PushCertificateTests : IAsyncLifetime
         unchanged.GetProperty("expiresAt").GetDateTime().ShouldBe(first.NotAfter.ToUniversalTime(), TimeSpan.FromSeconds(1));
 
         // The renewed certificate (same topic, DER this time) replaces it.
-        using var renewed = _pki.Issue(csr, Topic, _host.Clock.GetUtcNow().AddDays(365));
+        using var renewed = Pki.Issue(csr, Topic, _host.Clock.GetUtcNow().AddDays(365));
         using (var accepted = await FakeApplePki.UploadAsync(_host.Client, renewed, pem: false))
         {
             accepted.StatusCode.ShouldBe(HttpStatusCode.OK, await accepted.Content.ReadAsStringAsync());
@@ -167,7 +180,7 @@ public sealed class PushCertificateTests : IAsyncLifetime
     public async Task Import_WrongKeyNoRequestNotAPushCertificateOrGarbage_IsRefused()
     {
         using var otherKey = RSA.Create(2048);
-        using var notOurs = _pki.IssueFor(new PublicKey(otherKey), Topic, DateTimeOffset.UtcNow.AddDays(365));
+        using var notOurs = Pki.IssueFor(new PublicKey(otherKey), Topic, DateTimeOffset.UtcNow.AddDays(365));
         using (var noRequest = await FakeApplePki.UploadAsync(_host.Client, notOurs))
         {
             noRequest.StatusCode.ShouldBe(HttpStatusCode.Conflict);
@@ -182,9 +195,9 @@ public sealed class PushCertificateTests : IAsyncLifetime
         }
 
         var key = CertificateRequest.LoadSigningRequest(csr, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.Default, RSASignaturePadding.Pkcs1).PublicKey;
-        using var noTopic = _pki.IssueFor(key, topic: null, DateTimeOffset.UtcNow.AddDays(365));
+        using var noTopic = Pki.IssueFor(key, topic: null, DateTimeOffset.UtcNow.AddDays(365));
         (await FakeApplePki.UploadAsync(_host.Client, noTopic)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        using var expired = _pki.IssueFor(key, Topic, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(-30));
+        using var expired = Pki.IssueFor(key, Topic, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(-30));
         (await FakeApplePki.UploadAsync(_host.Client, expired)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         using (var garbage = await _host.Client.PutAsync(new Uri("/api/apple/push-certificate", UriKind.Relative), new StringContent("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")))
         {
@@ -205,7 +218,7 @@ public sealed class PushCertificateTests : IAsyncLifetime
     [Fact]
     public async Task Status_WarnsFromThirtyDaysBeforeExpiry_AndSaysWhenExpired()
     {
-        await _pki.ImportNewAsync(_host, Topic, TimeSpan.FromDays(40));
+        await Pki.ImportNewAsync(_host, Topic, TimeSpan.FromDays(40));
         (await FakeApplePki.StatusAsync(_host)).GetProperty("warning").ValueKind.ShouldBe(JsonValueKind.Null);
 
         _host.Clock.Advance(TimeSpan.FromDays(11));
@@ -234,7 +247,11 @@ public sealed class PushCertificateTests : IAsyncLifetime
         (await staff.PutAsync("/api/apple/push-certificate", upload)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         File.Exists(AppleFile("push-request.bin")).ShouldBeFalse();
     }
+}
 
+/// <summary>A server with no vendor certificate: its own class, so it does not start the configured one beside it as before.</summary>
+public sealed class PushCertificateWithoutVendorTests
+{
     [Fact]
     public async Task Request_WithoutAVendorCertificate_GivesTheCsrForAVendorToSign()
     {

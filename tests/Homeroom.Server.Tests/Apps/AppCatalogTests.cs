@@ -63,54 +63,6 @@ public abstract class AppCatalogTests(DatabaseProvider provider) : IAsyncLifetim
         entry.GetProperty("action").GetString().ShouldBe("app.create");
     }
 
-    public static TheoryData<string, string> BadEntries => new()
-    {
-        { """{"name":"Bad","category":"education","chromeExtensionId":"aapocclcgogkmnckokdopfmhonfmgoez"}""", "chromeExtensionId" },
-        { """{"name":"Bad","category":"education","chromeExtensionId":"short"}""", "chromeExtensionId" },
-        { """{"name":"Bad","category":"education","appleAdamId":"12ab","appleBundleId":"com.example.app"}""", "appleAdamId" },
-        { """{"name":"Bad","category":"education","appleAdamId":"123","appleBundleId":"not a bundle"}""", "appleBundleId" },
-        { """{"name":"Bad","category":"education","appleAdamId":"123"}""", "appleBundleId" },
-        { """{"name":"Bad","category":"education","webAppUrl":"javascript:alert(1)"}""", "webAppUrl" },
-        { """{"name":"Bad","category":"education","windowsPackageId":"Microsoft..Teams"}""", "windowsPackageId" },
-        { """{"name":"Bad","category":"education","androidPackage":"classroom"}""", "androidPackage" },
-        { """{"name":"Bad","category":"education","linuxPackage":"GIMP"}""", "linuxPackage" },
-        { """{"name":"Bad","category":"education","linuxPackage":"--force-all"}""", "linuxPackage" },
-        { """{"name":"Bad","category":"education","linuxPackage":"../etc/passwd"}""", "linuxPackage" },
-        { """{"name":"Bad","category":"education"}""", "chromeExtensionId" },
-        { """{"name":"Bad","category":"warez","webAppUrl":"https://example.org/"}""", "category" },
-        { """{"name":"","category":"education","webAppUrl":"https://example.org/"}""", "name" },
-        { """{"name":"Bad","category":"education","webAppUrl":"https://example.org/","licensesPurchased":-1}""", "licensesPurchased" },
-    };
-
-    [Theory]
-    [MemberData(nameof(BadEntries))]
-    public async Task Create_IdentityThatDoesNotParse_ProblemDetails_NothingStored(string body, string field)
-    {
-        var audit = await AuditCountAsync();
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-
-        using var response = await Host.Client.PostAsync(new Uri("/api/apps", UriKind.Relative), content);
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
-        (await Host.GetJsonAsync<JsonElement>("/api/apps")).GetArrayLength().ShouldBe(0);
-        (await AuditCountAsync()).ShouldBe(audit);
-    }
-
-    [Fact]
-    public async Task Create_OversizedBody_Answers413_NothingStored()
-    {
-        var body = JsonSerializer.Serialize(new { name = "Huge", category = "education", webAppUrl = "https://example.org/", iconUrl = "https://example.org/" + new string('a', 200_000) });
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-
-        using var response = await Host.Client.PostAsync(new Uri("/api/apps", UriKind.Relative), content);
-
-        response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
-        (await Host.GetJsonAsync<JsonElement>("/api/apps")).GetArrayLength().ShouldBe(0);
-    }
-
     [Fact]
     public async Task Create_SameChromeIdTwice_Answers409()
     {
@@ -235,3 +187,67 @@ public abstract class AppCatalogTests(DatabaseProvider provider) : IAsyncLifetim
 public sealed class AppCatalogSqliteTests() : AppCatalogTests(DatabaseProvider.Sqlite);
 
 public sealed class AppCatalogPostgresTests() : AppCatalogTests(DatabaseProvider.Postgres);
+
+/// <summary>
+/// Refused catalog entries, one server per class and provider (each case started a server and enrolled two
+/// devices before): nothing refused is stored or audited, so the catalog stays empty and the audit count
+/// unchanged across the cases.
+/// </summary>
+public abstract class AppCatalogValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    public static TheoryData<string, string> BadEntries => new()
+    {
+        { """{"name":"Bad","category":"education","chromeExtensionId":"aapocclcgogkmnckokdopfmhonfmgoez"}""", "chromeExtensionId" },
+        { """{"name":"Bad","category":"education","chromeExtensionId":"short"}""", "chromeExtensionId" },
+        { """{"name":"Bad","category":"education","appleAdamId":"12ab","appleBundleId":"com.example.app"}""", "appleAdamId" },
+        { """{"name":"Bad","category":"education","appleAdamId":"123","appleBundleId":"not a bundle"}""", "appleBundleId" },
+        { """{"name":"Bad","category":"education","appleAdamId":"123"}""", "appleBundleId" },
+        { """{"name":"Bad","category":"education","webAppUrl":"javascript:alert(1)"}""", "webAppUrl" },
+        { """{"name":"Bad","category":"education","windowsPackageId":"Microsoft..Teams"}""", "windowsPackageId" },
+        { """{"name":"Bad","category":"education","androidPackage":"classroom"}""", "androidPackage" },
+        { """{"name":"Bad","category":"education","linuxPackage":"GIMP"}""", "linuxPackage" },
+        { """{"name":"Bad","category":"education","linuxPackage":"--force-all"}""", "linuxPackage" },
+        { """{"name":"Bad","category":"education","linuxPackage":"../etc/passwd"}""", "linuxPackage" },
+        { """{"name":"Bad","category":"education"}""", "chromeExtensionId" },
+        { """{"name":"Bad","category":"warez","webAppUrl":"https://example.org/"}""", "category" },
+        { """{"name":"","category":"education","webAppUrl":"https://example.org/"}""", "name" },
+        { """{"name":"Bad","category":"education","webAppUrl":"https://example.org/","licensesPurchased":-1}""", "licensesPurchased" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadEntries))]
+    public async Task Create_IdentityThatDoesNotParse_ProblemDetails_NothingStored(string body, string field)
+    {
+        var audit = await AuditCountAsync();
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+
+        using var response = await Host.Client.PostAsync(new Uri("/api/apps", UriKind.Relative), content);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
+        (await Host.GetJsonAsync<JsonElement>("/api/apps")).GetArrayLength().ShouldBe(0);
+        (await AuditCountAsync()).ShouldBe(audit);
+    }
+
+    [Fact]
+    public async Task Create_OversizedBody_Answers413_NothingStored()
+    {
+        var body = JsonSerializer.Serialize(new { name = "Huge", category = "education", webAppUrl = "https://example.org/", iconUrl = "https://example.org/" + new string('a', 200_000) });
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+
+        using var response = await Host.Client.PostAsync(new Uri("/api/apps", UriKind.Relative), content);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+        (await Host.GetJsonAsync<JsonElement>("/api/apps")).GetArrayLength().ShouldBe(0);
+    }
+
+    private async Task<int> AuditCountAsync() => (await Host.GetJsonAsync<JsonElement>("/api/audit?pageSize=1")).GetProperty("total").GetInt32();
+}
+
+public sealed class AppCatalogValidationSqliteTests(SharedSqliteHost shared) : AppCatalogValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class AppCatalogValidationPostgresTests(SharedPostgresHost shared) : AppCatalogValidationTests(shared), IClassFixture<SharedPostgresHost>;

@@ -6,19 +6,22 @@ using System.Text;
 using System.Text.Json;
 using Homeroom.Rules.Filtering;
 using Homeroom.Server.Data;
-using Homeroom.Server.Filtering;
 using Homeroom.Rules.Tests.Filtering;
 using Homeroom.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
-using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Tests.Filtering;
 
-/// <summary>These tests measure the test process's memory, so they run alone.</summary>
+/// <summary>
+/// These tests measure the test process's memory, so they run alone: after every other test of the process, or
+/// (scripts/test.sh, by their trait) in a process of their own beside the other test projects, so the
+/// server tests' two threads do not wait for them at the end.
+/// </summary>
 [CollectionDefinition(nameof(FilterListMemoryCollection), DisableParallelization = true)]
 public sealed class FilterListMemoryCollection;
 
 [Collection(nameof(FilterListMemoryCollection))]
+[Trait(AloneInProcess.Trait, AloneInProcess.Value)]
 public abstract class FilterListUploadLimitsTests(DatabaseProvider provider, ITestOutputHelper output) : IAsyncLifetime
 {
     private const long HugeLine = 255L * 1024 * 1024;
@@ -88,30 +91,6 @@ public abstract class FilterListUploadLimitsTests(DatabaseProvider provider, ITe
 
         peakGrowth.ShouldBeLessThan(MemoryBudget);
         await ShouldBeUnchangedAsync(lists);
-    }
-
-    [Fact]
-    public async Task Reload_StoredListThatNoLongerImports_IsLeftOutAndTheOthersLoad()
-    {
-        // A list stored by an older version, whose content this one cannot read.
-        var factory = Host.GetService<IDbContextFactory<HomeroomDbContext>>();
-        await using (var db = await factory.CreateDbContextAsync().WaitAsync(HomeroomHost.Timeout))
-        {
-            var now = DateTime.UtcNow;
-            db.FilterLists.Add(new FilterListRecord
-            {
-                Id = Guid.CreateVersion7(), Name = "damaged", Format = FilterListFormats.Ut1, Content = Encoding.UTF8.GetBytes("not an archive"),
-                ContentBytes = 14, Entries = 1, ReportJson = "{}", CreatedAt = now, UpdatedAt = now,
-            });
-            await db.SaveChangesAsync().WaitAsync(HomeroomHost.Timeout);
-        }
-
-        using var upload = await UploadAsync("name=custom&format=plain&category=custom", Encoding.UTF8.GetBytes("a.test\n"), "text/plain");
-
-        upload.StatusCode.ShouldBe(HttpStatusCode.Created, await upload.Content.ReadAsStringAsync().WaitAsync(HomeroomHost.Timeout));
-        var summary = await Host.GetJsonAsync<JsonElement>("/api/filter-lists/categories");
-        summary.GetProperty("hosts").GetInt32().ShouldBe(1);
-        Host.GetService<FilterListStore>().FilterFor(new WebFilterSettings(["custom"], [], [], [], false)).Decide("www.a.test").Blocked.ShouldBeTrue();
     }
 
     private async Task<HttpResponseMessage> UploadAsync(string query, byte[] body, string contentType)

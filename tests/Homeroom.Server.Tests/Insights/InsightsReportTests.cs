@@ -237,30 +237,6 @@ public abstract class InsightsReportTests(DatabaseProvider provider) : IAsyncLif
         rows[1].ShouldEndWith(",0,0,0,0,1");
     }
 
-    [Theory]
-    [InlineData("/api/insights/fleet-health?grade=14", "grade")]
-    [InlineData("/api/insights/fleet-health?grade=ninth", "grade")]
-    [InlineData("/api/insights/fleet-health?platform=beos", "platform")]
-    [InlineData("/api/insights/fleet-health?schoolId=not-a-guid", "schoolId")]
-    [InlineData("/api/insights/fleet-health?classId=00000000-0000-0000-0000-000000000001", "classId")]
-    [InlineData("/api/insights/fleet-health?from=2026-01-01", "from")]
-    [InlineData("/api/insights/fleet-health?format=xlsx", "format")]
-    [InlineData("/api/insights/classroom?from=2023-01-01&to=2026-01-01", "to")]
-    [InlineData("/api/insights/classroom?from=2026-02-05&to=2026-02-01", "from")]
-    [InlineData("/api/insights/classroom?from=yesterday", "from")]
-    [InlineData("/api/insights/classroom?platform=chromeos", "platform")]
-    [InlineData("/api/insights/classroom?limit=5", "limit")]
-    [InlineData("/api/insights/fleet-health?grade=7&format=pdf", "format")]
-    public async Task Reports_BadInput_AnswerProblemDetails400(string path, string field)
-    {
-        using var response = await Host.Client.GetAsync(path);
-
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue($"{path}: {problem}");
-    }
-
     [Fact]
     public async Task ClassUsageRetention_AtStart_DeletesUseOlderThanTheRetention_AndKeepsTheRest()
     {
@@ -295,3 +271,40 @@ public abstract class InsightsReportTests(DatabaseProvider provider) : IAsyncLif
 public sealed class InsightsReportSqliteTests() : InsightsReportTests(DatabaseProvider.Sqlite);
 
 public sealed class InsightsReportPostgresTests() : InsightsReportTests(DatabaseProvider.Postgres);
+
+/// <summary>
+/// Reports refusing bad input, one server per class and provider (each case started a server and seeded a
+/// district before): a refused read needs no data and changes none.
+/// </summary>
+public abstract class InsightsReportValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    [Theory]
+    [InlineData("/api/insights/fleet-health?grade=14", "grade")]
+    [InlineData("/api/insights/fleet-health?grade=ninth", "grade")]
+    [InlineData("/api/insights/fleet-health?platform=beos", "platform")]
+    [InlineData("/api/insights/fleet-health?schoolId=not-a-guid", "schoolId")]
+    [InlineData("/api/insights/fleet-health?classId=00000000-0000-0000-0000-000000000001", "classId")]
+    [InlineData("/api/insights/fleet-health?from=2026-01-01", "from")]
+    [InlineData("/api/insights/fleet-health?format=xlsx", "format")]
+    [InlineData("/api/insights/classroom?from=2023-01-01&to=2026-01-01", "to")]
+    [InlineData("/api/insights/classroom?from=2026-02-05&to=2026-02-01", "from")]
+    [InlineData("/api/insights/classroom?from=yesterday", "from")]
+    [InlineData("/api/insights/classroom?platform=chromeos", "platform")]
+    [InlineData("/api/insights/classroom?limit=5", "limit")]
+    [InlineData("/api/insights/fleet-health?grade=7&format=pdf", "format")]
+    public async Task Reports_BadInput_AnswerProblemDetails400(string path, string field)
+    {
+        using var response = await Host.Client.GetAsync(path);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue($"{path}: {problem}");
+    }
+}
+
+public sealed class InsightsReportValidationSqliteTests(SharedSqliteHost shared) : InsightsReportValidationTests(shared), IClassFixture<SharedSqliteHost>;
+
+public sealed class InsightsReportValidationPostgresTests(SharedPostgresHost shared) : InsightsReportValidationTests(shared), IClassFixture<SharedPostgresHost>;

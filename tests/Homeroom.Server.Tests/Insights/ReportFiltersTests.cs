@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Homeroom.Server.Data;
 using Homeroom.Server.Insights;
 using Homeroom.Server.Tests.Infrastructure;
 
@@ -10,10 +9,12 @@ namespace Homeroom.Server.Tests.Insights;
 /// <summary>
 /// The one filter of every insights report: the same query string read by one parser, with the same
 /// limits and the same ProblemDetails errors on every endpoint; and its defaults and limits directly.
+/// One server for the class: every request here is refused or only reads, so none needs a fresh database
+/// (the cases that test the filter directly started a server each before).
 /// </summary>
-public sealed class ReportFiltersTests : IAsyncLifetime
+public sealed class ReportFiltersTests(SharedSqliteHost server) : IClassFixture<SharedSqliteHost>
 {
-    private HomeroomHost _host = null!;
+    private HomeroomHost Host => server.Host;
 
     /// <summary>Every insights report that takes a date range.</summary>
     private static readonly string[] Ranged =
@@ -25,15 +26,11 @@ public sealed class ReportFiltersTests : IAsyncLifetime
     /// <summary>Every insights report (the names report needs a site).</summary>
     private static readonly string[] All = [.. Ranged, "/api/insights/apps", "/api/insights/fleet-health", "/api/insights/blocked-sites/students?site=example.org"];
 
-    public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     private static string With(string path, string query) => path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + query;
 
     private async Task<JsonElement> ProblemAsync(string path)
     {
-        using var response = await _host.Client.GetAsync(path).WaitAsync(HomeroomHost.Timeout);
+        using var response = await Host.Client.GetAsync(path).WaitAsync(HomeroomHost.Timeout);
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, path);
         response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json", path);
         return await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -104,18 +101,18 @@ public sealed class ReportFiltersTests : IAsyncLifetime
     [Fact]
     public async Task Defaults_ThirtyDaysForRollups_SevenForClassroom_AndAStartAloneRunsTheDefaultLength()
     {
-        var today = DateOnly.FromDateTime(_host.Clock.GetUtcNow().UtcDateTime);
-        var sites = await _host.GetJsonAsync<JsonElement>("/api/insights/blocked-sites");
+        var today = DateOnly.FromDateTime(Host.Clock.GetUtcNow().UtcDateTime);
+        var sites = await Host.GetJsonAsync<JsonElement>("/api/insights/blocked-sites");
         sites.GetProperty("from").GetString().ShouldBe(ReportFilters.Day(today.AddDays(-29)));
         sites.GetProperty("to").GetString().ShouldBe(ReportFilters.Day(today));
         sites.GetProperty("previousFrom").GetString().ShouldBe(ReportFilters.Day(today.AddDays(-59)));
-        var classroom = await _host.GetJsonAsync<JsonElement>("/api/insights/classroom");
+        var classroom = await Host.GetJsonAsync<JsonElement>("/api/insights/classroom");
         classroom.GetProperty("from").GetString().ShouldBe(ReportFilters.Day(today.AddDays(-6)));
 
         var start = today.AddDays(-100);
-        var fromOnly = await _host.GetJsonAsync<JsonElement>($"/api/insights/top-apps?from={ReportFilters.Day(start)}&grade=k&platform=ChromeOS");
+        var fromOnly = await Host.GetJsonAsync<JsonElement>($"/api/insights/top-apps?from={ReportFilters.Day(start)}&grade=k&platform=ChromeOS");
         fromOnly.GetProperty("to").GetString().ShouldBe(ReportFilters.Day(start.AddDays(29)));
-        var exactlyThreeYears = await _host.GetJsonAsync<JsonElement>("/api/insights/blocked-categories?from=2023-03-01&to=2026-02-28");
+        var exactlyThreeYears = await Host.GetJsonAsync<JsonElement>("/api/insights/blocked-categories?from=2023-03-01&to=2026-02-28");
         exactlyThreeYears.GetProperty("from").GetString().ShouldBe("2023-03-01");
     }
 

@@ -232,6 +232,32 @@ public abstract class ReportScheduleTests(DatabaseProvider provider) : IAsyncLif
         gone.StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
+    private sealed class CapturingStore : MessageStore
+    {
+        public System.Threading.Channels.Channel<MimeMessage> Messages { get; } = System.Threading.Channels.Channel.CreateUnbounded<MimeMessage>();
+
+        public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        {
+            using var stream = new MemoryStream(buffer.ToArray());
+            Messages.Writer.TryWrite(await MimeMessage.LoadAsync(stream, cancellationToken));
+            return SmtpResponse.Ok;
+        }
+    }
+}
+
+public sealed class ReportScheduleSqliteTests() : ReportScheduleTests(DatabaseProvider.Sqlite);
+
+public sealed class ReportSchedulePostgresTests() : ReportScheduleTests(DatabaseProvider.Postgres);
+
+/// <summary>
+/// Refused schedules, one server per class and provider (each case started a server and an SMTP server before):
+/// nothing refused is stored, so the schedule list stays empty across the cases. The server has mail set up
+/// as in <see cref="ReportScheduleTests"/>; no refused schedule sends any.
+/// </summary>
+public abstract class ReportScheduleValidationTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
     public static TheoryData<string, string> BadSchedules() => new()
     {
         { """{"name":"R","report":"fleet","dayOfWeek":"monday","hour":7,"recipients":[]}""", "recipients" },
@@ -265,7 +291,31 @@ public abstract class ReportScheduleTests(DatabaseProvider provider) : IAsyncLif
         problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
         (await Host.GetJsonAsync<JsonElement>("/api/insights/schedules")).GetArrayLength().ShouldBe(0);
     }
+}
 
+public sealed class ReportScheduleValidationSqliteTests(ReportScheduleValidationSqliteTests.Server shared) : ReportScheduleValidationTests(shared), IClassFixture<ReportScheduleValidationSqliteTests.Server>
+{
+    public sealed class Server() : SharedHost(DatabaseProvider.Sqlite, ReportScheduleMail.Settings);
+}
+
+public sealed class ReportScheduleValidationPostgresTests(ReportScheduleValidationPostgresTests.Server shared) : ReportScheduleValidationTests(shared), IClassFixture<ReportScheduleValidationPostgresTests.Server>
+{
+    public sealed class Server() : SharedHost(DatabaseProvider.Postgres, ReportScheduleMail.Settings);
+}
+
+/// <summary>Mail settings for servers that never send (port 9 on loopback: nothing listens, nothing is sent).</summary>
+internal static class ReportScheduleMail
+{
+    public static readonly string[] Settings =
+    [
+        "Homeroom:Notifications:Smtp:Host=127.0.0.1", "Homeroom:Notifications:Smtp:Port=9", "Homeroom:Notifications:Smtp:Security=none",
+        "Homeroom:Notifications:Smtp:From=Homeroom <homeroom@district.example.org>", "Homeroom:Insights:Reports:ScheduleCheckInterval=01:00:00",
+    ];
+}
+
+/// <summary>When a schedule is due, computed directly: no server (these cases started one per provider before).</summary>
+public sealed class ReportScheduleDueTests
+{
     [Theory]
     [InlineData(DayOfWeek.Monday, 7, "2026-12-07T06:59:00Z", "2026-11-30T07:00:00Z")]
     [InlineData(DayOfWeek.Monday, 7, "2026-12-07T07:00:00Z", "2026-12-07T07:00:00Z")]
@@ -284,20 +334,4 @@ public abstract class ReportScheduleTests(DatabaseProvider provider) : IAsyncLif
         // 02:00 on the Sunday clocks spring forward does not exist: sent when it would have been 03:00.
         ReportSchedules.LatestDue(DayOfWeek.Sunday, 2, chicago, new DateTimeOffset(2026, 3, 8, 12, 0, 0, TimeSpan.Zero)).ShouldBe(new DateTime(2026, 3, 8, 8, 0, 0, DateTimeKind.Utc));
     }
-
-    private sealed class CapturingStore : MessageStore
-    {
-        public System.Threading.Channels.Channel<MimeMessage> Messages { get; } = System.Threading.Channels.Channel.CreateUnbounded<MimeMessage>();
-
-        public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
-        {
-            using var stream = new MemoryStream(buffer.ToArray());
-            Messages.Writer.TryWrite(await MimeMessage.LoadAsync(stream, cancellationToken));
-            return SmtpResponse.Ok;
-        }
-    }
 }
-
-public sealed class ReportScheduleSqliteTests() : ReportScheduleTests(DatabaseProvider.Sqlite);
-
-public sealed class ReportSchedulePostgresTests() : ReportScheduleTests(DatabaseProvider.Postgres);

@@ -272,24 +272,6 @@ public abstract class NetworkZoneTests(DatabaseProvider provider) : IAsyncLifeti
         (await agent.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.MalformedFrame);
     }
 
-    [Theory]
-    [InlineData(double.NaN, 0, 10)]
-    [InlineData(0, double.NaN, 10)]
-    [InlineData(91, 0, 10)]
-    [InlineData(0, -181, 10)]
-    [InlineData(0, 0, -1)]
-    [InlineData(0, 0, double.NaN)]
-    [InlineData(0, 0, double.PositiveInfinity)]
-    public async Task AbsurdFix_FromAnySource_IsRefusedAsInvalid(double latitude, double longitude, double accuracy)
-    {
-        await StartAsync();
-        await using var agent = await Host.ConnectNewAgentAsync();
-        var tracker = Host.GetService<LocationTracker>();
-
-        (await tracker.ObserveAsync(agent.DeviceId, new LocationFix(latitude, longitude, accuracy, Host.Clock.GetUtcNow()))).ShouldBe(FixOutcome.Invalid);
-        (await tracker.ObserveAsync(agent.DeviceId, Fix(OnCampus, Host.Clock.GetUtcNow()))).ShouldBe(FixOutcome.Accepted); // a refused fix costs no rate
-    }
-
     [Fact]
     public async Task FixFlood_IsRateLimited_AndDoesNotHurryTheHysteresis()
     {
@@ -487,3 +469,53 @@ public abstract class NetworkZoneValidationTests(SharedHost shared)
 public sealed class NetworkZoneValidationSqliteTests(SharedSqliteHost shared) : NetworkZoneValidationTests(shared), IClassFixture<SharedSqliteHost>;
 
 public sealed class NetworkZoneValidationPostgresTests(SharedPostgresHost shared) : NetworkZoneValidationTests(shared), IClassFixture<SharedPostgresHost>;
+
+/// <summary>
+/// Absurd fixes refused by the tracker, one server per class and provider (each case started one before).
+/// Each case connects its own new device, so the rate one case's accepted fix spends is not another's.
+/// </summary>
+public abstract class NetworkZoneFixValidationTests(NetworkZoneFixValidationTests.Server shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    /// <summary>A server with a device CA, its clock on a school day morning (inside the default reporting hours), as NetworkZoneTests start theirs.</summary>
+    public abstract class Server(DatabaseProvider provider) : IAsyncLifetime
+    {
+        public HomeroomHost Host { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            Host = await HomeroomHost.StartWithDeviceCaAsync(provider);
+            Host.Clock.MoveToSchoolDayMorning();
+        }
+
+        public async Task DisposeAsync() => await Host.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData(double.NaN, 0, 10)]
+    [InlineData(0, double.NaN, 10)]
+    [InlineData(91, 0, 10)]
+    [InlineData(0, -181, 10)]
+    [InlineData(0, 0, -1)]
+    [InlineData(0, 0, double.NaN)]
+    [InlineData(0, 0, double.PositiveInfinity)]
+    public async Task AbsurdFix_FromAnySource_IsRefusedAsInvalid(double latitude, double longitude, double accuracy)
+    {
+        await using var agent = await Host.ConnectNewAgentAsync();
+        var tracker = Host.GetService<LocationTracker>();
+
+        (await tracker.ObserveAsync(agent.DeviceId, new LocationFix(latitude, longitude, accuracy, Host.Clock.GetUtcNow()))).ShouldBe(FixOutcome.Invalid);
+        (await tracker.ObserveAsync(agent.DeviceId, new LocationFix(47.600, -122.300, 20, Host.Clock.GetUtcNow()))).ShouldBe(FixOutcome.Accepted); // a refused fix costs no rate
+    }
+}
+
+public sealed class NetworkZoneFixValidationSqliteTests(NetworkZoneFixValidationSqliteTests.SqliteServer shared) : NetworkZoneFixValidationTests(shared), IClassFixture<NetworkZoneFixValidationSqliteTests.SqliteServer>
+{
+    public sealed class SqliteServer() : Server(DatabaseProvider.Sqlite);
+}
+
+public sealed class NetworkZoneFixValidationPostgresTests(NetworkZoneFixValidationPostgresTests.PostgresServer shared) : NetworkZoneFixValidationTests(shared), IClassFixture<NetworkZoneFixValidationPostgresTests.PostgresServer>
+{
+    public sealed class PostgresServer() : Server(DatabaseProvider.Postgres);
+}

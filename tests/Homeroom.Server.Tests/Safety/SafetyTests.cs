@@ -28,7 +28,7 @@ namespace Homeroom.Server.Tests.Safety;
 /// </summary>
 public abstract partial class SafetyTests(DatabaseProvider provider) : IAsyncLifetime
 {
-    private const string Imminent = "i want to kill myself tonight";
+    private const string Imminent = SafetyTestText.Imminent;
     private const string Harmless = "what time is the math test tomorrow";
 
     private readonly CapturingStore _store = new();
@@ -245,29 +245,6 @@ public abstract partial class SafetyTests(DatabaseProvider provider) : IAsyncLif
         other.Dropped.ShouldBeNull();
         (await AlertsOfAsync(flooding.DeviceId)).ShouldHaveSingleItem().Count.ShouldBe(10);
         (await AlertsOfAsync(quiet.DeviceId)).ShouldHaveSingleItem().Count.ShouldBe(1);
-    }
-
-    public static TheoryData<string, string> BadFrames => new()
-    {
-        { "too long text", $$"""{"type":"signals","batch":1,"signals":[{"occurredAt":"2026-09-01T09:14:03+00:00","source":"typed","text":"{{Imminent}} {{new string('a', ProtocolLimits.MaxSignalTextLength)}}"}]}""" },
-        { "51 signals", $$"""{"type":"signals","batch":1,"signals":[{{string.Join(",", Enumerable.Repeat($$"""{"occurredAt":"2026-09-01T09:14:03+00:00","source":"search","text":"{{Imminent}}"}""", 51))}}]}""" },
-        { "bad source", $$"""{"type":"signals","batch":1,"signals":[{"occurredAt":"2026-09-01T09:14:03+00:00","source":"clipboard","text":"{{Imminent}}"}]}""" },
-        { "no signals", """{"type":"signals","batch":1,"signals":[]}""" },
-        { "batch zero", $$"""{"type":"signals","batch":0,"signals":[{"occurredAt":"2026-09-01T09:14:03+00:00","source":"search","text":"{{Imminent}}"}]}""" },
-    };
-
-    [Theory]
-    [MemberData(nameof(BadFrames))]
-    public async Task Signals_BadFrame_Closes4400AndStoresNothing(string what, string json)
-    {
-        await MonitoredAsync(_north);
-        await using var agent = await AgentAsync(_north, _student);
-
-        await agent.SendRawAsync(System.Text.Encoding.UTF8.GetBytes(json));
-
-        var (code, _) = await agent.WaitForCloseAsync();
-        code.ShouldBe(AgentCloseCodes.MalformedFrame, what);
-        (await StoredCountAsync()).ShouldBe(0);
     }
 
     [Fact]
@@ -508,3 +485,74 @@ public abstract partial class SafetyTests(DatabaseProvider provider) : IAsyncLif
 public sealed class SafetySqliteTests() : SafetyTests(DatabaseProvider.Sqlite);
 
 public sealed class SafetyPostgresTests() : SafetyTests(DatabaseProvider.Postgres);
+
+internal static class SafetyTestText
+{
+    public const string Imminent = "i want to kill myself tonight";
+}
+
+/// <summary>
+/// Bad signal frames close the connection 4400 and store nothing. One server per class and provider, with the
+/// safety settings of <see cref="SafetyTests"/> (each case started a server and an SMTP server before): only
+/// refused frames reach it, so nothing of safety is stored on it at all, which each case checks whole.
+/// </summary>
+public abstract class SafetyBadFrameTests(SharedHost shared)
+{
+    private HomeroomHost Host => shared.Host;
+
+    /// <summary>SafetyTests' settings; mail points at a loopback port nothing listens on, as no refused frame sends any.</summary>
+    internal static readonly string[] Settings =
+    [
+        "Homeroom:Notifications:Smtp:Host=127.0.0.1", "Homeroom:Notifications:Smtp:Port=9", "Homeroom:Notifications:Smtp:Security=none",
+        "Homeroom:Notifications:Smtp:From=Homeroom <homeroom@district.example.org>", "Homeroom:Notifications:PublicUrl=https://homeroom.example.org",
+        "Homeroom:Notifications:RetryDelay=00:00:00.2", "Homeroom:Notifications:Senders=1",
+        "Homeroom:Safety:SignalBurst=10", "Homeroom:Safety:SignalsPerMinute=1",
+        "Homeroom:Safety:EscalationContacts:0=district-safety@mail.example.org",
+    ];
+
+    public static TheoryData<string, string> BadFrames => new()
+    {
+        { "too long text", $$"""{"type":"signals","batch":1,"signals":[{"occurredAt":"2026-09-01T09:14:03+00:00","source":"typed","text":"{{SafetyTestText.Imminent}} {{new string('a', ProtocolLimits.MaxSignalTextLength)}}"}]}""" },
+        { "51 signals", $$"""{"type":"signals","batch":1,"signals":[{{string.Join(",", Enumerable.Repeat($$"""{"occurredAt":"2026-09-01T09:14:03+00:00","source":"search","text":"{{SafetyTestText.Imminent}}"}""", 51))}}]}""" },
+        { "bad source", $$"""{"type":"signals","batch":1,"signals":[{"occurredAt":"2026-09-01T09:14:03+00:00","source":"clipboard","text":"{{SafetyTestText.Imminent}}"}]}""" },
+        { "no signals", """{"type":"signals","batch":1,"signals":[]}""" },
+        { "batch zero", $$"""{"type":"signals","batch":0,"signals":[{"occurredAt":"2026-09-01T09:14:03+00:00","source":"search","text":"{{SafetyTestText.Imminent}}"}]}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFrames))]
+    public async Task Signals_BadFrame_Closes4400AndStoresNothing(string what, string json)
+    {
+        // A school of its own, monitored, and a student's device in it: the case's frame is the only thing it sends.
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Frames " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        var student = (await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "student", givenName = "Sam", familyName = "Rivera", schoolId = school })).GetProperty("id").GetGuid();
+        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety " + Guid.NewGuid().ToString("N")[..6], schoolId = school, settings = new { safety = new { atHome = true, screenshots = false } } }))
+            .GetProperty("id").GetGuid();
+        using (var assigned = await Host.PostJsonAsync("/api/assignments", new { profileId = profile, level = "school", scopeId = school.ToString() }))
+        {
+            assigned.StatusCode.ShouldBe(HttpStatusCode.Created, await assigned.Content.ReadAsStringAsync());
+        }
+
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school), "SN-" + Guid.NewGuid().ToString("N")[..10]);
+        (await Host.Client.PatchAsJsonAsync($"/api/devices/{enrolled.DeviceId}", new { assignedPersonId = student })).EnsureSuccessStatusCode();
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+
+        await agent.SendRawAsync(System.Text.Encoding.UTF8.GetBytes(json));
+
+        var (code, _) = await agent.WaitForCloseAsync();
+        code.ShouldBe(AgentCloseCodes.MalformedFrame, what);
+        await using var db = await Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        (await db.Set<SafetyAlert>().CountAsync() + await db.Set<SafetyEvidence>().CountAsync() + await db.Set<SafetyCaseEvent>().CountAsync()).ShouldBe(0);
+    }
+}
+
+public sealed class SafetyBadFrameSqliteTests(SafetyBadFrameSqliteTests.Server shared) : SafetyBadFrameTests(shared), IClassFixture<SafetyBadFrameSqliteTests.Server>
+{
+    public sealed class Server() : SharedHost(DatabaseProvider.Sqlite, Settings);
+}
+
+public sealed class SafetyBadFramePostgresTests(SafetyBadFramePostgresTests.Server shared) : SafetyBadFrameTests(shared), IClassFixture<SafetyBadFramePostgresTests.Server>
+{
+    public sealed class Server() : SharedHost(DatabaseProvider.Postgres, Settings);
+}
