@@ -34,6 +34,12 @@ public sealed class AgentOptions
     /// <summary>How often the running processes are checked for blocked applications (only while the policy blocks any).</summary>
     public TimeSpan BlockScanInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Linux: options passed to every <c>apt-get</c> run for OS updates (for example <c>-o Acquire::http::Proxy=…</c>; the tests point apt at a repository of their own).</summary>
+    public IReadOnlyList<string> AptOptions { get; set; } = [];
+
+    /// <summary>How often the OS is asked for its pending updates while connected (also at each connection when the last answer is older).</summary>
+    public TimeSpan OsUpdateCheckInterval { get; set; } = TimeSpan.FromHours(6);
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;
