@@ -16,7 +16,7 @@ namespace Homeroom.Agent.Capabilities.Linux;
 /// <see cref="AgentOptions.AptOptions"/> are passed to every apt-get run (a proxy, or the tests' own repository).
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed partial class AptOsUpdates(AgentOptions options, TimeProvider time) : OsUpdatesBase(time)
+public sealed class AptOsUpdates(AgentOptions options, TimeProvider time) : OsUpdatesBase(time)
 {
     /// <summary>The longest <c>apt-get update</c> or simulation may run.</summary>
     public static readonly TimeSpan CheckLimit = TimeSpan.FromMinutes(10);
@@ -59,7 +59,7 @@ public sealed partial class AptOsUpdates(AgentOptions options, TimeProvider time
             return new OsUpdateScan(0, 0, reboot, $"apt-get -s upgrade exited with {simulation.ExitCode}: {simulation.Tail(200)}");
         }
 
-        var upgrades = ParseSimulation(simulation.Output);
+        var upgrades = AptSimulation.Parse(simulation.Output);
         return new OsUpdateScan(upgrades.Count, upgrades.Count(u => u.Security), reboot);
     }
 
@@ -88,6 +88,12 @@ public sealed partial class AptOsUpdates(AgentOptions options, TimeProvider time
         return new(true, $"installed {before.Pending} {(before.Pending == 1 ? "update" : "updates")} with apt-get ({before.Security} for security){reboot}");
     }
 
+    private static bool IsRoot() => Environment.UserName == "root" || State.UnixFileOwnership.EffectiveUserId == 0;
+}
+
+/// <summary>Reads <c>apt-get -s upgrade</c> (pure, so tested on any OS).</summary>
+public static partial class AptSimulation
+{
     /// <summary>One package an upgrade would install: its name, the versions, and whether its origin is a security archive.</summary>
     public sealed record AptUpgrade(string Package, string? From, string To, bool Security);
 
@@ -96,7 +102,7 @@ public sealed partial class AptOsUpdates(AgentOptions options, TimeProvider time
     /// <c>Inst libc6 [2.36-9+deb12u8] (2.36-9+deb12u9 Debian-Security:12/stable-security [amd64])</c>: the package,
     /// the installed version (absent for a new package), the new version and the archives offering it.
     /// </summary>
-    public static IReadOnlyList<AptUpgrade> ParseSimulation(string output)
+    public static IReadOnlyList<AptUpgrade> Parse(string output)
     {
         var upgrades = new List<AptUpgrade>();
         foreach (var line in output.Split('\n'))
@@ -118,6 +124,4 @@ public sealed partial class AptOsUpdates(AgentOptions options, TimeProvider time
 
     [GeneratedRegex(@"^Inst (?<name>\S+)(?: \[(?<from>[^\]]*)\])? \((?<to>\S+)(?<origins>[^\[\)]*)(?:\[[^\]]*\])?\)")]
     private static partial Regex InstLine();
-
-    private static bool IsRoot() => Environment.UserName == "root" || State.UnixFileOwnership.EffectiveUserId == 0;
 }

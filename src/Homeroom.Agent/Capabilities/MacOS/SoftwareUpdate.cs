@@ -11,7 +11,7 @@ namespace Homeroom.Agent.Capabilities.MacOS;
 /// "Action: restart" means installing it needs a restart), and <c>--install --all --agree-to-license</c>
 /// installs them. On Apple silicon, macOS itself may refuse an install without a volume owner's credentials:
 /// the tool's words are reported then, and Apple MDM's declarative enforcement is the way for managed Macs.
-/// NEVER RUN: this build was written and compiled on Linux; only <see cref="ParseList"/> is tested.
+/// NEVER RUN: this build was written and compiled on Linux; only <see cref="SoftwareUpdateList.Parse"/> is tested.
 /// </summary>
 [SupportedOSPlatform("macos")]
 public sealed class SoftwareUpdate(TimeProvider time) : OsUpdatesBase(time)
@@ -34,7 +34,7 @@ public sealed class SoftwareUpdate(TimeProvider time) : OsUpdatesBase(time)
             return new OsUpdateScan(0, 0, _restartDue, $"softwareupdate --list exited with {run.ExitCode}: {run.Tail(200)}");
         }
 
-        var items = ParseList(run.Output);
+        var items = SoftwareUpdateList.Parse(run.Output);
         return new OsUpdateScan(items.Count, items.Count(i => i.Security), _restartDue);
     }
 
@@ -61,7 +61,11 @@ public sealed class SoftwareUpdate(TimeProvider time) : OsUpdatesBase(time)
         _restartDue |= run.Output.Contains("restart", StringComparison.OrdinalIgnoreCase);
         return new(true, $"installed {before.Pending} {(before.Pending == 1 ? "update" : "updates")} with softwareupdate{(_restartDue ? "; a restart is required to finish" : "")}");
     }
+}
 
+/// <summary>Reads <c>softwareupdate --list</c> (pure, so tested on any OS).</summary>
+public static class SoftwareUpdateList
+{
     /// <summary>One item of <c>softwareupdate --list</c>.</summary>
     public sealed record SoftwareUpdateItem(string Label, string? Title, string? Version, bool Security, bool Restart);
 
@@ -69,7 +73,7 @@ public sealed class SoftwareUpdate(TimeProvider time) : OsUpdatesBase(time)
     /// The items of <c>softwareupdate --list</c>: each starts with a <c>* Label: …</c> line, followed by a tab-indented
     /// <c>Title: …, Version: …, Size: …, Recommended: YES, Action: restart,</c> line. "No new software available." lists none.
     /// </summary>
-    public static IReadOnlyList<SoftwareUpdateItem> ParseList(string output)
+    public static IReadOnlyList<SoftwareUpdateItem> Parse(string output)
     {
         var items = new List<SoftwareUpdateItem>();
         string? label = null;
