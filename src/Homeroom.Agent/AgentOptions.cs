@@ -34,7 +34,10 @@ public sealed class AgentOptions
     /// <summary>How often the running processes are checked for blocked applications (only while the policy blocks any).</summary>
     public TimeSpan BlockScanInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Linux: options passed to every <c>apt-get</c> run for OS updates (for example <c>-o Acquire::http::Proxy=…</c>; the tests point apt at a repository of their own).</summary>
+    /// <summary>
+    /// Linux: options passed to every <c>apt-get</c> run for OS updates. Not on the command line (the service uses
+    /// the machine's apt configuration, /etc/apt/apt.conf.d for a proxy); the tests point apt at a repository of their own.
+    /// </summary>
     public IReadOnlyList<string> AptOptions { get; set; } = [];
 
     /// <summary>How often the OS is asked for its pending updates while connected (also at each connection when the last answer is older).</summary>

@@ -13,7 +13,7 @@ namespace Homeroom.Agent.Capabilities.Linux;
 /// Install: <c>apt-get -y upgrade</c>, non-interactive, keeping locally changed configuration files, within
 /// <see cref="InstallLimit"/>. A restart is due while <c>/var/run/reboot-required</c> exists. The OS version the
 /// agent reports stays the distribution's (<c>/etc/os-release</c>), which packages upgrades do not change.
-/// <see cref="AgentOptions.AptOptions"/> are passed to every apt-get run (a proxy, or the tests' own repository).
+/// <see cref="AgentOptions.AptOptions"/> are passed to every apt-get run (the tests' own repository; the service has none).
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class AptOsUpdates(AgentOptions options, TimeProvider time) : OsUpdatesBase(time)
