@@ -127,12 +127,15 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
             .Join(db.UpdateRollouts.AsNoTracking(), r => r.RolloutId, o => o.Id, (r, o) => new { Ring = r, Rollout = o })
             .ToListAsync(cancellationToken);
         var version = OsVersion.FromReported(device.OsVersion);
+        // A desktop agent reporting updates pending is not on the target whatever its version (RingDevice.IsAtTarget).
+        var pending = await db.DeviceOsUpdates.AnyAsync(u => u.DeviceId == device.Id && u.Pending > 0, cancellationToken);
         return rings
             .Where(x => DevicePlatforms(x.Rollout.Platform).Contains(device.Platform))
             .OrderByDescending(x => x.Rollout.CreatedAt).ThenBy(x => x.Ring.Position)
             .GroupBy(x => x.Rollout.Id).Select(g => g.First()) // A device in two rings of one rollout updates with the first.
             .Select(x => new DeviceRingDto(x.Rollout.Id, x.Rollout.Name, x.Rollout.TargetVersion, x.Rollout.State, x.Ring.Position, x.Ring.Name, x.Ring.Phase,
-                device.OsVersion, OsVersion.TryParse(x.Rollout.TargetVersion, out var target) && version.IsAtLeast(target)))
+                device.OsVersion, OsVersion.TryParse(x.Rollout.TargetVersion, out var target)
+                    && new RingDevice(version, null, null, 0, 0, pending && RolloutEvaluator.IsAgentPlatform(x.Rollout.Platform)).IsAtTarget(target)))
             .ToList();
     }
 

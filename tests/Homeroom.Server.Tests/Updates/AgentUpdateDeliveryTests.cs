@@ -108,6 +108,8 @@ public abstract class AgentUpdateDeliveryTests(SharedHost shared) : IAsyncLifeti
         var id = await RolloutAsync("linux", "12", group, 50, deadline);
 
         // The ring started: the two with updates pending get installOsUpdates with the ring's deadline; the current one does not.
+        (await Host.GetJsonAsync<JsonElement>($"/api/updates/devices/{failing.DeviceId}")).EnumerateArray().Single().GetProperty("atTarget").GetBoolean().ShouldBeFalse();
+        (await Host.GetJsonAsync<JsonElement>($"/api/updates/devices/{current.DeviceId}")).EnumerateArray().Single().GetProperty("atTarget").GetBoolean().ShouldBeTrue();
         var first = (await Evaluator.EvaluateOnceAsync(id)).ShouldNotBeNull();
         first.UpdateCommandsSent.ShouldBe(2);
         first.Decision.Progress.Devices.ShouldBe(3);
