@@ -3,6 +3,8 @@ using Homeroom.Agent.Capabilities.Apps;
 using Homeroom.Agent.Capabilities.Windows;
 using Homeroom.Agent.Capabilities.Linux;
 using Homeroom.Agent.Capabilities.Portable;
+using Homeroom.Agent.Capabilities.MacOS;
+using Homeroom.Agent.Capabilities.Updates;
 using Homeroom.Agent.Connection;
 using Homeroom.Agent.State;
 using System.Runtime.Versioning;
@@ -77,6 +79,7 @@ public static class AgentHost
         services.AddSingleton<IDeviceStatusCapability, LinuxDeviceStatus>();
         services.AddSingleton<IPowerCapability>(s => new LinuxPower(s.GetRequiredService<IOsCommandRunner>(), LinuxPower.FindSystemctl()));
         services.AddSingleton<IPackagesCapability>(s => new LinuxPackages(s.GetRequiredService<AgentOptions>()));
+        services.AddSingleton<IOsUpdatesCapability>(s => new AptOsUpdates(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IProcessList, ProcFsProcessList>();
     }
 
@@ -97,6 +100,9 @@ public static class AgentHost
             if (OperatingSystem.IsWindows())
             {
                 services.AddSingleton<IPackagesCapability>(_ => new WingetPackages(WingetPackages.FindWinget()));
+                services.AddSingleton<IOsUpdatesCapability>(s => OperatingSystem.IsWindows()
+                    ? new WindowsUpdateAgent(s.GetRequiredService<TimeProvider>())
+                    : throw new PlatformNotSupportedException());
                 services.AddSingleton<IProcessList>(new PortableProcessList("the catalog has no executable names for Windows packages yet: blocked packages are removed, not stopped from starting"));
             }
             else
@@ -104,6 +110,16 @@ public static class AgentHost
                 services.AddSingleton<IPackagesCapability>(new UnavailablePackages(
                     "not available on this build for macOS: the catalog names Mac apps by App Store id, which the agent cannot install (a .pkg through `installer` would need a package URL the catalog does not have)"));
                 services.AddSingleton<IProcessList>(new PortableProcessList("not available on this build for macOS: the catalog names no Mac executables"));
+                if (OperatingSystem.IsMacOS())
+                {
+                    services.AddSingleton<IOsUpdatesCapability>(s => OperatingSystem.IsMacOS()
+                        ? new SoftwareUpdate(s.GetRequiredService<TimeProvider>())
+                        : throw new PlatformNotSupportedException());
+                }
+                else
+                {
+                    services.AddSingleton<IOsUpdatesCapability>(s => new UnavailableOsUpdates("no OS update mechanism is driven on this operating system", s.GetRequiredService<TimeProvider>()));
+                }
             }
         }
 
@@ -118,6 +134,7 @@ public static class AgentHost
             s.GetRequiredService<IDeviceStatusCapability>(),
             s.GetRequiredService<IPowerCapability>(),
             s.GetRequiredService<IPackagesCapability>(),
+            s.GetRequiredService<IOsUpdatesCapability>(),
             s.GetRequiredService<ApplicationBlocker>(),
             s.GetRequiredService<SessionHelperCapabilities>(),
         ]);

@@ -51,4 +51,10 @@ internal static partial class AgentLog
 
     [LoggerMessage(16, LogLevel.Information, "{Kind} {Package}: {Outcome}")]
     public static partial void PackageChanged(ILogger logger, string kind, string package, string outcome);
+
+    [LoggerMessage(17, LogLevel.Information, "OS updates: {Pending} pending ({Security} for security), restart required: {RebootRequired} {Error}")]
+    public static partial void OsUpdatesChecked(ILogger logger, int pending, int security, bool rebootRequired, string error);
+
+    [LoggerMessage(18, LogLevel.Information, "Installed OS updates (ok: {Ok}): {Result}")]
+    public static partial void OsUpdatesInstalled(ILogger logger, bool ok, string result);
 }

@@ -40,6 +40,15 @@ public sealed class AgentOptions
     /// <summary>The systemctl asked whether the system is shutting down as the agent stops (null: found in /usr/bin or /bin).</summary>
     public string? SystemctlPath { get; set; }
 
+    /// <summary>
+    /// Linux: options passed to every <c>apt-get</c> run for OS updates. Not on the command line (the service uses
+    /// the machine's apt configuration, /etc/apt/apt.conf.d for a proxy); the tests point apt at a repository of their own.
+    /// </summary>
+    public IReadOnlyList<string> AptOptions { get; set; } = [];
+
+    /// <summary>How often the OS is asked for its pending updates while connected (also at each connection when the last answer is older).</summary>
+    public TimeSpan OsUpdateCheckInterval { get; set; } = TimeSpan.FromHours(6);
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Apps;
+using Homeroom.Agent.Capabilities.Updates;
 using Homeroom.Agent.Session;
 using Homeroom.Agent.State;
 using Homeroom.Contracts.Agents;
@@ -33,6 +34,8 @@ public sealed class AgentWorker(
     ForegroundUsage usage,
     WindowSignals signals,
     IPackagesCapability packages,
+    IOsUpdatesCapability osUpdates,
+    AgentOptions options,
     ApplicationBlocker blocker,
     AgentPaths paths,
     AgentStatus status,
@@ -211,6 +214,7 @@ public sealed class AgentWorker(
                 // The agent stopped first; nothing is waiting any more.
             }
         }, TaskScheduler.Default);
+        var updateChecks = Task.Run(() => CheckOsUpdatesAsync(client, stop.Token), CancellationToken.None);
         var heartbeat = Task.Run(async () =>
         {
             using var timer = new PeriodicTimer(heartbeatInterval, time);
@@ -243,6 +247,41 @@ public sealed class AgentWorker(
         }
         catch (OperationCanceledException)
         {
+        }
+
+        await updateChecks;
+    }
+
+    /// <summary>
+    /// Asks the OS for its pending updates when the last answer is older than <see cref="AgentOptions.OsUpdateCheckInterval"/>
+    /// (at once on a first connection), then every interval, and sends the inventory with the new status.
+    /// </summary>
+    private async Task CheckOsUpdatesAsync(AgentClient client, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var checkedAt = osUpdates.Last?.CheckedAt;
+                var due = checkedAt is null ? TimeSpan.Zero : checkedAt.Value + options.OsUpdateCheckInterval - time.GetUtcNow();
+                if (osUpdates.Last is null || due <= TimeSpan.Zero)
+                {
+                    var status = await osUpdates.CheckAsync(cancellationToken);
+                    AgentLog.OsUpdatesChecked(logger, status.Pending, status.Security, status.RebootRequired, status.Error ?? "");
+                    if (!await client.SendAsync(Inventory()))
+                    {
+                        return;
+                    }
+
+                    due = options.OsUpdateCheckInterval;
+                }
+
+                await Task.Delay(due, time, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended or the agent is stopping; the next connection checks again when due.
         }
     }
 
@@ -279,7 +318,8 @@ public sealed class AgentWorker(
             Short(facts.OsName), Short(facts.OsVersion), Short(facts.Model), Short(facts.Manufacturer), facts.StorageTotalBytes, facts.StorageFreeBytes,
             // The protocol takes at most 2,000 apps; a larger system reports the first 2,000 by id.
             apps.Count == 0 ? null : apps.Take(ProtocolLimits.MaxInventoryApps).ToList(),
-            described);
+            described,
+            osUpdates.Last);
         return FitFrame(frame, _maxTextFrameBytes);
     }
 
@@ -371,6 +411,12 @@ public sealed class AgentWorker(
             if (command.Kind is CommandKinds.InstallPackage or CommandKinds.RemovePackage)
             {
                 await PackageAsync(client, command);
+                return;
+            }
+
+            if (command.Kind == CommandKinds.InstallOsUpdates)
+            {
+                await OsUpdatesAsync(client, command);
                 return;
             }
 
@@ -468,6 +514,29 @@ public sealed class AgentWorker(
         AgentLog.PackageChanged(logger, command.Kind, package, outcome.Result);
         await client.SendAsync(Inventory());
         await FinishAsync(client, command, outcome.Ok, outcome.Result);
+    }
+
+    /// <summary>
+    /// Installs the OS's pending updates; as for packages, the fresh inventory (with the new update status) goes out
+    /// before the outcome. The ring's deadline, when the server gives one, is stated in the result.
+    /// </summary>
+    private async Task OsUpdatesAsync(AgentClient client, CommandFrame command)
+    {
+        if (osUpdates.Describe().FirstOrDefault(c => c.Name == CapabilityNames.OsUpdates) is { Available: false } unavailable)
+        {
+            await FinishAsync(client, command, false, $"{command.Kind}: {unavailable.Reason}");
+            return;
+        }
+
+        var deadline = command.Arguments?.GetValueOrDefault("deadline") is { } text
+            && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var parsed)
+            ? parsed
+            : (DateTimeOffset?)null;
+        var outcome = await osUpdates.InstallAsync(CancellationToken.None);
+        AgentLog.OsUpdatesInstalled(logger, outcome.Ok, outcome.Result);
+        await client.SendAsync(Inventory());
+        var result = deadline is { } d ? $"{outcome.Result} (deadline {d.UtcDateTime:yyyy-MM-dd HH:mm} UTC)" : outcome.Result;
+        await FinishAsync(client, command, outcome.Ok, result);
     }
 
     private async Task FinishAsync(AgentClient client, CommandFrame command, bool ok, string result)

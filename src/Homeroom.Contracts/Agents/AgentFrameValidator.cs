@@ -64,6 +64,11 @@ public static class AgentFrameValidator
             return "capabilities invalid";
         }
 
+        if (f.OsUpdates is { } updates && ValidateOsUpdates(updates) is { } updatesReason)
+        {
+            return updatesReason;
+        }
+
         if (f.Apps is null)
         {
             return null;
@@ -84,6 +89,22 @@ public static class AgentFrameValidator
         }
 
         return null;
+    }
+
+    private static string? ValidateOsUpdates(OsUpdateStatus u)
+    {
+        if (u.Pending is < 0 or > ProtocolLimits.MaxOsUpdates || u.Security < 0 || u.Security > u.Pending)
+        {
+            return "osUpdates counts invalid";
+        }
+
+        if (u.LastInstallOk is null != u.LastInstallAt is null)
+        {
+            return "osUpdates install outcome incomplete";
+        }
+
+        return TooLong(u.LastInstallResult, ProtocolLimits.MaxShortText, "osUpdates.lastInstallResult")
+            ?? TooLong(u.Error, ProtocolLimits.MaxShortText, "osUpdates.error");
     }
 
     private static string? ValidateActivity(ActivityFrame f)

@@ -49,6 +49,9 @@ public static class ProtocolLimits
     /// <summary>Most apps in one <see cref="InventoryFrame"/>.</summary>
     public const int MaxInventoryApps = 2000;
 
+    /// <summary>Most pending OS updates an <see cref="OsUpdateStatus"/> may count.</summary>
+    public const int MaxOsUpdates = 100_000;
+
     /// <summary>Most capabilities in one <see cref="InventoryFrame"/>.</summary>
     public const int MaxCapabilities = 64;
 

@@ -140,6 +140,7 @@ public sealed record LocationFix(double Latitude, double Longitude, double Accur
 /// What this agent can do on this device, each with the reason when it cannot (the desktop agent sends it;
 /// optional, at most <see cref="ProtocolLimits.MaxCapabilities"/>).
 /// </param>
+/// <param name="OsUpdates">The operating system's pending updates as the desktop agent last checked them (optional; absent from older agents and the extension).</param>
 public sealed record InventoryFrame(
     string? OsName,
     string? OsVersion,
@@ -148,7 +149,27 @@ public sealed record InventoryFrame(
     long? StorageTotalBytes,
     long? StorageFreeBytes,
     IReadOnlyList<InstalledApp>? Apps,
-    IReadOnlyList<AgentCapability>? Capabilities = null) : AgentFrame;
+    IReadOnlyList<AgentCapability>? Capabilities = null,
+    OsUpdateStatus? OsUpdates = null) : AgentFrame;
+
+/// <summary>The operating system's updates on a desktop agent's device (docs/agent-protocol.md, OS updates).</summary>
+/// <param name="Pending">Updates the OS offers and has not installed (0 to <see cref="ProtocolLimits.MaxOsUpdates"/>).</param>
+/// <param name="Security">How many of them the OS marks as security updates (at most <paramref name="Pending"/>).</param>
+/// <param name="RebootRequired">The OS says a restart is needed to finish installed updates.</param>
+/// <param name="CheckedAt">When the agent last asked the OS (null: never, or the check failed before an answer).</param>
+/// <param name="LastInstallAt">When the agent last finished installing updates.</param>
+/// <param name="LastInstallOk">Whether that install succeeded.</param>
+/// <param name="LastInstallResult">The OS tool's words on it (at most <see cref="ProtocolLimits.MaxShortText"/> characters).</param>
+/// <param name="Error">Why the last check failed, when it did (at most <see cref="ProtocolLimits.MaxShortText"/> characters).</param>
+public sealed record OsUpdateStatus(
+    int Pending,
+    int Security,
+    bool RebootRequired,
+    DateTimeOffset? CheckedAt,
+    DateTimeOffset? LastInstallAt = null,
+    bool? LastInstallOk = null,
+    string? LastInstallResult = null,
+    string? Error = null);
 
 /// <summary>One capability of an agent on its device, for example <c>power.restart</c>.</summary>
 /// <param name="Name">The capability's name (1 to 64 characters).</param>
@@ -319,6 +340,12 @@ public static class CommandKinds
     public const string InstallPackage = "installPackage";
     /// <summary>Remove a package with the platform's package tool. Argument <c>package</c>.</summary>
     public const string RemovePackage = "removePackage";
+    /// <summary>
+    /// Install the operating system's pending updates with its own update mechanism (apt on Linux, the Windows Update
+    /// Agent, <c>softwareupdate</c> on macOS). Optional <c>deadline</c> (ISO 8601 with offset): the ring's deadline, which
+    /// the agent states in its result; it installs when the command arrives either way.
+    /// </summary>
+    public const string InstallOsUpdates = "installOsUpdates";
 }
 
 /// <summary>

@@ -41,6 +41,7 @@ public static class CommandCatalog
         [CommandKinds.Wallpaper] = new(CommandKinds.Wallpaper, ["wallpaperId"], ["where"]),
         [CommandKinds.InstallPackage] = new(CommandKinds.InstallPackage, ["package"], []),
         [CommandKinds.RemovePackage] = new(CommandKinds.RemovePackage, ["package"], []),
+        [CommandKinds.InstallOsUpdates] = new(CommandKinds.InstallOsUpdates, [], ["deadline"]),
     };
 
     /// <summary>What an argument of this name must look like, or null for free text.</summary>
@@ -58,7 +59,7 @@ public static class CommandCatalog
         "name" => value.Length is > 0 and <= 255 && !value.Any(char.IsControl) ? null : "A name is 1 to 255 characters without control characters.",
         "phoneNumber" => value.Length <= 32 && value.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')') ? null : "A phone number is digits, spaces and + - ( ).",
         "sites" => FocusSites.Parse(value, out var sitesError) is null ? sitesError : null,
-        "until" => DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
+        "until" or "deadline" => DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
             ? null
             : "An ISO 8601 time with offset, like 2026-09-01T10:15:00+00:00.",
         _ => null,

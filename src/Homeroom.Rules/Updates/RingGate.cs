@@ -45,7 +45,15 @@ public sealed record RingRule(string Name, int RequiredPercent, TimeSpan Soak, D
 /// <param name="LastFailedInstallAt">When its newest OS-update command failed, if one did.</param>
 /// <param name="ErrorsSince">Its other failed commands since the health window start.</param>
 /// <param name="ErrorsBefore">Its failed commands in an equally long window before the ring started (the baseline).</param>
-public readonly record struct RingDevice(OsVersion Version, DateTime? LastSeenAt, DateTime? LastFailedInstallAt, int ErrorsSince, int ErrorsBefore);
+/// <param name="UpdatesPending">
+/// A desktop agent reports updates its OS offers and has not installed: the device is not on the target
+/// whatever its version (on Linux the distribution's version does not move with package updates).
+/// </param>
+public readonly record struct RingDevice(OsVersion Version, DateTime? LastSeenAt, DateTime? LastFailedInstallAt, int ErrorsSince, int ErrorsBefore, bool UpdatesPending = false)
+{
+    /// <summary>On the target: at least its version, and no updates pending.</summary>
+    public bool IsAtTarget(OsVersion target) => Version.IsAtLeast(target) && !UpdatesPending;
+}
 
 /// <summary>
 /// A ring counted against its gate. <see cref="Devices"/> excludes the <see cref="Excused"/> ones (silent
@@ -150,7 +158,7 @@ public static class RingGate
             failed += failedInstall ? 1 : 0;
             errorRise += rise ? 1 : 0;
             unhealthy += healthy ? 0 : 1;
-            if (device.Version.IsAtLeast(target))
+            if (device.IsAtTarget(target))
             {
                 atTarget++;
                 healthyAtTarget += healthy ? 1 : 0;

@@ -53,6 +53,7 @@ public sealed class HomeroomDbContext(DbContextOptions<HomeroomDbContext> option
     public DbSet<Insights.ReportSchedule> ReportSchedules => Set<Insights.ReportSchedule>();
     public DbSet<Updates.UpdateRollout> UpdateRollouts => Set<Updates.UpdateRollout>();
     public DbSet<Updates.UpdateRing> UpdateRings => Set<Updates.UpdateRing>();
+    public DbSet<Updates.DeviceOsUpdate> DeviceOsUpdates => Set<Updates.DeviceOsUpdate>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

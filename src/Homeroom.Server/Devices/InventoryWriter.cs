@@ -6,7 +6,7 @@ namespace Homeroom.Server.Devices;
 
 public sealed record InventoryReport(Guid DeviceId, InventoryFrame Inventory, DateTime ReceivedAt);
 
-/// <summary>Stores inventory reports (device facts and the installed-app list, replaced whole) in batches.</summary>
+/// <summary>Stores inventory reports (device facts, the installed-app list replaced whole, a desktop agent's OS update status) in batches.</summary>
 public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<InventoryWriter> logger)
     : BatchingWriter<InventoryReport>(capacity: 2048, maxBatch: 200, maxDelay: TimeSpan.FromMilliseconds(50), time, logger)
 {
@@ -55,6 +55,7 @@ public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<Inv
             v[2] = x.App.Name;
             v[3] = x.App.Version;
         }, cancellationToken);
+        await Updates.DeviceOsUpdateRows.WriteAsync(bulk, connection, transaction, batch, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 }

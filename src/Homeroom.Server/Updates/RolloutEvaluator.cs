@@ -24,7 +24,11 @@ public sealed record RolloutEvaluation(Guid RolloutId, int Ring, GateDecision De
 /// the ring started (or was resumed) against as long a time before the ring started. A pass writes with
 /// the rollout's concurrency tokens, so two servers, or a pass and an administrator, never both apply a
 /// step from the same reading. Apple devices still below the target after their ring's deadline are sent
-/// ScheduleOSUpdate once. Finished rollouts are deleted after <see cref="UpdateOptions.FinishedRetention"/>.
+/// ScheduleOSUpdate once. Desktop agents (Windows, Linux) of a started ring that are not on the target are
+/// sent <c>installOsUpdates</c> once per ring start, and again after a failure with back-off
+/// (<see cref="UpdateOptions.InstallRetryBase"/>, doubling); their reported update status
+/// (<see cref="DeviceOsUpdate"/>) feeds the gate: updates pending keep a device off the target, a failed
+/// install it reports counts as a failed install. Finished rollouts are deleted after <see cref="UpdateOptions.FinishedRetention"/>.
 /// </summary>
 public sealed class RolloutEvaluator(
     IDbContextFactory<HomeroomDbContext> dbFactory,
@@ -119,8 +123,9 @@ public sealed class RolloutEvaluator(
             UpdatesLog.RolloutEvent(Logger, rollout.Id, e.Text);
         }
 
-        var sent = rollout.State == RolloutState.Active && rollout.Platform is UpdatePlatform.Ios or UpdatePlatform.MacOS
-            ? await ScheduleOverdueAsync(db, rollout, target, now, cancellationToken)
+        var sent = rollout.State != RolloutState.Active ? 0
+            : rollout.Platform is UpdatePlatform.Ios or UpdatePlatform.MacOS ? await ScheduleOverdueAsync(db, rollout, target, now, cancellationToken)
+            : IsAgentPlatform(rollout.Platform) ? await SendAgentInstallsAsync(db, rollout, target, now, cancellationToken)
             : 0;
         return new RolloutEvaluation(rollout.Id, ring.Position, decision, step.Events, sent);
     }
@@ -131,6 +136,10 @@ public sealed class RolloutEvaluator(
     {
         var members = Members(db, platform, groupId);
         var rows = await members.Select(d => new { d.Id, d.OsVersion, d.LastSeenAt }).ToListAsync(cancellationToken);
+        var updates = IsAgentPlatform(platform)
+            ? await db.DeviceOsUpdates.AsNoTracking().Where(u => members.Select(d => d.Id).Contains(u.DeviceId))
+                .Select(u => new { u.DeviceId, u.Pending, u.LastInstallAt, u.LastInstallOk }).ToDictionaryAsync(u => u.DeviceId, cancellationToken)
+            : null;
 
         // Failed commands since the health window start against as long a time before the ring started (at most ErrorBaseline).
         var windowStart = since > now - options.Value.ErrorBaseline ? since : now - options.Value.ErrorBaseline;
@@ -145,7 +154,7 @@ public sealed class RolloutEvaluator(
         foreach (var failure in failures)
         {
             var (lastFailedInstall, errorsSince, errorsBefore) = byDevice.GetValueOrDefault(failure.DeviceId);
-            if (failure.Kind == CommandKinds.UpdateOs)
+            if (failure.Kind is CommandKinds.UpdateOs or CommandKinds.InstallOsUpdates)
             {
                 lastFailedInstall = lastFailedInstall is { } l && l > failure.UpdatedAt ? l : failure.UpdatedAt;
             }
@@ -166,7 +175,14 @@ public sealed class RolloutEvaluator(
         {
             var row = rows[i];
             var (lastFailedInstall, errorsSince, errorsBefore) = byDevice.GetValueOrDefault(row.Id);
-            devices[i] = new RingDevice(OsVersion.FromReported(row.OsVersion), row.LastSeenAt, lastFailedInstall, errorsSince, errorsBefore);
+            var status = updates?.GetValueOrDefault(row.Id);
+            // A failed install the agent reports (also one it was not asked for) counts as one.
+            if (status is { LastInstallOk: false, LastInstallAt: { } reportedFailure } && (lastFailedInstall is null || reportedFailure > lastFailedInstall))
+            {
+                lastFailedInstall = reportedFailure;
+            }
+
+            devices[i] = new RingDevice(OsVersion.FromReported(row.OsVersion), row.LastSeenAt, lastFailedInstall, errorsSince, errorsBefore, status is { Pending: > 0 });
         }
 
         return devices;
@@ -215,6 +231,89 @@ public sealed class RolloutEvaluator(
         }
 
         return sent;
+    }
+
+    /// <summary>The platforms whose updates the desktop agent installs.</summary>
+    public static bool IsAgentPlatform(UpdatePlatform platform) => platform is UpdatePlatform.Windows or UpdatePlatform.Linux;
+
+    /// <summary>
+    /// Sends <c>installOsUpdates</c> (with the ring's deadline, when it has one) to each device of a started ring
+    /// that is not on the target: below the target version, or reporting updates pending. Once per ring start:
+    /// a device with such a command since the ring started that is still on its way, or that succeeded, is not
+    /// sent another; after a failed or expired one it is sent another once <see cref="RetryDelay"/> passed.
+    /// </summary>
+    private async Task<int> SendAgentInstallsAsync(HomeroomDbContext db, UpdateRollout rollout, OsVersion target, DateTime now, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        foreach (var ring in rollout.Rings.Where(r => r.Phase is RingPhase.InProgress or RingPhase.Soaking && r.StartedAt is not null).OrderBy(r => r.Position))
+        {
+            var started = ring.StartedAt!.Value;
+            var members = Members(db, rollout.Platform, ring.GroupId);
+            var candidates = await members
+                .Select(d => new { d.Id, d.OsVersion, Pending = db.DeviceOsUpdates.Where(u => u.DeviceId == d.Id).Select(u => (int?)u.Pending).FirstOrDefault() })
+                .ToListAsync(cancellationToken);
+            var below = candidates.Where(d => d.Pending > 0 || !OsVersion.FromReported(d.OsVersion).IsAtLeast(target)).Select(d => d.Id).ToHashSet();
+            if (below.Count == 0)
+            {
+                continue;
+            }
+
+            var memberIds = members.Select(d => d.Id);
+            var earlier = await db.CommandDeliveries.AsNoTracking()
+                .Where(cd => memberIds.Contains(cd.DeviceId))
+                .Join(db.Commands.AsNoTracking().Where(c => c.Kind == CommandKinds.InstallOsUpdates && c.IssuedAt >= started), cd => cd.CommandId, c => c.Id,
+                    (cd, c) => new { cd.DeviceId, cd.Status, cd.UpdatedAt })
+                .ToListAsync(cancellationToken);
+            var history = earlier.GroupBy(e => e.DeviceId).ToDictionary(g => g.Key, g => g.ToList());
+            var due = new List<Guid>();
+            foreach (var id in below.Order())
+            {
+                if (history.GetValueOrDefault(id) is { } attempts)
+                {
+                    if (attempts.Any(a => a.Status is not (DeliveryStatus.Failed or DeliveryStatus.Expired)))
+                    {
+                        continue; // on its way, or it succeeded: once per ring start
+                    }
+
+                    var last = attempts.Max(a => a.UpdatedAt);
+                    if (now < last + RetryDelay(attempts.Count))
+                    {
+                        continue;
+                    }
+                }
+
+                due.Add(id);
+            }
+
+            due = due.Take(options.Value.MaxUpdateCommandsPerPass - sent).ToList();
+            if (due.Count == 0)
+            {
+                continue;
+            }
+
+            var arguments = new Dictionary<string, string>();
+            if (ring.Deadline is { } deadline)
+            {
+                arguments["deadline"] = new DateTimeOffset(DateTime.SpecifyKind(deadline, DateTimeKind.Utc)).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            await issueCommand.ExecuteAsync(StaffScope.System, CommandKinds.InstallOsUpdates, arguments, new CommandTarget(due, null, null), null, cancellationToken);
+            UpdatesLog.InstallsSent(Logger, rollout.Id, ring.Position, due.Count);
+            sent += due.Count;
+            if (sent >= options.Value.MaxUpdateCommandsPerPass)
+            {
+                break;
+            }
+        }
+
+        return sent;
+    }
+
+    /// <summary>The wait after the <paramref name="failures"/>-th failed install of a ring: the base, doubling, at most the maximum.</summary>
+    internal TimeSpan RetryDelay(int failures)
+    {
+        var delay = options.Value.InstallRetryBase * Math.Pow(2, Math.Min(Math.Max(0, failures - 1), 20));
+        return delay < options.Value.InstallRetryMax ? delay : options.Value.InstallRetryMax;
     }
 
     /// <summary>Deletes stopped and finished rollouts past retention (their audit entries stay for the audit log's own time).</summary>

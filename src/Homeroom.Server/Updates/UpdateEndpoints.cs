@@ -15,7 +15,7 @@ public static class UpdateEndpoints
         rollouts.MapGet("/{id:guid}", GetAsync).RequireStaff(Permission.ReadUpdates)
             .WithDescription("One rollout: its state, why it waits or is paused, and each ring's progress (on the target / devices, healthy, soak time left).");
         rollouts.MapPost("/", CreateAsync).RequireStaff(Permission.ManageUpdates).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
-            .WithDescription($"Starts a rollout: `name`, `platform` (ios, macos, chromeos, windows), `targetVersion` (compared numerically: 18.10 is newer than 18.9), " +
+            .WithDescription($"Starts a rollout: `name`, `platform` (ios, macos, chromeos, windows, linux), `targetVersion` (compared numerically: 18.10 is newer than 18.9), " +
                 $"`checkInHours` (1 to 336, default 24) and 1 to {UpdateRollouts.MaxRings} `rings` in order, each `groupId`, `requiredPercent` (1 to 100), " +
                 $"`soakHours` (0 to {UpdateRollouts.MaxSoakHours}) and an optional `deadline` (UTC, in the future). A target older than a version the rings' devices " +
                 "already run is refused (400); a group that is a ring of another unfinished rollout of the platform is refused (409). District administrators only. Audited.");

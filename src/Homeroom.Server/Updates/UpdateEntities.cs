@@ -5,13 +5,17 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Homeroom.Server.Updates;
 
-/// <summary>The platforms a rollout targets: <c>ios</c> covers iPhones and iPads (iPadOS shares iOS's versions).</summary>
+/// <summary>
+/// The platforms a rollout targets: <c>ios</c> covers iPhones and iPads (iPadOS shares iOS's versions);
+/// <c>windows</c> and <c>linux</c> are updated by the desktop agent.
+/// </summary>
 public enum UpdatePlatform
 {
     Ios,
     MacOS,
     ChromeOS,
     Windows,
+    Linux,
 }
 
 /// <summary>An OS update rollout: one platform to a target version, ring by ring.</summary>

@@ -20,9 +20,17 @@ public sealed class UpdateOptions
     [Range(typeof(TimeSpan), "01:00:00", "30.00:00:00")]
     public TimeSpan ErrorBaseline { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>At most this many ScheduleOSUpdate commands a pass (Apple devices past their ring's deadline); the rest go in later passes.</summary>
+    /// <summary>At most this many OS update commands a pass (ScheduleOSUpdate to Apple devices past their ring's deadline, installOsUpdates to desktop agents); the rest go in later passes.</summary>
     [Range(1, 100_000)]
     public int MaxUpdateCommandsPerPass { get; set; } = 5_000;
+
+    /// <summary>After a desktop agent's failed <c>installOsUpdates</c>, the wait before the next one; it doubles with each failure in the ring.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan InstallRetryBase { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The longest wait between a desktop agent's failed install and the next.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan InstallRetryMax { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>At most this many distinct versions are read when checking a new rollout's target against its rings' devices.</summary>
     [Range(10, 100_000)]

@@ -14,7 +14,7 @@ namespace Homeroom.Server.Updates;
 public sealed record RingRequest(Guid? GroupId, int? RequiredPercent, int? SoakHours, DateTime? Deadline);
 
 /// <summary>
-/// A new rollout: <c>name</c>, <c>platform</c> (ios, macos, chromeos, windows), <c>targetVersion</c>
+/// A new rollout: <c>name</c>, <c>platform</c> (ios, macos, chromeos, windows, linux), <c>targetVersion</c>
 /// (dotted numbers, compared numerically), <c>checkInHours</c> (a device is healthy only when it checked
 /// in within them; default 24) and 1 to <see cref="UpdateRollouts.MaxRings"/> <c>rings</c> in order.
 /// </summary>
@@ -49,6 +49,7 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
     public static readonly IReadOnlyDictionary<string, UpdatePlatform> PlatformNames = new Dictionary<string, UpdatePlatform>(StringComparer.Ordinal)
     {
         ["ios"] = UpdatePlatform.Ios, ["macos"] = UpdatePlatform.MacOS, ["chromeos"] = UpdatePlatform.ChromeOS, ["windows"] = UpdatePlatform.Windows,
+        ["linux"] = UpdatePlatform.Linux,
     };
 
     public static string NameOf(UpdatePlatform platform) => platform switch
@@ -57,6 +58,7 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
         UpdatePlatform.MacOS => "macos",
         UpdatePlatform.ChromeOS => "chromeos",
         UpdatePlatform.Windows => "windows",
+        UpdatePlatform.Linux => "linux",
         _ => platform.ToString().ToLowerInvariant(),
     };
 
@@ -67,6 +69,7 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
         UpdatePlatform.MacOS => [DevicePlatform.MacOS],
         UpdatePlatform.ChromeOS => [DevicePlatform.ChromeOS],
         UpdatePlatform.Windows => [DevicePlatform.Windows],
+        UpdatePlatform.Linux => [DevicePlatform.Linux],
         _ => [],
     };
 
@@ -80,7 +83,13 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
             "Chromebooks report their OS version to Homeroom, which gates the rings; the update itself is pinned in Google Admin " +
             "(Devices > Chrome > Settings > Device update settings, for the ring's organisational unit): Homeroom cannot pin it.",
         UpdatePlatform.Windows =>
-            "Not delivered yet: the desktop agent does not install Windows updates yet. The gate reads the versions devices report, nothing installs them.",
+            "When a ring starts, the desktop agent on each of its devices below the target (or with updates pending) is sent installOsUpdates once: " +
+            "it installs every pending update through the Windows Update Agent and reports its status; a failed install counts against the gate " +
+            "and is retried later with back-off. The agent's Windows Update code has not been run on Windows yet (docs/desktop-agent.md).",
+        UpdatePlatform.Linux =>
+            "When a ring starts, the desktop agent on each of its devices with updates pending (or below the target distribution version) is sent " +
+            "installOsUpdates once: it installs every pending update with apt-get upgrade and reports its status; a failed install counts against " +
+            "the gate and is retried later with back-off. A device is on the target when it runs that distribution version or newer and reports no updates pending.",
         _ => "",
     };
 
@@ -118,12 +127,15 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
             .Join(db.UpdateRollouts.AsNoTracking(), r => r.RolloutId, o => o.Id, (r, o) => new { Ring = r, Rollout = o })
             .ToListAsync(cancellationToken);
         var version = OsVersion.FromReported(device.OsVersion);
+        // A desktop agent reporting updates pending is not on the target whatever its version (RingDevice.IsAtTarget).
+        var pending = await db.DeviceOsUpdates.AnyAsync(u => u.DeviceId == device.Id && u.Pending > 0, cancellationToken);
         return rings
             .Where(x => DevicePlatforms(x.Rollout.Platform).Contains(device.Platform))
             .OrderByDescending(x => x.Rollout.CreatedAt).ThenBy(x => x.Ring.Position)
             .GroupBy(x => x.Rollout.Id).Select(g => g.First()) // A device in two rings of one rollout updates with the first.
             .Select(x => new DeviceRingDto(x.Rollout.Id, x.Rollout.Name, x.Rollout.TargetVersion, x.Rollout.State, x.Ring.Position, x.Ring.Name, x.Ring.Phase,
-                device.OsVersion, OsVersion.TryParse(x.Rollout.TargetVersion, out var target) && version.IsAtLeast(target)))
+                device.OsVersion, OsVersion.TryParse(x.Rollout.TargetVersion, out var target)
+                    && new RingDevice(version, null, null, 0, 0, pending && RolloutEvaluator.IsAgentPlatform(x.Rollout.Platform)).IsAtTarget(target)))
             .ToList();
     }
 
@@ -132,7 +144,7 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
         EnsureMayManage(scope);
         var validation = new Validation().Required("name", request.Name, MaxNameLength).Range("checkInHours", request.CheckInHours, 1, 24 * 14);
         UpdatePlatform platform = default;
-        validation.Check(request.Platform is not null && PlatformNames.TryGetValue(request.Platform, out platform), "platform", "One of ios, macos, chromeos, windows.");
+        validation.Check(request.Platform is not null && PlatformNames.TryGetValue(request.Platform, out platform), "platform", "One of ios, macos, chromeos, windows, linux.");
         validation.Check(OsVersion.TryParse(request.TargetVersion, out var target), "targetVersion", "A version of 1 to 4 dot-separated numbers, such as 18.2 or 120.0.6099.235.");
         var rings = request.Rings ?? [];
         if (rings.Count is 0 or > MaxRings)

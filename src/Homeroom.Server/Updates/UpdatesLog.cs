@@ -10,4 +10,7 @@ internal static partial class UpdatesLog
 
     [LoggerMessage(EventId = 9903, Level = LogLevel.Information, Message = "Deleted {Count} finished rollouts past retention")]
     public static partial void RetentionDeleted(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 9904, Level = LogLevel.Information, Message = "Rollout {RolloutId}: sent installOsUpdates to {Count} device(s) of ring {Ring}")]
+    public static partial void InstallsSent(ILogger logger, Guid rolloutId, int ring, int count);
 }

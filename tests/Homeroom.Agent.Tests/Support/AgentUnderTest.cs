@@ -81,6 +81,9 @@ public sealed class AgentUnderTest : IAsyncDisposable
             ActivityQueueCapacity = queueCapacity,
             DeviceName = "test-laptop",
             SessionSocketName = $"homeroom-test/{Guid.NewGuid():N}",
+            // OS update checks run apt-get against no sources, with lists and cache of their own: they never
+            // refresh or read this machine's apt state (AgentOsUpdatesTests gives a repository of its own).
+            AptOptions = LocalApt.Options(Path.Combine(stateDirectory, "apt"), sourceList: "/dev/null"),
         };
         configure?.Invoke(options);
         var host = AgentHost.Build(options, Overrides(runner), logging =>
@@ -112,5 +115,22 @@ public sealed class AgentUnderTest : IAsyncDisposable
     {
         await _host.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
         _host.Dispose();
+    }
+}
+
+/// <summary>apt-get options that keep a test's apt runs off this machine's sources, lists and package cache (dpkg's database stays the machine's).</summary>
+public static class LocalApt
+{
+    public static IReadOnlyList<string> Options(string directory, string sourceList)
+    {
+        Directory.CreateDirectory(Path.Combine(directory, "lists", "partial"));
+        Directory.CreateDirectory(Path.Combine(directory, "cache", "archives", "partial"));
+        return
+        [
+            "-o", $"Dir::Etc::SourceList={sourceList}",
+            "-o", "Dir::Etc::SourceParts=/dev/null",
+            "-o", $"Dir::State::Lists={Path.Combine(directory, "lists")}",
+            "-o", $"Dir::Cache={Path.Combine(directory, "cache")}",
+        ];
     }
 }

@@ -20,9 +20,10 @@ public sealed class TestPackage : IAsyncDisposable
     /// <summary>The program's file name (in <c>/usr/bin</c> once installed).</summary>
     public string Program { get; }
 
-    public static async Task<TestPackage> BuildAsync(string packageDirectory)
+    /// <summary>Builds the package's <paramref name="version"/>; give <paramref name="name"/> to build another version of one built before.</summary>
+    public static async Task<TestPackage> BuildAsync(string packageDirectory, string version = "1.0", string? name = null)
     {
-        var name = "homeroom-test-" + Guid.NewGuid().ToString("N")[..10];
+        name ??= "homeroom-test-" + Guid.NewGuid().ToString("N")[..10];
         var program = name + "-run";
         var root = Path.Combine(Path.GetTempPath(), "pkgroot-" + name);
         Directory.CreateDirectory(Path.Combine(root, "DEBIAN"));
@@ -31,12 +32,22 @@ public sealed class TestPackage : IAsyncDisposable
         File.Copy("/bin/sleep", binary);
         File.SetUnixFileMode(binary, (UnixFileMode)Convert.ToInt32("755", 8));
         await File.WriteAllTextAsync(Path.Combine(root, "DEBIAN", "control"),
-            $"Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: Homeroom tests <tests@example.org>\nDescription: Homeroom agent test package\n");
+            $"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: Homeroom tests <tests@example.org>\nDescription: Homeroom agent test package\n");
         Directory.CreateDirectory(packageDirectory);
-        var deb = Path.Combine(packageDirectory, $"{name}_1.0_all.deb");
+        var deb = Path.Combine(packageDirectory, $"{name}_{version}_all.deb");
         (await RunAsync("dpkg-deb", "--build", "--root-owner-group", root, deb)).ShouldBe(0);
         Directory.Delete(root, recursive: true);
         return new TestPackage(name, deb, program);
+    }
+
+    /// <summary>The installed version, as dpkg says (null when not installed).</summary>
+    public async Task<string?> InstalledVersionAsync()
+    {
+        var start = new ProcessStartInfo("dpkg-query", ["-W", "-f=${db:Status-Abbrev} ${Version}", Name]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        return process.ExitCode == 0 && output.StartsWith("ii", StringComparison.Ordinal) ? output.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1] : null;
     }
 
     /// <summary>dpkg's own answer, not the agent's.</summary>
@@ -57,7 +68,7 @@ public sealed class TestPackage : IAsyncDisposable
         }
     }
 
-    private static async Task<int> RunAsync(string file, params string[] arguments)
+    internal static async Task<int> RunAsync(string file, params string[] arguments)
     {
         using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
         var output = process.StandardOutput.ReadToEndAsync();

@@ -20,7 +20,7 @@ public sealed class RingGateDifferentialTests
         bool Reporting(RingDevice d) => d.LastSeenAt != null && Now - d.LastSeenAt.Value <= window;
         bool Excused(RingDevice d) => resumedAt != null && !Reporting(d) && (d.LastSeenAt == null || d.LastSeenAt.Value < resumedAt.Value - window);
         bool Healthy(RingDevice d) => Reporting(d) && !(d.LastFailedInstallAt != null && d.LastFailedInstallAt.Value >= since) && d.ErrorsSince <= d.ErrorsBefore;
-        bool AtTarget(RingDevice d) => d.Version.IsKnown && d.Version.CompareTo(target) >= 0;
+        bool AtTarget(RingDevice d) => d.Version.IsKnown && d.Version.CompareTo(target) >= 0 && !d.UpdatesPending;
 
         var ring = devices.Where(d => !Excused(d)).ToList();
         counted = ring.Count;
@@ -80,7 +80,7 @@ public sealed class RingGateDifferentialTests
                 DateTime? failed = random.NextDouble() < 0.05 * health ? Now.AddHours(-random.Next(0, 200)) : null;
                 var before = random.Next(0, 3);
                 var since = random.NextDouble() < 0.1 * health ? before + random.Next(0, 3) : random.Next(0, before + 1);
-                devices[i] = new RingDevice(OsVersion.FromReported(versions[random.Next(random.Next(2) == 0 ? 8 : versions.Length)]), seen, failed, since, before);
+                devices[i] = new RingDevice(OsVersion.FromReported(versions[random.Next(random.Next(2) == 0 ? 8 : versions.Length)]), seen, failed, since, before, random.Next(8) == 0);
             }
 
             var healthSince = RingGate.HealthSince(started, resumedAt);

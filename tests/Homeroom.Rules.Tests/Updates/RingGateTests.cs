@@ -316,4 +316,23 @@ public sealed class RingGateTests
     [InlineData(100, 100, 100)]
     [InlineData(0, 95, 0)]
     public void RequiredOf_RoundsUp(int devices, int percent, int required) => RingGate.RequiredOf(devices, percent).ShouldBe(required);
+
+    [Fact]
+    public void Measure_DesktopReportingUpdatesPending_NotOnTheTargetWhateverItsVersion()
+    {
+        var now = Monday.UtcDateTime;
+        RingDevice[] devices =
+        [
+            new(OsVersion.FromReported("18.2"), now, null, 0, 0, UpdatesPending: true),
+            new(OsVersion.FromReported("18.2"), now, null, 0, 0),
+            new(OsVersion.FromReported("18.3"), now, null, 0, 0, UpdatesPending: false),
+        ];
+
+        var progress = RingGate.Measure(Target, 100, devices, now, null, now, HealthRule.Default);
+
+        progress.Devices.ShouldBe(3);
+        progress.AtTarget.ShouldBe(2);
+        progress.HealthyAtTarget.ShouldBe(2);
+        progress.Unhealthy.ShouldBe(0);
+    }
 }

@@ -1,0 +1,3 @@
+-- Homeroom schema v33 (PostgreSQL): reserved for the Mac App Store branch (macapps), which owns migration 0033.
+-- Nothing changes here; when that branch's 0033 is merged it replaces this file.
+SELECT 1;

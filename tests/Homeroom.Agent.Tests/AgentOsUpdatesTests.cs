@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Homeroom.Agent.Capabilities.Linux;
+using Homeroom.Agent.State;
+using Homeroom.Agent.Tests.Support;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Commands;
+using Homeroom.Rules.Updates;
+using Homeroom.Server.Data;
+using Homeroom.Server.Tests.Infrastructure;
+using Homeroom.Server.Updates;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Agent.Tests;
+
+/// <summary>
+/// OS updates on this Debian machine, for real and harmless: version 1.0 of a package built here is installed
+/// with dpkg, version 2.0 is served from a file:// apt repository of the test's own (a Packages file made by
+/// dpkg-scanpackages), and apt is pointed at it alone, with lists and cache of its own
+/// (<see cref="AgentOptions.AptOptions"/>). The real agent reports 1 update pending to a real server over
+/// loopback; the server's Linux rollout sends installOsUpdates; apt-get installs 2.0; the agent reports 0
+/// pending and the install's success, and the rollout counts the device on the target. The package is purged after.
+/// </summary>
+public sealed class AgentOsUpdatesTests : IAsyncLifetime
+{
+    private HomeroomHost _host = null!;
+    private TcpProxy _network = null!;
+    private string _state = null!;
+    private string _work = null!;
+
+    public async Task InitializeAsync()
+    {
+        Environment.UserName.ShouldBe("root", "these tests install packages with apt-get, as the agent's service does as root");
+        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Updates:EvaluationInterval=01:00:00");
+        _network = new TcpProxy(_host.BaseAddress);
+        _state = Path.Combine(_host.Database.DataDirectory, "agent-state");
+        _work = Path.Combine(_host.Database.DataDirectory, "os-updates");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _network.DisposeAsync();
+        await _host.DisposeAsync();
+    }
+
+    /// <summary>Version 1.0 installed, 2.0 in a repository apt is pointed at; the options that point it there.</summary>
+    private async Task<(TestPackage Package, IReadOnlyList<string> AptOptions)> PendingUpgradeAsync()
+    {
+        var built = Path.Combine(_work, "built");
+        var repository = Path.Combine(_work, "repository");
+        Directory.CreateDirectory(repository);
+        var package = await TestPackage.BuildAsync(built, "1.0");
+        (await TestPackage.RunAsync("dpkg", "-i", package.Deb)).ShouldBe(0);
+        (await package.InstalledVersionAsync()).ShouldBe("1.0");
+        var v2 = await TestPackage.BuildAsync(repository, "2.0", package.Name);
+        var packages = await Output("dpkg-scanpackages", repository, "--multiversion", ".", "/dev/null");
+        await File.WriteAllTextAsync(Path.Combine(repository, "Packages"), packages);
+        v2.Deb.ShouldStartWith(repository);
+        var sources = Path.Combine(_work, "sources.list");
+        await File.WriteAllTextAsync(sources, $"deb [trusted=yes] file:{repository} ./\n");
+        return (package, LocalApt.Options(Path.Combine(_work, "apt"), sources));
+    }
+
+    [Fact]
+    public async Task AptOsUpdates_OneUpgradeInTheRepository_ReportsItPending_InstallsIt_ThenNonePending()
+    {
+        var (package, aptOptions) = await PendingUpgradeAsync();
+        await using var _ = package;
+        var updates = new AptOsUpdates(new AgentOptions { AptOptions = aptOptions }, TimeProvider.System) { RebootRequiredFile = Path.Combine(_work, "reboot-required") };
+        updates.Describe().Single().ShouldBe(new AgentCapability(CapabilityNames.OsUpdates, true));
+
+        var before = await updates.CheckAsync(CancellationToken.None);
+        before.Pending.ShouldBe(1);
+        before.Security.ShouldBe(0);
+        before.RebootRequired.ShouldBeFalse();
+        before.Error.ShouldBeNull();
+        before.CheckedAt.ShouldNotBeNull();
+
+        await File.WriteAllTextAsync(Path.Combine(_work, "reboot-required"), "*** System restart required ***\n");
+        var installed = await updates.InstallAsync(CancellationToken.None);
+
+        installed.Ok.ShouldBeTrue(installed.Result);
+        installed.Result.ShouldBe("installed 1 update with apt-get (0 for security); a restart is required to finish");
+        (await package.InstalledVersionAsync()).ShouldBe("2.0");
+        updates.Last.ShouldNotBeNull();
+        updates.Last.Pending.ShouldBe(0);
+        updates.Last.RebootRequired.ShouldBeTrue();
+        updates.Last.LastInstallOk.ShouldBe(true);
+        updates.Last.LastInstallResult.ShouldBe(installed.Result);
+        (await updates.InstallAsync(CancellationToken.None)).ShouldBe(new Capabilities.Updates.OsUpdateInstall(true, "no updates pending"));
+    }
+
+    [Fact]
+    public async Task AptOsUpdates_RepositoryUnreachable_ReportsTheErrorAndInstallFails()
+    {
+        var sources = Path.Combine(_work, "broken.list");
+        Directory.CreateDirectory(_work);
+        await File.WriteAllTextAsync(sources, $"deb [trusted=yes] file:{Path.Combine(_work, "missing")} ./\n");
+        var updates = new AptOsUpdates(new AgentOptions { AptOptions = LocalApt.Options(Path.Combine(_work, "apt-broken"), sources) }, TimeProvider.System);
+
+        var status = await updates.CheckAsync(CancellationToken.None);
+        var install = await updates.InstallAsync(CancellationToken.None);
+
+        status.Error.ShouldNotBeNull().ShouldStartWith("apt-get update exited with 100");
+        status.CheckedAt.ShouldBeNull();
+        install.Ok.ShouldBeFalse();
+        install.Result.ShouldStartWith("apt-get update exited with 100");
+        updates.Last!.LastInstallOk.ShouldBe(false);
+    }
+
+    [Fact]
+    public async Task LinuxRollout_AgentWithAnUpdatePending_InstallsOnCommand_ReportsNonePending_AndTheRingCountsIt()
+    {
+        var (package, aptOptions) = await PendingUpgradeAsync();
+        await using var _ = package;
+        var school = (await _host.PostJsonAsync<JsonElement>("/api/schools", new { name = "North", timeZone = "UTC" })).GetProperty("id").GetGuid();
+        var group = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Pilot laptops", kind = "custom", schoolId = school })).GetProperty("id").GetGuid();
+        var deviceId = await EnrollAsync(await _host.CreateTokenAsync(maxUses: 1, groupId: group));
+        await using var agent = await AgentUnderTest.StartAsync(_state, configure: o => o.AptOptions = aptOptions);
+        await agent.WaitConnectedAsync();
+
+        // At connection the agent asks apt and reports 1 pending.
+        var reported = await WaitForStatusAsync(deviceId, s => s.Pending == 1);
+        reported.Security.ShouldBe(0);
+        reported.CheckedAt.ShouldNotBeNull();
+        reported.LastInstallOk.ShouldBeNull();
+        string version;
+        await using (var db = await Db())
+        {
+            version = (await db.Devices.Where(d => d.Id == deviceId).Select(d => d.OsVersion).SingleAsync()).ShouldNotBeNull();
+        }
+
+        version.ShouldBe(File.ReadLines("/etc/os-release").Single(l => l.StartsWith("VERSION_ID=", StringComparison.Ordinal))["VERSION_ID=".Length..].Trim('"'));
+
+        // The rollout's ring starts: the device runs the distribution's version but has an update pending, so it is sent the install.
+        using var created = await _host.PostJsonAsync("/api/updates/rollouts", new
+        {
+            name = "Debian point release", platform = "linux", targetVersion = version,
+            rings = new[] { new { groupId = group, requiredPercent = 100, soakHours = 0 } },
+        });
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        var rollout = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var evaluator = _host.GetService<RolloutEvaluator>();
+        var first = (await evaluator.EvaluateOnceAsync(rollout)).ShouldNotBeNull();
+        first.UpdateCommandsSent.ShouldBe(1);
+        first.Decision.Progress.AtTarget.ShouldBe(0);
+
+        // apt-get installs 2.0; the agent reports none pending and the install's success, and the command succeeded.
+        await Poll.UntilAsync(async () =>
+        {
+            await using var db = await Db();
+            return await db.CommandDeliveries.AnyAsync(cd => cd.DeviceId == deviceId && cd.Status == DeliveryStatus.Succeeded
+                && db.Commands.Any(c => c.Id == cd.CommandId && c.Kind == CommandKinds.InstallOsUpdates));
+        }, TimeSpan.FromMinutes(2));
+        (await package.InstalledVersionAsync()).ShouldBe("2.0");
+        var after = await WaitForStatusAsync(deviceId, s => s.Pending == 0 && s.LastInstallOk == true);
+        after.LastInstallResult.ShouldNotBeNull().ShouldStartWith("installed 1 update with apt-get");
+
+        // The ring counts it on the target and healthy: the one-ring rollout is done.
+        await using (var db = await Db())
+        {
+            var now = _host.Clock.GetUtcNow().UtcDateTime;
+            await db.Devices.Where(d => d.Id == deviceId).ExecuteUpdateAsync(d => d.SetProperty(x => x.LastSeenAt, now));
+        }
+
+        var second = (await evaluator.EvaluateOnceAsync(rollout)).ShouldNotBeNull();
+        second.Decision.Progress.AtTarget.ShouldBe(1);
+        second.Decision.Progress.HealthyAtTarget.ShouldBe(1);
+        second.Decision.Outcome.ShouldBe(GateOutcome.Pass);
+        second.UpdateCommandsSent.ShouldBe(0);
+        (await _host.GetJsonAsync<JsonElement>($"/api/updates/rollouts/{rollout}")).GetProperty("state").GetString().ShouldBe("done");
+    }
+
+    private Task<HomeroomDbContext> Db() => _host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+
+    private async Task<DeviceOsUpdate> WaitForStatusAsync(Guid deviceId, Func<DeviceOsUpdate, bool> condition)
+    {
+        DeviceOsUpdate? status = null;
+        await Poll.UntilAsync(async () =>
+        {
+            await using var db = await Db();
+            status = await db.DeviceOsUpdates.AsNoTracking().FirstOrDefaultAsync(u => u.DeviceId == deviceId);
+            return status is not null && condition(status);
+        }, TimeSpan.FromMinutes(2));
+        return status!;
+    }
+
+    private async Task<Guid> EnrollAsync(string token)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await AgentCli.RunAsync(["enroll", "--server", _network.Address.ToString(), "--token", token, "--state", _state], output, error,
+            AgentUnderTest.Overrides(new RecordingRunner())).WaitAsync(HomeroomHost.Timeout);
+        code.ShouldBe(AgentCli.Ok, error.ToString());
+        return new UnixCredentialVault(new AgentPaths(_state)).Load()!.DeviceId!.Value;
+    }
+
+    private static async Task<string> Output(string file, string directory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(file, arguments) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        process.ExitCode.ShouldBe(0, await error);
+        return await output;
+    }
+}
