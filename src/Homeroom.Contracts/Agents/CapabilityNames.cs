@@ -36,6 +36,8 @@ public static class CapabilityNames
     public const string AppInstall = "apps.install";
     /// <summary>Ending blocked applications when they start (the policy's <c>catalog.blockedPackages</c>).</summary>
     public const string AppBlock = "apps.block";
+    /// <summary>The <c>diagnose</c> command.</summary>
+    public const string Diagnostics = "diagnostics";
 
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch
@@ -48,6 +50,7 @@ public static class CapabilityNames
         CommandKinds.Locate => Location,
         "shutdown" => Shutdown,
         CommandKinds.InstallPackage or CommandKinds.RemovePackage => AppInstall,
+        CommandKinds.Diagnose => Diagnostics,
         _ => null,
     };
 }
