@@ -24,6 +24,7 @@ public sealed record DiagnosticsFrame(Guid CommandId, DiagnosticsReport Report) 
 /// <param name="LogLines">The agent's recent log lines, oldest first, tokens and secrets redacted; at most <see cref="DiagnosticsLimits.MaxLogLines"/>.</param>
 /// <param name="Policy">The policy version the device applied and what did not take effect.</param>
 /// <param name="Unavailable">What could not be gathered and why; at most <see cref="DiagnosticsLimits.MaxNotes"/>.</param>
+/// <param name="Facts">Other facts by name (an Apple device's supervision, Activation Lock, MAC addresses); at most <see cref="DiagnosticsLimits.MaxNotes"/>.</param>
 public sealed record DiagnosticsReport(
     DateTimeOffset GatheredAt,
     string? OsName = null,
@@ -38,7 +39,8 @@ public sealed record DiagnosticsReport(
     IReadOnlyList<ConnectivityCheck>? Connectivity = null,
     IReadOnlyList<string>? LogLines = null,
     PolicyReport? Policy = null,
-    IReadOnlyList<string>? Unavailable = null);
+    IReadOnlyList<string>? Unavailable = null,
+    IReadOnlyDictionary<string, string>? Facts = null);
 
 /// <summary>One mounted file system.</summary>
 /// <param name="Mount">Where it is mounted (a path or drive).</param>
@@ -215,6 +217,11 @@ public static class DiagnosticsLimits
         if (r.Unavailable is { } notes && (notes.Count > MaxNotes || notes.Any(n => n is null || TooLong(n))))
         {
             return "diagnostics notes invalid";
+        }
+
+        if (r.Facts is { } facts && (facts.Count > MaxNotes || facts.Any(f => string.IsNullOrEmpty(f.Key) || TooLong(f.Key) || f.Value is null || TooLong(f.Value))))
+        {
+            return "diagnostics facts invalid";
         }
 
         return null;

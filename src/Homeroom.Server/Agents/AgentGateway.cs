@@ -42,6 +42,7 @@ public sealed class AgentGateway(
     SafetyIngestion safety,
     SafetyCaptures safetyCaptures,
     HelpRequests help,
+    Diagnostics.DiagnosticsStore diagnostics,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -406,6 +407,11 @@ public sealed class AgentGateway(
             case HelpRequestFrame request:
                 presence.Touch(deviceId);
                 await connection.SendAsync(await help.AcceptAsync(deviceId, request));
+                break;
+            case DiagnosticsFrame report:
+                // Stored only for a diagnose command sent to this device, once; anything else is ignored (and logged).
+                presence.Touch(deviceId);
+                await diagnostics.AcceptAsync(deviceId, report);
                 break;
             case CommandStatusFrame status:
                 presence.Touch(deviceId);

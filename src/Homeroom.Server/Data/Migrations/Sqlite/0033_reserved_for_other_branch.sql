@@ -1,0 +1,4 @@
+-- Homeroom schema v33 (SQLite): placeholder on the diagnostics branch only. Version 33 belongs to another
+-- branch of this session (OS updates or Mac apps); this file keeps the versions gap-free here and is replaced
+-- by that branch's 0033 when the two are merged.
+SELECT 1;
