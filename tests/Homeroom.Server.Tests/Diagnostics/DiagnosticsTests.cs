@@ -217,7 +217,8 @@ public abstract class DiagnosticsTests(DiagnosticsHost shared)
             var command = await agent.ExpectAsync<CommandFrame>();
             commands.Add(command.CommandId);
             await agent.SendAsync(new DiagnosticsFrame(command.CommandId, Report(logLines: i + 1)));
-            await Poll.UntilAsync(async () => (await technician.GetStringAsync($"/api/devices/{agent.DeviceId}/diagnostics")).Contains(command.CommandId.ToString()), HomeroomHost.Timeout);
+            await Poll.UntilAsync(async () => JsonDocument.Parse(await technician.GetStringAsync($"/api/devices/{agent.DeviceId}/diagnostics")).RootElement
+                .GetProperty("latest") is { ValueKind: JsonValueKind.Object } latest && latest.GetProperty("commandId").GetGuid() == command.CommandId, HomeroomHost.Timeout);
         }
 
         var history = JsonDocument.Parse(await technician.GetStringAsync($"/api/devices/{agent.DeviceId}/diagnostics/history")).RootElement;
