@@ -39,7 +39,7 @@ public static class MdmCommands
     public static IReadOnlyList<string> DiagnosticQueries { get; } =
     [
         "DeviceName", "OSVersion", "BuildVersion", "ModelName", "ProductName", "SerialNumber", "DeviceCapacity", "AvailableDeviceCapacity",
-        "BatteryLevel", "IsSupervised", "WiFiMAC", "BluetoothMAC", "IsActivationLockEnabled", "IsDeviceLocatorServiceEnabled",
+        "BatteryLevel", "IsSupervised", "WiFiMAC", "BluetoothMAC", "IsActivationLockEnabled",
     ];
 
     /// <summary>The MDM request type a Homeroom action becomes, or null when Apple devices have none.</summary>

@@ -173,7 +173,7 @@ public sealed class DiagnosticsStore(
             }
         }
 
-        foreach (var key in (string[])["IsSupervised", "IsActivationLockEnabled", "IsDeviceLocatorServiceEnabled"])
+        foreach (var key in (string[])["IsSupervised", "IsActivationLockEnabled"])
         {
             if (responses.GetValueOrDefault(key) is bool flag)
             {

@@ -175,7 +175,7 @@ public abstract class DiagnosticsTests(DiagnosticsHost shared)
             "too many log lines" => AgentFrameCodec.Serialize(new DiagnosticsFrame(command.CommandId, report with { LogLines = Enumerable.Repeat("x", DiagnosticsLimits.MaxLogLines + 1).ToList() })),
             "negative disk" => AgentFrameCodec.Serialize(new DiagnosticsFrame(command.CommandId, report with { Disks = [new DiskReport("/", "ext4", 10, -1)] })),
             "bad connectivity target" => AgentFrameCodec.Serialize(new DiagnosticsFrame(command.CommandId, report with { Connectivity = [new ConnectivityCheck("elsewhere", "https://x.example/", true, 1, 200, null)] })),
-            _ => Encoding.UTF8.GetBytes($$"""{"type":"diagnostics","commandId":"{{command.CommandId}}","report":{"gatheredAt":12}}"""),
+            _ => Encoding.UTF8.GetBytes("""{"type":"diagnostics","commandId":"COMMAND","report":{"gatheredAt":12}}""".Replace("COMMAND", command.CommandId.ToString(), StringComparison.Ordinal)),
         };
 
         await agent.SendRawAsync(payload);
