@@ -45,6 +45,10 @@ public static class AgentHost
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AgentStatus>();
         services.AddSingleton<ShutdownSignal>();
+        // Every log line also goes (redacted) into a small ring that diagnostics reports read.
+        services.AddSingleton<Diagnostics.RecentLogLines>();
+        services.AddSingleton<ILoggerProvider>(s => s.GetRequiredService<Diagnostics.RecentLogLines>());
+        services.AddSingleton<Diagnostics.DiagnosticsGatherer>();
         services.AddSingleton<InstallationId>();
         services.AddSingleton(new HttpClient { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = 16 * 1024 * 1024 });
         services.AddSingleton(CreateVault);
@@ -137,6 +141,7 @@ public static class AgentHost
             s.GetRequiredService<IOsUpdatesCapability>(),
             s.GetRequiredService<ApplicationBlocker>(),
             s.GetRequiredService<SessionHelperCapabilities>(),
+            s.GetRequiredService<Diagnostics.DiagnosticsGatherer>(),
         ]);
     }
 }

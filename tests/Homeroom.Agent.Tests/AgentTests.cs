@@ -6,6 +6,7 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Homeroom.Agent.Tests;
 
@@ -115,6 +116,61 @@ public sealed class AgentTests : IAsyncLifetime
             var apps = await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/apps");
             apps.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("appId").GetString()).ShouldContain("bash"); // Essential on Debian, so installed everywhere dpkg is
         }
+    }
+
+    [Fact]
+    public async Task Diagnose_ReportsThisMachine_TestsTheServerAndAClosedPort_AndRedactsItsLog()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await AgentUnderTest.StartAsync(_state);
+        await agent.WaitConnectedAsync();
+        // A secret reaching the agent's log (as a careless line might write it) must not leave the device.
+        var credential = new UnixCredentialVault(new AgentPaths(_state)).Load()!.Credential!;
+        var logger = agent.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Homeroom.Agent.Tests");
+        Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "Retrying with Authorization: Device {Id}:{Credential} and token={Token}", deviceId, credential, "s3cr3t-value");
+
+        // Port 1 on loopback: nothing listens there.
+        var closed = "https://127.0.0.1:1/";
+        var command = await _host.PostJsonAsync<JsonElement>("/api/commands", new { kind = CommandKinds.Diagnose, arguments = new Dictionary<string, string> { ["urls"] = closed }, deviceIds = new[] { deviceId } });
+        (await WaitForDeliveryAsync(command.GetProperty("id").GetGuid(), "succeeded")).GetProperty("result").GetString()!.ShouldContain("1 connection test(s) failed");
+
+        var latest = (await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/diagnostics")).GetProperty("latest");
+        latest.ValueKind.ShouldBe(JsonValueKind.Object);
+        var report = latest.GetProperty("report");
+        var release = LinuxInventory.ReadKeyValues("/etc/os-release");
+        report.GetProperty("osName").GetString().ShouldBe(release.GetValueOrDefault("NAME") ?? "Linux");
+        report.GetProperty("kernel").GetString().ShouldBe("Linux " + File.ReadAllText("/proc/sys/kernel/osrelease").Trim());
+        report.GetProperty("agentVersion").GetString()!.ShouldStartWith("homeroom-agent/");
+        var uptime = double.Parse(File.ReadAllText("/proc/uptime").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        report.GetProperty("uptimeSeconds").GetInt64().ShouldBeInRange((long)uptime - 120, (long)uptime + 1);
+        var root = report.GetProperty("disks").EnumerateArray().Single(d => d.GetProperty("mount").GetString() == "/");
+        root.GetProperty("totalBytes").GetInt64().ShouldBe(new DriveInfo("/").TotalSize);
+        var memTotal = long.Parse(File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        report.GetProperty("memory").GetProperty("totalBytes").GetInt64().ShouldBe(memTotal);
+        report.GetProperty("interfaces").EnumerateArray().ShouldContain(i => i.GetProperty("name").GetString() == "lo"
+            && i.GetProperty("addresses").EnumerateArray().Any(a => a.GetString() == "127.0.0.1"));
+        report.GetProperty("policy").GetProperty("version").GetInt64().ShouldBe(agent.Status.PolicyVersion);
+
+        var checks = report.GetProperty("connectivity").EnumerateArray().ToList();
+        checks.Count.ShouldBe(2);
+        var home = checks.Single(c => c.GetProperty("target").GetString() == "homeroom");
+        home.GetProperty("ok").GetBoolean().ShouldBeTrue(home.ToString());
+        home.GetProperty("url").GetString().ShouldBe(new Uri(_network.Address, "healthz").ToString());
+        home.GetProperty("httpStatus").GetInt32().ShouldBe(200);
+        var site = checks.Single(c => c.GetProperty("target").GetString() == "site");
+        site.GetProperty("ok").GetBoolean().ShouldBeFalse();
+        site.GetProperty("url").GetString().ShouldBe(closed);
+        site.GetProperty("error").GetString()!.ShouldBe("tcp: connection refused (nothing listens on that port)");
+        latest.GetProperty("checks").EnumerateArray().ShouldContain(c => !c.GetProperty("ok").GetBoolean() && c.GetProperty("text").GetString()!.Contains("connection refused"));
+
+        var log = report.GetProperty("logLines").EnumerateArray().Select(l => l.GetString()!).ToList();
+        log.ShouldContain(l => l.Contains("Connected to", StringComparison.Ordinal));
+        var retry = log.Single(l => l.Contains("Retrying with", StringComparison.Ordinal));
+        retry.ShouldNotContain(credential);
+        retry.ShouldNotContain("s3cr3t-value");
+        retry.ShouldContain("Authorization: Device [redacted]");
+        retry.ShouldContain("token=[redacted]");
+        log.ShouldAllBe(l => !l.Contains(credential));
     }
 
     [Fact]

@@ -37,6 +37,7 @@ public sealed class AgentWorker(
     IOsUpdatesCapability osUpdates,
     AgentOptions options,
     ApplicationBlocker blocker,
+    Diagnostics.DiagnosticsGatherer diagnostics,
     AgentPaths paths,
     AgentStatus status,
     ShutdownSignal shutdown,
@@ -420,6 +421,12 @@ public sealed class AgentWorker(
                 return;
             }
 
+            if (command.Kind == CommandKinds.Diagnose)
+            {
+                await DiagnoseAsync(client, command);
+                return;
+            }
+
             var (ok, result) = await ExecuteAsync(command);
             await FinishAsync(client, command, ok, result);
         }
@@ -537,6 +544,26 @@ public sealed class AgentWorker(
         await client.SendAsync(Inventory());
         var result = deadline is { } d ? $"{outcome.Result} (deadline {d.UtcDateTime:yyyy-MM-dd HH:mm} UTC)" : outcome.Result;
         await FinishAsync(client, command, outcome.Ok, result);
+    }
+
+    /// <summary>The report goes out first, then the command's outcome, so the server has it when it reads <c>succeeded</c>.</summary>
+    private async Task DiagnoseAsync(AgentClient client, CommandFrame command)
+    {
+        if (DiagnosticsLimits.ParseSites(command.Arguments?.GetValueOrDefault("urls"), out var sites) is { } invalid)
+        {
+            await FinishAsync(client, command, false, $"diagnose: {invalid}");
+            return;
+        }
+
+        var report = await diagnostics.GatherAsync(_secrets!.Server, sites, Diagnostics.ConnectivityProbe.DefaultTimeout, CancellationToken.None);
+        var frame = Diagnostics.DiagnosticsGatherer.Fit(new DiagnosticsFrame(command.CommandId, report), _maxTextFrameBytes);
+        if (!await client.SendAsync(frame))
+        {
+            return; // not finished: the command comes again after reconnecting and is answered as interrupted
+        }
+
+        var failed = report.Connectivity?.Count(c => !c.Ok) ?? 0;
+        await FinishAsync(client, command, true, failed == 0 ? "report sent" : $"report sent; {failed} connection test(s) failed");
     }
 
     private async Task FinishAsync(AgentClient client, CommandFrame command, bool ok, string result)

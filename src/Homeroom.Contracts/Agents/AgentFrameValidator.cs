@@ -13,6 +13,7 @@ public static class AgentFrameValidator
         ActivityFrame f => ValidateActivity(f),
         SignalsFrame f => ValidateSignals(f),
         HelpRequestFrame f => HelpRequestLimits.Validate(f),
+        DiagnosticsFrame f => DiagnosticsLimits.Validate(f),
         CommandStatusFrame f => ValidateCommandStatus(f),
         PolicyStatusFrame f => f.Version < 0 ? "policy version is negative"
             : f.Failures is { Count: > 64 } ? "too many policy failures"

@@ -11,6 +11,7 @@ namespace Homeroom.Contracts.Agents;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     MaxDepth = 16)]
 [JsonSerializable(typeof(AgentFrame))]
+[JsonSerializable(typeof(DiagnosticsReport))]
 [JsonSerializable(typeof(EnrollRequest))]
 [JsonSerializable(typeof(EnrollResponse))]
 public sealed partial class AgentJsonContext : JsonSerializerContext;

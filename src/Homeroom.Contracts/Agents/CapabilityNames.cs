@@ -38,6 +38,8 @@ public static class CapabilityNames
     public const string AppBlock = "apps.block";
     /// <summary>Reporting the OS's pending updates and the <c>installOsUpdates</c> command.</summary>
     public const string OsUpdates = "os.updates";
+    /// <summary>The <c>diagnose</c> command.</summary>
+    public const string Diagnostics = "diagnostics";
 
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch
@@ -51,6 +53,7 @@ public static class CapabilityNames
         "shutdown" => Shutdown,
         CommandKinds.InstallPackage or CommandKinds.RemovePackage => AppInstall,
         CommandKinds.InstallOsUpdates => OsUpdates,
+        CommandKinds.Diagnose => Diagnostics,
         _ => null,
     };
 }

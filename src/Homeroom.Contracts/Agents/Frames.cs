@@ -25,6 +25,7 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(HelpRequestFrame), FrameTypes.HelpRequest)]
 [JsonDerivedType(typeof(HelpRequestAckFrame), FrameTypes.HelpRequestAck)]
 [JsonDerivedType(typeof(HelpStatusFrame), FrameTypes.HelpStatus)]
+[JsonDerivedType(typeof(DiagnosticsFrame), FrameTypes.Diagnostics)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -64,12 +65,14 @@ public static class FrameTypes
     public const string HelpRequestAck = "helpRequestAck";
     /// <summary>Server to agent: a help request changed (taken by someone, escalated, resolved).</summary>
     public const string HelpStatus = "helpStatus";
+    /// <summary>Agent to server: the report a <c>diagnose</c> command asked for.</summary>
+    public const string Diagnostics = "diagnostics";
 
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
         Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
-        HelpRequest,
+        HelpRequest, Diagnostics,
     };
 
     /// <summary>Every type the server may send.</summary>
@@ -346,6 +349,12 @@ public static class CommandKinds
     /// the agent states in its result; it installs when the command arrives either way.
     /// </summary>
     public const string InstallOsUpdates = "installOsUpdates";
+
+    /// <summary>
+    /// Gather a diagnostics report: agents answer a <see cref="DiagnosticsFrame"/> and then <c>succeeded</c>; Apple devices a
+    /// DeviceInformation query. Optional argument <c>urls</c>: the district's sites to test, space-separated https URLs (<see cref="DiagnosticsLimits.ParseSites"/>).
+    /// </summary>
+    public const string Diagnose = "diagnose";
 }
 
 /// <summary>

@@ -32,12 +32,22 @@ public static class MdmCommands
         CommandKinds.EndLostMode, CommandKinds.Rename, CommandKinds.ApplyPolicy, CommandKinds.Wallpaper,
     };
 
+    /// <summary>
+    /// What <c>diagnose</c> asks an Apple device in its DeviceInformation query: keys both iOS and macOS list in
+    /// Apple's schema (checked against it in the tests); a device leaves out what its OS does not answer.
+    /// </summary>
+    public static IReadOnlyList<string> DiagnosticQueries { get; } =
+    [
+        "DeviceName", "OSVersion", "BuildVersion", "ModelName", "ProductName", "SerialNumber", "DeviceCapacity", "AvailableDeviceCapacity",
+        "BatteryLevel", "IsSupervised", "WiFiMAC", "BluetoothMAC", "IsActivationLockEnabled",
+    ];
+
     /// <summary>The MDM request type a Homeroom action becomes, or null when Apple devices have none.</summary>
     public static string? RequestTypeOf(string kind) => kind switch
     {
         CommandKinds.Lock => "DeviceLock",
         CommandKinds.Restart => "RestartDevice",
-        CommandKinds.Ping => "DeviceInformation",
+        CommandKinds.Ping or CommandKinds.Diagnose => "DeviceInformation",
         CommandKinds.Locate => "DeviceLocation",
         CommandKinds.Shutdown => "ShutDownDevice",
         CommandKinds.Erase => "EraseDevice",
@@ -111,6 +121,9 @@ public static class MdmCommands
                 {
                     "DeviceName", "OSVersion", "BuildVersion", "ModelName", "Model", "ProductName", "SerialNumber", "DeviceCapacity", "AvailableDeviceCapacity", "BatteryLevel", "IsSupervised",
                 };
+                break;
+            case CommandKinds.Diagnose:
+                command["Queries"] = DiagnosticQueries.Cast<object>().ToList();
                 break;
             case CommandKinds.InstallApp:
                 if (Argument("appStoreId") is { } storeId)

@@ -42,6 +42,7 @@ public static class CommandCatalog
         [CommandKinds.InstallPackage] = new(CommandKinds.InstallPackage, ["package"], []),
         [CommandKinds.RemovePackage] = new(CommandKinds.RemovePackage, ["package"], []),
         [CommandKinds.InstallOsUpdates] = new(CommandKinds.InstallOsUpdates, [], ["deadline"]),
+        [CommandKinds.Diagnose] = new(CommandKinds.Diagnose, [], ["urls"]),
     };
 
     /// <summary>What an argument of this name must look like, or null for free text.</summary>
@@ -58,6 +59,7 @@ public static class CommandCatalog
         "action" => value is "install" or "download" or "installLater" ? null : "One of install, download, installLater.",
         "name" => value.Length is > 0 and <= 255 && !value.Any(char.IsControl) ? null : "A name is 1 to 255 characters without control characters.",
         "phoneNumber" => value.Length <= 32 && value.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')') ? null : "A phone number is digits, spaces and + - ( ).",
+        "urls" => DiagnosticsLimits.ParseSites(value, out _),
         "sites" => FocusSites.Parse(value, out var sitesError) is null ? sitesError : null,
         "until" or "deadline" => DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
             ? null

@@ -127,6 +127,9 @@ public enum Permission
 
     /// <summary>The school's IT queue of help requests from students: list, assign to me, notes, resolve, screenshots (audited).</summary>
     ManageHelpRequests,
+
+    /// <summary>Ask a device for a diagnostics report and read its reports (network addresses, log lines): IT work, so district and school administrators and IT technicians.</summary>
+    RunDiagnostics,
 }
 
 /// <summary>
@@ -149,14 +152,14 @@ public static class Permissions
             Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
             Permission.ReadInsights, Permission.ReadInsightNames,
             Permission.ReadUpdates,
-            Permission.ManageHelpRequests,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {
             Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
             Permission.ReadRoster, Permission.ReadAlerts, Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies,
             Permission.ReadApple, Permission.ReadInsights,
-            Permission.ManageHelpRequests,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics,
         },
         [StaffRole.Teacher] = new HashSet<Permission> { Permission.OwnAccount, Permission.UseClassroom },
         [StaffRole.SafetyLead] = new HashSet<Permission>

@@ -44,6 +44,7 @@ public sealed class AgentGateway(
     SafetyCaptures safetyCaptures,
     HelpRequests help,
     AgentWatch watch,
+    Diagnostics.DiagnosticsStore diagnostics,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -413,6 +414,11 @@ public sealed class AgentGateway(
             case HelpRequestFrame request:
                 presence.Touch(deviceId);
                 await connection.SendAsync(await help.AcceptAsync(deviceId, request));
+                break;
+            case DiagnosticsFrame report:
+                // Stored only for a diagnose command sent to this device, once; anything else is ignored (and logged).
+                presence.Touch(deviceId);
+                await diagnostics.AcceptAsync(deviceId, report);
                 break;
             case CommandStatusFrame status:
                 presence.Touch(deviceId);

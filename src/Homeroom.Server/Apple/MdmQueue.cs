@@ -38,6 +38,7 @@ public sealed class MdmQueue(
     PresenceTracker presence,
     AppleAppEvents appEvents,
     Apps.AppleManagedApps managedApps,
+    Diagnostics.DiagnosticsStore diagnostics,
     IOptions<AppleOptions> options,
     TimeProvider time,
     ILogger<MdmQueue> logger)
@@ -74,6 +75,10 @@ public sealed class MdmQueue(
                 }
 
                 await LearnAsync(db, deviceId, platform, answer, now, cancellationToken);
+                if (delivery.Kind == CommandKinds.Diagnose && answer.GetValueOrDefault("QueryResponses") is Dictionary<string, object> diagnosed)
+                {
+                    await diagnostics.AcceptAppleAsync(deviceId, commandId, diagnosed, platform, cancellationToken);
+                }
                 if (delivery.Kind == CommandKinds.Locate && AppleDeviceLocation.Read(answer, time.GetUtcNow()) is { } fix
                     && await locations.ObserveLocateAnswerAsync(deviceId, fix, cancellationToken) == FixOutcome.Accepted)
                 {

@@ -22,6 +22,7 @@ using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
 using Homeroom.Server.Safety;
 using Homeroom.Server.Support;
+using Homeroom.Server.Diagnostics;
 using Homeroom.Server.Updates;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -75,6 +76,7 @@ public static class HomeroomServices
         services.AddNotifications();
         services.AddSafety();
         services.AddSupport();
+        services.AddDiagnostics();
         services.AddApple();
         services.AddAppleSchoolManager();
         services.AddClassroom();
@@ -126,6 +128,7 @@ public static class HomeroomServices
         app.MapNotificationEndpoints();
         app.MapSafetyEndpoints();
         app.MapSupportEndpoints();
+        app.MapDiagnosticsEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();

@@ -183,6 +183,24 @@ public sealed class MdmCommandSchemaTests
     }
 
     [Fact]
+    public void DiagnosticQueries_AreDeviceInformationKeysOfBothIosAndMacos()
+    {
+        var queries = (YamlSequenceNode)Child((YamlMappingNode)((YamlSequenceNode)Child(Schemas.Value["DeviceInformation"], "payloadkeys")!)[0], "subkeys")!;
+        var known = ((YamlSequenceNode)Child((YamlMappingNode)queries[0], "subkeys")!).Children.OfType<YamlMappingNode>()
+            .ToDictionary(n => Scalar(Child(n, "key"))!, n => n, StringComparer.Ordinal);
+
+        foreach (var key in MdmCommands.DiagnosticQueries)
+        {
+            known.ShouldContainKey(key);
+            foreach (var os in (string[])["iOS", "macOS"])
+            {
+                var supported = Child(known[key], "supportedOS") is YamlMappingNode platforms ? Child(platforms, os) as YamlMappingNode : null;
+                (supported is not null && Scalar(Child(supported, "introduced")) == "n/a").ShouldBeFalse($"{key} is not answered on {os}");
+            }
+        }
+    }
+
+    [Fact]
     public void Declarations_FromAPolicy_ConformToApplesDeclarationSchemas()
     {
         var (settings, errors) = PolicySettings.Parse(System.Text.Json.JsonDocument.Parse("""{"softwareUpdate":{"targetVersion":"18.2","deadline":"2026-12-01T17:00:00"}}""").RootElement);

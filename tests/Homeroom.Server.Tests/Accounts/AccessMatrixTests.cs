@@ -36,6 +36,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     private static readonly string[] UpdateReaders = [DA, SA];
     private static readonly string[] HelpQueue = [DA, SA, IT];
     private static readonly string[] HelpUsers = [DA, SA, IT, TE];
+    private static readonly string[] DiagnosticsUsers = [DA, SA, IT];
 
     /// <summary>What the {id} of a path is, and so which school a call concerns.</summary>
     private enum Kind
@@ -133,6 +134,9 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("PATCH", "/api/devices/{id}", DeviceManagers, Kind.Device, """{"assetTag":"{unique}"}"""),
         new("GET", "/api/devices/{id}/apps", DeviceReaders, Kind.Device),
         new("GET", "/api/devices/{id}/commands", DeviceReaders, Kind.Device),
+        new("POST", "/api/devices/{id}/diagnostics", DiagnosticsUsers, Kind.Device),
+        new("GET", "/api/devices/{id}/diagnostics", DiagnosticsUsers, Kind.Device),
+        new("GET", "/api/devices/{id}/diagnostics/history", DiagnosticsUsers, Kind.Device),
         new("POST", "/api/devices/{id}/revoke", DeviceManagers, Kind.Device, Fresh: true),
         new("POST", "/api/devices/{id}/approve-reenrollment", DeviceManagers, Kind.Device),
         new("GET", "/api/devices/{id}/swap-candidates", DeviceManagers, Kind.Device),

@@ -462,6 +462,36 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Diagnose_AsksDeviceInformationForTheDiagnosticKeys_AndStoresTheAnswerAsAReport()
+    {
+        var (device, id) = await EnrolledAsync();
+        device.BatteryLevel = 0.31;
+
+        using var requested = await Host.Client.PostAsync($"/api/devices/{id}/diagnostics", null);
+        requested.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        (await device.PollAsync()).ShouldBe(1);
+        device.Received.Single().RequestType.ShouldBe("DeviceInformation");
+        ((List<object>)device.Received.Single().Command["Queries"]).Cast<string>().ShouldBe(Homeroom.Rules.Apple.MdmCommands.DiagnosticQueries);
+
+        JsonElement latest = default;
+        await Poll.UntilAsync(async () =>
+        {
+            latest = (await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/diagnostics")).GetProperty("latest");
+            return latest.ValueKind == JsonValueKind.Object;
+        });
+        latest.GetProperty("source").GetString().ShouldBe("apple");
+        var report = latest.GetProperty("report");
+        report.GetProperty("osName").GetString().ShouldBe("iPadOS");
+        report.GetProperty("osVersion").GetString().ShouldBe("18.1");
+        report.GetProperty("batteries")[0].GetProperty("level").GetInt32().ShouldBe(31);
+        var disk = report.GetProperty("disks")[0];
+        disk.GetProperty("totalBytes").GetInt64().ShouldBe(64_000_000_000);
+        disk.GetProperty("freeBytes").GetInt64().ShouldBe(21_500_000_000);
+        report.GetProperty("facts").GetProperty("SerialNumber").GetString().ShouldBe(device.Serial);
+        report.GetProperty("unavailable").EnumerateArray().ShouldContain(n => n.GetString()!.Contains("connection tests"));
+    }
+
+    [Fact]
     public async Task AppleStatus_OnlyForMdmDevicesInTheCallersScope()
     {
         var (_, id) = await EnrolledAsync();

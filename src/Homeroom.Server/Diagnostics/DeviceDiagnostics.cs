@@ -1,0 +1,33 @@
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Commands;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Diagnostics;
+
+/// <summary>The answer to a diagnostics request: the <c>diagnose</c> command issued.</summary>
+public sealed record DiagnosticsRequestedDto(Guid CommandId, Guid DeviceId, DateTime RequestedAt);
+
+/// <summary>
+/// Asks one device for a diagnostics report: a <c>diagnose</c> command through <see cref="IssueCommand"/> (stored,
+/// journaled, delivered when the device is online, audited as <c>command.issue</c> and <c>device.diagnostics</c>),
+/// carrying the district's sites to test (<see cref="DiagnosticsOptions.Sites"/>).
+/// </summary>
+public sealed class DeviceDiagnostics(IssueCommand issue, IOptions<DiagnosticsOptions> options)
+{
+    /// <summary>How long a request waits for an offline device.</summary>
+    public static readonly TimeSpan TimeToLive = TimeSpan.FromHours(1);
+
+    public async Task<DiagnosticsRequestedDto> RequestAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.RunDiagnostics);
+        var arguments = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (options.Value.Sites.Count > 0)
+        {
+            arguments["urls"] = string.Join(' ', options.Value.Sites);
+        }
+
+        var issued = await issue.ExecuteAsync(scope, CommandKinds.Diagnose, arguments, new CommandTarget([deviceId], null, null), TimeToLive, cancellationToken);
+        return new DiagnosticsRequestedDto(issued.Command.Id, deviceId, issued.Command.IssuedAt);
+    }
+}

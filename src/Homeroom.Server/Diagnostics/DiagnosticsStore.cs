@@ -1,0 +1,199 @@
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Commands;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Diagnostics;
+
+/// <summary>A stored report as staff read it, with its checks.</summary>
+public sealed record DiagnosticsReportDto(
+    Guid Id, Guid DeviceId, Guid CommandId, string Source, string RequestedBy, DateTime RequestedAt, DateTime ReceivedAt,
+    int FailedChecks, IReadOnlyList<DiagnosticsCheck> Checks, DiagnosticsReport Report);
+
+/// <summary>The newest diagnose command of a device that has no report yet, and where it is.</summary>
+public sealed record PendingDiagnosticsDto(Guid CommandId, string RequestedBy, DateTime RequestedAt, DeliveryStatus Status, string? Error);
+
+/// <summary>A device's diagnostics: the newest report and a request still under way (or failed).</summary>
+public sealed record DeviceDiagnosticsDto(Guid DeviceId, DiagnosticsReportDto? Latest, PendingDiagnosticsDto? Pending);
+
+/// <summary>
+/// Stores the reports devices answer to <c>diagnose</c> (an agent's <see cref="DiagnosticsFrame"/>, an Apple device's
+/// DeviceInformation answer), only for a diagnose command sent to that device and once per command, keeping the newest
+/// <see cref="DiagnosticsOptions.KeepPerDevice"/>; and reads them for staff within their scope.
+/// </summary>
+public sealed class DiagnosticsStore(
+    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<DiagnosticsOptions> options, TimeProvider time, ILogger<DiagnosticsStore> logger)
+{
+    public const string AgentSource = "agent";
+    public const string AppleSource = "apple";
+
+    /// <summary>Stores an agent's report; false when it answers no diagnose command sent to this device, or was stored already.</summary>
+    public async Task<bool> AcceptAsync(Guid deviceId, DiagnosticsFrame frame, CancellationToken cancellationToken = default) =>
+        await StoreAsync(deviceId, frame.CommandId, AgentSource, frame.Report, cancellationToken);
+
+    /// <summary>Stores an Apple device's DeviceInformation answer to a diagnose command as a report.</summary>
+    public Task<bool> AcceptAppleAsync(Guid deviceId, Guid commandId, IReadOnlyDictionary<string, object> responses, DevicePlatform platform, CancellationToken cancellationToken = default) =>
+        StoreAsync(deviceId, commandId, AppleSource, AppleReport(responses, platform, time.GetUtcNow()), cancellationToken);
+
+    private async Task<bool> StoreAsync(Guid deviceId, Guid commandId, string source, DiagnosticsReport report, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var command = await (
+            from d in db.CommandDeliveries.AsNoTracking()
+            join c in db.Commands.AsNoTracking() on d.CommandId equals c.Id
+            where d.CommandId == commandId && d.DeviceId == deviceId && c.Kind == CommandKinds.Diagnose
+            select new { c.IssuedBy, c.IssuedAt })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (command is null || await db.Set<DeviceDiagnosticsRecord>().AnyAsync(r => r.DeviceId == deviceId && r.CommandId == commandId, cancellationToken))
+        {
+            DiagnosticsLog.UnknownCommand(logger, deviceId, commandId);
+            return false;
+        }
+
+        var failed = DiagnosticsChecks.Evaluate(report).Count(c => !c.Ok);
+        db.Set<DeviceDiagnosticsRecord>().Add(new DeviceDiagnosticsRecord
+        {
+            Id = Guid.CreateVersion7(),
+            DeviceId = deviceId,
+            CommandId = commandId,
+            Source = source,
+            RequestedBy = command.IssuedBy,
+            RequestedAt = command.IssuedAt,
+            ReceivedAt = time.GetUtcNow().UtcDateTime,
+            FailedChecks = failed,
+            ReportJson = JsonSerializer.Serialize(report, AgentJsonContext.Default.DiagnosticsReport),
+        });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (DatabaseErrors.IsUniqueViolation(e))
+        {
+            return false; // the same report raced in twice: stored once
+        }
+
+        // The newest few per device stay.
+        var keep = db.Set<DeviceDiagnosticsRecord>().Where(r => r.DeviceId == deviceId).OrderByDescending(r => r.ReceivedAt).ThenByDescending(r => r.Id).Take(options.Value.KeepPerDevice).Select(r => r.Id);
+        await db.Set<DeviceDiagnosticsRecord>().Where(r => r.DeviceId == deviceId && !keep.Contains(r.Id)).ExecuteDeleteAsync(cancellationToken);
+        DiagnosticsLog.Stored(logger, deviceId, commandId, failed);
+        return true;
+    }
+
+    /// <summary>The newest report of a device of the scope and a request under way; null when the device is not in the scope.</summary>
+    public async Task<DeviceDiagnosticsDto?> LatestAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.RunDiagnostics);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
+        {
+            return null;
+        }
+
+        var latest = await db.Set<DeviceDiagnosticsRecord>().AsNoTracking().Where(r => r.DeviceId == deviceId)
+            .OrderByDescending(r => r.ReceivedAt).ThenByDescending(r => r.Id).FirstOrDefaultAsync(cancellationToken);
+        var newest = await (
+            from d in db.CommandDeliveries.AsNoTracking()
+            join c in db.Commands.AsNoTracking() on d.CommandId equals c.Id
+            where d.DeviceId == deviceId && c.Kind == CommandKinds.Diagnose
+            orderby c.IssuedAt descending, c.Id descending
+            select new PendingDiagnosticsDto(c.Id, c.IssuedBy, c.IssuedAt, d.Status, d.Error))
+            .FirstOrDefaultAsync(cancellationToken);
+        var pending = newest is not null && newest.CommandId != latest?.CommandId && (latest is null || newest.RequestedAt >= latest.RequestedAt) ? newest : null;
+        return new DeviceDiagnosticsDto(deviceId, latest is null ? null : ToDto(latest), pending);
+    }
+
+    /// <summary>Every kept report of a device of the scope, newest first; null when the device is not in the scope.</summary>
+    public async Task<List<DiagnosticsReportDto>?> HistoryAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.RunDiagnostics);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
+        {
+            return null;
+        }
+
+        var rows = await db.Set<DeviceDiagnosticsRecord>().AsNoTracking().Where(r => r.DeviceId == deviceId)
+            .OrderByDescending(r => r.ReceivedAt).ThenByDescending(r => r.Id).ToListAsync(cancellationToken);
+        return rows.Select(ToDto).ToList();
+    }
+
+    /// <summary>Deletes reports past the retention; the number deleted.</summary>
+    public async Task<int> PurgeAsync(HomeroomDbContext db, CancellationToken cancellationToken)
+    {
+        var before = time.GetUtcNow().UtcDateTime - options.Value.Retention;
+        return await db.Set<DeviceDiagnosticsRecord>().Where(r => r.ReceivedAt < before).ExecuteDeleteAsync(cancellationToken);
+    }
+
+    private static DiagnosticsReportDto ToDto(DeviceDiagnosticsRecord r)
+    {
+        var report = JsonSerializer.Deserialize(r.ReportJson, AgentJsonContext.Default.DiagnosticsReport)!;
+        var checks = DiagnosticsChecks.Evaluate(report);
+        return new DiagnosticsReportDto(r.Id, r.DeviceId, r.CommandId, r.Source, r.RequestedBy, r.RequestedAt, r.ReceivedAt, checks.Count(c => !c.Ok), checks, report);
+    }
+
+    /// <summary>
+    /// A report from a DeviceInformation answer (the keys of <see cref="Rules.Apple.MdmCommands.DiagnosticQueries"/>): system, storage,
+    /// battery and other facts. What MDM cannot give (uptime, memory, interfaces' addresses, connection tests, logs) is named as unavailable.
+    /// </summary>
+    public static DiagnosticsReport AppleReport(IReadOnlyDictionary<string, object> responses, DevicePlatform platform, DateTimeOffset now)
+    {
+        string? Text(string key) => responses.GetValueOrDefault(key) is string s && s.Length is > 0 and <= ProtocolLimits.MaxShortText ? s : null;
+        double? Number(string key) => responses.GetValueOrDefault(key) switch
+        {
+            double d when double.IsFinite(d) => d,
+            long l => l,
+            int i => i,
+            _ => null,
+        };
+
+        var disks = new List<DiskReport>();
+        if (Number("DeviceCapacity") is > 0 and var capacity && Number("AvailableDeviceCapacity") is >= 0 and var available)
+        {
+            // Apple answers in GB (10^9 bytes).
+            var total = (long)(capacity * 1e9);
+            disks.Add(new DiskReport("device storage", null, total, Math.Min((long)(available * 1e9), total)));
+        }
+
+        var batteries = new List<BatteryReport>();
+        if (Number("BatteryLevel") is >= 0 and <= 1 and var level)
+        {
+            batteries.Add(new BatteryReport("battery", (int)Math.Round(level * 100), null, null, null));
+        }
+
+        var facts = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in (string[])["DeviceName", "ModelName", "ProductName", "SerialNumber", "WiFiMAC", "BluetoothMAC"])
+        {
+            if (Text(key) is { } value)
+            {
+                facts[key] = value;
+            }
+        }
+
+        foreach (var key in (string[])["IsSupervised", "IsActivationLockEnabled"])
+        {
+            if (responses.GetValueOrDefault(key) is bool flag)
+            {
+                facts[key] = flag ? "yes" : "no";
+            }
+        }
+
+        var name = platform switch
+        {
+            DevicePlatform.MacOS => "macOS",
+            DevicePlatform.IPadOS => "iPadOS",
+            DevicePlatform.IOS => "iOS",
+            _ => platform.ToString(),
+        };
+        return new DiagnosticsReport(
+            now, name, Text("OSVersion"), Text("BuildVersion"), null, null, disks, null, batteries, null, null, null, null,
+            [
+                "uptime, memory, network addresses, connection tests and logs: Apple MDM's DeviceInformation does not give them",
+                "pending updates and the OS update's state: the device page's declarative status and the osUpdateStatus command",
+            ],
+            facts);
+    }
+}
