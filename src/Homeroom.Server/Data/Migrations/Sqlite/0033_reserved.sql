@@ -1,3 +1,3 @@
--- Homeroom schema v33 (SQLite): reserved for the Mac App Store branch (macapps), which owns migration 0033.
--- Nothing changes here; when that branch's 0033 is merged it replaces this file.
+-- Homeroom schema v33 (SQLite): no change. The number was set aside for App Store apps on Macs, which needed no
+-- schema change in the end; versions run without gaps, so v33 is this empty step.
 SELECT 1;
