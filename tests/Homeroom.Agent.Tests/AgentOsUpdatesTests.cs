@@ -144,7 +144,7 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
         var rollout = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
         var evaluator = _host.GetService<RolloutEvaluator>();
         var first = (await evaluator.EvaluateOnceAsync(rollout)).ShouldNotBeNull();
-        first.UpdateCommandsSent.ShouldBe(1);
+        first.UpdateCommandsSent.ShouldBe(1, $"{first.Decision.Outcome}: {first.Decision.Reason} ({first.Decision.Progress})");
         first.Decision.Progress.AtTarget.ShouldBe(0);
 
         // apt-get installs 2.0; the agent reports none pending and the install's success, and the command succeeded.

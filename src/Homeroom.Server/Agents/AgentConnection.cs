@@ -109,8 +109,10 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
                 _sendLock.Release();
             }
         }
-        catch (OperationCanceledException) when (!_closed.IsCancellationRequested)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !_closed.IsCancellationRequested)
         {
+            // Only the send timer makes a slow consumer: a socket that dropped under a send cancels it too, and that
+            // is a dropped connection (which the agent watch must see as one), not a slow one.
             RequestClose(AgentCloseCodes.SlowConsumer, "send timed out");
             _closed.Cancel();
             return false;

@@ -22,9 +22,9 @@ namespace Homeroom.Server.Apple;
 /// Homeroom command id, and answers it. Acknowledged succeeds, Error and CommandFormatError fail
 /// (keeping the error chain), NotNow leaves it pending and it is offered again only after a pause, so
 /// a busy device is never asked in a tight loop. An answer for a command this device was not sent
-/// changes nothing. <c>DeviceInformation</c> and <c>InstalledApplicationList</c> answers update the
-/// device's inventory and app list through the same batched writer as agents' inventory reports (the
-/// app list also as <c>app.inventory</c> activity events, <see cref="AppleAppEvents"/>); <c>ManagedApplicationList</c>
+/// changes nothing. A <c>DeviceInformation</c> answer updates the device's inventory through the same batched
+/// writer as agents' inventory reports; an <c>InstalledApplicationList</c> answer replaces its app list at once,
+/// before the command counts as done (the list also as <c>app.inventory</c> activity events, <see cref="AppleAppEvents"/>); <c>ManagedApplicationList</c>
 /// answers update the app status rows (<see cref="Apps.AppleManagedApps"/>);
 /// <c>DeviceLocation</c> answers (Lost Mode only) go to the <see cref="LocationTracker"/> like an agent's fix.
 /// </summary>
@@ -68,13 +68,15 @@ public sealed class MdmQueue(
         {
             case "Acknowledged":
                 _notNow.TryRemove((deviceId, commandId), out _);
+                // What the answer carries is stored before the command counts as done: whoever reads a succeeded
+                // list command (the app reconciler) reads its list too.
+                await LearnAsync(db, deviceId, platform, answer, now, cancellationToken);
                 await UpdateAsync(db, commandId, deviceId, DeliveryStatus.Succeeded, null, delivery.Result ?? Summary(answer), now, cancellationToken);
                 if (delivery.Kind == CommandKinds.ApplyPolicy && PolicyVersionOf(delivery.Result) is { } applied)
                 {
                     policies.Report(deviceId, new PolicyStatusFrame(applied, true, null));
                 }
 
-                await LearnAsync(db, deviceId, platform, answer, now, cancellationToken);
                 if (delivery.Kind == CommandKinds.Diagnose && answer.GetValueOrDefault("QueryResponses") is Dictionary<string, object> diagnosed)
                 {
                     await diagnostics.AcceptAppleAsync(deviceId, commandId, diagnosed, platform, cancellationToken);
@@ -200,7 +202,7 @@ public sealed class MdmQueue(
         if (answer.GetValueOrDefault("InstalledApplicationList") is List<object> list)
         {
             var apps = MdmAnswers.InstalledApplications(list);
-            await inventory.EnqueueAsync(new InventoryReport(deviceId, new InventoryFrame(null, null, null, null, null, null, apps), now), cancellationToken);
+            await inventory.WriteNowAsync(new InventoryReport(deviceId, new InventoryFrame(null, null, null, null, null, null, apps), now), cancellationToken);
             await appEvents.RecordAsync(deviceId, apps, now, cancellationToken);
         }
 

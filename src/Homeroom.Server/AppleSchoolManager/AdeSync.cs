@@ -269,6 +269,11 @@ public sealed class AdeSync(
 public sealed class AppleSchoolManagerSchedule(AdeSync sync, AppsAndBooksLicenceSync licences, IOptions<AppleSchoolManagerOptions> options, TimeProvider time, ILogger<AppleSchoolManagerSchedule> logger)
     : BackgroundService
 {
+    private readonly TaskCompletionSource _firstPass = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the pass at start-up has ended (whatever it found), so a caller's own sync never races it.</summary>
+    public Task FirstPass => _firstPass.Task;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var nextLicences = DateTimeOffset.MinValue;
@@ -286,6 +291,10 @@ public sealed class AppleSchoolManagerSchedule(AdeSync sync, AppsAndBooksLicence
             catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException or System.Security.Cryptography.CryptographicException)
             {
                 AppleSchoolManagerLog.ScheduleFailed(logger, e);
+            }
+            finally
+            {
+                _firstPass.TrySetResult();
             }
 
             try

@@ -119,8 +119,9 @@ public sealed class AppInstallReconciler(
         var devices = await db.Devices.AsNoTracking().Manageable().Select(d => new DeviceFacts(d.Id, d.Platform, d.Serial)).ToDictionaryAsync(d => d.Id, cancellationToken);
         var mdm = await db.AppleDevices.AsNoTracking().Where(a => a.CheckedOutAt == null).ToDictionaryAsync(a => a.DeviceId, a => a.Supervised, cancellationToken);
         var index = new AppAssignmentIndex(assignments);
-        var installed = await InstalledAsync(db, apps.Values, cancellationToken);
+        // Commands before app lists: an Apple list command is marked done only once its list is stored (MdmQueue).
         var commands = await CommandsAsync(db, rows.Values, cancellationToken);
+        var installed = await InstalledAsync(db, apps.Values, cancellationToken);
 
         var wanted = new HashSet<(Guid, Guid)>();
         var effectiveApps = new Dictionary<Guid, IReadOnlyDictionary<Guid, EffectiveApp>>();

@@ -26,6 +26,12 @@ public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<Inv
     private const string DeleteAppsSql = "DELETE FROM device_apps WHERE device_id = @id AND source = 'device'";
     private const string InsertAppSql = "INSERT INTO device_apps (device_id, source, app_id, name, version) VALUES (@id, 'device', @a, @n, @v) ON CONFLICT (device_id, source, app_id) DO NOTHING";
 
+    /// <summary>
+    /// Writes one report now, outside the batches: for an answer whose command is marked done only after what it
+    /// carried is stored (an Apple app list the app reconciler reads beside the command's status).
+    /// </summary>
+    public Task WriteNowAsync(InventoryReport report, CancellationToken cancellationToken) => WriteBatchAsync([report], cancellationToken);
+
     protected override string Describe(InventoryReport item) => $"the inventory of device {item.DeviceId}";
 
     protected override async Task WriteBatchAsync(IReadOnlyList<InventoryReport> batch, CancellationToken cancellationToken)

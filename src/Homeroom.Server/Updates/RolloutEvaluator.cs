@@ -19,8 +19,8 @@ public sealed record RolloutEvaluation(Guid RolloutId, int Ring, GateDecision De
 /// The periodic job of the rollouts: once a minute (<see cref="UpdateOptions.EvaluationInterval"/>) it
 /// evaluates each active rollout's current ring against its gate (<see cref="RingGate"/>) and applies the
 /// decision (<see cref="RolloutMachine"/>): a soak started or reset, a promotion, a pause with its reason,
-/// each audited as the system. What it reads as health: each device's <c>last_seen_at</c> (check-ins and
-/// heartbeats), its failed <c>updateOs</c> commands (a failed install) and its other failed commands, since
+/// each audited as the system. What it reads as health: each device's last check-in or heartbeat (its stored
+/// <c>last_seen_at</c>, or this server's presence when that is newer and not yet flushed), its failed <c>updateOs</c> commands (a failed install) and its other failed commands, since
 /// the ring started (or was resumed) against as long a time before the ring started. A pass writes with
 /// the rollout's concurrency tokens, so two servers, or a pass and an administrator, never both apply a
 /// step from the same reading. Apple devices still below the target after their ring's deadline are sent
@@ -34,6 +34,7 @@ public sealed class RolloutEvaluator(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     AuditTrail audit,
     IssueCommand issueCommand,
+    PresenceTracker presence,
     IOptions<UpdateOptions> options,
     TimeProvider time,
     ILogger<RolloutEvaluator> logger)
@@ -182,7 +183,9 @@ public sealed class RolloutEvaluator(
                 lastFailedInstall = reportedFailure;
             }
 
-            devices[i] = new RingDevice(OsVersion.FromReported(row.OsVersion), row.LastSeenAt, lastFailedInstall, errorsSince, errorsBefore, status is { Pending: > 0 });
+            // A device seen since presence last flushed (connected a moment ago, say) has reported all the same.
+            var lastSeen = presence.Get(row.Id)?.LastSeenAt is { } live && (row.LastSeenAt is null || live > row.LastSeenAt) ? live : row.LastSeenAt;
+            devices[i] = new RingDevice(OsVersion.FromReported(row.OsVersion), lastSeen, lastFailedInstall, errorsSince, errorsBefore, status is { Pending: > 0 });
         }
 
         return devices;

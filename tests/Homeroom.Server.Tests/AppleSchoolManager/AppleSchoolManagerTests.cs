@@ -13,6 +13,7 @@ using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Homeroom.Simulator.Apple;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
 
 namespace Homeroom.Server.Tests.AppleSchoolManager;
 
@@ -33,6 +34,8 @@ public abstract class AppleSchoolManagerTests(DatabaseProvider provider) : IAsyn
         _apple = await FakeAppleSchoolManager.StartAsync();
         // App status passes only when a test runs one (or an assignment nudges), never from the clock a test advances.
         _host = await HomeroomHost.StartWithDeviceCaAsync(provider, [.. _apple.Settings, "Homeroom:Apps:ReconcileInterval=01:00:00"]);
+        // The schedule's start-up pass (no token yet) ends before a test uploads one and syncs, or it could take the first fetch.
+        await _host.GetService<IEnumerable<IHostedService>>().OfType<AppleSchoolManagerSchedule>().Single().FirstPass.WaitAsync(HomeroomHost.Timeout);
     }
 
     public async Task DisposeAsync()
