@@ -57,6 +57,19 @@ var seedClock = Stopwatch.StartNew();
 var rings = await SeedAsync(dbFactory, deviceCount);
 Console.WriteLine($"seeded {deviceCount:N0} devices in {seedClock.Elapsed.TotalSeconds:F1} s");
 
+// The planner's statistics as a running server has them: on SQLite what its housekeeping runs a minute after start
+// (SqliteMaintenance), on PostgreSQL what autovacuum runs after a bulk load (ANALYZE), without waiting for either.
+if (postgres)
+{
+    await using var db = await dbFactory.CreateDbContextAsync();
+    db.Database.SetCommandTimeout(TimeSpan.FromMinutes(10));
+    await db.Database.ExecuteSqlRawAsync("ANALYZE");
+}
+else
+{
+    await app.Services.GetRequiredService<SqliteMaintenance>().OptimizeAsync(CancellationToken.None);
+}
+
 var rollouts = app.Services.GetRequiredService<UpdateRollouts>();
 var evaluator = app.Services.GetRequiredService<RolloutEvaluator>();
 const string Target = "132.0.6834.0";
