@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Apps;
 using Homeroom.Agent.Capabilities.Linux;
 using Homeroom.Agent.State;
@@ -46,7 +47,7 @@ public sealed class AgentAppsTests : IAsyncLifetime
     public async Task LinuxPackages_InstallFromThePackageDirectoryThenRemove_DpkgAgrees()
     {
         await using var package = await TestPackage.BuildAsync(_packages);
-        var packages = new LinuxPackages(new AgentOptions { PackageDirectory = _packages });
+        var packages = new LinuxPackages(new AgentOptions { PackageDirectory = _packages }, new ProcessRunner());
         packages.Describe().Single().Available.ShouldBeTrue();
 
         var installed = await packages.InstallAsync(package.Name, CancellationToken.None);
@@ -66,7 +67,7 @@ public sealed class AgentAppsTests : IAsyncLifetime
     [Fact]
     public async Task LinuxPackages_PackageNoSourceHas_FailsWithAptsReason()
     {
-        var packages = new LinuxPackages(new AgentOptions { PackageDirectory = _packages });
+        var packages = new LinuxPackages(new AgentOptions { PackageDirectory = _packages }, new ProcessRunner());
 
         var outcome = await packages.InstallAsync("homeroom-test-nowhere-" + Guid.NewGuid().ToString("N")[..6], CancellationToken.None);
 

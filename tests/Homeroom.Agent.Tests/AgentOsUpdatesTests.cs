@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Linux;
 using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
@@ -68,7 +69,7 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
     {
         var (package, aptOptions) = await PendingUpgradeAsync();
         await using var _ = package;
-        var updates = new AptOsUpdates(new AgentOptions { AptOptions = aptOptions }, TimeProvider.System) { RebootRequiredFile = Path.Combine(_work, "reboot-required") };
+        var updates = new AptOsUpdates(new AgentOptions { AptOptions = aptOptions }, new ProcessRunner(), TimeProvider.System) { RebootRequiredFile = Path.Combine(_work, "reboot-required") };
         updates.Describe().Single().ShouldBe(new AgentCapability(CapabilityNames.OsUpdates, true));
 
         var before = await updates.CheckAsync(CancellationToken.None);
@@ -98,7 +99,7 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
         var sources = Path.Combine(_work, "broken.list");
         Directory.CreateDirectory(_work);
         await File.WriteAllTextAsync(sources, $"deb [trusted=yes] file:{Path.Combine(_work, "missing")} ./\n");
-        var updates = new AptOsUpdates(new AgentOptions { AptOptions = LocalApt.Options(Path.Combine(_work, "apt-broken"), sources) }, TimeProvider.System);
+        var updates = new AptOsUpdates(new AgentOptions { AptOptions = LocalApt.Options(Path.Combine(_work, "apt-broken"), sources) }, new ProcessRunner(), TimeProvider.System);
 
         var status = await updates.CheckAsync(CancellationToken.None);
         var install = await updates.InstallAsync(CancellationToken.None);
