@@ -82,8 +82,8 @@ public static class AgentHost
         services.AddSingleton<IApplicationsCapability>(s => s.GetRequiredService<LinuxInventory>());
         services.AddSingleton<IDeviceStatusCapability, LinuxDeviceStatus>();
         services.AddSingleton<IPowerCapability>(s => new LinuxPower(s.GetRequiredService<IOsCommandRunner>(), LinuxPower.FindSystemctl()));
-        services.AddSingleton<IPackagesCapability>(s => new LinuxPackages(s.GetRequiredService<AgentOptions>()));
-        services.AddSingleton<IOsUpdatesCapability>(s => new AptOsUpdates(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IPackagesCapability>(s => new LinuxPackages(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<IOsCommandRunner>()));
+        services.AddSingleton<IOsUpdatesCapability>(s => new AptOsUpdates(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<IOsCommandRunner>(), s.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IProcessList, ProcFsProcessList>();
     }
 
@@ -103,7 +103,7 @@ public static class AgentHost
             services.AddSingleton<IPowerCapability>(s => s.GetRequiredService<PortableCapabilities>());
             if (OperatingSystem.IsWindows())
             {
-                services.AddSingleton<IPackagesCapability>(_ => new WingetPackages(WingetPackages.FindWinget()));
+                services.AddSingleton<IPackagesCapability>(s => new WingetPackages(s.GetRequiredService<IOsCommandRunner>(), WingetPackages.FindWinget()));
                 services.AddSingleton<IOsUpdatesCapability>(s => OperatingSystem.IsWindows()
                     ? new WindowsUpdateAgent(s.GetRequiredService<TimeProvider>())
                     : throw new PlatformNotSupportedException());
@@ -117,7 +117,7 @@ public static class AgentHost
                 if (OperatingSystem.IsMacOS())
                 {
                     services.AddSingleton<IOsUpdatesCapability>(s => OperatingSystem.IsMacOS()
-                        ? new SoftwareUpdate(s.GetRequiredService<TimeProvider>())
+                        ? new SoftwareUpdate(s.GetRequiredService<IOsCommandRunner>(), s.GetRequiredService<TimeProvider>())
                         : throw new PlatformNotSupportedException());
                 }
                 else

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Apps;
 using Homeroom.Agent.Capabilities.Linux;
-using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Apps;
@@ -20,33 +20,22 @@ namespace Homeroom.Agent.Tests;
 /// installed and removed with dpkg (the tests run as root, as the service does), and a blocked program that
 /// starts is ended. The catalog, the reconciler and the policy come from a real server over loopback.
 /// </summary>
-public sealed class AgentAppsTests : IAsyncLifetime
+public sealed class AgentAppsTests : AgentServerTest
 {
-    private HomeroomHost _host = null!;
-    private TcpProxy _network = null!;
-    private string _state = null!;
     private string _packages = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         Environment.UserName.ShouldBe("root", "these tests install packages with dpkg, as the agent's service does as root");
-        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
-        _network = new TcpProxy(_host.BaseAddress);
-        _state = Path.Combine(_host.Database.DataDirectory, "agent-state");
-        _packages = Path.Combine(_host.Database.DataDirectory, "packages");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _network.DisposeAsync();
-        await _host.DisposeAsync();
+        await base.InitializeAsync();
+        _packages = Path.Combine(Host.Database.DataDirectory, "packages");
     }
 
     [Fact]
     public async Task LinuxPackages_InstallFromThePackageDirectoryThenRemove_DpkgAgrees()
     {
         await using var package = await TestPackage.BuildAsync(_packages);
-        var packages = new LinuxPackages(new AgentOptions { PackageDirectory = _packages });
+        var packages = new LinuxPackages(new AgentOptions { PackageDirectory = _packages }, new ProcessRunner());
         packages.Describe().Single().Available.ShouldBeTrue();
 
         var installed = await packages.InstallAsync(package.Name, CancellationToken.None);
@@ -66,7 +55,7 @@ public sealed class AgentAppsTests : IAsyncLifetime
     [Fact]
     public async Task LinuxPackages_PackageNoSourceHas_FailsWithAptsReason()
     {
-        var packages = new LinuxPackages(new AgentOptions { PackageDirectory = _packages });
+        var packages = new LinuxPackages(new AgentOptions { PackageDirectory = _packages }, new ProcessRunner());
 
         var outcome = await packages.InstallAsync("homeroom-test-nowhere-" + Guid.NewGuid().ToString("N")[..6], CancellationToken.None);
 
@@ -81,19 +70,19 @@ public sealed class AgentAppsTests : IAsyncLifetime
     {
         await using var package = await TestPackage.BuildAsync(_packages);
         var deviceId = await EnrollAsync();
-        await using var agent = await AgentUnderTest.StartAsync(_state, configure: o =>
+        await using var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: o =>
         {
             o.PackageDirectory = _packages;
             o.BlockScanInterval = TimeSpan.FromMilliseconds(200);
         });
         await agent.WaitConnectedAsync();
-        var live = _host.GetService<DeviceLiveState>();
+        var live = Host.GetService<DeviceLiveState>();
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId) is not null), HomeroomHost.Timeout);
         live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.AppInstall && c.Available);
         live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.AppBlock && c.Available);
 
-        var app = (await _host.PostJsonAsync<JsonElement>("/api/apps", new { name = "Test tool", category = "utilities", linuxPackage = package.Name })).GetProperty("id").GetGuid();
-        var assignment = (await _host.PostJsonAsync<JsonElement>($"/api/apps/{app}/assignments", new { intent = "required", level = "district" })).GetProperty("id").GetGuid();
+        var app = (await Host.PostJsonAsync<JsonElement>("/api/apps", new { name = "Test tool", category = "utilities", linuxPackage = package.Name })).GetProperty("id").GetGuid();
+        var assignment = (await Host.PostJsonAsync<JsonElement>($"/api/apps/{app}/assignments", new { intent = "required", level = "district" })).GetProperty("id").GetGuid();
 
         // Required: the server sends installPackage, the agent installs the .deb with dpkg and reports its inventory.
         var status = await WaitForStateAsync(deviceId, "installed");
@@ -101,13 +90,13 @@ public sealed class AgentAppsTests : IAsyncLifetime
         (await package.IsInstalledAsync()).ShouldBeTrue();
         await Poll.UntilAsync(async () =>
         {
-            await using var db = await _host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+            await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
             return await db.DeviceApps.AnyAsync(a => a.DeviceId == deviceId && a.Source == DeviceAppSources.Device && a.AppId == package.Name);
         }, HomeroomHost.Timeout);
-        (await _host.GetJsonAsync<JsonElement>($"/api/apps/{app}")).GetProperty("status").GetProperty("installed").GetInt32().ShouldBe(1);
+        (await Host.GetJsonAsync<JsonElement>($"/api/apps/{app}")).GetProperty("status").GetProperty("installed").GetInt32().ShouldBe(1);
 
         // Blocked: removed with dpkg, and its program is in the agent's block list (from the policy's catalog.blockedPackages).
-        using (var changed = await _host.Client.PutAsJsonAsync(new Uri($"/api/app-assignments/{assignment}", UriKind.Relative), new { intent = "blocked", level = "district" }))
+        using (var changed = await Host.Client.PutAsJsonAsync(new Uri($"/api/app-assignments/{assignment}", UriKind.Relative), new { intent = "blocked", level = "district" }))
         {
             changed.IsSuccessStatusCode.ShouldBeTrue(await changed.Content.ReadAsStringAsync());
         }
@@ -118,7 +107,7 @@ public sealed class AgentAppsTests : IAsyncLifetime
         await Poll.UntilAsync(() => Task.FromResult(blocker.Blocked.ContainsKey(package.Program)), HomeroomHost.Timeout);
 
         // A copy of the program started from elsewhere is ended within a bounded time and reported to the server.
-        var copy = Path.Combine(_host.Database.DataDirectory, package.Program);
+        var copy = Path.Combine(Host.Database.DataDirectory, package.Program);
         File.Copy("/bin/sleep", copy);
         File.SetUnixFileMode(copy, (UnixFileMode)Convert.ToInt32("755", 8));
         using var started = Process.Start(copy, "120");
@@ -130,7 +119,7 @@ public sealed class AgentAppsTests : IAsyncLifetime
         JsonElement blocked = default;
         await Poll.UntilAsync(async () =>
         {
-            var page = await _host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50");
+            var page = await Host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50");
             blocked = page.GetProperty("items").EnumerateArray().FirstOrDefault(e => e.GetProperty("kind").GetString() == ActivityKinds.AppBlocked);
             return blocked.ValueKind == JsonValueKind.Object;
         }, HomeroomHost.Timeout);
@@ -142,18 +131,18 @@ public sealed class AgentAppsTests : IAsyncLifetime
     public async Task Required_PackageNoSourceHas_FailedWithAptsReasonAndRetriedLater()
     {
         var deviceId = await EnrollAsync();
-        await using var agent = await AgentUnderTest.StartAsync(_state, configure: o => o.PackageDirectory = _packages);
+        await using var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: o => o.PackageDirectory = _packages);
         await agent.WaitConnectedAsync();
         var missing = "homeroom-test-nowhere-" + Guid.NewGuid().ToString("N")[..6];
-        var app = (await _host.PostJsonAsync<JsonElement>("/api/apps", new { name = "Nowhere", category = "utilities", linuxPackage = missing })).GetProperty("id").GetGuid();
-        await _host.PostJsonAsync<JsonElement>($"/api/apps/{app}/assignments", new { intent = "required", level = "district" });
+        var app = (await Host.PostJsonAsync<JsonElement>("/api/apps", new { name = "Nowhere", category = "utilities", linuxPackage = missing })).GetProperty("id").GetGuid();
+        await Host.PostJsonAsync<JsonElement>($"/api/apps/{app}/assignments", new { intent = "required", level = "district" });
 
         var status = await WaitForStateAsync(deviceId, "failed");
 
         status.GetProperty("reason").GetString()!.ShouldContain($"The agent could not carry out the install of {missing}: apt-get install exited with 100");
         status.GetProperty("reason").GetString()!.ShouldContain("Unable to locate package");
         status.GetProperty("attempts").GetInt32().ShouldBe(1);
-        status.GetProperty("nextAttemptAt").GetDateTime().ShouldBeGreaterThan(_host.Clock.GetUtcNow().UtcDateTime);
+        status.GetProperty("nextAttemptAt").GetDateTime().ShouldBeGreaterThan(Host.Clock.GetUtcNow().UtcDateTime);
     }
 
     [Fact]
@@ -171,26 +160,15 @@ public sealed class AgentAppsTests : IAsyncLifetime
         Connection.AgentWorker.FitFrame(frame, 1024 * 1024).ShouldBeSameAs(frame);
     }
 
-    private async Task<Guid> EnrollAsync()
-    {
-        var token = await _host.CreateTokenAsync(maxUses: 1);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await AgentCli.RunAsync(["enroll", "--server", _network.Address.ToString(), "--token", token, "--state", _state], output, error,
-            AgentUnderTest.Overrides(new RecordingRunner())).WaitAsync(HomeroomHost.Timeout);
-        code.ShouldBe(AgentCli.Ok, error.ToString());
-        return new UnixCredentialVault(new AgentPaths(_state)).Load()!.DeviceId!.Value;
-    }
-
     // Passes run when the reconciler is nudged and when asked; ask until the device's status reaches the state.
     private async Task<JsonElement> WaitForStateAsync(Guid deviceId, string state)
     {
-        var reconciler = _host.GetService<AppInstallReconciler>();
+        var reconciler = Host.GetService<AppInstallReconciler>();
         JsonElement status = default;
         await Poll.UntilAsync(async () =>
         {
             await reconciler.ReconcileAllAsync();
-            status = (await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/apps/status")).EnumerateArray().Single();
+            status = (await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/apps/status")).EnumerateArray().Single();
             return status.GetProperty("state").GetString() == state;
         }, TimeSpan.FromSeconds(60));
         return status;

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Linux;
-using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Commands;
@@ -23,26 +23,15 @@ namespace Homeroom.Agent.Tests;
 /// loopback; the server's Linux rollout sends installOsUpdates; apt-get installs 2.0; the agent reports 0
 /// pending and the install's success, and the rollout counts the device on the target. The package is purged after.
 /// </summary>
-public sealed class AgentOsUpdatesTests : IAsyncLifetime
+public sealed class AgentOsUpdatesTests() : AgentServerTest("Homeroom:Updates:EvaluationInterval=01:00:00")
 {
-    private HomeroomHost _host = null!;
-    private TcpProxy _network = null!;
-    private string _state = null!;
     private string _work = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         Environment.UserName.ShouldBe("root", "these tests install packages with apt-get, as the agent's service does as root");
-        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Updates:EvaluationInterval=01:00:00");
-        _network = new TcpProxy(_host.BaseAddress);
-        _state = Path.Combine(_host.Database.DataDirectory, "agent-state");
-        _work = Path.Combine(_host.Database.DataDirectory, "os-updates");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _network.DisposeAsync();
-        await _host.DisposeAsync();
+        await base.InitializeAsync();
+        _work = Path.Combine(Host.Database.DataDirectory, "os-updates");
     }
 
     /// <summary>Version 1.0 installed, 2.0 in a repository apt is pointed at; the options that point it there.</summary>
@@ -68,7 +57,7 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
     {
         var (package, aptOptions) = await PendingUpgradeAsync();
         await using var _ = package;
-        var updates = new AptOsUpdates(new AgentOptions { AptOptions = aptOptions }, TimeProvider.System) { RebootRequiredFile = Path.Combine(_work, "reboot-required") };
+        var updates = new AptOsUpdates(new AgentOptions { AptOptions = aptOptions }, new ProcessRunner(), TimeProvider.System) { RebootRequiredFile = Path.Combine(_work, "reboot-required") };
         updates.Describe().Single().ShouldBe(new AgentCapability(CapabilityNames.OsUpdates, true));
 
         var before = await updates.CheckAsync(CancellationToken.None);
@@ -98,7 +87,7 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
         var sources = Path.Combine(_work, "broken.list");
         Directory.CreateDirectory(_work);
         await File.WriteAllTextAsync(sources, $"deb [trusted=yes] file:{Path.Combine(_work, "missing")} ./\n");
-        var updates = new AptOsUpdates(new AgentOptions { AptOptions = LocalApt.Options(Path.Combine(_work, "apt-broken"), sources) }, TimeProvider.System);
+        var updates = new AptOsUpdates(new AgentOptions { AptOptions = LocalApt.Options(Path.Combine(_work, "apt-broken"), sources) }, new ProcessRunner(), TimeProvider.System);
 
         var status = await updates.CheckAsync(CancellationToken.None);
         var install = await updates.InstallAsync(CancellationToken.None);
@@ -115,10 +104,10 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
     {
         var (package, aptOptions) = await PendingUpgradeAsync();
         await using var _ = package;
-        var school = (await _host.PostJsonAsync<JsonElement>("/api/schools", new { name = "North", timeZone = "UTC" })).GetProperty("id").GetGuid();
-        var group = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Pilot laptops", kind = "custom", schoolId = school })).GetProperty("id").GetGuid();
-        var deviceId = await EnrollAsync(await _host.CreateTokenAsync(maxUses: 1, groupId: group));
-        await using var agent = await AgentUnderTest.StartAsync(_state, configure: o => o.AptOptions = aptOptions);
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "North", timeZone = "UTC" })).GetProperty("id").GetGuid();
+        var group = (await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Pilot laptops", kind = "custom", schoolId = school })).GetProperty("id").GetGuid();
+        var deviceId = await EnrollAsync(await Host.CreateTokenAsync(maxUses: 1, groupId: group));
+        await using var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: o => o.AptOptions = aptOptions);
         await agent.WaitConnectedAsync();
 
         // At connection the agent asks apt and reports 1 pending.
@@ -135,14 +124,14 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
         version.ShouldBe(File.ReadLines("/etc/os-release").Single(l => l.StartsWith("VERSION_ID=", StringComparison.Ordinal))["VERSION_ID=".Length..].Trim('"'));
 
         // The rollout's ring starts: the device runs the distribution's version but has an update pending, so it is sent the install.
-        using var created = await _host.PostJsonAsync("/api/updates/rollouts", new
+        using var created = await Host.PostJsonAsync("/api/updates/rollouts", new
         {
             name = "Debian point release", platform = "linux", targetVersion = version,
             rings = new[] { new { groupId = group, requiredPercent = 100, soakHours = 0 } },
         });
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         var rollout = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        var evaluator = _host.GetService<RolloutEvaluator>();
+        var evaluator = Host.GetService<RolloutEvaluator>();
         var first = (await evaluator.EvaluateOnceAsync(rollout)).ShouldNotBeNull();
         first.UpdateCommandsSent.ShouldBe(1, $"{first.Decision.Outcome}: {first.Decision.Reason} ({first.Decision.Progress})");
         first.Decision.Progress.AtTarget.ShouldBe(0);
@@ -161,7 +150,7 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
         // The ring counts it on the target and healthy: the one-ring rollout is done.
         await using (var db = await Db())
         {
-            var now = _host.Clock.GetUtcNow().UtcDateTime;
+            var now = Host.Clock.GetUtcNow().UtcDateTime;
             await db.Devices.Where(d => d.Id == deviceId).ExecuteUpdateAsync(d => d.SetProperty(x => x.LastSeenAt, now));
         }
 
@@ -170,10 +159,10 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
         second.Decision.Progress.HealthyAtTarget.ShouldBe(1);
         second.Decision.Outcome.ShouldBe(GateOutcome.Pass);
         second.UpdateCommandsSent.ShouldBe(0);
-        (await _host.GetJsonAsync<JsonElement>($"/api/updates/rollouts/{rollout}")).GetProperty("state").GetString().ShouldBe("done");
+        (await Host.GetJsonAsync<JsonElement>($"/api/updates/rollouts/{rollout}")).GetProperty("state").GetString().ShouldBe("done");
     }
 
-    private Task<HomeroomDbContext> Db() => _host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+    private Task<HomeroomDbContext> Db() => Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
 
     private async Task<DeviceOsUpdate> WaitForStatusAsync(Guid deviceId, Func<DeviceOsUpdate, bool> condition)
     {
@@ -185,16 +174,6 @@ public sealed class AgentOsUpdatesTests : IAsyncLifetime
             return status is not null && condition(status);
         }, TimeSpan.FromMinutes(2));
         return status!;
-    }
-
-    private async Task<Guid> EnrollAsync(string token)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await AgentCli.RunAsync(["enroll", "--server", _network.Address.ToString(), "--token", token, "--state", _state], output, error,
-            AgentUnderTest.Overrides(new RecordingRunner())).WaitAsync(HomeroomHost.Timeout);
-        code.ShouldBe(AgentCli.Ok, error.ToString());
-        return new UnixCredentialVault(new AgentPaths(_state)).Load()!.DeviceId!.Value;
     }
 
     private static async Task<string> Output(string file, string directory, params string[] arguments)

@@ -3,78 +3,27 @@ using Homeroom.Agent.Capabilities.Linux;
 using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
 using Homeroom.Contracts.Agents;
-using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Homeroom.Agent.Tests;
 
-/// <summary>The real agent against the real server over loopback WebSockets (through a relay that stands for the network).</summary>
-public sealed class AgentTests : IAsyncLifetime
+/// <summary>
+/// The real agent against the real server over loopback WebSockets (through a relay that stands for the network).
+/// The server gives an agent stopped on a running computer a short grace; the tests run the watch's passes themselves.
+/// </summary>
+public sealed class AgentTests() : AgentServerTest("Homeroom:Agents:StoppedAlertGraceSeconds=1", "Homeroom:Agents:WatchIntervalSeconds=300")
 {
-    private HomeroomHost _host = null!;
-    private TcpProxy _network = null!;
-    private string _state = null!;
-
-    public async Task InitializeAsync()
-    {
-        // A short grace for an agent stopped on a running computer; the test runs the watch's passes itself.
-        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Agents:StoppedAlertGraceSeconds=1", "Homeroom:Agents:WatchIntervalSeconds=300");
-        _network = new TcpProxy(_host.BaseAddress);
-        // The agent creates its own directory (0700) inside this one.
-        _state = Path.Combine(_host.Database.DataDirectory, "agent-state");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _network.DisposeAsync();
-        await _host.DisposeAsync();
-    }
-
-    private async Task<(int Code, string Output, string Error)> CliAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await AgentCli.RunAsync([.. args, "--state", _state], output, error, AgentUnderTest.Overrides(new RecordingRunner())).WaitAsync(HomeroomHost.Timeout);
-        return (code, output.ToString(), error.ToString());
-    }
-
-    private async Task<Guid> EnrollAsync()
-    {
-        var token = await _host.CreateTokenAsync(maxUses: 1);
-        var (code, output, error) = await CliAsync("enroll", "--server", _network.Address.ToString(), "--token", token);
-        code.ShouldBe(AgentCli.Ok, error);
-        output.ShouldContain("Enrolled as device");
-        return new UnixCredentialVault(new AgentPaths(_state)).Load()!.DeviceId!.Value;
-    }
-
-    private async Task<Guid> IssueAsync(Guid deviceId, string kind)
-    {
-        var command = await _host.PostJsonAsync<JsonElement>("/api/commands", new { kind, arguments = new Dictionary<string, string>(), deviceIds = new[] { deviceId } });
-        return command.GetProperty("id").GetGuid();
-    }
-
-    private async Task<JsonElement> WaitForDeliveryAsync(Guid commandId, string status)
-    {
-        JsonElement delivery = default;
-        await Poll.UntilAsync(async () =>
-        {
-            delivery = (await _host.GetJsonAsync<JsonElement>($"/api/commands/{commandId}/deliveries")).GetProperty("items")[0];
-            return delivery.GetProperty("status").GetString() == status;
-        }, HomeroomHost.Timeout);
-        return delivery;
-    }
-
     [Fact]
     public async Task Enroll_WithToken_StoresTheCredentialReadableOnlyByTheService()
     {
         var deviceId = await EnrollAsync();
 
-        var paths = new AgentPaths(_state);
+        var paths = new AgentPaths(StateDirectory);
         File.GetUnixFileMode(paths.StateDirectory).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.GetUnixFileMode(paths.CredentialFile).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var device = await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}");
+        var device = await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}");
         device.GetProperty("platform").GetString().ShouldBe("linux");
         device.GetProperty("name").GetString().ShouldBe(Environment.MachineName);
         (await File.ReadAllTextAsync(paths.CredentialFile)).ShouldContain("hrd_");
@@ -84,18 +33,18 @@ public sealed class AgentTests : IAsyncLifetime
     public async Task Run_ConnectsAndReportsThisMachinesInventoryAndCapabilities()
     {
         var deviceId = await EnrollAsync();
-        await using var agent = await AgentUnderTest.StartAsync(_state);
+        await using var agent = await AgentUnderTest.StartAsync(StateDirectory);
         await agent.WaitConnectedAsync();
 
         JsonElement device = default;
         await Poll.UntilAsync(async () =>
         {
-            device = await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}");
+            device = await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}");
             return device.GetProperty("online").GetBoolean() && device.GetProperty("inventoryAt").ValueKind != JsonValueKind.Null;
         }, HomeroomHost.Timeout);
 
         // The server keeps what the agent said it can do, for the console to grey out the rest with the reason.
-        var live = _host.GetService<DeviceLiveState>();
+        var live = Host.GetService<DeviceLiveState>();
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId) is not null), HomeroomHost.Timeout);
         live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.Lock && !c.Available && c.Reason!.Contains("user-session helper"));
         live.Capabilities(deviceId)!.ShouldContain(c => c.Name == CapabilityNames.Restart && c.Available);
@@ -113,7 +62,7 @@ public sealed class AgentTests : IAsyncLifetime
         device.GetProperty("appCount").GetInt32().ShouldBeInRange(Math.Min(installed, 800), Math.Min(installed, ProtocolLimits.MaxInventoryApps));
         if (installed > 0)
         {
-            var apps = await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/apps");
+            var apps = await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/apps");
             apps.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("appId").GetString()).ShouldContain("bash"); // Essential on Debian, so installed everywhere dpkg is
         }
     }
@@ -122,19 +71,19 @@ public sealed class AgentTests : IAsyncLifetime
     public async Task Diagnose_ReportsThisMachine_TestsTheServerAndAClosedPort_AndRedactsItsLog()
     {
         var deviceId = await EnrollAsync();
-        await using var agent = await AgentUnderTest.StartAsync(_state);
+        await using var agent = await AgentUnderTest.StartAsync(StateDirectory);
         await agent.WaitConnectedAsync();
         // A secret reaching the agent's log (as a careless line might write it) must not leave the device.
-        var credential = new UnixCredentialVault(new AgentPaths(_state)).Load()!.Credential!;
+        var credential = new UnixCredentialVault(new AgentPaths(StateDirectory)).Load()!.Credential!;
         var logger = agent.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Homeroom.Agent.Tests");
         Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "Retrying with Authorization: Device {Id}:{Credential} and token={Token}", deviceId, credential, "s3cr3t-value");
 
         // Port 1 on loopback: nothing listens there.
         var closed = "https://127.0.0.1:1/";
-        var command = await _host.PostJsonAsync<JsonElement>("/api/commands", new { kind = CommandKinds.Diagnose, arguments = new Dictionary<string, string> { ["urls"] = closed }, deviceIds = new[] { deviceId } });
+        var command = await Host.PostJsonAsync<JsonElement>("/api/commands", new { kind = CommandKinds.Diagnose, arguments = new Dictionary<string, string> { ["urls"] = closed }, deviceIds = new[] { deviceId } });
         (await WaitForDeliveryAsync(command.GetProperty("id").GetGuid(), "succeeded")).GetProperty("result").GetString()!.ShouldContain("1 connection test(s) failed");
 
-        var latest = (await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/diagnostics")).GetProperty("latest");
+        var latest = (await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/diagnostics")).GetProperty("latest");
         latest.ValueKind.ShouldBe(JsonValueKind.Object);
         var report = latest.GetProperty("report");
         var release = LinuxInventory.ReadKeyValues("/etc/os-release");
@@ -155,7 +104,7 @@ public sealed class AgentTests : IAsyncLifetime
         checks.Count.ShouldBe(2);
         var home = checks.Single(c => c.GetProperty("target").GetString() == "homeroom");
         home.GetProperty("ok").GetBoolean().ShouldBeTrue(home.ToString());
-        home.GetProperty("url").GetString().ShouldBe(new Uri(_network.Address, "healthz").ToString());
+        home.GetProperty("url").GetString().ShouldBe(new Uri(Network.Address, "healthz").ToString());
         home.GetProperty("httpStatus").GetInt32().ShouldBe(200);
         var site = checks.Single(c => c.GetProperty("target").GetString() == "site");
         site.GetProperty("ok").GetBoolean().ShouldBeFalse();
@@ -177,15 +126,15 @@ public sealed class AgentTests : IAsyncLifetime
     public async Task Command_DeliveredAgainAfterTheLinkBroke_IsCarriedOutOnce()
     {
         var deviceId = await EnrollAsync();
-        await using var agent = await AgentUnderTest.StartAsync(_state);
+        await using var agent = await AgentUnderTest.StartAsync(StateDirectory);
         await agent.WaitConnectedAsync();
 
         // The link stops delivering what the agent sends: the server never hears the command was received.
-        _network.HoldUpstream = true;
+        Network.HoldUpstream = true;
         var restart = await IssueAsync(deviceId, CommandKinds.Restart);
         await Poll.UntilAsync(() => Task.FromResult(agent.Runner.Calls.Count == 1), HomeroomHost.Timeout);
-        _network.CutAll();
-        _network.HoldUpstream = false;
+        Network.CutAll();
+        Network.HoldUpstream = false;
 
         // On the next connection the server sends the command again; the agent answers it from its journal.
         var delivery = await WaitForDeliveryAsync(restart, "succeeded");
@@ -199,32 +148,32 @@ public sealed class AgentTests : IAsyncLifetime
     {
         var deviceId = await EnrollAsync();
         Guid restart;
-        await using (var first = await AgentUnderTest.StartAsync(_state))
+        await using (var first = await AgentUnderTest.StartAsync(StateDirectory))
         {
             await first.WaitConnectedAsync();
-            _network.HoldUpstream = true;
+            Network.HoldUpstream = true;
             restart = await IssueAsync(deviceId, CommandKinds.Restart);
             await Poll.UntilAsync(() => Task.FromResult(first.Runner.Calls.Count == 1), HomeroomHost.Timeout);
-            _network.CutAll();
-            _network.HoldUpstream = false;
+            Network.CutAll();
+            Network.HoldUpstream = false;
         }
 
         // A new agent process on the same state: it resumes with its credential (the token allowed one enrollment only)
         // and answers the re-delivered command from the journal on disk, without restarting the machine again.
-        await using var second = await AgentUnderTest.StartAsync(_state);
+        await using var second = await AgentUnderTest.StartAsync(StateDirectory);
         await second.WaitConnectedAsync();
         var delivery = await WaitForDeliveryAsync(restart, "succeeded");
         delivery.GetProperty("result").GetString().ShouldBe("restarting");
         second.Runner.Calls.ShouldBeEmpty();
         second.Status.DeviceId.ShouldBe(deviceId);
-        (await _host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(1);
+        (await Host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(1);
     }
 
     [Fact]
     public async Task Ping_IsAnsweredAndAnUnsupportedCommandFailsWithItsReason()
     {
         var deviceId = await EnrollAsync();
-        await using var agent = await AgentUnderTest.StartAsync(_state);
+        await using var agent = await AgentUnderTest.StartAsync(StateDirectory);
         await agent.WaitConnectedAsync();
 
         var ping = await IssueAsync(deviceId, CommandKinds.Ping);
@@ -237,9 +186,9 @@ public sealed class AgentTests : IAsyncLifetime
     public async Task ActivityWhileOffline_IsBoundedKeptAcrossARestartAndFlushedOnReconnect()
     {
         var deviceId = await EnrollAsync();
-        _network.Down = true;
+        Network.Down = true;
         var at = DateTimeOffset.UtcNow.AddMinutes(-5);
-        await using (var offline = await AgentUnderTest.StartAsync(_state, queueCapacity: 10))
+        await using (var offline = await AgentUnderTest.StartAsync(StateDirectory, queueCapacity: 10))
         {
             for (var i = 0; i < 15; i++)
             {
@@ -251,15 +200,15 @@ public sealed class AgentTests : IAsyncLifetime
             offline.Status.Connections.ShouldBe(0);
         }
 
-        await using var online = await AgentUnderTest.StartAsync(_state, queueCapacity: 10);
+        await using var online = await AgentUnderTest.StartAsync(StateDirectory, queueCapacity: 10);
         online.Queue.Count.ShouldBe(10);
-        _network.Down = false;
+        Network.Down = false;
         await online.WaitConnectedAsync();
 
         JsonElement page = default;
         await Poll.UntilAsync(async () =>
         {
-            page = await _host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50");
+            page = await Host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50");
             return page.GetProperty("total").GetInt32() == 10;
         }, HomeroomHost.Timeout);
         page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("appId").GetString()).Order()
@@ -276,7 +225,7 @@ public sealed class AgentTests : IAsyncLifetime
     public async Task Run_WithACredentialOthersCouldRead_RefusesToStart(string what, string mode)
     {
         await EnrollAsync();
-        var paths = new AgentPaths(_state);
+        var paths = new AgentPaths(StateDirectory);
         var target = what == "directory" ? paths.StateDirectory : paths.CredentialFile;
         File.SetUnixFileMode(target, (UnixFileMode)Convert.ToInt32(mode, 8));
         if (what == "owner")
@@ -291,19 +240,19 @@ public sealed class AgentTests : IAsyncLifetime
 
         code.ShouldBe(AgentCli.CredentialRefused);
         error.ShouldContain("refusing to use it");
-        (await _host.GetJsonAsync<JsonElement>("/api/devices?online=true")).GetProperty("total").GetInt32().ShouldBe(0);
+        (await Host.GetJsonAsync<JsonElement>("/api/devices?online=true")).GetProperty("total").GetInt32().ShouldBe(0);
     }
 
     [Fact]
     public async Task Install_WritesASystemdUnitThatRunsTheAgentOnItsState()
     {
-        var units = Path.Combine(_host.Database.DataDirectory, "units");
+        var units = Path.Combine(Host.Database.DataDirectory, "units");
         var (code, output, _) = await CliAsync("install", "--unit-dir", units, "--executable", "/usr/bin/homeroom-agent");
 
         code.ShouldBe(AgentCli.Ok);
         output.ShouldContain("systemctl enable --now homeroom-agent.service");
         var unit = await File.ReadAllTextAsync(Path.Combine(units, "homeroom-agent.service"));
-        unit.ShouldContain($"ExecStart=/usr/bin/homeroom-agent run --state {Path.GetFullPath(_state)}");
+        unit.ShouldContain($"ExecStart=/usr/bin/homeroom-agent run --state {Path.GetFullPath(StateDirectory)}");
         unit.ShouldContain("Type=notify");
         unit.ShouldContain("StateDirectoryMode=0700");
         unit.ShouldContain("WantedBy=multi-user.target");
@@ -317,20 +266,20 @@ public sealed class AgentTests : IAsyncLifetime
     {
         var deviceId = await EnrollAsync();
         // A systemctl that answers as systemd would in that state (this container runs no systemd); the agent really runs it.
-        var systemctl = Path.Combine(_host.Database.DataDirectory, "systemctl");
+        var systemctl = Path.Combine(Host.Database.DataDirectory, "systemctl");
         await File.WriteAllTextAsync(systemctl, $"#!/bin/sh\n[ \"$1\" = is-system-running ] || exit 2\necho {systemdState}\n[ {systemdState} = running ]\n");
         File.SetUnixFileMode(systemctl, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var watch = _host.GetService<Homeroom.Server.Agents.AgentWatch>();
-        await using (var agent = await AgentUnderTest.StartAsync(_state, configure: o => o.SystemctlPath = systemctl))
+        var watch = Host.GetService<Homeroom.Server.Agents.AgentWatch>();
+        await using (var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: o => o.SystemctlPath = systemctl))
         {
             await agent.WaitConnectedAsync();
         }
 
-        await Poll.UntilAsync(async () => !(await _host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}")).GetProperty("online").GetBoolean(), HomeroomHost.Timeout);
+        await Poll.UntilAsync(async () => !(await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}")).GetProperty("online").GetBoolean(), HomeroomHost.Timeout);
         watch.IsWaitingFor(deviceId).ShouldBe(alert is not null);
         await Task.Delay(TimeSpan.FromSeconds(1.2));
         await watch.CheckAsync(CancellationToken.None);
-        var open = (await _host.GetJsonAsync<JsonElement>($"/api/alerts?state=open&deviceId={deviceId}")).GetProperty("items");
+        var open = (await Host.GetJsonAsync<JsonElement>($"/api/alerts?state=open&deviceId={deviceId}")).GetProperty("items");
         if (alert is null)
         {
             open.GetArrayLength().ShouldBe(0);
@@ -339,11 +288,11 @@ public sealed class AgentTests : IAsyncLifetime
 
         open.GetArrayLength().ShouldBe(1);
         open[0].GetProperty("kind").GetString().ShouldBe(alert);
-        await using (var again = await AgentUnderTest.StartAsync(_state))
+        await using (var again = await AgentUnderTest.StartAsync(StateDirectory))
         {
             await again.WaitConnectedAsync();
             await watch.CheckAsync(CancellationToken.None);
-            (await _host.GetJsonAsync<JsonElement>($"/api/alerts?state=open&deviceId={deviceId}")).GetProperty("items").GetArrayLength().ShouldBe(0);
+            (await Host.GetJsonAsync<JsonElement>($"/api/alerts?state=open&deviceId={deviceId}")).GetProperty("items").GetArrayLength().ShouldBe(0);
         }
     }
 }

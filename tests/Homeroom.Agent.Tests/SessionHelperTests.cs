@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Homeroom.Agent.Session;
 using Homeroom.Agent.Session.X11;
-using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
@@ -25,23 +24,20 @@ namespace Homeroom.Agent.Tests;
 /// agent (service) and the helper over the real local channel. What the student sees is checked on
 /// screenshots of the X server's root window; impostors run as another user (uid 65534, through setpriv).
 /// </summary>
-public sealed class SessionHelperTests : IAsyncLifetime
+public sealed class SessionHelperTests : AgentServerTest
 {
     private const uint Nobody = 65534;
-    private HomeroomHost _host = null!;
     private XvfbDisplay _display = null!;
-    private string _state = null!;
     private readonly string _socket = $"homeroom-test/{Guid.NewGuid():N}";
     private readonly List<(SessionHelper Helper, X11Session Screen, CancellationTokenSource Stop, Task<SessionHelperOutcome> Run)> _helpers = [];
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
+        await base.InitializeAsync();
         _display = await XvfbDisplay.StartAsync();
-        _state = Path.Combine(_host.Database.DataDirectory, "agent-state");
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         foreach (var (_, screen, stop, run) in _helpers)
         {
@@ -52,22 +48,11 @@ public sealed class SessionHelperTests : IAsyncLifetime
         }
 
         await _display.DisposeAsync();
-        await _host.DisposeAsync();
-    }
-
-    private async Task<Guid> EnrollAsync()
-    {
-        var token = await _host.CreateTokenAsync(maxUses: 1);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await AgentCli.RunAsync(["enroll", "--server", _host.BaseAddress.ToString(), "--token", token, "--state", _state], output, error,
-            AgentUnderTest.Overrides(new RecordingRunner())).WaitAsync(HomeroomHost.Timeout);
-        code.ShouldBe(AgentCli.Ok, error.ToString());
-        return new UnixCredentialVault(new AgentPaths(_state)).Load()!.DeviceId!.Value;
+        await base.DisposeAsync();
     }
 
     // The tests run as root, so the service is told to take helpers running as root (uid 0).
-    private Task<AgentUnderTest> StartAgentAsync() => AgentUnderTest.StartAsync(_state, configure: options =>
+    private Task<AgentUnderTest> StartAgentAsync() => AgentUnderTest.StartAsync(StateDirectory, configure: options =>
     {
         options.SessionSocketName = _socket;
         options.SessionHelperUids = new HashSet<uint> { 0 };
@@ -91,27 +76,9 @@ public sealed class SessionHelperTests : IAsyncLifetime
 
     private static double Share(uint[] pixels, Func<uint, bool> match) => pixels.Count(match) / (double)pixels.Length;
 
-    private async Task<Guid> IssueAsync(Guid deviceId, string kind, Dictionary<string, string>? arguments = null)
-    {
-        var command = await _host.PostJsonAsync<JsonElement>("/api/commands", new { kind, arguments = arguments ?? [], deviceIds = new[] { deviceId } });
-        return command.GetProperty("id").GetGuid();
-    }
-
-    private async Task<JsonElement> WaitForDeliveryAsync(Guid commandId, string status)
-    {
-        JsonElement delivery = default;
-        await Poll.UntilAsync(async () =>
-        {
-            delivery = (await _host.GetJsonAsync<JsonElement>($"/api/commands/{commandId}/deliveries")).GetProperty("items")[0];
-            return delivery.GetProperty("status").GetString() is var now && (now == status || now is "failed" or "succeeded");
-        }, HomeroomHost.Timeout);
-        delivery.GetProperty("status").GetString().ShouldBe(status, delivery.ToString());
-        return delivery;
-    }
-
     private async Task WaitForCapabilityAsync(Guid deviceId, string name, bool available)
     {
-        var live = _host.GetService<DeviceLiveState>();
+        var live = Host.GetService<DeviceLiveState>();
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId)?.Any(c => c.Name == name && c.Available == available) == true), HomeroomHost.Timeout);
     }
 
@@ -151,7 +118,7 @@ public sealed class SessionHelperTests : IAsyncLifetime
         await stop.CancelAsync();
         (await run.WaitAsync(HomeroomHost.Timeout)).ShouldBe(SessionHelperOutcome.Stopped);
         await WaitForCapabilityAsync(deviceId, CapabilityNames.Lock, available: false);
-        _host.GetService<DeviceLiveState>().Capabilities(deviceId)!.Single(c => c.Name == CapabilityNames.Lock).Reason!.ShouldContain("no user-session helper is connected");
+        Host.GetService<DeviceLiveState>().Capabilities(deviceId)!.Single(c => c.Name == CapabilityNames.Lock).Reason!.ShouldContain("no user-session helper is connected");
         var late = await IssueAsync(deviceId, CommandKinds.Lock);
         (await WaitForDeliveryAsync(late, "failed")).GetProperty("error").GetString()!.ShouldContain("user-session helper");
     }
@@ -178,7 +145,7 @@ public sealed class SessionHelperTests : IAsyncLifetime
         JsonElement[] events = [];
         await Poll.UntilAsync(async () =>
         {
-            events = [.. (await _host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50")).GetProperty("items").EnumerateArray()];
+            events = [.. (await Host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50")).GetProperty("items").EnumerateArray()];
             usage = events.FirstOrDefault(e => e.GetProperty("kind").GetString() == ActivityKinds.AppUsage);
             return usage.ValueKind == JsonValueKind.Object;
         }, HomeroomHost.Timeout);
@@ -194,8 +161,8 @@ public sealed class SessionHelperTests : IAsyncLifetime
     {
         var deviceId = await EnrollAsync();
         // Safety monitoring also away from school zones (this device reports no location).
-        var profile = await _host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety everywhere", settings = new { safety = new { atHome = true } } });
-        (await _host.PostJsonAsync("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "device", scopeId = deviceId.ToString() })).EnsureSuccessStatusCode();
+        var profile = await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety everywhere", settings = new { safety = new { atHome = true } } });
+        (await Host.PostJsonAsync("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "device", scopeId = deviceId.ToString() })).EnsureSuccessStatusCode();
         await using var agent = await StartAgentAsync();
         await agent.WaitConnectedAsync();
         await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
@@ -207,7 +174,7 @@ public sealed class SessionHelperTests : IAsyncLifetime
         await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.Title == "maths homework.txt - gedit"), HomeroomHost.Timeout);
         await desktop.OpenAppWindowAsync("Gedit", "i want to kill myself tonight.txt - gedit", 120, 120, 500, 300, 0xE0E0E0);
 
-        var factory = _host.GetService<IDbContextFactory<HomeroomDbContext>>();
+        var factory = Host.GetService<IDbContextFactory<HomeroomDbContext>>();
         List<Homeroom.Server.Safety.SafetyAlert> alerts = [];
         await Poll.UntilAsync(async () =>
         {
@@ -229,13 +196,13 @@ public sealed class SessionHelperTests : IAsyncLifetime
     [Fact]
     public async Task Thumbnails_ArriveOnlyWhileATeacherWatches_AndShowTheBanner()
     {
-        _host.Clock.MoveToSchoolDayMorning();
+        Host.Clock.MoveToSchoolDayMorning();
         var deviceId = await EnrollAsync();
-        var science = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
-        (await _host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { deviceId } })).EnsureSuccessStatusCode();
-        var person = await _host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = "Rivera", familyName = "Teacher" });
-        (await _host.PostJsonAsync($"/api/groups/{science}/members", new { personIds = new[] { person.GetProperty("id").GetGuid() } })).EnsureSuccessStatusCode();
-        using var rivera = await _host.SignInAsNewAccountAsync("rivera", "teacher", person.GetProperty("id").GetGuid(), "Ms. Rivera");
+        var science = (await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { deviceId } })).EnsureSuccessStatusCode();
+        var person = await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = "Rivera", familyName = "Teacher" });
+        (await Host.PostJsonAsync($"/api/groups/{science}/members", new { personIds = new[] { person.GetProperty("id").GetGuid() } })).EnsureSuccessStatusCode();
+        using var rivera = await Host.SignInAsNewAccountAsync("rivera", "teacher", person.GetProperty("id").GetGuid(), "Ms. Rivera");
 
         await using var agent = await StartAgentAsync();
         await agent.WaitConnectedAsync();

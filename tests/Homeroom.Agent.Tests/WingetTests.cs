@@ -1,3 +1,4 @@
+using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Windows;
 
 namespace Homeroom.Agent.Tests;
@@ -43,7 +44,7 @@ public sealed class WingetTests
     [Fact]
     public async Task Install_WithoutWinget_FailsWithTheReason()
     {
-        var packages = new WingetPackages(null);
+        var packages = new WingetPackages(new ProcessRunner(), null);
 
         packages.Describe().Single().Available.ShouldBeFalse();
         (await packages.InstallAsync("Mozilla.Firefox", CancellationToken.None)).Result.ShouldContain("winget (App Installer) was not found");

@@ -61,17 +61,128 @@ public interface IPowerCapability : ICapability
     Task<string?> ShutdownAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>What the agent runs the OS's tools through: the one seam tests replace to record a restart instead of restarting.</summary>
+/// <summary>
+/// What the agent runs the OS's tools through: the one seam tests replace to record a restart instead of restarting.
+/// Programs are run directly, never through a shell.
+/// </summary>
 public interface IOsCommandRunner
 {
     /// <summary>Runs a program to completion; returns its exit code.</summary>
     Task<int> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs a program with its output captured (the last <see cref="ProcessRunner.MaxOutputChars"/> characters), its
+    /// input closed and a time limit, after which it is stopped with its child processes (see <see cref="OsCommand"/>).
+    /// A program that cannot be started or is stopped is a <see cref="ToolRun"/> that did not finish, not an exception.
+    /// </summary>
+    Task<ToolRun> RunCapturedAsync(OsCommand command, CancellationToken cancellationToken);
+}
+
+/// <summary>A program to run with its output captured, and the longest it may run.</summary>
+public sealed record OsCommand(string FileName, IReadOnlyList<string> Arguments, TimeSpan Limit)
+{
+    /// <summary>Variables added to the agent's environment for this run.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>Whether standard error is captured with standard output (it is always read, so it never blocks the program).</summary>
+    public bool CaptureStandardError { get; init; } = true;
+}
+
+/// <summary>A captured run of a program: its exit code (-1 when it did not finish) and the end of what it printed, or why it did not finish.</summary>
+public sealed record ToolRun(int ExitCode, string Output, bool Finished = true)
+{
+    /// <summary>The last non-empty lines the tool printed (its error, usually), at most <paramref name="max"/> characters.</summary>
+    public string Tail(int max = 600)
+    {
+        var lines = Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var text = string.Join(" | ", lines.TakeLast(4));
+        return text.Length <= max ? text : text[^max..];
+    }
 }
 
 /// <summary>Runs programs with <see cref="System.Diagnostics.Process"/>.</summary>
 public sealed class ProcessRunner : IOsCommandRunner
 {
+    /// <summary>How much of a program's output <see cref="RunCapturedAsync"/> keeps (its end).</summary>
+    public const int MaxOutputChars = 64 * 1024;
+
     public async Task<int> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        using var process = System.Diagnostics.Process.Start(StartInfo(fileName, arguments)) ?? throw new InvalidOperationException($"{fileName} did not start.");
+        await process.WaitForExitAsync(cancellationToken);
+        return process.ExitCode;
+    }
+
+    public async Task<ToolRun> RunCapturedAsync(OsCommand command, CancellationToken cancellationToken)
+    {
+        var (fileName, limit) = (command.FileName, command.Limit);
+        var start = StartInfo(fileName, command.Arguments);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.RedirectStandardInput = true;
+        foreach (var (name, value) in command.Environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var output = new System.Text.StringBuilder();
+        void Append(object? _, System.Diagnostics.DataReceivedEventArgs e)
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (output)
+            {
+                output.Append(e.Data).Append('\n');
+                if (output.Length > MaxOutputChars)
+                {
+                    output.Remove(0, output.Length - MaxOutputChars);
+                }
+            }
+        }
+
+        using var process = new System.Diagnostics.Process { StartInfo = start };
+        process.OutputDataReceived += Append;
+        if (command.CaptureStandardError)
+        {
+            process.ErrorDataReceived += Append;
+        }
+
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return new ToolRun(-1, $"{fileName} could not be started: {e.Message}", Finished: false);
+        }
+
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine(); // read even when not kept, so a chatty program never blocks on a full pipe
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            var within = limit < TimeSpan.FromMinutes(1) ? $"{limit.TotalSeconds:0} s" : $"{limit.TotalMinutes:0} minutes";
+            return new ToolRun(-1, $"{Path.GetFileName(fileName)} did not finish within {within} and was stopped", Finished: false);
+        }
+
+        process.WaitForExit(); // drains the redirected output
+        lock (output)
+        {
+            return new ToolRun(process.ExitCode, output.ToString());
+        }
+    }
+
+    private static System.Diagnostics.ProcessStartInfo StartInfo(string fileName, IReadOnlyList<string> arguments)
     {
         var start = new System.Diagnostics.ProcessStartInfo(fileName) { UseShellExecute = false };
         foreach (var argument in arguments)
@@ -79,9 +190,7 @@ public sealed class ProcessRunner : IOsCommandRunner
             start.ArgumentList.Add(argument);
         }
 
-        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start.");
-        await process.WaitForExitAsync(cancellationToken);
-        return process.ExitCode;
+        return start;
     }
 }
 

@@ -70,8 +70,7 @@ public sealed class AgentWorker(
         {
             var document = PolicyDocument.Read(stored.Document);
             blocker.SetBlockedPackages(document.Strings("catalog", "blockedPackages"));
-            usage.SetEnabled(document.Boolean("monitoring", "activity"));
-            signals.SetEnabled(document.Boolean("monitoring", "safety"));
+            ApplyMonitoring(document);
         }
 
         while (!stoppingToken.IsCancellationRequested)
@@ -582,6 +581,16 @@ public sealed class AgentWorker(
             : new CommandStatusFrame(command.CommandId, CommandStatusValues.Failed, Error: result));
     }
 
+    /// <summary>
+    /// Turns the policy's monitoring on or off, for the stored policy at start and for each new one: foreground
+    /// application time (app.usage) while activity monitoring is on, window signals while safety monitoring is.
+    /// </summary>
+    private void ApplyMonitoring(PolicyDocument policy)
+    {
+        usage.SetEnabled(policy.Boolean("monitoring", "activity"));
+        signals.SetEnabled(policy.Boolean("monitoring", "safety"));
+    }
+
     /// <summary>Applies a policy once per version and reports what could not take effect on this device.</summary>
     private async Task OnPolicyAsync(AgentClient client, PolicyFrame frame)
     {
@@ -630,9 +639,7 @@ public sealed class AgentWorker(
             }
         }
 
-        // Foreground application time (app.usage) only while the policy leaves activity monitoring on.
-        usage.SetEnabled(policy.Boolean("monitoring", "activity"));
-        signals.SetEnabled(policy.Boolean("monitoring", "safety"));
+        ApplyMonitoring(policy);
         _policy = new AppliedPolicy(frame.Version, frame.Document.Clone());
         AgentPaths.WriteAtomically(paths.PolicyFile, JsonSerializer.SerializeToUtf8Bytes(_policy, AgentStateJsonContext.Default.AppliedPolicy));
         status.PolicyVersion = frame.Version;

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Runtime.Versioning;
+using Homeroom.Agent.Capabilities;
 using Homeroom.Contracts.Agents;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.WindowsServices;
@@ -21,8 +21,10 @@ namespace Homeroom.Agent.Connection;
 /// (a normal close); the server watches Macs through their MDM check-ins instead.</item>
 /// </list>
 /// </summary>
-public sealed class ShutdownSignal(AgentOptions options)
+public sealed class ShutdownSignal(AgentOptions options, IOsCommandRunner runner)
 {
+    private static readonly TimeSpan SystemdStateLimit = TimeSpan.FromSeconds(2);
+
     private volatile bool _systemShutdown;
 
     /// <summary>The service manager said the system is shutting down.</summary>
@@ -38,7 +40,7 @@ public sealed class ShutdownSignal(AgentOptions options)
 
         if (OperatingSystem.IsLinux())
         {
-            return await SystemdStateAsync(options.SystemctlPath ?? FindSystemctl()) == "stopping"
+            return await SystemdStateAsync(runner, options.SystemctlPath ?? FindSystemctl()) == "stopping"
                 ? AgentGoingAwayReasons.SystemShutdown
                 : AgentGoingAwayReasons.AgentStopped;
         }
@@ -49,33 +51,17 @@ public sealed class ShutdownSignal(AgentOptions options)
     private static string? FindSystemctl() => ((string[])["/usr/bin/systemctl", "/bin/systemctl"]).FirstOrDefault(File.Exists);
 
     /// <summary>systemd's state (<c>running</c>, <c>degraded</c>, <c>stopping</c>, …), or null when it cannot be asked in time.</summary>
-    internal static async Task<string?> SystemdStateAsync(string? systemctl)
+    internal static async Task<string?> SystemdStateAsync(IOsCommandRunner runner, string? systemctl)
     {
         if (systemctl is null)
         {
             return null;
         }
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        try
-        {
-            var start = new ProcessStartInfo(systemctl) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add("is-system-running");
-            using var process = Process.Start(start);
-            if (process is null)
-            {
-                return null;
-            }
-
-            var output = await process.StandardOutput.ReadToEndAsync(timeout.Token);
-            await process.WaitForExitAsync(timeout.Token);
-            var state = output.Trim();
-            return state.Length is > 0 and <= 32 ? state : null;
-        }
-        catch (Exception e) when (e is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
-        {
-            return null;
-        }
+        // Only standard output: systemctl prints the state there and its complaints (no systemd, no bus) on standard error.
+        var run = await runner.RunCapturedAsync(new(systemctl, ["is-system-running"], SystemdStateLimit) { CaptureStandardError = false }, CancellationToken.None);
+        var state = run.Output.Trim();
+        return run.Finished && state.Length is > 0 and <= 32 ? state : null;
     }
 }
 

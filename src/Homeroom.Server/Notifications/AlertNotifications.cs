@@ -9,29 +9,26 @@ public static class AlertNotifications
     public static Notification Of(Alert alert, Guid? schoolId, string deviceName)
     {
         var cleared = alert.ClearedAt is not null;
-        if (alert.Kind is AlertKinds.AgentStopped or AlertKinds.AgentSilent)
-        {
-            return new Notification(
-                NotificationKinds.AgentStopped,
-                cleared ? NotificationSeverity.Info : NotificationSeverity.Warning,
-                alert.Id,
-                schoolId,
-                alert.DeviceId,
-                cleared ? $"{deviceName}'s agent is back" : $"{deviceName}'s agent is not reporting",
-                cleared ? $"The Homeroom agent on {deviceName} connected again; the alert still waits to be acknowledged." : alert.Details ?? $"The Homeroom agent on {deviceName} is not reporting.",
-                $"/alerts/{alert.Id}",
-                alert.ClearedAt ?? alert.RaisedAt,
-                Permission.ReadAlerts);
-        }
+        var (kind, raisedSeverity, raisedTitle, clearedTitle, clearedText, defaultText) = alert.Kind is AlertKinds.AgentStopped or AlertKinds.AgentSilent
+            ? (NotificationKinds.AgentStopped, NotificationSeverity.Warning,
+                $"{deviceName}'s agent is not reporting",
+                $"{deviceName}'s agent is back",
+                $"The Homeroom agent on {deviceName} connected again; the alert still waits to be acknowledged.",
+                $"The Homeroom agent on {deviceName} is not reporting.")
+            : (NotificationKinds.OutOfBounds, NotificationSeverity.High,
+                $"{deviceName} is out of bounds",
+                $"{deviceName} is back in bounds",
+                $"{deviceName} came back into its allowed zones; the alert still waits to be acknowledged.",
+                $"{deviceName} left its allowed zones.");
 
         return new Notification(
-            NotificationKinds.OutOfBounds,
-            cleared ? NotificationSeverity.Info : NotificationSeverity.High,
+            kind,
+            cleared ? NotificationSeverity.Info : raisedSeverity,
             alert.Id,
             schoolId,
             alert.DeviceId,
-            cleared ? $"{deviceName} is back in bounds" : $"{deviceName} is out of bounds",
-            cleared ? $"{deviceName} came back into its allowed zones; the alert still waits to be acknowledged." : alert.Details ?? $"{deviceName} left its allowed zones.",
+            cleared ? clearedTitle : raisedTitle,
+            cleared ? clearedText : alert.Details ?? defaultText,
             $"/alerts/{alert.Id}",
             alert.ClearedAt ?? alert.RaisedAt,
             Permission.ReadAlerts);

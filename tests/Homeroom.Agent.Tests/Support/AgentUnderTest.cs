@@ -8,10 +8,14 @@ using Microsoft.Extensions.Logging;
 
 namespace Homeroom.Agent.Tests.Support;
 
-/// <summary>Records what the agent asks the operating system to run, instead of running it (a restart must not restart the test machine).</summary>
+/// <summary>
+/// Records what the agent asks the operating system to run, instead of running it (a restart must not restart the
+/// test machine). Runs whose output the agent reads (package tools, the fake systemctl a test names) run for real.
+/// </summary>
 public sealed class RecordingRunner : IOsCommandRunner
 {
     private readonly List<string> _calls = [];
+    private readonly ProcessRunner _captured = new();
 
     public IReadOnlyList<string> Calls
     {
@@ -33,6 +37,8 @@ public sealed class RecordingRunner : IOsCommandRunner
 
         return Task.FromResult(0);
     }
+
+    public Task<ToolRun> RunCapturedAsync(OsCommand command, CancellationToken cancellationToken) => _captured.RunCapturedAsync(command, cancellationToken);
 }
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
-using Homeroom.Agent.Capabilities.Apps;
 using Homeroom.Agent.Capabilities.Updates;
 using Homeroom.Contracts.Agents;
 
@@ -16,7 +15,7 @@ namespace Homeroom.Agent.Capabilities.Linux;
 /// <see cref="AgentOptions.AptOptions"/> are passed to every apt-get run (the tests' own repository; the service has none).
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class AptOsUpdates(AgentOptions options, TimeProvider time) : OsUpdatesBase(time)
+public sealed class AptOsUpdates(AgentOptions options, IOsCommandRunner runner, TimeProvider time) : OsUpdatesBase(time)
 {
     /// <summary>The longest <c>apt-get update</c> or simulation may run.</summary>
     public static readonly TimeSpan CheckLimit = TimeSpan.FromMinutes(10);
@@ -47,13 +46,13 @@ public sealed class AptOsUpdates(AgentOptions options, TimeProvider time) : OsUp
     protected override async Task<OsUpdateScan> ScanAsync(CancellationToken cancellationToken)
     {
         var reboot = File.Exists(RebootRequiredFile);
-        var refresh = await PackageTool.RunAsync(_aptGet!, [.. options.AptOptions, "-q", "update"], Quiet, CheckLimit, cancellationToken);
+        var refresh = await runner.RunCapturedAsync(new(_aptGet!, [.. options.AptOptions, "-q", "update"], CheckLimit) { Environment = Quiet }, cancellationToken);
         if (refresh.ExitCode != 0)
         {
             return new OsUpdateScan(0, 0, reboot, $"apt-get update exited with {refresh.ExitCode}: {refresh.Tail(200)}");
         }
 
-        var simulation = await PackageTool.RunAsync(_aptGet!, [.. options.AptOptions, "-s", "-q", "upgrade"], Quiet, CheckLimit, cancellationToken);
+        var simulation = await runner.RunCapturedAsync(new(_aptGet!, [.. options.AptOptions, "-s", "-q", "upgrade"], CheckLimit) { Environment = Quiet }, cancellationToken);
         if (simulation.ExitCode != 0)
         {
             return new OsUpdateScan(0, 0, reboot, $"apt-get -s upgrade exited with {simulation.ExitCode}: {simulation.Tail(200)}");
@@ -76,9 +75,7 @@ public sealed class AptOsUpdates(AgentOptions options, TimeProvider time) : OsUp
             return new(true, "no updates pending");
         }
 
-        var run = await PackageTool.RunAsync(_aptGet!,
-            [.. options.AptOptions, "-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "upgrade"],
-            Quiet, InstallLimit, cancellationToken);
+        var run = await runner.RunCapturedAsync(new(_aptGet!, [.. options.AptOptions, "-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "upgrade"], InstallLimit) { Environment = Quiet }, cancellationToken);
         if (run.ExitCode != 0)
         {
             return new(false, $"apt-get upgrade exited with {run.ExitCode}: {run.Tail(200)}");

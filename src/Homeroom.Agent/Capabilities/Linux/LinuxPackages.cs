@@ -14,7 +14,7 @@ namespace Homeroom.Agent.Capabilities.Linux;
 /// than taking them with it. Whether a package is installed is dpkg's own answer (<c>dpkg-query</c>).
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class LinuxPackages(AgentOptions options) : IPackagesCapability
+public sealed class LinuxPackages(AgentOptions options, IOsCommandRunner runner) : IPackagesCapability
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(20);
     private static readonly IReadOnlyDictionary<string, string> Quiet = new Dictionary<string, string>
@@ -63,7 +63,7 @@ public sealed class LinuxPackages(AgentOptions options) : IPackagesCapability
         ToolRun run;
         if (local is not null)
         {
-            run = await PackageTool.RunAsync(_dpkg!, ["-i", local], Quiet, Limit, cancellationToken);
+            run = await runner.RunCapturedAsync(new(_dpkg!, ["-i", local], Limit) { Environment = Quiet }, cancellationToken);
         }
         else if (_aptGet is null)
         {
@@ -71,7 +71,7 @@ public sealed class LinuxPackages(AgentOptions options) : IPackagesCapability
         }
         else
         {
-            run = await PackageTool.RunAsync(_aptGet, ["install", "-y", "-q", "--no-install-recommends", "--", package], Quiet, Limit, cancellationToken);
+            run = await runner.RunCapturedAsync(new(_aptGet, ["install", "-y", "-q", "--no-install-recommends", "--", package], Limit) { Environment = Quiet }, cancellationToken);
         }
 
         if (await IsInstalledAsync(package, cancellationToken))
@@ -94,7 +94,7 @@ public sealed class LinuxPackages(AgentOptions options) : IPackagesCapability
             return new(true, "not installed");
         }
 
-        var run = await PackageTool.RunAsync(_dpkg!, ["-r", "--", package], Quiet, Limit, cancellationToken);
+        var run = await runner.RunCapturedAsync(new(_dpkg!, ["-r", "--", package], Limit) { Environment = Quiet }, cancellationToken);
         return await IsInstalledAsync(package, cancellationToken)
             ? new(false, $"dpkg -r exited with {run.ExitCode}: {run.Tail()}")
             : new(true, "removed");
@@ -149,7 +149,7 @@ public sealed class LinuxPackages(AgentOptions options) : IPackagesCapability
     /// <summary>dpkg's answer: the package's status is <c>install ok installed</c>.</summary>
     internal async Task<bool> IsInstalledAsync(string package, CancellationToken cancellationToken)
     {
-        var run = await PackageTool.RunAsync(_dpkgQuery!, ["-W", "-f=${db:Status-Abbrev}", "--", package], Quiet, TimeSpan.FromMinutes(1), cancellationToken);
+        var run = await runner.RunCapturedAsync(new(_dpkgQuery!, ["-W", "-f=${db:Status-Abbrev}", "--", package], TimeSpan.FromMinutes(1)) { Environment = Quiet }, cancellationToken);
         return run.ExitCode == 0 && run.Output.StartsWith("ii", StringComparison.Ordinal);
     }
 

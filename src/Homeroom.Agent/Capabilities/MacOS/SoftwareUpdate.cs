@@ -1,5 +1,4 @@
 using System.Runtime.Versioning;
-using Homeroom.Agent.Capabilities.Apps;
 using Homeroom.Agent.Capabilities.Updates;
 using Homeroom.Contracts.Agents;
 
@@ -14,7 +13,7 @@ namespace Homeroom.Agent.Capabilities.MacOS;
 /// NEVER RUN: this build was written and compiled on Linux; only <see cref="SoftwareUpdateList.Parse"/> is tested.
 /// </summary>
 [SupportedOSPlatform("macos")]
-public sealed class SoftwareUpdate(TimeProvider time) : OsUpdatesBase(time)
+public sealed class SoftwareUpdate(IOsCommandRunner runner, TimeProvider time) : OsUpdatesBase(time)
 {
     private const string Tool = "/usr/sbin/softwareupdate";
     private static readonly TimeSpan CheckLimit = TimeSpan.FromMinutes(10);
@@ -28,7 +27,7 @@ public sealed class SoftwareUpdate(TimeProvider time) : OsUpdatesBase(time)
 
     protected override async Task<OsUpdateScan> ScanAsync(CancellationToken cancellationToken)
     {
-        var run = await PackageTool.RunAsync(Tool, ["--list"], null, CheckLimit, cancellationToken);
+        var run = await runner.RunCapturedAsync(new(Tool, ["--list"], CheckLimit), cancellationToken);
         if (run.ExitCode != 0)
         {
             return new OsUpdateScan(0, 0, _restartDue, $"softwareupdate --list exited with {run.ExitCode}: {run.Tail(200)}");
@@ -51,7 +50,7 @@ public sealed class SoftwareUpdate(TimeProvider time) : OsUpdatesBase(time)
             return new(true, "no updates pending");
         }
 
-        var run = await PackageTool.RunAsync(Tool, ["--install", "--all", "--agree-to-license"], null, InstallLimit, cancellationToken);
+        var run = await runner.RunCapturedAsync(new(Tool, ["--install", "--all", "--agree-to-license"], InstallLimit), cancellationToken);
         if (run.ExitCode != 0)
         {
             return new(false, $"softwareupdate --install exited with {run.ExitCode}: {run.Tail(200)}");

@@ -10,7 +10,7 @@ namespace Homeroom.Agent.Capabilities.Windows;
 /// removed the same way. winget's exit codes are mapped to words (<see cref="WingetResults"/>). Compiled
 /// here and unit-tested for its arguments and its codes; it has not run on Windows.
 /// </summary>
-public sealed class WingetPackages(string? winget) : IPackagesCapability
+public sealed class WingetPackages(IOsCommandRunner runner, string? winget) : IPackagesCapability
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(30);
 
@@ -62,7 +62,7 @@ public sealed class WingetPackages(string? winget) : IPackagesCapability
             return new(false, "winget (App Installer) was not found on this PC");
         }
 
-        var run = await PackageTool.RunAsync(winget, arguments, null, Limit, cancellationToken);
+        var run = await runner.RunCapturedAsync(new(winget, arguments, Limit), cancellationToken);
         return WingetResults.Outcome(run.ExitCode, install, run.Tail());
     }
 }
