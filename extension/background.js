@@ -9,12 +9,13 @@ import { Lock, ScreenView, isLockUrl, showMessage } from './lib/classroom.js';
 import { blockedDetail, decide, parseFocusSites, Reason } from './lib/filter.js';
 import { classify, record } from './lib/ledger.js';
 import { isWebUrl } from './lib/url.js';
-import { load, loadSession, save, saveSession } from './lib/store.js';
+import { load, loadSession, readConfig, save, saveSession } from './lib/store.js';
 import { LOCATION_ALARM, LocationReporter } from './lib/reporter.js';
 import { SafetyMonitor, captureScreenshot } from './lib/safety.js';
 import { HelpRequests, MAX_SCREENSHOT_BYTES, SCREENSHOT_MAX_WIDTH, describe, helpRequestFrame } from './lib/help.js';
 import { FLUSH_MINUTES, siteOf, USAGE_ALARM, UsageTracker } from './lib/usage.js';
 import { fingerprint, snapshotDue, snapshotEvents, snapshotItems } from './lib/apps.js';
+import { diagnoseResult, diagnosticsFrame, gatherReport, parseSites } from './lib/diagnostics.js';
 
 const KEEPALIVE_ALARM = 'homeroom-keepalive';
 // A tab is counted only while someone used the device within this long (chrome.idle).
@@ -381,6 +382,8 @@ async function handlePolicy(frame) {
     failures.push(`safety.typedText: the typing script could not be ${policy.document?.safety?.typedText ? 'loaded' : 'removed'} (${error.message})`);
   }
   connection.send(frames.policyStatus(frame.version, failures));
+  // Kept for a diagnostics report: the worker may restart before staff ask for one.
+  await save({ policyFailures: { version: frame.version, failures } });
   reporter.tick().catch((error) => console.warn('Homeroom: location', error));
 }
 
@@ -405,7 +408,7 @@ async function handleCommand(frame) {
     connection.send(frames.commandStatus(id, 'acknowledged'));
     let outcome;
     try {
-      outcome = { status: 'succeeded', result: await carryOut(frame.kind, frame.arguments ?? {}) };
+      outcome = { status: 'succeeded', result: await carryOut(frame.kind, frame.arguments ?? {}, id) };
     } catch (error) {
       outcome = { status: 'failed', error: String(error?.message ?? error) };
     }
@@ -421,7 +424,7 @@ async function finish(frame, outcome) {
   connection.send(frames.commandStatus(frame.commandId, outcome.status, outcome));
 }
 
-async function carryOut(kind, args) {
+async function carryOut(kind, args, commandId) {
   switch (kind) {
     case 'ping':
       return 'pong';
@@ -451,9 +454,30 @@ async function carryOut(kind, args) {
       const fix = await reporter.locate();
       return `${fix.latitude},${fix.longitude}`;
     }
+    case 'diagnose':
+      return diagnose(args, commandId);
     default:
       throw new Error(`The Chrome extension does not support "${kind}" commands.`);
   }
+}
+
+// The report goes before the command's final status, as the desktop agent sends it.
+async function diagnose(args, commandId) {
+  const config = await readConfig();
+  const { policyFailures, status } = await load(['policyFailures', 'status']);
+  const report = await gatherReport({
+    chrome,
+    navigator,
+    fetch: (url, init) => fetch(url, init),
+    serverUrl: config.serverUrl,
+    sites: parseSites(args.urls),
+    policy: { version: policy.version, failures: policyFailures?.version === policy.version ? policyFailures.failures : [] },
+    config: { managed: config.managed, state: status?.state },
+  });
+  const frame = diagnosticsFrame(commandId, report);
+  if (!frame) throw new Error('The report did not fit one frame.');
+  if (!connection.send(frame)) throw new Error('The report could not be sent: the connection closed.');
+  return diagnoseResult(report);
 }
 
 async function closeTabs(args) {

@@ -146,6 +146,73 @@ public sealed class FleetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Diagnose_EveryDeviceSendsAValidReportForItsPlatform_BeforeSucceeding_WithARealServerTest()
+    {
+        var token = await _host.CreateTokenAsync(maxUses: 12);
+        await using var fleet = NewFleet(token, 12);
+        fleet.Start();
+        (await fleet.WaitForConnectedAsync(12, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        fleet.Devices.Select(d => d.Spec.Platform).Distinct().Count().ShouldBeGreaterThan(1);
+
+        var command = await IssueAsync(new { kind = "diagnose", arguments = new { urls = "https://learn.example.org/" }, deviceIds = fleet.Devices.Select(d => d.DeviceId) });
+        var id = command.GetProperty("id").GetGuid();
+        await Poll.UntilAsync(async () => (await _host.GetJsonAsync<JsonElement>($"/api/commands/{id}")).GetProperty("counts").GetProperty("succeeded").GetInt32() == 12);
+
+        foreach (var device in fleet.Devices)
+        {
+            // The report was stored (so it passed the server's checks) by the time the command counted as succeeded.
+            var state = await _host.GetJsonAsync<JsonElement>($"/api/devices/{device.DeviceId}/diagnostics");
+            var latest = state.GetProperty("latest");
+            latest.GetProperty("commandId").GetGuid().ShouldBe(id);
+            var report = latest.GetProperty("report").Deserialize(Contracts.Agents.AgentJsonContext.Default.DiagnosticsReport)!;
+            Contracts.Agents.DiagnosticsLimits.Validate(report).ShouldBeNull();
+            var expectedOs = device.Spec.Platform switch
+            {
+                Contracts.Enrollment.DevicePlatform.ChromeOS => "ChromeOS",
+                Contracts.Enrollment.DevicePlatform.IPadOS => "iPadOS",
+                Contracts.Enrollment.DevicePlatform.Windows => "Windows",
+                Contracts.Enrollment.DevicePlatform.MacOS => "macOS",
+                Contracts.Enrollment.DevicePlatform.Android => "Android",
+                _ => "Debian GNU/Linux",
+            };
+            report.OsName.ShouldBe(expectedOs);
+            report.OsVersion.ShouldBe(device.OsVersion);
+            report.Unavailable.ShouldNotBeNull().ShouldNotBeEmpty();
+            if (device.Spec.Platform == Contracts.Enrollment.DevicePlatform.IPadOS)
+            {
+                report.Connectivity.ShouldBeNull();
+                continue;
+            }
+
+            // The server test is a real HEAD to this server's /healthz; the district's site is simulated.
+            var server = report.Connectivity.ShouldNotBeNull().Single(c => c.Target == "homeroom");
+            server.Ok.ShouldBeTrue(server.Error);
+            server.HttpStatus.ShouldBe(200);
+            server.Url.ShouldBe(new Uri(_host.BaseAddress, "/healthz").ToString());
+            report.Connectivity.Single(c => c.Target == "site").Url.ShouldBe("https://learn.example.org/");
+            if (device.Spec.Platform != Contracts.Enrollment.DevicePlatform.ChromeOS)
+            {
+                report.LogLines.ShouldNotBeNull().Count.ShouldBe(SimulatedDiagnostics.LogLines);
+                report.UptimeSeconds.ShouldNotBeNull().ShouldBeGreaterThan(0);
+            }
+        }
+    }
+
+    [Fact]
+    public void Fit_AReportOverTheFrameLimit_DropsOldestLogLinesUntilItFits()
+    {
+        var lines = Enumerable.Range(0, 200).Select(i => $"{i:D3} " + new string('x', 490)).ToList();
+        var frame = new Contracts.Agents.DiagnosticsFrame(Guid.NewGuid(), new Contracts.Agents.DiagnosticsReport(DateTimeOffset.UtcNow, LogLines: lines));
+        Contracts.Agents.AgentFrameCodec.Serialize(frame).Length.ShouldBeGreaterThan(Contracts.Agents.ProtocolLimits.MaxTextFrameBytes);
+
+        var fitted = SimulatedDiagnostics.Fit(frame, Contracts.Agents.ProtocolLimits.MaxTextFrameBytes);
+
+        Contracts.Agents.AgentFrameCodec.Serialize(fitted).Length.ShouldBeLessThanOrEqualTo(Contracts.Agents.ProtocolLimits.MaxTextFrameBytes);
+        fitted.Report.LogLines!.Count.ShouldBeGreaterThan(100);
+        fitted.Report.LogLines[^1].ShouldStartWith("199 ");
+    }
+
+    [Fact]
     public async Task Command_DeliveredAgainAfterReconnect_IsCarriedOutOnce()
     {
         var token = await _host.CreateTokenAsync(maxUses: 1);

@@ -16,8 +16,24 @@ public static class DiagnosticsEndpoints
             .WithDescription("The device's newest diagnostics report with its checks (failed ones say why), and a request still under way or failed (`pending`).");
         group.MapGet("/history", HistoryAsync).RequireStaff(ScopedResource.Device, Permission.RunDiagnostics)
             .WithDescription("Every diagnostics report kept for the device (the newest few, within the retention), newest first.");
+
+        var groups = app.MapGroup("/api/groups/{id:guid}/diagnostics").WithTags("Diagnostics");
+        groups.MapPost("/", RequestGroupAsync).RequireStaff(ScopedResource.Group, Permission.RunDiagnostics)
+            .ProducesValidationProblem()
+            .WithDescription("Asks every device of the group for a diagnostics report: one `diagnose` command to the group (delivered when each device is online, for an hour). Audited. District and school administrators and IT technicians.");
+        groups.MapGet("/", GroupAsync).RequireStaff(ScopedResource.Group, Permission.RunDiagnostics)
+            .WithDescription("Each device of the group with its newest diagnostics report in brief (when it came, how many checks failed) and a request still under way or failed (`pending`).");
         return app;
     }
+
+    private static async Task<Accepted<GroupDiagnosticsRequestedDto>> RequestGroupAsync(Guid id, StaffScope scope, DeviceDiagnostics diagnostics, CancellationToken cancellationToken)
+    {
+        var requested = await diagnostics.RequestGroupAsync(scope, id, cancellationToken);
+        return TypedResults.Accepted($"/api/groups/{id}/diagnostics", requested);
+    }
+
+    private static async Task<Results<Ok<List<GroupDeviceDiagnosticsDto>>, NotFound>> GroupAsync(Guid id, StaffScope scope, DiagnosticsStore store, CancellationToken cancellationToken) =>
+        await store.GroupAsync(scope, id, cancellationToken) is { } found ? TypedResults.Ok(found) : TypedResults.NotFound();
 
     private static async Task<Accepted<DiagnosticsRequestedDto>> RequestAsync(Guid id, StaffScope scope, DeviceDiagnostics diagnostics, CancellationToken cancellationToken)
     {

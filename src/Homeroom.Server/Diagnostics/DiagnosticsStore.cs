@@ -4,6 +4,7 @@ using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Commands;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -19,6 +20,12 @@ public sealed record PendingDiagnosticsDto(Guid CommandId, string RequestedBy, D
 
 /// <summary>A device's diagnostics: the newest report and a request still under way (or failed).</summary>
 public sealed record DeviceDiagnosticsDto(Guid DeviceId, DiagnosticsReportDto? Latest, PendingDiagnosticsDto? Pending);
+
+/// <summary>A device's newest report in brief, as a group's list shows it.</summary>
+public sealed record DiagnosticsBriefDto(Guid Id, Guid CommandId, string Source, DateTime ReceivedAt, int FailedChecks);
+
+/// <summary>One device of a group: its newest report in brief and a request still under way (or failed).</summary>
+public sealed record GroupDeviceDiagnosticsDto(Guid DeviceId, string DeviceName, DiagnosticsBriefDto? Latest, PendingDiagnosticsDto? Pending);
 
 /// <summary>
 /// Stores the reports devices answer to <c>diagnose</c> (an agent's <see cref="DiagnosticsFrame"/>, an Apple device's
@@ -119,6 +126,48 @@ public sealed class DiagnosticsStore(
         var rows = await db.Set<DeviceDiagnosticsRecord>().AsNoTracking().Where(r => r.DeviceId == deviceId)
             .OrderByDescending(r => r.ReceivedAt).ThenByDescending(r => r.Id).ToListAsync(cancellationToken);
         return rows.Select(ToDto).ToList();
+    }
+
+    /// <summary>
+    /// Every device of a group of the scope with its newest report in brief and a newer request under way; null when the
+    /// group is not in the scope. Reads a fixed number of queries whatever the group's size.
+    /// </summary>
+    public async Task<List<GroupDeviceDiagnosticsDto>?> GroupAsync(StaffScope scope, Guid groupId, CancellationToken cancellationToken = default)
+    {
+        scope.EnsureCan(Permission.RunDiagnostics);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await scope.Groups(db).AnyAsync(g => g.Id == groupId, cancellationToken))
+        {
+            return null;
+        }
+
+        var devices = scope.Devices(db).InGroup(db, groupId);
+        var members = await devices.OrderBy(d => d.Name).ThenBy(d => d.Id).Select(d => new { d.Id, d.Name }).ToListAsync(cancellationToken);
+        var reports = await (
+            from r in db.Set<DeviceDiagnosticsRecord>().AsNoTracking()
+            join d in devices on r.DeviceId equals d.Id
+            select new { r.DeviceId, Brief = new DiagnosticsBriefDto(r.Id, r.CommandId, r.Source, r.ReceivedAt, r.FailedChecks), r.RequestedAt })
+            .ToListAsync(cancellationToken);
+        // Only requests of the last hour can still be under way; older ones have a report, failed or expired.
+        var since = time.GetUtcNow().UtcDateTime - DeviceDiagnostics.TimeToLive;
+        var requests = await (
+            from dl in db.CommandDeliveries.AsNoTracking()
+            join c in db.Commands.AsNoTracking() on dl.CommandId equals c.Id
+            join d in devices on dl.DeviceId equals d.Id
+            where c.Kind == CommandKinds.Diagnose && c.IssuedAt >= since
+            select new { dl.DeviceId, Pending = new PendingDiagnosticsDto(c.Id, c.IssuedBy, c.IssuedAt, dl.Status, dl.Error) })
+            .ToListAsync(cancellationToken);
+        var latest = reports.GroupBy(r => r.DeviceId)
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(r => r.Brief.ReceivedAt).ThenByDescending(r => r.Brief.Id).First());
+        var newest = requests.GroupBy(r => r.DeviceId)
+            .ToDictionary(g => g.Key, g => g.Select(r => r.Pending).OrderByDescending(p => p.RequestedAt).ThenByDescending(p => p.CommandId).First());
+        return members.Select(m =>
+        {
+            var report = latest.GetValueOrDefault(m.Id);
+            var request = newest.GetValueOrDefault(m.Id);
+            var pending = request is not null && request.CommandId != report?.Brief.CommandId && (report is null || request.RequestedAt >= report.RequestedAt) ? request : null;
+            return new GroupDeviceDiagnosticsDto(m.Id, m.Name, report?.Brief, pending);
+        }).ToList();
     }
 
     /// <summary>Deletes reports past the retention; the number deleted.</summary>

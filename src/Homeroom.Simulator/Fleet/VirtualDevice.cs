@@ -773,6 +773,16 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         }
 
         var (ok, result) = Execute(command);
+        if (ok && command.Kind == CommandKinds.Diagnose)
+        {
+            // Like the agent: the report first, then the command's final status.
+            var report = await SimulatedDiagnostics.GatherAsync(
+                spec, OsVersion, PolicyVersion, _battery, command.CommandId, command.Arguments, fleet.Http, fleet.Options.Server, fleet.Options.Seed, fleet.Time, CancellationToken.None);
+            await client.SendAsync(report);
+            var failed = report.Report.Connectivity?.Count(c => !c.Ok) ?? 0;
+            result = failed == 0 ? "report sent" : $"report sent; {failed} connection test(s) failed";
+        }
+
         Remember(command.CommandId, result);
         await client.SendAsync(ok
             ? new CommandStatusFrame(command.CommandId, StatusAcknowledgedThenSucceeded[1], Result: result)
@@ -815,6 +825,8 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             case CommandKinds.EndFocus:
                 FocusSites = null;
                 return (true, "unfocused");
+            case CommandKinds.Diagnose:
+                return (true, "report sent");
             default:
                 return (false, $"unsupported command '{command.Kind}'");
         }

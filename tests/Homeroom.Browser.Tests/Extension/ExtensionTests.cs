@@ -99,6 +99,36 @@ public sealed class ExtensionTests
     }
 
     [Fact]
+    public async Task Diagnose_SendsWhatTheExtensionCanRead_StoredForStaffBeforeItSucceeds()
+    {
+        await using var harness = await ExtensionHarness.StartAsync();
+        await Poll.UntilAsync(harness.IsOnlineAsync, ExtensionHarness.Timeout);
+
+        var diagnose = await harness.IssueAsync("diagnose");
+        await harness.UntilSucceededAsync(diagnose);
+
+        (await harness.DeliveryAsync(diagnose)).GetProperty("result").GetString().ShouldBe("report sent");
+        // The report came before the final status, so it is there as soon as the command succeeded.
+        var latest = (await harness.Host.GetJsonAsync<JsonElement>($"/api/devices/{harness.DeviceId}/diagnostics")).GetProperty("latest");
+        latest.GetProperty("commandId").GetGuid().ShouldBe(diagnose);
+        var report = latest.GetProperty("report");
+        report.GetProperty("agentVersion").GetString().ShouldBe("homeroom-extension/1.0.0");
+        report.GetProperty("osVersion").GetString()!.ShouldMatch(@"^\d+\.\d+\.\d+\.\d+$");
+        report.GetProperty("memory").GetProperty("totalBytes").GetInt64().ShouldBeGreaterThan(0);
+        int.Parse(report.GetProperty("facts").GetProperty("cpuCores").GetString()!, System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThan(0);
+        var server = report.GetProperty("connectivity")[0];
+        server.GetProperty("target").GetString().ShouldBe("homeroom");
+        server.GetProperty("ok").GetBoolean().ShouldBeTrue();
+        server.GetProperty("httpStatus").GetInt32().ShouldBe(200);
+        var unavailable = report.GetProperty("unavailable").EnumerateArray().Select(n => n.GetString()!).ToList();
+        unavailable.ShouldContain(n => n.StartsWith("uptime", StringComparison.Ordinal));
+        unavailable.ShouldContain(n => n.StartsWith("batteries", StringComparison.Ordinal));
+        // Not a managed Chromebook: no enterprise network details, and it says so.
+        unavailable.ShouldContain(n => n.StartsWith("network addresses", StringComparison.Ordinal));
+        (!report.TryGetProperty("uptimeSeconds", out var uptime) || uptime.ValueKind == JsonValueKind.Null).ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task Message_AppearsInTheActivePage()
     {
         await using var harness = await ExtensionHarness.StartAsync();

@@ -137,6 +137,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("POST", "/api/devices/{id}/diagnostics", DiagnosticsUsers, Kind.Device),
         new("GET", "/api/devices/{id}/diagnostics", DiagnosticsUsers, Kind.Device),
         new("GET", "/api/devices/{id}/diagnostics/history", DiagnosticsUsers, Kind.Device),
+        new("POST", "/api/groups/{id}/diagnostics", DiagnosticsUsers, Kind.Class),
+        new("GET", "/api/groups/{id}/diagnostics", DiagnosticsUsers, Kind.Class),
         new("POST", "/api/devices/{id}/revoke", DeviceManagers, Kind.Device, Fresh: true),
         new("POST", "/api/devices/{id}/approve-reenrollment", DeviceManagers, Kind.Device),
         new("GET", "/api/devices/{id}/swap-candidates", DeviceManagers, Kind.Device),

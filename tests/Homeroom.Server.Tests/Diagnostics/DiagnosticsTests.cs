@@ -205,6 +205,72 @@ public abstract class DiagnosticsTests(DiagnosticsHost shared)
     }
 
     [Fact]
+    public async Task GroupRequest_ByTheSchoolsTechnician_ReachesEveryDevice_ListsReportsAndPendingAndIsAuditedOnce()
+    {
+        var (school, first) = await SchoolDeviceAsync();
+        await using var firstLease = first;
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Windows);
+        await using var second = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await second.ExpectWelcomeAsync();
+        var group = await IdAsync("/api/groups", new { name = "Lab " + Guid.NewGuid().ToString("N")[..8], kind = "custom", schoolId = school });
+        (await Host.PostJsonAsync($"/api/groups/{group}/members", new { deviceIds = new[] { first.DeviceId, second.DeviceId } })).EnsureSuccessStatusCode();
+        using var technician = await Host.SignInAsNewAccountAsync("lab-" + Guid.NewGuid().ToString("N")[..8], "itTechnician", schoolId: school);
+
+        using var requested = await technician.PostAsync($"/api/groups/{group}/diagnostics", null);
+        requested.StatusCode.ShouldBe(HttpStatusCode.Accepted, await requested.Content.ReadAsStringAsync());
+        var answer = JsonDocument.Parse(await requested.Content.ReadAsStringAsync()).RootElement;
+        answer.GetProperty("deviceCount").GetInt32().ShouldBe(2);
+        var commandId = answer.GetProperty("commandId").GetGuid();
+        var firstCommand = await first.ExpectAsync<CommandFrame>();
+        var secondCommand = await second.ExpectAsync<CommandFrame>();
+        firstCommand.CommandId.ShouldBe(commandId);
+        secondCommand.CommandId.ShouldBe(commandId);
+        secondCommand.Kind.ShouldBe(CommandKinds.Diagnose);
+        secondCommand.Arguments!["urls"].ShouldBe("https://learn.example.org/");
+
+        // One device answers; the other's request is still under way.
+        await first.SendAsync(new DiagnosticsFrame(commandId, Report()));
+        await first.SendAsync(new CommandStatusFrame(commandId, CommandStatusValues.Succeeded, Result: "report sent"));
+        JsonElement list = default;
+        await Poll.UntilAsync(async () =>
+        {
+            list = JsonDocument.Parse(await technician.GetStringAsync($"/api/groups/{group}/diagnostics")).RootElement;
+            return list.EnumerateArray().Any(d => d.GetProperty("latest").ValueKind == JsonValueKind.Object);
+        }, HomeroomHost.Timeout);
+        list.GetArrayLength().ShouldBe(2);
+        var answered = list.EnumerateArray().Single(d => d.GetProperty("deviceId").GetGuid() == first.DeviceId);
+        answered.GetProperty("latest").GetProperty("commandId").GetGuid().ShouldBe(commandId);
+        answered.GetProperty("latest").GetProperty("failedChecks").GetInt32().ShouldBe(3);
+        answered.GetProperty("pending").ValueKind.ShouldBe(JsonValueKind.Null);
+        var waiting = list.EnumerateArray().Single(d => d.GetProperty("deviceId").GetGuid() == second.DeviceId);
+        waiting.GetProperty("latest").ValueKind.ShouldBe(JsonValueKind.Null);
+        waiting.GetProperty("pending").GetProperty("commandId").GetGuid().ShouldBe(commandId);
+
+        await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        var audit = await db.AuditLog.Where(a => a.Action == "command.issue" && a.SchoolId == school).ToListAsync();
+        audit.ShouldHaveSingleItem().TargetId.ShouldBe(group.ToString());
+        audit[0].Details!.ShouldContain($"{CommandKinds.Diagnose} to 2 device(s)");
+    }
+
+    [Fact]
+    public async Task GroupRequest_ByATeacherOrAnotherSchoolsTechnician_IsRefusedAndSendsNothing()
+    {
+        var (school, agent) = await SchoolDeviceAsync();
+        await using var agentLease = agent;
+        var group = await IdAsync("/api/groups", new { name = "Lab " + Guid.NewGuid().ToString("N")[..8], kind = "custom", schoolId = school });
+        (await Host.PostJsonAsync($"/api/groups/{group}/members", new { deviceIds = new[] { agent.DeviceId } })).EnsureSuccessStatusCode();
+        var other = await IdAsync("/api/schools", new { name = "Elsewhere " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" });
+        using var stranger = await Host.SignInAsNewAccountAsync("far-" + Guid.NewGuid().ToString("N")[..8], "itTechnician", schoolId: other);
+        using var teacher = await Host.SignInAsNewAccountAsync("t-" + Guid.NewGuid().ToString("N")[..8], "teacher", schoolId: school);
+
+        (await teacher.PostAsync($"/api/groups/{group}/diagnostics", null)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await teacher.GetAsync($"/api/groups/{group}/diagnostics")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await stranger.PostAsync($"/api/groups/{group}/diagnostics", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await stranger.GetAsync($"/api/groups/{group}/diagnostics")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await agent.NothingOfTypeAsync<CommandFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task NewestFewAreKept_AndRetentionDeletesOldReports()
     {
         var (school, agent) = await SchoolDeviceAsync();
