@@ -9,6 +9,8 @@ public static class DiagnosticsServiceCollectionExtensions
     {
         services.AddOptions<DiagnosticsOptions>().BindConfiguration(DiagnosticsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DiagnosticsOptions>, DiagnosticsOptionsValidator>();
+        services.AddSingleton<DiagnosticsWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<DiagnosticsWriter>());
         services.AddSingleton<DiagnosticsStore>();
         services.AddSingleton<DeviceDiagnostics>();
         return services;

@@ -30,10 +30,10 @@ public sealed record GroupDeviceDiagnosticsDto(Guid DeviceId, string DeviceName,
 /// <summary>
 /// Stores the reports devices answer to <c>diagnose</c> (an agent's <see cref="DiagnosticsFrame"/>, an Apple device's
 /// DeviceInformation answer), only for a diagnose command sent to that device and once per command, keeping the newest
-/// <see cref="DiagnosticsOptions.KeepPerDevice"/>; and reads them for staff within their scope.
+/// <see cref="DiagnosticsOptions.KeepPerDevice"/> (written in batches by <see cref="DiagnosticsWriter"/>); and reads them for staff within their scope.
 /// </summary>
 public sealed class DiagnosticsStore(
-    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<DiagnosticsOptions> options, TimeProvider time, ILogger<DiagnosticsStore> logger)
+    IDbContextFactory<HomeroomDbContext> dbFactory, DiagnosticsWriter writer, IOptions<DiagnosticsOptions> options, TimeProvider time)
 {
     public const string AgentSource = "agent";
     public const string AppleSource = "apple";
@@ -46,48 +46,12 @@ public sealed class DiagnosticsStore(
     public Task<bool> AcceptAppleAsync(Guid deviceId, Guid commandId, IReadOnlyDictionary<string, object> responses, DevicePlatform platform, CancellationToken cancellationToken = default) =>
         StoreAsync(deviceId, commandId, AppleSource, AppleReport(responses, platform, time.GetUtcNow()), cancellationToken);
 
+    // Through the batching writer: many devices answering a group's request share a transaction.
     private async Task<bool> StoreAsync(Guid deviceId, Guid commandId, string source, DiagnosticsReport report, CancellationToken cancellationToken)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var command = await (
-            from d in db.CommandDeliveries.AsNoTracking()
-            join c in db.Commands.AsNoTracking() on d.CommandId equals c.Id
-            where d.CommandId == commandId && d.DeviceId == deviceId && c.Kind == CommandKinds.Diagnose
-            select new { c.IssuedBy, c.IssuedAt })
-            .FirstOrDefaultAsync(cancellationToken);
-        if (command is null || await db.Set<DeviceDiagnosticsRecord>().AnyAsync(r => r.DeviceId == deviceId && r.CommandId == commandId, cancellationToken))
-        {
-            DiagnosticsLog.UnknownCommand(logger, deviceId, commandId);
-            return false;
-        }
-
-        var failed = DiagnosticsChecks.Evaluate(report).Count(c => !c.Ok);
-        db.Set<DeviceDiagnosticsRecord>().Add(new DeviceDiagnosticsRecord
-        {
-            Id = Guid.CreateVersion7(),
-            DeviceId = deviceId,
-            CommandId = commandId,
-            Source = source,
-            RequestedBy = command.IssuedBy,
-            RequestedAt = command.IssuedAt,
-            ReceivedAt = time.GetUtcNow().UtcDateTime,
-            FailedChecks = failed,
-            ReportJson = JsonSerializer.Serialize(report, AgentJsonContext.Default.DiagnosticsReport),
-        });
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException e) when (DatabaseErrors.IsUniqueViolation(e))
-        {
-            return false; // the same report raced in twice: stored once
-        }
-
-        // The newest few per device stay.
-        var keep = db.Set<DeviceDiagnosticsRecord>().Where(r => r.DeviceId == deviceId).OrderByDescending(r => r.ReceivedAt).ThenByDescending(r => r.Id).Take(options.Value.KeepPerDevice).Select(r => r.Id);
-        await db.Set<DeviceDiagnosticsRecord>().Where(r => r.DeviceId == deviceId && !keep.Contains(r.Id)).ExecuteDeleteAsync(cancellationToken);
-        DiagnosticsLog.Stored(logger, deviceId, commandId, failed);
-        return true;
+        var pending = new PendingDiagnostics(deviceId, commandId, source, report);
+        await writer.EnqueueAsync(pending, cancellationToken);
+        return await pending.Stored.WaitAsync(cancellationToken);
     }
 
     /// <summary>The newest report of a device of the scope and a request under way; null when the device is not in the scope.</summary>

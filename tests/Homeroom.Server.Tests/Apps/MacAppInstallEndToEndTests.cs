@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Accounts;
+using Homeroom.Server.AppleSchoolManager;
 using Homeroom.Server.Apps;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
@@ -13,6 +14,7 @@ using Homeroom.Server.Tests.AppleSchoolManager;
 using Homeroom.Server.Tests.Infrastructure;
 using Homeroom.Simulator.Apple;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
 
 namespace Homeroom.Server.Tests.Apps;
 
@@ -32,6 +34,8 @@ public abstract class MacAppsHost(DatabaseProvider provider) : IAsyncLifetime
         Apple = await FakeAppleSchoolManager.StartAsync();
         // App status passes only when a test runs one (or an assignment nudges), never from the clock a test advances.
         Host = await HomeroomHost.StartWithDeviceCaAsync(provider, [.. Apple.Settings, "Homeroom:Apps:ReconcileInterval=01:00:00", "Homeroom:Apple:NotNowRetry=00:00:01"]);
+        // Apple School Manager's start-up pass (licence counts too) ends before the token is there, or it could rewrite a test's counts.
+        await Host.GetService<IEnumerable<IHostedService>>().OfType<AppleSchoolManagerSchedule>().Single().FirstPass.WaitAsync(HomeroomHost.Timeout);
         var file = Apple.ContentTokenFile(DateTime.UtcNow.AddYears(1));
         Apple.AcceptContentToken(file);
         using var uploaded = await Host.Client.PutAsync(new Uri("/api/apple/school-manager/content-token", UriKind.Relative),
