@@ -270,7 +270,9 @@ public sealed class AgentGateway(
         }
         finally
         {
-            if (registry.Unregister(connection) && connection.CloseCode is null && !stopping.IsCancellationRequested)
+            // Only the server's own shutdown excuses the watch: `stopping` also fires when the client's connection
+            // drops (the request is aborted), which is exactly what the watch must hear about.
+            if (registry.Unregister(connection) && connection.CloseCode is null && !lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 watch.Disconnected(device.Id, device.Platform, (int?)socket.CloseStatus, socket.CloseStatusDescription);
             }
