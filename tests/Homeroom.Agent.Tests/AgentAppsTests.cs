@@ -20,6 +20,7 @@ namespace Homeroom.Agent.Tests;
 /// installed and removed with dpkg (the tests run as root, as the service does), and a blocked program that
 /// starts is ended. The catalog, the reconciler and the policy come from a real server over loopback.
 /// </summary>
+[Collection(PackageDatabaseCollection.Name)]
 public sealed class AgentAppsTests : AgentServerTest
 {
     private string _packages = null!;

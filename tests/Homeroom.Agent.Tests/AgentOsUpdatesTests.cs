@@ -23,6 +23,7 @@ namespace Homeroom.Agent.Tests;
 /// loopback; the server's Linux rollout sends installOsUpdates; apt-get installs 2.0; the agent reports 0
 /// pending and the install's success, and the rollout counts the device on the target. The package is purged after.
 /// </summary>
+[Collection(PackageDatabaseCollection.Name)]
 public sealed class AgentOsUpdatesTests() : AgentServerTest("Homeroom:Updates:EvaluationInterval=01:00:00")
 {
     private string _work = null!;
