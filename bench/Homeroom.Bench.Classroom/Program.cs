@@ -4,25 +4,19 @@
 // a thumbnail's capture on the device to its display in the page, and a class lock from click to
 // every tile showing locked. Prints a table; JSON goes to bench/results/.
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Bench.Load;
 using Homeroom.Simulator.Fleet;
 using Microsoft.Playwright;
 
-const string ApiKey = "hrk_classroom-bench-key-0123456789abcdef";
 const string Password = "classroom benchmark password";
 var options = BenchReport.ParseArguments(args);
 var students = options.Int("students", 30);
 var seconds = options.Int("seconds", 20);
 var locks = options.Int("locks", 10);
-var serverDll = options["server-dll"];
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
-var chromium = options.GetValueOrDefault("chromium", "/usr/bin/chromium");
-var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-classroom-bench-" + Guid.NewGuid().ToString("N")[..8]);
-Directory.CreateDirectory(dataDirectory);
-var results = new Dictionary<string, object>();
+var chromium = options.GetValueOrDefault("chromium", "/usr/bin/chromium");var results = new Dictionary<string, object>();
 
 // Teachers start ad-hoc sessions only within the school day (07:00 to 17:00, Monday to Friday, by
 // default); the benchmark runs at any hour, so the server it starts (which inherits this process's
@@ -32,10 +26,9 @@ Environment.SetEnvironmentVariable("Homeroom__Classroom__SchoolDays__1", "sunday
 Environment.SetEnvironmentVariable("Homeroom__Classroom__SchoolDayStart", "00:00");
 Environment.SetEnvironmentVariable("Homeroom__Classroom__SchoolDayEnd", "23:59");
 
-await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, null, 5093))
+await using (var server = await ServerProcess.StartAsync(options, 5093))
 {
-    using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
-    api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    using var api = server.ApiClient(TimeSpan.FromMinutes(2));
     async Task<Guid> IdAsync(string path, object body)
     {
         using var response = await api.PostAsJsonAsync(path, body);
@@ -189,7 +182,6 @@ results["seconds"] = seconds;
 results["machine"] = BenchReport.Machine();
 results["date"] = BenchReport.Now();
 await BenchReport.WriteAsync(results, resultsDirectory, $"classroom-{students}");
-Directory.Delete(dataDirectory, recursive: true);
 
 // A WebSocket message's payload in bytes (binary ones arrive base64-encoded), and its length as text.
 static (long Bytes, long Text) Payload(JsonElement response)

@@ -8,31 +8,24 @@
 // Prints a table; JSON goes to bench/results/.
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Bench.Load;
 using Homeroom.Simulator.Fleet;
 
-const string ApiKey = "hrk_diagnostics-bench-key-0123456789abcdef";
 const double TargetSeconds = 10;
 var options = BenchReport.ParseArguments(args);
 var devices = options.Int("devices", 1000);
 var runs = options.Int("runs", 3);
-var serverDll = options["server-dll"];
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
-var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-diagnostics-bench-" + Guid.NewGuid().ToString("N")[..8]);
-Directory.CreateDirectory(dataDirectory);
-
 // One district site to test, as a district would configure (the simulator simulates that test; the server test is real).
 Environment.SetEnvironmentVariable("Homeroom__Diagnostics__Sites__0", "https://learn.example.org/");
 
 var rows = new List<(int Run, double RequestMs, double AllReceivedSeconds, double FirstStoredSeconds, double MedianStoredSeconds, double StoredSeconds, double ReadableSeconds, int Polls, double ReadP50Ms, double ReadMaxMs, int Reports, int FailedChecks, double CpuPercent)>();
 var idleReads = new List<double>();
-await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, null, 5097))
+await using (var server = await ServerProcess.StartAsync(options, 5097))
 {
-    using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
-    api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    using var api = server.ApiClient(TimeSpan.FromMinutes(2));
 
     using var groupCreated = await api.PostAsJsonAsync("/api/groups", new { name = "Diagnostics benchmark", kind = "custom" });
     groupCreated.EnsureSuccessStatusCode();
@@ -161,5 +154,4 @@ var results = new Dictionary<string, object>
     ["within_10s"] = rows.All(r => r.ReadableSeconds <= TargetSeconds),
 };
 await BenchReport.WriteAsync(results, resultsDirectory, $"diagnostics-{devices}", table: false);
-Directory.Delete(dataDirectory, recursive: true);
 return 0;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Bench.Load;
@@ -17,12 +16,8 @@ var activityRate = double.Parse(options.GetValueOrDefault("activity-rate", "60")
 var steadySeconds = options.Int("steady-seconds", 30);
 var classCommands = options.Int("class-commands", 50);
 var usePostgres = options.ContainsKey("postgres");
-var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (bench/load/run.sh passes it)");
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
-const string ApiKey = "hrk_load-benchmark-key-0000000000000000";
 
-var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-" + Guid.NewGuid().ToString("N")[..8]);
-Directory.CreateDirectory(dataDirectory);
 string? postgres = null;
 string? postgresDatabase = null;
 if (usePostgres)
@@ -41,10 +36,9 @@ if (usePostgres)
 
 var results = new Dictionary<string, object>();
 var started = Stopwatch.StartNew();
-await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, postgres, 5091))
+await using (var server = await ServerProcess.StartAsync(options, 5091, postgres))
 {
-    using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
-    api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    using var api = server.ApiClient(TimeSpan.FromMinutes(2));
     await Task.Delay(2000);
     var baselineRss = server.ResidentBytes();
 
@@ -217,7 +211,6 @@ if (postgresDatabase is not null)
     await drop.ExecuteNonQueryAsync();
 }
 
-Directory.Delete(dataDirectory, recursive: true);
 results["database"] = usePostgres ? "postgresql" : "sqlite";
 results["devices"] = devices;
 results["activity_devices"] = activityDevices;

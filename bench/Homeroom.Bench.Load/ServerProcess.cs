@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Http.Headers;
 
 namespace Homeroom.Bench.Load;
 
@@ -7,18 +8,34 @@ namespace Homeroom.Bench.Load;
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly string _dataDirectory;
+    private readonly string _apiKey;
 
-    private ServerProcess(Process process, Uri address)
+    private ServerProcess(Process process, Uri address, string apiKey, string dataDirectory)
     {
         _process = process;
         Address = address;
+        _apiKey = apiKey;
+        _dataDirectory = dataDirectory;
     }
 
     public Uri Address { get; }
 
     public int Id => _process.Id;
 
-    public static async Task<ServerProcess> StartAsync(string serverDll, string dataDirectory, string apiKey, string? postgres, int port)
+    /// <summary>
+    /// Starts the server a benchmark's <c>--server-dll</c> option names (its run.sh passes the built one) on
+    /// <paramref name="port"/>, with a new data directory that is deleted when the server is disposed and a
+    /// bootstrap API key that <see cref="ApiClient"/> uses.
+    /// </summary>
+    public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> options, int port, string? postgres = null)
+    {
+        var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (the benchmark's run.sh passes it)");
+        var dataDirectory = Directory.CreateTempSubdirectory("homeroom-bench-").FullName;
+        return StartAsync(serverDll, dataDirectory, "hrk_bench-" + Guid.NewGuid().ToString("N"), postgres, port);
+    }
+
+    private static async Task<ServerProcess> StartAsync(string serverDll, string dataDirectory, string apiKey, string? postgres, int port)
     {
         serverDll = Path.GetFullPath(serverDll);
         var start = new ProcessStartInfo("dotnet", [serverDll])
@@ -54,7 +71,7 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var server = new ServerProcess(process, new Uri($"http://127.0.0.1:{port}"), apiKey, dataDirectory);
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -78,6 +95,14 @@ public sealed class ServerProcess : IAsyncDisposable
 
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>A client for the server's API, signed in with the bootstrap API key.</summary>
+    public HttpClient ApiClient(TimeSpan timeout)
+    {
+        var api = new HttpClient { BaseAddress = Address, Timeout = timeout };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
+        return api;
     }
 
     /// <summary>Resident memory in bytes.</summary>
@@ -112,5 +137,6 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        Directory.Delete(_dataDirectory, recursive: true);
     }
 }

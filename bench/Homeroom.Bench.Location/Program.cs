@@ -12,7 +12,6 @@
 // from deep inside (Crossing.cs). The server and the extension run on real time.
 // Prints a table; JSON to bench/results/.
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,7 +20,6 @@ using Homeroom.Bench.Load;
 using Homeroom.Bench.Location;
 using Microsoft.Playwright;
 
-const string ApiKey = "hrk_location-bench-key-0123456789abcdef";
 var options = BenchReport.ParseArguments(args);
 var phase = options.GetValueOrDefault("phase", "idle");
 if (phase is not ("idle" or "crossing" or "all"))
@@ -33,18 +31,14 @@ if (phase is not ("idle" or "crossing" or "all"))
 var minutes = options.Int("minutes", 3);
 var runs = options.Int("runs", 5);
 var interval = options.Int("interval", 60);
-var serverDll = options["server-dll"];
 var extension = Path.GetFullPath(options.GetValueOrDefault("extension", "extension"));
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
-var chromium = options.GetValueOrDefault("chromium", "/usr/bin/chromium");
-var dataDirectory = Directory.CreateTempSubdirectory("homeroom-location-bench-").FullName;
-var userDataDirectory = Directory.CreateTempSubdirectory("homeroom-location-bench-browser-").FullName;
+var chromium = options.GetValueOrDefault("chromium", "/usr/bin/chromium");var userDataDirectory = Directory.CreateTempSubdirectory("homeroom-location-bench-browser-").FullName;
 var results = new Dictionary<string, object>();
 
-await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, null, 5094))
+await using (var server = await ServerProcess.StartAsync(options, 5094))
 {
-    using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
-    api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    using var api = server.ApiClient(TimeSpan.FromMinutes(2));
     object Settings(bool on) => new { monitoring = new { location = on }, location = new { reportIntervalSeconds = interval, reportingHours = "always" } };
     using var createdProfile = await api.PostAsJsonAsync("/api/profiles", new { name = "Location", settings = Settings(false) });
     var profileId = (await createdProfile.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
@@ -129,7 +123,6 @@ results["cpu_clock_resolution_ms"] = 10;
 results["machine"] = BenchReport.Machine();
 results["date"] = BenchReport.Now();
 await BenchReport.WriteAsync(results, resultsDirectory, phase is "idle" ? $"location-{interval}s" : $"location-{phase}-{interval}s");
-Directory.Delete(dataDirectory, recursive: true);
 try
 {
     Directory.Delete(userDataDirectory, recursive: true);

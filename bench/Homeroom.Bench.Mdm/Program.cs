@@ -4,7 +4,6 @@
 // command to every device until all have answered. Prints a table, writes JSON.
 //   bench/mdm/run.sh [--devices 1000] [--concurrency 64] [--seconds 10] [--downloads 200]
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Bench.Load;
@@ -15,17 +14,11 @@ var devices = options.Int("devices", 1000);
 var concurrency = options.Int("concurrency", 64);
 var seconds = options.Int("seconds", 10);
 var downloads = options.Int("downloads", 200);
-var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (bench/mdm/run.sh passes it)");
-var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
-const string ApiKey = "hrk_mdm-benchmark-key-00000000000000000000";
-var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-mdm-bench-" + Guid.NewGuid().ToString("N")[..8]);
-Directory.CreateDirectory(dataDirectory);
-var results = new Dictionary<string, object>();
+var resultsDirectory = options.GetValueOrDefault("results", "bench/results");var results = new Dictionary<string, object>();
 
-await using (var server = await ServerProcess.StartAsync(serverDll, dataDirectory, ApiKey, null, 5092))
+await using (var server = await ServerProcess.StartAsync(options, 5092))
 {
-    using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) };
-    api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    using var api = server.ApiClient(TimeSpan.FromMinutes(5));
     using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { Timeout = TimeSpan.FromMinutes(2) };
     // One token per 40 devices, as one per cart or class: each token may download a limited number of profiles a minute.
     async Task<List<string>> TokensAsync(string name, int count)
@@ -119,7 +112,6 @@ await using (var server = await ServerProcess.StartAsync(serverDll, dataDirector
     fleet.ForEach(d => d.Dispose());
 }
 
-Directory.Delete(dataDirectory, recursive: true);
 results["devices"] = devices;
 results["concurrency"] = concurrency;
 results["downloads"] = downloads;
