@@ -1,8 +1,5 @@
 using System.Net.Http.Json;
-using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
-using Homeroom.Server.Data;
-using Homeroom.Server.Tests.Infrastructure;
 using Homeroom.Simulator.Fleet;
 using Microsoft.Playwright;
 
@@ -113,32 +110,21 @@ public sealed class ClassroomConsoleTests(ClassroomDistrict district)
 /// Ivy Chan, each with a simulated Chromebook); Ms. Park teaches Homeroom 8 and Math 8 (Hana Berg).
 /// The server's clock is a school-day morning, so teachers may start sessions.
 /// </summary>
-public sealed class ClassroomDistrict : IAsyncLifetime
+public sealed class ClassroomDistrict : BrowserDistrict
 {
-    public const string Password = "a long enough passphrase";
-
-    public HomeroomHost Host { get; private set; } = null!;
     public Fleet Fleet { get; private set; } = null!;
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
     public Guid Homeroom { get; private set; }
     public Guid Math { get; private set; }
     public IReadOnlyList<VirtualDevice> Devices => Fleet.Devices;
 
-    /// <summary>Errors each page's browser console printed, to assert there were none.</summary>
-    public Dictionary<IPage, List<string>> ConsoleErrors { get; } = [];
-
-    public async Task InitializeAsync()
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "DetailedErrors=true");
         Host.Clock.MoveToSchoolDayMorning();
         var school = await IdAsync("/api/schools", new { name = "Harbor Middle", timeZone = "UTC" });
         Homeroom = await IdAsync("/api/groups", new { name = "Homeroom 8", kind = "class", schoolId = school });
         Math = await IdAsync("/api/groups", new { name = "Math 8", kind = "class", schoolId = school });
 
-        Fleet = new Fleet(new FleetOptions { Server = Host.BaseAddress, EnrollToken = await Host.CreateTokenAsync(), Devices = 3, Seed = 8, AlwaysOnline = true, SlowAnswerChance = 0 });
-        Fleet.Start();
-        (await Fleet.WaitForConnectedAsync(3, TimeSpan.FromSeconds(60))).ShouldBeTrue();
+        Fleet = await StartFleetAsync(devices: 3, seed: 8);
         string[] names = ["Gil Moreau", "Ivy Chan", "Hana Berg"];
         for (var i = 0; i < names.Length; i++)
         {
@@ -150,11 +136,7 @@ public sealed class ClassroomDistrict : IAsyncLifetime
 
         await TeacherAsync("okafor", "Mr. Okafor", Homeroom);
         await TeacherAsync("park", "Ms. Park", Homeroom, Math);
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
     }
-
-    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
     private async Task TeacherAsync(string username, string displayName, params Guid[] classes)
     {
@@ -164,27 +146,7 @@ public sealed class ClassroomDistrict : IAsyncLifetime
             (await Host.PostJsonAsync($"/api/groups/{classId}/members", new { personIds = new[] { person } })).EnsureSuccessStatusCode();
         }
 
-        (await Host.PostJsonAsync("/api/accounts", new { username, displayName, password = Password, role = "teacher", personId = person })).EnsureSuccessStatusCode();
-    }
-
-    /// <summary>A new browser context signed in through the console's sign-in page.</summary>
-    public Task<IPage> SignInAsync(string username) =>
-        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, username, Password);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        if (Fleet is not null)
-        {
-            await Fleet.DisposeAsync();
-        }
-
-        await Host.DisposeAsync();
+        await AccountAsync(username, "teacher", personId: person, displayName: displayName);
     }
 }
 

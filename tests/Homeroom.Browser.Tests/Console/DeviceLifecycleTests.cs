@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Homeroom.Simulator.Fleet;
 using Microsoft.Playwright;
@@ -15,14 +14,9 @@ namespace Homeroom.Browser.Tests.Console;
 /// a device; an IT technician, a read-only account and a teacher. Every device is a simulated agent,
 /// online throughout.
 /// </summary>
-public sealed class DeviceLifecycleDistrict : IAsyncLifetime
+public sealed class DeviceLifecycleDistrict : BrowserDistrict
 {
-    public const string Password = "a long enough passphrase";
-
-    public HomeroomHost Host { get; private set; } = null!;
     public Fleet Fleet { get; private set; } = null!;
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
     public Guid School { get; private set; }
     public Guid Science { get; private set; }
     public Guid Pool { get; private set; }
@@ -32,23 +26,17 @@ public sealed class DeviceLifecycleDistrict : IAsyncLifetime
     public Guid BenDevice => Fleet.Devices[3].DeviceId!.Value;
     public Guid DevDevice => Fleet.Devices[4].DeviceId!.Value;
 
-    public async Task InitializeAsync()
+    protected override string[] Settings => ["Homeroom:Agents:HeartbeatIntervalSeconds=15", "DetailedErrors=true"];
+
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Agents:HeartbeatIntervalSeconds=15", "DetailedErrors=true");
         School = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         Science = await IdAsync("/api/groups", new { name = "Science 7", kind = "class", schoolId = School });
         Pool = await IdAsync("/api/groups", new { name = "Cart A spares", kind = "sparePool", schoolId = School });
         var profile = await IdAsync("/api/profiles", new { name = "Science rules", schoolId = School, settings = new { restrictions = new { camera = false } } });
         await IdAsync("/api/assignments", new { profileId = profile, level = "group", scopeId = Science.ToString() });
 
-        Fleet = new Fleet(new FleetOptions
-        {
-            Server = Host.BaseAddress, EnrollToken = await Host.CreateTokenAsync(schoolId: School), Devices = 5, Seed = 33, AlwaysOnline = true, SlowAnswerChance = 0,
-        });
-        Fleet.Start();
-        await Poll.UntilAsync(() => Task.FromResult(Fleet.Devices.All(d => d.DeviceId is not null)), TimeSpan.FromSeconds(60));
-        (await Fleet.WaitForConnectedAsync(5, TimeSpan.FromSeconds(60))).ShouldBeTrue();
-
+        Fleet = await StartFleetAsync(devices: 5, seed: 33, School);
         Ada = await StudentAsync("Ada", "Lovelace", AdaDevice);
         await StudentAsync("Ben", "Okafor", BenDevice);
         await StudentAsync("Dev", "Patel", DevDevice);
@@ -59,17 +47,12 @@ public sealed class DeviceLifecycleDistrict : IAsyncLifetime
             (await Host.PostJsonAsync($"/api/groups/{Pool}/members", new { deviceIds = new[] { spare } })).EnsureSuccessStatusCode();
         }
 
-        await AccountAsync("tech", "itTechnician", School, null);
-        await AccountAsync("viewer", "readOnly", School, null);
+        await AccountAsync("tech", "itTechnician", School);
+        await AccountAsync("viewer", "readOnly", School);
         var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Ms.", familyName = "Rivera", schoolId = School });
         (await Host.PostJsonAsync($"/api/groups/{Science}/members", new { personIds = new[] { teacher } })).EnsureSuccessStatusCode();
-        await AccountAsync("rivera", "teacher", null, teacher);
-
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
+        await AccountAsync("rivera", "teacher", personId: teacher);
     }
-
-    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
     public async Task PatchAsync(Guid device, object body) =>
         (await Host.Client.PatchAsJsonAsync($"/api/devices/{device}", body)).EnsureSuccessStatusCode();
@@ -84,28 +67,6 @@ public sealed class DeviceLifecycleDistrict : IAsyncLifetime
         }
 
         return student;
-    }
-
-    private async Task AccountAsync(string username, string role, Guid? schoolId, Guid? personId) =>
-        (await Host.PostJsonAsync("/api/accounts", new { username, displayName = username, password = Password, role, schoolId, personId })).EnsureSuccessStatusCode();
-
-    public Task<IPage> SignInAsync(string username, string password = Password, int width = 1280) =>
-        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, [], username, password, width);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        if (Fleet is not null)
-        {
-            await Fleet.DisposeAsync();
-        }
-
-        await Host.DisposeAsync();
     }
 }
 

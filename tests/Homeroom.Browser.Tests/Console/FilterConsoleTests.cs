@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -12,46 +11,21 @@ namespace Homeroom.Browser.Tests.Console;
 /// A district for the filter-list and enrollment-token pages: one school with a Chromebook cart, a
 /// school administrator of it, and Chromium. No devices: these pages need none.
 /// </summary>
-public sealed class FilterConsoleDistrict : IAsyncLifetime
+public sealed class FilterConsoleDistrict : BrowserDistrict
 {
-    public const string PrincipalPassword = "a long enough passphrase";
+    public const string PrincipalPassword = Password;
 
-    public HomeroomHost Host { get; private set; } = null!;
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
     public Guid School { get; private set; }
     public Guid Cart { get; private set; }
 
-    /// <summary>Errors each page's browser console printed, to assert there were none.</summary>
-    public Dictionary<IPage, List<string>> ConsoleErrors { get; } = [];
+    protected override int WindowHeight => 900;
 
-    public async Task InitializeAsync()
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "DetailedErrors=true");
         School = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         await IdAsync("/api/schools", new { name = "Roosevelt High", timeZone = "UTC" });
         Cart = await IdAsync("/api/groups", new { name = "Cart 3", kind = "cart", schoolId = School });
-        (await Host.PostJsonAsync("/api/accounts", new { username = "principal", displayName = "Pat Principal", password = PrincipalPassword, role = "schoolAdmin", schoolId = School }))
-            .EnsureSuccessStatusCode();
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
-    }
-
-    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
-
-    /// <summary>A new browser context (its own cookies) signed in through the console's sign-in page.</summary>
-    public Task<IPage> SignInAsync(string username, string password) =>
-        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, username, password, height: 900);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        await Host.DisposeAsync();
+        await AccountAsync("principal", "schoolAdmin", School, displayName: "Pat Principal");
     }
 }
 

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
-using Homeroom.Server.Data;
-using Homeroom.Server.Tests.Infrastructure;
 using Homeroom.Simulator.Fleet;
 using Microsoft.Playwright;
 
@@ -11,61 +9,25 @@ namespace Homeroom.Browser.Tests.Console;
 /// One school with a cart of two simulated Chromebooks, online throughout (they answer <c>diagnose</c> with
 /// <see cref="SimulatedDiagnostics"/>); an IT technician, a read-only account and a teacher.
 /// </summary>
-public sealed class GroupDiagnosticsDistrict : IAsyncLifetime
+public sealed class GroupDiagnosticsDistrict : BrowserDistrict
 {
-    public const string Password = "a long enough passphrase";
-
-    public HomeroomHost Host { get; private set; } = null!;
     public Fleet Fleet { get; private set; } = null!;
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
     public Guid Cart { get; private set; }
     public IReadOnlyList<Guid> Devices => Fleet.Devices.Select(d => d.DeviceId!.Value).ToList();
 
-    public async Task InitializeAsync()
+    protected override string[] Settings => ["Homeroom:Agents:HeartbeatIntervalSeconds=15", "DetailedErrors=true"];
+
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Agents:HeartbeatIntervalSeconds=15", "DetailedErrors=true");
         var school = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         Cart = await IdAsync("/api/groups", new { name = "Cart B", kind = "cart", schoolId = school });
-        Fleet = new Fleet(new FleetOptions
-        {
-            Server = Host.BaseAddress, EnrollToken = await Host.CreateTokenAsync(schoolId: school), Devices = 2, Seed = 21, AlwaysOnline = true, SlowAnswerChance = 0,
-        });
-        Fleet.Start();
-        await Poll.UntilAsync(() => Task.FromResult(Fleet.Devices.All(d => d.DeviceId is not null)), TimeSpan.FromSeconds(60));
-        (await Fleet.WaitForConnectedAsync(2, TimeSpan.FromSeconds(60))).ShouldBeTrue();
+        Fleet = await StartFleetAsync(devices: 2, seed: 21, school);
         (await Host.PostJsonAsync($"/api/groups/{Cart}/members", new { deviceIds = Devices })).EnsureSuccessStatusCode();
 
-        await AccountAsync("tech", "itTechnician", school, null);
-        await AccountAsync("viewer", "readOnly", school, null);
+        await AccountAsync("tech", "itTechnician", school);
+        await AccountAsync("viewer", "readOnly", school);
         var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Ms.", familyName = "Rivera", schoolId = school });
-        await AccountAsync("rivera", "teacher", null, teacher);
-
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
-    }
-
-    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
-
-    private async Task AccountAsync(string username, string role, Guid? schoolId, Guid? personId) =>
-        (await Host.PostJsonAsync("/api/accounts", new { username, displayName = username, password = Password, role, schoolId, personId })).EnsureSuccessStatusCode();
-
-    public Task<IPage> SignInAsync(string username) => ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, [], username, Password);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        if (Fleet is not null)
-        {
-            await Fleet.DisposeAsync();
-        }
-
-        await Host.DisposeAsync();
+        await AccountAsync("rivera", "teacher", personId: teacher);
     }
 }
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Agents;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -247,33 +246,29 @@ public sealed class MapConsoleTests(MapDistrict district) : IClassFixture<MapDis
 /// A real server on SQLite with one school in Chicago's time zone, one student (Ada Lovelace) with a
 /// test agent's device, an IT technician, and Chromium.
 /// </summary>
-public sealed class MapDistrict : IAsyncLifetime
+public sealed class MapDistrict : BrowserDistrict
 {
     public const string DeviceName = "Ada's Chromebook";
     public const string Technician = "tech";
-    public const string Password = "a long enough passphrase";
     public static readonly (double Lat, double Lon) Campus = (47.600, -122.300);
     public static readonly (double Lat, double Lon) FarAway = (47.640, -122.300);
 
-    public HomeroomHost Host { get; private set; } = null!;
     public TestAgent Agent { get; private set; } = null!;
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
-    public Dictionary<IPage, List<string>> ConsoleErrors { get; } = [];
 
-    public async Task InitializeAsync()
+    protected override string[] Settings => [];
+
+    protected override int WindowHeight => 900;
+
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
         var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Lincoln Middle", timeZone = "America/Chicago" })).GetProperty("id").GetGuid();
         var student = (await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "student", givenName = "Ada", familyName = "Lovelace", schoolId = school, gradeLevel = 7 })).GetProperty("id").GetGuid();
         // Reporting hours "always": the server refuses fixes outside them, and these tests are not about the time of day.
         var anyHour = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Location at any hour", settings = new { location = new { reportingHours = "always" } } })).GetProperty("id").GetGuid();
         (await Host.PostJsonAsync("/api/assignments", new { profileId = anyHour, level = "district" })).EnsureSuccessStatusCode();
-        Agent = await Host.ConnectNewAgentAsync(serial: "SN-MAP-1");
+        Agent = Own(await Host.ConnectNewAgentAsync(serial: "SN-MAP-1"));
         (await Host.Client.PatchAsJsonAsync($"/api/devices/{Agent.DeviceId}", new { name = DeviceName, assignedPersonId = student, schoolId = school })).EnsureSuccessStatusCode();
-        (await Host.PostJsonAsync("/api/accounts", new { username = Technician, displayName = "IT Tech", password = Password, role = "itTechnician" })).EnsureSuccessStatusCode();
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
+        await AccountAsync(Technician, "itTechnician", displayName: "IT Tech");
     }
 
     // The server takes at most one fix per device every 10 s (Homeroom:Locations:MinFixInterval): each fix comes a little later.
@@ -320,25 +315,5 @@ public sealed class MapDistrict : IAsyncLifetime
         await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/alerts/{id}")).GetProperty("track").GetArrayLength() >= walk.Length);
         var track = (await Host.GetJsonAsync<JsonElement>($"/api/alerts/{id}")).GetProperty("track").GetArrayLength();
         return (id, alert.GetProperty("raisedAt").GetDateTime(), track);
-    }
-
-    /// <summary>A new browser context (its own cookies) signed in through the sign-in page.</summary>
-    public Task<IPage> SignInAsync(string username, string password) =>
-        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, username, password, height: 900);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        if (Agent is not null)
-        {
-            await Agent.DisposeAsync();
-        }
-
-        await Host.DisposeAsync();
     }
 }

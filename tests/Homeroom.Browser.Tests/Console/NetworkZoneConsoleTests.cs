@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Agents;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -53,20 +52,19 @@ public sealed class NetworkZoneConsoleTests(NetworkZoneDistrict district) : ICla
 }
 
 /// <summary>One district with a campus whose public range is loopback, and a device connected from it.</summary>
-public sealed class NetworkZoneDistrict : IAsyncLifetime
+public sealed class NetworkZoneDistrict : BrowserDistrict
 {
     public const string ZoneName = "Network campus";
 
-    public HomeroomHost Host { get; private set; } = null!;
     public TestAgent Agent { get; private set; } = null!;
     public Guid ZoneId { get; private set; }
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
-    public Dictionary<IPage, List<string>> ConsoleErrors { get; } = [];
 
-    public async Task InitializeAsync()
+    protected override string[] Settings => [];
+
+    protected override int WindowHeight => 900;
+
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
         var zone = await Host.PostJsonAsync<JsonElement>("/api/zones", new
         {
             type = "Feature",
@@ -74,31 +72,12 @@ public sealed class NetworkZoneDistrict : IAsyncLifetime
             geometry = new { type = "Point", coordinates = new[] { -122.3, 47.6 } },
         });
         ZoneId = Guid.Parse(zone.GetProperty("id").GetString()!);
-        Agent = await Host.ConnectNewAgentAsync();
+        Agent = Own(await Host.ConnectNewAgentAsync());
         await Agent.SendAsync(new HeartbeatFrame(null, null, null));
         await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/zones/{ZoneId}/devices")).GetArrayLength() == 1);
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
     }
 
     public Task<JsonElement> ZoneAsync() => Host.GetJsonAsync<JsonElement>($"/api/zones/{ZoneId}");
 
-    public Task<IPage> SignInAsync() =>
-        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, "admin", HomeroomHost.AdminPassword, height: 900);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        if (Agent is not null)
-        {
-            await Agent.DisposeAsync();
-        }
-
-        await Host.DisposeAsync();
-    }
+    public Task<IPage> SignInAsync() => SignInAsync("admin", HomeroomHost.AdminPassword);
 }

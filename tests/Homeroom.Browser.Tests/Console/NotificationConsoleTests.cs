@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Agents;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -128,31 +127,29 @@ public sealed class NotificationConsoleTests(NotificationDistrict district) : IC
 /// A real server on SQLite with two schools (North, South), a test agent's device in each, a school
 /// administrator for each, a campus zone the district's policy keeps devices in, and Chromium.
 /// </summary>
-public sealed class NotificationDistrict : IAsyncLifetime
+public sealed class NotificationDistrict : BrowserDistrict
 {
     public const string NorthAdmin = "north-admin";
     public const string SouthAdmin = "south-admin";
     public const string NorthDevice = "North Chromebook";
     public const string SouthDevice = "South Chromebook";
-    private const string Password = "a long enough passphrase";
     private static readonly (double Lat, double Lon) Campus = (47.600, -122.300);
     private static readonly (double Lat, double Lon) FarAway = (47.640, -122.300);
 
-    public HomeroomHost Host { get; private set; } = null!;
     public TestAgent NorthAgent { get; private set; } = null!;
     public TestAgent SouthAgent { get; private set; } = null!;
     public Guid NorthSchool { get; private set; }
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
-    public Dictionary<IPage, List<string>> ConsoleErrors { get; } = [];
 
-    public async Task InitializeAsync()
+    protected override string[] Settings => [];
+
+    protected override int WindowHeight => 900;
+
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
         NorthSchool = await IdAsync("/api/schools", new { name = "North Middle", timeZone = "UTC" });
         var southSchool = await IdAsync("/api/schools", new { name = "South Middle", timeZone = "UTC" });
-        (await Host.PostJsonAsync("/api/accounts", new { username = NorthAdmin, displayName = "North Admin", password = Password, role = "schoolAdmin", schoolId = NorthSchool })).EnsureSuccessStatusCode();
-        (await Host.PostJsonAsync("/api/accounts", new { username = SouthAdmin, displayName = "South Admin", password = Password, role = "schoolAdmin", schoolId = southSchool })).EnsureSuccessStatusCode();
+        await AccountAsync(NorthAdmin, "schoolAdmin", NorthSchool, displayName: "North Admin");
+        await AccountAsync(SouthAdmin, "schoolAdmin", southSchool, displayName: "South Admin");
 
         var zone = (await Host.PostJsonAsync<JsonElement>("/api/zones", new
         {
@@ -166,15 +163,11 @@ public sealed class NotificationDistrict : IAsyncLifetime
 
         NorthAgent = await DeviceAsync("SN-NOTE-N", NorthDevice, NorthSchool, zone);
         SouthAgent = await DeviceAsync("SN-NOTE-S", SouthDevice, southSchool, zone);
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
     }
-
-    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
     private async Task<TestAgent> DeviceAsync(string serial, string name, Guid school, string zone)
     {
-        var agent = await Host.ConnectNewAgentAsync(serial: serial);
+        var agent = Own(await Host.ConnectNewAgentAsync(serial: serial));
         (await Host.Client.PatchAsJsonAsync($"/api/devices/{agent.DeviceId}", new { name, schoolId = school })).EnsureSuccessStatusCode();
         await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/policy")).GetRawText().Contains(zone, StringComparison.OrdinalIgnoreCase));
         foreach (var _ in Enumerable.Range(0, 2))
@@ -209,27 +202,5 @@ public sealed class NotificationDistrict : IAsyncLifetime
     {
         var items = (await Host.GetJsonAsync<JsonElement>($"/api/alerts?state=open&deviceId={deviceId}")).GetProperty("items");
         return items[0].GetProperty("id").GetGuid();
-    }
-
-    public Task<IPage> SignInAsync(string username, string password = Password) =>
-        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, username, password, height: 900);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        foreach (var agent in new[] { NorthAgent, SouthAgent })
-        {
-            if (agent is not null)
-            {
-                await agent.DisposeAsync();
-            }
-        }
-
-        await Host.DisposeAsync();
     }
 }

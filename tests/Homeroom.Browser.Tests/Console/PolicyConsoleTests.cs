@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -147,20 +146,15 @@ public sealed class PolicyConsoleTests(PolicyConsoleDistrict district) : IClassF
 /// never connects; Franklin High with a class and a device; a "games" filter list; the profile
 /// "Games allowed" on Science 7; a school administrator of Lincoln and a teacher.
 /// </summary>
-public sealed class PolicyConsoleDistrict : IAsyncLifetime
+public sealed class PolicyConsoleDistrict : BrowserDistrict
 {
-    public const string Password = "a long enough passphrase";
-
-    public HomeroomHost Host { get; private set; } = null!;
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
     public List<Guid> ClassDevices { get; } = [];
     public Guid DistrictProfile { get; private set; }
-    public Dictionary<IPage, List<string>> ConsoleErrors { get; } = [];
 
-    public async Task InitializeAsync()
+    protected override int WindowHeight => 900;
+
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "DetailedErrors=true");
         var lincoln = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         var franklin = await IdAsync("/api/schools", new { name = "Franklin High", timeZone = "UTC" });
         var science = await IdAsync("/api/groups", new { name = "Science 7", kind = "class", schoolId = lincoln });
@@ -190,16 +184,11 @@ public sealed class PolicyConsoleDistrict : IAsyncLifetime
         DistrictProfile = await IdAsync("/api/profiles", new { name = "Lock message", settings = new { device = new { lockMessage = "Ask your teacher" } } });
         await IdAsync("/api/assignments", new { profileId = DistrictProfile, level = "device", scopeId = spare.ToString() });
 
-        (await Host.PostJsonAsync("/api/accounts", new { username = "lincoln-admin", displayName = "Lincoln Admin", password = Password, role = "schoolAdmin", schoolId = lincoln })).EnsureSuccessStatusCode();
+        await AccountAsync("lincoln-admin", "schoolAdmin", lincoln, displayName: "Lincoln Admin");
         var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Ms.", familyName = "Rivera", schoolId = lincoln });
         (await Host.PostJsonAsync($"/api/groups/{science}/members", new { personIds = new[] { teacher } })).EnsureSuccessStatusCode();
-        (await Host.PostJsonAsync("/api/accounts", new { username = "rivera", displayName = "Ms. Rivera", password = Password, role = "teacher", personId = teacher })).EnsureSuccessStatusCode();
-
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
+        await AccountAsync("rivera", "teacher", personId: teacher, displayName: "Ms. Rivera");
     }
-
-    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
     private async Task<Guid> DeviceAsync(string token, string name, Guid school)
     {
@@ -215,19 +204,4 @@ public sealed class PolicyConsoleDistrict : IAsyncLifetime
     public Task WaitForComplianceAsync(string deviceName) => Poll.UntilAsync(async () =>
         (await Host.GetJsonAsync<JsonElement>("/api/policies/compliance?pageSize=200")).GetProperty("items").EnumerateArray().Any(i => i.GetProperty("deviceName").GetString() == deviceName),
         TimeSpan.FromSeconds(30));
-
-    /// <summary>A new browser context signed in through the console's sign-in page.</summary>
-    public Task<IPage> SignInAsync(string username, string password) =>
-        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, username, password, height: 900);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        await Host.DisposeAsync();
-    }
 }

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Homeroom.Browser.Tests.Infrastructure;
-using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -226,24 +225,18 @@ public sealed class RosterConsoleTests(RosterDistrict district) : IClassFixture<
 /// enrolled Chromebook; a spare pool; a school administrator; a teacher) and South (a spare pool of the
 /// same name), and many people to page through.
 /// </summary>
-public sealed class RosterDistrict : IAsyncLifetime
+public sealed class RosterDistrict : BrowserDistrict
 {
-    public const string Password = "a long enough passphrase";
     public const string North = "North Middle";
     public const string South = "South Middle";
     public const int PagedPeople = 57;
 
-    public HomeroomHost Host { get; private set; } = null!;
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
     public Guid SouthSpares { get; private set; }
 
-    /// <summary>Errors each page's browser console printed, to assert there were none.</summary>
-    public Dictionary<IPage, List<string>> ConsoleErrors { get; } = [];
+    protected override int WindowHeight => 900;
 
-    public async Task InitializeAsync()
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "DetailedErrors=true");
         var north = await IdAsync("/api/schools", new { name = North, timeZone = "UTC" });
         var south = await IdAsync("/api/schools", new { name = South, timeZone = "UTC" });
         var homeroom = await IdAsync("/api/groups", new { name = "Homeroom 5A", kind = "class", schoolId = north, gradeLevel = 5 });
@@ -266,29 +259,9 @@ public sealed class RosterDistrict : IAsyncLifetime
             await IdAsync("/api/people", new { kind = "student", givenName = $"Kid{i:D2}", familyName = "Pager", schoolId = south, gradeLevel = -1 });
         }
 
-        (await Host.PostJsonAsync("/api/accounts", new { username = "north.admin", displayName = "North Office", password = Password, role = "schoolAdmin", schoolId = north })).EnsureSuccessStatusCode();
+        await AccountAsync("north.admin", "schoolAdmin", north, displayName: "North Office");
         var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Ray", familyName = "Teacher", schoolId = north });
         (await Host.PostJsonAsync($"/api/groups/{homeroom}/members", new { personIds = new[] { teacher } })).EnsureSuccessStatusCode();
-        (await Host.PostJsonAsync("/api/accounts", new { username = "teacher.ray", displayName = "Mr. Ray", password = Password, role = "teacher", personId = teacher, schoolId = north })).EnsureSuccessStatusCode();
-
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
-    }
-
-    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
-
-    /// <summary>A new browser context (its own cookies) signed in through the console's sign-in page.</summary>
-    public Task<IPage> SignInAsync(string username, string password) =>
-        ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, ConsoleErrors, username, password, height: 900);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        await Host.DisposeAsync();
+        await AccountAsync("teacher.ray", "teacher", north, teacher, "Mr. Ray");
     }
 }
