@@ -32,20 +32,8 @@ const string ApiKey = "hrk_apps-benchmark-key-000000000000000000";
 const int Port = 5094;
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-apps-" + Guid.NewGuid().ToString("N")[..8]);
-string? connectionString = null;
-if (postgres)
-{
-    var admin = Environment.GetEnvironmentVariable("HOMEROOM_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres";
-    var database = "homeroom_bench_apps_" + Guid.NewGuid().ToString("N")[..8];
-    await using (var connection = new NpgsqlConnection(admin))
-    {
-        await connection.OpenAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
-        await create.ExecuteNonQueryAsync();
-    }
-
-    connectionString = new NpgsqlConnectionStringBuilder(admin) { Database = database, MaxPoolSize = 50, Timeout = 30 }.ConnectionString;
-}
+await using var database = postgres ? await BenchPostgres.CreateAsync("apps") : null;
+var connectionString = database is null ? null : new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 50, Timeout = 30 }.ConnectionString;
 
 string[] serverArgs =
 [

@@ -31,6 +31,7 @@ var options = BenchReport.ParseArguments(args);
 var deviceCount = options.Int("devices", 50_000);
 var runs = options.Int("runs", 5);
 var postgres = options.GetValueOrDefault("provider") == "postgres";
+await using var database = postgres ? await BenchPostgres.CreateAsync("console") : null;
 const string AdminPassword = "benchmark admin passphrase";
 const string ApiKey = "hrk_bench-console-key-0123456789abcdef";
 
@@ -42,7 +43,7 @@ string[] serverArgs =
     $"--HOMEROOM_BOOTSTRAP_API_KEY={ApiKey}",
     $"--Homeroom:DataDirectory={dataDirectory}",
     "--Logging:LogLevel:Default=Warning",
-    .. postgres ? new[] { "--ConnectionStrings:Postgres=" + (Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=homeroom_bench_console") } : [],
+    .. database is null ? Array.Empty<string>() : ["--ConnectionStrings:Postgres=" + database.ConnectionString],
 ];
 
 var app = await HomeroomApp.CreateAsync(serverArgs);

@@ -31,17 +31,7 @@ var keepDatabase = options.ContainsKey("keep");
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-insights-" + Guid.NewGuid().ToString("N")[..8]);
 // A database of its own per run: two runs at once (another checkout's) must not drop each other's.
-var postgresDatabase = "homeroom_bench_insights_" + Guid.NewGuid().ToString("N")[..8];
-var adminConnection = Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres";
-if (postgres)
-{
-    await using var admin = new NpgsqlConnection(adminConnection);
-    await admin.OpenAsync();
-    await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
-    await drop.ExecuteNonQueryAsync();
-    await using var create = new NpgsqlCommand($"CREATE DATABASE {postgresDatabase}", admin);
-    await create.ExecuteNonQueryAsync();
-}
+var database = postgres ? await BenchPostgres.CreateAsync("insights", keep: keepDatabase) : null;
 
 string[] serverArgs =
 [
@@ -50,7 +40,7 @@ string[] serverArgs =
     $"--Homeroom:DataDirectory={dataDirectory}",
     "--Logging:LogLevel:Default=Warning",
     $"--Homeroom:Insights:FlushInterval={flushInterval}",
-    .. postgres ? new[] { "--ConnectionStrings:Postgres=" + new NpgsqlConnectionStringBuilder(adminConnection) { Database = postgresDatabase } } : [],
+    .. database is null ? Array.Empty<string>() : ["--ConnectionStrings:Postgres=" + database.ConnectionString],
 ];
 
 var app = await HomeroomApp.CreateAsync(serverArgs);
@@ -483,18 +473,10 @@ await BenchReport.WriteAsync(results, Path.Combine("bench", "results"), $"insigh
 
 async Task DropAsync()
 {
-    if (postgres && keepDatabase)
+    // --keep leaves the seeded database for EXPLAIN ANALYZE of the reports' statements.
+    if (database is not null)
     {
-        // --keep leaves the seeded database for EXPLAIN ANALYZE of the reports' statements.
-        Console.WriteLine($"kept PostgreSQL database {postgresDatabase}");
-    }
-    else if (postgres)
-    {
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(adminConnection);
-        await admin.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
+        await database.DisposeAsync();
     }
 
     Directory.Delete(dataDirectory, recursive: true);

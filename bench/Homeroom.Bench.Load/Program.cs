@@ -18,21 +18,8 @@ var classCommands = options.Int("class-commands", 50);
 var usePostgres = options.ContainsKey("postgres");
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
 
-string? postgres = null;
-string? postgresDatabase = null;
-if (usePostgres)
-{
-    var admin = Environment.GetEnvironmentVariable("HOMEROOM_TEST_POSTGRES") ?? "Host=127.0.0.1;Username=homeroom;Password=homeroom;Database=postgres";
-    postgresDatabase = "homeroom_bench_" + Guid.NewGuid().ToString("N")[..8];
-    await using (var connection = new NpgsqlConnection(admin))
-    {
-        await connection.OpenAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE {postgresDatabase}", connection);
-        await create.ExecuteNonQueryAsync();
-    }
-
-    postgres = new NpgsqlConnectionStringBuilder(admin) { Database = postgresDatabase, MaxPoolSize = 50 }.ConnectionString;
-}
+await using var database = usePostgres ? await BenchPostgres.CreateAsync("load") : null;
+var postgres = database is null ? null : new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 50 }.ConnectionString;
 
 var results = new Dictionary<string, object>();
 var started = Stopwatch.StartNew();
@@ -199,16 +186,6 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     results["class_command_under_activity_p99_ms"] = Percentile(busyLatencies, 99);
     await activityFleet.StopAsync();
     await fleet.StopAsync();
-}
-
-if (postgresDatabase is not null)
-{
-    NpgsqlConnection.ClearAllPools();
-    var admin = Environment.GetEnvironmentVariable("HOMEROOM_TEST_POSTGRES") ?? "Host=127.0.0.1;Username=homeroom;Password=homeroom;Database=postgres";
-    await using var connection = new NpgsqlConnection(admin);
-    await connection.OpenAsync();
-    await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", connection);
-    await drop.ExecuteNonQueryAsync();
 }
 
 results["database"] = usePostgres ? "postgresql" : "sqlite";

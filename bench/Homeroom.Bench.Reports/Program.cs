@@ -21,6 +21,7 @@ var options = BenchReport.ParseArguments(args);
 var deviceCount = options.Int("devices", 50_000);
 var runs = options.Int("runs", 20);
 var postgres = options.GetValueOrDefault("provider") == "postgres";
+await using var database = postgres ? await BenchPostgres.CreateAsync("reports") : null;
 const double TargetMs = 500;
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-reports-" + Guid.NewGuid().ToString("N")[..8]);
@@ -30,7 +31,7 @@ string[] serverArgs =
     "--HOMEROOM_ADMIN_PASSWORD=benchmark admin passphrase",
     $"--Homeroom:DataDirectory={dataDirectory}",
     "--Logging:LogLevel:Default=Warning",
-    .. postgres ? new[] { "--ConnectionStrings:Postgres=" + (Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=homeroom_bench_reports") } : [],
+    .. database is null ? Array.Empty<string>() : ["--ConnectionStrings:Postgres=" + database.ConnectionString],
 ];
 
 var app = await HomeroomApp.CreateAsync(serverArgs);

@@ -30,7 +30,7 @@ var postgres = options.GetValueOrDefault("provider") == "postgres";
 const double TargetMs = 1000;
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "homeroom-bench-updates-" + Guid.NewGuid().ToString("N")[..8]);
-var database = "homeroom_bench_updates_" + Guid.NewGuid().ToString("N")[..6];
+await using var database = postgres ? await BenchPostgres.CreateAsync("updates") : null;
 string[] serverArgs =
 [
     "--urls=http://127.0.0.1:0",
@@ -39,17 +39,8 @@ string[] serverArgs =
     "--Logging:LogLevel:Default=Warning",
     // The benchmark drives the evaluation itself.
     "--Homeroom:Updates:EvaluationInterval=01:00:00",
-    .. postgres ? new[] { "--ConnectionStrings:Postgres=" + (Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") ?? $"Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database={database}") } : [],
+    .. database is null ? Array.Empty<string>() : ["--ConnectionStrings:Postgres=" + database.ConnectionString],
 ];
-
-if (postgres && Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES") is null)
-{
-    // A fresh database each run, made here: the server migrates an existing database but does not create one.
-    await using var admin = new Npgsql.NpgsqlConnection("Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres");
-    await admin.OpenAsync();
-    await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", admin);
-    await create.ExecuteNonQueryAsync();
-}
 
 var app = await HomeroomApp.CreateAsync(serverArgs);
 var dbFactory = app.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>();
