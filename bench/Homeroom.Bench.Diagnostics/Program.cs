@@ -1,4 +1,4 @@
-// Diagnostics benchmark (issue 21): a server process (SQLite) and N simulated devices (1,000 by default) connected
+// Diagnostics benchmark (issue 21): a server process (SQLite, or PostgreSQL with --provider postgres) and N simulated devices (1,000 by default) connected
 // over loopback WebSockets, all in one group. One staff request asks the group for diagnostics
 // (POST /api/groups/{id}/diagnostics: one diagnose command, delivered to every connected device); each simulated
 // device gathers its report (with a real HEAD to the server's /healthz) and sends it as a diagnostics frame
@@ -17,13 +17,16 @@ const double TargetSeconds = 10;
 var options = BenchReport.ParseArguments(args);
 var devices = options.Int("devices", 1000);
 var runs = options.Int("runs", 3);
+var postgres = options.GetValueOrDefault("provider") == "postgres";
+var provider = postgres ? "postgres" : "sqlite";
+await using var database = postgres ? await BenchPostgres.CreateAsync("diagnostics") : null;
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
 // One district site to test, as a district would configure (the simulator simulates that test; the server test is real).
 Environment.SetEnvironmentVariable("Homeroom__Diagnostics__Sites__0", "https://learn.example.org/");
 
 var rows = new List<(int Run, double RequestMs, double AllReceivedSeconds, double FirstStoredSeconds, double MedianStoredSeconds, double StoredSeconds, double ReadableSeconds, int Polls, double ReadP50Ms, double ReadMaxMs, int Reports, int FailedChecks, double CpuPercent)>();
 var idleReads = new List<double>();
-await using (var server = await ServerProcess.StartAsync(options, 5097))
+await using (var server = await ServerProcess.StartAsync(options, 5097, database?.ConnectionString))
 {
     using var api = server.ApiClient(TimeSpan.FromMinutes(2));
 
@@ -127,7 +130,7 @@ await using (var server = await ServerProcess.StartAsync(options, 5097))
 }
 
 Console.WriteLine();
-Console.WriteLine($"| run ({devices:N0} devices, SQLite) | request answered (ms) | all devices got it (s) | first stored (s) | half stored (s) | all stored (s) | all readable (s) | list reads | list read p50 (ms) | list read max (ms) | reports | failed checks | server CPU (% of one core) | within {TargetSeconds:F0} s |");
+Console.WriteLine($"| run ({devices:N0} devices, {(postgres ? "PostgreSQL" : "SQLite")}) | request answered (ms) | all devices got it (s) | first stored (s) | half stored (s) | all stored (s) | all readable (s) | list reads | list read p50 (ms) | list read max (ms) | reports | failed checks | server CPU (% of one core) | within {TargetSeconds:F0} s |");
 Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 foreach (var r in rows)
 {
@@ -140,7 +143,7 @@ var results = new Dictionary<string, object>
 {
     ["machine"] = BenchReport.Machine(),
     ["at"] = BenchReport.Now(),
-    ["provider"] = "sqlite",
+    ["provider"] = provider,
     ["devices"] = devices,
     ["runs"] = rows.Select(r => new Dictionary<string, object>
     {
@@ -153,5 +156,5 @@ var results = new Dictionary<string, object>
     ["idle_list_read_p50_ms"] = Math.Round(idleReads[idleReads.Count / 2], 1),
     ["within_10s"] = rows.All(r => r.ReadableSeconds <= TargetSeconds),
 };
-await BenchReport.WriteAsync(results, resultsDirectory, $"diagnostics-{devices}", table: false);
+await BenchReport.WriteAsync(results, resultsDirectory, $"diagnostics-{provider}-{devices}", table: false);
 return 0;
