@@ -98,7 +98,15 @@ public static class AgentHost
         {
             services.AddSingleton<PortableCapabilities>();
             services.AddSingleton<IInventoryCapability>(s => s.GetRequiredService<PortableCapabilities>());
-            services.AddSingleton<IApplicationsCapability>(s => s.GetRequiredService<PortableCapabilities>());
+            if (OperatingSystem.IsWindows())
+            {
+                services.AddSingleton<IApplicationsCapability, WindowsInstalledPrograms>();
+            }
+            else
+            {
+                services.AddSingleton<IApplicationsCapability>(s => s.GetRequiredService<PortableCapabilities>());
+            }
+
             services.AddSingleton<IDeviceStatusCapability>(s => s.GetRequiredService<PortableCapabilities>());
             services.AddSingleton<IPowerCapability>(s => s.GetRequiredService<PortableCapabilities>());
             if (OperatingSystem.IsWindows())

@@ -7,8 +7,9 @@ namespace Homeroom.Agent.Capabilities.Portable;
 /// <summary>
 /// Windows and macOS in this build: only what .NET itself reads the same way everywhere (the OS
 /// description and version, the system drive's size, the network interfaces). The platform-specific
-/// parts (hardware model and serial, installed applications, battery, restart) are not written yet and
-/// are reported as not available on this build, with that reason; nothing is made up.
+/// parts (hardware model and serial, battery, restart, and on macOS installed applications) are not written
+/// yet and are reported as not available on this build, with that reason; nothing is made up. On Windows the
+/// installed applications come from <see cref="Windows.WindowsInstalledPrograms"/>.
 /// </summary>
 public sealed class PortableCapabilities(InstallationId installation) : IInventoryCapability, IApplicationsCapability, IDeviceStatusCapability, IPowerCapability
 {
@@ -19,7 +20,7 @@ public sealed class PortableCapabilities(InstallationId installation) : IInvento
     public IEnumerable<AgentCapability> Describe() =>
     [
         new(CapabilityNames.Inventory, true),
-        new(CapabilityNames.Applications, false, NotOnThisBuild),
+        .. OperatingSystem.IsWindows() ? Array.Empty<AgentCapability>() : [new(CapabilityNames.Applications, false, NotOnThisBuild)],
         new(CapabilityNames.Battery, false, NotOnThisBuild),
         new(CapabilityNames.Network, true),
         new(CapabilityNames.Restart, false, NotOnThisBuild),
