@@ -568,6 +568,11 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             request.Content = new ByteArrayContent(Png);
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
         }
+        else if (rule.Path == "/api/roster/oneroster/imports" && rule.Method == "POST")
+        {
+            request.Content = new StringContent("not a zip", Encoding.UTF8);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/zip");
+        }
         else if (rule.Method is "POST" or "PUT" or "PATCH")
         {
             request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
