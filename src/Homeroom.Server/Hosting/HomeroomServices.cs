@@ -20,6 +20,7 @@ using Homeroom.Server.Locations;
 using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
+using Homeroom.Server.Roster.OneRoster;
 using Homeroom.Server.Safety;
 using Homeroom.Server.Support;
 using Homeroom.Server.Diagnostics;
@@ -62,6 +63,7 @@ public static class HomeroomServices
 
         services.AddAccounts();
         services.AddRoster();
+        services.AddOneRoster();
         services.AddAudit();
         services.AddDevices();
         services.AddEnrollment();
@@ -112,6 +114,7 @@ public static class HomeroomServices
         app.MapAccountEndpoints();
         app.MapStaffAccountEndpoints();
         app.MapRosterEndpoints();
+        app.MapOneRosterEndpoints();
         app.MapDeviceEndpoints();
         app.MapEnrollmentTokenEndpoints();
         app.MapCommandEndpoints();

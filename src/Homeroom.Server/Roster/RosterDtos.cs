@@ -14,9 +14,11 @@ public sealed record GroupRequest(Guid? SchoolId, GroupKind? Kind, string? Name,
 
 public sealed record GroupMembersRequest(IReadOnlyList<Guid>? PersonIds, IReadOnlyList<Guid>? DeviceIds);
 
-public sealed record PersonDto(Guid Id, Guid? SchoolId, PersonKind Kind, string? ExternalId, string GivenName, string FamilyName, string? Email, int? GradeLevel)
+/// <summary>A person; <see cref="SourcedId"/> and <see cref="ArchivedAt"/> are set for people a OneRoster import brought.</summary>
+public sealed record PersonDto(Guid Id, Guid? SchoolId, PersonKind Kind, string? ExternalId, string GivenName, string FamilyName, string? Email, int? GradeLevel,
+    string? SourcedId = null, DateTime? ArchivedAt = null)
 {
-    public static PersonDto From(Person p) => new(p.Id, p.SchoolId, p.Kind, p.ExternalId, p.GivenName, p.FamilyName, p.Email, p.GradeLevel);
+    public static PersonDto From(Person p) => new(p.Id, p.SchoolId, p.Kind, p.ExternalId, p.GivenName, p.FamilyName, p.Email, p.GradeLevel, p.SourcedId, p.ArchivedAt);
 }
 
 public sealed record PersonRequest(Guid? SchoolId, PersonKind? Kind, string? ExternalId, string? GivenName, string? FamilyName, string? Email, int? GradeLevel);

@@ -15,6 +15,8 @@ public sealed class School
     public required string Name { get; set; }
     public string? Code { get; set; }
     public required string TimeZone { get; set; }
+    /// <summary>The OneRoster org this school was imported from (null when made by hand).</summary>
+    public string? SourcedId { get; set; }
     public DateTime CreatedAt { get; set; }
 }
 
@@ -36,6 +38,10 @@ public sealed class Group
     public required string Name { get; set; }
     public string? ExternalId { get; set; }
     public int? GradeLevel { get; set; }
+    /// <summary>The OneRoster class this group was imported from (null when made by hand).</summary>
+    public string? SourcedId { get; set; }
+    /// <summary>When the roster stopped listing it; an archived class keeps its members and history.</summary>
+    public DateTime? ArchivedAt { get; set; }
     public DateTime CreatedAt { get; set; }
 }
 
@@ -55,6 +61,10 @@ public sealed class Person
     public required string FamilyName { get; set; }
     public string? Email { get; set; }
     public int? GradeLevel { get; set; }
+    /// <summary>The OneRoster user this person was imported from (null when made by hand).</summary>
+    public string? SourcedId { get; set; }
+    /// <summary>When the roster stopped listing them; an archived person keeps their devices and history.</summary>
+    public DateTime? ArchivedAt { get; set; }
     public DateTime CreatedAt { get; set; }
 }
 

@@ -22,6 +22,45 @@ public sealed class RosterConsoleTests(RosterDistrict district) : IClassFixture<
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
     [Fact]
+    public async Task DistrictAdmin_UploadsAOneRosterExport_SeesThePreview_AndAppliesIt()
+    {
+        var set = new Homeroom.OneRosterData.OneRosterSetBuilder(seed: 11) { Schools = 1, Students = 12, Teachers = 2, Classes = 2, Guardians = 1 };
+        var zip = Path.Combine(Path.GetTempPath(), $"oneroster-{Guid.NewGuid():N}.zip");
+        await File.WriteAllBytesAsync(zip, Homeroom.OneRosterData.OneRosterSetBuilder.Zip(set.Build()));
+        try
+        {
+            var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);
+            await page.GotoAsync("/schools");
+            await page.GetByRole(AriaRole.Link, new() { Name = "OneRoster import" }).ClickAsync();
+            await page.GetByTestId("oneroster-file").SetInputFilesAsync(zip);
+            await page.GetByTestId("oneroster-upload").ClickAsync();
+
+            // The preview: 12 students and 2 teachers to create, nothing changed yet.
+            await Expect(page.GetByTestId("oneroster-status")).ToHaveTextAsync("Preview ready. Nothing has changed yet.", Text);
+            await Expect(page.GetByTestId("oneroster-count-row").Filter(new() { HasText = "Students" })).ToContainTextAsync("12", Contains);
+            await Expect(page.GetByTestId("oneroster-count-row").Filter(new() { HasText = "Teachers" })).ToContainTextAsync("2", Contains);
+            (await ImportedStudentsAsync()).ShouldBe(0);
+            await Browsers.ScreenshotAsync(page, "oneroster-preview");
+
+            await page.GetByTestId("oneroster-apply").ClickAsync();
+            await Expect(page.GetByTestId("oneroster-status")).ToContainTextAsync("Applied:", Contains);
+            await Expect(page.GetByTestId("oneroster-history-row").First).ToContainTextAsync("Applied", Contains);
+            (await ImportedStudentsAsync()).ShouldBe(12);
+            await Browsers.ScreenshotAsync(page, "oneroster-applied");
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
+
+        async Task<int> ImportedStudentsAsync()
+        {
+            await using var db = await district.Host.GetService<Microsoft.EntityFrameworkCore.IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+            return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.CountAsync(db.People, p => p.SourcedId != null && p.SourcedId.StartsWith("stu-"));
+        }
+    }
+
+    [Fact]
     public async Task DistrictAdmin_CreatesASchool_AClassWithMembersAndASchedule_APerson_AStaffAccount_AndAnApiKey()
     {
         var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);

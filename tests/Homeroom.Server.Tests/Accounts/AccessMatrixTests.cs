@@ -113,6 +113,10 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("GET", "/api/schools/{id}", RosterReaders, Kind.School),
         new("PUT", "/api/schools/{id}", DistrictOnly, Kind.School, """{"name":"Renamed {unique}","timeZone":"UTC"}""", Fresh: true),
         new("DELETE", "/api/schools/{id}", DistrictOnly, Kind.School, Fresh: true),
+        new("POST", "/api/roster/oneroster/imports", DistrictOnly, Kind.None, OwnAnswer: HttpStatusCode.BadRequest),
+        new("GET", "/api/roster/oneroster/imports", DistrictOnly, Kind.None),
+        new("GET", "/api/roster/oneroster/imports/{id}", DistrictOnly, Kind.Own),
+        new("POST", "/api/roster/oneroster/imports/{id}/apply", DistrictOnly, Kind.Own, Fresh: true),
 
         new("GET", "/api/groups", RosterReaders, Kind.None),
         new("POST", "/api/groups", Admins, Kind.Body, """{"name":"{unique}","kind":"custom","schoolId":"{school}"}"""),
@@ -315,6 +319,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("/people", RosterReaders, Kind.None),
         ("/people/{Id:guid}", RosterReaders, Kind.Person),
         ("/schools", RosterReaders, Kind.None),
+        ("/roster/oneroster", DistrictOnly, Kind.None),
         ("/accounts", Admins, Kind.None),
         ("/api-keys", Everyone, Kind.None),
         ("/enrollment", DeviceManagers, Kind.None),
@@ -563,6 +568,11 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             request.Content = new ByteArrayContent(Png);
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
         }
+        else if (rule.Path == "/api/roster/oneroster/imports" && rule.Method == "POST")
+        {
+            request.Content = new StringContent("not a zip", Encoding.UTF8);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/zip");
+        }
         else if (rule.Method is "POST" or "PUT" or "PATCH")
         {
             request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
@@ -648,6 +658,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             "/api/app-assignments/{id}" => await District.IdAsync($"/api/apps/{await FreshAppAsync(unique)}/assignments", new { intent = "required", level = "device", scopeId = school.Device.ToString() }),
             "/api/filter-lists/{id}" => await FreshFilterListAsync(unique),
             "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
+            "/api/roster/oneroster/imports/{id}" or "/api/roster/oneroster/imports/{id}/apply" => await FreshOneRosterImportAsync(),
             "/api/safety/students/{id}" => await District.IdAsync("/api/people", new { kind = "student", givenName = "Fresh", familyName = unique, schoolId = school.School }),
             "/api/insights/schedules/{id}" => await District.IdAsync("/api/insights/schedules",
                 new { name = $"Schedule {unique}", report = "classroom", dayOfWeek = "friday", hour = 16, recipients = new[] { "office@example.org" } }),
@@ -690,6 +701,17 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     {
         using var content = new StringContent("fresh.example.org\n", Encoding.UTF8, "text/plain");
         using var response = await Host.Client.PostAsync($"/api/filter-lists?name={unique}&format=plain&category=fresh", content);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    // A small valid OneRoster set, previewed (applying it adds one school with a class, two students and a teacher).
+    private async Task<Guid> FreshOneRosterImportAsync()
+    {
+        var set = new Homeroom.OneRosterData.OneRosterSetBuilder(seed: 2) { Schools = 1, Students = 2, Teachers = 1, Classes = 1, Guardians = 0 };
+        using var content = new ByteArrayContent(Homeroom.OneRosterData.OneRosterSetBuilder.Zip(set.Build()));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/zip");
+        using var response = await Host.Client.PostAsync("/api/roster/oneroster/imports", content);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
     }

@@ -20,6 +20,9 @@ public sealed class OptionsValidationTests
     [InlineData("Homeroom:Demo:Devices=0", "Devices")]
     [InlineData("Homeroom:Maps:TileUrl=ftp://tiles.example/{z}/{x}/{y}.png", "TileUrl")]
     [InlineData("Homeroom:Maps:TileUrl=https://tiles.example/tile.png", "TileUrl")]
+    [InlineData("Homeroom:OneRoster:PreviewLifetime=00:00:01", "PreviewLifetime")]
+    [InlineData("Homeroom:OneRoster:MaxZipEntries=0", "MaxZipEntries")]
+    [InlineData("Homeroom:OneRoster:MaxUncompressedBytes=2048", "MaxUncompressedBytes")]
     public async Task OutOfRangeSetting_StopsTheServerAtStart(string setting, string named)
     {
         var error = await Should.ThrowAsync<OptionsValidationException>(() => HomeroomHost.StartAsync(DatabaseProvider.Sqlite, setting));
