@@ -1,0 +1,4 @@
+-- Homeroom schema v36 (Sqlite): no change on this branch. The number belongs to another branch's migration
+-- (issue 18's OneRoster import was given 0036, this branch 0037); versions run without gaps, so this empty step
+-- stands in for it here and gives way to it when the branches are merged.
+SELECT 1;
