@@ -167,6 +167,8 @@ chrome.windows.onFocusChanged.addListener(whenReady(async (windowId) => {
   if (tab) visitChanged(tab);
 }));
 chrome.idle.onStateChanged.addListener(whenReady(() => usageChanged()));
+// A shared device follows its signed-in student: say at once when the account changes (the inventory carries it).
+chrome.identity?.onSignInChanged?.addListener(whenReady(() => connection.sendInventory().catch(() => {})));
 for (const event of [chrome.management?.onInstalled, chrome.management?.onUninstalled, chrome.management?.onEnabled, chrome.management?.onDisabled]) {
   event?.addListener(whenReady(() => appsChanged()));
 }

@@ -42,9 +42,30 @@ export function inventory(facts) {
     model: clip(facts.model, 256),
     manufacturer: clip(facts.manufacturer, 256),
     apps: facts.apps,
-    // Not part of v1 yet (extension/SERVER-NOTES.md): today's server ignores it.
-    signedInUser: facts.signedInUser,
+    // Who is signed in; absent means nobody (a shared cart device then returns to its own policy).
+    signedInUser: signedInUser(facts.signedInUser),
   });
+}
+
+const MAX_SIGNED_IN = 256;
+
+/**
+ * The signed-in account as the server accepts it (docs/agent-protocol.md, signed-in user): an address-shaped
+ * email and an id without spaces, each at most 256 characters. Anything else is left out rather than sent,
+ * since the server closes the connection on a malformed one; leaving it out reads as nobody signed in.
+ */
+export function signedInUser(user) {
+  if (!user) return undefined;
+  const email = typeof user.email === 'string' && user.email.length <= MAX_SIGNED_IN && isEmailShaped(user.email) ? user.email : undefined;
+  const id = typeof user.id === 'string' && user.id.length > 0 && user.id.length <= MAX_SIGNED_IN && !/[\s\p{Cc}]/u.test(user.id) ? user.id : undefined;
+  return email || id ? compact({ email, id }) : undefined;
+}
+
+function isEmailShaped(value) {
+  const at = value.indexOf('@');
+  if (at <= 0 || at !== value.lastIndexOf('@') || at === value.length - 1) return false;
+  const domain = value.slice(at + 1);
+  return domain.includes('.') && !domain.startsWith('.') && !domain.endsWith('.') && !/[\s\p{Cc}]/u.test(value);
 }
 
 /** An activity event without its sequence number (the queue numbers it). */

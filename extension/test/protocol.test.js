@@ -22,6 +22,19 @@ test('activityEvent_ClipsFieldsAndDropsAbsentOnes', () => {
   assert.deepEqual(event, { occurredAt: '2026-09-01T09:00:00.000Z', kind: 'web.visit', url: 'https://a.example/', title: 'x'.repeat(256), durationSeconds: 13 });
 });
 
+test('inventory_SignedInUser_SentOnlyWhenTheServerWouldAcceptIt', () => {
+  const facts = { osName: 'ChromeOS', osVersion: '131.0' };
+  assert.deepEqual(frames.inventory({ ...facts, signedInUser: { email: 'ada@north.example.org', id: '1049' } }).signedInUser, { email: 'ada@north.example.org', id: '1049' });
+  assert.deepEqual(frames.inventory({ ...facts, signedInUser: { email: 'ada@north.example.org' } }).signedInUser, { email: 'ada@north.example.org' });
+  // Nobody signed in, or an account the server would refuse (closing the connection): left out, which reads as nobody.
+  assert.equal('signedInUser' in frames.inventory(facts), false);
+  assert.equal(frames.inventory({ ...facts, signedInUser: { email: '', id: '' } }).signedInUser, undefined);
+  assert.equal(frames.inventory({ ...facts, signedInUser: { email: 'a'.repeat(250) + '@example.org' } }).signedInUser, undefined);
+  assert.equal(frames.inventory({ ...facts, signedInUser: { email: 'no-at-sign' } }).signedInUser, undefined);
+  assert.deepEqual(frames.inventory({ ...facts, signedInUser: { email: 'ada@localhost', id: 'g 1' } }).signedInUser, undefined);
+  assert.deepEqual(frames.inventory({ ...facts, signedInUser: { email: 'bad@', id: '1049' } }).signedInUser, { id: '1049' });
+});
+
 test('policyStatus_AppliedOnlyWithoutFailures', () => {
   assert.deepEqual(frames.policyStatus(7, []), { type: 'policyStatus', version: 7, applied: true, failures: [] });
   assert.equal(frames.policyStatus(7, ['camera: not supported']).applied, false);

@@ -37,6 +37,40 @@ public sealed class AgentFrameValidatorTests
         AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null,
             Enumerable.Range(0, ProtocolLimits.MaxInventoryApps + 1).Select(i => new InstalledApp($"app{i}", null, null)).ToList())).ShouldBe("too many apps");
 
+    [Theory]
+    [InlineData("ada.lovelace@north.example.org", "1234567890")]
+    [InlineData("ADA@Example.ORG", null)]
+    [InlineData(null, "s-1042")]
+    [InlineData("", "")]
+    [InlineData(null, null)]
+    public void Validate_SignedInUser_WellFormed_IsValid(string? email, string? id) =>
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null, SignedInUser: new SignedInUser(email, id))).ShouldBeNull();
+
+    [Theory]
+    [InlineData("not-an-address", null, "signedInUser.email is not an e-mail address")]
+    [InlineData("two@at@example.org", null, "signedInUser.email is not an e-mail address")]
+    [InlineData("@example.org", null, "signedInUser.email is not an e-mail address")]
+    [InlineData("ada@", null, "signedInUser.email is not an e-mail address")]
+    [InlineData("ada@localhost", null, "signedInUser.email is not an e-mail address")]
+    [InlineData("ada@.example.org", null, "signedInUser.email is not an e-mail address")]
+    [InlineData("ada lovelace@example.org", null, "signedInUser.email is not an e-mail address")]
+    [InlineData("ada@example.org\n", null, "signedInUser.email is not an e-mail address")]
+    [InlineData("ada@example.org", "has space", "signedInUser.id has spaces or control characters")]
+    public void Validate_SignedInUser_Malformed_IsRejected(string email, string? id, string reason) =>
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null,
+            SignedInUser: new SignedInUser(email, id))).ShouldBe(reason);
+
+    [Fact]
+    public void Validate_SignedInUser_OverTheLimits_IsRejected()
+    {
+        var longest = new string('a', ProtocolLimits.MaxSignedInEmailLength - "@example.org".Length) + "@example.org";
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null, SignedInUser: new SignedInUser(longest))).ShouldBeNull();
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null, SignedInUser: new SignedInUser("a" + longest)))
+            .ShouldBe("signedInUser.email too long");
+        AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null,
+            SignedInUser: new SignedInUser(null, new string('9', ProtocolLimits.MaxShortText + 1)))).ShouldBe("signedInUser.id too long");
+    }
+
     [Fact]
     public void Validate_InventoryWithCapabilities_IsValidWithinTheLimits() =>
         AgentFrameValidator.Validate(new InventoryFrame(null, null, null, null, null, null, null,

@@ -70,6 +70,11 @@ public static class AgentFrameValidator
             return updatesReason;
         }
 
+        if (f.SignedInUser is { } user && ValidateSignedInUser(user) is { } userReason)
+        {
+            return userReason;
+        }
+
         if (f.Apps is null)
         {
             return null;
@@ -90,6 +95,38 @@ public static class AgentFrameValidator
         }
 
         return null;
+    }
+
+    private static string? ValidateSignedInUser(SignedInUser user)
+    {
+        if ((TooLong(user.Email, ProtocolLimits.MaxSignedInEmailLength, "signedInUser.email") ?? TooLong(user.Id, ProtocolLimits.MaxShortText, "signedInUser.id")) is { } reason)
+        {
+            return reason;
+        }
+
+        if (!string.IsNullOrEmpty(user.Email) && !IsEmailShaped(user.Email))
+        {
+            return "signedInUser.email is not an e-mail address";
+        }
+
+        return user.Id is not null && user.Id.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)) ? "signedInUser.id has spaces or control characters" : null;
+    }
+
+    /// <summary>
+    /// One <c>@</c> with something on both sides, a dot in the domain not at its ends, and no spaces or
+    /// control characters: the shape of an address, not proof that it exists.
+    /// </summary>
+    public static bool IsEmailShaped(string value)
+    {
+        var at = value.IndexOf('@', StringComparison.Ordinal);
+        if (at <= 0 || at != value.LastIndexOf('@') || at == value.Length - 1)
+        {
+            return false;
+        }
+
+        var domain = value.AsSpan(at + 1);
+        return domain.Contains('.') && domain[0] != '.' && domain[^1] != '.'
+            && !value.Any(c => char.IsControl(c) || char.IsWhiteSpace(c));
     }
 
     private static string? ValidateOsUpdates(OsUpdateStatus u)

@@ -64,6 +64,9 @@ public static class ProtocolLimits
     /// <summary>Longest short text (names, titles, versions, errors).</summary>
     public const int MaxShortText = 256;
 
+    /// <summary>Longest e-mail address of a <see cref="SignedInUser"/>.</summary>
+    public const int MaxSignedInEmailLength = 256;
+
     /// <summary>Longest long text (messages, command results).</summary>
     public const int MaxLongText = 4096;
 

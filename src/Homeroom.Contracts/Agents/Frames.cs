@@ -144,6 +144,10 @@ public sealed record LocationFix(double Latitude, double Longitude, double Accur
 /// optional, at most <see cref="ProtocolLimits.MaxCapabilities"/>).
 /// </param>
 /// <param name="OsUpdates">The operating system's pending updates as the desktop agent last checked them (optional; absent from older agents and the extension).</param>
+/// <param name="SignedInUser">
+/// Who is signed in on the device now (optional). Absent, or present with neither field, means nobody: on a
+/// device marked shared, the server then returns it to its own policy (docs/agent-protocol.md, signed-in user).
+/// </param>
 public sealed record InventoryFrame(
     string? OsName,
     string? OsVersion,
@@ -153,7 +157,17 @@ public sealed record InventoryFrame(
     long? StorageFreeBytes,
     IReadOnlyList<InstalledApp>? Apps,
     IReadOnlyList<AgentCapability>? Capabilities = null,
-    OsUpdateStatus? OsUpdates = null) : AgentFrame;
+    OsUpdateStatus? OsUpdates = null,
+    SignedInUser? SignedInUser = null) : AgentFrame;
+
+/// <summary>The account signed in on a device, as the agent sees it (the Chrome profile, the desktop session's user).</summary>
+/// <param name="Email">The account's e-mail address (at most <see cref="ProtocolLimits.MaxSignedInEmailLength"/> characters, one <c>@</c>, no spaces).</param>
+/// <param name="Id">The account's id in its directory, when known: a Google account id, a roster id (at most <see cref="ProtocolLimits.MaxShortText"/> characters).</param>
+public sealed record SignedInUser(string? Email, string? Id = null)
+{
+    /// <summary>True when the record names nobody (both fields empty): the same as no record.</summary>
+    public bool IsEmpty => string.IsNullOrWhiteSpace(Email) && string.IsNullOrWhiteSpace(Id);
+}
 
 /// <summary>The operating system's updates on a desktop agent's device (docs/agent-protocol.md, OS updates).</summary>
 /// <param name="Pending">Updates the OS offers and has not installed (0 to <see cref="ProtocolLimits.MaxOsUpdates"/>).</param>

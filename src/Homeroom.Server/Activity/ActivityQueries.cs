@@ -6,7 +6,8 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Activity;
 
-public sealed record ActivityEventDto(long Seq, Guid DeviceId, DateTime OccurredAt, DateTime ReceivedAt, string Kind, string? Url, string? Title, string? AppId, int? DurationSeconds, string? Detail);
+/// <summary>One stored event; <c>PersonId</c> is the student signed in on a shared device when it arrived (null on a 1:1 device: its assigned student).</summary>
+public sealed record ActivityEventDto(long Seq, Guid DeviceId, DateTime OccurredAt, DateTime ReceivedAt, string Kind, string? Url, string? Title, string? AppId, int? DurationSeconds, string? Detail, Guid? PersonId = null);
 
 /// <summary>
 /// A device's activity, newest first, for staff who may read activity and reach the device. A device
@@ -36,7 +37,7 @@ public sealed class ActivityQueries(IDbContextFactory<HomeroomDbContext> dbFacto
 
         var total = await query.CountAsync(cancellationToken);
         var items = await query.OrderByDescending(e => e.Seq).Skip(paging.Skip).Take(paging.Take)
-            .Select(e => new ActivityEventDto(e.Seq, e.DeviceId, e.OccurredAt, e.ReceivedAt, e.Kind, e.Url, e.Title, e.AppId, e.DurationSeconds, e.Detail))
+            .Select(e => new ActivityEventDto(e.Seq, e.DeviceId, e.OccurredAt, e.ReceivedAt, e.Kind, e.Url, e.Title, e.AppId, e.DurationSeconds, e.Detail, e.PersonId))
             .ToListAsync(cancellationToken);
         audit.Record(db, "device.activity.read", "device", deviceId.ToString(), $"page {paging.Page ?? 1}, {items.Count} events{(string.IsNullOrEmpty(kind) ? "" : $" of kind {kind}")}", device.SchoolId);
         await db.SaveChangesAsync(cancellationToken);

@@ -14,4 +14,7 @@ public sealed class ActivityRecord
     public string? AppId { get; set; }
     public int? DurationSeconds { get; set; }
     public string? Detail { get; set; }
+
+    /// <summary>The student signed in on a shared device when the event arrived; null on a 1:1 device (its assigned person is the student).</summary>
+    public Guid? PersonId { get; set; }
 }

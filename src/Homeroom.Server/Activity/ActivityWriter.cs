@@ -7,7 +7,7 @@ using NpgsqlTypes;
 namespace Homeroom.Server.Activity;
 
 /// <summary>A batch of activity events from one device, and how to tell the device once it is stored.</summary>
-public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> events, DateTime receivedAt)
+public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> events, DateTime receivedAt, Guid? personId = null)
 {
     private ActivityBatch? _whole;
     private int _partsLeft;
@@ -19,6 +19,9 @@ public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> ev
 
     public DateTime ReceivedAt { get; } = receivedAt;
 
+    /// <summary>The student signed in on the (shared) device when the batch arrived; stored with each event.</summary>
+    public Guid? PersonId { get; } = personId;
+
     /// <summary>
     /// Completes with true once the events are handled: stored, except any the database refused for
     /// their data (sending those again cannot help); false when they were given up at shutdown.
@@ -29,7 +32,7 @@ public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> ev
     internal ActivityBatch[] Halve()
     {
         var half = Events.Count / 2;
-        ActivityBatch[] parts = [new(DeviceId, Events.Take(half).ToArray(), ReceivedAt), new(DeviceId, Events.Skip(half).ToArray(), ReceivedAt)];
+        ActivityBatch[] parts = [new(DeviceId, Events.Take(half).ToArray(), ReceivedAt, PersonId), new(DeviceId, Events.Skip(half).ToArray(), ReceivedAt, PersonId)];
         _partsLeft = parts.Length;
         foreach (var part in parts)
         {
@@ -71,7 +74,7 @@ public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> ev
 public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
     : BatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
 {
-    private const int InsertColumns = 11;
+    private const int InsertColumns = 12;
 
     private const string AdvanceSeqSql = "UPDATE devices SET activity_seq = @s WHERE id = @d AND activity_seq < @s";
 
@@ -111,13 +114,13 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
 
     private async Task WriteAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
     {
-        var rows = new List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)>();
+        var rows = new List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt, Guid? Person)>();
         var highest = new Dictionary<Guid, long>();
         foreach (var item in batch)
         {
             foreach (var e in item.Events)
             {
-                rows.Add((item.DeviceId, e, item.ReceivedAt));
+                rows.Add((item.DeviceId, e, item.ReceivedAt, item.PersonId));
             }
 
             var last = item.Events[^1].Seq;
@@ -158,6 +161,7 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
             v[8] = row.Event.AppId;
             v[9] = row.Event.DurationSeconds;
             v[10] = row.Event.Detail;
+            v[11] = row.Person is { } person ? bulk.Id(person) : null;
         }, cancellationToken);
         await bulk.ExecuteManyAsync(connection, transaction, AdvanceSeqSql, ["@s", "@d"], highest.ToList(), (row, v) =>
         {
@@ -169,7 +173,7 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
     }
 
     private string InsertSql(int rows) => $"""
-        INSERT INTO activity_events (id, device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
+        INSERT INTO activity_events (id, device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail, person_id)
         {bulk.RowsSql(rows, InsertColumns)}
         ON CONFLICT (device_id, seq) DO NOTHING
         """;
@@ -181,14 +185,14 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
     private static async Task<int> InsertWithArraysAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
-        List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt)> rows,
+        List<(Guid Device, ActivityEvent Event, DateTime ReceivedAt, Guid? Person)> rows,
         Dictionary<Guid, long> highest,
         CancellationToken cancellationToken)
     {
         await using var insert = new NpgsqlCommand(
             """
-            INSERT INTO activity_events (device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail)
-            SELECT * FROM unnest(@d, @s, @o, @r, @k, @u, @t, @a, @du, @de)
+            INSERT INTO activity_events (device_id, seq, occurred_at, received_at, kind, url, title, app_id, duration_seconds, detail, person_id)
+            SELECT * FROM unnest(@d, @s, @o, @r, @k, @u, @t, @a, @du, @de, @p)
             ON CONFLICT (device_id, seq) DO NOTHING
             """, connection, transaction);
         insert.Parameters.AddWithValue("d", rows.Select(r => r.Device).ToArray());
@@ -201,6 +205,7 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
         insert.Parameters.Add(TextArray("a", rows.Select(r => r.Event.AppId)));
         insert.Parameters.AddWithValue("du", rows.Select(r => r.Event.DurationSeconds).ToArray());
         insert.Parameters.Add(TextArray("de", rows.Select(r => r.Event.Detail)));
+        insert.Parameters.Add(new NpgsqlParameter("p", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = rows.Select(r => r.Person).ToArray() });
         var inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
 
         await using var advance = new NpgsqlCommand(

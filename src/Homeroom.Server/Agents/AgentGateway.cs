@@ -45,6 +45,7 @@ public sealed class AgentGateway(
     HelpRequests help,
     AgentWatch watch,
     Diagnostics.DiagnosticsStore diagnostics,
+    SharedDeviceSignIn signIn,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -94,7 +95,7 @@ public sealed class AgentGateway(
         }
     }
 
-    private sealed record AuthenticatedDevice(Guid Id, long ActivitySeq, long PolicyVersion, DevicePlatform Platform);
+    private sealed record AuthenticatedDevice(Guid Id, long ActivitySeq, long PolicyVersion, DevicePlatform Platform, Guid? SignedInPersonId);
 
     private async Task<AuthenticatedDevice?> AuthenticateAsync(WebSocket socket, MessageReader reader, string? remote, CancellationToken cancellationToken)
     {
@@ -140,7 +141,7 @@ public sealed class AgentGateway(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var device = await db.Devices.AsNoTracking()
             .Where(d => d.Id == auth.DeviceId)
-            .Select(d => new { d.Id, d.CredentialHash, d.RevokedAt, d.ActivitySeq, d.PolicyVersionApplied, d.AgentVersion, d.Platform })
+            .Select(d => new { d.Id, d.CredentialHash, d.RevokedAt, d.ActivitySeq, d.PolicyVersionApplied, d.AgentVersion, d.Platform, d.SignedInPersonId })
             .FirstOrDefaultAsync(cancellationToken);
         if (device?.RevokedAt is not null)
         {
@@ -160,7 +161,7 @@ public sealed class AgentGateway(
                 .ExecuteUpdateAsync(s => s.SetProperty(d => d.AgentVersion, auth.AgentVersion), cancellationToken);
         }
 
-        return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied, device.Platform);
+        return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied, device.Platform, device.SignedInPersonId);
     }
 
     private async Task RejectAsync(WebSocket socket, string? remote, int code, string reason, bool drain = true)
@@ -198,6 +199,7 @@ public sealed class AgentGateway(
         {
             ConnectedAt = time.GetUtcNow().UtcDateTime,
         };
+        signIn.Connected(device.Id, device.SignedInPersonId);
         registry.Register(connection);
         watch.Connected(device.Id);
         presence.Touch(device.Id);
@@ -404,6 +406,9 @@ public sealed class AgentGateway(
                 }
 
                 await inventoryWriter.EnqueueAsync(new InventoryReport(deviceId, inventory, now));
+
+                // On this device's own loop, so the activity that follows is already the new student's.
+                await signIn.ObserveAsync(deviceId, inventory.SignedInUser);
                 break;
             case ActivityFrame activity:
                 presence.Touch(deviceId);
@@ -480,7 +485,7 @@ public sealed class AgentGateway(
             return;
         }
 
-        var batch = new ActivityBatch(session.DeviceId, allowed < fresh.Count ? fresh.GetRange(0, allowed) : fresh, now);
+        var batch = new ActivityBatch(session.DeviceId, allowed < fresh.Count ? fresh.GetRange(0, allowed) : fresh, now, signIn.PersonOf(session.DeviceId));
         await activityWriter.EnqueueAsync(batch);
         if (AppSnapshot.From(session.DeviceId, batch.Events) is { } snapshot)
         {

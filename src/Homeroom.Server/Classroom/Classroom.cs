@@ -111,21 +111,25 @@ public sealed class Classroom(
     public Thumbnail? Screen(ClassDevice device, Guid groupId, bool inSession) =>
         inSession ? views.Latest(groupId, device.DeviceId) : null;
 
-    /// <summary>The devices of a class's students and the class's own devices (a cart); a staff member's own devices never count.</summary>
+    /// <summary>
+    /// The devices of a class's students and the class's own devices (a cart); a staff member's own devices never count.
+    /// A shared device shows the student signed in on it, while there is one.
+    /// </summary>
     internal static async Task<List<ClassDevice>> DevicesAsync(HomeroomDbContext db, Guid groupId, CancellationToken cancellationToken)
     {
         var devices = await db.Devices.AsNoTracking().Manageable().InGroup(db, groupId)
-            .Where(d => d.AssignedPersonId == null || !db.People.Any(p => p.Id == d.AssignedPersonId && p.Kind == PersonKind.Staff))
+            .Select(d => new { d.Id, d.Name, d.Platform, PersonId = d.SignedInPersonId ?? d.AssignedPersonId })
+            .Where(d => d.PersonId == null || !db.People.Any(p => p.Id == d.PersonId && p.Kind == PersonKind.Staff))
             .Select(d => new
             {
                 d.Id,
                 d.Name,
                 d.Platform,
-                d.AssignedPersonId,
-                Student = db.People.Where(p => p.Id == d.AssignedPersonId).Select(p => p.GivenName + " " + p.FamilyName).FirstOrDefault(),
+                d.PersonId,
+                Student = db.People.Where(p => p.Id == d.PersonId).Select(p => p.GivenName + " " + p.FamilyName).FirstOrDefault(),
             })
             .ToListAsync(cancellationToken);
-        return devices.Select(d => new ClassDevice(d.Id, d.Name, d.Platform, d.AssignedPersonId, d.Student ?? d.Name))
+        return devices.Select(d => new ClassDevice(d.Id, d.Name, d.Platform, d.PersonId, d.Student ?? d.Name))
             .OrderBy(d => d.StudentName, StringComparer.OrdinalIgnoreCase).ToList();
     }
 

@@ -128,6 +128,15 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         var assignee = d.AssignedPersonId is { } personId
             ? await scope.People(db).Where(p => p.Id == personId).Select(p => p.GivenName + " " + p.FamilyName).FirstOrDefaultAsync(cancellationToken)
             : null;
+        DeviceSignInDto? signedIn = null;
+        if (d.SignedInEmail is not null || d.SignedInUserId is not null || d.SignedInAt is not null)
+        {
+            var student = d.SignedInPersonId is { } signedInId
+                ? await scope.People(db).Where(p => p.Id == signedInId).Select(p => p.GivenName + " " + p.FamilyName).FirstOrDefaultAsync(cancellationToken)
+                : null;
+            signedIn = new DeviceSignInDto(d.SignedInEmail, d.SignedInUserId, d.SignedInAt, student is null ? null : d.SignedInPersonId, student);
+        }
+
         var live = presence.Get(id);
         var battery = live?.Battery;
         var network = live?.Network;
@@ -143,7 +152,8 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.Manufacturer, d.AssetTag, d.OsName, d.OsVersion, d.AgentVersion, d.State,
             d.SchoolId, d.AssignedPersonId, presence.IsOnline(id), LastSeen(d), d.EnrolledAt, d.RevokedAt, d.ReenrollmentApprovedUntil,
             battery?.Level ?? d.BatteryLevel, battery?.Charging ?? d.BatteryCharging, network?.Kind ?? d.NetworkKind, network?.IpAddress ?? d.IpAddress,
-            location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied, assignee);
+            location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied, assignee,
+            d.Shared, signedIn);
     }
 
     /// <summary>A device's installed apps by name; null when the device is not in the scope.</summary>

@@ -49,11 +49,20 @@ public sealed record DeviceDetailDto(
     DateTime? InventoryAt,
     int AppCount,
     long PolicyVersionApplied,
-    string? AssignedPersonName);
+    string? AssignedPersonName,
+    bool Shared = false,
+    DeviceSignInDto? SignedIn = null);
+
+/// <summary>
+/// The account the device's agent last reported signed in, since when, and (shared devices) the student of the
+/// device's school it matched; <paramref name="PersonName"/> is null when it matched nobody.
+/// </summary>
+public sealed record DeviceSignInDto(string? Email, string? AccountId, DateTime? Since, Guid? PersonId, string? PersonName);
 
 public sealed record DeviceLocationDto(double Latitude, double Longitude, double? AccuracyMeters, DateTime? CapturedAt);
 
 /// <summary>One installed app; <paramref name="Source"/> is <c>device</c> (the operating system's list) or <c>chrome</c> (Chrome extensions and apps).</summary>
 public sealed record DeviceAppDto(string AppId, string? Name, string? Version, string Source);
 
-public sealed record UpdateDeviceRequest(string? Name, string? AssetTag, DeviceState? State, Guid? AssignedPersonId, bool? Unassign, Guid? SchoolId);
+/// <summary>A change to a device; <c>Shared</c> marks it shared (a cart or lab device that follows its signed-in student) or 1:1 again.</summary>
+public sealed record UpdateDeviceRequest(string? Name, string? AssetTag, DeviceState? State, Guid? AssignedPersonId, bool? Unassign, Guid? SchoolId, bool? Shared = null);

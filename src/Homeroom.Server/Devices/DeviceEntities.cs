@@ -25,6 +25,22 @@ public sealed class Device
     public string? OsVersion { get; set; }
     public string? AgentVersion { get; set; }
     public Guid? AssignedPersonId { get; set; }
+
+    /// <summary>A cart or lab device: while a student of its school is signed in, it is theirs (see <see cref="SharedDeviceSignIn"/>).</summary>
+    public bool Shared { get; set; }
+
+    /// <summary>The e-mail address the agent last reported signed in (shared devices only).</summary>
+    public string? SignedInEmail { get; set; }
+
+    /// <summary>The account id the agent last reported signed in (shared devices only).</summary>
+    public string? SignedInUserId { get; set; }
+
+    /// <summary>The student of the device's school that account matched; null when nobody is signed in or nobody matched.</summary>
+    public Guid? SignedInPersonId { get; set; }
+
+    /// <summary>Since when the current account (or nobody, after a sign-out) has been signed in.</summary>
+    public DateTime? SignedInAt { get; set; }
+
     public DeviceState State { get; set; }
     public DateTime EnrolledAt { get; set; }
     public DateTime? LastSeenAt { get; set; }

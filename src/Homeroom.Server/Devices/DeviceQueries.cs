@@ -30,7 +30,10 @@ public static class DeviceQueries
     public static IQueryable<Device> Manageable(this IQueryable<Device> devices) =>
         devices.Where(d => d.RevokedAt == null && d.State != DeviceState.Retired);
 
-    /// <summary>A group's devices: assigned to the group directly, or to one of its people.</summary>
+    /// <summary>
+    /// A group's devices: assigned to the group directly, or to one of its people; a shared device with a student
+    /// signed in counts as that student's (and not its assigned person's) while they stay signed in.
+    /// </summary>
     public static IQueryable<Device> InGroup(this IQueryable<Device> devices, HomeroomDbContext db, Guid groupId) =>
         devices.InMembership(db.GroupDevices.Where(m => m.GroupId == groupId), db.GroupMembers.Where(m => m.GroupId == groupId));
 
@@ -46,7 +49,9 @@ public static class DeviceQueries
     {
         var deviceIds = placed.Select(m => m.DeviceId);
         var personIds = members.Select(m => (Guid?)m.PersonId);
-        return devices.Where(d => deviceIds.Contains(d.Id) || (d.AssignedPersonId != null && personIds.Contains(d.AssignedPersonId)));
+        return devices.Where(d => deviceIds.Contains(d.Id)
+            || (d.SignedInPersonId == null && d.AssignedPersonId != null && personIds.Contains(d.AssignedPersonId))
+            || (d.SignedInPersonId != null && personIds.Contains(d.SignedInPersonId)));
     }
 
     /// <summary>

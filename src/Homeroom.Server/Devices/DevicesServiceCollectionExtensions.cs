@@ -18,6 +18,7 @@ public static class DevicesServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AppSnapshotWriter>());
         services.AddSingleton<DeviceDirectory>();
         services.AddSingleton<UpdateDevice>();
+        services.AddSingleton<SharedDeviceSignIn>();
         services.AddSingleton<RevokeDevice>();
         services.AddSingleton<SwapDevice>();
         services.AddSingleton<DeviceRepairs>();

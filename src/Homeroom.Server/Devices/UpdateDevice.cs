@@ -8,11 +8,11 @@ using Microsoft.EntityFrameworkCore;
 namespace Homeroom.Server.Devices;
 
 /// <summary>
-/// Renames, tags, assigns, moves or changes the state of a device (API and console). The device must
+/// Renames, tags, assigns, moves, marks shared or changes the state of a device (API and console). The device must
 /// be in the caller's scope, a new assignee too, and a move to another school is checked against
 /// both the old and the new school. Every change is audited, and the device's policy is resolved again.
 /// </summary>
-public sealed class UpdateDevice(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor policies)
+public sealed class UpdateDevice(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor policies, SharedDeviceSignIn signIn)
 {
     public const int MaxNameLength = 200;
     public const int MaxAssetTagLength = 100;
@@ -88,10 +88,23 @@ public sealed class UpdateDevice(IDbContextFactory<HomeroomDbContext> dbFactory,
             changes.Add("unassigned");
         }
 
+        if (request.Shared is { } shared && shared != device.Shared)
+        {
+            device.Shared = shared;
+            changes.Add(shared ? "shared" : "not shared");
+        }
+
+        // A shared device follows its signed-in student of its own school: marking it, unmarking it or moving it matches again.
+        if (changes.Count > 0 && await signIn.RematchAsync(db, device, cancellationToken))
+        {
+            changes.Add($"signedInPersonId={device.SignedInPersonId?.ToString() ?? "none"}");
+        }
+
         if (changes.Count > 0)
         {
             audit.Record(db, "device.update", "device", id.ToString(), string.Join("; ", changes), device.SchoolId);
             await db.SaveChangesAsync(cancellationToken);
+            signIn.Rematched(device);
             policies.RequestDevice(id);
         }
 

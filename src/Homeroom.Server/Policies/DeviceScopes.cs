@@ -4,7 +4,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Policies;
 
-/// <summary>Reads what the resolver needs to know about devices: school, grade, groups (direct or through the student).</summary>
+/// <summary>
+/// Reads what the resolver needs to know about devices: school, grade, groups (direct or through the student). The
+/// student is the one signed in on a shared device while there is one (<see cref="Devices.SharedDeviceSignIn"/>),
+/// else the assigned person.
+/// </summary>
 public static class DeviceScopes
 {
     /// <summary>Scopes of every active device, or of the given ones.</summary>
@@ -19,23 +23,30 @@ public static class DeviceScopes
 
         var rows = await (
             from d in devices
-            join p in db.People on d.AssignedPersonId equals p.Id into people
+            join p in db.People on (d.SignedInPersonId ?? d.AssignedPersonId) equals p.Id into people
             from p in people.DefaultIfEmpty()
-            select new { d.Id, d.SchoolId, Grade = p == null ? null : p.GradeLevel, d.AssignedPersonId, d.PolicyVersionApplied })
+            select new { d.Id, d.SchoolId, Grade = p == null ? null : p.GradeLevel, d.PolicyVersionApplied })
             .ToListAsync(cancellationToken);
 
         var direct = db.GroupDevices.AsNoTracking().Select(g => new { g.DeviceId, g.GroupId });
         var throughStudent =
             from m in db.GroupMembers
             join d in db.Devices on m.PersonId equals d.AssignedPersonId
+            where d.SignedInPersonId == null
+            select new { DeviceId = d.Id, m.GroupId };
+        var throughSignedIn =
+            from m in db.GroupMembers
+            join d in db.Devices on m.PersonId equals d.SignedInPersonId
             select new { DeviceId = d.Id, m.GroupId };
         if (deviceIds is not null)
         {
             direct = direct.Where(g => deviceIds.Contains(g.DeviceId));
             throughStudent = throughStudent.Where(g => deviceIds.Contains(g.DeviceId));
+            throughSignedIn = throughSignedIn.Where(g => deviceIds.Contains(g.DeviceId));
         }
 
         var groups = (await direct.ToListAsync(cancellationToken)).Concat(await throughStudent.ToListAsync(cancellationToken))
+            .Concat(await throughSignedIn.ToListAsync(cancellationToken))
             .GroupBy(g => g.DeviceId)
             .ToDictionary(g => g.Key, g => (IReadOnlyCollection<Guid>)g.Select(x => x.GroupId).Distinct().ToArray());
 

@@ -97,7 +97,7 @@ public sealed class SafetyIngestion(
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var device = await db.Devices.AsNoTracking().Where(d => d.Id == deviceId)
-            .Select(d => new { d.Name, d.SchoolId, d.AssignedPersonId }).FirstOrDefaultAsync(cancellationToken);
+            .Select(d => new { d.Name, d.SchoolId, PersonId = d.SignedInPersonId ?? d.AssignedPersonId }).FirstOrDefaultAsync(cancellationToken);
         if (device is null)
         {
             return SignalsOutcome.Empty(dropped);
@@ -134,7 +134,7 @@ public sealed class SafetyIngestion(
                 {
                     Id = Guid.CreateVersion7(),
                     DeviceId = deviceId,
-                    PersonId = device.AssignedPersonId,
+                    PersonId = device.PersonId, // the signed-in student on a shared device
                     SchoolId = device.SchoolId,
                     Category = categoryName,
                     Phrase = phrase,

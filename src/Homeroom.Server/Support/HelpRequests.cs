@@ -60,14 +60,14 @@ public sealed class HelpRequests(
         }
 
         var device = await db.Devices.AsNoTracking().Where(d => d.Id == deviceId)
-            .Select(d => new { d.SchoolId, d.AssignedPersonId }).FirstAsync(cancellationToken);
-        var groupId = await ClassInSessionAsync(db, deviceId, device.AssignedPersonId, time.GetUtcNow(), cancellationToken);
+            .Select(d => new { d.SchoolId, PersonId = d.SignedInPersonId ?? d.AssignedPersonId }).FirstAsync(cancellationToken);
+        var groupId = await ClassInSessionAsync(db, deviceId, device.PersonId, time.GetUtcNow(), cancellationToken);
         var request = new HelpRequest
         {
             Id = Guid.CreateVersion7(),
             DeviceId = deviceId,
             ClientId = frame.RequestId,
-            PersonId = device.AssignedPersonId,
+            PersonId = device.PersonId,
             SchoolId = device.SchoolId,
             GroupId = groupId,
             Note = string.IsNullOrWhiteSpace(frame.Note) ? null : frame.Note.Trim().Replace('\0', '\uFFFD'),

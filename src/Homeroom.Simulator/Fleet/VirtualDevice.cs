@@ -45,6 +45,8 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     private DateTimeOffset _lastActivityAt;
     private DateTimeOffset? _appsSnapshotAt;
     private bool _inventorySent;
+    private volatile SignedInUser? _signedInUser;
+    private int _signInChanged;
     private CancellationTokenSource? _screenView;
     private Site _currentSite = Browsing.Sites[0];
     private long _policyVersion;
@@ -334,6 +336,11 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 break;
             }
 
+            if (Interlocked.Exchange(ref _signInChanged, 0) == 1 && !await client.SendAsync(Inventory()))
+            {
+                break;
+            }
+
             if (TakeOsUpdate())
             {
                 // A new version: report it, as the extension's inventory does after a restart.
@@ -397,6 +404,19 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         };
     }
 
+    /// <summary>
+    /// Signs a user in on this device (null: signs out), as on a shared cart device between periods: the
+    /// next tick reports it in an <c>inventory</c> frame (docs/agent-protocol.md, signed-in user).
+    /// </summary>
+    public void SignIn(SignedInUser? user)
+    {
+        _signedInUser = user;
+        Interlocked.Exchange(ref _signInChanged, 1);
+    }
+
+    /// <summary>Who this device reports signed in.</summary>
+    public SignedInUser? SignedInUser => _signedInUser;
+
     private InventoryFrame Inventory()
     {
         var apps = spec.Platform == DevicePlatform.IPadOS
@@ -411,7 +431,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             DevicePlatform.Android => "Android",
             _ => spec.Platform.ToString(),
         };
-        return new InventoryFrame(osName, OsVersion, spec.Model, spec.Manufacturer, 64L << 30, (16L + spec.Index % 32) << 30, apps);
+        return new InventoryFrame(osName, OsVersion, spec.Model, spec.Manufacturer, 64L << 30, (16L + spec.Index % 32) << 30, apps, SignedInUser: _signedInUser);
     }
 
     private List<ActivityEvent> GenerateActivity(TimeSpan realElapsed)
