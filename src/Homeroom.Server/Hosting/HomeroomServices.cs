@@ -60,7 +60,7 @@ public static class HomeroomServices
         services.AddSingleton<BulkSql>();
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContext());
 
-        services.AddAccounts();
+        services.AddAccounts(configuration);
         services.AddRoster();
         services.AddAudit();
         services.AddDevices();
@@ -111,6 +111,7 @@ public static class HomeroomServices
         app.MapAgentEndpoints();
         app.MapAccountEndpoints();
         app.MapStaffAccountEndpoints();
+        app.MapSingleSignOnEndpoints();
         app.MapRosterEndpoints();
         app.MapDeviceEndpoints();
         app.MapEnrollmentTokenEndpoints();
