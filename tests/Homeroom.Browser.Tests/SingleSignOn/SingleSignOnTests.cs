@@ -167,6 +167,34 @@ public sealed class SingleSignOnTests(SingleSignOnServer server) : IClassFixture
         after.ShouldContain(d => d != null && d.Contains("refused: state", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Console_DistrictAdmin_AddsAndRemovesAMapping()
+    {
+        await SetMappingsAsync();
+        var audited = (await AuditAsync("sign-in-mappings.replace", null)).Count;
+        var page = await ConsoleSignIn.SignInAsync(server.Browser, Host.BaseAddress, [], "admin", HomeroomHost.AdminPassword);
+        await page.GotoAsync("/accounts");
+
+        await page.GetByTestId("sso-claim-type").FillAsync("hd");
+        await page.GetByTestId("sso-claim-value").FillAsync("district.example");
+        await page.GetByTestId("sso-role").SelectOptionAsync("ReadOnly");
+        await page.GetByTestId("sso-create").CheckAsync();
+        await page.GetByTestId("sso-add").ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("sso-mapping-row")).ToHaveCountAsync(1, new() { Timeout = 15_000 });
+        await Assertions.Expect(page.GetByTestId("sso-mapping-row")).ToContainTextAsync(SingleSignOnServer.ProviderName);
+        await Browsers.ScreenshotAsync(page, "sso-mappings");
+        var stored = await Host.GetJsonAsync<SignInMappingsDto>("/api/sign-in/mappings");
+        var mapping = stored.Mappings.ShouldHaveSingleItem();
+        (mapping.Provider, mapping.ClaimType, mapping.ClaimValue, mapping.Role, mapping.SchoolId, mapping.CreateAccounts)
+            .ShouldBe((SingleSignOnServer.ProviderId, "hd", "district.example", StaffRole.ReadOnly, (Guid?)null, true));
+
+        await page.GetByTestId("sso-mapping-row").GetByRole(AriaRole.Button, new() { Name = "Remove" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("sso-mapping-row")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
+        (await Host.GetJsonAsync<SignInMappingsDto>("/api/sign-in/mappings")).Mappings.ShouldBeEmpty();
+        (await AuditAsync("sign-in-mappings.replace", null)).Count.ShouldBe(audited + 2);
+    }
+
     private async Task ExpectRefusedAsync(IPage page, string code, string message, string auditTarget)
     {
         await WaitForAsync(page, url => url.Contains("sso=", StringComparison.Ordinal));
