@@ -16,4 +16,10 @@ internal static partial class AccountsLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Checking a console connection's session failed; signing the connection out")]
     public static partial void ConsoleRevalidationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Refused a single sign-on with {Provider} from {RemoteAddress}: {Reason}")]
+    public static partial void SingleSignOnRefused(ILogger logger, string provider, string? remoteAddress, string reason);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Created staff account {AccountId} at its first single sign-on with {Provider}")]
+    public static partial void SingleSignOnAccountCreated(ILogger logger, Guid accountId, string provider);
 }

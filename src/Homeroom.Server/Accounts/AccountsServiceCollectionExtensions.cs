@@ -13,7 +13,7 @@ public static class AccountsServiceCollectionExtensions
     /// <summary>The scheme every staff endpoint authenticates with: an API key when one is sent, else the session cookie.</summary>
     public const string AuthScheme = "Homeroom";
 
-    public static IServiceCollection AddAccounts(this IServiceCollection services)
+    public static IServiceCollection AddAccounts(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AccountOptions>, AccountOptionsValidator>();
@@ -59,7 +59,8 @@ public static class AccountsServiceCollectionExtensions
                     c.Response.StatusCode = StatusCodes.Status403Forbidden;
                     return Task.CompletedTask;
                 };
-            });
+            })
+            .AddSingleSignOn(configuration);
         services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme).Configure<IOptions<AccountOptions>>((o, accounts) =>
         {
             o.ExpireTimeSpan = accounts.Value.SessionMaxLifetime;

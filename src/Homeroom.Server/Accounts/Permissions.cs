@@ -130,6 +130,9 @@ public enum Permission
 
     /// <summary>Ask a device for a diagnostics report and read its reports (network addresses, log lines): IT work, so district and school administrators and IT technicians.</summary>
     RunDiagnostics,
+
+    /// <summary>Single sign-on mappings: which provider claims give which role and school, and whether accounts are created (a district matter).</summary>
+    ManageSingleSignOn,
 }
 
 /// <summary>

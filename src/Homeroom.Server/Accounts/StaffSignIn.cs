@@ -156,14 +156,22 @@ public sealed class StaffSignIn(
         return new SignInResult(SignInOutcome.Failed);
     }
 
-    private async Task BeginSessionAsync(HomeroomDbContext db, HttpContext context, StaffAccount account, CancellationToken cancellationToken)
+    private Task BeginSessionAsync(HomeroomDbContext db, HttpContext context, StaffAccount account, CancellationToken cancellationToken) =>
+        BeginSessionAsync(
+            db, context, account, account.TotpEnabledAt is null ? "password" : "password+code", account.TotpEnabledAt is null ? null : "with a two-step code", cancellationToken);
+
+    /// <summary>
+    /// Begins a session for an account that proved who it is (a password, a code, or a single sign-on):
+    /// the same stored session, cookie and audit entry whichever way it signed in. Saves <paramref name="db"/>.
+    /// </summary>
+    internal async Task BeginSessionAsync(HomeroomDbContext db, HttpContext context, StaffAccount account, string authMethod, string? auditDetails, CancellationToken cancellationToken)
     {
         account.LastSignInAt = time.GetUtcNow().UtcDateTime;
         var session = sessions.Begin(db, account, context);
-        var principal = StaffUser.CreatePrincipal(account, account.TotpEnabledAt is null ? "password" : "password+code", CookieAuthenticationDefaults.AuthenticationScheme);
+        var principal = StaffUser.CreatePrincipal(account, authMethod, CookieAuthenticationDefaults.AuthenticationScheme);
         principal.Identities.First().AddClaim(new Claim(StaffUser.SessionClaim, session));
         context.User = principal;
-        audit.Record(db, "auth.sign-in", "account", account.Id.ToString(), account.TotpEnabledAt is null ? null : "with a two-step code");
+        audit.Record(db, "auth.sign-in", "account", account.Id.ToString(), auditDetails);
         await db.SaveChangesAsync(cancellationToken);
         await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
         if (account.TotpEnabledAt is null && twoStep.IsRequiredFor(account.Role))

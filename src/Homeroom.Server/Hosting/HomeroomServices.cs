@@ -61,7 +61,7 @@ public static class HomeroomServices
         services.AddSingleton<BulkSql>();
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContext());
 
-        services.AddAccounts();
+        services.AddAccounts(configuration);
         services.AddRoster();
         services.AddOneRoster();
         services.AddAudit();
@@ -113,6 +113,7 @@ public static class HomeroomServices
         app.MapAgentEndpoints();
         app.MapAccountEndpoints();
         app.MapStaffAccountEndpoints();
+        app.MapSingleSignOnEndpoints();
         app.MapRosterEndpoints();
         app.MapOneRosterEndpoints();
         app.MapDeviceEndpoints();

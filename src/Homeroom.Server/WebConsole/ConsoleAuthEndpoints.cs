@@ -1,5 +1,7 @@
 using Homeroom.Server.Accounts;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.WebConsole;
 
@@ -15,6 +17,8 @@ public static class ConsoleAuthEndpoints
     {
         app.MapPost("/auth/sign-in", SignInAsync).AllowAnonymous().RequireRateLimiting(AccountEndpoints.SignInRateLimit).ExcludeFromDescription();
         app.MapPost("/auth/sign-in/code", SignInWithCodeAsync).AllowAnonymous().RequireRateLimiting(AccountEndpoints.SignInRateLimit).ExcludeFromDescription();
+        // Single sign-on: the provider's button on the sign-in page leads here; the OpenID Connect handler takes over.
+        app.MapGet("/auth/sso/{provider}", SingleSignOnChallenge).AllowAnonymous().RequireRateLimiting(AccountEndpoints.SignInRateLimit).ExcludeFromDescription();
         app.MapPost("/auth/sign-out", SignOutAsync).RequireStaff(Permission.OwnAccount).ExcludeFromDescription();
         return app;
     }
@@ -81,15 +85,19 @@ public static class ConsoleAuthEndpoints
             _ => Results.Redirect("/login?error=1&returnUrl=" + Uri.EscapeDataString(target)),
         };
 
+    private static IResult SingleSignOnChallenge(string provider, string? returnUrl, IOptions<SingleSignOnOptions> options)
+    {
+        var target = LocalOrHome(returnUrl);
+        return options.Value.Providers.ContainsKey(provider)
+            ? Results.Challenge(new AuthenticationProperties { RedirectUri = target }, [SingleSignOnOptions.SchemeOf(provider)])
+            : Results.Redirect(SingleSignOn.LoginWith(SingleSignOnFailure.UnknownProvider, target));
+    }
+
     private static async Task<IResult> SignOutAsync(HttpContext context, StaffSignIn signIn, CancellationToken cancellationToken)
     {
         await signIn.SignOutAsync(context, cancellationToken);
         return Results.Redirect("/login");
     }
 
-    // Only a path on this site: never an open redirect.
-    private static string LocalOrHome(string? returnUrl) =>
-        returnUrl is { Length: > 0 and <= 500 } && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.Contains('\\') && !returnUrl.Contains("://", StringComparison.Ordinal)
-            ? "/" + returnUrl.TrimStart('/')
-            : "/";
+    private static string LocalOrHome(string? returnUrl) => SingleSignOn.LocalOrHome(returnUrl);
 }

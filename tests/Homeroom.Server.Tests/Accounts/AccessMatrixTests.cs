@@ -107,6 +107,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("POST", "/api/accounts", DistrictOnly, Kind.Body, """{"username":"{unique}","displayName":"New","password":"a long enough passphrase","role":"readOnly","schoolId":"{school}"}"""),
         new("PUT", "/api/accounts/{id}", DistrictOnly, Kind.Account, """{"disabled":false}"""),
         new("DELETE", "/api/accounts/{id}/two-step", DistrictOnly, Kind.Account, Fresh: true),
+        new("GET", "/api/sign-in/mappings", DistrictOnly, Kind.None),
+        new("PUT", "/api/sign-in/mappings", DistrictOnly, Kind.None, """{"mappings":[]}"""),
 
         new("GET", "/api/schools", RosterReaders, Kind.None),
         new("POST", "/api/schools", DistrictOnly, Kind.None, """{"name":"{unique}","timeZone":"UTC"}"""),
