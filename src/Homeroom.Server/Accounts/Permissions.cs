@@ -130,6 +130,12 @@ public enum Permission
 
     /// <summary>Ask a device for a diagnostics report and read its reports (network addresses, log lines): IT work, so district and school administrators and IT technicians.</summary>
     RunDiagnostics,
+
+    /// <summary>Run approved scripts on desktops of their school and read the results (and the script library): IT work, like <see cref="RunDiagnostics"/>.</summary>
+    RunScripts,
+
+    /// <summary>Write, edit and approve the district's scripts (a district matter: an approved script runs as the device's administrator).</summary>
+    ManageScripts,
 }
 
 /// <summary>
@@ -152,14 +158,14 @@ public static class Permissions
             Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
             Permission.ReadInsights, Permission.ReadInsightNames,
             Permission.ReadUpdates,
-            Permission.ManageHelpRequests, Permission.RunDiagnostics,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {
             Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
             Permission.ReadRoster, Permission.ReadAlerts, Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies,
             Permission.ReadApple, Permission.ReadInsights,
-            Permission.ManageHelpRequests, Permission.RunDiagnostics,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts,
         },
         [StaffRole.Teacher] = new HashSet<Permission> { Permission.OwnAccount, Permission.UseClassroom },
         [StaffRole.SafetyLead] = new HashSet<Permission>

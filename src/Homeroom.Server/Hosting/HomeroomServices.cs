@@ -23,6 +23,7 @@ using Homeroom.Server.Roster;
 using Homeroom.Server.Safety;
 using Homeroom.Server.Support;
 using Homeroom.Server.Diagnostics;
+using Homeroom.Server.Scripts;
 using Homeroom.Server.Updates;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -77,6 +78,7 @@ public static class HomeroomServices
         services.AddSafety();
         services.AddSupport();
         services.AddDiagnostics();
+        services.AddScripts();
         services.AddApple();
         services.AddAppleSchoolManager();
         services.AddClassroom();
@@ -129,6 +131,7 @@ public static class HomeroomServices
         app.MapSafetyEndpoints();
         app.MapSupportEndpoints();
         app.MapDiagnosticsEndpoints();
+        app.MapScriptEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();
