@@ -65,6 +65,8 @@ internal sealed class ScriptVersionConfiguration : IEntityTypeConfiguration<Scri
     {
         builder.ToTable("script_versions");
         builder.HasKey(v => new { v.ScriptId, v.Version });
+        // Known to EF so a new script's row is inserted before its first version's.
+        builder.HasOne<Script>().WithMany().HasForeignKey(v => v.ScriptId).OnDelete(DeleteBehavior.Cascade);
     }
 }
 

@@ -6,6 +6,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -55,6 +56,14 @@ public sealed class ScriptRuns(
         ScriptVersion script;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
+            var found = targetType == "group"
+                ? await scope.Groups(db).AnyAsync(g => g.Id == targetId, cancellationToken)
+                : await scope.Devices(db).AnyAsync(d => d.Id == targetId, cancellationToken);
+            if (!found)
+            {
+                throw new NotFoundException($"No such {targetType}.");
+            }
+
             script = await ScriptLibrary.RunnableAsync(db, request.ScriptId, cancellationToken);
         }
 

@@ -359,6 +359,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("/updates", UpdateReaders, Kind.None),
         ("/apple-school-manager", DistrictOnly, Kind.None),
         ("/support", HelpQueue, Kind.None),
+        ("/scripts", ScriptRunners, Kind.None),
     ];
 
     private HomeroomHost Host => server.Host;
