@@ -91,11 +91,21 @@ public abstract class ScriptTests(ScriptHost shared)
         (await technician.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/scripts", new { scriptId = id })).StatusCode.ShouldBe(HttpStatusCode.Conflict);
         (await Host.PostJsonAsync($"/api/scripts/{id}/approve", new { version = 2 })).StatusCode.ShouldBe(HttpStatusCode.OK);
 
+        Guid commandId;
         using (var run = await technician.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/scripts", new { scriptId = id }))
         {
             run.StatusCode.ShouldBe(HttpStatusCode.Accepted, await run.Content.ReadAsStringAsync());
-            (await run.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32().ShouldBe(2);
+            var requested = await run.Content.ReadFromJsonAsync<JsonElement>();
+            requested.GetProperty("version").GetInt32().ShouldBe(2);
+            commandId = requested.GetProperty("commandId").GetGuid();
         }
+
+        // The command log shows the script to those who may run scripts, and hides its body from read-only staff.
+        using var readOnly = await AccountAsync("readOnly", school);
+        var seen = await readOnly.GetFromJsonAsync<JsonElement>($"/api/commands/{commandId}");
+        seen.GetProperty("arguments").GetProperty("body").GetString().ShouldBe("(hidden)");
+        seen.GetProperty("arguments").GetProperty("name").GetString().ShouldBe("Disk check");
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/commands/{commandId}")).GetProperty("arguments").GetProperty("body").GetString().ShouldNotBe("(hidden)");
 
         // The device receives version 2, signed by the key the welcome frame named.
         var command = await agent.ExpectAsync<CommandFrame>();
