@@ -63,6 +63,8 @@ public static class AgentHost
         services.AddSingleton<Session.WindowSignals>();
         services.AddHostedService(s => s.GetRequiredService<Session.ForegroundUsage>());
         services.AddCapabilities();
+        services.AddSingleton<Scripts.ScriptRunner>();
+        services.AddSingleton<ICapability>(s => s.GetRequiredService<Scripts.ScriptRunner>());
         services.AddSingleton<AgentWorker>();
         services.AddHostedService(s => s.GetRequiredService<AgentWorker>());
         return services;

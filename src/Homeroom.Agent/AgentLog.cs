@@ -57,4 +57,16 @@ internal static partial class AgentLog
 
     [LoggerMessage(18, LogLevel.Information, "Installed OS updates (ok: {Ok}): {Result}")]
     public static partial void OsUpdatesInstalled(ILogger logger, bool ok, string result);
+
+    [LoggerMessage(19, LogLevel.Warning, "Refused script command {CommandId}: {Reason}; nothing was run")]
+    public static partial void ScriptRefused(ILogger logger, Guid commandId, string reason);
+
+    [LoggerMessage(20, LogLevel.Information, "Ran script '{Name}' version {Version} for command {CommandId}: exit code {ExitCode}, timed out {TimedOut}")]
+    public static partial void ScriptRan(ILogger logger, string name, int version, Guid commandId, int? exitCode, bool timedOut);
+
+    [LoggerMessage(21, LogLevel.Information, "Keeping the server's script-signing key")]
+    public static partial void ScriptKeyPinned(ILogger logger);
+
+    [LoggerMessage(22, LogLevel.Warning, "The server offered a different script-signing key than the one kept at first contact: ignored (scripts signed with it are refused)")]
+    public static partial void ScriptKeyChanged(ILogger logger);
 }

@@ -38,6 +38,7 @@ public sealed class AgentWorker(
     AgentOptions options,
     ApplicationBlocker blocker,
     Diagnostics.DiagnosticsGatherer diagnostics,
+    Scripts.ScriptRunner scripts,
     AgentPaths paths,
     AgentStatus status,
     ShutdownSignal shutdown,
@@ -56,6 +57,7 @@ public sealed class AgentWorker(
     private long _sentThroughSeq;
     private AgentClient? _current;
     private int _maxTextFrameBytes = ProtocolLimits.MaxTextFrameBytes;
+    private byte[]? _scriptKey = File.Exists(paths.ScriptKeyFile) ? File.ReadAllBytes(paths.ScriptKeyFile) : null;
 
     /// <summary>The web filter compiled from the last policy (for the browser integration still to come).</summary>
     public WebFilter Filter => _filter;
@@ -348,6 +350,8 @@ public sealed class AgentWorker(
         switch (frame)
         {
             case WelcomeFrame hello:
+                // Before any command of this connection is read: one waiting for the device may be a script.
+                KeepScriptKey(hello.ScriptSigningKey);
                 welcome.TrySetResult(hello);
                 break;
             case ActivityAckFrame ack:
@@ -423,6 +427,12 @@ public sealed class AgentWorker(
             if (command.Kind == CommandKinds.Diagnose)
             {
                 await DiagnoseAsync(client, command);
+                return;
+            }
+
+            if (command.Kind == CommandKinds.RunScript)
+            {
+                await RunScriptAsync(client, command);
                 return;
             }
 
@@ -563,6 +573,72 @@ public sealed class AgentWorker(
 
         var failed = report.Connectivity?.Count(c => !c.Ok) ?? 0;
         await FinishAsync(client, command, true, failed == 0 ? "report sent" : $"report sent; {failed} connection test(s) failed");
+    }
+
+    /// <summary>
+    /// The first script-signing key a server offers is kept (in the state directory) and never replaced: a server or
+    /// connection that later offers another cannot make this agent run scripts signed with it.
+    /// </summary>
+    private void KeepScriptKey(string? offered)
+    {
+        if (offered is null)
+        {
+            return;
+        }
+
+        byte[] key;
+        try
+        {
+            key = Convert.FromBase64String(offered);
+        }
+        catch (FormatException)
+        {
+            return;
+        }
+
+        if (_scriptKey is null)
+        {
+            AgentPaths.WriteAtomically(paths.ScriptKeyFile, key);
+            _scriptKey = key;
+            AgentLog.ScriptKeyPinned(logger);
+        }
+        else if (!_scriptKey.AsSpan().SequenceEqual(key))
+        {
+            AgentLog.ScriptKeyChanged(logger);
+        }
+    }
+
+    /// <summary>
+    /// Checks the script's signature and body hash against the kept key before anything is written; a script that fails
+    /// is answered failed and never touches the disk. The result goes out first, then the command's outcome.
+    /// </summary>
+    private async Task RunScriptAsync(AgentClient client, CommandFrame command)
+    {
+        if (ScriptSigning.Verify(command.Arguments, _scriptKey, Scripts.ScriptRunner.Platform, out var script) is { } refused)
+        {
+            AgentLog.ScriptRefused(logger, command.CommandId, refused);
+            await FinishAsync(client, command, false, $"runScript refused: {refused}; nothing was run");
+            return;
+        }
+
+        var outcome = await scripts.RunAsync(command.CommandId, script!, CancellationToken.None);
+        AgentLog.ScriptRan(logger, script!.Name, script.Version, command.CommandId, outcome.ExitCode, outcome.TimedOut);
+        var frame = Scripts.ScriptRunner.Fit(
+            new ScriptResultFrame(command.CommandId, outcome.ExitCode, outcome.TimedOut, outcome.Milliseconds, outcome.Stdout, outcome.Stderr, outcome.OutputTruncated),
+            _maxTextFrameBytes);
+        if (!await client.SendAsync(frame))
+        {
+            return; // not finished: the command comes again after reconnecting and is answered as interrupted
+        }
+
+        if (outcome.TimedOut)
+        {
+            await FinishAsync(client, command, false, $"stopped at its time limit of {script.TimeLimit.TotalSeconds:0} s");
+        }
+        else
+        {
+            await FinishAsync(client, command, true, $"exit code {outcome.ExitCode}");
+        }
     }
 
     private async Task FinishAsync(AgentClient client, CommandFrame command, bool ok, string result)

@@ -25,6 +25,9 @@ public sealed class AgentPaths(string stateDirectory)
     /// <summary>The last policy applied.</summary>
     public string PolicyFile => Path.Combine(StateDirectory, "policy.json");
 
+    /// <summary>The server's script-signing public key, kept from the first welcome frame that carried one (never replaced by a different one).</summary>
+    public string ScriptKeyFile => Path.Combine(StateDirectory, "script-signing-key.der");
+
     /// <summary>Creates the state directory, 0700 on Linux and macOS, when it does not exist yet.</summary>
     public void EnsureStateDirectory()
     {

@@ -14,6 +14,7 @@ public static class AgentFrameValidator
         SignalsFrame f => ValidateSignals(f),
         HelpRequestFrame f => HelpRequestLimits.Validate(f),
         DiagnosticsFrame f => DiagnosticsLimits.Validate(f),
+        ScriptResultFrame f => ScriptLimits.Validate(f),
         CommandStatusFrame f => ValidateCommandStatus(f),
         PolicyStatusFrame f => f.Version < 0 ? "policy version is negative"
             : f.Failures is { Count: > 64 } ? "too many policy failures"

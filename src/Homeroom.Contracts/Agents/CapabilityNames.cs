@@ -40,6 +40,8 @@ public static class CapabilityNames
     public const string OsUpdates = "os.updates";
     /// <summary>The <c>diagnose</c> command.</summary>
     public const string Diagnostics = "diagnostics";
+    /// <summary>The <c>runScript</c> command: approved, signed scripts.</summary>
+    public const string Scripts = "scripts";
 
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch
@@ -54,6 +56,7 @@ public static class CapabilityNames
         CommandKinds.InstallPackage or CommandKinds.RemovePackage => AppInstall,
         CommandKinds.InstallOsUpdates => OsUpdates,
         CommandKinds.Diagnose => Diagnostics,
+        CommandKinds.RunScript => Scripts,
         _ => null,
     };
 }

@@ -26,6 +26,7 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(HelpRequestAckFrame), FrameTypes.HelpRequestAck)]
 [JsonDerivedType(typeof(HelpStatusFrame), FrameTypes.HelpStatus)]
 [JsonDerivedType(typeof(DiagnosticsFrame), FrameTypes.Diagnostics)]
+[JsonDerivedType(typeof(ScriptResultFrame), FrameTypes.ScriptResult)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -67,12 +68,14 @@ public static class FrameTypes
     public const string HelpStatus = "helpStatus";
     /// <summary>Agent to server: the report a <c>diagnose</c> command asked for.</summary>
     public const string Diagnostics = "diagnostics";
+    /// <summary>Agent to server: the exit code and output of a script a <c>runScript</c> command ran.</summary>
+    public const string ScriptResult = "scriptResult";
 
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
         Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
-        HelpRequest, Diagnostics,
+        HelpRequest, Diagnostics, ScriptResult,
     };
 
     /// <summary>Every type the server may send.</summary>
@@ -98,6 +101,10 @@ public sealed record AuthFrame(Guid DeviceId, string Credential, int ProtocolVer
 /// <param name="PolicyVersion">The policy version the server believes the device has applied.</param>
 /// <param name="MaxTextFrameBytes">The text frame limit in force.</param>
 /// <param name="MaxMessagesPerSecond">The sustained frame rate allowed before the connection is closed with 4429.</param>
+/// <param name="ScriptSigningKey">
+/// The server's script-signing public key (ECDSA P-256, SubjectPublicKeyInfo DER, base64). A desktop agent keeps the
+/// first one it receives and checks every <c>runScript</c> command against it (<see cref="ScriptSigning"/>); absent from older servers.
+/// </param>
 public sealed record WelcomeFrame(
     Guid DeviceId,
     DateTimeOffset ServerTime,
@@ -105,7 +112,8 @@ public sealed record WelcomeFrame(
     long ActivityAckedSeq,
     long PolicyVersion,
     int MaxTextFrameBytes,
-    int MaxMessagesPerSecond) : AgentFrame;
+    int MaxMessagesPerSecond,
+    string? ScriptSigningKey = null) : AgentFrame;
 
 /// <summary>Periodic liveness and telemetry. The server keeps the latest in memory and stores it in batches.</summary>
 /// <param name="Battery">Battery state, when the device has one.</param>
@@ -369,6 +377,15 @@ public static class CommandKinds
     /// DeviceInformation query. Optional argument <c>urls</c>: the district's sites to test, space-separated https URLs (<see cref="DiagnosticsLimits.ParseSites"/>).
     /// </summary>
     public const string Diagnose = "diagnose";
+
+    /// <summary>
+    /// Run an approved script (desktop agents): arguments <c>scriptId</c>, <c>version</c>, <c>name</c>, <c>platform</c>,
+    /// <c>timeLimit</c> (seconds), <c>sha256</c>, <c>signature</c> and <c>body</c> (<see cref="ScriptSigning.Arguments"/>). The agent checks
+    /// the signature and hash (<see cref="ScriptSigning.Verify"/>), runs it within its time limit and answers a
+    /// <see cref="ScriptResultFrame"/> and then <c>succeeded</c>; a script that fails the check is answered <c>failed</c> and never run.
+    /// Issued only through the script endpoints, never <c>POST /api/commands</c>.
+    /// </summary>
+    public const string RunScript = "runScript";
 }
 
 /// <summary>

@@ -133,6 +133,12 @@ public enum Permission
 
     /// <summary>Single sign-on mappings: which provider claims give which role and school, and whether accounts are created (a district matter).</summary>
     ManageSingleSignOn,
+
+    /// <summary>Run approved scripts on desktops of their school and read the results (and the script library): IT work, like <see cref="RunDiagnostics"/>.</summary>
+    RunScripts,
+
+    /// <summary>Write, edit and approve the district's scripts (a district matter: an approved script runs as the device's administrator).</summary>
+    ManageScripts,
 }
 
 /// <summary>
@@ -155,14 +161,14 @@ public static class Permissions
             Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
             Permission.ReadInsights, Permission.ReadInsightNames,
             Permission.ReadUpdates,
-            Permission.ManageHelpRequests, Permission.RunDiagnostics,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {
             Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
             Permission.ReadRoster, Permission.ReadAlerts, Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies,
             Permission.ReadApple, Permission.ReadInsights,
-            Permission.ManageHelpRequests, Permission.RunDiagnostics,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts,
         },
         [StaffRole.Teacher] = new HashSet<Permission> { Permission.OwnAccount, Permission.UseClassroom },
         [StaffRole.SafetyLead] = new HashSet<Permission>

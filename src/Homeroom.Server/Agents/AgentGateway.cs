@@ -46,6 +46,8 @@ public sealed class AgentGateway(
     AgentWatch watch,
     Diagnostics.DiagnosticsStore diagnostics,
     SharedDeviceSignIn signIn,
+    Scripts.ScriptResultWriter scriptResults,
+    Scripts.ScriptSigningKey scriptSigningKey,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -215,7 +217,7 @@ public sealed class AgentGateway(
             // Registered above, so commands and policies may already be sending: they wait for this.
             await connection.SendWelcomeAsync(new WelcomeFrame(
                 device.Id, time.GetUtcNow(), _options.HeartbeatIntervalSeconds, device.ActivitySeq, device.PolicyVersion,
-                _options.MaxTextFrameBytes, _options.MessagesPerSecond));
+                _options.MaxTextFrameBytes, _options.MessagesPerSecond, scriptSigningKey.PublicKeyBase64));
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
             policies.DeviceConnected(device.Id, device.PolicyVersion);
             await screenViews.OnConnectedAsync(connection);
@@ -426,6 +428,11 @@ public sealed class AgentGateway(
                 // Stored only for a diagnose command sent to this device, once; anything else is ignored (and logged).
                 presence.Touch(deviceId);
                 await diagnostics.AcceptAsync(deviceId, report);
+                break;
+            case ScriptResultFrame result:
+                // Stored only for a runScript command sent to this device, once.
+                presence.Touch(deviceId);
+                await scriptResults.AcceptAsync(deviceId, result);
                 break;
             case CommandStatusFrame status:
                 presence.Touch(deviceId);

@@ -50,10 +50,24 @@ public sealed class IssueCommand(
         return IssueAsync(scope, kind, arguments, new CommandTarget(deviceIds, null, null), timeToLive, cancellationToken);
     }
 
-    private async Task<IssuedCommand> IssueAsync(
-        StaffScope scope, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken)
+    /// <summary>
+    /// Issues a <c>runScript</c> command; <see cref="Scripts.ScriptRuns"/> has checked that the script's newest version is
+    /// approved and built its signed arguments. Devices of another platform than the script's cannot run it: a single
+    /// such device is refused, and in a group they are recorded as failed with the reason.
+    /// </summary>
+    internal Task<IssuedCommand> ExecuteScriptAsync(
+        StaffScope scope, IReadOnlyDictionary<string, string> arguments, CommandTarget target, TimeSpan timeToLive, Contracts.Enrollment.DevicePlatform platform, CancellationToken cancellationToken)
     {
-        var errors = CommandCatalog.Validate(kind, arguments);
+        scope.EnsureCan(Permission.RunScripts);
+        return IssueAsync(scope, Contracts.Agents.CommandKinds.RunScript, arguments, target, timeToLive, cancellationToken, platform);
+    }
+
+    private async Task<IssuedCommand> IssueAsync(
+        StaffScope scope, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken,
+        Contracts.Enrollment.DevicePlatform? scriptPlatform = null)
+    {
+        // A script's arguments are built and checked by ScriptRuns; the catalog (POST /api/commands) does not know runScript.
+        var errors = scriptPlatform is null ? CommandCatalog.Validate(kind, arguments) : new Dictionary<string, string[]>(StringComparer.Ordinal);
         var ttl = timeToLive ?? options.Value.DefaultTimeToLive;
         if (ttl <= TimeSpan.Zero || ttl > options.Value.MaxTimeToLive)
         {
@@ -89,7 +103,9 @@ public sealed class IssueCommand(
 
         // Apple devices that cannot carry this action out: a single device is refused; in a group they
         // are recorded as failed with the reason, and the others get the command.
-        var unsupported = await AppleCommandSupport.FindUnsupportedAsync(db, kind, deviceIds, cancellationToken);
+        var unsupported = scriptPlatform is { } platform
+            ? await OtherPlatformsAsync(db, deviceIds, platform, cancellationToken)
+            : await AppleCommandSupport.FindUnsupportedAsync(db, kind, deviceIds, cancellationToken);
         if (unsupported.Count > 0 && unsupported.Count == deviceIds.Count && target.DeviceIds is { Count: 1 })
         {
             throw new RequestValidationException(new() { ["kind"] = [unsupported.Values.First()] });
@@ -140,6 +156,22 @@ public sealed class IssueCommand(
         }
 
         return new IssuedCommand(command, deviceIds);
+    }
+
+    private static async Task<Dictionary<Guid, string>> OtherPlatformsAsync(
+        HomeroomDbContext db, IReadOnlyList<Guid> deviceIds, Contracts.Enrollment.DevicePlatform platform, CancellationToken cancellationToken)
+    {
+        var other = new Dictionary<Guid, string>();
+        foreach (var chunk in deviceIds.Chunk(5_000))
+        {
+            foreach (var device in await db.Devices.AsNoTracking().Where(d => chunk.Contains(d.Id) && d.Platform != platform)
+                .Select(d => new { d.Id, d.Platform }).ToListAsync(cancellationToken))
+            {
+                other[device.Id] = $"the script is for {Scripts.ScriptLibrary.PlatformName(platform)}; this device runs {device.Platform}";
+            }
+        }
+
+        return other;
     }
 
     // The school a command concerns, for its audit entry: the target school, the group's school, or the

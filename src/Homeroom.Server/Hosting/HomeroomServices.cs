@@ -24,6 +24,7 @@ using Homeroom.Server.Roster.OneRoster;
 using Homeroom.Server.Safety;
 using Homeroom.Server.Support;
 using Homeroom.Server.Diagnostics;
+using Homeroom.Server.Scripts;
 using Homeroom.Server.Updates;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -79,6 +80,7 @@ public static class HomeroomServices
         services.AddSafety();
         services.AddSupport();
         services.AddDiagnostics();
+        services.AddScripts();
         services.AddApple();
         services.AddAppleSchoolManager();
         services.AddClassroom();
@@ -133,6 +135,7 @@ public static class HomeroomServices
         app.MapSafetyEndpoints();
         app.MapSupportEndpoints();
         app.MapDiagnosticsEndpoints();
+        app.MapScriptEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();

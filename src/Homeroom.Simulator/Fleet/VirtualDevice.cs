@@ -802,6 +802,13 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             var failed = report.Report.Connectivity?.Count(c => !c.Ok) ?? 0;
             result = failed == 0 ? "report sent" : $"report sent; {failed} connection test(s) failed";
         }
+        else if (ok && command.Kind == CommandKinds.RunScript)
+        {
+            // Like the agent: the result first. Nothing runs: the output is made up from the script's name and the device.
+            var name = command.Arguments?.GetValueOrDefault("name") ?? "script";
+            await client.SendAsync(new ScriptResultFrame(command.CommandId, 0, false, 40 + (spec.Index % 50),
+                $"{spec.Name}: ran '{name}' (simulated)\n", "", false));
+        }
 
         Remember(command.CommandId, result);
         await client.SendAsync(ok
@@ -847,6 +854,8 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 return (true, "unfocused");
             case CommandKinds.Diagnose:
                 return (true, "report sent");
+            case CommandKinds.RunScript:
+                return (true, "exit code 0");
             default:
                 return (false, $"unsupported command '{command.Kind}'");
         }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Homeroom.Browser.Tests.Infrastructure;
+using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
