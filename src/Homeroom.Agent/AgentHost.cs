@@ -117,7 +117,7 @@ public static class AgentHost
                 services.AddSingleton<IOsUpdatesCapability>(s => OperatingSystem.IsWindows()
                     ? new WindowsUpdateAgent(s.GetRequiredService<TimeProvider>())
                     : throw new PlatformNotSupportedException());
-                services.AddSingleton<IProcessList>(new PortableProcessList("the catalog has no executable names for Windows packages yet: blocked packages are removed, not stopped from starting"));
+                services.AddSingleton<IProcessList>(new PortableProcessList());
             }
             else
             {

@@ -71,7 +71,7 @@ public sealed class AgentWorker(
         if (_policy is { } stored)
         {
             var document = PolicyDocument.Read(stored.Document);
-            blocker.SetBlockedPackages(document.Strings("catalog", "blockedPackages"));
+            blocker.SetBlockedPackages(BlockedPackages(document), BlockedExecutables(document));
             ApplyMonitoring(document);
         }
 
@@ -678,8 +678,8 @@ public sealed class AgentWorker(
 
         var policy = PolicyDocument.Read(frame.Document);
         var failures = new List<string>();
-        var blocked = policy.Strings("catalog", "blockedPackages").Where(PackageIds.IsValid).Take(1_000).ToList();
-        blocker.SetBlockedPackages(blocked);
+        var blocked = BlockedPackages(policy);
+        blocker.SetBlockedPackages(blocked, BlockedExecutables(policy));
         if (blocked.Count > 0 && blocker.Describe().First() is { Available: false } cannotBlock)
         {
             failures.Add(Cut($"catalog.blockedPackages: not stopped from starting here ({cannotBlock.Reason})"));
@@ -738,6 +738,20 @@ public sealed class AgentWorker(
 
         return WebFilter.Compile(list, policy.WebFilter);
     }
+
+    /// <summary>The policy's blocked packages that are package ids, at most 1,000.</summary>
+    private static List<string> BlockedPackages(PolicyDocument policy) =>
+        policy.Strings("catalog", "blockedPackages").Where(PackageIds.IsValid).Take(1_000).ToList();
+
+    /// <summary>The programs the policy names for blocked packages (Windows), each a program file name, at most 10 a package.</summary>
+    private static Dictionary<string, IReadOnlyList<string>> BlockedExecutables(PolicyDocument policy) =>
+        policy.StringLists("catalog", "blockedExecutables")
+            .Where(p => PackageIds.IsValid(p.Key))
+            .Take(1_000)
+            .ToDictionary(
+                p => p.Key,
+                p => (IReadOnlyList<string>)p.Value.Where(Rules.Apps.AppIdentity.IsWindowsExecutable).Take(Rules.Apps.AppIdentity.MaxWindowsExecutables).ToList(),
+                StringComparer.Ordinal);
 
     private static string Cut(string text) => text.Length <= ProtocolLimits.MaxShortText ? text : text[..ProtocolLimits.MaxShortText];
 

@@ -24,6 +24,12 @@ public static class AppIdentity
     /// <summary>The longest Debian package name accepted (the protocol's package identity limit).</summary>
     public const int MaxLinuxPackageLength = 128;
 
+    /// <summary>The longest Windows executable file name accepted.</summary>
+    public const int MaxWindowsExecutableLength = 64;
+
+    /// <summary>The most executables one catalog entry names.</summary>
+    public const int MaxWindowsExecutables = 10;
+
     /// <summary>The longest Android package name accepted.</summary>
     public const int MaxAndroidPackageLength = 255;
 
@@ -97,6 +103,17 @@ public static class AppIdentity
         && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '+' or '-' or '.')
         && !value.Contains("..", StringComparison.Ordinal)
         && value[^1] != '.';
+
+    /// <summary>
+    /// Whether a text is the file name of a Windows program (<c>steam.exe</c>): ASCII letters, digits, spaces and
+    /// <c>. _ - ( ) +</c>, starting with a letter or digit, ending in <c>.exe</c>, at most 64; no folder.
+    /// </summary>
+    public static bool IsWindowsExecutable(string? value) =>
+        value is { Length: > 4 and <= MaxWindowsExecutableLength }
+        && char.IsAsciiLetterOrDigit(value[0])
+        && value.EndsWith(".exe", StringComparison.OrdinalIgnoreCase)
+        && value.All(c => char.IsAsciiLetterOrDigit(c) || c is ' ' or '.' or '_' or '-' or '(' or ')' or '+')
+        && !value.Contains("..", StringComparison.Ordinal);
 
     /// <summary>The ExtensionInstallForcelist line Google Admin takes for a Chrome Web Store extension.</summary>
     public static string ChromeForceInstallLine(string extensionId) => $"{extensionId};{ChromeWebStoreUpdateUrl}";

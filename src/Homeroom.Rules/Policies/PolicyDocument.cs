@@ -61,6 +61,15 @@ public sealed class PolicyDocument
             ? value.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
             : [];
 
+    /// <summary>An object of lists (<c>{ "key": ["a", "b"] }</c>), or empty; values that are not lists of strings are left out.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> StringLists(string group, string name) =>
+        Find(group, name) is { ValueKind: JsonValueKind.Object } value
+            ? value.EnumerateObject()
+                .Where(p => p.Value.ValueKind == JsonValueKind.Array)
+                .GroupBy(p => p.Name, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.First().Value.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList(), StringComparer.Ordinal)
+            : new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+
     private JsonElement? Find(string group, string name) =>
         _document.ValueKind == JsonValueKind.Object
         && _document.TryGetProperty(group, out var g)

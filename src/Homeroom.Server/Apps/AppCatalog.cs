@@ -20,9 +20,14 @@ namespace Homeroom.Server.Apps;
 /// <param name="AndroidPackage">The Android package name (recorded for later).</param>
 /// <param name="LicensesPurchased">Licences bought; none for a free app.</param>
 /// <param name="LinuxPackage">A Debian package name, which the desktop agent installs with apt on Linux.</param>
+/// <param name="WindowsExecutables">
+/// The file names of the Windows package's programs (<c>steam.exe</c>), which the desktop agent stops from starting while
+/// the app is blocked; with <paramref name="WindowsPackageId"/>, at most <see cref="AppIdentity.MaxWindowsExecutables"/>.
+/// </param>
 public sealed record AppRequest(
     string? Name, string? Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
-    string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased, string? LinuxPackage = null);
+    string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased, string? LinuxPackage = null,
+    IReadOnlyList<string?>? WindowsExecutables = null);
 
 /// <summary>
 /// A catalog entry. <c>ChromeForceInstall</c> is the ExtensionInstallForcelist line for Google Admin, when it is a Chrome extension;
@@ -31,7 +36,8 @@ public sealed record AppRequest(
 public sealed record AppDto(
     Guid Id, string Name, string Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
     string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased,
-    string? ChromeForceInstall, int Assignments, DateTime CreatedAt, DateTime UpdatedAt, AppStatusCounts Status, string? LinuxPackage);
+    string? ChromeForceInstall, int Assignments, DateTime CreatedAt, DateTime UpdatedAt, AppStatusCounts Status, string? LinuxPackage,
+    IReadOnlyList<string> WindowsExecutables);
 
 /// <summary>
 /// The district's app catalog. Everyone who reads policies reads it; only district administrators
@@ -178,6 +184,7 @@ public sealed class AppCatalog(
         var ids = new AppIdentities(Blank(request.ChromeExtensionId), Blank(request.WebAppUrl), Blank(request.AppleAdamId), Blank(request.AppleBundleId),
             Blank(request.WindowsPackageId), Blank(request.AndroidPackage), Blank(request.LinuxPackage));
         var icon = Blank(request.IconUrl);
+        var executables = (request.WindowsExecutables ?? []).Select(Blank).ToList();
         validation
             .Check(icon is null || AppIdentity.IsWebAppUrl(icon), "iconUrl", $"An https URL of at most {AppIdentity.MaxUrlLength} characters.")
             .Check(ids.ChromeExtensionId is null || AppIdentity.IsChromeExtensionId(ids.ChromeExtensionId), "chromeExtensionId",
@@ -195,6 +202,9 @@ public sealed class AppCatalog(
                 "An Android package name (com.example.app): parts starting with a letter, of letters, digits and underscores.")
             .Check(ids.LinuxPackage is null || AppIdentity.IsLinuxPackage(ids.LinuxPackage), "linuxPackage",
                 $"A Debian package name: at least two lower-case letters, digits, '+', '-' and '.', starting with a letter or digit, at most {AppIdentity.MaxLinuxPackageLength}.")
+            .Check(executables.Count <= AppIdentity.MaxWindowsExecutables && executables.All(AppIdentity.IsWindowsExecutable), "windowsExecutables",
+                $"At most {AppIdentity.MaxWindowsExecutables} program file names such as steam.exe: letters, digits, spaces, dots, hyphens, underscores, brackets and '+', ending in .exe, at most {AppIdentity.MaxWindowsExecutableLength} characters, no folder.")
+            .Check(executables.Count == 0 || ids.WindowsPackageId is not null, "windowsExecutables", "Windows programs belong to the app's Windows package: give its windowsPackageId too.")
             .Check(ids != new AppIdentities(null, null, null, null, null, null, null), "chromeExtensionId", "Give the app's identity on at least one platform.")
             .Range("licensesPurchased", request.LicensesPurchased, 0, MaxLicenses);
         if (!validation.IsValid)
@@ -208,6 +218,8 @@ public sealed class AppCatalog(
         (app.ChromeExtensionId, app.WebAppUrl, app.AppleAdamId, app.AppleBundleId, app.WindowsPackageId, app.AndroidPackage, app.LinuxPackage) =
             (ids.ChromeExtensionId, ids.WebAppUrl, ids.AppleAdamId, ids.AppleBundleId, ids.WindowsPackageId, ids.AndroidPackage, ids.LinuxPackage);
         app.LicensesPurchased = request.LicensesPurchased;
+        var names = executables.Select(e => e!.ToLowerInvariant()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        app.WindowsExecutables = names.Count == 0 ? null : string.Join('\n', names);
     }
 
     // A clear 409 for the usual case; the unique indexes still settle two requests racing (409 too).
@@ -243,9 +255,10 @@ public sealed class AppCatalog(
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static string Describe(CatalogApp a) =>
-        $"{a.Name} ({a.Category}) chrome {a.ChromeExtensionId} web {a.WebAppUrl} apple {a.AppleAdamId}/{a.AppleBundleId} windows {a.WindowsPackageId} linux {a.LinuxPackage} android {a.AndroidPackage} licences {a.LicensesPurchased?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}";
+        $"{a.Name} ({a.Category}) chrome {a.ChromeExtensionId} web {a.WebAppUrl} apple {a.AppleAdamId}/{a.AppleBundleId} windows {a.WindowsPackageId} ({string.Join(", ", a.WindowsExecutableList)}) linux {a.LinuxPackage} android {a.AndroidPackage} licences {a.LicensesPurchased?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}";
 
     internal static AppDto ToDto(CatalogApp a, int assignments, AppStatusCounts? status = null) => new(
         a.Id, a.Name, a.Category, a.IconUrl, a.ChromeExtensionId, a.WebAppUrl, a.AppleAdamId, a.AppleBundleId, a.WindowsPackageId, a.AndroidPackage,
-        a.LicensesPurchased, a.ChromeExtensionId is { } id ? AppIdentity.ChromeForceInstallLine(id) : null, assignments, a.CreatedAt, a.UpdatedAt, status ?? AppStatusCounts.None, a.LinuxPackage);
+        a.LicensesPurchased, a.ChromeExtensionId is { } id ? AppIdentity.ChromeForceInstallLine(id) : null, assignments, a.CreatedAt, a.UpdatedAt, status ?? AppStatusCounts.None, a.LinuxPackage,
+        a.WindowsExecutableList);
 }

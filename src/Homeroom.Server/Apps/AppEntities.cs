@@ -23,6 +23,12 @@ public sealed class CatalogApp
     /// <summary>A Debian package name (the desktop agent on Linux).</summary>
     public string? LinuxPackage { get; set; }
 
+    /// <summary>The Windows programs (<c>steam.exe</c>) the desktop agent stops from starting when the app is blocked, one per line, lower case.</summary>
+    public string? WindowsExecutables { get; set; }
+
+    /// <summary><see cref="WindowsExecutables"/> as a list.</summary>
+    public IReadOnlyList<string> WindowsExecutableList => WindowsExecutables?.Split('\n', StringSplitOptions.RemoveEmptyEntries) ?? [];
+
     /// <summary>Licences bought; null for a free or unlicensed app.</summary>
     public int? LicensesPurchased { get; set; }
 

@@ -14,8 +14,10 @@ namespace Homeroom.Server.Apps;
 /// which its policy profile's restrictions carry (<see cref="Rules.Apple.PolicyProfiles"/>); since they are
 /// part of the document, a change of the blocked set (or of supervision) changes the document's hash, so
 /// the distributor queues the profile again. A Windows or Linux desktop's: the package identities for its
-/// platform that its effective apps block (<c>blockedPackages</c>), which the desktop agent keeps from running
-/// (installs and removals go through commands, <see cref="AppInstallReconciler"/>). Loaded once per distribution
+/// platform that its effective apps block (<c>blockedPackages</c>), which the desktop agent keeps from running,
+/// and on Windows the programs the catalog names for them (<c>blockedExecutables</c>: package id → file names),
+/// since a winget package does not say which programs it installs (installs and removals go through commands,
+/// <see cref="AppInstallReconciler"/>). Loaded once per distribution
 /// pass; a device of another platform, an unsupervised one, or one no catalog app reaches, gets no <c>catalog</c>
 /// (so documents without catalog apps are exactly as before).
 /// </summary>
@@ -25,16 +27,18 @@ public sealed class CatalogDocument
     private readonly Dictionary<Guid, string> _extensionIds;
     private readonly Dictionary<Guid, string> _bundleIds;
     private readonly Dictionary<Guid, AppIdentities> _packages;
+    private readonly Dictionary<Guid, IReadOnlyList<string>> _windowsExecutables;
     private readonly HashSet<Guid> _chromebooks;
     private readonly HashSet<Guid> _supervisedApple;
     private readonly Dictionary<Guid, DevicePlatform> _desktops;
 
     private CatalogDocument(
         AppAssignmentIndex index, Dictionary<Guid, string> extensionIds, Dictionary<Guid, string> bundleIds, Dictionary<Guid, AppIdentities> packages,
-        HashSet<Guid> chromebooks, HashSet<Guid> supervisedApple, Dictionary<Guid, DevicePlatform> desktops) =>
-        (_index, _extensionIds, _bundleIds, _packages, _chromebooks, _supervisedApple, _desktops) = (index, extensionIds, bundleIds, packages, chromebooks, supervisedApple, desktops);
+        Dictionary<Guid, IReadOnlyList<string>> windowsExecutables, HashSet<Guid> chromebooks, HashSet<Guid> supervisedApple, Dictionary<Guid, DevicePlatform> desktops) =>
+        (_index, _extensionIds, _bundleIds, _packages, _windowsExecutables, _chromebooks, _supervisedApple, _desktops) =
+            (index, extensionIds, bundleIds, packages, windowsExecutables, chromebooks, supervisedApple, desktops);
 
-    private static CatalogDocument Empty => new(new AppAssignmentIndex([]), [], [], [], [], [], []);
+    private static CatalogDocument Empty => new(new AppAssignmentIndex([]), [], [], [], [], [], [], []);
 
     /// <summary>
     /// Reads the assignments of catalog extensions, App Store apps and desktop packages, and which of the devices (all when null)
@@ -61,6 +65,7 @@ public sealed class CatalogDocument
         var extensionIds = apps.Where(a => a.ChromeExtensionId is not null).ToDictionary(a => a.Id, a => a.ChromeExtensionId!);
         var bundleIds = apps.Where(a => a.AppleBundleId is not null).ToDictionary(a => a.Id, a => a.AppleBundleId!);
         var packages = apps.Where(a => a.WindowsPackageId is not null || a.LinuxPackage is not null).ToDictionary(a => a.Id, a => a.Identities);
+        var windowsExecutables = apps.Where(a => a.WindowsPackageId is not null && a.WindowsExecutables is not null).ToDictionary(a => a.Id, a => a.WindowsExecutableList);
         var devices = db.Devices.AsNoTracking();
         var appleDevices = db.AppleDevices.AsNoTracking();
         if (deviceIds is not null)
@@ -79,7 +84,7 @@ public sealed class CatalogDocument
         var desktops = !assignments.Any(a => a.Intent == AppIntent.Blocked && packages.ContainsKey(a.AppId)) ? [] : await devices
             .Where(d => d.Platform == DevicePlatform.Windows || d.Platform == DevicePlatform.Linux)
             .Select(d => new { d.Id, d.Platform }).ToDictionaryAsync(d => d.Id, d => d.Platform, cancellationToken);
-        return new CatalogDocument(new AppAssignmentIndex(assignments), extensionIds, bundleIds, packages, chromebooks, supervised, desktops);
+        return new CatalogDocument(new AppAssignmentIndex(assignments), extensionIds, bundleIds, packages, windowsExecutables, chromebooks, supervised, desktops);
     }
 
     /// <summary>The device's <c>catalog</c> object, or null when nothing of the catalog applies to it.</summary>
@@ -88,13 +93,28 @@ public sealed class CatalogDocument
         if (_desktops.TryGetValue(device.DeviceId, out var platform))
         {
             // The whole assignment set decides (a class may require what the district blocks); only blocked packages are listed.
-            var packages = _index.Resolve(device).Values
+            var blocked = _index.Resolve(device).Values
                 .Where(e => e.Intent == AppIntent.Blocked && _packages.ContainsKey(e.AppId))
-                .Select(e => AgentPackages.For(platform, _packages[e.AppId]))
-                .OfType<string>()
-                .Order(StringComparer.Ordinal)
+                .Select(e => (e.AppId, Package: AgentPackages.For(platform, _packages[e.AppId])))
+                .Where(b => b.Package is not null)
+                .OrderBy(b => b.Package, StringComparer.Ordinal)
                 .ToList();
-            return packages.Count == 0 ? null : new JsonObject { ["blockedPackages"] = new JsonArray([.. packages.Select(p => (JsonNode)JsonValue.Create(p))]) };
+            if (blocked.Count == 0)
+            {
+                return null;
+            }
+
+            var catalog = new JsonObject { ["blockedPackages"] = new JsonArray([.. blocked.Select(b => (JsonNode)JsonValue.Create(b.Package!))]) };
+            var named = platform == DevicePlatform.Windows
+                ? blocked.Where(b => _windowsExecutables.ContainsKey(b.AppId)).DistinctBy(b => b.Package).ToList()
+                : [];
+            if (named.Count > 0)
+            {
+                catalog["blockedExecutables"] = new JsonObject(named.Select(b => KeyValuePair.Create(b.Package!,
+                    (JsonNode?)new JsonArray([.. _windowsExecutables[b.AppId].Select(e => (JsonNode)JsonValue.Create(e))]))));
+            }
+
+            return catalog;
         }
 
         var chromebook = _chromebooks.Contains(device.DeviceId);

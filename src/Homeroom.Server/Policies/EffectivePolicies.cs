@@ -33,6 +33,14 @@ public static class EffectivePolicies
             return PolicyDocument.Read(default);
         }
 
+        return PolicyDocument.Read(JsonSerializer.SerializeToElement(await DocumentAsync(db, deviceId, resolved, zones, lists, cancellationToken)));
+    }
+
+    /// <summary>The document a device with this resolved policy receives: its settings, location context and catalog part.</summary>
+    public static async Task<System.Text.Json.Nodes.JsonObject> DocumentAsync(
+        HomeroomDbContext db, Guid deviceId, (EffectivePolicy Policy, DeviceScope Scope, TimeZoneInfo TimeZone) resolved, ZoneMembership zones, FilterListStore lists,
+        CancellationToken cancellationToken)
+    {
         var document = PolicyDistributor.Document(resolved.Policy, lists.Version, PolicyDistributor.LocationContext(resolved.Policy, resolved.TimeZone, zones));
         // As the distributor adds it: an Apple device's profile carries the catalog's blocked apps, a desktop's its blocked packages.
         if ((await Apps.CatalogDocument.LoadAsync(db, [deviceId], cancellationToken)).For(resolved.Scope) is { } catalog)
@@ -40,6 +48,6 @@ public static class EffectivePolicies
             document["catalog"] = catalog;
         }
 
-        return PolicyDocument.Read(JsonSerializer.SerializeToElement(document));
+        return document;
     }
 }

@@ -17,7 +17,7 @@ public sealed record SettingSourceDto(Guid ProfileId, string ProfileName, Guid A
 
 public sealed record EffectiveSettingDto(string Key, JsonElement Value, SettingSourceDto? Source, IReadOnlyList<SettingSourceDto> Overridden);
 
-/// <summary>A device's policy now: every setting with the profile and assignment it came from.</summary>
+/// <summary>A device's policy now: every setting with the profile and assignment it came from, and the document the device receives (with its catalog part).</summary>
 public sealed record DevicePolicyDto(
     Guid DeviceId, long Version, long AppliedVersion, bool? Applied, string? Failures, bool Compliant, DateTimeOffset? ValidUntil,
     IReadOnlyList<Guid> InsideZones, bool? OutOfBounds, IReadOnlyList<EffectiveSettingDto> Settings, JsonElement Document);
@@ -78,7 +78,7 @@ public sealed class PolicyQueries(
             id, version, appliedVersion, stored?.ReportedApplied, stored?.ReportedFailures,
             Compliant: version > 0 && appliedVersion >= version && stored?.ReportedApplied != false,
             resolved.Policy.ValidUntil, locations ? resolved.Scope.InsideZones.ToList() : [], locations ? tracker.IsOutOfBounds(id) : null, settings,
-            JsonSerializer.SerializeToElement(PolicyDistributor.Document(resolved.Policy, lists.Version, PolicyDistributor.LocationContext(resolved.Policy, resolved.TimeZone, zones))));
+            JsonSerializer.SerializeToElement(await EffectivePolicies.DocumentAsync(db, id, resolved, zones, lists, cancellationToken)));
     }
 
     /// <summary>Would <paramref name="url"/> be blocked on the device now, and why; null when the device is not in the scope.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 
@@ -61,6 +62,44 @@ public abstract class AppCatalogTests(DatabaseProvider provider) : IAsyncLifetim
         (await AuditCountAsync()).ShouldBe(audit + 1);
         var entry = (await Host.GetJsonAsync<JsonElement>("/api/audit?pageSize=1")).GetProperty("items")[0];
         entry.GetProperty("action").GetString().ShouldBe("app.create");
+    }
+
+    [Fact]
+    public async Task BlockedWindowsApp_ItsProgramsReachWindowsDevicesPolicies_NotOtherPlatforms()
+    {
+        var token = await Host.CreateTokenAsync();
+        var windows = (await Host.EnrollAsync(token, "SN-APPS-WIN", DevicePlatform.Windows)).DeviceId;
+        var linux = (await Host.EnrollAsync(token, "SN-APPS-LNX", DevicePlatform.Linux)).DeviceId;
+        var created = await Host.PostJsonAsync<JsonElement>("/api/apps", new
+        {
+            name = "Steam", category = "games", windowsPackageId = "Valve.Steam", linuxPackage = "steam-installer",
+            windowsExecutables = new[] { " Steam.exe", "steamwebhelper.exe", "steam.exe" },
+        });
+        created.GetProperty("windowsExecutables").EnumerateArray().Select(e => e.GetString()).ShouldBe(["steam.exe", "steamwebhelper.exe"]);
+        var app = created.GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync($"/api/apps/{app}/assignments", new { intent = "blocked", level = "district" })).EnsureSuccessStatusCode();
+
+        JsonElement catalog = default;
+        await Poll.UntilAsync(async () =>
+        {
+            var policy = await Host.GetJsonAsync<JsonElement>($"/api/devices/{windows}/policy");
+            return policy.GetProperty("document").TryGetProperty("catalog", out catalog);
+        });
+        catalog.GetProperty("blockedPackages").EnumerateArray().Select(e => e.GetString()).ShouldBe(["Valve.Steam"]);
+        catalog.GetProperty("blockedExecutables").GetProperty("Valve.Steam").EnumerateArray().Select(e => e.GetString()).ShouldBe(["steam.exe", "steamwebhelper.exe"]);
+
+        // Linux gets its own package and no Windows programs.
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{linux}/policy")).GetProperty("document").TryGetProperty("catalog", out catalog));
+        catalog.GetProperty("blockedPackages").EnumerateArray().Select(e => e.GetString()).ShouldBe(["steam-installer"]);
+        catalog.TryGetProperty("blockedExecutables", out _).ShouldBeFalse();
+
+        // Saved again without programs, the Windows policy no longer names any.
+        using (var changed = await Host.Client.PutAsJsonAsync($"/api/apps/{app}", new { name = "Steam", category = "games", windowsPackageId = "Valve.Steam", linuxPackage = "steam-installer" }))
+        {
+            changed.IsSuccessStatusCode.ShouldBeTrue(await changed.Content.ReadAsStringAsync());
+        }
+
+        await Poll.UntilAsync(async () => !(await Host.GetJsonAsync<JsonElement>($"/api/devices/{windows}/policy")).GetProperty("document").GetProperty("catalog").TryGetProperty("blockedExecutables", out _));
     }
 
     [Fact]
@@ -210,6 +249,11 @@ public abstract class AppCatalogValidationTests(SharedHost shared)
         { """{"name":"Bad","category":"education","linuxPackage":"GIMP"}""", "linuxPackage" },
         { """{"name":"Bad","category":"education","linuxPackage":"--force-all"}""", "linuxPackage" },
         { """{"name":"Bad","category":"education","linuxPackage":"../etc/passwd"}""", "linuxPackage" },
+        { """{"name":"Bad","category":"education","windowsPackageId":"Valve.Steam","windowsExecutables":["C:\\Windows\\steam.exe"]}""", "windowsExecutables" },
+        { """{"name":"Bad","category":"education","windowsPackageId":"Valve.Steam","windowsExecutables":["steam"]}""", "windowsExecutables" },
+        { """{"name":"Bad","category":"education","windowsPackageId":"Valve.Steam","windowsExecutables":["..exe"]}""", "windowsExecutables" },
+        { """{"name":"Bad","category":"education","windowsPackageId":"Valve.Steam","windowsExecutables":["a.exe","b.exe","c.exe","d.exe","e.exe","f.exe","g.exe","h.exe","i.exe","j.exe","k.exe"]}""", "windowsExecutables" },
+        { """{"name":"Bad","category":"education","webAppUrl":"https://example.org/","windowsExecutables":["steam.exe"]}""", "windowsExecutables" },
         { """{"name":"Bad","category":"education"}""", "chromeExtensionId" },
         { """{"name":"Bad","category":"warez","webAppUrl":"https://example.org/"}""", "category" },
         { """{"name":"","category":"education","webAppUrl":"https://example.org/"}""", "name" },

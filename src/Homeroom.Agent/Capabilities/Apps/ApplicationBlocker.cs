@@ -65,13 +65,13 @@ public sealed class ProcFsProcessList : IProcessList
 }
 
 /// <summary>
-/// Windows and macOS: .NET's process list (the process name, from the executable's name on Windows). It runs,
-/// but nothing names executables to block there yet (the catalog has no executable names for Windows packages,
-/// and no Mac packages), so the capability is reported unavailable with that reason.
+/// Windows and macOS: .NET's process list (the process name, from the executable's name on Windows). On Windows the
+/// catalog names the programs to stop (<c>catalog.blockedExecutables</c>); on macOS nothing names them, so the
+/// capability is reported unavailable there with <paramref name="unavailable"/> as the reason.
 /// </summary>
-public sealed class PortableProcessList(string reason) : IProcessList
+public sealed class PortableProcessList(string? unavailable = null) : IProcessList
 {
-    public AgentCapability Describe() => new(CapabilityNames.AppBlock, false, reason);
+    public AgentCapability Describe() => new(CapabilityNames.AppBlock, unavailable is null, unavailable);
 
     public IEnumerable<RunningProcess> List()
     {
@@ -88,7 +88,7 @@ public sealed class PortableProcessList(string reason) : IProcessList
 /// <summary>
 /// Ends blocked applications when they start: the policy's <c>catalog.blockedPackages</c> become executable
 /// names (<see cref="IPackagesCapability.Executables"/>, learned while the package is still installed and
-/// remembered after it is removed), the process list is scanned every <see cref="AgentOptions.BlockScanInterval"/>,
+/// remembered after it is removed, and those the policy names for a package in <c>catalog.blockedExecutables</c>), the process list is scanned every <see cref="AgentOptions.BlockScanInterval"/>,
 /// and each matching process is killed and reported as an <c>app.blocked</c> activity event.
 /// </summary>
 public sealed class ApplicationBlocker(IProcessList processes, IPackagesCapability packages, ActivitySink activity, AgentOptions options, TimeProvider time,
@@ -134,8 +134,8 @@ public sealed class ApplicationBlocker(IProcessList processes, IPackagesCapabili
         }
     }
 
-    /// <summary>Replaces the blocked packages (from a policy version).</summary>
-    public void SetBlockedPackages(IReadOnlyCollection<string> blockedPackages)
+    /// <summary>Replaces the blocked packages (from a policy version), with the executables the policy names for some of them.</summary>
+    public void SetBlockedPackages(IReadOnlyCollection<string> blockedPackages, IReadOnlyDictionary<string, IReadOnlyList<string>>? named = null)
     {
         var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         lock (_gate)
@@ -148,6 +148,11 @@ public sealed class ApplicationBlocker(IProcessList processes, IPackagesCapabili
                 }
 
                 executables.UnionWith(packages.Executables(package));
+                if (named?.TryGetValue(package, out var listed) == true)
+                {
+                    executables.UnionWith(listed);
+                }
+
                 foreach (var name in executables)
                 {
                     names.TryAdd(Normalize(name), package);
