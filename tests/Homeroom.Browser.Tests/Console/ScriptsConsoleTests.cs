@@ -1,8 +1,5 @@
-using System.Text.Json;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Enrollment;
-using Homeroom.Server.Data;
-using Homeroom.Server.Tests.Infrastructure;
 using Homeroom.Simulator.Fleet;
 using Microsoft.Playwright;
 
@@ -12,59 +9,24 @@ namespace Homeroom.Browser.Tests.Console;
 /// One school with a cart of two simulated Windows desktops, online throughout (the simulator answers <c>runScript</c>
 /// with made-up output); a district administrator and an IT technician of the school.
 /// </summary>
-public sealed class ScriptsDistrict : IAsyncLifetime
+public sealed class ScriptsDistrict : BrowserDistrict
 {
-    public const string Password = "a long enough passphrase";
-
-    public HomeroomHost Host { get; private set; } = null!;
     public Fleet Fleet { get; private set; } = null!;
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
     public Guid Cart { get; private set; }
 
-    public async Task InitializeAsync()
+    protected override string[] Settings => ["Homeroom:Agents:HeartbeatIntervalSeconds=15", "DetailedErrors=true"];
+
+    protected override async Task SeedAsync()
     {
-        Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, "Homeroom:Agents:HeartbeatIntervalSeconds=15", "DetailedErrors=true");
         var school = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         Cart = await IdAsync("/api/groups", new { name = "Staff laptops", kind = "cart", schoolId = school });
         // The first seed whose fleet of two is two Windows desktops (teacher laptops are about one device in sixteen).
         var seed = Enumerable.Range(1, 1_000_000).First(s => FleetProfile.Create(2, s, new FleetOptions { Server = Host.BaseAddress }.Campus).All(d => d.Platform == DevicePlatform.Windows));
-        Fleet = new Fleet(new FleetOptions
-        {
-            Server = Host.BaseAddress, EnrollToken = await Host.CreateTokenAsync(schoolId: school), Devices = 2, Seed = seed, AlwaysOnline = true, SlowAnswerChance = 0,
-        });
-        Fleet.Start();
-        await Poll.UntilAsync(() => Task.FromResult(Fleet.Devices.All(d => d.DeviceId is not null)), TimeSpan.FromSeconds(60));
-        (await Fleet.WaitForConnectedAsync(2, TimeSpan.FromSeconds(60))).ShouldBeTrue();
+        Fleet = await StartFleetAsync(devices: 2, seed, school);
         (await Host.PostJsonAsync($"/api/groups/{Cart}/members", new { deviceIds = Fleet.Devices.Select(d => d.DeviceId!.Value).ToList() })).EnsureSuccessStatusCode();
 
-        await AccountAsync("boss", "districtAdmin", null);
+        await AccountAsync("boss", "districtAdmin");
         await AccountAsync("tech", "itTechnician", school);
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(Playwright);
-    }
-
-    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
-
-    private async Task AccountAsync(string username, string role, Guid? schoolId) =>
-        (await Host.PostJsonAsync("/api/accounts", new { username, displayName = username, password = Password, role, schoolId })).EnsureSuccessStatusCode();
-
-    public Task<IPage> SignInAsync(string username) => ConsoleSignIn.SignInAsync(Browser, Host.BaseAddress, [], username, Password);
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        Playwright?.Dispose();
-        if (Fleet is not null)
-        {
-            await Fleet.DisposeAsync();
-        }
-
-        await Host.DisposeAsync();
     }
 }
 

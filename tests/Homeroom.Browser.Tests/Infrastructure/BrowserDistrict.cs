@@ -35,11 +35,15 @@ public abstract class BrowserDistrict : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        await BeforeServerAsync();
         Host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite, Settings);
         await SeedAsync();
         _playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Browsers.LaunchAsync(_playwright);
     }
+
+    /// <summary>Starts what the server's <see cref="Settings"/> name (another server on loopback), before the server.</summary>
+    protected virtual Task BeforeServerAsync() => Task.CompletedTask;
 
     /// <summary>Creates the fixture's schools, people, devices and accounts on the started server.</summary>
     protected virtual Task SeedAsync() => Task.CompletedTask;

@@ -1,57 +1,31 @@
 using Homeroom.Browser.Tests.Infrastructure;
-using Homeroom.Server.Data;
-using Homeroom.Server.Tests.Infrastructure;
-using Microsoft.Playwright;
 
 namespace Homeroom.Browser.Tests.SingleSignOn;
 
 /// <summary>A Homeroom server whose console offers sign-in with a real OpenID provider on loopback, and Chromium.</summary>
-public sealed class SingleSignOnServer : IAsyncLifetime
+public sealed class SingleSignOnServer : BrowserDistrict
 {
     public const string ProviderId = "test";
     public const string ProviderName = "Test Provider";
-
-    private IPlaywright? _playwright;
+    private const string Prefix = "Homeroom:SingleSignOn:Providers:" + ProviderId + ":";
 
     public TestOpenIdProvider Provider { get; private set; } = null!;
 
-    public HomeroomHost Host { get; private set; } = null!;
+    protected override string[] Settings =>
+    [
+        "DetailedErrors=true",
+        Prefix + "DisplayName=" + ProviderName,
+        Prefix + "Authority=" + Provider.BaseAddress.AbsoluteUri,
+        Prefix + "ClientId=" + TestOpenIdProvider.ClientId,
+        Prefix + "ClientSecret=" + TestOpenIdProvider.ClientSecret,
+        Prefix + "RequireHttpsMetadata=false",
+    ];
 
-    public IBrowser Browser { get; private set; } = null!;
+    protected override async Task BeforeServerAsync() => Provider = Own(await TestOpenIdProvider.StartAsync());
 
-    public async Task InitializeAsync()
+    protected override Task SeedAsync()
     {
-        Provider = await TestOpenIdProvider.StartAsync();
-        const string prefix = "Homeroom:SingleSignOn:Providers:" + ProviderId + ":";
-        Host = await HomeroomHost.StartAsync(
-            DatabaseProvider.Sqlite,
-            "DetailedErrors=true",
-            prefix + "DisplayName=" + ProviderName,
-            prefix + "Authority=" + Provider.BaseAddress.AbsoluteUri,
-            prefix + "ClientId=" + TestOpenIdProvider.ClientId,
-            prefix + "ClientSecret=" + TestOpenIdProvider.ClientSecret,
-            prefix + "RequireHttpsMetadata=false");
         Provider.RedirectUri = new Uri(Host.BaseAddress, "/signin-oidc/" + ProviderId);
-        _playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Browsers.LaunchAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        if (Host is not null)
-        {
-            await Host.DisposeAsync();
-        }
-
-        if (Provider is not null)
-        {
-            await Provider.DisposeAsync();
-        }
+        return Task.CompletedTask;
     }
 }
