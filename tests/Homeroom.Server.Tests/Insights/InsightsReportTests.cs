@@ -156,6 +156,8 @@ public abstract class InsightsReportTests(DatabaseProvider provider) : IAsyncLif
     [Fact]
     public async Task Classroom_CountsSessionsViewingAndCommands_PerClassAndDay()
     {
+        // Mid-morning, so the 12 minutes viewed below stay on one day (started at 23:50 they were split over two).
+        Host.Clock.MoveToSchoolDayMorning();
         var today = DateOnly.FromDateTime(Host.Clock.GetUtcNow().UtcDateTime);
         var math = await ClassAsync(_north, "Math 7", 7);
         var art = await ClassAsync(_north, "Art 3", 3);
