@@ -121,6 +121,11 @@ public sealed class ClassSchedules(IDbContextFactory<HomeroomDbContext> dbFactor
             return null;
         }
 
+        if (group.ArchivedAt is not null)
+        {
+            return new SessionState(false, null, "archived: last year's class, kept for its history");
+        }
+
         var zone = await TimeZoneOfAsync(db, group.SchoolId, cancellationToken);
         var record = await db.ClassSchedules.AsNoTracking().FirstOrDefaultAsync(s => s.GroupId == groupId, cancellationToken);
         var schedule = record is null ? null : Parse(JsonSerializer.Deserialize<ClassScheduleDto>(record.ScheduleJson, JsonSerializerOptions.Web)!, new Validation());

@@ -60,7 +60,7 @@ public sealed class Classroom(
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await scope.Groups(db).Where(g => g.Kind == GroupKind.Class).OrderBy(g => g.Name)
+        return await scope.Groups(db).Where(g => g.Kind == GroupKind.Class && g.ArchivedAt == null).OrderBy(g => g.Name)
             .Select(g => new ClassSummary(g.Id, g.Name, g.SchoolId, db.GroupMembers.Count(m => m.GroupId == g.Id)))
             .Take(500)
             .ToListAsync(cancellationToken);

@@ -28,15 +28,23 @@ public static class DeviceScopes
             select new { d.Id, d.SchoolId, Grade = p == null ? null : p.GradeLevel, d.PolicyVersionApplied })
             .ToListAsync(cancellationToken);
 
-        var direct = db.GroupDevices.AsNoTracking().Select(g => new { g.DeviceId, g.GroupId });
+        // An archived group (last year's class, kept for history) no longer places anyone in it.
+        var direct =
+            from m in db.GroupDevices.AsNoTracking()
+            join g in db.Groups on m.GroupId equals g.Id
+            where g.ArchivedAt == null
+            select new { m.DeviceId, m.GroupId };
         var throughStudent =
             from m in db.GroupMembers
+            join g in db.Groups on m.GroupId equals g.Id
             join d in db.Devices on m.PersonId equals d.AssignedPersonId
-            where d.SignedInPersonId == null
+            where d.SignedInPersonId == null && g.ArchivedAt == null
             select new { DeviceId = d.Id, m.GroupId };
         var throughSignedIn =
             from m in db.GroupMembers
+            join g in db.Groups on m.GroupId equals g.Id
             join d in db.Devices on m.PersonId equals d.SignedInPersonId
+            where g.ArchivedAt == null
             select new { DeviceId = d.Id, m.GroupId };
         if (deviceIds is not null)
         {

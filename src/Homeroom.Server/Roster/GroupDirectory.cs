@@ -9,7 +9,8 @@ using Microsoft.EntityFrameworkCore;
 namespace Homeroom.Server.Roster;
 
 /// <summary>What a group list is filtered by: school, kind, a person who is a member, and a name containing the search text (any case).</summary>
-public sealed record GroupFilter(Guid? SchoolId = null, GroupKind? Kind = null, string? Search = null, Guid? PersonId = null);
+/// <summary>Which groups a list shows; <paramref name="Archived"/> lists those a roster import or rollover archived instead of the active ones.</summary>
+public sealed record GroupFilter(Guid? SchoolId = null, GroupKind? Kind = null, string? Search = null, Guid? PersonId = null, bool Archived = false);
 
 /// <summary>
 /// Groups (grades, classes, carts, spare pools) and their members, for the API and the console. Staff
@@ -24,7 +25,7 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
     public async Task<PagedResult<GroupDto>> ListAsync(StaffScope scope, GroupFilter filter, PageQuery paging, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var query = scope.Groups(db);
+        var query = filter.Archived ? scope.Groups(db).Where(g => g.ArchivedAt != null) : scope.Groups(db).Where(g => g.ArchivedAt == null);
         if (filter.SchoolId is { } schoolId)
         {
             query = query.Where(g => g.SchoolId == schoolId);
@@ -218,7 +219,7 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
     // The device count is filled in afterwards (WithDeviceCountsAsync): a group's devices are its own and its members'.
     private static IQueryable<GroupDto> Project(IQueryable<Group> groups, HomeroomDbContext db) =>
         groups.Select(g => new GroupDto(g.Id, g.SchoolId, g.Kind, g.Name, g.ExternalId, g.GradeLevel,
-            db.GroupMembers.Count(m => m.GroupId == g.Id), 0, db.Schools.Where(s => s.Id == g.SchoolId).Select(s => s.Name).FirstOrDefault()));
+            db.GroupMembers.Count(m => m.GroupId == g.Id), 0, db.Schools.Where(s => s.Id == g.SchoolId).Select(s => s.Name).FirstOrDefault(), g.ArchivedAt));
 
     /// <summary>
     /// Each group's devices in the sense of <see cref="DeviceQueries.InGroup"/> (devices placed in the group

@@ -8,10 +8,13 @@ using Microsoft.EntityFrameworkCore;
 namespace Homeroom.Server.Roster;
 
 /// <summary>What a people list is filtered by.</summary>
-public sealed record PersonFilter(Guid? SchoolId = null, PersonKind? Kind = null, string? Search = null);
+/// <summary>Which people a list shows; <paramref name="Archived"/> lists those a roster import archived instead of the active ones.</summary>
+public sealed record PersonFilter(Guid? SchoolId = null, PersonKind? Kind = null, string? Search = null, bool Archived = false);
 
 /// <summary>A person in a list, with how many devices they are assigned and their school's name.</summary>
-public sealed record PersonRowDto(Guid Id, Guid? SchoolId, PersonKind Kind, string? ExternalId, string GivenName, string FamilyName, string? Email, int? GradeLevel, int Devices, string? SchoolName = null);
+public sealed record PersonRowDto(
+    Guid Id, Guid? SchoolId, PersonKind Kind, string? ExternalId, string GivenName, string FamilyName, string? Email, int? GradeLevel, int Devices, string? SchoolName = null,
+    DateTime? ArchivedAt = null);
 
 /// <summary>
 /// Students and staff in the roster, for the API and the console. Staff reach the people of their
@@ -25,7 +28,7 @@ public sealed class PeopleDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
     public async Task<PagedResult<PersonRowDto>> ListAsync(StaffScope scope, PersonFilter filter, PageQuery paging, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var query = scope.People(db);
+        var query = filter.Archived ? scope.People(db).Where(p => p.ArchivedAt != null) : scope.People(db).Where(p => p.ArchivedAt == null);
         if (filter.SchoolId is { } schoolId)
         {
             query = query.Where(p => p.SchoolId == schoolId);
@@ -49,7 +52,7 @@ public sealed class PeopleDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
         var total = await query.CountAsync(cancellationToken);
         var items = await query.OrderBy(p => p.FamilyName).ThenBy(p => p.GivenName).ThenBy(p => p.Id).Skip(paging.Skip).Take(paging.Take)
             .Select(p => new PersonRowDto(p.Id, p.SchoolId, p.Kind, p.ExternalId, p.GivenName, p.FamilyName, p.Email, p.GradeLevel, db.Devices.Count(d => d.AssignedPersonId == p.Id),
-                db.Schools.Where(s => s.Id == p.SchoolId).Select(s => s.Name).FirstOrDefault()))
+                db.Schools.Where(s => s.Id == p.SchoolId).Select(s => s.Name).FirstOrDefault(), p.ArchivedAt))
             .ToListAsync(cancellationToken);
         return new PagedResult<PersonRowDto>(items, total);
     }

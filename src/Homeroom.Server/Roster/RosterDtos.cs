@@ -8,7 +8,10 @@ public sealed record SchoolDto(Guid Id, string Name, string? Code, string TimeZo
 public sealed record SchoolRequest(string? Name, string? Code, string? TimeZone);
 
 /// <summary>A group: <see cref="DeviceCount"/> counts its devices and its people's devices, each once.</summary>
-public sealed record GroupDto(Guid Id, Guid? SchoolId, GroupKind Kind, string Name, string? ExternalId, int? GradeLevel, int MemberCount, int DeviceCount, string? SchoolName = null);
+/// <summary>A group; <see cref="ArchivedAt"/> is set for last year's classes a roster import or rollover archived (kept for history, no longer in effect).</summary>
+public sealed record GroupDto(
+    Guid Id, Guid? SchoolId, GroupKind Kind, string Name, string? ExternalId, int? GradeLevel, int MemberCount, int DeviceCount, string? SchoolName = null,
+    DateTime? ArchivedAt = null);
 
 public sealed record GroupRequest(Guid? SchoolId, GroupKind? Kind, string? Name, string? ExternalId, int? GradeLevel);
 

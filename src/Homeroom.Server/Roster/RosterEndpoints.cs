@@ -65,7 +65,7 @@ public static class RosterEndpoints
     // Groups
 
     private static async Task<Results<Ok<PagedResult<GroupDto>>, ValidationProblem>> ListGroupsAsync(
-        StaffScope scope, GroupDirectory groups, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, CancellationToken cancellationToken)
+        StaffScope scope, GroupDirectory groups, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, bool? archived, CancellationToken cancellationToken)
     {
         var errors = paging.Validate() ?? [];
         QueryEnum.TryParse<GroupKind>(kind, "kind", errors, out var kindFilter);
@@ -76,7 +76,7 @@ public static class RosterEndpoints
 
         return errors.Count > 0
             ? TypedResults.ValidationProblem(errors)
-            : TypedResults.Ok(await groups.ListAsync(scope, new GroupFilter(schoolId, kindFilter, q), paging, cancellationToken));
+            : TypedResults.Ok(await groups.ListAsync(scope, new GroupFilter(schoolId, kindFilter, q, Archived: archived == true), paging, cancellationToken));
     }
 
     private static async Task<Results<Ok<GroupDto>, NotFound>> GetGroupAsync(Guid id, StaffScope scope, GroupDirectory groups, CancellationToken cancellationToken) =>
@@ -114,7 +114,7 @@ public static class RosterEndpoints
     // People
 
     private static async Task<Results<Ok<PagedResult<PersonRowDto>>, ValidationProblem>> ListPeopleAsync(
-        StaffScope scope, PeopleDirectory people, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, CancellationToken cancellationToken)
+        StaffScope scope, PeopleDirectory people, [AsParameters] PageQuery paging, Guid? schoolId, string? kind, string? q, bool? archived, CancellationToken cancellationToken)
     {
         var errors = paging.Validate() ?? [];
         QueryEnum.TryParse<PersonKind>(kind, "kind", errors, out var kindFilter);
@@ -125,7 +125,7 @@ public static class RosterEndpoints
 
         return errors.Count > 0
             ? TypedResults.ValidationProblem(errors)
-            : TypedResults.Ok(await people.ListAsync(scope, new PersonFilter(schoolId, kindFilter, q), paging, cancellationToken));
+            : TypedResults.Ok(await people.ListAsync(scope, new PersonFilter(schoolId, kindFilter, q, archived == true), paging, cancellationToken));
     }
 
     private static async Task<Results<Ok<PersonDto>, NotFound>> GetPersonAsync(Guid id, StaffScope scope, PeopleDirectory people, CancellationToken cancellationToken) =>

@@ -117,7 +117,7 @@ public sealed class HelpRequests(
     {
         var person = personId ?? Guid.Empty;
         var classes = await db.Groups.AsNoTracking()
-            .Where(g => g.Kind == GroupKind.Class
+            .Where(g => g.Kind == GroupKind.Class && g.ArchivedAt == null
                 && (db.GroupDevices.Any(m => m.GroupId == g.Id && m.DeviceId == deviceId) || db.GroupMembers.Any(m => m.GroupId == g.Id && m.PersonId == person))
                 && db.GroupMembers.Any(m => m.GroupId == g.Id && db.People.Any(p => p.Id == m.PersonId && p.Kind == PersonKind.Staff)))
             .OrderBy(g => g.Name).Select(g => g.Id).Take(20).ToListAsync(cancellationToken);

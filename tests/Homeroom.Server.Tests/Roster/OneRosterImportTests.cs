@@ -175,6 +175,45 @@ public abstract class OneRosterImportTests(OneRosterLimitsHost shared)
     }
 
     [Fact]
+    public async Task ArchivedClass_NoLongerDecidesPolicy_NorShowsInTheActiveLists()
+    {
+        await using var host = await HomeroomHost.StartAsync(shared.Provider, Limits);
+        var full = new OneRosterSetBuilder(seed: 4) { Students = 30, Teachers = 3, Classes = 6, Guardians = 0 };
+        await ImportAsync(host, OneRosterSetBuilder.Zip(full.Build()));
+        Guid lastClass, student;
+        await using (var db = await host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync())
+        {
+            lastClass = await db.Groups.Where(g => g.SourcedId == OneRosterSetBuilder.ClassId(5)).Select(g => g.Id).SingleAsync();
+            student = await db.GroupMembers.Where(m => m.GroupId == lastClass && db.People.Any(p => p.Id == m.PersonId && p.Kind == PersonKind.Student))
+                .Select(m => m.PersonId).FirstAsync();
+        }
+
+        var device = (await host.EnrollAsync(await host.CreateTokenAsync(), "SN-ONEROSTER-ARCHIVE")).DeviceId;
+        await using (var db = await host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync())
+        {
+            await db.Devices.Where(d => d.Id == device).ExecuteUpdateAsync(s => s.SetProperty(d => d.AssignedPersonId, student));
+        }
+
+        var profile = (await host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Class rules", settings = new { restrictions = new { camera = false } } })).GetProperty("id").GetGuid();
+        (await host.PostJsonAsync("/api/assignments", new { profileId = profile, level = "group", scopeId = lastClass.ToString() })).EnsureSuccessStatusCode();
+        async Task<bool> CameraFromTheClassAsync() =>
+            (await host.GetJsonAsync<JsonElement>($"/api/devices/{device}/policy")).GetProperty("settings").EnumerateArray()
+                .Any(s => s.GetProperty("key").GetString() == "restrictions.camera" && s.GetProperty("source").ValueKind == JsonValueKind.Object);
+        (await CameraFromTheClassAsync()).ShouldBeTrue();
+
+        // A term later the class is gone from the roster: archived, its members kept, its assignment no longer reaching them.
+        await ImportAsync(host, OneRosterSetBuilder.Zip(new OneRosterSetBuilder(seed: 4) { Students = 30, Teachers = 3, Classes = 5, Guardians = 0 }.Build()));
+
+        (await CameraFromTheClassAsync()).ShouldBeFalse();
+        var active = await host.GetJsonAsync<JsonElement>("/api/groups?kind=class&pageSize=100");
+        active.GetProperty("items").EnumerateArray().Select(g => g.GetProperty("id").GetGuid()).ShouldNotContain(lastClass);
+        var archived = (await host.GetJsonAsync<JsonElement>("/api/groups?kind=class&archived=true&pageSize=100")).GetProperty("items").EnumerateArray().ShouldHaveSingleItem();
+        archived.GetProperty("id").GetGuid().ShouldBe(lastClass);
+        archived.GetProperty("archivedAt").ValueKind.ShouldBe(JsonValueKind.String);
+        (await host.GetJsonAsync<JsonElement>($"/api/groups/{lastClass}")).GetProperty("memberCount").GetInt32().ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
     public async Task Apply_AfterTheRosterChanged_IsRefused_AndThePreviewComputedAgain()
     {
         await using var host = await HomeroomHost.StartAsync(shared.Provider, Limits);
