@@ -120,7 +120,8 @@ public sealed class SharedDeviceSignIn(
             return null;
         }
 
-        var students = db.People.AsNoTracking().Where(p => p.SchoolId == school && p.Kind == PersonKind.Student);
+        // A student who left the roster (archived) is not signed in as: the account maps to nobody.
+        var students = db.People.AsNoTracking().Where(p => p.SchoolId == school && p.Kind == PersonKind.Student && p.ArchivedAt == null);
         if (email is not null)
         {
             var byEmail = await students.Where(p => p.Email != null && p.Email.ToLower() == email).Select(p => p.Id).Take(2).ToListAsync(cancellationToken);
