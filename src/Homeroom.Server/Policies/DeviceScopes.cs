@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Homeroom.Server.Policies;
 
 /// <summary>
-/// Reads what the resolver needs to know about devices: school, grade, groups (direct or through the student). The
+/// Reads what the resolver needs to know about devices: school, grade, groups not archived (direct or through the student). The
 /// student is the one signed in on a shared device while there is one (<see cref="Devices.SharedDeviceSignIn"/>),
 /// else the assigned person.
 /// </summary>
@@ -28,15 +28,18 @@ public static class DeviceScopes
             select new { d.Id, d.SchoolId, Grade = p == null ? null : p.GradeLevel, d.PolicyVersionApplied })
             .ToListAsync(cancellationToken);
 
-        var direct = db.GroupDevices.AsNoTracking().Select(g => new { g.DeviceId, g.GroupId });
+        // An archived group (last year's class, after a rollover or an import) keeps its members for history but reaches no device.
+        var active = db.Groups.Where(g => g.ArchivedAt == null).Select(g => g.Id);
+        var direct = db.GroupDevices.AsNoTracking().Where(g => active.Contains(g.GroupId)).Select(g => new { g.DeviceId, g.GroupId });
         var throughStudent =
             from m in db.GroupMembers
             join d in db.Devices on m.PersonId equals d.AssignedPersonId
-            where d.SignedInPersonId == null
+            where d.SignedInPersonId == null && active.Contains(m.GroupId)
             select new { DeviceId = d.Id, m.GroupId };
         var throughSignedIn =
             from m in db.GroupMembers
             join d in db.Devices on m.PersonId equals d.SignedInPersonId
+            where active.Contains(m.GroupId)
             select new { DeviceId = d.Id, m.GroupId };
         if (deviceIds is not null)
         {

@@ -96,11 +96,13 @@ public abstract class RolloverTests(DatabaseProvider provider) : IAsyncLifetime
 
         await AssignGradeAsync(5, "Grade five");
         await AssignGradeAsync(6, "Grade six");
+        var scienceProfile = await IdAsync("/api/profiles", new { name = "Science", settings = new { device = new { lockMessage = "Science class" } } });
+        await IdAsync("/api/assignments", new { profileId = scienceProfile, level = "group", scopeId = science.ToString() });
         await using var kimsDevice = await _host.ConnectNewAgentAsync(await _host.CreateTokenAsync(schoolId: _north));
         (await _host.Client.PatchAsJsonAsync($"/api/devices/{kimsDevice.DeviceId}", new { assignedPersonId = kim }, HomeroomHost.Json)).EnsureSuccessStatusCode();
         await using var patsDevice = await _host.ConnectNewAgentAsync(await _host.CreateTokenAsync(schoolId: _north));
         (await _host.Client.PatchAsJsonAsync($"/api/devices/{patsDevice.DeviceId}", new { assignedPersonId = pat }, HomeroomHost.Json)).EnsureSuccessStatusCode();
-        (await LockMessageAsync(kimsDevice.DeviceId)).ShouldBe("Grade five");
+        (await LockMessageAsync(kimsDevice.DeviceId)).ShouldBe("Science class"); // a class's assignment outranks the grade's
 
         // The dry run: what would change, and nothing changed.
         var (status, dry) = await PostAsync(new { dryRun = true });
@@ -119,7 +121,7 @@ public abstract class RolloverTests(DatabaseProvider provider) : IAsyncLifetime
         (await PersonAsync(kim)).GradeLevel.ShouldBe(5);
         (await PersonAsync(pat)).ArchivedAt.ShouldBeNull();
         (await GroupAsync(science)).ArchivedAt.ShouldBeNull();
-        (await LockMessageAsync(kimsDevice.DeviceId)).ShouldBe("Grade five");
+        (await LockMessageAsync(kimsDevice.DeviceId)).ShouldBe("Science class");
 
         // The apply: the same summary, and it is done.
         var (applied, summary) = await PostAsync(new { dryRun = false });
@@ -148,7 +150,7 @@ public abstract class RolloverTests(DatabaseProvider provider) : IAsyncLifetime
             (await db.AuditLog.CountAsync(a => a.Action == "roster.rollover.dryRun")).ShouldBe(1);
         }
 
-        // Kim's device now resolves (and is sent) the grade-6 policy.
+        // Last year's class no longer reaches Kim's device: it now resolves (and is sent) the grade-6 policy.
         (await LockMessageAsync(kimsDevice.DeviceId)).ShouldBe("Grade six");
         await SentAsync(kimsDevice, "Grade six");
 

@@ -128,7 +128,7 @@ public sealed class SchoolYearRollover(
         await transaction.CommitAsync(cancellationToken);
         RolloverLog.Applied(logger, scope.Username, schoolId, summary.Promoted, summary.Graduated, summary.ClassesArchived, watch.ElapsedMilliseconds);
 
-        // Grade-level assignments resolve from the new grades; class assignments no longer reach archived classes.
+        // Grade-level assignments resolve from the new grades; assignments to archived classes no longer reach their students' devices.
         policies.RequestAll();
         return summary;
     }
