@@ -21,6 +21,7 @@ using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
 using Homeroom.Server.Roster.OneRoster;
+using Homeroom.Server.Roster.Rollover;
 using Homeroom.Server.Safety;
 using Homeroom.Server.Support;
 using Homeroom.Server.Diagnostics;
@@ -65,6 +66,7 @@ public static class HomeroomServices
         services.AddAccounts(configuration);
         services.AddRoster();
         services.AddOneRoster();
+        services.AddRollover();
         services.AddAudit();
         services.AddDevices();
         services.AddEnrollment();
@@ -118,6 +120,7 @@ public static class HomeroomServices
         app.MapSingleSignOnEndpoints();
         app.MapRosterEndpoints();
         app.MapOneRosterEndpoints();
+        app.MapRolloverEndpoints();
         app.MapDeviceEndpoints();
         app.MapEnrollmentTokenEndpoints();
         app.MapCommandEndpoints();

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Homeroom.Server.Policies;
 
 /// <summary>
-/// Reads what the resolver needs to know about devices: school, grade, groups (direct or through the student). The
+/// Reads what the resolver needs to know about devices: school, grade, groups not archived (direct or through the student). The
 /// student is the one signed in on a shared device while there is one (<see cref="Devices.SharedDeviceSignIn"/>),
 /// else the assigned person.
 /// </summary>

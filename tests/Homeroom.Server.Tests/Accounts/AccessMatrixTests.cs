@@ -120,6 +120,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("GET", "/api/roster/oneroster/imports", DistrictOnly, Kind.None),
         new("GET", "/api/roster/oneroster/imports/{id}", DistrictOnly, Kind.Own),
         new("POST", "/api/roster/oneroster/imports/{id}/apply", DistrictOnly, Kind.Own, Fresh: true),
+        new("POST", "/api/roster/rollover", DistrictOnly, Kind.None, """{"dryRun":true}"""),
 
         new("GET", "/api/groups", RosterReaders, Kind.None),
         new("POST", "/api/groups", Admins, Kind.Body, """{"name":"{unique}","kind":"custom","schoolId":"{school}"}"""),
