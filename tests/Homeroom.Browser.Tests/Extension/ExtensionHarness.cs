@@ -71,6 +71,7 @@ public sealed partial class ExtensionHarness : IAsyncDisposable
 
     private async Task LaunchAsync()
     {
+        Assertions.SetDefaultExpectTimeout(Browsers.ExpectTimeoutMilliseconds);
         _playwright = await Playwright.CreateAsync();
         var extension = string.Join(',', _otherExtensions.Prepend(ExtensionDirectory));
         Context = await _playwright.Chromium.LaunchPersistentContextAsync(_userDataDir, new BrowserTypeLaunchPersistentContextOptions

@@ -27,8 +27,18 @@ public static class Browsers
     /// <summary>What every test browser starts with: headless in a container, no GPU.</summary>
     public static readonly string[] Arguments = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"];
 
-    public static async Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
-        await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = Arguments });
+    /// <summary>
+    /// How long an assertion waits for the page, where a test does not say: most answers make a round trip to the
+    /// server over the page's live connection, and on a busy 2-core machine that has taken longer than Playwright's
+    /// default 5 s (a dialog still open after Escape, focus not yet moved by the skip link).
+    /// </summary>
+    public const float ExpectTimeoutMilliseconds = 15_000;
+
+    public static async Task<IBrowser> LaunchAsync(IPlaywright playwright)
+    {
+        Assertions.SetDefaultExpectTimeout(ExpectTimeoutMilliseconds);
+        return await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = Arguments });
+    }
 
     /// <summary>Saves a full-page screenshot as <c>name.png</c> among the test artifacts.</summary>
     public static async Task ScreenshotAsync(IPage page, string name) =>
