@@ -123,6 +123,21 @@ public sealed class SignedInUserTests : AgentServerTest
         audit.ShouldContain("device.sign-out");
     }
 
+    [Fact]
+    public async Task UserEmailDomain_NotADomainName_OnTheCommandLineOrInTheConfigFile_StopsTheAgentWithTheReason()
+    {
+        var (code, _, error) = await CliAsync("run", "--user-email-domain", "north example.org");
+        code.ShouldBe(AgentCli.Usage);
+        error.ShouldContain("The user e-mail domain must be a domain name");
+
+        var config = Path.Combine(Host.Database.DataDirectory, "agent.json");
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { server = Network.Address.ToString(), token = "hre_unused", userEmailDomain = "@north.example.org" }));
+        (code, _, error) = await CliAsync("run", "--config", config);
+        code.ShouldBe(AgentCli.Usage);
+        error.ShouldContain("not '@north.example.org'");
+        File.Exists(new AgentPaths(StateDirectory).CredentialFile).ShouldBeFalse("nothing was enrolled");
+    }
+
     private static async Task<string> ErrorsAsync(Process process) =>
         process.HasExited ? await process.StandardError.ReadToEndAsync() : "the helper is still running";
 }
