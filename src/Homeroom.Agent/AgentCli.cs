@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Homeroom.Agent.Capabilities;
+using Homeroom.Agent.Capabilities.Users;
 using Homeroom.Agent.Connection;
 using Homeroom.Agent.Install;
 using Homeroom.Agent.State;
@@ -29,6 +30,7 @@ public static class AgentCli
 
           homeroom-agent enroll --server URL --token TOKEN [--name NAME] [--state DIR]
           homeroom-agent run [--config FILE] [--state DIR] [--package-dir DIR] [--helper-uid UID[,UID]] [--session-socket NAME]
+                             [--user-email-domain DOMAIN]
           homeroom-agent session [--display :0] [--service-uid UID[,UID]] [--session-socket NAME]
           homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR] [--config FILE]
           homeroom-agent status [--state DIR]
@@ -37,6 +39,8 @@ public static class AgentCli
         run: the service. --config names a JSON file {"server": URL, "token": TOKEN} to enroll from when not enrolled yet;
         install --config makes the unit's service do the same.
         --helper-uid: the users whose session helpers it takes (default: the user signed in to the helper's session).
+        --user-email-domain (or "userEmailDomain" in the --config file): the signed-in account ada is reported as
+        ada@DOMAIN as well as by name, so the server finds the student by e-mail; without it, by name (roster id) only.
         session: the user-session helper, run as the signed-in user in their X session (lock screen, messages,
         screen viewing). It talks only to a service running as --service-uid (default 0, root).
         """;
@@ -75,6 +79,12 @@ public static class AgentCli
             }
 
             options.SessionSocketName = socketName;
+        }
+
+        options.UserEmailDomain = flags.GetValueOrDefault("user-email-domain") ?? ReadEmailDomain(options.ConfigFile);
+        if (options.UserEmailDomain is { } domain && !SignedInUsers.IsEmailDomain(domain))
+        {
+            return await WriteAsync(error, $"The user e-mail domain must be a domain name (letters, digits, dots and hyphens, at most {SignedInUsers.MaxDomainLength} characters), not '{domain}'." + Environment.NewLine + Help, Usage);
         }
 
         if (flags.GetValueOrDefault("package-dir") is { Length: > 0 } packageDirectory)
@@ -184,7 +194,9 @@ public static class AgentCli
         var facts = host.Services.GetRequiredService<IInventoryCapability>().Read();
         var capabilities = host.Services.GetRequiredService<IEnumerable<ICapability>>().SelectMany(c => c.Describe());
         var apps = host.Services.GetRequiredService<IApplicationsCapability>().ListInstalled();
-        await output.WriteLineAsync(JsonSerializer.Serialize(new { facts, apps = apps.Count, capabilities }, CliJson));
+        var account = await host.Services.GetRequiredService<ISignedInUserCapability>().CurrentAccountAsync(CancellationToken.None);
+        var signedInUser = SignedInUsers.From(account, options.UserEmailDomain, out _);
+        await output.WriteLineAsync(JsonSerializer.Serialize(new { facts, apps = apps.Count, capabilities, signedInUser }, CliJson));
         return Ok;
     }
 
@@ -260,6 +272,28 @@ public static class AgentCli
 
         server = new Uri(parsed.GetLeftPart(UriPartial.Authority) + "/");
         return true;
+    }
+
+    // The installer's config file may also name the students' e-mail domain; anything unreadable there names none.
+    private static string? ReadEmailDomain(string? path)
+    {
+        if (path is null || !File.Exists(path) || new FileInfo(path).Length > 64 * 1024)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("userEmailDomain", out var domain) && domain.ValueKind == JsonValueKind.String
+                ? domain.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static bool TryReadConfig(string? path, out Uri server, out string token)

@@ -5,6 +5,7 @@ using Homeroom.Agent.Capabilities.Linux;
 using Homeroom.Agent.Capabilities.Portable;
 using Homeroom.Agent.Capabilities.MacOS;
 using Homeroom.Agent.Capabilities.Updates;
+using Homeroom.Agent.Capabilities.Users;
 using Homeroom.Agent.Connection;
 using Homeroom.Agent.State;
 using System.Runtime.Versioning;
@@ -87,6 +88,8 @@ public static class AgentHost
         services.AddSingleton<IPackagesCapability>(s => new LinuxPackages(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<IOsCommandRunner>()));
         services.AddSingleton<IOsUpdatesCapability>(s => new AptOsUpdates(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<IOsCommandRunner>(), s.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IProcessList, ProcFsProcessList>();
+        services.AddSingleton<ISignedInUserCapability>(s => new LinuxSignedInUser(
+            s.GetRequiredService<Session.SessionHost>(), s.GetRequiredService<IOsCommandRunner>(), s.GetRequiredService<TimeProvider>(), LinuxSignedInUser.FindLoginctl()));
     }
 
     /// <summary>One implementation per concern for this OS; every one is also an <see cref="ICapability"/> reported in inventory.</summary>
@@ -118,6 +121,7 @@ public static class AgentHost
                     ? new WindowsUpdateAgent(s.GetRequiredService<TimeProvider>())
                     : throw new PlatformNotSupportedException());
                 services.AddSingleton<IProcessList>(new PortableProcessList());
+                services.AddSingleton<ISignedInUserCapability>(_ => OperatingSystem.IsWindows() ? new WindowsConsoleUser() : throw new PlatformNotSupportedException());
             }
             else
             {
@@ -134,6 +138,8 @@ public static class AgentHost
                 {
                     services.AddSingleton<IOsUpdatesCapability>(s => new UnavailableOsUpdates("no OS update mechanism is driven on this operating system", s.GetRequiredService<TimeProvider>()));
                 }
+
+                services.AddSingleton<ISignedInUserCapability>(_ => OperatingSystem.IsMacOS() ? new MacConsoleUser() : new NoSignedInUser());
             }
         }
 

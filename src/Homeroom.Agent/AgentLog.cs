@@ -69,4 +69,13 @@ internal static partial class AgentLog
 
     [LoggerMessage(22, LogLevel.Warning, "The server offered a different script-signing key than the one kept at first contact: ignored (scripts signed with it are refused)")]
     public static partial void ScriptKeyChanged(ILogger logger);
+
+    [LoggerMessage(23, LogLevel.Information, "Signed in at the screen now: {Account}")]
+    public static partial void SignedInUserChanged(ILogger logger, string account);
+
+    [LoggerMessage(24, LogLevel.Warning, "Not reporting the signed-in account (reporting nobody): {Reason}")]
+    public static partial void SignedInUserRefused(ILogger logger, string reason);
+
+    [LoggerMessage(25, LogLevel.Warning, "Could not tell who is signed in: {Reason}")]
+    public static partial void SignedInUserUnknown(ILogger logger, string reason);
 }

@@ -49,6 +49,16 @@ public sealed class AgentOptions
     /// <summary>How often the OS is asked for its pending updates while connected (also at each connection when the last answer is older).</summary>
     public TimeSpan OsUpdateCheckInterval { get; set; } = TimeSpan.FromHours(6);
 
+    /// <summary>
+    /// The domain of students' e-mail addresses (<c>userEmailDomain</c> in the config file, or <c>--user-email-domain</c>): when
+    /// set, the signed-in account <c>ada</c> is reported as <c>ada@domain</c> as well as by its name; when not, by its name only
+    /// (the server then matches it against roster ids).
+    /// </summary>
+    public string? UserEmailDomain { get; set; }
+
+    /// <summary>How often the agent checks who is signed in when nothing told it (a helper connecting or leaving tells it at once).</summary>
+    public TimeSpan SignedInUserPollInterval { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;

@@ -51,6 +51,22 @@ public interface IDeviceStatusCapability : ICapability
     NetworkState? Network();
 }
 
+/// <summary>
+/// Who is at the device's screen: the account of its active local graphical session, reported in
+/// <c>inventory.signedInUser</c> so a shared device follows the student signed in (docs/desktop-agent.md).
+/// </summary>
+public interface ISignedInUserCapability
+{
+    /// <summary>The account name signed in at the screen now, or null when nobody is (or this build cannot tell).</summary>
+    Task<string?> CurrentAccountAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A platform where the agent cannot tell who is signed in: nobody, always.</summary>
+public sealed class NoSignedInUser : ISignedInUserCapability
+{
+    public Task<string?> CurrentAccountAsync(CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+}
+
 /// <summary>Restart and shut down through the operating system.</summary>
 public interface IPowerCapability : ICapability
 {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Apps;
 using Homeroom.Agent.Capabilities.Updates;
+using Homeroom.Agent.Capabilities.Users;
 using Homeroom.Agent.Session;
 using Homeroom.Agent.State;
 using Homeroom.Contracts.Agents;
@@ -35,6 +36,7 @@ public sealed class AgentWorker(
     WindowSignals signals,
     IPackagesCapability packages,
     IOsUpdatesCapability osUpdates,
+    ISignedInUserCapability signedInUsers,
     AgentOptions options,
     ApplicationBlocker blocker,
     Diagnostics.DiagnosticsGatherer diagnostics,
@@ -57,6 +59,9 @@ public sealed class AgentWorker(
     private long _sentThroughSeq;
     private AgentClient? _current;
     private int _maxTextFrameBytes = ProtocolLimits.MaxTextFrameBytes;
+    private readonly Lock _signedInLock = new();
+    private string? _signedInAccount;
+    private SignedInUser? _signedIn;
     private byte[]? _scriptKey = File.Exists(paths.ScriptKeyFile) ? File.ReadAllBytes(paths.ScriptKeyFile) : null;
 
     /// <summary>The web filter compiled from the last policy (for the browser integration still to come).</summary>
@@ -171,6 +176,7 @@ public sealed class AgentWorker(
         try
         {
             queue.Acknowledge(hello.ActivityAckedSeq);
+            await RefreshSignedInUserAsync(stoppingToken);
             await client.SendAsync(Inventory());
             _sentThroughSeq = 0;
             await SendQueuedAsync(client);
@@ -217,6 +223,7 @@ public sealed class AgentWorker(
             }
         }, TaskScheduler.Default);
         var updateChecks = Task.Run(() => CheckOsUpdatesAsync(client, stop.Token), CancellationToken.None);
+        var signedInChecks = Task.Run(() => WatchSignedInUserAsync(client, stop.Token), CancellationToken.None);
         var heartbeat = Task.Run(async () =>
         {
             using var timer = new PeriodicTimer(heartbeatInterval, time);
@@ -252,6 +259,66 @@ public sealed class AgentWorker(
         }
 
         await updateChecks;
+        await signedInChecks;
+    }
+
+    /// <summary>
+    /// Asks who is signed in every <see cref="AgentOptions.SignedInUserPollInterval"/> and sends the inventory when it
+    /// changed (a helper connecting or leaving is handled at once by <see cref="OnSessionHelpersChanged"/>).
+    /// </summary>
+    private async Task WatchSignedInUserAsync(AgentClient client, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(options.SignedInUserPollInterval, time);
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                if (await RefreshSignedInUserAsync(cancellationToken) && !await client.SendAsync(Inventory()))
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended or the agent is stopping; the next connection reads it again before its inventory.
+        }
+    }
+
+    /// <summary>Reads who is signed in at the screen; true when that changed since the last read (the inventory is then due).</summary>
+    private async Task<bool> RefreshSignedInUserAsync(CancellationToken cancellationToken)
+    {
+        string? account;
+        try
+        {
+            account = await signedInUsers.CurrentAccountAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            AgentLog.SignedInUserUnknown(logger, e.Message);
+            account = null;
+        }
+
+        lock (_signedInLock)
+        {
+            if (account == _signedInAccount)
+            {
+                return false;
+            }
+
+            _signedInAccount = account;
+            _signedIn = SignedInUsers.From(account, options.UserEmailDomain, out var refused);
+            if (refused is not null)
+            {
+                AgentLog.SignedInUserRefused(logger, refused);
+            }
+            else
+            {
+                AgentLog.SignedInUserChanged(logger, account ?? "nobody");
+            }
+
+            return true;
+        }
     }
 
     /// <summary>
@@ -321,7 +388,9 @@ public sealed class AgentWorker(
             // The protocol takes at most 2,000 apps; a larger system reports the first 2,000 by id.
             apps.Count == 0 ? null : apps.Take(ProtocolLimits.MaxInventoryApps).ToList(),
             described,
-            osUpdates.Last);
+            osUpdates.Last,
+            // Absent when nobody is signed in: on a shared device the server then returns it to its own policy.
+            _signedIn);
         return FitFrame(frame, _maxTextFrameBytes);
     }
 
@@ -464,12 +533,17 @@ public sealed class AgentWorker(
             : (false, $"unsupported command '{command.Kind}'");
     }
 
-    // A helper came or went: the server hears the new capabilities at once (the console greys lock out or back in).
+    // A helper came or went: the server hears the new capabilities at once (the console greys lock out or back in), and
+    // who is signed in now (a helper's user is the session's).
     private void OnSessionHelpersChanged()
     {
         if (_current is { } client)
         {
-            _ = Task.Run(() => client.SendAsync(Inventory()));
+            _ = Task.Run(async () =>
+            {
+                await RefreshSignedInUserAsync(CancellationToken.None);
+                await client.SendAsync(Inventory());
+            });
         }
     }
 

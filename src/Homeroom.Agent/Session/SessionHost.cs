@@ -30,11 +30,14 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     private SessionMessage? _lock;
     private SessionMessage? _view;
 
-    private sealed class Helper(SessionChannel channel, string display)
+    private sealed class Helper(SessionChannel channel, string display, uint userId)
     {
         public SessionChannel Channel => channel;
 
         public string Display => display;
+
+        /// <summary>The uid the kernel gave for the helper's process (<c>SO_PEERCRED</c>), not one it claimed.</summary>
+        public uint UserId => userId;
 
         public ConcurrentDictionary<Guid, TaskCompletionSource<(bool Ok, string Result)>> Pending { get; } = new();
     }
@@ -53,6 +56,9 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
 
     /// <summary>The displays served by connected helpers.</summary>
     public IReadOnlyCollection<string> Displays => [.. _helpers.Keys];
+
+    /// <summary>Each connected helper's display and the user it runs as (checked by the kernel): who is signed in to that display.</summary>
+    public IReadOnlyList<(string Display, uint UserId)> HelperUsers => [.. _helpers.Values.Select(h => (h.Display, h.UserId))];
 
     /// <summary>The last foreground window a helper reported: application, title and when.</summary>
     public (string? App, string? Title, DateTimeOffset At)? Foreground { get; private set; }
@@ -222,7 +228,7 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 return;
             }
 
-            var candidate = new Helper(channel, hello.Display!);
+            var candidate = new Helper(channel, hello.Display!, peer.UserId);
             if (!_helpers.TryAdd(candidate.Display, candidate))
             {
                 var reason = $"a helper is already connected for display {candidate.Display}";
