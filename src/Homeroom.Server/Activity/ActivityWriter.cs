@@ -7,59 +7,41 @@ using NpgsqlTypes;
 namespace Homeroom.Server.Activity;
 
 /// <summary>A batch of activity events from one device, and how to tell the device once it is stored.</summary>
-public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> events, DateTime receivedAt, Guid? personId = null)
+public sealed class ActivityBatch : AwaitedItem
 {
-    private ActivityBatch? _whole;
-    private int _partsLeft;
-    private int _partsFailed;
+    public ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> events, DateTime receivedAt, Guid? personId = null)
+    {
+        DeviceId = deviceId;
+        Events = events;
+        ReceivedAt = receivedAt;
+        PersonId = personId;
+        Stored = new Completion<bool>(HandledAsync(Outcome));
+    }
 
-    public Guid DeviceId { get; } = deviceId;
+    public Guid DeviceId { get; }
 
-    public IReadOnlyList<ActivityEvent> Events { get; } = events;
+    public IReadOnlyList<ActivityEvent> Events { get; }
 
-    public DateTime ReceivedAt { get; } = receivedAt;
+    public DateTime ReceivedAt { get; }
 
     /// <summary>The student signed in on the (shared) device when the batch arrived; stored with each event.</summary>
-    public Guid? PersonId { get; } = personId;
+    public Guid? PersonId { get; }
 
     /// <summary>
     /// Completes with true once the events are handled: stored, except any the database refused for
     /// their data (sending those again cannot help); false when they were given up at shutdown.
     /// </summary>
-    public TaskCompletionSource<bool> Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public Completion<bool> Stored { get; }
 
-    /// <summary>Two halves that complete this batch once both are handled.</summary>
+    /// <summary>Two halves, which complete this batch once both are handled.</summary>
     internal ActivityBatch[] Halve()
     {
         var half = Events.Count / 2;
-        ActivityBatch[] parts = [new(DeviceId, Events.Take(half).ToArray(), ReceivedAt, PersonId), new(DeviceId, Events.Skip(half).ToArray(), ReceivedAt, PersonId)];
-        _partsLeft = parts.Length;
-        foreach (var part in parts)
-        {
-            part._whole = this;
-        }
-
-        return parts;
+        return [new(DeviceId, Events.Take(half).ToArray(), ReceivedAt, PersonId), new(DeviceId, Events.Skip(half).ToArray(), ReceivedAt, PersonId)];
     }
 
-    internal void Complete(bool handled)
-    {
-        if (_whole is not { } whole)
-        {
-            Stored.TrySetResult(handled);
-            return;
-        }
-
-        if (!handled)
-        {
-            Interlocked.Increment(ref whole._partsFailed);
-        }
-
-        if (Interlocked.Decrement(ref whole._partsLeft) == 0)
-        {
-            whole.Complete(Volatile.Read(ref whole._partsFailed) == 0);
-        }
-    }
+    // Refused for their data counts as handled, so the agent may forget them: resending could never store them.
+    private static async Task<bool> HandledAsync(Task<ItemOutcome> outcome) => (await outcome).Kind != ItemOutcomeKind.Failed;
 }
 
 /// <summary>
@@ -72,7 +54,7 @@ public sealed class ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> ev
 /// waits for them.
 /// </summary>
 public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
-    : BatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
+    : AwaitedBatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
 {
     private const int InsertColumns = 12;
 
@@ -99,7 +81,7 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
 
     protected override int MaxBatchWeight => 4_000;
 
-    protected override async Task WriteBatchAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
+    protected override async Task WriteItemsAsync(IReadOnlyList<ActivityBatch> batch, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _writing);
         try
@@ -220,18 +202,7 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
     private static NpgsqlParameter TextArray(string name, IEnumerable<string?> values) =>
         new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() };
 
-    protected override IReadOnlyList<ActivityBatch>? Split(ActivityBatch item) => item.Events.Count > 1 ? item.Halve() : null;
+    protected override IReadOnlyList<ActivityBatch>? SplitItem(ActivityBatch item) => item.Events.Count > 1 ? item.Halve() : null;
 
     protected override string Describe(ActivityBatch item) => $"activity event {item.Events[0].Seq} of device {item.DeviceId}";
-
-    protected override void OnBatchCompleted(IReadOnlyList<ActivityBatch> batch, Exception? error)
-    {
-        foreach (var item in batch)
-        {
-            item.Complete(error is null);
-        }
-    }
-
-    // Refused for its data: handled, so the agent may forget it; resending could never store it.
-    protected override void OnRejected(ActivityBatch item, Exception error) => item.Complete(handled: true);
 }

@@ -1,10 +1,11 @@
+using Homeroom.Server.Commands;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Homeroom.Server.Diagnostics;
 
 /// <summary>One diagnostics report a device answered to a <c>diagnose</c> command.</summary>
-public sealed class DeviceDiagnosticsRecord
+public sealed class DeviceDiagnosticsRecord : ICommandAnswer
 {
     public Guid Id { get; set; }
     public Guid DeviceId { get; set; }

@@ -49,9 +49,8 @@ public sealed class DiagnosticsStore(
     // Through the batching writer: many devices answering a group's request share a transaction.
     private async Task<bool> StoreAsync(Guid deviceId, Guid commandId, string source, DiagnosticsReport report, CancellationToken cancellationToken)
     {
-        var pending = new PendingDiagnostics(deviceId, commandId, source, report);
-        await writer.EnqueueAsync(pending, cancellationToken);
-        return await pending.Stored.WaitAsync(cancellationToken);
+        var outcome = await writer.WriteAsync(new PendingDiagnostics(deviceId, commandId, source, report), cancellationToken);
+        return outcome.IsAccepted;
     }
 
     /// <summary>The newest report of a device of the scope and a request under way; null when the device is not in the scope.</summary>

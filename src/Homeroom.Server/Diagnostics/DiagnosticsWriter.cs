@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Homeroom.Contracts.Agents;
+using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -7,77 +8,49 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Diagnostics;
 
-/// <summary>A report on its way to the database; <see cref="Stored"/> says whether it was kept.</summary>
-public sealed class PendingDiagnostics(Guid deviceId, Guid commandId, string source, DiagnosticsReport report)
+/// <summary>A report on its way to the database; its <see cref="AwaitedItem.Outcome"/> says whether it was kept.</summary>
+public sealed class PendingDiagnostics(Guid deviceId, Guid commandId, string source, DiagnosticsReport report) : AwaitedItem
 {
-    private readonly TaskCompletionSource<bool> _stored = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     public Guid DeviceId { get; } = deviceId;
     public Guid CommandId { get; } = commandId;
     public string Source { get; } = source;
     public DiagnosticsReport Report { get; } = report;
 
-    /// <summary>True once stored; false when it answered no diagnose command sent to the device, was stored already, or was refused.</summary>
-    public Task<bool> Stored => _stored.Task;
-
-    internal bool Accepted { get; set; }
-
     internal int FailedChecks { get; set; }
-
-    internal void Complete(bool stored) => _stored.TrySetResult(stored);
 }
 
 /// <summary>
 /// Stores diagnostics reports in batches: a group's request makes hundreds of devices answer within a second, and one
-/// transaction per report queued them all for SQLite's single writer. Each batch checks every report against the
-/// diagnose commands sent to its device and the reports already stored (two reads), inserts the new ones and trims each
-/// device to its newest <see cref="DiagnosticsOptions.KeepPerDevice"/>, in one transaction. The sender waits for its own
-/// report's outcome, so a device's report is stored before its command's <c>succeeded</c> is read.
+/// transaction per report queued them all for SQLite's single writer. Each batch keeps only the reports that answer a
+/// diagnose command sent to their device and are not stored yet, inserts them and trims each device to its newest
+/// <see cref="DiagnosticsOptions.KeepPerDevice"/>, in one transaction (<see cref="CommandAnswers"/>). The sender waits
+/// for its own report's outcome, so a device's report is stored before its command's <c>succeeded</c> is read.
 /// </summary>
 public sealed class DiagnosticsWriter(
     IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<DiagnosticsOptions> options, TimeProvider time, ILogger<DiagnosticsWriter> logger)
-    : BatchingWriter<PendingDiagnostics>(capacity: 1024, maxBatch: 100, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
+    : AwaitedBatchingWriter<PendingDiagnostics>(capacity: 1024, maxBatch: 100, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
 {
     private readonly TimeProvider _time = time;
     private readonly ILogger _log = logger;
 
-    protected override async Task WriteBatchAsync(IReadOnlyList<PendingDiagnostics> batch, CancellationToken cancellationToken)
+    protected override async Task WriteItemsAsync(IReadOnlyList<PendingDiagnostics> batch, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var deviceIds = batch.Select(p => p.DeviceId).Distinct().ToList();
-        var commandIds = batch.Select(p => p.CommandId).Distinct().ToList();
-        var sent = (await (
-                from d in db.CommandDeliveries.AsNoTracking()
-                join c in db.Commands.AsNoTracking() on d.CommandId equals c.Id
-                where commandIds.Contains(d.CommandId) && deviceIds.Contains(d.DeviceId) && c.Kind == CommandKinds.Diagnose
-                select new { d.DeviceId, d.CommandId, c.IssuedBy, c.IssuedAt })
-            .ToListAsync(cancellationToken))
-            .ToDictionary(s => (s.DeviceId, s.CommandId));
-        var taken = (await db.Set<DeviceDiagnosticsRecord>().AsNoTracking()
-                .Where(r => commandIds.Contains(r.CommandId) && deviceIds.Contains(r.DeviceId))
-                .Select(r => new { r.DeviceId, r.CommandId }).ToListAsync(cancellationToken))
-            .Select(r => (r.DeviceId, r.CommandId)).ToHashSet();
+        var matched = await CommandAnswers.MatchAsync<PendingDiagnostics, DeviceDiagnosticsRecord>(
+            db, CommandKinds.Diagnose, batch, p => (p.DeviceId, p.CommandId), cancellationToken);
 
         var now = _time.GetUtcNow().UtcDateTime;
-        var added = new List<DeviceDiagnosticsRecord>();
-        foreach (var pending in batch)
+        var added = new List<DeviceDiagnosticsRecord>(matched.Count);
+        foreach (var (pending, command) in matched)
         {
-            var key = (pending.DeviceId, pending.CommandId);
-            pending.Accepted = sent.TryGetValue(key, out var command) && taken.Add(key);
-            if (!pending.Accepted)
-            {
-                continue;
-            }
-
             pending.FailedChecks = DiagnosticsChecks.Evaluate(pending.Report).Count(c => !c.Ok);
-
             added.Add(new DeviceDiagnosticsRecord
             {
                 Id = Guid.CreateVersion7(),
                 DeviceId = pending.DeviceId,
                 CommandId = pending.CommandId,
                 Source = pending.Source,
-                RequestedBy = command!.IssuedBy,
+                RequestedBy = command.IssuedBy,
                 RequestedAt = command.IssuedAt,
                 ReceivedAt = now,
                 FailedChecks = pending.FailedChecks,
@@ -85,49 +58,21 @@ public sealed class DiagnosticsWriter(
             });
         }
 
-        if (added.Count == 0)
-        {
-            return;
-        }
-
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        db.Set<DeviceDiagnosticsRecord>().AddRange(added);
-        await db.SaveChangesAsync(cancellationToken);
-
-        // The newest few per device stay.
-        var devices = added.Select(r => r.DeviceId).Distinct().ToList();
-        var kept = await db.Set<DeviceDiagnosticsRecord>().AsNoTracking().Where(r => devices.Contains(r.DeviceId))
-            .Select(r => new { r.Id, r.DeviceId, r.ReceivedAt }).ToListAsync(cancellationToken);
-        var excess = kept.GroupBy(r => r.DeviceId)
-            .SelectMany(g => g.OrderByDescending(r => r.ReceivedAt).ThenByDescending(r => r.Id).Skip(options.Value.KeepPerDevice))
-            .Select(r => r.Id).ToList();
-        if (excess.Count > 0)
-        {
-            await db.Set<DeviceDiagnosticsRecord>().Where(r => excess.Contains(r.Id)).ExecuteDeleteAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
+        await CommandAnswers.StoreAsync(db, added, options.Value.KeepPerDevice, cancellationToken);
     }
 
     protected override string Describe(PendingDiagnostics item) => $"the diagnostics report of device {item.DeviceId} for command {item.CommandId}";
 
-    protected override void OnBatchCompleted(IReadOnlyList<PendingDiagnostics> batch, Exception? error)
+    // A report the database refused (the same report raced in from another server and is stored there) is logged as refused already.
+    protected override void OnCompleted(PendingDiagnostics item, ItemOutcome outcome)
     {
-        foreach (var pending in batch)
+        if (outcome.IsAccepted)
         {
-            if (error is null && pending.Accepted)
-            {
-                DiagnosticsLog.Stored(_log, pending.DeviceId, pending.CommandId, pending.FailedChecks);
-            }
-            else if (error is null)
-            {
-                DiagnosticsLog.UnknownCommand(_log, pending.DeviceId, pending.CommandId);
-            }
-
-            pending.Complete(error is null && pending.Accepted);
+            DiagnosticsLog.Stored(_log, item.DeviceId, item.CommandId, item.FailedChecks);
+        }
+        else if (outcome is { Kind: ItemOutcomeKind.Rejected, Error: null })
+        {
+            DiagnosticsLog.UnknownCommand(_log, item.DeviceId, item.CommandId);
         }
     }
-
-    // Refused for its data (the same report raced in from another server and is stored there): not stored here.
-    protected override void OnRejected(PendingDiagnostics item, Exception error) => item.Complete(false);
 }

@@ -25,9 +25,29 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
 
     private long _rejected;
 
-    /// <summary>Queues an item; waits while the queue is full.</summary>
-    public ValueTask EnqueueAsync(T item, CancellationToken cancellationToken = default) =>
-        _channel.Writer.WriteAsync(item, cancellationToken);
+    /// <summary>
+    /// Queues an item; waits while the queue is full. Throws <see cref="ChannelClosedException"/> once the writer is
+    /// stopping, and <see cref="OperationCanceledException"/> when cancelled while waiting for room; either way the item
+    /// is not queued (<see cref="OnNotQueued"/>).
+    /// </summary>
+    public ValueTask EnqueueAsync(T item, CancellationToken cancellationToken = default)
+    {
+        var write = _channel.Writer.WriteAsync(item, cancellationToken);
+        return write.IsCompletedSuccessfully ? default : AwaitQueuedAsync(write, item);
+    }
+
+    private async ValueTask AwaitQueuedAsync(ValueTask write, T item)
+    {
+        try
+        {
+            await write;
+        }
+        catch (Exception ex)
+        {
+            OnNotQueued(item, ex);
+            throw;
+        }
+    }
 
     /// <summary>Queues an item if there is room; false when the queue is full.</summary>
     public bool TryEnqueue(T item) => _channel.Writer.TryWrite(item);
@@ -61,10 +81,41 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
     /// <summary>Called for an item dropped because the database refused its data; by default as a batch that failed with that error.</summary>
     protected virtual void OnRejected(T item, Exception error) => OnBatchCompleted([item], error);
 
+    /// <summary>Called for an item <see cref="EnqueueAsync"/> could not queue (the writer is stopping, or the sender cancelled), before it throws.</summary>
+    protected virtual void OnNotQueued(T item, Exception error)
+    {
+    }
+
     /// <summary>A few words naming an item in the log (never its content).</summary>
     protected virtual string Describe(T item) => typeof(T).Name;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await WriteQueuedAsync(stoppingToken);
+        }
+        catch (Exception ex)
+        {
+            // The loop broke (an error no retry handles): nothing more will be written, so refuse new items and report
+            // the ones still queued as not written, rather than leave their senders waiting.
+            _channel.Writer.TryComplete(new ChannelClosedException("The writer stopped after an error.", ex));
+            var left = new List<T>();
+            while (_channel.Reader.TryRead(out var item))
+            {
+                left.Add(item);
+            }
+
+            if (left.Count > 0)
+            {
+                OnBatchCompleted(left, ex);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task WriteQueuedAsync(CancellationToken stoppingToken)
     {
         var batch = new List<T>(maxBatch);
         var reader = _channel.Reader;
@@ -91,7 +142,10 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: drain what is left without the stopping token.
+            // Shutting down: drain what is left. A batch that keeps failing is given up after a few attempts, as one
+            // under way when the stop came is, so every item is written or reported as not written before the loop ends.
+            // A batch cut short by a cancelled handler has been reported as not written.
+            batch.Clear();
         }
 
         while (reader.TryRead(out var item))
@@ -99,14 +153,14 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
             batch.Add(item);
             if (batch.Count >= maxBatch)
             {
-                await WriteWithRetryAsync(batch, CancellationToken.None);
+                await WriteWithRetryAsync(batch, stoppingToken);
                 batch.Clear();
             }
         }
 
         if (batch.Count > 0)
         {
-            await WriteWithRetryAsync(batch, CancellationToken.None);
+            await WriteWithRetryAsync(batch, stoppingToken);
         }
     }
 
@@ -154,7 +208,17 @@ public abstract class BatchingWriter<T>(int capacity, int maxBatch, TimeSpan max
                     OnRejected(part[0], ex);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (OperationCanceledException ex)
+            {
+                // Not a failure to retry (the handler is never cancelled from here): the loop ends, and these parts with it.
+                while (parts.TryPop(out var left))
+                {
+                    OnBatchCompleted(left, ex);
+                }
+
+                throw;
+            }
+            catch (Exception ex)
             {
                 attempt++;
                 HostingLog.BatchWriteFailed(logger, GetType().Name, part.Count, attempt, ex);

@@ -1,3 +1,4 @@
+using Homeroom.Server.Commands;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -35,7 +36,7 @@ public sealed class ScriptVersion
 }
 
 /// <summary>What one device answered to one <c>runScript</c> command.</summary>
-public sealed class ScriptResult
+public sealed class ScriptResult : ICommandAnswer
 {
     public Guid Id { get; set; }
     public Guid DeviceId { get; set; }
