@@ -167,6 +167,12 @@ public sealed class OneRosterRestClient(IHttpClientFactory clients, IOptions<One
             {
                 problem = $"The service could not be reached for {collection} ({e.HttpRequestError})";
             }
+            catch (IOException) when (!cancellationToken.IsCancellationRequested)
+            {
+                problem = timeout.IsCancellationRequested
+                    ? $"The service did not answer {collection} within {settings.RestRequestTimeout.TotalSeconds:0.#} s"
+                    : $"The service broke off its answer for {collection}";
+            }
 
             var delay = wait ?? TimeSpan.FromTicks(settings.RestRetryBaseDelay.Ticks * (1L << Math.Min(attempt, 16)));
             if (attempt >= settings.RestMaxRetries || delay > settings.RestMaxRetryWait)

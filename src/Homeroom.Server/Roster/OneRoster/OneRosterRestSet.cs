@@ -39,7 +39,7 @@ public sealed class OneRosterRestData
 
 /// <summary>
 /// Writes what a REST read fetched as the CSV bulk set of the same OneRoster version (every file
-/// "bulk": a full sync lists the whole roster), so a sync goes through exactly the checks, planner,
+/// "bulk": a full sync lists the whole roster; records marked tobedeleted are left out, so they are archived), so a sync goes through exactly the checks, planner,
 /// preview and apply of an upload, and a preview kept for review is applied from its stored package like
 /// any other. Records are written in the order the service listed them, one CSV record each, so an error's
 /// line is the record's position in its collection plus one (the header) unless a value holds a line break.
@@ -48,6 +48,9 @@ public static class OneRosterRestSet
 {
     public static Dictionary<string, byte[]> ToCsv(OneRosterRestData data, string version)
     {
+        // A bulk CSV file takes no notice of status; in a full REST read, a record marked tobedeleted is as good as
+        // gone, so it is left out, and the planner archives what the bulk set no longer lists.
+        static bool Listed(string? status) => !string.Equals(status, "tobedeleted", StringComparison.Ordinal);
         var v11 = version == "1.1";
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var manifest = new CsvText("propertyName", "value");
@@ -63,7 +66,7 @@ public static class OneRosterRestSet
         files[OneRosterReader.Manifest] = manifest.Bytes();
 
         var orgs = new CsvText("sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId");
-        foreach (var o in data.Orgs)
+        foreach (var o in data.Orgs.Where(r => Listed(r.Status)))
         {
             orgs.Row(o.SourcedId, o.Status, "", o.Name, o.Type, o.Identifier, o.Parent?.SourcedId);
         }
@@ -71,7 +74,7 @@ public static class OneRosterRestSet
         files[OneRosterReader.Orgs] = orgs.Bytes();
 
         var sessions = new CsvText("sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate", "parentSourcedId", "schoolYear");
-        foreach (var s in data.AcademicSessions)
+        foreach (var s in data.AcademicSessions.Where(r => Listed(r.Status)))
         {
             sessions.Row(s.SourcedId, s.Status, "", s.Title, s.Type, s.StartDate, s.EndDate, "", s.SchoolYear is { ValueKind: JsonValueKind.String or JsonValueKind.Number } year ? year.ToString() : "");
         }
@@ -79,7 +82,7 @@ public static class OneRosterRestSet
         files["academicSessions.csv"] = sessions.Bytes();
 
         var courses = new CsvText("sourcedId", "status", "dateLastModified", "schoolYearSourcedId", "title", "courseCode", "grades", "orgSourcedId", "subjects", "subjectCodes");
-        foreach (var c in data.Courses)
+        foreach (var c in data.Courses.Where(r => Listed(r.Status)))
         {
             courses.Row(c.SourcedId, c.Status, "", c.SchoolYear?.SourcedId, c.Title, c.CourseCode, "", c.Org?.SourcedId, "", "");
         }
@@ -87,7 +90,7 @@ public static class OneRosterRestSet
         files["courses.csv"] = courses.Bytes();
 
         var classes = new CsvText("sourcedId", "status", "dateLastModified", "title", "grades", "courseSourcedId", "classCode", "classType", "location", "schoolSourcedId", "termSourcedIds", "subjects", "subjectCodes", "periods");
-        foreach (var c in data.Classes)
+        foreach (var c in data.Classes.Where(r => Listed(r.Status)))
         {
             classes.Row(c.SourcedId, c.Status, "", c.Title, List(c.Grades), c.Course?.SourcedId, c.ClassCode, c.ClassType, "", c.School?.SourcedId, "", "", "", "");
         }
@@ -97,7 +100,7 @@ public static class OneRosterRestSet
         if (v11)
         {
             var users = new CsvText("sourcedId", "status", "dateLastModified", "enabledUser", "orgSourcedIds", "role", "username", "userIds", "givenName", "familyName", "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds", "grades", "password");
-            foreach (var u in data.Users)
+            foreach (var u in data.Users.Where(r => Listed(r.Status)))
             {
                 users.Row(u.SourcedId, u.Status, "", "true", List(u.Orgs?.Select(o => o.SourcedId)), u.Role, u.Username, "", u.GivenName, u.FamilyName, "", "", u.Email, "", "", "", List(u.Grades), "");
             }
@@ -108,7 +111,7 @@ public static class OneRosterRestSet
         {
             var users = new CsvText("sourcedId", "status", "dateLastModified", "enabledUser", "username", "givenName", "familyName", "email", "grades", "primaryOrgSourcedId");
             var roles = new CsvText("sourcedId", "status", "dateLastModified", "userSourcedId", "roleType", "role", "beginDate", "endDate", "orgSourcedId", "userProfileSourcedId");
-            foreach (var u in data.Users)
+            foreach (var u in data.Users.Where(r => Listed(r.Status)))
             {
                 users.Row(u.SourcedId, u.Status, "", "true", u.Username, u.GivenName, u.FamilyName, u.Email, List(u.Grades), u.PrimaryOrg?.SourcedId);
                 var n = 0;
@@ -124,7 +127,7 @@ public static class OneRosterRestSet
         }
 
         var enrollments = new CsvText("sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId", "userSourcedId", "role", "primary", "beginDate", "endDate");
-        foreach (var e in data.Enrollments)
+        foreach (var e in data.Enrollments.Where(r => Listed(r.Status)))
         {
             enrollments.Row(e.SourcedId, e.Status, "", e.Class?.SourcedId, e.School?.SourcedId, e.User?.SourcedId, e.Role, "", "", "");
         }
