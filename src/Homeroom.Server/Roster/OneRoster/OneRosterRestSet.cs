@@ -42,7 +42,7 @@ public sealed class OneRosterRestData
 /// "bulk": a full sync lists the whole roster; records marked tobedeleted are left out, so they are archived), so a sync goes through exactly the checks, planner,
 /// preview and apply of an upload, and a preview kept for review is applied from its stored package like
 /// any other. Records are written in the order the service listed them, one CSV record each, so an error's
-/// line is the record's position in its collection plus one (the header) unless a value holds a line break.
+/// line is the record's position among those written plus one (the header), unless a value holds a line break.
 /// </summary>
 public static class OneRosterRestSet
 {
