@@ -65,6 +65,7 @@ public sealed class FakeOneRosterServer : IAsyncDisposable
 
     public int Requests => Volatile.Read(ref _requests);
     public int TokensIssued => Volatile.Read(ref _tokensIssued);
+    /// <summary>Answers 500 or 429 sent on purpose.</summary>
     public int ServerErrorsSent => Volatile.Read(ref _serverErrorsSent);
 
     /// <summary>Requests refused for their credentials (a wrong secret, signature, timestamp, nonce or token).</summary>
@@ -72,6 +73,15 @@ public sealed class FakeOneRosterServer : IAsyncDisposable
 
     /// <summary>The next <paramref name="count"/> collection requests answer 500.</summary>
     public void FailNext(int count) => Interlocked.Exchange(ref _failures, count);
+
+    /// <summary>The next <paramref name="count"/> collection requests answer 429 with Retry-After of <paramref name="seconds"/>.</summary>
+    public void ThrottleNext(int count, int seconds)
+    {
+        _retryAfterSeconds = seconds;
+        Interlocked.Exchange(ref _throttles, count);
+    }
+
+    private int _throttles, _retryAfterSeconds;
 
     /// <summary>Every token issued so far expires now (as a service revoking them would).</summary>
     public void ExpireTokens()
@@ -162,6 +172,14 @@ public sealed class FakeOneRosterServer : IAsyncDisposable
             Interlocked.Increment(ref _refused);
             context.Response.Headers.WWWAuthenticate = Version == "1.1" ? "OAuth" : "Bearer";
             await Json(context, 401, new JsonObject { ["imsx_codeMajor"] = "failure", ["imsx_severity"] = "error", ["imsx_description"] = refusal });
+            return;
+        }
+
+        if (Interlocked.Decrement(ref _throttles) >= 0)
+        {
+            Interlocked.Increment(ref _serverErrorsSent);
+            context.Response.Headers.RetryAfter = _retryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            context.Response.StatusCode = 429;
             return;
         }
 

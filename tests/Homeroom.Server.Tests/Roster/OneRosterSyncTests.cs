@@ -26,6 +26,7 @@ public abstract class OneRosterSyncTests(DatabaseProvider provider)
     [
         "Homeroom:OneRoster:RestRequestTimeout=00:00:02", "Homeroom:OneRoster:RestRetryBaseDelay=00:00:00.050", "Homeroom:OneRoster:RestMaxRetries=2",
         "Homeroom:OneRoster:MaxRestPageBytes=1000000", "Homeroom:OneRoster:RestPageSize=300", "Homeroom:OneRoster:SyncCheckInterval=00:00:01",
+        "Homeroom:OneRoster:RestMaxRetryWait=00:00:05",
         .. OneRosterImportTests.Limits,
     ];
 
@@ -180,6 +181,31 @@ public abstract class OneRosterSyncTests(DatabaseProvider provider)
         var run = await SyncAsync(host);
         run.GetProperty("state").GetString().ShouldBe("applied", run.ToString());
         fake.ServerErrorsSent.ShouldBe(2);
+        (await CountsAsync(host)).People.ShouldBe(33);
+    }
+
+    [Fact]
+    public async Task TooManyRequests_WaitsForRetryAfter_ButNotLongerThanAllowed()
+    {
+        await using var host = await HomeroomHost.StartAsync(provider, Settings);
+        var builder = new OneRosterSetBuilder(seed: 3) { Version = "1.2", Students = 30, Teachers = 3, Classes = 6, Guardians = 0 };
+        await using var fake = await FakeOneRosterServer.StartAsync("1.2", builder.Build());
+        await SaveAsync(host, fake, apply: true);
+
+        // Asked to wait an hour (more than RestMaxRetryWait): the sync fails at once rather than hold everything up.
+        fake.ThrottleNext(1, 3600);
+        var refused = await SyncAsync(host);
+        refused.GetProperty("state").GetString().ShouldBe("failed", refused.ToString());
+        refused.GetProperty("note").GetString().ShouldBe("The service answered 429 for orgs; gave up after 1 attempt(s).");
+        (await CountsAsync(host)).People.ShouldBe(0);
+
+        // Asked to wait a second, twice: it waits and goes on.
+        fake.ThrottleNext(2, 1);
+        var started = host.Clock.GetUtcNow();
+        var run = await SyncAsync(host);
+        run.GetProperty("state").GetString().ShouldBe("applied", run.ToString());
+        (host.Clock.GetUtcNow() - started).ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(2)); // both Retry-After waits were kept
+        fake.ServerErrorsSent.ShouldBe(3);
         (await CountsAsync(host)).People.ShouldBe(33);
     }
 
