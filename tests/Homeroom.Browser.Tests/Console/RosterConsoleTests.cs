@@ -23,6 +23,37 @@ public sealed class RosterConsoleTests(RosterDistrict district) : IClassFixture<
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
     [Fact]
+    public async Task DistrictAdmin_ConnectsTheOneRosterService_TestsIt_AndSyncsNow()
+    {
+        // The same set as the upload test, and preview only: whichever of the two runs first, the other finds the roster it expects.
+        var set = new Homeroom.OneRosterData.OneRosterSetBuilder(seed: 11) { Version = "1.2", Schools = 1, Students = 12, Teachers = 2, Classes = 2, Guardians = 1 };
+        await using var fake = await Homeroom.Server.Tests.Roster.FakeOneRosterServer.StartAsync("1.2", set.Build());
+        var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);
+        await page.GotoAsync("/roster/oneroster");
+        await page.GetByTestId("connection-base-url").FillAsync(fake.BaseUrl.ToString());
+        await page.GetByTestId("connection-version").SelectOptionAsync("1.2");
+        await page.GetByTestId("connection-client-id").FillAsync(Homeroom.Server.Tests.Roster.FakeOneRosterServer.ClientId);
+        await page.GetByTestId("connection-secret").FillAsync(Homeroom.Server.Tests.Roster.FakeOneRosterServer.Secret);
+        await page.GetByTestId("connection-token-url").FillAsync(fake.TokenUrl);
+        await page.GetByTestId("connection-scope").FillAsync(Homeroom.Server.Tests.Roster.FakeOneRosterServer.Scope);
+        await page.GetByTestId("connection-schedule").FillAsync("24");
+        await page.GetByTestId("connection-save").ClickAsync();
+        await Expect(page.GetByTestId("connection-status")).ToHaveTextAsync("Connection saved.", Text);
+        await Expect(page.GetByTestId("connection-summary")).ToContainTextAsync("Syncs every 24 h", Contains);
+        await Expect(page.GetByTestId("connection-secret")).ToHaveAttributeAsync("placeholder", "set: leave empty to keep it", new() { Timeout = 15_000 });
+
+        await page.GetByTestId("connection-test").ClickAsync();
+        await Expect(page.GetByTestId("connection-status")).ToHaveTextAsync("The service answered: 2 org(s).", Text);
+
+        await page.GetByTestId("connection-sync").ClickAsync();
+        await Expect(page.GetByTestId("connection-status")).ToHaveTextAsync("Synced: the preview is below. Nothing has changed yet.", Text);
+        await Expect(page.GetByTestId("oneroster-count-row").Filter(new() { HasText = "Students" })).ToContainTextAsync("12", Contains);
+        await Expect(page.GetByTestId("oneroster-history-source").First).ToHaveTextAsync("REST sync", Text);
+        await Browsers.ScreenshotAsync(page, "oneroster-rest-sync");
+        fake.TokensIssued.ShouldBe(1);
+    }
+
+    [Fact]
     public async Task DistrictAdmin_UploadsAOneRosterExport_SeesThePreview_AndAppliesIt()
     {
         var set = new Homeroom.OneRosterData.OneRosterSetBuilder(seed: 11) { Schools = 1, Students = 12, Teachers = 2, Classes = 2, Guardians = 1 };

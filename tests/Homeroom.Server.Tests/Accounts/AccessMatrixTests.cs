@@ -120,6 +120,10 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("GET", "/api/roster/oneroster/imports", DistrictOnly, Kind.None),
         new("GET", "/api/roster/oneroster/imports/{id}", DistrictOnly, Kind.Own),
         new("POST", "/api/roster/oneroster/imports/{id}/apply", DistrictOnly, Kind.Own, Fresh: true),
+        new("GET", "/api/roster/oneroster/connection", DistrictOnly, Kind.None),
+        new("PUT", "/api/roster/oneroster/connection", DistrictOnly, Kind.None, """{"baseUrl":"http://sis.example.org","version":"1.1","clientId":"key","clientSecret":"secret"}""", OwnAnswer: HttpStatusCode.BadRequest),
+        new("POST", "/api/roster/oneroster/connection/test", DistrictOnly, Kind.None, OwnAnswer: HttpStatusCode.Conflict),
+        new("POST", "/api/roster/oneroster/sync", DistrictOnly, Kind.None, OwnAnswer: HttpStatusCode.Conflict),
         new("POST", "/api/roster/rollover", DistrictOnly, Kind.None, """{"dryRun":true}"""),
 
         new("GET", "/api/groups", RosterReaders, Kind.None),

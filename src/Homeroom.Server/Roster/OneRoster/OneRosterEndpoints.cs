@@ -1,11 +1,15 @@
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Hosting;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Roster.OneRoster;
 
-/// <summary>OneRoster CSV imports over HTTP: upload a zip for a preview, apply it, read the history. District administrators only.</summary>
+/// <summary>
+/// OneRoster over HTTP: upload a CSV zip for a preview, apply it, read the history; the REST connection,
+/// its test and "sync now". District administrators only.
+/// </summary>
 public static class OneRosterEndpoints
 {
     public const int MaxListed = 200;
@@ -20,8 +24,43 @@ public static class OneRosterEndpoints
         imports.MapGet("/{id:guid}", GetAsync).RequireStaff(Permission.ManageSchools);
         imports.MapPost("/{id:guid}/apply", ApplyAsync).RequireStaff(Permission.ManageSchools).ProducesProblem(StatusCodes.Status409Conflict)
             .WithDescription("Applies a preview in one transaction, if the changes are still exactly those previewed (otherwise 409, with the preview computed again).");
+
+        var connection = app.MapGroup("/api/roster/oneroster").WithTags("OneRoster").WithMetadata(new RequestSizeLimitAttribute(MaxConnectionBodyBytes));
+        connection.MapGet("/connection", GetConnectionAsync).RequireStaff(Permission.ManageSchools)
+            .WithDescription("The district's OneRoster REST connection; its secret only as \"set\" or \"not set\".");
+        connection.MapPut("/connection", SaveConnectionAsync).RequireStaff(Permission.ManageSchools)
+            .WithDescription("Saves the OneRoster REST connection (https only, except to this machine). A null clientSecret keeps the stored one; scheduleHours 0 or null turns the schedule off.");
+        connection.MapPost("/connection/test", TestConnectionAsync).RequireStaff(Permission.ManageSchools).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Reads the first page of orgs with the saved connection and reports whether it worked.");
+        connection.MapPost("/sync", SyncAsync).RequireStaff(Permission.ManageSchools).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Syncs now: reads the whole roster from the service and answers the run (failed, invalid, previewed, or applied when the connection applies automatically and the archive brake allows).");
         return app;
     }
+
+    /// <summary>The largest connection request body; a connection is a few short strings.</summary>
+    public const int MaxConnectionBodyBytes = 16 * 1024;
+
+    private static async Task<Ok<OneRosterConnectionDto>> GetConnectionAsync(StaffScope scope, OneRosterSync sync, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await sync.GetAsync(scope, cancellationToken));
+
+    private static async Task<Results<Ok<OneRosterConnectionDto>, ValidationProblem>> SaveConnectionAsync(
+        OneRosterConnectionRequest request, StaffScope scope, OneRosterSync sync, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return TypedResults.Ok(await sync.SaveAsync(scope, request, cancellationToken));
+        }
+        catch (RequestValidationException invalid)
+        {
+            return TypedResults.ValidationProblem(invalid.Errors);
+        }
+    }
+
+    private static async Task<Ok<OneRosterConnectionTest>> TestConnectionAsync(StaffScope scope, OneRosterSync sync, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await sync.TestAsync(scope, cancellationToken));
+
+    private static async Task<Ok<ImportDto>> SyncAsync(StaffScope scope, OneRosterSync sync, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await sync.SyncAsync(scope, scope.Username, cancellationToken));
 
     private static async Task<Results<Created<ImportDto>, ValidationProblem, ProblemHttpResult>> UploadAsync(
         string? fileName, HttpContext context, StaffScope scope, OneRosterImports imports, CancellationToken cancellationToken)
@@ -82,7 +121,7 @@ public sealed class OneRosterRetention(OneRosterImports imports, TimeProvider ti
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await imports.PurgeAsync(cancellationToken);
 }
 
-/// <summary>Registers OneRoster CSV imports.</summary>
+/// <summary>Registers OneRoster CSV imports and the REST sync.</summary>
 public static class OneRosterServiceCollectionExtensions
 {
     public static IServiceCollection AddOneRoster(this IServiceCollection services)
@@ -91,6 +130,13 @@ public static class OneRosterServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<OneRosterOptions>, OneRosterOptionsValidator>();
         services.AddSingleton<OneRosterImports>();
         services.AddHostedService<OneRosterRetention>();
+
+        // Redirects are not followed: a signed or bearer request goes only where the connection says.
+        services.AddHttpClient(OneRosterRestClient.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        services.AddSingleton<OneRosterRestClient>();
+        services.AddSingleton<OneRosterSync>();
+        services.AddHostedService<OneRosterSyncSchedule>();
         return services;
     }
 }

@@ -36,8 +36,13 @@ public sealed record ImportPreview(
         + Teachers.Archived + Classes.Created + Classes.Changed + Classes.Archived + MembershipsAdded + MembershipsRemoved;
 }
 
-/// <summary>An import in the history, with its preview.</summary>
-public sealed record ImportDto(Guid Id, DateTime CreatedAt, string CreatedBy, string? FileName, string State, DateTime ExpiresAt, DateTime? AppliedAt, string? AppliedBy, ImportPreview Preview);
+/// <summary>
+/// An import in the history, with its preview: <c>Source</c> is where the set came from (<c>upload</c>, or
+/// <c>rest</c> for a sync), <c>Note</c> why a sync failed or why its automatic apply stopped at the preview.
+/// </summary>
+public sealed record ImportDto(
+    Guid Id, DateTime CreatedAt, string CreatedBy, string? FileName, string State, DateTime ExpiresAt, DateTime? AppliedAt, string? AppliedBy, ImportPreview Preview,
+    string Source, string? Note);
 
 /// <summary>Why an import cannot be applied; <see cref="Import"/> is its (possibly recomputed) state.</summary>
 public sealed class ImportNotAppliedException(string message, ImportDto? import = null) : Exception(message)
@@ -64,7 +69,14 @@ public sealed class OneRosterImports(
     public OneRosterOptions Options => options.Value;
 
     /// <summary>Reads an uploaded zip and stores its preview. A package refused whole is recorded as refused and reported by <see cref="PackageRefusedException"/>.</summary>
-    public async Task<ImportDto> PreviewAsync(StaffScope scope, string? fileName, byte[] zip, CancellationToken cancellationToken = default)
+    public Task<ImportDto> PreviewAsync(StaffScope scope, string? fileName, byte[] zip, CancellationToken cancellationToken = default) =>
+        PreviewAsync(scope, ImportSources.Upload, scope.Username, fileName, zip, cancellationToken);
+
+    /// <summary>
+    /// Reads a set (an uploaded zip, or the CSV a REST sync wrote of what it fetched) and stores its preview,
+    /// attributed to <paramref name="createdBy"/> (a staff member, or the schedule).
+    /// </summary>
+    internal async Task<ImportDto> PreviewAsync(StaffScope scope, string source, string createdBy, string? fileName, byte[] zip, CancellationToken cancellationToken = default)
     {
         scope.EnsureCan(Permission.ManageSchools);
         fileName = fileName is { Length: > MaxFileNameLength } ? fileName[..MaxFileNameLength] : fileName;
@@ -73,8 +85,8 @@ public sealed class OneRosterImports(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var import = new OneRosterImport
         {
-            Id = Guid.CreateVersion7(), CreatedAt = now, CreatedBy = scope.Username, FileName = fileName, State = ImportStates.Refused,
-            ExpiresAt = now + options.Value.PreviewLifetime, PreviewJson = "{}",
+            Id = Guid.CreateVersion7(), CreatedAt = now, CreatedBy = createdBy, FileName = fileName, State = ImportStates.Refused,
+            ExpiresAt = now + options.Value.PreviewLifetime, PreviewJson = "{}", Source = source,
         };
         ImportPreview preview;
         try
@@ -88,13 +100,13 @@ public sealed class OneRosterImports(
             import.Package = plan.Errors.Count > 0 ? null : zip;
             audit.Record(db, "oneroster.preview", "oneroster-import", import.Id.ToString(),
                 $"{fileName}: {preview.Changes} change(s), {preview.ErrorCount} error(s)");
-            OneRosterLog.Previewed(logger, import.Id, scope.Username, preview.Changes, preview.ErrorCount);
+            OneRosterLog.Previewed(logger, import.Id, createdBy, preview.Changes, preview.ErrorCount);
         }
         catch (PackageRefusedException refused)
         {
             preview = Empty(new OneRosterError(fileName ?? "upload", 0, null, refused.Message));
             audit.Record(db, "oneroster.refused", "oneroster-import", import.Id.ToString(), $"{fileName}: {refused.Message}");
-            OneRosterLog.Refused(logger, scope.Username, refused.Message);
+            OneRosterLog.Refused(logger, createdBy, refused.Message);
         }
 
         import.ErrorCount = preview.ErrorCount;
@@ -154,6 +166,7 @@ public sealed class OneRosterImports(
                 ImportStates.Applied => "This import was applied already.",
                 ImportStates.Invalid => "This import has errors; fix the files and upload them again.",
                 ImportStates.Expired => "The preview expired; upload the set again.",
+                ImportStates.Failed => "This sync could not fetch the roster; nothing can be applied.",
                 _ => "This upload was refused; nothing can be applied.",
             }, Dto(import));
         }
@@ -194,6 +207,35 @@ public sealed class OneRosterImports(
         await transaction.CommitAsync(cancellationToken);
         OneRosterLog.Applied(logger, id, scope.Username, applied.Changes, watch.ElapsedMilliseconds);
         policies.RequestAll();
+        return Dto(import);
+    }
+
+    /// <summary>Records a REST sync that could not fetch the roster: a failed run in the history, with why, and nothing else changed.</summary>
+    internal async Task<ImportDto> RecordFailedAsync(StaffScope scope, string createdBy, string? fileName, string reason, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.ManageSchools);
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var preview = Empty(new OneRosterError(fileName ?? "rest", 0, null, reason));
+        var import = new OneRosterImport
+        {
+            Id = Guid.CreateVersion7(), CreatedAt = now, CreatedBy = createdBy, FileName = fileName, State = ImportStates.Failed, ExpiresAt = now,
+            ErrorCount = 1, PreviewJson = JsonSerializer.Serialize(preview, Json), Source = ImportSources.Rest, Note = reason,
+        };
+        db.Set<OneRosterImport>().Add(import);
+        audit.Record(db, "oneroster.sync.failed", "oneroster-import", import.Id.ToString(), $"{fileName}: {reason}");
+        await db.SaveChangesAsync(cancellationToken);
+        return Dto(import);
+    }
+
+    /// <summary>Keeps a sync's preview for a person to review, with why it was not applied automatically.</summary>
+    internal async Task<ImportDto> HoldAsync(Guid id, string note, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var import = await db.Set<OneRosterImport>().FirstAsync(i => i.Id == id, cancellationToken);
+        import.Note = note;
+        audit.Record(db, "oneroster.sync.held", "oneroster-import", id.ToString(), note);
+        await db.SaveChangesAsync(cancellationToken);
         return Dto(import);
     }
 
@@ -439,10 +481,11 @@ public sealed class OneRosterImports(
     {
         Id = i.Id, CreatedAt = i.CreatedAt, CreatedBy = i.CreatedBy, FileName = i.FileName, Version = i.Version, State = i.State, ExpiresAt = i.ExpiresAt,
         AppliedAt = i.AppliedAt, AppliedBy = i.AppliedBy, Fingerprint = i.Fingerprint, ErrorCount = i.ErrorCount, PreviewJson = i.PreviewJson,
+        Source = i.Source, Note = i.Note,
     };
 
     private static ImportDto Dto(OneRosterImport i) =>
-        new(i.Id, i.CreatedAt, i.CreatedBy, i.FileName, i.State, i.ExpiresAt, i.AppliedAt, i.AppliedBy, JsonSerializer.Deserialize<ImportPreview>(i.PreviewJson, Json)!);
+        new(i.Id, i.CreatedAt, i.CreatedBy, i.FileName, i.State, i.ExpiresAt, i.AppliedAt, i.AppliedBy, JsonSerializer.Deserialize<ImportPreview>(i.PreviewJson, Json)!, i.Source, i.Note);
 }
 
 /// <summary>An upload refused whole; <see cref="Import"/> is its entry in the history.</summary>
