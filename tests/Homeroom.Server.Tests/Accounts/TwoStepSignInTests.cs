@@ -93,6 +93,35 @@ public sealed class TwoStepSignInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Codes_OneStepEitherSideAreAccepted_TwoStepsAwayAndOlderThanTheLastUsedAreNot()
+    {
+        using var fay = await _host.SignInAsNewAccountAsync("fay", "readOnly");
+        var secret = await SetUpAsync(fay);
+        (await Post(fay, "/api/auth/two-step/confirm", new { code = Code(secret) })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // Four steps on, 5 s into a step, so the short waits below stay inside it.
+        var seconds = _host.Clock.GetUtcNow().ToUnixTimeSeconds();
+        _host.Clock.Advance(TimeSpan.FromSeconds(120 + (30 - (seconds % 30)) + 5));
+        var key = TwoStepCodes.FromBase32(secret);
+        var now = _host.Clock.GetUtcNow().ToUnixTimeSeconds() / 30;
+
+        async Task<HttpStatusCode> TryAsync(long step, byte address)
+        {
+            using var client = StaffClients.Browser(_host, IPAddress.Parse($"127.0.1.{address}"));
+            using var response = await LoginAsync(client, "fay", StaffClients.Password, TwoStepCodes.ForStep(key, step));
+            _host.Clock.Advance(TimeSpan.FromSeconds(2)); // past the throttle's wait after a failure
+            return response.StatusCode;
+        }
+
+        (await TryAsync(now - 2, 1)).ShouldBe(HttpStatusCode.Unauthorized); // a minute old: outside the window
+        (await TryAsync(now + 2, 2)).ShouldBe(HttpStatusCode.Unauthorized); // a minute ahead: outside the window
+        (await TryAsync(now - 1, 3)).ShouldBe(HttpStatusCode.NoContent);    // the step before: a slow typist
+        (await TryAsync(now + 1, 4)).ShouldBe(HttpStatusCode.NoContent);    // the step after: a phone's clock a little ahead
+        (await TryAsync(now, 5)).ShouldBe(HttpStatusCode.Unauthorized);     // inside the window, but older than the last code used
+        (await TryAsync(now + 1, 6)).ShouldBe(HttpStatusCode.Unauthorized); // the same code again
+    }
+
+    [Fact]
     public async Task TurningItOn_EndsTheOtherSessions_ButNotTheOneItWasTurnedOnIn()
     {
         using var here = await _host.SignInAsNewAccountAsync("bob", "readOnly");
