@@ -65,6 +65,7 @@ public static class AgentHost
         services.AddCapabilities();
         services.AddSingleton<Scripts.ScriptRunner>();
         services.AddSingleton<ICapability>(s => s.GetRequiredService<Scripts.ScriptRunner>());
+        services.AddSingleton<Updates.SelfUpdater>();
         services.AddSingleton<AgentWorker>();
         services.AddHostedService(s => s.GetRequiredService<AgentWorker>());
         return services;
@@ -152,6 +153,7 @@ public static class AgentHost
             s.GetRequiredService<ApplicationBlocker>(),
             s.GetRequiredService<SessionHelperCapabilities>(),
             s.GetRequiredService<Diagnostics.DiagnosticsGatherer>(),
+            s.GetRequiredService<Updates.SelfUpdater>(),
         ]);
     }
 }

@@ -69,4 +69,16 @@ internal static partial class AgentLog
 
     [LoggerMessage(22, LogLevel.Warning, "The server offered a different script-signing key than the one kept at first contact: ignored (scripts signed with it are refused)")]
     public static partial void ScriptKeyChanged(ILogger logger);
+
+    [LoggerMessage(23, LogLevel.Warning, "Refused an agent update: {Reason}; nothing was replaced")]
+    public static partial void UpdateRefused(ILogger logger, string reason);
+
+    [LoggerMessage(24, LogLevel.Information, "Updated the agent from {From} to {To}; the new version connected, restarting into it")]
+    public static partial void Updated(ILogger logger, string from, string to);
+
+    [LoggerMessage(25, LogLevel.Warning, "The new agent version {Version} failed to connect (attempt {Attempt}): {Failure}")]
+    public static partial void UpdateAttemptFailed(ILogger logger, string version, int attempt, string failure);
+
+    [LoggerMessage(26, LogLevel.Warning, "Rolled the agent back to {Version}: {Detail}")]
+    public static partial void RolledBack(ILogger logger, string version, string detail);
 }

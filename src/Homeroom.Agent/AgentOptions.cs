@@ -49,6 +49,15 @@ public sealed class AgentOptions
     /// <summary>How often the OS is asked for its pending updates while connected (also at each connection when the last answer is older).</summary>
     public TimeSpan OsUpdateCheckInterval { get; set; } = TimeSpan.FromHours(6);
 
+    /// <summary>How long a new program has, after a self-update, to connect and be welcomed (each attempt).</summary>
+    public TimeSpan UpdateTrialTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How many times a new program is started before the previous one is put back.</summary>
+    public int UpdateAttempts { get; set; } = 3;
+
+    /// <summary>The program file a self-update replaces (null: this process's own program file).</summary>
+    public string? UpdateProgram { get; set; }
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;
