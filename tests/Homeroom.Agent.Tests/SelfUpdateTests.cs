@@ -144,7 +144,7 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
         await Poll.UntilAsync(async () => await AgentVersionAsync(device) == "homeroom-agent/2.0.0", HomeroomHost.Timeout);
         (await File.ReadAllBytesAsync(Program)).ShouldBe(_version2);
         (await File.ReadAllBytesAsync(Program + ".previous")).ShouldBe(_version1);
-        _service!.Exits.ShouldBe([AgentCli.RestartForUpdate]);
+        _service!.Exits.ShouldBe([AgentCli.RestartForUpdate], _service.Output);
         File.Exists(Path.Combine(State, "update", "staging")).ShouldBeFalse();
 
         // The new program is the one serving: it answers a command.
@@ -177,6 +177,7 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
     private async Task<Uploaded> UploadAsync(string version, byte[] file)
     {
         using var content = new ByteArrayContent(file);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
         using var response = await _host.Client.PostAsync($"/api/agent-updates?rid=linux-x64&version={version}", content);
         response.StatusCode.ShouldBe(System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         var build = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -299,6 +300,7 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
                     return;
                 }
 
+                _process = null;
                 Exits.Add(process.ExitCode);
                 Append($"[exited with {process.ExitCode}]");
                 if (process.ExitCode == 0)
@@ -319,10 +321,17 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
         public async ValueTask DisposeAsync()
         {
             await _stop.CancelAsync();
-            if (_process is { HasExited: false } running)
+            if (_process is { } running)
             {
-                running.Kill(entireProcessTree: true);
-                await running.WaitForExitAsync();
+                try
+                {
+                    running.Kill(entireProcessTree: true);
+                    await running.WaitForExitAsync();
+                }
+                catch (InvalidOperationException)
+                {
+                    // It ended (and was disposed) meanwhile.
+                }
             }
 
             await _loop;

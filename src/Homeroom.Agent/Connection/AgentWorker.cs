@@ -669,6 +669,12 @@ public sealed class AgentWorker(
         if (outcome.Installed)
         {
             status.RestartRequested = true;
+            if (!OperatingSystem.IsWindows())
+            {
+                // The program file is the new one now; a normal shutdown would load code from it (Updates.ProcessExit).
+                Updates.ProcessExit.Immediately(AgentCli.RestartForUpdate);
+            }
+
             lifetime.StopApplication();
         }
         else if (closed)

@@ -268,6 +268,25 @@ public sealed class SelfUpdater(AgentOptions options, AgentPaths paths, HttpClie
         AgentPaths.WriteAtomically(MarkerFile, JsonSerializer.SerializeToUtf8Bytes(marker, AgentStateJsonContext.Default.UpdateMarker));
 }
 
+/// <summary>Leaving the process at once, without running any more managed code.</summary>
+internal static partial class ProcessExit
+{
+    /// <summary>
+    /// Ends the process with <paramref name="code"/> on Linux and macOS. After a self-update the program's path holds
+    /// the new single file, and the runtime maps assemblies it has not loaded yet from that path: a normal shutdown
+    /// would read the new file at the old file's offsets and crash (SIGABRT). Everything that must survive (the journal)
+    /// is already flushed to disk.
+    /// </summary>
+    public static void Immediately(int code)
+    {
+        Console.Out.Flush();
+        ExitProcess(code);
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "_exit")]
+    private static partial void ExitProcess(int code);
+}
+
 /// <summary>The record of an update in progress or rolled back (<c>update/update.json</c> in the state directory).</summary>
 /// <param name="Sha256">The build's SHA-256.</param>
 /// <param name="Version">Its version.</param>

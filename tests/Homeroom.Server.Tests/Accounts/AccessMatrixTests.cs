@@ -589,6 +589,11 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             request.Content = new ByteArrayContent(Png);
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
         }
+        else if (rule.Path == "/api/agent-updates" && rule.Method == "POST")
+        {
+            request.Content = new StringContent("not a program", Encoding.UTF8);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        }
         else if (rule.Path == "/api/roster/oneroster/imports" && rule.Method == "POST")
         {
             request.Content = new StringContent("not a zip", Encoding.UTF8);
@@ -739,6 +744,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         elf[4] = 2;
         elf[18] = 0x3E;
         using var content = new ByteArrayContent(elf);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
         using var response = await Host.Client.PostAsync($"/api/agent-updates?rid=linux-x64&version=0.0.{Interlocked.Increment(ref _agentBuilds)}", content);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
