@@ -374,6 +374,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("/apple-school-manager", DistrictOnly, Kind.None),
         ("/support", HelpQueue, Kind.None),
         ("/scripts", ScriptRunners, Kind.None),
+        ("/agent-updates", DistrictOnly, Kind.None),
     ];
 
     private HomeroomHost Host => server.Host;
