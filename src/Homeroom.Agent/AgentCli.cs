@@ -24,6 +24,13 @@ public static class AgentCli
     public const int NotTheService = 5;
     public const int HelperRefused = 6;
     public const int NoDisplay = 7;
+    /// <summary><c>probe</c>: no welcome from the server in time.</summary>
+    public const int ProbeFailed = 8;
+    /// <summary>
+    /// <c>run</c> stopped after installing a self-update: the service manager starts the program again, now the new one
+    /// (systemd's <c>Restart=on-failure</c> restarts on any code but 0; EX_TEMPFAIL).
+    /// </summary>
+    public const int RestartForUpdate = 75;
 
     private const string Help = """
         homeroom-agent: the Homeroom device agent
@@ -35,6 +42,7 @@ public static class AgentCli
           homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR] [--config FILE]
           homeroom-agent status [--state DIR]
           homeroom-agent inventory
+          homeroom-agent probe [--state DIR] [--timeout SECONDS]
 
         run: the service. --config names a JSON file {"server": URL, "token": TOKEN} to enroll from when not enrolled yet;
         install --config makes the unit's service do the same.
@@ -43,6 +51,8 @@ public static class AgentCli
         ada@DOMAIN as well as by name, so the server finds the student by e-mail; without it, by name (roster id) only.
         session: the user-session helper, run as the signed-in user in their X session (lock screen, messages,
         screen viewing). It talks only to a service running as --service-uid (default 0, root).
+        probe: connects once with the enrolled credential and exits 0 when the server welcomes it (a self-update's
+        new program proves itself this way before the old one steps aside).
         """;
 
     private const string UidsProblem = """
@@ -101,6 +111,7 @@ public static class AgentCli
                 "install" => await InstallAsync(options, flags, output),
                 "status" => await StatusAsync(options, output),
                 "inventory" => await InventoryAsync(options, output, overrides),
+                "probe" => await ProbeAsync(options, flags.GetValueOrDefault("timeout"), error, cancellationToken),
                 "session" => await SessionAsync(options, flags.GetValueOrDefault("display"), serviceUids, error, cancellationToken),
                 "help" or "--help" => await WriteAsync(output, Help, Ok),
                 _ => await WriteAsync(error, $"Unknown command '{verb}'.{Environment.NewLine}{Help}", Usage),
@@ -153,8 +164,63 @@ public static class AgentCli
 
         using var host = AgentHost.Build(options, overrides);
         await host.RunAsync(cancellationToken);
+        if (host.Services.GetRequiredService<AgentStatus>().RestartRequested)
+        {
+            return RestartForUpdate;
+        }
+
         var stopped = host.Services.GetRequiredService<AgentStatus>().Stopped;
         return stopped is null ? Ok : await WriteAsync(error, "Stopped: " + stopped, stopped == "revoked" ? Ok : EnrollmentFailed);
+    }
+
+    /// <summary>One connection with the enrolled credential: 0 once welcomed, <see cref="ProbeFailed"/> otherwise.</summary>
+    private static async Task<int> ProbeAsync(AgentOptions options, string? timeoutText, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!int.TryParse(timeoutText ?? "30", System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 600)
+        {
+            return await WriteAsync(error, "--timeout takes 1 to 600 seconds." + Environment.NewLine + Help, Usage);
+        }
+
+        var paths = new AgentPaths(options.StateDirectory);
+        ICredentialVault vault = OperatingSystem.IsWindows() ? new DpapiCredentialVault(paths) : new UnixCredentialVault(paths);
+        if (vault.Load() is not { CanConnect: true } secrets)
+        {
+            return await WriteAsync(error, "Not enrolled, or the credential was refused: nothing to probe with.", EnrollmentFailed);
+        }
+
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(TimeSpan.FromSeconds(seconds));
+        try
+        {
+            await using var client = await Homeroom.Contracts.Agents.AgentClient.ConnectAsync(
+                Homeroom.Contracts.Agents.AgentProtocol.WebSocketUri(secrets.Server), null, limit.Token);
+            var welcome = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Nothing but the welcome is looked at: commands wait for the agent that will run.
+            client.Start(frame =>
+            {
+                if (frame is Homeroom.Contracts.Agents.WelcomeFrame)
+                {
+                    welcome.TrySetResult();
+                }
+
+                return Task.CompletedTask;
+            });
+            await client.SendAsync(new Homeroom.Contracts.Agents.AuthFrame(
+                secrets.DeviceId!.Value, secrets.Credential!, Homeroom.Contracts.Agents.AgentProtocol.Version, AgentOptions.Version));
+            if (await Task.WhenAny(welcome.Task, client.Completion, Task.Delay(Timeout.Infinite, limit.Token)) == welcome.Task)
+            {
+                await client.CloseAsync();
+                return Ok;
+            }
+
+            return await WriteAsync(error, limit.IsCancellationRequested
+                ? $"No welcome within {seconds} s."
+                : $"No welcome: the server closed the connection ({(int?)client.CloseStatus} {client.CloseDescription}).", ProbeFailed);
+        }
+        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            return await WriteAsync(error, $"No welcome within {seconds} s: {e.Message}", ProbeFailed);
+        }
     }
 
     private static async Task<int> InstallAsync(AgentOptions options, Dictionary<string, string> flags, TextWriter output)

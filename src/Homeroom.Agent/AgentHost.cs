@@ -66,6 +66,7 @@ public static class AgentHost
         services.AddCapabilities();
         services.AddSingleton<Scripts.ScriptRunner>();
         services.AddSingleton<ICapability>(s => s.GetRequiredService<Scripts.ScriptRunner>());
+        services.AddSingleton<Updates.SelfUpdater>();
         services.AddSingleton<AgentWorker>();
         services.AddHostedService(s => s.GetRequiredService<AgentWorker>());
         return services;
@@ -158,6 +159,7 @@ public static class AgentHost
             s.GetRequiredService<ApplicationBlocker>(),
             s.GetRequiredService<SessionHelperCapabilities>(),
             s.GetRequiredService<Diagnostics.DiagnosticsGatherer>(),
+            s.GetRequiredService<Updates.SelfUpdater>(),
         ]);
     }
 }

@@ -78,4 +78,16 @@ internal static partial class AgentLog
 
     [LoggerMessage(25, LogLevel.Warning, "Could not tell who is signed in: {Reason}")]
     public static partial void SignedInUserUnknown(ILogger logger, string reason);
+
+    [LoggerMessage(26, LogLevel.Warning, "Refused an agent update: {Reason}; nothing was replaced")]
+    public static partial void UpdateRefused(ILogger logger, string reason);
+
+    [LoggerMessage(27, LogLevel.Information, "Updated the agent from {From} to {To}; the new version connected, restarting into it")]
+    public static partial void Updated(ILogger logger, string from, string to);
+
+    [LoggerMessage(28, LogLevel.Warning, "The new agent version {Version} failed to connect (attempt {Attempt}): {Failure}")]
+    public static partial void UpdateAttemptFailed(ILogger logger, string version, int attempt, string failure);
+
+    [LoggerMessage(29, LogLevel.Warning, "Rolled the agent back to {Version}: {Detail}")]
+    public static partial void RolledBack(ILogger logger, string version, string detail);
 }

@@ -59,6 +59,15 @@ public sealed class AgentOptions
     /// <summary>How often the agent checks who is signed in when nothing told it (a helper connecting or leaving tells it at once).</summary>
     public TimeSpan SignedInUserPollInterval { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long a new program has, after a self-update, to connect and be welcomed (each attempt).</summary>
+    public TimeSpan UpdateTrialTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How many times a new program is started before the previous one is put back.</summary>
+    public int UpdateAttempts { get; set; } = 3;
+
+    /// <summary>The program file a self-update replaces (null: this process's own program file).</summary>
+    public string? UpdateProgram { get; set; }
+
     /// <summary>The platform this build enrolls as.</summary>
     public static DevicePlatform Platform =>
         OperatingSystem.IsWindows() ? DevicePlatform.Windows : OperatingSystem.IsMacOS() ? DevicePlatform.MacOS : DevicePlatform.Linux;

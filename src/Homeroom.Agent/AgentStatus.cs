@@ -18,6 +18,9 @@ public sealed class AgentStatus
 
     public IReadOnlyList<string> PolicyFailures { get; internal set; } = [];
 
+    /// <summary>Set when the agent stops so that the service manager starts its new program (after a self-update).</summary>
+    public bool RestartRequested { get; internal set; }
+
     /// <summary>Set when the agent stopped for good (revoked, or refused without a way to enroll).</summary>
     public string? Stopped { get; internal set; }
 

@@ -41,6 +41,8 @@ public sealed class AgentWorker(
     ApplicationBlocker blocker,
     Diagnostics.DiagnosticsGatherer diagnostics,
     Scripts.ScriptRunner scripts,
+    Updates.SelfUpdater updater,
+    IHostApplicationLifetime lifetime,
     AgentPaths paths,
     AgentStatus status,
     ShutdownSignal shutdown,
@@ -474,6 +476,14 @@ public sealed class AgentWorker(
             }
 
             journal.Begin(command.CommandId, command.ExpiresAt);
+            if (command.Kind == CommandKinds.AgentUpdate)
+            {
+                // Not acknowledged: the command stays "sent", so the server sends it again to whichever program runs next,
+                // which answers it from the journal.
+                await AgentUpdateAsync(client, command);
+                return;
+            }
+
             await client.SendAsync(new CommandStatusFrame(command.CommandId, CommandStatusValues.Acknowledged));
             if (command.Kind is CommandKinds.Restart or "shutdown")
             {
@@ -712,6 +722,38 @@ public sealed class AgentWorker(
         else
         {
             await FinishAsync(client, command, true, $"exit code {outcome.ExitCode}");
+        }
+    }
+
+    /// <summary>
+    /// A self-update (<see cref="Updates.SelfUpdater"/>). A refused build is answered at once. Otherwise this connection is
+    /// closed before the new program's trial connection, the outcome goes into the journal, and: installed, the agent
+    /// stops so the service manager starts the new program (exit code <see cref="AgentCli.RestartForUpdate"/>), which
+    /// answers the command when the server sends it again; rolled back, this agent connects again and answers it.
+    /// </summary>
+    private async Task AgentUpdateAsync(AgentClient client, CommandFrame command)
+    {
+        var closed = false;
+        var outcome = await updater.ApplyAsync(command.Arguments, _scriptKey, _secrets!, async () =>
+        {
+            closed = true;
+            await client.CloseAsync(WebSocketCloseStatus.NormalClosure, "updating");
+        }, CancellationToken.None);
+        await FinishAsync(client, command, outcome.Installed, outcome.Result);
+        if (outcome.Installed)
+        {
+            status.RestartRequested = true;
+            if (!OperatingSystem.IsWindows())
+            {
+                // The program file is the new one now; a normal shutdown would load code from it (Updates.ProcessExit).
+                Updates.ProcessExit.Immediately(AgentCli.RestartForUpdate);
+            }
+
+            lifetime.StopApplication();
+        }
+        else if (closed)
+        {
+            client.Abort();
         }
     }
 

@@ -4,7 +4,8 @@ namespace Homeroom.Agent.Install;
 /// The systemd unit <c>homeroom-agent install</c> writes: the agent as a system service running as
 /// root (it restarts the machine and reads root-only hardware facts), its state in
 /// <c>/var/lib/homeroom-agent</c> (0700, through <c>StateDirectory=</c>), restarted when it fails,
-/// with systemd's sandboxing where it does not get in the way.
+/// with systemd's sandboxing where it does not get in the way: the system is read-only to it except its own
+/// program's directory, which a self-update writes (exit code 75 after an update is a "failure" that restarts it).
 /// </summary>
 public static class SystemdUnit
 {
@@ -32,6 +33,7 @@ public static class SystemdUnit
         UMask=0077
         NoNewPrivileges=true
         ProtectSystem=full
+        ReadWritePaths={Quote(Path.GetDirectoryName(executable) ?? "/usr/lib/homeroom-agent")}
         ProtectHome=read-only
         PrivateTmp=true
 

@@ -11,6 +11,7 @@ namespace Homeroom.Agent.State;
 [JsonSerializable(typeof(ActivityEvent))]
 [JsonSerializable(typeof(ActivityQueueState))]
 [JsonSerializable(typeof(AppliedPolicy))]
+[JsonSerializable(typeof(Updates.UpdateMarker))]
 internal sealed partial class AgentStateJsonContext : JsonSerializerContext;
 
 /// <summary>The last policy the agent applied, kept so a restart does not apply it from nothing.</summary>

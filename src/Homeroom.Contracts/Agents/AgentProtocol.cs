@@ -15,6 +15,23 @@ public static class AgentProtocol
     /// <summary>HTTP GET: the hosts of the categories a policy names, for agents that filter on the device (<c>Authorization: Device &lt;id&gt;:&lt;credential&gt;</c>).</summary>
     public const string FilterListPath = "/agent/v1/filter-list";
 
+    /// <summary>
+    /// HTTP GET <c>/agent/v1/updates/{sha256}</c>: an agent build the server offered in an <c>agentUpdate</c> command,
+    /// by its SHA-256 (lower-case hex), authenticated as the device (<c>Authorization: Device &lt;id&gt;:&lt;credential&gt;</c>).
+    /// </summary>
+    public const string UpdatePathPrefix = "/agent/v1/updates/";
+
+    /// <summary>The download path of the agent build whose SHA-256 is <paramref name="sha256Hex"/>.</summary>
+    public static string UpdatePath(string sha256Hex) => UpdatePathPrefix + sha256Hex;
+
+    /// <summary>A request for <paramref name="path"/> on the server, authenticated as the device.</summary>
+    public static HttpRequestMessage DeviceRequest(Uri server, string path, Guid deviceId, string credential)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server, path));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Device", $"{deviceId}:{credential}");
+        return request;
+    }
+
     /// <summary>The optional WebSocket sub-protocol name an agent may offer.</summary>
     public const string SubProtocol = "homeroom.agent.v1";
 

@@ -42,6 +42,8 @@ public static class CapabilityNames
     public const string Diagnostics = "diagnostics";
     /// <summary>The <c>runScript</c> command: approved, signed scripts.</summary>
     public const string Scripts = "scripts";
+    /// <summary>The <c>agentUpdate</c> command: replacing the agent's own program with a signed build.</summary>
+    public const string SelfUpdate = "agent.selfUpdate";
 
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch
@@ -57,6 +59,7 @@ public static class CapabilityNames
         CommandKinds.InstallOsUpdates => OsUpdates,
         CommandKinds.Diagnose => Diagnostics,
         CommandKinds.RunScript => Scripts,
+        CommandKinds.AgentUpdate => SelfUpdate,
         _ => null,
     };
 }

@@ -386,6 +386,15 @@ public static class CommandKinds
     /// Issued only through the script endpoints, never <c>POST /api/commands</c>.
     /// </summary>
     public const string RunScript = "runScript";
+
+    /// <summary>
+    /// Replace the desktop agent's own program with a newer build the server signed: one argument per runtime of the
+    /// device's platform (<see cref="AgentUpdates.Arguments"/>). The agent takes the one for its own runtime, checks the
+    /// signature, downloads the build from its path, checks size and SHA-256, swaps its program and proves the new one
+    /// connects before it steps aside (docs/desktop-agent.md, Updates). Answered <c>succeeded</c> by the new version, or
+    /// <c>failed</c> (refused, or rolled back) by the old one. Issued by the server itself, never <c>POST /api/commands</c>.
+    /// </summary>
+    public const string AgentUpdate = "agentUpdate";
 }
 
 /// <summary>

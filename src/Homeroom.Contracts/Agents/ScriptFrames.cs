@@ -142,21 +142,9 @@ public static class ScriptSigning
             return "the script's body is larger than allowed";
         }
 
-        using (var key = ECDsa.Create())
+        if (ServerSignature.Verify(publicKey, Payload(scriptId, version, platform, sha256, timeLimit), signature) is { } bad)
         {
-            try
-            {
-                key.ImportSubjectPublicKeyInfo(publicKey, out _);
-            }
-            catch (CryptographicException)
-            {
-                return "the server's script-signing key is unreadable";
-            }
-
-            if (signature.Length != 64 || !key.VerifyData(Payload(scriptId, version, platform, sha256, timeLimit), signature, HashAlgorithmName.SHA256))
-            {
-                return "the script's signature does not verify";
-            }
+            return bad == ServerSignature.UnreadableKey ? "the server's script-signing key is unreadable" : "the script's signature does not verify";
         }
 
         // The signature covers the hash; the body must be the one hashed.
@@ -172,6 +160,37 @@ public static class ScriptSigning
 
         script = new VerifiedScript(scriptId, version, Get("name") ?? "script", platform, TimeSpan.FromSeconds(timeLimit), body);
         return null;
+    }
+}
+
+/// <summary>
+/// Checks a signature of the server's signing key (ECDSA P-256 over SHA-256, the 64-byte IEEE P1363 form r‖s), the
+/// key the agent pinned from its first welcome frame. One key signs approved scripts and agent builds; each payload
+/// starts with its own format line (<see cref="ScriptSigning.Format"/>, <see cref="AgentUpdates.Format"/>), so a
+/// signature of one kind never verifies as the other.
+/// </summary>
+public static class ServerSignature
+{
+    /// <summary>The answer when the public key cannot be read.</summary>
+    public const string UnreadableKey = "the server's signing key is unreadable";
+
+    /// <summary>The answer when the signature does not verify.</summary>
+    public const string BadSignature = "the signature does not verify";
+
+    /// <summary>Null when <paramref name="signature"/> is the server's over <paramref name="payload"/>, else why not.</summary>
+    public static string? Verify(byte[] publicKey, byte[] payload, byte[] signature)
+    {
+        using var key = ECDsa.Create();
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(publicKey, out _);
+        }
+        catch (CryptographicException)
+        {
+            return UnreadableKey;
+        }
+
+        return signature.Length == 64 && key.VerifyData(payload, signature, HashAlgorithmName.SHA256) ? null : BadSignature;
     }
 }
 

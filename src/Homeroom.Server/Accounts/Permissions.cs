@@ -139,6 +139,9 @@ public enum Permission
 
     /// <summary>Write, edit and approve the district's scripts (a district matter: an approved script runs as the device's administrator).</summary>
     ManageScripts,
+
+    /// <summary>Upload desktop agent builds and choose the current one (a district matter: the agent runs as the device's administrator).</summary>
+    ManageAgentUpdates,
 }
 
 /// <summary>

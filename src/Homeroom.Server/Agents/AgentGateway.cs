@@ -48,6 +48,7 @@ public sealed class AgentGateway(
     SharedDeviceSignIn signIn,
     Scripts.ScriptResultWriter scriptResults,
     Scripts.ScriptSigningKey scriptSigningKey,
+    SelfUpdates.AgentUpdateOffers agentUpdates,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -166,6 +167,19 @@ public sealed class AgentGateway(
         return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied, device.Platform, device.SignedInPersonId);
     }
 
+    // An agent older than its platform's current build is sent an agentUpdate command; a failure here never ends the connection.
+    private async Task OfferAgentUpdateAsync(Guid deviceId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await agentUpdates.OfferAsync(deviceId, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            AgentsLog.ServerFault(logger, e);
+        }
+    }
+
     private async Task RejectAsync(WebSocket socket, string? remote, int code, string reason, bool drain = true)
     {
         AgentsLog.Rejected(logger, remote, code, reason);
@@ -219,6 +233,7 @@ public sealed class AgentGateway(
                 device.Id, time.GetUtcNow(), _options.HeartbeatIntervalSeconds, device.ActivitySeq, device.PolicyVersion,
                 _options.MaxTextFrameBytes, _options.MessagesPerSecond, scriptSigningKey.PublicKeyBase64));
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
+            await OfferAgentUpdateAsync(device.Id, abort.Token);
             policies.DeviceConnected(device.Id, device.PolicyVersion);
             await screenViews.OnConnectedAsync(connection);
             await help.SendRecentAsync(connection, abort.Token);

@@ -62,6 +62,14 @@ public sealed class IssueCommand(
         return IssueAsync(scope, Contracts.Agents.CommandKinds.RunScript, arguments, target, timeToLive, cancellationToken, platform);
     }
 
+    /// <summary>
+    /// Issues an <c>agentUpdate</c> command to one device, for the server itself (<see cref="SelfUpdates.AgentUpdateOffers"/>
+    /// has chosen the builds and signed them); like <c>runScript</c>, it never comes through the command catalog.
+    /// </summary>
+    internal Task<IssuedCommand> ExecuteAgentUpdateAsync(
+        IReadOnlyDictionary<string, string> arguments, Guid deviceId, Contracts.Enrollment.DevicePlatform platform, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+        IssueAsync(StaffScope.System, Contracts.Agents.CommandKinds.AgentUpdate, arguments, new CommandTarget([deviceId], null, null), timeToLive, cancellationToken, platform);
+
     private async Task<IssuedCommand> IssueAsync(
         StaffScope scope, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken,
         Contracts.Enrollment.DevicePlatform? scriptPlatform = null)

@@ -33,3 +33,10 @@ public sealed class ForbiddenException(string title, string message) : DomainExc
     public override int StatusCode => StatusCodes.Status403Forbidden;
     public override string Title { get; } = title;
 }
+
+/// <summary>An upload beyond its named limit; answered 413 with the limit.</summary>
+public sealed class PayloadTooLargeException(string message) : DomainException(message)
+{
+    public override int StatusCode => StatusCodes.Status413PayloadTooLarge;
+    public override string Title => "Too large";
+}

@@ -26,6 +26,7 @@ using Homeroom.Server.Safety;
 using Homeroom.Server.Support;
 using Homeroom.Server.Diagnostics;
 using Homeroom.Server.Scripts;
+using Homeroom.Server.SelfUpdates;
 using Homeroom.Server.Updates;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -83,6 +84,7 @@ public static class HomeroomServices
         services.AddSupport();
         services.AddDiagnostics();
         services.AddScripts();
+        services.AddAgentUpdates();
         services.AddApple();
         services.AddAppleSchoolManager();
         services.AddClassroom();
@@ -139,6 +141,7 @@ public static class HomeroomServices
         app.MapSupportEndpoints();
         app.MapDiagnosticsEndpoints();
         app.MapScriptEndpoints();
+        app.MapAgentUpdateEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();

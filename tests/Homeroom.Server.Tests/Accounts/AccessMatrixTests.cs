@@ -302,6 +302,12 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
 
         new("DELETE", "/api/demo", DistrictOnly, Kind.None),
 
+        // An upload without a body is not an executable: refused (400) for district administrators, 403 for everyone else.
+        new("GET", "/api/agent-updates", DistrictOnly, Kind.None),
+        new("POST", "/api/agent-updates", DistrictOnly, Kind.None, Query: "rid=linux-x64&version=1.0.0", OwnAnswer: HttpStatusCode.BadRequest),
+        new("POST", "/api/agent-updates/{id}/current", DistrictOnly, Kind.Own, Fresh: true),
+        new("DELETE", "/api/agent-updates/{id}", DistrictOnly, Kind.Own, Fresh: true),
+
         new("GET", "/api/support/requests", HelpQueue, Kind.None),
         new("GET", "/api/support/requests/{id}", HelpUsers, Kind.HelpRequest),
         new("GET", "/api/support/requests/{id}/screenshot", HelpUsers, Kind.HelpRequest),
@@ -320,7 +326,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     private static readonly (string Method, string Path)[] MachineEndpoints =
     [
         ("POST", "/api/auth/login"), ("POST", "/agent/v1/enroll"), ("GET", "/agent/v1/filter-list"), ("GET", "/mdm/enroll"),
-        ("POST", "/mdm/ade/enroll"),
+        ("POST", "/mdm/ade/enroll"), ("GET", "/agent/v1/updates/{sha256}"),
     ];
 
     /// <summary>Who may open each console page (the same rules as the API's).</summary>
@@ -372,6 +378,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("/apple-school-manager", DistrictOnly, Kind.None),
         ("/support", HelpQueue, Kind.None),
         ("/scripts", ScriptRunners, Kind.None),
+        ("/agent-updates", DistrictOnly, Kind.None),
     ];
 
     private HomeroomHost Host => server.Host;
@@ -587,6 +594,11 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             request.Content = new ByteArrayContent(Png);
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
         }
+        else if (rule.Path == "/api/agent-updates" && rule.Method == "POST")
+        {
+            request.Content = new StringContent("not a program", Encoding.UTF8);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        }
         else if (rule.Path == "/api/roster/oneroster/imports" && rule.Method == "POST")
         {
             request.Content = new StringContent("not a zip", Encoding.UTF8);
@@ -676,6 +688,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             "/api/apps/{id}" or "/api/apps/{id}/assignments" => await FreshAppAsync(unique),
             "/api/app-assignments/{id}" => await District.IdAsync($"/api/apps/{await FreshAppAsync(unique)}/assignments", new { intent = "required", level = "device", scopeId = school.Device.ToString() }),
             "/api/filter-lists/{id}" => await FreshFilterListAsync(unique),
+            "/api/agent-updates/{id}/current" or "/api/agent-updates/{id}" => await FreshAgentBuildAsync(),
             "/api/scripts/{id}" or "/api/scripts/{id}/approve" =>
                 await District.IdAsync("/api/scripts", new { name = $"Script {unique}", platform = "linux", body = "echo fresh", timeLimitSeconds = 30 }),
             "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
@@ -722,6 +735,22 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     {
         using var content = new StringContent("fresh.example.org\n", Encoding.UTF8, "text/plain");
         using var response = await Host.Client.PostAsync($"/api/filter-lists?name={unique}&format=plain&category=fresh", content);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    private static int _agentBuilds;
+
+    // The smallest file the server takes as a linux-x64 program: an x86-64 ELF header.
+    private async Task<Guid> FreshAgentBuildAsync()
+    {
+        var elf = new byte[64];
+        "\u007fELF"u8.CopyTo(elf);
+        elf[4] = 2;
+        elf[18] = 0x3E;
+        using var content = new ByteArrayContent(elf);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        using var response = await Host.Client.PostAsync($"/api/agent-updates?rid=linux-x64&version=0.0.{Interlocked.Increment(ref _agentBuilds)}", content);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
     }
