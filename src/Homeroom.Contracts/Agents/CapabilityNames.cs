@@ -42,6 +42,8 @@ public static class CapabilityNames
     public const string Diagnostics = "diagnostics";
     /// <summary>The <c>runScript</c> command: approved, signed scripts.</summary>
     public const string Scripts = "scripts";
+    /// <summary>Remote support sessions (<c>remoteSession</c>): screen updates, and input in control mode.</summary>
+    public const string RemoteSession = "remote.session";
 
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch

@@ -27,6 +27,10 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(HelpStatusFrame), FrameTypes.HelpStatus)]
 [JsonDerivedType(typeof(DiagnosticsFrame), FrameTypes.Diagnostics)]
 [JsonDerivedType(typeof(ScriptResultFrame), FrameTypes.ScriptResult)]
+[JsonDerivedType(typeof(RemoteSessionFrame), FrameTypes.RemoteSession)]
+[JsonDerivedType(typeof(RemoteSessionStatusFrame), FrameTypes.RemoteSessionStatus)]
+[JsonDerivedType(typeof(RemoteInputFrame), FrameTypes.RemoteInput)]
+[JsonDerivedType(typeof(RemoteAckFrame), FrameTypes.RemoteAck)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -70,6 +74,18 @@ public static class FrameTypes
     public const string Diagnostics = "diagnostics";
     /// <summary>Agent to server: the exit code and output of a script a <c>runScript</c> command ran.</summary>
     public const string ScriptResult = "scriptResult";
+
+    /// <summary>Server → agent: start or stop a remote support session.</summary>
+    public const string RemoteSession = "remoteSession";
+
+    /// <summary>Agent → server: a remote session's consent answer, or its end.</summary>
+    public const string RemoteSessionStatus = "remoteSessionStatus";
+
+    /// <summary>Server → agent: the technician's pointer and keyboard events (control mode only).</summary>
+    public const string RemoteInput = "remoteInput";
+
+    /// <summary>Server → agent: the screen updates of a remote session that reached the technician.</summary>
+    public const string RemoteAck = "remoteAck";
 
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
