@@ -139,6 +139,12 @@ public enum Permission
 
     /// <summary>Write, edit and approve the district's scripts (a district matter: an approved script runs as the device's administrator).</summary>
     ManageScripts,
+
+    /// <summary>
+    /// View or control a device's screen in a remote support session (audited; the student is asked or told, as the district
+    /// decides): IT technicians and district administrators only, never teachers.
+    /// </summary>
+    RemoteSupport,
 }
 
 /// <summary>
@@ -168,7 +174,7 @@ public static class Permissions
             Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
             Permission.ReadRoster, Permission.ReadAlerts, Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies,
             Permission.ReadApple, Permission.ReadInsights,
-            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts, Permission.RemoteSupport,
         },
         [StaffRole.Teacher] = new HashSet<Permission> { Permission.OwnAccount, Permission.UseClassroom },
         [StaffRole.SafetyLead] = new HashSet<Permission>

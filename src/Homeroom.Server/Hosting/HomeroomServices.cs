@@ -17,6 +17,7 @@ using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
 using Homeroom.Server.Insights;
 using Homeroom.Server.Locations;
+using Homeroom.Server.RemoteSupport;
 using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
@@ -83,6 +84,7 @@ public static class HomeroomServices
         services.AddSupport();
         services.AddDiagnostics();
         services.AddScripts();
+        services.AddRemoteSupport();
         services.AddApple();
         services.AddAppleSchoolManager();
         services.AddClassroom();
@@ -139,6 +141,7 @@ public static class HomeroomServices
         app.MapSupportEndpoints();
         app.MapDiagnosticsEndpoints();
         app.MapScriptEndpoints();
+        app.MapRemoteSupportEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();
