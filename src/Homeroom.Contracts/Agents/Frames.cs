@@ -91,14 +91,14 @@ public static class FrameTypes
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
         Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
-        HelpRequest, Diagnostics, ScriptResult,
+        HelpRequest, Diagnostics, ScriptResult, RemoteSessionStatus,
     };
 
     /// <summary>Every type the server may send.</summary>
     public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
     {
         Welcome, ActivityAck, Command, Policy, ScreenView, SignalsAck, SafetyCapture,
-        HelpRequestAck, HelpStatus,
+        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck,
     };
 }
 
