@@ -330,16 +330,17 @@ public sealed class RemoteSessions(
         }
 
         _byDevice.TryRemove(new KeyValuePair<Guid, Live>(session.Record.DeviceId, session));
-        Post(session, States.Ended, reason);
-        session.Outgoing.Writer.TryComplete();
         if (notifyDevice && registry.Get(session.Record.DeviceId) is { } connection)
         {
             await connection.SendAsync(new RemoteSessionFrame(session.Record.Id, false, null, null, false, 0));
         }
 
+        // Stored before the console hears of the end, so whoever sees the end reads the finished record.
         var seconds = (session.Record.EndedAt!.Value - session.Record.StartedAt).TotalSeconds;
         await SaveAsync(session, "remote.end",
             $"{reason}; {seconds:0} s, {session.Record.FramesSent} updates, {session.Record.BytesSent} bytes, {session.Record.InputEvents} input events, session {session.Record.Id}");
+        Post(session, States.Ended, reason);
+        session.Outgoing.Writer.TryComplete();
         RemoteSupportLog.Ended(Logger, session.Record.Id, session.Record.DeviceId, reason);
     }
 
