@@ -76,8 +76,7 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
         await Browsers.ScreenshotAsync(page, "remote-session");
 
         // The technician moves the mouse over the canvas: the device gets the move, in screen pixels.
-        var box = (await canvas.BoundingBoxAsync())!;
-        await page.Mouse.MoveAsync(box.X + (box.Width / 2), box.Y + (box.Height / 2));
+        await canvas.HoverAsync(); // scrolled into view, the pointer at its centre
         var input = await agent.ExpectAsync<RemoteInputFrame>();
         input.Events[0].Kind.ShouldBe("move");
         input.Events[0].X!.Value.ShouldBeInRange(150, 170);
