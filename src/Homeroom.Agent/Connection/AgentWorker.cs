@@ -74,6 +74,8 @@ public sealed class AgentWorker(
         _secrets = vault.Load();
         sessions.Changed += OnSessionHelpersChanged;
         sessions.ThumbnailReceived += OnThumbnailAsync;
+        sessions.RemoteStatusReceived += OnRemoteStatusAsync;
+        sessions.RemoteScreenReceived += OnRemoteScreenAsync;
         status.PolicyVersion = _policy?.Version ?? 0;
         if (_policy is { } stored)
         {
@@ -192,6 +194,8 @@ public sealed class AgentWorker(
             status.Connected = false;
             // Nobody can watch without the server: the banner goes and thumbnails stop (the server starts the view again on reconnect).
             await sessions.SetScreenViewAsync(new ScreenViewFrame(false, null, 0, 0));
+            // A remote session lives on one connection: it ends with it (the server ends its side too).
+            await sessions.EndRemoteSessionAsync();
         }
 
         if (stoppingToken.IsCancellationRequested)
@@ -442,6 +446,15 @@ public sealed class AgentWorker(
             case ScreenViewFrame view:
                 await sessions.SetScreenViewAsync(view);
                 break;
+            case RemoteSessionFrame remote:
+                await sessions.RemoteSessionAsync(remote);
+                break;
+            case RemoteInputFrame input:
+                await sessions.RemoteInputAsync(input);
+                break;
+            case RemoteAckFrame ack:
+                await sessions.RemoteAckAsync(ack);
+                break;
             case SignalsAckFrame signalsAck:
                 signals.Acknowledge(signalsAck.Batch);
                 break;
@@ -554,6 +567,23 @@ public sealed class AgentWorker(
                 await RefreshSignedInUserAsync(CancellationToken.None);
                 await client.SendAsync(Inventory());
             });
+        }
+    }
+
+    private async Task OnRemoteStatusAsync(RemoteSessionStatusFrame status)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(status);
+        }
+    }
+
+    // Passed through unchanged: the helper built the protocol's frame and the host checked it.
+    private async Task OnRemoteScreenAsync(byte[] frame)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(frame, WebSocketMessageType.Binary);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Homeroom.Agent.Session.X11;
+using Homeroom.Contracts.Agents;
 using Microsoft.Extensions.Logging;
 
 namespace Homeroom.Agent.Session;
@@ -51,6 +52,29 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
     public IReadOnlyList<int> SentThumbnailSizes => _sizes;
 
     private readonly List<int> _sizes = [];
+
+    /// <summary>How long the student has to answer a remote session's consent prompt; no answer declines.</summary>
+    public TimeSpan ConsentTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The remote session's streamer while one streams (the benchmark reads its counters).</summary>
+    public RemoteStreamer? Streamer => _remote?.Streamer;
+
+    private sealed class RemoteRun(Guid sessionId, string mode, CancellationTokenSource stop)
+    {
+        public Guid SessionId => sessionId;
+
+        public string Mode => mode;
+
+        public CancellationTokenSource Stop => stop;
+
+        public Task Task { get; set; } = Task.CompletedTask;
+
+        public volatile bool Accepted;
+
+        public RemoteStreamer? Streamer { get; set; }
+    }
+
+    private RemoteRun? _remote;
 
     /// <summary>Connects again after the service goes away, until stopped or refused.</summary>
     public async Task<SessionHelperOutcome> RunAsync(CancellationToken cancellationToken)
@@ -132,6 +156,31 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                         }
 
                         break;
+                    case SessionMessages.RemoteSession:
+                        await StopRemoteAsync();
+                        if (message.Active == true)
+                        {
+                            var run = new RemoteRun(message.Id!.Value, message.Mode!, CancellationTokenSource.CreateLinkedTokenSource(stop.Token));
+                            _remote = run;
+                            run.Task = RunRemoteAsync(channel, run, message);
+                        }
+
+                        break;
+                    case SessionMessages.RemoteInput:
+                        // Input only into the accepted session it names, and only in control mode.
+                        if (_remote is { Accepted: true, Mode: RemoteModes.Control } controlled && controlled.SessionId == message.Id)
+                        {
+                            await screen.InjectAsync(message.Events!);
+                        }
+
+                        break;
+                    case SessionMessages.RemoteAck:
+                        if (_remote is { } acked && acked.SessionId == message.Id)
+                        {
+                            acked.Streamer?.Acknowledge(message.Sequence!.Value);
+                        }
+
+                        break;
                     case SessionMessages.Lock or SessionMessages.Unlock or SessionMessages.Message:
                         var (ok, result) = await CarryOutAsync(message);
                         await channel.WriteAsync(new SessionMessage(SessionMessages.Done, message.Id, Ok: ok, Text: result), cancellationToken);
@@ -155,6 +204,20 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         {
             await stop.CancelAsync();
             await StopViewingAsync();
+            await StopRemoteAsync();
+        }
+
+        async Task StopRemoteAsync()
+        {
+            if (_remote is not { } run)
+            {
+                return;
+            }
+
+            _remote = null;
+            await run.Stop.CancelAsync();
+            await run.Task;
+            run.Stop.Dispose();
         }
 
         async Task StopViewingAsync()
@@ -170,6 +233,94 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             (viewing, thumbnails) = (null, null);
             // Nobody watches any more (or nobody can: the service went away): the banner goes.
             await screen.SetBannerAsync(null);
+        }
+    }
+
+    // Consent (or the notice), the banner for the whole session, then screen updates until either side ends it. Nothing is
+    // captured before the student accepted when consent is required.
+    private async Task RunRemoteAsync(SessionChannel channel, RemoteRun run, SessionMessage message)
+    {
+        var token = run.Stop.Token;
+        var technician = message.ViewerName is { Length: > 0 } name ? name : "IT support";
+        var control = run.Mode == RemoteModes.Control;
+        void EndRequested() => _ = EndFromBannerAsync();
+        async Task EndFromBannerAsync()
+        {
+            if (_remote == run)
+            {
+                await TrySendAsync(new SessionMessage(SessionMessages.RemoteStatus, run.SessionId, Status: RemoteSessionStatuses.Ended, Text: "ended by the student"));
+                await run.Stop.CancelAsync();
+            }
+        }
+
+        try
+        {
+            if (message.ConsentRequired == true)
+            {
+                bool allowed;
+                using (var answer = CancellationTokenSource.CreateLinkedTokenSource(token))
+                {
+                    answer.CancelAfter(ConsentTimeout);
+                    try
+                    {
+                        allowed = await screen.AskConsentAsync(
+                            $"{technician} (IT support) asks to {(control ? "see and control" : "see")} this screen. Nothing is shared unless you allow it.", answer.Token);
+                    }
+                    catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                    {
+                        await TrySendAsync(new SessionMessage(SessionMessages.RemoteStatus, run.SessionId, Status: RemoteSessionStatuses.Declined, Text: "no answer in time"));
+                        return;
+                    }
+                }
+
+                if (!allowed)
+                {
+                    await TrySendAsync(new SessionMessage(SessionMessages.RemoteStatus, run.SessionId, Status: RemoteSessionStatuses.Declined, Text: "the student declined"));
+                    return;
+                }
+            }
+
+            // The banner is up before the first capture, so the technician sees what the student sees.
+            screen.RemoteEndRequested += EndRequested;
+            await screen.SetRemoteBannerAsync($"{technician} is {(control ? "controlling" : "viewing")} this screen");
+            run.Streamer = new RemoteStreamer(run.SessionId, screen.CaptureRgbAsync, frame =>
+                channel.WriteAsync(new SessionMessage(SessionMessages.RemoteScreen, run.SessionId, Frame: frame), token));
+            run.Accepted = true;
+            await channel.WriteAsync(new SessionMessage(SessionMessages.RemoteStatus, run.SessionId, Status: RemoteSessionStatuses.Accepted), token);
+            await run.Streamer.RunAsync(TimeSpan.FromMilliseconds(message.IntervalMilliseconds!.Value), token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or SessionProtocolException)
+        {
+            // Ended by either side, or the service went away.
+        }
+        catch (InvalidOperationException e)
+        {
+            SessionLog.CommandFailed(logger, SessionMessages.RemoteSession, e.Message);
+            await TrySendAsync(new SessionMessage(SessionMessages.RemoteStatus, run.SessionId, Status: RemoteSessionStatuses.Ended, Text: e.Message.Length <= 200 ? e.Message : e.Message[..200]));
+        }
+        finally
+        {
+            run.Accepted = false;
+            screen.RemoteEndRequested -= EndRequested;
+            try
+            {
+                await screen.SetRemoteBannerAsync(null);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The display went first.
+            }
+        }
+
+        async Task TrySendAsync(SessionMessage status)
+        {
+            try
+            {
+                await channel.WriteAsync(status);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+            }
         }
     }
 

@@ -29,6 +29,7 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SessionMessage? _lock;
     private SessionMessage? _view;
+    private (Guid SessionId, Helper Helper, bool Accepted)? _remote;
 
     private sealed class Helper(SessionChannel channel, string display, uint userId)
     {
@@ -50,6 +51,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
 
     /// <summary>The foreground window changed: its application and title (both null when no helper reports one any more), and when.</summary>
     public event Action<string?, string?, DateTimeOffset>? ForegroundChanged;
+
+    /// <summary>A remote session's consent answer or end, from the helper (or from here when the helper went away).</summary>
+    public event Func<RemoteSessionStatusFrame, Task>? RemoteStatusReceived;
+
+    /// <summary>A remote session's screen update (a well-formed <see cref="RemoteScreenFrame"/> of the accepted session), to relay as it is.</summary>
+    public event Func<byte[], Task>? RemoteScreenReceived;
 
     /// <summary>Whether a helper is connected now.</summary>
     public bool Connected => !_helpers.IsEmpty;
@@ -157,6 +164,78 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         foreach (var helper in _helpers.Values)
         {
             await TryWriteAsync(helper.Channel, message);
+        }
+    }
+
+    /// <summary>
+    /// Starts a remote session on the helper of the first display (one graphical session is the supported case), or stops
+    /// it. Without a helper the session is declined at once with the reason.
+    /// </summary>
+    public async Task RemoteSessionAsync(RemoteSessionFrame frame)
+    {
+        if (!frame.Active)
+        {
+            if (_remote is { } current && current.SessionId == frame.SessionId)
+            {
+                _remote = null;
+                await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteSession, frame.SessionId, Active: false));
+            }
+
+            return;
+        }
+
+        if (_remote is { } previous)
+        {
+            _remote = null;
+            await TryWriteAsync(previous.Helper.Channel, new SessionMessage(SessionMessages.RemoteSession, previous.SessionId, Active: false));
+        }
+
+        var helper = _helpers.Values.OrderBy(h => h.Display, StringComparer.Ordinal).FirstOrDefault();
+        var mode = RemoteModes.IsKnown(frame.Mode) ? frame.Mode! : RemoteModes.View;
+        if (helper is null || !await TryWriteAsync(helper.Channel, new SessionMessage(
+            SessionMessages.RemoteSession, frame.SessionId, Active: true, ViewerName: frame.TechnicianName is { Length: > 0 } name ? (name.Length > 128 ? name[..128] : name) : null,
+            Mode: mode, ConsentRequired: frame.ConsentRequired, IntervalMilliseconds: 1000 / Math.Clamp(frame.MaxFramesPerSecond, 1, 20))))
+        {
+            await RaiseRemoteStatusAsync(new RemoteSessionStatusFrame(frame.SessionId, RemoteSessionStatuses.Declined, NotConnectedReason));
+            return;
+        }
+
+        _remote = (frame.SessionId, helper, false);
+    }
+
+    /// <summary>Ends the remote session on the helper (the connection to the server went away).</summary>
+    public async Task EndRemoteSessionAsync()
+    {
+        if (_remote is { } current)
+        {
+            await RemoteSessionAsync(new RemoteSessionFrame(current.SessionId, false, null, null, false, 0));
+        }
+    }
+
+    /// <summary>Passes the technician's input to the session's helper (which injects it only in control mode, after consent).</summary>
+    public async Task RemoteInputAsync(RemoteInputFrame frame)
+    {
+        if (_remote is { Accepted: true } current && current.SessionId == frame.SessionId
+            && RemoteLimits.ValidateInput(frame.Events, RemoteLimits.MaxScreenSide, RemoteLimits.MaxScreenSide) is null)
+        {
+            await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteInput, frame.SessionId, Events: frame.Events));
+        }
+    }
+
+    /// <summary>Passes the server's acknowledgement to the session's helper.</summary>
+    public async Task RemoteAckAsync(RemoteAckFrame frame)
+    {
+        if (_remote is { } current && current.SessionId == frame.SessionId && frame.Sequence >= 1)
+        {
+            await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteAck, frame.SessionId, Sequence: frame.Sequence));
+        }
+    }
+
+    private async Task RaiseRemoteStatusAsync(RemoteSessionStatusFrame status)
+    {
+        if (RemoteStatusReceived is { } handler)
+        {
+            await handler(status);
         }
     }
 
@@ -275,6 +354,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 }
 
                 SessionLog.HelperDisconnected(logger, helper.Display);
+                if (_remote is { } remote && remote.Helper == helper)
+                {
+                    _remote = null;
+                    await RaiseRemoteStatusAsync(new RemoteSessionStatusFrame(remote.SessionId, RemoteSessionStatuses.Ended, "the user-session helper went away"));
+                }
+
                 Changed?.Invoke();
                 if (_helpers.IsEmpty)
                 {
@@ -301,6 +386,25 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 if (_view is not null && ThumbnailReceived is { } received)
                 {
                     await received(message.Image!, message.CapturedAt!.Value);
+                }
+
+                break;
+            case SessionMessages.RemoteStatus:
+                // Only about the session this helper was given.
+                if (_remote is { } remote && remote.Helper == helper && remote.SessionId == message.Id)
+                {
+                    _remote = message.Status == RemoteSessionStatuses.Accepted ? remote with { Accepted = true } : null;
+                    await RaiseRemoteStatusAsync(new RemoteSessionStatusFrame(remote.SessionId, message.Status!, message.Text));
+                }
+
+                break;
+            case SessionMessages.RemoteScreen:
+                // Only the accepted session's updates: nothing streams before consent, and a helper cannot push screens nobody asked for.
+                if (_remote is { Accepted: true } streaming && streaming.Helper == helper
+                    && RemoteScreenFrame.TryDecode(message.Frame, out var sessionId, out _, out _, out _, out _) && sessionId == streaming.SessionId
+                    && RemoteScreenReceived is { } screen)
+                {
+                    await screen(message.Frame!);
                 }
 
                 break;

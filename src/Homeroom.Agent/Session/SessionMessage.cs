@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Homeroom.Contracts.Agents;
 
 namespace Homeroom.Agent.Session;
 
@@ -8,8 +9,8 @@ namespace Homeroom.Agent.Session;
 /// JSON, <see cref="SessionChannel"/>). Which fields a type carries, and their limits, are checked by
 /// <see cref="SessionMessages.Validate"/> on the receiving side.
 /// </summary>
-/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>.</param>
-/// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about.</param>
+/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>remoteStatus</c>, <c>remoteScreen</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>.</param>
+/// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, or the remote session a <c>remote*</c> message is about.</param>
 /// <param name="Display">The X display the helper serves (<c>hello</c>); one helper per display.</param>
 /// <param name="Title">A message's title, or the foreground window's title.</param>
 /// <param name="Text">A lock's or a message's text, or the result of a <c>done</c>.</param>
@@ -21,6 +22,12 @@ namespace Homeroom.Agent.Session;
 /// <param name="App">The foreground window's application (its WM_CLASS class).</param>
 /// <param name="Image">A thumbnail's JPEG (base64 in the JSON).</param>
 /// <param name="CapturedAt">When the thumbnail was captured.</param>
+/// <param name="Mode">A remote session's mode (<c>view</c> or <c>control</c>).</param>
+/// <param name="ConsentRequired">Whether the student must accept a remote session first.</param>
+/// <param name="Status">A <c>remoteStatus</c>'s <see cref="RemoteSessionStatuses"/> value (its reason travels in <paramref name="Text"/>).</param>
+/// <param name="Sequence">The highest screen update a <c>remoteAck</c> acknowledges.</param>
+/// <param name="Events">A <c>remoteInput</c>'s events.</param>
+/// <param name="Frame">A <c>remoteScreen</c>'s binary frame (<see cref="RemoteScreenFrame"/>, base64 in the JSON), relayed unchanged.</param>
 public sealed record SessionMessage(
     string Type,
     Guid? Id = null,
@@ -34,7 +41,13 @@ public sealed record SessionMessage(
     int? MaxWidth = null,
     string? App = null,
     byte[]? Image = null,
-    DateTimeOffset? CapturedAt = null);
+    DateTimeOffset? CapturedAt = null,
+    string? Mode = null,
+    bool? ConsentRequired = null,
+    string? Status = null,
+    long? Sequence = null,
+    IReadOnlyList<RemoteInputEvent>? Events = null,
+    byte[]? Frame = null);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SessionMessage))]
@@ -53,9 +66,17 @@ public static class SessionMessages
     public const string Done = "done";
     public const string Thumbnail = "thumbnail";
     public const string Foreground = "foreground";
+    public const string RemoteSession = "remoteSession";
+    public const string RemoteInput = "remoteInput";
+    public const string RemoteAck = "remoteAck";
+    public const string RemoteStatus = "remoteStatus";
+    public const string RemoteScreen = "remoteScreen";
 
-    /// <summary>The largest message either side reads (a thumbnail's JPEG travels base64 inside it).</summary>
-    public const int MaxMessageBytes = 128 * 1024;
+    /// <summary>The largest message either side reads (a thumbnail's JPEG or a remote screen update travels base64 inside it).</summary>
+    public const int MaxMessageBytes = 320 * 1024;
+
+    /// <summary>The largest remote screen update a helper sends (it splits larger updates; within the server's binary frame limit).</summary>
+    public const int MaxRemoteFrameBytes = 192 * 1024;
 
     /// <summary>The largest thumbnail the service takes from a helper (the helper aims for <see cref="TargetThumbnailBytes"/>).</summary>
     public const int MaxThumbnailBytes = 64 * 1024;
@@ -69,7 +90,9 @@ public static class SessionMessages
     /// <summary>Null when <paramref name="message"/> is well formed for a receiver on the <paramref name="fromHelper"/> side, else why not.</summary>
     public static string? Validate(SessionMessage message, bool fromHelper)
     {
-        var types = fromHelper ? (string[])[Hello, Done, Thumbnail, Foreground] : [Welcome, Refused, Lock, Unlock, Message, ScreenView];
+        var types = fromHelper
+            ? (string[])[Hello, Done, Thumbnail, Foreground, RemoteStatus, RemoteScreen]
+            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck];
         if (!types.Contains(message.Type, StringComparer.Ordinal))
         {
             return $"unexpected message type '{Cut(message.Type)}'";
@@ -90,6 +113,15 @@ public static class SessionMessages
             Message when message.Text is not { Length: > 0 } => "message needs text",
             ScreenView when message.Active is null => "screenView needs active",
             ScreenView when message.Active == true && (message.IntervalMilliseconds is not (>= 200 and <= 60_000) || message.MaxWidth is not (>= 16 and <= 1920)) => "screenView needs an interval of 200 to 60,000 ms and a width of 16 to 1,920",
+            RemoteSession when message.Id is null || message.Active is null => "remoteSession needs the session id and active",
+            RemoteSession when message.Active == true && (!RemoteModes.IsKnown(message.Mode) || message.ConsentRequired is null || message.IntervalMilliseconds is not (>= 50 and <= 1000))
+                => "remoteSession needs a mode, consentRequired and an interval of 50 to 1,000 ms",
+            RemoteInput when message.Id is null || RemoteLimits.ValidateInput(message.Events, RemoteLimits.MaxScreenSide, RemoteLimits.MaxScreenSide) is not null => "remoteInput needs the session id and valid events",
+            RemoteAck when message.Id is null || message.Sequence is not >= 1 => "remoteAck needs the session id and a sequence",
+            RemoteStatus when message.Id is null || message.Status is not (RemoteSessionStatuses.Accepted or RemoteSessionStatuses.Declined or RemoteSessionStatuses.Ended)
+                || message.Text is { Length: > ProtocolLimits.MaxShortText } => "remoteStatus needs the session id, a known status and a short reason",
+            RemoteScreen when message.Frame is not { Length: <= MaxRemoteFrameBytes } frame || !RemoteScreenFrame.TryDecode(frame, out _, out _, out _, out _, out _)
+                => "remoteScreen needs a well-formed screen update of at most 192 KB",
             _ => null,
         };
     }

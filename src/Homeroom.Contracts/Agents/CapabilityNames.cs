@@ -45,6 +45,9 @@ public static class CapabilityNames
     /// <summary>The <c>agentUpdate</c> command: replacing the agent's own program with a signed build.</summary>
     public const string SelfUpdate = "agent.selfUpdate";
 
+    /// <summary>Remote support sessions (<c>remoteSession</c>): screen updates, and input in control mode.</summary>
+    public const string RemoteSession = "remote.session";
+
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch
     {

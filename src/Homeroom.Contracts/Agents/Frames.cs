@@ -27,6 +27,10 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(HelpStatusFrame), FrameTypes.HelpStatus)]
 [JsonDerivedType(typeof(DiagnosticsFrame), FrameTypes.Diagnostics)]
 [JsonDerivedType(typeof(ScriptResultFrame), FrameTypes.ScriptResult)]
+[JsonDerivedType(typeof(RemoteSessionFrame), FrameTypes.RemoteSession)]
+[JsonDerivedType(typeof(RemoteSessionStatusFrame), FrameTypes.RemoteSessionStatus)]
+[JsonDerivedType(typeof(RemoteInputFrame), FrameTypes.RemoteInput)]
+[JsonDerivedType(typeof(RemoteAckFrame), FrameTypes.RemoteAck)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -71,18 +75,30 @@ public static class FrameTypes
     /// <summary>Agent to server: the exit code and output of a script a <c>runScript</c> command ran.</summary>
     public const string ScriptResult = "scriptResult";
 
+    /// <summary>Server → agent: start or stop a remote support session.</summary>
+    public const string RemoteSession = "remoteSession";
+
+    /// <summary>Agent → server: a remote session's consent answer, or its end.</summary>
+    public const string RemoteSessionStatus = "remoteSessionStatus";
+
+    /// <summary>Server → agent: the technician's pointer and keyboard events (control mode only).</summary>
+    public const string RemoteInput = "remoteInput";
+
+    /// <summary>Server → agent: the screen updates of a remote session that reached the technician.</summary>
+    public const string RemoteAck = "remoteAck";
+
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
         Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
-        HelpRequest, Diagnostics, ScriptResult,
+        HelpRequest, Diagnostics, ScriptResult, RemoteSessionStatus,
     };
 
     /// <summary>Every type the server may send.</summary>
     public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
     {
         Welcome, ActivityAck, Command, Policy, ScreenView, SignalsAck, SafetyCapture,
-        HelpRequestAck, HelpStatus,
+        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck,
     };
 }
 

@@ -142,6 +142,12 @@ public enum Permission
 
     /// <summary>Upload desktop agent builds and choose the current one (a district matter: the agent runs as the device's administrator).</summary>
     ManageAgentUpdates,
+
+    /// <summary>
+    /// View or control a device's screen in a remote support session (audited; the student is asked or told, as the district
+    /// decides): IT technicians and district administrators only, never teachers.
+    /// </summary>
+    RemoteSupport,
 }
 
 /// <summary>
@@ -171,7 +177,7 @@ public static class Permissions
             Permission.OwnAccount, Permission.ReadDevices, Permission.ManageDevices, Permission.IssueCommands, Permission.ReadCommands,
             Permission.ReadRoster, Permission.ReadAlerts, Permission.ReadEnrollment, Permission.ManageEnrollment, Permission.ReadPolicies,
             Permission.ReadApple, Permission.ReadInsights,
-            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts, Permission.RemoteSupport,
         },
         [StaffRole.Teacher] = new HashSet<Permission> { Permission.OwnAccount, Permission.UseClassroom },
         [StaffRole.SafetyLead] = new HashSet<Permission>

@@ -49,6 +49,7 @@ public sealed class AgentGateway(
     Scripts.ScriptResultWriter scriptResults,
     Scripts.ScriptSigningKey scriptSigningKey,
     SelfUpdates.AgentUpdateOffers agentUpdates,
+    RemoteSupport.RemoteSessions remoteSessions,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -298,6 +299,7 @@ public sealed class AgentGateway(
 
             presence.Touch(device.Id);
             live.Touch(device.Id);
+            await remoteSessions.OnDisconnectedAsync(device.Id);
             if (guard.Refused)
             {
                 AgentsLog.Violation(logger, device.Id, AgentCloseCodes.FrameTooLarge, $"frame header declared {guard.RefusedLength} bytes");
@@ -350,6 +352,19 @@ public sealed class AgentGateway(
             // Stored only when it answers a capture the server asked this device for, in time; else dropped.
             await safetyCaptures.AcceptAsync(connection.DeviceId, message);
             live.Touch(connection.DeviceId);
+            return;
+        }
+
+        if (message.Length > 0 && message.Span[0] == RemoteScreenFrame.Kind)
+        {
+            if (!RemoteScreenFrame.TryDecode(message.Span, out var sessionId, out _, out var width, out var height, out _))
+            {
+                Violation(connection, AgentCloseCodes.MalformedFrame, "malformed remote screen update");
+                return;
+            }
+
+            // Relayed only for this device's session after the student's answer; otherwise dropped unread.
+            remoteSessions.OnScreen(connection.DeviceId, message, sessionId, width, height);
             return;
         }
 
@@ -443,6 +458,9 @@ public sealed class AgentGateway(
                 // Stored only for a diagnose command sent to this device, once; anything else is ignored (and logged).
                 presence.Touch(deviceId);
                 await diagnostics.AcceptAsync(deviceId, report);
+                break;
+            case RemoteSessionStatusFrame remote:
+                await remoteSessions.OnStatusAsync(deviceId, remote);
                 break;
             case ScriptResultFrame result:
                 // Stored only for a runScript command sent to this device, once.

@@ -17,6 +17,7 @@ using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
 using Homeroom.Server.Insights;
 using Homeroom.Server.Locations;
+using Homeroom.Server.RemoteSupport;
 using Homeroom.Server.Notifications;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Roster;
@@ -85,6 +86,7 @@ public static class HomeroomServices
         services.AddDiagnostics();
         services.AddScripts();
         services.AddAgentUpdates();
+        services.AddRemoteSupport();
         services.AddApple();
         services.AddAppleSchoolManager();
         services.AddClassroom();
@@ -142,6 +144,7 @@ public static class HomeroomServices
         app.MapDiagnosticsEndpoints();
         app.MapScriptEndpoints();
         app.MapAgentUpdateEndpoints();
+        app.MapRemoteSupportEndpoints();
         app.MapMdmEndpoints();
         app.MapEnrollmentProfile();
         app.MapWallpaperEndpoints();

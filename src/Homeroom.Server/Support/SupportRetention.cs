@@ -9,10 +9,11 @@ namespace Homeroom.Server.Support;
 /// Deletes resolved help requests (with their screenshot and thread) <see cref="SupportOptions.ResolvedRetention"/>
 /// after they were resolved, and every screenshot <see cref="SupportOptions.ScreenshotRetention"/> after its request came;
 /// device diagnostics reports too, <see cref="Diagnostics.DiagnosticsOptions.Retention"/> after they came, and script results
-/// <see cref="Scripts.ScriptOptions.Retention"/> after they came.
+/// <see cref="Scripts.ScriptOptions.Retention"/> after they came, and remote session records
+/// <see cref="RemoteSupport.RemoteSupportOptions.Retention"/> after they ended.
 /// </summary>
 public sealed class SupportRetention(
-    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<SupportOptions> options, Diagnostics.DiagnosticsStore diagnostics, Scripts.ScriptRuns scripts, SqliteMaintenance housekeeping, TimeProvider time, ILogger<SupportRetention> logger)
+    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<SupportOptions> options, Diagnostics.DiagnosticsStore diagnostics, Scripts.ScriptRuns scripts, RemoteSupport.RemoteSessions remoteSessions, SqliteMaintenance housekeeping, TimeProvider time, ILogger<SupportRetention> logger)
     : PeriodicTask(TimeSpan.FromHours(1), time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
@@ -33,6 +34,7 @@ public sealed class SupportRetention(
         total += await requests.Where(r => r.Status == Contracts.Agents.HelpStatuses.Resolved && r.ResolvedAt != null && r.ResolvedAt < resolvedBefore).ExecuteDeleteAsync(token);
         total += await diagnostics.PurgeAsync(db, token);
         total += await scripts.PurgeAsync(db, token);
+        total += await remoteSessions.PurgeAsync(db, token);
         if (total > 0)
         {
             HostingLog.RetentionPurged(Logger, nameof(SupportRetention), total);

@@ -38,6 +38,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     private static readonly string[] HelpUsers = [DA, SA, IT, TE];
     private static readonly string[] DiagnosticsUsers = [DA, SA, IT];
     private static readonly string[] ScriptRunners = [DA, SA, IT];
+    private static readonly string[] RemoteSupporters = [DA, IT];
 
     /// <summary>What the {id} of a path is, and so which school a call concerns.</summary>
     private enum Kind
@@ -161,6 +162,10 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("GET", "/api/devices/{id}/scripts", ScriptRunners, Kind.Device),
         new("POST", "/api/groups/{id}/scripts", ScriptRunners, Kind.Class, """{"scriptId":"{script}"}"""),
         new("GET", "/api/groups/{id}/scripts", ScriptRunners, Kind.Class),
+        // The matrix's devices are offline: a session cannot start (409) and there is none to end (404).
+        new("POST", "/api/devices/{id}/remote-session", RemoteSupporters, Kind.Device, """{"mode":"view"}""", OwnAnswer: HttpStatusCode.Conflict),
+        new("DELETE", "/api/devices/{id}/remote-session", RemoteSupporters, Kind.Device, OwnAnswer: HttpStatusCode.NotFound),
+        new("GET", "/api/devices/{id}/remote-session", RemoteSupporters, Kind.Device),
         new("POST", "/api/devices/{id}/revoke", DeviceManagers, Kind.Device, Fresh: true),
         new("POST", "/api/devices/{id}/approve-reenrollment", DeviceManagers, Kind.Device),
         new("GET", "/api/devices/{id}/swap-candidates", DeviceManagers, Kind.Device),

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Homeroom.Contracts.Agents;
 
 namespace Homeroom.Agent.Session.X11;
 
@@ -20,6 +21,21 @@ public interface ISessionScreen : IDisposable
 
     /// <summary>The focused window's application (its WM_CLASS class) and title; nulls when unknown.</summary>
     Task<(string? App, string? Title)> ForegroundAsync();
+
+    /// <summary>Asks the student (<paramref name="text"/>, with Allow and Decline); true when they allowed. Cancelled: the prompt goes.</summary>
+    Task<bool> AskConsentAsync(string text, CancellationToken cancellationToken);
+
+    /// <summary>Shows the remote session banner with <paramref name="text"/> (clicking it ends the session), or removes it when null.</summary>
+    Task SetRemoteBannerAsync(string? text);
+
+    /// <summary>The student clicked the remote session banner to end it (raised on the display's thread: handlers must be quick).</summary>
+    event Action? RemoteEndRequested;
+
+    /// <summary>The whole screen as RGB bytes, row by row.</summary>
+    Task<(byte[] Rgb, int Width, int Height)> CaptureRgbAsync();
+
+    /// <summary>Injects pointer and keyboard events (XTest), in order.</summary>
+    Task InjectAsync(IReadOnlyList<RemoteInputEvent> events);
 }
 
 /// <summary>
@@ -40,9 +56,17 @@ public sealed unsafe class X11Session : ISessionScreen
     /// <summary>A message pop-up's background.</summary>
     public const uint MessageColour = 0xFFF3C4;
 
+    /// <summary>The remote session consent prompt's background.</summary>
+    public const uint ConsentColour = 0xE8F0FE;
+
     public const int BannerHeight = 28;
     public const int MessageWidth = 520;
     public const int MessageHeight = 170;
+    public const int ConsentWidth = 560;
+    public const int ConsentHeight = 200;
+
+    /// <summary>The consent prompt's buttons, relative to the prompt: x, y, width, height.</summary>
+    public static readonly (int X, int Y, int Width, int Height) AllowButton = (60, 130, 180, 44), DeclineButton = (320, 130, 180, 44);
     private static readonly TimeSpan MessageLifetime = TimeSpan.FromMinutes(1);
 
     private readonly BlockingCollection<Action> _work = [];
@@ -57,6 +81,11 @@ public sealed unsafe class X11Session : ISessionScreen
     private nuint _lockWindow;
     private nuint _bannerWindow;
     private nuint _messageWindow;
+    private nuint _consentWindow;
+    private string[] _consentLines = [];
+    private TaskCompletionSource<bool>? _consent;
+    private string? _viewBanner;
+    private string? _remoteBanner;
     private string _lockText = string.Empty;
     private string _bannerText = string.Empty;
     private string[] _messageLines = [];
@@ -156,13 +185,108 @@ public sealed unsafe class X11Session : ISessionScreen
 
     public Task SetBannerAsync(string? viewerName) => RunAsync(() =>
     {
-        if (viewerName is null)
+        _viewBanner = viewerName is null ? null : "Your screen is being viewed by " + viewerName;
+        UpdateBanner();
+        return true;
+    });
+
+    public event Action? RemoteEndRequested;
+
+    public Task SetRemoteBannerAsync(string? text) => RunAsync(() =>
+    {
+        _remoteBanner = text is null ? null : text + "   [click here to end]";
+        UpdateBanner();
+        return true;
+    });
+
+    public Task<bool> AskConsentAsync(string text, CancellationToken cancellationToken)
+    {
+        var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var shown = RunAsync(() =>
+        {
+            _consent?.TrySetResult(false);
+            _consent = answer;
+            _consentLines = [.. Wrap(text, ConsentWidth - 40).Take(4)];
+            if (_consentWindow == 0)
+            {
+                _consentWindow = CreateWindow((_width - ConsentWidth) / 2, (_height - ConsentHeight) / 2, ConsentWidth, ConsentHeight, ConsentColour);
+            }
+
+            Draw(_consentWindow);
+            Restack();
+            return true;
+        });
+        return ConsentPrompt.WaitAsync(shown, answer.Task, () => RunAsync(() =>
+        {
+            if (_consent == answer)
+            {
+                _consent = null;
+                Destroy(ref _consentWindow);
+            }
+
+            return true;
+        }), cancellationToken);
+    }
+
+    public Task<(byte[] Rgb, int Width, int Height)> CaptureRgbAsync() => RunAsync(CaptureRgb);
+
+    public Task InjectAsync(IReadOnlyList<RemoteInputEvent> events) => RunAsync(() =>
+    {
+        foreach (var e in events)
+        {
+            if (e.X is { } x && e.Y is { } y)
+            {
+                Xlib.XTestFakeMotionEvent(_display, -1, Math.Clamp(x, 0, _width - 1), Math.Clamp(y, 0, _height - 1), 0);
+            }
+
+            switch (e.Kind)
+            {
+                case "down" or "up":
+                    Xlib.XTestFakeButtonEvent(_display, (uint)e.Button!.Value, e.Kind == "down" ? 1 : 0, 0);
+                    break;
+                case "wheel":
+                    // X has no wheel axis in the core protocol: buttons 4 (up) and 5 (down), pressed and released per step.
+                    var button = e.Delta < 0 ? 4u : 5u;
+                    for (var i = 0; i < Math.Abs(e.Delta!.Value); i++)
+                    {
+                        Xlib.XTestFakeButtonEvent(_display, button, 1, 0);
+                        Xlib.XTestFakeButtonEvent(_display, button, 0, 0);
+                    }
+
+                    break;
+                case "keyDown" or "keyUp":
+                    // A keysym the keyboard map does not have cannot be typed this way; it is skipped.
+                    var keycode = Xlib.XKeysymToKeycode(_display, (nuint)e.Keysym!.Value);
+                    if (keycode != 0)
+                    {
+                        Xlib.XTestFakeKeyEvent(_display, keycode, e.Kind == "keyDown" ? 1 : 0, 0);
+                    }
+
+                    break;
+            }
+        }
+
+        Xlib.XFlush(_display);
+        return true;
+    });
+
+    /// <summary>Where the pointer is now (tests check that input arrived).</summary>
+    public Task<(int X, int Y)> PointerAsync() => RunAsync(() =>
+    {
+        Xlib.XQueryPointer(_display, _root, out _, out _, out var x, out var y, out _, out _, out _);
+        return (x, y);
+    });
+
+    private void UpdateBanner()
+    {
+        var text = _remoteBanner ?? _viewBanner;
+        if (text is null)
         {
             Destroy(ref _bannerWindow);
         }
         else
         {
-            _bannerText = "Your screen is being viewed by " + viewerName;
+            _bannerText = text;
             if (_bannerWindow == 0)
             {
                 _bannerWindow = CreateWindow(0, 0, _width, BannerHeight, BannerColour);
@@ -173,8 +297,7 @@ public sealed unsafe class X11Session : ISessionScreen
         }
 
         Xlib.XSync(_display, 0);
-        return true;
-    });
+    }
 
     public Task<byte[]> ThumbnailAsync(int maxWidth, int maxBytes) => ThumbnailEncoder.EncodeAsync(RunAsync(CaptureRgb), maxWidth, maxBytes);
 
@@ -223,6 +346,7 @@ public sealed unsafe class X11Session : ISessionScreen
             return;
         }
 
+        _consent?.TrySetResult(false);
         _work.CompleteAdding();
         _thread.Join(TimeSpan.FromSeconds(5));
         Xlib.XFreeGC(_display, _gc);
@@ -304,8 +428,26 @@ public sealed unsafe class X11Session : ISessionScreen
             {
                 Destroy(ref _messageWindow);
             }
+            else if (type == Xlib.ButtonPress && window == _consentWindow && window != 0)
+            {
+                // XButtonEvent: after the window, root, subwindow and time come x and y within the window.
+                var (x, y) = (*(int*)(xevent + 64), *(int*)(xevent + 68));
+                if (Inside(AllowButton, x, y) || Inside(DeclineButton, x, y))
+                {
+                    _consent?.TrySetResult(Inside(AllowButton, x, y));
+                    _consent = null;
+                    Destroy(ref _consentWindow);
+                }
+            }
+            else if (type == Xlib.ButtonPress && window == _bannerWindow && window != 0 && _remoteBanner is not null)
+            {
+                RemoteEndRequested?.Invoke();
+            }
         }
     }
+
+    private static bool Inside((int X, int Y, int Width, int Height) box, int x, int y) =>
+        x >= box.X && x < box.X + box.Width && y >= box.Y && y < box.Y + box.Height;
 
     private nuint CreateWindow(int x, int y, int width, int height, uint background)
     {
@@ -330,7 +472,7 @@ public sealed unsafe class X11Session : ISessionScreen
     // The lock covers everything; the banner and a message stay visible above it.
     private void Restack()
     {
-        foreach (var window in (nuint[])[_lockWindow, _messageWindow, _bannerWindow])
+        foreach (var window in (nuint[])[_lockWindow, _messageWindow, _consentWindow, _bannerWindow])
         {
             if (window != 0)
             {
@@ -376,6 +518,19 @@ public sealed unsafe class X11Session : ISessionScreen
             Xlib.XSetForeground(_display, _gc, 0x000000);
             Text(window, 12, (BannerHeight / 2) + (_lineHeight / 3), _bannerText);
         }
+        else if (window == _consentWindow)
+        {
+            Xlib.XSetForeground(_display, _gc, ConsentColour);
+            Xlib.XFillRectangle(_display, window, _gc, 0, 0, ConsentWidth, ConsentHeight);
+            Xlib.XSetForeground(_display, _gc, 0x202020);
+            for (var i = 0; i < _consentLines.Length; i++)
+            {
+                Text(window, 20, 30 + (i * _lineHeight), _consentLines[i]);
+            }
+
+            Button(window, AllowButton, 0x1E7B34, "Allow");
+            Button(window, DeclineButton, 0x6B6B6B, "Decline");
+        }
         else if (window == _messageWindow)
         {
             Xlib.XSetForeground(_display, _gc, MessageColour);
@@ -388,6 +543,14 @@ public sealed unsafe class X11Session : ISessionScreen
         }
 
         Xlib.XFlush(_display);
+    }
+
+    private void Button(nuint window, (int X, int Y, int Width, int Height) box, uint colour, string label)
+    {
+        Xlib.XSetForeground(_display, _gc, colour);
+        Xlib.XFillRectangle(_display, window, _gc, box.X, box.Y, (uint)box.Width, (uint)box.Height);
+        Xlib.XSetForeground(_display, _gc, 0xFFFFFF);
+        Text(window, box.X + ((box.Width - (label.Length * _charWidth)) / 2), box.Y + (box.Height / 2) + (_lineHeight / 3), label);
     }
 
     private void Text(nuint window, int x, int y, string text)
@@ -518,6 +681,23 @@ public sealed unsafe class X11Session : ISessionScreen
         fixed (byte* p = value)
         {
             Xlib.XChangeProperty(_display, window, Xlib.XInternAtom(_display, property, 0), Xlib.XInternAtom(_display, type, 0), 8, Xlib.PropModeReplace, p, value.Length);
+        }
+    }
+}
+
+/// <summary>Waits for the consent prompt's answer off the X thread (the session class is unsafe, where nothing may be awaited).</summary>
+internal static class ConsentPrompt
+{
+    public static async Task<bool> WaitAsync(Task shown, Task<bool> answer, Func<Task> remove, CancellationToken cancellationToken)
+    {
+        await shown;
+        try
+        {
+            return await answer.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            await remove();
         }
     }
 }

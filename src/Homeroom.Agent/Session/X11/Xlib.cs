@@ -199,4 +199,21 @@ internal static unsafe partial class Xlib
 
     [LibraryImport(Lib)]
     public static partial int XFree(void* data);
+
+    private const string TestLib = "libXtst.so.6";
+
+    [LibraryImport(TestLib)]
+    public static partial int XTestFakeMotionEvent(nint display, int screen, int x, int y, nuint delay);
+
+    [LibraryImport(TestLib)]
+    public static partial int XTestFakeButtonEvent(nint display, uint button, int isPress, nuint delay);
+
+    [LibraryImport(TestLib)]
+    public static partial int XTestFakeKeyEvent(nint display, uint keycode, int isPress, nuint delay);
+
+    [LibraryImport(Lib)]
+    public static partial byte XKeysymToKeycode(nint display, nuint keysym);
+
+    [LibraryImport(Lib)]
+    public static partial int XQueryPointer(nint display, nuint window, out nuint root, out nuint child, out int rootX, out int rootY, out int winX, out int winY, out uint mask);
 }

@@ -1,0 +1,266 @@
+using System.Buffers.Binary;
+
+namespace Homeroom.Contracts.Agents;
+
+/// <summary>What a remote session may do.</summary>
+public static class RemoteModes
+{
+    /// <summary>The technician sees the screen.</summary>
+    public const string View = "view";
+
+    /// <summary>The technician sees the screen and sends pointer and keyboard input.</summary>
+    public const string Control = "control";
+
+    /// <summary>Whether <paramref name="mode"/> is a known mode.</summary>
+    public static bool IsKnown(string? mode) => mode is View or Control;
+}
+
+/// <summary>The states a <see cref="RemoteSessionStatusFrame"/> reports.</summary>
+public static class RemoteSessionStatuses
+{
+    /// <summary>The student accepted, or only a notice was required: screen updates follow.</summary>
+    public const string Accepted = "accepted";
+
+    /// <summary>The student declined, or did not answer in time: nothing streams and the session is over.</summary>
+    public const string Declined = "declined";
+
+    /// <summary>The session ended on the device (the student ended it from the banner, or the helper went away).</summary>
+    public const string Ended = "ended";
+}
+
+/// <summary>
+/// Server → agent: starts (<paramref name="Active"/> true) or stops a remote support session. Sent only to an agent
+/// that reports the <see cref="CapabilityNames.RemoteSession"/> capability as available; an agent that does not know
+/// this frame is never sent it. While a session is active the device shows a banner naming the technician; when
+/// <paramref name="ConsentRequired"/> the student is asked first and nothing is captured before they accept.
+/// </summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="Active">True to start, false to stop.</param>
+/// <param name="TechnicianName">Who connects, shown to the student.</param>
+/// <param name="Mode"><see cref="RemoteModes.View"/> or <see cref="RemoteModes.Control"/>.</param>
+/// <param name="ConsentRequired">Ask the student first (else a notice is enough).</param>
+/// <param name="MaxFramesPerSecond">The highest capture rate the agent may use (1 to 30).</param>
+public sealed record RemoteSessionFrame(Guid SessionId, bool Active, string? TechnicianName, string? Mode, bool ConsentRequired, int MaxFramesPerSecond) : AgentFrame;
+
+/// <summary>Agent → server: the student's answer to a remote session, or its end on the device.</summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="Status">One of <see cref="RemoteSessionStatuses"/>.</param>
+/// <param name="Reason">Why it was declined or ended, for the technician and the record (at most 256 characters).</param>
+public sealed record RemoteSessionStatusFrame(Guid SessionId, string Status, string? Reason) : AgentFrame;
+
+/// <summary>
+/// One input event. Kinds: <c>move</c> (<paramref name="X"/>, <paramref name="Y"/> in screen pixels), <c>down</c> and
+/// <c>up</c> (a <paramref name="Button"/> 1 to 3, with the position), <c>wheel</c> (<paramref name="Delta"/> −10 to 10, negative
+/// is up, with the position), <c>keyDown</c> and <c>keyUp</c> (an X <paramref name="Keysym"/>; the console maps the browser's
+/// key to it).
+/// </summary>
+/// <param name="Kind">The event kind.</param>
+/// <param name="X">Horizontal position, 0 to the screen width.</param>
+/// <param name="Y">Vertical position, 0 to the screen height.</param>
+/// <param name="Button">1 left, 2 middle, 3 right.</param>
+/// <param name="Delta">Wheel steps.</param>
+/// <param name="Keysym">An X keysym (1 to 0x1FFFFFFF).</param>
+public sealed record RemoteInputEvent(string Kind, int? X = null, int? Y = null, int? Button = null, int? Delta = null, int? Keysym = null);
+
+/// <summary>Server → agent: input events for a session in control mode, in order.</summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="Events">At most <see cref="RemoteLimits.MaxInputEventsPerFrame"/> events.</param>
+public sealed record RemoteInputFrame(Guid SessionId, IReadOnlyList<RemoteInputEvent> Events) : AgentFrame;
+
+/// <summary>Server → agent: every screen update up to <paramref name="Sequence"/> reached the technician (the agent adapts its rate and quality to what is not yet acknowledged).</summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="Sequence">The highest <see cref="RemoteScreenFrame"/> sequence number delivered.</param>
+public sealed record RemoteAckFrame(Guid SessionId, long Sequence) : AgentFrame;
+
+/// <summary>The limits of remote sessions.</summary>
+public static class RemoteLimits
+{
+    /// <summary>Most events in one <see cref="RemoteInputFrame"/> (and in one message from the technician's browser).</summary>
+    public const int MaxInputEventsPerFrame = 32;
+
+    /// <summary>Largest screen side, in pixels.</summary>
+    public const int MaxScreenSide = 8192;
+
+    /// <summary>Most tiles in one screen update.</summary>
+    public const int MaxTilesPerFrame = 1024;
+
+    /// <summary>Largest tile side, in pixels.</summary>
+    public const int MaxTileSide = 256;
+
+    /// <summary>Largest keysym (X keysyms are 29-bit).</summary>
+    public const int MaxKeysym = 0x1FFF_FFFF;
+
+    /// <summary>Every input event kind.</summary>
+    public static readonly IReadOnlySet<string> InputKinds = new HashSet<string>(StringComparer.Ordinal) { "move", "down", "up", "wheel", "keyDown", "keyUp" };
+
+    /// <summary>Null when the status frame is valid, otherwise why not.</summary>
+    public static string? Validate(RemoteSessionStatusFrame f) =>
+        f.SessionId == Guid.Empty ? "remoteSessionStatus sessionId missing"
+        : f.Status is not (RemoteSessionStatuses.Accepted or RemoteSessionStatuses.Declined or RemoteSessionStatuses.Ended) ? "remoteSessionStatus status unknown"
+        : f.Reason is { Length: > ProtocolLimits.MaxShortText } ? "remoteSessionStatus reason too long"
+        : null;
+
+    /// <summary>Null when every event is well formed for a screen of <paramref name="width"/> × <paramref name="height"/>, otherwise why not.</summary>
+    public static string? ValidateInput(IReadOnlyList<RemoteInputEvent>? events, int width, int height)
+    {
+        if (events is null || events.Count == 0)
+        {
+            return "no input events";
+        }
+
+        if (events.Count > MaxInputEventsPerFrame)
+        {
+            return "too many input events";
+        }
+
+        foreach (var e in events)
+        {
+            if (e is null || e.Kind is null || !InputKinds.Contains(e.Kind))
+            {
+                return "unknown input kind";
+            }
+
+            var pointer = e.Kind is "move" or "down" or "up" or "wheel";
+            if (pointer && (e.X is not { } x || e.Y is not { } y || x < 0 || y < 0 || x >= width || y >= height))
+            {
+                return "pointer position missing or off the screen";
+            }
+
+            if (e.Kind is "down" or "up" && e.Button is not (>= 1 and <= 3))
+            {
+                return "button must be 1 to 3";
+            }
+
+            if (e.Kind == "wheel" && e.Delta is not (>= -10 and <= 10 and not 0))
+            {
+                return "wheel delta must be -10 to 10 and not 0";
+            }
+
+            if (e.Kind is "keyDown" or "keyUp" && e.Keysym is not (>= 1 and <= MaxKeysym))
+            {
+                return "keysym missing or out of range";
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>One changed region of a screen update: where it goes and its JPEG.</summary>
+/// <param name="X">Left edge.</param>
+/// <param name="Y">Top edge.</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="Jpeg">The region's pixels as a JPEG.</param>
+public sealed record RemoteTile(int X, int Y, int Width, int Height, ReadOnlyMemory<byte> Jpeg);
+
+/// <summary>
+/// A binary frame carrying one screen update of a remote session: only the tiles whose content changed since the
+/// previous update (the first update after consent has them all). Layout (big-endian): byte 0 the kind (<see cref="Kind"/>),
+/// bytes 1 to 16 the session id (its <see cref="Guid.ToByteArray(bool)"/> big-endian form), bytes 17 to 24 the sequence
+/// number (from 1, increasing), bytes 25 to 26 the screen width, 27 to 28 its height, 29 to 30 the tile count, then per tile
+/// x, y, width, height (2 bytes each), the JPEG's length (4 bytes) and the JPEG. Every tile lies inside the screen and every
+/// JPEG starts with the JPEG marker; the server checks that and passes the frame through to the technician unchanged.
+/// </summary>
+public static class RemoteScreenFrame
+{
+    /// <summary>The frame kind byte for remote screen updates.</summary>
+    public const byte Kind = 4;
+
+    /// <summary>Bytes before the first tile.</summary>
+    public const int HeaderLength = 31;
+
+    /// <summary>Bytes before each tile's JPEG.</summary>
+    public const int TileHeaderLength = 12;
+
+    /// <summary>Writes one update.</summary>
+    public static byte[] Encode(Guid sessionId, long sequence, int screenWidth, int screenHeight, IReadOnlyList<RemoteTile> tiles)
+    {
+        var frame = new byte[HeaderLength + tiles.Sum(t => TileHeaderLength + t.Jpeg.Length)];
+        frame[0] = Kind;
+        sessionId.TryWriteBytes(frame.AsSpan(1, 16), bigEndian: true, out _);
+        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(17), sequence);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(25), (ushort)screenWidth);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(27), (ushort)screenHeight);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(29), (ushort)tiles.Count);
+        var at = HeaderLength;
+        foreach (var tile in tiles)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at), (ushort)tile.X);
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 2), (ushort)tile.Y);
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 4), (ushort)tile.Width);
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 6), (ushort)tile.Height);
+            BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(at + 8), tile.Jpeg.Length);
+            tile.Jpeg.Span.CopyTo(frame.AsSpan(at + TileHeaderLength));
+            at += TileHeaderLength + tile.Jpeg.Length;
+        }
+
+        return frame;
+    }
+
+    /// <summary>Reads and checks the header and every tile's bounds; false when the frame is malformed.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> frame, out Guid sessionId, out long sequence, out int screenWidth, out int screenHeight, out int tileCount)
+    {
+        sessionId = Guid.Empty;
+        sequence = 0;
+        screenWidth = screenHeight = tileCount = 0;
+        if (frame.Length < HeaderLength || frame[0] != Kind)
+        {
+            return false;
+        }
+
+        sessionId = new Guid(frame.Slice(1, 16), bigEndian: true);
+        sequence = BinaryPrimitives.ReadInt64BigEndian(frame[17..]);
+        screenWidth = BinaryPrimitives.ReadUInt16BigEndian(frame[25..]);
+        screenHeight = BinaryPrimitives.ReadUInt16BigEndian(frame[27..]);
+        tileCount = BinaryPrimitives.ReadUInt16BigEndian(frame[29..]);
+        if (sessionId == Guid.Empty || sequence < 1 || screenWidth is < 1 or > RemoteLimits.MaxScreenSide || screenHeight is < 1 or > RemoteLimits.MaxScreenSide
+            || tileCount is < 1 or > RemoteLimits.MaxTilesPerFrame)
+        {
+            return false;
+        }
+
+        var at = HeaderLength;
+        for (var i = 0; i < tileCount; i++)
+        {
+            if (frame.Length - at < TileHeaderLength)
+            {
+                return false;
+            }
+
+            int x = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]), y = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 2)..]);
+            int w = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 4)..]), h = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 6)..]);
+            var length = BinaryPrimitives.ReadInt32BigEndian(frame[(at + 8)..]);
+            at += TileHeaderLength;
+            if (w is < 1 or > RemoteLimits.MaxTileSide || h is < 1 or > RemoteLimits.MaxTileSide || x + w > screenWidth || y + h > screenHeight
+                || length < 4 || length > frame.Length - at || frame[at] != 0xFF || frame[at + 1] != 0xD8)
+            {
+                return false;
+            }
+
+            at += length;
+        }
+
+        return at == frame.Length;
+    }
+
+    /// <summary>The tiles of a frame <see cref="TryDecode"/> accepted.</summary>
+    public static List<RemoteTile> ReadTiles(ReadOnlyMemory<byte> frame)
+    {
+        var span = frame.Span;
+        var count = BinaryPrimitives.ReadUInt16BigEndian(span[29..]);
+        var tiles = new List<RemoteTile>(count);
+        var at = HeaderLength;
+        for (var i = 0; i < count; i++)
+        {
+            var length = BinaryPrimitives.ReadInt32BigEndian(span[(at + 8)..]);
+            tiles.Add(new RemoteTile(
+                BinaryPrimitives.ReadUInt16BigEndian(span[at..]), BinaryPrimitives.ReadUInt16BigEndian(span[(at + 2)..]),
+                BinaryPrimitives.ReadUInt16BigEndian(span[(at + 4)..]), BinaryPrimitives.ReadUInt16BigEndian(span[(at + 6)..]),
+                frame.Slice(at + TileHeaderLength, length)));
+            at += TileHeaderLength + length;
+        }
+
+        return tiles;
+    }
+}

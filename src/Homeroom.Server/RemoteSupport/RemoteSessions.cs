@@ -1,0 +1,429 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Agents;
+using Homeroom.Server.Audit;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Homeroom.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.RemoteSupport;
+
+/// <summary>A remote session as the API shows it.</summary>
+public sealed record RemoteSessionDto(
+    Guid Id, Guid DeviceId, string TechnicianName, string Mode, bool ConsentRequired, string Consent, string State,
+    DateTime StartedAt, DateTime? AnsweredAt, DateTime? EndedAt, string? EndReason, long BytesSent, long FramesSent, long InputEvents);
+
+/// <summary>A device's remote support: whether a session can be started (and why not), the live one, and the recent ones.</summary>
+public sealed record DeviceRemoteSupportDto(bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent);
+
+/// <summary>The request to start a session.</summary>
+/// <param name="Mode"><c>view</c> or <c>control</c>.</param>
+public sealed record StartRemoteSessionRequest(string? Mode);
+
+/// <summary>What the technician's console is sent on the session socket besides the screen updates (binary, as the device sent them).</summary>
+public sealed record RemoteViewerState(string Type, string State, string Mode, string? Reason);
+
+/// <summary>
+/// Live remote support sessions, one per device at most, and their records. A technician starts a session (stored and
+/// audited; the device is sent a <c>remoteSession</c> frame saying whether the student must consent); the device answers
+/// with <c>accepted</c> or <c>declined</c>; screen updates (binary kind 4) are passed to the technician's console socket
+/// unchanged, and only after the answer was <c>accepted</c>, and each delivery is acknowledged to the device so it can
+/// adapt; input from the console goes to the device only in control mode. A session ends when the technician or the
+/// student ends it, when the device or the console goes away, after <see cref="RemoteSupportOptions.IdleTimeout"/>
+/// without input, or at <see cref="RemoteSupportOptions.MaxDuration"/>; the end is stored and audited.
+/// </summary>
+public sealed class RemoteSessions(
+    ConnectionRegistry registry, DeviceLiveState live, IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit,
+    IOptions<RemoteSupportOptions> options, TimeProvider time, ILogger<RemoteSessions> logger)
+    : PeriodicTask(TimeSpan.FromSeconds(1), time, logger)
+{
+    /// <summary>States of a live session.</summary>
+    public static class States
+    {
+        public const string Waiting = "waiting";
+        public const string Streaming = "streaming";
+        public const string Ended = "ended";
+    }
+
+    /// <summary>One live session.</summary>
+    public sealed class Live(RemoteSessionRecord record)
+    {
+        public RemoteSessionRecord Record { get; } = record;
+
+        public Lock Gate { get; } = new();
+
+        public string State { get; set; } = States.Waiting;
+
+        public DateTimeOffset LastInputAt { get; set; }
+
+        public int ScreenWidth { get; set; }
+
+        public int ScreenHeight { get; set; }
+
+        /// <summary>What the console socket sends: state messages (text) and screen updates (binary), in order.</summary>
+        public Channel<(bool Binary, ReadOnlyMemory<byte> Payload)> Outgoing { get; } =
+            Channel.CreateBounded<(bool, ReadOnlyMemory<byte>)>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+        /// <summary>Whether a console socket is attached (one at a time).</summary>
+        public bool ViewerAttached { get; set; }
+    }
+
+    private readonly ConcurrentDictionary<Guid, Live> _byDevice = new();
+
+    /// <summary>Whether this device's agent can take a session now; the reason when not.</summary>
+    public string? Unavailable(Guid deviceId)
+    {
+        if (!registry.IsOnline(deviceId))
+        {
+            return "the device is offline";
+        }
+
+        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteSession);
+        return capability switch
+        {
+            null => "the device's agent does not offer remote sessions (Chromebooks and agents older than this feature)",
+            { Available: false } => capability.Reason ?? "the device's agent cannot start a remote session now",
+            _ => null,
+        };
+    }
+
+    /// <summary>The live session of a device, if any.</summary>
+    public Live? Current(Guid deviceId) => _byDevice.GetValueOrDefault(deviceId);
+
+    /// <summary>Starts a session on a device of the scope; 409 when it cannot take one or already has one.</summary>
+    public async Task<RemoteSessionDto> StartAsync(StaffScope scope, Guid deviceId, string mode, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.RemoteSupport);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var device = await scope.Devices(db).AsNoTracking().Where(d => d.Id == deviceId).Select(d => new { d.Id, d.SchoolId }).FirstOrDefaultAsync(cancellationToken)
+            ?? throw new NotFoundException("No such device.");
+        if (Unavailable(deviceId) is { } reason)
+        {
+            throw new ConflictException($"A remote session cannot start: {reason}.");
+        }
+
+        var opt = options.Value;
+        var consentRequired = scope.Role == StaffRole.DistrictAdmin ? opt.ConsentRequiredForDistrictAdmins : opt.ConsentRequiredForTechnicians;
+        var now = Time.GetUtcNow();
+        var record = new RemoteSessionRecord
+        {
+            Id = Guid.CreateVersion7(), DeviceId = deviceId, SchoolId = device.SchoolId, AccountId = scope.AccountId == Guid.Empty ? null : scope.AccountId,
+            TechnicianName = scope.DisplayName is { Length: > 0 } name ? name : scope.Username, Mode = mode, ConsentRequired = consentRequired,
+            Consent = "pending", StartedAt = now.UtcDateTime,
+        };
+        var session = new Live(record) { LastInputAt = now };
+        if (!_byDevice.TryAdd(deviceId, session))
+        {
+            throw new ConflictException("A remote session is already open on this device; end it first.");
+        }
+
+        try
+        {
+            db.Add(record);
+            audit.Record(db, "remote.start", "device", deviceId.ToString(), $"{mode}, consent {(consentRequired ? "required" : "not required (notice)")}, session {record.Id}", device.SchoolId);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch
+        {
+            _byDevice.TryRemove(new KeyValuePair<Guid, Live>(deviceId, session));
+            throw;
+        }
+
+        RemoteSupportLog.Started(Logger, record.Id, deviceId, record.TechnicianName, mode);
+        if (registry.Get(deviceId) is not { } connection
+            || !await connection.SendAsync(new RemoteSessionFrame(record.Id, true, record.TechnicianName, mode, consentRequired, opt.MaxFramesPerSecond)))
+        {
+            await EndAsync(session, "the device went offline", notifyDevice: false);
+        }
+
+        return ToDto(session);
+    }
+
+    /// <summary>Ends the device's live session (any technician of the scope may); false when there is none.</summary>
+    public async Task<bool> StopAsync(StaffScope scope, Guid deviceId)
+    {
+        scope.EnsureCan(Permission.RemoteSupport);
+        if (!_byDevice.TryGetValue(deviceId, out var session))
+        {
+            return false;
+        }
+
+        await EndAsync(session, $"ended by {scope.Username}", notifyDevice: true);
+        return true;
+    }
+
+    /// <summary>The device's remote support state and its recent sessions (newest first).</summary>
+    public async Task<DeviceRemoteSupportDto> DeviceAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.RemoteSupport);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
+        {
+            throw new NotFoundException("No such device.");
+        }
+
+        var recent = await db.Set<RemoteSessionRecord>().AsNoTracking().Where(r => r.DeviceId == deviceId)
+            .OrderByDescending(r => r.StartedAt).Take(20).ToListAsync(cancellationToken);
+        var current = Current(deviceId);
+        var unavailable = Unavailable(deviceId);
+        return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
+            [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))]);
+    }
+
+    /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>
+    public Live? ForViewer(StaffScope scope, Guid deviceId, Guid sessionId) =>
+        _byDevice.TryGetValue(deviceId, out var session) && session.Record.Id == sessionId && session.Record.AccountId == (scope.AccountId == Guid.Empty ? null : scope.AccountId)
+            ? session : null;
+
+    /// <summary>The device answered or ended a session.</summary>
+    public async Task OnStatusAsync(Guid deviceId, RemoteSessionStatusFrame frame)
+    {
+        if (!_byDevice.TryGetValue(deviceId, out var session) || session.Record.Id != frame.SessionId)
+        {
+            return; // an old session's answer
+        }
+
+        if (frame.Status == RemoteSessionStatuses.Accepted)
+        {
+            lock (session.Gate)
+            {
+                if (session.State != States.Waiting)
+                {
+                    return;
+                }
+
+                session.State = States.Streaming;
+                session.Record.Consent = session.Record.ConsentRequired ? "accepted" : "notice";
+                session.Record.AnsweredAt = Time.GetUtcNow().UtcDateTime;
+            }
+
+            await SaveAsync(session, "remote.consent", $"{session.Record.Consent}, session {session.Record.Id}");
+            RemoteSupportLog.Answered(Logger, session.Record.Id, session.Record.Consent);
+            Post(session, States.Streaming, null);
+            return;
+        }
+
+        if (frame.Status == RemoteSessionStatuses.Declined)
+        {
+            lock (session.Gate)
+            {
+                session.Record.Consent = "declined";
+                session.Record.AnsweredAt = Time.GetUtcNow().UtcDateTime;
+            }
+
+            await EndAsync(session, frame.Reason is { Length: > 0 } declined ? $"declined on the device: {declined}" : "declined on the device", notifyDevice: false);
+            return;
+        }
+
+        await EndAsync(session, frame.Reason is { Length: > 0 } ended ? $"ended on the device: {ended}" : "ended on the device", notifyDevice: false);
+    }
+
+    /// <summary>
+    /// A screen update from a device (already checked well formed). Passed to the console only for the device's
+    /// streaming session; true when it was queued (the device is then acknowledged once it was sent).
+    /// </summary>
+    public bool OnScreen(Guid deviceId, ReadOnlyMemory<byte> frame, Guid sessionId, int width, int height)
+    {
+        if (!_byDevice.TryGetValue(deviceId, out var session) || session.Record.Id != sessionId)
+        {
+            return false;
+        }
+
+        lock (session.Gate)
+        {
+            if (session.State != States.Streaming)
+            {
+                return false; // nothing before consent, nothing after the end
+            }
+
+            (session.ScreenWidth, session.ScreenHeight) = (width, height);
+        }
+
+        return session.Outgoing.Writer.TryWrite((true, frame.ToArray()));
+    }
+
+    /// <summary>A screen update reached the console socket: counted, and acknowledged to the device.</summary>
+    public async Task DeliveredAsync(Live session, ReadOnlyMemory<byte> frame)
+    {
+        if (!RemoteScreenFrame.TryDecode(frame.Span, out _, out var sequence, out _, out _, out _))
+        {
+            return;
+        }
+
+        lock (session.Gate)
+        {
+            session.Record.BytesSent += frame.Length;
+            session.Record.FramesSent++;
+        }
+
+        if (registry.Get(session.Record.DeviceId) is { } connection)
+        {
+            await connection.SendAsync(new RemoteAckFrame(session.Record.Id, sequence));
+        }
+    }
+
+    /// <summary>Input from the console (already validated against the screen): forwarded in control mode; any input counts as presence.</summary>
+    public async Task<bool> InputAsync(Live session, IReadOnlyList<RemoteInputEvent> events)
+    {
+        lock (session.Gate)
+        {
+            session.LastInputAt = Time.GetUtcNow();
+            if (session.State != States.Streaming || session.Record.Mode != RemoteModes.Control)
+            {
+                return false;
+            }
+
+            session.Record.InputEvents += events.Count;
+        }
+
+        return registry.Get(session.Record.DeviceId) is { } connection && await connection.SendAsync(new RemoteInputFrame(session.Record.Id, events));
+    }
+
+    /// <summary>The console is watching (or stopped watching) a session.</summary>
+    public bool Attach(Live session)
+    {
+        lock (session.Gate)
+        {
+            if (session.ViewerAttached || session.State == States.Ended)
+            {
+                return false;
+            }
+
+            session.ViewerAttached = true;
+            session.LastInputAt = Time.GetUtcNow();
+        }
+
+        Post(session, session.State, null);
+        return true;
+    }
+
+    /// <summary>The device's connection went away: its session ends.</summary>
+    public async Task OnDisconnectedAsync(Guid deviceId)
+    {
+        if (_byDevice.TryGetValue(deviceId, out var session))
+        {
+            await EndAsync(session, "the device disconnected", notifyDevice: false);
+        }
+    }
+
+    /// <summary>Ends a session once: the device is told (unless it ended it), the console is told and closed, the record stored, the end audited.</summary>
+    public async Task EndAsync(Live session, string reason, bool notifyDevice)
+    {
+        lock (session.Gate)
+        {
+            if (session.State == States.Ended)
+            {
+                return;
+            }
+
+            session.State = States.Ended;
+            session.Record.EndedAt = Time.GetUtcNow().UtcDateTime;
+            session.Record.EndReason = reason.Length > 256 ? reason[..256] : reason;
+            if (session.Record.Consent == "pending")
+            {
+                session.Record.Consent = "unanswered";
+            }
+        }
+
+        _byDevice.TryRemove(new KeyValuePair<Guid, Live>(session.Record.DeviceId, session));
+        if (notifyDevice && registry.Get(session.Record.DeviceId) is { } connection)
+        {
+            await connection.SendAsync(new RemoteSessionFrame(session.Record.Id, false, null, null, false, 0));
+        }
+
+        // Stored before the console hears of the end, so whoever sees the end reads the finished record.
+        var seconds = (session.Record.EndedAt!.Value - session.Record.StartedAt).TotalSeconds;
+        await SaveAsync(session, "remote.end",
+            $"{reason}; {seconds:0} s, {session.Record.FramesSent} updates, {session.Record.BytesSent} bytes, {session.Record.InputEvents} input events, session {session.Record.Id}");
+        Post(session, States.Ended, reason);
+        session.Outgoing.Writer.TryComplete();
+        RemoteSupportLog.Ended(Logger, session.Record.Id, session.Record.DeviceId, reason);
+    }
+
+    /// <summary>Deletes records of sessions that ended before the retention (run by the support retention job).</summary>
+    public async Task<int> PurgeAsync(HomeroomDbContext db, CancellationToken cancellationToken)
+    {
+        var before = Time.GetUtcNow().UtcDateTime - options.Value.Retention;
+        return await db.Set<RemoteSessionRecord>().Where(r => r.EndedAt != null && r.EndedAt < before).ExecuteDeleteAsync(cancellationToken);
+    }
+
+    // Idle sessions, sessions past their maximum, and answers that never came end here.
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var now = Time.GetUtcNow();
+        var opt = options.Value;
+        foreach (var session in _byDevice.Values.ToList())
+        {
+            string? reason;
+            lock (session.Gate)
+            {
+                reason = now - session.Record.StartedAt >= opt.MaxDuration ? "the maximum session length was reached"
+                    : session.State == States.Waiting && now - session.Record.StartedAt >= opt.ConsentTimeout ? "the device did not answer in time"
+                    : session.State == States.Streaming && now - session.LastInputAt >= opt.IdleTimeout ? "idle: no input from the technician"
+                    : null;
+            }
+
+            if (reason is not null)
+            {
+                await EndAsync(session, reason, notifyDevice: true);
+            }
+        }
+    }
+
+    private void Post(Live session, string state, string? reason) =>
+        session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new RemoteViewerState("state", state, session.Record.Mode, reason), RemoteSupportJsonContext.Default.RemoteViewerState)));
+
+    private async Task SaveAsync(Live session, string action, string details)
+    {
+        var record = session.Record;
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            RemoteSessionRecord copy;
+            lock (session.Gate)
+            {
+                copy = new RemoteSessionRecord
+                {
+                    Id = record.Id, DeviceId = record.DeviceId, SchoolId = record.SchoolId, AccountId = record.AccountId, TechnicianName = record.TechnicianName,
+                    Mode = record.Mode, ConsentRequired = record.ConsentRequired, Consent = record.Consent, StartedAt = record.StartedAt,
+                    AnsweredAt = record.AnsweredAt, EndedAt = record.EndedAt, EndReason = record.EndReason, BytesSent = record.BytesSent,
+                    FramesSent = record.FramesSent, InputEvents = record.InputEvents,
+                };
+            }
+
+            db.Update(copy);
+            audit.Record(db, action, "device", record.DeviceId.ToString(), details, record.SchoolId);
+            await db.SaveChangesAsync();
+        }
+        catch (DbUpdateException e)
+        {
+            // The device was deleted meanwhile (its sessions went with it).
+            RemoteSupportLog.SaveFailed(Logger, record.Id, e.Message);
+        }
+    }
+
+    private RemoteSessionDto ToDto(Live session)
+    {
+        lock (session.Gate)
+        {
+            return ToDto(session.Record, session.State);
+        }
+    }
+
+    private static RemoteSessionDto ToDto(RemoteSessionRecord r, string state) => new(
+        r.Id, r.DeviceId, r.TechnicianName, r.Mode, r.ConsentRequired, r.Consent, state, r.StartedAt, r.AnsweredAt, r.EndedAt, r.EndReason,
+        r.BytesSent, r.FramesSent, r.InputEvents);
+}
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(RemoteViewerState))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(RemoteViewerMessage))]
+internal sealed partial class RemoteSupportJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+
+/// <summary>A message from the technician's console on the session socket: <c>input</c> with events, or <c>end</c>.</summary>
+public sealed record RemoteViewerMessage(string? Type, List<RemoteInputEvent>? Events);

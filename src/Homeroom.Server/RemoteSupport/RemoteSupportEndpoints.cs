@@ -1,0 +1,219 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Throttling;
+using Homeroom.Server.Accounts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.RemoteSupport;
+
+/// <summary>The close codes of the console's session socket (docs/remote-support.md).</summary>
+public static class RemoteViewerCloseCodes
+{
+    /// <summary>The session ended (the reason says how).</summary>
+    public const int Ended = 1000;
+
+    /// <summary>A message that is not JSON, not a known type, or whose events are invalid.</summary>
+    public const int Malformed = AgentCloseCodes.MalformedFrame;
+
+    /// <summary>A message larger than <see cref="RemoteSupportOptions.MaxViewerMessageBytes"/>, or a binary one.</summary>
+    public const int TooLarge = AgentCloseCodes.FrameTooLarge;
+
+    /// <summary>More messages than <see cref="RemoteSupportOptions.ViewerMessagesPerSecond"/> allows.</summary>
+    public const int RateLimited = AgentCloseCodes.RateLimited;
+}
+
+/// <summary>
+/// Remote support over HTTP: start, end and read a device's sessions, and the technician's session socket
+/// (<c>GET /api/devices/{id}/remote-session/{sessionId}/stream</c>, a WebSocket: cookie or API key auth like every endpoint,
+/// the device in the caller's scope, only the technician who started the session, and from a browser only from this
+/// server's own origin).
+/// </summary>
+public static class RemoteSupportEndpoints
+{
+    public static IEndpointRouteBuilder MapRemoteSupportEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/devices/{id:guid}/remote-session").WithTags("Remote support");
+        group.MapPost("/", StartAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Starts a remote session (`mode` view or control) on a device whose agent offers it (the Linux desktop agent); 409 when the device is offline, its agent lacks the capability, or a session is already open. The student is asked to consent or only told, as the district's setting says for the caller's role. Audited. IT technicians and district administrators.");
+        group.MapDelete("/", StopAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
+            .WithDescription("Ends the device's open remote session. Audited.");
+        group.MapGet("/", DeviceAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
+            .WithDescription("Whether the device can take a remote session (and why not), its open session, and its recent sessions with consent, duration and bytes.");
+        group.MapGet("/{sessionId:guid}/stream", StreamAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
+            .ExcludeFromDescription();
+        return app;
+    }
+
+    private static async Task<Results<Created<RemoteSessionDto>, ValidationProblem>> StartAsync(
+        Guid id, StartRemoteSessionRequest request, StaffScope scope, RemoteSessions sessions, CancellationToken cancellationToken)
+    {
+        if (!RemoteModes.IsKnown(request.Mode))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["mode"] = ["The mode must be view or control."] });
+        }
+
+        var started = await sessions.StartAsync(scope, id, request.Mode!, cancellationToken);
+        return TypedResults.Created($"/api/devices/{id}/remote-session", started);
+    }
+
+    private static async Task<Results<NoContent, NotFound>> StopAsync(Guid id, StaffScope scope, RemoteSessions sessions) =>
+        await sessions.StopAsync(scope, id) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static async Task<Ok<DeviceRemoteSupportDto>> DeviceAsync(Guid id, StaffScope scope, RemoteSessions sessions, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await sessions.DeviceAsync(scope, id, cancellationToken));
+
+    private static async Task<IResult> StreamAsync(
+        Guid id, Guid sessionId, HttpContext context, StaffScope scope, RemoteSessions sessions, IOptions<RemoteSupportOptions> options, TimeProvider time)
+    {
+        scope.EnsureCan(Permission.RemoteSupport);
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a WebSocket request", detail: "The session stream is a WebSocket.");
+        }
+
+        // A browser always names the page's origin on a WebSocket handshake; a page of another site must not reach a session
+        // with the technician's cookie (WebSockets are not covered by CORS).
+        if (context.Request.Headers.Origin is { Count: > 0 } origin
+            && !(Uri.TryCreate(origin.ToString(), UriKind.Absolute, out var originUri)
+                && string.Equals(originUri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase)))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Cross-origin session socket", detail: "The session stream is opened only by this server's console.");
+        }
+
+        if (sessions.ForViewer(scope, id, sessionId) is not { } session)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such session", detail: "No open session of yours on this device has that id.");
+        }
+
+        if (!sessions.Attach(session))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already watched", detail: "Another console is attached to this session, or it has ended.");
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var close = (Code: RemoteViewerCloseCodes.Ended, Reason: "session ended");
+        var sender = SendAsync();
+        var opt = options.Value;
+        var bucket = new TokenBucket(opt.ViewerMessagesPerSecond, opt.ViewerMessagesPerSecond * 2, time.GetUtcNow().UtcTicks);
+        var buffer = new byte[opt.MaxViewerMessageBytes + 1];
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), context.RequestAborted);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && length < buffer.Length && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await sessions.EndAsync(session, "the technician closed the session", notifyDevice: true);
+                    break;
+                }
+
+                var violation = length > opt.MaxViewerMessageBytes || result.MessageType == WebSocketMessageType.Binary ? (RemoteViewerCloseCodes.TooLarge, "message too large or binary")
+                    : !bucket.TryTake(time.GetUtcNow().UtcTicks) ? (RemoteViewerCloseCodes.RateLimited, "too many messages")
+                    : await HandleAsync(buffer.AsMemory(0, length)) is { } reason ? (RemoteViewerCloseCodes.Malformed, reason)
+                    : ((int, string)?)null;
+                if (violation is { } v)
+                {
+                    RemoteSupportLog.ViewerViolation(context.RequestServices.GetRequiredService<ILogger<RemoteSessions>>(), session.Record.Id, v.Item1, v.Item2);
+                    close = (v.Item1, v.Item2);
+                    await sessions.EndAsync(session, $"the console broke a rule: {v.Item2}", notifyDevice: true);
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+            await sessions.EndAsync(session, "the technician's console went away", notifyDevice: true);
+        }
+
+        await sender;
+        // Read what the console still sends until its close answers ours, so the connection ends with the close frame
+        // delivered rather than reset over unread data.
+        try
+        {
+            using var drain = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            drain.CancelAfter(TimeSpan.FromSeconds(2));
+            while (socket.State == WebSocketState.CloseSent)
+            {
+                await socket.ReceiveAsync(buffer.AsMemory(), drain.Token);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+        }
+
+        return TypedResults.Empty;
+
+        async Task<string?> HandleAsync(ReadOnlyMemory<byte> json)
+        {
+            RemoteViewerMessage? message;
+            try
+            {
+                message = JsonSerializer.Deserialize(json.Span, RemoteSupportJsonContext.Default.RemoteViewerMessage);
+            }
+            catch (JsonException)
+            {
+                return "not JSON";
+            }
+
+            switch (message?.Type)
+            {
+                case "end":
+                    await sessions.EndAsync(session, "ended by the technician", notifyDevice: true);
+                    return null;
+                case "input":
+                    int width, height;
+                    lock (session.Gate)
+                    {
+                        (width, height) = (session.ScreenWidth, session.ScreenHeight);
+                    }
+
+                    // Before the first screen update the size is unknown: only the largest screen bounds positions.
+                    if (RemoteLimits.ValidateInput(message.Events, width > 0 ? width : RemoteLimits.MaxScreenSide, height > 0 ? height : RemoteLimits.MaxScreenSide) is { } invalid)
+                    {
+                        return invalid;
+                    }
+
+                    await sessions.InputAsync(session, message.Events!);
+                    return null;
+                default:
+                    return "unknown message type";
+            }
+        }
+
+        async Task SendAsync()
+        {
+            try
+            {
+                await foreach (var (binary, payload) in session.Outgoing.Reader.ReadAllAsync(context.RequestAborted))
+                {
+                    await socket.SendAsync(payload, binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, context.RequestAborted);
+                    if (binary)
+                    {
+                        await sessions.DeliveredAsync(session, payload);
+                    }
+                }
+
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                if (socket.State == WebSocketState.Open)
+                {
+                    await socket.CloseOutputAsync((WebSocketCloseStatus)close.Code, close.Reason, timeout.Token);
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The console went away; the receiving side ends the session.
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.RemoteSupport;
+
+/// <summary>Remote support sessions (configuration section <c>Homeroom:RemoteSupport</c>); one setting for the whole district.</summary>
+public sealed class RemoteSupportOptions
+{
+    public const string Section = "Homeroom:RemoteSupport";
+
+    /// <summary>Whether the student must accept a session an IT technician starts (false: a notice is enough).</summary>
+    public bool ConsentRequiredForTechnicians { get; set; } = true;
+
+    /// <summary>Whether the student must accept a session a district administrator starts (false: a notice is enough).</summary>
+    public bool ConsentRequiredForDistrictAdmins { get; set; } = true;
+
+    /// <summary>A session without input from the technician (or, in view mode, without any message from their console) for this long ends.</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "04:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>No session lasts longer than this.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "12:00:00")]
+    public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>How long the server waits for the device's consent answer before it ends the session (the device itself declines after <c>ConsentSeconds</c>).</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "00:10:00")]
+    public TimeSpan ConsentTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>The highest capture rate the agent may use.</summary>
+    [Range(1, 15)]
+    public int MaxFramesPerSecond { get; set; } = 12;
+
+    /// <summary>The largest message the technician's console may send on the session socket.</summary>
+    [Range(256, 65_536)]
+    public int MaxViewerMessageBytes { get; set; } = 4096;
+
+    /// <summary>Sustained input messages per second from the technician's console (a burst of twice as many is allowed).</summary>
+    [Range(1, 1000)]
+    public int ViewerMessagesPerSecond { get; set; } = 60;
+
+    /// <summary>Session records are deleted this long after they ended (the audit log keeps its own entries).</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(365);
+}
+
+/// <summary>Validates <see cref="RemoteSupportOptions"/> at start.</summary>
+public sealed class RemoteSupportOptionsValidator : IValidateOptions<RemoteSupportOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RemoteSupportOptions options)
+    {
+        var results = new List<ValidationResult>();
+        return Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(results.Select(r => $"{RemoteSupportOptions.Section}: {r.ErrorMessage}"));
+    }
+}

@@ -1,0 +1,174 @@
+// A device's remote session in the technician's browser. The page's server side starts the session; this opens the
+// session socket (same origin, the console's cookie), paints each screen update's tiles on the canvas in order, and in
+// control mode sends the pointer and keyboard (browser keys mapped to X keysyms). Pointer moves are sent in view mode too:
+// they tell the server the technician is still there (the idle timeout), and are not passed to the device.
+
+const sessions = new Map(); // device id -> { socket }
+
+const namedKeys = {
+    Backspace: 0xff08, Tab: 0xff09, Enter: 0xff0d, Escape: 0xff1b, Delete: 0xffff, Home: 0xff50, End: 0xff57,
+    ArrowLeft: 0xff51, ArrowUp: 0xff52, ArrowRight: 0xff53, ArrowDown: 0xff54, PageUp: 0xff55, PageDown: 0xff56, Insert: 0xff63,
+    Shift: 0xffe1, Control: 0xffe3, Alt: 0xffe9, Meta: 0xffeb, CapsLock: 0xffe5,
+    F1: 0xffbe, F2: 0xffbf, F3: 0xffc0, F4: 0xffc1, F5: 0xffc2, F6: 0xffc3, F7: 0xffc4, F8: 0xffc5, F9: 0xffc6, F10: 0xffc7, F11: 0xffc8, F12: 0xffc9,
+};
+
+function keysym(event) {
+    if (namedKeys[event.key]) {
+        return namedKeys[event.key];
+    }
+
+    if ([...event.key].length === 1) {
+        const cp = event.key.codePointAt(0);
+        return cp < 0x100 ? cp : 0x01000000 + cp;
+    }
+
+    return null;
+}
+
+const statusText = {
+    waiting: 'Waiting for the student to accept…',
+    streaming: 'Connected.',
+    ended: 'Ended.',
+};
+
+export function open(deviceId, sessionId, mode, dotnet) {
+    close(deviceId);
+    const canvas = document.getElementById(`remote-canvas-${deviceId}`);
+    const status = document.getElementById(`remote-status-${deviceId}`);
+    const context = canvas.getContext('2d');
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const socket = new WebSocket(`${scheme}://${location.host}/api/devices/${deviceId}/remote-session/${sessionId}/stream`);
+    socket.binaryType = 'arraybuffer';
+    const session = { socket, cleanup: [] };
+    sessions.set(deviceId, session);
+    let painting = Promise.resolve();
+    let frames = 0;
+
+    socket.onmessage = message => {
+        if (typeof message.data === 'string') {
+            const state = JSON.parse(message.data);
+            status.textContent = state.state === 'streaming'
+                ? (state.mode === 'control' ? 'Connected: you control the screen (click it to type).' : 'Connected: view only.')
+                : (statusText[state.state] ?? state.state) + (state.reason ? ` ${state.reason}` : '');
+            status.dataset.state = state.state;
+            return;
+        }
+
+        const data = message.data;
+        painting = painting.then(() => paint(data)).catch(() => { });
+    };
+
+    async function paint(buffer) {
+        const view = new DataView(buffer);
+        const width = view.getUint16(25), height = view.getUint16(27), count = view.getUint16(29);
+        if (canvas.width !== width || canvas.height !== height) {
+            canvas.width = width;
+            canvas.height = height;
+        }
+
+        let at = 31;
+        const tiles = [];
+        for (let i = 0; i < count; i++) {
+            const x = view.getUint16(at), y = view.getUint16(at + 2), length = view.getInt32(at + 8);
+            tiles.push({ x, y, blob: new Blob([new Uint8Array(buffer, at + 12, length)], { type: 'image/jpeg' }) });
+            at += 12 + length;
+        }
+
+        const bitmaps = await Promise.all(tiles.map(t => createImageBitmap(t.blob)));
+        bitmaps.forEach((bitmap, i) => {
+            context.drawImage(bitmap, tiles[i].x, tiles[i].y);
+            bitmap.close();
+        });
+        canvas.dataset.frames = String(++frames);
+    }
+
+    socket.onclose = () => {
+        if (status.dataset.state !== 'ended') {
+            status.textContent = 'Ended.';
+            status.dataset.state = 'ended';
+        }
+
+        for (const undo of session.cleanup) {
+            undo();
+        }
+
+        if (sessions.get(deviceId) === session) {
+            sessions.delete(deviceId);
+        }
+
+        dotnet.invokeMethodAsync('EndedAsync');
+    };
+
+    const send = events => {
+        if (socket.readyState === WebSocket.OPEN) {
+            socket.send(JSON.stringify({ type: 'input', events }));
+        }
+    };
+    const position = event => ({
+        x: Math.max(0, Math.min(canvas.width - 1, Math.floor(event.offsetX * canvas.width / canvas.clientWidth))),
+        y: Math.max(0, Math.min(canvas.height - 1, Math.floor(event.offsetY * canvas.height / canvas.clientHeight))),
+    });
+    let pendingMove = null;
+    const listen = (target, name, handler) => {
+        target.addEventListener(name, handler);
+        session.cleanup.push(() => target.removeEventListener(name, handler));
+    };
+
+    // Moves go at most once an animation frame: a fast mouse must not outrun the server's input rate.
+    listen(canvas, 'mousemove', event => {
+        if (canvas.width === 0) {
+            return;
+        }
+
+        const first = pendingMove === null;
+        pendingMove = { kind: 'move', ...position(event) };
+        if (first) {
+            requestAnimationFrame(() => {
+                send([pendingMove]);
+                pendingMove = null;
+            });
+        }
+    });
+
+    if (mode !== 'control') {
+        return;
+    }
+
+    listen(canvas, 'contextmenu', event => event.preventDefault());
+    for (const [name, kind] of [['mousedown', 'down'], ['mouseup', 'up']]) {
+        listen(canvas, name, event => {
+            canvas.focus();
+            event.preventDefault();
+            if (canvas.width > 0 && event.button <= 2) {
+                send([{ kind, ...position(event), button: [1, 2, 3][event.button] }]);
+            }
+        });
+    }
+
+    listen(canvas, 'wheel', event => {
+        event.preventDefault();
+        if (canvas.width > 0 && event.deltaY !== 0) {
+            send([{ kind: 'wheel', ...position(event), delta: event.deltaY < 0 ? -1 : 1 }]);
+        }
+    });
+    for (const [name, kind] of [['keydown', 'keyDown'], ['keyup', 'keyUp']]) {
+        listen(canvas, name, event => {
+            const sym = keysym(event);
+            if (sym !== null) {
+                event.preventDefault();
+                send([{ kind, keysym: sym }]);
+            }
+        });
+    }
+}
+
+export function close(deviceId) {
+    const session = sessions.get(deviceId);
+    if (session) {
+        sessions.delete(deviceId);
+        if (session.socket.readyState <= WebSocket.OPEN) {
+            session.socket.send(JSON.stringify({ type: 'end' }));
+            session.socket.close(1000, 'closed');
+        }
+    }
+}

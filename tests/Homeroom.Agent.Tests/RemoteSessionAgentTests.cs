@@ -1,0 +1,214 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Homeroom.Agent.Session;
+using Homeroom.Agent.Session.X11;
+using Homeroom.Agent.Tests.Support;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Data;
+using Homeroom.Server.Devices;
+using Homeroom.Server.RemoteSupport;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Homeroom.Agent.Tests;
+
+/// <summary>
+/// Remote sessions end to end: an Xvfb display, the real server, the real agent (service) and its user-session helper, and
+/// the technician's session socket. The student answers the consent prompt by clicking it (XTest, as a person would); the
+/// technician must see what is drawn on the display and their pointer must arrive where they put it.
+/// </summary>
+public sealed class RemoteSessionAgentTests : AgentServerTest
+{
+    private XvfbDisplay _display = null!;
+    private readonly string _socket = $"homeroom-test/{Guid.NewGuid():N}";
+    private readonly List<(X11Session Screen, CancellationTokenSource Stop, Task<SessionHelperOutcome> Run)> _helpers = [];
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        _display = await XvfbDisplay.StartAsync(1366, 768);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        foreach (var (screen, stop, run) in _helpers)
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(HomeroomHost.Timeout);
+            screen.Dispose();
+            stop.Dispose();
+        }
+
+        await _display.DisposeAsync();
+        await base.DisposeAsync();
+    }
+
+    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync()
+    {
+        var deviceId = await EnrollAsync();
+        var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: options =>
+        {
+            options.SessionSocketName = _socket;
+            options.SessionHelperUids = new HashSet<uint> { 0 };
+        });
+        await agent.WaitConnectedAsync();
+        var screen = X11Session.Open(_display.Name);
+        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, _socket, new HashSet<uint> { 0 }), screen, NullLogger.Instance);
+        var stop = new CancellationTokenSource();
+        _helpers.Add((screen, stop, helper.RunAsync(stop.Token)));
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        var live = Host.GetService<DeviceLiveState>();
+        await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.RemoteSession && c.Available) == true), HomeroomHost.Timeout);
+        return (deviceId, agent, helper);
+    }
+
+    private async Task<Guid> StartSessionAsync(Guid deviceId, string mode)
+    {
+        using var started = await Host.Client.PostAsJsonAsync($"/api/devices/{deviceId}/remote-session", new { mode });
+        started.StatusCode.ShouldBe(System.Net.HttpStatusCode.Created, await started.Content.ReadAsStringAsync());
+        var session = await started.Content.ReadFromJsonAsync<JsonElement>();
+        session.GetProperty("consentRequired").GetBoolean().ShouldBeTrue();
+        return session.GetProperty("id").GetGuid();
+    }
+
+    private async Task<ClientWebSocket> ViewerAsync(Guid deviceId, Guid sessionId)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", new AuthenticationHeaderValue("Bearer", HomeroomHost.ApiKey).ToString());
+        using var timeout = new CancellationTokenSource(HomeroomHost.Timeout);
+        await socket.ConnectAsync(new Uri($"ws://{Host.BaseAddress.Authority}/api/devices/{deviceId}/remote-session/{sessionId}/stream"), timeout.Token);
+        return socket;
+    }
+
+    private static async Task<(WebSocketMessageType Type, byte[] Data)> ReceiveAsync(ClientWebSocket socket)
+    {
+        using var timeout = new CancellationTokenSource(HomeroomHost.Timeout);
+        var buffer = new byte[512 * 1024];
+        var length = 0;
+        ValueWebSocketReceiveResult result;
+        do
+        {
+            result = await socket.ReceiveAsync(buffer.AsMemory(length), timeout.Token);
+            length += result.Count;
+        }
+        while (!result.EndOfMessage);
+        return (result.MessageType, buffer[..length]);
+    }
+
+    private static async Task<JsonElement> StateAsync(ClientWebSocket socket)
+    {
+        var (type, data) = await ReceiveAsync(socket);
+        type.ShouldBe(WebSocketMessageType.Text);
+        return JsonDocument.Parse(data).RootElement;
+    }
+
+    private async Task<uint[]> ScreenshotAsync()
+    {
+        using var viewer = X11Session.Open(_display.Name);
+        return (await viewer.CaptureAsync().WaitAsync(HomeroomHost.Timeout)).Pixels;
+    }
+
+    /// <summary>The student clicks a button of the consent prompt (centred on the screen).</summary>
+    private async Task ClickAsync(X11Session desktop, (int X, int Y, int Width, int Height) button)
+    {
+        var x = ((_display.Width - X11Session.ConsentWidth) / 2) + button.X + (button.Width / 2);
+        var y = ((_display.Height - X11Session.ConsentHeight) / 2) + button.Y + (button.Height / 2);
+        await desktop.InjectAsync([new RemoteInputEvent("move", x, y), new RemoteInputEvent("down", x, y, 1), new RemoteInputEvent("up", x, y, 1)]);
+    }
+
+    private async Task WaitForPromptAsync() =>
+        await Poll.UntilAsync(async () => (await ScreenshotAsync()).Count(p => p == X11Session.ConsentColour) > 1000, HomeroomHost.Timeout);
+
+    private async Task<RemoteSessionRecord> RecordAsync(Guid sessionId)
+    {
+        await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        return await db.Set<RemoteSessionRecord>().AsNoTracking().SingleAsync(r => r.Id == sessionId);
+    }
+
+    [Fact]
+    public async Task Technician_SeesTheScreenChange_AndMovesThePointer_AfterTheStudentAllows()
+    {
+        var (deviceId, agent, _) = await ReadyAsync();
+        await using var __ = agent;
+        using var desktop = X11Session.Open(_display.Name);
+        var sessionId = await StartSessionAsync(deviceId, RemoteModes.Control);
+        using var viewer = await ViewerAsync(deviceId, sessionId);
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+
+        await WaitForPromptAsync();
+        await ClickAsync(desktop, X11Session.AllowButton);
+
+        // Nothing came before the answer: the next message is the state change, then the whole screen.
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
+        var (type, first) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Binary);
+        RemoteScreenFrame.TryDecode(first, out var frameSession, out _, out var width, out var height, out _).ShouldBeTrue();
+        (frameSession, width, height).ShouldBe((sessionId, 1366, 768));
+
+        // The banner shows on the device for the whole session (and so in what the technician sees).
+        (await ScreenshotAsync()).Take(_display.Width * X11Session.BannerHeight).Count(p => p == X11Session.BannerColour).ShouldBeGreaterThan(_display.Width * 10);
+
+        // Something changes on the screen: a red window. The technician gets the tiles that cover it, red.
+        await desktop.OpenAppWindowAsync("Editor", "Notes", 600, 400, 128, 128, 0xE01010);
+        var red = false;
+        for (var i = 0; i < 50 && !red; i++)
+        {
+            var (kind, data) = await ReceiveAsync(viewer);
+            kind.ShouldBe(WebSocketMessageType.Binary);
+            foreach (var tile in RemoteScreenFrame.ReadTiles(data).Where(t => t.X <= 640 && t.X + t.Width > 640 && t.Y <= 448 && t.Y + t.Height > 448))
+            {
+                using var image = Image.Load<Rgb24>(tile.Jpeg.Span);
+                var pixel = image[640 - tile.X, 448 - tile.Y];
+                red |= pixel.R > 180 && pixel.G < 80 && pixel.B < 80;
+            }
+        }
+
+        red.ShouldBeTrue();
+
+        // The technician moves the pointer: it arrives on the device.
+        await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "input", events = new[] { new { kind = "move", x = 123, y = 456 } } }), WebSocketMessageType.Text, true, CancellationToken.None);
+        await Poll.UntilAsync(async () => await desktop.PointerAsync() == (123, 456), HomeroomHost.Timeout);
+
+        using (var stop = await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session"))
+        {
+            stop.StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        }
+
+        // The banner goes with the session.
+        await Poll.UntilAsync(async () => !(await ScreenshotAsync()).Take(_display.Width * X11Session.BannerHeight).Any(p => p == X11Session.BannerColour), HomeroomHost.Timeout);
+        var record = await RecordAsync(sessionId);
+        record.Consent.ShouldBe("accepted");
+        record.FramesSent.ShouldBeGreaterThan(1);
+        record.InputEvents.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task StudentDeclines_NothingIsCapturedOrStreamed()
+    {
+        var (deviceId, agent, helper) = await ReadyAsync();
+        await using var __ = agent;
+        using var desktop = X11Session.Open(_display.Name);
+        var sessionId = await StartSessionAsync(deviceId, RemoteModes.View);
+        using var viewer = await ViewerAsync(deviceId, sessionId);
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+
+        await WaitForPromptAsync();
+        await ClickAsync(desktop, X11Session.DeclineButton);
+
+        var ended = await StateAsync(viewer);
+        ended.GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Ended);
+        ended.GetProperty("reason").GetString()!.ShouldContain("declined");
+        (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+        helper.Streamer.ShouldBeNull();
+        var record = await RecordAsync(sessionId);
+        record.Consent.ShouldBe("declined");
+        record.FramesSent.ShouldBe(0);
+        // No banner: nobody is watching.
+        (await ScreenshotAsync()).Take(_display.Width * X11Session.BannerHeight).Any(p => p == X11Session.BannerColour).ShouldBeFalse();
+    }
+}

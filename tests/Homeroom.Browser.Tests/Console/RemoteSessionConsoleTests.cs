@@ -1,0 +1,104 @@
+using System.Net.WebSockets;
+using Homeroom.Browser.Tests.Infrastructure;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.Playwright;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Homeroom.Browser.Tests.Console;
+
+/// <summary>One school with a Linux desktop whose agent (a real agent WebSocket, driven by the test) offers remote sessions, an IT technician and a teacher.</summary>
+public sealed class RemoteSessionDistrict : BrowserDistrict
+{
+    public Guid School { get; private set; }
+
+    protected override async Task SeedAsync()
+    {
+        School = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
+        await AccountAsync("tech", "itTechnician", School, displayName: "Sam Tech");
+        var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Ms.", familyName = "Rivera", schoolId = School });
+        await AccountAsync("rivera", "teacher", personId: teacher);
+    }
+
+    /// <summary>A newly enrolled Linux desktop of the school, connected; with <paramref name="capable"/> it reports remote sessions available.</summary>
+    public async Task<TestAgent> DesktopAsync(bool capable)
+    {
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: School), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
+        var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
+            [capable ? new AgentCapability(CapabilityNames.RemoteSession, true) : new AgentCapability(CapabilityNames.RemoteSession, false, "not available on this build (Linux/X11 only)")]));
+        var live = Host.GetService<Homeroom.Server.Devices.DeviceLiveState>();
+        await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is not null));
+        return agent;
+    }
+}
+
+/// <summary>The device page's remote session panel in Chromium: waiting for consent, the canvas painting the device's tiles, the pointer reaching the device, the end.</summary>
+public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : IClassFixture<RemoteSessionDistrict>
+{
+    private static readonly LocatorAssertionsToBeVisibleOptions Soon = new() { Timeout = 15_000 };
+
+    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    private static byte[] RedTile()
+    {
+        using var image = new Image<Rgb24>(64, 64, new Rgb24(220, 20, 20));
+        using var output = new MemoryStream();
+        image.SaveAsJpeg(output);
+        return output.ToArray();
+    }
+
+    [Fact]
+    public async Task DevicePage_TechnicianControls_TheCanvasPaintsTheScreen_AndThePointerReachesTheDevice()
+    {
+        await using var agent = await district.DesktopAsync(capable: true);
+        var page = await district.SignInAsync("tech");
+        await page.GotoAsync($"/devices/{agent.DeviceId}");
+        var panel = page.GetByTestId("remote-session");
+        await Expect(panel).ToBeVisibleAsync(Soon);
+
+        await page.GetByTestId("remote-control").ClickAsync();
+        var start = await agent.ExpectAsync<RemoteSessionFrame>();
+        start.Mode.ShouldBe(RemoteModes.Control);
+        start.TechnicianName.ShouldBe("Sam Tech");
+        await Expect(page.GetByTestId("remote-status")).ToHaveTextAsync("Waiting for the student to accept…", new() { Timeout = 15_000 });
+
+        await agent.SendAsync(new RemoteSessionStatusFrame(start.SessionId, RemoteSessionStatuses.Accepted, null));
+        await Expect(page.GetByTestId("remote-status")).ToContainTextAsync("you control the screen", new() { Timeout = 15_000 });
+        await agent.SendRawAsync(RemoteScreenFrame.Encode(start.SessionId, 1, 320, 200, [new RemoteTile(64, 64, 64, 64, RedTile())]), WebSocketMessageType.Binary);
+        var canvas = page.GetByTestId("remote-canvas");
+        await Expect(canvas).ToHaveAttributeAsync("data-frames", "1", new() { Timeout = 15_000 });
+        var pixel = await canvas.EvaluateAsync<int[]>("c => Array.from(c.getContext('2d').getImageData(96, 96, 1, 1).data)");
+        pixel[0].ShouldBeGreaterThan(180);
+        pixel[1].ShouldBeLessThan(80);
+        await Browsers.ScreenshotAsync(page, "remote-session");
+
+        // The technician moves the mouse over the canvas: the device gets the move, in screen pixels.
+        await canvas.HoverAsync(); // scrolled into view, the pointer at its centre
+        var input = await agent.ExpectAsync<RemoteInputFrame>();
+        input.Events[0].Kind.ShouldBe("move");
+        input.Events[0].X!.Value.ShouldBeInRange(150, 170);
+        input.Events[0].Y!.Value.ShouldBeInRange(90, 110);
+
+        await page.GetByTestId("remote-end").ClickAsync();
+        (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+        await Expect(page.GetByTestId("remote-history")).ToContainTextAsync("ended by tech", new() { Timeout = 15_000 });
+    }
+
+    [Fact]
+    public async Task DevicePage_AgentWithoutTheCapability_GreysThePanelWithTheReason_AndTeachersSeeNoPanel()
+    {
+        await using var agent = await district.DesktopAsync(capable: false);
+        var page = await district.SignInAsync("tech");
+        await page.GotoAsync($"/devices/{agent.DeviceId}");
+        await Expect(page.GetByTestId("remote-unavailable")).ToContainTextAsync("not available on this build", new() { Timeout = 15_000 });
+        await Expect(page.GetByTestId("remote-view")).ToBeDisabledAsync();
+        await Expect(page.GetByTestId("remote-control")).ToBeDisabledAsync();
+
+        var teacher = await district.SignInAsync("rivera");
+        await teacher.GotoAsync($"/devices/{agent.DeviceId}");
+        await Expect(teacher.GetByTestId("remote-session")).ToHaveCountAsync(0);
+    }
+}

@@ -1,0 +1,334 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Server.Data;
+using Homeroom.Server.RemoteSupport;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace Homeroom.Server.Tests.RemoteSupport;
+
+public abstract class RemoteSupportHost(DatabaseProvider provider) : SharedHost(provider);
+
+public sealed class RemoteSupportSqliteHost() : RemoteSupportHost(DatabaseProvider.Sqlite);
+
+public sealed class RemoteSupportPostgresHost() : RemoteSupportHost(DatabaseProvider.Postgres);
+
+/// <summary>
+/// Remote sessions over the real server, a real agent WebSocket and the technician's real session socket: consent before
+/// anything streams, screen updates relayed unchanged and acknowledged, input relayed in control mode, who may start one
+/// (IT technicians of the device's school; never teachers), the idle timeout, and bad input from either side closing with
+/// the documented code and relaying nothing.
+/// </summary>
+public abstract class RemoteSessionTests(RemoteSupportHost shared)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    private HomeroomHost Host => shared.Host;
+
+    private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
+
+    private async Task<(Guid School, TestAgent Agent)> LinuxDeviceAsync(bool capable = true)
+    {
+        var school = await IdAsync("/api/schools", new { name = "Remote " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" });
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
+        var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        if (capable)
+        {
+            await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null, [new AgentCapability(CapabilityNames.RemoteSession, true)]));
+            await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean());
+        }
+
+        return (school, agent);
+    }
+
+    /// <summary>A signed-in staff member: an HTTP client and the cookies a browser would send on the session socket.</summary>
+    private async Task<(HttpClient Http, CookieContainer Cookies)> StaffAsync(string role, Guid? school)
+    {
+        var username = role + "-" + Guid.NewGuid().ToString("N")[..8];
+        (await Host.PostJsonAsync("/api/accounts", new { username, displayName = "Sam Tech", password = "a long enough passphrase", role, schoolId = school })).EnsureSuccessStatusCode();
+        var cookies = new CookieContainer();
+        var http = new HttpClient(new HttpClientHandler { CookieContainer = cookies }) { BaseAddress = Host.BaseAddress, Timeout = Wait };
+        http.DefaultRequestHeaders.Add("X-Homeroom-Request", "1");
+        (await http.PostAsJsonAsync("/api/auth/login", new { username, password = "a long enough passphrase" })).EnsureSuccessStatusCode();
+        return (http, cookies);
+    }
+
+    private async Task<Guid> StartAsync(HttpClient technician, Guid deviceId, string mode)
+    {
+        using var started = await technician.PostAsJsonAsync($"/api/devices/{deviceId}/remote-session", new { mode });
+        started.StatusCode.ShouldBe(HttpStatusCode.Created, await started.Content.ReadAsStringAsync());
+        return (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    private async Task<ClientWebSocket> ViewerAsync(CookieContainer cookies, Guid deviceId, Guid sessionId, string? origin = null)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.Cookies = cookies;
+        socket.Options.SetRequestHeader("Origin", origin ?? $"http://{Host.BaseAddress.Authority}");
+        using var timeout = new CancellationTokenSource(Wait);
+        await socket.ConnectAsync(new Uri($"ws://{Host.BaseAddress.Authority}/api/devices/{deviceId}/remote-session/{sessionId}/stream"), timeout.Token);
+        return socket;
+    }
+
+    private static async Task<(WebSocketMessageType Type, byte[] Data)> ReceiveAsync(ClientWebSocket socket)
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var buffer = new byte[512 * 1024];
+        var length = 0;
+        ValueWebSocketReceiveResult result;
+        do
+        {
+            result = await socket.ReceiveAsync(buffer.AsMemory(length), timeout.Token);
+            length += result.Count;
+        }
+        while (!result.EndOfMessage);
+        return (result.MessageType, buffer[..length]);
+    }
+
+    private static async Task<string> StateAsync(ClientWebSocket socket)
+    {
+        var (type, data) = await ReceiveAsync(socket);
+        type.ShouldBe(WebSocketMessageType.Text);
+        var message = JsonDocument.Parse(data).RootElement;
+        message.GetProperty("type").GetString().ShouldBe("state");
+        return message.GetProperty("state").GetString()!;
+    }
+
+    private static Task SendJsonAsync(ClientWebSocket socket, object message) =>
+        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, HomeroomHost.Json), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    private static byte[] Jpeg(byte fill) => [0xFF, 0xD8, 0xFF, 0xE0, fill, fill, 0xFF, 0xD9];
+
+    private static byte[] Update(Guid sessionId, long sequence, byte fill = 1) =>
+        RemoteScreenFrame.Encode(sessionId, sequence, 1366, 768, [new RemoteTile(64, 128, 64, 64, Jpeg(fill))]);
+
+    private async Task<RemoteSessionRecord> RecordAsync(Guid sessionId)
+    {
+        await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        return await db.Set<RemoteSessionRecord>().AsNoTracking().SingleAsync(r => r.Id == sessionId);
+    }
+
+    private async Task<int> AuditCountAsync(string action, Guid deviceId)
+    {
+        var page = await Host.GetJsonAsync<JsonElement>($"/api/audit?action={action}&targetId={deviceId}");
+        return page.GetProperty("total").GetInt32();
+    }
+
+    [Fact]
+    public async Task Technician_SeesUpdatesOnlyAfterConsent_AndInputReachesTheDevice()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+
+        var start = await agent.ExpectAsync<RemoteSessionFrame>();
+        start.SessionId.ShouldBe(sessionId);
+        start.Active.ShouldBeTrue();
+        start.Mode.ShouldBe(RemoteModes.Control);
+        start.TechnicianName.ShouldBe("Sam Tech");
+        start.ConsentRequired.ShouldBeTrue();
+
+        using var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+
+        // Before the student answers, an update is dropped: the first one the technician gets is the one sent after consent.
+        await agent.SendRawAsync(Update(sessionId, 1, fill: 7), WebSocketMessageType.Binary);
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+        var update = Update(sessionId, 2, fill: 9);
+        await agent.SendRawAsync(update, WebSocketMessageType.Binary);
+        var (type, data) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Binary);
+        data.ShouldBe(update);
+        (await agent.ExpectAsync<RemoteAckFrame>()).Sequence.ShouldBe(2);
+
+        await SendJsonAsync(viewer, new { type = "input", events = new object[] { new { kind = "move", x = 10, y = 20 }, new { kind = "down", x = 10, y = 20, button = 1 }, new { kind = "keyDown", keysym = 0x61 } } });
+        var input = await agent.ExpectAsync<RemoteInputFrame>();
+        input.SessionId.ShouldBe(sessionId);
+        input.Events.Select(e => (e.Kind, e.X, e.Y, e.Button, e.Keysym)).ShouldBe([("move", 10, 20, null, null), ("down", 10, 20, 1, null), ("keyDown", null, null, null, 0x61)]);
+
+        // A second console cannot attach to the same session.
+        (await Should.ThrowAsync<WebSocketException>(() => ViewerAsync(cookies, agent.DeviceId, sessionId))).Message.ShouldContain("409");
+
+        using (var stop = await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session"))
+        {
+            stop.StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Ended);
+        var (closeType, _) = await ReceiveAsync(viewer);
+        closeType.ShouldBe(WebSocketMessageType.Close);
+        viewer.CloseStatus.ShouldBe(WebSocketCloseStatus.NormalClosure);
+
+        var record = await RecordAsync(sessionId);
+        record.Consent.ShouldBe("accepted");
+        record.Mode.ShouldBe(RemoteModes.Control);
+        record.FramesSent.ShouldBe(1);
+        record.BytesSent.ShouldBe(update.Length);
+        record.InputEvents.ShouldBe(3);
+        record.EndedAt.ShouldNotBeNull();
+        (await AuditCountAsync("remote.start", agent.DeviceId)).ShouldBe(1);
+        (await AuditCountAsync("remote.end", agent.DeviceId)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Declined_NothingStreams_AndTheSessionEnds()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        (await agent.ExpectAsync<RemoteSessionFrame>()).ConsentRequired.ShouldBeTrue();
+        using var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+
+        await agent.SendRawAsync(Update(sessionId, 1), WebSocketMessageType.Binary);
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Declined, "the student declined"));
+        await agent.SendRawAsync(Update(sessionId, 2), WebSocketMessageType.Binary);
+
+        // The next thing the console hears is the end, with the reason; no screen update came before it.
+        var (type, data) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Text);
+        var ended = JsonDocument.Parse(data).RootElement;
+        ended.GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Ended);
+        ended.GetProperty("reason").GetString()!.ShouldContain("declined");
+        (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+        (await agent.NothingOfTypeAsync<RemoteAckFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+
+        var record = await RecordAsync(sessionId);
+        record.Consent.ShouldBe("declined");
+        record.FramesSent.ShouldBe(0);
+        record.BytesSent.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task TeachersAndOtherSchools_CannotStartOrWatch()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var (teacher, teacherCookies) = await StaffAsync("teacher", school);
+        var (elsewhere, _) = await StaffAsync("itTechnician", await IdAsync("/api/schools", new { name = "Other " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" }));
+        var (technician, _) = await StaffAsync("itTechnician", school);
+
+        (await teacher.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/remote-session", new { mode = "view" })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await elsewhere.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/remote-session", new { mode = "view" })).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await technician.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/remote-session", new { mode = "spy" })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await agent.NothingOfTypeAsync<RemoteSessionFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeTrue();
+        (await technician.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/remote-session", new { mode = "view" })).StatusCode.ShouldBe(HttpStatusCode.Conflict);
+
+        // The session socket: a teacher is refused, another school's technician does not find the device, a page of another site is refused.
+        (await Should.ThrowAsync<WebSocketException>(() => ViewerAsync(teacherCookies, agent.DeviceId, sessionId))).Message.ShouldContain("403");
+        (await elsewhere.GetAsync($"/api/devices/{agent.DeviceId}/remote-session/{sessionId}/stream")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await teacher.GetAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        var (_, technicianCookies) = await StaffAsync("itTechnician", school);
+        (await Should.ThrowAsync<WebSocketException>(() => ViewerAsync(technicianCookies, agent.DeviceId, sessionId))).Message.ShouldContain("404"); // not theirs
+        await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session");
+    }
+
+    [Fact]
+    public async Task AgentWithoutTheCapability_IsNeverOffered_ASession()
+    {
+        var (school, agent) = await LinuxDeviceAsync(capable: false);
+        await using var _ = agent;
+        var (technician, _) = await StaffAsync("itTechnician", school);
+        var state = await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session");
+        state.GetProperty("available").GetBoolean().ShouldBeFalse();
+        state.GetProperty("unavailableReason").GetString()!.ShouldContain("does not offer remote sessions");
+        using var refused = await technician.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/remote-session", new { mode = "view" });
+        refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await agent.NothingOfTypeAsync<RemoteSessionFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task IdleSession_EndsAfterTheIdleTimeout()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        await agent.ExpectAsync<RemoteSessionFrame>();
+        using var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+
+        Host.Clock.Advance(TimeSpan.FromMinutes(11));
+        var stop = await agent.ExpectAsync<RemoteSessionFrame>(Wait);
+        stop.Active.ShouldBeFalse();
+        stop.SessionId.ShouldBe(sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Ended);
+        (await RecordAsync(sessionId)).EndReason!.ShouldContain("idle");
+    }
+
+    [Fact]
+    public async Task OversizedOrMalformedConsoleMessages_CloseWithTheirCode_AndReachNothing()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+
+        foreach (var (payload, code) in new (byte[] Payload, int Code)[]
+        {
+            (Encoding.UTF8.GetBytes("{\"type\":\"input\",\"events\":[" + string.Join(',', Enumerable.Repeat("{\"kind\":\"move\",\"x\":1,\"y\":1}", 400)) + "]}"), RemoteViewerCloseCodes.TooLarge),
+            (Encoding.UTF8.GetBytes("{\"type\":\"input\",\"events\":[{\"kind\":\"down\",\"x\":1,\"y\":1,\"button\":9}]}"), RemoteViewerCloseCodes.Malformed),
+            (Encoding.UTF8.GetBytes("not json"), RemoteViewerCloseCodes.Malformed),
+        })
+        {
+            var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+            await agent.ExpectAsync<RemoteSessionFrame>();
+            using var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+            await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+
+            await viewer.SendAsync(payload, WebSocketMessageType.Text, true, CancellationToken.None);
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Ended);
+            (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+            ((int?)viewer.CloseStatus).ShouldBe(code);
+            (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+            (await RecordAsync(sessionId)).InputEvents.ShouldBe(0);
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteInputFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task MalformedScreenUpdate_ClosesTheAgent_AndRelaysNothing()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        await agent.ExpectAsync<RemoteSessionFrame>();
+        using var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+
+        // A tile that reaches past the screen's edge.
+        var bad = RemoteScreenFrame.Encode(sessionId, 1, 1366, 768, [new RemoteTile(1340, 0, 64, 64, Jpeg(3))]);
+        await agent.SendRawAsync(bad, WebSocketMessageType.Binary);
+        (await agent.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.MalformedFrame);
+
+        var (type, data) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Text);
+        JsonDocument.Parse(data).RootElement.GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Ended);
+        var record = await RecordAsync(sessionId);
+        record.FramesSent.ShouldBe(0);
+        record.BytesSent.ShouldBe(0);
+    }
+}
+
+public sealed class RemoteSessionSqliteTests(RemoteSupportSqliteHost shared) : RemoteSessionTests(shared), IClassFixture<RemoteSupportSqliteHost>;
+
+public sealed class RemoteSessionPostgresTests(RemoteSupportPostgresHost shared) : RemoteSessionTests(shared), IClassFixture<RemoteSupportPostgresHost>;
