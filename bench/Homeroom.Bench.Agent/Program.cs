@@ -18,7 +18,7 @@ var seconds = options.Int("seconds", 60);
 var maxWidth = options.Int("max-width", 400);
 var interval = options.Int("interval-ms", 1000);
 
-using var xvfb = StartXvfb(out var display);
+using var xvfb = BenchXvfb.Start("1280x800x24", out var display);
 var socketName = $"homeroom-bench/{Guid.NewGuid():N}";
 var uid = (uint)int.Parse(File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 using var host = new SessionHost(new AgentOptions { SessionSocketName = socketName, SessionHelperUids = new HashSet<uint> { uid } }, TimeProvider.System, NullLogger<SessionHost>.Instance);
@@ -104,8 +104,8 @@ var results = new Dictionary<string, object>
     ["seconds watched"] = seconds,
     ["thumbnails received"] = received.Count,
     ["rate (per second)"] = Math.Round(received.Count / (viewEnded - viewStarted), 2),
-    ["gap p50 / p95 / max (ms)"] = $"{Percentile(gaps, 50):F0} / {Percentile(gaps, 95):F0} / {(gaps.Count == 0 ? 0 : gaps[^1]):F0}",
-    ["size p50 / p95 / max (bytes)"] = $"{Percentile(sizes, 50):F0} / {Percentile(sizes, 95):F0} / {(sizes.Count == 0 ? 0 : sizes[^1]):F0}",
+    ["gap p50 / p95 / max (ms)"] = $"{BenchReport.Percentile(gaps, 50):F0} / {BenchReport.Percentile(gaps, 95):F0} / {(gaps.Count == 0 ? 0 : gaps[^1]):F0}",
+    ["size p50 / p95 / max (bytes)"] = $"{BenchReport.Percentile(sizes, 50):F0} / {BenchReport.Percentile(sizes, 95):F0} / {(sizes.Count == 0 ? 0 : sizes[^1]):F0}",
     ["over 15 KB"] = sizes.Count(s => s > SessionMessages.TargetThumbnailBytes),
     ["after the view ended"] = late,
     ["helper RSS idle / peak / after (MB)"] = $"{idleRss:F1} / {peakRss:F1} / {afterRss:F1}",
@@ -125,38 +125,3 @@ static double Rss(int processId)
     return Math.Round(double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024, 1);
 }
 
-static double Percentile(List<double> sorted, int percentile) =>
-    sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
-
-static Process StartXvfb(out string display)
-{
-    for (var attempt = 0; attempt < 20; attempt++)
-    {
-        var number = Random.Shared.Next(100, 1000);
-        if (File.Exists($"/tmp/.X{number}-lock") || File.Exists($"/tmp/.X11-unix/X{number}"))
-        {
-            continue;
-        }
-
-        var process = Process.Start(new ProcessStartInfo("/usr/bin/Xvfb", [$":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-br", "-noreset"]) { UseShellExecute = false, RedirectStandardError = true })!;
-        process.BeginErrorReadLine();
-        for (var wait = 0; wait < 300 && !process.HasExited; wait++)
-        {
-            if (File.Exists($"/tmp/.X11-unix/X{number}"))
-            {
-                Thread.Sleep(200);
-                display = $":{number}";
-                return process;
-            }
-
-            Thread.Sleep(50);
-        }
-
-        if (!process.HasExited)
-        {
-            process.Kill();
-        }
-    }
-
-    throw new InvalidOperationException("Xvfb did not start");
-}

@@ -28,6 +28,10 @@ public static class BenchReport
     public static string Machine() =>
         $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0:F0} GB";
 
+    /// <summary>The nearest-rank percentile of values sorted ascending (0 when there are none).</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, int percentile) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
+
     public static string Now() => DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture);
 
     /// <summary>Prints the results as a Markdown table (unless <paramref name="table"/> is false) and writes them as JSON; returns the file.</summary>

@@ -24,7 +24,7 @@ var seconds = options.Int("seconds", 30);
 var probes = options.Int("probes", 20);
 Environment.SetEnvironmentVariable("Homeroom__RemoteSupport__ConsentRequiredForDistrictAdmins", "false");
 
-using var xvfb = StartXvfb(out var display);
+using var xvfb = BenchXvfb.Start("1366x768x24", out var display);
 var state = Directory.CreateTempSubdirectory("homeroom-bench-remote-").FullName;
 var socketName = $"homeroom-bench/{Guid.NewGuid():N}";
 var agentDll = Path.Combine(AppContext.BaseDirectory, "homeroom-agent.dll");
@@ -182,8 +182,8 @@ try
     latencies.Sort();
     var fps = window.Count / measured;
     var mbit = window.Sum(f => (double)f.Bytes) * 8 / measured / 1_000_000;
-    var p50 = Percentile(latencies, 50);
-    var p95 = Percentile(latencies, 95);
+    var p50 = Percentile1(latencies, 50);
+    var p95 = Percentile1(latencies, 95);
     var perSession = sessionCpu - idleCpu;
     var results = new Dictionary<string, object>
     {
@@ -194,7 +194,7 @@ try
         ["first full screen (bytes)"] = firstBytes,
         ["screen updates per second"] = Math.Round(fps, 1),
         ["bandwidth (Mbit/s)"] = Math.Round(mbit, 3),
-        ["update size p50 (bytes)"] = Percentile([.. window.Select(f => (double)f.Bytes).Order()], 50),
+        ["update size p50 (bytes)"] = Percentile1([.. window.Select(f => (double)f.Bytes).Order()], 50),
         ["input-to-screen latency p50 / p95 / max (ms)"] = $"{p50:F0} / {p95:F0} / {(latencies.Count == 0 ? 0 : latencies[^1]):F0}",
         ["latency probes answered"] = $"{latencies.Count} of {probes}",
         ["server CPU idle / in session / per session (% of a core)"] = $"{idleCpu:F1} / {sessionCpu:F1} / {perSession:F1}",
@@ -328,38 +328,4 @@ static async Task<double> CpuPercentAsync(ServerProcess server, TimeSpan span)
     return (server.CpuTime() - before).TotalSeconds / watch.Elapsed.TotalSeconds * 100;
 }
 
-static double Percentile(List<double> sorted, int percentile) =>
-    sorted.Count == 0 ? 0 : Math.Round(sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)], 1);
-
-static Process StartXvfb(out string display)
-{
-    for (var attempt = 0; attempt < 20; attempt++)
-    {
-        var number = Random.Shared.Next(100, 1000);
-        if (File.Exists($"/tmp/.X{number}-lock") || File.Exists($"/tmp/.X11-unix/X{number}"))
-        {
-            continue;
-        }
-
-        var process = Process.Start(new ProcessStartInfo("/usr/bin/Xvfb", [$":{number}", "-screen", "0", "1366x768x24", "-nolisten", "tcp", "-br", "-noreset"]) { UseShellExecute = false, RedirectStandardError = true })!;
-        process.BeginErrorReadLine();
-        for (var wait = 0; wait < 300 && !process.HasExited; wait++)
-        {
-            if (File.Exists($"/tmp/.X11-unix/X{number}"))
-            {
-                Thread.Sleep(200);
-                display = $":{number}";
-                return process;
-            }
-
-            Thread.Sleep(50);
-        }
-
-        if (!process.HasExited)
-        {
-            process.Kill();
-        }
-    }
-
-    throw new InvalidOperationException("Xvfb did not start");
-}
+static double Percentile1(List<double> sorted, int percentile) => Math.Round(BenchReport.Percentile(sorted, percentile), 1);

@@ -1,6 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
-using Homeroom.Rules.Tests;
+using Homeroom.Agent.Tests.Support;
 using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 
@@ -13,7 +12,6 @@ namespace Homeroom.Agent.Tests;
 /// </summary>
 public sealed class PackagingTests : IAsyncLifetime
 {
-    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
     private readonly string _work = Directory.CreateTempSubdirectory("homeroom-package-").FullName;
     private HomeroomHost _host = null!;
 
@@ -28,67 +26,39 @@ public sealed class PackagingTests : IAsyncLifetime
     [Fact]
     public async Task LinuxPackage_HoldsTheAgentAndAUnitThatEnrollsFromItsConfig_AndTheSingleFileEnrolls()
     {
-        var output = Path.Combine(_work, "out");
-        var build = await RunAsync("bash", BuildTimeout, Path.Combine(SharedData.RepositoryRoot(), "scripts", "package-agent.sh"),
-            "--out", output, "--version", "1.2.3", "--rid", "linux-x64", "--no-msi");
-        build.Code.ShouldBe(0, build.Output);
+        var output = await AgentPrograms.PackageOutputAsync();
 
-        var deb = Path.Combine(output, "homeroom-agent_1.2.3_amd64.deb");
-        (await RunAsync("dpkg-deb", HomeroomHost.Timeout, "--field", deb, "Package", "Version", "Architecture")).Output
-            .ShouldBe("Package: homeroom-agent\nVersion: 1.2.3\nArchitecture: amd64\n");
-        var listing = (await RunAsync("dpkg-deb", HomeroomHost.Timeout, "--contents", deb)).Output;
+        var deb = Path.Combine(output, "homeroom-agent_1.0.0_amd64.deb");
+        (await AgentPrograms.RunAsync("dpkg-deb", HomeroomHost.Timeout, "--field", deb, "Package", "Version", "Architecture")).Output
+            .ShouldBe("Package: homeroom-agent\nVersion: 1.0.0\nArchitecture: amd64\n");
+        var listing = (await AgentPrograms.RunAsync("dpkg-deb", HomeroomHost.Timeout, "--contents", deb)).Output;
         listing.ShouldContain("-rwxr-xr-x root/root");
         listing.ShouldContain("./usr/lib/homeroom-agent/homeroom-agent");
         listing.ShouldContain("./usr/bin/homeroom-agent -> ../lib/homeroom-agent/homeroom-agent");
         listing.ShouldContain("./lib/systemd/system/homeroom-agent.service");
 
         var unpacked = Path.Combine(_work, "root");
-        (await RunAsync("dpkg-deb", HomeroomHost.Timeout, "--extract", deb, unpacked)).Code.ShouldBe(0);
+        (await AgentPrograms.RunAsync("dpkg-deb", HomeroomHost.Timeout, "--extract", deb, unpacked)).Code.ShouldBe(0);
         var unit = await File.ReadAllTextAsync(Path.Combine(unpacked, "lib/systemd/system/homeroom-agent.service"));
         unit.ShouldContain("ExecStart=/usr/lib/homeroom-agent/homeroom-agent run --state /var/lib/homeroom-agent --config /etc/homeroom-agent/agent.json");
         var control = Path.Combine(_work, "control");
-        (await RunAsync("dpkg-deb", HomeroomHost.Timeout, "--control", deb, control)).Code.ShouldBe(0);
+        (await AgentPrograms.RunAsync("dpkg-deb", HomeroomHost.Timeout, "--control", deb, control)).Code.ShouldBe(0);
         File.GetUnixFileMode(Path.Combine(control, "postinst")).HasFlag(UnixFileMode.UserExecute).ShouldBeTrue();
 
         // The checksums the release publishes match what was built.
         var sums = (await File.ReadAllLinesAsync(Path.Combine(output, "SHA256SUMS"))).Select(line => line.Split("  ")).ToDictionary(p => p[1], p => p[0]);
-        sums.Keys.ShouldBe(["linux-x64/homeroom-agent", "homeroom-agent_1.2.3_amd64.deb"], ignoreOrder: true);
-        sums["homeroom-agent_1.2.3_amd64.deb"].ShouldBe(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(deb))));
+        sums.Keys.ShouldBe(["linux-x64/homeroom-agent", "homeroom-agent_1.0.0_amd64.deb"], ignoreOrder: true);
+        sums["homeroom-agent_1.0.0_amd64.deb"].ShouldBe(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(deb))));
 
         // The program from the package, run as its own process with no DOTNET_ROOT, enrolls and reports its state.
         var agent = Path.Combine(unpacked, "usr/lib/homeroom-agent/homeroom-agent");
         var state = Path.Combine(_work, "state");
         var token = await _host.CreateTokenAsync(maxUses: 1);
-        var enrolled = await RunAsync(agent, HomeroomHost.Timeout, "enroll", "--server", _host.BaseAddress.ToString(), "--token", token, "--name", "packaged-laptop", "--state", state);
+        var enrolled = await AgentPrograms.RunAsync(agent, HomeroomHost.Timeout, "enroll", "--server", _host.BaseAddress.ToString(), "--token", token, "--name", "packaged-laptop", "--state", state);
         enrolled.Code.ShouldBe(0, enrolled.Output);
         enrolled.Output.ShouldContain("Enrolled as device");
         var devices = await _host.GetJsonAsync<JsonElement>("/api/devices?search=packaged-laptop");
         devices.GetProperty("items").EnumerateArray().Single().GetProperty("platform").GetString().ShouldBe("linux");
-        (await RunAsync(agent, HomeroomHost.Timeout, "status", "--state", state)).Output.ShouldStartWith($"Server {_host.BaseAddress}");
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string program, TimeSpan timeout, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment.Remove("DOTNET_ROOT");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        (await AgentPrograms.RunAsync(agent, HomeroomHost.Timeout, "status", "--state", state)).Output.ShouldStartWith($"Server {_host.BaseAddress}");
     }
 }

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Homeroom.Rules.Tests;
+using Homeroom.Agent.Tests.Support;
 using Homeroom.Server.Data;
 using Homeroom.Server.SelfUpdates;
 using Homeroom.Server.Tests.Infrastructure;
@@ -12,50 +12,16 @@ using Microsoft.EntityFrameworkCore;
 namespace Homeroom.Agent.Tests;
 
 /// <summary>
-/// The agent program published twice as self-contained single files for linux-x64, as scripts/package-agent.sh
-/// publishes it: version 1.0.0 (the one installed) and 2.0.0 (the update). Built once for every test of the class.
-/// </summary>
-public sealed class PublishedAgents : IAsyncLifetime
-{
-    private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(10);
-
-    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("homeroom-selfupdate-").FullName;
-
-    public string Version1 => Path.Combine(Directory, "1.0.0", "homeroom-agent");
-
-    public string Version2 => Path.Combine(Directory, "2.0.0", "homeroom-agent");
-
-    public async Task InitializeAsync()
-    {
-        foreach (var version in (string[])["1.0.0", "2.0.0"])
-        {
-            // Its own artifacts folder: the solution's bin and obj (which the running tests use) are left alone.
-            var (code, output) = await SelfUpdateTests.RunAsync("dotnet", PublishTimeout,
-                "publish", Path.Combine(SharedData.RepositoryRoot(), "src", "Homeroom.Agent"), "-c", "Release", "-r", "linux-x64", "--self-contained",
-                "-p:PublishSingleFile=true", "-p:IncludeNativeLibrariesForSelfExtract=true", "-p:DebugType=none",
-                "-p:PublishDocumentationFile=false", "-p:PublishReferencesDocumentationFiles=false", $"-p:Version={version}",
-                "--artifacts-path", Path.Combine(Directory, "artifacts"), "-o", Path.Combine(Directory, version), "--nologo", "-v", "quiet", "-clp:ErrorsOnly");
-            code.ShouldBe(0, output);
-        }
-    }
-
-    public Task DisposeAsync()
-    {
-        System.IO.Directory.Delete(Directory, recursive: true);
-        return Task.CompletedTask;
-    }
-}
-
-/// <summary>
 /// Self-update with the real agent program against a real server over loopback, the test standing in for the
 /// service manager (it starts the program again when it exits with <see cref="AgentCli.RestartForUpdate"/>, as
 /// systemd's Restart=on-failure does). A build with a wrong signature, a download cut short and one whose bytes
 /// differ from the signed hash are refused with the old program untouched and running; a build that cannot start is
 /// rolled back; a good one replaces the program (the old kept as .previous) and the device reconnects with the new version.
-/// In the package-database collection: the running agent checks apt for OS updates when it connects.
+/// In the package-database collection: the running agent checks apt for OS updates when it connects. The programs are
+/// <see cref="AgentPrograms"/>' (the package's, then the update's).
 /// </summary>
-[Collection(Support.PackageDatabaseCollection.Name)]
-public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<PublishedAgents>, IAsyncLifetime
+[Collection(PackageDatabaseCollection.Name)]
+public sealed class SelfUpdateTests : IAsyncLifetime
 {
     private readonly string _work = Directory.CreateTempSubdirectory("homeroom-selfupdate-run-").FullName;
     private HomeroomHost _host = null!;
@@ -71,9 +37,10 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
     {
         _host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);
         Directory.CreateDirectory(Path.Combine(_work, "bin"));
-        File.Copy(published.Version1, Program);
-        _version1 = await File.ReadAllBytesAsync(published.Version1);
-        _version2 = await File.ReadAllBytesAsync(published.Version2);
+        var installed = await AgentPrograms.PackagedProgramAsync();
+        File.Copy(installed, Program);
+        _version1 = await File.ReadAllBytesAsync(installed);
+        _version2 = await File.ReadAllBytesAsync(await AgentPrograms.UpdateProgramAsync());
     }
 
     public async Task DisposeAsync()
@@ -155,7 +122,7 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
     private async Task<Guid> EnrollAndStartAsync()
     {
         var token = await _host.CreateTokenAsync(maxUses: 1);
-        var (code, output) = await RunAsync(Program, HomeroomHost.Timeout, "enroll", "--server", _host.BaseAddress.ToString(), "--token", token, "--state", State);
+        var (code, output) = await AgentPrograms.RunAsync(Program, HomeroomHost.Timeout, "enroll", "--server", _host.BaseAddress.ToString(), "--token", token, "--state", State);
         code.ShouldBe(0, output);
         var device = Guid.Parse(output.Split("Enrolled as device ")[1][..36]);
         _service = ServiceManager.Start(Program, "run", "--state", State, "--session-socket", $"homeroom-selfupdate/{Guid.NewGuid():N}");
@@ -212,31 +179,6 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
 
     private async Task<string?> AgentVersionAsync(Guid device) =>
         (await _host.GetJsonAsync<JsonElement>($"/api/devices/{device}")).GetProperty("agentVersion").GetString();
-
-    internal static async Task<(int Code, string Output)> RunAsync(string program, TimeSpan timeout, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment.Remove("DOTNET_ROOT");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
 
     /// <summary>What systemd's Restart=on-failure does for the test: runs the program, and again when it exits with anything but 0.</summary>
     private sealed class ServiceManager : IAsyncDisposable
@@ -297,6 +239,11 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
                 }
                 catch (OperationCanceledException)
                 {
+                    // Stopped: the program is ended here, before this loop disposes its Process (waiting on a disposed
+                    // Process from another thread never completes).
+                    process.Kill(entireProcessTree: true);
+                    await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
+                    _process = null;
                     return;
                 }
 
@@ -321,20 +268,7 @@ public sealed class SelfUpdateTests(PublishedAgents published) : IClassFixture<P
         public async ValueTask DisposeAsync()
         {
             await _stop.CancelAsync();
-            if (_process is { } running)
-            {
-                try
-                {
-                    running.Kill(entireProcessTree: true);
-                    await running.WaitForExitAsync();
-                }
-                catch (InvalidOperationException)
-                {
-                    // It ended (and was disposed) meanwhile.
-                }
-            }
-
-            await _loop;
+            await _loop.WaitAsync(HomeroomHost.Timeout);
             _stop.Dispose();
         }
     }
