@@ -221,7 +221,11 @@ export class TabTiler {
   }
 
   async capture() {
-    const dataUrl = await chrome.tabs.captureVisibleTab({ format: 'jpeg', quality: 80 });
+    // The student's browser window, not the remote support notice that may have the focus.
+    const window = await chrome.windows.getLastFocused({ windowTypes: ['normal'] }).catch(() => null);
+    const dataUrl = window?.id !== undefined
+      ? await chrome.tabs.captureVisibleTab(window.id, { format: 'jpeg', quality: 80 })
+      : await chrome.tabs.captureVisibleTab({ format: 'jpeg', quality: 80 });
     const bitmap = await createImageBitmap(await (await fetch(dataUrl)).blob());
     const scale = Math.min(1, this.maxWidth / bitmap.width);
     const width = Math.max(1, Math.round(bitmap.width * scale));
