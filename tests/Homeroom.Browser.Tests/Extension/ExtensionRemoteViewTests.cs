@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.Playwright;
 
 namespace Homeroom.Browser.Tests.Extension;
 
@@ -31,7 +32,6 @@ public sealed class ExtensionRemoteViewTests
 
         var page = await harness.OpenAsync("http://school.test/lab-report");
         await page.BringToFrontAsync();
-        var prompt = harness.Context.WaitForPageAsync(new() { Predicate = p => p.Url.Contains("pages/remote.html", StringComparison.Ordinal), Timeout = 30_000 });
         var session = (await host.PostJsonAsync<JsonElement>(path, new { mode = "view" })).GetProperty("id").GetGuid();
 
         // The technician's console socket, with the same API key that started the session.
@@ -42,8 +42,14 @@ public sealed class ExtensionRemoteViewTests
             await viewer.ConnectAsync(new Uri($"ws://{host.BaseAddress.Authority}{path}/{session}/stream"), connect.Token);
         }
 
-        var window = await prompt;
-        await window.GetByTestId("remote-text").Filter(new() { HasText = "asks to see your screen" }).WaitForAsync();
+        // The extension's own window asks the student.
+        IPage? window = null;
+        await Poll.UntilAsync(() =>
+        {
+            window = harness.Context.Pages.FirstOrDefault(p => p.Url.StartsWith(harness.ExtensionUrl("pages/remote.html"), StringComparison.Ordinal));
+            return Task.FromResult(window is not null);
+        }, ExtensionHarness.Timeout);
+        await window!.GetByTestId("remote-text").Filter(new() { HasText = "asks to see your screen" }).WaitForAsync();
         await window.GetByTestId("remote-allow").ClickAsync();
         await page.Locator("#homeroom-viewing-banner").Filter(new() { HasText = "(IT support) is viewing your screen" }).WaitForAsync();
 
