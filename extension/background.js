@@ -38,7 +38,7 @@ const connection = new Connection({
   },
   onClosed: () => {
     screenView.stop();
-    remote.finish();
+    remote.finish().catch(() => {});
   },
 });
 const reporter = new LocationReporter({ connection, policy });
