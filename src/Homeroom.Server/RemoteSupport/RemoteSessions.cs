@@ -18,6 +18,10 @@ public sealed record RemoteSessionDto(
     DateTime StartedAt, DateTime? AnsweredAt, DateTime? EndedAt, string? EndReason, long BytesSent, long FramesSent, long InputEvents);
 
 /// <summary>A device's remote support: whether a session can be started (and why not), the live one, and the recent ones.</summary>
+/// <param name="Available">Whether a session can start now.</param>
+/// <param name="UnavailableReason">Why not, when it cannot.</param>
+/// <param name="Current">The open session, if any.</param>
+/// <param name="Recent">The last sessions, newest first.</param>
 /// <param name="ControlUnavailableReason">Why control cannot be offered when only view can (a Chromebook's extension); null otherwise.</param>
 public sealed record DeviceRemoteSupportDto(
     bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null);
