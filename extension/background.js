@@ -73,6 +73,8 @@ const remote = new RemoteView({
   connection,
   capture: () => tiler.capture(),
   reset: () => tiler.reset(),
+  // Shown to whoever debugs the extension (like `thumbnails`): what the last capture sent, or why it failed.
+  report: (state) => chrome.storage.session.set({ remoteView: { ...state, stage: tiler.stage, at: new Date().toISOString() } }).catch(() => {}),
   ask: (session) => new Promise((resolve) => {
     answers.set(session.id, resolve);
     openRemoteWindow(session, true).catch(() => resolve(false));
@@ -99,6 +101,12 @@ const remote = new RemoteView({
     }
   },
 });
+
+// Only pages/remote.html answers and ends sessions: it opens in a tab of its own window, so unlike the action popup
+// its sender has a tab, and its address (never a web page's) is what tells it from a content script.
+function fromRemotePage(sender) {
+  return sender?.id === chrome.runtime.id && typeof sender.url === 'string' && sender.url.startsWith(chrome.runtime.getURL(REMOTE_PAGE));
+}
 
 chrome.windows.onRemoved.addListener((windowId) => {
   if (windowId !== remoteWindowId) return;
@@ -183,15 +191,14 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
     return true;
   }
 
-  if (message?.type === 'homeroom.remote.answer' && !sender?.tab) {
-    // From pages/remote.html (an extension page, never a web page's content script).
+  if (message?.type === 'homeroom.remote.answer' && fromRemotePage(sender)) {
     const resolve = answers.get(message.sessionId);
     answers.delete(message.sessionId);
     resolve?.(message.accepted === true);
     return false;
   }
 
-  if (message?.type === 'homeroom.remote.end' && !sender?.tab) {
+  if (message?.type === 'homeroom.remote.end' && fromRemotePage(sender)) {
     ready.then(() => (remote.session?.id === message.sessionId ? remote.end() : false)).then((ended) => reply({ ok: ended }));
     return true;
   }

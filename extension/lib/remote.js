@@ -87,8 +87,11 @@ export function packTiles(tiles, maxBytes = frames.MAX_BINARY_FRAME_BYTES) {
  * @param {(timer) => void} [options.clearInterval]
  */
 export class RemoteView {
-  constructor({ connection, capture, reset, ask, show, setInterval: every = setInterval, clearInterval: cancel = clearInterval }) {
-    Object.assign(this, { connection, capture, reset, ask, show, every, cancel });
+  constructor({ connection, capture, reset, ask, show, report = () => {}, setInterval: every, clearInterval: cancel }) {
+    Object.assign(this, { connection, capture, reset, ask, show, report });
+    // Called as plain functions: the browser's timers refuse to run as a method of another object ("Illegal invocation").
+    this.every = every ?? ((handler, ms) => setInterval(handler, ms));
+    this.cancel = cancel ?? ((timer) => clearInterval(timer));
     this.session = null;
     this.timer = null;
     this.capturing = false;
@@ -194,7 +197,10 @@ export class RemoteView {
 
         sent += 1;
       }
+
+      if (sent > 0) this.report({ sequence: session.sequence, tiles: screen.tiles.length, width: screen.width, height: screen.height, error: null });
     } catch (error) {
+      this.report({ sequence: session.sequence, error: String(error?.message ?? error) });
       // The quota shared with other captures, or a page that cannot be captured: the next tick tries again.
       console.warn('Homeroom: remote capture failed', error?.message ?? error);
     } finally {
@@ -222,10 +228,13 @@ export class TabTiler {
 
   async capture() {
     // The student's browser window, not the remote support notice that may have the focus.
+    this.stage = 'window';
     const window = await chrome.windows.getLastFocused({ windowTypes: ['normal'] }).catch(() => null);
+    this.stage = 'captureVisibleTab';
     const dataUrl = window?.id !== undefined
       ? await chrome.tabs.captureVisibleTab(window.id, { format: 'jpeg', quality: 80 })
       : await chrome.tabs.captureVisibleTab({ format: 'jpeg', quality: 80 });
+    this.stage = 'decode';
     const bitmap = await createImageBitmap(await (await fetch(dataUrl)).blob());
     const scale = Math.min(1, this.maxWidth / bitmap.width);
     const width = Math.max(1, Math.round(bitmap.width * scale));
@@ -234,9 +243,11 @@ export class TabTiler {
     const context = canvas.getContext('2d', { willReadFrequently: true });
     context.drawImage(bitmap, 0, 0, width, height);
     bitmap.close();
+    this.stage = 'pixels';
     const pixels = context.getImageData(0, 0, width, height).data;
     const changed = changedTiles(this.previous, pixels, width, tileGrid(width, height));
     this.previous = pixels;
+    this.stage = 'encode';
     const tiles = [];
     for (const tile of changed) {
       const piece = new OffscreenCanvas(tile.width, tile.height);
@@ -245,6 +256,7 @@ export class TabTiler {
       tiles.push({ ...tile, jpeg: new Uint8Array(await blob.arrayBuffer()) });
     }
 
+    this.stage = 'done';
     return { width, height, tiles };
   }
 }

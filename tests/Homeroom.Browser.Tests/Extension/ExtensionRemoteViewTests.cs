@@ -54,26 +54,14 @@ public sealed class ExtensionRemoteViewTests
         await page.Locator("#homeroom-viewing-banner").Filter(new() { HasText = "(IT support) is viewing your screen" }).WaitForAsync();
 
         // The first screen update: the whole visible tab in tiles of at most 256 pixels, each a JPEG.
-        byte[] update = [];
-        using (var receive = new CancellationTokenSource(ExtensionHarness.Timeout))
+        byte[] update;
+        try
         {
-            var buffer = new byte[512 * 1024];
-            while (update.Length == 0)
-            {
-                var length = 0;
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    result = await viewer.ReceiveAsync(buffer.AsMemory(length), receive.Token);
-                    length += result.Count;
-                }
-                while (!result.EndOfMessage);
-                result.MessageType.ShouldNotBe(WebSocketMessageType.Close);
-                if (result.MessageType == WebSocketMessageType.Binary)
-                {
-                    update = buffer[..length];
-                }
-            }
+            update = await FirstUpdateAsync(viewer);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new ShouldAssertException($"No screen update reached the technician; the extension's last capture: {await harness.StorageAsync("remoteView", "session")}");
         }
 
         RemoteScreenFrame.TryDecode(update, out var id, out var sequence, out var width, out var height, out var count).ShouldBeTrue();
@@ -92,5 +80,27 @@ public sealed class ExtensionRemoteViewTests
                 && state.GetProperty("recent")[0].GetProperty("endReason").GetString()!.Contains("the student ended it", StringComparison.Ordinal);
         }, ExtensionHarness.Timeout);
         await Poll.UntilAsync(async () => !await page.Locator("#homeroom-viewing-banner").IsVisibleAsync(), ExtensionHarness.Timeout);
+    }
+
+    private static async Task<byte[]> FirstUpdateAsync(ClientWebSocket viewer)
+    {
+        using var receive = new CancellationTokenSource(ExtensionHarness.Timeout);
+        var buffer = new byte[512 * 1024];
+        while (true)
+        {
+            var length = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await viewer.ReceiveAsync(buffer.AsMemory(length), receive.Token);
+                length += result.Count;
+            }
+            while (!result.EndOfMessage);
+            result.MessageType.ShouldNotBe(WebSocketMessageType.Close);
+            if (result.MessageType == WebSocketMessageType.Binary)
+            {
+                return buffer[..length];
+            }
+        }
     }
 }
