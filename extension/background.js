@@ -16,6 +16,7 @@ import { HelpRequests, MAX_SCREENSHOT_BYTES, SCREENSHOT_MAX_WIDTH, describe, hel
 import { FLUSH_MINUTES, siteOf, USAGE_ALARM, UsageTracker } from './lib/usage.js';
 import { fingerprint, snapshotDue, snapshotEvents, snapshotItems } from './lib/apps.js';
 import { diagnoseResult, diagnosticsFrame, gatherReport, parseSites } from './lib/diagnostics.js';
+import { RemoteView, TabTiler } from './lib/remote.js';
 
 const KEEPALIVE_ALARM = 'homeroom-keepalive';
 // A tab is counted only while someone used the device within this long (chrome.idle).
@@ -35,12 +36,90 @@ const connection = new Connection({
     }
     return save({ status });
   },
-  onClosed: () => screenView.stop(),
+  onClosed: () => {
+    screenView.stop();
+    remote.finish().catch(() => {});
+  },
 });
 const reporter = new LocationReporter({ connection, policy });
 const safety = new SafetyMonitor({ connection, policy });
 const screenView = new ScreenView(connection);
 screenView.allowed = () => policy.monitoring.classroomViewing !== false;
+
+// View-only remote support (lib/remote.js): the consent prompt and the notice are an extension window
+// (pages/remote.html), the banner in every page is content/banner.js following `remoteViewing`.
+const REMOTE_PAGE = 'pages/remote.html';
+const tiler = new TabTiler();
+const answers = new Map(); // session id -> resolve(accepted)
+let remoteWindowId = null;
+
+async function openRemoteWindow(session, ask) {
+  await closeRemoteWindow();
+  const url = new URL(chrome.runtime.getURL(REMOTE_PAGE));
+  url.searchParams.set('session', session.id);
+  url.searchParams.set('technician', session.technician);
+  if (ask) url.searchParams.set('ask', '1');
+  const created = await chrome.windows.create({ url: url.toString(), type: 'popup', width: 480, height: 320, focused: true });
+  remoteWindowId = created?.id ?? null;
+}
+
+async function closeRemoteWindow() {
+  const id = remoteWindowId;
+  remoteWindowId = null;
+  if (id !== null) await chrome.windows.remove(id).catch(() => {});
+}
+
+const remote = new RemoteView({
+  connection,
+  capture: () => tiler.capture(),
+  reset: () => tiler.reset(),
+  // Shown to whoever debugs the extension (like `thumbnails`): what the last capture sent, or why it failed.
+  report: (state) => chrome.storage.session.set({ remoteView: { ...state, stage: tiler.stage, at: new Date().toISOString() } }).catch(() => {}),
+  ask: (session) => new Promise((resolve) => {
+    answers.set(session.id, resolve);
+    openRemoteWindow(session, true).catch(() => resolve(false));
+  }),
+  show: async (session) => {
+    for (const [id, resolve] of answers) {
+      if (id !== session?.id) {
+        answers.delete(id);
+        resolve(false);
+      }
+    }
+
+    if (session) {
+      await save({ remoteViewing: { active: true, viewerName: `${session.technician} (IT support)` } });
+      await chrome.action.setBadgeText({ text: 'IT' });
+      await chrome.action.setBadgeBackgroundColor({ color: '#dc2626' });
+      await chrome.action.setTitle({ title: `Homeroom: ${session.technician} from IT support is viewing your screen` });
+      if (!session.consentRequired) await openRemoteWindow(session, false);
+    } else {
+      await save({ remoteViewing: { active: false } });
+      await closeRemoteWindow();
+      await chrome.action.setBadgeText({ text: screenView.active ? 'VIEW' : '' });
+      await chrome.action.setTitle({ title: 'Homeroom' });
+    }
+  },
+});
+
+// Only pages/remote.html answers and ends sessions: it opens in a tab of its own window, so unlike the action popup
+// its sender has a tab, and its address (never a web page's) is what tells it from a content script.
+function fromRemotePage(sender) {
+  return sender?.id === chrome.runtime.id && typeof sender.url === 'string' && sender.url.startsWith(chrome.runtime.getURL(REMOTE_PAGE));
+}
+
+chrome.windows.onRemoved.addListener((windowId) => {
+  if (windowId !== remoteWindowId) return;
+  remoteWindowId = null;
+  // Closing the prompt declines; closing the notice ends the session.
+  const session = remote.session;
+  if (session && answers.has(session.id)) {
+    answers.get(session.id)(false);
+    answers.delete(session.id);
+  } else if (session) {
+    remote.end('the student closed the notice').catch(() => {});
+  }
+});
 
 let ledger = {};
 let help = new HelpRequests();
@@ -54,7 +133,7 @@ const ready = (async () => {
   ledger = stored.ledger ?? {};
   help = new HelpRequests(stored.help);
   focus = stored.focus ?? null;
-  await save({ viewing: { active: false } });
+  await save({ viewing: { active: false }, remoteViewing: { active: false } });
   await chrome.alarms.create(KEEPALIVE_ALARM, { periodInMinutes: 0.5 });
   if (!(await chrome.alarms.get(USAGE_ALARM))) await chrome.alarms.create(USAGE_ALARM, { periodInMinutes: FLUSH_MINUTES });
   chrome.idle.setDetectionInterval(IDLE_SECONDS);
@@ -109,6 +188,18 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
 
   if (message?.type === 'homeroom.help.list' && !sender?.tab) {
     ready.then(() => reply({ requests: help.view() }));
+    return true;
+  }
+
+  if (message?.type === 'homeroom.remote.answer' && fromRemotePage(sender)) {
+    const resolve = answers.get(message.sessionId);
+    answers.delete(message.sessionId);
+    resolve?.(message.accepted === true);
+    return false;
+  }
+
+  if (message?.type === 'homeroom.remote.end' && fromRemotePage(sender)) {
+    ready.then(() => (remote.session?.id === message.sessionId ? remote.end() : false)).then((ended) => reply({ ok: ended }));
     return true;
   }
 
@@ -361,6 +452,12 @@ async function handleFrame(frame) {
     case 'screenView':
       if (frame.active) await screenView.start(frame);
       else await screenView.stop();
+      break;
+    case 'remoteSession':
+      await remote.handle(frame);
+      break;
+    case 'remoteAck':
+      remote.acknowledged(frame);
       break;
     default:
       break;

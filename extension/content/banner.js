@@ -1,9 +1,12 @@
-// While a teacher views this screen, a banner at the top of every page names the viewer. The
-// agent keeps `viewing` in extension storage; this script follows it.
+// While a teacher views this screen, or an IT technician watches it in a remote session, a banner at the top of
+// every page names the viewer. The agent keeps `viewing` and `remoteViewing` in extension storage; this script
+// follows them (a remote session's banner wins when both are on).
 (() => {
   const ID = 'homeroom-viewing-banner';
+  const state = { viewing: null, remoteViewing: null };
 
-  function render(viewing) {
+  function render() {
+    const viewing = state.remoteViewing?.active ? state.remoteViewing : state.viewing;
     const existing = document.getElementById(ID);
     if (!viewing?.active) {
       existing?.remove();
@@ -19,11 +22,15 @@
     if (!existing) (document.body ?? document.documentElement).append(banner);
   }
 
-  chrome.storage.local.get('viewing').then(({ viewing }) => {
-    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => render(viewing), { once: true });
-    else render(viewing);
+  chrome.storage.local.get(['viewing', 'remoteViewing']).then((stored) => {
+    Object.assign(state, stored);
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', render, { once: true });
+    else render();
   });
   chrome.storage.onChanged.addListener((changes, area) => {
-    if (area === 'local' && changes.viewing) render(changes.viewing.newValue);
+    if (area !== 'local' || !(changes.viewing || changes.remoteViewing)) return;
+    if (changes.viewing) state.viewing = changes.viewing.newValue;
+    if (changes.remoteViewing) state.remoteViewing = changes.remoteViewing.newValue;
+    render();
   });
 })();

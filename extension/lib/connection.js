@@ -10,6 +10,7 @@ import { ActivityQueue } from './queue.js';
 import { TokenBucket } from './ratelimit.js';
 import { deviceFacts, signedInUser } from './device.js';
 import { load, readConfig, save } from './store.js';
+import { CAPABILITIES } from './remote.js';
 
 // MV3 ends a worker after 30 s without events; a frame sent or received on a WebSocket counts.
 const MAX_HEARTBEAT_SECONDS = 20;
@@ -213,7 +214,7 @@ export class Connection {
     const config = await readConfig();
     const facts = await deviceFacts();
     const user = config.reportSignedInUser ? await signedInUser() : undefined;
-    this.send(frames.inventory({ ...facts, signedInUser: user }));
+    this.send(frames.inventory({ ...facts, capabilities: CAPABILITIES, signedInUser: user }));
   }
 
   closed(code, reason, config) {

@@ -42,6 +42,8 @@ export function inventory(facts) {
     model: clip(facts.model, 256),
     manufacturer: clip(facts.manufacturer, 256),
     apps: facts.apps,
+    // What this agent offers (the server offers the console only these): the extension's view-only remote sessions.
+    capabilities: facts.capabilities,
     // Who is signed in; absent means nobody (a shared cart device then returns to its own policy).
     signedInUser: signedInUser(facts.signedInUser),
   });
@@ -158,6 +160,52 @@ export function safetyScreenshot(format, capturedAtMs, captureId, image) {
   view.setBigInt64(2, BigInt(Math.trunc(capturedAtMs)), false);
   frame.set(id, 10);
   frame.set(image, SCREENSHOT_HEADER_BYTES);
+  return frame;
+}
+
+/** Bytes before the first tile of a remote screen update, and before each tile's JPEG. */
+export const REMOTE_HEADER_BYTES = 31;
+export const REMOTE_TILE_HEADER_BYTES = 12;
+
+/** The remote session's status frame (accepted, declined or ended, with a reason of at most 256 characters). */
+export function remoteSessionStatus(sessionId, status, reason) {
+  return compact({ type: 'remoteSessionStatus', sessionId, status, reason: clip(reason, 256) });
+}
+
+/**
+ * The binary remote screen update (kind 4, as the desktop agent sends it): the session id (RFC 4122 order), the
+ * sequence number (signed 64-bit), the screen's width and height and the tile count (16-bit), then per tile its
+ * x, y, width, height (16-bit), the JPEG's length (32-bit) and the JPEG; all big-endian.
+ * @param {string} sessionId
+ * @param {number} sequence from 1
+ * @param {number} width
+ * @param {number} height
+ * @param {{x:number,y:number,width:number,height:number,jpeg:Uint8Array}[]} tiles
+ */
+export function remoteScreen(sessionId, sequence, width, height, tiles) {
+  const id = guidBytes(sessionId);
+  if (!id) throw new Error('A screen update needs the session id the server sent.');
+  if (tiles.length === 0) throw new Error('A screen update needs at least one tile.');
+  const size = tiles.reduce((sum, t) => sum + REMOTE_TILE_HEADER_BYTES + t.jpeg.length, REMOTE_HEADER_BYTES);
+  const frame = new Uint8Array(size);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, 4);
+  frame.set(id, 1);
+  view.setBigInt64(17, BigInt(sequence), false);
+  view.setUint16(25, width, false);
+  view.setUint16(27, height, false);
+  view.setUint16(29, tiles.length, false);
+  let at = REMOTE_HEADER_BYTES;
+  for (const tile of tiles) {
+    view.setUint16(at, tile.x, false);
+    view.setUint16(at + 2, tile.y, false);
+    view.setUint16(at + 4, tile.width, false);
+    view.setUint16(at + 6, tile.height, false);
+    view.setInt32(at + 8, tile.jpeg.length, false);
+    frame.set(tile.jpeg, at + REMOTE_TILE_HEADER_BYTES);
+    at += REMOTE_TILE_HEADER_BYTES + tile.jpeg.length;
+  }
+
   return frame;
 }
 

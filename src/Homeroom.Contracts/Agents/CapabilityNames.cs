@@ -48,6 +48,13 @@ public static class CapabilityNames
     /// <summary>Remote support sessions (<c>remoteSession</c>): screen updates, and input in control mode.</summary>
     public const string RemoteSession = "remote.session";
 
+    /// <summary>
+    /// View-only remote sessions (<c>remoteSession</c> in <see cref="RemoteModes.View"/>): the Chrome extension's screen
+    /// captures while a technician watches. An agent reporting only this is never sent a control session (an extension
+    /// cannot inject input).
+    /// </summary>
+    public const string RemoteView = "remote.view";
+
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch
     {

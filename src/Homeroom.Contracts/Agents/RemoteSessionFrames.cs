@@ -30,8 +30,9 @@ public static class RemoteSessionStatuses
 
 /// <summary>
 /// Server → agent: starts (<paramref name="Active"/> true) or stops a remote support session. Sent only to an agent
-/// that reports the <see cref="CapabilityNames.RemoteSession"/> capability as available; an agent that does not know
-/// this frame is never sent it. While a session is active the device shows a banner naming the technician; when
+/// that reports the <see cref="CapabilityNames.RemoteSession"/> capability as available, or (in
+/// <see cref="RemoteModes.View"/> only) <see cref="CapabilityNames.RemoteView"/>; an agent that does not know this frame
+/// is never sent it. While a session is active the device shows a banner naming the technician; when
 /// <paramref name="ConsentRequired"/> the student is asked first and nothing is captured before they accept.
 /// </summary>
 /// <param name="SessionId">The session.</param>

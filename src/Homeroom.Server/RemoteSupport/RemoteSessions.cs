@@ -18,7 +18,13 @@ public sealed record RemoteSessionDto(
     DateTime StartedAt, DateTime? AnsweredAt, DateTime? EndedAt, string? EndReason, long BytesSent, long FramesSent, long InputEvents);
 
 /// <summary>A device's remote support: whether a session can be started (and why not), the live one, and the recent ones.</summary>
-public sealed record DeviceRemoteSupportDto(bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent);
+/// <param name="Available">Whether a session can start now.</param>
+/// <param name="UnavailableReason">Why not, when it cannot.</param>
+/// <param name="Current">The open session, if any.</param>
+/// <param name="Recent">The last sessions, newest first.</param>
+/// <param name="ControlUnavailableReason">Why control cannot be offered when only view can (a Chromebook's extension); null otherwise.</param>
+public sealed record DeviceRemoteSupportDto(
+    bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null);
 
 /// <summary>The request to start a session.</summary>
 /// <param name="Mode"><c>view</c> or <c>control</c>.</param>
@@ -74,6 +80,9 @@ public sealed class RemoteSessions(
 
     private readonly ConcurrentDictionary<Guid, Live> _byDevice = new();
 
+    /// <summary>Why control is refused on a device whose agent offers view only.</summary>
+    public const string ViewOnlyReason = "an extension cannot inject input on a Chromebook, so only viewing is offered";
+
     /// <summary>Whether this device's agent can take a session now; the reason when not.</summary>
     public string? Unavailable(Guid deviceId)
     {
@@ -82,13 +91,24 @@ public sealed class RemoteSessions(
             return "the device is offline";
         }
 
-        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteSession);
+        var capability = Capability(deviceId);
         return capability switch
         {
-            null => "the device's agent does not offer remote sessions (Chromebooks and agents older than this feature)",
+            null => "the device's agent does not offer remote sessions (agents and extensions older than this feature)",
             { Available: false } => capability.Reason ?? "the device's agent cannot start a remote session now",
             _ => null,
         };
+    }
+
+    /// <summary>Whether the device's agent offers view but not control (the Chrome extension's <c>remote.view</c>).</summary>
+    public bool ViewOnly(Guid deviceId) => Capability(deviceId) is { Name: CapabilityNames.RemoteView };
+
+    // The full capability when the agent offers it, else the view-only one (a desktop agent reports the first, the extension the second).
+    private AgentCapability? Capability(Guid deviceId)
+    {
+        var capabilities = live.Capabilities(deviceId);
+        var full = capabilities?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteSession);
+        return full is { Available: true } ? full : capabilities?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteView) ?? full;
     }
 
     /// <summary>The live session of a device, if any.</summary>
@@ -104,6 +124,11 @@ public sealed class RemoteSessions(
         if (Unavailable(deviceId) is { } reason)
         {
             throw new ConflictException($"A remote session cannot start: {reason}.");
+        }
+
+        if (mode == RemoteModes.Control && ViewOnly(deviceId))
+        {
+            throw new ConflictException($"Control is not offered on this device: {ViewOnlyReason}. Start a view session instead.");
         }
 
         var opt = options.Value;
@@ -171,7 +196,8 @@ public sealed class RemoteSessions(
         var current = Current(deviceId);
         var unavailable = Unavailable(deviceId);
         return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
-            [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))]);
+            [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))],
+            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null);
     }
 
     /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>

@@ -37,7 +37,7 @@ public static class RemoteSupportEndpoints
         var group = app.MapGroup("/api/devices/{id:guid}/remote-session").WithTags("Remote support");
         group.MapPost("/", StartAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
-            .WithDescription("Starts a remote session (`mode` view or control) on a device whose agent offers it (the Linux desktop agent); 409 when the device is offline, its agent lacks the capability, or a session is already open. The student is asked to consent or only told, as the district's setting says for the caller's role. Audited. IT technicians and district administrators.");
+            .WithDescription("Starts a remote session (`mode` view or control) on a device whose agent offers it (the Linux desktop agent; view only on a Chromebook's extension); 409 when the device is offline, its agent lacks the capability, control is asked of a view-only agent, or a session is already open. The student is asked to consent or only told, as the district's setting says for the caller's role. Audited. IT technicians and district administrators.");
         group.MapDelete("/", StopAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .WithDescription("Ends the device's open remote session. Audited.");
         group.MapGet("/", DeviceAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)

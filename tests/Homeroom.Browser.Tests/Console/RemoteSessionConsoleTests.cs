@@ -33,6 +33,18 @@ public sealed class RemoteSessionDistrict : BrowserDistrict
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is not null));
         return agent;
     }
+
+    /// <summary>A newly enrolled Chromebook of the school, connected, whose extension reports view-only remote sessions.</summary>
+    public async Task<TestAgent> ChromebookAsync()
+    {
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: School), "CB-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.ChromeOS);
+        var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        await agent.SendAsync(new InventoryFrame("ChromeOS", "126", "Chromebook", "Maker", null, null, null, [new AgentCapability(CapabilityNames.RemoteView, true)]));
+        var live = Host.GetService<Homeroom.Server.Devices.DeviceLiveState>();
+        await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is not null));
+        return agent;
+    }
 }
 
 /// <summary>The device page's remote session panel in Chromium: waiting for consent, the canvas painting the device's tiles, the pointer reaching the device, the end.</summary>
@@ -100,5 +112,22 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
         var teacher = await district.SignInAsync("rivera");
         await teacher.GotoAsync($"/devices/{agent.DeviceId}");
         await Expect(teacher.GetByTestId("remote-session")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task DevicePage_Chromebook_OffersViewOnly_ControlGreyedWithWhy()
+    {
+        await using var agent = await district.ChromebookAsync();
+        var page = await district.SignInAsync("tech");
+        await page.GotoAsync($"/devices/{agent.DeviceId}");
+        await Expect(page.GetByTestId("remote-view-only")).ToContainTextAsync("an extension cannot inject input on a Chromebook", new() { Timeout = 15_000 });
+        await Expect(page.GetByTestId("remote-control")).ToBeDisabledAsync();
+        await Expect(page.GetByTestId("remote-view")).ToBeEnabledAsync();
+
+        await page.GetByTestId("remote-view").ClickAsync();
+        var start = await agent.ExpectAsync<RemoteSessionFrame>();
+        start.Mode.ShouldBe(RemoteModes.View);
+        await page.GetByTestId("remote-end").ClickAsync();
+        (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
     }
 }

@@ -20,7 +20,8 @@ public sealed class RemoteSupportPostgresHost() : RemoteSupportHost(DatabaseProv
 /// <summary>
 /// Remote sessions over the real server, a real agent WebSocket and the technician's real session socket: consent before
 /// anything streams, screen updates relayed unchanged and acknowledged, input relayed in control mode, who may start one
-/// (IT technicians of the device's school; never teachers), the idle timeout, and bad input from either side closing with
+/// (IT technicians of the device's school; never teachers), the idle timeout, view only on a Chromebook (control refused,
+/// its tiles relayed, its decline relaying nothing), and bad input from either side closing with
 /// the documented code and relaying nothing.
 /// </summary>
 public abstract class RemoteSessionTests(RemoteSupportHost shared)
@@ -43,6 +44,18 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
             await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean());
         }
 
+        return (school, agent);
+    }
+
+    /// <summary>A Chromebook whose extension reports view-only remote sessions, as extension/lib/connection.js does.</summary>
+    private async Task<(Guid School, TestAgent Agent)> ChromebookAsync()
+    {
+        var school = await IdAsync("/api/schools", new { name = "Remote CB " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" });
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school), "CB-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.ChromeOS);
+        var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        await agent.SendAsync(new InventoryFrame("ChromeOS", "126", "Chromebook", "Maker", null, null, null, [new AgentCapability(CapabilityNames.RemoteView, true)]));
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean());
         return (school, agent);
     }
 
@@ -327,6 +340,101 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         record.FramesSent.ShouldBe(0);
         record.BytesSent.ShouldBe(0);
     }
+
+    [Fact]
+    public async Task Chromebook_ControlRefused_ViewRelaysItsTiles_AndTheStudentEndsIt()
+    {
+        var (school, agent) = await ChromebookAsync();
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var state = await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session");
+        state.GetProperty("available").GetBoolean().ShouldBeTrue();
+        state.GetProperty("controlUnavailableReason").GetString()!.ShouldContain("cannot inject input");
+
+        using (var control = await technician.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/remote-session", new { mode = "control" }))
+        {
+            control.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+            (await control.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!.ShouldContain("cannot inject input");
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteSessionFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        (await AuditCountAsync("remote.start", agent.DeviceId)).ShouldBe(0);
+
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        var start = await agent.ExpectAsync<RemoteSessionFrame>();
+        start.Active.ShouldBeTrue();
+        start.Mode.ShouldBe(RemoteModes.View);
+        start.ConsentRequired.ShouldBeTrue();
+        start.TechnicianName.ShouldBe("Sam Tech");
+        using var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+
+        // The extension's first update: the whole 1366 x 768 tab as 256-pixel tiles (the last column 86 wide).
+        var tiles = new List<RemoteTile>();
+        for (var y = 0; y < 768; y += 256)
+        {
+            for (var x = 0; x < 1366; x += 256)
+            {
+                tiles.Add(new RemoteTile(x, y, Math.Min(256, 1366 - x), 256, Jpeg((byte)(x / 256 + y / 64))));
+            }
+        }
+
+        var whole = RemoteScreenFrame.Encode(sessionId, 1, 1366, 768, tiles);
+        await agent.SendRawAsync(whole, WebSocketMessageType.Binary);
+        var (type, data) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Binary);
+        data.ShouldBe(whole);
+        (await agent.ExpectAsync<RemoteAckFrame>()).Sequence.ShouldBe(1);
+
+        // Input from the console in a view session never reaches the device (it only keeps the session from idling).
+        await SendJsonAsync(viewer, new { type = "input", events = new object[] { new { kind = "move", x = 10, y = 20 } } });
+        var changed = Update(sessionId, 2, fill: 5);
+        await agent.SendRawAsync(changed, WebSocketMessageType.Binary);
+        (await ReceiveAsync(viewer)).Data.ShouldBe(changed);
+        (await agent.ExpectAsync<RemoteAckFrame>()).Sequence.ShouldBe(2);
+        (await agent.NothingOfTypeAsync<RemoteInputFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Ended, "the student ended it"));
+        var (endType, endData) = await ReceiveAsync(viewer);
+        endType.ShouldBe(WebSocketMessageType.Text);
+        var ended = JsonDocument.Parse(endData).RootElement;
+        ended.GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Ended);
+        ended.GetProperty("reason").GetString()!.ShouldContain("the student ended it");
+        (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+
+        var record = await RecordAsync(sessionId);
+        (record.Mode, record.Consent, record.FramesSent, record.BytesSent, record.InputEvents).ShouldBe((RemoteModes.View, "accepted", 2L, (long)(whole.Length + changed.Length), 0L));
+        (await AuditCountAsync("remote.start", agent.DeviceId)).ShouldBe(1);
+        (await AuditCountAsync("remote.end", agent.DeviceId)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Chromebook_StudentDeclines_NothingRelayed()
+    {
+        var (school, agent) = await ChromebookAsync();
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        (await agent.ExpectAsync<RemoteSessionFrame>()).ConsentRequired.ShouldBeTrue();
+        using var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+
+        // Updates before and after the decline (a misbehaving extension) are dropped.
+        await agent.SendRawAsync(Update(sessionId, 1), WebSocketMessageType.Binary);
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Declined, "the student declined"));
+        await agent.SendRawAsync(Update(sessionId, 2), WebSocketMessageType.Binary);
+
+        var (type, data) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Text);
+        JsonDocument.Parse(data).RootElement.GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Ended);
+        (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+        (await agent.NothingOfTypeAsync<RemoteAckFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        var record = await RecordAsync(sessionId);
+        (record.Consent, record.FramesSent, record.BytesSent).ShouldBe(("declined", 0L, 0L));
+    }
+
 }
 
 public sealed class RemoteSessionSqliteTests(RemoteSupportSqliteHost shared) : RemoteSessionTests(shared), IClassFixture<RemoteSupportSqliteHost>;
