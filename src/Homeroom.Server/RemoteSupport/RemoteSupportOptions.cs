@@ -34,7 +34,7 @@ public sealed class RemoteSupportOptions
     /// Screen updates delivered to the console are acknowledged to the device together (one <c>remoteAck</c> of the newest
     /// sequence), at most this long after the first one not yet acknowledged.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:02")]
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
     public TimeSpan AckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>…or as soon as this many bytes of updates were delivered without an acknowledgement (keep well under the agent's 384 KiB window).</summary>
