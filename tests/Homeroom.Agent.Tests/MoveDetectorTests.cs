@@ -85,8 +85,8 @@ public sealed class MoveDetectorTests
         }
 
         // The rounds with scrolls must actually have been sent as copies, or the comparison above proved little.
-        copiesSeen.ShouldBeGreaterThan(50);
-        tilesSaved.ShouldBeGreaterThan(200);
+        copiesSeen.ShouldBeGreaterThan(40);
+        tilesSaved.ShouldBeGreaterThan(100);
     }
 
     [Fact]
@@ -154,9 +154,12 @@ public sealed class MoveDetectorTests
     // A random region's content moves up or down by a random distance; what scrolls in is new.
     private static void Scroll(Random random, byte[] rgb, int width, int height)
     {
-        int w = random.Next(1, width + 1), h = random.Next(2, height + 1);
+        // Half of them a window-sized region moved a little (as a page scrolls), half anything at all.
+        var large = random.Next(2) == 0;
+        int w = large ? random.Next((width / 2) + 1, width + 1) : random.Next(1, width + 1);
+        int h = large ? random.Next((height / 2) + 2, height + 1) : random.Next(2, height + 1);
         int x = random.Next(0, width - w + 1), y = random.Next(0, height - h + 1);
-        var shift = random.Next(1, h) * (random.Next(2) == 0 ? -1 : 1);
+        var shift = random.Next(1, large ? Math.Max(2, h / 3) : h) * (random.Next(2) == 0 ? -1 : 1);
         var before = rgb.ToArray();
         for (var row = y; row < y + h; row++)
         {
