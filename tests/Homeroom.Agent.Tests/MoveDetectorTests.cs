@@ -90,7 +90,7 @@ public sealed class MoveDetectorTests
     }
 
     [Fact]
-    public void Diff_PageScrolledUp40Pixels_SendsOneCopyAndOnlyTheExposedRowOfTiles()
+    public void Diff_PageScrolledUp40Pixels_SendsOneCopyAndOnlyTheExposedRows()
     {
         const int width = 1366, height = 768;
         var random = new Random(21);
@@ -108,8 +108,13 @@ public sealed class MoveDetectorTests
 
         var diff = differ.Diff(current, width, height);
 
-        diff.Copies.ShouldBe([new RemoteCopy(128, 104, 896, 576, 128, 64)]);
-        diff.Tiles.ShouldBe([.. Enumerable.Range(2, 14).Select(c => (c * 64, 640, 64, 64))]);
+        // One copy of the moved rows, from the first to the last that changed (a blank row scrolled onto a blank row did not).
+        bool RowChanged(int y) => !previous.AsSpan(((y * width) + 128) * 3, 896 * 3).SequenceEqual(current.AsSpan(((y * width) + 128) * 3, 896 * 3));
+        var first = Enumerable.Range(64, 600).First(RowChanged);
+        var last = Enumerable.Range(64, 600).Last(RowChanged);
+        diff.Copies.ShouldBe([new RemoteCopy(128, first + 40, 896, last - first + 1, 128, first)]);
+        // Only the 40 new rows are sent, as the lower part of each tile of the region's last row of tiles.
+        diff.Tiles.ShouldBe([.. Enumerable.Range(2, 14).Select(c => (c * 64, 664, 64, 40))]);
     }
 
     [Fact]

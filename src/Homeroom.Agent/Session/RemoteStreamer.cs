@@ -69,9 +69,9 @@ public sealed class TileDiffer(int tileSize = TileDiffer.DefaultTileSize)
 /// the manner of VNC's CopyRect: per column band of tiles, each changed row's hash is looked up among the previous
 /// capture's rows of that band (a row whose hash occurs twice, such as a blank one, cannot vote), and each hit votes for
 /// the distance it moved; those distances and every short one are scored by how many changed rows they explain. The best
-/// is then checked tile by tile, pixel for pixel; the tiles that
-/// match are merged into rectangles and become copies, and only the rest (newly exposed content, other changes) are
-/// encoded. One distance per update: all copies move by the same vector, so ordering them along it (top first when
+/// is then checked row by row, pixel for pixel, in each column band: runs of changed rows that are the previous rows
+/// moved become copies (side by side runs of the same rows merged into one rectangle), and of each changed tile only the
+/// rows no copy rebuilds are encoded (newly exposed content, other changes). One distance per update: all copies move by the same vector, so ordering them along it (top first when
 /// content moved up, bottom first when it moved down) never lets one copy overwrite another's source.
 /// </summary>
 public static class MoveDetector
@@ -82,10 +82,13 @@ public static class MoveDetector
     /// <summary>Rows that must agree on a distance before it is tried.</summary>
     public const int MinVotes = 8;
 
+    /// <summary>Fewer moved rows than this in a column are sent as pictures rather than copied.</summary>
+    public const int MinRunRows = 8;
+
     /// <summary>Distances up to this are always tried.</summary>
     public const int NearShift = 64;
 
-    /// <summary>Splits <paramref name="changed"/> tiles into copies and tiles still to send.</summary>
+    /// <summary>Splits <paramref name="changed"/> tiles into copies and the parts of tiles still to send.</summary>
     public static ScreenDiff Split(byte[] previous, byte[] current, int width, int height, List<(int X, int Y, int Width, int Height)> changed)
     {
         if (changed.Count < MinChangedTiles)
@@ -99,30 +102,113 @@ public static class MoveDetector
             return new ScreenDiff([], changed);
         }
 
-        var moved = new List<(int X, int Y, int Width, int Height)>();
-        var tiles = new List<(int X, int Y, int Width, int Height)>();
-        foreach (var tile in changed)
+        // Per column band: which rows changed, and runs of changed rows that are the previous rows `shift` above (pixel for pixel).
+        var bands = new Dictionary<(int X, int Width), (bool[] Changed, List<(int From, int To)> Runs)>();
+        foreach (var band in changed.GroupBy(t => (t.X, t.Width)))
         {
-            (Moved(previous, current, width, height, tile, shift) ? moved : tiles).Add(tile);
+            var (x, w) = band.Key;
+            var changedRows = new bool[height];
+            var runs = new List<(int From, int To)>();
+            int runStart = -1, firstChanged = -1, lastChanged = -1, previousRow = -2;
+            foreach (var tile in band.OrderBy(t => t.Y))
+            {
+                for (var y = tile.Y; y < tile.Y + tile.Height; y++)
+                {
+                    changedRows[y] = !RowEquals(current, y, previous, y, width, x, w);
+                    var moved = y - shift >= 0 && y - shift < height && RowEquals(current, y, previous, y - shift, width, x, w);
+                    if (!moved || y != previousRow + 1)
+                    {
+                        EndRun();
+                    }
+
+                    if (moved)
+                    {
+                        runStart = runStart < 0 ? y : runStart;
+                        if (changedRows[y])
+                        {
+                            firstChanged = firstChanged < 0 ? y : firstChanged;
+                            lastChanged = y;
+                        }
+                    }
+
+                    previousRow = y;
+                }
+            }
+
+            EndRun();
+            bands[band.Key] = (changedRows, runs);
+
+            // A run is copied from its first to its last changed row (unchanged rows at its ends need nothing).
+            void EndRun()
+            {
+                if (runStart >= 0 && firstChanged >= 0 && lastChanged - firstChanged + 1 >= MinRunRows)
+                {
+                    runs.Add((firstChanged, lastChanged + 1));
+                }
+
+                (runStart, firstChanged, lastChanged) = (-1, -1, -1);
+            }
+        }
+
+        // Runs of the same rows in neighbouring bands become one rectangle; past the limit, runs stay uncopied.
+        var rects = new List<(int X, int Y, int Width, int Height)>();
+        foreach (var (key, (_, runs)) in bands.OrderBy(b => b.Key.X))
+        {
+            foreach (var (from, to) in runs)
+            {
+                var at = rects.FindIndex(r => r.Y == from && r.Height == to - from && r.X + r.Width == key.X);
+                if (at >= 0)
+                {
+                    rects[at] = (rects[at].X, rects[at].Y, rects[at].Width + key.Width, rects[at].Height);
+                }
+                else
+                {
+                    rects.Add((key.X, from, key.Width, to - from));
+                }
+            }
         }
 
         var copies = new List<RemoteCopy>();
-        foreach (var rect in Merge(moved))
+        var covered = bands.ToDictionary(b => b.Key, _ => new bool[height]);
+        foreach (var rect in rects.Take(RemoteLimits.MaxCopiesPerFrame))
         {
-            if (copies.Count == RemoteLimits.MaxCopiesPerFrame)
-            {
-                // Too many separate moved regions: the rest is sent as pictures, tile by tile.
-                tiles.AddRange(moved.Where(t => t.X >= rect.X && t.X < rect.X + rect.Width && t.Y >= rect.Y && t.Y < rect.Y + rect.Height));
-                continue;
-            }
-
             copies.Add(new RemoteCopy(SourceX: rect.X, SourceY: rect.Y - shift, Width: rect.Width, Height: rect.Height, X: rect.X, Y: rect.Y));
+            foreach (var (_, rows) in covered.Where(c => c.Key.X >= rect.X && c.Key.X < rect.X + rect.Width))
+            {
+                Array.Fill(rows, true, rect.Y, rect.Height);
+            }
         }
 
         // Content moved up (shift < 0): every source lies below its destination, so the topmost copy goes first.
         copies.Sort((a, b) => shift < 0 ? a.Y.CompareTo(b.Y) : b.Y.CompareTo(a.Y));
+
+        // What is left of each changed tile: its rows from the first to the last that changed and no copy rebuilds.
+        var tiles = new List<(int X, int Y, int Width, int Height)>();
+        foreach (var tile in changed)
+        {
+            var (rowsChanged, _) = bands[(tile.X, tile.Width)];
+            var rowsCovered = covered[(tile.X, tile.Width)];
+            int first = -1, last = -1;
+            for (var y = tile.Y; y < tile.Y + tile.Height; y++)
+            {
+                if (rowsChanged[y] && !rowsCovered[y])
+                {
+                    first = first < 0 ? y : first;
+                    last = y;
+                }
+            }
+
+            if (first >= 0)
+            {
+                tiles.Add((tile.X, first, tile.Width, last - first + 1));
+            }
+        }
+
         return new ScreenDiff(copies, tiles);
     }
+
+    private static bool RowEquals(byte[] a, int rowA, byte[] b, int rowB, int width, int x, int w) =>
+        a.AsSpan(((rowA * width) + x) * 3, w * 3).SequenceEqual(b.AsSpan(((rowB * width) + x) * 3, w * 3));
 
     /// <summary>
     /// The vertical distance (destination row minus source row) most changed rows moved by; 0 when none is clear. The
@@ -200,70 +286,6 @@ public static class MoveDetector
         var hash = default(HashCode);
         hash.AddBytes(rgb.AsSpan(((y * width) + x) * 3, w * 3));
         return hash.ToHashCode();
-    }
-
-    /// <summary>Whether every row of the tile in <paramref name="current"/> is the previous capture's row <paramref name="shift"/> above it.</summary>
-    private static bool Moved(byte[] previous, byte[] current, int width, int height, (int X, int Y, int Width, int Height) tile, int shift)
-    {
-        if (tile.Y - shift < 0 || tile.Y - shift + tile.Height > height)
-        {
-            return false;
-        }
-
-        for (var y = tile.Y; y < tile.Y + tile.Height; y++)
-        {
-            if (!current.AsSpan(((y * width) + tile.X) * 3, tile.Width * 3).SequenceEqual(previous.AsSpan((((y - shift) * width) + tile.X) * 3, tile.Width * 3)))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Moved tiles merged into fewer rectangles: runs down each column, then side by side runs of the same rows.</summary>
-    private static List<(int X, int Y, int Width, int Height)> Merge(List<(int X, int Y, int Width, int Height)> moved)
-    {
-        var runs = new List<(int X, int Y, int Width, int Height)>();
-        foreach (var column in moved.GroupBy(t => (t.X, t.Width)).OrderBy(c => c.Key.X))
-        {
-            (int X, int Y, int Width, int Height)? run = null;
-            foreach (var tile in column.OrderBy(t => t.Y))
-            {
-                if (run is { } r && r.Y + r.Height == tile.Y)
-                {
-                    run = (r.X, r.Y, r.Width, r.Height + tile.Height);
-                    continue;
-                }
-
-                if (run is { } done)
-                {
-                    runs.Add(done);
-                }
-
-                run = tile;
-            }
-
-            if (run is { } last)
-            {
-                runs.Add(last);
-            }
-        }
-
-        var merged = new List<(int X, int Y, int Width, int Height)>();
-        foreach (var run in runs.OrderBy(r => r.Y).ThenBy(r => r.Height).ThenBy(r => r.X))
-        {
-            if (merged.Count > 0 && merged[^1] is var m && m.Y == run.Y && m.Height == run.Height && m.X + m.Width == run.X)
-            {
-                merged[^1] = (m.X, m.Y, m.Width + run.Width, m.Height);
-            }
-            else
-            {
-                merged.Add(run);
-            }
-        }
-
-        return merged;
     }
 }
 
