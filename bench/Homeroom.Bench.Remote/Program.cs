@@ -2,11 +2,14 @@
 // (`homeroom-agent run`, a process) and its user-session helper (`homeroom-agent session`, a process) on a 1366x768 Xvfb
 // display, and the technician's session socket in this process (the bootstrap API key, a district administrator, with
 // consent switched to a notice so no one has to click). The desktop shows classroom content: a text page that is typed
-// into (a character every 100 ms, a blinking cursor) and a region that scrolls (stripes moved every 100 ms).
+// into (a character every 100 ms, a blinking cursor) and a region that scrolls (stripes moved every 100 ms, on a fixed
+// schedule).
 // Measured at the viewer: screen updates per second and bandwidth; input-to-screen latency: the viewer moves the pointer
 // over a probe window, this process (standing in for an application that reacts to the pointer) repaints the probe in a
 // new colour once the pointer is there, and the time runs until a tile showing the new colour arrives at the viewer; the
-// server process's CPU during the session, less its CPU afterwards with nobody watching.
+// server process's CPU during the session, less its CPU afterwards with nobody watching. Also reported: how often the
+// desktop changed, how many updates carried copies (scrolled regions), and what a capture of the root window and the
+// tile diff with move detection cost on this display.
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
