@@ -2,16 +2,21 @@
 // (`homeroom-agent run`, a process) and its user-session helper (`homeroom-agent session`, a process) on a 1366x768 Xvfb
 // display, and the technician's session socket in this process (the bootstrap API key, a district administrator, with
 // consent switched to a notice so no one has to click). The desktop shows classroom content: a text page that is typed
-// into (a character every 100 ms, a blinking cursor) and a region that scrolls (stripes moved every 100 ms).
+// into (a character every 100 ms, a blinking cursor) and a region that scrolls (stripes moved every 100 ms, on a fixed
+// schedule).
 // Measured at the viewer: screen updates per second and bandwidth; input-to-screen latency: the viewer moves the pointer
 // over a probe window, this process (standing in for an application that reacts to the pointer) repaints the probe in a
 // new colour once the pointer is there, and the time runs until a tile showing the new colour arrives at the viewer; the
-// server process's CPU during the session, less its CPU afterwards with nobody watching.
+// server process's CPU during the session, less its CPU afterwards with nobody watching. Also reported: how often the
+// desktop changed, how many updates carried copies (scrolled regions), and what a capture of the root window and the
+// tile diff with move detection cost on this display.
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Homeroom.Agent.Session;
 using Homeroom.Agent.Session.X11;
 using Homeroom.Bench.Load;
 using Homeroom.Contracts.Agents;
@@ -63,7 +68,27 @@ try
     const int ProbeX = 1180, ProbeY = 80, ProbeSize = 96;
     var probe = await desktop.OpenAppWindowAsync("Probe", "Probe", ProbeX, ProbeY, ProbeSize, ProbeSize, 0x2040C0);
     var typing = new CancellationTokenSource();
-    var content = AnimateAsync(desktop, page, typing.Token);
+    var changes = new StrongBox<long>();
+    var content = AnimateAsync(desktop, page, changes, typing.Token);
+
+    // What one capture costs the agent's helper, measured here on the same display: the root window read (XGetImage and
+    // the conversion to RGB) and the diff with moved-region detection, over a second of the animated desktop.
+    var captureMs = new List<double>();
+    var diffMs = new List<double>();
+    var differ = new TileDiffer();
+    for (var i = 0; i < 12; i++)
+    {
+        var captureStart = Stopwatch.GetTimestamp();
+        var (rgb, width, height) = await desktop.CaptureRgbAsync();
+        captureMs.Add(Stopwatch.GetElapsedTime(captureStart).TotalMilliseconds);
+        var diffStart = Stopwatch.GetTimestamp();
+        differ.Diff(rgb, width, height);
+        diffMs.Add(Stopwatch.GetElapsedTime(diffStart).TotalMilliseconds);
+        await Task.Delay(83);
+    }
+
+    captureMs.Sort();
+    diffMs.Sort();
 
     using var started = await api.PostAsJsonAsync($"/api/devices/{deviceId}/remote-session", new { mode = RemoteModes.Control });
     started.EnsureSuccessStatusCode();
@@ -72,7 +97,7 @@ try
     viewer.Options.SetRequestHeader("Authorization", new AuthenticationHeaderValue("Bearer", options.GetValueOrDefault("api-key") ?? ApiKey(api)).ToString());
     await viewer.ConnectAsync(new Uri($"ws://{server.Address.Authority}/api/devices/{deviceId}/remote-session/{sessionId}/stream"), CancellationToken.None);
 
-    var frames = new List<(double At, int Bytes)>();
+    var frames = new List<(double At, int Bytes, int Copies)>();
     var clock = Stopwatch.StartNew();
     var probeColour = 0x2040C0u;
     var expected = (uint?)null;
@@ -95,9 +120,10 @@ try
                 continue;
             }
 
+            RemoteScreenFrame.TryDecode(buffer.AsSpan(0, length), out _, out _, out _, out _, out _, out var copyCount);
             lock (frames)
             {
-                frames.Add((clock.Elapsed.TotalSeconds, length));
+                frames.Add((clock.Elapsed.TotalSeconds, length, copyCount));
             }
 
             if (expected is { } colour && ShowsColour(buffer.AsMemory(0, length), ProbeX + (ProbeSize / 2), ProbeY + (ProbeSize / 2), colour))
@@ -118,6 +144,7 @@ try
     }
 
     var cpuBefore = server.CpuTime();
+    var changesBefore = Interlocked.Read(ref changes.Value);
     var measureStart = clock.Elapsed.TotalSeconds;
     for (var second = 0; second < seconds; second++)
     {
@@ -126,8 +153,9 @@ try
     }
 
     var measured = clock.Elapsed.TotalSeconds - measureStart;
+    var changesPerSecond = (Interlocked.Read(ref changes.Value) - changesBefore) / measured;
     var sessionCpu = (server.CpuTime() - cpuBefore).TotalSeconds / measured * 100;
-    List<(double At, int Bytes)> window;
+    List<(double At, int Bytes, int Copies)> window;
     lock (frames)
     {
         window = [.. frames.Skip(firstCount)];
@@ -192,7 +220,11 @@ try
         ["screen"] = "1366x768x24 (Xvfb): a text page typed into (a character every 100 ms, blinking cursor) and a scrolling region",
         ["seconds measured"] = Math.Round(measured, 1),
         ["first full screen (bytes)"] = firstBytes,
+        ["desktop changes per second (the animation's steps)"] = Math.Round(changesPerSecond, 1),
         ["screen updates per second"] = Math.Round(fps, 1),
+        ["updates with copies (scrolled regions) / copies"] = $"{window.Count(f => f.Copies > 0)} / {window.Sum(f => f.Copies)}",
+        ["capture of the root window p50 / max (ms)"] = $"{Percentile(captureMs, 50):F1} / {captureMs[^1]:F1}",
+        ["tile diff with move detection p50 / max (ms)"] = $"{Percentile(diffMs, 50):F1} / {diffMs[^1]:F1}",
         ["bandwidth (Mbit/s)"] = Math.Round(mbit, 3),
         ["update size p50 (bytes)"] = Percentile1([.. window.Select(f => (double)f.Bytes).Order()], 50),
         ["input-to-screen latency p50 / p95 / max (ms)"] = $"{p50:F0} / {p95:F0} / {(latencies.Count == 0 ? 0 : latencies[^1]):F0}",
@@ -270,15 +302,17 @@ static bool ShowsColour(ReadOnlyMemory<byte> frame, int x, int y, uint colour)
 }
 
 // A text page being typed into, line by line, with a blinking cursor, and a region of stripes scrolling up.
-static async Task AnimateAsync(X11Session desktop, nuint page, CancellationToken cancellationToken)
+static async Task AnimateAsync(X11Session desktop, nuint page, StrongBox<long> steps, CancellationToken cancellationToken)
 {
     const int Left = 60, Top = 80, CharWidth = 9, LineHeight = 22, Columns = 70, Lines = 24;
     const int ScrollX = 760, ScrollY = 300, ScrollWidth = 360, ScrollHeight = 300;
     var random = new Random(21);
     var (column, line, tick) = (0, 0, 0);
+    // Steps on a fixed 100 ms schedule (drawing time does not stretch it), so the desktop changes 10 times a second.
+    using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
     try
     {
-        while (!cancellationToken.IsCancellationRequested)
+        while (await timer.WaitForNextTickAsync(cancellationToken))
         {
             var x = Left + (column * CharWidth);
             var y = Top + (line * LineHeight);
@@ -312,7 +346,7 @@ static async Task AnimateAsync(X11Session desktop, nuint page, CancellationToken
             }
 
             tick++;
-            await Task.Delay(100, cancellationToken);
+            Interlocked.Increment(ref steps.Value);
         }
     }
     catch (OperationCanceledException)

@@ -56,6 +56,65 @@ public sealed class RemoteScreenFrameTests
     }
 
     [Fact]
+    public void EncodeWithCopies_FlagsTheCount_AndRoundTripsCopiesThenTiles()
+    {
+        RemoteCopy[] copies = [new RemoteCopy(0, 104, 896, 576, 0, 64), new RemoteCopy(1300, 0, 66, 700, 1300, 68)];
+        var frame = RemoteScreenFrame.Encode(Session, 7, 1366, 768, copies, [new RemoteTile(0, 640, 64, 64, Jpeg(9))]);
+
+        BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(29)).ShouldBe((ushort)(RemoteScreenFrame.CopiesFlag | 1));
+        RemoteScreenFrame.TryDecode(frame, out _, out var sequence, out _, out _, out var tileCount, out var copyCount).ShouldBeTrue();
+        (sequence, tileCount, copyCount).ShouldBe((7L, 1, 2));
+        RemoteScreenFrame.ReadCopies(frame).ShouldBe(copies);
+        var tiles = RemoteScreenFrame.ReadTiles(frame);
+        tiles.Select(t => (t.X, t.Y, t.Width, t.Height)).ShouldBe([(0, 640, 64, 64)]);
+        tiles[0].Jpeg.ToArray().ShouldBe(Jpeg(9));
+
+        // Copies alone are an update; without copies the original layout is written (old viewers read it as before).
+        var copyOnly = RemoteScreenFrame.Encode(Session, 8, 1366, 768, copies, []);
+        RemoteScreenFrame.TryDecode(copyOnly, out _, out _, out _, out _, out var none, out var two).ShouldBeTrue();
+        (none, two).ShouldBe((0, 2));
+        RemoteScreenFrame.ReadTiles(copyOnly).ShouldBeEmpty();
+        RemoteScreenFrame.Encode(Session, 9, 1366, 768, [], [new RemoteTile(0, 0, 64, 64, Jpeg(1))])
+            .ShouldBe(RemoteScreenFrame.Encode(Session, 9, 1366, 768, [new RemoteTile(0, 0, 64, 64, Jpeg(1))]));
+        RemoteScreenFrame.ReadCopies(RemoteScreenFrame.Encode(Session, 9, 1366, 768, [new RemoteTile(0, 0, 64, 64, Jpeg(1))])).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void TryDecode_MalformedCopies_AreRefused()
+    {
+        var good = RemoteScreenFrame.Encode(Session, 1, 1366, 768, [new RemoteCopy(0, 40, 640, 600, 0, 0)], [new RemoteTile(0, 640, 64, 64, Jpeg(7))]);
+        RemoteScreenFrame.TryDecode(good, out _, out _, out _, out _, out _).ShouldBeTrue();
+
+        byte[] Changed(Action<byte[]> change)
+        {
+            var copy = good.ToArray();
+            change(copy);
+            return copy;
+        }
+
+        // The copy starts at byte 33: source x, source y, width, height, destination x, destination y.
+        var bad = new Dictionary<string, byte[]>
+        {
+            ["copy count 0"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(31), 0)),
+            ["more copies than the limit"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(31), RemoteLimits.MaxCopiesPerFrame + 1)),
+            ["more copies than sent"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(31), 2)),
+            ["source past the right edge"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(33), 800)),
+            ["source past the bottom"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(35), 200)),
+            ["width 0"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(37), 0)),
+            ["height 0"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(39), 0)),
+            ["destination past the right edge"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(41), 1000)),
+            ["destination past the bottom"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(43), 300)),
+            ["flag without room for the count"] = Changed(f => BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(29), RemoteScreenFrame.CopiesFlag | 1))[..32],
+            ["no copies and no tiles"] = RemoteScreenFrame.Encode(Session, 1, 1366, 768, [], [])[..31],
+            ["copies cut"] = good[..40],
+        };
+        foreach (var (name, frame) in bad)
+        {
+            RemoteScreenFrame.TryDecode(frame, out _, out _, out _, out _, out _).ShouldBeFalse(name);
+        }
+    }
+
+    [Fact]
     public void ValidateInput_ChecksKindsPositionsButtonsWheelAndKeysyms()
     {
         RemoteLimits.ValidateInput([new("move", 0, 0), new("down", 1365, 767, 1), new("wheel", 5, 5, Delta: -3), new("keyDown", Keysym: 0xff0d)], 1366, 768).ShouldBeNull();

@@ -85,6 +85,9 @@ public static class RemoteLimits
     /// <summary>Most tiles in one screen update.</summary>
     public const int MaxTilesPerFrame = 1024;
 
+    /// <summary>Most copies (moved regions) in one screen update.</summary>
+    public const int MaxCopiesPerFrame = 256;
+
     /// <summary>Largest tile side, in pixels.</summary>
     public const int MaxTileSide = 256;
 
@@ -156,35 +159,85 @@ public static class RemoteLimits
 public sealed record RemoteTile(int X, int Y, int Width, int Height, ReadOnlyMemory<byte> Jpeg);
 
 /// <summary>
+/// A moved region of a screen update (content that scrolled): the viewer copies the rectangle of <paramref name="Width"/> ×
+/// <paramref name="Height"/> at (<paramref name="SourceX"/>, <paramref name="SourceY"/>) of its current picture to
+/// (<paramref name="X"/>, <paramref name="Y"/>), as if the source were read whole before the write (overlap allowed).
+/// </summary>
+/// <param name="SourceX">Left edge of the source.</param>
+/// <param name="SourceY">Top edge of the source.</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="X">Left edge of the destination.</param>
+/// <param name="Y">Top edge of the destination.</param>
+public sealed record RemoteCopy(int SourceX, int SourceY, int Width, int Height, int X, int Y);
+
+/// <summary>
 /// A binary frame carrying one screen update of a remote session: only the tiles whose content changed since the
 /// previous update (the first update after consent has them all). Layout (big-endian): byte 0 the kind (<see cref="Kind"/>),
 /// bytes 1 to 16 the session id (its <see cref="Guid.ToByteArray(bool)"/> big-endian form), bytes 17 to 24 the sequence
 /// number (from 1, increasing), bytes 25 to 26 the screen width, 27 to 28 its height, 29 to 30 the tile count, then per tile
 /// x, y, width, height (2 bytes each), the JPEG's length (4 bytes) and the JPEG. Every tile lies inside the screen and every
 /// JPEG starts with the JPEG marker; the server checks that and passes the frame through to the technician unchanged.
+/// <para>
+/// Copies (moved regions): when bit 15 of the tile count field is set (<see cref="CopiesFlag"/>), its low 15 bits are the
+/// tile count (0 allowed), bytes 31 to 32 are the copy count (1 to <see cref="RemoteLimits.MaxCopiesPerFrame"/>), and per
+/// copy follow source x, source y, width, height, destination x, destination y (2 bytes each), before the tiles. The viewer
+/// applies the copies first, one after the other in frame order, then paints the tiles. Agents from before this flag never
+/// set it, and their frames read as before.
+/// </para>
 /// </summary>
 public static class RemoteScreenFrame
 {
     /// <summary>The frame kind byte for remote screen updates.</summary>
     public const byte Kind = 4;
 
-    /// <summary>Bytes before the first tile.</summary>
+    /// <summary>Bytes before the first tile (of a frame without copies).</summary>
     public const int HeaderLength = 31;
 
     /// <summary>Bytes before each tile's JPEG.</summary>
     public const int TileHeaderLength = 12;
 
+    /// <summary>The bit of the tile count field saying copies follow the header.</summary>
+    public const int CopiesFlag = 0x8000;
+
+    /// <summary>Bytes of the copy count (after the header, when <see cref="CopiesFlag"/> is set).</summary>
+    public const int CopyCountLength = 2;
+
+    /// <summary>Bytes of each copy.</summary>
+    public const int CopyLength = 12;
+
     /// <summary>Writes one update.</summary>
-    public static byte[] Encode(Guid sessionId, long sequence, int screenWidth, int screenHeight, IReadOnlyList<RemoteTile> tiles)
+    public static byte[] Encode(Guid sessionId, long sequence, int screenWidth, int screenHeight, IReadOnlyList<RemoteTile> tiles) =>
+        Encode(sessionId, sequence, screenWidth, screenHeight, [], tiles);
+
+    /// <summary>Writes one update with copies (applied before the tiles); without copies the layout is the original one.</summary>
+    public static byte[] Encode(Guid sessionId, long sequence, int screenWidth, int screenHeight, IReadOnlyList<RemoteCopy> copies, IReadOnlyList<RemoteTile> tiles)
     {
-        var frame = new byte[HeaderLength + tiles.Sum(t => TileHeaderLength + t.Jpeg.Length)];
+        var copiesLength = copies.Count == 0 ? 0 : CopyCountLength + (copies.Count * CopyLength);
+        var frame = new byte[HeaderLength + copiesLength + tiles.Sum(t => TileHeaderLength + t.Jpeg.Length)];
         frame[0] = Kind;
         sessionId.TryWriteBytes(frame.AsSpan(1, 16), bigEndian: true, out _);
         BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(17), sequence);
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(25), (ushort)screenWidth);
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(27), (ushort)screenHeight);
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(29), (ushort)tiles.Count);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(29), (ushort)(tiles.Count | (copies.Count == 0 ? 0 : CopiesFlag)));
         var at = HeaderLength;
+        if (copies.Count > 0)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at), (ushort)copies.Count);
+            at += CopyCountLength;
+            foreach (var copy in copies)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at), (ushort)copy.SourceX);
+                BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 2), (ushort)copy.SourceY);
+                BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 4), (ushort)copy.Width);
+                BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 6), (ushort)copy.Height);
+                BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 8), (ushort)copy.X);
+                BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at + 10), (ushort)copy.Y);
+                at += CopyLength;
+            }
+        }
+
         foreach (var tile in tiles)
         {
             BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at), (ushort)tile.X);
@@ -199,12 +252,17 @@ public static class RemoteScreenFrame
         return frame;
     }
 
-    /// <summary>Reads and checks the header and every tile's bounds; false when the frame is malformed.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> frame, out Guid sessionId, out long sequence, out int screenWidth, out int screenHeight, out int tileCount)
+    /// <summary>Reads and checks the header, every copy's and every tile's bounds; false when the frame is malformed.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> frame, out Guid sessionId, out long sequence, out int screenWidth, out int screenHeight, out int tileCount) =>
+        TryDecode(frame, out sessionId, out sequence, out screenWidth, out screenHeight, out tileCount, out _);
+
+    /// <summary>Reads and checks the header, every copy's and every tile's bounds; false when the frame is malformed.</summary>
+    public static bool TryDecode(
+        ReadOnlySpan<byte> frame, out Guid sessionId, out long sequence, out int screenWidth, out int screenHeight, out int tileCount, out int copyCount)
     {
         sessionId = Guid.Empty;
         sequence = 0;
-        screenWidth = screenHeight = tileCount = 0;
+        screenWidth = screenHeight = tileCount = copyCount = 0;
         if (frame.Length < HeaderLength || frame[0] != Kind)
         {
             return false;
@@ -214,14 +272,47 @@ public static class RemoteScreenFrame
         sequence = BinaryPrimitives.ReadInt64BigEndian(frame[17..]);
         screenWidth = BinaryPrimitives.ReadUInt16BigEndian(frame[25..]);
         screenHeight = BinaryPrimitives.ReadUInt16BigEndian(frame[27..]);
-        tileCount = BinaryPrimitives.ReadUInt16BigEndian(frame[29..]);
+        int countField = BinaryPrimitives.ReadUInt16BigEndian(frame[29..]);
+        tileCount = countField & ~CopiesFlag;
+        var at = HeaderLength;
+        if ((countField & CopiesFlag) != 0)
+        {
+            if (frame.Length - at < CopyCountLength)
+            {
+                return false;
+            }
+
+            copyCount = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
+            at += CopyCountLength;
+            if (copyCount is < 1 or > RemoteLimits.MaxCopiesPerFrame)
+            {
+                return false;
+            }
+        }
+
         if (sessionId == Guid.Empty || sequence < 1 || screenWidth is < 1 or > RemoteLimits.MaxScreenSide || screenHeight is < 1 or > RemoteLimits.MaxScreenSide
-            || tileCount is < 1 or > RemoteLimits.MaxTilesPerFrame)
+            || tileCount > RemoteLimits.MaxTilesPerFrame || tileCount + copyCount < 1)
         {
             return false;
         }
 
-        var at = HeaderLength;
+        for (var i = 0; i < copyCount; i++)
+        {
+            if (frame.Length - at < CopyLength)
+            {
+                return false;
+            }
+
+            int sx = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]), sy = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 2)..]);
+            int w = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 4)..]), h = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 6)..]);
+            int x = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 8)..]), y = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 10)..]);
+            at += CopyLength;
+            if (w < 1 || h < 1 || sx + w > screenWidth || sy + h > screenHeight || x + w > screenWidth || y + h > screenHeight)
+            {
+                return false;
+            }
+        }
+
         for (var i = 0; i < tileCount; i++)
         {
             if (frame.Length - at < TileHeaderLength)
@@ -245,13 +336,41 @@ public static class RemoteScreenFrame
         return at == frame.Length;
     }
 
-    /// <summary>The tiles of a frame <see cref="TryDecode"/> accepted.</summary>
+    /// <summary>The copies of a frame <see cref="TryDecode(ReadOnlySpan{byte}, out Guid, out long, out int, out int, out int)"/> accepted, in order (empty without the flag).</summary>
+    public static List<RemoteCopy> ReadCopies(ReadOnlySpan<byte> frame)
+    {
+        if ((BinaryPrimitives.ReadUInt16BigEndian(frame[29..]) & CopiesFlag) == 0)
+        {
+            return [];
+        }
+
+        var count = BinaryPrimitives.ReadUInt16BigEndian(frame[HeaderLength..]);
+        var copies = new List<RemoteCopy>(count);
+        var at = HeaderLength + CopyCountLength;
+        for (var i = 0; i < count; i++, at += CopyLength)
+        {
+            copies.Add(new RemoteCopy(
+                BinaryPrimitives.ReadUInt16BigEndian(frame[at..]), BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 2)..]),
+                BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 4)..]), BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 6)..]),
+                BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 8)..]), BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 10)..])));
+        }
+
+        return copies;
+    }
+
+    /// <summary>The tiles of a frame <see cref="TryDecode(ReadOnlySpan{byte}, out Guid, out long, out int, out int, out int)"/> accepted.</summary>
     public static List<RemoteTile> ReadTiles(ReadOnlyMemory<byte> frame)
     {
         var span = frame.Span;
-        var count = BinaryPrimitives.ReadUInt16BigEndian(span[29..]);
-        var tiles = new List<RemoteTile>(count);
+        int countField = BinaryPrimitives.ReadUInt16BigEndian(span[29..]);
+        var count = countField & ~CopiesFlag;
         var at = HeaderLength;
+        if ((countField & CopiesFlag) != 0)
+        {
+            at += CopyCountLength + (BinaryPrimitives.ReadUInt16BigEndian(span[HeaderLength..]) * CopyLength);
+        }
+
+        var tiles = new List<RemoteTile>(count);
         for (var i = 0; i < count; i++)
         {
             var length = BinaryPrimitives.ReadInt32BigEndian(span[(at + 8)..]);

@@ -37,8 +37,9 @@ public sealed record RemoteViewerState(string Type, string State, string Mode, s
 /// Live remote support sessions, one per device at most, and their records. A technician starts a session (stored and
 /// audited; the device is sent a <c>remoteSession</c> frame saying whether the student must consent); the device answers
 /// with <c>accepted</c> or <c>declined</c>; screen updates (binary kind 4) are passed to the technician's console socket
-/// unchanged, and only after the answer was <c>accepted</c>, and each delivery is acknowledged to the device so it can
-/// adapt; input from the console goes to the device only in control mode. A session ends when the technician or the
+/// unchanged, and only after the answer was <c>accepted</c>, and deliveries are acknowledged to the device in batches
+/// (a cumulative <c>remoteAck</c> at most every <see cref="RemoteSupportOptions.AckInterval"/> or
+/// <see cref="RemoteSupportOptions.AckBytes"/>) so it can adapt; input from the console goes to the device only in control mode. A session ends when the technician or the
 /// student ends it, when the device or the console goes away, after <see cref="RemoteSupportOptions.IdleTimeout"/>
 /// without input, or at <see cref="RemoteSupportOptions.MaxDuration"/>; the end is stored and audited.
 /// </summary>
@@ -73,6 +74,18 @@ public sealed class RemoteSessions(
         /// <summary>What the console socket sends: state messages (text) and screen updates (binary), in order.</summary>
         public Channel<(bool Binary, ReadOnlyMemory<byte> Payload)> Outgoing { get; } =
             Channel.CreateBounded<(bool, ReadOnlyMemory<byte>)>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+        /// <summary>The newest update delivered to the console and not yet acknowledged to the device (0: none).</summary>
+        public long UnackedSequence { get; set; }
+
+        /// <summary>Bytes delivered since the last acknowledgement.</summary>
+        public long UnackedBytes { get; set; }
+
+        /// <summary>When the oldest update not yet acknowledged was delivered.</summary>
+        public DateTimeOffset UnackedSince { get; set; }
+
+        /// <summary>Acknowledgements sent to the device.</summary>
+        public long AcksSent { get; set; }
 
         /// <summary>Whether a console socket is attached (one at a time).</summary>
         public bool ViewerAttached { get; set; }
@@ -272,18 +285,74 @@ public sealed class RemoteSessions(
         return session.Outgoing.Writer.TryWrite((true, frame.ToArray()));
     }
 
-    /// <summary>A screen update reached the console socket: counted, and acknowledged to the device.</summary>
+    /// <summary>
+    /// A screen update reached the console socket: counted, and acknowledged to the device in a batch, once
+    /// <see cref="RemoteSupportOptions.AckBytes"/> were delivered unacknowledged or <see cref="RemoteSupportOptions.AckInterval"/>
+    /// passed since the first of them (the console socket's sender calls <see cref="FlushAckAsync"/> when that time comes
+    /// and nothing else arrived).
+    /// </summary>
     public async Task DeliveredAsync(Live session, ReadOnlyMemory<byte> frame)
     {
-        if (!RemoteScreenFrame.TryDecode(frame.Span, out _, out var sequence, out _, out _, out _))
+        if (frame.Length < RemoteScreenFrame.HeaderLength)
         {
             return;
         }
 
+        // Checked whole by the gateway before it was queued: only the sequence is read again.
+        var sequence = System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(frame.Span[17..]);
+        var opt = options.Value;
+        var now = Time.GetUtcNow();
+        bool due;
         lock (session.Gate)
         {
             session.Record.BytesSent += frame.Length;
             session.Record.FramesSent++;
+            if (session.UnackedSequence == 0)
+            {
+                session.UnackedSince = now;
+            }
+
+            session.UnackedSequence = Math.Max(session.UnackedSequence, sequence);
+            session.UnackedBytes += frame.Length;
+            due = session.UnackedBytes >= opt.AckBytes || now - session.UnackedSince >= opt.AckInterval;
+        }
+
+        if (due)
+        {
+            await FlushAckAsync(session);
+        }
+    }
+
+    /// <summary>How long until the pending acknowledgement is due (zero when it is); null when nothing waits for one.</summary>
+    public TimeSpan? AckDueIn(Live session)
+    {
+        lock (session.Gate)
+        {
+            if (session.UnackedSequence == 0)
+            {
+                return null;
+            }
+
+            var left = session.UnackedSince + options.Value.AckInterval - Time.GetUtcNow();
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>Acknowledges every update delivered so far to the device (one cumulative <c>remoteAck</c>), if any is pending.</summary>
+    public async Task FlushAckAsync(Live session)
+    {
+        long sequence;
+        lock (session.Gate)
+        {
+            sequence = session.UnackedSequence;
+            if (sequence == 0)
+            {
+                return;
+            }
+
+            session.UnackedSequence = 0;
+            session.UnackedBytes = 0;
+            session.AcksSent++;
         }
 
         if (registry.Get(session.Record.DeviceId) is { } connection)

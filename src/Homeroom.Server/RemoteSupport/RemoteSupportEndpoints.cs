@@ -195,8 +195,37 @@ public static class RemoteSupportEndpoints
         {
             try
             {
-                await foreach (var (binary, payload) in session.Outgoing.Reader.ReadAllAsync(context.RequestAborted))
+                var reader = session.Outgoing.Reader;
+                while (true)
                 {
+                    if (!reader.TryRead(out var item))
+                    {
+                        // Nothing to send: wait for the next message, but no longer than the pending acknowledgement allows.
+                        if (sessions.AckDueIn(session) is { } dueIn)
+                        {
+                            using var wait = new CancellationTokenSource(dueIn, time);
+                            using var linked = CancellationTokenSource.CreateLinkedTokenSource(wait.Token, context.RequestAborted);
+                            try
+                            {
+                                if (!await reader.WaitToReadAsync(linked.Token))
+                                {
+                                    break;
+                                }
+                            }
+                            catch (OperationCanceledException) when (wait.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+                            {
+                                await sessions.FlushAckAsync(session);
+                            }
+                        }
+                        else if (!await reader.WaitToReadAsync(context.RequestAborted))
+                        {
+                            break;
+                        }
+
+                        continue;
+                    }
+
+                    var (binary, payload) = item;
                     await socket.SendAsync(payload, binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, context.RequestAborted);
                     if (binary)
                     {

@@ -30,6 +30,17 @@ public sealed class RemoteSupportOptions
     [Range(1, 15)]
     public int MaxFramesPerSecond { get; set; } = 12;
 
+    /// <summary>
+    /// Screen updates delivered to the console are acknowledged to the device together (one <c>remoteAck</c> of the newest
+    /// sequence), at most this long after the first one not yet acknowledged.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
+    public TimeSpan AckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>…or as soon as this many bytes of updates were delivered without an acknowledgement (keep well under the agent's 384 KiB window).</summary>
+    [Range(1024, 256 * 1024)]
+    public int AckBytes { get; set; } = 64 * 1024;
+
     /// <summary>The largest message the technician's console may send on the session socket.</summary>
     [Range(256, 65_536)]
     public int MaxViewerMessageBytes { get; set; } = 4096;

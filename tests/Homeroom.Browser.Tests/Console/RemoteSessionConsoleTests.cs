@@ -54,13 +54,26 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
-    private static byte[] RedTile()
+    private static byte[] RedTile() => Tile(new Rgb24(220, 20, 20), new Rgb24(220, 20, 20));
+
+    // A 64x64 JPEG, its top half one colour and its bottom half another.
+    private static byte[] Tile(Rgb24 top, Rgb24 bottom)
     {
-        using var image = new Image<Rgb24>(64, 64, new Rgb24(220, 20, 20));
+        using var image = new Image<Rgb24>(64, 64, top);
+        image.ProcessPixelRows(rows =>
+        {
+            for (var y = 32; y < 64; y++)
+            {
+                rows.GetRowSpan(y).Fill(bottom);
+            }
+        });
         using var output = new MemoryStream();
         image.SaveAsJpeg(output);
         return output.ToArray();
     }
+
+    private static async Task<int[]> PixelAsync(ILocator canvas, int x, int y) =>
+        await canvas.EvaluateAsync<int[]>($"c => Array.from(c.getContext('2d').getImageData({x}, {y}, 1, 1).data)");
 
     [Fact]
     public async Task DevicePage_TechnicianControls_TheCanvasPaintsTheScreen_AndThePointerReachesTheDevice()
@@ -86,6 +99,21 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
         pixel[0].ShouldBeGreaterThan(180);
         pixel[1].ShouldBeLessThan(80);
         await Browsers.ScreenshotAsync(page, "remote-session");
+
+        // A scroll: a red-over-green tile, then an update that moves it down 32 pixels (source and destination overlap)
+        // and paints a blue tile over the lower part after the copy.
+        await agent.SendRawAsync(RemoteScreenFrame.Encode(start.SessionId, 2, 320, 200, [new RemoteTile(192, 0, 64, 64, Tile(new Rgb24(220, 20, 20), new Rgb24(20, 200, 20)))]), WebSocketMessageType.Binary);
+        await agent.SendRawAsync(RemoteScreenFrame.Encode(start.SessionId, 3, 320, 200,
+            [new RemoteCopy(192, 0, 64, 64, 192, 32)], [new RemoteTile(192, 80, 64, 64, Tile(new Rgb24(20, 20, 220), new Rgb24(20, 20, 220)))]), WebSocketMessageType.Binary);
+        await Expect(canvas).ToHaveAttributeAsync("data-frames", "3", new() { Timeout = 15_000 });
+        var red = await PixelAsync(canvas, 224, 48); // copied from row 16: red
+        var green = await PixelAsync(canvas, 224, 72); // copied from row 40: green (a copy without a whole-source read would show red here)
+        var blue = await PixelAsync(canvas, 224, 90); // the tile painted after the copy
+        (red[0] > 180 && red[1] < 80).ShouldBeTrue($"red expected, got {string.Join(',', red)}");
+        (green[1] > 160 && green[0] < 80).ShouldBeTrue($"green expected, got {string.Join(',', green)}");
+        (blue[2] > 180 && blue[0] < 80 && blue[1] < 80).ShouldBeTrue($"blue expected, got {string.Join(',', blue)}");
+        var untouched = await PixelAsync(canvas, 96, 96); // outside the copy: still the first red tile
+        untouched[0].ShouldBeGreaterThan(180);
 
         // The technician moves the mouse over the canvas: the device gets the move, in screen pixels.
         await canvas.HoverAsync(); // scrolled into view, the pointer at its centre

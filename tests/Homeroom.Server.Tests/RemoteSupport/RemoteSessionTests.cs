@@ -11,7 +11,8 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Tests.RemoteSupport;
 
-public abstract class RemoteSupportHost(DatabaseProvider provider) : SharedHost(provider);
+// A long acknowledgement interval, so a batch of updates sent together is acknowledged together however slow the machine.
+public abstract class RemoteSupportHost(DatabaseProvider provider) : SharedHost(provider, "Homeroom:RemoteSupport:AckInterval=00:00:10");
 
 public sealed class RemoteSupportSqliteHost() : RemoteSupportHost(DatabaseProvider.Sqlite);
 
@@ -120,6 +121,20 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
     private static byte[] Update(Guid sessionId, long sequence, byte fill = 1) =>
         RemoteScreenFrame.Encode(sessionId, sequence, 1366, 768, [new RemoteTile(64, 128, 64, 64, Jpeg(fill))]);
 
+    /// <summary>Accepts a new view session on a new device and attaches a console: the agent, the console, the session id.</summary>
+    private async Task<(TestAgent Agent, ClientWebSocket Viewer, Guid SessionId)> StreamingAsync()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        await agent.ExpectAsync<RemoteSessionFrame>();
+        var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+        return (agent, viewer, sessionId);
+    }
+
     private async Task<RemoteSessionRecord> RecordAsync(Guid sessionId)
     {
         await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
@@ -159,7 +174,7 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         var (type, data) = await ReceiveAsync(viewer);
         type.ShouldBe(WebSocketMessageType.Binary);
         data.ShouldBe(update);
-        (await agent.ExpectAsync<RemoteAckFrame>()).Sequence.ShouldBe(2);
+        (await agent.ExpectAsync<RemoteAckFrame>()).Sequence.ShouldBe(2); // after the ack interval
 
         await SendJsonAsync(viewer, new { type = "input", events = new object[] { new { kind = "move", x = 10, y = 20 }, new { kind = "down", x = 10, y = 20, button = 1 }, new { kind = "keyDown", keysym = 0x61 } } });
         var input = await agent.ExpectAsync<RemoteInputFrame>();
@@ -425,7 +440,6 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         await agent.SendRawAsync(Update(sessionId, 1), WebSocketMessageType.Binary);
         await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Declined, "the student declined"));
         await agent.SendRawAsync(Update(sessionId, 2), WebSocketMessageType.Binary);
-
         var (type, data) = await ReceiveAsync(viewer);
         type.ShouldBe(WebSocketMessageType.Text);
         JsonDocument.Parse(data).RootElement.GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Ended);
@@ -435,6 +449,61 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         (record.Consent, record.FramesSent, record.BytesSent).ShouldBe(("declined", 0L, 0L));
     }
 
+    [Fact]
+    public async Task ScreenUpdates_AreAcknowledgedInBatches_OfTheNewestSequence()
+    {
+        var (agent, viewer, sessionId) = await StreamingAsync();
+        await using var _ = agent;
+        using var __ = viewer;
+        for (var sequence = 1; sequence <= 5; sequence++)
+        {
+            await agent.SendRawAsync(Update(sessionId, sequence, fill: (byte)sequence), WebSocketMessageType.Binary);
+            (await ReceiveAsync(viewer)).Data.ShouldBe(Update(sessionId, sequence, fill: (byte)sequence));
+        }
+
+        // All five were delivered within the ack interval (10 s on this host): one cumulative ack covers them.
+        (await agent.ExpectAsync<RemoteAckFrame>()).Sequence.ShouldBe(5);
+
+        // Enough bytes at once are acknowledged without waiting for the interval.
+        var large = new byte[40 * 1024];
+        large[0] = 0xFF;
+        large[1] = 0xD8;
+        var big6 = RemoteScreenFrame.Encode(sessionId, 6, 1366, 768, [new RemoteTile(0, 0, 64, 64, large)]);
+        var big7 = RemoteScreenFrame.Encode(sessionId, 7, 1366, 768, [new RemoteTile(64, 0, 64, 64, large)]);
+        await agent.SendRawAsync(big6, WebSocketMessageType.Binary);
+        await agent.SendRawAsync(big7, WebSocketMessageType.Binary);
+        (await ReceiveAsync(viewer)).Data.ShouldBe(big6);
+        (await ReceiveAsync(viewer)).Data.ShouldBe(big7);
+        (await agent.ExpectAsync<RemoteAckFrame>(TimeSpan.FromSeconds(5))).Sequence.ShouldBe(7);
+    }
+
+    [Fact]
+    public async Task ScreenUpdateWithCopies_IsRelayedUnchanged_AndACopyOffTheScreenClosesTheAgent()
+    {
+        var (agent, viewer, sessionId) = await StreamingAsync();
+        await using var _ = agent;
+        using var __ = viewer;
+
+        // A scrolled region (copies, applied before the tiles) and a copy-only update pass through as they are.
+        var scrolled = RemoteScreenFrame.Encode(sessionId, 1, 1366, 768,
+            [new RemoteCopy(0, 104, 640, 600, 0, 64), new RemoteCopy(640, 40, 64, 64, 640, 0)], [new RemoteTile(0, 664, 64, 64, Jpeg(4))]);
+        var copyOnly = RemoteScreenFrame.Encode(sessionId, 2, 1366, 768, [new RemoteCopy(0, 0, 1366, 700, 0, 68)], []);
+        await agent.SendRawAsync(scrolled, WebSocketMessageType.Binary);
+        await agent.SendRawAsync(copyOnly, WebSocketMessageType.Binary);
+        (await ReceiveAsync(viewer)).Data.ShouldBe(scrolled);
+        (await ReceiveAsync(viewer)).Data.ShouldBe(copyOnly);
+
+        // A copy whose source reaches below the screen's bottom edge.
+        var bad = RemoteScreenFrame.Encode(sessionId, 3, 1366, 768, [new RemoteCopy(0, 200, 640, 600, 0, 64)], [new RemoteTile(0, 0, 64, 64, Jpeg(5))]);
+        await agent.SendRawAsync(bad, WebSocketMessageType.Binary);
+        (await agent.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.MalformedFrame);
+        var (type, data) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Text);
+        JsonDocument.Parse(data).RootElement.GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Ended);
+        var record = await RecordAsync(sessionId);
+        record.FramesSent.ShouldBe(2);
+        record.BytesSent.ShouldBe(scrolled.Length + copyOnly.Length);
+    }
 }
 
 public sealed class RemoteSessionSqliteTests(RemoteSupportSqliteHost shared) : RemoteSessionTests(shared), IClassFixture<RemoteSupportSqliteHost>;

@@ -1,7 +1,8 @@
 // A device's remote session in the technician's browser. The page's server side starts the session; this opens the
-// session socket (same origin, the console's cookie), paints each screen update's tiles on the canvas in order, and in
-// control mode sends the pointer and keyboard (browser keys mapped to X keysyms). Pointer moves are sent in view mode too:
-// they tell the server the technician is still there (the idle timeout), and are not passed to the device.
+// session socket (same origin, the console's cookie), applies each screen update's copies (scrolled regions) and paints
+// its tiles on the canvas in order, and in control mode sends the pointer and keyboard (browser keys mapped to X keysyms).
+// Pointer moves are sent in view mode too: they tell the server the technician is still there (the idle timeout), and are
+// not passed to the device.
 
 const sessions = new Map(); // device id -> { socket }
 
@@ -60,13 +61,24 @@ export function open(deviceId, sessionId, mode, dotnet) {
 
     async function paint(buffer) {
         const view = new DataView(buffer);
-        const width = view.getUint16(25), height = view.getUint16(27), count = view.getUint16(29);
+        const width = view.getUint16(25), height = view.getUint16(27), countField = view.getUint16(29);
         if (canvas.width !== width || canvas.height !== height) {
             canvas.width = width;
             canvas.height = height;
         }
 
+        // Bit 15 of the tile count: moved regions (scrolling) follow the header, applied in order before the tiles.
+        const count = countField & 0x7fff;
         let at = 31;
+        const copies = [];
+        if (countField & 0x8000) {
+            const copyCount = view.getUint16(at);
+            at += 2;
+            for (let i = 0; i < copyCount; i++, at += 12) {
+                copies.push([view.getUint16(at), view.getUint16(at + 2), view.getUint16(at + 4), view.getUint16(at + 6), view.getUint16(at + 8), view.getUint16(at + 10)]);
+            }
+        }
+
         const tiles = [];
         for (let i = 0; i < count; i++) {
             const x = view.getUint16(at), y = view.getUint16(at + 2), length = view.getInt32(at + 8);
@@ -75,6 +87,11 @@ export function open(deviceId, sessionId, mode, dotnet) {
         }
 
         const bitmaps = await Promise.all(tiles.map(t => createImageBitmap(t.blob)));
+        // Drawing the canvas onto itself reads the source whole before writing, so overlapping moves are exact.
+        for (const [sx, sy, w, h, dx, dy] of copies) {
+            context.drawImage(canvas, sx, sy, w, h, dx, dy, w, h);
+        }
+
         bitmaps.forEach((bitmap, i) => {
             context.drawImage(bitmap, tiles[i].x, tiles[i].y);
             bitmap.close();
