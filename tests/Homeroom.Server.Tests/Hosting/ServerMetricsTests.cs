@@ -9,7 +9,17 @@ using Homeroom.Server.Tests.Infrastructure;
 
 namespace Homeroom.Server.Tests.Hosting;
 
+/// <summary>
+/// Runs alone: OpenTelemetry listens to meters by name, so a server's /metrics counts what every server in the
+/// process measured, and the exact counts below held only while no other test's agents connected beside them (the
+/// 03:24 clean run of 2026-12-05 timed out on them under parallel tests; alone they pass every time).
+/// </summary>
+[CollectionDefinition(nameof(ServerMetricsTests), DisableParallelization = true)]
+public sealed class ServerMetricsCollection;
+
 /// <summary>The Prometheus endpoint: only with a scrape token, and counting what really happened on the node.</summary>
+[Collection(nameof(ServerMetricsTests))]
+[Trait(AloneInProcess.Trait, AloneInProcess.Value)]
 public sealed partial class ServerMetricsTests
 {
     private const string Token = "scrape-token-for-tests-0123456789abcdef";
