@@ -26,8 +26,26 @@ public sealed class AgentUpdateOffers(
     TimeProvider time,
     ILogger<AgentUpdateOffers> logger)
 {
+    // A device connecting while a build becomes current is offered from both paths at once; each check-then-issue
+    // runs under its device's stripe so the second sees the first's command and does not issue another.
+    private readonly SemaphoreSlim[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+
     /// <summary>Offers the current builds to one device if its agent is older; the command, or null.</summary>
     public async Task<Guid?> OfferAsync(Guid deviceId, CancellationToken cancellationToken)
+    {
+        var stripe = _stripes[(deviceId.GetHashCode() & int.MaxValue) % _stripes.Length];
+        await stripe.WaitAsync(cancellationToken);
+        try
+        {
+            return await OfferOnceAsync(deviceId, cancellationToken);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    private async Task<Guid?> OfferOnceAsync(Guid deviceId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var device = await db.Devices.AsNoTracking().Where(d => d.Id == deviceId && d.RevokedAt == null)

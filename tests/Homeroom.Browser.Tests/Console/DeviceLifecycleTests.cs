@@ -200,6 +200,10 @@ public sealed class DeviceLifecycleTests(DeviceLifecycleDistrict district) : ICl
 
         await Expect(page.GetByTestId("bulk-confirm-text")).ToContainTextAsync("2 devices");
         await Expect(page.GetByTestId("dialog-confirm")).ToHaveTextAsync("Lock 2 devices");
+
+        // Escape cancels even when focus is not inside the dialog (as before its focus call has come back).
+        await page.EvaluateAsync("() => document.activeElement?.blur()");
+        (await page.EvaluateAsync<bool>("() => document.activeElement === document.body")).ShouldBeTrue();
         await page.Keyboard.PressAsync("Escape");
         await Expect(page.GetByRole(AriaRole.Dialog)).ToHaveCountAsync(0);
     }

@@ -219,6 +219,32 @@ public abstract class AgentUpdateTests(AgentUpdateHost shared)
     }
 
     [Fact]
+    public async Task OffersToOneDeviceAtOnce_IssueOneCommand()
+    {
+        // A Mac build, so the Linux and Windows agents of the other tests are never offered it.
+        var build = (await UploadedAsync("osx-arm64", NextVersion(), MachO(0x0100000C))).GetProperty("id").GetGuid();
+        (await Host.Client.PostAsync($"/api/agent-updates/{build}/current", null)).EnsureSuccessStatusCode();
+        var device = await Host.EnrollAsync(await Host.CreateTokenAsync(), "SN-" + Guid.NewGuid().ToString("N")[..10], DevicePlatform.MacOS);
+        var dbFactory = Host.GetService<IDbContextFactory<HomeroomDbContext>>();
+        await using (var db = await dbFactory.CreateDbContextAsync())
+        {
+            await db.Devices.Where(d => d.Id == device.DeviceId).ExecuteUpdateAsync(s => s.SetProperty(d => d.AgentVersion, "homeroom-agent/1.0.0"));
+        }
+
+        // As when the device connects in the moment the build becomes current: both paths offer, one command results.
+        var offers = Host.GetService<Homeroom.Server.SelfUpdates.AgentUpdateOffers>();
+        var issued = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => offers.OfferAsync(device.DeviceId, CancellationToken.None))));
+        issued.Count(id => id is not null).ShouldBe(1);
+        await using (var db = await dbFactory.CreateDbContextAsync())
+        {
+            (await db.CommandDeliveries.Where(d => d.DeviceId == device.DeviceId).CountAsync()).ShouldBe(1);
+        }
+
+        (await offers.OfferAsync(device.DeviceId, CancellationToken.None)).ShouldBeNull(); // and later ones see it waiting
+        (await Host.Client.DeleteAsync($"/api/agent-updates/{build}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+    }
+
+    [Fact]
     public void Versions_AreOrderedNumerically()
     {
         AgentUpdates.Compare("1.10.0", "1.9.9").ShouldBePositive();
