@@ -54,12 +54,7 @@ public sealed class DemoFleetService(
         }
 
         var token = await district.CreateFleetTokenAsync(stoppingToken);
-        var now = DateTimeOffset.UtcNow;
-        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago");
-        var local = TimeZoneInfo.ConvertTime(now, zone);
-        // The demo day starts mid-morning on the next school day, so the console is busy at once.
-        var schoolDay = local.Date.AddDays(local.DayOfWeek switch { DayOfWeek.Saturday => 2, DayOfWeek.Sunday => 1, _ => 0 });
-        var startAt = new DateTimeOffset(schoolDay.AddHours(10), zone.GetUtcOffset(schoolDay.AddHours(10)));
+        var startAt = DemoDayStart(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Chicago"));
         _fleet = new Fleet(new FleetOptions
         {
             Server = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal)),
@@ -85,6 +80,18 @@ public sealed class DemoFleetService(
         {
             // Server stopping.
         }
+    }
+
+    /// <summary>
+    /// Where the simulated fleet's clock starts: mid-morning of the school day that is today or, at a weekend, the Friday
+    /// before, so students are busy at once and what they do is dated in the reports' days (never a day ahead of now).
+    /// </summary>
+    public static DateTimeOffset DemoDayStart(DateTimeOffset now, TimeZoneInfo zone)
+    {
+        var local = TimeZoneInfo.ConvertTime(now, zone);
+        var schoolDay = local.Date.AddDays(local.DayOfWeek switch { DayOfWeek.Saturday => -1, DayOfWeek.Sunday => -2, _ => 0 });
+        var tenOClock = schoolDay.AddHours(10);
+        return new DateTimeOffset(tenOClock, zone.GetUtcOffset(tenOClock));
     }
 
     /// <summary>Makes the lists, zones and policies the demo seeded (or removed) take effect.</summary>

@@ -78,3 +78,21 @@ public sealed class DemoModeTests : IAsyncLifetime
         (await TotalAsync("/api/audit?action=demo.remove")).ShouldBe(1);
     }
 }
+
+/// <summary>Where the demo fleet's simulated day starts (a plain function, no server).</summary>
+public sealed class DemoDayTests
+{
+    [Theory]
+    [InlineData("2026-12-05T21:30:00Z", "2026-12-04T10:00:00-06:00")] // Saturday evening: the Friday before
+    [InlineData("2026-12-07T03:00:00Z", "2026-12-04T10:00:00-06:00")] // Sunday night in Chicago (Monday in UTC)
+    [InlineData("2026-12-09T20:00:00Z", "2026-12-09T10:00:00-06:00")] // a Wednesday afternoon: that morning
+    [InlineData("2026-12-09T12:00:00Z", "2026-12-09T10:00:00-06:00")] // a Wednesday early morning: later that day
+    [InlineData("2026-07-08T15:00:00Z", "2026-07-08T10:00:00-05:00")] // summer time
+    public void DemoDay_IsTodaysOrTheLastSchoolDay_NeverAhead(string now, string expected)
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago");
+        var start = Homeroom.Server.Demo.DemoFleetService.DemoDayStart(DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture), zone);
+        start.ShouldBe(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture));
+        start.Offset.ShouldBe(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture).Offset);
+    }
+}
