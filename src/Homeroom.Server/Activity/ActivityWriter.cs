@@ -9,10 +9,16 @@ namespace Homeroom.Server.Activity;
 /// <summary>A batch of activity events from one device, and how to tell the device once it is stored.</summary>
 public sealed class ActivityBatch : AwaitedItem
 {
+    /// <summary>
+    /// How far ahead of the server's clock an event may be dated. A device whose clock runs further ahead has its events
+    /// dated when the server received them, so they never fill days to come in the reports or outlive their retention.
+    /// </summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(2);
+
     public ActivityBatch(Guid deviceId, IReadOnlyList<ActivityEvent> events, DateTime receivedAt, Guid? personId = null)
     {
         DeviceId = deviceId;
-        Events = events;
+        Events = NotAhead(events, receivedAt);
         ReceivedAt = receivedAt;
         PersonId = personId;
         Stored = new Completion<bool>(HandledAsync(Outcome));
@@ -38,6 +44,18 @@ public sealed class ActivityBatch : AwaitedItem
     {
         var half = Events.Count / 2;
         return [new(DeviceId, Events.Take(half).ToArray(), ReceivedAt, PersonId), new(DeviceId, Events.Skip(half).ToArray(), ReceivedAt, PersonId)];
+    }
+
+    private static IReadOnlyList<ActivityEvent> NotAhead(IReadOnlyList<ActivityEvent> events, DateTime receivedAt)
+    {
+        var received = new DateTimeOffset(DateTime.SpecifyKind(receivedAt, DateTimeKind.Utc));
+        var latest = received + MaxClockSkew;
+        if (!events.Any(e => e.OccurredAt > latest))
+        {
+            return events;
+        }
+
+        return [.. events.Select(e => e.OccurredAt > latest ? e with { OccurredAt = received } : e)];
     }
 
     // Refused for their data counts as handled, so the agent may forget them: resending could never store them.

@@ -83,14 +83,20 @@ public sealed class DemoFleetService(
     }
 
     /// <summary>
-    /// Where the simulated fleet's clock starts: mid-morning of the school day that is today or, at a weekend, the Friday
-    /// before, so students are busy at once and what they do is dated in the reports' days (never a day ahead of now).
+    /// Where the simulated fleet's clock starts: the last school-day mid-morning (10:00 on a weekday) that is not after
+    /// now, so students are busy at once and what they do is dated within the reports' days, never ahead of the server's
+    /// clock (which would have it dated when it arrives instead, <see cref="Activity.ActivityBatch.MaxClockSkew"/>).
     /// </summary>
     public static DateTimeOffset DemoDayStart(DateTimeOffset now, TimeZoneInfo zone)
     {
         var local = TimeZoneInfo.ConvertTime(now, zone);
-        var schoolDay = local.Date.AddDays(local.DayOfWeek switch { DayOfWeek.Saturday => -1, DayOfWeek.Sunday => -2, _ => 0 });
-        var tenOClock = schoolDay.AddHours(10);
+        var day = local.Date;
+        while (day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday || new DateTimeOffset(day.AddHours(10), zone.GetUtcOffset(day.AddHours(10))) > now)
+        {
+            day = day.AddDays(-1);
+        }
+
+        var tenOClock = day.AddHours(10);
         return new DateTimeOffset(tenOClock, zone.GetUtcOffset(tenOClock));
     }
 

@@ -76,6 +76,26 @@ public abstract class ActivityTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EventsDatedAheadOfTheServer_AreDatedWhenTheyArrived_AndRetentionStillReachesThem()
+    {
+        await using var agent = await Host.ConnectNewAgentAsync();
+        var now = DateTimeOffset.UtcNow;
+        // A device whose clock runs a year ahead, and one a minute ahead (within the allowed skew).
+        await agent.SendAsync(new ActivityFrame([
+            new ActivityEvent(1, now.AddDays(365), ActivityKinds.WebVisit, "https://example.org/ahead", "Ahead"),
+            new ActivityEvent(2, now.AddMinutes(1), ActivityKinds.WebVisit, "https://example.org/close", "Close"),
+        ]));
+        await agent.ExpectAsync<ActivityAckFrame>();
+
+        await using var db = await Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        var stored = await db.ActivityEvents.Where(e => e.DeviceId == agent.DeviceId).OrderBy(e => e.Seq).ToListAsync();
+        stored.Count.ShouldBe(2);
+        stored[0].OccurredAt.ShouldBe(stored[0].ReceivedAt, TimeSpan.FromMilliseconds(1));
+        stored[0].OccurredAt.ShouldBeLessThan(now.UtcDateTime.AddMinutes(1));
+        stored[1].OccurredAt.ShouldBe(now.AddMinutes(1).UtcDateTime, TimeSpan.FromMilliseconds(1));
+    }
+
+    [Fact]
     public async Task Batch_WithNonIncreasingSequence_IsRefusedAndNothingStored()
     {
         await using var agent = await Host.ConnectNewAgentAsync();

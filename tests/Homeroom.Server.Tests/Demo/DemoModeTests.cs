@@ -86,9 +86,10 @@ public sealed class DemoDayTests
     [InlineData("2026-12-05T21:30:00Z", "2026-12-04T10:00:00-06:00")] // Saturday evening: the Friday before
     [InlineData("2026-12-07T03:00:00Z", "2026-12-04T10:00:00-06:00")] // Sunday night in Chicago (Monday in UTC)
     [InlineData("2026-12-09T20:00:00Z", "2026-12-09T10:00:00-06:00")] // a Wednesday afternoon: that morning
-    [InlineData("2026-12-09T12:00:00Z", "2026-12-09T10:00:00-06:00")] // a Wednesday early morning: later that day
-    [InlineData("2026-07-08T15:00:00Z", "2026-07-08T10:00:00-05:00")] // summer time
-    public void DemoDay_IsTodaysOrTheLastSchoolDay_NeverAhead(string now, string expected)
+    [InlineData("2026-12-09T12:00:00Z", "2026-12-08T10:00:00-06:00")] // a Wednesday early morning: the day before
+    [InlineData("2026-12-07T12:00:00Z", "2026-12-04T10:00:00-06:00")] // a Monday early morning: the Friday before
+    [InlineData("2026-07-08T15:00:00Z", "2026-07-08T10:00:00-05:00")] // summer time, at ten exactly
+    public void DemoDay_IsTheLastSchoolMorning_NeverAhead(string now, string expected)
     {
         var zone = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago");
         var start = Homeroom.Server.Demo.DemoFleetService.DemoDayStart(DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture), zone);
