@@ -9,6 +9,7 @@ public static class DiagnosticsServiceCollectionExtensions
     {
         services.AddOptions<DiagnosticsOptions>().BindConfiguration(DiagnosticsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DiagnosticsOptions>, DiagnosticsOptionsValidator>();
+        services.AddSingleton<DiagnosticsNotifier>();
         services.AddSingleton<DiagnosticsWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<DiagnosticsWriter>());
         services.AddSingleton<DiagnosticsStore>();

@@ -28,6 +28,23 @@ public sealed record DiagnosticsBriefDto(Guid Id, Guid CommandId, string Source,
 public sealed record GroupDeviceDiagnosticsDto(Guid DeviceId, string DeviceName, DiagnosticsBriefDto? Latest, PendingDiagnosticsDto? Pending);
 
 /// <summary>
+/// A device's newest report in brief, as the IT queue shows it beside a help request: when it was gathered and came,
+/// OS and agent versions, uptime, storage, memory, batteries (with their health), the connection tests, how many
+/// checks failed and those checks (<c>Problems</c>) with why.
+/// </summary>
+public sealed record DiagnosticsSummaryDto(
+    Guid Id, Guid CommandId, string Source, string RequestedBy, DateTimeOffset GatheredAt, DateTime ReceivedAt,
+    string? OsName, string? OsVersion, string? AgentVersion, long? UptimeSeconds,
+    IReadOnlyList<DiskReport> Storage, MemoryReport? Memory, IReadOnlyList<BatteryReport> Batteries,
+    IReadOnlyList<ConnectivityCheck> Connectivity, int FailedChecks, IReadOnlyList<DiagnosticsCheck> Problems);
+
+/// <summary>
+/// A device's newest report in brief and a request still under way or failed; <see cref="NewerOnItsWay"/> when a
+/// request newer than the report is waiting for the device or being answered.
+/// </summary>
+public sealed record DeviceDiagnosticsSummaryDto(Guid DeviceId, DiagnosticsSummaryDto? Latest, PendingDiagnosticsDto? Pending, bool NewerOnItsWay);
+
+/// <summary>
 /// Stores the reports devices answer to <c>diagnose</c> (an agent's <see cref="DiagnosticsFrame"/>, an Apple device's
 /// DeviceInformation answer), only for a diagnose command sent to that device and once per command, keeping the newest
 /// <see cref="DiagnosticsOptions.KeepPerDevice"/> (written in batches by <see cref="DiagnosticsWriter"/>); and reads them for staff within their scope.
@@ -74,6 +91,23 @@ public sealed class DiagnosticsStore(
             .FirstOrDefaultAsync(cancellationToken);
         var pending = newest is not null && newest.CommandId != latest?.CommandId && (latest is null || newest.RequestedAt >= latest.RequestedAt) ? newest : null;
         return new DeviceDiagnosticsDto(deviceId, latest is null ? null : ToDto(latest), pending);
+    }
+
+    /// <summary>The newest report of a device of the scope in brief and a request under way; null when the device is not in the scope.</summary>
+    public async Task<DeviceDiagnosticsSummaryDto?> SummaryAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
+    {
+        if (await LatestAsync(scope, deviceId, cancellationToken) is not { } state)
+        {
+            return null;
+        }
+
+        var summary = state.Latest is not { } latest ? null : new DiagnosticsSummaryDto(
+            latest.Id, latest.CommandId, latest.Source, latest.RequestedBy, latest.Report.GatheredAt, latest.ReceivedAt,
+            latest.Report.OsName, latest.Report.OsVersion, latest.Report.AgentVersion, latest.Report.UptimeSeconds,
+            latest.Report.Disks ?? [], latest.Report.Memory, latest.Report.Batteries ?? [], latest.Report.Connectivity ?? [],
+            latest.FailedChecks, latest.Checks.Where(c => !c.Ok).ToList());
+        var onItsWay = state.Pending is { Status: DeliveryStatus.Queued or DeliveryStatus.Sent or DeliveryStatus.Acknowledged };
+        return new DeviceDiagnosticsSummaryDto(deviceId, summary, state.Pending, onItsWay);
     }
 
     /// <summary>Every kept report of a device of the scope, newest first; null when the device is not in the scope.</summary>

@@ -27,7 +27,7 @@ public sealed class PendingDiagnostics(Guid deviceId, Guid commandId, string sou
 /// for its own report's outcome, so a device's report is stored before its command's <c>succeeded</c> is read.
 /// </summary>
 public sealed class DiagnosticsWriter(
-    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<DiagnosticsOptions> options, TimeProvider time, ILogger<DiagnosticsWriter> logger)
+    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<DiagnosticsOptions> options, DiagnosticsNotifier notifier, TimeProvider time, ILogger<DiagnosticsWriter> logger)
     : AwaitedBatchingWriter<PendingDiagnostics>(capacity: 1024, maxBatch: 100, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
 {
     private readonly TimeProvider _time = time;
@@ -69,6 +69,7 @@ public sealed class DiagnosticsWriter(
         if (outcome.IsAccepted)
         {
             DiagnosticsLog.Stored(_log, item.DeviceId, item.CommandId, item.FailedChecks);
+            notifier.Publish(new DiagnosticsStored(item.DeviceId, item.CommandId));
         }
         else if (outcome is { Kind: ItemOutcomeKind.Rejected, Error: null })
         {

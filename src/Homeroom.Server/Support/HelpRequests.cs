@@ -4,6 +4,7 @@ using Homeroom.Server.Agents;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Classroom;
 using Homeroom.Server.Data;
+using Homeroom.Server.Diagnostics;
 using Homeroom.Server.Hosting;
 using Homeroom.Server.Roster;
 using Microsoft.EntityFrameworkCore;
@@ -17,7 +18,11 @@ public sealed record HelpRequestDto(
 
 public sealed record HelpEventDto(DateTime At, string Actor, string Kind, string? Status, string? Text);
 
-public sealed record HelpRequestDetailDto(HelpRequestDto Request, IReadOnlyList<HelpEventDto> Thread);
+/// <summary>
+/// One request with its thread, and its device's newest diagnostics in brief with a request under way
+/// (<see cref="Diagnostics"/>): only for staff who may run diagnostics on that device, null for everyone else.
+/// </summary>
+public sealed record HelpRequestDetailDto(HelpRequestDto Request, IReadOnlyList<HelpEventDto> Thread, DeviceDiagnosticsSummaryDto? Diagnostics);
 
 /// <summary>A class's help requests for its teacher: only while the class is in session.</summary>
 public sealed record ClassHelpDto(Guid GroupId, bool InSession, IReadOnlyList<HelpRequestDto> Requests);
@@ -28,12 +33,15 @@ public sealed record HelpNoteRequest(string? Text);
 /// Help requests from students, in one place for the agent gateway, the API and the console: stores a
 /// request and routes it (to the teacher of the student's class in session now, else to the school's IT
 /// queue), and the staff's actions on it (assign, note, escalate, resolve), each audited and told to the
-/// device and to open console pages.
+/// device and to open console pages. A request reaching the IT queue asks its device for diagnostics
+/// (<see cref="HelpRequestDiagnostics"/>).
 /// </summary>
 public sealed class HelpRequests(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     ConnectionRegistry connections,
     HelpRequestNotifier notifier,
+    HelpRequestDiagnostics diagnostics,
+    DiagnosticsStore reports,
     AuditTrail audit,
     IOptions<SupportOptions> options,
     TimeProvider time)
@@ -97,6 +105,13 @@ public sealed class HelpRequests(
             }
 
             return new HelpRequestAckFrame(frame.RequestId, raced);
+        }
+
+        // Before the change is told, so an open IT queue reads the request with its diagnostics under way, and before
+        // the answer, so a device's requests are decided in the order they came.
+        if (request.Status == HelpStatuses.ItQueue)
+        {
+            await diagnostics.RequestIfStaleAsync(request.Id, deviceId, cancellationToken);
         }
 
         notifier.Publish(new HelpRequestChange(request.Id, deviceId, request.SchoolId, request.GroupId, request.Status));
@@ -188,7 +203,10 @@ public sealed class HelpRequests(
         return new ClassHelpDto(groupId, true, await ToDtosAsync(db, rows, cancellationToken));
     }
 
-    /// <summary>One request with its thread; null when not in the scope (or, for a teacher, when its class is not in session).</summary>
+    /// <summary>
+    /// One request with its thread, and its device's diagnostics in brief for staff who may run diagnostics on that device
+    /// (never a teacher); null when not in the scope (or, for a teacher, when its class is not in session).
+    /// </summary>
     public async Task<HelpRequestDetailDto?> GetAsync(StaffScope scope, Guid id, CancellationToken cancellationToken = default)
     {
         EnsureMayView(scope);
@@ -200,7 +218,9 @@ public sealed class HelpRequests(
 
         var thread = await db.Set<HelpRequestEvent>().AsNoTracking().Where(e => e.RequestId == id).OrderBy(e => e.At).ThenBy(e => e.Id)
             .Take(500).Select(e => new HelpEventDto(e.At, e.Actor, e.Kind, e.Status, e.Text)).ToListAsync(cancellationToken);
-        return new HelpRequestDetailDto((await ToDtosAsync(db, [request], cancellationToken))[0], thread);
+        // The device's school decides, as on the device's page: a request may outlive its device's move to another school.
+        var report = scope.Can(Permission.RunDiagnostics) ? await reports.SummaryAsync(scope, request.DeviceId, cancellationToken) : null;
+        return new HelpRequestDetailDto((await ToDtosAsync(db, [request], cancellationToken))[0], thread, report);
     }
 
     /// <summary>The attached screenshot (JPEG); null when there is none or the request is not in the scope. Every view is audited.</summary>
@@ -343,6 +363,11 @@ public sealed class HelpRequests(
             db.Set<HelpRequestEvent>().Add(Event(id, now, scope.DisplayName, happened.Kind, happened.Status, happened.Text));
             audit.Record(db, $"support.request.{happened.Kind}", "helpRequest", id.ToString(), happened.Kind == "note" ? null : happened.Text, request.SchoolId);
             await db.SaveChangesAsync(cancellationToken);
+            if (happened.Status == HelpStatuses.Escalated)
+            {
+                await diagnostics.RequestIfStaleAsync(request.Id, request.DeviceId, cancellationToken);
+            }
+
             notifier.Publish(new HelpRequestChange(request.Id, request.DeviceId, request.SchoolId, request.GroupId, request.Status));
             if (happened.Kind != "note" && connections.Get(request.DeviceId) is { } connection)
             {

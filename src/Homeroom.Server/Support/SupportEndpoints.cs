@@ -13,7 +13,7 @@ public static class SupportEndpoints
         requests.MapGet("/", ListAsync).RequireStaff(Permission.ManageHelpRequests).ProducesValidationProblem()
             .WithDescription("The IT queue of your scope: help requests with the status filter `status` (open, the default: everything not resolved; all; withTeacher, escalated, itQueue or resolved), those in the IT queue first, oldest first; at most 500.");
         requests.MapGet("/{id:guid}", GetAsync).RequireStaff(ScopedResource.HelpRequest, Permission.ManageHelpRequests, Permission.UseClassroom)
-            .WithDescription("One help request with its thread (created, assigned, escalated, resolved, notes). A teacher reaches those of their class, only while it is in session.");
+            .WithDescription("One help request with its thread (created, assigned, escalated, resolved, notes), and `diagnostics`: the device's newest diagnostics report in brief (when gathered, OS and agent versions, uptime, storage, memory, batteries, connection tests, failed checks) with a request under way (`pending`, `newerOnItsWay`), only for staff who may run diagnostics on the device (null for others). A teacher reaches those of their class, only while it is in session.");
         requests.MapGet("/{id:guid}/screenshot", ScreenshotAsync).RequireStaff(ScopedResource.HelpRequest, Permission.ManageHelpRequests, Permission.UseClassroom)
             .Produces(StatusCodes.Status200OK, contentType: "image/jpeg")
             .WithDescription("The screenshot the student attached (JPEG); 404 when there is none. Audited.");

@@ -10,6 +10,7 @@ public static class SupportServiceCollectionExtensions
         services.AddOptions<SupportOptions>().BindConfiguration(SupportOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SupportOptions>, SupportOptionsValidator>();
         services.AddSingleton<HelpRequestNotifier>();
+        services.AddSingleton<HelpRequestDiagnostics>();
         services.AddSingleton<HelpRequests>();
         services.AddSingleton<SupportRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<SupportRetention>());

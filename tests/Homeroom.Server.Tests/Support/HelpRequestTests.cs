@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Contracts.Agents;
+using Homeroom.Server.Agents;
 using Homeroom.Server.Data;
+using Homeroom.Server.Diagnostics;
 using Homeroom.Server.Support;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -12,7 +14,8 @@ namespace Homeroom.Server.Tests.Support;
 /// <summary>
 /// Students' help requests end to end: a real server, a real agent over a loopback WebSocket, staff
 /// through the API. In class the request goes to the class's teacher, who may send it on to IT; out of
-/// class it goes straight to the school's IT queue; bad frames close the connection and store nothing.
+/// class it goes straight to the school's IT queue; bad frames close the connection and store nothing. A request
+/// reaching the IT queue asks its device for diagnostics, which the IT queue (never the teacher) sees beside it.
 /// </summary>
 public abstract class HelpRequestTests(DatabaseProvider provider) : IAsyncLifetime
 {
@@ -156,6 +159,152 @@ public abstract class HelpRequestTests(DatabaseProvider provider) : IAsyncLifeti
         await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
         var audited = await db.AuditLog.Where(e => e.Action.StartsWith("support.")).Select(e => e.Action).ToListAsync();
         audited.ShouldBe(new[] { "support.request.escalated", "support.request.assigned", "support.request.note", "support.screenshot.read", "support.request.resolved" }, ignoreOrder: true);
+    }
+
+    /// <summary>The diagnose commands that reached the agent; those sent while it handled a frame arrive before its answer.</summary>
+    private static List<CommandFrame> Diagnoses(TestAgent agent)
+    {
+        lock (agent.Received)
+        {
+            return agent.Received.Where(c => c.Kind == CommandKinds.Diagnose).ToList();
+        }
+    }
+
+    private async Task<List<(string IssuedBy, Guid Id)>> DiagnoseCommandsAsync()
+    {
+        await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        return (await db.Commands.AsNoTracking().Where(c => c.Kind == CommandKinds.Diagnose).OrderBy(c => c.IssuedAt)
+            .Select(c => new { c.IssuedBy, c.Id }).ToListAsync()).Select(c => (c.IssuedBy, c.Id)).ToList();
+    }
+
+    private async Task<int> ReportsAsync(Guid deviceId)
+    {
+        await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        return await db.Set<DeviceDiagnosticsRecord>().CountAsync(r => r.DeviceId == deviceId);
+    }
+
+    /// <summary>A desktop agent's report: half the disk free, memory fine, a worn battery (64 % health: one failed check), the server reached.</summary>
+    private static DiagnosticsReport Report() => new(
+        DateTimeOffset.UtcNow, "Debian GNU/Linux", "12", "Linux 6.1.0", "homeroom-agent/1.4.2", 7_380,
+        [new DiskReport("/", "ext4", 64L << 30, 32L << 30)],
+        new MemoryReport(8L << 30, 5L << 30),
+        [new BatteryReport("BAT0", 81, "Discharging", 64, 512)],
+        null,
+        [new ConnectivityCheck(ConnectivityTargets.Homeroom, "http://127.0.0.1:5080/healthz", true, 4, 200, null)],
+        ["2026-12-05T10:00:00Z info AgentWorker: started"]);
+
+    [Fact]
+    public async Task Escalated_AsksTheDeviceForDiagnostics_TheTechnicianSeesTheReportBesideTheRequest_TheTeacherNever()
+    {
+        await using var agent = await AgentAsync(_student);
+        (await AskAsync(agent, new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow, "The screen flickers"))).Status.ShouldBe(HelpStatuses.WithTeacher);
+        Diagnoses(agent).ShouldBeEmpty(); // with the teacher, no diagnostics yet (decided before the answer)
+        var id = (await StoredAsync()).ShouldHaveSingleItem().Id;
+
+        using var teacher = await Host.SignInAsNewAccountAsync("tess", "teacher", personId: _teacher, schoolId: _school);
+        using var technician = await Host.SignInAsNewAccountAsync("tech", "itTechnician", schoolId: _school);
+        var before = (await technician.GetFromJsonAsync<JsonElement>($"/api/support/requests/{id}")).GetProperty("diagnostics");
+        before.GetProperty("latest").ValueKind.ShouldBe(JsonValueKind.Null);
+        before.GetProperty("pending").ValueKind.ShouldBe(JsonValueKind.Null);
+
+        (await teacher.PostAsync($"/api/support/requests/{id}/escalate", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var command = await agent.ExpectAsync<CommandFrame>();
+        command.Kind.ShouldBe(CommandKinds.Diagnose);
+        (await agent.ExpectAsync<HelpStatusFrame>()).Status.ShouldBe(HelpStatuses.Escalated);
+
+        // Asked by the server itself, not by the teacher, and audited so.
+        (await DiagnoseCommandsAsync()).ShouldHaveSingleItem().ShouldBe(("system", command.CommandId));
+        await using (var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync())
+        {
+            var issued = await db.AuditLog.Where(a => a.Action == "command.issue").ToListAsync();
+            issued.ShouldHaveSingleItem().ActorName.ShouldBe("system");
+            issued[0].SchoolId.ShouldBe(_school);
+            issued[0].Details!.ShouldContain(CommandKinds.Diagnose);
+        }
+
+        var waiting = (await technician.GetFromJsonAsync<JsonElement>($"/api/support/requests/{id}")).GetProperty("diagnostics");
+        waiting.GetProperty("newerOnItsWay").GetBoolean().ShouldBeTrue();
+        waiting.GetProperty("pending").GetProperty("commandId").GetGuid().ShouldBe(command.CommandId);
+        waiting.GetProperty("pending").GetProperty("requestedBy").GetString().ShouldBe("system");
+
+        await agent.SendAsync(new DiagnosticsFrame(command.CommandId, Report()));
+        await agent.SendAsync(new CommandStatusFrame(command.CommandId, CommandStatusValues.Succeeded, Result: "report sent"));
+        JsonElement diagnostics = default;
+        await Poll.UntilAsync(async () =>
+        {
+            diagnostics = (await technician.GetFromJsonAsync<JsonElement>($"/api/support/requests/{id}")).GetProperty("diagnostics");
+            return diagnostics.GetProperty("latest").ValueKind == JsonValueKind.Object;
+        }, HomeroomHost.Timeout);
+        diagnostics.GetProperty("newerOnItsWay").GetBoolean().ShouldBeFalse();
+        var latest = diagnostics.GetProperty("latest");
+        latest.GetProperty("commandId").GetGuid().ShouldBe(command.CommandId);
+        (latest.GetProperty("osName").GetString(), latest.GetProperty("osVersion").GetString(), latest.GetProperty("agentVersion").GetString())
+            .ShouldBe(("Debian GNU/Linux", "12", "homeroom-agent/1.4.2"));
+        latest.GetProperty("uptimeSeconds").GetInt64().ShouldBe(7_380);
+        latest.GetProperty("storage").EnumerateArray().ShouldHaveSingleItem().GetProperty("freeBytes").GetInt64().ShouldBe(32L << 30);
+        latest.GetProperty("memory").GetProperty("availableBytes").GetInt64().ShouldBe(5L << 30);
+        latest.GetProperty("batteries").EnumerateArray().ShouldHaveSingleItem().GetProperty("healthPercent").GetInt32().ShouldBe(64);
+        latest.GetProperty("connectivity").EnumerateArray().ShouldHaveSingleItem().GetProperty("ok").GetBoolean().ShouldBeTrue();
+        latest.GetProperty("failedChecks").GetInt32().ShouldBe(1);
+        latest.GetProperty("problems").EnumerateArray().ShouldHaveSingleItem().GetProperty("text").GetString()!.ShouldContain("BAT0");
+        latest.TryGetProperty("logLines", out _).ShouldBeFalse(); // the summary; the log is on the device's page
+
+        // The class's teacher reaches the request during class, never its diagnostics.
+        var seen = await teacher.GetFromJsonAsync<JsonElement>($"/api/support/requests/{id}");
+        seen.GetProperty("request").GetProperty("status").GetString().ShouldBe(HelpStatuses.Escalated);
+        seen.GetProperty("diagnostics").ValueKind.ShouldBe(JsonValueKind.Null);
+        using var admin = await Host.SignInAsNewAccountAsync("sadmin", "schoolAdmin", schoolId: _school);
+        (await admin.GetFromJsonAsync<JsonElement>($"/api/support/requests/{id}")).GetProperty("diagnostics").GetProperty("latest")
+            .GetProperty("id").GetGuid().ShouldBe(latest.GetProperty("id").GetGuid());
+    }
+
+    [Fact]
+    public async Task ItQueue_AsksTheDeviceOnce_NotAgainWhileUnderWayOrWithinFifteenMinutesOfItsReport()
+    {
+        Host.Clock.Advance(TimeSpan.FromHours(9)); // Wednesday 19:00: no class in session.
+        await using var agent = await AgentAsync(_student);
+        (await AskAsync(agent, new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow, "Wi-Fi drops"))).Status.ShouldBe(HelpStatuses.ItQueue);
+        var command = Diagnoses(agent).ShouldHaveSingleItem();
+
+        // A second request while the first's diagnose is still under way asks nothing more.
+        (await AskAsync(agent, new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow, "still dropping"))).Status.ShouldBe(HelpStatuses.ItQueue);
+        Diagnoses(agent).Count.ShouldBe(1);
+
+        await agent.SendAsync(new DiagnosticsFrame(command.CommandId, Report()));
+        await agent.SendAsync(new CommandStatusFrame(command.CommandId, CommandStatusValues.Succeeded, Result: "report sent"));
+        await Poll.UntilAsync(async () => await ReportsAsync(agent.DeviceId) == 1, HomeroomHost.Timeout);
+
+        // Within 15 minutes of the report: nothing more.
+        Host.Clock.Advance(TimeSpan.FromMinutes(14));
+        (await AskAsync(agent, new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow, "and again"))).Status.ShouldBe(HelpStatuses.ItQueue);
+        Diagnoses(agent).Count.ShouldBe(1);
+        (await DiagnoseCommandsAsync()).Count.ShouldBe(1);
+
+        // Past them, the next request asks for a fresh report.
+        Host.Clock.Advance(TimeSpan.FromMinutes(2));
+        (await AskAsync(agent, new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow, "a fourth time"))).Status.ShouldBe(HelpStatuses.ItQueue);
+        Diagnoses(agent).Count.ShouldBe(2);
+        (await DiagnoseCommandsAsync()).Select(c => c.IssuedBy).ShouldBe(["system", "system"]);
+    }
+
+    [Fact]
+    public async Task Escalated_WhileTheDeviceIsOffline_ItGetsTheDiagnoseCommandWhenItComesBack()
+    {
+        var agent = await AgentAsync(_student);
+        (await AskAsync(agent, new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow, "help"))).Status.ShouldBe(HelpStatuses.WithTeacher);
+        var id = (await StoredAsync()).ShouldHaveSingleItem().Id;
+        var (deviceId, credential) = (agent.DeviceId, agent.Credential);
+        await agent.DisposeAsync();
+        var connections = Host.GetService<ConnectionRegistry>();
+        await Poll.UntilAsync(() => Task.FromResult(connections.Get(deviceId) is null), HomeroomHost.Timeout);
+
+        using var teacher = await Host.SignInAsNewAccountAsync("tess", "teacher", personId: _teacher, schoolId: _school);
+        (await teacher.PostAsync($"/api/support/requests/{id}/escalate", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var issued = (await DiagnoseCommandsAsync()).ShouldHaveSingleItem();
+
+        await using var back = await TestAgent.ConnectAsync(Host.AgentUri, deviceId, credential);
+        await back.ExpectWelcomeAsync();
+        (await back.ExpectAsync<CommandFrame>()).CommandId.ShouldBe(issued.Id);
     }
 
     [Fact]
