@@ -23,8 +23,9 @@ public sealed record RemoteSessionDto(
 /// <param name="Current">The open session, if any.</param>
 /// <param name="Recent">The last sessions, newest first.</param>
 /// <param name="ControlUnavailableReason">Why control cannot be offered when only view can (a Chromebook's extension); null otherwise.</param>
+/// <param name="ConsentRequired">Whether the student will be asked to allow a session the caller starts (false: only told), as the device's school's settings say.</param>
 public sealed record DeviceRemoteSupportDto(
-    bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null);
+    bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null, bool ConsentRequired = true);
 
 /// <summary>The request to start a session.</summary>
 /// <param name="Mode"><c>view</c> or <c>control</c>.</param>
@@ -34,8 +35,9 @@ public sealed record StartRemoteSessionRequest(string? Mode);
 public sealed record RemoteViewerState(string Type, string State, string Mode, string? Reason);
 
 /// <summary>
-/// Live remote support sessions, one per device at most, and their records. A technician starts a session (stored and
-/// audited; the device is sent a <c>remoteSession</c> frame saying whether the student must consent); the device answers
+/// Live remote support sessions, one per device at most, and their records. A technician starts a session where the device's
+/// school allows it (<see cref="RemoteSupportSettingsDirectory"/>; stored and audited; the device is sent a <c>remoteSession</c>
+/// frame saying whether the student must consent, as the school's settings say for the caller's role); the device answers
 /// with <c>accepted</c> or <c>declined</c>; screen updates (binary kind 4) are passed to the technician's console socket
 /// unchanged, and only after the answer was <c>accepted</c>, and deliveries are acknowledged to the device in batches
 /// (a cumulative <c>remoteAck</c> at most every <see cref="RemoteSupportOptions.AckInterval"/> or
@@ -45,7 +47,7 @@ public sealed record RemoteViewerState(string Type, string State, string Mode, s
 /// </summary>
 public sealed class RemoteSessions(
     ConnectionRegistry registry, DeviceLiveState live, IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit,
-    IOptions<RemoteSupportOptions> options, TimeProvider time, ILogger<RemoteSessions> logger)
+    RemoteSupportSettingsDirectory settings, IOptions<RemoteSupportOptions> options, TimeProvider time, ILogger<RemoteSessions> logger)
     : PeriodicTask(TimeSpan.FromSeconds(1), time, logger)
 {
     /// <summary>States of a live session.</summary>
@@ -127,13 +129,27 @@ public sealed class RemoteSessions(
     /// <summary>The live session of a device, if any.</summary>
     public Live? Current(Guid deviceId) => _byDevice.GetValueOrDefault(deviceId);
 
-    /// <summary>Starts a session on a device of the scope; 409 when it cannot take one or already has one.</summary>
+    /// <summary>The reason given when the settings that apply to a device (its school's, or the district's for no school) turn sessions off.</summary>
+    public static string TurnedOffReason(Guid? schoolId) => schoolId is null
+        ? "remote sessions are turned off for the district (Homeroom:RemoteSupport:SessionsAllowed)"
+        : "remote sessions are turned off for this school by its remote support settings";
+
+    /// <summary>
+    /// Starts a session on a device of the scope; 409 when its school's settings turn sessions off, it cannot take one or
+    /// already has one (nothing then reaches the device).
+    /// </summary>
     public async Task<RemoteSessionDto> StartAsync(StaffScope scope, Guid deviceId, string mode, CancellationToken cancellationToken)
     {
         scope.EnsureCan(Permission.RemoteSupport);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var device = await scope.Devices(db).AsNoTracking().Where(d => d.Id == deviceId).Select(d => new { d.Id, d.SchoolId }).FirstOrDefaultAsync(cancellationToken)
             ?? throw new NotFoundException("No such device.");
+        var policy = await settings.PolicyAsync(db, device.SchoolId, cancellationToken);
+        if (!policy.SessionsAllowed)
+        {
+            throw new ConflictException($"A remote session cannot start: {TurnedOffReason(device.SchoolId)}.");
+        }
+
         if (Unavailable(deviceId) is { } reason)
         {
             throw new ConflictException($"A remote session cannot start: {reason}.");
@@ -145,7 +161,7 @@ public sealed class RemoteSessions(
         }
 
         var opt = options.Value;
-        var consentRequired = scope.Role == StaffRole.DistrictAdmin ? opt.ConsentRequiredForDistrictAdmins : opt.ConsentRequiredForTechnicians;
+        var consentRequired = policy.ConsentRequiredFor(scope.Role);
         var now = Time.GetUtcNow();
         var record = new RemoteSessionRecord
         {
@@ -199,18 +215,16 @@ public sealed class RemoteSessions(
     {
         scope.EnsureCan(Permission.RemoteSupport);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
-        {
-            throw new NotFoundException("No such device.");
-        }
-
+        var device = await scope.Devices(db).Where(d => d.Id == deviceId).Select(d => new { d.SchoolId }).FirstOrDefaultAsync(cancellationToken)
+            ?? throw new NotFoundException("No such device.");
+        var policy = await settings.PolicyAsync(db, device.SchoolId, cancellationToken);
         var recent = await db.Set<RemoteSessionRecord>().AsNoTracking().Where(r => r.DeviceId == deviceId)
             .OrderByDescending(r => r.StartedAt).Take(20).ToListAsync(cancellationToken);
         var current = Current(deviceId);
-        var unavailable = Unavailable(deviceId);
+        var unavailable = policy.SessionsAllowed ? Unavailable(deviceId) : TurnedOffReason(device.SchoolId);
         return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
             [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))],
-            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null);
+            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role));
     }
 
     /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>

@@ -4,6 +4,7 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Throttling;
 using Homeroom.Server.Accounts;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.RemoteSupport;
@@ -37,15 +38,31 @@ public static class RemoteSupportEndpoints
         var group = app.MapGroup("/api/devices/{id:guid}/remote-session").WithTags("Remote support");
         group.MapPost("/", StartAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
-            .WithDescription("Starts a remote session (`mode` view or control) on a device whose agent offers it (the Linux desktop agent; view only on a Chromebook's extension); 409 when the device is offline, its agent lacks the capability, control is asked of a view-only agent, or a session is already open. The student is asked to consent or only told, as the district's setting says for the caller's role. Audited. IT technicians and district administrators.");
+            .WithDescription("Starts a remote session (`mode` view or control) on a device whose agent offers it (the Linux desktop agent; view only on a Chromebook's extension); 409 when the device is offline, its agent lacks the capability, control is asked of a view-only agent, or a session is already open. 409 also when the school's remote support settings turn sessions off. The student is asked to consent or only told, as the school's settings (or the district's defaults) say for the caller's role. Audited. IT technicians and district administrators.");
         group.MapDelete("/", StopAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .WithDescription("Ends the device's open remote session. Audited.");
         group.MapGet("/", DeviceAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .WithDescription("Whether the device can take a remote session (and why not), its open session, and its recent sessions with consent, duration and bytes.");
         group.MapGet("/{sessionId:guid}/stream", StreamAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .ExcludeFromDescription();
+
+        var settings = app.MapGroup("/api/schools/{id:guid}/remote-support").WithTags("Remote support")
+            .WithMetadata(new RequestSizeLimitAttribute(RemoteSupportSettingsDirectory.MaxRequestBytes));
+        settings.MapGet("/", GetSettingsAsync).RequireStaff(ScopedResource.School, Permission.ManageRemoteSupport)
+            .WithDescription("The school's remote support settings (the district's defaults while it has none of its own): whether sessions may start, consent or notice for IT technicians and for district administrators, and whether the clipboard is allowed. District administrators and the school's administrators.");
+        settings.MapPut("/", UpdateSettingsAsync).RequireStaff(ScopedResource.School, Permission.ManageRemoteSupport)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithDescription($"Replaces the school's remote support settings (`sessionsAllowed`, `technicianConsent` and `districtAdminConsent` each `consent` or `notice`, `clipboardAllowed`; all required; body at most {RemoteSupportSettingsDirectory.MaxRequestBytes} bytes). A school administrator may not set the school looser than the district's defaults (403). Audited.");
         return app;
     }
+
+    private static async Task<Results<Ok<RemoteSupportSettingsDto>, NotFound>> GetSettingsAsync(
+        Guid id, StaffScope scope, RemoteSupportSettingsDirectory directory, CancellationToken cancellationToken) =>
+        await directory.GetAsync(scope, id, cancellationToken) is { } found ? TypedResults.Ok(found) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<RemoteSupportSettingsDto>, NotFound>> UpdateSettingsAsync(
+        Guid id, RemoteSupportSettingsRequest request, StaffScope scope, RemoteSupportSettingsDirectory directory, CancellationToken cancellationToken) =>
+        await directory.UpdateAsync(scope, id, request, cancellationToken) is { } saved ? TypedResults.Ok(saved) : TypedResults.NotFound();
 
     private static async Task<Results<Created<RemoteSessionDto>, ValidationProblem>> StartAsync(
         Guid id, StartRemoteSessionRequest request, StaffScope scope, RemoteSessions sessions, CancellationToken cancellationToken)

@@ -3,16 +3,26 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.RemoteSupport;
 
-/// <summary>Remote support sessions (configuration section <c>Homeroom:RemoteSupport</c>); one setting for the whole district.</summary>
+/// <summary>
+/// Remote support sessions (configuration section <c>Homeroom:RemoteSupport</c>). The first four are the district's defaults:
+/// a school without its own remote support settings (<see cref="RemoteSupportSettings"/>) uses them, and a school
+/// administrator may not set their school looser than them.
+/// </summary>
 public sealed class RemoteSupportOptions
 {
     public const string Section = "Homeroom:RemoteSupport";
+
+    /// <summary>Whether remote sessions may be started at all (on devices of a school without its own settings, and of no school).</summary>
+    public bool SessionsAllowed { get; set; } = true;
 
     /// <summary>Whether the student must accept a session an IT technician starts (false: a notice is enough).</summary>
     public bool ConsentRequiredForTechnicians { get; set; } = true;
 
     /// <summary>Whether the student must accept a session a district administrator starts (false: a notice is enough).</summary>
     public bool ConsentRequiredForDistrictAdmins { get; set; } = true;
+
+    /// <summary>Whether the technician may send clipboard text to the device in a control session.</summary>
+    public bool ClipboardAllowed { get; set; }
 
     /// <summary>A session without input from the technician (or, in view mode, without any message from their console) for this long ends.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "04:00:00")]
