@@ -24,8 +24,10 @@ public sealed record RemoteSessionDto(
 /// <param name="Recent">The last sessions, newest first.</param>
 /// <param name="ControlUnavailableReason">Why control cannot be offered when only view can (a Chromebook's extension); null otherwise.</param>
 /// <param name="ConsentRequired">Whether the student will be asked to allow a session the caller starts (false: only told), as the device's school's settings say.</param>
+/// <param name="ClipboardUnavailableReason">Why clipboard text cannot be sent in a control session (the school's settings, the device's agent); null when it can.</param>
 public sealed record DeviceRemoteSupportDto(
-    bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null, bool ConsentRequired = true);
+    bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null, bool ConsentRequired = true,
+    string? ClipboardUnavailableReason = null);
 
 /// <summary>The request to start a session.</summary>
 /// <param name="Mode"><c>view</c> or <c>control</c>.</param>
@@ -62,6 +64,9 @@ public sealed class RemoteSessions(
     public sealed class Live(RemoteSessionRecord record)
     {
         public RemoteSessionRecord Record { get; } = record;
+
+        /// <summary>Whether the school's settings allowed the clipboard when the session started (a session keeps the terms it started with).</summary>
+        public bool ClipboardAllowed { get; init; }
 
         public Lock Gate { get; } = new();
 
@@ -114,6 +119,26 @@ public sealed class RemoteSessions(
             _ => null,
         };
     }
+
+    /// <summary>Why the clipboard cannot be sent to this device under <paramref name="policy"/>; null when it can.</summary>
+    public string? ClipboardUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    {
+        if (!policy.ClipboardAllowed)
+        {
+            return ClipboardOffReason;
+        }
+
+        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboard);
+        return capability switch
+        {
+            null => "the device's agent does not take clipboard text",
+            { Available: false } => capability.Reason ?? "the device's agent cannot take clipboard text now",
+            _ => null,
+        };
+    }
+
+    /// <summary>Why clipboard text is refused where the school's settings do not allow it.</summary>
+    public const string ClipboardOffReason = "this school's remote support settings do not allow the clipboard";
 
     /// <summary>Whether the device's agent offers view but not control (the Chrome extension's <c>remote.view</c>).</summary>
     public bool ViewOnly(Guid deviceId) => Capability(deviceId) is { Name: CapabilityNames.RemoteView };
@@ -169,7 +194,7 @@ public sealed class RemoteSessions(
             TechnicianName = scope.DisplayName is { Length: > 0 } name ? name : scope.Username, Mode = mode, ConsentRequired = consentRequired,
             Consent = "pending", StartedAt = now.UtcDateTime,
         };
-        var session = new Live(record) { LastInputAt = now };
+        var session = new Live(record) { LastInputAt = now, ClipboardAllowed = policy.ClipboardAllowed };
         if (!_byDevice.TryAdd(deviceId, session))
         {
             throw new ConflictException("A remote session is already open on this device; end it first.");
@@ -224,7 +249,7 @@ public sealed class RemoteSessions(
         var unavailable = policy.SessionsAllowed ? Unavailable(deviceId) : TurnedOffReason(device.SchoolId);
         return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
             [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))],
-            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role));
+            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role), ClipboardUnavailable(deviceId, policy));
     }
 
     /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>
@@ -392,6 +417,50 @@ public sealed class RemoteSessions(
         return registry.Get(session.Record.DeviceId) is { } connection && await connection.SendAsync(new RemoteInputFrame(session.Record.Id, events));
     }
 
+    /// <summary>
+    /// Clipboard text from the console (already checked by <see cref="RemoteLimits.ValidateClipboard"/>): sent to the device
+    /// in an accepted control session whose school allowed the clipboard when it started, and audited (its length, never the
+    /// text). The reason when it is refused; null when it was sent.
+    /// </summary>
+    public async Task<string?> ClipboardAsync(Live session, string text)
+    {
+        lock (session.Gate)
+        {
+            session.LastInputAt = Time.GetUtcNow();
+            if (session.Record.Mode != RemoteModes.Control)
+            {
+                return "the clipboard is sent only in control sessions";
+            }
+
+            if (!session.ClipboardAllowed)
+            {
+                return ClipboardOffReason;
+            }
+
+            if (session.State != States.Streaming)
+            {
+                return "the student has not accepted the session yet";
+            }
+        }
+
+        var policy = new RemoteSupportPolicyDto(true, RemoteConsentModes.Consent, RemoteConsentModes.Consent, ClipboardAllowed: true);
+        if (ClipboardUnavailable(session.Record.DeviceId, policy) is { } unavailable)
+        {
+            return unavailable;
+        }
+
+        if (registry.Get(session.Record.DeviceId) is not { } connection || !await connection.SendAsync(new RemoteClipboardFrame(session.Record.Id, text)))
+        {
+            return "the device is offline";
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync();
+        audit.Record(db, "remote.clipboard", "device", session.Record.DeviceId.ToString(),
+            $"{System.Text.Encoding.UTF8.GetByteCount(text)} bytes of text to the device's clipboard, session {session.Record.Id}", session.Record.SchoolId);
+        await db.SaveChangesAsync();
+        return null;
+    }
+
     /// <summary>The console is watching (or stopped watching) a session.</summary>
     public bool Attach(Live session)
     {
@@ -483,6 +552,11 @@ public sealed class RemoteSessions(
         }
     }
 
+    /// <summary>Tells the console what became of its clipboard text: <c>{"type":"clipboard","state":"sent"}</c>, or <c>"refused"</c> with the reason.</summary>
+    public void PostClipboard(Live session, string? refusedReason) =>
+        session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new RemoteViewerState("clipboard", refusedReason is null ? "sent" : "refused", session.Record.Mode, refusedReason), RemoteSupportJsonContext.Default.RemoteViewerState)));
+
     private void Post(Live session, string state, string? reason) =>
         session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
             new RemoteViewerState("state", state, session.Record.Mode, reason), RemoteSupportJsonContext.Default.RemoteViewerState)));
@@ -534,5 +608,5 @@ public sealed class RemoteSessions(
 [System.Text.Json.Serialization.JsonSerializable(typeof(RemoteViewerMessage))]
 internal sealed partial class RemoteSupportJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
-/// <summary>A message from the technician's console on the session socket: <c>input</c> with events, or <c>end</c>.</summary>
-public sealed record RemoteViewerMessage(string? Type, List<RemoteInputEvent>? Events);
+/// <summary>A message from the technician's console on the session socket: <c>input</c> with events, <c>clipboard</c> with text, or <c>end</c>.</summary>
+public sealed record RemoteViewerMessage(string? Type, List<RemoteInputEvent>? Events, string? Text = null);

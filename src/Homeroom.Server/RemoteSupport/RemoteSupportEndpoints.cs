@@ -18,7 +18,11 @@ public static class RemoteViewerCloseCodes
     /// <summary>A message that is not JSON, not a known type, or whose events are invalid.</summary>
     public const int Malformed = AgentCloseCodes.MalformedFrame;
 
-    /// <summary>A message larger than <see cref="RemoteSupportOptions.MaxViewerMessageBytes"/>, or a binary one.</summary>
+    /// <summary>
+    /// A message larger than <see cref="RemoteSupportOptions.MaxViewerMessageBytes"/> (a <c>clipboard</c> one larger than
+    /// <see cref="RemoteSupportOptions.MaxViewerClipboardMessageBytes"/>, or with more than <see cref="RemoteLimits.MaxClipboardBytes"/>
+    /// of text), or a binary one.
+    /// </summary>
     public const int TooLarge = AgentCloseCodes.FrameTooLarge;
 
     /// <summary>More messages than <see cref="RemoteSupportOptions.ViewerMessagesPerSecond"/> allows.</summary>
@@ -115,7 +119,8 @@ public static class RemoteSupportEndpoints
         var sender = SendAsync();
         var opt = options.Value;
         var bucket = new TokenBucket(opt.ViewerMessagesPerSecond, opt.ViewerMessagesPerSecond * 2, time.GetUtcNow().UtcTicks);
-        var buffer = new byte[opt.MaxViewerMessageBytes + 1];
+        var largest = Math.Max(opt.MaxViewerMessageBytes, opt.MaxViewerClipboardMessageBytes);
+        var buffer = new byte[largest + 1];
         try
         {
             while (socket.State == WebSocketState.Open)
@@ -135,9 +140,9 @@ public static class RemoteSupportEndpoints
                     break;
                 }
 
-                var violation = length > opt.MaxViewerMessageBytes || result.MessageType == WebSocketMessageType.Binary ? (RemoteViewerCloseCodes.TooLarge, "message too large or binary")
+                var violation = length > largest || result.MessageType == WebSocketMessageType.Binary ? (RemoteViewerCloseCodes.TooLarge, "message too large or binary")
                     : !bucket.TryTake(time.GetUtcNow().UtcTicks) ? (RemoteViewerCloseCodes.RateLimited, "too many messages")
-                    : await HandleAsync(buffer.AsMemory(0, length)) is { } reason ? (RemoteViewerCloseCodes.Malformed, reason)
+                    : await HandleAsync(buffer.AsMemory(0, length)) is { } reason ? reason
                     : ((int, string)?)null;
                 if (violation is { } v)
                 {
@@ -171,7 +176,8 @@ public static class RemoteSupportEndpoints
 
         return TypedResults.Empty;
 
-        async Task<string?> HandleAsync(ReadOnlyMemory<byte> json)
+        // Null when the message was handled; else the close code and why.
+        async Task<(int, string)?> HandleAsync(ReadOnlyMemory<byte> json)
         {
             RemoteViewerMessage? message;
             try
@@ -180,7 +186,13 @@ public static class RemoteSupportEndpoints
             }
             catch (JsonException)
             {
-                return "not JSON";
+                return (RemoteViewerCloseCodes.Malformed, "not JSON");
+            }
+
+            // Only clipboard text may be longer than an input message.
+            if (json.Length > (message?.Type == "clipboard" ? opt.MaxViewerClipboardMessageBytes : opt.MaxViewerMessageBytes))
+            {
+                return (RemoteViewerCloseCodes.TooLarge, "message too large");
             }
 
             switch (message?.Type)
@@ -198,13 +210,23 @@ public static class RemoteSupportEndpoints
                     // Before the first screen update the size is unknown: only the largest screen bounds positions.
                     if (RemoteLimits.ValidateInput(message.Events, width > 0 ? width : RemoteLimits.MaxScreenSide, height > 0 ? height : RemoteLimits.MaxScreenSide) is { } invalid)
                     {
-                        return invalid;
+                        return (RemoteViewerCloseCodes.Malformed, invalid);
                     }
 
                     await sessions.InputAsync(session, message.Events!);
                     return null;
+                case "clipboard":
+                    if (RemoteLimits.ValidateClipboard(message.Text) is { } bad)
+                    {
+                        return (System.Text.Encoding.UTF8.GetByteCount(message.Text ?? string.Empty) > RemoteLimits.MaxClipboardBytes ? RemoteViewerCloseCodes.TooLarge : RemoteViewerCloseCodes.Malformed, bad);
+                    }
+
+                    // Refused (not a control session, the school's settings, the device's agent): the console is told and the session goes on.
+                    var refused = await sessions.ClipboardAsync(session, message.Text!);
+                    sessions.PostClipboard(session, refused);
+                    return null;
                 default:
-                    return "unknown message type";
+                    return (RemoteViewerCloseCodes.Malformed, "unknown message type");
             }
         }
 

@@ -55,6 +55,10 @@ public sealed class RemoteSupportOptions
     [Range(256, 65_536)]
     public int MaxViewerMessageBytes { get; set; } = 4096;
 
+    /// <summary>The largest <c>clipboard</c> message the console may send (its text is at most 8 KiB of UTF-8; JSON escapes may triple that).</summary>
+    [Range(1024, 256 * 1024)]
+    public int MaxViewerClipboardMessageBytes { get; set; } = 64 * 1024;
+
     /// <summary>Sustained input messages per second from the technician's console (a burst of twice as many is allowed).</summary>
     [Range(1, 1000)]
     public int ViewerMessagesPerSecond { get; set; } = 60;

@@ -36,7 +36,7 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
 
     private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
-    private async Task<(Guid School, TestAgent Agent)> LinuxDeviceAsync(bool capable = true)
+    private async Task<(Guid School, TestAgent Agent)> LinuxDeviceAsync(bool capable = true, bool clipboard = false)
     {
         var school = await IdAsync("/api/schools", new { name = "Remote " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" });
         var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
@@ -44,7 +44,8 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         await agent.ExpectWelcomeAsync();
         if (capable)
         {
-            await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null, [new AgentCapability(CapabilityNames.RemoteSession, true)]));
+            await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
+                [new AgentCapability(CapabilityNames.RemoteSession, true), new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed")]));
             await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean());
         }
 
@@ -653,6 +654,82 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
 
         (await Host.GetJsonAsync<JsonElement>(path)).GetProperty("usesDistrictDefaults").GetBoolean().ShouldBeTrue();
         (await SchoolAuditCountAsync("remote.settings", school)).ShouldBe(0);
+    }
+
+    private static async Task<JsonElement> TextAsync(ClientWebSocket socket)
+    {
+        var (type, data) = await ReceiveAsync(socket);
+        type.ShouldBe(WebSocketMessageType.Text);
+        return JsonDocument.Parse(data).RootElement;
+    }
+
+    [Fact]
+    public async Task ClipboardText_IsRelayedOnlyWhereTheSchoolAllowsIt_AndTooMuchClosesWith4413()
+    {
+        var (school, agent) = await LinuxDeviceAsync(clipboard: true);
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("clipboardUnavailableReason").GetString()!
+            .ShouldContain("do not allow the clipboard");
+
+        // The district's default: no clipboard. Refused with the reason; the session goes on and nothing reaches the device.
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+        await agent.ExpectAsync<RemoteSessionFrame>();
+        using (var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId))
+        {
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+            await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+            await SendJsonAsync(viewer, new { type = "clipboard", text = "hello" });
+            var refused = await TextAsync(viewer);
+            (refused.GetProperty("type").GetString(), refused.GetProperty("state").GetString()).ShouldBe(("clipboard", "refused"));
+            refused.GetProperty("reason").GetString()!.ShouldContain("do not allow the clipboard");
+            (await agent.NothingOfTypeAsync<RemoteClipboardFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+            (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+        }
+
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(clipboard: true))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var allowed = await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session");
+        (allowed.TryGetProperty("clipboardUnavailableReason", out var none) ? none.ValueKind : JsonValueKind.Null).ShouldBe(JsonValueKind.Null);
+        sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+        (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeTrue();
+        using (var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId))
+        {
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+            await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+
+            const string text = "room 214 <printer> \"ü\"\tok\n";
+            await SendJsonAsync(viewer, new { type = "clipboard", text });
+            var relayed = await agent.ExpectAsync<RemoteClipboardFrame>();
+            (relayed.SessionId, relayed.Text).ShouldBe((sessionId, text));
+            (await TextAsync(viewer)).GetProperty("state").GetString().ShouldBe("sent");
+            (await AuditCountAsync("remote.clipboard", agent.DeviceId)).ShouldBe(1);
+
+            // Control characters are refused (4400), more than 8 KiB of text too (4413): each ends the session, nothing relayed.
+            await SendJsonAsync(viewer, new { type = "clipboard", text = new string('é', 4097) });
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Ended);
+            (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+            ((int?)viewer.CloseStatus).ShouldBe(RemoteViewerCloseCodes.TooLarge);
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteClipboardFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+        (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeTrue();
+        using (var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId))
+        {
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+            await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+            await SendJsonAsync(viewer, new { type = "clipboard", text = "bell \u0007" });
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Ended);
+            (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+            ((int?)viewer.CloseStatus).ShouldBe(RemoteViewerCloseCodes.Malformed);
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteClipboardFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        (await AuditCountAsync("remote.clipboard", agent.DeviceId)).ShouldBe(1);
     }
 }
 
