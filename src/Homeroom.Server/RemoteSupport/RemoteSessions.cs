@@ -123,11 +123,12 @@ public sealed class RemoteSessions(
     /// <summary>Why the clipboard cannot be sent to this device under <paramref name="policy"/>; null when it can.</summary>
     public string? ClipboardUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
     {
-        if (!policy.ClipboardAllowed)
-        {
-            return ClipboardOffReason;
-        }
+        return policy.ClipboardAllowed ? ClipboardCapabilityMissing(deviceId) : ClipboardOffReason;
+    }
 
+    // Why the device's agent cannot take clipboard text now; null when it can.
+    private string? ClipboardCapabilityMissing(Guid deviceId)
+    {
         var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboard);
         return capability switch
         {
@@ -443,8 +444,7 @@ public sealed class RemoteSessions(
             }
         }
 
-        var policy = new RemoteSupportPolicyDto(true, RemoteConsentModes.Consent, RemoteConsentModes.Consent, ClipboardAllowed: true);
-        if (ClipboardUnavailable(session.Record.DeviceId, policy) is { } unavailable)
+        if (ClipboardCapabilityMissing(session.Record.DeviceId) is { } unavailable)
         {
             return unavailable;
         }

@@ -23,14 +23,18 @@ public sealed class RemoteSessionDistrict : BrowserDistrict
         await AccountAsync("rivera", "teacher", personId: teacher);
     }
 
-    /// <summary>A newly enrolled Linux desktop of the school, connected; with <paramref name="capable"/> it reports remote sessions available.</summary>
-    public async Task<TestAgent> DesktopAsync(bool capable)
+    /// <summary>
+    /// A newly enrolled Linux desktop of the school, connected; with <paramref name="capable"/> it reports remote sessions available,
+    /// with <paramref name="clipboard"/> the clipboard too.
+    /// </summary>
+    public async Task<TestAgent> DesktopAsync(bool capable, bool clipboard = false)
     {
         var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: School), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
         var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
         await agent.ExpectWelcomeAsync();
         await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
-            [capable ? new AgentCapability(CapabilityNames.RemoteSession, true) : new AgentCapability(CapabilityNames.RemoteSession, false, "not available on this build (Linux/X11 only)")]));
+            [capable ? new AgentCapability(CapabilityNames.RemoteSession, true) : new AgentCapability(CapabilityNames.RemoteSession, false, "not available on this build (Linux/X11 only)"),
+             new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed on the device")]));
         var live = Host.GetService<Homeroom.Server.Devices.DeviceLiveState>();
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is not null));
         return agent;
@@ -195,6 +199,43 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
         finally
         {
             // The other tests of this class share the school.
+            using var restored = await district.Host.Client.PutAsJsonAsync($"/api/schools/{district.School}/remote-support",
+                new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false });
+            restored.EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
+    public async Task DevicePage_ControlSession_SendsClipboardText_WhereTheSchoolAllowsIt()
+    {
+        using (var allow = await district.Host.Client.PutAsJsonAsync($"/api/schools/{district.School}/remote-support",
+            new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = true }))
+        {
+            allow.EnsureSuccessStatusCode();
+        }
+
+        try
+        {
+            await using var agent = await district.DesktopAsync(capable: true, clipboard: true);
+            var page = await district.SignInAsync("tech");
+            await page.GotoAsync($"/devices/{agent.DeviceId}");
+            await Expect(page.GetByTestId("remote-session")).ToBeVisibleAsync(Soon);
+            await page.GetByTestId("remote-control").ClickAsync();
+            var start = await agent.ExpectAsync<RemoteSessionFrame>();
+            await agent.SendAsync(new RemoteSessionStatusFrame(start.SessionId, RemoteSessionStatuses.Accepted, null));
+            await Expect(page.GetByTestId("remote-status")).ToContainTextAsync("you control the screen", new() { Timeout = 15_000 });
+
+            await page.GetByTestId("remote-clipboard-text").FillAsync("Room 214 printer: \\\\print01\\room214");
+            await page.GetByTestId("remote-clipboard-send").ClickAsync();
+            var clipboard = await agent.ExpectAsync<RemoteClipboardFrame>();
+            (clipboard.SessionId, clipboard.Text).ShouldBe((start.SessionId, "Room 214 printer: \\\\print01\\room214"));
+            await Expect(page.GetByTestId("remote-clipboard-status")).ToHaveTextAsync("Sent to the device's clipboard.", new() { Timeout = 15_000 });
+
+            await page.GetByTestId("remote-end").ClickAsync();
+            (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+        }
+        finally
+        {
             using var restored = await district.Host.Client.PutAsJsonAsync($"/api/schools/{district.School}/remote-support",
                 new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false });
             restored.EnsureSuccessStatusCode();
