@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure Xvfb (a virtual X server) and the X fonts are installed: the desktop agent's
-# user-session helper tests draw its lock screen, messages and viewing banner on a real X display.
+# user-session helper tests draw its lock screen, messages and viewing banner on a real X display. Also xclip,
+# which the helper uses to put a remote support technician's text on the display's clipboard.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -9,4 +10,10 @@ if [ ! -x /usr/bin/Xvfb ] || [ ! -e /usr/lib/x86_64-linux-gnu/libX11.so.6 ]; the
   echo "Installing Xvfb from Debian's packages..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xfonts-base libx11-6 >/dev/null
+fi
+
+if [ ! -x /usr/bin/xclip ]; then
+  echo "Installing xclip from Debian's packages..."
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xclip >/dev/null
 fi

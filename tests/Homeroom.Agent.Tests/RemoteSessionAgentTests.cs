@@ -20,7 +20,8 @@ namespace Homeroom.Agent.Tests;
 /// <summary>
 /// Remote sessions end to end: an Xvfb display, the real server, the real agent (service) and its user-session helper, and
 /// the technician's session socket. The student answers the consent prompt by clicking it (XTest, as a person would); the
-/// technician must see what is drawn on the display and their pointer must arrive where they put it.
+/// technician must see what is drawn on the display and their pointer must arrive where they put it, and their clipboard
+/// text must land on the display's clipboard where the school allows it.
 /// </summary>
 public sealed class RemoteSessionAgentTests : AgentServerTest
 {
@@ -48,9 +49,9 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         await base.DisposeAsync();
     }
 
-    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync()
+    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null)
     {
-        var deviceId = await EnrollAsync();
+        var deviceId = await EnrollAsync(school is null ? null : await Host.CreateTokenAsync(maxUses: 1, schoolId: school));
         var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: options =>
         {
             options.SessionSocketName = _socket;
@@ -210,5 +211,87 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         record.FramesSent.ShouldBe(0);
         // No banner: nobody is watching.
         (await ScreenshotAsync()).Take(_display.Width * X11Session.BannerHeight).Any(p => p == X11Session.BannerColour).ShouldBeFalse();
+    }
+
+    /// <summary>The display's clipboard as a program there reads it (xclip, as the student's paste would get it).</summary>
+    private async Task<string> ClipboardAsync()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(XclipClipboard.Program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])["-o", "-selection", "clipboard", "-t", "UTF8_STRING", "-display", _display.Name])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(HomeroomHost.Timeout);
+        await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
+        return process.ExitCode == 0 ? output : string.Empty;
+    }
+
+    /// <summary>The next clipboard answer on the session socket (screen updates and state messages before it are skipped).</summary>
+    private static async Task<JsonElement> ClipboardAnswerAsync(ClientWebSocket viewer)
+    {
+        for (var i = 0; i < 500; i++)
+        {
+            var (type, data) = await ReceiveAsync(viewer);
+            if (type == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == "clipboard")
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException("no clipboard answer");
+    }
+
+    private async Task<(ClientWebSocket Viewer, Guid SessionId)> AcceptedControlAsync(Guid deviceId, X11Session desktop)
+    {
+        var sessionId = await StartSessionAsync(deviceId, RemoteModes.Control);
+        var viewer = await ViewerAsync(deviceId, sessionId);
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+        await WaitForPromptAsync();
+        await ClickAsync(desktop, X11Session.AllowButton);
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
+        return (viewer, sessionId);
+    }
+
+    [Fact]
+    public async Task ClipboardText_LandsOnTheDisplaysClipboard_WhereTheSchoolAllowsIt_AndIsRefusedWhereItDoesNot()
+    {
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Clipboard " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        object Settings(bool clipboard) => new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = clipboard };
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(clipboard: true))).EnsureSuccessStatusCode();
+        var (deviceId, agent, _) = await ReadyAsync(school);
+        await using var __ = agent;
+        var live = Host.GetService<DeviceLiveState>();
+        live.Capabilities(deviceId)!.Single(c => c.Name == CapabilityNames.RemoteClipboard).Available.ShouldBeTrue();
+        using var desktop = X11Session.Open(_display.Name);
+
+        const string text = "Wi-Fi: Lincoln-Students\tpassword <ü ✓>\nsecond line";
+        var (viewer, _) = await AcceptedControlAsync(deviceId, desktop);
+        using (viewer)
+        {
+            await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "clipboard", text }), WebSocketMessageType.Text, true, CancellationToken.None);
+            (await ClipboardAnswerAsync(viewer)).GetProperty("state").GetString().ShouldBe("sent");
+            await Poll.UntilAsync(async () => await ClipboardAsync() == text, HomeroomHost.Timeout);
+            (await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        }
+
+        var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard&targetId={deviceId}");
+        audit.GetProperty("total").GetInt32().ShouldBe(1);
+
+        // The school turns the clipboard off: the next session's text is refused with the reason, and the device's clipboard keeps what it had.
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(clipboard: false))).EnsureSuccessStatusCode();
+        var (refusing, _) = await AcceptedControlAsync(deviceId, desktop);
+        using (refusing)
+        {
+            await refusing.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "clipboard", text = "not this" }), WebSocketMessageType.Text, true, CancellationToken.None);
+            var answer = await ClipboardAnswerAsync(refusing);
+            answer.GetProperty("state").GetString().ShouldBe("refused");
+            answer.GetProperty("reason").GetString()!.ShouldContain("do not allow the clipboard");
+            (await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        }
+
+        (await ClipboardAsync()).ShouldBe(text);
+        (await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard&targetId={deviceId}")).GetProperty("total").GetInt32().ShouldBe(1);
     }
 }

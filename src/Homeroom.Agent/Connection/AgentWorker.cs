@@ -455,6 +455,9 @@ public sealed class AgentWorker(
             case RemoteAckFrame ack:
                 await sessions.RemoteAckAsync(ack);
                 break;
+            case RemoteClipboardFrame clipboard:
+                await sessions.RemoteClipboardAsync(clipboard);
+                break;
             case SignalsAckFrame signalsAck:
                 signals.Acknowledge(signalsAck.Batch);
                 break;

@@ -174,6 +174,18 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                         }
 
                         break;
+                    case SessionMessages.RemoteClipboard:
+                        // Like input: only into the accepted session it names, and only in control mode.
+                        if (_remote is { Accepted: true, Mode: RemoteModes.Control } pasted && pasted.SessionId == message.Id)
+                        {
+                            var (set, error) = await XclipClipboard.SetAsync(options.Display, message.Text!, cancellationToken);
+                            if (!set)
+                            {
+                                SessionLog.ClipboardFailed(logger, error ?? "unknown");
+                            }
+                        }
+
+                        break;
                     case SessionMessages.RemoteAck:
                         if (_remote is { } acked && acked.SessionId == message.Id)
                         {

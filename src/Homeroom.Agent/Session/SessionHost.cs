@@ -222,6 +222,15 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         }
     }
 
+    /// <summary>Passes the technician's clipboard text to the session's helper (which sets it only in control mode, after consent).</summary>
+    public async Task RemoteClipboardAsync(RemoteClipboardFrame frame)
+    {
+        if (_remote is { Accepted: true } current && current.SessionId == frame.SessionId && RemoteLimits.ValidateClipboard(frame.Text) is null)
+        {
+            await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteClipboard, frame.SessionId, Text: frame.Text));
+        }
+    }
+
     /// <summary>Passes the server's acknowledgement to the session's helper.</summary>
     public async Task RemoteAckAsync(RemoteAckFrame frame)
     {

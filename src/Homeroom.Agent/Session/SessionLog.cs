@@ -33,4 +33,7 @@ internal static partial class SessionLog
 
     [LoggerMessage(110, LogLevel.Warning, "{Kind} failed: {Reason}")]
     public static partial void CommandFailed(ILogger logger, string kind, string reason);
+
+    [LoggerMessage(111, LogLevel.Warning, "The technician's clipboard text could not be set: {Reason}")]
+    public static partial void ClipboardFailed(ILogger logger, string reason);
 }

@@ -9,11 +9,11 @@ namespace Homeroom.Agent.Session;
 /// JSON, <see cref="SessionChannel"/>). Which fields a type carries, and their limits, are checked by
 /// <see cref="SessionMessages.Validate"/> on the receiving side.
 /// </summary>
-/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>remoteStatus</c>, <c>remoteScreen</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>.</param>
+/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>remoteStatus</c>, <c>remoteScreen</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>.</param>
 /// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, or the remote session a <c>remote*</c> message is about.</param>
 /// <param name="Display">The X display the helper serves (<c>hello</c>); one helper per display.</param>
 /// <param name="Title">A message's title, or the foreground window's title.</param>
-/// <param name="Text">A lock's or a message's text, or the result of a <c>done</c>.</param>
+/// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, or a <c>remoteClipboard</c>'s text.</param>
 /// <param name="Ok">Whether a command was carried out (<c>done</c>).</param>
 /// <param name="Active">Whether a teacher watches (<c>screenView</c>).</param>
 /// <param name="ViewerName">Who watches, for the banner.</param>
@@ -69,6 +69,7 @@ public static class SessionMessages
     public const string RemoteSession = "remoteSession";
     public const string RemoteInput = "remoteInput";
     public const string RemoteAck = "remoteAck";
+    public const string RemoteClipboard = "remoteClipboard";
     public const string RemoteStatus = "remoteStatus";
     public const string RemoteScreen = "remoteScreen";
 
@@ -92,13 +93,14 @@ public static class SessionMessages
     {
         var types = fromHelper
             ? (string[])[Hello, Done, Thumbnail, Foreground, RemoteStatus, RemoteScreen]
-            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck];
+            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard];
         if (!types.Contains(message.Type, StringComparer.Ordinal))
         {
             return $"unexpected message type '{Cut(message.Type)}'";
         }
 
-        if (message.Text is { Length: > MaxText } || message.Title is { Length: > MaxTitle } || message.App is { Length: > MaxTitle } || message.ViewerName is { Length: > MaxTitle })
+        // Clipboard text has its own limit (RemoteLimits.MaxClipboardBytes), checked below.
+        if ((message.Text is { Length: > MaxText } && message.Type != RemoteClipboard) || message.Title is { Length: > MaxTitle } || message.App is { Length: > MaxTitle } || message.ViewerName is { Length: > MaxTitle })
         {
             return "text too long";
         }
@@ -117,6 +119,7 @@ public static class SessionMessages
             RemoteSession when message.Active == true && (!RemoteModes.IsKnown(message.Mode) || message.ConsentRequired is null || message.IntervalMilliseconds is not (>= 50 and <= 1000))
                 => "remoteSession needs a mode, consentRequired and an interval of 50 to 1,000 ms",
             RemoteInput when message.Id is null || RemoteLimits.ValidateInput(message.Events, RemoteLimits.MaxScreenSide, RemoteLimits.MaxScreenSide) is not null => "remoteInput needs the session id and valid events",
+            RemoteClipboard when message.Id is null || RemoteLimits.ValidateClipboard(message.Text) is not null => "remoteClipboard needs the session id and at most 8 KiB of text without control characters",
             RemoteAck when message.Id is null || message.Sequence is not >= 1 => "remoteAck needs the session id and a sequence",
             RemoteStatus when message.Id is null || message.Status is not (RemoteSessionStatuses.Accepted or RemoteSessionStatuses.Declined or RemoteSessionStatuses.Ended)
                 || message.Text is { Length: > ProtocolLimits.MaxShortText } => "remoteStatus needs the session id, a known status and a short reason",

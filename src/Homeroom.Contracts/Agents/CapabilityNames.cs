@@ -48,6 +48,9 @@ public static class CapabilityNames
     /// <summary>Remote support sessions (<c>remoteSession</c>): screen updates, and input in control mode.</summary>
     public const string RemoteSession = "remote.session";
 
+    /// <summary>Clipboard text from the technician in a control session (<c>remoteClipboard</c>): the desktop agent where <c>xclip</c> is installed.</summary>
+    public const string RemoteClipboard = "remote.clipboard";
+
     /// <summary>
     /// View-only remote sessions (<c>remoteSession</c> in <see cref="RemoteModes.View"/>): the Chrome extension's screen
     /// captures while a technician watches. An agent reporting only this is never sent a control session (an extension

@@ -31,6 +31,7 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(RemoteSessionStatusFrame), FrameTypes.RemoteSessionStatus)]
 [JsonDerivedType(typeof(RemoteInputFrame), FrameTypes.RemoteInput)]
 [JsonDerivedType(typeof(RemoteAckFrame), FrameTypes.RemoteAck)]
+[JsonDerivedType(typeof(RemoteClipboardFrame), FrameTypes.RemoteClipboard)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -87,6 +88,9 @@ public static class FrameTypes
     /// <summary>Server → agent: the screen updates of a remote session that reached the technician.</summary>
     public const string RemoteAck = "remoteAck";
 
+    /// <summary>Server → agent: clipboard text from the technician (control mode, where the school allows it).</summary>
+    public const string RemoteClipboard = "remoteClipboard";
+
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -98,7 +102,7 @@ public static class FrameTypes
     public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
     {
         Welcome, ActivityAck, Command, Policy, ScreenView, SignalsAck, SafetyCapture,
-        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck,
+        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard,
     };
 }
 

@@ -68,6 +68,14 @@ public sealed record RemoteInputEvent(string Kind, int? X = null, int? Y = null,
 /// <param name="Events">At most <see cref="RemoteLimits.MaxInputEventsPerFrame"/> events.</param>
 public sealed record RemoteInputFrame(Guid SessionId, IReadOnlyList<RemoteInputEvent> Events) : AgentFrame;
 
+/// <summary>
+/// Server → agent: text the technician puts on the device's clipboard, in an accepted control session whose school allows
+/// the clipboard, sent only to an agent that reports <see cref="CapabilityNames.RemoteClipboard"/> as available.
+/// </summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="Text">At most <see cref="RemoteLimits.MaxClipboardBytes"/> bytes of UTF-8, no control characters but tab and line breaks (<see cref="RemoteLimits.ValidateClipboard"/>).</param>
+public sealed record RemoteClipboardFrame(Guid SessionId, string Text) : AgentFrame;
+
 /// <summary>Server → agent: every screen update up to <paramref name="Sequence"/> reached the technician (the agent adapts its rate and quality to what is not yet acknowledged).</summary>
 /// <param name="SessionId">The session.</param>
 /// <param name="Sequence">The highest <see cref="RemoteScreenFrame"/> sequence number delivered.</param>
@@ -90,6 +98,19 @@ public static class RemoteLimits
 
     /// <summary>Largest tile side, in pixels.</summary>
     public const int MaxTileSide = 256;
+
+    /// <summary>
+    /// Largest clipboard text, in UTF-8 bytes. Small enough that a <see cref="RemoteClipboardFrame"/> fits the text frame
+    /// limit even when every character is escaped in its JSON (six bytes each).
+    /// </summary>
+    public const int MaxClipboardBytes = 8 * 1024;
+
+    /// <summary>Null when <paramref name="text"/> is clipboard text the agent may take, otherwise why not.</summary>
+    public static string? ValidateClipboard(string? text) =>
+        string.IsNullOrEmpty(text) ? "clipboard text missing"
+        : System.Text.Encoding.UTF8.GetByteCount(text) > MaxClipboardBytes ? "clipboard text over 8 KiB"
+        : text.Any(c => char.IsControl(c) && c is not ('\t' or '\n' or '\r')) ? "clipboard text has control characters"
+        : null;
 
     /// <summary>Largest keysym (X keysyms are 29-bit).</summary>
     public const int MaxKeysym = 0x1FFF_FFFF;

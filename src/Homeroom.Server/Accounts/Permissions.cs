@@ -148,6 +148,13 @@ public enum Permission
     /// decides): IT technicians and district administrators only, never teachers.
     /// </summary>
     RemoteSupport,
+
+    /// <summary>
+    /// A school's remote support settings (sessions allowed, consent or notice per role, clipboard): district administrators for
+    /// any school, school administrators for their own, and those only as far as the district's defaults allow
+    /// (<see cref="Homeroom.Server.RemoteSupport.RemoteSupportSettingsDirectory"/>). Never IT technicians, the staff the settings bind.
+    /// </summary>
+    ManageRemoteSupport,
 }
 
 /// <summary>
@@ -170,7 +177,7 @@ public static class Permissions
             Permission.ReadApple, Permission.UseClassroom, Permission.ManageNotifications, Permission.ScanSafetyText,
             Permission.ReadInsights, Permission.ReadInsightNames,
             Permission.ReadUpdates,
-            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts,
+            Permission.ManageHelpRequests, Permission.RunDiagnostics, Permission.RunScripts, Permission.ManageRemoteSupport,
         },
         [StaffRole.ItTechnician] = new HashSet<Permission>
         {

@@ -23,8 +23,11 @@ public sealed record RemoteSessionDto(
 /// <param name="Current">The open session, if any.</param>
 /// <param name="Recent">The last sessions, newest first.</param>
 /// <param name="ControlUnavailableReason">Why control cannot be offered when only view can (a Chromebook's extension); null otherwise.</param>
+/// <param name="ConsentRequired">Whether the student will be asked to allow a session the caller starts (false: only told), as the device's school's settings say.</param>
+/// <param name="ClipboardUnavailableReason">Why clipboard text cannot be sent in a control session (the school's settings, the device's agent); null when it can.</param>
 public sealed record DeviceRemoteSupportDto(
-    bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null);
+    bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null, bool ConsentRequired = true,
+    string? ClipboardUnavailableReason = null);
 
 /// <summary>The request to start a session.</summary>
 /// <param name="Mode"><c>view</c> or <c>control</c>.</param>
@@ -34,8 +37,9 @@ public sealed record StartRemoteSessionRequest(string? Mode);
 public sealed record RemoteViewerState(string Type, string State, string Mode, string? Reason);
 
 /// <summary>
-/// Live remote support sessions, one per device at most, and their records. A technician starts a session (stored and
-/// audited; the device is sent a <c>remoteSession</c> frame saying whether the student must consent); the device answers
+/// Live remote support sessions, one per device at most, and their records. A technician starts a session where the device's
+/// school allows it (<see cref="RemoteSupportSettingsDirectory"/>; stored and audited; the device is sent a <c>remoteSession</c>
+/// frame saying whether the student must consent, as the school's settings say for the caller's role); the device answers
 /// with <c>accepted</c> or <c>declined</c>; screen updates (binary kind 4) are passed to the technician's console socket
 /// unchanged, and only after the answer was <c>accepted</c>, and deliveries are acknowledged to the device in batches
 /// (a cumulative <c>remoteAck</c> at most every <see cref="RemoteSupportOptions.AckInterval"/> or
@@ -45,7 +49,7 @@ public sealed record RemoteViewerState(string Type, string State, string Mode, s
 /// </summary>
 public sealed class RemoteSessions(
     ConnectionRegistry registry, DeviceLiveState live, IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit,
-    IOptions<RemoteSupportOptions> options, TimeProvider time, ILogger<RemoteSessions> logger)
+    RemoteSupportSettingsDirectory settings, IOptions<RemoteSupportOptions> options, TimeProvider time, ILogger<RemoteSessions> logger)
     : PeriodicTask(TimeSpan.FromSeconds(1), time, logger)
 {
     /// <summary>States of a live session.</summary>
@@ -60,6 +64,9 @@ public sealed class RemoteSessions(
     public sealed class Live(RemoteSessionRecord record)
     {
         public RemoteSessionRecord Record { get; } = record;
+
+        /// <summary>Whether the school's settings allowed the clipboard when the session started (a session keeps the terms it started with).</summary>
+        public bool ClipboardAllowed { get; init; }
 
         public Lock Gate { get; } = new();
 
@@ -113,6 +120,27 @@ public sealed class RemoteSessions(
         };
     }
 
+    /// <summary>Why the clipboard cannot be sent to this device under <paramref name="policy"/>; null when it can.</summary>
+    public string? ClipboardUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    {
+        return policy.ClipboardAllowed ? ClipboardCapabilityMissing(deviceId) : ClipboardOffReason;
+    }
+
+    // Why the device's agent cannot take clipboard text now; null when it can.
+    private string? ClipboardCapabilityMissing(Guid deviceId)
+    {
+        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboard);
+        return capability switch
+        {
+            null => "the device's agent does not take clipboard text",
+            { Available: false } => capability.Reason ?? "the device's agent cannot take clipboard text now",
+            _ => null,
+        };
+    }
+
+    /// <summary>Why clipboard text is refused where the school's settings do not allow it.</summary>
+    public const string ClipboardOffReason = "this school's remote support settings do not allow the clipboard";
+
     /// <summary>Whether the device's agent offers view but not control (the Chrome extension's <c>remote.view</c>).</summary>
     public bool ViewOnly(Guid deviceId) => Capability(deviceId) is { Name: CapabilityNames.RemoteView };
 
@@ -127,13 +155,27 @@ public sealed class RemoteSessions(
     /// <summary>The live session of a device, if any.</summary>
     public Live? Current(Guid deviceId) => _byDevice.GetValueOrDefault(deviceId);
 
-    /// <summary>Starts a session on a device of the scope; 409 when it cannot take one or already has one.</summary>
+    /// <summary>The reason given when the settings that apply to a device (its school's, or the district's for no school) turn sessions off.</summary>
+    public static string TurnedOffReason(Guid? schoolId) => schoolId is null
+        ? "remote sessions are turned off for the district (Homeroom:RemoteSupport:SessionsAllowed)"
+        : "remote sessions are turned off for this school by its remote support settings";
+
+    /// <summary>
+    /// Starts a session on a device of the scope; 409 when its school's settings turn sessions off, it cannot take one or
+    /// already has one (nothing then reaches the device).
+    /// </summary>
     public async Task<RemoteSessionDto> StartAsync(StaffScope scope, Guid deviceId, string mode, CancellationToken cancellationToken)
     {
         scope.EnsureCan(Permission.RemoteSupport);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var device = await scope.Devices(db).AsNoTracking().Where(d => d.Id == deviceId).Select(d => new { d.Id, d.SchoolId }).FirstOrDefaultAsync(cancellationToken)
             ?? throw new NotFoundException("No such device.");
+        var policy = await settings.PolicyAsync(db, device.SchoolId, cancellationToken);
+        if (!policy.SessionsAllowed)
+        {
+            throw new ConflictException($"A remote session cannot start: {TurnedOffReason(device.SchoolId)}.");
+        }
+
         if (Unavailable(deviceId) is { } reason)
         {
             throw new ConflictException($"A remote session cannot start: {reason}.");
@@ -145,7 +187,7 @@ public sealed class RemoteSessions(
         }
 
         var opt = options.Value;
-        var consentRequired = scope.Role == StaffRole.DistrictAdmin ? opt.ConsentRequiredForDistrictAdmins : opt.ConsentRequiredForTechnicians;
+        var consentRequired = policy.ConsentRequiredFor(scope.Role);
         var now = Time.GetUtcNow();
         var record = new RemoteSessionRecord
         {
@@ -153,7 +195,7 @@ public sealed class RemoteSessions(
             TechnicianName = scope.DisplayName is { Length: > 0 } name ? name : scope.Username, Mode = mode, ConsentRequired = consentRequired,
             Consent = "pending", StartedAt = now.UtcDateTime,
         };
-        var session = new Live(record) { LastInputAt = now };
+        var session = new Live(record) { LastInputAt = now, ClipboardAllowed = policy.ClipboardAllowed };
         if (!_byDevice.TryAdd(deviceId, session))
         {
             throw new ConflictException("A remote session is already open on this device; end it first.");
@@ -199,18 +241,16 @@ public sealed class RemoteSessions(
     {
         scope.EnsureCan(Permission.RemoteSupport);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
-        {
-            throw new NotFoundException("No such device.");
-        }
-
+        var device = await scope.Devices(db).Where(d => d.Id == deviceId).Select(d => new { d.SchoolId }).FirstOrDefaultAsync(cancellationToken)
+            ?? throw new NotFoundException("No such device.");
+        var policy = await settings.PolicyAsync(db, device.SchoolId, cancellationToken);
         var recent = await db.Set<RemoteSessionRecord>().AsNoTracking().Where(r => r.DeviceId == deviceId)
             .OrderByDescending(r => r.StartedAt).Take(20).ToListAsync(cancellationToken);
         var current = Current(deviceId);
-        var unavailable = Unavailable(deviceId);
+        var unavailable = policy.SessionsAllowed ? Unavailable(deviceId) : TurnedOffReason(device.SchoolId);
         return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
             [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))],
-            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null);
+            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role), ClipboardUnavailable(deviceId, policy));
     }
 
     /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>
@@ -378,6 +418,49 @@ public sealed class RemoteSessions(
         return registry.Get(session.Record.DeviceId) is { } connection && await connection.SendAsync(new RemoteInputFrame(session.Record.Id, events));
     }
 
+    /// <summary>
+    /// Clipboard text from the console (already checked by <see cref="RemoteLimits.ValidateClipboard"/>): sent to the device
+    /// in an accepted control session whose school allowed the clipboard when it started, and audited (its length, never the
+    /// text). The reason when it is refused; null when it was sent.
+    /// </summary>
+    public async Task<string?> ClipboardAsync(Live session, string text)
+    {
+        lock (session.Gate)
+        {
+            session.LastInputAt = Time.GetUtcNow();
+            if (session.Record.Mode != RemoteModes.Control)
+            {
+                return "the clipboard is sent only in control sessions";
+            }
+
+            if (!session.ClipboardAllowed)
+            {
+                return ClipboardOffReason;
+            }
+
+            if (session.State != States.Streaming)
+            {
+                return "the student has not accepted the session yet";
+            }
+        }
+
+        if (ClipboardCapabilityMissing(session.Record.DeviceId) is { } unavailable)
+        {
+            return unavailable;
+        }
+
+        if (registry.Get(session.Record.DeviceId) is not { } connection || !await connection.SendAsync(new RemoteClipboardFrame(session.Record.Id, text)))
+        {
+            return "the device is offline";
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync();
+        audit.Record(db, "remote.clipboard", "device", session.Record.DeviceId.ToString(),
+            $"{System.Text.Encoding.UTF8.GetByteCount(text)} bytes of text to the device's clipboard, session {session.Record.Id}", session.Record.SchoolId);
+        await db.SaveChangesAsync();
+        return null;
+    }
+
     /// <summary>The console is watching (or stopped watching) a session.</summary>
     public bool Attach(Live session)
     {
@@ -469,6 +552,11 @@ public sealed class RemoteSessions(
         }
     }
 
+    /// <summary>Tells the console what became of its clipboard text: <c>{"type":"clipboard","state":"sent"}</c>, or <c>"refused"</c> with the reason.</summary>
+    public void PostClipboard(Live session, string? refusedReason) =>
+        session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new RemoteViewerState("clipboard", refusedReason is null ? "sent" : "refused", session.Record.Mode, refusedReason), RemoteSupportJsonContext.Default.RemoteViewerState)));
+
     private void Post(Live session, string state, string? reason) =>
         session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
             new RemoteViewerState("state", state, session.Record.Mode, reason), RemoteSupportJsonContext.Default.RemoteViewerState)));
@@ -520,5 +608,5 @@ public sealed class RemoteSessions(
 [System.Text.Json.Serialization.JsonSerializable(typeof(RemoteViewerMessage))]
 internal sealed partial class RemoteSupportJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
-/// <summary>A message from the technician's console on the session socket: <c>input</c> with events, or <c>end</c>.</summary>
-public sealed record RemoteViewerMessage(string? Type, List<RemoteInputEvent>? Events);
+/// <summary>A message from the technician's console on the session socket: <c>input</c> with events, <c>clipboard</c> with text, or <c>end</c>.</summary>
+public sealed record RemoteViewerMessage(string? Type, List<RemoteInputEvent>? Events, string? Text = null);

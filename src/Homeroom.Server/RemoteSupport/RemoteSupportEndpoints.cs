@@ -4,6 +4,7 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Throttling;
 using Homeroom.Server.Accounts;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.RemoteSupport;
@@ -17,7 +18,11 @@ public static class RemoteViewerCloseCodes
     /// <summary>A message that is not JSON, not a known type, or whose events are invalid.</summary>
     public const int Malformed = AgentCloseCodes.MalformedFrame;
 
-    /// <summary>A message larger than <see cref="RemoteSupportOptions.MaxViewerMessageBytes"/>, or a binary one.</summary>
+    /// <summary>
+    /// A message larger than <see cref="RemoteSupportOptions.MaxViewerMessageBytes"/> (a <c>clipboard</c> one larger than
+    /// <see cref="RemoteSupportOptions.MaxViewerClipboardMessageBytes"/>, or with more than <see cref="RemoteLimits.MaxClipboardBytes"/>
+    /// of text), or a binary one.
+    /// </summary>
     public const int TooLarge = AgentCloseCodes.FrameTooLarge;
 
     /// <summary>More messages than <see cref="RemoteSupportOptions.ViewerMessagesPerSecond"/> allows.</summary>
@@ -37,15 +42,31 @@ public static class RemoteSupportEndpoints
         var group = app.MapGroup("/api/devices/{id:guid}/remote-session").WithTags("Remote support");
         group.MapPost("/", StartAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
-            .WithDescription("Starts a remote session (`mode` view or control) on a device whose agent offers it (the Linux desktop agent; view only on a Chromebook's extension); 409 when the device is offline, its agent lacks the capability, control is asked of a view-only agent, or a session is already open. The student is asked to consent or only told, as the district's setting says for the caller's role. Audited. IT technicians and district administrators.");
+            .WithDescription("Starts a remote session (`mode` view or control) on a device whose agent offers it (the Linux desktop agent; view only on a Chromebook's extension); 409 when the device is offline, its agent lacks the capability, control is asked of a view-only agent, or a session is already open. 409 also when the school's remote support settings turn sessions off. The student is asked to consent or only told, as the school's settings (or the district's defaults) say for the caller's role. Audited. IT technicians and district administrators.");
         group.MapDelete("/", StopAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .WithDescription("Ends the device's open remote session. Audited.");
         group.MapGet("/", DeviceAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .WithDescription("Whether the device can take a remote session (and why not), its open session, and its recent sessions with consent, duration and bytes.");
         group.MapGet("/{sessionId:guid}/stream", StreamAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .ExcludeFromDescription();
+
+        var settings = app.MapGroup("/api/schools/{id:guid}/remote-support").WithTags("Remote support")
+            .WithMetadata(new RequestSizeLimitAttribute(RemoteSupportSettingsDirectory.MaxRequestBytes));
+        settings.MapGet("/", GetSettingsAsync).RequireStaff(ScopedResource.School, Permission.ManageRemoteSupport)
+            .WithDescription("The school's remote support settings (the district's defaults while it has none of its own): whether sessions may start, consent or notice for IT technicians and for district administrators, and whether the clipboard is allowed. District administrators and the school's administrators.");
+        settings.MapPut("/", UpdateSettingsAsync).RequireStaff(ScopedResource.School, Permission.ManageRemoteSupport)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithDescription($"Replaces the school's remote support settings (`sessionsAllowed`, `technicianConsent` and `districtAdminConsent` each `consent` or `notice`, `clipboardAllowed`; all required; body at most {RemoteSupportSettingsDirectory.MaxRequestBytes} bytes). A school administrator may not set the school looser than the district's defaults (403). Audited.");
         return app;
     }
+
+    private static async Task<Results<Ok<RemoteSupportSettingsDto>, NotFound>> GetSettingsAsync(
+        Guid id, StaffScope scope, RemoteSupportSettingsDirectory directory, CancellationToken cancellationToken) =>
+        await directory.GetAsync(scope, id, cancellationToken) is { } found ? TypedResults.Ok(found) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<RemoteSupportSettingsDto>, NotFound>> UpdateSettingsAsync(
+        Guid id, RemoteSupportSettingsRequest request, StaffScope scope, RemoteSupportSettingsDirectory directory, CancellationToken cancellationToken) =>
+        await directory.UpdateAsync(scope, id, request, cancellationToken) is { } saved ? TypedResults.Ok(saved) : TypedResults.NotFound();
 
     private static async Task<Results<Created<RemoteSessionDto>, ValidationProblem>> StartAsync(
         Guid id, StartRemoteSessionRequest request, StaffScope scope, RemoteSessions sessions, CancellationToken cancellationToken)
@@ -98,7 +119,8 @@ public static class RemoteSupportEndpoints
         var sender = SendAsync();
         var opt = options.Value;
         var bucket = new TokenBucket(opt.ViewerMessagesPerSecond, opt.ViewerMessagesPerSecond * 2, time.GetUtcNow().UtcTicks);
-        var buffer = new byte[opt.MaxViewerMessageBytes + 1];
+        var largest = Math.Max(opt.MaxViewerMessageBytes, opt.MaxViewerClipboardMessageBytes);
+        var buffer = new byte[largest + 1];
         try
         {
             while (socket.State == WebSocketState.Open)
@@ -118,9 +140,9 @@ public static class RemoteSupportEndpoints
                     break;
                 }
 
-                var violation = length > opt.MaxViewerMessageBytes || result.MessageType == WebSocketMessageType.Binary ? (RemoteViewerCloseCodes.TooLarge, "message too large or binary")
+                var violation = length > largest || result.MessageType == WebSocketMessageType.Binary ? (RemoteViewerCloseCodes.TooLarge, "message too large or binary")
                     : !bucket.TryTake(time.GetUtcNow().UtcTicks) ? (RemoteViewerCloseCodes.RateLimited, "too many messages")
-                    : await HandleAsync(buffer.AsMemory(0, length)) is { } reason ? (RemoteViewerCloseCodes.Malformed, reason)
+                    : await HandleAsync(buffer.AsMemory(0, length)) is { } reason ? reason
                     : ((int, string)?)null;
                 if (violation is { } v)
                 {
@@ -154,7 +176,8 @@ public static class RemoteSupportEndpoints
 
         return TypedResults.Empty;
 
-        async Task<string?> HandleAsync(ReadOnlyMemory<byte> json)
+        // Null when the message was handled; else the close code and why.
+        async Task<(int, string)?> HandleAsync(ReadOnlyMemory<byte> json)
         {
             RemoteViewerMessage? message;
             try
@@ -163,7 +186,13 @@ public static class RemoteSupportEndpoints
             }
             catch (JsonException)
             {
-                return "not JSON";
+                return (RemoteViewerCloseCodes.Malformed, "not JSON");
+            }
+
+            // Only clipboard text may be longer than an input message.
+            if (json.Length > (message?.Type == "clipboard" ? opt.MaxViewerClipboardMessageBytes : opt.MaxViewerMessageBytes))
+            {
+                return (RemoteViewerCloseCodes.TooLarge, "message too large");
             }
 
             switch (message?.Type)
@@ -181,13 +210,23 @@ public static class RemoteSupportEndpoints
                     // Before the first screen update the size is unknown: only the largest screen bounds positions.
                     if (RemoteLimits.ValidateInput(message.Events, width > 0 ? width : RemoteLimits.MaxScreenSide, height > 0 ? height : RemoteLimits.MaxScreenSide) is { } invalid)
                     {
-                        return invalid;
+                        return (RemoteViewerCloseCodes.Malformed, invalid);
                     }
 
                     await sessions.InputAsync(session, message.Events!);
                     return null;
+                case "clipboard":
+                    if (RemoteLimits.ValidateClipboard(message.Text) is { } bad)
+                    {
+                        return (System.Text.Encoding.UTF8.GetByteCount(message.Text ?? string.Empty) > RemoteLimits.MaxClipboardBytes ? RemoteViewerCloseCodes.TooLarge : RemoteViewerCloseCodes.Malformed, bad);
+                    }
+
+                    // Refused (not a control session, the school's settings, the device's agent): the console is told and the session goes on.
+                    var refused = await sessions.ClipboardAsync(session, message.Text!);
+                    sessions.PostClipboard(session, refused);
+                    return null;
                 default:
-                    return "unknown message type";
+                    return (RemoteViewerCloseCodes.Malformed, "unknown message type");
             }
         }
 

@@ -3,16 +3,26 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.RemoteSupport;
 
-/// <summary>Remote support sessions (configuration section <c>Homeroom:RemoteSupport</c>); one setting for the whole district.</summary>
+/// <summary>
+/// Remote support sessions (configuration section <c>Homeroom:RemoteSupport</c>). The first four are the district's defaults:
+/// a school without its own remote support settings (<see cref="RemoteSupportSettings"/>) uses them, and a school
+/// administrator may not set their school looser than them.
+/// </summary>
 public sealed class RemoteSupportOptions
 {
     public const string Section = "Homeroom:RemoteSupport";
+
+    /// <summary>Whether remote sessions may be started at all (on devices of a school without its own settings, and of no school).</summary>
+    public bool SessionsAllowed { get; set; } = true;
 
     /// <summary>Whether the student must accept a session an IT technician starts (false: a notice is enough).</summary>
     public bool ConsentRequiredForTechnicians { get; set; } = true;
 
     /// <summary>Whether the student must accept a session a district administrator starts (false: a notice is enough).</summary>
     public bool ConsentRequiredForDistrictAdmins { get; set; } = true;
+
+    /// <summary>Whether the technician may send clipboard text to the device in a control session.</summary>
+    public bool ClipboardAllowed { get; set; }
 
     /// <summary>A session without input from the technician (or, in view mode, without any message from their console) for this long ends.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "04:00:00")]
@@ -44,6 +54,10 @@ public sealed class RemoteSupportOptions
     /// <summary>The largest message the technician's console may send on the session socket.</summary>
     [Range(256, 65_536)]
     public int MaxViewerMessageBytes { get; set; } = 4096;
+
+    /// <summary>The largest <c>clipboard</c> message the console may send (its text is at most 8 KiB of UTF-8; JSON escapes may triple that).</summary>
+    [Range(1024, 256 * 1024)]
+    public int MaxViewerClipboardMessageBytes { get; set; } = 64 * 1024;
 
     /// <summary>Sustained input messages per second from the technician's console (a burst of twice as many is allowed).</summary>
     [Range(1, 1000)]

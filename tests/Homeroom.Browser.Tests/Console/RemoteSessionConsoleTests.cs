@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net.WebSockets;
 using Homeroom.Browser.Tests.Infrastructure;
 using Homeroom.Contracts.Agents;
@@ -8,7 +9,7 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace Homeroom.Browser.Tests.Console;
 
-/// <summary>One school with a Linux desktop whose agent (a real agent WebSocket, driven by the test) offers remote sessions, an IT technician and a teacher.</summary>
+/// <summary>One school with a Linux desktop whose agent (a real agent WebSocket, driven by the test) offers remote sessions, an IT technician, a school administrator and a teacher.</summary>
 public sealed class RemoteSessionDistrict : BrowserDistrict
 {
     public Guid School { get; private set; }
@@ -17,18 +18,23 @@ public sealed class RemoteSessionDistrict : BrowserDistrict
     {
         School = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         await AccountAsync("tech", "itTechnician", School, displayName: "Sam Tech");
+        await AccountAsync("principal", "schoolAdmin", School);
         var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Ms.", familyName = "Rivera", schoolId = School });
         await AccountAsync("rivera", "teacher", personId: teacher);
     }
 
-    /// <summary>A newly enrolled Linux desktop of the school, connected; with <paramref name="capable"/> it reports remote sessions available.</summary>
-    public async Task<TestAgent> DesktopAsync(bool capable)
+    /// <summary>
+    /// A newly enrolled Linux desktop of the school, connected; with <paramref name="capable"/> it reports remote sessions available,
+    /// with <paramref name="clipboard"/> the clipboard too.
+    /// </summary>
+    public async Task<TestAgent> DesktopAsync(bool capable, bool clipboard = false)
     {
         var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: School), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
         var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
         await agent.ExpectWelcomeAsync();
         await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
-            [capable ? new AgentCapability(CapabilityNames.RemoteSession, true) : new AgentCapability(CapabilityNames.RemoteSession, false, "not available on this build (Linux/X11 only)")]));
+            [capable ? new AgentCapability(CapabilityNames.RemoteSession, true) : new AgentCapability(CapabilityNames.RemoteSession, false, "not available on this build (Linux/X11 only)"),
+             new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed on the device")]));
         var live = Host.GetService<Homeroom.Server.Devices.DeviceLiveState>();
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is not null));
         return agent;
@@ -47,7 +53,10 @@ public sealed class RemoteSessionDistrict : BrowserDistrict
     }
 }
 
-/// <summary>The device page's remote session panel in Chromium: waiting for consent, the canvas painting the device's tiles, the pointer reaching the device, the end.</summary>
+/// <summary>
+/// The device page's remote session panel in Chromium: waiting for consent, the canvas painting the device's tiles, the pointer
+/// reaching the device, the end; and the Schools page's remote support section turning sessions off, which greys the panel.
+/// </summary>
 public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : IClassFixture<RemoteSessionDistrict>
 {
     private static readonly LocatorAssertionsToBeVisibleOptions Soon = new() { Timeout = 15_000 };
@@ -157,5 +166,79 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
         start.Mode.ShouldBe(RemoteModes.View);
         await page.GetByTestId("remote-end").ClickAsync();
         (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task SchoolsPage_SchoolAdminTurnsSessionsOff_TheDevicePanelGreysWithTheReason()
+    {
+        await using var agent = await district.DesktopAsync(capable: true);
+        var admin = await district.SignInAsync("principal");
+        await admin.GotoAsync("/schools");
+        var section = admin.GetByTestId("remote-support-settings");
+        await Expect(section.GetByTestId("remote-support-source")).ToContainTextAsync("uses the district's defaults", new() { Timeout = 15_000 });
+        await Expect(section.GetByTestId("remote-sessions-allowed")).ToBeCheckedAsync();
+
+        // Notice only for technicians is looser than the district's default: refused with the reason, nothing saved.
+        await section.GetByTestId("remote-technician-consent").SelectOptionAsync("notice");
+        await section.GetByTestId("save-remote-support").ClickAsync();
+        await Expect(section.GetByTestId("remote-support-error")).ToContainTextAsync("Only a district administrator", new() { Timeout = 15_000 });
+
+        await section.GetByTestId("remote-technician-consent").SelectOptionAsync("consent");
+        await section.GetByTestId("remote-sessions-allowed").UncheckAsync();
+        await section.GetByTestId("save-remote-support").ClickAsync();
+        await Expect(section.GetByTestId("remote-support-status")).ToContainTextAsync("saved", new() { Timeout = 15_000 });
+        try
+        {
+            var page = await district.SignInAsync("tech");
+            await page.GotoAsync($"/devices/{agent.DeviceId}");
+            await Expect(page.GetByTestId("remote-unavailable")).ToContainTextAsync("turned off for this school", new() { Timeout = 15_000 });
+            await Expect(page.GetByTestId("remote-view")).ToBeDisabledAsync();
+            await Expect(page.GetByTestId("remote-control")).ToBeDisabledAsync();
+            (await agent.NothingOfTypeAsync<RemoteSessionFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        }
+        finally
+        {
+            // The other tests of this class share the school.
+            using var restored = await district.Host.Client.PutAsJsonAsync($"/api/schools/{district.School}/remote-support",
+                new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false });
+            restored.EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
+    public async Task DevicePage_ControlSession_SendsClipboardText_WhereTheSchoolAllowsIt()
+    {
+        using (var allow = await district.Host.Client.PutAsJsonAsync($"/api/schools/{district.School}/remote-support",
+            new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = true }))
+        {
+            allow.EnsureSuccessStatusCode();
+        }
+
+        try
+        {
+            await using var agent = await district.DesktopAsync(capable: true, clipboard: true);
+            var page = await district.SignInAsync("tech");
+            await page.GotoAsync($"/devices/{agent.DeviceId}");
+            await Expect(page.GetByTestId("remote-session")).ToBeVisibleAsync(Soon);
+            await page.GetByTestId("remote-control").ClickAsync();
+            var start = await agent.ExpectAsync<RemoteSessionFrame>();
+            await agent.SendAsync(new RemoteSessionStatusFrame(start.SessionId, RemoteSessionStatuses.Accepted, null));
+            await Expect(page.GetByTestId("remote-status")).ToContainTextAsync("you control the screen", new() { Timeout = 15_000 });
+
+            await page.GetByTestId("remote-clipboard-text").FillAsync("Room 214 printer: \\\\print01\\room214");
+            await page.GetByTestId("remote-clipboard-send").ClickAsync();
+            var clipboard = await agent.ExpectAsync<RemoteClipboardFrame>();
+            (clipboard.SessionId, clipboard.Text).ShouldBe((start.SessionId, "Room 214 printer: \\\\print01\\room214"));
+            await Expect(page.GetByTestId("remote-clipboard-status")).ToHaveTextAsync("Sent to the device's clipboard.", new() { Timeout = 15_000 });
+
+            await page.GetByTestId("remote-end").ClickAsync();
+            (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+        }
+        finally
+        {
+            using var restored = await district.Host.Client.PutAsJsonAsync($"/api/schools/{district.School}/remote-support",
+                new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false });
+            restored.EnsureSuccessStatusCode();
+        }
     }
 }

@@ -251,6 +251,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("PUT", "/api/schools/{id}/safety-settings", SafetyReaders, Kind.School, """{"contacts":[{"name":"Dana Counselor","email":"dana@example.org"}],"escalateAfterMinutes":10,"quietHours":{"start":"21:00","end":"07:00","days":["monday"]}}"""),
         new("GET", "/api/schools/{id}/notifications", Admins, Kind.School),
         new("PUT", "/api/schools/{id}/notifications", Admins, Kind.School, """{"emailKinds":["outOfBounds"],"emailAddresses":["office@example.org"]}"""),
+        new("GET", "/api/schools/{id}/remote-support", Admins, Kind.School),
+        new("PUT", "/api/schools/{id}/remote-support", Admins, Kind.School, """{"sessionsAllowed":true,"technicianConsent":"consent","districtAdminConsent":"consent","clipboardAllowed":false}"""),
 
         new("GET", "/api/apple/wallpapers", DeviceManagers, Kind.None),
         new("POST", "/api/apple/wallpapers", DistrictOnly, Kind.None, Query: "name={unique}"),

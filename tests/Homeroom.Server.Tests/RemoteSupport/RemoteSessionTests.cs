@@ -11,8 +11,10 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Tests.RemoteSupport;
 
-// A long acknowledgement interval, so a batch of updates sent together is acknowledged together however slow the machine.
-public abstract class RemoteSupportHost(DatabaseProvider provider) : SharedHost(provider, "Homeroom:RemoteSupport:AckInterval=00:00:10");
+// A long acknowledgement interval, so a batch of updates sent together is acknowledged together however slow the machine;
+// and more sign-ins a minute from this one address than a real one gets, since every test signs in its own staff.
+public abstract class RemoteSupportHost(DatabaseProvider provider)
+    : SharedHost(provider, "Homeroom:RemoteSupport:AckInterval=00:00:10", "Homeroom:Accounts:SignInsPerMinutePerAddress=500");
 
 public sealed class RemoteSupportSqliteHost() : RemoteSupportHost(DatabaseProvider.Sqlite);
 
@@ -22,8 +24,9 @@ public sealed class RemoteSupportPostgresHost() : RemoteSupportHost(DatabaseProv
 /// Remote sessions over the real server, a real agent WebSocket and the technician's real session socket: consent before
 /// anything streams, screen updates relayed unchanged and acknowledged, input relayed in control mode, who may start one
 /// (IT technicians of the device's school; never teachers), the idle timeout, view only on a Chromebook (control refused,
-/// its tiles relayed, its decline relaying nothing), and bad input from either side closing with
-/// the documented code and relaying nothing.
+/// its tiles relayed, its decline relaying nothing), bad input from either side closing with
+/// the documented code and relaying nothing, and each school's remote support settings (sessions off refusing a start,
+/// notice only per role, who may change them and how far, bad bodies refused).
 /// </summary>
 public abstract class RemoteSessionTests(RemoteSupportHost shared)
 {
@@ -33,7 +36,7 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
 
     private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
-    private async Task<(Guid School, TestAgent Agent)> LinuxDeviceAsync(bool capable = true)
+    private async Task<(Guid School, TestAgent Agent)> LinuxDeviceAsync(bool capable = true, bool clipboard = false)
     {
         var school = await IdAsync("/api/schools", new { name = "Remote " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" });
         var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
@@ -41,7 +44,8 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         await agent.ExpectWelcomeAsync();
         if (capable)
         {
-            await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null, [new AgentCapability(CapabilityNames.RemoteSession, true)]));
+            await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
+                [new AgentCapability(CapabilityNames.RemoteSession, true), new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed")]));
             await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean());
         }
 
@@ -503,6 +507,229 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         var record = await RecordAsync(sessionId);
         record.FramesSent.ShouldBe(2);
         record.BytesSent.ShouldBe(scrolled.Length + copyOnly.Length);
+    }
+
+    private static object Settings(bool sessions = true, string technicians = "consent", string districtAdmins = "consent", bool clipboard = false) =>
+        new { sessionsAllowed = sessions, technicianConsent = technicians, districtAdminConsent = districtAdmins, clipboardAllowed = clipboard };
+
+    private async Task<int> SchoolAuditCountAsync(string action, Guid schoolId) =>
+        (await Host.GetJsonAsync<JsonElement>($"/api/audit?action={action}&targetId={schoolId}")).GetProperty("total").GetInt32();
+
+    [Fact]
+    public async Task SchoolWithSessionsOff_RefusesAStart_AndNothingReachesTheDevice()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var (schoolAdmin, _) = await StaffAsync("schoolAdmin", school);
+        var (technician, _) = await StaffAsync("itTechnician", school);
+
+        // The school's administrator turns sessions off (stricter than the district: theirs to decide).
+        using (var off = await schoolAdmin.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(sessions: false)))
+        {
+            off.StatusCode.ShouldBe(HttpStatusCode.OK, await off.Content.ReadAsStringAsync());
+            var saved = await off.Content.ReadFromJsonAsync<JsonElement>();
+            saved.GetProperty("settings").GetProperty("sessionsAllowed").GetBoolean().ShouldBeFalse();
+            saved.GetProperty("usesDistrictDefaults").GetBoolean().ShouldBeFalse();
+        }
+
+        (await SchoolAuditCountAsync("remote.settings", school)).ShouldBe(1);
+        var state = await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session");
+        state.GetProperty("available").GetBoolean().ShouldBeFalse();
+        state.GetProperty("unavailableReason").GetString()!.ShouldContain("turned off for this school");
+
+        foreach (var client in new[] { technician, Host.Client })
+        {
+            using var refused = await client.PostAsJsonAsync($"/api/devices/{agent.DeviceId}/remote-session", new { mode = "control" });
+            refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+            refused.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+            (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!.ShouldContain("turned off for this school");
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteSessionFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        (await AuditCountAsync("remote.start", agent.DeviceId)).ShouldBe(0);
+
+        // On again (the district's default, so the school's administrator may): the same start now reaches the device.
+        (await schoolAdmin.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(sessions: true))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        (await agent.ExpectAsync<RemoteSessionFrame>()).SessionId.ShouldBe(sessionId);
+        (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+    }
+
+    [Fact]
+    public async Task NoticeOnlyForTechnicians_AsksNoConsent_WhileDistrictAdminsStillAsk()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var (schoolAdmin, _) = await StaffAsync("schoolAdmin", school);
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var (districtAdmin, _) = await StaffAsync("districtAdmin", null);
+
+        // Notice only is looser than the district's default (consent): not the school administrator's to choose.
+        using (var refused = await schoolAdmin.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(technicians: "notice")))
+        {
+            refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!.ShouldContain("district administrator");
+        }
+
+        (await SchoolAuditCountAsync("remote.settings", school)).ShouldBe(0);
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("consentRequired").GetBoolean().ShouldBeTrue();
+
+        (await districtAdmin.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(technicians: "notice"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("consentRequired").GetBoolean().ShouldBeFalse();
+
+        // The school's administrator may keep what the district administrator set while changing something else.
+        (await schoolAdmin.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(technicians: "notice", districtAdmins: "consent"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.View);
+        var start = await agent.ExpectAsync<RemoteSessionFrame>();
+        start.SessionId.ShouldBe(sessionId);
+        start.ConsentRequired.ShouldBeFalse();
+        using (var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId))
+        {
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+            await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+            (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+        }
+
+        var record = await RecordAsync(sessionId);
+        (record.ConsentRequired, record.Consent).ShouldBe((false, "notice"));
+
+        // A district administrator's session in the same school still asks the student.
+        var adminSession = await StartAsync(districtAdmin, agent.DeviceId, RemoteModes.View);
+        var adminStart = await agent.ExpectAsync<RemoteSessionFrame>();
+        adminStart.SessionId.ShouldBe(adminSession);
+        adminStart.ConsentRequired.ShouldBeTrue();
+        (await districtAdmin.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+    }
+
+    [Fact]
+    public async Task AnotherSchoolsAdmin_AndTechnicians_CannotChangeASchoolsSettings()
+    {
+        var (school, agent) = await LinuxDeviceAsync();
+        await using var _ = agent;
+        var other = await IdAsync("/api/schools", new { name = "Other " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" });
+        var (otherAdmin, _) = await StaffAsync("schoolAdmin", other);
+        var (technician, _) = await StaffAsync("itTechnician", school);
+        var (teacher, _) = await StaffAsync("teacher", school);
+
+        (await otherAdmin.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(sessions: false))).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await otherAdmin.GetAsync($"/api/schools/{school}/remote-support")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await technician.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(technicians: "notice"))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await technician.GetAsync($"/api/schools/{school}/remote-support")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await teacher.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(sessions: false))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+
+        var settings = await Host.GetJsonAsync<JsonElement>($"/api/schools/{school}/remote-support");
+        settings.GetProperty("usesDistrictDefaults").GetBoolean().ShouldBeTrue();
+        settings.GetProperty("settings").GetProperty("sessionsAllowed").GetBoolean().ShouldBeTrue();
+        (await SchoolAuditCountAsync("remote.settings", school)).ShouldBe(0);
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean().ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task BadSettingsBodies_AreRefused_AndNothingIsStored()
+    {
+        var school = await IdAsync("/api/schools", new { name = "Bodies " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" });
+        var path = $"/api/schools/{school}/remote-support";
+        foreach (var (body, status, field) in new (string Body, HttpStatusCode Status, string? Field)[]
+        {
+            ("""{"sessionsAllowed":true,"technicianConsent":"maybe","districtAdminConsent":"consent","clipboardAllowed":false}""", HttpStatusCode.BadRequest, "technicianConsent"),
+            ("""{"sessionsAllowed":true,"technicianConsent":"consent","districtAdminConsent":"consent"}""", HttpStatusCode.BadRequest, "clipboardAllowed"),
+            ("""{"technicianConsent":"consent","districtAdminConsent":"CONSENT","clipboardAllowed":false}""", HttpStatusCode.BadRequest, "sessionsAllowed"),
+            ("""{"sessionsAllowed":"yes","technicianConsent":"consent","districtAdminConsent":"consent","clipboardAllowed":false}""", HttpStatusCode.BadRequest, null),
+            ("not json", HttpStatusCode.BadRequest, null),
+            ("{\"sessionsAllowed\":false,\"technicianConsent\":\"consent\",\"districtAdminConsent\":\"consent\",\"clipboardAllowed\":false,\"pad\":\"" + new string('x', 2000) + "\"}", HttpStatusCode.RequestEntityTooLarge, null),
+        })
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var response = await Host.Client.PutAsync(path, content);
+            response.StatusCode.ShouldBe(status, body.Length > 80 ? body[..80] : body);
+            response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json", body.Length > 80 ? body[..80] : body);
+            if (field is not null)
+            {
+                (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(body);
+            }
+        }
+
+        (await Host.GetJsonAsync<JsonElement>(path)).GetProperty("usesDistrictDefaults").GetBoolean().ShouldBeTrue();
+        (await SchoolAuditCountAsync("remote.settings", school)).ShouldBe(0);
+    }
+
+    private static async Task<JsonElement> TextAsync(ClientWebSocket socket)
+    {
+        var (type, data) = await ReceiveAsync(socket);
+        type.ShouldBe(WebSocketMessageType.Text);
+        return JsonDocument.Parse(data).RootElement;
+    }
+
+    [Fact]
+    public async Task ClipboardText_IsRelayedOnlyWhereTheSchoolAllowsIt_AndTooMuchClosesWith4413()
+    {
+        var (school, agent) = await LinuxDeviceAsync(clipboard: true);
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("clipboardUnavailableReason").GetString()!
+            .ShouldContain("do not allow the clipboard");
+
+        // The district's default: no clipboard. Refused with the reason; the session goes on and nothing reaches the device.
+        var sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+        await agent.ExpectAsync<RemoteSessionFrame>();
+        using (var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId))
+        {
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+            await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+            await SendJsonAsync(viewer, new { type = "clipboard", text = "hello" });
+            var refused = await TextAsync(viewer);
+            (refused.GetProperty("type").GetString(), refused.GetProperty("state").GetString()).ShouldBe(("clipboard", "refused"));
+            refused.GetProperty("reason").GetString()!.ShouldContain("do not allow the clipboard");
+            (await agent.NothingOfTypeAsync<RemoteClipboardFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+            (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+        }
+
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(clipboard: true))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var allowed = await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session");
+        (allowed.TryGetProperty("clipboardUnavailableReason", out var none) ? none.ValueKind : JsonValueKind.Null).ShouldBe(JsonValueKind.Null);
+        sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+        (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeTrue();
+        using (var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId))
+        {
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+            await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+
+            const string text = "room 214 <printer> \"ü\"\tok\n";
+            await SendJsonAsync(viewer, new { type = "clipboard", text });
+            var relayed = await agent.ExpectAsync<RemoteClipboardFrame>();
+            (relayed.SessionId, relayed.Text).ShouldBe((sessionId, text));
+            (await TextAsync(viewer)).GetProperty("state").GetString().ShouldBe("sent");
+            (await AuditCountAsync("remote.clipboard", agent.DeviceId)).ShouldBe(1);
+
+            // Control characters are refused (4400), more than 8 KiB of text too (4413): each ends the session, nothing relayed.
+            await SendJsonAsync(viewer, new { type = "clipboard", text = new string('é', 4097) });
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Ended);
+            (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+            ((int?)viewer.CloseStatus).ShouldBe(RemoteViewerCloseCodes.TooLarge);
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteClipboardFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        sessionId = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+        (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeTrue();
+        using (var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId))
+        {
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+            await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+            await SendJsonAsync(viewer, new { type = "clipboard", text = "bell \u0007" });
+            (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Ended);
+            (await ReceiveAsync(viewer)).Type.ShouldBe(WebSocketMessageType.Close);
+            ((int?)viewer.CloseStatus).ShouldBe(RemoteViewerCloseCodes.Malformed);
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteClipboardFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        (await AuditCountAsync("remote.clipboard", agent.DeviceId)).ShouldBe(1);
     }
 }
 

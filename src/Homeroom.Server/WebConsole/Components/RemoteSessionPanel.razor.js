@@ -48,6 +48,15 @@ export function open(deviceId, sessionId, mode, dotnet) {
     socket.onmessage = message => {
         if (typeof message.data === 'string') {
             const state = JSON.parse(message.data);
+            if (state.type === 'clipboard') {
+                const clipboard = document.getElementById(`remote-clipboard-status-${deviceId}`);
+                if (clipboard) {
+                    clipboard.textContent = state.state === 'sent' ? 'Sent to the device\'s clipboard.' : `Not sent: ${state.reason}.`;
+                }
+
+                return;
+            }
+
             status.textContent = state.state === 'streaming'
                 ? (state.mode === 'control' ? 'Connected: you control the screen (click it to type).' : 'Connected: view only.')
                 : (statusText[state.state] ?? state.state) + (state.reason ? ` ${state.reason}` : '');
@@ -177,6 +186,17 @@ export function open(deviceId, sessionId, mode, dotnet) {
             }
         });
     }
+}
+
+// Clipboard text for the device (control sessions where the school allows it); the server answers with a clipboard message.
+export function sendClipboard(deviceId, text) {
+    const session = sessions.get(deviceId);
+    if (session && session.socket.readyState === WebSocket.OPEN && text) {
+        session.socket.send(JSON.stringify({ type: 'clipboard', text }));
+        return true;
+    }
+
+    return false;
 }
 
 export function close(deviceId) {
