@@ -62,8 +62,11 @@ public sealed class PackagingTests : IAsyncLifetime
         devices.GetProperty("items").EnumerateArray().Single().GetProperty("platform").GetString().ShouldBe("linux");
         (await AgentPrograms.RunAsync(agent, HomeroomHost.Timeout, "status", "--state", state)).Output.ShouldStartWith($"Server {_host.BaseAddress}");
 
-        // Native AOT: no JIT inside (a single file bundles libclrjit.so), and what used reflection works without it.
-        (await File.ReadAllBytesAsync(agent)).AsSpan().IndexOf("libclrjit.so"u8).ShouldBe(-1);
+        // Native AOT: no JIT runtime inside (a single file holds the runtime's TieredCompilation settings and the bundled
+        // assemblies' homeroom-agent.deps.json), and what used reflection works without it.
+        var program = await File.ReadAllBytesAsync(agent);
+        program.AsSpan().IndexOf("TieredCompilation"u8).ShouldBe(-1);
+        program.AsSpan().IndexOf("homeroom-agent.deps.json"u8).ShouldBe(-1);
         var inventory = await AgentPrograms.RunAsync(agent, HomeroomHost.Timeout, "inventory");
         inventory.Code.ShouldBe(0, inventory.Output);
         var report = JsonDocument.Parse(inventory.Output).RootElement;
