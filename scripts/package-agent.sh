@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the desktop agent for distribution: a self-contained single-file program per platform
-# (win-x64, osx-arm64, osx-x64, linux-x64: no .NET needed on the device), a .deb for Debian and Ubuntu
-# (dpkg-deb) and an .msi for Windows (wixl, from Debian's msitools, installed when missing).
+# Builds the desktop agent for distribution: one program per platform that needs no .NET on the device (linux-x64
+# compiled ahead of time to native code with Native AOT; win-x64, osx-arm64 and osx-x64, which cannot be
+# AOT-compiled on Linux, as self-contained single files), a .deb for Debian and Ubuntu (dpkg-deb) and an .msi for
+# Windows (wixl, from Debian's msitools, installed when missing). Native AOT needs clang and zlib's headers,
+# installed from Debian's packages when missing.
 #
 #   scripts/package-agent.sh [--out DIR] [--version X.Y.Z] [--rid RID ...] [--no-msi]
 #
@@ -29,14 +31,31 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
 for rid in "${rids[@]}"; do
   case "$rid" in win-x64|osx-arm64|osx-x64|linux-x64) ;; *) echo "Unsupported runtime '$rid'" >&2; exit 2 ;; esac
   echo "publishing $rid"
-  # Not compressed: a compressed single file is unpacked into memory at every start, which costs resident memory.
-  dotnet publish src/Homeroom.Agent -c Release -r "$rid" --self-contained \
-    -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none \
-    -p:PublishDocumentationFile=false -p:PublishReferencesDocumentationFiles=false \
-    -p:Version="$version" -o "$out/$rid" --nologo -v quiet -clp:ErrorsOnly
+  if [ "$rid" = linux-x64 ]; then
+    # Native AOT: no JIT and no JIT-compiled code in memory, which roughly halves the idle service's resident
+    # memory (bench/agent-footprint, docs/performance.md). The AOT compiler links with clang and zlib.
+    if ! command -v clang > /dev/null || [ ! -e /usr/include/zlib.h ]; then
+      echo "Installing clang and zlib1g-dev from Debian's packages (Native AOT links with them)..."
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang zlib1g-dev > /dev/null
+    fi
+    dotnet publish src/Homeroom.Agent -c Release -r "$rid" -p:PublishAot=true -p:DebugType=none -p:StripSymbols=true \
+      -p:PublishDocumentationFile=false -p:PublishReferencesDocumentationFiles=false \
+      -p:Version="$version" -o "$out/$rid" --nologo -v quiet -clp:ErrorsOnly
+    # Only the program ships (the stripped symbols, if the compiler kept them apart, stay out of the package).
+    rm -f "$out/$rid/homeroom-agent.dbg"
+  else
+    # Not compressed: a compressed single file is unpacked into memory at every start, which costs resident memory.
+    dotnet publish src/Homeroom.Agent -c Release -r "$rid" --self-contained \
+      -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none \
+      -p:PublishDocumentationFile=false -p:PublishReferencesDocumentationFiles=false \
+      -p:Version="$version" -o "$out/$rid" --nologo -v quiet -clp:ErrorsOnly
+  fi
 done
 
 built=()

@@ -258,11 +258,11 @@ public static class AgentCli
         options.StateDirectory = Directory.Exists(options.StateDirectory) ? options.StateDirectory : Path.Combine(Path.GetTempPath(), "homeroom-agent-inventory");
         using var host = AgentHost.Build(options, overrides, QuietLogging);
         var facts = host.Services.GetRequiredService<IInventoryCapability>().Read();
-        var capabilities = host.Services.GetRequiredService<IEnumerable<ICapability>>().SelectMany(c => c.Describe());
+        var capabilities = host.Services.GetRequiredService<IEnumerable<ICapability>>().SelectMany(c => c.Describe()).ToList();
         var apps = host.Services.GetRequiredService<IApplicationsCapability>().ListInstalled();
         var account = await host.Services.GetRequiredService<ISignedInUserCapability>().CurrentAccountAsync(CancellationToken.None);
         var signedInUser = SignedInUsers.From(account, options.UserEmailDomain, out _);
-        await output.WriteLineAsync(JsonSerializer.Serialize(new { facts, apps = apps.Count, capabilities, signedInUser }, CliJson));
+        await output.WriteLineAsync(JsonSerializer.Serialize(new InventoryReport(facts, apps.Count, capabilities, signedInUser), AgentCliJsonContext.Default.InventoryReport));
         return Ok;
     }
 
@@ -324,7 +324,6 @@ public static class AgentCli
         return set.Count > 0;
     }
 
-    private static readonly JsonSerializerOptions CliJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     private static void QuietLogging(ILoggingBuilder logging) => logging.SetMinimumLevel(LogLevel.Warning);
 

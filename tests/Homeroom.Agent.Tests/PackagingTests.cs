@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Homeroom.Agent.Tests.Support;
+using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 
 namespace Homeroom.Agent.Tests;
 
 /// <summary>
-/// <c>scripts/package-agent.sh</c> as a release would run it, for Linux: the self-contained single-file
-/// agent and its .deb. The packaged program (not the test's in-process agent) enrolls with a real server,
+/// <c>scripts/package-agent.sh</c> as a release would run it, for Linux: the agent compiled with Native AOT
+/// and its .deb. The packaged program (not the test's in-process agent) enrolls with a real server,
 /// which shows the single file runs without a .NET installation's help.
 /// </summary>
 public sealed class PackagingTests : IAsyncLifetime
@@ -60,5 +61,17 @@ public sealed class PackagingTests : IAsyncLifetime
         var devices = await _host.GetJsonAsync<JsonElement>("/api/devices?search=packaged-laptop");
         devices.GetProperty("items").EnumerateArray().Single().GetProperty("platform").GetString().ShouldBe("linux");
         (await AgentPrograms.RunAsync(agent, HomeroomHost.Timeout, "status", "--state", state)).Output.ShouldStartWith($"Server {_host.BaseAddress}");
+
+        // Native AOT: no JIT runtime inside (a single file holds the runtime's TieredCompilation settings and the bundled
+        // assemblies' homeroom-agent.deps.json), and what used reflection works without it.
+        var program = await File.ReadAllBytesAsync(agent);
+        program.AsSpan().IndexOf("TieredCompilation"u8).ShouldBe(-1);
+        program.AsSpan().IndexOf("homeroom-agent.deps.json"u8).ShouldBe(-1);
+        var inventory = await AgentPrograms.RunAsync(agent, HomeroomHost.Timeout, "inventory");
+        inventory.Code.ShouldBe(0, inventory.Output);
+        var report = JsonDocument.Parse(inventory.Output).RootElement;
+        report.GetProperty("facts").GetProperty("osName").GetString().ShouldNotBeNullOrEmpty();
+        report.GetProperty("apps").GetInt32().ShouldBeGreaterThan(0);
+        report.GetProperty("capabilities").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ShouldContain(CapabilityNames.OsUpdates);
     }
 }

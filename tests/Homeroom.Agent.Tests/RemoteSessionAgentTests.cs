@@ -51,6 +51,18 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
 
     private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null)
     {
+        var (deviceId, agent) = await EnrolledAgentAsync(school);
+        var screen = X11Session.Open(_display.Name);
+        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, _socket, new HashSet<uint> { 0 }), screen, NullLogger.Instance);
+        var stop = new CancellationTokenSource();
+        _helpers.Add((screen, stop, helper.RunAsync(stop.Token)));
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        await WaitForRemoteSessionAsync(deviceId);
+        return (deviceId, agent, helper);
+    }
+
+    private async Task<(Guid DeviceId, AgentUnderTest Agent)> EnrolledAgentAsync(Guid? school = null)
+    {
         var deviceId = await EnrollAsync(school is null ? null : await Host.CreateTokenAsync(maxUses: 1, schoolId: school));
         var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: options =>
         {
@@ -58,14 +70,13 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
             options.SessionHelperUids = new HashSet<uint> { 0 };
         });
         await agent.WaitConnectedAsync();
-        var screen = X11Session.Open(_display.Name);
-        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, _socket, new HashSet<uint> { 0 }), screen, NullLogger.Instance);
-        var stop = new CancellationTokenSource();
-        _helpers.Add((screen, stop, helper.RunAsync(stop.Token)));
-        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        return (deviceId, agent);
+    }
+
+    private async Task WaitForRemoteSessionAsync(Guid deviceId)
+    {
         var live = Host.GetService<DeviceLiveState>();
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.RemoteSession && c.Available) == true), HomeroomHost.Timeout);
-        return (deviceId, agent, helper);
     }
 
     private async Task<Guid> StartSessionAsync(Guid deviceId, string mode)
@@ -186,6 +197,36 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         record.Consent.ShouldBe("accepted");
         record.FramesSent.ShouldBeGreaterThan(1);
         record.InputEvents.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task PackagedProgramAsTheHelper_StreamsTheScreen_AfterTheStudentAllows()
+    {
+        // The shipped build (Native AOT) encodes the tiles in its own process; the other tests run the helper's code in theirs.
+        var (deviceId, agent) = await EnrolledAgentAsync();
+        await using var __ = agent;
+        await using var helper = await PackagedSessionHelper.StartAsync(_display.Name, _socket);
+        await WaitForRemoteSessionAsync(deviceId);
+        using var desktop = X11Session.Open(_display.Name);
+        await desktop.OpenAppWindowAsync("Editor", "Notes", 600, 400, 128, 128, 0xE01010);
+        var sessionId = await StartSessionAsync(deviceId, RemoteModes.View);
+        using var viewer = await ViewerAsync(deviceId, sessionId);
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+
+        await WaitForPromptAsync();
+        await ClickAsync(desktop, X11Session.AllowButton);
+
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
+        var (type, first) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Binary);
+        RemoteScreenFrame.TryDecode(first, out var frameSession, out _, out var width, out var height, out _).ShouldBeTrue();
+        (frameSession, width, height).ShouldBe((sessionId, 1366, 768));
+        // The whole screen comes first: the tile over the red window is red.
+        var tile = RemoteScreenFrame.ReadTiles(first).Single(t => t.X <= 640 && t.X + t.Width > 640 && t.Y <= 448 && t.Y + t.Height > 448);
+        using var image = Image.Load<Rgb24>(tile.Jpeg.Span);
+        var pixel = image[640 - tile.X, 448 - tile.Y];
+        (pixel.R > 180 && pixel.G < 80 && pixel.B < 80).ShouldBeTrue(pixel.ToString());
+        helper.HasExited.ShouldBeFalse(helper.Output);
     }
 
     [Fact]

@@ -198,11 +198,8 @@ public sealed class SessionHelperTests : AgentServerTest
     {
         Host.Clock.MoveToSchoolDayMorning();
         var deviceId = await EnrollAsync();
-        var science = (await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
-        (await Host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { deviceId } })).EnsureSuccessStatusCode();
-        var person = await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = "Rivera", familyName = "Teacher" });
-        (await Host.PostJsonAsync($"/api/groups/{science}/members", new { personIds = new[] { person.GetProperty("id").GetGuid() } })).EnsureSuccessStatusCode();
-        using var rivera = await Host.SignInAsNewAccountAsync("rivera", "teacher", person.GetProperty("id").GetGuid(), "Ms. Rivera");
+        var (science, teacher) = await ScienceTeacherAsync(deviceId);
+        using var rivera = teacher;
 
         await using var agent = await StartAgentAsync();
         await agent.WaitConnectedAsync();
@@ -217,21 +214,7 @@ public sealed class SessionHelperTests : AgentServerTest
         helper.SentThumbnailSizes.ShouldBeEmpty();
         Share((await ScreenshotAsync()).Pixels, IsBannerYellow).ShouldBe(0);
 
-        (await rivera.PostAsJsonAsync($"/api/groups/{science}/session", new { minutes = 30 })).EnsureSuccessStatusCode();
-        (await rivera.PostAsync(new Uri($"/api/groups/{science}/screen-view", UriKind.Relative), null)).StatusCode.ShouldBe(HttpStatusCode.OK);
-        byte[] jpeg = [];
-        await Poll.UntilAsync(async () =>
-        {
-            using var response = await rivera.GetAsync(new Uri($"/api/groups/{science}/screens/{deviceId}", UriKind.Relative));
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                return false;
-            }
-
-            response.Content.Headers.ContentType!.MediaType.ShouldBe("image/jpeg");
-            jpeg = await response.Content.ReadAsByteArrayAsync();
-            return true;
-        }, HomeroomHost.Timeout);
+        var jpeg = await WatchAsync(rivera, science, deviceId);
 
         jpeg.Length.ShouldBeLessThanOrEqualTo(15 * 1024);
         using (var thumbnail = Image.Load<Rgb24>(jpeg))
@@ -270,6 +253,62 @@ public sealed class SessionHelperTests : AgentServerTest
         await Poll.UntilAsync(async () => (await ScreenshotAsync()).Pixels.Any(p => p == X11Session.MessageColour), HomeroomHost.Timeout);
         await Task.Delay(1500); // longer than the thumbnail interval
         helper.SentThumbnailSizes.Count.ShouldBe(sent);
+    }
+
+    [Fact]
+    public async Task PackagedProgramAsTheHelper_SendsThumbnailsOfTheScreen()
+    {
+        // The shipped build (Native AOT) captures, scales and encodes in its own process; the other tests run the helper's code in theirs.
+        Host.Clock.MoveToSchoolDayMorning();
+        var deviceId = await EnrollAsync();
+        var (science, teacher) = await ScienceTeacherAsync(deviceId);
+        using var rivera = teacher;
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        await using var helper = await PackagedSessionHelper.StartAsync(_display.Name, _socket);
+        await WaitForCapabilityAsync(deviceId, CapabilityNames.ScreenView, available: true);
+        using var desktop = X11Session.Open(_display.Name);
+        await desktop.OpenAppWindowAsync("Firefox", "Fractions quiz – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
+
+        var jpeg = await WatchAsync(rivera, science, deviceId);
+
+        jpeg.Length.ShouldBeLessThanOrEqualTo(SessionMessages.TargetThumbnailBytes, helper.Output);
+        using var thumbnail = Image.Load<Rgb24>(jpeg);
+        (thumbnail.Width, thumbnail.Height).ShouldBe((400, 300));
+        var window = thumbnail[150, 160]; // inside the student's blue window
+        (window.B > 150 && window.R < 100).ShouldBeTrue(window.ToString());
+        helper.HasExited.ShouldBeFalse(helper.Output);
+    }
+
+    /// <summary>A class holding the device, taught by Ms. Rivera, signed in.</summary>
+    private async Task<(Guid Science, HttpClient Rivera)> ScienceTeacherAsync(Guid deviceId)
+    {
+        var science = (await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { deviceId } })).EnsureSuccessStatusCode();
+        var person = await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = "Rivera", familyName = "Teacher" });
+        (await Host.PostJsonAsync($"/api/groups/{science}/members", new { personIds = new[] { person.GetProperty("id").GetGuid() } })).EnsureSuccessStatusCode();
+        return (science, await Host.SignInAsNewAccountAsync("rivera", "teacher", person.GetProperty("id").GetGuid(), "Ms. Rivera"));
+    }
+
+    /// <summary>The teacher starts a class session and watches the screens: the device's first thumbnail.</summary>
+    private static async Task<byte[]> WatchAsync(HttpClient teacher, Guid group, Guid deviceId)
+    {
+        (await teacher.PostAsJsonAsync($"/api/groups/{group}/session", new { minutes = 30 })).EnsureSuccessStatusCode();
+        (await teacher.PostAsync(new Uri($"/api/groups/{group}/screen-view", UriKind.Relative), null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        byte[] jpeg = [];
+        await Poll.UntilAsync(async () =>
+        {
+            using var response = await teacher.GetAsync(new Uri($"/api/groups/{group}/screens/{deviceId}", UriKind.Relative));
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return false;
+            }
+
+            response.Content.Headers.ContentType!.MediaType.ShouldBe("image/jpeg");
+            jpeg = await response.Content.ReadAsByteArrayAsync();
+            return true;
+        }, HomeroomHost.Timeout);
+        return jpeg;
     }
 
     private static bool IsBannerYellow(uint pixel) => pixel == X11Session.BannerColour;

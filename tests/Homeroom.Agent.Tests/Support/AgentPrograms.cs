@@ -5,9 +5,11 @@ namespace Homeroom.Agent.Tests.Support;
 
 /// <summary>
 /// The agent program as a release builds it, made once per test process and shared by the tests that run the real
-/// program: <c>scripts/package-agent.sh</c> for linux-x64 at <see cref="PackageVersion"/> (the single file, the .deb
-/// and the checksums), and the same program published again at <see cref="UpdateVersion"/> as a self-update's new
-/// build. The second publish waits for the first: both use the agent's own obj folder for linux-x64.
+/// program: <c>scripts/package-agent.sh</c> for linux-x64 at <see cref="PackageVersion"/> (the Native AOT program,
+/// the .deb and the checksums), and the program published again at <see cref="UpdateVersion"/> as a self-update's
+/// new build. The update is the self-contained single file (the form of the Windows and macOS builds), not a second
+/// AOT compilation: a self-update replaces the program whatever its form, and one AOT compile is the slow part of
+/// the suite's builds. The second publish waits for the first: both use the agent's own obj folder for linux-x64.
 /// </summary>
 public static class AgentPrograms
 {
@@ -89,7 +91,7 @@ public static class AgentPrograms
     {
         await Package.Value;
         var output = Path.Combine(Root, UpdateVersion);
-        // The flags scripts/package-agent.sh publishes with, at another version.
+        // The flags scripts/package-agent.sh publishes the single files (win-x64, osx-*) with, for linux-x64 at another version.
         var (code, log) = await RunAsync("dotnet", BuildTimeout,
             "publish", Path.Combine(SharedData.RepositoryRoot(), "src", "Homeroom.Agent"), "-c", "Release", "-r", "linux-x64", "--self-contained",
             "-p:PublishSingleFile=true", "-p:IncludeNativeLibrariesForSelfExtract=true", "-p:DebugType=none",

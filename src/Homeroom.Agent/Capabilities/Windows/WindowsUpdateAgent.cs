@@ -10,8 +10,10 @@ namespace Homeroom.Agent.Capabilities.Windows;
 /// for <c>IsInstalled=0 and IsHidden=0 and Type='Software'</c> counts the pending updates (security ones by
 /// their MSRC severity or their "Security Updates" category), and an install accepts their licences, downloads
 /// and installs them; a restart is due when <c>Microsoft.Update.SystemInfo.RebootRequired</c> says so. It runs
-/// as the service (LocalSystem), which the API allows without a user. NEVER RUN: this build was written and
-/// compiled on Linux; only the mapping in <see cref="WindowsUpdateMapping"/> is tested.
+/// as the service (LocalSystem), which the API allows without a user. The objects are called by name through
+/// <see cref="ComDispatch"/> (no <c>dynamic</c>, so the trimmed and AOT-compiled builds need no runtime binder).
+/// NEVER RUN: this build was written and compiled on Linux; only the mapping in <see cref="WindowsUpdateMapping"/>
+/// is tested.
 /// </summary>
 [SupportedOSPlatform("windows")]
 public sealed class WindowsUpdateAgent(TimeProvider time) : OsUpdatesBase(time)
@@ -23,92 +25,89 @@ public sealed class WindowsUpdateAgent(TimeProvider time) : OsUpdatesBase(time)
         [Unavailable() is { } reason ? new(CapabilityNames.OsUpdates, false, reason) : new(CapabilityNames.OsUpdates, true)];
 
     protected override string? Unavailable() =>
-        Type.GetTypeFromProgID("Microsoft.Update.Session") is null ? "the Windows Update Agent (Microsoft.Update.Session) is not registered on this machine" : null;
+        ComDispatch.IsRegistered("Microsoft.Update.Session") ? null : "the Windows Update Agent (Microsoft.Update.Session) is not registered on this machine";
 
     protected override Task<OsUpdateScan> ScanAsync(CancellationToken cancellationToken) => OnStaThread<OsUpdateScan>(() =>
     {
-        dynamic session = Create("Microsoft.Update.Session");
-        try
+        using var session = ComDispatch.Create("Microsoft.Update.Session");
+        List<(string? Severity, List<string> Categories)> updates = Search(session);
+        var security = 0;
+        foreach (var update in updates)
         {
-            List<(string? Severity, List<string> Categories)> updates = Search(session);
-            var security = 0;
-            foreach (var update in updates)
-            {
-                security += WindowsUpdateMapping.IsSecurity(update.Severity, update.Categories) ? 1 : 0;
-            }
+            security += WindowsUpdateMapping.IsSecurity(update.Severity, update.Categories) ? 1 : 0;
+        }
 
-            return new OsUpdateScan(updates.Count, security, RebootRequired());
-        }
-        finally
-        {
-            Release(session);
-        }
+        return new OsUpdateScan(updates.Count, security, RebootRequired());
     }, e => new OsUpdateScan(0, 0, false, WindowsUpdateMapping.Describe("the search", e.HResult, e.Message)), cancellationToken);
 
     protected override Task<OsUpdateInstall> InstallUpdatesAsync(CancellationToken cancellationToken) => OnStaThread<OsUpdateInstall>(() =>
     {
-        dynamic session = Create("Microsoft.Update.Session");
-        dynamic collection = Create("Microsoft.Update.UpdateColl");
-        try
+        using var session = ComDispatch.Create("Microsoft.Update.Session");
+        using var collection = ComDispatch.Create("Microsoft.Update.UpdateColl");
+        session.Set("ClientApplicationID", "Homeroom Agent");
+        using (var searcher = session.Call("CreateUpdateSearcher"))
+        using (var found = searcher.Call("Search", Criteria))
+        using (var updates = found.Object("Updates"))
         {
-            session.ClientApplicationID = "Homeroom Agent";
-            dynamic searcher = session.CreateUpdateSearcher();
-            dynamic found = searcher.Search(Criteria);
-            int count = found.Updates.Count;
+            var count = updates.Int("Count");
             for (var i = 0; i < count; i++)
             {
-                dynamic update = found.Updates.Item(i);
-                if (!(bool)update.EulaAccepted)
+                using var update = updates.Call("Item", i);
+                if (!update.Bool("EulaAccepted"))
                 {
-                    update.AcceptEula();
+                    update.Run("AcceptEula");
                 }
 
-                collection.Add(update);
+                collection.Run("Add", update);
             }
+        }
 
-            if ((int)collection.Count == 0)
-            {
-                return new OsUpdateInstall(true, "no updates pending");
-            }
+        var pending = collection.Int("Count");
+        if (pending == 0)
+        {
+            return new OsUpdateInstall(true, "no updates pending");
+        }
 
-            dynamic downloader = session.CreateUpdateDownloader();
-            downloader.Updates = collection;
-            dynamic downloaded = downloader.Download();
-            int downloadCode = downloaded.ResultCode;
+        using (var downloader = session.Call("CreateUpdateDownloader"))
+        {
+            downloader.Set("Updates", collection);
+            using var downloaded = downloader.Call("Download");
+            var downloadCode = downloaded.Int("ResultCode");
             if (downloadCode is not (WindowsUpdateMapping.Succeeded or WindowsUpdateMapping.SucceededWithErrors))
             {
-                return WindowsUpdateMapping.Outcome("download", downloadCode, (int)downloaded.HResult, (int)collection.Count, false);
+                return WindowsUpdateMapping.Outcome("download", downloadCode, downloaded.Int("HResult"), pending, false);
             }
+        }
 
-            dynamic installer = session.CreateUpdateInstaller();
-            installer.Updates = collection;
-            dynamic installed = installer.Install();
-            return WindowsUpdateMapping.Outcome("install", (int)installed.ResultCode, (int)installed.HResult, (int)collection.Count, (bool)installed.RebootRequired);
-        }
-        finally
-        {
-            Release(collection);
-            Release(session);
-        }
+        using var installer = session.Call("CreateUpdateInstaller");
+        installer.Set("Updates", collection);
+        using var installed = installer.Call("Install");
+        return WindowsUpdateMapping.Outcome("install", installed.Int("ResultCode"), installed.Int("HResult"), pending, installed.Bool("RebootRequired"));
     }, e => new OsUpdateInstall(false, WindowsUpdateMapping.Describe("the install", e.HResult, e.Message)), cancellationToken, InstallLimit);
 
-    private static List<(string? Severity, List<string> Categories)> Search(dynamic session)
+    private static List<(string? Severity, List<string> Categories)> Search(ComDispatch session)
     {
-        dynamic searcher = session.CreateUpdateSearcher();
-        dynamic result = searcher.Search(Criteria);
+        using var searcher = session.Call("CreateUpdateSearcher");
+        using var result = searcher.Call("Search", Criteria);
+        using var updates = result.Object("Updates");
         var list = new List<(string?, List<string>)>();
-        int count = result.Updates.Count;
+        var count = updates.Int("Count");
         for (var i = 0; i < count; i++)
         {
-            dynamic update = result.Updates.Item(i);
+            using var update = updates.Call("Item", i);
+            using var categoryList = update.Object("Categories");
             var categories = new List<string>();
-            int categoryCount = update.Categories.Count;
+            var categoryCount = categoryList.Int("Count");
             for (var c = 0; c < categoryCount; c++)
             {
-                categories.Add((string)update.Categories.Item(c).Name);
+                using var category = categoryList.Call("Item", c);
+                if (category.Text("Name") is { } name)
+                {
+                    categories.Add(name);
+                }
             }
 
-            list.Add(((string?)update.MsrcSeverity, categories));
+            list.Add((update.Text("MsrcSeverity"), categories));
         }
 
         return list;
@@ -116,26 +115,8 @@ public sealed class WindowsUpdateAgent(TimeProvider time) : OsUpdatesBase(time)
 
     private static bool RebootRequired()
     {
-        dynamic info = Create("Microsoft.Update.SystemInfo");
-        try
-        {
-            return (bool)info.RebootRequired;
-        }
-        finally
-        {
-            Release(info);
-        }
-    }
-
-    private static dynamic Create(string progId) =>
-        Activator.CreateInstance(Type.GetTypeFromProgID(progId, throwOnError: true)!)!;
-
-    private static void Release(object? comObject)
-    {
-        if (comObject is not null && Marshal.IsComObject(comObject))
-        {
-            Marshal.FinalReleaseComObject(comObject);
-        }
+        using var info = ComDispatch.Create("Microsoft.Update.SystemInfo");
+        return info.Bool("RebootRequired");
     }
 
     /// <summary>Runs the COM calls on a thread of their own (the API is apartment-threaded and blocks), failing with the COM error's words.</summary>
@@ -148,7 +129,7 @@ public sealed class WindowsUpdateAgent(TimeProvider time) : OsUpdatesBase(time)
             {
                 done.TrySetResult(work());
             }
-            catch (Exception e) when (e is COMException or InvalidCastException or Microsoft.CSharp.RuntimeBinder.RuntimeBinderException or TypeLoadException)
+            catch (Exception e) when (e is COMException or InvalidCastException)
             {
                 done.TrySetResult(failed(e));
             }
