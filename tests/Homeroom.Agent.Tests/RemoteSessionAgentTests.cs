@@ -142,25 +142,51 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         return await db.Set<RemoteSessionRecord>().AsNoTracking().SingleAsync(r => r.Id == sessionId);
     }
 
+    /// <summary>Starts a session, waits for the student's prompt and allows it: nothing comes before the answer, then the state changes.</summary>
+    private async Task<(ClientWebSocket Viewer, Guid SessionId)> AcceptedAsync(Guid deviceId, X11Session desktop, string mode)
+    {
+        var sessionId = await StartSessionAsync(deviceId, mode);
+        var viewer = await ViewerAsync(deviceId, sessionId);
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+        await WaitForPromptAsync();
+        await ClickAsync(desktop, X11Session.AllowButton);
+        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
+        return (viewer, sessionId);
+    }
+
+    /// <summary>The first update after the answer: the whole 1366×768 screen of this session.</summary>
+    private static async Task<byte[]> WholeScreenAsync(ClientWebSocket viewer, Guid sessionId)
+    {
+        var (type, first) = await ReceiveAsync(viewer);
+        type.ShouldBe(WebSocketMessageType.Binary);
+        RemoteScreenFrame.TryDecode(first, out var frameSession, out _, out var width, out var height, out _).ShouldBeTrue();
+        (frameSession, width, height).ShouldBe((sessionId, 1366, 768));
+        return first;
+    }
+
+    /// <summary>Whether the update carries a tile covering the point, red there (the red window the tests open at 600,400).</summary>
+    private static bool RedAt(byte[] update, int x, int y)
+    {
+        var red = false;
+        foreach (var tile in RemoteScreenFrame.ReadTiles(update).Where(t => t.X <= x && t.X + t.Width > x && t.Y <= y && t.Y + t.Height > y))
+        {
+            using var image = Image.Load<Rgb24>(tile.Jpeg.Span);
+            var pixel = image[x - tile.X, y - tile.Y];
+            red |= pixel.R > 180 && pixel.G < 80 && pixel.B < 80;
+        }
+
+        return red;
+    }
+
     [Fact]
     public async Task Technician_SeesTheScreenChange_AndMovesThePointer_AfterTheStudentAllows()
     {
         var (deviceId, agent, _) = await ReadyAsync();
         await using var __ = agent;
         using var desktop = X11Session.Open(_display.Name);
-        var sessionId = await StartSessionAsync(deviceId, RemoteModes.Control);
-        using var viewer = await ViewerAsync(deviceId, sessionId);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
-
-        await WaitForPromptAsync();
-        await ClickAsync(desktop, X11Session.AllowButton);
-
-        // Nothing came before the answer: the next message is the state change, then the whole screen.
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
-        var (type, first) = await ReceiveAsync(viewer);
-        type.ShouldBe(WebSocketMessageType.Binary);
-        RemoteScreenFrame.TryDecode(first, out var frameSession, out _, out var width, out var height, out _).ShouldBeTrue();
-        (frameSession, width, height).ShouldBe((sessionId, 1366, 768));
+        var (viewer, sessionId) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
+        using var _ = viewer;
+        await WholeScreenAsync(viewer, sessionId);
 
         // The banner shows on the device for the whole session (and so in what the technician sees).
         (await ScreenshotAsync()).Take(_display.Width * X11Session.BannerHeight).Count(p => p == X11Session.BannerColour).ShouldBeGreaterThan(_display.Width * 10);
@@ -172,12 +198,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         {
             var (kind, data) = await ReceiveAsync(viewer);
             kind.ShouldBe(WebSocketMessageType.Binary);
-            foreach (var tile in RemoteScreenFrame.ReadTiles(data).Where(t => t.X <= 640 && t.X + t.Width > 640 && t.Y <= 448 && t.Y + t.Height > 448))
-            {
-                using var image = Image.Load<Rgb24>(tile.Jpeg.Span);
-                var pixel = image[640 - tile.X, 448 - tile.Y];
-                red |= pixel.R > 180 && pixel.G < 80 && pixel.B < 80;
-            }
+            red = RedAt(data, 640, 448);
         }
 
         red.ShouldBeTrue();
@@ -209,23 +230,10 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         await WaitForRemoteSessionAsync(deviceId);
         using var desktop = X11Session.Open(_display.Name);
         await desktop.OpenAppWindowAsync("Editor", "Notes", 600, 400, 128, 128, 0xE01010);
-        var sessionId = await StartSessionAsync(deviceId, RemoteModes.View);
-        using var viewer = await ViewerAsync(deviceId, sessionId);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
-
-        await WaitForPromptAsync();
-        await ClickAsync(desktop, X11Session.AllowButton);
-
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
-        var (type, first) = await ReceiveAsync(viewer);
-        type.ShouldBe(WebSocketMessageType.Binary);
-        RemoteScreenFrame.TryDecode(first, out var frameSession, out _, out var width, out var height, out _).ShouldBeTrue();
-        (frameSession, width, height).ShouldBe((sessionId, 1366, 768));
+        var (viewer, sessionId) = await AcceptedAsync(deviceId, desktop, RemoteModes.View);
+        using var _ = viewer;
         // The whole screen comes first: the tile over the red window is red.
-        var tile = RemoteScreenFrame.ReadTiles(first).Single(t => t.X <= 640 && t.X + t.Width > 640 && t.Y <= 448 && t.Y + t.Height > 448);
-        using var image = Image.Load<Rgb24>(tile.Jpeg.Span);
-        var pixel = image[640 - tile.X, 448 - tile.Y];
-        (pixel.R > 180 && pixel.G < 80 && pixel.B < 80).ShouldBeTrue(pixel.ToString());
+        RedAt(await WholeScreenAsync(viewer, sessionId), 640, 448).ShouldBeTrue();
         helper.HasExited.ShouldBeFalse(helper.Output);
     }
 
@@ -284,17 +292,6 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         throw new InvalidOperationException("no clipboard answer");
     }
 
-    private async Task<(ClientWebSocket Viewer, Guid SessionId)> AcceptedControlAsync(Guid deviceId, X11Session desktop)
-    {
-        var sessionId = await StartSessionAsync(deviceId, RemoteModes.Control);
-        var viewer = await ViewerAsync(deviceId, sessionId);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
-        await WaitForPromptAsync();
-        await ClickAsync(desktop, X11Session.AllowButton);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
-        return (viewer, sessionId);
-    }
-
     [Fact]
     public async Task ClipboardText_LandsOnTheDisplaysClipboard_WhereTheSchoolAllowsIt_AndIsRefusedWhereItDoesNot()
     {
@@ -308,7 +305,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         using var desktop = X11Session.Open(_display.Name);
 
         const string text = "Wi-Fi: Lincoln-Students\tpassword <ü ✓>\nsecond line";
-        var (viewer, _) = await AcceptedControlAsync(deviceId, desktop);
+        var (viewer, _) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
         using (viewer)
         {
             await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "clipboard", text }), WebSocketMessageType.Text, true, CancellationToken.None);
@@ -322,7 +319,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
 
         // The school turns the clipboard off: the next session's text is refused with the reason, and the device's clipboard keeps what it had.
         (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(clipboard: false))).EnsureSuccessStatusCode();
-        var (refusing, _) = await AcceptedControlAsync(deviceId, desktop);
+        var (refusing, _) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
         using (refusing)
         {
             await refusing.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "clipboard", text = "not this" }), WebSocketMessageType.Text, true, CancellationToken.None);
