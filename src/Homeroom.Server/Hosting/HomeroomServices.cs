@@ -15,6 +15,7 @@ using Homeroom.Server.Demo;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Insights;
 using Homeroom.Server.Locations;
 using Homeroom.Server.RemoteSupport;
@@ -54,6 +55,7 @@ public static class HomeroomServices
         services.AddConsole();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         services.AddServerMetrics(configuration);
+        services.AddJobLeases();
 
         var dataDirectory = configuration["Homeroom:DataDirectory"] ?? "./data";
         services.AddDataProtection().AddKeyManagementOptions(o => o.XmlRepository = new PrivateKeyRepository(DataFiles.KeysDirectory(dataDirectory))).SetApplicationName("Homeroom");
