@@ -5,7 +5,8 @@ namespace Homeroom.Server.Hosting;
 /// <summary>
 /// A background job that runs every <paramref name="interval"/>; a failed run is logged and the next one goes ahead.
 /// Once per cluster by default: before each run the node takes or renews the job's lease (<see cref="JobLeases"/>,
-/// lasting a few intervals) and skips the run while another node holds it; a stopping node releases its leases. A job
+/// lasting a few intervals) and skips the run while another node holds it; a stopping node releases its leases once
+/// its jobs have stopped (<see cref="JobLeases.StopAsync"/>). A job
 /// that acts on this node's own memory (its connections, its live sessions) runs on every node instead
 /// (<see cref="RunsOnEveryNode"/>).
 /// </summary>
@@ -18,7 +19,6 @@ public abstract class PeriodicTask(TimeSpan interval, JobLeases leases, TimeProv
     private readonly SemaphoreSlim _exclusive = new(1, 1);
     private long _runs;
     private long _skips;
-    private volatile bool _holdsLease;
     private int _lastTake; // 0 not tried yet, 1 held here, 2 held elsewhere: the log says only when it changes
 
     /// <summary>The job's name in <c>job_leases</c> and in the metrics: its class name.</summary>
@@ -91,26 +91,6 @@ public abstract class PeriodicTask(TimeSpan interval, JobLeases leases, TimeProv
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>Gives the job's lease back after the last run, so another node takes the job at its next tick rather than when the lease expires.</summary>
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        if (!_holdsLease)
-        {
-            return;
-        }
-
-        try
-        {
-            await leases.ReleaseAsync(JobName, cancellationToken);
-            _holdsLease = false;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            ClusterLog.ReleaseFailed(Logger, JobName, ex);
-        }
-    }
-
     private async Task<bool> MayRunAsync(CancellationToken cancellationToken)
     {
         if (RunsOnEveryNode)
@@ -118,19 +98,7 @@ public abstract class PeriodicTask(TimeSpan interval, JobLeases leases, TimeProv
             return true;
         }
 
-        bool held;
-        try
-        {
-            held = await leases.TryTakeAsync(JobName, leases.LeaseFor(interval), cancellationToken);
-        }
-        catch
-        {
-            // Unknown until the database answers again; the run is skipped (and the error logged by the caller).
-            _holdsLease = false;
-            throw;
-        }
-
-        _holdsLease = held;
+        var held = await leases.TryTakeAsync(JobName, leases.LeaseFor(interval), cancellationToken);
         if (Interlocked.Exchange(ref _lastTake, held ? 1 : 2) != (held ? 1 : 2))
         {
             if (held)

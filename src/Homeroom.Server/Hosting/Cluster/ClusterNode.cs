@@ -60,8 +60,8 @@ internal static partial class ClusterLog
     [LoggerMessage(EventId = 29003, Level = LogLevel.Information, Message = "{Job} runs on another node now (another node holds the job's lease)")]
     public static partial void LeaseHeldElsewhere(ILogger logger, string job);
 
-    [LoggerMessage(EventId = 29004, Level = LogLevel.Warning, Message = "Could not release the lease of {Job} at stop; another node takes it when it expires")]
-    public static partial void ReleaseFailed(ILogger logger, string job, Exception exception);
+    [LoggerMessage(EventId = 29004, Level = LogLevel.Warning, Message = "Could not release this node's job leases at stop; other nodes take the jobs when the leases expire")]
+    public static partial void ReleaseFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 29005, Level = LogLevel.Information, Message = "Removed {Count} job leases left by earlier processes (a SQLite database has one node)")]
     public static partial void SqliteLeasesCleared(ILogger logger, int count);

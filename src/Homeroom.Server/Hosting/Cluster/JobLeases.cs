@@ -13,9 +13,12 @@ namespace Homeroom.Server.Hosting.Cluster;
 /// PostgreSQL every time in the statement is the database's clock (<c>now()</c>): a node whose own clock is hours
 /// ahead cannot see another's lease as expired. On SQLite, which only one node ever uses, the node's clock is the only
 /// clock, and at the first take the leases left by earlier processes (one that crashed holds its leases until they
-/// expire) are removed, so a restarted single server runs its jobs at once as before.
+/// expire) are removed, so a restarted single server runs its jobs at once as before. A hosted service registered
+/// before every job, so it stops after them: at a graceful stop it releases all of this node's leases in one statement
+/// and another node takes each job at its next tick; a killed node keeps them until they expire.
 /// </summary>
-public sealed class JobLeases(DatabaseOptions database, ClusterNode node, IOptions<ClusterOptions> options, ServerMetrics metrics, TimeProvider time, ILogger<JobLeases> logger) : IDisposable
+public sealed class JobLeases(DatabaseOptions database, ClusterNode node, IOptions<ClusterOptions> options, ServerMetrics metrics, TimeProvider time, ILogger<JobLeases> logger)
+    : IHostedService, IDisposable
 {
     /// <summary>Longest job name stored (a class name).</summary>
     public const int MaxJobNameLength = 200;
@@ -81,16 +84,38 @@ public sealed class JobLeases(DatabaseOptions database, ClusterNode node, IOptio
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>Gives up this node's lease of <paramref name="job"/> (a node stopping), so another takes the job at its next tick.</summary>
-    public async Task ReleaseAsync(string job, CancellationToken cancellationToken)
+    /// <summary>Gives up every lease this node holds (a node stopping), so other nodes take its jobs at their next tick.</summary>
+    public async Task ReleaseAllAsync(CancellationToken cancellationToken)
     {
         await using var connection = DatabaseSetup.CreateConnection(database);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM job_leases WHERE name = @name AND holder = @holder";
-        AddParameter(command, "@name", job);
+        command.CommandText = "DELETE FROM job_leases WHERE holder = @holder";
         AddParameter(command, "@holder", node.Holder);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Releases this node's leases once its jobs have stopped (hosted services stop in reverse order). Not on SQLite:
+    /// no other node waits there, the next start removes them, and the database stays as its last checkpoint left it.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (database.Provider == DatabaseProvider.Sqlite)
+        {
+            return;
+        }
+
+        try
+        {
+            await ReleaseAllAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ClusterLog.ReleaseFailed(logger, ex);
+        }
     }
 
     /// <summary>Counts one tick of <paramref name="job"/>: run here, or skipped because another node holds its lease.</summary>

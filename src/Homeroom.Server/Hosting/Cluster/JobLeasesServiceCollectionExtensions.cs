@@ -12,6 +12,7 @@ public static class JobLeasesServiceCollectionExtensions
         services.AddSingleton<ClusterNode>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterNode>());
         services.AddSingleton<JobLeases>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobLeases>());
         return services;
     }
 }
