@@ -119,6 +119,13 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         return JsonDocument.Parse(data).RootElement;
     }
 
+    /// <summary>The next state message is <paramref name="expected"/>; a failure shows the whole message (an end carries its reason).</summary>
+    private static async Task ExpectStateAsync(ClientWebSocket socket, string expected)
+    {
+        var state = await StateAsync(socket);
+        state.GetProperty("state").GetString().ShouldBe(expected, state.GetRawText());
+    }
+
     private async Task<uint[]> ScreenshotAsync()
     {
         using var viewer = X11Session.Open(_display.Name);
@@ -147,10 +154,10 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
     {
         var sessionId = await StartSessionAsync(deviceId, mode);
         var viewer = await ViewerAsync(deviceId, sessionId);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+        await ExpectStateAsync(viewer, RemoteSessions.States.Waiting);
         await WaitForPromptAsync();
         await ClickAsync(desktop, X11Session.AllowButton);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
+        await ExpectStateAsync(viewer, RemoteSessions.States.Streaming);
         return (viewer, sessionId);
     }
 
@@ -245,7 +252,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         using var desktop = X11Session.Open(_display.Name);
         var sessionId = await StartSessionAsync(deviceId, RemoteModes.View);
         using var viewer = await ViewerAsync(deviceId, sessionId);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+        await ExpectStateAsync(viewer, RemoteSessions.States.Waiting);
 
         await WaitForPromptAsync();
         await ClickAsync(desktop, X11Session.DeclineButton);
