@@ -12,8 +12,10 @@ namespace Homeroom.Agent.Session;
 /// and every <see cref="AgentOptions.UsageReportInterval"/> (so a long stretch is reported as it goes,
 /// never as one event over an hour). Only the application's name is sent, never a window title, and
 /// only while the applied policy leaves <c>monitoring.activity</c> on (nothing before the first policy,
-/// like the Chrome extension). Not counted yet: idle time with an application in front (no input for a
-/// while) and time behind the lock screen.
+/// like the Chrome extension). Time the user is away (no keyboard or pointer input for the helper's
+/// <see cref="SessionHelperOptions.IdleAfter"/>, 5 minutes) is not counted: the stretch ends at their last
+/// input and the next starts when input comes again. Not handled yet: time behind the lock screen is
+/// still counted as the application's.
 /// </summary>
 public sealed class ForegroundUsage : BackgroundService
 {
@@ -24,6 +26,7 @@ public sealed class ForegroundUsage : BackgroundService
     private string? _app;
     private DateTimeOffset _since;
     private bool _enabled;
+    private bool _away;
 
     public ForegroundUsage(SessionHost sessions, ActivitySink sink, AgentOptions options, TimeProvider time)
     {
@@ -31,6 +34,7 @@ public sealed class ForegroundUsage : BackgroundService
         _time = time;
         _interval = options.UsageReportInterval;
         sessions.ForegroundChanged += Changed;
+        sessions.IdleChanged += IdleChanged;
     }
 
     /// <summary>Whether usage is recorded: the applied policy's <c>monitoring.activity</c>.</summary>
@@ -64,6 +68,29 @@ public sealed class ForegroundUsage : BackgroundService
         }
     }
 
+    private void IdleChanged(bool away, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            if (away == _away)
+            {
+                return;
+            }
+
+            if (away)
+            {
+                Close(at); // up to the last input
+                _away = true;
+                _since = at;
+            }
+            else
+            {
+                _away = false;
+                _since = at > _since ? at : _since;
+            }
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Clamp(_interval.TotalSeconds / 4, 1, 60)), _time);
@@ -74,7 +101,7 @@ public sealed class ForegroundUsage : BackgroundService
                 var now = _time.GetUtcNow();
                 lock (_gate)
                 {
-                    if (_app is not null && now - _since >= _interval)
+                    if (_app is not null && !_away && now - _since >= _interval)
                     {
                         Close(now);
                         _since = now;
@@ -91,7 +118,7 @@ public sealed class ForegroundUsage : BackgroundService
     // Records the stretch from _since to `at` of the current application, when allowed and at least a second long.
     private void Close(DateTimeOffset at)
     {
-        if (!_enabled || _app is not { } app)
+        if (!_enabled || _away || _app is not { } app)
         {
             return;
         }

@@ -28,14 +28,19 @@ public enum SessionHelperOutcome
 /// <param name="Display">The X display it serves (its <c>$DISPLAY</c>).</param>
 /// <param name="SocketName">The service's abstract socket name.</param>
 /// <param name="ServiceUids">The users the service may run as (root by default).</param>
-public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids);
+public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids)
+{
+    /// <summary>How long without keyboard or pointer input before the user counts as away (their application time stops counting).</summary>
+    public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(5);
+}
 
 /// <summary>
 /// The user-session helper: runs as the signed-in user in their graphical session, connects to the
 /// service, checks with <c>SO_PEERCRED</c> that the service runs as an allowed user (root by default)
 /// before sending anything, and then does the screen work the service asks for: lock, unlock, messages,
 /// and, only while a view is active, the viewing banner and a thumbnail per interval. It reports the
-/// foreground window when it changes (checked every 2 seconds). A lock stays up when the service goes away.
+/// foreground window when it changes, and when the user goes idle (no input for <see cref="SessionHelperOptions.IdleAfter"/>)
+/// and comes back (both checked every 2 seconds). A lock stays up when the service goes away.
 /// </summary>
 public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen screen, ILogger logger)
 {
@@ -387,6 +392,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
     private async Task ReportForegroundAsync(SessionChannel channel, CancellationToken cancellationToken)
     {
         (string? App, string? Title) last = (null, null);
+        var away = false; // the service counts the user as present until told otherwise
         using var timer = new PeriodicTimer(ForegroundInterval);
         try
         {
@@ -397,6 +403,13 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                 {
                     last = now;
                     await channel.WriteAsync(new SessionMessage(SessionMessages.Foreground, App: Cut(now.App), Title: Cut(now.Title)), cancellationToken);
+                }
+
+                // Away once no input came for IdleAfter, and back at the next input: either dated from the latest input.
+                if (await screen.IdleAsync() is { } idle && (idle >= options.IdleAfter) != away)
+                {
+                    away = !away;
+                    await channel.WriteAsync(new SessionMessage(SessionMessages.Idle, Active: away, CapturedAt: DateTimeOffset.UtcNow - idle), cancellationToken);
                 }
             }
             while (await timer.WaitForNextTickAsync(cancellationToken));

@@ -52,6 +52,9 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>The foreground window changed: its application and title (both null when no helper reports one any more), and when.</summary>
     public event Action<string?, string?, DateTimeOffset>? ForegroundChanged;
 
+    /// <summary>The user went idle (true, dated from their last input) or came back (false); false too when the helper goes away.</summary>
+    public event Action<bool, DateTimeOffset>? IdleChanged;
+
     /// <summary>A remote session's consent answer or end, from the helper (or from here when the helper went away).</summary>
     public event Func<RemoteSessionStatusFrame, Task>? RemoteStatusReceived;
 
@@ -374,6 +377,7 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 {
                     Foreground = null;
                     ForegroundChanged?.Invoke(null, null, time.GetUtcNow());
+                    IdleChanged?.Invoke(false, time.GetUtcNow()); // a new helper starts from "present"
                 }
             }
         }
@@ -416,6 +420,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                     await screen(message.Frame!);
                 }
 
+                break;
+            case SessionMessages.Idle:
+                // The helper's clock is the machine's; still, never a time ahead of now or before the last day.
+                var current = time.GetUtcNow();
+                var at = message.CapturedAt!.Value;
+                IdleChanged?.Invoke(message.Active!.Value, at > current ? current : at < current.AddDays(-1) ? current.AddDays(-1) : at);
                 break;
             case SessionMessages.Foreground:
                 var now = time.GetUtcNow();

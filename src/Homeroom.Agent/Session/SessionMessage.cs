@@ -9,19 +9,19 @@ namespace Homeroom.Agent.Session;
 /// JSON, <see cref="SessionChannel"/>). Which fields a type carries, and their limits, are checked by
 /// <see cref="SessionMessages.Validate"/> on the receiving side.
 /// </summary>
-/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>remoteStatus</c>, <c>remoteScreen</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>.</param>
+/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>idle</c>, <c>remoteStatus</c>, <c>remoteScreen</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>.</param>
 /// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, or the remote session a <c>remote*</c> message is about.</param>
 /// <param name="Display">The X display the helper serves (<c>hello</c>); one helper per display.</param>
 /// <param name="Title">A message's title, or the foreground window's title.</param>
 /// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, or a <c>remoteClipboard</c>'s text.</param>
 /// <param name="Ok">Whether a command was carried out (<c>done</c>).</param>
-/// <param name="Active">Whether a teacher watches (<c>screenView</c>).</param>
+/// <param name="Active">Whether a teacher watches (<c>screenView</c>), a remote session is on (<c>remoteSession</c>), or the user is idle (<c>idle</c>).</param>
 /// <param name="ViewerName">Who watches, for the banner.</param>
 /// <param name="IntervalMilliseconds">Time between thumbnails.</param>
 /// <param name="MaxWidth">A thumbnail's largest width in pixels.</param>
 /// <param name="App">The foreground window's application (its WM_CLASS class).</param>
 /// <param name="Image">A thumbnail's JPEG (base64 in the JSON).</param>
-/// <param name="CapturedAt">When the thumbnail was captured.</param>
+/// <param name="CapturedAt">When the thumbnail was captured; for <c>idle</c>, when the last input came (idle) or when input came again (not idle).</param>
 /// <param name="Mode">A remote session's mode (<c>view</c> or <c>control</c>).</param>
 /// <param name="ConsentRequired">Whether the student must accept a remote session first.</param>
 /// <param name="Status">A <c>remoteStatus</c>'s <see cref="RemoteSessionStatuses"/> value (its reason travels in <paramref name="Text"/>).</param>
@@ -66,6 +66,7 @@ public static class SessionMessages
     public const string Done = "done";
     public const string Thumbnail = "thumbnail";
     public const string Foreground = "foreground";
+    public const string Idle = "idle";
     public const string RemoteSession = "remoteSession";
     public const string RemoteInput = "remoteInput";
     public const string RemoteAck = "remoteAck";
@@ -92,7 +93,7 @@ public static class SessionMessages
     public static string? Validate(SessionMessage message, bool fromHelper)
     {
         var types = fromHelper
-            ? (string[])[Hello, Done, Thumbnail, Foreground, RemoteStatus, RemoteScreen]
+            ? (string[])[Hello, Done, Thumbnail, Foreground, Idle, RemoteStatus, RemoteScreen]
             : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard];
         if (!types.Contains(message.Type, StringComparer.Ordinal))
         {
@@ -111,6 +112,7 @@ public static class SessionMessages
             Done when message.Id is null || message.Ok is null => "done needs the command id and ok",
             Thumbnail when message.Image is not { Length: > 3 and <= MaxThumbnailBytes } || message.CapturedAt is null => "thumbnail needs a JPEG of at most 64 KB and its capture time",
             Thumbnail when message.Image is not [0xFF, 0xD8, 0xFF, ..] => "thumbnail is not a JPEG",
+            Idle when message.Active is null || message.CapturedAt is null => "idle needs active and the time",
             Lock or Unlock or Message when message.Id is null => $"{message.Type} needs a command id",
             Message when message.Text is not { Length: > 0 } => "message needs text",
             ScreenView when message.Active is null => "screenView needs active",
