@@ -198,6 +198,43 @@ public sealed class SessionHelperTests : AgentServerTest
         wall.ShouldBeGreaterThan(20);
     }
 
+    [Fact]
+    public async Task TimeBehindTheLockScreen_IsNotCountedAsTheApplicationsUsage()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
+        var (helper, _) = StartHelper();
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        using var desktop = X11Session.Open(_display.Name);
+        await desktop.OpenAppWindowAsync("Firefox", "Homework – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Firefox"), HomeroomHost.Timeout);
+        var inFront = DateTimeOffset.UtcNow;
+
+        // 3 s of work, 8 s locked by the teacher, 2 s of work again.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await WaitForDeliveryAsync(await IssueAsync(deviceId, CommandKinds.Lock), "succeeded");
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        await WaitForDeliveryAsync(await IssueAsync(deviceId, CommandKinds.Unlock), "succeeded");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await desktop.OpenAppWindowAsync("Gnome-calculator", "Calculator", 50, 50, 300, 300, 0x208040);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Gnome-calculator"), HomeroomHost.Timeout);
+        var wall = (DateTimeOffset.UtcNow - inFront).TotalSeconds;
+
+        JsonElement[] firefox = [];
+        await Poll.UntilAsync(async () =>
+        {
+            var events = (await Host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50")).GetProperty("items").EnumerateArray();
+            firefox = [.. events.Where(e => e.GetProperty("kind").GetString() == ActivityKinds.AppUsage && e.GetProperty("appId").GetString() == "Firefox")];
+            return firefox.Length >= 2;
+        }, HomeroomHost.Timeout);
+        var counted = firefox.Sum(e => e.GetProperty("durationSeconds").GetInt32());
+        var detail = $"counted {counted} s of {wall:0} s in front: {string.Join(", ", firefox.Select(e => e.GetRawText()))}";
+        firefox.Length.ShouldBe(2, detail); // before the lock and after it
+        counted.ShouldBeInRange(4, (int)wall - 7, detail); // the 8 s behind the lock screen are not in it
+    }
+
     /// <summary>A pointer move every half second for <paramref name="length"/>, as a student working would make.</summary>
     private static async Task MovePointerForAsync(X11Session desktop, TimeSpan length)
     {

@@ -14,8 +14,8 @@ namespace Homeroom.Agent.Session;
 /// only while the applied policy leaves <c>monitoring.activity</c> on (nothing before the first policy,
 /// like the Chrome extension). Time the user is away (no keyboard or pointer input for the helper's
 /// <see cref="SessionHelperOptions.IdleAfter"/>, 5 minutes) is not counted: the stretch ends at their last
-/// input and the next starts when input comes again. Not handled yet: time behind the lock screen is
-/// still counted as the application's.
+/// input and the next starts when input comes again. Time behind the lock screen (a <c>lock</c> command
+/// until its <c>unlock</c>) is not counted either.
 /// </summary>
 public sealed class ForegroundUsage : BackgroundService
 {
@@ -27,6 +27,7 @@ public sealed class ForegroundUsage : BackgroundService
     private DateTimeOffset _since;
     private bool _enabled;
     private bool _away;
+    private bool _locked;
 
     public ForegroundUsage(SessionHost sessions, ActivitySink sink, AgentOptions options, TimeProvider time)
     {
@@ -34,7 +35,8 @@ public sealed class ForegroundUsage : BackgroundService
         _time = time;
         _interval = options.UsageReportInterval;
         sessions.ForegroundChanged += Changed;
-        sessions.IdleChanged += IdleChanged;
+        sessions.IdleChanged += (away, at) => Pause(away, null, at);
+        sessions.LockChanged += (locked, at) => Pause(null, locked, at);
     }
 
     /// <summary>Whether usage is recorded: the applied policy's <c>monitoring.activity</c>.</summary>
@@ -68,24 +70,23 @@ public sealed class ForegroundUsage : BackgroundService
         }
     }
 
-    private void IdleChanged(bool away, DateTimeOffset at)
+    // The user went away or came back (null: unchanged), or the device was locked or unlocked: a stretch ends when
+    // either begins and the next starts when neither holds any more.
+    private void Pause(bool? away, bool? locked, DateTimeOffset at)
     {
         lock (_gate)
         {
-            if (away == _away)
+            var counting = !_away && !_locked;
+            var willCount = !(away ?? _away) && !(locked ?? _locked);
+            if (counting && !willCount)
             {
-                return;
-            }
-
-            if (away)
-            {
-                Close(at); // up to the last input
-                _away = true;
+                Close(at);
                 _since = at;
             }
-            else
+
+            (_away, _locked) = (away ?? _away, locked ?? _locked);
+            if (!counting && willCount)
             {
-                _away = false;
                 _since = at > _since ? at : _since;
             }
         }
@@ -101,7 +102,7 @@ public sealed class ForegroundUsage : BackgroundService
                 var now = _time.GetUtcNow();
                 lock (_gate)
                 {
-                    if (_app is not null && !_away && now - _since >= _interval)
+                    if (_app is not null && !_away && !_locked && now - _since >= _interval)
                     {
                         Close(now);
                         _since = now;
@@ -118,7 +119,7 @@ public sealed class ForegroundUsage : BackgroundService
     // Records the stretch from _since to `at` of the current application, when allowed and at least a second long.
     private void Close(DateTimeOffset at)
     {
-        if (!_enabled || _away || _app is not { } app)
+        if (!_enabled || _away || _locked || _app is not { } app)
         {
             return;
         }

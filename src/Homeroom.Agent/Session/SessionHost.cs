@@ -55,6 +55,9 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>The user went idle (true, dated from their last input) or came back (false); false too when the helper goes away.</summary>
     public event Action<bool, DateTimeOffset>? IdleChanged;
 
+    /// <summary>The device was locked (true) or unlocked (false) by a command; the lock screen covers every session.</summary>
+    public event Action<bool, DateTimeOffset>? LockChanged;
+
     /// <summary>A remote session's consent answer or end, from the helper (or from here when the helper went away).</summary>
     public event Func<RemoteSessionStatusFrame, Task>? RemoteStatusReceived;
 
@@ -132,10 +135,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
             case CommandKinds.Lock:
                 message = new SessionMessage(SessionMessages.Lock, command.CommandId, Text: arguments.GetValueOrDefault("message") is { Length: > 0 } lockText ? lockText : null);
                 _lock = message;
+                LockChanged?.Invoke(true, time.GetUtcNow());
                 break;
             case CommandKinds.Unlock:
                 message = new SessionMessage(SessionMessages.Unlock, command.CommandId);
                 _lock = null;
+                LockChanged?.Invoke(false, time.GetUtcNow());
                 break;
             case CommandKinds.Message when arguments.GetValueOrDefault("text") is { Length: > 0 } text:
                 message = new SessionMessage(SessionMessages.Message, command.CommandId, Title: arguments.GetValueOrDefault("title"), Text: text);
