@@ -99,6 +99,7 @@ public static class HomeroomServices
     public static WebApplication UseHomeroom(this WebApplication app)
     {
         app.UseReverseProxy();
+        app.UseSecurityHeaders();
         app.UseServerMetrics();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
