@@ -50,6 +50,7 @@ public sealed class AgentGateway(
     Scripts.ScriptSigningKey scriptSigningKey,
     SelfUpdates.AgentUpdateOffers agentUpdates,
     RemoteSupport.RemoteSessions remoteSessions,
+    Hosting.Cluster.BackplanePublisher backplane,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -218,6 +219,8 @@ public sealed class AgentGateway(
         };
         signIn.Connected(device.Id, device.SignedInPersonId);
         registry.Register(connection);
+        // On PostgreSQL, tells the other nodes: an older connection of this device on one of them is closed.
+        backplane.Connected(connection);
         watch.Connected(device.Id);
         presence.Touch(device.Id);
         live.Touch(device.Id);

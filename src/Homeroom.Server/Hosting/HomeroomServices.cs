@@ -9,6 +9,7 @@ using Homeroom.Server.Apps;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Classroom;
 using Homeroom.Server.Commands;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.WebConsole;
 using Homeroom.Server.Data;
 using Homeroom.Server.Demo;
@@ -74,6 +75,7 @@ public static class HomeroomServices
         services.AddEnrollment();
         services.AddAgents();
         services.AddCommands();
+        services.AddBackplane();
         services.AddActivity();
         services.AddInsights();
         services.AddFiltering();

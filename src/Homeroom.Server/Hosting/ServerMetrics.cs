@@ -49,7 +49,7 @@ public sealed class ServerMetrics : IDisposable
         _frames = _meter.CreateCounter<long>("homeroom.agent.frames", "{frame}", "Frames received from agents, by kind.");
         _violations = _meter.CreateCounter<long>("homeroom.agent.violations", "{connection}", "Agent connections closed for breaking the protocol, by close code.");
         _commandDelivery = _meter.CreateHistogram<double>(
-            "homeroom.command.delivery", "s", "From a command's issue to its frame leaving for a device; on_connect for devices that were offline.",
+            "homeroom.command.delivery", "s", "From a command's issue to its frame leaving for a device; on_connect for devices that were offline, backplane for devices on another node.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400] });
     }
 
@@ -60,8 +60,9 @@ public sealed class ServerMetrics : IDisposable
 
     public void Violation(int closeCode) => _violations.Add(1, new KeyValuePair<string, object?>("code", closeCode));
 
-    public void CommandSent(TimeSpan sinceIssue, bool onConnect) =>
-        _commandDelivery.Record(Math.Max(0, sinceIssue.TotalSeconds), new KeyValuePair<string, object?>("path", onConnect ? "on_connect" : "live"));
+    /// <summary>A command frame left for a device; <paramref name="path"/> is <c>live</c>, <c>on_connect</c> or <c>backplane</c> (<see cref="CommandDispatcher"/>).</summary>
+    public void CommandSent(TimeSpan sinceIssue, string path) =>
+        _commandDelivery.Record(Math.Max(0, sinceIssue.TotalSeconds), new KeyValuePair<string, object?>("path", path));
 
     public void Dispose() => _meter.Dispose();
 

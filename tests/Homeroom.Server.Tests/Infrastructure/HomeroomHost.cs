@@ -34,12 +34,14 @@ public sealed class HomeroomHost : IAsyncDisposable
     };
 
     private readonly string[] _extraArguments;
+    private readonly bool _ownsDatabase;
     private WebApplication? _app;
 
-    private HomeroomHost(TestDatabase database, string[] extraArguments)
+    private HomeroomHost(TestDatabase database, string[] extraArguments, bool ownsDatabase = true)
     {
         Database = database;
         _extraArguments = extraArguments;
+        _ownsDatabase = ownsDatabase;
     }
 
     public TestDatabase Database { get; }
@@ -64,6 +66,26 @@ public sealed class HomeroomHost : IAsyncDisposable
     /// For tests of MDM behaviour, not of how the CA file is written.
     /// </summary>
     public static Task<HomeroomHost> StartWithDeviceCaAsync(DatabaseProvider provider, params string[] settings) => StartAsync(provider, withDeviceCa: true, settings);
+
+    /// <summary>
+    /// Starts a second node of a cluster: another server on the database (and data directory, so the same keys) of
+    /// <paramref name="first"/>. It leaves the database to <paramref name="first"/>: dispose it before that one.
+    /// </summary>
+    public static async Task<HomeroomHost> StartNodeAsync(HomeroomHost first, params string[] settings)
+    {
+        var host = new HomeroomHost(first.Database, settings.Select(s => "--" + s).ToArray(), ownsDatabase: false);
+        try
+        {
+            await host.StartAppAsync();
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
+        return host;
+    }
 
     private static async Task<HomeroomHost> StartAsync(DatabaseProvider provider, bool withDeviceCa, string[] settings)
     {
@@ -249,6 +271,11 @@ public sealed class HomeroomHost : IAsyncDisposable
         Client?.Dispose();
         await StopAppAsync();
         timing.Lap("stop");
+        if (!_ownsDatabase)
+        {
+            return;
+        }
+
         await Database.DisposeAsync();
         timing.Lap("drop");
         timing.Write(Database.Provider);
