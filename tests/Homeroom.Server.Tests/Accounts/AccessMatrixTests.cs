@@ -608,6 +608,11 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             request.Content = new StringContent("not a program", Encoding.UTF8);
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
         }
+        else if (rule.Path == "/api/devices/{id}/remote-session/{sessionId}/files" && rule.Method == "POST")
+        {
+            request.Content = new StringContent("a note for the student", Encoding.UTF8);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        }
         else if (rule.Path == "/api/roster/oneroster/imports" && rule.Method == "POST")
         {
             request.Content = new StringContent("not a zip", Encoding.UTF8);
