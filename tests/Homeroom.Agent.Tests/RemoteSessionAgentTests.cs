@@ -374,7 +374,8 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         // A file of that name is already there: it is kept as it is, and the new one gets "(2)".
         Directory.CreateDirectory(downloads);
         await File.WriteAllTextAsync(Path.Combine(downloads, "worksheet.pdf"), "the student's own file");
-        var file = new byte[150_000];
+        // Over the API's usual 1 MB body limit (the upload raises it to MaxFileBytes, 25 MB here), so about 92 chunks.
+        var file = new byte[3_000_000];
         Random.Shared.NextBytes(file);
         var (viewer, sessionId) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
         using (viewer)
