@@ -28,7 +28,8 @@ public enum SessionHelperOutcome
 /// <param name="Display">The X display it serves (its <c>$DISPLAY</c>).</param>
 /// <param name="SocketName">The service's abstract socket name.</param>
 /// <param name="ServiceUids">The users the service may run as (root by default).</param>
-public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids)
+/// <param name="DownloadsDirectory">Where files from a technician are kept (null: <c>~/Downloads/Homeroom</c> of the user the helper runs as).</param>
+public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids, string? DownloadsDirectory = null)
 {
     /// <summary>How long without keyboard or pointer input before the user counts as away (their application time stops counting).</summary>
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(5);
@@ -77,9 +78,28 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         public volatile bool Accepted;
 
         public RemoteStreamer? Streamer { get; set; }
+
+        public string Technician { get; set; } = "IT support";
     }
 
     private RemoteRun? _remote;
+
+    /// <summary>Files from the technician: one transfer at a time, dropped with its session.</summary>
+    private RemoteFileReceiver? _files;
+
+    /// <summary>What became of each file from a technician, in order (tests read it).</summary>
+    public IReadOnlyList<(Guid Transfer, string Status, string Detail)> FileOutcomes
+    {
+        get
+        {
+            lock (_fileOutcomes)
+            {
+                return [.. _fileOutcomes];
+            }
+        }
+    }
+
+    private readonly List<(Guid, string, string)> _fileOutcomes = [];
 
     /// <summary>Connects again after the service goes away, until stopped or refused.</summary>
     public async Task<SessionHelperOutcome> RunAsync(CancellationToken cancellationToken)
@@ -191,6 +211,9 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                         }
 
                         break;
+                    case SessionMessages.RemoteFile:
+                        await ReceiveFileAsync(channel, message, cancellationToken);
+                        break;
                     case SessionMessages.RemoteAck:
                         if (_remote is { } acked && acked.SessionId == message.Id)
                         {
@@ -222,6 +245,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             await stop.CancelAsync();
             await StopViewingAsync();
             await StopRemoteAsync();
+            _files?.Discard();
         }
 
         async Task StopRemoteAsync()
@@ -232,6 +256,8 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             }
 
             _remote = null;
+            // A file not yet whole and verified goes with its session.
+            _files?.Discard();
             await run.Stop.CancelAsync();
             await run.Task;
             run.Stop.Dispose();
@@ -259,6 +285,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
     {
         var token = run.Stop.Token;
         var technician = message.ViewerName is { Length: > 0 } name ? name : "IT support";
+        run.Technician = technician;
         var control = run.Mode == RemoteModes.Control;
         void EndRequested() => _ = EndFromBannerAsync();
         async Task EndFromBannerAsync()
@@ -338,6 +365,45 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
             }
+        }
+    }
+
+    // A chunk of a file from the technician: kept only in the accepted control session it names, only once whole and its SHA-256
+    // matched; the student is told where it is. The outcome goes back to the service (and so to the technician).
+    private async Task ReceiveFileAsync(SessionChannel channel, SessionMessage message, CancellationToken cancellationToken)
+    {
+        (string Status, string Detail)? outcome;
+        if (_remote is { Accepted: true, Mode: RemoteModes.Control } run && run.SessionId == message.Id)
+        {
+            _files ??= new RemoteFileReceiver(options.DownloadsDirectory ?? RemoteFileReceiver.DefaultDirectory());
+            outcome = await _files.ReceiveAsync(message.Transfer!.Value, message.FileName!, message.Size!.Value, message.Sha256!, message.Offset!.Value, message.Frame!, cancellationToken);
+            if (outcome is (RemoteFileStatuses.Saved, var kept))
+            {
+                try
+                {
+                    await screen.ShowMessageAsync("A file from IT support", $"{run.Technician} sent you a file: {kept}. It is in your Downloads/Homeroom folder.");
+                }
+                catch (InvalidOperationException e)
+                {
+                    SessionLog.CommandFailed(logger, SessionMessages.RemoteFile, e.Message);
+                }
+            }
+        }
+        else
+        {
+            outcome = (RemoteFileStatuses.Refused, "files are kept only in an accepted control session");
+        }
+
+        if (outcome is { } done)
+        {
+            lock (_fileOutcomes)
+            {
+                _fileOutcomes.Add((message.Transfer!.Value, done.Status, done.Detail));
+            }
+
+            SessionLog.FileOutcome(logger, message.FileName ?? "?", done.Status, done.Detail);
+            await channel.WriteAsync(new SessionMessage(SessionMessages.RemoteFileStatus, message.Id, Transfer: message.Transfer, Status: done.Status,
+                Text: done.Detail.Length <= ProtocolLimits.MaxShortText ? done.Detail : done.Detail[..ProtocolLimits.MaxShortText]), cancellationToken);
         }
     }
 

@@ -61,6 +61,9 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>A remote session's consent answer or end, from the helper (or from here when the helper went away).</summary>
     public event Func<RemoteSessionStatusFrame, Task>? RemoteStatusReceived;
 
+    /// <summary>What became of a file from the technician (from the helper, or from here when it could not reach one).</summary>
+    public event Func<RemoteFileStatusFrame, Task>? RemoteFileStatusReceived;
+
     /// <summary>A remote session's screen update (a well-formed <see cref="RemoteScreenFrame"/> of the accepted session), to relay as it is.</summary>
     public event Func<byte[], Task>? RemoteScreenReceived;
 
@@ -239,6 +242,23 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         }
     }
 
+    /// <summary>
+    /// Passes a chunk of the technician's file to the accepted session's helper (which keeps it only in control mode, once
+    /// whole and verified). A chunk for no accepted session, or malformed, is refused at once with the reason.
+    /// </summary>
+    public async Task RemoteFileAsync(RemoteFileFrame frame)
+    {
+        var refused = RemoteFileLimits.Validate(frame) is { } invalid ? invalid
+            : _remote is not { Accepted: true } current || current.SessionId != frame.SessionId ? "no accepted remote session on the device"
+            : !await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteFile, frame.SessionId, Transfer: frame.TransferId,
+                FileName: frame.Name, Size: frame.Size, Sha256: frame.Sha256, Offset: frame.Offset, Frame: frame.Data)) ? "the user-session helper went away"
+            : null;
+        if (refused is not null && RemoteFileStatusReceived is { } handler && frame.SessionId != Guid.Empty && frame.TransferId != Guid.Empty)
+        {
+            await handler(new RemoteFileStatusFrame(frame.SessionId, frame.TransferId, RemoteFileStatuses.Refused, refused));
+        }
+    }
+
     /// <summary>Passes the server's acknowledgement to the session's helper.</summary>
     public async Task RemoteAckAsync(RemoteAckFrame frame)
     {
@@ -413,6 +433,14 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 {
                     _remote = message.Status == RemoteSessionStatuses.Accepted ? remote with { Accepted = true } : null;
                     await RaiseRemoteStatusAsync(new RemoteSessionStatusFrame(remote.SessionId, message.Status!, message.Text));
+                }
+
+                break;
+            case SessionMessages.RemoteFileStatus:
+                // Only about the session this helper was given.
+                if (_remote is { } filing && filing.Helper == helper && filing.SessionId == message.Id && RemoteFileStatusReceived is { } fileStatus)
+                {
+                    await fileStatus(new RemoteFileStatusFrame(filing.SessionId, message.Transfer!.Value, message.Status!, message.Text));
                 }
 
                 break;

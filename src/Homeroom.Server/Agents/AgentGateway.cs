@@ -465,6 +465,9 @@ public sealed class AgentGateway(
             case RemoteSessionStatusFrame remote:
                 await remoteSessions.OnStatusAsync(deviceId, remote);
                 break;
+            case RemoteFileStatusFrame file:
+                await remoteSessions.OnFileStatusAsync(deviceId, file);
+                break;
             case ScriptResultFrame result:
                 // Stored only for a runScript command sent to this device, once.
                 presence.Touch(deviceId);
