@@ -84,8 +84,13 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
     for result in ET.parse(path).getroot().iterfind(".//{*}UnitTestResult"):
         if result.get("outcome") == "Failed":
             message = result.find("{*}Output/{*}ErrorInfo/{*}Message")
-            text = (message.text or "").strip().splitlines() if message is not None else []
-            print(f"FAILED {result.get('testName')} ({result.get('duration')}): {text[0][:300] if text else ''}")
+            text = [line.strip() for line in (message.text or "").strip().splitlines()] if message is not None else []
+            stack = result.find("{*}Output/{*}ErrorInfo/{*}StackTrace")
+            frames = [line.strip() for line in (stack.text or "").strip().splitlines()][:8] if stack is not None else []
+            # The whole assertion (Shouldly puts expected and actual on lines of their own) and where it failed.
+            print(f"FAILED {result.get('testName')} ({result.get('duration')}): {' | '.join(text)[:1500]}")
+            for frame in frames:
+                print(f"    {frame[:300]}")
 PY
 if [ "$node_status" -ne 0 ]; then
   cat "$results/extension-node-tests.txt"

@@ -71,7 +71,7 @@ var clock = Stopwatch.StartNew();
 var token = await PostAsync(api, "/api/enrollment-tokens", new { name = "apps benchmark", maxUses = agents + 10 }, "token");
 await using var fleet = new Fleet(new FleetOptions
 {
-    Server = server, EnrollToken = token, Devices = agents, Seed = 16, AlwaysOnline = true, SlowAnswerChance = 0, SafetySignals = false,
+    Server = server, EnrollToken = token, Devices = agents, Seed = 16, AlwaysOnline = true, SlowAnswerChance = 0, SafetySignals = false, HelpRequests = false,
     ActivityInterval = TimeSpan.FromSeconds(15), ConnectConcurrency = 64,
 });
 fleet.Start();

@@ -39,7 +39,7 @@ await using (var server = await ServerProcess.StartAsync(options, 5093))
     var classId = await IdAsync("/api/groups", new { name = "Benchmark class", kind = "class" });
     using var created = await api.PostAsJsonAsync("/api/enrollment-tokens", new { name = "classroom benchmark", maxUses = students });
     var token = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-    await using var fleet = new Fleet(new FleetOptions { Server = server.Address, EnrollToken = token, Devices = students, Seed = 3, AlwaysOnline = true, SlowAnswerChance = 0 });
+    await using var fleet = new Fleet(new FleetOptions { Server = server.Address, EnrollToken = token, Devices = students, Seed = 3, AlwaysOnline = true, SlowAnswerChance = 0, HelpRequests = false });
     fleet.Start();
     if (!await fleet.WaitForConnectedAsync(students, TimeSpan.FromSeconds(120)))
     {

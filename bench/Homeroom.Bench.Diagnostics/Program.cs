@@ -39,7 +39,7 @@ await using (var server = await ServerProcess.StartAsync(options, 5097, database
 
     await using var fleet = new Fleet(new FleetOptions
     {
-        Server = server.Address, EnrollToken = token, Devices = devices, Seed = 21, AlwaysOnline = true, SlowAnswerChance = 0,
+        Server = server.Address, EnrollToken = token, Devices = devices, Seed = 21, AlwaysOnline = true, SlowAnswerChance = 0, HelpRequests = false,
         ActivityInterval = TimeSpan.FromSeconds(60), ConnectConcurrency = 64,
     });
     // When each device got the command (its acknowledgement, on the device's side): the delivery part of the time.

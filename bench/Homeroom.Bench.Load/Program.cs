@@ -34,7 +34,7 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     var sources = devices > 20_000 ? Enumerable.Range(1, (devices / 20_000) + 1).Select(i => IPAddress.Parse($"127.0.0.{i}")).ToList() : [];
     await using var fleet = new Fleet(new FleetOptions
     {
-        Server = server.Address, EnrollToken = token, Devices = devices, Seed = 42, AlwaysOnline = true, SlowAnswerChance = 0,
+        Server = server.Address, EnrollToken = token, Devices = devices, Seed = 42, AlwaysOnline = true, SlowAnswerChance = 0, HelpRequests = false,
         ActivityInterval = TimeSpan.FromSeconds(60), SourceAddresses = sources, ConnectConcurrency = 128,
     });
     var acks = new AckTracker();
@@ -132,7 +132,7 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     // 5. Activity events persisted per second, and the lag until they are visible in the API.
     await using var activityFleet = new Fleet(new FleetOptions
     {
-        Server = server.Address, EnrollToken = token, Devices = activityDevices, Seed = 4242, AlwaysOnline = true, SlowAnswerChance = 0,
+        Server = server.Address, EnrollToken = token, Devices = activityDevices, Seed = 4242, AlwaysOnline = true, SlowAnswerChance = 0, HelpRequests = false,
         FixedEventsPerSecond = activityRate, ConnectConcurrency = 64,
     });
     activityFleet.Start();

@@ -4,6 +4,7 @@ using Homeroom.Simulator.Fleet;
 
 // homeroom-simulator --server URL --enroll-token TOKEN --devices N --seed S [--speed X] [--state-file F]
 //                    [--campus LAT,LON] [--source-addresses K] [--duration SECONDS] [--always-online] [--no-safety-signals]
+//                    [--no-help-requests]
 var arguments = ParseArguments(args);
 if (arguments.ContainsKey("help") || !arguments.ContainsKey("server"))
 {
@@ -22,6 +23,8 @@ if (arguments.ContainsKey("help") || !arguments.ContainsKey("server"))
           --always-online          never go offline at night (load tests)
           --no-safety-signals      no safety signals: by default about one student in twenty searches or types
                                    something concerning and one in five a harmless look-alike (same for a seed)
+          --no-help-requests       no help requests: by default about one Chromebook student in twelve presses
+                                   the extension's help button once each school day
         """);
     return arguments.ContainsKey("help") ? 0 : 2;
 }
@@ -40,6 +43,7 @@ var options = new FleetOptions
     SourceAddresses = sourceCount > 1 ? Enumerable.Range(1, sourceCount).Select(i => IPAddress.Parse($"127.0.0.{i}")).ToList() : [],
     AlwaysOnline = arguments.ContainsKey("always-online"),
     SafetySignals = !arguments.ContainsKey("no-safety-signals"),
+    HelpRequests = !arguments.ContainsKey("no-help-requests"),
 };
 
 await using var fleet = new Fleet(options);

@@ -21,7 +21,8 @@ namespace Homeroom.Agent.Tests;
 /// Remote sessions end to end: an Xvfb display, the real server, the real agent (service) and its user-session helper, and
 /// the technician's session socket. The student answers the consent prompt by clicking it (XTest, as a person would); the
 /// technician must see what is drawn on the display and their pointer must arrive where they put it, and their clipboard
-/// text must land on the display's clipboard where the school allows it.
+/// text must land on the display's clipboard where the school allows it, and their files in the user's Downloads/Homeroom,
+/// byte for byte, only when whole and verified.
 /// </summary>
 public sealed class RemoteSessionAgentTests : AgentServerTest
 {
@@ -49,11 +50,11 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         await base.DisposeAsync();
     }
 
-    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null)
+    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null, string? downloads = null)
     {
         var (deviceId, agent) = await EnrolledAgentAsync(school);
         var screen = X11Session.Open(_display.Name);
-        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, _socket, new HashSet<uint> { 0 }), screen, NullLogger.Instance);
+        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, _socket, new HashSet<uint> { 0 }, downloads), screen, NullLogger.Instance);
         var stop = new CancellationTokenSource();
         _helpers.Add((screen, stop, helper.RunAsync(stop.Token)));
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
@@ -119,6 +120,13 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         return JsonDocument.Parse(data).RootElement;
     }
 
+    /// <summary>The next state message is <paramref name="expected"/>; a failure shows the whole message (an end carries its reason).</summary>
+    private static async Task ExpectStateAsync(ClientWebSocket socket, string expected)
+    {
+        var state = await StateAsync(socket);
+        state.GetProperty("state").GetString().ShouldBe(expected, state.GetRawText());
+    }
+
     private async Task<uint[]> ScreenshotAsync()
     {
         using var viewer = X11Session.Open(_display.Name);
@@ -147,10 +155,10 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
     {
         var sessionId = await StartSessionAsync(deviceId, mode);
         var viewer = await ViewerAsync(deviceId, sessionId);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+        await ExpectStateAsync(viewer, RemoteSessions.States.Waiting);
         await WaitForPromptAsync();
         await ClickAsync(desktop, X11Session.AllowButton);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Streaming);
+        await ExpectStateAsync(viewer, RemoteSessions.States.Streaming);
         return (viewer, sessionId);
     }
 
@@ -245,7 +253,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         using var desktop = X11Session.Open(_display.Name);
         var sessionId = await StartSessionAsync(deviceId, RemoteModes.View);
         using var viewer = await ViewerAsync(deviceId, sessionId);
-        (await StateAsync(viewer)).GetProperty("state").GetString().ShouldBe(RemoteSessions.States.Waiting);
+        await ExpectStateAsync(viewer, RemoteSessions.States.Waiting);
 
         await WaitForPromptAsync();
         await ClickAsync(desktop, X11Session.DeclineButton);
@@ -331,5 +339,111 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
 
         (await ClipboardAsync()).ShouldBe(text);
         (await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard&targetId={deviceId}")).GetProperty("total").GetInt32().ShouldBe(1);
+    }
+
+    /// <summary>The next file answer on the session socket (screen updates and other messages before it are skipped).</summary>
+    private static async Task<JsonElement> FileAnswerAsync(ClientWebSocket viewer)
+    {
+        for (var i = 0; i < 500; i++)
+        {
+            var (type, data) = await ReceiveAsync(viewer);
+            if (type == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == "file")
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException("no file answer");
+    }
+
+    private async Task<HttpResponseMessage> SendFileAsync(Guid deviceId, Guid sessionId, string name, byte[] content)
+    {
+        using var body = new ByteArrayContent(content);
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return await Host.Client.PostAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/files?name={Uri.EscapeDataString(name)}", body);
+    }
+
+    private static string[] Listing(string directory) =>
+        Directory.Exists(directory) ? [.. Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal)!] : [];
+
+    [Fact]
+    public async Task FileFromTheTechnician_ArrivesByteIdentical_InDownloads_WithoutOverwriting_AndNothingUnverifiedIsKept()
+    {
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Files " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        object Settings(bool files) => new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false, fileTransferAllowed = files };
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(files: true))).EnsureSuccessStatusCode();
+        var downloads = Path.Combine(StateDirectory, "home", "Downloads", "Homeroom");
+        var (deviceId, agent, helper) = await ReadyAsync(school, downloads);
+        await using var __ = agent;
+        await Poll.UntilAsync(() => Task.FromResult(Host.GetService<DeviceLiveState>().Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.RemoteFile && c.Available) == true), HomeroomHost.Timeout);
+        using var desktop = X11Session.Open(_display.Name);
+
+        // A file of that name is already there: it is kept as it is, and the new one gets "(2)".
+        Directory.CreateDirectory(downloads);
+        await File.WriteAllTextAsync(Path.Combine(downloads, "worksheet.pdf"), "the student's own file");
+        // Over the API's usual 1 MB body limit (the upload raises it to MaxFileBytes, 25 MB here), so about 92 chunks.
+        var file = new byte[3_000_000];
+        Random.Shared.NextBytes(file);
+        var (viewer, sessionId) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
+        using (viewer)
+        {
+            using (var sent = await SendFileAsync(deviceId, sessionId, "worksheet.pdf", file))
+            {
+                sent.StatusCode.ShouldBe(System.Net.HttpStatusCode.Accepted, await sent.Content.ReadAsStringAsync());
+            }
+
+            (await FileAnswerAsync(viewer)).GetProperty("state").GetString().ShouldBe("sent");
+            var saved = await FileAnswerAsync(viewer);
+            (saved.GetProperty("state").GetString(), saved.GetProperty("reason").GetString()).ShouldBe(("saved", "worksheet (2).pdf"), saved.GetRawText());
+            (await File.ReadAllBytesAsync(Path.Combine(downloads, "worksheet (2).pdf"))).ShouldBe(file);
+            (await File.ReadAllTextAsync(Path.Combine(downloads, "worksheet.pdf"))).ShouldBe("the student's own file");
+            // The student is told (the message pop-up).
+            await Poll.UntilAsync(async () => (await ScreenshotAsync()).Count(p => p == X11Session.MessageColour) > 1000, HomeroomHost.Timeout);
+
+            // A chunk corrupted on the way (its SHA-256 does not match the announced one): refused, nothing kept, not even the temporary file.
+            var corrupted = (byte[])file.Clone();
+            corrupted[1234] ^= 0xFF;
+            var badTransfer = Guid.NewGuid();
+            var sha256 = RemoteFileLimits.Sha256Hex(file);
+            for (var offset = 0; offset < corrupted.Length; offset += RemoteFileLimits.ChunkBytes)
+            {
+                await agent.Sessions.RemoteFileAsync(new RemoteFileFrame(sessionId, badTransfer, "corrupted.pdf", corrupted.Length, sha256, offset,
+                    corrupted[offset..Math.Min(corrupted.Length, offset + RemoteFileLimits.ChunkBytes)]));
+            }
+
+            await Poll.UntilAsync(() => Task.FromResult(helper.FileOutcomes.Any(o => o.Transfer == badTransfer)), HomeroomHost.Timeout);
+            var outcome = helper.FileOutcomes.Single(o => o.Transfer == badTransfer);
+            (outcome.Status, outcome.Detail).ShouldBe((RemoteFileStatuses.Refused, "the file's SHA-256 did not match what the server sent; nothing was kept"));
+            Listing(downloads).ShouldBe(["worksheet (2).pdf", "worksheet.pdf"]);
+
+            // The session ends with a file half sent: its temporary file goes with it.
+            var halfTransfer = Guid.NewGuid();
+            await agent.Sessions.RemoteFileAsync(new RemoteFileFrame(sessionId, halfTransfer, "half.pdf", file.Length, sha256, 0, file[..RemoteFileLimits.ChunkBytes]));
+            await Poll.UntilAsync(() => Task.FromResult(Listing(downloads).Length == 3), HomeroomHost.Timeout);
+            Listing(downloads).ShouldContain($".homeroom-{halfTransfer:N}.part");
+            (await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+            await Poll.UntilAsync(() => Task.FromResult(Listing(downloads).Length == 2), HomeroomHost.Timeout);
+            Listing(downloads).ShouldBe(["worksheet (2).pdf", "worksheet.pdf"]);
+            helper.FileOutcomes.ShouldNotContain(o => o.Transfer == halfTransfer);
+        }
+
+        var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.file.saved&targetId={deviceId}");
+        audit.GetProperty("total").GetInt32().ShouldBe(1);
+
+        // The school turns file transfer off: the next session's file is refused with the reason, and nothing reaches the folder.
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(files: false))).EnsureSuccessStatusCode();
+        var (refusing, refusingSession) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
+        using (refusing)
+        {
+            using var refused = await SendFileAsync(deviceId, refusingSession, "again.pdf", file);
+            refused.StatusCode.ShouldBe(System.Net.HttpStatusCode.Conflict);
+            var answer = await FileAnswerAsync(refusing);
+            answer.GetProperty("state").GetString().ShouldBe("refused");
+            answer.GetProperty("reason").GetString()!.ShouldContain("do not allow file transfer");
+            (await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        }
+
+        Listing(downloads).ShouldBe(["worksheet (2).pdf", "worksheet.pdf"]);
+        helper.FileOutcomes.Count.ShouldBe(2);
     }
 }

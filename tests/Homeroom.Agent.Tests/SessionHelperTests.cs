@@ -58,10 +58,11 @@ public sealed class SessionHelperTests : AgentServerTest
         options.SessionHelperUids = new HashSet<uint> { 0 };
     });
 
-    private (SessionHelper Helper, Task<SessionHelperOutcome> Run) StartHelper(string? socket = null)
+    private (SessionHelper Helper, Task<SessionHelperOutcome> Run) StartHelper(string? socket = null, TimeSpan? idleAfter = null)
     {
         var screen = X11Session.Open(_display.Name);
-        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, socket ?? _socket, new HashSet<uint> { 0 }), screen, NullLogger.Instance);
+        var options = new SessionHelperOptions(_display.Name, socket ?? _socket, new HashSet<uint> { 0 });
+        var helper = new SessionHelper(idleAfter is { } idle ? options with { IdleAfter = idle } : options, screen, NullLogger.Instance);
         var stop = new CancellationTokenSource();
         var run = helper.RunAsync(stop.Token);
         _helpers.Add((helper, screen, stop, run));
@@ -154,6 +155,95 @@ public sealed class SessionHelperTests : AgentServerTest
         // At least the 3 s it was surely in front, at most the whole test so far.
         usage.GetProperty("durationSeconds").GetInt32().ShouldBeInRange(3, 60);
         events.ShouldAllBe(e => !e.GetRawText().Contains("Private diary"));
+    }
+
+    [Fact]
+    public async Task TimeWithNoInput_IsNotCountedAsTheApplicationsUsage()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
+        var (helper, _) = StartHelper(idleAfter: TimeSpan.FromSeconds(3));
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        using var desktop = X11Session.Open(_display.Name);
+        (await desktop.IdleAsync()).ShouldNotBeNull("Xvfb answers MIT-SCREEN-SAVER queries");
+
+        // Nobody has touched this display yet: the student is away from the start, so Firefox in front counts nothing yet.
+        await desktop.OpenAppWindowAsync("Firefox", "Homework – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Firefox"), HomeroomHost.Timeout);
+        var inFront = DateTimeOffset.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        // The student works for 4 s, is away for 10 s (away after 3 s without input, dated from the last input), works 3 s more.
+        await MovePointerForAsync(desktop, TimeSpan.FromSeconds(4));
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        await MovePointerForAsync(desktop, TimeSpan.FromSeconds(3));
+        await desktop.OpenAppWindowAsync("Gnome-calculator", "Calculator", 50, 50, 300, 300, 0x208040);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Gnome-calculator"), HomeroomHost.Timeout);
+        var wall = (DateTimeOffset.UtcNow - inFront).TotalSeconds;
+
+        JsonElement[] firefox = [];
+        await Poll.UntilAsync(async () =>
+        {
+            var events = (await Host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50")).GetProperty("items").EnumerateArray();
+            firefox = [.. events.Where(e => e.GetProperty("kind").GetString() == ActivityKinds.AppUsage && e.GetProperty("appId").GetString() == "Firefox")];
+            return firefox.Length >= 2;
+        }, HomeroomHost.Timeout);
+        var counted = firefox.Sum(e => e.GetProperty("durationSeconds").GetInt32());
+        var detail = $"counted {counted} s of {wall:0} s in front: {string.Join(", ", firefox.Select(e => e.GetRawText()))}";
+        firefox.Length.ShouldBe(2, detail); // the two stretches of work; nothing for the time away
+        // About 7 s of work (each end found within the helper's 2 s check) out of about 23 s in front.
+        counted.ShouldBeInRange(3, 12, detail);
+        wall.ShouldBeGreaterThan(20);
+    }
+
+    [Fact]
+    public async Task TimeBehindTheLockScreen_IsNotCountedAsTheApplicationsUsage()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await StartAgentAsync();
+        await agent.WaitConnectedAsync();
+        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
+        var (helper, _) = StartHelper();
+        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        using var desktop = X11Session.Open(_display.Name);
+        await desktop.OpenAppWindowAsync("Firefox", "Homework – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Firefox"), HomeroomHost.Timeout);
+        var inFront = DateTimeOffset.UtcNow;
+
+        // 3 s of work, 8 s locked by the teacher, 2 s of work again.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await WaitForDeliveryAsync(await IssueAsync(deviceId, CommandKinds.Lock), "succeeded");
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        await WaitForDeliveryAsync(await IssueAsync(deviceId, CommandKinds.Unlock), "succeeded");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await desktop.OpenAppWindowAsync("Gnome-calculator", "Calculator", 50, 50, 300, 300, 0x208040);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Gnome-calculator"), HomeroomHost.Timeout);
+        var wall = (DateTimeOffset.UtcNow - inFront).TotalSeconds;
+
+        JsonElement[] firefox = [];
+        await Poll.UntilAsync(async () =>
+        {
+            var events = (await Host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50")).GetProperty("items").EnumerateArray();
+            firefox = [.. events.Where(e => e.GetProperty("kind").GetString() == ActivityKinds.AppUsage && e.GetProperty("appId").GetString() == "Firefox")];
+            return firefox.Length >= 2;
+        }, HomeroomHost.Timeout);
+        var counted = firefox.Sum(e => e.GetProperty("durationSeconds").GetInt32());
+        var detail = $"counted {counted} s of {wall:0} s in front: {string.Join(", ", firefox.Select(e => e.GetRawText()))}";
+        firefox.Length.ShouldBe(2, detail); // before the lock and after it
+        counted.ShouldBeInRange(4, (int)wall - 7, detail); // the 8 s behind the lock screen are not in it
+    }
+
+    /// <summary>A pointer move every half second for <paramref name="length"/>, as a student working would make.</summary>
+    private static async Task MovePointerForAsync(X11Session desktop, TimeSpan length)
+    {
+        var until = DateTimeOffset.UtcNow + length;
+        for (var i = 0; DateTimeOffset.UtcNow < until; i++)
+        {
+            await desktop.InjectAsync([new RemoteInputEvent("move", 300 + (i % 2 * 40), 400)]);
+            await Task.Delay(500);
+        }
     }
 
     [Fact]

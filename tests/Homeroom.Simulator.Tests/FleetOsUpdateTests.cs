@@ -50,7 +50,7 @@ public sealed class FleetOsUpdateTests : IAsyncLifetime
         await using var fleet = new Fleet.Fleet(new FleetOptions
         {
             Server = _host.BaseAddress, EnrollToken = token, Devices = 40, Seed = 11, AlwaysOnline = true, SlowAnswerChance = 0,
-            SafetySignals = false, ActivityInterval = TimeSpan.FromSeconds(1), Speed = 30_000, StartAt = Start, ChromeOsTarget = Target,
+            SafetySignals = false, HelpRequests = false, ActivityInterval = TimeSpan.FromSeconds(1), Speed = 30_000, StartAt = Start, ChromeOsTarget = Target,
         });
         var chromebooks = fleet.Devices.Where(d => d.Spec.Platform == DevicePlatform.ChromeOS).ToList();
         var plans = chromebooks.ToDictionary(d => d.Spec.Serial, d => OsUpdates.For(11, d.Spec.Index));

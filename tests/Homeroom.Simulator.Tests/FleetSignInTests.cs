@@ -28,7 +28,7 @@ public sealed class FleetSignInTests : IAsyncLifetime
         await using var fleet = new Fleet.Fleet(new FleetOptions
         {
             Server = _host.BaseAddress, EnrollToken = await _host.CreateTokenAsync(maxUses: 8, schoolId: school), Devices = 8, Seed = 5, AlwaysOnline = true,
-            SlowAnswerChance = 0, SafetySignals = false, ActivityInterval = TimeSpan.FromMilliseconds(200),
+            SlowAnswerChance = 0, SafetySignals = false, HelpRequests = false, ActivityInterval = TimeSpan.FromMilliseconds(200),
         });
         fleet.Start();
         var cart = fleet.Devices.First(d => d.Spec.Platform == DevicePlatform.ChromeOS);

@@ -76,6 +76,7 @@ public sealed class AgentWorker(
         sessions.ThumbnailReceived += OnThumbnailAsync;
         sessions.RemoteStatusReceived += OnRemoteStatusAsync;
         sessions.RemoteScreenReceived += OnRemoteScreenAsync;
+        sessions.RemoteFileStatusReceived += OnRemoteFileStatusAsync;
         status.PolicyVersion = _policy?.Version ?? 0;
         if (_policy is { } stored)
         {
@@ -458,6 +459,9 @@ public sealed class AgentWorker(
             case RemoteClipboardFrame clipboard:
                 await sessions.RemoteClipboardAsync(clipboard);
                 break;
+            case RemoteFileFrame file:
+                await sessions.RemoteFileAsync(file);
+                break;
             case SignalsAckFrame signalsAck:
                 signals.Acknowledge(signalsAck.Batch);
                 break;
@@ -574,6 +578,14 @@ public sealed class AgentWorker(
     }
 
     private async Task OnRemoteStatusAsync(RemoteSessionStatusFrame status)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(status);
+        }
+    }
+
+    private async Task OnRemoteFileStatusAsync(RemoteFileStatusFrame status)
     {
         if (_current is { } client)
         {

@@ -12,8 +12,10 @@ namespace Homeroom.Agent.Session;
 /// and every <see cref="AgentOptions.UsageReportInterval"/> (so a long stretch is reported as it goes,
 /// never as one event over an hour). Only the application's name is sent, never a window title, and
 /// only while the applied policy leaves <c>monitoring.activity</c> on (nothing before the first policy,
-/// like the Chrome extension). Not counted yet: idle time with an application in front (no input for a
-/// while) and time behind the lock screen.
+/// like the Chrome extension). Time the user is away (no keyboard or pointer input for the helper's
+/// <see cref="SessionHelperOptions.IdleAfter"/>, 5 minutes) is not counted: the stretch ends at their last
+/// input and the next starts when input comes again. Time behind the lock screen (a <c>lock</c> command
+/// until its <c>unlock</c>) is not counted either.
 /// </summary>
 public sealed class ForegroundUsage : BackgroundService
 {
@@ -24,6 +26,8 @@ public sealed class ForegroundUsage : BackgroundService
     private string? _app;
     private DateTimeOffset _since;
     private bool _enabled;
+    private bool _away;
+    private bool _locked;
 
     public ForegroundUsage(SessionHost sessions, ActivitySink sink, AgentOptions options, TimeProvider time)
     {
@@ -31,6 +35,8 @@ public sealed class ForegroundUsage : BackgroundService
         _time = time;
         _interval = options.UsageReportInterval;
         sessions.ForegroundChanged += Changed;
+        sessions.IdleChanged += (away, at) => Pause(away, null, at);
+        sessions.LockChanged += (locked, at) => Pause(null, locked, at);
     }
 
     /// <summary>Whether usage is recorded: the applied policy's <c>monitoring.activity</c>.</summary>
@@ -64,6 +70,28 @@ public sealed class ForegroundUsage : BackgroundService
         }
     }
 
+    // The user went away or came back (null: unchanged), or the device was locked or unlocked: a stretch ends when
+    // either begins and the next starts when neither holds any more.
+    private void Pause(bool? away, bool? locked, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            var counting = !_away && !_locked;
+            var willCount = !(away ?? _away) && !(locked ?? _locked);
+            if (counting && !willCount)
+            {
+                Close(at);
+                _since = at;
+            }
+
+            (_away, _locked) = (away ?? _away, locked ?? _locked);
+            if (!counting && willCount)
+            {
+                _since = at > _since ? at : _since;
+            }
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Clamp(_interval.TotalSeconds / 4, 1, 60)), _time);
@@ -74,7 +102,7 @@ public sealed class ForegroundUsage : BackgroundService
                 var now = _time.GetUtcNow();
                 lock (_gate)
                 {
-                    if (_app is not null && now - _since >= _interval)
+                    if (_app is not null && !_away && !_locked && now - _since >= _interval)
                     {
                         Close(now);
                         _since = now;
@@ -91,7 +119,7 @@ public sealed class ForegroundUsage : BackgroundService
     // Records the stretch from _since to `at` of the current application, when allowed and at least a second long.
     private void Close(DateTimeOffset at)
     {
-        if (!_enabled || _app is not { } app)
+        if (!_enabled || _away || _locked || _app is not { } app)
         {
             return;
         }

@@ -28,14 +28,20 @@ public enum SessionHelperOutcome
 /// <param name="Display">The X display it serves (its <c>$DISPLAY</c>).</param>
 /// <param name="SocketName">The service's abstract socket name.</param>
 /// <param name="ServiceUids">The users the service may run as (root by default).</param>
-public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids);
+/// <param name="DownloadsDirectory">Where files from a technician are kept (null: <c>~/Downloads/Homeroom</c> of the user the helper runs as).</param>
+public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids, string? DownloadsDirectory = null)
+{
+    /// <summary>How long without keyboard or pointer input before the user counts as away (their application time stops counting).</summary>
+    public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(5);
+}
 
 /// <summary>
 /// The user-session helper: runs as the signed-in user in their graphical session, connects to the
 /// service, checks with <c>SO_PEERCRED</c> that the service runs as an allowed user (root by default)
 /// before sending anything, and then does the screen work the service asks for: lock, unlock, messages,
 /// and, only while a view is active, the viewing banner and a thumbnail per interval. It reports the
-/// foreground window when it changes (checked every 2 seconds). A lock stays up when the service goes away.
+/// foreground window when it changes, and when the user goes idle (no input for <see cref="SessionHelperOptions.IdleAfter"/>)
+/// and comes back (both checked every 2 seconds). A lock stays up when the service goes away.
 /// </summary>
 public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen screen, ILogger logger)
 {
@@ -72,9 +78,28 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         public volatile bool Accepted;
 
         public RemoteStreamer? Streamer { get; set; }
+
+        public string Technician { get; set; } = "IT support";
     }
 
     private RemoteRun? _remote;
+
+    /// <summary>Files from the technician: one transfer at a time, dropped with its session.</summary>
+    private RemoteFileReceiver? _files;
+
+    /// <summary>What became of each file from a technician, in order (tests read it).</summary>
+    public IReadOnlyList<(Guid Transfer, string Status, string Detail)> FileOutcomes
+    {
+        get
+        {
+            lock (_fileOutcomes)
+            {
+                return [.. _fileOutcomes];
+            }
+        }
+    }
+
+    private readonly List<(Guid, string, string)> _fileOutcomes = [];
 
     /// <summary>Connects again after the service goes away, until stopped or refused.</summary>
     public async Task<SessionHelperOutcome> RunAsync(CancellationToken cancellationToken)
@@ -186,6 +211,9 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                         }
 
                         break;
+                    case SessionMessages.RemoteFile:
+                        await ReceiveFileAsync(channel, message, cancellationToken);
+                        break;
                     case SessionMessages.RemoteAck:
                         if (_remote is { } acked && acked.SessionId == message.Id)
                         {
@@ -217,6 +245,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             await stop.CancelAsync();
             await StopViewingAsync();
             await StopRemoteAsync();
+            _files?.Discard();
         }
 
         async Task StopRemoteAsync()
@@ -227,6 +256,8 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             }
 
             _remote = null;
+            // A file not yet whole and verified goes with its session.
+            _files?.Discard();
             await run.Stop.CancelAsync();
             await run.Task;
             run.Stop.Dispose();
@@ -254,6 +285,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
     {
         var token = run.Stop.Token;
         var technician = message.ViewerName is { Length: > 0 } name ? name : "IT support";
+        run.Technician = technician;
         var control = run.Mode == RemoteModes.Control;
         void EndRequested() => _ = EndFromBannerAsync();
         async Task EndFromBannerAsync()
@@ -336,6 +368,45 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         }
     }
 
+    // A chunk of a file from the technician: kept only in the accepted control session it names, only once whole and its SHA-256
+    // matched; the student is told where it is. The outcome goes back to the service (and so to the technician).
+    private async Task ReceiveFileAsync(SessionChannel channel, SessionMessage message, CancellationToken cancellationToken)
+    {
+        (string Status, string Detail)? outcome;
+        if (_remote is { Accepted: true, Mode: RemoteModes.Control } run && run.SessionId == message.Id)
+        {
+            _files ??= new RemoteFileReceiver(options.DownloadsDirectory ?? RemoteFileReceiver.DefaultDirectory());
+            outcome = await _files.ReceiveAsync(message.Transfer!.Value, message.FileName!, message.Size!.Value, message.Sha256!, message.Offset!.Value, message.Frame!, cancellationToken);
+            if (outcome is (RemoteFileStatuses.Saved, var kept))
+            {
+                try
+                {
+                    await screen.ShowMessageAsync("A file from IT support", $"{run.Technician} sent you a file: {kept}. It is in your Downloads/Homeroom folder.");
+                }
+                catch (InvalidOperationException e)
+                {
+                    SessionLog.CommandFailed(logger, SessionMessages.RemoteFile, e.Message);
+                }
+            }
+        }
+        else
+        {
+            outcome = (RemoteFileStatuses.Refused, "files are kept only in an accepted control session");
+        }
+
+        if (outcome is { } done)
+        {
+            lock (_fileOutcomes)
+            {
+                _fileOutcomes.Add((message.Transfer!.Value, done.Status, done.Detail));
+            }
+
+            SessionLog.FileOutcome(logger, message.FileName ?? "?", done.Status, done.Detail);
+            await channel.WriteAsync(new SessionMessage(SessionMessages.RemoteFileStatus, message.Id, Transfer: message.Transfer, Status: done.Status,
+                Text: done.Detail.Length <= ProtocolLimits.MaxShortText ? done.Detail : done.Detail[..ProtocolLimits.MaxShortText]), cancellationToken);
+        }
+    }
+
     private async Task<(bool Ok, string Result)> CarryOutAsync(SessionMessage message)
     {
         try
@@ -387,6 +458,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
     private async Task ReportForegroundAsync(SessionChannel channel, CancellationToken cancellationToken)
     {
         (string? App, string? Title) last = (null, null);
+        var away = false; // the service counts the user as present until told otherwise
         using var timer = new PeriodicTimer(ForegroundInterval);
         try
         {
@@ -397,6 +469,13 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                 {
                     last = now;
                     await channel.WriteAsync(new SessionMessage(SessionMessages.Foreground, App: Cut(now.App), Title: Cut(now.Title)), cancellationToken);
+                }
+
+                // Away once no input came for IdleAfter, and back at the next input: either dated from the latest input.
+                if (await screen.IdleAsync() is { } idle && (idle >= options.IdleAfter) != away)
+                {
+                    away = !away;
+                    await channel.WriteAsync(new SessionMessage(SessionMessages.Idle, Active: away, CapturedAt: DateTimeOffset.UtcNow - idle), cancellationToken);
                 }
             }
             while (await timer.WaitForNextTickAsync(cancellationToken));

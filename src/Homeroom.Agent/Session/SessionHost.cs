@@ -52,8 +52,17 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>The foreground window changed: its application and title (both null when no helper reports one any more), and when.</summary>
     public event Action<string?, string?, DateTimeOffset>? ForegroundChanged;
 
+    /// <summary>The user went idle (true, dated from their last input) or came back (false); false too when the helper goes away.</summary>
+    public event Action<bool, DateTimeOffset>? IdleChanged;
+
+    /// <summary>The device was locked (true) or unlocked (false) by a command; the lock screen covers every session.</summary>
+    public event Action<bool, DateTimeOffset>? LockChanged;
+
     /// <summary>A remote session's consent answer or end, from the helper (or from here when the helper went away).</summary>
     public event Func<RemoteSessionStatusFrame, Task>? RemoteStatusReceived;
+
+    /// <summary>What became of a file from the technician (from the helper, or from here when it could not reach one).</summary>
+    public event Func<RemoteFileStatusFrame, Task>? RemoteFileStatusReceived;
 
     /// <summary>A remote session's screen update (a well-formed <see cref="RemoteScreenFrame"/> of the accepted session), to relay as it is.</summary>
     public event Func<byte[], Task>? RemoteScreenReceived;
@@ -129,10 +138,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
             case CommandKinds.Lock:
                 message = new SessionMessage(SessionMessages.Lock, command.CommandId, Text: arguments.GetValueOrDefault("message") is { Length: > 0 } lockText ? lockText : null);
                 _lock = message;
+                LockChanged?.Invoke(true, time.GetUtcNow());
                 break;
             case CommandKinds.Unlock:
                 message = new SessionMessage(SessionMessages.Unlock, command.CommandId);
                 _lock = null;
+                LockChanged?.Invoke(false, time.GetUtcNow());
                 break;
             case CommandKinds.Message when arguments.GetValueOrDefault("text") is { Length: > 0 } text:
                 message = new SessionMessage(SessionMessages.Message, command.CommandId, Title: arguments.GetValueOrDefault("title"), Text: text);
@@ -228,6 +239,23 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         if (_remote is { Accepted: true } current && current.SessionId == frame.SessionId && RemoteLimits.ValidateClipboard(frame.Text) is null)
         {
             await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteClipboard, frame.SessionId, Text: frame.Text));
+        }
+    }
+
+    /// <summary>
+    /// Passes a chunk of the technician's file to the accepted session's helper (which keeps it only in control mode, once
+    /// whole and verified). A chunk for no accepted session, or malformed, is refused at once with the reason.
+    /// </summary>
+    public async Task RemoteFileAsync(RemoteFileFrame frame)
+    {
+        var refused = RemoteFileLimits.Validate(frame) is { } invalid ? invalid
+            : _remote is not { Accepted: true } current || current.SessionId != frame.SessionId ? "no accepted remote session on the device"
+            : !await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteFile, frame.SessionId, Transfer: frame.TransferId,
+                FileName: frame.Name, Size: frame.Size, Sha256: frame.Sha256, Offset: frame.Offset, Frame: frame.Data)) ? "the user-session helper went away"
+            : null;
+        if (refused is not null && RemoteFileStatusReceived is { } handler && frame.SessionId != Guid.Empty && frame.TransferId != Guid.Empty)
+        {
+            await handler(new RemoteFileStatusFrame(frame.SessionId, frame.TransferId, RemoteFileStatuses.Refused, refused));
         }
     }
 
@@ -374,6 +402,7 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 {
                     Foreground = null;
                     ForegroundChanged?.Invoke(null, null, time.GetUtcNow());
+                    IdleChanged?.Invoke(false, time.GetUtcNow()); // a new helper starts from "present"
                 }
             }
         }
@@ -407,6 +436,14 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 }
 
                 break;
+            case SessionMessages.RemoteFileStatus:
+                // Only about the session this helper was given.
+                if (_remote is { } filing && filing.Helper == helper && filing.SessionId == message.Id && RemoteFileStatusReceived is { } fileStatus)
+                {
+                    await fileStatus(new RemoteFileStatusFrame(filing.SessionId, message.Transfer!.Value, message.Status!, message.Text));
+                }
+
+                break;
             case SessionMessages.RemoteScreen:
                 // Only the accepted session's updates: nothing streams before consent, and a helper cannot push screens nobody asked for.
                 if (_remote is { Accepted: true } streaming && streaming.Helper == helper
@@ -416,6 +453,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                     await screen(message.Frame!);
                 }
 
+                break;
+            case SessionMessages.Idle:
+                // The helper's clock is the machine's; still, never a time ahead of now or before the last day.
+                var current = time.GetUtcNow();
+                var at = message.CapturedAt!.Value;
+                IdleChanged?.Invoke(message.Active!.Value, at > current ? current : at < current.AddDays(-1) ? current.AddDays(-1) : at);
                 break;
             case SessionMessages.Foreground:
                 var now = time.GetUtcNow();

@@ -36,4 +36,7 @@ internal static partial class SessionLog
 
     [LoggerMessage(111, LogLevel.Warning, "The technician's clipboard text could not be set: {Reason}")]
     public static partial void ClipboardFailed(ILogger logger, string reason);
+
+    [LoggerMessage(112, LogLevel.Information, "A file from the technician ({Name}): {Status}, {Detail}")]
+    public static partial void FileOutcome(ILogger logger, string name, string status, string detail);
 }

@@ -9,25 +9,30 @@ namespace Homeroom.Agent.Session;
 /// JSON, <see cref="SessionChannel"/>). Which fields a type carries, and their limits, are checked by
 /// <see cref="SessionMessages.Validate"/> on the receiving side.
 /// </summary>
-/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>remoteStatus</c>, <c>remoteScreen</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>.</param>
+/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>idle</c>, <c>remoteStatus</c>, <c>remoteScreen</c>, <c>remoteFileStatus</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>, <c>remoteFile</c>.</param>
 /// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, or the remote session a <c>remote*</c> message is about.</param>
 /// <param name="Display">The X display the helper serves (<c>hello</c>); one helper per display.</param>
 /// <param name="Title">A message's title, or the foreground window's title.</param>
 /// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, or a <c>remoteClipboard</c>'s text.</param>
 /// <param name="Ok">Whether a command was carried out (<c>done</c>).</param>
-/// <param name="Active">Whether a teacher watches (<c>screenView</c>).</param>
+/// <param name="Active">Whether a teacher watches (<c>screenView</c>), a remote session is on (<c>remoteSession</c>), or the user is idle (<c>idle</c>).</param>
 /// <param name="ViewerName">Who watches, for the banner.</param>
 /// <param name="IntervalMilliseconds">Time between thumbnails.</param>
 /// <param name="MaxWidth">A thumbnail's largest width in pixels.</param>
 /// <param name="App">The foreground window's application (its WM_CLASS class).</param>
 /// <param name="Image">A thumbnail's JPEG (base64 in the JSON).</param>
-/// <param name="CapturedAt">When the thumbnail was captured.</param>
+/// <param name="CapturedAt">When the thumbnail was captured; for <c>idle</c>, when the last input came (idle) or when input came again (not idle).</param>
 /// <param name="Mode">A remote session's mode (<c>view</c> or <c>control</c>).</param>
 /// <param name="ConsentRequired">Whether the student must accept a remote session first.</param>
 /// <param name="Status">A <c>remoteStatus</c>'s <see cref="RemoteSessionStatuses"/> value (its reason travels in <paramref name="Text"/>).</param>
 /// <param name="Sequence">The highest screen update a <c>remoteAck</c> acknowledges.</param>
 /// <param name="Events">A <c>remoteInput</c>'s events.</param>
-/// <param name="Frame">A <c>remoteScreen</c>'s binary frame (<see cref="RemoteScreenFrame"/>, base64 in the JSON), relayed unchanged.</param>
+/// <param name="Frame">A <c>remoteScreen</c>'s binary frame (<see cref="RemoteScreenFrame"/>, base64 in the JSON), relayed unchanged; a <c>remoteFile</c>'s chunk.</param>
+/// <param name="Transfer">The file transfer a <c>remoteFile</c> or <c>remoteFileStatus</c> is about.</param>
+/// <param name="FileName">A <c>remoteFile</c>'s name.</param>
+/// <param name="Size">A <c>remoteFile</c>'s whole size in bytes.</param>
+/// <param name="Sha256">A <c>remoteFile</c>'s SHA-256 (lowercase hex).</param>
+/// <param name="Offset">Where a <c>remoteFile</c>'s chunk goes.</param>
 public sealed record SessionMessage(
     string Type,
     Guid? Id = null,
@@ -47,7 +52,12 @@ public sealed record SessionMessage(
     string? Status = null,
     long? Sequence = null,
     IReadOnlyList<RemoteInputEvent>? Events = null,
-    byte[]? Frame = null);
+    byte[]? Frame = null,
+    Guid? Transfer = null,
+    string? FileName = null,
+    long? Size = null,
+    string? Sha256 = null,
+    long? Offset = null);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SessionMessage))]
@@ -66,12 +76,15 @@ public static class SessionMessages
     public const string Done = "done";
     public const string Thumbnail = "thumbnail";
     public const string Foreground = "foreground";
+    public const string Idle = "idle";
     public const string RemoteSession = "remoteSession";
     public const string RemoteInput = "remoteInput";
     public const string RemoteAck = "remoteAck";
     public const string RemoteClipboard = "remoteClipboard";
     public const string RemoteStatus = "remoteStatus";
     public const string RemoteScreen = "remoteScreen";
+    public const string RemoteFile = "remoteFile";
+    public const string RemoteFileStatus = "remoteFileStatus";
 
     /// <summary>The largest message either side reads (a thumbnail's JPEG or a remote screen update travels base64 inside it).</summary>
     public const int MaxMessageBytes = 320 * 1024;
@@ -92,8 +105,8 @@ public static class SessionMessages
     public static string? Validate(SessionMessage message, bool fromHelper)
     {
         var types = fromHelper
-            ? (string[])[Hello, Done, Thumbnail, Foreground, RemoteStatus, RemoteScreen]
-            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard];
+            ? (string[])[Hello, Done, Thumbnail, Foreground, Idle, RemoteStatus, RemoteScreen, RemoteFileStatus]
+            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteFile];
         if (!types.Contains(message.Type, StringComparer.Ordinal))
         {
             return $"unexpected message type '{Cut(message.Type)}'";
@@ -111,6 +124,7 @@ public static class SessionMessages
             Done when message.Id is null || message.Ok is null => "done needs the command id and ok",
             Thumbnail when message.Image is not { Length: > 3 and <= MaxThumbnailBytes } || message.CapturedAt is null => "thumbnail needs a JPEG of at most 64 KB and its capture time",
             Thumbnail when message.Image is not [0xFF, 0xD8, 0xFF, ..] => "thumbnail is not a JPEG",
+            Idle when message.Active is null || message.CapturedAt is null => "idle needs active and the time",
             Lock or Unlock or Message when message.Id is null => $"{message.Type} needs a command id",
             Message when message.Text is not { Length: > 0 } => "message needs text",
             ScreenView when message.Active is null => "screenView needs active",
@@ -123,6 +137,11 @@ public static class SessionMessages
             RemoteAck when message.Id is null || message.Sequence is not >= 1 => "remoteAck needs the session id and a sequence",
             RemoteStatus when message.Id is null || message.Status is not (RemoteSessionStatuses.Accepted or RemoteSessionStatuses.Declined or RemoteSessionStatuses.Ended)
                 || message.Text is { Length: > ProtocolLimits.MaxShortText } => "remoteStatus needs the session id, a known status and a short reason",
+            RemoteFile when message.Id is not { } fileSession || message.Transfer is not { } transfer || RemoteFileLimits.Validate(new RemoteFileFrame(
+                fileSession, transfer, message.FileName!, message.Size ?? 0, message.Sha256!, message.Offset ?? -1, message.Frame!)) is not null
+                => "remoteFile needs the session and transfer ids, a safe name, the size, the SHA-256, the offset and a chunk of at most 32 KiB inside the file",
+            RemoteFileStatus when message.Id is null || message.Transfer is null || message.Status is not (RemoteFileStatuses.Saved or RemoteFileStatuses.Refused)
+                || message.Text is { Length: > ProtocolLimits.MaxShortText } => "remoteFileStatus needs the session and transfer ids, saved or refused and a short text",
             RemoteScreen when message.Frame is not { Length: <= MaxRemoteFrameBytes } frame || !RemoteScreenFrame.TryDecode(frame, out _, out _, out _, out _, out _)
                 => "remoteScreen needs a well-formed screen update of at most 192 KB",
             _ => null,

@@ -16,6 +16,7 @@ public static class AgentFrameValidator
         DiagnosticsFrame f => DiagnosticsLimits.Validate(f),
         ScriptResultFrame f => ScriptLimits.Validate(f),
         RemoteSessionStatusFrame f => RemoteLimits.Validate(f),
+        RemoteFileStatusFrame f => RemoteFileLimits.Validate(f),
         CommandStatusFrame f => ValidateCommandStatus(f),
         PolicyStatusFrame f => f.Version < 0 ? "policy version is negative"
             : f.Failures is { Count: > 64 } ? "too many policy failures"

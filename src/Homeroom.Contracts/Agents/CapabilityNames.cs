@@ -51,6 +51,9 @@ public static class CapabilityNames
     /// <summary>Clipboard text from the technician in a control session (<c>remoteClipboard</c>): the desktop agent where <c>xclip</c> is installed.</summary>
     public const string RemoteClipboard = "remote.clipboard";
 
+    /// <summary>Files from the technician in a control session (<c>remoteFile</c>), saved in the signed-in user's Downloads/Homeroom: the Linux desktop agent while a user-session helper is connected.</summary>
+    public const string RemoteFile = "remote.file";
+
     /// <summary>
     /// View-only remote sessions (<c>remoteSession</c> in <see cref="RemoteModes.View"/>): the Chrome extension's screen
     /// captures while a technician watches. An agent reporting only this is never sent a control session (an extension

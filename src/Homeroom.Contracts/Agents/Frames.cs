@@ -32,6 +32,8 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(RemoteInputFrame), FrameTypes.RemoteInput)]
 [JsonDerivedType(typeof(RemoteAckFrame), FrameTypes.RemoteAck)]
 [JsonDerivedType(typeof(RemoteClipboardFrame), FrameTypes.RemoteClipboard)]
+[JsonDerivedType(typeof(RemoteFileFrame), FrameTypes.RemoteFile)]
+[JsonDerivedType(typeof(RemoteFileStatusFrame), FrameTypes.RemoteFileStatus)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -91,18 +93,24 @@ public static class FrameTypes
     /// <summary>Server → agent: clipboard text from the technician (control mode, where the school allows it).</summary>
     public const string RemoteClipboard = "remoteClipboard";
 
+    /// <summary>Server → agent: one chunk of a file from the technician (control mode, where the school allows file transfer).</summary>
+    public const string RemoteFile = "remoteFile";
+
+    /// <summary>Agent → server: a file from the technician was saved on the device, or refused.</summary>
+    public const string RemoteFileStatus = "remoteFileStatus";
+
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
         Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
-        HelpRequest, Diagnostics, ScriptResult, RemoteSessionStatus,
+        HelpRequest, Diagnostics, ScriptResult, RemoteSessionStatus, RemoteFileStatus,
     };
 
     /// <summary>Every type the server may send.</summary>
     public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
     {
         Welcome, ActivityAck, Command, Policy, ScreenView, SignalsAck, SafetyCapture,
-        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard,
+        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteFile,
     };
 }
 

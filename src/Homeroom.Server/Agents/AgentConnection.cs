@@ -19,6 +19,7 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
     private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Queue<Guid> _recentOrder = new();
     private readonly HashSet<Guid> _recentCommands = [];
+    private bool _clusterAnnounced;
 
     public Guid DeviceId { get; } = deviceId;
 
@@ -28,6 +29,19 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
     public CancellationToken Aborting => _closed.Token;
 
     public int? CloseCode { get; private set; }
+
+    /// <summary>This node's number for the connection in the cluster's connect notices (0 without a backplane: SQLite, or switched off).</summary>
+    public long ClusterSequence { get; set; }
+
+    /// <summary>
+    /// Whether this node heard its own connect notice for the connection (or listened again after it was sent): from
+    /// then on another node's notice for the device means a newer connection there, and this one is closed.
+    /// </summary>
+    public bool ClusterAnnounced
+    {
+        get => Volatile.Read(ref _clusterAnnounced);
+        set => Volatile.Write(ref _clusterAnnounced, value);
+    }
 
     public string? CloseReason { get; private set; }
 

@@ -50,6 +50,7 @@ public sealed class AgentGateway(
     Scripts.ScriptSigningKey scriptSigningKey,
     SelfUpdates.AgentUpdateOffers agentUpdates,
     RemoteSupport.RemoteSessions remoteSessions,
+    Hosting.Cluster.BackplanePublisher backplane,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -218,6 +219,8 @@ public sealed class AgentGateway(
         };
         signIn.Connected(device.Id, device.SignedInPersonId);
         registry.Register(connection);
+        // On PostgreSQL, tells the other nodes: an older connection of this device on one of them is closed.
+        backplane.Connected(connection);
         watch.Connected(device.Id);
         presence.Touch(device.Id);
         live.Touch(device.Id);
@@ -461,6 +464,9 @@ public sealed class AgentGateway(
                 break;
             case RemoteSessionStatusFrame remote:
                 await remoteSessions.OnStatusAsync(deviceId, remote);
+                break;
+            case RemoteFileStatusFrame file:
+                await remoteSessions.OnFileStatusAsync(deviceId, file);
                 break;
             case ScriptResultFrame result:
                 // Stored only for a runScript command sent to this device, once.

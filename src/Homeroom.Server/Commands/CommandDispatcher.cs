@@ -4,6 +4,7 @@ using Homeroom.Rules.Commands;
 using Homeroom.Server.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 
 namespace Homeroom.Server.Commands;
@@ -11,15 +12,27 @@ namespace Homeroom.Server.Commands;
 /// <summary>
 /// Puts stored commands on the wire: at once to connected devices, and on (re)connection to the
 /// others. The database is the truth; sending is best effort and may repeat (agents deduplicate).
+/// On PostgreSQL, targets not connected to this node are named to the other nodes through the backplane
+/// (<see cref="BackplanePublisher"/>); the node holding one delivers its pending commands as at connect.
 /// </summary>
 public sealed class CommandDispatcher(
     ConnectionRegistry registry,
+    BackplanePublisher backplane,
     CommandStatusWriter statusWriter,
     CommandProgress progress,
     IDbContextFactory<HomeroomDbContext> dbFactory,
     ServerMetrics metrics,
     TimeProvider time)
 {
+    /// <summary>Metric path of a command sent to a device connected at the moment it was issued here.</summary>
+    public const string LivePath = "live";
+
+    /// <summary>Metric path of a command sent when its device connected.</summary>
+    public const string OnConnectPath = "on_connect";
+
+    /// <summary>Metric path of a command issued on another node and sent here after its notice.</summary>
+    public const string BackplanePath = "backplane";
+
     public static CommandFrame ToFrame(Command command) => new(
         command.Id,
         command.Kind,
@@ -32,19 +45,36 @@ public sealed class CommandDispatcher(
     {
         var payload = AgentFrameCodec.Serialize(ToFrame(command));
         var sends = new List<Task>();
+        var elsewhere = backplane.Enabled ? new List<Guid>() : null;
         foreach (var deviceId in deviceIds)
         {
             if (registry.Get(deviceId) is { } connection)
             {
-                sends.Add(SendAsync(connection, command, payload, onConnect: false));
+                sends.Add(SendAsync(connection, command, payload, LivePath));
             }
+            else
+            {
+                elsewhere?.Add(deviceId);
+            }
+        }
+
+        if (elsewhere is { Count: > 0 })
+        {
+            backplane.DevicesHaveCommands(elsewhere);
         }
 
         await Task.WhenAll(sends);
     }
 
     /// <summary>Sends every unfinished, unexpired command of a device that just connected, oldest first.</summary>
-    public async Task DeliverPendingAsync(AgentConnection connection, CancellationToken cancellationToken)
+    public Task DeliverPendingAsync(AgentConnection connection, CancellationToken cancellationToken) =>
+        DeliverPendingAsync(connection, OnConnectPath, cancellationToken);
+
+    /// <summary>
+    /// Sends every unfinished, unexpired command of a connected device, oldest first, as at connect; <paramref name="path"/>
+    /// names why in the delivery metric. Commands this connection carried recently are not sent twice.
+    /// </summary>
+    public async Task DeliverPendingAsync(AgentConnection connection, string path, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -57,14 +87,14 @@ public sealed class CommandDispatcher(
             .ToListAsync(cancellationToken);
         foreach (var command in pending)
         {
-            if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), onConnect: true))
+            if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), path))
             {
                 return;
             }
         }
     }
 
-    private async Task<bool> SendAsync(AgentConnection connection, Command command, byte[] payload, bool onConnect)
+    private async Task<bool> SendAsync(AgentConnection connection, Command command, byte[] payload, string path)
     {
         var commandId = command.Id;
         // "Sent" is queued before the frame goes out: the writer applies updates in order, so it is
@@ -79,7 +109,7 @@ public sealed class CommandDispatcher(
         }
 
         progress.Report(update);
-        metrics.CommandSent(update.At - command.IssuedAt, onConnect);
+        metrics.CommandSent(update.At - command.IssuedAt, path);
         return true;
     }
 }

@@ -9,13 +9,13 @@ using Homeroom.Server.Apps;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Classroom;
 using Homeroom.Server.Commands;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.WebConsole;
 using Homeroom.Server.Data;
 using Homeroom.Server.Demo;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Enrollment;
 using Homeroom.Server.Filtering;
-using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Insights;
 using Homeroom.Server.Locations;
 using Homeroom.Server.RemoteSupport;
@@ -76,6 +76,7 @@ public static class HomeroomServices
         services.AddEnrollment();
         services.AddAgents();
         services.AddCommands();
+        services.AddBackplane();
         services.AddActivity();
         services.AddInsights();
         services.AddFiltering();
@@ -101,6 +102,7 @@ public static class HomeroomServices
     public static WebApplication UseHomeroom(this WebApplication app)
     {
         app.UseReverseProxy();
+        app.UseSecurityHeaders();
         app.UseServerMetrics();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -52,7 +52,7 @@ public sealed class ServerMetrics : IDisposable
         _violations = _meter.CreateCounter<long>("homeroom.agent.violations", "{connection}", "Agent connections closed for breaking the protocol, by close code.");
         _jobTicks = _meter.CreateCounter<long>("homeroom.job.ticks", "{tick}", "Periodic jobs' ticks on this node, by job: ran here, or skipped while another node held the job's lease.");
         _commandDelivery = _meter.CreateHistogram<double>(
-            "homeroom.command.delivery", "s", "From a command's issue to its frame leaving for a device; on_connect for devices that were offline.",
+            "homeroom.command.delivery", "s", "From a command's issue to its frame leaving for a device; on_connect for devices that were offline, backplane for devices on another node.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400] });
     }
 
@@ -63,8 +63,9 @@ public sealed class ServerMetrics : IDisposable
 
     public void Violation(int closeCode) => _violations.Add(1, new KeyValuePair<string, object?>("code", closeCode));
 
-    public void CommandSent(TimeSpan sinceIssue, bool onConnect) =>
-        _commandDelivery.Record(Math.Max(0, sinceIssue.TotalSeconds), new KeyValuePair<string, object?>("path", onConnect ? "on_connect" : "live"));
+    /// <summary>A command frame left for a device; <paramref name="path"/> is <c>live</c>, <c>on_connect</c> or <c>backplane</c> (<see cref="CommandDispatcher"/>).</summary>
+    public void CommandSent(TimeSpan sinceIssue, string path) =>
+        _commandDelivery.Record(Math.Max(0, sinceIssue.TotalSeconds), new KeyValuePair<string, object?>("path", path));
 
     /// <summary>A periodic job's tick: it ran on this node, or another node held its lease (<see cref="Cluster.JobLeases"/>).</summary>
     public void JobTick(string job, bool ran) =>

@@ -26,16 +26,30 @@ public sealed record RemoteSessionDto(
 /// <param name="ControlUnavailableReason">Why control cannot be offered when only view can (a Chromebook's extension); null otherwise.</param>
 /// <param name="ConsentRequired">Whether the student will be asked to allow a session the caller starts (false: only told), as the device's school's settings say.</param>
 /// <param name="ClipboardUnavailableReason">Why clipboard text cannot be sent in a control session (the school's settings, the device's agent); null when it can.</param>
+/// <param name="FileTransferUnavailableReason">Why files cannot be sent in a control session (the school's settings, the device's agent); null when they can.</param>
+/// <param name="MaxFileBytes">The largest file that may be sent (<c>Homeroom:RemoteSupport:MaxFileBytes</c>).</param>
 public sealed record DeviceRemoteSupportDto(
     bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null, bool ConsentRequired = true,
-    string? ClipboardUnavailableReason = null);
+    string? ClipboardUnavailableReason = null, string? FileTransferUnavailableReason = null, long MaxFileBytes = 0);
+
+/// <summary>A file on its way to the device: the name it was sent under (a safe one when the given name was not), its size and SHA-256.</summary>
+/// <param name="TransferId">The transfer; the device's answer (saved or refused) reaches the session socket with it.</param>
+/// <param name="Name">The name sent to the device.</param>
+/// <param name="Size">Bytes.</param>
+/// <param name="Sha256">The SHA-256 of the file, lowercase hex.</param>
+/// <param name="State"><c>sent</c>: every chunk went to the device.</param>
+public sealed record RemoteFileTransferDto(Guid TransferId, string Name, long Size, string Sha256, string State);
 
 /// <summary>The request to start a session.</summary>
 /// <param name="Mode"><c>view</c> or <c>control</c>.</param>
 public sealed record StartRemoteSessionRequest(string? Mode);
 
-/// <summary>What the technician's console is sent on the session socket besides the screen updates (binary, as the device sent them).</summary>
-public sealed record RemoteViewerState(string Type, string State, string Mode, string? Reason);
+/// <summary>
+/// What the technician's console is sent on the session socket besides the screen updates (binary, as the device sent them):
+/// <c>state</c>, <c>clipboard</c> (<c>sent</c> or <c>refused</c>) and <c>file</c> (<c>sent</c>, <c>saved</c> or <c>refused</c>,
+/// with the file's <paramref name="Name"/> and its <paramref name="TransferId"/>).
+/// </summary>
+public sealed record RemoteViewerState(string Type, string State, string Mode, string? Reason, string? Name = null, Guid? TransferId = null);
 
 /// <summary>
 /// Live remote support sessions, one per device at most, and their records. A technician starts a session where the device's
@@ -71,6 +85,15 @@ public sealed class RemoteSessions(
 
         /// <summary>Whether the school's settings allowed the clipboard when the session started (a session keeps the terms it started with).</summary>
         public bool ClipboardAllowed { get; init; }
+
+        /// <summary>Whether the school's settings allowed file transfer when the session started.</summary>
+        public bool FileTransferAllowed { get; init; }
+
+        /// <summary>Whether a file is being sent now (one at a time per session).</summary>
+        public bool Sending { get; set; }
+
+        /// <summary>Files sent whose answer from the device has not come yet: their name.</summary>
+        public Dictionary<Guid, string> AwaitingAnswer { get; } = [];
 
         public Lock Gate { get; } = new();
 
@@ -142,6 +165,27 @@ public sealed class RemoteSessions(
         };
     }
 
+    /// <summary>Why files cannot be sent to this device under <paramref name="policy"/>; null when they can.</summary>
+    public string? FileTransferUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    {
+        return policy.FileTransferAllowed ? FileCapabilityMissing(deviceId) : FileTransferOffReason;
+    }
+
+    // Why the device's agent cannot take files now; null when it can.
+    private string? FileCapabilityMissing(Guid deviceId)
+    {
+        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteFile);
+        return capability switch
+        {
+            null => "the device's agent does not take files",
+            { Available: false } => capability.Reason ?? "the device's agent cannot take files now",
+            _ => null,
+        };
+    }
+
+    /// <summary>Why a file is refused where the school's settings do not allow file transfer.</summary>
+    public const string FileTransferOffReason = "this school's remote support settings do not allow file transfer";
+
     /// <summary>Why clipboard text is refused where the school's settings do not allow it.</summary>
     public const string ClipboardOffReason = "this school's remote support settings do not allow the clipboard";
 
@@ -199,7 +243,7 @@ public sealed class RemoteSessions(
             TechnicianName = scope.DisplayName is { Length: > 0 } name ? name : scope.Username, Mode = mode, ConsentRequired = consentRequired,
             Consent = "pending", StartedAt = now.UtcDateTime,
         };
-        var session = new Live(record) { LastInputAt = now, ClipboardAllowed = policy.ClipboardAllowed };
+        var session = new Live(record) { LastInputAt = now, ClipboardAllowed = policy.ClipboardAllowed, FileTransferAllowed = policy.FileTransferAllowed };
         if (!_byDevice.TryAdd(deviceId, session))
         {
             throw new ConflictException("A remote session is already open on this device; end it first.");
@@ -254,7 +298,8 @@ public sealed class RemoteSessions(
         var unavailable = policy.SessionsAllowed ? Unavailable(deviceId) : TurnedOffReason(device.SchoolId);
         return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
             [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))],
-            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role), ClipboardUnavailable(deviceId, policy));
+            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role), ClipboardUnavailable(deviceId, policy),
+            FileTransferUnavailable(deviceId, policy), options.Value.MaxFileBytes);
     }
 
     /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>
@@ -464,6 +509,156 @@ public sealed class RemoteSessions(
         await db.SaveChangesAsync();
         return null;
     }
+
+    /// <summary>
+    /// Sends a file to the device of the caller's own session <paramref name="sessionId"/> (404 when the device is not in the
+    /// scope or the session is not theirs): in an accepted control session whose school allowed file transfer when it
+    /// started, to an agent that takes files, one file at a time, at most <see cref="RemoteSupportOptions.MaxFileBytes"/>
+    /// (the endpoint refuses more before this). The name is the given one when it is safe, else a safe one
+    /// (<see cref="RemoteFileLimits.SafeName"/>). The chunks go in order on the device's socket; the send is audited with
+    /// the name, size and SHA-256 (never the contents). The console hears <c>sent</c>, then the device's <c>saved</c> or
+    /// <c>refused</c>; a refusal here is a 409 with the reason, and the console hears it too.
+    /// </summary>
+    public async Task<RemoteFileTransferDto> SendFileAsync(StaffScope scope, Guid deviceId, Guid sessionId, string? name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.RemoteSupport);
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
+            {
+                throw new NotFoundException("No such device.");
+            }
+        }
+
+        if (ForViewer(scope, deviceId, sessionId) is not { } session)
+        {
+            throw new NotFoundException("No open session of yours on this device has that id.");
+        }
+
+        var safeName = RemoteFileLimits.SafeName(name);
+        if (content.Length == 0 || content.Length > options.Value.MaxFileBytes)
+        {
+            throw Refuse(session, safeName, content.Length == 0 ? "the file is empty" : $"the file is larger than {options.Value.MaxFileBytes:N0} bytes");
+        }
+
+        lock (session.Gate)
+        {
+            session.LastInputAt = Time.GetUtcNow();
+            var refused = session.Record.Mode != RemoteModes.Control ? "files are sent only in control sessions"
+                : !session.FileTransferAllowed ? FileTransferOffReason
+                : session.State != States.Streaming ? "the student has not accepted the session yet"
+                : session.Sending ? "another file is being sent; wait for it"
+                : null;
+            if (refused is not null)
+            {
+                throw Refuse(session, safeName, refused);
+            }
+
+            session.Sending = true;
+        }
+
+        try
+        {
+            if (FileCapabilityMissing(deviceId) is { } unavailable)
+            {
+                throw Refuse(session, safeName, unavailable);
+            }
+
+            var transferId = Guid.CreateVersion7();
+            var sha256 = RemoteFileLimits.Sha256Hex(content.Span);
+            lock (session.Gate)
+            {
+                session.AwaitingAnswer[transferId] = safeName;
+            }
+
+            for (var offset = 0; offset < content.Length; offset += RemoteFileLimits.ChunkBytes)
+            {
+                var chunk = content.Slice(offset, Math.Min(RemoteFileLimits.ChunkBytes, content.Length - offset)).ToArray();
+                bool ended;
+                lock (session.Gate)
+                {
+                    ended = session.State == States.Ended;
+                }
+
+                // A session that ends mid-transfer stops here; the device drops what it had (it keeps nothing unfinished).
+                if (ended)
+                {
+                    throw Refuse(session, safeName, "the session ended during the transfer", transferId);
+                }
+
+                if (registry.Get(deviceId) is not { } connection
+                    || !await connection.SendAsync(new RemoteFileFrame(session.Record.Id, transferId, safeName, content.Length, sha256, offset, chunk)))
+                {
+                    throw Refuse(session, safeName, "the device went offline during the transfer", transferId);
+                }
+            }
+
+            await using (var db = await dbFactory.CreateDbContextAsync(CancellationToken.None))
+            {
+                audit.Record(db, "remote.file", "device", deviceId.ToString(),
+                    $"sent \"{safeName}\", {content.Length} bytes, SHA-256 {sha256}, session {session.Record.Id}", session.Record.SchoolId);
+                await db.SaveChangesAsync(CancellationToken.None);
+            }
+
+            RemoteSupportLog.FileSent(Logger, session.Record.Id, safeName, content.Length, sha256);
+            PostFile(session, "sent", safeName, null, transferId);
+            return new RemoteFileTransferDto(transferId, safeName, content.Length, sha256, "sent");
+        }
+        finally
+        {
+            lock (session.Gate)
+            {
+                session.Sending = false;
+            }
+        }
+    }
+
+    // The console hears of the refusal; the caller gets it as a 409.
+    private ConflictException Refuse(Live session, string name, string reason, Guid? transferId = null)
+    {
+        if (transferId is { } id)
+        {
+            lock (session.Gate)
+            {
+                session.AwaitingAnswer.Remove(id);
+            }
+        }
+
+        PostFile(session, "refused", name, reason, transferId);
+        return new ConflictException($"The file was not sent: {reason}.");
+    }
+
+    /// <summary>The device answered a file: saved (under the name it says) or refused (with why). Audited; the console hears it.</summary>
+    public async Task OnFileStatusAsync(Guid deviceId, RemoteFileStatusFrame frame)
+    {
+        if (!_byDevice.TryGetValue(deviceId, out var session) || session.Record.Id != frame.SessionId)
+        {
+            return; // an old session's answer
+        }
+
+        string? name;
+        lock (session.Gate)
+        {
+            if (!session.AwaitingAnswer.Remove(frame.TransferId, out name))
+            {
+                return; // not a file this session sent, or answered already
+            }
+        }
+
+        var saved = frame.Status == RemoteFileStatuses.Saved;
+        await using (var db = await dbFactory.CreateDbContextAsync())
+        {
+            audit.Record(db, saved ? "remote.file.saved" : "remote.file.refused", "device", deviceId.ToString(),
+                $"\"{name}\" {(saved ? "saved on the device" : "refused by the device")}{(frame.Reason is { Length: > 0 } r ? $": {r}" : "")}, session {session.Record.Id}", session.Record.SchoolId);
+            await db.SaveChangesAsync();
+        }
+
+        PostFile(session, saved ? "saved" : "refused", name, frame.Reason, frame.TransferId);
+    }
+
+    private void PostFile(Live session, string state, string name, string? reason, Guid? transferId) =>
+        session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new RemoteViewerState("file", state, session.Record.Mode, reason, name, transferId), RemoteSupportJsonContext.Default.RemoteViewerState)));
 
     /// <summary>The console is watching (or stopped watching) a session.</summary>
     public bool Attach(Live session)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Throttling;
 using Homeroom.Server.Accounts;
+using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -47,16 +48,20 @@ public static class RemoteSupportEndpoints
             .WithDescription("Ends the device's open remote session. Audited.");
         group.MapGet("/", DeviceAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .WithDescription("Whether the device can take a remote session (and why not), its open session, and its recent sessions with consent, duration and bytes.");
+        group.MapPost("/{sessionId:guid}/files", SendFileAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
+            .Accepts<Stream>("application/octet-stream")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithDescription("Sends a file (the raw body; `?name=` names it, at most 1,024 characters, and a safe name is used when it has path separators, control characters or is too long) to the device of the caller's own open session, in chunks on the device's socket; the device keeps it in the signed-in user's Downloads/Homeroom only once its SHA-256 matched, and the answer (`saved` or `refused`) reaches the session socket. 413 over Homeroom:RemoteSupport:MaxFileBytes (25 MB by default); 409 (with the reason, also told on the session socket) outside an accepted control session, where the school's remote support settings do not allow file transfer, while another file is being sent, or when the device's agent does not take files. Audited with the name, size and SHA-256. IT technicians and district administrators.");
         group.MapGet("/{sessionId:guid}/stream", StreamAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .ExcludeFromDescription();
 
         var settings = app.MapGroup("/api/schools/{id:guid}/remote-support").WithTags("Remote support")
             .WithMetadata(new RequestSizeLimitAttribute(RemoteSupportSettingsDirectory.MaxRequestBytes));
         settings.MapGet("/", GetSettingsAsync).RequireStaff(ScopedResource.School, Permission.ManageRemoteSupport)
-            .WithDescription("The school's remote support settings (the district's defaults while it has none of its own): whether sessions may start, consent or notice for IT technicians and for district administrators, and whether the clipboard is allowed. District administrators and the school's administrators.");
+            .WithDescription("The school's remote support settings (the district's defaults while it has none of its own): whether sessions may start, consent or notice for IT technicians and for district administrators, and whether the clipboard and file transfer are allowed. District administrators and the school's administrators.");
         settings.MapPut("/", UpdateSettingsAsync).RequireStaff(ScopedResource.School, Permission.ManageRemoteSupport)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithDescription($"Replaces the school's remote support settings (`sessionsAllowed`, `technicianConsent` and `districtAdminConsent` each `consent` or `notice`, `clipboardAllowed`; all required; body at most {RemoteSupportSettingsDirectory.MaxRequestBytes} bytes). A school administrator may not set the school looser than the district's defaults (403). Audited.");
+            .WithDescription($"Replaces the school's remote support settings (`sessionsAllowed`, `technicianConsent` and `districtAdminConsent` each `consent` or `notice`, `clipboardAllowed`, all required; `fileTransferAllowed`, kept as it is when omitted; body at most {RemoteSupportSettingsDirectory.MaxRequestBytes} bytes). A school administrator may not set the school looser than the district's defaults (403). Audited.");
         return app;
     }
 
@@ -78,6 +83,32 @@ public static class RemoteSupportEndpoints
 
         var started = await sessions.StartAsync(scope, id, request.Mode!, cancellationToken);
         return TypedResults.Created($"/api/devices/{id}/remote-session", started);
+    }
+
+    /// <summary>The longest <c>?name=</c> read (a longer one is refused, a shorter unsafe one replaced by a safe name).</summary>
+    public const int MaxFileNameQueryLength = 1024;
+
+    private static async Task<Results<Accepted<RemoteFileTransferDto>, ValidationProblem, ProblemHttpResult>> SendFileAsync(
+        Guid id, Guid sessionId, string? name, HttpContext context, StaffScope scope, RemoteSessions sessions, IOptions<RemoteSupportOptions> options, CancellationToken cancellationToken)
+    {
+        if (name is { Length: > MaxFileNameQueryLength })
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [$"At most {MaxFileNameQueryLength} characters."] });
+        }
+
+        var limit = options.Value.MaxFileBytes;
+        if (await RequestBody.ReadLimitedAsync(context.Request, limit, cancellationToken) is not { } content)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large", detail: $"A file may be at most {limit:N0} bytes.");
+        }
+
+        if (content.Length == 0)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["The body must be the file's bytes (an empty file is not sent)."] });
+        }
+
+        var sent = await sessions.SendFileAsync(scope, id, sessionId, name, content, cancellationToken);
+        return TypedResults.Accepted($"/api/devices/{id}/remote-session", sent);
     }
 
     private static async Task<Results<NoContent, NotFound>> StopAsync(Guid id, StaffScope scope, RemoteSessions sessions) =>

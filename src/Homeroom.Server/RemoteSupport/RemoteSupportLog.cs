@@ -16,4 +16,7 @@ internal static partial class RemoteSupportLog
 
     [LoggerMessage(EventId = 22005, Level = LogLevel.Warning, Message = "Remote session {SessionId}: the console broke a rule ({Code}: {Reason}); the session ends")]
     public static partial void ViewerViolation(ILogger logger, Guid sessionId, int code, string reason);
+
+    [LoggerMessage(EventId = 22006, Level = LogLevel.Information, Message = "Remote session {SessionId}: file {Name} ({Size} bytes, SHA-256 {Sha256}) sent to the device")]
+    public static partial void FileSent(ILogger logger, Guid sessionId, string name, long size, string sha256);
 }

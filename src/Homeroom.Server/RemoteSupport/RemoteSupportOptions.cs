@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.RemoteSupport;
 
 /// <summary>
-/// Remote support sessions (configuration section <c>Homeroom:RemoteSupport</c>). The first four are the district's defaults:
+/// Remote support sessions (configuration section <c>Homeroom:RemoteSupport</c>). The first five are the district's defaults:
 /// a school without its own remote support settings (<see cref="RemoteSupportSettings"/>) uses them, and a school
 /// administrator may not set their school looser than them.
 /// </summary>
@@ -23,6 +23,13 @@ public sealed class RemoteSupportOptions
 
     /// <summary>Whether the technician may send clipboard text to the device in a control session.</summary>
     public bool ClipboardAllowed { get; set; }
+
+    /// <summary>Whether the technician may send files to the device in a control session.</summary>
+    public bool FileTransferAllowed { get; set; }
+
+    /// <summary>The largest file a technician may send to a device (25 MB by default; the protocol carries at most 100 MiB).</summary>
+    [Range(1L, Homeroom.Contracts.Agents.RemoteFileLimits.MaxFileBytes)]
+    public long MaxFileBytes { get; set; } = 25L * 1000 * 1000;
 
     /// <summary>A session without input from the technician (or, in view mode, without any message from their console) for this long ends.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "04:00:00")]

@@ -23,6 +23,9 @@ public sealed class RemoteSupportSettings
     /// <summary>Whether the technician may send clipboard text to the device in a control session.</summary>
     public bool ClipboardAllowed { get; set; }
 
+    /// <summary>Whether the technician may send files to the device in a control session.</summary>
+    public bool FileTransferAllowed { get; set; }
+
     public DateTime UpdatedAt { get; set; }
 
     public required string UpdatedBy { get; set; }

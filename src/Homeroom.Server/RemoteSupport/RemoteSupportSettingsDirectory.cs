@@ -23,7 +23,8 @@ public static class RemoteConsentModes
 /// <param name="TechnicianConsent"><c>consent</c> or <c>notice</c> for sessions IT technicians start.</param>
 /// <param name="DistrictAdminConsent"><c>consent</c> or <c>notice</c> for sessions district administrators start.</param>
 /// <param name="ClipboardAllowed">Whether clipboard text may be sent to the device in a control session.</param>
-public sealed record RemoteSupportPolicyDto(bool SessionsAllowed, string TechnicianConsent, string DistrictAdminConsent, bool ClipboardAllowed)
+/// <param name="FileTransferAllowed">Whether files may be sent to the device in a control session.</param>
+public sealed record RemoteSupportPolicyDto(bool SessionsAllowed, string TechnicianConsent, string DistrictAdminConsent, bool ClipboardAllowed, bool FileTransferAllowed)
 {
     /// <summary>Whether the student must consent to a session started by <paramref name="role"/>.</summary>
     public bool ConsentRequiredFor(StaffRole role) => (role == StaffRole.DistrictAdmin ? DistrictAdminConsent : TechnicianConsent) == RemoteConsentModes.Consent;
@@ -41,12 +42,13 @@ public sealed record RemoteSupportSettingsDto(
     Guid SchoolId, string SchoolName, RemoteSupportPolicyDto Settings, bool UsesDistrictDefaults, RemoteSupportPolicyDto DistrictDefaults,
     DateTime? UpdatedAt, string? UpdatedBy);
 
-/// <summary>A school's new remote support settings: all four are required.</summary>
+/// <summary>A school's new remote support settings: the first four are required; <c>fileTransferAllowed</c> omitted keeps what applies now.</summary>
 /// <param name="SessionsAllowed">Whether remote sessions may start on the school's devices.</param>
 /// <param name="TechnicianConsent"><c>consent</c> (the student must allow it) or <c>notice</c> (the student is told) for IT technicians.</param>
 /// <param name="DistrictAdminConsent">The same for district administrators.</param>
 /// <param name="ClipboardAllowed">Whether clipboard text may be sent to the device in a control session.</param>
-public sealed record RemoteSupportSettingsRequest(bool? SessionsAllowed, string? TechnicianConsent, string? DistrictAdminConsent, bool? ClipboardAllowed);
+/// <param name="FileTransferAllowed">Whether files may be sent to the device in a control session (null: unchanged, for clients from before this setting).</param>
+public sealed record RemoteSupportSettingsRequest(bool? SessionsAllowed, string? TechnicianConsent, string? DistrictAdminConsent, bool? ClipboardAllowed, bool? FileTransferAllowed = null);
 
 /// <summary>A school the staff member may set remote support for.</summary>
 public sealed record RemoteSupportSchoolDto(Guid Id, string Name);
@@ -55,7 +57,7 @@ public sealed record RemoteSupportSchoolDto(Guid Id, string Name);
 /// Reads and changes schools' remote support settings, and answers what applies to a device's school when a session
 /// starts. District administrators set any school; a school administrator sets their own school, but only as strict as
 /// the district's defaults or stricter: turning sessions on, choosing a notice instead of consent or allowing the
-/// clipboard where the district's default is the stricter choice is for a district administrator (a value a district
+/// clipboard or file transfer where the district's default is the stricter choice is for a district administrator (a value a district
 /// administrator already set may be kept). IT technicians, whom the settings bind, cannot change them. Audited.
 /// </summary>
 public sealed class RemoteSupportSettingsDirectory(
@@ -70,7 +72,7 @@ public sealed class RemoteSupportSettingsDirectory(
         get
         {
             var o = options.Value;
-            return new(o.SessionsAllowed, RemoteConsentModes.Of(o.ConsentRequiredForTechnicians), RemoteConsentModes.Of(o.ConsentRequiredForDistrictAdmins), o.ClipboardAllowed);
+            return new(o.SessionsAllowed, RemoteConsentModes.Of(o.ConsentRequiredForTechnicians), RemoteConsentModes.Of(o.ConsentRequiredForDistrictAdmins), o.ClipboardAllowed, o.FileTransferAllowed);
         }
     }
 
@@ -104,7 +106,7 @@ public sealed class RemoteSupportSettingsDirectory(
     public async Task<RemoteSupportSettingsDto?> UpdateAsync(StaffScope scope, Guid schoolId, RemoteSupportSettingsRequest request, CancellationToken cancellationToken = default)
     {
         scope.EnsureCan(Permission.ManageRemoteSupport);
-        var wanted = Validate(request);
+        var requested = Validate(request);
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var school = await scope.Schools(db).Where(s => s.Id == schoolId).Select(s => s.Name).FirstOrDefaultAsync(cancellationToken);
@@ -115,6 +117,7 @@ public sealed class RemoteSupportSettingsDirectory(
 
         var settings = await db.Set<RemoteSupportSettings>().FirstOrDefaultAsync(s => s.SchoolId == schoolId, cancellationToken);
         var current = settings is null ? DistrictDefaults : ToPolicy(settings);
+        var wanted = requested with { FileTransferAllowed = request.FileTransferAllowed ?? current.FileTransferAllowed };
         if (scope.Role != StaffRole.DistrictAdmin)
         {
             EnsureNotLooser(wanted, current, DistrictDefaults);
@@ -130,6 +133,7 @@ public sealed class RemoteSupportSettingsDirectory(
         settings.ConsentRequiredForTechnicians = wanted.TechnicianConsent == RemoteConsentModes.Consent;
         settings.ConsentRequiredForDistrictAdmins = wanted.DistrictAdminConsent == RemoteConsentModes.Consent;
         settings.ClipboardAllowed = wanted.ClipboardAllowed;
+        settings.FileTransferAllowed = wanted.FileTransferAllowed;
         settings.UpdatedAt = time.GetUtcNow().UtcDateTime;
         settings.UpdatedBy = scope.Username;
         audit.Record(db, "remote.settings", "school", schoolId.ToString(), $"{Describe(current)} → {Describe(wanted)}", schoolId);
@@ -158,7 +162,7 @@ public sealed class RemoteSupportSettingsDirectory(
             throw new RequestValidationException(validation.Errors);
         }
 
-        return new RemoteSupportPolicyDto(request.SessionsAllowed!.Value, request.TechnicianConsent!, request.DistrictAdminConsent!, request.ClipboardAllowed!.Value);
+        return new RemoteSupportPolicyDto(request.SessionsAllowed!.Value, request.TechnicianConsent!, request.DistrictAdminConsent!, request.ClipboardAllowed!.Value, request.FileTransferAllowed ?? false);
     }
 
     // A school administrator may tighten anything and keep what is already set, but not loosen a setting past the district's default.
@@ -185,6 +189,11 @@ public sealed class RemoteSupportSettingsDirectory(
             refused.Add("allowing the clipboard");
         }
 
+        if (wanted.FileTransferAllowed && !current.FileTransferAllowed && !defaults.FileTransferAllowed)
+        {
+            refused.Add("allowing file transfer");
+        }
+
         if (refused.Count > 0)
         {
             throw new ForbiddenException("Looser than the district allows",
@@ -193,11 +202,11 @@ public sealed class RemoteSupportSettingsDirectory(
     }
 
     private static RemoteSupportPolicyDto ToPolicy(RemoteSupportSettings s) => new(
-        s.SessionsAllowed, RemoteConsentModes.Of(s.ConsentRequiredForTechnicians), RemoteConsentModes.Of(s.ConsentRequiredForDistrictAdmins), s.ClipboardAllowed);
+        s.SessionsAllowed, RemoteConsentModes.Of(s.ConsentRequiredForTechnicians), RemoteConsentModes.Of(s.ConsentRequiredForDistrictAdmins), s.ClipboardAllowed, s.FileTransferAllowed);
 
     private RemoteSupportSettingsDto ToDto(Guid schoolId, string school, RemoteSupportSettings? s) =>
         new(schoolId, school, s is null ? DistrictDefaults : ToPolicy(s), s is null, DistrictDefaults, s?.UpdatedAt, s?.UpdatedBy);
 
     private static string Describe(RemoteSupportPolicyDto p) =>
-        $"sessions {(p.SessionsAllowed ? "on" : "off")}, IT technicians {p.TechnicianConsent}, district administrators {p.DistrictAdminConsent}, clipboard {(p.ClipboardAllowed ? "on" : "off")}";
+        $"sessions {(p.SessionsAllowed ? "on" : "off")}, IT technicians {p.TechnicianConsent}, district administrators {p.DistrictAdminConsent}, clipboard {(p.ClipboardAllowed ? "on" : "off")}, file transfer {(p.FileTransferAllowed ? "on" : "off")}";
 }

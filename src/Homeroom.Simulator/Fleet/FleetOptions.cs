@@ -41,6 +41,9 @@ public sealed class FleetOptions
     /// </summary>
     public bool SafetySignals { get; init; } = true;
 
+    /// <summary>When true, the few Chromebook students <see cref="HelpScript"/> picks ask for help once each school day.</summary>
+    public bool HelpRequests { get; init; } = true;
+
     /// <summary>Chance that a device answers a command only after a short delay, as a busy device would.</summary>
     public double SlowAnswerChance { get; init; } = 0.05;
 

@@ -27,7 +27,8 @@ public sealed class FleetContext(FleetOptions options, SimulatedClock clock, Cre
 /// connection (reconnecting with back-off), sends heartbeats, inventory and sequenced activity,
 /// answers every command exactly once however often it is delivered, sends thumbnails only
 /// while a teacher watches, and (for the few students <see cref="SafetyScript"/> picks) safety
-/// signals kept until acknowledged, with a screenshot when the server asks and the policy allows.
+/// signals kept until acknowledged, with a screenshot when the server asks and the policy allows, and (for the few
+/// <see cref="HelpScript"/> picks) a help request, sent again after a reconnect until acknowledged.
 /// </summary>
 public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 {
@@ -58,6 +59,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     private readonly List<SignalsFrame> _unacknowledgedSignals = [];
     private long _nextSignalBatch = 1;
     private DateTimeOffset? _signalsCheckedAt;
+    private readonly IReadOnlyList<ScriptedHelp> _helpScript = fleet.Options.HelpRequests ? HelpScript.For(fleet.Options.Seed, spec) : [];
+    private readonly List<HelpRequestFrame> _unacknowledgedHelp = [];
+    private DateTimeOffset? _helpCheckedAt;
     private bool _safety;
     private bool _typedText;
     private bool _screenshots;
@@ -86,6 +90,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 
     /// <summary>What this device's student sends for safety monitoring each school day (empty for most).</summary>
     public IReadOnlyList<ScriptedSignal> ScriptedSignals => _safetyScript;
+
+    /// <summary>When this device's student asks for help each school day (empty for most).</summary>
+    public IReadOnlyList<ScriptedHelp> ScriptedHelp => _helpScript;
 
     /// <summary>Commands carried out, by id (a repeat delivery is answered from here, not run again).</summary>
     public IReadOnlyCollection<Guid> ExecutedCommands => _executedOrder;
@@ -291,6 +298,10 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 
             await ResendUnacknowledgedAsync(client);
             await ResendUnacknowledgedSignalsAsync(client);
+            foreach (var help in UnacknowledgedHelp())
+            {
+                await client.SendAsync(help);
+            }
             _lastActivityAt = fleet.Clock.Now;
             await LiveAsync(client, TimeSpan.FromSeconds(hello.HeartbeatIntervalSeconds), cancellationToken);
         }
@@ -332,6 +343,11 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 
             var signals = DueSignals();
             if (signals.Count > 0 && !await SendSignalsAsync(client, signals))
+            {
+                break;
+            }
+
+            if (DueHelp() is { } help && !await client.SendAsync(help))
             {
                 break;
             }
@@ -587,6 +603,13 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             case SafetyCaptureFrame capture:
                 await OnSafetyCaptureAsync(client, capture);
                 break;
+            case HelpRequestAckFrame ack:
+                lock (_unacknowledgedHelp)
+                {
+                    _unacknowledgedHelp.RemoveAll(h => h.RequestId == ack.RequestId);
+                }
+
+                break;
         }
     }
 
@@ -636,6 +659,70 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         }
 
         return due;
+    }
+
+    /// <summary>
+    /// The student's help request when its time of a school day came since the last look (the first look, once the
+    /// policy is known, takes the day so far, as for safety signals), kept until the server acknowledges it. Its id is
+    /// fixed by the device and the day, so a resend is the same request. Not while the device is locked.
+    /// </summary>
+    private HelpRequestFrame? DueHelp()
+    {
+        if (FirstPolicyAt is null || _helpScript.Count == 0)
+        {
+            return null;
+        }
+
+        var now = fleet.Clock.Now;
+        var since = _helpCheckedAt ?? StartOfLocalDay(now);
+        _helpCheckedAt = now;
+        if (Locked || _curfew || now <= since)
+        {
+            return null;
+        }
+
+        var zone = fleet.Clock.Zone;
+        var to = TimeZoneInfo.ConvertTime(now, zone);
+        for (var day = TimeZoneInfo.ConvertTime(since, zone).Date; day <= to.Date; day = day.AddDays(1))
+        {
+            if (day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday)
+            {
+                continue;
+            }
+
+            foreach (var scripted in _helpScript)
+            {
+                var local = day + scripted.TimeOfDay;
+                var at = new DateTimeOffset(local, zone.GetUtcOffset(local));
+                if (at > since && at <= now)
+                {
+                    var id = new Random(unchecked((fleet.Options.Seed * 31) + (spec.Index * 7_919) + day.DayOfYear + (day.Year * 366)));
+                    var bytes = new byte[16];
+                    id.NextBytes(bytes);
+                    var frame = new HelpRequestFrame(new Guid(bytes), fleet.Time.GetUtcNow(), scripted.Note);
+                    lock (_unacknowledgedHelp)
+                    {
+                        _unacknowledgedHelp.Add(frame);
+                        if (_unacknowledgedHelp.Count > 5)
+                        {
+                            _unacknowledgedHelp.RemoveAt(0);
+                        }
+                    }
+
+                    return frame; // one a look is plenty: a student asks once a day
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private List<HelpRequestFrame> UnacknowledgedHelp()
+    {
+        lock (_unacknowledgedHelp)
+        {
+            return [.. _unacknowledgedHelp];
+        }
     }
 
     private DateTimeOffset StartOfLocalDay(DateTimeOffset now)

@@ -107,6 +107,16 @@ public sealed class InsightsReportsConsoleTests(ConsoleServer server) : IClassFi
         await CheckAccessibilityAsync(admin, "/insights/blocked");
         await PrintAsync(admin, "insights-blocked");
 
+        // The Print button prints through the console's own script: its policy allows no inline onclick, nor an injected inline script.
+        await admin.EvaluateAsync("() => { window.printed = 0; window.print = () => window.printed++; }");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Print" }).ClickAsync();
+        (await admin.EvaluateAsync<int>("() => window.printed")).ShouldBe(1);
+        var probe = await admin.Context.NewPageAsync(); // its refusal is printed on its own console, not the admin page's
+        await probe.GotoAsync("/insights/blocked");
+        await Should.ThrowAsync<PlaywrightException>(() => probe.AddScriptTagAsync(new() { Content = "window.injected = true;" }));
+        (await probe.EvaluateAsync<bool>("() => window.injected === true")).ShouldBeFalse();
+        await probe.CloseAsync();
+
         // Web and app use: by time, then by students, then one class.
         await admin.GotoAsync("/insights/usage");
         await Expect(admin.GetByTestId("usage-site-row")).ToHaveCountAsync(2, Soon);

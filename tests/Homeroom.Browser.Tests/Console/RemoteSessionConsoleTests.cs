@@ -14,10 +14,15 @@ public sealed class RemoteSessionDistrict : BrowserDistrict
 {
     public Guid School { get; private set; }
 
+    /// <summary>A second school, whose settings only the file transfer test changes (the others read the first school's).</summary>
+    public Guid FilesSchool { get; private set; }
+
     protected override async Task SeedAsync()
     {
         School = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         await AccountAsync("tech", "itTechnician", School, displayName: "Sam Tech");
+        FilesSchool = await IdAsync("/api/schools", new { name = "Lincoln High", timeZone = "UTC" });
+        await AccountAsync("filetech", "itTechnician", FilesSchool, displayName: "Kim Tech");
         await AccountAsync("principal", "schoolAdmin", School);
         var teacher = await IdAsync("/api/people", new { kind = "staff", givenName = "Ms.", familyName = "Rivera", schoolId = School });
         await AccountAsync("rivera", "teacher", personId: teacher);
@@ -25,16 +30,17 @@ public sealed class RemoteSessionDistrict : BrowserDistrict
 
     /// <summary>
     /// A newly enrolled Linux desktop of the school, connected; with <paramref name="capable"/> it reports remote sessions available,
-    /// with <paramref name="clipboard"/> the clipboard too.
+    /// with <paramref name="clipboard"/> the clipboard too, with <paramref name="files"/> file transfer too.
     /// </summary>
-    public async Task<TestAgent> DesktopAsync(bool capable, bool clipboard = false)
+    public async Task<TestAgent> DesktopAsync(bool capable, bool clipboard = false, bool files = false, Guid? school = null)
     {
-        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: School), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school ?? School), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
         var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
         await agent.ExpectWelcomeAsync();
         await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
             [capable ? new AgentCapability(CapabilityNames.RemoteSession, true) : new AgentCapability(CapabilityNames.RemoteSession, false, "not available on this build (Linux/X11 only)"),
-             new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed on the device")]));
+             new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed on the device"),
+             new AgentCapability(CapabilityNames.RemoteFile, files, files ? null : "no user-session helper is connected")]));
         var live = Host.GetService<Homeroom.Server.Devices.DeviceLiveState>();
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is not null));
         return agent;
@@ -239,6 +245,56 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
             using var restored = await district.Host.Client.PutAsJsonAsync($"/api/schools/{district.School}/remote-support",
                 new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false });
             restored.EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
+    public async Task DevicePage_ControlSession_SendsAFile_AndShowsTheDevicesAnswer()
+    {
+        using (var allow = await district.Host.Client.PutAsJsonAsync($"/api/schools/{district.FilesSchool}/remote-support",
+            new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false, fileTransferAllowed = true }))
+        {
+            allow.EnsureSuccessStatusCode();
+        }
+
+        var directory = Directory.CreateTempSubdirectory("homeroom-file-");
+        try
+        {
+            var file = new byte[40_000];
+            Random.Shared.NextBytes(file);
+            var path = Path.Combine(directory.FullName, "lesson plan.pdf");
+            await File.WriteAllBytesAsync(path, file);
+            await using var agent = await district.DesktopAsync(capable: true, files: true, school: district.FilesSchool);
+            var page = await district.SignInAsync("filetech");
+            await page.GotoAsync($"/devices/{agent.DeviceId}");
+            await Expect(page.GetByTestId("remote-session")).ToBeVisibleAsync(Soon);
+            await page.GetByTestId("remote-control").ClickAsync();
+            var start = await agent.ExpectAsync<RemoteSessionFrame>();
+            await agent.SendAsync(new RemoteSessionStatusFrame(start.SessionId, RemoteSessionStatuses.Accepted, null));
+            await Expect(page.GetByTestId("remote-status")).ToContainTextAsync("you control the screen", new() { Timeout = 15_000 });
+
+            await page.GetByTestId("remote-file-input").SetInputFilesAsync(path);
+            var received = new List<byte>();
+            RemoteFileFrame chunk;
+            do
+            {
+                chunk = await agent.ExpectAsync<RemoteFileFrame>();
+                (chunk.SessionId, chunk.Name, chunk.Offset).ShouldBe((start.SessionId, "lesson plan.pdf", (long)received.Count));
+                received.AddRange(chunk.Data);
+            }
+            while (received.Count < chunk.Size);
+            received.ToArray().ShouldBe(file);
+            await Expect(page.GetByTestId("remote-file-status")).ToContainTextAsync("lesson plan.pdf: sent", new() { Timeout = 15_000 });
+
+            await agent.SendAsync(new RemoteFileStatusFrame(start.SessionId, chunk.TransferId, RemoteFileStatuses.Saved, "lesson plan (2).pdf"));
+            await Expect(page.GetByTestId("remote-file-status")).ToHaveTextAsync("lesson plan.pdf: saved on the device as lesson plan (2).pdf.", new() { Timeout = 15_000 });
+
+            await page.GetByTestId("remote-end").ClickAsync();
+            (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
         }
     }
 }

@@ -166,6 +166,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("POST", "/api/devices/{id}/remote-session", RemoteSupporters, Kind.Device, """{"mode":"view"}""", OwnAnswer: HttpStatusCode.Conflict),
         new("DELETE", "/api/devices/{id}/remote-session", RemoteSupporters, Kind.Device, OwnAnswer: HttpStatusCode.NotFound),
         new("GET", "/api/devices/{id}/remote-session", RemoteSupporters, Kind.Device),
+        new("POST", "/api/devices/{id}/remote-session/{sessionId}/files", RemoteSupporters, Kind.Device, Query: "name=notes.txt", OwnAnswer: HttpStatusCode.NotFound),
         new("POST", "/api/devices/{id}/revoke", DeviceManagers, Kind.Device, Fresh: true),
         new("POST", "/api/devices/{id}/approve-reenrollment", DeviceManagers, Kind.Device),
         new("GET", "/api/devices/{id}/swap-candidates", DeviceManagers, Kind.Device),
@@ -573,7 +574,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     {
         var path = rule.Path.Replace("{id}", id?.ToString() ?? Guid.Empty.ToString(), StringComparison.Ordinal)
             .Replace("{deviceId}", school.Device.ToString(), StringComparison.Ordinal)
-            .Replace("{screenshotId}", school.SafetyScreenshot.ToString(), StringComparison.Ordinal);
+            .Replace("{screenshotId}", school.SafetyScreenshot.ToString(), StringComparison.Ordinal)
+            .Replace("{sessionId}", Guid.NewGuid().ToString(), StringComparison.Ordinal); // no session is open: the caller's own school answers 404
         if (rule.Query is { } query)
         {
             path += "?" + Fill(query, school);
@@ -604,6 +606,11 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         else if (rule.Path == "/api/agent-updates" && rule.Method == "POST")
         {
             request.Content = new StringContent("not a program", Encoding.UTF8);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        }
+        else if (rule.Path == "/api/devices/{id}/remote-session/{sessionId}/files" && rule.Method == "POST")
+        {
+            request.Content = new StringContent("a note for the student", Encoding.UTF8);
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
         }
         else if (rule.Path == "/api/roster/oneroster/imports" && rule.Method == "POST")

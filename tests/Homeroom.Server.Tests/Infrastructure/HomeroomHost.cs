@@ -74,6 +74,12 @@ public sealed class HomeroomHost : IAsyncDisposable
         StartAsync(provider, withDeviceCa: false, settings, services);
 
     /// <summary>
+    /// Starts a second node of a cluster: another server on the database (and data directory, so the same keys) of
+    /// <paramref name="first"/>. It leaves the database to <paramref name="first"/>: dispose it before that one.
+    /// </summary>
+    public static Task<HomeroomHost> StartNodeAsync(HomeroomHost first, params string[] settings) => first.StartAnotherNodeAsync(null, settings);
+
+    /// <summary>
     /// Starts a second node on this host's database and data directory, with its own clock, as a second server process
     /// of a cluster would be (on PostgreSQL). Disposing it leaves the database to this host.
     /// </summary>
@@ -295,11 +301,12 @@ public sealed class HomeroomHost : IAsyncDisposable
         Client?.Dispose();
         await StopAppAsync();
         timing.Lap("stop");
-        if (_ownsDatabase)
+        if (!_ownsDatabase)
         {
-            await Database.DisposeAsync();
+            return;
         }
 
+        await Database.DisposeAsync();
         timing.Lap("drop");
         timing.Write(Database.Provider);
     }

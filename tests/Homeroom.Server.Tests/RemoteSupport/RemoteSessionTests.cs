@@ -14,7 +14,8 @@ namespace Homeroom.Server.Tests.RemoteSupport;
 // A long acknowledgement interval, so a batch of updates sent together is acknowledged together however slow the machine;
 // and more sign-ins a minute from this one address than a real one gets, since every test signs in its own staff.
 public abstract class RemoteSupportHost(DatabaseProvider provider)
-    : SharedHost(provider, "Homeroom:RemoteSupport:AckInterval=00:00:10", "Homeroom:Accounts:SignInsPerMinutePerAddress=500");
+    : SharedHost(provider, "Homeroom:RemoteSupport:AckInterval=00:00:10", "Homeroom:Accounts:SignInsPerMinutePerAddress=500",
+        $"Homeroom:RemoteSupport:MaxFileBytes={RemoteSessionTests.TestMaxFileBytes}");
 
 public sealed class RemoteSupportSqliteHost() : RemoteSupportHost(DatabaseProvider.Sqlite);
 
@@ -36,7 +37,10 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
 
     private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
-    private async Task<(Guid School, TestAgent Agent)> LinuxDeviceAsync(bool capable = true, bool clipboard = false)
+    /// <summary>The file size limit of these tests' server (small, so a file over it is cheap to send).</summary>
+    public const int TestMaxFileBytes = 200_000;
+
+    private async Task<(Guid School, TestAgent Agent)> LinuxDeviceAsync(bool capable = true, bool clipboard = false, bool files = false)
     {
         var school = await IdAsync("/api/schools", new { name = "Remote " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" });
         var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: school), "SN-" + Guid.NewGuid().ToString("N")[..10], Contracts.Enrollment.DevicePlatform.Linux);
@@ -45,7 +49,8 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         if (capable)
         {
             await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
-                [new AgentCapability(CapabilityNames.RemoteSession, true), new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed")]));
+                [new AgentCapability(CapabilityNames.RemoteSession, true), new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed"),
+                    new AgentCapability(CapabilityNames.RemoteFile, files, files ? null : "no user-session helper is connected")]));
             await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean());
         }
 
@@ -509,8 +514,10 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         record.BytesSent.ShouldBe(scrolled.Length + copyOnly.Length);
     }
 
-    private static object Settings(bool sessions = true, string technicians = "consent", string districtAdmins = "consent", bool clipboard = false) =>
-        new { sessionsAllowed = sessions, technicianConsent = technicians, districtAdminConsent = districtAdmins, clipboardAllowed = clipboard };
+    private static object Settings(bool sessions = true, string technicians = "consent", string districtAdmins = "consent", bool clipboard = false, bool? files = null) =>
+        files is { } transfer
+            ? new { sessionsAllowed = sessions, technicianConsent = technicians, districtAdminConsent = districtAdmins, clipboardAllowed = clipboard, fileTransferAllowed = transfer }
+            : new { sessionsAllowed = sessions, technicianConsent = technicians, districtAdminConsent = districtAdmins, clipboardAllowed = clipboard };
 
     private async Task<int> SchoolAuditCountAsync(string action, Guid schoolId) =>
         (await Host.GetJsonAsync<JsonElement>($"/api/audit?action={action}&targetId={schoolId}")).GetProperty("total").GetInt32();
@@ -730,6 +737,194 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
 
         (await agent.NothingOfTypeAsync<RemoteClipboardFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
         (await AuditCountAsync("remote.clipboard", agent.DeviceId)).ShouldBe(1);
+    }
+
+    /// <summary>Starts a session of <paramref name="mode"/> as <paramref name="technician"/>, answers it accepted and attaches the console.</summary>
+    private async Task<(Guid SessionId, ClientWebSocket Viewer)> AcceptedAsync(HttpClient technician, CookieContainer cookies, TestAgent agent, string mode)
+    {
+        var sessionId = await StartAsync(technician, agent.DeviceId, mode);
+        await ExpectStartAsync(agent, sessionId);
+        var viewer = await ViewerAsync(cookies, agent.DeviceId, sessionId);
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Waiting);
+        await agent.SendAsync(new RemoteSessionStatusFrame(sessionId, RemoteSessionStatuses.Accepted, null));
+        (await StateAsync(viewer)).ShouldBe(RemoteSessions.States.Streaming);
+        return (sessionId, viewer);
+    }
+
+    /// <summary>Waits for the start of <paramref name="sessionId"/> on the device (the end of an earlier session may come first).</summary>
+    private static async Task ExpectStartAsync(TestAgent agent, Guid sessionId)
+    {
+        RemoteSessionFrame frame;
+        do
+        {
+            frame = await agent.ExpectAsync<RemoteSessionFrame>();
+        }
+        while (!frame.Active);
+        frame.SessionId.ShouldBe(sessionId);
+    }
+
+    private static async Task<HttpResponseMessage> SendFileAsync(HttpClient technician, Guid deviceId, Guid sessionId, string? name, byte[] content)
+    {
+        using var body = new ByteArrayContent(content);
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        var query = name is null ? "" : "?name=" + Uri.EscapeDataString(name);
+        return await technician.PostAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/files{query}", body);
+    }
+
+    /// <summary>The next <c>file</c> message on the session socket (others skipped).</summary>
+    private static async Task<JsonElement> FileAnswerAsync(ClientWebSocket viewer)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var (type, data) = await ReceiveAsync(viewer);
+            if (type == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == "file")
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException("no file answer");
+    }
+
+    /// <summary>Every chunk of one transfer the agent receives, in order, joined.</summary>
+    private static async Task<(RemoteFileFrame First, byte[] Content)> ReceiveFileAsync(TestAgent agent)
+    {
+        var first = await agent.ExpectAsync<RemoteFileFrame>();
+        first.Offset.ShouldBe(0);
+        var content = new List<byte>(first.Data);
+        while (content.Count < first.Size)
+        {
+            var next = await agent.ExpectAsync<RemoteFileFrame>();
+            (next.TransferId, next.Name, next.Size, next.Sha256, next.Offset).ShouldBe((first.TransferId, first.Name, first.Size, first.Sha256, content.Count));
+            next.Data.Length.ShouldBeLessThanOrEqualTo(RemoteFileLimits.ChunkBytes);
+            content.AddRange(next.Data);
+        }
+
+        content.Count.ShouldBe((int)first.Size);
+        return (first, [.. content]);
+    }
+
+    [Fact]
+    public async Task Files_GoInVerifiableChunks_OnlyWhereTheSchoolAllows_AndTheDevicesAnswerReachesTheConsole()
+    {
+        var (school, agent) = await LinuxDeviceAsync(files: true);
+        await using var _ = agent;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var (schoolAdmin, _) = await StaffAsync("schoolAdmin", school);
+        var file = new byte[70_000];
+        Random.Shared.NextBytes(file);
+        var sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("fileTransferUnavailableReason").GetString()!
+            .ShouldContain("do not allow file transfer");
+
+        // The district's default: no file transfer. Refused with the reason (to the caller and on the console), nothing reaches the device.
+        var (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.Control);
+        using (viewer)
+        {
+            using var refused = await SendFileAsync(technician, agent.DeviceId, sessionId, "report.pdf", file);
+            refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+            (await refused.Content.ReadAsStringAsync()).ShouldContain("do not allow file transfer");
+            var told = await FileAnswerAsync(viewer);
+            (told.GetProperty("state").GetString(), told.GetProperty("name").GetString()).ShouldBe(("refused", "report.pdf"));
+            (await agent.NothingOfTypeAsync<RemoteFileFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        // A school administrator may not allow it past the district's default; a district administrator may.
+        (await schoolAdmin.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(files: true))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(files: true))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        // Omitted, the setting stays as it is (clients from before it keep working).
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings())).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await Host.GetJsonAsync<JsonElement>($"/api/schools/{school}/remote-support")).GetProperty("settings").GetProperty("fileTransferAllowed").GetBoolean().ShouldBeTrue();
+
+        (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.Control);
+        using (viewer)
+        {
+            using var sent = await SendFileAsync(technician, agent.DeviceId, sessionId, "report.pdf", file);
+            sent.StatusCode.ShouldBe(HttpStatusCode.Accepted, await sent.Content.ReadAsStringAsync());
+            var transfer = await sent.Content.ReadFromJsonAsync<JsonElement>();
+            (transfer.GetProperty("name").GetString(), transfer.GetProperty("size").GetInt64(), transfer.GetProperty("sha256").GetString()).ShouldBe(("report.pdf", 70_000L, sha256));
+            var (first, received) = await ReceiveFileAsync(agent);
+            received.ShouldBe(file);
+            (first.SessionId, first.Name, first.Sha256, first.TransferId).ShouldBe((sessionId, "report.pdf", sha256, transfer.GetProperty("transferId").GetGuid()));
+            (await FileAnswerAsync(viewer)).GetProperty("state").GetString().ShouldBe("sent");
+
+            // The device's answer reaches the console, once; an answer about a transfer this session did not send is ignored.
+            await agent.SendAsync(new RemoteFileStatusFrame(sessionId, Guid.NewGuid(), RemoteFileStatuses.Saved, "forged.pdf"));
+            await agent.SendAsync(new RemoteFileStatusFrame(sessionId, first.TransferId, RemoteFileStatuses.Saved, "report (2).pdf"));
+            var saved = await FileAnswerAsync(viewer);
+            (saved.GetProperty("state").GetString(), saved.GetProperty("reason").GetString(), saved.GetProperty("name").GetString()).ShouldBe(("saved", "report (2).pdf", "report.pdf"));
+
+            // Unsafe names are replaced by safe ones; too long a name, an empty file and one over the limit are refused and send nothing.
+            foreach (var (given, expected) in new[] { ("../../etc/passwd", "passwd"), ("bell\u0007.txt", "bell_.txt"), ("C:\\Users\\x\\notes.txt", "notes.txt"), (".bashrc", "bashrc"), (new string('a', 200) + ".pdf", new string('a', 124) + ".pdf") })
+            {
+                using var renamed = await SendFileAsync(technician, agent.DeviceId, sessionId, given, [1, 2, 3]);
+                renamed.StatusCode.ShouldBe(HttpStatusCode.Accepted, given);
+                (await renamed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("name").GetString().ShouldBe(expected, given);
+                (await agent.ExpectAsync<RemoteFileFrame>()).Name.ShouldBe(expected, given);
+            }
+
+            (await SendFileAsync(technician, agent.DeviceId, sessionId, new string('a', 1025), [1])).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await SendFileAsync(technician, agent.DeviceId, sessionId, "empty.txt", [])).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            using var tooBig = await SendFileAsync(technician, agent.DeviceId, sessionId, "big.iso", new byte[TestMaxFileBytes + 1]);
+            tooBig.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+            tooBig.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+            (await agent.NothingOfTypeAsync<RemoteFileFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        // Audited with name, size and hash; never the contents.
+        var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.file&targetId={agent.DeviceId}");
+        audit.GetProperty("total").GetInt32().ShouldBe(6);
+        audit.GetRawText().ShouldContain(sha256);
+        audit.GetRawText().ShouldContain("70000 bytes");
+        (await AuditCountAsync("remote.file.saved", agent.DeviceId)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Files_AreRefusedInViewSessions_BeforeConsent_AndToAnyoneButTheSessionsTechnician()
+    {
+        var (school, agent) = await LinuxDeviceAsync(files: true);
+        await using var _ = agent;
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(files: true))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var (colleague, _) = await StaffAsync("itTechnician", school);
+        var (teacher, _) = await StaffAsync("teacher", school);
+        var (elsewhere, _) = await StaffAsync("itTechnician", await IdAsync("/api/schools", new { name = "Other " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" }));
+
+        // View only: refused with the reason.
+        var (viewSession, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.View);
+        using (viewer)
+        {
+            using var refused = await SendFileAsync(technician, agent.DeviceId, viewSession, "notes.txt", [1, 2, 3]);
+            refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+            (await refused.Content.ReadAsStringAsync()).ShouldContain("only in control sessions");
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        // A control session the student has not answered yet: refused.
+        var waiting = await StartAsync(technician, agent.DeviceId, RemoteModes.Control);
+        await ExpectStartAsync(agent, waiting);
+        using (var early = await SendFileAsync(technician, agent.DeviceId, waiting, "notes.txt", [1, 2, 3]))
+        {
+            early.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+            (await early.Content.ReadAsStringAsync()).ShouldContain("not accepted");
+        }
+
+        // Accepted: a teacher is refused, another school's technician does not find the device, a colleague does not find the session.
+        await agent.SendAsync(new RemoteSessionStatusFrame(waiting, RemoteSessionStatuses.Accepted, null));
+        await Poll.UntilAsync(async () => (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("current").GetProperty("state").GetString() == RemoteSessions.States.Streaming);
+        (await SendFileAsync(teacher, agent.DeviceId, waiting, "notes.txt", [1, 2, 3])).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await SendFileAsync(elsewhere, agent.DeviceId, waiting, "notes.txt", [1, 2, 3])).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await SendFileAsync(colleague, agent.DeviceId, waiting, "notes.txt", [1, 2, 3])).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await SendFileAsync(technician, agent.DeviceId, Guid.NewGuid(), "notes.txt", [1, 2, 3])).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await agent.NothingOfTypeAsync<RemoteFileFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+
+        // The session's own technician: it goes.
+        (await SendFileAsync(technician, agent.DeviceId, waiting, "notes.txt", [1, 2, 3])).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        (await agent.ExpectAsync<RemoteFileFrame>()).Data.ShouldBe([1, 2, 3]);
+        (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await AuditCountAsync("remote.file", agent.DeviceId)).ShouldBe(1);
     }
 }
 

@@ -22,6 +22,9 @@ public interface ISessionScreen : IDisposable
     /// <summary>The focused window's application (its WM_CLASS class) and title; nulls when unknown.</summary>
     Task<(string? App, string? Title)> ForegroundAsync();
 
+    /// <summary>How long since the last keyboard or pointer input on the display; null when the display cannot say.</summary>
+    Task<TimeSpan?> IdleAsync();
+
     /// <summary>Asks the student (<paramref name="text"/>, with Allow and Decline); true when they allowed. Cancelled: the prompt goes.</summary>
     Task<bool> AskConsentAsync(string text, CancellationToken cancellationToken);
 
@@ -73,6 +76,7 @@ public sealed unsafe class X11Session : ISessionScreen
     private readonly Thread _thread;
     private readonly nint _display;
     private readonly nuint _root;
+    private bool? _idleSupported;
     private readonly int _width;
     private readonly int _height;
     private readonly nint _gc;
@@ -303,6 +307,8 @@ public sealed unsafe class X11Session : ISessionScreen
 
     public Task<(string? App, string? Title)> ForegroundAsync() => RunAsync(ReadForeground);
 
+    public Task<TimeSpan?> IdleAsync() => RunAsync(ReadIdle);
+
     /// <summary>The root window's pixels as 0xRRGGBB values, row by row (for tests and the benchmark).</summary>
     public Task<(uint[] Pixels, int Width, int Height)> CaptureAsync() => RunAsync(() =>
     {
@@ -352,6 +358,31 @@ public sealed unsafe class X11Session : ISessionScreen
         Xlib.XFreeGC(_display, _gc);
         Xlib.XCloseDisplay(_display);
         _work.Dispose();
+    }
+
+    // The X server's own count since the last input (MIT-SCREEN-SAVER), which input injected with XTest resets too. Without
+    // libXss or the extension there is no answer, and usage is counted as before (every second an application is in front).
+    private TimeSpan? ReadIdle()
+    {
+        if (_idleSupported is null)
+        {
+            try
+            {
+                _idleSupported = Xlib.XScreenSaverQueryExtension(_display, out _, out _) != 0;
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                _idleSupported = false;
+            }
+        }
+
+        if (_idleSupported != true)
+        {
+            return null;
+        }
+
+        Xlib.XScreenSaverInfo info;
+        return Xlib.XScreenSaverQueryInfo(_display, _root, &info) != 0 ? TimeSpan.FromMilliseconds(info.Idle) : null;
     }
 
     private Task<T> RunAsync<T>(Func<T> action)

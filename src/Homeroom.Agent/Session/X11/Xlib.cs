@@ -216,4 +216,25 @@ internal static unsafe partial class Xlib
 
     [LibraryImport(Lib)]
     public static partial int XQueryPointer(nint display, nuint window, out nuint root, out nuint child, out int rootX, out int rootY, out int winX, out int winY, out uint mask);
+
+    // The MIT-SCREEN-SAVER extension's client library (Debian package libxss1): how long since the last input.
+    private const string ScreenSaverLib = "libXss.so.1";
+
+    /// <summary>XScreenSaverInfo; <see cref="Idle"/> is the time since the last keyboard or pointer input, in milliseconds.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct XScreenSaverInfo
+    {
+        public nuint Window;
+        public int State;
+        public int Kind;
+        public nuint TilOrSince;
+        public nuint Idle;
+        public nuint EventMask;
+    }
+
+    [LibraryImport(ScreenSaverLib)]
+    public static partial int XScreenSaverQueryExtension(nint display, out int eventBase, out int errorBase);
+
+    [LibraryImport(ScreenSaverLib)]
+    public static partial int XScreenSaverQueryInfo(nint display, nuint drawable, XScreenSaverInfo* info);
 }

@@ -57,6 +57,19 @@ export function open(deviceId, sessionId, mode, dotnet) {
                 return;
             }
 
+            // A file's progress: sent (every chunk went out), then saved on the device or refused (with why).
+            if (state.type === 'file') {
+                const file = document.getElementById(`remote-file-status-${deviceId}`);
+                if (file) {
+                    file.textContent = state.state === 'sent' ? `${state.name}: sent, waiting for the device…`
+                        : state.state === 'saved' ? `${state.name}: saved on the device${state.reason ? ` as ${state.reason}` : ''}.`
+                        : `${state.name}: refused: ${state.reason}.`;
+                    file.dataset.state = state.state;
+                }
+
+                return;
+            }
+
             status.textContent = state.state === 'streaming'
                 ? (state.mode === 'control' ? 'Connected: you control the screen (click it to type).' : 'Connected: view only.')
                 : (statusText[state.state] ?? state.state) + (state.reason ? ` ${state.reason}` : '');

@@ -23,8 +23,8 @@ public sealed class JobLeaseClusterTests
     {
         var record = new RunRecord();
         var job = RecordingJob.In("cluster-once", Interval, record);
-        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, job, Node("node-a", 10));
-        await using var b = await a.StartAnotherNodeAsync(job, Node("node-b", 10));
+        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, job, Node("node-a", 25));
+        await using var b = await a.StartAnotherNodeAsync(job, Node("node-b", 25));
         var onA = RecordingJob.Of(a, "cluster-once");
         var onB = RecordingJob.Of(b, "cluster-once");
         await Poll.UntilAsync(() => Task.FromResult(onB.Runs + onB.Skips >= 3));
@@ -47,23 +47,21 @@ public sealed class JobLeaseClusterTests
     {
         var record = new RunRecord();
         var job = RecordingJob.In("cluster-kill", Interval, record);
-        var lease = Interval * 5;
-        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, job, Node("node-a", 5));
-        await using var b = await a.StartAnotherNodeAsync(job, Node("node-b", 5));
-        var onB = RecordingJob.Of(b, "cluster-kill");
-        await Poll.UntilAsync(() => Task.FromResult(onB.Skips >= 3));
-        record.Runs.ShouldAllBe(r => r.Node == "node-a");
+        var lease = Interval * 10;
+        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, job, Node("node-a", 10));
+        await using var b = await a.StartAnotherNodeAsync(job, Node("node-b", 10));
+        var (holder, other) = await HolderAndOtherAsync(a, b, "cluster-kill");
 
-        await a.KillAsync();
+        await holder.KillAsync();
         var killedAt = DateTime.UtcNow;
-        var lastOnA = record.Runs.Last(r => r.Node == "node-a").At;
-        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Any(r => r.Node == "node-b")), TimeSpan.FromSeconds(15));
-        var firstOnB = record.Runs.First(r => r.Node == "node-b").At;
+        var lastOnHolder = record.Runs.Last(r => r.Node != other.Name).At;
+        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Any(r => r.Node == other.Name)), TimeSpan.FromSeconds(15));
+        var firstOnOther = record.Runs.First(r => r.Node == other.Name).At;
 
         // Nothing released the dead node's lease: the other waited for it to expire, then took the job within a tick.
-        firstOnB.ShouldBeGreaterThanOrEqualTo(lastOnA + lease - TimeSpan.FromMilliseconds(100));
-        (firstOnB - killedAt).ShouldBeLessThan(lease + Interval + TimeSpan.FromSeconds(2));
-        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Count(r => r.Node == "node-b") >= 5));
+        firstOnOther.ShouldBeGreaterThanOrEqualTo(lastOnHolder + lease - TimeSpan.FromMilliseconds(100));
+        (firstOnOther - killedAt).ShouldBeLessThan(lease + Interval + TimeSpan.FromSeconds(2));
+        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Count(r => r.Node == other.Name) >= 5));
     }
 
     [Fact]
@@ -73,15 +71,14 @@ public sealed class JobLeaseClusterTests
         var job = RecordingJob.In("cluster-stop", Interval, record);
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, job, Node("node-a", 50));
         await using var b = await a.StartAnotherNodeAsync(job, Node("node-b", 50));
-        var onB = RecordingJob.Of(b, "cluster-stop");
-        await Poll.UntilAsync(() => Task.FromResult(onB.Skips >= 3));
+        var (holder, other) = await HolderAndOtherAsync(a, b, "cluster-stop");
 
         var stoppedAt = DateTime.UtcNow;
-        await a.StopAsync();
-        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Any(r => r.Node == "node-b")), TimeSpan.FromSeconds(15));
+        await holder.Host.StopAsync();
+        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Any(r => r.Node == other.Name)), TimeSpan.FromSeconds(15));
 
         // Long before the 10 s lease would have run out.
-        (record.Runs.First(r => r.Node == "node-b").At - stoppedAt).ShouldBeLessThan(TimeSpan.FromSeconds(3));
+        (record.Runs.First(r => r.Node == other.Name).At - stoppedAt).ShouldBeLessThan(TimeSpan.FromSeconds(3));
     }
 
     [Fact]
@@ -89,8 +86,8 @@ public sealed class JobLeaseClusterTests
     {
         var record = new RunRecord();
         var job = RecordingJob.In("cluster-skew", Interval, record);
-        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, job, Node("node-a", 10));
-        await using var b = await a.StartAnotherNodeAsync(job, Node("node-b", 10));
+        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, job, Node("node-a", 25));
+        await using var b = await a.StartAnotherNodeAsync(job, Node("node-b", 25));
         b.Clock.Advance(TimeSpan.FromHours(5));
         var onB = RecordingJob.Of(b, "cluster-skew");
         var from = DateTime.UtcNow;
@@ -142,6 +139,31 @@ public sealed class JobLeaseClusterTests
         // The winner renews its own lease; the other still cannot take it.
         (await leasesA.TryTakeAsync("race-0", TimeSpan.FromMinutes(1), CancellationToken.None)).ShouldBe(await IsHeldByAsync(sql, "race-0", leasesA));
         (await leasesB.TryTakeAsync("race-0", TimeSpan.FromMinutes(1), CancellationToken.None)).ShouldBe(await IsHeldByAsync(sql, "race-0", leasesB));
+    }
+
+    private sealed record ClusterMember(HomeroomHost Host, string Name)
+    {
+        public Task KillAsync() => Host.KillAsync();
+    }
+
+    /// <summary>
+    /// Waits until both nodes ticked a few times and one of them alone has run the job (usually the first node, which
+    /// started first; on a busy machine a late tick may have handed the lease over during the second one's start).
+    /// </summary>
+    private static async Task<(ClusterMember Holder, ClusterMember Other)> HolderAndOtherAsync(HomeroomHost a, HomeroomHost b, string job)
+    {
+        var onA = RecordingJob.Of(a, job);
+        var onB = RecordingJob.Of(b, job);
+        await Poll.UntilAsync(() => Task.FromResult(onA.Skips + onB.Skips >= 3 && onA.Runs + onB.Runs >= 3));
+        var aHolds = await IsHeldByAsync(a, job);
+        return aHolds ? (new ClusterMember(a, "node-a"), new ClusterMember(b, "node-b")) : (new ClusterMember(b, "node-b"), new ClusterMember(a, "node-a"));
+    }
+
+    private static async Task<bool> IsHeldByAsync(HomeroomHost host, string job)
+    {
+        await using var sql = new NpgsqlConnection(host.Database.PostgresConnectionString);
+        await sql.OpenAsync();
+        return await IsHeldByAsync(sql, job, host.GetService<JobLeases>());
     }
 
     private static async Task<bool> IsHeldByAsync(NpgsqlConnection sql, string name, JobLeases leases)

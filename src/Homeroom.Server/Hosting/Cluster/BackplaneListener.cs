@@ -1,0 +1,285 @@
+using System.Threading.Channels;
+using Homeroom.Contracts.Agents;
+using Homeroom.Rules.Commands;
+using Homeroom.Server.Agents;
+using Homeroom.Server.Commands;
+using Homeroom.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Homeroom.Server.Hosting.Cluster;
+
+/// <summary>
+/// This node's side of the backplane that hears: <c>LISTEN</c> on a connection of its own, kept open and
+/// reconnected with back-off after PostgreSQL restarts or the link drops. A device named in a notice that
+/// is connected here gets its pending stored commands exactly as at connect
+/// (<see cref="CommandDispatcher.DeliverPendingAsync(AgentConnection, CancellationToken)"/>: oldest first, the agent
+/// de-duplicates by id, acknowledgements take the usual path). After every (re)connection, and whenever notices
+/// were lost, it sweeps: each connected device with pending commands gets them.
+/// <para>
+/// Two connections of one device on two nodes: PostgreSQL hands every listener the notices in the same (commit)
+/// order, so "newer" needs no clock. A connection here counts as announced once this node heard its own connect
+/// notice; another node's notice for the device heard after that closes it with 4409.
+/// </para>
+/// </summary>
+public sealed class BackplaneListener(
+    BackplanePublisher publisher,
+    ConnectionRegistry registry,
+    CommandDispatcher dispatcher,
+    IDbContextFactory<HomeroomDbContext> dbFactory,
+    DatabaseOptions database,
+    IOptions<BackplaneOptions> options,
+    TimeProvider time,
+    ILogger<BackplaneListener> logger) : BackgroundService
+{
+    /// <summary>The reason sent with 4409 when a newer connection of the device is on another node.</summary>
+    public const string ReplacedReason = "replaced by a newer connection on another node";
+
+    private const int SweepChunk = 1_000;
+
+    private readonly BackplaneOptions _options = options.Value;
+    private readonly Channel<string> _received = Channel.CreateBounded<string>(
+        new BoundedChannelOptions(options.Value.MaxQueuedNotifications) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly Channel<bool> _sweepWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private volatile bool _listening;
+    private volatile int _processId;
+
+    /// <summary>Whether the listening connection is open now.</summary>
+    public bool IsListening => _listening;
+
+    /// <summary>The PostgreSQL server process of the listening connection (0 when none).</summary>
+    public int ListenerProcessId => _processId;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!publisher.Enabled)
+        {
+            return;
+        }
+
+        var handling = HandleAsync(stoppingToken);
+        try
+        {
+            await ListenAsync(stoppingToken);
+        }
+        finally
+        {
+            _received.Writer.TryComplete();
+            await handling.ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(database.PostgresConnectionString)
+        {
+            // Its own physical connection: a LISTEN must not go back to a pool, and keep-alive queries notice a dead link.
+            Pooling = false,
+            KeepAlive = _options.KeepAliveSeconds,
+            ApplicationName = "homeroom-backplane",
+        };
+        var delay = _options.ReconnectMinDelay;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(builder.ConnectionString);
+                await connection.OpenAsync(stoppingToken);
+                connection.Notification += OnNotification;
+                await using (var listen = connection.CreateCommand())
+                {
+                    listen.CommandText = "LISTEN " + BackplaneMessages.Channel;
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                _processId = connection.ProcessID;
+                _listening = true;
+                BackplaneLog.Listening(logger, publisher.NodeId, BackplaneMessages.Channel);
+                delay = _options.ReconnectMinDelay;
+                // Whatever was announced before this point is older than anything heard from now on; and whatever was
+                // said while nobody here listened is caught up by a sweep.
+                var published = publisher.PublishedThrough;
+                foreach (var deviceId in registry.OnlineDeviceIds)
+                {
+                    if (registry.Get(deviceId) is { ClusterSequence: > 0 } local && local.ClusterSequence <= published)
+                    {
+                        local.ClusterAnnounced = true;
+                    }
+                }
+
+                _sweepWake.Writer.TryWrite(true);
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _listening = false;
+                _processId = 0;
+                // Jittered, so the nodes of a cluster do not all come back in the same instant after a database restart.
+                var wait = delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
+                BackplaneLog.ListenerLost(logger, ex.Message, wait);
+                try
+                {
+                    await Task.Delay(wait, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+            }
+            finally
+            {
+                _listening = false;
+                _processId = 0;
+            }
+        }
+    }
+
+    // Runs inside WaitAsync on the listening connection: only queue here.
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
+    {
+        if (e.Channel == BackplaneMessages.Channel && !_received.Writer.TryWrite(e.Payload))
+        {
+            BackplaneLog.Overflow(logger, "the queue of received notifications");
+            _sweepWake.Writer.TryWrite(true);
+        }
+    }
+
+    private async Task HandleAsync(CancellationToken stoppingToken)
+    {
+        var sweeps = SweepLoopAsync(stoppingToken);
+        await foreach (var payload in _received.Reader.ReadAllAsync(CancellationToken.None))
+        {
+            if (BackplaneMessages.Parse(payload) is not { } message)
+            {
+                BackplaneLog.Malformed(logger, payload.Length);
+                continue;
+            }
+
+            var own = message.Node == publisher.NodeId;
+            switch (message.Kind)
+            {
+                case BackplaneMessageKind.Connected:
+                    OnConnected(message, own);
+                    break;
+                case BackplaneMessageKind.Devices when !own:
+                    // This node sent its own devices their commands when it stored them.
+                    await DeliverAsync(message.Devices.Select(registry.Get).OfType<AgentConnection>().ToList(), stoppingToken);
+                    break;
+                case BackplaneMessageKind.Sweep when !own:
+                    _sweepWake.Writer.TryWrite(true);
+                    break;
+            }
+        }
+
+        _sweepWake.Writer.TryComplete();
+        await sweeps.ContinueWith(static _ => { }, TaskScheduler.Default);
+    }
+
+    private void OnConnected(BackplaneMessage message, bool own)
+    {
+        for (var i = 0; i < message.Devices.Count; i++)
+        {
+            if (registry.Get(message.Devices[i]) is not { } local)
+            {
+                continue;
+            }
+
+            if (own)
+            {
+                if (local.ClusterSequence == message.Sequences[i])
+                {
+                    local.ClusterAnnounced = true;
+                }
+            }
+            else if (local.ClusterAnnounced)
+            {
+                // Announced before the other node's notice: this is the older connection.
+                BackplaneLog.ReplacedElsewhere(logger, local.DeviceId, message.Node);
+                local.RequestClose(AgentCloseCodes.Replaced, ReplacedReason);
+                // A command this node sent to the old connection after the new one connected is sent there again.
+                publisher.DevicesHaveCommands([local.DeviceId]);
+            }
+        }
+    }
+
+    private async Task SweepLoopAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var _ in _sweepWake.Reader.ReadAllAsync(CancellationToken.None))
+        {
+            try
+            {
+                await SweepAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The listener's reconnection sweeps again once PostgreSQL answers.
+                BackplaneLog.DeliveryFailed(logger, ex);
+            }
+        }
+    }
+
+    /// <summary>Delivers the pending commands of every device connected here that has any.</summary>
+    public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var online = registry.OnlineDeviceIds.ToList();
+        var pending = 0;
+        foreach (var chunk in online.Chunk(SweepChunk))
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            List<Guid> withPending;
+            await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+            {
+                withPending = await db.CommandDeliveries.AsNoTracking()
+                    .Where(d => chunk.Contains(d.DeviceId) && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent))
+                    .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => new { d.DeviceId, c.ExpiresAt })
+                    .Where(x => x.ExpiresAt > now)
+                    .Select(x => x.DeviceId)
+                    .Distinct()
+                    .ToListAsync(cancellationToken);
+            }
+
+            pending += withPending.Count;
+            await DeliverAsync(withPending.Select(registry.Get).OfType<AgentConnection>().ToList(), cancellationToken);
+        }
+
+        BackplaneLog.Swept(logger, online.Count, pending);
+    }
+
+    private async Task DeliverAsync(List<AgentConnection> connections, CancellationToken cancellationToken)
+    {
+        if (connections.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Parallel.ForEachAsync(
+                connections,
+                new ParallelOptions { MaxDegreeOfParallelism = _options.DeliveryParallelism, CancellationToken = cancellationToken },
+                async (connection, token) => await dispatcher.DeliverPendingAsync(connection, CommandDispatcher.BackplanePath, token));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        catch (Exception ex)
+        {
+            BackplaneLog.DeliveryFailed(logger, ex);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Text;
+
+namespace Homeroom.Server.Hosting.Cluster;
+
+/// <summary>What one notification says (see <see cref="BackplaneMessages"/>).</summary>
+public enum BackplaneMessageKind
+{
+    /// <summary>These devices have new stored commands: the node holding one delivers its pending commands.</summary>
+    Devices,
+
+    /// <summary>These devices connected to the sending node: an older connection elsewhere is closed.</summary>
+    Connected,
+
+    /// <summary>Notifications were lost: every node delivers the pending commands of all its connected devices.</summary>
+    Sweep,
+}
+
+/// <summary>One parsed notification. <see cref="Sequences"/> is set for <see cref="BackplaneMessageKind.Connected"/> only.</summary>
+public sealed record BackplaneMessage(BackplaneMessageKind Kind, string Node, IReadOnlyList<Guid> Devices, IReadOnlyList<long> Sequences);
+
+/// <summary>
+/// The text of the notifications on the <see cref="Channel"/> channel, ASCII and small:
+/// <c>d NODE ID,ID,…</c> (devices with new commands), <c>c NODE ID:SEQ,…</c> (devices that connected to
+/// NODE, each with the node's number for that connection) and <c>s NODE</c> (sweep). NODE is 12 lowercase
+/// hex digits, ID a device id as 32 hex digits. Anyone who may connect to the database can notify, so a
+/// payload is read strictly: anything malformed is refused whole and changes nothing.
+/// </summary>
+public static class BackplaneMessages
+{
+    public const string Channel = "homeroom_devices";
+
+    /// <summary>PostgreSQL's limit is a payload shorter than 8,000 bytes.</summary>
+    public const int MaxPayloadBytes = 7_999;
+
+    public const int MinPayloadBytes = 200;
+
+    public const int NodeIdLength = 12;
+
+    private const int GuidLength = 32;
+
+    /// <summary>A random id for this process: a node that restarts is a new node.</summary>
+    public static string NewNodeId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(NodeIdLength / 2));
+
+    /// <summary>Notifications naming every device, each at most <paramref name="maxPayloadBytes"/> long.</summary>
+    public static List<string> Devices(string node, IEnumerable<Guid> deviceIds, int maxPayloadBytes) =>
+        Split('d', node, deviceIds.Select(id => id.ToString("N")), maxPayloadBytes);
+
+    /// <summary>Notifications announcing every connection, each at most <paramref name="maxPayloadBytes"/> long.</summary>
+    public static List<string> Connected(string node, IEnumerable<(Guid DeviceId, long Sequence)> connections, int maxPayloadBytes) =>
+        Split('c', node, connections.Select(c => c.DeviceId.ToString("N") + ":" + c.Sequence.ToString(CultureInfo.InvariantCulture)), maxPayloadBytes);
+
+    public static string Sweep(string node) => "s " + node;
+
+    private static List<string> Split(char kind, string node, IEnumerable<string> items, int maxPayloadBytes)
+    {
+        var payloads = new List<string>();
+        var prefix = kind + " " + node + " ";
+        var text = new StringBuilder(prefix);
+        foreach (var item in items)
+        {
+            var separator = text.Length > prefix.Length ? 1 : 0;
+            if (text.Length + separator + item.Length > maxPayloadBytes && text.Length > prefix.Length)
+            {
+                payloads.Add(text.ToString());
+                text.Clear().Append(prefix);
+                separator = 0;
+            }
+
+            if (separator == 1)
+            {
+                text.Append(',');
+            }
+
+            text.Append(item);
+        }
+
+        if (text.Length > prefix.Length)
+        {
+            payloads.Add(text.ToString());
+        }
+
+        return payloads;
+    }
+
+    /// <summary>Reads a notification; null when it is not one of ours or breaks any rule.</summary>
+    public static BackplaneMessage? Parse(string? payload)
+    {
+        if (payload is null || payload.Length < 2 + NodeIdLength || payload.Length > MaxPayloadBytes || payload[1] != ' ')
+        {
+            return null;
+        }
+
+        var node = payload.Substring(2, NodeIdLength);
+        if (!IsNodeId(node))
+        {
+            return null;
+        }
+
+        var kind = payload[0];
+        if (kind == 's')
+        {
+            return payload.Length == 2 + NodeIdLength ? new BackplaneMessage(BackplaneMessageKind.Sweep, node, [], []) : null;
+        }
+
+        if (kind is not ('d' or 'c') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
+        {
+            return null;
+        }
+
+        var devices = new List<Guid>();
+        var sequences = new List<long>();
+        foreach (var range in payload.AsSpan(3 + NodeIdLength).Split(','))
+        {
+            var item = payload.AsSpan(3 + NodeIdLength)[range];
+            var id = kind == 'c' && item.Length > GuidLength + 1 && item[GuidLength] == ':' ? item[..GuidLength] : item;
+            if (id.Length != GuidLength || !IsHex(id) || !Guid.TryParseExact(id, "N", out var deviceId))
+            {
+                return null;
+            }
+
+            if (kind == 'c')
+            {
+                if (item.Length <= GuidLength + 1 || !IsDigits(item[(GuidLength + 1)..])
+                    || !long.TryParse(item[(GuidLength + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) || sequence <= 0)
+                {
+                    return null;
+                }
+
+                sequences.Add(sequence);
+            }
+
+            devices.Add(deviceId);
+        }
+
+        return new BackplaneMessage(kind == 'd' ? BackplaneMessageKind.Devices : BackplaneMessageKind.Connected, node, devices, sequences);
+    }
+
+    private static bool IsNodeId(ReadOnlySpan<char> node) => node.Length == NodeIdLength && IsHex(node);
+
+    private static bool IsHex(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (c is not ((>= '0' and <= '9') or (>= 'a' and <= 'f')))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsDigits(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (c is not (>= '0' and <= '9'))
+            {
+                return false;
+            }
+        }
+
+        return text.Length is > 0 and <= 18;
+    }
+}

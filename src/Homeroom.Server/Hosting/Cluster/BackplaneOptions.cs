@@ -1,0 +1,55 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Homeroom.Server.Hosting.Cluster;
+
+/// <summary>
+/// The PostgreSQL LISTEN/NOTIFY backplane between server nodes on one database (configuration section
+/// <c>Homeroom:Backplane</c>). It runs only on PostgreSQL; a SQLite server is one node and has none.
+/// </summary>
+public sealed class BackplaneOptions : IValidatableObject
+{
+    public const string Section = "Homeroom:Backplane";
+
+    /// <summary>Off leaves every node serving only its own devices (commands for others wait for their next connection).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Largest notification payload sent. PostgreSQL refuses payloads of 8,000 bytes or more.</summary>
+    [Range(BackplaneMessages.MinPayloadBytes, BackplaneMessages.MaxPayloadBytes)]
+    public int MaxPayloadBytes { get; set; } = 7_900;
+
+    /// <summary>Device ids waiting to be published at most; beyond it they are dropped and every node sweeps instead.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxQueuedDevices { get; set; } = 200_000;
+
+    /// <summary>Received notifications waiting to be handled at most; beyond it they are dropped and this node sweeps instead.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxQueuedNotifications { get; set; } = 4_096;
+
+    /// <summary>First wait before the listener connects again after losing PostgreSQL; doubles up to <see cref="ReconnectMaxDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Seconds of silence after which the listener's connection sends a keep-alive query, so a dead link is noticed.</summary>
+    [Range(1, 3600)]
+    public int KeepAliveSeconds { get; set; } = 10;
+
+    /// <summary>Devices whose pending commands one node delivers at the same time after a notification or sweep.</summary>
+    [Range(1, 256)]
+    public int DeliveryParallelism { get; set; } = 8;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ReconnectMinDelay > ReconnectMaxDelay)
+        {
+            yield return new ValidationResult("The first reconnect delay must be at most the longest.", [nameof(ReconnectMinDelay)]);
+        }
+    }
+}
+
+/// <summary>Validates <see cref="BackplaneOptions"/> at start.</summary>
+[OptionsValidator]
+public sealed partial class BackplaneOptionsValidator : IValidateOptions<BackplaneOptions>;

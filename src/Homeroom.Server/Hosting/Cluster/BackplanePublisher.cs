@@ -1,0 +1,180 @@
+using System.Threading.Channels;
+using Homeroom.Server.Agents;
+using Homeroom.Server.Data;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Homeroom.Server.Hosting.Cluster;
+
+/// <summary>
+/// This node's side of the backplane that talks: it tells the other nodes on the same PostgreSQL database
+/// which devices have new stored commands and which devices connected here, with <c>NOTIFY</c>. Callers
+/// only queue (never wait for PostgreSQL), so a backplane that is down never slows a node serving its own
+/// devices; one loop sends whatever gathered while the previous send was under way, split into payloads
+/// PostgreSQL accepts, in one transaction. What cannot be sent is not retried id by id: once PostgreSQL
+/// answers again a sweep notice makes every node deliver what its connected devices still have pending.
+/// On SQLite (or when switched off) nothing runs and every call returns at once.
+/// </summary>
+public sealed class BackplanePublisher(DatabaseOptions database, IOptions<BackplaneOptions> options, TimeProvider time, ILogger<BackplanePublisher> logger)
+    : BackgroundService
+{
+    private readonly BackplaneOptions _options = options.Value;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Lock _gate = new();
+    private HashSet<Guid> _devices = [];
+    private List<(Guid DeviceId, long Sequence)> _connections = [];
+    private bool _sweep;
+    private long _sequence;
+    private long _publishedThrough;
+
+    public bool Enabled { get; } = database.Provider == DatabaseProvider.Postgres && options.Value.Enabled;
+
+    /// <summary>This process's id in the cluster's notifications.</summary>
+    public string NodeId { get; } = BackplaneMessages.NewNodeId();
+
+    /// <summary>Every connection numbered up to this one has been announced (its notice committed).</summary>
+    public long PublishedThrough => Interlocked.Read(ref _publishedThrough);
+
+    /// <summary>Stored commands wait for these devices, which are not connected here.</summary>
+    public void DevicesHaveCommands(IEnumerable<Guid> deviceIds)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        var overflow = false;
+        lock (_gate)
+        {
+            foreach (var id in deviceIds)
+            {
+                if (_devices.Count >= _options.MaxQueuedDevices && !_devices.Contains(id))
+                {
+                    overflow = !_sweep;
+                    _sweep = true;
+                    break;
+                }
+
+                _devices.Add(id);
+            }
+        }
+
+        if (overflow)
+        {
+            BackplaneLog.Overflow(logger, "the queue of devices to publish");
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>
+    /// A device connected here: numbers the connection and announces it, so any older connection of the device on
+    /// another node is closed. The number is set before the notice can leave, so this node recognises its own notice.
+    /// </summary>
+    public void Connected(AgentConnection connection)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        connection.ClusterSequence = Interlocked.Increment(ref _sequence);
+        lock (_gate)
+        {
+            // Beyond the limit a notice is dropped: the older connection elsewhere then lasts until its socket ends.
+            if (_connections.Count < _options.MaxQueuedDevices)
+            {
+                _connections.Add((connection.DeviceId, connection.ClusterSequence));
+            }
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        var delay = _options.ReconnectMinDelay;
+        while (await _wake.Reader.WaitToReadAsync(stoppingToken))
+        {
+            _wake.Reader.TryRead(out _);
+            HashSet<Guid> devices;
+            List<(Guid, long)> connections;
+            bool sweep;
+            lock (_gate)
+            {
+                (devices, _devices) = (_devices, []);
+                (connections, _connections) = (_connections, []);
+                (sweep, _sweep) = (_sweep, false);
+            }
+
+            if (devices.Count == 0 && connections.Count == 0 && !sweep)
+            {
+                continue;
+            }
+
+            var payloads = BackplaneMessages.Connected(NodeId, connections, _options.MaxPayloadBytes);
+            payloads.AddRange(sweep ? [BackplaneMessages.Sweep(NodeId)] : BackplaneMessages.Devices(NodeId, devices, _options.MaxPayloadBytes));
+            try
+            {
+                await NotifyAsync(payloads, stoppingToken);
+                delay = _options.ReconnectMinDelay;
+                // Failed notices are sent again with the next batch, so a success covers every number taken so far.
+                if (connections.Count > 0)
+                {
+                    Interlocked.Exchange(ref _publishedThrough, Math.Max(PublishedThrough, connections.Max(c => c.Item2)));
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                BackplaneLog.PublishFailed(logger, payloads.Count, ex.Message, delay);
+                lock (_gate)
+                {
+                    // Connect notices are kept (a device's older connection elsewhere must still end); lost device ids are
+                    // replaced by one sweep, sent once PostgreSQL answers again.
+                    foreach (var connection in connections)
+                    {
+                        if (_connections.Count < _options.MaxQueuedDevices)
+                        {
+                            _connections.Add(connection);
+                        }
+                    }
+
+                    _sweep = true;
+                }
+
+                await Task.Delay(delay, time, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+                _wake.Writer.TryWrite(true);
+            }
+        }
+    }
+
+    private async Task NotifyAsync(List<string> payloads, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(database.PostgresConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        // One batch is one transaction: the notices arrive together, in this order.
+        await using var batch = connection.CreateBatch();
+        foreach (var payload in payloads)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = "SELECT pg_notify($1, $2)";
+            command.Parameters.Add(new NpgsqlParameter { Value = BackplaneMessages.Channel });
+            command.Parameters.Add(new NpgsqlParameter { Value = payload });
+            batch.BatchCommands.Add(command);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _wake.Writer.TryComplete();
+        base.Dispose();
+    }
+}

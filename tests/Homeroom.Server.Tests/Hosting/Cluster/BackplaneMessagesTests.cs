@@ -1,0 +1,82 @@
+using Homeroom.Server.Hosting.Cluster;
+
+namespace Homeroom.Server.Tests.Hosting.Cluster;
+
+public sealed class BackplaneMessagesTests
+{
+    private const string Node = "0123456789ab";
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(240)]
+    [InlineData(241)]
+    [InlineData(10_000)]
+    public void Devices_ManyIds_SplitUnderTheLimitAndReadBackInOrder(int count)
+    {
+        var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToList();
+
+        var payloads = BackplaneMessages.Devices(Node, ids, 7_900);
+
+        payloads.ShouldAllBe(p => p.Length <= 7_900);
+        var read = payloads.Select(BackplaneMessages.Parse).ToList();
+        read.ShouldAllBe(m => m != null && m.Kind == BackplaneMessageKind.Devices && m.Node == Node);
+        read.SelectMany(m => m!.Devices).ShouldBe(ids);
+        // Full payloads: no more notifications than the ids need.
+        payloads.Count.ShouldBe((int)Math.Ceiling(count / (double)((7_900 - 15 + 1) / 33)));
+    }
+
+    [Fact]
+    public void Connected_ReadBack_KeepsEachDevicesSequence()
+    {
+        var connections = Enumerable.Range(1, 500).Select(i => (Guid.NewGuid(), (long)i * 1_000_003)).ToList();
+
+        var payloads = BackplaneMessages.Connected(Node, connections, 1_000);
+
+        payloads.Count.ShouldBeGreaterThan(1);
+        payloads.ShouldAllBe(p => p.Length <= 1_000);
+        var read = payloads.Select(BackplaneMessages.Parse).ToList();
+        read.ShouldAllBe(m => m != null && m.Kind == BackplaneMessageKind.Connected);
+        read.SelectMany(m => m!.Devices.Zip(m.Sequences)).ShouldBe(connections);
+    }
+
+    [Fact]
+    public void Sweep_ReadBack_NamesTheNode()
+    {
+        var message = BackplaneMessages.Parse(BackplaneMessages.Sweep(Node));
+
+        message.ShouldNotBeNull();
+        message.Kind.ShouldBe(BackplaneMessageKind.Sweep);
+        message.Node.ShouldBe(Node);
+    }
+
+    public static TheoryData<string?> Malformed() => new()
+    {
+        null,
+        "",
+        "d",
+        "s 0123456789ab ",
+        "s 0123456789AB",
+        "x 0123456789ab 0123456789abcdef0123456789abcdef",
+        "d 0123456789a 0123456789abcdef0123456789abcdef",
+        "d 0123456789ab",
+        "d 0123456789ab ",
+        "d 0123456789ab 0123456789abcdef0123456789abcdef,",
+        "d 0123456789ab 0123456789abcdef0123456789abcdeg",
+        "d 0123456789ab 0123456789ABCDEF0123456789ABCDEF",
+        "d 0123456789ab {01234567-89ab-cdef-0123-456789abcdef}",
+        "d 0123456789ab 0123456789abcdef0123456789abcdef 0123456789abcdef0123456789abcdef",
+        "d  0123456789ab 0123456789abcdef0123456789abcdef",
+        "c 0123456789ab 0123456789abcdef0123456789abcdef",
+        "c 0123456789ab 0123456789abcdef0123456789abcdef:",
+        "c 0123456789ab 0123456789abcdef0123456789abcdef:0",
+        "c 0123456789ab 0123456789abcdef0123456789abcdef:-1",
+        "c 0123456789ab 0123456789abcdef0123456789abcdef:+1",
+        "c 0123456789ab 0123456789abcdef0123456789abcdef:99999999999999999999",
+        "d 0123456789ab 0123456789abcdef0123456789abcdef:1",
+        "d 0123456789ab " + string.Join(',', Enumerable.Repeat("0123456789abcdef0123456789abcdef", 243)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void Parse_Malformed_IsRefusedWhole(string? payload) => BackplaneMessages.Parse(payload).ShouldBeNull();
+}
