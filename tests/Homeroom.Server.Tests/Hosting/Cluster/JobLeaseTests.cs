@@ -54,14 +54,14 @@ public sealed class JobLeaseClusterTests
 
         await holder.KillAsync();
         var killedAt = DateTime.UtcNow;
-        var lastOnHolder = record.Runs.Last(r => r.Node != other.Name).At;
-        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Any(r => r.Node == other.Name)), TimeSpan.FromSeconds(15));
-        var firstOnOther = record.Runs.First(r => r.Node == other.Name).At;
+        var lastOnHolder = record.Runs.Last(r => r.Node == holder.Name).At;
+        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Any(r => r.Node == other.Name && r.At >= killedAt)), TimeSpan.FromSeconds(15));
+        var firstOnOther = record.Runs.First(r => r.Node == other.Name && r.At >= killedAt).At;
 
         // Nothing released the dead node's lease: the other waited for it to expire, then took the job within a tick.
         firstOnOther.ShouldBeGreaterThanOrEqualTo(lastOnHolder + lease - TimeSpan.FromMilliseconds(100));
         (firstOnOther - killedAt).ShouldBeLessThan(lease + Interval + TimeSpan.FromSeconds(2));
-        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Count(r => r.Node == other.Name) >= 5));
+        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Count(r => r.Node == other.Name && r.At >= killedAt) >= 5));
     }
 
     [Fact]
@@ -75,10 +75,10 @@ public sealed class JobLeaseClusterTests
 
         var stoppedAt = DateTime.UtcNow;
         await holder.Host.StopAsync();
-        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Any(r => r.Node == other.Name)), TimeSpan.FromSeconds(15));
+        await Poll.UntilAsync(() => Task.FromResult(record.Runs.Any(r => r.Node == other.Name && r.At >= stoppedAt)), TimeSpan.FromSeconds(15));
 
         // Long before the 10 s lease would have run out.
-        (record.Runs.First(r => r.Node == other.Name).At - stoppedAt).ShouldBeLessThan(TimeSpan.FromSeconds(3));
+        (record.Runs.First(r => r.Node == other.Name && r.At >= stoppedAt).At - stoppedAt).ShouldBeLessThan(TimeSpan.FromSeconds(3));
     }
 
     [Fact]
