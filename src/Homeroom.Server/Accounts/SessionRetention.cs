@@ -1,13 +1,14 @@
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
 /// <summary>Deletes sessions that ended (signed out, ended or expired) longer than <see cref="AccountOptions.SessionRetention"/> ago.</summary>
-public sealed class SessionRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AccountOptions> options, TimeProvider time, ILogger<SessionRetention> logger)
-    : PeriodicTask(TimeSpan.FromHours(1), time, logger)
+public sealed class SessionRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AccountOptions> options, JobLeases leases, TimeProvider time, ILogger<SessionRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(1), leases, time, logger)
 {
     protected override Task RunOnceAsync(CancellationToken cancellationToken) => PurgeAsync(cancellationToken);
 

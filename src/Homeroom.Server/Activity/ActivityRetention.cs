@@ -1,13 +1,14 @@
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Activity;
 
 /// <summary>Deletes activity events past retention, in slices so SQLite's write lock is never held for long.</summary>
-public sealed class ActivityRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<ActivityOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<ActivityRetention> logger)
-    : PeriodicTask(TimeSpan.FromHours(1), time, logger)
+public sealed class ActivityRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<ActivityOptions> options, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<ActivityRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(1), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
 

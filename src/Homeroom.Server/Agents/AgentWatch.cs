@@ -5,6 +5,7 @@ using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Notifications;
 using Microsoft.EntityFrameworkCore;
@@ -37,12 +38,16 @@ public sealed class AgentWatch(
     AuditTrail audit,
     Notifier notifier,
     IOptions<AgentOptions> options,
+    JobLeases leases,
     TimeProvider time,
     ILogger<AgentWatch> logger)
-    : PeriodicTask(TimeSpan.FromSeconds(options.Value.WatchIntervalSeconds), time, logger)
+    : PeriodicTask(TimeSpan.FromSeconds(options.Value.WatchIntervalSeconds), leases, time, logger)
 {
     /// <summary>How long a silent agent also managed through MDM is watched before it is forgotten (it went home, or was put away).</summary>
     public static readonly TimeSpan SilentWatchLimit = TimeSpan.FromHours(12);
+
+    /// <summary>Each node waits, in its memory, for the agents whose connection to it ended.</summary>
+    public override bool RunsOnEveryNode => true;
 
     private sealed class Waiting(bool stopped, DateTime since)
     {

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
@@ -133,9 +134,12 @@ public sealed class ApnsClient : IDisposable
 }
 
 /// <summary>Logs a warning twice a day while the push certificate is within its renewal window or expired.</summary>
-public sealed class PushCertificateMonitor(PushCertificateStore store, IOptions<PushCertificateOptions> options, TimeProvider time, ILogger<PushCertificateMonitor> logger)
-    : PeriodicTask(TimeSpan.FromHours(12), time, logger)
+public sealed class PushCertificateMonitor(PushCertificateStore store, IOptions<PushCertificateOptions> options, JobLeases leases, TimeProvider time, ILogger<PushCertificateMonitor> logger)
+    : PeriodicTask(TimeSpan.FromHours(12), leases, time, logger)
 {
+    /// <summary>Each node warns in its own log about the certificate it loaded.</summary>
+    public override bool RunsOnEveryNode => true;
+
     protected override Task RunOnceAsync(CancellationToken cancellationToken)
     {
         if (store.Info is { } info && ApplePushCertificate.Warning(info, Time.GetUtcNow().UtcDateTime, options.Value.ExpiryWarning) is { } warning)

@@ -8,6 +8,7 @@ using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -41,9 +42,10 @@ public sealed class AppInstallReconciler(
     IVolumePurchaseLicences volume,
     IssueCommand issueCommand,
     IOptions<AppInstallOptions> options,
+    JobLeases leases,
     TimeProvider time,
     ILogger<AppInstallReconciler> logger)
-    : PeriodicTask(options.Value.ReconcileInterval, time, logger)
+    : PeriodicTask(options.Value.ReconcileInterval, leases, time, logger)
 {
     public const int MaxReasonLength = 1_000;
 

@@ -1,12 +1,13 @@
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Audit;
 
-public sealed class AuditRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AuditOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<AuditRetention> logger)
-    : PeriodicTask(TimeSpan.FromHours(6), time, logger)
+public sealed class AuditRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AuditOptions> options, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<AuditRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(6), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {

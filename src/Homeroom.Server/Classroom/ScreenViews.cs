@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Agents;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 
 namespace Homeroom.Server.Classroom;
 
@@ -16,10 +17,13 @@ public sealed record Thumbnail(ReadOnlyMemory<byte> Image, ThumbnailFormat Forma
 /// stops it or the class session ends, whichever is first. How long each class watched is added to its
 /// classroom use when the view ends (<see cref="Insights.ClassUsageRecorder"/>).
 /// </summary>
-public sealed class ScreenViews(ConnectionRegistry registry, Insights.ClassUsageRecorder usage, TimeProvider time, ILogger<ScreenViews> logger)
-    : PeriodicTask(TimeSpan.FromSeconds(1), time, logger)
+public sealed class ScreenViews(ConnectionRegistry registry, Insights.ClassUsageRecorder usage, JobLeases leases, TimeProvider time, ILogger<ScreenViews> logger)
+    : PeriodicTask(TimeSpan.FromSeconds(1), leases, time, logger)
 {
     public const int IntervalMilliseconds = 1000;
+
+    /// <summary>Views live in this node's memory, for devices connected to it.</summary>
+    public override bool RunsOnEveryNode => true;
     public const int MaxWidth = 400;
 
     private sealed record Viewing(Guid GroupId, string ViewerName, DateTimeOffset Until);

@@ -1,6 +1,7 @@
 using Homeroom.Rules.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -15,9 +16,10 @@ public sealed class CommandMaintenance(
     CommandProgress progress,
     IOptions<CommandOptions> options,
     SqliteMaintenance housekeeping,
+    JobLeases leases,
     TimeProvider time,
     ILogger<CommandMaintenance> logger)
-    : PeriodicTask(options.Value.MaintenanceInterval, time, logger)
+    : PeriodicTask(options.Value.MaintenanceInterval, leases, time, logger)
 {
     /// <summary>An acknowledged command may still be running on the device; it gets this long past expiry to report.</summary>
     public static readonly TimeSpan AcknowledgedGrace = TimeSpan.FromHours(1);
@@ -26,7 +28,13 @@ public sealed class CommandMaintenance(
     {
         await ExpireAsync(cancellationToken);
         await PurgeAsync(cancellationToken);
+    }
+
+    /// <summary>Expiry and retention run on one node; every node prunes the command trackers in its own memory.</summary>
+    protected override Task RunOnThisNodeAsync(CancellationToken cancellationToken)
+    {
         progress.Prune();
+        return Task.CompletedTask;
     }
 
     public async Task<int> ExpireAsync(CancellationToken cancellationToken)

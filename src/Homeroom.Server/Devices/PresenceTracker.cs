@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Devices;
@@ -32,8 +33,8 @@ public sealed class DevicePresence
 /// isolated (the others are written), logged and counted, and its network facts, the only text in
 /// the row, are forgotten so its next report writes cleanly.
 /// </summary>
-public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry registry, IOptions<PresenceOptions> options, TimeProvider time, ILogger<PresenceTracker> logger)
-    : PeriodicTask(options.Value.FlushInterval, time, logger)
+public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry registry, IOptions<PresenceOptions> options, JobLeases leases, TimeProvider time, ILogger<PresenceTracker> logger)
+    : PeriodicTask(options.Value.FlushInterval, leases, time, logger)
 {
     private const string UpdateSql = """
         UPDATE devices SET
@@ -49,6 +50,9 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
             policy_version_applied = COALESCE(@pv, policy_version_applied)
         WHERE id = @id
         """;
+
+    /// <summary>Each node writes the presence of the devices connected to it, held in its memory.</summary>
+    public override bool RunsOnEveryNode => true;
 
     private static readonly string[] Parameters = ["@ls", "@bl", "@bc", "@nk", "@ip", "@la", "@lo", "@acc", "@lat", "@pv", "@id"];
 

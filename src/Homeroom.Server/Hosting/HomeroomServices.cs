@@ -55,6 +55,7 @@ public static class HomeroomServices
         services.AddConsole();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         services.AddServerMetrics(configuration);
+        services.AddJobLeases();
 
         var dataDirectory = configuration["Homeroom:DataDirectory"] ?? "./data";
         services.AddDataProtection().AddKeyManagementOptions(o => o.XmlRepository = new PrivateKeyRepository(DataFiles.KeysDirectory(dataDirectory))).SetApplicationName("Homeroom");

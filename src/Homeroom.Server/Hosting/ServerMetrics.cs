@@ -13,8 +13,9 @@ namespace Homeroom.Server.Hosting;
 
 /// <summary>
 /// This node's own numbers, for an operator's Prometheus: agents connected, frames received by kind,
-/// protocol violations by close code, the depth of each write queue, and how long a command takes from
-/// the staff action to the frame leaving for the device. Instruments cost nothing until something
+/// protocol violations by close code, the depth of each write queue, how long a command takes from
+/// the staff action to the frame leaving for the device, and each periodic job's ticks (run here or skipped
+/// while another node holds its lease). Instruments cost nothing until something
 /// listens; the scrape endpoint (<see cref="ServerMetricsEndpoint"/>) exists only when a scrape token
 /// is configured.
 /// </summary>
@@ -26,6 +27,7 @@ public sealed class ServerMetrics : IDisposable
     private readonly Counter<long> _frames;
     private readonly Counter<long> _violations;
     private readonly Histogram<double> _commandDelivery;
+    private readonly Counter<long> _jobTicks;
 
     public ServerMetrics(
         IMeterFactory meters,
@@ -48,6 +50,7 @@ public sealed class ServerMetrics : IDisposable
         }, "{item}", "Items waiting in each batching writer's queue.");
         _frames = _meter.CreateCounter<long>("homeroom.agent.frames", "{frame}", "Frames received from agents, by kind.");
         _violations = _meter.CreateCounter<long>("homeroom.agent.violations", "{connection}", "Agent connections closed for breaking the protocol, by close code.");
+        _jobTicks = _meter.CreateCounter<long>("homeroom.job.ticks", "{tick}", "Periodic jobs' ticks on this node, by job: ran here, or skipped while another node held the job's lease.");
         _commandDelivery = _meter.CreateHistogram<double>(
             "homeroom.command.delivery", "s", "From a command's issue to its frame leaving for a device; on_connect for devices that were offline, backplane for devices on another node.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400] });
@@ -63,6 +66,10 @@ public sealed class ServerMetrics : IDisposable
     /// <summary>A command frame left for a device; <paramref name="path"/> is <c>live</c>, <c>on_connect</c> or <c>backplane</c> (<see cref="CommandDispatcher"/>).</summary>
     public void CommandSent(TimeSpan sinceIssue, string path) =>
         _commandDelivery.Record(Math.Max(0, sinceIssue.TotalSeconds), new KeyValuePair<string, object?>("path", path));
+
+    /// <summary>A periodic job's tick: it ran on this node, or another node held its lease (<see cref="Cluster.JobLeases"/>).</summary>
+    public void JobTick(string job, bool ran) =>
+        _jobTicks.Add(1, new KeyValuePair<string, object?>("job", job), new KeyValuePair<string, object?>("result", ran ? "ran" : "skipped"));
 
     public void Dispose() => _meter.Dispose();
 

@@ -1,5 +1,6 @@
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -7,8 +8,8 @@ namespace Homeroom.Server.Insights;
 
 /// <summary>Deletes classroom use older than <see cref="InsightsReportOptions.ClassUsageRetention"/> (hosted, on <see cref="TimeProvider"/>).</summary>
 public sealed class ClassUsageRetention(
-    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<InsightsReportOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<ClassUsageRetention> logger)
-    : PeriodicTask(TimeSpan.FromHours(6), time, logger)
+    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<InsightsReportOptions> options, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<ClassUsageRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(6), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {

@@ -1,13 +1,14 @@
 using Homeroom.Rules.Insights;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Insights;
 
 /// <summary>Deletes rollup rows past <see cref="InsightsOptions.Retention"/>, once a day, a slice of days at a time.</summary>
-public sealed class InsightsRetention(BulkSql bulk, InsightRollups rollups, IOptions<InsightsOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<InsightsRetention> logger)
-    : PeriodicTask(TimeSpan.FromHours(24), time, logger)
+public sealed class InsightsRetention(BulkSql bulk, InsightRollups rollups, IOptions<InsightsOptions> options, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<InsightsRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(24), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
 

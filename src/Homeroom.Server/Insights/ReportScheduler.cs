@@ -2,6 +2,7 @@ using System.Globalization;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Notifications;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -27,9 +28,10 @@ public sealed class ReportScheduler(
     InsightsQueries insights,
     EmailSender email,
     IOptions<InsightsReportOptions> options,
+    JobLeases leases,
     TimeProvider time,
     ILogger<ReportScheduler> logger)
-    : PeriodicTask(options.Value.ScheduleCheckInterval, time, logger)
+    : PeriodicTask(options.Value.ScheduleCheckInterval, leases, time, logger)
 {
     protected override Task RunOnceAsync(CancellationToken cancellationToken) => SendDueAsync(cancellationToken);
 

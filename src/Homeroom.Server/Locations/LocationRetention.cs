@@ -1,13 +1,14 @@
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Locations;
 
 /// <summary>Deletes location fixes and alerts past retention, in slices.</summary>
-public sealed class LocationRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<LocationOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<LocationRetention> logger)
-    : PeriodicTask(TimeSpan.FromHours(1), time, logger)
+public sealed class LocationRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<LocationOptions> options, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<LocationRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(1), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
 

@@ -7,6 +7,7 @@ using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -63,9 +64,12 @@ public sealed record RemoteViewerState(string Type, string State, string Mode, s
 /// </summary>
 public sealed class RemoteSessions(
     ConnectionRegistry registry, DeviceLiveState live, IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit,
-    RemoteSupportSettingsDirectory settings, IOptions<RemoteSupportOptions> options, TimeProvider time, ILogger<RemoteSessions> logger)
-    : PeriodicTask(TimeSpan.FromSeconds(1), time, logger)
+    RemoteSupportSettingsDirectory settings, IOptions<RemoteSupportOptions> options, JobLeases leases, TimeProvider time, ILogger<RemoteSessions> logger)
+    : PeriodicTask(TimeSpan.FromSeconds(1), leases, time, logger)
 {
+    /// <summary>Live sessions are held by the node the device and the technician's console are connected to.</summary>
+    public override bool RunsOnEveryNode => true;
+
     /// <summary>States of a live session.</summary>
     public static class States
     {

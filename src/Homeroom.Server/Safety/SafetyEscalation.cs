@@ -3,6 +3,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Notifications;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -24,9 +25,10 @@ public sealed class SafetyEscalation(
     Notifier notifier,
     EmailSender email,
     SafetySettingsDirectory routing,
+    JobLeases leases,
     TimeProvider time,
     ILogger<SafetyEscalation> logger)
-    : PeriodicTask(TimeSpan.FromMinutes(1), time, logger)
+    : PeriodicTask(TimeSpan.FromMinutes(1), leases, time, logger)
 {
     /// <summary>Open, unacknowledged imminent alerts looked at per run (those told least first, then the oldest).</summary>
     public const int BatchSize = 500;
@@ -147,8 +149,8 @@ public sealed class SafetyEscalation(
 /// <see cref="SafetyOptions.ClosedCaseRetention"/> after closing, and screenshots of any case
 /// <see cref="SafetyOptions.ScreenshotRetention"/> after they arrived. Open cases are kept.
 /// </summary>
-public sealed class SafetyRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<SafetyOptions> options, SqliteMaintenance housekeeping, TimeProvider time, ILogger<SafetyRetention> logger)
-    : PeriodicTask(TimeSpan.FromHours(1), time, logger)
+public sealed class SafetyRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<SafetyOptions> options, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<SafetyRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(1), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
 

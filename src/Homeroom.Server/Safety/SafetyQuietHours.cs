@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Notifications;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -19,9 +20,10 @@ public sealed class SafetyQuietHours(
     SafetySettingsDirectory routing,
     Notifier notifier,
     IOptions<NotificationOptions> notificationOptions,
+    JobLeases leases,
     TimeProvider time,
     ILogger<SafetyQuietHours> logger)
-    : PeriodicTask(TimeSpan.FromMinutes(1), time, logger)
+    : PeriodicTask(TimeSpan.FromMinutes(1), leases, time, logger)
 {
     /// <summary>Alerts named one by one in a summary; the rest are counted.</summary>
     public const int MaxListed = 50;

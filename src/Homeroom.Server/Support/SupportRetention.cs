@@ -1,5 +1,6 @@
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -13,8 +14,8 @@ namespace Homeroom.Server.Support;
 /// <see cref="RemoteSupport.RemoteSupportOptions.Retention"/> after they ended.
 /// </summary>
 public sealed class SupportRetention(
-    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<SupportOptions> options, Diagnostics.DiagnosticsStore diagnostics, Scripts.ScriptRuns scripts, RemoteSupport.RemoteSessions remoteSessions, SqliteMaintenance housekeeping, TimeProvider time, ILogger<SupportRetention> logger)
-    : PeriodicTask(TimeSpan.FromHours(1), time, logger)
+    IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<SupportOptions> options, Diagnostics.DiagnosticsStore diagnostics, Scripts.ScriptRuns scripts, RemoteSupport.RemoteSessions remoteSessions, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<SupportRetention> logger)
+    : PeriodicTask(TimeSpan.FromHours(1), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
 

@@ -7,6 +7,7 @@ using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -36,9 +37,10 @@ public sealed class RolloutEvaluator(
     IssueCommand issueCommand,
     PresenceTracker presence,
     IOptions<UpdateOptions> options,
+    JobLeases leases,
     TimeProvider time,
     ILogger<RolloutEvaluator> logger)
-    : PeriodicTask(options.Value.EvaluationInterval, time, logger)
+    : PeriodicTask(options.Value.EvaluationInterval, leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {

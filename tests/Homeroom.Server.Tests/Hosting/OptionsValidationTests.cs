@@ -23,6 +23,8 @@ public sealed class OptionsValidationTests
     [InlineData("Homeroom:OneRoster:PreviewLifetime=00:00:01", "PreviewLifetime")]
     [InlineData("Homeroom:OneRoster:MaxZipEntries=0", "MaxZipEntries")]
     [InlineData("Homeroom:OneRoster:MaxUncompressedBytes=2048", "MaxUncompressedBytes")]
+    [InlineData("Homeroom:Cluster:LeaseIntervals=1", "LeaseIntervals")]
+    [InlineData("Homeroom:Cluster:NodeName=node one", "NodeName")]
     [InlineData("Homeroom:Backplane:MaxPayloadBytes=8000", "MaxPayloadBytes")]
     [InlineData("Homeroom:Backplane:ReconnectMinDelay=00:01:00", "ReconnectMinDelay")]
     public async Task OutOfRangeSetting_StopsTheServerAtStart(string setting, string named)

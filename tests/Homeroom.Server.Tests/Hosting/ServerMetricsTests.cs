@@ -87,6 +87,42 @@ public sealed partial class ServerMetricsTests
         text.ShouldContain("http_server_request_duration_seconds");
     }
 
+    [Fact]
+    public async Task Metrics_CountEachPeriodicJobsRunsAndSkips()
+    {
+        var interval = TimeSpan.FromMilliseconds(200);
+        await using var host = await HomeroomHost.StartAsync(
+            DatabaseProvider.Sqlite,
+            services =>
+            {
+                Cluster.RecordingJob.In("metrics-runs", interval, new Cluster.RunRecord())(services);
+                Cluster.RecordingJob.In("metrics-skips", interval, new Cluster.RunRecord())(services);
+            },
+            $"Homeroom:Metrics:ScrapeToken={Token}");
+        var skipping = Cluster.RecordingJob.Of(host, "metrics-skips");
+        await Poll.UntilAsync(() => Task.FromResult(skipping.Runs >= 1));
+
+        // Another node takes the second job's lease for a long time.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(host.Database.Options.SqliteConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE job_leases SET holder = 'elsewhere/0', expires_at = '9999-12-31T00:00:00.0000000Z' WHERE name = 'metrics-skips'";
+            (await command.ExecuteNonQueryAsync()).ShouldBe(1);
+        }
+
+        using var scraper = Scraper(host, Token);
+        string text = "";
+        await Poll.UntilAsync(async () =>
+        {
+            text = await scraper.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            return Value(text, "homeroom_job_ticks_total", "job=\"metrics-runs\"", "result=\"ran\"") >= 3
+                && Value(text, "homeroom_job_ticks_total", "job=\"metrics-skips\"", "result=\"skipped\"") >= 3;
+        });
+        Value(text, "homeroom_job_ticks_total", "job=\"metrics-runs\"", "result=\"skipped\"").ShouldBeNull();
+        skipping.Skips.ShouldBeGreaterThanOrEqualTo(3);
+    }
+
     private static HttpClient Scraper(HomeroomHost host, string? token)
     {
         var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = host.BaseAddress, Timeout = HomeroomHost.Timeout };
@@ -98,12 +134,12 @@ public sealed partial class ServerMetricsTests
         return client;
     }
 
-    /// <summary>The value of the first sample of <paramref name="name"/> whose labels contain <paramref name="label"/>; null when none.</summary>
-    private static double? Value(string exposition, string name, string? label)
+    /// <summary>The value of the first sample of <paramref name="name"/> whose labels contain every one of <paramref name="labels"/>; null when none.</summary>
+    private static double? Value(string exposition, string name, params string?[]? labels)
     {
         foreach (Match match in Sample().Matches(exposition))
         {
-            if (match.Groups["name"].Value == name && (label is null || match.Groups["labels"].Value.Contains(label, StringComparison.Ordinal)))
+            if (match.Groups["name"].Value == name && (labels ?? []).All(label => label is null || match.Groups["labels"].Value.Contains(label, StringComparison.Ordinal)))
             {
                 return double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
             }

@@ -35,13 +35,15 @@ public sealed class HomeroomHost : IAsyncDisposable
 
     private readonly string[] _extraArguments;
     private readonly bool _ownsDatabase;
+    private readonly Action<IServiceCollection>? _services;
     private WebApplication? _app;
 
-    private HomeroomHost(TestDatabase database, string[] extraArguments, bool ownsDatabase = true)
+    private HomeroomHost(TestDatabase database, string[] extraArguments, bool ownsDatabase = true, Action<IServiceCollection>? services = null)
     {
         Database = database;
         _extraArguments = extraArguments;
         _ownsDatabase = ownsDatabase;
+        _services = services;
     }
 
     public TestDatabase Database { get; }
@@ -67,13 +69,23 @@ public sealed class HomeroomHost : IAsyncDisposable
     /// </summary>
     public static Task<HomeroomHost> StartWithDeviceCaAsync(DatabaseProvider provider, params string[] settings) => StartAsync(provider, withDeviceCa: true, settings);
 
+    /// <summary>Starts a host with services of the test's own besides the server's (a test job).</summary>
+    public static Task<HomeroomHost> StartAsync(DatabaseProvider provider, Action<IServiceCollection> services, params string[] settings) =>
+        StartAsync(provider, withDeviceCa: false, settings, services);
+
     /// <summary>
     /// Starts a second node of a cluster: another server on the database (and data directory, so the same keys) of
     /// <paramref name="first"/>. It leaves the database to <paramref name="first"/>: dispose it before that one.
     /// </summary>
-    public static async Task<HomeroomHost> StartNodeAsync(HomeroomHost first, params string[] settings)
+    public static Task<HomeroomHost> StartNodeAsync(HomeroomHost first, params string[] settings) => first.StartAnotherNodeAsync(null, settings);
+
+    /// <summary>
+    /// Starts a second node on this host's database and data directory, with its own clock, as a second server process
+    /// of a cluster would be (on PostgreSQL). Disposing it leaves the database to this host.
+    /// </summary>
+    public async Task<HomeroomHost> StartAnotherNodeAsync(Action<IServiceCollection>? services = null, params string[] settings)
     {
-        var host = new HomeroomHost(first.Database, settings.Select(s => "--" + s).ToArray(), ownsDatabase: false);
+        var host = new HomeroomHost(Database, settings.Select(s => "--" + s).ToArray(), ownsDatabase: false, services);
         try
         {
             await host.StartAppAsync();
@@ -87,7 +99,24 @@ public sealed class HomeroomHost : IAsyncDisposable
         return host;
     }
 
-    private static async Task<HomeroomHost> StartAsync(DatabaseProvider provider, bool withDeviceCa, string[] settings)
+    /// <summary>
+    /// Ends the server as a kill would, as far as its own code can tell: no hosted service is stopped (nothing flushed,
+    /// nothing released), the services are disposed, which cancels the background loops and closes the listener.
+    /// <see cref="DisposeAsync"/> still cleans up the database afterwards.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    /// <summary>Stops the server as a normal shutdown does (flushing, releasing job leases) and keeps its database.</summary>
+    public Task StopAsync() => StopAppAsync();
+
+    private static async Task<HomeroomHost> StartAsync(DatabaseProvider provider, bool withDeviceCa, string[] settings, Action<IServiceCollection>? services = null)
     {
         var timing = HostTimings.Start();
         var database = await TestDatabase.CreateMigratedAsync(provider);
@@ -97,7 +126,7 @@ public sealed class HomeroomHost : IAsyncDisposable
         }
 
         timing.Lap("database");
-        var host = new HomeroomHost(database, settings.Select(s => "--" + s).ToArray());
+        var host = new HomeroomHost(database, settings.Select(s => "--" + s).ToArray(), ownsDatabase: true, services);
         try
         {
             await host.StartAppAsync(timing);
@@ -140,6 +169,7 @@ public sealed class HomeroomHost : IAsyncDisposable
         {
             timing?.Lap("builder");
             builder.Services.AddSingleton<TimeProvider>(Clock);
+            _services?.Invoke(builder.Services);
             builder.Host.UseDefaultServiceProvider(o =>
             {
                 o.ValidateScopes = true;

@@ -1,5 +1,6 @@
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -116,7 +117,7 @@ public static class OneRosterEndpoints
 }
 
 /// <summary>Expires OneRoster previews (deleting their packages) and old import history, hourly.</summary>
-public sealed class OneRosterRetention(OneRosterImports imports, TimeProvider time, ILogger<OneRosterRetention> logger) : PeriodicTask(TimeSpan.FromHours(1), time, logger)
+public sealed class OneRosterRetention(OneRosterImports imports, JobLeases leases, TimeProvider time, ILogger<OneRosterRetention> logger) : PeriodicTask(TimeSpan.FromHours(1), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await imports.PurgeAsync(cancellationToken);
 }

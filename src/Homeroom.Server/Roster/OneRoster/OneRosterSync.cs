@@ -4,6 +4,7 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -321,8 +322,8 @@ public sealed class OneRosterSync(
 }
 
 /// <summary>Runs the scheduled OneRoster sync when it is due, checking every <see cref="OneRosterOptions.SyncCheckInterval"/>.</summary>
-public sealed class OneRosterSyncSchedule(OneRosterSync sync, IOptions<OneRosterOptions> options, TimeProvider time, ILogger<OneRosterSyncSchedule> logger)
-    : PeriodicTask(options.Value.SyncCheckInterval, time, logger)
+public sealed class OneRosterSyncSchedule(OneRosterSync sync, IOptions<OneRosterOptions> options, JobLeases leases, TimeProvider time, ILogger<OneRosterSyncSchedule> logger)
+    : PeriodicTask(options.Value.SyncCheckInterval, leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await sync.RunDueAsync(cancellationToken);
 }
