@@ -238,6 +238,25 @@ public abstract class AgentPilotTests(AgentPilotHost shared)
     }
 
     [Fact]
+    public async Task Withdraw_WhileAPilotDeviceIsOffline_ItIsSentTheCurrentBuildOnly_WhenItConnects()
+    {
+        var builds = await BuildsAsync();
+        var (_, group) = await GroupAsync();
+        var device = await EnrollAsync(group);
+        await using (var agent = await ConnectAsync(device, builds.Older))
+        {
+            (await StartPilotAsync(builds.Pilot, group)).EnsureSuccessStatusCode();
+            OfferedSha(await agent.ExpectAsync<CommandFrame>()).ShouldBe(builds.PilotSha);
+        }
+
+        // Withdrawn while the device is away (its pilot offer waits, never answered); it comes back on an old version.
+        (await Host.Client.PostAsync($"/api/agent-updates/{builds.Pilot}/withdraw", null)).EnsureSuccessStatusCode();
+        await using var again = await ConnectAsync(device, "1.0.0");
+        OfferedSha(await again.ExpectAsync<CommandFrame>()).ShouldBe(builds.CurrentSha);
+        (await again.NothingOfTypeAsync<CommandFrame>(TimeSpan.FromMilliseconds(500))).ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task Promotion_IsHeldWhenTooManyPilotDevicesFailed_UntilConfirmed()
     {
         var builds = await BuildsAsync();
