@@ -182,11 +182,11 @@ public sealed class AgentGateway(
     }
 
     // A waiting agentUpdate for a build the device should no longer take (a pilot it left, or one withdrawn) must not be sent again on connect.
-    private async Task ExpireStaleAgentUpdatesAsync(Guid deviceId, CancellationToken cancellationToken)
+    private async Task ExpireStaleAgentUpdatesAsync(Guid deviceId, DevicePlatform platform, CancellationToken cancellationToken)
     {
         try
         {
-            await agentUpdates.ExpireStaleAsync(deviceId, cancellationToken);
+            await agentUpdates.ExpireStaleAsync(deviceId, platform, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -246,7 +246,7 @@ public sealed class AgentGateway(
             await connection.SendWelcomeAsync(new WelcomeFrame(
                 device.Id, time.GetUtcNow(), _options.HeartbeatIntervalSeconds, device.ActivitySeq, device.PolicyVersion,
                 _options.MaxTextFrameBytes, _options.MessagesPerSecond, scriptSigningKey.PublicKeyBase64));
-            await ExpireStaleAgentUpdatesAsync(device.Id, abort.Token);
+            await ExpireStaleAgentUpdatesAsync(device.Id, device.Platform, abort.Token);
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
             await OfferAgentUpdateAsync(device.Id, abort.Token);
             policies.DeviceConnected(device.Id, device.PolicyVersion);

@@ -54,22 +54,25 @@ public sealed class AgentUpdateOffers(
     /// on connect (only when a pilot exists for its platform: without one, nothing changes what a device should run
     /// between connects but an administrator's action, which offers at once).
     /// </summary>
-    public async Task ExpireStaleAsync(Guid deviceId, CancellationToken cancellationToken)
+    public async Task ExpireStaleAsync(Guid deviceId, DevicePlatform platform, CancellationToken cancellationToken)
     {
+        var rids = AgentUpdates.RuntimesOf(platform);
+        if (rids.Count == 0)
+        {
+            return; // no desktop agent: no query at all
+        }
+
         var stripe = _stripes[(deviceId.GetHashCode() & int.MaxValue) % _stripes.Length];
         await stripe.WaitAsync(cancellationToken);
         try
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            var platform = await db.Devices.AsNoTracking().Where(d => d.Id == deviceId && d.RevokedAt == null && d.AgentVersion != null)
-                .Select(d => (DevicePlatform?)d.Platform).FirstOrDefaultAsync(cancellationToken);
-            var rids = platform is { } p ? AgentUpdates.RuntimesOf(p) : [];
-            if (rids.Count == 0 || !await db.Set<AgentPilot>().AnyAsync(x => rids.Contains(x.Rid), cancellationToken))
+            if (!await db.Set<AgentPilot>().AnyAsync(x => rids.Contains(x.Rid), cancellationToken))
             {
                 return;
             }
 
-            var targets = await TargetsAsync(db, deviceId, platform!.Value, cancellationToken);
+            var targets = await TargetsAsync(db, deviceId, platform, cancellationToken);
             await ExpireStaleAsync(db, deviceId, targets, await EarlierAsync(db, deviceId, cancellationToken), cancellationToken);
         }
         finally
