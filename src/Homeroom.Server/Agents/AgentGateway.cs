@@ -182,6 +182,19 @@ public sealed class AgentGateway(
         }
     }
 
+    // A waiting agentUpdate for a build the device should no longer take (a pilot it left, or one withdrawn) must not be sent again on connect.
+    private async Task ExpireStaleAgentUpdatesAsync(Guid deviceId, DevicePlatform platform, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await agentUpdates.ExpireStaleAsync(deviceId, platform, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            AgentsLog.ServerFault(logger, e);
+        }
+    }
+
     private async Task RejectAsync(WebSocket socket, string? remote, int code, string reason, bool drain = true)
     {
         AgentsLog.Rejected(logger, remote, code, reason);
@@ -236,6 +249,7 @@ public sealed class AgentGateway(
             await connection.SendWelcomeAsync(new WelcomeFrame(
                 device.Id, time.GetUtcNow(), _options.HeartbeatIntervalSeconds, device.ActivitySeq, device.PolicyVersion,
                 _options.MaxTextFrameBytes, _options.MessagesPerSecond, scriptSigningKey.PublicKeyBase64));
+            await ExpireStaleAgentUpdatesAsync(device.Id, device.Platform, abort.Token);
             await dispatcher.DeliverPendingAsync(connection, abort.Token);
             await OfferAgentUpdateAsync(device.Id, abort.Token);
             policies.DeviceConnected(device.Id, device.PolicyVersion);

@@ -29,3 +29,31 @@ internal sealed class AgentBuildConfiguration : IEntityTypeConfiguration<AgentBu
 {
     public void Configure(EntityTypeBuilder<AgentBuild> builder) => builder.ToTable("agent_builds");
 }
+
+/// <summary>
+/// A build offered to one group's devices before the district (at most one per runtime; never the current build): the
+/// group's devices of the runtime's platform are offered it instead of the current build until it is promoted (made
+/// current) or withdrawn.
+/// </summary>
+public sealed class AgentPilot
+{
+    public required string Rid { get; set; }
+    public Guid BuildId { get; set; }
+
+    /// <summary>The group whose devices (in the sense of <c>DeviceQueries.InGroup</c>) are the pilot, read again at each offer.</summary>
+    public Guid GroupId { get; set; }
+
+    /// <summary>The group's name when the pilot started (for the audit trail and the page).</summary>
+    public required string GroupName { get; set; }
+    public required string StartedBy { get; set; }
+    public DateTime StartedAt { get; set; }
+}
+
+internal sealed class AgentPilotConfiguration : IEntityTypeConfiguration<AgentPilot>
+{
+    public void Configure(EntityTypeBuilder<AgentPilot> builder)
+    {
+        builder.ToTable("agent_pilots");
+        builder.HasKey(p => p.Rid);
+    }
+}

@@ -20,6 +20,15 @@ public static class AgentUpdateEndpoints
             .WithDescription("Uploads a build as the raw request body: ?rid=linux-x64|win-x64|osx-arm64|osx-x64&version=MAJOR.MINOR.PATCH. The file must be an executable of the runtime (ELF, PE, Mach-O) of at most Homeroom:AgentUpdates:MaxPackageBytes (150 MB). Its manifest is signed with the server's signing key. Audited. District administrators.");
         group.MapPost("/{id:guid}/current", SetCurrentAsync).RequireStaff(Permission.ManageAgentUpdates)
             .WithDescription("Makes the build its runtime's current one, district-wide: devices whose agent is older are sent an `agentUpdate` command (online ones now, the others when they connect). Audited.");
+        group.MapPost("/{id:guid}/pilot", StartPilotAsync).RequireStaff(Permission.ManageAgentUpdates)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Pilots the build: body {\"groupId\"}; only that group's devices of the runtime's platform (placed in it or assigned to its people, read again at each connect) are offered it, the others keep the current build. 400 for a missing or unknown group, 409 when the build is current, not newer than the current build, or the runtime has a pilot already. Audited.");
+        group.MapPost("/{id:guid}/promote", PromoteAsync).RequireStaff(Permission.ManageAgentUpdates)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Promotes a piloting build to its runtime's current build, district-wide. 409 when it is not piloting, or when more than Homeroom:AgentUpdates:PilotHoldPercent (10 %) of the pilot devices offered it failed, with the figures, unless ?confirm=true. Audited.");
+        group.MapPost("/{id:guid}/withdraw", WithdrawAsync).RequireStaff(Permission.ManageAgentUpdates)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Withdraws a piloting build: its waiting offers expire and the pilot's devices are offered the current build again (a device that already installed the pilot build keeps it: agents take only newer versions). 409 when it is not piloting. Audited.");
         group.MapDelete("/{id:guid}", DeleteAsync).RequireStaff(Permission.ManageAgentUpdates)
             .WithDescription("Deletes a build and, unless another build is the same file, its file. Audited.");
         app.MapGet(AgentProtocol.UpdatePathPrefix + "{sha256}", DownloadAsync).AllowAnonymous().WithTags("Agents")
@@ -46,6 +55,16 @@ public static class AgentUpdateEndpoints
 
     private static async Task<Results<Ok<AgentBuildDto>, NotFound>> SetCurrentAsync(Guid id, StaffScope scope, AgentBuilds builds, CancellationToken cancellationToken) =>
         await builds.SetCurrentAsync(scope, id, cancellationToken) is { } build ? TypedResults.Ok(build) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<AgentBuildDto>, NotFound>> StartPilotAsync(
+        Guid id, AgentPilotRequest request, StaffScope scope, AgentBuilds builds, CancellationToken cancellationToken) =>
+        await builds.StartPilotAsync(scope, id, request, cancellationToken) is { } build ? TypedResults.Ok(build) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<AgentBuildDto>, NotFound>> PromoteAsync(Guid id, bool? confirm, StaffScope scope, AgentBuilds builds, CancellationToken cancellationToken) =>
+        await builds.PromoteAsync(scope, id, confirm == true, cancellationToken) is { } build ? TypedResults.Ok(build) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<AgentBuildDto>, NotFound>> WithdrawAsync(Guid id, StaffScope scope, AgentBuilds builds, CancellationToken cancellationToken) =>
+        await builds.WithdrawAsync(scope, id, cancellationToken) is { } build ? TypedResults.Ok(build) : TypedResults.NotFound();
 
     private static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, StaffScope scope, AgentBuilds builds, CancellationToken cancellationToken) =>
         await builds.DeleteAsync(scope, id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();

@@ -18,4 +18,11 @@ public sealed class AgentUpdateOptions
     /// <summary>After a device refused or rolled back a build, how long before it is offered the same build again.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// When more than this share (percent) of a pilot's devices that were offered its build failed (refused or rolled it
+    /// back), promoting the build asks for confirmation with the figures.
+    /// </summary>
+    [Range(0, 100)]
+    public int PilotHoldPercent { get; set; } = 10;
 }

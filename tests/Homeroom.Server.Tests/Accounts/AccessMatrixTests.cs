@@ -315,6 +315,9 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("POST", "/api/agent-updates", DistrictOnly, Kind.None, Query: "rid=linux-x64&version=1.0.0", OwnAnswer: HttpStatusCode.BadRequest),
         new("POST", "/api/agent-updates/{id}/current", DistrictOnly, Kind.Own, Fresh: true),
         new("DELETE", "/api/agent-updates/{id}", DistrictOnly, Kind.Own, Fresh: true),
+        new("POST", "/api/agent-updates/{id}/pilot", DistrictOnly, Kind.Own, """{"groupId":"{class}"}""", Fresh: true),
+        new("POST", "/api/agent-updates/{id}/promote", DistrictOnly, Kind.Own, Fresh: true),
+        new("POST", "/api/agent-updates/{id}/withdraw", DistrictOnly, Kind.Own, Fresh: true),
 
         new("GET", "/api/support/requests", HelpQueue, Kind.None),
         new("GET", "/api/support/requests/{id}", HelpUsers, Kind.HelpRequest),
@@ -703,6 +706,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
             "/api/app-assignments/{id}" => await District.IdAsync($"/api/apps/{await FreshAppAsync(unique)}/assignments", new { intent = "required", level = "device", scopeId = school.Device.ToString() }),
             "/api/filter-lists/{id}" => await FreshFilterListAsync(unique),
             "/api/agent-updates/{id}/current" or "/api/agent-updates/{id}" => await FreshAgentBuildAsync(),
+            "/api/agent-updates/{id}/pilot" => await FreshPilotAsync(piloting: false),
+            "/api/agent-updates/{id}/promote" or "/api/agent-updates/{id}/withdraw" => await FreshPilotAsync(piloting: true),
             "/api/scripts/{id}" or "/api/scripts/{id}/approve" =>
                 await District.IdAsync("/api/scripts", new { name = $"Script {unique}", platform = "linux", body = "echo fresh", timeLimitSeconds = 30 }),
             "/api/apple/wallpapers/{id}" => await FreshWallpaperAsync(unique),
@@ -767,6 +772,27 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         using var response = await Host.Client.PostAsync($"/api/agent-updates?rid=linux-x64&version=0.0.{Interlocked.Increment(ref _agentBuilds)}", content);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    // A fresh build (newer than every earlier one, so it may be piloted), piloting with the north school's class for promote
+    // and withdraw; an earlier pilot is withdrawn first (a runtime has one pilot at a time).
+    private async Task<Guid> FreshPilotAsync(bool piloting)
+    {
+        foreach (var build in (await Host.GetJsonAsync<JsonElement>("/api/agent-updates")).GetProperty("builds").EnumerateArray()
+            .Where(b => b.GetProperty("pilot").ValueKind == JsonValueKind.Object))
+        {
+            using var withdrawn = await Host.Client.PostAsync($"/api/agent-updates/{build.GetProperty("id").GetGuid()}/withdraw", null);
+            withdrawn.EnsureSuccessStatusCode();
+        }
+
+        var id = await FreshAgentBuildAsync();
+        if (piloting)
+        {
+            using var started = await Host.PostJsonAsync($"/api/agent-updates/{id}/pilot", new { groupId = District.North.Class });
+            started.EnsureSuccessStatusCode();
+        }
+
+        return id;
     }
 
     // A small valid OneRoster set, previewed (applying it adds one school with a class, two students and a teacher).
