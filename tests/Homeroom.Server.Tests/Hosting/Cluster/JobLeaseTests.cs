@@ -6,11 +6,18 @@ using Npgsql;
 
 namespace Homeroom.Server.Tests.Hosting.Cluster;
 
+[CollectionDefinition(nameof(JobLeaseClusterTests), DisableParallelization = true)]
+public sealed class JobLeaseClusterCollection;
+
 /// <summary>
 /// Two server nodes on one PostgreSQL database share their periodic jobs through leases: a job runs on one node at a
 /// time, a node that dies loses the job when its lease expires and one that stops gives it up at once, a node whose
 /// clock runs ahead cannot take a lease early, and of two nodes racing for an expired lease exactly one wins.
+/// Timed in fractions of a second, so they run in the lane of their own (<see cref="AloneInProcess"/>), not beside the
+/// other server tests' hosts competing for the two cores.
 /// </summary>
+[Collection(nameof(JobLeaseClusterTests))]
+[Trait(AloneInProcess.Trait, AloneInProcess.Value)]
 public sealed class JobLeaseClusterTests
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
