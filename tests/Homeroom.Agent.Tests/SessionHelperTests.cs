@@ -170,28 +170,14 @@ public sealed class SessionHelperTests : AgentServerTest
         (await desktop.IdleAsync()).ShouldNotBeNull("Xvfb answers MIT-SCREEN-SAVER queries");
 
         // Nobody has touched this display yet: the student is away from the start, so Firefox in front counts nothing yet.
-        await desktop.OpenAppWindowAsync("Firefox", "Homework – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
-        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Firefox"), HomeroomHost.Timeout);
-        var inFront = DateTimeOffset.UtcNow;
+        var inFront = await FirefoxInFrontAsync(agent, desktop);
         await Task.Delay(TimeSpan.FromSeconds(4));
 
         // The student works for 4 s, is away for 10 s (away after 3 s without input, dated from the last input), works 3 s more.
         await MovePointerForAsync(desktop, TimeSpan.FromSeconds(4));
         await Task.Delay(TimeSpan.FromSeconds(10));
         await MovePointerForAsync(desktop, TimeSpan.FromSeconds(3));
-        await desktop.OpenAppWindowAsync("Gnome-calculator", "Calculator", 50, 50, 300, 300, 0x208040);
-        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Gnome-calculator"), HomeroomHost.Timeout);
-        var wall = (DateTimeOffset.UtcNow - inFront).TotalSeconds;
-
-        JsonElement[] firefox = [];
-        await Poll.UntilAsync(async () =>
-        {
-            var events = (await Host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={deviceId}&pageSize=50")).GetProperty("items").EnumerateArray();
-            firefox = [.. events.Where(e => e.GetProperty("kind").GetString() == ActivityKinds.AppUsage && e.GetProperty("appId").GetString() == "Firefox")];
-            return firefox.Length >= 2;
-        }, HomeroomHost.Timeout);
-        var counted = firefox.Sum(e => e.GetProperty("durationSeconds").GetInt32());
-        var detail = $"counted {counted} s of {wall:0} s in front: {string.Join(", ", firefox.Select(e => e.GetRawText()))}";
+        var (firefox, counted, wall, detail) = await FirefoxStretchesAsync(deviceId, agent, desktop, inFront);
         firefox.Length.ShouldBe(2, detail); // the two stretches of work; nothing for the time away
         // About 7 s of work (each end found within the helper's 2 s check) out of about 23 s in front.
         counted.ShouldBeInRange(3, 12, detail);
@@ -208,9 +194,7 @@ public sealed class SessionHelperTests : AgentServerTest
         var (helper, _) = StartHelper();
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
         using var desktop = X11Session.Open(_display.Name);
-        await desktop.OpenAppWindowAsync("Firefox", "Homework – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
-        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Firefox"), HomeroomHost.Timeout);
-        var inFront = DateTimeOffset.UtcNow;
+        var inFront = await FirefoxInFrontAsync(agent, desktop);
 
         // 3 s of work, 8 s locked by the teacher, 2 s of work again.
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -218,6 +202,27 @@ public sealed class SessionHelperTests : AgentServerTest
         await Task.Delay(TimeSpan.FromSeconds(8));
         await WaitForDeliveryAsync(await IssueAsync(deviceId, CommandKinds.Unlock), "succeeded");
         await Task.Delay(TimeSpan.FromSeconds(2));
+        var (firefox, counted, wall, detail) = await FirefoxStretchesAsync(deviceId, agent, desktop, inFront);
+        firefox.Length.ShouldBe(2, detail); // before the lock and after it
+        counted.ShouldBeInRange(4, (int)wall - 7, detail); // the 8 s behind the lock screen are not in it
+    }
+
+    /// <summary>Firefox comes to the front; when the agent knew it.</summary>
+    private static async Task<DateTimeOffset> FirefoxInFrontAsync(AgentUnderTest agent, X11Session desktop)
+    {
+        await desktop.OpenAppWindowAsync("Firefox", "Homework – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
+        await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Firefox"), HomeroomHost.Timeout);
+        return DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>
+    /// The calculator comes to the front, which ends Firefox's last stretch; then Firefox's usage events as the server
+    /// stored them (at least two), their seconds, the seconds Firefox was in front since <paramref name="inFront"/>, and a
+    /// description for failures.
+    /// </summary>
+    private async Task<(JsonElement[] Firefox, int Counted, double Wall, string Detail)> FirefoxStretchesAsync(
+        Guid deviceId, AgentUnderTest agent, X11Session desktop, DateTimeOffset inFront)
+    {
         await desktop.OpenAppWindowAsync("Gnome-calculator", "Calculator", 50, 50, 300, 300, 0x208040);
         await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Gnome-calculator"), HomeroomHost.Timeout);
         var wall = (DateTimeOffset.UtcNow - inFront).TotalSeconds;
@@ -230,9 +235,7 @@ public sealed class SessionHelperTests : AgentServerTest
             return firefox.Length >= 2;
         }, HomeroomHost.Timeout);
         var counted = firefox.Sum(e => e.GetProperty("durationSeconds").GetInt32());
-        var detail = $"counted {counted} s of {wall:0} s in front: {string.Join(", ", firefox.Select(e => e.GetRawText()))}";
-        firefox.Length.ShouldBe(2, detail); // before the lock and after it
-        counted.ShouldBeInRange(4, (int)wall - 7, detail); // the 8 s behind the lock screen are not in it
+        return (firefox, counted, wall, $"counted {counted} s of {wall:0} s in front: {string.Join(", ", firefox.Select(e => e.GetRawText()))}");
     }
 
     /// <summary>A pointer move every half second for <paramref name="length"/>, as a student working would make.</summary>
