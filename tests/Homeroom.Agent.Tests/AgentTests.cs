@@ -73,6 +73,8 @@ public sealed class AgentTests() : AgentServerTest("Homeroom:Agents:StoppedAlert
         var deviceId = await EnrollAsync();
         await using var agent = await AgentUnderTest.StartAsync(StateDirectory);
         await agent.WaitConnectedAsync();
+        // The report names the applied policy: wait for the first, or it may arrive between the report and the check below.
+        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
         // A secret reaching the agent's log (as a careless line might write it) must not leave the device.
         var credential = new UnixCredentialVault(new AgentPaths(StateDirectory)).Load()!.Credential!;
         var logger = agent.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Homeroom.Agent.Tests");
