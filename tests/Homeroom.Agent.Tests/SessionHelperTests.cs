@@ -127,13 +127,8 @@ public sealed class SessionHelperTests : AgentServerTest
     [Fact]
     public async Task ForegroundApplicationTime_ReachesTheServerAsAppUsage_WithNoWindowTitle()
     {
-        var deviceId = await EnrollAsync();
-        await using var agent = await StartAgentAsync();
-        await agent.WaitConnectedAsync();
-        // The server's policy (activity monitoring on by default) must be applied first: nothing is recorded before it.
-        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
-        var (helper, _) = StartHelper();
-        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        var (deviceId, agent) = await RecordingAgentWithHelperAsync();
+        await using var _ = agent;
 
         using var desktop = X11Session.Open(_display.Name);
         await desktop.OpenAppWindowAsync("Firefox", "Private diary – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
@@ -160,12 +155,8 @@ public sealed class SessionHelperTests : AgentServerTest
     [Fact]
     public async Task TimeWithNoInput_IsNotCountedAsTheApplicationsUsage()
     {
-        var deviceId = await EnrollAsync();
-        await using var agent = await StartAgentAsync();
-        await agent.WaitConnectedAsync();
-        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
-        var (helper, _) = StartHelper(idleAfter: TimeSpan.FromSeconds(3));
-        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        var (deviceId, agent) = await RecordingAgentWithHelperAsync(idleAfter: TimeSpan.FromSeconds(3));
+        await using var _ = agent;
         using var desktop = X11Session.Open(_display.Name);
         (await desktop.IdleAsync()).ShouldNotBeNull("Xvfb answers MIT-SCREEN-SAVER queries");
 
@@ -187,12 +178,8 @@ public sealed class SessionHelperTests : AgentServerTest
     [Fact]
     public async Task TimeBehindTheLockScreen_IsNotCountedAsTheApplicationsUsage()
     {
-        var deviceId = await EnrollAsync();
-        await using var agent = await StartAgentAsync();
-        await agent.WaitConnectedAsync();
-        await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
-        var (helper, _) = StartHelper();
-        await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        var (deviceId, agent) = await RecordingAgentWithHelperAsync();
+        await using var _ = agent;
         using var desktop = X11Session.Open(_display.Name);
         var inFront = await FirefoxInFrontAsync(agent, desktop);
 
@@ -205,6 +192,29 @@ public sealed class SessionHelperTests : AgentServerTest
         var (firefox, counted, wall, detail) = await FirefoxStretchesAsync(deviceId, agent, desktop, inFront);
         firefox.Length.ShouldBe(2, detail); // before the lock and after it
         counted.ShouldBeInRange(4, (int)wall - 7, detail); // the 8 s behind the lock screen are not in it
+    }
+
+    /// <summary>
+    /// An enrolled agent that applied the server's policy (activity monitoring on by default: nothing is recorded before it)
+    /// and its user-session helper, welcomed.
+    /// </summary>
+    private async Task<(Guid DeviceId, AgentUnderTest Agent)> RecordingAgentWithHelperAsync(TimeSpan? idleAfter = null)
+    {
+        var deviceId = await EnrollAsync();
+        var agent = await StartAgentAsync();
+        try
+        {
+            await agent.WaitConnectedAsync();
+            await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
+            var (helper, _) = StartHelper(idleAfter: idleAfter);
+            await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
+            return (deviceId, agent);
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Firefox comes to the front; when the agent knew it.</summary>
