@@ -103,6 +103,7 @@ public sealed class PolicyDistributor(
             var until = _nextBoundary is { } boundary && boundary < nextSweep ? boundary : nextSweep;
             var wait = TimeSpan.FromMilliseconds(Math.Clamp((until - now).TotalMilliseconds, 0, sweep.TotalMilliseconds));
             await _wake.WaitAsync(wait, stoppingToken);
+            Dictionary<Guid, long?>? batch = null;
             try
             {
                 now = time.GetUtcNow();
@@ -119,37 +120,53 @@ public sealed class PolicyDistributor(
                 await WriteReportsAsync(stoppingToken);
                 if (Interlocked.Exchange(ref _allRequested, 0) == 1)
                 {
-                    _devices.Clear();
-                    await PassAsync(null, stoppingToken);
+                    // A full pass resolves these devices too, but still owes the ones that just connected their current version.
+                    batch = DrainDevices();
+                    await PassAsync(null, batch, stoppingToken);
                 }
                 else if (!_devices.IsEmpty)
                 {
-                    var batch = new Dictionary<Guid, long?>();
-                    while (_devices.TryDequeue(out var item))
-                    {
-                        batch[item.Id] = item.Applied ?? batch.GetValueOrDefault(item.Id);
-                    }
-
-                    await PassAsync(batch, stoppingToken);
+                    batch = DrainDevices();
+                    await PassAsync(batch.Keys.ToList(), batch, stoppingToken);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 PoliciesLog.PassFailed(logger, e);
+                foreach (var (id, applied) in batch ?? [])
+                {
+                    _devices.Enqueue((id, applied)); // the retry still owes them their version
+                }
+
                 await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
                 Interlocked.Exchange(ref _allRequested, 1);
             }
         }
     }
 
-    /// <summary>Resolves devices (all when <paramref name="connected"/> is null), stores new versions and sends them.</summary>
-    private async Task PassAsync(Dictionary<Guid, long?>? connected, CancellationToken cancellationToken)
+    /// <summary>The devices queued since the last pass, each with the version it said it applied when it connected (null when it only moved).</summary>
+    private Dictionary<Guid, long?> DrainDevices()
+    {
+        var batch = new Dictionary<Guid, long?>();
+        while (_devices.TryDequeue(out var item))
+        {
+            batch[item.Id] = item.Applied ?? batch.GetValueOrDefault(item.Id);
+        }
+
+        return batch;
+    }
+
+    /// <summary>
+    /// Resolves devices (all when <paramref name="ids"/> is null), stores new versions and sends them: to
+    /// every online device whose version changed, and to each device in <paramref name="connected"/> that
+    /// applied an older version than its current one.
+    /// </summary>
+    private async Task PassAsync(List<Guid>? ids, Dictionary<Guid, long?> connected, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var now = time.GetUtcNow();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await PolicyModel.LoadAsync(db, cancellationToken);
-        var ids = connected?.Keys.ToList();
         var scopes = await DeviceScopes.LoadAsync(db, ids, zones.InsideZones, cancellationToken);
         var catalog = await Apps.CatalogDocument.LoadAsync(db, ids, cancellationToken);
         var stored = await (ids is null ? db.DevicePolicies.AsNoTracking() : db.DevicePolicies.AsNoTracking().Where(p => ids.Contains(p.DeviceId)))
@@ -160,7 +177,7 @@ public sealed class PolicyDistributor(
         var changed = new List<(Guid Id, long Version, string Hash)>();
         var sends = new List<(AgentConnection Connection, PolicyFrame Frame)>();
         var tooLarge = new List<(Guid Id, long Version)>();
-        DateTimeOffset? nextBoundary = connected is null ? null : _nextBoundary;
+        DateTimeOffset? nextBoundary = ids is null ? null : _nextBoundary;
         foreach (var (scope, applied) in scopes)
         {
             var effective = PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, model.TimeZoneOf(scope.SchoolId));
@@ -203,7 +220,7 @@ public sealed class PolicyDistributor(
                 changed.Add((scope.DeviceId, version, hash));
             }
 
-            var reconnectBehind = connected is not null && connected.GetValueOrDefault(scope.DeviceId) is { } appliedNow && appliedNow < version;
+            var reconnectBehind = connected.GetValueOrDefault(scope.DeviceId) is { } appliedNow && appliedNow < version;
             if ((isNew || reconnectBehind) && registry.Get(scope.DeviceId) is { } connection)
             {
                 using var element = JsonDocument.Parse(bytes);
@@ -211,7 +228,7 @@ public sealed class PolicyDistributor(
             }
         }
 
-        if (connected is null)
+        if (ids is null)
         {
             _nextBoundary = nextBoundary;
         }
@@ -236,7 +253,7 @@ public sealed class PolicyDistributor(
             async (send, _) => await send.Connection.SendAsync(send.Frame));
         await QueueAppleProfilesAsync(db, changed.Where(c => c.Version > 0).Select(c => c.Id).ToList(), cancellationToken);
 
-        var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), connected is null);
+        var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), ids is null);
         if (pass.Full)
         {
             PoliciesLog.Pass(logger, pass.Devices, pass.Changed, pass.Sent, pass.Elapsed.TotalMilliseconds);

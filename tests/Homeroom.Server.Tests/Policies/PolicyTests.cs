@@ -98,6 +98,22 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeviceConnectingJustAsEveryDeviceIsResolvedAgain_StillGetsItsCurrentVersion()
+    {
+        // The gateway tells the distributor a device connected behind; a change elsewhere asks for a full pass
+        // before the distributor wakes. The full pass finds nothing new, but still owes that device its version.
+        await using var agent = await Host.ConnectNewAgentAsync();
+        var first = await agent.ExpectAsync<PolicyFrame>();
+        var distributor = Host.GetService<Homeroom.Server.Policies.PolicyDistributor>();
+        for (var round = 0; round < 3; round++)
+        {
+            distributor.DeviceConnected(agent.DeviceId, 0);
+            distributor.RequestAll();
+            (await agent.ExpectAsync<PolicyFrame>()).Version.ShouldBe(first.Version);
+        }
+    }
+
+    [Fact]
     public async Task Explain_NamesTheWinningProfileAndWhatItOverrode()
     {
         await using var agent = await Host.ConnectNewAgentAsync();
