@@ -98,27 +98,47 @@ public sealed class InsightFolder(
         }
     }
 
-    /// <summary>Empties every rollup and moves every watermark back to the start, in one transaction; the next catch-up folds all kept raw events again.</summary>
-    public async Task ResetAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Empties every rollup and moves every watermark back to the start in one transaction, then folds
+    /// every kept raw event again; returns how many it folded (0 on a PostgreSQL server that does not hold
+    /// the lease: the one that does folds them). The live rounds wait meanwhile, so none folds in between.
+    /// </summary>
+    public async Task<long> RebuildAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await bulk.OpenAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            // The watermarks first: on PostgreSQL that waits for (and then fails) any other folder's write in progress.
-            var statements = new[] { "UPDATE insight_fold_state SET folded_through = 0", "DELETE FROM insight_app_last_used" }
-                .Concat(RollupTable.All.Select(t => $"DELETE FROM {t.Name}"));
-            foreach (var sql in statements)
+            await using (var connection = await bulk.OpenAsync(cancellationToken))
+            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
             {
-                await ExecuteAsync(connection, transaction, sql, cancellationToken);
+                // The watermarks first: on PostgreSQL that waits for (and then fails) any other folder's write in progress.
+                var statements = new[] { "UPDATE insight_fold_state SET folded_through = 0", "DELETE FROM insight_app_last_used" }
+                    .Concat(RollupTable.All.Select(t => $"DELETE FROM {t.Name}"));
+                foreach (var sql in statements)
+                {
+                    await ExecuteAsync(connection, transaction, sql, cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
             }
 
-            await transaction.CommitAsync(cancellationToken);
+            Forget();
+            if (!await HoldLeaseAsync(cancellationToken))
+            {
+                return 0;
+            }
+
+            var done = await FoldNewAsync(cancellationToken);
+            await FlushAsync(cancellationToken);
+            return done;
+        }
+        catch
+        {
+            Forget();
+            throw;
         }
         finally
         {
-            Forget();
             _gate.Release();
         }
     }

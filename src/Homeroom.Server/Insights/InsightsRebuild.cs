@@ -13,8 +13,7 @@ public sealed class InsightsRebuild(InsightFolder folder, ILogger<InsightsRebuil
     /// <summary>The raw events folded.</summary>
     public async Task<long> RunAsync(CancellationToken cancellationToken)
     {
-        await folder.ResetAsync(cancellationToken);
-        var done = await folder.CatchUpAsync(cancellationToken);
+        var done = await folder.RebuildAsync(cancellationToken);
         InsightsLog.RebuildProgress(logger, done);
         return done;
     }
