@@ -636,29 +636,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             return [];
         }
 
-        var zone = fleet.Clock.Zone;
-        var from = TimeZoneInfo.ConvertTime(since, zone);
-        var to = TimeZoneInfo.ConvertTime(now, zone);
-        var due = new List<SafetySignal>();
-        for (var day = from.Date; day <= to.Date; day = day.AddDays(1))
-        {
-            if (day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday)
-            {
-                continue;
-            }
-
-            foreach (var scripted in _safetyScript)
-            {
-                var local = day + scripted.TimeOfDay;
-                var at = new DateTimeOffset(local, zone.GetUtcOffset(local));
-                if (at > from && at <= to && (scripted.Source != SignalSources.Typed || _typedText))
-                {
-                    due.Add(new SafetySignal(fleet.Time.GetUtcNow(), scripted.Source, scripted.Text, scripted.Url));
-                }
-            }
-        }
-
-        return due;
+        return [.. DueOnSchoolDays(_safetyScript, s => s.TimeOfDay, since, now)
+            .Where(d => d.Item.Source != SignalSources.Typed || _typedText)
+            .Select(d => new SafetySignal(fleet.Time.GetUtcNow(), d.Item.Source, d.Item.Text, d.Item.Url))];
     }
 
     /// <summary>
@@ -681,6 +661,31 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             return null;
         }
 
+        // One a look is plenty: a student asks once a day.
+        foreach (var (scripted, day) in DueOnSchoolDays(_helpScript, h => h.TimeOfDay, since, now).Take(1))
+        {
+            var id = new Random(unchecked((fleet.Options.Seed * 31) + (spec.Index * 7_919) + day.DayOfYear + (day.Year * 366)));
+            var bytes = new byte[16];
+            id.NextBytes(bytes);
+            var frame = new HelpRequestFrame(new Guid(bytes), fleet.Time.GetUtcNow(), scripted.Note);
+            lock (_unacknowledgedHelp)
+            {
+                _unacknowledgedHelp.Add(frame);
+                if (_unacknowledgedHelp.Count > 5)
+                {
+                    _unacknowledgedHelp.RemoveAt(0);
+                }
+            }
+
+            return frame;
+        }
+
+        return null;
+    }
+
+    /// <summary>The scripted items whose time of a school day (Monday to Friday in the fleet's zone) falls after <paramref name="since"/> and at or before <paramref name="now"/>, with their local day.</summary>
+    private IEnumerable<(T Item, DateTime Day)> DueOnSchoolDays<T>(IReadOnlyList<T> script, Func<T, TimeSpan> timeOfDay, DateTimeOffset since, DateTimeOffset now)
+    {
         var zone = fleet.Clock.Zone;
         var to = TimeZoneInfo.ConvertTime(now, zone);
         for (var day = TimeZoneInfo.ConvertTime(since, zone).Date; day <= to.Date; day = day.AddDays(1))
@@ -690,31 +695,16 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                 continue;
             }
 
-            foreach (var scripted in _helpScript)
+            foreach (var item in script)
             {
-                var local = day + scripted.TimeOfDay;
+                var local = day + timeOfDay(item);
                 var at = new DateTimeOffset(local, zone.GetUtcOffset(local));
                 if (at > since && at <= now)
                 {
-                    var id = new Random(unchecked((fleet.Options.Seed * 31) + (spec.Index * 7_919) + day.DayOfYear + (day.Year * 366)));
-                    var bytes = new byte[16];
-                    id.NextBytes(bytes);
-                    var frame = new HelpRequestFrame(new Guid(bytes), fleet.Time.GetUtcNow(), scripted.Note);
-                    lock (_unacknowledgedHelp)
-                    {
-                        _unacknowledgedHelp.Add(frame);
-                        if (_unacknowledgedHelp.Count > 5)
-                        {
-                            _unacknowledgedHelp.RemoveAt(0);
-                        }
-                    }
-
-                    return frame; // one a look is plenty: a student asks once a day
+                    yield return (item, day);
                 }
             }
         }
-
-        return null;
     }
 
     private List<HelpRequestFrame> UnacknowledgedHelp()
