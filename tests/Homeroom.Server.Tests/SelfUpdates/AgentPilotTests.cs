@@ -58,7 +58,9 @@ public abstract class AgentPilotTests(AgentPilotHost shared)
     }
 
     // A current build and a newer one to pilot; a pilot a failed test left behind is withdrawn first, so it fails alone.
-    private async Task<(Guid Current, string CurrentSha, Guid Pilot, string PilotSha, string Older, string Newer)> BuildsAsync()
+    private sealed record Builds(Guid Current, string CurrentSha, Guid Pilot, string PilotSha, string Older, string Newer);
+
+    private async Task<Builds> BuildsAsync()
     {
         foreach (var left in (await Host.GetJsonAsync<JsonElement>("/api/agent-updates")).GetProperty("builds").EnumerateArray()
             .Where(b => b.GetProperty("pilot").ValueKind == JsonValueKind.Object))
@@ -70,7 +72,20 @@ public abstract class AgentPilotTests(AgentPilotHost shared)
         var current = await UploadAsync(older);
         (await Host.Client.PostAsync($"/api/agent-updates/{current.GetProperty("id").GetGuid()}/current", null)).EnsureSuccessStatusCode();
         var pilot = await UploadAsync(newer);
-        return (current.GetProperty("id").GetGuid(), current.GetProperty("sha256").GetString()!, pilot.GetProperty("id").GetGuid(), pilot.GetProperty("sha256").GetString()!, older, newer);
+        return new Builds(current.GetProperty("id").GetGuid(), current.GetProperty("sha256").GetString()!, pilot.GetProperty("id").GetGuid(), pilot.GetProperty("sha256").GetString()!, older, newer);
+    }
+
+    // One device in a pilot group, connected on the older build, with the pilot build just offered to it; the caller disposes the agent.
+    private async Task<(Builds Builds, Guid Group, EnrollResponse Device, TestAgent Agent, CommandFrame Offer)> OnePilotDeviceOfferedAsync()
+    {
+        var builds = await BuildsAsync();
+        var (_, group) = await GroupAsync();
+        var device = await EnrollAsync(group);
+        var agent = await ConnectAsync(device, builds.Older);
+        (await StartPilotAsync(builds.Pilot, group)).EnsureSuccessStatusCode();
+        var offer = await agent.ExpectAsync<CommandFrame>();
+        OfferedSha(offer).ShouldBe(builds.PilotSha);
+        return (builds, group, device, agent, offer);
     }
 
     private async Task<(Guid School, Guid Group)> GroupAsync()
@@ -218,14 +233,8 @@ public abstract class AgentPilotTests(AgentPilotHost shared)
     [Fact]
     public async Task ADeviceThatLeavesThePilot_IsNotSentItsWaitingPilotOffer_ButTheCurrentBuild()
     {
-        var builds = await BuildsAsync();
-        var (_, group) = await GroupAsync();
-        var device = await EnrollAsync(group);
-        await using (var agent = await ConnectAsync(device, builds.Older))
-        {
-            (await StartPilotAsync(builds.Pilot, group)).EnsureSuccessStatusCode();
-            OfferedSha(await agent.ExpectAsync<CommandFrame>()).ShouldBe(builds.PilotSha);
-        }
+        var (builds, group, device, agent, _) = await OnePilotDeviceOfferedAsync();
+        await agent.DisposeAsync();
 
         (await Host.PostJsonAsync($"/api/groups/{group}/members/remove", new { deviceIds = new[] { device.DeviceId } })).EnsureSuccessStatusCode();
         await using (var again = await ConnectAsync(device, "1.0.0"))
@@ -240,14 +249,8 @@ public abstract class AgentPilotTests(AgentPilotHost shared)
     [Fact]
     public async Task Withdraw_WhileAPilotDeviceIsOffline_ItIsSentTheCurrentBuildOnly_WhenItConnects()
     {
-        var builds = await BuildsAsync();
-        var (_, group) = await GroupAsync();
-        var device = await EnrollAsync(group);
-        await using (var agent = await ConnectAsync(device, builds.Older))
-        {
-            (await StartPilotAsync(builds.Pilot, group)).EnsureSuccessStatusCode();
-            OfferedSha(await agent.ExpectAsync<CommandFrame>()).ShouldBe(builds.PilotSha);
-        }
+        var (builds, _, device, agent, _) = await OnePilotDeviceOfferedAsync();
+        await agent.DisposeAsync();
 
         // Withdrawn while the device is away (its pilot offer waits, never answered); it comes back on an old version.
         (await Host.Client.PostAsync($"/api/agent-updates/{builds.Pilot}/withdraw", null)).EnsureSuccessStatusCode();
@@ -259,12 +262,8 @@ public abstract class AgentPilotTests(AgentPilotHost shared)
     [Fact]
     public async Task Promotion_IsHeldWhenTooManyPilotDevicesFailed_UntilConfirmed()
     {
-        var builds = await BuildsAsync();
-        var (_, group) = await GroupAsync();
-        var device = await EnrollAsync(group);
-        await using var agent = await ConnectAsync(device, builds.Older);
-        (await StartPilotAsync(builds.Pilot, group)).EnsureSuccessStatusCode();
-        var command = await agent.ExpectAsync<CommandFrame>();
+        var (builds, _, _, agent, command) = await OnePilotDeviceOfferedAsync();
+        await using var owned = agent;
         await agent.SendAsync(new CommandStatusFrame(command.CommandId, CommandStatusValues.Failed, Error: $"rolled back to {builds.Older}: version {builds.Newer} did not connect"));
         await Poll.UntilAsync(async () => (await BuildAsync(builds.Pilot)).GetProperty("pilot").GetProperty("failed").GetInt32() == 1, HomeroomHost.Timeout);
         (await BuildAsync(builds.Pilot)).GetProperty("pilot").GetProperty("held").GetBoolean().ShouldBeTrue();
