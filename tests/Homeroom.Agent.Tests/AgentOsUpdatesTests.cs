@@ -116,6 +116,17 @@ public sealed class AgentOsUpdatesTests() : AgentServerTest("Homeroom:Updates:Ev
         reported.Security.ShouldBe(0);
         reported.CheckedAt.ShouldNotBeNull();
         reported.LastInstallOk.ShouldBeNull();
+
+        // A diagnostics report carries the same status (from the last check, without asking apt again) as a passed check.
+        var diagnose = await Host.PostJsonAsync<JsonElement>("/api/commands", new { kind = CommandKinds.Diagnose, deviceIds = new[] { deviceId } });
+        await WaitForDeliveryAsync(diagnose.GetProperty("id").GetGuid(), "succeeded");
+        var latest = (await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/diagnostics")).GetProperty("latest");
+        var inReport = latest.GetProperty("report").GetProperty("osUpdates");
+        inReport.GetProperty("pending").GetInt32().ShouldBe(1);
+        inReport.GetProperty("checkedAt").GetDateTimeOffset().ShouldBe(reported.CheckedAt!.Value);
+        var updatesCheck = latest.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("section").GetString() == "updates");
+        updatesCheck.GetProperty("ok").GetBoolean().ShouldBeTrue(updatesCheck.ToString());
+        updatesCheck.GetProperty("text").GetString()!.ShouldStartWith("1 update(s) pending, 0 for security");
         string version;
         await using (var db = await Db())
         {

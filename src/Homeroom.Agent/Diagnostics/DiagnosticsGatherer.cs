@@ -9,10 +9,11 @@ namespace Homeroom.Agent.Diagnostics;
 /// <summary>
 /// Gathers a <see cref="DiagnosticsReport"/> from this machine: OS and agent versions, uptime, file systems, memory,
 /// batteries, network interfaces, connection tests to the Homeroom server and the district's sites, the agent's
-/// recent log lines (redacted) and the policy version applied. On Linux it reads <c>/proc</c> and <c>/sys</c>; elsewhere
+/// recent log lines (redacted), the policy version applied and the OS's pending updates as of the agent's last check
+/// (never a new check: that can take minutes). On Linux it reads <c>/proc</c> and <c>/sys</c>; elsewhere
 /// what .NET gives, naming in <see cref="DiagnosticsReport.Unavailable"/> what it could not read.
 /// </summary>
-public sealed class DiagnosticsGatherer(IInventoryCapability inventory, RecentLogLines logs, AgentStatus status, TimeProvider time) : ICapability
+public sealed class DiagnosticsGatherer(IInventoryCapability inventory, Capabilities.Updates.IOsUpdatesCapability osUpdates, RecentLogLines logs, AgentStatus status, TimeProvider time) : ICapability
 {
     public IEnumerable<AgentCapability> Describe() => [new(CapabilityNames.Diagnostics, true)];
 
@@ -45,7 +46,13 @@ public sealed class DiagnosticsGatherer(IInventoryCapability inventory, RecentLo
             unavailable.Add("memory: /proc/meminfo could not be read");
         }
 
-        unavailable.Add("pending updates: the desktop agent does not report OS updates yet");
+        var updates = osUpdates.Last;
+        if (updates is null)
+        {
+            var reason = osUpdates.Describe().FirstOrDefault(c => c.Name == CapabilityNames.OsUpdates && !c.Available)?.Reason;
+            unavailable.Add(Short(reason is null ? "pending updates: not checked yet since the agent started" : $"pending updates: {reason}")!);
+        }
+
         var checks = await Task.WhenAll(probes);
         var failures = status.PolicyFailures;
         return new DiagnosticsReport(
@@ -62,7 +69,8 @@ public sealed class DiagnosticsGatherer(IInventoryCapability inventory, RecentLo
             checks,
             logs.Snapshot(LogLinesSent),
             new PolicyReport(status.PolicyVersion, status.PolicyVersion > 0 && failures.Count == 0, failures.Count == 0 ? null : failures.Take(64).Select(f => Short(f)!).ToList()),
-            unavailable);
+            unavailable,
+            OsUpdates: updates);
     }
 
     /// <summary>Drops the oldest log lines until the frame fits the server's text frame limit.</summary>

@@ -132,7 +132,7 @@ public static class AgentFrameValidator
             && !value.Any(c => char.IsControl(c) || char.IsWhiteSpace(c));
     }
 
-    private static string? ValidateOsUpdates(OsUpdateStatus u)
+    internal static string? ValidateOsUpdates(OsUpdateStatus u)
     {
         if (u.Pending is < 0 or > ProtocolLimits.MaxOsUpdates || u.Security < 0 || u.Security > u.Pending)
         {

@@ -25,6 +25,7 @@ public sealed record DiagnosticsFrame(Guid CommandId, DiagnosticsReport Report) 
 /// <param name="Policy">The policy version the device applied and what did not take effect.</param>
 /// <param name="Unavailable">What could not be gathered and why; at most <see cref="DiagnosticsLimits.MaxNotes"/>.</param>
 /// <param name="Facts">Other facts by name (an Apple device's supervision, Activation Lock, MAC addresses); at most <see cref="DiagnosticsLimits.MaxNotes"/>.</param>
+/// <param name="OsUpdates">The operating system's pending updates as of the agent's last check (the same object as <c>inventory.osUpdates</c>).</param>
 public sealed record DiagnosticsReport(
     DateTimeOffset GatheredAt,
     string? OsName = null,
@@ -40,7 +41,8 @@ public sealed record DiagnosticsReport(
     IReadOnlyList<string>? LogLines = null,
     PolicyReport? Policy = null,
     IReadOnlyList<string>? Unavailable = null,
-    IReadOnlyDictionary<string, string>? Facts = null);
+    IReadOnlyDictionary<string, string>? Facts = null,
+    OsUpdateStatus? OsUpdates = null);
 
 /// <summary>One mounted file system.</summary>
 /// <param name="Mount">Where it is mounted (a path or drive).</param>
@@ -222,6 +224,11 @@ public static class DiagnosticsLimits
         if (r.Facts is { } facts && (facts.Count > MaxNotes || facts.Any(f => string.IsNullOrEmpty(f.Key) || TooLong(f.Key) || f.Value is null || TooLong(f.Value))))
         {
             return "diagnostics facts invalid";
+        }
+
+        if (r.OsUpdates is { } updates && AgentFrameValidator.ValidateOsUpdates(updates) is { } updatesReason)
+        {
+            return "diagnostics " + updatesReason;
         }
 
         return null;

@@ -4,7 +4,7 @@ using Homeroom.Contracts.Agents;
 namespace Homeroom.Server.Diagnostics;
 
 /// <summary>One thing a report says is right or wrong, in words (the console shows failed ones in red).</summary>
-/// <param name="Section">connectivity, storage, memory, battery, network or policy.</param>
+/// <param name="Section">connectivity, storage, memory, battery, network, policy or updates.</param>
 /// <param name="Ok">Whether it passed.</param>
 /// <param name="Text">What was checked and what was found.</param>
 public sealed record DiagnosticsCheck(string Section, bool Ok, string Text);
@@ -69,7 +69,27 @@ public static class DiagnosticsChecks
                     : new("policy", false, Invariant($"policy version {policy.Version} applied, but: {string.Join("; ", policy.Failures ?? [])}")));
         }
 
+        if (report.OsUpdates is { } updates)
+        {
+            checks.Add(Updates(updates));
+        }
+
         return checks;
+    }
+
+    // Security updates waiting or a restart due fail; other pending updates are only counted.
+    private static DiagnosticsCheck Updates(OsUpdateStatus u)
+    {
+        if (u.Error is { } error)
+        {
+            return new("updates", false, $"the OS could not be asked for its updates: {error}");
+        }
+
+        var when = u.CheckedAt is { } at ? Invariant($" (checked {at.UtcDateTime:yyyy-MM-dd HH:mm} UTC)") : "";
+        var restart = u.RebootRequired ? "; a restart is due to finish installed updates" : "";
+        return u.Pending == 0
+            ? new("updates", !u.RebootRequired, $"no updates pending{restart}{when}")
+            : new("updates", u.Security == 0 && !u.RebootRequired, Invariant($"{u.Pending} update(s) pending, {u.Security} for security{restart}{when}"));
     }
 
     /// <summary>A size in words: 1.5 GB.</summary>

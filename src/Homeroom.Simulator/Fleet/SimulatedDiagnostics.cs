@@ -108,21 +108,19 @@ public static class SimulatedDiagnostics
                     [new BatteryReport("battery", level, null, null, null)], null, null, null, null, unavailable,
                     new Dictionary<string, string>(StringComparer.Ordinal) { ["ModelName"] = spec.Model, ["IsSupervised"] = "yes", ["SerialNumber"] = spec.Serial });
             case DevicePlatform.Windows:
-                unavailable.Add("pending updates: the desktop agent does not report OS updates yet");
                 return new DiagnosticsReport(
                     now, "Windows", osVersion, "10.0." + (22_000 + (spec.Index % 700)).ToString(CultureInfo.InvariantCulture), "homeroom-agent/1.0.0", uptime,
                     [new DiskReport("C:\\", "NTFS", storageTotal, storageFree)], memory,
                     [new BatteryReport("BAT0", level, charging, 70 + random.Next(30), random.Next(900))],
                     [new InterfaceReport("Loopback Pseudo-Interface 1", true, "loopback", ["127.0.0.1", "::1"]), wifi with { Name = "Wi-Fi" }],
-                    connectivity, logs, policy, unavailable);
+                    connectivity, logs, policy, unavailable, OsUpdates: DesktopUpdates(now, random));
             case DevicePlatform.MacOS:
-                unavailable.Add("pending updates: the desktop agent does not report OS updates yet");
                 return new DiagnosticsReport(
                     now, "macOS", osVersion, "Darwin 24." + (spec.Index % 6).ToString(CultureInfo.InvariantCulture) + ".0", "homeroom-agent/1.0.0", uptime,
                     [new DiskReport("/", "apfs", storageTotal, storageFree)], memory,
                     [new BatteryReport("InternalBattery-0", level, charging, 70 + random.Next(30), random.Next(900))],
                     [new InterfaceReport("lo0", true, "loopback", ["127.0.0.1", "::1"]), wifi with { Name = "en0" }],
-                    connectivity, logs, policy, unavailable);
+                    connectivity, logs, policy, unavailable, OsUpdates: DesktopUpdates(now, random));
             case DevicePlatform.Android:
                 unavailable.Add("pending updates: the Android agent does not report OS updates yet");
                 return new DiagnosticsReport(
@@ -132,16 +130,21 @@ public static class SimulatedDiagnostics
                     [new InterfaceReport("lo", true, "loopback", ["127.0.0.1", "::1"]), wifi],
                     connectivity, logs, policy, unavailable);
             default:
-                var pending = random.Next(3) == 0
-                    ? $"pending updates: {1 + random.Next(12)} package(s) (simulated)"
-                    : "pending updates: none";
                 return new DiagnosticsReport(
                     now, "Debian GNU/Linux", osVersion, "Linux 6.1.0-28-amd64", "homeroom-agent/1.0.0", uptime,
                     [new DiskReport("/", "ext4", storageTotal, storageFree), new DiskReport("/boot/efi", "vfat", 512L << 20, 480L << 20)], memory,
                     [new BatteryReport("BAT0", level, charging, 70 + random.Next(30), random.Next(900))],
                     [new InterfaceReport("lo", true, "loopback", ["127.0.0.1", "::1"]), wifi],
-                    connectivity, logs, policy, [.. unavailable, pending]);
+                    connectivity, logs, policy, unavailable, OsUpdates: DesktopUpdates(now, random));
         }
+    }
+
+    // What a desktop agent's last scheduled check found (simulated): most have nothing or a few updates pending, some for security.
+    private static OsUpdateStatus DesktopUpdates(DateTimeOffset now, Random random)
+    {
+        var pending = random.Next(3) == 0 ? 1 + random.Next(12) : 0;
+        var security = pending == 0 ? 0 : random.Next(Math.Min(pending, 3) + 1);
+        return new OsUpdateStatus(pending, security, random.Next(10) == 0, now - TimeSpan.FromMinutes(5 + random.Next(6 * 60)));
     }
 
     private static List<string> LogLinesFor(DeviceSpec spec, DateTimeOffset now, long uptime, Random random)

@@ -49,7 +49,8 @@ public abstract class DiagnosticsTests(DiagnosticsHost shared)
         ],
         Enumerable.Range(1, logLines).Select(i => $"2026-12-03T10:00:0{i % 10}Z info AgentWorker: line {i}").ToList(),
         new PolicyReport(4, true, null),
-        ["pending updates: the desktop agent does not report OS updates yet"]);
+        ["location: not gathered"],
+        OsUpdates: new OsUpdateStatus(3, 2, false, DateTimeOffset.UtcNow.AddHours(-2)));
 
     private async Task<(Guid School, TestAgent Agent, CommandFrame Command, HttpClient Technician)> RequestedAsync()
     {
@@ -95,12 +96,14 @@ public abstract class DiagnosticsTests(DiagnosticsHost shared)
         latest.GetProperty("report").GetProperty("osName").GetString().ShouldBe("Debian GNU/Linux");
         latest.GetProperty("report").GetProperty("logLines").GetArrayLength().ShouldBe(3);
         var failed = latest.GetProperty("checks").EnumerateArray().Where(c => !c.GetProperty("ok").GetBoolean()).Select(c => c.GetProperty("text").GetString()!).ToList();
-        // The site timed out, the disk is 2 % free and the battery holds 64 % of its design capacity.
-        failed.Count.ShouldBe(3);
+        // The site timed out, the disk is 2 % free, the battery holds 64 % of its design capacity and security updates wait.
+        failed.Count.ShouldBe(4);
         failed.ShouldContain(t => t.Contains("learn.example.org") && t.Contains("timeout"));
         failed.ShouldContain(t => t.StartsWith("/:", StringComparison.Ordinal));
         failed.ShouldContain(t => t.Contains("BAT0") && t.Contains("64 %"));
-        latest.GetProperty("failedChecks").GetInt32().ShouldBe(3);
+        failed.ShouldContain(t => t.StartsWith("3 update(s) pending, 2 for security (checked ", StringComparison.Ordinal));
+        latest.GetProperty("failedChecks").GetInt32().ShouldBe(4);
+        latest.GetProperty("report").GetProperty("osUpdates").GetProperty("security").GetInt32().ShouldBe(2);
         state.GetProperty("pending").ValueKind.ShouldBe(JsonValueKind.Null);
 
         await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
@@ -163,6 +166,7 @@ public abstract class DiagnosticsTests(DiagnosticsHost shared)
     [InlineData("too many log lines")]
     [InlineData("negative disk")]
     [InlineData("bad connectivity target")]
+    [InlineData("more security updates than pending")]
     [InlineData("not json")]
     public async Task MalformedReport_ClosesWith4400_AndStoresNothing(string fault)
     {
@@ -175,6 +179,7 @@ public abstract class DiagnosticsTests(DiagnosticsHost shared)
             "too many log lines" => AgentFrameCodec.Serialize(new DiagnosticsFrame(command.CommandId, report with { LogLines = Enumerable.Repeat("x", DiagnosticsLimits.MaxLogLines + 1).ToList() })),
             "negative disk" => AgentFrameCodec.Serialize(new DiagnosticsFrame(command.CommandId, report with { Disks = [new DiskReport("/", "ext4", 10, -1)] })),
             "bad connectivity target" => AgentFrameCodec.Serialize(new DiagnosticsFrame(command.CommandId, report with { Connectivity = [new ConnectivityCheck("elsewhere", "https://x.example/", true, 1, 200, null)] })),
+            "more security updates than pending" => AgentFrameCodec.Serialize(new DiagnosticsFrame(command.CommandId, report with { OsUpdates = new OsUpdateStatus(1, 2, false, DateTimeOffset.UtcNow) })),
             _ => Encoding.UTF8.GetBytes("""{"type":"diagnostics","commandId":"COMMAND","report":{"gatheredAt":12}}""".Replace("COMMAND", command.CommandId.ToString(), StringComparison.Ordinal)),
         };
 
@@ -240,7 +245,7 @@ public abstract class DiagnosticsTests(DiagnosticsHost shared)
         list.GetArrayLength().ShouldBe(2);
         var answered = list.EnumerateArray().Single(d => d.GetProperty("deviceId").GetGuid() == first.DeviceId);
         answered.GetProperty("latest").GetProperty("commandId").GetGuid().ShouldBe(commandId);
-        answered.GetProperty("latest").GetProperty("failedChecks").GetInt32().ShouldBe(3);
+        answered.GetProperty("latest").GetProperty("failedChecks").GetInt32().ShouldBe(4);
         answered.GetProperty("pending").ValueKind.ShouldBe(JsonValueKind.Null);
         var waiting = list.EnumerateArray().Single(d => d.GetProperty("deviceId").GetGuid() == second.DeviceId);
         waiting.GetProperty("latest").ValueKind.ShouldBe(JsonValueKind.Null);
