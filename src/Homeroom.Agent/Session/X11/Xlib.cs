@@ -20,6 +20,8 @@ internal static unsafe partial class Xlib
     public const long KeyPressMask = 1 << 0;
     public const int Expose = 12;
     public const int ButtonPress = 4;
+    public const int KeyPress = 2;
+    public const int RevertToPointerRoot = 1;
     public const int PropModeReplace = 0;
 
     private static readonly Lock InitLock = new();
@@ -196,6 +198,10 @@ internal static unsafe partial class Xlib
 
     [LibraryImport(Lib)]
     public static partial int XSetInputFocus(nint display, nuint focus, int revertTo, nuint time);
+
+    /// <summary>A key event's keysym and the Latin-1 text it types (<paramref name="keyEvent"/> is the <c>XKeyEvent</c> as read).</summary>
+    [LibraryImport(Lib)]
+    public static partial int XLookupString(byte* keyEvent, byte* buffer, int bytes, out nuint keysym, nint composeStatus);
 
     [LibraryImport(Lib)]
     public static partial int XFree(void* data);
