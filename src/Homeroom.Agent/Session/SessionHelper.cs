@@ -126,6 +126,11 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         }
     }
 
+    /// <summary>How many help windows the student closed with Cancel (tests wait for it).</summary>
+    public int HelpCancelled => Volatile.Read(ref _helpCancelled);
+
+    private int _helpCancelled;
+
     /// <summary>What the student was shown about their help requests, in order (tests read it).</summary>
     public IReadOnlyList<(Guid RequestId, string Status, string Text)> HelpShown
     {
@@ -201,6 +206,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             var answer = await screen.AskForHelpAsync(_stopping);
             if (answer is null)
             {
+                Interlocked.Increment(ref _helpCancelled);
                 return; // Cancel: nothing is captured or sent
             }
 
