@@ -169,6 +169,26 @@ public sealed class HelpRequestAgentTests : AgentServerTest
     }
 
     [Fact]
+    public async Task TrayIcon_DocksInTheDesktopsSystemTray_AndAClickOpensTheHelpWindow()
+    {
+        var (_, agent, helper) = await ReadyAsync();
+        await using var _ = agent;
+        using var desktop = X11Session.Open(_display.Name);
+        // The panel's tray starts after the helper, as it may at login: the helper finds it and docks.
+        using var tray = TestTray.Start(_display.Name, 880, 0, 144, 32);
+        await tray.EmbedNextAsync(HomeroomHost.Timeout);
+        await Poll.UntilAsync(async () => (await ScreenshotAsync()).Pixels.Count(p => p == X11Session.HelpIconColour) > X11Session.HelpIconSize * X11Session.HelpIconSize / 2, HomeroomHost.Timeout);
+
+        var (x, y) = (tray.X + 4 + (X11Session.HelpIconSize / 2), tray.Y + 4 + (X11Session.HelpIconSize / 2));
+        await desktop.InjectAsync([new RemoteInputEvent("move", x, y), new RemoteInputEvent("down", x, y, 1), new RemoteInputEvent("up", x, y, 1)]);
+        await Poll.UntilAsync(async () => (await ScreenshotAsync()).Pixels.Count(p => p == X11Session.HelpColour) > 10_000, HomeroomHost.Timeout);
+        await TypeAsync(desktop, "from the tray");
+        await ClickAsync(desktop, X11Session.HelpSendButton);
+        (await StoredRequestAsync()).GetProperty("note").GetString().ShouldBe("from the tray");
+        helper.HelpSent.ShouldHaveSingleItem();
+    }
+
+    [Fact]
     public async Task HelpCommand_WithNoHelperRunning_SaysSo()
     {
         var (code, _, error) = await CliAsync("help", "--display", _display.Name, "--session-socket", _socket);

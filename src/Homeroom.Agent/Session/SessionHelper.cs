@@ -42,7 +42,7 @@ public sealed record SessionHelperOptions(string Display, string SocketName, IRe
 /// and, only while a view is active, the viewing banner and a thumbnail per interval. It reports the
 /// foreground window when it changes, and when the user goes idle (no input for <see cref="SessionHelperOptions.IdleAfter"/>)
 /// and comes back (both checked every 2 seconds). A lock stays up when the service goes away. When the student runs
-/// <c>homeroom-agent help</c> (<see cref="HelpWindowSocket"/>) it shows the "I need help" window and passes what they
+/// <c>homeroom-agent help</c> (<see cref="HelpWindowSocket"/>) or clicks its icon in the system tray, it shows the "I need help" window and passes what they
 /// send to the service, then shows them where their request is as the service tells it (<c>helpStatus</c>).
 /// </summary>
 public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen screen, ILogger logger)
@@ -155,6 +155,10 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             helpListener = HelpWindowSocket.ListenAsync(name, OpenHelpAsync, reason => SessionLog.HelpListenFailed(logger, name, reason), stop.Token);
         }
 
+        // The same window from the system tray's icon, where the desktop has a tray.
+        void IconClicked() => _ = OpenHelpAsync();
+        screen.HelpIconClicked += IconClicked;
+        await screen.SetHelpIconAsync(true);
         try
         {
             while (true)
@@ -177,8 +181,17 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         }
         finally
         {
+            screen.HelpIconClicked -= IconClicked;
             await stop.CancelAsync();
             await helpListener;
+            try
+            {
+                await screen.SetHelpIconAsync(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The display went first.
+            }
         }
     }
 

@@ -46,6 +46,15 @@ public interface ISessionScreen : IDisposable
     /// window stays as it is and the first ask ends as cancelled.
     /// </summary>
     Task<HelpAnswer?> AskForHelpAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Keeps an "I need help" icon docked in the desktop's system tray (freedesktop XEmbed system tray) whenever one is
+    /// running, or takes it away when false.
+    /// </summary>
+    Task SetHelpIconAsync(bool shown);
+
+    /// <summary>The student clicked the help icon (raised on the display's thread: handlers must be quick).</summary>
+    event Action? HelpIconClicked;
 }
 
 /// <summary>What the student put in the help window: the note (may be empty) and whether to attach a picture of the screen.</summary>
@@ -81,6 +90,15 @@ public sealed unsafe class X11Session : ISessionScreen
     /// <summary>The help window's background.</summary>
     public const uint HelpColour = 0xEAF4EA;
 
+    /// <summary>The tray icon's background (a white "?" is drawn on it).</summary>
+    public const uint HelpIconColour = 0x1E7B34;
+
+    /// <summary>The tray icon's size: trays resize icons as they like; this is what it asks for.</summary>
+    public const int HelpIconSize = 24;
+
+    /// <summary>How often the helper looks for a system tray to dock in (one may start after the helper, or restart).</summary>
+    private static readonly TimeSpan TrayCheckInterval = TimeSpan.FromSeconds(2);
+
     public const int HelpWidth = 560;
     public const int HelpHeight = 300;
 
@@ -115,6 +133,10 @@ public sealed unsafe class X11Session : ISessionScreen
     private TaskCompletionSource<HelpAnswer?>? _help;
     private readonly StringBuilder _helpNote = new();
     private bool _helpAttach;
+    private bool _trayWanted;
+    private nuint _trayIcon;
+    private nuint _trayOwner;
+    private DateTime _trayCheck;
     private string? _viewBanner;
     private string? _remoteBanner;
     private string _lockText = string.Empty;
@@ -292,6 +314,21 @@ public sealed unsafe class X11Session : ISessionScreen
             return true;
         }), cancellationToken);
     }
+
+    public event Action? HelpIconClicked;
+
+    public Task SetHelpIconAsync(bool shown) => RunAsync(() =>
+    {
+        _trayWanted = shown;
+        _trayCheck = DateTime.MinValue;
+        if (!shown && _trayIcon != 0)
+        {
+            Destroy(ref _trayIcon);
+            _trayOwner = 0;
+        }
+
+        return true;
+    });
 
     public Task<(byte[] Rgb, int Width, int Height)> CaptureRgbAsync() => RunAsync(CaptureRgb);
 
@@ -489,6 +526,12 @@ public sealed unsafe class X11Session : ISessionScreen
             }
 
             HandleEvents();
+            if (_trayWanted && DateTime.UtcNow >= _trayCheck)
+            {
+                _trayCheck = DateTime.UtcNow + TrayCheckInterval;
+                Dock();
+            }
+
             if (_messageWindow != 0 && DateTime.UtcNow > _messageUntil)
             {
                 Destroy(ref _messageWindow);
@@ -535,6 +578,21 @@ public sealed unsafe class X11Session : ISessionScreen
             else if (type == Xlib.ButtonPress && window == _bannerWindow && window != 0 && _remoteBanner is not null)
             {
                 RemoteEndRequested?.Invoke();
+            }
+            else if (type == Xlib.ButtonPress && window == _trayIcon && window != 0)
+            {
+                HelpIconClicked?.Invoke();
+            }
+            else if (type == Xlib.DestroyNotify && window == _trayIcon && window != 0)
+            {
+                // The tray went and took the icon with it: a new one is made for the next tray.
+                (_trayIcon, _trayOwner) = (0, 0);
+            }
+            else if (type == Xlib.ReparentNotify && window == _trayIcon && window != 0 && *(nuint*)(xevent + 48) == _root)
+            {
+                // The tray went and handed the icon back (XEmbed's save-set): hidden until a tray takes it again.
+                Xlib.XUnmapWindow(_display, _trayIcon);
+                _trayOwner = 0;
             }
             else if (type == Xlib.ButtonPress && window == _helpWindow && window != 0)
             {
@@ -610,6 +668,42 @@ public sealed unsafe class X11Session : ISessionScreen
                 _helpNote.Append(c);
             }
         }
+    }
+
+    // The freedesktop system tray protocol: the tray owns the selection _NET_SYSTEM_TRAY_S<screen>; an application asks it to
+    // embed an icon window with a SYSTEM_TRAY_REQUEST_DOCK client message, and says in _XEMBED_INFO that it wants it mapped.
+    private void Dock()
+    {
+        var owner = Xlib.XGetSelectionOwner(_display, Xlib.XInternAtom(_display, $"_NET_SYSTEM_TRAY_S{Xlib.XDefaultScreen(_display)}", 0));
+        if (owner == 0 || (owner == _trayOwner && _trayIcon != 0))
+        {
+            return;
+        }
+
+        if (_trayIcon == 0)
+        {
+            _trayIcon = Xlib.XCreateSimpleWindow(_display, _root, 0, 0, HelpIconSize, HelpIconSize, 0, 0, HelpIconColour);
+            Xlib.XSelectInput(_display, _trayIcon, (nint)(Xlib.ExposureMask | Xlib.ButtonPressMask | Xlib.StructureNotifyMask));
+            var info = stackalloc nuint[2];
+            (info[0], info[1]) = (0, 1); // XEmbed version 0, XEMBED_MAPPED
+            var xembedInfo = Xlib.XInternAtom(_display, "_XEMBED_INFO", 0);
+            Xlib.XChangeProperty(_display, _trayIcon, xembedInfo, xembedInfo, 32, Xlib.PropModeReplace, (byte*)info, 2);
+            SetStringProperty(_trayIcon, "_NET_WM_NAME", "UTF8_STRING", Encoding.UTF8.GetBytes("I need help"));
+            SetStringProperty(_trayIcon, "WM_CLASS", "STRING", Encoding.Latin1.GetBytes("homeroom-help\0Homeroom\0"));
+        }
+
+        // XClientMessageEvent: type, serial, send_event, display, window (32), message_type (40), format (48), data.l[5] (56).
+        var message = stackalloc byte[192];
+        new Span<byte>(message, 192).Clear();
+        *(int*)message = Xlib.ClientMessage;
+        *(nuint*)(message + 32) = owner;
+        *(nuint*)(message + 40) = Xlib.XInternAtom(_display, "_NET_SYSTEM_TRAY_OPCODE", 0);
+        *(int*)(message + 48) = 32;
+        *(nint*)(message + 64) = 0; // SYSTEM_TRAY_REQUEST_DOCK (data.l[0] is the time: CurrentTime)
+        *(nuint*)(message + 72) = _trayIcon;
+        Xlib.XSendEvent(_display, owner, 0, 0, message);
+        Xlib.XSync(_display, 0);
+        _trayOwner = owner;
     }
 
     private void FocusHelp()
@@ -710,6 +804,13 @@ public sealed unsafe class X11Session : ISessionScreen
         else if (window == _helpWindow)
         {
             DrawHelp(window);
+        }
+        else if (window == _trayIcon)
+        {
+            Xlib.XSetForeground(_display, _gc, HelpIconColour);
+            Xlib.XFillRectangle(_display, window, _gc, 0, 0, HelpIconSize, HelpIconSize);
+            Xlib.XSetForeground(_display, _gc, 0xFFFFFF);
+            Text(window, (HelpIconSize - _charWidth) / 2, (HelpIconSize / 2) + (_lineHeight / 3), "?");
         }
         else if (window == _messageWindow)
         {

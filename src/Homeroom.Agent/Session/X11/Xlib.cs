@@ -21,6 +21,10 @@ internal static unsafe partial class Xlib
     public const int Expose = 12;
     public const int ButtonPress = 4;
     public const int KeyPress = 2;
+    public const int DestroyNotify = 17;
+    public const int ReparentNotify = 21;
+    public const int ClientMessage = 33;
+    public const long StructureNotifyMask = 1 << 17;
     public const int RevertToPointerRoot = 1;
     public const int PropModeReplace = 0;
 
@@ -198,6 +202,24 @@ internal static unsafe partial class Xlib
 
     [LibraryImport(Lib)]
     public static partial int XSetInputFocus(nint display, nuint focus, int revertTo, nuint time);
+
+    [LibraryImport(Lib)]
+    public static partial nuint XGetSelectionOwner(nint display, nuint selection);
+
+    [LibraryImport(Lib)]
+    public static partial int XSetSelectionOwner(nint display, nuint selection, nuint owner, nuint time);
+
+    [LibraryImport(Lib)]
+    public static partial int XSendEvent(nint display, nuint window, int propagate, nint eventMask, byte* xevent);
+
+    [LibraryImport(Lib)]
+    public static partial int XMapWindow(nint display, nuint window);
+
+    [LibraryImport(Lib)]
+    public static partial int XUnmapWindow(nint display, nuint window);
+
+    [LibraryImport(Lib)]
+    public static partial int XReparentWindow(nint display, nuint window, nuint parent, int x, int y);
 
     /// <summary>A key event's keysym and the Latin-1 text it types (<paramref name="keyEvent"/> is the <c>XKeyEvent</c> as read).</summary>
     [LibraryImport(Lib)]
