@@ -67,7 +67,7 @@ if printf '%s\n' "${rids[@]}" | grep -qx linux-x64; then
   stage="$(mktemp -d)"
   chmod 0755 "$stage"
   trap 'rm -rf "$stage"' EXIT
-  install -d "$stage/DEBIAN" "$stage/usr/lib/homeroom-agent" "$stage/usr/bin" "$stage/lib/systemd/system"
+  install -d "$stage/DEBIAN" "$stage/usr/lib/homeroom-agent" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/usr/share/applications"
   install -m 0755 "$out/linux-x64/homeroom-agent" "$stage/usr/lib/homeroom-agent/homeroom-agent"
   ln -s ../lib/homeroom-agent/homeroom-agent "$stage/usr/bin/homeroom-agent"
   # The unit comes from the agent itself, so the package and `homeroom-agent install` never differ.
@@ -75,6 +75,9 @@ if printf '%s\n' "${rids[@]}" | grep -qx linux-x64; then
     --executable /usr/lib/homeroom-agent/homeroom-agent --state /var/lib/homeroom-agent \
     --config /etc/homeroom-agent/agent.json > /dev/null
   chmod 0644 "$stage/lib/systemd/system/homeroom-agent.service"
+  # "I need help" in the applications menu: runs `homeroom-agent help` as the student, which opens their session
+  # helper's help window.
+  install -m 0644 packaging/agent/homeroom-help.desktop "$stage/usr/share/applications/homeroom-help.desktop"
   for script in postinst prerm postrm; do
     install -m 0755 "packaging/agent/debian/$script" "$stage/DEBIAN/$script"
   done

@@ -26,6 +26,8 @@ public static class AgentCli
     public const int NoDisplay = 7;
     /// <summary><c>probe</c>: no welcome from the server in time.</summary>
     public const int ProbeFailed = 8;
+    /// <summary><c>help</c>: the session helper did not open the help window (not running, or the service is not).</summary>
+    public const int HelpUnavailable = 9;
     /// <summary>
     /// <c>run</c> stopped after installing a self-update: the service manager starts the program again, now the new one
     /// (systemd's <c>Restart=on-failure</c> restarts on any code but 0; EX_TEMPFAIL).
@@ -39,6 +41,7 @@ public static class AgentCli
           homeroom-agent run [--config FILE] [--state DIR] [--package-dir DIR] [--helper-uid UID[,UID]] [--session-socket NAME]
                              [--user-email-domain DOMAIN]
           homeroom-agent session [--display :0] [--service-uid UID[,UID]] [--session-socket NAME]
+          homeroom-agent help [--display :0] [--session-socket NAME]
           homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR] [--config FILE]
           homeroom-agent status [--state DIR]
           homeroom-agent inventory
@@ -51,6 +54,9 @@ public static class AgentCli
         ada@DOMAIN as well as by name, so the server finds the student by e-mail; without it, by name (roster id) only.
         session: the user-session helper, run as the signed-in user in their X session (lock screen, messages,
         screen viewing). It talks only to a service running as --service-uid (default 0, root).
+        help: "I need help", run as the student in their X session (the applications menu's entry runs it): asks their
+        session helper to open its help window (a note, an optional picture of the screen, Send and Cancel).
+        --help prints this text.
         probe: connects once with the enrolled credential and exits 0 when the server welcomes it (a self-update's
         new program proves itself this way before the old one steps aside).
         """;
@@ -61,6 +67,11 @@ public static class AgentCli
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<IServiceCollection>? overrides = null, CancellationToken cancellationToken = default)
     {
+        if (args is ["--help"])
+        {
+            return await WriteAsync(output, Help, Ok);
+        }
+
         var verb = args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal) ? "run" : args[0];
         if (!TryParse(args.Skip(verb == "run" && (args.Length == 0 || args[0] != "run") ? 0 : 1), out var flags, out var problem))
         {
@@ -113,7 +124,7 @@ public static class AgentCli
                 "inventory" => await InventoryAsync(options, output, overrides),
                 "probe" => await ProbeAsync(options, flags.GetValueOrDefault("timeout"), error, cancellationToken),
                 "session" => await SessionAsync(options, flags.GetValueOrDefault("display"), serviceUids, error, cancellationToken),
-                "help" or "--help" => await WriteAsync(output, Help, Ok),
+                "help" => await AskForHelpAsync(options, flags.GetValueOrDefault("display"), output, error, cancellationToken),
                 _ => await WriteAsync(error, $"Unknown command '{verb}'.{Environment.NewLine}{Help}", Usage),
             };
         }
@@ -300,6 +311,22 @@ public static class AgentCli
                 _ => Ok,
             };
         }
+    }
+
+    /// <summary>Asks the student's session helper to open its help window; the student does the rest there.</summary>
+    private static async Task<int> AskForHelpAsync(AgentOptions options, string? display, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        display ??= Environment.GetEnvironmentVariable("DISPLAY");
+        if (!OperatingSystem.IsLinux() || display is not { Length: > 0 and <= 64 })
+        {
+            return await WriteAsync(error, "help needs Linux and an X display (--display or $DISPLAY).", NoDisplay);
+        }
+
+        var name = Session.HelpWindowSocket.Name(options.SessionSocketName, State.UnixFileOwnership.EffectiveUserId, display);
+        var (shown, answer) = await Session.HelpWindowSocket.RequestAsync(name, TimeSpan.FromSeconds(10), cancellationToken);
+        return shown
+            ? await WriteAsync(output, "The help window is open on your screen.", Ok)
+            : await WriteAsync(error, "No help window: " + answer + ".", HelpUnavailable);
     }
 
     private static bool TryUids(string? text, out IReadOnlySet<uint> uids)

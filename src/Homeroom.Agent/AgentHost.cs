@@ -62,6 +62,7 @@ public static class AgentHost
         services.AddHostedService(s => s.GetRequiredService<Session.SessionHost>());
         services.AddSingleton<Session.ForegroundUsage>();
         services.AddSingleton<Session.WindowSignals>();
+        services.AddSingleton<Session.HelpDesk>();
         services.AddHostedService(s => s.GetRequiredService<Session.ForegroundUsage>());
         services.AddCapabilities();
         services.AddSingleton<Scripts.ScriptRunner>();

@@ -37,11 +37,14 @@ public sealed class PackagingTests : IAsyncLifetime
         listing.ShouldContain("./usr/lib/homeroom-agent/homeroom-agent");
         listing.ShouldContain("./usr/bin/homeroom-agent -> ../lib/homeroom-agent/homeroom-agent");
         listing.ShouldContain("./lib/systemd/system/homeroom-agent.service");
+        listing.ShouldContain("./usr/share/applications/homeroom-help.desktop");
 
         var unpacked = Path.Combine(_work, "root");
         (await AgentPrograms.RunAsync("dpkg-deb", HomeroomHost.Timeout, "--extract", deb, unpacked)).Code.ShouldBe(0);
         var unit = await File.ReadAllTextAsync(Path.Combine(unpacked, "lib/systemd/system/homeroom-agent.service"));
         unit.ShouldContain("ExecStart=/usr/lib/homeroom-agent/homeroom-agent run --state /var/lib/homeroom-agent --config /etc/homeroom-agent/agent.json");
+        // The applications menu's "I need help" runs the help command as the student.
+        (await File.ReadAllTextAsync(Path.Combine(unpacked, "usr/share/applications/homeroom-help.desktop"))).ShouldContain("Exec=/usr/bin/homeroom-agent help\n");
         var control = Path.Combine(_work, "control");
         (await AgentPrograms.RunAsync("dpkg-deb", HomeroomHost.Timeout, "--control", deb, control)).Code.ShouldBe(0);
         File.GetUnixFileMode(Path.Combine(control, "postinst")).HasFlag(UnixFileMode.UserExecute).ShouldBeTrue();

@@ -34,6 +34,7 @@ public sealed class AgentWorker(
     SessionHost sessions,
     ForegroundUsage usage,
     WindowSignals signals,
+    HelpDesk help,
     IPackagesCapability packages,
     IOsUpdatesCapability osUpdates,
     ISignedInUserCapability signedInUsers,
@@ -186,6 +187,7 @@ public sealed class AgentWorker(
             _sentThroughSeq = 0;
             await SendQueuedAsync(client);
             await signals.SendAsync(client, resend: true);
+            await help.SendAsync(client, resend: true);
             _current = client;
             await LiveAsync(client, TimeSpan.FromSeconds(Math.Max(5, hello.HeartbeatIntervalSeconds)), stoppingToken);
         }
@@ -250,6 +252,7 @@ public sealed class AgentWorker(
                 await activity.WaitAsync(stop.Token);
                 await SendQueuedAsync(client);
                 await signals.SendAsync(client, resend: false);
+                await help.SendAsync(client, resend: false);
             }
         }
         catch (OperationCanceledException)
@@ -461,6 +464,12 @@ public sealed class AgentWorker(
                 break;
             case RemoteFileFrame file:
                 await sessions.RemoteFileAsync(file);
+                break;
+            case HelpRequestAckFrame helpAck:
+                await help.AcknowledgedAsync(helpAck);
+                break;
+            case HelpStatusFrame helpStatus:
+                await help.ChangedAsync(helpStatus);
                 break;
             case SignalsAckFrame signalsAck:
                 signals.Acknowledge(signalsAck.Batch);

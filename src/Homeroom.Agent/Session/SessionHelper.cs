@@ -41,7 +41,9 @@ public sealed record SessionHelperOptions(string Display, string SocketName, IRe
 /// before sending anything, and then does the screen work the service asks for: lock, unlock, messages,
 /// and, only while a view is active, the viewing banner and a thumbnail per interval. It reports the
 /// foreground window when it changes, and when the user goes idle (no input for <see cref="SessionHelperOptions.IdleAfter"/>)
-/// and comes back (both checked every 2 seconds). A lock stays up when the service goes away.
+/// and comes back (both checked every 2 seconds). A lock stays up when the service goes away. When the student runs
+/// <c>homeroom-agent help</c> (<see cref="HelpWindowSocket"/>) or clicks its icon in the system tray, it shows the "I need help" window and passes what they
+/// send to the service, then shows them where their request is as the service tells it (<c>helpStatus</c>).
 /// </summary>
 public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen screen, ILogger logger)
 {
@@ -101,25 +103,184 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
 
     private readonly List<(Guid, string, string)> _fileOutcomes = [];
 
+    /// <summary>The largest width of a screenshot attached to a help request (as the Chrome extension's).</summary>
+    public const int HelpScreenshotMaxWidth = 800;
+
+    /// <summary>How long after the help window closed the screen is captured, so what it covered has been drawn again.</summary>
+    public TimeSpan HelpCaptureDelay { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    private SessionChannel? _channel;
+    private CancellationToken _stopping;
+    private readonly List<(Guid RequestId, string Status, string Text)> _helpShown = [];
+    private readonly List<(Guid RequestId, string Note, byte[]? Screenshot)> _helpSent = [];
+
+    /// <summary>The help requests passed to the service, in order (tests read them).</summary>
+    public IReadOnlyList<(Guid RequestId, string Note, byte[]? Screenshot)> HelpSent
+    {
+        get
+        {
+            lock (_helpSent)
+            {
+                return [.. _helpSent];
+            }
+        }
+    }
+
+    /// <summary>How many help windows the student closed with Cancel (tests wait for it).</summary>
+    public int HelpCancelled => Volatile.Read(ref _helpCancelled);
+
+    private int _helpCancelled;
+
+    /// <summary>What the student was shown about their help requests, in order (tests read it).</summary>
+    public IReadOnlyList<(Guid RequestId, string Status, string Text)> HelpShown
+    {
+        get
+        {
+            lock (_helpShown)
+            {
+                return [.. _helpShown];
+            }
+        }
+    }
+
     /// <summary>Connects again after the service goes away, until stopped or refused.</summary>
     public async Task<SessionHelperOutcome> RunAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _stopping = stop.Token;
+        var helpListener = Task.CompletedTask;
+        if (OperatingSystem.IsLinux())
         {
-            var outcome = await RunOnceAsync(cancellationToken);
-            if (outcome is SessionHelperOutcome.NotTheService or SessionHelperOutcome.Refused or SessionHelperOutcome.Stopped)
-            {
-                return outcome;
-            }
+            var name = HelpWindowSocket.Name(options.SocketName, State.UnixFileOwnership.EffectiveUserId, options.Display);
+            helpListener = HelpWindowSocket.ListenAsync(name, OpenHelpAsync, reason => SessionLog.HelpListenFailed(logger, name, reason), stop.Token);
+        }
 
+        // The same window from the system tray's icon, where the desktop has a tray.
+        void IconClicked() => _ = OpenHelpAsync();
+        screen.HelpIconClicked += IconClicked;
+        await screen.SetHelpIconAsync(true);
+        try
+        {
+            while (true)
+            {
+                var outcome = await RunOnceAsync(cancellationToken);
+                if (outcome is SessionHelperOutcome.NotTheService or SessionHelperOutcome.Refused or SessionHelperOutcome.Stopped)
+                {
+                    return outcome;
+                }
+
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return SessionHelperOutcome.Stopped;
+                }
+            }
+        }
+        finally
+        {
+            screen.HelpIconClicked -= IconClicked;
+            await stop.CancelAsync();
+            await helpListener;
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                await screen.SetHelpIconAsync(false);
             }
-            catch (OperationCanceledException)
+            catch (ObjectDisposedException)
             {
-                return SessionHelperOutcome.Stopped;
+                // The display went first.
             }
+        }
+    }
+
+    /// <summary>
+    /// Opens the help window; its answer goes to the service. Without the service
+    /// nothing could be sent, so the student is told at once instead. The answer for <c>homeroom-agent help</c>.
+    /// </summary>
+    public async Task<string> OpenHelpAsync()
+    {
+        if (_channel is null)
+        {
+            await TryShowAsync("I need help", "Homeroom is not running on this computer, so help cannot be asked from here. Please ask your teacher.");
+            return "the Homeroom service is not connected: nothing can be sent";
+        }
+
+        // One window at a time: asked again while it is open, it stays as the student left it and this ask takes it over.
+        _ = AskForHelpAsync();
+        return HelpWindowSocket.Shown;
+    }
+
+    private async Task AskForHelpAsync()
+    {
+        try
+        {
+            var answer = await screen.AskForHelpAsync(_stopping);
+            if (answer is null)
+            {
+                Interlocked.Increment(ref _helpCancelled);
+                return; // Cancel: nothing is captured or sent
+            }
+
+            var pressed = DateTimeOffset.UtcNow;
+            byte[]? screenshot = null;
+            if (answer.AttachScreenshot)
+            {
+                // Only now, and only because the student ticked it: the screen as it is without the help window.
+                await Task.Delay(HelpCaptureDelay, _stopping);
+                screenshot = await ThumbnailEncoder.EncodeAsync(screen.CaptureRgbAsync(), HelpScreenshotMaxWidth, HelpRequestLimits.MaxScreenshotBytes);
+            }
+
+            var note = answer.Note.Trim();
+            var request = new SessionMessage(SessionMessages.HelpRequest, Guid.NewGuid(), CapturedAt: pressed,
+                Text: note.Length == 0 ? null : note.Length <= HelpRequestLimits.MaxNoteLength ? note : note[..HelpRequestLimits.MaxNoteLength], Image: screenshot);
+            if (_channel is not { } channel)
+            {
+                await TryShowAsync("I need help", "Not sent: Homeroom stopped running on this computer. Please ask your teacher.");
+                return;
+            }
+
+            lock (_helpSent)
+            {
+                _helpSent.Add((request.Id!.Value, note, screenshot));
+            }
+
+            // Before the request goes: the service's answer (waiting, or where it went) then replaces this text.
+            await TryShowAsync("I need help", "Sending your request...");
+            await channel.WriteAsync(request, _stopping);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or SessionProtocolException or InvalidOperationException)
+        {
+            SessionLog.HelpNotSent(logger, e.Message);
+            await TryShowAsync("I need help", "Not sent: Homeroom could not take the request. Please ask your teacher.");
+        }
+        catch (OperationCanceledException)
+        {
+            // The helper is stopping.
+        }
+    }
+
+    private async Task ShowHelpStatusAsync(SessionMessage message)
+    {
+        var text = HelpDeskStatuses.Describe(message.Status!, message.Active == true);
+        lock (_helpShown)
+        {
+            _helpShown.Add((message.Id!.Value, message.Status!, text));
+        }
+
+        await TryShowAsync("Your help request", text);
+    }
+
+    private async Task TryShowAsync(string title, string text)
+    {
+        try
+        {
+            await screen.ShowMessageAsync(title, text);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            SessionLog.CommandFailed(logger, SessionMessages.HelpStatus, e.Message);
         }
     }
 
@@ -164,6 +325,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             }
 
             SessionLog.ConnectedToService(logger, options.Display);
+            _channel = channel;
             _welcomed.TrySetResult();
             var foreground = ReportForegroundAsync(channel, stop.Token);
             while (await channel.ReadAsync(cancellationToken) is { } message)
@@ -221,6 +383,9 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                         }
 
                         break;
+                    case SessionMessages.HelpStatus:
+                        await ShowHelpStatusAsync(message);
+                        break;
                     case SessionMessages.Lock or SessionMessages.Unlock or SessionMessages.Message:
                         var (ok, result) = await CarryOutAsync(message);
                         await channel.WriteAsync(new SessionMessage(SessionMessages.Done, message.Id, Ok: ok, Text: result), cancellationToken);
@@ -242,6 +407,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         }
         finally
         {
+            _channel = null;
             await stop.CancelAsync();
             await StopViewingAsync();
             await StopRemoteAsync();

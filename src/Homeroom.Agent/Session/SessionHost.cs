@@ -67,6 +67,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>A remote session's screen update (a well-formed <see cref="RemoteScreenFrame"/> of the accepted session), to relay as it is.</summary>
     public event Func<byte[], Task>? RemoteScreenReceived;
 
+    /// <summary>
+    /// A student asked for help from the help window of the helper serving this display: the protocol's frame, within its
+    /// limits (checked on the channel), its time no later than now.
+    /// </summary>
+    public event Func<string, HelpRequestFrame, Task>? HelpRequested;
+
     /// <summary>Whether a helper is connected now.</summary>
     public bool Connected => !_helpers.IsEmpty;
 
@@ -268,6 +274,15 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         }
     }
 
+    /// <summary>Tells the helper of <paramref name="display"/>, if it is connected, where the student's help request is.</summary>
+    public async Task HelpStatusAsync(string display, Guid requestId, string status, bool taken)
+    {
+        if (_helpers.TryGetValue(display, out var helper))
+        {
+            await TryWriteAsync(helper.Channel, new SessionMessage(SessionMessages.HelpStatus, requestId, Status: status, Active: taken));
+        }
+    }
+
     private async Task RaiseRemoteStatusAsync(RemoteSessionStatusFrame status)
     {
         if (RemoteStatusReceived is { } handler)
@@ -451,6 +466,18 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                     && RemoteScreenReceived is { } screen)
                 {
                     await screen(message.Frame!);
+                }
+
+                break;
+            case SessionMessages.HelpRequest:
+                // Only from a helper this service took (a process of the user signed in to that display, by the kernel's word),
+                // and only as the protocol allows it (the channel checked the limits); the time no later than now.
+                if (HelpRequested is { } help)
+                {
+                    var sentAt = time.GetUtcNow();
+                    var pressed = message.CapturedAt!.Value;
+                    await help(helper.Display, new HelpRequestFrame(message.Id!.Value, pressed > sentAt || pressed < sentAt.AddDays(-1) ? sentAt : pressed,
+                        message.Text is { Length: > 0 } note ? note : null, message.Image));
                 }
 
                 break;

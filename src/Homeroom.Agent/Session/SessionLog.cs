@@ -39,4 +39,13 @@ internal static partial class SessionLog
 
     [LoggerMessage(112, LogLevel.Information, "A file from the technician ({Name}): {Status}, {Detail}")]
     public static partial void FileOutcome(ILogger logger, string name, string status, string detail);
+
+    [LoggerMessage(113, LogLevel.Information, "Help request {RequestId} from display {Display} (note: {HasNote}, screenshot: {HasScreenshot}): {Status}")]
+    public static partial void HelpRequested(ILogger logger, string display, Guid requestId, bool hasNote, bool hasScreenshot, string status);
+
+    [LoggerMessage(114, LogLevel.Warning, "Cannot listen for help window requests on @{Name}: {Reason}")]
+    public static partial void HelpListenFailed(ILogger logger, string name, string reason);
+
+    [LoggerMessage(115, LogLevel.Warning, "The help request could not be sent to the service: {Reason}")]
+    public static partial void HelpNotSent(ILogger logger, string reason);
 }

@@ -9,22 +9,22 @@ namespace Homeroom.Agent.Session;
 /// JSON, <see cref="SessionChannel"/>). Which fields a type carries, and their limits, are checked by
 /// <see cref="SessionMessages.Validate"/> on the receiving side.
 /// </summary>
-/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>idle</c>, <c>remoteStatus</c>, <c>remoteScreen</c>, <c>remoteFileStatus</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>, <c>remoteFile</c>.</param>
-/// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, or the remote session a <c>remote*</c> message is about.</param>
+/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>idle</c>, <c>remoteStatus</c>, <c>remoteScreen</c>, <c>remoteFileStatus</c>, <c>helpRequest</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>, <c>remoteFile</c>, <c>helpStatus</c>.</param>
+/// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, the remote session a <c>remote*</c> message is about, or the help request a <c>help*</c> message is about.</param>
 /// <param name="Display">The X display the helper serves (<c>hello</c>); one helper per display.</param>
 /// <param name="Title">A message's title, or the foreground window's title.</param>
-/// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, or a <c>remoteClipboard</c>'s text.</param>
+/// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, a <c>remoteClipboard</c>'s text, or a <c>helpRequest</c>'s note.</param>
 /// <param name="Ok">Whether a command was carried out (<c>done</c>).</param>
-/// <param name="Active">Whether a teacher watches (<c>screenView</c>), a remote session is on (<c>remoteSession</c>), or the user is idle (<c>idle</c>).</param>
+/// <param name="Active">Whether a teacher watches (<c>screenView</c>), a remote session is on (<c>remoteSession</c>), the user is idle (<c>idle</c>), or someone took a help request (<c>helpStatus</c>).</param>
 /// <param name="ViewerName">Who watches, for the banner.</param>
 /// <param name="IntervalMilliseconds">Time between thumbnails.</param>
 /// <param name="MaxWidth">A thumbnail's largest width in pixels.</param>
 /// <param name="App">The foreground window's application (its WM_CLASS class).</param>
-/// <param name="Image">A thumbnail's JPEG (base64 in the JSON).</param>
-/// <param name="CapturedAt">When the thumbnail was captured; for <c>idle</c>, when the last input came (idle) or when input came again (not idle).</param>
+/// <param name="Image">A thumbnail's JPEG, or the screenshot a student attached to a <c>helpRequest</c> (base64 in the JSON).</param>
+/// <param name="CapturedAt">When the thumbnail was captured; for <c>idle</c>, when the last input came (idle) or when input came again (not idle); for <c>helpRequest</c>, when the student pressed Send.</param>
 /// <param name="Mode">A remote session's mode (<c>view</c> or <c>control</c>).</param>
 /// <param name="ConsentRequired">Whether the student must accept a remote session first.</param>
-/// <param name="Status">A <c>remoteStatus</c>'s <see cref="RemoteSessionStatuses"/> value (its reason travels in <paramref name="Text"/>).</param>
+/// <param name="Status">A <c>remoteStatus</c>'s <see cref="RemoteSessionStatuses"/> value (its reason travels in <paramref name="Text"/>), or a <c>helpStatus</c>'s <see cref="HelpDeskStatuses"/> value.</param>
 /// <param name="Sequence">The highest screen update a <c>remoteAck</c> acknowledges.</param>
 /// <param name="Events">A <c>remoteInput</c>'s events.</param>
 /// <param name="Frame">A <c>remoteScreen</c>'s binary frame (<see cref="RemoteScreenFrame"/>, base64 in the JSON), relayed unchanged; a <c>remoteFile</c>'s chunk.</param>
@@ -85,6 +85,8 @@ public static class SessionMessages
     public const string RemoteScreen = "remoteScreen";
     public const string RemoteFile = "remoteFile";
     public const string RemoteFileStatus = "remoteFileStatus";
+    public const string HelpRequest = "helpRequest";
+    public const string HelpStatus = "helpStatus";
 
     /// <summary>The largest message either side reads (a thumbnail's JPEG or a remote screen update travels base64 inside it).</summary>
     public const int MaxMessageBytes = 320 * 1024;
@@ -105,8 +107,8 @@ public static class SessionMessages
     public static string? Validate(SessionMessage message, bool fromHelper)
     {
         var types = fromHelper
-            ? (string[])[Hello, Done, Thumbnail, Foreground, Idle, RemoteStatus, RemoteScreen, RemoteFileStatus]
-            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteFile];
+            ? (string[])[Hello, Done, Thumbnail, Foreground, Idle, RemoteStatus, RemoteScreen, RemoteFileStatus, HelpRequest]
+            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteFile, HelpStatus];
         if (!types.Contains(message.Type, StringComparer.Ordinal))
         {
             return $"unexpected message type '{Cut(message.Type)}'";
@@ -142,6 +144,11 @@ public static class SessionMessages
                 => "remoteFile needs the session and transfer ids, a safe name, the size, the SHA-256, the offset and a chunk of at most 32 KiB inside the file",
             RemoteFileStatus when message.Id is null || message.Transfer is null || message.Status is not (RemoteFileStatuses.Saved or RemoteFileStatuses.Refused)
                 || message.Text is { Length: > ProtocolLimits.MaxShortText } => "remoteFileStatus needs the session and transfer ids, saved or refused and a short text",
+            // The same limits as the protocol's helpRequest (HelpRequestLimits), so nothing the service passes on can close its connection.
+            HelpRequest when message.Id is null || message.Id == Guid.Empty || message.CapturedAt is null => "helpRequest needs the request id and its time",
+            HelpRequest when message.Text is { Length: > HelpRequestLimits.MaxNoteLength } => "helpRequest note too long",
+            HelpRequest when message.Image is { } shot && (shot.Length > HelpRequestLimits.MaxScreenshotBytes || !HelpRequestLimits.IsJpeg(shot)) => "helpRequest screenshot must be a JPEG of at most 40,000 bytes",
+            HelpStatus when message.Id is null || !HelpDeskStatuses.IsKnown(message.Status) => "helpStatus needs the request id and a known status",
             RemoteScreen when message.Frame is not { Length: <= MaxRemoteFrameBytes } frame || !RemoteScreenFrame.TryDecode(frame, out _, out _, out _, out _, out _)
                 => "remoteScreen needs a well-formed screen update of at most 192 KB",
             _ => null,
@@ -149,4 +156,36 @@ public static class SessionMessages
     }
 
     private static string Cut(string? text) => text is null ? string.Empty : text.Length <= 32 ? text : text[..32];
+}
+
+/// <summary>
+/// Where a student's help request is, as the service tells the helper that sent it (<c>helpStatus</c>): the protocol's
+/// <see cref="HelpStatuses"/>, and what only the device knows (waiting for a connection, or not sent).
+/// </summary>
+public static class HelpDeskStatuses
+{
+    /// <summary>Kept by the service until the device is online and the server acknowledged it.</summary>
+    public const string Waiting = "waiting";
+
+    /// <summary>The server stored nothing: the device has too many open requests (<see cref="HelpRefusals.TooManyOpen"/>).</summary>
+    public const string TooManyOpen = HelpRefusals.TooManyOpen;
+
+    /// <summary>The service kept nothing: as many requests as it keeps are already waiting to be sent.</summary>
+    public const string TooManyWaiting = "tooManyWaiting";
+
+    public static bool IsKnown(string? status) =>
+        status is Waiting or TooManyOpen or TooManyWaiting || (status is not null && HelpStatuses.All.Contains(status, StringComparer.Ordinal));
+
+    /// <summary>What the student reads (the same words as the Chrome extension's help page).</summary>
+    public static string Describe(string status, bool taken) => status switch
+    {
+        Waiting => "Saved: it goes as soon as this device is back online.",
+        TooManyOpen => "Not sent: you already have several requests waiting. Ask your teacher.",
+        TooManyWaiting => "Not sent: several requests are already waiting to go. Ask your teacher.",
+        HelpStatuses.WithTeacher => taken ? "Your teacher is on it." : "Sent to your teacher.",
+        HelpStatuses.Escalated => taken ? "IT is on it." : "Your teacher passed it to IT.",
+        HelpStatuses.ItQueue => taken ? "IT is on it." : "Sent to IT.",
+        HelpStatuses.Resolved => "Resolved.",
+        _ => status,
+    };
 }

@@ -39,7 +39,26 @@ public interface ISessionScreen : IDisposable
 
     /// <summary>Injects pointer and keyboard events (XTest), in order.</summary>
     Task InjectAsync(IReadOnlyList<RemoteInputEvent> events);
+
+    /// <summary>
+    /// Shows the "I need help" window (a note, a box to tick to attach a picture of the screen, Send and Cancel) and waits for
+    /// the student: their answer on Send, null on Cancel (or Escape). Cancelled: the window goes. Asked again while open: the
+    /// window stays as it is and the first ask ends as cancelled.
+    /// </summary>
+    Task<HelpAnswer?> AskForHelpAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Keeps an "I need help" icon docked in the desktop's system tray (freedesktop XEmbed system tray) whenever one is
+    /// running, or takes it away when false.
+    /// </summary>
+    Task SetHelpIconAsync(bool shown);
+
+    /// <summary>The student clicked the help icon (raised on the display's thread: handlers must be quick).</summary>
+    event Action? HelpIconClicked;
 }
+
+/// <summary>What the student put in the help window: the note (may be empty) and whether to attach a picture of the screen.</summary>
+public sealed record HelpAnswer(string Note, bool AttachScreenshot);
 
 /// <summary>
 /// The session helper's windows on an X11 display, all on one thread that owns the connection: the
@@ -68,6 +87,28 @@ public sealed unsafe class X11Session : ISessionScreen
     public const int ConsentWidth = 560;
     public const int ConsentHeight = 200;
 
+    /// <summary>The help window's background.</summary>
+    public const uint HelpColour = 0xEAF4EA;
+
+    /// <summary>The tray icon's background (a white "?" is drawn on it).</summary>
+    public const uint HelpIconColour = 0x1E7B34;
+
+    /// <summary>The tray icon's size: trays resize icons as they like; this is what it asks for.</summary>
+    public const int HelpIconSize = 24;
+
+    /// <summary>How often the helper looks for a system tray to dock in (one may start after the helper, or restart).</summary>
+    private static readonly TimeSpan TrayCheckInterval = TimeSpan.FromSeconds(2);
+
+    public const int HelpWidth = 560;
+    public const int HelpHeight = 300;
+
+    /// <summary>The help window's parts, relative to the window: x, y, width, height (tests click them).</summary>
+    public static readonly (int X, int Y, int Width, int Height) HelpNoteBox = (20, 66, 520, 100), HelpAttachBox = (20, 192, 24, 24),
+        HelpSendButton = (60, 236, 180, 44), HelpCancelButton = (320, 236, 180, 44);
+
+    // The attach box and its label are one target.
+    private static readonly (int X, int Y, int Width, int Height) HelpAttachRow = (20, 192, 400, 24);
+
     /// <summary>The consent prompt's buttons, relative to the prompt: x, y, width, height.</summary>
     public static readonly (int X, int Y, int Width, int Height) AllowButton = (60, 130, 180, 44), DeclineButton = (320, 130, 180, 44);
     private static readonly TimeSpan MessageLifetime = TimeSpan.FromMinutes(1);
@@ -88,6 +129,14 @@ public sealed unsafe class X11Session : ISessionScreen
     private nuint _consentWindow;
     private string[] _consentLines = [];
     private TaskCompletionSource<bool>? _consent;
+    private nuint _helpWindow;
+    private TaskCompletionSource<HelpAnswer?>? _help;
+    private readonly StringBuilder _helpNote = new();
+    private bool _helpAttach;
+    private bool _trayWanted;
+    private nuint _trayIcon;
+    private nuint _trayOwner;
+    private DateTime _trayCheck;
     private string? _viewBanner;
     private string? _remoteBanner;
     private string _lockText = string.Empty;
@@ -232,6 +281,55 @@ public sealed unsafe class X11Session : ISessionScreen
         }), cancellationToken);
     }
 
+    public Task<HelpAnswer?> AskForHelpAsync(CancellationToken cancellationToken)
+    {
+        var answer = new TaskCompletionSource<HelpAnswer?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var shown = RunAsync(() =>
+        {
+            // One window: a second ask takes it over, as it is (the first ask ends as cancelled).
+            _help?.TrySetResult(null);
+            _help = answer;
+            if (_helpWindow == 0)
+            {
+                _helpNote.Clear();
+                _helpAttach = false; // off until the student ticks it
+                _helpWindow = CreateWindow((_width - HelpWidth) / 2, (_height - HelpHeight) / 2, HelpWidth, HelpHeight, HelpColour);
+                Xlib.XSync(_display, 0);
+            }
+
+            // The keyboard first, so typing reaches the note as soon as the window can be seen.
+            FocusHelp();
+            Draw(_helpWindow);
+            Restack();
+            return true;
+        });
+        return ConsentPrompt.WaitAsync(shown, answer.Task, () => RunAsync(() =>
+        {
+            if (_help == answer)
+            {
+                _help = null;
+                Destroy(ref _helpWindow);
+            }
+
+            return true;
+        }), cancellationToken);
+    }
+
+    public event Action? HelpIconClicked;
+
+    public Task SetHelpIconAsync(bool shown) => RunAsync(() =>
+    {
+        _trayWanted = shown;
+        _trayCheck = DateTime.MinValue;
+        if (!shown && _trayIcon != 0)
+        {
+            Destroy(ref _trayIcon);
+            _trayOwner = 0;
+        }
+
+        return true;
+    });
+
     public Task<(byte[] Rgb, int Width, int Height)> CaptureRgbAsync() => RunAsync(CaptureRgb);
 
     public Task InjectAsync(IReadOnlyList<RemoteInputEvent> events) => RunAsync(() =>
@@ -353,6 +451,7 @@ public sealed unsafe class X11Session : ISessionScreen
         }
 
         _consent?.TrySetResult(false);
+        _help?.TrySetResult(null);
         _work.CompleteAdding();
         _thread.Join(TimeSpan.FromSeconds(5));
         Xlib.XFreeGC(_display, _gc);
@@ -427,6 +526,12 @@ public sealed unsafe class X11Session : ISessionScreen
             }
 
             HandleEvents();
+            if (_trayWanted && DateTime.UtcNow >= _trayCheck)
+            {
+                _trayCheck = DateTime.UtcNow + TrayCheckInterval;
+                Dock();
+            }
+
             if (_messageWindow != 0 && DateTime.UtcNow > _messageUntil)
             {
                 Destroy(ref _messageWindow);
@@ -474,6 +579,139 @@ public sealed unsafe class X11Session : ISessionScreen
             {
                 RemoteEndRequested?.Invoke();
             }
+            else if (type == Xlib.ButtonPress && window == _trayIcon && window != 0)
+            {
+                HelpIconClicked?.Invoke();
+            }
+            else if (type == Xlib.DestroyNotify && window == _trayIcon && window != 0)
+            {
+                // The tray went and took the icon with it: a new one is made for the next tray.
+                (_trayIcon, _trayOwner) = (0, 0);
+            }
+            else if (type == Xlib.ReparentNotify && window == _trayIcon && window != 0 && *(nuint*)(xevent + 48) == _root)
+            {
+                // The tray went and handed the icon back (XEmbed's save-set): hidden until a tray takes it again.
+                Xlib.XUnmapWindow(_display, _trayIcon);
+                _trayOwner = 0;
+            }
+            else if (type == Xlib.ButtonPress && window == _helpWindow && window != 0)
+            {
+                HelpClicked(*(int*)(xevent + 64), *(int*)(xevent + 68));
+            }
+            else if (type == Xlib.KeyPress && window == _helpWindow && window != 0)
+            {
+                HelpKey(xevent);
+            }
+        }
+    }
+
+    private void HelpClicked(int x, int y)
+    {
+        if (Inside(HelpSendButton, x, y) || Inside(HelpCancelButton, x, y))
+        {
+            _help?.TrySetResult(Inside(HelpSendButton, x, y) ? new HelpAnswer(_helpNote.ToString(), _helpAttach) : null);
+            _help = null;
+            Destroy(ref _helpWindow);
+            return;
+        }
+
+        if (Inside(HelpAttachRow, x, y))
+        {
+            _helpAttach = !_helpAttach;
+            Draw(_helpWindow);
+        }
+
+        // Without a window manager's click-to-focus, a click gives the window the keyboard back.
+        FocusHelp();
+    }
+
+    // Typing into the note: Latin-1 characters (what the core fonts draw), Backspace, Return for a new line, Escape cancels.
+    private void HelpKey(byte* xevent)
+    {
+        var typed = stackalloc byte[16];
+        var count = Xlib.XLookupString(xevent, typed, 16, out var keysym, 0);
+        switch (keysym)
+        {
+            case 0xFF1B: // Escape
+                _help?.TrySetResult(null);
+                _help = null;
+                Destroy(ref _helpWindow);
+                return;
+            case 0xFF08: // BackSpace
+                if (_helpNote.Length > 0)
+                {
+                    _helpNote.Length--;
+                }
+
+                break;
+            case 0xFF0D or 0xFF8D: // Return, KP_Enter
+                Append('\n');
+                break;
+            default:
+                for (var i = 0; i < count; i++)
+                {
+                    if (typed[i] is >= 0x20 and not 0x7F)
+                    {
+                        Append((char)typed[i]);
+                    }
+                }
+
+                break;
+        }
+
+        Draw(_helpWindow);
+
+        void Append(char c)
+        {
+            if (_helpNote.Length < HelpRequestLimits.MaxNoteLength)
+            {
+                _helpNote.Append(c);
+            }
+        }
+    }
+
+    // The freedesktop system tray protocol: the tray owns the selection _NET_SYSTEM_TRAY_S<screen>; an application asks it to
+    // embed an icon window with a SYSTEM_TRAY_REQUEST_DOCK client message, and says in _XEMBED_INFO that it wants it mapped.
+    private void Dock()
+    {
+        var owner = Xlib.XGetSelectionOwner(_display, Xlib.XInternAtom(_display, $"_NET_SYSTEM_TRAY_S{Xlib.XDefaultScreen(_display)}", 0));
+        if (owner == 0 || (owner == _trayOwner && _trayIcon != 0))
+        {
+            return;
+        }
+
+        if (_trayIcon == 0)
+        {
+            _trayIcon = Xlib.XCreateSimpleWindow(_display, _root, 0, 0, HelpIconSize, HelpIconSize, 0, 0, HelpIconColour);
+            Xlib.XSelectInput(_display, _trayIcon, (nint)(Xlib.ExposureMask | Xlib.ButtonPressMask | Xlib.StructureNotifyMask));
+            var info = stackalloc nuint[2];
+            (info[0], info[1]) = (0, 1); // XEmbed version 0, XEMBED_MAPPED
+            var xembedInfo = Xlib.XInternAtom(_display, "_XEMBED_INFO", 0);
+            Xlib.XChangeProperty(_display, _trayIcon, xembedInfo, xembedInfo, 32, Xlib.PropModeReplace, (byte*)info, 2);
+            SetStringProperty(_trayIcon, "_NET_WM_NAME", "UTF8_STRING", Encoding.UTF8.GetBytes("I need help"));
+            SetStringProperty(_trayIcon, "WM_CLASS", "STRING", Encoding.Latin1.GetBytes("homeroom-help\0Homeroom\0"));
+        }
+
+        // XClientMessageEvent: type, serial, send_event, display, window (32), message_type (40), format (48), data.l[5] (56).
+        var message = stackalloc byte[192];
+        new Span<byte>(message, 192).Clear();
+        *(int*)message = Xlib.ClientMessage;
+        *(nuint*)(message + 32) = owner;
+        *(nuint*)(message + 40) = Xlib.XInternAtom(_display, "_NET_SYSTEM_TRAY_OPCODE", 0);
+        *(int*)(message + 48) = 32;
+        *(nint*)(message + 64) = 0; // SYSTEM_TRAY_REQUEST_DOCK (data.l[0] is the time: CurrentTime)
+        *(nuint*)(message + 72) = _trayIcon;
+        Xlib.XSendEvent(_display, owner, 0, 0, message);
+        Xlib.XSync(_display, 0);
+        _trayOwner = owner;
+    }
+
+    private void FocusHelp()
+    {
+        if (_helpWindow != 0 && _lockWindow == 0)
+        {
+            Xlib.XSetInputFocus(_display, _helpWindow, Xlib.RevertToPointerRoot, 0);
+            Xlib.XFlush(_display);
         }
     }
 
@@ -503,7 +741,8 @@ public sealed unsafe class X11Session : ISessionScreen
     // The lock covers everything; the banner and a message stay visible above it.
     private void Restack()
     {
-        foreach (var window in (nuint[])[_lockWindow, _messageWindow, _consentWindow, _bannerWindow])
+        // The help window stays under the lock: a locked screen takes no typing.
+        foreach (var window in (nuint[])[_helpWindow, _lockWindow, _messageWindow, _consentWindow, _bannerWindow])
         {
             if (window != 0)
             {
@@ -562,6 +801,17 @@ public sealed unsafe class X11Session : ISessionScreen
             Button(window, AllowButton, 0x1E7B34, "Allow");
             Button(window, DeclineButton, 0x6B6B6B, "Decline");
         }
+        else if (window == _helpWindow)
+        {
+            DrawHelp(window);
+        }
+        else if (window == _trayIcon)
+        {
+            Xlib.XSetForeground(_display, _gc, HelpIconColour);
+            Xlib.XFillRectangle(_display, window, _gc, 0, 0, HelpIconSize, HelpIconSize);
+            Xlib.XSetForeground(_display, _gc, 0xFFFFFF);
+            Text(window, (HelpIconSize - _charWidth) / 2, (HelpIconSize / 2) + (_lineHeight / 3), "?");
+        }
         else if (window == _messageWindow)
         {
             Xlib.XSetForeground(_display, _gc, MessageColour);
@@ -574,6 +824,38 @@ public sealed unsafe class X11Session : ISessionScreen
         }
 
         Xlib.XFlush(_display);
+    }
+
+    private void DrawHelp(nuint window)
+    {
+        Xlib.XSetForeground(_display, _gc, HelpColour);
+        Xlib.XFillRectangle(_display, window, _gc, 0, 0, HelpWidth, HelpHeight);
+        Xlib.XSetForeground(_display, _gc, 0x202020);
+        Text(window, 20, 30, "I need help");
+        Text(window, 20, 56, "A note for your teacher (optional):");
+        var box = HelpNoteBox;
+        Xlib.XSetForeground(_display, _gc, 0xFFFFFF);
+        Xlib.XFillRectangle(_display, window, _gc, box.X, box.Y, (uint)box.Width, (uint)box.Height);
+        Xlib.XSetForeground(_display, _gc, 0x202020);
+        // The end of the note shows, with the cursor after it.
+        var lines = Wrap(_helpNote.ToString() + "_", box.Width - 16).ToArray();
+        var fit = Math.Max(1, (box.Height - 8) / _lineHeight);
+        var first = Math.Max(0, lines.Length - fit);
+        for (var i = first; i < lines.Length; i++)
+        {
+            Text(window, box.X + 8, box.Y + 4 + ((i - first + 1) * _lineHeight) - 6, lines[i]);
+        }
+
+        Text(window, box.X + box.Width - (9 * _charWidth), box.Y + box.Height + 18, $"{_helpNote.Length}/{HelpRequestLimits.MaxNoteLength}");
+        var attach = HelpAttachBox;
+        Xlib.XSetForeground(_display, _gc, 0x202020);
+        Xlib.XFillRectangle(_display, window, _gc, attach.X, attach.Y, (uint)attach.Width, (uint)attach.Height);
+        Xlib.XSetForeground(_display, _gc, _helpAttach ? 0x1E7B34u : 0xFFFFFFu);
+        Xlib.XFillRectangle(_display, window, _gc, attach.X + 3, attach.Y + 3, (uint)attach.Width - 6, (uint)attach.Height - 6);
+        Xlib.XSetForeground(_display, _gc, 0x202020);
+        Text(window, attach.X + attach.Width + 10, attach.Y + attach.Height - 5, "Attach a picture of my screen");
+        Button(window, HelpSendButton, 0x1E7B34, "Send");
+        Button(window, HelpCancelButton, 0x6B6B6B, "Cancel");
     }
 
     private void Button(nuint window, (int X, int Y, int Width, int Height) box, uint colour, string label)
@@ -719,7 +1001,7 @@ public sealed unsafe class X11Session : ISessionScreen
 /// <summary>Waits for the consent prompt's answer off the X thread (the session class is unsafe, where nothing may be awaited).</summary>
 internal static class ConsentPrompt
 {
-    public static async Task<bool> WaitAsync(Task shown, Task<bool> answer, Func<Task> remove, CancellationToken cancellationToken)
+    public static async Task<T> WaitAsync<T>(Task shown, Task<T> answer, Func<Task> remove, CancellationToken cancellationToken)
     {
         await shown;
         try

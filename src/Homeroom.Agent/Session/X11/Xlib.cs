@@ -20,6 +20,12 @@ internal static unsafe partial class Xlib
     public const long KeyPressMask = 1 << 0;
     public const int Expose = 12;
     public const int ButtonPress = 4;
+    public const int KeyPress = 2;
+    public const int DestroyNotify = 17;
+    public const int ReparentNotify = 21;
+    public const int ClientMessage = 33;
+    public const long StructureNotifyMask = 1 << 17;
+    public const int RevertToPointerRoot = 1;
     public const int PropModeReplace = 0;
 
     private static readonly Lock InitLock = new();
@@ -196,6 +202,28 @@ internal static unsafe partial class Xlib
 
     [LibraryImport(Lib)]
     public static partial int XSetInputFocus(nint display, nuint focus, int revertTo, nuint time);
+
+    [LibraryImport(Lib)]
+    public static partial nuint XGetSelectionOwner(nint display, nuint selection);
+
+    [LibraryImport(Lib)]
+    public static partial int XSetSelectionOwner(nint display, nuint selection, nuint owner, nuint time);
+
+    [LibraryImport(Lib)]
+    public static partial int XSendEvent(nint display, nuint window, int propagate, nint eventMask, byte* xevent);
+
+    [LibraryImport(Lib)]
+    public static partial int XMapWindow(nint display, nuint window);
+
+    [LibraryImport(Lib)]
+    public static partial int XUnmapWindow(nint display, nuint window);
+
+    [LibraryImport(Lib)]
+    public static partial int XReparentWindow(nint display, nuint window, nuint parent, int x, int y);
+
+    /// <summary>A key event's keysym and the Latin-1 text it types (<paramref name="keyEvent"/> is the <c>XKeyEvent</c> as read).</summary>
+    [LibraryImport(Lib)]
+    public static partial int XLookupString(byte* keyEvent, byte* buffer, int bytes, out nuint keysym, nint composeStatus);
 
     [LibraryImport(Lib)]
     public static partial int XFree(void* data);
