@@ -4,6 +4,7 @@ using System.Text.Json;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
 
@@ -25,21 +26,20 @@ public sealed record PushCertificateInfo(string Topic, string Subject, DateTime 
 /// certificate only if it is for the pending key and, on renewal, has the same topic, so enrolled
 /// devices keep being reachable. Keys are stored encrypted with the data-protection keys in the
 /// <see cref="SecretStore"/>: on SQLite in files only the server's user can read (data/apple, 0600); on PostgreSQL in
-/// the database, where every node reads the waiting request there and, at most <see cref="RefreshInterval"/> after
-/// another node imported a certificate, takes that certificate too. <see cref="Changed"/> tells the APNs client.
+/// the database, where every node reads the waiting request there and, at most
+/// <see cref="PushCertificateOptions.ClusterRefreshInterval"/> after another node imported a certificate, takes that
+/// certificate too. <see cref="Changed"/> tells the APNs client.
 /// </summary>
 public sealed class PushCertificateStore
 {
     /// <summary>The topic written into enrollment profiles while no push certificate is imported.</summary>
     public const string UnconfiguredTopic = "com.apple.mgmt.External.homeroom-unconfigured";
 
-    /// <summary>On PostgreSQL, how often a node looks whether another node imported a certificate.</summary>
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(30);
-
     private const string UserIdOid = "0.9.2342.19200300.100.1.1";
     private readonly SecretStore _secrets;
     private readonly IDataProtector _protector;
     private readonly TimeProvider _time;
+    private readonly TimeSpan _refreshInterval;
     private readonly Lock _lock = new();
     private X509Certificate2? _current;
     private byte[]? _currentStored;
@@ -47,10 +47,11 @@ public sealed class PushCertificateStore
 
     private sealed record PendingRequest(DateTime CreatedAt, byte[] Key, byte[] Csr);
 
-    public PushCertificateStore(SecretStore secrets, IDataProtectionProvider protection, TimeProvider time)
+    public PushCertificateStore(SecretStore secrets, IDataProtectionProvider protection, IOptions<PushCertificateOptions> options, TimeProvider time)
     {
         _secrets = secrets;
         _time = time;
+        _refreshInterval = options.Value.ClusterRefreshInterval;
         _protector = protection.CreateProtector("Homeroom.Apple.PushCertificate");
         _checkedAt = time.GetTimestamp();
         if (secrets.Read(SecretNames.PushCertificate) is { } stored)
@@ -79,8 +80,8 @@ public sealed class PushCertificateStore
     }
 
     /// <summary>
-    /// On PostgreSQL, takes the certificate another node imported, when <see cref="RefreshInterval"/> has passed since
-    /// this node last looked (and raises <see cref="Changed"/>); nothing on SQLite, where only this node imports.
+    /// On PostgreSQL, takes the certificate another node imported, when <see cref="PushCertificateOptions.ClusterRefreshInterval"/>
+    /// has passed since this node last looked (and raises <see cref="Changed"/>); nothing on SQLite, where only this node imports.
     /// </summary>
     public void Refresh()
     {
@@ -91,7 +92,7 @@ public sealed class PushCertificateStore
 
         lock (_lock)
         {
-            if (_time.GetElapsedTime(_checkedAt) < RefreshInterval)
+            if (_time.GetElapsedTime(_checkedAt) < _refreshInterval)
             {
                 return;
             }

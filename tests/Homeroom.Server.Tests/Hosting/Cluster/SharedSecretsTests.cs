@@ -10,6 +10,7 @@ using Homeroom.Server.AppleSchoolManager;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Scripts;
+using Homeroom.Server.Tests.Apple;
 using Homeroom.Server.Tests.Infrastructure;
 using Homeroom.Simulator.Apple;
 using Microsoft.AspNetCore.DataProtection;
@@ -173,6 +174,29 @@ public sealed class SharedSecretsTests
         b.GetService<AsmKeyStore>().Existing(DateTimeOffset.UtcNow).ShouldBeNull();
         var asm = a.GetService<AsmKeyStore>().Certificate(DateTimeOffset.UtcNow);
         b.GetService<AsmKeyStore>().Existing(DateTimeOffset.UtcNow)!.Thumbprint.ShouldBe(asm.Thumbprint);
+    }
+
+    [Fact]
+    public async Task PushCertificate_RequestedOnNodeA_ImportedThroughNodeB_IsUsedByNodeA()
+    {
+        using var pki = new FakeApplePki();
+        string[] settings = [.. pki.VendorSettings, "Homeroom:Apple:PushCertificate:ClusterRefreshInterval=00:00:01"];
+        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, settings);
+        await using var b = await HomeroomHost.StartNodeWithOwnDataAsync(a, settings);
+        const string topic = "com.apple.mgmt.External.0d6c1a52-3f0e-4c1b-9a57-6b8f1f1d2c11";
+
+        // The key of the request node A made waits in the database, so node B takes Apple's certificate for it.
+        var csr = await FakeApplePki.RequestAsync(a);
+        using var certificate = pki.Issue(csr, topic, a.Clock.GetUtcNow().AddDays(365));
+        using (var imported = await FakeApplePki.UploadAsync(b.Client, certificate))
+        {
+            imported.StatusCode.ShouldBe(HttpStatusCode.OK, await imported.Content.ReadAsStringAsync());
+        }
+
+        // Node A loaded no certificate at start; it takes the imported one at its next look (here after a second).
+        await Poll.UntilAsync(async () => (await FakeApplePki.StatusAsync(a)).TryGetProperty("topic", out var seen) && seen.GetString() == topic, TimeSpan.FromSeconds(10));
+        a.GetService<PushCertificateStore>().Certificate!.Thumbprint.ShouldBe(b.GetService<PushCertificateStore>().Certificate!.Thumbprint);
+        a.GetService<PushCertificateStore>().Certificate!.HasPrivateKey.ShouldBeTrue();
     }
 
     [Fact]
