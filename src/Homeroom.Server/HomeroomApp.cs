@@ -27,6 +27,7 @@ public static class HomeroomApp
 
         var app = builder.Build();
         await app.Services.InitializeDatabaseAsync(cancellationToken);
+        await app.Services.GetRequiredService<ClusterSecrets>().InitializeAsync(cancellationToken);
         await app.Services.GetRequiredService<AdminBootstrapper>().RunAsync(cancellationToken);
         app.UseHomeroom();
         return app;

@@ -7,6 +7,8 @@ namespace Homeroom.Server.Accounts;
 /// <summary>
 /// On first start creates the <c>admin</c> account (password from <c>HOMEROOM_ADMIN_PASSWORD</c>,
 /// or generated and printed once), and registers <c>HOMEROOM_BOOTSTRAP_API_KEY</c> for it when set.
+/// Two nodes of a cluster starting together on a new database both try: the second insert breaks the
+/// unique name (or key hash), and that node takes what the first stored.
 /// </summary>
 public sealed class AdminBootstrapper(
     IDbContextFactory<HomeroomDbContext> dbFactory,
@@ -40,15 +42,30 @@ public sealed class AdminBootstrapper(
                 CreatedAt = now,
             };
             db.StaffAccounts.Add(admin);
-            await db.SaveChangesAsync(cancellationToken);
-            if (generated)
+            var made = true;
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException e) when (DatabaseErrors.IsUniqueViolation(e))
+            {
+                // Another node made it at the same moment: that one counts, with its password.
+                db.ChangeTracker.Clear();
+                admin = await db.StaffAccounts.FirstAsync(a => a.Username == AdminUsername, cancellationToken);
+                made = false;
+            }
+
+            if (made && generated)
             {
                 // Printed once, on the console only, so it never lands in a log store.
                 Console.WriteLine($"Homeroom created the account 'admin' with password: {password}");
                 Console.WriteLine("Change it after signing in. It will not be shown again.");
             }
 
-            AccountsLog.AdminCreated(logger, generated);
+            if (made)
+            {
+                AccountsLog.AdminCreated(logger, generated);
+            }
         }
 
         var bootstrapKey = configuration["HOMEROOM_BOOTSTRAP_API_KEY"];
@@ -66,8 +83,15 @@ public sealed class AdminBootstrapper(
                     KeyPrefix = bootstrapKey[..Math.Min(6, bootstrapKey.Length)],
                     CreatedAt = now,
                 });
-                await db.SaveChangesAsync(cancellationToken);
-                AccountsLog.BootstrapKeyRegistered(logger);
+                try
+                {
+                    await db.SaveChangesAsync(cancellationToken);
+                    AccountsLog.BootstrapKeyRegistered(logger);
+                }
+                catch (DbUpdateException e) when (DatabaseErrors.IsUniqueViolation(e))
+                {
+                    db.ChangeTracker.Clear(); // another node registered it at the same moment
+                }
             }
         }
     }

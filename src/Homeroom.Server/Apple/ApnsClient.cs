@@ -90,6 +90,7 @@ public sealed class ApnsClient : IDisposable
     /// <summary>Wakes one device.</summary>
     public async Task<PushOutcome> PushAsync(string deviceTokenHex, string topic, string pushMagic, CancellationToken cancellationToken)
     {
+        _certificates.Refresh(); // a certificate another node imported (PostgreSQL) reconnects through Changed
         var http = _http;
         if (http is null)
         {

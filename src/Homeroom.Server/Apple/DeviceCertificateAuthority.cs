@@ -9,8 +9,9 @@ namespace Homeroom.Server.Apple;
 /// <summary>
 /// Homeroom's own certificate authority for Apple device identities. Each enrollment profile carries
 /// a fresh identity it issued; devices sign every MDM message with it, and only identities it issued
-/// are accepted. The CA key lives in the data directory, encrypted with the server's data-protection
-/// keys (back up <c>data/keys</c> with <c>data/apple</c>), in a file only the server's user can read.
+/// are accepted. The CA key is encrypted with the server's data-protection keys and kept in the
+/// <see cref="SecretStore"/>: on SQLite in <c>data/apple/device-ca.bin</c>, only the server's user can read it (back
+/// up <c>data/keys</c> with <c>data/apple</c>); on PostgreSQL in the database, one CA for every node.
 /// Identities are ECDSA P-256 by default (<see cref="AppleOptions.IdentityKey"/>): generating one
 /// costs a fraction of a millisecond, where RSA 2048 costs 100 to 200 ms of CPU per download.
 /// </summary>
@@ -19,27 +20,22 @@ public sealed class DeviceCertificateAuthority
     private readonly X509Certificate2 _certificate;
     private readonly AppleIdentityKey _identityKey;
 
-    public DeviceCertificateAuthority(DatabaseOptions database, IDataProtectionProvider protection, IOptions<AppleOptions> options, TimeProvider time)
+    public DeviceCertificateAuthority(SecretStore secrets, IDataProtectionProvider protection, IOptions<AppleOptions> options, TimeProvider time)
     {
         _identityKey = options.Value.IdentityKey;
-        var directory = PrivateFiles.Directory(Path.Combine(database.DataDirectory, "apple"));
-        var file = Path.Combine(directory, "device-ca.bin");
         var protector = protection.CreateProtector("Homeroom.Apple.DeviceCA");
-        if (File.Exists(file))
-        {
-            PrivateFiles.Restrict(file);
-            _certificate = X509CertificateLoader.LoadPkcs12(protector.Unprotect(File.ReadAllBytes(file)), null, X509KeyStorageFlags.Exportable);
-        }
-        else
+        // Made once: on PostgreSQL two nodes making it at the same time both end with the one stored first.
+        var stored = secrets.GetOrAdd(SecretNames.DeviceCa, () =>
         {
             using var key = RSA.Create(3072);
             var request = new CertificateRequest("CN=Homeroom device identity CA, O=Homeroom", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
             request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
             var now = time.GetUtcNow();
-            _certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(20));
-            PrivateFiles.Write(file, protector.Protect(_certificate.Export(X509ContentType.Pkcs12)));
-        }
+            using var made = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(20));
+            return protector.Protect(made.Export(X509ContentType.Pkcs12));
+        });
+        _certificate = X509CertificateLoader.LoadPkcs12(protector.Unprotect(stored), null, X509KeyStorageFlags.Exportable);
     }
 
     /// <summary>The CA certificate (public).</summary>

@@ -24,6 +24,13 @@ public sealed class PushCertificateOptions : IValidatableObject
     [Range(typeof(TimeSpan), "1.00:00:00", "180.00:00:00")]
     public TimeSpan ExpiryWarning { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// On PostgreSQL, how long a node may keep using the certificate it loaded after another node imported a new one
+    /// (it looks again at the next push or read after this long).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ClusterRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Largest certificate upload.</summary>
     [Range(4096, 1024 * 1024)]
     public int MaxUploadBytes { get; set; } = 64 * 1024;

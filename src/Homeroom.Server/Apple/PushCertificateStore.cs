@@ -4,6 +4,7 @@ using System.Text.Json;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Apple;
 
@@ -23,8 +24,11 @@ public sealed record PushCertificateInfo(string Topic, string Subject, DateTime 
 /// The flow: <see cref="CreateSigningRequest"/> makes a new RSA key kept here and a CSR for it; the
 /// vendor signs the CSR; Apple's portal turns it into a certificate; <see cref="Import"/> takes that
 /// certificate only if it is for the pending key and, on renewal, has the same topic, so enrolled
-/// devices keep being reachable. Keys are stored encrypted with the data-protection keys, in files
-/// only the server's user can read (data/apple, 0600). <see cref="Changed"/> tells the APNs client.
+/// devices keep being reachable. Keys are stored encrypted with the data-protection keys in the
+/// <see cref="SecretStore"/>: on SQLite in files only the server's user can read (data/apple, 0600); on PostgreSQL in
+/// the database, where every node reads the waiting request there and, at most
+/// <see cref="PushCertificateOptions.ClusterRefreshInterval"/> after another node imported a certificate, takes that
+/// certificate too. <see cref="Changed"/> tells the APNs client.
 /// </summary>
 public sealed class PushCertificateStore
 {
@@ -32,27 +36,31 @@ public sealed class PushCertificateStore
     public const string UnconfiguredTopic = "com.apple.mgmt.External.homeroom-unconfigured";
 
     private const string UserIdOid = "0.9.2342.19200300.100.1.1";
-    private readonly string _activeFile;
-    private readonly string _pendingFile;
+    private readonly SecretStore _secrets;
     private readonly IDataProtector _protector;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _refreshInterval;
     private readonly Lock _lock = new();
     private X509Certificate2? _current;
+    private byte[]? _currentStored;
+    private long _checkedAt;
 
     private sealed record PendingRequest(DateTime CreatedAt, byte[] Key, byte[] Csr);
 
-    public PushCertificateStore(DatabaseOptions database, IDataProtectionProvider protection)
+    public PushCertificateStore(SecretStore secrets, IDataProtectionProvider protection, IOptions<PushCertificateOptions> options, TimeProvider time)
     {
-        var directory = PrivateFiles.Directory(Path.Combine(database.DataDirectory, "apple"));
-        _activeFile = Path.Combine(directory, "push-certificate.bin");
-        _pendingFile = Path.Combine(directory, "push-request.bin");
+        _secrets = secrets;
+        _time = time;
+        _refreshInterval = options.Value.ClusterRefreshInterval;
         _protector = protection.CreateProtector("Homeroom.Apple.PushCertificate");
-        if (File.Exists(_activeFile))
+        _checkedAt = time.GetTimestamp();
+        if (secrets.Read(SecretNames.PushCertificate) is { } stored)
         {
-            PrivateFiles.Restrict(_activeFile);
-            _current = X509CertificateLoader.LoadPkcs12(_protector.Unprotect(File.ReadAllBytes(_activeFile)), null, X509KeyStorageFlags.Exportable);
+            _current = Load(stored);
+            _currentStored = stored;
         }
 
-        PrivateFiles.Restrict(_pendingFile);
+        secrets.Read(SecretNames.PushRequest); // a file left wider by an older version is narrowed now
     }
 
     /// <summary>Raised after a certificate is imported.</summary>
@@ -63,11 +71,44 @@ public sealed class PushCertificateStore
     {
         get
         {
+            Refresh();
             lock (_lock)
             {
                 return _current;
             }
         }
+    }
+
+    /// <summary>
+    /// On PostgreSQL, takes the certificate another node imported, when <see cref="PushCertificateOptions.ClusterRefreshInterval"/>
+    /// has passed since this node last looked (and raises <see cref="Changed"/>); nothing on SQLite, where only this node imports.
+    /// </summary>
+    public void Refresh()
+    {
+        if (!_secrets.Shared)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_time.GetElapsedTime(_checkedAt) < _refreshInterval)
+            {
+                return;
+            }
+
+            _checkedAt = _time.GetTimestamp();
+            var stored = _secrets.Read(SecretNames.PushCertificate);
+            if (stored is null || (_currentStored is not null && stored.AsSpan().SequenceEqual(_currentStored)))
+            {
+                return;
+            }
+
+            _current = Load(stored);
+            _currentStored = stored;
+        }
+
+        Changed?.Invoke();
     }
 
     public PushCertificateInfo? Info => Certificate is { } certificate ? Describe(certificate) : null;
@@ -98,7 +139,7 @@ public sealed class PushCertificateStore
         var pending = new PendingRequest(now.UtcDateTime, key.ExportPkcs8PrivateKey(), csr);
         lock (_lock)
         {
-            PrivateFiles.Write(_pendingFile, _protector.Protect(JsonSerializer.SerializeToUtf8Bytes(pending)));
+            _secrets.Write(SecretNames.PushRequest, _protector.Protect(JsonSerializer.SerializeToUtf8Bytes(pending)));
         }
 
         return csr;
@@ -154,9 +195,11 @@ public sealed class PushCertificateStore
 
             using var withKey = certificate.CopyWithPrivateKey(key);
             var pkcs12 = withKey.Export(X509ContentType.Pkcs12);
-            PrivateFiles.Write(_activeFile, _protector.Protect(pkcs12));
-            File.Delete(_pendingFile);
+            var stored = _protector.Protect(pkcs12);
+            _secrets.Write(SecretNames.PushCertificate, stored);
+            _secrets.Delete(SecretNames.PushRequest);
             _current = X509CertificateLoader.LoadPkcs12(pkcs12, null, X509KeyStorageFlags.Exportable);
+            _currentStored = stored;
         }
 
         Changed?.Invoke();
@@ -185,16 +228,18 @@ public sealed class PushCertificateStore
     private static PushCertificateInfo Describe(X509Certificate2 certificate) =>
         new(TopicOf(certificate) ?? "", certificate.Subject, certificate.NotBefore.ToUniversalTime(), certificate.NotAfter.ToUniversalTime(), certificate.GetCertHashString(HashAlgorithmName.SHA256));
 
+    private X509Certificate2 Load(byte[] stored) => X509CertificateLoader.LoadPkcs12(_protector.Unprotect(stored), null, X509KeyStorageFlags.Exportable);
+
     private PendingRequest? ReadPending()
     {
-        if (!File.Exists(_pendingFile))
+        if (_secrets.Read(SecretNames.PushRequest) is not { } stored)
         {
             return null;
         }
 
         try
         {
-            return JsonSerializer.Deserialize<PendingRequest>(_protector.Unprotect(File.ReadAllBytes(_pendingFile)));
+            return JsonSerializer.Deserialize<PendingRequest>(_protector.Unprotect(stored));
         }
         catch (CryptographicException)
         {

@@ -4,7 +4,6 @@ using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
-using Homeroom.Server.Apple;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.AspNetCore.DataProtection;
@@ -181,18 +180,19 @@ public sealed class AsmTokenVault(IDataProtectionProvider protection)
 /// <summary>
 /// This server's key for Apple School Manager: Apple encrypts the server token to the public key an
 /// administrator uploads when adding the MDM server. An RSA 2048 key and a self-signed certificate
-/// made on first use, stored encrypted in data/apple (0600), like the push certificate's keys.
+/// made on first use, stored encrypted like the push certificate's keys (<see cref="SecretStore"/>: data/apple, 0600,
+/// on SQLite; the database on PostgreSQL, made once for every node).
 /// </summary>
 public sealed class AsmKeyStore
 {
-    private readonly string _file;
+    private readonly SecretStore _secrets;
     private readonly IDataProtector _protector;
     private readonly Lock _lock = new();
     private X509Certificate2? _certificate;
 
-    public AsmKeyStore(DatabaseOptions database, IDataProtectionProvider protection)
+    public AsmKeyStore(SecretStore secrets, IDataProtectionProvider protection)
     {
-        _file = Path.Combine(PrivateFiles.Directory(Path.Combine(database.DataDirectory, "apple")), "asm-key.bin");
+        _secrets = secrets;
         _protector = protection.CreateProtector("Homeroom.AppleSchoolManager.Key");
     }
 
@@ -206,24 +206,20 @@ public sealed class AsmKeyStore
                 return _certificate;
             }
 
-            if (File.Exists(_file))
+            var stored = _secrets.GetOrAdd(SecretNames.AsmKey, () =>
             {
-                _certificate = X509CertificateLoader.LoadPkcs12(_protector.Unprotect(File.ReadAllBytes(_file)), null, X509KeyStorageFlags.Exportable);
-                return _certificate;
-            }
-
-            using var key = RSA.Create(2048);
-            var request = new CertificateRequest("CN=Homeroom Apple School Manager", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-            using var made = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
-            var pfx = made.Export(X509ContentType.Pkcs12);
-            PrivateFiles.Write(_file, _protector.Protect(pfx));
-            _certificate = X509CertificateLoader.LoadPkcs12(pfx, null, X509KeyStorageFlags.Exportable);
+                using var key = RSA.Create(2048);
+                var request = new CertificateRequest("CN=Homeroom Apple School Manager", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+                using var made = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
+                return _protector.Protect(made.Export(X509ContentType.Pkcs12));
+            });
+            _certificate = X509CertificateLoader.LoadPkcs12(_protector.Unprotect(stored), null, X509KeyStorageFlags.Exportable);
             return _certificate;
         }
     }
 
     /// <summary>The certificate when one was made, without making one.</summary>
-    public X509Certificate2? Existing(DateTimeOffset now) => File.Exists(_file) || _certificate is not null ? Certificate(now) : null;
+    public X509Certificate2? Existing(DateTimeOffset now) => _certificate is not null || _secrets.Read(SecretNames.AsmKey) is not null ? Certificate(now) : null;
 
     /// <summary>The public certificate, PEM, to upload to Apple School Manager.</summary>
     public string PublicPem(DateTimeOffset now) => Certificate(now).ExportCertificatePem();

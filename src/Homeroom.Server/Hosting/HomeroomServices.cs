@@ -30,7 +30,6 @@ using Homeroom.Server.Diagnostics;
 using Homeroom.Server.Scripts;
 using Homeroom.Server.SelfUpdates;
 using Homeroom.Server.Updates;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -57,13 +56,11 @@ public static class HomeroomServices
         services.AddServerMetrics(configuration);
         services.AddJobLeases();
 
-        var dataDirectory = configuration["Homeroom:DataDirectory"] ?? "./data";
-        services.AddDataProtection().AddKeyManagementOptions(o => o.XmlRepository = new PrivateKeyRepository(DataFiles.KeysDirectory(dataDirectory))).SetApplicationName("Homeroom");
-
         services.AddRateLimiter(o => o.RejectionStatusCode = StatusCodes.Status429TooManyRequests);
         services.AddReverseProxy();
 
         services.AddHomeroomData(configuration);
+        services.AddHomeroomSecrets();
         services.AddSingleton<BulkSql>();
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContext());
 

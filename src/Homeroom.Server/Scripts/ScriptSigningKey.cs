@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Homeroom.Server.Apple;
 using Homeroom.Server.Data;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -7,30 +6,25 @@ namespace Homeroom.Server.Scripts;
 
 /// <summary>
 /// The server's script-signing key (ECDSA P-256): it signs each script version a district administrator approves, and
-/// its public half goes to every agent in the welcome frame. Kept like the Apple device CA: in the data directory
-/// (<c>data/scripts/signing-key.bin</c>), encrypted with the server's data-protection keys, readable by the server's
-/// user only (back up <c>data/keys</c> with <c>data/scripts</c>; several servers share one data directory's files).
+/// its public half goes to every agent in the welcome frame. Kept like the Apple device CA, encrypted with the server's
+/// data-protection keys in the <see cref="SecretStore"/>: on SQLite in <c>data/scripts/signing-key.bin</c>, readable by
+/// the server's user only (back up <c>data/keys</c> with <c>data/scripts</c>); on PostgreSQL in the database, one key
+/// for every node, so an agent connected to any node verifies what any node signed.
 /// </summary>
 public sealed class ScriptSigningKey : IDisposable
 {
     private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
-    public ScriptSigningKey(DatabaseOptions database, IDataProtectionProvider protection, ILogger<ScriptSigningKey> logger)
+    public ScriptSigningKey(SecretStore secrets, IDataProtectionProvider protection, ILogger<ScriptSigningKey> logger)
     {
-        var directory = PrivateFiles.Directory(Path.Combine(database.DataDirectory, "scripts"));
-        var file = Path.Combine(directory, "signing-key.bin");
         var protector = protection.CreateProtector("Homeroom.Scripts.SigningKey");
-        if (File.Exists(file))
+        // Made once: on PostgreSQL two nodes making it at the same time both end with the one stored first.
+        var stored = secrets.GetOrAdd(SecretNames.ScriptSigningKey, () =>
         {
-            PrivateFiles.Restrict(file);
-            _key.ImportPkcs8PrivateKey(protector.Unprotect(File.ReadAllBytes(file)), out _);
-        }
-        else
-        {
-            PrivateFiles.Write(file, protector.Protect(_key.ExportPkcs8PrivateKey()));
-            ScriptsLog.KeyCreated(logger, file);
-        }
-
+            ScriptsLog.KeyCreated(logger, secrets.Describe(SecretNames.ScriptSigningKey));
+            return protector.Protect(_key.ExportPkcs8PrivateKey());
+        });
+        _key.ImportPkcs8PrivateKey(protector.Unprotect(stored), out _);
         PublicKey = _key.ExportSubjectPublicKeyInfo();
         PublicKeyBase64 = Convert.ToBase64String(PublicKey);
     }

@@ -36,17 +36,22 @@ public sealed class HomeroomHost : IAsyncDisposable
     private readonly string[] _extraArguments;
     private readonly bool _ownsDatabase;
     private readonly Action<IServiceCollection>? _services;
+    private readonly string? _ownDataDirectory;
     private WebApplication? _app;
 
-    private HomeroomHost(TestDatabase database, string[] extraArguments, bool ownsDatabase = true, Action<IServiceCollection>? services = null)
+    private HomeroomHost(TestDatabase database, string[] extraArguments, bool ownsDatabase = true, Action<IServiceCollection>? services = null, string? ownDataDirectory = null)
     {
         Database = database;
-        _extraArguments = extraArguments;
+        _ownDataDirectory = ownDataDirectory;
+        _extraArguments = ownDataDirectory is null ? extraArguments : [.. extraArguments, $"--Homeroom:DataDirectory={ownDataDirectory}"];
         _ownsDatabase = ownsDatabase;
         _services = services;
     }
 
     public TestDatabase Database { get; }
+
+    /// <summary>This server's data directory: the database's, or its own (<see cref="StartNodeWithOwnDataAsync"/>).</summary>
+    public string DataDirectory => _ownDataDirectory ?? Database.DataDirectory;
 
     public ShiftedTimeProvider Clock { get; } = new();
 
@@ -78,6 +83,62 @@ public sealed class HomeroomHost : IAsyncDisposable
     /// <paramref name="first"/>. It leaves the database to <paramref name="first"/>: dispose it before that one.
     /// </summary>
     public static Task<HomeroomHost> StartNodeAsync(HomeroomHost first, params string[] settings) => first.StartAnotherNodeAsync(null, settings);
+
+    /// <summary>
+    /// Starts another node of <paramref name="first"/>'s cluster as on another machine: on its database, with a data
+    /// directory of its own (removed when the node is disposed) holding only the cluster key copied from
+    /// <paramref name="first"/> (<c>keys/cluster.key</c>, when it has one), as an operator adding a node copies it.
+    /// </summary>
+    public static async Task<HomeroomHost> StartNodeWithOwnDataAsync(HomeroomHost first, params string[] settings)
+    {
+        var directory = NewDataDirectory();
+        var clusterKey = Path.Combine(first.DataDirectory, "keys", "cluster.key");
+        if (File.Exists(clusterKey))
+        {
+            CopyPrivate(clusterKey, Path.Combine(directory, "keys", "cluster.key"));
+        }
+
+        return await StartNodeAsync(first.Database, directory, settings);
+    }
+
+    /// <summary>
+    /// Starts a node on <paramref name="database"/> (which stays the caller's to dispose) with <paramref name="dataDirectory"/>
+    /// as its own data directory, removed when the node is disposed.
+    /// </summary>
+    public static async Task<HomeroomHost> StartNodeAsync(TestDatabase database, string dataDirectory, params string[] settings)
+    {
+        var host = new HomeroomHost(database, settings.Select(s => "--" + s).ToArray(), ownsDatabase: false, ownDataDirectory: dataDirectory);
+        try
+        {
+            await host.StartAppAsync();
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
+        return host;
+    }
+
+    /// <summary>A new empty owner-only directory for a node's data.</summary>
+    public static string NewDataDirectory()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "homeroom-tests", "node-" + Guid.NewGuid().ToString("N"));
+        DataFiles.CreatePrivateDirectory(directory);
+        return directory;
+    }
+
+    /// <summary>Copies a file owner-only, creating its directory owner-only, as the server keeps its data.</summary>
+    public static void CopyPrivate(string from, string to)
+    {
+        DataFiles.CreatePrivateDirectory(Path.GetDirectoryName(to)!);
+        File.Copy(from, to);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(to, DataFiles.PrivateFile);
+        }
+    }
 
     /// <summary>
     /// Starts a second node on this host's database and data directory, with its own clock, as a second server process
@@ -301,6 +362,18 @@ public sealed class HomeroomHost : IAsyncDisposable
         Client?.Dispose();
         await StopAppAsync();
         timing.Lap("stop");
+        if (_ownDataDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_ownDataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // The temp folder is cleaned by the OS later.
+            }
+        }
+
         if (!_ownsDatabase)
         {
             return;
