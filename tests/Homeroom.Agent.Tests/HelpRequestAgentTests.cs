@@ -4,7 +4,6 @@ using Homeroom.Agent.Session.X11;
 using Homeroom.Agent.Tests.Support;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -16,38 +15,14 @@ namespace Homeroom.Agent.Tests;
 /// types with XTest key presses and clicks with XTest, as a person would; what arrives is read from the server's API, and
 /// what the student is told from the helper.
 /// </summary>
-public sealed class HelpRequestAgentTests : AgentServerTest
+public sealed class HelpRequestAgentTests() : DesktopSessionTest(1024, 768)
 {
-    private XvfbDisplay _display = null!;
-    private readonly string _socket = $"homeroom-test/{Guid.NewGuid():N}";
-    private readonly List<(X11Session Screen, CancellationTokenSource Stop, Task<SessionHelperOutcome> Run)> _helpers = [];
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _display = await XvfbDisplay.StartAsync(1024, 768);
-    }
-
-    public override async Task DisposeAsync()
-    {
-        foreach (var (screen, stop, run) in _helpers)
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(HomeroomHost.Timeout);
-            screen.Dispose();
-            stop.Dispose();
-        }
-
-        await _display.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
     [Fact]
     public async Task NoteAndTickedScreenshot_ReachTheServer_TheScreenshotIsTheScreen_AndTheStudentSeesWhereItGoes()
     {
         var (_, agent, helper) = await ReadyAsync();
         await using var _ = agent;
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         // A desktop of two applications, one on each half; the help window opens over both.
         await desktop.OpenAppWindowAsync("Gedit", "Essay", 0, 0, 512, 768, 0xC03030);
         await desktop.OpenAppWindowAsync("Firefox", "Maths", 512, 0, 512, 768, 0x3060C0);
@@ -93,7 +68,7 @@ public sealed class HelpRequestAgentTests : AgentServerTest
     {
         var (_, agent, helper) = await ReadyAsync();
         await using var _ = agent;
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
 
         await OpenHelpWindowAsync();
         await TypeAsync(desktop, "never mind");
@@ -125,7 +100,7 @@ public sealed class HelpRequestAgentTests : AgentServerTest
     {
         var (_, agent, helper) = await ReadyAsync();
         await using var _ = agent;
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         var desk = (HelpDesk)agent.Services.GetService(typeof(HelpDesk))!;
         Network.Down = true;
         Network.CutAll();
@@ -173,9 +148,9 @@ public sealed class HelpRequestAgentTests : AgentServerTest
     {
         var (_, agent, helper) = await ReadyAsync();
         await using var _ = agent;
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         // The panel's tray starts after the helper, as it may at login: the helper finds it and docks.
-        using var tray = TestTray.Start(_display.Name, 880, 0, 144, 32);
+        using var tray = TestTray.Start(Display.Name, 880, 0, 144, 32);
         await tray.EmbedNextAsync(HomeroomHost.Timeout);
         await Poll.UntilAsync(async () => (await ScreenshotAsync()).Pixels.Count(p => p == X11Session.HelpIconColour) > X11Session.HelpIconSize * X11Session.HelpIconSize / 2, HomeroomHost.Timeout);
 
@@ -191,7 +166,7 @@ public sealed class HelpRequestAgentTests : AgentServerTest
     [Fact]
     public async Task HelpCommand_WithNoHelperRunning_SaysSo()
     {
-        var (code, _, error) = await CliAsync("help", "--display", _display.Name, "--session-socket", _socket);
+        var (code, _, error) = await CliAsync("help", "--display", Display.Name, "--session-socket", SessionSocket);
         code.ShouldBe(AgentCli.HelpUnavailable);
         error.ShouldContain("session helper is not running");
     }
@@ -212,16 +187,9 @@ public sealed class HelpRequestAgentTests : AgentServerTest
     private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync()
     {
         var deviceId = await EnrollAsync();
-        var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: options =>
-        {
-            options.SessionSocketName = _socket;
-            options.SessionHelperUids = new HashSet<uint> { 0 };
-        });
+        var agent = await StartDesktopAgentAsync();
         await agent.WaitConnectedAsync();
-        var screen = X11Session.Open(_display.Name);
-        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, _socket, new HashSet<uint> { 0 }), screen, NullLogger.Instance);
-        var stop = new CancellationTokenSource();
-        _helpers.Add((screen, stop, helper.RunAsync(stop.Token)));
+        var helper = StartHelper().Helper;
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
         return (deviceId, agent, helper);
     }
@@ -229,7 +197,7 @@ public sealed class HelpRequestAgentTests : AgentServerTest
     /// <summary>What the applications menu's "I need help" runs, as the student; the window then shows.</summary>
     private async Task OpenHelpWindowAsync()
     {
-        var (code, output, error) = await CliAsync("help", "--display", _display.Name, "--session-socket", _socket);
+        var (code, output, error) = await CliAsync("help", "--display", Display.Name, "--session-socket", SessionSocket);
         code.ShouldBe(AgentCli.Ok, error);
         output.ShouldContain("help window is open");
         await Poll.UntilAsync(async () => (await ScreenshotAsync()).Pixels.Count(p => p == X11Session.HelpColour) > 10_000, HomeroomHost.Timeout);
@@ -247,8 +215,8 @@ public sealed class HelpRequestAgentTests : AgentServerTest
     /// <summary>The student clicks a part of the help window (centred on the screen).</summary>
     private async Task ClickAsync(X11Session desktop, (int X, int Y, int Width, int Height) part)
     {
-        var x = ((_display.Width - X11Session.HelpWidth) / 2) + part.X + (part.Width / 2);
-        var y = ((_display.Height - X11Session.HelpHeight) / 2) + part.Y + (part.Height / 2);
+        var x = ((Display.Width - X11Session.HelpWidth) / 2) + part.X + (part.Width / 2);
+        var y = ((Display.Height - X11Session.HelpHeight) / 2) + part.Y + (part.Height / 2);
         await desktop.InjectAsync([new RemoteInputEvent("move", x, y), new RemoteInputEvent("down", x, y, 1), new RemoteInputEvent("up", x, y, 1)]);
     }
 
@@ -267,7 +235,7 @@ public sealed class HelpRequestAgentTests : AgentServerTest
 
     private async Task<(uint[] Pixels, int Width, int Height)> ScreenshotAsync()
     {
-        using var viewer = X11Session.Open(_display.Name);
+        using var viewer = X11Session.Open(Display.Name);
         return await viewer.CaptureAsync().WaitAsync(HomeroomHost.Timeout);
     }
 

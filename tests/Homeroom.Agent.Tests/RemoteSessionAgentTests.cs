@@ -11,7 +11,6 @@ using Homeroom.Server.Devices;
 using Homeroom.Server.RemoteSupport;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Logging.Abstractions;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -24,39 +23,12 @@ namespace Homeroom.Agent.Tests;
 /// text must land on the display's clipboard where the school allows it, and their files in the user's Downloads/Homeroom,
 /// byte for byte, only when whole and verified.
 /// </summary>
-public sealed class RemoteSessionAgentTests : AgentServerTest
+public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
 {
-    private XvfbDisplay _display = null!;
-    private readonly string _socket = $"homeroom-test/{Guid.NewGuid():N}";
-    private readonly List<(X11Session Screen, CancellationTokenSource Stop, Task<SessionHelperOutcome> Run)> _helpers = [];
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _display = await XvfbDisplay.StartAsync(1366, 768);
-    }
-
-    public override async Task DisposeAsync()
-    {
-        foreach (var (screen, stop, run) in _helpers)
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(HomeroomHost.Timeout);
-            screen.Dispose();
-            stop.Dispose();
-        }
-
-        await _display.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
     private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null, string? downloads = null)
     {
         var (deviceId, agent) = await EnrolledAgentAsync(school);
-        var screen = X11Session.Open(_display.Name);
-        var helper = new SessionHelper(new SessionHelperOptions(_display.Name, _socket, new HashSet<uint> { 0 }, downloads), screen, NullLogger.Instance);
-        var stop = new CancellationTokenSource();
-        _helpers.Add((screen, stop, helper.RunAsync(stop.Token)));
+        var helper = StartHelper(adjust: o => o with { DownloadsDirectory = downloads }).Helper;
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
         await WaitForRemoteSessionAsync(deviceId);
         return (deviceId, agent, helper);
@@ -65,11 +37,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
     private async Task<(Guid DeviceId, AgentUnderTest Agent)> EnrolledAgentAsync(Guid? school = null)
     {
         var deviceId = await EnrollAsync(school is null ? null : await Host.CreateTokenAsync(maxUses: 1, schoolId: school));
-        var agent = await AgentUnderTest.StartAsync(StateDirectory, configure: options =>
-        {
-            options.SessionSocketName = _socket;
-            options.SessionHelperUids = new HashSet<uint> { 0 };
-        });
+        var agent = await StartDesktopAgentAsync();
         await agent.WaitConnectedAsync();
         return (deviceId, agent);
     }
@@ -129,15 +97,15 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
 
     private async Task<uint[]> ScreenshotAsync()
     {
-        using var viewer = X11Session.Open(_display.Name);
+        using var viewer = X11Session.Open(Display.Name);
         return (await viewer.CaptureAsync().WaitAsync(HomeroomHost.Timeout)).Pixels;
     }
 
     /// <summary>The student clicks a button of the consent prompt (centred on the screen).</summary>
     private async Task ClickAsync(X11Session desktop, (int X, int Y, int Width, int Height) button)
     {
-        var x = ((_display.Width - X11Session.ConsentWidth) / 2) + button.X + (button.Width / 2);
-        var y = ((_display.Height - X11Session.ConsentHeight) / 2) + button.Y + (button.Height / 2);
+        var x = ((Display.Width - X11Session.ConsentWidth) / 2) + button.X + (button.Width / 2);
+        var y = ((Display.Height - X11Session.ConsentHeight) / 2) + button.Y + (button.Height / 2);
         await desktop.InjectAsync([new RemoteInputEvent("move", x, y), new RemoteInputEvent("down", x, y, 1), new RemoteInputEvent("up", x, y, 1)]);
     }
 
@@ -191,13 +159,13 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
     {
         var (deviceId, agent, _) = await ReadyAsync();
         await using var __ = agent;
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         var (viewer, sessionId) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
         using var _ = viewer;
         await WholeScreenAsync(viewer, sessionId);
 
         // The banner shows on the device for the whole session (and so in what the technician sees).
-        (await ScreenshotAsync()).Take(_display.Width * X11Session.BannerHeight).Count(p => p == X11Session.BannerColour).ShouldBeGreaterThan(_display.Width * 10);
+        (await ScreenshotAsync()).Take(Display.Width * X11Session.BannerHeight).Count(p => p == X11Session.BannerColour).ShouldBeGreaterThan(Display.Width * 10);
 
         // Something changes on the screen: a red window. The technician gets the tiles that cover it, red.
         await desktop.OpenAppWindowAsync("Editor", "Notes", 600, 400, 128, 128, 0xE01010);
@@ -221,7 +189,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         }
 
         // The banner goes with the session.
-        await Poll.UntilAsync(async () => !(await ScreenshotAsync()).Take(_display.Width * X11Session.BannerHeight).Any(p => p == X11Session.BannerColour), HomeroomHost.Timeout);
+        await Poll.UntilAsync(async () => !(await ScreenshotAsync()).Take(Display.Width * X11Session.BannerHeight).Any(p => p == X11Session.BannerColour), HomeroomHost.Timeout);
         var record = await RecordAsync(sessionId);
         record.Consent.ShouldBe("accepted");
         record.FramesSent.ShouldBeGreaterThan(1);
@@ -234,9 +202,9 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         // The shipped build (Native AOT) encodes the tiles in its own process; the other tests run the helper's code in theirs.
         var (deviceId, agent) = await EnrolledAgentAsync();
         await using var __ = agent;
-        await using var helper = await PackagedSessionHelper.StartAsync(_display.Name, _socket);
+        await using var helper = await PackagedSessionHelper.StartAsync(Display.Name, SessionSocket);
         await WaitForRemoteSessionAsync(deviceId);
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         await desktop.OpenAppWindowAsync("Editor", "Notes", 600, 400, 128, 128, 0xE01010);
         var (viewer, sessionId) = await AcceptedAsync(deviceId, desktop, RemoteModes.View);
         using var _ = viewer;
@@ -250,7 +218,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
     {
         var (deviceId, agent, helper) = await ReadyAsync();
         await using var __ = agent;
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         var sessionId = await StartSessionAsync(deviceId, RemoteModes.View);
         using var viewer = await ViewerAsync(deviceId, sessionId);
         await ExpectStateAsync(viewer, RemoteSessions.States.Waiting);
@@ -267,14 +235,14 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         record.Consent.ShouldBe("declined");
         record.FramesSent.ShouldBe(0);
         // No banner: nobody is watching.
-        (await ScreenshotAsync()).Take(_display.Width * X11Session.BannerHeight).Any(p => p == X11Session.BannerColour).ShouldBeFalse();
+        (await ScreenshotAsync()).Take(Display.Width * X11Session.BannerHeight).Any(p => p == X11Session.BannerColour).ShouldBeFalse();
     }
 
     /// <summary>The display's clipboard as a program there reads it (xclip, as the student's paste would get it).</summary>
     private async Task<string> ClipboardAsync()
     {
         var start = new System.Diagnostics.ProcessStartInfo(XclipClipboard.Program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])["-o", "-selection", "clipboard", "-t", "UTF8_STRING", "-display", _display.Name])
+        foreach (var argument in (string[])["-o", "-selection", "clipboard", "-t", "UTF8_STRING", "-display", Display.Name])
         {
             start.ArgumentList.Add(argument);
         }
@@ -310,7 +278,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         await using var __ = agent;
         var live = Host.GetService<DeviceLiveState>();
         live.Capabilities(deviceId)!.Single(c => c.Name == CapabilityNames.RemoteClipboard).Available.ShouldBeTrue();
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
 
         const string text = "Wi-Fi: Lincoln-Students\tpassword <ü ✓>\nsecond line";
         var (viewer, _) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
@@ -376,7 +344,7 @@ public sealed class RemoteSessionAgentTests : AgentServerTest
         var (deviceId, agent, helper) = await ReadyAsync(school, downloads);
         await using var __ = agent;
         await Poll.UntilAsync(() => Task.FromResult(Host.GetService<DeviceLiveState>().Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.RemoteFile && c.Available) == true), HomeroomHost.Timeout);
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
 
         // A file of that name is already there: it is kept as it is, and the new one gets "(2)".
         Directory.CreateDirectory(downloads);

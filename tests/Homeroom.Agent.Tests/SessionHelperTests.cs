@@ -13,7 +13,6 @@ using Homeroom.Server.Devices;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -24,54 +23,13 @@ namespace Homeroom.Agent.Tests;
 /// agent (service) and the helper over the real local channel. What the student sees is checked on
 /// screenshots of the X server's root window; impostors run as another user (uid 65534, through setpriv).
 /// </summary>
-public sealed class SessionHelperTests : AgentServerTest
+public sealed class SessionHelperTests() : DesktopSessionTest(1024, 768)
 {
     private const uint Nobody = 65534;
-    private XvfbDisplay _display = null!;
-    private readonly string _socket = $"homeroom-test/{Guid.NewGuid():N}";
-    private readonly List<(SessionHelper Helper, X11Session Screen, CancellationTokenSource Stop, Task<SessionHelperOutcome> Run)> _helpers = [];
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _display = await XvfbDisplay.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        foreach (var (_, screen, stop, run) in _helpers)
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(HomeroomHost.Timeout);
-            screen.Dispose();
-            stop.Dispose();
-        }
-
-        await _display.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
-    // The tests run as root, so the service is told to take helpers running as root (uid 0).
-    private Task<AgentUnderTest> StartAgentAsync() => AgentUnderTest.StartAsync(StateDirectory, configure: options =>
-    {
-        options.SessionSocketName = _socket;
-        options.SessionHelperUids = new HashSet<uint> { 0 };
-    });
-
-    private (SessionHelper Helper, Task<SessionHelperOutcome> Run) StartHelper(string? socket = null, TimeSpan? idleAfter = null)
-    {
-        var screen = X11Session.Open(_display.Name);
-        var options = new SessionHelperOptions(_display.Name, socket ?? _socket, new HashSet<uint> { 0 });
-        var helper = new SessionHelper(idleAfter is { } idle ? options with { IdleAfter = idle } : options, screen, NullLogger.Instance);
-        var stop = new CancellationTokenSource();
-        var run = helper.RunAsync(stop.Token);
-        _helpers.Add((helper, screen, stop, run));
-        return (helper, run);
-    }
 
     private async Task<(uint[] Pixels, int Width, int Height)> ScreenshotAsync()
     {
-        using var viewer = X11Session.Open(_display.Name);
+        using var viewer = X11Session.Open(Display.Name);
         return await viewer.CaptureAsync().WaitAsync(HomeroomHost.Timeout);
     }
 
@@ -87,12 +45,12 @@ public sealed class SessionHelperTests : AgentServerTest
     public async Task Lock_CoversTheWholeScreen_UnlockClearsIt_AndAMessageAppears()
     {
         var deviceId = await EnrollAsync();
-        await using var agent = await StartAgentAsync();
+        await using var agent = await StartDesktopAgentAsync();
         await agent.WaitConnectedAsync();
         // No helper yet: lock is greyed out with the reason.
         await WaitForCapabilityAsync(deviceId, CapabilityNames.Lock, available: false);
 
-        var (helper, _) = StartHelper();
+        var (helper, _, _, _) = StartHelper();
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
         await WaitForCapabilityAsync(deviceId, CapabilityNames.Lock, available: true);
         await WaitForCapabilityAsync(deviceId, CapabilityNames.ScreenView, available: true);
@@ -100,7 +58,7 @@ public sealed class SessionHelperTests : AgentServerTest
         var lockCommand = await IssueAsync(deviceId, CommandKinds.Lock, new() { ["message"] = "Eyes on Ms. Rivera, please" });
         (await WaitForDeliveryAsync(lockCommand, "succeeded")).GetProperty("result").GetString().ShouldBe("locked");
         var (locked, width, height) = await ScreenshotAsync();
-        (width, height).ShouldBe((_display.Width, _display.Height));
+        (width, height).ShouldBe((Display.Width, Display.Height));
         Share(locked, p => p == X11Session.LockColour).ShouldBeGreaterThanOrEqualTo(0.99);
         Share(locked, p => p == 0xFFFFFF).ShouldBeGreaterThan(0); // the school's message is drawn on it
 
@@ -115,7 +73,7 @@ public sealed class SessionHelperTests : AgentServerTest
         shown.Count(p => p == X11Session.MessageColour).ShouldBeInRange((int)(X11Session.MessageWidth * X11Session.MessageHeight * 0.85), X11Session.MessageWidth * X11Session.MessageHeight);
 
         // The helper goes away: the console greys lock out again with the reason.
-        var (_, screen, stop, run) = _helpers[0];
+        var (_, screen, stop, run) = Helpers[0];
         await stop.CancelAsync();
         (await run.WaitAsync(HomeroomHost.Timeout)).ShouldBe(SessionHelperOutcome.Stopped);
         await WaitForCapabilityAsync(deviceId, CapabilityNames.Lock, available: false);
@@ -130,7 +88,7 @@ public sealed class SessionHelperTests : AgentServerTest
         var (deviceId, agent) = await RecordingAgentWithHelperAsync();
         await using var _ = agent;
 
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         await desktop.OpenAppWindowAsync("Firefox", "Private diary – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
         await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.App == "Firefox"), HomeroomHost.Timeout);
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -157,7 +115,7 @@ public sealed class SessionHelperTests : AgentServerTest
     {
         var (deviceId, agent) = await RecordingAgentWithHelperAsync(idleAfter: TimeSpan.FromSeconds(3));
         await using var _ = agent;
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         (await desktop.IdleAsync()).ShouldNotBeNull("Xvfb answers MIT-SCREEN-SAVER queries");
 
         // Nobody has touched this display yet: the student is away from the start, so Firefox in front counts nothing yet.
@@ -181,7 +139,7 @@ public sealed class SessionHelperTests : AgentServerTest
     {
         var (deviceId, agent) = await RecordingAgentWithHelperAsync();
         await using var _ = agent;
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         var inFront = await FirefoxInFrontAsync(agent, desktop);
 
         // 3 s of work, 8 s locked by the teacher, 2 s of work again.
@@ -202,12 +160,12 @@ public sealed class SessionHelperTests : AgentServerTest
     private async Task<(Guid DeviceId, AgentUnderTest Agent)> RecordingAgentWithHelperAsync(TimeSpan? idleAfter = null)
     {
         var deviceId = await EnrollAsync();
-        var agent = await StartAgentAsync();
+        var agent = await StartDesktopAgentAsync();
         try
         {
             await agent.WaitConnectedAsync();
             await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
-            var (helper, _) = StartHelper(idleAfter: idleAfter);
+            var (helper, _, _, _) = StartHelper(adjust: o => idleAfter is { } idle ? o with { IdleAfter = idle } : o);
             await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
             return (deviceId, agent);
         }
@@ -276,13 +234,13 @@ public sealed class SessionHelperTests : AgentServerTest
         // Safety monitoring also away from school zones (this device reports no location).
         var profile = await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety everywhere", settings = new { safety = new { atHome = true } } });
         (await Host.PostJsonAsync("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "device", scopeId = deviceId.ToString() })).EnsureSuccessStatusCode();
-        await using var agent = await StartAgentAsync();
+        await using var agent = await StartDesktopAgentAsync();
         await agent.WaitConnectedAsync();
         await Poll.UntilAsync(() => Task.FromResult(agent.Status.PolicyVersion > 0), HomeroomHost.Timeout);
-        var (helper, _) = StartHelper();
+        var (helper, _, _, _) = StartHelper();
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
 
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         await desktop.OpenAppWindowAsync("Gedit", "maths homework.txt - gedit", 100, 100, 500, 300, 0xE0E0E0);
         await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.Title == "maths homework.txt - gedit"), HomeroomHost.Timeout);
         await desktop.OpenAppWindowAsync("Gedit", "i want to kill myself tonight.txt - gedit", 120, 120, 500, 300, 0xE0E0E0);
@@ -314,13 +272,13 @@ public sealed class SessionHelperTests : AgentServerTest
         var (science, teacher) = await ScienceTeacherAsync(deviceId);
         using var rivera = teacher;
 
-        await using var agent = await StartAgentAsync();
+        await using var agent = await StartDesktopAgentAsync();
         await agent.WaitConnectedAsync();
-        var (helper, _) = StartHelper();
+        var (helper, _, _, _) = StartHelper();
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
 
         // A student's window has focus; the helper reports it (checked every 2 s), which also shows time passed with nobody watching.
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         await desktop.OpenAppWindowAsync("Firefox", "Fractions quiz – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
         await Poll.UntilAsync(() => Task.FromResult(agent.Sessions.Foreground?.Title == "Fractions quiz – Mozilla Firefox"), HomeroomHost.Timeout);
         agent.Sessions.Foreground!.Value.App.ShouldBe("Firefox");
@@ -376,11 +334,11 @@ public sealed class SessionHelperTests : AgentServerTest
         var deviceId = await EnrollAsync();
         var (science, teacher) = await ScienceTeacherAsync(deviceId);
         using var rivera = teacher;
-        await using var agent = await StartAgentAsync();
+        await using var agent = await StartDesktopAgentAsync();
         await agent.WaitConnectedAsync();
-        await using var helper = await PackagedSessionHelper.StartAsync(_display.Name, _socket);
+        await using var helper = await PackagedSessionHelper.StartAsync(Display.Name, SessionSocket);
         await WaitForCapabilityAsync(deviceId, CapabilityNames.ScreenView, available: true);
-        using var desktop = X11Session.Open(_display.Name);
+        using var desktop = X11Session.Open(Display.Name);
         await desktop.OpenAppWindowAsync("Firefox", "Fractions quiz – Mozilla Firefox", 100, 200, 600, 400, 0x3060C0);
 
         var jpeg = await WatchAsync(rivera, science, deviceId);
@@ -430,10 +388,10 @@ public sealed class SessionHelperTests : AgentServerTest
     public async Task AHelperRunningAsAnotherUser_IsRefused()
     {
         var deviceId = await EnrollAsync();
-        await using var agent = await StartAgentAsync();
+        await using var agent = await StartDesktopAgentAsync();
         await agent.Sessions.Listening.WaitAsync(HomeroomHost.Timeout);
 
-        var (code, output) = await AsNobodyAsync(ImpostorHelper, _socket);
+        var (code, output) = await AsNobodyAsync(ImpostorHelper, SessionSocket);
         code.ShouldBe(0, output);
         output.ShouldContain("\"type\":\"refused\"");
         output.ShouldContain($"uid {Nobody} is not a session helper user");
@@ -450,7 +408,7 @@ public sealed class SessionHelperTests : AgentServerTest
         try
         {
             (await impostor.StandardOutput.ReadLineAsync().WaitAsync(HomeroomHost.Timeout)).ShouldBe("listening");
-            var (helper, run) = StartHelper(squatted);
+            var (helper, _, _, run) = StartHelper(squatted);
             (await run.WaitAsync(HomeroomHost.Timeout)).ShouldBe(SessionHelperOutcome.NotTheService);
             helper.RefusalReason!.ShouldContain($"uid {Nobody}");
             // The impostor heard nothing: not the display, not a hello.
@@ -467,15 +425,15 @@ public sealed class SessionHelperTests : AgentServerTest
     public async Task ASecondHelperForTheSameSession_IsRefused_AndTheFirstKeepsWorking()
     {
         var deviceId = await EnrollAsync();
-        await using var agent = await StartAgentAsync();
+        await using var agent = await StartDesktopAgentAsync();
         await agent.WaitConnectedAsync();
-        var (first, _) = StartHelper();
+        var (first, _, _, _) = StartHelper();
         await first.Welcomed.WaitAsync(HomeroomHost.Timeout);
 
-        var (second, run) = StartHelper();
+        var (second, _, _, run) = StartHelper();
         (await run.WaitAsync(HomeroomHost.Timeout)).ShouldBe(SessionHelperOutcome.Refused);
-        second.RefusalReason.ShouldBe($"a helper is already connected for display {_display.Name}");
-        agent.Sessions.Displays.ShouldBe([_display.Name]);
+        second.RefusalReason.ShouldBe($"a helper is already connected for display {Display.Name}");
+        agent.Sessions.Displays.ShouldBe([Display.Name]);
 
         var message = await IssueAsync(deviceId, CommandKinds.Message, new() { ["text"] = "Still here" });
         (await WaitForDeliveryAsync(message, "succeeded")).GetProperty("result").GetString().ShouldBe("shown");
@@ -484,14 +442,14 @@ public sealed class SessionHelperTests : AgentServerTest
     [Fact]
     public async Task BadInputOnTheChannel_ClosesThatConnectionOnly()
     {
-        await using var agent = await StartAgentAsync();
+        await using var agent = await StartDesktopAgentAsync();
         await agent.Sessions.Listening.WaitAsync(HomeroomHost.Timeout);
 
         // A length past the limit, then one that is not JSON, then a thumbnail that is not a JPEG: each connection is closed unread.
         foreach (var body in (byte[][])[null!, "not json"u8.ToArray(), """{"type":"hello","display":":5"}"""u8.ToArray()])
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await socket.ConnectAsync(SessionChannel.EndPoint(_socket));
+            await socket.ConnectAsync(SessionChannel.EndPoint(SessionSocket));
             var header = new byte[4];
             BinaryPrimitives.WriteInt32BigEndian(header, body is null ? SessionMessages.MaxMessageBytes + 1 : body.Length);
             await socket.SendAsync(header);
@@ -515,7 +473,7 @@ public sealed class SessionHelperTests : AgentServerTest
         }
 
         await Poll.UntilAsync(() => Task.FromResult(!agent.Sessions.Connected), HomeroomHost.Timeout);
-        var (helper, _) = StartHelper();
+        var (helper, _, _, _) = StartHelper();
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
     }
 
