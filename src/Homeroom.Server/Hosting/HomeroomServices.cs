@@ -54,6 +54,7 @@ public static class HomeroomServices
         services.AddHomeroomOpenApi();
         services.AddConsole();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        services.AddReadiness();
         services.AddServerMetrics(configuration);
         services.AddJobLeases();
 
@@ -121,6 +122,7 @@ public static class HomeroomServices
 
         app.MapOpenApi().AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions()).AllowAnonymous();
+        app.MapReadiness();
         app.MapServerMetrics();
         app.MapAgentEndpoints();
         app.MapAccountEndpoints();
