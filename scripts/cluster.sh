@@ -48,7 +48,7 @@ defaults
     mode http
     maxconn $maxconn
     option forwardfor
-    option redispatch
+    option redispatch 1
     retries 3
     timeout connect 2s
     timeout client 120s
