@@ -94,7 +94,8 @@ start_node() {
   (
     cd "$(dirname "$dll")"
     export Urls="http://127.0.0.1:$(node_port "$i")"
-    export ConnectionStrings__Postgres="Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=$database"
+    # Every node's pool together must stay under PostgreSQL's max_connections (100 by default, 3 kept for superusers).
+    export ConnectionStrings__Postgres="Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=$database;Maximum Pool Size=$(( 90 / $(cat "$state/nodes") ))"
     export Homeroom__DataDirectory="$dir/data"
     export Homeroom__Cluster__NodeName="node-$i"
     export HOMEROOM_BOOTSTRAP_API_KEY="$(cat "$state/api-key")"

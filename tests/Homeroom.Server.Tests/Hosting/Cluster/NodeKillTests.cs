@@ -32,12 +32,14 @@ public sealed class NodeKillTests
         var serverDll = NodeProcess.FindServerDll();
         await using var database = await TestDatabase.CreateMigratedAsync(DatabaseProvider.Postgres);
         var root = database.DataDirectory;
+        // PostgreSQL's connections are shared with the other tests running beside this one.
+        var postgres = new Npgsql.NpgsqlConnectionStringBuilder(database.PostgresConnectionString) { MaxPoolSize = 20 }.ConnectionString;
         // The killed node may have stored a command and died before its notice left; the others' sweep delivers it.
         var settings = new Dictionary<string, string> { ["Homeroom__Backplane__SweepInterval"] = "00:00:05" };
-        await using var a = NodeProcess.Start(serverDll, "node-a", Path.Combine(root, "node-a"), database.PostgresConnectionString!, ApiKey, settings);
+        await using var a = NodeProcess.Start(serverDll, "node-a", Path.Combine(root, "node-a"), postgres, ApiKey, settings);
         await a.WaitReadyAsync(TimeSpan.FromSeconds(60));
         // After the first: the bootstrap account and key are made by whichever node starts first.
-        await using var b = NodeProcess.Start(serverDll, "node-b", Path.Combine(root, "node-b"), database.PostgresConnectionString!, ApiKey, settings);
+        await using var b = NodeProcess.Start(serverDll, "node-b", Path.Combine(root, "node-b"), postgres, ApiKey, settings);
         await b.WaitReadyAsync(TimeSpan.FromSeconds(60));
         var nodes = new[] { a, b };
         await using var balancer = await HaproxyProcess.StartAsync(haproxy, Path.Combine(root, "haproxy"), nodes.Select(n => (n.Name, n.Port)));
