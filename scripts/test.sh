@@ -8,6 +8,7 @@ bash scripts/ensure-postgres.sh
 bash scripts/ensure-chromium.sh
 bash scripts/ensure-node.sh
 bash scripts/ensure-xvfb.sh
+bash scripts/ensure-haproxy.sh
 # Databases left behind by an interrupted earlier run, and the migrated templates the tests copy
 # (tests/Homeroom.Server.Tests/Infrastructure/TestDatabase.cs builds a new one on first use).
 for db in $(psql "postgresql://homeroom:homeroom@127.0.0.1:5432/postgres" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'homeroom_test_%' OR datname LIKE 'homeroom_template_%'"); do

@@ -23,12 +23,25 @@ public sealed class DemoFleetService(
     IServer server,
     IHostApplicationLifetime lifetime,
     DatabaseOptions database,
+    Hosting.Readiness readiness,
     IOptions<DemoOptions> options,
     ILogger<DemoFleetService> logger) : BackgroundService
 {
     private Fleet? _fleet;
+    private IDisposable? _seeding;
 
     public Fleet? Fleet => _fleet;
+
+    /// <summary>Before the server listens: a load balancer's <c>/readyz</c> waits for the demo district to be seeded.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.Enabled)
+        {
+            _seeding = readiness.HoldStartup();
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -42,6 +55,9 @@ public sealed class DemoFleetService(
             await rollout.SeedAsync(stoppingToken);
             await ReloadRulesAsync(stoppingToken);
         }
+
+        // Seeding that failed leaves the node "starting" (and the failure stops the host).
+        _seeding?.Dispose();
 
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());

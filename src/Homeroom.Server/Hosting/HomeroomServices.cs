@@ -53,6 +53,7 @@ public static class HomeroomServices
         services.AddHomeroomOpenApi();
         services.AddConsole();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        services.AddReadiness();
         services.AddServerMetrics(configuration);
         services.AddJobLeases();
 
@@ -118,6 +119,7 @@ public static class HomeroomServices
 
         app.MapOpenApi().AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions()).AllowAnonymous();
+        app.MapReadiness();
         app.MapServerMetrics();
         app.MapAgentEndpoints();
         app.MapAccountEndpoints();

@@ -19,7 +19,7 @@ public static class ConsoleSetup
         return services;
     }
 
-    private static readonly string[] MachinePaths = ["/api", "/agent", "/mdm", "/openapi", "/healthz", "/metrics", "/auth", "/_framework", "/_blazor", "/_content", "/lib", "/js"];
+    private static readonly string[] MachinePaths = ["/api", "/agent", "/mdm", "/openapi", "/healthz", "/readyz", "/metrics", "/auth", "/_framework", "/_blazor", "/_content", "/lib", "/js"];
 
     /// <summary>A browser's request for a console page (GET, HTML), not one of the API, agents, MDM or static files.</summary>
     public static bool IsConsolePageRequest(HttpRequest request) =>

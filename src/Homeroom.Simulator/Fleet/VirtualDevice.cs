@@ -40,6 +40,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     private readonly Random _random = new(HashCode.Combine(fleet.Options.Seed, spec.Index));
     private readonly Dictionary<Guid, string> _executed = [];
     private readonly Queue<Guid> _executedOrder = new();
+    private int _sessions;
     private readonly List<ActivityEvent> _unacknowledged = [];
     private long _nextSeq = 1;
     private double _battery = 60;
@@ -96,6 +97,21 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
 
     /// <summary>Commands carried out, by id (a repeat delivery is answered from here, not run again).</summary>
     public IReadOnlyCollection<Guid> ExecutedCommands => _executedOrder;
+
+    /// <summary>
+    /// The ids of the last 1,000 commands carried out, oldest first, copied while no command runs: a command the
+    /// device carried out twice (a broken de-duplication) would appear twice.
+    /// </summary>
+    public Guid[] ExecutedCommandsSnapshot()
+    {
+        lock (_executed)
+        {
+            return [.. _executedOrder];
+        }
+    }
+
+    /// <summary>Connections the server welcomed so far (a device whose node died counts the one it made afterwards too).</summary>
+    public int Sessions => Volatile.Read(ref _sessions);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -281,6 +297,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         }
 
         var hello = await welcome.Task;
+        Interlocked.Increment(ref _sessions);
         Connected = true;
         fleet.Metrics.OnConnected();
         try

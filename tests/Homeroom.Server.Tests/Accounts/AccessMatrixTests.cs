@@ -340,6 +340,12 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         ("POST", "/mdm/ade/enroll"), ("GET", "/agent/v1/updates/{sha256}"),
     ];
 
+    /// <summary>
+    /// Probes for service managers and load balancers (liveness, readiness), outside the API's document: anonymous by
+    /// design, the same one word for everyone, never data.
+    /// </summary>
+    private static readonly (string Path, string Word)[] Probes = [("/healthz", "Healthy"), ("/readyz", "ready")];
+
     /// <summary>Who may open each console page (the same rules as the API's).</summary>
     private static readonly (string Route, string[] Who, Kind Kind)[] Pages =
     [
@@ -547,6 +553,29 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         }
 
         failures.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Probes_AnswerSignedOutAndEveryRoleAlike_WithOneWord()
+    {
+        using var anonymous = Host.CreateClient();
+        var callers = AccessDistrict.Roles.Select(role => (Who: role, Client: District.Clients[role])).Prepend(("signed out", anonymous));
+        var failures = new List<string>();
+        foreach (var (path, word) in Probes)
+        {
+            foreach (var (who, client) in callers)
+            {
+                using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+                var body = await response.Content.ReadAsStringAsync();
+                if (response.StatusCode != HttpStatusCode.OK || body != word)
+                {
+                    failures.Add($"GET {path} as {who}: {(int)response.StatusCode} {Trim(body)}");
+                }
+            }
+        }
+
+        failures.ShouldBeEmpty();
+        Operations().Select(o => o.Path).ShouldNotContain(p => Probes.Any(probe => probe.Path == p), "probes are not part of the API");
     }
 
     private IEnumerable<SchoolResources> Schools(Rule rule) =>

@@ -15,8 +15,9 @@ namespace Homeroom.Server.Hosting.Cluster;
 /// reconnected with back-off after PostgreSQL restarts or the link drops. A device named in a notice that
 /// is connected here gets its pending stored commands exactly as at connect
 /// (<see cref="CommandDispatcher.DeliverPendingAsync(AgentConnection, CancellationToken)"/>: oldest first, the agent
-/// de-duplicates by id, acknowledgements take the usual path). After every (re)connection, and whenever notices
-/// were lost, it sweeps: each connected device with pending commands gets them.
+/// de-duplicates by id, acknowledgements take the usual path). After every (re)connection, whenever notices
+/// were lost, and every <see cref="BackplaneOptions.SweepInterval"/>, it sweeps: each connected device with pending
+/// commands gets them.
 /// <para>
 /// Two connections of one device on two nodes: PostgreSQL hands every listener the notices in the same (commit)
 /// order, so "newer" needs no clock. A connection here counts as announced once this node heard its own connect
@@ -59,6 +60,7 @@ public sealed class BackplaneListener(
         }
 
         var handling = HandleAsync(stoppingToken);
+        var periodic = SweepPeriodicallyAsync(stoppingToken);
         try
         {
             await ListenAsync(stoppingToken);
@@ -67,6 +69,35 @@ public sealed class BackplaneListener(
         {
             _received.Writer.TryComplete();
             await handling.ContinueWith(static _ => { }, TaskScheduler.Default);
+            await periodic.ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>
+    /// A notice is sent after its commands are stored, so a node killed in between leaves devices on other nodes
+    /// without one; a sweep now and then delivers those too (and anything else no notice announced).
+    /// </summary>
+    private async Task SweepPeriodicallyAsync(CancellationToken stoppingToken)
+    {
+        if (_options.SweepInterval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(_options.SweepInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (_listening)
+                {
+                    _sweepWake.Writer.TryWrite(true);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 
@@ -256,7 +287,10 @@ public sealed class BackplaneListener(
             await DeliverAsync(withPending.Select(registry.Get).OfType<AgentConnection>().ToList(), cancellationToken);
         }
 
-        BackplaneLog.Swept(logger, online.Count, pending);
+        if (pending > 0)
+        {
+            BackplaneLog.Swept(logger, online.Count, pending);
+        }
     }
 
     private async Task DeliverAsync(List<AgentConnection> connections, CancellationToken cancellationToken)

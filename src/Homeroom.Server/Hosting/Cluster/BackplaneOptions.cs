@@ -37,6 +37,13 @@ public sealed class BackplaneOptions : IValidatableObject
     [Range(1, 3600)]
     public int KeepAliveSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// How often each node also sweeps on its own (every connected device with pending commands gets them), for what no
+    /// notice announced: commands a node stored just before it died, its notice not yet sent. 0 turns it off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Devices whose pending commands one node delivers at the same time after a notification or sweep.</summary>
     [Range(1, 256)]
     public int DeliveryParallelism { get; set; } = 8;

@@ -248,6 +248,26 @@ public sealed class BackplaneTests
     }
 
     [Fact]
+    public async Task Command_StoredByANodeWhoseNoticeNeverLeft_ReachesTheDeviceOnAnotherNodeAtItsNextSweep()
+    {
+        // Node A stores commands and sends no notice, as a node killed between the two would leave them.
+        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, "Homeroom:Backplane:Enabled=false");
+        await using var b = await HomeroomHost.StartNodeAsync(a, "Homeroom:Backplane:SweepInterval=00:00:01");
+        await WaitListeningAsync(b);
+        var device = await a.EnrollAsync(await a.CreateTokenAsync(), "SWEEP-1");
+        await using var agent = await ConnectAsync(b, device);
+
+        var id = await IssueAsync(a, "lock", device.DeviceId);
+        var frame = await agent.ExpectAsync<CommandFrame>(TimeSpan.FromSeconds(5));
+        await AcknowledgeAsync(agent, frame.CommandId);
+
+        frame.CommandId.ShouldBe(id);
+        await Poll.UntilAsync(async () => await CountAsync(a, id, "acknowledged") == 1);
+        // The next sweeps find nothing pending: the command is not sent again.
+        (await agent.NothingOfTypeAsync<CommandFrame>(TimeSpan.FromSeconds(2.5))).ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task Sqlite_SingleNode_HasNoBackplane()
     {
         await using var host = await HomeroomHost.StartAsync(DatabaseProvider.Sqlite);

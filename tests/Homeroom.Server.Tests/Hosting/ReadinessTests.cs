@@ -1,0 +1,119 @@
+using System.Net;
+using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+
+namespace Homeroom.Server.Tests.Hosting;
+
+/// <summary>
+/// <c>GET /readyz</c>, what a load balancer asks before it sends a node anything: 200 "ready" only when the node
+/// started, its start-up work is done, its database answers and it is not stopping; otherwise 503 and one word.
+/// </summary>
+public abstract class ReadinessTests(DatabaseProvider provider)
+{
+    protected DatabaseProvider Provider { get; } = provider;
+
+    protected static async Task<(HttpStatusCode Status, string Body)> ProbeAsync(HomeroomHost host)
+    {
+        using var anonymous = host.CreateClient();
+        using var response = await anonymous.GetAsync(new Uri("/readyz", UriKind.Relative)).WaitAsync(HomeroomHost.Timeout);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Readyz_AfterStart_Answers200Ready_AndHealthzStaysTheLivenessCheck()
+    {
+        await using var host = await HomeroomHost.StartAsync(Provider);
+
+        var (status, body) = await ProbeAsync(host);
+        using var anonymous = host.CreateClient();
+        using var health = await anonymous.GetAsync(new Uri("/healthz", UriKind.Relative));
+
+        status.ShouldBe(HttpStatusCode.OK);
+        body.ShouldBe("ready");
+        health.StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Readyz_WhileStartupWorkIsUnfinished_Answers503Starting_AndReadyOnceDone()
+    {
+        await using var host = await HomeroomHost.StartAsync(Provider);
+        var hold = host.GetService<Readiness>().HoldStartup();
+
+        var held = await ProbeAsync(host);
+        hold.Dispose();
+        hold.Dispose();
+        var released = await ProbeAsync(host);
+
+        held.ShouldBe((HttpStatusCode.ServiceUnavailable, "starting"));
+        released.ShouldBe((HttpStatusCode.OK, "ready"));
+    }
+
+    [Fact]
+    public async Task Readyz_OnceStoppingBegins_Answers503AtOnce_WhileTheServerStillListens()
+    {
+        await using var host = await HomeroomHost.StartAsync(Provider);
+        (await ProbeAsync(host)).Status.ShouldBe(HttpStatusCode.OK);
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var probed = new ManualResetEventSlim();
+        // Holds the shutdown at its first step (the stopping callbacks run before any service or the listener stops),
+        // so the probe below reaches a server that is stopping and still listening, as a load balancer's check would.
+        host.GetService<IHostApplicationLifetime>().ApplicationStopping.Register(() =>
+        {
+            stopping.TrySetResult();
+            probed.Wait(HomeroomHost.Timeout);
+        });
+
+        var stop = Task.Run(host.StopAsync);
+        await stopping.Task.WaitAsync(HomeroomHost.Timeout);
+        var (status, body) = await ProbeAsync(host);
+        probed.Set();
+        await stop.WaitAsync(HomeroomHost.Timeout);
+
+        status.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        body.ShouldBe("stopping");
+    }
+}
+
+public sealed class ReadinessSqliteTests() : ReadinessTests(DatabaseProvider.Sqlite);
+
+/// <summary>
+/// On PostgreSQL the database can really refuse a node: its test database stops allowing connections and the node's
+/// sessions are ended, as when the database server is down for the node. (A SQLite file cannot be made to refuse a
+/// process that holds it open, so that variant has no such case.)
+/// </summary>
+public sealed class ReadinessPostgresTests() : ReadinessTests(DatabaseProvider.Postgres)
+{
+    [Fact]
+    public async Task Readyz_WhileTheDatabaseRefusesConnections_Answers503_AndReadyAgainAfter()
+    {
+        await using var host = await HomeroomHost.StartAsync(Provider);
+        (await ProbeAsync(host)).ShouldBe((HttpStatusCode.OK, "ready"));
+        var name = new NpgsqlConnectionStringBuilder(host.Database.PostgresConnectionString).Database!;
+        var admin = new NpgsqlConnectionStringBuilder(host.Database.PostgresConnectionString) { Database = "postgres", Pooling = false }.ConnectionString;
+
+        await ExecuteAsync(admin, $"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false");
+        try
+        {
+            await ExecuteAsync(admin, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'");
+            await Poll.UntilAsync(async () => await ProbeAsync(host) == (HttpStatusCode.ServiceUnavailable, "unavailable"), TimeSpan.FromSeconds(15));
+        }
+        finally
+        {
+            await ExecuteAsync(admin, $"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true");
+        }
+
+        await Poll.UntilAsync(async () => await ProbeAsync(host) == (HttpStatusCode.OK, "ready"), TimeSpan.FromSeconds(15));
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
