@@ -27,6 +27,18 @@ for _ in $(seq 1 60); do
 done
 pg_isready -h 127.0.0.1 -p 5432
 
+# The suite runs PostgreSQL tests side by side, and the cluster tests start whole server processes with pools of their
+# own: Debian's default of 100 connections is too tight for both at once (a test then fails with 53300).
+if [ "$(as_postgres "psql -tAc 'SHOW max_connections'")" -lt 300 ]; then
+  as_postgres "psql -q -c 'ALTER SYSTEM SET max_connections = 300'"
+  as_root pg_ctlcluster "$version" main restart
+  for _ in $(seq 1 60); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && break
+    sleep 0.5
+  done
+  pg_isready -h 127.0.0.1 -p 5432
+fi
+
 if ! as_postgres "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname = 'homeroom'\"" | grep -q 1; then
   as_postgres "psql -q -c \"CREATE ROLE homeroom LOGIN PASSWORD 'homeroom' CREATEDB\""
 fi
