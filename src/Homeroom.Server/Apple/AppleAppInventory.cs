@@ -4,6 +4,8 @@ using Homeroom.Server.Accounts;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
@@ -74,44 +76,34 @@ public sealed class AppleAppEvents(
 /// Asks every enrolled Apple device for its installed apps (<c>listApps</c>, InstalledApplicationList)
 /// and its managed apps' status (<c>listManagedApps</c>, ManagedApplicationList) once a day, each device at its own minute of the day (from its id) so a district's devices are
 /// spread over the day, and a newly enrolled device at the next look. Looks every
-/// <see cref="AppleOptions.AppInventoryCheckInterval"/>; what a device was last asked is read from the
-/// command history, so a restart neither repeats nor skips a day.
+/// <see cref="AppleOptions.AppInventoryCheckInterval"/>, once across the cluster (a <see cref="PeriodicTask"/> under a
+/// lease); what a device was last asked is read from the command history, so a restart neither repeats nor skips a day.
 /// </summary>
 public sealed class AppleAppInventorySchedule(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     IssueCommand issue,
     IOptions<AppleOptions> options,
     IOptions<CommandOptions> commandOptions,
+    JobLeases leases,
     TimeProvider time,
-    ILogger<AppleAppInventorySchedule> logger) : BackgroundService
+    ILogger<AppleAppInventorySchedule> logger) : PeriodicTask(options.Value.AppInventoryCheckInterval, leases, time, logger)
 {
     /// <summary>How often each device is asked.</summary>
     public static readonly TimeSpan Every = TimeSpan.FromDays(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(options.Value.AppInventoryCheckInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        var asked = await AskDueAsync(cancellationToken);
+        if (asked > 0)
         {
-            try
-            {
-                var asked = await RunOnceAsync(stoppingToken);
-                if (asked > 0)
-                {
-                    AppleLog.AppInventoryAsked(logger, asked);
-                }
-            }
-            catch (Exception error) when (!stoppingToken.IsCancellationRequested)
-            {
-                AppleLog.AppInventoryFailed(logger, error);
-            }
+            AppleLog.AppInventoryAsked(Logger, asked);
         }
     }
 
     /// <summary>Asks the devices that are due; returns how many were asked.</summary>
-    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    public async Task<int> AskDueAsync(CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow().UtcDateTime;
+        var now = Time.GetUtcNow().UtcDateTime;
         List<Guid> due;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {

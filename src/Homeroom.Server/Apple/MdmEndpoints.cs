@@ -263,7 +263,4 @@ internal static partial class AppleLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Asked {Devices} Apple devices for their installed apps (the daily listApps)")]
     public static partial void AppInventoryAsked(ILogger logger, int devices);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "The daily installed-apps schedule of Apple devices failed; it tries again at its next look")]
-    public static partial void AppInventoryFailed(ILogger logger, Exception exception);
 }

@@ -197,6 +197,7 @@ public sealed class JobLeaseSqliteTests
         var held = await HoldersAsync(first);
         held.Keys.ShouldContain("single");
         held.Keys.ShouldContain("AuditRetention");
+        held.Keys.ShouldContain("AppleAppInventorySchedule"); // once per cluster too, though not a retention job
         held.Keys.ShouldNotContain("PresenceTracker"); // runs on every node, without a lease
         held.Values.ShouldAllBe(h => h.StartsWith("first/", StringComparison.Ordinal));
 
