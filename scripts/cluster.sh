@@ -36,55 +36,17 @@ node_port() { echo $((port + 1 + $1)); }
 ready() { curl -fsS --max-time 3 "http://127.0.0.1:$1/readyz" 2>/dev/null || true; }
 
 haproxy_config() {
-  local count=$1
+  local count=$1 servers=""
   # Two file descriptors per connection (client and node side): half of what this shell may open, less a margin.
   local maxconn=$(( ($(ulimit -n) - 100) / 2 ))
-  cat <<CFG
-# Written by scripts/cluster.sh (tests/Homeroom.Server.Tests/Hosting/Cluster/ClusterProcesses.cs writes the same).
-global
-    maxconn $maxconn
-
-defaults
-    mode http
-    maxconn $maxconn
-    option forwardfor
-    option redispatch 1
-    retries 3
-    timeout connect 2s
-    timeout client 120s
-    timeout server 120s
-    timeout tunnel 1h
-    timeout http-request 10s
-    timeout check 2s
-
-frontend homeroom
-    bind 127.0.0.1:$port
-    default_backend nodes
-
-backend nodes
-    balance leastconn
-    # A request never goes over an idle connection to a node that may have died a moment ago: a new connection,
-    # which a dead node refuses, is retried on another node (retries, option redispatch).
-    http-reuse never
-    # A browser stays on the node that signed it in (the console's session and live connection are that node's);
-    # agents and API scripts send no cookie and go to the node with the fewest connections.
-    cookie HRNODE insert indirect nocache httponly
-    option httpchk
-    http-check send meth GET uri /readyz
-    http-check expect status 200
-    default-server check inter 1s fastinter 500ms downinter 1s fall 2 rise 2
-CFG
   for i in $(seq 1 "$count"); do
-    echo "    server node-$i 127.0.0.1:$(node_port "$i") cookie node-$i"
+    servers+="    server node-$i 127.0.0.1:$(node_port "$i") cookie node-$i"$'\n'
   done
-  cat <<CFG
-
-frontend stats
-    bind 127.0.0.1:$stats_port
-    stats enable
-    stats uri /stats
-    stats refresh 5s
-CFG
+  # The same template the kill test fills in (scripts/haproxy.cfg.in).
+  SERVERS="${servers%$'\n'}" awk -v maxconn="$maxconn" -v port="$port" -v stats="$stats_port" '
+    /^@SERVERS@$/ { print ENVIRON["SERVERS"]; next }
+    { gsub(/@MAXCONN@/, maxconn); gsub(/@PORT@/, port); gsub(/@STATS_PORT@/, stats); print }
+  ' scripts/haproxy.cfg.in
 }
 
 start_node() {

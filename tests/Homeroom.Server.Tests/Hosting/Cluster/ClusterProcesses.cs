@@ -46,12 +46,40 @@ public sealed class NodeProcess : IAsyncDisposable
     public static string FindServerDll()
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
+        var dll = Path.Combine(RepositoryRoot(), "src", "Homeroom.Server", "bin", configuration, "net10.0", "Homeroom.Server.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"The built server is missing: build Homeroom.slnx -c {configuration} first.", dll);
+    }
+
+    /// <summary>Copies what <paramref name="process"/> writes (both streams, line by line) to <paramref name="logPath"/>; the caller disposes the writer.</summary>
+    public static StreamWriter CopyOutput(Process process, string logPath)
+    {
+        var log = new StreamWriter(logPath, append: true, Encoding.UTF8) { AutoFlush = true };
+        void Write(object sender, DataReceivedEventArgs e)
+        {
+            if (e.Data is not null)
+            {
+                lock (log)
+                {
+                    log.WriteLine(e.Data);
+                }
+            }
+        }
+
+        process.OutputDataReceived += Write;
+        process.ErrorDataReceived += Write;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return log;
+    }
+
+    /// <summary>The checkout this program was built in: the nearest folder above it that holds Homeroom.slnx.</summary>
+    public static string RepositoryRoot()
+    {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
             if (File.Exists(Path.Combine(directory.FullName, "Homeroom.slnx")))
             {
-                var dll = Path.Combine(directory.FullName, "src", "Homeroom.Server", "bin", configuration, "net10.0", "Homeroom.Server.dll");
-                return File.Exists(dll) ? dll : throw new FileNotFoundException($"The built server is missing: build Homeroom.slnx -c {configuration} first.", dll);
+                return directory.FullName;
             }
         }
 
@@ -106,24 +134,8 @@ public sealed class NodeProcess : IAsyncDisposable
         }
 
         var logPath = Path.Combine(dataDirectory, "node.log");
-        var log = new StreamWriter(logPath, append: true, Encoding.UTF8) { AutoFlush = true };
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        void Write(object sender, DataReceivedEventArgs e)
-        {
-            if (e.Data is not null)
-            {
-                lock (log)
-                {
-                    log.WriteLine(e.Data);
-                }
-            }
-        }
-
-        process.OutputDataReceived += Write;
-        process.ErrorDataReceived += Write;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new NodeProcess(name, port, process, log, logPath);
+        return new NodeProcess(name, port, process, CopyOutput(process, logPath), logPath);
     }
 
     public async Task WaitReadyAsync(TimeSpan timeout)
@@ -237,12 +249,12 @@ public sealed class NodeProcess : IAsyncDisposable
 /// (<c>timeout tunnel</c>), <c>balance leastconn</c> (a browser kept on its node by a cookie; agents and API clients
 /// send none), a health check on every node's <c>/readyz</c> each second, retries
 /// that send a refused connection to another node (<c>option redispatch</c>), and a stats page on loopback whose CSV
-/// <see cref="ServersAsync"/> reads. scripts/cluster.sh writes the same configuration. Runs in the foreground
+/// <see cref="ServersAsync"/> reads, from the template scripts/cluster.sh fills in too (scripts/haproxy.cfg.in). Runs in the foreground
 /// (<c>-db</c>), so it is this process's child; disposing kills it.
 /// </summary>
 public sealed class HaproxyProcess : IAsyncDisposable
 {
-    public const string Backend = "nodes";
+    public const string Backend = "nodes"; // the backend of scripts/haproxy.cfg.in
 
     /// <summary>Connections HAProxy accepts at most: within an open-file limit of 20,000 (this machine's hard limit).</summary>
     public const int DefaultMaxConnections = 9_000;
@@ -300,57 +312,14 @@ public sealed class HaproxyProcess : IAsyncDisposable
     /// </summary>
     public static string Config(int port, int statsPort, IEnumerable<(string Name, int Port)> nodes, int maxConnections = DefaultMaxConnections)
     {
-        var config = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"""
-            global
-                maxconn {maxConnections}
-                log stderr format raw local0 info
-
-            defaults
-                mode http
-                maxconn {maxConnections}
-                log global
-                option httplog
-                option forwardfor
-                option redispatch 1
-                retries 3
-                timeout connect 2s
-                timeout client 120s
-                timeout server 120s
-                timeout tunnel 1h
-                timeout http-request 10s
-                timeout check 2s
-
-            frontend homeroom
-                bind 127.0.0.1:{port}
-                default_backend {Backend}
-
-            backend {Backend}
-                balance leastconn
-                # A request never goes over an idle connection to a node that may have died a moment ago: a new connection,
-                # which a dead node refuses, is retried on another node (retries, option redispatch).
-                http-reuse never
-                cookie HRNODE insert indirect nocache httponly
-                option httpchk
-                http-check send meth GET uri /readyz
-                http-check expect status 200
-                default-server check inter 1s fastinter 500ms downinter 1s fall 2 rise 2
-
-            """));
-        foreach (var (name, nodePort) in nodes)
-        {
-            config.Append(CultureInfo.InvariantCulture, $"    server {name} 127.0.0.1:{nodePort} cookie {name}\n");
-        }
-
-        config.Append(CultureInfo.InvariantCulture, $"""
-
-            frontend stats
-                bind 127.0.0.1:{statsPort}
-                stats enable
-                stats uri /stats
-                stats refresh 5s
-
-            """);
-        return config.ToString();
+        // The template scripts/cluster.sh fills in too, so the test runs what the script starts.
+        var template = File.ReadAllText(Path.Combine(NodeProcess.RepositoryRoot(), "scripts", "haproxy.cfg.in"));
+        var servers = string.Join('\n', nodes.Select(n => $"    server {n.Name} 127.0.0.1:{n.Port.ToString(CultureInfo.InvariantCulture)} cookie {n.Name}"));
+        return template
+            .Replace("@SERVERS@", servers, StringComparison.Ordinal)
+            .Replace("@MAXCONN@", maxConnections.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("@STATS_PORT@", statsPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("@PORT@", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
     }
 
     /// <summary>Writes the configuration into <paramref name="directory"/>, starts HAProxy and waits until it accepts connections.</summary>
@@ -368,23 +337,7 @@ public sealed class HaproxyProcess : IAsyncDisposable
         };
         var process = Process.Start(start) ?? throw new InvalidOperationException("haproxy did not start");
         var logPath = Path.Combine(directory, "haproxy.log");
-        var output = new StreamWriter(logPath, append: true, Encoding.UTF8) { AutoFlush = true };
-        void Write(object sender, DataReceivedEventArgs e)
-        {
-            if (e.Data is not null)
-            {
-                lock (output)
-                {
-                    output.WriteLine(e.Data);
-                }
-            }
-        }
-
-        process.OutputDataReceived += Write;
-        process.ErrorDataReceived += Write;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var haproxy = new HaproxyProcess(process, port, statsPort, configPath, output, logPath);
+        var haproxy = new HaproxyProcess(process, port, statsPort, configPath, NodeProcess.CopyOutput(process, logPath), logPath);
         var waited = Stopwatch.StartNew();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         while (true)
