@@ -75,6 +75,7 @@ public sealed class MdmQueue(
                 if (delivery.Kind == CommandKinds.ApplyPolicy && PolicyVersionOf(delivery.Result) is { } applied)
                 {
                     policies.Report(deviceId, new PolicyStatusFrame(applied, true, null));
+                    policies.ProfileApplied(deviceId, applied);
                 }
 
                 if (delivery.Kind == CommandKinds.Diagnose && answer.GetValueOrDefault("QueryResponses") is Dictionary<string, object> diagnosed)
@@ -138,9 +139,12 @@ public sealed class MdmQueue(
             MdmCommand built;
             if (command.Kind == CommandKinds.ApplyPolicy)
             {
-                // Always the policy as it is now, however long the command waited.
-                var document = await EffectivePolicies.DocumentAsync(db, deviceId, zones, lists, time, cancellationToken);
+                // Always the policy as it is now, however long the command waited. The version is read first, so the
+                // document is at least as new as the version it is labelled with: a change stored while this command was
+                // still queued (the distributor then queued no other) shows as a version behind when the device
+                // acknowledges, and the distributor queues the profile again.
                 var version = await db.DevicePolicies.Where(p => p.DeviceId == deviceId).Select(p => p.Version).FirstOrDefaultAsync(cancellationToken);
+                var document = await EffectivePolicies.DocumentAsync(db, deviceId, zones, lists, time, cancellationToken);
                 built = MdmCommands.Build(command.Kind, arguments, facts, document);
                 result = $"policy version {version}";
             }

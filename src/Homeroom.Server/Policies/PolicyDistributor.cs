@@ -77,6 +77,12 @@ public sealed class PolicyDistributor(
         Wake();
     }
 
+    /// <summary>
+    /// An Apple device acknowledged the profile for <paramref name="appliedVersion"/>; when the current version is newer
+    /// (it was stored while that profile was being fetched), its profile is queued again.
+    /// </summary>
+    public void ProfileApplied(Guid deviceId, long appliedVersion) => DeviceConnected(deviceId, appliedVersion);
+
     /// <summary>A device reported applying (or failing to apply) a version.</summary>
     public void Report(Guid deviceId, PolicyStatusFrame status)
     {
@@ -177,6 +183,7 @@ public sealed class PolicyDistributor(
         var changed = new List<(Guid Id, long Version, string Hash)>();
         var sends = new List<(AgentConnection Connection, PolicyFrame Frame)>();
         var tooLarge = new List<(Guid Id, long Version)>();
+        var behind = new List<Guid>();
         DateTimeOffset? nextBoundary = ids is null ? null : _nextBoundary;
         foreach (var (scope, applied) in scopes)
         {
@@ -226,6 +233,10 @@ public sealed class PolicyDistributor(
                 using var element = JsonDocument.Parse(bytes);
                 sends.Add((connection, new PolicyFrame(version, element.RootElement.Clone())));
             }
+            else if (reconnectBehind && !isNew)
+            {
+                behind.Add(scope.DeviceId); // an Apple device that acknowledged an older profile (no agent connection)
+            }
         }
 
         if (ids is null)
@@ -251,7 +262,7 @@ public sealed class PolicyDistributor(
 
         await Parallel.ForEachAsync(sends, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
             async (send, _) => await send.Connection.SendAsync(send.Frame));
-        await QueueAppleProfilesAsync(db, changed.Where(c => c.Version > 0).Select(c => c.Id).ToList(), cancellationToken);
+        await QueueAppleProfilesAsync(db, [.. changed.Where(c => c.Version > 0).Select(c => c.Id), .. behind], cancellationToken);
 
         var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), ids is null);
         if (pass.Full)

@@ -364,6 +364,39 @@ public abstract class MdmTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PolicyStoredWhileTheProfileIsBeingFetched_TheProfileIsQueuedAgainWhenTheOlderOneIsAcknowledged()
+    {
+        var (device, id) = await EnrolledAsync();
+        var profile = await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "No camera", settings = new { restrictions = new { camera = false } } });
+        await Host.PostJsonAsync<JsonElement>("/api/assignments", new { profileId = profile.GetProperty("id").GetGuid(), level = "district" });
+
+        // While the device holds the profile, a newer version is stored (as a distributor pass does when it finds the
+        // profile command still queued and so queues no other): the device acknowledges a version that is already old.
+        long? fetched = null;
+        await Poll.UntilAsync(async () => await device.PollAsync((type, _) =>
+        {
+            if (type == "InstallProfile" && fetched is null)
+            {
+                using var db = Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContext();
+                fetched = db.DevicePolicies.Single(p => p.DeviceId == id).Version;
+                db.DevicePolicies.Where(p => p.DeviceId == id).ExecuteUpdate(s => s.SetProperty(p => p.Version, p => p.Version + 1));
+            }
+
+            return "Acknowledged";
+        }) > 0);
+        fetched.ShouldNotBeNull();
+
+        // The acknowledgement shows the device behind: its profile is queued again, and it ends on the current version.
+        await Poll.UntilAsync(async () =>
+        {
+            await device.PollAsync();
+            var policy = await Host.GetJsonAsync<JsonElement>($"/api/devices/{id}/policy");
+            return policy.GetProperty("appliedVersion").GetInt64() == fetched + 1 && policy.GetProperty("version").GetInt64() == fetched + 1;
+        });
+        device.Received.Count(r => r.RequestType == "InstallProfile").ShouldBe(2);
+    }
+
+    [Fact]
     public async Task Wallpaper_UploadedOnce_ReachesASupervisedIPad()
     {
         var (device, id) = await EnrolledAsync();
