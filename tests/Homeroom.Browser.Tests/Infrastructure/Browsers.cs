@@ -40,6 +40,28 @@ public static class Browsers
         return await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = Arguments });
     }
 
+    /// <summary>
+    /// Chooses a file in a Blazor <c>InputFile</c> until the page has taken it (<paramref name="taken"/> becomes enabled):
+    /// the input is on the page as soon as it renders, but its change handler is attached a moment later over the
+    /// page's live connection, and a file chosen before that is never seen.
+    /// </summary>
+    public static async Task ChooseFileAsync(ILocator input, ILocator taken, string path)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await input.SetInputFilesAsync(path);
+            try
+            {
+                await Assertions.Expect(taken).ToBeEnabledAsync(new() { Timeout = 3_000 });
+                return;
+            }
+            catch (Exception e) when (e is PlaywrightException or TimeoutException && attempt < 5)
+            {
+                // Chosen before the handler was attached: choose it again.
+            }
+        }
+    }
+
     /// <summary>Saves a full-page screenshot as <c>name.png</c> among the test artifacts.</summary>
     public static async Task ScreenshotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsDirectory, name + ".png"), FullPage = true });

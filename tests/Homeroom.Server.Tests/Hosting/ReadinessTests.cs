@@ -97,8 +97,14 @@ public sealed class ReadinessPostgresTests() : ReadinessTests(DatabaseProvider.P
         await ExecuteAsync(admin, $"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false");
         try
         {
-            await ExecuteAsync(admin, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'");
-            await Poll.UntilAsync(async () => await ProbeAsync(host) == (HttpStatusCode.ServiceUnavailable, "unavailable"), TimeSpan.FromSeconds(15));
+            // Ended again at every look: a session whose start overlapped the ALTER (a pool opening one under load) can
+            // outlive the first round, and the node would rightly stay ready through it. Only the node's own sessions: an
+            // autovacuum worker on the database is the superuser's, and may not be ended by the test's role.
+            await Poll.UntilAsync(async () =>
+            {
+                await ExecuteAsync(admin, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND usename = current_user AND backend_type = 'client backend'");
+                return await ProbeAsync(host) == (HttpStatusCode.ServiceUnavailable, "unavailable");
+            }, TimeSpan.FromSeconds(15));
         }
         finally
         {
