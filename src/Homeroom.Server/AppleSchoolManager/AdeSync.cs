@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Homeroom.Server.Apple;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
+using Homeroom.Server.Hosting.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -265,46 +267,47 @@ public sealed class AdeSync(
     private static string? Clip(string? value) => value is null ? null : value.Length <= 200 ? value : value[..200];
 }
 
-/// <summary>Runs <see cref="AdeSync"/> every <see cref="AppleSchoolManagerOptions.SyncInterval"/>, and the licence count refresh every <see cref="AppleSchoolManagerOptions.LicenceSyncInterval"/>.</summary>
-public sealed class AppleSchoolManagerSchedule(AdeSync sync, AppsAndBooksLicenceSync licences, IOptions<AppleSchoolManagerOptions> options, TimeProvider time, ILogger<AppleSchoolManagerSchedule> logger)
-    : BackgroundService
+/// <summary>
+/// Runs <see cref="AdeSync"/> every <see cref="AppleSchoolManagerOptions.SyncInterval"/>, and the licence count refresh every
+/// <see cref="AppleSchoolManagerOptions.LicenceSyncInterval"/>: once per cluster, under a lease (<see cref="PeriodicTask"/>),
+/// since every node would otherwise ask Apple for the same devices and licences.
+/// </summary>
+public sealed class AppleSchoolManagerSchedule(
+    AdeSync sync, AppsAndBooksLicenceSync licences, IOptions<AppleSchoolManagerOptions> options, JobLeases leases, TimeProvider time, ILogger<AppleSchoolManagerSchedule> logger)
+    : PeriodicTask(options.Value.SyncInterval, leases, time, logger)
 {
     private readonly TaskCompletionSource _firstPass = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes when the pass at start-up has ended (whatever it found), so a caller's own sync never races it.</summary>
+    // In this node's memory: a node that takes the lease over refreshes the licence counts at its first run.
+    private DateTimeOffset _nextLicences = DateTimeOffset.MinValue;
+
+    /// <summary>Completes when the first tick has ended (run here, or skipped because another node holds the job, or failed), so a caller's own sync never races it.</summary>
     public Task FirstPass => _firstPass.Task;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        var nextLicences = DateTimeOffset.MinValue;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            await sync.RunAsync(cancellationToken);
+            if (Time.GetUtcNow() >= _nextLicences)
             {
-                await sync.RunAsync(stoppingToken);
-                if (time.GetUtcNow() >= nextLicences)
-                {
-                    await licences.RunAsync(stoppingToken);
-                    nextLicences = time.GetUtcNow() + options.Value.LicenceSyncInterval;
-                }
-            }
-            catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException or System.Security.Cryptography.CryptographicException)
-            {
-                AppleSchoolManagerLog.ScheduleFailed(logger, e);
-            }
-            finally
-            {
-                _firstPass.TrySetResult();
-            }
-
-            try
-            {
-                await Task.Delay(options.Value.SyncInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                await licences.RunAsync(cancellationToken);
+                _nextLicences = Time.GetUtcNow() + options.Value.LicenceSyncInterval;
             }
         }
+        catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException or System.Security.Cryptography.CryptographicException)
+        {
+            AppleSchoolManagerLog.ScheduleFailed(Logger, e);
+        }
+        finally
+        {
+            _firstPass.TrySetResult();
+        }
+    }
+
+    protected override Task RunOnThisNodeAsync(CancellationToken cancellationToken)
+    {
+        _firstPass.TrySetResult(); // also when another node ran it
+        return Task.CompletedTask;
     }
 }

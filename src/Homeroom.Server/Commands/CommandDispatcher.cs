@@ -72,14 +72,16 @@ public sealed class CommandDispatcher(
 
     /// <summary>
     /// Sends every unfinished, unexpired command of a connected device, oldest first, as at connect; <paramref name="path"/>
-    /// names why in the delivery metric. Commands this connection carried recently are not sent twice.
+    /// names why in the delivery metric. Commands this connection carried recently are not sent twice. Unfinished
+    /// includes acknowledged: a final status the device sent to a node that died before storing it is asked for again
+    /// (the agent answers a repeat from its memory, without carrying the command out again).
     /// </summary>
     public async Task DeliverPendingAsync(AgentConnection connection, string path, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var pending = await db.CommandDeliveries.AsNoTracking()
-            .Where(d => d.DeviceId == connection.DeviceId && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent))
+            .Where(d => d.DeviceId == connection.DeviceId && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
             .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => c)
             .Where(c => c.ExpiresAt > now)
             .OrderBy(c => c.IssuedAt)

@@ -7,6 +7,7 @@ using Homeroom.Server.Agents;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
 using Homeroom.Server.Filtering;
+using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Locations;
 using Microsoft.EntityFrameworkCore;
 
@@ -19,6 +20,10 @@ namespace Homeroom.Server.Policies;
 /// resolves the affected devices' effective policies; a device whose policy document changed
 /// gets the next version, stored first, then sent if it is online. Offline devices get theirs when
 /// they connect. Versions only grow and a device applies each once, so sending twice is harmless.
+/// On several nodes (PostgreSQL), a pass tells the other nodes through the backplane which devices it stored a new
+/// version for that are not connected here, and the node holding each sends it; the passes a clock starts (schedule
+/// boundaries, the sweep) run on one node at a time, under the <see cref="ScheduleJob"/> lease. Passes a change
+/// starts run on the node that took the change, passes for connecting devices on the node they connect to.
 /// </summary>
 public sealed class PolicyDistributor(
     IDbContextFactory<HomeroomDbContext> dbFactory,
@@ -28,6 +33,8 @@ public sealed class PolicyDistributor(
     BoundsRules bounds,
     FilterListStore filterLists,
     IssueCommand issueCommand,
+    BackplanePublisher backplane,
+    JobLeases leases,
     Microsoft.Extensions.Options.IOptions<PolicyOptions> options,
     TimeProvider time,
     ILogger<PolicyDistributor> logger) : BackgroundService
@@ -36,6 +43,12 @@ public sealed class PolicyDistributor(
     public const int MaxDocumentBytes = 256 * 1024;
 
     public const string TooLargeFailure = "The effective policy is larger than 256 KB; the previous policy stays in force.";
+
+    /// <summary>The lease (in <c>job_leases</c>) of the passes a clock starts: schedule boundaries and the sweep.</summary>
+    public const string ScheduleJob = "PolicySchedule";
+
+    /// <summary>How often the node holding <see cref="ScheduleJob"/> renews it and the others try to take it; it lasts a few of these.</summary>
+    public static readonly TimeSpan ScheduleLeaseTick = TimeSpan.FromMinutes(1);
 
     private const string UpsertSql = """
         INSERT INTO device_policies (device_id, version, hash, computed_at) VALUES (@d, @v, @h, @t)
@@ -83,6 +96,12 @@ public sealed class PolicyDistributor(
     /// </summary>
     public void ProfileApplied(Guid deviceId, long appliedVersion) => DeviceConnected(deviceId, appliedVersion);
 
+    /// <summary>
+    /// Another node stored a new policy version for this device, which is connected here: it gets its current version
+    /// (from a backplane notice or the backplane's sweep, which passes the version the device last reported).
+    /// </summary>
+    public void PolicyStoredElsewhere(Guid deviceId, long reportedVersion = 0) => DeviceConnected(deviceId, reportedVersion);
+
     /// <summary>A device reported applying (or failing to apply) a version.</summary>
     public void Report(Guid deviceId, PolicyStatusFrame status)
     {
@@ -103,19 +122,34 @@ public sealed class PolicyDistributor(
         filterLists.Changed += RequestAll;
         var sweep = options.Value.SweepInterval;
         var nextSweep = time.GetUtcNow() + sweep;
+        var nextLeaseTick = time.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
             var until = _nextBoundary is { } boundary && boundary < nextSweep ? boundary : nextSweep;
+            until = nextLeaseTick < until ? nextLeaseTick : until;
             var wait = TimeSpan.FromMilliseconds(Math.Clamp((until - now).TotalMilliseconds, 0, sweep.TotalMilliseconds));
             await _wake.WaitAsync(wait, stoppingToken);
             Dictionary<Guid, long?>? batch = null;
             try
             {
                 now = time.GetUtcNow();
-                if ((_nextBoundary is { } due && now >= due) || now >= nextSweep)
+                var clockDue = (_nextBoundary is { } due && now >= due) || now >= nextSweep;
+                if (clockDue || now >= nextLeaseTick)
                 {
-                    Interlocked.Exchange(ref _allRequested, 1);
+                    // One node runs the passes a clock starts; the others keep trying, so one takes over when it stops.
+                    nextLeaseTick = now + ScheduleLeaseTick;
+                    var held = await leases.TryTakeAsync(ScheduleJob, leases.LeaseFor(ScheduleLeaseTick), stoppingToken);
+                    leases.Count(ScheduleJob, held);
+                    if (clockDue && held)
+                    {
+                        Interlocked.Exchange(ref _allRequested, 1);
+                    }
+                    else if (clockDue)
+                    {
+                        _nextBoundary = null;
+                        nextSweep = now + sweep;
+                    }
                 }
 
                 if (Volatile.Read(ref _allRequested) == 1)
@@ -262,6 +296,12 @@ public sealed class PolicyDistributor(
 
         await Parallel.ForEachAsync(sends, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
             async (send, _) => await send.Connection.SendAsync(send.Frame));
+        if (backplane.Enabled)
+        {
+            // Devices connected to other nodes get their new versions from the node that holds them.
+            backplane.DevicesHavePolicy(changed.Where(c => c.Version > 0 && registry.Get(c.Id) is null).Select(c => c.Id));
+        }
+
         await QueueAppleProfilesAsync(db, [.. changed.Where(c => c.Version > 0).Select(c => c.Id), .. behind], cancellationToken);
 
         var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), ids is null);

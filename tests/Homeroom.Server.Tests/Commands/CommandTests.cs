@@ -120,6 +120,35 @@ public abstract class CommandTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AcknowledgedButNeverFinished_IsSentAgainOnTheNextConnection_UntilItsFinalStatusIsStored()
+    {
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "ACK-1");
+        var id = await IssueAsync(new { kind = "ping", deviceIds = new[] { enrolled.DeviceId } });
+        var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        var frame = await agent.ExpectAsync<CommandFrame>();
+        await agent.SendAsync(new CommandStatusFrame(id, CommandStatusValues.Acknowledged));
+        await WaitForCountAsync(id, "acknowledged", 1);
+
+        // The final status never arrived (the device's connection, or the node that held it, died first): the next
+        // connection is sent the command again, and the agent answers the repeat from its memory.
+        agent.Abort();
+        await agent.DisposeAsync();
+        await using var again = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await again.ExpectWelcomeAsync();
+        var repeat = await again.ExpectAsync<CommandFrame>();
+        repeat.CommandId.ShouldBe(frame.CommandId);
+        await again.AnswerAsync(repeat);
+        await WaitForCountAsync(id, "succeeded", 1);
+
+        // Final: not sent again.
+        await again.DisposeAsync();
+        await using var third = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await third.ExpectWelcomeAsync();
+        (await third.NothingOfTypeAsync<CommandFrame>(TimeSpan.FromMilliseconds(500))).ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task StatusReport_ForAnotherDevicesCommand_ChangesNothing()
     {
         var token = await Host.CreateTokenAsync();

@@ -17,7 +17,9 @@ namespace Homeroom.Server.Hosting.Cluster;
 /// (<see cref="CommandDispatcher.DeliverPendingAsync(AgentConnection, CancellationToken)"/>: oldest first, the agent
 /// de-duplicates by id, acknowledgements take the usual path). After every (re)connection, whenever notices
 /// were lost, and every <see cref="BackplaneOptions.SweepInterval"/>, it sweeps: each connected device with pending
-/// commands gets them.
+/// commands gets them. A device named in a policy notice gets its current policy from the
+/// <see cref="Policies.PolicyDistributor"/>; the sweep also sends it to each connected device whose last report is
+/// older than its stored version.
 /// <para>
 /// Two connections of one device on two nodes: PostgreSQL hands every listener the notices in the same (commit)
 /// order, so "newer" needs no clock. A connection here counts as announced once this node heard its own connect
@@ -28,6 +30,7 @@ public sealed class BackplaneListener(
     BackplanePublisher publisher,
     ConnectionRegistry registry,
     CommandDispatcher dispatcher,
+    Policies.PolicyDistributor policies,
     IDbContextFactory<HomeroomDbContext> dbFactory,
     DatabaseOptions database,
     IOptions<BackplaneOptions> options,
@@ -38,6 +41,8 @@ public sealed class BackplaneListener(
     public const string ReplacedReason = "replaced by a newer connection on another node";
 
     private const int SweepChunk = 1_000;
+
+    private static readonly TimeSpan PolicyReportGrace = TimeSpan.FromSeconds(10);
 
     private readonly BackplaneOptions _options = options.Value;
     private readonly Channel<string> _received = Channel.CreateBounded<string>(
@@ -206,6 +211,16 @@ public sealed class BackplaneListener(
                     // This node sent its own devices their commands when it stored them.
                     await DeliverAsync(message.Devices.Select(registry.Get).OfType<AgentConnection>().ToList(), stoppingToken);
                     break;
+                case BackplaneMessageKind.Policies when !own:
+                    foreach (var deviceId in message.Devices)
+                    {
+                        if (registry.Get(deviceId) is not null)
+                        {
+                            policies.PolicyStoredElsewhere(deviceId);
+                        }
+                    }
+
+                    break;
                 case BackplaneMessageKind.Sweep when !own:
                     _sweepWake.Writer.TryWrite(true);
                     break;
@@ -263,7 +278,10 @@ public sealed class BackplaneListener(
         }
     }
 
-    /// <summary>Delivers the pending commands of every device connected here that has any.</summary>
+    /// <summary>
+    /// Delivers the pending commands of every device connected here that has any, and has the current policy sent to
+    /// every one whose last report is of an older version (a policy notice lost, or never sent by a node killed after storing).
+    /// </summary>
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
         var online = registry.OnlineDeviceIds.ToList();
@@ -274,8 +292,19 @@ public sealed class BackplaneListener(
             List<Guid> withPending;
             await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
             {
+                // Stored a few seconds ago at least: a device just sent its version has had time to report it.
+                var storedBefore = now - PolicyReportGrace;
+                var behind = await db.DevicePolicies.AsNoTracking()
+                    .Where(p => chunk.Contains(p.DeviceId) && p.Version > 0 && p.ReportedVersion < p.Version && p.ComputedAt < storedBefore)
+                    .Select(p => new { p.DeviceId, p.ReportedVersion })
+                    .ToListAsync(cancellationToken);
+                foreach (var device in behind)
+                {
+                    policies.PolicyStoredElsewhere(device.DeviceId, device.ReportedVersion);
+                }
+
                 withPending = await db.CommandDeliveries.AsNoTracking()
-                    .Where(d => chunk.Contains(d.DeviceId) && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent))
+                    .Where(d => chunk.Contains(d.DeviceId) && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
                     .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => new { d.DeviceId, c.ExpiresAt })
                     .Where(x => x.ExpiresAt > now)
                     .Select(x => x.DeviceId)

@@ -12,8 +12,11 @@ public enum BackplaneMessageKind
     /// <summary>These devices connected to the sending node: an older connection elsewhere is closed.</summary>
     Connected,
 
-    /// <summary>Notifications were lost: every node delivers the pending commands of all its connected devices.</summary>
+    /// <summary>Notifications were lost: every node delivers the pending commands (and current policies) of all its connected devices.</summary>
     Sweep,
+
+    /// <summary>These devices have a new stored policy version: the node holding one sends the device its current policy.</summary>
+    Policies,
 }
 
 /// <summary>One parsed notification. <see cref="Sequences"/> is set for <see cref="BackplaneMessageKind.Connected"/> only.</summary>
@@ -21,8 +24,9 @@ public sealed record BackplaneMessage(BackplaneMessageKind Kind, string Node, IR
 
 /// <summary>
 /// The text of the notifications on the <see cref="Channel"/> channel, ASCII and small:
-/// <c>d NODE ID,ID,…</c> (devices with new commands), <c>c NODE ID:SEQ,…</c> (devices that connected to
-/// NODE, each with the node's number for that connection) and <c>s NODE</c> (sweep). NODE is 12 lowercase
+/// <c>d NODE ID,ID,…</c> (devices with new commands), <c>p NODE ID,ID,…</c> (devices with a new policy version),
+/// <c>c NODE ID:SEQ,…</c> (devices that connected to NODE, each with the node's number for that connection) and
+/// <c>s NODE</c> (sweep). NODE is 12 lowercase
 /// hex digits, ID a device id as 32 hex digits. Anyone who may connect to the database can notify, so a
 /// payload is read strictly: anything malformed is refused whole and changes nothing.
 /// </summary>
@@ -45,6 +49,10 @@ public static class BackplaneMessages
     /// <summary>Notifications naming every device, each at most <paramref name="maxPayloadBytes"/> long.</summary>
     public static List<string> Devices(string node, IEnumerable<Guid> deviceIds, int maxPayloadBytes) =>
         Split('d', node, deviceIds.Select(id => id.ToString("N")), maxPayloadBytes);
+
+    /// <summary>Notifications naming every device with a new policy version, each at most <paramref name="maxPayloadBytes"/> long.</summary>
+    public static List<string> Policies(string node, IEnumerable<Guid> deviceIds, int maxPayloadBytes) =>
+        Split('p', node, deviceIds.Select(id => id.ToString("N")), maxPayloadBytes);
 
     /// <summary>Notifications announcing every connection, each at most <paramref name="maxPayloadBytes"/> long.</summary>
     public static List<string> Connected(string node, IEnumerable<(Guid DeviceId, long Sequence)> connections, int maxPayloadBytes) =>
@@ -103,7 +111,7 @@ public static class BackplaneMessages
             return payload.Length == 2 + NodeIdLength ? new BackplaneMessage(BackplaneMessageKind.Sweep, node, [], []) : null;
         }
 
-        if (kind is not ('d' or 'c') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
+        if (kind is not ('d' or 'p' or 'c') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
         {
             return null;
         }
@@ -133,7 +141,13 @@ public static class BackplaneMessages
             devices.Add(deviceId);
         }
 
-        return new BackplaneMessage(kind == 'd' ? BackplaneMessageKind.Devices : BackplaneMessageKind.Connected, node, devices, sequences);
+        var parsed = kind switch
+        {
+            'd' => BackplaneMessageKind.Devices,
+            'p' => BackplaneMessageKind.Policies,
+            _ => BackplaneMessageKind.Connected,
+        };
+        return new BackplaneMessage(parsed, node, devices, sequences);
     }
 
     private static bool IsNodeId(ReadOnlySpan<char> node) => node.Length == NodeIdLength && IsHex(node);

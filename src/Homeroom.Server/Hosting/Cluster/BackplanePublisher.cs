@@ -8,7 +8,7 @@ namespace Homeroom.Server.Hosting.Cluster;
 
 /// <summary>
 /// This node's side of the backplane that talks: it tells the other nodes on the same PostgreSQL database
-/// which devices have new stored commands and which devices connected here, with <c>NOTIFY</c>. Callers
+/// which devices have new stored commands or policy versions and which devices connected here, with <c>NOTIFY</c>. Callers
 /// only queue (never wait for PostgreSQL), so a backplane that is down never slows a node serving its own
 /// devices; one loop sends whatever gathered while the previous send was under way, split into payloads
 /// PostgreSQL accepts, in one transaction. What cannot be sent is not retried id by id: once PostgreSQL
@@ -22,6 +22,7 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _gate = new();
     private HashSet<Guid> _devices = [];
+    private HashSet<Guid> _policies = [];
     private List<(Guid DeviceId, long Sequence)> _connections = [];
     private bool _sweep;
     private long _sequence;
@@ -56,6 +57,38 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
                 }
 
                 _devices.Add(id);
+            }
+        }
+
+        if (overflow)
+        {
+            BackplaneLog.Overflow(logger, "the queue of devices to publish");
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>A new policy version is stored for these devices, which are not connected here.</summary>
+    public void DevicesHavePolicy(IEnumerable<Guid> deviceIds)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        var overflow = false;
+        lock (_gate)
+        {
+            foreach (var id in deviceIds)
+            {
+                if (_policies.Count >= _options.MaxQueuedDevices && !_policies.Contains(id))
+                {
+                    overflow = !_sweep;
+                    _sweep = true;
+                    break;
+                }
+
+                _policies.Add(id);
             }
         }
 
@@ -103,22 +136,33 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
         {
             _wake.Reader.TryRead(out _);
             HashSet<Guid> devices;
+            HashSet<Guid> policies;
             List<(Guid, long)> connections;
             bool sweep;
             lock (_gate)
             {
                 (devices, _devices) = (_devices, []);
+                (policies, _policies) = (_policies, []);
                 (connections, _connections) = (_connections, []);
                 (sweep, _sweep) = (_sweep, false);
             }
 
-            if (devices.Count == 0 && connections.Count == 0 && !sweep)
+            if (devices.Count == 0 && policies.Count == 0 && connections.Count == 0 && !sweep)
             {
                 continue;
             }
 
             var payloads = BackplaneMessages.Connected(NodeId, connections, _options.MaxPayloadBytes);
-            payloads.AddRange(sweep ? [BackplaneMessages.Sweep(NodeId)] : BackplaneMessages.Devices(NodeId, devices, _options.MaxPayloadBytes));
+            if (sweep)
+            {
+                payloads.Add(BackplaneMessages.Sweep(NodeId));
+            }
+            else
+            {
+                payloads.AddRange(BackplaneMessages.Devices(NodeId, devices, _options.MaxPayloadBytes));
+                payloads.AddRange(BackplaneMessages.Policies(NodeId, policies, _options.MaxPayloadBytes));
+            }
+
             try
             {
                 await NotifyAsync(payloads, stoppingToken);
@@ -134,8 +178,8 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
                 BackplaneLog.PublishFailed(logger, payloads.Count, ex.Message, delay);
                 lock (_gate)
                 {
-                    // Connect notices are kept (a device's older connection elsewhere must still end); lost device ids are
-                    // replaced by one sweep, sent once PostgreSQL answers again.
+                    // Connect notices are kept (a device's older connection elsewhere must still end); lost device ids (commands
+                    // and policies) are replaced by one sweep, sent once PostgreSQL answers again.
                     foreach (var connection in connections)
                     {
                         if (_connections.Count < _options.MaxQueuedDevices)

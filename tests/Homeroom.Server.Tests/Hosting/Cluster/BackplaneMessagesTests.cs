@@ -40,6 +40,19 @@ public sealed class BackplaneMessagesTests
     }
 
     [Fact]
+    public void Policies_ReadBack_AreTheirOwnKind()
+    {
+        var ids = Enumerable.Range(0, 600).Select(_ => Guid.NewGuid()).ToList();
+
+        var payloads = BackplaneMessages.Policies(Node, ids, 7_900);
+
+        payloads.Count.ShouldBe(3);
+        var read = payloads.Select(BackplaneMessages.Parse).ToList();
+        read.ShouldAllBe(m => m != null && m.Kind == BackplaneMessageKind.Policies && m.Node == Node && m.Sequences.Count == 0);
+        read.SelectMany(m => m!.Devices).ShouldBe(ids);
+    }
+
+    [Fact]
     public void Sweep_ReadBack_NamesTheNode()
     {
         var message = BackplaneMessages.Parse(BackplaneMessages.Sweep(Node));
@@ -73,6 +86,9 @@ public sealed class BackplaneMessagesTests
         "c 0123456789ab 0123456789abcdef0123456789abcdef:+1",
         "c 0123456789ab 0123456789abcdef0123456789abcdef:99999999999999999999",
         "d 0123456789ab 0123456789abcdef0123456789abcdef:1",
+        "p 0123456789ab 0123456789abcdef0123456789abcdef:1",
+        "p 0123456789ab",
+        "P 0123456789ab 0123456789abcdef0123456789abcdef",
         "d 0123456789ab " + string.Join(',', Enumerable.Repeat("0123456789abcdef0123456789abcdef", 243)),
     };
 

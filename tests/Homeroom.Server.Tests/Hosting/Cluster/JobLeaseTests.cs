@@ -198,6 +198,8 @@ public sealed class JobLeaseSqliteTests
         held.Keys.ShouldContain("single");
         held.Keys.ShouldContain("AuditRetention");
         held.Keys.ShouldContain("AppleAppInventorySchedule"); // once per cluster too, though not a retention job
+        held.Keys.ShouldContain("AppleSchoolManagerSchedule");
+        held.Keys.ShouldContain("PolicySchedule"); // the policy passes a clock starts
         held.Keys.ShouldNotContain("PresenceTracker"); // runs on every node, without a lease
         held.Values.ShouldAllBe(h => h.StartsWith("first/", StringComparison.Ordinal));
 
