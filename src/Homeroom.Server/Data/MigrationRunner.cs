@@ -17,6 +17,9 @@ public sealed record Migration(int Version, string Name, string Sql, string Chec
 /// </summary>
 public sealed partial class MigrationRunner(DatabaseOptions options, TimeProvider time, ILogger<MigrationRunner> logger)
 {
+    /// <summary>The PostgreSQL advisory lock a node holds while it migrates ("HRschema").</summary>
+    public const long LockKey = 0x4852_7363_6865_6d61;
+
     public static IReadOnlyList<Migration> Load(DatabaseProvider provider)
     {
         var folder = provider == DatabaseProvider.Sqlite ? "Sqlite" : "Postgres";
@@ -58,6 +61,35 @@ public sealed partial class MigrationRunner(DatabaseOptions options, TimeProvide
         var target = targetVersion ?? migrations.Count;
         await using var connection = DatabaseSetup.CreateConnection(options);
         await connection.OpenAsync(cancellationToken);
+        if (options.Provider == DatabaseProvider.Sqlite)
+        {
+            return await MigrateAsync(connection, migrations, target, cancellationToken);
+        }
+
+        // Nodes starting together on one database migrate one at a time: the next reads the history the first wrote
+        // (and finds nothing to do) instead of running the same scripts beside it. Released explicitly: a pooled
+        // connection keeps its session, and its session-level lock, after it is closed.
+        await ExecuteAsync(connection, $"SELECT pg_advisory_lock({LockKey})", 900, cancellationToken); // a migration of an empty database can take minutes
+        try
+        {
+            return await MigrateAsync(connection, migrations, target, cancellationToken);
+        }
+        finally
+        {
+            await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({LockKey})", 30, CancellationToken.None);
+        }
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, string sql, int timeoutSeconds, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.CommandTimeout = timeoutSeconds;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<int>> MigrateAsync(DbConnection connection, IReadOnlyList<Migration> migrations, int target, CancellationToken cancellationToken)
+    {
         await EnsureHistoryTableAsync(connection, cancellationToken);
         var applied = await ReadHistoryAsync(connection, cancellationToken);
 

@@ -140,4 +140,17 @@ public sealed class MigrationRunnerSqliteTests() : MigrationRunnerTests(Database
     }
 }
 
-public sealed class MigrationRunnerPostgresTests() : MigrationRunnerTests(DatabaseProvider.Postgres);
+public sealed class MigrationRunnerPostgresTests() : MigrationRunnerTests(DatabaseProvider.Postgres)
+{
+    [Fact]
+    public async Task MigrateAsync_ThreeNodesOnAnEmptyDatabaseAtOnce_OneAppliesEverythingAndTheOthersNothing()
+    {
+        var runners = Enumerable.Range(0, 3).Select(_ => new MigrationRunner(Database.Options, TimeProvider.System, NullLogger<MigrationRunner>.Instance)).ToList();
+
+        var results = await Task.WhenAll(runners.Select(r => Task.Run(() => r.MigrateAsync())));
+
+        results.Count(r => r.Count > 0).ShouldBe(1);
+        results.Single(r => r.Count > 0).ShouldBe(Enumerable.Range(1, MigrationRunner.Load(DatabaseProvider.Postgres).Count));
+        (await runners[0].AppliedVersionsAsync()).Count.ShouldBe(MigrationRunner.Load(DatabaseProvider.Postgres).Count);
+    }
+}
