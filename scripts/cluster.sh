@@ -66,6 +66,8 @@ start_node() {
     export ConnectionStrings__Postgres="Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=$database;Maximum Pool Size=$(( 90 / $(cat "$state/nodes") ))"
     export Homeroom__DataDirectory="$dir/data"
     export Homeroom__Cluster__NodeName="node-$i"
+    # A node told to stop answers 503 on /readyz and keeps its agents 3 s, while HAProxy (two checks 0.5-1 s apart) takes it out.
+    export Homeroom__Readiness__DrainDelay="00:00:03"
     export HOMEROOM_BOOTSTRAP_API_KEY="$(cat "$state/api-key")"
     export HOMEROOM_ADMIN_PASSWORD="$(cat "$state/admin-password")"
     nohup dotnet "$dll" > "$dir/node.log" 2>&1 &

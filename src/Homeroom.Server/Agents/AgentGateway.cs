@@ -53,6 +53,7 @@ public sealed class AgentGateway(
     Hosting.Cluster.BackplanePublisher backplane,
     IOptions<AgentOptions> options,
     IHostApplicationLifetime lifetime,
+    ShutdownDrain drain,
     TimeProvider time,
     ILogger<AgentGateway> logger)
 {
@@ -66,7 +67,8 @@ public sealed class AgentGateway(
             context, subProtocol, TimeSpan.FromSeconds(Math.Max(15, _options.HeartbeatIntervalSeconds)), _options.MaxTextFrameBytes, _options.MaxBinaryFrameBytes);
         using var _ = socket;
         using var reader = new MessageReader(_options.MaxTextFrameBytes, _options.MaxBinaryFrameBytes);
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        // Not the host's stopping token: a stopping node holds its agents until the drain is over (ShutdownDrain).
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, drain.Drained);
         AuthenticatedDevice? device = null;
         try
         {

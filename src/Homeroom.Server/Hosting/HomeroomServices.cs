@@ -165,8 +165,10 @@ public static class HomeroomServices
         StaffAuthorization.VerifyEveryEndpointHasARule(app);
 
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();
+        var drain = app.Services.GetRequiredService<ShutdownDrain>();
+        // /readyz answers 503 from the first moment; the balancer takes the node out before its agents are sent away.
         app.Lifetime.ApplicationStopping.Register(() =>
-            registry.DisconnectAll(Contracts.Agents.AgentCloseCodes.ServerShuttingDown, "server stopping"));
+            drain.Drain(() => registry.DisconnectAll(Contracts.Agents.AgentCloseCodes.ServerShuttingDown, "server stopping")));
         return app;
     }
 }

@@ -13,4 +13,7 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 9004, Level = LogLevel.Error, Message = "{Writer} dropped {Item}: the database refused its data")]
     public static partial void ItemRejected(ILogger logger, string writer, string item, Exception exception);
+
+    [LoggerMessage(EventId = 9007, Level = LogLevel.Information, Message = "Stopping: /readyz answers 503; agents stay connected {Seconds:F1} s more so the load balancer can take this node out first")]
+    public static partial void Draining(ILogger logger, double seconds);
 }

@@ -159,6 +159,14 @@ public sealed class ReadinessOptions
     /// <summary>How long one probe's answer is reused for the next callers (0: every call probes, one at a time).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan ReuseFor { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a stopping node keeps listening and holding its agents after <c>/readyz</c> starts answering 503, so a load
+    /// balancer marks it down before its agents reconnect (<see cref="ShutdownDrain"/>): longer than the balancer needs to
+    /// see it fail (HAProxy in <c>scripts/cluster.sh</c>: two checks 0.5 to 1 s apart). 0 on a single server.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
 }
 
 /// <summary>Validates <see cref="ReadinessOptions"/> at start.</summary>
@@ -175,6 +183,7 @@ public static class ReadinessServiceCollectionExtensions
         services.AddOptions<ReadinessOptions>().BindConfiguration(ReadinessOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ReadinessOptions>, ReadinessOptionsValidator>();
         services.AddSingleton<Readiness>();
+        services.AddSingleton<ShutdownDrain>();
         return services;
     }
 

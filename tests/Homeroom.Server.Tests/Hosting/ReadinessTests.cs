@@ -75,6 +75,26 @@ public abstract class ReadinessTests(DatabaseProvider provider)
         status.ShouldBe(HttpStatusCode.ServiceUnavailable);
         body.ShouldBe("stopping");
     }
+
+    [Fact]
+    public async Task Stopping_WithADrainDelay_Answers503AtOnce_AndKeepsItsAgentsUntilTheDelayIsOver()
+    {
+        await using var host = await HomeroomHost.StartAsync(Provider, "Homeroom:Readiness:DrainDelay=00:00:03");
+        await using var agent = await host.ConnectNewAgentAsync();
+        var closed = agent.WaitForCloseAsync(TimeSpan.FromSeconds(20));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var stop = Task.Run(host.StopAsync);
+        await Poll.UntilAsync(async () => (await ProbeAsync(host)).Body == "stopping", TimeSpan.FromSeconds(2));
+        var stillOpen = agent.State == System.Net.WebSockets.WebSocketState.Open;
+        var (code, reason) = await closed;
+        var heldFor = clock.Elapsed;
+        await stop.WaitAsync(HomeroomHost.Timeout);
+
+        stillOpen.ShouldBeTrue("the agent is held while the load balancer sees the 503");
+        heldFor.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(2.5));
+        code.ShouldBe(Homeroom.Contracts.Agents.AgentCloseCodes.ServerShuttingDown, reason);
+    }
 }
 
 public sealed class ReadinessSqliteTests() : ReadinessTests(DatabaseProvider.Sqlite);
