@@ -23,11 +23,19 @@ namespace Homeroom.Server.Hosting.Cluster;
 /// order, so "newer" needs no clock. A connection here counts as announced once this node heard its own connect
 /// notice; another node's notice for the device heard after that closes it with 4409.
 /// </para>
+/// <para>
+/// The teacher's classroom across nodes: <c>v</c> and <c>t</c> notices go to <see cref="Classroom.ScreenViews"/>, <c>l</c>
+/// and <c>h</c> to <see cref="Devices.ClusterDeviceState"/>. After every (re)connection both read everything again, in
+/// the order of the notices; when the connection is lost, what this node heard about other nodes' devices is forgotten
+/// (shown as unknown: offline, unlocked) until it hears again.
+/// </para>
 /// </summary>
 public sealed class BackplaneListener(
     BackplanePublisher publisher,
     ConnectionRegistry registry,
     CommandDispatcher dispatcher,
+    Classroom.ScreenViews views,
+    Devices.ClusterDeviceState devices,
     IDbContextFactory<HomeroomDbContext> dbFactory,
     DatabaseOptions database,
     IOptions<BackplaneOptions> options,
@@ -38,6 +46,9 @@ public sealed class BackplaneListener(
     public const string ReplacedReason = "replaced by a newer connection on another node";
 
     private const int SweepChunk = 1_000;
+
+    // Queued with the notices after every (re)connection, so the classroom reads everything again in their order.
+    private const string ReloadMarker = "\0reload";
 
     private readonly BackplaneOptions _options = options.Value;
     private readonly Channel<string> _received = Channel.CreateBounded<string>(
@@ -140,6 +151,7 @@ public sealed class BackplaneListener(
                 }
 
                 _sweepWake.Writer.TryWrite(true);
+                _received.Writer.TryWrite(ReloadMarker);
                 while (true)
                 {
                     await connection.WaitAsync(stoppingToken);
@@ -153,6 +165,7 @@ public sealed class BackplaneListener(
             {
                 _listening = false;
                 _processId = 0;
+                devices.ForgetOtherNodes();
                 // Jittered, so the nodes of a cluster do not all come back in the same instant after a database restart.
                 var wait = delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
                 BackplaneLog.ListenerLost(logger, ex.Message, wait);
@@ -190,6 +203,16 @@ public sealed class BackplaneListener(
         var sweeps = SweepLoopAsync(stoppingToken);
         await foreach (var payload in _received.Reader.ReadAllAsync(CancellationToken.None))
         {
+            if (payload == ReloadMarker)
+            {
+                await ClassroomAsync("reading the classroom again", async () =>
+                {
+                    await views.ReloadAsync(null, stoppingToken);
+                    await devices.ReloadAsync(stoppingToken);
+                });
+                continue;
+            }
+
             if (BackplaneMessages.Parse(payload) is not { } message)
             {
                 BackplaneLog.Malformed(logger, payload.Length);
@@ -209,11 +232,40 @@ public sealed class BackplaneListener(
                 case BackplaneMessageKind.Sweep when !own:
                     _sweepWake.Writer.TryWrite(true);
                     break;
+                case BackplaneMessageKind.Views when !own:
+                    await ClassroomAsync("reading screen views", () => views.OnViewsChangedAsync(message.Devices, stoppingToken));
+                    break;
+                case BackplaneMessageKind.Thumbnails when !own:
+                    views.OnThumbnailsStored(message.Devices, message.Sequences);
+                    break;
+                case BackplaneMessageKind.Live when !own:
+                    await ClassroomAsync("reading live device state", () => devices.OnChangedAsync(message.Node, message.Devices, stoppingToken));
+                    break;
+                case BackplaneMessageKind.Heartbeat when !own:
+                    devices.OnHeartbeat(message.Node);
+                    break;
             }
         }
 
         _sweepWake.Writer.TryComplete();
         await sweeps.ContinueWith(static _ => { }, TaskScheduler.Default);
+    }
+
+    private async Task ClassroomAsync(string what, Func<Task> work)
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Views are read again every few seconds and live rows at the next notice or reconnection.
+            BackplaneLog.ClassroomSyncFailed(logger, what, ex);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     private void OnConnected(BackplaneMessage message, bool own)
