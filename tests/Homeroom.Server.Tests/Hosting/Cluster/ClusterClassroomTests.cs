@@ -5,10 +5,12 @@ using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Data;
+using Homeroom.Server.Classroom;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Tests.Infrastructure;
 using Npgsql;
+using Xunit.Abstractions;
 
 namespace Homeroom.Server.Tests.Hosting.Cluster;
 
@@ -17,7 +19,7 @@ namespace Homeroom.Server.Tests.Hosting.Cluster;
 /// node A, the class's devices are connected to node B over real WebSockets. What B's devices show and send reaches
 /// A's tiles and screens, and what the teacher does on A reaches B's devices.
 /// </summary>
-public sealed class ClusterClassroomTests
+public sealed class ClusterClassroomTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Arrival = TimeSpan.FromSeconds(3);
 
@@ -102,13 +104,33 @@ public sealed class ClusterClassroomTests
         var captured = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var screen = $"/api/groups/{lesson.ClassId}/screens/{first.DeviceId}";
         (await lesson.Teacher.GetAsync(screen)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        // The console page on A re-renders a tile when DeviceLiveState.Changed names its device; the device's connection
+        // (which also changes the tile) is heard first, so what follows is the image's notice.
+        await TileShowsAsync(lesson.Teacher, lesson.ClassId, first.DeviceId, t => t.GetProperty("online").GetBoolean());
+        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.GetService<DeviceLiveState>().Changed += id =>
+        {
+            if (id == first.DeviceId)
+            {
+                changed.TrySetResult();
+            }
+        };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await first.SendRawAsync(ThumbnailFrame.Encode(ThumbnailFormat.Jpeg, captured, image), WebSocketMessageType.Binary);
+        await changed.Task.WaitAsync(TimeSpan.FromSeconds(3));
+        var toChange = clock.Elapsed;
         await Poll.UntilAsync(async () => (await lesson.Teacher.GetAsync(screen)).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(3));
+        output.WriteLine($"thumbnail sent to B: A's page told after {toChange.TotalMilliseconds:F0} ms, A's API has it after {clock.Elapsed.TotalMilliseconds:F0} ms");
         using (var shown = await lesson.Teacher.GetAsync(screen))
         {
             shown.Content.Headers.ContentType!.MediaType.ShouldBe("image/jpeg");
             (await shown.Content.ReadAsByteArrayAsync()).ShouldBe(image);
         }
+
+        // What the console's tile shows: the same image, through the path the page takes (read in the background on A).
+        var classroom = a.GetService<global::Homeroom.Server.Classroom.Classroom>();
+        var tile = new ClassDevice(first.DeviceId, "CART-0", DevicePlatform.ChromeOS, null, "CART-0");
+        await Poll.UntilAsync(() => Task.FromResult(classroom.Screen(tile, lesson.ClassId, inSession: true)?.Image.ToArray().SequenceEqual(image) == true), TimeSpan.FromSeconds(3));
 
         await TileShowsAsync(lesson.Teacher, lesson.ClassId, first.DeviceId,
             t => t.GetProperty("screenCapturedAt").ValueKind != JsonValueKind.Null && t.GetProperty("screenCapturedAt").GetDateTimeOffset() == captured);
