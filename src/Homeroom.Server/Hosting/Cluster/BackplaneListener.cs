@@ -55,6 +55,10 @@ public sealed class BackplaneListener(
         new BoundedChannelOptions(options.Value.MaxQueuedNotifications) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Channel<bool> _sweepWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private volatile bool _listening;
+
+    // Set when the classroom must read everything again (a (re)connection, or notices dropped for a full queue); the
+    // handler does it at the next item it takes, so a marker lost to a full queue still takes effect.
+    private volatile bool _reloadClassroom;
     private volatile int _processId;
 
     /// <summary>Whether the listening connection is open now.</summary>
@@ -151,6 +155,7 @@ public sealed class BackplaneListener(
                 }
 
                 _sweepWake.Writer.TryWrite(true);
+                _reloadClassroom = true;
                 _received.Writer.TryWrite(ReloadMarker);
                 while (true)
                 {
@@ -195,6 +200,7 @@ public sealed class BackplaneListener(
         {
             BackplaneLog.Overflow(logger, "the queue of received notifications");
             _sweepWake.Writer.TryWrite(true);
+            _reloadClassroom = true;
         }
     }
 
@@ -203,13 +209,18 @@ public sealed class BackplaneListener(
         var sweeps = SweepLoopAsync(stoppingToken);
         await foreach (var payload in _received.Reader.ReadAllAsync(CancellationToken.None))
         {
-            if (payload == ReloadMarker)
+            if (_reloadClassroom)
             {
+                _reloadClassroom = false;
                 await ClassroomAsync("reading the classroom again", async () =>
                 {
                     await views.ReloadAsync(null, stoppingToken);
                     await devices.ReloadAsync(stoppingToken);
                 });
+            }
+
+            if (payload == ReloadMarker)
+            {
                 continue;
             }
 
