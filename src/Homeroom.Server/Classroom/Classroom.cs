@@ -100,7 +100,7 @@ public sealed class Classroom(
         return new ClassTileDto(device.DeviceId, device.DeviceName, device.Platform, device.StudentId, device.StudentName,
             presence.IsOnline(device.DeviceId), now.Locked, now.FocusSites,
             inSession ? now.CurrentUrl : null, inSession ? now.CurrentTitle : null,
-            inSession ? views.Latest(groupId, device.DeviceId)?.CapturedAt : null);
+            inSession ? views.CapturedAt(groupId, device.DeviceId) : null);
     }
 
     /// <summary>
@@ -200,7 +200,7 @@ public sealed class Classroom(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await EnsureMayUseAsync(scope, db, groupId, cancellationToken);
         var devices = (await DevicesAsync(db, groupId, cancellationToken)).Select(d => d.DeviceId);
-        return devices.Where(d => views.IsViewing(groupId, d)).Select(d => (d, views.Latest(groupId, d)?.CapturedAt)).ToList();
+        return devices.Where(d => views.IsViewing(groupId, d)).Select(d => (d, views.CapturedAt(groupId, d))).ToList();
     }
 
     /// <summary>A class device's latest screen image while it is watched; null when there is none.</summary>
@@ -208,7 +208,7 @@ public sealed class Classroom(
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await EnsureMayUseAsync(scope, db, groupId, cancellationToken);
-        return views.IsViewing(groupId, deviceId) ? views.Latest(groupId, deviceId) : null;
+        return await views.LatestAsync(groupId, deviceId, cancellationToken);
     }
 
     /// <summary>

@@ -9,6 +9,7 @@ public static class ClassroomServiceCollectionExtensions
     {
         services.AddOptions<ClassroomOptions>().BindConfiguration(ClassroomOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ClassroomOptions>, ClassroomOptionsValidator>();
+        services.AddSingleton<ScreenViewStore>();
         services.AddSingleton<ScreenViews>();
         services.AddHostedService(sp => sp.GetRequiredService<ScreenViews>());
         services.AddSingleton<ClassSchedules>();

@@ -110,6 +110,11 @@ public sealed class CommandDispatcher(
             return false;
         }
 
+        if (path != LivePath)
+        {
+            progress.Carrying(command);
+        }
+
         progress.Report(update);
         metrics.CommandSent(update.At - command.IssuedAt, path);
         return true;

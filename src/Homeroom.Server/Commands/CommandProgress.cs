@@ -25,6 +25,20 @@ public sealed class CommandProgress(TimeProvider time, Devices.DeviceLiveState l
         _commands[commandId] = tracker;
     }
 
+    /// <summary>
+    /// A command this node sends that it may not have issued (another node did, or this process before a restart): its
+    /// kind is remembered like an issued one, so the device's answer shows on the tiles (locked, focus).
+    /// </summary>
+    public void Carrying(Command command)
+    {
+        if (!live.KnowsCommand(command.Id))
+        {
+            live.CommandIssued(command.Id, command.Kind, command.Kind == Homeroom.Contracts.Agents.CommandKinds.Focus
+                ? System.Text.Json.JsonSerializer.Deserialize(command.ArgumentsJson, CommandJsonContext.Default.DictionaryStringString)
+                : null);
+        }
+    }
+
     public void Report(DeliveryUpdate update)
     {
         live.Delivery(update);

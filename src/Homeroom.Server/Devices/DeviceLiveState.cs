@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Homeroom.Contracts.Agents;
 using Homeroom.Rules.Commands;
+using Homeroom.Server.Agents;
 using Homeroom.Server.Commands;
 
 namespace Homeroom.Server.Devices;
@@ -16,14 +17,22 @@ public sealed record LiveDevice(bool Locked, string? FocusSites, string? Current
     public static readonly LiveDevice Unknown = new(false, null, null, null, null);
 }
 
+/// <summary>What another node of the cluster said about a device connected to it (or that was): see <see cref="ClusterDeviceState"/>.</summary>
+public sealed record RemoteDevice(string Node, bool Online, LiveDevice Live);
+
 /// <summary>
 /// The classroom's live facts about devices, kept in memory from what devices report: whether a
 /// lock took effect, focus mode, the current page. <see cref="Changed"/> tells the console at once
 /// (it also fires for thumbnails and connections), so a class lock shows on every tile as soon as
 /// each device confirms it. Nothing here is stored: after a restart a device shows unlocked until
 /// it next confirms a lock, and its page after its next visit.
+/// <para>
+/// On PostgreSQL, what this node holds is about the devices connected to it; what other nodes said about theirs
+/// (<see cref="ClusterDeviceState"/>) is kept beside it and wins for a device not connected here. On SQLite there is
+/// nothing beside it and <see cref="Get"/> reads this node's facts only.
+/// </para>
 /// </summary>
-public sealed class DeviceLiveState(TimeProvider time)
+public sealed class DeviceLiveState(TimeProvider time, ConnectionRegistry registry)
 {
     private static readonly TimeSpan CommandHorizon = TimeSpan.FromHours(2);
 
@@ -32,11 +41,65 @@ public sealed class DeviceLiveState(TimeProvider time)
     private readonly ConcurrentDictionary<Guid, PendingCommand> _commands = new();
     private readonly ConcurrentDictionary<Guid, LiveDevice> _devices = new();
     private readonly ConcurrentDictionary<Guid, IReadOnlyList<AgentCapability>> _capabilities = new();
+    private readonly ConcurrentDictionary<Guid, RemoteDevice> _remote = new();
+
+    // Set once another node said anything, so a single server never looks further than its own facts.
+    private volatile bool _anyRemote;
 
     /// <summary>Raised with a device id whenever something the console shows about it changed. Handlers must be quick.</summary>
     public event Action<Guid>? Changed;
 
-    public LiveDevice Get(Guid deviceId) => _devices.GetValueOrDefault(deviceId, LiveDevice.Unknown);
+    /// <summary>What the console shows about the device: from the node it is connected to.</summary>
+    public LiveDevice Get(Guid deviceId) =>
+        _anyRemote && _remote.TryGetValue(deviceId, out var remote) && !registry.IsOnline(deviceId) ? remote.Live : Local(deviceId);
+
+    /// <summary>This node's own facts about the device (what it tells the other nodes).</summary>
+    public LiveDevice Local(Guid deviceId) => _devices.GetValueOrDefault(deviceId, LiveDevice.Unknown);
+
+    /// <summary>Whether another node says the device is connected to it (and that node is still heard).</summary>
+    public bool OnlineElsewhere(Guid deviceId) => _anyRemote && _remote.TryGetValue(deviceId, out var remote) && remote.Online;
+
+    /// <summary>The devices other nodes say are connected to them.</summary>
+    public IEnumerable<Guid> OnlineElsewhereIds => _anyRemote ? _remote.Where(r => r.Value.Online).Select(r => r.Key) : [];
+
+    /// <summary>Records what another node said about a device; <see cref="Changed"/> fires.</summary>
+    public void SetRemote(Guid deviceId, RemoteDevice device)
+    {
+        _anyRemote = true;
+        _remote[deviceId] = device;
+        Changed?.Invoke(deviceId);
+    }
+
+    /// <summary>
+    /// Forgets what other nodes said (only what <paramref name="node"/> said, when given): those devices show as unknown
+    /// (offline, unlocked) until a node speaks of them again. Returns how many were forgotten.
+    /// </summary>
+    public int ForgetRemote(string? node = null)
+    {
+        var forgotten = 0;
+        foreach (var (deviceId, remote) in _remote)
+        {
+            if ((node is null || remote.Node == node) && _remote.TryRemove(new KeyValuePair<Guid, RemoteDevice>(deviceId, remote)))
+            {
+                forgotten++;
+                Changed?.Invoke(deviceId);
+            }
+        }
+
+        return forgotten;
+    }
+
+    /// <summary>Forgets what another node said about one device (it is connected here now).</summary>
+    public void ForgetRemote(Guid deviceId)
+    {
+        if (_anyRemote)
+        {
+            _remote.TryRemove(deviceId, out _);
+        }
+    }
+
+    /// <summary>Whether a classroom command's kind is known here (it was issued here, or sent from here since).</summary>
+    public bool KnowsCommand(Guid commandId) => _commands.ContainsKey(commandId);
 
     /// <summary>
     /// What the device's agent last said it can and cannot do (the desktop agent's inventory), or null

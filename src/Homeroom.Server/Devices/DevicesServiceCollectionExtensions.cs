@@ -11,6 +11,8 @@ public static class DevicesServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<PresenceOptions>, PresenceOptionsValidator>();
         services.AddSingleton<PresenceTracker>();
         services.AddSingleton<DeviceLiveState>();
+        services.AddSingleton<ClusterDeviceState>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterDeviceState>());
         services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         services.AddSingleton<InventoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<InventoryWriter>());

@@ -31,9 +31,11 @@ public sealed class DevicePresence
 /// <see cref="PresenceOptions.MdmOnlineWindow"/>. When the database is unavailable the devices stay
 /// marked and the next flush tries again; a device whose row the database refuses for its data is
 /// isolated (the others are written), logged and counted, and its network facts, the only text in
-/// the row, are forgotten so its next report writes cleanly.
+/// the row, are forgotten so its next report writes cleanly. On PostgreSQL with several nodes, an agent
+/// connected to another node counts as online while that node says so and is heard
+/// (<see cref="DeviceLiveState.OnlineElsewhere"/>).
 /// </summary>
-public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry registry, IOptions<PresenceOptions> options, JobLeases leases, TimeProvider time, ILogger<PresenceTracker> logger)
+public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry registry, DeviceLiveState live, IOptions<PresenceOptions> options, JobLeases leases, TimeProvider time, ILogger<PresenceTracker> logger)
     : PeriodicTask(options.Value.FlushInterval, leases, time, logger)
 {
     private const string UpdateSql = """
@@ -83,7 +85,7 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
     public void MdmContact(Guid deviceId) => Update(deviceId, static (p, _) => p.LastMdmContactAt = p.LastSeenAt, (object?)null);
 
     /// <summary>The one definition of online, for the API and the console: a live agent connection, or an MDM contact within the window.</summary>
-    public bool IsOnline(Guid deviceId) => registry.IsOnline(deviceId) || ReachedOverMdm(_devices.GetValueOrDefault(deviceId), MdmOnlineSince());
+    public bool IsOnline(Guid deviceId) => registry.IsOnline(deviceId) || live.OnlineElsewhere(deviceId) || ReachedOverMdm(_devices.GetValueOrDefault(deviceId), MdmOnlineSince());
 
     /// <summary>Every device online now, in the sense of <see cref="IsOnline"/>.</summary>
     public IReadOnlyCollection<Guid> OnlineDeviceIds
@@ -92,6 +94,7 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
         {
             var since = MdmOnlineSince();
             var online = new HashSet<Guid>(registry.OnlineDeviceIds);
+            online.UnionWith(live.OnlineElsewhereIds);
             foreach (var (id, presence) in _devices)
             {
                 if (ReachedOverMdm(presence, since))

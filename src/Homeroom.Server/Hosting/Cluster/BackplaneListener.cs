@@ -25,12 +25,20 @@ namespace Homeroom.Server.Hosting.Cluster;
 /// order, so "newer" needs no clock. A connection here counts as announced once this node heard its own connect
 /// notice; another node's notice for the device heard after that closes it with 4409.
 /// </para>
+/// <para>
+/// The teacher's classroom across nodes: <c>v</c> and <c>t</c> notices go to <see cref="Classroom.ScreenViews"/>, <c>l</c>
+/// and <c>h</c> to <see cref="Devices.ClusterDeviceState"/>. After every (re)connection both read everything again, in
+/// the order of the notices; when the connection is lost, what this node heard about other nodes' devices is forgotten
+/// (shown as unknown: offline, unlocked) until it hears again.
+/// </para>
 /// </summary>
 public sealed class BackplaneListener(
     BackplanePublisher publisher,
     ConnectionRegistry registry,
     CommandDispatcher dispatcher,
     Policies.PolicyDistributor policies,
+    Classroom.ScreenViews views,
+    Devices.ClusterDeviceState devices,
     IDbContextFactory<HomeroomDbContext> dbFactory,
     DatabaseOptions database,
     IOptions<BackplaneOptions> options,
@@ -44,11 +52,18 @@ public sealed class BackplaneListener(
 
     private static readonly TimeSpan PolicyReportGrace = TimeSpan.FromSeconds(10);
 
+    // Queued with the notices after every (re)connection, so the classroom reads everything again in their order.
+    private const string ReloadMarker = "\0reload";
+
     private readonly BackplaneOptions _options = options.Value;
     private readonly Channel<string> _received = Channel.CreateBounded<string>(
         new BoundedChannelOptions(options.Value.MaxQueuedNotifications) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Channel<bool> _sweepWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private volatile bool _listening;
+
+    // Set when the classroom must read everything again (a (re)connection, or notices dropped for a full queue); the
+    // handler does it at the next item it takes, so a marker lost to a full queue still takes effect.
+    private volatile bool _reloadClassroom;
     private volatile int _processId;
 
     /// <summary>Whether the listening connection is open now.</summary>
@@ -145,6 +160,8 @@ public sealed class BackplaneListener(
                 }
 
                 _sweepWake.Writer.TryWrite(true);
+                _reloadClassroom = true;
+                _received.Writer.TryWrite(ReloadMarker);
                 while (true)
                 {
                     await connection.WaitAsync(stoppingToken);
@@ -158,6 +175,7 @@ public sealed class BackplaneListener(
             {
                 _listening = false;
                 _processId = 0;
+                devices.ForgetOtherNodes();
                 // Jittered, so the nodes of a cluster do not all come back in the same instant after a database restart.
                 var wait = delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
                 BackplaneLog.ListenerLost(logger, ex.Message, wait);
@@ -187,6 +205,7 @@ public sealed class BackplaneListener(
         {
             BackplaneLog.Overflow(logger, "the queue of received notifications");
             _sweepWake.Writer.TryWrite(true);
+            _reloadClassroom = true;
         }
     }
 
@@ -195,6 +214,21 @@ public sealed class BackplaneListener(
         var sweeps = SweepLoopAsync(stoppingToken);
         await foreach (var payload in _received.Reader.ReadAllAsync(CancellationToken.None))
         {
+            if (_reloadClassroom)
+            {
+                _reloadClassroom = false;
+                await ClassroomAsync("reading the classroom again", async () =>
+                {
+                    await views.ReloadAsync(null, stoppingToken);
+                    await devices.ReloadAsync(stoppingToken);
+                });
+            }
+
+            if (payload == ReloadMarker)
+            {
+                continue;
+            }
+
             if (BackplaneMessages.Parse(payload) is not { } message)
             {
                 BackplaneLog.Malformed(logger, payload.Length);
@@ -224,11 +258,40 @@ public sealed class BackplaneListener(
                 case BackplaneMessageKind.Sweep when !own:
                     _sweepWake.Writer.TryWrite(true);
                     break;
+                case BackplaneMessageKind.Views when !own:
+                    await ClassroomAsync("reading screen views", () => views.OnViewsChangedAsync(message.Devices, stoppingToken));
+                    break;
+                case BackplaneMessageKind.Thumbnails when !own:
+                    views.OnThumbnailsStored(message.Devices, message.Sequences);
+                    break;
+                case BackplaneMessageKind.Live when !own:
+                    await ClassroomAsync("reading live device state", () => devices.OnChangedAsync(message.Node, message.Devices, stoppingToken));
+                    break;
+                case BackplaneMessageKind.Heartbeat when !own:
+                    devices.OnHeartbeat(message.Node);
+                    break;
             }
         }
 
         _sweepWake.Writer.TryComplete();
         await sweeps.ContinueWith(static _ => { }, TaskScheduler.Default);
+    }
+
+    private async Task ClassroomAsync(string what, Func<Task> work)
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Views are read again every few seconds and live rows at the next notice or reconnection.
+            BackplaneLog.ClassroomSyncFailed(logger, what, ex);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     private void OnConnected(BackplaneMessage message, bool own)

@@ -25,4 +25,10 @@ internal static partial class BackplaneLog
 
     [LoggerMessage(EventId = 9758, Level = LogLevel.Error, Message = "Backplane: delivering pending commands after a notification failed")]
     public static partial void DeliveryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 9759, Level = LogLevel.Warning, Message = "Backplane: the classroom across nodes failed {What}; it is tried again shortly")]
+    public static partial void ClassroomSyncFailed(ILogger logger, string what, Exception exception);
+
+    [LoggerMessage(EventId = 9760, Level = LogLevel.Information, Message = "Backplane: node {Node} went silent; its {Devices} device(s) show offline here until it is heard again")]
+    public static partial void NodeSilent(ILogger logger, string node, int devices);
 }

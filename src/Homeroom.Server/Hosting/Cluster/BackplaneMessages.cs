@@ -17,16 +17,35 @@ public enum BackplaneMessageKind
 
     /// <summary>These devices have a new stored policy version: the node holding one sends the device its current policy.</summary>
     Policies,
+
+    /// <summary>The screen views of these classes (group ids) changed: every node reads them again from <c>screen_views</c>.</summary>
+    Views,
+
+    /// <summary>These devices' newest thumbnails, each with its capture time (Unix milliseconds), are in <c>screen_thumbnails</c>.</summary>
+    Thumbnails,
+
+    /// <summary>What the console shows live about these devices changed on the sending node: read their rows in <c>device_live</c>.</summary>
+    Live,
+
+    /// <summary>The sending node is alive; the devices it announced stay online in the others' view.</summary>
+    Heartbeat,
 }
 
-/// <summary>One parsed notification. <see cref="Sequences"/> is set for <see cref="BackplaneMessageKind.Connected"/> only.</summary>
+/// <summary>
+/// One parsed notification. <see cref="Devices"/> holds group ids for <see cref="BackplaneMessageKind.Views"/>;
+/// <see cref="Sequences"/> is set for <see cref="BackplaneMessageKind.Connected"/> (connection numbers) and
+/// <see cref="BackplaneMessageKind.Thumbnails"/> (capture times in Unix milliseconds) only.
+/// </summary>
 public sealed record BackplaneMessage(BackplaneMessageKind Kind, string Node, IReadOnlyList<Guid> Devices, IReadOnlyList<long> Sequences);
 
 /// <summary>
 /// The text of the notifications on the <see cref="Channel"/> channel, ASCII and small:
 /// <c>d NODE ID,ID,…</c> (devices with new commands), <c>p NODE ID,ID,…</c> (devices with a new policy version),
-/// <c>c NODE ID:SEQ,…</c> (devices that connected to NODE, each with the node's number for that connection) and
-/// <c>s NODE</c> (sweep). NODE is 12 lowercase
+/// <c>c NODE ID:SEQ,…</c> (devices that connected to NODE, each with the node's number for that connection),
+/// <c>s NODE</c> (sweep), and for the classroom
+/// <c>v NODE GROUP,…</c> (these classes' screen views changed), <c>t NODE ID:MS,…</c> (these devices' thumbnails
+/// were stored, captured at MS Unix milliseconds), <c>l NODE ID,…</c> (these devices' live rows changed) and
+/// <c>h NODE</c> (the node is alive). NODE is 12 lowercase
 /// hex digits, ID a device id as 32 hex digits. Anyone who may connect to the database can notify, so a
 /// payload is read strictly: anything malformed is refused whole and changes nothing.
 /// </summary>
@@ -59,6 +78,20 @@ public static class BackplaneMessages
         Split('c', node, connections.Select(c => c.DeviceId.ToString("N") + ":" + c.Sequence.ToString(CultureInfo.InvariantCulture)), maxPayloadBytes);
 
     public static string Sweep(string node) => "s " + node;
+
+    public static string Heartbeat(string node) => "h " + node;
+
+    /// <summary>Notifications naming classes whose screen views changed.</summary>
+    public static List<string> Views(string node, IEnumerable<Guid> groupIds, int maxPayloadBytes) =>
+        Split('v', node, groupIds.Select(id => id.ToString("N")), maxPayloadBytes);
+
+    /// <summary>Notifications naming devices whose thumbnail was stored, each with its capture time.</summary>
+    public static List<string> Thumbnails(string node, IEnumerable<(Guid DeviceId, DateTimeOffset CapturedAt)> thumbnails, int maxPayloadBytes) =>
+        Split('t', node, thumbnails.Select(t => t.DeviceId.ToString("N") + ":" + Math.Max(1, t.CapturedAt.ToUnixTimeMilliseconds()).ToString(CultureInfo.InvariantCulture)), maxPayloadBytes);
+
+    /// <summary>Notifications naming devices whose live row changed.</summary>
+    public static List<string> Live(string node, IEnumerable<Guid> deviceIds, int maxPayloadBytes) =>
+        Split('l', node, deviceIds.Select(id => id.ToString("N")), maxPayloadBytes);
 
     private static List<string> Split(char kind, string node, IEnumerable<string> items, int maxPayloadBytes)
     {
@@ -106,12 +139,16 @@ public static class BackplaneMessages
         }
 
         var kind = payload[0];
-        if (kind == 's')
+        if (kind is 's' or 'h')
         {
-            return payload.Length == 2 + NodeIdLength ? new BackplaneMessage(BackplaneMessageKind.Sweep, node, [], []) : null;
+            return payload.Length == 2 + NodeIdLength
+                ? new BackplaneMessage(kind == 's' ? BackplaneMessageKind.Sweep : BackplaneMessageKind.Heartbeat, node, [], [])
+                : null;
         }
 
-        if (kind is not ('d' or 'p' or 'c') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
+        // Kinds whose items carry a number after the id.
+        var numbered = kind is 'c' or 't';
+        if (kind is not ('d' or 'p' or 'c' or 'v' or 't' or 'l') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
         {
             return null;
         }
@@ -121,13 +158,13 @@ public static class BackplaneMessages
         foreach (var range in payload.AsSpan(3 + NodeIdLength).Split(','))
         {
             var item = payload.AsSpan(3 + NodeIdLength)[range];
-            var id = kind == 'c' && item.Length > GuidLength + 1 && item[GuidLength] == ':' ? item[..GuidLength] : item;
+            var id = numbered && item.Length > GuidLength + 1 && item[GuidLength] == ':' ? item[..GuidLength] : item;
             if (id.Length != GuidLength || !IsHex(id) || !Guid.TryParseExact(id, "N", out var deviceId))
             {
                 return null;
             }
 
-            if (kind == 'c')
+            if (numbered)
             {
                 if (item.Length <= GuidLength + 1 || !IsDigits(item[(GuidLength + 1)..])
                     || !long.TryParse(item[(GuidLength + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) || sequence <= 0)
@@ -145,7 +182,10 @@ public static class BackplaneMessages
         {
             'd' => BackplaneMessageKind.Devices,
             'p' => BackplaneMessageKind.Policies,
-            _ => BackplaneMessageKind.Connected,
+            'c' => BackplaneMessageKind.Connected,
+            'v' => BackplaneMessageKind.Views,
+            't' => BackplaneMessageKind.Thumbnails,
+            _ => BackplaneMessageKind.Live,
         };
         return new BackplaneMessage(parsed, node, devices, sequences);
     }

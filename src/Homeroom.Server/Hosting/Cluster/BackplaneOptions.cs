@@ -48,11 +48,31 @@ public sealed class BackplaneOptions : IValidatableObject
     [Range(1, 256)]
     public int DeliveryParallelism { get; set; } = 8;
 
+    /// <summary>
+    /// How often a node publishes what changed about its devices for the other nodes' classroom tiles (online, locked,
+    /// focus, current page): changes within one interval go out as one row and one notice per device.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:10")]
+    public TimeSpan LiveStateInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How often a node says it is alive (an <c>h</c> notice), so the others keep showing its devices online.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A node not heard for this long is taken for gone: its devices show offline (unknown) on the others.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.300", "00:30:00")]
+    public TimeSpan NodeSilenceTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ReconnectMinDelay > ReconnectMaxDelay)
         {
             yield return new ValidationResult("The first reconnect delay must be at most the longest.", [nameof(ReconnectMinDelay)]);
+        }
+
+        if (NodeSilenceTimeout < HeartbeatInterval * 2)
+        {
+            yield return new ValidationResult("A node must be silent for at least two heartbeats before it is taken for gone.", [nameof(NodeSilenceTimeout)]);
         }
     }
 }

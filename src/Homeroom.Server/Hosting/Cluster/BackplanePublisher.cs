@@ -216,6 +216,21 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Sends notices inside the caller's transaction: PostgreSQL delivers them when it commits, so a node that hears one
+    /// reads the rows it names already committed.
+    /// </summary>
+    public static async Task NotifyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<string> payloads, CancellationToken cancellationToken)
+    {
+        foreach (var payload in payloads)
+        {
+            await using var notify = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection, transaction);
+            notify.Parameters.Add(new NpgsqlParameter { Value = BackplaneMessages.Channel });
+            notify.Parameters.Add(new NpgsqlParameter { Value = payload });
+            await notify.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
     public override void Dispose()
     {
         _wake.Writer.TryComplete();

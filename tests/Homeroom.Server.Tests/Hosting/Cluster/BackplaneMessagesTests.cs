@@ -62,6 +62,30 @@ public sealed class BackplaneMessagesTests
         message.Node.ShouldBe(Node);
     }
 
+    [Fact]
+    public void ClassroomNotices_ReadBack_AsTheirKindsWithTheirIds()
+    {
+        var groups = Enumerable.Range(0, 300).Select(_ => Guid.NewGuid()).ToList();
+        var devices = Enumerable.Range(0, 300).Select(_ => Guid.NewGuid()).ToList();
+        var captured = devices.Select((d, i) => (d, DateTimeOffset.FromUnixTimeMilliseconds(1_780_000_000_000 + i))).ToList();
+
+        var views = BackplaneMessages.Views(Node, groups, 1_000).Select(BackplaneMessages.Parse).ToList();
+        var live = BackplaneMessages.Live(Node, devices, 1_000).Select(BackplaneMessages.Parse).ToList();
+        var thumbnails = BackplaneMessages.Thumbnails(Node, captured, 1_000).Select(BackplaneMessages.Parse).ToList();
+        var heartbeat = BackplaneMessages.Parse(BackplaneMessages.Heartbeat(Node));
+
+        views.Count.ShouldBeGreaterThan(1);
+        views.ShouldAllBe(m => m != null && m.Kind == BackplaneMessageKind.Views && m.Node == Node && m.Sequences.Count == 0);
+        views.SelectMany(m => m!.Devices).ShouldBe(groups);
+        live.ShouldAllBe(m => m != null && m.Kind == BackplaneMessageKind.Live && m.Sequences.Count == 0);
+        live.SelectMany(m => m!.Devices).ShouldBe(devices);
+        thumbnails.ShouldAllBe(m => m != null && m.Kind == BackplaneMessageKind.Thumbnails);
+        thumbnails.SelectMany(m => m!.Devices.Zip(m.Sequences.Select(DateTimeOffset.FromUnixTimeMilliseconds))).ShouldBe(captured);
+        heartbeat.ShouldNotBeNull();
+        heartbeat.Kind.ShouldBe(BackplaneMessageKind.Heartbeat);
+        heartbeat.Node.ShouldBe(Node);
+    }
+
     public static TheoryData<string?> Malformed() => new()
     {
         null,
@@ -90,6 +114,17 @@ public sealed class BackplaneMessagesTests
         "p 0123456789ab",
         "P 0123456789ab 0123456789abcdef0123456789abcdef",
         "d 0123456789ab " + string.Join(',', Enumerable.Repeat("0123456789abcdef0123456789abcdef", 243)),
+        "h 0123456789ab ",
+        "h 0123456789ab 0123456789abcdef0123456789abcdef",
+        "v 0123456789ab",
+        "v 0123456789ab 0123456789abcdef0123456789abcdef:1",
+        "l 0123456789ab 0123456789abcdef0123456789abcdef,",
+        "l 0123456789ab 0123456789ABCDEF0123456789ABCDEF",
+        "t 0123456789ab 0123456789abcdef0123456789abcdef",
+        "t 0123456789ab 0123456789abcdef0123456789abcdef:0",
+        "t 0123456789ab 0123456789abcdef0123456789abcdef:-5",
+        "t 0123456789ab 0123456789abcdef0123456789abcdef:1e9",
+        "T 0123456789ab 0123456789abcdef0123456789abcdef:1",
     };
 
     [Theory]
