@@ -309,6 +309,82 @@ public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
         (await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard&targetId={deviceId}")).GetProperty("total").GetInt32().ShouldBe(1);
     }
 
+    /// <summary>Puts <paramref name="content"/> on the display's clipboard as <paramref name="target"/>, as a program there copying it would (xclip).</summary>
+    private async Task SetClipboardAsync(byte[] content, string target = "UTF8_STRING")
+    {
+        // Only stdin is a pipe: xclip stays in the background holding the selection, with the descriptors it inherited.
+        var start = new System.Diagnostics.ProcessStartInfo(XclipClipboard.Program) { UseShellExecute = false, RedirectStandardInput = true };
+        foreach (var argument in (string[])["-i", "-selection", "clipboard", "-t", target, "-display", Display.Name])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        await process.StandardInput.BaseStream.WriteAsync(content);
+        process.StandardInput.Close();
+        await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
+        process.ExitCode.ShouldBe(0);
+    }
+
+    /// <summary>The next answer about the device's clipboard on the session socket (screen updates and other messages before it are skipped).</summary>
+    private static async Task<JsonElement> DeviceClipboardAnswerAsync(ClientWebSocket viewer)
+    {
+        for (var i = 0; i < 500; i++)
+        {
+            var (type, data) = await ReceiveAsync(viewer);
+            if (type == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == "deviceClipboard")
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException("no deviceClipboard answer");
+    }
+
+    [Fact]
+    public async Task DeviceClipboard_ArrivesExactly_ATooLargeOrPictureClipboardIsRefused_AndTheBannerSaysItWasRead()
+    {
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Clipboard read " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support",
+            new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = true })).EnsureSuccessStatusCode();
+        var (deviceId, agent, helper) = await ReadyAsync(school);
+        await using var __ = agent;
+        await Poll.UntilAsync(() => Task.FromResult(Host.GetService<DeviceLiveState>().Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.RemoteClipboardRead && c.Available) == true), HomeroomHost.Timeout);
+        using var desktop = X11Session.Open(Display.Name);
+
+        const string text = "Fehler 0x80070005: Zugriff verweigert <ü ✓>\n\tat line 2\n";
+        await SetClipboardAsync(System.Text.Encoding.UTF8.GetBytes(text));
+        var (viewer, _) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
+        using (viewer)
+        {
+            helper.RemoteBannerText.ShouldNotBeNull().ShouldNotContain("clipboard");
+            await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "readClipboard" }), WebSocketMessageType.Text, true, CancellationToken.None);
+            var received = await DeviceClipboardAnswerAsync(viewer);
+            (received.GetProperty("state").GetString(), received.GetProperty("text").GetString()).ShouldBe(("received", text), received.GetRawText());
+            // The student's banner now says the clipboard was read.
+            await Poll.UntilAsync(() => Task.FromResult(helper.RemoteBannerText?.Contains("copied your clipboard", StringComparison.Ordinal) == true), HomeroomHost.Timeout);
+
+            // More than 8 KiB of text: refused on the device with why, nothing of it sent.
+            await SetClipboardAsync(System.Text.Encoding.UTF8.GetBytes(new string('x', RemoteLimits.MaxClipboardBytes + 1)));
+            await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "readClipboard" }), WebSocketMessageType.Text, true, CancellationToken.None);
+            var tooLarge = await DeviceClipboardAnswerAsync(viewer);
+            (tooLarge.GetProperty("state").GetString(), tooLarge.TryGetProperty("text", out _)).ShouldBe(("refused", false), tooLarge.GetRawText());
+            tooLarge.GetProperty("reason").GetString()!.ShouldContain("more than 8 KiB");
+
+            // A picture, not text: refused.
+            await SetClipboardAsync([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0], "image/png");
+            await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "readClipboard" }), WebSocketMessageType.Text, true, CancellationToken.None);
+            var picture = await DeviceClipboardAnswerAsync(viewer);
+            (picture.GetProperty("state").GetString(), picture.GetProperty("reason").GetString()).ShouldBe(("refused", "the clipboard holds no text (it is empty, or holds something else such as a picture)"), picture.GetRawText());
+            (await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        }
+
+        // Audited by length (and the refusals with why), never the text.
+        var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard.read&targetId={deviceId}");
+        audit.GetProperty("total").GetInt32().ShouldBe(3);
+        audit.GetRawText().ShouldNotContain("Zugriff");
+    }
+
     /// <summary>The next file answer on the session socket (screen updates and other messages before it are skipped).</summary>
     private static async Task<JsonElement> FileAnswerAsync(ClientWebSocket viewer)
     {

@@ -78,6 +78,7 @@ public sealed class AgentWorker(
         sessions.RemoteStatusReceived += OnRemoteStatusAsync;
         sessions.RemoteScreenReceived += OnRemoteScreenAsync;
         sessions.RemoteFileStatusReceived += OnRemoteFileStatusAsync;
+        sessions.RemoteClipboardContentReceived += OnRemoteClipboardContentAsync;
         status.PolicyVersion = _policy?.Version ?? 0;
         if (_policy is { } stored)
         {
@@ -462,6 +463,9 @@ public sealed class AgentWorker(
             case RemoteClipboardFrame clipboard:
                 await sessions.RemoteClipboardAsync(clipboard);
                 break;
+            case RemoteClipboardReadFrame read:
+                await sessions.RemoteClipboardReadAsync(read);
+                break;
             case RemoteFileFrame file:
                 await sessions.RemoteFileAsync(file);
                 break;
@@ -599,6 +603,14 @@ public sealed class AgentWorker(
         if (_current is { } client)
         {
             await client.SendAsync(status);
+        }
+    }
+
+    private async Task OnRemoteClipboardContentAsync(RemoteClipboardContentFrame content)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(content);
         }
     }
 

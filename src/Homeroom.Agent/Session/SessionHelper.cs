@@ -82,6 +82,18 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         public RemoteStreamer? Streamer { get; set; }
 
         public string Technician { get; set; } = "IT support";
+
+        /// <summary>What the session's banner says (without what was read).</summary>
+        public string Banner { get; set; } = string.Empty;
+    }
+
+    /// <summary>What the remote session's banner says now; null when none shows (tests read it).</summary>
+    public string? RemoteBannerText { get; private set; }
+
+    private async Task SetRemoteBannerAsync(string? text)
+    {
+        RemoteBannerText = text;
+        await screen.SetRemoteBannerAsync(text);
     }
 
     private RemoteRun? _remote;
@@ -373,6 +385,9 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                         }
 
                         break;
+                    case SessionMessages.RemoteClipboardRead:
+                        await ReadClipboardAsync(channel, message, cancellationToken);
+                        break;
                     case SessionMessages.RemoteFile:
                         await ReceiveFileAsync(channel, message, cancellationToken);
                         break;
@@ -492,7 +507,8 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
 
             // The banner is up before the first capture, so the technician sees what the student sees.
             screen.RemoteEndRequested += EndRequested;
-            await screen.SetRemoteBannerAsync($"{technician} is {(control ? "controlling" : "viewing")} this screen");
+            run.Banner = $"{technician} is {(control ? "controlling" : "viewing")} this screen";
+            await SetRemoteBannerAsync(run.Banner);
             run.Streamer = new RemoteStreamer(run.SessionId, screen.CaptureRgbAsync, frame =>
                 channel.WriteAsync(new SessionMessage(SessionMessages.RemoteScreen, run.SessionId, Frame: frame), token));
             run.Accepted = true;
@@ -514,7 +530,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             screen.RemoteEndRequested -= EndRequested;
             try
             {
-                await screen.SetRemoteBannerAsync(null);
+                await SetRemoteBannerAsync(null);
             }
             catch (ObjectDisposedException)
             {
@@ -532,6 +548,28 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             {
             }
         }
+    }
+
+    // The technician asks for the display's clipboard text: read only in the accepted control session it names, text only and
+    // within the protocol's limits; the banner then tells the student it was read. The text or why not goes back to the service.
+    private async Task ReadClipboardAsync(SessionChannel channel, SessionMessage message, CancellationToken cancellationToken)
+    {
+        string? text = null, refusal;
+        if (_remote is { Accepted: true, Mode: RemoteModes.Control } run && run.SessionId == message.Id)
+        {
+            (text, refusal) = await XclipClipboard.GetAsync(options.Display, cancellationToken);
+            if (text is not null && run.Accepted)
+            {
+                await SetRemoteBannerAsync($"{run.Banner} - they copied your clipboard at {DateTime.Now:HH:mm}");
+            }
+        }
+        else
+        {
+            refusal = "the clipboard is read only in an accepted control session";
+        }
+
+        SessionLog.ClipboardRead(logger, text is null ? refusal! : $"{System.Text.Encoding.UTF8.GetByteCount(text)} bytes sent");
+        await channel.WriteAsync(new SessionMessage(SessionMessages.RemoteClipboardContent, message.Id, Transfer: message.Transfer, Ok: text is not null, Text: text ?? refusal), cancellationToken);
     }
 
     // A chunk of a file from the technician: kept only in the accepted control session it names, only once whole and its SHA-256

@@ -64,6 +64,9 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>What became of a file from the technician (from the helper, or from here when it could not reach one).</summary>
     public event Func<RemoteFileStatusFrame, Task>? RemoteFileStatusReceived;
 
+    /// <summary>The answer to the technician's read of the clipboard (from the helper, or from here when it could not reach one).</summary>
+    public event Func<RemoteClipboardContentFrame, Task>? RemoteClipboardContentReceived;
+
     /// <summary>A remote session's screen update (a well-formed <see cref="RemoteScreenFrame"/> of the accepted session), to relay as it is.</summary>
     public event Func<byte[], Task>? RemoteScreenReceived;
 
@@ -245,6 +248,27 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         if (_remote is { Accepted: true } current && current.SessionId == frame.SessionId && RemoteLimits.ValidateClipboard(frame.Text) is null)
         {
             await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteClipboard, frame.SessionId, Text: frame.Text));
+        }
+    }
+
+    /// <summary>
+    /// Asks the accepted session's helper for the display's clipboard text (it reads it only in control mode); without an
+    /// accepted session or a helper the read is refused at once with the reason.
+    /// </summary>
+    public async Task RemoteClipboardReadAsync(RemoteClipboardReadFrame frame)
+    {
+        if (frame.SessionId == Guid.Empty || frame.RequestId == Guid.Empty)
+        {
+            return;
+        }
+
+        var refused = _remote is not { Accepted: true } current || current.SessionId != frame.SessionId ? "no accepted remote session on the device"
+            : !await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteClipboardRead, frame.SessionId, Transfer: frame.RequestId))
+                ? "the user-session helper went away"
+            : null;
+        if (refused is not null && RemoteClipboardContentReceived is { } handler)
+        {
+            await handler(new RemoteClipboardContentFrame(frame.SessionId, frame.RequestId, null, refused));
         }
     }
 
@@ -456,6 +480,14 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 if (_remote is { } filing && filing.Helper == helper && filing.SessionId == message.Id && RemoteFileStatusReceived is { } fileStatus)
                 {
                     await fileStatus(new RemoteFileStatusFrame(filing.SessionId, message.Transfer!.Value, message.Status!, message.Text));
+                }
+
+                break;
+            case SessionMessages.RemoteClipboardContent:
+                // Only about the session this helper was given.
+                if (_remote is { } reading && reading.Helper == helper && reading.SessionId == message.Id && RemoteClipboardContentReceived is { } content)
+                {
+                    await content(new RemoteClipboardContentFrame(reading.SessionId, message.Transfer!.Value, message.Ok == true ? message.Text : null, message.Ok == true ? null : message.Text));
                 }
 
                 break;

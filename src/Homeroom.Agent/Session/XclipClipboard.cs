@@ -5,8 +5,9 @@ namespace Homeroom.Agent.Session;
 
 /// <summary>
 /// Puts text on an X display's clipboard (the CLIPBOARD selection, as UTF8_STRING) with Debian's <c>xclip</c>, which takes
-/// the selection and keeps serving it from a background process until another program takes it, as a copy would. The
-/// agent reports <see cref="Contracts.Agents.CapabilityNames.RemoteClipboard"/> only where <c>xclip</c> is installed.
+/// the selection and keeps serving it from a background process until another program takes it, as a copy would, and reads
+/// the text there for the technician. The agent reports <see cref="Contracts.Agents.CapabilityNames.RemoteClipboard"/> and
+/// <see cref="Contracts.Agents.CapabilityNames.RemoteClipboardRead"/> only where <c>xclip</c> is installed.
 /// </summary>
 public static class XclipClipboard
 {
@@ -18,6 +19,69 @@ public static class XclipClipboard
         !OperatingSystem.IsLinux() ? "the clipboard is built for Linux (X11) only in this agent build"
         : !File.Exists(Program) ? "xclip is not installed on the device (Debian package xclip)"
         : null;
+
+    /// <summary>
+    /// Reads the text on the CLIPBOARD selection of <paramref name="display"/> (as UTF8_STRING, what a paste would give): the
+    /// text, or why none is given: nothing there as text (empty, or only a picture or other data), more than
+    /// <see cref="Contracts.Agents.RemoteLimits.MaxClipboardBytes"/> bytes (read no further than that), not UTF-8, or control
+    /// characters other than tab and line breaks.
+    /// </summary>
+    public static async Task<(string? Text, string? Refusal)> GetAsync(string display, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(Program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])["-o", "-selection", "clipboard", "-t", "UTF8_STRING", "-display", display])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("xclip did not start");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        var errors = process.StandardError.ReadToEndAsync(timeout.Token);
+        var limit = Contracts.Agents.RemoteLimits.MaxClipboardBytes;
+        var buffer = new byte[limit + 1];
+        var length = 0;
+        try
+        {
+            // One byte past the limit is enough to know it is too much: the rest is never read.
+            int read;
+            while (length < buffer.Length && (read = await process.StandardOutput.BaseStream.ReadAsync(buffer.AsMemory(length), timeout.Token)) > 0)
+            {
+                length += read;
+            }
+
+            if (length > limit)
+            {
+                process.Kill();
+                return (null, $"the clipboard holds more than {limit / 1024} KiB of text; nothing was sent");
+            }
+
+            await process.WaitForExitAsync(timeout.Token);
+            await errors;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            process.Kill();
+            return (null, "xclip did not finish reading the clipboard");
+        }
+
+        if (process.ExitCode != 0 || length == 0)
+        {
+            return (null, "the clipboard holds no text (it is empty, or holds something else such as a picture)");
+        }
+
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer, 0, length);
+        }
+        catch (DecoderFallbackException)
+        {
+            return (null, "the clipboard's content is not text (not UTF-8); nothing was sent");
+        }
+
+        return Contracts.Agents.RemoteLimits.ValidateClipboard(text) is null ? (text, null) : (null, "the clipboard text has control characters; nothing was sent");
+    }
 
     /// <summary>Sets the clipboard of <paramref name="display"/> to <paramref name="text"/>; false with why when it failed.</summary>
     public static async Task<(bool Ok, string? Error)> SetAsync(string display, string text, CancellationToken cancellationToken)

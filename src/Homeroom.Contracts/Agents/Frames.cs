@@ -32,6 +32,8 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(RemoteInputFrame), FrameTypes.RemoteInput)]
 [JsonDerivedType(typeof(RemoteAckFrame), FrameTypes.RemoteAck)]
 [JsonDerivedType(typeof(RemoteClipboardFrame), FrameTypes.RemoteClipboard)]
+[JsonDerivedType(typeof(RemoteClipboardReadFrame), FrameTypes.RemoteClipboardRead)]
+[JsonDerivedType(typeof(RemoteClipboardContentFrame), FrameTypes.RemoteClipboardContent)]
 [JsonDerivedType(typeof(RemoteFileFrame), FrameTypes.RemoteFile)]
 [JsonDerivedType(typeof(RemoteFileStatusFrame), FrameTypes.RemoteFileStatus)]
 public abstract record AgentFrame;
@@ -93,6 +95,12 @@ public static class FrameTypes
     /// <summary>Server → agent: clipboard text from the technician (control mode, where the school allows it).</summary>
     public const string RemoteClipboard = "remoteClipboard";
 
+    /// <summary>Server → agent: the technician asks for the device's clipboard text (control mode, where the school allows the clipboard).</summary>
+    public const string RemoteClipboardRead = "remoteClipboardRead";
+
+    /// <summary>Agent → server: the device's clipboard text, or why none is sent.</summary>
+    public const string RemoteClipboardContent = "remoteClipboardContent";
+
     /// <summary>Server → agent: one chunk of a file from the technician (control mode, where the school allows file transfer).</summary>
     public const string RemoteFile = "remoteFile";
 
@@ -103,14 +111,14 @@ public static class FrameTypes
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
         Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
-        HelpRequest, Diagnostics, ScriptResult, RemoteSessionStatus, RemoteFileStatus,
+        HelpRequest, Diagnostics, ScriptResult, RemoteSessionStatus, RemoteFileStatus, RemoteClipboardContent,
     };
 
     /// <summary>Every type the server may send.</summary>
     public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
     {
         Welcome, ActivityAck, Command, Policy, ScreenView, SignalsAck, SafetyCapture,
-        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteFile,
+        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteClipboardRead, RemoteFile,
     };
 }
 

@@ -482,6 +482,10 @@ public sealed class AgentGateway(
             case RemoteFileStatusFrame file:
                 await remoteSessions.OnFileStatusAsync(deviceId, file);
                 break;
+            case RemoteClipboardContentFrame clipboard:
+                // Passed on only as the answer to the read this device's own session asked for.
+                await remoteSessions.OnClipboardContentAsync(deviceId, clipboard);
+                break;
             case ScriptResultFrame result:
                 // Stored only for a runScript command sent to this device, once.
                 presence.Touch(deviceId);

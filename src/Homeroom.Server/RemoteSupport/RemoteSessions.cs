@@ -28,9 +28,10 @@ public sealed record RemoteSessionDto(
 /// <param name="ClipboardUnavailableReason">Why clipboard text cannot be sent in a control session (the school's settings, the device's agent); null when it can.</param>
 /// <param name="FileTransferUnavailableReason">Why files cannot be sent in a control session (the school's settings, the device's agent); null when they can.</param>
 /// <param name="MaxFileBytes">The largest file that may be sent (<c>Homeroom:RemoteSupport:MaxFileBytes</c>).</param>
+/// <param name="DeviceClipboardUnavailableReason">Why the device's clipboard cannot be read in a control session (the school's settings, the device's agent); null when it can.</param>
 public sealed record DeviceRemoteSupportDto(
     bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null, bool ConsentRequired = true,
-    string? ClipboardUnavailableReason = null, string? FileTransferUnavailableReason = null, long MaxFileBytes = 0);
+    string? ClipboardUnavailableReason = null, string? FileTransferUnavailableReason = null, long MaxFileBytes = 0, string? DeviceClipboardUnavailableReason = null);
 
 /// <summary>A file on its way to the device: the name it was sent under (a safe one when the given name was not), its size and SHA-256.</summary>
 /// <param name="TransferId">The transfer; the device's answer (saved or refused) reaches the session socket with it.</param>
@@ -46,10 +47,11 @@ public sealed record StartRemoteSessionRequest(string? Mode);
 
 /// <summary>
 /// What the technician's console is sent on the session socket besides the screen updates (binary, as the device sent them):
-/// <c>state</c>, <c>clipboard</c> (<c>sent</c> or <c>refused</c>) and <c>file</c> (<c>sent</c>, <c>saved</c> or <c>refused</c>,
-/// with the file's <paramref name="Name"/> and its <paramref name="TransferId"/>).
+/// <c>state</c>, <c>clipboard</c> (<c>sent</c> or <c>refused</c>), <c>deviceClipboard</c> (<c>received</c> with the device's
+/// clipboard <paramref name="Text"/>, or <c>refused</c>) and <c>file</c> (<c>sent</c>, <c>saved</c> or <c>refused</c>, with the
+/// file's <paramref name="Name"/> and its <paramref name="TransferId"/>).
 /// </summary>
-public sealed record RemoteViewerState(string Type, string State, string Mode, string? Reason, string? Name = null, Guid? TransferId = null);
+public sealed record RemoteViewerState(string Type, string State, string Mode, string? Reason, string? Name = null, Guid? TransferId = null, string? Text = null);
 
 /// <summary>
 /// Live remote support sessions, one per device at most, and their records. A technician starts a session where the device's
@@ -91,6 +93,9 @@ public sealed class RemoteSessions(
 
         /// <summary>Whether a file is being sent now (one at a time per session).</summary>
         public bool Sending { get; set; }
+
+        /// <summary>The read of the device's clipboard waiting for the device's answer (one at a time), and when it was asked.</summary>
+        public (Guid Id, DateTimeOffset At)? ClipboardRead { get; set; }
 
         /// <summary>Files sent whose answer from the device has not come yet: their name.</summary>
         public Dictionary<Guid, string> AwaitingAnswer { get; } = [];
@@ -164,6 +169,27 @@ public sealed class RemoteSessions(
             _ => null,
         };
     }
+
+    /// <summary>Why the device's clipboard cannot be read for the technician under <paramref name="policy"/>; null when it can.</summary>
+    public string? DeviceClipboardUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    {
+        return policy.ClipboardAllowed ? ClipboardReadCapabilityMissing(deviceId) : ClipboardOffReason;
+    }
+
+    // Why the device's agent cannot read its clipboard now; null when it can.
+    private string? ClipboardReadCapabilityMissing(Guid deviceId)
+    {
+        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboardRead);
+        return capability switch
+        {
+            null => "the device's agent does not read its clipboard for the technician",
+            { Available: false } => capability.Reason ?? "the device's agent cannot read its clipboard now",
+            _ => null,
+        };
+    }
+
+    /// <summary>How long a read of the device's clipboard waits for the device's answer before another may be asked.</summary>
+    public static readonly TimeSpan ClipboardReadTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>Why files cannot be sent to this device under <paramref name="policy"/>; null when they can.</summary>
     public string? FileTransferUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
@@ -299,7 +325,7 @@ public sealed class RemoteSessions(
         return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
             [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))],
             unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role), ClipboardUnavailable(deviceId, policy),
-            FileTransferUnavailable(deviceId, policy), options.Value.MaxFileBytes);
+            FileTransferUnavailable(deviceId, policy), options.Value.MaxFileBytes, DeviceClipboardUnavailable(deviceId, policy));
     }
 
     /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>
@@ -509,6 +535,93 @@ public sealed class RemoteSessions(
         await db.SaveChangesAsync();
         return null;
     }
+
+    /// <summary>
+    /// The console asks for the device's clipboard text: sent to the device as a <c>remoteClipboardRead</c> in an accepted control
+    /// session whose school allowed the clipboard when it started, to an agent that reads its clipboard, one read at a time (a
+    /// read the device has not answered within <see cref="ClipboardReadTimeout"/> no longer holds the next back). The reason
+    /// when it is refused (the console is told it too); null when the device was asked. The answer comes in
+    /// <see cref="OnClipboardContentAsync"/>.
+    /// </summary>
+    public async Task<string?> ReadClipboardAsync(Live session)
+    {
+        var now = Time.GetUtcNow();
+        var requestId = Guid.CreateVersion7();
+        string? refused;
+        lock (session.Gate)
+        {
+            session.LastInputAt = now;
+            refused = session.Record.Mode != RemoteModes.Control ? "the clipboard is read only in control sessions"
+                : !session.ClipboardAllowed ? ClipboardOffReason
+                : session.State != States.Streaming ? "the student has not accepted the session yet"
+                : session.ClipboardRead is { } pending && now - pending.At < ClipboardReadTimeout ? "a read of the clipboard is already under way; wait for it"
+                : null;
+            if (refused is null)
+            {
+                session.ClipboardRead = (requestId, now);
+            }
+        }
+
+        refused ??= ClipboardReadCapabilityMissing(session.Record.DeviceId);
+        if (refused is null
+            && (registry.Get(session.Record.DeviceId) is not { } connection || !await connection.SendAsync(new RemoteClipboardReadFrame(session.Record.Id, requestId))))
+        {
+            refused = "the device is offline";
+        }
+
+        if (refused is not null)
+        {
+            lock (session.Gate)
+            {
+                if (session.ClipboardRead?.Id == requestId)
+                {
+                    session.ClipboardRead = null;
+                }
+            }
+
+            PostDeviceClipboard(session, null, refused);
+        }
+
+        return refused;
+    }
+
+    /// <summary>
+    /// The device answered a read of its clipboard: passed to the console only when it answers the read this session's console
+    /// asked for (another device's frame, an old session's or a second answer is dropped), and audited with the text's length or
+    /// the refusal, never the text.
+    /// </summary>
+    public async Task OnClipboardContentAsync(Guid deviceId, RemoteClipboardContentFrame frame)
+    {
+        if (!_byDevice.TryGetValue(deviceId, out var session) || session.Record.Id != frame.SessionId)
+        {
+            return; // another device's session, or an old one
+        }
+
+        lock (session.Gate)
+        {
+            if (session.ClipboardRead?.Id != frame.RequestId || session.State != States.Streaming)
+            {
+                return; // not the read under way, or answered already
+            }
+
+            session.ClipboardRead = null;
+        }
+
+        await using (var db = await dbFactory.CreateDbContextAsync())
+        {
+            audit.Record(db, "remote.clipboard.read", "device", deviceId.ToString(),
+                frame.Text is { } text ? $"{System.Text.Encoding.UTF8.GetByteCount(text)} bytes of text read from the device's clipboard, session {session.Record.Id}"
+                    : $"the device sent no clipboard text: {frame.Reason}, session {session.Record.Id}", session.Record.SchoolId);
+            await db.SaveChangesAsync();
+        }
+
+        PostDeviceClipboard(session, frame.Text, frame.Reason);
+    }
+
+    private void PostDeviceClipboard(Live session, string? text, string? refusedReason) =>
+        session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new RemoteViewerState("deviceClipboard", text is not null ? "received" : "refused", session.Record.Mode, text is not null ? null : refusedReason, Text: text),
+            RemoteSupportJsonContext.Default.RemoteViewerState)));
 
     /// <summary>
     /// Sends a file to the device of the caller's own session <paramref name="sessionId"/> (404 when the device is not in the

@@ -256,6 +256,10 @@ public static class RemoteSupportEndpoints
                     var refused = await sessions.ClipboardAsync(session, message.Text!);
                     sessions.PostClipboard(session, refused);
                     return null;
+                case "readClipboard":
+                    // Refused (not a control session, the school's settings, the device's agent, a read under way): the console is told and the session goes on.
+                    await sessions.ReadClipboardAsync(session);
+                    return null;
                 default:
                     return (RemoteViewerCloseCodes.Malformed, "unknown message type");
             }

@@ -50,6 +50,7 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         {
             await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
                 [new AgentCapability(CapabilityNames.RemoteSession, true), new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed"),
+                    new AgentCapability(CapabilityNames.RemoteClipboardRead, clipboard, clipboard ? null : "xclip is not installed"),
                     new AgentCapability(CapabilityNames.RemoteFile, files, files ? null : "no user-session helper is connected")]));
             await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean());
         }
@@ -737,6 +738,102 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
 
         (await agent.NothingOfTypeAsync<RemoteClipboardFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
         (await AuditCountAsync("remote.clipboard", agent.DeviceId)).ShouldBe(1);
+    }
+
+    /// <summary>The next message of <paramref name="type"/> on the session socket (others skipped).</summary>
+    private static async Task<JsonElement> NextAsync(ClientWebSocket viewer, string type)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var (kind, data) = await ReceiveAsync(viewer);
+            if (kind == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == type)
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException($"no {type} message");
+    }
+
+    [Fact]
+    public async Task DeviceClipboard_IsReadOnlyInAllowedControlSessions_OnlyThisDevicesAnswerReachesTheConsole_AndIsAuditedByLength()
+    {
+        var (school, agent) = await LinuxDeviceAsync(clipboard: true);
+        await using var _ = agent;
+        var (_, other) = await LinuxDeviceAsync(clipboard: true);
+        await using var __ = other;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("deviceClipboardUnavailableReason").GetString()!
+            .ShouldContain("do not allow the clipboard");
+
+        // The district's default (no clipboard), then a view session where the school allows it: refused with the reason, nothing asked of the device.
+        var (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.Control);
+        using (viewer)
+        {
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            var refused = await NextAsync(viewer, "deviceClipboard");
+            refused.GetProperty("state").GetString().ShouldBe("refused");
+            refused.GetProperty("reason").GetString()!.ShouldContain("do not allow the clipboard");
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(clipboard: true))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var allowed = await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session");
+        (allowed.TryGetProperty("deviceClipboardUnavailableReason", out var none) ? none.ValueKind : JsonValueKind.Null).ShouldBe(JsonValueKind.Null);
+        (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.View);
+        using (viewer)
+        {
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            (await NextAsync(viewer, "deviceClipboard")).GetProperty("reason").GetString()!.ShouldContain("only in control sessions");
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteClipboardReadFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+
+        // A control session: the device is asked, once at a time.
+        (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.Control);
+        using (viewer)
+        {
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            var read = await agent.ExpectAsync<RemoteClipboardReadFrame>();
+            read.SessionId.ShouldBe(sessionId);
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            (await NextAsync(viewer, "deviceClipboard")).GetProperty("reason").GetString()!.ShouldContain("already under way");
+
+            // Another device cannot answer for this one (its frame is handled before its help request is acknowledged), nor this
+            // device for another read: the first answer the console gets is this device's answer to this read.
+            await other.SendAsync(new RemoteClipboardContentFrame(sessionId, read.RequestId, "forged by another device", null));
+            await other.SendAsync(new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow));
+            await other.ExpectAsync<HelpRequestAckFrame>();
+            await agent.SendAsync(new RemoteClipboardContentFrame(sessionId, Guid.NewGuid(), "an answer to no read", null));
+            const string text = "Wi-Fi: Lincoln-Students\tpassword <ü ✓>\nsecond line";
+            await agent.SendAsync(new RemoteClipboardContentFrame(sessionId, read.RequestId, text, null));
+            var received = await NextAsync(viewer, "deviceClipboard");
+            (received.GetProperty("state").GetString(), received.GetProperty("text").GetString()).ShouldBe(("received", text));
+
+            // The device may refuse (no text there); the console hears why.
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            var second = await agent.ExpectAsync<RemoteClipboardReadFrame>();
+            await agent.SendAsync(new RemoteClipboardContentFrame(sessionId, second.RequestId, null, "the clipboard holds no text"));
+            var empty = await NextAsync(viewer, "deviceClipboard");
+            (empty.GetProperty("state").GetString(), empty.GetProperty("reason").GetString()).ShouldBe(("refused", "the clipboard holds no text"));
+
+            // Audited by length, never the text.
+            var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard.read&targetId={agent.DeviceId}");
+            audit.GetProperty("total").GetInt32().ShouldBe(2);
+            audit.GetRawText().ShouldContain($"{Encoding.UTF8.GetByteCount(text)} bytes of text read");
+            audit.GetRawText().ShouldNotContain("Lincoln");
+
+            // More than 8 KiB from the device breaks the protocol: its connection closes and nothing reaches the console but the end.
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            var third = await agent.ExpectAsync<RemoteClipboardReadFrame>();
+            await agent.SendAsync(new RemoteClipboardContentFrame(sessionId, third.RequestId, new string('a', RemoteLimits.MaxClipboardBytes + 1), null));
+            (await agent.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.MalformedFrame);
+            var ended = await TextAsync(viewer);
+            (ended.GetProperty("type").GetString(), ended.GetProperty("state").GetString()).ShouldBe(("state", RemoteSessions.States.Ended));
+        }
+
+        (await AuditCountAsync("remote.clipboard.read", agent.DeviceId)).ShouldBe(2);
     }
 
     /// <summary>Starts a session of <paramref name="mode"/> as <paramref name="technician"/>, answers it accepted and attaches the console.</summary>

@@ -57,6 +57,24 @@ export function open(deviceId, sessionId, mode, dotnet) {
                 return;
             }
 
+            // The device's clipboard text (shown read only, never sent anywhere else), or why none came.
+            if (state.type === 'deviceClipboard') {
+                const box = document.getElementById(`remote-device-clipboard-${deviceId}`);
+                const note = document.getElementById(`remote-device-clipboard-status-${deviceId}`);
+                if (box && state.state === 'received') {
+                    box.value = state.text;
+                }
+
+                if (note) {
+                    note.textContent = state.state === 'received'
+                        ? `Read from the device's clipboard (${new TextEncoder().encode(state.text).length} bytes).`
+                        : `Not read: ${state.reason}.`;
+                    note.dataset.state = state.state;
+                }
+
+                return;
+            }
+
             // A file's progress: sent (every chunk went out), then saved on the device or refused (with why).
             if (state.type === 'file') {
                 const file = document.getElementById(`remote-file-status-${deviceId}`);
@@ -210,6 +228,35 @@ export function sendClipboard(deviceId, text) {
     }
 
     return false;
+}
+
+// Asks for the device's clipboard text (control sessions where the school allows the clipboard); a deviceClipboard message answers.
+export function readClipboard(deviceId) {
+    const session = sessions.get(deviceId);
+    if (session && session.socket.readyState === WebSocket.OPEN) {
+        session.socket.send(JSON.stringify({ type: 'readClipboard' }));
+        return true;
+    }
+
+    return false;
+}
+
+// Copies the device's clipboard text, as read, to the technician's own clipboard.
+export async function copyDeviceClipboard(deviceId) {
+    const box = document.getElementById(`remote-device-clipboard-${deviceId}`);
+    if (!box || !box.value) {
+        return false;
+    }
+
+    try {
+        await navigator.clipboard.writeText(box.value);
+    } catch {
+        // Without the asynchronous clipboard (a page not served over https): the selection and the older copy command.
+        box.select();
+        document.execCommand('copy');
+    }
+
+    return true;
 }
 
 export function close(deviceId) {
