@@ -28,8 +28,57 @@ public static class XclipClipboard
     /// </summary>
     public static async Task<(string? Text, string? Refusal)> GetAsync(string display, CancellationToken cancellationToken)
     {
+        const string noText = "the clipboard holds no text (it is empty, or holds something else such as a picture)";
+
+        // Text only: what the clipboard's owner offers must include UTF8_STRING (xclip itself would hand over a picture's
+        // bytes under any name asked for).
+        var (targetsOk, targets, _) = await ReadAsync(display, "TARGETS", 4096, cancellationToken);
+        if (targetsOk is null)
+        {
+            return (null, "xclip did not finish reading the clipboard");
+        }
+
+        if (targetsOk != true || !System.Text.Encoding.UTF8.GetString(targets).Split('\n').Any(t => t.Trim() == "UTF8_STRING"))
+        {
+            return (null, noText);
+        }
+
+        var limit = Contracts.Agents.RemoteLimits.MaxClipboardBytes;
+        var (ok, buffer, tooLarge) = await ReadAsync(display, "UTF8_STRING", limit, cancellationToken);
+        if (tooLarge)
+        {
+            return (null, $"the clipboard holds more than {limit / 1024} KiB of text; nothing was sent");
+        }
+
+        if (ok is null)
+        {
+            return (null, "xclip did not finish reading the clipboard");
+        }
+
+        if (ok != true || buffer.Length == 0)
+        {
+            return (null, noText);
+        }
+
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer);
+        }
+        catch (DecoderFallbackException)
+        {
+            return (null, "the clipboard's content is not text (not UTF-8); nothing was sent");
+        }
+
+        return Contracts.Agents.RemoteLimits.ValidateClipboard(text) is null ? (text, null) : (null, "the clipboard text has control characters; nothing was sent");
+    }
+
+    // Runs xclip -o for one target: whether it succeeded (null: it did not finish in 5 s), what it wrote, and whether it wrote
+    // more than the limit (read no further than one byte past it).
+    private static async Task<(bool? Ok, byte[] Output, bool TooLarge)> ReadAsync(string display, string target, int limit, CancellationToken cancellationToken)
+    {
         var start = new ProcessStartInfo(Program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])["-o", "-selection", "clipboard", "-t", "UTF8_STRING", "-display", display])
+        foreach (var argument in (string[])["-o", "-selection", "clipboard", "-t", target, "-display", display])
         {
             start.ArgumentList.Add(argument);
         }
@@ -38,7 +87,6 @@ public static class XclipClipboard
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
         var errors = process.StandardError.ReadToEndAsync(timeout.Token);
-        var limit = Contracts.Agents.RemoteLimits.MaxClipboardBytes;
         var buffer = new byte[limit + 1];
         var length = 0;
         try
@@ -53,7 +101,7 @@ public static class XclipClipboard
             if (length > limit)
             {
                 process.Kill();
-                return (null, $"the clipboard holds more than {limit / 1024} KiB of text; nothing was sent");
+                return (true, [], true);
             }
 
             await process.WaitForExitAsync(timeout.Token);
@@ -62,25 +110,10 @@ public static class XclipClipboard
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             process.Kill();
-            return (null, "xclip did not finish reading the clipboard");
+            return (null, [], false);
         }
 
-        if (process.ExitCode != 0 || length == 0)
-        {
-            return (null, "the clipboard holds no text (it is empty, or holds something else such as a picture)");
-        }
-
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer, 0, length);
-        }
-        catch (DecoderFallbackException)
-        {
-            return (null, "the clipboard's content is not text (not UTF-8); nothing was sent");
-        }
-
-        return Contracts.Agents.RemoteLimits.ValidateClipboard(text) is null ? (text, null) : (null, "the clipboard text has control characters; nothing was sent");
+        return (process.ExitCode == 0, buffer[..length], false);
     }
 
     /// <summary>Sets the clipboard of <paramref name="display"/> to <paramref name="text"/>; false with why when it failed.</summary>
