@@ -25,10 +25,10 @@ namespace Homeroom.Agent.Tests;
 /// </summary>
 public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
 {
-    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null, string? downloads = null)
+    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null, string? downloads = null, string? home = null)
     {
         var (deviceId, agent) = await EnrolledAgentAsync(school);
-        var helper = StartHelper(adjust: o => o with { DownloadsDirectory = downloads }).Helper;
+        var helper = StartHelper(adjust: o => o with { DownloadsDirectory = downloads, HomeDirectory = home }).Helper;
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
         await WaitForRemoteSessionAsync(deviceId);
         return (deviceId, agent, helper);
@@ -489,5 +489,112 @@ public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
 
         Listing(downloads).ShouldBe(["worksheet (2).pdf", "worksheet.pdf"]);
         helper.FileOutcomes.Count.ShouldBe(2);
+    }
+
+    /// <summary>The next answer about a file asked of the device (screen updates and other messages before it are skipped).</summary>
+    private static async Task<JsonElement> DeviceFileAnswerAsync(ClientWebSocket viewer, params string[] skip)
+    {
+        for (var i = 0; i < 2000; i++)
+        {
+            var (type, data) = await ReceiveAsync(viewer);
+            if (type == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == "deviceFile"
+                && !skip.Contains(message.GetProperty("state").GetString()))
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException("no deviceFile answer");
+    }
+
+    private async Task<Guid> AskForFileAsync(Guid deviceId, Guid sessionId, string path)
+    {
+        using var asked = await Host.Client.PostAsJsonAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files", new { path });
+        asked.StatusCode.ShouldBe(System.Net.HttpStatusCode.Accepted, await asked.Content.ReadAsStringAsync());
+        return (await asked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transferId").GetGuid();
+    }
+
+    private async Task WaitForNoPromptAsync() =>
+        await Poll.UntilAsync(async () => (await ScreenshotAsync()).Count(p => p == X11Session.ConsentColour) < 1000, HomeroomHost.Timeout);
+
+    [Fact]
+    public async Task FileFromTheDevice_ArrivesByteIdentical_WhenTheStudentAllows_NothingWhenDenied_AndALinkOutOfTheHomeIsRefused()
+    {
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Device files " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support",
+            new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false, fileTransferAllowed = true })).EnsureSuccessStatusCode();
+        // Beside the agent's state directory, which must stay private to the agent.
+        var home = Path.Combine(Host.Database.DataDirectory, "student-home");
+        var outside = Path.Combine(Host.Database.DataDirectory, "not-the-home");
+        Directory.CreateDirectory(Path.Combine(home, "Documents"));
+        Directory.CreateDirectory(outside);
+        var essay = new byte[300_000]; // about ten chunks, paced
+        Random.Shared.NextBytes(essay);
+        await File.WriteAllBytesAsync(Path.Combine(home, "Documents", "essay.docx"), essay);
+        await File.WriteAllTextAsync(Path.Combine(outside, "secret.txt"), "not the student's to give");
+        File.CreateSymbolicLink(Path.Combine(home, "link.txt"), Path.Combine(outside, "secret.txt"));
+        Directory.CreateSymbolicLink(Path.Combine(home, "escape"), outside);
+        File.CreateSymbolicLink(Path.Combine(home, "Documents", "inside-link.docx"), Path.Combine(home, "Documents", "essay.docx"));
+
+        var (deviceId, agent, helper) = await ReadyAsync(school, home: home);
+        await using var __ = agent;
+        await Poll.UntilAsync(() => Task.FromResult(Host.GetService<DeviceLiveState>().Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.RemoteFileRead && c.Available) == true), HomeroomHost.Timeout);
+        using var desktop = X11Session.Open(Display.Name);
+        var (viewer, sessionId) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
+        using (viewer)
+        {
+            // The student is asked; on Allow the file arrives whole, its SHA-256 checked, for the technician to download.
+            await WaitForNoPromptAsync();
+            var allowed = await AskForFileAsync(deviceId, sessionId, "Documents/essay.docx");
+            await WaitForPromptAsync();
+            await ClickAsync(desktop, X11Session.AllowButton);
+            var ready = await DeviceFileAnswerAsync(viewer, "asked", "allowed");
+            (ready.GetProperty("state").GetString(), ready.GetProperty("name").GetString(), ready.GetProperty("sha256").GetString())
+                .ShouldBe(("ready", "essay.docx", RemoteFileLimits.Sha256Hex(essay)), ready.GetRawText());
+            using (var got = await Host.Client.GetAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files/{allowed}"))
+            {
+                got.StatusCode.ShouldBe(System.Net.HttpStatusCode.OK);
+                (await got.Content.ReadAsByteArrayAsync()).ShouldBe(essay);
+            }
+
+            // Denied: nothing is sent, and the console hears it.
+            await WaitForNoPromptAsync();
+            var denied = await AskForFileAsync(deviceId, sessionId, "Documents/essay.docx");
+            await WaitForPromptAsync();
+            await ClickAsync(desktop, X11Session.DeclineButton);
+            var no = await DeviceFileAnswerAsync(viewer, "asked");
+            (no.GetProperty("state").GetString(), no.GetProperty("reason").GetString()).ShouldBe(("denied", "the student denied it"), no.GetRawText());
+            (await Host.Client.GetAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files/{denied}")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NotFound);
+            helper.FileRequestOutcomes.ShouldContain((denied, RemoteFileRequestStatuses.Denied, "the student denied it"));
+
+            // A link (or a folder link) that leads out of the home folder is refused without asking; a link inside it is followed.
+            foreach (var path in new[] { "link.txt", "escape/secret.txt" })
+            {
+                await AskForFileAsync(deviceId, sessionId, path);
+                var refused = await DeviceFileAnswerAsync(viewer, "asked");
+                (refused.GetProperty("state").GetString(), refused.GetProperty("reason").GetString())
+                    .ShouldBe(("refused", "the path leads outside the home folder (through a link); nothing was sent"), path);
+            }
+
+            await AskForFileAsync(deviceId, sessionId, "Documents/missing.docx");
+            (await DeviceFileAnswerAsync(viewer, "asked")).GetProperty("reason").GetString().ShouldBe("there is no such file in the home folder");
+            helper.FileRequestOutcomes.Count(o => o.Status == "sent").ShouldBe(1);
+
+            await WaitForNoPromptAsync();
+            var linked = await AskForFileAsync(deviceId, sessionId, "Documents/inside-link.docx");
+            await WaitForPromptAsync();
+            await ClickAsync(desktop, X11Session.AllowButton);
+            (await DeviceFileAnswerAsync(viewer, "asked", "allowed")).GetProperty("name").GetString().ShouldBe("inside-link.docx");
+            using (var got = await Host.Client.GetAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files/{linked}"))
+            {
+                (await got.Content.ReadAsByteArrayAsync()).ShouldBe(essay);
+            }
+
+            (await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        }
+
+        var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.file.received&targetId={deviceId}");
+        audit.GetProperty("total").GetInt32().ShouldBe(2);
+        audit.GetRawText().ShouldContain(RemoteFileLimits.Sha256Hex(essay));
     }
 }

@@ -79,6 +79,8 @@ public sealed class AgentWorker(
         sessions.RemoteScreenReceived += OnRemoteScreenAsync;
         sessions.RemoteFileStatusReceived += OnRemoteFileStatusAsync;
         sessions.RemoteClipboardContentReceived += OnRemoteClipboardContentAsync;
+        sessions.RemoteFileRequestStatusReceived += OnRemoteFileRequestStatusAsync;
+        sessions.RemoteFileUploadReceived += OnRemoteFileUploadAsync;
         status.PolicyVersion = _policy?.Version ?? 0;
         if (_policy is { } stored)
         {
@@ -466,6 +468,9 @@ public sealed class AgentWorker(
             case RemoteClipboardReadFrame read:
                 await sessions.RemoteClipboardReadAsync(read);
                 break;
+            case RemoteFileRequestFrame request:
+                await sessions.RemoteFileRequestAsync(request);
+                break;
             case RemoteFileFrame file:
                 await sessions.RemoteFileAsync(file);
                 break;
@@ -603,6 +608,22 @@ public sealed class AgentWorker(
         if (_current is { } client)
         {
             await client.SendAsync(status);
+        }
+    }
+
+    private async Task OnRemoteFileRequestStatusAsync(RemoteFileRequestStatusFrame status)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(status);
+        }
+    }
+
+    private async Task OnRemoteFileUploadAsync(RemoteFileUploadFrame chunk)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(chunk);
         }
     }
 

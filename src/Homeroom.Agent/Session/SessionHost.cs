@@ -64,6 +64,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>What became of a file from the technician (from the helper, or from here when it could not reach one).</summary>
     public event Func<RemoteFileStatusFrame, Task>? RemoteFileStatusReceived;
 
+    /// <summary>What became of a file the technician asked of the device (from the helper, or from here when it could not reach one).</summary>
+    public event Func<RemoteFileRequestStatusFrame, Task>? RemoteFileRequestStatusReceived;
+
+    /// <summary>A chunk of a file the technician asked for and the student allowed (well formed, from the accepted session's helper).</summary>
+    public event Func<RemoteFileUploadFrame, Task>? RemoteFileUploadReceived;
+
     /// <summary>The answer to the technician's read of the clipboard (from the helper, or from here when it could not reach one).</summary>
     public event Func<RemoteClipboardContentFrame, Task>? RemoteClipboardContentReceived;
 
@@ -269,6 +275,29 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         if (refused is not null && RemoteClipboardContentReceived is { } handler)
         {
             await handler(new RemoteClipboardContentFrame(frame.SessionId, frame.RequestId, null, refused));
+        }
+    }
+
+    /// <summary>
+    /// Passes the technician's request for a file in the home folder to the accepted session's helper (which asks the student,
+    /// only in control mode); a malformed request, or one for no accepted session, is refused at once with the reason.
+    /// </summary>
+    public async Task RemoteFileRequestAsync(RemoteFileRequestFrame frame)
+    {
+        if (frame.SessionId == Guid.Empty || frame.TransferId == Guid.Empty)
+        {
+            return;
+        }
+
+        var refused = RemoteFileLimits.ValidateRequestPath(frame.Path) is { } invalid ? invalid
+            : frame.MaxBytes < 1 ? "the request has no size limit"
+            : _remote is not { Accepted: true } current || current.SessionId != frame.SessionId ? "no accepted remote session on the device"
+            : !await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteFileRequest, frame.SessionId, Transfer: frame.TransferId,
+                Text: frame.Path, Size: Math.Min(frame.MaxBytes, RemoteFileLimits.MaxFileBytes))) ? "the user-session helper went away"
+            : null;
+        if (refused is not null && RemoteFileRequestStatusReceived is { } handler)
+        {
+            await handler(new RemoteFileRequestStatusFrame(frame.SessionId, frame.TransferId, RemoteFileRequestStatuses.Refused, refused));
         }
     }
 
@@ -480,6 +509,23 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 if (_remote is { } filing && filing.Helper == helper && filing.SessionId == message.Id && RemoteFileStatusReceived is { } fileStatus)
                 {
                     await fileStatus(new RemoteFileStatusFrame(filing.SessionId, message.Transfer!.Value, message.Status!, message.Text));
+                }
+
+                break;
+            case SessionMessages.RemoteFileRequestStatus:
+                // Only about the session this helper was given.
+                if (_remote is { } asked && asked.Helper == helper && asked.SessionId == message.Id && RemoteFileRequestStatusReceived is { } requestStatus)
+                {
+                    await requestStatus(new RemoteFileRequestStatusFrame(asked.SessionId, message.Transfer!.Value, message.Status!, message.Text));
+                }
+
+                break;
+            case SessionMessages.RemoteFileUpload:
+                // Only the accepted session's helper sends a file, and only as the protocol's chunks (the channel checked them).
+                if (_remote is { Accepted: true } uploading && uploading.Helper == helper && uploading.SessionId == message.Id && RemoteFileUploadReceived is { } upload)
+                {
+                    await upload(new RemoteFileUploadFrame(uploading.SessionId, message.Transfer!.Value, message.FileName!, message.Size!.Value, message.Sha256!,
+                        message.Offset!.Value, message.Frame!));
                 }
 
                 break;

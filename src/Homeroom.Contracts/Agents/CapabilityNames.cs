@@ -61,6 +61,12 @@ public static class CapabilityNames
     public const string RemoteFile = "remote.file";
 
     /// <summary>
+    /// Files from the device to the technician in a control session (<c>remoteFileRequest</c>): a file in the signed-in user's
+    /// home folder, sent only when the student allows it. The Linux desktop agent while a user-session helper is connected.
+    /// </summary>
+    public const string RemoteFileRead = "remote.file.read";
+
+    /// <summary>
     /// View-only remote sessions (<c>remoteSession</c> in <see cref="RemoteModes.View"/>): the Chrome extension's screen
     /// captures while a technician watches. An agent reporting only this is never sent a control session (an extension
     /// cannot inject input).

@@ -75,6 +75,32 @@ export function open(deviceId, sessionId, mode, dotnet) {
                 return;
             }
 
+            // A file asked of the device: asked, allowed by the student (then sending), ready to download, denied, refused or expired.
+            if (state.type === 'deviceFile') {
+                const note = document.getElementById(`remote-device-file-status-${deviceId}`);
+                const link = document.getElementById(`remote-device-file-link-${deviceId}`);
+                if (note) {
+                    note.textContent = state.state === 'asked' ? `${state.name}: waiting for the student to allow it…`
+                        : state.state === 'allowed' ? `${state.name}: the student allowed it; receiving…`
+                        : state.state === 'ready' ? `${state.name}: received, ${state.size} bytes, SHA-256 ${state.sha256}.`
+                        : state.state === 'denied' ? `${state.name}: denied: ${state.reason}.`
+                        : state.state === 'expired' ? `${state.name}: no longer kept (${state.reason}).`
+                        : `${state.name}: refused: ${state.reason}.`;
+                    note.dataset.state = state.state;
+                }
+
+                if (link) {
+                    link.hidden = state.state !== 'ready';
+                    if (state.state === 'ready') {
+                        link.href = `/api/devices/${deviceId}/remote-session/${sessionId}/device-files/${state.transferId}`;
+                        link.download = state.name;
+                        link.textContent = `Download ${state.name}`;
+                    }
+                }
+
+                return;
+            }
+
             // A file's progress: sent (every chunk went out), then saved on the device or refused (with why).
             if (state.type === 'file') {
                 const file = document.getElementById(`remote-file-status-${deviceId}`);
