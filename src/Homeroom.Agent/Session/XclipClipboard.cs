@@ -70,7 +70,8 @@ public static class XclipClipboard
             return (null, "the clipboard's content is not text (not UTF-8); nothing was sent");
         }
 
-        return Contracts.Agents.RemoteLimits.ValidateClipboard(text) is null ? (text, null) : (null, "the clipboard text has control characters; nothing was sent");
+        // Only control characters are left to refuse here (the length was checked while reading).
+        return Contracts.Agents.RemoteLimits.ValidateClipboard(text) is { } bad ? (null, $"{bad}; nothing was sent") : (text, null);
     }
 
     // Runs xclip -o for one target: whether it succeeded (null: it did not finish in 5 s), what it wrote, and whether it wrote
