@@ -25,10 +25,10 @@ namespace Homeroom.Agent.Tests;
 /// </summary>
 public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
 {
-    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null, string? downloads = null)
+    private async Task<(Guid DeviceId, AgentUnderTest Agent, SessionHelper Helper)> ReadyAsync(Guid? school = null, string? downloads = null, string? home = null)
     {
         var (deviceId, agent) = await EnrolledAgentAsync(school);
-        var helper = StartHelper(adjust: o => o with { DownloadsDirectory = downloads }).Helper;
+        var helper = StartHelper(adjust: o => o with { DownloadsDirectory = downloads, HomeDirectory = home }).Helper;
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
         await WaitForRemoteSessionAsync(deviceId);
         return (deviceId, agent, helper);
@@ -309,6 +309,82 @@ public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
         (await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard&targetId={deviceId}")).GetProperty("total").GetInt32().ShouldBe(1);
     }
 
+    /// <summary>Puts <paramref name="content"/> on the display's clipboard as <paramref name="target"/>, as a program there copying it would (xclip).</summary>
+    private async Task SetClipboardAsync(byte[] content, string target = "UTF8_STRING")
+    {
+        // Only stdin is a pipe: xclip stays in the background holding the selection, with the descriptors it inherited.
+        var start = new System.Diagnostics.ProcessStartInfo(XclipClipboard.Program) { UseShellExecute = false, RedirectStandardInput = true };
+        foreach (var argument in (string[])["-i", "-selection", "clipboard", "-t", target, "-display", Display.Name])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        await process.StandardInput.BaseStream.WriteAsync(content);
+        process.StandardInput.Close();
+        await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
+        process.ExitCode.ShouldBe(0);
+    }
+
+    /// <summary>The next answer about the device's clipboard on the session socket (screen updates and other messages before it are skipped).</summary>
+    private static async Task<JsonElement> DeviceClipboardAnswerAsync(ClientWebSocket viewer)
+    {
+        for (var i = 0; i < 500; i++)
+        {
+            var (type, data) = await ReceiveAsync(viewer);
+            if (type == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == "deviceClipboard")
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException("no deviceClipboard answer");
+    }
+
+    [Fact]
+    public async Task DeviceClipboard_ArrivesExactly_ATooLargeOrPictureClipboardIsRefused_AndTheBannerSaysItWasRead()
+    {
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Clipboard read " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support",
+            new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = true })).EnsureSuccessStatusCode();
+        var (deviceId, agent, helper) = await ReadyAsync(school);
+        await using var __ = agent;
+        await Poll.UntilAsync(() => Task.FromResult(Host.GetService<DeviceLiveState>().Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.RemoteClipboardRead && c.Available) == true), HomeroomHost.Timeout);
+        using var desktop = X11Session.Open(Display.Name);
+
+        const string text = "Fehler 0x80070005: Zugriff verweigert <ü ✓>\n\tat line 2\n";
+        await SetClipboardAsync(System.Text.Encoding.UTF8.GetBytes(text));
+        var (viewer, _) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
+        using (viewer)
+        {
+            helper.RemoteBannerText.ShouldNotBeNull().ShouldNotContain("clipboard");
+            await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "readClipboard" }), WebSocketMessageType.Text, true, CancellationToken.None);
+            var received = await DeviceClipboardAnswerAsync(viewer);
+            (received.GetProperty("state").GetString(), received.GetProperty("text").GetString()).ShouldBe(("received", text), received.GetRawText());
+            // The student's banner now says the clipboard was read.
+            await Poll.UntilAsync(() => Task.FromResult(helper.RemoteBannerText?.Contains("copied your clipboard", StringComparison.Ordinal) == true), HomeroomHost.Timeout);
+
+            // More than 8 KiB of text: refused on the device with why, nothing of it sent.
+            await SetClipboardAsync(System.Text.Encoding.UTF8.GetBytes(new string('x', RemoteLimits.MaxClipboardBytes + 1)));
+            await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "readClipboard" }), WebSocketMessageType.Text, true, CancellationToken.None);
+            var tooLarge = await DeviceClipboardAnswerAsync(viewer);
+            (tooLarge.GetProperty("state").GetString(), tooLarge.TryGetProperty("text", out _)).ShouldBe(("refused", false), tooLarge.GetRawText());
+            tooLarge.GetProperty("reason").GetString()!.ShouldContain("more than 8 KiB");
+
+            // A picture, not text: refused.
+            await SetClipboardAsync([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0], "image/png");
+            await viewer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "readClipboard" }), WebSocketMessageType.Text, true, CancellationToken.None);
+            var picture = await DeviceClipboardAnswerAsync(viewer);
+            (picture.GetProperty("state").GetString(), picture.GetProperty("reason").GetString()).ShouldBe(("refused", "the clipboard holds no text (it is empty, or holds something else such as a picture)"), picture.GetRawText());
+            (await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        }
+
+        // Audited by length (and the refusals with why), never the text.
+        var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard.read&targetId={deviceId}");
+        audit.GetProperty("total").GetInt32().ShouldBe(3);
+        audit.GetRawText().ShouldNotContain("Zugriff");
+    }
+
     /// <summary>The next file answer on the session socket (screen updates and other messages before it are skipped).</summary>
     private static async Task<JsonElement> FileAnswerAsync(ClientWebSocket viewer)
     {
@@ -413,5 +489,112 @@ public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
 
         Listing(downloads).ShouldBe(["worksheet (2).pdf", "worksheet.pdf"]);
         helper.FileOutcomes.Count.ShouldBe(2);
+    }
+
+    /// <summary>The next answer about a file asked of the device (screen updates and other messages before it are skipped).</summary>
+    private static async Task<JsonElement> DeviceFileAnswerAsync(ClientWebSocket viewer, params string[] skip)
+    {
+        for (var i = 0; i < 2000; i++)
+        {
+            var (type, data) = await ReceiveAsync(viewer);
+            if (type == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == "deviceFile"
+                && !skip.Contains(message.GetProperty("state").GetString()))
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException("no deviceFile answer");
+    }
+
+    private async Task<Guid> AskForFileAsync(Guid deviceId, Guid sessionId, string path)
+    {
+        using var asked = await Host.Client.PostAsJsonAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files", new { path });
+        asked.StatusCode.ShouldBe(System.Net.HttpStatusCode.Accepted, await asked.Content.ReadAsStringAsync());
+        return (await asked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transferId").GetGuid();
+    }
+
+    private async Task WaitForNoPromptAsync() =>
+        await Poll.UntilAsync(async () => (await ScreenshotAsync()).Count(p => p == X11Session.ConsentColour) < 1000, HomeroomHost.Timeout);
+
+    [Fact]
+    public async Task FileFromTheDevice_ArrivesByteIdentical_WhenTheStudentAllows_NothingWhenDenied_AndALinkOutOfTheHomeIsRefused()
+    {
+        var school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "Device files " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support",
+            new { sessionsAllowed = true, technicianConsent = "consent", districtAdminConsent = "consent", clipboardAllowed = false, fileTransferAllowed = true })).EnsureSuccessStatusCode();
+        // Beside the agent's state directory, which must stay private to the agent.
+        var home = Path.Combine(Host.Database.DataDirectory, "student-home");
+        var outside = Path.Combine(Host.Database.DataDirectory, "not-the-home");
+        Directory.CreateDirectory(Path.Combine(home, "Documents"));
+        Directory.CreateDirectory(outside);
+        var essay = new byte[300_000]; // about ten chunks, paced
+        Random.Shared.NextBytes(essay);
+        await File.WriteAllBytesAsync(Path.Combine(home, "Documents", "essay.docx"), essay);
+        await File.WriteAllTextAsync(Path.Combine(outside, "secret.txt"), "not the student's to give");
+        File.CreateSymbolicLink(Path.Combine(home, "link.txt"), Path.Combine(outside, "secret.txt"));
+        Directory.CreateSymbolicLink(Path.Combine(home, "escape"), outside);
+        File.CreateSymbolicLink(Path.Combine(home, "Documents", "inside-link.docx"), Path.Combine(home, "Documents", "essay.docx"));
+
+        var (deviceId, agent, helper) = await ReadyAsync(school, home: home);
+        await using var __ = agent;
+        await Poll.UntilAsync(() => Task.FromResult(Host.GetService<DeviceLiveState>().Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.RemoteFileRead && c.Available) == true), HomeroomHost.Timeout);
+        using var desktop = X11Session.Open(Display.Name);
+        var (viewer, sessionId) = await AcceptedAsync(deviceId, desktop, RemoteModes.Control);
+        using (viewer)
+        {
+            // The student is asked; on Allow the file arrives whole, its SHA-256 checked, for the technician to download.
+            await WaitForNoPromptAsync();
+            var allowed = await AskForFileAsync(deviceId, sessionId, "Documents/essay.docx");
+            await WaitForPromptAsync();
+            await ClickAsync(desktop, X11Session.AllowButton);
+            var ready = await DeviceFileAnswerAsync(viewer, "asked", "allowed");
+            (ready.GetProperty("state").GetString(), ready.GetProperty("name").GetString(), ready.GetProperty("sha256").GetString())
+                .ShouldBe(("ready", "essay.docx", RemoteFileLimits.Sha256Hex(essay)), ready.GetRawText());
+            using (var got = await Host.Client.GetAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files/{allowed}"))
+            {
+                got.StatusCode.ShouldBe(System.Net.HttpStatusCode.OK);
+                (await got.Content.ReadAsByteArrayAsync()).ShouldBe(essay);
+            }
+
+            // Denied: nothing is sent, and the console hears it.
+            await WaitForNoPromptAsync();
+            var denied = await AskForFileAsync(deviceId, sessionId, "Documents/essay.docx");
+            await WaitForPromptAsync();
+            await ClickAsync(desktop, X11Session.DeclineButton);
+            var no = await DeviceFileAnswerAsync(viewer, "asked");
+            (no.GetProperty("state").GetString(), no.GetProperty("reason").GetString()).ShouldBe(("denied", "the student denied it"), no.GetRawText());
+            (await Host.Client.GetAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files/{denied}")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NotFound);
+            helper.FileRequestOutcomes.ShouldContain((denied, RemoteFileRequestStatuses.Denied, "the student denied it"));
+
+            // A link (or a folder link) that leads out of the home folder is refused without asking; a link inside it is followed.
+            foreach (var path in new[] { "link.txt", "escape/secret.txt" })
+            {
+                await AskForFileAsync(deviceId, sessionId, path);
+                var refused = await DeviceFileAnswerAsync(viewer, "asked");
+                (refused.GetProperty("state").GetString(), refused.GetProperty("reason").GetString())
+                    .ShouldBe(("refused", "the path leads outside the home folder (through a link); nothing was sent"), path);
+            }
+
+            await AskForFileAsync(deviceId, sessionId, "Documents/missing.docx");
+            (await DeviceFileAnswerAsync(viewer, "asked")).GetProperty("reason").GetString().ShouldBe("there is no such file in the home folder");
+            helper.FileRequestOutcomes.Count(o => o.Status == "sent").ShouldBe(1);
+
+            await WaitForNoPromptAsync();
+            var linked = await AskForFileAsync(deviceId, sessionId, "Documents/inside-link.docx");
+            await WaitForPromptAsync();
+            await ClickAsync(desktop, X11Session.AllowButton);
+            (await DeviceFileAnswerAsync(viewer, "asked", "allowed")).GetProperty("name").GetString().ShouldBe("inside-link.docx");
+            using (var got = await Host.Client.GetAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files/{linked}"))
+            {
+                (await got.Content.ReadAsByteArrayAsync()).ShouldBe(essay);
+            }
+
+            (await Host.Client.DeleteAsync($"/api/devices/{deviceId}/remote-session")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        }
+
+        var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.file.received&targetId={deviceId}");
+        audit.GetProperty("total").GetInt32().ShouldBe(2);
+        audit.GetRawText().ShouldContain(RemoteFileLimits.Sha256Hex(essay));
     }
 }

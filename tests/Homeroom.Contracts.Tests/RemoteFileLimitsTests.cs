@@ -53,4 +53,55 @@ public sealed class RemoteFileLimitsTests
             new byte[RemoteFileLimits.ChunkBytes]);
         AgentFrameCodec.Serialize(frame).Length.ShouldBeLessThan(ProtocolLimits.MaxTextFrameBytes);
     }
+
+    [Theory]
+    [InlineData("Documents/essay.docx", null)]
+    [InlineData("notes .txt", null)]
+    [InlineData("a..b/c", null)]
+    [InlineData("/etc/shadow", "the path must be relative to the home folder (no leading / or ~)")]
+    [InlineData("~/notes.txt", "the path must be relative to the home folder (no leading / or ~)")]
+    [InlineData("../other/x", "the path must not go up a folder (..)")]
+    [InlineData("Documents/../../x", "the path must not go up a folder (..)")]
+    [InlineData("Documents/..", "the path must not go up a folder (..)")]
+    [InlineData("bell\u0007.txt", "the path has control characters")]
+    [InlineData("line\nbreak", "the path has control characters")]
+    [InlineData("Documents/", "the path names a folder, not a file")]
+    [InlineData("", "the path is missing")]
+    [InlineData(null, "the path is missing")]
+    public void ValidateRequestPath_OnlyPlainPathsInsideTheHome_Pass(string? path, string? expected) =>
+        RemoteFileLimits.ValidateRequestPath(path).ShouldBe(expected);
+
+    [Fact]
+    public void ValidateRequestPath_TooLong_IsRefused()
+    {
+        RemoteFileLimits.ValidateRequestPath(new string('a', RemoteFileLimits.MaxRequestPathLength)).ShouldBeNull();
+        RemoteFileLimits.ValidateRequestPath(new string('a', RemoteFileLimits.MaxRequestPathLength + 1)).ShouldNotBeNull();
+    }
+
+    [Fact]
+    public void Validate_UploadAndRequestStatus_FollowTheSameRules()
+    {
+        var sha = RemoteFileLimits.Sha256Hex([1, 2, 3]);
+        RemoteFileLimits.Validate(new RemoteFileUploadFrame(Session, Transfer, "a.txt", 3, sha, 0, [1, 2, 3])).ShouldBeNull();
+        RemoteFileLimits.Validate(new RemoteFileUploadFrame(Session, Transfer, "a.txt", 3, sha, 1, [1, 2, 3])).ShouldBe("remoteFileUpload chunk outside the file");
+        RemoteFileLimits.Validate(new RemoteFileUploadFrame(Session, Transfer, ".hidden", 3, sha, 0, [1, 2, 3])).ShouldNotBeNull();
+        AgentFrameValidator.Validate(new RemoteFileRequestStatusFrame(Session, Transfer, RemoteFileRequestStatuses.Denied, "the student denied it")).ShouldBeNull();
+        AgentFrameValidator.Validate(new RemoteFileRequestStatusFrame(Session, Transfer, "maybe", null)).ShouldNotBeNull();
+        AgentFrameValidator.Validate(new RemoteFileRequestStatusFrame(Session, Transfer, RemoteFileRequestStatuses.Refused, new string('r', 257))).ShouldNotBeNull();
+        AgentFrameValidator.Validate(new RemoteFileUploadFrame(Session, Guid.Empty, "a.txt", 3, sha, 0, [1, 2, 3])).ShouldNotBeNull();
+    }
+
+    [Fact]
+    public void Validate_ClipboardContent_IsTextOrAReasonWithinTheLimits()
+    {
+        AgentFrameValidator.Validate(new RemoteClipboardContentFrame(Session, Transfer, "hello\tworld\n", null)).ShouldBeNull();
+        AgentFrameValidator.Validate(new RemoteClipboardContentFrame(Session, Transfer, null, "the clipboard holds no text")).ShouldBeNull();
+        AgentFrameValidator.Validate(new RemoteClipboardContentFrame(Session, Transfer, "both", "reason")).ShouldNotBeNull();
+        AgentFrameValidator.Validate(new RemoteClipboardContentFrame(Session, Transfer, null, null)).ShouldNotBeNull();
+        AgentFrameValidator.Validate(new RemoteClipboardContentFrame(Session, Transfer, new string('é', 4097), null)).ShouldNotBeNull();
+        AgentFrameValidator.Validate(new RemoteClipboardContentFrame(Session, Transfer, "bell \u0007", null)).ShouldNotBeNull();
+        AgentFrameValidator.Validate(new RemoteClipboardContentFrame(Session, Guid.Empty, "x", null)).ShouldNotBeNull();
+        // Fully escaped, the largest text still fits the text frame limit.
+        AgentFrameCodec.Serialize(new RemoteClipboardContentFrame(Session, Transfer, new string('<', RemoteLimits.MaxClipboardBytes), null)).Length.ShouldBeLessThan(ProtocolLimits.MaxTextFrameBytes);
+    }
 }

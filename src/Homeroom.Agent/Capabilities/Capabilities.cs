@@ -230,7 +230,10 @@ public sealed class SessionHelperCapabilities(Session.SessionHost sessions) : IC
         sessions.Connected ? new(CapabilityNames.RemoteSession, true) : new(CapabilityNames.RemoteSession, false, OperatingSystem.IsLinux() ? Unavailable : "remote sessions are not available on this build (Linux/X11 only)"),
         Session.XclipClipboard.Unavailable is { } noClipboard ? new(CapabilityNames.RemoteClipboard, false, noClipboard)
             : sessions.Connected ? new(CapabilityNames.RemoteClipboard, true) : new(CapabilityNames.RemoteClipboard, false, Unavailable),
+        Session.XclipClipboard.Unavailable is { } noClipboardRead ? new(CapabilityNames.RemoteClipboardRead, false, noClipboardRead)
+            : sessions.Connected ? new(CapabilityNames.RemoteClipboardRead, true) : new(CapabilityNames.RemoteClipboardRead, false, Unavailable),
         sessions.Connected ? new(CapabilityNames.RemoteFile, true) : new(CapabilityNames.RemoteFile, false, OperatingSystem.IsLinux() ? Unavailable : "file transfer is built for Linux (X11) only in this agent build"),
+        sessions.Connected ? new(CapabilityNames.RemoteFileRead, true) : new(CapabilityNames.RemoteFileRead, false, OperatingSystem.IsLinux() ? Unavailable : "file transfer is built for Linux (X11) only in this agent build"),
         new(CapabilityNames.OpenUrl, false, "opening pages needs the browser integration, not built yet"),
         new(CapabilityNames.Focus, false, "focus mode needs the browser integration, not built yet"),
         new(CapabilityNames.WebFilter, false, "desktop browsers are not yet given the Homeroom extension by browser policy"),

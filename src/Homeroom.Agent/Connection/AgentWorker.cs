@@ -78,6 +78,9 @@ public sealed class AgentWorker(
         sessions.RemoteStatusReceived += OnRemoteStatusAsync;
         sessions.RemoteScreenReceived += OnRemoteScreenAsync;
         sessions.RemoteFileStatusReceived += OnRemoteFileStatusAsync;
+        sessions.RemoteClipboardContentReceived += OnRemoteClipboardContentAsync;
+        sessions.RemoteFileRequestStatusReceived += OnRemoteFileRequestStatusAsync;
+        sessions.RemoteFileUploadReceived += OnRemoteFileUploadAsync;
         status.PolicyVersion = _policy?.Version ?? 0;
         if (_policy is { } stored)
         {
@@ -462,6 +465,12 @@ public sealed class AgentWorker(
             case RemoteClipboardFrame clipboard:
                 await sessions.RemoteClipboardAsync(clipboard);
                 break;
+            case RemoteClipboardReadFrame read:
+                await sessions.RemoteClipboardReadAsync(read);
+                break;
+            case RemoteFileRequestFrame request:
+                await sessions.RemoteFileRequestAsync(request);
+                break;
             case RemoteFileFrame file:
                 await sessions.RemoteFileAsync(file);
                 break;
@@ -599,6 +608,30 @@ public sealed class AgentWorker(
         if (_current is { } client)
         {
             await client.SendAsync(status);
+        }
+    }
+
+    private async Task OnRemoteFileRequestStatusAsync(RemoteFileRequestStatusFrame status)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(status);
+        }
+    }
+
+    private async Task OnRemoteFileUploadAsync(RemoteFileUploadFrame chunk)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(chunk);
+        }
+    }
+
+    private async Task OnRemoteClipboardContentAsync(RemoteClipboardContentFrame content)
+    {
+        if (_current is { } client)
+        {
+            await client.SendAsync(content);
         }
     }
 

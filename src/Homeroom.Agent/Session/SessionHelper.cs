@@ -29,7 +29,8 @@ public enum SessionHelperOutcome
 /// <param name="SocketName">The service's abstract socket name.</param>
 /// <param name="ServiceUids">The users the service may run as (root by default).</param>
 /// <param name="DownloadsDirectory">Where files from a technician are kept (null: <c>~/Downloads/Homeroom</c> of the user the helper runs as).</param>
-public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids, string? DownloadsDirectory = null)
+/// <param name="HomeDirectory">The home folder a technician may ask files of (null: <c>$HOME</c> of the user the helper runs as).</param>
+public sealed record SessionHelperOptions(string Display, string SocketName, IReadOnlySet<uint> ServiceUids, string? DownloadsDirectory = null, string? HomeDirectory = null)
 {
     /// <summary>How long without keyboard or pointer input before the user counts as away (their application time stops counting).</summary>
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(5);
@@ -82,6 +83,18 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         public RemoteStreamer? Streamer { get; set; }
 
         public string Technician { get; set; } = "IT support";
+
+        /// <summary>What the session's banner says (without what was read).</summary>
+        public string Banner { get; set; } = string.Empty;
+    }
+
+    /// <summary>What the remote session's banner says now; null when none shows (tests read it).</summary>
+    public string? RemoteBannerText { get; private set; }
+
+    private async Task SetRemoteBannerAsync(string? text)
+    {
+        RemoteBannerText = text;
+        await screen.SetRemoteBannerAsync(text);
     }
 
     private RemoteRun? _remote;
@@ -102,6 +115,26 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
     }
 
     private readonly List<(Guid, string, string)> _fileOutcomes = [];
+
+    /// <summary>How long the student has to allow a technician's request for a file; no answer denies it.</summary>
+    public TimeSpan FileRequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Whether a file request is being answered now (one at a time).</summary>
+    private int _fileRequestBusy;
+
+    /// <summary>What became of each file a technician asked for, in order (tests read it): <c>sent</c> with the name, or the status sent and why.</summary>
+    public IReadOnlyList<(Guid Transfer, string Status, string Detail)> FileRequestOutcomes
+    {
+        get
+        {
+            lock (_fileRequestOutcomes)
+            {
+                return [.. _fileRequestOutcomes];
+            }
+        }
+    }
+
+    private readonly List<(Guid, string, string)> _fileRequestOutcomes = [];
 
     /// <summary>The largest width of a screenshot attached to a help request (as the Chrome extension's).</summary>
     public const int HelpScreenshotMaxWidth = 800;
@@ -373,6 +406,12 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                         }
 
                         break;
+                    case SessionMessages.RemoteClipboardRead:
+                        await ReadClipboardAsync(channel, message, cancellationToken);
+                        break;
+                    case SessionMessages.RemoteFileRequest:
+                        await StartFileRequestAsync(channel, message);
+                        break;
                     case SessionMessages.RemoteFile:
                         await ReceiveFileAsync(channel, message, cancellationToken);
                         break;
@@ -492,7 +531,8 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
 
             // The banner is up before the first capture, so the technician sees what the student sees.
             screen.RemoteEndRequested += EndRequested;
-            await screen.SetRemoteBannerAsync($"{technician} is {(control ? "controlling" : "viewing")} this screen");
+            run.Banner = $"{technician} is {(control ? "controlling" : "viewing")} this screen";
+            await SetRemoteBannerAsync(run.Banner);
             run.Streamer = new RemoteStreamer(run.SessionId, screen.CaptureRgbAsync, frame =>
                 channel.WriteAsync(new SessionMessage(SessionMessages.RemoteScreen, run.SessionId, Frame: frame), token));
             run.Accepted = true;
@@ -514,7 +554,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             screen.RemoteEndRequested -= EndRequested;
             try
             {
-                await screen.SetRemoteBannerAsync(null);
+                await SetRemoteBannerAsync(null);
             }
             catch (ObjectDisposedException)
             {
@@ -531,6 +571,173 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
             }
+        }
+    }
+
+    // The technician asks for the display's clipboard text: read only in the accepted control session it names, text only and
+    // within the protocol's limits; the banner then tells the student it was read. The text or why not goes back to the service.
+    private async Task ReadClipboardAsync(SessionChannel channel, SessionMessage message, CancellationToken cancellationToken)
+    {
+        string? text = null, refusal;
+        if (_remote is { Accepted: true, Mode: RemoteModes.Control } run && run.SessionId == message.Id)
+        {
+            try
+            {
+                (text, refusal) = await XclipClipboard.GetAsync(options.Display, cancellationToken);
+            }
+            catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+            {
+                refusal = $"xclip could not read the clipboard: {(e.Message.Length <= 200 ? e.Message : e.Message[..200])}";
+            }
+
+            if (text is not null && run.Accepted)
+            {
+                await SetRemoteBannerAsync($"{run.Banner} - they copied your clipboard at {DateTime.Now:HH:mm}");
+            }
+        }
+        else
+        {
+            refusal = "the clipboard is read only in an accepted control session";
+        }
+
+        SessionLog.ClipboardRead(logger, text is null ? refusal! : $"{System.Text.Encoding.UTF8.GetByteCount(text)} bytes sent");
+        await channel.WriteAsync(new SessionMessage(SessionMessages.RemoteClipboardContent, message.Id, Transfer: message.Transfer, Ok: text is not null, Text: text ?? refusal), cancellationToken);
+    }
+
+    // The technician asks for a file in the home folder: only in the accepted control session it names, one at a time. The
+    // student is asked in the background (the channel keeps serving input meanwhile).
+    private async Task StartFileRequestAsync(SessionChannel channel, SessionMessage message)
+    {
+        if (_remote is not { Accepted: true, Mode: RemoteModes.Control } run || run.SessionId != message.Id)
+        {
+            await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Refused, "files are sent only in an accepted control session", CancellationToken.None);
+            return;
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Refused, "files are sent from Linux devices only", CancellationToken.None);
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _fileRequestBusy, 1, 0) != 0)
+        {
+            await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Refused, "another file request is waiting for the student", CancellationToken.None);
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (OperatingSystem.IsLinux())
+                {
+                    await SendRequestedFileAsync(channel, run, message);
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _fileRequestBusy, 0);
+            }
+        });
+    }
+
+    // Finds the file (inside the home folder, links included), asks the student (denied after FileRequestTimeout), and only on
+    // Allow reads it and sends it in paced chunks with its SHA-256. The session's end stops it; nothing is sent before Allow.
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private async Task SendRequestedFileAsync(SessionChannel channel, RemoteRun run, SessionMessage message)
+    {
+        var token = run.Stop.Token;
+        var path = message.Text!;
+        var maxBytes = message.Size!.Value;
+        try
+        {
+            var (found, size, refusal) = HomeFileReader.Resolve(options.HomeDirectory ?? HomeFileReader.DefaultHome(), path, maxBytes);
+            if (found is null)
+            {
+                await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Refused, refusal!, token);
+                return;
+            }
+
+            bool allowed;
+            using (var answer = CancellationTokenSource.CreateLinkedTokenSource(token))
+            {
+                answer.CancelAfter(FileRequestTimeout);
+                try
+                {
+                    allowed = await screen.AskConsentAsync(
+                        $"{run.Technician} (IT support) asks for the file {path} ({size:N0} bytes). Allow sends them a copy; Deny keeps it here.", answer.Token, "Deny");
+                }
+                catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                {
+                    await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Denied, $"no answer within {FileRequestTimeout.TotalSeconds:0} seconds", token);
+                    return;
+                }
+            }
+
+            if (!allowed)
+            {
+                await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Denied, "the student denied it", token);
+                return;
+            }
+
+            if (await HomeFileReader.ReadAsync(found, maxBytes, token) is not { } content || content.Length == 0)
+            {
+                await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Refused, "the file changed while it was read (empty, or over the limit); nothing was sent", token);
+                return;
+            }
+
+            await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Allowed, null, token);
+            var name = RemoteFileLimits.SafeName(Path.GetFileName(path));
+            var sha256 = RemoteFileLimits.Sha256Hex(content);
+            var pause = TimeSpan.FromSeconds(1.0 / RemoteFileLimits.UploadChunksPerSecond);
+            for (var offset = 0; offset < content.Length; offset += RemoteFileLimits.ChunkBytes)
+            {
+                if (offset > 0)
+                {
+                    await Task.Delay(pause, token); // with the screen updates, under the server's frame rate
+                }
+
+                await channel.WriteAsync(new SessionMessage(SessionMessages.RemoteFileUpload, message.Id, Transfer: message.Transfer, FileName: name, Size: content.Length,
+                    Sha256: sha256, Offset: offset, Frame: content[offset..Math.Min(content.Length, offset + RemoteFileLimits.ChunkBytes)]), token);
+            }
+
+            RecordFileRequest(message.Transfer!.Value, "sent", name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var reason = $"the file could not be read: {e.Message}";
+            await AnswerFileRequestAsync(channel, message, RemoteFileRequestStatuses.Refused, reason.Length <= ProtocolLimits.MaxShortText ? reason : reason[..ProtocolLimits.MaxShortText], CancellationToken.None);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or SessionProtocolException or InvalidOperationException)
+        {
+            // The session ended (or the service went away): nothing more is sent.
+            RecordFileRequest(message.Transfer!.Value, "stopped", e.Message);
+        }
+    }
+
+    private void RecordFileRequest(Guid transfer, string status, string detail)
+    {
+        lock (_fileRequestOutcomes)
+        {
+            _fileRequestOutcomes.Add((transfer, status, detail));
+        }
+    }
+
+    private async Task AnswerFileRequestAsync(SessionChannel channel, SessionMessage request, string status, string? reason, CancellationToken cancellationToken)
+    {
+        if (status != RemoteFileRequestStatuses.Allowed)
+        {
+            RecordFileRequest(request.Transfer!.Value, status, reason ?? string.Empty);
+            SessionLog.FileRequestOutcome(logger, request.Text ?? "?", status, reason ?? string.Empty);
+        }
+
+        try
+        {
+            await channel.WriteAsync(new SessionMessage(SessionMessages.RemoteFileRequestStatus, request.Id, Transfer: request.Transfer, Status: status, Text: reason), cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
         }
     }
 

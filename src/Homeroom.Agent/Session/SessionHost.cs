@@ -64,6 +64,15 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     /// <summary>What became of a file from the technician (from the helper, or from here when it could not reach one).</summary>
     public event Func<RemoteFileStatusFrame, Task>? RemoteFileStatusReceived;
 
+    /// <summary>What became of a file the technician asked of the device (from the helper, or from here when it could not reach one).</summary>
+    public event Func<RemoteFileRequestStatusFrame, Task>? RemoteFileRequestStatusReceived;
+
+    /// <summary>A chunk of a file the technician asked for and the student allowed (well formed, from the accepted session's helper).</summary>
+    public event Func<RemoteFileUploadFrame, Task>? RemoteFileUploadReceived;
+
+    /// <summary>The answer to the technician's read of the clipboard (from the helper, or from here when it could not reach one).</summary>
+    public event Func<RemoteClipboardContentFrame, Task>? RemoteClipboardContentReceived;
+
     /// <summary>A remote session's screen update (a well-formed <see cref="RemoteScreenFrame"/> of the accepted session), to relay as it is.</summary>
     public event Func<byte[], Task>? RemoteScreenReceived;
 
@@ -245,6 +254,50 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         if (_remote is { Accepted: true } current && current.SessionId == frame.SessionId && RemoteLimits.ValidateClipboard(frame.Text) is null)
         {
             await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteClipboard, frame.SessionId, Text: frame.Text));
+        }
+    }
+
+    /// <summary>
+    /// Asks the accepted session's helper for the display's clipboard text (it reads it only in control mode); without an
+    /// accepted session or a helper the read is refused at once with the reason.
+    /// </summary>
+    public async Task RemoteClipboardReadAsync(RemoteClipboardReadFrame frame)
+    {
+        if (frame.SessionId == Guid.Empty || frame.RequestId == Guid.Empty)
+        {
+            return;
+        }
+
+        var refused = _remote is not { Accepted: true } current || current.SessionId != frame.SessionId ? "no accepted remote session on the device"
+            : !await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteClipboardRead, frame.SessionId, Transfer: frame.RequestId))
+                ? "the user-session helper went away"
+            : null;
+        if (refused is not null && RemoteClipboardContentReceived is { } handler)
+        {
+            await handler(new RemoteClipboardContentFrame(frame.SessionId, frame.RequestId, null, refused));
+        }
+    }
+
+    /// <summary>
+    /// Passes the technician's request for a file in the home folder to the accepted session's helper (which asks the student,
+    /// only in control mode); a malformed request, or one for no accepted session, is refused at once with the reason.
+    /// </summary>
+    public async Task RemoteFileRequestAsync(RemoteFileRequestFrame frame)
+    {
+        if (frame.SessionId == Guid.Empty || frame.TransferId == Guid.Empty)
+        {
+            return;
+        }
+
+        var refused = RemoteFileLimits.ValidateRequestPath(frame.Path) is { } invalid ? invalid
+            : frame.MaxBytes < 1 ? "the request has no size limit"
+            : _remote is not { Accepted: true } current || current.SessionId != frame.SessionId ? "no accepted remote session on the device"
+            : !await TryWriteAsync(current.Helper.Channel, new SessionMessage(SessionMessages.RemoteFileRequest, frame.SessionId, Transfer: frame.TransferId,
+                Text: frame.Path, Size: Math.Min(frame.MaxBytes, RemoteFileLimits.MaxFileBytes))) ? "the user-session helper went away"
+            : null;
+        if (refused is not null && RemoteFileRequestStatusReceived is { } handler)
+        {
+            await handler(new RemoteFileRequestStatusFrame(frame.SessionId, frame.TransferId, RemoteFileRequestStatuses.Refused, refused));
         }
     }
 
@@ -456,6 +509,31 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 if (_remote is { } filing && filing.Helper == helper && filing.SessionId == message.Id && RemoteFileStatusReceived is { } fileStatus)
                 {
                     await fileStatus(new RemoteFileStatusFrame(filing.SessionId, message.Transfer!.Value, message.Status!, message.Text));
+                }
+
+                break;
+            case SessionMessages.RemoteFileRequestStatus:
+                // Only about the session this helper was given.
+                if (_remote is { } asked && asked.Helper == helper && asked.SessionId == message.Id && RemoteFileRequestStatusReceived is { } requestStatus)
+                {
+                    await requestStatus(new RemoteFileRequestStatusFrame(asked.SessionId, message.Transfer!.Value, message.Status!, message.Text));
+                }
+
+                break;
+            case SessionMessages.RemoteFileUpload:
+                // Only the accepted session's helper sends a file, and only as the protocol's chunks (the channel checked them).
+                if (_remote is { Accepted: true } uploading && uploading.Helper == helper && uploading.SessionId == message.Id && RemoteFileUploadReceived is { } upload)
+                {
+                    await upload(new RemoteFileUploadFrame(uploading.SessionId, message.Transfer!.Value, message.FileName!, message.Size!.Value, message.Sha256!,
+                        message.Offset!.Value, message.Frame!));
+                }
+
+                break;
+            case SessionMessages.RemoteClipboardContent:
+                // Only about the session this helper was given.
+                if (_remote is { } reading && reading.Helper == helper && reading.SessionId == message.Id && RemoteClipboardContentReceived is { } content)
+                {
+                    await content(new RemoteClipboardContentFrame(reading.SessionId, message.Transfer!.Value, message.Ok == true ? message.Text : null, message.Ok == true ? null : message.Text));
                 }
 
                 break;

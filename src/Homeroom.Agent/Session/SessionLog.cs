@@ -48,4 +48,10 @@ internal static partial class SessionLog
 
     [LoggerMessage(115, LogLevel.Warning, "The help request could not be sent to the service: {Reason}")]
     public static partial void HelpNotSent(ILogger logger, string reason);
+
+    [LoggerMessage(116, LogLevel.Information, "The technician read the clipboard: {Outcome}")]
+    public static partial void ClipboardRead(ILogger logger, string outcome);
+
+    [LoggerMessage(117, LogLevel.Information, "The technician asked for the file {Path}: {Status}, {Detail}")]
+    public static partial void FileRequestOutcome(ILogger logger, string path, string status, string detail);
 }

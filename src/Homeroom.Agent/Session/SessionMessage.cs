@@ -9,12 +9,12 @@ namespace Homeroom.Agent.Session;
 /// JSON, <see cref="SessionChannel"/>). Which fields a type carries, and their limits, are checked by
 /// <see cref="SessionMessages.Validate"/> on the receiving side.
 /// </summary>
-/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>idle</c>, <c>remoteStatus</c>, <c>remoteScreen</c>, <c>remoteFileStatus</c>, <c>helpRequest</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>, <c>remoteFile</c>, <c>helpStatus</c>.</param>
+/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>idle</c>, <c>remoteStatus</c>, <c>remoteScreen</c>, <c>remoteFileStatus</c>, <c>remoteClipboardContent</c>, <c>remoteFileRequestStatus</c>, <c>remoteFileUpload</c>, <c>helpRequest</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>, <c>remoteClipboardRead</c>, <c>remoteFile</c>, <c>remoteFileRequest</c>, <c>helpStatus</c>.</param>
 /// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, the remote session a <c>remote*</c> message is about, or the help request a <c>help*</c> message is about.</param>
 /// <param name="Display">The X display the helper serves (<c>hello</c>); one helper per display.</param>
 /// <param name="Title">A message's title, or the foreground window's title.</param>
-/// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, a <c>remoteClipboard</c>'s text, or a <c>helpRequest</c>'s note.</param>
-/// <param name="Ok">Whether a command was carried out (<c>done</c>).</param>
+/// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, a <c>remoteClipboard</c>'s text, a <c>remoteClipboardContent</c>'s text (or, not <paramref name="Ok"/>, why none), or a <c>helpRequest</c>'s note.</param>
+/// <param name="Ok">Whether a command was carried out (<c>done</c>), or the clipboard's text is sent (<c>remoteClipboardContent</c>).</param>
 /// <param name="Active">Whether a teacher watches (<c>screenView</c>), a remote session is on (<c>remoteSession</c>), the user is idle (<c>idle</c>), or someone took a help request (<c>helpStatus</c>).</param>
 /// <param name="ViewerName">Who watches, for the banner.</param>
 /// <param name="IntervalMilliseconds">Time between thumbnails.</param>
@@ -28,7 +28,7 @@ namespace Homeroom.Agent.Session;
 /// <param name="Sequence">The highest screen update a <c>remoteAck</c> acknowledges.</param>
 /// <param name="Events">A <c>remoteInput</c>'s events.</param>
 /// <param name="Frame">A <c>remoteScreen</c>'s binary frame (<see cref="RemoteScreenFrame"/>, base64 in the JSON), relayed unchanged; a <c>remoteFile</c>'s chunk.</param>
-/// <param name="Transfer">The file transfer a <c>remoteFile</c> or <c>remoteFileStatus</c> is about.</param>
+/// <param name="Transfer">The file transfer a <c>remoteFile</c>, <c>remoteFileStatus</c>, <c>remoteFileRequest</c>, <c>remoteFileRequestStatus</c> or <c>remoteFileUpload</c> is about, or the clipboard read a <c>remoteClipboardRead</c> or <c>remoteClipboardContent</c> is about.</param>
 /// <param name="FileName">A <c>remoteFile</c>'s name.</param>
 /// <param name="Size">A <c>remoteFile</c>'s whole size in bytes.</param>
 /// <param name="Sha256">A <c>remoteFile</c>'s SHA-256 (lowercase hex).</param>
@@ -81,10 +81,15 @@ public static class SessionMessages
     public const string RemoteInput = "remoteInput";
     public const string RemoteAck = "remoteAck";
     public const string RemoteClipboard = "remoteClipboard";
+    public const string RemoteClipboardRead = "remoteClipboardRead";
+    public const string RemoteClipboardContent = "remoteClipboardContent";
     public const string RemoteStatus = "remoteStatus";
     public const string RemoteScreen = "remoteScreen";
     public const string RemoteFile = "remoteFile";
     public const string RemoteFileStatus = "remoteFileStatus";
+    public const string RemoteFileRequest = "remoteFileRequest";
+    public const string RemoteFileRequestStatus = "remoteFileRequestStatus";
+    public const string RemoteFileUpload = "remoteFileUpload";
     public const string HelpRequest = "helpRequest";
     public const string HelpStatus = "helpStatus";
 
@@ -107,15 +112,15 @@ public static class SessionMessages
     public static string? Validate(SessionMessage message, bool fromHelper)
     {
         var types = fromHelper
-            ? (string[])[Hello, Done, Thumbnail, Foreground, Idle, RemoteStatus, RemoteScreen, RemoteFileStatus, HelpRequest]
-            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteFile, HelpStatus];
+            ? (string[])[Hello, Done, Thumbnail, Foreground, Idle, RemoteStatus, RemoteScreen, RemoteFileStatus, RemoteClipboardContent, RemoteFileRequestStatus, RemoteFileUpload, HelpRequest]
+            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteClipboardRead, RemoteFile, RemoteFileRequest, HelpStatus];
         if (!types.Contains(message.Type, StringComparer.Ordinal))
         {
             return $"unexpected message type '{Cut(message.Type)}'";
         }
 
         // Clipboard text has its own limit (RemoteLimits.MaxClipboardBytes), checked below.
-        if ((message.Text is { Length: > MaxText } && message.Type != RemoteClipboard) || message.Title is { Length: > MaxTitle } || message.App is { Length: > MaxTitle } || message.ViewerName is { Length: > MaxTitle })
+        if ((message.Text is { Length: > MaxText } && message.Type is not (RemoteClipboard or RemoteClipboardContent)) || message.Title is { Length: > MaxTitle } || message.App is { Length: > MaxTitle } || message.ViewerName is { Length: > MaxTitle })
         {
             return "text too long";
         }
@@ -136,12 +141,24 @@ public static class SessionMessages
                 => "remoteSession needs a mode, consentRequired and an interval of 50 to 1,000 ms",
             RemoteInput when message.Id is null || RemoteLimits.ValidateInput(message.Events, RemoteLimits.MaxScreenSide, RemoteLimits.MaxScreenSide) is not null => "remoteInput needs the session id and valid events",
             RemoteClipboard when message.Id is null || RemoteLimits.ValidateClipboard(message.Text) is not null => "remoteClipboard needs the session id and at most 8 KiB of text without control characters",
+            RemoteClipboardRead when message.Id is null || message.Transfer is null => "remoteClipboardRead needs the session id and the read's id",
+            RemoteClipboardContent when message.Id is null || message.Transfer is null || message.Ok is not { } sent
+                || (sent ? RemoteLimits.ValidateClipboard(message.Text) is not null : message.Text is not { Length: > 0 and <= ProtocolLimits.MaxShortText })
+                => "remoteClipboardContent needs the session and read ids, and at most 8 KiB of text without control characters or a short reason",
             RemoteAck when message.Id is null || message.Sequence is not >= 1 => "remoteAck needs the session id and a sequence",
             RemoteStatus when message.Id is null || message.Status is not (RemoteSessionStatuses.Accepted or RemoteSessionStatuses.Declined or RemoteSessionStatuses.Ended)
                 || message.Text is { Length: > ProtocolLimits.MaxShortText } => "remoteStatus needs the session id, a known status and a short reason",
             RemoteFile when message.Id is not { } fileSession || message.Transfer is not { } transfer || RemoteFileLimits.Validate(new RemoteFileFrame(
                 fileSession, transfer, message.FileName!, message.Size ?? 0, message.Sha256!, message.Offset ?? -1, message.Frame!)) is not null
                 => "remoteFile needs the session and transfer ids, a safe name, the size, the SHA-256, the offset and a chunk of at most 32 KiB inside the file",
+            RemoteFileRequest when message.Id is null || message.Transfer is null || RemoteFileLimits.ValidateRequestPath(message.Text) is not null || message.Size is not >= 1
+                => "remoteFileRequest needs the session and transfer ids, a path relative to the home folder and the size limit",
+            RemoteFileRequestStatus when message.Id is null || message.Transfer is null
+                || message.Status is not (RemoteFileRequestStatuses.Allowed or RemoteFileRequestStatuses.Denied or RemoteFileRequestStatuses.Refused)
+                || message.Text is { Length: > ProtocolLimits.MaxShortText } => "remoteFileRequestStatus needs the session and transfer ids, allowed, denied or refused and a short text",
+            RemoteFileUpload when message.Id is not { } uploadSession || message.Transfer is not { } upload || RemoteFileLimits.Validate(new RemoteFileUploadFrame(
+                uploadSession, upload, message.FileName!, message.Size ?? 0, message.Sha256!, message.Offset ?? -1, message.Frame!)) is not null
+                => "remoteFileUpload needs the session and transfer ids, a safe name, the size, the SHA-256, the offset and a chunk of at most 32 KiB inside the file",
             RemoteFileStatus when message.Id is null || message.Transfer is null || message.Status is not (RemoteFileStatuses.Saved or RemoteFileStatuses.Refused)
                 || message.Text is { Length: > ProtocolLimits.MaxShortText } => "remoteFileStatus needs the session and transfer ids, saved or refused and a short text",
             // The same limits as the protocol's helpRequest (HelpRequestLimits), so nothing the service passes on can close its connection.

@@ -17,6 +17,9 @@ public static class AgentFrameValidator
         ScriptResultFrame f => ScriptLimits.Validate(f),
         RemoteSessionStatusFrame f => RemoteLimits.Validate(f),
         RemoteFileStatusFrame f => RemoteFileLimits.Validate(f),
+        RemoteClipboardContentFrame f => RemoteLimits.Validate(f),
+        RemoteFileRequestStatusFrame f => RemoteFileLimits.Validate(f),
+        RemoteFileUploadFrame f => RemoteFileLimits.Validate(f),
         CommandStatusFrame f => ValidateCommandStatus(f),
         PolicyStatusFrame f => f.Version < 0 ? "policy version is negative"
             : f.Failures is { Count: > 64 } ? "too many policy failures"

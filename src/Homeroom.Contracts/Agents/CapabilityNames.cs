@@ -51,8 +51,20 @@ public static class CapabilityNames
     /// <summary>Clipboard text from the technician in a control session (<c>remoteClipboard</c>): the desktop agent where <c>xclip</c> is installed.</summary>
     public const string RemoteClipboard = "remote.clipboard";
 
+    /// <summary>
+    /// Reading the device's clipboard text for the technician in a control session (<c>remoteClipboardRead</c>): the desktop agent
+    /// where <c>xclip</c> is installed, while a user-session helper is connected.
+    /// </summary>
+    public const string RemoteClipboardRead = "remote.clipboard.read";
+
     /// <summary>Files from the technician in a control session (<c>remoteFile</c>), saved in the signed-in user's Downloads/Homeroom: the Linux desktop agent while a user-session helper is connected.</summary>
     public const string RemoteFile = "remote.file";
+
+    /// <summary>
+    /// Files from the device to the technician in a control session (<c>remoteFileRequest</c>): a file in the signed-in user's
+    /// home folder, sent only when the student allows it. The Linux desktop agent while a user-session helper is connected.
+    /// </summary>
+    public const string RemoteFileRead = "remote.file.read";
 
     /// <summary>
     /// View-only remote sessions (<c>remoteSession</c> in <see cref="RemoteModes.View"/>): the Chrome extension's screen

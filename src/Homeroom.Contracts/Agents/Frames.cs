@@ -32,8 +32,13 @@ namespace Homeroom.Contracts.Agents;
 [JsonDerivedType(typeof(RemoteInputFrame), FrameTypes.RemoteInput)]
 [JsonDerivedType(typeof(RemoteAckFrame), FrameTypes.RemoteAck)]
 [JsonDerivedType(typeof(RemoteClipboardFrame), FrameTypes.RemoteClipboard)]
+[JsonDerivedType(typeof(RemoteClipboardReadFrame), FrameTypes.RemoteClipboardRead)]
+[JsonDerivedType(typeof(RemoteClipboardContentFrame), FrameTypes.RemoteClipboardContent)]
 [JsonDerivedType(typeof(RemoteFileFrame), FrameTypes.RemoteFile)]
 [JsonDerivedType(typeof(RemoteFileStatusFrame), FrameTypes.RemoteFileStatus)]
+[JsonDerivedType(typeof(RemoteFileRequestFrame), FrameTypes.RemoteFileRequest)]
+[JsonDerivedType(typeof(RemoteFileRequestStatusFrame), FrameTypes.RemoteFileRequestStatus)]
+[JsonDerivedType(typeof(RemoteFileUploadFrame), FrameTypes.RemoteFileUpload)]
 public abstract record AgentFrame;
 
 /// <summary>The <c>type</c> values of every frame.</summary>
@@ -93,24 +98,41 @@ public static class FrameTypes
     /// <summary>Server → agent: clipboard text from the technician (control mode, where the school allows it).</summary>
     public const string RemoteClipboard = "remoteClipboard";
 
+    /// <summary>Server → agent: the technician asks for the device's clipboard text (control mode, where the school allows the clipboard).</summary>
+    public const string RemoteClipboardRead = "remoteClipboardRead";
+
+    /// <summary>Agent → server: the device's clipboard text, or why none is sent.</summary>
+    public const string RemoteClipboardContent = "remoteClipboardContent";
+
     /// <summary>Server → agent: one chunk of a file from the technician (control mode, where the school allows file transfer).</summary>
     public const string RemoteFile = "remoteFile";
 
     /// <summary>Agent → server: a file from the technician was saved on the device, or refused.</summary>
     public const string RemoteFileStatus = "remoteFileStatus";
 
+    /// <summary>Server → agent: the technician asks for a file in the signed-in user's home folder (control mode, where the school allows file transfer).</summary>
+    public const string RemoteFileRequest = "remoteFileRequest";
+
+    /// <summary>Agent → server: the student allowed or denied a file request, or the device refused it.</summary>
+    public const string RemoteFileRequestStatus = "remoteFileRequestStatus";
+
+    /// <summary>Agent → server: one chunk of a file the technician asked for and the student allowed.</summary>
+    public const string RemoteFileUpload = "remoteFileUpload";
+
     /// <summary>Every type an agent may send.</summary>
     public static readonly IReadOnlySet<string> FromAgent = new HashSet<string>(StringComparer.Ordinal)
     {
         Auth, Heartbeat, Inventory, Activity, CommandStatus, PolicyStatus, Signals,
-        HelpRequest, Diagnostics, ScriptResult, RemoteSessionStatus, RemoteFileStatus,
+        HelpRequest, Diagnostics, ScriptResult, RemoteSessionStatus, RemoteFileStatus, RemoteClipboardContent,
+        RemoteFileRequestStatus, RemoteFileUpload,
     };
 
     /// <summary>Every type the server may send.</summary>
     public static readonly IReadOnlySet<string> FromServer = new HashSet<string>(StringComparer.Ordinal)
     {
         Welcome, ActivityAck, Command, Policy, ScreenView, SignalsAck, SafetyCapture,
-        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteFile,
+        HelpRequestAck, HelpStatus, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteClipboardRead, RemoteFile,
+        RemoteFileRequest,
     };
 }
 

@@ -76,6 +76,26 @@ public sealed record RemoteInputFrame(Guid SessionId, IReadOnlyList<RemoteInputE
 /// <param name="Text">At most <see cref="RemoteLimits.MaxClipboardBytes"/> bytes of UTF-8, no control characters but tab and line breaks (<see cref="RemoteLimits.ValidateClipboard"/>).</param>
 public sealed record RemoteClipboardFrame(Guid SessionId, string Text) : AgentFrame;
 
+/// <summary>
+/// Server → agent: the technician asks for the text on the device's clipboard, in an accepted control session whose school
+/// allows the clipboard, sent only to an agent that reports <see cref="CapabilityNames.RemoteClipboardRead"/> as available.
+/// The agent answers with one <see cref="RemoteClipboardContentFrame"/> of the same <paramref name="RequestId"/>.
+/// </summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="RequestId">This read; the answer names it.</param>
+public sealed record RemoteClipboardReadFrame(Guid SessionId, Guid RequestId) : AgentFrame;
+
+/// <summary>
+/// Agent → server: the answer to a <see cref="RemoteClipboardReadFrame"/>: the device's clipboard text (<paramref name="Text"/>),
+/// or why none is sent (<paramref name="Reason"/>: no text on the clipboard, more than <see cref="RemoteLimits.MaxClipboardBytes"/>,
+/// control characters, not a control session). Exactly one of the two.
+/// </summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="RequestId">The read it answers.</param>
+/// <param name="Text">The clipboard's text, as <see cref="RemoteLimits.ValidateClipboard"/> allows it.</param>
+/// <param name="Reason">Why nothing was sent (at most 256 characters).</param>
+public sealed record RemoteClipboardContentFrame(Guid SessionId, Guid RequestId, string? Text, string? Reason) : AgentFrame;
+
 /// <summary>Server → agent: every screen update up to <paramref name="Sequence"/> reached the technician (the agent adapts its rate and quality to what is not yet acknowledged).</summary>
 /// <param name="SessionId">The session.</param>
 /// <param name="Sequence">The highest <see cref="RemoteScreenFrame"/> sequence number delivered.</param>
@@ -110,6 +130,14 @@ public static class RemoteLimits
         string.IsNullOrEmpty(text) ? "clipboard text missing"
         : System.Text.Encoding.UTF8.GetByteCount(text) > MaxClipboardBytes ? "clipboard text over 8 KiB"
         : text.Any(c => char.IsControl(c) && c is not ('\t' or '\n' or '\r')) ? "clipboard text has control characters"
+        : null;
+
+    /// <summary>Null when the clipboard answer is valid (ids, exactly one of text and reason, each within its limits), otherwise why not.</summary>
+    public static string? Validate(RemoteClipboardContentFrame f) =>
+        f.SessionId == Guid.Empty || f.RequestId == Guid.Empty ? "remoteClipboardContent ids missing"
+        : (f.Text is null) == (f.Reason is null) ? "remoteClipboardContent needs either text or a reason"
+        : f.Text is not null && ValidateClipboard(f.Text) is { } bad ? $"remoteClipboardContent {bad}"
+        : f.Reason is { Length: 0 or > ProtocolLimits.MaxShortText } ? "remoteClipboardContent reason empty or too long"
         : null;
 
     /// <summary>Largest keysym (X keysyms are 29-bit).</summary>

@@ -484,6 +484,17 @@ public sealed class AgentGateway(
             case RemoteFileStatusFrame file:
                 await remoteSessions.OnFileStatusAsync(deviceId, file);
                 break;
+            case RemoteFileRequestStatusFrame request:
+                // Taken only about the request under way in this device's own session.
+                await remoteSessions.OnFileRequestStatusAsync(deviceId, request);
+                break;
+            case RemoteFileUploadFrame upload:
+                await remoteSessions.OnFileUploadAsync(deviceId, upload);
+                break;
+            case RemoteClipboardContentFrame clipboard:
+                // Passed on only as the answer to the read this device's own session asked for.
+                await remoteSessions.OnClipboardContentAsync(deviceId, clipboard);
+                break;
             case ScriptResultFrame result:
                 // Stored only for a runScript command sent to this device, once.
                 presence.Touch(deviceId);

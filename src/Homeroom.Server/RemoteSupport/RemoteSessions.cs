@@ -28,9 +28,22 @@ public sealed record RemoteSessionDto(
 /// <param name="ClipboardUnavailableReason">Why clipboard text cannot be sent in a control session (the school's settings, the device's agent); null when it can.</param>
 /// <param name="FileTransferUnavailableReason">Why files cannot be sent in a control session (the school's settings, the device's agent); null when they can.</param>
 /// <param name="MaxFileBytes">The largest file that may be sent (<c>Homeroom:RemoteSupport:MaxFileBytes</c>).</param>
+/// <param name="DeviceClipboardUnavailableReason">Why the device's clipboard cannot be read in a control session (the school's settings, the device's agent); null when it can.</param>
+/// <param name="DeviceFileUnavailableReason">Why a file cannot be asked of the device in a control session (the school's settings, the device's agent); null when it can.</param>
 public sealed record DeviceRemoteSupportDto(
     bool Available, string? UnavailableReason, RemoteSessionDto? Current, List<RemoteSessionDto> Recent, string? ControlUnavailableReason = null, bool ConsentRequired = true,
-    string? ClipboardUnavailableReason = null, string? FileTransferUnavailableReason = null, long MaxFileBytes = 0);
+    string? ClipboardUnavailableReason = null, string? FileTransferUnavailableReason = null, long MaxFileBytes = 0, string? DeviceClipboardUnavailableReason = null,
+    string? DeviceFileUnavailableReason = null);
+
+/// <summary>A file asked of the device: the transfer that answers it and the path asked for.</summary>
+/// <param name="TransferId">The request; the device's answers (allowed, denied, refused, ready) reach the session socket with it.</param>
+/// <param name="Path">The path asked for, relative to the signed-in user's home folder.</param>
+/// <param name="State"><c>asked</c>: the device was asked; the student decides.</param>
+public sealed record DeviceFileRequestDto(Guid TransferId, string Path, string State);
+
+/// <summary>The request to ask the device for a file.</summary>
+/// <param name="Path">The file, relative to the signed-in user's home folder (<see cref="RemoteFileLimits.ValidateRequestPath"/>).</param>
+public sealed record RequestDeviceFileRequest(string? Path);
 
 /// <summary>A file on its way to the device: the name it was sent under (a safe one when the given name was not), its size and SHA-256.</summary>
 /// <param name="TransferId">The transfer; the device's answer (saved or refused) reaches the session socket with it.</param>
@@ -46,10 +59,14 @@ public sealed record StartRemoteSessionRequest(string? Mode);
 
 /// <summary>
 /// What the technician's console is sent on the session socket besides the screen updates (binary, as the device sent them):
-/// <c>state</c>, <c>clipboard</c> (<c>sent</c> or <c>refused</c>) and <c>file</c> (<c>sent</c>, <c>saved</c> or <c>refused</c>,
-/// with the file's <paramref name="Name"/> and its <paramref name="TransferId"/>).
+/// <c>state</c>, <c>clipboard</c> (<c>sent</c> or <c>refused</c>), <c>deviceClipboard</c> (<c>received</c> with the device's
+/// clipboard <paramref name="Text"/>, or <c>refused</c>), <c>file</c> (<c>sent</c>, <c>saved</c> or <c>refused</c>, with the
+/// file's <paramref name="Name"/> and its <paramref name="TransferId"/>) and <c>deviceFile</c> (<c>asked</c>, <c>allowed</c>,
+/// <c>ready</c> with the <paramref name="Size"/> and <paramref name="Sha256"/> of the file to download, <c>denied</c>,
+/// <c>refused</c> or <c>expired</c>).
 /// </summary>
-public sealed record RemoteViewerState(string Type, string State, string Mode, string? Reason, string? Name = null, Guid? TransferId = null);
+public sealed record RemoteViewerState(
+    string Type, string State, string Mode, string? Reason, string? Name = null, Guid? TransferId = null, string? Text = null, long? Size = null, string? Sha256 = null);
 
 /// <summary>
 /// Live remote support sessions, one per device at most, and their records. A technician starts a session where the device's
@@ -92,6 +109,15 @@ public sealed class RemoteSessions(
         /// <summary>Whether a file is being sent now (one at a time per session).</summary>
         public bool Sending { get; set; }
 
+        /// <summary>The read of the device's clipboard waiting for the device's answer (one at a time), and when it was asked.</summary>
+        public (Guid Id, DateTimeOffset At)? ClipboardRead { get; set; }
+
+        /// <summary>The file asked of the device and not yet whole (one at a time).</summary>
+        public DeviceFile? Fetching { get; set; }
+
+        /// <summary>The last file that came from the device whole and verified, kept in memory for the technician to download.</summary>
+        public DeviceFile? Fetched { get; set; }
+
         /// <summary>Files sent whose answer from the device has not come yet: their name.</summary>
         public Dictionary<Guid, string> AwaitingAnswer { get; } = [];
 
@@ -124,6 +150,33 @@ public sealed class RemoteSessions(
         /// <summary>Whether a console socket is attached (one at a time).</summary>
         public bool ViewerAttached { get; set; }
     }
+
+    /// <summary>A file asked of the device: its path, then its chunks as they come (in memory only), then the whole verified file.</summary>
+    public sealed class DeviceFile(Guid transferId, string path, DateTimeOffset askedAt)
+    {
+        public Guid TransferId => transferId;
+
+        public string Path => path;
+
+        /// <summary>When the device was asked, or last sent something about it (an answer, a chunk).</summary>
+        public DateTimeOffset LastActivity { get; set; } = askedAt;
+
+        /// <summary>When it became whole and verified.</summary>
+        public DateTimeOffset? ReadyAt { get; set; }
+
+        public string? Name { get; set; }
+
+        public long Size { get; set; }
+
+        public string? Sha256 { get; set; }
+
+        public byte[]? Content { get; set; }
+
+        public long Received { get; set; }
+    }
+
+    /// <summary>How long a file request waits for the device (the student has 60 seconds to answer; then each chunk must follow within it).</summary>
+    public static readonly TimeSpan FileRequestTimeout = TimeSpan.FromSeconds(90);
 
     private readonly ConcurrentDictionary<Guid, Live> _byDevice = new();
 
@@ -165,6 +218,27 @@ public sealed class RemoteSessions(
         };
     }
 
+    /// <summary>Why the device's clipboard cannot be read for the technician under <paramref name="policy"/>; null when it can.</summary>
+    public string? DeviceClipboardUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    {
+        return policy.ClipboardAllowed ? ClipboardReadCapabilityMissing(deviceId) : ClipboardOffReason;
+    }
+
+    // Why the device's agent cannot read its clipboard now; null when it can.
+    private string? ClipboardReadCapabilityMissing(Guid deviceId)
+    {
+        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboardRead);
+        return capability switch
+        {
+            null => "the device's agent does not read its clipboard for the technician",
+            { Available: false } => capability.Reason ?? "the device's agent cannot read its clipboard now",
+            _ => null,
+        };
+    }
+
+    /// <summary>How long a read of the device's clipboard waits for the device's answer before another may be asked.</summary>
+    public static readonly TimeSpan ClipboardReadTimeout = TimeSpan.FromSeconds(15);
+
     /// <summary>Why files cannot be sent to this device under <paramref name="policy"/>; null when they can.</summary>
     public string? FileTransferUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
     {
@@ -179,6 +253,24 @@ public sealed class RemoteSessions(
         {
             null => "the device's agent does not take files",
             { Available: false } => capability.Reason ?? "the device's agent cannot take files now",
+            _ => null,
+        };
+    }
+
+    /// <summary>Why a file cannot be asked of this device under <paramref name="policy"/>; null when it can.</summary>
+    public string? DeviceFileUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    {
+        return policy.FileTransferAllowed ? FileReadCapabilityMissing(deviceId) : FileTransferOffReason;
+    }
+
+    // Why the device's agent cannot send a file from the device now; null when it can.
+    private string? FileReadCapabilityMissing(Guid deviceId)
+    {
+        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteFileRead);
+        return capability switch
+        {
+            null => "the device's agent does not send files from the device",
+            { Available: false } => capability.Reason ?? "the device's agent cannot send files from the device now",
             _ => null,
         };
     }
@@ -299,7 +391,7 @@ public sealed class RemoteSessions(
         return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
             [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))],
             unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role), ClipboardUnavailable(deviceId, policy),
-            FileTransferUnavailable(deviceId, policy), options.Value.MaxFileBytes);
+            FileTransferUnavailable(deviceId, policy), options.Value.MaxFileBytes, DeviceClipboardUnavailable(deviceId, policy), DeviceFileUnavailable(deviceId, policy));
     }
 
     /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>
@@ -511,6 +603,93 @@ public sealed class RemoteSessions(
     }
 
     /// <summary>
+    /// The console asks for the device's clipboard text: sent to the device as a <c>remoteClipboardRead</c> in an accepted control
+    /// session whose school allowed the clipboard when it started, to an agent that reads its clipboard, one read at a time (a
+    /// read the device has not answered within <see cref="ClipboardReadTimeout"/> no longer holds the next back). The reason
+    /// when it is refused (the console is told it too); null when the device was asked. The answer comes in
+    /// <see cref="OnClipboardContentAsync"/>.
+    /// </summary>
+    public async Task<string?> ReadClipboardAsync(Live session)
+    {
+        var now = Time.GetUtcNow();
+        var requestId = Guid.CreateVersion7();
+        string? refused;
+        lock (session.Gate)
+        {
+            session.LastInputAt = now;
+            refused = session.Record.Mode != RemoteModes.Control ? "the clipboard is read only in control sessions"
+                : !session.ClipboardAllowed ? ClipboardOffReason
+                : session.State != States.Streaming ? "the student has not accepted the session yet"
+                : session.ClipboardRead is { } pending && now - pending.At < ClipboardReadTimeout ? "a read of the clipboard is already under way; wait for it"
+                : null;
+            if (refused is null)
+            {
+                session.ClipboardRead = (requestId, now);
+            }
+        }
+
+        refused ??= ClipboardReadCapabilityMissing(session.Record.DeviceId);
+        if (refused is null
+            && (registry.Get(session.Record.DeviceId) is not { } connection || !await connection.SendAsync(new RemoteClipboardReadFrame(session.Record.Id, requestId))))
+        {
+            refused = "the device is offline";
+        }
+
+        if (refused is not null)
+        {
+            lock (session.Gate)
+            {
+                if (session.ClipboardRead?.Id == requestId)
+                {
+                    session.ClipboardRead = null;
+                }
+            }
+
+            PostDeviceClipboard(session, null, refused);
+        }
+
+        return refused;
+    }
+
+    /// <summary>
+    /// The device answered a read of its clipboard: passed to the console only when it answers the read this session's console
+    /// asked for (another device's frame, an old session's or a second answer is dropped), and audited with the text's length or
+    /// the refusal, never the text.
+    /// </summary>
+    public async Task OnClipboardContentAsync(Guid deviceId, RemoteClipboardContentFrame frame)
+    {
+        if (!_byDevice.TryGetValue(deviceId, out var session) || session.Record.Id != frame.SessionId)
+        {
+            return; // another device's session, or an old one
+        }
+
+        lock (session.Gate)
+        {
+            if (session.ClipboardRead?.Id != frame.RequestId || session.State != States.Streaming)
+            {
+                return; // not the read under way, or answered already
+            }
+
+            session.ClipboardRead = null;
+        }
+
+        await using (var db = await dbFactory.CreateDbContextAsync())
+        {
+            audit.Record(db, "remote.clipboard.read", "device", deviceId.ToString(),
+                frame.Text is { } text ? $"{System.Text.Encoding.UTF8.GetByteCount(text)} bytes of text read from the device's clipboard, session {session.Record.Id}"
+                    : $"the device sent no clipboard text: {frame.Reason}, session {session.Record.Id}", session.Record.SchoolId);
+            await db.SaveChangesAsync();
+        }
+
+        PostDeviceClipboard(session, frame.Text, frame.Reason);
+    }
+
+    private void PostDeviceClipboard(Live session, string? text, string? refusedReason) =>
+        session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new RemoteViewerState("deviceClipboard", text is not null ? "received" : "refused", session.Record.Mode, text is not null ? null : refusedReason, Text: text),
+            RemoteSupportJsonContext.Default.RemoteViewerState)));
+
+    /// <summary>
     /// Sends a file to the device of the caller's own session <paramref name="sessionId"/> (404 when the device is not in the
     /// scope or the session is not theirs): in an accepted control session whose school allowed file transfer when it
     /// started, to an agent that takes files, one file at a time, at most <see cref="RemoteSupportOptions.MaxFileBytes"/>
@@ -660,6 +839,273 @@ public sealed class RemoteSessions(
         session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
             new RemoteViewerState("file", state, session.Record.Mode, reason, name, transferId), RemoteSupportJsonContext.Default.RemoteViewerState)));
 
+    /// <summary>
+    /// Asks the device of the caller's own session <paramref name="sessionId"/> (404 when the device is not in the scope or the
+    /// session is not theirs) for a file in the signed-in user's home folder (<paramref name="path"/>, already checked by
+    /// <see cref="RemoteFileLimits.ValidateRequestPath"/>): in an accepted control session whose school allowed file transfer when
+    /// it started, to an agent that sends files from the device, one request at a time; a file asked earlier and not yet
+    /// downloaded goes. A refusal here is a 409 with the reason, and the console hears it too. Audited with the path. The
+    /// student decides on the device; the answers come in <see cref="OnFileRequestStatusAsync"/> and <see cref="OnFileUploadAsync"/>.
+    /// </summary>
+    public async Task<DeviceFileRequestDto> RequestFileAsync(StaffScope scope, Guid deviceId, Guid sessionId, string path, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.RemoteSupport);
+        if (RemoteFileLimits.ValidateRequestPath(path) is { } invalid)
+        {
+            throw new RequestValidationException(new Dictionary<string, string[]> { ["path"] = [invalid] });
+        }
+
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
+            {
+                throw new NotFoundException("No such device.");
+            }
+        }
+
+        if (ForViewer(scope, deviceId, sessionId) is not { } session)
+        {
+            throw new NotFoundException("No open session of yours on this device has that id.");
+        }
+
+        var now = Time.GetUtcNow();
+        var request = new DeviceFile(Guid.CreateVersion7(), path, now);
+        string? refused;
+        lock (session.Gate)
+        {
+            session.LastInputAt = now;
+            refused = session.Record.Mode != RemoteModes.Control ? "files are asked of the device only in control sessions"
+                : !session.FileTransferAllowed ? FileTransferOffReason
+                : session.State != States.Streaming ? "the student has not accepted the session yet"
+                : session.Fetching is not null ? "another file is being asked for; wait for it"
+                : null;
+            if (refused is null)
+            {
+                session.Fetching = request;
+            }
+        }
+
+        refused ??= FileReadCapabilityMissing(deviceId);
+        if (refused is null
+            && (registry.Get(deviceId) is not { } connection
+                || !await connection.SendAsync(new RemoteFileRequestFrame(session.Record.Id, request.TransferId, path, options.Value.MaxFileBytes))))
+        {
+            refused = "the device is offline";
+        }
+
+        if (refused is not null)
+        {
+            lock (session.Gate)
+            {
+                if (session.Fetching == request)
+                {
+                    session.Fetching = null;
+                }
+            }
+
+            PostDeviceFile(session, "refused", path, refused, request.TransferId);
+            throw new ConflictException($"The file was not asked for: {refused}.");
+        }
+
+        lock (session.Gate)
+        {
+            session.Fetched = null; // one file from the device is kept at a time
+        }
+
+        await using (var db = await dbFactory.CreateDbContextAsync(CancellationToken.None))
+        {
+            audit.Record(db, "remote.file.request", "device", deviceId.ToString(), $"asked for \"{path}\" in the signed-in user's home folder, session {session.Record.Id}", session.Record.SchoolId);
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+
+        PostDeviceFile(session, "asked", path, null, request.TransferId);
+        return new DeviceFileRequestDto(request.TransferId, path, "asked");
+    }
+
+    /// <summary>
+    /// The device answered a file request before its chunks: <c>allowed</c> (the console hears it), or <c>denied</c> or
+    /// <c>refused</c> (the request ends; audited; the console hears why). Taken only about the request under way in this
+    /// device's own session.
+    /// </summary>
+    public async Task OnFileRequestStatusAsync(Guid deviceId, RemoteFileRequestStatusFrame frame)
+    {
+        if (!_byDevice.TryGetValue(deviceId, out var session) || session.Record.Id != frame.SessionId)
+        {
+            return; // another device's session, or an old one
+        }
+
+        DeviceFile? request;
+        lock (session.Gate)
+        {
+            request = session.Fetching;
+            if (request is null || request.TransferId != frame.TransferId || request.Content is not null)
+            {
+                return; // not the request under way, or its chunks already started
+            }
+
+            request.LastActivity = Time.GetUtcNow();
+            if (frame.Status != RemoteFileRequestStatuses.Allowed)
+            {
+                session.Fetching = null;
+            }
+        }
+
+        if (frame.Status == RemoteFileRequestStatuses.Allowed)
+        {
+            PostDeviceFile(session, "allowed", request.Path, null, request.TransferId);
+            return;
+        }
+
+        var denied = frame.Status == RemoteFileRequestStatuses.Denied;
+        await AuditFileRefusedAsync(session, request, $"{(denied ? "denied on the device" : "refused by the device")}{(frame.Reason is { Length: > 0 } r ? $": {r}" : "")}");
+        PostDeviceFile(session, denied ? "denied" : "refused", request.Path, frame.Reason, request.TransferId);
+    }
+
+    /// <summary>
+    /// A chunk of the file the device was asked for: taken only for the request under way in this device's own session, in
+    /// order from offset 0, each naming the first's name, size and SHA-256, the size within <see cref="RemoteSupportOptions.MaxFileBytes"/>;
+    /// held in memory. Whole, it is kept only when its SHA-256 is the announced one (audited with name, size and hash; the
+    /// console hears it is ready to download); anything else drops it and the console hears why.
+    /// </summary>
+    public async Task OnFileUploadAsync(Guid deviceId, RemoteFileUploadFrame frame)
+    {
+        if (!_byDevice.TryGetValue(deviceId, out var session) || session.Record.Id != frame.SessionId)
+        {
+            return;
+        }
+
+        DeviceFile request;
+        string? refused = null;
+        var ready = false;
+        lock (session.Gate)
+        {
+            if (session.Fetching is not { } fetching || fetching.TransferId != frame.TransferId)
+            {
+                return; // not the request under way (or one dropped already): ignored
+            }
+
+            request = fetching;
+            request.LastActivity = Time.GetUtcNow();
+            if (request.Content is null)
+            {
+                if (frame.Offset != 0)
+                {
+                    refused = "a chunk arrived out of order";
+                }
+                else if (frame.Size > options.Value.MaxFileBytes)
+                {
+                    refused = $"the file is larger than {options.Value.MaxFileBytes:N0} bytes";
+                }
+                else
+                {
+                    (request.Name, request.Size, request.Sha256, request.Content) = (frame.Name, frame.Size, frame.Sha256, new byte[frame.Size]);
+                }
+            }
+            else if (frame.Name != request.Name || frame.Size != request.Size || frame.Sha256 != request.Sha256 || frame.Offset != request.Received)
+            {
+                refused = "a chunk arrived out of order or did not match the first";
+            }
+
+            if (refused is null)
+            {
+                frame.Data.CopyTo(request.Content!.AsSpan((int)request.Received));
+                request.Received += frame.Data.Length;
+                if (request.Received == request.Size)
+                {
+                    if (RemoteFileLimits.Sha256Hex(request.Content) == request.Sha256)
+                    {
+                        ready = true;
+                        request.ReadyAt = Time.GetUtcNow();
+                        session.Fetched = request;
+                    }
+                    else
+                    {
+                        refused = "the file's SHA-256 did not match what the device announced";
+                    }
+
+                    session.Fetching = null;
+                }
+            }
+            else
+            {
+                session.Fetching = null;
+            }
+
+            if (refused is not null)
+            {
+                request.Content = null;
+            }
+        }
+
+        if (refused is not null)
+        {
+            await AuditFileRefusedAsync(session, request, $"dropped by the server: {refused}");
+            PostDeviceFile(session, "refused", request.Path, refused + "; nothing was kept", request.TransferId);
+            return;
+        }
+
+        if (ready)
+        {
+            await using (var db = await dbFactory.CreateDbContextAsync())
+            {
+                audit.Record(db, "remote.file.received", "device", deviceId.ToString(),
+                    $"received \"{request.Name}\" (asked for \"{request.Path}\"), {request.Size} bytes, SHA-256 {request.Sha256}, session {session.Record.Id}", session.Record.SchoolId);
+                await db.SaveChangesAsync();
+            }
+
+            RemoteSupportLog.FileReceived(Logger, session.Record.Id, request.Name!, request.Size, request.Sha256!);
+            session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+                new RemoteViewerState("deviceFile", "ready", session.Record.Mode, null, request.Name, request.TransferId, Size: request.Size, Sha256: request.Sha256),
+                RemoteSupportJsonContext.Default.RemoteViewerState)));
+        }
+    }
+
+    /// <summary>
+    /// The file <paramref name="transferId"/> that came from the device of the caller's own open session, whole and verified, for
+    /// download (audited); null when there is none (another's session, an ended one, an expired or replaced file).
+    /// </summary>
+    public async Task<(string Name, byte[] Content)?> DownloadFileAsync(StaffScope scope, Guid deviceId, Guid sessionId, Guid transferId, CancellationToken cancellationToken)
+    {
+        scope.EnsureCan(Permission.RemoteSupport);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await scope.Devices(db).AnyAsync(d => d.Id == deviceId, cancellationToken))
+        {
+            throw new NotFoundException("No such device.");
+        }
+
+        if (ForViewer(scope, deviceId, sessionId) is not { } session)
+        {
+            return null;
+        }
+
+        DeviceFile? file;
+        lock (session.Gate)
+        {
+            file = session.Fetched is { } fetched && fetched.TransferId == transferId && fetched.Content is not null ? fetched : null;
+            session.LastInputAt = Time.GetUtcNow();
+        }
+
+        if (file is null)
+        {
+            return null;
+        }
+
+        audit.Record(db, "remote.file.download", "device", deviceId.ToString(), $"downloaded \"{file.Name}\", {file.Size} bytes, SHA-256 {file.Sha256}, session {session.Record.Id}", session.Record.SchoolId);
+        await db.SaveChangesAsync(CancellationToken.None);
+        return (file.Name!, file.Content!);
+    }
+
+    private async Task AuditFileRefusedAsync(Live session, DeviceFile request, string why)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        audit.Record(db, "remote.file.request.refused", "device", session.Record.DeviceId.ToString(), $"\"{request.Path}\" not received: {why}, session {session.Record.Id}", session.Record.SchoolId);
+        await db.SaveChangesAsync();
+    }
+
+    private void PostDeviceFile(Live session, string state, string name, string? reason, Guid transferId) =>
+        session.Outgoing.Writer.TryWrite((false, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new RemoteViewerState("deviceFile", state, session.Record.Mode, reason, name, transferId), RemoteSupportJsonContext.Default.RemoteViewerState)));
+
     /// <summary>The console is watching (or stopped watching) a session.</summary>
     public bool Attach(Live session)
     {
@@ -698,6 +1144,9 @@ public sealed class RemoteSessions(
             }
 
             session.State = States.Ended;
+            // Files from the device go with the session: they were only ever in memory.
+            session.Fetching = null;
+            session.Fetched = null;
             session.Record.EndedAt = Time.GetUtcNow().UtcDateTime;
             session.Record.EndReason = reason.Length > 256 ? reason[..256] : reason;
             if (session.Record.Consent == "pending")
@@ -747,7 +1196,39 @@ public sealed class RemoteSessions(
             if (reason is not null)
             {
                 await EndAsync(session, reason, notifyDevice: true);
+                continue;
             }
+
+            await ExpireFilesAsync(session, now, opt);
+        }
+    }
+
+    // A file request the device stopped answering ends; a file kept past its lifetime goes. The console hears of either.
+    private async Task ExpireFilesAsync(Live session, DateTimeOffset now, RemoteSupportOptions opt)
+    {
+        DeviceFile? stale = null, expired = null;
+        lock (session.Gate)
+        {
+            if (session.Fetching is { } fetching && now - fetching.LastActivity >= FileRequestTimeout)
+            {
+                (stale, session.Fetching) = (fetching, null);
+            }
+
+            if (session.Fetched is { ReadyAt: { } readyAt } fetched && now - readyAt >= opt.DeviceFileLifetime)
+            {
+                (expired, session.Fetched) = (fetched, null);
+            }
+        }
+
+        if (stale is not null)
+        {
+            await AuditFileRefusedAsync(session, stale, "the device did not answer in time");
+            PostDeviceFile(session, "refused", stale.Path, "the device did not answer in time; nothing was kept", stale.TransferId);
+        }
+
+        if (expired is not null)
+        {
+            PostDeviceFile(session, "expired", expired.Name ?? expired.Path, $"kept for {opt.DeviceFileLifetime.TotalMinutes:0} minutes; ask for it again", expired.TransferId);
         }
     }
 
@@ -807,5 +1288,5 @@ public sealed class RemoteSessions(
 [System.Text.Json.Serialization.JsonSerializable(typeof(RemoteViewerMessage))]
 internal sealed partial class RemoteSupportJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
-/// <summary>A message from the technician's console on the session socket: <c>input</c> with events, <c>clipboard</c> with text, or <c>end</c>.</summary>
+/// <summary>A message from the technician's console on the session socket: <c>input</c> with events, <c>clipboard</c> with text, <c>readClipboard</c>, or <c>end</c>.</summary>
 public sealed record RemoteViewerMessage(string? Type, List<RemoteInputEvent>? Events, string? Text = null);

@@ -52,6 +52,13 @@ public static class RemoteSupportEndpoints
             .Accepts<Stream>("application/octet-stream")
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithDescription("Sends a file (the raw body; `?name=` names it, at most 1,024 characters, and a safe name is used when it has path separators, control characters or is too long) to the device of the caller's own open session, in chunks on the device's socket; the device keeps it in the signed-in user's Downloads/Homeroom only once its SHA-256 matched, and the answer (`saved` or `refused`) reaches the session socket. 413 over Homeroom:RemoteSupport:MaxFileBytes (25 MB by default); 409 (with the reason, also told on the session socket) outside an accepted control session, where the school's remote support settings do not allow file transfer, while another file is being sent, or when the device's agent does not take files. Audited with the name, size and SHA-256. IT technicians and district administrators.");
+        group.MapPost("/{sessionId:guid}/device-files", RequestDeviceFileAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
+            .WithMetadata(new RequestSizeLimitAttribute(MaxDeviceFileRequestBytes))
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription($"Asks the device of the caller's own open session for a file in the signed-in user's home folder (`{{\"path\":\"Documents/essay.docx\"}}`: relative, no `..`, no control characters, at most {RemoteFileLimits.MaxRequestPathLength} characters; body at most {MaxDeviceFileRequestBytes} bytes). The student is asked to allow or deny it (denied after 60 s); the answers (`allowed`, `denied`, `refused`, `ready`) reach the session socket, and a ready file is downloaded from `.../device-files/{{transferId}}`. 409 (with the reason, also told on the session socket) outside an accepted control session, where the school's remote support settings do not allow file transfer, while another file is being asked for, or when the device's agent does not send files. Audited with the path. IT technicians and district administrators.");
+        group.MapGet("/{sessionId:guid}/device-files/{transferId:guid}", DownloadDeviceFileAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").ProducesProblem(StatusCodes.Status404NotFound)
+            .WithDescription("Downloads the file that came from the device of the caller's own open session, whole and its SHA-256 checked. Kept in memory only: gone when the session ends, when another file is asked for, or after Homeroom:RemoteSupport:DeviceFileLifetime (15 minutes); then 404. Audited. IT technicians and district administrators.");
         group.MapGet("/{sessionId:guid}/stream", StreamAsync).RequireStaff(ScopedResource.Device, Permission.RemoteSupport)
             .ExcludeFromDescription();
 
@@ -110,6 +117,27 @@ public static class RemoteSupportEndpoints
         var sent = await sessions.SendFileAsync(scope, id, sessionId, name, content, cancellationToken);
         return TypedResults.Accepted($"/api/devices/{id}/remote-session", sent);
     }
+
+    /// <summary>The largest body of a file request (a path of at most 512 characters, escaped).</summary>
+    public const int MaxDeviceFileRequestBytes = 4096;
+
+    private static async Task<Results<Accepted<DeviceFileRequestDto>, ValidationProblem>> RequestDeviceFileAsync(
+        Guid id, Guid sessionId, RequestDeviceFileRequest request, StaffScope scope, RemoteSessions sessions, CancellationToken cancellationToken)
+    {
+        if (RemoteFileLimits.ValidateRequestPath(request.Path) is { } invalid)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["path"] = [char.ToUpperInvariant(invalid[0]) + invalid[1..] + "."] });
+        }
+
+        var asked = await sessions.RequestFileAsync(scope, id, sessionId, request.Path!, cancellationToken);
+        return TypedResults.Accepted($"/api/devices/{id}/remote-session", asked);
+    }
+
+    private static async Task<Results<FileContentHttpResult, NotFound>> DownloadDeviceFileAsync(
+        Guid id, Guid sessionId, Guid transferId, StaffScope scope, RemoteSessions sessions, CancellationToken cancellationToken) =>
+        await sessions.DownloadFileAsync(scope, id, sessionId, transferId, cancellationToken) is { } file
+            ? TypedResults.File(file.Content, "application/octet-stream", file.Name)
+            : TypedResults.NotFound();
 
     private static async Task<Results<NoContent, NotFound>> StopAsync(Guid id, StaffScope scope, RemoteSessions sessions) =>
         await sessions.StopAsync(scope, id) ? TypedResults.NoContent() : TypedResults.NotFound();
@@ -255,6 +283,10 @@ public static class RemoteSupportEndpoints
                     // Refused (not a control session, the school's settings, the device's agent): the console is told and the session goes on.
                     var refused = await sessions.ClipboardAsync(session, message.Text!);
                     sessions.PostClipboard(session, refused);
+                    return null;
+                case "readClipboard":
+                    // Refused (not a control session, the school's settings, the device's agent, a read under way): the console is told and the session goes on.
+                    await sessions.ReadClipboardAsync(session);
                     return null;
                 default:
                     return (RemoteViewerCloseCodes.Malformed, "unknown message type");

@@ -19,4 +19,7 @@ internal static partial class RemoteSupportLog
 
     [LoggerMessage(EventId = 22006, Level = LogLevel.Information, Message = "Remote session {SessionId}: file {Name} ({Size} bytes, SHA-256 {Sha256}) sent to the device")]
     public static partial void FileSent(ILogger logger, Guid sessionId, string name, long size, string sha256);
+
+    [LoggerMessage(EventId = 22007, Level = LogLevel.Information, Message = "Remote session {SessionId}: file {Name} ({Size} bytes, SHA-256 {Sha256}) received from the device")]
+    public static partial void FileReceived(ILogger logger, Guid sessionId, string name, long size, string sha256);
 }

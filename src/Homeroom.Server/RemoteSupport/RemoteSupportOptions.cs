@@ -31,6 +31,13 @@ public sealed class RemoteSupportOptions
     [Range(1L, Homeroom.Contracts.Agents.RemoteFileLimits.MaxFileBytes)]
     public long MaxFileBytes { get; set; } = 25L * 1000 * 1000;
 
+    /// <summary>
+    /// How long a file from the device (one the technician asked for and the student allowed) is kept, in memory only, for the
+    /// technician to download; it goes sooner when the session ends or another file is asked for.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:10", "02:00:00")]
+    public TimeSpan DeviceFileLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>A session without input from the technician (or, in view mode, without any message from their console) for this long ends.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "04:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);

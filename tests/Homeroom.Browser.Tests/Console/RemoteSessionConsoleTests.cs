@@ -40,7 +40,9 @@ public sealed class RemoteSessionDistrict : BrowserDistrict
         await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
             [capable ? new AgentCapability(CapabilityNames.RemoteSession, true) : new AgentCapability(CapabilityNames.RemoteSession, false, "not available on this build (Linux/X11 only)"),
              new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed on the device"),
-             new AgentCapability(CapabilityNames.RemoteFile, files, files ? null : "no user-session helper is connected")]));
+             new AgentCapability(CapabilityNames.RemoteClipboardRead, clipboard, clipboard ? null : "xclip is not installed on the device"),
+             new AgentCapability(CapabilityNames.RemoteFile, files, files ? null : "no user-session helper is connected"),
+             new AgentCapability(CapabilityNames.RemoteFileRead, files, files ? null : "no user-session helper is connected")]));
         var live = Host.GetService<Homeroom.Server.Devices.DeviceLiveState>();
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is not null));
         return agent;
@@ -237,6 +239,15 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
             (clipboard.SessionId, clipboard.Text).ShouldBe((start.SessionId, "Room 214 printer: \\\\print01\\room214"));
             await Expect(page.GetByTestId("remote-clipboard-status")).ToHaveTextAsync("Sent to the device's clipboard.", new() { Timeout = 15_000 });
 
+            // The other way: the device's clipboard, shown read only.
+            await page.GetByTestId("remote-device-clipboard-get").ClickAsync();
+            var read = await agent.ExpectAsync<RemoteClipboardReadFrame>();
+            read.SessionId.ShouldBe(start.SessionId);
+            await agent.SendAsync(new RemoteClipboardContentFrame(start.SessionId, read.RequestId, "Error 0x80070005: access denied\nline 2", null));
+            await Expect(page.GetByTestId("remote-device-clipboard-text")).ToHaveValueAsync("Error 0x80070005: access denied\nline 2", new() { Timeout = 15_000 });
+            await Expect(page.GetByTestId("remote-device-clipboard-text")).ToHaveAttributeAsync("readonly", "");
+            await Expect(page.GetByTestId("remote-device-clipboard-status")).ToContainTextAsync("Read from the device's clipboard");
+
             await page.GetByTestId("remote-end").ClickAsync();
             (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();
         }
@@ -288,6 +299,20 @@ public sealed class RemoteSessionConsoleTests(RemoteSessionDistrict district) : 
 
             await agent.SendAsync(new RemoteFileStatusFrame(start.SessionId, chunk.TransferId, RemoteFileStatuses.Saved, "lesson plan (2).pdf"));
             await Expect(page.GetByTestId("remote-file-status")).ToHaveTextAsync("lesson plan.pdf: saved on the device as lesson plan (2).pdf.", new() { Timeout = 15_000 });
+
+            // A file from the device: asked by path, offered as a download once it came whole.
+            await page.GetByTestId("remote-device-file-path").FillAsync("Documents/essay.docx");
+            await page.GetByTestId("remote-device-file-ask").ClickAsync();
+            var request = await agent.ExpectAsync<RemoteFileRequestFrame>();
+            request.Path.ShouldBe("Documents/essay.docx");
+            await Expect(page.GetByTestId("remote-device-file-status")).ToContainTextAsync("waiting for the student", new() { Timeout = 15_000 });
+            await agent.SendAsync(new RemoteFileRequestStatusFrame(start.SessionId, request.TransferId, RemoteFileRequestStatuses.Allowed, null));
+            await agent.SendAsync(new RemoteFileUploadFrame(start.SessionId, request.TransferId, "essay.docx", file.Length, RemoteFileLimits.Sha256Hex(file), 0, file[..RemoteFileLimits.ChunkBytes]));
+            await agent.SendAsync(new RemoteFileUploadFrame(start.SessionId, request.TransferId, "essay.docx", file.Length, RemoteFileLimits.Sha256Hex(file), RemoteFileLimits.ChunkBytes, file[RemoteFileLimits.ChunkBytes..]));
+            await Expect(page.GetByTestId("remote-device-file-status")).ToContainTextAsync("essay.docx: received, 40000 bytes", new() { Timeout = 15_000 });
+            var download = await page.RunAndWaitForDownloadAsync(() => page.GetByTestId("remote-device-file-link").ClickAsync());
+            download.SuggestedFilename.ShouldBe("essay.docx");
+            (await File.ReadAllBytesAsync((await download.PathAsync())!)).ShouldBe(file);
 
             await page.GetByTestId("remote-end").ClickAsync();
             (await agent.ExpectAsync<RemoteSessionFrame>()).Active.ShouldBeFalse();

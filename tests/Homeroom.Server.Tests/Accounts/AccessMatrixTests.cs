@@ -167,6 +167,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("DELETE", "/api/devices/{id}/remote-session", RemoteSupporters, Kind.Device, OwnAnswer: HttpStatusCode.NotFound),
         new("GET", "/api/devices/{id}/remote-session", RemoteSupporters, Kind.Device),
         new("POST", "/api/devices/{id}/remote-session/{sessionId}/files", RemoteSupporters, Kind.Device, Query: "name=notes.txt", OwnAnswer: HttpStatusCode.NotFound),
+        new("POST", "/api/devices/{id}/remote-session/{sessionId}/device-files", RemoteSupporters, Kind.Device, """{"path":"Documents/notes.txt"}""", OwnAnswer: HttpStatusCode.NotFound),
+        new("GET", "/api/devices/{id}/remote-session/{sessionId}/device-files/{transferId}", RemoteSupporters, Kind.Device, OwnAnswer: HttpStatusCode.NotFound),
         new("POST", "/api/devices/{id}/revoke", DeviceManagers, Kind.Device, Fresh: true),
         new("POST", "/api/devices/{id}/approve-reenrollment", DeviceManagers, Kind.Device),
         new("GET", "/api/devices/{id}/swap-candidates", DeviceManagers, Kind.Device),
@@ -607,6 +609,7 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         var path = rule.Path.Replace("{id}", id?.ToString() ?? Guid.Empty.ToString(), StringComparison.Ordinal)
             .Replace("{deviceId}", school.Device.ToString(), StringComparison.Ordinal)
             .Replace("{screenshotId}", school.SafetyScreenshot.ToString(), StringComparison.Ordinal)
+            .Replace("{transferId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
             .Replace("{sessionId}", Guid.NewGuid().ToString(), StringComparison.Ordinal); // no session is open: the caller's own school answers 404
         if (rule.Query is { } query)
         {

@@ -50,7 +50,9 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         {
             await agent.SendAsync(new InventoryFrame("Debian", "12", "PC", "Maker", null, null, null,
                 [new AgentCapability(CapabilityNames.RemoteSession, true), new AgentCapability(CapabilityNames.RemoteClipboard, clipboard, clipboard ? null : "xclip is not installed"),
-                    new AgentCapability(CapabilityNames.RemoteFile, files, files ? null : "no user-session helper is connected")]));
+                    new AgentCapability(CapabilityNames.RemoteClipboardRead, clipboard, clipboard ? null : "xclip is not installed"),
+                    new AgentCapability(CapabilityNames.RemoteFile, files, files ? null : "no user-session helper is connected"),
+                    new AgentCapability(CapabilityNames.RemoteFileRead, files, files ? null : "no user-session helper is connected")]));
             await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("available").GetBoolean());
         }
 
@@ -739,6 +741,102 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         (await AuditCountAsync("remote.clipboard", agent.DeviceId)).ShouldBe(1);
     }
 
+    /// <summary>The next message of <paramref name="type"/> on the session socket (others skipped).</summary>
+    private static async Task<JsonElement> NextAsync(ClientWebSocket viewer, string type)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var (kind, data) = await ReceiveAsync(viewer);
+            if (kind == WebSocketMessageType.Text && JsonDocument.Parse(data).RootElement is var message && message.GetProperty("type").GetString() == type)
+            {
+                return message;
+            }
+        }
+
+        throw new InvalidOperationException($"no {type} message");
+    }
+
+    [Fact]
+    public async Task DeviceClipboard_IsReadOnlyInAllowedControlSessions_OnlyThisDevicesAnswerReachesTheConsole_AndIsAuditedByLength()
+    {
+        var (school, agent) = await LinuxDeviceAsync(clipboard: true);
+        await using var _ = agent;
+        var (_, other) = await LinuxDeviceAsync(clipboard: true);
+        await using var __ = other;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("deviceClipboardUnavailableReason").GetString()!
+            .ShouldContain("do not allow the clipboard");
+
+        // The district's default (no clipboard), then a view session where the school allows it: refused with the reason, nothing asked of the device.
+        var (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.Control);
+        using (viewer)
+        {
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            var refused = await NextAsync(viewer, "deviceClipboard");
+            refused.GetProperty("state").GetString().ShouldBe("refused");
+            refused.GetProperty("reason").GetString()!.ShouldContain("do not allow the clipboard");
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(clipboard: true))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var allowed = await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session");
+        (allowed.TryGetProperty("deviceClipboardUnavailableReason", out var none) ? none.ValueKind : JsonValueKind.Null).ShouldBe(JsonValueKind.Null);
+        (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.View);
+        using (viewer)
+        {
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            (await NextAsync(viewer, "deviceClipboard")).GetProperty("reason").GetString()!.ShouldContain("only in control sessions");
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteClipboardReadFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+
+        // A control session: the device is asked, once at a time.
+        (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.Control);
+        using (viewer)
+        {
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            var read = await agent.ExpectAsync<RemoteClipboardReadFrame>();
+            read.SessionId.ShouldBe(sessionId);
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            (await NextAsync(viewer, "deviceClipboard")).GetProperty("reason").GetString()!.ShouldContain("already under way");
+
+            // Another device cannot answer for this one (its frame is handled before its help request is acknowledged), nor this
+            // device for another read: the first answer the console gets is this device's answer to this read.
+            await other.SendAsync(new RemoteClipboardContentFrame(sessionId, read.RequestId, "forged by another device", null));
+            await other.SendAsync(new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow));
+            await other.ExpectAsync<HelpRequestAckFrame>();
+            await agent.SendAsync(new RemoteClipboardContentFrame(sessionId, Guid.NewGuid(), "an answer to no read", null));
+            const string text = "Wi-Fi: Lincoln-Students\tpassword <ü ✓>\nsecond line";
+            await agent.SendAsync(new RemoteClipboardContentFrame(sessionId, read.RequestId, text, null));
+            var received = await NextAsync(viewer, "deviceClipboard");
+            (received.GetProperty("state").GetString(), received.GetProperty("text").GetString()).ShouldBe(("received", text));
+
+            // The device may refuse (no text there); the console hears why.
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            var second = await agent.ExpectAsync<RemoteClipboardReadFrame>();
+            await agent.SendAsync(new RemoteClipboardContentFrame(sessionId, second.RequestId, null, "the clipboard holds no text"));
+            var empty = await NextAsync(viewer, "deviceClipboard");
+            (empty.GetProperty("state").GetString(), empty.GetProperty("reason").GetString()).ShouldBe(("refused", "the clipboard holds no text"));
+
+            // Audited by length, never the text.
+            var audit = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.clipboard.read&targetId={agent.DeviceId}");
+            audit.GetProperty("total").GetInt32().ShouldBe(2);
+            audit.GetRawText().ShouldContain($"{Encoding.UTF8.GetByteCount(text)} bytes of text read");
+            audit.GetRawText().ShouldNotContain("Lincoln");
+
+            // More than 8 KiB from the device breaks the protocol: its connection closes and nothing reaches the console but the end.
+            await SendJsonAsync(viewer, new { type = "readClipboard" });
+            var third = await agent.ExpectAsync<RemoteClipboardReadFrame>();
+            await agent.SendAsync(new RemoteClipboardContentFrame(sessionId, third.RequestId, new string('a', RemoteLimits.MaxClipboardBytes + 1), null));
+            (await agent.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.MalformedFrame);
+            var ended = await TextAsync(viewer);
+            (ended.GetProperty("type").GetString(), ended.GetProperty("state").GetString()).ShouldBe(("state", RemoteSessions.States.Ended));
+        }
+
+        (await AuditCountAsync("remote.clipboard.read", agent.DeviceId)).ShouldBe(2);
+    }
+
     /// <summary>Starts a session of <paramref name="mode"/> as <paramref name="technician"/>, answers it accepted and attaches the console.</summary>
     private async Task<(Guid SessionId, ClientWebSocket Viewer)> AcceptedAsync(HttpClient technician, CookieContainer cookies, TestAgent agent, string mode)
     {
@@ -925,6 +1023,180 @@ public abstract class RemoteSessionTests(RemoteSupportHost shared)
         (await agent.ExpectAsync<RemoteFileFrame>()).Data.ShouldBe([1, 2, 3]);
         (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         (await AuditCountAsync("remote.file", agent.DeviceId)).ShouldBe(1);
+    }
+
+    private static Task<HttpResponseMessage> AskFileAsync(HttpClient technician, Guid deviceId, Guid sessionId, string? path) =>
+        technician.PostAsJsonAsync($"/api/devices/{deviceId}/remote-session/{sessionId}/device-files", new { path });
+
+    /// <summary>The device's side of a file it was asked for: allowed, then the chunks of <paramref name="content"/> (announced with <paramref name="sha256"/>).</summary>
+    private static async Task UploadAsync(TestAgent agent, Guid sessionId, Guid transferId, string name, byte[] content, string? sha256 = null, long? size = null)
+    {
+        await agent.SendAsync(new RemoteFileRequestStatusFrame(sessionId, transferId, RemoteFileRequestStatuses.Allowed, null));
+        sha256 ??= RemoteFileLimits.Sha256Hex(content);
+        for (var offset = 0; offset < content.Length; offset += RemoteFileLimits.ChunkBytes)
+        {
+            await agent.SendAsync(new RemoteFileUploadFrame(sessionId, transferId, name, size ?? content.Length, sha256, offset,
+                content[offset..Math.Min(content.Length, offset + RemoteFileLimits.ChunkBytes)]));
+        }
+    }
+
+    [Fact]
+    public async Task DeviceFiles_AreAskedOnlyInAllowedControlSessions_AndOnlyThisDevicesVerifiedFileIsOfferedToItsTechnician()
+    {
+        var (school, agent) = await LinuxDeviceAsync(files: true);
+        await using var _ = agent;
+        var (_, other) = await LinuxDeviceAsync(files: true);
+        await using var __ = other;
+        var (technician, cookies) = await StaffAsync("itTechnician", school);
+        var (colleague, _) = await StaffAsync("itTechnician", school);
+        var (teacher, _) = await StaffAsync("teacher", school);
+        var (elsewhere, _) = await StaffAsync("itTechnician", await IdAsync("/api/schools", new { name = "Other " + Guid.NewGuid().ToString("N")[..8], timeZone = "UTC" }));
+        var file = new byte[70_000];
+        Random.Shared.NextBytes(file);
+        var sha256 = RemoteFileLimits.Sha256Hex(file);
+        (await technician.GetFromJsonAsync<JsonElement>($"/api/devices/{agent.DeviceId}/remote-session")).GetProperty("deviceFileUnavailableReason").GetString()!
+            .ShouldContain("do not allow file transfer");
+
+        // The district's default (no file transfer), then a view session where the school allows it: 409 with the reason, nothing asked of the device.
+        var (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.Control);
+        using (viewer)
+        {
+            using var off = await AskFileAsync(technician, agent.DeviceId, sessionId, "Documents/essay.docx");
+            off.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+            (await off.Content.ReadAsStringAsync()).ShouldContain("do not allow file transfer");
+            var told = await NextAsync(viewer, "deviceFile");
+            (told.GetProperty("state").GetString(), told.GetProperty("name").GetString()).ShouldBe(("refused", "Documents/essay.docx"));
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await Host.Client.PutAsJsonAsync($"/api/schools/{school}/remote-support", Settings(files: true))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.View);
+        using (viewer)
+        {
+            using var view = await AskFileAsync(technician, agent.DeviceId, sessionId, "Documents/essay.docx");
+            view.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+            (await view.Content.ReadAsStringAsync()).ShouldContain("only in control sessions");
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await agent.NothingOfTypeAsync<RemoteFileRequestFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+        (sessionId, viewer) = await AcceptedAsync(technician, cookies, agent, RemoteModes.Control);
+        using (viewer)
+        {
+            // Paths that are not plainly inside the home folder are refused at the edge (400), and nothing reaches the device.
+            foreach (var bad in new[] { "/etc/shadow", "../other/secret.txt", "Documents/../../x", "~/notes.txt", "bell\u0007.txt", new string('a', RemoteFileLimits.MaxRequestPathLength + 1), "", "Documents/" })
+            {
+                using var refused = await AskFileAsync(technician, agent.DeviceId, sessionId, bad);
+                refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest, bad);
+            }
+
+            using (var huge = new StringContent($"{{\"path\":\"{new string('a', 5000)}\"}}", Encoding.UTF8, "application/json"))
+            {
+                (await technician.PostAsync($"/api/devices/{agent.DeviceId}/remote-session/{sessionId}/device-files", huge)).StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+            }
+
+            // Only the session's own technician: a teacher is refused, another school's technician does not find the device, a colleague not the session.
+            (await AskFileAsync(teacher, agent.DeviceId, sessionId, "Documents/essay.docx")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await AskFileAsync(elsewhere, agent.DeviceId, sessionId, "Documents/essay.docx")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            (await AskFileAsync(colleague, agent.DeviceId, sessionId, "Documents/essay.docx")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            (await agent.NothingOfTypeAsync<RemoteFileRequestFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+
+            using var asked = await AskFileAsync(technician, agent.DeviceId, sessionId, "Documents/essay.docx");
+            asked.StatusCode.ShouldBe(HttpStatusCode.Accepted, await asked.Content.ReadAsStringAsync());
+            var request = await agent.ExpectAsync<RemoteFileRequestFrame>();
+            (request.SessionId, request.Path, request.MaxBytes).ShouldBe((sessionId, "Documents/essay.docx", (long)TestMaxFileBytes));
+            (await asked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transferId").GetGuid().ShouldBe(request.TransferId);
+            (await NextAsync(viewer, "deviceFile")).GetProperty("state").GetString().ShouldBe("asked");
+            using (var twice = await AskFileAsync(technician, agent.DeviceId, sessionId, "Documents/other.docx"))
+            {
+                twice.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+                (await NextAsync(viewer, "deviceFile")).GetProperty("reason").GetString()!.ShouldContain("another file");
+            }
+
+            // Another device cannot answer for this one (handled before its help request is acknowledged).
+            var forged = new byte[1000];
+            await UploadAsync(other, sessionId, request.TransferId, "essay.docx", forged);
+            await other.SendAsync(new HelpRequestFrame(Guid.NewGuid(), DateTimeOffset.UtcNow));
+            await other.ExpectAsync<HelpRequestAckFrame>();
+
+            // This device: allowed, then the file in chunks; offered only once whole and its SHA-256 checked.
+            await UploadAsync(agent, sessionId, request.TransferId, "essay.docx", file);
+            (await NextAsync(viewer, "deviceFile")).GetProperty("state").GetString().ShouldBe("allowed");
+            var ready = await NextAsync(viewer, "deviceFile");
+            (ready.GetProperty("state").GetString(), ready.GetProperty("name").GetString(), ready.GetProperty("size").GetInt64(), ready.GetProperty("sha256").GetString())
+                .ShouldBe(("ready", "essay.docx", 70_000L, sha256));
+            var download = $"/api/devices/{agent.DeviceId}/remote-session/{sessionId}/device-files/{request.TransferId}";
+            using (var got = await technician.GetAsync(download))
+            {
+                got.StatusCode.ShouldBe(HttpStatusCode.OK);
+                (await got.Content.ReadAsByteArrayAsync()).ShouldBe(file);
+                got.Content.Headers.ContentDisposition?.FileNameStar.ShouldBe("essay.docx");
+            }
+
+            (await colleague.GetAsync(download)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            (await elsewhere.GetAsync(download)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            (await teacher.GetAsync(download)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+
+            // A file whose bytes do not match the announced SHA-256 is dropped; asking again drops the file kept before.
+            (await AskFileAsync(technician, agent.DeviceId, sessionId, "notes.txt")).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            var corrupt = await agent.ExpectAsync<RemoteFileRequestFrame>();
+            (await technician.GetAsync(download)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            await UploadAsync(agent, sessionId, corrupt.TransferId, "notes.txt", [1, 2, 3], sha256);
+            var mismatch = await NextAsync(viewer, "deviceFile");
+            while (mismatch.GetProperty("state").GetString() is "asked" or "allowed")
+            {
+                mismatch = await NextAsync(viewer, "deviceFile");
+            }
+
+            (mismatch.GetProperty("state").GetString(), mismatch.GetProperty("reason").GetString()).ShouldBe(("refused", "the file's SHA-256 did not match what the device announced; nothing was kept"));
+            (await technician.GetAsync($"/api/devices/{agent.DeviceId}/remote-session/{sessionId}/device-files/{corrupt.TransferId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+            // Over the server's limit: dropped at the first chunk. Denied by the student: the console hears why.
+            (await AskFileAsync(technician, agent.DeviceId, sessionId, "video.mp4")).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            var large = await agent.ExpectAsync<RemoteFileRequestFrame>();
+            await agent.SendAsync(new RemoteFileUploadFrame(sessionId, large.TransferId, "video.mp4", TestMaxFileBytes + 1, sha256, 0, [1, 2, 3]));
+            var tooLarge = await NextAsync(viewer, "deviceFile");
+            while (tooLarge.GetProperty("state").GetString() == "asked")
+            {
+                tooLarge = await NextAsync(viewer, "deviceFile");
+            }
+
+            tooLarge.GetProperty("reason").GetString()!.ShouldContain("larger than");
+            (await AskFileAsync(technician, agent.DeviceId, sessionId, "diary.txt")).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            var denied = await agent.ExpectAsync<RemoteFileRequestFrame>();
+            await agent.SendAsync(new RemoteFileRequestStatusFrame(sessionId, denied.TransferId, RemoteFileRequestStatuses.Denied, "the student denied it"));
+            var no = await NextAsync(viewer, "deviceFile");
+            while (no.GetProperty("state").GetString() == "asked")
+            {
+                no = await NextAsync(viewer, "deviceFile");
+            }
+
+            (no.GetProperty("state").GetString(), no.GetProperty("reason").GetString()).ShouldBe(("denied", "the student denied it"));
+
+            // A file kept for download goes with the session.
+            (await AskFileAsync(technician, agent.DeviceId, sessionId, "log.txt")).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            var last = await agent.ExpectAsync<RemoteFileRequestFrame>();
+            await UploadAsync(agent, sessionId, last.TransferId, "log.txt", [7, 8, 9]);
+            var kept = await NextAsync(viewer, "deviceFile");
+            while (kept.GetProperty("state").GetString() != "ready")
+            {
+                kept = await NextAsync(viewer, "deviceFile");
+            }
+
+            var lastDownload = $"/api/devices/{agent.DeviceId}/remote-session/{sessionId}/device-files/{last.TransferId}";
+            (await technician.GetAsync(lastDownload)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await technician.DeleteAsync($"/api/devices/{agent.DeviceId}/remote-session")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+            (await technician.GetAsync(lastDownload)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        }
+
+        // Audited with the path, and the received file with name, size and hash; never the contents.
+        (await AuditCountAsync("remote.file.request", agent.DeviceId)).ShouldBe(5);
+        var received = await Host.GetJsonAsync<JsonElement>($"/api/audit?action=remote.file.received&targetId={agent.DeviceId}");
+        received.GetProperty("total").GetInt32().ShouldBe(2);
+        received.GetRawText().ShouldContain(sha256);
+        received.GetRawText().ShouldContain("70000 bytes");
+        (await AuditCountAsync("remote.file.download", agent.DeviceId)).ShouldBe(2);
+        (await AuditCountAsync("remote.file.request.refused", agent.DeviceId)).ShouldBe(3);
     }
 }
 

@@ -25,8 +25,8 @@ public interface ISessionScreen : IDisposable
     /// <summary>How long since the last keyboard or pointer input on the display; null when the display cannot say.</summary>
     Task<TimeSpan?> IdleAsync();
 
-    /// <summary>Asks the student (<paramref name="text"/>, with Allow and Decline); true when they allowed. Cancelled: the prompt goes.</summary>
-    Task<bool> AskConsentAsync(string text, CancellationToken cancellationToken);
+    /// <summary>Asks the student (<paramref name="text"/>, with Allow and Decline, or <paramref name="declineLabel"/>); true when they allowed. Cancelled: the prompt goes.</summary>
+    Task<bool> AskConsentAsync(string text, CancellationToken cancellationToken, string declineLabel = "Decline");
 
     /// <summary>Shows the remote session banner with <paramref name="text"/> (clicking it ends the session), or removes it when null.</summary>
     Task SetRemoteBannerAsync(string? text);
@@ -128,6 +128,7 @@ public sealed unsafe class X11Session : ISessionScreen
     private nuint _messageWindow;
     private nuint _consentWindow;
     private string[] _consentLines = [];
+    private string _consentDecline = "Decline";
     private TaskCompletionSource<bool>? _consent;
     private nuint _helpWindow;
     private TaskCompletionSource<HelpAnswer?>? _help;
@@ -252,7 +253,7 @@ public sealed unsafe class X11Session : ISessionScreen
         return true;
     });
 
-    public Task<bool> AskConsentAsync(string text, CancellationToken cancellationToken)
+    public Task<bool> AskConsentAsync(string text, CancellationToken cancellationToken, string declineLabel = "Decline")
     {
         var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var shown = RunAsync(() =>
@@ -260,6 +261,7 @@ public sealed unsafe class X11Session : ISessionScreen
             _consent?.TrySetResult(false);
             _consent = answer;
             _consentLines = [.. Wrap(text, ConsentWidth - 40).Take(4)];
+            _consentDecline = declineLabel;
             if (_consentWindow == 0)
             {
                 _consentWindow = CreateWindow((_width - ConsentWidth) / 2, (_height - ConsentHeight) / 2, ConsentWidth, ConsentHeight, ConsentColour);
@@ -799,7 +801,7 @@ public sealed unsafe class X11Session : ISessionScreen
             }
 
             Button(window, AllowButton, 0x1E7B34, "Allow");
-            Button(window, DeclineButton, 0x6B6B6B, "Decline");
+            Button(window, DeclineButton, 0x6B6B6B, _consentDecline);
         }
         else if (window == _helpWindow)
         {

@@ -57,6 +57,50 @@ export function open(deviceId, sessionId, mode, dotnet) {
                 return;
             }
 
+            // The device's clipboard text (shown read only, never sent anywhere else), or why none came.
+            if (state.type === 'deviceClipboard') {
+                const box = document.getElementById(`remote-device-clipboard-${deviceId}`);
+                const note = document.getElementById(`remote-device-clipboard-status-${deviceId}`);
+                if (box && state.state === 'received') {
+                    box.value = state.text;
+                }
+
+                if (note) {
+                    note.textContent = state.state === 'received'
+                        ? `Read from the device's clipboard (${new TextEncoder().encode(state.text).length} bytes).`
+                        : `Not read: ${state.reason}.`;
+                    note.dataset.state = state.state;
+                }
+
+                return;
+            }
+
+            // A file asked of the device: asked, allowed by the student (then sending), ready to download, denied, refused or expired.
+            if (state.type === 'deviceFile') {
+                const note = document.getElementById(`remote-device-file-status-${deviceId}`);
+                const link = document.getElementById(`remote-device-file-link-${deviceId}`);
+                if (note) {
+                    note.textContent = state.state === 'asked' ? `${state.name}: waiting for the student to allow it…`
+                        : state.state === 'allowed' ? `${state.name}: the student allowed it; receiving…`
+                        : state.state === 'ready' ? `${state.name}: received, ${state.size} bytes, SHA-256 ${state.sha256}.`
+                        : state.state === 'denied' ? `${state.name}: denied: ${state.reason}.`
+                        : state.state === 'expired' ? `${state.name}: no longer kept (${state.reason}).`
+                        : `${state.name}: refused: ${state.reason}.`;
+                    note.dataset.state = state.state;
+                }
+
+                if (link) {
+                    link.hidden = state.state !== 'ready';
+                    if (state.state === 'ready') {
+                        link.href = `/api/devices/${deviceId}/remote-session/${sessionId}/device-files/${state.transferId}`;
+                        link.download = state.name;
+                        link.textContent = `Download ${state.name}`;
+                    }
+                }
+
+                return;
+            }
+
             // A file's progress: sent (every chunk went out), then saved on the device or refused (with why).
             if (state.type === 'file') {
                 const file = document.getElementById(`remote-file-status-${deviceId}`);
@@ -210,6 +254,35 @@ export function sendClipboard(deviceId, text) {
     }
 
     return false;
+}
+
+// Asks for the device's clipboard text (control sessions where the school allows the clipboard); a deviceClipboard message answers.
+export function readClipboard(deviceId) {
+    const session = sessions.get(deviceId);
+    if (session && session.socket.readyState === WebSocket.OPEN) {
+        session.socket.send(JSON.stringify({ type: 'readClipboard' }));
+        return true;
+    }
+
+    return false;
+}
+
+// Copies the device's clipboard text, as read, to the technician's own clipboard.
+export async function copyDeviceClipboard(deviceId) {
+    const box = document.getElementById(`remote-device-clipboard-${deviceId}`);
+    if (!box || !box.value) {
+        return false;
+    }
+
+    try {
+        await navigator.clipboard.writeText(box.value);
+    } catch {
+        // Without the asynchronous clipboard (a page not served over https): the selection and the older copy command.
+        box.select();
+        document.execCommand('copy');
+    }
+
+    return true;
 }
 
 export function close(deviceId) {
