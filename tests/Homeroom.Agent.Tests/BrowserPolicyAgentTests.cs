@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Devices;
@@ -39,21 +40,25 @@ public sealed class BrowserPolicyAgentTests : AgentServerTest
         return await IdAsync("/api/assignments", new { profileId = profile, level = "district" });
     }
 
-    /// <summary>The device's policy once the agent reported the current version: whether it applied and its failures.</summary>
-    private async Task<JsonElement> ReportedPolicyAsync(Guid deviceId, Func<JsonElement, bool> until)
+    /// <summary>
+    /// The device's policy once the agent applied the version the server holds now, with the blocked site or without, and
+    /// reported it (applied, or not with its failures): the document the API shows is resolved live, so the version the
+    /// agent stored is what tells the change arrived.
+    /// </summary>
+    private async Task<JsonElement> AppliedAsync(AgentUnderTest agent, Guid deviceId, bool blocking)
     {
+        var file = new AgentPaths(StateDirectory).PolicyFile;
         JsonElement policy = default;
         await Poll.UntilAsync(async () =>
         {
             policy = await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}/policy");
-            return policy.GetProperty("appliedVersion").GetInt64() == policy.GetProperty("version").GetInt64()
-                && policy.GetProperty("applied").ValueKind != JsonValueKind.Null && until(policy);
+            var version = policy.GetProperty("version").GetInt64();
+            return File.Exists(file) && File.ReadAllText(file).Contains("games.example.org", StringComparison.Ordinal) == blocking
+                && agent.Status.PolicyVersion == version
+                && (policy.GetProperty("appliedVersion").GetInt64() == version || policy.GetProperty("applied").ValueKind == JsonValueKind.False);
         }, HomeroomHost.Timeout);
         return policy;
     }
-
-    private static bool Blocks(JsonElement policy) =>
-        policy.GetProperty("document").GetProperty("webFilter").GetProperty("blockedSites").GetArrayLength() > 0;
 
     [Fact]
     public async Task ExtensionAssigned_WritesTheBrowsersPolicy_AndTheFilterIsApplied_ThenUnassigningRemovesIt()
@@ -70,7 +75,7 @@ public sealed class BrowserPolicyAgentTests : AgentServerTest
         await agent.WaitConnectedAsync();
         var assignment = await AssignFilterWithExtensionAsync();
 
-        var policy = await ReportedPolicyAsync(deviceId, Blocks);
+        var policy = await AppliedAsync(agent, deviceId, blocking: true);
         policy.GetProperty("applied").GetBoolean().ShouldBeTrue(policy.GetProperty("failures").ToString());
         policy.GetProperty("compliant").GetBoolean().ShouldBeTrue();
         foreach (var file in files)
@@ -89,7 +94,7 @@ public sealed class BrowserPolicyAgentTests : AgentServerTest
 
         (await Host.Client.DeleteAsync($"/api/assignments/{assignment}")).EnsureSuccessStatusCode();
 
-        policy = await ReportedPolicyAsync(deviceId, p => !Blocks(p));
+        policy = await AppliedAsync(agent, deviceId, blocking: false);
         policy.GetProperty("applied").GetBoolean().ShouldBeTrue(policy.GetProperty("failures").ToString());
         files.ShouldAllBe(f => !File.Exists(f));
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.WebFilter && !c.Available) == true), HomeroomHost.Timeout);
