@@ -1,5 +1,6 @@
 using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Apps;
+using Homeroom.Agent.Capabilities.Browsers;
 using Homeroom.Agent.Capabilities.Windows;
 using Homeroom.Agent.Capabilities.Linux;
 using Homeroom.Agent.Capabilities.Portable;
@@ -90,6 +91,7 @@ public static class AgentHost
         services.AddSingleton<IPackagesCapability>(s => new LinuxPackages(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<IOsCommandRunner>()));
         services.AddSingleton<IOsUpdatesCapability>(s => new AptOsUpdates(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<IOsCommandRunner>(), s.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IProcessList, ProcFsProcessList>();
+        services.AddSingleton<IBrowserPolicyCapability>(s => new LinuxBrowserPolicy(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<AgentPaths>()));
         services.AddSingleton<ISignedInUserCapability>(s => new LinuxSignedInUser(
             s.GetRequiredService<Session.SessionHost>(), s.GetRequiredService<IOsCommandRunner>(), s.GetRequiredService<TimeProvider>(), LinuxSignedInUser.FindLoginctl()));
     }
@@ -123,6 +125,7 @@ public static class AgentHost
                     ? new WindowsUpdateAgent(s.GetRequiredService<TimeProvider>())
                     : throw new PlatformNotSupportedException());
                 services.AddSingleton<IProcessList>(new PortableProcessList());
+                services.AddSingleton<IBrowserPolicyCapability>(new WindowsBrowserPolicy());
                 services.AddSingleton<ISignedInUserCapability>(_ => OperatingSystem.IsWindows() ? new WindowsConsoleUser() : throw new PlatformNotSupportedException());
             }
             else
@@ -130,6 +133,9 @@ public static class AgentHost
                 services.AddSingleton<IPackagesCapability>(new UnavailablePackages(
                     "not available on this build for macOS: the catalog names Mac apps by App Store id, which the agent cannot install (a .pkg through `installer` would need a package URL the catalog does not have)"));
                 services.AddSingleton<IProcessList>(new PortableProcessList("not available on this build for macOS: the catalog names no Mac executables"));
+                services.AddSingleton<IBrowserPolicyCapability>(new UnavailableBrowserPolicy(OperatingSystem.IsMacOS()
+                    ? "not available on this build for macOS: Macs get browser policy through their MDM profile (not built yet)"
+                    : "no browser policy is written on this operating system"));
                 if (OperatingSystem.IsMacOS())
                 {
                     services.AddSingleton<IOsUpdatesCapability>(s => OperatingSystem.IsMacOS()
@@ -158,6 +164,7 @@ public static class AgentHost
             s.GetRequiredService<IPackagesCapability>(),
             s.GetRequiredService<IOsUpdatesCapability>(),
             s.GetRequiredService<ApplicationBlocker>(),
+            s.GetRequiredService<IBrowserPolicyCapability>(),
             s.GetRequiredService<SessionHelperCapabilities>(),
             s.GetRequiredService<Diagnostics.DiagnosticsGatherer>(),
             s.GetRequiredService<Updates.SelfUpdater>(),

@@ -90,4 +90,10 @@ internal static partial class AgentLog
 
     [LoggerMessage(29, LogLevel.Warning, "Rolled the agent back to {Version}: {Detail}")]
     public static partial void RolledBack(ILogger logger, string version, string detail);
+
+    [LoggerMessage(30, LogLevel.Information, "Browser policy updated: {Path}")]
+    public static partial void BrowserPolicyChanged(ILogger logger, string path);
+
+    [LoggerMessage(31, LogLevel.Warning, "Browser policy not applied: {Failure}")]
+    public static partial void BrowserPolicyFailed(ILogger logger, string failure);
 }

@@ -46,6 +46,12 @@ public sealed class AgentOptions
     /// </summary>
     public IReadOnlyList<string> AptOptions { get; set; } = [];
 
+    /// <summary>
+    /// Linux: the directory the browsers' policy paths (<c>etc/opt/chrome/policies/…</c>, <c>etc/firefox/policies/…</c>)
+    /// are under: <c>/</c> on a device. Not on the command line; the tests point it at a directory of their own.
+    /// </summary>
+    public string BrowserPolicyRoot { get; set; } = "/";
+
     /// <summary>How often the OS is asked for its pending updates while connected (also at each connection when the last answer is older).</summary>
     public TimeSpan OsUpdateCheckInterval { get; set; } = TimeSpan.FromHours(6);
 

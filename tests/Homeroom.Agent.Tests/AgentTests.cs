@@ -258,6 +258,8 @@ public sealed class AgentTests() : AgentServerTest("Homeroom:Agents:StoppedAlert
         unit.ShouldContain("Type=notify");
         unit.ShouldContain("StateDirectoryMode=0700");
         unit.ShouldContain("WantedBy=multi-user.target");
+        // The browsers' policy directories stay writable under ProtectSystem=full (each optional: "-").
+        unit.ShouldContain("ReadWritePaths=-/etc/opt/chrome/policies -/etc/chromium/policies -/etc/opt/edge/policies -/etc/firefox/policies\n");
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.Apps;
+using Homeroom.Agent.Capabilities.Browsers;
 using Homeroom.Agent.Capabilities.Updates;
 using Homeroom.Agent.Capabilities.Users;
 using Homeroom.Agent.Session;
@@ -37,6 +38,7 @@ public sealed class AgentWorker(
     HelpDesk help,
     IPackagesCapability packages,
     IOsUpdatesCapability osUpdates,
+    IBrowserPolicyCapability browserPolicy,
     ISignedInUserCapability signedInUsers,
     AgentOptions options,
     ApplicationBlocker blocker,
@@ -87,6 +89,8 @@ public sealed class AgentWorker(
             var document = PolicyDocument.Read(stored.Document);
             blocker.SetBlockedPackages(BlockedPackages(document), BlockedExecutables(document));
             ApplyMonitoring(document);
+            // Again at every start: a policy file removed or changed meanwhile is put back before the first inventory.
+            ApplyBrowserPolicy(document);
         }
 
         while (!stoppingToken.IsCancellationRequested)
@@ -899,10 +903,16 @@ public sealed class AgentWorker(
             return;
         }
 
+        var capabilitiesBefore = browserPolicy.Describe().ToList();
+        var browsers = ApplyBrowserPolicy(policy);
+        failures.AddRange(browsers.Failures.Select(Cut));
         var settings = policy.WebFilter;
-        if (settings.AllowOnly || settings.BlockedCategories.Count > 0 || settings.BlockedSites.Count > 0)
+        if (!browsers.ExtensionWritten && (settings.AllowOnly || settings.BlockedCategories.Count > 0 || settings.BlockedSites.Count > 0))
         {
-            failures.Add("webFilter: desktop browsers are not filtered by this agent yet (lists loaded, not enforced)");
+            // The desktop's browsers are filtered by the Homeroom extension, which only browser policy puts there.
+            failures.Add(BrowserPolicyRequest.From(policy)?.ExtensionId is null
+                ? "webFilter: desktop browsers are not filtered: no profile gives them the Homeroom extension (desktopBrowsers.extensionId)"
+                : "webFilter: desktop browsers are not filtered: the Homeroom extension's browser policy could not be written");
         }
 
         if (policy.Boolean("device", "locked"))
@@ -925,6 +935,27 @@ public sealed class AgentWorker(
         status.PolicyFailures = failures;
         AgentLog.PolicyApplied(logger, frame.Version, failures.Count);
         await client.SendAsync(new PolicyStatusFrame(frame.Version, failures.Count == 0, failures.Count == 0 ? null : failures.Take(64).ToList()));
+        if (!browserPolicy.Describe().SequenceEqual(capabilitiesBefore))
+        {
+            await client.SendAsync(Inventory()); // the console's view of browser.policy and browser.webFilter follows at once
+        }
+    }
+
+    /// <summary>Gives the desktop browsers what the policy's <c>desktopBrowsers.*</c> asks (or takes Homeroom's policy away).</summary>
+    private BrowserPolicyOutcome ApplyBrowserPolicy(PolicyDocument policy)
+    {
+        var outcome = browserPolicy.Apply(BrowserPolicyRequest.From(policy));
+        foreach (var changed in outcome.Changed)
+        {
+            AgentLog.BrowserPolicyChanged(logger, changed);
+        }
+
+        foreach (var failure in outcome.Failures)
+        {
+            AgentLog.BrowserPolicyFailed(logger, failure);
+        }
+
+        return outcome;
     }
 
     private async Task<WebFilter> CompileFilterAsync(PolicyDocument policy)

@@ -5,7 +5,8 @@ namespace Homeroom.Agent.Install;
 /// root (it restarts the machine and reads root-only hardware facts), its state in
 /// <c>/var/lib/homeroom-agent</c> (0700, through <c>StateDirectory=</c>), restarted when it fails,
 /// with systemd's sandboxing where it does not get in the way: the system is read-only to it except its own
-/// program's directory, which a self-update writes (exit code 75 after an update is a "failure" that restarts it).
+/// program's directory, which a self-update writes (exit code 75 after an update is a "failure" that restarts it),
+/// and the browsers' policy directories, where it gives them the Homeroom extension.
 /// </summary>
 public static class SystemdUnit
 {
@@ -34,6 +35,7 @@ public static class SystemdUnit
         NoNewPrivileges=true
         ProtectSystem=full
         ReadWritePaths={Quote(Path.GetDirectoryName(executable) ?? "/usr/lib/homeroom-agent")}
+        ReadWritePaths={BrowserPolicyPaths}
         ProtectHome=read-only
         PrivateTmp=true
 
@@ -41,6 +43,15 @@ public static class SystemdUnit
         WantedBy=multi-user.target
 
         """;
+
+    /// <summary>
+    /// The browsers' policy directories the agent writes (docs/desktop-agent.md, Browser policy), each optional ("-"):
+    /// systemd can open only directories that exist when the service starts, so the package creates them.
+    /// </summary>
+    public static string BrowserPolicyPaths =>
+        string.Join(' ', Capabilities.Browsers.LinuxBrowserPaths.ChromiumBrowsers.Select(b => b.PolicyDirectory)
+            .Append(Capabilities.Browsers.LinuxBrowserPaths.FirefoxPolicyDirectory)
+            .Select(d => "-/" + d));
 
     private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"\"{path}\"" : path;
 }

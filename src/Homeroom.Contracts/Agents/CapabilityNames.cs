@@ -30,6 +30,8 @@ public static class CapabilityNames
     public const string Focus = "browser.focus";
     /// <summary>Enforcing the policy's web filter in the device's browsers.</summary>
     public const string WebFilter = "browser.webFilter";
+    /// <summary>Giving the device's desktop browsers Homeroom's extension through their managed browser policy (the desktop agent).</summary>
+    public const string BrowserPolicy = "browser.policy";
     /// <summary>Location fixes and the <c>locate</c> command.</summary>
     public const string Location = "location";
     /// <summary>Installing and removing applications.</summary>

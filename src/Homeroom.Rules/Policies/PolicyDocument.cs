@@ -61,6 +61,10 @@ public sealed class PolicyDocument
             ? value.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
             : [];
 
+    /// <summary>An object setting (a <see cref="SettingKind.JsonObject"/>), or null when absent or not an object.</summary>
+    public JsonElement? Object(string group, string name) =>
+        Find(group, name) is { ValueKind: JsonValueKind.Object } value ? value : null;
+
     /// <summary>An object of lists (<c>{ "key": ["a", "b"] }</c>), or empty; values that are not lists of strings are left out.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> StringLists(string group, string name) =>
         Find(group, name) is { ValueKind: JsonValueKind.Object } value

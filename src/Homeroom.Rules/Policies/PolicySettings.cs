@@ -17,6 +17,8 @@ public enum SettingKind
     Text,
     /// <summary>A whole number between <see cref="SettingDefinition.Min"/> and <see cref="SettingDefinition.Max"/>.</summary>
     Integer,
+    /// <summary>A JSON object of at most <see cref="PolicySettings.MaxJsonObjectBytes"/> (a browser extension's managed configuration).</summary>
+    JsonObject,
 }
 
 /// <summary>One setting a profile can set.</summary>
@@ -47,6 +49,12 @@ public static class PolicySettings
 
     /// <summary>Longest text setting.</summary>
     public const int MaxTextLength = 500;
+
+    /// <summary>Largest <see cref="SettingKind.JsonObject"/> setting, in UTF-8 bytes of its compact JSON.</summary>
+    public const int MaxJsonObjectBytes = 8 * 1024;
+
+    /// <summary>The Chrome Web Store's update URL, the default for a force-installed extension.</summary>
+    public const string ChromeWebStoreUpdateUrl = "https://clients2.google.com/service/update2/crx";
 
     /// <summary>Every setting, by key.</summary>
     public static IReadOnlyDictionary<string, SettingDefinition> All { get; } = new SettingDefinition[]
@@ -82,6 +90,11 @@ public static class PolicySettings
         new("softwareUpdate.deadline", SettingKind.Text, "", "Apple devices: the local date and time the target version is enforced, as 2026-12-01T17:00:00."),
         new("device.locked", SettingKind.Boolean, false, "Lock the device (a curfew, when assigned on a schedule)."),
         new("device.lockMessage", SettingKind.Text, "This device is locked.", "Shown on the lock screen."),
+        new("desktopBrowsers.extensionId", SettingKind.Text, "", "Windows and Linux computers (desktop agent): the Chrome extension id (32 letters a-p) force-installed in Chrome, Chromium and Edge by browser policy; empty for none."),
+        new("desktopBrowsers.extensionUpdateUrl", SettingKind.Text, ChromeWebStoreUpdateUrl, "Where those browsers fetch the extension: the Chrome Web Store's update URL, or a self-hosted one."),
+        new("desktopBrowsers.extensionConfig", SettingKind.JsonObject, new JsonObject(), "The extension's managed configuration, the JSON pasted into Google Admin's Policy for extensions ({\"serverUrl\": {\"Value\": \"https://...\"}, ...})."),
+        new("desktopBrowsers.firefoxAddonId", SettingKind.Text, "", "Optional: the Firefox add-on id (name@domain or {GUID}) force-installed in Firefox on Linux computers; empty for none."),
+        new("desktopBrowsers.firefoxInstallUrl", SettingKind.Text, "", "Where Firefox downloads that add-on (an .xpi URL)."),
     }.ToDictionary(d => d.Key, StringComparer.Ordinal);
 
     /// <summary>The platforms an app reference may name.</summary>
@@ -224,6 +237,14 @@ public static class PolicySettings
                         => "must be a version such as 18.2 or 15.1.1.",
                     "location.reportingHours" when ScheduleText.Parse(value.GetString()).Error is { } scheduleError
                         => scheduleError,
+                    "desktopBrowsers.extensionId" when value.GetString() is { Length: > 0 } id && !IsChromeExtensionId(id)
+                        => "must be a Chrome extension id: 32 letters from a to p.",
+                    "desktopBrowsers.extensionUpdateUrl" when UpdateUrlError(value.GetString()!, required: true) is { } urlError
+                        => urlError,
+                    "desktopBrowsers.firefoxInstallUrl" when UpdateUrlError(value.GetString()!, required: false) is { } urlError
+                        => urlError,
+                    "desktopBrowsers.firefoxAddonId" when value.GetString() is { Length: > 0 } addon && !IsFirefoxAddonId(addon)
+                        => "must be a Firefox add-on id: name@domain or {GUID}.",
                     "softwareUpdate.deadline" when value.GetString() is { Length: > 0 } d && !DateTime.TryParseExact(d, "yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
                         => "must be a local date and time as 2026-12-01T17:00:00.",
                     _ => null,
@@ -232,6 +253,13 @@ public static class PolicySettings
                 return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && number >= definition.Min && number <= definition.Max
                     ? null
                     : $"must be a whole number from {definition.Min} to {definition.Max}.";
+            case SettingKind.JsonObject:
+                if (value.ValueKind != JsonValueKind.Object)
+                {
+                    return "must be a JSON object.";
+                }
+
+                return CompactSize(value) > MaxJsonObjectBytes ? $"must be at most {MaxJsonObjectBytes} bytes of JSON." : null;
             case SettingKind.StringList:
                 if (value.ValueKind != JsonValueKind.Array)
                 {
@@ -268,6 +296,44 @@ public static class PolicySettings
             default:
                 return "is not supported.";
         }
+    }
+
+    // Measured as written compactly, so indentation in what an administrator pasted does not count.
+    private static int CompactSize(JsonElement value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            value.WriteTo(writer);
+        }
+
+        return buffer.WrittenCount;
+    }
+
+    /// <summary>Whether <paramref name="id"/> is a Chrome extension id: 32 letters from a to p.</summary>
+    public static bool IsChromeExtensionId(string id) => id.Length == 32 && id.All(c => c is >= 'a' and <= 'p');
+
+    /// <summary>
+    /// Whether <paramref name="id"/> is a Firefox add-on id: <c>name@domain</c> or a GUID in braces. Kept to characters
+    /// that need no escaping in a policy file or a registry key name.
+    /// </summary>
+    public static bool IsFirefoxAddonId(string id) =>
+        id.Length <= 200
+        && (System.Text.RegularExpressions.Regex.IsMatch(id, @"^\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}\z")
+            || System.Text.RegularExpressions.Regex.IsMatch(id, @"^[A-Za-z0-9._+-]{1,100}@[A-Za-z0-9.-]{1,99}\z"));
+
+    // An absolute http(s) URL without ';' (Chrome's force-install list separates the id and the URL with one) or spaces.
+    private static string? UpdateUrlError(string url, bool required)
+    {
+        if (url.Length == 0)
+        {
+            return required ? "must be an http or https URL." : null;
+        }
+
+        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" && uri.Host.Length > 0
+            && !url.Any(c => c is ';' or ' ' || char.IsControl(c))
+            ? null
+            : "must be an http or https URL (without ';' or spaces).";
     }
 
     private static string? AppReferenceError(string reference)

@@ -90,6 +90,8 @@ public sealed class AgentUnderTest : IAsyncDisposable
             // OS update checks run apt-get against no sources, with lists and cache of their own: they never
             // refresh or read this machine's apt state (AgentOsUpdatesTests gives a repository of its own).
             AptOptions = LocalApt.Options(Path.Combine(stateDirectory, "apt"), sourceList: "/dev/null"),
+            // Browser policy files go under a directory of the test's own, never this machine's /etc.
+            BrowserPolicyRoot = BrowserPolicyRoot(stateDirectory),
         };
         configure?.Invoke(options);
         var host = AgentHost.Build(options, Overrides(runner), logging =>
@@ -102,6 +104,9 @@ public sealed class AgentUnderTest : IAsyncDisposable
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return new AgentUnderTest(host, runner);
     }
+
+    /// <summary>Where an agent on <paramref name="stateDirectory"/> writes the browsers' policy files: beside its state directory.</summary>
+    public static string BrowserPolicyRoot(string stateDirectory) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(stateDirectory))!, "browser-policy-root");
 
     public async Task WaitConnectedAsync(int connections = 1)
     {

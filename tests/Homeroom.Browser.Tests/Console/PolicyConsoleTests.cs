@@ -90,6 +90,42 @@ public sealed class PolicyConsoleTests(PolicyConsoleDistrict district) : IClassF
     }
 
     [Fact]
+    public async Task DistrictAdmin_GivesDesktopBrowsersTheExtension_WithItsConfigurationAsAJsonObject()
+    {
+        var page = await district.SignInAsync("admin", HomeroomHost.AdminPassword);
+        await page.GotoAsync("/profiles/new");
+        await page.GetByTestId("profile-name").FillAsync("Desktop browsers");
+        await page.GetByLabel("Set desktopBrowsers.extensionId").CheckAsync();
+        await page.Locator("#s-desktopBrowsers\\.extensionId").FillAsync("haldlgldplgnggkjaafhelgiaglafanh");
+        await page.GetByLabel("Set desktopBrowsers.extensionConfig").CheckAsync();
+
+        // JSON that is not an object (or not JSON) is refused beside the setting, and nothing is saved.
+        await page.Locator("#s-desktopBrowsers\\.extensionConfig").FillAsync("[\"serverUrl\"]");
+        await page.GetByTestId("save-profile").ClickAsync();
+        await Expect(page.GetByTestId("error-desktopBrowsers.extensionConfig")).ToContainTextAsync("must be a JSON object", new() { Timeout = 15_000 });
+        (await district.ProfileNamesAsync()).ShouldNotContain("Desktop browsers");
+
+        await page.Locator("#s-desktopBrowsers\\.extensionConfig").FillAsync("""
+            {
+              "serverUrl": { "Value": "https://homeroom.example.org" },
+              "enrollmentToken": { "Value": "hre_abc" }
+            }
+            """);
+        await page.GetByTestId("save-profile").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Desktop browsers" })).ToBeVisibleAsync(Soon);
+        var saved = (await district.Host.GetJsonAsync<JsonElement>("/api/profiles")).EnumerateArray().Single(p => p.GetProperty("name").GetString() == "Desktop browsers");
+        var browsers = saved.GetProperty("settings").GetProperty("desktopBrowsers");
+        browsers.GetProperty("extensionId").GetString().ShouldBe("haldlgldplgnggkjaafhelgiaglafanh");
+        browsers.GetProperty("extensionConfig").GetProperty("serverUrl").GetProperty("Value").GetString().ShouldBe("https://homeroom.example.org");
+        browsers.GetProperty("extensionConfig").GetProperty("enrollmentToken").GetProperty("Value").GetString().ShouldBe("hre_abc");
+
+        // The profile's page shows it again as JSON, ready to edit.
+        await Expect(page.Locator("#s-desktopBrowsers\\.extensionConfig")).ToHaveValueAsync(new System.Text.RegularExpressions.Regex("\"enrollmentToken\""), new() { Timeout = 15_000 });
+        await Browsers.ScreenshotAsync(page, "profile-desktop-browsers");
+        district.ConsoleErrors[page].ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Compliance_ListsAnOfflineDeviceBehindItsPolicy()
     {
         await district.WaitForComplianceAsync("Offline spare");

@@ -251,6 +251,8 @@ public abstract class PolicyEditorValidationTests(SharedHost shared)
     [InlineData("""{"apps":{"required":["playstation:x"]}}""", "settings.apps.required", "platform:id")]
     [InlineData("""{"location":{"allowedZones":["6f9619ff-8b86-d011-b42d-00cf4fc964ff"]}}""", "settings.location.allowedZones", "no such zone")]
     [InlineData("""{"restrictions":{"telepathy":true}}""", "settings.restrictions.telepathy", "not a known setting")]
+    [InlineData("""{"desktopBrowsers":{"extensionId":"not-an-extension"}}""", "settings.desktopBrowsers.extensionId", "32 letters from a to p")]
+    [InlineData("""{"desktopBrowsers":{"extensionConfig":["serverUrl"]}}""", "settings.desktopBrowsers.extensionConfig", "must be a JSON object")]
     public async Task Profile_InvalidSettingValue_Is400NamingTheSetting_AndSavesNothing(string settings, string field, string message)
     {
         var existing = await IdAsync("/api/profiles", new { name = "Existing " + Guid.NewGuid().ToString("N")[..8], settings = new { restrictions = new { camera = false } } });
