@@ -70,12 +70,14 @@ public sealed class ScreenViews(
         await _changes.WaitAsync();
         try
         {
-            if (store.Enabled)
+            if (store.Enabled && deviceIds.Count > 0)
             {
                 await store.StartAsync(groupId, viewerName, now, until, deviceIds, CancellationToken.None);
             }
             else
             {
+                // On PostgreSQL too for a class with no devices: there is nothing for another node to show, and its
+                // viewing time is counted here when it stops or ends.
                 _classViews.AddOrUpdate(groupId, (now, until), (_, view) => (view.Started, until));
             }
 
@@ -108,7 +110,8 @@ public sealed class ScreenViews(
                     await usage.AddViewingAsync(groupId, ended.StartedAt, now < ended.Until ? now : ended.Until);
                 }
             }
-            else if (_classViews.TryRemove(groupId, out var view))
+
+            if (_classViews.TryRemove(groupId, out var view))
             {
                 await usage.AddViewingAsync(groupId, view.Started, now < view.Until ? now : view.Until);
             }
@@ -344,6 +347,11 @@ public sealed class ScreenViews(
         foreach (var ended in await store.ExpireAsync(now, cancellationToken))
         {
             await usage.AddViewingAsync(ended.GroupId, ended.StartedAt, ended.Until, cancellationToken);
+        }
+
+        foreach (var group in _classViews.Where(v => v.Value.Until <= now).Select(v => v.Key).ToList())
+        {
+            await StopAsync(group); // a view of a class without devices, kept on this node only
         }
 
         await _changes.WaitAsync(cancellationToken);

@@ -21,9 +21,11 @@ namespace Homeroom.Server.Policies;
 /// gets the next version, stored first, then sent if it is online. Offline devices get theirs when
 /// they connect. Versions only grow and a device applies each once, so sending twice is harmless.
 /// On several nodes (PostgreSQL), a pass tells the other nodes through the backplane which devices it stored a new
-/// version for that are not connected here, and the node holding each sends it; the passes a clock starts (schedule
-/// boundaries, the sweep) run on one node at a time, under the <see cref="ScheduleJob"/> lease. Passes a change
-/// starts run on the node that took the change, passes for connecting devices on the node they connect to.
+/// version for that are not connected here, and the node holding each sends it. The sweep runs on one node at a time,
+/// under the <see cref="ScheduleJob"/> lease; a schedule boundary's pass on the first node due at it that claims
+/// <see cref="BoundaryJob"/> (any node that resolved the fleet knows the boundary: the sweep's holder, or the node that
+/// took the change that made it). Passes a change starts run on the node that took the change, passes for connecting
+/// devices on the node they connect to.
 /// </summary>
 public sealed class PolicyDistributor(
     IDbContextFactory<HomeroomDbContext> dbFactory,
@@ -49,6 +51,12 @@ public sealed class PolicyDistributor(
 
     /// <summary>How often the node holding <see cref="ScheduleJob"/> renews it and the others try to take it; it lasts a few of these.</summary>
     public static readonly TimeSpan ScheduleLeaseTick = TimeSpan.FromMinutes(1);
+
+    /// <summary>The claim (in <c>job_leases</c>) on the pass at a schedule boundary: the first node due takes it, the others skip that boundary.</summary>
+    public const string BoundaryJob = "PolicyBoundary";
+
+    /// <summary>How long a boundary claim lasts: shorter than the gap between two boundaries (whole minutes).</summary>
+    public static readonly TimeSpan BoundaryClaim = TimeSpan.FromSeconds(30);
 
     private const string UpsertSql = """
         INSERT INTO device_policies (device_id, version, hash, computed_at) VALUES (@d, @v, @h, @t)
@@ -134,20 +142,34 @@ public sealed class PolicyDistributor(
             try
             {
                 now = time.GetUtcNow();
-                var clockDue = (_nextBoundary is { } due && now >= due) || now >= nextSweep;
-                if (clockDue || now >= nextLeaseTick)
+                if (_nextBoundary is { } due && now >= due)
                 {
-                    // One node runs the passes a clock starts; the others keep trying, so one takes over when it stops.
-                    nextLeaseTick = now + ScheduleLeaseTick;
-                    var held = await leases.TryTakeAsync(ScheduleJob, leases.LeaseFor(ScheduleLeaseTick), stoppingToken);
-                    leases.Count(ScheduleJob, held);
-                    if (clockDue && held)
+                    // Every node that knows the boundary is due at once; the first to claim it resolves the fleet.
+                    var claimed = await leases.TryTakeAsync(BoundaryJob, BoundaryClaim, stoppingToken);
+                    leases.Count(BoundaryJob, claimed);
+                    if (claimed)
                     {
                         Interlocked.Exchange(ref _allRequested, 1);
                     }
-                    else if (clockDue)
+                    else
                     {
-                        _nextBoundary = null;
+                        _nextBoundary = null; // the node that ran it knows the next one
+                    }
+                }
+
+                var sweepDue = now >= nextSweep;
+                if (sweepDue || now >= nextLeaseTick)
+                {
+                    // One node sweeps; the others keep trying for the lease, so one takes over when it stops.
+                    nextLeaseTick = now + ScheduleLeaseTick;
+                    var held = await leases.TryTakeAsync(ScheduleJob, leases.LeaseFor(ScheduleLeaseTick), stoppingToken);
+                    leases.Count(ScheduleJob, held);
+                    if (sweepDue && held)
+                    {
+                        Interlocked.Exchange(ref _allRequested, 1);
+                    }
+                    else if (sweepDue)
+                    {
                         nextSweep = now + sweep;
                     }
                 }

@@ -37,39 +37,13 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
     public long PublishedThrough => Interlocked.Read(ref _publishedThrough);
 
     /// <summary>Stored commands wait for these devices, which are not connected here.</summary>
-    public void DevicesHaveCommands(IEnumerable<Guid> deviceIds)
-    {
-        if (!Enabled)
-        {
-            return;
-        }
-
-        var overflow = false;
-        lock (_gate)
-        {
-            foreach (var id in deviceIds)
-            {
-                if (_devices.Count >= _options.MaxQueuedDevices && !_devices.Contains(id))
-                {
-                    overflow = !_sweep;
-                    _sweep = true;
-                    break;
-                }
-
-                _devices.Add(id);
-            }
-        }
-
-        if (overflow)
-        {
-            BackplaneLog.Overflow(logger, "the queue of devices to publish");
-        }
-
-        _wake.Writer.TryWrite(true);
-    }
+    public void DevicesHaveCommands(IEnumerable<Guid> deviceIds) => Queue(deviceIds, policies: false);
 
     /// <summary>A new policy version is stored for these devices, which are not connected here.</summary>
-    public void DevicesHavePolicy(IEnumerable<Guid> deviceIds)
+    public void DevicesHavePolicy(IEnumerable<Guid> deviceIds) => Queue(deviceIds, policies: true);
+
+    // Beyond MaxQueuedDevices ids are dropped for one sweep notice, which makes every node catch up on both.
+    private void Queue(IEnumerable<Guid> deviceIds, bool policies)
     {
         if (!Enabled)
         {
@@ -79,16 +53,17 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
         var overflow = false;
         lock (_gate)
         {
+            var queued = policies ? _policies : _devices; // read under the lock: the sending loop swaps the sets
             foreach (var id in deviceIds)
             {
-                if (_policies.Count >= _options.MaxQueuedDevices && !_policies.Contains(id))
+                if (queued.Count >= _options.MaxQueuedDevices && !queued.Contains(id))
                 {
                     overflow = !_sweep;
                     _sweep = true;
                     break;
                 }
 
-                _policies.Add(id);
+                queued.Add(id);
             }
         }
 
