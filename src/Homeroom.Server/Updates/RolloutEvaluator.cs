@@ -70,6 +70,13 @@ public sealed class RolloutEvaluator(
             return results;
         }, cancellationToken);
 
+    /// <summary>
+    /// Runs <paramref name="work"/> while this server's passes wait: the demo's seeding walks its rollout through a past
+    /// week on a clock of its own, which a pass at today's time in between would judge (every device silent for days).
+    /// </summary>
+    public Task<T> WithoutPassesAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken = default) =>
+        RunExclusiveAsync(work, cancellationToken);
+
     /// <summary>Evaluates one rollout's current ring and applies the decision; null when it is not active or another pass got there first.</summary>
     public async Task<RolloutEvaluation?> EvaluateOnceAsync(Guid rolloutId, CancellationToken cancellationToken = default)
     {
