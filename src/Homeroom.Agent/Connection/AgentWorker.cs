@@ -77,12 +77,12 @@ public sealed class AgentWorker(
         _secrets = vault.Load();
         sessions.Changed += OnSessionHelpersChanged;
         sessions.ThumbnailReceived += OnThumbnailAsync;
-        sessions.RemoteStatusReceived += OnRemoteStatusAsync;
+        sessions.RemoteStatusReceived += ForwardAsync;
         sessions.RemoteScreenReceived += OnRemoteScreenAsync;
-        sessions.RemoteFileStatusReceived += OnRemoteFileStatusAsync;
-        sessions.RemoteClipboardContentReceived += OnRemoteClipboardContentAsync;
-        sessions.RemoteFileRequestStatusReceived += OnRemoteFileRequestStatusAsync;
-        sessions.RemoteFileUploadReceived += OnRemoteFileUploadAsync;
+        sessions.RemoteFileStatusReceived += ForwardAsync;
+        sessions.RemoteClipboardContentReceived += ForwardAsync;
+        sessions.RemoteFileRequestStatusReceived += ForwardAsync;
+        sessions.RemoteFileUploadReceived += ForwardAsync;
         status.PolicyVersion = _policy?.Version ?? 0;
         if (_policy is { } stored)
         {
@@ -599,43 +599,12 @@ public sealed class AgentWorker(
         }
     }
 
-    private async Task OnRemoteStatusAsync(RemoteSessionStatusFrame status)
+    // What the session helper reports about a remote session (status, the clipboard, files) goes to the server as it is.
+    private async Task ForwardAsync(AgentFrame frame)
     {
         if (_current is { } client)
         {
-            await client.SendAsync(status);
-        }
-    }
-
-    private async Task OnRemoteFileStatusAsync(RemoteFileStatusFrame status)
-    {
-        if (_current is { } client)
-        {
-            await client.SendAsync(status);
-        }
-    }
-
-    private async Task OnRemoteFileRequestStatusAsync(RemoteFileRequestStatusFrame status)
-    {
-        if (_current is { } client)
-        {
-            await client.SendAsync(status);
-        }
-    }
-
-    private async Task OnRemoteFileUploadAsync(RemoteFileUploadFrame chunk)
-    {
-        if (_current is { } client)
-        {
-            await client.SendAsync(chunk);
-        }
-    }
-
-    private async Task OnRemoteClipboardContentAsync(RemoteClipboardContentFrame content)
-    {
-        if (_current is { } client)
-        {
-            await client.SendAsync(content);
+            await client.SendAsync(frame);
         }
     }
 

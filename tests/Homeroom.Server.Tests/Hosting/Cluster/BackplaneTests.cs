@@ -19,15 +19,6 @@ public sealed class BackplaneTests
 {
     private static readonly TimeSpan Arrival = TimeSpan.FromSeconds(3);
 
-    private static async Task WaitListeningAsync(params HomeroomHost[] nodes)
-    {
-        foreach (var node in nodes)
-        {
-            var listener = node.GetService<BackplaneListener>();
-            await Poll.UntilAsync(() => Task.FromResult(listener.IsListening), TimeSpan.FromSeconds(15));
-        }
-    }
-
     private static async Task<TestAgent> ConnectAsync(HomeroomHost node, EnrollResponse device)
     {
         var agent = await TestAgent.ConnectAsync(node.AgentUri, device.DeviceId, device.Credential);
@@ -58,7 +49,7 @@ public sealed class BackplaneTests
     {
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres);
         await using var b = await HomeroomHost.StartNodeAsync(a);
-        await WaitListeningAsync(a, b);
+        await Listening.WaitAsync(a, b);
         var device = await a.EnrollAsync(await a.CreateTokenAsync(), "NODE-B-1");
         await using var agent = await ConnectAsync(b, device);
 
@@ -83,7 +74,7 @@ public sealed class BackplaneTests
     {
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres);
         await using var b = await HomeroomHost.StartNodeAsync(a);
-        await WaitListeningAsync(a, b);
+        await Listening.WaitAsync(a, b);
         a.Clock.MoveToSchoolDayMorning();
         b.Clock.MoveToSchoolDayMorning();
         var today = a.Clock.GetUtcNow().UtcDateTime.Date;
@@ -144,7 +135,7 @@ public sealed class BackplaneTests
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres);
         // Slow to come back, so the command below is surely issued while nobody on B listens.
         await using var b = await HomeroomHost.StartNodeAsync(a, "Homeroom:Backplane:ReconnectMinDelay=00:00:03");
-        await WaitListeningAsync(a, b);
+        await Listening.WaitAsync(a, b);
         var device = await a.EnrollAsync(await a.CreateTokenAsync(), "NODE-B-KILL");
         await using var agent = await ConnectAsync(b, device);
         var listener = b.GetService<BackplaneListener>();
@@ -180,7 +171,7 @@ public sealed class BackplaneTests
     {
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres);
         await using var b = await HomeroomHost.StartNodeAsync(a);
-        await WaitListeningAsync(a, b);
+        await Listening.WaitAsync(a, b);
         var device = await a.EnrollAsync(await a.CreateTokenAsync(), "TWO-NODES");
         await using var first = await ConnectAsync(a, device);
         // A has heard its own connect notice: any notice for the device after this one is a newer connection.
@@ -206,7 +197,7 @@ public sealed class BackplaneTests
     {
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres);
         await using var b = await HomeroomHost.StartNodeAsync(a);
-        await WaitListeningAsync(a, b);
+        await Listening.WaitAsync(a, b);
         var device = await a.EnrollAsync(await a.CreateTokenAsync(), "NODE-B-BAD");
         await using var agent = await ConnectAsync(b, device);
         var listener = b.GetService<BackplaneListener>();
@@ -253,7 +244,7 @@ public sealed class BackplaneTests
         // Node A stores commands and sends no notice, as a node killed between the two would leave them.
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, "Homeroom:Backplane:Enabled=false");
         await using var b = await HomeroomHost.StartNodeAsync(a, "Homeroom:Backplane:SweepInterval=00:00:01");
-        await WaitListeningAsync(b);
+        await Listening.WaitAsync(b);
         var device = await a.EnrollAsync(await a.CreateTokenAsync(), "SWEEP-1");
         await using var agent = await ConnectAsync(b, device);
 

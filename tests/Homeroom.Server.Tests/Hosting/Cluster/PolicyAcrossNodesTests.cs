@@ -3,7 +3,6 @@ using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Data;
-using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Policies;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -16,15 +15,6 @@ namespace Homeroom.Server.Tests.Hosting.Cluster;
 /// </summary>
 public sealed class PolicyAcrossNodesTests
 {
-    private static async Task WaitListeningAsync(params HomeroomHost[] nodes)
-    {
-        foreach (var node in nodes)
-        {
-            var listener = node.GetService<BackplaneListener>();
-            await Poll.UntilAsync(() => Task.FromResult(listener.IsListening), TimeSpan.FromSeconds(15));
-        }
-    }
-
     // Connects, takes the policy the device is given at connect and reports it applied, as agents do.
     private static async Task<TestAgent> ConnectAsync(HomeroomHost node, EnrollResponse device)
     {
@@ -68,7 +58,7 @@ public sealed class PolicyAcrossNodesTests
     {
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, "Homeroom:Backplane:SweepInterval=00:00:00");
         await using var b = await HomeroomHost.StartNodeAsync(a, "Homeroom:Backplane:SweepInterval=00:00:00");
-        await WaitListeningAsync(a, b);
+        await Listening.WaitAsync(a, b);
         var device = await a.EnrollAsync(await a.CreateTokenAsync(), "POLICY-B-1");
         await using var agent = await ConnectAsync(b, device);
         var before = await StoredVersionAsync(a, device.DeviceId);
@@ -86,7 +76,7 @@ public sealed class PolicyAcrossNodesTests
     {
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, "Homeroom:Backplane:SweepInterval=00:00:02");
         await using var b = await HomeroomHost.StartNodeAsync(a, "Homeroom:Backplane:SweepInterval=00:00:02");
-        await WaitListeningAsync(a, b);
+        await Listening.WaitAsync(a, b);
         var device = await a.EnrollAsync(await a.CreateTokenAsync(), "POLICY-B-2");
         await using var agent = await ConnectAsync(b, device);
         var applied = await StoredVersionAsync(a, device.DeviceId);
@@ -122,7 +112,7 @@ public sealed class PolicyAcrossNodesTests
     {
         await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, "Homeroom:Backplane:SweepInterval=00:00:00");
         await using var b = await HomeroomHost.StartNodeAsync(a, "Homeroom:Backplane:SweepInterval=00:00:00");
-        await WaitListeningAsync(a, b);
+        await Listening.WaitAsync(a, b);
         var onA = await a.EnrollAsync(await a.CreateTokenAsync(), "POLICY-A-3");
         var onB = await a.EnrollAsync(await a.CreateTokenAsync(), "POLICY-B-3");
         await using var agentA = await ConnectAsync(a, onA);
