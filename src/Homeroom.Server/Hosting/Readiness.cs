@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Homeroom.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Homeroom.Server.Hosting;
 
@@ -27,6 +28,8 @@ public enum ReadinessState
 /// request, so it answers 503 from the first moment of a shutdown, whatever order the stopping callbacks run in) and its
 /// database answering. Database probes are shared: at most one runs at a time, and its answer is reused for
 /// <see cref="ReadinessOptions.ReuseFor"/>, so anonymous callers cannot make the endpoint cost more than one query a second.
+/// On PostgreSQL the probe has a pool of its own (one connection): a node whose request pool is busy, as in a connect storm,
+/// is loaded, not cut off from its database, and a balancer that took it out would send the whole storm to the others.
 /// </summary>
 public sealed class Readiness(
     IDbContextFactory<HomeroomDbContext> dbFactory,
@@ -43,6 +46,16 @@ public sealed class Readiness(
     private long _probedAt;
     private bool _lastAnswer = true;
     private bool _probed;
+    private readonly string? _probeConnectionString = database.Provider == DatabaseProvider.Postgres
+        ? new NpgsqlConnectionStringBuilder(database.PostgresConnectionString)
+        {
+            // A different application name is a different pool in Npgsql; one connection is enough for one probe at a time.
+            ApplicationName = "homeroom-readiness",
+            MinPoolSize = 0,
+            MaxPoolSize = 1,
+            Timeout = Math.Max(1, (int)Math.Ceiling(options.Value.DatabaseTimeout.TotalSeconds)),
+        }.ConnectionString
+        : null;
 
     /// <summary>Keeps the node <see cref="ReadinessState.Starting"/> until the returned handle is disposed (taken before the host starts).</summary>
     public IDisposable HoldStartup()
@@ -101,12 +114,18 @@ public sealed class Readiness(
         try
         {
             using var timeout = new CancellationTokenSource(_options.DatabaseTimeout, time);
-            await using var db = await dbFactory.CreateDbContextAsync(timeout.Token);
-            await db.Database.OpenConnectionAsync(timeout.Token);
-            await using var command = db.Database.GetDbConnection().CreateCommand();
-            command.CommandText = database.Provider == DatabaseProvider.Sqlite ? "SELECT count(*) FROM sqlite_schema" : "SELECT 1";
-            command.CommandTimeout = Math.Max(1, (int)Math.Ceiling(_options.DatabaseTimeout.TotalSeconds));
-            await command.ExecuteScalarAsync(timeout.Token);
+            if (_probeConnectionString is not null)
+            {
+                await using var connection = new NpgsqlConnection(_probeConnectionString);
+                await connection.OpenAsync(timeout.Token);
+                await ExecuteAsync(connection, "SELECT 1", timeout.Token);
+            }
+            else
+            {
+                await using var db = await dbFactory.CreateDbContextAsync(timeout.Token);
+                await db.Database.OpenConnectionAsync(timeout.Token);
+                await ExecuteAsync(db.Database.GetDbConnection(), "SELECT count(*) FROM sqlite_schema", timeout.Token);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -131,6 +150,14 @@ public sealed class Readiness(
         }
 
         return failure is null;
+    }
+
+    private async Task ExecuteAsync(System.Data.Common.DbConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.CommandTimeout = Math.Max(1, (int)Math.Ceiling(_options.DatabaseTimeout.TotalSeconds));
+        await command.ExecuteScalarAsync(cancellationToken);
     }
 
     private sealed class Hold(Readiness readiness) : IDisposable
