@@ -60,6 +60,11 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     results["server_kb_per_device"] = Math.Round((rss - baselineRss) / 1024.0 / Math.Max(1, fleet.Metrics.Connected), 1);
     results["server_cpu_percent_of_one_core_steady"] = Math.Round(100 * cpuUsed.TotalSeconds / wall.Elapsed.TotalSeconds, 1);
     results["heartbeats_per_second"] = Math.Round(devices / 30.0, 0);
+    if (options.ContainsKey("gcdump"))
+    {
+        // What the resident memory holds: the live managed objects by type, with the fleet connected.
+        results["gcdump"] = await HeapDump.CollectAsync(server.Id, resultsDirectory, $"load-{(usePostgres ? "postgres" : "sqlite")}-{devices}");
+    }
 
     // 3. Command round trip to a 30-device class.
     var ids = fleet.Devices.Select(d => d.DeviceId!.Value).ToList();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark: starts a Homeroom server process, runs the simulator against it and prints a table;
 # JSON goes to bench/results/. Defaults: 2,000 devices on SQLite (a few minutes).
-#   bench/load/run.sh [--devices 10000] [--postgres] [--activity-devices 400] [--activity-rate 60] [--steady-seconds 30]
+#   bench/load/run.sh [--devices 10000] [--postgres] [--activity-devices 400] [--activity-rate 60] [--steady-seconds 30] [--gcdump]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
