@@ -10,7 +10,7 @@ public static class HeapDump
 {
     private const string Version = "10.0.750501";
 
-    public static async Task<object> CollectAsync(int processId, string resultsDirectory, string name)
+    public static async Task<string> CollectAsync(int processId, string resultsDirectory, string name)
     {
         var tool = await FindToolAsync();
         Directory.CreateDirectory(resultsDirectory);
@@ -19,7 +19,7 @@ public static class HeapDump
         if (!collected)
         {
             Console.WriteLine($"gcdump: collect failed: {collectOutput}");
-            return new { error = collectOutput.Trim() };
+            return "failed: " + collectOutput.Trim();
         }
 
         var (reported, report) = await RunAsync(tool, ["report", file]);
@@ -30,7 +30,7 @@ public static class HeapDump
             Console.WriteLine("  " + line.TrimEnd());
         }
 
-        return new { file = Path.GetFileName(file), report_ok = reported, top };
+        return reported ? Path.GetFileName(file) : $"{Path.GetFileName(file)} (report failed)";
     }
 
     private static async Task<string> FindToolAsync()

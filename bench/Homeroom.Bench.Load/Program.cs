@@ -28,6 +28,10 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     using var api = server.ApiClient(TimeSpan.FromMinutes(2));
     await Task.Delay(2000);
     var baselineRss = server.ResidentBytes();
+    foreach (var (key, value) in await server.RuntimeMemoryAsync())
+    {
+        results["server_" + key + "_idle"] = value;
+    }
 
     // 1. Connect the fleet.
     var token = await CreateTokenAsync(api, devices + activityDevices + 10);
@@ -60,14 +64,19 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     results["server_kb_per_device"] = Math.Round((rss - baselineRss) / 1024.0 / Math.Max(1, fleet.Metrics.Connected), 1);
     results["server_cpu_percent_of_one_core_steady"] = Math.Round(100 * cpuUsed.TotalSeconds / wall.Elapsed.TotalSeconds, 1);
     results["heartbeats_per_second"] = Math.Round(devices / 30.0, 0);
+    foreach (var (key, value) in await server.RuntimeMemoryAsync())
+    {
+        results["server_" + key + "_connected"] = value;
+    }
+
     if (options.ContainsKey("gcdump"))
     {
         // What the resident memory holds: the live managed objects by type, with the fleet connected.
-        results["gcdump"] = await HeapDump.CollectAsync(server.Id, resultsDirectory, $"load-{(usePostgres ? "postgres" : "sqlite")}-{devices}");
+        results["gcdump_file"] = await HeapDump.CollectAsync(server.Id, resultsDirectory, $"load-{(usePostgres ? "postgres" : "sqlite")}-{devices}");
     }
 
     // 3. Command round trip to a 30-device class.
-    var ids = fleet.Devices.Select(d => d.DeviceId!.Value).ToList();
+    var ids = fleet.Devices.Where(d => d.DeviceId is not null).Select(d => d.DeviceId!.Value).ToList();
     var classId = await CreateGroupAsync(api, "Bench class", "class", ids.Take(30).ToList());
     // The first command after start pays for JIT and EF query compilation; it is reported on its own.
     var (_, coldMs) = await IssueAndWaitAsync(api, acks, "ping", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));

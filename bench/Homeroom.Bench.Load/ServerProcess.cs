@@ -19,6 +19,8 @@ public sealed class ServerProcess : IAsyncDisposable
         _dataDirectory = dataDirectory;
     }
 
+    private const string MetricsToken = "bench-metrics-token-0123456789abcdef";
+
     public Uri Address { get; }
 
     public int Id => _process.Id;
@@ -49,6 +51,8 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["HOMEROOM_BOOTSTRAP_API_KEY"] = apiKey;
         start.Environment["HOMEROOM_ADMIN_PASSWORD"] = "bench-" + Guid.NewGuid().ToString("N");
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The runtime's own figures (GC heap, committed memory) come from the server's Prometheus endpoint.
+        start.Environment["Homeroom__Metrics__ScrapeToken"] = MetricsToken;
         start.Environment["Homeroom__Agents__EnrollmentsPerMinutePerAddress"] = "100000";
         // The activity phase measures storage throughput with a few devices sending far more than a
         // real one would; the per-device activity budget would drop most of it.
@@ -103,6 +107,33 @@ public sealed class ServerProcess : IAsyncDisposable
         var api = new HttpClient { BaseAddress = Address, Timeout = timeout };
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
         return api;
+    }
+
+    /// <summary>
+    /// The runtime's memory figures from the server's <c>/metrics</c>, each summed over its series (generations): the
+    /// managed heap after the last collection, its fragmentation, and the memory the GC holds committed.
+    /// </summary>
+    public async Task<Dictionary<string, double>> RuntimeMemoryAsync()
+    {
+        using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", MetricsToken);
+        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var wanted = new Dictionary<string, string>
+        {
+            ["gc_heap_mb"] = "dotnet_gc_last_collection_heap_size_bytes",
+            ["gc_fragmentation_mb"] = "dotnet_gc_last_collection_heap_fragmentation_size_bytes",
+            ["gc_committed_mb"] = "dotnet_gc_last_collection_memory_committed_size_bytes",
+        };
+        var figures = new Dictionary<string, double>();
+        foreach (var (key, metric) in wanted)
+        {
+            var sum = text.Split('\n')
+                .Where(l => l.StartsWith(metric, StringComparison.Ordinal) && (l.Length == metric.Length || l[metric.Length] is '{' or ' '))
+                .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+            figures[key] = Math.Round(sum / 1048576.0, 1);
+        }
+
+        return figures;
     }
 
     /// <summary>Resident memory in bytes.</summary>

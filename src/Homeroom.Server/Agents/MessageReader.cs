@@ -20,7 +20,7 @@ public enum ReadOutcome
 /// </summary>
 public sealed class MessageReader(int maxTextBytes, int maxBinaryBytes) : IDisposable
 {
-    private const int InitialSize = 2048;
+    private const int InitialSize = 512;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
 
     public int Length { get; private set; }
