@@ -35,6 +35,7 @@ public sealed class Classroom(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     ScreenViews views,
     IssueCommand issue,
+    CommandProgress progress,
     PresenceTracker presence,
     DeviceLiveState live,
     AuditTrail audit,
@@ -101,6 +102,32 @@ public sealed class Classroom(
             presence.IsOnline(device.DeviceId), now.Locked, now.FocusSites,
             inSession ? now.CurrentUrl : null, inSession ? now.CurrentTitle : null,
             inSession ? views.CapturedAt(groupId, device.DeviceId) : null);
+    }
+
+    /// <summary>Whether the class watches this device now (on this node's knowledge, which other nodes' views reach).</summary>
+    public bool Watching(Guid groupId, Guid deviceId) => views.IsViewing(groupId, deviceId);
+
+    /// <summary>
+    /// Raised with a class's id when some of its devices stopped being watched here, by whichever node stopped or ended
+    /// the view (<see cref="ScreenViews.Ended"/>); an open page then looks at <see cref="Watching"/>. Handlers must be quick.
+    /// </summary>
+    public event Action<Guid>? ViewEnded
+    {
+        add => views.Ended += value;
+        remove => views.Ended -= value;
+    }
+
+    /// <summary>
+    /// How many of the devices a classroom command issued on this node acknowledged so far, wherever they are connected,
+    /// and how many it was sent to; null once it is no longer followed (all acknowledged long ago, or issued elsewhere).
+    /// </summary>
+    public (int Acknowledged, int Targets)? Progress(Guid commandId) => progress.Count(commandId);
+
+    /// <summary>Raised with a command's id when one more of its devices acknowledged it (<see cref="CommandProgress.Progressed"/>). Handlers must be quick.</summary>
+    public event Action<Guid>? CommandProgressed
+    {
+        add => progress.Progressed += value;
+        remove => progress.Progressed -= value;
     }
 
     /// <summary>

@@ -64,9 +64,17 @@ public sealed class ScreenViews(
     private readonly SemaphoreSlim _changes = new(1, 1);
     private int _ticks;
 
+    /// <summary>
+    /// Raised with a class's id when this node stopped watching some of its devices: the teacher stopped the view (on this
+    /// node or, on PostgreSQL, another), its session ended, or another class took a device over. An open classroom page
+    /// drops those screens, and stops showing the class as watched once none of its devices is. Handlers must be quick.
+    /// </summary>
+    public event Action<Guid>? Ended;
+
     public async Task StartAsync(Guid groupId, string viewerName, DateTimeOffset until, IReadOnlyCollection<Guid> deviceIds)
     {
         var now = Time.GetUtcNow();
+        var taken = new HashSet<Guid>(); // classes that watched one of these devices until now
         await _changes.WaitAsync();
         try
         {
@@ -83,6 +91,11 @@ public sealed class ScreenViews(
 
             foreach (var deviceId in deviceIds)
             {
+                if (_viewing.TryGetValue(deviceId, out var previous) && previous.GroupId != groupId)
+                {
+                    taken.Add(previous.GroupId);
+                }
+
                 _viewing[deviceId] = new Viewing(groupId, viewerName, until);
                 if (registry.Get(deviceId) is { } connection)
                 {
@@ -94,6 +107,8 @@ public sealed class ScreenViews(
         {
             _changes.Release();
         }
+
+        RaiseEnded(taken);
     }
 
     public async Task StopAsync(Guid groupId)
@@ -125,6 +140,8 @@ public sealed class ScreenViews(
         {
             _changes.Release();
         }
+
+        Ended?.Invoke(groupId);
     }
 
     /// <summary>Forgets a device's view here; the device is told to stop if it is connected here.</summary>
@@ -290,6 +307,7 @@ public sealed class ScreenViews(
             return;
         }
 
+        var ended = new HashSet<Guid>();
         await _changes.WaitAsync(cancellationToken);
         try
         {
@@ -299,6 +317,7 @@ public sealed class ScreenViews(
                 if ((groupIds is null || groupIds.Contains(viewing.GroupId)) && !rows.ContainsKey(deviceId))
                 {
                     await EndLocallyAsync(deviceId, viewing);
+                    ended.Add(viewing.GroupId);
                     live.Touch(deviceId);
                 }
             }
@@ -308,6 +327,12 @@ public sealed class ScreenViews(
                 var next = new Viewing(row.GroupId, row.ViewerName, row.Until);
                 var previous = _viewing.GetValueOrDefault(row.DeviceId);
                 _viewing[row.DeviceId] = next;
+                if (previous is not null && previous.GroupId != next.GroupId)
+                {
+                    // Another class watches the device now.
+                    ended.Add(previous.GroupId);
+                }
+
                 if (previous is null || previous.GroupId != next.GroupId || previous.ViewerName != next.ViewerName)
                 {
                     live.Touch(row.DeviceId);
@@ -321,6 +346,16 @@ public sealed class ScreenViews(
         finally
         {
             _changes.Release();
+        }
+
+        RaiseEnded(ended);
+    }
+
+    private void RaiseEnded(IEnumerable<Guid> groupIds)
+    {
+        foreach (var groupId in groupIds)
+        {
+            Ended?.Invoke(groupId);
         }
     }
 
@@ -354,18 +389,22 @@ public sealed class ScreenViews(
             await StopAsync(group); // a view of a class without devices, kept on this node only
         }
 
+        var expired = new HashSet<Guid>();
         await _changes.WaitAsync(cancellationToken);
         try
         {
             foreach (var (deviceId, viewing) in _viewing.Where(v => v.Value.Until <= now).ToList())
             {
                 await EndLocallyAsync(deviceId, viewing);
+                expired.Add(viewing.GroupId);
             }
         }
         finally
         {
             _changes.Release();
         }
+
+        RaiseEnded(expired);
 
         var unsaved = new List<(Guid, Thumbnail)>();
         foreach (var deviceId in _unsaved.Keys)

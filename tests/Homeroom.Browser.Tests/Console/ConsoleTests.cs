@@ -86,6 +86,8 @@ public sealed class ConsoleTests(ConsoleDistrict district)
         // Lock the class: every tile shows locked, and every device is.
         await page.GetByTestId("lock-class").ClickAsync();
         await Expect(page.Locator("[data-testid=tile][data-state=locked]")).ToHaveCountAsync(4, Soon);
+        // The status line counts the devices' acknowledgements as they come, without a reload.
+        await Expect(page.GetByTestId("classroom-status")).ToHaveTextAsync("lock: 4 of 4 acknowledged", new() { Timeout = 15_000 });
         district.ScienceDevices.ShouldAllBe(d => d.Locked);
         district.ArtDevices.ShouldAllBe(d => !d.Locked);
         await Browsers.ScreenshotAsync(page, "classroom-locked");

@@ -29,13 +29,15 @@ namespace Homeroom.Server.Hosting.Cluster;
 /// The teacher's classroom across nodes: <c>v</c> and <c>t</c> notices go to <see cref="Classroom.ScreenViews"/>, <c>l</c>
 /// and <c>h</c> to <see cref="Devices.ClusterDeviceState"/>. After every (re)connection both read everything again, in
 /// the order of the notices; when the connection is lost, what this node heard about other nodes' devices is forgotten
-/// (shown as unknown: offline, unlocked) until it hears again.
+/// (shown as unknown: offline, unlocked) until it hears again. <c>a</c> notices go to <see cref="CommandProgress"/>: the
+/// live count of a command issued here, acknowledged by devices connected elsewhere.
 /// </para>
 /// </summary>
 public sealed class BackplaneListener(
     BackplanePublisher publisher,
     ConnectionRegistry registry,
     CommandDispatcher dispatcher,
+    CommandProgress progress,
     Policies.PolicyDistributor policies,
     Classroom.ScreenViews views,
     Devices.ClusterDeviceState devices,
@@ -269,6 +271,9 @@ public sealed class BackplaneListener(
                     break;
                 case BackplaneMessageKind.Heartbeat when !own:
                     devices.OnHeartbeat(message.Node);
+                    break;
+                case BackplaneMessageKind.Acknowledged when !own:
+                    progress.AcknowledgedElsewhere(message.Command, message.Devices);
                     break;
             }
         }

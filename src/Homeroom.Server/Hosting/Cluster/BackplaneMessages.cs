@@ -29,14 +29,21 @@ public enum BackplaneMessageKind
 
     /// <summary>The sending node is alive; the devices it announced stay online in the others' view.</summary>
     Heartbeat,
+
+    /// <summary>
+    /// These devices, connected to the sending node, acknowledged (or finished) <see cref="BackplaneMessage.Command"/>, a command
+    /// that node did not issue: the node that issued it counts them in its live progress.
+    /// </summary>
+    Acknowledged,
 }
 
 /// <summary>
 /// One parsed notification. <see cref="Devices"/> holds group ids for <see cref="BackplaneMessageKind.Views"/>;
 /// <see cref="Sequences"/> is set for <see cref="BackplaneMessageKind.Connected"/> (connection numbers) and
-/// <see cref="BackplaneMessageKind.Thumbnails"/> (capture times in Unix milliseconds) only.
+/// <see cref="BackplaneMessageKind.Thumbnails"/> (capture times in Unix milliseconds) only; <see cref="Command"/> for
+/// <see cref="BackplaneMessageKind.Acknowledged"/> only.
 /// </summary>
-public sealed record BackplaneMessage(BackplaneMessageKind Kind, string Node, IReadOnlyList<Guid> Devices, IReadOnlyList<long> Sequences);
+public sealed record BackplaneMessage(BackplaneMessageKind Kind, string Node, IReadOnlyList<Guid> Devices, IReadOnlyList<long> Sequences, Guid Command = default);
 
 /// <summary>
 /// The text of the notifications on the <see cref="Channel"/> channel, ASCII and small:
@@ -45,7 +52,8 @@ public sealed record BackplaneMessage(BackplaneMessageKind Kind, string Node, IR
 /// <c>s NODE</c> (sweep), and for the classroom
 /// <c>v NODE GROUP,…</c> (these classes' screen views changed), <c>t NODE ID:MS,…</c> (these devices' thumbnails
 /// were stored, captured at MS Unix milliseconds), <c>l NODE ID,…</c> (these devices' live rows changed) and
-/// <c>h NODE</c> (the node is alive). NODE is 12 lowercase
+/// <c>h NODE</c> (the node is alive), and for the live progress of commands <c>a NODE COMMAND ID,…</c> (these devices
+/// acknowledged the command on NODE). NODE is 12 lowercase
 /// hex digits, ID a device id as 32 hex digits. Anyone who may connect to the database can notify, so a
 /// payload is read strictly: anything malformed is refused whole and changes nothing.
 /// </summary>
@@ -93,10 +101,16 @@ public static class BackplaneMessages
     public static List<string> Live(string node, IEnumerable<Guid> deviceIds, int maxPayloadBytes) =>
         Split('l', node, deviceIds.Select(id => id.ToString("N")), maxPayloadBytes);
 
-    private static List<string> Split(char kind, string node, IEnumerable<string> items, int maxPayloadBytes)
+    /// <summary>Notifications naming devices that acknowledged one command, each at most <paramref name="maxPayloadBytes"/> long.</summary>
+    public static List<string> Acknowledged(string node, Guid commandId, IEnumerable<Guid> deviceIds, int maxPayloadBytes) =>
+        Split("a " + node + " " + commandId.ToString("N") + " ", deviceIds.Select(id => id.ToString("N")), maxPayloadBytes);
+
+    private static List<string> Split(char kind, string node, IEnumerable<string> items, int maxPayloadBytes) =>
+        Split(kind + " " + node + " ", items, maxPayloadBytes);
+
+    private static List<string> Split(string prefix, IEnumerable<string> items, int maxPayloadBytes)
     {
         var payloads = new List<string>();
-        var prefix = kind + " " + node + " ";
         var text = new StringBuilder(prefix);
         foreach (var item in items)
         {
@@ -148,16 +162,31 @@ public static class BackplaneMessages
 
         // Kinds whose items carry a number after the id.
         var numbered = kind is 'c' or 't';
-        if (kind is not ('d' or 'p' or 'c' or 'v' or 't' or 'l') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
+        if (kind is not ('d' or 'p' or 'c' or 'v' or 't' or 'l' or 'a') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
         {
             return null;
         }
 
+        // An acknowledgement notice names its command before the devices: "a NODE COMMAND ID,…".
+        var start = 3 + NodeIdLength;
+        var command = Guid.Empty;
+        if (kind == 'a')
+        {
+            var commandText = payload.AsSpan(start, GuidLength);
+            if (payload.Length < start + GuidLength + 1 + GuidLength || payload[start + GuidLength] != ' '
+                || !IsHex(commandText) || !Guid.TryParseExact(commandText, "N", out command))
+            {
+                return null;
+            }
+
+            start += GuidLength + 1;
+        }
+
         var devices = new List<Guid>();
         var sequences = new List<long>();
-        foreach (var range in payload.AsSpan(3 + NodeIdLength).Split(','))
+        foreach (var range in payload.AsSpan(start).Split(','))
         {
-            var item = payload.AsSpan(3 + NodeIdLength)[range];
+            var item = payload.AsSpan(start)[range];
             var id = numbered && item.Length > GuidLength + 1 && item[GuidLength] == ':' ? item[..GuidLength] : item;
             if (id.Length != GuidLength || !IsHex(id) || !Guid.TryParseExact(id, "N", out var deviceId))
             {
@@ -185,9 +214,10 @@ public static class BackplaneMessages
             'c' => BackplaneMessageKind.Connected,
             'v' => BackplaneMessageKind.Views,
             't' => BackplaneMessageKind.Thumbnails,
+            'a' => BackplaneMessageKind.Acknowledged,
             _ => BackplaneMessageKind.Live,
         };
-        return new BackplaneMessage(parsed, node, devices, sequences);
+        return new BackplaneMessage(parsed, node, devices, sequences, command);
     }
 
     private static bool IsNodeId(ReadOnlySpan<char> node) => node.Length == NodeIdLength && IsHex(node);

@@ -8,7 +8,8 @@ namespace Homeroom.Server.Hosting.Cluster;
 
 /// <summary>
 /// This node's side of the backplane that talks: it tells the other nodes on the same PostgreSQL database
-/// which devices have new stored commands or policy versions and which devices connected here, with <c>NOTIFY</c>. Callers
+/// which devices have new stored commands or policy versions, which devices connected here and which of them
+/// acknowledged a command another node issued, with <c>NOTIFY</c>. Callers
 /// only queue (never wait for PostgreSQL), so a backplane that is down never slows a node serving its own
 /// devices; one loop sends whatever gathered while the previous send was under way, split into payloads
 /// PostgreSQL accepts, in one transaction. What cannot be sent is not retried id by id: once PostgreSQL
@@ -24,6 +25,9 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
     private HashSet<Guid> _devices = [];
     private HashSet<Guid> _policies = [];
     private List<(Guid DeviceId, long Sequence)> _connections = [];
+    private Dictionary<Guid, HashSet<Guid>> _acknowledged = [];
+    private int _acknowledgedCount;
+    private bool _acknowledgedOverflow;
     private bool _sweep;
     private long _sequence;
     private long _publishedThrough;
@@ -76,6 +80,52 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
     }
 
     /// <summary>
+    /// A device connected here acknowledged (or finished) a command this node did not issue: the issuing node is told, for
+    /// its live progress. An acknowledgement and a final status within one send are one id. Best effort: beyond
+    /// <see cref="BackplaneOptions.MaxQueuedDevices"/> or when PostgreSQL refuses the send they are dropped (the stored
+    /// statuses stay right; only the issuing page's live count falls short).
+    /// </summary>
+    public void Acknowledged(Guid commandId, Guid deviceId)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        var overflow = false;
+        lock (_gate)
+        {
+            if (!_acknowledged.TryGetValue(commandId, out var devices))
+            {
+                devices = _acknowledged[commandId] = [];
+            }
+
+            if (devices.Contains(deviceId))
+            {
+                return;
+            }
+
+            if (_acknowledgedCount >= _options.MaxQueuedDevices)
+            {
+                overflow = !_acknowledgedOverflow;
+                _acknowledgedOverflow = true;
+            }
+            else
+            {
+                devices.Add(deviceId);
+                _acknowledgedCount++;
+            }
+        }
+
+        if (overflow)
+        {
+            BackplaneLog.Overflow(logger, "the queue of acknowledgements to publish");
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>
     /// A device connected here: numbers the connection and announces it, so any older connection of the device on
     /// another node is closed. The number is set before the notice can leave, so this node recognises its own notice.
     /// </summary>
@@ -113,16 +163,20 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
             HashSet<Guid> devices;
             HashSet<Guid> policies;
             List<(Guid, long)> connections;
+            Dictionary<Guid, HashSet<Guid>> acknowledged;
             bool sweep;
             lock (_gate)
             {
                 (devices, _devices) = (_devices, []);
                 (policies, _policies) = (_policies, []);
                 (connections, _connections) = (_connections, []);
+                (acknowledged, _acknowledged) = (_acknowledged, []);
+                _acknowledgedCount = 0;
+                _acknowledgedOverflow = false;
                 (sweep, _sweep) = (_sweep, false);
             }
 
-            if (devices.Count == 0 && policies.Count == 0 && connections.Count == 0 && !sweep)
+            if (devices.Count == 0 && policies.Count == 0 && connections.Count == 0 && acknowledged.Count == 0 && !sweep)
             {
                 continue;
             }
@@ -136,6 +190,12 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
             {
                 payloads.AddRange(BackplaneMessages.Devices(NodeId, devices, _options.MaxPayloadBytes));
                 payloads.AddRange(BackplaneMessages.Policies(NodeId, policies, _options.MaxPayloadBytes));
+            }
+
+            // Not replaced by a sweep, and not sent again when this send fails: only a live count depends on them.
+            foreach (var (commandId, acknowledgedBy) in acknowledged)
+            {
+                payloads.AddRange(BackplaneMessages.Acknowledged(NodeId, commandId, acknowledgedBy, _options.MaxPayloadBytes));
             }
 
             try

@@ -89,6 +89,20 @@ export function clear() {
     observer = null;
 }
 
+/** One device is no longer watched (another class took it over): forget its image. */
+export function forget(deviceId) {
+    const screen = screens.get(deviceId);
+    if (!screen) {
+        return;
+    }
+
+    screens.delete(deviceId);
+    URL.revokeObjectURL(screen.url);
+    for (const img of imagesOf(deviceId)) {
+        img.removeAttribute('src');
+    }
+}
+
 /** Keeps Tab and Shift+Tab inside the dialog while it is open, and puts focus on `initial`. */
 export function trapFocus(dialog, initial) {
     if (!dialog || dialog.dataset.trapped) {

@@ -86,6 +86,21 @@ public sealed class BackplaneMessagesTests
         heartbeat.Node.ShouldBe(Node);
     }
 
+    [Fact]
+    public void Acknowledged_ManyDevices_SplitUnderTheLimit_EachNamingTheCommand()
+    {
+        var command = Guid.NewGuid();
+        var devices = Enumerable.Range(0, 500).Select(_ => Guid.NewGuid()).ToList();
+
+        var payloads = BackplaneMessages.Acknowledged(Node, command, devices, 1_000);
+
+        payloads.Count.ShouldBeGreaterThan(1);
+        payloads.ShouldAllBe(p => p.Length <= 1_000 && p.StartsWith("a " + Node + " " + command.ToString("N") + " "));
+        var read = payloads.Select(BackplaneMessages.Parse).ToList();
+        read.ShouldAllBe(m => m != null && m.Kind == BackplaneMessageKind.Acknowledged && m.Node == Node && m.Command == command && m.Sequences.Count == 0);
+        read.SelectMany(m => m!.Devices).ShouldBe(devices);
+    }
+
     public static TheoryData<string?> Malformed() => new()
     {
         null,
@@ -125,6 +140,16 @@ public sealed class BackplaneMessagesTests
         "t 0123456789ab 0123456789abcdef0123456789abcdef:-5",
         "t 0123456789ab 0123456789abcdef0123456789abcdef:1e9",
         "T 0123456789ab 0123456789abcdef0123456789abcdef:1",
+        "a 0123456789ab",
+        "a 0123456789ab 0123456789abcdef0123456789abcdef",
+        "a 0123456789ab 0123456789abcdef0123456789abcdef ",
+        "a 0123456789ab 0123456789abcdef0123456789abcdef 0123456789abcdef0123456789abcdef,",
+        "a 0123456789ab 0123456789abcdef0123456789abcdef,0123456789abcdef0123456789abcdef",
+        "a 0123456789ab 0123456789ABCDEF0123456789ABCDEF 0123456789abcdef0123456789abcdef",
+        "a 0123456789ab 0123456789abcdef0123456789abcdef 0123456789abcdef0123456789abcdef:1",
+        "a 0123456789ab 0123456789abcdef0123456789abcde 0123456789abcdef0123456789abcdef",
+        "a 0123456789ab 0123456789abcdef0123456789abcdef  0123456789abcdef0123456789abcdef",
+        "A 0123456789ab 0123456789abcdef0123456789abcdef 0123456789abcdef0123456789abcdef",
     };
 
     [Theory]

@@ -6,6 +6,7 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Data;
 using Homeroom.Server.Classroom;
+using Homeroom.Server.Commands;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting.Cluster;
 using Homeroom.Server.Tests.Infrastructure;
@@ -200,6 +201,131 @@ public sealed class ClusterClassroomTests(ITestOutputHelper output)
         await agent.CloseAsync();
         await TileShowsAsync(lesson.Teacher, lesson.ClassId, deviceId, t => !t.GetProperty("online").GetBoolean());
         (await TileAsync(lesson.Teacher, lesson.ClassId, other.DeviceId)).GetProperty("online").GetBoolean().ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task ClassLock_OnA_CountsLiveTheAcknowledgementsOfDevicesOnB_AndIgnoresMalformedNotices()
+    {
+        var (a, b) = await StartTwoNodesAsync();
+        await using var nodeA = a;
+        await using var nodeB = b;
+        using var lesson = await LessonAsync(a, 3);
+        await using var onA = await ConnectAsync(a, lesson.Devices[0]);
+        await using var first = await ConnectAsync(b, lesson.Devices[1]);
+        await using var second = await ConnectAsync(b, lesson.Devices[2]);
+        var classroom = a.GetService<global::Homeroom.Server.Classroom.Classroom>();
+        var progressed = 0;
+        classroom.CommandProgressed += _ => Interlocked.Increment(ref progressed);
+
+        Guid commandId;
+        using (var locked = await lesson.Teacher.PostAsJsonAsync($"/api/groups/{lesson.ClassId}/commands", new { kind = "lock" }))
+        {
+            locked.EnsureSuccessStatusCode();
+            commandId = (await locked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        }
+
+        var frames = new Dictionary<TestAgent, CommandFrame>();
+        foreach (var device in new[] { onA, first, second })
+        {
+            frames[device] = await device.ExpectAsync<CommandFrame>(Arrival);
+            frames[device].CommandId.ShouldBe(commandId);
+        }
+
+        classroom.Progress(commandId)!.Value.ShouldBe((0, 3));
+
+        // Acknowledgement notices that break a rule (they name the second device on B, which has not answered yet) change
+        // no count and leave the listener as it was; they are committed before the first device's real notice, so they
+        // are handled before it.
+        var listener = a.GetService<BackplaneListener>();
+        var pid = listener.ListenerProcessId;
+        var command = commandId.ToString("N");
+        var device2 = second.DeviceId.ToString("N");
+        string[] malformed =
+        [
+            "a 0123456789ab " + command,
+            "a 0123456789ab " + command + " ",
+            "a 0123456789ab " + command + " " + device2 + ",",
+            "a 0123456789ab " + command + " " + device2.ToUpperInvariant(),
+            "a 0123456789ab " + command.ToUpperInvariant() + " " + device2,
+            "a 0123456789ab " + command + "," + device2,
+            "a 0123456789ab " + command + " " + device2 + ":1",
+            "a 0123456789ab " + command[..31] + " " + device2,
+            "a 0123456789ab  " + command + " " + device2,
+        ];
+        await using (var rogue = new NpgsqlConnection(a.Database.PostgresConnectionString))
+        {
+            await rogue.OpenAsync();
+            foreach (var payload in malformed)
+            {
+                await using var notify = new NpgsqlCommand("SELECT pg_notify('homeroom_devices', $1)", rogue) { Parameters = { new() { Value = payload } } };
+                await notify.ExecuteNonQueryAsync();
+            }
+        }
+
+        // One device on B acknowledges: A's count (what the teacher's page shows) has it at once, and only it.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await first.SendAsync(new CommandStatusFrame(commandId, CommandStatusValues.Acknowledged));
+        await Poll.UntilAsync(() => Task.FromResult(classroom.Progress(commandId)?.Acknowledged == 1), Arrival);
+        output.WriteLine($"an acknowledgement on B counted on A after {clock.Elapsed.TotalMilliseconds:F0} ms");
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref progressed) == 1), Arrival);
+        listener.IsListening.ShouldBeTrue();
+        listener.ListenerProcessId.ShouldBe(pid);
+
+        // The rest answer in full (acknowledged, then succeeded); each device counts once, on either node.
+        foreach (var device in new[] { first, second, onA })
+        {
+            await device.AnswerAsync(frames[device]);
+        }
+
+        (await a.GetService<CommandProgress>().WaitForAllAsync(commandId, Arrival)).Complete.ShouldBeTrue();
+        classroom.Progress(commandId)!.Value.ShouldBe((3, 3));
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref progressed) == 3), Arrival);
+    }
+
+    [Fact]
+    public async Task ScreenView_StoppedOnB_EndsOnAnOpenPageOnA_AndTakenOverByAnotherClass_EndsForTheFirst()
+    {
+        var (a, b) = await StartTwoNodesAsync();
+        await using var nodeA = a;
+        await using var nodeB = b;
+        using var lesson = await LessonAsync(a, 2);
+        await using var first = await ConnectAsync(b, lesson.Devices[0]);
+        await using var second = await ConnectAsync(b, lesson.Devices[1]);
+        var classroom = a.GetService<global::Homeroom.Server.Classroom.Classroom>();
+        var ended = new System.Collections.Concurrent.ConcurrentQueue<Guid>();
+        classroom.ViewEnded += ended.Enqueue;
+
+        (await lesson.Teacher.PostAsync($"/api/groups/{lesson.ClassId}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        foreach (var agent in new[] { first, second })
+        {
+            (await agent.ExpectAsync<ScreenViewFrame>(Arrival)).Active.ShouldBeTrue();
+        }
+
+        classroom.Watching(lesson.ClassId, first.DeviceId).ShouldBeTrue();
+
+        // Another class (started through B) takes the second device over: A's page of the first class hears it.
+        var art = (await a.PostJsonAsync<JsonElement>("/api/groups", new { name = "Art", kind = "class" })).GetProperty("id").GetGuid();
+        (await a.PostJsonAsync($"/api/groups/{art}/members", new { deviceIds = new[] { second.DeviceId } })).EnsureSuccessStatusCode();
+        using (var session = await b.Client.PostAsJsonAsync($"/api/groups/{art}/session", new { minutes = 30 }))
+        {
+            session.EnsureSuccessStatusCode();
+        }
+
+        (await b.Client.PostAsync($"/api/groups/{art}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await second.ExpectAsync<ScreenViewFrame>(Arrival)).Active.ShouldBeTrue();
+        await Poll.UntilAsync(() => Task.FromResult(ended.Contains(lesson.ClassId)), Arrival);
+        classroom.Watching(lesson.ClassId, second.DeviceId).ShouldBeFalse();
+        classroom.Watching(lesson.ClassId, first.DeviceId).ShouldBeTrue();
+        ended.Clear();
+
+        // Stopped through B (another staff member, another node): the open page on A is told, and A no longer watches.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        (await b.Client.DeleteAsync($"/api/groups/{lesson.ClassId}/screen-view")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        await Poll.UntilAsync(() => Task.FromResult(ended.Contains(lesson.ClassId)), Arrival);
+        output.WriteLine($"a view stopped on B ended on A after {clock.Elapsed.TotalMilliseconds:F0} ms");
+        classroom.Watching(lesson.ClassId, first.DeviceId).ShouldBeFalse();
+        (await first.ExpectAsync<ScreenViewFrame>(Arrival)).Active.ShouldBeFalse();
+        (await lesson.Teacher.GetFromJsonAsync<JsonElement>($"/api/groups/{lesson.ClassId}/classroom")).GetProperty("viewing").GetBoolean().ShouldBeFalse();
     }
 
     [Fact]
