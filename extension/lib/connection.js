@@ -5,7 +5,7 @@
 
 import * as frames from './frames.js';
 import { reconnectDelay } from './backoff.js';
-import { APPROVAL_RETRY_MS, enrollRequest, enrollmentOutcome, needsEnrollment } from './enrollment.js';
+import { APPROVAL_RETRY_MS, enrollRequest, enrollmentOutcome, enrollmentSecret, needsEnrollment } from './enrollment.js';
 import { ActivityQueue } from './queue.js';
 import { TokenBucket } from './ratelimit.js';
 import { deviceFacts, signedInUser } from './device.js';
@@ -106,7 +106,8 @@ export class Connection {
   }
 
   async enroll(config) {
-    if (!config.enrollmentToken) {
+    const secret = enrollmentSecret(config);
+    if (!secret) {
       this.status('unenrolled', 'No enrollment token is configured.');
       return false;
     }
@@ -115,7 +116,7 @@ export class Connection {
     const facts = await deviceFacts();
     // Enrolling again (the server refused the credential with 4401): the credential this agent has
     // goes along, so the server can tell the device itself from someone typing its serial number.
-    const body = enrollRequest(config.enrollmentToken, facts, config.serverUrl, this.enrollment);
+    const body = enrollRequest(secret, facts, config.serverUrl, this.enrollment);
     let response;
     try {
       response = await fetch(new URL('/agent/v1/enroll', `${config.serverUrl}/`), {
@@ -238,7 +239,7 @@ export class Connection {
         this.enrollment = { ...this.enrollment, stale: true };
         save({ enrollment: this.enrollment });
       }
-      if (!config.enrollmentToken) {
+      if (!enrollmentSecret(config)) {
         this.stop('unenrolled', 'The server no longer accepts this device and no enrollment token is configured.');
         return;
       }

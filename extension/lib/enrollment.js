@@ -13,6 +13,17 @@ function clip(text, max) {
   return typeof text === 'string' && text.length > max ? text.slice(0, max) : text;
 }
 
+/**
+ * The secret to enroll with: on a desktop whose Homeroom agent gave the browser this extension, its companion credential
+ * (`hrc_…`, from managed policy only), with which the extension enrolls as a companion of that computer rather than as a
+ * device of its own; otherwise the district enrollment token. '' when there is neither.
+ */
+export function enrollmentSecret(config) {
+  const companion = config?.companionCredential;
+  if (typeof companion === 'string' && companion.startsWith('hrc_')) return companion;
+  return typeof config?.enrollmentToken === 'string' ? config.enrollmentToken : '';
+}
+
 /** True when both addresses name the same server (scheme, host and port): the agent's paths are absolute. */
 export function sameServer(a, b) {
   try {

@@ -34,6 +34,8 @@ export async function readConfig() {
   return {
     serverUrl: normaliseServerUrl(pick('serverUrl')),
     enrollmentToken: typeof pick('enrollmentToken') === 'string' ? pick('enrollmentToken').trim() : '',
+    // Only from managed policy: the desktop agent writes it there (docs/desktop-agent.md, Browser policy).
+    companionCredential: typeof managed.companionCredential === 'string' ? managed.companionCredential.trim() : '',
     reportSignedInUser: pick('reportSignedInUser') !== false,
     managed: Object.keys(managed).length > 0,
   };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { enrollRequest, enrollmentOutcome, needsEnrollment, sameServer } from '../lib/enrollment.js';
+import { enrollRequest, enrollmentOutcome, enrollmentSecret, needsEnrollment, sameServer } from '../lib/enrollment.js';
 
 const facts = { serial: '5CD1234XYZ', model: 'Chromebook 311', manufacturer: 'Acer', osVersion: '129.0', name: 'CB-0412' };
 
@@ -47,4 +47,19 @@ test('needsEnrollment_OnlyWithoutAValidCredentialForThisServer', () => {
 test('sameServer_ComparesSchemeHostAndPort', () => {
   assert.equal(sameServer('https://a.example/x', 'https://a.example/'), true);
   assert.equal(sameServer('https://a.example', 'not a url'), false);
+});
+
+test('enrollmentSecret_DesktopCompanionCredential_IsUsedInPlaceOfTheToken', () => {
+  assert.equal(enrollmentSecret({ companionCredential: 'hrc_abc', enrollmentToken: 'hre_t' }), 'hrc_abc');
+  assert.equal(enrollmentSecret({ companionCredential: 'hrc_abc', enrollmentToken: '' }), 'hrc_abc');
+  const body = enrollRequest(enrollmentSecret({ companionCredential: 'hrc_abc' }), facts, 'https://homeroom.example.org', null);
+  assert.equal(body.token, 'hrc_abc');
+  assert.equal(body.platform, 'chromeos');
+});
+
+test('enrollmentSecret_NoOrAForeignCompanionValue_FallsBackToTheToken', () => {
+  assert.equal(enrollmentSecret({ companionCredential: '', enrollmentToken: 'hre_t' }), 'hre_t');
+  assert.equal(enrollmentSecret({ companionCredential: 'hre_not_a_companion', enrollmentToken: 'hre_t' }), 'hre_t');
+  assert.equal(enrollmentSecret({ enrollmentToken: 'hre_t' }), 'hre_t');
+  assert.equal(enrollmentSecret({}), '');
 });

@@ -58,6 +58,7 @@ public static class AgentHost
         services.AddSingleton(s => new ActivityQueue(s.GetRequiredService<AgentPaths>(), options.ActivityQueueCapacity));
         services.AddSingleton<ActivitySink>();
         services.AddSingleton<AgentEnrollment>();
+        services.AddSingleton<Capabilities.Browsers.CompanionCredentials>();
         services.AddSingleton<IOsCommandRunner, ProcessRunner>();
         services.AddSingleton<Session.SessionHost>();
         services.AddHostedService(s => s.GetRequiredService<Session.SessionHost>());

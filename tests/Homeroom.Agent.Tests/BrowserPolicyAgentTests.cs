@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
@@ -16,6 +17,14 @@ namespace Homeroom.Agent.Tests;
 public sealed class BrowserPolicyAgentTests : AgentServerTest
 {
     private const string Extension = "haldlgldplgnggkjaafhelgiaglafanh";
+
+    /// <summary>What the Homeroom extension in a browser profile sends to enroll with the secret it finds in its managed configuration.</summary>
+    private async Task<HttpResponseMessage> EnrollExtensionAsync(string secret, string serial)
+    {
+        using var client = Host.CreateClient();
+        return await client.PostAsJsonAsync("/agent/v1/enroll", new Homeroom.Contracts.Enrollment.EnrollRequest(
+            secret, Homeroom.Contracts.Enrollment.DevicePlatform.ChromeOS, serial, AgentVersion: "homeroom-extension/1.0.0"), HomeroomHost.Json);
+    }
 
     private async Task<Guid> IdAsync(string path, object body) => (await Host.PostJsonAsync<JsonElement>(path, body)).GetProperty("id").GetGuid();
 
@@ -78,14 +87,27 @@ public sealed class BrowserPolicyAgentTests : AgentServerTest
         var policy = await AppliedAsync(agent, deviceId, blocking: true);
         policy.GetProperty("applied").GetBoolean().ShouldBeTrue(policy.GetProperty("failures").ToString());
         policy.GetProperty("compliant").GetBoolean().ShouldBeTrue();
+        string? companionCredential = null;
         foreach (var file in files)
         {
             var written = JsonDocument.Parse(await File.ReadAllTextAsync(file)).RootElement;
             written.GetProperty("ExtensionInstallForcelist")[0].GetString().ShouldBe($"{Extension};https://clients2.google.com/service/update2/crx");
             var config = written.GetProperty("3rdparty").GetProperty("extensions").GetProperty(Extension);
             config.GetProperty("serverUrl").GetString().ShouldBe("https://homeroom.example.org");
-            config.GetProperty("enrollmentToken").GetString().ShouldBe("hre_test");
+            // The world-readable file carries this device's companion credential, never the district's enrollment token.
+            config.TryGetProperty("enrollmentToken", out _).ShouldBeFalse();
+            (await File.ReadAllTextAsync(file)).ShouldNotContain("hre_test");
+            companionCredential ??= config.GetProperty("companionCredential").GetString();
+            config.GetProperty("companionCredential").GetString().ShouldBe(companionCredential);
         }
+
+        companionCredential.ShouldNotBeNull().ShouldStartWith("hrc_");
+        // The extension enrolling with it becomes a companion of this desktop, not a device of its own.
+        using var companion = await EnrollExtensionAsync(companionCredential, "profile-1");
+        companion.StatusCode.ShouldBe(System.Net.HttpStatusCode.OK, await companion.Content.ReadAsStringAsync());
+        var desktop = await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}");
+        desktop.GetProperty("companions").GetArrayLength().ShouldBe(1);
+        (await Host.GetJsonAsync<JsonElement>("/api/devices")).GetProperty("total").GetInt32().ShouldBe(1);
 
         File.Exists(Path.Combine(root, "etc/firefox/policies/policies.json")).ShouldBeFalse("no Firefox add-on is set");
         var live = Host.GetService<DeviceLiveState>();
@@ -97,6 +119,10 @@ public sealed class BrowserPolicyAgentTests : AgentServerTest
         policy = await AppliedAsync(agent, deviceId, blocking: false);
         policy.GetProperty("applied").GetBoolean().ShouldBeTrue(policy.GetProperty("failures").ToString());
         files.ShouldAllBe(f => !File.Exists(f));
+        // The policy gone, the agent gave the credential back: the browser's companion is revoked, the credential enrolls nothing.
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{deviceId}")).GetProperty("companions")[0].GetProperty("revokedAt").ValueKind.ShouldBe(JsonValueKind.String);
+        using var refused = await EnrollExtensionAsync(companionCredential, "profile-2");
+        refused.StatusCode.ShouldBe(System.Net.HttpStatusCode.Unauthorized);
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.WebFilter && !c.Available) == true), HomeroomHost.Timeout);
     }
 

@@ -282,4 +282,30 @@ public sealed class BrowserPolicyTests : IDisposable
             new RegistryPolicyValue("list", false, "[\"a\"]", 0),
         ]);
     }
+    [Fact]
+    public void WithCompanion_TheDistrictTokenIsDropped_AndTheCompanionCredentialWritten()
+    {
+        var request = BrowserPolicyContent.WithCompanion(ExtensionRequest(), "hrc_device", new Uri("http://127.0.0.1:5000/"));
+
+        var file = Encoding.UTF8.GetString(BrowserPolicyContent.ChromiumPolicyFile(request)!);
+        var config = JsonDocument.Parse(file).RootElement.GetProperty("3rdparty").GetProperty("extensions").GetProperty(Extension);
+        config.TryGetProperty("enrollmentToken", out _).ShouldBeFalse();
+        file.ShouldNotContain("hre_abc");
+        config.GetProperty("companionCredential").GetString().ShouldBe("hrc_device");
+        config.GetProperty("serverUrl").GetString().ShouldBe("https://homeroom.example.org", "the profile's address is kept");
+        config.GetProperty("reportSignedInUser").GetBoolean().ShouldBeTrue();
+    }
+
+    [Fact]
+    public void WithCompanion_NoServerInTheConfiguration_WritesTheAgentsServer_AndNoCredentialMeansNone()
+    {
+        var bare = Request($$$"""{"desktopBrowsers": {"extensionId": "{{{Extension}}}", "extensionConfig": {"enrollmentToken": {"Value": "hre_abc"}} } }""");
+
+        var request = BrowserPolicyContent.WithCompanion(bare, null, new Uri("http://127.0.0.1:5000/"));
+
+        var config = JsonDocument.Parse(BrowserPolicyContent.ChromiumPolicyFile(request)!).RootElement.GetProperty("3rdparty").GetProperty("extensions").GetProperty(Extension);
+        config.GetProperty("serverUrl").GetString().ShouldBe("http://127.0.0.1:5000");
+        config.TryGetProperty("enrollmentToken", out _).ShouldBeFalse();
+        config.TryGetProperty("companionCredential", out _).ShouldBeFalse();
+    }
 }

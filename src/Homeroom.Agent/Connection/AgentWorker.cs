@@ -39,6 +39,7 @@ public sealed class AgentWorker(
     IPackagesCapability packages,
     IOsUpdatesCapability osUpdates,
     IBrowserPolicyCapability browserPolicy,
+    CompanionCredentials companions,
     ISignedInUserCapability signedInUsers,
     AgentOptions options,
     ApplicationBlocker blocker,
@@ -89,8 +90,9 @@ public sealed class AgentWorker(
             var document = PolicyDocument.Read(stored.Document);
             blocker.SetBlockedPackages(BlockedPackages(document), BlockedExecutables(document));
             ApplyMonitoring(document);
-            // Again at every start: a policy file removed or changed meanwhile is put back before the first inventory.
-            ApplyBrowserPolicy(document);
+            // Again at every start: a policy file removed or changed meanwhile is put back before the first inventory
+            // (with the companion credential kept from before; a new one is asked for once the server answers).
+            ApplyBrowserPolicy(document, companions.Cached(_secrets?.DeviceId)?.Credential);
         }
 
         while (!stoppingToken.IsCancellationRequested)
@@ -195,6 +197,7 @@ public sealed class AgentWorker(
             await SendQueuedAsync(client);
             await signals.SendAsync(client, resend: true);
             await help.SendAsync(client, resend: true);
+            await RenewCompanionAsync();
             _current = client;
             await LiveAsync(client, TimeSpan.FromSeconds(Math.Max(5, hello.HeartbeatIntervalSeconds)), stoppingToken);
         }
@@ -873,8 +876,14 @@ public sealed class AgentWorker(
         }
 
         var capabilitiesBefore = browserPolicy.Describe().ToList();
-        var browsers = ApplyBrowserPolicy(policy);
+        var (companion, companionFailure) = await CompanionCredentialAsync(policy);
+        var browsers = ApplyBrowserPolicy(policy, companion);
         failures.AddRange(browsers.Failures.Select(Cut));
+        if (companionFailure is not null)
+        {
+            failures.Add(Cut(companionFailure));
+        }
+
         var settings = policy.WebFilter;
         if (!browsers.ExtensionWritten && (settings.AllowOnly || settings.BlockedCategories.Count > 0 || settings.BlockedSites.Count > 0))
         {
@@ -910,10 +919,69 @@ public sealed class AgentWorker(
         }
     }
 
-    /// <summary>Gives the desktop browsers what the policy's <c>desktopBrowsers.*</c> asks (or takes Homeroom's policy away).</summary>
-    private BrowserPolicyOutcome ApplyBrowserPolicy(PolicyDocument policy)
+    /// <summary>
+    /// On each connection: while the applied policy gives the browsers the extension and the kept companion credential is
+    /// missing or half through its life, a new one is written (a policy that does not change would otherwise let it expire).
+    /// </summary>
+    private async Task RenewCompanionAsync()
     {
-        var outcome = browserPolicy.Apply(BrowserPolicyRequest.From(policy));
+        if (_policy is not { } held || !companions.Due(_secrets?.DeviceId))
+        {
+            return;
+        }
+
+        var document = PolicyDocument.Read(held.Document);
+        if (BrowserPolicyRequest.From(document)?.ExtensionId is null)
+        {
+            return;
+        }
+
+        var (credential, _) = await CompanionCredentialAsync(document);
+        if (credential is not null)
+        {
+            ApplyBrowserPolicy(document, credential);
+        }
+    }
+
+    /// <summary>
+    /// The companion credential to write while the policy gives the browsers the Homeroom extension (obtained or renewed
+    /// from the server), or null with why not; with no extension asked for, the kept one is given back (the server then
+    /// revokes the extensions enrolled with it).
+    /// </summary>
+    private async Task<(string? Credential, string? Failure)> CompanionCredentialAsync(PolicyDocument policy)
+    {
+        try
+        {
+            if (BrowserPolicyRequest.From(policy)?.ExtensionId is null)
+            {
+                await companions.ReleaseAsync(_secrets, CancellationToken.None);
+                return (null, null);
+            }
+
+            if (_secrets is not { DeviceId: not null, Credential: not null } secrets)
+            {
+                return (null, "desktopBrowsers: the Homeroom extension cannot enroll: the agent is not enrolled");
+            }
+
+            return ((await companions.EnsureAsync(secrets, CancellationToken.None)).Credential, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException)
+        {
+            AgentLog.BrowserPolicyFailed(logger, $"companion credential: {e.Message}");
+            return (companions.Cached(_secrets?.DeviceId)?.Credential, companions.Cached(_secrets?.DeviceId) is null
+                ? $"desktopBrowsers: the Homeroom extension cannot enroll: no companion credential from the server ({e.Message})"
+                : null);
+        }
+    }
+
+    /// <summary>
+    /// Gives the desktop browsers what the policy's <c>desktopBrowsers.*</c> asks (or takes Homeroom's policy away): the
+    /// extension's configuration carries the device's companion credential, never a district enrollment token.
+    /// </summary>
+    private BrowserPolicyOutcome ApplyBrowserPolicy(PolicyDocument policy, string? companionCredential)
+    {
+        var request = BrowserPolicyRequest.From(policy) is { } asked ? BrowserPolicyContent.WithCompanion(asked, companionCredential, _secrets?.Server) : null;
+        var outcome = browserPolicy.Apply(request);
         foreach (var changed in outcome.Changed)
         {
             AgentLog.BrowserPolicyChanged(logger, changed);

@@ -14,4 +14,5 @@ namespace Homeroom.Contracts.Agents;
 [JsonSerializable(typeof(DiagnosticsReport))]
 [JsonSerializable(typeof(EnrollRequest))]
 [JsonSerializable(typeof(EnrollResponse))]
+[JsonSerializable(typeof(CompanionCredentialResponse))]
 public sealed partial class AgentJsonContext : JsonSerializerContext;

@@ -32,6 +32,25 @@ public static class AgentProtocol
         return request;
     }
 
+    /// <summary>
+    /// HTTP <c>POST</c> (issue) and <c>DELETE</c> (revoke) <c>/agent/v1/companion</c>: a desktop agent's companion credential,
+    /// with which the Homeroom browser extension on the same computer enrolls as a companion of this device rather than as a
+    /// device of its own; authenticated as the device (<c>Authorization: Device &lt;id&gt;:&lt;credential&gt;</c>). See
+    /// docs/agent-protocol.md, "Companion credential".
+    /// </summary>
+    public const string CompanionPath = "/agent/v1/companion";
+
+    /// <summary>How a companion credential begins; an enrollment whose <c>token</c> begins so enrolls a companion.</summary>
+    public const string CompanionCredentialPrefix = "hrc_";
+
+    /// <summary>A <paramref name="method"/> request for the device's companion credential.</summary>
+    public static HttpRequestMessage CompanionRequest(Uri server, HttpMethod method, Guid deviceId, string credential)
+    {
+        var request = DeviceRequest(server, CompanionPath, deviceId, credential);
+        request.Method = method;
+        return request;
+    }
+
     /// <summary>The optional WebSocket sub-protocol name an agent may offer.</summary>
     public const string SubProtocol = "homeroom.agent.v1";
 

@@ -53,3 +53,11 @@ public sealed record EnrollRequest(
 /// <param name="Credential">The device's own secret for <see cref="Agents.AuthFrame"/>. A re-enrollment replaces the previous one.</param>
 /// <param name="WebSocketPath">Where to connect.</param>
 public sealed record EnrollResponse(Guid DeviceId, string Credential, string WebSocketPath);
+
+/// <summary>
+/// Answer to <c>POST /agent/v1/companion</c>: the desktop's companion credential, which the agent writes into the Homeroom
+/// browser extension's managed configuration (<c>companionCredential</c>). A new one replaces the previous one.
+/// </summary>
+/// <param name="Credential">The secret (<c>hrc_…</c>): it enrolls browser extensions as companions of this device only, until it expires.</param>
+/// <param name="ExpiresAt">When it stops enrolling extensions (extensions already enrolled keep their own credentials).</param>
+public sealed record CompanionCredentialResponse(string Credential, DateTimeOffset ExpiresAt);

@@ -215,7 +215,8 @@ public static class ScopedResources
 
         var exists = kind switch
         {
-            ScopedResource.Device => await db.Devices.AnyAsync(d => d.Id == id, cancellationToken),
+            // A desktop's browser extension (a companion) is reached through its desktop only: for staff it does not exist.
+            ScopedResource.Device => await db.Devices.AnyAsync(d => d.Id == id && d.CompanionOf == null, cancellationToken),
             ScopedResource.Group => await db.Groups.AnyAsync(g => g.Id == id, cancellationToken),
             ScopedResource.Person => await db.People.AnyAsync(p => p.Id == id, cancellationToken),
             ScopedResource.School => await db.Schools.AnyAsync(s => s.Id == id, cancellationToken),

@@ -102,9 +102,13 @@ public sealed record StaffScope(Guid AccountId, string Username, string DisplayN
         return db.GroupMembers.Where(m => m.PersonId == person).Select(m => m.GroupId);
     }
 
+    /// <summary>
+    /// The devices staff of this scope may see and act on. A desktop's browser extension (a companion, <see cref="Device.CompanionOf"/>)
+    /// is never one of them: it is shown and acted on through its desktop only, so it is neither listed nor counted twice.
+    /// </summary>
     public IQueryable<Device> Devices(HomeroomDbContext db)
     {
-        var devices = db.Devices.AsNoTracking();
+        var devices = db.Devices.AsNoTracking().Where(d => d.CompanionOf == null);
         if (IsDistrictWide)
         {
             return devices;

@@ -18,7 +18,7 @@ public sealed class ActivityQueries(IDbContextFactory<HomeroomDbContext> dbFacto
 {
     public const int MaxKindLength = 32;
 
-    /// <summary>The device's events; null when the device is not in the scope.</summary>
+    /// <summary>The device's events, with its browser extensions' (companions') newest first; null when the device is not in the scope.</summary>
     public async Task<PagedResult<ActivityEventDto>?> ListAsync(StaffScope scope, Guid deviceId, string? kind, PageQuery paging, CancellationToken cancellationToken = default)
     {
         scope.EnsureCan(Permission.ReadActivity);
@@ -29,14 +29,21 @@ public sealed class ActivityQueries(IDbContextFactory<HomeroomDbContext> dbFacto
             return null;
         }
 
-        var query = db.ActivityEvents.AsNoTracking().Where(e => e.DeviceId == deviceId);
+        // A desktop's browser extensions (companions) keep their events under their own records and sequences: they are the desktop's too.
+        var companions = await db.Devices.AsNoTracking().Where(d => d.CompanionOf == deviceId).Select(d => d.Id).ToListAsync(cancellationToken);
+        var query = companions.Count == 0
+            ? db.ActivityEvents.AsNoTracking().Where(e => e.DeviceId == deviceId)
+            : db.ActivityEvents.AsNoTracking().Where(e => e.DeviceId == deviceId || companions.Contains(e.DeviceId));
         if (!string.IsNullOrEmpty(kind))
         {
             query = query.Where(e => e.Kind == kind);
         }
 
         var total = await query.CountAsync(cancellationToken);
-        var items = await query.OrderByDescending(e => e.Seq).Skip(paging.Skip).Take(paging.Take)
+        var ordered = companions.Count == 0
+            ? query.OrderByDescending(e => e.Seq)
+            : query.OrderByDescending(e => e.OccurredAt).ThenByDescending(e => e.Id);
+        var items = await ordered.Skip(paging.Skip).Take(paging.Take)
             .Select(e => new ActivityEventDto(e.Seq, e.DeviceId, e.OccurredAt, e.ReceivedAt, e.Kind, e.Url, e.Title, e.AppId, e.DurationSeconds, e.Detail, e.PersonId))
             .ToListAsync(cancellationToken);
         audit.Record(db, "device.activity.read", "device", deviceId.ToString(), $"page {paging.Page ?? 1}, {items.Count} events{(string.IsNullOrEmpty(kind) ? "" : $" of kind {kind}")}", device.SchoolId);

@@ -102,7 +102,8 @@ public sealed class AgentGateway(
         }
     }
 
-    private sealed record AuthenticatedDevice(Guid Id, long ActivitySeq, long PolicyVersion, DevicePlatform Platform, Guid? SignedInPersonId);
+    // CompanionOf: for a desktop's browser extension, the desktop (what it reports is the desktop's).
+    private sealed record AuthenticatedDevice(Guid Id, long ActivitySeq, long PolicyVersion, DevicePlatform Platform, Guid? SignedInPersonId, Guid? CompanionOf);
 
     private async Task<AuthenticatedDevice?> AuthenticateAsync(WebSocket socket, MessageReader reader, string? remote, CancellationToken cancellationToken)
     {
@@ -148,7 +149,7 @@ public sealed class AgentGateway(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var device = await db.Devices.AsNoTracking()
             .Where(d => d.Id == auth.DeviceId)
-            .Select(d => new { d.Id, d.CredentialHash, d.RevokedAt, d.ActivitySeq, d.PolicyVersionApplied, d.AgentVersion, d.Platform, d.SignedInPersonId })
+            .Select(d => new { d.Id, d.CredentialHash, d.RevokedAt, d.ActivitySeq, d.PolicyVersionApplied, d.AgentVersion, d.Platform, d.SignedInPersonId, d.CompanionOf })
             .FirstOrDefaultAsync(cancellationToken);
         if (device?.RevokedAt is not null)
         {
@@ -168,7 +169,7 @@ public sealed class AgentGateway(
                 .ExecuteUpdateAsync(s => s.SetProperty(d => d.AgentVersion, auth.AgentVersion), cancellationToken);
         }
 
-        return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied, device.Platform, device.SignedInPersonId);
+        return new AuthenticatedDevice(device.Id, device.ActivitySeq, device.PolicyVersionApplied, device.Platform, device.SignedInPersonId, device.CompanionOf);
     }
 
     // An agent older than its platform's current build is sent an agentUpdate command; a failure here never ends the connection.
@@ -243,6 +244,7 @@ public sealed class AgentGateway(
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(stopping, connection.Aborting);
         var session = new Session(device.Id, device.ActivitySeq, new TokenBucket(_options.MessagesPerSecond, _options.MessageBurst, time.GetTimestamp()))
         {
+            AttributedTo = device.CompanionOf ?? device.Id,
             Address = System.Net.IPAddress.TryParse(remote, out var address) ? address : null,
         };
         try
@@ -290,7 +292,7 @@ public sealed class AgentGateway(
                         break;
                     case ReadOutcome.Binary:
                         metrics.BinaryFrameReceived();
-                        await HandleBinaryAsync(connection, reader.MessageMemory);
+                        await HandleBinaryAsync(connection, session, reader.MessageMemory);
                         break;
                     default:
                         if (ReadTextFrame(connection, reader.Message) is { } frame)
@@ -347,6 +349,12 @@ public sealed class AgentGateway(
 
         public TokenBucket Bucket = bucket;
 
+        /// <summary>
+        /// The device what this connection reports is the student's activity on: itself, or for a desktop's browser
+        /// extension (a companion) the desktop, so safety signals, the classroom's page and the student are the desktop's.
+        /// </summary>
+        public Guid AttributedTo { get; init; } = deviceId;
+
         /// <summary>The address the connection comes from, after trusted proxies (for school-network zones).</summary>
         public System.Net.IPAddress? Address { get; init; }
     }
@@ -358,7 +366,7 @@ public sealed class AgentGateway(
         connection.RequestClose(code, reason);
     }
 
-    private async Task HandleBinaryAsync(AgentConnection connection, ReadOnlyMemory<byte> message)
+    private async Task HandleBinaryAsync(AgentConnection connection, Session session, ReadOnlyMemory<byte> message)
     {
         if (message.Length > 0 && message.Span[0] == SafetyScreenshotFrame.Kind)
         {
@@ -369,7 +377,7 @@ public sealed class AgentGateway(
             }
 
             // Stored only when it answers a capture the server asked this device for, in time; else dropped.
-            await safetyCaptures.AcceptAsync(connection.DeviceId, message);
+            await safetyCaptures.AcceptAsync(session.AttributedTo, message);
             live.Touch(connection.DeviceId);
             return;
         }
@@ -441,8 +449,9 @@ public sealed class AgentGateway(
                 // The network the device is on now first, then its fix. A fix the tracker refuses (stale, from
                 // the future, flooding, not allowed by policy) or may not keep (at home) is not kept as the
                 // device's last position either; the connection stays up.
-                await locations.ObserveNetworkAsync(deviceId, session.Address, heartbeat.Network?.IpAddress, heartbeat.Network is not null);
-                if (heartbeat.Location is { } fix && await locations.ObserveAsync(deviceId, fix) != FixOutcome.Accepted)
+                // A desktop's browser extension reports where the desktop is.
+                await locations.ObserveNetworkAsync(session.AttributedTo, session.Address, heartbeat.Network?.IpAddress, heartbeat.Network is not null);
+                if (heartbeat.Location is { } fix && await locations.ObserveAsync(session.AttributedTo, fix) != FixOutcome.Accepted)
                 {
                     heartbeat = heartbeat with { Location = null };
                 }
@@ -467,11 +476,12 @@ public sealed class AgentGateway(
                 break;
             case SignalsFrame signals:
                 presence.Touch(deviceId);
-                await AcceptSignalsAsync(connection, signals);
+                await AcceptSignalsAsync(connection, session, signals);
                 break;
             case HelpRequestFrame request:
                 presence.Touch(deviceId);
-                await connection.SendAsync(await help.AcceptAsync(deviceId, request));
+                // From a desktop's browser extension, the desktop's student asks: the request is the desktop's.
+                await connection.SendAsync(await help.AcceptAsync(session.AttributedTo, request));
                 break;
             case DiagnosticsFrame report:
                 // Stored only for a diagnose command sent to this device, once; anything else is ignored (and logged).
@@ -544,7 +554,7 @@ public sealed class AgentGateway(
         // The page under each classroom tile: the latest visit, live (blocked attempts do not move it).
         if (fresh.LastOrDefault(e => e.Kind == ActivityKinds.WebVisit && e.Url is not null) is { } visit)
         {
-            live.Visited(session.DeviceId, visit.Url!, visit.Title);
+            live.Visited(session.AttributedTo, visit.Url!, visit.Title);
         }
 
         // Over the device's budget the rest is dropped here, never queued or stored; the ack says how many.
@@ -558,7 +568,8 @@ public sealed class AgentGateway(
             return;
         }
 
-        var batch = new ActivityBatch(session.DeviceId, allowed < fresh.Count ? fresh.GetRange(0, allowed) : fresh, now, signIn.PersonOf(session.DeviceId));
+        // A companion's events keep its own record and sequence (the desktop agent numbers its own), with the desktop's student.
+        var batch = new ActivityBatch(session.DeviceId, allowed < fresh.Count ? fresh.GetRange(0, allowed) : fresh, now, signIn.PersonOf(session.AttributedTo));
         await activityWriter.EnqueueAsync(batch);
         if (AppSnapshot.From(session.DeviceId, batch.Events) is { } snapshot)
         {
@@ -570,11 +581,11 @@ public sealed class AgentGateway(
         _ = AcknowledgeWhenStoredAsync(connection, session, batch.Stored.Task, through, dropped);
     }
 
-    private async Task AcceptSignalsAsync(AgentConnection connection, SignalsFrame frame)
+    private async Task AcceptSignalsAsync(AgentConnection connection, Session session, SignalsFrame frame)
     {
         // Scanned and committed before the ack, on this device's own loop: a flood from one device
         // waits on itself only, and its budget drops the excess (the ack says how many).
-        var outcome = await safety.IngestAsync(connection.DeviceId, frame.Signals);
+        var outcome = await safety.IngestAsync(session.AttributedTo, frame.Signals);
         await connection.SendAsync(new SignalsAckFrame(frame.Batch, outcome.Dropped > 0 ? outcome.Dropped : null));
         foreach (var captureId in outcome.Captures)
         {

@@ -55,6 +55,14 @@ public sealed class AgentOptions
     /// <summary>How often the agent watch looks at the agents it is waiting for.</summary>
     [Range(1, 300)]
     public int WatchIntervalSeconds { get; set; } = 15;
+
+    /// <summary>How long a desktop's companion credential lets its browser extension enroll (the agent asks for a new one at half of it).</summary>
+    [Range(1, 365)]
+    public int CompanionCredentialDays { get; set; } = 30;
+
+    /// <summary>Most browser extensions (browser profiles) one desktop may have as companions; one more is refused (403).</summary>
+    [Range(1, 64)]
+    public int MaxCompanionsPerDevice { get; set; } = 8;
 }
 
 /// <summary>Validates <see cref="AgentOptions"/> at start.</summary>

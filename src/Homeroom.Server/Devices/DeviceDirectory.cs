@@ -148,12 +148,17 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
                 : d.Latitude is { } lat && d.Longitude is { } lon ? new DeviceLocationDto(lat, lon, d.LocationAccuracy, d.LocationAt) : null;
         }
 
+        var companions = (await db.Devices.AsNoTracking().Where(c => c.CompanionOf == id)
+                .OrderBy(c => c.RevokedAt != null).ThenBy(c => c.EnrolledAt).ToListAsync(cancellationToken))
+            .Select(c => new DeviceCompanionDto(
+                c.Id, c.Name, c.OsVersion, c.SignedInEmail, c.AgentVersion, c.RevokedAt is null && presence.IsOnline(c.Id), LastSeen(c), c.EnrolledAt, c.RevokedAt))
+            .ToList();
         return new DeviceDetailDto(
             d.Id, d.Name, d.Platform, d.Serial, d.Model, d.Manufacturer, d.AssetTag, d.OsName, d.OsVersion, d.AgentVersion, d.State,
             d.SchoolId, d.AssignedPersonId, presence.IsOnline(id), LastSeen(d), d.EnrolledAt, d.RevokedAt, d.ReenrollmentApprovedUntil,
             battery?.Level ?? d.BatteryLevel, battery?.Charging ?? d.BatteryCharging, network?.Kind ?? d.NetworkKind, network?.IpAddress ?? d.IpAddress,
             location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied, assignee,
-            d.Shared, signedIn);
+            d.Shared, signedIn, companions);
     }
 
     /// <summary>A device's installed apps by name; null when the device is not in the scope.</summary>

@@ -51,7 +51,17 @@ public sealed record DeviceDetailDto(
     long PolicyVersionApplied,
     string? AssignedPersonName,
     bool Shared = false,
-    DeviceSignInDto? SignedIn = null);
+    DeviceSignInDto? SignedIn = null,
+    IReadOnlyList<DeviceCompanionDto>? Companions = null);
+
+/// <summary>
+/// One Homeroom browser extension enrolled as a companion of this desktop (docs/desktop-agent.md, Browser policy): its own
+/// record, never listed apart. <paramref name="BrowserVersion"/> is the browser's version as the extension reports it,
+/// <paramref name="Profile"/> the account signed in to the browser profile, <paramref name="ExtensionVersion"/> the
+/// extension's own version.
+/// </summary>
+public sealed record DeviceCompanionDto(
+    Guid Id, string Name, string? BrowserVersion, string? Profile, string? ExtensionVersion, bool Online, DateTime? LastSeenAt, DateTime EnrolledAt, DateTime? RevokedAt);
 
 /// <summary>
 /// The account the device's agent last reported signed in, since when, and (shared devices) the student of the

@@ -69,6 +69,19 @@ public sealed class Device
 
     /// <summary>Highest activity sequence number stored for this device.</summary>
     public long ActivitySeq { get; set; }
+
+    /// <summary>
+    /// Set on a companion: the Homeroom browser extension on a desktop, which enrolled with the desktop's companion
+    /// credential. It takes the desktop's school, student and policy and is left out of every list and count
+    /// (<see cref="Accounts.StaffScope.Devices"/>); see <see cref="Enrollment.CompanionBrowsers"/>.
+    /// </summary>
+    public Guid? CompanionOf { get; set; }
+
+    /// <summary>SHA-256 of this desktop's current companion credential (<c>hrc_…</c>); null when it has none.</summary>
+    public string? CompanionCredentialHash { get; set; }
+
+    /// <summary>Until when the companion credential lets a browser extension enroll.</summary>
+    public DateTime? CompanionCredentialExpiresAt { get; set; }
 }
 
 /// <summary>One installed app, from one source (see <see cref="DeviceAppSources"/>); each source replaces only its own rows.</summary>

@@ -26,9 +26,9 @@ public static class DeviceQueries
             ["enrolledAt"] = d => d.EnrolledAt,
         };
 
-    /// <summary>Devices that may receive commands: neither revoked nor retired.</summary>
+    /// <summary>Devices that may receive commands: neither revoked nor retired, nor a desktop's browser extension (reached through its desktop).</summary>
     public static IQueryable<Device> Manageable(this IQueryable<Device> devices) =>
-        devices.Where(d => d.RevokedAt == null && d.State != DeviceState.Retired);
+        devices.Where(d => d.RevokedAt == null && d.State != DeviceState.Retired && d.CompanionOf == null);
 
     /// <summary>
     /// A group's devices: assigned to the group directly, or to one of its people; a shared device with a student
@@ -49,9 +49,10 @@ public static class DeviceQueries
     {
         var deviceIds = placed.Select(m => m.DeviceId);
         var personIds = members.Select(m => (Guid?)m.PersonId);
-        return devices.Where(d => deviceIds.Contains(d.Id)
+        // A desktop's browser extension (a companion) shares the desktop's student but is never one of a group's devices.
+        return devices.Where(d => d.CompanionOf == null && (deviceIds.Contains(d.Id)
             || (d.SignedInPersonId == null && d.AssignedPersonId != null && personIds.Contains(d.AssignedPersonId))
-            || (d.SignedInPersonId != null && personIds.Contains(d.SignedInPersonId)));
+            || (d.SignedInPersonId != null && personIds.Contains(d.SignedInPersonId))));
     }
 
     /// <summary>

@@ -11,9 +11,10 @@ namespace Homeroom.Server.Devices;
 /// Withdraws a device's credential. Its stored hash is replaced, so the old credential stops working
 /// at once, and a live connection is closed with 4403 there and then. The device stays revoked, and
 /// cannot enroll again, until an administrator approves its re-enrollment (<see cref="ApproveReenrollment"/>);
-/// revoking cancels an approval not yet used.
+/// revoking cancels an approval not yet used. The browser extensions enrolled as its companions are revoked with it.
 /// </summary>
-public sealed class RevokeDevice(IDbContextFactory<HomeroomDbContext> dbFactory, ConnectionRegistry registry, PresenceTracker presence, AuditTrail audit, TimeProvider time)
+public sealed class RevokeDevice(
+    IDbContextFactory<HomeroomDbContext> dbFactory, ConnectionRegistry registry, PresenceTracker presence, AuditTrail audit, Enrollment.CompanionBrowsers companions, TimeProvider time)
 {
     /// <summary>Revokes a device of the scope; false when there is none.</summary>
     public async Task<bool> ExecuteAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
@@ -37,6 +38,8 @@ public sealed class RevokeDevice(IDbContextFactory<HomeroomDbContext> dbFactory,
 
         registry.Disconnect(deviceId, AgentCloseCodes.DeviceRevoked, "device revoked");
         presence.Forget(deviceId);
+        // Its browser extensions belong to it: they go with it.
+        await companions.RevokeAsync(deviceId, "the desktop was revoked", cancellationToken);
         return true;
     }
 }

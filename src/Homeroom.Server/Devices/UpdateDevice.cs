@@ -10,9 +10,11 @@ namespace Homeroom.Server.Devices;
 /// <summary>
 /// Renames, tags, assigns, moves, marks shared or changes the state of a device (API and console). The device must
 /// be in the caller's scope, a new assignee too, and a move to another school is checked against
-/// both the old and the new school. Every change is audited, and the device's policy is resolved again.
+/// both the old and the new school. Every change is audited, and the device's policy is resolved again. Its browser
+/// extensions (companions) follow its school and student; retiring it revokes them.
 /// </summary>
-public sealed class UpdateDevice(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor policies, SharedDeviceSignIn signIn)
+public sealed class UpdateDevice(
+    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, PolicyDistributor policies, SharedDeviceSignIn signIn, Enrollment.CompanionBrowsers companions)
 {
     public const int MaxNameLength = 200;
     public const int MaxAssetTagLength = 100;
@@ -105,6 +107,14 @@ public sealed class UpdateDevice(IDbContextFactory<HomeroomDbContext> dbFactory,
             audit.Record(db, "device.update", "device", id.ToString(), string.Join("; ", changes), device.SchoolId);
             await db.SaveChangesAsync(cancellationToken);
             signIn.Rematched(device);
+            // Its browser extensions (companions) are the same computer: same school, same student; retired, they go with it.
+            await db.Devices.Where(d => d.CompanionOf == id)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.SchoolId, device.SchoolId).SetProperty(d => d.AssignedPersonId, device.AssignedPersonId), cancellationToken);
+            if (device.State == DeviceState.Retired)
+            {
+                await companions.RevokeAsync(id, "the desktop was retired", cancellationToken);
+            }
+
             policies.RequestDevice(id);
         }
 

@@ -31,6 +31,7 @@ public sealed class EnrollDevice(
     IDbContextFactory<HomeroomDbContext> dbFactory,
     ConnectionRegistry registry,
     AuditTrail audit,
+    CompanionBrowsers companions,
     TimeProvider time,
     ILogger<EnrollDevice> logger)
 {
@@ -70,6 +71,12 @@ public sealed class EnrollDevice(
         if (!validation.IsValid)
         {
             throw new RequestValidationException(validation.Errors);
+        }
+
+        if (CompanionBrowsers.IsCompanionCredential(request.Token))
+        {
+            // A desktop's browser extension: it becomes a companion of that desktop, never a device of its own.
+            return await companions.EnrollAsync(request, remoteAddress, cancellationToken);
         }
 
         var now = time.GetUtcNow().UtcDateTime;

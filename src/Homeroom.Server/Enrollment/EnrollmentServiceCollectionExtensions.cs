@@ -1,12 +1,13 @@
 namespace Homeroom.Server.Enrollment;
 
-/// <summary>Registers enrollment: the tokens and the <see cref="EnrollDevice"/> use case.</summary>
+/// <summary>Registers enrollment: the tokens, the <see cref="EnrollDevice"/> use case and desktops' browser companions (<see cref="CompanionBrowsers"/>).</summary>
 public static class EnrollmentServiceCollectionExtensions
 {
     public static IServiceCollection AddEnrollment(this IServiceCollection services)
     {
         services.AddSingleton<EnrollmentTokenDirectory>();
         services.AddSingleton<EnrollDevice>();
+        services.AddSingleton<CompanionBrowsers>();
         return services;
     }
 }

@@ -21,6 +21,11 @@ public static class DeviceScopes
             devices = devices.Where(d => deviceIds.Contains(d.Id));
         }
 
+        // A desktop's browser extension (a companion) is the desktop as far as policy goes: its scope is the desktop's.
+        var companionRows = await devices.Where(d => d.CompanionOf != null)
+            .Select(d => new { d.Id, Desktop = d.CompanionOf!.Value, d.PolicyVersionApplied }).ToListAsync(cancellationToken);
+        devices = devices.Where(d => d.CompanionOf == null);
+
         var rows = await (
             from d in devices
             join p in db.People on (d.SignedInPersonId ?? d.AssignedPersonId) equals p.Id into people
@@ -58,8 +63,36 @@ public static class DeviceScopes
             .GroupBy(g => g.DeviceId)
             .ToDictionary(g => g.Key, g => (IReadOnlyCollection<Guid>)g.Select(x => x.GroupId).Distinct().ToArray());
 
-        return rows.Select(r => (
-            new DeviceScope(r.Id, r.SchoolId, r.Grade, groups.GetValueOrDefault(r.Id, []), insideZones(r.Id)),
-            r.PolicyVersionApplied)).ToList();
+        var scopes = rows.Select(r => (
+            Scope: new DeviceScope(r.Id, r.SchoolId, r.Grade, groups.GetValueOrDefault(r.Id, []), insideZones(r.Id)),
+            AppliedVersion: r.PolicyVersionApplied)).ToList();
+        if (companionRows.Count == 0)
+        {
+            return scopes;
+        }
+
+        var desktops = scopes.ToDictionary(s => s.Scope.DeviceId, s => s.Scope);
+        var missing = companionRows.Select(c => c.Desktop).Where(id => !desktops.ContainsKey(id)).Distinct().ToList();
+        if (missing.Count > 0)
+        {
+            foreach (var (scope, _) in await LoadAsync(db, missing, insideZones, cancellationToken))
+            {
+                desktops[scope.DeviceId] = scope;
+            }
+        }
+
+        // A companion whose desktop is revoked (or gone) has no scope of its own and gets no policy.
+        scopes.AddRange(companionRows.Where(c => desktops.ContainsKey(c.Desktop))
+            .Select(c => (desktops[c.Desktop] with { DeviceId = c.Id }, c.PolicyVersionApplied)));
+        return scopes;
+    }
+
+    /// <summary><paramref name="deviceIds"/> and the browser extensions enrolled as their companions, which share their policy.</summary>
+    public static async Task<List<Guid>> WithCompanionsAsync(HomeroomDbContext db, List<Guid> deviceIds, CancellationToken cancellationToken)
+    {
+        var companions = await db.Devices.AsNoTracking()
+            .Where(d => d.CompanionOf != null && deviceIds.Contains(d.CompanionOf.Value) && d.RevokedAt == null)
+            .Select(d => d.Id).ToListAsync(cancellationToken);
+        return companions.Count == 0 ? deviceIds : [.. deviceIds.Union(companions)];
     }
 }

@@ -229,6 +229,11 @@ public sealed class PolicyDistributor(
         var now = time.GetUtcNow();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await PolicyModel.LoadAsync(db, cancellationToken);
+        if (ids is not null)
+        {
+            ids = await DeviceScopes.WithCompanionsAsync(db, ids, cancellationToken);
+        }
+
         var scopes = await DeviceScopes.LoadAsync(db, ids, zones.InsideZones, cancellationToken);
         var catalog = await Apps.CatalogDocument.LoadAsync(db, ids, cancellationToken);
         var stored = await (ids is null ? db.DevicePolicies.AsNoTracking() : db.DevicePolicies.AsNoTracking().Where(p => ids.Contains(p.DeviceId)))

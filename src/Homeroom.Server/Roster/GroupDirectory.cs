@@ -235,7 +235,7 @@ public sealed class GroupDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
         var ids = groups.Select(g => g.Id).ToList();
         var direct = db.GroupDevices.Where(m => ids.Contains(m.GroupId)).Select(m => new { m.GroupId, m.DeviceId });
         var throughPeople = db.GroupMembers.Where(m => ids.Contains(m.GroupId))
-            .Join(db.Devices, m => (Guid?)m.PersonId, d => d.AssignedPersonId, (m, d) => new { m.GroupId, DeviceId = d.Id });
+            .Join(db.Devices.Where(d => d.CompanionOf == null), m => (Guid?)m.PersonId, d => d.AssignedPersonId, (m, d) => new { m.GroupId, DeviceId = d.Id });
         var counts = await direct.Union(throughPeople).GroupBy(x => x.GroupId).Select(x => new { x.Key, Count = x.Count() })
             .ToDictionaryAsync(x => x.Key, x => x.Count, cancellationToken);
         return groups.Select(g => g with { DeviceCount = counts.GetValueOrDefault(g.Id) }).ToList();

@@ -51,7 +51,7 @@ public sealed class PeopleDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
 
         var total = await query.CountAsync(cancellationToken);
         var items = await query.OrderBy(p => p.FamilyName).ThenBy(p => p.GivenName).ThenBy(p => p.Id).Skip(paging.Skip).Take(paging.Take)
-            .Select(p => new PersonRowDto(p.Id, p.SchoolId, p.Kind, p.ExternalId, p.GivenName, p.FamilyName, p.Email, p.GradeLevel, db.Devices.Count(d => d.AssignedPersonId == p.Id),
+            .Select(p => new PersonRowDto(p.Id, p.SchoolId, p.Kind, p.ExternalId, p.GivenName, p.FamilyName, p.Email, p.GradeLevel, db.Devices.Count(d => d.AssignedPersonId == p.Id && d.CompanionOf == null),
                 db.Schools.Where(s => s.Id == p.SchoolId).Select(s => s.Name).FirstOrDefault(), p.ArchivedAt))
             .ToListAsync(cancellationToken);
         return new PagedResult<PersonRowDto>(items, total);

@@ -340,6 +340,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
     [
         ("POST", "/api/auth/login"), ("POST", "/agent/v1/enroll"), ("GET", "/agent/v1/filter-list"), ("GET", "/mdm/enroll"),
         ("POST", "/mdm/ade/enroll"), ("GET", "/agent/v1/updates/{sha256}"),
+        // A desktop agent's device for itself only (Authorization: Device); CompanionTests try other devices and credentials.
+        ("POST", "/agent/v1/companion"), ("DELETE", "/agent/v1/companion"),
     ];
 
     /// <summary>

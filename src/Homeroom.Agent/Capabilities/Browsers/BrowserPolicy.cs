@@ -110,6 +110,62 @@ public static class BrowserPolicyContent
     /// <summary>Chrome's <c>ExtensionInstallForcelist</c> entry: <c>id;updateUrl</c>.</summary>
     public static string ForcelistEntry(BrowserPolicyRequest request) => $"{request.ExtensionId};{request.UpdateUrl}";
 
+    /// <summary>The managed configuration key of the district enrollment token, never written by the desktop agent.</summary>
+    public const string EnrollmentTokenKey = "enrollmentToken";
+
+    /// <summary>The managed configuration key of the device's companion credential (extension/schema.json).</summary>
+    public const string CompanionCredentialKey = "companionCredential";
+
+    /// <summary>
+    /// The request as the agent writes it: the extension's configuration without any district enrollment token (the policy
+    /// files are readable by every user of the computer) and with the device's companion credential instead (none when the
+    /// server could not give one: the extension then cannot enroll, which the policy status reports), and the server's
+    /// address when the configuration names none. A request without the Chrome extension is returned as it is.
+    /// </summary>
+    public static BrowserPolicyRequest WithCompanion(BrowserPolicyRequest request, string? companionCredential, Uri? server)
+    {
+        if (request.ExtensionId is null)
+        {
+            return request;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            var hasServer = false;
+            if (request.ManagedConfiguration is { ValueKind: JsonValueKind.Object } config)
+            {
+                foreach (var property in config.EnumerateObject())
+                {
+                    if (property.NameEquals(EnrollmentTokenKey) || property.NameEquals(CompanionCredentialKey))
+                    {
+                        continue;
+                    }
+
+                    hasServer |= property.NameEquals("serverUrl");
+                    property.WriteTo(writer);
+                }
+            }
+
+            if (!hasServer && server is not null)
+            {
+                writer.WriteString("serverUrl", server.GetLeftPart(UriPartial.Authority));
+            }
+
+            if (companionCredential is not null)
+            {
+                writer.WriteString(CompanionCredentialKey, companionCredential);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        var written = document.RootElement.Clone();
+        return request with { ManagedConfiguration = written.EnumerateObject().Any() ? written : null };
+    }
+
     /// <summary>
     /// The managed configuration as the browser takes it: Google Admin's form (<c>{"serverUrl": {"Value": "…"}}</c>)
     /// unwrapped to the plain values (<c>{"serverUrl": "…"}</c>); a value not wrapped in a lone <c>Value</c> is taken as it is.

@@ -171,7 +171,7 @@ public sealed class SchoolYearRollover(
         var sampleGraduated = await students.Where(p => p.GradeLevel >= TopGrade).OrderBy(p => p.FamilyName).ThenBy(p => p.GivenName).ThenBy(p => p.Id)
             .Select(p => new { p.GivenName, p.FamilyName }).Take(Samples).ToListAsync(cancellationToken);
         var graduateIds = students.Where(p => p.GradeLevel >= TopGrade).Select(p => (Guid?)p.Id);
-        var devices = await db.Devices.CountAsync(d => graduateIds.Contains(d.AssignedPersonId), cancellationToken);
+        var devices = await db.Devices.CountAsync(d => graduateIds.Contains(d.AssignedPersonId) && d.CompanionOf == null, cancellationToken);
 
         var classes = Classes(db, scope, schoolId);
         var classCount = await classes.CountAsync(cancellationToken);

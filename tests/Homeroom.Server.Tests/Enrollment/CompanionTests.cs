@@ -1,0 +1,282 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Enrollment;
+using Homeroom.Server.Accounts;
+using Homeroom.Server.Data;
+using Homeroom.Server.Safety;
+using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Homeroom.Server.Tests.Enrollment;
+
+/// <summary>
+/// The desktop's browser extension belongs to the desktop (docs/agent-protocol.md, "Companion credential"): a desktop
+/// agent's device is given a companion credential (kept hashed), the extension enrolling with it becomes a companion of
+/// that device (listed once, shown on its page, its signals, activity, student and policy the desktop's), and a bad,
+/// expired, replaced or foreign credential, or one used for anything but the extension, is refused; releasing the
+/// credential or revoking or retiring the desktop revokes the companions.
+/// </summary>
+public abstract class CompanionTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    private Guid _school;
+    private Guid _student;
+
+    protected HomeroomHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Host = await HomeroomHost.StartAsync(provider, "Homeroom:Agents:MaxCompanionsPerDevice=2");
+        _school = (await Host.PostJsonAsync<JsonElement>("/api/schools", new { name = "North " + Guid.NewGuid().ToString("N")[..6], timeZone = "UTC" })).GetProperty("id").GetGuid();
+        _student = (await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "student", givenName = "Sam", familyName = "Rivera", schoolId = _school }))
+            .GetProperty("id").GetGuid();
+    }
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+
+    /// <summary>A Linux desktop of the school, assigned to the student.</summary>
+    private async Task<EnrollResponse> DesktopAsync()
+    {
+        var desktop = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: _school), "DESK-" + Guid.NewGuid().ToString("N")[..8], DevicePlatform.Linux);
+        (await Host.Client.PatchAsJsonAsync($"/api/devices/{desktop.DeviceId}", new { assignedPersonId = _student })).EnsureSuccessStatusCode();
+        return desktop;
+    }
+
+    private async Task<HttpResponseMessage> CompanionRequestAsync(HttpMethod method, Guid deviceId, string credential)
+    {
+        using var client = Host.CreateClient();
+        using var request = new HttpRequestMessage(method, "/agent/v1/companion");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Device", $"{deviceId}:{credential}");
+        return await client.SendAsync(request);
+    }
+
+    private async Task<CompanionCredentialResponse> IssueAsync(EnrollResponse desktop)
+    {
+        using var response = await CompanionRequestAsync(HttpMethod.Post, desktop.DeviceId, desktop.Credential);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<CompanionCredentialResponse>(HomeroomHost.Json))!;
+    }
+
+    private async Task<HttpResponseMessage> EnrollExtensionAsync(string secret, string serial, DevicePlatform platform = DevicePlatform.ChromeOS, string? credential = null)
+    {
+        using var client = Host.CreateClient();
+        return await client.PostAsJsonAsync(
+            "/agent/v1/enroll",
+            new EnrollRequest(secret, platform, serial, OsVersion: "131.0.6778.85", Name: "desk browser", AgentVersion: "homeroom-extension/1.0.0", Credential: credential),
+            HomeroomHost.Json);
+    }
+
+    private async Task<EnrollResponse> CompanionAsync(string secret, string serial)
+    {
+        using var response = await EnrollExtensionAsync(secret, serial);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<EnrollResponse>(HomeroomHost.Json))!;
+    }
+
+    private async Task<T> DbAsync<T>(Func<HomeroomDbContext, Task<T>> query)
+    {
+        await using var db = await Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        return await query(db);
+    }
+
+    private static async Task ShouldBeProblemAsync(HttpResponseMessage response, HttpStatusCode status, string words)
+    {
+        response.StatusCode.ShouldBe(status);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadAsStringAsync()).ShouldContain(words);
+    }
+
+    [Fact]
+    public async Task Companion_EnrolledWithTheDesktopsCredential_IsListedOnceAndShownOnTheDesktopsPage()
+    {
+        var desktop = await DesktopAsync();
+
+        var issued = await IssueAsync(desktop);
+        var companion = await CompanionAsync(issued.Credential, "ext-profile-1");
+
+        issued.Credential.ShouldStartWith("hrc_");
+        issued.ExpiresAt.ShouldBeInRange(Host.Clock.GetUtcNow().AddDays(29), Host.Clock.GetUtcNow().AddDays(31));
+        var stored = await DbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == desktop.DeviceId));
+        stored.CompanionCredentialHash.ShouldBe(Secrets.Hash(issued.Credential), "only the hash is kept");
+        companion.DeviceId.ShouldNotBe(desktop.DeviceId);
+
+        var list = await Host.GetJsonAsync<JsonElement>("/api/devices");
+        list.GetProperty("total").GetInt32().ShouldBe(1, "the desktop is listed once, its browser not beside it");
+        list.GetProperty("items")[0].GetProperty("id").GetGuid().ShouldBe(desktop.DeviceId);
+        (await Host.Client.GetAsync($"/api/devices/{companion.DeviceId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await extension.ExpectWelcomeAsync();
+        await extension.SendAsync(new InventoryFrame("Chrome OS", "131.0.6778.85", null, null, null, null, null, SignedInUser: new SignedInUser("sam.rivera@students.example.org")));
+        JsonElement shown = default;
+        await Poll.UntilAsync(async () =>
+        {
+            shown = (await Host.GetJsonAsync<JsonElement>($"/api/devices/{desktop.DeviceId}")).GetProperty("companions");
+            return shown.GetArrayLength() == 1 && shown[0].GetProperty("profile").ValueKind == JsonValueKind.String && shown[0].GetProperty("online").GetBoolean();
+        }, HomeroomHost.Timeout);
+        shown[0].GetProperty("id").GetGuid().ShouldBe(companion.DeviceId);
+        shown[0].GetProperty("profile").GetString().ShouldBe("sam.rivera@students.example.org");
+        shown[0].GetProperty("extensionVersion").GetString().ShouldBe("test-agent/1.0", "the version its auth frame reported last");
+        shown[0].GetProperty("browserVersion").GetString().ShouldBe("131.0.6778.85");
+        shown[0].GetProperty("lastSeenAt").ValueKind.ShouldBe(JsonValueKind.String);
+    }
+
+    [Fact]
+    public async Task Companion_SignalsActivityAndPolicy_AreTheDesktops()
+    {
+        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety", schoolId = _school, settings = new { safety = new { atHome = true } } }))
+            .GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync("/api/assignments", new { profileId = profile, level = "school", scopeId = _school.ToString() })).EnsureSuccessStatusCode();
+        var desktop = await DesktopAsync();
+        var companion = await CompanionAsync((await IssueAsync(desktop)).Credential, "ext-profile-2");
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, desktop.DeviceId, desktop.Credential);
+        await agent.ExpectWelcomeAsync();
+        var desktopPolicy = await agent.ExpectAsync<PolicyFrame>();
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await extension.ExpectWelcomeAsync();
+
+        var companionPolicy = await extension.ExpectAsync<PolicyFrame>();
+        companionPolicy.Document.GetProperty("safety").GetProperty("atHome").GetBoolean()
+            .ShouldBe(desktopPolicy.Document.GetProperty("safety").GetProperty("atHome").GetBoolean());
+        companionPolicy.Document.GetProperty("safety").GetProperty("atHome").GetBoolean().ShouldBeTrue("the desktop's school profile");
+
+        await extension.SendAsync(new SignalsFrame(1, [new SafetySignal(DateTimeOffset.UtcNow, SignalSources.Search, Safety.SafetyTestText.Imminent, "https://www.google.com/search?q=x")]));
+        await extension.ExpectAsync<SignalsAckFrame>();
+        var alert = (await DbAsync(db => db.Set<SafetyAlert>().AsNoTracking().ToListAsync())).ShouldHaveSingleItem();
+        alert.DeviceId.ShouldBe(desktop.DeviceId);
+        alert.PersonId.ShouldBe(_student);
+        alert.SchoolId.ShouldBe(_school);
+
+        await extension.SendAsync(new ActivityFrame([new ActivityEvent(1, DateTimeOffset.UtcNow, ActivityKinds.WebVisit, "https://khanacademy.org/math", "Math")]));
+        (await extension.ExpectAsync<ActivityAckFrame>()).ThroughSeq.ShouldBe(1);
+        var activity = await Host.GetJsonAsync<JsonElement>($"/api/activity?deviceId={desktop.DeviceId}");
+        activity.GetProperty("total").GetInt32().ShouldBe(1);
+        activity.GetProperty("items")[0].GetProperty("url").GetString().ShouldBe("https://khanacademy.org/math");
+        var stored = await DbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == companion.DeviceId));
+        stored.SchoolId.ShouldBe(_school);
+        stored.AssignedPersonId.ShouldBe(_student);
+    }
+
+    [Fact]
+    public async Task CompanionCredential_BadExpiredReplacedOrForeign_IsRefusedAndNeverActsAsADevice()
+    {
+        var desktop = await DesktopAsync();
+        var first = await IssueAsync(desktop);
+        var second = await IssueAsync(desktop);
+        var chromebook = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: _school), "CB-REAL-1");
+
+        using (var unknown = await EnrollExtensionAsync("hrc_" + new string('x', 43), "ext-a"))
+        {
+            await ShouldBeProblemAsync(unknown, HttpStatusCode.Unauthorized, "companion credential is not valid");
+        }
+
+        using (var replaced = await EnrollExtensionAsync(first.Credential, "ext-a"))
+        {
+            await ShouldBeProblemAsync(replaced, HttpStatusCode.Unauthorized, "companion credential is not valid");
+        }
+
+        using (var asADesktop = await EnrollExtensionAsync(second.Credential, "DESK-FORGED", DevicePlatform.Windows))
+        {
+            await ShouldBeProblemAsync(asADesktop, HttpStatusCode.Forbidden, "only the Homeroom browser extension");
+        }
+
+        using (var takeover = await EnrollExtensionAsync(second.Credential, "CB-REAL-1"))
+        {
+            await ShouldBeProblemAsync(takeover, HttpStatusCode.Conflict, "never takes over another device");
+        }
+
+        // Neither as the desktop's agent nor for another device: a companion credential is no device credential.
+        await using (var asTheDesktop = await TestAgent.ConnectAsync(Host.AgentUri, desktop.DeviceId, second.Credential))
+        {
+            (await asTheDesktop.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.AuthenticationFailed);
+        }
+
+        using (var issuingAsIt = await CompanionRequestAsync(HttpMethod.Post, desktop.DeviceId, second.Credential))
+        {
+            issuingAsIt.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        }
+
+        using (var forAChromebook = await CompanionRequestAsync(HttpMethod.Post, chromebook.DeviceId, chromebook.Credential))
+        {
+            await ShouldBeProblemAsync(forAChromebook, HttpStatusCode.Forbidden, "Only a desktop agent's device");
+        }
+
+        var companion = await CompanionAsync(second.Credential, "ext-b");
+        using (var companionIssuing = await CompanionRequestAsync(HttpMethod.Post, companion.DeviceId, companion.Credential))
+        {
+            companionIssuing.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        }
+
+        using (var stealing = await EnrollExtensionAsync(second.Credential, "ext-b"))
+        {
+            await ShouldBeProblemAsync(stealing, HttpStatusCode.Conflict, "current credential");
+        }
+
+        (await CompanionAsync(second.Credential, "ext-b-again")).DeviceId.ShouldNotBe(companion.DeviceId);
+        using (var tooMany = await EnrollExtensionAsync(second.Credential, "ext-c"))
+        {
+            await ShouldBeProblemAsync(tooMany, HttpStatusCode.Forbidden, "the most allowed");
+        }
+
+        Host.Clock.Advance(TimeSpan.FromDays(31));
+        using (var expired = await EnrollExtensionAsync(second.Credential, "ext-d"))
+        {
+            await ShouldBeProblemAsync(expired, HttpStatusCode.Forbidden, "expired");
+        }
+
+        (await DbAsync(db => db.Devices.CountAsync(d => d.CompanionOf == desktop.DeviceId))).ShouldBe(2);
+        (await DbAsync(db => db.Devices.CountAsync(d => d.Serial == "DESK-FORGED" || d.Serial == "ext-a" || d.Serial == "ext-c" || d.Serial == "ext-d"))).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Companions_AreRevoked_WhenTheAgentReleasesTheCredential_OrTheDesktopIsRevokedOrRetired()
+    {
+        var released = await DesktopAsync();
+        var releasedCredential = (await IssueAsync(released)).Credential;
+        var first = await CompanionAsync(releasedCredential, "ext-r1");
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, first.DeviceId, first.Credential);
+        await extension.ExpectWelcomeAsync();
+
+        using (var release = await CompanionRequestAsync(HttpMethod.Delete, released.DeviceId, released.Credential))
+        {
+            release.StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await extension.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.DeviceRevoked);
+        using (var again = await EnrollExtensionAsync(releasedCredential, "ext-r9"))
+        {
+            again.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        }
+
+        // Given again, the revoked browser enrolls again with the new credential (as itself, not a new record).
+        var renewed = await CompanionAsync((await IssueAsync(released)).Credential, "ext-r1");
+        renewed.DeviceId.ShouldBe(first.DeviceId);
+
+        var revoked = await DesktopAsync();
+        var second = await CompanionAsync((await IssueAsync(revoked)).Credential, "ext-r2");
+        (await Host.Client.PostAsync($"/api/devices/{revoked.DeviceId}/revoke", null)).EnsureSuccessStatusCode();
+        await using (var afterRevoke = await TestAgent.ConnectAsync(Host.AgentUri, second.DeviceId, second.Credential))
+        {
+            (await afterRevoke.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.DeviceRevoked);
+        }
+
+        var retired = await DesktopAsync();
+        var retiredCredential = (await IssueAsync(retired)).Credential;
+        var third = await CompanionAsync(retiredCredential, "ext-r3");
+        (await Host.Client.PatchAsJsonAsync($"/api/devices/{retired.DeviceId}", new { state = "retired" })).EnsureSuccessStatusCode();
+        (await DbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == third.DeviceId))).RevokedAt.ShouldNotBeNull();
+        using (var afterRetire = await EnrollExtensionAsync(retiredCredential, "ext-r4"))
+        {
+            afterRetire.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        }
+
+        (await DbAsync(db => db.AuditLog.CountAsync(a => a.Action == "device.companion.revoke"))).ShouldBe(3);
+    }
+}
+
+public sealed class CompanionSqliteTests() : CompanionTests(DatabaseProvider.Sqlite);
+
+public sealed class CompanionPostgresTests() : CompanionTests(DatabaseProvider.Postgres);
