@@ -168,6 +168,8 @@ public sealed class HelpRequestAgentTests() : DesktopSessionTest(1024, 768)
         await using var restarted = await StartDesktopAgentAsync();
         var desk = (HelpDesk)restarted.Services.GetService(typeof(HelpDesk))!;
         desk.WaitingCount.ShouldBe(1);
+        // The student's helper finds the restarted service, which tells it again that the request waits to be sent.
+        await Poll.UntilAsync(() => Task.FromResult(helper.HelpShown.Count(s => s.RequestId == requestId && s.Status == HelpDeskStatuses.Waiting) == 2), HomeroomHost.Timeout);
 
         // The server is back: the request arrives, once, and the student (whose helper found the new service) is told.
         Network.Down = false;

@@ -17,7 +17,9 @@ namespace Homeroom.Agent.Session;
 /// service user only, rewritten whole on each change: at most <see cref="MaxWaiting"/> requests of at most 40 KB each),
 /// so a request made offline survives a restart of the service and goes when it next connects; a file holding more
 /// (written by something else) keeps its newest <see cref="MaxWaiting"/> and counts the oldest dropped. The statuses the
-/// server repeats on connecting are shown only for requests this service sent or kept.
+/// server repeats on connecting are shown only for requests this service sent or kept. A status that finds no helper for
+/// its display (the helper reconnecting after the service restarted) is shown when one connects: a kept request's
+/// "waiting", or whatever the server said of it since.
 /// </summary>
 public sealed class HelpDesk
 {
@@ -38,6 +40,9 @@ public sealed class HelpDesk
     private readonly Queue<Guid> _knownOrder = new();
 
     private readonly AgentPaths _paths;
+
+    // Requests whose latest status found no helper of their display (restarting with the service, say): shown when one connects.
+    private readonly HashSet<Guid> _untold = [];
     private long _dropped;
 
     public HelpDesk(SessionHost sessions, ActivitySink wake, AgentStatus status, AgentPaths paths, ILogger<HelpDesk> logger)
@@ -45,6 +50,7 @@ public sealed class HelpDesk
         (_sessions, _wake, _status, _paths, _logger) = (sessions, wake, status, paths, logger);
         Load();
         sessions.HelpRequested += OnRequestedAsync;
+        sessions.Changed += () => _ = TellUntoldAsync();
     }
 
     /// <summary>Requests dropped, unsent, because the kept file held more than <see cref="MaxWaiting"/> (since the agent was installed).</summary>
@@ -99,7 +105,7 @@ public sealed class HelpDesk
         SessionLog.HelpRequested(_logger, display, request.RequestId, request.Note is not null, request.Screenshot is not null, answer ?? "sending");
         if (answer is not null)
         {
-            await _sessions.HelpStatusAsync(display, request.RequestId, answer, false);
+            await TellAsync(display, request.RequestId, answer, false);
         }
 
         _wake.Nudge();
@@ -158,7 +164,46 @@ public sealed class HelpDesk
             _known[requestId] = (display, status, taken);
         }
 
-        await _sessions.HelpStatusAsync(display, requestId, status, taken);
+        await TellAsync(display, requestId, status, taken);
+    }
+
+    private async Task TellAsync(string display, Guid requestId, string status, bool taken)
+    {
+        var told = await _sessions.HelpStatusAsync(display, requestId, status, taken);
+        lock (_gate)
+        {
+            if (told)
+            {
+                _untold.Remove(requestId);
+            }
+            else if (_known.ContainsKey(requestId))
+            {
+                _untold.Add(requestId);
+            }
+        }
+    }
+
+    // A helper connected: the statuses that found none are shown now (each request's latest, once).
+    private async Task TellUntoldAsync()
+    {
+        List<(Guid Id, string Display, string Status, bool Taken)> untold;
+        lock (_gate)
+        {
+            untold = [.. _untold.Where(_known.ContainsKey).Select(id => (id, _known[id].Display, _known[id].Status, _known[id].Taken))
+                .Where(u => u.Status is not null).Select(u => (u.id, u.Display, u.Status!, u.Taken))];
+            _untold.RemoveWhere(id => !_known.ContainsKey(id));
+        }
+
+        foreach (var (id, display, status, taken) in untold)
+        {
+            if (await _sessions.HelpStatusAsync(display, id, status, taken))
+            {
+                lock (_gate)
+                {
+                    _untold.Remove(id);
+                }
+            }
+        }
     }
 
     private void Remember(Guid requestId, string display, string? status, bool taken)
@@ -213,6 +258,7 @@ public sealed class HelpDesk
         {
             _unacknowledged.Add(new HelpRequestFrame(request.RequestId, request.CreatedAt, request.Note, request.Screenshot));
             Remember(request.RequestId, request.Display, HelpDeskStatuses.Waiting, false);
+            _untold.Add(request.RequestId); // the student's helper, when it connects to this service, shows it waits
         }
 
         if (_unacknowledged.Count > 0)
