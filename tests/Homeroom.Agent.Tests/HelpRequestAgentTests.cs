@@ -144,6 +144,46 @@ public sealed class HelpRequestAgentTests() : DesktopSessionTest(1024, 768)
     }
 
     [Fact]
+    public async Task RequestMadeWhileTheServerIsDown_SurvivesAnAgentRestart_AndArrivesOnceWhenTheServerIsBack()
+    {
+        var (_, agent, helper) = await ReadyAsync();
+        using var desktop = X11Session.Open(Display.Name);
+        Network.Down = true;
+        Network.CutAll();
+        await Poll.UntilAsync(() => Task.FromResult(!agent.Status.Connected), HomeroomHost.Timeout);
+
+        var shown = helper.HelpShown.Count;
+        await OpenHelpWindowAsync();
+        await TypeAsync(desktop, "projector will not start");
+        await ClickAsync(desktop, X11Session.HelpSendButton);
+        await Poll.UntilAsync(() => Task.FromResult(helper.HelpShown.Count > shown), HomeroomHost.Timeout);
+        helper.HelpShown[^1].Text.ShouldBe("Saved: it goes as soon as this device is back online.");
+        var requestId = helper.HelpSent.ShouldHaveSingleItem().RequestId;
+
+        // The service restarts while the server is still out of reach: the request is on disk, for the service user only.
+        await agent.DisposeAsync();
+        var kept = Path.Combine(StateDirectory, "help-requests.json");
+        File.GetUnixFileMode(kept).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        (await File.ReadAllTextAsync(kept)).ShouldContain("projector will not start");
+        await using var restarted = await StartDesktopAgentAsync();
+        var desk = (HelpDesk)restarted.Services.GetService(typeof(HelpDesk))!;
+        desk.WaitingCount.ShouldBe(1);
+        // The student's helper finds the restarted service, which tells it again that the request waits to be sent.
+        await Poll.UntilAsync(() => Task.FromResult(helper.HelpShown.Count(s => s.RequestId == requestId && s.Status == HelpDeskStatuses.Waiting) == 2), HomeroomHost.Timeout);
+
+        // The server is back: the request arrives, once, and the student (whose helper found the new service) is told.
+        Network.Down = false;
+        await restarted.WaitConnectedAsync();
+        var request = await StoredRequestAsync();
+        request.GetProperty("note").GetString().ShouldBe("projector will not start");
+        await Poll.UntilAsync(() => Task.FromResult(helper.HelpShown.Any(s => s.RequestId == requestId && s.Text == "Sent to IT.")), HomeroomHost.Timeout);
+        desk.WaitingCount.ShouldBe(0);
+
+        // Acknowledged: no longer kept, so no later connection or restart sends it again.
+        (await File.ReadAllTextAsync(kept)).ShouldNotContain("projector");
+    }
+
+    [Fact]
     public async Task TrayIcon_DocksInTheDesktopsSystemTray_AndAClickOpensTheHelpWindow()
     {
         var (_, agent, helper) = await ReadyAsync();

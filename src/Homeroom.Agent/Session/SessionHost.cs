@@ -328,13 +328,9 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     }
 
     /// <summary>Tells the helper of <paramref name="display"/>, if it is connected, where the student's help request is.</summary>
-    public async Task HelpStatusAsync(string display, Guid requestId, string status, bool taken)
-    {
-        if (_helpers.TryGetValue(display, out var helper))
-        {
-            await TryWriteAsync(helper.Channel, new SessionMessage(SessionMessages.HelpStatus, requestId, Status: status, Active: taken));
-        }
-    }
+    public async Task<bool> HelpStatusAsync(string display, Guid requestId, string status, bool taken) =>
+        _helpers.TryGetValue(display, out var helper)
+        && await TryWriteAsync(helper.Channel, new SessionMessage(SessionMessages.HelpStatus, requestId, Status: status, Active: taken));
 
     private async Task RaiseRemoteStatusAsync(RemoteSessionStatusFrame status)
     {

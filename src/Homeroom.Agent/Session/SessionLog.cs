@@ -54,4 +54,13 @@ internal static partial class SessionLog
 
     [LoggerMessage(117, LogLevel.Information, "The technician asked for the file {Path}: {Status}, {Detail}")]
     public static partial void FileRequestOutcome(ILogger logger, string path, string status, string detail);
+
+    [LoggerMessage(118, LogLevel.Information, "{Count} help request(s) made while offline were kept through the restart and wait to be sent")]
+    public static partial void HelpRequestsReloaded(ILogger logger, int count);
+
+    [LoggerMessage(119, LogLevel.Warning, "The kept help requests ({File}) could not be read and start empty: {Reason}")]
+    public static partial void HelpRequestsUnreadable(ILogger logger, string file, string reason);
+
+    [LoggerMessage(120, LogLevel.Warning, "The kept help requests held more than {Capacity}: dropped {Count} oldest, {Total} in all")]
+    public static partial void HelpRequestsDropped(ILogger logger, int capacity, int count, long total);
 }

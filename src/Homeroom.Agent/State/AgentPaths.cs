@@ -22,6 +22,9 @@ public sealed class AgentPaths(string stateDirectory)
     /// <summary>The activity queue's counters (next sequence number, acknowledged through, dropped).</summary>
     public string ActivityStateFile => Path.Combine(StateDirectory, "activity-state.json");
 
+    /// <summary>Help requests the student made that the server has not acknowledged yet (<c>Session.HelpDesk</c>).</summary>
+    public string HelpRequestsFile => Path.Combine(StateDirectory, "help-requests.json");
+
     /// <summary>The last policy applied.</summary>
     public string PolicyFile => Path.Combine(StateDirectory, "policy.json");
 

@@ -12,6 +12,7 @@ namespace Homeroom.Agent.State;
 [JsonSerializable(typeof(ActivityQueueState))]
 [JsonSerializable(typeof(AppliedPolicy))]
 [JsonSerializable(typeof(Updates.UpdateMarker))]
+[JsonSerializable(typeof(Session.KeptHelpRequests))]
 internal sealed partial class AgentStateJsonContext : JsonSerializerContext;
 
 /// <summary>The last policy the agent applied, kept so a restart does not apply it from nothing.</summary>

@@ -69,7 +69,8 @@ public sealed class ClusterSecrets(
         {
             throw new InvalidOperationException(
                 $"{clusterKey.FilePath} is not the key of the cluster this database belongs to{(clusterKey.Created ? " (this node just made a new one)" : "")}: " +
-                $"copy keys/{ClusterKey.FileName} from the data directory of a node of the cluster over it, then start again.");
+                $"copy keys/{ClusterKey.FileName} from the data directory of a node of the cluster over it (after a rotation, the rotated key: " +
+                $"keys/{ClusterKey.FileName} of a node that adopted it, or keys/{ClusterKey.NextFileName}), then start again.");
         }
     }
 

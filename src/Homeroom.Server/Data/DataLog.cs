@@ -25,4 +25,7 @@ internal static partial class DataLog
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Made the cluster's data-protection key {KeyId} in the database")]
     public static partial void DataProtectionKeyCreated(ILogger logger, Guid keyId);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Cluster key rotation: {Step}")]
+    public static partial void ClusterKeyRotation(ILogger logger, string step);
 }

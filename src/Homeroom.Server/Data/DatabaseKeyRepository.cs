@@ -50,13 +50,28 @@ public sealed class DatabaseKeyRepository(DatabaseOptions database, ClusterKey c
         return names;
     }
 
-    /// <summary>Stores a key unless one of that name is stored (an import run twice adds nothing).</summary>
+    /// <summary>
+    /// Stores a key unless one of that name is stored (an import run twice adds nothing), sealed with the key that sealed
+    /// the cluster's check value: read under a share lock, so a <see cref="ClusterKeyRotation"/> (which updates the check
+    /// value first) either waits for this key and re-seals it, or is seen whole.
+    /// </summary>
     internal bool Insert(NpgsqlConnection connection, XElement element, string name)
     {
-        using var command = new NpgsqlCommand("INSERT INTO data_protection_keys (name, sealed) VALUES (@name, @sealed) ON CONFLICT (name) DO NOTHING", connection);
+        using var transaction = connection.BeginTransaction();
+        byte[]? check;
+        using (var read = new NpgsqlCommand("SELECT value FROM cluster_secrets WHERE name = @name FOR SHARE", connection, transaction))
+        {
+            read.Parameters.AddWithValue("name", ClusterSecrets.CheckName);
+            check = read.ExecuteScalar() as byte[];
+        }
+
+        var plaintext = Encoding.UTF8.GetBytes(element.ToString(SaveOptions.DisableFormatting));
+        using var command = new NpgsqlCommand("INSERT INTO data_protection_keys (name, sealed) VALUES (@name, @sealed) ON CONFLICT (name) DO NOTHING", connection, transaction);
         command.Parameters.AddWithValue("name", name);
-        command.Parameters.AddWithValue("sealed", clusterKey.Seal(Encoding.UTF8.GetBytes(element.ToString(SaveOptions.DisableFormatting)), name));
-        return command.ExecuteNonQuery() == 1;
+        command.Parameters.AddWithValue("sealed", check is null ? clusterKey.Seal(plaintext, name) : clusterKey.Seal(plaintext, name, check));
+        var inserted = command.ExecuteNonQuery() == 1;
+        transaction.Commit();
+        return inserted;
     }
 
     private static bool IsSafeName(string name) =>

@@ -19,6 +19,7 @@ public static class SecretsServiceCollectionExtensions
                 ? new DatabaseKeyRepository(database, clusterKey)
                 : new PrivateKeyRepository(DataFiles.KeysDirectory(database.DataDirectory)));
         services.AddSingleton<ClusterKey>();
+        services.AddSingleton<ClusterKeyRotation>();
         services.AddSingleton<SecretStore>(sp => sp.GetRequiredService<DatabaseOptions>() is var database && database.Provider == DatabaseProvider.Postgres
             ? new DatabaseSecretStore(database)
             : new FileSecretStore(database.DataDirectory));

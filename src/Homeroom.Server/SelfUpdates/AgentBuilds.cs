@@ -1,10 +1,8 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Commands;
 using Homeroom.Server.Accounts;
-using Homeroom.Server.Apple;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
@@ -40,7 +38,8 @@ public sealed record AgentUpdatesDto(List<AgentBuildDto> Builds, List<AgentVersi
 /// <summary>
 /// The district's agent builds (district administrators: an agent build runs as the device's administrator on every
 /// device of its platform). Upload checks the runtime, the version and that the file is an executable of that runtime
-/// (ELF, PE or Mach-O for the right processor), stores it by SHA-256 under <c>data/agent-updates</c> and signs its
+/// (ELF, PE or Mach-O for the right processor), stores it by SHA-256 (<see cref="AgentBuildContent"/>: files under
+/// <c>data/agent-updates</c> on SQLite, rows every node reads on PostgreSQL) and signs its
 /// manifest with the server's signing key (<see cref="ScriptSigningKey"/>: the key agents pin). Marking a build current
 /// offers it to the runtime's devices that run an older version (<see cref="AgentUpdateOffers"/>), district-wide. A build
 /// may first be piloted: offered only to one group's devices (<see cref="AgentPilot"/>), then promoted (made current) or
@@ -48,7 +47,7 @@ public sealed record AgentUpdatesDto(List<AgentBuildDto> Builds, List<AgentVersi
 /// </summary>
 public sealed class AgentBuilds(
     IDbContextFactory<HomeroomDbContext> dbFactory,
-    DatabaseOptions database,
+    AgentBuildContent content,
     ScriptSigningKey signingKey,
     AgentUpdateOffers offers,
     AuditTrail audit,
@@ -56,8 +55,6 @@ public sealed class AgentBuilds(
     TimeProvider time,
     ILogger<AgentBuilds> logger)
 {
-    private readonly string _directory = Path.Combine(database.DataDirectory, "agent-updates");
-
     /// <summary>The largest upload accepted.</summary>
     public long MaxPackageBytes => options.Value.MaxPackageBytes;
 
@@ -126,24 +123,7 @@ public sealed class AgentBuilds(
             }
         }
 
-        var directory = PrivateFiles.Directory(_directory);
-        var temporary = Path.Combine(directory, $"upload-{Guid.NewGuid():N}.tmp");
-        string sha256;
-        long size;
-        try
-        {
-            (sha256, size) = await CopyAsync(body, temporary, rid!, cancellationToken);
-            var file = Path.Combine(directory, sha256);
-            if (!File.Exists(file))
-            {
-                File.Move(temporary, file);
-            }
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-
+        var (sha256, size) = await content.StoreAsync(body, rid!, MaxPackageBytes, cancellationToken);
         var build = new AgentBuild
         {
             Id = Guid.CreateVersion7(),
@@ -155,11 +135,18 @@ public sealed class AgentBuilds(
             UploadedBy = scope.Username,
             UploadedAt = time.GetUtcNow().UtcDateTime,
         };
-        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        try
         {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             db.Add(build);
             audit.Record(db, "agentUpdate.upload", "agentBuild", build.Id.ToString(), $"{rid} {version}, {size} bytes, SHA-256 {sha256}");
             await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (DatabaseErrors.IsUniqueViolation(e))
+        {
+            // The same runtime and version stored by another upload meanwhile: its file is kept only if a build is that file.
+            await DeleteUnusedContentAsync(sha256, CancellationToken.None);
+            throw new ConflictException($"{rid} already has a build of version {version}; delete it first to replace it.");
         }
 
         AgentUpdatesLog.Stored(logger, build.Rid, build.Version, size, sha256);
@@ -383,16 +370,21 @@ public sealed class AgentBuilds(
         db.Remove(build);
         audit.Record(db, "agentUpdate.delete", "agentBuild", build.Id.ToString(), $"{build.Rid} {build.Version}{(build.IsCurrent ? " (was current)" : "")}");
         await db.SaveChangesAsync(cancellationToken);
-        if (!await db.Set<AgentBuild>().AnyAsync(b => b.Sha256 == build.Sha256, cancellationToken))
-        {
-            File.Delete(Path.Combine(_directory, build.Sha256));
-        }
-
+        await DeleteUnusedContentAsync(build.Sha256, cancellationToken);
         return true;
     }
 
+    private async Task DeleteUnusedContentAsync(string sha256, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Set<AgentBuild>().AnyAsync(b => b.Sha256 == sha256, cancellationToken))
+        {
+            await content.DeleteAsync(sha256, cancellationToken);
+        }
+    }
+
     /// <summary>The stored file of the build with this SHA-256, for a device's download; null when there is none.</summary>
-    public async Task<string?> FileOfAsync(string sha256, CancellationToken cancellationToken)
+    public async Task<AgentBuildDownload?> DownloadOfAsync(string sha256, CancellationToken cancellationToken)
     {
         if (!AgentUpdates.IsSha256(sha256))
         {
@@ -400,61 +392,13 @@ public sealed class AgentBuilds(
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var known = await db.Set<AgentBuild>().AnyAsync(b => b.Sha256 == sha256, cancellationToken);
-        var file = Path.Combine(_directory, sha256);
-        return known && File.Exists(file) ? file : null;
+        var size = await db.Set<AgentBuild>().Where(b => b.Sha256 == sha256).Select(b => (long?)b.Size).FirstOrDefaultAsync(cancellationToken);
+        return size is { } known ? await content.OpenAsync(sha256, known, cancellationToken) : null;
     }
 
     private static AgentBuildDto ToDto(AgentBuild b, List<AgentVersionCountDto> running) => new(
         b.Id, b.Rid, b.Version, b.Sha256, b.Size, b.IsCurrent, b.UploadedBy, b.UploadedAt,
         running.Where(r => r.Platform == AgentUpdates.PlatformOf(b.Rid) && r.Version == b.Version).Sum(r => r.Devices));
-
-    // Streams the upload to a private file, hashing and counting as it goes; the first bytes must be the runtime's executable header.
-    private async Task<(string Sha256, long Size)> CopyAsync(Stream body, string path, string rid, CancellationToken cancellationToken)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        var header = new byte[64];
-        var headerLength = 0;
-        long size = 0;
-        var buffer = new byte[81920];
-        await using (var file = new FileStream(path, options))
-        {
-            int read;
-            while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                size += read;
-                if (size > MaxPackageBytes)
-                {
-                    throw new PayloadTooLargeException($"An agent build is at most {MaxPackageBytes} bytes.");
-                }
-
-                if (headerLength < header.Length)
-                {
-                    var take = Math.Min(read, header.Length - headerLength);
-                    buffer.AsSpan(0, take).CopyTo(header.AsSpan(headerLength));
-                    headerLength += take;
-                }
-
-                hash.AppendData(buffer, 0, read);
-                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            }
-
-            await file.FlushAsync(cancellationToken);
-        }
-
-        if (ExecutableProblem(header.AsSpan(0, headerLength), rid) is { } problem)
-        {
-            throw new RequestValidationException(new() { ["file"] = [problem] });
-        }
-
-        return (Convert.ToHexStringLower(hash.GetHashAndReset()), size);
-    }
 
     /// <summary>Null when the header is an executable of the runtime: ELF x86-64, PE (MZ), or Mach-O 64-bit for its processor (or universal).</summary>
     internal static string? ExecutableProblem(ReadOnlySpan<byte> header, string rid)

@@ -69,7 +69,7 @@ public static class AgentUpdateEndpoints
     private static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, StaffScope scope, AgentBuilds builds, CancellationToken cancellationToken) =>
         await builds.DeleteAsync(scope, id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
 
-    private static async Task<Results<PhysicalFileHttpResult, UnauthorizedHttpResult, NotFound>> DownloadAsync(
+    private static async Task<Results<PhysicalFileHttpResult, PushStreamHttpResult, UnauthorizedHttpResult, NotFound>> DownloadAsync(
         string sha256, HttpContext context, HomeroomDbContext db, AgentBuilds builds, CancellationToken cancellationToken)
     {
         if (await DeviceCredentials.AuthenticateAsync(context, db, cancellationToken) is null)
@@ -77,8 +77,18 @@ public static class AgentUpdateEndpoints
             return TypedResults.Unauthorized();
         }
 
-        return await builds.FileOfAsync(sha256, cancellationToken) is { } file
-            ? TypedResults.PhysicalFile(file, "application/octet-stream", enableRangeProcessing: false)
-            : TypedResults.NotFound();
+        switch (await builds.DownloadOfAsync(sha256, cancellationToken))
+        {
+            case null:
+                return TypedResults.NotFound();
+            case { File: { } file }:
+                return TypedResults.PhysicalFile(file, "application/octet-stream", enableRangeProcessing: false);
+            case { WriteAsync: { } write } stored:
+                // In the database (a cluster): streamed a chunk at a time from whichever node the device reached.
+                context.Response.ContentLength = stored.Size;
+                return TypedResults.Stream(output => write(output, context.RequestAborted), "application/octet-stream");
+            default:
+                return TypedResults.NotFound();
+        }
     }
 }

@@ -7,6 +7,7 @@ public static class AgentUpdatesServiceCollectionExtensions
     {
         services.AddOptions<AgentUpdateOptions>().BindConfiguration(AgentUpdateOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AgentUpdateOffers>();
+        services.AddSingleton<AgentBuildContent>();
         services.AddSingleton<AgentBuilds>();
         return services;
     }

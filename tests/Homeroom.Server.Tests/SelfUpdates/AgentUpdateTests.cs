@@ -65,6 +65,28 @@ public abstract class AgentUpdateTests(AgentUpdateHost shared)
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    // The builds' stored files: under agent-updates on SQLite, chunks in agent_build_content on PostgreSQL (every node's).
+    private async Task<List<string>> StoredFilesAsync()
+    {
+        if (Host.Database.Provider == DatabaseProvider.Sqlite)
+        {
+            var directory = Path.Combine(Host.GetService<DatabaseOptions>().DataDirectory, "agent-updates");
+            return Directory.Exists(directory) ? [.. Directory.EnumerateFiles(directory).Select(f => Path.GetFileName(f))] : [];
+        }
+
+        await using var connection = new Npgsql.NpgsqlConnection(Host.Database.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT DISTINCT sha256 FROM agent_build_content", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var names = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     private async Task<(EnrollResponse Device, TestAgent Agent)> AgentAsync(string agentVersion, DevicePlatform platform = DevicePlatform.Linux)
     {
         var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "SN-" + Guid.NewGuid().ToString("N")[..10], platform);
@@ -109,7 +131,7 @@ public abstract class AgentUpdateTests(AgentUpdateHost shared)
         (await UploadedAsync("linux-x64", version, Elf(4096))).GetProperty("rid").GetString().ShouldBe("linux-x64");
         using var again = await UploadAsync(Host.Client, "linux-x64", version, Elf(300));
         again.StatusCode.ShouldBe(HttpStatusCode.Conflict);
-        Directory.EnumerateFiles(Path.Combine(Host.GetService<DatabaseOptions>().DataDirectory, "agent-updates"), "*.tmp").ShouldBeEmpty();
+        (await StoredFilesAsync()).ShouldAllBe(name => AgentUpdates.IsSha256(name)); // no temporary upload left behind
     }
 
     [Fact]
@@ -132,7 +154,7 @@ public abstract class AgentUpdateTests(AgentUpdateHost shared)
         await using var db = await Host.GetService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
         (await db.Set<Audit.AuditEntry>().Where(a => a.TargetId == id.ToString()).OrderBy(a => a.Id).Select(a => a.Action).ToListAsync())
             .ShouldBe(["agentUpdate.upload", "agentUpdate.current", "agentUpdate.delete"]);
-        File.Exists(Path.Combine(Host.GetService<DatabaseOptions>().DataDirectory, "agent-updates", build.GetProperty("sha256").GetString()!)).ShouldBeFalse();
+        (await StoredFilesAsync()).ShouldNotContain(build.GetProperty("sha256").GetString()!);
     }
 
     [Fact]
