@@ -1,3 +1,4 @@
+using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 
 namespace Homeroom.Server.Devices;
@@ -51,7 +52,8 @@ public sealed record DeviceDetailDto(
     long PolicyVersionApplied,
     string? AssignedPersonName,
     bool Shared = false,
-    DeviceSignInDto? SignedIn = null);
+    DeviceSignInDto? SignedIn = null,
+    IReadOnlyList<AgentCapability>? Capabilities = null);
 
 /// <summary>
 /// The account the device's agent last reported signed in, since when, and (shared devices) the student of the
