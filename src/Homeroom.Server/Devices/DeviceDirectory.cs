@@ -36,7 +36,7 @@ public sealed record DeviceCommandDto(
 /// one device's detail, its apps and its command history. Everything goes through the caller's
 /// scope; a device outside it does not exist for them. Locations show only to staff who may read them.
 /// </summary>
-public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence)
+public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence, DeviceLiveState liveState)
 {
     public const int MaxSearchLength = 100;
 
@@ -158,7 +158,7 @@ public sealed class DeviceDirectory(IDbContextFactory<HomeroomDbContext> dbFacto
             d.SchoolId, d.AssignedPersonId, presence.IsOnline(id), LastSeen(d), d.EnrolledAt, d.RevokedAt, d.ReenrollmentApprovedUntil,
             battery?.Level ?? d.BatteryLevel, battery?.Charging ?? d.BatteryCharging, network?.Kind ?? d.NetworkKind, network?.IpAddress ?? d.IpAddress,
             location, d.StorageTotalBytes, d.StorageFreeBytes, d.InventoryAt, appCount, live?.PolicyVersionApplied ?? d.PolicyVersionApplied, assignee,
-            d.Shared, signedIn, companions);
+            d.Shared, signedIn, companions, liveState.Capabilities(id, d.CapabilitiesJson));
     }
 
     /// <summary>A device's installed apps by name; null when the device is not in the scope.</summary>

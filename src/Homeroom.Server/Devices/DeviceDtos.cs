@@ -1,3 +1,4 @@
+using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 
 namespace Homeroom.Server.Devices;
@@ -52,7 +53,8 @@ public sealed record DeviceDetailDto(
     string? AssignedPersonName,
     bool Shared = false,
     DeviceSignInDto? SignedIn = null,
-    IReadOnlyList<DeviceCompanionDto>? Companions = null);
+    IReadOnlyList<DeviceCompanionDto>? Companions = null,
+    IReadOnlyList<AgentCapability>? Capabilities = null);
 
 /// <summary>
 /// One Homeroom browser extension enrolled as a companion of this desktop (docs/desktop-agent.md, Browser policy): its own

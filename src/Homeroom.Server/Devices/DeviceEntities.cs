@@ -65,6 +65,12 @@ public sealed class Device
     public long? StorageFreeBytes { get; set; }
     public DateTime? InventoryAt { get; set; }
 
+    /// <summary>
+    /// What the device's agent last said it can and cannot do, as JSON (<see cref="StoredCapabilities"/>); null when it never
+    /// said. Written by <see cref="InventoryWriter"/>; read through <see cref="DeviceLiveState.Capabilities(Guid, string?)"/>.
+    /// </summary>
+    public string? CapabilitiesJson { get; set; }
+
     public long PolicyVersionApplied { get; set; }
 
     /// <summary>Highest activity sequence number stored for this device.</summary>

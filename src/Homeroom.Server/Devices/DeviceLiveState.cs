@@ -25,7 +25,8 @@ public sealed record RemoteDevice(string Node, bool Online, LiveDevice Live);
 /// lock took effect, focus mode, the current page. <see cref="Changed"/> tells the console at once
 /// (it also fires for thumbnails and connections), so a class lock shows on every tile as soon as
 /// each device confirms it. Nothing here is stored: after a restart a device shows unlocked until
-/// it next confirms a lock, and its page after its next visit.
+/// it next confirms a lock, and its page after its next visit. (An agent's capabilities are also stored with the
+/// device, by <see cref="InventoryWriter"/>; see <see cref="Capabilities(Guid, string?)"/>.)
 /// <para>
 /// On PostgreSQL, what this node holds is about the devices connected to it; what other nodes said about theirs
 /// (<see cref="ClusterDeviceState"/>) is kept beside it and wins for a device not connected here. On SQLite there is
@@ -102,11 +103,20 @@ public sealed class DeviceLiveState(TimeProvider time, ConnectionRegistry regist
     public bool KnowsCommand(Guid commandId) => _commands.ContainsKey(commandId);
 
     /// <summary>
-    /// What the device's agent last said it can and cannot do (the desktop agent's inventory), or null
-    /// when it never said. Kept in memory only: agents send it on every connection, so after a server
-    /// restart it is back as soon as the device reconnects.
+    /// What the device's agent last told this node it can and cannot do (the desktop agent's inventory), or null when it
+    /// never did. Only what this node heard: readers that show or act on a device use
+    /// <see cref="Capabilities(Guid, string?)"/>, which falls back to the stored list.
     /// </summary>
     public IReadOnlyList<AgentCapability>? Capabilities(Guid deviceId) => _capabilities.GetValueOrDefault(deviceId);
+
+    /// <summary>
+    /// What the device's agent can and cannot do: the list it sent this node while it is connected here (newest, before
+    /// the batched write stores it), otherwise <paramref name="storedJson"/>, the device's <see cref="Device.CapabilitiesJson"/>
+    /// (what it last sent any node, also after a restart). A list this node heard on an earlier connection is not used:
+    /// the agent may have sent another node a newer one since.
+    /// </summary>
+    public IReadOnlyList<AgentCapability>? Capabilities(Guid deviceId, string? storedJson) =>
+        registry.IsOnline(deviceId) && _capabilities.TryGetValue(deviceId, out var heard) ? heard : StoredCapabilities.Read(storedJson);
 
     /// <summary>Remembers an inventory's capabilities (already validated: at most 64).</summary>
     public void CapabilitiesReported(Guid deviceId, IReadOnlyList<AgentCapability> capabilities)

@@ -6,7 +6,11 @@ namespace Homeroom.Server.Devices;
 
 public sealed record InventoryReport(Guid DeviceId, InventoryFrame Inventory, DateTime ReceivedAt);
 
-/// <summary>Stores inventory reports (device facts, the installed-app list replaced whole, a desktop agent's OS update status) in batches.</summary>
+/// <summary>
+/// Stores inventory reports (device facts, the agent's capabilities replaced whole, the installed-app list replaced whole,
+/// a desktop agent's OS update status) in batches. A report without capabilities keeps the stored ones, as
+/// <see cref="DeviceLiveState"/> keeps the ones it heard.
+/// </summary>
 public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<InventoryWriter> logger)
     : BatchingWriter<InventoryReport>(capacity: 2048, maxBatch: 200, maxDelay: TimeSpan.FromMilliseconds(50), time, logger)
 {
@@ -18,6 +22,7 @@ public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<Inv
             manufacturer = COALESCE(@mf, manufacturer),
             storage_total_bytes = COALESCE(@st, storage_total_bytes),
             storage_free_bytes = COALESCE(@sf, storage_free_bytes),
+            capabilities_json = COALESCE(@cap, capabilities_json),
             inventory_at = @at
         WHERE id = @id
         """;
@@ -38,7 +43,7 @@ public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<Inv
     {
         await using var connection = await bulk.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await bulk.ExecuteManyAsync(connection, transaction, UpdateDeviceSql, ["@on", "@ov", "@m", "@mf", "@st", "@sf", "@at", "@id"], batch, (r, v) =>
+        await bulk.ExecuteManyAsync(connection, transaction, UpdateDeviceSql, ["@on", "@ov", "@m", "@mf", "@st", "@sf", "@cap", "@at", "@id"], batch, (r, v) =>
         {
             v[0] = r.Inventory.OsName;
             v[1] = r.Inventory.OsVersion;
@@ -46,8 +51,9 @@ public sealed class InventoryWriter(BulkSql bulk, TimeProvider time, ILogger<Inv
             v[3] = r.Inventory.Manufacturer;
             v[4] = r.Inventory.StorageTotalBytes;
             v[5] = r.Inventory.StorageFreeBytes;
-            v[6] = r.ReceivedAt;
-            v[7] = bulk.Id(r.DeviceId);
+            v[6] = r.Inventory.Capabilities is { } capabilities ? StoredCapabilities.Write(capabilities) : null;
+            v[7] = r.ReceivedAt;
+            v[8] = bulk.Id(r.DeviceId);
         }, cancellationToken);
 
         // A report without an app list leaves the stored list alone; an empty list clears it.

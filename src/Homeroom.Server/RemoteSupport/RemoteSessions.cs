@@ -184,14 +184,17 @@ public sealed class RemoteSessions(
     public const string ViewOnlyReason = "an extension cannot inject input on a Chromebook, so only viewing is offered";
 
     /// <summary>Whether this device's agent can take a session now; the reason when not.</summary>
-    public string? Unavailable(Guid deviceId)
+    public string? Unavailable(Guid deviceId) => Unavailable(deviceId, live.Capabilities(deviceId));
+
+    // The same with the capabilities to judge by (DeviceLiveState.Capabilities(Guid, string?) where the stored list is at hand).
+    private string? Unavailable(Guid deviceId, IReadOnlyList<AgentCapability>? capabilities)
     {
         if (!registry.IsOnline(deviceId))
         {
             return "the device is offline";
         }
 
-        var capability = Capability(deviceId);
+        var capability = Capability(capabilities);
         return capability switch
         {
             null => "the device's agent does not offer remote sessions (agents and extensions older than this feature)",
@@ -201,15 +204,15 @@ public sealed class RemoteSessions(
     }
 
     /// <summary>Why the clipboard cannot be sent to this device under <paramref name="policy"/>; null when it can.</summary>
-    public string? ClipboardUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    public string? ClipboardUnavailable(IReadOnlyList<AgentCapability>? capabilities, RemoteSupportPolicyDto policy)
     {
-        return policy.ClipboardAllowed ? ClipboardCapabilityMissing(deviceId) : ClipboardOffReason;
+        return policy.ClipboardAllowed ? ClipboardCapabilityMissing(capabilities) : ClipboardOffReason;
     }
 
     // Why the device's agent cannot take clipboard text now; null when it can.
-    private string? ClipboardCapabilityMissing(Guid deviceId)
+    private static string? ClipboardCapabilityMissing(IReadOnlyList<AgentCapability>? capabilities)
     {
-        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboard);
+        var capability = capabilities?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboard);
         return capability switch
         {
             null => "the device's agent does not take clipboard text",
@@ -219,15 +222,15 @@ public sealed class RemoteSessions(
     }
 
     /// <summary>Why the device's clipboard cannot be read for the technician under <paramref name="policy"/>; null when it can.</summary>
-    public string? DeviceClipboardUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    public string? DeviceClipboardUnavailable(IReadOnlyList<AgentCapability>? capabilities, RemoteSupportPolicyDto policy)
     {
-        return policy.ClipboardAllowed ? ClipboardReadCapabilityMissing(deviceId) : ClipboardOffReason;
+        return policy.ClipboardAllowed ? ClipboardReadCapabilityMissing(capabilities) : ClipboardOffReason;
     }
 
     // Why the device's agent cannot read its clipboard now; null when it can.
-    private string? ClipboardReadCapabilityMissing(Guid deviceId)
+    private static string? ClipboardReadCapabilityMissing(IReadOnlyList<AgentCapability>? capabilities)
     {
-        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboardRead);
+        var capability = capabilities?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteClipboardRead);
         return capability switch
         {
             null => "the device's agent does not read its clipboard for the technician",
@@ -240,15 +243,15 @@ public sealed class RemoteSessions(
     public static readonly TimeSpan ClipboardReadTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>Why files cannot be sent to this device under <paramref name="policy"/>; null when they can.</summary>
-    public string? FileTransferUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    public string? FileTransferUnavailable(IReadOnlyList<AgentCapability>? capabilities, RemoteSupportPolicyDto policy)
     {
-        return policy.FileTransferAllowed ? FileCapabilityMissing(deviceId) : FileTransferOffReason;
+        return policy.FileTransferAllowed ? FileCapabilityMissing(capabilities) : FileTransferOffReason;
     }
 
     // Why the device's agent cannot take files now; null when it can.
-    private string? FileCapabilityMissing(Guid deviceId)
+    private static string? FileCapabilityMissing(IReadOnlyList<AgentCapability>? capabilities)
     {
-        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteFile);
+        var capability = capabilities?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteFile);
         return capability switch
         {
             null => "the device's agent does not take files",
@@ -258,15 +261,15 @@ public sealed class RemoteSessions(
     }
 
     /// <summary>Why a file cannot be asked of this device under <paramref name="policy"/>; null when it can.</summary>
-    public string? DeviceFileUnavailable(Guid deviceId, RemoteSupportPolicyDto policy)
+    public string? DeviceFileUnavailable(IReadOnlyList<AgentCapability>? capabilities, RemoteSupportPolicyDto policy)
     {
-        return policy.FileTransferAllowed ? FileReadCapabilityMissing(deviceId) : FileTransferOffReason;
+        return policy.FileTransferAllowed ? FileReadCapabilityMissing(capabilities) : FileTransferOffReason;
     }
 
     // Why the device's agent cannot send a file from the device now; null when it can.
-    private string? FileReadCapabilityMissing(Guid deviceId)
+    private static string? FileReadCapabilityMissing(IReadOnlyList<AgentCapability>? capabilities)
     {
-        var capability = live.Capabilities(deviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteFileRead);
+        var capability = capabilities?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteFileRead);
         return capability switch
         {
             null => "the device's agent does not send files from the device",
@@ -282,12 +285,13 @@ public sealed class RemoteSessions(
     public const string ClipboardOffReason = "this school's remote support settings do not allow the clipboard";
 
     /// <summary>Whether the device's agent offers view but not control (the Chrome extension's <c>remote.view</c>).</summary>
-    public bool ViewOnly(Guid deviceId) => Capability(deviceId) is { Name: CapabilityNames.RemoteView };
+    public bool ViewOnly(Guid deviceId) => ViewOnly(live.Capabilities(deviceId));
+
+    private static bool ViewOnly(IReadOnlyList<AgentCapability>? capabilities) => Capability(capabilities) is { Name: CapabilityNames.RemoteView };
 
     // The full capability when the agent offers it, else the view-only one (a desktop agent reports the first, the extension the second).
-    private AgentCapability? Capability(Guid deviceId)
+    private static AgentCapability? Capability(IReadOnlyList<AgentCapability>? capabilities)
     {
-        var capabilities = live.Capabilities(deviceId);
         var full = capabilities?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteSession);
         return full is { Available: true } ? full : capabilities?.FirstOrDefault(c => c.Name == CapabilityNames.RemoteView) ?? full;
     }
@@ -381,17 +385,18 @@ public sealed class RemoteSessions(
     {
         scope.EnsureCan(Permission.RemoteSupport);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var device = await scope.Devices(db).Where(d => d.Id == deviceId).Select(d => new { d.SchoolId }).FirstOrDefaultAsync(cancellationToken)
+        var device = await scope.Devices(db).Where(d => d.Id == deviceId).Select(d => new { d.SchoolId, d.CapabilitiesJson }).FirstOrDefaultAsync(cancellationToken)
             ?? throw new NotFoundException("No such device.");
+        var capabilities = live.Capabilities(deviceId, device.CapabilitiesJson);
         var policy = await settings.PolicyAsync(db, device.SchoolId, cancellationToken);
         var recent = await db.Set<RemoteSessionRecord>().AsNoTracking().Where(r => r.DeviceId == deviceId)
             .OrderByDescending(r => r.StartedAt).Take(20).ToListAsync(cancellationToken);
         var current = Current(deviceId);
-        var unavailable = policy.SessionsAllowed ? Unavailable(deviceId) : TurnedOffReason(device.SchoolId);
+        var unavailable = policy.SessionsAllowed ? Unavailable(deviceId, capabilities) : TurnedOffReason(device.SchoolId);
         return new DeviceRemoteSupportDto(unavailable is null, unavailable, current is null ? null : ToDto(current),
             [.. recent.Select(r => current?.Record.Id == r.Id ? ToDto(current) : ToDto(r, States.Ended))],
-            unavailable is null && ViewOnly(deviceId) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role), ClipboardUnavailable(deviceId, policy),
-            FileTransferUnavailable(deviceId, policy), options.Value.MaxFileBytes, DeviceClipboardUnavailable(deviceId, policy), DeviceFileUnavailable(deviceId, policy));
+            unavailable is null && ViewOnly(capabilities) ? ViewOnlyReason : null, policy.ConsentRequiredFor(scope.Role), ClipboardUnavailable(capabilities, policy),
+            FileTransferUnavailable(capabilities, policy), options.Value.MaxFileBytes, DeviceClipboardUnavailable(capabilities, policy), DeviceFileUnavailable(capabilities, policy));
     }
 
     /// <summary>The live session <paramref name="sessionId"/> on <paramref name="deviceId"/> when <paramref name="scope"/> started it.</summary>
@@ -585,7 +590,7 @@ public sealed class RemoteSessions(
             }
         }
 
-        if (ClipboardCapabilityMissing(session.Record.DeviceId) is { } unavailable)
+        if (ClipboardCapabilityMissing(live.Capabilities(session.Record.DeviceId)) is { } unavailable)
         {
             return unavailable;
         }
@@ -628,7 +633,7 @@ public sealed class RemoteSessions(
             }
         }
 
-        refused ??= ClipboardReadCapabilityMissing(session.Record.DeviceId);
+        refused ??= ClipboardReadCapabilityMissing(live.Capabilities(session.Record.DeviceId));
         if (refused is null
             && (registry.Get(session.Record.DeviceId) is not { } connection || !await connection.SendAsync(new RemoteClipboardReadFrame(session.Record.Id, requestId))))
         {
@@ -738,7 +743,7 @@ public sealed class RemoteSessions(
 
         try
         {
-            if (FileCapabilityMissing(deviceId) is { } unavailable)
+            if (FileCapabilityMissing(live.Capabilities(deviceId)) is { } unavailable)
             {
                 throw Refuse(session, safeName, unavailable);
             }
@@ -885,7 +890,7 @@ public sealed class RemoteSessions(
             }
         }
 
-        refused ??= FileReadCapabilityMissing(deviceId);
+        refused ??= FileReadCapabilityMissing(live.Capabilities(deviceId));
         if (refused is null
             && (registry.Get(deviceId) is not { } connection
                 || !await connection.SendAsync(new RemoteFileRequestFrame(session.Record.Id, request.TransferId, path, options.Value.MaxFileBytes))))
