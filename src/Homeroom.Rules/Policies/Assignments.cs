@@ -71,4 +71,11 @@ public sealed record PolicyProfile(Guid Id, string Name, IReadOnlyDictionary<str
 /// <param name="GradeLevel">Its student's grade.</param>
 /// <param name="GroupIds">Groups it belongs to, directly or through its student.</param>
 /// <param name="InsideZones">Zones it is confirmed inside now.</param>
-public sealed record DeviceScope(Guid DeviceId, Guid? SchoolId, int? GradeLevel, IReadOnlyCollection<Guid> GroupIds, IReadOnlyCollection<Guid> InsideZones);
+public sealed record DeviceScope(Guid DeviceId, Guid? SchoolId, int? GradeLevel, IReadOnlyCollection<Guid> GroupIds, IReadOnlyCollection<Guid> InsideZones)
+{
+    /// <summary>
+    /// The device whose device-level assignments reach this one: itself, or for a desktop's browser extension (a
+    /// companion) the desktop, so that a profile assigned to the computer reaches its browsers too.
+    /// </summary>
+    public Guid AssignedAs { get; init; } = DeviceId;
+}

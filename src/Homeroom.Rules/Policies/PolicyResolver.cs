@@ -107,7 +107,7 @@ public static class PolicyResolver
         ScopeLevel.School => device.SchoolId is { } school && Guid.TryParse(assignment.ScopeKey, out var id) && id == school,
         ScopeLevel.Grade => device.GradeLevel is { } grade && assignment.ScopeKey == grade.ToString(CultureInfo.InvariantCulture),
         ScopeLevel.Group => Guid.TryParse(assignment.ScopeKey, out var group) && device.GroupIds.Contains(group),
-        ScopeLevel.Device => Guid.TryParse(assignment.ScopeKey, out var deviceId) && deviceId == device.DeviceId,
+        ScopeLevel.Device => Guid.TryParse(assignment.ScopeKey, out var deviceId) && deviceId == device.AssignedAs,
         _ => false,
     };
 

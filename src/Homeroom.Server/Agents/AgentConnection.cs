@@ -25,6 +25,9 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
 
     public DateTime ConnectedAt { get; init; }
 
+    /// <summary>For a desktop's browser extension (a companion), the desktop: it carries the desktop's browser commands.</summary>
+    public Guid? CompanionOf { get; init; }
+
     /// <summary>Cancelled when a close the server started was not answered in time: abort the socket.</summary>
     public CancellationToken Aborting => _closed.Token;
 

@@ -232,6 +232,7 @@ public sealed class AgentGateway(
         using var connection = new AgentConnection(device.Id, socket, TimeSpan.FromSeconds(_options.SendTimeoutSeconds))
         {
             ConnectedAt = time.GetUtcNow().UtcDateTime,
+            CompanionOf = device.CompanionOf,
         };
         signIn.Connected(device.Id, device.SignedInPersonId);
         registry.Register(connection);
@@ -512,7 +513,13 @@ public sealed class AgentGateway(
                 break;
             case CommandStatusFrame status:
                 presence.Touch(deviceId);
-                var update = new DeliveryUpdate(status.CommandId, deviceId, ToDeliveryStatus(status.Status), now, status.Error, status.Result);
+                if (session.AttributedTo != deviceId && !connection.Carried(status.CommandId))
+                {
+                    break; // a desktop's browser answers only for the desktop's commands this connection carried
+                }
+
+                // A desktop's browser answers on the desktop's delivery: the first final answer is its status.
+                var update = new DeliveryUpdate(status.CommandId, session.AttributedTo, ToDeliveryStatus(status.Status), now, status.Error, status.Result);
                 if (connection.Carried(status.CommandId))
                 {
                     // Live feedback only for commands this connection carried; the stored status

@@ -40,15 +40,38 @@ public sealed class CommandDispatcher(
         new DateTimeOffset(command.IssuedAt, TimeSpan.Zero),
         new DateTimeOffset(command.ExpiresAt, TimeSpan.Zero));
 
+    /// <summary>
+    /// The command kinds a desktop's agent cannot carry out and its browser extension can: sent to a desktop that has
+    /// browser extensions enrolled as its companions, they go to those instead (docs/agent-protocol.md, Companion credential).
+    /// </summary>
+    public static bool ForBrowser(string kind) =>
+        kind is CommandKinds.OpenUrl or CommandKinds.CloseTab or CommandKinds.Focus or CommandKinds.EndFocus;
+
     /// <summary>Sends a just-stored command to whichever targets are online.</summary>
     public async Task DispatchAsync(Command command, IReadOnlyList<Guid> deviceIds)
     {
         var payload = AgentFrameCodec.Serialize(ToFrame(command));
         var sends = new List<Task>();
         var elsewhere = backplane.Enabled ? new List<Guid>() : null;
+        var companions = ForBrowser(command.Kind) ? await CompanionsAsync(deviceIds) : null;
         foreach (var deviceId in deviceIds)
         {
-            if (registry.Get(deviceId) is { } connection)
+            if (companions?.GetValueOrDefault(deviceId) is { } browsers)
+            {
+                // The desktop's browsers carry it, on the desktop's delivery; its agent is not sent it.
+                foreach (var browser in browsers)
+                {
+                    if (registry.Get(browser) is { } companion)
+                    {
+                        sends.Add(SendAsync(companion, command, payload, LivePath, deviceId));
+                    }
+                    else
+                    {
+                        elsewhere?.Add(browser);
+                    }
+                }
+            }
+            else if (registry.Get(deviceId) is { } connection)
             {
                 sends.Add(SendAsync(connection, command, payload, LivePath));
             }
@@ -80,30 +103,57 @@ public sealed class CommandDispatcher(
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        // A desktop's browser extension (a companion) has no deliveries of its own: it is sent its desktop's unfinished
+        // browser commands, and nothing else of the desktop's.
+        var deliveryDevice = connection.CompanionOf ?? connection.DeviceId;
         var pending = await db.CommandDeliveries.AsNoTracking()
-            .Where(d => d.DeviceId == connection.DeviceId && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
+            .Where(d => d.DeviceId == deliveryDevice && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
             .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => c)
             .Where(c => c.ExpiresAt > now)
+            .Where(c => connection.CompanionOf == null
+                || c.Kind == CommandKinds.OpenUrl || c.Kind == CommandKinds.CloseTab || c.Kind == CommandKinds.Focus || c.Kind == CommandKinds.EndFocus)
             .OrderBy(c => c.IssuedAt)
             .Take(500)
             .ToListAsync(cancellationToken);
+        if (connection.CompanionOf is null && pending.Any(c => ForBrowser(c.Kind))
+            && (await CompanionsAsync([connection.DeviceId], cancellationToken)).ContainsKey(connection.DeviceId))
+        {
+            pending.RemoveAll(c => ForBrowser(c.Kind)); // its browsers carry these
+        }
+
         foreach (var command in pending)
         {
-            if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), path))
+            if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), path, deliveryDevice))
             {
                 return;
             }
         }
     }
 
-    private async Task<bool> SendAsync(AgentConnection connection, Command command, byte[] payload, string path)
+    /// <summary>The browser extensions enrolled (not revoked) as companions of these desktops, by desktop.</summary>
+    private async Task<Dictionary<Guid, List<Guid>>> CompanionsAsync(IReadOnlyList<Guid> deviceIds, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = new List<(Guid Id, Guid Desktop)>();
+        foreach (var chunk in deviceIds.Chunk(5_000))
+        {
+            rows.AddRange((await db.Devices.AsNoTracking()
+                .Where(d => d.CompanionOf != null && chunk.Contains(d.CompanionOf.Value) && d.RevokedAt == null)
+                .Select(d => new { d.Id, Desktop = d.CompanionOf!.Value })
+                .ToListAsync(cancellationToken)).Select(r => (r.Id, r.Desktop)));
+        }
+
+        return rows.GroupBy(r => r.Desktop).ToDictionary(g => g.Key, g => g.Select(r => r.Id).ToList());
+    }
+
+    private async Task<bool> SendAsync(AgentConnection connection, Command command, byte[] payload, string path, Guid? deliveryDevice = null)
     {
         var commandId = command.Id;
         // "Sent" is queued before the frame goes out: the writer applies updates in order, so it is
         // stored before anything the device answers about the command (answers about commands not
         // sent are ignored). Should the send then fail, the delivery is still pending and is sent
-        // again on the next connection.
-        var update = new DeliveryUpdate(commandId, connection.DeviceId, DeliveryStatus.Sent, time.GetUtcNow().UtcDateTime);
+        // again on the next connection. A desktop's browser moves the desktop's delivery.
+        var update = new DeliveryUpdate(commandId, deliveryDevice ?? connection.DeviceId, DeliveryStatus.Sent, time.GetUtcNow().UtcDateTime);
         await statusWriter.EnqueueAsync(update);
         if (!await connection.SendCommandAsync(commandId, payload))
         {

@@ -25,10 +25,12 @@ public sealed record SwapResultDto(Guid BrokenDeviceId, Guid SpareDeviceId, stri
 /// transaction: the spare takes over the person, the broken device's own group memberships (classes,
 /// carts; not its spare pools) and its device-level policy assignments, leaves its spare pool and
 /// becomes active; the broken device goes to repair with a note (why, who, when) and leaves the
-/// person. Both devices' policies are resolved again at once, and the swap is one audit entry.
+/// person; the broken device's browser extensions (companions) are revoked. Both devices' policies are resolved again
+/// at once, and the swap is one audit entry.
 /// Two swaps racing for one spare: the first to claim it wins, the other changes nothing (409).
 /// </summary>
-public sealed class SwapDevice(IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence, AuditTrail audit, PolicyDistributor policies, TimeProvider time)
+public sealed class SwapDevice(
+    IDbContextFactory<HomeroomDbContext> dbFactory, PresenceTracker presence, AuditTrail audit, PolicyDistributor policies, Enrollment.CompanionBrowsers companions, TimeProvider time)
 {
     public const int MaxReasonLength = 500;
     public const int MaxCandidates = 50;
@@ -146,6 +148,8 @@ public sealed class SwapDevice(IDbContextFactory<HomeroomDbContext> dbFactory, P
             await transaction.CommitAsync(cancellationToken);
         }
 
+        // The broken desktop's browser extensions (companions) are that computer's: the spare's agent enrolls its own.
+        await companions.RevokeAsync(broken.Id, "the desktop was swapped", cancellationToken);
         policies.RequestDevice(spare.Id);
         policies.RequestDevice(broken.Id);
         return new SwapResultDto(broken.Id, spare.Id, spare.Name, personId, repair.Id);

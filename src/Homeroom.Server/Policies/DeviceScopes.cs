@@ -81,9 +81,10 @@ public static class DeviceScopes
             }
         }
 
-        // A companion whose desktop is revoked (or gone) has no scope of its own and gets no policy.
+        // A companion whose desktop is revoked (or gone) has no scope of its own and gets no policy; one whose desktop has a
+        // profile assigned to it (device level) gets that profile too.
         scopes.AddRange(companionRows.Where(c => desktops.ContainsKey(c.Desktop))
-            .Select(c => (desktops[c.Desktop] with { DeviceId = c.Id }, c.PolicyVersionApplied)));
+            .Select(c => (desktops[c.Desktop] with { DeviceId = c.Id, AssignedAs = c.Desktop }, c.PolicyVersionApplied)));
         return scopes;
     }
 

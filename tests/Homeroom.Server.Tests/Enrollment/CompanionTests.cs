@@ -6,6 +6,7 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Data;
+using Homeroom.Server.Enrollment;
 using Homeroom.Server.Safety;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -158,6 +159,112 @@ public abstract class CompanionTests(DatabaseProvider provider) : IAsyncLifetime
         var stored = await DbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == companion.DeviceId));
         stored.SchoolId.ShouldBe(_school);
         stored.AssignedPersonId.ShouldBe(_student);
+    }
+
+    [Fact]
+    public async Task Companion_ProfileAssignedToTheDesktop_ReachesItsBrowser()
+    {
+        var desktop = await DesktopAsync();
+        var companion = await CompanionAsync((await IssueAsync(desktop)).Credential, "ext-device-policy");
+        var other = await DesktopAsync();
+        var otherCompanion = await CompanionAsync((await IssueAsync(other)).Credential, "ext-other-desk");
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await extension.ExpectWelcomeAsync();
+        (await extension.ExpectAsync<PolicyFrame>()).Document.GetProperty("safety").GetProperty("atHome").GetBoolean().ShouldBeFalse("the default");
+        await using var otherExtension = await TestAgent.ConnectAsync(Host.AgentUri, otherCompanion.DeviceId, otherCompanion.Credential);
+        await otherExtension.ExpectWelcomeAsync();
+        await otherExtension.ExpectAsync<PolicyFrame>();
+
+        // Assigned to the computer itself (device level) while its browser is connected: the browser gets it at once.
+        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "This desk", schoolId = _school, settings = new { safety = new { atHome = true } } }))
+            .GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync("/api/assignments", new { profileId = profile, level = "device", scopeId = desktop.DeviceId.ToString() })).EnsureSuccessStatusCode();
+
+        var updated = await extension.ExpectAsync<PolicyFrame>();
+        updated.Document.GetProperty("safety").GetProperty("atHome").GetBoolean().ShouldBeTrue("the profile assigned to its desktop");
+        (await otherExtension.NothingOfTypeAsync<PolicyFrame>(TimeSpan.FromSeconds(2))).ShouldBeTrue("another desktop's browser is not that desktop");
+
+        // A browser connecting later gets the same.
+        await using var again = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await again.ExpectWelcomeAsync();
+        (await again.ExpectAsync<PolicyFrame>()).Document.GetProperty("safety").GetProperty("atHome").GetBoolean().ShouldBeTrue();
+    }
+
+    private async Task<JsonElement> CommandCountsAsync(Guid commandId) =>
+        (await Host.GetJsonAsync<JsonElement>($"/api/commands/{commandId}")).GetProperty("counts");
+
+    [Fact]
+    public async Task Companion_BrowserCommandIssuedToTheDesktop_IsCarriedByItsBrowserOnTheDesktopsDelivery()
+    {
+        var desktop = await DesktopAsync();
+        var credential = (await IssueAsync(desktop)).Credential;
+        var companion = await CompanionAsync(credential, "ext-cmd-1");
+        var later = await CompanionAsync(credential, "ext-cmd-2");
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, desktop.DeviceId, desktop.Credential);
+        await agent.ExpectWelcomeAsync();
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await extension.ExpectWelcomeAsync();
+
+        var open = (await Host.PostJsonAsync<JsonElement>("/api/commands", new { kind = "openUrl", arguments = new { url = "https://khanacademy.org/math" }, deviceIds = new[] { desktop.DeviceId } }))
+            .GetProperty("id").GetGuid();
+
+        var frame = await extension.ExpectAsync<CommandFrame>();
+        frame.CommandId.ShouldBe(open);
+        frame.Arguments!["url"].ShouldBe("https://khanacademy.org/math");
+        await extension.AnswerAsync(frame);
+        await Poll.UntilAsync(async () => (await CommandCountsAsync(open)).GetProperty("succeeded").GetInt32() == 1, HomeroomHost.Timeout);
+        var deliveries = await Host.GetJsonAsync<JsonElement>($"/api/commands/{open}/deliveries");
+        deliveries.GetProperty("items").GetArrayLength().ShouldBe(1, "the desktop's delivery is the one staff see");
+        deliveries.GetProperty("items")[0].GetProperty("deviceId").GetGuid().ShouldBe(desktop.DeviceId);
+        deliveries.GetProperty("items")[0].GetProperty("result").GetString().ShouldBe("done");
+
+        // What is not the browser's stays with the desktop's agent; the browser neither gets it nor answers for it.
+        var lockId = (await Host.PostJsonAsync<JsonElement>("/api/commands", new { kind = "lock", deviceIds = new[] { desktop.DeviceId } })).GetProperty("id").GetGuid();
+        var locked = await agent.ExpectAsync<CommandFrame>();
+        locked.CommandId.ShouldBe(lockId, "the desktop's agent was never sent the openUrl");
+        await extension.SendAsync(new CommandStatusFrame(lockId, CommandStatusValues.Succeeded, Result: "forged"));
+        await agent.SendAsync(new CommandStatusFrame(lockId, CommandStatusValues.Acknowledged));
+        await Poll.UntilAsync(async () => (await CommandCountsAsync(lockId)).GetProperty("acknowledged").GetInt32() == 1, HomeroomHost.Timeout);
+        (await CommandCountsAsync(lockId)).GetProperty("succeeded").GetInt32().ShouldBe(0);
+        (await extension.NothingOfTypeAsync<CommandFrame>(TimeSpan.FromSeconds(1))).ShouldBeTrue("a lock is not the browser's");
+
+        // Issued while the other browser profile is offline, it is carried when that one connects.
+        var focus = (await Host.PostJsonAsync<JsonElement>("/api/commands", new { kind = "endFocus", deviceIds = new[] { desktop.DeviceId } })).GetProperty("id").GetGuid();
+        (await extension.ExpectAsync<CommandFrame>()).CommandId.ShouldBe(focus);
+        await using var second = await TestAgent.ConnectAsync(Host.AgentUri, later.DeviceId, later.Credential);
+        await second.ExpectWelcomeAsync();
+        (await second.ExpectAsync<CommandFrame>()).CommandId.ShouldBe(focus);
+        (await agent.NothingOfTypeAsync<CommandFrame>(TimeSpan.FromSeconds(1))).ShouldBeTrue("the desktop's agent is sent no browser command");
+    }
+
+    [Fact]
+    public async Task Companions_AreRevokedOnASwap_AndRevokedOnesDeletedAfterRetention()
+    {
+        var desktop = await DesktopAsync();
+        var companion = await CompanionAsync((await IssueAsync(desktop)).Credential, "ext-swap");
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await extension.ExpectWelcomeAsync();
+        var pool = (await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Spares", kind = "sparePool", schoolId = _school })).GetProperty("id").GetGuid();
+        var spare = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: _school), "DESK-SPARE", DevicePlatform.Linux);
+        (await Host.Client.PatchAsJsonAsync($"/api/devices/{spare.DeviceId}", new { state = "spare" })).EnsureSuccessStatusCode();
+        (await Host.PostJsonAsync($"/api/groups/{pool}/members", new { deviceIds = new[] { spare.DeviceId } })).EnsureSuccessStatusCode();
+
+        (await Host.PostJsonAsync($"/api/devices/{desktop.DeviceId}/swap", new { spareId = spare.DeviceId, reason = "Broken hinge" })).EnsureSuccessStatusCode();
+
+        (await extension.WaitForCloseAsync()).Code.ShouldBe(AgentCloseCodes.DeviceRevoked);
+        var revokedAt = (await DbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == companion.DeviceId))).RevokedAt;
+        revokedAt.ShouldNotBeNull("the broken computer's browser is not the spare's");
+        var chromebook = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: _school), "CB-REVOKED");
+        (await Host.Client.PostAsync($"/api/devices/{chromebook.DeviceId}/revoke", null)).EnsureSuccessStatusCode();
+
+        var retention = Host.Services.GetRequiredService<CompanionRetention>();
+        Host.Clock.Advance(TimeSpan.FromDays(89));
+        await retention.PurgeAsync(CancellationToken.None);
+        (await DbAsync(db => db.Devices.AnyAsync(d => d.Id == companion.DeviceId))).ShouldBeTrue("kept as long as activity is (90 days)");
+        Host.Clock.Advance(TimeSpan.FromDays(2));
+        await retention.PurgeAsync(CancellationToken.None);
+        (await DbAsync(db => db.Devices.AnyAsync(d => d.Id == companion.DeviceId))).ShouldBeFalse();
+        (await DbAsync(db => db.Devices.CountAsync(d => d.Id == desktop.DeviceId || d.Id == chromebook.DeviceId))).ShouldBe(2, "only companions are deleted");
     }
 
     [Fact]
