@@ -40,12 +40,13 @@ public sealed class CommandDispatcher(
         new DateTimeOffset(command.IssuedAt, TimeSpan.Zero),
         new DateTimeOffset(command.ExpiresAt, TimeSpan.Zero));
 
+    private static readonly string[] BrowserKinds = [CommandKinds.OpenUrl, CommandKinds.CloseTab, CommandKinds.Focus, CommandKinds.EndFocus];
+
     /// <summary>
     /// The command kinds a desktop's agent cannot carry out and its browser extension can: sent to a desktop that has
     /// browser extensions enrolled as its companions, they go to those instead (docs/agent-protocol.md, Companion credential).
     /// </summary>
-    public static bool ForBrowser(string kind) =>
-        kind is CommandKinds.OpenUrl or CommandKinds.CloseTab or CommandKinds.Focus or CommandKinds.EndFocus;
+    public static bool ForBrowser(string kind) => BrowserKinds.Contains(kind);
 
     /// <summary>Sends a just-stored command to whichever targets are online.</summary>
     public async Task DispatchAsync(Command command, IReadOnlyList<Guid> deviceIds)
@@ -110,8 +111,7 @@ public sealed class CommandDispatcher(
             .Where(d => d.DeviceId == deliveryDevice && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
             .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => c)
             .Where(c => c.ExpiresAt > now)
-            .Where(c => connection.CompanionOf == null
-                || c.Kind == CommandKinds.OpenUrl || c.Kind == CommandKinds.CloseTab || c.Kind == CommandKinds.Focus || c.Kind == CommandKinds.EndFocus)
+            .Where(c => connection.CompanionOf == null || BrowserKinds.Contains(c.Kind))
             .OrderBy(c => c.IssuedAt)
             .Take(500)
             .ToListAsync(cancellationToken);

@@ -21,17 +21,17 @@ public static class DeviceScopes
             devices = devices.Where(d => deviceIds.Contains(d.Id));
         }
 
-        // A desktop's browser extension (a companion) is the desktop as far as policy goes: its scope is the desktop's.
-        var companionRows = await devices.Where(d => d.CompanionOf != null)
-            .Select(d => new { d.Id, Desktop = d.CompanionOf!.Value, d.PolicyVersionApplied }).ToListAsync(cancellationToken);
-        devices = devices.Where(d => d.CompanionOf == null);
-
-        var rows = await (
+        var all = await (
             from d in devices
             join p in db.People on (d.SignedInPersonId ?? d.AssignedPersonId) equals p.Id into people
             from p in people.DefaultIfEmpty()
-            select new { d.Id, d.SchoolId, Grade = p == null ? null : p.GradeLevel, d.PolicyVersionApplied })
+            select new { d.Id, d.SchoolId, Grade = p == null ? null : p.GradeLevel, d.PolicyVersionApplied, d.CompanionOf })
             .ToListAsync(cancellationToken);
+
+        // A desktop's browser extension (a companion) is the desktop as far as policy goes: its scope is the desktop's.
+        var companionRows = all.Where(r => r.CompanionOf is not null)
+            .Select(r => new { r.Id, Desktop = r.CompanionOf!.Value, r.PolicyVersionApplied }).ToList();
+        var rows = companionRows.Count == 0 ? all : all.Where(r => r.CompanionOf is null).ToList();
 
         // An archived group (last year's class, kept for history) no longer places anyone in it.
         var direct =
