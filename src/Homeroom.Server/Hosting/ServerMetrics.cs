@@ -28,6 +28,7 @@ public sealed class ServerMetrics : IDisposable
     private readonly Counter<long> _violations;
     private readonly Histogram<double> _commandDelivery;
     private readonly Counter<long> _jobTicks;
+    private readonly Counter<long> _consentLoads;
 
     public ServerMetrics(
         IMeterFactory meters,
@@ -51,6 +52,7 @@ public sealed class ServerMetrics : IDisposable
         _frames = _meter.CreateCounter<long>("homeroom.agent.frames", "{frame}", "Frames received from agents, by kind.");
         _violations = _meter.CreateCounter<long>("homeroom.agent.violations", "{connection}", "Agent connections closed for breaking the protocol, by close code.");
         _jobTicks = _meter.CreateCounter<long>("homeroom.job.ticks", "{tick}", "Periodic jobs' ticks on this node, by job: ran here, or skipped while another node held the job's lease.");
+        _consentLoads = _meter.CreateCounter<long>("homeroom.policy.consent_loads", "{load}", "Devices whose policy a consent check had to load from the database (a cache miss), by consent: location or safety.");
         _commandDelivery = _meter.CreateHistogram<double>(
             "homeroom.command.delivery", "s", "From a command's issue to its frame leaving for a device; on_connect for devices that were offline, backplane for devices on another node.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400] });
@@ -70,6 +72,9 @@ public sealed class ServerMetrics : IDisposable
     /// <summary>A periodic job's tick: it ran on this node, or another node held its lease (<see cref="Cluster.JobLeases"/>).</summary>
     public void JobTick(string job, bool ran) =>
         _jobTicks.Add(1, new KeyValuePair<string, object?>("job", job), new KeyValuePair<string, object?>("result", ran ? "ran" : "skipped"));
+
+    /// <summary>A consent check missed its cache and loaded the device's scope and policy (<see cref="Locations.LocationConsent"/>, <see cref="Safety.SafetyConsent"/>).</summary>
+    public void ConsentLoad(string consent) => _consentLoads.Add(1, new KeyValuePair<string, object?>("consent", consent));
 
     public void Dispose() => _meter.Dispose();
 

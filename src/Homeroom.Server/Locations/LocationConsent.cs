@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Homeroom.Rules.Policies;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
 using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
 
@@ -21,9 +22,10 @@ public enum LocationPermission
 /// Whether a device's effective policy lets it report its location (<c>monitoring.location</c>) and
 /// when (<c>location.reportingHours</c>, weekly windows read in the school's time zone and checked
 /// against a fix's capture time), read from the resolved effective policy. Cached per device until the
-/// policy could change: until the resolution's next schedule boundary, at most <see cref="MaxAge"/>, and
-/// dropped when the distributor re-resolves the device (<see cref="BoundsRules.Resolved"/>) or every
-/// device (a full pass).
+/// policy could change: until the resolution's next schedule boundary, at most <see cref="MaxAge"/>. Each
+/// time the distributor resolves a device (<see cref="PolicyDistributor.DeviceResolved"/>) the answer is
+/// taken from that resolution rather than dropped, so the first fix after a device connects (its connect
+/// resolves it) reads no database; a full pass drops what it did not resolve.
 /// </summary>
 public sealed class LocationConsent
 {
@@ -37,19 +39,24 @@ public sealed class LocationConsent
     private readonly ConcurrentDictionary<Guid, Answer> _cache = new();
     private readonly SharedPolicyModel _policies;
 
-    public LocationConsent(IDbContextFactory<HomeroomDbContext> dbFactory, SharedPolicyModel policies, ZoneMembership zones, BoundsRules bounds, PolicyDistributor distributor, TimeProvider time, ILogger<LocationConsent> logger)
+    private readonly ServerMetrics _metrics;
+    private readonly ConcurrentDictionary<string, IReadOnlyList<ScheduleWindow>> _hours = new(StringComparer.Ordinal);
+    private const int MaxHoursTexts = 256;
+
+    public LocationConsent(IDbContextFactory<HomeroomDbContext> dbFactory, SharedPolicyModel policies, ZoneMembership zones, PolicyDistributor distributor, ServerMetrics metrics, TimeProvider time, ILogger<LocationConsent> logger)
     {
         _policies = policies;
         _logger = logger;
         _dbFactory = dbFactory;
         _zones = zones;
+        _metrics = metrics;
         _time = time;
-        bounds.Resolved += id => _cache.TryRemove(id, out _);
+        distributor.DeviceResolved += resolution => Keep(resolution.DeviceId, From(resolution.Effective, resolution.TimeZone, resolution.ResolvedAt));
         distributor.PassCompleted += pass =>
         {
             if (pass.Full)
             {
-                _cache.Clear();
+                PolicyCache.DropOlderThan(_cache, pass.ResolvedAt, answer => answer.ResolvedAt);
             }
         };
     }
@@ -91,6 +98,7 @@ public sealed class LocationConsent
 
         PolicyModel model;
         List<(DeviceScope Scope, long AppliedVersion)> scopes;
+        _metrics.ConsentLoad("location");
         try
         {
             model = await _policies.GetAsync(now);
@@ -112,20 +120,42 @@ public sealed class LocationConsent
 
         var scope = scopes[0].Scope;
         var zone = model.TimeZoneOf(scope.SchoolId);
-        var effective = PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, zone);
+        return Keep(deviceId, From(PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, zone), zone, now));
+    }
+
+    private Answer From(EffectivePolicy effective, TimeZoneInfo zone, DateTimeOffset now)
+    {
         var values = effective.Values;
         var monitored = values.TryGetValue("monitoring.location", out var value) && value.GetValue<bool>();
         // Every setting resolves (to its default when no profile sets it), and profiles are validated when
         // saved; text that still did not parse gives no window, the safe reading.
-        var hours = values.TryGetValue("location.reportingHours", out var text) ? ScheduleText.Parse(text.GetValue<string>()).Windows ?? [] : [];
+        var hours = values.TryGetValue("location.reportingHours", out var text) ? HoursOf(text.GetValue<string>()) : [];
         var until = effective.ValidUntil is { } boundary && boundary < now + MaxAge ? boundary : now + MaxAge;
-        var answer = new Answer(monitored, hours, zone, until);
-        _cache[deviceId] = answer;
-        return answer;
+        return new Answer(monitored, hours, zone, until, now);
     }
 
-    private sealed record Answer(bool Monitored, IReadOnlyList<ScheduleWindow> Hours, TimeZoneInfo TimeZone, DateTimeOffset Until)
+    /// <summary>The windows of one reporting-hours text, parsed once: a pass resolves thousands of devices that share a few texts.</summary>
+    private IReadOnlyList<ScheduleWindow> HoursOf(string text)
     {
-        public static readonly Answer Refused = new(false, [], TimeZoneInfo.Utc, DateTimeOffset.MinValue);
+        if (_hours.TryGetValue(text, out var windows))
+        {
+            return windows;
+        }
+
+        if (_hours.Count >= MaxHoursTexts)
+        {
+            _hours.Clear();
+        }
+
+        return _hours[text] = ScheduleText.Parse(text).Windows ?? [];
+    }
+
+    /// <summary>Caches <paramref name="answer"/> unless a later resolution is already cached (a load that started before a pass must not undo it).</summary>
+    private Answer Keep(Guid deviceId, Answer answer) =>
+        _cache.AddOrUpdate(deviceId, answer, (_, cached) => cached.ResolvedAt > answer.ResolvedAt ? cached : answer);
+
+    private sealed record Answer(bool Monitored, IReadOnlyList<ScheduleWindow> Hours, TimeZoneInfo TimeZone, DateTimeOffset Until, DateTimeOffset ResolvedAt)
+    {
+        public static readonly Answer Refused = new(false, [], TimeZoneInfo.Utc, DateTimeOffset.MinValue, DateTimeOffset.MinValue);
     }
 }

@@ -20,14 +20,10 @@ public sealed class BoundsRules
     /// <summary>Raised when a device's bounds changed.</summary>
     public event Action<Guid>? Changed;
 
-    /// <summary>Raised whenever the distributor resolved a device's policy, changed or not.</summary>
-    public event Action<Guid>? Resolved;
-
     public DeviceBounds? Get(Guid deviceId) => _bounds.GetValueOrDefault(deviceId);
 
     public void Set(Guid deviceId, DeviceBounds bounds)
     {
-        Resolved?.Invoke(deviceId);
         var previous = _bounds.GetValueOrDefault(deviceId);
         if (previous is not null && previous.Message == bounds.Message && previous.AllowedZones.SequenceEqual(bounds.AllowedZones))
         {

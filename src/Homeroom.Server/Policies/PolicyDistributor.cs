@@ -77,6 +77,12 @@ public sealed class PolicyDistributor(
     /// <summary>Raised after each pass with the devices resolved and the versions sent.</summary>
     public event Action<PolicyPass>? PassCompleted;
 
+    /// <summary>
+    /// Raised for each device a pass resolved, changed or not, before its version is stored, so caches that read
+    /// settings from the effective policy take the fresh answer instead of loading the device again.
+    /// </summary>
+    public event Action<DeviceResolution>? DeviceResolved;
+
     /// <summary>Re-resolve every device (after a change to profiles, assignments, zones, lists or the roster).</summary>
     public void RequestAll()
     {
@@ -254,6 +260,7 @@ public sealed class PolicyDistributor(
                 nextBoundary = until;
             }
 
+            DeviceResolved?.Invoke(new DeviceResolution(scope.DeviceId, effective, model.TimeZoneOf(scope.SchoolId), now));
             var values = effective.Values;
             bounds.Set(scope.DeviceId, new DeviceBounds(
                 PolicySettings.Strings(values, "location.allowedZones").Select(Guid.Parse).ToList(),
@@ -331,7 +338,7 @@ public sealed class PolicyDistributor(
 
         await QueueAppleProfilesAsync(db, [.. changed.Where(c => c.Version > 0).Select(c => c.Id), .. behind], cancellationToken);
 
-        var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), ids is null);
+        var pass = new PolicyPass(scopes.Count, changed.Count, sends.Count, time.GetElapsedTime(started), ids is null, now);
         if (pass.Full)
         {
             PoliciesLog.Pass(logger, pass.Devices, pass.Changed, pass.Sent, pass.Elapsed.TotalMilliseconds);
@@ -492,8 +499,11 @@ public sealed class PolicyDistributor(
 /// <summary>The location part of a device's document: the time zone its reporting hours are read in, and its allowed zones.</summary>
 public sealed record DeviceLocationContext(TimeZoneInfo TimeZone, IReadOnlyList<Rules.Zones.ZoneShape> Zones);
 
-/// <summary>One distribution pass: devices resolved, versions changed, frames sent, time taken.</summary>
-public sealed record PolicyPass(int Devices, int Changed, int Sent, TimeSpan Elapsed, bool Full);
+/// <summary>One distribution pass: devices resolved, versions changed, frames sent, time taken, and the time it resolved at.</summary>
+public sealed record PolicyPass(int Devices, int Changed, int Sent, TimeSpan Elapsed, bool Full, DateTimeOffset ResolvedAt);
+
+/// <summary>One device's effective policy as a pass resolved it at <paramref name="ResolvedAt"/>, in its school's time zone.</summary>
+public sealed record DeviceResolution(Guid DeviceId, EffectivePolicy Effective, TimeZoneInfo TimeZone, DateTimeOffset ResolvedAt);
 
 internal static partial class PoliciesLog
 {

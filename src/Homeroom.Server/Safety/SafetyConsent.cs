@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Homeroom.Rules.Policies;
 using Homeroom.Server.Data;
+using Homeroom.Server.Hosting;
 using Homeroom.Server.Locations;
 using Homeroom.Server.Policies;
 using Microsoft.EntityFrameworkCore;
@@ -21,7 +22,7 @@ public sealed record SafetyPermission(bool Monitored, bool Screenshots, string? 
 /// signals now (<c>monitoring.safety</c>; outside the school's zones only when <c>safety.atHome</c>) and
 /// ask it for screenshots (<c>safety.screenshots</c>). Resolved like <see cref="LocationConsent"/>,
 /// cached per device for at most <see cref="MaxAge"/> or until the policy's next schedule boundary,
-/// and dropped when the distributor re-resolves the device.
+/// and taken from each resolution the distributor makes of the device.
 /// </summary>
 public sealed class SafetyConsent
 {
@@ -34,26 +35,28 @@ public sealed class SafetyConsent
     private readonly IDbContextFactory<HomeroomDbContext> _dbFactory;
     private readonly ZoneMembership _zones;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<Guid, (SafetyPolicy Policy, DateTimeOffset Until)> _cache = new();
+    private readonly ConcurrentDictionary<Guid, SafetyPolicy> _cache = new();
     private readonly SharedPolicyModel _policies;
+    private readonly ServerMetrics _metrics;
 
-    public SafetyConsent(IDbContextFactory<HomeroomDbContext> dbFactory, SharedPolicyModel policies, ZoneMembership zones, BoundsRules bounds, PolicyDistributor distributor, TimeProvider time)
+    public SafetyConsent(IDbContextFactory<HomeroomDbContext> dbFactory, SharedPolicyModel policies, ZoneMembership zones, PolicyDistributor distributor, ServerMetrics metrics, TimeProvider time)
     {
         _policies = policies;
         _dbFactory = dbFactory;
         _zones = zones;
+        _metrics = metrics;
         _time = time;
-        bounds.Resolved += id => _cache.TryRemove(id, out _);
+        distributor.DeviceResolved += resolution => Keep(resolution.DeviceId, From(resolution.Effective, resolution.ResolvedAt));
         distributor.PassCompleted += pass =>
         {
             if (pass.Full)
             {
-                _cache.Clear();
+                PolicyCache.DropOlderThan(_cache, pass.ResolvedAt, policy => policy.ResolvedAt);
             }
         };
     }
 
-    private sealed record SafetyPolicy(bool Safety, bool AtHome, bool Screenshots);
+    private sealed record SafetyPolicy(bool Safety, bool AtHome, bool Screenshots, DateTimeOffset Until, DateTimeOffset ResolvedAt);
 
     /// <summary>What the device's policy allows now; nothing for an unknown device.</summary>
     public async ValueTask<SafetyPermission> CheckAsync(Guid deviceId, CancellationToken cancellationToken)
@@ -61,6 +64,7 @@ public sealed class SafetyConsent
         var now = _time.GetUtcNow();
         if (!_cache.TryGetValue(deviceId, out var cached) || cached.Until <= now)
         {
+            _metrics.ConsentLoad("safety");
             var model = await _policies.GetAsync(now);
             await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
             var scopes = await DeviceScopes.LoadAsync(db, [deviceId], _zones.InsideZones, cancellationToken);
@@ -70,15 +74,10 @@ public sealed class SafetyConsent
             }
 
             var scope = scopes[0].Scope;
-            var effective = PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, model.TimeZoneOf(scope.SchoolId));
-            var values = effective.Values;
-            var policy = new SafetyPolicy(Flag(values, "monitoring.safety"), Flag(values, "safety.atHome"), Flag(values, "safety.screenshots"));
-            var until = effective.ValidUntil is { } boundary && boundary < now + MaxAge ? boundary : now + MaxAge;
-            cached = (policy, until);
-            _cache[deviceId] = cached;
+            cached = Keep(deviceId, From(PolicyResolver.Resolve(model.Assignments, model.Profiles, scope, now, model.TimeZoneOf(scope.SchoolId)), now));
         }
 
-        var p = cached.Policy;
+        var p = cached;
         if (!p.Safety)
         {
             return new SafetyPermission(false, false, "monitoring.safety is off");
@@ -92,6 +91,17 @@ public sealed class SafetyConsent
 
         return new SafetyPermission(true, p.Screenshots, null);
     }
+
+    private static SafetyPolicy From(EffectivePolicy effective, DateTimeOffset now)
+    {
+        var values = effective.Values;
+        var until = effective.ValidUntil is { } boundary && boundary < now + MaxAge ? boundary : now + MaxAge;
+        return new SafetyPolicy(Flag(values, "monitoring.safety"), Flag(values, "safety.atHome"), Flag(values, "safety.screenshots"), until, now);
+    }
+
+    /// <summary>Caches <paramref name="policy"/> unless a later resolution is already cached (a load that started before a pass must not undo it).</summary>
+    private SafetyPolicy Keep(Guid deviceId, SafetyPolicy policy) =>
+        _cache.AddOrUpdate(deviceId, policy, (_, cached) => cached.ResolvedAt > policy.ResolvedAt ? cached : policy);
 
     private bool AtSchool(Guid deviceId) =>
         _zones.InsideZones(deviceId).Any(id => _zones.Find(id) is { } zone && SchoolZoneKinds.Contains(zone.Kind));
