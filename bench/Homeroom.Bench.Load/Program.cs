@@ -44,6 +44,7 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     var acks = new AckTracker();
     fleet.Metrics.CommandAcknowledged += acks.OnAcknowledged;
     var connectWatch = Stopwatch.StartNew();
+    var cpuAtStart = server.CpuTime();
     fleet.Start();
     var allConnected = await fleet.WaitForConnectedAsync(devices, TimeSpan.FromMinutes(10));
     var connectSeconds = connectWatch.Elapsed.TotalSeconds;
@@ -64,6 +65,13 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     results["server_kb_per_device"] = Math.Round((rss - baselineRss) / 1024.0 / Math.Max(1, fleet.Metrics.Connected), 1);
     results["server_cpu_percent_of_one_core_steady"] = Math.Round(100 * cpuUsed.TotalSeconds / wall.Elapsed.TotalSeconds, 1);
     results["heartbeats_per_second"] = Math.Round(devices / 30.0, 0);
+    // All the CPU the connect storm cost, its catch-up included (first policies, first location fixes and so on).
+    results["server_cpu_seconds_connect_to_steady_end"] = Math.Round((server.CpuTime() - cpuAtStart).TotalSeconds, 1);
+    foreach (var (consent, loads) in await server.CounterAsync("homeroom_policy_consent_loads_total", "consent"))
+    {
+        results[$"consent_loads_{consent}_connected"] = loads;
+    }
+
     foreach (var (key, value) in await server.RuntimeMemoryAsync())
     {
         results["server_" + key + "_connected"] = value;

@@ -136,6 +136,29 @@ public sealed class ServerProcess : IAsyncDisposable
         return figures;
     }
 
+    /// <summary>A counter from the server's <c>/metrics</c>, by the value of one label (series without it are left out).</summary>
+    public async Task<Dictionary<string, double>> CounterAsync(string metric, string label)
+    {
+        using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", MetricsToken);
+        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var counts = new Dictionary<string, double>();
+        foreach (var line in text.Split('\n').Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal)))
+        {
+            var start = line.IndexOf(label + "=\"", StringComparison.Ordinal);
+            if (start < 0)
+            {
+                continue;
+            }
+
+            start += label.Length + 2;
+            var value = line[start..line.IndexOf('"', start)];
+            counts[value] = counts.GetValueOrDefault(value) + double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        }
+
+        return counts;
+    }
+
     /// <summary>Resident memory in bytes.</summary>
     public long ResidentBytes()
     {
