@@ -403,9 +403,9 @@ public sealed class AgentGateway(
         }
 
         // Kept (undecoded) only while a teacher watches this device; otherwise dropped unread.
-        if (screenViews.Accept(connection.DeviceId, message.Span))
+        if (screenViews.Accept(connection, message.Span))
         {
-            live.Touch(connection.DeviceId);
+            live.Touch(connection.CompanionOf ?? connection.DeviceId);
         }
     }
 

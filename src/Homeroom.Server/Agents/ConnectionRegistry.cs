@@ -8,6 +8,11 @@ public sealed class ConnectionRegistry
 {
     private readonly ConcurrentDictionary<Guid, AgentConnection> _connections = new();
 
+    // A desktop's browser extensions (companions) connected here, by desktop: for what they do for it (screen views).
+    // Changed under the lock (companions connect seldom); read without it.
+    private readonly ConcurrentDictionary<Guid, AgentConnection[]> _companions = new();
+    private readonly Lock _companionsLock = new();
+
     public int Count => _connections.Count;
 
     public bool IsOnline(Guid deviceId) => _connections.ContainsKey(deviceId);
@@ -15,6 +20,13 @@ public sealed class ConnectionRegistry
     public AgentConnection? Get(Guid deviceId) => _connections.GetValueOrDefault(deviceId);
 
     public ICollection<Guid> OnlineDeviceIds => _connections.Keys;
+
+    /// <summary>The desktop's browser extensions (companions, <see cref="AgentConnection.CompanionOf"/>) connected to this node.</summary>
+    public IReadOnlyCollection<AgentConnection> Companions(Guid desktopId) =>
+        _companions.GetValueOrDefault(desktopId) ?? [];
+
+    /// <summary>Whether this node holds a connection for the device: its own, or one of its browser extensions'.</summary>
+    public bool Holds(Guid deviceId) => _connections.ContainsKey(deviceId) || _companions.ContainsKey(deviceId);
 
     public void Register(AgentConnection connection)
     {
@@ -24,11 +36,41 @@ public sealed class ConnectionRegistry
             previous = existing;
             return connection;
         });
+        if (connection.CompanionOf is { } desktop)
+        {
+            lock (_companionsLock)
+            {
+                var others = (_companions.GetValueOrDefault(desktop) ?? []).Where(c => c.DeviceId != connection.DeviceId);
+                _companions[desktop] = [.. others, connection];
+            }
+        }
+
         previous?.RequestClose(AgentCloseCodes.Replaced, "replaced by a newer connection");
     }
 
-    public bool Unregister(AgentConnection connection) =>
-        _connections.TryRemove(new KeyValuePair<Guid, AgentConnection>(connection.DeviceId, connection));
+    public bool Unregister(AgentConnection connection)
+    {
+        if (connection.CompanionOf is { } desktop)
+        {
+            lock (_companionsLock)
+            {
+                if (_companions.GetValueOrDefault(desktop) is { } companions && companions.Contains(connection))
+                {
+                    AgentConnection[] rest = [.. companions.Where(c => c != connection)];
+                    if (rest.Length == 0)
+                    {
+                        _companions.TryRemove(desktop, out _);
+                    }
+                    else
+                    {
+                        _companions[desktop] = rest;
+                    }
+                }
+            }
+        }
+
+        return _connections.TryRemove(new KeyValuePair<Guid, AgentConnection>(connection.DeviceId, connection));
+    }
 
     /// <summary>Ends the device's live connection, if any, with the given close code.</summary>
     public bool Disconnect(Guid deviceId, int code, string reason)

@@ -97,10 +97,7 @@ public sealed class ScreenViews(
                 }
 
                 _viewing[deviceId] = new Viewing(groupId, viewerName, until);
-                if (registry.Get(deviceId) is { } connection)
-                {
-                    await connection.SendAsync(new ScreenViewFrame(true, viewerName, IntervalMilliseconds, MaxWidth));
-                }
+                await TellAsync(deviceId, new ScreenViewFrame(true, viewerName, IntervalMilliseconds, MaxWidth));
             }
         }
         finally
@@ -153,20 +150,52 @@ public sealed class ScreenViews(
             _unsaved.TryRemove(deviceId, out _);
             _announced.TryRemove(deviceId, out _);
             _fetched.TryRemove(deviceId, out _);
-            if (registry.Get(deviceId) is { } connection)
+            await TellAsync(deviceId, new ScreenViewFrame(false, null, IntervalMilliseconds, MaxWidth));
+        }
+    }
+
+    /// <summary>
+    /// Tells a device that a view starts or ends: its agent, and, for a desktop whose agent does not say it can show the
+    /// screen (no user-session helper connected, or Windows and macOS, where none is built), the Homeroom extension in its
+    /// browsers (its companions, connected here), which sends the visible tab instead. An end goes to all of them.
+    /// </summary>
+    private async Task TellAsync(Guid deviceId, ScreenViewFrame frame)
+    {
+        var agent = registry.Get(deviceId);
+        if (agent is not null)
+        {
+            await agent.SendAsync(frame);
+        }
+
+        if (!frame.Active || !AgentShowsScreen(deviceId, agent))
+        {
+            foreach (var companion in registry.Companions(deviceId))
             {
-                await connection.SendAsync(new ScreenViewFrame(false, null, IntervalMilliseconds, MaxWidth));
+                await companion.SendAsync(frame);
             }
         }
     }
+
+    private bool AgentShowsScreen(Guid deviceId, AgentConnection? agent) =>
+        agent is not null && live.Capabilities(deviceId) is { } capabilities
+        && capabilities.Any(c => c.Name == CapabilityNames.ScreenView && c.Available);
 
     /// <summary>Whether this group is watching this device now.</summary>
     public bool IsViewing(Guid groupId, Guid deviceId) =>
         _viewing.TryGetValue(deviceId, out var viewing) && viewing.GroupId == groupId && viewing.Until > Time.GetUtcNow();
 
-    /// <summary>Takes a thumbnail from a device; kept only while someone watches it. True when kept.</summary>
-    public bool Accept(Guid deviceId, ReadOnlySpan<byte> frame)
+    /// <summary>
+    /// Takes a thumbnail from a device's connection; kept only while someone watches the device. A desktop's browser
+    /// extension's is the desktop's, taken only while the desktop's agent does not show the screen itself. True when kept.
+    /// </summary>
+    public bool Accept(AgentConnection from, ReadOnlySpan<byte> frame)
     {
+        var deviceId = from.CompanionOf ?? from.DeviceId;
+        if (from.CompanionOf is not null && AgentShowsScreen(deviceId, registry.Get(deviceId)))
+        {
+            return false;
+        }
+
         if (_viewing.TryGetValue(deviceId, out var viewing) && viewing.Until > Time.GetUtcNow()
             && ThumbnailFrame.TryDecode(frame, out var format, out var capturedAt, out var offset))
         {
@@ -184,7 +213,7 @@ public sealed class ScreenViews(
     }
 
     // On PostgreSQL a device connected to another node has its image there; this node knows it from that node's notices.
-    private bool HeldElsewhere(Guid deviceId) => store.Enabled && !registry.IsOnline(deviceId) && _announced.ContainsKey(deviceId);
+    private bool HeldElsewhere(Guid deviceId) => store.Enabled && !registry.Holds(deviceId) && _announced.ContainsKey(deviceId);
 
     /// <summary>
     /// The newest image of a watched device, for a page that cannot wait: for a device held by another node it is the
@@ -220,7 +249,7 @@ public sealed class ScreenViews(
             return null;
         }
 
-        if (store.Enabled && !registry.IsOnline(deviceId))
+        if (store.Enabled && !registry.Holds(deviceId))
         {
             return await store.ThumbnailAsync(deviceId, Time.GetUtcNow(), cancellationToken);
         }
@@ -270,10 +299,12 @@ public sealed class ScreenViews(
         });
     }
 
-    /// <summary>A device that reconnects while watched is told again.</summary>
+    /// <summary>A device that reconnects while watched is told again; so is a watched desktop's browser extension that connects, when it stands in for the desktop (<see cref="TellAsync"/>).</summary>
     public async Task OnConnectedAsync(AgentConnection connection)
     {
-        if (_viewing.TryGetValue(connection.DeviceId, out var viewing) && viewing.Until > Time.GetUtcNow())
+        var deviceId = connection.CompanionOf ?? connection.DeviceId;
+        if (_viewing.TryGetValue(deviceId, out var viewing) && viewing.Until > Time.GetUtcNow()
+            && (connection.CompanionOf is null || !AgentShowsScreen(deviceId, registry.Get(deviceId))))
         {
             await connection.SendAsync(new ScreenViewFrame(true, viewing.ViewerName, IntervalMilliseconds, MaxWidth));
         }
@@ -288,7 +319,7 @@ public sealed class ScreenViews(
         for (var i = 0; i < deviceIds.Count; i++)
         {
             var deviceId = deviceIds[i];
-            if (_viewing.ContainsKey(deviceId) && !registry.IsOnline(deviceId))
+            if (_viewing.ContainsKey(deviceId) && !registry.Holds(deviceId))
             {
                 _announced[deviceId] = DateTimeOffset.FromUnixTimeMilliseconds(capturedAtMilliseconds[i]);
                 live.Touch(deviceId);
@@ -336,9 +367,9 @@ public sealed class ScreenViews(
                 if (previous is null || previous.GroupId != next.GroupId || previous.ViewerName != next.ViewerName)
                 {
                     live.Touch(row.DeviceId);
-                    if (registry.Get(row.DeviceId) is { } connection && next.Until > Time.GetUtcNow())
+                    if (next.Until > Time.GetUtcNow())
                     {
-                        await connection.SendAsync(new ScreenViewFrame(true, next.ViewerName, IntervalMilliseconds, MaxWidth));
+                        await TellAsync(row.DeviceId, new ScreenViewFrame(true, next.ViewerName, IntervalMilliseconds, MaxWidth));
                     }
                 }
             }
@@ -410,7 +441,7 @@ public sealed class ScreenViews(
         foreach (var deviceId in _unsaved.Keys)
         {
             _unsaved.TryRemove(deviceId, out _);
-            if (registry.IsOnline(deviceId) && _latest.TryGetValue(deviceId, out var thumbnail))
+            if (registry.Holds(deviceId) && _latest.TryGetValue(deviceId, out var thumbnail))
             {
                 unsaved.Add((deviceId, thumbnail));
             }

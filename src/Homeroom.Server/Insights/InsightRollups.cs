@@ -801,11 +801,14 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     private async Task<InsightDevice?> LoadDeviceAsync(DbConnection connection, Guid deviceId, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
+        // A desktop's browser extension (a companion) counts as its desktop: the desktop's platform, school, student and
+        // groups, and, with no student, the desktop as the one user, so a desktop's and its browser's time are one user's.
         command.CommandText = """
-            SELECT d.school_id, d.platform, d.assigned_person_id, p.grade_level, COALESCE(s.time_zone, (SELECT time_zone FROM district LIMIT 1))
+            SELECT o.school_id, o.platform, o.assigned_person_id, p.grade_level, COALESCE(s.time_zone, (SELECT time_zone FROM district LIMIT 1)), o.id
             FROM devices d
-            LEFT JOIN people p ON p.id = d.assigned_person_id
-            LEFT JOIN schools s ON s.id = d.school_id
+            JOIN devices o ON o.id = COALESCE(d.companion_of, d.id)
+            LEFT JOIN people p ON p.id = o.assigned_person_id
+            LEFT JOIN schools s ON s.id = o.school_id
             WHERE d.id = @d
             """;
         var id = command.CreateParameter();
@@ -817,6 +820,7 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         Guid? person;
         int grade;
         string? zoneId;
+        Guid owner;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -829,13 +833,14 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             person = reader.IsDBNull(2) ? null : ReadGuid(reader.GetValue(2));
             grade = reader.IsDBNull(3) ? InsightFold.NoGrade : Convert.ToInt32(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture);
             zoneId = reader.IsDBNull(4) ? null : reader.GetString(4);
+            owner = ReadGuid(reader.GetValue(5));
         }
 
         await using var groupsCommand = connection.CreateCommand();
         groupsCommand.CommandText = "SELECT group_id FROM group_devices WHERE device_id = @d UNION SELECT group_id FROM group_members WHERE person_id = @p";
         var d = groupsCommand.CreateParameter();
         d.ParameterName = "@d";
-        d.Value = bulk.Id(deviceId);
+        d.Value = bulk.Id(owner);
         var p = groupsCommand.CreateParameter();
         p.ParameterName = "@p";
         p.Value = person is { } personId ? bulk.Id(personId) : bulk.Id(Guid.Empty);
@@ -856,7 +861,7 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             InsightsLog.UnknownTimeZone(logger, zoneId);
         }
 
-        return new InsightDevice(school, grade, platform, person ?? deviceId, zone, groups);
+        return new InsightDevice(school, grade, platform, person ?? owner, zone, groups);
     }
 
     /// <summary>A GUID as either provider returns it (text on SQLite, uuid on PostgreSQL).</summary>

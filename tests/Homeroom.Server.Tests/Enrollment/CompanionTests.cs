@@ -39,10 +39,14 @@ public abstract class CompanionTests(DatabaseProvider provider) : IAsyncLifetime
     public async Task DisposeAsync() => await Host.DisposeAsync();
 
     /// <summary>A Linux desktop of the school, assigned to the student.</summary>
-    private async Task<EnrollResponse> DesktopAsync()
+    private async Task<EnrollResponse> DesktopAsync(bool withStudent = true)
     {
         var desktop = await Host.EnrollAsync(await Host.CreateTokenAsync(schoolId: _school), "DESK-" + Guid.NewGuid().ToString("N")[..8], DevicePlatform.Linux);
-        (await Host.Client.PatchAsJsonAsync($"/api/devices/{desktop.DeviceId}", new { assignedPersonId = _student })).EnsureSuccessStatusCode();
+        if (withStudent)
+        {
+            (await Host.Client.PatchAsJsonAsync($"/api/devices/{desktop.DeviceId}", new { assignedPersonId = _student })).EnsureSuccessStatusCode();
+        }
+
         return desktop;
     }
 
@@ -159,6 +163,79 @@ public abstract class CompanionTests(DatabaseProvider provider) : IAsyncLifetime
         var stored = await DbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == companion.DeviceId));
         stored.SchoolId.ShouldBe(_school);
         stored.AssignedPersonId.ShouldBe(_student);
+    }
+
+    [Fact]
+    public async Task Companion_WebTimeInInsights_CountsAsTheDesktops_PlatformAndUser()
+    {
+        // No student: the desktop itself is the one user its browser's time counts for.
+        var desktop = await DesktopAsync(withStudent: false);
+        var companion = await CompanionAsync((await IssueAsync(desktop)).Credential, "ext-insights-1");
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, desktop.DeviceId, desktop.Credential);
+        await agent.ExpectWelcomeAsync();
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await extension.ExpectWelcomeAsync();
+        var at = Host.Clock.GetUtcNow().AddMinutes(-5);
+
+        await agent.SendAsync(new ActivityFrame([new ActivityEvent(1, at, ActivityKinds.WebBlocked, "https://poki.com/", Detail: "games")]));
+        (await agent.ExpectAsync<ActivityAckFrame>()).ThroughSeq.ShouldBe(1);
+        await extension.SendAsync(new ActivityFrame([new ActivityEvent(1, at.AddSeconds(30), ActivityKinds.WebBlocked, "https://poki.com/", Detail: "games")]));
+        (await extension.ExpectAsync<ActivityAckFrame>()).ThroughSeq.ShouldBe(1);
+        await Host.GetService<Homeroom.Server.Insights.InsightFolder>().CatchUpAsync();
+
+        var onLinux = await Host.GetJsonAsync<JsonElement>($"/api/insights/blocked-sites?schoolId={_school}&platform=linux");
+        var poki = onLinux.GetProperty("rows").EnumerateArray().ShouldHaveSingleItem();
+        poki.GetProperty("subject").GetString().ShouldBe("poki.com");
+        poki.GetProperty("blocks").GetInt64().ShouldBe(2, "the browser's block counts under the desktop's platform");
+        poki.GetProperty("students").GetInt64().ShouldBe(1, "the desktop and its browser are one user");
+        var onChromeOs = await Host.GetJsonAsync<JsonElement>($"/api/insights/blocked-sites?schoolId={_school}&platform=chromeos");
+        onChromeOs.GetProperty("rows").GetArrayLength().ShouldBe(0, "no Chromebook blocked anything");
+    }
+
+    [Fact]
+    public async Task Companion_ScreenView_StandsInForADesktopThatCannotShowItsScreen_AndStepsAsideForOneThatCan()
+    {
+        Host.Clock.MoveToSchoolDayMorning();
+        var desktop = await DesktopAsync();
+        var companion = await CompanionAsync((await IssueAsync(desktop)).Credential, "ext-view-1");
+        var science = (await Host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class", schoolId = _school })).GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { desktop.DeviceId } })).EnsureSuccessStatusCode();
+        var person = await Host.PostJsonAsync<JsonElement>("/api/people", new { kind = "staff", givenName = "Ana", familyName = "Teacher", schoolId = _school });
+        (await Host.PostJsonAsync($"/api/groups/{science}/members", new { personIds = new[] { person.GetProperty("id").GetGuid() } })).EnsureSuccessStatusCode();
+        using var teacher = await Host.SignInAsNewAccountAsync("ana", "teacher", person.GetProperty("id").GetGuid(), "Ms. Ana", _school);
+        (await teacher.PostAsJsonAsync($"/api/groups/{science}/session", new { minutes = 30 })).EnsureSuccessStatusCode();
+
+        // A desktop whose agent says it cannot show the screen (no user-session helper, as on Windows and macOS).
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, desktop.DeviceId, desktop.Credential);
+        await agent.ExpectWelcomeAsync();
+        await agent.SendAsync(new InventoryFrame("Windows", "11", null, null, null, null, null, [new AgentCapability(CapabilityNames.ScreenView, false, "no user-session helper")]));
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await extension.ExpectWelcomeAsync();
+        await Poll.UntilAsync(() => Task.FromResult(Host.GetService<Homeroom.Server.Devices.DeviceLiveState>().Capabilities(desktop.DeviceId) is not null));
+
+        (await teacher.PostAsync($"/api/groups/{science}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await extension.ExpectAsync<ScreenViewFrame>()).ViewerName.ShouldBe("Ms. Ana");
+        (await agent.ExpectAsync<ScreenViewFrame>()).Active.ShouldBeTrue("the agent is told as well: its banner, if it can show one");
+        var image = new byte[] { 0xFF, 0xD8, 0xFF, 0xE0, 7, 7, 7 };
+        await extension.SendRawAsync(ThumbnailFrame.Encode(ThumbnailFormat.Jpeg, DateTimeOffset.UtcNow, image), System.Net.WebSockets.WebSocketMessageType.Binary);
+        await Poll.UntilAsync(async () => (await teacher.GetAsync($"/api/groups/{science}/screens/{desktop.DeviceId}")).StatusCode == HttpStatusCode.OK);
+        (await teacher.GetByteArrayAsync($"/api/groups/{science}/screens/{desktop.DeviceId}")).ShouldBe(image, "the browser's tab stands for the desktop's screen");
+
+        (await teacher.DeleteAsync($"/api/groups/{science}/screen-view")).EnsureSuccessStatusCode();
+        (await extension.ExpectAsync<ScreenViewFrame>()).Active.ShouldBeFalse();
+        (await agent.ExpectAsync<ScreenViewFrame>()).Active.ShouldBeFalse();
+
+        // The agent's helper connects: the desktop shows its own screen, and its browser is neither asked nor taken.
+        await agent.SendAsync(new InventoryFrame("Windows", "11", null, null, null, null, null, [new AgentCapability(CapabilityNames.ScreenView, true)]));
+        await Poll.UntilAsync(() => Task.FromResult(Host.GetService<Homeroom.Server.Devices.DeviceLiveState>().Capabilities(desktop.DeviceId) is [{ Available: true }]));
+        (await teacher.PostAsync($"/api/groups/{science}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await agent.ExpectAsync<ScreenViewFrame>()).Active.ShouldBeTrue();
+        (await extension.NothingOfTypeAsync<ScreenViewFrame>(TimeSpan.FromMilliseconds(500))).ShouldBeTrue();
+        await extension.SendRawAsync(ThumbnailFrame.Encode(ThumbnailFormat.Jpeg, DateTimeOffset.UtcNow, [0xFF, 0xD8, 0xFF, 0xE0, 9]), System.Net.WebSockets.WebSocketMessageType.Binary);
+        var own = new byte[] { 0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3 };
+        await agent.SendRawAsync(ThumbnailFrame.Encode(ThumbnailFormat.Jpeg, DateTimeOffset.UtcNow, own), System.Net.WebSockets.WebSocketMessageType.Binary);
+        await Poll.UntilAsync(async () => (await teacher.GetAsync($"/api/groups/{science}/screens/{desktop.DeviceId}")).StatusCode == HttpStatusCode.OK);
+        (await teacher.GetByteArrayAsync($"/api/groups/{science}/screens/{desktop.DeviceId}")).ShouldBe(own);
     }
 
     [Fact]
