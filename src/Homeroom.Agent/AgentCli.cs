@@ -272,7 +272,7 @@ public static class AgentCli
         }
 
         var removed = await new LaunchdInstaller(new ProcessRunner(), new LaunchdLayout()).UninstallAsync(cancellationToken);
-        return await WriteAsync(output, removed.Message, Ok);
+        return await WriteAsync(removed.Succeeded ? output : error, removed.Message, removed.Succeeded ? Ok : InstallFailed);
     }
 
     /// <summary>The launchd daemon's property list on standard output: how the packaging script, on Linux, puts it beside the macOS programs.</summary>

@@ -154,6 +154,20 @@ public sealed class LaunchdDaemonTests : IDisposable
     }
 
     [Fact]
+    public async Task Install_FilesCannotBeWritten_IsAFailureThatSaysWhy_AndLaunchctlIsNotRun()
+    {
+        // "LaunchDaemons" is a file: nothing can be created under it (the tests run as root, whom file modes do not stop).
+        await File.WriteAllTextAsync(Layout.DaemonDirectory, "not a directory");
+        var runner = new LaunchctlStandIn();
+
+        var result = await new LaunchdInstaller(runner, Layout).InstallAsync(Program, Path.Combine(_directory, "state"), null, CancellationToken.None);
+
+        result.Succeeded.ShouldBeFalse();
+        result.Message.ShouldStartWith("The daemon's files could not be written (install runs as root): ");
+        runner.Calls.ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Uninstall_BootsOutAndRemovesThePlistAndLogRules_KeepingTheState()
     {
         var state = Path.Combine(_directory, "state");

@@ -113,12 +113,19 @@ public sealed class LaunchdInstaller(IOsCommandRunner runner, LaunchdLayout layo
             return new(false, "The program, state and config paths must be absolute, without control characters.");
         }
 
-        CreateDirectory(stateDirectory, Mode0700);
-        CreateDirectory(layout.LogDirectory, Mode0700);
-        CreateDirectory(layout.DaemonDirectory, Mode0755);
-        CreateDirectory(layout.NewsyslogDirectory, Mode0755);
-        WriteFile(layout.PlistFile, LaunchdDaemon.Render(executable, stateDirectory, configFile, layout.LogDirectory));
-        WriteFile(layout.NewsyslogFile, Encoding.UTF8.GetBytes(LaunchdDaemon.NewsyslogRules(layout.LogDirectory)));
+        try
+        {
+            CreateDirectory(stateDirectory, Mode0700);
+            CreateDirectory(layout.LogDirectory, Mode0700);
+            CreateDirectory(layout.DaemonDirectory, Mode0755);
+            CreateDirectory(layout.NewsyslogDirectory, Mode0755);
+            WriteFile(layout.PlistFile, LaunchdDaemon.Render(executable, stateDirectory, configFile, layout.LogDirectory));
+            WriteFile(layout.NewsyslogFile, Encoding.UTF8.GetBytes(LaunchdDaemon.NewsyslogRules(layout.LogDirectory)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new(false, $"The daemon's files could not be written (install runs as root): {e.Message}");
+        }
 
         // launchd refuses a daemon's property list not owned by root:wheel (uid 0, gid 0).
         foreach (var file in new[] { layout.PlistFile, layout.NewsyslogFile, stateDirectory })
@@ -156,8 +163,16 @@ public sealed class LaunchdInstaller(IOsCommandRunner runner, LaunchdLayout layo
     {
         var bootout = await runner.RunCapturedAsync(new(Launchctl, ["bootout", ServiceTarget], CommandLimit), cancellationToken);
         var removed = File.Exists(layout.PlistFile);
-        File.Delete(layout.PlistFile);
-        File.Delete(layout.NewsyslogFile);
+        try
+        {
+            File.Delete(layout.PlistFile);
+            File.Delete(layout.NewsyslogFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new(false, $"{layout.PlistFile} could not be removed (uninstall runs as root): {e.Message}");
+        }
+
         return new(true, removed || bootout.ExitCode == 0
             ? $"Stopped {LaunchdDaemon.Label} and removed {layout.PlistFile}."
             : $"{LaunchdDaemon.Label} was not installed.");

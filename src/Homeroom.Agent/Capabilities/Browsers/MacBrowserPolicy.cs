@@ -67,9 +67,9 @@ public sealed class MacBrowserPolicy(AgentOptions options, AgentPaths paths) : B
         {
             previous = File.Exists(Record) ? File.ReadAllText(Record).Trim() : null;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            previous = null;
+            previous = null; // an earlier extension's entries stay until removed by hand (docs/desktop-agent.md)
         }
 
         foreach (var (browser, domain) in MacBrowserPaths.ChromiumBrowsers)
