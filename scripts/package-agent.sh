@@ -3,11 +3,12 @@
 # compiled ahead of time to native code with Native AOT; win-x64, osx-arm64 and osx-x64, which cannot be
 # AOT-compiled on Linux, as self-contained single files), a .deb for Debian and Ubuntu (dpkg-deb) and an .msi for
 # Windows (wixl, from Debian's msitools, installed when missing). Native AOT needs clang and zlib's headers,
-# installed from Debian's packages when missing.
+# installed from Debian's packages when missing. Each macOS program gets the launchd daemon's property list beside
+# it (rendered by the linux-x64 program, so it needs linux-x64 in the same run); no .pkg: that needs Apple's pkgbuild.
 #
 #   scripts/package-agent.sh [--out DIR] [--version X.Y.Z] [--rid RID ...] [--no-msi]
 #
-# Writes DIR/<rid>/homeroom-agent[.exe], DIR/homeroom-agent_<version>_amd64.deb,
+# Writes DIR/<rid>/homeroom-agent[.exe], DIR/osx-*/org.homeroom.agent.plist, DIR/homeroom-agent_<version>_amd64.deb,
 # DIR/homeroom-agent-<version>-x64.msi and DIR/SHA256SUMS (default DIR: artifacts/agent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +62,21 @@ done
 built=()
 for rid in "${rids[@]}"; do
   if [ "$rid" = win-x64 ]; then built+=("$rid/homeroom-agent.exe"); else built+=("$rid/homeroom-agent"); fi
+done
+
+# macOS: the daemon's property list for a program copied to /usr/local/homeroom-agent/homeroom-agent, rendered by the
+# agent itself (the same code `homeroom-agent install` runs on the Mac, which also loads it). Only the linux-x64
+# program can run here.
+for rid in "${rids[@]}"; do
+  case "$rid" in osx-*) ;; *) continue ;; esac
+  if [ -x "$out/linux-x64/homeroom-agent" ] && printf '%s\n' "${rids[@]}" | grep -qx linux-x64; then
+    "$out/linux-x64/homeroom-agent" launchd-plist --executable /usr/local/homeroom-agent/homeroom-agent \
+      --config /Library/Application\ Support/Homeroom/agent.json > "$out/$rid/org.homeroom.agent.plist"
+    chmod 0644 "$out/$rid/org.homeroom.agent.plist"
+    built+=("$rid/org.homeroom.agent.plist")
+  else
+    echo "no launchd property list for $rid: add --rid linux-x64 (the program that renders it); on the Mac, homeroom-agent install writes it"
+  fi
 done
 
 if printf '%s\n' "${rids[@]}" | grep -qx linux-x64; then

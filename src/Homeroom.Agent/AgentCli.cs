@@ -12,7 +12,8 @@ namespace Homeroom.Agent;
 
 /// <summary>
 /// <c>homeroom-agent enroll --server URL --token T</c>, <c>run</c> (the service), <c>install</c>
-/// (writes the systemd unit), <c>status</c> and <c>inventory</c>. Every command takes
+/// (writes the systemd unit; on macOS sets up and starts the launchd daemon), <c>uninstall</c> (macOS),
+/// <c>launchd-plist</c>, <c>status</c> and <c>inventory</c>. Every command takes
 /// <c>--state DIR</c> (default <see cref="AgentPaths.DefaultStateDirectory"/>).
 /// </summary>
 public static class AgentCli
@@ -28,6 +29,8 @@ public static class AgentCli
     public const int ProbeFailed = 8;
     /// <summary><c>help</c>: the session helper did not open the help window (not running, or the service is not).</summary>
     public const int HelpUnavailable = 9;
+    /// <summary><c>install</c> on macOS: a file, <c>chown</c> or <c>launchctl bootstrap</c> failed (the message says which).</summary>
+    public const int InstallFailed = 10;
     /// <summary>
     /// <c>run</c> stopped after installing a self-update: the service manager starts the program again, now the new one
     /// (systemd's <c>Restart=on-failure</c> restarts on any code but 0; EX_TEMPFAIL).
@@ -43,12 +46,18 @@ public static class AgentCli
           homeroom-agent session [--display :0] [--service-uid UID[,UID]] [--session-socket NAME]
           homeroom-agent help [--display :0] [--session-socket NAME]
           homeroom-agent install [--unit-dir DIR] [--executable PATH] [--state DIR] [--config FILE]
+          homeroom-agent uninstall
+          homeroom-agent launchd-plist [--executable PATH] [--state DIR] [--config FILE]
           homeroom-agent status [--state DIR]
           homeroom-agent inventory
           homeroom-agent probe [--state DIR] [--timeout SECONDS]
 
         run: the service. --config names a JSON file {"server": URL, "token": TOKEN} to enroll from when not enrolled yet;
         install --config makes the unit's service do the same.
+        install on Linux writes the systemd unit (--unit-dir, default /etc/systemd/system). On macOS it writes the launchd
+        daemon /Library/LaunchDaemons/org.homeroom.agent.plist (root:wheel, 0644) and its log rotation, makes the state
+        directory root-only and starts the daemon (launchctl bootout, enable, bootstrap); uninstall stops it and removes
+        those files (the enrollment stays). launchd-plist prints that property list, on any system, for packaging.
         --helper-uid: the users whose session helpers it takes (default: the user signed in to the helper's session).
         --user-email-domain (or "userEmailDomain" in the --config file): the signed-in account ada is reported as
         ada@DOMAIN as well as by name, so the server finds the student by e-mail; without it, by name (roster id) only.
@@ -119,7 +128,9 @@ public static class AgentCli
             {
                 "enroll" => await EnrollAsync(options, flags, output, error, overrides, cancellationToken),
                 "run" => await ServeAsync(options, output, error, overrides, cancellationToken),
-                "install" => await InstallAsync(options, flags, output),
+                "install" => await InstallAsync(options, flags, output, error, cancellationToken),
+                "uninstall" => await UninstallAsync(output, error, cancellationToken),
+                "launchd-plist" => await PrintPlistAsync(options, flags, output, error),
                 "status" => await StatusAsync(options, output),
                 "inventory" => await InventoryAsync(options, output, overrides),
                 "probe" => await ProbeAsync(options, flags.GetValueOrDefault("timeout"), error, cancellationToken),
@@ -155,7 +166,8 @@ public static class AgentCli
             return await WriteAsync(error, $"Enrollment {outcome switch { EnrollOutcome.AwaitingApproval => "needs an administrator's approval (409)", EnrollOutcome.Refused => "was refused", _ => "failed" }}: {detail}", EnrollmentFailed);
         }
 
-        return await WriteAsync(output, $"Enrolled as device {enrolled.DeviceId}. Start the service: systemctl enable --now {SystemdUnit.UnitName}", Ok);
+        return await WriteAsync(output, $"Enrolled as device {enrolled.DeviceId}. Start the service: "
+            + (OperatingSystem.IsMacOS() ? "homeroom-agent install (as root)" : $"systemctl enable --now {SystemdUnit.UnitName}"), Ok);
     }
 
     private static async Task<int> ServeAsync(AgentOptions options, TextWriter output, TextWriter error, Action<IServiceCollection>? overrides, CancellationToken cancellationToken)
@@ -234,14 +246,47 @@ public static class AgentCli
         }
     }
 
-    private static async Task<int> InstallAsync(AgentOptions options, Dictionary<string, string> flags, TextWriter output)
+    private static async Task<int> InstallAsync(AgentOptions options, Dictionary<string, string> flags, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
+        if (OperatingSystem.IsMacOS())
+        {
+            var program = flags.GetValueOrDefault("executable") ?? Environment.ProcessPath ?? "/usr/local/homeroom-agent/homeroom-agent";
+            var installed = await new LaunchdInstaller(new ProcessRunner(), new LaunchdLayout())
+                .InstallAsync(Path.GetFullPath(program), Path.GetFullPath(options.StateDirectory), options.ConfigFile is null ? null : Path.GetFullPath(options.ConfigFile), cancellationToken);
+            return await WriteAsync(installed.Succeeded ? output : error, installed.Message, installed.Succeeded ? Ok : InstallFailed);
+        }
+
         var directory = flags.GetValueOrDefault("unit-dir") ?? SystemdUnit.DefaultUnitDirectory;
         var executable = flags.GetValueOrDefault("executable") ?? Environment.ProcessPath ?? "/usr/bin/homeroom-agent";
         Directory.CreateDirectory(directory);
         var unit = Path.Combine(directory, SystemdUnit.UnitName);
         await File.WriteAllTextAsync(unit, SystemdUnit.Render(executable, options.StateDirectory, options.ConfigFile));
         return await WriteAsync(output, $"Wrote {unit}. Then: systemctl daemon-reload && systemctl enable --now {SystemdUnit.UnitName}", Ok);
+    }
+
+    private static async Task<int> UninstallAsync(TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsMacOS())
+        {
+            return await WriteAsync(error, "uninstall removes the macOS launchd daemon; on Linux remove the package (apt remove homeroom-agent).", Usage);
+        }
+
+        var removed = await new LaunchdInstaller(new ProcessRunner(), new LaunchdLayout()).UninstallAsync(cancellationToken);
+        return await WriteAsync(removed.Succeeded ? output : error, removed.Message, removed.Succeeded ? Ok : InstallFailed);
+    }
+
+    /// <summary>The launchd daemon's property list on standard output: how the packaging script, on Linux, puts it beside the macOS programs.</summary>
+    private static async Task<int> PrintPlistAsync(AgentOptions options, Dictionary<string, string> flags, TextWriter output, TextWriter error)
+    {
+        var program = flags.GetValueOrDefault("executable") ?? "/usr/local/homeroom-agent/homeroom-agent";
+        var state = flags.GetValueOrDefault("state") ?? AgentPaths.MacStateDirectory;
+        if (!LaunchdDaemon.IsUsablePath(program) || !LaunchdDaemon.IsUsablePath(state) || options.ConfigFile is { } config && !LaunchdDaemon.IsUsablePath(config))
+        {
+            return await WriteAsync(error, "launchd-plist takes absolute paths without control characters." + Environment.NewLine + Help, Usage);
+        }
+
+        await output.WriteAsync(System.Text.Encoding.UTF8.GetString(LaunchdDaemon.Render(program, state, options.ConfigFile)));
+        return Ok;
     }
 
     private static async Task<int> StatusAsync(AgentOptions options, TextWriter output)

@@ -134,9 +134,9 @@ public static class AgentHost
                 services.AddSingleton<IPackagesCapability>(new UnavailablePackages(
                     "not available on this build for macOS: the catalog names Mac apps by App Store id, which the agent cannot install (a .pkg through `installer` would need a package URL the catalog does not have)"));
                 services.AddSingleton<IProcessList>(new PortableProcessList("not available on this build for macOS: the catalog names no Mac executables"));
-                services.AddSingleton<IBrowserPolicyCapability>(new UnavailableBrowserPolicy(OperatingSystem.IsMacOS()
-                    ? "not available on this build for macOS: Macs get browser policy through their MDM profile (not built yet)"
-                    : "no browser policy is written on this operating system"));
+                services.AddSingleton<IBrowserPolicyCapability>(s => OperatingSystem.IsMacOS()
+                    ? new MacBrowserPolicy(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<AgentPaths>())
+                    : new UnavailableBrowserPolicy("no browser policy is written on this operating system"));
                 if (OperatingSystem.IsMacOS())
                 {
                     services.AddSingleton<IOsUpdatesCapability>(s => OperatingSystem.IsMacOS()

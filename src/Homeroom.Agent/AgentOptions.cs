@@ -47,8 +47,9 @@ public sealed class AgentOptions
     public IReadOnlyList<string> AptOptions { get; set; } = [];
 
     /// <summary>
-    /// Linux: the directory the browsers' policy paths (<c>etc/opt/chrome/policies/…</c>, <c>etc/firefox/policies/…</c>)
-    /// are under: <c>/</c> on a device. Not on the command line; the tests point it at a directory of their own.
+    /// Linux and macOS: the directory the browsers' policy paths (<c>etc/opt/chrome/policies/…</c>, <c>etc/firefox/policies/…</c>;
+    /// <c>Library/Managed Preferences/…</c>, <c>Applications/Firefox.app/…</c>) are under: <c>/</c> on a device. Not on the
+    /// command line; the tests point it at a directory of their own.
     /// </summary>
     public string BrowserPolicyRoot { get; set; } = "/";
 

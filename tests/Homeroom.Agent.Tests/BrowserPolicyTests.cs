@@ -247,10 +247,10 @@ public sealed class BrowserPolicyTests : IDisposable
     [Fact]
     public void Unavailable_ReportsTheReason_AndEveryRequestFailsWithIt()
     {
-        var mac = new UnavailableBrowserPolicy("not available on this build for macOS");
-        mac.Apply(ExtensionRequest()).Failures.ShouldBe(["desktopBrowsers: not applied: not available on this build for macOS"]);
+        var mac = new UnavailableBrowserPolicy("no browser policy is written on this operating system");
+        mac.Apply(ExtensionRequest()).Failures.ShouldBe(["desktopBrowsers: not applied: no browser policy is written on this operating system"]);
         mac.Apply(null).Failures.ShouldBeEmpty();
-        mac.Describe().ShouldAllBe(c => !c.Available && c.Reason == "not available on this build for macOS");
+        mac.Describe().ShouldAllBe(c => !c.Available && c.Reason == "no browser policy is written on this operating system");
         new WindowsBrowserPolicy().Describe().ShouldContain(c => c.Name == CapabilityNames.BrowserPolicy && !c.Available && c.Reason!.Contains("only on Windows"));
     }
 

@@ -6,8 +6,11 @@ public sealed class AgentPaths(string stateDirectory)
     /// <summary>The default state directory of a system service on this platform.</summary>
     public static string DefaultStateDirectory =>
         OperatingSystem.IsWindows() ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "Homeroom", "Agent")
-        : OperatingSystem.IsMacOS() ? "/Library/Application Support/Homeroom/Agent"
+        : OperatingSystem.IsMacOS() ? MacStateDirectory
         : "/var/lib/homeroom-agent";
+
+    /// <summary>The state directory of the macOS launchd daemon.</summary>
+    public const string MacStateDirectory = "/Library/Application Support/Homeroom/Agent";
 
     public string StateDirectory { get; } = Path.GetFullPath(stateDirectory);
 

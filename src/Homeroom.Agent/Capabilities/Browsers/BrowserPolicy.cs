@@ -96,7 +96,7 @@ public abstract class BrowserPolicyBase : IBrowserPolicyCapability
     private static string Cut(string text) => text.Length <= ProtocolLimits.MaxShortText ? text : text[..(ProtocolLimits.MaxShortText - 1)] + "…";
 }
 
-/// <summary>Where this build gives browsers no policy (macOS: Macs get browser policy through their MDM profile, not built).</summary>
+/// <summary>Where this build gives browsers no policy (an operating system other than Linux, macOS and Windows).</summary>
 public sealed class UnavailableBrowserPolicy(string reason) : BrowserPolicyBase
 {
     protected override string? Unavailable() => reason;

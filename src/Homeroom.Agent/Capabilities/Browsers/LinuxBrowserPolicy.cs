@@ -1,5 +1,4 @@
 using System.Runtime.Versioning;
-using System.Security.Cryptography;
 using Homeroom.Agent.State;
 
 namespace Homeroom.Agent.Capabilities.Browsers;
@@ -37,13 +36,9 @@ public static class LinuxBrowserPaths
 [SupportedOSPlatform("linux")]
 public sealed class LinuxBrowserPolicy(AgentOptions options, AgentPaths paths) : BrowserPolicyBase
 {
-    private const UnixFileMode FileMode0644 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-    private const UnixFileMode DirectoryMode0755 = FileMode0644 | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-
     private readonly string _root = Path.GetFullPath(options.BrowserPolicyRoot);
 
-    /// <summary>The SHA-256 of the Firefox policies file Homeroom last wrote (absent: Homeroom owns none).</summary>
-    private string FirefoxRecord => Path.Combine(paths.StateDirectory, "firefox-policies.sha256");
+    private string FirefoxRecord => PolicyFiles.FirefoxRecord(paths);
 
     /// <summary>The file Chrome, Chromium or Edge reads Homeroom's policy from.</summary>
     public string ChromiumFile(string policyDirectory) => Path.Combine(_root, policyDirectory, "managed", LinuxBrowserPaths.ChromiumFileName);
@@ -65,7 +60,7 @@ public sealed class LinuxBrowserPolicy(AgentOptions options, AgentPaths paths) :
             var file = ChromiumFile(directory);
             try
             {
-                if (chromium is null ? Remove(file) : Put(file, Path.Combine(_root, directory), chromium))
+                if (chromium is null ? PolicyFiles.Remove(file) : PolicyFiles.Put(file, Path.Combine(_root, directory), chromium))
                 {
                     changed.Add(file);
                 }
@@ -79,7 +74,7 @@ public sealed class LinuxBrowserPolicy(AgentOptions options, AgentPaths paths) :
 
         try
         {
-            ApplyFirefox(request, failures, changed);
+            PolicyFiles.ApplyFirefox(request, FirefoxFile, Path.Combine(_root, LinuxBrowserPaths.FirefoxPolicyDirectory), FirefoxRecord, failures, changed);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -87,100 +82,5 @@ public sealed class LinuxBrowserPolicy(AgentOptions options, AgentPaths paths) :
         }
 
         return new BrowserPolicyOutcome(written, failures, changed);
-    }
-
-    private void ApplyFirefox(BrowserPolicyRequest? request, List<string> failures, List<string> changed)
-    {
-        var wanted = BrowserPolicyContent.FirefoxPoliciesFile(request);
-        if (request is { FirefoxAddonId: not null, FirefoxInstallUrl: null })
-        {
-            failures.Add("desktopBrowsers.firefoxInstallUrl: empty, so Firefox is not given the add-on");
-        }
-
-        var file = FirefoxFile;
-        var existing = File.Exists(file) ? File.ReadAllBytes(file) : null;
-        var recorded = File.Exists(FirefoxRecord) ? File.ReadAllText(FirefoxRecord).Trim() : null;
-        var ours = existing is not null && recorded is not null && Convert.ToHexStringLower(SHA256.HashData(existing)) == recorded;
-        if (existing is not null && !ours)
-        {
-            if (wanted is not null)
-            {
-                failures.Add($"desktopBrowsers: Firefox is not given the add-on: {file} was not written by Homeroom and is left as it is (add the add-on to its ExtensionSettings)");
-            }
-
-            return; // someone else's file: never changed, never removed
-        }
-
-        if (wanted is null)
-        {
-            if (ours && Remove(file))
-            {
-                changed.Add(file);
-            }
-
-            File.Delete(FirefoxRecord);
-            return;
-        }
-
-        // The record first: a crash between the two leaves a record of a file that is not there yet, which is harmless.
-        AgentPaths.WriteAtomically(FirefoxRecord, System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(wanted))));
-        if (Put(file, Path.Combine(_root, LinuxBrowserPaths.FirefoxPolicyDirectory), wanted))
-        {
-            changed.Add(file);
-        }
-    }
-
-    /// <summary>Writes <paramref name="content"/> to <paramref name="file"/> unless it holds it already; true when written.</summary>
-    private static bool Put(string file, string temporaryDirectory, byte[] content)
-    {
-        if (File.Exists(file) && File.ReadAllBytes(file).AsSpan().SequenceEqual(content))
-        {
-            return false;
-        }
-
-        CreateDirectories(Path.GetDirectoryName(file)!);
-        // Beside the watched directory (Chrome reads every file in managed/), on the same file system so the rename is atomic.
-        var temporary = Path.Combine(temporaryDirectory, $".homeroom-{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write }))
-            {
-                stream.Write(content);
-                stream.Flush(flushToDisk: true);
-            }
-
-            // Explicitly: the service's umask (0077) would leave it unreadable to the browsers, which run as the student.
-            File.SetUnixFileMode(temporary, FileMode0644);
-            File.Move(temporary, file, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-
-        return true;
-    }
-
-    private static bool Remove(string file)
-    {
-        if (!File.Exists(file))
-        {
-            return false;
-        }
-
-        File.Delete(file);
-        return true;
-    }
-
-    private static void CreateDirectories(string directory)
-    {
-        if (Directory.Exists(directory))
-        {
-            return;
-        }
-
-        CreateDirectories(Path.GetDirectoryName(directory)!);
-        Directory.CreateDirectory(directory);
-        File.SetUnixFileMode(directory, DirectoryMode0755);
     }
 }
