@@ -44,10 +44,12 @@ public sealed class SafetyScreenshotAgentTests() : DesktopSessionTest(1600, 900)
         await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(deviceId)?.Any(c => c.Name == CapabilityNames.SafetyScreenshot && c.Available == available) == true), HomeroomHost.Timeout);
     }
 
-    /// <summary>Opens the troubling window (red, most of the screen) and waits for its alert: the case as the API shows it.</summary>
-    private async Task<(Guid AlertId, JsonElement Evidence)> RaiseAlertAsync(Guid deviceId)
+    /// <summary>
+    /// Opens the troubling window (red, most of the screen) on <paramref name="desktop"/> and waits for its alert: the case as
+    /// the API shows it. The window lives as long as the caller keeps <paramref name="desktop"/> open (its X connection).
+    /// </summary>
+    private async Task<(Guid AlertId, JsonElement Evidence)> RaiseAlertAsync(X11Session desktop, Guid deviceId)
     {
-        using var desktop = X11Session.Open(Display.Name);
         await desktop.OpenAppWindowAsync("Gedit", TroublingTitle, 200, 150, 1200, 600, WindowColour);
         var factory = Host.GetService<IDbContextFactory<HomeroomDbContext>>();
         Guid alertId = default;
@@ -92,7 +94,8 @@ public sealed class SafetyScreenshotAgentTests() : DesktopSessionTest(1600, 900)
         await helper.Welcomed.WaitAsync(HomeroomHost.Timeout);
         await WaitForCapabilityAsync(deviceId, available: true);
 
-        var (alertId, evidence) = await RaiseAlertAsync(deviceId);
+        using var desktop = X11Session.Open(Display.Name);
+        var (alertId, evidence) = await RaiseAlertAsync(desktop, deviceId);
         evidence.GetProperty("source").GetString().ShouldBe(SignalSources.Window);
 
         Guid? screenshotId = null;
@@ -119,8 +122,12 @@ public sealed class SafetyScreenshotAgentTests() : DesktopSessionTest(1600, 900)
             (outside.R < 60 && outside.G < 60 && outside.B < 60).ShouldBeTrue(outside.ToString());
         }
 
+        // Each side records after it passed the image on: by now, or in a moment.
+        await Poll.UntilAsync(() => Task.FromResult(helper.SafetyScreenshotsSent.Count > 0), HomeroomHost.Timeout);
         helper.SafetyScreenshotsSent.ShouldHaveSingleItem().CaptureId.ShouldBe(screenshotId!.Value);
-        agent.Services.GetRequiredService<SafetyScreenshots>().Outcomes.ShouldBe([(screenshotId.Value, SafetyCaptureOutcome.Sent)]);
+        var screenshots = agent.Services.GetRequiredService<SafetyScreenshots>();
+        (await OutcomesAsync(screenshots, screenshotId.Value, 1)).ShouldBe([SafetyCaptureOutcome.Sent]);
+        screenshots.Outcomes.Count.ShouldBe(1);
     }
 
     [Fact]
@@ -133,7 +140,8 @@ public sealed class SafetyScreenshotAgentTests() : DesktopSessionTest(1600, 900)
         // The device could take one: only the policy stops it.
         await WaitForCapabilityAsync(deviceId, available: true);
 
-        var (alertId, evidence) = await RaiseAlertAsync(deviceId);
+        using var desktop = X11Session.Open(Display.Name);
+        var (alertId, evidence) = await RaiseAlertAsync(desktop, deviceId);
         evidence.GetProperty("screenshotId").ValueKind.ShouldBe(JsonValueKind.Null);
 
         // A server that still asks (its view of the policy a moment old) gets nothing: the agent checks its applied policy.
@@ -155,7 +163,8 @@ public sealed class SafetyScreenshotAgentTests() : DesktopSessionTest(1600, 900)
         var screenshots = agent.Services.GetRequiredService<SafetyScreenshots>();
         var (first, _, stop, run) = StartHelper();
         await first.Welcomed.WaitAsync(HomeroomHost.Timeout);
-        var (alertId, evidence) = await RaiseAlertAsync(deviceId);
+        using var desktop = X11Session.Open(Display.Name);
+        var (alertId, evidence) = await RaiseAlertAsync(desktop, deviceId);
         var evidenceId = evidence.GetProperty("id").GetGuid();
         await Poll.UntilAsync(() => Task.FromResult(first.SafetyScreenshotsSent.Count == 1), HomeroomHost.Timeout);
 
@@ -167,6 +176,7 @@ public sealed class SafetyScreenshotAgentTests() : DesktopSessionTest(1600, 900)
         await Poll.UntilAsync(() => StoredAsync(twice), HomeroomHost.Timeout);
         await AskAsync(deviceId, alertId, evidenceId, twice);
         (await OutcomesAsync(screenshots, twice, 3)).ShouldBe([SafetyCaptureOutcome.Sent, SafetyCaptureOutcome.Repeated, SafetyCaptureOutcome.Repeated], ignoreOrder: true);
+        await Poll.UntilAsync(() => Task.FromResult(first.SafetyScreenshotsSent.Any(s => s.CaptureId == twice)), HomeroomHost.Timeout);
         first.SafetyScreenshotsSent.Count(s => s.CaptureId == twice).ShouldBe(1);
 
         // The helper goes away (the student signed out): nothing can be captured, and the capability says so.
