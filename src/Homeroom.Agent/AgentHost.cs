@@ -64,6 +64,7 @@ public static class AgentHost
         services.AddHostedService(s => s.GetRequiredService<Session.SessionHost>());
         services.AddSingleton<Session.ForegroundUsage>();
         services.AddSingleton<Session.WindowSignals>();
+        services.AddSingleton<Session.SafetyScreenshots>();
         services.AddSingleton<Session.HelpDesk>();
         services.AddHostedService(s => s.GetRequiredService<Session.ForegroundUsage>());
         services.AddCapabilities();

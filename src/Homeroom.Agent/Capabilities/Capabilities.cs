@@ -215,7 +215,7 @@ public sealed class ProcessRunner : IOsCommandRunner
 /// screen, so lock, messages and screen viewing are done by the user-session helper
 /// (<see cref="Session.SessionHelper"/>, Linux/X11 in this build): available while one is connected to
 /// <see cref="Session.SessionHost"/>, else unavailable with the reason, so the console greys the actions
-/// out. Opening pages and focus mode need the browser integration, not built yet (web filtering is the Homeroom
+/// out (safety screenshots too: the server and console see whether a case's evidence can carry one from this device). Opening pages and focus mode need the browser integration, not built yet (web filtering is the Homeroom
 /// extension's, given to the browsers by <see cref="Browsers.IBrowserPolicyCapability"/>).
 /// </summary>
 public sealed class SessionHelperCapabilities(Session.SessionHost sessions) : ICapability
@@ -235,6 +235,7 @@ public sealed class SessionHelperCapabilities(Session.SessionHost sessions) : IC
             : sessions.Connected ? new(CapabilityNames.RemoteClipboardRead, true) : new(CapabilityNames.RemoteClipboardRead, false, Unavailable),
         sessions.Connected ? new(CapabilityNames.RemoteFile, true) : new(CapabilityNames.RemoteFile, false, OperatingSystem.IsLinux() ? Unavailable : "file transfer is built for Linux (X11) only in this agent build"),
         sessions.Connected ? new(CapabilityNames.RemoteFileRead, true) : new(CapabilityNames.RemoteFileRead, false, OperatingSystem.IsLinux() ? Unavailable : "file transfer is built for Linux (X11) only in this agent build"),
+        sessions.Connected ? new(CapabilityNames.SafetyScreenshot, true) : new(CapabilityNames.SafetyScreenshot, false, Unavailable),
         new(CapabilityNames.OpenUrl, false, "opening pages needs the browser integration, not built yet"),
         new(CapabilityNames.Focus, false, "focus mode needs the browser integration, not built yet"),
         new(CapabilityNames.Location, false, "no location source is read on this platform yet"),

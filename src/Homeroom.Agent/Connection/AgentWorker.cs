@@ -35,6 +35,7 @@ public sealed class AgentWorker(
     SessionHost sessions,
     ForegroundUsage usage,
     WindowSignals signals,
+    SafetyScreenshots safetyScreenshots,
     HelpDesk help,
     IPackagesCapability packages,
     IOsUpdatesCapability osUpdates,
@@ -490,8 +491,9 @@ public sealed class AgentWorker(
             case SignalsAckFrame signalsAck:
                 signals.Acknowledge(signalsAck.Batch);
                 break;
-            case SafetyCaptureFrame:
-                // Safety screenshots are not taken by the desktop agent yet; nothing is sent, which the server tolerates.
+            case SafetyCaptureFrame capture:
+                // Not awaited: the helper may take seconds, and the frames behind this one must not wait for it.
+                _ = safetyScreenshots.AnswerAsync(client, capture);
                 break;
         }
     }
@@ -838,12 +840,14 @@ public sealed class AgentWorker(
 
     /// <summary>
     /// Turns the policy's monitoring on or off, for the stored policy at start and for each new one: foreground
-    /// application time (app.usage) while activity monitoring is on, window signals while safety monitoring is.
+    /// application time (app.usage) while activity monitoring is on, window signals while safety monitoring is, and
+    /// safety screenshots while it is and <c>safety.screenshots</c> is on too.
     /// </summary>
     private void ApplyMonitoring(PolicyDocument policy)
     {
         usage.SetEnabled(policy.Boolean("monitoring", "activity"));
         signals.SetEnabled(policy.Boolean("monitoring", "safety"));
+        safetyScreenshots.SetEnabled(policy.Boolean("monitoring", "safety") && policy.Boolean("safety", "screenshots"));
     }
 
     /// <summary>Applies a policy once per version and reports what could not take effect on this device.</summary>

@@ -44,7 +44,8 @@ public sealed record SessionHelperOptions(string Display, string SocketName, IRe
 /// foreground window when it changes, and when the user goes idle (no input for <see cref="SessionHelperOptions.IdleAfter"/>)
 /// and comes back (both checked every 2 seconds). A lock stays up when the service goes away. When the student runs
 /// <c>homeroom-agent help</c> (<see cref="HelpWindowSocket"/>) or clicks its icon in the system tray, it shows the "I need help" window and passes what they
-/// send to the service, then shows them where their request is as the service tells it (<c>helpStatus</c>).
+/// send to the service, then shows them where their request is as the service tells it (<c>helpStatus</c>). When the service
+/// asks (<c>safetyCapture</c>, only ever for the server's safety screenshot), it captures the whole screen once and answers.
 /// </summary>
 public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen screen, ILogger logger)
 {
@@ -141,6 +142,21 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
 
     /// <summary>How long after the help window closed the screen is captured, so what it covered has been drawn again.</summary>
     public TimeSpan HelpCaptureDelay { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    private readonly SemaphoreSlim _safetyCaptureGate = new(1, 1);
+    private readonly List<(Guid CaptureId, int Bytes)> _safetyScreenshots = [];
+
+    /// <summary>The safety screenshots sent to the service, in order: the capture id and the JPEG's size (0 when none could be taken; tests read it).</summary>
+    public IReadOnlyList<(Guid CaptureId, int Bytes)> SafetyScreenshotsSent
+    {
+        get
+        {
+            lock (_safetyScreenshots)
+            {
+                return [.. _safetyScreenshots];
+            }
+        }
+    }
 
     private SessionChannel? _channel;
     private CancellationToken _stopping;
@@ -424,6 +440,10 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
                         break;
                     case SessionMessages.HelpStatus:
                         await ShowHelpStatusAsync(message);
+                        break;
+                    case SessionMessages.SafetyCapture:
+                        // Off the reading loop: input and acknowledgements of a remote session keep flowing meanwhile.
+                        _ = Task.Run(() => SendSafetyScreenshotAsync(channel, message.Id!.Value, stop.Token), CancellationToken.None);
                         break;
                     case SessionMessages.Lock or SessionMessages.Unlock or SessionMessages.Message:
                         var (ok, result) = await CarryOutAsync(message);
@@ -777,6 +797,55 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             SessionLog.FileOutcome(logger, message.FileName ?? "?", done.Status, done.Detail);
             await channel.WriteAsync(new SessionMessage(SessionMessages.RemoteFileStatus, message.Id, Transfer: message.Transfer, Status: done.Status,
                 Text: done.Detail.Length <= ProtocolLimits.MaxShortText ? done.Detail : done.Detail[..ProtocolLimits.MaxShortText]), cancellationToken);
+        }
+    }
+
+    // The server asked for the screen for a safety alert: one full-screen capture, JPEG at quality 60 (lower, then narrower,
+    // only to fit), at most 1,280 pixels wide, kept in memory only and sent to the service with the capture id. Nothing is shown
+    // to the student, as the Chrome extension shows nothing for its tab capture (docs/desktop-agent.md). One at a time.
+    private async Task SendSafetyScreenshotAsync(SessionChannel channel, Guid captureId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _safetyCaptureGate.WaitAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            return;
+        }
+
+        try
+        {
+            SessionMessage answer;
+            try
+            {
+                var capturedAt = DateTimeOffset.UtcNow;
+                var jpeg = await ThumbnailEncoder.EncodeAsync(screen.CaptureRgbAsync(), SessionMessages.SafetyScreenshotMaxWidth, SessionMessages.MaxSafetyScreenshotBytes);
+                answer = jpeg.Length <= SessionMessages.MaxSafetyScreenshotBytes
+                    ? new SessionMessage(SessionMessages.SafetyScreenshot, captureId, Ok: true, Image: jpeg, CapturedAt: capturedAt)
+                    : new SessionMessage(SessionMessages.SafetyScreenshot, captureId, Ok: false, Text: "the screen did not fit the size limit");
+            }
+            catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+            {
+                SessionLog.CommandFailed(logger, SessionMessages.SafetyCapture, e.Message);
+                var reason = $"the screen could not be captured: {e.Message}";
+                answer = new SessionMessage(SessionMessages.SafetyScreenshot, captureId, Ok: false,
+                    Text: reason.Length <= ProtocolLimits.MaxShortText ? reason : reason[..ProtocolLimits.MaxShortText]);
+            }
+
+            await channel.WriteAsync(answer, cancellationToken);
+            lock (_safetyScreenshots)
+            {
+                _safetyScreenshots.Add((captureId, answer.Image?.Length ?? 0));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or SessionProtocolException)
+        {
+            // The service went away: the server's capture expires unanswered.
+        }
+        finally
+        {
+            _safetyCaptureGate.Release();
         }
     }
 

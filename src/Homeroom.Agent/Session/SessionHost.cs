@@ -14,8 +14,9 @@ namespace Homeroom.Agent.Session;
 /// when configured, else the user who logged in to the helper's session (its <c>/proc/PID/loginuid</c>, which
 /// an unprivileged process cannot change, must be its uid). One helper per X display: a second one for the
 /// same display is refused while the first is connected. Forwards lock, unlock, message and screen view
-/// to the helpers, remembers the lock and the view for a helper that connects later, and hands the
-/// thumbnails and foreground window they report to the agent.
+/// to the helpers, remembers the lock and the view for a helper that connects later, hands the
+/// thumbnails and foreground window they report to the agent, and asks a helper for the screen when the
+/// server wants a safety screenshot (<see cref="SafetyCaptureAsync"/>).
 /// </summary>
 public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger<SessionHost> logger) : BackgroundService
 {
@@ -30,6 +31,7 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
     private SessionMessage? _lock;
     private SessionMessage? _view;
     private (Guid SessionId, Helper Helper, bool Accepted)? _remote;
+    private string? _foregroundDisplay;
 
     private sealed class Helper(SessionChannel channel, string display, uint userId)
     {
@@ -41,7 +43,13 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         public uint UserId => userId;
 
         public ConcurrentDictionary<Guid, TaskCompletionSource<(bool Ok, string Result)>> Pending { get; } = new();
+
+        /// <summary>The safety screenshots asked of this helper and not yet answered, by capture id (null: it went away).</summary>
+        public ConcurrentDictionary<Guid, TaskCompletionSource<SessionMessage?>> Captures { get; } = new();
     }
+
+    /// <summary>What a helper answered to a safety capture: the JPEG and its capture time, or why there is none.</summary>
+    public sealed record SafetyShot(byte[]? Jpeg, DateTimeOffset CapturedAt, string? Failure);
 
     /// <summary>A helper connected or went away (the agent reports its capabilities again).</summary>
     public event Action? Changed;
@@ -332,6 +340,52 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
         _helpers.TryGetValue(display, out var helper)
         && await TryWriteAsync(helper.Channel, new SessionMessage(SessionMessages.HelpStatus, requestId, Status: status, Active: taken));
 
+    /// <summary>
+    /// Asks one helper for a full-screen capture for the server's safety screenshot <paramref name="captureId"/>: the helper of
+    /// the display that last reported a foreground window (the one whose title raised the alert, in the usual case of one
+    /// graphical session), else the first display's. Waits at most <paramref name="timeout"/>; the same capture id is asked
+    /// of a helper once at a time.
+    /// </summary>
+    public async Task<SafetyShot> SafetyCaptureAsync(Guid captureId, TimeSpan timeout)
+    {
+        var helper = _foregroundDisplay is { } display && _helpers.TryGetValue(display, out var front)
+            ? front
+            : _helpers.Values.OrderBy(h => h.Display, StringComparer.Ordinal).FirstOrDefault();
+        if (helper is null)
+        {
+            return new SafetyShot(null, default, NotConnectedReason);
+        }
+
+        var answer = new TaskCompletionSource<SessionMessage?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!helper.Captures.TryAdd(captureId, answer))
+        {
+            return new SafetyShot(null, default, "this capture is already being taken");
+        }
+
+        try
+        {
+            if (!await TryWriteAsync(helper.Channel, new SessionMessage(SessionMessages.SafetyCapture, captureId)))
+            {
+                return new SafetyShot(null, default, "the user-session helper went away");
+            }
+
+            return await answer.Task.WaitAsync(timeout, time) switch
+            {
+                null => new SafetyShot(null, default, "the user-session helper went away"),
+                { Ok: true } shot => new SafetyShot(shot.Image, shot.CapturedAt!.Value, null),
+                var failed => new SafetyShot(null, default, failed.Text ?? "the helper could not capture the screen"),
+            };
+        }
+        catch (TimeoutException)
+        {
+            return new SafetyShot(null, default, $"the user-session helper did not answer within {timeout.TotalSeconds:0} s");
+        }
+        finally
+        {
+            helper.Captures.TryRemove(captureId, out _);
+        }
+    }
+
     private async Task RaiseRemoteStatusAsync(RemoteSessionStatusFrame status)
     {
         if (RemoteStatusReceived is { } handler)
@@ -454,6 +508,11 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                     pending.TrySetResult((false, "the user-session helper disconnected"));
                 }
 
+                foreach (var capture in helper.Captures.Values)
+                {
+                    capture.TrySetResult(null);
+                }
+
                 SessionLog.HelperDisconnected(logger, helper.Display);
                 if (_remote is { } remote && remote.Helper == helper)
                 {
@@ -488,6 +547,14 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 if (_view is not null && ThumbnailReceived is { } received)
                 {
                     await received(message.Image!, message.CapturedAt!.Value);
+                }
+
+                break;
+            case SessionMessages.SafetyScreenshot:
+                // Only the answer to a capture asked of this helper: a helper cannot push screens nobody asked for.
+                if (helper.Captures.TryGetValue(message.Id!.Value, out var capture))
+                {
+                    capture.TrySetResult(message);
                 }
 
                 break;
@@ -565,6 +632,7 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 var now = time.GetUtcNow();
                 var previous = Foreground;
                 Foreground = (message.App, message.Title, now);
+                _foregroundDisplay = helper.Display;
                 if (previous?.App != message.App || previous?.Title != message.Title)
                 {
                     ForegroundChanged?.Invoke(message.App, message.Title, now);

@@ -63,4 +63,10 @@ internal static partial class SessionLog
 
     [LoggerMessage(120, LogLevel.Warning, "The kept help requests held more than {Capacity}: dropped {Count} oldest, {Total} in all")]
     public static partial void HelpRequestsDropped(ILogger logger, int capacity, int count, long total);
+
+    [LoggerMessage(121, LogLevel.Debug, "Safety screenshot {CaptureId} not sent ({Outcome}): {Reason}")]
+    public static partial void SafetyScreenshotNotSent(ILogger logger, Guid captureId, SafetyCaptureOutcome outcome, string reason);
+
+    [LoggerMessage(122, LogLevel.Information, "Safety screenshot {CaptureId} sent ({Bytes} bytes)")]
+    public static partial void SafetyScreenshotSent(ILogger logger, Guid captureId, int bytes);
 }

@@ -9,19 +9,19 @@ namespace Homeroom.Agent.Session;
 /// JSON, <see cref="SessionChannel"/>). Which fields a type carries, and their limits, are checked by
 /// <see cref="SessionMessages.Validate"/> on the receiving side.
 /// </summary>
-/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>idle</c>, <c>remoteStatus</c>, <c>remoteScreen</c>, <c>remoteFileStatus</c>, <c>remoteClipboardContent</c>, <c>remoteFileRequestStatus</c>, <c>remoteFileUpload</c>, <c>helpRequest</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>, <c>remoteClipboardRead</c>, <c>remoteFile</c>, <c>remoteFileRequest</c>, <c>helpStatus</c>.</param>
-/// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, the remote session a <c>remote*</c> message is about, or the help request a <c>help*</c> message is about.</param>
+/// <param name="Type">helper → service: <c>hello</c>, <c>done</c>, <c>thumbnail</c>, <c>foreground</c>, <c>idle</c>, <c>remoteStatus</c>, <c>remoteScreen</c>, <c>remoteFileStatus</c>, <c>remoteClipboardContent</c>, <c>remoteFileRequestStatus</c>, <c>remoteFileUpload</c>, <c>helpRequest</c>, <c>safetyScreenshot</c>; service → helper: <c>welcome</c>, <c>refused</c>, <c>lock</c>, <c>unlock</c>, <c>message</c>, <c>screenView</c>, <c>remoteSession</c>, <c>remoteInput</c>, <c>remoteAck</c>, <c>remoteClipboard</c>, <c>remoteClipboardRead</c>, <c>remoteFile</c>, <c>remoteFileRequest</c>, <c>helpStatus</c>, <c>safetyCapture</c>.</param>
+/// <param name="Id">The command a <c>lock</c>, <c>unlock</c>, <c>message</c> or <c>done</c> is about, the remote session a <c>remote*</c> message is about, the help request a <c>help*</c> message is about, or the server's capture id a <c>safetyCapture</c> or <c>safetyScreenshot</c> is about.</param>
 /// <param name="Display">The X display the helper serves (<c>hello</c>); one helper per display.</param>
 /// <param name="Title">A message's title, or the foreground window's title.</param>
-/// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, a <c>remoteClipboard</c>'s text, a <c>remoteClipboardContent</c>'s text (or, not <paramref name="Ok"/>, why none), or a <c>helpRequest</c>'s note.</param>
-/// <param name="Ok">Whether a command was carried out (<c>done</c>), or the clipboard's text is sent (<c>remoteClipboardContent</c>).</param>
+/// <param name="Text">A lock's or a message's text, the result of a <c>done</c>, a <c>remoteClipboard</c>'s text, a <c>remoteClipboardContent</c>'s text (or, not <paramref name="Ok"/>, why none), a <c>helpRequest</c>'s note, or why a <c>safetyScreenshot</c> carries no image.</param>
+/// <param name="Ok">Whether a command was carried out (<c>done</c>), the clipboard's text is sent (<c>remoteClipboardContent</c>), or the screen was captured (<c>safetyScreenshot</c>).</param>
 /// <param name="Active">Whether a teacher watches (<c>screenView</c>), a remote session is on (<c>remoteSession</c>), the user is idle (<c>idle</c>), or someone took a help request (<c>helpStatus</c>).</param>
 /// <param name="ViewerName">Who watches, for the banner.</param>
 /// <param name="IntervalMilliseconds">Time between thumbnails.</param>
 /// <param name="MaxWidth">A thumbnail's largest width in pixels.</param>
 /// <param name="App">The foreground window's application (its WM_CLASS class).</param>
-/// <param name="Image">A thumbnail's JPEG, or the screenshot a student attached to a <c>helpRequest</c> (base64 in the JSON).</param>
-/// <param name="CapturedAt">When the thumbnail was captured; for <c>idle</c>, when the last input came (idle) or when input came again (not idle); for <c>helpRequest</c>, when the student pressed Send.</param>
+/// <param name="Image">A thumbnail's JPEG, the screenshot a student attached to a <c>helpRequest</c>, or the screen a <c>safetyScreenshot</c> answers with (base64 in the JSON).</param>
+/// <param name="CapturedAt">When the thumbnail or safety screenshot was captured; for <c>idle</c>, when the last input came (idle) or when input came again (not idle); for <c>helpRequest</c>, when the student pressed Send.</param>
 /// <param name="Mode">A remote session's mode (<c>view</c> or <c>control</c>).</param>
 /// <param name="ConsentRequired">Whether the student must accept a remote session first.</param>
 /// <param name="Status">A <c>remoteStatus</c>'s <see cref="RemoteSessionStatuses"/> value (its reason travels in <paramref name="Text"/>), or a <c>helpStatus</c>'s <see cref="HelpDeskStatuses"/> value.</param>
@@ -92,6 +92,8 @@ public static class SessionMessages
     public const string RemoteFileUpload = "remoteFileUpload";
     public const string HelpRequest = "helpRequest";
     public const string HelpStatus = "helpStatus";
+    public const string SafetyCapture = "safetyCapture";
+    public const string SafetyScreenshot = "safetyScreenshot";
 
     /// <summary>The largest message either side reads (a thumbnail's JPEG or a remote screen update travels base64 inside it).</summary>
     public const int MaxMessageBytes = 320 * 1024;
@@ -101,6 +103,15 @@ public static class SessionMessages
 
     /// <summary>The largest thumbnail the service takes from a helper (the helper aims for <see cref="TargetThumbnailBytes"/>).</summary>
     public const int MaxThumbnailBytes = 64 * 1024;
+
+    /// <summary>
+    /// The largest safety screenshot a helper sends (it lowers the quality, then halves the width, until it fits): with the
+    /// kind-2 header within the server's binary frame limit (256 KB), and base64 in a message within <see cref="MaxMessageBytes"/>.
+    /// </summary>
+    public const int MaxSafetyScreenshotBytes = 192 * 1024;
+
+    /// <summary>The widest safety screenshot, as the Chrome extension's (scaled down as thumbnails are).</summary>
+    public const int SafetyScreenshotMaxWidth = 1280;
 
     /// <summary>The helper's budget per thumbnail.</summary>
     public const int TargetThumbnailBytes = 15 * 1024;
@@ -112,8 +123,8 @@ public static class SessionMessages
     public static string? Validate(SessionMessage message, bool fromHelper)
     {
         var types = fromHelper
-            ? (string[])[Hello, Done, Thumbnail, Foreground, Idle, RemoteStatus, RemoteScreen, RemoteFileStatus, RemoteClipboardContent, RemoteFileRequestStatus, RemoteFileUpload, HelpRequest]
-            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteClipboardRead, RemoteFile, RemoteFileRequest, HelpStatus];
+            ? (string[])[Hello, Done, Thumbnail, Foreground, Idle, RemoteStatus, RemoteScreen, RemoteFileStatus, RemoteClipboardContent, RemoteFileRequestStatus, RemoteFileUpload, HelpRequest, SafetyScreenshot]
+            : [Welcome, Refused, Lock, Unlock, Message, ScreenView, RemoteSession, RemoteInput, RemoteAck, RemoteClipboard, RemoteClipboardRead, RemoteFile, RemoteFileRequest, HelpStatus, SafetyCapture];
         if (!types.Contains(message.Type, StringComparer.Ordinal))
         {
             return $"unexpected message type '{Cut(message.Type)}'";
@@ -166,6 +177,13 @@ public static class SessionMessages
             HelpRequest when message.Text is { Length: > HelpRequestLimits.MaxNoteLength } => "helpRequest note too long",
             HelpRequest when message.Image is { } shot && (shot.Length > HelpRequestLimits.MaxScreenshotBytes || !HelpRequestLimits.IsJpeg(shot)) => "helpRequest screenshot must be a JPEG of at most 40,000 bytes",
             HelpStatus when message.Id is null || !HelpDeskStatuses.IsKnown(message.Status) => "helpStatus needs the request id and a known status",
+            SafetyCapture when message.Id is null || message.Id == Guid.Empty => "safetyCapture needs the capture id",
+            SafetyScreenshot when message.Id is null || message.Id == Guid.Empty || message.Ok is null => "safetyScreenshot needs the capture id and ok",
+            SafetyScreenshot when message.Ok == true && (message.Image is not { Length: > 3 and <= MaxSafetyScreenshotBytes } || message.CapturedAt is null)
+                => "safetyScreenshot needs a JPEG of at most 192 KiB and its capture time",
+            SafetyScreenshot when message.Ok == true && message.Image is not [0xFF, 0xD8, 0xFF, ..] => "safetyScreenshot is not a JPEG",
+            SafetyScreenshot when message.Ok == false && (message.Image is not null || message.Text is not { Length: > 0 and <= ProtocolLimits.MaxShortText })
+                => "safetyScreenshot without an image needs a short reason and no image",
             RemoteScreen when message.Frame is not { Length: <= MaxRemoteFrameBytes } frame || !RemoteScreenFrame.TryDecode(frame, out _, out _, out _, out _, out _)
                 => "remoteScreen needs a well-formed screen update of at most 192 KB",
             _ => null,

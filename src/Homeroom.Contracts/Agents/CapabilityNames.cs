@@ -75,6 +75,12 @@ public static class CapabilityNames
     /// </summary>
     public const string RemoteView = "remote.view";
 
+    /// <summary>
+    /// Screenshots for safety alerts (the answer to <c>safetyCapture</c>): the Linux desktop agent while a user-session helper
+    /// is connected. Whether one is taken is still the policy's <c>safety.screenshots</c>.
+    /// </summary>
+    public const string SafetyScreenshot = "safety.screenshot";
+
     /// <summary>Which capability a command kind needs (null for kinds that need none, such as <c>ping</c>).</summary>
     public static string? ForCommand(string kind) => kind switch
     {

@@ -239,6 +239,40 @@ public abstract class CompanionTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Companion_SafetyScreenshot_IsAskedOfTheConnectionWhoseSignalRaisedIt_AndKeptAsTheDesktopsEvidence()
+    {
+        var profile = (await Host.PostJsonAsync<JsonElement>("/api/profiles", new { name = "Safety with screenshots", schoolId = _school, settings = new { safety = new { atHome = true, screenshots = true } } }))
+            .GetProperty("id").GetGuid();
+        (await Host.PostJsonAsync("/api/assignments", new { profileId = profile, level = "school", scopeId = _school.ToString() })).EnsureSuccessStatusCode();
+        var desktop = await DesktopAsync();
+        var companion = await CompanionAsync((await IssueAsync(desktop)).Credential, "ext-profile-shot");
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, desktop.DeviceId, desktop.Credential);
+        await agent.ExpectWelcomeAsync();
+        await using var extension = await TestAgent.ConnectAsync(Host.AgentUri, companion.DeviceId, companion.Credential);
+        await extension.ExpectWelcomeAsync();
+
+        // The extension's search raises the desktop's alert: the extension is asked (its visible tab), and its answer is the desktop's evidence.
+        await extension.SendAsync(new SignalsFrame(1, [new SafetySignal(DateTimeOffset.UtcNow, SignalSources.Search, Safety.SafetyTestText.Imminent, "https://www.google.com/search?q=x")]));
+        var fromExtension = await extension.ExpectAsync<SafetyCaptureFrame>();
+        byte[] tab = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+        await extension.SendRawAsync(SafetyScreenshotFrame.Encode(ThumbnailFormat.Jpeg, DateTimeOffset.UtcNow, fromExtension.CaptureId, tab), System.Net.WebSockets.WebSocketMessageType.Binary);
+        await Poll.UntilAsync(() => DbAsync(db => db.Set<SafetyScreenshot>().AnyAsync(s => s.Id == fromExtension.CaptureId)));
+        var alert = (await DbAsync(db => db.Set<SafetyAlert>().AsNoTracking().ToListAsync())).ShouldHaveSingleItem();
+        alert.DeviceId.ShouldBe(desktop.DeviceId);
+        (await DbAsync(db => db.Set<SafetyScreenshot>().AsNoTracking().SingleAsync())).AlertId.ShouldBe(alert.Id);
+
+        // The agent's own window title grows it: the agent is asked, and the first capture it ever sees is that one, not the extension's.
+        await agent.SendAsync(new SignalsFrame(1, [new SafetySignal(DateTimeOffset.UtcNow, SignalSources.Window, Safety.SafetyTestText.Imminent)]));
+        var fromAgent = await agent.ExpectAsync<SafetyCaptureFrame>();
+        fromAgent.CaptureId.ShouldNotBe(fromExtension.CaptureId);
+        // And the other way round: the extension's next capture is for its own next signal, not the agent's.
+        await extension.SendAsync(new SignalsFrame(2, [new SafetySignal(DateTimeOffset.UtcNow.AddSeconds(1), SignalSources.Title, Safety.SafetyTestText.Imminent, "https://example.org/")]));
+        var again = await extension.ExpectAsync<SafetyCaptureFrame>();
+        again.CaptureId.ShouldNotBe(fromAgent.CaptureId);
+        again.CaptureId.ShouldNotBe(fromExtension.CaptureId);
+    }
+
+    [Fact]
     public async Task Companion_ProfileAssignedToTheDesktop_ReachesItsBrowser()
     {
         var desktop = await DesktopAsync();
