@@ -81,7 +81,9 @@ public sealed class SecurityKeyConsoleTests(SecurityKeyServer server) : IClassFi
         await page.GetByRole(AriaRole.Button, new() { Name = "Add security key" }).ClickAsync();
         await Expect(page.GetByTestId("recovery-codes").Locator("li")).ToHaveCountAsync(10, Soon);
         await page.GetByTestId("two-step-continue").ClickAsync();
-        await WaitForConsoleAsync(page);
+        // The continue button loads the console's home page afresh, with the whole role.
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("^http://localhost:[0-9]+/$"), new() { Timeout = 60_000 });
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync(new() { Timeout = 60_000 });
 
         await page.GotoAsync("/accounts");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("accounts", new() { Timeout = 15_000, IgnoreCase = true });
