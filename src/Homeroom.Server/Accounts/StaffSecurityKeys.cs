@@ -63,7 +63,8 @@ public sealed class StaffSecurityKeys(
     AuditTrail audit,
     StaffSessions sessions,
     TimeProvider time,
-    IOptions<AccountOptions> options)
+    IOptions<AccountOptions> options,
+    ILogger<StaffSecurityKeys> logger)
 {
     public const int MaxKeysPerAccount = 10;
     public const int MaxNameLength = 60;
@@ -322,6 +323,7 @@ public sealed class StaffSecurityKeys(
         }
         catch (Fido2VerificationException e) when (e.Code == Fido2ErrorCode.InvalidSignCount)
         {
+            AccountsLog.SecurityKeyCounterWentBack(logger, key.Id, account.Id);
             audit.Record(db, "auth.security-key-refused", "account", account.Id.ToString(),
                 $"\"{key.Name}\" ({key.Id}): its signature counter did not go up (stored {key.SignCount}); the key may have been copied");
             await db.SaveChangesAsync(cancellationToken);

@@ -53,6 +53,8 @@ public enum TwoStepOutcome
 /// recovery codes. The secret is kept encrypted by data protection; a code is accepted once (the
 /// last accepted step is stored and moved forward atomically); recovery codes are stored hashed and
 /// each is used once. Every change is audited; turning it on or off ends the account's other sessions.
+/// Security keys (<see cref="StaffSecurityKeys"/>) are the other second step: an account with either (or both)
+/// signs in in two steps, and the recovery codes last as long as one of them does.
 /// </summary>
 public sealed class StaffTwoStep(
     IDbContextFactory<HomeroomDbContext> dbFactory,
