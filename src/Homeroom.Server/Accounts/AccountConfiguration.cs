@@ -28,3 +28,13 @@ internal sealed class StaffRecoveryCodeConfiguration : IEntityTypeConfiguration<
 {
     public void Configure(EntityTypeBuilder<StaffRecoveryCode> builder) => builder.ToTable("staff_recovery_codes");
 }
+
+internal sealed class StaffSecurityKeyConfiguration : IEntityTypeConfiguration<StaffSecurityKey>
+{
+    public void Configure(EntityTypeBuilder<StaffSecurityKey> builder) => builder.ToTable("staff_security_keys");
+}
+
+internal sealed class StaffSecurityKeyChallengeConfiguration : IEntityTypeConfiguration<StaffSecurityKeyChallenge>
+{
+    public void Configure(EntityTypeBuilder<StaffSecurityKeyChallenge> builder) => builder.ToTable("staff_security_key_challenges");
+}

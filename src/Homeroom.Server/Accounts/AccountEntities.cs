@@ -105,3 +105,52 @@ public sealed class ApiKey
     public DateTime CreatedAt { get; set; }
     public DateTime? RevokedAt { get; set; }
 }
+
+/// <summary>
+/// A security key (WebAuthn credential) registered to an account as a second sign-in step. Only public values
+/// are kept: the credential id, its public key (COSE), the signature counter, the model (AAGUID), and the
+/// name the owner gave it; nothing here signs anyone in.
+/// </summary>
+public sealed class StaffSecurityKey
+{
+    public Guid Id { get; set; }
+    public Guid AccountId { get; set; }
+
+    /// <summary>The credential id the key gave, base64url as browsers send it back (unique across accounts).</summary>
+    public required string CredentialId { get; set; }
+
+    /// <summary>The credential's public key, COSE-encoded as the key gave it.</summary>
+    public required byte[] PublicKey { get; set; }
+
+    /// <summary>The key's signature counter at its last use: a later use must show a higher one (a clone would not).</summary>
+    public long SignCount { get; set; }
+
+    /// <summary>The key's model, as it says (all zeros for keys that do not say).</summary>
+    public Guid Aaguid { get; set; }
+
+    public required string Name { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? LastUsedAt { get; set; }
+}
+
+/// <summary>
+/// A WebAuthn challenge waiting for its answer: used once (deleted when answered, right or wrong), bound to the
+/// account and to the session (registration) or the half-finished sign-in (the second step) that asked for it,
+/// and good for a few minutes. Expired ones are deleted by <see cref="SessionRetention"/>.
+/// </summary>
+public sealed class StaffSecurityKeyChallenge
+{
+    public Guid Id { get; set; }
+    public Guid AccountId { get; set; }
+
+    /// <summary>"register" or "sign-in".</summary>
+    public required string Purpose { get; set; }
+
+    /// <summary>SHA-256 of the session secret or of the second-step token the challenge was given to.</summary>
+    public required string BindingHash { get; set; }
+
+    /// <summary>The options sent to the browser (the challenge among them), as the library writes them: the answer is checked against these.</summary>
+    public required string OptionsJson { get; set; }
+
+    public DateTime ExpiresAt { get; set; }
+}

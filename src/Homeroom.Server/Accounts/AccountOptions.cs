@@ -35,10 +35,18 @@ public sealed class AccountOptions : IValidatableObject
     public bool RequireSecureCookies { get; set; }
 
     /// <summary>
-    /// District administrators must sign in in two steps (an authenticator code after the password). One
+    /// District administrators must sign in in two steps (an authenticator code or a security key after the password). One
     /// who has not set it up yet signs in to a session that can only set it up (their account page).
     /// </summary>
     public bool RequireTwoStepForDistrictAdmins { get; set; }
+
+    /// <summary>
+    /// The address staff open the console at (<c>https://homeroom.example.org</c>): security keys are registered to its
+    /// host name and their answers must come from it. Unset, each request's own scheme and host are used, which behind a
+    /// reverse proxy are right only when the proxy is trusted and forwards them (X-Forwarded-Proto and -Host). A key
+    /// registered under one host name does not work under another.
+    /// </summary>
+    public string? PublicOrigin { get; set; }
 
     /// <summary>Failed sign-ins for one name from one address before each further attempt must wait.</summary>
     [Range(1, 100)]
@@ -77,6 +85,13 @@ public sealed class AccountOptions : IValidatableObject
         if (SessionMaxLifetime < SessionIdleTimeout)
         {
             yield return new ValidationResult("SessionMaxLifetime must be at least SessionIdleTimeout.", [nameof(SessionMaxLifetime)]);
+        }
+
+        if (!string.IsNullOrEmpty(PublicOrigin)
+            && (!Uri.TryCreate(PublicOrigin, UriKind.Absolute, out var origin) || origin.Scheme is not ("https" or "http") || origin.AbsolutePath != "/"
+                || !string.IsNullOrEmpty(origin.Query) || System.Net.IPAddress.TryParse(origin.Host, out _)))
+        {
+            yield return new ValidationResult("PublicOrigin must be an http(s) address with a host name and no path, such as https://homeroom.example.org.", [nameof(PublicOrigin)]);
         }
 
         if (SignInMaxDelay < SignInBaseDelay)

@@ -22,4 +22,7 @@ internal static partial class AccountsLog
 
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Created staff account {AccountId} at its first single sign-on with {Provider}")]
     public static partial void SingleSignOnAccountCreated(ILogger logger, Guid accountId, string provider);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Refused security key {KeyId} of account {AccountId}: its signature counter did not go up, the key may have been copied")]
+    public static partial void SecurityKeyCounterWentBack(ILogger logger, Guid keyId, Guid accountId);
 }

@@ -19,6 +19,7 @@ public static class AccountsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<AccountOptions>, AccountOptionsValidator>();
         services.AddSingleton<StaffSignIn>();
         services.AddSingleton<StaffTwoStep>();
+        services.AddSingleton<StaffSecurityKeys>();
         services.AddSingleton<StaffSessions>();
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<AdminBootstrapper>();

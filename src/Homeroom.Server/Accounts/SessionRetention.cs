@@ -6,7 +6,10 @@ using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Accounts;
 
-/// <summary>Deletes sessions that ended (signed out, ended or expired) longer than <see cref="AccountOptions.SessionRetention"/> ago.</summary>
+/// <summary>
+/// Deletes sessions that ended (signed out, ended or expired) longer than <see cref="AccountOptions.SessionRetention"/> ago,
+/// and security key challenges past their time.
+/// </summary>
 public sealed class SessionRetention(IDbContextFactory<HomeroomDbContext> dbFactory, IOptions<AccountOptions> options, JobLeases leases, TimeProvider time, ILogger<SessionRetention> logger)
     : PeriodicTask(TimeSpan.FromHours(1), leases, time, logger)
 {
@@ -19,6 +22,8 @@ public sealed class SessionRetention(IDbContextFactory<HomeroomDbContext> dbFact
         var deleted = await db.Set<StaffSession>()
             .Where(s => s.ExpiresAt < cutoff || (s.RevokedAt != null && s.RevokedAt < cutoff))
             .ExecuteDeleteAsync(cancellationToken);
+        // Security key challenges nobody answered: good for minutes only, kept no longer than their time.
+        deleted += await StaffSecurityKeys.PurgeExpiredChallengesAsync(db, Time.GetUtcNow().UtcDateTime, cancellationToken);
         if (deleted > 0)
         {
             HostingLog.RetentionPurged(Logger, nameof(SessionRetention), deleted);

@@ -77,6 +77,17 @@ public sealed class SignInThrottle(IOptions<AccountOptions> options, TimeProvide
         }
     }
 
+    /// <summary>Whether an attempt for this name and address would have to wait now (nothing is counted).</summary>
+    public bool MustWait(string name, IPAddress? address)
+    {
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            return _entries.TryGetValue((name, AddressKey(address)), out var entry)
+                && now - entry.LastAttempt <= options.Value.SignInFailureMemory && entry.NotBefore > now;
+        }
+    }
+
     /// <summary>The attempt begun for this name and address had the right password: forget its failures.</summary>
     public void Succeeded(string name, IPAddress? address)
     {

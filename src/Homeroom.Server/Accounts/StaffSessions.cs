@@ -103,6 +103,7 @@ public sealed class StaffSessions(
             .Join(db.StaffAccounts, s => s.AccountId, a => a.Id, (s, a) => new
             {
                 s.Id, s.SecurityStamp, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RevokedAt, AccountStamp = a.SecurityStamp, a.DisabledAt, a.Role, a.TotpEnabledAt,
+                HasKey = db.Set<StaffSecurityKey>().Any(k => k.AccountId == a.Id),
             })
             .FirstOrDefaultAsync(cancellationToken);
         var now = time.GetUtcNow().UtcDateTime;
@@ -119,7 +120,7 @@ public sealed class StaffSessions(
                 .ExecuteUpdateAsync(u => u.SetProperty(s => s.LastSeenAt, now).SetProperty(s => s.ExpiresAt, expires), cancellationToken);
         }
 
-        return session.TotpEnabledAt is null && options.Value.RequireTwoStepForDistrictAdmins && session.Role == StaffRole.DistrictAdmin
+        return session.TotpEnabledAt is null && !session.HasKey && options.Value.RequireTwoStepForDistrictAdmins && session.Role == StaffRole.DistrictAdmin
             ? SessionCheck.MustSetUpTwoStep
             : SessionCheck.Active;
     }

@@ -41,8 +41,8 @@ public readonly record struct SignInResult(SignInOutcome Outcome, TimeSpan Retry
 /// (<see cref="StaffSessions"/>) carried by the session cookie.
 /// </summary>
 public sealed class StaffSignIn(
-    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, SignInThrottle throttle, StaffTwoStep twoStep, TimeProvider time,
-    ILogger<StaffSignIn> logger, IOptions<AccountOptions> options, IDataProtectionProvider protection)
+    IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, StaffSessions sessions, SignInThrottle throttle, StaffTwoStep twoStep, StaffSecurityKeys securityKeys,
+    TimeProvider time, ILogger<StaffSignIn> logger, IOptions<AccountOptions> options, IDataProtectionProvider protection)
 {
     /// <summary>How long the console's second step may follow a right password.</summary>
     public static readonly TimeSpan SecondStepWindow = TimeSpan.FromMinutes(5);
@@ -58,12 +58,7 @@ public sealed class StaffSignIn(
     /// <summary>The console's second step: the code, for the account whose password <paramref name="pendingToken"/> vouches for.</summary>
     public async Task<SignInResult> CompleteSecondStepAsync(HttpContext context, string pendingToken, string code, CancellationToken cancellationToken)
     {
-        string username;
-        try
-        {
-            username = _pending.Unprotect(pendingToken);
-        }
-        catch (System.Security.Cryptography.CryptographicException)
+        if (PendingUsername(pendingToken) is not { } username)
         {
             return new SignInResult(SignInOutcome.Failed);
         }
@@ -84,8 +79,69 @@ public sealed class StaffSignIn(
         }
 
         throttle.Succeeded(username, address);
-        await BeginSessionAsync(db, context, account, cancellationToken);
+        await BeginSessionAsync(db, context, account, "code", cancellationToken);
         return new SignInResult(SignInOutcome.SignedIn);
+    }
+
+    /// <summary>
+    /// The console's second step with a security key, first half: the options for <c>navigator.credentials.get</c>
+    /// (JSON), their challenge bound to <paramref name="pendingToken"/>. Null when the token is no longer good, the
+    /// account has no key, or this name and address must wait (nothing is checked then).
+    /// </summary>
+    public async Task<string?> SecurityKeyOptionsAsync(HttpContext context, string pendingToken, string requestOrigin, CancellationToken cancellationToken)
+    {
+        if (PendingUsername(pendingToken) is not { } username || throttle.MustWait(username, context.Connection.RemoteIpAddress))
+        {
+            return null;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var account = await db.StaffAccounts.AsNoTracking().FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
+        return account is null || account.DisabledAt is not null ? null : await securityKeys.BeginSignInAsync(db, account.Id, pendingToken, requestOrigin, cancellationToken);
+    }
+
+    /// <summary>
+    /// The console's second step with a security key, second half: the key's answer to the challenge given to
+    /// <paramref name="pendingToken"/>. Throttled, audited and counted as a failed sign-in when wrong, exactly as a wrong code is.
+    /// </summary>
+    public async Task<SignInResult> CompleteSecurityKeyStepAsync(HttpContext context, string pendingToken, string assertionJson, string requestOrigin, CancellationToken cancellationToken)
+    {
+        if (PendingUsername(pendingToken) is not { } username)
+        {
+            return new SignInResult(SignInOutcome.Failed);
+        }
+
+        var address = context.Connection.RemoteIpAddress;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (throttle.Begin(username, address) is { } wait)
+        {
+            audit.Record(db, "auth.sign-in-throttled", "account", username, $"refused without checking the security key; retry in {Math.Ceiling(wait.TotalSeconds)} s");
+            await db.SaveChangesAsync(cancellationToken);
+            return new SignInResult(SignInOutcome.Throttled, wait);
+        }
+
+        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
+        if (account is null || account.DisabledAt is not null
+            || await securityKeys.VerifySignInAsync(db, account, pendingToken, assertionJson, requestOrigin, cancellationToken) != SecurityKeyCheck.Passed)
+        {
+            return await WrongCodeAsync(db, username, address, cancellationToken, "wrong security key answer");
+        }
+
+        throttle.Succeeded(username, address);
+        await BeginSessionAsync(db, context, account, "key", cancellationToken);
+        return new SignInResult(SignInOutcome.SignedIn);
+    }
+
+    private string? PendingUsername(string pendingToken)
+    {
+        try
+        {
+            return _pending.Unprotect(pendingToken);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -126,7 +182,14 @@ public sealed class StaffSignIn(
             return new SignInResult(SignInOutcome.Failed);
         }
 
-        if (account!.TotpEnabledAt is not null)
+        // A second step (an authenticator app, a security key, or both): the API takes a code (an app's or a
+        // recovery code); a key answers in the console, whose sign-in page asks the browser for it.
+        if (account is null)
+        {
+            return new SignInResult(SignInOutcome.Failed); // not reached: a missing account never verifies
+        }
+
+        if (await StaffTwoStep.HasSecondStepAsync(db, account, cancellationToken))
         {
             if (string.IsNullOrWhiteSpace(code))
             {
@@ -140,25 +203,35 @@ public sealed class StaffSignIn(
             {
                 return await WrongCodeAsync(db, username, address, cancellationToken);
             }
+
+            throttle.Succeeded(username, address);
+            await BeginSessionAsync(db, context, account, "code", cancellationToken);
+            return new SignInResult(SignInOutcome.SignedIn);
         }
 
         throttle.Succeeded(username, address);
-        await BeginSessionAsync(db, context, account, cancellationToken);
+        await BeginSessionAsync(db, context, account, null, cancellationToken);
         return new SignInResult(SignInOutcome.SignedIn);
     }
 
     // A wrong second step is a failed sign-in like a wrong password: logged, audited, still counted by the throttle.
-    private async Task<SignInResult> WrongCodeAsync(HomeroomDbContext db, string username, System.Net.IPAddress? address, CancellationToken cancellationToken)
+    private async Task<SignInResult> WrongCodeAsync(
+        HomeroomDbContext db, string username, System.Net.IPAddress? address, CancellationToken cancellationToken, string reason = "wrong two-step code")
     {
         AccountsLog.SignInFailed(logger, username, address?.ToString());
-        audit.Record(db, "auth.sign-in-failed", "account", username, "wrong two-step code");
+        audit.Record(db, "auth.sign-in-failed", "account", username, reason);
         await db.SaveChangesAsync(cancellationToken);
         return new SignInResult(SignInOutcome.Failed);
     }
 
-    private Task BeginSessionAsync(HomeroomDbContext db, HttpContext context, StaffAccount account, CancellationToken cancellationToken) =>
-        BeginSessionAsync(
-            db, context, account, account.TotpEnabledAt is null ? "password" : "password+code", account.TotpEnabledAt is null ? null : "with a two-step code", cancellationToken);
+    // secondStep: null (password only), "code" (an app's or a recovery code) or "key" (a security key).
+    private Task BeginSessionAsync(HomeroomDbContext db, HttpContext context, StaffAccount account, string? secondStep, CancellationToken cancellationToken) =>
+        secondStep switch
+        {
+            null => BeginSessionAsync(db, context, account, "password", null, cancellationToken),
+            "key" => BeginSessionAsync(db, context, account, "password+key", "with a security key", cancellationToken),
+            _ => BeginSessionAsync(db, context, account, "password+code", "with a two-step code", cancellationToken),
+        };
 
     /// <summary>
     /// Begins a session for an account that proved who it is (a password, a code, or a single sign-on):
@@ -174,7 +247,7 @@ public sealed class StaffSignIn(
         audit.Record(db, "auth.sign-in", "account", account.Id.ToString(), auditDetails);
         await db.SaveChangesAsync(cancellationToken);
         await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
-        if (account.TotpEnabledAt is null && twoStep.IsRequiredFor(account.Role))
+        if (twoStep.IsRequiredFor(account.Role) && !await StaffTwoStep.HasSecondStepAsync(db, account, cancellationToken))
         {
             // For the rest of this request only (where the console goes next): the cookie never holds it,
             // each request reads it again (StaffSessions.ValidatePrincipalAsync), so setting it up counts at once.

@@ -8,8 +8,15 @@ using OtpNet;
 
 namespace Homeroom.Server.Accounts;
 
-/// <summary>Whether an account signs in in two steps, and how many recovery codes it has left.</summary>
-public sealed record TwoStepStatusDto(bool Enabled, DateTime? EnabledAt, int RecoveryCodesLeft, bool Required);
+/// <summary>
+/// Whether an account signs in with an authenticator code (<paramref name="Enabled"/>), how many security keys it has
+/// (<see cref="StaffSecurityKeys"/>), how many recovery codes it has left, and whether the district requires a second step.
+/// </summary>
+public sealed record TwoStepStatusDto(bool Enabled, DateTime? EnabledAt, int RecoveryCodesLeft, bool Required, int SecurityKeys = 0)
+{
+    /// <summary>Whether signing in takes a second step at all (a code, a key, or either).</summary>
+    public bool AnySecondStep => Enabled || SecurityKeys > 0;
+}
 
 /// <summary>A new authenticator secret, shown once while setting up: as text to type and as an otpauth URI for a QR code.</summary>
 public sealed record TwoStepSetupDto(string Secret, string OtpAuthUri);
@@ -46,6 +53,8 @@ public enum TwoStepOutcome
 /// recovery codes. The secret is kept encrypted by data protection; a code is accepted once (the
 /// last accepted step is stored and moved forward atomically); recovery codes are stored hashed and
 /// each is used once. Every change is audited; turning it on or off ends the account's other sessions.
+/// Security keys (<see cref="StaffSecurityKeys"/>) are the other second step: an account with either (or both)
+/// signs in in two steps, and the recovery codes last as long as one of them does.
 /// </summary>
 public sealed class StaffTwoStep(
     IDbContextFactory<HomeroomDbContext> dbFactory,
@@ -76,8 +85,17 @@ public sealed class StaffTwoStep(
         }
 
         var left = await db.Set<StaffRecoveryCode>().CountAsync(c => c.AccountId == accountId && c.UsedAt == null, cancellationToken);
-        return new TwoStepStatusDto(account.TotpEnabledAt is not null, account.TotpEnabledAt, account.TotpEnabledAt is null ? 0 : left, IsRequiredFor(account.Role));
+        var keys = await db.Set<StaffSecurityKey>().CountAsync(k => k.AccountId == accountId, cancellationToken);
+        return new TwoStepStatusDto(
+            account.TotpEnabledAt is not null, account.TotpEnabledAt, account.TotpEnabledAt is null && keys == 0 ? 0 : left, IsRequiredFor(account.Role), keys);
     }
+
+    /// <summary>Whether the account signs in in two steps: an authenticator app, a security key, or both.</summary>
+    public static async Task<bool> HasSecondStepAsync(HomeroomDbContext db, StaffAccount account, CancellationToken cancellationToken) =>
+        account.TotpEnabledAt is not null || await HasSecurityKeyAsync(db, account.Id, cancellationToken);
+
+    public static Task<bool> HasSecurityKeyAsync(HomeroomDbContext db, Guid accountId, CancellationToken cancellationToken) =>
+        db.Set<StaffSecurityKey>().AnyAsync(k => k.AccountId == accountId, cancellationToken);
 
     /// <summary>Makes a new secret for the account (the current password is required); it works once a code from it is confirmed.</summary>
     public async Task<(TwoStepOutcome Outcome, TwoStepSetupDto? Setup)> BeginSetupAsync(Guid accountId, string currentPassword, CancellationToken cancellationToken)
@@ -134,6 +152,7 @@ public sealed class StaffTwoStep(
         var now = time.GetUtcNow().UtcDateTime;
         account.TotpEnabledAt = now;
         account.TotpLastStep = step;
+        // With a security key already, the account has its recovery codes: new ones are made (and shown once) all the same.
         var codes = ReplaceRecoveryCodes(db, accountId, now);
         await EndOtherSessionsAsync(db, account, currentSession, cancellationToken);
         audit.Record(db, "auth.two-step-on", "account", accountId.ToString());
@@ -154,7 +173,7 @@ public sealed class StaffTwoStep(
             return (TwoStepOutcome.WrongPassword, null);
         }
 
-        if (account.TotpEnabledAt is null)
+        if (!await HasSecondStepAsync(db, account, cancellationToken))
         {
             return (TwoStepOutcome.NotSetUp, null);
         }
@@ -182,7 +201,8 @@ public sealed class StaffTwoStep(
             return TwoStepOutcome.NotSetUp;
         }
 
-        if (IsRequiredFor(account.Role))
+        var hasKey = await HasSecurityKeyAsync(db, account.Id, cancellationToken);
+        if (IsRequiredFor(account.Role) && !hasKey)
         {
             return TwoStepOutcome.Required;
         }
@@ -194,7 +214,7 @@ public sealed class StaffTwoStep(
             return TwoStepOutcome.WrongCode;
         }
 
-        TurnOff(db, account);
+        TurnOff(db, account, keepRecoveryCodes: hasKey);
         await EndOtherSessionsAsync(db, account, currentSession, cancellationToken);
         audit.Record(db, "auth.two-step-off", "account", accountId.ToString());
         await db.SaveChangesAsync(cancellationToken);
@@ -203,8 +223,9 @@ public sealed class StaffTwoStep(
     }
 
     /// <summary>
-    /// An administrator turns another account's two-step sign-in off (a lost phone and no recovery codes):
-    /// the account's sessions end and, where it is required, it must set it up again at its next sign-in.
+    /// An administrator turns another account's two-step sign-in off (a lost phone or key and no recovery codes):
+    /// the authenticator app, every security key and the recovery codes go, the account's sessions end and,
+    /// where it is required, it must set it up again at its next sign-in.
     /// False when the account is not within the scope.
     /// </summary>
     public async Task<bool> ResetAsync(StaffScope by, Guid accountId, CancellationToken cancellationToken)
@@ -216,8 +237,14 @@ public sealed class StaffTwoStep(
             return false;
         }
 
-        TurnOff(db, account);
+        TurnOff(db, account, keepRecoveryCodes: false);
+        var keys = await db.Set<StaffSecurityKey>().Where(k => k.AccountId == accountId).ExecuteDeleteAsync(cancellationToken);
         account.RotateSecurityStamp();
+        if (keys > 0)
+        {
+            audit.Record(db, "auth.security-key-removed", "account", accountId.ToString(), $"all {keys}, by {by.Username} (two-step reset)", account.SchoolId);
+        }
+
         audit.Record(db, "auth.two-step-reset", "account", accountId.ToString(), $"by {by.Username}", account.SchoolId);
         await db.SaveChangesAsync(cancellationToken);
         sessions.NotifyChanged(accountId);
@@ -230,7 +257,7 @@ public sealed class StaffTwoStep(
     /// </summary>
     public async Task<bool> VerifyAsync(HomeroomDbContext db, StaffAccount account, string? code, CancellationToken cancellationToken)
     {
-        if (account.TotpEnabledAt is null || string.IsNullOrWhiteSpace(code) || code.Length > MaxCodeLength)
+        if (string.IsNullOrWhiteSpace(code) || code.Length > MaxCodeLength)
         {
             return false;
         }
@@ -238,6 +265,11 @@ public sealed class StaffTwoStep(
         var normalized = new string(code.Where(c => !char.IsWhiteSpace(c) && c != '-').ToArray()).ToLowerInvariant();
         if (normalized.Length == 6 && normalized.All(char.IsAsciiDigit))
         {
+            if (account.TotpEnabledAt is null)
+            {
+                return false;
+            }
+
             if (MatchingStep(account, normalized) is not { } step || step <= (account.TotpLastStep ?? long.MinValue))
             {
                 return false;
@@ -249,6 +281,7 @@ public sealed class StaffTwoStep(
             return taken == 1;
         }
 
+        // Recovery codes exist only while the account has a second step (an app or a key) and are deleted with the last one.
         var hash = Secrets.Hash(normalized);
         var used = await db.Set<StaffRecoveryCode>()
             .Where(c => c.AccountId == account.Id && c.CodeHash == hash && c.UsedAt == null)
@@ -283,15 +316,18 @@ public sealed class StaffTwoStep(
         return totp.VerifyTotp(time.GetUtcNow().UtcDateTime, code, out var step, new VerificationWindow(previous: 1, future: 1)) ? step : null;
     }
 
-    private static void TurnOff(HomeroomDbContext db, StaffAccount account)
+    private static void TurnOff(HomeroomDbContext db, StaffAccount account, bool keepRecoveryCodes)
     {
         account.TotpSecret = null;
         account.TotpEnabledAt = null;
         account.TotpLastStep = null;
-        db.Set<StaffRecoveryCode>().RemoveRange(db.Set<StaffRecoveryCode>().Where(c => c.AccountId == account.Id));
+        if (!keepRecoveryCodes)
+        {
+            db.Set<StaffRecoveryCode>().RemoveRange(db.Set<StaffRecoveryCode>().Where(c => c.AccountId == account.Id));
+        }
     }
 
-    private static List<string> ReplaceRecoveryCodes(HomeroomDbContext db, Guid accountId, DateTime now)
+    internal static List<string> ReplaceRecoveryCodes(HomeroomDbContext db, Guid accountId, DateTime now)
     {
         db.Set<StaffRecoveryCode>().RemoveRange(db.Set<StaffRecoveryCode>().Where(c => c.AccountId == accountId));
         var codes = new List<string>(RecoveryCodeCount);
@@ -306,7 +342,7 @@ public sealed class StaffTwoStep(
     }
 
     // As a password change does: other sessions began with one step less (or more) than the account now asks.
-    private static async Task EndOtherSessionsAsync(HomeroomDbContext db, StaffAccount account, string? currentSession, CancellationToken cancellationToken)
+    internal static async Task EndOtherSessionsAsync(HomeroomDbContext db, StaffAccount account, string? currentSession, CancellationToken cancellationToken)
     {
         account.RotateSecurityStamp();
         if (currentSession is not null)
