@@ -280,6 +280,21 @@ public sealed class MacPackagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Receipts_ListEveryPackage_WithVersionsForThoseNotPartOfMacOs()
+    {
+        var tools = Path.Combine(_directory, "tools");
+        Directory.CreateDirectory(tools);
+        File.WriteAllText(Path.Combine(tools, "pkgutil"), "");
+        _tools.Receipts.Add(PackageId);
+        _tools.Receipts.Add("com.apple.pkg.Core");
+        var receipts = new MacReceipts(_tools, Path.Combine(tools, "pkgutil"));
+
+        receipts.Describe().Single().Available.ShouldBeTrue();
+        receipts.ListInstalled().ShouldBe([new InstalledApp("com.apple.pkg.Core", "com.apple.pkg.Core", null), new InstalledApp(PackageId, PackageId, "1.0")]);
+        _tools.Calls.ShouldBe(["pkgutil --pkgs", $"pkgutil --pkg-info {PackageId}"]);
+    }
+
+    [Fact]
     public void Pkgutil_PackageIds_SkipsLinesThatAreNotIds()
     {
         MacPackageTool.ParsePackageIds("com.apple.pkg.Core\norg.example.paint.pkg\n\nNo receipts found.\n--volume\norg.example.paint.pkg\n com.microsoft.package.Microsoft_Word.app \n")
@@ -415,6 +430,7 @@ public sealed class MacPackagesTests : IAsyncLifetime
                 ("pkgutil", "--pkg-info") when Receipts.Contains(id) => new ToolRun(0, $"package-id: {id}\nversion: 1.0\nvolume: /\nlocation: /\ninstall-time: 1733400000\n"),
                 ("pkgutil", "--pkg-info") => new ToolRun(1, $"No receipt for '{id}' found at '/'.\n"),
                 ("pkgutil", "--files") => new ToolRun(0, Files.GetValueOrDefault(id, "")),
+                ("pkgutil", "--pkgs") => new ToolRun(0, string.Join('\n', Receipts.Order(StringComparer.Ordinal)) + "\n"),
                 ("pkgutil", "--forget") when Receipts.Remove(id) => new ToolRun(0, $"Forgot package '{id}' on '/'.\n"),
                 ("pkgutil", "--forget") => new ToolRun(1, $"No receipt for '{id}' found at '/'.\n"),
                 _ => throw new InvalidOperationException($"unexpected {tool} {string.Join(' ', command.Arguments)}"),
