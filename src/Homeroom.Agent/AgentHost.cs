@@ -113,6 +113,10 @@ public static class AgentHost
             {
                 services.AddSingleton<IApplicationsCapability, WindowsInstalledPrograms>();
             }
+            else if (OperatingSystem.IsMacOS())
+            {
+                services.AddSingleton<IApplicationsCapability>(s => new MacReceipts(s.GetRequiredService<IOsCommandRunner>()));
+            }
             else
             {
                 services.AddSingleton<IApplicationsCapability>(s => s.GetRequiredService<PortableCapabilities>());
@@ -132,9 +136,19 @@ public static class AgentHost
             }
             else
             {
-                services.AddSingleton<IPackagesCapability>(new UnavailablePackages(
-                    "not available on this build for macOS: the catalog names Mac apps by App Store id, which the agent cannot install (a .pkg through `installer` would need a package URL the catalog does not have)"));
-                services.AddSingleton<IProcessList>(new PortableProcessList("not available on this build for macOS: the catalog names no Mac executables"));
+                if (OperatingSystem.IsMacOS())
+                {
+                    // Downloads need longer than the shared client's 30 s; MacPackages bounds them itself (size and time).
+                    services.AddSingleton<IPackagesCapability>(s => new MacPackages(s.GetRequiredService<IOsCommandRunner>(),
+                        new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, new MacPackageSettings(Path.Combine(s.GetRequiredService<AgentOptions>().StateDirectory, "mac-packages"))));
+                    services.AddSingleton<IProcessList>(s => new MacProcessList(s.GetRequiredService<IOsCommandRunner>()));
+                }
+                else
+                {
+                    services.AddSingleton<IPackagesCapability>(new UnavailablePackages("no package tool is driven on this operating system"));
+                    services.AddSingleton<IProcessList>(new PortableProcessList("no process list is read for blocking on this operating system"));
+                }
+
                 services.AddSingleton<IBrowserPolicyCapability>(s => OperatingSystem.IsMacOS()
                     ? new MacBrowserPolicy(s.GetRequiredService<AgentOptions>(), s.GetRequiredService<AgentPaths>())
                     : new UnavailableBrowserPolicy("no browser policy is written on this operating system"));

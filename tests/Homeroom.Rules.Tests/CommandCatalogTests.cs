@@ -80,4 +80,25 @@ public sealed class CommandCatalogTests
     [Fact]
     public void Validate_PackageCommandWithoutPackage_NamesTheArgument() =>
         CommandCatalog.Validate("removePackage", Args()).Keys.ShouldBe(["arguments.package"]);
+
+    [Fact]
+    public void Validate_StaffPackageCommandWithAMacPackageSource_IsRefused()
+    {
+        // A download URL and hash make an agent run a package as root: only the catalog's reconciler may send them.
+        CommandCatalog.Validate("installPackage", Args(("package", "org.example.paint.pkg"), ("packageUrl", "https://evil.example/x.pkg"), ("sha256", new string('a', 64))))
+            .Keys.ShouldBe(["arguments.packageUrl", "arguments.sha256"], ignoreOrder: true);
+        CommandCatalog.Validate("removePackage", Args(("package", "org.example.paint.pkg"), ("appPath", "/Applications/Paint.app"))).Keys.ShouldBe(["arguments.appPath"]);
+    }
+
+    [Fact]
+    public void ValidateCatalogPackage_MacSource_IsCheckedArgumentByArgument()
+    {
+        CommandCatalog.ValidateCatalogPackage("installPackage", Args(("package", "org.example.paint.pkg"), ("packageUrl", "https://apps.example.org/paint.pkg"),
+            ("sha256", new string('a', 64)), ("appPath", "/Applications/Paint.app"), ("bundleId", "org.example.Paint"))).ShouldBeEmpty();
+        CommandCatalog.ValidateCatalogPackage("installPackage", Args(("package", "org.example.paint.pkg"), ("packageUrl", "http://apps.example.org/paint.pkg"),
+            ("sha256", "abc"), ("appPath", "/etc/passwd"))).Keys.ShouldBe(["arguments.packageUrl", "arguments.sha256", "arguments.appPath"], ignoreOrder: true);
+        CommandCatalog.ValidateCatalogPackage("removePackage", Args(("package", "org.example.paint.pkg"), ("packageUrl", "https://apps.example.org/paint.pkg")))
+            .Keys.ShouldBe(["arguments.packageUrl"]);
+        CommandCatalog.ValidateCatalogPackage("lock", Args()).Keys.ShouldBe(["kind"]);
+    }
 }

@@ -89,6 +89,7 @@ public sealed class AgentWorker(
         if (_policy is { } stored)
         {
             var document = PolicyDocument.Read(stored.Document);
+            LocateBundles(document);
             blocker.SetBlockedPackages(BlockedPackages(document), BlockedExecutables(document));
             ApplyMonitoring(document);
             // Again at every start: a policy file removed or changed meanwhile is put back before the first inventory
@@ -670,12 +671,23 @@ public sealed class AgentWorker(
             return;
         }
 
+        if (PackageSourceOf(command.Arguments) is not { } source)
+        {
+            await FinishAsync(client, command, false, $"{command.Kind}: 'packageUrl', 'sha256', 'appPath' or 'bundleId' is not what a Mac package's must be");
+            return;
+        }
+
+        if (source.AppPath is { } appPath)
+        {
+            packages.Locate(package, appPath);
+        }
+
         if (!install)
         {
             blocker.Learn(package); // its file list goes with it
         }
 
-        var outcome = install ? await packages.InstallAsync(package, CancellationToken.None) : await packages.RemoveAsync(package, CancellationToken.None);
+        var outcome = install ? await packages.InstallAsync(package, source, CancellationToken.None) : await packages.RemoveAsync(package, source, CancellationToken.None);
         AgentLog.PackageChanged(logger, command.Kind, package, outcome.Result);
         await client.SendAsync(Inventory());
         await FinishAsync(client, command, outcome.Ok, outcome.Result);
@@ -862,6 +874,7 @@ public sealed class AgentWorker(
         var policy = PolicyDocument.Read(frame.Document);
         var failures = new List<string>();
         var blocked = BlockedPackages(policy);
+        LocateBundles(policy);
         blocker.SetBlockedPackages(blocked, BlockedExecutables(policy));
         if (blocked.Count > 0 && blocker.Describe().First() is { Available: false } cannotBlock)
         {
@@ -1012,6 +1025,34 @@ public sealed class AgentWorker(
         }
 
         return WebFilter.Compile(list, policy.WebFilter);
+    }
+
+    /// <summary>A package command's Mac arguments (none on other platforms), each checked as the catalog checks it; null when one is malformed.</summary>
+    private static PackageSource? PackageSourceOf(IReadOnlyDictionary<string, string>? arguments)
+    {
+        var url = arguments?.GetValueOrDefault("packageUrl");
+        var sha256 = arguments?.GetValueOrDefault("sha256");
+        var appPath = arguments?.GetValueOrDefault("appPath");
+        var bundleId = arguments?.GetValueOrDefault("bundleId");
+        if ((url is not null && !Rules.Apps.AppIdentity.IsPackageUrl(url)) || (sha256 is not null && !Rules.Apps.AppIdentity.IsSha256(sha256))
+            || (appPath is not null && !Rules.Apps.AppIdentity.IsMacAppPath(appPath)) || (bundleId is not null && !Rules.Apps.AppIdentity.IsBundleId(bundleId)))
+        {
+            return null;
+        }
+
+        return new PackageSource(url is null ? null : new Uri(url), sha256, appPath, bundleId);
+    }
+
+    /// <summary>The app bundles the policy names for blocked Mac packages (<c>catalog.blockedAppBundles</c>), handed to the package capability.</summary>
+    private void LocateBundles(PolicyDocument policy)
+    {
+        foreach (var (package, paths) in policy.StringLists("catalog", "blockedAppBundles").Where(p => PackageIds.IsValid(p.Key)).Take(1_000))
+        {
+            foreach (var path in paths.Where(Rules.Apps.AppIdentity.IsMacAppPath).Take(1))
+            {
+                packages.Locate(package, path);
+            }
+        }
     }
 
     /// <summary>The policy's blocked packages that are package ids, at most 1,000.</summary>

@@ -24,6 +24,15 @@ public static class AppIdentity
     /// <summary>The longest Debian package name accepted (the protocol's package identity limit).</summary>
     public const int MaxLinuxPackageLength = 128;
 
+    /// <summary>The longest Mac package id (the receipt id <c>pkgutil</c> knows it by) accepted: the protocol's package identity limit.</summary>
+    public const int MaxMacPackageIdLength = 128;
+
+    /// <summary>The longest path of a Mac app bundle accepted.</summary>
+    public const int MaxMacAppPathLength = 255;
+
+    /// <summary>A SHA-256 written in base 16: 64 characters.</summary>
+    public const int Sha256HexLength = 64;
+
     /// <summary>The longest Windows executable file name accepted.</summary>
     public const int MaxWindowsExecutableLength = 64;
 
@@ -63,6 +72,38 @@ public static class AppIdentity
         && uri.Host.Length > 0
         && string.IsNullOrEmpty(uri.UserInfo)
         && !value.Any(char.IsWhiteSpace);
+
+    /// <summary>Whether a text is an absolute https URL a Mac package is downloaded from (the same rule as a web app's URL).</summary>
+    public static bool IsPackageUrl(string? value) => IsWebAppUrl(value);
+
+    /// <summary>Whether a text is a SHA-256 in base 16 (64 characters 0-9, a-f, either case).</summary>
+    public static bool IsSha256(string? value) => value is { Length: Sha256HexLength } && value.All(char.IsAsciiHexDigit);
+
+    /// <summary>
+    /// Whether a text is a Mac package id, the receipt id <c>pkgutil --pkgs</c> lists (<c>com.example.app.pkg</c>): at least
+    /// two dot-separated parts of ASCII letters, digits, hyphens and underscores, starting with a letter or digit, at most 128.
+    /// It is passed to <c>pkgutil</c> and can never be read as an option or a path.
+    /// </summary>
+    public static bool IsMacPackageId(string? value) =>
+        IsDotted(value, MaxMacPackageIdLength, allowHyphen: true, allowUnderscore: true, letterFirst: false) && char.IsAsciiLetterOrDigit(value![0]);
+
+    /// <summary>
+    /// Whether a text is the path of the app bundle a Mac package installs: under <c>/Applications/</c>, ending in <c>.app</c>,
+    /// at most 255 characters, each part non-empty and neither <c>.</c> nor <c>..</c>, without control characters or
+    /// <c>\ : * ? " &lt; &gt; |</c>. The desktop agent moves this bundle away when the app is removed.
+    /// </summary>
+    public static bool IsMacAppPath(string? value)
+    {
+        const string Root = "/Applications/";
+        if (value is not { Length: > 18 and <= MaxMacAppPathLength } || !value.StartsWith(Root, StringComparison.Ordinal)
+            || !value.EndsWith(".app", StringComparison.Ordinal) || value.Any(c => char.IsControl(c) || c is '\\' or ':' or '*' or '?' or '"' or '<' or '>' or '|'))
+        {
+            return false;
+        }
+
+        var parts = value[Root.Length..].Split('/');
+        return parts.All(p => p.Length > 0 && p != "." && p != ".." && p == p.Trim()) && parts[^1].Length > 4;
+    }
 
     /// <summary>Whether a text is an App Store id (iTunesStoreID, "adam id"): digits only, no leading zero.</summary>
     public static bool IsAdamId(string? value) =>

@@ -80,16 +80,18 @@ public sealed record AppStatusPlan(AppRoute Route, string? Reason = null);
 /// <summary>
 /// Which (device, app) pairs get a status row and what drives it. Available apps get none (nothing to
 /// enforce). Required apps get one wherever the entry has an identity for the platform; blocked apps on
-/// iPads, Macs (through Apple MDM: removed where MDM installed them) and Windows and Linux desktops (removed
-/// where installed). A Chromebook's blocked and disabled extensions are turned off by the extension itself
+/// iPads, Macs (through Apple MDM: removed where MDM installed them; through the desktop agent: the package's
+/// app bundle removed where installed) and Windows and Linux desktops (removed where installed). A Chromebook's blocked and disabled extensions are turned off by the extension itself
 /// (see the device's policy document) and are not tracked here.
 /// </summary>
 public static class AppStatusPlans
 {
     public const string ChromeWebApp = "Chrome cannot install a web app from an extension: add the URL to Google Admin's force-installed web apps.";
     public const string NotMdm = "This iPad is not managed through Apple MDM: Homeroom installs and removes apps only on iPads enrolled through MDM.";
-    public const string MacNotMdm = "This Mac is not managed through Apple MDM: Homeroom installs and removes App Store apps only on Macs enrolled through MDM "
-        + "(the desktop agent does not install applications on Macs).";
+    public const string MacNotMdm = "This Mac is not managed through Apple MDM: Homeroom installs and removes App Store apps only on Macs enrolled through MDM. "
+        + "Give the catalog entry a Mac package (a .pkg's URL, SHA-256 and package id) for the desktop agent to install it.";
+    public const string MacMdmNoPackage = "This Mac is managed through Apple MDM, which installs App Store apps only: the catalog entry's Mac package is installed "
+        + "by the desktop agent, which this Mac does not run. Give the entry an App Store id, or run the agent on the Mac.";
     public const string UnsupervisedUnmanaged = "This iPad is not supervised and Homeroom did not install this app: Apple lets MDM block apps only on supervised iPads "
         + "(set up through Apple School Manager) and remove only the apps it installed. Remove it by hand, or supervise the iPad.";
     public const string MacUnmanaged = "Homeroom did not install this app on this Mac: RemoveApplication removes only the apps MDM installed, and macOS has no "
@@ -108,6 +110,9 @@ public static class AppStatusPlans
         (DevicePlatform.ChromeOS, AppIntent.Required) when ids.WebAppUrl is not null => new(AppRoute.NotApplicable, ChromeWebApp),
         (DevicePlatform.MacOS, AppIntent.Required) when ids.AppleAdamId is not null => new(AppRoute.AppleInstall),
         (DevicePlatform.MacOS, AppIntent.Blocked) when ids.AppleBundleId is not null => new(AppRoute.AppleRemove),
+        // Only a Mac package: the desktop agent. With both, the reconciler sends a Mac without MDM to the agent.
+        (DevicePlatform.MacOS, AppIntent.Required) when ids.MacPackageId is not null => new(AppRoute.AgentInstall),
+        (DevicePlatform.MacOS, AppIntent.Blocked) when ids.MacPackageId is not null => new(AppRoute.AgentRemove),
         (DevicePlatform.Windows, AppIntent.Required) when ids.WindowsPackageId is not null => new(AppRoute.AgentInstall),
         (DevicePlatform.Windows, AppIntent.Blocked) when ids.WindowsPackageId is not null => new(AppRoute.AgentRemove),
         (DevicePlatform.Linux, AppIntent.Required) when ids.LinuxPackage is not null => new(AppRoute.AgentInstall),
@@ -153,6 +158,7 @@ public static class AgentPackages
     {
         DevicePlatform.Windows => ids.WindowsPackageId,
         DevicePlatform.Linux => ids.LinuxPackage,
+        DevicePlatform.MacOS => ids.MacPackageId,
         _ => null,
     };
 }

@@ -3,7 +3,10 @@ using Homeroom.Contracts.Enrollment;
 namespace Homeroom.Rules.Apps;
 
 /// <summary>An app's identities, one per platform; null where the catalog entry has none.</summary>
-public sealed record AppIdentities(string? ChromeExtensionId, string? WebAppUrl, string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, string? LinuxPackage = null);
+/// <remarks><c>MacPackageId</c> is the receipt id of the catalog's own Mac package (a <c>.pkg</c> the desktop agent installs); the App Store identities stay with Apple MDM.</remarks>
+public sealed record AppIdentities(
+    string? ChromeExtensionId, string? WebAppUrl, string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, string? LinuxPackage = null,
+    string? MacPackageId = null);
 
 /// <summary>What an app's effective intent means on one device's platform, said plainly.</summary>
 /// <param name="Applicable">Whether the app exists on the platform at all (the catalog entry has an identity for it).</param>
@@ -16,6 +19,8 @@ public sealed record AppPlatformNote(bool Applicable, string Note);
 /// </summary>
 public static class AppPlatforms
 {
+    private const string MacMdmOnly = "Macs enrolled only through Apple MDM do not get it (Homeroom's MDM installs App Store apps).";
+
     /// <summary>The note for an app's intent on a platform.</summary>
     public static AppPlatformNote For(DevicePlatform platform, AppIdentities ids, AppIntent intent) => platform switch
     {
@@ -39,18 +44,26 @@ public static class AppPlatforms
             new(true, "Removed through Apple MDM where installed (RemoveApplication); on a supervised iPad the restrictions payload also hides it and stops it from starting."),
         DevicePlatform.IPadOS or DevicePlatform.IOS =>
             new(true, "Recorded only: Homeroom installs required apps and removes blocked ones; nothing is sent for available or disabled apps."),
-        DevicePlatform.MacOS when ids.AppleAdamId is null && ids.AppleBundleId is null =>
-            new(false, "Not for Macs: the catalog entry has no App Store id."),
+        DevicePlatform.MacOS when ids.AppleAdamId is null && ids.AppleBundleId is null && ids.MacPackageId is null =>
+            new(false, "Not for Macs: the catalog entry has no App Store id and no Mac package."),
+        DevicePlatform.MacOS when intent == AppIntent.Required && ids.AppleAdamId is null && ids.MacPackageId is null =>
+            new(false, "Not installed on Macs: the catalog entry has no App Store id or Mac package to install from."),
         DevicePlatform.MacOS when intent == AppIntent.Required && ids.AppleAdamId is null =>
-            new(false, "Not installed on Macs: the catalog entry has no App Store id to install from."),
+            new(true, $"Installed by the desktop agent on Macs that run it, from the catalog's package (checked against its SHA-256, then installed with installer); {MacMdmOnly} Its status is on this page."),
+        DevicePlatform.MacOS when intent == AppIntent.Required && ids.MacPackageId is not null =>
+            new(true, "Installed through Apple MDM on Macs enrolled through MDM (InstallApplication, after a licence where the app has them), and by the desktop agent from the catalog's package on Macs that run the agent. Its status is on this page."),
         DevicePlatform.MacOS when intent == AppIntent.Required =>
             new(true, "Installed through Apple MDM on Macs enrolled through MDM (InstallApplication, after a licence where the app has them); the App Store app needs a macOS version. Its status is on this page."),
+        DevicePlatform.MacOS when intent == AppIntent.Blocked && ids.AppleBundleId is null && ids.MacPackageId is null =>
+            new(false, "Not removed on Macs: the catalog entry has no bundle id and no Mac package."),
         DevicePlatform.MacOS when intent == AppIntent.Blocked && ids.AppleBundleId is null =>
-            new(false, "Not removed on Macs: the catalog entry has no bundle id."),
+            new(true, $"Removed by the desktop agent on Macs that run it: the app bundle is moved away and the package receipt forgotten (macOS has no uninstaller for packages), and its programs are ended when they start; {MacMdmOnly}"),
+        DevicePlatform.MacOS when intent == AppIntent.Blocked && ids.MacPackageId is not null =>
+            new(true, "Removed through Apple MDM where MDM installed it (RemoveApplication); on Macs that run the desktop agent, the package's app bundle is moved away, its receipt forgotten and its programs are ended when they start."),
         DevicePlatform.MacOS when intent == AppIntent.Blocked =>
             new(true, "Removed through Apple MDM where MDM installed it (RemoveApplication). macOS has no restriction that blocks an App Store app: a copy installed another way stays and is not stopped from starting."),
         DevicePlatform.MacOS =>
-            new(true, "Recorded only: Homeroom installs required App Store apps on Macs and removes blocked ones it installed; nothing is sent for available or disabled apps."),
+            new(true, "Recorded only: Homeroom installs required apps on Macs and removes blocked ones; nothing is sent for available or disabled apps."),
         DevicePlatform.Windows when ids.WindowsPackageId is null =>
             new(false, "Not for Windows: the catalog entry has no Windows package id."),
         DevicePlatform.Windows when intent == AppIntent.Required =>

@@ -45,6 +45,16 @@ public static class CommandCatalog
         [CommandKinds.Diagnose] = new(CommandKinds.Diagnose, [], ["urls"]),
     };
 
+    /// <summary>
+    /// The package commands as the server's app reconciler issues them, never <c>POST /api/commands</c>: a Mac package's
+    /// download URL and hash (and the app bundle it installs) come from the catalog only, since an agent runs what they name as root.
+    /// </summary>
+    private static readonly Dictionary<string, CommandDefinition> CatalogPackageDefinitions = new(StringComparer.Ordinal)
+    {
+        [CommandKinds.InstallPackage] = new(CommandKinds.InstallPackage, ["package"], ["packageUrl", "sha256", "appPath", "bundleId"]),
+        [CommandKinds.RemovePackage] = new(CommandKinds.RemovePackage, ["package"], ["appPath", "bundleId"]),
+    };
+
     /// <summary>What an argument of this name must look like, or null for free text.</summary>
     private static string? FormatError(string name, string value) => name switch
     {
@@ -60,6 +70,9 @@ public static class CommandCatalog
         "name" => value.Length is > 0 and <= 255 && !value.Any(char.IsControl) ? null : "A name is 1 to 255 characters without control characters.",
         "phoneNumber" => value.Length <= 32 && value.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')') ? null : "A phone number is digits, spaces and + - ( ).",
         "urls" => DiagnosticsLimits.ParseSites(value, out _),
+        "packageUrl" => Apps.AppIdentity.IsPackageUrl(value) ? null : "An https URL.",
+        "sha256" => Apps.AppIdentity.IsSha256(value) ? null : "A SHA-256: 64 hex characters.",
+        "appPath" => Apps.AppIdentity.IsMacAppPath(value) ? null : "An app bundle under /Applications, ending in .app.",
         "sites" => FocusSites.Parse(value, out var sitesError) is null ? sitesError : null,
         "until" or "deadline" => DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
             ? null
@@ -71,12 +84,21 @@ public static class CommandCatalog
     public static IEnumerable<string> Kinds => Definitions.Keys;
 
     /// <summary>Checks a kind and its arguments. Returns field errors keyed by argument; empty when valid.</summary>
-    public static Dictionary<string, string[]> Validate(string? kind, IReadOnlyDictionary<string, string>? arguments)
+    public static Dictionary<string, string[]> Validate(string? kind, IReadOnlyDictionary<string, string>? arguments) => Validate(kind, arguments, Definitions);
+
+    /// <summary>
+    /// Checks a package command the server issues for the app catalog (<c>installPackage</c>, <c>removePackage</c>), which
+    /// may carry a Mac package's <c>packageUrl</c>, <c>sha256</c>, <c>appPath</c> and <c>bundleId</c>; empty when valid.
+    /// </summary>
+    public static Dictionary<string, string[]> ValidateCatalogPackage(string? kind, IReadOnlyDictionary<string, string>? arguments) =>
+        Validate(kind, arguments, CatalogPackageDefinitions);
+
+    private static Dictionary<string, string[]> Validate(string? kind, IReadOnlyDictionary<string, string>? arguments, Dictionary<string, CommandDefinition> definitions)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (kind is null || !Definitions.TryGetValue(kind, out var definition))
+        if (kind is null || !definitions.TryGetValue(kind, out var definition))
         {
-            errors["kind"] = [$"Unknown command kind. Known kinds: {string.Join(", ", Definitions.Keys)}."];
+            errors["kind"] = [$"Unknown command kind. Known kinds: {string.Join(", ", definitions.Keys)}."];
             return errors;
         }
 

@@ -283,7 +283,7 @@ public sealed class AppsAndBooksLicenceSync(
                 if (app.AppleAdamId is { } adamId && totals.TryGetValue(adamId, out var total) && app.LicensesPurchased != total)
                 {
                     await catalog.UpdateAsync(StaffScope.System, app.Id, new AppRequest(app.Name, app.Category, app.IconUrl, app.ChromeExtensionId, app.WebAppUrl,
-                        app.AppleAdamId, app.AppleBundleId, app.WindowsPackageId, app.AndroidPackage, total, app.LinuxPackage, [.. app.WindowsExecutables]), cancellationToken);
+                        app.AppleAdamId, app.AppleBundleId, app.WindowsPackageId, app.AndroidPackage, total, app.LinuxPackage, [.. app.WindowsExecutables], app.MacPackage), cancellationToken);
                     updated++;
                 }
             }

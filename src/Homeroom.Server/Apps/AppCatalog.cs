@@ -24,10 +24,22 @@ namespace Homeroom.Server.Apps;
 /// The file names of the Windows package's programs (<c>steam.exe</c>), which the desktop agent stops from starting while
 /// the app is blocked; with <paramref name="WindowsPackageId"/>, at most <see cref="AppIdentity.MaxWindowsExecutables"/>.
 /// </param>
+/// <param name="MacPackage">The Mac package the desktop agent installs on Macs that run it (App Store apps stay with Apple MDM).</param>
 public sealed record AppRequest(
     string? Name, string? Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
     string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased, string? LinuxPackage = null,
-    IReadOnlyList<string?>? WindowsExecutables = null);
+    IReadOnlyList<string?>? WindowsExecutables = null, MacPackageIdentity? MacPackage = null);
+
+/// <summary>
+/// A catalog entry's Mac package: a flat <c>.pkg</c> the desktop agent downloads over https, checks against its SHA-256 and
+/// installs with <c>installer</c>, and removes by moving its app bundle away and forgetting its receipt.
+/// </summary>
+/// <param name="PackageId">The receipt id <c>pkgutil --pkgs</c> lists once it is installed (<c>com.example.app.pkg</c>).</param>
+/// <param name="Url">The https URL the package is downloaded from.</param>
+/// <param name="Sha256">The package's SHA-256, 64 hex characters.</param>
+/// <param name="AppPath">Optional: the app bundle the package installs (<c>/Applications/Foo.app</c>).</param>
+/// <param name="BundleId">Optional: that bundle's id, checked before the bundle is moved away.</param>
+public sealed record MacPackageIdentity(string? PackageId, string? Url, string? Sha256, string? AppPath = null, string? BundleId = null);
 
 /// <summary>
 /// A catalog entry. <c>ChromeForceInstall</c> is the ExtensionInstallForcelist line for Google Admin, when it is a Chrome extension;
@@ -37,7 +49,7 @@ public sealed record AppDto(
     Guid Id, string Name, string Category, string? IconUrl, string? ChromeExtensionId, string? WebAppUrl,
     string? AppleAdamId, string? AppleBundleId, string? WindowsPackageId, string? AndroidPackage, int? LicensesPurchased,
     string? ChromeForceInstall, int Assignments, DateTime CreatedAt, DateTime UpdatedAt, AppStatusCounts Status, string? LinuxPackage,
-    IReadOnlyList<string> WindowsExecutables);
+    IReadOnlyList<string> WindowsExecutables, MacPackageIdentity? MacPackage = null);
 
 /// <summary>
 /// The district's app catalog. Everyone who reads policies reads it; only district administrators
@@ -181,8 +193,12 @@ public sealed class AppCatalog(
         var validation = new Validation().Required("name", name, MaxNameLength);
         var category = request.Category?.Trim().ToLowerInvariant();
         validation.Check(category is not null && Categories.Contains(category), "category", $"One of {string.Join(", ", Categories)}.");
+        var mac = request.MacPackage is { } m
+            ? new MacPackageIdentity(Blank(m.PackageId), Blank(m.Url), Blank(m.Sha256)?.ToLowerInvariant(), Blank(m.AppPath), Blank(m.BundleId))
+            : null;
+        mac = mac == new MacPackageIdentity(null, null, null) ? null : mac;
         var ids = new AppIdentities(Blank(request.ChromeExtensionId), Blank(request.WebAppUrl), Blank(request.AppleAdamId), Blank(request.AppleBundleId),
-            Blank(request.WindowsPackageId), Blank(request.AndroidPackage), Blank(request.LinuxPackage));
+            Blank(request.WindowsPackageId), Blank(request.AndroidPackage), Blank(request.LinuxPackage), mac?.PackageId);
         var icon = Blank(request.IconUrl);
         var executables = (request.WindowsExecutables ?? []).Select(Blank).ToList();
         validation
@@ -205,6 +221,16 @@ public sealed class AppCatalog(
             .Check(executables.Count <= AppIdentity.MaxWindowsExecutables && executables.All(AppIdentity.IsWindowsExecutable), "windowsExecutables",
                 $"At most {AppIdentity.MaxWindowsExecutables} program file names such as steam.exe: letters, digits, spaces, dots, hyphens, underscores, brackets and '+', ending in .exe, at most {AppIdentity.MaxWindowsExecutableLength} characters, no folder.")
             .Check(executables.Count == 0 || ids.WindowsPackageId is not null, "windowsExecutables", "Windows programs belong to the app's Windows package: give its windowsPackageId too.")
+            .Check(mac?.PackageId is null || AppIdentity.IsMacPackageId(mac.PackageId), "macPackage.packageId",
+                $"The package id pkgutil --pkgs lists for it (com.example.app.pkg): letters, digits, hyphens and underscores between dots, at most {AppIdentity.MaxMacPackageIdLength}.")
+            .Check(mac?.Url is null || AppIdentity.IsPackageUrl(mac.Url), "macPackage.url", $"An https URL of at most {AppIdentity.MaxUrlLength} characters.")
+            .Check(mac?.Sha256 is null || AppIdentity.IsSha256(mac.Sha256), "macPackage.sha256", $"The package's SHA-256: {AppIdentity.Sha256HexLength} hex characters (shasum -a 256 prints it).")
+            .Check(mac is null || (mac.PackageId is not null && mac.Url is not null && mac.Sha256 is not null), "macPackage",
+                "A Mac package needs its package id, its https URL and its SHA-256.")
+            .Check(mac?.AppPath is null || AppIdentity.IsMacAppPath(mac.AppPath), "macPackage.appPath",
+                $"The app bundle it installs, under /Applications and ending in .app (/Applications/Foo.app), at most {AppIdentity.MaxMacAppPathLength} characters.")
+            .Check(mac?.BundleId is null || AppIdentity.IsBundleId(mac.BundleId), "macPackage.bundleId",
+                $"A bundle id in reverse-DNS form (com.example.App): letters, digits and hyphens between dots, at most {AppIdentity.MaxBundleIdLength} characters.")
             .Check(ids != new AppIdentities(null, null, null, null, null, null, null), "chromeExtensionId", "Give the app's identity on at least one platform.")
             .Range("licensesPurchased", request.LicensesPurchased, 0, MaxLicenses);
         if (!validation.IsValid)
@@ -217,6 +243,7 @@ public sealed class AppCatalog(
         app.IconUrl = icon;
         (app.ChromeExtensionId, app.WebAppUrl, app.AppleAdamId, app.AppleBundleId, app.WindowsPackageId, app.AndroidPackage, app.LinuxPackage) =
             (ids.ChromeExtensionId, ids.WebAppUrl, ids.AppleAdamId, ids.AppleBundleId, ids.WindowsPackageId, ids.AndroidPackage, ids.LinuxPackage);
+        (app.MacPackageId, app.MacPackageUrl, app.MacPackageSha256, app.MacAppPath, app.MacAppBundleId) = (mac?.PackageId, mac?.Url, mac?.Sha256, mac?.AppPath, mac?.BundleId);
         app.LicensesPurchased = request.LicensesPurchased;
         var names = executables.Select(e => e!.ToLowerInvariant()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         app.WindowsExecutables = names.Count == 0 ? null : string.Join('\n', names);
@@ -250,15 +277,24 @@ public sealed class AppCatalog(
         {
             throw new ConflictException("Another catalog entry has this Debian package name.");
         }
+
+        if (app.MacPackageId is { } mac && await others.AnyAsync(a => a.MacPackageId == mac, cancellationToken))
+        {
+            throw new ConflictException("Another catalog entry has this Mac package id.");
+        }
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static string Describe(CatalogApp a) =>
-        $"{a.Name} ({a.Category}) chrome {a.ChromeExtensionId} web {a.WebAppUrl} apple {a.AppleAdamId}/{a.AppleBundleId} windows {a.WindowsPackageId} ({string.Join(", ", a.WindowsExecutableList)}) linux {a.LinuxPackage} android {a.AndroidPackage} licences {a.LicensesPurchased?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}";
+        $"{a.Name} ({a.Category}) chrome {a.ChromeExtensionId} web {a.WebAppUrl} apple {a.AppleAdamId}/{a.AppleBundleId} windows {a.WindowsPackageId} ({string.Join(", ", a.WindowsExecutableList)}) linux {a.LinuxPackage} mac {a.MacPackageId} {a.MacPackageUrl} {a.MacPackageSha256} {a.MacAppPath} {a.MacAppBundleId} android {a.AndroidPackage} licences {a.LicensesPurchased?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}";
 
     internal static AppDto ToDto(CatalogApp a, int assignments, AppStatusCounts? status = null) => new(
         a.Id, a.Name, a.Category, a.IconUrl, a.ChromeExtensionId, a.WebAppUrl, a.AppleAdamId, a.AppleBundleId, a.WindowsPackageId, a.AndroidPackage,
         a.LicensesPurchased, a.ChromeExtensionId is { } id ? AppIdentity.ChromeForceInstallLine(id) : null, assignments, a.CreatedAt, a.UpdatedAt, status ?? AppStatusCounts.None, a.LinuxPackage,
-        a.WindowsExecutableList);
+        a.WindowsExecutableList, MacPackageOf(a));
+
+    /// <summary>The entry's Mac package, or null when it has none.</summary>
+    internal static MacPackageIdentity? MacPackageOf(CatalogApp a) =>
+        a.MacPackageId is null ? null : new(a.MacPackageId, a.MacPackageUrl, a.MacPackageSha256, a.MacAppPath, a.MacAppBundleId);
 }

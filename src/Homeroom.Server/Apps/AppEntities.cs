@@ -23,6 +23,21 @@ public sealed class CatalogApp
     /// <summary>A Debian package name (the desktop agent on Linux).</summary>
     public string? LinuxPackage { get; set; }
 
+    /// <summary>The receipt id of the catalog's Mac package (<c>com.example.app.pkg</c>), which the desktop agent installs on Macs; with <see cref="MacPackageUrl"/> and <see cref="MacPackageSha256"/>.</summary>
+    public string? MacPackageId { get; set; }
+
+    /// <summary>The https URL the Mac package is downloaded from.</summary>
+    public string? MacPackageUrl { get; set; }
+
+    /// <summary>The Mac package's SHA-256 (64 lower-case hex characters), checked before anything is run.</summary>
+    public string? MacPackageSha256 { get; set; }
+
+    /// <summary>The app bundle the Mac package installs (<c>/Applications/Foo.app</c>), moved away on removal and whose programs are blocked; optional.</summary>
+    public string? MacAppPath { get; set; }
+
+    /// <summary>That bundle's id (CFBundleIdentifier), checked before the bundle is moved away; optional.</summary>
+    public string? MacAppBundleId { get; set; }
+
     /// <summary>The Windows programs (<c>steam.exe</c>) the desktop agent stops from starting when the app is blocked, one per line, lower case.</summary>
     public string? WindowsExecutables { get; set; }
 
@@ -37,7 +52,7 @@ public sealed class CatalogApp
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 
-    public AppIdentities Identities => new(ChromeExtensionId, WebAppUrl, AppleAdamId, AppleBundleId, WindowsPackageId, AndroidPackage, LinuxPackage);
+    public AppIdentities Identities => new(ChromeExtensionId, WebAppUrl, AppleAdamId, AppleBundleId, WindowsPackageId, AndroidPackage, LinuxPackage, MacPackageId);
 }
 
 /// <summary>An app assigned to the district, a school, a grade, a group or a device.</summary>

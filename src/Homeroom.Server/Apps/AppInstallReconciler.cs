@@ -32,6 +32,8 @@ public sealed record AppReconcileResult(int Rows, int Installs, int Removals, in
 /// app list shows it; a refused command or licence request is retried with doubling back-off (attempts
 /// and next attempt stored); a blocked app, or one no longer assigned, gets <c>RemoveApplication</c>
 /// where installed (on a Mac only where MDM installed it: macOS removes nothing else and blocks no App Store app).
+/// Windows and Linux desktops, and Macs that run the desktop agent rather than MDM (with the entry's Mac package),
+/// get <c>installPackage</c> and <c>removePackage</c> through their agent, which reports its installed packages.
 /// A Chromebook's required extension is installed or missing by the extension's own
 /// report. Other platforms say why nothing acts. Rows nothing wants any more (app unassigned, device
 /// retired, revoked or gone) give their licence back and go.
@@ -56,9 +58,10 @@ public sealed class AppInstallReconciler(
 
     private sealed record CommandState(DeliveryStatus Status, string? Error, string Kind);
 
-    private sealed record AppleWork(AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, bool Install, bool Unassigned);
+    // Agent: the install or removal goes to the desktop agent as a package command, not to Apple MDM.
+    private sealed record AppleWork(AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, bool Install, bool Unassigned, bool Agent = false);
 
-    // A Windows or Linux desktop's row, carried out by the desktop agent with its platform's package identity.
+    // A Windows, Linux or agent-managed Mac desktop's row, carried out by the desktop agent with its platform's package identity.
     private sealed record AgentWork(AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, string Package, bool Install);
 
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await ReconcileAllAsync(cancellationToken);
@@ -164,6 +167,13 @@ public sealed class AppInstallReconciler(
 
                 switch (plan.Route)
                 {
+                    case AppRoute.AppleInstall or AppRoute.AppleRemove when !mdm.ContainsKey(device.Id) && device.Platform == DevicePlatform.MacOS && app.MacPackageId is not null:
+                        // A Mac without MDM runs the desktop agent: the entry's Mac package goes there instead of the App Store app.
+                        agent.Add(new AgentWork(row, app, device, app.MacPackageId, plan.Route == AppRoute.AppleInstall));
+                        break;
+                    case AppRoute.AgentInstall or AppRoute.AgentRemove when device.Platform == DevicePlatform.MacOS && mdm.ContainsKey(device.Id):
+                        Set(row, AppInstallState.NotApplicable, AppStatusPlans.MacMdmNoPackage, now);
+                        break;
                     case AppRoute.AppleInstall or AppRoute.AppleRemove when !mdm.ContainsKey(device.Id):
                         Set(row, AppInstallState.NotApplicable, device.Platform == DevicePlatform.MacOS ? AppStatusPlans.MacNotMdm : AppStatusPlans.NotMdm, now);
                         break;
@@ -208,7 +218,7 @@ public sealed class AppInstallReconciler(
         {
             var device = devices.GetValueOrDefault(row.DeviceId);
             var app = apps.GetValueOrDefault(row.AppId);
-            if (device is not null && app?.AppleBundleId is not null && IsApple(device.Platform)
+            if (device is not null && app?.AppleBundleId is not null && IsApple(device.Platform) && mdm.ContainsKey(device.Id)
                 && row.Intent == AppIntent.Required && row.State is AppInstallState.Installed or AppInstallState.Installing or AppInstallState.Removing or AppInstallState.Failed
                 && effectiveApps.TryGetValue(device.Id, out var effective) && !effective.ContainsKey(app.Id))
             {
@@ -264,17 +274,15 @@ public sealed class AppInstallReconciler(
         }
 
         var budget = new StrongBox<int>(settings.MaxCommandsPerPass);
-        // Apple MDM (iPads, iPhones and Macs) takes App Store commands; Windows and Linux desktops take package commands from their agent.
-        var apples = (IEnumerable<AppleWork> w) => w.Where(x => IsApple(x.Device.Platform)).ToList();
-        var desktops = (IEnumerable<AppleWork> w) => w.Where(x => !IsApple(x.Device.Platform)).ToList();
+        // Apple MDM (iPads, iPhones and Macs) takes App Store commands; Windows, Linux and Mac desktops take package commands from their agent.
+        var apples = (IEnumerable<AppleWork> w) => w.Where(x => !x.Agent).ToList();
+        var desktops = (IEnumerable<AppleWork> w) => w.Where(x => x.Agent).ToList();
         var sentInstalls = await SendAsync(apples(installs), CommandKinds.InstallApp, w => new Dictionary<string, string> { ["appStoreId"] = w.App.AppleAdamId! },
             AppInstallState.Installing, budget, now, cancellationToken);
         var sentRemovals = await SendAsync(apples(removals), CommandKinds.RemoveApp, w => new Dictionary<string, string> { ["bundleId"] = w.App.AppleBundleId! },
             AppInstallState.Removing, budget, now, cancellationToken);
-        sentInstalls += await SendAsync(desktops(installs), CommandKinds.InstallPackage, w => new Dictionary<string, string> { ["package"] = AgentPackages.For(w.Device.Platform, w.App.Identities)! },
-            AppInstallState.Installing, budget, now, cancellationToken);
-        sentRemovals += await SendAsync(desktops(removals), CommandKinds.RemovePackage, w => new Dictionary<string, string> { ["package"] = AgentPackages.For(w.Device.Platform, w.App.Identities)! },
-            AppInstallState.Removing, budget, now, cancellationToken);
+        sentInstalls += await SendAsync(desktops(installs), CommandKinds.InstallPackage, w => PackageArguments(w, install: true), AppInstallState.Installing, budget, now, cancellationToken);
+        sentRemovals += await SendAsync(desktops(removals), CommandKinds.RemovePackage, w => PackageArguments(w, install: false), AppInstallState.Removing, budget, now, cancellationToken);
         var sentLists = await SendListsAsync(lists, now, cancellationToken);
 
         foreach (var (row, device) in dropped.Skip(droppedEarly))
@@ -292,13 +300,40 @@ public sealed class AppInstallReconciler(
         return new(rows.Count, sentInstalls, sentRemovals, sentLists, dropped.Count);
     }
 
+    // The package command's arguments: the platform's package identity; for a Mac, where to download the package and its
+    // hash (installs), and the app bundle it installs (both), since a Mac has no repository that knows the package.
+    private static Dictionary<string, string> PackageArguments(AppleWork work, bool install)
+    {
+        var arguments = new Dictionary<string, string> { ["package"] = AgentPackages.For(work.Device.Platform, work.App.Identities)! };
+        if (work.Device.Platform == DevicePlatform.MacOS)
+        {
+            if (install)
+            {
+                arguments["packageUrl"] = work.App.MacPackageUrl!;
+                arguments["sha256"] = work.App.MacPackageSha256!;
+            }
+
+            if (work.App.MacAppPath is { } path)
+            {
+                arguments["appPath"] = path;
+            }
+
+            if (work.App.MacAppBundleId is { } bundleId)
+            {
+                arguments["bundleId"] = bundleId;
+            }
+        }
+
+        return arguments;
+    }
+
     // One iPad's or Mac's row: read what its last command and the device's app list say, then decide what to send.
     private async Task StepAsync(
         AppleWork work, HashSet<(Guid, string, string)> installed, Dictionary<(Guid, Guid), CommandState> commands,
         List<AppleWork> installs, List<AppleWork> removals, List<AppleWork> lists, List<(AppDeviceStatus, DeviceFacts?)> dropped,
         DateTime now, CancellationToken cancellationToken)
     {
-        var (row, app, device, install, unassigned) = work;
+        var (row, app, device, install, unassigned, _) = work;
         // The device's app list, or Apple's ManagedApplicationList (which said Managed: the row is installed and managed).
         var isInstalled = installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!))
             || (install && row.State == AppInstallState.Installed && row.Managed == true);
@@ -479,8 +514,10 @@ public sealed class AppInstallReconciler(
         IssuedCommand issued;
         try
         {
-            issued = await issueCommand.ExecuteAsync(StaffScope.System, kind, arguments,
-                new CommandTarget([.. batch.Select(w => w.Device.Id).Distinct()], null, null), options.Value.CommandTimeToLive, cancellationToken);
+            var target = new CommandTarget([.. batch.Select(w => w.Device.Id).Distinct()], null, null);
+            issued = kind is CommandKinds.InstallPackage or CommandKinds.RemovePackage
+                ? await issueCommand.ExecuteCatalogPackageAsync(kind, arguments!, target, options.Value.CommandTimeToLive, cancellationToken)
+                : await issueCommand.ExecuteAsync(StaffScope.System, kind, arguments, target, options.Value.CommandTimeToLive, cancellationToken);
         }
         catch (RequestValidationException ex)
         {
@@ -563,7 +600,7 @@ public sealed class AppInstallReconciler(
             return; // Backing off.
         }
 
-        (install ? installs : removals).Add(new AppleWork(row, app, device, install, Unassigned: false));
+        (install ? installs : removals).Add(new AppleWork(row, app, device, install, Unassigned: false, Agent: true));
     }
 
     // The devices whose agents list their installed packages (they have at least one app from their own OS list).
@@ -608,7 +645,7 @@ public sealed class AppInstallReconciler(
     // (device, source, app id) of every device app that is some catalog entry's bundle id or extension id.
     private static async Task<HashSet<(Guid, string, string)>> InstalledAsync(HomeroomDbContext db, IEnumerable<CatalogApp> apps, CancellationToken cancellationToken)
     {
-        var ids = apps.SelectMany(a => new[] { a.AppleBundleId, a.ChromeExtensionId, a.WindowsPackageId, a.LinuxPackage }).OfType<string>().Distinct().ToList();
+        var ids = apps.SelectMany(a => new[] { a.AppleBundleId, a.ChromeExtensionId, a.WindowsPackageId, a.LinuxPackage, a.MacPackageId }).OfType<string>().Distinct().ToList();
         var installed = new HashSet<(Guid, string, string)>();
         foreach (var chunk in ids.Chunk(500))
         {

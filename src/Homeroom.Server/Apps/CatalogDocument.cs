@@ -13,10 +13,12 @@ namespace Homeroom.Server.Apps;
 /// (managed through MDM): the bundle ids its effective apps block or disable (<c>blockedAppBundleIds</c>),
 /// which its policy profile's restrictions carry (<see cref="Rules.Apple.PolicyProfiles"/>); since they are
 /// part of the document, a change of the blocked set (or of supervision) changes the document's hash, so
-/// the distributor queues the profile again. A Windows or Linux desktop's: the package identities for its
-/// platform that its effective apps block (<c>blockedPackages</c>), which the desktop agent keeps from running,
-/// and on Windows the programs the catalog names for them (<c>blockedExecutables</c>: package id → file names),
-/// since a winget package does not say which programs it installs (installs and removals go through commands,
+/// the distributor queues the profile again. A Windows, Linux or Mac desktop's (a Mac that runs the desktop agent,
+/// not one managed through MDM): the package identities for its platform that its effective apps block
+/// (<c>blockedPackages</c>), which the desktop agent keeps from running; on Windows the programs the catalog names
+/// for them (<c>blockedExecutables</c>: package id → file names), since a winget package does not say which programs
+/// it installs; on a Mac the app bundle the catalog names for a package (<c>blockedAppBundles</c>: package id → one
+/// path), whose programs the agent reads from the bundle itself (installs and removals go through commands,
 /// <see cref="AppInstallReconciler"/>). Loaded once per distribution
 /// pass; a device of another platform, an unsupervised one, or one no catalog app reaches, gets no <c>catalog</c>
 /// (so documents without catalog apps are exactly as before).
@@ -28,26 +30,28 @@ public sealed class CatalogDocument
     private readonly Dictionary<Guid, string> _bundleIds;
     private readonly Dictionary<Guid, AppIdentities> _packages;
     private readonly Dictionary<Guid, IReadOnlyList<string>> _windowsExecutables;
+    private readonly Dictionary<Guid, string> _macAppPaths;
     private readonly HashSet<Guid> _chromebooks;
     private readonly HashSet<Guid> _supervisedApple;
     private readonly Dictionary<Guid, DevicePlatform> _desktops;
 
     private CatalogDocument(
         AppAssignmentIndex index, Dictionary<Guid, string> extensionIds, Dictionary<Guid, string> bundleIds, Dictionary<Guid, AppIdentities> packages,
-        Dictionary<Guid, IReadOnlyList<string>> windowsExecutables, HashSet<Guid> chromebooks, HashSet<Guid> supervisedApple, Dictionary<Guid, DevicePlatform> desktops) =>
-        (_index, _extensionIds, _bundleIds, _packages, _windowsExecutables, _chromebooks, _supervisedApple, _desktops) =
-            (index, extensionIds, bundleIds, packages, windowsExecutables, chromebooks, supervisedApple, desktops);
+        Dictionary<Guid, IReadOnlyList<string>> windowsExecutables, Dictionary<Guid, string> macAppPaths, HashSet<Guid> chromebooks, HashSet<Guid> supervisedApple,
+        Dictionary<Guid, DevicePlatform> desktops) =>
+        (_index, _extensionIds, _bundleIds, _packages, _windowsExecutables, _macAppPaths, _chromebooks, _supervisedApple, _desktops) =
+            (index, extensionIds, bundleIds, packages, windowsExecutables, macAppPaths, chromebooks, supervisedApple, desktops);
 
-    private static CatalogDocument Empty => new(new AppAssignmentIndex([]), [], [], [], [], [], [], []);
+    private static CatalogDocument Empty => new(new AppAssignmentIndex([]), [], [], [], [], [], [], [], []);
 
     /// <summary>
     /// Reads the assignments of catalog extensions, App Store apps and desktop packages, and which of the devices (all when null)
-    /// are Chromebooks, supervised MDM iPads and iPhones, or Windows and Linux desktops.
+    /// are Chromebooks, supervised MDM iPads and iPhones, or Windows, Linux and agent-managed Mac desktops.
     /// </summary>
     public static async Task<CatalogDocument> LoadAsync(HomeroomDbContext db, IReadOnlyCollection<Guid>? deviceIds, CancellationToken cancellationToken)
     {
         var apps = await db.Set<CatalogApp>().AsNoTracking()
-            .Where(a => a.ChromeExtensionId != null || a.AppleBundleId != null || a.WindowsPackageId != null || a.LinuxPackage != null)
+            .Where(a => a.ChromeExtensionId != null || a.AppleBundleId != null || a.WindowsPackageId != null || a.LinuxPackage != null || a.MacPackageId != null)
             .ToListAsync(cancellationToken);
         if (apps.Count == 0)
         {
@@ -64,8 +68,9 @@ public sealed class CatalogDocument
 
         var extensionIds = apps.Where(a => a.ChromeExtensionId is not null).ToDictionary(a => a.Id, a => a.ChromeExtensionId!);
         var bundleIds = apps.Where(a => a.AppleBundleId is not null).ToDictionary(a => a.Id, a => a.AppleBundleId!);
-        var packages = apps.Where(a => a.WindowsPackageId is not null || a.LinuxPackage is not null).ToDictionary(a => a.Id, a => a.Identities);
+        var packages = apps.Where(a => a.WindowsPackageId is not null || a.LinuxPackage is not null || a.MacPackageId is not null).ToDictionary(a => a.Id, a => a.Identities);
         var windowsExecutables = apps.Where(a => a.WindowsPackageId is not null && a.WindowsExecutables is not null).ToDictionary(a => a.Id, a => a.WindowsExecutableList);
+        var macAppPaths = apps.Where(a => a.MacPackageId is not null && a.MacAppPath is not null).ToDictionary(a => a.Id, a => a.MacAppPath!);
         var devices = db.Devices.AsNoTracking();
         var appleDevices = db.AppleDevices.AsNoTracking();
         if (deviceIds is not null)
@@ -80,11 +85,13 @@ public sealed class CatalogDocument
             join d in db.Devices.AsNoTracking() on a.DeviceId equals d.Id
             where a.CheckedOutAt == null && a.Supervised && (d.Platform == DevicePlatform.IPadOS || d.Platform == DevicePlatform.IOS)
             select a.DeviceId).ToListAsync(cancellationToken)];
-        // Desktops carry only blocked packages, so they are read only when a package is blocked somewhere.
+        // Desktops carry only blocked packages, so they are read only when a package is blocked somewhere. A Mac is a desktop
+        // of the agent's unless Apple MDM manages it (its policy then goes as a profile, and App Store apps through MDM).
         var desktops = !assignments.Any(a => a.Intent == AppIntent.Blocked && packages.ContainsKey(a.AppId)) ? [] : await devices
-            .Where(d => d.Platform == DevicePlatform.Windows || d.Platform == DevicePlatform.Linux)
+            .Where(d => d.Platform == DevicePlatform.Windows || d.Platform == DevicePlatform.Linux
+                || (d.Platform == DevicePlatform.MacOS && !db.AppleDevices.Any(a => a.DeviceId == d.Id && a.CheckedOutAt == null)))
             .Select(d => new { d.Id, d.Platform }).ToDictionaryAsync(d => d.Id, d => d.Platform, cancellationToken);
-        return new CatalogDocument(new AppAssignmentIndex(assignments), extensionIds, bundleIds, packages, windowsExecutables, chromebooks, supervised, desktops);
+        return new CatalogDocument(new AppAssignmentIndex(assignments), extensionIds, bundleIds, packages, windowsExecutables, macAppPaths, chromebooks, supervised, desktops);
     }
 
     /// <summary>The device's <c>catalog</c> object, or null when nothing of the catalog applies to it.</summary>
@@ -112,6 +119,16 @@ public sealed class CatalogDocument
             {
                 catalog["blockedExecutables"] = new JsonObject(named.Select(b => KeyValuePair.Create(b.Package!,
                     (JsonNode?)new JsonArray([.. _windowsExecutables[b.AppId].Select(e => (JsonNode)JsonValue.Create(e))]))));
+            }
+
+            var bundles = platform == DevicePlatform.MacOS
+                ? blocked.Where(b => _macAppPaths.ContainsKey(b.AppId)).DistinctBy(b => b.Package).ToList()
+                : [];
+            if (bundles.Count > 0)
+            {
+                // An object of lists, as blockedExecutables, so agents read both the same way.
+                catalog["blockedAppBundles"] = new JsonObject(bundles.Select(b => KeyValuePair.Create(b.Package!,
+                    (JsonNode?)new JsonArray(JsonValue.Create(_macAppPaths[b.AppId])))));
             }
 
             return catalog;

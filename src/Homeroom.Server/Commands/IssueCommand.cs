@@ -70,12 +70,22 @@ public sealed class IssueCommand(
         IReadOnlyDictionary<string, string> arguments, Guid deviceId, Contracts.Enrollment.DevicePlatform platform, TimeSpan timeToLive, CancellationToken cancellationToken) =>
         IssueAsync(StaffScope.System, Contracts.Agents.CommandKinds.AgentUpdate, arguments, new CommandTarget([deviceId], null, null), timeToLive, cancellationToken, platform);
 
+    /// <summary>
+    /// Issues an <c>installPackage</c> or <c>removePackage</c> for the app catalog, for the server itself
+    /// (<see cref="Apps.AppInstallReconciler"/>): only this way may it carry a Mac package's download URL, hash and app bundle.
+    /// </summary>
+    internal Task<IssuedCommand> ExecuteCatalogPackageAsync(
+        string kind, IReadOnlyDictionary<string, string> arguments, CommandTarget target, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+        IssueAsync(StaffScope.System, kind, arguments, target, timeToLive, cancellationToken, catalogPackage: true);
+
     private async Task<IssuedCommand> IssueAsync(
         StaffScope scope, string kind, IReadOnlyDictionary<string, string>? arguments, CommandTarget target, TimeSpan? timeToLive, CancellationToken cancellationToken,
-        Contracts.Enrollment.DevicePlatform? scriptPlatform = null)
+        Contracts.Enrollment.DevicePlatform? scriptPlatform = null, bool catalogPackage = false)
     {
         // A script's arguments are built and checked by ScriptRuns; the catalog (POST /api/commands) does not know runScript.
-        var errors = scriptPlatform is null ? CommandCatalog.Validate(kind, arguments) : new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var errors = scriptPlatform is not null ? new Dictionary<string, string[]>(StringComparer.Ordinal)
+            : catalogPackage ? CommandCatalog.ValidateCatalogPackage(kind, arguments)
+            : CommandCatalog.Validate(kind, arguments);
         var ttl = timeToLive ?? options.Value.DefaultTimeToLive;
         if (ttl <= TimeSpan.Zero || ttl > options.Value.MaxTimeToLive)
         {

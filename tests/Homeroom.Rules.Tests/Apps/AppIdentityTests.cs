@@ -89,6 +89,58 @@ public sealed class AppIdentityTests
     [InlineData("com.google-android", false)]
     public void IsAndroidPackage(string value, bool expected) => AppIdentity.IsAndroidPackage(value).ShouldBe(expected);
 
+    [Theory]
+    [InlineData("org.example.paint.pkg", true)]
+    [InlineData("com.microsoft.package.Microsoft_Word.app", true)]
+    [InlineData("com.example-app.pkg", true)]
+    [InlineData("paint", false)] // one part
+    [InlineData("--volume", false)]
+    [InlineData("_x.pkg", false)]
+    [InlineData("org..example", false)]
+    [InlineData("org.example.", false)]
+    [InlineData("org/example.pkg", false)]
+    [InlineData("org.example pkg", false)]
+    public void IsMacPackageId_ReceiptIds(string value, bool expected) => AppIdentity.IsMacPackageId(value).ShouldBe(expected);
+
+    [Fact]
+    public void IsMacPackageId_LongerThanTheProtocolsLimit_Refused()
+    {
+        AppIdentity.IsMacPackageId("a." + new string('b', 126)).ShouldBeTrue();
+        AppIdentity.IsMacPackageId("a." + new string('b', 127)).ShouldBeFalse();
+    }
+
+    [Theory]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", true)]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", true)]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", false)]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", false)]
+    [InlineData("g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", false)]
+    [InlineData("", false)]
+    public void IsSha256_SixtyFourHexCharacters(string value, bool expected) => AppIdentity.IsSha256(value).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("/Applications/Paint.app", true)]
+    [InlineData("/Applications/Google Chrome.app", true)]
+    [InlineData("/Applications/Utilities/Racer (2024).app", true)]
+    [InlineData("/Applications/.app", false)]
+    [InlineData("/Applications/Paint", false)]
+    [InlineData("/Applications/../etc/x.app", false)]
+    [InlineData("/Applications/./Paint.app", false)]
+    [InlineData("/Applications//Paint.app", false)]
+    [InlineData("/System/Applications/Paint.app", false)]
+    [InlineData("Applications/Paint.app", false)]
+    [InlineData("/Applications/Pa\nint.app", false)]
+    [InlineData("/Applications/Pa:int.app", false)]
+    [InlineData("/Applications/ Paint.app", false)]
+    public void IsMacAppPath_BundlesUnderApplications(string value, bool expected) => AppIdentity.IsMacAppPath(value).ShouldBe(expected);
+
+    [Fact]
+    public void IsMacAppPath_LongerThanTheLimit_Refused()
+    {
+        AppIdentity.IsMacAppPath("/Applications/" + new string('a', 237) + ".app").ShouldBeTrue();
+        AppIdentity.IsMacAppPath("/Applications/" + new string('a', 238) + ".app").ShouldBeFalse();
+    }
+
     [Fact]
     public void ChromeForceInstallLine_IsGoogleAdminsFormat() =>
         AppIdentity.ChromeForceInstallLine("aapocclcgogkmnckokdopfmhonfmgoek").ShouldBe("aapocclcgogkmnckokdopfmhonfmgoek;https://clients2.google.com/service/update2/crx");

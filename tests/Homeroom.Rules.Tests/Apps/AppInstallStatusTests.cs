@@ -96,6 +96,32 @@ public sealed class AppInstallStatusTests
         AppStatusPlans.MacNotMdm.ShouldContain("not managed through Apple MDM");
     }
 
+    [Fact]
+    public void For_MacPackage_TheDesktopAgentInstallsAndRemovesIt_AppStoreIdentitiesStayWithMdm()
+    {
+        var packageOnly = new AppIdentities(null, null, null, null, null, null, MacPackageId: "org.example.paint.pkg");
+        var both = new AppIdentities(null, null, "1156311547", "com.example.app", null, null, MacPackageId: "org.example.paint.pkg");
+        AppStatusPlans.For(DevicePlatform.MacOS, packageOnly, AppIntent.Required)!.Route.ShouldBe(AppRoute.AgentInstall);
+        AppStatusPlans.For(DevicePlatform.MacOS, packageOnly, AppIntent.Blocked)!.Route.ShouldBe(AppRoute.AgentRemove);
+        AppStatusPlans.For(DevicePlatform.MacOS, packageOnly, AppIntent.Available).ShouldBeNull();
+        // With both, the plan is MDM's; the reconciler sends a Mac without MDM to its agent.
+        AppStatusPlans.For(DevicePlatform.MacOS, both, AppIntent.Required)!.Route.ShouldBe(AppRoute.AppleInstall);
+        AppStatusPlans.For(DevicePlatform.IPadOS, packageOnly, AppIntent.Required).ShouldBeNull();
+        AgentPackages.For(DevicePlatform.MacOS, packageOnly).ShouldBe("org.example.paint.pkg");
+        AgentPackages.For(DevicePlatform.Linux, packageOnly).ShouldBeNull();
+
+        var required = AppPlatforms.For(DevicePlatform.MacOS, packageOnly, AppIntent.Required);
+        required.Applicable.ShouldBeTrue();
+        required.Note.ShouldContain("desktop agent");
+        required.Note.ShouldContain("SHA-256");
+        var blocked = AppPlatforms.For(DevicePlatform.MacOS, packageOnly, AppIntent.Blocked);
+        blocked.Applicable.ShouldBeTrue();
+        blocked.Note.ShouldContain("no uninstaller");
+        blocked.Note.ShouldContain("ended when they start");
+        AppPlatforms.For(DevicePlatform.MacOS, both, AppIntent.Required).Note.ShouldContain("InstallApplication");
+        AppStatusPlans.MacMdmNoPackage.ShouldContain("managed through Apple MDM");
+    }
+
     // Every platform, intent and combination of identities (all 128), against a plain table of what each Apple
     // platform does; and a Mac's device page never calls a pair with a status route "not applicable".
     [Fact]

@@ -3,8 +3,11 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Homeroom.Contracts.Enrollment;
+using Homeroom.Server.Apple;
 using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Homeroom.Server.Tests.Apps;
 
@@ -100,6 +103,44 @@ public abstract class AppCatalogTests(DatabaseProvider provider) : IAsyncLifetim
         }
 
         await Poll.UntilAsync(async () => !(await Host.GetJsonAsync<JsonElement>($"/api/devices/{windows}/policy")).GetProperty("document").GetProperty("catalog").TryGetProperty("blockedExecutables", out _));
+    }
+
+    [Fact]
+    public async Task MacPackage_IsStoredAndShown_AndABlockedOneReachesAgentMacsPolicyWithItsBundle_NotMdmMacs()
+    {
+        var token = await Host.CreateTokenAsync();
+        var agentMac = (await Host.EnrollAsync(token, "SN-APPS-MAC", DevicePlatform.MacOS)).DeviceId;
+        var mdmMac = (await Host.EnrollAsync(token, "SN-APPS-MDM", DevicePlatform.MacOS)).DeviceId;
+        await using (var db = await Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync())
+        {
+            db.AppleDevices.Add(new AppleDevice { DeviceId = mdmMac, Udid = Guid.NewGuid().ToString("N"), IdentityThumbprint = Guid.NewGuid().ToString("N"), EnrolledAt = DateTime.UtcNow });
+            await db.SaveChangesAsync();
+        }
+
+        var sha = new string('A', 32) + new string('0', 32);
+        var macPackage = new { packageId = " org.example.paint.pkg ", url = "https://apps.example.org/paint-2.4.pkg", sha256 = sha, appPath = "/Applications/Paint.app", bundleId = "org.example.Paint" };
+        var created = await Host.PostJsonAsync<JsonElement>("/api/apps", new { name = "Paint", category = "creativity", macPackage });
+
+        var stored = (await Host.GetJsonAsync<JsonElement>($"/api/apps/{created.GetProperty("id").GetGuid()}")).GetProperty("macPackage");
+        stored.GetProperty("packageId").GetString().ShouldBe("org.example.paint.pkg");
+        stored.GetProperty("url").GetString().ShouldBe("https://apps.example.org/paint-2.4.pkg");
+        stored.GetProperty("sha256").GetString().ShouldBe(sha.ToLowerInvariant());
+        stored.GetProperty("appPath").GetString().ShouldBe("/Applications/Paint.app");
+        stored.GetProperty("bundleId").GetString().ShouldBe("org.example.Paint");
+        var entry = (await Host.GetJsonAsync<JsonElement>("/api/audit?action=app.create&pageSize=1")).GetProperty("items")[0];
+        entry.GetProperty("details").GetString()!.ShouldContain("mac org.example.paint.pkg https://apps.example.org/paint-2.4.pkg");
+        using (var twice = await Host.Client.PostAsJsonAsync("/api/apps", new { name = "Paint again", category = "creativity", macPackage }, HomeroomHost.Json))
+        {
+            twice.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        }
+
+        (await Host.PostJsonAsync($"/api/apps/{created.GetProperty("id").GetGuid()}/assignments", new { intent = "blocked", level = "district" })).EnsureSuccessStatusCode();
+
+        JsonElement catalog = default;
+        await Poll.UntilAsync(async () => (await Host.GetJsonAsync<JsonElement>($"/api/devices/{agentMac}/policy")).GetProperty("document").TryGetProperty("catalog", out catalog));
+        catalog.GetProperty("blockedPackages").EnumerateArray().Select(e => e.GetString()).ShouldBe(["org.example.paint.pkg"]);
+        catalog.GetProperty("blockedAppBundles").GetProperty("org.example.paint.pkg").EnumerateArray().Select(e => e.GetString()).ShouldBe(["/Applications/Paint.app"]);
+        (await Host.GetJsonAsync<JsonElement>($"/api/devices/{mdmMac}/policy")).GetProperty("document").TryGetProperty("catalog", out _).ShouldBeFalse();
     }
 
     [Fact]
@@ -254,6 +295,15 @@ public abstract class AppCatalogValidationTests(SharedHost shared)
         { """{"name":"Bad","category":"education","windowsPackageId":"Valve.Steam","windowsExecutables":["..exe"]}""", "windowsExecutables" },
         { """{"name":"Bad","category":"education","windowsPackageId":"Valve.Steam","windowsExecutables":["a.exe","b.exe","c.exe","d.exe","e.exe","f.exe","g.exe","h.exe","i.exe","j.exe","k.exe"]}""", "windowsExecutables" },
         { """{"name":"Bad","category":"education","webAppUrl":"https://example.org/","windowsExecutables":["steam.exe"]}""", "windowsExecutables" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"org.example.paint.pkg","url":"http://example.org/paint.pkg","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}""", "macPackage.url" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"org.example.paint.pkg","url":"https://example.org/paint.pkg","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}""", "macPackage.sha256" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"org.example.paint.pkg","url":"https://example.org/paint.pkg","sha256":"gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg"}}""", "macPackage.sha256" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"--volume","url":"https://example.org/paint.pkg","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}""", "macPackage.packageId" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"paint","url":"https://example.org/paint.pkg","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}""", "macPackage.packageId" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"org.example.paint.pkg","url":"https://example.org/paint.pkg"}}""", "macPackage" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"org.example.paint.pkg","url":"https://example.org/paint.pkg","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","appPath":"/etc/passwd"}}""", "macPackage.appPath" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"org.example.paint.pkg","url":"https://example.org/paint.pkg","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","appPath":"/Applications/../etc/x.app"}}""", "macPackage.appPath" },
+        { """{"name":"Bad","category":"education","macPackage":{"packageId":"org.example.paint.pkg","url":"https://example.org/paint.pkg","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","bundleId":"not a bundle"}}""", "macPackage.bundleId" },
         { """{"name":"Bad","category":"education"}""", "chromeExtensionId" },
         { """{"name":"Bad","category":"warez","webAppUrl":"https://example.org/"}""", "category" },
         { """{"name":"","category":"education","webAppUrl":"https://example.org/"}""", "name" },

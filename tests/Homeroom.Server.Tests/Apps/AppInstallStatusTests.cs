@@ -95,6 +95,93 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
     }
 
     [Fact]
+    public async Task Reconcile_MacPackage_AgentMacGetsInstallPackageWithItsSource_MdmMacTheAppStoreApp_AndTheAgentsAnswerDecides()
+    {
+        var agentMac = (await Host.EnrollAsync(_token, "SN-MAC-AGENT", DevicePlatform.MacOS)).DeviceId;
+        var mdmMac = await EnrollIpadAsync("SN-MAC-MDM", DevicePlatform.MacOS);
+        var sha = new string('b', 64);
+        var app = (await Host.PostJsonAsync<JsonElement>("/api/apps", new
+        {
+            name = "Paint", category = "creativity", appleAdamId = "1156311547", appleBundleId = "com.example.paint",
+            macPackage = new { packageId = "org.example.paint.pkg", url = "https://apps.example.org/paint.pkg", sha256 = sha, appPath = "/Applications/Paint.app", bundleId = "org.example.Paint" },
+        })).GetProperty("id").GetGuid();
+        await AssignAsync(app, "required");
+
+        await Reconciler.ReconcileAllAsync();
+
+        (await StatusAsync(agentMac)).GetProperty("state").GetString().ShouldBe("installing");
+        (await StatusAsync(mdmMac)).GetProperty("state").GetString().ShouldBe("installing");
+        var command = await CommandOfAsync(agentMac, app);
+        await using (var db = await DbAsync())
+        {
+            var sent = await db.Commands.Where(c => c.Id == command).Select(c => new { c.Kind, c.ArgumentsJson }).SingleAsync();
+            sent.Kind.ShouldBe("installPackage");
+            JsonSerializer.Deserialize<Dictionary<string, string>>(sent.ArgumentsJson).ShouldBe(new Dictionary<string, string>
+            {
+                ["package"] = "org.example.paint.pkg", ["packageUrl"] = "https://apps.example.org/paint.pkg", ["sha256"] = sha,
+                ["appPath"] = "/Applications/Paint.app", ["bundleId"] = "org.example.Paint",
+            }, ignoreOrder: true);
+            var mdmCommand = await CommandOfAsync(mdmMac, app);
+            (await db.Commands.Where(c => c.Id == mdmCommand).Select(c => c.Kind).SingleAsync()).ShouldBe("installApp");
+        }
+
+        // The agent refused (the hash did not match): failed with its words, retried after the back-off.
+        await RefuseAsync(command, agentMac, "the downloaded package's SHA-256 is 00, not the catalog's bb: it was deleted and nothing was installed");
+        await Reconciler.ReconcileAllAsync();
+
+        var failed = await StatusAsync(agentMac);
+        failed.GetProperty("state").GetString().ShouldBe("failed");
+        failed.GetProperty("reason").GetString().ShouldBe(
+            "The agent could not carry out the install of org.example.paint.pkg: the downloaded package's SHA-256 is 00, not the catalog's bb: it was deleted and nothing was installed");
+
+        // Its inventory lists the receipt: installed.
+        await using (var db = await DbAsync())
+        {
+            db.DeviceApps.Add(new DeviceApp { DeviceId = agentMac, Source = DeviceAppSources.Device, AppId = "org.example.paint.pkg" });
+            await db.SaveChangesAsync();
+        }
+
+        await Reconciler.ReconcileAllAsync();
+        (await StatusAsync(agentMac)).GetProperty("state").GetString().ShouldBe("installed");
+    }
+
+    [Fact]
+    public async Task Reconcile_BlockedMacPackageOnly_AgentMacGetsRemovePackageWithTheBundle_MdmMacIsNotApplicable()
+    {
+        var agentMac = (await Host.EnrollAsync(_token, "SN-MAC-AGENT-2", DevicePlatform.MacOS)).DeviceId;
+        var mdmMac = await EnrollIpadAsync("SN-MAC-MDM-2", DevicePlatform.MacOS);
+        var app = (await Host.PostJsonAsync<JsonElement>("/api/apps", new
+        {
+            name = "Racer", category = "games",
+            macPackage = new { packageId = "org.example.racer.pkg", url = "https://apps.example.org/racer.pkg", sha256 = new string('c', 64), appPath = "/Applications/Racer.app" },
+        })).GetProperty("id").GetGuid();
+        await using (var db = await DbAsync())
+        {
+            db.DeviceApps.Add(new DeviceApp { DeviceId = agentMac, Source = DeviceAppSources.Device, AppId = "org.example.racer.pkg" });
+            await db.SaveChangesAsync();
+        }
+
+        await AssignAsync(app, "blocked");
+        await Reconciler.ReconcileAllAsync();
+
+        (await StatusAsync(agentMac)).GetProperty("state").GetString().ShouldBe("removing");
+        var command = await CommandOfAsync(agentMac, app);
+        await using (var db = await DbAsync())
+        {
+            var sent = await db.Commands.Where(c => c.Id == command).Select(c => new { c.Kind, c.ArgumentsJson }).SingleAsync();
+            sent.Kind.ShouldBe("removePackage");
+            JsonSerializer.Deserialize<Dictionary<string, string>>(sent.ArgumentsJson).ShouldBe(new Dictionary<string, string>
+            {
+                ["package"] = "org.example.racer.pkg", ["appPath"] = "/Applications/Racer.app",
+            }, ignoreOrder: true);
+        }
+
+        var onMdm = await StatusAsync(mdmMac);
+        onMdm.GetProperty("state").GetString().ShouldBe("not-applicable");
+        onMdm.GetProperty("reason").GetString().ShouldBe(AppStatusPlans.MacMdmNoPackage);
+    }
+
+    [Fact]
     public async Task Reconcile_ChromebookReportsTheRequiredExtension_MissingThenInstalled()
     {
         await using var agent = await Host.ConnectNewAgentAsync(_token, "SN-CB-REPORT");
@@ -282,9 +369,9 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
     }
 
     // An iPad enrolled over HTTP, then known to MDM as the Apple enrollment leaves it (an apple_devices row).
-    private async Task<Guid> EnrollIpadAsync(string serial)
+    private async Task<Guid> EnrollIpadAsync(string serial, DevicePlatform platform = DevicePlatform.IPadOS)
     {
-        var device = (await Host.EnrollAsync(_token, serial, DevicePlatform.IPadOS)).DeviceId;
+        var device = (await Host.EnrollAsync(_token, serial, platform)).DeviceId;
         await using var db = await DbAsync();
         db.AppleDevices.Add(new AppleDevice { DeviceId = device, Udid = Guid.NewGuid().ToString("N"), IdentityThumbprint = Guid.NewGuid().ToString("N"), Supervised = true, EnrolledAt = DateTime.UtcNow });
         await db.SaveChangesAsync();

@@ -65,9 +65,9 @@ public sealed class ProcFsProcessList : IProcessList
 }
 
 /// <summary>
-/// Windows and macOS: .NET's process list (the process name, from the executable's name on Windows). On Windows the
-/// catalog names the programs to stop (<c>catalog.blockedExecutables</c>); on macOS nothing names them, so the
-/// capability is reported unavailable there with <paramref name="unavailable"/> as the reason.
+/// Windows: .NET's process list (the process name, from the executable's name), where the catalog names the programs to
+/// stop (<c>catalog.blockedExecutables</c>). Elsewhere (not Linux or macOS, which have lists of their own) the capability is
+/// reported unavailable with <paramref name="unavailable"/> as the reason.
 /// </summary>
 public sealed class PortableProcessList(string? unavailable = null) : IProcessList
 {
@@ -88,7 +88,8 @@ public sealed class PortableProcessList(string? unavailable = null) : IProcessLi
 /// <summary>
 /// Ends blocked applications when they start: the policy's <c>catalog.blockedPackages</c> become executable
 /// names (<see cref="IPackagesCapability.Executables"/>, learned while the package is still installed and
-/// remembered after it is removed, and those the policy names for a package in <c>catalog.blockedExecutables</c>), the process list is scanned every <see cref="AgentOptions.BlockScanInterval"/>,
+/// remembered after it is removed, and those the policy names for a package in <c>catalog.blockedExecutables</c>; on
+/// macOS the programs of the app bundle <c>catalog.blockedAppBundles</c> names), the process list is scanned every <see cref="AgentOptions.BlockScanInterval"/>,
 /// and each matching process is killed and reported as an <c>app.blocked</c> activity event.
 /// </summary>
 public sealed class ApplicationBlocker(IProcessList processes, IPackagesCapability packages, ActivitySink activity, AgentOptions options, TimeProvider time,
