@@ -207,7 +207,7 @@ public sealed class LaunchdDaemonTests : IDisposable
             <!DOCTYPE plist [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
             <plist version="1.0"><dict><key>a</key><string>&secret;</string></dict></plist>
             """;
-        Capabilities.MacOS.PropertyList.TryRead(Encoding.UTF8.GetBytes(hostile), out _).ShouldBe(Capabilities.MacOS.PropertyList.Existing.Malformed);
+        Capabilities.MacOS.PlistXml.TryRead(Encoding.UTF8.GetBytes(hostile), out _).ShouldBe(Capabilities.MacOS.PlistXml.Existing.Malformed);
         Should.Throw<XmlException>(() => XDocument.Load(XmlReader.Create(new StringReader(hostile), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit })));
     }
 

@@ -213,8 +213,8 @@ public sealed class MacBrowserPolicyTests : IDisposable
     [Fact]
     public void PropertyList_FromJson_NullsAreLeftOut_NumbersKeepTheirKind()
     {
-        var value = Capabilities.MacOS.PropertyList.FromJson(JsonDocument.Parse("""{"a": null, "b": [1, null, 2.5], "c": "x<&"}""").RootElement)!;
+        var value = Capabilities.MacOS.PlistXml.FromJson(JsonDocument.Parse("""{"a": null, "b": [1, null, 2.5], "c": "x<&"}""").RootElement)!;
         value.ToString(System.Xml.Linq.SaveOptions.DisableFormatting).ShouldBe("<dict><key>b</key><array><integer>1</integer><real>2.5</real></array><key>c</key><string>x&lt;&amp;</string></dict>");
-        Encoding.UTF8.GetString(Capabilities.MacOS.PropertyList.Document(value)).ShouldContain("<string>x&lt;&amp;</string>");
+        Encoding.UTF8.GetString(Capabilities.MacOS.PlistXml.Document(value)).ShouldContain("<string>x&lt;&amp;</string>");
     }
 }

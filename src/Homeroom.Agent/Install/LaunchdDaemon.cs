@@ -36,20 +36,20 @@ public static class LaunchdDaemon
             arguments.AddRange(["--config", configFile]);
         }
 
-        return PropertyList.Document(PropertyList.Dict(
-            ("Label", PropertyList.String(Label)),
+        return PlistXml.Document(PlistXml.Dict(
+            ("Label", PlistXml.String(Label)),
             // An array, never a shell line: spaces, quotes, & and < in paths need nothing but XML's own escaping.
-            ("ProgramArguments", PropertyList.Array(arguments.Select(PropertyList.String))),
-            ("RunAtLoad", PropertyList.Boolean(true)),
+            ("ProgramArguments", PlistXml.Array(arguments.Select(PlistXml.String))),
+            ("RunAtLoad", PlistXml.Boolean(true)),
             // Started again only after a failure, as systemd's Restart=on-failure: exit 0 (revoked, stopped) stays stopped.
-            ("KeepAlive", PropertyList.Dict(("SuccessfulExit", PropertyList.Boolean(false)))),
-            ("ThrottleInterval", PropertyList.Integer(ThrottleSeconds)),
-            ("UserName", PropertyList.String("root")),
-            ("GroupName", PropertyList.String("wheel")),
-            ("Umask", PropertyList.Integer(0b000_111_111)),
-            ("ProcessType", PropertyList.String("Background")),
-            ("StandardOutPath", PropertyList.String(Path.Combine(logDirectory, "agent.log"))),
-            ("StandardErrorPath", PropertyList.String(Path.Combine(logDirectory, "agent-error.log")))));
+            ("KeepAlive", PlistXml.Dict(("SuccessfulExit", PlistXml.Boolean(false)))),
+            ("ThrottleInterval", PlistXml.Integer(ThrottleSeconds)),
+            ("UserName", PlistXml.String("root")),
+            ("GroupName", PlistXml.String("wheel")),
+            ("Umask", PlistXml.Integer(0b000_111_111)),
+            ("ProcessType", PlistXml.String("Background")),
+            ("StandardOutPath", PlistXml.String(Path.Combine(logDirectory, "agent.log"))),
+            ("StandardErrorPath", PlistXml.String(Path.Combine(logDirectory, "agent-error.log")))));
     }
 
     /// <summary>

@@ -137,18 +137,18 @@ public sealed class MacBrowserPolicy(AgentOptions options, AgentPaths paths) : B
         refusal = null;
         var id = request?.ExtensionId;
         var content = File.Exists(file) ? File.ReadAllBytes(file) : null;
-        var parsed = PropertyList.Dict();
-        var existing = content is null ? PropertyList.Existing.Absent : PropertyList.TryRead(content, out parsed);
+        var parsed = PlistXml.Dict();
+        var existing = content is null ? PlistXml.Existing.Absent : PlistXml.TryRead(content, out parsed);
         XElement root;
         switch (existing)
         {
-            case PropertyList.Existing.Binary or PropertyList.Existing.TooLarge:
+            case PlistXml.Existing.Binary or PlistXml.Existing.TooLarge:
                 // Most likely written by macOS for an installed configuration profile: that profile is the place for the extension.
-                refusal = id is null ? null : existing == PropertyList.Existing.Binary
+                refusal = id is null ? null : existing == PlistXml.Existing.Binary
                     ? "is a binary property list (macOS writes these for an installed configuration profile) and is left as it is; give the extension through that profile"
-                    : $"is larger than {PropertyList.MaxReadBytes / 1024} KB and is left as it is";
+                    : $"is larger than {PlistXml.MaxReadBytes / 1024} KB and is left as it is";
                 return false;
-            case PropertyList.Existing.Dictionary:
+            case PlistXml.Existing.Dictionary:
                 root = parsed;
                 break;
             default:
@@ -158,7 +158,7 @@ public sealed class MacBrowserPolicy(AgentOptions options, AgentPaths paths) : B
                     return false; // not Homeroom's to remove
                 }
 
-                root = PropertyList.Dict();
+                root = PlistXml.Dict();
                 break;
         }
 
@@ -167,17 +167,17 @@ public sealed class MacBrowserPolicy(AgentOptions options, AgentPaths paths) : B
         EditForcelist(root, ids, request is { ExtensionId: not null } ? BrowserPolicyContent.ForcelistEntry(request) : null);
         EditThirdParty(root, ids, id, request?.ManagedConfiguration);
 
-        if (!PropertyList.Keys(root).Any())
+        if (!PlistXml.Keys(root).Any())
         {
             return content is not null && PolicyFiles.Remove(file);
         }
 
-        if (existing == PropertyList.Existing.Dictionary && XNode.DeepEquals(before, root))
+        if (existing == PlistXml.Existing.Dictionary && XNode.DeepEquals(before, root))
         {
             return false; // nothing of Homeroom's to change: someone else's file is not even reformatted
         }
 
-        return PolicyFiles.Put(file, Path.GetDirectoryName(file)!, PropertyList.Document(root));
+        return PolicyFiles.Put(file, Path.GetDirectoryName(file)!, PlistXml.Document(root));
     }
 
     private static bool Mentions(byte[] content, string? previous) =>
@@ -185,60 +185,60 @@ public sealed class MacBrowserPolicy(AgentOptions options, AgentPaths paths) : B
 
     private static void EditForcelist(XElement root, IReadOnlyList<string> homeroomIds, string? entry)
     {
-        var kept = (PropertyList.Get(root, Forcelist) is { Name.LocalName: "array" } list ? list.Elements() : [])
+        var kept = (PlistXml.Get(root, Forcelist) is { Name.LocalName: "array" } list ? list.Elements() : [])
             .Where(e => !(e.Name.LocalName == "string" && homeroomIds.Any(h => e.Value == h || e.Value.StartsWith(h + ";", StringComparison.Ordinal))))
             .Select(e => new XElement(e))
             .ToList();
         if (entry is not null)
         {
-            kept.Add(PropertyList.String(entry));
+            kept.Add(PlistXml.String(entry));
         }
 
         if (kept.Count == 0)
         {
-            PropertyList.Remove(root, Forcelist);
+            PlistXml.Remove(root, Forcelist);
         }
         else
         {
-            PropertyList.Set(root, Forcelist, PropertyList.Array(kept));
+            PlistXml.Set(root, Forcelist, PlistXml.Array(kept));
         }
     }
 
     private static void EditThirdParty(XElement root, IReadOnlyList<string> homeroomIds, string? id, System.Text.Json.JsonElement? configuration)
     {
-        var thirdParty = PropertyList.Get(root, "3rdparty") is { Name.LocalName: "dict" } t ? t : PropertyList.Dict();
-        var extensions = PropertyList.Get(thirdParty, "extensions") is { Name.LocalName: "dict" } e ? e : PropertyList.Dict();
+        var thirdParty = PlistXml.Get(root, "3rdparty") is { Name.LocalName: "dict" } t ? t : PlistXml.Dict();
+        var extensions = PlistXml.Get(thirdParty, "extensions") is { Name.LocalName: "dict" } e ? e : PlistXml.Dict();
         foreach (var homeroom in homeroomIds)
         {
-            PropertyList.Remove(extensions, homeroom);
+            PlistXml.Remove(extensions, homeroom);
         }
 
         var values = BrowserPolicyContent.ManagedValues(configuration)
-            .Select(v => (v.Key, Value: PropertyList.FromJson(v.Value)))
+            .Select(v => (v.Key, Value: PlistXml.FromJson(v.Value)))
             .Where(v => v.Value is not null)
             .Select(v => (v.Key, v.Value!))
             .ToList();
         if (id is not null && values.Count > 0)
         {
-            PropertyList.Set(extensions, id, PropertyList.Dict(values));
+            PlistXml.Set(extensions, id, PlistXml.Dict(values));
         }
 
-        if (PropertyList.Keys(extensions).Any())
+        if (PlistXml.Keys(extensions).Any())
         {
-            PropertyList.Set(thirdParty, "extensions", extensions);
+            PlistXml.Set(thirdParty, "extensions", extensions);
         }
         else
         {
-            PropertyList.Remove(thirdParty, "extensions");
+            PlistXml.Remove(thirdParty, "extensions");
         }
 
-        if (PropertyList.Keys(thirdParty).Any())
+        if (PlistXml.Keys(thirdParty).Any())
         {
-            PropertyList.Set(root, "3rdparty", thirdParty);
+            PlistXml.Set(root, "3rdparty", thirdParty);
         }
         else
         {
-            PropertyList.Remove(root, "3rdparty");
+            PlistXml.Remove(root, "3rdparty");
         }
     }
 }

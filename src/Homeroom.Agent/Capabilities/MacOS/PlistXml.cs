@@ -12,7 +12,7 @@ namespace Homeroom.Agent.Capabilities.MacOS;
 /// Text goes through <see cref="XElement"/>, so <c>&amp;</c> and <c>&lt;</c> in paths and values are escaped.
 /// Binary property lists (<c>bplist00</c>) are not read: <see cref="TryRead"/> says so and the caller leaves them alone.
 /// </summary>
-public static class PropertyList
+public static class PlistXml
 {
     /// <summary>The largest property list read back; a larger one is not Homeroom's and is not parsed.</summary>
     public const int MaxReadBytes = 1024 * 1024;
