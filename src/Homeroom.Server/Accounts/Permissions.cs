@@ -131,6 +131,9 @@ public enum Permission
     /// <summary>Ask a device for a diagnostics report and read its reports (network addresses, log lines): IT work, so district and school administrators and IT technicians.</summary>
     RunDiagnostics,
 
+    /// <summary>The district's sites every diagnostics report tests (a district matter: every device connects to them).</summary>
+    ManageDiagnostics,
+
     /// <summary>Single sign-on mappings: which provider claims give which role and school, and whether accounts are created (a district matter).</summary>
     ManageSingleSignOn,
 

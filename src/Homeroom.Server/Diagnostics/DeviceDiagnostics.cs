@@ -1,7 +1,6 @@
 using Homeroom.Contracts.Agents;
 using Homeroom.Server.Accounts;
 using Homeroom.Server.Commands;
-using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Diagnostics;
 
@@ -14,9 +13,9 @@ public sealed record GroupDiagnosticsRequestedDto(Guid CommandId, Guid GroupId, 
 /// <summary>
 /// Asks one device for a diagnostics report: a <c>diagnose</c> command through <see cref="IssueCommand"/> (stored,
 /// journaled, delivered when the device is online, audited as <c>command.issue</c> and <c>device.diagnostics</c>),
-/// carrying the district's sites to test (<see cref="DiagnosticsOptions.Sites"/>).
+/// carrying the district's sites to test (<see cref="DiagnosticSites"/>).
 /// </summary>
-public sealed class DeviceDiagnostics(IssueCommand issue, IOptions<DiagnosticsOptions> options)
+public sealed class DeviceDiagnostics(IssueCommand issue, DiagnosticSites sites)
 {
     /// <summary>How long a request waits for an offline device.</summary>
     public static readonly TimeSpan TimeToLive = TimeSpan.FromHours(1);
@@ -24,7 +23,7 @@ public sealed class DeviceDiagnostics(IssueCommand issue, IOptions<DiagnosticsOp
     public async Task<DiagnosticsRequestedDto> RequestAsync(StaffScope scope, Guid deviceId, CancellationToken cancellationToken = default)
     {
         scope.EnsureCan(Permission.RunDiagnostics);
-        var issued = await issue.ExecuteAsync(scope, CommandKinds.Diagnose, Arguments(), new CommandTarget([deviceId], null, null), TimeToLive, cancellationToken);
+        var issued = await issue.ExecuteAsync(scope, CommandKinds.Diagnose, await ArgumentsAsync(cancellationToken), new CommandTarget([deviceId], null, null), TimeToLive, cancellationToken);
         return new DiagnosticsRequestedDto(issued.Command.Id, deviceId, issued.Command.IssuedAt);
     }
 
@@ -35,16 +34,17 @@ public sealed class DeviceDiagnostics(IssueCommand issue, IOptions<DiagnosticsOp
     public async Task<GroupDiagnosticsRequestedDto> RequestGroupAsync(StaffScope scope, Guid groupId, CancellationToken cancellationToken = default)
     {
         scope.EnsureCan(Permission.RunDiagnostics);
-        var issued = await issue.ExecuteAsync(scope, CommandKinds.Diagnose, Arguments(), new CommandTarget(null, groupId, null), TimeToLive, cancellationToken);
+        var issued = await issue.ExecuteAsync(scope, CommandKinds.Diagnose, await ArgumentsAsync(cancellationToken), new CommandTarget(null, groupId, null), TimeToLive, cancellationToken);
         return new GroupDiagnosticsRequestedDto(issued.Command.Id, groupId, issued.DeviceIds.Count, issued.Command.IssuedAt);
     }
 
-    private Dictionary<string, string> Arguments()
+    private async Task<Dictionary<string, string>> ArgumentsAsync(CancellationToken cancellationToken)
     {
         var arguments = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (options.Value.Sites.Count > 0)
+        var current = await sites.CurrentAsync(cancellationToken);
+        if (current.Sites.Count > 0)
         {
-            arguments["urls"] = string.Join(' ', options.Value.Sites);
+            arguments["urls"] = string.Join(' ', current.Sites);
         }
 
         return arguments;

@@ -23,8 +23,19 @@ public static class DiagnosticsEndpoints
             .WithDescription("Asks every device of the group for a diagnostics report: one `diagnose` command to the group (delivered when each device is online, for an hour). Audited. District and school administrators and IT technicians.");
         groups.MapGet("/", GroupAsync).RequireStaff(ScopedResource.Group, Permission.RunDiagnostics)
             .WithDescription("Each device of the group with its newest diagnostics report in brief (when it came, how many checks failed) and a request still under way or failed (`pending`).");
+        var sites = app.MapGroup("/api/diagnostics/sites").WithTags("Diagnostics");
+        sites.MapGet("/", SitesAsync).RequireStaff(Permission.RunDiagnostics)
+            .WithDescription("The district's sites every diagnostics report tests besides the Homeroom server, and whether they are still the configuration's. Staff who may run diagnostics.");
+        sites.MapPut("/", SetSitesAsync).RequireStaff(Permission.ManageDiagnostics).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
+            .WithDescription("Sets the district's sites (at most 7 https URLs; an empty list tests none), or `useConfiguration: true` to go back to the configuration's. Audited. District administrators only.");
         return app;
     }
+
+    private static async Task<Ok<DiagnosticSitesDto>> SitesAsync(StaffScope scope, DiagnosticSites sites, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await sites.GetAsync(scope, cancellationToken));
+
+    private static async Task<Ok<DiagnosticSitesDto>> SetSitesAsync(DiagnosticSitesRequest request, StaffScope scope, DiagnosticSites sites, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await sites.SetAsync(scope, request, cancellationToken));
 
     private static async Task<Accepted<GroupDiagnosticsRequestedDto>> RequestGroupAsync(Guid id, StaffScope scope, DeviceDiagnostics diagnostics, CancellationToken cancellationToken)
     {

@@ -13,6 +13,7 @@ public static class DiagnosticsServiceCollectionExtensions
         services.AddSingleton<DiagnosticsWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<DiagnosticsWriter>());
         services.AddSingleton<DiagnosticsStore>();
+        services.AddSingleton<DiagnosticSites>();
         services.AddSingleton<DeviceDiagnostics>();
         return services;
     }

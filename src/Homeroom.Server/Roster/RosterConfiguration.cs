@@ -9,6 +9,15 @@ internal sealed class DistrictConfiguration : IEntityTypeConfiguration<District>
     public void Configure(EntityTypeBuilder<District> builder) => builder.ToTable("district");
 }
 
+internal sealed class DistrictSettingConfiguration : IEntityTypeConfiguration<DistrictSetting>
+{
+    public void Configure(EntityTypeBuilder<DistrictSetting> builder)
+    {
+        builder.ToTable("district_settings");
+        builder.HasKey(s => s.Name);
+    }
+}
+
 internal sealed class SchoolConfiguration : IEntityTypeConfiguration<School>
 {
     public void Configure(EntityTypeBuilder<School> builder) => builder.ToTable("schools");

@@ -9,6 +9,19 @@ public sealed class District
     public DateTime CreatedAt { get; set; }
 }
 
+/// <summary>
+/// One district-wide setting staff change in the console (table <c>district_settings</c>, one row per name; the
+/// <see cref="District"/> row exists only in the demo). Which names exist is up to their owners, for example
+/// <see cref="Diagnostics.DiagnosticSites"/>.
+/// </summary>
+public sealed class DistrictSetting
+{
+    public required string Name { get; set; }
+    public required string Value { get; set; }
+    public DateTime UpdatedAt { get; set; }
+    public required string UpdatedBy { get; set; }
+}
+
 public sealed class School
 {
     public Guid Id { get; set; }

@@ -19,6 +19,7 @@ public sealed class SupportQueueDistrict : BrowserDistrict
     {
         var school = await IdAsync("/api/schools", new { name = "Lincoln Middle", timeZone = "UTC" });
         await AccountAsync("tech", "itTechnician", school, displayName: "Ivy Tech");
+        await AccountAsync("district", "districtAdmin", displayName: "Dana District");
         Agent = Own(await Host.ConnectNewAgentAsync(serial: "SN-HELP-7"));
         (await Host.Client.PatchAsJsonAsync($"/api/devices/{Agent.DeviceId}", new { name = DeviceName, schoolId = school })).EnsureSuccessStatusCode();
     }
@@ -106,5 +107,41 @@ public sealed class SupportQueueConsoleTests(SupportQueueDistrict district) : IC
         await Expect(panel.GetByTestId("support-diagnostics-problems")).ToHaveCountAsync(0);
         await Expect(panel.GetByTestId("support-diagnostics-pending")).ToHaveCountAsync(0);
         district.ConsoleErrors[page].ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task DiagnosticSites_TheDistrictAdministratorEditsThem_TheTechnicianReadsThem_AndTheNextReportCarriesThem()
+    {
+        var admin = await district.SignInAsync("district");
+        await admin.GotoAsync("/support");
+        var sites = admin.GetByRole(AriaRole.Region, new() { Name = "Sites every diagnostics report tests" });
+        await Expect(sites.GetByTestId("diagnostic-sites-none")).ToBeVisibleAsync(Soon);
+        await Expect(sites.GetByTestId("diagnostic-sites-source")).ToContainTextAsync("configuration");
+
+        // A plain http address is refused, with the reason, and nothing changes.
+        await sites.GetByTestId("diagnostic-sites-text").FillAsync("http://classroom.google.com/");
+        await sites.GetByTestId("save-diagnostic-sites").ClickAsync();
+        await Expect(sites.GetByTestId("diagnostic-sites-error")).ToContainTextAsync("https", new() { Timeout = 15_000 });
+        await Expect(sites.GetByTestId("diagnostic-sites-none")).ToBeVisibleAsync();
+
+        await sites.GetByTestId("diagnostic-sites-text").FillAsync("https://classroom.google.com/\nhttps://www.khanacademy.org/");
+        await sites.GetByTestId("save-diagnostic-sites").ClickAsync();
+        await Expect(sites.GetByTestId("diagnostic-sites-status")).ToHaveTextAsync("Sites saved.", new() { Timeout = 15_000 });
+        await Expect(sites.GetByTestId("diagnostic-sites-list").GetByRole(AriaRole.Listitem)).ToHaveTextAsync(["https://classroom.google.com/", "https://www.khanacademy.org/"]);
+        await Expect(sites.GetByTestId("diagnostic-sites-source")).ToHaveTextAsync("Set in the console.");
+
+        // The school's technician reads them, without a form to change them.
+        var technician = await district.SignInAsync("tech");
+        await technician.GotoAsync("/support");
+        var seen = technician.GetByRole(AriaRole.Region, new() { Name = "Sites every diagnostics report tests" });
+        await Expect(seen.GetByTestId("diagnostic-sites-list").GetByRole(AriaRole.Listitem)).ToHaveCountAsync(2, new() { Timeout = 15_000 });
+        await Expect(seen.GetByTestId("diagnostic-sites-text")).ToHaveCountAsync(0);
+
+        // The next report the device is asked for tests them.
+        (await district.Host.Client.PostAsync($"/api/devices/{district.Agent.DeviceId}/diagnostics", null)).EnsureSuccessStatusCode();
+        (await NextDiagnoseAsync()).Arguments!["urls"].ShouldBe("https://classroom.google.com/ https://www.khanacademy.org/");
+
+        await sites.GetByTestId("diagnostic-sites-use-configuration").ClickAsync();
+        await Expect(sites.GetByTestId("diagnostic-sites-none")).ToBeVisibleAsync(Soon);
     }
 }

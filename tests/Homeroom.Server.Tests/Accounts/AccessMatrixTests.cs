@@ -152,6 +152,8 @@ public abstract class AccessMatrixTests(AccessMatrixServer server)
         new("GET", "/api/devices/{id}/diagnostics/history", DiagnosticsUsers, Kind.Device),
         new("POST", "/api/groups/{id}/diagnostics", DiagnosticsUsers, Kind.Class),
         new("GET", "/api/groups/{id}/diagnostics", DiagnosticsUsers, Kind.Class),
+        new("GET", "/api/diagnostics/sites", DiagnosticsUsers, Kind.None),
+        new("PUT", "/api/diagnostics/sites", DistrictOnly, Kind.None, """{"sites":["https://example.org/"]}"""),
         new("GET", "/api/scripts", ScriptRunners, Kind.None),
         new("POST", "/api/scripts", DistrictOnly, Kind.None, """{"name":"{unique}","platform":"linux","body":"echo hi","timeLimitSeconds":30}"""),
         new("GET", "/api/scripts/{id}", ScriptRunners, Kind.Own, Fresh: true),
