@@ -1,6 +1,7 @@
 using System.Text;
 using Homeroom.Agent.Capabilities;
 using Homeroom.Agent.Capabilities.MacOS;
+using Homeroom.Agent.State;
 
 namespace Homeroom.Agent.Install;
 
@@ -184,23 +185,5 @@ public sealed class LaunchdInstaller(IOsCommandRunner runner, LaunchdLayout layo
         File.SetUnixFileMode(directory, mode);
     }
 
-    private static void WriteFile(string path, byte[] content)
-    {
-        var temporary = Path.Combine(Path.GetDirectoryName(path)!, $".homeroom-{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write }))
-            {
-                stream.Write(content);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.SetUnixFileMode(temporary, Mode0644);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+    private static void WriteFile(string path, byte[] content) => AgentPaths.WriteReadableAtomically(path, Path.GetDirectoryName(path)!, content);
 }

@@ -70,4 +70,30 @@ public sealed class AgentPaths(string stateDirectory)
 
         File.Move(temporary, path, overwrite: true);
     }
+
+    /// <summary>
+    /// Replaces <paramref name="path"/> with <paramref name="content"/> at once, readable by everyone (0644: browsers and
+    /// launchd read these as other users; the service's umask 0077 would hide them), through a uniquely named file in
+    /// <paramref name="temporaryDirectory"/>, which must be on the same file system so the rename is atomic.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public static void WriteReadableAtomically(string path, string temporaryDirectory, ReadOnlySpan<byte> content)
+    {
+        var temporary = Path.Combine(temporaryDirectory, $".homeroom-{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write }))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
 }

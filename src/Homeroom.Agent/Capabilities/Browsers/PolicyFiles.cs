@@ -73,24 +73,7 @@ internal static class PolicyFiles
         CreateDirectories(Path.GetDirectoryName(file)!);
         CreateDirectories(temporaryDirectory);
         // Beside the watched directory (Chrome reads every file in managed/), on the same file system so the rename is atomic.
-        var temporary = Path.Combine(temporaryDirectory, $".homeroom-{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write }))
-            {
-                stream.Write(content);
-                stream.Flush(flushToDisk: true);
-            }
-
-            // Explicitly: the service's umask (0077) would leave it unreadable to the browsers, which run as the student.
-            File.SetUnixFileMode(temporary, FileMode0644);
-            File.Move(temporary, file, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-
+        AgentPaths.WriteReadableAtomically(file, temporaryDirectory, content);
         return true;
     }
 
