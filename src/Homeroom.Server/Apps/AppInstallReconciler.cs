@@ -66,6 +66,9 @@ public sealed class AppInstallReconciler(
 
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await ReconcileAllAsync(cancellationToken);
 
+    /// <summary>Whether a nudged pass has not started yet (<see cref="Nudge"/>); once false, awaiting <see cref="ReconcileAllAsync"/> outlasts it.</summary>
+    public bool NudgePending => Volatile.Read(ref _nudged) == 1;
+
     /// <summary>Starts a pass soon (an assignment or the catalog changed); passes started meanwhile fold into one.</summary>
     public void Nudge()
     {
