@@ -56,32 +56,9 @@ public sealed class StaffSignIn(
     public string PendingSecondStep(string username) => _pending.Protect(username.Trim().ToLowerInvariant(), SecondStepWindow);
 
     /// <summary>The console's second step: the code, for the account whose password <paramref name="pendingToken"/> vouches for.</summary>
-    public async Task<SignInResult> CompleteSecondStepAsync(HttpContext context, string pendingToken, string code, CancellationToken cancellationToken)
-    {
-        if (PendingUsername(pendingToken) is not { } username)
-        {
-            return new SignInResult(SignInOutcome.Failed);
-        }
-
-        var address = context.Connection.RemoteIpAddress;
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        if (throttle.Begin(username, address) is { } wait)
-        {
-            audit.Record(db, "auth.sign-in-throttled", "account", username, $"refused without checking the code; retry in {Math.Ceiling(wait.TotalSeconds)} s");
-            await db.SaveChangesAsync(cancellationToken);
-            return new SignInResult(SignInOutcome.Throttled, wait);
-        }
-
-        var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
-        if (account is null || account.DisabledAt is not null || !await twoStep.VerifyAsync(db, account, code, cancellationToken))
-        {
-            return await WrongCodeAsync(db, username, address, cancellationToken);
-        }
-
-        throttle.Succeeded(username, address);
-        await BeginSessionAsync(db, context, account, "code", cancellationToken);
-        return new SignInResult(SignInOutcome.SignedIn);
-    }
+    public Task<SignInResult> CompleteSecondStepAsync(HttpContext context, string pendingToken, string code, CancellationToken cancellationToken) =>
+        CompleteStepAsync(context, pendingToken, "code", "wrong two-step code",
+            (db, account) => twoStep.VerifyAsync(db, account, code, cancellationToken), cancellationToken);
 
     /// <summary>
     /// The console's second step with a security key, first half: the options for <c>navigator.credentials.get</c>
@@ -104,7 +81,17 @@ public sealed class StaffSignIn(
     /// The console's second step with a security key, second half: the key's answer to the challenge given to
     /// <paramref name="pendingToken"/>. Throttled, audited and counted as a failed sign-in when wrong, exactly as a wrong code is.
     /// </summary>
-    public async Task<SignInResult> CompleteSecurityKeyStepAsync(HttpContext context, string pendingToken, string assertionJson, string requestOrigin, CancellationToken cancellationToken)
+    public Task<SignInResult> CompleteSecurityKeyStepAsync(HttpContext context, string pendingToken, string assertionJson, string requestOrigin, CancellationToken cancellationToken) =>
+        CompleteStepAsync(context, pendingToken, "key", "wrong security key answer",
+            async (db, account) => await securityKeys.VerifySignInAsync(db, account, pendingToken, assertionJson, requestOrigin, cancellationToken) == SecurityKeyCheck.Passed,
+            cancellationToken);
+
+    /// <summary>
+    /// A second step for the account <paramref name="pendingToken"/> vouches for: throttled before anything is checked,
+    /// a wrong answer (<paramref name="wrong"/>) audited and counted as a failed sign-in, a right one begins the session.
+    /// </summary>
+    private async Task<SignInResult> CompleteStepAsync(
+        HttpContext context, string pendingToken, string method, string wrong, Func<HomeroomDbContext, StaffAccount, Task<bool>> verify, CancellationToken cancellationToken)
     {
         if (PendingUsername(pendingToken) is not { } username)
         {
@@ -115,20 +102,20 @@ public sealed class StaffSignIn(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (throttle.Begin(username, address) is { } wait)
         {
-            audit.Record(db, "auth.sign-in-throttled", "account", username, $"refused without checking the security key; retry in {Math.Ceiling(wait.TotalSeconds)} s");
+            var what = method == "key" ? "the security key" : "the code";
+            audit.Record(db, "auth.sign-in-throttled", "account", username, $"refused without checking {what}; retry in {Math.Ceiling(wait.TotalSeconds)} s");
             await db.SaveChangesAsync(cancellationToken);
             return new SignInResult(SignInOutcome.Throttled, wait);
         }
 
         var account = await db.StaffAccounts.FirstOrDefaultAsync(a => a.Username == username, cancellationToken);
-        if (account is null || account.DisabledAt is not null
-            || await securityKeys.VerifySignInAsync(db, account, pendingToken, assertionJson, requestOrigin, cancellationToken) != SecurityKeyCheck.Passed)
+        if (account is null || account.DisabledAt is not null || !await verify(db, account))
         {
-            return await WrongCodeAsync(db, username, address, cancellationToken, "wrong security key answer");
+            return await WrongCodeAsync(db, username, address, cancellationToken, wrong);
         }
 
         throttle.Succeeded(username, address);
-        await BeginSessionAsync(db, context, account, "key", cancellationToken);
+        await BeginSessionAsync(db, context, account, method, cancellationToken);
         return new SignInResult(SignInOutcome.SignedIn);
     }
 
