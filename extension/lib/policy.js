@@ -79,13 +79,6 @@ export class PolicyState {
       if (restrictions[name] === false) failures.push(`restrictions.${name}: not supported by the Chrome extension (set it in Google Admin)`);
     }
 
-    const apps = this.document.apps ?? {};
-    for (const key of ['required', 'blocked', 'disabled']) {
-      if ((apps[key] ?? []).some((entry) => String(entry).startsWith('chrome:'))) {
-        failures.push(`apps.${key}: Chrome apps and extensions are installed and blocked through Google Admin, not the extension`);
-      }
-    }
-
     failures.push(...(await this.applyCatalog()));
     return failures;
   }

@@ -66,10 +66,6 @@ public static class PolicySettings
         new("webFilter.allowOnly", SettingKind.Boolean, false, "Block everything except allowed sites and categories."),
         new("webFilter.safeSearch", SettingKind.Boolean, false, "Force SafeSearch on Google, Bing and DuckDuckGo."),
         new("webFilter.youTube", SettingKind.Choice, "off", "YouTube Restricted Mode.", ["off", "moderate", "strict"]),
-        new("apps.required", SettingKind.StringList, new JsonArray(), "Apps to install, as platform:id (chrome:<extension id>, ios:<App Store id>, windows:<package id>, android:<package>)."),
-        new("apps.blocked", SettingKind.StringList, new JsonArray(), "Apps that may not run, as platform:id."),
-        new("apps.disabled", SettingKind.StringList, new JsonArray(), "Installed apps to disable (kept, not runnable), as platform:id."),
-        new("apps.allowed", SettingKind.StringList, new JsonArray(), "Apps the student may install, as platform:id."),
         new("restrictions.camera", SettingKind.Boolean, true, "Camera allowed."),
         new("restrictions.appStore", SettingKind.Boolean, true, "App store allowed."),
         new("restrictions.usbStorage", SettingKind.Boolean, true, "USB storage allowed."),
@@ -97,8 +93,12 @@ public static class PolicySettings
         new("desktopBrowsers.firefoxInstallUrl", SettingKind.Text, "", "Where Firefox downloads that add-on (an .xpi URL)."),
     }.ToDictionary(d => d.Key, StringComparer.Ordinal);
 
-    /// <summary>The platforms an app reference may name.</summary>
-    public static IReadOnlySet<string> AppPlatforms { get; } = new HashSet<string>(StringComparer.Ordinal) { "chrome", "ios", "macos", "windows", "android" };
+    /// <summary>
+    /// The group of the retired <c>apps.*</c> settings (required, blocked, disabled and allowed apps as platform:id lists),
+    /// which were validated and never acted on: the app catalog's assignments install, block and disable apps. A profile
+    /// that still sets them is refused with a message saying so; one stored before they were retired is read without them.
+    /// </summary>
+    public const string RetiredAppsGroup = "apps";
 
     /// <summary>
     /// Reads a profile's settings, checking every key, type and limit. Returns the flat settings
@@ -137,7 +137,9 @@ public static class PolicySettings
                 var key = group.Name + "." + setting.Name;
                 if (!All.TryGetValue(key, out var definition))
                 {
-                    errors.Add(new(key, $"'{key}' is not a known setting."));
+                    errors.Add(new(key, group.Name == RetiredAppsGroup
+                        ? $"'{key}' is no longer a profile setting: add the app to the catalog (Apps) and assign it there, as required, available, blocked or disabled."
+                        : $"'{key}' is not a known setting."));
                     continue;
                 }
 
@@ -284,11 +286,6 @@ public static class PolicySettings
                         return $"item {index} must be a zone id.";
                     }
 
-                    if (definition.Key.StartsWith("apps.", StringComparison.Ordinal) && AppReferenceError(item.GetString()!) is { } appError)
-                    {
-                        return $"item {index}: {appError}";
-                    }
-
                     index++;
                 }
 
@@ -334,19 +331,5 @@ public static class PolicySettings
             && !url.Any(c => c is ';' or ' ' || char.IsControl(c))
             ? null
             : "must be an http or https URL (without ';' or spaces).";
-    }
-
-    private static string? AppReferenceError(string reference)
-    {
-        var colon = reference.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0 || !AppPlatforms.Contains(reference[..colon]))
-        {
-            return $"'{reference}' must be platform:id with platform one of {string.Join(", ", AppPlatforms.Order(StringComparer.Ordinal))}.";
-        }
-
-        var id = reference[(colon + 1)..];
-        return id.Length is > 0 and <= 255 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')
-            ? null
-            : $"'{reference}' has an id that is not a package, bundle, extension or store id.";
     }
 }

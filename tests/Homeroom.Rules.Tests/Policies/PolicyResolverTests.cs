@@ -69,7 +69,7 @@ public sealed class PolicyResolverTests
         var school = Profile("Middle school", """{"webFilter":{"blockedCategories":["adult"]}}""");
         var grade = Profile("Grade 7", """{"restrictions":{"camera":true}}""");
         var group = Profile("Science class", """{"webFilter":{"allowedSites":["phet.colorado.edu"]}}""");
-        var device = Profile("This device", """{"apps":{"required":["chrome:abcdefghijklmnopabcdefghijklmnop"]}}""");
+        var device = Profile("This device", """{"device":{"lockMessage":"Ask Ms Rivera"}}""");
         Assign(district, ScopeLevel.District);
         Assign(school, ScopeLevel.School, School.ToString());
         Assign(grade, ScopeLevel.Grade, "7");
@@ -85,7 +85,7 @@ public sealed class PolicyResolverTests
         Value(policy, "restrictions.camera").GetValue<bool>().ShouldBeTrue();
         policy.Settings["restrictions.camera"].Source!.Level.ShouldBe(ScopeLevel.Grade);
         policy.Settings["webFilter.allowedSites"].Source!.Level.ShouldBe(ScopeLevel.Group);
-        policy.Settings["apps.required"].Source!.Level.ShouldBe(ScopeLevel.Device);
+        policy.Settings["device.lockMessage"].Source!.Level.ShouldBe(ScopeLevel.Device);
     }
 
     [Fact]
@@ -242,8 +242,7 @@ public sealed class PolicyResolverTests
     [InlineData("""{"webFilter":{"youTube":"maybe"}}""", "one of off, moderate, strict")]
     [InlineData("""{"webFilter":{"blockedSites":[1]}}""", "item 0")]
     [InlineData("""{"webFilter":{"blockedSites":["exa mple.com"]}}""", "blockedSites[0]")]
-    [InlineData("""{"apps":{"required":["playstation:x"]}}""", "platform:id")]
-    [InlineData("""{"apps":{"blocked":["ios:bad id"]}}""", "not a package")]
+    [InlineData("""{"apps":{"required":["ios:361309726"]}}""", "'apps.required' is no longer a profile setting: add the app to the catalog")]
     public void Parse_BadSettings_NameTheSetting(string json, string message)
     {
         var (_, errors) = PolicySettings.Parse(JsonDocument.Parse(json).RootElement);
@@ -257,7 +256,7 @@ public sealed class PolicyResolverTests
     [InlineData("""{"restrictions":{"camera":"no"}}""", "restrictions.camera")]
     [InlineData("""{"webFilter":{"allowedSites":["ok.test","exa mple.com"]}}""", "webFilter.allowedSites")]
     [InlineData("""{"webFilter":{"blockedCategories":["Not A Category!"]}}""", "webFilter.blockedCategories")]
-    [InlineData("""{"apps":{"allowed":["ios:bad id"]}}""", "apps.allowed")]
+    [InlineData("""{"apps":{"allowed":["ios:123456"]}}""", "apps.allowed")]
     public void ParseBySetting_BadSettings_AreKeyedByTheSetting(string json, string? key)
     {
         var (_, errors) = PolicySettings.ParseBySetting(JsonDocument.Parse(json).RootElement);
@@ -268,7 +267,7 @@ public sealed class PolicyResolverTests
     [Fact]
     public void Parse_ThenToDocument_RoundTrips()
     {
-        const string json = """{"apps":{"required":["ios:361309726"]},"webFilter":{"allowOnly":true,"allowedSites":["classroom.example.org"]}}""";
+        const string json = """{"device":{"lockMessage":"Back at 3"},"webFilter":{"allowOnly":true,"allowedSites":["classroom.example.org"]}}""";
 
         var (settings, errors) = PolicySettings.Parse(JsonDocument.Parse(json).RootElement);
 

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json;
 using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -84,6 +85,41 @@ public abstract class MigrationRunnerTests(DatabaseProvider provider) : IAsyncLi
         school.Name.ShouldBe("Kept School");
         school.Id.ShouldBe(Guid.Parse("0195a3b2-0000-7000-8000-000000000001"));
         school.CreatedAt.ShouldBe(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+    }
+
+    [Fact]
+    public async Task MigrateAsync_RetiringAppsSettings_DropsOnlyTheAppsGroupOfStoredProfiles()
+    {
+        var retiring = MigrationRunner.Load(provider).Single(m => m.Name.Contains("retire_profile_apps_settings", StringComparison.Ordinal)).Version;
+        await Runner().MigrateAsync(targetVersion: retiring - 1);
+        var withApps = Guid.Parse("0195a3b2-0000-7000-8000-000000000002");
+        var without = Guid.Parse("0195a3b2-0000-7000-8000-000000000003");
+        foreach (var (id, name, settings) in new[]
+        {
+            (withApps, "Old apps", """{"apps":{"required":["ios:123456"],"blocked":["chrome:abcdefghijklmnopabcdefghijklmnop"]},"webFilter":{"blockedSites":["games.example"],"safeSearch":true}}"""),
+            (without, "No apps", """{"device":{"lockMessage":"Back at 3"}}"""),
+        })
+        {
+            await ExecuteAsync("INSERT INTO profiles (id, name, settings_json, created_at, updated_at) VALUES (@id, @name, @settings, @now, @now)",
+                ("@id", provider == DatabaseProvider.Sqlite ? id.ToString().ToUpperInvariant() : id),
+                ("@name", name),
+                ("@settings", settings),
+                ("@now", provider == DatabaseProvider.Sqlite ? "2026-01-01 00:00:00" : new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
+        }
+
+        (await Runner().MigrateAsync(targetVersion: retiring)).ShouldBe([retiring]);
+
+        await using var db = Context();
+        var profiles = await db.Profiles.AsNoTracking().ToDictionaryAsync(p => p.Id);
+        using (var kept = JsonDocument.Parse(profiles[withApps].SettingsJson))
+        {
+            kept.RootElement.TryGetProperty("apps", out _).ShouldBeFalse();
+            kept.RootElement.GetProperty("webFilter").GetProperty("blockedSites")[0].GetString().ShouldBe("games.example");
+            kept.RootElement.GetProperty("webFilter").GetProperty("safeSearch").GetBoolean().ShouldBeTrue();
+        }
+
+        using var untouched = JsonDocument.Parse(profiles[without].SettingsJson);
+        untouched.RootElement.GetProperty("device").GetProperty("lockMessage").GetString().ShouldBe("Back at 3");
     }
 
     [Fact]

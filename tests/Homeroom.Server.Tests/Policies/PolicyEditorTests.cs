@@ -248,7 +248,7 @@ public abstract class PolicyEditorValidationTests(SharedHost shared)
     [InlineData("""{"restrictions":{"camera":"no"}}""", "settings.restrictions.camera", "true or false")]
     [InlineData("""{"webFilter":{"youTube":"loud"}}""", "settings.webFilter.youTube", "one of off, moderate, strict")]
     [InlineData("""{"webFilter":{"blockedSites":["ok.example.org","exa mple.com"]}}""", "settings.webFilter.blockedSites", "blockedSites[1]")]
-    [InlineData("""{"apps":{"required":["playstation:x"]}}""", "settings.apps.required", "platform:id")]
+    [InlineData("""{"apps":{"required":["ios:361309726"]}}""", "settings.apps.required", "no longer a profile setting: add the app to the catalog")]
     [InlineData("""{"location":{"allowedZones":["6f9619ff-8b86-d011-b42d-00cf4fc964ff"]}}""", "settings.location.allowedZones", "no such zone")]
     [InlineData("""{"restrictions":{"telepathy":true}}""", "settings.restrictions.telepathy", "not a known setting")]
     [InlineData("""{"desktopBrowsers":{"extensionId":"not-an-extension"}}""", "settings.desktopBrowsers.extensionId", "32 letters from a to p")]

@@ -210,16 +210,17 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
     {
         await using var agent = await Host.ConnectNewAgentAsync();
         var first = await agent.ExpectAsync<PolicyFrame>();
+        // Each profile is at most 64 KB, so the effective policy passes 256 KB only when several long settings come from
+        // different profiles: both site lists, both category lists (free text here) and an extension configuration.
         string[] Sites(string prefix) => Enumerable.Range(0, 2300).Select(i => $"{prefix}-{i:D5}.example.org").ToArray();
-        string[] Apps(string platform) => Enumerable.Range(0, 1000).Select(i => $"{platform}:com.example.app{i:D5}.student.tools").ToArray();
+        string[] Categories(string prefix) => Enumerable.Range(0, 1000).Select(i => $"{prefix}-{i:D5}-".PadRight(60, 'x')).ToArray();
         var big = new object[]
         {
             new { webFilter = new { blockedSites = Sites("blocked") } },
             new { webFilter = new { allowedSites = Sites("allowed") } },
-            new { apps = new { required = Apps("android") } },
-            new { apps = new { blocked = Apps("android") } },
-            new { apps = new { disabled = Apps("android") } },
-            new { apps = new { allowed = Apps("android") } },
+            new { webFilter = new { blockedCategories = Categories("blocked") } },
+            new { webFilter = new { allowedCategories = Categories("allowed") } },
+            new { desktopBrowsers = new { extensionConfig = new { note = new { Value = new string('n', 8000) } } } },
         };
         var profiles = new List<Guid>();
         for (var i = 0; i < big.Length; i++)

@@ -1,0 +1,6 @@
+-- Homeroom schema v56 (SQLite): the apps.* profile settings (required, blocked, disabled and allowed apps as platform:id
+-- lists) are retired: they were validated and never acted on, and the app catalog's assignments do that work. Stored
+-- profiles lose their "apps" group; every other setting is kept as it was.
+UPDATE profiles
+SET settings_json = json_remove(settings_json, '$.apps')
+WHERE json_valid(settings_json) AND json_type(settings_json, '$.apps') IS NOT NULL;
