@@ -462,6 +462,7 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
         }
         catch (Exception e) when (e is SessionProtocolException or IOException or SocketException or TimeoutException)
         {
+            SessionLog.LostService(logger, e.GetType().Name, e.Message);
             return SessionHelperOutcome.Disconnected;
         }
         finally

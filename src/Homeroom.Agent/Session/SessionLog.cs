@@ -69,4 +69,7 @@ internal static partial class SessionLog
 
     [LoggerMessage(122, LogLevel.Information, "Safety screenshot {CaptureId} sent ({Bytes} bytes)")]
     public static partial void SafetyScreenshotSent(ILogger logger, Guid captureId, int bytes);
+
+    [LoggerMessage(123, LogLevel.Warning, "Lost the connection to the Homeroom service ({Kind}: {Reason}); connecting again")]
+    public static partial void LostService(ILogger logger, string kind, string reason);
 }

@@ -99,6 +99,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
             if (Environment.GetEnvironmentVariable("HOMEROOM_TEST_LOGS") != "1")
             {
                 logging.ClearProviders();
+                logging.AddProvider(new StderrWarnings());
             }
         });
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));

@@ -1,7 +1,6 @@
 using Homeroom.Agent.Session;
 using Homeroom.Agent.Session.X11;
 using Homeroom.Server.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Homeroom.Agent.Tests.Support;
 
@@ -56,9 +55,24 @@ public abstract class DesktopSessionTest(int width, int height, params string[] 
     {
         var screen = X11Session.Open(Display.Name);
         var options = new SessionHelperOptions(Display.Name, socket ?? SessionSocket, new HashSet<uint> { 0 });
-        var helper = new SessionHelper(adjust?.Invoke(options) ?? options, screen, NullLogger.Instance);
+        var helper = new SessionHelper(adjust?.Invoke(options) ?? options, screen, StderrWarnings.Helper);
         var stop = new CancellationTokenSource();
-        var running = new RunningHelper(helper, screen, stop, helper.RunAsync(stop.Token));
+        var run = helper.RunAsync(stop.Token);
+        var display = Display;
+        // A helper that ends before the test stops it says so in the run's log, with its display's X server's state.
+        var name = GetType().Name;
+        _ = run.ContinueWith(
+            t =>
+            {
+                if (!stop.IsCancellationRequested)
+                {
+                    Console.Error.WriteLine($"[agent test {DateTime.UtcNow:HH:mm:ss.fff}] {name}: the helper on {display.Name} ended early: {(t.IsFaulted ? t.Exception!.ToString() : t.Status == TaskStatus.Canceled ? "canceled" : t.Result.ToString())}; {display.Describe()}");
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default);
+        var running = new RunningHelper(helper, screen, stop, run);
         _helpers.Add(running);
         return running;
     }

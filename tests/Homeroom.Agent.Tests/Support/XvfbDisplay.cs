@@ -105,6 +105,19 @@ public sealed class XvfbDisplay : IAsyncDisposable
         }
     }
 
+    /// <summary>The X server's process and whether it still runs, for a failing test's log.</summary>
+    public string Describe()
+    {
+        try
+        {
+            return _process.HasExited ? $"Xvfb (pid {_process.Id}) exited with {_process.ExitCode}" : $"Xvfb (pid {_process.Id}) still runs";
+        }
+        catch (InvalidOperationException e)
+        {
+            return $"Xvfb: {e.Message}";
+        }
+    }
+
     private static bool CanOpen(string name)
     {
         try
