@@ -592,7 +592,10 @@ public sealed class AgentGateway(
     {
         // Scanned and committed before the ack, on this device's own loop: a flood from one device
         // waits on itself only, and its budget drops the excess (the ack says how many).
-        var outcome = await safety.IngestAsync(session.AttributedTo, frame.Signals);
+        // A screenshot is asked of this connection only where it can answer: an agent that says it cannot take one
+        // (the desktop agent without a user-session helper, or on a platform without one) is not asked.
+        var canCapture = live.Capabilities(session.DeviceId)?.FirstOrDefault(c => c.Name == CapabilityNames.SafetyScreenshot) is not { Available: false };
+        var outcome = await safety.IngestAsync(session.AttributedTo, frame.Signals, canCapture);
         await connection.SendAsync(new SignalsAckFrame(frame.Batch, outcome.Dropped > 0 ? outcome.Dropped : null));
         foreach (var captureId in outcome.Captures)
         {

@@ -52,7 +52,12 @@ public sealed class SafetyIngestion(
 
     private readonly SafetyOptions _options = options.Value;
 
-    public async Task<SignalsOutcome> IngestAsync(Guid deviceId, IReadOnlyList<SafetySignal> signals, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Scans a device's signals and stores what raises or grows an alert. <paramref name="canCapture"/>: whether the
+    /// connection they came on can answer a screenshot request (false when its agent reports the capability unavailable);
+    /// screenshots are asked for only then, and only when the policy's <c>safety.screenshots</c> is on.
+    /// </summary>
+    public async Task<SignalsOutcome> IngestAsync(Guid deviceId, IReadOnlyList<SafetySignal> signals, bool canCapture = true, CancellationToken cancellationToken = default)
     {
         var allowed = budget.Take(deviceId, signals.Count);
         var dropped = signals.Count - allowed;
@@ -89,7 +94,7 @@ public sealed class SafetyIngestion(
             return SignalsOutcome.Empty(dropped);
         }
 
-        return await StoreAsync(deviceId, hits, permission.Screenshots, dropped, cancellationToken);
+        return await StoreAsync(deviceId, hits, permission.Screenshots && canCapture, dropped, cancellationToken);
     }
 
     private async Task<SignalsOutcome> StoreAsync(Guid deviceId, List<(SafetySignal Signal, SafetyVerdict Verdict)> hits, bool screenshots, int dropped, CancellationToken cancellationToken)

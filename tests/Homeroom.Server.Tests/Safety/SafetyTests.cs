@@ -275,6 +275,29 @@ public abstract partial class SafetyTests(DatabaseProvider provider) : IAsyncLif
     }
 
     [Fact]
+    public async Task Screenshot_IsNotAskedOfAnAgentThatSaysItCannotTakeOne_AndIsOnceItCan()
+    {
+        await MonitoredAsync(_north, screenshots: true);
+        await using var agent = await AgentAsync(_north, _student);
+        var live = Host.GetService<Homeroom.Server.Devices.DeviceLiveState>();
+        await agent.SendAsync(new InventoryFrame("Windows", "11", null, null, null, null, null, [new AgentCapability(CapabilityNames.SafetyScreenshot, false, "no user-session helper is connected")]));
+        await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is [{ Available: false }]));
+
+        await SendAsync(agent, Signals(Imminent));
+
+        (await agent.NothingOfTypeAsync<SafetyCaptureFrame>(TimeSpan.FromSeconds(1))).ShouldBeTrue();
+        (await DbAsync(db => db.Set<SafetyEvidence>().Where(e => db.Set<SafetyAlert>().Any(a => a.Id == e.AlertId && a.DeviceId == agent.DeviceId)).Select(e => e.CaptureId).ToListAsync())).ShouldBe([null]);
+
+        // A helper connects: the agent says so, and the next signal's evidence is asked for a screenshot.
+        await agent.SendAsync(new InventoryFrame("Windows", "11", null, null, null, null, null, [new AgentCapability(CapabilityNames.SafetyScreenshot, true)]));
+        await Poll.UntilAsync(() => Task.FromResult(live.Capabilities(agent.DeviceId) is [{ Available: true }]));
+        await SendAsync(agent, Signals(Imminent));
+
+        var capture = await agent.ExpectAsync<SafetyCaptureFrame>();
+        (await DbAsync(db => db.Set<SafetyEvidence>().CountAsync(e => e.CaptureId == capture.CaptureId))).ShouldBe(1);
+    }
+
+    [Fact]
     public async Task ReadAlert_OnlySafetyLeadsOfTheSchoolAndDistrictAdmins_AndEveryReadIsAudited()
     {
         await MonitoredAsync(_north);
