@@ -22,4 +22,13 @@ internal static partial class NotificationsLog
 
     [LoggerMessage(EventId = 9607, Level = LogLevel.Error, Message = "Recording the result of a delivery for school {SchoolId} failed")]
     public static partial void RecordFailed(ILogger logger, Guid schoolId, Exception exception);
+
+    [LoggerMessage(EventId = 9608, Level = LogLevel.Warning, Message = "Writing {Count} notification change(s) for the other nodes failed ({Message}); their open pages miss them")]
+    public static partial void ClusterWriteFailed(ILogger logger, int count, string message);
+
+    [LoggerMessage(EventId = 9609, Level = LogLevel.Warning, Message = "The queue of notification changes for the other nodes is full; {Kind} {SubjectId} is not shown there")]
+    public static partial void ClusterQueueFull(ILogger logger, string kind, Guid subjectId);
+
+    [LoggerMessage(EventId = 9610, Level = LogLevel.Warning, Message = "A cluster notification row that is not Homeroom's was ignored (row {RowId}, {Length} characters)")]
+    public static partial void ClusterRowMalformed(ILogger logger, Guid rowId, int length);
 }

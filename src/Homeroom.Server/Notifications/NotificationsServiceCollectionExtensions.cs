@@ -18,6 +18,8 @@ public static class NotificationsServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan); // Each request has its own (WebhookTimeout).
         services.AddHostedService<NotificationDelivery>();
+        services.AddSingleton<ClusterNotifications>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterNotifications>());
         return services;
     }
 }

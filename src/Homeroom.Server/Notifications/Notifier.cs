@@ -30,10 +30,16 @@ public sealed class Notifier(ILogger<Notifier> logger)
     /// <summary>New notifications waiting for e-mail and webhook delivery (read by <see cref="NotificationDelivery"/>).</summary>
     internal ChannelReader<Notification> Outbound => _outbound.Reader;
 
+    /// <summary>
+    /// Each change made on this node, for the other nodes of a cluster (<see cref="ClusterNotifications"/>), which show it
+    /// on their open console pages through <see cref="Relay"/>. Handlers must not block.
+    /// </summary>
+    public event Action<NotificationUpdate>? ChangedHere;
+
     /// <summary>Tells the staff it is for, on every open console page, and by e-mail and webhook where their school asks.</summary>
     public void Publish(Notification notification)
     {
-        FanOut(new NotificationUpdate(NotificationChange.Raised, notification));
+        Change(new NotificationUpdate(NotificationChange.Raised, notification));
         if (!_outbound.Writer.TryWrite(notification))
         {
             NotificationsLog.OutboundQueueFull(logger, notification.Kind, notification.SubjectId);
@@ -41,7 +47,7 @@ public sealed class Notifier(ILogger<Notifier> logger)
     }
 
     /// <summary>Tells the staff it is for on every open console page only; its e-mail and webhook are held (a school's quiet hours).</summary>
-    public void PublishToConsole(Notification notification) => FanOut(new NotificationUpdate(NotificationChange.Raised, notification));
+    public void PublishToConsole(Notification notification) => Change(new NotificationUpdate(NotificationChange.Raised, notification));
 
     /// <summary>Sends by e-mail and webhook only, where the school asks (a summary of what open pages already showed).</summary>
     public void SendOutward(Notification notification)
@@ -53,10 +59,13 @@ public sealed class Notifier(ILogger<Notifier> logger)
     }
 
     /// <summary>Replaces what open console pages show for the same subject (not sent again by e-mail).</summary>
-    public void Update(Notification notification) => FanOut(new NotificationUpdate(NotificationChange.Updated, notification));
+    public void Update(Notification notification) => Change(new NotificationUpdate(NotificationChange.Updated, notification));
 
     /// <summary>The subject was dealt with: removes it from every open console page.</summary>
-    public void Resolve(Notification notification) => FanOut(new NotificationUpdate(NotificationChange.Resolved, notification));
+    public void Resolve(Notification notification) => Change(new NotificationUpdate(NotificationChange.Resolved, notification));
+
+    /// <summary>A change made on another node of the cluster: shown on this node's open pages only (its e-mail and webhooks were that node's).</summary>
+    public void Relay(NotificationUpdate update) => FanOut(update);
 
     /// <summary>
     /// Starts listening for the notifications meant for a staff member (a console connection). Read
@@ -70,6 +79,12 @@ public sealed class Notifier(ILogger<Notifier> logger)
     }
 
     internal void Remove(NotificationSubscription subscription) => _subscribers.TryRemove(subscription, out _);
+
+    private void Change(NotificationUpdate update)
+    {
+        FanOut(update);
+        ChangedHere?.Invoke(update);
+    }
 
     private void FanOut(NotificationUpdate update)
     {

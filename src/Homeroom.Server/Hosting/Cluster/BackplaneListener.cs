@@ -30,7 +30,8 @@ namespace Homeroom.Server.Hosting.Cluster;
 /// and <c>h</c> to <see cref="Devices.ClusterDeviceState"/>. After every (re)connection both read everything again, in
 /// the order of the notices; when the connection is lost, what this node heard about other nodes' devices is forgotten
 /// (shown as unknown: offline, unlocked) until it hears again. <c>a</c> notices go to <see cref="CommandProgress"/>: the
-/// live count of a command issued here, acknowledged by devices connected elsewhere.
+/// live count of a command issued here, acknowledged by devices connected elsewhere. <c>n</c> notices go to
+/// <see cref="Notifications.ClusterNotifications"/>: staff notifications raised elsewhere, shown on this node's open pages.
 /// </para>
 /// </summary>
 public sealed class BackplaneListener(
@@ -41,6 +42,7 @@ public sealed class BackplaneListener(
     Policies.PolicyDistributor policies,
     Classroom.ScreenViews views,
     Devices.ClusterDeviceState devices,
+    Notifications.ClusterNotifications notifications,
     IDbContextFactory<HomeroomDbContext> dbFactory,
     DatabaseOptions database,
     IOptions<BackplaneOptions> options,
@@ -274,6 +276,9 @@ public sealed class BackplaneListener(
                     break;
                 case BackplaneMessageKind.Acknowledged when !own:
                     progress.AcknowledgedElsewhere(message.Command, message.Devices);
+                    break;
+                case BackplaneMessageKind.Notifications when !own:
+                    await ClassroomAsync("reading staff notifications", () => notifications.OnNoticeAsync(message.Devices, stoppingToken));
                     break;
             }
         }

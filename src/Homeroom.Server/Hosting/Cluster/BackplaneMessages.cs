@@ -35,6 +35,9 @@ public enum BackplaneMessageKind
     /// that node did not issue: the node that issued it counts them in its live progress.
     /// </summary>
     Acknowledged,
+
+    /// <summary>Staff notifications changed on the sending node: <see cref="BackplaneMessage.Devices"/> holds the ids of their rows in <c>cluster_notifications</c>.</summary>
+    Notifications,
 }
 
 /// <summary>
@@ -53,7 +56,8 @@ public sealed record BackplaneMessage(BackplaneMessageKind Kind, string Node, IR
 /// <c>v NODE GROUP,…</c> (these classes' screen views changed), <c>t NODE ID:MS,…</c> (these devices' thumbnails
 /// were stored, captured at MS Unix milliseconds), <c>l NODE ID,…</c> (these devices' live rows changed) and
 /// <c>h NODE</c> (the node is alive), and for the live progress of commands <c>a NODE COMMAND ID,…</c> (these devices
-/// acknowledged the command on NODE). NODE is 12 lowercase
+/// acknowledged the command on NODE), and for staff notifications <c>n NODE ROW,…</c> (rows of
+/// <c>cluster_notifications</c> to show on this node's open console pages). NODE is 12 lowercase
 /// hex digits, ID a device id as 32 hex digits. Anyone who may connect to the database can notify, so a
 /// payload is read strictly: anything malformed is refused whole and changes nothing.
 /// </summary>
@@ -100,6 +104,10 @@ public static class BackplaneMessages
     /// <summary>Notifications naming devices whose live row changed.</summary>
     public static List<string> Live(string node, IEnumerable<Guid> deviceIds, int maxPayloadBytes) =>
         Split('l', node, deviceIds.Select(id => id.ToString("N")), maxPayloadBytes);
+
+    /// <summary>Notices naming rows of <c>cluster_notifications</c> (staff notifications changed on <paramref name="node"/>).</summary>
+    public static List<string> Notifications(string node, IEnumerable<Guid> rowIds, int maxPayloadBytes) =>
+        Split('n', node, rowIds.Select(id => id.ToString("N")), maxPayloadBytes);
 
     /// <summary>Notifications naming devices that acknowledged one command, each at most <paramref name="maxPayloadBytes"/> long.</summary>
     public static List<string> Acknowledged(string node, Guid commandId, IEnumerable<Guid> deviceIds, int maxPayloadBytes) =>
@@ -162,7 +170,7 @@ public static class BackplaneMessages
 
         // Kinds whose items carry a number after the id.
         var numbered = kind is 'c' or 't';
-        if (kind is not ('d' or 'p' or 'c' or 'v' or 't' or 'l' or 'a') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
+        if (kind is not ('d' or 'p' or 'c' or 'v' or 't' or 'l' or 'a' or 'n') || payload.Length < 3 + NodeIdLength + GuidLength || payload[2 + NodeIdLength] != ' ')
         {
             return null;
         }
@@ -215,6 +223,7 @@ public static class BackplaneMessages
             'v' => BackplaneMessageKind.Views,
             't' => BackplaneMessageKind.Thumbnails,
             'a' => BackplaneMessageKind.Acknowledged,
+            'n' => BackplaneMessageKind.Notifications,
             _ => BackplaneMessageKind.Live,
         };
         return new BackplaneMessage(parsed, node, devices, sequences, command);

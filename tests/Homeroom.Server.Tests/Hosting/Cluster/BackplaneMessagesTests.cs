@@ -53,6 +53,18 @@ public sealed class BackplaneMessagesTests
     }
 
     [Fact]
+    public void Notifications_ReadBack_AreTheirOwnKindWithTheirRows()
+    {
+        var rows = Enumerable.Range(0, 300).Select(_ => Guid.CreateVersion7()).ToList();
+
+        var read = BackplaneMessages.Notifications(Node, rows, 1_000).Select(BackplaneMessages.Parse).ToList();
+
+        read.Count.ShouldBeGreaterThan(1);
+        read.ShouldAllBe(m => m != null && m.Kind == BackplaneMessageKind.Notifications && m.Node == Node && m.Sequences.Count == 0);
+        read.SelectMany(m => m!.Devices).ShouldBe(rows);
+    }
+
+    [Fact]
     public void Sweep_ReadBack_NamesTheNode()
     {
         var message = BackplaneMessages.Parse(BackplaneMessages.Sweep(Node));
