@@ -66,6 +66,12 @@ public static class NotificationKinds
     /// <summary>A desktop agent stopped or fell silent while its computer runs (alert kinds agentStopped and agentSilent).</summary>
     public const string AgentStopped = "agentStopped";
 
+    /// <summary>
+    /// An OS update rollout paused itself at its health gate (issue 16), with the gate's reason: district-wide staff who read
+    /// updates, on the console only (rollouts are the district's, and e-mail settings are per school, so it is not in <see cref="All"/>).
+    /// </summary>
+    public const string RolloutPaused = "rolloutPaused";
+
     public static readonly IReadOnlyList<string> All = [OutOfBounds, Safety, AgentStopped];
 
     /// <summary>How the console names each kind.</summary>

@@ -8,6 +8,7 @@ using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
 using Homeroom.Server.Hosting.Cluster;
+using Homeroom.Server.Notifications;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -36,6 +37,7 @@ public sealed class RolloutEvaluator(
     AuditTrail audit,
     IssueCommand issueCommand,
     PresenceTracker presence,
+    Notifier notifier,
     IOptions<UpdateOptions> options,
     JobLeases leases,
     TimeProvider time,
@@ -131,6 +133,11 @@ public sealed class RolloutEvaluator(
         foreach (var e in step.Events)
         {
             UpdatesLog.RolloutEvent(Logger, rollout.Id, e.Text);
+            if (e.Kind == RolloutEventKind.Paused)
+            {
+                // The administrators are told at once on any open page, with the gate's reason.
+                notifier.Publish(RolloutNotifications.Paused(rollout, e.Text, now));
+            }
         }
 
         var sent = rollout.State != RolloutState.Active ? 0

@@ -5,6 +5,7 @@ using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
+using Homeroom.Server.Notifications;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -40,7 +41,7 @@ public sealed record DeviceRingDto(Guid RolloutId, string Rollout, string Target
 /// within their scope (a school administrator sees the rollouts whose rings hold their school's groups
 /// or devices). Every action is audited; <see cref="RolloutEvaluator"/> applies the gate.
 /// </summary>
-public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, IOptions<UpdateOptions> options, TimeProvider time)
+public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, Notifier notifier, IOptions<UpdateOptions> options, TimeProvider time)
 {
     public const int MaxRings = 5;
     public const int MaxNameLength = 100;
@@ -305,6 +306,12 @@ public sealed class UpdateRollouts(IDbContextFactory<HomeroomDbContext> dbFactor
         catch (DbUpdateConcurrencyException)
         {
             throw new ConflictException("The rollout changed meanwhile (the gate was evaluated); look again and retry.");
+        }
+
+        if (rollout.State != RolloutState.Paused)
+        {
+            // Resumed or stopped: a pause notice still shown on open pages has been dealt with.
+            notifier.Resolve(RolloutNotifications.Paused(rollout, rollout.StatusText ?? "", now));
         }
 
         return ToDto(rollout);

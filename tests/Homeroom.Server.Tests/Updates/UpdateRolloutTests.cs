@@ -4,8 +4,10 @@ using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Commands;
+using Homeroom.Server.Accounts;
 using Homeroom.Server.Apple;
 using Homeroom.Server.Data;
+using Homeroom.Server.Notifications;
 using Homeroom.Server.Updates;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -140,6 +142,10 @@ public abstract class UpdateRolloutTests(DatabaseProvider provider) : IAsyncLife
         await Evaluator.EvaluateAllAsync();
         Ring(await GetRolloutAsync(id), 0).GetProperty("phase").GetString().ShouldBe("soaking");
 
+        // District staff who read updates have a page open (a school's admin too, who is not told: rollouts are the district's).
+        using var district = Host.GetService<Notifier>().Subscribe(new StaffScope(Guid.NewGuid(), "district", "District", StaffRole.DistrictAdmin, null, null));
+        using var school = Host.GetService<Notifier>().Subscribe(new StaffScope(Guid.NewGuid(), "school", "School", StaffRole.SchoolAdmin, Guid.NewGuid(), null));
+
         // Three devices stop checking in; a day later the gate cannot pass.
         var quietSince = Now;
         Host.Clock.Advance(TimeSpan.FromHours(26));
@@ -152,6 +158,12 @@ public abstract class UpdateRolloutTests(DatabaseProvider provider) : IAsyncLife
         reason.ShouldContain($"have not reported since {quietSince:dddd d MMMM}");
         reason.ShouldContain("at most 1 device of 10 may fall short");
         (await AuditActionsAsync(id)).ShouldContain("updates.rollout.pause");
+        var told = await district.Updates.ReadAsync().AsTask().WaitAsync(HomeroomHost.Timeout);
+        told.Change.ShouldBe(NotificationChange.Raised);
+        told.Notification.Kind.ShouldBe(NotificationKinds.RolloutPaused);
+        told.Notification.Text.ShouldBe(reason);
+        told.Notification.Link.ShouldBe($"/updates?id={id}");
+        school.Updates.TryRead(out _).ShouldBeFalse();
 
         // Paused: nothing promotes or changes.
         (await Evaluator.EvaluateAllAsync()).ShouldBeEmpty();
@@ -168,6 +180,7 @@ public abstract class UpdateRolloutTests(DatabaseProvider provider) : IAsyncLife
             resumed.StatusCode.ShouldBe(HttpStatusCode.OK);
         }
 
+        (await district.Updates.ReadAsync().AsTask().WaitAsync(HomeroomHost.Timeout)).Change.ShouldBe(NotificationChange.Resolved);
         var decision = (await Evaluator.EvaluateAllAsync()).ShouldHaveSingleItem().Decision;
         decision.Progress.Excused.ShouldBe(3);
         decision.Outcome.ShouldBe(Rules.Updates.GateOutcome.StartSoak);
