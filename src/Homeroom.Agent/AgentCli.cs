@@ -387,11 +387,6 @@ public static class AgentCli
     /// <summary>Asks the student's session helper to open its help window; the student does the rest there.</summary>
     private static async Task<int> AskForHelpAsync(AgentOptions options, string? display, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            return await WindowsSessionAsync(options, error, cancellationToken);
-        }
-
         display ??= Environment.GetEnvironmentVariable("DISPLAY");
         if (!OperatingSystem.IsLinux() || display is not { Length: > 0 and <= 64 })
         {
