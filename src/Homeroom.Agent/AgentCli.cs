@@ -62,7 +62,8 @@ public static class AgentCli
         --user-email-domain (or "userEmailDomain" in the --config file): the signed-in account ada is reported as
         ada@DOMAIN as well as by name, so the server finds the student by e-mail; without it, by name (roster id) only.
         session: the user-session helper, run as the signed-in user in their X session (lock screen, messages,
-        screen viewing). It talks only to a service running as --service-uid (default 0, root).
+        screen viewing). It talks only to a service running as --service-uid (default 0, root). On Windows the service
+        starts it in each user's session itself, and it talks only to a service running as LocalSystem.
         help: "I need help", run as the student in their X session (the applications menu's entry runs it): asks their
         session helper to open its help window (a note, an optional picture of the screen, Send and Cancel).
         --help prints this text.
@@ -325,6 +326,11 @@ public static class AgentCli
     /// <summary>The user-session helper, until stopped (SIGINT, SIGTERM) or refused.</summary>
     private static async Task<int> SessionAsync(AgentOptions options, string? display, IReadOnlySet<uint> serviceUids, TextWriter error, CancellationToken cancellationToken)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            return await WindowsSessionAsync(options, error, cancellationToken);
+        }
+
         display ??= Environment.GetEnvironmentVariable("DISPLAY");
         if (!OperatingSystem.IsLinux() || display is not { Length: > 0 and <= 64 })
         {
@@ -356,6 +362,26 @@ public static class AgentCli
                 _ => Ok,
             };
         }
+    }
+
+    /// <summary>
+    /// Windows: the user-session helper in the session it was started in (by the service, <see cref="Session.Windows.WindowsHelperLauncher"/>),
+    /// until the session ends or it is refused. Its "display" is its session as Windows names it; the service checks it the same way.
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private static async Task<int> WindowsSessionAsync(AgentOptions options, TextWriter error, CancellationToken cancellationToken)
+    {
+        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(console => console.SingleLine = true));
+        var display = Session.Windows.WindowsPipePeers.DisplayOf(System.Diagnostics.Process.GetCurrentProcess().SessionId);
+        using var screen = await Session.Windows.WindowsSession.OpenAsync();
+        var helper = new Session.SessionHelper(new Session.SessionHelperOptions(display, options.SessionSocketName, new HashSet<uint>()), screen, loggers.CreateLogger("homeroom-agent.session"));
+        var outcome = await helper.RunAsync(cancellationToken);
+        return outcome switch
+        {
+            Session.SessionHelperOutcome.NotTheService => await WriteAsync(error, "Refused: " + helper.RefusalReason, NotTheService),
+            Session.SessionHelperOutcome.Refused => await WriteAsync(error, "The service refused this helper: " + helper.RefusalReason, HelperRefused),
+            _ => Ok,
+        };
     }
 
     /// <summary>Asks the student's session helper to open its help window; the student does the rest there.</summary>

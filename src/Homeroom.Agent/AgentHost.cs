@@ -62,6 +62,15 @@ public static class AgentHost
         services.AddSingleton<IOsCommandRunner, ProcessRunner>();
         services.AddSingleton<Session.SessionHost>();
         services.AddHostedService(s => s.GetRequiredService<Session.SessionHost>());
+        if (OperatingSystem.IsWindows())
+        {
+            // The service starts a helper in each user's session (session 0 cannot draw on their desktop).
+            services.AddSingleton(s => OperatingSystem.IsWindows()
+                ? new Session.Windows.WindowsHelperLauncher(options, s.GetRequiredService<Session.SessionHost>(), s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<Session.Windows.WindowsHelperLauncher>>())
+                : throw new PlatformNotSupportedException());
+            services.AddHostedService(s => OperatingSystem.IsWindows() ? s.GetRequiredService<Session.Windows.WindowsHelperLauncher>() : throw new PlatformNotSupportedException());
+        }
+
         services.AddSingleton<Session.ForegroundUsage>();
         services.AddSingleton<Session.WindowSignals>();
         services.AddSingleton<Session.SafetyScreenshots>();

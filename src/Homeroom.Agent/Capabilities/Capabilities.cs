@@ -213,7 +213,7 @@ public sealed class ProcessRunner : IOsCommandRunner
 /// <summary>
 /// The concerns that need a program in the student's session. A service cannot draw on the user's
 /// screen, so lock, messages and screen viewing are done by the user-session helper
-/// (<see cref="Session.SessionHelper"/>, Linux/X11 in this build): available while one is connected to
+/// (<see cref="Session.SessionHelper"/>, Linux/X11 and Windows in this build; files from and to the device Linux only): available while one is connected to
 /// <see cref="Session.SessionHost"/>, else unavailable with the reason, so the console greys the actions
 /// out (safety screenshots too: the server and console see whether a case's evidence can carry one from this device). Opening pages and focus mode need the browser integration, not built yet (web filtering is the Homeroom
 /// extension's, given to the browsers by <see cref="Browsers.IBrowserPolicyCapability"/>).
@@ -221,20 +221,24 @@ public sealed class ProcessRunner : IOsCommandRunner
 public sealed class SessionHelperCapabilities(Session.SessionHost sessions) : ICapability
 {
     private static string Unavailable =>
-        OperatingSystem.IsLinux() ? Session.SessionHost.NotConnectedReason : "the user-session helper is built for Linux (X11) only in this agent build";
+        OperatingSystem.IsLinux() || OperatingSystem.IsWindows() ? Session.SessionHost.NotConnectedReason : "the user-session helper is built for Linux (X11) and Windows only in this agent build";
+
+    private const string FilesLinuxOnly = "file transfer is built for Linux (X11) only in this agent build";
 
     public IEnumerable<AgentCapability> Describe() =>
     [
         sessions.Connected ? new(CapabilityNames.Lock, true) : new(CapabilityNames.Lock, false, Unavailable),
         sessions.Connected ? new(CapabilityNames.Message, true) : new(CapabilityNames.Message, false, Unavailable),
         sessions.Connected ? new(CapabilityNames.ScreenView, true) : new(CapabilityNames.ScreenView, false, Unavailable),
-        sessions.Connected ? new(CapabilityNames.RemoteSession, true) : new(CapabilityNames.RemoteSession, false, OperatingSystem.IsLinux() ? Unavailable : "remote sessions are not available on this build (Linux/X11 only)"),
+        sessions.Connected ? new(CapabilityNames.RemoteSession, true) : new(CapabilityNames.RemoteSession, false, OperatingSystem.IsLinux() || OperatingSystem.IsWindows() ? Unavailable : "remote sessions are not available on this build (Linux/X11 and Windows only)"),
         Session.XclipClipboard.Unavailable is { } noClipboard ? new(CapabilityNames.RemoteClipboard, false, noClipboard)
             : sessions.Connected ? new(CapabilityNames.RemoteClipboard, true) : new(CapabilityNames.RemoteClipboard, false, Unavailable),
         Session.XclipClipboard.Unavailable is { } noClipboardRead ? new(CapabilityNames.RemoteClipboardRead, false, noClipboardRead)
             : sessions.Connected ? new(CapabilityNames.RemoteClipboardRead, true) : new(CapabilityNames.RemoteClipboardRead, false, Unavailable),
-        sessions.Connected ? new(CapabilityNames.RemoteFile, true) : new(CapabilityNames.RemoteFile, false, OperatingSystem.IsLinux() ? Unavailable : "file transfer is built for Linux (X11) only in this agent build"),
-        sessions.Connected ? new(CapabilityNames.RemoteFileRead, true) : new(CapabilityNames.RemoteFileRead, false, OperatingSystem.IsLinux() ? Unavailable : "file transfer is built for Linux (X11) only in this agent build"),
+        !OperatingSystem.IsLinux() ? new(CapabilityNames.RemoteFile, false, FilesLinuxOnly)
+            : sessions.Connected ? new(CapabilityNames.RemoteFile, true) : new(CapabilityNames.RemoteFile, false, Unavailable),
+        !OperatingSystem.IsLinux() ? new(CapabilityNames.RemoteFileRead, false, FilesLinuxOnly)
+            : sessions.Connected ? new(CapabilityNames.RemoteFileRead, true) : new(CapabilityNames.RemoteFileRead, false, Unavailable),
         sessions.Connected ? new(CapabilityNames.SafetyScreenshot, true) : new(CapabilityNames.SafetyScreenshot, false, Unavailable),
         new(CapabilityNames.OpenUrl, false, "opening pages needs the browser integration, not built yet"),
         new(CapabilityNames.Focus, false, "focus mode needs the browser integration, not built yet"),

@@ -65,20 +65,40 @@ public sealed class ShutdownSignal(AgentOptions options, IOsCommandRunner runner
     }
 }
 
-/// <summary>The Windows service lifetime, noting a system shutdown before the host stops (see <see cref="ShutdownSignal"/>).</summary>
+/// <summary>
+/// The Windows service lifetime, noting a system shutdown before the host stops (see <see cref="ShutdownSignal"/>), and
+/// passing Windows' session changes (logon, connect, unlock) to the helper launcher so a new session gets its helper at once.
+/// </summary>
 [SupportedOSPlatform("windows")]
-public sealed class AgentServiceLifetime(
-    ShutdownSignal signal,
-    IHostEnvironment environment,
-    IHostApplicationLifetime applicationLifetime,
-    ILoggerFactory loggerFactory,
-    IOptions<HostOptions> hostOptions,
-    IOptions<WindowsServiceLifetimeOptions> serviceOptions)
-    : WindowsServiceLifetime(environment, applicationLifetime, loggerFactory, hostOptions, serviceOptions)
+public sealed class AgentServiceLifetime : WindowsServiceLifetime
 {
+    private readonly ShutdownSignal _signal;
+    private readonly Session.Windows.WindowsHelperLauncher _launcher;
+
+    public AgentServiceLifetime(
+        ShutdownSignal signal,
+        Session.Windows.WindowsHelperLauncher launcher,
+        IHostEnvironment environment,
+        IHostApplicationLifetime applicationLifetime,
+        ILoggerFactory loggerFactory,
+        IOptions<HostOptions> hostOptions,
+        IOptions<WindowsServiceLifetimeOptions> serviceOptions)
+        : base(environment, applicationLifetime, loggerFactory, hostOptions, serviceOptions)
+    {
+        _signal = signal;
+        _launcher = launcher;
+        CanHandleSessionChangeEvent = true;
+    }
+
+    protected override void OnSessionChange(System.ServiceProcess.SessionChangeDescription changeDescription)
+    {
+        _launcher.Nudge();
+        base.OnSessionChange(changeDescription);
+    }
+
     protected override void OnShutdown()
     {
-        signal.SystemIsShuttingDown();
+        _signal.SystemIsShuttingDown();
         base.OnShutdown();
     }
 }

@@ -7,9 +7,16 @@ namespace Homeroom.Agent.Session;
 /// <summary>The channel broke its rules: a message too large, not JSON, or not valid for its side.</summary>
 public sealed class SessionProtocolException(string message) : Exception(message);
 
-/// <summary>Who is at the other end of a Unix socket, from the kernel (<c>SO_PEERCRED</c>): not something the peer says.</summary>
-public readonly record struct PeerCredentials(int ProcessId, uint UserId, uint GroupId)
+/// <summary>
+/// Who is at the other end of the channel, from the operating system, not something the peer says: on Linux the kernel's
+/// <c>SO_PEERCRED</c> (process, uid, gid); on Windows the named pipe's client or server process, its session and its user's SID
+/// (<c>Windows/WindowsPipes.cs</c>; <see cref="UserId"/> and <see cref="GroupId"/> are then <see cref="NoUnixId"/>).
+/// </summary>
+public readonly record struct PeerCredentials(int ProcessId, uint UserId, uint GroupId, int? WindowsSessionId = null, string? UserSid = null)
 {
+    /// <summary>The uid and gid of a Windows peer, which has none.</summary>
+    public const uint NoUnixId = uint.MaxValue;
+
     private const int SolSocket = 1;
     private const int SoPeerCred = 17;
 
@@ -27,19 +34,26 @@ public readonly record struct PeerCredentials(int ProcessId, uint UserId, uint G
 }
 
 /// <summary>
-/// Length-prefixed JSON over a connected Unix socket: a 4-byte big-endian length, then that many bytes
-/// of UTF-8 JSON (<see cref="SessionMessage"/>). Larger than <see cref="SessionMessages.MaxMessageBytes"/>,
-/// not JSON, or not valid for the receiving side is a <see cref="SessionProtocolException"/>.
+/// Length-prefixed JSON over a connected stream (a Unix socket on Linux, a named pipe on Windows): a 4-byte big-endian
+/// length, then that many bytes of UTF-8 JSON (<see cref="SessionMessage"/>). Larger than <see cref="SessionMessages.MaxMessageBytes"/>,
+/// not JSON, or not valid for the receiving side is a <see cref="SessionProtocolException"/>. <paramref name="peer"/> is who
+/// the operating system says is at the other end; the channel owns <paramref name="stream"/>.
 /// </summary>
-public sealed class SessionChannel(Socket socket, bool readsFromHelper) : IAsyncDisposable
+public sealed class SessionChannel(Stream stream, PeerCredentials peer, bool readsFromHelper) : IAsyncDisposable
 {
-    private readonly NetworkStream _stream = new(socket, ownsSocket: true);
+    private readonly Stream _stream = stream;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    /// <summary>Over a connected Unix socket, its peer from <c>SO_PEERCRED</c> (a socket that cannot say throws <see cref="SocketException"/>).</summary>
+    public SessionChannel(Socket socket, bool readsFromHelper)
+        : this(new NetworkStream(socket, ownsSocket: true), PeerCredentials.Read(socket), readsFromHelper)
+    {
+    }
 
     /// <summary>The local socket address both sides use: abstract (no file; Linux only), so no directory permissions are involved and the peer check decides.</summary>
     public static System.Net.Sockets.UnixDomainSocketEndPoint EndPoint(string name) => new("\0" + name);
 
-    public PeerCredentials Peer { get; } = PeerCredentials.Read(socket);
+    public PeerCredentials Peer { get; } = peer;
 
     public async Task WriteAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {

@@ -335,6 +335,20 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
 
     public async Task<SessionHelperOutcome> RunOnceAsync(CancellationToken cancellationToken)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            var (pipeChannel, outcome) = await ConnectPipeAsync(cancellationToken);
+            if (pipeChannel is null)
+            {
+                return outcome;
+            }
+
+            await using (pipeChannel)
+            {
+                return await ServeAsync(pipeChannel, cancellationToken);
+            }
+        }
+
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
@@ -353,6 +367,45 @@ public sealed class SessionHelper(SessionHelperOptions options, ISessionScreen s
             SessionLog.NotTheService(logger, options.SocketName, channel.Peer.ProcessId, channel.Peer.UserId);
             return SessionHelperOutcome.NotTheService;
         }
+
+        return await ServeAsync(channel, cancellationToken);
+    }
+
+    /// <summary>
+    /// Windows: connects to the service's named pipe, asking only to read and write (not to create instances), and checks
+    /// that LocalSystem serves it in session 0 before sending anything (<see cref="Windows.WindowsPipes.ServerPeer"/>).
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private async Task<(SessionChannel? Channel, SessionHelperOutcome Outcome)> ConnectPipeAsync(CancellationToken cancellationToken)
+    {
+        var pipe = new System.IO.Pipes.NamedPipeClientStream(".", Windows.WindowsPipePeers.PipeName(options.SocketName),
+            System.IO.Pipes.PipeAccessRights.ReadData | System.IO.Pipes.PipeAccessRights.WriteData | System.IO.Pipes.PipeAccessRights.ReadAttributes
+            | System.IO.Pipes.PipeAccessRights.ReadPermissions | System.IO.Pipes.PipeAccessRights.Synchronize,
+            System.IO.Pipes.PipeOptions.Asynchronous, System.Security.Principal.TokenImpersonationLevel.Identification, HandleInheritability.None);
+        try
+        {
+            await pipe.ConnectAsync(2000, cancellationToken);
+        }
+        catch (Exception e) when (e is TimeoutException or IOException or OperationCanceledException or UnauthorizedAccessException)
+        {
+            await pipe.DisposeAsync();
+            return (null, cancellationToken.IsCancellationRequested ? SessionHelperOutcome.Stopped : SessionHelperOutcome.Unavailable);
+        }
+
+        var (peer, refusal) = Windows.WindowsPipes.ServerPeer(pipe);
+        if (refusal is not null)
+        {
+            await pipe.DisposeAsync();
+            RefusalReason = refusal;
+            SessionLog.NotTheService(logger, options.SocketName, peer.ProcessId, peer.UserId);
+            return (null, SessionHelperOutcome.NotTheService);
+        }
+
+        return (new SessionChannel(pipe, peer, readsFromHelper: false), SessionHelperOutcome.Disconnected);
+    }
+
+    private async Task<SessionHelperOutcome> ServeAsync(SessionChannel channel, CancellationToken cancellationToken)
+    {
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         CancellationTokenSource? viewing = null;

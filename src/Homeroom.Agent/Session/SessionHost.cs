@@ -8,12 +8,14 @@ using Microsoft.Extensions.Logging;
 namespace Homeroom.Agent.Session;
 
 /// <summary>
-/// The service's end of the local channel to the user-session helpers. Listens on an abstract Unix
-/// socket (<see cref="AgentOptions.SessionSocketName"/>; Linux only) and takes a helper only when the
+/// The service's end of the local channel to the user-session helpers. On Linux it listens on an abstract Unix
+/// socket (<see cref="AgentOptions.SessionSocketName"/>) and takes a helper only when the
 /// kernel says (<c>SO_PEERCRED</c>) it runs as an allowed user: one of <see cref="AgentOptions.SessionHelperUids"/>
 /// when configured, else the user who logged in to the helper's session (its <c>/proc/PID/loginuid</c>, which
-/// an unprivileged process cannot change, must be its uid). One helper per X display: a second one for the
-/// same display is refused while the first is connected. Forwards lock, unlock, message and screen view
+/// an unprivileged process cannot change, must be its uid). On Windows it listens on a local named pipe
+/// (<see cref="Windows.WindowsPipes"/>) and takes a helper only when Windows says it runs in a user's session as the user
+/// signed in to that session (<see cref="Windows.WindowsPipePeers.HelperRefusal"/>). One helper per X display (on Windows,
+/// per session, as Windows names it): a second one for the same display is refused while the first is connected. Forwards lock, unlock, message and screen view
 /// to the helpers, remembers the lock and the view for a helper that connects later, hands the
 /// thumbnails and foreground window they report to the agent, and asks a helper for the screen when the
 /// server wants a safety screenshot (<see cref="SafetyCaptureAsync"/>).
@@ -107,6 +109,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            await ListenOnPipeAsync(stoppingToken);
+            return;
+        }
+
         if (!OperatingSystem.IsLinux())
         {
             return;
@@ -123,13 +131,13 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
             catch (SocketException e)
             {
                 // Another process holds the name (a second agent, or something squatting it: helpers check who we are, so it cannot pose as us).
-                SessionLog.ListenFailed(logger, options.SessionSocketName, e.Message);
+                SessionLog.ListenFailed(logger, "@" + options.SessionSocketName, e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(5), time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
                 continue;
             }
 
             _listening.TrySetResult();
-            SessionLog.Listening(logger, options.SessionSocketName);
+            SessionLog.Listening(logger, "@" + options.SessionSocketName);
             try
             {
                 while (!stoppingToken.IsCancellationRequested)
@@ -148,6 +156,85 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Windows: serves helpers on the named pipe. One server instance always waits (the next is created before a connected
+    /// one is served), so the name stays the service's; the first is created with <c>FILE_FLAG_FIRST_PIPE_INSTANCE</c>.
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private async Task ListenOnPipeAsync(CancellationToken stoppingToken)
+    {
+        var pipeName = Windows.WindowsPipes.PipePath(options.SessionSocketName);
+        System.IO.Pipes.NamedPipeServerStream? waiting = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // First instance only when none is being served (after a failure, served ones may still hold the name).
+                waiting ??= Windows.WindowsPipes.CreateServer(options.SessionSocketName, first: _connections.CurrentCount == MaxConnections);
+                _listening.TrySetResult();
+                SessionLog.Listening(logger, pipeName);
+                while (true)
+                {
+                    await waiting.WaitForConnectionAsync(stoppingToken);
+                    var connected = waiting;
+                    waiting = null;
+                    try
+                    {
+                        waiting = Windows.WindowsPipes.CreateServer(options.SessionSocketName, first: false);
+                    }
+                    catch
+                    {
+                        await connected.DisposeAsync();
+                        throw;
+                    }
+
+                    if (!_connections.Wait(0))
+                    {
+                        await connected.DisposeAsync(); // more connections than helpers can need: refuse without reading
+                        continue;
+                    }
+
+                    _ = ServePipeAsync(connected, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (IOException e)
+            {
+                // The name is taken by a pipe that is not ours (helpers check who serves it), or Windows refused an instance.
+                SessionLog.ListenFailed(logger, pipeName, e.Message);
+                if (waiting is not null)
+                {
+                    await waiting.DisposeAsync();
+                    waiting = null;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(5), time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+
+        if (waiting is not null)
+        {
+            await waiting.DisposeAsync();
+        }
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private async Task ServePipeAsync(System.IO.Pipes.NamedPipeServerStream pipe, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await using var channel = new SessionChannel(pipe, Windows.WindowsPipes.ClientPeer(pipe), readsFromHelper: true);
+            await ServeAsync(channel, stoppingToken);
+        }
+        finally
+        {
+            _connections.Release();
         }
     }
 
@@ -462,7 +549,9 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
                 return;
             }
 
-            var candidate = new Helper(channel, hello.Display!, peer.UserId);
+            // On Windows the session is Windows' word, not the helper's: one helper per session.
+            var display = peer.WindowsSessionId is { } sessionId ? Windows.WindowsPipePeers.DisplayOf(sessionId) : hello.Display!;
+            var candidate = new Helper(channel, display, peer.UserId);
             if (!_helpers.TryAdd(candidate.Display, candidate))
             {
                 var reason = $"a helper is already connected for display {candidate.Display}";
@@ -644,6 +733,12 @@ public sealed class SessionHost(AgentOptions options, TimeProvider time, ILogger
 
     private string? Refusal(PeerCredentials peer)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            return Windows.WindowsPipePeers.HelperRefusal(peer.WindowsSessionId, peer.UserSid,
+                peer.WindowsSessionId is { } session and > 0 ? Windows.WindowsPipes.SessionUserSid(session) : null);
+        }
+
         if (options.SessionHelperUids is { Count: > 0 } allowed)
         {
             return allowed.Contains(peer.UserId) ? null : $"uid {peer.UserId} is not a session helper user of this agent";

@@ -4,10 +4,10 @@ namespace Homeroom.Agent.Session;
 
 internal static partial class SessionLog
 {
-    [LoggerMessage(101, LogLevel.Information, "Listening for user-session helpers on @{Name}")]
+    [LoggerMessage(101, LogLevel.Information, "Listening for user-session helpers on {Name}")]
     public static partial void Listening(ILogger logger, string name);
 
-    [LoggerMessage(102, LogLevel.Error, "Cannot listen for user-session helpers on @{Name}: {Reason}")]
+    [LoggerMessage(102, LogLevel.Error, "Cannot listen for user-session helpers on {Name}: {Reason}")]
     public static partial void ListenFailed(ILogger logger, string name, string reason);
 
     [LoggerMessage(103, LogLevel.Warning, "Refused a session helper (pid {ProcessId}, uid {UserId}): {Reason}")]
