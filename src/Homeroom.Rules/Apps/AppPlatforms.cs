@@ -19,7 +19,7 @@ public sealed record AppPlatformNote(bool Applicable, string Note);
 /// </summary>
 public static class AppPlatforms
 {
-    private const string MacMdmPackage = "Macs enrolled through Apple MDM get the same package through MDM (InstallEnterpriseApplication, followed by the app bundle's id).";
+    private const string MacMdmPackage = "Macs enrolled through Apple MDM get the same package through MDM (InstallEnterpriseApplication) when the package names its app bundle's id, by which their app lists show it.";
 
     /// <summary>The note for an app's intent on a platform.</summary>
     public static AppPlatformNote For(DevicePlatform platform, AppIdentities ids, AppIntent intent) => platform switch
