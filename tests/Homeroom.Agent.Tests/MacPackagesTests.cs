@@ -29,12 +29,13 @@ public sealed class MacPackagesTests : IAsyncLifetime
     private const string PackageId = "org.example.paint.pkg";
     private readonly string _directory = Directory.CreateTempSubdirectory("homeroom-macpkg-").FullName;
     private readonly byte[] _package = [.. "xar!"u8, .. RandomNumberGenerator.GetBytes(200_000)];
+    private readonly byte[] _newPackage = [.. "xar!"u8, .. RandomNumberGenerator.GetBytes(150_000)];
     private FakeMacTools _tools = null!;
     private PackageServer _server = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await PackageServer.StartAsync(new Dictionary<string, byte[]> { ["paint.pkg"] = _package });
+        _server = await PackageServer.StartAsync(new Dictionary<string, byte[]> { ["paint.pkg"] = _package, ["paint-2.pkg"] = _newPackage });
         _tools = new FakeMacTools();
         Directory.CreateDirectory(Path.Combine(_directory, "root", "Applications"));
     }
@@ -127,15 +128,98 @@ public sealed class MacPackagesTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Install_AlreadyReceipted_DoesNotDownloadOrRunInstaller()
+    public async Task Install_AlreadyInstalledWithTheCatalogsHash_DoesNotDownloadOrRunInstallerAgain()
     {
-        _tools.Receipts.Add(PackageId);
+        var packages = NewPackages();
+        _tools.OnInstall = _ => Installed();
+        (await packages.InstallAsync(PackageId, new PackageSource(_server.Url("paint.pkg"), Sha256), CancellationToken.None)).Ok.ShouldBeTrue();
 
+        // A new agent process reads what the first one recorded.
         var outcome = await NewPackages().InstallAsync(PackageId, new PackageSource(_server.Url("paint.pkg"), Sha256), CancellationToken.None);
 
         outcome.ShouldBe(new PackageOutcome(true, "already installed"));
-        _server.Requests.ShouldBe(0);
-        _tools.Calls.ShouldNotContain(c => c.StartsWith("installer", StringComparison.Ordinal));
+        _server.Requests.ShouldBe(1);
+        _tools.Calls.Count(c => c.StartsWith("installer", StringComparison.Ordinal)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Install_CatalogHashChanged_InstallsTheNewPackageOverTheOld_AndRecordsItsHash()
+    {
+        var packages = NewPackages();
+        var installed = new List<byte[]>();
+        _tools.OnInstall = command =>
+        {
+            installed.Add(File.ReadAllBytes(command.Arguments[1]));
+            return Installed();
+        };
+        (await packages.InstallAsync(PackageId, new PackageSource(_server.Url("paint.pkg"), Sha256), CancellationToken.None)).ShouldBe(new PackageOutcome(true, "installed with installer"));
+        packages.InstalledSha256(PackageId).ShouldBe(Sha256);
+
+        var outcome = await packages.InstallAsync(PackageId, new PackageSource(_server.Url("paint-2.pkg"), NewSha256), CancellationToken.None);
+
+        outcome.ShouldBe(new PackageOutcome(true, $"updated with installer to the package with SHA-256 {NewSha256}"));
+        installed.Count.ShouldBe(2);
+        installed[1].ShouldBe(_newPackage);
+        packages.InstalledSha256(PackageId).ShouldBe(NewSha256);
+        _tools.Receipts.ShouldContain(PackageId);
+    }
+
+    [Fact]
+    public async Task Install_BadNewPackage_FailsWithTheReason_AndTheOldOneStaysInstalled()
+    {
+        var packages = NewPackages();
+        _tools.OnInstall = _ => Installed();
+        (await packages.InstallAsync(PackageId, new PackageSource(_server.Url("paint.pkg"), Sha256), CancellationToken.None)).Ok.ShouldBeTrue();
+        var claimed = new string('d', 64); // the catalog's new hash, which the file at the new URL does not have
+
+        var outcome = await packages.InstallAsync(PackageId, new PackageSource(_server.Url("paint-2.pkg"), claimed), CancellationToken.None);
+
+        outcome.ShouldBe(new PackageOutcome(false,
+            $"the downloaded package's SHA-256 is {NewSha256}, not the catalog's {claimed}: it was deleted and nothing was installed; the package installed before stays"));
+        _tools.Calls.Count(c => c.StartsWith("installer", StringComparison.Ordinal)).ShouldBe(1);
+        _tools.Receipts.ShouldContain(PackageId);
+        packages.InstalledSha256(PackageId).ShouldBe(Sha256);
+
+        // A new package the installer refuses leaves the old one's record too.
+        _tools.OnInstall = _ => new ToolRun(1, "installer: The upgrade failed. (The Installer could not install the software.)\n");
+        var refused = await packages.InstallAsync(PackageId, new PackageSource(_server.Url("paint-2.pkg"), NewSha256), CancellationToken.None);
+        refused.ShouldBe(new PackageOutcome(false, "installer exited with 1: The upgrade failed. (The Installer could not install the software.); the package installed before stays"));
+        packages.InstalledSha256(PackageId).ShouldBe(Sha256);
+    }
+
+    [Fact]
+    public async Task Install_ReceiptThisAgentDidNotInstall_IsInstalledOverWithTheCatalogsPackage()
+    {
+        _tools.Receipts.Add(PackageId); // installed by hand, or by an agent before it recorded hashes
+        _tools.OnInstall = _ => Installed();
+        var packages = NewPackages();
+
+        var outcome = await packages.InstallAsync(PackageId, new PackageSource(_server.Url("paint.pkg"), Sha256), CancellationToken.None);
+
+        outcome.ShouldBe(new PackageOutcome(true, $"updated with installer to the package with SHA-256 {Sha256}"));
+        _server.Requests.ShouldBe(1);
+        packages.InstalledSha256(PackageId).ShouldBe(Sha256);
+    }
+
+    [Fact]
+    public async Task Remove_ForgetsTheInstalledHash_SoTheNextInstallDownloadsAgain()
+    {
+        var packages = NewPackages();
+        _tools.OnInstall = _ => Installed();
+        (await packages.InstallAsync(PackageId, new PackageSource(_server.Url("paint.pkg"), Sha256), CancellationToken.None)).Ok.ShouldBeTrue();
+
+        (await packages.RemoveAsync(PackageId, PackageSource.None, CancellationToken.None)).Ok.ShouldBeTrue();
+
+        packages.InstalledSha256(PackageId).ShouldBeNull();
+        _tools.Receipts.ShouldBeEmpty();
+    }
+
+    private string NewSha256 => Convert.ToHexStringLower(SHA256.HashData(_newPackage));
+
+    private ToolRun Installed()
+    {
+        _tools.Receipts.Add(PackageId);
+        return new ToolRun(0, "installer: The install was successful.\n");
     }
 
     [Fact]

@@ -408,6 +408,12 @@ public static class CommandKinds
     public const string Wallpaper = "wallpaper";
     /// <summary>Install the device's current policy as a configuration profile (Apple devices; agents get policy frames instead).</summary>
     public const string ApplyPolicy = "applyPolicy";
+    /// <summary>
+    /// Install a catalog entry's Mac package on a Mac managed through Apple MDM (InstallEnterpriseApplication with the manifest
+    /// embedded). Issued by the server's app reconciler only, never by staff: arguments <c>package</c> (the receipt id),
+    /// <c>packageUrl</c> (https), <c>sha256</c>, <c>bundleId</c> (the app bundle the package installs) and optional <c>name</c>.
+    /// </summary>
+    public const string InstallEnterpriseApp = "installEnterpriseApp";
 
     // Desktop agent package management (docs/agent-protocol.md): the package identity for the device's own platform.
 

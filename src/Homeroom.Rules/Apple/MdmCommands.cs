@@ -27,7 +27,7 @@ public static class MdmCommands
     /// <summary>Actions that only devices managed through MDM carry out today.</summary>
     public static IReadOnlySet<string> AppleOnly { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        CommandKinds.Shutdown, CommandKinds.Erase, CommandKinds.InstallApp, CommandKinds.RemoveApp, CommandKinds.ListApps, CommandKinds.ListManagedApps, CommandKinds.ListProfiles,
+        CommandKinds.Shutdown, CommandKinds.Erase, CommandKinds.InstallApp, CommandKinds.InstallEnterpriseApp, CommandKinds.RemoveApp, CommandKinds.ListApps, CommandKinds.ListManagedApps, CommandKinds.ListProfiles,
         CommandKinds.RemoveProfile, CommandKinds.UpdateOs, CommandKinds.ListOsUpdates, CommandKinds.OsUpdateStatus, CommandKinds.LostMode,
         CommandKinds.EndLostMode, CommandKinds.Rename, CommandKinds.ApplyPolicy, CommandKinds.Wallpaper,
     };
@@ -52,6 +52,7 @@ public static class MdmCommands
         CommandKinds.Shutdown => "ShutDownDevice",
         CommandKinds.Erase => "EraseDevice",
         CommandKinds.InstallApp => "InstallApplication",
+        CommandKinds.InstallEnterpriseApp => "InstallEnterpriseApplication",
         CommandKinds.RemoveApp => "RemoveApplication",
         CommandKinds.ListApps => "InstalledApplicationList",
         CommandKinds.ListManagedApps => "ManagedApplicationList",
@@ -76,6 +77,7 @@ public static class MdmCommands
         CommandKinds.OpenUrl or CommandKinds.CloseTab => "Opening or closing browser tabs is not an MDM command.",
         CommandKinds.LostMode or CommandKinds.EndLostMode or CommandKinds.Locate when device.IsMac => "Lost Mode is for iPads and iPhones.",
         CommandKinds.Wallpaper when device.IsMac => "Macs do not take a wallpaper through MDM.",
+        CommandKinds.InstallEnterpriseApp when !device.IsMac => "Packages (.pkg) are for Macs; iPads and iPhones install App Store apps.",
         CommandKinds.Wallpaper when !device.Supervised => "Setting the wallpaper needs a supervised iPad or iPhone.",
         CommandKinds.LostMode or CommandKinds.EndLostMode or CommandKinds.Locate or CommandKinds.Restart or CommandKinds.Shutdown
             or CommandKinds.UpdateOs or CommandKinds.ListOsUpdates or CommandKinds.OsUpdateStatus or CommandKinds.Rename
@@ -147,6 +149,14 @@ public static class MdmCommands
                 }
 
                 break;
+            case CommandKinds.InstallEnterpriseApp:
+                command["Manifest"] = PackageManifest(Argument("package")!, Argument("packageUrl")!, Argument("sha256")!, Argument("name"));
+                // As for App Store apps on a Mac (macOS 11 and later): managed, so ManagedApplicationList reports it and
+                // RemoveApplication can remove it; removed with the MDM profile; a copy already there is taken over.
+                command["InstallAsManaged"] = true;
+                command["ManagementFlags"] = 1L;
+                command["ChangeManagementState"] = "Managed";
+                break;
             case CommandKinds.RemoveApp:
                 command["Identifier"] = Argument("bundleId")!;
                 break;
@@ -212,6 +222,47 @@ public static class MdmCommands
         }
 
         return new MdmCommand(command, secret);
+    }
+
+    /// <summary>
+    /// The chunk size the package's one SHA-256 covers (<c>sha256-size</c>): the catalog keeps the SHA-256 of the whole package,
+    /// so the chunk is as large as the largest package the desktop agent downloads (4 GiB), and <c>sha256s</c> holds one hash.
+    /// </summary>
+    public const long PackageHashChunkBytes = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// The app manifest of <c>InstallEnterpriseApplication</c> (Apple's ManifestURL format, embedded as the command's
+    /// <c>Manifest</c>): one item whose <c>software-package</c> asset is the catalog's URL with its SHA-256, and metadata naming
+    /// the package by its receipt id. The catalog has no package version, so <c>bundle-version</c> is not sent.
+    /// </summary>
+    public static Dictionary<string, object> PackageManifest(string packageId, string url, string sha256, string? title)
+    {
+        var metadata = new Dictionary<string, object>(StringComparer.Ordinal) { ["bundle-identifier"] = packageId, ["kind"] = "software" };
+        if (title is not null)
+        {
+            metadata["title"] = title;
+        }
+
+        return new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["items"] = new List<object>
+            {
+                new Dictionary<string, object>(StringComparer.Ordinal)
+                {
+                    ["assets"] = new List<object>
+                    {
+                        new Dictionary<string, object>(StringComparer.Ordinal)
+                        {
+                            ["kind"] = "software-package",
+                            ["url"] = url,
+                            ["sha256-size"] = PackageHashChunkBytes,
+                            ["sha256s"] = new List<object> { sha256.ToLowerInvariant() },
+                        },
+                    },
+                    ["metadata"] = metadata,
+                },
+            },
+        };
     }
 
     private static string NewPin() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", CultureInfo.InvariantCulture);

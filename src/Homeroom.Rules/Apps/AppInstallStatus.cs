@@ -81,7 +81,7 @@ public sealed record AppStatusPlan(AppRoute Route, string? Reason = null);
 /// Which (device, app) pairs get a status row and what drives it. Available apps get none (nothing to
 /// enforce). Required apps get one wherever the entry has an identity for the platform; blocked apps on
 /// iPads, Macs (through Apple MDM: removed where MDM installed them; through the desktop agent: the package's
-/// app bundle removed where installed) and Windows and Linux desktops (removed where installed). A Chromebook's blocked and disabled extensions are turned off by the extension itself
+/// app bundle removed where installed; an MDM Mac's Mac package goes through MDM's InstallEnterpriseApplication) and Windows and Linux desktops (removed where installed). A Chromebook's blocked and disabled extensions are turned off by the extension itself
 /// (see the device's policy document) and are not tracked here.
 /// </summary>
 public static class AppStatusPlans
@@ -90,8 +90,8 @@ public static class AppStatusPlans
     public const string NotMdm = "This iPad is not managed through Apple MDM: Homeroom installs and removes apps only on iPads enrolled through MDM.";
     public const string MacNotMdm = "This Mac is not managed through Apple MDM: Homeroom installs and removes App Store apps only on Macs enrolled through MDM. "
         + "Give the catalog entry a Mac package (a .pkg's URL, SHA-256 and package id) for the desktop agent to install it.";
-    public const string MacMdmNoPackage = "This Mac is managed through Apple MDM, which installs App Store apps only: the catalog entry's Mac package is installed "
-        + "by the desktop agent, which this Mac does not run. Give the entry an App Store id, or run the agent on the Mac.";
+    public const string MacMdmNoBundleId = "This Mac is managed through Apple MDM, which installs the catalog entry's Mac package (InstallEnterpriseApplication) "
+        + "and follows it in the Mac's app list by its app bundle's id: give the Mac package its bundle id (CFBundleIdentifier of the app it installs).";
     public const string UnsupervisedUnmanaged = "This iPad is not supervised and Homeroom did not install this app: Apple lets MDM block apps only on supervised iPads "
         + "(set up through Apple School Manager) and remove only the apps it installed. Remove it by hand, or supervise the iPad.";
     public const string MacUnmanaged = "Homeroom did not install this app on this Mac: RemoveApplication removes only the apps MDM installed, and macOS has no "
@@ -110,7 +110,8 @@ public static class AppStatusPlans
         (DevicePlatform.ChromeOS, AppIntent.Required) when ids.WebAppUrl is not null => new(AppRoute.NotApplicable, ChromeWebApp),
         (DevicePlatform.MacOS, AppIntent.Required) when ids.AppleAdamId is not null => new(AppRoute.AppleInstall),
         (DevicePlatform.MacOS, AppIntent.Blocked) when ids.AppleBundleId is not null => new(AppRoute.AppleRemove),
-        // Only a Mac package: the desktop agent. With both, the reconciler sends a Mac without MDM to the agent.
+        // Only a Mac package: the desktop agent, or on an MDM Mac InstallEnterpriseApplication (the reconciler decides by enrolment).
+        // With both, the reconciler sends a Mac without MDM to the agent.
         (DevicePlatform.MacOS, AppIntent.Required) when ids.MacPackageId is not null => new(AppRoute.AgentInstall),
         (DevicePlatform.MacOS, AppIntent.Blocked) when ids.MacPackageId is not null => new(AppRoute.AgentRemove),
         (DevicePlatform.Windows, AppIntent.Required) when ids.WindowsPackageId is not null => new(AppRoute.AgentInstall),
@@ -120,6 +121,16 @@ public static class AppStatusPlans
         (DevicePlatform.Android, AppIntent.Required) when ids.AndroidPackage is not null => new(AppRoute.NotApplicable, AndroidAgent),
         _ => null,
     };
+
+    /// <summary>What a Mac package's row says while the catalog's new package replaces the one installed.</summary>
+    public static string MacPackageUpdating(string installedSha256, string catalogSha256) =>
+        $"Updating: the catalog's package changed (SHA-256 {Short(installedSha256)} installed, {Short(catalogSha256)} in the catalog); the installed one stays until the new one is in place.";
+
+    /// <summary>Added to a failed update's reason: the package installed before is still there.</summary>
+    public static string MacPackageKept(string installedSha256) =>
+        $"The package installed before (SHA-256 {Short(installedSha256)}) stays installed.";
+
+    private static string Short(string sha256) => sha256.Length > 12 ? sha256[..12] + "…" : sha256;
 
     /// <summary>The reason a Chromebook shows for a required extension it does not have.</summary>
     public static string ChromeMissing(string extensionId) =>

@@ -19,7 +19,7 @@ public sealed record AppPlatformNote(bool Applicable, string Note);
 /// </summary>
 public static class AppPlatforms
 {
-    private const string MacMdmOnly = "Macs enrolled only through Apple MDM do not get it (Homeroom's MDM installs App Store apps).";
+    private const string MacMdmPackage = "Macs enrolled through Apple MDM get the same package through MDM (InstallEnterpriseApplication) when the package names its app bundle's id, by which their app lists show it.";
 
     /// <summary>The note for an app's intent on a platform.</summary>
     public static AppPlatformNote For(DevicePlatform platform, AppIdentities ids, AppIntent intent) => platform switch
@@ -49,7 +49,7 @@ public static class AppPlatforms
         DevicePlatform.MacOS when intent == AppIntent.Required && ids.AppleAdamId is null && ids.MacPackageId is null =>
             new(false, "Not installed on Macs: the catalog entry has no App Store id or Mac package to install from."),
         DevicePlatform.MacOS when intent == AppIntent.Required && ids.AppleAdamId is null =>
-            new(true, $"Installed by the desktop agent on Macs that run it, from the catalog's package (checked against its SHA-256, then installed with installer); {MacMdmOnly} Its status is on this page."),
+            new(true, $"Installed by the desktop agent on Macs that run it, from the catalog's package (checked against its SHA-256, then installed with installer); {MacMdmPackage} A new URL or SHA-256 in the catalog installs the new package over the old. Its status is on this page."),
         DevicePlatform.MacOS when intent == AppIntent.Required && ids.MacPackageId is not null =>
             new(true, "Installed through Apple MDM on Macs enrolled through MDM (InstallApplication, after a licence where the app has them), and by the desktop agent from the catalog's package on Macs that run the agent. Its status is on this page."),
         DevicePlatform.MacOS when intent == AppIntent.Required =>
@@ -57,7 +57,7 @@ public static class AppPlatforms
         DevicePlatform.MacOS when intent == AppIntent.Blocked && ids.AppleBundleId is null && ids.MacPackageId is null =>
             new(false, "Not removed on Macs: the catalog entry has no bundle id and no Mac package."),
         DevicePlatform.MacOS when intent == AppIntent.Blocked && ids.AppleBundleId is null =>
-            new(true, $"Removed by the desktop agent on Macs that run it: the app bundle is moved away and the package receipt forgotten (macOS has no uninstaller for packages), and its programs are ended when they start; {MacMdmOnly}"),
+            new(true, $"Removed by the desktop agent on Macs that run it: the app bundle is moved away and the package receipt forgotten (macOS has no uninstaller for packages), and its programs are ended when they start. On Macs enrolled through Apple MDM it is removed (RemoveApplication) where MDM installed it."),
         DevicePlatform.MacOS when intent == AppIntent.Blocked && ids.MacPackageId is not null =>
             new(true, "Removed through Apple MDM where MDM installed it (RemoveApplication); on Macs that run the desktop agent, the package's app bundle is moved away, its receipt forgotten and its programs are ended when they start."),
         DevicePlatform.MacOS when intent == AppIntent.Blocked =>

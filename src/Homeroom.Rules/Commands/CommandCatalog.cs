@@ -47,12 +47,14 @@ public static class CommandCatalog
 
     /// <summary>
     /// The package commands as the server's app reconciler issues them, never <c>POST /api/commands</c>: a Mac package's
-    /// download URL and hash (and the app bundle it installs) come from the catalog only, since an agent runs what they name as root.
+    /// download URL and hash (and the app bundle it installs) come from the catalog only, since an agent runs what they name as root
+    /// (and an MDM Mac installs what <c>installEnterpriseApp</c> names).
     /// </summary>
     private static readonly Dictionary<string, CommandDefinition> CatalogPackageDefinitions = new(StringComparer.Ordinal)
     {
         [CommandKinds.InstallPackage] = new(CommandKinds.InstallPackage, ["package"], ["packageUrl", "sha256", "appPath", "bundleId"]),
         [CommandKinds.RemovePackage] = new(CommandKinds.RemovePackage, ["package"], ["appPath", "bundleId"]),
+        [CommandKinds.InstallEnterpriseApp] = new(CommandKinds.InstallEnterpriseApp, ["package", "packageUrl", "sha256", "bundleId"], ["name"]),
     };
 
     /// <summary>What an argument of this name must look like, or null for free text.</summary>
@@ -87,7 +89,7 @@ public static class CommandCatalog
     public static Dictionary<string, string[]> Validate(string? kind, IReadOnlyDictionary<string, string>? arguments) => Validate(kind, arguments, Definitions);
 
     /// <summary>
-    /// Checks a package command the server issues for the app catalog (<c>installPackage</c>, <c>removePackage</c>), which
+    /// Checks a package command the server issues for the app catalog (<c>installPackage</c>, <c>removePackage</c>, <c>installEnterpriseApp</c>), which
     /// may carry a Mac package's <c>packageUrl</c>, <c>sha256</c>, <c>appPath</c> and <c>bundleId</c>; empty when valid.
     /// </summary>
     public static Dictionary<string, string[]> ValidateCatalogPackage(string? kind, IReadOnlyDictionary<string, string>? arguments) =>

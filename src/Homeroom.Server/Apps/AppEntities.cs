@@ -117,6 +117,15 @@ public sealed class AppDeviceStatus
 
     /// <summary>The MDM command (install, remove or app list) the row is waiting for.</summary>
     public Guid? CommandId { get; set; }
+
+    /// <summary>A Mac package's SHA-256 as the row's last install command carried it (the catalog's at the time it was sent); null for other apps.</summary>
+    public string? PackageSha256 { get; set; }
+
+    /// <summary>
+    /// The Mac package's SHA-256 the device confirmed installing (<see cref="PackageSha256"/> once installed). A required Mac
+    /// package whose catalog hash differs is installed again: the catalog's URL or package changed.
+    /// </summary>
+    public string? InstalledSha256 { get; set; }
     public DateTime UpdatedAt { get; set; }
 }
 

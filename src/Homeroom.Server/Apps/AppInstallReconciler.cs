@@ -58,8 +58,14 @@ public sealed class AppInstallReconciler(
 
     private sealed record CommandState(DeliveryStatus Status, string? Error, string Kind);
 
-    // Agent: the install or removal goes to the desktop agent as a package command, not to Apple MDM.
-    private sealed record AppleWork(AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, bool Install, bool Unassigned, bool Agent = false);
+    // Agent: the install or removal goes to the desktop agent as a package command, not to Apple MDM. Enterprise: an MDM Mac's
+    // Mac package (InstallEnterpriseApplication; its app known by the package's bundle id). Reason: what the row says while it waits.
+    private sealed record AppleWork(
+        AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, bool Install, bool Unassigned, bool Agent = false, bool Enterprise = false, string? Reason = null)
+    {
+        // The bundle id the device's app lists name the app by.
+        public string BundleId => Enterprise ? App.MacAppBundleId! : App.AppleBundleId!;
+    }
 
     // A Windows, Linux or agent-managed Mac desktop's row, carried out by the desktop agent with its platform's package identity.
     private sealed record AgentWork(AppDeviceStatus Row, CatalogApp App, DeviceFacts Device, string Package, bool Install);
@@ -168,24 +174,29 @@ public sealed class AppInstallReconciler(
                     Set(row, AppInstallState.Pending, null, now);
                 }
 
-                switch (plan.Route)
+                // An MDM Mac and an entry whose Mac package is all it has for Macs: Apple MDM installs the package
+                // (InstallEnterpriseApplication) and follows it by the app bundle's id, like an App Store app.
+                var enterprise = plan.Route is AppRoute.AgentInstall or AppRoute.AgentRemove && device.Platform == DevicePlatform.MacOS && mdm.ContainsKey(device.Id);
+                var route = !enterprise ? plan.Route : plan.Route == AppRoute.AgentInstall ? AppRoute.AppleInstall : AppRoute.AppleRemove;
+                var bundleId = enterprise ? app.MacAppBundleId : app.AppleBundleId;
+                switch (route)
                 {
                     case AppRoute.AppleInstall or AppRoute.AppleRemove when !mdm.ContainsKey(device.Id) && device.Platform == DevicePlatform.MacOS && app.MacPackageId is not null:
                         // A Mac without MDM runs the desktop agent: the entry's Mac package goes there instead of the App Store app.
                         agent.Add(new AgentWork(row, app, device, app.MacPackageId, plan.Route == AppRoute.AppleInstall));
                         break;
-                    case AppRoute.AgentInstall or AppRoute.AgentRemove when device.Platform == DevicePlatform.MacOS && mdm.ContainsKey(device.Id):
-                        Set(row, AppInstallState.NotApplicable, AppStatusPlans.MacMdmNoPackage, now);
+                    case AppRoute.AppleInstall or AppRoute.AppleRemove when enterprise && bundleId is null:
+                        Set(row, AppInstallState.NotApplicable, AppStatusPlans.MacMdmNoBundleId, now);
                         break;
                     case AppRoute.AppleInstall or AppRoute.AppleRemove when !mdm.ContainsKey(device.Id):
                         Set(row, AppInstallState.NotApplicable, device.Platform == DevicePlatform.MacOS ? AppStatusPlans.MacNotMdm : AppStatusPlans.NotMdm, now);
                         break;
-                    case AppRoute.AppleRemove when device.Platform == DevicePlatform.MacOS && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!)):
+                    case AppRoute.AppleRemove when device.Platform == DevicePlatform.MacOS && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, bundleId!)):
                         // A Mac, supervised or not: RemoveApplication removes only the apps MDM manages, and macOS has no
                         // blocked-apps restriction, so a copy installed another way is out of Homeroom's reach.
                         Set(row, AppInstallState.NotApplicable, AppStatusPlans.MacUnmanaged, now);
                         break;
-                    case AppRoute.AppleRemove when !mdm[device.Id] && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!)):
+                    case AppRoute.AppleRemove when !mdm[device.Id] && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, bundleId!)):
                         // Apple ignores blocked-app restrictions on an unsupervised iPad, and MDM removes only the apps it manages there.
                         Set(row, AppInstallState.NotApplicable, AppStatusPlans.UnsupervisedUnmanaged, now);
                         break;
@@ -208,7 +219,7 @@ public sealed class AppInstallReconciler(
                         agent.Add(new AgentWork(row, app, device, AgentPackages.For(device.Platform, app.Identities)!, plan.Route == AppRoute.AgentInstall));
                         break;
                     default:
-                        apple.Add(new AppleWork(row, app, device, plan.Route == AppRoute.AppleInstall, Unassigned: false));
+                        apple.Add(new AppleWork(row, app, device, route == AppRoute.AppleInstall, Unassigned: false, Enterprise: enterprise));
                         break;
                 }
             }
@@ -221,11 +232,13 @@ public sealed class AppInstallReconciler(
         {
             var device = devices.GetValueOrDefault(row.DeviceId);
             var app = apps.GetValueOrDefault(row.AppId);
-            if (device is not null && app?.AppleBundleId is not null && IsApple(device.Platform) && mdm.ContainsKey(device.Id)
+            // A required app an MDM Mac got as a package (the entry has no App Store id) is known by its package's bundle id.
+            var enterprise = device?.Platform == DevicePlatform.MacOS && app is { AppleAdamId: null, MacPackageId: not null, MacAppBundleId: not null };
+            if (device is not null && (enterprise || app?.AppleBundleId is not null) && IsApple(device.Platform) && mdm.ContainsKey(device.Id)
                 && row.Intent == AppIntent.Required && row.State is AppInstallState.Installed or AppInstallState.Installing or AppInstallState.Removing or AppInstallState.Failed
-                && effectiveApps.TryGetValue(device.Id, out var effective) && !effective.ContainsKey(app.Id))
+                && effectiveApps.TryGetValue(device.Id, out var effective) && !effective.ContainsKey(app!.Id))
             {
-                apple.Add(new AppleWork(row, app, device, Install: false, Unassigned: true));
+                apple.Add(new AppleWork(row, app!, device, Install: false, Unassigned: true, Enterprise: enterprise));
             }
             else
             {
@@ -280,9 +293,10 @@ public sealed class AppInstallReconciler(
         // Apple MDM (iPads, iPhones and Macs) takes App Store commands; Windows, Linux and Mac desktops take package commands from their agent.
         var apples = (IEnumerable<AppleWork> w) => w.Where(x => !x.Agent).ToList();
         var desktops = (IEnumerable<AppleWork> w) => w.Where(x => x.Agent).ToList();
-        var sentInstalls = await SendAsync(apples(installs), CommandKinds.InstallApp, w => new Dictionary<string, string> { ["appStoreId"] = w.App.AppleAdamId! },
+        var sentInstalls = await SendAsync(apples(installs).Where(w => !w.Enterprise).ToList(), CommandKinds.InstallApp, w => new Dictionary<string, string> { ["appStoreId"] = w.App.AppleAdamId! },
             AppInstallState.Installing, budget, now, cancellationToken);
-        var sentRemovals = await SendAsync(apples(removals), CommandKinds.RemoveApp, w => new Dictionary<string, string> { ["bundleId"] = w.App.AppleBundleId! },
+        sentInstalls += await SendAsync(apples(installs).Where(w => w.Enterprise).ToList(), CommandKinds.InstallEnterpriseApp, EnterpriseArguments, AppInstallState.Installing, budget, now, cancellationToken);
+        var sentRemovals = await SendAsync(apples(removals), CommandKinds.RemoveApp, w => new Dictionary<string, string> { ["bundleId"] = w.BundleId },
             AppInstallState.Removing, budget, now, cancellationToken);
         sentInstalls += await SendAsync(desktops(installs), CommandKinds.InstallPackage, w => PackageArguments(w, install: true), AppInstallState.Installing, budget, now, cancellationToken);
         sentRemovals += await SendAsync(desktops(removals), CommandKinds.RemovePackage, w => PackageArguments(w, install: false), AppInstallState.Removing, budget, now, cancellationToken);
@@ -302,6 +316,13 @@ public sealed class AppInstallReconciler(
         AppsLog.Pass(Logger, rows.Count, sentInstalls, sentRemovals, sentLists, dropped.Count);
         return new(rows.Count, sentInstalls, sentRemovals, sentLists, dropped.Count);
     }
+
+    // InstallEnterpriseApplication's arguments: the catalog's Mac package (the manifest is built from them when the Mac fetches it).
+    private static Dictionary<string, string> EnterpriseArguments(AppleWork work) => new()
+    {
+        ["package"] = work.App.MacPackageId!, ["packageUrl"] = work.App.MacPackageUrl!, ["sha256"] = work.App.MacPackageSha256!, ["bundleId"] = work.App.MacAppBundleId!,
+        ["name"] = work.App.Name,
+    };
 
     // The package command's arguments: the platform's package identity; for a Mac, where to download the package and its
     // hash (installs), and the app bundle it installs (both), since a Mac has no repository that knows the package.
@@ -336,11 +357,19 @@ public sealed class AppInstallReconciler(
         List<AppleWork> installs, List<AppleWork> removals, List<AppleWork> lists, List<(AppDeviceStatus, DeviceFacts?)> dropped,
         DateTime now, CancellationToken cancellationToken)
     {
-        var (row, app, device, install, unassigned, _) = work;
+        var (row, app, device, install, unassigned, _, enterprise, _) = work;
         // The device's app list, or Apple's ManagedApplicationList (which said Managed: the row is installed and managed).
-        var isInstalled = installed.Contains((device.Id, DeviceAppSources.Device, app.AppleBundleId!))
-            || (install && row.State == AppInstallState.Installed && row.Managed == true);
+        var listed = installed.Contains((device.Id, DeviceAppSources.Device, work.BundleId));
+        var isInstalled = listed || (install && row.State == AppInstallState.Installed && row.Managed == true);
         var waiting = install ? AppInstallState.Installing : AppInstallState.Removing;
+        if (enterprise && install)
+        {
+            // A package: the app list names its app bundle, never the package, and the old version stays listed while an update
+            // installs. It is installed only where the hash the Mac confirmed is the catalog's; the confirmation is Apple's
+            // Managed for the app after the Mac acknowledged the install (AppleManagedApps).
+            isInstalled &= row.InstalledSha256 == app.MacPackageSha256;
+        }
+
         if (!install && row.HoldsLicence)
         {
             // A blocked or unassigned app needs no licence: give it back before anything else.
@@ -372,6 +401,7 @@ public sealed class AppInstallReconciler(
             else
             {
                 row.Managed = false;
+                row.InstalledSha256 = null;
                 Set(row, AppInstallState.Removed, null, now);
             }
 
@@ -384,7 +414,11 @@ public sealed class AppInstallReconciler(
             switch (commands.GetValueOrDefault((commandId, device.Id)))
             {
                 case null or { Status: DeliveryStatus.Expired }:
-                    Fail(row, $"The {verb} waited longer than its time to live for the device to check in.", now);
+                    Fail(row, $"The {verb} waited longer than its time to live for the device to check in.{Kept(row, enterprise && install && listed)}", now);
+                    break;
+                case { Status: DeliveryStatus.Failed } failed when enterprise && install:
+                    // The Mac checks the package against the manifest's hash (and its signature) before installing anything.
+                    Fail(row, $"The Mac refused the package {app.MacPackageId}: {failed.Error ?? "no reason given"}{Kept(row, listed)}", now);
                     break;
                 case { Status: DeliveryStatus.Failed } failed when install && device.Platform == DevicePlatform.MacOS:
                     // Apple's refusal on a Mac rarely says why (its RejectionReason is always "Other"): name the likely cause.
@@ -407,12 +441,13 @@ public sealed class AppInstallReconciler(
             return; // Backing off.
         }
 
-        if (install && app.LicensesPurchased is { } purchased && !row.HoldsLicence && !await TakeLicenceAsync(row, app, device, purchased, now, cancellationToken))
+        // Licences are Apple's volume-purchase licences of App Store apps; a package takes none.
+        if (install && !enterprise && app.LicensesPurchased is { } purchased && !row.HoldsLicence && !await TakeLicenceAsync(row, app, device, purchased, now, cancellationToken))
         {
             return;
         }
 
-        (install ? installs : removals).Add(work);
+        (install ? installs : removals).Add(enterprise && install ? work with { Reason = UpdateReason(row, app) } : work);
     }
 
     // A licence for the device, locally then (where connected) from Apple; false with the row's status set when there is none.
@@ -518,7 +553,7 @@ public sealed class AppInstallReconciler(
         try
         {
             var target = new CommandTarget([.. batch.Select(w => w.Device.Id).Distinct()], null, null);
-            issued = kind is CommandKinds.InstallPackage or CommandKinds.RemovePackage
+            issued = kind is CommandKinds.InstallPackage or CommandKinds.RemovePackage or CommandKinds.InstallEnterpriseApp
                 ? await issueCommand.ExecuteCatalogPackageAsync(kind, arguments!, target, options.Value.CommandTimeToLive, cancellationToken)
                 : await issueCommand.ExecuteAsync(StaffScope.System, kind, arguments, target, options.Value.CommandTimeToLive, cancellationToken);
         }
@@ -535,8 +570,14 @@ public sealed class AppInstallReconciler(
             w.Row.CommandId = issued.Command.Id;
             if (state is { } waiting)
             {
+                if (waiting == AppInstallState.Installing && arguments?.GetValueOrDefault("sha256") is { } sha256)
+                {
+                    // The package this install is for: installed once the device confirms it (a catalog change meanwhile is installed next).
+                    w.Row.PackageSha256 = sha256;
+                }
+
                 w.Row.NextAttemptAt = null;
-                Set(w.Row, waiting, null, now);
+                Set(w.Row, waiting, w.Reason, now);
             }
             else
             {
@@ -559,21 +600,28 @@ public sealed class AppInstallReconciler(
         var (row, app, device, package, install) = work;
         var waiting = install ? AppInstallState.Installing : AppInstallState.Removing;
         var done = install ? AppInstallState.Installed : AppInstallState.Removed;
+        var listed = reportsApps.Contains(device.Id)
+            ? installed.Contains((device.Id, DeviceAppSources.Device, package))
+            : row.State == AppInstallState.Installed || (!install && row.State != AppInstallState.Removed);
+        // A Mac package is installed only as the catalog has it now: a new URL's package or hash is installed again over the old.
+        var mac = device.Platform == DevicePlatform.MacOS;
         if (row.State == waiting && row.CommandId is { } commandId)
         {
             var verb = install ? "install" : "removal";
+            var kept = Kept(row, mac && install && listed);
             switch (commands.GetValueOrDefault((commandId, device.Id)))
             {
                 case null or { Status: DeliveryStatus.Expired }:
-                    Fail(row, $"The {verb} of {package} waited longer than its time to live for the agent to connect.", now);
+                    Fail(row, $"The {verb} of {package} waited longer than its time to live for the agent to connect.{kept}", now);
                     break;
                 case { Status: DeliveryStatus.Failed } failed:
-                    Fail(row, $"The agent could not carry out the {verb} of {package}: {failed.Error ?? "no reason given"}", now);
+                    Fail(row, $"The agent could not carry out the {verb} of {package}: {failed.Error ?? "no reason given"}{kept}", now);
                     break;
                 case { Status: DeliveryStatus.Succeeded }:
                     row.Attempts = 0;
                     row.NextAttemptAt = null;
                     row.CommandId = null;
+                    row.InstalledSha256 = install && mac ? row.PackageSha256 : null;
                     Set(row, done, null, now);
                     break;
             }
@@ -581,10 +629,9 @@ public sealed class AppInstallReconciler(
             return;
         }
 
-        var isInstalled = reportsApps.Contains(device.Id)
-            ? installed.Contains((device.Id, DeviceAppSources.Device, package))
-            : row.State == AppInstallState.Installed || (!install && row.State != AppInstallState.Removed);
-        if (row.State == done && now - row.UpdatedAt < options.Value.AppListInterval)
+        var stale = install && mac && row.InstalledSha256 != app.MacPackageSha256;
+        var isInstalled = listed && !stale;
+        if (row.State == done && now - row.UpdatedAt < options.Value.AppListInterval && !stale)
         {
             return; // Just done: the agent's fresh inventory may still be on its way to the database.
         }
@@ -603,7 +650,7 @@ public sealed class AppInstallReconciler(
             return; // Backing off.
         }
 
-        (install ? installs : removals).Add(new AppleWork(row, app, device, install, Unassigned: false, Agent: true));
+        (install ? installs : removals).Add(new AppleWork(row, app, device, install, Unassigned: false, Agent: true, Reason: mac && install ? UpdateReason(row, app) : null));
     }
 
     // The devices whose agents list their installed packages (they have at least one app from their own OS list).
@@ -621,6 +668,14 @@ public sealed class AppInstallReconciler(
 
         return result;
     }
+
+    // What a Mac package's install says while it waits: an update names the package it replaces.
+    private static string? UpdateReason(AppDeviceStatus row, CatalogApp app) =>
+        row.InstalledSha256 is { } old && old != app.MacPackageSha256 ? AppStatusPlans.MacPackageUpdating(old, app.MacPackageSha256!) : null;
+
+    // After a failed update of a Mac package: the package installed before is still there.
+    private static string Kept(AppDeviceStatus row, bool stillListed) =>
+        stillListed && row.InstalledSha256 is { } old ? " " + AppStatusPlans.MacPackageKept(old) : "";
 
     private static bool IsApple(DevicePlatform platform) => platform is DevicePlatform.IPadOS or DevicePlatform.IOS or DevicePlatform.MacOS;
 
@@ -645,10 +700,10 @@ public sealed class AppInstallReconciler(
         }
     }
 
-    // (device, source, app id) of every device app that is some catalog entry's bundle id or extension id.
+    // (device, source, app id) of every device app that is some catalog entry's bundle id (an App Store app's or a Mac package's app), extension id or package.
     private static async Task<HashSet<(Guid, string, string)>> InstalledAsync(HomeroomDbContext db, IEnumerable<CatalogApp> apps, CancellationToken cancellationToken)
     {
-        var ids = apps.SelectMany(a => new[] { a.AppleBundleId, a.ChromeExtensionId, a.WindowsPackageId, a.LinuxPackage, a.MacPackageId }).OfType<string>().Distinct().ToList();
+        var ids = apps.SelectMany(a => new[] { a.AppleBundleId, a.ChromeExtensionId, a.WindowsPackageId, a.LinuxPackage, a.MacPackageId, a.MacAppBundleId }).OfType<string>().Distinct().ToList();
         var installed = new HashSet<(Guid, string, string)>();
         foreach (var chunk in ids.Chunk(500))
         {

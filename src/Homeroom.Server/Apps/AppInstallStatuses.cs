@@ -15,8 +15,10 @@ namespace Homeroom.Server.Apps;
 /// <param name="Attempts">Failed attempts since the last success.</param>
 /// <param name="NextAttemptAt">Not retried before this time.</param>
 /// <param name="UpdatedAt">When the state or reason last changed.</param>
+/// <param name="InstalledSha256">For a Mac package: the SHA-256 of the package the device confirmed installing (the catalog's may be newer while it updates).</param>
 public sealed record AppInstallStatusDto(
-    Guid AppId, string Name, AppIntent Intent, AppInstallState State, string? Reason, bool HoldsLicence, int Attempts, DateTime? NextAttemptAt, DateTime UpdatedAt);
+    Guid AppId, string Name, AppIntent Intent, AppInstallState State, string? Reason, bool HoldsLicence, int Attempts, DateTime? NextAttemptAt, DateTime UpdatedAt,
+    string? InstalledSha256 = null);
 
 /// <summary>A catalog entry's devices by status, among the devices the caller may see; and its licences in use district-wide.</summary>
 public sealed record AppStatusCounts(int Installed, int Pending, int Failed, int NoLicence, int Other, int LicensesInUse)
@@ -48,7 +50,7 @@ public sealed class AppInstallStatuses(IDbContextFactory<HomeroomDbContext> dbFa
             where s.DeviceId == deviceId
             select new { s, a.Name }).ToListAsync(cancellationToken);
         return rows
-            .Select(r => new AppInstallStatusDto(r.s.AppId, r.Name, r.s.Intent, r.s.State, r.s.Reason, r.s.HoldsLicence, r.s.Attempts, r.s.NextAttemptAt, r.s.UpdatedAt))
+            .Select(r => new AppInstallStatusDto(r.s.AppId, r.Name, r.s.Intent, r.s.State, r.s.Reason, r.s.HoldsLicence, r.s.Attempts, r.s.NextAttemptAt, r.s.UpdatedAt, r.s.InstalledSha256))
             .OrderBy(r => r.Name, StringComparer.OrdinalIgnoreCase)
             .ToList();
     }

@@ -1,4 +1,5 @@
 using Homeroom.Rules.Apps;
+using Homeroom.Rules.Commands;
 using Homeroom.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,9 @@ namespace Homeroom.Server.Apps;
 /// leaves out is not managed), and moves a required app's row that waits on an install: still on its way stays
 /// installing with Apple's status as the reason, <c>Managed</c> is installed, a refusal is failed with Apple's
 /// status and its meaning and waits its back-off before the reconciler sends the install again. An installed
-/// app the student deleted (<c>ManagedButUninstalled</c>) fails the same way and is installed again.
+/// app the student deleted (<c>ManagedButUninstalled</c>) fails the same way and is installed again. A Mac package installed through
+/// InstallEnterpriseApplication is matched by its app bundle's id; Managed confirms a package on its way (and records its SHA-256
+/// as installed) only after the Mac acknowledged the install.
 /// </summary>
 public sealed class AppleManagedApps(IOptions<AppInstallOptions> options, TimeProvider time)
 {
@@ -21,8 +24,9 @@ public sealed class AppleManagedApps(IOptions<AppInstallOptions> options, TimePr
         var rows = await (
             from s in db.Set<AppDeviceStatus>()
             join a in db.Set<CatalogApp>() on s.AppId equals a.Id // no AsNoTracking: it would untrack the rows too
-            where s.DeviceId == deviceId && a.AppleBundleId != null
-            select new { Row = s, BundleId = a.AppleBundleId! }).ToListAsync(cancellationToken);
+            where s.DeviceId == deviceId && (a.AppleBundleId != null || (a.MacPackageId != null && a.MacAppBundleId != null))
+            // An App Store app by its bundle id; an entry with only a Mac package (InstallEnterpriseApplication) by its app bundle's.
+            select new { Row = s, BundleId = a.AppleBundleId ?? a.MacAppBundleId! }).ToListAsync(cancellationToken);
         if (rows.Count == 0)
         {
             return 0;
@@ -58,6 +62,20 @@ public sealed class AppleManagedApps(IOptions<AppInstallOptions> options, TimePr
                     row.NextAttemptAt = now + AppRetrySchedule.Delay(row.Attempts, settings.FirstRetry, settings.MaxRetry);
                     row.CommandId = null;
                     Set(row, AppInstallState.Failed, verdict.Reason, now);
+                    break;
+                case AppInstallState.Installed when row.PackageSha256 is not null && row.InstalledSha256 != row.PackageSha256:
+                    // A package on its way (a first install or an update): Managed confirms it only once the Mac has acknowledged
+                    // the install; before, it may be the version the package replaces. Then the package the command carried is installed.
+                    if (row.State == AppInstallState.Installing && row.CommandId is { } command
+                        && await db.CommandDeliveries.AnyAsync(d => d.CommandId == command && d.DeviceId == deviceId && d.Status == DeliveryStatus.Succeeded, cancellationToken))
+                    {
+                        row.InstalledSha256 = row.PackageSha256;
+                        row.Attempts = 0;
+                        row.NextAttemptAt = null;
+                        row.CommandId = null;
+                        Set(row, AppInstallState.Installed, verdict.Reason, now);
+                    }
+
                     break;
                 case AppInstallState.Installed when row.State is AppInstallState.Installing or AppInstallState.Installed:
                     row.Attempts = 0;

@@ -15,6 +15,9 @@ public delegate string MdmAnswer(string requestType, Dictionary<string, object> 
 /// (Authenticate, TokenUpdate, CheckOut) and polls the command endpoint, answering each command.
 /// Every request is signed with its own identity certificate in the <c>Mdm-Signature</c> header, as
 /// real devices sign with the identity from their enrollment profile.
+/// A Mac installs packages it can download (<see cref="Packages"/>) when asked by InstallEnterpriseApplication with a manifest
+/// whose URL and SHA-256 match, and refuses one whose hash does not with an Error answer (the package's signature, which a real
+/// Mac checks too, is not simulated).
 /// It installs App Store apps it knows (<see cref="AppStore"/>) when asked by InstallApplication: the
 /// command is acknowledged and the app shows in InstalledApplicationList answers once
 /// <c>installDelay</c> has passed on its clock; RemoveApplication takes an app off at once. Given
@@ -140,6 +143,13 @@ public sealed class VirtualAppleDevice : IDisposable
         [361309726] = ("com.apple.Pages", "Pages"),
     };
 
+    /// <summary>
+    /// The packages this Mac can download, as a web server would serve them: https URL to the package's SHA-256 and the app
+    /// bundle it installs (bundle id, name, version). InstallEnterpriseApplication installs one whose manifest names its URL
+    /// and SHA-256; the app shows in InstalledApplicationList once <c>installDelay</c> has passed, replacing an older version.
+    /// </summary>
+    public Dictionary<string, (string Sha256, string Identifier, string Name, string Version)> Packages { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Installs refused so far (InstallApplication answered with Error).</summary>
     public int InstallsRefused { get; private set; }
 
@@ -261,6 +271,27 @@ public sealed class VirtualAppleDevice : IDisposable
                 }
 
                 return null;
+            case "InstallEnterpriseApplication":
+                // What the manifest names, checked as a Mac checks it before installing: an https package it can download
+                // whose SHA-256 is the manifest's (a real Mac also checks the package's signature, which is not simulated).
+                if (!ProductName.StartsWith("Mac", StringComparison.Ordinal))
+                {
+                    return Error(12021, "InstallEnterpriseApplication is not supported on this device.");
+                }
+
+                if (EnterpriseAsset(command) is not { } asset)
+                {
+                    return Error(12003, "The manifest has no software-package asset with an https URL and its SHA-256.");
+                }
+
+                if (!Packages.TryGetValue(asset.Url, out var package))
+                {
+                    return Error(12006, $"The package at {asset.Url} could not be downloaded.");
+                }
+
+                return string.Equals(package.Sha256, asset.Sha256, StringComparison.OrdinalIgnoreCase)
+                    ? null
+                    : Error(12007, $"The package at {asset.Url} does not match the hash in its manifest.");
             case "ScheduleOSUpdate" when _osPlan.Outcome == OsUpdateOutcome.Fails:
                 return Error(12050, "The software update could not be installed: there is not enough storage space.");
             case "RemoveApplication":
@@ -291,6 +322,17 @@ public sealed class VirtualAppleDevice : IDisposable
                     _downloading.Add((bundleId, name, "1.0", _clock.GetUtcNow() + _installDelay));
                 }
 
+                break;
+            case "InstallEnterpriseApplication":
+                var (_, packageBundle, packageName, packageVersion) = Packages[EnterpriseAsset(command)!.Value.Url];
+                if (command.GetValueOrDefault("InstallAsManaged") is true)
+                {
+                    ManagedApps.Add(packageBundle);
+                }
+
+                // The version installed before stays until the new one has arrived (Arrive replaces it).
+                _downloading.RemoveAll(d => d.Identifier == packageBundle);
+                _downloading.Add((packageBundle, packageName, packageVersion, _clock.GetUtcNow() + _installDelay));
                 break;
             case "RemoveApplication":
                 var removed = (string)command["Identifier"];
@@ -358,9 +400,20 @@ public sealed class VirtualAppleDevice : IDisposable
         foreach (var done in _downloading.Where(d => d.ReadyAt <= now).ToList())
         {
             _downloading.Remove(done);
+            InstalledApps.RemoveAll(a => a.Identifier == done.Identifier);
             InstalledApps.Add((done.Identifier, done.Name, done.Version));
         }
     }
+
+    // The software-package asset of an InstallEnterpriseApplication manifest: its https URL and its one SHA-256.
+    private static (string Url, string Sha256)? EnterpriseAsset(Dictionary<string, object> command) =>
+        (command.GetValueOrDefault("Manifest") as Dictionary<string, object>)?.GetValueOrDefault("items") is List<object> items
+        && items.OfType<Dictionary<string, object>>().SelectMany(i => i.GetValueOrDefault("assets") as List<object> ?? []).OfType<Dictionary<string, object>>()
+            .FirstOrDefault(a => a.GetValueOrDefault("kind") as string == "software-package") is { } asset
+        && asset.GetValueOrDefault("url") is string url && url.StartsWith("https://", StringComparison.Ordinal)
+        && asset.GetValueOrDefault("sha256s") is List<object> hashes && hashes.Count == 1 && hashes[0] is string sha256
+            ? (url, sha256)
+            : null;
 
     private static Dictionary<string, object> ManagedItem(string status) => new(StringComparer.Ordinal)
     {

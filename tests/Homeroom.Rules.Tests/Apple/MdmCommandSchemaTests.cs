@@ -1,6 +1,8 @@
 using Homeroom.Contracts.Agents;
+using Homeroom.Contracts.Apple;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Rules.Apple;
+using Homeroom.Rules.Commands;
 using Homeroom.Rules.Policies;
 using YamlDotNet.RepresentationModel;
 
@@ -43,6 +45,9 @@ public sealed class MdmCommandSchemaTests
         ["action"] = "install",
         ["name"] = "Room 12 iPad 3",
         ["where"] = "both",
+        ["package"] = "org.example.paint.pkg",
+        ["packageUrl"] = "https://apps.example.org/paint-2.1.pkg",
+        ["sha256"] = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
     };
 
     public static TheoryData<string, DevicePlatform, bool> Cases()
@@ -307,6 +312,39 @@ public sealed class MdmCommandSchemaTests
         PolicySettings.Parse(System.Text.Json.JsonDocument.Parse(json).RootElement).Errors.ShouldNotBeEmpty();
     }
 
+    // An MDM Mac's Mac package: the manifest embedded (the schema's Manifest), its one software-package asset the catalog's https
+    // URL with the whole package's SHA-256 as a single chunk, installed as managed like an App Store app; iPads are refused.
+    [Fact]
+    public void Build_InstallEnterpriseApp_EmbedsTheManifestWithTheCatalogsUrlAndHash_AndIsForMacsOnly()
+    {
+        var arguments = new Dictionary<string, string>(Arguments) { ["bundleId"] = "org.example.Paint", ["name"] = "Paint" };
+        var command = MdmCommands.Build(CommandKinds.InstallEnterpriseApp, arguments, new AppleDeviceFacts(DevicePlatform.MacOS, false)).Command;
+
+        command["RequestType"].ShouldBe("InstallEnterpriseApplication");
+        command.Keys.Order(StringComparer.Ordinal).ShouldBe(["ChangeManagementState", "InstallAsManaged", "ManagementFlags", "Manifest", "RequestType"]);
+        var item = (Dictionary<string, object>)((List<object>)((Dictionary<string, object>)command["Manifest"])["items"]).Single();
+        var asset = (Dictionary<string, object>)((List<object>)item["assets"]).Single();
+        asset["kind"].ShouldBe("software-package");
+        asset["url"].ShouldBe("https://apps.example.org/paint-2.1.pkg");
+        asset["sha256s"].ShouldBe(new List<object> { "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" });
+        asset["sha256-size"].ShouldBe(MdmCommands.PackageHashChunkBytes);
+        var metadata = (Dictionary<string, object>)item["metadata"];
+        metadata["bundle-identifier"].ShouldBe("org.example.paint.pkg");
+        metadata["kind"].ShouldBe("software");
+        metadata["title"].ShouldBe("Paint");
+
+        // Written as the Mac receives it: sha256-size an integer, read back the same.
+        var written = PropertyList.ReadDictionary(PropertyList.WriteXml(command));
+        var writtenAsset = (Dictionary<string, object>)((List<object>)((Dictionary<string, object>)((List<object>)((Dictionary<string, object>)written["Manifest"])["items"]).Single())["assets"]).Single();
+        writtenAsset["sha256-size"].ShouldBe(MdmCommands.PackageHashChunkBytes);
+
+        MdmCommands.Unsupported(CommandKinds.InstallEnterpriseApp, new AppleDeviceFacts(DevicePlatform.IPadOS, true)).ShouldNotBeNull();
+        MdmCommands.Unsupported(CommandKinds.InstallEnterpriseApp, new AppleDeviceFacts(DevicePlatform.MacOS, false)).ShouldBeNull();
+        CommandCatalog.Validate(CommandKinds.InstallEnterpriseApp, arguments).ShouldContainKey("kind"); // never from POST /api/commands
+        CommandCatalog.ValidateCatalogPackage(CommandKinds.InstallEnterpriseApp, arguments.Where(a => a.Key is "package" or "packageUrl" or "sha256" or "bundleId" or "name")
+            .ToDictionary()).ShouldBeEmpty();
+    }
+
     [Fact]
     public void Schemas_AreReadAndCoverEveryMappedRequestType()
     {
@@ -345,7 +383,8 @@ public sealed class MdmCommandSchemaTests
         var definitions = (keys?.Children ?? []).OfType<YamlMappingNode>().ToDictionary(k => Scalar(Child(k, "key"))!, k => k);
         foreach (var (key, item) in value)
         {
-            if (!definitions.TryGetValue(key, out var definition))
+            // A dictionary whose keys are free (a manifest, an app configuration) is given as one subkey named ANY.
+            if (!definitions.TryGetValue(key, out var definition) && !definitions.TryGetValue("ANY", out definition))
             {
                 errors.Add($"{path}.{key} is not a key of this command.");
                 continue;

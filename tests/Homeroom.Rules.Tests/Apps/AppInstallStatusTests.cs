@@ -119,7 +119,10 @@ public sealed class AppInstallStatusTests
         blocked.Note.ShouldContain("no uninstaller");
         blocked.Note.ShouldContain("ended when they start");
         AppPlatforms.For(DevicePlatform.MacOS, both, AppIntent.Required).Note.ShouldContain("InstallApplication");
-        AppStatusPlans.MacMdmNoPackage.ShouldContain("managed through Apple MDM");
+        required.Note.ShouldContain("InstallEnterpriseApplication");
+        AppStatusPlans.MacMdmNoBundleId.ShouldContain("bundle id");
+        AppStatusPlans.MacPackageUpdating(new string('a', 64), new string('b', 64)).ShouldBe(
+            "Updating: the catalog's package changed (SHA-256 aaaaaaaaaaaa… installed, bbbbbbbbbbbb… in the catalog); the installed one stays until the new one is in place.");
     }
 
     // Every platform, intent and combination of identities (all 128), against a plain table of what each Apple

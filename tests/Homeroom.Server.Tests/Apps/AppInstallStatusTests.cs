@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
@@ -134,7 +135,8 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
         failed.GetProperty("reason").GetString().ShouldBe(
             "The agent could not carry out the install of org.example.paint.pkg: the downloaded package's SHA-256 is 00, not the catalog's bb: it was deleted and nothing was installed");
 
-        // Its inventory lists the receipt: installed.
+        // Its inventory lists a receipt of that id, but nothing says it is the catalog's package: still failed, and after the
+        // back-off the catalog's package is sent again (the agent installs it over whatever is there).
         await using (var db = await DbAsync())
         {
             db.DeviceApps.Add(new DeviceApp { DeviceId = agentMac, Source = DeviceAppSources.Device, AppId = "org.example.paint.pkg" });
@@ -142,7 +144,74 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
         }
 
         await Reconciler.ReconcileAllAsync();
-        (await StatusAsync(agentMac)).GetProperty("state").GetString().ShouldBe("installed");
+        (await StatusAsync(agentMac)).GetProperty("state").GetString().ShouldBe("failed");
+        Host.Clock.Advance(TimeSpan.FromMinutes(2));
+        await Reconciler.ReconcileAllAsync();
+        (await StatusAsync(agentMac)).GetProperty("state").GetString().ShouldBe("installing");
+        (await CommandOfAsync(agentMac, app)).ShouldNotBe(command);
+    }
+
+    [Fact]
+    public async Task Reconcile_MacPackageChangesInTheCatalog_AgentMacInstallsTheNewOne_ABadOneFailsWhileTheOldStaysInstalled()
+    {
+        const string package = "org.example.atlas.pkg";
+        var (v1, v2, v3) = (new string('1', 64), new string('2', 64), new string('3', 64));
+        var enrolled = await Host.EnrollAsync(_token, "SN-MAC-UPDATE", DevicePlatform.MacOS);
+        await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+        await agent.ExpectWelcomeAsync();
+        object Body(string url, string sha256) => new
+        {
+            name = "Atlas", category = "reference", macPackage = new { packageId = package, url, sha256, appPath = "/Applications/Atlas.app" },
+        };
+        var app = (await Host.PostJsonAsync<JsonElement>("/api/apps", Body("https://apps.example.org/atlas-1.pkg", v1))).GetProperty("id").GetGuid();
+        await AssignAsync(app, "required");
+        await Reconciler.ReconcileAllAsync();
+
+        // The agent installs it, sends its inventory (the receipt) and then its answer, as the real agent does.
+        var first = await ExpectPackageCommandAsync(agent);
+        first.Arguments!["sha256"].ShouldBe(v1);
+        await AnswerAsync(agent, first, package, ok: true, "installed with installer");
+        await Reconciler.ReconcileAllAsync();
+        var status = await StatusAsync(enrolled.DeviceId);
+        status.GetProperty("state").GetString().ShouldBe("installed");
+        status.GetProperty("installedSha256").GetString().ShouldBe(v1);
+        (await Reconciler.ReconcileAllAsync()).Installs.ShouldBe(0); // installed as the catalog has it: nothing more to send
+
+        // A new package in the catalog: the Mac gets it, installing (with what is going on) until the agent answers.
+        await PutAsync(app, Body("https://apps.example.org/atlas-2.pkg", v2));
+        await Reconciler.ReconcileAllAsync();
+        status = await StatusAsync(enrolled.DeviceId);
+        status.GetProperty("state").GetString().ShouldBe("installing");
+        status.GetProperty("reason").GetString().ShouldBe(AppStatusPlans.MacPackageUpdating(v1, v2));
+        status.GetProperty("installedSha256").GetString().ShouldBe(v1);
+        var second = await ExpectPackageCommandAsync(agent);
+        second.Arguments!["packageUrl"].ShouldBe("https://apps.example.org/atlas-2.pkg");
+        second.Arguments["sha256"].ShouldBe(v2);
+        await AnswerAsync(agent, second, package, ok: true, $"updated with installer to the package with SHA-256 {v2}");
+        await Reconciler.ReconcileAllAsync();
+        status = await StatusAsync(enrolled.DeviceId);
+        status.GetProperty("state").GetString().ShouldBe("installed");
+        status.GetProperty("installedSha256").GetString().ShouldBe(v2);
+
+        // A bad new package: the agent refuses it (the download does not have the catalog's hash); failed with its words, the
+        // package installed before still installed, retried after the back-off.
+        await PutAsync(app, Body("https://apps.example.org/atlas-3.pkg", v3));
+        await Reconciler.ReconcileAllAsync();
+        var third = await ExpectPackageCommandAsync(agent);
+        await AnswerAsync(agent, third, package, ok: false,
+            $"the downloaded package's SHA-256 is {new string('9', 64)}, not the catalog's {v3}: it was deleted and nothing was installed; the package installed before stays");
+        await Reconciler.ReconcileAllAsync();
+        status = await StatusAsync(enrolled.DeviceId);
+        status.GetProperty("state").GetString().ShouldBe("failed");
+        var reason = status.GetProperty("reason").GetString()!;
+        reason.ShouldStartWith($"The agent could not carry out the install of {package}: the downloaded package's SHA-256 is");
+        reason.ShouldEndWith(AppStatusPlans.MacPackageKept(v2));
+        status.GetProperty("installedSha256").GetString().ShouldBe(v2);
+        status.GetProperty("attempts").GetInt32().ShouldBe(1);
+        (await Reconciler.ReconcileAllAsync()).Installs.ShouldBe(0); // backing off
+        Host.Clock.Advance(status.GetProperty("nextAttemptAt").GetDateTime() - Host.Clock.GetUtcNow().UtcDateTime + TimeSpan.FromSeconds(1));
+        (await Reconciler.ReconcileAllAsync()).Installs.ShouldBe(1);
+        (await ExpectPackageCommandAsync(agent)).Arguments!["sha256"].ShouldBe(v3);
     }
 
     [Fact]
@@ -178,7 +247,42 @@ public abstract class AppInstallStatusTests(DatabaseProvider provider) : IAsyncL
 
         var onMdm = await StatusAsync(mdmMac);
         onMdm.GetProperty("state").GetString().ShouldBe("not-applicable");
-        onMdm.GetProperty("reason").GetString().ShouldBe(AppStatusPlans.MacMdmNoPackage);
+        onMdm.GetProperty("reason").GetString().ShouldBe(AppStatusPlans.MacMdmNoBundleId);
+    }
+
+    // The next package command the agent is sent (policy and other frames in between are skipped).
+    private static async Task<CommandFrame> ExpectPackageCommandAsync(TestAgent agent)
+    {
+        while (true)
+        {
+            var command = await agent.ExpectAsync<CommandFrame>();
+            if (command.Kind == CommandKinds.InstallPackage)
+            {
+                return command;
+            }
+        }
+    }
+
+    // What the agent sends after an install: its inventory with the package's receipt, then the command's outcome.
+    private async Task AnswerAsync(TestAgent agent, CommandFrame command, string package, bool ok, string words)
+    {
+        await agent.SendAsync(new InventoryFrame("macOS", "15.1", "Mac14,2", "Apple", null, null, [new InstalledApp(package, null, "1.0")]));
+        await agent.SendAsync(new CommandStatusFrame(command.CommandId, CommandStatusValues.Acknowledged));
+        await agent.SendAsync(ok
+            ? new CommandStatusFrame(command.CommandId, CommandStatusValues.Succeeded, Result: words)
+            : new CommandStatusFrame(command.CommandId, CommandStatusValues.Failed, Error: words));
+        await Poll.UntilAsync(async () =>
+        {
+            await using var db = await DbAsync();
+            return await db.CommandDeliveries.AnyAsync(d => d.CommandId == command.CommandId && d.DeviceId == agent.DeviceId && d.Status == (ok ? DeliveryStatus.Succeeded : DeliveryStatus.Failed))
+                && await db.DeviceApps.AnyAsync(a => a.DeviceId == agent.DeviceId && a.Source == DeviceAppSources.Device && a.AppId == package);
+        });
+    }
+
+    private async Task PutAsync(Guid app, object body)
+    {
+        using var response = await Host.Client.PutAsJsonAsync(new Uri($"/api/apps/{app}", UriKind.Relative), body).WaitAsync(HomeroomHost.Timeout);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 
     [Fact]

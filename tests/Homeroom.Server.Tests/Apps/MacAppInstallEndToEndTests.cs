@@ -229,6 +229,120 @@ public abstract class MacAppInstallEndToEndTests(MacAppsHost fixture) : IDisposa
         mac.BlockedApps.ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task MacPackage_MdmMac_InstallEnterpriseApplicationFromTheCatalog_UpdatedWhenItChanges_ABadOneFailsWhileTheOldStays()
+    {
+        var (mac, id) = await EnrolledMacAsync();
+        var n = Interlocked.Increment(ref _storeIds);
+        var (bundleId, package) = ($"org.example.atlas{n}", $"org.example.atlas{n}.pkg");
+        var (v1, v2, v3) = (Sha256Of("atlas 1.0"), Sha256Of("atlas 2.0"), Sha256Of("atlas 3.0"));
+        string Url(int version) => $"https://apps.example.org/atlas{n}-{version}.pkg";
+        mac.Packages[Url(1)] = (v1, bundleId, "Atlas", "1.0");
+        object Body(int version, string sha256) => new
+        {
+            name = $"Atlas {n}", category = "reference",
+            macPackage = new { packageId = package, url = Url(version), sha256, appPath = "/Applications/Atlas.app", bundleId },
+        };
+        var app = (await Host.PostJsonAsync<JsonElement>("/api/apps", Body(1, v1))).GetProperty("id").GetGuid();
+
+        // Required: InstallEnterpriseApplication with the manifest embedded, as a managed install.
+        await AssignAsync(app, id, "required");
+        await Reconciler.ReconcileAllAsync();
+        (await StatusAsync(id, app)).GetProperty("state").GetString().ShouldBe("installing");
+        await mac.PollAsync();
+        var install = mac.Received.Single(r => r.RequestType == "InstallEnterpriseApplication").Command;
+        install.Keys.Order(StringComparer.Ordinal).ShouldBe(["ChangeManagementState", "InstallAsManaged", "ManagementFlags", "Manifest", "RequestType"]);
+        var asset = ManifestAsset(install);
+        asset["url"].ShouldBe(Url(1));
+        asset["sha256s"].ShouldBe(new List<object> { v1 });
+        mac.Received.ShouldNotContain(r => r.RequestType == "InstallApplication");
+
+        // Accepted; past the download the Mac lists the app and Apple's list says Managed: installed, with the package's hash.
+        Host.Clock.Advance(TimeSpan.FromMinutes(3));
+        await Reconciler.ReconcileAllAsync();
+        await mac.PollAsync();
+        var status = await StatusAsync(id, app);
+        status.GetProperty("state").GetString().ShouldBe("installed");
+        status.GetProperty("installedSha256").GetString().ShouldBe(v1);
+        mac.InstalledApps.ShouldContain((bundleId, "Atlas", "1.0"));
+        (await Reconciler.ReconcileAllAsync()).Installs.ShouldBe(0);
+
+        // The catalog's package changes: the Mac is sent the new one and stays installing while it downloads (the old
+        // version still listed); installed with the new hash once Apple's list says Managed again.
+        mac.Packages[Url(2)] = (v2, bundleId, "Atlas", "2.0");
+        await PutAsync(app, Body(2, v2));
+        await Reconciler.ReconcileAllAsync();
+        status = await StatusAsync(id, app);
+        status.GetProperty("state").GetString().ShouldBe("installing");
+        status.GetProperty("reason").GetString().ShouldBe(Homeroom.Rules.Apps.AppStatusPlans.MacPackageUpdating(v1, v2));
+        await mac.PollAsync();
+        ManifestAsset(mac.Received.Last(r => r.RequestType == "InstallEnterpriseApplication").Command)["url"].ShouldBe(Url(2));
+        var managedLists = mac.Received.Count(r => r.RequestType == "ManagedApplicationList");
+        await Reconciler.ReconcileAllAsync();
+        await mac.PollAsync();
+        mac.Received.Count(r => r.RequestType == "ManagedApplicationList").ShouldBe(managedLists + 1); // Apple's list says Installing while it downloads
+        status = await StatusAsync(id, app);
+        status.GetProperty("state").GetString().ShouldBe("installing");
+        status.GetProperty("installedSha256").GetString().ShouldBe(v1);
+        mac.InstalledApps.ShouldContain((bundleId, "Atlas", "1.0"));
+        Host.Clock.Advance(TimeSpan.FromMinutes(6));
+        await Reconciler.ReconcileAllAsync();
+        await mac.PollAsync();
+        status = await StatusAsync(id, app);
+        status.GetProperty("state").GetString().ShouldBe("installed");
+        status.GetProperty("installedSha256").GetString().ShouldBe(v2);
+        mac.InstalledApps.ShouldContain((bundleId, "Atlas", "2.0"));
+
+        // A bad package: what the new URL serves is not what the catalog says; the Mac refuses it, the row is failed with its
+        // words and the old package stays installed.
+        mac.Packages[Url(3)] = (Sha256Of("tampered"), bundleId, "Atlas", "3.0");
+        await PutAsync(app, Body(3, v3));
+        await Reconciler.ReconcileAllAsync();
+        await mac.PollAsync();
+        await Reconciler.ReconcileAllAsync();
+        status = await StatusAsync(id, app);
+        status.GetProperty("state").GetString().ShouldBe("failed");
+        var reason = status.GetProperty("reason").GetString()!;
+        reason.ShouldContain($"The Mac refused the package {package}");
+        reason.ShouldContain("does not match the hash in its manifest");
+        reason.ShouldEndWith(Homeroom.Rules.Apps.AppStatusPlans.MacPackageKept(v2));
+        status.GetProperty("installedSha256").GetString().ShouldBe(v2);
+        status.GetProperty("attempts").GetInt32().ShouldBe(1);
+        mac.InstalledApps.ShouldContain((bundleId, "Atlas", "2.0"));
+    }
+
+    [Fact]
+    public async Task MacPackageWithoutBundleId_MdmMac_IsNotApplicableWithTheReason_AndNothingIsSent()
+    {
+        var (mac, id) = await EnrolledMacAsync();
+        var n = Interlocked.Increment(ref _storeIds);
+        var app = (await Host.PostJsonAsync<JsonElement>("/api/apps", new
+        {
+            name = $"Unnamed Bundle {n}", category = "utilities",
+            macPackage = new { packageId = $"org.example.unnamed{n}.pkg", url = "https://apps.example.org/unnamed.pkg", sha256 = Sha256Of("unnamed") },
+        })).GetProperty("id").GetGuid();
+
+        await AssignAsync(app, id, "required");
+        await Reconciler.ReconcileAllAsync();
+
+        var status = await StatusAsync(id, app);
+        status.GetProperty("state").GetString().ShouldBe("not-applicable");
+        status.GetProperty("reason").GetString().ShouldBe(Homeroom.Rules.Apps.AppStatusPlans.MacMdmNoBundleId);
+        await mac.PollAsync();
+        mac.Received.ShouldNotContain(r => r.RequestType == "InstallEnterpriseApplication");
+    }
+
+    private static string Sha256Of(string text) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private static Dictionary<string, object> ManifestAsset(Dictionary<string, object> command) =>
+        (Dictionary<string, object>)((List<object>)((Dictionary<string, object>)((List<object>)((Dictionary<string, object>)command["Manifest"])["items"]).Single())["assets"]).Single();
+
+    private async Task PutAsync(Guid app, object body)
+    {
+        using var response = await Host.Client.PutAsJsonAsync(new Uri($"/api/apps/{app}", UriKind.Relative), body).WaitAsync(HomeroomHost.Timeout);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
     private sealed record MacApp(Guid Id, string AdamId, string BundleId);
 
     // A catalog entry for an App Store app the Mac's App Store has (and Apple's licences, when appleTotal is given).

@@ -87,6 +87,53 @@ public abstract class MigrationRunnerTests(DatabaseProvider provider) : IAsyncLi
         school.CreatedAt.ShouldBe(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
     }
 
+    // 0056: a Mac package already installed on a Mac that runs the desktop agent took the catalog's package as it was; an MDM
+    // Mac's row, another platform's and one not installed get no hash (an install confirms one).
+    [Fact]
+    public async Task MigrateAsync_0056_InstalledAgentMacPackageRowsTakeTheCatalogsHash_OthersNone()
+    {
+        await Runner().MigrateAsync(targetVersion: 55);
+        var sha = new string('a', 64);
+        var (agentMac, failingMac, mdmMac, linux, app) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var now = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        await using (var db = Context())
+        {
+            db.Devices.AddRange(
+                new Homeroom.Server.Devices.Device { Id = agentMac, Name = "Agent Mac", Serial = "C02AGENT", Platform = Homeroom.Contracts.Enrollment.DevicePlatform.MacOS, CredentialHash = "x" },
+                new Homeroom.Server.Devices.Device { Id = failingMac, Name = "Failing Mac", Serial = "C02FAIL", Platform = Homeroom.Contracts.Enrollment.DevicePlatform.MacOS, CredentialHash = "x" },
+                new Homeroom.Server.Devices.Device { Id = mdmMac, Name = "MDM Mac", Serial = "C02MDM", Platform = Homeroom.Contracts.Enrollment.DevicePlatform.MacOS, CredentialHash = "x" },
+                new Homeroom.Server.Devices.Device { Id = linux, Name = "Linux", Serial = "LNX1", Platform = Homeroom.Contracts.Enrollment.DevicePlatform.Linux, CredentialHash = "x" });
+            db.Set<Homeroom.Server.Apps.CatalogApp>().Add(new Homeroom.Server.Apps.CatalogApp
+            {
+                Id = app, Name = "Atlas", Category = "reference", LinuxPackage = "atlas", MacPackageId = "org.example.atlas.pkg",
+                MacPackageUrl = "https://apps.example.org/atlas.pkg", MacPackageSha256 = sha, CreatedAt = now, UpdatedAt = now,
+            });
+            await db.SaveChangesAsync();
+            db.AppleDevices.Add(new Homeroom.Server.Apple.AppleDevice { DeviceId = mdmMac, Udid = "UDID-MDM", IdentityThumbprint = "T", EnrolledAt = now });
+            await db.SaveChangesAsync(); // after its device: the model does not order the two
+        }
+
+        foreach (var (device, state) in new[] { (agentMac, "installed"), (failingMac, "failed"), (mdmMac, "installed"), (linux, "installed") })
+        {
+            await ExecuteAsync("INSERT INTO app_device_status (device_id, app_id, intent, state, updated_at) VALUES (@device, @app, 'required', @state, @now)",
+                ("@device", Id(device)), ("@app", Id(app)), ("@state", state),
+                ("@now", provider == DatabaseProvider.Sqlite ? "2026-01-01 00:00:00" : now));
+        }
+
+        (await Runner().MigrateAsync(targetVersion: 56)).ShouldBe([56]);
+
+        await using var read = Context();
+        var rows = await read.Set<Homeroom.Server.Apps.AppDeviceStatus>().ToDictionaryAsync(r => r.DeviceId);
+        rows[agentMac].InstalledSha256.ShouldBe(sha);
+        rows[agentMac].PackageSha256.ShouldBe(sha);
+        rows[failingMac].InstalledSha256.ShouldBeNull();
+        rows[mdmMac].InstalledSha256.ShouldBeNull();
+        rows[linux].InstalledSha256.ShouldBeNull();
+    }
+
+    // A key as the provider stores it (EF keeps SQLite's GUIDs as upper-case text).
+    private object Id(Guid id) => provider == DatabaseProvider.Sqlite ? id.ToString().ToUpperInvariant() : id;
+
     [Fact]
     public async Task MigrateAsync_RetiringAppsSettings_DropsOnlyTheAppsGroupOfStoredProfiles()
     {

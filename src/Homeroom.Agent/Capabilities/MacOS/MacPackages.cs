@@ -27,7 +27,8 @@ public sealed record MacPackageSettings(
 /// <summary>
 /// Packages on macOS: a catalog entry's Mac package is a flat <c>.pkg</c> the server names by its receipt id (the id
 /// <c>pkgutil --pkgs</c> lists) with a download URL and SHA-256 (<see cref="PackageSource"/>). Install: unless the receipt
-/// exists, the package is downloaded over https into a root-only folder (at most <see cref="MacPackageSettings.MaxPackageBytes"/>),
+/// exists and this agent recorded installing the package with that SHA-256 (<see cref="InstalledSha256"/>: a new catalog
+/// package is installed over the old one, which stays if the new one fails), the package is downloaded over https into a root-only folder (at most <see cref="MacPackageSettings.MaxPackageBytes"/>),
 /// its SHA-256 is checked <b>before</b> anything runs (a mismatch deletes it and fails), then <c>installer -pkg … -target /</c>
 /// runs and the receipt must exist afterwards. Removal: macOS has no uninstaller for packages, so the app bundle the catalog
 /// names (else the ones <c>pkgutil --files</c> lists under /Applications) is moved away (after its bundle id is checked, when
@@ -78,23 +79,28 @@ public sealed class MacPackages(IOsCommandRunner runner, HttpClient http, MacPac
             return new(false, $"{package}: the install names no https package URL and SHA-256 (the catalog entry has no Mac package)");
         }
 
-        if (await InfoAsync(package, cancellationToken) is not null)
+        expected = expected.ToLowerInvariant();
+        // Installed already only as the catalog has it now: a receipt from another package (the catalog's URL or hash changed,
+        // or it was installed some other way) is installed over, and stays until the new package is in place.
+        var before = await InfoAsync(package, cancellationToken) is not null;
+        if (before && InstalledSha256(package) == expected)
         {
             await LearnAsync(package, source, cancellationToken);
             return new(true, "already installed");
         }
 
+        var kept = before ? "; the package installed before stays" : "";
         var download = await DownloadAsync(package, url, cancellationToken);
         if (download.Failure is { } failure)
         {
-            return new(false, failure);
+            return new(false, failure + kept);
         }
 
         try
         {
-            if (!string.Equals(download.Sha256, expected, StringComparison.OrdinalIgnoreCase))
+            if (!string.Equals(download.Sha256, expected, StringComparison.Ordinal))
             {
-                return new(false, $"the downloaded package's SHA-256 is {download.Sha256}, not the catalog's {expected.ToLowerInvariant()}: it was deleted and nothing was installed");
+                return new(false, $"the downloaded package's SHA-256 is {download.Sha256}, not the catalog's {expected}: it was deleted and nothing was installed{kept}");
             }
 
             var run = await runner.RunCapturedAsync(new(settings.Installer, ["-pkg", download.Path!, "-target", "/"], InstallLimit) { Environment = Quiet }, cancellationToken);
@@ -104,7 +110,14 @@ public sealed class MacPackages(IOsCommandRunner runner, HttpClient http, MacPac
                 await LearnAsync(package, source, cancellationToken);
             }
 
-            return MacInstallerResults.Outcome(run, package, receipt);
+            var outcome = MacInstallerResults.Outcome(run, package, receipt);
+            if (!outcome.Ok)
+            {
+                return outcome with { Result = outcome.Result + kept };
+            }
+
+            RecordInstalled(package, expected);
+            return before ? new(true, $"updated with installer to the package with SHA-256 {expected}") : outcome;
         }
         finally
         {
@@ -176,6 +189,8 @@ public sealed class MacPackages(IOsCommandRunner runner, HttpClient http, MacPac
             }
         }
 
+        RecordInstalled(package, null);
+
         var what = moved.Count == 0 ? "no app bundle was on the disk" : $"removed {string.Join(", ", moved)}";
         return new(true, info is null
             ? $"{what}; there was no receipt"
@@ -209,6 +224,47 @@ public sealed class MacPackages(IOsCommandRunner runner, HttpClient http, MacPac
         if (AppIdentity.IsMacPackageId(package) && AppIdentity.IsMacAppPath(appPath))
         {
             Remember(package, appPath, []);
+        }
+    }
+
+    /// <summary>
+    /// The SHA-256 of the package this agent last installed under the receipt id (kept in the work folder's <c>installed</c>
+    /// folder, root only), or null when it installed none: a receipt says which package id is installed, never which build.
+    /// </summary>
+    public string? InstalledSha256(string package)
+    {
+        try
+        {
+            var file = Path.Combine(settings.WorkDirectory, "installed", package);
+            return AppIdentity.IsMacPackageId(package) && File.Exists(file) && File.ReadAllText(file).Trim() is var text && AppIdentity.IsSha256(text)
+                ? text.ToLowerInvariant()
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // unreadable: the package is installed again, which is safe
+        }
+    }
+
+    // Written to a temporary file and moved into place, so a crash never leaves half a hash; null forgets it.
+    private void RecordInstalled(string package, string? sha256)
+    {
+        var file = Path.Combine(Folder("installed"), package);
+        try
+        {
+            if (sha256 is null)
+            {
+                File.Delete(file);
+                return;
+            }
+
+            var temporary = $"{file}.{Guid.NewGuid():N}.tmp";
+            File.WriteAllText(temporary, sha256);
+            File.Move(temporary, file, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Unrecorded: the next install of this package downloads and installs it again.
         }
     }
 

@@ -1,4 +1,4 @@
--- Homeroom schema v56 (PostgreSQL): the apps.* profile settings (required, blocked, disabled and allowed apps as
+-- Homeroom schema v57 (PostgreSQL): the apps.* profile settings (required, blocked, disabled and allowed apps as
 -- platform:id lists) are retired: they were validated and never acted on, and the app catalog's assignments do that
 -- work. Stored profiles lose their "apps" group; every other setting is kept as it was.
 UPDATE profiles

@@ -1,4 +1,4 @@
--- Homeroom schema v57 (PostgreSQL): staff notifications across the nodes of a cluster (issue 19). A notification a node
+-- Homeroom schema v58 (PostgreSQL): staff notifications across the nodes of a cluster (issue 19). A notification a node
 -- raises, updates or resolves (an out-of-bounds or safety alert, a help request, an agent that stopped) is shown on
 -- that node's open console pages and written here with an 'n' notice on the backplane channel in the same
 -- transaction; the other nodes read the rows the notice names and show them on their own pages
