@@ -28,7 +28,10 @@ public sealed class DistinctSketch
     private const byte SparseFormat = 1;
     private const byte DenseFormat = 2;
 
-    private SortedSet<ulong>? _sparse = [];
+    // The sparse form: the distinct hashes in ascending order in _sparse[0.._count] (an array rather than a
+    // SortedSet: the fold adds to hundreds of thousands of small sketches, and a tree allocates a node per hash).
+    private ulong[]? _sparse = [];
+    private int _count;
     private byte[]? _dense;
 
     /// <summary>Whether the sketch still counts exactly.</summary>
@@ -63,8 +66,24 @@ public sealed class DistinctSketch
     {
         if (_sparse is { } sparse)
         {
-            sparse.Add(hash);
-            if (sparse.Count > SparseLimit)
+            var at = Array.BinarySearch(sparse, 0, _count, hash);
+            if (at >= 0)
+            {
+                return;
+            }
+
+            at = ~at;
+            if (_count == sparse.Length)
+            {
+                var grown = new ulong[Math.Min(Math.Max(4, sparse.Length * 2), SparseLimit + 1)];
+                Array.Copy(sparse, grown, _count);
+                _sparse = sparse = grown;
+            }
+
+            Array.Copy(sparse, at, sparse, at + 1, _count - at);
+            sparse[at] = hash;
+            _count++;
+            if (_count > SparseLimit)
             {
                 ToDense();
             }
@@ -75,16 +94,77 @@ public sealed class DistinctSketch
         AddDense(_dense!, hash);
     }
 
-    /// <summary>Adds everything <paramref name="other"/> counted.</summary>
-    public void Merge(DistinctSketch other)
+    /// <summary>Adds hashes given in ascending order, without repeats (a sparse sketch's), by one merge of the two sorted lists.</summary>
+    private void AddSorted(ReadOnlySpan<ulong> hashes)
     {
-        if (other._sparse is { } hashes)
+        if (_sparse is not { } mine)
+        {
+            foreach (var hash in hashes)
+            {
+                AddDense(_dense!, hash);
+            }
+
+            return;
+        }
+
+        if (hashes.Length <= 4)
         {
             foreach (var hash in hashes)
             {
                 AddHash(hash);
             }
 
+            return;
+        }
+
+        var merged = new ulong[_count + hashes.Length];
+        int i = 0, j = 0, n = 0;
+        while (i < _count && j < hashes.Length)
+        {
+            var a = mine[i];
+            var b = hashes[j];
+            if (a < b)
+            {
+                merged[n++] = a;
+                i++;
+            }
+            else if (b < a)
+            {
+                merged[n++] = b;
+                j++;
+            }
+            else
+            {
+                merged[n++] = a;
+                i++;
+                j++;
+            }
+        }
+
+        while (i < _count)
+        {
+            merged[n++] = mine[i++];
+        }
+
+        while (j < hashes.Length)
+        {
+            merged[n++] = hashes[j++];
+        }
+
+        _sparse = merged;
+        _count = n;
+        if (_count > SparseLimit)
+        {
+            ToDense();
+        }
+    }
+
+    /// <summary>Adds everything <paramref name="other"/> counted.</summary>
+    public void Merge(DistinctSketch other)
+    {
+        if (other._sparse is { } hashes)
+        {
+            AddSorted(hashes.AsSpan(0, other._count));
             return;
         }
 
@@ -119,11 +199,7 @@ public sealed class DistinctSketch
         switch (bytes[0])
         {
             case SparseFormat when (bytes.Length - 1) % 8 == 0 && (bytes.Length - 1) / 8 <= SparseLimit:
-                for (var at = 1; at < bytes.Length; at += 8)
-                {
-                    AddHash(BinaryPrimitives.ReadUInt64LittleEndian(bytes[at..]));
-                }
-
+                AddSorted(ReadSparse(bytes));
                 return;
             case DenseFormat when bytes.Length == 1 + Registers:
                 if (_sparse is not null)
@@ -156,9 +232,9 @@ public sealed class DistinctSketch
     /// <summary>The number of distinct ids added (exact while <see cref="IsExact"/>).</summary>
     public long Count()
     {
-        if (_sparse is { } sparse)
+        if (_sparse is not null)
         {
-            return sparse.Count;
+            return _count;
         }
 
         var registers = _dense!;
@@ -191,12 +267,12 @@ public sealed class DistinctSketch
     {
         if (_sparse is { } sparse)
         {
-            var bytes = new byte[1 + (8 * sparse.Count)];
+            var bytes = new byte[1 + (8 * _count)];
             bytes[0] = SparseFormat;
             var at = 1;
-            foreach (var hash in sparse)
+            for (var i = 0; i < _count; i++)
             {
-                BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at), hash);
+                BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at), sparse[i]);
                 at += 8;
             }
 
@@ -207,6 +283,14 @@ public sealed class DistinctSketch
         dense[0] = DenseFormat;
         _dense!.CopyTo(dense, 1);
         return dense;
+    }
+
+    /// <summary>The bytes (<see cref="ToBytes"/>) of the union of two stored sketches: what a stored row holds after another row's ids are added to it.</summary>
+    public static byte[] MergeStored(byte[] stored, byte[] added)
+    {
+        var sketch = FromBytes(stored);
+        sketch.MergeBytes(added);
+        return sketch.ToBytes();
     }
 
     /// <summary>Reads bytes made by <see cref="ToBytes"/>; empty or null is an empty sketch.</summary>
@@ -221,11 +305,7 @@ public sealed class DistinctSketch
         switch (bytes[0])
         {
             case SparseFormat when (bytes.Length - 1) % 8 == 0 && (bytes.Length - 1) / 8 <= SparseLimit:
-                for (var at = 1; at < bytes.Length; at += 8)
-                {
-                    sketch._sparse!.Add(BinaryPrimitives.ReadUInt64LittleEndian(bytes[at..]));
-                }
-
+                sketch.AddSorted(ReadSparse(bytes));
                 return sketch;
             case DenseFormat when bytes.Length == 1 + Registers:
                 sketch._sparse = null;
@@ -239,13 +319,43 @@ public sealed class DistinctSketch
     private void ToDense()
     {
         var dense = new byte[Registers];
-        foreach (var hash in _sparse!)
+        for (var i = 0; i < _count; i++)
         {
-            AddDense(dense, hash);
+            AddDense(dense, _sparse![i]);
         }
 
         _sparse = null;
+        _count = 0;
         _dense = dense;
+    }
+
+    /// <summary>A stored sparse sketch's hashes, in ascending order without repeats (sorted here if the bytes were not).</summary>
+    private static ulong[] ReadSparse(ReadOnlySpan<byte> bytes)
+    {
+        var hashes = new ulong[(bytes.Length - 1) / 8];
+        var sorted = true;
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = BinaryPrimitives.ReadUInt64LittleEndian(bytes[(1 + (8 * i))..]);
+            sorted &= i == 0 || hashes[i] > hashes[i - 1];
+        }
+
+        if (!sorted)
+        {
+            Array.Sort(hashes);
+            var n = 0;
+            for (var i = 0; i < hashes.Length; i++)
+            {
+                if (n == 0 || hashes[i] != hashes[n - 1])
+                {
+                    hashes[n++] = hashes[i];
+                }
+            }
+
+            return hashes[..n];
+        }
+
+        return hashes;
     }
 
     private static void AddDense(byte[] registers, ulong hash)

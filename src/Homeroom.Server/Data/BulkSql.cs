@@ -1,8 +1,11 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
+using SQLitePCL;
 
 namespace Homeroom.Server.Data;
 
@@ -18,9 +21,10 @@ public sealed class BulkSql(DatabaseOptions options)
     private const int PostgresBatchSize = 500;
 
     /// <summary>
-    /// Parameters per multi-row statement on SQLite. Its limit is 32,766 (999 before 3.32), but
-    /// Microsoft.Data.Sqlite looks each parameter up by name, a linear search in SQLite, on every
-    /// execution: the cost per row grows with the statement, so a few hundred is the sweet spot.
+    /// Parameters per multi-row statement on SQLite (its limit is 32,766). <see cref="ExecuteRowsAsync"/>
+    /// binds them by position on a statement it prepares once per call, so their number no longer costs a
+    /// name lookup each (Microsoft.Data.Sqlite's commands look every parameter up by name, a linear search
+    /// in SQLite, on every execution); <see cref="BindRows"/> (statements that return rows) still binds by name.
     /// </summary>
     public const int SqliteVariablesPerStatement = 256;
 
@@ -143,6 +147,12 @@ public sealed class BulkSql(DatabaseOptions options)
         Action<T, object?[]> bind,
         CancellationToken cancellationToken)
     {
+        if (connection is SqliteConnection sqlite)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return ExecuteSqliteRows(sqlite, sql, columns, rows, bind);
+        }
+
         var perStatement = RowsPerStatement(columns);
         var affected = 0;
         DbCommand? full = null;
@@ -174,6 +184,129 @@ public sealed class BulkSql(DatabaseOptions options)
         }
 
         return affected;
+    }
+
+    /// <summary>
+    /// SQLite: <see cref="ExecuteRowsAsync"/> through SQLite's own API (the connection's handle, in the
+    /// connection's transaction): each statement shape is prepared once per call, its parameters' positions
+    /// looked up once, and every value bound by position, strings as UTF-8 from one reused buffer. Values
+    /// are bound as Microsoft.Data.Sqlite binds them (a DateTime as its text form, a bool as 0 or 1).
+    /// </summary>
+    private static int ExecuteSqliteRows<T>(SqliteConnection connection, Func<int, string> sql, int columns, IReadOnlyList<T> rows, Action<T, object?[]> bind)
+    {
+        var db = connection.Handle ?? throw new InvalidOperationException("The SQLite connection is not open.");
+        var perStatement = Math.Max(1, SqliteVariablesPerStatement / columns);
+        var values = new object?[columns];
+        var text = ArrayPool<byte>.Shared.Rent(1024);
+        var affected = 0;
+        (sqlite3_stmt Statement, int[] Positions)? full = null;
+        try
+        {
+            for (var start = 0; start < rows.Count; start += perStatement)
+            {
+                var count = Math.Min(perStatement, rows.Count - start);
+                var prepared = count == perStatement ? full ??= Prepare(db, sql(count), count * columns) : Prepare(db, sql(count), count * columns);
+                try
+                {
+                    for (var r = 0; r < count; r++)
+                    {
+                        bind(rows[start + r], values);
+                        for (var c = 0; c < columns; c++)
+                        {
+                            Check(db, BindValue(prepared.Statement, prepared.Positions[(r * columns) + c], values[c], ref text));
+                        }
+                    }
+
+                    var rc = raw.sqlite3_step(prepared.Statement);
+                    if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW)
+                    {
+                        SqliteException.ThrowExceptionForRC(rc, db);
+                    }
+
+                    affected += raw.sqlite3_changes(db);
+                }
+                finally
+                {
+                    raw.sqlite3_reset(prepared.Statement);
+                    if (count != perStatement)
+                    {
+                        prepared.Statement.Dispose();
+                    }
+                }
+            }
+        }
+        finally
+        {
+            full?.Statement.Dispose();
+            ArrayPool<byte>.Shared.Return(text);
+        }
+
+        return affected;
+    }
+
+    /// <summary>Prepares a statement of <see cref="RowsSql"/> and finds where each of its <paramref name="parameters"/> parameters (@p0, @p1, …) sits.</summary>
+    private static (sqlite3_stmt Statement, int[] Positions) Prepare(sqlite3 db, string sql, int parameters)
+    {
+        Check(db, raw.sqlite3_prepare_v2(db, sql, out var statement));
+        var positions = new int[parameters];
+        for (var i = 0; i < parameters; i++)
+        {
+            positions[i] = raw.sqlite3_bind_parameter_index(statement, "@p" + i.ToString(CultureInfo.InvariantCulture));
+            if (positions[i] == 0)
+            {
+                statement.Dispose();
+                throw new InvalidOperationException($"The statement has no parameter @p{i}.");
+            }
+        }
+
+        return (statement, positions);
+    }
+
+    private static int BindValue(sqlite3_stmt statement, int position, object? value, ref byte[] buffer)
+    {
+        switch (value)
+        {
+            case null or DBNull:
+                return raw.sqlite3_bind_null(statement, position);
+            case long l:
+                return raw.sqlite3_bind_int64(statement, position, l);
+            case int i:
+                return raw.sqlite3_bind_int64(statement, position, i);
+            case bool b:
+                return raw.sqlite3_bind_int64(statement, position, b ? 1 : 0);
+            case double d:
+                return raw.sqlite3_bind_double(statement, position, d);
+            case byte[] bytes:
+                return raw.sqlite3_bind_blob(statement, position, bytes);
+            case string s:
+                return BindText(statement, position, s, ref buffer);
+            case DateTime t:
+                return BindText(statement, position, t.ToString(@"yyyy\-MM\-dd HH\:mm\:ss.FFFFFFF", CultureInfo.InvariantCulture), ref buffer);
+            default:
+                throw new NotSupportedException($"No SQLite binding for {value.GetType()}.");
+        }
+    }
+
+    private static int BindText(sqlite3_stmt statement, int position, string value, ref byte[] buffer)
+    {
+        var length = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (length > buffer.Length)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = ArrayPool<byte>.Shared.Rent(length);
+        }
+
+        // SQLite copies the text (SQLITE_TRANSIENT), so the buffer is free again at once.
+        var written = Encoding.UTF8.GetBytes(value, buffer);
+        return raw.sqlite3_bind_text(statement, position, buffer.AsSpan(0, written));
+    }
+
+    private static void Check(sqlite3 db, int rc)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
     }
 
     private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)

@@ -208,9 +208,11 @@ public sealed class InsightFolder(
         var flushed = await WatermarksAsync(cancellationToken);
         long done = 0;
         await using var connection = await bulk.OpenAsync(cancellationToken);
+        // One list for every page: a page of 20,000 events is a large object, better not allocated per page.
+        var page = new List<(long Id, StoredActivity Event)>(options.Value.RebuildBatch);
         while (true)
         {
-            var page = await ReadPageAsync(connection, _readThrough, options.Value.RebuildBatch, cancellationToken);
+            await ReadPageAsync(connection, page, _readThrough, options.Value.RebuildBatch, cancellationToken);
             if (page.Count > 0)
             {
                 await rollups.FoldAsync(connection, page, flushed, cancellationToken);
@@ -264,11 +266,6 @@ public sealed class InsightFolder(
             }
 
             var postgres = connection is NpgsqlConnection;
-            if (!postgres)
-            {
-                await rollups.PrepareAsync(connection, null, partition, cancellationToken);
-            }
-
             var began = time.GetTimestamp();
             await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
             {
@@ -380,9 +377,9 @@ public sealed class InsightFolder(
         return flushed;
     }
 
-    private static async Task<List<(long Id, StoredActivity Event)>> ReadPageAsync(DbConnection connection, long after, int take, CancellationToken cancellationToken)
+    private static async Task ReadPageAsync(DbConnection connection, List<(long Id, StoredActivity Event)> page, long after, int take, CancellationToken cancellationToken)
     {
-        var page = new List<(long, StoredActivity)>(Math.Min(take, 4096));
+        page.Clear();
         await using var read = connection.CreateCommand();
         read.CommandText = """
             SELECT id, device_id, kind, occurred_at, received_at, url, app_id, duration_seconds, detail
@@ -403,8 +400,6 @@ public sealed class InsightFolder(
                 reader.IsDBNull(7) ? null : reader.GetInt32(7),
                 reader.IsDBNull(8) ? null : reader.GetString(8))));
         }
-
-        return page;
     }
 
     /// <summary>PostgreSQL: whether this server holds the folding lease (taking it when free). SQLite: always.</summary>

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Homeroom.Rules.Insights;
 using Homeroom.Server.Activity;
 using Homeroom.Server.Data;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Insights;
@@ -28,6 +29,19 @@ public enum RollupPeriod
     Month,
 }
 
+/// <summary>What an upsert does with the students sketch of a row the table already holds.</summary>
+public enum SketchWrite
+{
+    /// <summary>The stored sketch stands (only the sums are added).</summary>
+    Keep,
+
+    /// <summary>The row's sketch replaces it (the caller merged it with the stored one, or the row is new).</summary>
+    Replace,
+
+    /// <summary>SQLite: merged with it in the statement (<see cref="InsightRollups.SketchMergeFunction"/>), without reading it first.</summary>
+    Merge,
+}
+
 /// <summary>
 /// A rollup table: its name, the columns of its key (a period, then a school or group when it has one,
 /// a grade when it has one, then kind and whichever of platform, subject and category it keeps) and
@@ -38,16 +52,15 @@ public enum RollupPeriod
 /// </summary>
 public sealed class RollupTable
 {
-    private readonly Func<InsightContribution, InsightDevice, IEnumerable<Guid>> _scopes;
 
     // The upserts, built once per provider, row count (SQLite's VALUES lists) and students variant.
-    private readonly ConcurrentDictionary<(DatabaseProvider Provider, int Rows, bool Students), string> _upserts = new();
+    private readonly ConcurrentDictionary<(DatabaseProvider Provider, int Rows, SketchWrite Students), string> _upserts = new();
 
     private RollupTable(
-        string name, RollupPeriod period, string? scopeColumn, bool byGrade, Func<InsightContribution, InsightDevice, IEnumerable<Guid>> scopes,
-        bool byPlatform = true, bool bySubject = true, bool byCategory = true)
+        string name, RollupPeriod period, string? scopeColumn, bool byGrade, bool byPlatform = true, bool bySubject = true, bool byCategory = true)
     {
         Name = name;
+        PartitionSeed = InsightRollups.PartitionSeedOf(name);
         Period = period;
         PeriodColumn = period switch { RollupPeriod.Month => "month", RollupPeriod.Week => "week", _ => "day" };
         ScopeColumn = scopeColumn;
@@ -55,7 +68,6 @@ public sealed class RollupTable
         ByPlatform = byPlatform;
         BySubject = bySubject;
         ByCategory = byCategory;
-        _scopes = scopes;
         List<string> columns = [PeriodColumn];
         if (scopeColumn is not null)
         {
@@ -86,52 +98,50 @@ public sealed class RollupTable
         KeyColumns = columns;
     }
 
-    private static readonly Func<InsightContribution, InsightDevice, IEnumerable<Guid>> District = static (_, _) => [Guid.Empty];
-
     /// <summary>Per school, grade and local day.</summary>
-    public static readonly RollupTable Daily = new("insight_daily", RollupPeriod.Day, "school_id", byGrade: true, static (_, d) => [d.SchoolId]);
+    public static readonly RollupTable Daily = new("insight_daily", RollupPeriod.Day, "school_id", byGrade: true);
 
     /// <summary>Per school, grade and month.</summary>
-    public static readonly RollupTable Monthly = new("insight_monthly", RollupPeriod.Month, "school_id", byGrade: true, static (_, d) => [d.SchoolId]);
+    public static readonly RollupTable Monthly = new("insight_monthly", RollupPeriod.Month, "school_id", byGrade: true);
 
     /// <summary>Per class or group (every one the device or its student belongs to), grade and local day.</summary>
-    public static readonly RollupTable GroupDaily = new("insight_group_daily", RollupPeriod.Day, "group_id", byGrade: true, static (_, d) => d.Groups);
+    public static readonly RollupTable GroupDaily = new("insight_group_daily", RollupPeriod.Day, "group_id", byGrade: true);
 
     /// <summary>The whole district per local day (each device's day in its school's zone): no school, no grade.</summary>
-    public static readonly RollupTable DistrictDaily = new("insight_district_daily", RollupPeriod.Day, null, byGrade: false, District);
+    public static readonly RollupTable DistrictDaily = new("insight_district_daily", RollupPeriod.Day, null, byGrade: false);
 
     /// <summary>The whole district per month: no school, no grade.</summary>
-    public static readonly RollupTable DistrictMonthly = new("insight_district_monthly", RollupPeriod.Month, null, byGrade: false, District);
+    public static readonly RollupTable DistrictMonthly = new("insight_district_monthly", RollupPeriod.Month, null, byGrade: false);
 
     /// <summary>The whole district per local day and subject: no school, grade, platform or category (reports by site or app).</summary>
-    public static readonly RollupTable DistrictSubjectDaily = new("insight_district_subject_daily", RollupPeriod.Day, null, byGrade: false, District, byPlatform: false, byCategory: false);
+    public static readonly RollupTable DistrictSubjectDaily = new("insight_district_subject_daily", RollupPeriod.Day, null, byGrade: false, byPlatform: false, byCategory: false);
 
     /// <summary>The whole district per week and subject: the whole weeks of a range's partial months.</summary>
-    public static readonly RollupTable DistrictSubjectWeekly = new("insight_district_subject_weekly", RollupPeriod.Week, null, byGrade: false, District, byPlatform: false, byCategory: false);
+    public static readonly RollupTable DistrictSubjectWeekly = new("insight_district_subject_weekly", RollupPeriod.Week, null, byGrade: false, byPlatform: false, byCategory: false);
 
     /// <summary>The whole district per month and subject.</summary>
-    public static readonly RollupTable DistrictSubjectMonthly = new("insight_district_subject_monthly", RollupPeriod.Month, null, byGrade: false, District, byPlatform: false, byCategory: false);
+    public static readonly RollupTable DistrictSubjectMonthly = new("insight_district_subject_monthly", RollupPeriod.Month, null, byGrade: false, byPlatform: false, byCategory: false);
 
     /// <summary>The whole district per local day and blocking category: no subject (the categories report).</summary>
-    public static readonly RollupTable DistrictCategoryDaily = new("insight_district_category_daily", RollupPeriod.Day, null, byGrade: false, District, byPlatform: false, bySubject: false);
+    public static readonly RollupTable DistrictCategoryDaily = new("insight_district_category_daily", RollupPeriod.Day, null, byGrade: false, byPlatform: false, bySubject: false);
 
     /// <summary>The whole district per month and blocking category.</summary>
-    public static readonly RollupTable DistrictCategoryMonthly = new("insight_district_category_monthly", RollupPeriod.Month, null, byGrade: false, District, byPlatform: false, bySubject: false);
+    public static readonly RollupTable DistrictCategoryMonthly = new("insight_district_category_monthly", RollupPeriod.Month, null, byGrade: false, byPlatform: false, bySubject: false);
 
     /// <summary>The whole district per local day and grade: no school, no platform (district-wide reports for one grade).</summary>
-    public static readonly RollupTable DistrictGradeDaily = new("insight_district_grade_daily", RollupPeriod.Day, null, byGrade: true, District, byPlatform: false);
+    public static readonly RollupTable DistrictGradeDaily = new("insight_district_grade_daily", RollupPeriod.Day, null, byGrade: true, byPlatform: false);
 
     /// <summary>The whole district per month and grade.</summary>
-    public static readonly RollupTable DistrictGradeMonthly = new("insight_district_grade_monthly", RollupPeriod.Month, null, byGrade: true, District, byPlatform: false);
+    public static readonly RollupTable DistrictGradeMonthly = new("insight_district_grade_monthly", RollupPeriod.Month, null, byGrade: true, byPlatform: false);
 
     /// <summary>The whole district per local day, platform and subject: no school, grade or category (reports by site or app on one platform).</summary>
-    public static readonly RollupTable DistrictPlatformDaily = new("insight_district_platform_daily", RollupPeriod.Day, null, byGrade: false, District, byCategory: false);
+    public static readonly RollupTable DistrictPlatformDaily = new("insight_district_platform_daily", RollupPeriod.Day, null, byGrade: false, byCategory: false);
 
     /// <summary>The whole district per week, platform and subject.</summary>
-    public static readonly RollupTable DistrictPlatformWeekly = new("insight_district_platform_weekly", RollupPeriod.Week, null, byGrade: false, District, byCategory: false);
+    public static readonly RollupTable DistrictPlatformWeekly = new("insight_district_platform_weekly", RollupPeriod.Week, null, byGrade: false, byCategory: false);
 
     /// <summary>The whole district per month, platform and subject.</summary>
-    public static readonly RollupTable DistrictPlatformMonthly = new("insight_district_platform_monthly", RollupPeriod.Month, null, byGrade: false, District, byCategory: false);
+    public static readonly RollupTable DistrictPlatformMonthly = new("insight_district_platform_monthly", RollupPeriod.Month, null, byGrade: false, byCategory: false);
 
     public static readonly IReadOnlyList<RollupTable> All =
     [
@@ -141,6 +151,12 @@ public sealed class RollupTable
     ];
 
     public string Name { get; }
+
+    /// <summary>The fixed hash of <see cref="Name"/> that a row's partition hash starts from (<see cref="InsightRollups.PartitionOf(RollupTable, in RollupKey)"/>).</summary>
+    internal uint PartitionSeed { get; }
+
+    /// <summary>Whether a row is per class or group: an event adds to one row per group of its device.</summary>
+    public bool ByGroup => ScopeColumn == "group_id";
 
     /// <summary>Whether a row covers a day, a week or a month.</summary>
     public RollupPeriod Period { get; }
@@ -175,16 +191,6 @@ public sealed class RollupTable
         _ => day,
     };
 
-    /// <summary>The keys of the rows one event adds to (none, one, or one per group). A table without school or grade keys them as the empty GUID and 0.</summary>
-    public IEnumerable<RollupKey> KeysOf(InsightContribution c, InsightDevice device)
-    {
-        var period = PeriodOfDay(c.Day);
-        foreach (var scope in _scopes(c, device))
-        {
-            yield return KeyOf(period, scope, device.Grade, device.Platform, c.Kind, c.Subject, c.Category);
-        }
-    }
-
     /// <summary>A key of this table: the dimensions it does not keep are blanked (scope: the empty GUID, grade: 0, the rest "").</summary>
     public RollupKey KeyOf(int period, Guid scope, int grade, string platform, string kind, string subject, string category) =>
         new(period, ScopeColumn is null ? Guid.Empty : scope, ByGrade ? grade : 0, ByPlatform ? platform : "", kind, BySubject ? subject : "", ByCategory ? category : "");
@@ -194,10 +200,10 @@ public sealed class RollupTable
 
     /// <summary>
     /// The statement that adds the sums of <paramref name="rows"/> rows (<see cref="BulkSql.RowsSql"/> of
-    /// <see cref="ValueCount"/> values each) to the table, inserting the keys it does not hold; with
-    /// <paramref name="students"/> it also replaces their sketches, without it the stored sketch stands.
+    /// <see cref="ValueCount"/> values each) to the table, inserting the keys it does not hold; what it does
+    /// with a held key's sketch is <paramref name="students"/>.
     /// </summary>
-    public string UpsertSql(BulkSql bulk, int rows, bool students)
+    public string UpsertSql(BulkSql bulk, int rows, SketchWrite students)
     {
         var shape = (bulk.Provider, bulk.Provider == DatabaseProvider.Sqlite ? rows : 0, students);
         if (_upserts.TryGetValue(shape, out var sql))
@@ -213,7 +219,12 @@ public sealed class RollupTable
                 seconds = {Name}.seconds + excluded.seconds,
                 unfocused_seconds = {Name}.unfocused_seconds + excluded.unfocused_seconds,
                 events = {Name}.events + excluded.events
-            """ + (students ? ",\n    students = excluded.students" : "");
+            """ + students switch
+        {
+            SketchWrite.Replace => ",\n    students = excluded.students",
+            SketchWrite.Merge => $",\n    students = {InsightRollups.SketchMergeFunction}({Name}.students, excluded.students)",
+            _ => "",
+        };
         return _upserts.GetOrAdd(shape, sql);
     }
 
@@ -309,11 +320,12 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     private const string LastUsedTable = "insight_app_last_used";
     private static readonly TimeSpan DeviceCacheFor = TimeSpan.FromMinutes(1);
 
-    // SQLite has one writer (this process's folder), so the sketches it last wrote are what the tables
-    // hold: a flush merges into them instead of reading the database. Cleared on any failure, rebuild and
-    // retention run. PostgreSQL may have other servers (a rebuild, a standby folder): it always reads.
-    private const int MaxCachedSketches = 300_000;
-    private readonly ConcurrentDictionary<(string Table, RollupKey Key), byte[]> _sketches = new();
+    /// <summary>
+    /// SQLite: the function (registered on the folder's connection) that merges a row's stored students
+    /// sketch with the one an upsert brings, in the statement: the fold's writes never read sketches first.
+    /// </summary>
+    public const string SketchMergeFunction = "homeroom_sketch_merge";
+
     private readonly ConcurrentDictionary<Guid, (InsightDevice? Device, long At)> _devices = new();
     private readonly Pending[] _pending = Enumerable.Range(0, Partitions).Select(_ => new Pending()).ToArray();
     private long _skipped;
@@ -329,15 +341,8 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     /// <summary>Keys held in memory, not yet written (what <see cref="InsightsOptions.MaxBufferedKeys"/> caps).</summary>
     public long BufferedKeys => Interlocked.Read(ref _bufferedKeys);
 
-    /// <summary>Forgets cached device dimensions and sketches (a rebuild reads today's roster afresh).</summary>
-    public void ForgetDevices()
-    {
-        _devices.Clear();
-        _sketches.Clear();
-    }
-
-    /// <summary>Forgets cached sketches: a write may have rolled back, or rows were deleted.</summary>
-    public void ForgetSketches() => _sketches.Clear();
+    /// <summary>Forgets cached device dimensions (a rebuild reads today's roster afresh).</summary>
+    public void ForgetDevices() => _devices.Clear();
 
     /// <summary>Forgets everything folded and not yet committed, and every cache: after a failure, the folder folds again from the committed watermarks.</summary>
     public void Discard()
@@ -393,24 +398,23 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             }
 
             var student = c.CountsStudent ? DistinctSketch.Hash(device.Student) : (ulong?)null;
+            // Each table's period of the day, worked out once per event rather than once per key.
+            var month = MonthOf(c.Day);
+            var week = WeekOf(c.Day);
             for (var t = 0; t < tables.Count; t++)
             {
-                foreach (var key in tables[t].KeysOf(c, device))
+                var table = tables[t];
+                var period = table.Period switch { RollupPeriod.Month => month, RollupPeriod.Week => week, _ => c.Day };
+                if (table.ByGroup)
                 {
-                    var partition = PartitionOf(tables[t].Name, key);
-                    if (id <= flushedThrough[partition])
+                    foreach (var group in device.Groups)
                     {
-                        continue;
+                        Add(t, table, table.KeyOf(period, group, device.Grade, device.Platform, c.Kind, c.Subject, c.Category), id, c, student, flushedThrough);
                     }
-
-                    ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending[partition].Tables[t], key, out var exists);
-                    if (!exists)
-                    {
-                        sum = new Sum();
-                        Interlocked.Increment(ref _bufferedKeys);
-                    }
-
-                    sum!.Add(c, student);
+                }
+                else
+                {
+                    Add(t, table, table.KeyOf(period, device.SchoolId, device.Grade, device.Platform, c.Kind, c.Subject, c.Category), id, c, student, flushedThrough);
                 }
             }
 
@@ -432,20 +436,38 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         }
     }
 
+    /// <summary>Adds one event's contribution to one key's sums, unless the key's partition has already committed past the event.</summary>
+    private void Add(int t, RollupTable table, in RollupKey key, long id, in InsightContribution c, ulong? student, IReadOnlyList<long> flushedThrough)
+    {
+        var partition = PartitionOf(table, key);
+        if (id <= flushedThrough[partition])
+        {
+            return;
+        }
+
+        ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending[partition].Tables[t], key, out var exists);
+        if (!exists)
+        {
+            sum = new Sum();
+            Interlocked.Increment(ref _bufferedKeys);
+        }
+
+        sum!.Add(c, student);
+    }
+
     /// <summary>
-    /// Computes what partition <paramref name="partition"/>'s write will store: each key's sketch merged
-    /// into the stored one. On SQLite before the write transaction (this process is the only writer, so
-    /// the cached and read sketches stay true), on PostgreSQL inside it, after the partition's watermark
-    /// row is locked (every writer of the partition's rows holds that lock).
+    /// PostgreSQL: computes what partition <paramref name="partition"/>'s write will store, each key's sketch
+    /// read and merged into the stored one, inside the write transaction after the partition's watermark row
+    /// is locked (every writer of the partition's rows holds that lock). SQLite needs no preparing: its
+    /// upserts merge the sketches in the statement (<see cref="SketchMergeFunction"/>).
     /// </summary>
     public async Task PrepareAsync(DbConnection connection, DbTransaction? transaction, int partition, CancellationToken cancellationToken)
     {
         var pending = _pending[partition];
         pending.ClearRows();
-        var cache = bulk.Provider == DatabaseProvider.Sqlite;
-        if (cache && _sketches.Count > MaxCachedSketches)
+        if (bulk.Provider == DatabaseProvider.Sqlite)
         {
-            _sketches.Clear();
+            return;
         }
 
         for (var t = 0; t < RollupTable.All.Count; t++)
@@ -457,12 +479,10 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                 continue;
             }
 
-            var missing = cache ? sums.Keys.Where(k => !_sketches.ContainsKey((table.Name, k))).ToList() : sums.Keys.ToList();
-            var existing = await ReadSketchesAsync(connection, transaction, table, missing, cancellationToken);
+            var existing = await ReadSketchesAsync(connection, transaction, table, [.. sums.Keys], cancellationToken);
             foreach (var (key, sum) in sums)
             {
-                var stored = existing.TryGetValue(key, out var read) ? read : cache && _sketches.TryGetValue((table.Name, key), out var held) ? held : null;
-                if (stored is null)
+                if (!existing.TryGetValue(key, out var stored))
                 {
                     pending.Changed[t].Add(new Row(key, sum, sum.Students.ToBytes()));
                     continue;
@@ -492,12 +512,30 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     {
         var pending = _pending[partition];
         var written = 0;
-        for (var t = 0; t < RollupTable.All.Count; t++)
+        if (connection is SqliteConnection sqlite)
         {
-            var table = RollupTable.All[t];
-            written += await WriteRowsAsync(connection, transaction, table, pending.Changed[t], students: true, cancellationToken);
-            // No new id in these: the stored sketch stands; only the counters change.
-            written += await WriteRowsAsync(connection, transaction, table, pending.Same[t], students: false, cancellationToken);
+            sqlite.CreateFunction<byte[], byte[], byte[]>(SketchMergeFunction, DistinctSketch.MergeStored, isDeterministic: true);
+            for (var t = 0; t < RollupTable.All.Count; t++)
+            {
+                var rows = pending.Changed[t];
+                rows.Clear();
+                foreach (var (key, sum) in pending.Tables[t])
+                {
+                    rows.Add(new Row(key, sum, sum.Students.ToBytes()));
+                }
+
+                written += await WriteRowsAsync(connection, transaction, RollupTable.All[t], rows, SketchWrite.Merge, cancellationToken);
+            }
+        }
+        else
+        {
+            for (var t = 0; t < RollupTable.All.Count; t++)
+            {
+                var table = RollupTable.All[t];
+                written += await WriteRowsAsync(connection, transaction, table, pending.Changed[t], SketchWrite.Replace, cancellationToken);
+                // No new id in these: the stored sketch stands; only the counters change.
+                written += await WriteRowsAsync(connection, transaction, table, pending.Same[t], SketchWrite.Keep, cancellationToken);
+            }
         }
 
         if (pending.LastUsed.Count > 0)
@@ -523,37 +561,20 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
 
     /// <summary>
     /// Adds rows' sums to <paramref name="table"/> (inserting new keys) through its <see cref="RollupTable.UpsertSql"/>,
-    /// replacing their sketches when <paramref name="students"/>: the one insert of the fold's writes and
+    /// doing <paramref name="students"/> with their sketches: the one insert of the fold's writes and
     /// of <see cref="FillDistrictAsync"/>. Keys must be distinct. Returns the rows written.
     /// </summary>
     private async Task<int> WriteRowsAsync(
-        DbConnection connection, DbTransaction transaction, RollupTable table, IReadOnlyList<Row> rows, bool students, CancellationToken cancellationToken) =>
+        DbConnection connection, DbTransaction transaction, RollupTable table, IReadOnlyList<Row> rows, SketchWrite students, CancellationToken cancellationToken) =>
         rows.Count == 0
             ? 0
             : await bulk.ExecuteRowsAsync(connection, transaction, n => table.UpsertSql(bulk, n, students), table.ValueCount, rows,
                 (row, v) => table.BindRow(bulk, row.Key, row.Seconds, row.Unfocused, row.Events, row.Students, v), cancellationToken);
 
-    /// <summary>The write of <paramref name="partition"/> committed: its keys leave memory (SQLite keeps their sketches as the tables now hold them).</summary>
+    /// <summary>The write of <paramref name="partition"/> committed: its keys leave memory.</summary>
     public void Committed(int partition)
     {
         var pending = _pending[partition];
-        if (bulk.Provider == DatabaseProvider.Sqlite)
-        {
-            for (var t = 0; t < RollupTable.All.Count; t++)
-            {
-                var name = RollupTable.All[t].Name;
-                foreach (var row in pending.Changed[t])
-                {
-                    _sketches[(name, row.Key)] = row.Students;
-                }
-
-                foreach (var row in pending.Same[t])
-                {
-                    _sketches[(name, row.Key)] = row.Students;
-                }
-            }
-        }
-
         Interlocked.Add(ref _bufferedKeys, -pending.KeyCount);
         pending.Clear();
     }
@@ -669,7 +690,6 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             }
         }
 
-        _sketches.Clear();
         return written;
     }
 
@@ -685,7 +705,7 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                 (row, v) => target.BindRow(bulk, row.Key, row.Seconds, row.Unfocused, row.Events, row.Students, v), cancellationToken);
         }
 
-        return await WriteRowsAsync(connection, transaction, target, rows, students: true, cancellationToken);
+        return await WriteRowsAsync(connection, transaction, target, rows, SketchWrite.Replace, cancellationToken);
     }
 
     /// <summary>A district row being filled from school rows.</summary>
@@ -698,11 +718,11 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     }
 
     /// <summary>The partition of a rollup row: a fixed hash (FNV-1a) of its table, period, scope and subject, the same in every process and after a restart.</summary>
-    public static int PartitionOf(string table, RollupKey key)
-    {
-        var hash = Hash(Hash(Hash(Hash(2166136261u, table), key.Period), key.Scope), key.Subject);
-        return Bucket(hash);
-    }
+    public static int PartitionOf(RollupTable table, in RollupKey key) =>
+        Bucket(Hash(Hash(Hash(table.PartitionSeed, key.Period), key.Scope), key.Subject));
+
+    /// <summary>The start of the partition hash of a table's rows: its name hashed (<see cref="RollupTable.PartitionSeed"/>).</summary>
+    internal static uint PartitionSeedOf(string table) => Hash(2166136261u, table);
 
     /// <summary>The partition of an app's last-used day on a device.</summary>
     public static int PartitionOf(Guid device, string app) => Bucket(Hash(Hash(Hash(2166136261u, LastUsedTable), device), app));

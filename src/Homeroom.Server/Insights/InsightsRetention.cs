@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Homeroom.Server.Insights;
 
 /// <summary>Deletes rollup rows past <see cref="InsightsOptions.Retention"/>, once a day, a slice of days at a time.</summary>
-public sealed class InsightsRetention(BulkSql bulk, InsightRollups rollups, IOptions<InsightsOptions> options, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<InsightsRetention> logger)
+public sealed class InsightsRetention(BulkSql bulk, IOptions<InsightsOptions> options, SqliteMaintenance housekeeping, JobLeases leases, TimeProvider time, ILogger<InsightsRetention> logger)
     : PeriodicTask(TimeSpan.FromHours(24), leases, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken cancellationToken) => await PurgeAsync(cancellationToken);
@@ -41,7 +41,6 @@ public sealed class InsightsRetention(BulkSql bulk, InsightRollups rollups, IOpt
 
         if (total > 0)
         {
-            rollups.ForgetSketches();
             InsightsLog.RetentionPurged(Logger, total);
             await housekeeping.AfterPurgeAsync(total, ct);
         }

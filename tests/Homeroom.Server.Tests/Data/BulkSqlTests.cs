@@ -75,6 +75,80 @@ public abstract class BulkSqlTests(DatabaseProvider provider) : IAsyncLifetime
 
         seen.ShouldBe(items.Count);
     }
+
+    [Fact]
+    public async Task ExecuteRowsAsync_EveryKindOfValue_StoresWhatAPlainParameterizedCommandStores()
+    {
+        // SQLite's rows are bound by position through SQLite's own API; each value must be stored exactly as
+        // Microsoft.Data.Sqlite's own parameters store it (storage class and text), empty strings and blobs not as NULL.
+        var bulk = _host.GetService<BulkSql>();
+        var random = new Random(20261206);
+        string?[] texts = ["", "plain", "Größe 汉字 🎒", null, new string('x', 3_000), "line\nbreak 'quoted'"];
+        var rows = Enumerable.Range(0, (bulk.RowsPerStatement(7) * 2) + 3).Select(i => new object?[]
+        {
+            i,
+            random.NextInt64(),
+            texts[i % texts.Length],
+            i % 5 == 0 ? Array.Empty<byte>() : i % 7 == 0 ? null : [(byte)i, 0, 255],
+            // Whole seconds (no fraction written) and ticks.
+            new DateTime(2026, 3, 8, 7, 59, 59, DateTimeKind.Utc).AddTicks(i % 3 == 0 ? random.Next(0, 86_400) * TimeSpan.TicksPerSecond : random.NextInt64(0, TimeSpan.TicksPerDay * 400)),
+            i % 4 == 0 ? null : random.Next(),
+            bulk.Id(Guid.NewGuid()),
+        }).ToList();
+        var (uuid, blob, time) = provider == DatabaseProvider.Sqlite ? ("TEXT", "BLOB", "TEXT") : ("uuid", "bytea", "timestamptz");
+        await using var connection = await bulk.OpenAsync(CancellationToken.None);
+        foreach (var table in new[] { "bulk_values_rows", "bulk_values_plain" })
+        {
+            await using var create = connection.CreateCommand();
+            create.CommandText = $"CREATE TABLE {table} (k integer PRIMARY KEY, big bigint NOT NULL, note text NULL, data {blob} NULL, at {time} NOT NULL, n integer NULL, id {uuid} NOT NULL)";
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            (await bulk.ExecuteRowsAsync(connection, transaction, n => $"INSERT INTO bulk_values_rows (k, big, note, data, at, n, id) {bulk.RowsSql(n, 7)}", 7, rows,
+                (row, v) => row.CopyTo(v, 0), CancellationToken.None)).ShouldBe(rows.Count);
+            await using var plain = connection.CreateCommand();
+            plain.Transaction = transaction;
+            plain.CommandText = "INSERT INTO bulk_values_plain (k, big, note, data, at, n, id) VALUES (@a, @b, @c, @d, @e, @f, @g)";
+            foreach (var row in rows)
+            {
+                plain.Parameters.Clear();
+                for (var c = 0; c < row.Length; c++)
+                {
+                    var parameter = plain.CreateParameter();
+                    parameter.ParameterName = "@" + (char)('a' + c);
+                    parameter.Value = row[c] ?? DBNull.Value;
+                    plain.Parameters.Add(parameter);
+                }
+
+                await plain.ExecuteNonQueryAsync();
+            }
+
+            await transaction.CommitAsync();
+        }
+
+        async Task<List<string>> ReadAsync(string table)
+        {
+            await using var read = connection.CreateCommand();
+            read.CommandText = provider == DatabaseProvider.Sqlite
+                ? $"SELECT k, typeof(big) || quote(big), typeof(note) || quote(note), typeof(data) || quote(data), typeof(at) || quote(at), typeof(n) || quote(n), typeof(id) || quote(id) FROM {table} ORDER BY k"
+                : $"SELECT k, big::text, quote_nullable(note), quote_nullable(encode(data, 'hex')), at::text, quote_nullable(n), id::text FROM {table} ORDER BY k";
+            await using var reader = await read.ExecuteReaderAsync();
+            var stored = new List<string>();
+            while (await reader.ReadAsync())
+            {
+                stored.Add(string.Join(" | ", Enumerable.Range(0, 7).Select(c => reader.IsDBNull(c) ? "(null)" : Convert.ToString(reader.GetValue(c), CultureInfo.InvariantCulture))));
+            }
+
+            return stored;
+        }
+
+        var expected = await ReadAsync("bulk_values_plain");
+        expected.Count.ShouldBe(rows.Count);
+        expected.ShouldContain(r => r.Contains("text''", StringComparison.Ordinal) || r.Contains("| ''", StringComparison.Ordinal), "an empty string was stored as one");
+        (await ReadAsync("bulk_values_rows")).ShouldBe(expected);
+    }
 }
 
 public sealed class BulkSqlSqliteTests() : BulkSqlTests(DatabaseProvider.Sqlite);
