@@ -8,7 +8,7 @@ using Homeroom.Simulator.Fleet;
 using Npgsql;
 
 // Load benchmark: a real Homeroom server process and a simulated fleet on this machine.
-// bench/load/run.sh [--devices N] [--postgres] [--activity-devices N] [--activity-rate R] [--steady-seconds S]
+// bench/load/run.sh [--devices N] [--postgres] [--activity-devices N] [--activity-rate R] [--steady-seconds S] [--settle-seconds S]
 var options = BenchReport.ParseArguments(args);
 var devices = options.Int("devices", 2000);
 var activityDevices = options.Int("activity-devices", 400);
@@ -72,9 +72,30 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
         results[$"consent_loads_{consent}_connected"] = loads;
     }
 
-    foreach (var (key, value) in await server.RuntimeMemoryAsync())
+    var connectedMemory = await server.RuntimeMemoryAsync();
+    foreach (var (key, value) in connectedMemory)
     {
         results["server_" + key + "_connected"] = value;
+    }
+
+    // What the connect storm (and the 5 s plus steady window after it) allocated per device, garbage included.
+    results["server_gc_allocated_kb_per_device_connect"] = Math.Round(
+        (connectedMemory["gc_allocated_mb"] - (double)results["server_gc_allocated_mb_idle"]) * 1024 / Math.Max(1, fleet.Metrics.Connected), 1);
+
+    var settleSeconds = options.Int("settle-seconds", 0);
+    if (settleSeconds > 0)
+    {
+        // Beside the figure above, not instead of it: does the resident memory fall by itself once the storm is over
+        // (garbage a later full collection takes, or memory the GC keeps committed)?
+        await Task.Delay(TimeSpan.FromSeconds(settleSeconds));
+        var settledRss = server.ResidentBytes();
+        results["settle_seconds"] = settleSeconds;
+        results["server_rss_after_settle_mb"] = Math.Round(settledRss / 1048576.0, 1);
+        results["server_kb_per_device_after_settle"] = Math.Round((settledRss - baselineRss) / 1024.0 / Math.Max(1, fleet.Metrics.Connected), 1);
+        foreach (var (key, value) in await server.RuntimeMemoryAsync())
+        {
+            results["server_" + key + "_after_settle"] = value;
+        }
     }
 
     if (options.ContainsKey("gcdump"))

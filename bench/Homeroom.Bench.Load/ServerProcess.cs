@@ -34,10 +34,14 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         var serverDll = options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (the benchmark's run.sh passes it)");
         var dataDirectory = Directory.CreateTempSubdirectory("homeroom-bench-").FullName;
-        return StartAsync(serverDll, dataDirectory, "hrk_bench-" + Guid.NewGuid().ToString("N"), postgres, port);
+        // --server-env NAME=VALUE[,NAME=VALUE]: runtime settings for the server alone (a GC setting tried), not the simulator.
+        var environment = options.GetValueOrDefault("server-env") is { Length: > 0 } pairs
+            ? pairs.Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal)
+            : [];
+        return StartAsync(serverDll, dataDirectory, "hrk_bench-" + Guid.NewGuid().ToString("N"), postgres, port, environment);
     }
 
-    private static async Task<ServerProcess> StartAsync(string serverDll, string dataDirectory, string apiKey, string? postgres, int port)
+    private static async Task<ServerProcess> StartAsync(string serverDll, string dataDirectory, string apiKey, string? postgres, int port, Dictionary<string, string> environment)
     {
         serverDll = Path.GetFullPath(serverDll);
         var start = new ProcessStartInfo("dotnet", [serverDll])
@@ -64,6 +68,11 @@ public sealed class ServerProcess : IAsyncDisposable
             start.Environment["ConnectionStrings__Postgres"] = postgres;
         }
 
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) => { };
         process.ErrorDataReceived += (_, e) =>
@@ -84,6 +93,8 @@ public sealed class ServerProcess : IAsyncDisposable
             {
                 if ((await http.GetAsync(new Uri(server.Address, "/healthz"))).IsSuccessStatusCode)
                 {
+                    // For a profiler attached from outside (dotnet-trace, dotnet-counters).
+                    Console.WriteLine($"server process {process.Id}" + string.Concat(environment.Select(e => $", {e.Key}={e.Value}")));
                     return server;
                 }
             }
@@ -111,7 +122,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// The runtime's memory figures from the server's <c>/metrics</c>, each summed over its series (generations): the
-    /// managed heap after the last collection, its fragmentation, and the memory the GC holds committed.
+    /// managed heap after the last collection, its fragmentation, the memory the GC holds committed, all the process has
+    /// allocated so far, and the full collections so far.
     /// </summary>
     public async Task<Dictionary<string, double>> RuntimeMemoryAsync()
     {
@@ -123,6 +135,9 @@ public sealed class ServerProcess : IAsyncDisposable
             ["gc_heap_mb"] = "dotnet_gc_last_collection_heap_size_bytes",
             ["gc_fragmentation_mb"] = "dotnet_gc_last_collection_heap_fragmentation_size_bytes",
             ["gc_committed_mb"] = "dotnet_gc_last_collection_memory_committed_size_bytes",
+            // Everything the process allocated since start (garbage included): the difference between two readings is
+            // what a phase allocated.
+            ["gc_allocated_mb"] = "dotnet_gc_heap_total_allocated_bytes_total",
         };
         var figures = new Dictionary<string, double>();
         foreach (var (key, metric) in wanted)
@@ -133,6 +148,10 @@ public sealed class ServerProcess : IAsyncDisposable
             figures[key] = Math.Round(sum / 1048576.0, 1);
         }
 
+        // Full (gen2) collections so far: garbage that reached gen2 is freed only by one of these.
+        figures["gc_gen2_collections"] = text.Split('\n')
+            .Where(l => l.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal) && l.Contains("gc_heap_generation=\"gen2\"", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
         return figures;
     }
 

@@ -2,6 +2,7 @@
 # Load benchmark: starts a Homeroom server process, runs the simulator against it and prints a table;
 # JSON goes to bench/results/. Defaults: 2,000 devices on SQLite (a few minutes).
 #   bench/load/run.sh [--devices 10000] [--postgres] [--activity-devices 400] [--activity-rate 60] [--steady-seconds 30] [--gcdump]
+#     [--settle-seconds 60] (memory again that long after the steady window) [--server-env NAME=VALUE,...] (for the server alone)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -9,6 +9,13 @@ namespace Homeroom.Server.Data;
 
 public static class DatabaseSetup
 {
+    /// <summary>
+    /// Contexts kept for reuse. One is taken per unit of work and given back when disposed; beyond this many at once the
+    /// extra ones are built and discarded as before. Each kept context holds its services (tens of KB), so the pool is
+    /// sized for a connect storm's concurrency, not for the most contexts ever open.
+    /// </summary>
+    public const int ContextPoolSize = 128;
+
     public static IServiceCollection AddHomeroomData(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<DatabaseOptions>()
@@ -22,7 +29,10 @@ public static class DatabaseSetup
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value);
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<SqlitePragmaInterceptor>();
-        services.AddDbContextFactory<HomeroomDbContext>((sp, builder) =>
+        // Pooled: a context is reset and reused instead of built anew. Building one (EF's internal service scope, its
+        // state manager and the options' cache key) was the largest allocation of an agent's enrollment and
+        // authentication (docs/performance.md, 2026-12-06 PostgreSQL memory); a connect storm creates several per device.
+        services.AddPooledDbContextFactory<HomeroomDbContext>((sp, builder) =>
         {
             var options = sp.GetRequiredService<DatabaseOptions>();
             if (options.Provider == DatabaseProvider.Postgres)
@@ -35,7 +45,7 @@ public static class DatabaseSetup
             }
 
             builder.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
-        });
+        }, ContextPoolSize);
         services.AddSingleton<SqliteMaintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<SqliteMaintenance>());
         return services;

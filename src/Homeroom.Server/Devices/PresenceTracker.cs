@@ -4,6 +4,8 @@ using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Homeroom.Server.Hosting.Cluster;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace Homeroom.Server.Devices;
 
@@ -51,6 +53,27 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
             location_at = COALESCE(@lat, location_at),
             policy_version_applied = COALESCE(@pv, policy_version_applied)
         WHERE id = @id
+        """;
+
+    /// <summary>
+    /// On PostgreSQL the whole slice is one statement over one array per column: a batch of per-row statements cost
+    /// eleven parameter objects and a rewritten copy of the statement per row, about a tenth of all the server allocated
+    /// after a 10,000-device connect storm (docs/performance.md, PostgreSQL memory per device).
+    /// </summary>
+    private const string PostgresUpdateSql = """
+        UPDATE devices AS d SET
+            last_seen_at = v.ls,
+            battery_level = COALESCE(v.bl, d.battery_level),
+            battery_charging = COALESCE(v.bc, d.battery_charging),
+            network_kind = COALESCE(v.nk, d.network_kind),
+            ip_address = COALESCE(v.ip, d.ip_address),
+            latitude = COALESCE(v.la, d.latitude),
+            longitude = COALESCE(v.lo, d.longitude),
+            location_accuracy = COALESCE(v.acc, d.location_accuracy),
+            location_at = COALESCE(v.lat, d.location_at),
+            policy_version_applied = COALESCE(v.pv, d.policy_version_applied)
+        FROM unnest(@ls, @bl, @bc, @nk, @ip, @la, @lo, @acc, @lat, @pv, @id) AS v (ls, bl, bc, nk, ip, la, lo, acc, lat, pv, id)
+        WHERE d.id = v.id
         """;
 
     /// <summary>Each node writes the presence of the devices connected to it, held in its memory.</summary>
@@ -209,6 +232,13 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
     {
         await using var connection = await bulk.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (connection is NpgsqlConnection postgres)
+        {
+            await WritePostgresAsync(postgres, (NpgsqlTransaction)transaction, rows, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return;
+        }
+
         await bulk.ExecuteManyAsync(connection, transaction, UpdateSql, Parameters, rows, (r, v) =>
         {
             v[0] = r.LastSeen;
@@ -224,6 +254,65 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
             v[10] = bulk.Id(r.Id);
         }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static async Task WritePostgresAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        (Guid Id, DateTime LastSeen, BatteryState? Battery, NetworkState? Network, LocationFix? Location, long? Policy)[] rows,
+        CancellationToken cancellationToken)
+    {
+        // A device touched again while a flush collects its rows is queued twice; one statement takes its newest row
+        // only (an UPDATE ... FROM would apply any one of the two).
+        var newest = new Dictionary<Guid, int>(rows.Length);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            newest[rows[i].Id] = i;
+        }
+
+        var count = newest.Count;
+        var lastSeen = new DateTime[count];
+        var level = new int?[count];
+        var charging = new bool?[count];
+        var kind = new string?[count];
+        var ip = new string?[count];
+        var latitude = new double?[count];
+        var longitude = new double?[count];
+        var accuracy = new double?[count];
+        var locatedAt = new DateTime?[count];
+        var policy = new long?[count];
+        var ids = new Guid[count];
+        var n = 0;
+        foreach (var index in newest.Values)
+        {
+            var r = rows[index];
+            lastSeen[n] = r.LastSeen;
+            level[n] = r.Battery?.Level;
+            charging[n] = r.Battery?.Charging;
+            kind[n] = r.Network?.Kind;
+            ip[n] = r.Network?.IpAddress;
+            latitude[n] = r.Location?.Latitude;
+            longitude[n] = r.Location?.Longitude;
+            accuracy[n] = r.Location?.AccuracyMeters;
+            locatedAt[n] = r.Location?.CapturedAt.UtcDateTime;
+            policy[n] = r.Policy;
+            ids[n] = r.Id;
+            n++;
+        }
+
+        await using var command = new NpgsqlCommand(PostgresUpdateSql, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter("ls", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = lastSeen });
+        command.Parameters.Add(new NpgsqlParameter("bl", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = level });
+        command.Parameters.Add(new NpgsqlParameter("bc", NpgsqlDbType.Array | NpgsqlDbType.Boolean) { Value = charging });
+        command.Parameters.Add(new NpgsqlParameter("nk", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = kind });
+        command.Parameters.Add(new NpgsqlParameter("ip", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = ip });
+        command.Parameters.Add(new NpgsqlParameter("la", NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = latitude });
+        command.Parameters.Add(new NpgsqlParameter("lo", NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = longitude });
+        command.Parameters.Add(new NpgsqlParameter("acc", NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = accuracy });
+        command.Parameters.Add(new NpgsqlParameter("lat", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = locatedAt });
+        command.Parameters.Add(new NpgsqlParameter("pv", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = policy });
+        command.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = ids });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
