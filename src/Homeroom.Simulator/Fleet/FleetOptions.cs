@@ -48,6 +48,15 @@ public sealed class FleetOptions
     public double SlowAnswerChance { get; init; } = 0.05;
 
     /// <summary>
+    /// Chance that a desktop's <c>installPackage</c> or <c>removePackage</c> fails with its platform's words (winget, apt-get,
+    /// installer), as a download or a package tool sometimes does; retried by the server after its back-off.
+    /// </summary>
+    public double PackageFailureChance { get; init; } = 0.03;
+
+    /// <summary>How long a desktop takes to install or remove a package (download and tool), at most: each takes a random share of it.</summary>
+    public TimeSpan PackageWork { get; init; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>
     /// The ChromeOS version Google Admin pins for the fleet (its "Target version"), or none. Chromebooks below it
     /// take it over simulated days as <see cref="OsUpdates"/> plans: most report it, a few fail, a few go quiet.
     /// </summary>

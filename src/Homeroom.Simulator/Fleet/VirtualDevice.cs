@@ -38,6 +38,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     private static readonly string[] StatusAcknowledgedThenSucceeded = [CommandStatusValues.Acknowledged, CommandStatusValues.Succeeded];
 
     private readonly Random _random = new(HashCode.Combine(fleet.Options.Seed, spec.Index));
+
+    // Packages the server's installPackage commands installed (desktops), listed in the inventory.
+    private readonly HashSet<string> _packages = new(StringComparer.Ordinal);
     private readonly Dictionary<Guid, string> _executed = [];
     private readonly Queue<Guid> _executedOrder = new();
     private int _sessions;
@@ -455,6 +458,12 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         var apps = spec.Platform == DevicePlatform.IPadOS
             ? Browsing.IPadApps.Select(a => new InstalledApp(a.AppId, a.Name, $"{1 + (spec.Index % 5)}.{spec.Index % 10}")).ToList()
             : [new InstalledApp("homeroom-agent", "Homeroom agent", "1.0"), new InstalledApp("docs", "Google Docs", "1.2"), new InstalledApp("classroom", "Google Classroom", "2.0")];
+        lock (_packages)
+        {
+            // What the server's package commands installed on a desktop, as the agent's package list shows them.
+            apps.AddRange(_packages.Order(StringComparer.Ordinal).Select(p => new InstalledApp(p, p, "1.0")));
+        }
+
         var osName = spec.Platform switch
         {
             DevicePlatform.ChromeOS => "ChromeOS",
@@ -886,7 +895,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             await Task.Delay(TimeSpan.FromMilliseconds(200 + _random.Next(1500)), fleet.Time);
         }
 
-        var (ok, result) = Execute(command);
+        var (ok, result) = command.Kind is CommandKinds.InstallPackage or CommandKinds.RemovePackage
+            ? await PackageAsync(client, command)
+            : Execute(command);
         if (ok && command.Kind == CommandKinds.Diagnose)
         {
             // Like the agent: the report first, then the command's final status.
@@ -912,6 +923,71 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
         {
             await client.CloseAsync();
         }
+    }
+
+    /// <summary>
+    /// A desktop's package command, as the desktop agent carries it out: the package tool's time, sometimes its failure in
+    /// the platform's words, and a fresh inventory listing the packages before the final status (docs/agent-protocol.md).
+    /// </summary>
+    private async Task<(bool Ok, string Result)> PackageAsync(AgentClient client, CommandFrame command)
+    {
+        if (spec.Platform is not (DevicePlatform.Windows or DevicePlatform.Linux or DevicePlatform.MacOS))
+        {
+            return (false, $"unsupported command '{command.Kind}'");
+        }
+
+        var package = command.Arguments?.GetValueOrDefault("package");
+        if (string.IsNullOrEmpty(package) || package.Length > 255)
+        {
+            return (false, "the command names no package");
+        }
+
+        var install = command.Kind == CommandKinds.InstallPackage;
+        bool present;
+        lock (_packages)
+        {
+            present = _packages.Contains(package);
+        }
+
+        if (present == install && (!install || spec.Platform != DevicePlatform.MacOS))
+        {
+            return (true, install ? "already installed" : "not installed");
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(_random.NextDouble() * fleet.Options.PackageWork.TotalMilliseconds), fleet.Time);
+        if (_random.NextDouble() < fleet.Options.PackageFailureChance)
+        {
+            return (false, (spec.Platform, install) switch
+            {
+                (DevicePlatform.Windows, true) => $"winget install failed (0x8A150107: no network connection) for {package}",
+                (DevicePlatform.Windows, false) => $"winget uninstall failed (0x8A150029: {package} is in use)",
+                (DevicePlatform.Linux, true) => $"apt-get install exited with 100: E: Failed to fetch {package}: Temporary failure resolving 'deb.debian.org'",
+                (DevicePlatform.Linux, false) => $"dpkg -r exited with 2: dpkg: dependency problems prevent removal of {package}",
+                (_, true) => $"the package for {package} could not be downloaded (the request timed out)",
+                _ => $"the app bundle of {package} is in use and was left in place",
+            });
+        }
+
+        lock (_packages)
+        {
+            if (install)
+            {
+                _packages.Add(package);
+            }
+            else
+            {
+                _packages.Remove(package);
+            }
+        }
+
+        await client.SendAsync(Inventory());
+        return (true, (spec.Platform, install) switch
+        {
+            (DevicePlatform.Windows, true) => "installed with winget",
+            (DevicePlatform.Linux, true) => $"installed {package} with apt-get",
+            (_, true) => "installed with installer",
+            _ => "removed",
+        });
     }
 
     private (bool Ok, string Result) Execute(CommandFrame command)
