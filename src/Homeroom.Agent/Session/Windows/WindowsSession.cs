@@ -117,14 +117,14 @@ public sealed unsafe class WindowsSession : ISessionScreen
 
     public Task SetBannerAsync(string? viewerName) => RunAsync(() =>
     {
-        _viewBanner = viewerName is null ? null : "Your screen is being viewed by " + viewerName;
+        _viewBanner = SessionBanners.Viewing(viewerName);
         UpdateBanner();
         return true;
     });
 
     public Task SetRemoteBannerAsync(string? text) => RunAsync(() =>
     {
-        _remoteBanner = text is null ? null : text + "   [click here to end]";
+        _remoteBanner = SessionBanners.Remote(text);
         UpdateBanner();
         return true;
     });

@@ -239,7 +239,7 @@ public sealed unsafe class X11Session : ISessionScreen
 
     public Task SetBannerAsync(string? viewerName) => RunAsync(() =>
     {
-        _viewBanner = viewerName is null ? null : "Your screen is being viewed by " + viewerName;
+        _viewBanner = SessionBanners.Viewing(viewerName);
         UpdateBanner();
         return true;
     });
@@ -248,7 +248,7 @@ public sealed unsafe class X11Session : ISessionScreen
 
     public Task SetRemoteBannerAsync(string? text) => RunAsync(() =>
     {
-        _remoteBanner = text is null ? null : text + "   [click here to end]";
+        _remoteBanner = SessionBanners.Remote(text);
         UpdateBanner();
         return true;
     });

@@ -22,12 +22,7 @@ public sealed class ClusterNotificationsTests
     {
         var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres);
         var b = await HomeroomHost.StartNodeAsync(a);
-        foreach (var node in new[] { a, b })
-        {
-            var listener = node.GetService<BackplaneListener>();
-            await Poll.UntilAsync(() => Task.FromResult(listener.IsListening), TimeSpan.FromSeconds(15));
-        }
-
+        await Listening.WaitAsync(a, b);
         return (a, b);
     }
 
