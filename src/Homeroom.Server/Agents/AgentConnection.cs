@@ -48,6 +48,12 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
 
     public string? CloseReason { get; private set; }
 
+    /// <summary>
+    /// Whether a screen-view start or end was sent on this connection (set and read by <c>ScreenViews</c> under its lock):
+    /// a view that started after the connection registered already reached it, so the welcome's catch-up does not repeat it.
+    /// </summary>
+    public bool ScreenViewTold { get; set; }
+
     public Task<bool> SendAsync(AgentFrame frame) => SendAsync(AgentFrameCodec.Serialize(frame), WebSocketMessageType.Text);
 
     /// <summary>Sends the welcome, then lets the frames other parts queued meanwhile go out.</summary>

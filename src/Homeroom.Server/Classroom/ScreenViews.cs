@@ -164,6 +164,7 @@ public sealed class ScreenViews(
         var agent = registry.Get(deviceId);
         if (agent is not null)
         {
+            agent.ScreenViewTold = true;
             await agent.SendAsync(frame);
         }
 
@@ -171,6 +172,7 @@ public sealed class ScreenViews(
         {
             foreach (var companion in registry.Companions(deviceId))
             {
+                companion.ScreenViewTold = true;
                 await companion.SendAsync(frame);
             }
         }
@@ -303,10 +305,21 @@ public sealed class ScreenViews(
     public async Task OnConnectedAsync(AgentConnection connection)
     {
         var deviceId = connection.CompanionOf ?? connection.DeviceId;
-        if (_viewing.TryGetValue(deviceId, out var viewing) && viewing.Until > Time.GetUtcNow()
-            && (connection.CompanionOf is null || !AgentShowsScreen(deviceId, registry.Get(deviceId))))
+        // Under the lock, and not when a start or end since registration reached the connection: the catch-up never
+        // repeats a start, nor lands after an end.
+        await _changes.WaitAsync();
+        try
         {
-            await connection.SendAsync(new ScreenViewFrame(true, viewing.ViewerName, IntervalMilliseconds, MaxWidth));
+            if (!connection.ScreenViewTold && _viewing.TryGetValue(deviceId, out var viewing) && viewing.Until > Time.GetUtcNow()
+                && (connection.CompanionOf is null || !AgentShowsScreen(deviceId, registry.Get(deviceId))))
+            {
+                connection.ScreenViewTold = true;
+                await connection.SendAsync(new ScreenViewFrame(true, viewing.ViewerName, IntervalMilliseconds, MaxWidth));
+            }
+        }
+        finally
+        {
+            _changes.Release();
         }
     }
 

@@ -70,4 +70,37 @@ public sealed class ScreenViewTests : IAsyncLifetime
         (await rivera.GetAsync($"/api/groups/{science}/screens/{student.DeviceId}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         (await _host.GetJsonAsync<JsonElement>("/api/audit?action=class.screen-view.start")).GetProperty("total").GetInt32().ShouldBe(1);
     }
+
+    [Fact]
+    public async Task WelcomeCatchUp_ThatRunsAfterTheViewStarted_DoesNotTellTheDeviceTwice_ButANewConnectionIsTold()
+    {
+        _host.Clock.MoveToSchoolDayMorning();
+        var science = (await _host.PostJsonAsync<JsonElement>("/api/groups", new { name = "Science", kind = "class" })).GetProperty("id").GetGuid();
+        await using var student = await _host.ConnectNewAgentAsync();
+        (await _host.PostJsonAsync($"/api/groups/{science}/members", new { deviceIds = new[] { student.DeviceId } })).EnsureSuccessStatusCode();
+        using var rivera = await TeacherAsync("Rivera", science);
+        (await rivera.PostAsJsonAsync($"/api/groups/{science}/session", new { minutes = 30 })).EnsureSuccessStatusCode();
+        (await rivera.PostAsync($"/api/groups/{science}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await student.ExpectAsync<ScreenViewFrame>()).Active.ShouldBeTrue();
+
+        // The welcome's catch-up of this connection runs late, after the start reached it (a busy server): nothing more.
+        var views = _host.GetService<Homeroom.Server.Classroom.ScreenViews>();
+        var connection = _host.GetService<Homeroom.Server.Agents.ConnectionRegistry>().Get(student.DeviceId).ShouldNotBeNull();
+        await views.OnConnectedAsync(connection);
+        (await student.NothingOfTypeAsync<ScreenViewFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue("the start already reached this connection");
+
+        // The stop is the next thing the device hears, not a repeated start.
+        (await rivera.DeleteAsync($"/api/groups/{science}/screen-view")).EnsureSuccessStatusCode();
+        (await student.ExpectAsync<ScreenViewFrame>()).Active.ShouldBeFalse();
+
+        // A device that connects again while watched is told by the catch-up, once.
+        (await rivera.PostAsync($"/api/groups/{science}/screen-view", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await student.ExpectAsync<ScreenViewFrame>()).Active.ShouldBeTrue();
+        await using var again = await TestAgent.ConnectAsync(_host.AgentUri, student.DeviceId, student.Credential);
+        await again.ExpectWelcomeAsync();
+        var told = await again.ExpectAsync<ScreenViewFrame>();
+        told.Active.ShouldBeTrue();
+        told.ViewerName.ShouldBe("Ms. Rivera");
+        (await again.NothingOfTypeAsync<ScreenViewFrame>(TimeSpan.FromMilliseconds(300))).ShouldBeTrue();
+    }
 }
