@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Homeroom.Contracts.Enrollment;
+using Homeroom.Rules.Updates;
 
 namespace Homeroom.Rules.Apps;
 
@@ -32,6 +33,12 @@ public enum AppInstallState
 
     /// <summary>Required but not on the device, where only another console can install it (Chrome: Google Admin).</summary>
     [JsonStringEnumMemberName("missing")] Missing,
+
+    /// <summary>
+    /// Blocked and still on the device, kept from opening by its restrictions: a supervised iPad's app installed another way,
+    /// which its iPadOS does not let MDM remove (<see cref="AppStatusPlans.MdmRemovesUnmanagedApps"/>). Final, like removed.
+    /// </summary>
+    [JsonStringEnumMemberName("blocked")] Blocked,
 }
 
 /// <summary>The states' names as stored and shown (no-licence, not-applicable).</summary>
@@ -94,6 +101,20 @@ public static class AppStatusPlans
         + "and follows it in the Mac's app list by its app bundle's id: give the Mac package its bundle id (CFBundleIdentifier of the app it installs).";
     public const string UnsupervisedUnmanaged = "This iPad is not supervised and Homeroom did not install this app: Apple lets MDM block apps only on supervised iPads "
         + "(set up through Apple School Manager) and remove only the apps it installed. Remove it by hand, or supervise the iPad.";
+    public const string SupervisedUnmanaged = "Homeroom did not install this app, and before iPadOS 26 MDM removes only the apps it installed: "
+        + "this supervised iPad's restrictions keep it from opening and hide it from the Home Screen. Homeroom removes it once the iPad runs iPadOS 26 or later; "
+        + "remove it by hand before then if it must go.";
+
+    /// <summary>The first iPadOS and iOS release whose supervised devices let MDM's RemoveApplication remove apps MDM did not install.</summary>
+    public static readonly OsVersion UnmanagedRemovalSince = OsVersion.FromReported("26");
+
+    /// <summary>
+    /// Whether RemoveApplication can remove an app MDM did not install from this iPad or iPhone: only a supervised one running
+    /// iPadOS or iOS 26 or later (Apple's RemoveApplication command). An OS version not reported counts as older.
+    /// </summary>
+    public static bool MdmRemovesUnmanagedApps(bool supervised, string? osVersion) =>
+        supervised && OsVersion.FromReported(osVersion).IsAtLeast(UnmanagedRemovalSince);
+
     public const string MacUnmanaged = "Homeroom did not install this app on this Mac: RemoveApplication removes only the apps MDM installed, and macOS has no "
         + "restriction that stops an App Store app from starting, so it stays and still opens. Remove it by hand.";
     public const string MacNoStoreVersion = "A Mac installs only App Store apps that have a macOS version (or an iPad app its developer offers on Apple silicon Macs): "

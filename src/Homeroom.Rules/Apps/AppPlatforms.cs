@@ -41,7 +41,8 @@ public static class AppPlatforms
         DevicePlatform.IPadOS or DevicePlatform.IOS when intent == AppIntent.Required =>
             new(true, "Installed through Apple MDM (InstallApplication, after a licence where the app has them); its status is on this page."),
         DevicePlatform.IPadOS or DevicePlatform.IOS when intent == AppIntent.Blocked =>
-            new(true, "Removed through Apple MDM where installed (RemoveApplication); on a supervised iPad the restrictions payload also hides it and stops it from starting."),
+            new(true, "Removed through Apple MDM (RemoveApplication) where Homeroom installed it, and on a supervised iPad from iPadOS 26 wherever it came from; "
+                + "a supervised iPad's restrictions also hide it and stop it from starting."),
         DevicePlatform.IPadOS or DevicePlatform.IOS =>
             new(true, "Recorded only: Homeroom installs required apps and removes blocked ones; nothing is sent for available or disabled apps."),
         DevicePlatform.MacOS when ids.AppleAdamId is null && ids.AppleBundleId is null && ids.MacPackageId is null =>

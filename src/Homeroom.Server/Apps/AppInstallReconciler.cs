@@ -54,7 +54,7 @@ public sealed class AppInstallReconciler(
     private readonly CancellationTokenSource _stopping = new();
     private int _nudged;
 
-    private sealed record DeviceFacts(Guid Id, DevicePlatform Platform, string Serial);
+    private sealed record DeviceFacts(Guid Id, DevicePlatform Platform, string Serial, string? OsVersion);
 
     private sealed record CommandState(DeliveryStatus Status, string? Error, string Kind);
 
@@ -130,7 +130,7 @@ public sealed class AppInstallReconciler(
         }
 
         var apps = await db.Set<CatalogApp>().AsNoTracking().ToDictionaryAsync(a => a.Id, cancellationToken);
-        var devices = await db.Devices.AsNoTracking().Manageable().Select(d => new DeviceFacts(d.Id, d.Platform, d.Serial)).ToDictionaryAsync(d => d.Id, cancellationToken);
+        var devices = await db.Devices.AsNoTracking().Manageable().Select(d => new DeviceFacts(d.Id, d.Platform, d.Serial, d.OsVersion)).ToDictionaryAsync(d => d.Id, cancellationToken);
         var mdm = await db.AppleDevices.AsNoTracking().Where(a => a.CheckedOutAt == null).ToDictionaryAsync(a => a.DeviceId, a => a.Supervised, cancellationToken);
         var index = new AppAssignmentIndex(assignments);
         // Commands before app lists: an Apple list command is marked done only once its list is stored (MdmQueue).
@@ -199,6 +199,15 @@ public sealed class AppInstallReconciler(
                     case AppRoute.AppleRemove when !mdm[device.Id] && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, bundleId!)):
                         // Apple ignores blocked-app restrictions on an unsupervised iPad, and MDM removes only the apps it manages there.
                         Set(row, AppInstallState.NotApplicable, AppStatusPlans.UnsupervisedUnmanaged, now);
+                        break;
+                    case AppRoute.AppleRemove when device.Platform != DevicePlatform.MacOS && row.Managed != true && installed.Contains((device.Id, DeviceAppSources.Device, bundleId!))
+                        && !AppStatusPlans.MdmRemovesUnmanagedApps(mdm[device.Id], device.OsVersion):
+                        // A supervised iPad before iPadOS 26 refuses to remove an app MDM did not install; its restrictions
+                        // (blockedAppBundleIDs, from the same catalog) keep it from opening instead.
+                        row.CommandId = null;
+                        row.Attempts = 0;
+                        row.NextAttemptAt = null;
+                        Set(row, AppInstallState.Blocked, AppStatusPlans.SupervisedUnmanaged, now);
                         break;
                     case AppRoute.NotApplicable:
                         Set(row, AppInstallState.NotApplicable, plan.Reason, now);

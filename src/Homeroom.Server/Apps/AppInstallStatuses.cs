@@ -9,7 +9,7 @@ namespace Homeroom.Server.Apps;
 /// <param name="AppId">The catalog entry.</param>
 /// <param name="Name">Its name.</param>
 /// <param name="Intent">The intent the status follows (required or blocked).</param>
-/// <param name="State">pending, installing, installed, failed, removing, removed, no-licence, not-applicable or missing.</param>
+/// <param name="State">pending, installing, installed, failed, removing, removed, blocked, no-licence, not-applicable or missing.</param>
 /// <param name="Reason">The platform's reason for a failure, or why nothing acts, or what to do.</param>
 /// <param name="HoldsLicence">Whether the device holds one of the app's licences.</param>
 /// <param name="Attempts">Failed attempts since the last success.</param>
@@ -30,7 +30,7 @@ public sealed record AppStatusCounts(int Installed, int Pending, int Failed, int
 /// Reads the per-device app status that <see cref="AppInstallReconciler"/> keeps: a device's list (the
 /// scope must reach the device) and counts per catalog entry over the devices of the caller's scope, so a
 /// school's administrator counts their school's devices only. Pending counts pending and installing;
-/// failed counts failed and missing; other is removing, removed and not applicable.
+/// failed counts failed and missing; other is removing, removed, blocked and not applicable.
 /// </summary>
 public sealed class AppInstallStatuses(IDbContextFactory<HomeroomDbContext> dbFactory)
 {
@@ -74,7 +74,7 @@ public sealed class AppInstallStatuses(IDbContextFactory<HomeroomDbContext> dbFa
                 Count(AppInstallState.Pending, AppInstallState.Installing),
                 Count(AppInstallState.Failed, AppInstallState.Missing),
                 Count(AppInstallState.NoLicence),
-                Count(AppInstallState.Removing, AppInstallState.Removed, AppInstallState.NotApplicable),
+                Count(AppInstallState.Removing, AppInstallState.Removed, AppInstallState.Blocked, AppInstallState.NotApplicable),
                 inUse.GetValueOrDefault(id));
         });
     }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 using Homeroom.Contracts.Apple;
+using Homeroom.Rules.Apps;
 using Homeroom.Simulator.Fleet;
 
 namespace Homeroom.Simulator.Apple;
@@ -74,6 +75,8 @@ public sealed class VirtualAppleDevice : IDisposable
     public string Serial { get; }
     public string ProductName { get; }
     public string OsVersion { get; private set; }
+
+    private bool IsMac => ProductName.StartsWith("Mac", StringComparison.Ordinal);
 
     /// <summary>True once the device has gone quiet for good (its OS update plan says it never reports again): polls send nothing.</summary>
     public bool Silent => _osOffer is { } offer && OsUpdates.IsSilent(_osPlan, offer.OfferedAt, _clock.GetUtcNow());
@@ -296,9 +299,15 @@ public sealed class VirtualAppleDevice : IDisposable
                 return Error(12050, "The software update could not be installed: there is not enough storage space.");
             case "RemoveApplication":
                 var identifier = command.GetValueOrDefault("Identifier") as string;
-                return InstalledApps.Any(a => a.Identifier == identifier) || _downloading.Any(a => a.Identifier == identifier)
+                if (!InstalledApps.Any(a => a.Identifier == identifier) && !_downloading.Any(a => a.Identifier == identifier))
+                {
+                    return Error(12029, $"The app \"{identifier}\" is not installed.");
+                }
+
+                // Like Apple: MDM removes only the apps it manages, except on a supervised iPad or iPhone from iOS 26.
+                return ManagedApps.Contains(identifier!) || (!IsMac && AppStatusPlans.MdmRemovesUnmanagedApps(Supervised, OsVersion))
                     ? null
-                    : Error(12029, $"The app \"{identifier}\" is not installed.");
+                    : Error(12030, $"The app \"{identifier}\" is not managed.");
             default:
                 return null;
         }
@@ -375,7 +384,7 @@ public sealed class VirtualAppleDevice : IDisposable
                 reply["UpdateResults"] = new List<object>();
                 break;
             case "DeviceInformation":
-                var isMac = ProductName.StartsWith("Mac", StringComparison.Ordinal);
+                var isMac = IsMac;
                 reply["QueryResponses"] = new Dictionary<string, object>
                 {
                     ["DeviceName"] = (isMac ? "Mac " : "iPad ") + Serial, ["OSVersion"] = OsVersion, ["BuildVersion"] = "22B83", ["SerialNumber"] = Serial,

@@ -186,6 +186,7 @@ public sealed class AppInstallStatusTests
 
     [Theory]
     [InlineData(AppInstallState.NoLicence, "no-licence")]
+    [InlineData(AppInstallState.Blocked, "blocked")]
     [InlineData(AppInstallState.NotApplicable, "not-applicable")]
     [InlineData(AppInstallState.Installing, "installing")]
     public void Name_State_RoundTrips(AppInstallState state, string name)
@@ -193,4 +194,16 @@ public sealed class AppInstallStatusTests
         AppInstallStates.Name(state).ShouldBe(name);
         AppInstallStates.Parse(name).ShouldBe(state);
     }
+
+    [Theory]
+    [InlineData(true, "26", true)]
+    [InlineData(true, "26.0.1", true)]
+    [InlineData(true, "27.1", true)]
+    [InlineData(true, "25.9", false)]
+    [InlineData(true, "18.7.2", false)]
+    [InlineData(true, null, false)]
+    [InlineData(true, "unknown", false)]
+    [InlineData(false, "26.1", false)]
+    public void MdmRemovesUnmanagedApps_OnlyOnSupervisedDevicesFromIOS26(bool supervised, string? osVersion, bool removes) =>
+        AppStatusPlans.MdmRemovesUnmanagedApps(supervised, osVersion).ShouldBe(removes);
 }

@@ -16,7 +16,8 @@ namespace Homeroom.Server.Tests.Apps;
 /// acknowledges it and lists the app once its download is done (two minutes on the host's clock), and the
 /// status goes installing → installed from the iPad's own InstalledApplicationList. An install the iPad
 /// refuses is failed with the iPad's words and sent again once the back-off has passed on the host's clock.
-/// A blocked app the iPad lists is removed with RemoveApplication. Apple's ManagedApplicationList is asked
+/// A blocked app a supervised iPad lists and Homeroom did not install is removed with RemoveApplication from iPadOS 26
+/// and kept from opening (state blocked) before it. Apple's ManagedApplicationList is asked
 /// for with each app list after an install: an install Apple reports UserRejected is failed with that reason
 /// and sent again after the back-off. A supervised iPad's policy profile carries the blocked and disabled
 /// apps (blockedAppBundleIDs), sent again when that set changes; an unsupervised iPad's blocked app that
@@ -105,36 +106,6 @@ public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyn
         Host.Clock.Advance(TimeSpan.FromMinutes(3)); // past the download
         await InstalledAsync(ipad, id);
         (await StatusesAsync(id))[0].GetProperty("attempts").GetInt32().ShouldBe(0);
-    }
-
-    [Fact]
-    public async Task BlockedApp_TheSimulatedIPadLists_IsRemoved()
-    {
-        var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0);
-        await SupervisionLearnedAsync(ipad, id);
-        var app = await CreateAppAsync("Khan Kids", "1156311547", "org.khanacademy.Khan-kids");
-        await AssignAsync(app, "blocked");
-
-        // The iPad lists its apps (as the periodic inventory asks it to): Khan Kids is there.
-        using (var list = await Host.PostJsonAsync("/api/commands", new { kind = "listApps", deviceIds = new[] { id } }))
-        {
-            list.StatusCode.ShouldBe(HttpStatusCode.Accepted, await list.Content.ReadAsStringAsync());
-        }
-
-        await ipad.PollAsync();
-        await Poll.UntilAsync(async () => await HasAppAsync(id, "org.khanacademy.Khan-kids"));
-
-        (await Reconciler.ReconcileAllAsync()).Removals.ShouldBe(1);
-        (await StateAsync(id)).ShouldBe("removing");
-        await ipad.PollAsync();
-        ipad.Received.Single(r => r.RequestType == "RemoveApplication").Command["Identifier"].ShouldBe("org.khanacademy.Khan-kids");
-        ipad.InstalledApps.ShouldNotContain(a => a.Identifier == "org.khanacademy.Khan-kids");
-
-        (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(1);
-        await ipad.PollAsync();
-        await Poll.UntilAsync(async () => !await HasAppAsync(id, "org.khanacademy.Khan-kids"));
-        await Reconciler.ReconcileAllAsync();
-        (await StateAsync(id)).ShouldBe("removed");
     }
 
     [Fact]
@@ -247,6 +218,52 @@ public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyn
         ipad.InstalledApps.ShouldNotContain(a => a.Identifier == BundleId);
     }
 
+    [Fact]
+    public async Task BlockedApp_SupervisedIPadBeforeIPadOS26_IsBlockedNotRemoved_WhenHomeroomDidNotInstallIt_AndRemovedFrom26()
+    {
+        // Two supervised iPads with Khan Kids installed by hand: one on iPadOS 18, one on 26.
+        var (older, olderId) = await EnrolledAsync(refuseInstallEvery: 0);
+        var (newer, newerId) = await EnrolledAsync(refuseInstallEvery: 0, osVersion: "26.1");
+        foreach (var (ipad, id) in new[] { (older, olderId), (newer, newerId) })
+        {
+            await SupervisionLearnedAsync(ipad, id);
+            using var list = await Host.PostJsonAsync("/api/commands", new { kind = "listApps", deviceIds = new[] { id } });
+            list.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            await ipad.PollAsync();
+            await Poll.UntilAsync(async () => await HasAppAsync(id, "org.khanacademy.Khan-kids"));
+        }
+
+        var kids = await CreateAppAsync("Khan Kids", "1156311547", "org.khanacademy.Khan-kids");
+        await AssignAsync(kids, "blocked");
+        // The assignment's nudge may have run the pass already; either way only the iPadOS 26 iPad is asked to remove it.
+        await Reconciler.ReconcileAllAsync();
+        (await StateAsync(newerId)).ShouldBe("removing");
+
+        // iPadOS 18 would refuse: the restrictions keep the app from opening, and that is final, not a failure retried.
+        var status = (await StatusesAsync(olderId))[0];
+        status.GetProperty("state").GetString().ShouldBe("blocked");
+        status.GetProperty("reason").GetString()!.ShouldContain("before iPadOS 26");
+        status.GetProperty("attempts").GetInt32().ShouldBe(0);
+        await older.PollAsync();
+        older.Received.ShouldNotContain(r => r.RequestType == "RemoveApplication");
+        older.InstalledApps.ShouldContain(a => a.Identifier == "org.khanacademy.Khan-kids");
+        Host.Clock.Advance(TimeSpan.FromHours(7)); // past the longest back-off: still nothing to retry
+        (await Reconciler.ReconcileAllAsync()).Removals.ShouldBe(0);
+        (await StateAsync(olderId)).ShouldBe("blocked");
+        var counts = (await Host.GetJsonAsync<JsonElement>($"/api/apps/{kids}")).GetProperty("status");
+        counts.GetProperty("failed").GetInt32().ShouldBe(0);
+
+        // iPadOS 26 removes an app MDM did not install from a supervised iPad.
+        await newer.PollAsync();
+        newer.Received.Single(r => r.RequestType == "RemoveApplication").Command["Identifier"].ShouldBe("org.khanacademy.Khan-kids");
+        newer.InstalledApps.ShouldNotContain(a => a.Identifier == "org.khanacademy.Khan-kids");
+        (await Reconciler.ReconcileAllAsync()).AppLists.ShouldBe(1, "the accepted removal is checked against the iPad's app list");
+        await newer.PollAsync();
+        await Poll.UntilAsync(async () => !await HasAppAsync(newerId, "org.khanacademy.Khan-kids"));
+        await Reconciler.ReconcileAllAsync();
+        (await StateAsync(newerId)).ShouldBe("removed");
+    }
+
     // The iPad answers DeviceInformation (IsSupervised), so the server knows it is supervised: Homeroom did not
     // install Khan Kids, and only a supervised iPad lets MDM block (and try to remove) an app it did not install.
     private async Task SupervisionLearnedAsync(VirtualAppleDevice ipad, Guid id)
@@ -291,12 +308,12 @@ public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyn
         status.GetProperty("reason").ValueKind.ShouldBe(JsonValueKind.Null);
     }
 
-    private async Task<(VirtualAppleDevice Device, Guid Id)> EnrolledAsync(int refuseInstallEvery, bool supervised = true)
+    private async Task<(VirtualAppleDevice Device, Guid Id)> EnrolledAsync(int refuseInstallEvery, bool supervised = true, string osVersion = "18.1")
     {
         var n = _devices.Count + 1;
         var device = new VirtualAppleDevice(
             Host.Client, Host.BaseAddress, $"00008030-{n:D4}C2D3E0C38802E", $"DMPI{n:D6}", clock: Host.Clock, installDelay: TimeSpan.FromMinutes(2),
-            refuseInstallEvery: refuseInstallEvery, supervised: supervised);
+            refuseInstallEvery: refuseInstallEvery, supervised: supervised, osVersion: osVersion);
         _devices.Add(device);
         device.AppStore[StoreId] = (BundleId, "Fractions");
         await device.InstallEnrollmentProfileAsync(await Host.CreateTokenAsync());
