@@ -71,7 +71,7 @@ public static class AdeEnrollment
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var settings = await db.Set<AsmSettings>().AsNoTracking().FirstOrDefaultAsync(cancellationToken);
+        var settings = await db.Set<AsmSettings>().Where(s => s.Id == AsmSettings.SingletonId).AsNoTracking().FirstOrDefaultAsync(cancellationToken);
         var token = settings?.EnrollmentTokenId is { } tokenId ? await db.EnrollmentTokens.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tokenId, cancellationToken) : null;
         if (settings?.EnrollmentSecret is null || token is null)
         {

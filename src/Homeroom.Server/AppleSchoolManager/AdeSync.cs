@@ -60,7 +60,7 @@ public sealed class AdeSync(
     private async Task<AdeSyncResult?> RunOnceAsync(CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var settings = await db.Set<AsmSettings>().FirstOrDefaultAsync(cancellationToken);
+        var settings = await db.Set<AsmSettings>().Where(s => s.Id == AsmSettings.SingletonId).FirstOrDefaultAsync(cancellationToken);
         if (settings?.ServerToken is null)
         {
             return null;

@@ -63,7 +63,7 @@ public sealed class AppleSchoolManagerService(
     {
         scope.EnsureCan(Permission.ManageApple);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var s = await db.Set<AsmSettings>().AsNoTracking().FirstOrDefaultAsync(cancellationToken) ?? new AsmSettings();
+        var s = await db.Set<AsmSettings>().Where(s => s.Id == AsmSettings.SingletonId).AsNoTracking().FirstOrDefaultAsync(cancellationToken) ?? new AsmSettings();
         var devices = await db.Set<AdeDevice>().CountAsync(d => d.OpType != "deleted", cancellationToken);
         var withProfile = s.ProfileUuid is null ? 0 : await db.Set<AdeDevice>().CountAsync(d => d.OpType != "deleted" && d.ProfileUuid == s.ProfileUuid, cancellationToken);
         var now = time.GetUtcNow().UtcDateTime;
@@ -161,7 +161,7 @@ public sealed class AppleSchoolManagerService(
         scope.EnsureCan(Permission.ManageApple);
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
-            var settings = await db.Set<AsmSettings>().AsNoTracking().FirstOrDefaultAsync(cancellationToken);
+            var settings = await db.Set<AsmSettings>().Where(s => s.Id == AsmSettings.SingletonId).AsNoTracking().FirstOrDefaultAsync(cancellationToken);
             if (settings?.ServerToken is null && settings?.ContentToken is null)
             {
                 throw new AppleSchoolManagerException("Upload a server token or a content token first.", StatusCodes.Status409Conflict);
@@ -180,7 +180,7 @@ public sealed class AppleSchoolManagerService(
     {
         scope.EnsureCan(Permission.ManageApple);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var profile = await db.Set<AsmSettings>().Select(s => s.ProfileUuid).FirstOrDefaultAsync(cancellationToken);
+        var profile = await db.Set<AsmSettings>().Where(s => s.Id == AsmSettings.SingletonId).Select(s => s.ProfileUuid).FirstOrDefaultAsync(cancellationToken);
         var query = db.Set<AdeDevice>().AsNoTracking();
         if (!string.IsNullOrWhiteSpace(search))
         {
@@ -195,7 +195,7 @@ public sealed class AppleSchoolManagerService(
 
     private static async Task<AsmSettings> SettingsAsync(HomeroomDbContext db, CancellationToken cancellationToken)
     {
-        var settings = await db.Set<AsmSettings>().FirstOrDefaultAsync(cancellationToken);
+        var settings = await db.Set<AsmSettings>().Where(s => s.Id == AsmSettings.SingletonId).FirstOrDefaultAsync(cancellationToken);
         if (settings is null)
         {
             settings = new AsmSettings();

@@ -170,7 +170,7 @@ public sealed class AsmContentTokenCache(IDbContextFactory<HomeroomDbContext> db
         if (!_loaded)
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            var stored = await db.Set<AsmSettings>().Select(s => s.ContentToken).FirstOrDefaultAsync(cancellationToken);
+            var stored = await db.Set<AsmSettings>().Where(s => s.Id == AsmSettings.SingletonId).Select(s => s.ContentToken).FirstOrDefaultAsync(cancellationToken);
             Set(stored is null ? null : vault.Unprotect<ContentToken>(stored));
         }
 

@@ -198,7 +198,7 @@ public sealed class IssueCommand(
     {
         "school" => targetId,
         "group" => await db.Groups.Where(g => g.Id == targetId).Select(g => g.SchoolId).FirstOrDefaultAsync(cancellationToken),
-        _ when deviceIds.Count is > 0 and <= 500 => await db.Devices.Where(d => deviceIds.Contains(d.Id)).Select(d => d.SchoolId).Distinct().Take(2).ToListAsync(cancellationToken) is [var only] ? only : null,
+        _ when deviceIds.Count is > 0 and <= 500 => await db.Devices.Where(d => deviceIds.Contains(d.Id)).Select(d => d.SchoolId).Distinct().OrderBy(s => s).Take(2).ToListAsync(cancellationToken) is [var only] ? only : null,
         _ => null,
     };
 

@@ -22,6 +22,12 @@ public sealed class DatabaseOptions
 
     public string? PostgresConnectionString { get; set; }
 
+    /// <summary>
+    /// For development and the tests: a query that takes the first row or a page without an order (EF's warnings 10102
+    /// and 10103, which leave the answer to the database's whim) throws instead of logging a warning.
+    /// </summary>
+    public bool StrictQueries { get; set; }
+
     public DatabaseProvider Provider => string.IsNullOrWhiteSpace(PostgresConnectionString) ? DatabaseProvider.Sqlite : DatabaseProvider.Postgres;
 
     public string SqlitePath => Path.GetFullPath(Path.Combine(DataDirectory, "homeroom.db"));

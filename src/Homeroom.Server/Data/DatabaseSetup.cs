@@ -23,6 +23,7 @@ public static class DatabaseSetup
             {
                 o.DataDirectory = configuration["Homeroom:DataDirectory"] ?? o.DataDirectory;
                 o.PostgresConnectionString = configuration.GetConnectionString("Postgres");
+                o.StrictQueries = configuration.GetValue("Homeroom:StrictQueries", false);
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
@@ -44,7 +45,14 @@ public static class DatabaseSetup
                 builder.UseSqlite(options.SqliteConnectionString).AddInterceptors(sp.GetRequiredService<SqlitePragmaInterceptor>());
             }
 
-            builder.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
+            builder.ConfigureWarnings(w =>
+            {
+                w.Ignore(RelationalEventId.PendingModelChangesWarning);
+                if (options.StrictQueries)
+                {
+                    w.Throw(CoreEventId.RowLimitingOperationWithoutOrderByWarning, CoreEventId.FirstWithoutOrderByAndFilterWarning);
+                }
+            });
         }, ContextPoolSize);
         services.AddSingleton<SqliteMaintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<SqliteMaintenance>());

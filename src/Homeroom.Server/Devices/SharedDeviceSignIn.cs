@@ -124,7 +124,7 @@ public sealed class SharedDeviceSignIn(
         var students = db.People.AsNoTracking().Where(p => p.SchoolId == school && p.Kind == PersonKind.Student && p.ArchivedAt == null);
         if (email is not null)
         {
-            var byEmail = await students.Where(p => p.Email != null && p.Email.ToLower() == email).Select(p => p.Id).Take(2).ToListAsync(cancellationToken);
+            var byEmail = await students.Where(p => p.Email != null && p.Email.ToLower() == email).Select(p => p.Id).OrderBy(id => id).Take(2).ToListAsync(cancellationToken);
             if (byEmail.Count > 0)
             {
                 return byEmail.Count == 1 ? byEmail[0] : null;
@@ -133,7 +133,7 @@ public sealed class SharedDeviceSignIn(
 
         if (accountId is not null)
         {
-            var byRosterId = await students.Where(p => p.ExternalId == accountId).Select(p => p.Id).Take(2).ToListAsync(cancellationToken);
+            var byRosterId = await students.Where(p => p.ExternalId == accountId).Select(p => p.Id).OrderBy(id => id).Take(2).ToListAsync(cancellationToken);
             return byRosterId.Count == 1 ? byRosterId[0] : null;
         }
 

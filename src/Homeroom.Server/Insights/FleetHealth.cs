@@ -86,7 +86,7 @@ public sealed class FleetHealth(IDbContextFactory<HomeroomDbContext> dbFactory, 
         }).ToList();
         var versions = groups.Select(g => new { g.Platform, g.OsVersion, g.Devices }).ToList();
 
-        var compliance = await (
+        var compliance = (await (
                 from p in db.DevicePolicies.AsNoTracking()
                 join d in devices on p.DeviceId equals d.Id
                 group new { p, d } by 1 into g
@@ -96,7 +96,7 @@ public sealed class FleetHealth(IDbContextFactory<HomeroomDbContext> dbFactory, 
                     Rejected = g.Count(x => x.p.ReportedApplied == false),
                     Pending = g.Count(x => x.p.ReportedApplied != false && x.p.ReportedVersion < x.p.Version && x.d.PolicyVersionApplied < x.p.Version),
                 })
-            .FirstOrDefaultAsync(cancellationToken);
+            .ToListAsync(cancellationToken)).FirstOrDefault(); // one group, or none without policies
 
         // The target of each platform: the configured one, else the newest version any device of the scope reports.
         var targets = new Dictionary<DevicePlatform, (string Version, bool Configured)>();

@@ -185,5 +185,5 @@ public sealed class AlertDirectory(IDbContextFactory<HomeroomDbContext> dbFactor
             a.AcknowledgementNote,
             d.AssignedPersonId,
             p == null ? null : p.GivenName + " " + p.FamilyName,
-            s == null ? db.Districts.Select(x => x.TimeZone).FirstOrDefault() ?? "UTC" : s.TimeZone);
+            s == null ? db.Districts.OrderBy(x => x.Id).Select(x => x.TimeZone).FirstOrDefault() ?? "UTC" : s.TimeZone);
 }

@@ -223,6 +223,8 @@ public sealed class HomeroomHost : IAsyncDisposable
             $"--Homeroom:Accounts:PasswordHashIterations={TestPasswordHashIterations}",
             // No tile server is reachable from tests: the console's maps draw on a blank background.
             "--Homeroom:Maps:TileUrl=",
+            // A first row or a page taken without an order is an error here, not a warning nobody reads.
+            "--Homeroom:StrictQueries=true",
             .. Database.HostArguments(),
             .. _extraArguments,
         ];

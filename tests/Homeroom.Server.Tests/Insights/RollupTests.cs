@@ -55,7 +55,7 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
         await using var db = await _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
         // A device of no school days by the district's zone (UTC when no district row names one).
-        var districtZone = await db.Districts.Select(x => x.TimeZone).FirstOrDefaultAsync() is { } zone ? TimeZoneInfo.FindSystemTimeZoneById(zone) : TimeZoneInfo.Utc;
+        var districtZone = await db.Districts.OrderBy(x => x.Id).Select(x => x.TimeZone).FirstOrDefaultAsync() is { } zone ? TimeZoneInfo.FindSystemTimeZoneById(zone) : TimeZoneInfo.Utc;
         var zoneOf = new Dictionary<Guid, TimeZoneInfo>
         {
             [chicago] = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago"),

@@ -46,7 +46,7 @@ public sealed class OneRosterSync(
     {
         scope.EnsureCan(Permission.ManageSchools);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return Dto(await db.Set<OneRosterConnection>().AsNoTracking().FirstOrDefaultAsync(cancellationToken));
+        return Dto(await db.Set<OneRosterConnection>().Where(c => c.Id == OneRosterConnection.SingletonId).AsNoTracking().FirstOrDefaultAsync(cancellationToken));
     }
 
     /// <summary>Saves the connection; bad fields are reported by <see cref="RequestValidationException"/>.</summary>
@@ -54,7 +54,7 @@ public sealed class OneRosterSync(
     {
         scope.EnsureCan(Permission.ManageSchools);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var connection = await db.Set<OneRosterConnection>().FirstOrDefaultAsync(cancellationToken);
+        var connection = await db.Set<OneRosterConnection>().Where(c => c.Id == OneRosterConnection.SingletonId).FirstOrDefaultAsync(cancellationToken);
         var errors = Validate(request, secretStored: connection?.ProtectedSecret is not null);
         if (errors.Count > 0)
         {
@@ -97,7 +97,7 @@ public sealed class OneRosterSync(
     {
         scope.EnsureCan(Permission.ManageSchools);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var connection = await db.Set<OneRosterConnection>().FirstOrDefaultAsync(cancellationToken) ?? throw new ConflictException("No OneRoster connection is saved.");
+        var connection = await db.Set<OneRosterConnection>().Where(c => c.Id == OneRosterConnection.SingletonId).FirstOrDefaultAsync(cancellationToken) ?? throw new ConflictException("No OneRoster connection is saved.");
         OneRosterConnectionTest result;
         try
         {
@@ -164,7 +164,7 @@ public sealed class OneRosterSync(
         OneRosterConnection connection;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
-            connection = await db.Set<OneRosterConnection>().AsNoTracking().FirstOrDefaultAsync(cancellationToken) ?? throw new ConflictException("No OneRoster connection is saved.");
+            connection = await db.Set<OneRosterConnection>().Where(c => c.Id == OneRosterConnection.SingletonId).AsNoTracking().FirstOrDefaultAsync(cancellationToken) ?? throw new ConflictException("No OneRoster connection is saved.");
         }
 
         var fileName = $"OneRoster {connection.Version} REST {new Uri(connection.BaseUrl).Host}";
@@ -192,7 +192,7 @@ public sealed class OneRosterSync(
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
             var now = time.GetUtcNow().UtcDateTime;
-            var stored = await db.Set<OneRosterConnection>().FirstOrDefaultAsync(cancellationToken);
+            var stored = await db.Set<OneRosterConnection>().Where(c => c.Id == OneRosterConnection.SingletonId).FirstOrDefaultAsync(cancellationToken);
             if (stored is not null)
             {
                 stored.LastSyncAt = now;
