@@ -4,8 +4,8 @@
 # latency. Prints a table; JSON goes to bench/results/.
 #   bench/insights/run.sh [--provider sqlite|postgres] [--devices 50000] [--schools 100] [--days 365] [--ingest-events 600000] [--runs 5]
 #                         [--only ingest|reports] [--flush-interval 00:00:10] [--keep] [--reuse-database NAME]
-# --keep leaves the seeded database (its name is printed: PostgreSQL's database, SQLite's data directory) for
-# EXPLAIN ANALYZE and later runs; drop it (or delete the directory) after.
+# --keep leaves the seeded database (its name is printed: PostgreSQL's database, with its server's data directory
+# /tmp/homeroom-bench-NAME; SQLite's data directory) for EXPLAIN ANALYZE and later runs; drop and delete them after.
 # --reuse-database NAME skips the roster, ingestion and seed and times the reports on a kept database (migrated
 # first, as a server start does; its year ends on the last day it seeded). Never dropped by the run.
 set -euo pipefail
