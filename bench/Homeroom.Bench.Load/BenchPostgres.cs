@@ -29,9 +29,7 @@ public sealed class BenchPostgres : IAsyncDisposable
     /// <summary>A new, empty database named after the benchmark; <paramref name="keep"/> leaves it behind for EXPLAIN ANALYZE.</summary>
     public static async Task<BenchPostgres> CreateAsync(string benchmark, bool keep = false)
     {
-        var admin = Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES")
-            ?? Environment.GetEnvironmentVariable("HOMEROOM_TEST_POSTGRES")
-            ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres";
+        var admin = AdminConnectionString();
         var database = $"homeroom_bench_{benchmark}_{Guid.NewGuid():N}"[..40];
         await using var connection = new NpgsqlConnection(admin);
         await connection.OpenAsync();
@@ -39,6 +37,22 @@ public sealed class BenchPostgres : IAsyncDisposable
         await create.ExecuteNonQueryAsync();
         return new BenchPostgres(admin, database, keep);
     }
+
+    /// <summary>A database an earlier run kept (<c>--keep</c>), to run against again; never dropped.</summary>
+    public static BenchPostgres Existing(string database)
+    {
+        if (database.Length is 0 or > 63 || !database.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
+        {
+            throw new ArgumentException($"Not a database name this benchmark makes: {database}", nameof(database));
+        }
+
+        return new BenchPostgres(AdminConnectionString(), database, keep: true);
+    }
+
+    private static string AdminConnectionString() =>
+        Environment.GetEnvironmentVariable("HOMEROOM_BENCH_POSTGRES")
+        ?? Environment.GetEnvironmentVariable("HOMEROOM_TEST_POSTGRES")
+        ?? "Host=127.0.0.1;Port=5432;Username=homeroom;Password=homeroom;Database=postgres";
 
     public async ValueTask DisposeAsync()
     {

@@ -27,6 +27,9 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
     private HomeroomHost _host = null!;
 
+    /// <summary>The server under test (a provider's own tests reach it).</summary>
+    protected HomeroomHost Host => _host;
+
     public async Task InitializeAsync() => _host = await HomeroomHost.StartAsync(provider, $"Homeroom:Activity:Retention={RetentionDays}.00:00:00");
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
@@ -690,4 +693,74 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
 public sealed class RollupSqliteTests() : RollupTests(DatabaseProvider.Sqlite);
 
-public sealed class RollupPostgresTests() : RollupTests(DatabaseProvider.Postgres);
+public sealed class RollupPostgresTests() : RollupTests(DatabaseProvider.Postgres)
+{
+    /// <summary>
+    /// A dense sketch (4,097 bytes) is over PostgreSQL's TOAST threshold, so it is stored compressed, and a
+    /// district report decompresses every sketch it merges: migration 0060 makes that lz4 rather than pglz
+    /// (several times faster to decompress) for every rollup table, including the district rows the fill writes.
+    /// </summary>
+    [Fact]
+    public async Task DenseSketches_InEveryRollupTable_AreStoredCompressedWithLz4_AndReadBackUnchanged()
+    {
+        var sketch = new DistinctSketch();
+        for (var i = 0; i < 3_000; i++)
+        {
+            sketch.Add(Guid.NewGuid());
+        }
+
+        var dense = sketch.ToBytes();
+        dense.Length.ShouldBe(1 + DistinctSketch.Registers, "a dense sketch");
+        var bulk = Host.GetService<BulkSql>();
+        await using var connection = await bulk.OpenAsync(CancellationToken.None);
+        async Task<List<(string Table, string? Method, byte[] Students)>> StoredAsync()
+        {
+            var stored = new List<(string, string?, byte[])>();
+            foreach (var table in RollupTable.All)
+            {
+                await using var read = connection.CreateCommand();
+                read.CommandText = $"SELECT pg_column_compression(students), students FROM {table.Name}";
+                await using var reader = await read.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    stored.Add((table.Name, reader.IsDBNull(0) ? null : reader.GetString(0), (byte[])reader.GetValue(1)));
+                }
+            }
+
+            return stored;
+        }
+
+        // A school row as the fold writes it, then the district rows the fill sums from it (a COPY on PostgreSQL).
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO insight_daily (day, school_id, grade, platform, kind, subject, category, seconds, unfocused_seconds, events, students)
+                VALUES (20500, @school, 5, 'chromeos', 'web.visit', 'example.org', '', 60, 0, 3, @students)
+                """;
+            insert.Parameters.Add(new Npgsql.NpgsqlParameter("school", Guid.NewGuid()));
+            insert.Parameters.Add(new Npgsql.NpgsqlParameter("students", dense));
+            await insert.ExecuteNonQueryAsync();
+            await Host.GetService<InsightRollups>().FillDistrictAsync(connection, transaction, CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        var stored = await StoredAsync();
+        stored.Select(s => s.Table).Distinct().Count().ShouldBeGreaterThan(5, "the school row and the district rows filled from it");
+        foreach (var (table, method, students) in stored)
+        {
+            method.ShouldBe("lz4", $"{table}'s dense sketch");
+            students.ShouldBe(dense, $"{table}'s sketch reads back as written");
+        }
+
+        // And every rollup table compresses with lz4, the ones this row did not reach too.
+        foreach (var table in RollupTable.All)
+        {
+            await using var column = connection.CreateCommand();
+            column.CommandText = "SELECT attcompression::text FROM pg_attribute WHERE attrelid = @table::regclass AND attname = 'students'";
+            column.Parameters.Add(new Npgsql.NpgsqlParameter("table", table.Name));
+            (await column.ExecuteScalarAsync()).ShouldBe("l", table.Name);
+        }
+    }
+}
