@@ -53,6 +53,8 @@ public sealed class SwapDevice(
             join g in db.Groups on m.GroupId equals g.Id
             where g.Kind == GroupKind.SparePool && g.SchoolId == school && d.SchoolId == school
                 && d.State == DeviceState.Spare && d.RevokedAt == null && d.Id != broken.Id
+            // The same model first, as the ranking below prefers it, so a pool of thousands keeps its best candidates.
+            orderby d.Model == broken.Model descending, d.Platform == broken.Platform descending, d.Id, g.Name
             select new { d.Id, d.Name, d.Platform, d.Model, d.Serial, d.AssetTag, d.BatteryLevel, PoolId = g.Id, PoolName = g.Name })
             .Take(2_000)
             .ToListAsync(cancellationToken);
