@@ -126,8 +126,11 @@ public sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
         return Task.CompletedTask;
     }
 
+    /// <summary>How long a connection waits for a lock before it fails.</summary>
+    public const int BusyTimeoutMilliseconds = 10_000;
+
     private static readonly string Pragmas =
-        "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; " +
+        FormattableString.Invariant($"PRAGMA busy_timeout={BusyTimeoutMilliseconds}; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; ") +
         FormattableString.Invariant($"PRAGMA wal_autocheckpoint={SqliteCheckpointer.AutoCheckpointPages}; PRAGMA journal_size_limit={SqliteCheckpointer.JournalSizeLimitBytes};");
 
     public static void Apply(DbConnection connection)

@@ -14,7 +14,9 @@ namespace Homeroom.Server.Data;
 /// The log's size stays bounded: once every frame is copied, the next writer starts the log again from its
 /// beginning; when writers never pause long enough for that and the log passes <see cref="RestartPages"/>,
 /// a <c>RESTART</c> checkpoint waits (up to <see cref="RestartWait"/>, new writers waiting meanwhile) for the
-/// writer and readers of the moment and makes the next writer start it again; when nothing was written since
+/// writer and readers of the moment and makes the next writer start it again, run by the checkpointer and, since
+/// writers that commit back to back starve it of the write lock, by the next of the activity writer's or the insight
+/// folder's commits (<see cref="AfterCommit"/>); when nothing was written since
 /// the last round, a <c>TRUNCATE</c> checkpoint empties the file (waiting at most <see cref="TruncateWait"/>
 /// for readers still on it). A read that lasts keeps the log from restarting, whatever the mode. <c>journal_size_limit</c> trims a restarted log's file to
 /// <see cref="JournalSizeLimitBytes"/>. On PostgreSQL this does nothing.
@@ -31,17 +33,65 @@ public sealed class SqliteCheckpointer(DatabaseOptions options, TimeProvider tim
     /// <summary>What a restarted log's file is cut back to (64 MB).</summary>
     public const long JournalSizeLimitBytes = 64L * 1024 * 1024;
 
+    /// <summary>A log file past this size (twice what a restart cuts it back to) is restarted by the next hot writer's commit.</summary>
+    public const long RestartFileBytes = 2 * JournalSizeLimitBytes;
+
     /// <summary>How often the log is checkpointed.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a restart of a log past <see cref="RestartPages"/> waits for the writer and readers of the moment before the next round tries again.</summary>
-    public static readonly TimeSpan RestartWait = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan RestartWait = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long emptying the log of a quiet database waits for readers still on it.</summary>
     public static readonly TimeSpan TruncateWait = TimeSpan.FromMilliseconds(100);
 
+    private readonly string _walPath = options.SqlitePath + "-wal";
     private SqliteConnection? _connection;
+    private volatile bool _restartDue;
+    private long _noRestartBefore;
     private long _lastLogPages = -1;
+
+    /// <summary>Whether the last round found the log past <see cref="RestartPages"/>: the next hot writer to commit restarts it (<see cref="AfterCommit"/>).</summary>
+    public bool RestartDue => _restartDue;
+
+    /// <summary>
+    /// Called by the busiest writers (the activity writer, the insight folder) right after a commit, on the same
+    /// connection: when the last round found the log past <see cref="RestartPages"/>, or its file has grown past
+    /// <see cref="RestartFileBytes"/> since, restarts it there and then. The connection that has just let go of the
+    /// write lock takes it again at once, where the checkpointer's own connection waits for a moment when neither
+    /// writer holds it; most frames are copied already (every second, passively), so this copies the rest and waits
+    /// for the readers of the moment (at most <see cref="RestartWait"/>; after a wait in vain, not again for a second).
+    /// </summary>
+    public void AfterCommit(System.Data.Common.DbConnection connection)
+    {
+        if (connection is not SqliteConnection sqlite || time.GetTimestamp() < Volatile.Read(ref _noRestartBefore))
+        {
+            return;
+        }
+
+        if (!_restartDue && new FileInfo(_walPath) is not { Exists: true, Length: >= RestartFileBytes })
+        {
+            return;
+        }
+
+        _restartDue = false;
+        using var command = sqlite.CreateCommand();
+        command.CommandText = FormattableString.Invariant($"PRAGMA busy_timeout={(int)RestartWait.TotalMilliseconds};");
+        command.ExecuteNonQuery();
+        command.CommandText = "PRAGMA wal_checkpoint(RESTART);";
+        bool busy;
+        using (var reader = command.ExecuteReader())
+        {
+            busy = reader.Read() && reader.GetInt64(0) != 0;
+        }
+
+        command.CommandText = FormattableString.Invariant($"PRAGMA busy_timeout={SqlitePragmaInterceptor.BusyTimeoutMilliseconds};");
+        command.ExecuteNonQuery();
+        if (busy)
+        {
+            Volatile.Write(ref _noRestartBefore, time.GetTimestamp() + (long)(Interval.TotalSeconds * time.TimestampFrequency));
+        }
+    }
 
     /// <summary>One round: copies what it can; restarts a log past <paramref name="restartPages"/>; empties a log nobody wrote to since the last round.</summary>
     internal async Task<WalState> CheckpointAsync(int restartPages, CancellationToken cancellationToken)
@@ -53,9 +103,11 @@ public sealed class SqliteCheckpointer(DatabaseOptions options, TimeProvider tim
         }
 
         var state = await RunAsync(_connection, "PASSIVE", cancellationToken);
-        if (state.LogPages >= restartPages)
+        _restartDue = state.LogPages >= restartPages;
+        if (_restartDue)
         {
-            // Holds new writers back while it waits for the writer and the readers of the moment: a bounded wait.
+            // Holds new writers back while it waits for the writer and the readers of the moment: a short wait. Writers
+            // that commit back to back rarely leave the lock free for it; the next of them to commit restarts the log (AfterCommit).
             state = await RunAsync(_connection, "RESTART", cancellationToken, RestartWait);
         }
         else if (state.LogPages > 0 && state.LogPages == state.CheckpointedPages && state.LogPages == _lastLogPages)
@@ -132,3 +184,4 @@ public sealed class SqliteCheckpointer(DatabaseOptions options, TimeProvider tim
 
 /// <summary>What a checkpoint reported: whether it was kept from finishing, the log's frames, and how many of them are in the database.</summary>
 public readonly record struct WalState(bool Busy, long LogPages, long CheckpointedPages);
+

@@ -38,7 +38,7 @@ namespace Homeroom.Server.Insights;
 /// at a time and, on SQLite, numbers the rows itself above every watermark.
 /// </summary>
 public sealed class InsightFolder(
-    BulkSql bulk, InsightRollups rollups, ActivityWriter writer, IOptions<InsightsOptions> options, TimeProvider time, ILogger<InsightFolder> logger)
+    BulkSql bulk, InsightRollups rollups, ActivityWriter writer, SqliteCheckpointer checkpointer, IOptions<InsightsOptions> options, TimeProvider time, ILogger<InsightFolder> logger)
     : BackgroundService
 {
     private const long LeaseKey = 0x496e736967687473; // "Insights"
@@ -354,6 +354,7 @@ public sealed class InsightFolder(
             await writing.CommitAsync(cancellationToken);
             await writing.DisposeAsync();
             writing = null;
+            checkpointer.AfterCommit(connection);
             foreach (var partition in open)
             {
                 rollups.Committed(partition);

@@ -29,7 +29,7 @@ public sealed class SqliteCheckpointerTests : IDisposable
     private long WalBytes => new FileInfo(_options.SqlitePath + "-wal") is { Exists: true } wal ? wal.Length : 0;
 
     /// <summary>Writes <paramref name="transactions"/> commits of 500 rows of 1,000 bytes through a server connection.</summary>
-    private async Task WriteAsync(int transactions)
+    private async Task WriteAsync(int transactions, SqliteCheckpointer? afterCommit = null)
     {
         await using var connection = DatabaseSetup.CreateConnection(_options);
         await connection.OpenAsync();
@@ -43,6 +43,7 @@ public sealed class SqliteCheckpointerTests : IDisposable
             command.CommandText = $"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499) INSERT INTO filler SELECT randomblob({RowBytes}) FROM n";
             await command.ExecuteNonQueryAsync();
             await transaction.CommitAsync();
+            afterCommit?.AfterCommit(connection);
         }
     }
 
@@ -67,6 +68,41 @@ public sealed class SqliteCheckpointerTests : IDisposable
             var second = await checkpointer.CheckpointAsync(SqliteCheckpointer.RestartPages, CancellationToken.None);
             second.LogPages.ShouldBe(0);
             WalBytes.ShouldBe(0);
+        }
+        finally
+        {
+            checkpointer.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task LogPastTheRestartSize_WhileAReaderKeepsTheCheckpointerOut_IsRestartedByTheNextWritersCommit()
+    {
+        await WriteAsync(10);
+        var checkpointer = new SqliteCheckpointer(_options, TimeProvider.System, NullLogger<SqliteCheckpointer>.Instance);
+        try
+        {
+            // A read in progress: the frames written after it began cannot be copied while it lasts.
+            await using (var reader = (SqliteConnection)DatabaseSetup.CreateConnection(_options))
+            {
+                await reader.OpenAsync();
+                await using var reading = reader.BeginTransaction(deferred: true);
+                await using (var count = reader.CreateCommand())
+                {
+                    count.CommandText = "SELECT COUNT(*) FROM filler";
+                    (await count.ExecuteScalarAsync()).ShouldBe(5_000L);
+                }
+
+                await WriteAsync(2);
+                var held = await checkpointer.CheckpointAsync(1_000, CancellationToken.None);
+                held.Busy.ShouldBeTrue("the restart gave up waiting for the reader");
+                checkpointer.RestartDue.ShouldBeTrue();
+            }
+
+            // The reader is gone. The next writer's commit restarts the log, so the commit after it starts from the beginning.
+            await WriteAsync(2, checkpointer);
+            checkpointer.RestartDue.ShouldBeFalse();
+            (await checkpointer.CheckpointAsync(SqliteCheckpointer.RestartPages, CancellationToken.None)).LogPages.ShouldBeLessThan(500, "one 125-page commit since the restart");
         }
         finally
         {
