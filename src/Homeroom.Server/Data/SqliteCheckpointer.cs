@@ -14,9 +14,10 @@ namespace Homeroom.Server.Data;
 /// The log's size stays bounded: once every frame is copied, the next writer starts the log again from its
 /// beginning; when writers never pause long enough for that and the log passes <see cref="RestartPages"/>,
 /// a <c>RESTART</c> checkpoint waits (up to <see cref="RestartWait"/>, new writers waiting meanwhile) for the
-/// writer and readers of the moment and makes the next writer start it again, run by the checkpointer and, since
-/// writers that commit back to back starve it of the write lock, by the next of the activity writer's or the insight
-/// folder's commits (<see cref="AfterCommit"/>); when nothing was written since
+/// writer and readers of the moment and makes the next writer start it again: run by the next of the activity
+/// writer's or the insight folder's commits (<see cref="AfterCommit"/>; writers that commit back to back starve
+/// another connection of the write lock, and the checkpointer stays out of the way meanwhile, since a checkpoint
+/// in progress makes a restart give up at once), or by the checkpointer when no such commit came for two rounds; when nothing was written since
 /// the last round, a <c>TRUNCATE</c> checkpoint empties the file (waiting at most <see cref="TruncateWait"/>
 /// for readers still on it). A read that lasts keeps the log from restarting, whatever the mode. <c>journal_size_limit</c> trims a restarted log's file to
 /// <see cref="JournalSizeLimitBytes"/>. On PostgreSQL this does nothing.
@@ -50,6 +51,7 @@ public sealed class SqliteCheckpointer(DatabaseOptions options, TimeProvider tim
     private volatile bool _restartDue;
     private long _noRestartBefore;
     private long _lastLogPages = -1;
+    private int _roundsLeftToWriters;
 
     /// <summary>Whether the last round found the log past <see cref="RestartPages"/>: the next hot writer to commit restarts it (<see cref="AfterCommit"/>).</summary>
     public bool RestartDue => _restartDue;
@@ -102,18 +104,34 @@ public sealed class SqliteCheckpointer(DatabaseOptions options, TimeProvider tim
             await _connection.OpenAsync(cancellationToken);
         }
 
-        var state = await RunAsync(_connection, "PASSIVE", cancellationToken);
-        _restartDue = state.LogPages >= restartPages;
-        if (_restartDue)
+        if (_restartDue && _roundsLeftToWriters > 0)
         {
-            // Holds new writers back while it waits for the writer and the readers of the moment: a short wait. Writers
-            // that commit back to back rarely leave the lock free for it; the next of them to commit restarts the log (AfterCommit).
-            state = await RunAsync(_connection, "RESTART", cancellationToken, RestartWait);
+            // The next hot writer's commit restarts the log (AfterCommit): a checkpoint here would hold the lock it needs.
+            _roundsLeftToWriters--;
+            return new WalState(false, _lastLogPages, -1);
         }
-        else if (state.LogPages > 0 && state.LogPages == state.CheckpointedPages && state.LogPages == _lastLogPages)
+
+        var state = await RunAsync(_connection, "PASSIVE", cancellationToken);
+        if (state.LogPages >= restartPages)
         {
-            // Quiet: a reader still on the log (a long report) makes it give up at once rather than hold writers back.
-            state = await RunAsync(_connection, "TRUNCATE", cancellationToken, TruncateWait);
+            if (_restartDue)
+            {
+                // No hot writer committed for two rounds: restart it here, holding new writers back while it waits for
+                // the writer and the readers of the moment (a short wait; the next round tries again).
+                state = await RunAsync(_connection, "RESTART", cancellationToken, RestartWait);
+            }
+
+            _restartDue = true;
+            _roundsLeftToWriters = 2;
+        }
+        else
+        {
+            _restartDue = false;
+            if (state.LogPages > 0 && state.LogPages == state.CheckpointedPages && state.LogPages == _lastLogPages)
+            {
+                // Quiet: a reader still on the log (a long report) makes it give up at once rather than hold writers back.
+                state = await RunAsync(_connection, "TRUNCATE", cancellationToken, TruncateWait);
+            }
         }
 
         _lastLogPages = state.LogPages;

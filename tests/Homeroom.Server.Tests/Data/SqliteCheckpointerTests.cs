@@ -95,7 +95,7 @@ public sealed class SqliteCheckpointerTests : IDisposable
 
                 await WriteAsync(2);
                 var held = await checkpointer.CheckpointAsync(1_000, CancellationToken.None);
-                held.Busy.ShouldBeTrue("the restart gave up waiting for the reader");
+                held.CheckpointedPages.ShouldBeLessThan(held.LogPages, "the reader keeps the last frames from being copied");
                 checkpointer.RestartDue.ShouldBeTrue();
             }
 
