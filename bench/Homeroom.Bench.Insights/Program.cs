@@ -168,6 +168,19 @@ async Task IngestAsync(string stream, Func<Random, int, long, DateTime, Activity
 {
     var random = new Random(15);
     var keysBefore = await RollupRowsAsync();
+    // SQLite: the write-ahead log's largest size while the stream is written and folded (SqliteCheckpointer bounds it).
+    using var sampling = new CancellationTokenSource();
+    long largestWal = 0;
+    var walSampler = Task.Run(async () =>
+    {
+        var wal = new FileInfo(Path.Combine(dataDirectory, "homeroom.db-wal"));
+        while (!sampling.IsCancellationRequested)
+        {
+            wal.Refresh();
+            largestWal = Math.Max(largestWal, wal.Exists ? wal.Length : 0);
+            await Task.Delay(100);
+        }
+    });
     var watch = Stopwatch.StartNew();
     var stored = new List<Task<bool>>();
     var received = DateTime.UtcNow;
@@ -191,14 +204,22 @@ async Task IngestAsync(string stream, Func<Random, int, long, DateTime, Activity
     // sustained rate of ingestion with rollups (it includes the last write of the folder's sums).
     await folder.CatchUpAsync();
     var withRollupsSeconds = watch.Elapsed.TotalSeconds;
+    await sampling.CancelAsync();
+    await walSampler;
     var rows = await RollupRowsAsync() - keysBefore;
     results[$"{stream}: ingest events"] = ingestEvents;
     results[$"{stream}: ingest events/s (stored, acknowledged)"] = Math.Round(ingestEvents / ingestSeconds);
     results[$"{stream}: ingest events/s (with rollups)"] = Math.Round(ingestEvents / withRollupsSeconds);
     results[$"{stream}: rollup lag after the last event, s"] = Math.Round(withRollupsSeconds - ingestSeconds, 2);
     results[$"{stream}: new rollup rows"] = rows;
+    if (!postgres)
+    {
+        results[$"{stream}: largest write-ahead log, MB"] = Math.Round(largestWal / 1048576.0, 1);
+    }
+
     Console.WriteLine($"{stream}: {ingestEvents:N0} events stored and acknowledged in {ingestSeconds:F1} s ({ingestEvents / ingestSeconds:N0}/s); " +
-        $"rollups hold them all after {withRollupsSeconds:F1} s ({ingestEvents / withRollupsSeconds:N0}/s with rollups, {rows:N0} new rollup rows)");
+        $"rollups hold them all after {withRollupsSeconds:F1} s ({ingestEvents / withRollupsSeconds:N0}/s with rollups, {rows:N0} new rollup rows)" +
+        (postgres ? "" : $"; write-ahead log at most {largestWal / 1048576.0:F1} MB"));
 }
 
 async Task<long> RollupRowsAsync()

@@ -71,7 +71,7 @@ public sealed class ActivityBatch : AwaitedItem
 /// write it in their own short transactions (<see cref="Insights.InsightFolder"/>), so ingestion never
 /// waits for them.
 /// </summary>
-public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<ActivityWriter> logger)
+public sealed class ActivityWriter(BulkSql bulk, SqliteCheckpointer checkpointer, TimeProvider time, ILogger<ActivityWriter> logger)
     : AwaitedBatchingWriter<ActivityBatch>(capacity: 4096, maxBatch: 256, maxDelay: TimeSpan.FromMilliseconds(20), time, logger)
 {
     private const int InsertColumns = 12;
@@ -169,6 +169,7 @@ public sealed class ActivityWriter(BulkSql bulk, TimeProvider time, ILogger<Acti
             v[1] = bulk.Id(row.Key);
         }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        checkpointer.AfterCommit(connection);
         Interlocked.Add(ref _stored, inserted);
     }
 

@@ -28,4 +28,7 @@ internal static partial class DataLog
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Cluster key rotation: {Step}")]
     public static partial void ClusterKeyRotation(ILogger logger, string step);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "SQLite checkpoint of the write-ahead log failed; trying again next round")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception);
 }

@@ -56,6 +56,8 @@ public static class DatabaseSetup
         }, ContextPoolSize);
         services.AddSingleton<SqliteMaintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<SqliteMaintenance>());
+        services.AddSingleton<SqliteCheckpointer>();
+        services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
         return services;
     }
 
@@ -117,7 +119,11 @@ public static class DatabaseSetup
     }
 }
 
-/// <summary>Per-connection SQLite settings: wait for locks instead of failing, and the WAL-safe sync level.</summary>
+/// <summary>
+/// Per-connection SQLite settings: wait for locks instead of failing, the WAL-safe sync level, and no
+/// checkpoint in a commit below <see cref="SqliteCheckpointer.AutoCheckpointPages"/> (the checkpointer copies
+/// the log from its own connection) with a restarted log's file cut back to <see cref="SqliteCheckpointer.JournalSizeLimitBytes"/>.
+/// </summary>
 public sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
 {
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
@@ -128,10 +134,17 @@ public sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
         return Task.CompletedTask;
     }
 
+    /// <summary>How long a connection waits for a lock before it fails.</summary>
+    public const int BusyTimeoutMilliseconds = 10_000;
+
+    private static readonly string Pragmas =
+        FormattableString.Invariant($"PRAGMA busy_timeout={BusyTimeoutMilliseconds}; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; ") +
+        FormattableString.Invariant($"PRAGMA wal_autocheckpoint={SqliteCheckpointer.AutoCheckpointPages}; PRAGMA journal_size_limit={SqliteCheckpointer.JournalSizeLimitBytes};");
+
     public static void Apply(DbConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+        command.CommandText = Pragmas;
         command.ExecuteNonQuery();
     }
 }

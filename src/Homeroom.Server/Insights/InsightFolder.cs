@@ -14,11 +14,12 @@ namespace Homeroom.Server.Insights;
 /// them into sums held in memory (<see cref="InsightRollups"/>); every
 /// <see cref="InsightsOptions.FlushInterval"/>, or sooner when more than
 /// <see cref="InsightsOptions.MaxBufferedKeys"/> keys are held, it writes them: partition by partition
-/// (<see cref="InsightRollups.Partitions"/>), each key once, each partition in its own short transaction
-/// that also moves that partition's watermark (row <c>partition + 1</c> of <c>insight_fold_state</c>) to
-/// the last event read. While the activity writer has events queued or a batch in progress, the folder
-/// pauses after each partition as long as its transaction took, so the writer is never kept waiting long
-/// for SQLite's one write lock; when the writer is idle it writes the next partition straight away.
+/// (<see cref="InsightRollups.Partitions"/>), each key once, each partition's rows in the same transaction
+/// as that partition's watermark (row <c>partition + 1</c> of <c>insight_fold_state</c>, moved to the last
+/// event read), whole partitions a transaction for <see cref="InsightsOptions.WriteTransactionTime"/>. While
+/// the activity writer has events queued or a batch in progress, the folder pauses after each transaction as
+/// long as it took, so the writer is never kept waiting long for SQLite's one write lock; when the writer is
+/// idle it goes straight on.
 /// <para>
 /// Exactly once, also across a crash: a partition's rows and its watermark commit together; nothing else
 /// is written. After a crash (or any failure, or a plain stop, which does not write either) the folder
@@ -37,7 +38,7 @@ namespace Homeroom.Server.Insights;
 /// at a time and, on SQLite, numbers the rows itself above every watermark.
 /// </summary>
 public sealed class InsightFolder(
-    BulkSql bulk, InsightRollups rollups, ActivityWriter writer, IOptions<InsightsOptions> options, TimeProvider time, ILogger<InsightFolder> logger)
+    BulkSql bulk, InsightRollups rollups, ActivityWriter writer, SqliteCheckpointer checkpointer, IOptions<InsightsOptions> options, TimeProvider time, ILogger<InsightFolder> logger)
     : BackgroundService
 {
     private const long LeaseKey = 0x496e736967687473; // "Insights"
@@ -238,56 +239,85 @@ public sealed class InsightFolder(
         }
     }
 
-    /// <summary>Writes every partition that holds something, each in its own transaction, and moves the others' watermarks in one more.</summary>
+    /// <summary>
+    /// Writes every partition that holds something, with its watermark, whole partitions a transaction for
+    /// <see cref="InsightsOptions.WriteTransactionTime"/> each, and moves the others' watermarks in one more.
+    /// </summary>
     private async Task FlushAsync(CancellationToken cancellationToken, int limit = int.MaxValue)
     {
         var flushed = await WatermarksAsync(cancellationToken);
+        // Before any watermark moves: the cells' events belong to every partition's keys.
+        rollups.Expand();
         var target = _readThrough;
         var idle = new List<int>();
         long rows = 0;
         var started = time.GetTimestamp();
         await using var connection = await bulk.OpenAsync(cancellationToken);
-        for (var partition = 0; partition < InsightRollups.Partitions; partition++)
+        var postgres = connection is NpgsqlConnection;
+        // Partitions written in the open transaction, committed together once it has run WriteTransactionTime.
+        var open = new List<int>();
+        DbTransaction? writing = null;
+        var began = 0L;
+        try
         {
-            if (flushed[partition] >= target)
+            for (var partition = 0; partition < InsightRollups.Partitions; partition++)
             {
-                continue;
-            }
-
-            if (rollups.IsClean(partition))
-            {
-                idle.Add(partition);
-                continue;
-            }
-
-            if (limit-- == 0)
-            {
-                return;
-            }
-
-            var postgres = connection is NpgsqlConnection;
-            var began = time.GetTimestamp();
-            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
-            {
-                await MoveWatermarksAsync(connection, transaction, [partition], flushed, target, cancellationToken);
-                if (postgres)
+                if (flushed[partition] >= target)
                 {
-                    await rollups.PrepareAsync(connection, transaction, partition, cancellationToken);
+                    continue;
                 }
 
-                rows += await rollups.WriteAsync(connection, transaction, partition, cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
+                if (rollups.IsClean(partition))
+                {
+                    idle.Add(partition);
+                    continue;
+                }
+
+                if (limit-- == 0)
+                {
+                    break;
+                }
+
+                if (writing is null)
+                {
+                    began = time.GetTimestamp();
+                    writing = await connection.BeginTransactionAsync(cancellationToken);
+                }
+
+                await MoveWatermarksAsync(connection, writing, [partition], flushed, target, cancellationToken);
+                if (postgres)
+                {
+                    await rollups.PrepareAsync(connection, writing, partition, cancellationToken);
+                }
+
+                rows += await rollups.WriteAsync(connection, writing, partition, cancellationToken);
+                open.Add(partition);
+                if (time.GetElapsedTime(began) >= options.Value.WriteTransactionTime)
+                {
+                    await CommitAsync();
+                    // Step aside as long as the write took, so the activity writer (waiting on the same lock) gets its turn;
+                    // with nothing to store it is not waiting, and the next partitions go straight on.
+                    if (writer.Busy)
+                    {
+                        var took = time.GetElapsedTime(began);
+                        await Task.Delay(took > MinimumPause ? took : MinimumPause, time, cancellationToken);
+                    }
+                }
             }
 
-            rollups.Committed(partition);
-            flushed[partition] = target;
-            // Step aside as long as the write took, so the activity writer (waiting on the same lock) gets its turn;
-            // with nothing to store it is not waiting, and the next partition goes straight on.
-            if (writer.Busy)
+            await CommitAsync();
+        }
+        finally
+        {
+            if (writing is not null)
             {
-                var took = time.GetElapsedTime(began);
-                await Task.Delay(took > MinimumPause ? took : MinimumPause, time, cancellationToken);
+                await writing.DisposeAsync();
             }
+        }
+
+        if (limit < 0)
+        {
+            return;
         }
 
         if (idle.Count > 0)
@@ -313,6 +343,26 @@ public sealed class InsightFolder(
         Interlocked.Exchange(ref _pendingEvents, 0);
         _lastFlush = time.GetTimestamp();
         InsightsLog.Flushed(logger, rows, time.GetElapsedTime(started).TotalMilliseconds);
+
+        async Task CommitAsync()
+        {
+            if (writing is null)
+            {
+                return;
+            }
+
+            await writing.CommitAsync(cancellationToken);
+            await writing.DisposeAsync();
+            writing = null;
+            checkpointer.AfterCommit(connection);
+            foreach (var partition in open)
+            {
+                rollups.Committed(partition);
+                flushed[partition] = target;
+            }
+
+            open.Clear();
+        }
     }
 
     /// <summary>Moves the watermarks of <paramref name="partitions"/> from what this folder last committed to <paramref name="target"/>; fails when another folder moved one meanwhile.</summary>

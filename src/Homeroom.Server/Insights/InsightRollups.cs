@@ -326,8 +326,14 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     /// </summary>
     public const string SketchMergeFunction = "homeroom_sketch_merge";
 
-    private readonly ConcurrentDictionary<Guid, (InsightDevice? Device, long At)> _devices = new();
+    private readonly ConcurrentDictionary<Guid, (InsightDevice? Device, Profile? Profile, long At)> _devices = new();
     private readonly Pending[] _pending = Enumerable.Range(0, Partitions).Select(_ => new Pending()).ToArray();
+
+    // Events above every partition's watermark, each added once to its finest cell; Expand() adds the cells to every table's keys.
+    private readonly Dictionary<Cell, Sum> _cells = [];
+
+    // One Profile object per distinct set of a device's dimensions, so the cells' keys compare by reference.
+    private readonly Dictionary<Profile, Profile> _profiles = [];
     private long _skipped;
     private long _bufferedKeys;
     private volatile bool _districtReady;
@@ -352,6 +358,7 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             pending.Clear();
         }
 
+        _cells.Clear();
         Interlocked.Exchange(ref _bufferedKeys, 0);
         ForgetDevices();
     }
@@ -370,17 +377,26 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     public bool IsClean(int partition) => _pending[partition].IsEmpty;
 
     /// <summary>
-    /// Adds stored events (id, event) to the sums in memory. A contribution is left out when its key's
-    /// partition has already committed past the event (<paramref name="flushedThrough"/>, by partition):
-    /// that happens after a failure part-way through a flush, when the folder folds those events again.
+    /// Adds stored events (id, event) to the sums in memory. An event above every partition's watermark (the
+    /// usual case) is added once, to its finest cell (its device's dimensions, day, kind, subject, category);
+    /// <see cref="Expand"/> adds the cells to each table's keys before a write, so an event costs one
+    /// dictionary step instead of one per table and group. An event at or below some partition's watermark
+    /// (<paramref name="flushedThrough"/>: after a failure part-way through a flush the folder folds those
+    /// events again) is added key by key, leaving out each key whose partition already committed past it.
     /// </summary>
     public async Task FoldAsync(DbConnection connection, IReadOnlyList<(long Id, StoredActivity Event)> events, IReadOnlyList<long> flushedThrough, CancellationToken cancellationToken)
     {
         var retention = activity.Value.Retention;
         var tables = RollupTable.All;
+        var aboveAll = long.MinValue;
+        foreach (var flushed in flushedThrough)
+        {
+            aboveAll = Math.Max(aboveAll, flushed);
+        }
+
         foreach (var (id, e) in events)
         {
-            var device = await DeviceAsync(connection, e.DeviceId, cancellationToken);
+            var (device, profile) = await DeviceAsync(connection, e.DeviceId, cancellationToken);
             if (device is null)
             {
                 continue;
@@ -398,23 +414,37 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             }
 
             var student = c.CountsStudent ? DistinctSketch.Hash(device.Student) : (ulong?)null;
-            // Each table's period of the day, worked out once per event rather than once per key.
-            var month = MonthOf(c.Day);
-            var week = WeekOf(c.Day);
-            for (var t = 0; t < tables.Count; t++)
+            if (id > aboveAll)
             {
-                var table = tables[t];
-                var period = table.Period switch { RollupPeriod.Month => month, RollupPeriod.Week => week, _ => c.Day };
-                if (table.ByGroup)
+                ref var cell = ref CollectionsMarshal.GetValueRefOrAddDefault(_cells, new Cell(profile!, c.Day, c.Kind, c.Subject, c.Category), out var known);
+                if (!known)
                 {
-                    foreach (var group in device.Groups)
-                    {
-                        Add(t, table, table.KeyOf(period, group, device.Grade, device.Platform, c.Kind, c.Subject, c.Category), id, c, student, flushedThrough);
-                    }
+                    cell = new Sum();
+                    Interlocked.Increment(ref _bufferedKeys);
                 }
-                else
+
+                cell!.Add(c, student);
+            }
+            else
+            {
+                // Each table's period of the day, worked out once per event rather than once per key.
+                var month = MonthOf(c.Day);
+                var week = WeekOf(c.Day);
+                for (var t = 0; t < tables.Count; t++)
                 {
-                    Add(t, table, table.KeyOf(period, device.SchoolId, device.Grade, device.Platform, c.Kind, c.Subject, c.Category), id, c, student, flushedThrough);
+                    var table = tables[t];
+                    var period = table.Period switch { RollupPeriod.Month => month, RollupPeriod.Week => week, _ => c.Day };
+                    if (table.ByGroup)
+                    {
+                        foreach (var group in device.Groups)
+                        {
+                            Add(t, table, table.KeyOf(period, group, device.Grade, device.Platform, c.Kind, c.Subject, c.Category), id, c, student, flushedThrough);
+                        }
+                    }
+                    else
+                    {
+                        Add(t, table, table.KeyOf(period, device.SchoolId, device.Grade, device.Platform, c.Kind, c.Subject, c.Category), id, c, student, flushedThrough);
+                    }
                 }
             }
 
@@ -434,6 +464,60 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Adds every cell's sums and students to the keys of every table (one per table, one per group in the
+    /// class table) in their partitions, and forgets the cells: called before a write. Every event in a cell
+    /// is above every partition's watermark, so no key leaves it out.
+    /// </summary>
+    public void Expand()
+    {
+        if (_cells.Count == 0)
+        {
+            return;
+        }
+
+        var tables = RollupTable.All;
+        foreach (var (cell, sum) in _cells)
+        {
+            var p = cell.Profile;
+            var month = MonthOf(cell.Day);
+            var week = WeekOf(cell.Day);
+            for (var t = 0; t < tables.Count; t++)
+            {
+                var table = tables[t];
+                var period = table.Period switch { RollupPeriod.Month => month, RollupPeriod.Week => week, _ => cell.Day };
+                if (table.ByGroup)
+                {
+                    foreach (var group in p.Groups)
+                    {
+                        AddSum(t, table.KeyOf(period, group, p.Grade, p.Platform, cell.Kind, cell.Subject, cell.Category), sum);
+                    }
+                }
+                else
+                {
+                    AddSum(t, table.KeyOf(period, p.SchoolId, p.Grade, p.Platform, cell.Kind, cell.Subject, cell.Category), sum);
+                }
+            }
+
+            void AddSum(int t, in RollupKey key, Sum from)
+            {
+                ref var into = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending[PartitionOf(tables[t], key)].Tables[t], key, out var exists);
+                if (!exists)
+                {
+                    into = new Sum();
+                    Interlocked.Increment(ref _bufferedKeys);
+                }
+
+                into!.Merge(from);
+            }
+        }
+
+        Interlocked.Add(ref _bufferedKeys, -_cells.Count);
+        _cells.Clear();
+        // Only cells keep profiles: a profile no device uses any more goes with them.
+        _profiles.Clear();
     }
 
     /// <summary>Adds one event's contribution to one key's sums, unless the key's partition has already committed past the event.</summary>
@@ -805,17 +889,29 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         return found;
     }
 
-    /// <summary>A device's dimensions now, cached for a minute; null when the device is gone.</summary>
-    private async Task<InsightDevice?> DeviceAsync(DbConnection connection, Guid deviceId, CancellationToken cancellationToken)
+    /// <summary>A device's dimensions now and their shared <see cref="Profile"/>, cached for a minute; null when the device is gone.</summary>
+    private async Task<(InsightDevice? Device, Profile? Profile)> DeviceAsync(DbConnection connection, Guid deviceId, CancellationToken cancellationToken)
     {
         if (_devices.TryGetValue(deviceId, out var cached) && Environment.TickCount64 - cached.At < DeviceCacheFor.TotalMilliseconds)
         {
-            return cached.Device;
+            return (cached.Device, cached.Profile is { } known ? Shared(known) : null);
         }
 
         var device = await LoadDeviceAsync(connection, deviceId, cancellationToken);
-        _devices[deviceId] = (device, Environment.TickCount64);
-        return device;
+        var profile = device is null ? null : Shared(new Profile(device.SchoolId, device.Grade, device.Platform, [.. device.Groups]));
+        _devices[deviceId] = (device, profile, Environment.TickCount64);
+        return (device, profile);
+
+        // The one object of equal profiles since the last expansion, so the cells' keys mostly compare by reference.
+        Profile Shared(Profile made)
+        {
+            if (!_profiles.TryGetValue(made, out var shared))
+            {
+                _profiles[made] = shared = made;
+            }
+
+            return shared;
+        }
     }
 
     private async Task<InsightDevice?> LoadDeviceAsync(DbConnection connection, Guid deviceId, CancellationToken cancellationToken)
@@ -905,7 +1001,61 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                 Students.AddHash(hash);
             }
         }
+
+        public void Merge(Sum other)
+        {
+            Seconds += other.Seconds;
+            Unfocused += other.Unfocused;
+            Events += other.Events;
+            Students.Merge(other.Students);
+        }
     }
+
+    /// <summary>
+    /// The dimensions an event's rows take from its device (school, grade, platform, classes and groups):
+    /// equal for the devices of students in the same classes, grade and school.
+    /// </summary>
+    private sealed class Profile : IEquatable<Profile>
+    {
+        private readonly int _hash;
+
+        public Profile(Guid schoolId, int grade, string platform, Guid[] groups)
+        {
+            SchoolId = schoolId;
+            Grade = grade;
+            Platform = platform;
+            Groups = groups;
+            var hash = new HashCode();
+            hash.Add(schoolId);
+            hash.Add(grade);
+            hash.Add(platform);
+            foreach (var group in groups)
+            {
+                hash.Add(group);
+            }
+
+            _hash = hash.ToHashCode();
+        }
+
+        public Guid SchoolId { get; }
+
+        public int Grade { get; }
+
+        public string Platform { get; }
+
+        public Guid[] Groups { get; }
+
+        public bool Equals(Profile? other) =>
+            ReferenceEquals(this, other) || (other is not null && _hash == other._hash && SchoolId == other.SchoolId && Grade == other.Grade
+                && Platform == other.Platform && Groups.AsSpan().SequenceEqual(other.Groups));
+
+        public override bool Equals(object? obj) => Equals(obj as Profile);
+
+        public override int GetHashCode() => _hash;
+    }
+
+    /// <summary>The finest cell of an event: its device's <see cref="Profile"/>, its local day, kind, subject and category.</summary>
+    private readonly record struct Cell(Profile Profile, int Day, string Kind, string Subject, string Category);
 
     /// <summary>One row to write: the key, the sums to add and the sketch the row will hold.</summary>
     private readonly record struct Row(RollupKey Key, long Seconds, long Unfocused, long Events, byte[] Students)

@@ -24,6 +24,16 @@ public sealed class InsightsOptions
     [Range(1_000, 10_000_000)]
     public int MaxBufferedKeys { get; set; } = 200_000;
 
+    /// <summary>
+    /// How long one of the folder's write transactions runs: it writes whole partitions, one after another, and
+    /// commits once this much time has passed (zero: one partition a transaction). A partition's keys are spread
+    /// over the whole of each rollup table, so every transaction rewrites most of the tables' pages whatever its
+    /// size: fewer, longer transactions write each page fewer times; shorter ones keep the activity writer's wait
+    /// for SQLite's one write lock shorter.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan WriteTransactionTime { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Raw events read per page, live and in a rebuild.</summary>
     [Range(100, 1_000_000)]
     public int RebuildBatch { get; set; } = 20_000;

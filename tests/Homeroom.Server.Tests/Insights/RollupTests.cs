@@ -183,6 +183,90 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         Same(await ReadRollupsAsync(), expected, "over four flushes");
     }
 
+    /// <summary>
+    /// Devices whose dimensions are equal (school, grade, platform, classes and groups) and devices that differ
+    /// from them in exactly one: the fold adds each event to one cell per such set of dimensions and expands the
+    /// cells to every table at the write, so cells shared by several devices, and cells that must stay apart,
+    /// are both here.
+    /// </summary>
+    private async Task<List<Roster>> BuildSharedProfilesRosterAsync()
+    {
+        var chicago = await IdAsync("/api/schools", new { name = "Lakeside", timeZone = "America/Chicago" });
+        var berlin = await IdAsync("/api/schools", new { name = "Spree", timeZone = "Europe/Berlin" });
+        var classA = await IdAsync("/api/groups", new { name = "5A", kind = "class", schoolId = chicago });
+        var classB = await IdAsync("/api/groups", new { name = "5B", kind = "class", schoolId = chicago });
+        var club = await IdAsync("/api/groups", new { name = "Robotics", kind = "custom", schoolId = chicago });
+        var zones = new Dictionary<Guid, TimeZoneInfo>
+        {
+            [chicago] = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago"),
+            [berlin] = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"),
+        };
+        await using var db = await _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+        var districtZone = await db.Districts.Select(x => x.TimeZone).FirstOrDefaultAsync() is { } zone ? TimeZoneInfo.FindSystemTimeZoneById(zone) : TimeZoneInfo.Utc;
+
+        // (school, grade or null for no student, platform, the student's groups, the device's own groups)
+        (Guid? School, int? Grade, DevicePlatform Platform, Guid[] PersonGroups, Guid[] DeviceGroups)[] shapes =
+        [
+            (chicago, 5, DevicePlatform.ChromeOS, [classA], []),
+            (chicago, 5, DevicePlatform.ChromeOS, [classA], []),            // the same as the first
+            (chicago, 5, DevicePlatform.ChromeOS, [classA], []),            // and again
+            (chicago, 6, DevicePlatform.ChromeOS, [classA], []),            // another grade
+            (chicago, 5, DevicePlatform.ChromeOS, [classB], []),            // another class
+            (chicago, 5, DevicePlatform.IPadOS, [classA], []),              // another platform
+            (chicago, 5, DevicePlatform.ChromeOS, [classA], [club]),        // one more group, by device
+            (chicago, 5, DevicePlatform.ChromeOS, [classA, club], []),      // the same groups, by student
+            (berlin, 5, DevicePlatform.ChromeOS, [], []),                   // another school
+            (chicago, 5, DevicePlatform.ChromeOS, [], []),                  // no group
+            (chicago, null, DevicePlatform.ChromeOS, [], []),               // no student: the device counts itself
+            (chicago, null, DevicePlatform.ChromeOS, [], []),               // the same dimensions, another device
+            (null, null, DevicePlatform.ChromeOS, [], []),                  // no school
+        ];
+        var roster = new List<Roster>();
+        for (var i = 0; i < shapes.Length; i++)
+        {
+            var (school, grade, platform, personGroups, deviceGroups) = shapes[i];
+            var device = (await _host.EnrollAsync(await _host.CreateTokenAsync(schoolId: school), $"RU-P{i}", platform)).DeviceId;
+            var student = device;
+            if (grade is { } level)
+            {
+                student = await IdAsync("/api/people", new { kind = "student", givenName = "S" + i, familyName = "P", schoolId = school, gradeLevel = level });
+                (await _host.Client.PatchAsync($"/api/devices/{device}", JsonContent(new { assignedPersonId = student }))).EnsureSuccessStatusCode();
+            }
+
+            foreach (var group in personGroups)
+            {
+                (await _host.PostJsonAsync($"/api/groups/{group}/members", new { personIds = new[] { student } })).EnsureSuccessStatusCode();
+            }
+
+            foreach (var group in deviceGroups)
+            {
+                (await _host.PostJsonAsync($"/api/groups/{group}/members", new { deviceIds = new[] { device } })).EnsureSuccessStatusCode();
+            }
+
+            roster.Add(new Roster(device, school ?? Guid.Empty, grade ?? InsightFold.NoGrade, platform.ToString().ToLowerInvariant(), student,
+                school is { } s ? zones[s] : districtZone, [.. personGroups.Concat(deviceGroups).Distinct()]));
+        }
+
+        return roster;
+    }
+
+    [Fact]
+    public async Task Rollups_DevicesSharingAndDifferingInOneDimension_EqualARecomputationFromRawEvents()
+    {
+        var roster = await BuildSharedProfilesRosterAsync();
+        var folder = _host.GetService<InsightFolder>();
+        for (var part = 0; part < 3; part++)
+        {
+            await StreamAsync(roster, (provider == DatabaseProvider.Sqlite ? 7015 : 7016) + part, rounds: 120, firstSeq: 1 + (part * 100_000));
+            await folder.CatchUpAsync();
+        }
+
+        var expected = await RecomputeAsync(roster);
+        expected.Daily.Values.Count(r => r.Students > 2).ShouldBeGreaterThan(5, "rows gather the events of several devices of the same dimensions");
+        expected.Groups.Count.ShouldBeGreaterThan(50);
+        Same(await ReadRollupsAsync(), expected, "shared and differing dimensions");
+    }
+
     [Fact]
     public async Task Folder_StoppedAfterFoldingAndPartWayThroughAWrite_FoldsAgainAtStartWithNothingLostOrCountedTwice()
     {
@@ -697,7 +781,7 @@ public sealed class RollupPostgresTests() : RollupTests(DatabaseProvider.Postgre
 {
     /// <summary>
     /// A dense sketch (4,097 bytes) is over PostgreSQL's TOAST threshold, so it is stored compressed, and a
-    /// district report decompresses every sketch it merges: migration 0060 makes that lz4 rather than pglz
+    /// district report decompresses every sketch it merges: migration 0059 makes that lz4 rather than pglz
     /// (several times faster to decompress) for every rollup table, including the district rows the fill writes.
     /// </summary>
     [Fact]

@@ -1,4 +1,4 @@
--- Homeroom schema v60 (PostgreSQL): the rollups' students sketches are compressed with lz4 instead of pglz.
+-- Homeroom schema v59 (PostgreSQL): the rollups' students sketches are compressed with lz4 instead of pglz.
 -- A dense sketch (4,097 bytes) is over PostgreSQL's 2 KB TOAST threshold, so it is stored compressed (with
 -- pglz by default) in the table's TOAST table, and a report decompresses every sketch it merges: the top
 -- sites by students over a district's year merge about ten thousand, and pglz's decompression was most of
