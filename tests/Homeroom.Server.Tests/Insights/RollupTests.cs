@@ -202,7 +202,7 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
             [berlin] = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"),
         };
         await using var db = await _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
-        var districtZone = await db.Districts.Select(x => x.TimeZone).FirstOrDefaultAsync() is { } zone ? TimeZoneInfo.FindSystemTimeZoneById(zone) : TimeZoneInfo.Utc;
+        var districtZone = await db.Districts.OrderBy(x => x.Id).Select(x => x.TimeZone).FirstOrDefaultAsync() is { } zone ? TimeZoneInfo.FindSystemTimeZoneById(zone) : TimeZoneInfo.Utc;
 
         // (school, grade or null for no student, platform, the student's groups, the device's own groups)
         (Guid? School, int? Grade, DevicePlatform Platform, Guid[] PersonGroups, Guid[] DeviceGroups)[] shapes =
