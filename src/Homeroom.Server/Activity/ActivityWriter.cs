@@ -212,8 +212,12 @@ public sealed class ActivityWriter(BulkSql bulk, SqliteCheckpointer checkpointer
         await using var advance = new NpgsqlCommand(
             "UPDATE devices SET activity_seq = v.s FROM unnest(@ids, @seqs) AS v(id, s) WHERE devices.id = v.id AND devices.activity_seq < v.s",
             connection, transaction);
-        advance.Parameters.AddWithValue("ids", highest.Keys.ToArray());
-        advance.Parameters.AddWithValue("seqs", highest.Values.ToArray());
+        // In device-id order, as the presence flush writes its rows: two statements that lock the same devices' rows in
+        // different orders deadlock (seen in bench/apps' connect storm on PostgreSQL).
+        var ids = highest.Keys.ToArray();
+        Array.Sort(ids);
+        advance.Parameters.AddWithValue("ids", ids);
+        advance.Parameters.AddWithValue("seqs", Array.ConvertAll(ids, id => highest[id]));
         await advance.ExecuteNonQueryAsync(cancellationToken);
         return inserted;
     }

@@ -282,10 +282,15 @@ public sealed class PresenceTracker(BulkSql bulk, Agents.ConnectionRegistry regi
         var locatedAt = new DateTime?[count];
         var policy = new long?[count];
         var ids = new Guid[count];
+        // In device-id order, as the activity writer advances its sequences: two statements that lock the same devices'
+        // rows in different orders deadlock (seen in bench/apps' connect storm on PostgreSQL).
+        var order = new Guid[count];
+        newest.Keys.CopyTo(order, 0);
+        Array.Sort(order);
         var n = 0;
-        foreach (var index in newest.Values)
+        foreach (var id in order)
         {
-            var r = rows[index];
+            var r = rows[newest[id]];
             lastSeen[n] = r.LastSeen;
             level[n] = r.Battery?.Level;
             charging[n] = r.Battery?.Charging;
