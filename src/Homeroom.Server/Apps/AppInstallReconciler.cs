@@ -168,9 +168,7 @@ public sealed class AppInstallReconciler(
                 {
                     // A new intent starts afresh: no back-off carried over from the old one.
                     row.Intent = e.Intent;
-                    row.Attempts = 0;
-                    row.NextAttemptAt = null;
-                    row.CommandId = null;
+                    StartAfresh(row);
                     Set(row, AppInstallState.Pending, null, now);
                 }
 
@@ -204,9 +202,7 @@ public sealed class AppInstallReconciler(
                         && !AppStatusPlans.MdmRemovesUnmanagedApps(mdm[device.Id], device.OsVersion):
                         // A supervised iPad before iPadOS 26 refuses to remove an app MDM did not install; its restrictions
                         // (blockedAppBundleIDs, from the same catalog) keep it from opening instead.
-                        row.CommandId = null;
-                        row.Attempts = 0;
-                        row.NextAttemptAt = null;
+                        StartAfresh(row);
                         Set(row, AppInstallState.Blocked, AppStatusPlans.SupervisedUnmanaged, now);
                         break;
                     case AppRoute.NotApplicable:
@@ -394,9 +390,7 @@ public sealed class AppInstallReconciler(
                 return;
             }
 
-            row.Attempts = 0;
-            row.NextAttemptAt = null;
-            row.CommandId = null;
+            StartAfresh(row);
             if (install)
             {
                 // Homeroom's install (ManagementFlags 1) made it managed; the reason may carry Apple's UpdateRejected.
@@ -627,9 +621,7 @@ public sealed class AppInstallReconciler(
                     Fail(row, $"The agent could not carry out the {verb} of {package}: {failed.Error ?? "no reason given"}{kept}", now);
                     break;
                 case { Status: DeliveryStatus.Succeeded }:
-                    row.Attempts = 0;
-                    row.NextAttemptAt = null;
-                    row.CommandId = null;
+                    StartAfresh(row);
                     row.InstalledSha256 = install && mac ? row.PackageSha256 : null;
                     Set(row, done, null, now);
                     break;
@@ -647,9 +639,7 @@ public sealed class AppInstallReconciler(
 
         if (isInstalled == install)
         {
-            row.Attempts = 0;
-            row.NextAttemptAt = null;
-            row.CommandId = null;
+            StartAfresh(row);
             Set(row, done, null, now);
             return;
         }
@@ -696,6 +686,14 @@ public sealed class AppInstallReconciler(
         row.NextAttemptAt = now + AppRetrySchedule.Delay(row.Attempts, options.Value.FirstRetry, options.Value.MaxRetry);
         row.CommandId = null;
         Set(row, state, reason, now);
+    }
+
+    // No attempts counted, no back-off and no command awaited: a new intent, a final state, or an accepted command.
+    private static void StartAfresh(AppDeviceStatus row)
+    {
+        row.Attempts = 0;
+        row.NextAttemptAt = null;
+        row.CommandId = null;
     }
 
     private static void Set(AppDeviceStatus row, AppInstallState state, string? reason, DateTime now)

@@ -139,7 +139,7 @@ public sealed class ClassSchedules(IDbContextFactory<HomeroomDbContext> dbFactor
     {
         var zoneId = schoolId is { } id
             ? await db.Schools.Where(s => s.Id == id).Select(s => s.TimeZone).FirstOrDefaultAsync(cancellationToken)
-            : await db.Districts.OrderBy(x => x.Id).Select(d => d.TimeZone).FirstOrDefaultAsync(cancellationToken);
+            : await District.TimeZoneIdAsync(db.Districts, cancellationToken);
         return zoneId is not null && TimeZoneInfo.TryFindSystemTimeZoneById(zoneId, out var found) ? found : TimeZoneInfo.Utc;
     }
 

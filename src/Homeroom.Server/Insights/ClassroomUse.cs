@@ -150,7 +150,7 @@ public sealed class ClassroomUse(IDbContextFactory<HomeroomDbContext> dbFactory,
     private static async Task<Dictionary<Guid, TimeZoneInfo>> TimeZonesAsync(HomeroomDbContext db, List<Guid?> schoolIds, CancellationToken cancellationToken)
     {
         var zones = new Dictionary<Guid, TimeZoneInfo>();
-        var district = await db.Districts.OrderBy(x => x.Id).Select(d => d.TimeZone).FirstOrDefaultAsync(cancellationToken);
+        var district = await District.TimeZoneIdAsync(db.Districts, cancellationToken);
         zones[Guid.Empty] = district is not null && TimeZoneInfo.TryFindSystemTimeZoneById(district, out var dz) ? dz : TimeZoneInfo.Utc;
         var ids = schoolIds.Where(s => s is not null).Select(s => s!.Value).ToList();
         foreach (var school in await db.Schools.AsNoTracking().Where(s => ids.Contains(s.Id)).Select(s => new { s.Id, s.TimeZone }).ToListAsync(cancellationToken))

@@ -140,7 +140,7 @@ public sealed class ReportSchedules(
 
     internal static async Task<TimeZoneInfo> DistrictTimeZoneAsync(HomeroomDbContext db, CancellationToken cancellationToken)
     {
-        var id = await db.Districts.OrderBy(x => x.Id).Select(d => d.TimeZone).FirstOrDefaultAsync(cancellationToken);
+        var id = await Roster.District.TimeZoneIdAsync(db.Districts, cancellationToken);
         return id is not null && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) ? zone : TimeZoneInfo.Utc;
     }
 

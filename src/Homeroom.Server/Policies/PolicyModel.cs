@@ -87,7 +87,7 @@ public sealed record PolicyModel(
     {
         var profiles = await db.Profiles.AsNoTracking().ToListAsync(cancellationToken);
         var assignments = await db.PolicyAssignments.AsNoTracking().ToListAsync(cancellationToken);
-        var district = await db.Districts.AsNoTracking().OrderBy(x => x.Id).Select(d => d.TimeZone).FirstOrDefaultAsync(cancellationToken);
+        var district = await Roster.District.TimeZoneIdAsync(db.Districts, cancellationToken);
         var schools = await db.Schools.AsNoTracking().Select(s => new { s.Id, s.TimeZone }).ToListAsync(cancellationToken);
         return new PolicyModel(
             profiles.ToDictionary(p => p.Id, ToProfile),

@@ -1,3 +1,5 @@
+using Microsoft.EntityFrameworkCore;
+
 namespace Homeroom.Server.Roster;
 
 /// <summary>The district this installation serves. There is exactly one row.</summary>
@@ -7,6 +9,10 @@ public sealed class District
     public required string Name { get; set; }
     public required string TimeZone { get; set; }
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>The district's time zone id, read from its row (the first by id); null when there is no row.</summary>
+    public static Task<string?> TimeZoneIdAsync(IQueryable<District> districts, CancellationToken cancellationToken) =>
+        districts.AsNoTracking().OrderBy(d => d.Id).Select(d => (string?)d.TimeZone).FirstOrDefaultAsync(cancellationToken);
 }
 
 /// <summary>

@@ -310,7 +310,7 @@ public sealed class OneRosterImports(
         var connection = db.Database.GetDbConnection();
         var pg = bulk.Provider == DatabaseProvider.Postgres;
         string Cast(string column, string type) => pg ? $"{column}::{type}" : column;
-        var timeZone = await db.Districts.OrderBy(d => d.Id).Select(d => d.TimeZone).FirstOrDefaultAsync(cancellationToken) ?? "UTC";
+        var timeZone = await District.TimeZoneIdAsync(db.Districts, cancellationToken) ?? "UTC";
 
         var newSchools = plan.Schools.Where(s => s.Change == ChangeKind.Create).ToList();
         await bulk.ExecuteRowsAsync(connection, transaction, n => $"""
