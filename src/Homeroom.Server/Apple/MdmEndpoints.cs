@@ -193,6 +193,7 @@ public static class MdmEndpoints
         presence.MdmContact(device.DeviceId);
         // A poll from a school's public range is network presence (the address as seen after trusted proxies).
         await locations.ObserveNetworkAsync(device.DeviceId, context.Connection.RemoteIpAddress, null, false, cancellationToken);
+        var facts = new AppleDeviceFacts(device.Platform, device.Supervised);
         if (status != "Idle")
         {
             if (message.Body.GetValueOrDefault("CommandUUID") is not string uuid || !Guid.TryParse(uuid, out var commandId))
@@ -200,10 +201,10 @@ public static class MdmEndpoints
                 return Refuse(StatusCodes.Status400BadRequest, "CommandUUID is missing or not a command of this server.");
             }
 
-            await queue.RecordAsync(db, device.DeviceId, device.Platform, commandId, status, message.Body, cancellationToken);
+            facts = await queue.RecordAsync(db, device.DeviceId, facts, commandId, status, message.Body, cancellationToken);
         }
 
-        var next = await queue.NextAsync(db, device.DeviceId, new AppleDeviceFacts(device.Platform, device.Supervised), cancellationToken);
+        var next = await queue.NextAsync(db, device.DeviceId, facts, cancellationToken);
         return next is null ? Results.Ok() : Results.Bytes(next, "application/xml");
     }
 

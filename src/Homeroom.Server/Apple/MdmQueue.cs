@@ -48,8 +48,12 @@ public sealed class MdmQueue(
     // (device, command) -> not before. In memory: after a restart a NotNow'd command is offered once more, which is harmless.
     private readonly ConcurrentDictionary<(Guid, Guid), DateTime> _notNow = new();
 
-    /// <summary>Records the device's answer to a command; false when it answered a command it was never sent.</summary>
-    public async Task<bool> RecordAsync(HomeroomDbContext db, Guid deviceId, DevicePlatform platform, Guid commandId, string status, Dictionary<string, object> answer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the device's answer to a command. Returns the device's facts as they are after it: an answer to
+    /// DeviceInformation may say the device's supervision changed, and the next command in the same response (its
+    /// policy profile, or one that needs supervision) is built from what the device just said, not from before.
+    /// </summary>
+    public async Task<AppleDeviceFacts> RecordAsync(HomeroomDbContext db, Guid deviceId, AppleDeviceFacts facts, Guid commandId, string status, Dictionary<string, object> answer, CancellationToken cancellationToken)
     {
         var delivery = await (
             from d in db.CommandDeliveries.AsNoTracking()
@@ -60,7 +64,7 @@ public sealed class MdmQueue(
         if (delivery is null)
         {
             AppleLog.UnknownCommand(logger, deviceId, commandId, status);
-            return false;
+            return facts;
         }
 
         var now = time.GetUtcNow().UtcDateTime;
@@ -70,7 +74,11 @@ public sealed class MdmQueue(
                 _notNow.TryRemove((deviceId, commandId), out _);
                 // What the answer carries is stored before the command counts as done: whoever reads a succeeded
                 // list command (the app reconciler) reads its list too.
-                await LearnAsync(db, deviceId, platform, answer, now, cancellationToken);
+                if (await LearnAsync(db, deviceId, facts.Platform, answer, now, cancellationToken) is { } supervised)
+                {
+                    facts = facts with { Supervised = supervised };
+                }
+
                 await UpdateAsync(db, commandId, deviceId, DeliveryStatus.Succeeded, null, delivery.Result ?? Summary(answer), now, cancellationToken);
                 if (delivery.Kind == CommandKinds.ApplyPolicy && PolicyVersionOf(delivery.Result) is { } applied)
                 {
@@ -80,7 +88,7 @@ public sealed class MdmQueue(
 
                 if (delivery.Kind == CommandKinds.Diagnose && answer.GetValueOrDefault("QueryResponses") is Dictionary<string, object> diagnosed)
                 {
-                    await diagnostics.AcceptAppleAsync(deviceId, commandId, diagnosed, platform, cancellationToken);
+                    await diagnostics.AcceptAppleAsync(deviceId, commandId, diagnosed, facts.Platform, cancellationToken);
                 }
                 if (delivery.Kind == CommandKinds.Locate && AppleDeviceLocation.Read(answer, time.GetUtcNow()) is { } fix
                     && await locations.ObserveLocateAnswerAsync(deviceId, fix, cancellationToken) == FixOutcome.Accepted)
@@ -106,7 +114,7 @@ public sealed class MdmQueue(
                 break;
         }
 
-        return true;
+        return facts;
     }
 
     /// <summary>The device's next command as the MDM response body, marking it sent; null when nothing is pending.</summary>
@@ -178,15 +186,18 @@ public sealed class MdmQueue(
         return null;
     }
 
-    // What the answer tells about the device: its facts, supervision and battery, or its apps.
-    private async Task LearnAsync(HomeroomDbContext db, Guid deviceId, DevicePlatform platform, Dictionary<string, object> answer, DateTime now, CancellationToken cancellationToken)
+    // What the answer tells about the device: its facts, supervision and battery, or its apps. Returns the supervision
+    // the device reported, if it did.
+    private async Task<bool?> LearnAsync(HomeroomDbContext db, Guid deviceId, DevicePlatform platform, Dictionary<string, object> answer, DateTime now, CancellationToken cancellationToken)
     {
+        bool? learned = null;
         if (answer.GetValueOrDefault("QueryResponses") is Dictionary<string, object> responses)
         {
             var information = MdmAnswers.DeviceInformation(responses, platform);
             await inventory.EnqueueAsync(new InventoryReport(deviceId, information.Inventory, now), cancellationToken);
             if (information.Supervised is { } supervised)
             {
+                learned = supervised;
                 // Supervision decides which commands the device can take; learn it from the device itself.
                 if (await db.AppleDevices.Where(a => a.DeviceId == deviceId && a.Supervised != supervised).ExecuteUpdateAsync(s => s.SetProperty(a => a.Supervised, supervised), cancellationToken) > 0)
                 {
@@ -215,6 +226,8 @@ public sealed class MdmQueue(
             // Apple's own word on each managed app's install (prompting, installed, declined, failed) for the app status rows.
             await managedApps.RecordAsync(db, deviceId, managed, cancellationToken);
         }
+
+        return learned;
     }
 
     // Forward-only, like the agents' status writer; written at once (MDM answers are few) so a result set

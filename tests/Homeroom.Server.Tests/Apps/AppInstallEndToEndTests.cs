@@ -172,6 +172,31 @@ public abstract class AppInstallEndToEndTests(DatabaseProvider provider) : IAsyn
     }
 
     [Fact]
+    public async Task ProfileSentInTheSameResponse_AsTheAnswerThatSaysTheIPadIsSupervised_CarriesTheBlockedApps()
+    {
+        var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0);
+        var game = await CreateAppAsync("Khan Kids", "1156311547", "org.khanacademy.Khan-kids");
+        await AssignAsync(game, "blocked");
+
+        // DeviceInformation first, a policy profile after it: the server answers the first with the second, in one
+        // response, so the profile must be built from the supervision the answer just reported, not from before it
+        // (else it lacks the blocked app while being labelled with the version that has it, and is never sent again).
+        using (var ping = await Host.PostJsonAsync("/api/commands", new { kind = "ping", deviceIds = new[] { id } }))
+        {
+            ping.StatusCode.ShouldBe(HttpStatusCode.Accepted, await ping.Content.ReadAsStringAsync());
+        }
+
+        await Host.GetService<Homeroom.Server.Commands.IssueCommand>().ExecuteAsync(
+            Homeroom.Server.Accounts.StaffScope.System, Homeroom.Contracts.Agents.CommandKinds.ApplyPolicy, null,
+            new Homeroom.Server.Commands.CommandTarget([id], null, null), TimeSpan.FromDays(1), CancellationToken.None);
+        await ipad.PollAsync();
+        var types = ipad.Received.Select(r => r.RequestType).ToList();
+        types.IndexOf("InstallProfile").ShouldBeGreaterThan(types.IndexOf("DeviceInformation"), string.Join(", ", types));
+        var first = Restrictions(ipad.Received.First(r => r.RequestType == "InstallProfile").Command);
+        ((List<object>)first["blockedAppBundleIDs"]).ShouldBe(["org.khanacademy.Khan-kids"]);
+    }
+
+    [Fact]
     public async Task BlockedApp_UnsupervisedIPad_NotApplicableWhenHomeroomDidNotInstallIt_RemovedWhenItDid()
     {
         var (ipad, id) = await EnrolledAsync(refuseInstallEvery: 0, supervised: false);
