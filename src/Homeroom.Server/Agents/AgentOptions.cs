@@ -63,6 +63,26 @@ public sealed class AgentOptions
     /// <summary>Most browser extensions (browser profiles) one desktop may have as companions; one more is refused (403).</summary>
     [Range(1, 64)]
     public int MaxCompanionsPerDevice { get; set; } = 8;
+
+    /// <summary>
+    /// After at least this many agents connected and the connecting stopped (a morning, a restart, a network outage
+    /// ending), the node runs one full, compacting collection that hands free memory back to the operating system
+    /// (<see cref="ConnectStormCompaction"/>); 0 turns it off.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int CompactAfterConnects { get; set; } = 1_000;
+
+    /// <summary>How often the node counts the agents that connected, to tell when a connect storm has ended.</summary>
+    [Range(1, 3600)]
+    public int CompactCheckSeconds { get; set; } = 2;
+
+    /// <summary>The connecting has stopped when fewer agents than this connected since the last check.</summary>
+    [Range(1, 100_000)]
+    public int CompactWhenFewerConnects { get; set; } = 20;
+
+    /// <summary>The least time between two such collections, so a fleet that keeps reconnecting does not pay for one often.</summary>
+    [Range(1, 86_400)]
+    public int CompactAtMostEverySeconds { get; set; } = 600;
 }
 
 /// <summary>Validates <see cref="AgentOptions"/> at start.</summary>

@@ -2,6 +2,9 @@ namespace Homeroom.Server.Agents;
 
 internal static partial class AgentsLog
 {
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Information, Message = "{Connects} agents connected since the last compaction and the connecting stopped: a full collection took {PauseMilliseconds:F0} ms, the managed heap went from {HeapBeforeMegabytes:F0} MB to {HeapAfterMegabytes:F0} MB and the memory the GC holds from {CommittedBeforeMegabytes:F0} MB to {CommittedAfterMegabytes:F0} MB")]
+    public static partial void StormCompacted(ILogger logger, long connects, double pauseMilliseconds, double heapBeforeMegabytes, double heapAfterMegabytes, double committedBeforeMegabytes, double committedAfterMegabytes);
+
     [LoggerMessage(EventId = 3020, Level = LogLevel.Warning, Message = "The agent of device {DeviceId} is not reporting while the computer runs: alert {Kind} raised")]
     public static partial void AgentAway(ILogger logger, Guid deviceId, string kind);
 

@@ -14,6 +14,8 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<AgentGateway>();
         services.AddSingleton<AgentWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<AgentWatch>());
+        services.AddSingleton<ConnectStormCompaction>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConnectStormCompaction>());
         services.Configure<RateLimiterOptions>(o => o.AddPolicy(AgentEndpoints.EnrollRateLimit, context =>
             AgentEndpoints.EnrollPartition(context, context.RequestServices.GetRequiredService<IOptions<AgentOptions>>().Value)));
         return services;

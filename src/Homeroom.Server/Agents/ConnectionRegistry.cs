@@ -13,7 +13,12 @@ public sealed class ConnectionRegistry
     private readonly ConcurrentDictionary<Guid, AgentConnection[]> _companions = new();
     private readonly Lock _companionsLock = new();
 
+    private long _registered;
+
     public int Count => _connections.Count;
+
+    /// <summary>Connections registered since start, replaced and closed ones included (how many agents connected).</summary>
+    public long Registered => Interlocked.Read(ref _registered);
 
     public bool IsOnline(Guid deviceId) => _connections.ContainsKey(deviceId);
 
@@ -30,6 +35,7 @@ public sealed class ConnectionRegistry
 
     public void Register(AgentConnection connection)
     {
+        Interlocked.Increment(ref _registered);
         AgentConnection? previous = null;
         _connections.AddOrUpdate(connection.DeviceId, connection, (_, existing) =>
         {
