@@ -20,6 +20,7 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
     private readonly Queue<Guid> _recentOrder = new();
     private readonly HashSet<Guid> _recentCommands = [];
     private bool _clusterAnnounced;
+    private bool _clusterWritten;
 
     public Guid DeviceId { get; } = deviceId;
 
@@ -44,6 +45,16 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
     {
         get => Volatile.Read(ref _clusterAnnounced);
         set => Volatile.Write(ref _clusterAnnounced, value);
+    }
+
+    /// <summary>
+    /// Whether this node's row for the connection in <c>cluster_connections</c> is committed (with its connect notice, in one
+    /// transaction): from then on a row naming another node means a newer connection there, and this one is closed.
+    /// </summary>
+    public bool ClusterWritten
+    {
+        get => Volatile.Read(ref _clusterWritten);
+        set => Volatile.Write(ref _clusterWritten, value);
     }
 
     public string? CloseReason { get; private set; }

@@ -23,7 +23,10 @@ namespace Homeroom.Server.Hosting.Cluster;
 /// <para>
 /// Two connections of one device on two nodes: PostgreSQL hands every listener the notices in the same (commit)
 /// order, so "newer" needs no clock. A connection here counts as announced once this node heard its own connect
-/// notice; another node's notice for the device heard after that closes it with 4409.
+/// notice; another node's notice for the device heard after that closes it with 4409. A notice missed while this node
+/// did not listen is caught up by every sweep: each connect notice commits with its device's row in
+/// <c>cluster_connections</c>, which ends naming the last committed connection, so a connection here whose row
+/// committed and that the row no longer names is older than one elsewhere, and is closed the same way.
 /// </para>
 /// <para>
 /// The teacher's classroom across nodes: <c>v</c> and <c>t</c> notices go to <see cref="Classroom.ScreenViews"/>, <c>l</c>
@@ -52,7 +55,14 @@ public sealed class BackplaneListener(
     /// <summary>The reason sent with 4409 when a newer connection of the device is on another node.</summary>
     public const string ReplacedReason = "replaced by a newer connection on another node";
 
-    private const int SweepChunk = 1_000;
+    /// <summary>
+    /// The sweep's read of the devices (among $1) whose newest connection is on a node other than $2. Public for
+    /// bench/replay, which measures it.
+    /// </summary>
+    public const string NewerConnectionsSql = "SELECT device_id, node FROM cluster_connections WHERE device_id = ANY($1) AND node <> $2";
+
+    /// <summary>Devices read at a time by a sweep (pending commands, policies behind, newer connections elsewhere).</summary>
+    public const int SweepChunk = 1_000;
 
     private static readonly TimeSpan PolicyReportGrace = TimeSpan.FromSeconds(10);
 
@@ -359,8 +369,10 @@ public sealed class BackplaneListener(
     {
         var online = registry.OnlineDeviceIds.ToList();
         var pending = 0;
+        var replaced = 0;
         foreach (var chunk in online.Chunk(SweepChunk))
         {
+            replaced += await CloseReplacedAsync(chunk, cancellationToken);
             var now = time.GetUtcNow().UtcDateTime;
             List<Guid> withPending;
             await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
@@ -393,6 +405,67 @@ public sealed class BackplaneListener(
         {
             BackplaneLog.Swept(logger, online.Count, pending);
         }
+
+        if (replaced > 0)
+        {
+            BackplaneLog.ReplacedFoundBySweep(logger, replaced);
+        }
+    }
+
+    /// <summary>
+    /// Closes with 4409 each of these devices' connections here that has a newer connection on another node: its row in
+    /// <c>cluster_connections</c> was committed (with its connect notice) and the row now names another node, which can
+    /// only be a connection committed after it, whose notice this node missed (it was not listening, or dropped notices).
+    /// A connection whose row is not committed yet is left alone (it may be the newest), as is one whose row was never
+    /// written; a row left by a node that died names its last connection, older than any written after it, so it closes
+    /// only connections older than that one. One indexed read per chunk, of this node's devices only.
+    /// </summary>
+    private async Task<int> CloseReplacedAsync(Guid[] chunk, CancellationToken cancellationToken)
+    {
+        // Taken before the read: a row committed before it was read is all the read can be compared with.
+        var written = new Dictionary<Guid, AgentConnection>();
+        foreach (var deviceId in chunk)
+        {
+            if (registry.Get(deviceId) is { ClusterWritten: true, CloseCode: null } connection)
+            {
+                written[deviceId] = connection;
+            }
+        }
+
+        if (written.Count == 0)
+        {
+            return 0;
+        }
+
+        var newer = new List<(Guid DeviceId, string Node)>();
+        await using (var connection = new NpgsqlConnection(database.PostgresConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var read = new NpgsqlCommand(NewerConnectionsSql, connection)
+            {
+                Parameters = { new() { Value = written.Keys.ToArray() }, new() { Value = publisher.NodeId } },
+            };
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                newer.Add((reader.GetGuid(0), reader.GetString(1)));
+            }
+        }
+
+        foreach (var (deviceId, node) in newer)
+        {
+            var local = written[deviceId];
+            BackplaneLog.ReplacedElsewhere(logger, deviceId, node);
+            local.RequestClose(AgentCloseCodes.Replaced, ReplacedReason);
+        }
+
+        if (newer.Count > 0)
+        {
+            // A command this node sent to an old connection after the new one connected is sent there again.
+            publisher.DevicesHaveCommands(newer.Select(n => n.DeviceId));
+        }
+
+        return newer.Count;
     }
 
     private async Task DeliverAsync(List<AgentConnection> connections, CancellationToken cancellationToken)

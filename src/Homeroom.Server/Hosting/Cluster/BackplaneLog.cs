@@ -31,4 +31,7 @@ internal static partial class BackplaneLog
 
     [LoggerMessage(EventId = 9760, Level = LogLevel.Information, Message = "Backplane: node {Node} went silent; its {Devices} device(s) show offline here until it is heard again")]
     public static partial void NodeSilent(ILogger logger, string node, int devices);
+
+    [LoggerMessage(EventId = 9761, Level = LogLevel.Information, Message = "Backplane: the sweep found {Count} device(s) connected here with a newer connection on another node (its connect notice was missed); closed their connections here")]
+    public static partial void ReplacedFoundBySweep(ILogger logger, int count);
 }

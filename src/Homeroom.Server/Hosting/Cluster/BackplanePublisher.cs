@@ -24,7 +24,7 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
     private readonly Lock _gate = new();
     private HashSet<Guid> _devices = [];
     private HashSet<Guid> _policies = [];
-    private List<(Guid DeviceId, long Sequence)> _connections = [];
+    private List<AgentConnection> _connections = [];
     private Dictionary<Guid, HashSet<Guid>> _acknowledged = [];
     private int _acknowledgedCount;
     private bool _acknowledgedOverflow;
@@ -128,6 +128,8 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
     /// <summary>
     /// A device connected here: numbers the connection and announces it, so any older connection of the device on
     /// another node is closed. The number is set before the notice can leave, so this node recognises its own notice.
+    /// The same transaction as the notice writes the device's row in <c>cluster_connections</c> (this node, this
+    /// number), which a node that missed the notice reads in its sweep (<see cref="BackplaneListener"/>).
     /// </summary>
     public void Connected(AgentConnection connection)
     {
@@ -142,7 +144,7 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
             // Beyond the limit a notice is dropped: the older connection elsewhere then lasts until its socket ends.
             if (_connections.Count < _options.MaxQueuedDevices)
             {
-                _connections.Add((connection.DeviceId, connection.ClusterSequence));
+                _connections.Add(connection);
             }
         }
 
@@ -162,7 +164,7 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
             _wake.Reader.TryRead(out _);
             HashSet<Guid> devices;
             HashSet<Guid> policies;
-            List<(Guid, long)> connections;
+            List<AgentConnection> connections;
             Dictionary<Guid, HashSet<Guid>> acknowledged;
             bool sweep;
             lock (_gate)
@@ -181,7 +183,7 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
                 continue;
             }
 
-            var payloads = BackplaneMessages.Connected(NodeId, connections, _options.MaxPayloadBytes);
+            var payloads = BackplaneMessages.Connected(NodeId, connections.Select(c => (c.DeviceId, c.ClusterSequence)), _options.MaxPayloadBytes);
             if (sweep)
             {
                 payloads.Add(BackplaneMessages.Sweep(NodeId));
@@ -200,12 +202,16 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
 
             try
             {
-                await NotifyAsync(payloads, stoppingToken);
+                await NotifyAsync(connections, payloads, stoppingToken);
                 delay = _options.ReconnectMinDelay;
                 // Failed notices are sent again with the next batch, so a success covers every number taken so far.
                 if (connections.Count > 0)
                 {
-                    Interlocked.Exchange(ref _publishedThrough, Math.Max(PublishedThrough, connections.Max(c => c.Item2)));
+                    Interlocked.Exchange(ref _publishedThrough, Math.Max(PublishedThrough, connections.Max(c => c.ClusterSequence)));
+                    foreach (var connection in connections)
+                    {
+                        connection.ClusterWritten = true;
+                    }
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
@@ -233,12 +239,17 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
         }
     }
 
-    private async Task NotifyAsync(List<string> payloads, CancellationToken cancellationToken)
+    private async Task NotifyAsync(List<AgentConnection> connections, List<string> payloads, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(database.PostgresConnectionString);
         await connection.OpenAsync(cancellationToken);
-        // One batch is one transaction: the notices arrive together, in this order.
+        // One batch is one transaction: the notices arrive together, in this order, and the connections' rows commit with them.
         await using var batch = connection.CreateBatch();
+        if (connections.Count > 0)
+        {
+            batch.BatchCommands.Add(WriteConnections(batch, connections));
+        }
+
         foreach (var payload in payloads)
         {
             var command = batch.CreateBatchCommand();
@@ -249,6 +260,44 @@ public sealed class BackplanePublisher(DatabaseOptions database, IOptions<Backpl
         }
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The statement that writes a batch's connections: $1 the node, $2 the device ids (each once), $3 the node's numbers
+    /// for their connections, $4 when. Public for bench/replay, which measures it.
+    /// </summary>
+    public const string WriteConnectionsSql = """
+        INSERT INTO cluster_connections (device_id, node, connection, connected_at)
+        SELECT c.device_id, $1, c.connection, $4
+        FROM unnest($2::uuid[], $3::bigint[]) AS c (device_id, connection)
+        WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = c.device_id)
+        ORDER BY c.device_id
+        ON CONFLICT (device_id) DO UPDATE SET node = excluded.node, connection = excluded.connection, connected_at = excluded.connected_at
+        """;
+
+    /// <summary>
+    /// Makes these connections the devices' newest in <c>cluster_connections</c>. Two nodes writing one device take its row
+    /// in turn (the second waits for the first to commit, then overwrites it), so the row ends naming the connection
+    /// whose transaction committed last: the one whose connect notice every listener hears last, the newer by the
+    /// notices' rule too; no clock and no sequence decides. Rows are written in device-id order, so two nodes' batches
+    /// cannot deadlock; a device deleted meanwhile is skipped (the row would have nothing to name).
+    /// </summary>
+    private NpgsqlBatchCommand WriteConnections(NpgsqlBatch batch, List<AgentConnection> connections)
+    {
+        // A batch names a device once (a row cannot be updated twice by one statement): its newest connection here.
+        var newest = new Dictionary<Guid, long>();
+        foreach (var connection in connections)
+        {
+            newest[connection.DeviceId] = Math.Max(newest.GetValueOrDefault(connection.DeviceId), connection.ClusterSequence);
+        }
+
+        var command = batch.CreateBatchCommand();
+        command.CommandText = WriteConnectionsSql;
+        command.Parameters.Add(new NpgsqlParameter { Value = NodeId });
+        command.Parameters.Add(new NpgsqlParameter { Value = newest.Keys.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = newest.Values.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().UtcDateTime });
+        return command;
     }
 
     /// <summary>

@@ -192,6 +192,101 @@ public sealed class BackplaneTests
         (await second.ExpectAsync<CommandFrame>(Arrival)).CommandId.ShouldBe(id);
     }
 
+    private static async Task TerminateListenerAsync(HomeroomHost node, BackplaneListener listener)
+    {
+        var killed = listener.ListenerProcessId;
+        killed.ShouldBeGreaterThan(0);
+        await using (var admin = new NpgsqlConnection(node.Database.PostgresConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var terminate = new NpgsqlCommand("SELECT pg_terminate_backend($1)", admin) { Parameters = { new() { Value = killed } } };
+            ((bool)(await terminate.ExecuteScalarAsync())!).ShouldBeTrue();
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(!listener.IsListening), TimeSpan.FromSeconds(10));
+    }
+
+    // The node named by the device's row in cluster_connections: the one whose connection of it committed last.
+    private static async Task<string?> RowNodeAsync(HomeroomHost node, Guid deviceId)
+    {
+        await using var connection = new NpgsqlConnection(node.Database.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand("SELECT node FROM cluster_connections WHERE device_id = $1", connection) { Parameters = { new() { Value = deviceId } } };
+        return (string?)await read.ExecuteScalarAsync();
+    }
+
+    [Fact]
+    public async Task SameDevice_ConnectsToBWhileAsListenerIsDown_AClosesItsOlderConnectionWith4409OnceListeningAgain()
+    {
+        // A is slow to listen again, so the device surely connects to B while nobody on A listens.
+        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres, "Homeroom:Backplane:ReconnectMinDelay=00:00:05");
+        await using var b = await HomeroomHost.StartNodeAsync(a);
+        await Listening.WaitAsync(a, b);
+        var device = await a.EnrollAsync(await a.CreateTokenAsync(), "MISSED-NOTICE");
+        await using var first = await ConnectAsync(a, device);
+        var registryA = a.GetService<ConnectionRegistry>();
+        var registryB = b.GetService<ConnectionRegistry>();
+        await Poll.UntilAsync(() => Task.FromResult(registryA.Get(device.DeviceId) is { ClusterAnnounced: true, ClusterWritten: true }), TimeSpan.FromSeconds(10));
+        var listenerA = a.GetService<BackplaneListener>();
+        await TerminateListenerAsync(a, listenerA);
+
+        await using var second = await ConnectAsync(b, device);
+        // B's connect notice is committed (B heard it), and went past A.
+        await Poll.UntilAsync(() => Task.FromResult(registryB.Get(device.DeviceId) is { ClusterAnnounced: true, ClusterWritten: true }), TimeSpan.FromSeconds(10));
+        listenerA.IsListening.ShouldBeFalse();
+        registryA.IsOnline(device.DeviceId).ShouldBeTrue(); // connected twice, for now
+        (await RowNodeAsync(a, device.DeviceId)).ShouldBe(b.GetService<BackplanePublisher>().NodeId);
+
+        var (code, reason) = await first.WaitForCloseAsync(TimeSpan.FromSeconds(20));
+        code.ShouldBe(AgentCloseCodes.Replaced);
+        reason.ShouldBe(BackplaneListener.ReplacedReason);
+        listenerA.IsListening.ShouldBeTrue();
+        await Poll.UntilAsync(() => Task.FromResult(!registryA.IsOnline(device.DeviceId)));
+
+        // The newer connection stays, whichever node sweeps next: nothing flaps.
+        await b.GetService<BackplaneListener>().SweepAsync(CancellationToken.None);
+        await listenerA.SweepAsync(CancellationToken.None);
+        registryB.Get(device.DeviceId).ShouldNotBeNull().CloseCode.ShouldBeNull();
+        second.State.ShouldBe(System.Net.WebSockets.WebSocketState.Open);
+        registryA.IsOnline(device.DeviceId).ShouldBeFalse();
+
+        // A command through A now goes to the device's connection on B.
+        var id = await IssueAsync(a, "ping", device.DeviceId);
+        (await second.ExpectAsync<CommandFrame>(Arrival)).CommandId.ShouldBe(id);
+    }
+
+    [Fact]
+    public async Task SameDevice_ItsNodeGoneAndItConnectsToA_TheGoneNodesRowDoesNotCloseItOnA()
+    {
+        await using var a = await HomeroomHost.StartAsync(DatabaseProvider.Postgres);
+        var gone = await HomeroomHost.StartNodeAsync(a);
+        string goneNode;
+        var device = await a.EnrollAsync(await a.CreateTokenAsync(), "NODE-GONE");
+        try
+        {
+            await Listening.WaitAsync(a, gone);
+            goneNode = gone.GetService<BackplanePublisher>().NodeId;
+            await using var before = await ConnectAsync(gone, device);
+            await Poll.UntilAsync(() => Task.FromResult(gone.GetService<ConnectionRegistry>().Get(device.DeviceId) is { ClusterWritten: true }), TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            // Nothing at stop removes the node's rows: they stay as a node killed with SIGKILL leaves them.
+            await gone.DisposeAsync();
+        }
+
+        (await RowNodeAsync(a, device.DeviceId)).ShouldBe(goneNode);
+        await using var agent = await ConnectAsync(a, device);
+        var registryA = a.GetService<ConnectionRegistry>();
+        await Poll.UntilAsync(() => Task.FromResult(registryA.Get(device.DeviceId) is { ClusterWritten: true }), TimeSpan.FromSeconds(10));
+
+        await a.GetService<BackplaneListener>().SweepAsync(CancellationToken.None);
+
+        (await RowNodeAsync(a, device.DeviceId)).ShouldBe(a.GetService<BackplanePublisher>().NodeId);
+        registryA.Get(device.DeviceId).ShouldNotBeNull().CloseCode.ShouldBeNull();
+        agent.State.ShouldBe(System.Net.WebSockets.WebSocketState.Open);
+    }
+
     [Fact]
     public async Task Notifications_MalformedOrForeign_AreIgnoredAndTheListenerKeepsWorking()
     {
