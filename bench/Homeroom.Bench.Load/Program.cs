@@ -72,6 +72,12 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
         results[$"consent_loads_{consent}_connected"] = loads;
     }
 
+    foreach (var (trigger, count) in await server.CounterAsync("homeroom_gc_compactions_total", "trigger"))
+    {
+        // After a connect storm the server hands its leftover memory back (docs/operations.md, Scaling): did it, by now?
+        results[$"gc_compactions_{trigger}_connected"] = count;
+    }
+
     var connectedMemory = await server.RuntimeMemoryAsync();
     foreach (var (key, value) in connectedMemory)
     {
@@ -95,6 +101,11 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
         foreach (var (key, value) in await server.RuntimeMemoryAsync())
         {
             results["server_" + key + "_after_settle"] = value;
+        }
+
+        foreach (var (trigger, count) in await server.CounterAsync("homeroom_gc_compactions_total", "trigger"))
+        {
+            results[$"gc_compactions_{trigger}_after_settle"] = count;
         }
     }
 

@@ -33,6 +33,7 @@ public sealed class ServerMetrics : IDisposable
     public ServerMetrics(
         IMeterFactory meters,
         ConnectionRegistry registry,
+        ConnectStormCompaction compaction,
         ActivityWriter activity,
         LocationTrackWriter locations,
         AppSnapshotWriter appSnapshots,
@@ -41,6 +42,8 @@ public sealed class ServerMetrics : IDisposable
     {
         _meter = meters.Create(MeterName);
         _meter.CreateObservableGauge("homeroom.agents.connected", () => registry.Count, "{connection}", "Agents connected to this node over WebSockets.");
+        _meter.CreateObservableCounter("homeroom.gc.compactions", () => new Measurement<long>(compaction.Compactions, new KeyValuePair<string, object?>("trigger", "connect_storm")),
+            "{collection}", "Full compacting collections this node ran to give memory back to the OS, by what started them (a connect storm that ended).");
         _meter.CreateObservableGauge("homeroom.writer.queue", () => new Measurement<int>[]
         {
             new(activity.Pending, new KeyValuePair<string, object?>("writer", "activity")),

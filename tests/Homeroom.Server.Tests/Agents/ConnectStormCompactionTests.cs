@@ -20,7 +20,10 @@ public sealed class ConnectStormCompactionTests : IAsyncLifetime
         "Homeroom:Agents:CompactAfterConnects=3",
         "Homeroom:Agents:CompactWhenFewerConnects=1",
         "Homeroom:Agents:CompactAtMostEverySeconds=60",
-        "Homeroom:Agents:CompactCheckSeconds=3600"); // the test runs each check itself
+        "Homeroom:Agents:CompactCheckSeconds=3600", // the test runs each check itself
+        $"Homeroom:Metrics:ScrapeToken={ScrapeToken}");
+
+    private const string ScrapeToken = "storm-compaction-scrape-token-0123456789";
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 
@@ -47,6 +50,12 @@ public sealed class ConnectStormCompactionTests : IAsyncLifetime
         Host.Clock.Advance(TimeSpan.FromSeconds(61));
         Compaction.Check().ShouldBeTrue();
         Compaction.Compactions.ShouldBe(2);
+
+        // Operators see it in the metrics.
+        using var scraper = new HttpClient { BaseAddress = Host.BaseAddress };
+        scraper.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ScrapeToken);
+        await Poll.UntilAsync(async () => (await scraper.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Split('\n')
+            .Any(line => line.StartsWith("homeroom_gc_compactions_total{", StringComparison.Ordinal) && line.Contains("trigger=\"connect_storm\"", StringComparison.Ordinal) && line.EndsWith(" 2", StringComparison.Ordinal)));
     }
 
     private async Task<Agents> ConnectAsync(int count)
