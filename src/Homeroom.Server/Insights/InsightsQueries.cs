@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Homeroom.Rules.Insights;
 using Homeroom.Server.Accounts;
+using Homeroom.Server.Activity;
 using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
@@ -170,18 +171,30 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         var where = await ResolveAsync(scope, filter, limit, cancellationToken);
         await using var connection = await bulk.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        var sql = new StringBuilder("""
+        // Raw events are not indexed by when they happened (migration 0060): those that arrived within a day of it are
+        // found by their arrival, a day either side of the range, and the others through the partial index of them.
+        var sql = new StringBuilder($"""
             SELECT e.device_id, d.name, p.id, p.given_name, p.family_name, e.occurred_at, e.url, COALESCE(s.time_zone, (SELECT time_zone FROM district LIMIT 1))
             FROM activity_events e
             JOIN devices d ON d.id = e.device_id
             LEFT JOIN people p ON p.id = d.assigned_person_id
             LEFT JOIN schools s ON s.id = d.school_id
-            WHERE e.kind = @kind AND e.occurred_at >= @start AND e.occurred_at < @end AND e.url LIKE @like
+            WHERE e.id IN (
+                SELECT id FROM activity_events
+                WHERE received_at >= @receivedFrom AND received_at < @receivedTo AND kind = @kind AND occurred_at >= @start AND occurred_at < @end
+                UNION
+                SELECT id FROM activity_events
+                WHERE {ActivityTimeIndexes.OffTime(bulk.Provider)} AND kind = @kind AND occurred_at >= @start AND occurred_at < @end)
+            AND e.url LIKE @like
             """);
-        Add(command, "@kind", InsightFold.WebBlocked);
         // A day in any zone lies within 14 hours of the same UTC day; the exact local day is checked below.
-        Add(command, "@start", filter.From.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).AddHours(-14));
-        Add(command, "@end", filter.To.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).AddHours(14));
+        var start = filter.From.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).AddHours(-14);
+        var end = filter.To.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).AddHours(14);
+        Add(command, "@kind", InsightFold.WebBlocked);
+        Add(command, "@start", start);
+        Add(command, "@end", end);
+        Add(command, "@receivedFrom", start - ActivityTimeIndexes.OnTime);
+        Add(command, "@receivedTo", end + ActivityTimeIndexes.OnTime);
         Add(command, "@like", "%" + site + "%");
         DeviceConditions(command, sql, where);
         command.CommandText = sql.ToString();

@@ -76,6 +76,45 @@ public abstract class ActivityTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Retention_CountsFromWhenEventsHappened_WhetherTheyArrivedOnTime_Late_OrDatedAhead()
+    {
+        var device = (await Host.EnrollAsync(await Host.CreateTokenAsync(), "ACT-RETENTION")).DeviceId;
+        var now = Host.Clock.GetUtcNow().UtcDateTime;
+        var days = TimeSpan.FromDays(1);
+        await using (var db = await Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync())
+        {
+            // Retention is 90 days. Stored directly: what arrives through the gateway is never dated ahead any more.
+            (long Seq, DateTime Occurred, DateTime Received)[] events =
+            [
+                (1, now - 100 * days, now - 100 * days), // on time, past retention
+                (2, now - 100 * days, now - TimeSpan.FromHours(1)), // happened past retention, arrived just now
+                (3, now - 95 * days, now - 10 * days), // arrived 85 days late
+                (4, now - 89 * days, now - 89 * days), // within retention
+                (5, now - 89 * days, now - 95 * days), // dated six days after it arrived (stored before the server clamped that)
+                (6, now - 90 * days - TimeSpan.FromHours(2), now - 90 * days + TimeSpan.FromHours(2)), // arrived four hours late, on time
+            ];
+            db.ActivityEvents.AddRange(events.Select(e => new ActivityRecord
+            {
+                DeviceId = device, Seq = e.Seq, OccurredAt = e.Occurred, ReceivedAt = e.Received, Kind = ActivityKinds.WebVisit, Url = "https://example.org/",
+            }));
+            await db.SaveChangesAsync();
+        }
+
+        async Task<long[]> KeptAsync()
+        {
+            await using var db = await Host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync();
+            return await db.ActivityEvents.Where(e => e.DeviceId == device).OrderBy(e => e.Seq).Select(e => e.Seq).ToArrayAsync();
+        }
+
+        (await Host.GetService<ActivityRetention>().PurgeAsync(CancellationToken.None)).ShouldBe(3);
+        // The one that arrived on time is deleted once its arrival is past retention too: at most a day after its time.
+        (await KeptAsync()).ShouldBe([4, 5, 6]);
+        Host.Clock.Advance(TimeSpan.FromHours(3));
+        (await Host.GetService<ActivityRetention>().PurgeAsync(CancellationToken.None)).ShouldBe(1);
+        (await KeptAsync()).ShouldBe([4, 5]);
+    }
+
+    [Fact]
     public async Task EventsDatedAheadOfTheServer_AreDatedWhenTheyArrived_AndRetentionStillReachesThem()
     {
         await using var agent = await Host.ConnectNewAgentAsync();

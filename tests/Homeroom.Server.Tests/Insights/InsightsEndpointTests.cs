@@ -126,6 +126,39 @@ public abstract class InsightsEndpointTests(DatabaseProvider provider) : IAsyncL
     }
 
     [Fact]
+    public async Task BlockedStudents_FindEventsByWhenTheyHappened_HoweverLateOrEarlyTheyArrived()
+    {
+        var day = _now.Date.AddDays(-10);
+        var hours = TimeSpan.FromHours(1);
+        await using (var db = await _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>().CreateDbContextAsync())
+        {
+            // Stored directly, to choose each arrival: the schools are on UTC, so the report's day is the UTC day.
+            (DateTime Occurred, DateTime Received)[] events =
+            [
+                (day.AddHours(6), day.AddHours(6).AddMinutes(1)), // on time
+                (day.AddHours(12), day.AddDays(3).AddHours(12)), // three days late (the device was offline)
+                (day.AddHours(23), day.AddDays(1).AddHours(22)), // 23 hours late: found by its arrival, well after the day
+                (day.AddHours(12), day.AddDays(-5)), // dated five days after it arrived (stored before the server clamped that)
+                (day.AddHours(-12), day.AddHours(12)), // the day before, arrived during the day: not counted
+                (day.AddDays(1).AddHours(1), day.AddDays(1).AddHours(1)), // the day after: not counted
+            ];
+            db.ActivityEvents.AddRange(events.Select((e, i) => new ActivityRecord
+            {
+                DeviceId = _district.North.Device, Seq = 1_000 + i, OccurredAt = e.Occurred, ReceivedAt = e.Received,
+                Kind = ActivityKinds.WebBlocked, Url = "https://late.example.org/", Detail = "games",
+            }));
+            await db.SaveChangesAsync();
+        }
+
+        var report = await GetAsync("safetyLead", $"/api/insights/blocked-sites/students?site=example.org&from={day:yyyy-MM-dd}&to={day:yyyy-MM-dd}");
+
+        var row = report.GetProperty("rows").EnumerateArray().Single();
+        row.GetProperty("name").GetString().ShouldBe("Student North");
+        row.GetProperty("blocks").GetInt64().ShouldBe(4);
+        row.GetProperty("lastBlockedAt").GetDateTime().ShouldBe(day.AddHours(23), TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
     public async Task Usage_TopSitesOfAClass_AndApps_UsedAndNeverUsed()
     {
         var sites = await GetAsync("schoolAdmin", $"/api/insights/top-sites?classId={_district.North.Class}&order=students");
