@@ -47,12 +47,17 @@ public static class Browsers
     /// </summary>
     public static async Task ChooseFileAsync(ILocator input, ILocator taken, string path)
     {
+        // Blazor's InputFile listens for a choice only once its script has run on the element, which then carries
+        // _blazorInputFileNextFileId (blazor.web.js); a file chosen before that is never seen. Wait for it first.
+        await input.EvaluateAsync(
+            "e => new Promise((resolve, reject) => { const start = Date.now(); (function wait() { if (e._blazorInputFileNextFileId !== undefined) resolve(); " +
+            "else if (Date.now() - start > 15000) reject(new Error('the file input was not set up by Blazor within 15 s')); else setTimeout(wait, 50); })(); })");
         for (var attempt = 1; ; attempt++)
         {
             await input.SetInputFilesAsync(path);
             try
             {
-                await Assertions.Expect(taken).ToBeEnabledAsync(new() { Timeout = 3_000 });
+                await Assertions.Expect(taken).ToBeEnabledAsync(new() { Timeout = 5_000 });
                 return;
             }
             catch (Exception e) when (e is PlaywrightException or TimeoutException && attempt < 5)
