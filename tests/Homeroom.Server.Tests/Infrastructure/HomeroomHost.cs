@@ -225,6 +225,8 @@ public sealed class HomeroomHost : IAsyncDisposable
             "--Homeroom:Maps:TileUrl=",
             // A first row or a page taken without an order is an error here, not a warning nobody reads.
             "--Homeroom:StrictQueries=true",
+            // Many servers share this process: a full collection after one's connect storm would pause them all.
+            "--Homeroom:Agents:CompactAfterConnects=0",
             .. Database.HostArguments(),
             .. _extraArguments,
         ];
