@@ -50,6 +50,39 @@ public sealed class FleetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Enrollment_ThatTimesOut_IsTriedAgain()
+    {
+        // A server too busy to answer: it accepts connections and never replies.
+        using var hung = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        hung.Start();
+        var accepted = new System.Collections.Concurrent.ConcurrentQueue<System.Net.Sockets.Socket>();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                accepted.Enqueue(await hung.AcceptSocketAsync());
+            }
+        });
+        await using var fleet = new Fleet.Fleet(new FleetOptions
+        {
+            Server = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)hung.LocalEndpoint).Port}/"),
+            EnrollToken = "hrt_unused",
+            Devices = 1,
+            AlwaysOnline = true,
+            RequestTimeout = TimeSpan.FromMilliseconds(500),
+        });
+
+        fleet.Start();
+
+        // The first request times out after 0.5 s; the device pauses 2 to 7 s and asks again on a new connection.
+        await Poll.UntilAsync(() => Task.FromResult(accepted.Count >= 2), TimeSpan.FromSeconds(15));
+        foreach (var socket in accepted)
+        {
+            socket.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Restart_ResumesWithSavedCredentialsWithoutEnrollingAgain()
     {
         var token = await _host.CreateTokenAsync(maxUses: 10);

@@ -14,7 +14,7 @@ public sealed class Fleet : IAsyncDisposable
         var zone = TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone);
         Clock = new SimulatedClock(clockTime, options.Speed, options.StartAt ?? clockTime.GetUtcNow(), zone);
         Credentials = new CredentialStore(options.StateFile);
-        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Math.Max(4, options.ConnectConcurrency) }) { Timeout = TimeSpan.FromSeconds(60) };
+        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Math.Max(4, options.ConnectConcurrency) }) { Timeout = options.RequestTimeout };
         var context = new FleetContext(options, Clock, Credentials, Metrics, _http, clockTime);
         Devices = FleetProfile.Create(options.Devices, options.Seed, options.Campus).Select(spec => new VirtualDevice(spec, context)).ToList();
     }

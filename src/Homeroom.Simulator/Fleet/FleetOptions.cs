@@ -35,6 +35,9 @@ public sealed class FleetOptions
     /// <summary>How many devices may enroll or connect at the same moment.</summary>
     public int ConnectConcurrency { get; init; } = 64;
 
+    /// <summary>How long an HTTP request (an enrollment) may take before the device gives up on it and tries again later.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>
     /// When true, the few students <see cref="SafetyScript"/> picks send safety signals (concerning ones
     /// and harmless look-alikes) at their times of the school day, while the policy's monitoring.safety is on.

@@ -254,9 +254,11 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             fleet.Metrics.OnEnrolled();
             return credential;
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // The server is unreachable or busy: not a refusal, so try again after a pause.
+            // The server is unreachable, busy or too slow to answer (the request timed out): not a refusal, so try
+            // again after a pause. A timeout once ended the device for good, which is how a PostgreSQL connect storm
+            // left a few dozen devices of a 10,000-device fleet never connected.
             return Retry;
         }
         finally
