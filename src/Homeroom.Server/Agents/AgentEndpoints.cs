@@ -19,7 +19,8 @@ public static class AgentEndpoints
             .AllowAnonymous()
             .RequireRateLimiting(EnrollRateLimit)
             .WithTags("Agents")
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         app.MapPost(AgentProtocol.CompanionPath, IssueCompanionAsync)
             .AllowAnonymous()

@@ -39,6 +39,18 @@ public sealed class AgentOptions
     public int EnrollmentsPerMinutePerAddress { get; set; } = 600;
 
     /// <summary>
+    /// Enrollments this node works on at once, from all addresses together. More wait for a turn (up to
+    /// <see cref="EnrollmentWaitSeconds"/>), so a fleet enrolling all at once (an extension pushed to every
+    /// Chromebook) cannot take every database connection from the devices already connected and from staff.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int ConcurrentEnrollments { get; set; } = 16;
+
+    /// <summary>How long an enrollment waits for its turn before it is answered 503 with <c>Retry-After</c>.</summary>
+    [Range(1, 600)]
+    public int EnrollmentWaitSeconds { get; set; } = 10;
+
+    /// <summary>
     /// How long a desktop agent that said it was stopped (while its computer kept running) may stay away
     /// before an alert is raised: an upgrade or an administrator's restart comes back well within it.
     /// </summary>

@@ -10,6 +10,7 @@ using Homeroom.Server.Devices;
 using Homeroom.Server.Hosting;
 using Homeroom.Server.Roster;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Enrollment;
 
@@ -33,15 +34,23 @@ public sealed class EnrollDevice(
     AuditTrail audit,
     CompanionBrowsers companions,
     TimeProvider time,
+    IOptions<AgentOptions> agentOptions,
+    ServerMetrics metrics,
     ILogger<EnrollDevice> logger)
 {
     public const int MaxSerialLength = 128;
     public const int MaxCredentialLength = 256;
 
+    /// <summary>What a busy node tells an enrolling agent to wait; agents add their own jitter.</summary>
+    public static readonly TimeSpan BusyRetryAfter = TimeSpan.FromSeconds(5);
+
     /// <summary>Refused takeovers of one device are audited at most this often; the rest are only logged.</summary>
     private static readonly TimeSpan RefusalAuditInterval = TimeSpan.FromHours(1);
 
     private readonly ConcurrentDictionary<Guid, DateTime> _lastRefusalAudit = new();
+
+    // Enrollments in progress on this node (AgentOptions.ConcurrentEnrollments); the rest wait their turn.
+    private readonly SemaphoreSlim _turns = new(agentOptions.Value.ConcurrentEnrollments);
 
     public static Validation Validate(EnrollRequest request) => new Validation()
         .Required("token", request.Token, 256)
@@ -73,6 +82,24 @@ public sealed class EnrollDevice(
             throw new RequestValidationException(validation.Errors);
         }
 
+        if (!await _turns.WaitAsync(TimeSpan.FromSeconds(agentOptions.Value.EnrollmentWaitSeconds), cancellationToken))
+        {
+            metrics.EnrollmentDeferred();
+            throw new ServiceBusyException("Too many devices are enrolling at this moment; try again shortly.", BusyRetryAfter);
+        }
+
+        try
+        {
+            return await EnrollAsync(request, remoteAddress, cancellationToken);
+        }
+        finally
+        {
+            _turns.Release();
+        }
+    }
+
+    private async Task<EnrollResponse> EnrollAsync(EnrollRequest request, string? remoteAddress, CancellationToken cancellationToken)
+    {
         if (CompanionBrowsers.IsCompanionCredential(request.Token))
         {
             // A desktop's browser extension: it becomes a companion of that desktop, never a device of its own.

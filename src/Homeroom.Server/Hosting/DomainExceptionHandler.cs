@@ -28,6 +28,11 @@ public sealed class DomainExceptionHandler(IProblemDetailsService problemDetails
         }
 
         httpContext.Response.StatusCode = status;
+        if (exception is ServiceBusyException busy)
+        {
+            httpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         ProblemDetails details = exception is RequestValidationException validation
             ? new HttpValidationProblemDetails(validation.Errors) { Status = status, Title = title }
             : new ProblemDetails { Status = status, Title = title, Detail = detail };

@@ -40,3 +40,14 @@ public sealed class PayloadTooLargeException(string message) : DomainException(m
     public override int StatusCode => StatusCodes.Status413PayloadTooLarge;
     public override string Title => "Too large";
 }
+
+/// <summary>
+/// The server is too busy for this request now (too many devices enrolling at once); answered 503 with
+/// <c>Retry-After</c>. Agents treat it like an unreachable server and try again after a pause.
+/// </summary>
+public sealed class ServiceBusyException(string message, TimeSpan retryAfter) : DomainException(message)
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+    public override int StatusCode => StatusCodes.Status503ServiceUnavailable;
+    public override string Title => "Busy";
+}

@@ -29,6 +29,7 @@ public sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _commandDelivery;
     private readonly Counter<long> _jobTicks;
     private readonly Counter<long> _consentLoads;
+    private readonly Counter<long> _enrollmentsDeferred;
 
     public ServerMetrics(
         IMeterFactory meters,
@@ -56,6 +57,7 @@ public sealed class ServerMetrics : IDisposable
         _violations = _meter.CreateCounter<long>("homeroom.agent.violations", "{connection}", "Agent connections closed for breaking the protocol, by close code.");
         _jobTicks = _meter.CreateCounter<long>("homeroom.job.ticks", "{tick}", "Periodic jobs' ticks on this node, by job: ran here, or skipped while another node held the job's lease.");
         _consentLoads = _meter.CreateCounter<long>("homeroom.policy.consent_loads", "{load}", "Devices whose policy a consent check had to load from the database (a cache miss), by consent: location or safety.");
+        _enrollmentsDeferred = _meter.CreateCounter<long>("homeroom.enrollments.deferred", "{request}", "Enrollments answered 503 with Retry-After because this node already had Homeroom:Agents:ConcurrentEnrollments in progress for longer than EnrollmentWaitSeconds.");
         _commandDelivery = _meter.CreateHistogram<double>(
             "homeroom.command.delivery", "s", "From a command's issue to its frame leaving for a device; on_connect for devices that were offline, backplane for devices on another node.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400] });
@@ -78,6 +80,9 @@ public sealed class ServerMetrics : IDisposable
 
     /// <summary>A consent check missed its cache and loaded the device's scope and policy (<see cref="Locations.LocationConsent"/>, <see cref="Safety.SafetyConsent"/>).</summary>
     public void ConsentLoad(string consent) => _consentLoads.Add(1, new KeyValuePair<string, object?>("consent", consent));
+
+    /// <summary>An enrollment waited its whole turn and was sent away to try again (<see cref="Enrollment.EnrollDevice"/>).</summary>
+    public void EnrollmentDeferred() => _enrollmentsDeferred.Add(1);
 
     public void Dispose() => _meter.Dispose();
 

@@ -6,6 +6,8 @@ using Homeroom.Contracts.Agents;
 using Homeroom.Contracts.Enrollment;
 using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Homeroom.Server.Tests.Enrollment;
 
@@ -40,6 +42,53 @@ public abstract class EnrollmentTests(DatabaseProvider provider) : IAsyncLifetim
         device.GetProperty("serial").GetString().ShouldBe("SERIAL-1");
         device.GetProperty("platform").GetString().ShouldBe("chromeos");
         device.GetProperty("state").GetString().ShouldBe("active");
+    }
+
+    [Fact]
+    public async Task Enroll_WhileTheNodesEnrollmentTurnsAreTaken_IsAnswered503WithRetryAfter_AndEnrollsWhenTriedAgain()
+    {
+        await using var host = await HomeroomHost.StartAsync(provider, "Homeroom:Agents:ConcurrentEnrollments=1", "Homeroom:Agents:EnrollmentWaitSeconds=1");
+        var token = await host.CreateTokenAsync(maxUses: 2);
+        using var client = host.CreateClient();
+        Task<HttpResponseMessage> Enroll(string serial) =>
+            client.PostAsJsonAsync(new Uri("/agent/v1/enroll", UriKind.Relative), new EnrollRequest(token, DevicePlatform.ChromeOS, serial), HomeroomHost.Json);
+
+        // Another writer holds the token's row (PostgreSQL) or the database's write lock (SQLite), so whichever
+        // enrollment takes the node's one turn waits inside it; the other waits for the turn.
+        var factory = host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>();
+        var holder = await factory.CreateDbContextAsync();
+        var hold = await holder.Database.BeginTransactionAsync();
+        await holder.Database.ExecuteSqlRawAsync("UPDATE enrollment_tokens SET name = name");
+        var first = Enroll("TURN-1");
+        await Task.Delay(300);
+        var second = Enroll("TURN-2");
+
+        var sentAway = await Task.WhenAny(first, second).WaitAsync(TimeSpan.FromSeconds(20));
+        using (var busy = await sentAway)
+        {
+            busy.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+            busy.Headers.RetryAfter?.Delta.ShouldBe(TimeSpan.FromSeconds(5));
+            busy.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        }
+
+        await hold.CommitAsync();
+        await hold.DisposeAsync();
+        await holder.DisposeAsync();
+        var other = sentAway == first ? second : first;
+        using (var enrolled = await other)
+        {
+            enrolled.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        using (var again = await Enroll(sentAway == first ? "TURN-1" : "TURN-2"))
+        {
+            again.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        var devices = await host.GetJsonAsync<JsonElement>("/api/devices");
+        devices.GetProperty("total").GetInt32().ShouldBe(2);
+        var tokens = await host.GetJsonAsync<JsonElement>("/api/enrollment-tokens");
+        tokens.GetProperty("items").EnumerateArray().Single().GetProperty("useCount").GetInt32().ShouldBe(2);
     }
 
     [Fact]
