@@ -34,7 +34,7 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     }
 
     // 1. Connect the fleet.
-    var token = await CreateTokenAsync(api, devices + activityDevices + 10);
+    var token = await CreateTokenAsync(api, devices + options.Int("second-wave", 0) + activityDevices + 10);
     var sources = devices > 20_000 ? Enumerable.Range(1, (devices / 20_000) + 1).Select(i => IPAddress.Parse($"127.0.0.{i}")).ToList() : [];
     await using var fleet = new Fleet(new FleetOptions
     {
@@ -107,6 +107,54 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
         {
             results[$"gc_compactions_{trigger}_after_settle"] = count;
         }
+    }
+
+    var secondWave = options.Int("second-wave", 0);
+    await using var wave = secondWave > 0 ? new Fleet(new FleetOptions
+    {
+        Server = server.Address, EnrollToken = token, Devices = secondWave, Seed = 43, AlwaysOnline = true, SlowAnswerChance = 0, HelpRequests = false,
+        ActivityInterval = TimeSpan.FromSeconds(60), SourceAddresses = sources, ConnectConcurrency = 128,
+    }) : null;
+    if (wave is not null)
+    {
+        // What one more device costs: a second fleet connects after the first is measured, and the slope between the two
+        // measurements leaves out what the process holds whatever the fleet's size (code the first storm had compiled,
+        // the GC's allocation budget, pools), which the figure above spreads over the first fleet's devices. Both
+        // measurements are taken after the node's post-storm collection (the server then runs with CompactAtMostEverySeconds 1).
+        var firstConnected = fleet.Metrics.Connected;
+        var firstRss = server.ResidentBytes();
+        var firstMemory = await server.RuntimeMemoryAsync();
+        var compactions = (await server.CounterAsync("homeroom_gc_compactions_total", "trigger")).Sum(c => c.Value);
+        wave.Start();
+        var waveConnected = await wave.WaitForConnectedAsync(secondWave, TimeSpan.FromMinutes(10));
+        Console.WriteLine($"second wave: connected {wave.Metrics.Connected}/{secondWave}");
+        for (var waited = 0; waited < 60 && (await server.CounterAsync("homeroom_gc_compactions_total", "trigger")).Sum(c => c.Value) <= compactions; waited++)
+        {
+            await Task.Delay(1000);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(5 + steadySeconds));
+        var secondRss = server.ResidentBytes();
+        var secondMemory = await server.RuntimeMemoryAsync();
+        var added = wave.Metrics.Connected;
+        var total = firstConnected + added;
+        var slope = (secondRss - firstRss) / 1024.0 / Math.Max(1, added);
+        // Everything the connected process holds above idle that the slope does not explain: a fixed cost.
+        var fixedKb = ((secondRss - baselineRss) / 1024.0) - (slope * total);
+        results["second_wave_devices"] = secondWave;
+        results["second_wave_all_connected"] = waveConnected;
+        results["second_wave_connected"] = added;
+        results["server_rss_first_wave_mb"] = Math.Round(firstRss / 1048576.0, 1);
+        results["server_rss_second_wave_mb"] = Math.Round(secondRss / 1048576.0, 1);
+        results["server_gc_heap_mb_first_wave"] = firstMemory["gc_heap_mb"];
+        results["server_gc_heap_mb_second_wave"] = secondMemory["gc_heap_mb"];
+        results["server_gc_committed_mb_first_wave"] = firstMemory["gc_committed_mb"];
+        results["server_gc_committed_mb_second_wave"] = secondMemory["gc_committed_mb"];
+        results["server_kb_per_device_second_wave"] = Math.Round((secondRss - baselineRss) / 1024.0 / Math.Max(1, total), 1);
+        results["server_kb_per_added_device"] = Math.Round(slope, 1);
+        results["server_gc_heap_kb_per_added_device"] = Math.Round((secondMemory["gc_heap_mb"] - firstMemory["gc_heap_mb"]) * 1024 / Math.Max(1, added), 1);
+        results["server_fixed_mb_connected"] = Math.Round(fixedKb / 1024, 1);
+        results["server_kb_per_device_projected_100000"] = Math.Round(slope + (fixedKb / 100_000), 1);
     }
 
     if (options.ContainsKey("gcdump"))

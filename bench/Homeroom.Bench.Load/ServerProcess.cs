@@ -38,6 +38,12 @@ public sealed class ServerProcess : IAsyncDisposable
         var environment = options.GetValueOrDefault("server-env") is { Length: > 0 } pairs
             ? pairs.Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal)
             : [];
+        if (options.ContainsKey("second-wave"))
+        {
+            // The second wave's storm gets its own post-storm collection, however soon after the first's it ends.
+            environment.TryAdd("Homeroom__Agents__CompactAtMostEverySeconds", "1");
+        }
+
         return StartAsync(serverDll, dataDirectory, "hrk_bench-" + Guid.NewGuid().ToString("N"), postgres, port, environment);
     }
 

@@ -3,6 +3,7 @@
 # JSON goes to bench/results/. Defaults: 2,000 devices on SQLite (a few minutes).
 #   bench/load/run.sh [--devices 10000] [--postgres] [--activity-devices 400] [--activity-rate 60] [--steady-seconds 30] [--gcdump]
 #     [--settle-seconds 60] (memory again that long after the steady window) [--server-env NAME=VALUE,...] (for the server alone)
+#     [--second-wave N] (N more devices connect after the memory figures; their memory per added device is the slope)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
