@@ -492,7 +492,7 @@ public sealed class InsightsQueries(
             return [];
         }
 
-        var shares = Math.Min(options.Value.SketchReadConnections, keys.Count);
+        var shares = Math.Min(options.Value.SketchReadConnections ?? (bulk.Provider == DatabaseProvider.Postgres ? 2 : 1), keys.Count);
         if (shares == 1)
         {
             var sketches = await SketchesAsync(connection, where, filter, kinds, keyColumn, keys, cancellationToken);
