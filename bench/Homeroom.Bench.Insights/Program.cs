@@ -31,6 +31,8 @@ var provider = postgres ? "postgres" : "sqlite";
 // --reuse-database NAME (PostgreSQL: that database, SQLite: that data directory) skips the roster, ingestion
 // and seed and times the reports on what a kept run seeded (migrated first, as a server start does).
 var reuse = options.GetValueOrDefault("reuse-database");
+// --sketch-connections N: the connections a report reads its student sketches over (Homeroom:Insights:SketchReadConnections).
+var sketchConnections = options.GetValueOrDefault("sketch-connections");
 var keepDatabase = options.ContainsKey("keep") || reuse is not null;
 
 // A database of its own per run: two runs at once (another checkout's) must not drop each other's.
@@ -54,6 +56,7 @@ string[] serverArgs =
     "--Logging:LogLevel:Default=Warning",
     $"--Homeroom:Insights:FlushInterval={flushInterval}",
     .. database is null ? Array.Empty<string>() : ["--ConnectionStrings:Postgres=" + database.ConnectionString],
+    .. sketchConnections is null ? Array.Empty<string>() : [$"--Homeroom:Insights:SketchReadConnections={sketchConnections}"],
 ];
 
 var app = await HomeroomApp.CreateAsync(serverArgs);
@@ -477,6 +480,12 @@ async Task SeedYearAsync()
     Console.WriteLine($"seeded {dailyRows:N0} daily, {monthlyRows:N0} monthly, {groupRows:N0} class rows ({eventsWorth:N0} events' worth) in {clock.Elapsed.TotalSeconds:F0} s");
 }
 
+static double ProcessCpuMilliseconds()
+{
+    using var process = Process.GetCurrentProcess();
+    return process.TotalProcessorTime.TotalMilliseconds;
+}
+
 // The last day a kept run seeded: its year ends there.
 async Task<DateOnly> LastSeededDayAsync()
 {
@@ -525,23 +534,104 @@ var reports = new (string Name, Func<Task<int>> Run)[]
     ("app adoption, district", async () => (await queries.AppAdoptionAsync(district, year, null, 100, CancellationToken.None)).Rows.Count),
 };
 
+results["load average before the reports (1, 5, 15 min)"] = File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "unknown";
+// --report TEXT times only the reports whose name contains it (many runs of one report, alternated between builds).
+var only = options.GetValueOrDefault("report");
 var latencies = new Dictionary<string, object>();
-foreach (var (name, run) in reports)
+foreach (var (name, run) in reports.Where(r => only is null || r.Name.Contains(only, StringComparison.Ordinal)))
 {
     var times = new List<double>();
+    var cpu = new List<double>();
     var rows = 0;
     for (var i = 0; i < runs; i++)
     {
+        var cpuBefore = ProcessCpuMilliseconds();
         var watch = Stopwatch.StartNew();
         rows = await run();
         times.Add(watch.Elapsed.TotalMilliseconds);
+        cpu.Add(ProcessCpuMilliseconds() - cpuBefore);
     }
 
     times.Sort();
+    cpu.Sort();
     results[$"{name}: median ms"] = Math.Round(times[times.Count / 2], 1);
     results[$"{name}: worst ms"] = Math.Round(times[^1], 1);
+    // The server process's CPU time during a run (all its threads; PostgreSQL's is not in it): unlike the
+    // elapsed time, it does not grow with the other work on the machine.
+    results[$"{name}: server process CPU ms, median"] = Math.Round(cpu[cpu.Count / 2], 1);
     latencies[name] = rows;
 }
+
+// --compare-students ROUNDS: top sites by students over the district's year read with 1 and 2 sketch connections,
+// and on PostgreSQL with the connection's TLS as configured and with SSL Mode=Disable, the variants taking turns
+// in every round so that the shared machine's load (which changes several-fold within a minute) falls on them alike.
+if (options.Int("compare-students", 0) is > 0 and var rounds)
+{
+    var dbOptions = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value;
+    var variants = new List<(string Name, InsightsQueries Queries)>();
+    foreach (var tls in postgres ? new[] { true, false } : [true])
+    {
+        var bulkFor = tls ? bulk : new BulkSql(new DatabaseOptions
+        {
+            DataDirectory = dbOptions.DataDirectory,
+            PostgresConnectionString = new NpgsqlConnectionStringBuilder(dbOptions.PostgresConnectionString) { SslMode = SslMode.Disable }.ConnectionString,
+        });
+        foreach (var connections in new[] { 1, 2 })
+        {
+            var name = $"{connections} connection{(connections == 1 ? "" : "s")}" + (postgres ? (tls ? ", TLS as configured" : ", SSL Mode=Disable") : "");
+            variants.Add((name, new InsightsQueries(bulkFor, app.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HomeroomDbContext>>(),
+                app.Services.GetRequiredService<Homeroom.Server.Audit.AuditTrail>(),
+                Microsoft.Extensions.Options.Options.Create(new InsightsOptions { SketchReadConnections = connections }), TimeProvider.System)));
+        }
+    }
+
+    var timings = variants.ToDictionary(v => v.Name, _ => new List<double>());
+    var cpuTimes = variants.ToDictionary(v => v.Name, _ => new List<double>());
+    string? agreed = null;
+    for (var round = 0; round < rounds; round++)
+    {
+        for (var k = 0; k < variants.Count; k++)
+        {
+            // A different variant goes first each round.
+            var (name, variantQueries) = variants[(k + round) % variants.Count];
+            var cpuBefore = ProcessCpuMilliseconds();
+            var watch = Stopwatch.StartNew();
+            var report = await variantQueries.TopUsageAsync(district, year, false, UsageOrder.Students, 50, CancellationToken.None);
+            timings[name].Add(watch.Elapsed.TotalMilliseconds);
+            cpuTimes[name].Add(ProcessCpuMilliseconds() - cpuBefore);
+            var counted = string.Join(",", report.Rows.Select(r => $"{r.Subject}={r.Students}"));
+            if ((agreed ??= counted) != counted)
+            {
+                throw new InvalidOperationException($"{name} counted differently");
+            }
+        }
+    }
+
+    results["compare rounds"] = rounds;
+    foreach (var (name, times) in timings)
+    {
+        times.Sort();
+        results[$"compare, {name}: median ms"] = Math.Round(times[times.Count / 2], 1);
+        results[$"compare, {name}: 90th percentile ms"] = Math.Round(times[(int)(times.Count * 0.9)], 1);
+        results[$"compare, {name}: worst ms"] = Math.Round(times[^1], 1);
+        var cpuOf = cpuTimes[name];
+        cpuOf.Sort();
+        results[$"compare, {name}: server process CPU ms, median"] = Math.Round(cpuOf[cpuOf.Count / 2], 1);
+    }
+}
+
+// What the by-students reports counted: runs of different builds on one kept database must agree exactly.
+foreach (var (name, byApps) in new[] { ("top sites by students, year, district", false), ("top apps by students, year, district", true) })
+{
+    var counted = (await queries.TopUsageAsync(district, year, byApps, UsageOrder.Students, 50, CancellationToken.None)).Rows;
+    var lines = string.Join("\n", counted.Select(r => $"{r.Subject}={r.Students}"));
+    results[$"{name}: students summed over its rows"] = counted.Sum(r => r.Students);
+    results[$"{name}: SHA-256 of its subjects and students"] =
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(lines)))[..16];
+}
+
+results["sketch read connections"] = sketchConnections ?? "default";
+results["load average at the end (1, 5, 15 min)"] = File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "unknown";
 
 await app.StopAsync();
 await app.DisposeAsync();

@@ -22,6 +22,9 @@ public sealed class DistinctSketch
     /// <summary>Hashes kept exactly before the sketch turns dense (2 KB, half the dense form's 4 KB).</summary>
     public const int SparseLimit = 256;
 
+    /// <summary>The longest stored form (<see cref="ToBytes"/>): a format byte and the dense registers.</summary>
+    public const int MaxBytes = 1 + Registers;
+
     /// <summary>Relative standard error of the dense form.</summary>
     public static readonly double StandardError = 1.04 / Math.Sqrt(Registers);
 
@@ -199,6 +202,17 @@ public sealed class DistinctSketch
         switch (bytes[0])
         {
             case SparseFormat when (bytes.Length - 1) % 8 == 0 && (bytes.Length - 1) / 8 <= SparseLimit:
+                if (_dense is { } registers)
+                {
+                    // Into registers the hashes' order does not matter: no sorted copy of them is needed.
+                    for (var at = 1; at < bytes.Length; at += 8)
+                    {
+                        AddDense(registers, BinaryPrimitives.ReadUInt64LittleEndian(bytes[at..]));
+                    }
+
+                    return;
+                }
+
                 AddSorted(ReadSparse(bytes));
                 return;
             case DenseFormat when bytes.Length == 1 + Registers:

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
@@ -8,6 +9,7 @@ using Homeroom.Server.Audit;
 using Homeroom.Server.Data;
 using Homeroom.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Insights;
 
@@ -49,7 +51,8 @@ public enum UsageOrder
 /// behind a blocked site (<see cref="BlockedStudentsAsync"/>), which need
 /// <see cref="Permission.ReadInsightNames"/> and are audited.
 /// </summary>
-public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, TimeProvider time)
+public sealed class InsightsQueries(
+    BulkSql bulk, IDbContextFactory<HomeroomDbContext> dbFactory, AuditTrail audit, IOptions<InsightsOptions> options, TimeProvider time)
 {
     public const int MaxLimit = 1_000;
     public const int MaxSiteLength = 255;
@@ -476,39 +479,119 @@ public sealed class InsightsQueries(BulkSql bulk, IDbContextFactory<HomeroomDbCo
         return result;
     }
 
-    /// <summary>Distinct students per key, merging the sketches of every matching row.</summary>
+    /// <summary>
+    /// Distinct students per key, merging the sketches of every matching row. The keys are dealt out over
+    /// <see cref="InsightsOptions.SketchReadConnections"/> connections read at once (the first is the report's
+    /// own); each key's rows all come from one of them, and the shares are merged as sketches all the same.
+    /// </summary>
     private async Task<Dictionary<string, long>> StudentsAsync(
         DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var sketches = new Dictionary<string, DistinctSketch>(StringComparer.Ordinal);
         if (keys.Count == 0)
         {
             return [];
         }
 
+        var shares = Math.Min(options.Value.SketchReadConnections ?? (bulk.Provider == DatabaseProvider.Postgres ? 2 : 1), keys.Count);
+        if (shares == 1)
+        {
+            var sketches = await SketchesAsync(connection, where, filter, kinds, keyColumn, keys, cancellationToken);
+            return sketches.ToDictionary(s => s.Key, s => s.Value.Count(), StringComparer.Ordinal);
+        }
+
+        // Dealt round-robin: candidates come most active first, so each share gets as many busy keys (and rows).
+        var dealt = Enumerable.Range(0, shares).Select(share => keys.Where((_, i) => i % shares == share).ToList()).ToList();
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reads = dealt.Select((share, i) => Task.Run(async () =>
+        {
+            try
+            {
+                if (i == 0)
+                {
+                    return await SketchesAsync(connection, where, filter, kinds, keyColumn, share, failed.Token);
+                }
+
+                await using var other = await bulk.OpenAsync(failed.Token);
+                return await SketchesAsync(other, where, filter, kinds, keyColumn, share, failed.Token);
+            }
+            catch
+            {
+                // One share failing ends the others' reads rather than leaving them to finish for nothing.
+                await failed.CancelAsync();
+                throw;
+            }
+        }, CancellationToken.None)).ToList();
+        await Task.WhenAll(reads);
+
+        var merged = new Dictionary<string, DistinctSketch>(StringComparer.Ordinal);
+        foreach (var read in reads)
+        {
+            foreach (var (key, sketch) in await read)
+            {
+                if (merged.TryGetValue(key, out var existing))
+                {
+                    existing.Merge(sketch);
+                }
+                else
+                {
+                    merged[key] = sketch;
+                }
+            }
+        }
+
+        return merged.ToDictionary(s => s.Key, s => s.Value.Count(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The merged sketch of each of <paramref name="keys"/> over the range's rows, read over <paramref name="connection"/>.</summary>
+    private async Task<Dictionary<string, DistinctSketch>> SketchesAsync(
+        DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var sketches = new Dictionary<string, DistinctSketch>(StringComparer.Ordinal);
         await using var command = connection.CreateCommand();
         var rows = Rows(command, where, filter, kinds, keyColumn, "r");
         command.CommandText = $"SELECT {keyColumn}, students FROM ({rows}) x WHERE {keyColumn} IN ({KeyList(command, keys)})";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        // Each row's sketch is copied into one buffer and merged from it, rather than read as a new array per row
+        // (a year of the district is about 10,000 rows, most of them 4 KB). A row fits Npgsql's 8 KB read buffer, so
+        // the reader already holds it whole: sequential access would only make GetBytes wait on the socket mid-row.
+        var buffer = ArrayPool<byte>.Shared.Rent(DistinctSketch.MaxBytes);
+        try
         {
-            var key = reader.GetString(0);
-            var bytes = (byte[])reader.GetValue(1);
-            if (bytes.Length <= 1)
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                continue;
-            }
+                if (reader.IsDBNull(1))
+                {
+                    continue;
+                }
 
-            if (!sketches.TryGetValue(key, out var sketch))
-            {
-                sketch = new DistinctSketch();
-                sketches[key] = sketch;
-            }
+                var length = reader.GetBytes(1, 0, null, 0, 0);
+                if (length <= 1)
+                {
+                    continue;
+                }
 
-            sketch.MergeBytes(bytes);
+                if (length > DistinctSketch.MaxBytes)
+                {
+                    throw new FormatException("Not a distinct sketch.");
+                }
+
+                var read = (int)reader.GetBytes(1, 0, buffer, 0, (int)length);
+                var key = reader.GetString(0);
+                if (!sketches.TryGetValue(key, out var sketch))
+                {
+                    sketch = new DistinctSketch();
+                    sketches[key] = sketch;
+                }
+
+                sketch.MergeBytes(buffer.AsSpan(0, read));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        return sketches.ToDictionary(s => s.Key, s => s.Value.Count(), StringComparer.Ordinal);
+        return sketches;
     }
 
     private static string KeyList(DbCommand command, IReadOnlyList<string> keys)

@@ -10,6 +10,7 @@ using Homeroom.Server.Insights;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Homeroom.Server.Tests.Insights;
 
@@ -371,7 +372,7 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
 
         var withDistrict = _host.GetService<InsightsQueries>();
         var schoolTablesOnly = new InsightsQueries(_host.GetService<BulkSql>(), _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>(),
-            _host.GetService<AuditTrail>(), TimeProvider.System) { ReadDistrictTables = false };
+            _host.GetService<AuditTrail>(), _host.Services.GetRequiredService<IOptions<InsightsOptions>>(), TimeProvider.System) { ReadDistrictTables = false };
         var random = new Random(15);
         string?[] platforms = [null, null, "chromeos", "ipados"];
         int?[] grades = [null, null, 5, 6, InsightFold.NoGrade];
@@ -431,6 +432,70 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
         }
 
         platformRows.ShouldBeGreaterThan(100, "the platform reports compared had rows");
+    }
+
+    [Fact]
+    public async Task TopByStudents_SketchesReadOverSeveralConnections_CountAStudentOfBothWebKindsOnce()
+    {
+        var roster = await BuildRosterAsync();
+        var writer = _host.GetService<ActivityWriter>();
+        var received = new DateTime(2026, 3, 10, 18, 0, 0, DateTimeKind.Utc);
+        var expected = new Dictionary<string, long>();
+        long seq = 1;
+        for (var site = 0; site < 11; site++)
+        {
+            var subject = $"site{site}.org";
+            var students = new HashSet<Guid>();
+            for (var j = 0; j < roster.Count; j++)
+            {
+                // Some students only visit, some only have focused time, some both (in February's monthly row
+                // and March's daily rows): each is one student of the site.
+                var visits = (site + j) % 3 != 0;
+                var uses = (site * j) % 2 == 1 || j == site % roster.Count;
+                var events = new List<ActivityEvent>();
+                foreach (var at in new[] { new DateTime(2026, 2, 12, 17, 0, 0, DateTimeKind.Utc), received.AddHours(-site) })
+                {
+                    if (visits)
+                    {
+                        events.Add(new ActivityEvent(seq++, new DateTimeOffset(at, TimeSpan.Zero), "web.visit", $"https://www.{subject}/p", "Title", null, null, null));
+                    }
+
+                    if (uses)
+                    {
+                        events.Add(new ActivityEvent(seq++, new DateTimeOffset(at.AddMinutes(1), TimeSpan.Zero), "web.usage", $"https://www.{subject}/p", "Title", null, 60 + site, "focused"));
+                    }
+                }
+
+                if (events.Count == 0)
+                {
+                    continue;
+                }
+
+                students.Add(roster[j].Student);
+                var batch = new ActivityBatch(roster[j].Device, events, received);
+                await writer.EnqueueAsync(batch);
+                await batch.Stored.Task.WaitAsync(HomeroomHost.Timeout);
+            }
+
+            expected[subject] = students.Count;
+        }
+
+        expected.Values.Distinct().Count().ShouldBeGreaterThan(1, "the sites differ in students");
+        await _host.GetService<InsightFolder>().CatchUpAsync();
+
+        var filter = new InsightFilter(new DateOnly(2026, 2, 1), new DateOnly(2026, 3, 20));
+        foreach (var connections in new[] { 1, 2, 3, 8 })
+        {
+            foreach (var districtTables in new[] { true, false })
+            {
+                var queries = new InsightsQueries(_host.GetService<BulkSql>(), _host.Services.GetRequiredService<IDbContextFactory<HomeroomDbContext>>(),
+                    _host.GetService<AuditTrail>(), Options.Create(new InsightsOptions { SketchReadConnections = connections }), TimeProvider.System)
+                { ReadDistrictTables = districtTables };
+                var report = await queries.TopUsageAsync(StaffScope.System, filter, apps: false, UsageOrder.Students, 20, CancellationToken.None);
+                report.Rows.ToDictionary(r => r.Subject, r => r.Students)
+                    .ShouldBe(expected, ignoreOrder: true, $"{connections} connections, district tables {districtTables}");
+            }
+        }
     }
 
     [Fact]
