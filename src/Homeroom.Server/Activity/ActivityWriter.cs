@@ -86,6 +86,10 @@ public sealed class ActivityWriter(BulkSql bulk, SqliteCheckpointer checkpointer
 
     private int _writing;
 
+    // The one reader waiting for a number of stored events (the insight folder), completed by the batch that reaches it.
+    private readonly Lock _waiterLock = new();
+    private (long Count, TaskCompletionSource Reached)? _waiter;
+
     /// <summary>Events stored since start (duplicates excluded), for benchmarks and diagnostics.</summary>
     public long StoredCount => Interlocked.Read(ref _stored);
 
@@ -94,6 +98,47 @@ public sealed class ActivityWriter(BulkSql bulk, SqliteCheckpointer checkpointer
     /// the insight folder steps aside between its writes only then.
     /// </summary>
     public bool Busy => Pending > 0 || Volatile.Read(ref _writing) > 0;
+
+    /// <summary>
+    /// Completes once <see cref="StoredCount"/> reaches <paramref name="count"/> (at once if it has): the insight folder
+    /// reads a page as soon as one is stored. One waiter at a time; a new call completes the previous one.
+    /// </summary>
+    public Task WhenStoredAsync(long count)
+    {
+        TaskCompletionSource? replaced;
+        Task waiting;
+        lock (_waiterLock)
+        {
+            if (StoredCount >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            replaced = _waiter?.Reached;
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiter = (count, reached);
+            waiting = reached.Task;
+        }
+
+        replaced?.TrySetResult();
+        return waiting;
+    }
+
+    private void Stored(long events)
+    {
+        var total = Interlocked.Add(ref _stored, events);
+        TaskCompletionSource? reached = null;
+        lock (_waiterLock)
+        {
+            if (_waiter is { } waiter && total >= waiter.Count)
+            {
+                reached = waiter.Reached;
+                _waiter = null;
+            }
+        }
+
+        reached?.TrySetResult();
+    }
 
     protected override int Weigh(ActivityBatch item) => item.Events.Count;
 
@@ -133,7 +178,7 @@ public sealed class ActivityWriter(BulkSql bulk, SqliteCheckpointer checkpointer
         {
             var stored = await InsertWithArraysAsync(npgsql, (NpgsqlTransaction)transaction, rows, highest, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            Interlocked.Add(ref _stored, stored);
+            Stored(stored);
             return;
         }
 
@@ -170,7 +215,7 @@ public sealed class ActivityWriter(BulkSql bulk, SqliteCheckpointer checkpointer
         }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         checkpointer.AfterCommit(connection);
-        Interlocked.Add(ref _stored, inserted);
+        Stored(inserted);
     }
 
     private string InsertSql(int rows) => $"""

@@ -145,12 +145,13 @@ public sealed class BulkSql(DatabaseOptions options)
         int columns,
         IReadOnlyList<T> rows,
         Action<T, object?[]> bind,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        SqliteStatements? statements = null)
     {
         if (connection is SqliteConnection sqlite)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            return ExecuteSqliteRows(sqlite, sql, columns, rows, bind);
+            return ExecuteSqliteRows(sqlite, sql, columns, rows, bind, statements);
         }
 
         var perStatement = RowsPerStatement(columns);
@@ -190,9 +191,10 @@ public sealed class BulkSql(DatabaseOptions options)
     /// SQLite: <see cref="ExecuteRowsAsync"/> through SQLite's own API (the connection's handle, in the
     /// connection's transaction): each statement shape is prepared once per call, its parameters' positions
     /// looked up once, and every value bound by position, strings as UTF-8 from one reused buffer. Values
-    /// are bound as Microsoft.Data.Sqlite binds them (a DateTime as its text form, a bool as 0 or 1).
+    /// are bound as Microsoft.Data.Sqlite binds them (a DateTime as its text form, a bool as 0 or 1). With
+    /// <paramref name="statements"/>, each shape is prepared once for all the calls that share them instead.
     /// </summary>
-    private static int ExecuteSqliteRows<T>(SqliteConnection connection, Func<int, string> sql, int columns, IReadOnlyList<T> rows, Action<T, object?[]> bind)
+    private static int ExecuteSqliteRows<T>(SqliteConnection connection, Func<int, string> sql, int columns, IReadOnlyList<T> rows, Action<T, object?[]> bind, SqliteStatements? statements)
     {
         var db = connection.Handle ?? throw new InvalidOperationException("The SQLite connection is not open.");
         var perStatement = Math.Max(1, SqliteVariablesPerStatement / columns);
@@ -205,7 +207,8 @@ public sealed class BulkSql(DatabaseOptions options)
             for (var start = 0; start < rows.Count; start += perStatement)
             {
                 var count = Math.Min(perStatement, rows.Count - start);
-                var prepared = count == perStatement ? full ??= Prepare(db, sql(count), count * columns) : Prepare(db, sql(count), count * columns);
+                var prepared = statements is not null ? statements.Get(db, sql(count), count * columns)
+                    : count == perStatement ? full ??= Prepare(db, sql(count), count * columns) : Prepare(db, sql(count), count * columns);
                 try
                 {
                     for (var r = 0; r < count; r++)
@@ -228,7 +231,7 @@ public sealed class BulkSql(DatabaseOptions options)
                 finally
                 {
                     raw.sqlite3_reset(prepared.Statement);
-                    if (count != perStatement)
+                    if (statements is null && count != perStatement)
                     {
                         prepared.Statement.Dispose();
                     }
@@ -245,7 +248,7 @@ public sealed class BulkSql(DatabaseOptions options)
     }
 
     /// <summary>Prepares a statement of <see cref="RowsSql"/> and finds where each of its <paramref name="parameters"/> parameters (@p0, @p1, …) sits.</summary>
-    private static (sqlite3_stmt Statement, int[] Positions) Prepare(sqlite3 db, string sql, int parameters)
+    internal static (sqlite3_stmt Statement, int[] Positions) Prepare(sqlite3 db, string sql, int parameters)
     {
         Check(db, raw.sqlite3_prepare_v2(db, sql, out var statement));
         var positions = new int[parameters];
@@ -397,5 +400,42 @@ public sealed class BulkSql(DatabaseOptions options)
         }
 
         return affected;
+    }
+}
+
+/// <summary>
+/// SQLite: statements of <see cref="BulkSql.ExecuteRowsAsync"/> kept prepared for as long as one connection does many
+/// calls of the same shapes (the insight folder's flush: 15 tables in each of 64 partitions, each call otherwise
+/// preparing its statements again). Dispose it before the connection closes.
+/// </summary>
+public sealed class SqliteStatements : IDisposable
+{
+    private readonly Dictionary<string, (sqlite3_stmt Statement, int[] Positions)> _prepared = new(StringComparer.Ordinal);
+    private sqlite3? _db;
+
+    internal (sqlite3_stmt Statement, int[] Positions) Get(sqlite3 db, string sql, int parameters)
+    {
+        if (_db is not null && !ReferenceEquals(_db, db))
+        {
+            throw new InvalidOperationException("Prepared statements belong to one connection.");
+        }
+
+        _db = db;
+        if (!_prepared.TryGetValue(sql, out var prepared))
+        {
+            _prepared[sql] = prepared = BulkSql.Prepare(db, sql, parameters);
+        }
+
+        return prepared;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (statement, _) in _prepared.Values)
+        {
+            statement.Dispose();
+        }
+
+        _prepared.Clear();
     }
 }

@@ -149,6 +149,8 @@ public sealed class InsightFolder(
         _lastFlush = time.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Counted before the round reads: a page's worth stored after this wakes the next round early.
+            var nextPage = writer.StoredCount + options.Value.RebuildBatch;
             try
             {
                 await RoundAsync(stoppingToken);
@@ -164,7 +166,12 @@ public sealed class InsightFolder(
 
             try
             {
-                await Task.Delay(options.Value.FoldInterval, time, stoppingToken);
+                // The next round after FoldInterval, or as soon as the activity writer has stored a page: what is left to
+                // fold when a burst ends (and so how far the rollups trail it) is then at most a page, not an interval's events.
+                using var waiting = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                await Task.WhenAny(Task.Delay(options.Value.FoldInterval, time, waiting.Token), writer.WhenStoredAsync(nextPage));
+                await waiting.CancelAsync();
+                stoppingToken.ThrowIfCancellationRequested();
             }
             catch (OperationCanceledException)
             {
@@ -254,6 +261,10 @@ public sealed class InsightFolder(
         var started = time.GetTimestamp();
         await using var connection = await bulk.OpenAsync(cancellationToken);
         var postgres = connection is NpgsqlConnection;
+        // SQLite: the statements of the whole flush prepared once, and a cache that holds the pages a transaction changes.
+        using var statements = postgres ? null : new SqliteStatements();
+        InsightRollups.PrepareConnection(connection);
+        long? defaultCache = postgres ? null : await CacheSizeAsync(connection, $"PRAGMA cache_size=-{options.Value.WriteCacheMegabytes * 1024}", cancellationToken);
         // Partitions written in the open transaction, committed together once it has run WriteTransactionTime.
         var open = new List<int>();
         DbTransaction? writing = null;
@@ -290,7 +301,7 @@ public sealed class InsightFolder(
                     await rollups.PrepareAsync(connection, writing, partition, cancellationToken);
                 }
 
-                rows += await rollups.WriteAsync(connection, writing, partition, cancellationToken);
+                rows += await rollups.WriteAsync(connection, writing, partition, statements, cancellationToken);
                 open.Add(partition);
                 if (time.GetElapsedTime(began) >= options.Value.WriteTransactionTime)
                 {
@@ -312,6 +323,12 @@ public sealed class InsightFolder(
             if (writing is not null)
             {
                 await writing.DisposeAsync();
+            }
+
+            if (defaultCache is { } pages)
+            {
+                // The connection goes back to the pool: its next user gets the default cache, and the memory is freed.
+                await CacheSizeAsync(connection, FormattableString.Invariant($"PRAGMA cache_size={pages}"), CancellationToken.None);
             }
         }
 
@@ -405,6 +422,14 @@ public sealed class InsightFolder(
                 id.Value = (long)row;
                 await create.ExecuteNonQueryAsync(cancellationToken);
             }
+
+            // Nothing ever folded (a new database, or just after a rebuild emptied every table): there are no school rows
+            // from before the district tables to fill them from, and every event from now on is folded into both, so
+            // they are ready as they are (the fill would only copy what the first flush has just written).
+            await ExecuteAsync(connection, transaction,
+                "UPDATE insight_fold_state SET district_ready = 1 WHERE id = 1 AND district_ready = 0 " +
+                "AND NOT EXISTS (SELECT 1 FROM insight_fold_state WHERE folded_through <> 0)",
+                cancellationToken);
 
             await transaction.CommitAsync(cancellationToken);
         }
@@ -519,6 +544,17 @@ public sealed class InsightFolder(
         _flushed = null;
         _readThrough = 0;
         Interlocked.Exchange(ref _pendingEvents, 0);
+    }
+
+    /// <summary>SQLite: reads the connection's page cache size (pages, or KB when negative), then runs <paramref name="set"/>; returns what it read.</summary>
+    private static async Task<long> CacheSizeAsync(DbConnection connection, string set, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA cache_size";
+        var before = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        command.CommandText = set;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return before;
     }
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)

@@ -57,7 +57,7 @@ public sealed class RollupTable
     private readonly ConcurrentDictionary<(DatabaseProvider Provider, int Rows, SketchWrite Students), string> _upserts = new();
 
     private RollupTable(
-        string name, RollupPeriod period, string? scopeColumn, bool byGrade, bool byPlatform = true, bool bySubject = true, bool byCategory = true)
+        string name, RollupPeriod period, string? scopeColumn, bool byGrade, string primaryKey, bool byPlatform = true, bool bySubject = true, bool byCategory = true)
     {
         Name = name;
         PartitionSeed = InsightRollups.PartitionSeedOf(name);
@@ -96,52 +96,53 @@ public sealed class RollupTable
         }
 
         KeyColumns = columns;
+        PrimaryKeyOrder = OrderOf(primaryKey.Split(", "));
     }
 
     /// <summary>Per school, grade and local day.</summary>
-    public static readonly RollupTable Daily = new("insight_daily", RollupPeriod.Day, "school_id", byGrade: true);
+    public static readonly RollupTable Daily = new("insight_daily", RollupPeriod.Day, "school_id", byGrade: true, "day, school_id, grade, platform, kind, subject, category");
 
     /// <summary>Per school, grade and month.</summary>
-    public static readonly RollupTable Monthly = new("insight_monthly", RollupPeriod.Month, "school_id", byGrade: true);
+    public static readonly RollupTable Monthly = new("insight_monthly", RollupPeriod.Month, "school_id", byGrade: true, "month, school_id, grade, platform, kind, subject, category");
 
     /// <summary>Per class or group (every one the device or its student belongs to), grade and local day.</summary>
-    public static readonly RollupTable GroupDaily = new("insight_group_daily", RollupPeriod.Day, "group_id", byGrade: true);
+    public static readonly RollupTable GroupDaily = new("insight_group_daily", RollupPeriod.Day, "group_id", byGrade: true, "group_id, day, grade, platform, kind, subject, category");
 
     /// <summary>The whole district per local day (each device's day in its school's zone): no school, no grade.</summary>
-    public static readonly RollupTable DistrictDaily = new("insight_district_daily", RollupPeriod.Day, null, byGrade: false);
+    public static readonly RollupTable DistrictDaily = new("insight_district_daily", RollupPeriod.Day, null, byGrade: false, "kind, day, platform, subject, category");
 
     /// <summary>The whole district per month: no school, no grade.</summary>
-    public static readonly RollupTable DistrictMonthly = new("insight_district_monthly", RollupPeriod.Month, null, byGrade: false);
+    public static readonly RollupTable DistrictMonthly = new("insight_district_monthly", RollupPeriod.Month, null, byGrade: false, "kind, month, platform, subject, category");
 
     /// <summary>The whole district per local day and subject: no school, grade, platform or category (reports by site or app).</summary>
-    public static readonly RollupTable DistrictSubjectDaily = new("insight_district_subject_daily", RollupPeriod.Day, null, byGrade: false, byPlatform: false, byCategory: false);
+    public static readonly RollupTable DistrictSubjectDaily = new("insight_district_subject_daily", RollupPeriod.Day, null, byGrade: false, "kind, day, subject", byPlatform: false, byCategory: false);
 
     /// <summary>The whole district per week and subject: the whole weeks of a range's partial months.</summary>
-    public static readonly RollupTable DistrictSubjectWeekly = new("insight_district_subject_weekly", RollupPeriod.Week, null, byGrade: false, byPlatform: false, byCategory: false);
+    public static readonly RollupTable DistrictSubjectWeekly = new("insight_district_subject_weekly", RollupPeriod.Week, null, byGrade: false, "kind, week, subject", byPlatform: false, byCategory: false);
 
     /// <summary>The whole district per month and subject.</summary>
-    public static readonly RollupTable DistrictSubjectMonthly = new("insight_district_subject_monthly", RollupPeriod.Month, null, byGrade: false, byPlatform: false, byCategory: false);
+    public static readonly RollupTable DistrictSubjectMonthly = new("insight_district_subject_monthly", RollupPeriod.Month, null, byGrade: false, "kind, month, subject", byPlatform: false, byCategory: false);
 
     /// <summary>The whole district per local day and blocking category: no subject (the categories report).</summary>
-    public static readonly RollupTable DistrictCategoryDaily = new("insight_district_category_daily", RollupPeriod.Day, null, byGrade: false, byPlatform: false, bySubject: false);
+    public static readonly RollupTable DistrictCategoryDaily = new("insight_district_category_daily", RollupPeriod.Day, null, byGrade: false, "kind, day, category", byPlatform: false, bySubject: false);
 
     /// <summary>The whole district per month and blocking category.</summary>
-    public static readonly RollupTable DistrictCategoryMonthly = new("insight_district_category_monthly", RollupPeriod.Month, null, byGrade: false, byPlatform: false, bySubject: false);
+    public static readonly RollupTable DistrictCategoryMonthly = new("insight_district_category_monthly", RollupPeriod.Month, null, byGrade: false, "kind, month, category", byPlatform: false, bySubject: false);
 
     /// <summary>The whole district per local day and grade: no school, no platform (district-wide reports for one grade).</summary>
-    public static readonly RollupTable DistrictGradeDaily = new("insight_district_grade_daily", RollupPeriod.Day, null, byGrade: true, byPlatform: false);
+    public static readonly RollupTable DistrictGradeDaily = new("insight_district_grade_daily", RollupPeriod.Day, null, byGrade: true, "kind, grade, day, subject, category", byPlatform: false);
 
     /// <summary>The whole district per month and grade.</summary>
-    public static readonly RollupTable DistrictGradeMonthly = new("insight_district_grade_monthly", RollupPeriod.Month, null, byGrade: true, byPlatform: false);
+    public static readonly RollupTable DistrictGradeMonthly = new("insight_district_grade_monthly", RollupPeriod.Month, null, byGrade: true, "kind, grade, month, subject, category", byPlatform: false);
 
     /// <summary>The whole district per local day, platform and subject: no school, grade or category (reports by site or app on one platform).</summary>
-    public static readonly RollupTable DistrictPlatformDaily = new("insight_district_platform_daily", RollupPeriod.Day, null, byGrade: false, byCategory: false);
+    public static readonly RollupTable DistrictPlatformDaily = new("insight_district_platform_daily", RollupPeriod.Day, null, byGrade: false, "kind, platform, day, subject", byCategory: false);
 
     /// <summary>The whole district per week, platform and subject.</summary>
-    public static readonly RollupTable DistrictPlatformWeekly = new("insight_district_platform_weekly", RollupPeriod.Week, null, byGrade: false, byCategory: false);
+    public static readonly RollupTable DistrictPlatformWeekly = new("insight_district_platform_weekly", RollupPeriod.Week, null, byGrade: false, "kind, platform, week, subject", byCategory: false);
 
     /// <summary>The whole district per month, platform and subject.</summary>
-    public static readonly RollupTable DistrictPlatformMonthly = new("insight_district_platform_monthly", RollupPeriod.Month, null, byGrade: false, byCategory: false);
+    public static readonly RollupTable DistrictPlatformMonthly = new("insight_district_platform_monthly", RollupPeriod.Month, null, byGrade: false, "kind, platform, month, subject", byCategory: false);
 
     public static readonly IReadOnlyList<RollupTable> All =
     [
@@ -179,6 +180,46 @@ public sealed class RollupTable
     public bool BySubject { get; }
 
     public bool ByCategory { get; }
+
+    /// <summary>
+    /// The order of the table's primary key (its migration's), in which the fold writes a statement's rows on SQLite: each
+    /// row's B-tree page is then next to the last one's, instead of anywhere in the table. Text as SQLite compares it
+    /// (ordinal; it differs from UTF-8 byte order only past U+D7FF, which costs locality, nothing else), GUIDs as the
+    /// upper-case text SQLite stores (<see cref="Guid.CompareTo(Guid)"/> gives the same order).
+    /// </summary>
+    public Comparison<RollupKey> PrimaryKeyOrder { get; }
+
+    private Comparison<RollupKey> OrderOf(string[] primaryKey)
+    {
+        if (primaryKey.Length != KeyColumns.Count || primaryKey.Except(KeyColumns).Any())
+        {
+            throw new ArgumentException($"{Name}: the primary key must name the key columns.", nameof(primaryKey));
+        }
+
+        var order = primaryKey.Select(column => column switch
+        {
+            _ when column == PeriodColumn => (Comparison<RollupKey>)((a, b) => a.Period.CompareTo(b.Period)),
+            _ when column == ScopeColumn => (a, b) => a.Scope.CompareTo(b.Scope),
+            "grade" => (a, b) => a.Grade.CompareTo(b.Grade),
+            "platform" => (a, b) => string.CompareOrdinal(a.Platform, b.Platform),
+            "kind" => (a, b) => string.CompareOrdinal(a.Kind, b.Kind),
+            "subject" => (a, b) => string.CompareOrdinal(a.Subject, b.Subject),
+            _ => (a, b) => string.CompareOrdinal(a.Category, b.Category),
+        }).ToArray();
+        return (a, b) =>
+        {
+            foreach (var compare in order)
+            {
+                var result = compare(a, b);
+                if (result != 0)
+                {
+                    return result;
+                }
+            }
+
+            return 0;
+        };
+    }
 
     /// <summary>The key's columns, in <see cref="KeyValues"/> order.</summary>
     public IReadOnlyList<string> KeyColumns { get; }
@@ -373,6 +414,18 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
         return (date.Year * 12) + date.Month - 1;
     }
 
+    /// <summary>
+    /// SQLite: registers <see cref="SketchMergeFunction"/> on the connection that will run <see cref="WriteAsync"/>, once
+    /// per connection opened for a flush (registering a function makes SQLite prepare every statement again).
+    /// </summary>
+    public static void PrepareConnection(DbConnection connection)
+    {
+        if (connection is SqliteConnection sqlite)
+        {
+            sqlite.CreateFunction<byte[], byte[], byte[]>(SketchMergeFunction, DistinctSketch.MergeStored, isDeterministic: true);
+        }
+    }
+
     /// <summary>Whether partition <paramref name="partition"/> holds nothing to write.</summary>
     public bool IsClean(int partition) => _pending[partition].IsEmpty;
 
@@ -478,41 +531,44 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
             return;
         }
 
+        // One table a worker: a table's keys (in every partition) are only its own, and the cells are only read, so the
+        // tables expand side by side on the cores the activity writer leaves free, each key's merges in the cells' order.
         var tables = RollupTable.All;
-        foreach (var (cell, sum) in _cells)
+        Parallel.For(0, tables.Count, t =>
         {
-            var p = cell.Profile;
-            var month = MonthOf(cell.Day);
-            var week = WeekOf(cell.Day);
-            for (var t = 0; t < tables.Count; t++)
+            var table = tables[t];
+            long added = 0;
+            foreach (var (cell, sum) in _cells)
             {
-                var table = tables[t];
-                var period = table.Period switch { RollupPeriod.Month => month, RollupPeriod.Week => week, _ => cell.Day };
+                var p = cell.Profile;
+                var period = table.PeriodOfDay(cell.Day);
                 if (table.ByGroup)
                 {
                     foreach (var group in p.Groups)
                     {
-                        AddSum(t, table.KeyOf(period, group, p.Grade, p.Platform, cell.Kind, cell.Subject, cell.Category), sum);
+                        AddSum(table.KeyOf(period, group, p.Grade, p.Platform, cell.Kind, cell.Subject, cell.Category), sum);
                     }
                 }
                 else
                 {
-                    AddSum(t, table.KeyOf(period, p.SchoolId, p.Grade, p.Platform, cell.Kind, cell.Subject, cell.Category), sum);
+                    AddSum(table.KeyOf(period, p.SchoolId, p.Grade, p.Platform, cell.Kind, cell.Subject, cell.Category), sum);
                 }
             }
 
-            void AddSum(int t, in RollupKey key, Sum from)
+            Interlocked.Add(ref _bufferedKeys, added);
+
+            void AddSum(in RollupKey key, Sum from)
             {
-                ref var into = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending[PartitionOf(tables[t], key)].Tables[t], key, out var exists);
+                ref var into = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending[PartitionOf(table, key)].Tables[t], key, out var exists);
                 if (!exists)
                 {
                     into = new Sum();
-                    Interlocked.Increment(ref _bufferedKeys);
+                    added++;
                 }
 
                 into!.Merge(from);
             }
-        }
+        });
 
         Interlocked.Add(ref _bufferedKeys, -_cells.Count);
         _cells.Clear();
@@ -592,13 +648,12 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     /// days, many rows a statement (<see cref="BulkSql.ExecuteRowsAsync"/>: a partition holds each key once
     /// per table, so no statement touches a row twice); returns the rows written.
     /// </summary>
-    public async Task<int> WriteAsync(DbConnection connection, DbTransaction transaction, int partition, CancellationToken cancellationToken)
+    public async Task<int> WriteAsync(DbConnection connection, DbTransaction transaction, int partition, SqliteStatements? statements, CancellationToken cancellationToken)
     {
         var pending = _pending[partition];
         var written = 0;
-        if (connection is SqliteConnection sqlite)
+        if (connection is SqliteConnection)
         {
-            sqlite.CreateFunction<byte[], byte[], byte[]>(SketchMergeFunction, DistinctSketch.MergeStored, isDeterministic: true);
             for (var t = 0; t < RollupTable.All.Count; t++)
             {
                 var rows = pending.Changed[t];
@@ -608,7 +663,9 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                     rows.Add(new Row(key, sum, sum.Students.ToBytes()));
                 }
 
-                written += await WriteRowsAsync(connection, transaction, RollupTable.All[t], rows, SketchWrite.Merge, cancellationToken);
+                var order = RollupTable.All[t].PrimaryKeyOrder;
+                rows.Sort((a, b) => order(a.Key, b.Key));
+                written += await WriteRowsAsync(connection, transaction, RollupTable.All[t], rows, SketchWrite.Merge, cancellationToken, statements);
             }
         }
         else
@@ -637,7 +694,7 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
                     v[0] = bulk.Id(row.Key.Device);
                     v[1] = row.Key.App;
                     v[2] = row.Value;
-                }, cancellationToken);
+                }, cancellationToken, statements);
         }
 
         return written;
@@ -649,11 +706,12 @@ public sealed class InsightRollups(BulkSql bulk, IOptions<ActivityOptions> activ
     /// of <see cref="FillDistrictAsync"/>. Keys must be distinct. Returns the rows written.
     /// </summary>
     private async Task<int> WriteRowsAsync(
-        DbConnection connection, DbTransaction transaction, RollupTable table, IReadOnlyList<Row> rows, SketchWrite students, CancellationToken cancellationToken) =>
+        DbConnection connection, DbTransaction transaction, RollupTable table, IReadOnlyList<Row> rows, SketchWrite students, CancellationToken cancellationToken,
+        SqliteStatements? statements = null) =>
         rows.Count == 0
             ? 0
             : await bulk.ExecuteRowsAsync(connection, transaction, n => table.UpsertSql(bulk, n, students), table.ValueCount, rows,
-                (row, v) => table.BindRow(bulk, row.Key, row.Seconds, row.Unfocused, row.Events, row.Students, v), cancellationToken);
+                (row, v) => table.BindRow(bulk, row.Key, row.Seconds, row.Unfocused, row.Events, row.Students, v), cancellationToken, statements);
 
     /// <summary>The write of <paramref name="partition"/> committed: its keys leave memory.</summary>
     public void Committed(int partition)

@@ -44,7 +44,15 @@ public sealed class InsightsOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan WriteTransactionTime { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Raw events read per page, live and in a rebuild.</summary>
+    /// <summary>
+    /// SQLite: the page cache (MB) of the folder's connection while it writes, set for the flush and put back after.
+    /// A transaction upserts keys all over each rollup table; with SQLite's default 2 MB cache, pages it changed were
+    /// pushed out to the log before the commit and written again when the transaction came back to them.
+    /// </summary>
+    [Range(2, 4096)]
+    public int WriteCacheMegabytes { get; set; } = 64;
+
+    /// <summary>Raw events read per page, live and in a rebuild; the folder also reads as soon as the activity writer has stored this many since its last round, without waiting for <see cref="FoldInterval"/>.</summary>
     [Range(100, 1_000_000)]
     public int RebuildBatch { get; set; } = 20_000;
 }

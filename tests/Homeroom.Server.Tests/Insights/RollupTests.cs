@@ -332,6 +332,66 @@ public abstract class RollupTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Folder_APageStoredBeforeTheFoldInterval_FoldsItWithoutWaitingForTheInterval()
+    {
+        // A round every ten minutes at most, a page of 100 events: only the writer's page can start a round within the test.
+        await _host.DisposeAsync();
+        _host = await HomeroomHost.StartAsync(provider, $"Homeroom:Activity:Retention={RetentionDays}.00:00:00",
+            "Homeroom:Insights:FlushInterval=01:00:00", "Homeroom:Insights:FoldInterval=00:10:00", "Homeroom:Insights:RebuildBatch=100");
+        var roster = await BuildRosterAsync();
+        var writer = _host.GetService<ActivityWriter>();
+        var folder = _host.GetService<InsightFolder>();
+        var random = new Random(provider == DatabaseProvider.Sqlite ? 16015 : 16016);
+        var nextSeq = roster.ToDictionary(r => r.Device, _ => 1L);
+        async Task SendAsync(int events)
+        {
+            var device = roster[random.Next(roster.Count)].Device;
+            var received = Start.AddHours(random.Next(48));
+            var batch = new ActivityBatch(device, Enumerable.Range(0, events).Select(_ => RandomEvent(random, nextSeq[device]++, received)).ToList(), received);
+            await writer.EnqueueAsync(batch);
+            (await batch.Stored.Task.WaitAsync(HomeroomHost.Timeout)).ShouldBeTrue();
+        }
+
+        async Task WaitUntilFoldedAsync(long events)
+        {
+            while (folder.FoldedCount < events)
+            {
+                await Task.Delay(20).WaitAsync(HomeroomHost.Timeout);
+            }
+        }
+
+        // The first page may meet the round that runs at start; the second comes while the folder waits out its interval.
+        await SendAsync(150);
+        await WaitUntilFoldedAsync(150).WaitAsync(HomeroomHost.Timeout);
+        await SendAsync(120);
+        await WaitUntilFoldedAsync(270).WaitAsync(HomeroomHost.Timeout);
+    }
+
+    [Fact]
+    public async Task Folder_ADatabaseWhereNothingWasFolded_HasItsDistrictTablesReadyBeforeAnyFlush()
+    {
+        // Nothing written yet: the district tables hold what the (empty) school tables hold, with no fill to wait for.
+        async Task<long> ReadyAsync()
+        {
+            await using var connection = await _host.GetService<BulkSql>().OpenAsync(CancellationToken.None);
+            await using var read = connection.CreateCommand();
+            read.CommandText = "SELECT district_ready FROM insight_fold_state WHERE id = 1";
+            return Convert.ToInt64(await read.ExecuteScalarAsync());
+        }
+
+        async Task WaitUntilReadyAsync()
+        {
+            while (await ReadyAsync() != 1)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        await WaitUntilReadyAsync().WaitAsync(HomeroomHost.Timeout);
+        _host.GetService<InsightFolder>().FoldedCount.ShouldBe(0, "no event was folded, so no flush filled them");
+    }
+
+    [Fact]
     public async Task DistrictFill_AfterAnUpgradeAddedDistrictTables_EqualsARecomputationFromRawEvents()
     {
         var roster = await BuildRosterAsync();
