@@ -482,7 +482,7 @@ public sealed class InsightsQueries(
     /// <summary>
     /// Distinct students per key, merging the sketches of every matching row. The keys are dealt out over
     /// <see cref="InsightsOptions.SketchReadConnections"/> connections read at once (the first is the report's
-    /// own); each key's rows all come from one of them, and the shares are merged as sketches all the same.
+    /// own); each key's rows all come from one of them.
     /// </summary>
     private async Task<Dictionary<string, long>> StudentsAsync(
         DbConnection connection, Where where, InsightFilter filter, string[] kinds, string keyColumn, IReadOnlyList<string> keys, CancellationToken cancellationToken)
@@ -523,23 +523,17 @@ public sealed class InsightsQueries(
         }, CancellationToken.None)).ToList();
         await Task.WhenAll(reads);
 
-        var merged = new Dictionary<string, DistinctSketch>(StringComparer.Ordinal);
+        // The shares hold different keys (each key's rows were all read over one connection), so they only add up.
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var read in reads)
         {
             foreach (var (key, sketch) in await read)
             {
-                if (merged.TryGetValue(key, out var existing))
-                {
-                    existing.Merge(sketch);
-                }
-                else
-                {
-                    merged[key] = sketch;
-                }
+                counts.Add(key, sketch.Count());
             }
         }
 
-        return merged.ToDictionary(s => s.Key, s => s.Value.Count(), StringComparer.Ordinal);
+        return counts;
     }
 
     /// <summary>The merged sketch of each of <paramref name="keys"/> over the range's rows, read over <paramref name="connection"/>.</summary>
