@@ -162,6 +162,12 @@ public sealed class SqliteMaintenance(DatabaseOptions options, TimeProvider time
     /// <summary>Rows a purge must delete before space is reclaimed at once.</summary>
     public const int ReclaimThreshold = 1_000;
 
+    /// <summary>How long a purge's <c>TRUNCATE</c> checkpoint is tried again while SQLite answers busy.</summary>
+    public static readonly TimeSpan TruncateRetryFor = TimeSpan.FromSeconds(5);
+
+    /// <summary>The pause between two tries of a purge's <c>TRUNCATE</c> checkpoint.</summary>
+    public static readonly TimeSpan TruncateRetryDelay = TimeSpan.FromMilliseconds(50);
+
     /// <summary>
     /// Analyzes the tables whose statistics are missing or far from their size (SQLite bounds the work
     /// per index). The 0x10000 bit checks every table: a plain <c>PRAGMA optimize</c> only looks at the
@@ -183,12 +189,62 @@ public sealed class SqliteMaintenance(DatabaseOptions options, TimeProvider time
         }
     }
 
-    /// <summary>Called by retention jobs after they delete: reclaims space when they deleted many rows.</summary>
-    public async Task AfterPurgeAsync(int deletedRows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Called by retention jobs after they delete: reclaims space when they deleted many rows, and says whether the
+    /// log was emptied. The log is emptied by a <c>TRUNCATE</c> checkpoint, which SQLite answers "busy" at once,
+    /// without waiting, while another connection's checkpoint runs (<see cref="SqliteCheckpointer"/>'s round each
+    /// second is one, and copying a purge's log takes it a while); so a busy answer is tried again every
+    /// <see cref="TruncateRetryDelay"/> for up to <see cref="TruncateRetryFor"/>, instead of leaving a log of the
+    /// purge's size on disk until the checkpointer's next quiet round.
+    /// </summary>
+    public async Task<bool> AfterPurgeAsync(int deletedRows, CancellationToken cancellationToken)
     {
-        if (options.Provider == DatabaseProvider.Sqlite && deletedRows >= ReclaimThreshold)
+        if (options.Provider != DatabaseProvider.Sqlite || deletedRows < ReclaimThreshold)
         {
-            await RunAsync("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);", cancellationToken);
+            return false;
+        }
+
+        await RunAsync("PRAGMA incremental_vacuum;", cancellationToken);
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            var busy = await TruncateLogAsync(cancellationToken);
+            if (busy != true)
+            {
+                return busy == false;
+            }
+
+            if (time.GetElapsedTime(started) >= TruncateRetryFor)
+            {
+                return false;
+            }
+
+            await Task.Delay(TruncateRetryDelay, time, cancellationToken);
+        }
+    }
+
+    /// <summary>Empties the log: true when SQLite answered busy, false when done, null when it failed (logged).</summary>
+    private async Task<bool?> TruncateLogAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = DatabaseSetup.CreateConnection(options);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            // busy (1: another checkpoint, a writer or a reader kept it from finishing), frames in the log, frames copied.
+            return await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) != 0;
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException)
+        {
+            DataLog.MaintenanceFailed(logger, ex);
+            return null;
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 

@@ -94,4 +94,55 @@ public sealed class SqliteHousekeepingTests : IAsyncLifetime
         (await PragmaAsync("freelist_count")).ShouldBeLessThan(100);
         new FileInfo(_host.Database.Options.SqlitePath + "-wal").Length.ShouldBeLessThan(1024 * 1024);
     }
+
+    [Fact]
+    public async Task PurgeReclaim_WhileAnotherCheckpointRuns_EmptiesTheLogOnceItEnds()
+    {
+        // SQLite answers a TRUNCATE checkpoint "busy" at once, without waiting, while another connection's checkpoint
+        // runs: the checkpointer's round each second is one, and after a purge it copies tens of megabytes for a while.
+        // That checkpoint is played here by holding the log's checkpoint lock: byte 121 of the -shm file (SQLite's
+        // locks start at byte 120; the checkpoint lock is the second), with a lock SQLite's own conflicts with in this process.
+        var walPath = _host.Database.Options.SqlitePath + "-wal";
+        await using (var connection = new SqliteConnection(_host.Database.Options.SqliteConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var write = connection.CreateCommand();
+            write.CommandText = """
+                CREATE TABLE test_scratch (body BLOB NOT NULL);
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999)
+                INSERT INTO test_scratch (body) SELECT randomblob(4000) FROM n;
+                """;
+            await write.ExecuteNonQueryAsync();
+        }
+
+        new FileInfo(walPath).Length.ShouldBeGreaterThan(1024 * 1024);
+        var checkpointLock = FileRangeLock.Take(_host.Database.Options.SqlitePath + "-shm", offset: 121, length: 1);
+        try
+        {
+            (await TruncateAsync()).ShouldBe(1, "a lone truncation while the lock is held is answered busy: the lock stands for a checkpoint");
+
+            var reclaim = _host.GetService<SqliteMaintenance>().AfterPurgeAsync(SqliteMaintenance.ReclaimThreshold, CancellationToken.None);
+            await Task.Delay(TimeSpan.FromMilliseconds(400));
+            reclaim.IsCompleted.ShouldBeFalse("the purge's truncation waits for the other checkpoint rather than give up");
+            checkpointLock.Dispose();
+
+            (await reclaim).ShouldBeTrue();
+            new FileInfo(walPath).Length.ShouldBeLessThan(1024 * 1024);
+        }
+        finally
+        {
+            checkpointLock.Dispose();
+        }
+
+        async Task<long> TruncateAsync()
+        {
+            await using var connection = new SqliteConnection(_host.Database.Options.SqliteConnectionString);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            return reader.GetInt64(0);
+        }
+    }
 }
