@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Homeroom.Server.Tests.Infrastructure;
+namespace Homeroom.Server.Tests.Data;
 
 /// <summary>
 /// An exclusive lock on a byte range of a file, taken as an open file description lock (Linux's <c>F_OFD_SETLK</c>).
