@@ -96,4 +96,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(31, LogLevel.Warning, "Browser policy not applied: {Failure}")]
     public static partial void BrowserPolicyFailed(ILogger logger, string failure);
+
+    [LoggerMessage(32, LogLevel.Error, "A connection ended with an unexpected fault; reconnecting with back-off")]
+    public static partial void ConnectionFault(ILogger logger, Exception exception);
 }

@@ -14,6 +14,9 @@ public sealed class AgentStatus
 
     public int? LastCloseCode { get; internal set; }
 
+    /// <summary>How long the agent waited (or waits) before its last try to connect again.</summary>
+    public TimeSpan? ReconnectDelay { get; internal set; }
+
     public long PolicyVersion { get; internal set; }
 
     public IReadOnlyList<string> PolicyFailures { get; internal set; } = [];

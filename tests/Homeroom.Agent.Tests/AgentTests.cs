@@ -3,6 +3,7 @@ using Homeroom.Agent.Capabilities.Linux;
 using Homeroom.Agent.State;
 using Homeroom.Agent.Tests.Support;
 using Homeroom.Contracts.Agents;
+using Homeroom.Server.Agents;
 using Homeroom.Server.Devices;
 using Homeroom.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -143,6 +144,34 @@ public sealed class AgentTests() : AgentServerTest("Homeroom:Agents:StoppedAlert
         delivery.GetProperty("result").GetString().ShouldBe("restarting");
         agent.Status.Connections.ShouldBeGreaterThanOrEqualTo(2);
         agent.Runner.Calls.ShouldBe(["/usr/bin/systemctl reboot"]);
+    }
+
+    [Fact]
+    public async Task SessionsThatWorked_EndingAgainAndAgain_AreFollowedByTheFirstStepOfTheBackOffEachTime()
+    {
+        var deviceId = await EnrollAsync();
+        await using var agent = await AgentUnderTest.StartAsync(StateDirectory);
+        await agent.WaitConnectedAsync();
+
+        // A server that restarts closes its agents with 1001 (going away). Each of these sessions worked, so the back-off
+        // starts again from its first step: before, it went on growing from one restart to the next (2 to 4 s, then 4 to 8 s).
+        var sessions = 1;
+        for (var close = 1; close <= 3; close++)
+        {
+            Host.GetService<ConnectionRegistry>().Get(deviceId)!.RequestClose((int)System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, "server restarting");
+            await agent.WaitConnectedAsync(connections: ++sessions);
+            agent.Status.LastCloseCode.ShouldBe(1001);
+            agent.Status.ReconnectDelay!.Value.ShouldBeLessThan(ReconnectBackoff.Initial * 2, $"close {close}");
+        }
+
+        // A link that drops while frames go out (the first ones after the welcome): the agent always comes back. A send
+        // under a socket the read loop had aborted once threw instead of answering false, and ended the agent for good.
+        for (var drop = 1; drop <= 5; drop++)
+        {
+            Network.CutAll();
+            await agent.WaitConnectedAsync(connections: ++sessions);
+            agent.Status.ReconnectDelay!.Value.ShouldBeLessThan(ReconnectBackoff.Initial * 2, $"drop {drop}");
+        }
     }
 
     [Fact]

@@ -130,7 +130,20 @@ public sealed class AgentWorker(
             }
 
             status.DeviceId = _secrets.DeviceId;
-            var (code, reason) = await RunConnectionAsync(_secrets, stoppingToken);
+            var sessionsBefore = status.Connections;
+            int code;
+            string? reason;
+            try
+            {
+                (code, reason) = await RunConnectionAsync(_secrets, stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // A fault in one connection never ends the agent: it would stay offline until the service restarts.
+                AgentLog.ConnectionFault(logger, e);
+                (code, reason) = (-1, e.Message);
+            }
+
             status.LastCloseCode = code;
             if (stoppingToken.IsCancellationRequested)
             {
@@ -151,12 +164,19 @@ public sealed class AgentWorker(
                     break;
                 case AgentCloseCodes.Replaced:
                     break; // another connection of this device took over: do not fight it, but come back later
-                case 0:
-                    _backoff.Reset();
+                default:
+                    if (status.Connections > sessionsBefore)
+                    {
+                        // A session that worked, however it ended (a laptop closed, a network changed): the next try
+                        // starts again from the first step, or a device that drops now and then would wait minutes.
+                        _backoff.Reset();
+                    }
+
                     break;
             }
 
             var delay = _backoff.Next();
+            status.ReconnectDelay = delay;
             AgentLog.Disconnected(logger, code, reason, delay);
             await DelayAsync(delay, stoppingToken);
         }

@@ -84,8 +84,10 @@ public sealed class AgentClient : IAsyncDisposable
             await _socket.SendAsync(payload, type, true, CancellationToken.None);
             return true;
         }
-        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or IOException)
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or IOException or OperationCanceledException)
         {
+            // No token is passed, so a cancellation is the socket aborted under the send: the read loop saw the
+            // connection drop first (the socket then turns the send's I/O error into a cancellation), or Abort was called.
             return false;
         }
         finally

@@ -154,6 +154,7 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
             }
 
             _credential = credential;
+            var sessionsBefore = Sessions;
             var closeCode = await RunConnectionAsync(credential, cancellationToken);
             LastCloseCode = closeCode;
             switch (closeCode)
@@ -165,8 +166,14 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                     // server refused the socket for another reason) it proves the device is the same.
                     fleet.Credentials.MarkStale(spec.Serial);
                     break;
-                case 0:
-                    backoff.Reset(); // a session that worked resets the back-off
+                case AgentCloseCodes.Replaced:
+                    break; // another connection of this device took over: do not fight it
+                default:
+                    if (Sessions > sessionsBefore)
+                    {
+                        backoff.Reset(); // a session that worked, however it ended, resets the back-off
+                    }
+
                     break;
             }
 
