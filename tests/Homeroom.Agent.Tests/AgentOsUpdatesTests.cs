@@ -83,6 +83,40 @@ public sealed class AgentOsUpdatesTests() : AgentServerTest("Homeroom:Updates:Ev
     }
 
     [Fact]
+    public async Task AptOsUpdates_CheckInterruptedByTheConnectionEnding_RecordsNothing()
+    {
+        // The connection that asked for the check ended while apt-get ran: the check is given up, not reported on the
+        // next connection as "did not finish within 10 minutes" (which it never took).
+        var sources = Path.Combine(_work, "broken.list");
+        Directory.CreateDirectory(_work);
+        await File.WriteAllTextAsync(sources, $"deb [trusted=yes] file:{Path.Combine(_work, "missing")} ./\n");
+        using var connectionEnded = new CancellationTokenSource();
+        var runner = new EndingWhileItRuns(new ProcessRunner(), connectionEnded);
+        var updates = new AptOsUpdates(new AgentOptions { AptOptions = LocalApt.Options(Path.Combine(_work, "apt-broken"), sources) }, runner, TimeProvider.System);
+
+        await Should.ThrowAsync<OperationCanceledException>(() => updates.CheckAsync(connectionEnded.Token));
+
+        runner.Started.ShouldBe(1, "apt-get update was started before the connection ended");
+        updates.Last.ShouldBeNull();
+    }
+
+    /// <summary>Ends the caller's connection (cancels its token) as soon as a program starts, then runs the program for real.</summary>
+    private sealed class EndingWhileItRuns(ProcessRunner inner, CancellationTokenSource connection) : IOsCommandRunner
+    {
+        public int Started { get; private set; }
+
+        public Task<int> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+            inner.RunAsync(fileName, arguments, cancellationToken);
+
+        public async Task<ToolRun> RunCapturedAsync(OsCommand command, CancellationToken cancellationToken)
+        {
+            Started++;
+            await connection.CancelAsync();
+            return await inner.RunCapturedAsync(command, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task AptOsUpdates_RepositoryUnreachable_ReportsTheErrorAndInstallFails()
     {
         var sources = Path.Combine(_work, "broken.list");

@@ -94,6 +94,9 @@ public abstract class OsUpdatesBase(TimeProvider time) : IOsUpdatesCapability
         else
         {
             var scan = await ScanAsync(cancellationToken);
+            // A scan whose caller gave up (the connection ended while apt-get ran) is no result: its "stopped" error is
+            // not what the machine's updates are, and it would be reported on the next connection.
+            cancellationToken.ThrowIfCancellationRequested();
             status = scan.Error is { } error
                 ? new OsUpdateStatus(previous?.Pending ?? 0, previous?.Security ?? 0, scan.RebootRequired, previous?.CheckedAt, Error: Cut(error))
                 : new OsUpdateStatus(scan.Pending, Math.Min(scan.Security, scan.Pending), scan.RebootRequired, time.GetUtcNow());
