@@ -8,12 +8,14 @@ using Homeroom.Server.Tests.Hosting.Cluster;
 using Homeroom.Simulator.Fleet;
 
 // Cluster kill benchmark: N nodes behind HAProxy, a fleet through it, a command burst, one node killed with SIGKILL.
-// bench/cluster-kill/run.sh [--nodes 3] [--devices 3000] [--commands 30] [--kill-after 15] [--keep-logs]
+// Before the burst, a class whose devices sit on every node is locked and unlocked through HAProxy.
+// bench/cluster-kill/run.sh [--nodes 3] [--devices 3000] [--commands 30] [--kill-after 15] [--class-commands 50] [--keep-logs]
 var options = BenchReport.ParseArguments(args);
 var nodeCount = options.Int("nodes", 3);
 var devices = options.Int("devices", 3000);
 var commands = options.Int("commands", 30);
 var killAfter = options.Int("kill-after", commands / 2);
+var classCommands = options.Int("class-commands", 50);
 var waitSeconds = options.Int("wait-seconds", 180);
 var resultsDirectory = options.GetValueOrDefault("results", "bench/results");
 var serverDll = Path.GetFullPath(options.GetValueOrDefault("server-dll") ?? throw new ArgumentException("--server-dll is required (run.sh passes it)"));
@@ -90,6 +92,11 @@ try
     results["node_rss_mb_before"] = string.Join(" / ", nodes.Select(n => Math.Round(n.ResidentBytes() / 1048576.0)));
     var deviceIds = fleet.Devices.Select(d => d.DeviceId!.Value).ToList();
     Console.WriteLine($"{devices} devices connected in {results["connect_all_seconds"]} s; per node {results["connections_per_node_before"]}");
+
+    if (classCommands > 0)
+    {
+        await ClassAcrossNodesAsync();
+    }
 
     var issued = new List<Guid>();
     var refused = 0;
@@ -174,6 +181,63 @@ try
     results["connections_per_node_after"] = string.Join(" / ", nodes.Select(n => $"{after[n.Name].Status} {after[n.Name].Sessions}"));
     results["node_rss_mb_after"] = string.Join(" / ", nodes.Select(n => Math.Round(n.ResidentBytes() / 1048576.0)));
     await fleet.StopAsync();
+
+    // A teacher's class of 30 whose devices sit on every node (an equal share each, by the node that holds each device's
+    // connection in cluster_connections): each lock or unlock is issued through HAProxy, so it lands on one node and
+    // reaches the devices of the others over the backplane. Timed from the API call to the last device's acknowledgement.
+    async Task ClassAcrossNodesAsync()
+    {
+        var byNode = new Dictionary<string, List<Guid>>();
+        await using (var connection = new Npgsql.NpgsqlConnection(database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var query = new Npgsql.NpgsqlCommand("SELECT device_id, node FROM cluster_connections ORDER BY device_id", connection);
+            await using var reader = await query.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var node = reader.GetString(1);
+                if (!byNode.TryGetValue(node, out var held))
+                {
+                    byNode[node] = held = [];
+                }
+
+                held.Add(reader.GetGuid(0));
+            }
+        }
+
+        var share = 30 / Math.Max(1, byNode.Count);
+        var members = byNode.OrderBy(n => n.Key, StringComparer.Ordinal).SelectMany(n => n.Value.Take(share)).ToList();
+        var acks = new AckTracker();
+        fleet.Metrics.CommandAcknowledged += acks.OnAcknowledged;
+        var classId = await BenchApi.CreateGroupAsync(api, "Bench class across nodes", "class", members);
+        // The first command pays for JIT and query compilation on whichever node takes it.
+        var (_, coldMs) = await BenchApi.IssueAndWaitAsync(api, acks, "ping", new { groupId = classId }, members.Count, TimeSpan.FromSeconds(10));
+        var latencies = new List<double>();
+        var missed = 0;
+        for (var i = 0; i < classCommands; i++)
+        {
+            var (ok, ms) = await BenchApi.IssueAndWaitAsync(api, acks, i % 2 == 0 ? "lock" : "unlock", new { groupId = classId }, members.Count, TimeSpan.FromSeconds(10));
+            if (ok)
+            {
+                latencies.Add(ms);
+            }
+            else
+            {
+                missed++;
+            }
+        }
+
+        fleet.Metrics.CommandAcknowledged -= acks.OnAcknowledged;
+        latencies.Sort();
+        results["class_devices_per_node"] = string.Join(" / ", byNode.OrderBy(n => n.Key, StringComparer.Ordinal).Select(n => $"{n.Key} {Math.Min(share, n.Value.Count)}"));
+        results["class_command_first_ms"] = Math.Round(coldMs, 1);
+        results["class_commands"] = latencies.Count;
+        results["class_commands_not_acknowledged_within_10s"] = missed;
+        results["class_command_p50_ms"] = Math.Round(BenchReport.Percentile(latencies, 50), 1);
+        results["class_command_p99_ms"] = Math.Round(BenchReport.Percentile(latencies, 99), 1);
+        results["class_command_max_ms"] = latencies.Count == 0 ? double.NaN : Math.Round(latencies[^1], 1);
+        Console.WriteLine($"class across nodes ({results["class_devices_per_node"]}): p50 {results["class_command_p50_ms"]} ms, p99 {results["class_command_p99_ms"]} ms");
+    }
 }
 finally
 {

@@ -165,14 +165,14 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
 
     // 3. Command round trip to a 30-device class.
     var ids = fleet.Devices.Where(d => d.DeviceId is not null).Select(d => d.DeviceId!.Value).ToList();
-    var classId = await CreateGroupAsync(api, "Bench class", "class", ids.Take(30).ToList());
+    var classId = await BenchApi.CreateGroupAsync(api, "Bench class", "class", ids.Take(30).ToList());
     // The first command after start pays for JIT and EF query compilation; it is reported on its own.
-    var (_, coldMs) = await IssueAndWaitAsync(api, acks, "ping", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));
+    var (_, coldMs) = await BenchApi.IssueAndWaitAsync(api, acks, "ping", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));
     results["class_command_first_after_start_ms"] = Math.Round(coldMs, 1);
     var classLatencies = new List<double>();
     for (var i = 0; i < classCommands; i++)
     {
-        var (ok, ms) = await IssueAndWaitAsync(api, acks, i % 2 == 0 ? "lock" : "unlock", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));
+        var (ok, ms) = await BenchApi.IssueAndWaitAsync(api, acks, i % 2 == 0 ? "lock" : "unlock", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));
         if (ok)
         {
             classLatencies.Add(ms);
@@ -184,11 +184,11 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     results["class_command_p99_ms"] = Percentile(classLatencies, 99);
 
     // 4. Command round trip to every device.
-    var allId = await CreateGroupAsync(api, "Bench all", "custom", ids);
+    var allId = await BenchApi.CreateGroupAsync(api, "Bench all", "custom", ids);
     var allLatencies = new List<double>();
     for (var i = 0; i < 3; i++)
     {
-        var (ok, ms) = await IssueAndWaitAsync(api, acks, "ping", new { groupId = allId }, devices, TimeSpan.FromSeconds(60));
+        var (ok, ms) = await BenchApi.IssueAndWaitAsync(api, acks, "ping", new { groupId = allId }, devices, TimeSpan.FromSeconds(60));
         allLatencies.Add(ok ? ms : double.NaN);
         await Task.Delay(2000);
     }
@@ -277,7 +277,7 @@ await using (var server = await ServerProcess.StartAsync(options, 5091, postgres
     var busyLatencies = new List<double>();
     for (var i = 0; i < classCommands; i++)
     {
-        var (ok, ms) = await IssueAndWaitAsync(api, acks, i % 2 == 0 ? "lock" : "unlock", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));
+        var (ok, ms) = await BenchApi.IssueAndWaitAsync(api, acks, i % 2 == 0 ? "lock" : "unlock", new { groupId = classId }, 30, TimeSpan.FromSeconds(10));
         if (ok)
         {
             busyLatencies.Add(ms);
@@ -320,32 +320,6 @@ static async Task<string> CreateTokenAsync(HttpClient api, int uses)
     using var response = await api.PostAsJsonAsync("/api/enrollment-tokens", new { name = "load benchmark", maxUses = uses });
     response.EnsureSuccessStatusCode();
     return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-}
-
-static async Task<Guid> CreateGroupAsync(HttpClient api, string name, string kind, List<Guid> deviceIds)
-{
-    using var created = await api.PostAsJsonAsync("/api/groups", new { name, kind });
-    created.EnsureSuccessStatusCode();
-    var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-    foreach (var chunk in deviceIds.Chunk(5000))
-    {
-        using var added = await api.PostAsJsonAsync($"/api/groups/{id}/members", new { deviceIds = chunk });
-        added.EnsureSuccessStatusCode();
-    }
-
-    return id;
-}
-
-static async Task<(bool Ok, double Milliseconds)> IssueAndWaitAsync(HttpClient api, AckTracker acks, string kind, object target, int expected, TimeSpan timeout)
-{
-    var body = JsonSerializer.SerializeToElement(target);
-    var request = new Dictionary<string, object?> { ["kind"] = kind, ["groupId"] = body.GetProperty("groupId").GetGuid() };
-    var start = Stopwatch.GetTimestamp();
-    using var response = await api.PostAsJsonAsync("/api/commands", request);
-    response.EnsureSuccessStatusCode();
-    var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-    var last = await acks.WaitAsync(id, expected, timeout);
-    return last is null ? (false, double.NaN) : (true, Stopwatch.GetElapsedTime(start, last.Value).TotalMilliseconds);
 }
 
 static double Percentile(List<double> values, int percentile)
