@@ -130,6 +130,58 @@ public sealed class CommandDispatcher(
         }
     }
 
+    /// <summary>
+    /// What <see cref="DeliverPendingAsync(AgentConnection, string, CancellationToken)"/> does for one device, for many at
+    /// once with one read of their deliveries (a backplane notice or sweep names many devices; one read each put a round
+    /// trip per device on the path of a class command whose devices sit on other nodes). Each device is sent its commands
+    /// oldest first, the devices side by side. A desktop's browser extension (a companion) is still read on its own.
+    /// </summary>
+    public async Task DeliverPendingAsync(IReadOnlyList<AgentConnection> connections, string path, CancellationToken cancellationToken)
+    {
+        var sends = connections.Where(c => c.CompanionOf is not null).Select(c => DeliverPendingAsync(c, path, cancellationToken)).ToList();
+        var devices = connections.Where(c => c.CompanionOf is null).ToList();
+        if (devices.Count > 0)
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            var ids = devices.Select(c => c.DeviceId).ToArray();
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var rows = await db.CommandDeliveries.AsNoTracking()
+                .Where(d => ids.Contains(d.DeviceId) && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
+                .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => new { d.DeviceId, Command = c })
+                .Where(x => x.Command.ExpiresAt > now)
+                .ToListAsync(cancellationToken);
+            var byDevice = rows.GroupBy(r => r.DeviceId)
+                .ToDictionary(g => g.Key, g => g.Select(r => r.Command).OrderBy(c => c.IssuedAt).Take(500).ToList());
+            var withBrowserCommands = byDevice.Where(d => d.Value.Any(c => ForBrowser(c.Kind))).Select(d => d.Key).ToList();
+            var withCompanions = withBrowserCommands.Count == 0 ? [] : await CompanionsAsync(withBrowserCommands, cancellationToken);
+            foreach (var connection in devices)
+            {
+                if (byDevice.TryGetValue(connection.DeviceId, out var pending))
+                {
+                    if (withCompanions.ContainsKey(connection.DeviceId))
+                    {
+                        pending.RemoveAll(c => ForBrowser(c.Kind)); // its browsers carry these
+                    }
+
+                    sends.Add(SendInOrderAsync(connection, pending));
+                }
+            }
+        }
+
+        await Task.WhenAll(sends);
+
+        async Task SendInOrderAsync(AgentConnection connection, List<Command> pending)
+        {
+            foreach (var command in pending)
+            {
+                if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), path, connection.DeviceId))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
     /// <summary>The browser extensions enrolled (not revoked) as companions of these desktops, by desktop.</summary>
     private async Task<Dictionary<Guid, List<Guid>>> CompanionsAsync(IReadOnlyList<Guid> deviceIds, CancellationToken cancellationToken = default)
     {

@@ -66,6 +66,9 @@ public sealed class BackplaneListener(
 
     private static readonly TimeSpan PolicyReportGrace = TimeSpan.FromSeconds(10);
 
+    /// <summary>Devices whose pending deliveries are read together after a notice or sweep.</summary>
+    private const int DeliveryBatch = 200;
+
     // Queued with the notices after every (re)connection, so the classroom reads everything again in their order.
     private const string ReloadMarker = "\0reload";
 
@@ -477,10 +480,11 @@ public sealed class BackplaneListener(
 
         try
         {
+            // One read of pending deliveries per batch of devices, a few batches at once (a sweep names every device here).
             await Parallel.ForEachAsync(
-                connections,
+                connections.Chunk(DeliveryBatch),
                 new ParallelOptions { MaxDegreeOfParallelism = _options.DeliveryParallelism, CancellationToken = cancellationToken },
-                async (connection, token) => await dispatcher.DeliverPendingAsync(connection, CommandDispatcher.BackplanePath, token));
+                async (batch, token) => await dispatcher.DeliverPendingAsync(batch, CommandDispatcher.BackplanePath, token));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

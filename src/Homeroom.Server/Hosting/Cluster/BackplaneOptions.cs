@@ -44,7 +44,7 @@ public sealed class BackplaneOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Devices whose pending commands one node delivers at the same time after a notification or sweep.</summary>
+    /// <summary>Batches of devices (up to 200 each, one read of their pending commands) one node delivers to at the same time after a notification or sweep.</summary>
     [Range(1, 256)]
     public int DeliveryParallelism { get; set; } = 8;
 
