@@ -60,6 +60,7 @@ public sealed class AgentWorker(
 
     private readonly ReconnectBackoff _backoff = new(Random.Shared);
     private readonly SemaphoreSlim _commandGate = new(1, 1);
+    private readonly SemaphoreSlim _inventoryGate = new(1, 1);
     private AgentSecrets? _secrets;
     private AppliedPolicy? _policy = LoadPolicy(paths);
     private WebFilter _filter = WebFilter.AllowAll;
@@ -214,7 +215,7 @@ public sealed class AgentWorker(
         {
             queue.Acknowledge(hello.ActivityAckedSeq);
             await RefreshSignedInUserAsync(stoppingToken);
-            await client.SendAsync(Inventory());
+            await SendInventoryAsync(client);
             _sentThroughSeq = 0;
             await SendQueuedAsync(client);
             await signals.SendAsync(client, resend: true);
@@ -315,7 +316,7 @@ public sealed class AgentWorker(
             using var timer = new PeriodicTimer(options.SignedInUserPollInterval, time);
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                if (await RefreshSignedInUserAsync(cancellationToken) && !await client.SendAsync(Inventory()))
+                if (await RefreshSignedInUserAsync(cancellationToken) && !await SendInventoryAsync(client))
                 {
                     return;
                 }
@@ -379,7 +380,7 @@ public sealed class AgentWorker(
                 {
                     var status = await osUpdates.CheckAsync(cancellationToken);
                     AgentLog.OsUpdatesChecked(logger, status.Pending, status.Security, status.RebootRequired, status.Error ?? "");
-                    if (!await client.SendAsync(Inventory()))
+                    if (!await SendInventoryAsync(client))
                     {
                         return;
                     }
@@ -413,6 +414,24 @@ public sealed class AgentWorker(
             }
 
             _sentThroughSeq = fresh[^1].Seq;
+        }
+    }
+
+    /// <summary>
+    /// Builds the inventory and sends it, one at a time: senders run side by side (a helper signing in, the OS update
+    /// check, the sign-in poll), and an inventory built before another but sent after it would undo it on the server
+    /// (a student's sign-in followed by an older "nobody" signed them out again).
+    /// </summary>
+    private async Task<bool> SendInventoryAsync(AgentClient client)
+    {
+        await _inventoryGate.WaitAsync();
+        try
+        {
+            return await client.SendAsync(Inventory());
+        }
+        finally
+        {
+            _inventoryGate.Release();
         }
     }
 
@@ -620,7 +639,7 @@ public sealed class AgentWorker(
             _ = Task.Run(async () =>
             {
                 await RefreshSignedInUserAsync(CancellationToken.None);
-                await client.SendAsync(Inventory());
+                await SendInventoryAsync(client);
             });
         }
     }
@@ -709,7 +728,7 @@ public sealed class AgentWorker(
 
         var outcome = install ? await packages.InstallAsync(package, source, CancellationToken.None) : await packages.RemoveAsync(package, source, CancellationToken.None);
         AgentLog.PackageChanged(logger, command.Kind, package, outcome.Result);
-        await client.SendAsync(Inventory());
+        await SendInventoryAsync(client);
         await FinishAsync(client, command, outcome.Ok, outcome.Result);
     }
 
@@ -731,7 +750,7 @@ public sealed class AgentWorker(
             : (DateTimeOffset?)null;
         var outcome = await osUpdates.InstallAsync(CancellationToken.None);
         AgentLog.OsUpdatesInstalled(logger, outcome.Ok, outcome.Result);
-        await client.SendAsync(Inventory());
+        await SendInventoryAsync(client);
         var result = deadline is { } d ? $"{outcome.Result} (deadline {d.UtcDateTime:yyyy-MM-dd HH:mm} UTC)" : outcome.Result;
         await FinishAsync(client, command, outcome.Ok, result);
     }
@@ -952,7 +971,7 @@ public sealed class AgentWorker(
         await client.SendAsync(new PolicyStatusFrame(frame.Version, failures.Count == 0, failures.Count == 0 ? null : failures.Take(64).ToList()));
         if (!browserPolicy.Describe().SequenceEqual(capabilitiesBefore))
         {
-            await client.SendAsync(Inventory()); // the console's view of browser.policy and browser.webFilter follows at once
+            await SendInventoryAsync(client); // the console's view of browser.policy and browser.webFilter follows at once
         }
     }
 
