@@ -21,6 +21,7 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
     private readonly HashSet<Guid> _recentCommands = [];
     private bool _clusterAnnounced;
     private bool _clusterWritten;
+    private long _policyVersion;
 
     public Guid DeviceId { get; } = deviceId;
 
@@ -33,6 +34,33 @@ public sealed class AgentConnection(Guid deviceId, WebSocket socket, TimeSpan se
     public CancellationToken Aborting => _closed.Token;
 
     public int? CloseCode { get; private set; }
+
+    /// <summary>
+    /// The newest policy version this connection holds: the one the device had applied when it connected, or a later one
+    /// sent on it. A pass sends a connected device its current version only when this is older, so a connect queued by an
+    /// older connection of the device, or a sweep that runs before the device reports, does not send it a second time.
+    /// </summary>
+    public long PolicyVersion
+    {
+        get => Interlocked.Read(ref _policyVersion);
+        init => _policyVersion = value;
+    }
+
+    /// <summary>Records that <paramref name="version"/> was sent on this connection (versions only grow).</summary>
+    public void PolicySent(long version)
+    {
+        var seen = Interlocked.Read(ref _policyVersion);
+        while (seen < version)
+        {
+            var was = Interlocked.CompareExchange(ref _policyVersion, version, seen);
+            if (was == seen)
+            {
+                return;
+            }
+
+            seen = was;
+        }
+    }
 
     /// <summary>This node's number for the connection in the cluster's connect notices (0 without a backplane: SQLite, or switched off).</summary>
     public long ClusterSequence { get; set; }

@@ -233,6 +233,7 @@ public sealed class AgentGateway(
         {
             ConnectedAt = time.GetUtcNow().UtcDateTime,
             CompanionOf = device.CompanionOf,
+            PolicyVersion = device.PolicyVersion,
         };
         signIn.Connected(device.Id, device.SignedInPersonId);
         registry.Register(connection);

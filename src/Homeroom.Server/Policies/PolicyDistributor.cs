@@ -295,8 +295,12 @@ public sealed class PolicyDistributor(
                 changed.Add((scope.DeviceId, version, hash));
             }
 
-            var reconnectBehind = connected.GetValueOrDefault(scope.DeviceId) is { } appliedNow && appliedNow < version;
-            if ((isNew || reconnectBehind) && registry.Get(scope.DeviceId) is { } connection)
+            // A device that connected (or was named by another node) is owed its version when neither what it said it had
+            // applied nor what this connection was already sent is as new.
+            var connection = registry.Get(scope.DeviceId);
+            var reconnectBehind = connected.GetValueOrDefault(scope.DeviceId) is { } appliedNow
+                && Math.Max(appliedNow, connection?.PolicyVersion ?? 0) < version;
+            if ((isNew || reconnectBehind) && connection is not null)
             {
                 using var element = JsonDocument.Parse(bytes);
                 sends.Add((connection, new PolicyFrame(version, element.RootElement.Clone())));
@@ -329,7 +333,13 @@ public sealed class PolicyDistributor(
         }
 
         await Parallel.ForEachAsync(sends, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
-            async (send, _) => await send.Connection.SendAsync(send.Frame));
+            async (send, _) =>
+            {
+                if (await send.Connection.SendAsync(send.Frame))
+                {
+                    send.Connection.PolicySent(send.Frame.Version);
+                }
+            });
         if (backplane.Enabled)
         {
             // Devices connected to other nodes get their new versions from the node that holds them.

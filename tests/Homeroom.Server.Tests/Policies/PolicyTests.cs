@@ -98,19 +98,50 @@ public abstract class PolicyTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DeviceConnectingJustAsEveryDeviceIsResolvedAgain_StillGetsItsCurrentVersion()
+    public async Task DeviceConnectingJustAsEveryDeviceIsResolvedAgain_StillGetsItsCurrentVersion_Once()
     {
         // The gateway tells the distributor a device connected behind; a change elsewhere asks for a full pass
         // before the distributor wakes. The full pass finds nothing new, but still owes that device its version.
+        // The device never reports applying it, so each new connection starts behind.
+        var enrolled = await Host.EnrollAsync(await Host.CreateTokenAsync(), "SN-BEHIND-1");
+        var distributor = Host.GetService<Homeroom.Server.Policies.PolicyDistributor>();
+        long current = 0;
+        for (var round = 0; round < 3; round++)
+        {
+            await using var agent = await TestAgent.ConnectAsync(Host.AgentUri, enrolled.DeviceId, enrolled.Credential);
+            (await agent.ExpectWelcomeAsync()).PolicyVersion.ShouldBe(0);
+            distributor.DeviceConnected(agent.DeviceId, 0);
+            distributor.RequestAll();
+            var frame = await agent.ExpectAsync<PolicyFrame>();
+            if (round == 0)
+            {
+                current = frame.Version;
+            }
+
+            frame.Version.ShouldBe(current);
+            (await agent.NothingOfTypeAsync<PolicyFrame>(TimeSpan.FromSeconds(1))).ShouldBeTrue();
+        }
+    }
+
+    [Fact]
+    public async Task ConnectQueuedByAnOlderConnection_DoesNotSendTheNewOneItsVersionAgain()
+    {
+        // A connection that ended just after connecting leaves its "connected behind" in the distributor's queue; the
+        // pass that takes it may find the device's next connection, which already has the version.
         await using var agent = await Host.ConnectNewAgentAsync();
         var first = await agent.ExpectAsync<PolicyFrame>();
         var distributor = Host.GetService<Homeroom.Server.Policies.PolicyDistributor>();
-        for (var round = 0; round < 3; round++)
-        {
-            distributor.DeviceConnected(agent.DeviceId, 0);
-            distributor.RequestAll();
-            (await agent.ExpectAsync<PolicyFrame>()).Version.ShouldBe(first.Version);
-        }
+        var passes = 0;
+        distributor.PassCompleted += _ => Interlocked.Increment(ref passes);
+
+        distributor.DeviceConnected(agent.DeviceId, 0);
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref passes) > 0));
+        (await agent.NothingOfTypeAsync<PolicyFrame>(TimeSpan.FromSeconds(1))).ShouldBeTrue();
+
+        // A newer version still reaches it.
+        var profile = await CreateProfileAsync("No camera", new { restrictions = new { camera = false } });
+        await AssignAsync(profile, "district");
+        (await agent.ExpectAsync<PolicyFrame>()).Version.ShouldBe(first.Version + 1);
     }
 
     [Fact]
