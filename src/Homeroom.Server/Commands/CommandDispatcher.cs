@@ -108,26 +108,21 @@ public sealed class CommandDispatcher(
         // browser commands, and nothing else of the desktop's.
         var deliveryDevice = connection.CompanionOf ?? connection.DeviceId;
         var pending = await db.CommandDeliveries.AsNoTracking()
-            .Where(d => d.DeviceId == deliveryDevice && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
+            .Where(d => d.DeviceId == deliveryDevice)
+            .Where(CommandDelivery.Unfinished)
             .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => c)
             .Where(c => c.ExpiresAt > now)
             .Where(c => connection.CompanionOf == null || BrowserKinds.Contains(c.Kind))
             .OrderBy(c => c.IssuedAt)
-            .Take(500)
+            .Take(MaxPendingSent)
             .ToListAsync(cancellationToken);
         if (connection.CompanionOf is null && pending.Any(c => ForBrowser(c.Kind))
             && (await CompanionsAsync([connection.DeviceId], cancellationToken)).ContainsKey(connection.DeviceId))
         {
-            pending.RemoveAll(c => ForBrowser(c.Kind)); // its browsers carry these
+            LeaveToCompanions(pending);
         }
 
-        foreach (var command in pending)
-        {
-            if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), path, deliveryDevice))
-            {
-                return;
-            }
-        }
+        await SendInOrderAsync(connection, pending, path, deliveryDevice);
     }
 
     /// <summary>
@@ -146,12 +141,13 @@ public sealed class CommandDispatcher(
             var ids = devices.Select(c => c.DeviceId).ToArray();
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             var rows = await db.CommandDeliveries.AsNoTracking()
-                .Where(d => ids.Contains(d.DeviceId) && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
+                .Where(d => ids.Contains(d.DeviceId))
+                .Where(CommandDelivery.Unfinished)
                 .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => new { d.DeviceId, Command = c })
                 .Where(x => x.Command.ExpiresAt > now)
                 .ToListAsync(cancellationToken);
             var byDevice = rows.GroupBy(r => r.DeviceId)
-                .ToDictionary(g => g.Key, g => g.Select(r => r.Command).OrderBy(c => c.IssuedAt).Take(500).ToList());
+                .ToDictionary(g => g.Key, g => g.Select(r => r.Command).OrderBy(c => c.IssuedAt).Take(MaxPendingSent).ToList());
             var withBrowserCommands = byDevice.Where(d => d.Value.Any(c => ForBrowser(c.Kind))).Select(d => d.Key).ToList();
             var withCompanions = withBrowserCommands.Count == 0 ? [] : await CompanionsAsync(withBrowserCommands, cancellationToken);
             foreach (var connection in devices)
@@ -160,24 +156,31 @@ public sealed class CommandDispatcher(
                 {
                     if (withCompanions.ContainsKey(connection.DeviceId))
                     {
-                        pending.RemoveAll(c => ForBrowser(c.Kind)); // its browsers carry these
+                        LeaveToCompanions(pending);
                     }
 
-                    sends.Add(SendInOrderAsync(connection, pending));
+                    sends.Add(SendInOrderAsync(connection, pending, path, connection.DeviceId));
                 }
             }
         }
 
         await Task.WhenAll(sends);
+    }
 
-        async Task SendInOrderAsync(AgentConnection connection, List<Command> pending)
+    /// <summary>Most pending commands sent to one device at once (oldest first); the rest go on its next connection.</summary>
+    private const int MaxPendingSent = 500;
+
+    /// <summary>A desktop whose browser extension is enrolled leaves its browser commands to the extension.</summary>
+    private static void LeaveToCompanions(List<Command> pending) => pending.RemoveAll(c => ForBrowser(c.Kind));
+
+    /// <summary>Sends the commands in order, stopping at the first send that fails (the rest stay pending).</summary>
+    private async Task SendInOrderAsync(AgentConnection connection, List<Command> pending, string path, Guid deliveryDevice)
+    {
+        foreach (var command in pending)
         {
-            foreach (var command in pending)
+            if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), path, deliveryDevice))
             {
-                if (!await SendAsync(connection, command, AgentFrameCodec.Serialize(ToFrame(command)), path, connection.DeviceId))
-                {
-                    return;
-                }
+                return;
             }
         }
     }

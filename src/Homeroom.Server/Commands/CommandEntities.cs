@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Homeroom.Rules.Commands;
 
 namespace Homeroom.Server.Commands;
@@ -20,6 +21,13 @@ public sealed class Command
 /// <summary>One command for one device.</summary>
 public sealed class CommandDelivery
 {
+    /// <summary>
+    /// Not finished: queued, sent, or acknowledged (a final status the device sent to a node that died before storing
+    /// it is asked for again).
+    /// </summary>
+    public static readonly Expression<Func<CommandDelivery, bool>> Unfinished =
+        d => d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged;
+
     public Guid CommandId { get; set; }
     public Guid DeviceId { get; set; }
     public DeliveryStatus Status { get; set; }

@@ -224,29 +224,10 @@ public sealed class SqliteMaintenance(DatabaseOptions options, TimeProvider time
     }
 
     /// <summary>Empties the log: true when SQLite answered busy, false when done, null when it failed (logged).</summary>
-    private async Task<bool?> TruncateLogAsync(CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            await using var connection = DatabaseSetup.CreateConnection(options);
-            await connection.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            // busy (1: another checkpoint, a writer or a reader kept it from finishing), frames in the log, frames copied.
-            return await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) != 0;
-        }
-        catch (Exception ex) when (ex is SqliteException or IOException)
-        {
-            DataLog.MaintenanceFailed(logger, ex);
-            return null;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    private Task<bool?> TruncateLogAsync(CancellationToken cancellationToken) =>
+        // The first column is busy (1: another checkpoint, a writer or a reader kept it from finishing), then the frames
+        // in the log, then the frames copied.
+        RunAsync("PRAGMA wal_checkpoint(TRUNCATE);", async (command, ct) => await command.ExecuteScalarAsync(ct) is long busy && busy != 0, cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -274,7 +255,12 @@ public sealed class SqliteMaintenance(DatabaseOptions options, TimeProvider time
         }
     }
 
-    private async Task RunAsync(string sql, CancellationToken cancellationToken)
+    private Task RunAsync(string sql, CancellationToken cancellationToken) =>
+        RunAsync(sql, (command, ct) => command.ExecuteNonQueryAsync(ct), cancellationToken);
+
+    /// <summary>Runs <paramref name="sql"/> on a connection of its own, one job at a time; null when it failed (logged).</summary>
+    private async Task<T?> RunAsync<T>(string sql, Func<DbCommand, CancellationToken, Task<T>> run, CancellationToken cancellationToken)
+        where T : struct
     {
         await _gate.WaitAsync(cancellationToken);
         try
@@ -283,11 +269,12 @@ public sealed class SqliteMaintenance(DatabaseOptions options, TimeProvider time
             await connection.OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = sql;
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            return await run(command, cancellationToken);
         }
         catch (Exception ex) when (ex is SqliteException or IOException)
         {
             DataLog.MaintenanceFailed(logger, ex);
+            return null;
         }
         finally
         {

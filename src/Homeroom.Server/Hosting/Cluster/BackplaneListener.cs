@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Homeroom.Contracts.Agents;
-using Homeroom.Rules.Commands;
 using Homeroom.Server.Agents;
 using Homeroom.Server.Commands;
 using Homeroom.Server.Data;
@@ -392,7 +391,8 @@ public sealed class BackplaneListener(
                 }
 
                 withPending = await db.CommandDeliveries.AsNoTracking()
-                    .Where(d => chunk.Contains(d.DeviceId) && (d.Status == DeliveryStatus.Queued || d.Status == DeliveryStatus.Sent || d.Status == DeliveryStatus.Acknowledged))
+                    .Where(d => chunk.Contains(d.DeviceId))
+                    .Where(CommandDelivery.Unfinished)
                     .Join(db.Commands, d => d.CommandId, c => c.Id, (d, c) => new { d.DeviceId, c.ExpiresAt })
                     .Where(x => x.ExpiresAt > now)
                     .Select(x => x.DeviceId)
