@@ -55,7 +55,15 @@ public sealed class TcpProxy : IAsyncDisposable
             {
                 client = await _listener.AcceptSocketAsync(_stop.Token);
             }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException) when (!_stop.IsCancellationRequested)
+            {
+                continue; // a connection reset before it was accepted: the proxy keeps listening
+            }
+            catch (SocketException)
             {
                 return;
             }
