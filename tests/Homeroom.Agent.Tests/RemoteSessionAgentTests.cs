@@ -324,6 +324,28 @@ public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
         process.StandardInput.Close();
         await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
         process.ExitCode.ShouldBe(0);
+
+        // xclip's first process exits once its background copy holds the content, but that copy's claim on the selection
+        // may not have reached the X server yet: until it has, the previous owner answers. Wait until the selection
+        // gives back exactly this content (xclip answers any target with its content, so the bytes tell the owners apart).
+        await Poll.UntilAsync(async () => (await ReadClipboardAsync(target)).AsSpan().SequenceEqual(content), HomeroomHost.Timeout);
+    }
+
+    private async Task<byte[]> ReadClipboardAsync(string target)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(XclipClipboard.Program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])["-o", "-selection", "clipboard", "-t", target, "-display", Display.Name])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        using var output = new MemoryStream();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.BaseStream.CopyToAsync(output);
+        await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
+        await errors;
+        return output.ToArray();
     }
 
     /// <summary>The next answer about the device's clipboard on the session socket (screen updates and other messages before it are skipped).</summary>

@@ -163,6 +163,8 @@ public sealed class SafetyScreenshotAgentTests() : DesktopSessionTest(1600, 900)
         var screenshots = agent.Services.GetRequiredService<SafetyScreenshots>();
         var (first, _, stop, run) = StartHelper();
         await first.Welcomed.WaitAsync(HomeroomHost.Timeout);
+        // The server asks for a screenshot only where the device says it can take one: wait until it has said so.
+        await WaitForCapabilityAsync(deviceId, available: true);
         using var desktop = X11Session.Open(Display.Name);
         var (alertId, evidence) = await RaiseAlertAsync(desktop, deviceId);
         var evidenceId = evidence.GetProperty("id").GetGuid();

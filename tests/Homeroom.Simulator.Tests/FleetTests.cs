@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Homeroom.Contracts.Agents;
 using Homeroom.Server.Data;
 using Homeroom.Server.Tests.Infrastructure;
 using Homeroom.Simulator.Fleet;
@@ -18,9 +19,9 @@ public sealed class FleetTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private Fleet.Fleet NewFleet(string token, int devices, int seed = 7) => new(new FleetOptions
+    private Fleet.Fleet NewFleet(string token, int devices, int seed = 7, Uri? server = null) => new(new FleetOptions
     {
-        Server = _host.BaseAddress,
+        Server = server ?? _host.BaseAddress,
         EnrollToken = token,
         Devices = devices,
         Seed = seed,
@@ -259,6 +260,35 @@ public sealed class FleetTests : IAsyncLifetime
 
         device.ExecutedCommands.Count(id => id == lockCommand.GetProperty("id").GetGuid()).ShouldBe(1);
         fleet.Metrics.CommandsReceived.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task LinkCutAgainAndAgain_TheDeviceComesBackAfterTheFirstStepEachTime_AndCarriesOutACommandOnce()
+    {
+        await using var network = new TcpProxy(_host.BaseAddress);
+        var token = await _host.CreateTokenAsync(maxUses: 1);
+        await using var fleet = NewFleet(token, 1, server: network.Address);
+        fleet.Start();
+        (await fleet.WaitForConnectedAsync(1, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        var device = fleet.Devices[0];
+
+        // Each session worked (the server welcomed it), so each cut is followed by the back-off's first step: 1 s plus
+        // jitter below 1 s. Without the reset the fifth would wait 16 to 32 s.
+        for (var cut = 1; cut <= 5; cut++)
+        {
+            var sessions = device.Sessions;
+            network.CutAll();
+            await Poll.UntilAsync(() => Task.FromResult(device.Sessions > sessions && device.Connected), TimeSpan.FromSeconds(20));
+            device.ReconnectDelay.ShouldNotBeNull();
+            device.ReconnectDelay.Value.ShouldBeLessThan(ReconnectBackoff.Initial * 2, $"cut {cut}");
+        }
+
+        var lockCommand = (await IssueAsync(new { kind = "lock", deviceIds = new[] { device.DeviceId } })).GetProperty("id").GetGuid();
+        await Poll.UntilAsync(() => Task.FromResult(device.ExecutedCommands.Contains(lockCommand)));
+        network.CutAll();
+        await Poll.UntilAsync(() => Task.FromResult(device.Connected));
+        await Task.Delay(500);
+        device.ExecutedCommands.Count(id => id == lockCommand).ShouldBe(1);
     }
 
     [Fact]

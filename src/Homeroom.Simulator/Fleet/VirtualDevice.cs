@@ -92,6 +92,9 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
     public bool Connected { get; private set; }
     public int? LastCloseCode { get; private set; }
 
+    /// <summary>How long the device waited (or waits) before its last try to connect again.</summary>
+    public TimeSpan? ReconnectDelay { get; private set; }
+
     /// <summary>What this device's student sends for safety monitoring each school day (empty for most).</summary>
     public IReadOnlyList<ScriptedSignal> ScriptedSignals => _safetyScript;
 
@@ -177,7 +180,8 @@ public sealed class VirtualDevice(DeviceSpec spec, FleetContext fleet)
                     break;
             }
 
-            await DelayAsync(backoff.Next(), cancellationToken);
+            ReconnectDelay = backoff.Next();
+            await DelayAsync(ReconnectDelay.Value, cancellationToken);
         }
     }
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Homeroom.Agent.Tests.Support;
+namespace Homeroom.Server.Tests.Infrastructure;
 
 /// <summary>
 /// A loopback TCP relay between the agent and the real server, standing for the network: it can be
