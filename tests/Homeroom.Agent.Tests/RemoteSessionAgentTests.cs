@@ -313,13 +313,7 @@ public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
     private async Task SetClipboardAsync(byte[] content, string target = "UTF8_STRING")
     {
         // Only stdin is a pipe: xclip stays in the background holding the selection, with the descriptors it inherited.
-        var start = new System.Diagnostics.ProcessStartInfo(XclipClipboard.Program) { UseShellExecute = false, RedirectStandardInput = true };
-        foreach (var argument in (string[])["-i", "-selection", "clipboard", "-t", target, "-display", Display.Name])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = System.Diagnostics.Process.Start(start)!;
+        using var process = StartXclip("-i", target);
         await process.StandardInput.BaseStream.WriteAsync(content);
         process.StandardInput.Close();
         await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
@@ -333,19 +327,29 @@ public sealed class RemoteSessionAgentTests() : DesktopSessionTest(1366, 768)
 
     private async Task<byte[]> ReadClipboardAsync(string target)
     {
-        var start = new System.Diagnostics.ProcessStartInfo(XclipClipboard.Program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])["-o", "-selection", "clipboard", "-t", target, "-display", Display.Name])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = System.Diagnostics.Process.Start(start)!;
+        using var process = StartXclip("-o", target);
         using var output = new MemoryStream();
         var errors = process.StandardError.ReadToEndAsync();
         await process.StandardOutput.BaseStream.CopyToAsync(output);
         await process.WaitForExitAsync().WaitAsync(HomeroomHost.Timeout);
         await errors;
         return output.ToArray();
+    }
+
+    /// <summary>xclip on the display's clipboard: <c>-i</c> (stdin piped) puts content there, <c>-o</c> (stdout and stderr piped) reads it.</summary>
+    private System.Diagnostics.Process StartXclip(string direction, string target)
+    {
+        var reading = direction == "-o";
+        var start = new System.Diagnostics.ProcessStartInfo(XclipClipboard.Program)
+        {
+            UseShellExecute = false, RedirectStandardInput = !reading, RedirectStandardOutput = reading, RedirectStandardError = reading,
+        };
+        foreach (var argument in (string[])[direction, "-selection", "clipboard", "-t", target, "-display", Display.Name])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return System.Diagnostics.Process.Start(start)!;
     }
 
     /// <summary>The next answer about the device's clipboard on the session socket (screen updates and other messages before it are skipped).</summary>

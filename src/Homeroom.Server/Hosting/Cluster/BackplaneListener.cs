@@ -65,9 +65,6 @@ public sealed class BackplaneListener(
 
     private static readonly TimeSpan PolicyReportGrace = TimeSpan.FromSeconds(10);
 
-    /// <summary>Devices whose pending deliveries are read together after a notice or sweep.</summary>
-    private const int DeliveryBatch = 200;
-
     // Queued with the notices after every (re)connection, so the classroom reads everything again in their order.
     private const string ReloadMarker = "\0reload";
 
@@ -482,7 +479,7 @@ public sealed class BackplaneListener(
         {
             // One read of pending deliveries per batch of devices, a few batches at once (a sweep names every device here).
             await Parallel.ForEachAsync(
-                connections.Chunk(DeliveryBatch),
+                connections.Chunk(BackplaneOptions.DeliveryBatch),
                 new ParallelOptions { MaxDegreeOfParallelism = _options.DeliveryParallelism, CancellationToken = cancellationToken },
                 async (batch, token) => await dispatcher.DeliverPendingAsync(batch, CommandDispatcher.BackplanePath, token));
         }

@@ -44,7 +44,10 @@ public sealed class BackplaneOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Batches of devices (up to 200 each, one read of their pending commands) one node delivers to at the same time after a notification or sweep.</summary>
+    /// <summary>Devices whose pending deliveries are read together (one query) after a notification or sweep.</summary>
+    public const int DeliveryBatch = 200;
+
+    /// <summary>Batches of devices (up to <see cref="DeliveryBatch"/> each) one node delivers to at the same time after a notification or sweep.</summary>
     [Range(1, 256)]
     public int DeliveryParallelism { get; set; } = 8;
 
